@@ -1,0 +1,248 @@
+//! Calendar dates and UTC timestamps, and the parsers for every date format the supported
+//! exports use: ISO dates and datetimes, Salesforce `2024-07-11T21:22:07.000+0000`, and the
+//! spreadsheet round-trip forms `MM/DD/YY` and `MM/DD/YY hh:mm AM`.
+
+use std::fmt;
+
+use time::{Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+
+use crate::CoreError;
+
+pub use time::Date;
+
+/// A moment in time, kept in UTC with second precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    pub fn from_unix(secs: i64) -> Self {
+        Timestamp(secs)
+    }
+    pub fn unix(self) -> i64 {
+        self.0
+    }
+    pub fn from_date_time(d: Date, t: Time) -> Self {
+        Timestamp(PrimitiveDateTime::new(d, t).assume_utc().unix_timestamp())
+    }
+    pub fn at_midnight(d: Date) -> Self {
+        Self::from_date_time(d, Time::MIDNIGHT)
+    }
+    fn odt(self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(self.0).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+    /// The calendar date of this moment at a fixed UTC offset (in seconds).
+    pub fn date_at_offset(self, offset_secs: i32) -> Date {
+        let off = UtcOffset::from_whole_seconds(offset_secs).unwrap_or(UtcOffset::UTC);
+        self.odt().to_offset(off).date()
+    }
+    pub fn date_utc(self) -> Date {
+        self.odt().date()
+    }
+    pub fn plus_secs(self, s: i64) -> Self {
+        Timestamp(self.0 + s)
+    }
+    /// Parses any supported timestamp form; a bare date means midnight UTC.
+    pub fn parse(raw: &str) -> Result<Timestamp, CoreError> {
+        parse_timestamp(raw)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// RFC 3339 in UTC: `2024-03-31T14:22:31Z`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.odt();
+        write!(
+            f,
+            "{}T{:02}:{:02}:{:02}Z",
+            fmt_date(t.date()),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    }
+}
+
+/// `YYYY-MM-DD`.
+pub fn fmt_date(d: Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
+}
+
+fn bad(raw: &str, why: impl fmt::Display) -> CoreError {
+    CoreError::Parse(format!("{raw:?} is not a date: {why}"))
+}
+
+fn num(raw: &str, part: &str, what: &str) -> Result<i32, CoreError> {
+    if part.is_empty() || part.len() > 4 || !part.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad(raw, format!("{what} {part:?} is not a number")));
+    }
+    part.parse::<i32>().map_err(|_| bad(raw, format!("{what} {part:?} is not a number")))
+}
+
+/// Builds a date, explaining impossible ones ("day 30 does not exist in February 2024").
+pub fn make_date(raw: &str, y: i32, m: i32, d: i32) -> Result<Date, CoreError> {
+    let month = u8::try_from(m)
+        .ok()
+        .and_then(|m| Month::try_from(m).ok())
+        .ok_or_else(|| bad(raw, format!("month {m} does not exist")))?;
+    if !(1..=9999).contains(&y) {
+        return Err(bad(raw, format!("year {y} is out of range")));
+    }
+    let day = u8::try_from(d).map_err(|_| bad(raw, format!("day {d} does not exist")))?;
+    Date::from_calendar_date(y, month, day)
+        .map_err(|_| bad(raw, format!("day {d} does not exist in {month} {y}")))
+}
+
+fn two_digit_year(y: i32) -> i32 {
+    if y < 70 { 2000 + y } else { 1900 + y }
+}
+
+/// Parses a date: `2024-03-31`, `2024-03-31T14:22:31.000Z` (the UTC date),
+/// `03/31/24`, `3/31/2024`, `03/31/24 2:05 PM`.
+pub fn parse_date(raw: &str) -> Result<Date, CoreError> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err(bad(raw, "empty"));
+    }
+    if s.contains('/') {
+        let date_part = s.split_whitespace().next().unwrap_or(s);
+        let parts: Vec<&str> = date_part.split('/').collect();
+        if parts.len() != 3 {
+            return Err(bad(raw, "expected MM/DD/YY or MM/DD/YYYY"));
+        }
+        let m = num(raw, parts[0], "month")?;
+        let d = num(raw, parts[1], "day")?;
+        let y = num(raw, parts[2], "year")?;
+        let y = match parts[2].len() {
+            2 => two_digit_year(y),
+            4 => y,
+            _ => return Err(bad(raw, "the year needs 2 or 4 digits")),
+        };
+        return make_date(raw, y, m, d);
+    }
+    if s.len() > 10 && (s.as_bytes()[10] == b'T' || s.as_bytes()[10] == b' ') {
+        return Ok(parse_timestamp(s)?.date_utc());
+    }
+    let parts: Vec<&str> = s.split('-').collect();
+    if parts.len() != 3 || parts[0].len() != 4 {
+        return Err(bad(raw, "expected YYYY-MM-DD"));
+    }
+    make_date(
+        raw,
+        num(raw, parts[0], "year")?,
+        num(raw, parts[1], "month")?,
+        num(raw, parts[2], "day")?,
+    )
+}
+
+fn parse_hms(raw: &str, s: &str) -> Result<(Time, &'static str), CoreError> {
+    let _ = raw;
+    let mut it = s.split(':');
+    let h = num(raw, it.next().unwrap_or(""), "hour")?;
+    let mi = num(raw, it.next().unwrap_or("0"), "minute")?;
+    let sec_s = it.next().unwrap_or("0");
+    let sec_whole = sec_s.split('.').next().unwrap_or("0");
+    let sec = num(raw, sec_whole, "second")?;
+    if it.next().is_some() {
+        return Err(bad(raw, "too many ':' in the time"));
+    }
+    let t = Time::from_hms(
+        u8::try_from(h).unwrap_or(99),
+        u8::try_from(mi).unwrap_or(99),
+        u8::try_from(sec).unwrap_or(99),
+    )
+    .map_err(|_| bad(raw, format!("{s} is not a time of day")))?;
+    Ok((t, ""))
+}
+
+/// Parses a timestamp: RFC 3339 / ISO 8601 with `Z`, `+0000` or `+02:00`, without a zone
+/// (taken as UTC), a bare date (midnight UTC), or `MM/DD/YY hh:mm AM`.
+pub fn parse_timestamp(raw: &str) -> Result<Timestamp, CoreError> {
+    let s = raw.trim();
+    if s.contains('/') {
+        let mut words = s.split_whitespace();
+        let d = parse_date(words.next().unwrap_or(""))?;
+        let Some(clock) = words.next() else {
+            return Ok(Timestamp::at_midnight(d));
+        };
+        let (mut t, _) = parse_hms(raw, clock)?;
+        match words.next().map(|w| w.to_ascii_uppercase()) {
+            None => {}
+            Some(ap) if ap == "AM" || ap == "PM" => {
+                let h = t.hour();
+                if h == 0 || h > 12 {
+                    return Err(bad(raw, format!("hour {h} with {ap}")));
+                }
+                let h24 = match (ap.as_str(), h) {
+                    ("AM", 12) => 0,
+                    ("AM", h) => h,
+                    ("PM", 12) => 12,
+                    (_, h) => h + 12,
+                };
+                t = Time::from_hms(h24, t.minute(), t.second())
+                    .map_err(|_| bad(raw, "not a time of day"))?;
+            }
+            Some(other) => return Err(bad(raw, format!("unexpected {other:?} after the time"))),
+        }
+        return Ok(Timestamp::from_date_time(d, t));
+    }
+    if s.len() <= 10 {
+        return Ok(Timestamp::at_midnight(parse_date(s)?));
+    }
+    let (date_s, rest) = s.split_at(10);
+    let d = parse_date(date_s)?;
+    let sep = rest.as_bytes()[0];
+    if sep != b'T' && sep != b' ' {
+        return Err(bad(raw, "expected 'T' between date and time"));
+    }
+    let rest = &rest[1..];
+    // split off the zone
+    let (clock, offset_secs) = if let Some(c) = rest.strip_suffix('Z') {
+        (c, 0)
+    } else if let Some(pos) = rest.rfind(['+', '-']) {
+        let (c, z) = rest.split_at(pos);
+        let sign = if z.starts_with('-') { -1 } else { 1 };
+        let digits: String = z[1..].chars().filter(|c| *c != ':').collect();
+        if digits.len() != 4 {
+            return Err(bad(raw, format!("time zone {z:?} is not ±HHMM")));
+        }
+        let hh = num(raw, &digits[..2], "zone hour")?;
+        let mm = num(raw, &digits[2..], "zone minute")?;
+        (c, sign * (hh * 3600 + mm * 60))
+    } else {
+        (rest.trim_end_matches(" UTC"), 0)
+    };
+    let (t, _) = parse_hms(raw, clock.trim())?;
+    Ok(Timestamp(
+        Timestamp::from_date_time(d, t).unix() - offset_secs as i64,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_export_formats() {
+        assert_eq!(fmt_date(parse_date("2024-03-31").unwrap()), "2024-03-31");
+        assert_eq!(fmt_date(parse_date("03/31/24").unwrap()), "2024-03-31");
+        assert_eq!(fmt_date(parse_date("3/1/2024").unwrap()), "2024-03-01");
+        assert_eq!(fmt_date(parse_date("2024-03-31T23:22:31.000Z").unwrap()), "2024-03-31");
+        let ts = parse_timestamp("2024-07-11T21:22:07.000+0000").unwrap();
+        assert_eq!(ts.to_string(), "2024-07-11T21:22:07Z");
+        let ts = parse_timestamp("2024-07-11T23:22:07+02:00").unwrap();
+        assert_eq!(ts.to_string(), "2024-07-11T21:22:07Z");
+        assert_eq!(parse_timestamp("02/23/26 3:05 PM").unwrap().to_string(), "2026-02-23T15:05:00Z");
+        assert_eq!(parse_timestamp("02/23/26 12:05 AM").unwrap().to_string(), "2026-02-23T00:05:00Z");
+        assert_eq!(parse_timestamp("2024-01-02 03:04:05").unwrap().to_string(), "2024-01-02T03:04:05Z");
+    }
+
+    #[test]
+    fn impossible_dates_say_why() {
+        let e = parse_date("2023-02-29").unwrap_err().to_string();
+        assert!(e.contains("day 29 does not exist in February 2023"), "{e}");
+        assert!(parse_date("2024-13-01").unwrap_err().to_string().contains("month 13"));
+        assert!(parse_date("31/12/2024").is_err());
+        assert!(parse_date("yesterday").is_err());
+        assert!(parse_timestamp("2024-01-01T25:00:00Z").is_err());
+    }
+}

@@ -1,0 +1,184 @@
+//! Exact money: a signed integer count of ten-thousandths of the currency's major unit
+//! (so `12.4500` USD is 124_500), never a float. Parsed once at the boundary.
+
+use std::fmt;
+
+use crate::CoreError;
+
+/// Number of stored units per major unit. Four decimals hold every amount seen in the
+/// supported CRM and ERP exports (AdventureWorks prices carry four) without rounding.
+pub const SCALE: i64 = 10_000;
+const SCALE_DIGITS: usize = 4;
+
+/// An amount of money in the store's fixed-point representation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Money(i64);
+
+impl Money {
+    pub const ZERO: Money = Money(0);
+
+    /// From raw stored units (ten-thousandths).
+    pub const fn from_units(units: i64) -> Self {
+        Money(units)
+    }
+    pub const fn units(self) -> i64 {
+        self.0
+    }
+    /// A whole number of major units.
+    pub fn from_major(major: i64) -> Option<Self> {
+        major.checked_mul(SCALE).map(Money)
+    }
+    pub fn checked_add(self, o: Money) -> Option<Money> {
+        self.0.checked_add(o.0).map(Money)
+    }
+    /// Multiplies by a multiplier given as a decimal string (a mapping's unit multiplier,
+    /// e.g. `1000` for "in thousands"). Exact; fails on overflow or more than 4 decimals.
+    pub fn scaled(self, multiplier: &Money) -> Option<Money> {
+        let prod = (self.0 as i128) * (multiplier.0 as i128) / (SCALE as i128);
+        if (self.0 as i128) * (multiplier.0 as i128) % (SCALE as i128) != 0 {
+            return None;
+        }
+        i64::try_from(prod).ok().map(Money)
+    }
+
+    /// Parses a decimal amount: optional sign, digits with optional `,` thousands
+    /// separators, optional `.` and at most four decimals. `1e5`, `NaN`, `12.34567`
+    /// and the empty string are refused.
+    pub fn parse(raw: &str) -> Result<Money, CoreError> {
+        let s = raw.trim();
+        let err = |why: &str| CoreError::Parse(format!("{s:?} is not an amount: {why}"));
+        if s.is_empty() {
+            return Err(err("empty"));
+        }
+        let (neg, body) = match s.as_bytes()[0] {
+            b'-' => (true, &s[1..]),
+            b'+' => (false, &s[1..]),
+            _ => (false, s),
+        };
+        let (int_part, frac_part) = match body.split_once('.') {
+            Some((i, f)) => (i, f),
+            None => (body, ""),
+        };
+        if int_part.is_empty() && frac_part.is_empty() {
+            return Err(err("no digits"));
+        }
+        let mut int: i64 = 0;
+        let mut digits_since_comma: Option<usize> = None;
+        for (i, c) in int_part.chars().enumerate() {
+            match c {
+                '0'..='9' => {
+                    int = int
+                        .checked_mul(10)
+                        .and_then(|v| v.checked_add(c as i64 - '0' as i64))
+                        .ok_or_else(|| err("too large"))?;
+                    if let Some(n) = digits_since_comma.as_mut() {
+                        *n += 1;
+                    }
+                }
+                ',' if i > 0 => {
+                    if matches!(digits_since_comma, Some(n) if n != 3) {
+                        return Err(err("misplaced thousands separator"));
+                    }
+                    digits_since_comma = Some(0);
+                }
+                _ => return Err(err(&format!("unexpected character {c:?}"))),
+            }
+        }
+        if matches!(digits_since_comma, Some(n) if n != 3) {
+            return Err(err("misplaced thousands separator"));
+        }
+        if frac_part.len() > SCALE_DIGITS {
+            let (keep, extra) = frac_part.split_at(SCALE_DIGITS);
+            if !extra.chars().all(|c| c == '0') || !keep.chars().all(|c| c.is_ascii_digit()) {
+                return Err(err("more than 4 decimals"));
+            }
+        }
+        let mut frac: i64 = 0;
+        for (i, c) in frac_part.chars().take(SCALE_DIGITS).enumerate() {
+            let d = c.to_digit(10).ok_or_else(|| err(&format!("unexpected character {c:?}")))?;
+            frac += d as i64 * 10_i64.pow((SCALE_DIGITS - 1 - i) as u32);
+        }
+        if frac_part.chars().any(|c| !c.is_ascii_digit()) {
+            return Err(err("unexpected character in decimals"));
+        }
+        let v = int
+            .checked_mul(SCALE)
+            .and_then(|v| v.checked_add(frac))
+            .ok_or_else(|| err("too large"))?;
+        Ok(Money(if neg { -v } else { v }))
+    }
+}
+
+impl fmt::Display for Money {
+    /// At least two decimals, more only where the amount has them: `1234.50`, `12.4550`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let neg = self.0 < 0;
+        let abs = self.0.unsigned_abs();
+        let int = abs / SCALE as u64;
+        let mut frac = format!("{:04}", abs % SCALE as u64);
+        while frac.len() > 2 && frac.ends_with('0') {
+            frac.pop();
+        }
+        write!(f, "{}{int}.{frac}", if neg { "-" } else { "" })
+    }
+}
+
+impl std::iter::Sum for Money {
+    fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
+        Money(iter.map(|m| m.0).sum())
+    }
+}
+
+/// An ISO 4217 currency code, upper case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    pub const USD: Currency = Currency(*b"USD");
+    pub fn parse(raw: &str) -> Result<Currency, CoreError> {
+        let t = raw.trim().to_ascii_uppercase();
+        let b = t.as_bytes();
+        if b.len() != 3 || !b.iter().all(u8::is_ascii_uppercase) {
+            return Err(CoreError::Parse(format!("{raw:?} is not a three-letter currency code")));
+        }
+        Ok(Currency([b[0], b[1], b[2]]))
+    }
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("XXX")
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints_exactly() {
+        assert_eq!(Money::parse("1234.56").unwrap().units(), 12_345_600);
+        assert_eq!(Money::parse("1,234.5").unwrap().to_string(), "1234.50");
+        assert_eq!(Money::parse("-0.0001").unwrap().to_string(), "-0.0001");
+        assert_eq!(Money::parse("12.4500").unwrap().to_string(), "12.45");
+        assert_eq!(Money::parse("0").unwrap(), Money::ZERO);
+        assert_eq!(Money::parse(".5").unwrap().to_string(), "0.50");
+        assert_eq!(Money::parse("2024.990000").unwrap().to_string(), "2024.99");
+    }
+
+    #[test]
+    fn refuses_what_is_not_an_amount() {
+        for bad in ["", "1e5", "NaN", "12.34567", "1,23", "12,,3", "$5", "1.2.3", "-", "99999999999999999"] {
+            assert!(Money::parse(bad).is_err(), "{bad:?} should fail");
+        }
+    }
+
+    #[test]
+    fn multiplier_is_exact() {
+        let m = Money::parse("1.5").unwrap();
+        assert_eq!(m.scaled(&Money::parse("1000").unwrap()).unwrap().to_string(), "1500.00");
+    }
+}

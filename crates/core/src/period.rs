@@ -1,0 +1,247 @@
+//! Periods: half-open date intervals `[start, end)` named as in spec/kpis.md §1: months
+//! (`2024-03`), fiscal quarters (`FY2024-Q1`), fiscal years (`FY2024`) and explicit ranges
+//! (`2024-01-15..2024-02-15`), under a configurable fiscal-year start month.
+
+use std::fmt;
+
+use time::{Date, Month};
+
+use crate::CoreError;
+use crate::date::{fmt_date, make_date, parse_date};
+
+/// The organisation's fiscal calendar. Fiscal year N is the one that *ends* in calendar
+/// year N: with a February start, FY2024 runs 2023-02-01..2024-02-01.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FiscalCalendar {
+    start_month: u8,
+}
+
+impl Default for FiscalCalendar {
+    fn default() -> Self {
+        FiscalCalendar { start_month: 1 }
+    }
+}
+
+impl FiscalCalendar {
+    pub fn new(start_month: u8) -> Result<Self, CoreError> {
+        if !(1..=12).contains(&start_month) {
+            return Err(CoreError::Parse(format!(
+                "fiscal-year start month {start_month} is not 1..12"
+            )));
+        }
+        Ok(FiscalCalendar { start_month })
+    }
+    pub fn start_month(&self) -> u8 {
+        self.start_month
+    }
+    /// First day of fiscal year `fy`.
+    pub fn year_start(&self, fy: i32) -> Date {
+        let y = if self.start_month == 1 { fy } else { fy - 1 };
+        first_of(y, self.start_month)
+    }
+    /// The fiscal year a date falls in.
+    pub fn fiscal_year_of(&self, d: Date) -> i32 {
+        if self.start_month == 1 || (d.month() as u8) < self.start_month {
+            d.year()
+        } else {
+            d.year() + 1
+        }
+    }
+}
+
+fn first_of(year: i32, month: u8) -> Date {
+    Date::from_calendar_date(year, Month::try_from(month).unwrap_or(Month::January), 1)
+        .unwrap_or(Date::MIN)
+}
+
+/// `date` moved by `months` whole months, pinned to the first of the month.
+pub fn add_months(d: Date, months: i32) -> Date {
+    let idx = d.year() * 12 + (d.month() as i32 - 1) + months;
+    first_of(idx.div_euclid(12), (idx.rem_euclid(12) + 1) as u8)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Grain {
+    Month,
+    Quarter,
+    Year,
+}
+
+/// How a period was named, so that it prints back the way it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Label {
+    Month,
+    Quarter { fy: i32, q: u8 },
+    Year { fy: i32 },
+    Range,
+}
+
+/// A half-open date interval `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Period {
+    pub start: Date,
+    pub end: Date,
+    label: Label,
+}
+
+impl Period {
+    pub fn range(start: Date, end: Date) -> Result<Period, CoreError> {
+        if end <= start {
+            return Err(CoreError::Parse(format!(
+                "period {}..{} is empty: the end must come after the start",
+                fmt_date(start),
+                fmt_date(end)
+            )));
+        }
+        Ok(Period { start, end, label: Label::Range })
+    }
+    pub fn month(year: i32, month: u8) -> Period {
+        let start = first_of(year, month);
+        Period { start, end: add_months(start, 1), label: Label::Month }
+    }
+    pub fn fiscal_quarter(cal: &FiscalCalendar, fy: i32, q: u8) -> Period {
+        let start = add_months(cal.year_start(fy), 3 * (i32::from(q) - 1));
+        Period { start, end: add_months(start, 3), label: Label::Quarter { fy, q } }
+    }
+    pub fn fiscal_year(cal: &FiscalCalendar, fy: i32) -> Period {
+        let start = cal.year_start(fy);
+        Period { start, end: add_months(start, 12), label: Label::Year { fy } }
+    }
+    /// The period of a given grain that contains `d`.
+    pub fn containing(cal: &FiscalCalendar, grain: Grain, d: Date) -> Period {
+        match grain {
+            Grain::Month => Period::month(d.year(), d.month() as u8),
+            Grain::Year => Period::fiscal_year(cal, cal.fiscal_year_of(d)),
+            Grain::Quarter => {
+                let fy = cal.fiscal_year_of(d);
+                let months = (d.year() * 12 + d.month() as i32)
+                    - (cal.year_start(fy).year() * 12 + cal.year_start(fy).month() as i32);
+                Period::fiscal_quarter(cal, fy, (months / 3 + 1) as u8)
+            }
+        }
+    }
+    pub fn contains(&self, d: Date) -> bool {
+        self.start <= d && d < self.end
+    }
+    /// The last day inside the period.
+    pub fn last_day(&self) -> Date {
+        self.end.previous_day().unwrap_or(self.end)
+    }
+    pub fn days(&self) -> i64 {
+        (self.end - self.start).whole_days()
+    }
+
+    /// Parses `2024-03`, `FY2024-Q1`, `FY2024`, `2024-01-15..2024-02-15` or a single date.
+    pub fn parse(raw: &str, cal: &FiscalCalendar) -> Result<Period, CoreError> {
+        let s = raw.trim();
+        let err = |why: &str| {
+            CoreError::Parse(format!(
+                "{s:?} is not a period ({why}); use 2024-03, FY2024-Q1, FY2024 or 2024-01-15..2024-02-15"
+            ))
+        };
+        if let Some((a, b)) = s.split_once("..") {
+            return Period::range(parse_date(a)?, parse_date(b)?);
+        }
+        if let Some(rest) = s.strip_prefix("FY").or_else(|| s.strip_prefix("fy")) {
+            let (y, q) = match rest.split_once(['-', ' ']) {
+                Some((y, q)) => (y, Some(q)),
+                None => (rest, None),
+            };
+            if y.len() != 4 {
+                return Err(err("the fiscal year needs four digits"));
+            }
+            let fy: i32 = y.parse().map_err(|_| err("bad fiscal year"))?;
+            return match q {
+                None => Ok(Period::fiscal_year(cal, fy)),
+                Some(q) => {
+                    let n: u8 = q
+                        .trim_start_matches(['Q', 'q'])
+                        .parse()
+                        .map_err(|_| err("bad quarter"))?;
+                    if !(1..=4).contains(&n) {
+                        return Err(err("quarters are Q1..Q4"));
+                    }
+                    Ok(Period::fiscal_quarter(cal, fy, n))
+                }
+            };
+        }
+        let parts: Vec<&str> = s.split('-').collect();
+        match parts.as_slice() {
+            [y, m] if y.len() == 4 && m.len() == 2 => {
+                let y: i32 = y.parse().map_err(|_| err("bad year"))?;
+                let m: i32 = m.parse().map_err(|_| err("bad month"))?;
+                let d = make_date(s, y, m, 1)?;
+                Ok(Period::month(d.year(), d.month() as u8))
+            }
+            [_, _, _] => {
+                let d = parse_date(s)?;
+                Period::range(d, d.next_day().ok_or_else(|| err("date out of range"))?)
+            }
+            _ => Err(err("unknown form")),
+        }
+    }
+
+    /// The same kind of period one year earlier (P' in `revenue_growth_yoy`).
+    pub fn shifted_years(&self, years: i32) -> Period {
+        let shift = |d: Date| {
+            Date::from_calendar_date(d.year() + years, d.month(), d.day())
+                .or_else(|_| Date::from_calendar_date(d.year() + years, d.month(), 28))
+                .unwrap_or(d)
+        };
+        let label = match self.label {
+            Label::Quarter { fy, q } => Label::Quarter { fy: fy + years, q },
+            Label::Year { fy } => Label::Year { fy: fy + years },
+            l => l,
+        };
+        Period { start: shift(self.start), end: shift(self.end), label }
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.label {
+            Label::Month => write!(f, "{:04}-{:02}", self.start.year(), self.start.month() as u8),
+            Label::Quarter { fy, q } => write!(f, "FY{fy:04}-Q{q}"),
+            Label::Year { fy } => write!(f, "FY{fy:04}"),
+            Label::Range => write!(f, "{}..{}", fmt_date(self.start), fmt_date(self.end)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        parse_date(s).unwrap()
+    }
+
+    #[test]
+    fn fiscal_year_ends_in_its_number() {
+        let feb = FiscalCalendar::new(2).unwrap();
+        let fy = Period::parse("FY2024", &feb).unwrap();
+        assert_eq!((fy.start, fy.end), (d("2023-02-01"), d("2024-02-01")));
+        let q1 = Period::parse("FY2024-Q1", &feb).unwrap();
+        assert_eq!((q1.start, q1.end), (d("2023-02-01"), d("2023-05-01")));
+        assert_eq!(q1.to_string(), "FY2024-Q1");
+        assert_eq!(Period::containing(&feb, Grain::Quarter, d("2024-01-31")).to_string(), "FY2024-Q4");
+        assert_eq!(Period::containing(&feb, Grain::Quarter, d("2024-02-01")).to_string(), "FY2025-Q1");
+        let jan = FiscalCalendar::default();
+        assert_eq!(Period::parse("FY2024", &jan).unwrap().start, d("2024-01-01"));
+        assert_eq!(Period::containing(&jan, Grain::Quarter, d("2024-12-31")).to_string(), "FY2024-Q4");
+    }
+
+    #[test]
+    fn months_ranges_and_errors() {
+        let cal = FiscalCalendar::default();
+        let m = Period::parse("2024-02", &cal).unwrap();
+        assert_eq!(m.days(), 29);
+        assert_eq!(m.to_string(), "2024-02");
+        let r = Period::parse("2024-01-15..2024-02-15", &cal).unwrap();
+        assert_eq!(r.days(), 31);
+        assert!(Period::parse("2024-02-15..2024-01-15", &cal).is_err());
+        assert!(Period::parse("FY2024-Q5", &cal).is_err());
+        assert!(Period::parse("2024-13", &cal).is_err());
+        assert_eq!(Period::parse("FY2024-Q2", &cal).unwrap().shifted_years(-1).to_string(), "FY2023-Q2");
+    }
+}

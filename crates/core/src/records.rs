@@ -1,0 +1,396 @@
+//! The CRM records salesorg holds, as parsed values: people, org units, reporting lines,
+//! accounts, leads, opportunities with their stage history, activities, quotas, spend,
+//! currency rates and survey responses.
+
+use std::fmt;
+
+use crate::date::{Date, Timestamp};
+use crate::ids::*;
+use crate::money::{Currency, Money};
+use crate::period::Period;
+use crate::CoreError;
+
+/// A person in the org, linked to a role in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub id: PersonId,
+    pub name: String,
+    pub email: Option<String>,
+    pub title: Option<String>,
+    pub role: Option<RoleId>,
+    pub hired: Option<Date>,
+    pub left: Option<Date>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum UnitKind {
+    Company,
+    Region,
+    Department,
+    Team,
+}
+
+impl UnitKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitKind::Company => "company",
+            UnitKind::Region => "region",
+            UnitKind::Department => "department",
+            UnitKind::Team => "team",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self, CoreError> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "company" => UnitKind::Company,
+            "region" => UnitKind::Region,
+            "department" => UnitKind::Department,
+            "team" => UnitKind::Team,
+            other => {
+                return Err(CoreError::Parse(format!(
+                    "{other:?} is not a unit kind (company, region, department, team)"
+                )));
+            }
+        })
+    }
+}
+
+/// An org unit. Units form a tree through `parent`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unit {
+    pub id: UnitId,
+    pub name: String,
+    pub kind: UnitKind,
+    pub parent: Option<UnitId>,
+}
+
+/// An effective-dated interval `[from, to)`; `to = None` means open-ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Validity {
+    pub from: Date,
+    pub to: Option<Date>,
+}
+
+impl Validity {
+    pub fn new(from: Date, to: Option<Date>) -> Result<Self, CoreError> {
+        if let Some(t) = to {
+            if t <= from {
+                return Err(CoreError::Rule(format!(
+                    "valid_to {} is not after valid_from {}",
+                    crate::date::fmt_date(t),
+                    crate::date::fmt_date(from)
+                )));
+            }
+        }
+        Ok(Validity { from, to })
+    }
+    pub fn contains(&self, d: Date) -> bool {
+        self.from <= d && self.to.is_none_or(|t| d < t)
+    }
+    pub fn overlaps(&self, o: &Validity) -> bool {
+        self.from < o.to.unwrap_or(Date::MAX) && o.from < self.to.unwrap_or(Date::MAX)
+    }
+}
+
+impl fmt::Display for Validity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let to = self.to.map(crate::date::fmt_date).unwrap_or_else(|| "open".into());
+        write!(f, "[{}, {to})", crate::date::fmt_date(self.from))
+    }
+}
+
+/// "`person` reports to `manager`" over `valid`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportingLine {
+    pub person: PersonId,
+    pub manager: PersonId,
+    pub valid: Validity,
+}
+
+/// "`person` belongs to `unit`" over `valid`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub person: PersonId,
+    pub unit: UnitId,
+    pub valid: Validity,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    pub industry: Option<String>,
+    pub employees: Option<i64>,
+    pub region: Option<String>,
+    pub owner: Option<PersonId>,
+    pub parent: Option<AccountId>,
+    pub customer_since: Option<Date>,
+    pub churned_on: Option<Date>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lead {
+    pub id: LeadId,
+    pub owner: PersonId,
+    pub source: Option<String>,
+    pub status: Option<String>,
+    pub created: Timestamp,
+    pub converted_at: Option<Date>,
+    pub converted_opp: Option<OppId>,
+    pub converted_account: Option<AccountId>,
+}
+
+/// Whether an opportunity is still open, or closed won or lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OppStatus {
+    Open,
+    Won,
+    Lost,
+}
+
+impl OppStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OppStatus::Open => "open",
+            OppStatus::Won => "won",
+            OppStatus::Lost => "lost",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self, CoreError> {
+        match s {
+            "open" => Ok(OppStatus::Open),
+            "won" => Ok(OppStatus::Won),
+            "lost" => Ok(OppStatus::Lost),
+            o => Err(CoreError::Parse(format!("{o:?} is not open, won or lost"))),
+        }
+    }
+}
+
+/// Forecast category, in Salesforce's vocabulary (HubSpot's map onto it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ForecastCategory {
+    Pipeline,
+    BestCase,
+    Commit,
+    Closed,
+    Omitted,
+}
+
+impl ForecastCategory {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ForecastCategory::Pipeline => "pipeline",
+            ForecastCategory::BestCase => "best_case",
+            ForecastCategory::Commit => "commit",
+            ForecastCategory::Closed => "closed",
+            ForecastCategory::Omitted => "omitted",
+        }
+    }
+    /// Accepts Salesforce API values (`Pipeline`, `BestCase`, `MostLikely`, `Forecast`,
+    /// `Closed`, `Omitted`), their labels (`Best Case`, `Commit`) and HubSpot's
+    /// (`BEST_CASE`, `COMMIT`, `OMIT`).
+    pub fn parse(s: &str) -> Result<Self, CoreError> {
+        let k: String = s.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        Ok(match k.to_ascii_lowercase().as_str() {
+            "pipeline" => ForecastCategory::Pipeline,
+            "bestcase" | "mostlikely" => ForecastCategory::BestCase,
+            "commit" | "forecast" => ForecastCategory::Commit,
+            "closed" | "closedwon" => ForecastCategory::Closed,
+            "omitted" | "omit" => ForecastCategory::Omitted,
+            _ => return Err(CoreError::Parse(format!("{s:?} is not a forecast category"))),
+        })
+    }
+}
+
+/// A stage name, as the source's sales process calls it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Stage(String);
+
+impl Stage {
+    pub fn parse(s: &str) -> Result<Stage, CoreError> {
+        let t = s.trim();
+        if t.is_empty() {
+            return Err(CoreError::Parse("empty stage".into()));
+        }
+        Ok(Stage(t.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Probability in basis points (0..=10000), so that weighted pipeline stays exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Probability(u16);
+
+impl Probability {
+    pub fn from_bp(bp: u16) -> Result<Self, CoreError> {
+        if bp > 10_000 {
+            return Err(CoreError::Parse(format!("probability {bp} bp is above 100 %")));
+        }
+        Ok(Probability(bp))
+    }
+    pub fn bp(self) -> u16 {
+        self.0
+    }
+    /// Parses a percentage as exported by Salesforce (`10`, `62.5`), 0..=100.
+    pub fn parse_percent(s: &str) -> Result<Self, CoreError> {
+        let m = Money::parse(s)
+            .map_err(|_| CoreError::Parse(format!("{s:?} is not a percentage")))?;
+        let bp = m.units() / 100; // percent with 4 decimals -> basis points
+        if m.units() % 100 != 0 || !(0..=10_000).contains(&bp) {
+            return Err(CoreError::Parse(format!("{s:?} is not a percentage between 0 and 100")));
+        }
+        Ok(Probability(bp as u16))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opportunity {
+    pub id: OppId,
+    pub name: Option<String>,
+    pub account: Option<AccountId>,
+    pub owner: PersonId,
+    pub amount: Option<Money>,
+    pub currency: Currency,
+    pub stage: Stage,
+    pub status: OppStatus,
+    pub probability: Option<Probability>,
+    pub forecast_category: Option<ForecastCategory>,
+    pub kind: Option<String>,
+    pub source: Option<String>,
+    pub created: Date,
+    /// Actual close date when closed, expected close date when open.
+    pub close_date: Option<Date>,
+    pub loss_reason: Option<String>,
+    pub next_step: Option<String>,
+    pub last_modified: Option<Timestamp>,
+}
+
+/// One row of an opportunity's history: the stage, amount and close date it had from `at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageChange {
+    pub id: String,
+    pub opp: OppId,
+    pub at: Timestamp,
+    pub stage: Stage,
+    pub amount: Option<Money>,
+    pub close_date: Option<Date>,
+    pub probability: Option<Probability>,
+    pub forecast_category: Option<ForecastCategory>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ActivityKind {
+    Call,
+    Email,
+    Meeting,
+    Task,
+}
+
+impl ActivityKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActivityKind::Call => "call",
+            ActivityKind::Email => "email",
+            ActivityKind::Meeting => "meeting",
+            ActivityKind::Task => "task",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self, CoreError> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "call" | "phone" | "phone call" => ActivityKind::Call,
+            "email" | "e-mail" => ActivityKind::Email,
+            "meeting" | "event" => ActivityKind::Meeting,
+            "task" | "todo" | "to-do" => ActivityKind::Task,
+            o => {
+                return Err(CoreError::Parse(format!(
+                    "{o:?} is not an activity type (call, email, meeting, task)"
+                )));
+            }
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activity {
+    pub id: ActivityId,
+    pub kind: ActivityKind,
+    pub at: Timestamp,
+    pub owner: PersonId,
+    pub lead: Option<LeadId>,
+    pub opp: Option<OppId>,
+    pub account: Option<AccountId>,
+    pub subject: Option<String>,
+}
+
+/// What a quota is set on (spec §3 `quota`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum QuotaTarget {
+    /// A person's own book.
+    Person(PersonId),
+    /// A leader's whole team.
+    Team(PersonId),
+    Unit(UnitId),
+}
+
+impl QuotaTarget {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            QuotaTarget::Person(_) => "person",
+            QuotaTarget::Team(_) => "team",
+            QuotaTarget::Unit(_) => "unit",
+        }
+    }
+    pub fn id(&self) -> &str {
+        match self {
+            QuotaTarget::Person(p) | QuotaTarget::Team(p) => p.as_str(),
+            QuotaTarget::Unit(u) => u.as_str(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quota {
+    pub target: QuotaTarget,
+    pub period: Period,
+    /// The metric the quota is on; `bookings` unless the source says otherwise.
+    pub metric: String,
+    /// For money metrics, an amount; for counts, a whole number in `Money` units.
+    pub amount: Money,
+}
+
+/// Where a spend entry is assigned (spec §5 `sales_marketing_spend`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SpendScope {
+    Company,
+    Unit(UnitId),
+    Person(PersonId),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spend {
+    pub date: Date,
+    pub scope: SpendScope,
+    pub category: String,
+    pub amount: Money,
+}
+
+/// `1 from` = `rate` units of `to`, in force from `date` until the next rate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrencyRate {
+    pub date: Date,
+    pub from: Currency,
+    pub to: Currency,
+    /// Exact rate with four decimals.
+    pub rate: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SurveyResponse {
+    pub id: String,
+    pub account: AccountId,
+    pub date: Date,
+    pub score: i32,
+    pub scale_min: i32,
+    pub scale_max: i32,
+}
