@@ -1,1 +1,589 @@
-//! placeholder
+//! salesorg-store owns persistence: one schema with a SQLite backend (the embedded default)
+//! and a PostgreSQL backend, each with its own migrations folder. Domain reads and writes
+//! are written once here over the small [`Backend`] trait; the backends only run SQL.
+
+mod codec;
+mod migrate;
+mod postgres;
+mod sqlite;
+
+use std::fmt;
+
+use salesorg_core::org::OrgHistory;
+use salesorg_core::records::*;
+use salesorg_core::settings::Settings;
+use salesorg_core::CoreError;
+
+pub use codec::*;
+
+/// Errors from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    #[error("cannot open the store {url}: {reason}")]
+    Open { url: String, reason: String },
+    #[error("the store holds a value it cannot read back ({0}); was it written by a newer salesorg?")]
+    Corrupt(String),
+    #[error("the org in the store is inconsistent: {0}")]
+    Org(String),
+    #[error("the store's schema is version {found}, newer than this salesorg knows ({known})")]
+    TooNew { found: i64, known: i64 },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A value passed to or read from SQL. Money, counts and basis points are integers;
+/// dates, timestamps and ids are text. There are no floats in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_owned())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map(Into::into).unwrap_or(Value::Null)
+    }
+}
+
+impl Value {
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            Value::Text(t) => t.parse().ok(),
+            Value::Null => None,
+        }
+    }
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Value::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Sqlite,
+    Postgres,
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BackendKind::Sqlite => "sqlite",
+            BackendKind::Postgres => "postgres",
+        })
+    }
+}
+
+/// What a backend must do: run SQL written with `?` placeholders, stream rows, and load
+/// many rows at once with an upsert on a key.
+pub trait Backend: Send {
+    fn kind(&self) -> BackendKind;
+    /// Runs one statement with parameters; returns the rows changed.
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64>;
+    /// Runs several statements without parameters.
+    fn batch(&mut self, sql: &str) -> Result<()>;
+    /// Runs a query and hands each row to `f`.
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(&[Value]) -> Result<()>,
+    ) -> Result<()>;
+    /// Inserts rows, updating the non-key columns of rows whose key exists.
+    fn upsert(
+        &mut self,
+        table: &str,
+        cols: &[&str],
+        key: &[&str],
+        rows: &mut dyn Iterator<Item = Vec<Value>>,
+    ) -> Result<u64>;
+}
+
+/// The store: a backend plus the domain's reads and writes.
+pub struct Store {
+    db: Box<dyn Backend>,
+    url: String,
+    in_tx: bool,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store").field("url", &redact(&self.url)).finish()
+    }
+}
+
+/// Hides a password in a connection URL.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+const TABLES: &[&str] = &[
+    "units",
+    "people",
+    "reporting_lines",
+    "memberships",
+    "accounts",
+    "leads",
+    "opportunities",
+    "stage_history",
+    "activities",
+    "quotas",
+    "spend",
+    "currency_rates",
+    "surveys",
+];
+
+impl Store {
+    /// Opens (and migrates) the store at `url`: a `postgres://` or `postgresql://` URL, a
+    /// `sqlite://PATH` URL, or a plain file path for SQLite. A PostgreSQL URL may carry
+    /// `?schema=NAME` (or `&schema=NAME`) to keep salesorg's tables in that schema.
+    pub fn open(url: &str) -> Result<Store> {
+        let db: Box<dyn Backend> = if url.starts_with("postgres://") || url.starts_with("postgresql://")
+        {
+            Box::new(postgres::Pg::connect(url)?)
+        } else {
+            let path = url.strip_prefix("sqlite://").unwrap_or(url);
+            Box::new(sqlite::Lite::open(path)?)
+        };
+        let mut s = Store { db, url: url.to_owned(), in_tx: false };
+        migrate::run(s.db.as_mut())?;
+        Ok(s)
+    }
+
+    pub fn backend(&self) -> BackendKind {
+        self.db.kind()
+    }
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+    pub fn schema_version(&mut self) -> Result<i64> {
+        migrate::current(self.db.as_mut())
+    }
+    /// The raw backend, for the engine's bulk scans. Reads through it are not scoped:
+    /// the name says so, and access-controlled callers must not use it.
+    pub fn unscoped_backend(&mut self) -> &mut dyn Backend {
+        self.db.as_mut()
+    }
+
+    /// Runs `f` in one transaction: everything it wrote is committed together, or, if it
+    /// fails (or the process dies), nothing is.
+    pub fn atomic<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&mut Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        if self.in_tx {
+            return f(self);
+        }
+        let begin = match self.db.kind() {
+            BackendKind::Sqlite => "BEGIN IMMEDIATE",
+            BackendKind::Postgres => "BEGIN",
+        };
+        self.db.batch(begin)?;
+        self.in_tx = true;
+        let out = f(self);
+        self.in_tx = false;
+        match out {
+            Ok(v) => {
+                self.db.batch("COMMIT")?;
+                Ok(v)
+            }
+            Err(e) => {
+                self.db.batch("ROLLBACK")?;
+                Err(e)
+            }
+        }
+    }
+
+    fn rows(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>> {
+        let mut out = Vec::new();
+        self.db.query_each(sql, params, &mut |r| {
+            out.push(r.to_vec());
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Row counts of every data table, in schema order.
+    pub fn counts(&mut self) -> Result<Vec<(&'static str, i64)>> {
+        let mut out = Vec::new();
+        for t in TABLES {
+            let n = self.rows(&format!("SELECT COUNT(*) FROM {t}"), &[])?;
+            out.push((*t, n.first().and_then(|r| r[0].as_int()).unwrap_or(0)));
+        }
+        Ok(out)
+    }
+
+    /// A stable fingerprint of every data table's content, for "the store is unchanged"
+    /// checks: row counts plus a digest of every row in key order.
+    pub fn fingerprint(&mut self) -> Result<String> {
+        let mut out = String::new();
+        for t in TABLES {
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            let mut n = 0u64;
+            self.db.query_each(&format!("SELECT * FROM {t} ORDER BY 1, 2, 3"), &[], &mut |r| {
+                n += 1;
+                for v in r {
+                    let s = match v {
+                        Value::Null => "\u{0}".to_owned(),
+                        Value::Int(i) => i.to_string(),
+                        Value::Text(t) => t.clone(),
+                    };
+                    for b in s.bytes().chain([0xff]) {
+                        h ^= b as u64;
+                        h = h.wrapping_mul(0x100_0000_01b3);
+                    }
+                }
+                Ok(())
+            })?;
+            out.push_str(&format!("{t}:{n}:{h:016x};"));
+        }
+        Ok(out)
+    }
+
+    // ---------------------------------------------------------------- settings
+
+    pub fn settings(&mut self) -> Result<Settings> {
+        let mut s = Settings::default();
+        for r in self.rows("SELECT key, value FROM settings ORDER BY key", &[])? {
+            let (Some(k), Some(v)) = (r[0].as_text(), r[1].as_text()) else { continue };
+            s.set(k, v).map_err(|e| StoreError::Corrupt(format!("setting {k}: {e}")))?;
+        }
+        Ok(s)
+    }
+
+    pub fn save_settings(&mut self, s: &Settings) -> Result<()> {
+        let mut rows = salesorg_core::settings::KEYS
+            .iter()
+            .filter_map(|k| s.get(k).map(|v| vec![Value::from(*k), Value::from(v)]));
+        self.db.upsert("settings", &["key", "value"], &["key"], &mut rows)?;
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- org
+
+    pub fn upsert_people(&mut self, people: &[Person]) -> Result<u64> {
+        let mut rows = people.iter().map(person_row);
+        self.db.upsert("people", PERSON_COLS, &["id"], &mut rows)
+    }
+    pub fn people(&mut self) -> Result<Vec<Person>> {
+        let sql = format!("SELECT {} FROM people ORDER BY id", PERSON_COLS.join(", "));
+        self.rows(&sql, &[])?.iter().map(|r| person_from(r)).collect()
+    }
+    pub fn upsert_units(&mut self, units: &[Unit]) -> Result<u64> {
+        let mut rows = units.iter().map(unit_row);
+        self.db.upsert("units", UNIT_COLS, &["id"], &mut rows)
+    }
+    pub fn units(&mut self) -> Result<Vec<Unit>> {
+        let sql = format!("SELECT {} FROM units ORDER BY id", UNIT_COLS.join(", "));
+        self.rows(&sql, &[])?.iter().map(|r| unit_from(r)).collect()
+    }
+    /// Replaces every reporting line. The org tables are small (one row per person and
+    /// change), so the importer computes the whole history and writes it back.
+    pub fn replace_lines(&mut self, lines: &[ReportingLine]) -> Result<()> {
+        self.db.execute("DELETE FROM reporting_lines", &[])?;
+        let mut rows = lines.iter().map(line_row);
+        self.db.upsert("reporting_lines", LINE_COLS, &["person_id", "valid_from"], &mut rows)?;
+        Ok(())
+    }
+    pub fn lines(&mut self) -> Result<Vec<ReportingLine>> {
+        let sql = format!(
+            "SELECT {} FROM reporting_lines ORDER BY person_id, valid_from",
+            LINE_COLS.join(", ")
+        );
+        self.rows(&sql, &[])?.iter().map(|r| line_from(r)).collect()
+    }
+    pub fn replace_memberships(&mut self, ms: &[Membership]) -> Result<()> {
+        self.db.execute("DELETE FROM memberships", &[])?;
+        let mut rows = ms.iter().map(membership_row);
+        self.db
+            .upsert("memberships", MEMBERSHIP_COLS, &["person_id", "unit_id", "valid_from"], &mut rows)?;
+        Ok(())
+    }
+    pub fn memberships(&mut self) -> Result<Vec<Membership>> {
+        let sql = format!(
+            "SELECT {} FROM memberships ORDER BY person_id, unit_id, valid_from",
+            MEMBERSHIP_COLS.join(", ")
+        );
+        self.rows(&sql, &[])?.iter().map(|r| membership_from(r)).collect()
+    }
+    /// The validated org history.
+    pub fn org(&mut self) -> Result<OrgHistory> {
+        let units = self.units()?;
+        let lines = self.lines()?;
+        let ms = self.memberships()?;
+        OrgHistory::new(units, lines, ms).map_err(|errs| {
+            StoreError::Org(errs.iter().map(CoreError::to_string).collect::<Vec<_>>().join("; "))
+        })
+    }
+
+    // ---------------------------------------------------------------- CRM records
+
+    pub fn upsert_accounts(&mut self, v: &[Account]) -> Result<u64> {
+        let mut rows = v.iter().map(account_row);
+        self.db.upsert("accounts", ACCOUNT_COLS, &["id"], &mut rows)
+    }
+    pub fn accounts(&mut self) -> Result<Vec<Account>> {
+        let sql = format!("SELECT {} FROM accounts ORDER BY id", ACCOUNT_COLS.join(", "));
+        self.rows(&sql, &[])?.iter().map(|r| account_from(r)).collect()
+    }
+    pub fn upsert_leads(&mut self, v: &[Lead]) -> Result<u64> {
+        let mut rows = v.iter().map(lead_row);
+        self.db.upsert("leads", LEAD_COLS, &["id"], &mut rows)
+    }
+    pub fn leads(&mut self) -> Result<Vec<Lead>> {
+        let sql = format!("SELECT {} FROM leads ORDER BY id", LEAD_COLS.join(", "));
+        self.rows(&sql, &[])?.iter().map(|r| lead_from(r)).collect()
+    }
+    pub fn upsert_opportunities(&mut self, v: &mut dyn Iterator<Item = &Opportunity>) -> Result<u64> {
+        let mut rows = v.map(opp_row);
+        self.db.upsert("opportunities", OPP_COLS, &["id"], &mut rows)
+    }
+    pub fn opportunities(&mut self) -> Result<Vec<Opportunity>> {
+        let mut out = Vec::new();
+        self.scan_opportunities(&mut |o| {
+            out.push(o);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+    /// Streams every opportunity in id order without holding them all.
+    pub fn scan_opportunities(&mut self, f: &mut dyn FnMut(Opportunity) -> Result<()>) -> Result<()> {
+        let sql = format!("SELECT {} FROM opportunities ORDER BY id", OPP_COLS.join(", "));
+        self.db.query_each(&sql, &[], &mut |r| f(opp_from(r)?))
+    }
+    pub fn opportunity(&mut self, id: &str) -> Result<Option<Opportunity>> {
+        let sql = format!("SELECT {} FROM opportunities WHERE id = ?", OPP_COLS.join(", "));
+        self.rows(&sql, &[id.into()])?.first().map(|r| opp_from(r)).transpose()
+    }
+    pub fn upsert_stage_history(&mut self, v: &mut dyn Iterator<Item = &StageChange>) -> Result<u64> {
+        let mut rows = v.map(history_row);
+        self.db.upsert("stage_history", HISTORY_COLS, &["id"], &mut rows)
+    }
+    pub fn stage_history(&mut self) -> Result<Vec<StageChange>> {
+        let sql = format!("SELECT {} FROM stage_history ORDER BY opp_id, at, id", HISTORY_COLS.join(", "));
+        self.rows(&sql, &[])?.iter().map(|r| history_from(r)).collect()
+    }
+    pub fn upsert_activities(&mut self, v: &mut dyn Iterator<Item = &Activity>) -> Result<u64> {
+        let mut rows = v.map(activity_row);
+        self.db.upsert("activities", ACTIVITY_COLS, &["id"], &mut rows)
+    }
+    pub fn activities(&mut self) -> Result<Vec<Activity>> {
+        let sql = format!("SELECT {} FROM activities ORDER BY id", ACTIVITY_COLS.join(", "));
+        self.rows(&sql, &[])?.iter().map(|r| activity_from(r)).collect()
+    }
+    pub fn upsert_quotas(&mut self, v: &[Quota]) -> Result<u64> {
+        let mut rows = v.iter().map(quota_row);
+        self.db.upsert(
+            "quotas",
+            QUOTA_COLS,
+            &["target_kind", "target_id", "period_start", "period_end", "metric"],
+            &mut rows,
+        )
+    }
+    pub fn quotas(&mut self) -> Result<Vec<Quota>> {
+        let sql = format!(
+            "SELECT {} FROM quotas ORDER BY target_kind, target_id, period_start",
+            QUOTA_COLS.join(", ")
+        );
+        self.rows(&sql, &[])?.iter().map(|r| quota_from(r)).collect()
+    }
+    pub fn upsert_spend(&mut self, v: &[Spend]) -> Result<u64> {
+        let mut rows = v.iter().map(spend_row);
+        self.db
+            .upsert("spend", SPEND_COLS, &["day", "scope_kind", "scope_id", "category"], &mut rows)
+    }
+    pub fn spend(&mut self) -> Result<Vec<Spend>> {
+        let sql = format!("SELECT {} FROM spend ORDER BY day, scope_kind, scope_id", SPEND_COLS.join(", "));
+        self.rows(&sql, &[])?.iter().map(|r| spend_from(r)).collect()
+    }
+    pub fn upsert_rates(&mut self, v: &[CurrencyRate]) -> Result<u64> {
+        let mut rows = v.iter().map(rate_row);
+        self.db.upsert("currency_rates", RATE_COLS, &["day", "from_ccy", "to_ccy"], &mut rows)
+    }
+    pub fn rates(&mut self) -> Result<Vec<CurrencyRate>> {
+        let sql = format!("SELECT {} FROM currency_rates ORDER BY day", RATE_COLS.join(", "));
+        self.rows(&sql, &[])?.iter().map(|r| rate_from(r)).collect()
+    }
+    pub fn upsert_surveys(&mut self, v: &[SurveyResponse]) -> Result<u64> {
+        let mut rows = v.iter().map(survey_row);
+        self.db.upsert("surveys", SURVEY_COLS, &["id"], &mut rows)
+    }
+    pub fn surveys(&mut self) -> Result<Vec<SurveyResponse>> {
+        let sql = format!("SELECT {} FROM surveys ORDER BY id", SURVEY_COLS.join(", "));
+        self.rows(&sql, &[])?.iter().map(|r| survey_from(r)).collect()
+    }
+
+    /// Records a finished import (inside the import's transaction).
+    pub fn record_import(&mut self, source: &str, path: &str, effective: &str, summary: &str) -> Result<()> {
+        self.db.execute(
+            "INSERT INTO imports (source, path, effective, summary) VALUES (?, ?, ?, ?)",
+            &[source.into(), path.into(), effective.into(), summary.into()],
+        )?;
+        Ok(())
+    }
+    /// Past imports, newest first: (source, path, effective date, summary).
+    pub fn imports(&mut self) -> Result<Vec<(String, String, String, String)>> {
+        Ok(self
+            .rows("SELECT source, path, effective, summary FROM imports ORDER BY id DESC", &[])?
+            .into_iter()
+            .map(|r| {
+                let t = |i: usize| r[i].as_text().unwrap_or_default().to_owned();
+                (t(0), t(1), t(2), t(3))
+            })
+            .collect())
+    }
+
+    /// Which kind of thing an id names in this store: used to resolve the source's own
+    /// ids wherever the CLI takes a person, team or unit.
+    pub fn resolve_id(&mut self, id: &str) -> Result<Option<&'static str>> {
+        for (table, kind) in [("people", "person"), ("units", "unit")] {
+            let r = self.rows(&format!("SELECT 1 FROM {table} WHERE id = ?"), &[id.into()])?;
+            if !r.is_empty() {
+                return Ok(Some(kind));
+            }
+        }
+        Ok(None)
+    }
+    /// Finds a person by id, or else by exact name (case-insensitive) when that is unique.
+    pub fn find_person(&mut self, key: &str) -> Result<Option<Person>> {
+        let sql = format!("SELECT {} FROM people WHERE id = ?", PERSON_COLS.join(", "));
+        if let Some(r) = self.rows(&sql, &[key.into()])?.first() {
+            return Ok(Some(person_from(r)?));
+        }
+        let sql = format!("SELECT {} FROM people WHERE LOWER(name) = LOWER(?)", PERSON_COLS.join(", "));
+        let rows = self.rows(&sql, &[key.into()])?;
+        if rows.len() == 1 { Ok(Some(person_from(&rows[0])?)) } else { Ok(None) }
+    }
+}
+
+pub mod testing {
+    //! Test support: a fresh store on each backend, dropped after the test. PostgreSQL
+    //! comes from `SALESORG_TEST_PG_URL` (default: the local server's `test` database) and
+    //! each test gets its own schema.
+
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use crate::{BackendKind, Store};
+
+    pub const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+    static N: AtomicU32 = AtomicU32::new(0);
+
+    /// A store that removes itself (file or schema) when dropped.
+    pub struct TestStore {
+        pub store: Store,
+        pub url: String,
+        _dir: Option<TempDir>,
+        pg_schema: Option<(String, String)>,
+    }
+
+    /// A minimal temporary folder (removed on drop), so the store crate needs no extra
+    /// dependency.
+    pub struct TempDir(std::path::PathBuf);
+    impl TempDir {
+        pub fn new() -> std::io::Result<TempDir> {
+            let n = N.fetch_add(1, Ordering::Relaxed);
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0);
+            let p = std::env::temp_dir().join(format!("salesorg-test-{}-{n}-{nanos}", std::process::id()));
+            std::fs::create_dir_all(&p)?;
+            Ok(TempDir(p))
+        }
+        pub fn path(&self) -> &std::path::Path {
+            &self.0
+        }
+    }
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    impl std::ops::Deref for TestStore {
+        type Target = Store;
+        fn deref(&self) -> &Store {
+            &self.store
+        }
+    }
+    impl std::ops::DerefMut for TestStore {
+        fn deref_mut(&mut self) -> &mut Store {
+            &mut self.store
+        }
+    }
+    impl Drop for TestStore {
+        fn drop(&mut self) {
+            if let Some((base, schema)) = &self.pg_schema {
+                if let Ok(mut c) = postgres::Client::connect(base, postgres::NoTls) {
+                    let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+                }
+            }
+        }
+    }
+
+    pub fn pg_base() -> String {
+        std::env::var("SALESORG_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG.to_owned())
+    }
+
+    /// A fresh, migrated store on `kind`. Panics (failing the test) when PostgreSQL is
+    /// not reachable: store tests must run on both backends.
+    pub fn fresh(kind: BackendKind) -> TestStore {
+        match kind {
+            BackendKind::Sqlite => {
+                let dir = TempDir::new().expect("temp dir");
+                let url = dir.path().join("test.db").to_string_lossy().into_owned();
+                let store = Store::open(&url).expect("open sqlite");
+                TestStore { store, url, _dir: Some(dir), pg_schema: None }
+            }
+            BackendKind::Postgres => {
+                let base = pg_base();
+                let n = N.fetch_add(1, Ordering::Relaxed);
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.subsec_nanos())
+                    .unwrap_or(0);
+                let schema = format!("t_{}_{n}_{nanos}", std::process::id());
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}schema={schema}");
+                let store = Store::open(&url).unwrap_or_else(|e| {
+                    panic!("PostgreSQL test store at {base}: {e} (set SALESORG_TEST_PG_URL)")
+                });
+                TestStore { store, url, _dir: None, pg_schema: Some((base, schema)) }
+            }
+        }
+    }
+
+    pub const BOTH: [BackendKind; 2] = [BackendKind::Sqlite, BackendKind::Postgres];
+}

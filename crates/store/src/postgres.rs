@@ -1,0 +1,192 @@
+//! The PostgreSQL backend: `?` placeholders rewritten to `$n`, typed parameters decided by
+//! the server, and bulk upserts through `COPY` into a temporary table.
+
+use std::io::Write;
+
+use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use postgres::{Client, NoTls};
+
+use crate::sqlite::upsert_sql;
+use crate::{Backend, BackendKind, Result, StoreError, Value};
+
+pub struct Pg {
+    client: Client,
+}
+
+impl ToSql for Value {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut postgres::types::private::BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(i) => match *ty {
+                Type::INT8 => i.to_sql(ty, out),
+                Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
+                _ => i.to_string().to_sql(ty, out),
+            },
+            Value::Text(t) => match *ty {
+                Type::INT8 => t.parse::<i64>()?.to_sql(ty, out),
+                _ => t.to_sql(ty, out),
+            },
+        }
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+    to_sql_checked!();
+}
+
+/// Rewrites `?` placeholders to `$1, $2, …` (salesorg's SQL has no `?` in literals).
+fn dollar(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn read(row: &postgres::Row, i: usize) -> Value {
+    let ty = row.columns()[i].type_();
+    let v: Option<Value> = match *ty {
+        Type::INT8 => row.get::<_, Option<i64>>(i).map(Value::Int),
+        Type::INT4 => row.get::<_, Option<i32>>(i).map(|v| Value::Int(v.into())),
+        Type::INT2 => row.get::<_, Option<i16>>(i).map(|v| Value::Int(v.into())),
+        Type::BOOL => row.get::<_, Option<bool>>(i).map(|v| Value::Int(v.into())),
+        _ => row.try_get::<_, Option<String>>(i).ok().flatten().map(Value::Text),
+    };
+    v.unwrap_or(Value::Null)
+}
+
+/// Splits a `schema=NAME` parameter off a connection URL.
+fn split_schema(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else { return (url.to_owned(), None) };
+    let mut schema = None;
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|kv| match kv.strip_prefix("schema=") {
+            Some(s) => {
+                schema = Some(s.to_owned());
+                false
+            }
+            None => true,
+        })
+        .collect();
+    let url = if rest.is_empty() { base.to_owned() } else { format!("{base}?{}", rest.join("&")) };
+    (url, schema)
+}
+
+fn copy_escape(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::Null => out.extend_from_slice(b"\\N"),
+        Value::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        Value::Text(t) => {
+            for b in t.bytes() {
+                match b {
+                    b'\\' => out.extend_from_slice(b"\\\\"),
+                    b'\t' => out.extend_from_slice(b"\\t"),
+                    b'\n' => out.extend_from_slice(b"\\n"),
+                    b'\r' => out.extend_from_slice(b"\\r"),
+                    _ => out.push(b),
+                }
+            }
+        }
+    }
+}
+
+impl Pg {
+    pub fn connect(url: &str) -> Result<Pg> {
+        let (conn_url, schema) = split_schema(url);
+        let mut client = Client::connect(&conn_url, NoTls).map_err(|e| StoreError::Open {
+            url: crate::redact(url),
+            reason: e.to_string(),
+        })?;
+        if let Some(s) = schema {
+            if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(StoreError::Open {
+                    url: crate::redact(url),
+                    reason: format!("schema name {s:?} may hold only letters, digits and _"),
+                });
+            }
+            client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {s}; SET search_path TO {s}"))?;
+        }
+        client.batch_execute("SET client_min_messages TO WARNING")?;
+        Ok(Pg { client })
+    }
+}
+
+impl Backend for Pg {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Postgres
+    }
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        let p: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+        Ok(self.client.execute(dollar(sql).as_str(), &p)?)
+    }
+    fn batch(&mut self, sql: &str) -> Result<()> {
+        Ok(self.client.batch_execute(sql)?)
+    }
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(&[Value]) -> Result<()>,
+    ) -> Result<()> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let p: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+        let mut it = self.client.query_raw(dollar(sql).as_str(), p)?;
+        let mut buf = Vec::new();
+        while let Some(row) = it.next()? {
+            buf.clear();
+            for i in 0..row.len() {
+                buf.push(read(&row, i));
+            }
+            f(&buf)?;
+        }
+        Ok(())
+    }
+    fn upsert(
+        &mut self,
+        table: &str,
+        cols: &[&str],
+        key: &[&str],
+        rows: &mut dyn Iterator<Item = Vec<Value>>,
+    ) -> Result<u64> {
+        let tmp = format!("salesorg_load_{table}");
+        let col_list = cols.join(", ");
+        self.client.batch_execute(&format!(
+            "DROP TABLE IF EXISTS {tmp}; CREATE TEMP TABLE {tmp} AS SELECT {col_list} FROM {table} WITH NO DATA"
+        ))?;
+        let mut w = self.client.copy_in(format!("COPY {tmp} ({col_list}) FROM STDIN").as_str())?;
+        let mut line = Vec::with_capacity(256);
+        let mut n = 0u64;
+        for r in rows {
+            line.clear();
+            for (i, v) in r.iter().enumerate() {
+                if i > 0 {
+                    line.push(b'\t');
+                }
+                copy_escape(v, &mut line);
+            }
+            line.push(b'\n');
+            w.write_all(&line).map_err(|e| StoreError::Corrupt(format!("COPY: {e}")))?;
+            n += 1;
+        }
+        w.finish()?;
+        let insert = upsert_sql(table, cols, key, "EXCLUDED");
+        let (head, tail) = insert.split_once(" VALUES (").unwrap_or((&insert, ""));
+        let conflict = tail.split_once(") ON CONFLICT").map(|(_, c)| c).unwrap_or("");
+        self.client
+            .batch_execute(&format!("{head} SELECT {col_list} FROM {tmp} ON CONFLICT{conflict}; DROP TABLE {tmp}"))?;
+        Ok(n)
+    }
+}

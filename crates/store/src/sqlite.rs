@@ -1,0 +1,116 @@
+//! The SQLite backend (the embedded default): one file, WAL journal, prepared-statement
+//! reuse for bulk upserts.
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, ToSql, params_from_iter};
+
+use crate::{Backend, BackendKind, Result, StoreError, Value};
+
+pub struct Lite {
+    conn: Connection,
+}
+
+impl ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Value::Null => ToSqlOutput::Owned(rusqlite::types::Value::Null),
+            Value::Int(i) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(*i)),
+            Value::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+        })
+    }
+}
+
+fn read(v: ValueRef<'_>) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Real(f) => Value::Text(f.to_string()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+    }
+}
+
+impl Lite {
+    pub fn open(path: &str) -> Result<Lite> {
+        if let Some(parent) = std::path::Path::new(path).parent() {
+            if !parent.as_os_str().is_empty() && !parent.exists() {
+                return Err(StoreError::Open {
+                    url: path.to_owned(),
+                    reason: format!("the folder {} does not exist", parent.display()),
+                });
+            }
+        }
+        let conn = Connection::open(path)
+            .map_err(|e| StoreError::Open { url: path.to_owned(), reason: e.to_string() })?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // WAL keeps readers working during an import and makes a killed import roll back.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| StoreError::Open { url: path.to_owned(), reason: e.to_string() })?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "cache_size", -65536)?;
+        Ok(Lite { conn })
+    }
+}
+
+impl Backend for Lite {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Sqlite
+    }
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        let mut st = self.conn.prepare_cached(sql)?;
+        Ok(st.execute(params_from_iter(params.iter()))? as u64)
+    }
+    fn batch(&mut self, sql: &str) -> Result<()> {
+        Ok(self.conn.execute_batch(sql)?)
+    }
+    fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(&[Value]) -> Result<()>,
+    ) -> Result<()> {
+        let mut st = self.conn.prepare_cached(sql)?;
+        let n = st.column_count();
+        let mut rows = st.query(params_from_iter(params.iter()))?;
+        let mut buf: Vec<Value> = Vec::with_capacity(n);
+        while let Some(r) = rows.next()? {
+            buf.clear();
+            for i in 0..n {
+                buf.push(read(r.get_ref(i)?));
+            }
+            f(&buf)?;
+        }
+        Ok(())
+    }
+    fn upsert(
+        &mut self,
+        table: &str,
+        cols: &[&str],
+        key: &[&str],
+        rows: &mut dyn Iterator<Item = Vec<Value>>,
+    ) -> Result<u64> {
+        let sql = upsert_sql(table, cols, key, "excluded");
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let mut n = 0;
+        for r in rows {
+            n += st.execute(params_from_iter(r.iter()))? as u64;
+        }
+        Ok(n)
+    }
+}
+
+/// `INSERT … ON CONFLICT (key) DO UPDATE SET col = excluded.col`, shared by both backends.
+pub(crate) fn upsert_sql(table: &str, cols: &[&str], key: &[&str], excluded: &str) -> String {
+    let set: Vec<String> = cols
+        .iter()
+        .filter(|c| !key.contains(c))
+        .map(|c| format!("{c} = {excluded}.{c}"))
+        .collect();
+    let placeholders = vec!["?"; cols.len()].join(", ");
+    let action = if set.is_empty() { "NOTHING".to_owned() } else { format!("UPDATE SET {}", set.join(", ")) };
+    format!(
+        "INSERT INTO {table} ({}) VALUES ({placeholders}) ON CONFLICT ({}) DO {action}",
+        cols.join(", "),
+        key.join(", ")
+    )
+}
