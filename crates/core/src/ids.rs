@@ -38,6 +38,11 @@ macro_rules! string_id {
                 f.write_str(&self.0)
             }
         }
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
         impl TryFrom<String> for $name {
             type Error = CoreError;
             fn try_from(s: String) -> Result<Self, CoreError> {

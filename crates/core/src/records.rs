@@ -258,7 +258,9 @@ pub struct Opportunity {
     pub forecast_category: Option<ForecastCategory>,
     pub kind: Option<String>,
     pub source: Option<String>,
-    pub created: Date,
+    /// When it was created (Maven: `engage_date`); `None` where the source has no date
+    /// (Maven's Prospecting rows).
+    pub created: Option<Date>,
     /// Actual close date when closed, expected close date when open.
     pub close_date: Option<Date>,
     pub loss_reason: Option<String>,

@@ -75,7 +75,7 @@ CREATE TABLE opportunities (
   forecast_category TEXT,
   kind              TEXT,
   source            TEXT,
-  created_on        TEXT NOT NULL,
+  created_on        TEXT,
   close_on          TEXT,
   loss_reason       TEXT,
   next_step         TEXT,

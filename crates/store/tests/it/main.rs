@@ -34,7 +34,7 @@ fn opp(id: &str, owner: &str, amount: &str) -> Opportunity {
         forecast_category: Some(ForecastCategory::Closed),
         kind: None,
         source: None,
-        created: parse_date("2024-01-05").unwrap(),
+        created: Some(parse_date("2024-01-05").unwrap()),
         close_date: Some(parse_date("2024-02-05").unwrap()),
         loss_reason: None,
         next_step: None,

@@ -1,0 +1,454 @@
+//! Reading CSV as CRMs and ERPs export it: UTF-8 with or without a BOM, UTF-16 with a BOM
+//! (converted, and said so), Windows-1252 on request, CRLF or LF, quoted fields with
+//! newlines, any delimiter, header or none. Every row knows its line; every problem
+//! (ragged row, unterminated quote, invalid UTF-8, missing column) names file:line:column.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use crate::problem::Problem;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    /// UTF-8, or UTF-16 when the file starts with a UTF-16 BOM.
+    #[default]
+    Auto,
+    Utf8,
+    Utf16Le,
+    Utf16Be,
+    Windows1252,
+}
+
+impl Encoding {
+    pub fn parse(s: &str) -> Result<Encoding, String> {
+        Ok(match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "auto" => Encoding::Auto,
+            "utf-8" | "utf8" => Encoding::Utf8,
+            "utf-16" | "utf-16le" | "utf16le" | "utf16" => Encoding::Utf16Le,
+            "utf-16be" | "utf16be" => Encoding::Utf16Be,
+            "windows-1252" | "cp1252" | "latin1" | "latin-1" | "iso-8859-1" => Encoding::Windows1252,
+            o => return Err(format!("unknown encoding {o:?} (auto, utf-8, utf-16le, utf-16be, windows-1252)")),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CsvOptions {
+    pub delimiter: u8,
+    pub has_header: bool,
+    pub encoding: Encoding,
+    /// Field values that mean "no value" besides the empty string (e.g. `NULL`, `-`).
+    pub nulls: Vec<String>,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions { delimiter: b',', has_header: true, encoding: Encoding::Auto, nulls: Vec::new() }
+    }
+}
+
+enum Source {
+    File(PathBuf, u64),
+    Memory(Vec<u8>),
+}
+
+/// An open CSV file: its header and a way to iterate its rows.
+pub struct CsvFile {
+    /// The name problems are reported under (the path as given).
+    pub name: String,
+    pub headers: Vec<String>,
+    source: Source,
+    opts: CsvOptions,
+    /// Things worth telling the user (e.g. "converted from UTF-16LE").
+    pub notes: Vec<String>,
+    /// Byte length of the input, for progress.
+    pub len: u64,
+}
+
+/// One row: its line number (1-based, of its first physical line) and its fields.
+pub struct Row<'a> {
+    pub line: u64,
+    fields: &'a [String],
+    nulls: &'a [String],
+}
+
+impl<'a> Row<'a> {
+    /// The field at `idx` (0-based), `None` when empty or a null literal. Surrounding
+    /// white space is kept except for the null check.
+    pub fn get(&self, idx: usize) -> Option<&'a str> {
+        let v = self.fields.get(idx)?.as_str();
+        let t = v.trim();
+        if t.is_empty() || self.nulls.iter().any(|n| n == t) { None } else { Some(v) }
+    }
+    pub fn raw(&self) -> &'a [String] {
+        self.fields
+    }
+}
+
+fn open_err(name: &str, e: impl std::fmt::Display) -> Problem {
+    Problem::file(name, format!("cannot read: {e}"))
+}
+
+fn decode_utf16(bytes: &[u8], be: bool) -> Vec<u8> {
+    let enc = if be { encoding_rs::UTF_16BE } else { encoding_rs::UTF_16LE };
+    let (text, _, _) = enc.decode(bytes);
+    text.into_owned().into_bytes()
+}
+
+impl CsvFile {
+    pub fn open(path: &Path, opts: &CsvOptions) -> Result<CsvFile, Problem> {
+        let name = path.display().to_string();
+        let mut f = File::open(path).map_err(|e| open_err(&name, e))?;
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        let mut head = [0u8; 3];
+        let n = f.read(&mut head).map_err(|e| open_err(&name, e))?;
+        let head = &head[..n];
+        let mut notes = Vec::new();
+        let utf16 = match opts.encoding {
+            Encoding::Utf16Le => Some(false),
+            Encoding::Utf16Be => Some(true),
+            Encoding::Auto if head.starts_with(&[0xFF, 0xFE]) => Some(false),
+            Encoding::Auto if head.starts_with(&[0xFE, 0xFF]) => Some(true),
+            _ => None,
+        };
+        let source = if let Some(be) = utf16 {
+            let mut all = Vec::new();
+            f.seek(SeekFrom::Start(0)).map_err(|e| open_err(&name, e))?;
+            f.read_to_end(&mut all).map_err(|e| open_err(&name, e))?;
+            let body = if all.starts_with(&[0xFF, 0xFE]) || all.starts_with(&[0xFE, 0xFF]) { &all[2..] } else { &all[..] };
+            notes.push(format!("{name}: converted from UTF-16{} to UTF-8", if be { "BE" } else { "LE" }));
+            Source::Memory(decode_utf16(body, be))
+        } else if opts.encoding == Encoding::Windows1252 {
+            let mut all = Vec::new();
+            f.seek(SeekFrom::Start(0)).map_err(|e| open_err(&name, e))?;
+            f.read_to_end(&mut all).map_err(|e| open_err(&name, e))?;
+            let (text, _, _) = encoding_rs::WINDOWS_1252.decode(&all);
+            notes.push(format!("{name}: converted from Windows-1252 to UTF-8"));
+            Source::Memory(text.into_owned().into_bytes())
+        } else {
+            let skip = if head.starts_with(&[0xEF, 0xBB, 0xBF]) { 3 } else { 0 };
+            Source::File(path.to_owned(), skip)
+        };
+        let mut file = CsvFile { name, headers: Vec::new(), source, opts: opts.clone(), notes, len };
+        if opts.has_header {
+            let mut first = None;
+            file.for_each_raw(true, &mut |line, rec| {
+                first = Some((line, rec.to_vec()));
+                Ok(false)
+            })?;
+            match first {
+                Some((line, rec)) => {
+                    file.headers = rec
+                        .iter()
+                        .enumerate()
+                        .map(|(i, h)| {
+                            std::str::from_utf8(h).map(|s| s.trim().to_owned()).map_err(|_| {
+                                Problem::at(&file.name, line, Some(i + 1), "the header is not valid UTF-8")
+                            })
+                        })
+                        .collect::<Result<_, _>>()?;
+                }
+                None => return Err(Problem::file(&file.name, "the file is empty: no header row")),
+            }
+        }
+        Ok(file)
+    }
+
+    fn reader(&self) -> Result<Box<dyn Read + '_>, Problem> {
+        Ok(match &self.source {
+            Source::File(p, skip) => {
+                let mut f = File::open(p).map_err(|e| open_err(&self.name, e))?;
+                f.seek(SeekFrom::Start(*skip)).map_err(|e| open_err(&self.name, e))?;
+                Box::new(BufReader::with_capacity(1 << 20, f))
+            }
+            Source::Memory(b) => Box::new(&b[..]),
+        })
+    }
+
+    /// Raw records with the line they start on; `f` returns false to stop. RFC 4180:
+    /// quoted fields may hold delimiters, doubled quotes and line breaks; records end at
+    /// LF, CRLF or CR. An unterminated quote is reported at the line and column where it
+    /// opened.
+    fn for_each_raw(
+        &self,
+        include_header: bool,
+        f: &mut dyn FnMut(u64, &[Vec<u8>]) -> Result<bool, Problem>,
+    ) -> Result<(), Problem> {
+        let mut r = self.reader()?;
+        let d = self.opts.delimiter;
+        let mut buf = vec![0u8; 1 << 20];
+        let mut fields: Vec<Vec<u8>> = Vec::new();
+        let mut nfields = 0usize;
+        let mut field_open = false; // a field has started on this record
+        let mut in_q = false;
+        let mut after_q = false; // just saw the closing quote of a quoted field
+        let mut pending_cr = false;
+        let mut line: u64 = 1;
+        let mut rec_line: u64 = 1;
+        let mut col: usize = 1;
+        let (mut q_line, mut q_col) = (0u64, 0usize);
+        let mut first = true;
+        macro_rules! ensure_field {
+            () => {
+                if nfields == fields.len() {
+                    fields.push(Vec::new());
+                }
+            };
+        }
+        macro_rules! cur {
+            () => {{
+                if nfields == fields.len() {
+                    fields.push(Vec::new());
+                }
+                &mut fields[nfields]
+            }};
+        }
+        // ends the record; returns false when `f` asks to stop
+        let mut end_record = |fields: &mut Vec<Vec<u8>>, nfields: &mut usize, rec_line: u64, first: &mut bool| -> Result<bool, Problem> {
+            let n = *nfields + 1;
+            *nfields = 0;
+            let is_header = *first && self.opts.has_header;
+            *first = false;
+            if is_header && !include_header {
+                for x in fields.iter_mut() {
+                    x.clear();
+                }
+                return Ok(true);
+            }
+            let blank = n == 1 && fields.first().is_none_or(|x| x.is_empty());
+            let go = if blank { true } else { f(rec_line, &fields[..n])? };
+            for x in fields.iter_mut() {
+                x.clear();
+            }
+            Ok(go)
+        };
+        loop {
+            let n = r.read(&mut buf).map_err(|e| open_err(&self.name, e))?;
+            if n == 0 {
+                break;
+            }
+            for &b in &buf[..n] {
+                if pending_cr {
+                    pending_cr = false;
+                    if b == b'\n' {
+                        continue; // CRLF: the record already ended at CR
+                    }
+                }
+                if in_q {
+                    if b == b'"' {
+                        in_q = false;
+                        after_q = true;
+                    } else {
+                        if b == b'\n' {
+                            line += 1;
+                            col = 0;
+                        }
+                        cur!().push(b);
+                    }
+                    col += 1;
+                    continue;
+                }
+                if after_q && b == b'"' {
+                    // a doubled quote inside a quoted field
+                    cur!().push(b'"');
+                    in_q = true;
+                    after_q = false;
+                    col += 1;
+                    continue;
+                }
+                after_q = false;
+                match b {
+                    b'"' if !field_open => {
+                        in_q = true;
+                        field_open = true;
+                        q_line = line;
+                        q_col = nfields + 1;
+                        ensure_field!();
+                    }
+                    x if x == d => {
+                        ensure_field!();
+                        nfields += 1;
+                        ensure_field!();
+                        field_open = false;
+                    }
+                    b'\n' | b'\r' => {
+                        if b == b'\r' {
+                            pending_cr = true;
+                        }
+                        ensure_field!();
+                        field_open = false;
+                        if !end_record(&mut fields, &mut nfields, rec_line, &mut first)? {
+                            return Ok(());
+                        }
+                        line += 1;
+                        col = 0;
+                        rec_line = line;
+                    }
+                    _ => {
+                        field_open = true;
+                        cur!().push(b);
+                    }
+                }
+                col += 1;
+            }
+        }
+        if in_q {
+            return Err(Problem::at(
+                &self.name,
+                q_line,
+                Some(q_col),
+                "unterminated quote: this quoted field never closes before the end of the file",
+            ));
+        }
+        if field_open || nfields > 0 || fields.first().is_some_and(|x| !x.is_empty()) {
+            ensure_field!();
+            end_record(&mut fields, &mut nfields, rec_line, &mut first)?;
+        }
+        let _ = col;
+        Ok(())
+    }
+
+    /// Index of a column by header name (case-insensitive, trimmed).
+    pub fn col(&self, name: &str) -> Option<usize> {
+        self.headers.iter().position(|h| h.eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// Every data row, as UTF-8 fields, handed to `f` as [`RowItem::Good`]; ragged rows
+    /// and invalid UTF-8 come as [`RowItem::Bad`], problems with the file as a whole (an
+    /// unterminated quote, an unreadable file) as [`RowItem::Fatal`].
+    pub fn rows(&self, f: &mut dyn FnMut(RowItem<'_, '_>) -> crate::Result<()>) -> crate::Result<()> {
+        let width = if self.opts.has_header { Some(self.headers.len()) } else { None };
+        let mut fields: Vec<String> = Vec::new();
+        let mut failed: Option<crate::EngineError> = None;
+        let r = self.for_each_raw(false, &mut |line, rec| {
+            fields.clear();
+            let mut problem = None;
+            for (i, raw) in rec.iter().enumerate() {
+                let raw = raw.as_slice();
+                match std::str::from_utf8(raw) {
+                    Ok(s) => fields.push(s.to_owned()),
+                    Err(e) => {
+                        fields.push(String::from_utf8_lossy(raw).into_owned());
+                        problem.get_or_insert_with(|| {
+                            Problem::at(
+                                &self.name,
+                                line,
+                                Some(i + 1),
+                                format!(
+                                    "invalid UTF-8 at byte {} of the field; if the file is Windows-1252, import it with encoding = \"windows-1252\"",
+                                    e.valid_up_to() + 1
+                                ),
+                            )
+                        });
+                    }
+                }
+            }
+            if let Some(w) = width {
+                if fields.len() != w && problem.is_none() {
+                    problem = Some(Problem::at(
+                        &self.name,
+                        line,
+                        Some(fields.len().min(w) + 1),
+                        format!("ragged row: {} fields where the header has {w}", fields.len()),
+                    ));
+                }
+            }
+            let item = match problem {
+                Some(p) => RowItem::Bad(p, &fields),
+                None => RowItem::Good(&Row { line, fields: &fields, nulls: &self.opts.nulls }),
+            };
+            match f(item) {
+                Ok(()) => Ok(true),
+                Err(e) => {
+                    failed = Some(e);
+                    Ok(false)
+                }
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        match r {
+            Ok(()) => Ok(()),
+            Err(p) => f(RowItem::Fatal(p)),
+        }
+    }
+}
+
+/// What [`CsvFile::rows`] hands over for each row.
+pub enum RowItem<'r, 'a> {
+    Good(&'r Row<'a>),
+    Bad(Problem, &'r [String]),
+    Fatal(Problem),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(name: &str, bytes: &[u8]) -> (salesorg_store::testing::TempDir, PathBuf) {
+        let d = salesorg_store::testing::TempDir::new().unwrap();
+        let p = d.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        (d, p)
+    }
+
+    fn collect(f: &CsvFile) -> (Vec<(u64, Vec<String>)>, Vec<String>) {
+        let (mut good, mut bad) = (Vec::new(), Vec::new());
+        f.rows(&mut |item| {
+            match item {
+                RowItem::Good(r) => good.push((r.line, r.raw().to_vec())),
+                RowItem::Bad(p, _) | RowItem::Fatal(p) => bad.push(p.to_string()),
+            }
+            Ok(())
+        })
+        .unwrap();
+        (good, bad)
+    }
+
+    #[test]
+    fn quirks_are_accepted() {
+        let (_d, p) = write("a.csv", b"\xEF\xBB\xBFId,Name\r\n1,\"two\r\nlines\"\r\n2,plain\r\n");
+        let f = CsvFile::open(&p, &CsvOptions::default()).unwrap();
+        assert_eq!(f.headers, vec!["Id", "Name"]);
+        let (good, bad) = collect(&f);
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(good[0], (2, vec!["1".into(), "two\r\nlines".into()]));
+        assert_eq!(good[1].0, 4);
+    }
+
+    #[test]
+    fn utf16_is_converted_and_said() {
+        let text = "Year,EmployeeID\r\n2017,611\r\n";
+        let mut bytes = vec![0xFF, 0xFE];
+        for u in text.encode_utf16() {
+            bytes.extend_from_slice(&u.to_le_bytes());
+        }
+        let (_d, p) = write("t.csv", &bytes);
+        let f = CsvFile::open(&p, &CsvOptions::default()).unwrap();
+        assert_eq!(f.headers, vec!["Year", "EmployeeID"]);
+        assert!(f.notes[0].contains("UTF-16LE"));
+        let (good, _) = collect(&f);
+        assert_eq!(good[0].1, vec!["2017", "611"]);
+    }
+
+    #[test]
+    fn broken_files_name_line_and_column() {
+        let (_d, p) = write("r.csv", b"a,b\n1,2\n3\n4,\"open\n5,6\n");
+        let f = CsvFile::open(&p, &CsvOptions::default()).unwrap();
+        let (_, bad) = collect(&f);
+        assert!(bad.iter().any(|b| b.ends_with("r.csv:3:2: ragged row: 1 fields where the header has 2")), "{bad:?}");
+        assert!(bad.iter().any(|b| b.contains("r.csv:4:2: unterminated quote")), "{bad:?}");
+        let (_d, p) = write("u.csv", b"a,b\n1,caf\xE9\n");
+        let f = CsvFile::open(&p, &CsvOptions::default()).unwrap();
+        let (_, bad) = collect(&f);
+        assert!(bad[0].contains("u.csv:2:2: invalid UTF-8"), "{bad:?}");
+        let mut o = CsvOptions::default();
+        o.encoding = Encoding::Windows1252;
+        let f = CsvFile::open(&p, &o).unwrap();
+        let (good, bad) = collect(&f);
+        assert!(bad.is_empty());
+        assert_eq!(good[0].1[1], "café");
+    }
+}

@@ -1,0 +1,156 @@
+//! Parsing one CSV row's fields into domain values, collecting a problem (with the column
+//! and its header name) for every field that does not parse.
+
+use std::str::FromStr;
+
+use salesorg_core::date::{parse_date, parse_timestamp, Date, Timestamp};
+use salesorg_core::money::Money;
+use salesorg_core::CoreError;
+
+use crate::csvread::{CsvFile, Row};
+use crate::import::Origin;
+use crate::problem::Problem;
+
+/// A row being parsed: the file, the row and the problems found so far.
+pub struct Fields<'a> {
+    pub file: &'a CsvFile,
+    pub row: &'a Row<'a>,
+    pub problems: Vec<Problem>,
+}
+
+impl<'a> Fields<'a> {
+    pub fn new(file: &'a CsvFile, row: &'a Row<'a>) -> Self {
+        Fields { file, row, problems: Vec::new() }
+    }
+    pub fn origin(&self, col: Option<usize>) -> Origin {
+        Origin { file: self.file.name.clone(), line: self.row.line, column: col.map(|c| c + 1) }
+    }
+    fn name(&self, col: usize) -> String {
+        self.file.headers.get(col).cloned().unwrap_or_else(|| format!("column {}", col + 1))
+    }
+    pub fn problem(&mut self, col: Option<usize>, reason: impl Into<String>) {
+        let reason = reason.into();
+        let reason = match col {
+            Some(c) => format!("{}: {reason}", self.name(c)),
+            None => reason,
+        };
+        self.problems.push(Problem::at(&self.file.name, self.row.line, col.map(|c| c + 1), reason));
+    }
+    /// The trimmed text at `col`, if the column exists and is not empty or null.
+    pub fn text(&self, col: Option<usize>) -> Option<String> {
+        col.and_then(|c| self.row.get(c)).map(|s| s.trim().to_owned())
+    }
+    /// Like [`text`](Self::text), but a missing value is a problem.
+    pub fn req(&mut self, col: Option<usize>, what: &str) -> Option<String> {
+        let v = self.text(col);
+        if v.is_none() {
+            match col {
+                Some(_) => self.problem(col, format!("{what} is required but empty")),
+                None => self.problem(None, format!("{what} is required")),
+            }
+        }
+        v
+    }
+    fn parsed<T>(&mut self, col: Option<usize>, f: impl FnOnce(&str) -> Result<T, CoreError>) -> Option<T> {
+        let v = self.text(col)?;
+        match f(&v) {
+            Ok(x) => Some(x),
+            Err(e) => {
+                self.problem(col, e.to_string());
+                None
+            }
+        }
+    }
+    pub fn date(&mut self, col: Option<usize>) -> Option<Date> {
+        self.parsed(col, parse_date)
+    }
+    pub fn ts(&mut self, col: Option<usize>) -> Option<Timestamp> {
+        self.parsed(col, parse_timestamp)
+    }
+    pub fn money(&mut self, col: Option<usize>) -> Option<Money> {
+        self.parsed(col, Money::parse)
+    }
+    pub fn int(&mut self, col: Option<usize>) -> Option<i64> {
+        self.parsed(col, |s| {
+            let t = s.replace(',', "");
+            let t = t.strip_suffix(".0").unwrap_or(&t);
+            t.parse::<i64>().map_err(|_| CoreError::Parse(format!("{s:?} is not a whole number")))
+        })
+    }
+    /// Booleans as exports write them: `1`/`0`, `true`/`false` (any case), `yes`/`no`;
+    /// empty is false (Salesforce writes false as an empty field).
+    pub fn bool(&mut self, col: Option<usize>) -> bool {
+        self.parsed(col, |s| match s.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "y" => Ok(true),
+            "0" | "false" | "no" | "n" => Ok(false),
+            _ => Err(CoreError::Parse(format!("{s:?} is not true or false"))),
+        })
+        .unwrap_or(false)
+    }
+    pub fn id<T: FromStr<Err = CoreError>>(&mut self, col: Option<usize>) -> Option<T> {
+        self.parsed(col, T::from_str)
+    }
+    pub fn req_id<T: FromStr<Err = CoreError>>(&mut self, col: Option<usize>, what: &str) -> Option<T> {
+        let v = self.req(col, what)?;
+        match T::from_str(&v) {
+            Ok(x) => Some(x),
+            Err(e) => {
+                self.problem(col, e.to_string());
+                None
+            }
+        }
+    }
+}
+
+/// Finds each named column (any of the aliases) in a file's header; a missing required
+/// column is a problem at line 1.
+pub fn columns(file: &CsvFile, wanted: &[(&str, &[&str], bool)], problems: &mut Vec<Problem>) -> Vec<Option<usize>> {
+    wanted
+        .iter()
+        .map(|(name, aliases, required)| {
+            let found = std::iter::once(*name).chain(aliases.iter().copied()).find_map(|n| file.col(n));
+            if found.is_none() && *required {
+                problems.push(Problem::at(
+                    &file.name,
+                    1,
+                    None,
+                    format!("missing required column {name:?} (the header has: {})", file.headers.join(", ")),
+                ));
+            }
+            found
+        })
+        .collect()
+}
+
+/// Runs `g` over every row of `file` with the loader at hand: bad rows are recorded as
+/// problems (or rejects), file-level problems are fatal.
+pub fn each_row(
+    l: &mut crate::import::Loader<'_>,
+    file: &CsvFile,
+    mut g: impl FnMut(&mut crate::import::Loader<'_>, &mut Fields<'_>) -> crate::Result<()>,
+) -> crate::Result<()> {
+    file.rows(&mut |item| {
+        match item {
+            crate::csvread::RowItem::Good(row) => {
+                let mut x = Fields::new(file, row);
+                g(l, &mut x)?;
+            }
+            crate::csvread::RowItem::Bad(p, raw) => {
+                l.row_ok(vec![p], raw);
+            }
+            crate::csvread::RowItem::Fatal(p) => l.fatal(p),
+        }
+        Ok(())
+    })
+}
+
+impl Fields<'_> {
+    /// Hands this row's problems to the loader; true when the row is clean.
+    pub fn ok(&mut self, l: &mut crate::import::Loader<'_>) -> bool {
+        let ps = std::mem::take(&mut self.problems);
+        l.row_ok(ps, self.row.raw())
+    }
+    pub fn raw(&self) -> &[String] {
+        self.row.raw()
+    }
+}

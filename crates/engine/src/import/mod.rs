@@ -1,0 +1,853 @@
+//! The import pipeline shared by every source. An importer parses its files into records
+//! and hands them to a [`Loader`], which writes them to the store in chunks inside one
+//! transaction, checks duplicates and references, and merges the org's reporting lines
+//! and units effective-dated. Any problem rolls the whole batch back, unless
+//! `--skip-bad-rows` is given, in which case bad rows go to a rejects file instead.
+
+pub mod fields;
+pub mod hubspot;
+pub mod mapped;
+pub mod maven;
+pub mod native;
+pub mod salesforce;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use salesorg_core::date::{fmt_date, parse_date, Date};
+use salesorg_core::ids::*;
+use salesorg_core::org::{move_line, OrgHistory};
+use salesorg_core::records::*;
+use salesorg_store::{Store, Value};
+
+use crate::problem::{Problem, Problems};
+use crate::{EngineError, Progress, Result};
+
+/// The date reporting lines of a first import start from: "the start of history".
+pub fn start_of_history() -> Date {
+    parse_date("1900-01-01").unwrap_or(Date::MIN)
+}
+
+/// Where a record came from, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: String,
+    pub line: u64,
+    pub column: Option<usize>,
+}
+
+impl Origin {
+    pub fn problem(&self, reason: impl Into<String>) -> Problem {
+        Problem::at(&self.file, self.line, self.column, reason)
+    }
+    pub fn col(&self, column: Option<usize>) -> Origin {
+        Origin { column, ..self.clone() }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// When a changed manager or unit takes effect; default: the export's date.
+    pub effective: Option<Date>,
+    /// Today's date, from the caller (the engine has no clock); the last-resort export date.
+    pub today: Option<Date>,
+    pub skip_bad_rows: bool,
+    /// Where rejected rows go with `skip_bad_rows` (default `<input>.rejects.csv`).
+    pub rejects: Option<PathBuf>,
+    /// The owner to give records when the export has no owner column.
+    pub default_owner: Option<String>,
+    /// The mapping file, for the `csv` source.
+    pub mapping: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ImportSummary {
+    pub source: String,
+    pub counts: Vec<(&'static str, u64)>,
+    pub effective: Option<Date>,
+    pub org_changes: u64,
+    pub rejected: u64,
+    pub rejects_file: Option<PathBuf>,
+    pub notes: Vec<String>,
+}
+
+impl std::fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self
+            .counts
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        write!(f, "imported {} from {}", if parts.is_empty() { "nothing".into() } else { parts.join(", ") }, self.source)?;
+        if let Some(e) = self.effective {
+            write!(f, "; org changes effective {} ({} changed)", fmt_date(e), self.org_changes)?;
+        }
+        if self.rejected > 0 {
+            write!(f, "; {} bad rows skipped", self.rejected)?;
+            if let Some(p) = &self.rejects_file {
+                write!(f, " (see {})", p.display())?;
+            }
+        }
+        for n in &self.notes {
+            write!(f, "\nnote: {n}")?;
+        }
+        Ok(())
+    }
+}
+
+const CHUNK: usize = 20_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Person,
+    Unit,
+    Account,
+    Lead,
+    Opportunity,
+    History,
+    Activity,
+    Quota,
+    Spend,
+    Rate,
+    Survey,
+}
+
+impl Kind {
+    fn table(self) -> &'static str {
+        match self {
+            Kind::Person => "people",
+            Kind::Unit => "units",
+            Kind::Account => "accounts",
+            Kind::Lead => "leads",
+            Kind::Opportunity => "opportunities",
+            Kind::History => "stage_history",
+            Kind::Activity => "activities",
+            Kind::Quota => "quotas",
+            Kind::Spend => "spend",
+            Kind::Rate => "currency_rates",
+            Kind::Survey => "surveys",
+        }
+    }
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::Person => "person",
+            Kind::Unit => "unit",
+            Kind::Account => "account",
+            Kind::Lead => "lead",
+            Kind::Opportunity => "opportunity",
+            Kind::History => "stage history row",
+            Kind::Activity => "activity",
+            Kind::Quota => "quota",
+            Kind::Spend => "spend entry",
+            Kind::Rate => "currency rate",
+            Kind::Survey => "survey response",
+        }
+    }
+}
+
+/// A reference to check once every record of the batch is in: `from` (a record of kind
+/// `from_kind` with id `from_id`) names `id`, which must exist as a `to`.
+struct PendingRef {
+    to: Kind,
+    id: String,
+    from_kind: Kind,
+    from_id: String,
+    origin: Origin,
+    what: &'static str,
+}
+
+/// References that may point outside the export (a parent account the export does not
+/// include): kept as written and reported as a note rather than refused.
+const SOFT: &[&str] = &["parent account"];
+
+fn h64<T: Hash + ?Sized>(t: &T) -> u64 {
+    let mut h = DefaultHasher::new();
+    t.hash(&mut h);
+    h.finish()
+}
+
+fn debug_hash<T: std::fmt::Debug>(t: &T) -> u64 {
+    h64(&format!("{t:?}"))
+}
+
+/// Collects a batch and writes it to the store inside the import's transaction.
+pub struct Loader<'s> {
+    store: &'s mut Store,
+    skip_bad: bool,
+    pub problems: Problems,
+    rejects: Vec<(Problem, Vec<String>)>,
+    /// Notes for the user (conversions, mapping choices applied).
+    pub notes: Vec<String>,
+    /// id hash -> (data hash, line) per kind: duplicates and "is it in this batch?".
+    seen: HashMap<Kind, HashMap<u64, (u64, u64)>>,
+    pending: Vec<PendingRef>,
+    counts: BTreeMap<Kind, u64>,
+    // the org, kept in memory and merged at the end
+    pub people: Vec<Person>,
+    people_idx: HashMap<PersonId, usize>,
+    managers: Vec<(PersonId, Option<PersonId>, Origin)>,
+    units: Vec<Unit>,
+    placements: Vec<(PersonId, Option<UnitId>, Origin)>,
+    /// Explicit effective-dated lines and memberships (salesorg's own org-change format).
+    explicit_lines: Vec<(ReportingLine, Origin)>,
+    explicit_members: Vec<(Membership, Origin)>,
+    /// The latest date seen in the data: the export's date.
+    pub latest: Option<Date>,
+    // write buffers
+    opps: Vec<Opportunity>,
+    history: Vec<StageChange>,
+    activities: Vec<Activity>,
+    leads: Vec<Lead>,
+    accounts: Vec<Account>,
+    quotas: Vec<Quota>,
+    spend: Vec<Spend>,
+    rates: Vec<CurrencyRate>,
+    surveys: Vec<SurveyResponse>,
+    progress: &'s dyn Progress,
+}
+
+impl<'s> Loader<'s> {
+    pub fn new(store: &'s mut Store, skip_bad: bool, progress: &'s dyn Progress) -> Self {
+        Loader {
+            store,
+            skip_bad,
+            problems: Problems::default(),
+            rejects: Vec::new(),
+            notes: Vec::new(),
+            seen: HashMap::new(),
+            pending: Vec::new(),
+            counts: BTreeMap::new(),
+            people: Vec::new(),
+            people_idx: HashMap::new(),
+            managers: Vec::new(),
+            units: Vec::new(),
+            placements: Vec::new(),
+            explicit_lines: Vec::new(),
+            explicit_members: Vec::new(),
+            latest: None,
+            opps: Vec::new(),
+            history: Vec::new(),
+            activities: Vec::new(),
+            leads: Vec::new(),
+            accounts: Vec::new(),
+            quotas: Vec::new(),
+            spend: Vec::new(),
+            rates: Vec::new(),
+            surveys: Vec::new(),
+            progress,
+        }
+    }
+
+    pub fn progress(&self) -> &dyn Progress {
+        self.progress
+    }
+
+    pub fn store(&mut self) -> &mut Store {
+        self.store
+    }
+
+    /// Records a row's problems. Returns true when the row is clean and may be added.
+    pub fn row_ok(&mut self, problems: Vec<Problem>, raw: &[String]) -> bool {
+        if problems.is_empty() {
+            return true;
+        }
+        if self.skip_bad {
+            let mut it = problems.into_iter();
+            if let Some(first) = it.next() {
+                let mut reason = first.clone();
+                for p in it {
+                    reason.reason.push_str("; ");
+                    reason.reason.push_str(&p.reason);
+                }
+                self.rejects.push((reason, raw.to_vec()));
+            }
+        } else {
+            for p in problems {
+                self.problems.push(p);
+            }
+        }
+        false
+    }
+
+    /// A problem with no row to skip (a missing column, a bad file): always fatal.
+    pub fn fatal(&mut self, p: Problem) {
+        self.problems.push(p);
+    }
+
+    pub fn see_date(&mut self, d: Date) {
+        if self.latest.is_none_or(|l| d > l) {
+            self.latest = Some(d);
+        }
+    }
+
+    /// Checks for a duplicate id. A repeat with identical data is dropped silently (true =
+    /// keep); a repeat with different data is a problem at the later line.
+    fn dedup<T: std::fmt::Debug>(&mut self, kind: Kind, id: &str, rec: &T, origin: &Origin) -> Result<bool, Problem> {
+        let data = debug_hash(rec);
+        let map = self.seen.entry(kind).or_default();
+        match map.get(&h64(id)) {
+            None => {
+                map.insert(h64(id), (data, origin.line));
+                Ok(true)
+            }
+            Some((d, _)) if *d == data => Ok(false),
+            Some((_, first)) => Err(origin.problem(format!(
+                "duplicate {} id {id:?} with different data (first seen at line {first})",
+                kind.noun()
+            ))),
+        }
+    }
+
+    fn in_batch(&self, kind: Kind, id: &str) -> bool {
+        self.seen.get(&kind).is_some_and(|m| m.contains_key(&h64(id)))
+    }
+
+    /// Notes that `from` names `id` of kind `to`; checked when the batch is complete.
+    pub fn reference(&mut self, to: Kind, id: &str, from_kind: Kind, from_id: &str, origin: &Origin, what: &'static str) {
+        let known = match to {
+            Kind::Person => self.people_idx.contains_key(id),
+            _ => self.in_batch(to, id),
+        };
+        if known {
+            return;
+        }
+        self.pending.push(PendingRef {
+            to,
+            id: id.to_owned(),
+            from_kind,
+            from_id: from_id.to_owned(),
+            origin: origin.clone(),
+            what,
+        });
+    }
+
+    fn accept<T: std::fmt::Debug>(&mut self, kind: Kind, id: &str, rec: &T, origin: &Origin, raw: &[String]) -> bool {
+        match self.dedup(kind, id, rec, origin) {
+            Ok(keep) => keep,
+            Err(p) => {
+                self.row_ok(vec![p], raw);
+                false
+            }
+        }
+    }
+
+    // ------------------------------------------------------------- org records
+
+    /// Adds or updates a person. Later rows for the same id fill in missing fields.
+    pub fn person(&mut self, p: Person, origin: &Origin, raw: &[String]) -> bool {
+        if !self.accept(Kind::Person, p.id.as_str(), &p, origin, raw) {
+            return false;
+        }
+        self.people_idx.insert(p.id.clone(), self.people.len());
+        self.people.push(p);
+        *self.counts.entry(Kind::Person).or_default() += 1;
+        true
+    }
+    pub fn has_person(&self, id: &PersonId) -> bool {
+        self.people_idx.contains_key(id)
+    }
+    pub fn person_mut(&mut self, id: &PersonId) -> Option<&mut Person> {
+        self.people_idx.get(id).map(|i| &mut self.people[*i])
+    }
+    /// Who `person` reports to as of the export (`None`: nobody).
+    pub fn manager(&mut self, person: PersonId, manager: Option<PersonId>, origin: &Origin) {
+        if let Some(m) = &manager {
+            self.reference(Kind::Person, m.as_str(), Kind::Person, person.as_str(), origin, "manager");
+        }
+        self.managers.push((person, manager, origin.clone()));
+    }
+    pub fn unit(&mut self, u: Unit, origin: &Origin, raw: &[String]) -> bool {
+        if !self.accept(Kind::Unit, u.id.as_str(), &u, origin, raw) {
+            return false;
+        }
+        if let Some(p) = &u.parent {
+            self.reference(Kind::Unit, p.as_str(), Kind::Unit, u.id.as_str(), origin, "parent unit");
+        }
+        self.units.push(u);
+        *self.counts.entry(Kind::Unit).or_default() += 1;
+        true
+    }
+    /// The unit `person` is placed in as of the export.
+    pub fn placement(&mut self, person: PersonId, unit: Option<UnitId>, origin: &Origin) {
+        if let Some(u) = &unit {
+            self.reference(Kind::Unit, u.as_str(), Kind::Person, person.as_str(), origin, "unit");
+        }
+        self.placements.push((person, unit, origin.clone()));
+    }
+    pub fn explicit_line(&mut self, l: ReportingLine, origin: &Origin) {
+        self.reference(Kind::Person, l.person.as_str(), Kind::Person, l.person.as_str(), origin, "person");
+        self.reference(Kind::Person, l.manager.as_str(), Kind::Person, l.person.as_str(), origin, "manager");
+        self.explicit_lines.push((l, origin.clone()));
+    }
+    pub fn explicit_membership(&mut self, m: Membership, origin: &Origin) {
+        self.reference(Kind::Person, m.person.as_str(), Kind::Person, m.person.as_str(), origin, "person");
+        self.reference(Kind::Unit, m.unit.as_str(), Kind::Person, m.person.as_str(), origin, "unit");
+        self.explicit_members.push((m, origin.clone()));
+    }
+
+    // ------------------------------------------------------------- CRM records
+
+    pub fn account(&mut self, a: Account, origin: &Origin, raw: &[String]) -> Result<()> {
+        if !self.accept(Kind::Account, a.id.as_str(), &a, origin, raw) {
+            return Ok(());
+        }
+        if let Some(o) = &a.owner {
+            self.reference(Kind::Person, o.as_str(), Kind::Account, a.id.as_str(), origin, "owner");
+        }
+        if let Some(p) = &a.parent {
+            self.reference(Kind::Account, p.as_str(), Kind::Account, a.id.as_str(), origin, "parent account");
+        }
+        self.accounts.push(a);
+        self.maybe_flush(false)
+    }
+    pub fn lead(&mut self, l: Lead, origin: &Origin, raw: &[String]) -> Result<()> {
+        if !self.accept(Kind::Lead, l.id.as_str(), &l, origin, raw) {
+            return Ok(());
+        }
+        self.reference(Kind::Person, l.owner.as_str(), Kind::Lead, l.id.as_str(), origin, "owner");
+        if let Some(o) = &l.converted_opp {
+            self.reference(Kind::Opportunity, o.as_str(), Kind::Lead, l.id.as_str(), origin, "converted opportunity");
+        }
+        if let Some(a) = &l.converted_account {
+            self.reference(Kind::Account, a.as_str(), Kind::Lead, l.id.as_str(), origin, "converted account");
+        }
+        self.see_date(l.created.date_utc());
+        self.leads.push(l);
+        self.maybe_flush(false)
+    }
+    pub fn opportunity(&mut self, o: Opportunity, origin: &Origin, raw: &[String]) -> Result<()> {
+        if !self.accept(Kind::Opportunity, o.id.as_str(), &o, origin, raw) {
+            return Ok(());
+        }
+        self.reference(Kind::Person, o.owner.as_str(), Kind::Opportunity, o.id.as_str(), origin, "owner");
+        if let Some(a) = &o.account {
+            self.reference(Kind::Account, a.as_str(), Kind::Opportunity, o.id.as_str(), origin, "account");
+        }
+        if let Some(d) = o.last_modified.map(|t| t.date_utc()).or(o.created) {
+            self.see_date(d);
+        }
+        self.opps.push(o);
+        self.maybe_flush(false)
+    }
+    pub fn history(&mut self, h: StageChange, origin: &Origin, raw: &[String]) -> Result<()> {
+        if !self.accept(Kind::History, &h.id, &h, origin, raw) {
+            return Ok(());
+        }
+        self.reference(Kind::Opportunity, h.opp.as_str(), Kind::History, &h.id, origin, "opportunity");
+        self.see_date(h.at.date_utc());
+        self.history.push(h);
+        self.maybe_flush(false)
+    }
+    pub fn activity(&mut self, a: Activity, origin: &Origin, raw: &[String]) -> Result<()> {
+        if !self.accept(Kind::Activity, a.id.as_str(), &a, origin, raw) {
+            return Ok(());
+        }
+        self.reference(Kind::Person, a.owner.as_str(), Kind::Activity, a.id.as_str(), origin, "owner");
+        if let Some(x) = &a.lead {
+            self.reference(Kind::Lead, x.as_str(), Kind::Activity, a.id.as_str(), origin, "lead");
+        }
+        if let Some(x) = &a.opp {
+            self.reference(Kind::Opportunity, x.as_str(), Kind::Activity, a.id.as_str(), origin, "opportunity");
+        }
+        if let Some(x) = &a.account {
+            self.reference(Kind::Account, x.as_str(), Kind::Activity, a.id.as_str(), origin, "account");
+        }
+        self.activities.push(a);
+        self.maybe_flush(false)
+    }
+    pub fn quota(&mut self, q: Quota, origin: &Origin, raw: &[String]) -> Result<()> {
+        let key = format!("{}|{}|{}|{}|{}", q.target.kind(), q.target.id(), q.period.start, q.period.end, q.metric);
+        if !self.accept(Kind::Quota, &key, &q, origin, raw) {
+            return Ok(());
+        }
+        match &q.target {
+            QuotaTarget::Person(p) | QuotaTarget::Team(p) => {
+                self.reference(Kind::Person, p.as_str(), Kind::Quota, &key, origin, "quota holder")
+            }
+            QuotaTarget::Unit(u) => self.reference(Kind::Unit, u.as_str(), Kind::Quota, &key, origin, "unit"),
+        }
+        self.quotas.push(q);
+        self.maybe_flush(false)
+    }
+    pub fn spend(&mut self, x: Spend, origin: &Origin, raw: &[String]) -> Result<()> {
+        let key = format!("{}|{:?}|{}", x.date, x.scope, x.category);
+        if !self.accept(Kind::Spend, &key, &x, origin, raw) {
+            return Ok(());
+        }
+        match &x.scope {
+            SpendScope::Person(p) => self.reference(Kind::Person, p.as_str(), Kind::Spend, &key, origin, "person"),
+            SpendScope::Unit(u) => self.reference(Kind::Unit, u.as_str(), Kind::Spend, &key, origin, "unit"),
+            SpendScope::Company => {}
+        }
+        self.spend.push(x);
+        self.maybe_flush(false)
+    }
+    pub fn rate(&mut self, x: CurrencyRate, origin: &Origin, raw: &[String]) -> Result<()> {
+        let key = format!("{}|{}|{}", x.date, x.from, x.to);
+        if !self.accept(Kind::Rate, &key, &x, origin, raw) {
+            return Ok(());
+        }
+        self.rates.push(x);
+        self.maybe_flush(false)
+    }
+    pub fn survey(&mut self, x: SurveyResponse, origin: &Origin, raw: &[String]) -> Result<()> {
+        if !self.accept(Kind::Survey, &x.id, &x, origin, raw) {
+            return Ok(());
+        }
+        self.reference(Kind::Account, x.account.as_str(), Kind::Survey, &x.id.clone(), origin, "account");
+        self.surveys.push(x);
+        self.maybe_flush(false)
+    }
+
+    /// Writes buffered records once a buffer is full (or always, with `all`). Once a
+    /// problem is known the batch will be refused, so writing stops and only checking goes on.
+    fn maybe_flush(&mut self, all: bool) -> Result<()> {
+        let full = |n: usize| all || n >= CHUNK;
+        let stop = !self.problems.is_empty();
+        macro_rules! flush {
+            ($buf:ident, $kind:expr, $write:expr) => {
+                if full(self.$buf.len()) {
+                    let v = std::mem::take(&mut self.$buf);
+                    *self.counts.entry($kind).or_default() += v.len() as u64;
+                    if !stop {
+                        let write: fn(&mut Store, &[_]) -> salesorg_store::Result<u64> = $write;
+                        write(self.store, &v)?;
+                    }
+                }
+            };
+        }
+        flush!(accounts, Kind::Account, |s, v| s.upsert_accounts(v));
+        flush!(opps, Kind::Opportunity, |s, v| s.upsert_opportunities(&mut v.iter()));
+        flush!(history, Kind::History, |s, v| s.upsert_stage_history(&mut v.iter()));
+        flush!(leads, Kind::Lead, |s, v| s.upsert_leads(v));
+        flush!(activities, Kind::Activity, |s, v| s.upsert_activities(&mut v.iter()));
+        flush!(quotas, Kind::Quota, |s, v| s.upsert_quotas(v));
+        flush!(spend, Kind::Spend, |s, v| s.upsert_spend(v));
+        flush!(rates, Kind::Rate, |s, v| s.upsert_rates(v));
+        flush!(surveys, Kind::Survey, |s, v| s.upsert_surveys(v));
+        let total: u64 = self.counts.values().sum::<u64>()
+            + (self.opps.len() + self.history.len() + self.activities.len() + self.leads.len()) as u64;
+        self.progress.update("records", total, 0);
+        Ok(())
+    }
+
+    /// Finishes the batch: flushes, writes the org merged effective-dated, and checks every
+    /// reference. Returns the summary, or the problems that refuse the batch.
+    pub fn finish(mut self, source: &str, opts: &ImportOptions, input: &Path) -> Result<ImportSummary> {
+        self.maybe_flush(true)?;
+        let effective = opts.effective.or(self.latest).or(opts.today);
+        let touches_org = !(self.managers.is_empty() && self.placements.is_empty() && self.explicit_lines.is_empty());
+        let org_changes = if self.problems.is_empty() { self.write_org(effective.unwrap_or_else(start_of_history))? } else { 0 };
+        self.check_references()?;
+        self.problems.sort();
+        if !self.problems.is_empty() {
+            return Err(EngineError::Rejected(self.problems));
+        }
+        // the org as a whole must still make sense (cycles, overlaps)
+        if let Err(errs) = self.store.org() {
+            let mut ps = Problems::default();
+            ps.push(Problem::file(&input.display().to_string(), errs.to_string()));
+            return Err(EngineError::Rejected(ps));
+        }
+        let mut summary = ImportSummary {
+            source: source.to_owned(),
+            counts: Vec::new(),
+            effective: if touches_org { effective } else { None },
+            org_changes,
+            rejected: self.rejects.len() as u64,
+            rejects_file: None,
+            notes: std::mem::take(&mut self.notes),
+        };
+        for (k, n) in &self.counts {
+            summary.counts.push((k.table(), *n));
+        }
+        if !self.rejects.is_empty() {
+            let path = opts.rejects.clone().unwrap_or_else(|| {
+                let mut p = input.as_os_str().to_owned();
+                p.push(".rejects.csv");
+                PathBuf::from(p)
+            });
+            write_rejects(&path, &self.rejects)?;
+            summary.rejects_file = Some(path);
+        }
+        let text = summary.to_string();
+        self.store.record_import(
+            source,
+            &input.display().to_string(),
+            &effective.map(fmt_date).unwrap_or_default(),
+            text.lines().next().unwrap_or(""),
+        )?;
+        Ok(summary)
+    }
+
+    /// Resolves pending references against the store (which now holds the whole batch).
+    fn check_references(&mut self) -> Result<()> {
+        let mut pending = std::mem::take(&mut self.pending);
+        // forward references to records that came later in the batch are fine
+        pending.retain(|p| match p.to {
+            Kind::Person => !self.people_idx.contains_key(p.id.as_str()),
+            k => !self.in_batch(k, &p.id),
+        });
+        let mut soft: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+        pending.retain(|p| {
+            if SOFT.contains(&p.what) {
+                soft.entry(p.what).or_default().push(p.id.clone());
+                false
+            } else {
+                true
+            }
+        });
+        for (what, mut ids) in soft {
+            ids.sort();
+            ids.dedup();
+            self.notes.push(format!(
+                "{} {what} ids are not in this export and were kept as written: {}",
+                ids.len(),
+                ids.join(", ")
+            ));
+        }
+        let mut by_kind: BTreeMap<Kind, HashSet<String>> = BTreeMap::new();
+        for p in &pending {
+            by_kind.entry(p.to).or_default().insert(p.id.clone());
+        }
+        let mut found: BTreeMap<Kind, HashSet<String>> = BTreeMap::new();
+        for (kind, ids) in by_kind {
+            let ids: Vec<String> = ids.into_iter().collect();
+            let set = found.entry(kind).or_default();
+            for chunk in ids.chunks(500) {
+                let marks = vec!["?"; chunk.len()].join(", ");
+                let sql = format!("SELECT id FROM {} WHERE id IN ({marks})", kind.table());
+                let params: Vec<Value> = chunk.iter().map(|s| Value::from(s.as_str())).collect();
+                self.store.unscoped_backend().query_each(&sql, &params, &mut |r| {
+                    if let Some(t) = r[0].as_text() {
+                        set.insert(t.to_owned());
+                    }
+                    Ok(())
+                })?;
+            }
+        }
+        let mut drop: Vec<(Kind, String)> = Vec::new();
+        for p in pending {
+            if found.get(&p.to).is_some_and(|s| s.contains(&p.id)) {
+                continue;
+            }
+            let problem = p.origin.problem(format!("unknown {} id {:?} ({})", p.to.noun(), p.id, p.what));
+            if self.skip_bad && !matches!(p.from_kind, Kind::Person | Kind::Unit) {
+                self.rejects.push((problem, Vec::new()));
+                drop.push((p.from_kind, p.from_id));
+            } else {
+                self.problems.push(problem);
+            }
+        }
+        for (kind, id) in drop {
+            if matches!(kind, Kind::Quota | Kind::Spend | Kind::Rate) {
+                continue; // composite keys; these rows reference nothing optional
+            }
+            let sql = format!("DELETE FROM {} WHERE id = ?", kind.table());
+            self.store.unscoped_backend().execute(&sql, &[id.into()])?;
+            if let Some(n) = self.counts.get_mut(&kind) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        Ok(())
+    }
+
+    /// Merges people, units and reporting lines into the store's history. A person seen
+    /// for the first time reports to their manager from the start of history; a person
+    /// whose manager (or unit) differs from the store's on `effective` gets a new line from
+    /// `effective`, closing the old one.
+    fn write_org(&mut self, effective: Date) -> Result<u64> {
+        // people: fill fields the batch lacks from the store
+        let existing: HashMap<PersonId, Person> =
+            self.store.people()?.into_iter().map(|p| (p.id.clone(), p)).collect();
+        for p in &mut self.people {
+            if let Some(old) = existing.get(&p.id) {
+                p.email = p.email.take().or_else(|| old.email.clone());
+                p.title = p.title.take().or_else(|| old.title.clone());
+                p.role = p.role.take().or_else(|| old.role.clone());
+                p.hired = p.hired.or(old.hired);
+                p.left = p.left.or(old.left);
+            }
+        }
+        let people = std::mem::take(&mut self.people);
+        self.store.upsert_people(&people)?;
+        self.people = people;
+        let units = std::mem::take(&mut self.units);
+        self.store.upsert_units(&units)?;
+
+        let mut lines = self.store.lines()?;
+        let mut changes = 0u64;
+        let had_lines: HashSet<PersonId> = lines.iter().map(|l| l.person.clone()).collect();
+        for (person, manager, origin) in std::mem::take(&mut self.managers) {
+            let current = lines
+                .iter()
+                .find(|l| l.person == person && l.valid.contains(effective))
+                .map(|l| l.manager.clone());
+            if current == manager {
+                continue;
+            }
+            if !had_lines.contains(&person) && current.is_none() {
+                if let Some(m) = manager {
+                    lines.retain(|l| l.person != person);
+                    lines.push(ReportingLine {
+                        person,
+                        manager: m,
+                        valid: Validity { from: start_of_history(), to: None },
+                    });
+                }
+                continue;
+            }
+            changes += 1;
+            if let Err(e) = move_line(&mut lines, &person, manager.as_ref(), effective) {
+                self.problems.push(origin.problem(e.to_string()));
+            }
+        }
+        for (l, origin) in std::mem::take(&mut self.explicit_lines) {
+            // an explicit change closes whatever was open at its start
+            let open: Vec<usize> = lines
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| x.person == l.person && x.valid.contains(l.valid.from) && x.valid.from < l.valid.from)
+                .map(|(i, _)| i)
+                .collect();
+            for i in open {
+                lines[i].valid.to = Some(l.valid.from);
+            }
+            lines.retain(|x| !(x.person == l.person && x.valid.from == l.valid.from));
+            let _ = origin;
+            lines.push(l);
+            changes += 1;
+        }
+        let mut members = self.store.memberships()?;
+        let had_members: HashSet<PersonId> = members.iter().map(|m| m.person.clone()).collect();
+        for (person, unit, _origin) in std::mem::take(&mut self.placements) {
+            let current: Vec<UnitId> = members
+                .iter()
+                .filter(|m| m.person == person && m.valid.contains(effective))
+                .map(|m| m.unit.clone())
+                .collect();
+            if current.len() <= 1 && current.first() == unit.as_ref() {
+                continue;
+            }
+            let first_time = !had_members.contains(&person);
+            for m in members.iter_mut().filter(|m| m.person == person && m.valid.contains(effective)) {
+                m.valid.to = Some(effective);
+            }
+            members.retain(|m| m.valid.to != Some(m.valid.from));
+            if let Some(u) = unit {
+                let from = if first_time { start_of_history() } else { effective };
+                if !first_time {
+                    changes += 1;
+                }
+                members.push(Membership { person, unit: u, valid: Validity { from, to: None } });
+            }
+        }
+        for (m, _origin) in std::mem::take(&mut self.explicit_members) {
+            for x in members.iter_mut().filter(|x| x.person == m.person && x.valid.contains(m.valid.from) && x.valid.from < m.valid.from) {
+                x.valid.to = Some(m.valid.from);
+            }
+            members.retain(|x| !(x.person == m.person && x.unit == m.unit && x.valid.from == m.valid.from));
+            members.push(m);
+            changes += 1;
+        }
+        // validate before writing, so that a cycle points at the row that made it
+        let all_units = {
+            let mut u = self.store.units()?;
+            u.sort_by(|a, b| a.id.cmp(&b.id));
+            u
+        };
+        if let Err(errs) = OrgHistory::new(all_units, lines.clone(), members.clone()) {
+            for e in errs {
+                self.problems.push(Problem::file("org", e.to_string()));
+            }
+            return Ok(changes);
+        }
+        self.store.replace_lines(&lines)?;
+        self.store.replace_memberships(&members)?;
+        Ok(changes)
+    }
+}
+
+fn write_rejects(path: &Path, rejects: &[(Problem, Vec<String>)]) -> Result<()> {
+    let io = |e: std::io::Error| EngineError::Io { path: path.display().to_string(), reason: e.to_string() };
+    let mut w = csv::Writer::from_path(path).map_err(|e| EngineError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let csv_err = |e: csv::Error| EngineError::Io { path: path.display().to_string(), reason: e.to_string() };
+    w.write_record(["file", "line", "column", "reason", "row"]).map_err(csv_err)?;
+    for (p, raw) in rejects {
+        let mut row = csv::Writer::from_writer(Vec::new());
+        row.write_record(raw).map_err(csv_err)?;
+        let row = String::from_utf8_lossy(&row.into_inner().unwrap_or_default()).trim_end().to_owned();
+        w.write_record([
+            p.file.as_str(),
+            &p.line.to_string(),
+            &p.column.map(|c| c.to_string()).unwrap_or_default(),
+            &p.reason,
+            &row,
+        ])
+        .map_err(csv_err)?;
+    }
+    w.flush().map_err(io)?;
+    Ok(())
+}
+
+/// The sources `salesorg import` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Salesforce,
+    Hubspot,
+    Maven,
+    Csv,
+    /// salesorg's own formats: org changes, quotas, spend, currency rates, surveys.
+    Salesorg,
+}
+
+impl Source {
+    pub fn parse(s: &str) -> Result<Source, String> {
+        Ok(match s {
+            "salesforce" | "sfdc" => Source::Salesforce,
+            "hubspot" => Source::Hubspot,
+            "maven" => Source::Maven,
+            "csv" => Source::Csv,
+            "salesorg" | "native" => Source::Salesorg,
+            o => return Err(format!("unknown source {o:?}: use salesforce, hubspot, maven, csv or salesorg")),
+        })
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Salesforce => "salesforce",
+            Source::Hubspot => "hubspot",
+            Source::Maven => "maven",
+            Source::Csv => "csv",
+            Source::Salesorg => "salesorg",
+        }
+    }
+}
+
+/// Imports `path` from `source` atomically: all of it, or (on any problem) none of it.
+pub fn import(
+    store: &mut Store,
+    source: Source,
+    path: &Path,
+    opts: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<ImportSummary> {
+    if !path.exists() {
+        return Err(EngineError::Io { path: path.display().to_string(), reason: "no such file or folder".into() });
+    }
+    store.atomic(|store| {
+        let mut loader = Loader::new(store, opts.skip_bad_rows, progress);
+        match source {
+            Source::Maven => maven::load(&mut loader, path)?,
+            Source::Salesforce => salesforce::load(&mut loader, path, opts)?,
+            Source::Hubspot => hubspot::load(&mut loader, path, opts)?,
+            Source::Csv => mapped::load(&mut loader, path, opts)?,
+            Source::Salesorg => native::load(&mut loader, path, opts)?,
+        }
+        loader.finish(source.name(), opts, path)
+    })
+}

@@ -1,0 +1,9 @@
+//! Engine tests: imports and the demo, on SQLite and PostgreSQL.
+
+mod maven;
+
+use std::path::PathBuf;
+
+pub fn fixture(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(rel)
+}
