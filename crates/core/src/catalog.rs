@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::kpi::is_kpi;
 use crate::CoreError;
+use crate::kpi::is_kpi;
 
 /// The catalog shipped with salesorg.
 pub const DEFAULT_CATALOG: &str = include_str!("../catalog/roles.toml");
@@ -242,7 +242,12 @@ impl Role {
         v.extend(self.experience.iter().map(|f| f.source.as_str()));
         v.extend(self.education.iter().map(|f| f.source.as_str()));
         v.extend(self.comp.base.iter().map(|f| f.source.as_str()));
-        v.extend(self.comp.bonus_pct_of_base.iter().map(|f| f.source.as_str()));
+        v.extend(
+            self.comp
+                .bonus_pct_of_base
+                .iter()
+                .map(|f| f.source.as_str()),
+        );
         v.extend(self.comp.total_comp_up_to.iter().map(|f| f.source.as_str()));
         v.extend(self.comp.other.iter().map(|f| f.source.as_str()));
         v.extend(self.comp.equity.iter().map(|f| f.source.as_str()));
@@ -284,7 +289,10 @@ impl Catalog {
 
     pub fn parse(text: &str) -> Result<Catalog, CoreError> {
         let f: CatalogFile = toml::from_str(text).map_err(|e| CoreError::Catalog(e.to_string()))?;
-        let c = Catalog { sources: f.sources, roles: f.role };
+        let c = Catalog {
+            sources: f.sources,
+            roles: f.role,
+        };
         c.validate()?;
         Ok(c)
     }
@@ -372,14 +380,21 @@ impl Catalog {
         let t = title.to_lowercase().replace(',', "");
         self.roles
             .iter()
-            .flat_map(|r| std::iter::once(&r.title).chain(r.aliases.iter()).map(move |a| (r, a)))
+            .flat_map(|r| {
+                std::iter::once(&r.title)
+                    .chain(r.aliases.iter())
+                    .map(move |a| (r, a))
+            })
             .filter(|(_, a)| t.contains(&a.to_lowercase().replace(',', "")))
             .max_by_key(|(_, a)| a.len())
             .map(|(r, _)| r)
     }
     pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(&CatalogFile { sources: self.sources.clone(), role: self.roles.clone() })
-            .unwrap_or_default()
+        toml::to_string_pretty(&CatalogFile {
+            sources: self.sources.clone(),
+            role: self.roles.clone(),
+        })
+        .unwrap_or_default()
     }
 }
 
@@ -413,12 +428,22 @@ mod tests {
             assert!(c.find(title).is_some(), "{title} missing");
         }
         let dis = c.find("director_inside_sales").unwrap();
-        let bases: Vec<(u64, u64, &str)> =
-            dis.comp.base.iter().map(|b| (b.min, b.max, b.source.as_str())).collect();
+        let bases: Vec<(u64, u64, &str)> = dis
+            .comp
+            .base
+            .iter()
+            .map(|b| (b.min, b.max, b.source.as_str()))
+            .collect();
         assert!(bases.contains(&(100_000, 150_000, "000")));
         assert!(bases.contains(&(120_000, 200_000, "001")));
-        assert_eq!(c.match_title("Director, Inside Sales").unwrap().id, "director_inside_sales");
-        assert_eq!(c.match_title("Senior Inside Sales Team Lead").unwrap().id, "inside_sales_team_lead");
+        assert_eq!(
+            c.match_title("Director, Inside Sales").unwrap().id,
+            "director_inside_sales"
+        );
+        assert_eq!(
+            c.match_title("Senior Inside Sales Team Lead").unwrap().id,
+            "inside_sales_team_lead"
+        );
     }
 
     #[test]

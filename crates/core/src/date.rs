@@ -75,7 +75,8 @@ fn num(raw: &str, part: &str, what: &str) -> Result<i32, CoreError> {
     if part.is_empty() || part.len() > 4 || !part.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad(raw, format!("{what} {part:?} is not a number")));
     }
-    part.parse::<i32>().map_err(|_| bad(raw, format!("{what} {part:?} is not a number")))
+    part.parse::<i32>()
+        .map_err(|_| bad(raw, format!("{what} {part:?} is not a number")))
 }
 
 /// Builds a date, explaining impossible ones ("day 30 does not exist in February 2024").
@@ -226,21 +227,38 @@ mod tests {
         assert_eq!(fmt_date(parse_date("2024-03-31").unwrap()), "2024-03-31");
         assert_eq!(fmt_date(parse_date("03/31/24").unwrap()), "2024-03-31");
         assert_eq!(fmt_date(parse_date("3/1/2024").unwrap()), "2024-03-01");
-        assert_eq!(fmt_date(parse_date("2024-03-31T23:22:31.000Z").unwrap()), "2024-03-31");
+        assert_eq!(
+            fmt_date(parse_date("2024-03-31T23:22:31.000Z").unwrap()),
+            "2024-03-31"
+        );
         let ts = parse_timestamp("2024-07-11T21:22:07.000+0000").unwrap();
         assert_eq!(ts.to_string(), "2024-07-11T21:22:07Z");
         let ts = parse_timestamp("2024-07-11T23:22:07+02:00").unwrap();
         assert_eq!(ts.to_string(), "2024-07-11T21:22:07Z");
-        assert_eq!(parse_timestamp("02/23/26 3:05 PM").unwrap().to_string(), "2026-02-23T15:05:00Z");
-        assert_eq!(parse_timestamp("02/23/26 12:05 AM").unwrap().to_string(), "2026-02-23T00:05:00Z");
-        assert_eq!(parse_timestamp("2024-01-02 03:04:05").unwrap().to_string(), "2024-01-02T03:04:05Z");
+        assert_eq!(
+            parse_timestamp("02/23/26 3:05 PM").unwrap().to_string(),
+            "2026-02-23T15:05:00Z"
+        );
+        assert_eq!(
+            parse_timestamp("02/23/26 12:05 AM").unwrap().to_string(),
+            "2026-02-23T00:05:00Z"
+        );
+        assert_eq!(
+            parse_timestamp("2024-01-02 03:04:05").unwrap().to_string(),
+            "2024-01-02T03:04:05Z"
+        );
     }
 
     #[test]
     fn impossible_dates_say_why() {
         let e = parse_date("2023-02-29").unwrap_err().to_string();
         assert!(e.contains("day 29 does not exist in February 2023"), "{e}");
-        assert!(parse_date("2024-13-01").unwrap_err().to_string().contains("month 13"));
+        assert!(
+            parse_date("2024-13-01")
+                .unwrap_err()
+                .to_string()
+                .contains("month 13")
+        );
         assert!(parse_date("31/12/2024").is_err());
         assert!(parse_date("yesterday").is_err());
         assert!(parse_timestamp("2024-01-01T25:00:00Z").is_err());

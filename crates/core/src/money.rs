@@ -95,7 +95,9 @@ impl Money {
         }
         let mut frac: i64 = 0;
         for (i, c) in frac_part.chars().take(SCALE_DIGITS).enumerate() {
-            let d = c.to_digit(10).ok_or_else(|| err(&format!("unexpected character {c:?}")))?;
+            let d = c
+                .to_digit(10)
+                .ok_or_else(|| err(&format!("unexpected character {c:?}")))?;
             frac += d as i64 * 10_i64.pow((SCALE_DIGITS - 1 - i) as u32);
         }
         if frac_part.chars().any(|c| !c.is_ascii_digit()) {
@@ -139,7 +141,9 @@ impl Currency {
         let t = raw.trim().to_ascii_uppercase();
         let b = t.as_bytes();
         if b.len() != 3 || !b.iter().all(u8::is_ascii_uppercase) {
-            return Err(CoreError::Parse(format!("{raw:?} is not a three-letter currency code")));
+            return Err(CoreError::Parse(format!(
+                "{raw:?} is not a three-letter currency code"
+            )));
         }
         Ok(Currency([b[0], b[1], b[2]]))
     }
@@ -171,7 +175,18 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_an_amount() {
-        for bad in ["", "1e5", "NaN", "12.34567", "1,23", "12,,3", "$5", "1.2.3", "-", "99999999999999999"] {
+        for bad in [
+            "",
+            "1e5",
+            "NaN",
+            "12.34567",
+            "1,23",
+            "12,,3",
+            "$5",
+            "1.2.3",
+            "-",
+            "99999999999999999",
+        ] {
             assert!(Money::parse(bad).is_err(), "{bad:?} should fail");
         }
     }
@@ -179,6 +194,11 @@ mod tests {
     #[test]
     fn multiplier_is_exact() {
         let m = Money::parse("1.5").unwrap();
-        assert_eq!(m.scaled(&Money::parse("1000").unwrap()).unwrap().to_string(), "1500.00");
+        assert_eq!(
+            m.scaled(&Money::parse("1000").unwrap())
+                .unwrap()
+                .to_string(),
+            "1500.00"
+        );
     }
 }

@@ -5,10 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::CoreError;
 use crate::date::{Date, fmt_date};
 use crate::ids::{PersonId, UnitId};
 use crate::records::{Membership, ReportingLine, Unit, Validity};
-use crate::CoreError;
 
 /// The org over time. Build it with [`OrgHistory::new`], which validates everything.
 #[derive(Debug, Clone, Default)]
@@ -69,12 +69,18 @@ impl OrgHistory {
         }
         for ls in org.lines.values() {
             for l in ls {
-                org.reports.entry(l.manager.clone()).or_default().push(l.clone());
+                org.reports
+                    .entry(l.manager.clone())
+                    .or_default()
+                    .push(l.clone());
             }
         }
         for m in memberships {
             if !org.units.contains_key(&m.unit) {
-                errors.push(rule(format!("{} is placed in unknown unit {}", m.person, m.unit)));
+                errors.push(rule(format!(
+                    "{} is placed in unknown unit {}",
+                    m.person, m.unit
+                )));
                 continue;
             }
             org.memberships.entry(m.person.clone()).or_default().push(m);
@@ -92,11 +98,18 @@ impl OrgHistory {
         }
         for ms in org.memberships.values() {
             for m in ms {
-                org.unit_members.entry(m.unit.clone()).or_default().push(m.clone());
+                org.unit_members
+                    .entry(m.unit.clone())
+                    .or_default()
+                    .push(m.clone());
             }
         }
         errors.extend(org.management_cycles());
-        if errors.is_empty() { Ok(org) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(org)
+        } else {
+            Err(errors)
+        }
     }
 
     fn unit_cycles(&self) -> Vec<CoreError> {
@@ -180,8 +193,11 @@ impl OrgHistory {
                 )));
             }
         }
-        let mut points: BTreeSet<Date> =
-            self.change_dates().into_iter().filter(|d| new.valid.contains(*d)).collect();
+        let mut points: BTreeSet<Date> = self
+            .change_dates()
+            .into_iter()
+            .filter(|d| new.valid.contains(*d))
+            .collect();
         points.insert(new.valid.from);
         for d in points {
             let chain = self.chain(&new.manager, d);
@@ -334,7 +350,10 @@ pub fn move_line(
     manager: Option<&PersonId>,
     on: Date,
 ) -> Result<(), CoreError> {
-    for l in lines.iter_mut().filter(|l| &l.person == person && l.valid.contains(on)) {
+    for l in lines
+        .iter_mut()
+        .filter(|l| &l.person == person && l.valid.contains(on))
+    {
         l.valid.to = Some(on);
     }
     // a line that started on `on` is now empty: it is replaced, not kept
@@ -381,12 +400,24 @@ mod tests {
             vec![],
         )
         .unwrap();
-        assert_eq!(org.manager_on(&p("rep"), d("2024-02-14")), Some(&p("lead_a")));
-        assert_eq!(org.manager_on(&p("rep"), d("2024-02-15")), Some(&p("lead_b")));
-        assert_eq!(org.direct_reports(&p("lead_a"), d("2024-01-01")), vec![p("rep")]);
+        assert_eq!(
+            org.manager_on(&p("rep"), d("2024-02-14")),
+            Some(&p("lead_a"))
+        );
+        assert_eq!(
+            org.manager_on(&p("rep"), d("2024-02-15")),
+            Some(&p("lead_b"))
+        );
+        assert_eq!(
+            org.direct_reports(&p("lead_a"), d("2024-01-01")),
+            vec![p("rep")]
+        );
         assert!(org.direct_reports(&p("lead_a"), d("2024-03-01")).is_empty());
         assert_eq!(org.subtree(&p("dir"), d("2024-03-01")).len(), 4);
-        assert_eq!(org.chain(&p("rep"), d("2024-03-01")), vec![p("lead_b"), p("dir")]);
+        assert_eq!(
+            org.chain(&p("rep"), d("2024-03-01")),
+            vec![p("lead_b"), p("dir")]
+        );
         assert!(org.manager_on(&p("rep"), d("2019-12-31")).is_none());
     }
 
@@ -401,7 +432,10 @@ mod tests {
             vec![],
         )
         .unwrap_err();
-        assert!(errs[0].to_string().contains("a has two managers at once"), "{errs:?}");
+        assert!(
+            errs[0].to_string().contains("a has two managers at once"),
+            "{errs:?}"
+        );
 
         let errs = OrgHistory::new(
             vec![],
@@ -417,10 +451,19 @@ mod tests {
         assert!(msg.contains("management cycle on 2022-06-01"), "{msg}");
         assert_eq!(errs.len(), 1, "{errs:?}");
 
-        let org = OrgHistory::new(vec![], vec![line("a", "b", "2020-01-01", None)], vec![]).unwrap();
-        let e = org.check_line(&line("b", "a", "2019-01-01", None)).unwrap_err();
-        assert!(e.to_string().contains("management cycle on 2020-01-01"), "{e}");
-        assert!(org.check_line(&line("b", "a", "2019-01-01", Some("2020-01-01"))).is_ok());
+        let org =
+            OrgHistory::new(vec![], vec![line("a", "b", "2020-01-01", None)], vec![]).unwrap();
+        let e = org
+            .check_line(&line("b", "a", "2019-01-01", None))
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("management cycle on 2020-01-01"),
+            "{e}"
+        );
+        assert!(
+            org.check_line(&line("b", "a", "2019-01-01", Some("2020-01-01")))
+                .is_ok()
+        );
         assert!(org.check_line(&line("a", "c", "2021-01-01", None)).is_err());
     }
 }

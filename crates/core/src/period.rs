@@ -93,19 +93,35 @@ impl Period {
                 fmt_date(end)
             )));
         }
-        Ok(Period { start, end, label: Label::Range })
+        Ok(Period {
+            start,
+            end,
+            label: Label::Range,
+        })
     }
     pub fn month(year: i32, month: u8) -> Period {
         let start = first_of(year, month);
-        Period { start, end: add_months(start, 1), label: Label::Month }
+        Period {
+            start,
+            end: add_months(start, 1),
+            label: Label::Month,
+        }
     }
     pub fn fiscal_quarter(cal: &FiscalCalendar, fy: i32, q: u8) -> Period {
         let start = add_months(cal.year_start(fy), 3 * (i32::from(q) - 1));
-        Period { start, end: add_months(start, 3), label: Label::Quarter { fy, q } }
+        Period {
+            start,
+            end: add_months(start, 3),
+            label: Label::Quarter { fy, q },
+        }
     }
     pub fn fiscal_year(cal: &FiscalCalendar, fy: i32) -> Period {
         let start = cal.year_start(fy);
-        Period { start, end: add_months(start, 12), label: Label::Year { fy } }
+        Period {
+            start,
+            end: add_months(start, 12),
+            label: Label::Year { fy },
+        }
     }
     /// The period of a given grain that contains `d`.
     pub fn containing(cal: &FiscalCalendar, grain: Grain, d: Date) -> Period {
@@ -193,14 +209,23 @@ impl Period {
             Label::Year { fy } => Label::Year { fy: fy + years },
             l => l,
         };
-        Period { start: shift(self.start), end: shift(self.end), label }
+        Period {
+            start: shift(self.start),
+            end: shift(self.end),
+            label,
+        }
     }
 }
 
 impl fmt::Display for Period {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.label {
-            Label::Month => write!(f, "{:04}-{:02}", self.start.year(), self.start.month() as u8),
+            Label::Month => write!(
+                f,
+                "{:04}-{:02}",
+                self.start.year(),
+                self.start.month() as u8
+            ),
             Label::Quarter { fy, q } => write!(f, "FY{fy:04}-Q{q}"),
             Label::Year { fy } => write!(f, "FY{fy:04}"),
             Label::Range => write!(f, "{}..{}", fmt_date(self.start), fmt_date(self.end)),
@@ -224,11 +249,23 @@ mod tests {
         let q1 = Period::parse("FY2024-Q1", &feb).unwrap();
         assert_eq!((q1.start, q1.end), (d("2023-02-01"), d("2023-05-01")));
         assert_eq!(q1.to_string(), "FY2024-Q1");
-        assert_eq!(Period::containing(&feb, Grain::Quarter, d("2024-01-31")).to_string(), "FY2024-Q4");
-        assert_eq!(Period::containing(&feb, Grain::Quarter, d("2024-02-01")).to_string(), "FY2025-Q1");
+        assert_eq!(
+            Period::containing(&feb, Grain::Quarter, d("2024-01-31")).to_string(),
+            "FY2024-Q4"
+        );
+        assert_eq!(
+            Period::containing(&feb, Grain::Quarter, d("2024-02-01")).to_string(),
+            "FY2025-Q1"
+        );
         let jan = FiscalCalendar::default();
-        assert_eq!(Period::parse("FY2024", &jan).unwrap().start, d("2024-01-01"));
-        assert_eq!(Period::containing(&jan, Grain::Quarter, d("2024-12-31")).to_string(), "FY2024-Q4");
+        assert_eq!(
+            Period::parse("FY2024", &jan).unwrap().start,
+            d("2024-01-01")
+        );
+        assert_eq!(
+            Period::containing(&jan, Grain::Quarter, d("2024-12-31")).to_string(),
+            "FY2024-Q4"
+        );
     }
 
     #[test]
@@ -242,6 +279,12 @@ mod tests {
         assert!(Period::parse("2024-02-15..2024-01-15", &cal).is_err());
         assert!(Period::parse("FY2024-Q5", &cal).is_err());
         assert!(Period::parse("2024-13", &cal).is_err());
-        assert_eq!(Period::parse("FY2024-Q2", &cal).unwrap().shifted_years(-1).to_string(), "FY2023-Q2");
+        assert_eq!(
+            Period::parse("FY2024-Q2", &cal)
+                .unwrap()
+                .shifted_years(-1)
+                .to_string(),
+            "FY2023-Q2"
+        );
     }
 }

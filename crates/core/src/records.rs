@@ -4,11 +4,11 @@
 
 use std::fmt;
 
+use crate::CoreError;
 use crate::date::{Date, Timestamp};
 use crate::ids::*;
 use crate::money::{Currency, Money};
 use crate::period::Period;
-use crate::CoreError;
 
 /// A person in the org, linked to a role in the catalog.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +93,10 @@ impl Validity {
 
 impl fmt::Display for Validity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let to = self.to.map(crate::date::fmt_date).unwrap_or_else(|| "open".into());
+        let to = self
+            .to
+            .map(crate::date::fmt_date)
+            .unwrap_or_else(|| "open".into());
         write!(f, "[{}, {to})", crate::date::fmt_date(self.from))
     }
 }
@@ -196,7 +199,11 @@ impl ForecastCategory {
             "commit" | "forecast" => ForecastCategory::Commit,
             "closed" | "closedwon" => ForecastCategory::Closed,
             "omitted" | "omit" => ForecastCategory::Omitted,
-            _ => return Err(CoreError::Parse(format!("{s:?} is not a forecast category"))),
+            _ => {
+                return Err(CoreError::Parse(format!(
+                    "{s:?} is not a forecast category"
+                )));
+            }
         })
     }
 }
@@ -225,7 +232,9 @@ pub struct Probability(u16);
 impl Probability {
     pub fn from_bp(bp: u16) -> Result<Self, CoreError> {
         if bp > 10_000 {
-            return Err(CoreError::Parse(format!("probability {bp} bp is above 100 %")));
+            return Err(CoreError::Parse(format!(
+                "probability {bp} bp is above 100 %"
+            )));
         }
         Ok(Probability(bp))
     }
@@ -234,11 +243,13 @@ impl Probability {
     }
     /// Parses a percentage as exported by Salesforce (`10`, `62.5`), 0..=100.
     pub fn parse_percent(s: &str) -> Result<Self, CoreError> {
-        let m = Money::parse(s)
-            .map_err(|_| CoreError::Parse(format!("{s:?} is not a percentage")))?;
+        let m =
+            Money::parse(s).map_err(|_| CoreError::Parse(format!("{s:?} is not a percentage")))?;
         let bp = m.units() / 100; // percent with 4 decimals -> basis points
         if m.units() % 100 != 0 || !(0..=10_000).contains(&bp) {
-            return Err(CoreError::Parse(format!("{s:?} is not a percentage between 0 and 100")));
+            return Err(CoreError::Parse(format!(
+                "{s:?} is not a percentage between 0 and 100"
+            )));
         }
         Ok(Probability(bp as u16))
     }

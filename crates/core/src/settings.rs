@@ -3,10 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::CoreError;
 use crate::date::{Date, fmt_date, parse_date};
 use crate::money::{Currency, Money};
 use crate::period::FiscalCalendar;
-use crate::CoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -61,7 +61,11 @@ pub fn parse_time_zone(s: &str) -> Result<i32, CoreError> {
     if t.eq_ignore_ascii_case("utc") || t == "Z" {
         return Ok(0);
     }
-    let bad = || CoreError::Parse(format!("time zone {t:?}: use UTC or a fixed offset like +02:00"));
+    let bad = || {
+        CoreError::Parse(format!(
+            "time zone {t:?}: use UTC or a fixed offset like +02:00"
+        ))
+    };
     let sign = match t.as_bytes().first() {
         Some(b'+') => 1,
         Some(b'-') => -1,
@@ -131,7 +135,12 @@ impl Settings {
             "time_zone" => self.time_zone.clone(),
             "currency" => self.currency.to_string(),
             "lead_sla_minutes" => self.lead_sla_minutes.to_string(),
-            "holidays" => self.holidays.iter().map(|d| fmt_date(*d)).collect::<Vec<_>>().join(","),
+            "holidays" => self
+                .holidays
+                .iter()
+                .map(|d| fmt_date(*d))
+                .collect::<Vec<_>>()
+                .join(","),
             "gross_margin" => self.gross_margin.to_string(),
             _ => return None,
         })

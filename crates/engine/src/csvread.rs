@@ -22,14 +22,22 @@ pub enum Encoding {
 
 impl Encoding {
     pub fn parse(s: &str) -> Result<Encoding, String> {
-        Ok(match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
-            "auto" => Encoding::Auto,
-            "utf-8" | "utf8" => Encoding::Utf8,
-            "utf-16" | "utf-16le" | "utf16le" | "utf16" => Encoding::Utf16Le,
-            "utf-16be" | "utf16be" => Encoding::Utf16Be,
-            "windows-1252" | "cp1252" | "latin1" | "latin-1" | "iso-8859-1" => Encoding::Windows1252,
-            o => return Err(format!("unknown encoding {o:?} (auto, utf-8, utf-16le, utf-16be, windows-1252)")),
-        })
+        Ok(
+            match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+                "auto" => Encoding::Auto,
+                "utf-8" | "utf8" => Encoding::Utf8,
+                "utf-16" | "utf-16le" | "utf16le" | "utf16" => Encoding::Utf16Le,
+                "utf-16be" | "utf16be" => Encoding::Utf16Be,
+                "windows-1252" | "cp1252" | "latin1" | "latin-1" | "iso-8859-1" => {
+                    Encoding::Windows1252
+                }
+                o => {
+                    return Err(format!(
+                        "unknown encoding {o:?} (auto, utf-8, utf-16le, utf-16be, windows-1252)"
+                    ));
+                }
+            },
+        )
     }
 }
 
@@ -44,7 +52,12 @@ pub struct CsvOptions {
 
 impl Default for CsvOptions {
     fn default() -> Self {
-        CsvOptions { delimiter: b',', has_header: true, encoding: Encoding::Auto, nulls: Vec::new() }
+        CsvOptions {
+            delimiter: b',',
+            has_header: true,
+            encoding: Encoding::Auto,
+            nulls: Vec::new(),
+        }
     }
 }
 
@@ -64,6 +77,8 @@ pub struct CsvFile {
     pub notes: Vec<String>,
     /// Byte length of the input, for progress.
     pub len: u64,
+    /// Set when a required column is missing: the rows are then not read.
+    pub skip_rows: std::cell::Cell<bool>,
 }
 
 /// One row: its line number (1-based, of its first physical line) and its fields.
@@ -79,7 +94,11 @@ impl<'a> Row<'a> {
     pub fn get(&self, idx: usize) -> Option<&'a str> {
         let v = self.fields.get(idx)?.as_str();
         let t = v.trim();
-        if t.is_empty() || self.nulls.iter().any(|n| n == t) { None } else { Some(v) }
+        if t.is_empty() || self.nulls.iter().any(|n| n == t) {
+            None
+        } else {
+            Some(v)
+        }
     }
     pub fn raw(&self) -> &'a [String] {
         self.fields
@@ -91,7 +110,11 @@ fn open_err(name: &str, e: impl std::fmt::Display) -> Problem {
 }
 
 fn decode_utf16(bytes: &[u8], be: bool) -> Vec<u8> {
-    let enc = if be { encoding_rs::UTF_16BE } else { encoding_rs::UTF_16LE };
+    let enc = if be {
+        encoding_rs::UTF_16BE
+    } else {
+        encoding_rs::UTF_16LE
+    };
     let (text, _, _) = enc.decode(bytes);
     text.into_owned().into_bytes()
 }
@@ -116,8 +139,15 @@ impl CsvFile {
             let mut all = Vec::new();
             f.seek(SeekFrom::Start(0)).map_err(|e| open_err(&name, e))?;
             f.read_to_end(&mut all).map_err(|e| open_err(&name, e))?;
-            let body = if all.starts_with(&[0xFF, 0xFE]) || all.starts_with(&[0xFE, 0xFF]) { &all[2..] } else { &all[..] };
-            notes.push(format!("{name}: converted from UTF-16{} to UTF-8", if be { "BE" } else { "LE" }));
+            let body = if all.starts_with(&[0xFF, 0xFE]) || all.starts_with(&[0xFE, 0xFF]) {
+                &all[2..]
+            } else {
+                &all[..]
+            };
+            notes.push(format!(
+                "{name}: converted from UTF-16{} to UTF-8",
+                if be { "BE" } else { "LE" }
+            ));
             Source::Memory(decode_utf16(body, be))
         } else if opts.encoding == Encoding::Windows1252 {
             let mut all = Vec::new();
@@ -127,10 +157,22 @@ impl CsvFile {
             notes.push(format!("{name}: converted from Windows-1252 to UTF-8"));
             Source::Memory(text.into_owned().into_bytes())
         } else {
-            let skip = if head.starts_with(&[0xEF, 0xBB, 0xBF]) { 3 } else { 0 };
+            let skip = if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                3
+            } else {
+                0
+            };
             Source::File(path.to_owned(), skip)
         };
-        let mut file = CsvFile { name, headers: Vec::new(), source, opts: opts.clone(), notes, len };
+        let mut file = CsvFile {
+            name,
+            headers: Vec::new(),
+            source,
+            opts: opts.clone(),
+            notes,
+            len,
+            skip_rows: Default::default(),
+        };
         if opts.has_header {
             let mut first = None;
             file.for_each_raw(true, &mut |line, rec| {
@@ -143,13 +185,25 @@ impl CsvFile {
                         .iter()
                         .enumerate()
                         .map(|(i, h)| {
-                            std::str::from_utf8(h).map(|s| s.trim().to_owned()).map_err(|_| {
-                                Problem::at(&file.name, line, Some(i + 1), "the header is not valid UTF-8")
-                            })
+                            std::str::from_utf8(h)
+                                .map(|s| s.trim().to_owned())
+                                .map_err(|_| {
+                                    Problem::at(
+                                        &file.name,
+                                        line,
+                                        Some(i + 1),
+                                        "the header is not valid UTF-8",
+                                    )
+                                })
                         })
                         .collect::<Result<_, _>>()?;
                 }
-                None => return Err(Problem::file(&file.name, "the file is empty: no header row")),
+                None => {
+                    return Err(Problem::file(
+                        &file.name,
+                        "the file is empty: no header row",
+                    ));
+                }
             }
         }
         Ok(file)
@@ -159,7 +213,8 @@ impl CsvFile {
         Ok(match &self.source {
             Source::File(p, skip) => {
                 let mut f = File::open(p).map_err(|e| open_err(&self.name, e))?;
-                f.seek(SeekFrom::Start(*skip)).map_err(|e| open_err(&self.name, e))?;
+                f.seek(SeekFrom::Start(*skip))
+                    .map_err(|e| open_err(&self.name, e))?;
                 Box::new(BufReader::with_capacity(1 << 20, f))
             }
             Source::Memory(b) => Box::new(&b[..]),
@@ -205,7 +260,11 @@ impl CsvFile {
             }};
         }
         // ends the record; returns false when `f` asks to stop
-        let mut end_record = |fields: &mut Vec<Vec<u8>>, nfields: &mut usize, rec_line: u64, first: &mut bool| -> Result<bool, Problem> {
+        let mut end_record = |fields: &mut Vec<Vec<u8>>,
+                              nfields: &mut usize,
+                              rec_line: u64,
+                              first: &mut bool|
+         -> Result<bool, Problem> {
             let n = *nfields + 1;
             *nfields = 0;
             let is_header = *first && self.opts.has_header;
@@ -217,7 +276,11 @@ impl CsvFile {
                 return Ok(true);
             }
             let blank = n == 1 && fields.first().is_none_or(|x| x.is_empty());
-            let go = if blank { true } else { f(rec_line, &fields[..n])? };
+            let go = if blank {
+                true
+            } else {
+                f(rec_line, &fields[..n])?
+            };
             for x in fields.iter_mut() {
                 x.clear();
             }
@@ -311,14 +374,23 @@ impl CsvFile {
 
     /// Index of a column by header name (case-insensitive, trimmed).
     pub fn col(&self, name: &str) -> Option<usize> {
-        self.headers.iter().position(|h| h.eq_ignore_ascii_case(name.trim()))
+        self.headers
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(name.trim()))
     }
 
     /// Every data row, as UTF-8 fields, handed to `f` as [`RowItem::Good`]; ragged rows
     /// and invalid UTF-8 come as [`RowItem::Bad`], problems with the file as a whole (an
     /// unterminated quote, an unreadable file) as [`RowItem::Fatal`].
-    pub fn rows(&self, f: &mut dyn FnMut(RowItem<'_, '_>) -> crate::Result<()>) -> crate::Result<()> {
-        let width = if self.opts.has_header { Some(self.headers.len()) } else { None };
+    pub fn rows(
+        &self,
+        f: &mut dyn FnMut(RowItem<'_, '_>) -> crate::Result<()>,
+    ) -> crate::Result<()> {
+        let width = if self.opts.has_header {
+            Some(self.headers.len())
+        } else {
+            None
+        };
         let mut fields: Vec<String> = Vec::new();
         let mut failed: Option<crate::EngineError> = None;
         let r = self.for_each_raw(false, &mut |line, rec| {
@@ -409,7 +481,10 @@ mod tests {
 
     #[test]
     fn quirks_are_accepted() {
-        let (_d, p) = write("a.csv", b"\xEF\xBB\xBFId,Name\r\n1,\"two\r\nlines\"\r\n2,plain\r\n");
+        let (_d, p) = write(
+            "a.csv",
+            b"\xEF\xBB\xBFId,Name\r\n1,\"two\r\nlines\"\r\n2,plain\r\n",
+        );
         let f = CsvFile::open(&p, &CsvOptions::default()).unwrap();
         assert_eq!(f.headers, vec!["Id", "Name"]);
         let (good, bad) = collect(&f);
@@ -438,8 +513,16 @@ mod tests {
         let (_d, p) = write("r.csv", b"a,b\n1,2\n3\n4,\"open\n5,6\n");
         let f = CsvFile::open(&p, &CsvOptions::default()).unwrap();
         let (_, bad) = collect(&f);
-        assert!(bad.iter().any(|b| b.ends_with("r.csv:3:2: ragged row: 1 fields where the header has 2")), "{bad:?}");
-        assert!(bad.iter().any(|b| b.contains("r.csv:4:2: unterminated quote")), "{bad:?}");
+        assert!(
+            bad.iter()
+                .any(|b| b.ends_with("r.csv:3:2: ragged row: 1 fields where the header has 2")),
+            "{bad:?}"
+        );
+        assert!(
+            bad.iter()
+                .any(|b| b.contains("r.csv:4:2: unterminated quote")),
+            "{bad:?}"
+        );
         let (_d, p) = write("u.csv", b"a,b\n1,caf\xE9\n");
         let f = CsvFile::open(&p, &CsvOptions::default()).unwrap();
         let (_, bad) = collect(&f);

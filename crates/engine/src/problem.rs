@@ -14,10 +14,20 @@ pub struct Problem {
 
 impl Problem {
     pub fn file(file: &str, reason: impl Into<String>) -> Problem {
-        Problem { file: file.to_owned(), line: 0, column: None, reason: reason.into() }
+        Problem {
+            file: file.to_owned(),
+            line: 0,
+            column: None,
+            reason: reason.into(),
+        }
     }
     pub fn at(file: &str, line: u64, column: Option<usize>, reason: impl Into<String>) -> Problem {
-        Problem { file: file.to_owned(), line, column, reason: reason.into() }
+        Problem {
+            file: file.to_owned(),
+            line,
+            column,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -49,7 +59,8 @@ impl Problems {
         self.0.push(p);
     }
     pub fn sort(&mut self) {
-        self.0.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        self.0
+            .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
         self.0.dedup();
     }
 }

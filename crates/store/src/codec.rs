@@ -1,7 +1,7 @@
 //! Row codecs: the column lists of each table and the conversions between records and
 //! rows, in one place for both backends.
 
-use salesorg_core::date::{fmt_date, parse_date, Date, Timestamp};
+use salesorg_core::date::{Date, Timestamp, fmt_date, parse_date};
 use salesorg_core::ids::*;
 use salesorg_core::money::{Currency, Money};
 use salesorg_core::period::Period;
@@ -23,18 +23,32 @@ fn int(r: &[Value], i: usize) -> Option<i64> {
     r.get(i).and_then(Value::as_int)
 }
 fn date(r: &[Value], i: usize, what: &str) -> Result<Option<Date>> {
-    text(r, i).map(|s| parse_date(&s).map_err(|e| corrupt(what, e))).transpose()
+    text(r, i)
+        .map(|s| parse_date(&s).map_err(|e| corrupt(what, e)))
+        .transpose()
 }
 fn req_date(r: &[Value], i: usize, what: &str) -> Result<Date> {
     date(r, i, what)?.ok_or_else(|| corrupt(what, "missing"))
 }
 fn ts(r: &[Value], i: usize, what: &str) -> Result<Option<Timestamp>> {
-    text(r, i).map(|s| Timestamp::parse(&s).map_err(|e| corrupt(what, e))).transpose()
+    text(r, i)
+        .map(|s| Timestamp::parse(&s).map_err(|e| corrupt(what, e)))
+        .transpose()
 }
-fn id<T: std::str::FromStr<Err = salesorg_core::CoreError>>(r: &[Value], i: usize, what: &str) -> Result<Option<T>> {
-    text(r, i).map(|s| s.parse::<T>().map_err(|e| corrupt(what, e))).transpose()
+fn id<T: std::str::FromStr<Err = salesorg_core::CoreError>>(
+    r: &[Value],
+    i: usize,
+    what: &str,
+) -> Result<Option<T>> {
+    text(r, i)
+        .map(|s| s.parse::<T>().map_err(|e| corrupt(what, e)))
+        .transpose()
 }
-fn req_id<T: std::str::FromStr<Err = salesorg_core::CoreError>>(r: &[Value], i: usize, what: &str) -> Result<T> {
+fn req_id<T: std::str::FromStr<Err = salesorg_core::CoreError>>(
+    r: &[Value],
+    i: usize,
+    what: &str,
+) -> Result<T> {
     id(r, i, what)?.ok_or_else(|| corrupt(what, "missing"))
 }
 fn d(v: Option<Date>) -> Value {
@@ -47,7 +61,9 @@ fn s<T: ToString>(v: &Option<T>) -> Value {
     v.as_ref().map(|x| x.to_string()).into()
 }
 
-pub const PERSON_COLS: &[&str] = &["id", "name", "email", "title", "role_id", "hired", "left_on"];
+pub const PERSON_COLS: &[&str] = &[
+    "id", "name", "email", "title", "role_id", "hired", "left_on",
+];
 pub fn person_row(p: &Person) -> Vec<Value> {
     vec![
         p.id.as_str().into(),
@@ -73,13 +89,19 @@ pub fn person_from(r: &[Value]) -> Result<Person> {
 
 pub const UNIT_COLS: &[&str] = &["id", "name", "kind", "parent_id"];
 pub fn unit_row(u: &Unit) -> Vec<Value> {
-    vec![u.id.as_str().into(), u.name.as_str().into(), u.kind.as_str().into(), s(&u.parent)]
+    vec![
+        u.id.as_str().into(),
+        u.name.as_str().into(),
+        u.kind.as_str().into(),
+        s(&u.parent),
+    ]
 }
 pub fn unit_from(r: &[Value]) -> Result<Unit> {
     Ok(Unit {
         id: req_id(r, 0, "units.id")?,
         name: req_text(r, 1, "units.name")?,
-        kind: UnitKind::parse(&req_text(r, 2, "units.kind")?).map_err(|e| corrupt("units.kind", e))?,
+        kind: UnitKind::parse(&req_text(r, 2, "units.kind")?)
+            .map_err(|e| corrupt("units.kind", e))?,
         parent: id(r, 3, "units.parent_id")?,
     })
 }
@@ -106,7 +128,12 @@ pub fn line_from(r: &[Value]) -> Result<ReportingLine> {
 
 pub const MEMBERSHIP_COLS: &[&str] = &["person_id", "unit_id", "valid_from", "valid_to"];
 pub fn membership_row(m: &Membership) -> Vec<Value> {
-    vec![m.person.as_str().into(), m.unit.as_str().into(), d(Some(m.valid.from)), d(m.valid.to)]
+    vec![
+        m.person.as_str().into(),
+        m.unit.as_str().into(),
+        d(Some(m.valid.from)),
+        d(m.valid.to),
+    ]
 }
 pub fn membership_from(r: &[Value]) -> Result<Membership> {
     Ok(Membership {
@@ -117,7 +144,15 @@ pub fn membership_from(r: &[Value]) -> Result<Membership> {
 }
 
 pub const ACCOUNT_COLS: &[&str] = &[
-    "id", "name", "industry", "employees", "region", "owner_id", "parent_id", "customer_since", "churned_on",
+    "id",
+    "name",
+    "industry",
+    "employees",
+    "region",
+    "owner_id",
+    "parent_id",
+    "customer_since",
+    "churned_on",
 ];
 pub fn account_row(a: &Account) -> Vec<Value> {
     vec![
@@ -147,7 +182,14 @@ pub fn account_from(r: &[Value]) -> Result<Account> {
 }
 
 pub const LEAD_COLS: &[&str] = &[
-    "id", "owner_id", "source", "status", "created_at", "converted_on", "converted_opp_id", "converted_account_id",
+    "id",
+    "owner_id",
+    "source",
+    "status",
+    "created_at",
+    "converted_on",
+    "converted_opp_id",
+    "converted_account_id",
 ];
 pub fn lead_row(l: &Lead) -> Vec<Value> {
     vec![
@@ -167,7 +209,8 @@ pub fn lead_from(r: &[Value]) -> Result<Lead> {
         owner: req_id(r, 1, "leads.owner_id")?,
         source: text(r, 2),
         status: text(r, 3),
-        created: ts(r, 4, "leads.created_at")?.ok_or_else(|| corrupt("leads.created_at", "missing"))?,
+        created: ts(r, 4, "leads.created_at")?
+            .ok_or_else(|| corrupt("leads.created_at", "missing"))?,
         converted_at: date(r, 5, "leads.converted_on")?,
         converted_opp: id(r, 6, "leads.converted_opp_id")?,
         converted_account: id(r, 7, "leads.converted_account_id")?,
@@ -175,8 +218,22 @@ pub fn lead_from(r: &[Value]) -> Result<Lead> {
 }
 
 pub const OPP_COLS: &[&str] = &[
-    "id", "name", "account_id", "owner_id", "amount", "currency", "stage", "status", "probability_bp",
-    "forecast_category", "kind", "source", "created_on", "close_on", "loss_reason", "next_step",
+    "id",
+    "name",
+    "account_id",
+    "owner_id",
+    "amount",
+    "currency",
+    "stage",
+    "status",
+    "probability_bp",
+    "forecast_category",
+    "kind",
+    "source",
+    "created_on",
+    "close_on",
+    "loss_reason",
+    "next_step",
     "last_modified_at",
 ];
 pub fn opp_row(o: &Opportunity) -> Vec<Value> {
@@ -210,7 +267,9 @@ fn prob(r: &[Value], i: usize, what: &str) -> Result<Option<Probability>> {
         .transpose()
 }
 fn fc(r: &[Value], i: usize, what: &str) -> Result<Option<ForecastCategory>> {
-    text(r, i).map(|s| ForecastCategory::parse(&s).map_err(|e| corrupt(what, e))).transpose()
+    text(r, i)
+        .map(|s| ForecastCategory::parse(&s).map_err(|e| corrupt(what, e)))
+        .transpose()
 }
 pub fn opp_from(r: &[Value]) -> Result<Opportunity> {
     Ok(Opportunity {
@@ -221,8 +280,10 @@ pub fn opp_from(r: &[Value]) -> Result<Opportunity> {
         amount: int(r, 4).map(Money::from_units),
         currency: Currency::parse(&req_text(r, 5, "opportunities.currency")?)
             .map_err(|e| corrupt("opportunities.currency", e))?,
-        stage: Stage::parse(&req_text(r, 6, "opportunities.stage")?).map_err(|e| corrupt("stage", e))?,
-        status: OppStatus::parse(&req_text(r, 7, "opportunities.status")?).map_err(|e| corrupt("status", e))?,
+        stage: Stage::parse(&req_text(r, 6, "opportunities.stage")?)
+            .map_err(|e| corrupt("stage", e))?,
+        status: OppStatus::parse(&req_text(r, 7, "opportunities.status")?)
+            .map_err(|e| corrupt("status", e))?,
         probability: prob(r, 8, "opportunities.probability_bp")?,
         forecast_category: fc(r, 9, "opportunities.forecast_category")?,
         kind: text(r, 10),
@@ -235,8 +296,16 @@ pub fn opp_from(r: &[Value]) -> Result<Opportunity> {
     })
 }
 
-pub const HISTORY_COLS: &[&str] =
-    &["id", "opp_id", "at", "stage", "amount", "close_on", "probability_bp", "forecast_category"];
+pub const HISTORY_COLS: &[&str] = &[
+    "id",
+    "opp_id",
+    "at",
+    "stage",
+    "amount",
+    "close_on",
+    "probability_bp",
+    "forecast_category",
+];
 pub fn history_row(h: &StageChange) -> Vec<Value> {
     vec![
         h.id.as_str().into(),
@@ -254,7 +323,8 @@ pub fn history_from(r: &[Value]) -> Result<StageChange> {
         id: req_text(r, 0, "stage_history.id")?,
         opp: req_id(r, 1, "stage_history.opp_id")?,
         at: ts(r, 2, "stage_history.at")?.ok_or_else(|| corrupt("stage_history.at", "missing"))?,
-        stage: Stage::parse(&req_text(r, 3, "stage_history.stage")?).map_err(|e| corrupt("stage", e))?,
+        stage: Stage::parse(&req_text(r, 3, "stage_history.stage")?)
+            .map_err(|e| corrupt("stage", e))?,
         amount: int(r, 4).map(Money::from_units),
         close_date: date(r, 5, "stage_history.close_on")?,
         probability: prob(r, 6, "stage_history.probability_bp")?,
@@ -262,7 +332,16 @@ pub fn history_from(r: &[Value]) -> Result<StageChange> {
     })
 }
 
-pub const ACTIVITY_COLS: &[&str] = &["id", "kind", "at", "owner_id", "lead_id", "opp_id", "account_id", "subject"];
+pub const ACTIVITY_COLS: &[&str] = &[
+    "id",
+    "kind",
+    "at",
+    "owner_id",
+    "lead_id",
+    "opp_id",
+    "account_id",
+    "subject",
+];
 pub fn activity_row(a: &Activity) -> Vec<Value> {
     vec![
         a.id.as_str().into(),
@@ -278,7 +357,8 @@ pub fn activity_row(a: &Activity) -> Vec<Value> {
 pub fn activity_from(r: &[Value]) -> Result<Activity> {
     Ok(Activity {
         id: req_id(r, 0, "activities.id")?,
-        kind: ActivityKind::parse(&req_text(r, 1, "activities.kind")?).map_err(|e| corrupt("kind", e))?,
+        kind: ActivityKind::parse(&req_text(r, 1, "activities.kind")?)
+            .map_err(|e| corrupt("kind", e))?,
         at: ts(r, 2, "activities.at")?.ok_or_else(|| corrupt("activities.at", "missing"))?,
         owner: req_id(r, 3, "activities.owner_id")?,
         lead: id(r, 4, "activities.lead_id")?,
@@ -288,7 +368,14 @@ pub fn activity_from(r: &[Value]) -> Result<Activity> {
     })
 }
 
-pub const QUOTA_COLS: &[&str] = &["target_kind", "target_id", "period_start", "period_end", "metric", "amount"];
+pub const QUOTA_COLS: &[&str] = &[
+    "target_kind",
+    "target_id",
+    "period_start",
+    "period_end",
+    "metric",
+    "amount",
+];
 pub fn quota_row(q: &Quota) -> Vec<Value> {
     vec![
         q.target.kind().into(),
@@ -309,8 +396,11 @@ pub fn quota_from(r: &[Value]) -> Result<Quota> {
     };
     Ok(Quota {
         target,
-        period: Period::range(req_date(r, 2, "quotas.period_start")?, req_date(r, 3, "quotas.period_end")?)
-            .map_err(|e| corrupt("quotas.period", e))?,
+        period: Period::range(
+            req_date(r, 2, "quotas.period_start")?,
+            req_date(r, 3, "quotas.period_end")?,
+        )
+        .map_err(|e| corrupt("quotas.period", e))?,
         metric: req_text(r, 4, "quotas.metric")?,
         amount: Money::from_units(int(r, 5).unwrap_or(0)),
     })
@@ -323,7 +413,13 @@ pub fn spend_row(x: &Spend) -> Vec<Value> {
         SpendScope::Unit(u) => ("unit", u.to_string()),
         SpendScope::Person(p) => ("person", p.to_string()),
     };
-    vec![d(Some(x.date)), k.into(), id.into(), x.category.as_str().into(), x.amount.units().into()]
+    vec![
+        d(Some(x.date)),
+        k.into(),
+        id.into(),
+        x.category.as_str().into(),
+        x.amount.units().into(),
+    ]
 }
 pub fn spend_from(r: &[Value]) -> Result<Spend> {
     let sid = text(r, 2).unwrap_or_default();
@@ -343,7 +439,12 @@ pub fn spend_from(r: &[Value]) -> Result<Spend> {
 
 pub const RATE_COLS: &[&str] = &["day", "from_ccy", "to_ccy", "rate"];
 pub fn rate_row(x: &CurrencyRate) -> Vec<Value> {
-    vec![d(Some(x.date)), x.from.as_str().into(), x.to.as_str().into(), x.rate.units().into()]
+    vec![
+        d(Some(x.date)),
+        x.from.as_str().into(),
+        x.to.as_str().into(),
+        x.rate.units().into(),
+    ]
 }
 pub fn rate_from(r: &[Value]) -> Result<CurrencyRate> {
     let ccy = |i, w| Currency::parse(&req_text(r, i, w)?).map_err(|e| corrupt(w, e));

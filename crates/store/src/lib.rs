@@ -9,10 +9,10 @@ mod sqlite;
 
 use std::fmt;
 
+use salesorg_core::CoreError;
 use salesorg_core::org::OrgHistory;
 use salesorg_core::records::*;
 use salesorg_core::settings::Settings;
-use salesorg_core::CoreError;
 
 pub use codec::*;
 
@@ -25,7 +25,9 @@ pub enum StoreError {
     Postgres(#[from] ::postgres::Error),
     #[error("cannot open the store {url}: {reason}")]
     Open { url: String, reason: String },
-    #[error("the store holds a value it cannot read back ({0}); was it written by a newer salesorg?")]
+    #[error(
+        "the store holds a value it cannot read back ({0}); was it written by a newer salesorg?"
+    )]
     Corrupt(String),
     #[error("the org in the store is inconsistent: {0}")]
     Org(String),
@@ -130,7 +132,9 @@ pub struct Store {
 
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Store").field("url", &redact(&self.url)).finish()
+        f.debug_struct("Store")
+            .field("url", &redact(&self.url))
+            .finish()
     }
 }
 
@@ -169,14 +173,18 @@ impl Store {
     /// `sqlite://PATH` URL, or a plain file path for SQLite. A PostgreSQL URL may carry
     /// `?schema=NAME` (or `&schema=NAME`) to keep salesorg's tables in that schema.
     pub fn open(url: &str) -> Result<Store> {
-        let db: Box<dyn Backend> = if url.starts_with("postgres://") || url.starts_with("postgresql://")
-        {
-            Box::new(postgres::Pg::connect(url)?)
-        } else {
-            let path = url.strip_prefix("sqlite://").unwrap_or(url);
-            Box::new(sqlite::Lite::open(path)?)
+        let db: Box<dyn Backend> =
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                Box::new(postgres::Pg::connect(url)?)
+            } else {
+                let path = url.strip_prefix("sqlite://").unwrap_or(url);
+                Box::new(sqlite::Lite::open(path)?)
+            };
+        let mut s = Store {
+            db,
+            url: url.to_owned(),
+            in_tx: false,
         };
-        let mut s = Store { db, url: url.to_owned(), in_tx: false };
         migrate::run(s.db.as_mut())?;
         Ok(s)
     }
@@ -251,21 +259,25 @@ impl Store {
         for t in TABLES {
             let mut h: u64 = 0xcbf2_9ce4_8422_2325;
             let mut n = 0u64;
-            self.db.query_each(&format!("SELECT * FROM {t} ORDER BY 1, 2, 3"), &[], &mut |r| {
-                n += 1;
-                for v in r {
-                    let s = match v {
-                        Value::Null => "\u{0}".to_owned(),
-                        Value::Int(i) => i.to_string(),
-                        Value::Text(t) => t.clone(),
-                    };
-                    for b in s.bytes().chain([0xff]) {
-                        h ^= b as u64;
-                        h = h.wrapping_mul(0x100_0000_01b3);
+            self.db.query_each(
+                &format!("SELECT * FROM {t} ORDER BY 1, 2, 3"),
+                &[],
+                &mut |r| {
+                    n += 1;
+                    for v in r {
+                        let s = match v {
+                            Value::Null => "\u{0}".to_owned(),
+                            Value::Int(i) => i.to_string(),
+                            Value::Text(t) => t.clone(),
+                        };
+                        for b in s.bytes().chain([0xff]) {
+                            h ^= b as u64;
+                            h = h.wrapping_mul(0x100_0000_01b3);
+                        }
                     }
-                }
-                Ok(())
-            })?;
+                    Ok(())
+                },
+            )?;
             out.push_str(&format!("{t}:{n}:{h:016x};"));
         }
         Ok(out)
@@ -276,8 +288,11 @@ impl Store {
     pub fn settings(&mut self) -> Result<Settings> {
         let mut s = Settings::default();
         for r in self.rows("SELECT key, value FROM settings ORDER BY key", &[])? {
-            let (Some(k), Some(v)) = (r[0].as_text(), r[1].as_text()) else { continue };
-            s.set(k, v).map_err(|e| StoreError::Corrupt(format!("setting {k}: {e}")))?;
+            let (Some(k), Some(v)) = (r[0].as_text(), r[1].as_text()) else {
+                continue;
+            };
+            s.set(k, v)
+                .map_err(|e| StoreError::Corrupt(format!("setting {k}: {e}")))?;
         }
         Ok(s)
     }
@@ -286,7 +301,8 @@ impl Store {
         let mut rows = salesorg_core::settings::KEYS
             .iter()
             .filter_map(|k| s.get(k).map(|v| vec![Value::from(*k), Value::from(v)]));
-        self.db.upsert("settings", &["key", "value"], &["key"], &mut rows)?;
+        self.db
+            .upsert("settings", &["key", "value"], &["key"], &mut rows)?;
         Ok(())
     }
 
@@ -298,7 +314,10 @@ impl Store {
     }
     pub fn people(&mut self) -> Result<Vec<Person>> {
         let sql = format!("SELECT {} FROM people ORDER BY id", PERSON_COLS.join(", "));
-        self.rows(&sql, &[])?.iter().map(|r| person_from(r)).collect()
+        self.rows(&sql, &[])?
+            .iter()
+            .map(|r| person_from(r))
+            .collect()
     }
     pub fn upsert_units(&mut self, units: &[Unit]) -> Result<u64> {
         let mut rows = units.iter().map(unit_row);
@@ -313,7 +332,12 @@ impl Store {
     pub fn replace_lines(&mut self, lines: &[ReportingLine]) -> Result<()> {
         self.db.execute("DELETE FROM reporting_lines", &[])?;
         let mut rows = lines.iter().map(line_row);
-        self.db.upsert("reporting_lines", LINE_COLS, &["person_id", "valid_from"], &mut rows)?;
+        self.db.upsert(
+            "reporting_lines",
+            LINE_COLS,
+            &["person_id", "valid_from"],
+            &mut rows,
+        )?;
         Ok(())
     }
     pub fn lines(&mut self) -> Result<Vec<ReportingLine>> {
@@ -326,8 +350,12 @@ impl Store {
     pub fn replace_memberships(&mut self, ms: &[Membership]) -> Result<()> {
         self.db.execute("DELETE FROM memberships", &[])?;
         let mut rows = ms.iter().map(membership_row);
-        self.db
-            .upsert("memberships", MEMBERSHIP_COLS, &["person_id", "unit_id", "valid_from"], &mut rows)?;
+        self.db.upsert(
+            "memberships",
+            MEMBERSHIP_COLS,
+            &["person_id", "unit_id", "valid_from"],
+            &mut rows,
+        )?;
         Ok(())
     }
     pub fn memberships(&mut self) -> Result<Vec<Membership>> {
@@ -335,7 +363,10 @@ impl Store {
             "SELECT {} FROM memberships ORDER BY person_id, unit_id, valid_from",
             MEMBERSHIP_COLS.join(", ")
         );
-        self.rows(&sql, &[])?.iter().map(|r| membership_from(r)).collect()
+        self.rows(&sql, &[])?
+            .iter()
+            .map(|r| membership_from(r))
+            .collect()
     }
     /// The validated org history.
     pub fn org(&mut self) -> Result<OrgHistory> {
@@ -343,7 +374,12 @@ impl Store {
         let lines = self.lines()?;
         let ms = self.memberships()?;
         OrgHistory::new(units, lines, ms).map_err(|errs| {
-            StoreError::Org(errs.iter().map(CoreError::to_string).collect::<Vec<_>>().join("; "))
+            StoreError::Org(
+                errs.iter()
+                    .map(CoreError::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
         })
     }
 
@@ -354,8 +390,14 @@ impl Store {
         self.db.upsert("accounts", ACCOUNT_COLS, &["id"], &mut rows)
     }
     pub fn accounts(&mut self) -> Result<Vec<Account>> {
-        let sql = format!("SELECT {} FROM accounts ORDER BY id", ACCOUNT_COLS.join(", "));
-        self.rows(&sql, &[])?.iter().map(|r| account_from(r)).collect()
+        let sql = format!(
+            "SELECT {} FROM accounts ORDER BY id",
+            ACCOUNT_COLS.join(", ")
+        );
+        self.rows(&sql, &[])?
+            .iter()
+            .map(|r| account_from(r))
+            .collect()
     }
     pub fn upsert_leads(&mut self, v: &[Lead]) -> Result<u64> {
         let mut rows = v.iter().map(lead_row);
@@ -365,9 +407,13 @@ impl Store {
         let sql = format!("SELECT {} FROM leads ORDER BY id", LEAD_COLS.join(", "));
         self.rows(&sql, &[])?.iter().map(|r| lead_from(r)).collect()
     }
-    pub fn upsert_opportunities(&mut self, v: &mut dyn Iterator<Item = &Opportunity>) -> Result<u64> {
+    pub fn upsert_opportunities(
+        &mut self,
+        v: &mut dyn Iterator<Item = &Opportunity>,
+    ) -> Result<u64> {
         let mut rows = v.map(opp_row);
-        self.db.upsert("opportunities", OPP_COLS, &["id"], &mut rows)
+        self.db
+            .upsert("opportunities", OPP_COLS, &["id"], &mut rows)
     }
     pub fn opportunities(&mut self) -> Result<Vec<Opportunity>> {
         let mut out = Vec::new();
@@ -378,36 +424,71 @@ impl Store {
         Ok(out)
     }
     /// Streams every opportunity in id order without holding them all.
-    pub fn scan_opportunities(&mut self, f: &mut dyn FnMut(Opportunity) -> Result<()>) -> Result<()> {
-        let sql = format!("SELECT {} FROM opportunities ORDER BY id", OPP_COLS.join(", "));
+    pub fn scan_opportunities(
+        &mut self,
+        f: &mut dyn FnMut(Opportunity) -> Result<()>,
+    ) -> Result<()> {
+        let sql = format!(
+            "SELECT {} FROM opportunities ORDER BY id",
+            OPP_COLS.join(", ")
+        );
         self.db.query_each(&sql, &[], &mut |r| f(opp_from(r)?))
     }
     pub fn opportunity(&mut self, id: &str) -> Result<Option<Opportunity>> {
-        let sql = format!("SELECT {} FROM opportunities WHERE id = ?", OPP_COLS.join(", "));
-        self.rows(&sql, &[id.into()])?.first().map(|r| opp_from(r)).transpose()
+        let sql = format!(
+            "SELECT {} FROM opportunities WHERE id = ?",
+            OPP_COLS.join(", ")
+        );
+        self.rows(&sql, &[id.into()])?
+            .first()
+            .map(|r| opp_from(r))
+            .transpose()
     }
-    pub fn upsert_stage_history(&mut self, v: &mut dyn Iterator<Item = &StageChange>) -> Result<u64> {
+    pub fn upsert_stage_history(
+        &mut self,
+        v: &mut dyn Iterator<Item = &StageChange>,
+    ) -> Result<u64> {
         let mut rows = v.map(history_row);
-        self.db.upsert("stage_history", HISTORY_COLS, &["id"], &mut rows)
+        self.db
+            .upsert("stage_history", HISTORY_COLS, &["id"], &mut rows)
     }
     pub fn stage_history(&mut self) -> Result<Vec<StageChange>> {
-        let sql = format!("SELECT {} FROM stage_history ORDER BY opp_id, at, id", HISTORY_COLS.join(", "));
-        self.rows(&sql, &[])?.iter().map(|r| history_from(r)).collect()
+        let sql = format!(
+            "SELECT {} FROM stage_history ORDER BY opp_id, at, id",
+            HISTORY_COLS.join(", ")
+        );
+        self.rows(&sql, &[])?
+            .iter()
+            .map(|r| history_from(r))
+            .collect()
     }
     pub fn upsert_activities(&mut self, v: &mut dyn Iterator<Item = &Activity>) -> Result<u64> {
         let mut rows = v.map(activity_row);
-        self.db.upsert("activities", ACTIVITY_COLS, &["id"], &mut rows)
+        self.db
+            .upsert("activities", ACTIVITY_COLS, &["id"], &mut rows)
     }
     pub fn activities(&mut self) -> Result<Vec<Activity>> {
-        let sql = format!("SELECT {} FROM activities ORDER BY id", ACTIVITY_COLS.join(", "));
-        self.rows(&sql, &[])?.iter().map(|r| activity_from(r)).collect()
+        let sql = format!(
+            "SELECT {} FROM activities ORDER BY id",
+            ACTIVITY_COLS.join(", ")
+        );
+        self.rows(&sql, &[])?
+            .iter()
+            .map(|r| activity_from(r))
+            .collect()
     }
     pub fn upsert_quotas(&mut self, v: &[Quota]) -> Result<u64> {
         let mut rows = v.iter().map(quota_row);
         self.db.upsert(
             "quotas",
             QUOTA_COLS,
-            &["target_kind", "target_id", "period_start", "period_end", "metric"],
+            &[
+                "target_kind",
+                "target_id",
+                "period_start",
+                "period_end",
+                "metric",
+            ],
             &mut rows,
         )
     }
@@ -416,23 +497,44 @@ impl Store {
             "SELECT {} FROM quotas ORDER BY target_kind, target_id, period_start",
             QUOTA_COLS.join(", ")
         );
-        self.rows(&sql, &[])?.iter().map(|r| quota_from(r)).collect()
+        self.rows(&sql, &[])?
+            .iter()
+            .map(|r| quota_from(r))
+            .collect()
     }
     pub fn upsert_spend(&mut self, v: &[Spend]) -> Result<u64> {
         let mut rows = v.iter().map(spend_row);
-        self.db
-            .upsert("spend", SPEND_COLS, &["day", "scope_kind", "scope_id", "category"], &mut rows)
+        self.db.upsert(
+            "spend",
+            SPEND_COLS,
+            &["day", "scope_kind", "scope_id", "category"],
+            &mut rows,
+        )
     }
     pub fn spend(&mut self) -> Result<Vec<Spend>> {
-        let sql = format!("SELECT {} FROM spend ORDER BY day, scope_kind, scope_id", SPEND_COLS.join(", "));
-        self.rows(&sql, &[])?.iter().map(|r| spend_from(r)).collect()
+        let sql = format!(
+            "SELECT {} FROM spend ORDER BY day, scope_kind, scope_id",
+            SPEND_COLS.join(", ")
+        );
+        self.rows(&sql, &[])?
+            .iter()
+            .map(|r| spend_from(r))
+            .collect()
     }
     pub fn upsert_rates(&mut self, v: &[CurrencyRate]) -> Result<u64> {
         let mut rows = v.iter().map(rate_row);
-        self.db.upsert("currency_rates", RATE_COLS, &["day", "from_ccy", "to_ccy"], &mut rows)
+        self.db.upsert(
+            "currency_rates",
+            RATE_COLS,
+            &["day", "from_ccy", "to_ccy"],
+            &mut rows,
+        )
     }
     pub fn rates(&mut self) -> Result<Vec<CurrencyRate>> {
-        let sql = format!("SELECT {} FROM currency_rates ORDER BY day", RATE_COLS.join(", "));
+        let sql = format!(
+            "SELECT {} FROM currency_rates ORDER BY day",
+            RATE_COLS.join(", ")
+        );
         self.rows(&sql, &[])?.iter().map(|r| rate_from(r)).collect()
     }
     pub fn upsert_surveys(&mut self, v: &[SurveyResponse]) -> Result<u64> {
@@ -441,11 +543,20 @@ impl Store {
     }
     pub fn surveys(&mut self) -> Result<Vec<SurveyResponse>> {
         let sql = format!("SELECT {} FROM surveys ORDER BY id", SURVEY_COLS.join(", "));
-        self.rows(&sql, &[])?.iter().map(|r| survey_from(r)).collect()
+        self.rows(&sql, &[])?
+            .iter()
+            .map(|r| survey_from(r))
+            .collect()
     }
 
     /// Records a finished import (inside the import's transaction).
-    pub fn record_import(&mut self, source: &str, path: &str, effective: &str, summary: &str) -> Result<()> {
+    pub fn record_import(
+        &mut self,
+        source: &str,
+        path: &str,
+        effective: &str,
+        summary: &str,
+    ) -> Result<()> {
         self.db.execute(
             "INSERT INTO imports (source, path, effective, summary) VALUES (?, ?, ?, ?)",
             &[source.into(), path.into(), effective.into(), summary.into()],
@@ -455,7 +566,10 @@ impl Store {
     /// Past imports, newest first: (source, path, effective date, summary).
     pub fn imports(&mut self) -> Result<Vec<(String, String, String, String)>> {
         Ok(self
-            .rows("SELECT source, path, effective, summary FROM imports ORDER BY id DESC", &[])?
+            .rows(
+                "SELECT source, path, effective, summary FROM imports ORDER BY id DESC",
+                &[],
+            )?
             .into_iter()
             .map(|r| {
                 let t = |i: usize| r[i].as_text().unwrap_or_default().to_owned();
@@ -481,9 +595,16 @@ impl Store {
         if let Some(r) = self.rows(&sql, &[key.into()])?.first() {
             return Ok(Some(person_from(r)?));
         }
-        let sql = format!("SELECT {} FROM people WHERE LOWER(name) = LOWER(?)", PERSON_COLS.join(", "));
+        let sql = format!(
+            "SELECT {} FROM people WHERE LOWER(name) = LOWER(?)",
+            PERSON_COLS.join(", ")
+        );
         let rows = self.rows(&sql, &[key.into()])?;
-        if rows.len() == 1 { Ok(Some(person_from(&rows[0])?)) } else { Ok(None) }
+        if rows.len() == 1 {
+            Ok(Some(person_from(&rows[0])?))
+        } else {
+            Ok(None)
+        }
     }
 }
 
@@ -518,7 +639,8 @@ pub mod testing {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.subsec_nanos())
                 .unwrap_or(0);
-            let p = std::env::temp_dir().join(format!("salesorg-test-{}-{n}-{nanos}", std::process::id()));
+            let p = std::env::temp_dir()
+                .join(format!("salesorg-test-{}-{n}-{nanos}", std::process::id()));
             std::fs::create_dir_all(&p)?;
             Ok(TempDir(p))
         }
@@ -565,7 +687,12 @@ pub mod testing {
                 let dir = TempDir::new().expect("temp dir");
                 let url = dir.path().join("test.db").to_string_lossy().into_owned();
                 let store = Store::open(&url).expect("open sqlite");
-                TestStore { store, url, _dir: Some(dir), pg_schema: None }
+                TestStore {
+                    store,
+                    url,
+                    _dir: Some(dir),
+                    pg_schema: None,
+                }
             }
             BackendKind::Postgres => {
                 let base = pg_base();
@@ -580,7 +707,12 @@ pub mod testing {
                 let store = Store::open(&url).unwrap_or_else(|e| {
                     panic!("PostgreSQL test store at {base}: {e} (set SALESORG_TEST_PG_URL)")
                 });
-                TestStore { store, url, _dir: None, pg_schema: Some((base, schema)) }
+                TestStore {
+                    store,
+                    url,
+                    _dir: None,
+                    pg_schema: Some((base, schema)),
+                }
             }
         }
     }

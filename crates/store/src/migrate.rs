@@ -6,12 +6,28 @@ use crate::{Backend, BackendKind, Result, StoreError};
 type Migration = (i64, &'static str, &'static str);
 
 const SQLITE: &[Migration] = &[
-    (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
-    (2, "indexes", include_str!("../migrations/sqlite/0002_indexes.sql")),
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "indexes",
+        include_str!("../migrations/sqlite/0002_indexes.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
-    (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
-    (2, "indexes", include_str!("../migrations/postgres/0002_indexes.sql")),
+    (
+        1,
+        "init",
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "indexes",
+        include_str!("../migrations/postgres/0002_indexes.sql"),
+    ),
 ];
 
 fn list(kind: BackendKind) -> &'static [Migration] {
@@ -23,10 +39,14 @@ fn list(kind: BackendKind) -> &'static [Migration] {
 
 pub fn current(db: &mut dyn Backend) -> Result<i64> {
     let mut v = 0;
-    db.query_each("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[], &mut |r| {
-        v = r[0].as_int().unwrap_or(0);
-        Ok(())
-    })?;
+    db.query_each(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        &[],
+        &mut |r| {
+            v = r[0].as_int().unwrap_or(0);
+            Ok(())
+        },
+    )?;
     Ok(v)
 }
 
@@ -41,7 +61,11 @@ pub fn run(db: &mut dyn Backend) -> Result<()> {
         return Err(StoreError::TooNew { found: have, known });
     }
     for (version, name, sql) in all.iter().filter(|m| m.0 > have) {
-        let begin = if db.kind() == BackendKind::Sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
+        let begin = if db.kind() == BackendKind::Sqlite {
+            "BEGIN IMMEDIATE"
+        } else {
+            "BEGIN"
+        };
         db.batch(begin)?;
         let step = db.batch(sql).and_then(|_| {
             db.execute(

@@ -62,14 +62,20 @@ fn read(row: &postgres::Row, i: usize) -> Value {
         Type::INT4 => row.get::<_, Option<i32>>(i).map(|v| Value::Int(v.into())),
         Type::INT2 => row.get::<_, Option<i16>>(i).map(|v| Value::Int(v.into())),
         Type::BOOL => row.get::<_, Option<bool>>(i).map(|v| Value::Int(v.into())),
-        _ => row.try_get::<_, Option<String>>(i).ok().flatten().map(Value::Text),
+        _ => row
+            .try_get::<_, Option<String>>(i)
+            .ok()
+            .flatten()
+            .map(Value::Text),
     };
     v.unwrap_or(Value::Null)
 }
 
 /// Splits a `schema=NAME` parameter off a connection URL.
 fn split_schema(url: &str) -> (String, Option<String>) {
-    let Some((base, query)) = url.split_once('?') else { return (url.to_owned(), None) };
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_owned(), None);
+    };
     let mut schema = None;
     let rest: Vec<&str> = query
         .split('&')
@@ -81,7 +87,11 @@ fn split_schema(url: &str) -> (String, Option<String>) {
             None => true,
         })
         .collect();
-    let url = if rest.is_empty() { base.to_owned() } else { format!("{base}?{}", rest.join("&")) };
+    let url = if rest.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
     (url, schema)
 }
 
@@ -117,7 +127,9 @@ impl Pg {
                     reason: format!("schema name {s:?} may hold only letters, digits and _"),
                 });
             }
-            client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {s}; SET search_path TO {s}"))?;
+            client.batch_execute(&format!(
+                "CREATE SCHEMA IF NOT EXISTS {s}; SET search_path TO {s}"
+            ))?;
         }
         client.batch_execute("SET client_min_messages TO WARNING")?;
         Ok(Pg { client })
@@ -166,7 +178,9 @@ impl Backend for Pg {
         self.client.batch_execute(&format!(
             "DROP TABLE IF EXISTS {tmp}; CREATE TEMP TABLE {tmp} AS SELECT {col_list} FROM {table} WITH NO DATA"
         ))?;
-        let mut w = self.client.copy_in(format!("COPY {tmp} ({col_list}) FROM STDIN").as_str())?;
+        let mut w = self
+            .client
+            .copy_in(format!("COPY {tmp} ({col_list}) FROM STDIN").as_str())?;
         let mut line = Vec::with_capacity(256);
         let mut n = 0u64;
         for r in rows {
@@ -178,15 +192,20 @@ impl Backend for Pg {
                 copy_escape(v, &mut line);
             }
             line.push(b'\n');
-            w.write_all(&line).map_err(|e| StoreError::Corrupt(format!("COPY: {e}")))?;
+            w.write_all(&line)
+                .map_err(|e| StoreError::Corrupt(format!("COPY: {e}")))?;
             n += 1;
         }
         w.finish()?;
         let insert = upsert_sql(table, cols, key, "EXCLUDED");
         let (head, tail) = insert.split_once(" VALUES (").unwrap_or((&insert, ""));
-        let conflict = tail.split_once(") ON CONFLICT").map(|(_, c)| c).unwrap_or("");
-        self.client
-            .batch_execute(&format!("{head} SELECT {col_list} FROM {tmp} ON CONFLICT{conflict}; DROP TABLE {tmp}"))?;
+        let conflict = tail
+            .split_once(") ON CONFLICT")
+            .map(|(_, c)| c)
+            .unwrap_or("");
+        self.client.batch_execute(&format!(
+            "{head} SELECT {col_list} FROM {tmp} ON CONFLICT{conflict}; DROP TABLE {tmp}"
+        ))?;
         Ok(n)
     }
 }

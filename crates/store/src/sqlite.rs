@@ -25,7 +25,9 @@ fn read(v: ValueRef<'_>) -> Value {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => Value::Int(i),
         ValueRef::Real(f) => Value::Text(f.to_string()),
-        ValueRef::Text(t) | ValueRef::Blob(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => {
+            Value::Text(String::from_utf8_lossy(t).into_owned())
+        }
     }
 }
 
@@ -39,12 +41,17 @@ impl Lite {
                 });
             }
         }
-        let conn = Connection::open(path)
-            .map_err(|e| StoreError::Open { url: path.to_owned(), reason: e.to_string() })?;
+        let conn = Connection::open(path).map_err(|e| StoreError::Open {
+            url: path.to_owned(),
+            reason: e.to_string(),
+        })?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         // WAL keeps readers working during an import and makes a killed import roll back.
         conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| StoreError::Open { url: path.to_owned(), reason: e.to_string() })?;
+            .map_err(|e| StoreError::Open {
+                url: path.to_owned(),
+                reason: e.to_string(),
+            })?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "cache_size", -65536)?;
@@ -107,7 +114,11 @@ pub(crate) fn upsert_sql(table: &str, cols: &[&str], key: &[&str], excluded: &st
         .map(|c| format!("{c} = {excluded}.{c}"))
         .collect();
     let placeholders = vec!["?"; cols.len()].join(", ");
-    let action = if set.is_empty() { "NOTHING".to_owned() } else { format!("UPDATE SET {}", set.join(", ")) };
+    let action = if set.is_empty() {
+        "NOTHING".to_owned()
+    } else {
+        format!("UPDATE SET {}", set.join(", "))
+    };
     format!(
         "INSERT INTO {table} ({}) VALUES ({placeholders}) ON CONFLICT ({}) DO {action}",
         cols.join(", "),

@@ -3,9 +3,9 @@
 
 use std::str::FromStr;
 
-use salesorg_core::date::{parse_date, parse_timestamp, Date, Timestamp};
-use salesorg_core::money::Money;
 use salesorg_core::CoreError;
+use salesorg_core::date::{Date, Timestamp, parse_date, parse_timestamp};
+use salesorg_core::money::Money;
 
 use crate::csvread::{CsvFile, Row};
 use crate::import::Origin;
@@ -20,13 +20,25 @@ pub struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     pub fn new(file: &'a CsvFile, row: &'a Row<'a>) -> Self {
-        Fields { file, row, problems: Vec::new() }
+        Fields {
+            file,
+            row,
+            problems: Vec::new(),
+        }
     }
     pub fn origin(&self, col: Option<usize>) -> Origin {
-        Origin { file: self.file.name.clone(), line: self.row.line, column: col.map(|c| c + 1) }
+        Origin {
+            file: self.file.name.clone(),
+            line: self.row.line,
+            column: col.map(|c| c + 1),
+        }
     }
     fn name(&self, col: usize) -> String {
-        self.file.headers.get(col).cloned().unwrap_or_else(|| format!("column {}", col + 1))
+        self.file
+            .headers
+            .get(col)
+            .cloned()
+            .unwrap_or_else(|| format!("column {}", col + 1))
     }
     pub fn problem(&mut self, col: Option<usize>, reason: impl Into<String>) {
         let reason = reason.into();
@@ -34,11 +46,17 @@ impl<'a> Fields<'a> {
             Some(c) => format!("{}: {reason}", self.name(c)),
             None => reason,
         };
-        self.problems.push(Problem::at(&self.file.name, self.row.line, col.map(|c| c + 1), reason));
+        self.problems.push(Problem::at(
+            &self.file.name,
+            self.row.line,
+            col.map(|c| c + 1),
+            reason,
+        ));
     }
     /// The trimmed text at `col`, if the column exists and is not empty or null.
     pub fn text(&self, col: Option<usize>) -> Option<String> {
-        col.and_then(|c| self.row.get(c)).map(|s| s.trim().to_owned())
+        col.and_then(|c| self.row.get(c))
+            .map(|s| s.trim().to_owned())
     }
     /// Like [`text`](Self::text), but a missing value is a problem.
     pub fn req(&mut self, col: Option<usize>, what: &str) -> Option<String> {
@@ -51,7 +69,11 @@ impl<'a> Fields<'a> {
         }
         v
     }
-    fn parsed<T>(&mut self, col: Option<usize>, f: impl FnOnce(&str) -> Result<T, CoreError>) -> Option<T> {
+    fn parsed<T>(
+        &mut self,
+        col: Option<usize>,
+        f: impl FnOnce(&str) -> Result<T, CoreError>,
+    ) -> Option<T> {
         let v = self.text(col)?;
         match f(&v) {
             Ok(x) => Some(x),
@@ -74,7 +96,8 @@ impl<'a> Fields<'a> {
         self.parsed(col, |s| {
             let t = s.replace(',', "");
             let t = t.strip_suffix(".0").unwrap_or(&t);
-            t.parse::<i64>().map_err(|_| CoreError::Parse(format!("{s:?} is not a whole number")))
+            t.parse::<i64>()
+                .map_err(|_| CoreError::Parse(format!("{s:?} is not a whole number")))
         })
     }
     /// Booleans as exports write them: `1`/`0`, `true`/`false` (any case), `yes`/`no`;
@@ -90,7 +113,11 @@ impl<'a> Fields<'a> {
     pub fn id<T: FromStr<Err = CoreError>>(&mut self, col: Option<usize>) -> Option<T> {
         self.parsed(col, T::from_str)
     }
-    pub fn req_id<T: FromStr<Err = CoreError>>(&mut self, col: Option<usize>, what: &str) -> Option<T> {
+    pub fn req_id<T: FromStr<Err = CoreError>>(
+        &mut self,
+        col: Option<usize>,
+        what: &str,
+    ) -> Option<T> {
         let v = self.req(col, what)?;
         match T::from_str(&v) {
             Ok(x) => Some(x),
@@ -102,19 +129,45 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// Finds each named column (any of the aliases) in a file's header and reports missing
+/// required ones as problems at line 1. When one is missing the file's rows are not read
+/// (so that one missing column is one message, not one per row).
+pub fn need(
+    l: &mut crate::import::Loader<'_>,
+    file: &CsvFile,
+    wanted: &[(&str, &[&str], bool)],
+) -> Vec<Option<usize>> {
+    let mut ps = Vec::new();
+    let c = columns(file, wanted, &mut ps);
+    if !ps.is_empty() {
+        file.skip_rows.set(true);
+        ps.into_iter().for_each(|p| l.fatal(p));
+    }
+    c
+}
+
 /// Finds each named column (any of the aliases) in a file's header; a missing required
 /// column is a problem at line 1.
-pub fn columns(file: &CsvFile, wanted: &[(&str, &[&str], bool)], problems: &mut Vec<Problem>) -> Vec<Option<usize>> {
+pub fn columns(
+    file: &CsvFile,
+    wanted: &[(&str, &[&str], bool)],
+    problems: &mut Vec<Problem>,
+) -> Vec<Option<usize>> {
     wanted
         .iter()
         .map(|(name, aliases, required)| {
-            let found = std::iter::once(*name).chain(aliases.iter().copied()).find_map(|n| file.col(n));
+            let found = std::iter::once(*name)
+                .chain(aliases.iter().copied())
+                .find_map(|n| file.col(n));
             if found.is_none() && *required {
                 problems.push(Problem::at(
                     &file.name,
                     1,
                     None,
-                    format!("missing required column {name:?} (the header has: {})", file.headers.join(", ")),
+                    format!(
+                        "missing required column {name:?} (the header has: {})",
+                        file.headers.join(", ")
+                    ),
                 ));
             }
             found
@@ -129,6 +182,9 @@ pub fn each_row(
     file: &CsvFile,
     mut g: impl FnMut(&mut crate::import::Loader<'_>, &mut Fields<'_>) -> crate::Result<()>,
 ) -> crate::Result<()> {
+    if file.skip_rows.get() {
+        return Ok(());
+    }
     file.rows(&mut |item| {
         match item {
             crate::csvread::RowItem::Good(row) => {
@@ -152,5 +208,36 @@ impl Fields<'_> {
     }
     pub fn raw(&self) -> &[String] {
         self.row.raw()
+    }
+}
+
+/// Opens `dir/name` as CSV (UTF-8 or UTF-16, comma, header). A missing required file is a
+/// problem; a missing optional one is `None`.
+pub fn open_csv(
+    l: &mut crate::import::Loader<'_>,
+    dir: &std::path::Path,
+    name: &str,
+    required: bool,
+    needed_by: &str,
+) -> Option<CsvFile> {
+    let p = dir.join(name);
+    if !p.exists() {
+        if required {
+            l.fatal(Problem::file(
+                &p.display().to_string(),
+                format!("missing: {needed_by} needs this file"),
+            ));
+        }
+        return None;
+    }
+    match CsvFile::open(&p, &crate::csvread::CsvOptions::default()) {
+        Ok(f) => {
+            l.notes.extend(f.notes.iter().cloned());
+            Some(f)
+        }
+        Err(e) => {
+            l.fatal(e);
+            None
+        }
     }
 }

@@ -19,31 +19,10 @@ use salesorg_core::ids::*;
 use salesorg_core::money::Currency;
 use salesorg_core::records::*;
 
-use crate::csvread::{CsvFile, CsvOptions};
-use crate::import::fields::{columns, each_row};
+use crate::Result;
+use crate::import::fields::{each_row, need, open_csv};
 use crate::import::{Loader, Origin};
 use crate::problem::Problem;
-use crate::Result;
-
-fn open(l: &mut Loader<'_>, dir: &Path, name: &str, required: bool) -> Option<CsvFile> {
-    let p = dir.join(name);
-    if !p.exists() {
-        if required {
-            l.fatal(Problem::file(&p.display().to_string(), "missing: the Maven dataset needs this file"));
-        }
-        return None;
-    }
-    match CsvFile::open(&p, &CsvOptions::default()) {
-        Ok(f) => {
-            l.notes.extend(f.notes.iter().cloned());
-            Some(f)
-        }
-        Err(e) => {
-            l.fatal(e);
-            None
-        }
-    }
-}
 
 fn role(id: &str) -> Option<RoleId> {
     RoleId::parse(id).ok()
@@ -51,14 +30,23 @@ fn role(id: &str) -> Option<RoleId> {
 
 pub fn load(l: &mut Loader<'_>, dir: &Path) -> Result<()> {
     if !dir.is_dir() {
-        l.fatal(Problem::file(&dir.display().to_string(), "expected the Maven dataset's folder"));
+        l.fatal(Problem::file(
+            &dir.display().to_string(),
+            "expected the Maven dataset's folder",
+        ));
         return Ok(());
     }
     // --- sales_teams.csv: people, units, reporting lines
-    if let Some(f) = open(l, dir, "sales_teams.csv", true) {
-        let mut ps = Vec::new();
-        let c = columns(&f, &[("sales_agent", &[], true), ("manager", &[], true), ("regional_office", &[], true)], &mut ps);
-        ps.into_iter().for_each(|p| l.fatal(p));
+    if let Some(f) = open_csv(l, dir, "sales_teams.csv", true, "the Maven dataset") {
+        let c = need(
+            l,
+            &f,
+            &[
+                ("sales_agent", &[], true),
+                ("manager", &[], true),
+                ("regional_office", &[], true),
+            ],
+        );
         if l.problems.is_empty() {
             let mut regions: BTreeMap<String, u64> = BTreeMap::new();
             let mut managers: BTreeMap<String, (String, u64)> = BTreeMap::new();
@@ -68,9 +56,10 @@ pub fn load(l: &mut Loader<'_>, dir: &Path) -> Result<()> {
                 let region: Option<UnitId> = x.req_id(c[2], "regional_office");
                 if let (Some(m), Some(r)) = (&manager, &region) {
                     match managers.get(m.as_str()) {
-                        Some((r0, first)) if r0 != r.as_str() => {
-                            x.problem(c[2], format!("manager {m} is in {r0} at line {first} and in {r} here"))
-                        }
+                        Some((r0, first)) if r0 != r.as_str() => x.problem(
+                            c[2],
+                            format!("manager {m} is in {r0} at line {first} and in {r} here"),
+                        ),
                         _ => {
                             managers.insert(m.to_string(), (r.to_string(), x.row.line));
                         }
@@ -80,7 +69,9 @@ pub fn load(l: &mut Loader<'_>, dir: &Path) -> Result<()> {
                 if !x.ok(l) {
                     return Ok(());
                 }
-                let (Some(agent), Some(manager), Some(region)) = (agent, manager, region) else { return Ok(()) };
+                let (Some(agent), Some(manager), Some(region)) = (agent, manager, region) else {
+                    return Ok(());
+                };
                 regions.entry(region.to_string()).or_insert(x.row.line);
                 let person = Person {
                     id: agent.clone(),
@@ -97,16 +88,36 @@ pub fn load(l: &mut Loader<'_>, dir: &Path) -> Result<()> {
                 }
                 Ok(())
             })?;
-            let origin = Origin { file: f.name.clone(), line: 0, column: None };
+            let origin = Origin {
+                file: f.name.clone(),
+                line: 0,
+                column: None,
+            };
             for (region, line) in &regions {
                 if let Ok(id) = UnitId::parse(region) {
-                    let o = Origin { line: *line, ..origin.clone() };
-                    l.unit(Unit { id, name: region.clone(), kind: UnitKind::Region, parent: None }, &o, &[]);
+                    let o = Origin {
+                        line: *line,
+                        ..origin.clone()
+                    };
+                    l.unit(
+                        Unit {
+                            id,
+                            name: region.clone(),
+                            kind: UnitKind::Region,
+                            parent: None,
+                        },
+                        &o,
+                        &[],
+                    );
                 }
             }
             for (m, (region, line)) in &managers {
                 let Ok(id) = PersonId::parse(m) else { continue };
-                let o = Origin { line: *line, column: Some(2), ..origin.clone() };
+                let o = Origin {
+                    line: *line,
+                    column: Some(2),
+                    ..origin.clone()
+                };
                 let person = Person {
                     id: id.clone(),
                     name: m.clone(),
@@ -125,9 +136,9 @@ pub fn load(l: &mut Loader<'_>, dir: &Path) -> Result<()> {
     }
 
     // --- accounts.csv
-    if let Some(f) = open(l, dir, "accounts.csv", false) {
-        let mut ps = Vec::new();
-        let c = columns(
+    if let Some(f) = open_csv(l, dir, "accounts.csv", false, "") {
+        let c = need(
+            l,
             &f,
             &[
                 ("account", &[], true),
@@ -136,9 +147,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path) -> Result<()> {
                 ("office_location", &[], false),
                 ("subsidiary_of", &[], false),
             ],
-            &mut ps,
         );
-        ps.into_iter().for_each(|p| l.fatal(p));
         each_row(l, &f, |l, x| {
             let id: Option<AccountId> = x.req_id(c[0], "account");
             let employees = x.int(c[2]);
@@ -166,9 +175,9 @@ pub fn load(l: &mut Loader<'_>, dir: &Path) -> Result<()> {
     // --- sales_pipeline.csv
     let mut owners_by_account: HashMap<String, BTreeMap<String, u32>> = HashMap::new();
     let mut backwards = 0u32;
-    if let Some(f) = open(l, dir, "sales_pipeline.csv", true) {
-        let mut ps = Vec::new();
-        let c = columns(
+    if let Some(f) = open_csv(l, dir, "sales_pipeline.csv", true, "the Maven dataset") {
+        let c = need(
+            l,
             &f,
             &[
                 ("opportunity_id", &[], true),
@@ -180,9 +189,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path) -> Result<()> {
                 ("close_date", &[], true),
                 ("close_value", &[], true),
             ],
-            &mut ps,
         );
-        ps.into_iter().for_each(|p| l.fatal(p));
         if l.problems.is_empty() {
             each_row(l, &f, |l, x| {
                 let id: Option<OppId> = x.req_id(c[0], "opportunity_id");
@@ -197,7 +204,12 @@ pub fn load(l: &mut Loader<'_>, dir: &Path) -> Result<()> {
                     Some("Lost") => Some(OppStatus::Lost),
                     Some("Engaging") | Some("Prospecting") => Some(OppStatus::Open),
                     Some(o) => {
-                        x.problem(c[4], format!("{o:?} is not a Maven deal stage (Won, Lost, Engaging, Prospecting)"));
+                        x.problem(
+                            c[4],
+                            format!(
+                                "{o:?} is not a Maven deal stage (Won, Lost, Engaging, Prospecting)"
+                            ),
+                        );
                         None
                     }
                     None => None,
@@ -217,13 +229,21 @@ pub fn load(l: &mut Loader<'_>, dir: &Path) -> Result<()> {
                 if !x.ok(l) {
                     return Ok(());
                 }
-                let (Some(id), Some(owner), Some(stage), Some(status)) = (id, owner, stage_txt, status) else {
+                let (Some(id), Some(owner), Some(stage), Some(status)) =
+                    (id, owner, stage_txt, status)
+                else {
                     return Ok(());
                 };
                 if let Some(a) = &account {
-                    *owners_by_account.entry(a.to_string()).or_default().entry(owner.to_string()).or_default() += 1;
+                    *owners_by_account
+                        .entry(a.to_string())
+                        .or_default()
+                        .entry(owner.to_string())
+                        .or_default() += 1;
                 }
-                let Ok(stage) = Stage::parse(&stage) else { return Ok(()) };
+                let Ok(stage) = Stage::parse(&stage) else {
+                    return Ok(());
+                };
                 let o = Opportunity {
                     id,
                     name: x.text(c[2]),
@@ -255,42 +275,67 @@ pub fn load(l: &mut Loader<'_>, dir: &Path) -> Result<()> {
     }
 
     // --- interactions.csv (extended variant only)
-    if let Some(f) = open(l, dir, "interactions.csv", false) {
-        let mut ps = Vec::new();
-        let c = columns(
+    if let Some(f) = open_csv(l, dir, "interactions.csv", false, "") {
+        let c = need(
+            l,
             &f,
-            &[("account_name", &[], true), ("activity_type", &[], true), ("timestamp", &[], true), ("comment", &[], false)],
-            &mut ps,
+            &[
+                ("account_name", &[], true),
+                ("activity_type", &[], true),
+                ("timestamp", &[], true),
+                ("comment", &[], false),
+            ],
         );
-        ps.into_iter().for_each(|p| l.fatal(p));
         each_row(l, &f, |l, x| {
             let account: Option<AccountId> = x.req_id(c[0], "account_name");
-            let kind = x.req(c[1], "activity_type").and_then(|k| match ActivityKind::parse(&k) {
-                Ok(k) => Some(k),
-                Err(e) => {
-                    x.problem(c[1], e.to_string());
-                    None
-                }
-            });
+            let kind = x
+                .req(c[1], "activity_type")
+                .and_then(|k| match ActivityKind::parse(&k) {
+                    Ok(k) => Some(k),
+                    Err(e) => {
+                        x.problem(c[1], e.to_string());
+                        None
+                    }
+                });
             let at = x.ts(c[2]);
             // the busiest agent on the account owns its interactions (ties: first by name)
             let owner = account.as_ref().and_then(|a| {
-                owners_by_account
-                    .get(a.as_str())
-                    .and_then(|m| m.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(p, _)| p.clone()))
+                owners_by_account.get(a.as_str()).and_then(|m| {
+                    m.iter()
+                        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                        .map(|(p, _)| p.clone())
+                })
             });
             if account.is_some() && owner.is_none() {
-                x.problem(c[0], "no opportunity names this account, so no rep can own its activities");
+                x.problem(
+                    c[0],
+                    "no opportunity names this account, so no rep can own its activities",
+                );
             }
             let origin = x.origin(c[0]);
             if !x.ok(l) {
                 return Ok(());
             }
-            let (Some(account), Some(kind), Some(at), Some(owner)) = (account, kind, at, owner) else { return Ok(()) };
-            let (Ok(id), Ok(owner)) = (ActivityId::parse(&format!("maven-interaction-{}", x.row.line)), PersonId::parse(&owner)) else {
+            let (Some(account), Some(kind), Some(at), Some(owner)) = (account, kind, at, owner)
+            else {
                 return Ok(());
             };
-            let a = Activity { id, kind, at, owner, lead: None, opp: None, account: Some(account), subject: x.text(c[3]) };
+            let (Ok(id), Ok(owner)) = (
+                ActivityId::parse(&format!("maven-interaction-{}", x.row.line)),
+                PersonId::parse(&owner),
+            ) else {
+                return Ok(());
+            };
+            let a = Activity {
+                id,
+                kind,
+                at,
+                owner,
+                lead: None,
+                opp: None,
+                account: Some(account),
+                subject: x.text(c[3]),
+            };
             l.activity(a, &origin, x.raw())
         })?;
     }

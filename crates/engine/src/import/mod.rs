@@ -15,9 +15,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 
-use salesorg_core::date::{fmt_date, parse_date, Date};
+use salesorg_core::date::{Date, fmt_date, parse_date};
 use salesorg_core::ids::*;
-use salesorg_core::org::{move_line, OrgHistory};
+use salesorg_core::org::{OrgHistory, move_line};
 use salesorg_core::records::*;
 use salesorg_store::{Store, Value};
 
@@ -42,7 +42,10 @@ impl Origin {
         Problem::at(&self.file, self.line, self.column, reason)
     }
     pub fn col(&self, column: Option<usize>) -> Origin {
-        Origin { column, ..self.clone() }
+        Origin {
+            column,
+            ..self.clone()
+        }
     }
 }
 
@@ -80,9 +83,23 @@ impl std::fmt::Display for ImportSummary {
             .filter(|(_, n)| *n > 0)
             .map(|(k, n)| format!("{n} {k}"))
             .collect();
-        write!(f, "imported {} from {}", if parts.is_empty() { "nothing".into() } else { parts.join(", ") }, self.source)?;
+        write!(
+            f,
+            "imported {} from {}",
+            if parts.is_empty() {
+                "nothing".into()
+            } else {
+                parts.join(", ")
+            },
+            self.source
+        )?;
         if let Some(e) = self.effective {
-            write!(f, "; org changes effective {} ({} changed)", fmt_date(e), self.org_changes)?;
+            write!(
+                f,
+                "; org changes effective {} ({} changed)",
+                fmt_date(e),
+                self.org_changes
+            )?;
         }
         if self.rejected > 0 {
             write!(f, "; {} bad rows skipped", self.rejected)?;
@@ -162,6 +179,14 @@ struct PendingRef {
 /// include): kept as written and reported as a note rather than refused.
 const SOFT: &[&str] = &["parent account"];
 
+impl Loader<'_> {
+    /// Makes references of this kind ("account", …) soft for this batch: an importer does
+    /// this when the export left out the file that would define them.
+    pub fn soften(&mut self, what: &'static str) {
+        self.soft.push(what);
+    }
+}
+
 fn h64<T: Hash + ?Sized>(t: &T) -> u64 {
     let mut h = DefaultHasher::new();
     t.hash(&mut h);
@@ -183,6 +208,7 @@ pub struct Loader<'s> {
     /// id hash -> (data hash, line) per kind: duplicates and "is it in this batch?".
     seen: HashMap<Kind, HashMap<u64, (u64, u64)>>,
     pending: Vec<PendingRef>,
+    soft: Vec<&'static str>,
     counts: BTreeMap<Kind, u64>,
     // the org, kept in memory and merged at the end
     pub people: Vec<Person>,
@@ -218,6 +244,7 @@ impl<'s> Loader<'s> {
             notes: Vec::new(),
             seen: HashMap::new(),
             pending: Vec::new(),
+            soft: SOFT.to_vec(),
             counts: BTreeMap::new(),
             people: Vec::new(),
             people_idx: HashMap::new(),
@@ -284,7 +311,13 @@ impl<'s> Loader<'s> {
 
     /// Checks for a duplicate id. A repeat with identical data is dropped silently (true =
     /// keep); a repeat with different data is a problem at the later line.
-    fn dedup<T: std::fmt::Debug>(&mut self, kind: Kind, id: &str, rec: &T, origin: &Origin) -> Result<bool, Problem> {
+    fn dedup<T: std::fmt::Debug>(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        rec: &T,
+        origin: &Origin,
+    ) -> Result<bool, Problem> {
         let data = debug_hash(rec);
         let map = self.seen.entry(kind).or_default();
         match map.get(&h64(id)) {
@@ -301,11 +334,21 @@ impl<'s> Loader<'s> {
     }
 
     fn in_batch(&self, kind: Kind, id: &str) -> bool {
-        self.seen.get(&kind).is_some_and(|m| m.contains_key(&h64(id)))
+        self.seen
+            .get(&kind)
+            .is_some_and(|m| m.contains_key(&h64(id)))
     }
 
     /// Notes that `from` names `id` of kind `to`; checked when the batch is complete.
-    pub fn reference(&mut self, to: Kind, id: &str, from_kind: Kind, from_id: &str, origin: &Origin, what: &'static str) {
+    pub fn reference(
+        &mut self,
+        to: Kind,
+        id: &str,
+        from_kind: Kind,
+        from_id: &str,
+        origin: &Origin,
+        what: &'static str,
+    ) {
         let known = match to {
             Kind::Person => self.people_idx.contains_key(id),
             _ => self.in_batch(to, id),
@@ -323,7 +366,14 @@ impl<'s> Loader<'s> {
         });
     }
 
-    fn accept<T: std::fmt::Debug>(&mut self, kind: Kind, id: &str, rec: &T, origin: &Origin, raw: &[String]) -> bool {
+    fn accept<T: std::fmt::Debug>(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        rec: &T,
+        origin: &Origin,
+        raw: &[String],
+    ) -> bool {
         match self.dedup(kind, id, rec, origin) {
             Ok(keep) => keep,
             Err(p) => {
@@ -354,7 +404,14 @@ impl<'s> Loader<'s> {
     /// Who `person` reports to as of the export (`None`: nobody).
     pub fn manager(&mut self, person: PersonId, manager: Option<PersonId>, origin: &Origin) {
         if let Some(m) = &manager {
-            self.reference(Kind::Person, m.as_str(), Kind::Person, person.as_str(), origin, "manager");
+            self.reference(
+                Kind::Person,
+                m.as_str(),
+                Kind::Person,
+                person.as_str(),
+                origin,
+                "manager",
+            );
         }
         self.managers.push((person, manager, origin.clone()));
     }
@@ -363,7 +420,14 @@ impl<'s> Loader<'s> {
             return false;
         }
         if let Some(p) = &u.parent {
-            self.reference(Kind::Unit, p.as_str(), Kind::Unit, u.id.as_str(), origin, "parent unit");
+            self.reference(
+                Kind::Unit,
+                p.as_str(),
+                Kind::Unit,
+                u.id.as_str(),
+                origin,
+                "parent unit",
+            );
         }
         self.units.push(u);
         *self.counts.entry(Kind::Unit).or_default() += 1;
@@ -372,18 +436,53 @@ impl<'s> Loader<'s> {
     /// The unit `person` is placed in as of the export.
     pub fn placement(&mut self, person: PersonId, unit: Option<UnitId>, origin: &Origin) {
         if let Some(u) = &unit {
-            self.reference(Kind::Unit, u.as_str(), Kind::Person, person.as_str(), origin, "unit");
+            self.reference(
+                Kind::Unit,
+                u.as_str(),
+                Kind::Person,
+                person.as_str(),
+                origin,
+                "unit",
+            );
         }
         self.placements.push((person, unit, origin.clone()));
     }
     pub fn explicit_line(&mut self, l: ReportingLine, origin: &Origin) {
-        self.reference(Kind::Person, l.person.as_str(), Kind::Person, l.person.as_str(), origin, "person");
-        self.reference(Kind::Person, l.manager.as_str(), Kind::Person, l.person.as_str(), origin, "manager");
+        self.reference(
+            Kind::Person,
+            l.person.as_str(),
+            Kind::Person,
+            l.person.as_str(),
+            origin,
+            "person",
+        );
+        self.reference(
+            Kind::Person,
+            l.manager.as_str(),
+            Kind::Person,
+            l.person.as_str(),
+            origin,
+            "manager",
+        );
         self.explicit_lines.push((l, origin.clone()));
     }
     pub fn explicit_membership(&mut self, m: Membership, origin: &Origin) {
-        self.reference(Kind::Person, m.person.as_str(), Kind::Person, m.person.as_str(), origin, "person");
-        self.reference(Kind::Unit, m.unit.as_str(), Kind::Person, m.person.as_str(), origin, "unit");
+        self.reference(
+            Kind::Person,
+            m.person.as_str(),
+            Kind::Person,
+            m.person.as_str(),
+            origin,
+            "person",
+        );
+        self.reference(
+            Kind::Unit,
+            m.unit.as_str(),
+            Kind::Person,
+            m.person.as_str(),
+            origin,
+            "unit",
+        );
         self.explicit_members.push((m, origin.clone()));
     }
 
@@ -394,10 +493,24 @@ impl<'s> Loader<'s> {
             return Ok(());
         }
         if let Some(o) = &a.owner {
-            self.reference(Kind::Person, o.as_str(), Kind::Account, a.id.as_str(), origin, "owner");
+            self.reference(
+                Kind::Person,
+                o.as_str(),
+                Kind::Account,
+                a.id.as_str(),
+                origin,
+                "owner",
+            );
         }
         if let Some(p) = &a.parent {
-            self.reference(Kind::Account, p.as_str(), Kind::Account, a.id.as_str(), origin, "parent account");
+            self.reference(
+                Kind::Account,
+                p.as_str(),
+                Kind::Account,
+                a.id.as_str(),
+                origin,
+                "parent account",
+            );
         }
         self.accounts.push(a);
         self.maybe_flush(false)
@@ -406,12 +519,33 @@ impl<'s> Loader<'s> {
         if !self.accept(Kind::Lead, l.id.as_str(), &l, origin, raw) {
             return Ok(());
         }
-        self.reference(Kind::Person, l.owner.as_str(), Kind::Lead, l.id.as_str(), origin, "owner");
+        self.reference(
+            Kind::Person,
+            l.owner.as_str(),
+            Kind::Lead,
+            l.id.as_str(),
+            origin,
+            "owner",
+        );
         if let Some(o) = &l.converted_opp {
-            self.reference(Kind::Opportunity, o.as_str(), Kind::Lead, l.id.as_str(), origin, "converted opportunity");
+            self.reference(
+                Kind::Opportunity,
+                o.as_str(),
+                Kind::Lead,
+                l.id.as_str(),
+                origin,
+                "converted opportunity",
+            );
         }
         if let Some(a) = &l.converted_account {
-            self.reference(Kind::Account, a.as_str(), Kind::Lead, l.id.as_str(), origin, "converted account");
+            self.reference(
+                Kind::Account,
+                a.as_str(),
+                Kind::Lead,
+                l.id.as_str(),
+                origin,
+                "converted account",
+            );
         }
         self.see_date(l.created.date_utc());
         self.leads.push(l);
@@ -421,9 +555,23 @@ impl<'s> Loader<'s> {
         if !self.accept(Kind::Opportunity, o.id.as_str(), &o, origin, raw) {
             return Ok(());
         }
-        self.reference(Kind::Person, o.owner.as_str(), Kind::Opportunity, o.id.as_str(), origin, "owner");
+        self.reference(
+            Kind::Person,
+            o.owner.as_str(),
+            Kind::Opportunity,
+            o.id.as_str(),
+            origin,
+            "owner",
+        );
         if let Some(a) = &o.account {
-            self.reference(Kind::Account, a.as_str(), Kind::Opportunity, o.id.as_str(), origin, "account");
+            self.reference(
+                Kind::Account,
+                a.as_str(),
+                Kind::Opportunity,
+                o.id.as_str(),
+                origin,
+                "account",
+            );
         }
         if let Some(d) = o.last_modified.map(|t| t.date_utc()).or(o.created) {
             self.see_date(d);
@@ -435,7 +583,14 @@ impl<'s> Loader<'s> {
         if !self.accept(Kind::History, &h.id, &h, origin, raw) {
             return Ok(());
         }
-        self.reference(Kind::Opportunity, h.opp.as_str(), Kind::History, &h.id, origin, "opportunity");
+        self.reference(
+            Kind::Opportunity,
+            h.opp.as_str(),
+            Kind::History,
+            &h.id,
+            origin,
+            "opportunity",
+        );
         self.see_date(h.at.date_utc());
         self.history.push(h);
         self.maybe_flush(false)
@@ -444,29 +599,71 @@ impl<'s> Loader<'s> {
         if !self.accept(Kind::Activity, a.id.as_str(), &a, origin, raw) {
             return Ok(());
         }
-        self.reference(Kind::Person, a.owner.as_str(), Kind::Activity, a.id.as_str(), origin, "owner");
+        self.reference(
+            Kind::Person,
+            a.owner.as_str(),
+            Kind::Activity,
+            a.id.as_str(),
+            origin,
+            "owner",
+        );
         if let Some(x) = &a.lead {
-            self.reference(Kind::Lead, x.as_str(), Kind::Activity, a.id.as_str(), origin, "lead");
+            self.reference(
+                Kind::Lead,
+                x.as_str(),
+                Kind::Activity,
+                a.id.as_str(),
+                origin,
+                "lead",
+            );
         }
         if let Some(x) = &a.opp {
-            self.reference(Kind::Opportunity, x.as_str(), Kind::Activity, a.id.as_str(), origin, "opportunity");
+            self.reference(
+                Kind::Opportunity,
+                x.as_str(),
+                Kind::Activity,
+                a.id.as_str(),
+                origin,
+                "opportunity",
+            );
         }
         if let Some(x) = &a.account {
-            self.reference(Kind::Account, x.as_str(), Kind::Activity, a.id.as_str(), origin, "account");
+            self.reference(
+                Kind::Account,
+                x.as_str(),
+                Kind::Activity,
+                a.id.as_str(),
+                origin,
+                "account",
+            );
         }
         self.activities.push(a);
         self.maybe_flush(false)
     }
     pub fn quota(&mut self, q: Quota, origin: &Origin, raw: &[String]) -> Result<()> {
-        let key = format!("{}|{}|{}|{}|{}", q.target.kind(), q.target.id(), q.period.start, q.period.end, q.metric);
+        let key = format!(
+            "{}|{}|{}|{}|{}",
+            q.target.kind(),
+            q.target.id(),
+            q.period.start,
+            q.period.end,
+            q.metric
+        );
         if !self.accept(Kind::Quota, &key, &q, origin, raw) {
             return Ok(());
         }
         match &q.target {
-            QuotaTarget::Person(p) | QuotaTarget::Team(p) => {
-                self.reference(Kind::Person, p.as_str(), Kind::Quota, &key, origin, "quota holder")
+            QuotaTarget::Person(p) | QuotaTarget::Team(p) => self.reference(
+                Kind::Person,
+                p.as_str(),
+                Kind::Quota,
+                &key,
+                origin,
+                "quota holder",
+            ),
+            QuotaTarget::Unit(u) => {
+                self.reference(Kind::Unit, u.as_str(), Kind::Quota, &key, origin, "unit")
             }
-            QuotaTarget::Unit(u) => self.reference(Kind::Unit, u.as_str(), Kind::Quota, &key, origin, "unit"),
         }
         self.quotas.push(q);
         self.maybe_flush(false)
@@ -477,8 +674,17 @@ impl<'s> Loader<'s> {
             return Ok(());
         }
         match &x.scope {
-            SpendScope::Person(p) => self.reference(Kind::Person, p.as_str(), Kind::Spend, &key, origin, "person"),
-            SpendScope::Unit(u) => self.reference(Kind::Unit, u.as_str(), Kind::Spend, &key, origin, "unit"),
+            SpendScope::Person(p) => self.reference(
+                Kind::Person,
+                p.as_str(),
+                Kind::Spend,
+                &key,
+                origin,
+                "person",
+            ),
+            SpendScope::Unit(u) => {
+                self.reference(Kind::Unit, u.as_str(), Kind::Spend, &key, origin, "unit")
+            }
             SpendScope::Company => {}
         }
         self.spend.push(x);
@@ -496,7 +702,14 @@ impl<'s> Loader<'s> {
         if !self.accept(Kind::Survey, &x.id, &x, origin, raw) {
             return Ok(());
         }
-        self.reference(Kind::Account, x.account.as_str(), Kind::Survey, &x.id.clone(), origin, "account");
+        self.reference(
+            Kind::Account,
+            x.account.as_str(),
+            Kind::Survey,
+            &x.id.clone(),
+            origin,
+            "account",
+        );
         self.surveys.push(x);
         self.maybe_flush(false)
     }
@@ -519,27 +732,42 @@ impl<'s> Loader<'s> {
             };
         }
         flush!(accounts, Kind::Account, |s, v| s.upsert_accounts(v));
-        flush!(opps, Kind::Opportunity, |s, v| s.upsert_opportunities(&mut v.iter()));
-        flush!(history, Kind::History, |s, v| s.upsert_stage_history(&mut v.iter()));
+        flush!(opps, Kind::Opportunity, |s, v| s
+            .upsert_opportunities(&mut v.iter()));
+        flush!(history, Kind::History, |s, v| s
+            .upsert_stage_history(&mut v.iter()));
         flush!(leads, Kind::Lead, |s, v| s.upsert_leads(v));
-        flush!(activities, Kind::Activity, |s, v| s.upsert_activities(&mut v.iter()));
+        flush!(activities, Kind::Activity, |s, v| s
+            .upsert_activities(&mut v.iter()));
         flush!(quotas, Kind::Quota, |s, v| s.upsert_quotas(v));
         flush!(spend, Kind::Spend, |s, v| s.upsert_spend(v));
         flush!(rates, Kind::Rate, |s, v| s.upsert_rates(v));
         flush!(surveys, Kind::Survey, |s, v| s.upsert_surveys(v));
         let total: u64 = self.counts.values().sum::<u64>()
-            + (self.opps.len() + self.history.len() + self.activities.len() + self.leads.len()) as u64;
+            + (self.opps.len() + self.history.len() + self.activities.len() + self.leads.len())
+                as u64;
         self.progress.update("records", total, 0);
         Ok(())
     }
 
     /// Finishes the batch: flushes, writes the org merged effective-dated, and checks every
     /// reference. Returns the summary, or the problems that refuse the batch.
-    pub fn finish(mut self, source: &str, opts: &ImportOptions, input: &Path) -> Result<ImportSummary> {
+    pub fn finish(
+        mut self,
+        source: &str,
+        opts: &ImportOptions,
+        input: &Path,
+    ) -> Result<ImportSummary> {
         self.maybe_flush(true)?;
         let effective = opts.effective.or(self.latest).or(opts.today);
-        let touches_org = !(self.managers.is_empty() && self.placements.is_empty() && self.explicit_lines.is_empty());
-        let org_changes = if self.problems.is_empty() { self.write_org(effective.unwrap_or_else(start_of_history))? } else { 0 };
+        let touches_org = !(self.managers.is_empty()
+            && self.placements.is_empty()
+            && self.explicit_lines.is_empty());
+        let org_changes = if self.problems.is_empty() {
+            self.write_org(effective.unwrap_or_else(start_of_history))?
+        } else {
+            0
+        };
         self.check_references()?;
         self.problems.sort();
         if !self.problems.is_empty() {
@@ -548,7 +776,10 @@ impl<'s> Loader<'s> {
         // the org as a whole must still make sense (cycles, overlaps)
         if let Err(errs) = self.store.org() {
             let mut ps = Problems::default();
-            ps.push(Problem::file(&input.display().to_string(), errs.to_string()));
+            ps.push(Problem::file(
+                &input.display().to_string(),
+                errs.to_string(),
+            ));
             return Err(EngineError::Rejected(ps));
         }
         let mut summary = ImportSummary {
@@ -591,8 +822,32 @@ impl<'s> Loader<'s> {
             k => !self.in_batch(k, &p.id),
         });
         let mut soft: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+        let soft_kinds = self.soft.clone();
+        let mut soft_pending = Vec::new();
         pending.retain(|p| {
-            if SOFT.contains(&p.what) {
+            if soft_kinds.contains(&p.what) {
+                soft_pending.push((p.to, p.id.clone(), p.what));
+                false
+            } else {
+                true
+            }
+        });
+        // a soft reference that does resolve in the store is simply fine
+        for (to, id, what) in soft_pending {
+            let sql = format!("SELECT 1 FROM {} WHERE id = ?", to.table());
+            let mut hit = false;
+            self.store
+                .unscoped_backend()
+                .query_each(&sql, &[id.as_str().into()], &mut |_| {
+                    hit = true;
+                    Ok(())
+                })?;
+            if !hit {
+                soft.entry(what).or_default().push(id);
+            }
+        }
+        pending.retain(|p| {
+            if soft_kinds.contains(&p.what) {
                 soft.entry(p.what).or_default().push(p.id.clone());
                 false
             } else {
@@ -602,10 +857,12 @@ impl<'s> Loader<'s> {
         for (what, mut ids) in soft {
             ids.sort();
             ids.dedup();
+            let shown: Vec<&str> = ids.iter().take(10).map(String::as_str).collect();
             self.notes.push(format!(
-                "{} {what} ids are not in this export and were kept as written: {}",
+                "{} {what} ids are not in this export and were kept as written: {}{}",
                 ids.len(),
-                ids.join(", ")
+                shown.join(", "),
+                if ids.len() > 10 { ", …" } else { "" }
             ));
         }
         let mut by_kind: BTreeMap<Kind, HashSet<String>> = BTreeMap::new();
@@ -620,12 +877,14 @@ impl<'s> Loader<'s> {
                 let marks = vec!["?"; chunk.len()].join(", ");
                 let sql = format!("SELECT id FROM {} WHERE id IN ({marks})", kind.table());
                 let params: Vec<Value> = chunk.iter().map(|s| Value::from(s.as_str())).collect();
-                self.store.unscoped_backend().query_each(&sql, &params, &mut |r| {
-                    if let Some(t) = r[0].as_text() {
-                        set.insert(t.to_owned());
-                    }
-                    Ok(())
-                })?;
+                self.store
+                    .unscoped_backend()
+                    .query_each(&sql, &params, &mut |r| {
+                        if let Some(t) = r[0].as_text() {
+                            set.insert(t.to_owned());
+                        }
+                        Ok(())
+                    })?;
             }
         }
         let mut drop: Vec<(Kind, String)> = Vec::new();
@@ -633,7 +892,12 @@ impl<'s> Loader<'s> {
             if found.get(&p.to).is_some_and(|s| s.contains(&p.id)) {
                 continue;
             }
-            let problem = p.origin.problem(format!("unknown {} id {:?} ({})", p.to.noun(), p.id, p.what));
+            let problem = p.origin.problem(format!(
+                "unknown {} id {:?} ({})",
+                p.to.noun(),
+                p.id,
+                p.what
+            ));
             if self.skip_bad && !matches!(p.from_kind, Kind::Person | Kind::Unit) {
                 self.rejects.push((problem, Vec::new()));
                 drop.push((p.from_kind, p.from_id));
@@ -660,8 +924,12 @@ impl<'s> Loader<'s> {
     /// `effective`, closing the old one.
     fn write_org(&mut self, effective: Date) -> Result<u64> {
         // people: fill fields the batch lacks from the store
-        let existing: HashMap<PersonId, Person> =
-            self.store.people()?.into_iter().map(|p| (p.id.clone(), p)).collect();
+        let existing: HashMap<PersonId, Person> = self
+            .store
+            .people()?
+            .into_iter()
+            .map(|p| (p.id.clone(), p))
+            .collect();
         for p in &mut self.people {
             if let Some(old) = existing.get(&p.id) {
                 p.email = p.email.take().or_else(|| old.email.clone());
@@ -694,7 +962,10 @@ impl<'s> Loader<'s> {
                     lines.push(ReportingLine {
                         person,
                         manager: m,
-                        valid: Validity { from: start_of_history(), to: None },
+                        valid: Validity {
+                            from: start_of_history(),
+                            to: None,
+                        },
                     });
                 }
                 continue;
@@ -709,7 +980,11 @@ impl<'s> Loader<'s> {
             let open: Vec<usize> = lines
                 .iter()
                 .enumerate()
-                .filter(|(_, x)| x.person == l.person && x.valid.contains(l.valid.from) && x.valid.from < l.valid.from)
+                .filter(|(_, x)| {
+                    x.person == l.person
+                        && x.valid.contains(l.valid.from)
+                        && x.valid.from < l.valid.from
+                })
                 .map(|(i, _)| i)
                 .collect();
             for i in open {
@@ -732,23 +1007,40 @@ impl<'s> Loader<'s> {
                 continue;
             }
             let first_time = !had_members.contains(&person);
-            for m in members.iter_mut().filter(|m| m.person == person && m.valid.contains(effective)) {
+            for m in members
+                .iter_mut()
+                .filter(|m| m.person == person && m.valid.contains(effective))
+            {
                 m.valid.to = Some(effective);
             }
             members.retain(|m| m.valid.to != Some(m.valid.from));
             if let Some(u) = unit {
-                let from = if first_time { start_of_history() } else { effective };
+                let from = if first_time {
+                    start_of_history()
+                } else {
+                    effective
+                };
                 if !first_time {
                     changes += 1;
                 }
-                members.push(Membership { person, unit: u, valid: Validity { from, to: None } });
+                members.push(Membership {
+                    person,
+                    unit: u,
+                    valid: Validity { from, to: None },
+                });
             }
         }
         for (m, _origin) in std::mem::take(&mut self.explicit_members) {
-            for x in members.iter_mut().filter(|x| x.person == m.person && x.valid.contains(m.valid.from) && x.valid.from < m.valid.from) {
+            for x in members.iter_mut().filter(|x| {
+                x.person == m.person
+                    && x.valid.contains(m.valid.from)
+                    && x.valid.from < m.valid.from
+            }) {
                 x.valid.to = Some(m.valid.from);
             }
-            members.retain(|x| !(x.person == m.person && x.unit == m.unit && x.valid.from == m.valid.from));
+            members.retain(|x| {
+                !(x.person == m.person && x.unit == m.unit && x.valid.from == m.valid.from)
+            });
             members.push(m);
             changes += 1;
         }
@@ -771,17 +1063,26 @@ impl<'s> Loader<'s> {
 }
 
 fn write_rejects(path: &Path, rejects: &[(Problem, Vec<String>)]) -> Result<()> {
-    let io = |e: std::io::Error| EngineError::Io { path: path.display().to_string(), reason: e.to_string() };
+    let io = |e: std::io::Error| EngineError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
     let mut w = csv::Writer::from_path(path).map_err(|e| EngineError::Io {
         path: path.display().to_string(),
         reason: e.to_string(),
     })?;
-    let csv_err = |e: csv::Error| EngineError::Io { path: path.display().to_string(), reason: e.to_string() };
-    w.write_record(["file", "line", "column", "reason", "row"]).map_err(csv_err)?;
+    let csv_err = |e: csv::Error| EngineError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    w.write_record(["file", "line", "column", "reason", "row"])
+        .map_err(csv_err)?;
     for (p, raw) in rejects {
         let mut row = csv::Writer::from_writer(Vec::new());
         row.write_record(raw).map_err(csv_err)?;
-        let row = String::from_utf8_lossy(&row.into_inner().unwrap_or_default()).trim_end().to_owned();
+        let row = String::from_utf8_lossy(&row.into_inner().unwrap_or_default())
+            .trim_end()
+            .to_owned();
         w.write_record([
             p.file.as_str(),
             &p.line.to_string(),
@@ -814,7 +1115,11 @@ impl Source {
             "maven" => Source::Maven,
             "csv" => Source::Csv,
             "salesorg" | "native" => Source::Salesorg,
-            o => return Err(format!("unknown source {o:?}: use salesforce, hubspot, maven, csv or salesorg")),
+            o => {
+                return Err(format!(
+                    "unknown source {o:?}: use salesforce, hubspot, maven, csv or salesorg"
+                ));
+            }
         })
     }
     pub fn name(self) -> &'static str {
@@ -837,7 +1142,10 @@ pub fn import(
     progress: &dyn Progress,
 ) -> Result<ImportSummary> {
     if !path.exists() {
-        return Err(EngineError::Io { path: path.display().to_string(), reason: "no such file or folder".into() });
+        return Err(EngineError::Io {
+            path: path.display().to_string(),
+            reason: "no such file or folder".into(),
+        });
     }
     store.atomic(|store| {
         let mut loader = Loader::new(store, opts.skip_bad_rows, progress);

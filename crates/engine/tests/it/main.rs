@@ -1,9 +1,12 @@
 //! Engine tests: imports and the demo, on SQLite and PostgreSQL.
 
 mod maven;
+mod salesforce;
 
 use std::path::PathBuf;
 
 pub fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(rel)
 }

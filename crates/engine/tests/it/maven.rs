@@ -2,9 +2,9 @@ use salesorg_core::date::parse_date;
 use salesorg_core::ids::PersonId;
 use salesorg_core::money::Money;
 use salesorg_core::records::OppStatus;
-use salesorg_engine::import::{import, ImportOptions, Source};
 use salesorg_engine::Quiet;
-use salesorg_store::testing::{fresh, BOTH};
+use salesorg_engine::import::{ImportOptions, Source, import};
+use salesorg_store::testing::{BOTH, fresh};
 
 use crate::fixture;
 
@@ -12,8 +12,14 @@ use crate::fixture;
 fn maven_imports_as_it_is_and_matches_its_provenance() {
     for kind in BOTH {
         let mut s = fresh(kind);
-        let sum = import(&mut s, Source::Maven, &fixture("maven-crm-sales-opportunities"), &ImportOptions::default(), &Quiet)
-            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let sum = import(
+            &mut s,
+            Source::Maven,
+            &fixture("maven-crm-sales-opportunities"),
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap_or_else(|e| panic!("{kind}: {e}"));
         let opps = s.opportunities().unwrap();
         assert_eq!(opps.len(), 8800, "{kind}");
         let won: Vec<_> = opps.iter().filter(|o| o.status == OppStatus::Won).collect();
@@ -32,7 +38,14 @@ fn maven_imports_as_it_is_and_matches_its_provenance() {
         assert_eq!(org.unit_people(&central, d).len(), 2 + 11);
         // idempotent: a second import changes nothing
         let before = s.fingerprint().unwrap();
-        let again = import(&mut s, Source::Maven, &fixture("maven-crm-sales-opportunities"), &ImportOptions::default(), &Quiet).unwrap();
+        let again = import(
+            &mut s,
+            Source::Maven,
+            &fixture("maven-crm-sales-opportunities"),
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap();
         assert_eq!(again.org_changes, 0);
         assert_eq!(s.fingerprint().unwrap(), before, "{kind}");
     }
@@ -41,7 +54,14 @@ fn maven_imports_as_it_is_and_matches_its_provenance() {
 #[test]
 fn maven_extended_brings_activities() {
     let mut s = fresh(salesorg_store::BackendKind::Sqlite);
-    import(&mut s, Source::Maven, &fixture("maven-crm-extended-interactions"), &ImportOptions::default(), &Quiet).unwrap();
+    import(
+        &mut s,
+        Source::Maven,
+        &fixture("maven-crm-extended-interactions"),
+        &ImportOptions::default(),
+        &Quiet,
+    )
+    .unwrap();
     assert_eq!(s.activities().unwrap().len(), 626);
     assert_eq!(s.opportunities().unwrap().len(), 8800);
 }

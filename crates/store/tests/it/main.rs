@@ -73,7 +73,8 @@ fn a_failed_transaction_leaves_nothing() {
         });
         assert!(r.is_err());
         assert_eq!(s.fingerprint().unwrap(), before, "{kind}");
-        s.atomic(|s| s.upsert_people(&[person("c")]).map(|_| ())).unwrap();
+        s.atomic(|s| s.upsert_people(&[person("c")]).map(|_| ()))
+            .unwrap();
         assert_eq!(s.people().unwrap().len(), 2, "{kind}");
     }
 }
@@ -115,7 +116,9 @@ fn org_history_round_trips_and_is_validated() {
         s.replace_lines(&lines).unwrap();
         let org = s.org().unwrap();
         assert_eq!(
-            org.manager_on(&PersonId::parse("rep").unwrap(), d("2024-03-01")).unwrap().as_str(),
+            org.manager_on(&PersonId::parse("rep").unwrap(), d("2024-03-01"))
+                .unwrap()
+                .as_str(),
             "lead2"
         );
         assert_eq!(s.lines().unwrap(), lines, "{kind}");
@@ -124,8 +127,12 @@ fn org_history_round_trips_and_is_validated() {
 
 #[test]
 fn a_missing_folder_is_a_clear_error() {
-    let e = Store::open("/nonexistent-folder/x/salesorg.db").unwrap_err().to_string();
+    let e = Store::open("/nonexistent-folder/x/salesorg.db")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("does not exist"), "{e}");
-    let e = Store::open("postgres://nobody@127.0.0.1:1/none").unwrap_err().to_string();
+    let e = Store::open("postgres://nobody@127.0.0.1:1/none")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("cannot open the store"), "{e}");
 }

@@ -1,0 +1,241 @@
+use salesorg_core::date::parse_date;
+use salesorg_core::ids::PersonId;
+use salesorg_core::money::Money;
+use salesorg_core::records::OppStatus;
+use salesorg_engine::import::{ImportOptions, Source, import};
+use salesorg_engine::{EngineError, Quiet};
+use salesorg_store::testing::{BOTH, fresh};
+
+use crate::fixture;
+
+fn p(s: &str) -> PersonId {
+    PersonId::parse(s).unwrap()
+}
+
+#[test]
+fn gen_ai_demo_export_imports_as_it_is() {
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        let sum = import(
+            &mut s,
+            Source::Salesforce,
+            &fixture("salesforce-sample-exports/sfdc-assets-gen-ai-demo"),
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let opps = s.opportunities().unwrap();
+        assert_eq!(opps.len(), 58);
+        let won: Money = opps
+            .iter()
+            .filter(|o| o.status == OppStatus::Won)
+            .filter_map(|o| o.amount)
+            .sum();
+        assert_eq!(won, Money::from_major(814_000).unwrap());
+        assert_eq!(
+            opps.iter().filter(|o| o.status == OppStatus::Won).count(),
+            34
+        );
+        assert!(opps.iter().all(|o| o.owner == p("005Nq00000AU6ztIAD")));
+        assert_eq!(s.leads().unwrap().len(), 14);
+        assert_eq!(s.accounts().unwrap().len(), 94);
+        let text = sum.to_string();
+        assert!(text.contains("no User.csv"), "{text}");
+        assert!(
+            text.contains("18 opportunities close before their CreatedDate"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn devorg_export_needs_a_default_owner_and_then_imports() {
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        let dir = fixture("salesforce-sample-exports/devorg-powerbi-demo");
+        let before = s.fingerprint().unwrap();
+        let e = import(
+            &mut s,
+            Source::Salesforce,
+            &dir,
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("Opportunity.csv:1: the export has no OwnerId column"),
+            "{msg}"
+        );
+        assert!(msg.contains("--default-owner"), "{msg}");
+        assert_eq!(s.fingerprint().unwrap(), before);
+        let opts = ImportOptions {
+            default_owner: Some("005bm00000NCJmQAAX".into()),
+            ..Default::default()
+        };
+        import(&mut s, Source::Salesforce, &dir, &opts, &Quiet)
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let opps = s.opportunities().unwrap();
+        assert_eq!(opps.len(), 36);
+        let won = opps.iter().filter(|o| o.status == OppStatus::Won).count();
+        let lost = opps.iter().filter(|o| o.status == OppStatus::Lost).count();
+        assert_eq!((won, lost), (12, 8));
+        let won_sum: Money = opps
+            .iter()
+            .filter(|o| o.status == OppStatus::Won)
+            .filter_map(|o| o.amount)
+            .sum();
+        assert_eq!(won_sum, Money::from_major(2_815_000).unwrap());
+        assert_eq!(opps.iter().filter(|o| o.amount.is_none()).count(), 5);
+        assert_eq!(s.stage_history().unwrap().len(), 48);
+        let leads = s.leads().unwrap();
+        assert_eq!(
+            leads.iter().filter(|l| l.converted_opp.is_some()).count(),
+            5
+        );
+    }
+}
+
+#[test]
+fn reimport_is_idempotent_and_a_reorg_builds_history() {
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        let v1 = fixture("synthetic/sf-org-v1");
+        let sum = import(
+            &mut s,
+            Source::Salesforce,
+            &v1,
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert_eq!(
+            s.opportunities().unwrap().len(),
+            3,
+            "the IsDeleted row is skipped"
+        );
+        assert_eq!(s.units().unwrap().len(), 6);
+        // the role catalog is picked from titles
+        let dir = s
+            .people()
+            .unwrap()
+            .into_iter()
+            .find(|x| x.id == p("005000000000003AAA"))
+            .unwrap();
+        assert_eq!(dir.role.unwrap().as_str(), "director_sales");
+        assert_eq!(sum.effective, Some(parse_date("2024-03-01").unwrap()));
+        let before = s.fingerprint().unwrap();
+        let again = import(
+            &mut s,
+            Source::Salesforce,
+            &v1,
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap();
+        assert_eq!(again.org_changes, 0);
+        assert_eq!(
+            s.fingerprint().unwrap(),
+            before,
+            "{kind}: re-import changed the store"
+        );
+
+        let opts = ImportOptions {
+            effective: Some(parse_date("2024-02-15").unwrap()),
+            ..Default::default()
+        };
+        let v2 = import(
+            &mut s,
+            Source::Salesforce,
+            &fixture("synthetic/sf-org-v2"),
+            &opts,
+            &Quiet,
+        )
+        .unwrap();
+        assert_eq!(v2.org_changes, 1, "{v2}");
+        let org = s.org().unwrap();
+        let (rosa, mona, mark) = (
+            p("005000000000013AAA"),
+            p("005000000000004AAA"),
+            p("005000000000005AAA"),
+        );
+        assert_eq!(
+            org.manager_on(&rosa, parse_date("2024-02-14").unwrap()),
+            Some(&mark)
+        );
+        assert_eq!(
+            org.manager_on(&rosa, parse_date("2024-02-15").unwrap()),
+            Some(&mona)
+        );
+        assert_eq!(
+            org.manager_on(&rosa, parse_date("2019-01-01").unwrap()),
+            Some(&mark),
+            "first import holds from the start"
+        );
+        assert_eq!(
+            org.direct_reports(&mona, parse_date("2024-03-01").unwrap())
+                .len(),
+            3
+        );
+        assert!(
+            org.direct_reports(&mark, parse_date("2024-03-01").unwrap())
+                .is_empty()
+        );
+        let cro = p("005000000000001AAA");
+        assert_eq!(
+            org.subtree(&cro, parse_date("2024-03-01").unwrap()).len(),
+            8
+        );
+        let mark_p = s
+            .people()
+            .unwrap()
+            .into_iter()
+            .find(|x| x.id == mark)
+            .unwrap();
+        assert_eq!(mark_p.left, Some(parse_date("2024-05-15").unwrap()));
+        // and re-importing v2 again is a no-op
+        let before = s.fingerprint().unwrap();
+        import(
+            &mut s,
+            Source::Salesforce,
+            &fixture("synthetic/sf-org-v2"),
+            &opts,
+            &Quiet,
+        )
+        .unwrap();
+        assert_eq!(s.fingerprint().unwrap(), before);
+    }
+}
+
+#[test]
+fn unknown_owner_is_refused_when_users_are_exported() {
+    let mut s = fresh(salesorg_store::BackendKind::Sqlite);
+    let dir = salesorg_store::testing::TempDir::new().unwrap();
+    for f in ["User.csv", "UserRole.csv", "Opportunity.csv"] {
+        std::fs::copy(fixture("synthetic/sf-org-v1").join(f), dir.path().join(f)).unwrap();
+    }
+    let opp = std::fs::read_to_string(dir.path().join("Opportunity.csv")).unwrap();
+    std::fs::write(
+        dir.path().join("Opportunity.csv"),
+        opp.replace(",005000000000012AAA,", ",005999999999999AAA,"),
+    )
+    .unwrap();
+    let e = import(
+        &mut s,
+        Source::Salesforce,
+        dir.path(),
+        &ImportOptions::default(),
+        &Quiet,
+    )
+    .unwrap_err();
+    let EngineError::Rejected(ps) = &e else {
+        panic!("{e}")
+    };
+    assert_eq!(ps.len(), 1, "{e}");
+    assert!(
+        e.to_string()
+            .contains("Opportunity.csv:3:15: unknown person id \"005999999999999AAA\" (owner)"),
+        "{e}"
+    );
+    assert_eq!(s.people().unwrap().len(), 0);
+}
