@@ -1,1 +1,861 @@
-//! The demo org generator.
+//! The demo org generator: a CRO, a VP of Sales with regional Directors of Sales and their
+//! Sales Managers, a VP of Inside Sales with Directors of Inside Sales and Team Leads of
+//! 5–15 reps, and a VP of Sales Operations with a Director of Sales Operations, analysts
+//! and CRM administrators (the structure of seeds 000–003). Three years of history: leads
+//! with response times, opportunities with stage history, calls, emails and meetings,
+//! quotas, spend, surveys, churn, EUR deals with rates, and reorganisations (reps moving
+//! teams mid-quarter, a director leaving, a new team formed). Deterministic for a seed and
+//! an end date. Records stream to a [`Sink`] in chunks, so 10M opportunities fit in memory.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use time::{Duration, Month, Time, Weekday};
+
+use salesorg_core::date::{Date, Timestamp};
+use salesorg_core::ids::*;
+use salesorg_core::money::{Currency, Money};
+use salesorg_core::period::{add_months, FiscalCalendar, Grain, Period};
+use salesorg_core::records::*;
+use salesorg_core::settings::Settings;
+
+use crate::{Progress, Result};
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct DemoSpec {
+    pub people: u32,
+    pub opportunities: u64,
+    pub seed: u64,
+    /// The last day of history (the caller passes today by default).
+    pub end: Date,
+    /// Activities logged per opportunity on average (besides lead responses).
+    pub activities_per_opp: f64,
+}
+
+impl DemoSpec {
+    pub fn new(end: Date) -> DemoSpec {
+        DemoSpec { people: 200, opportunities: 30_000, seed: 42, end, activities_per_opp: 3.0 }
+    }
+}
+
+/// Where generated records go.
+pub trait Sink {
+    fn settings(&mut self, s: &Settings) -> Result<()>;
+    fn org(&mut self, people: &[Person], units: &[Unit], lines: &[ReportingLine], members: &[Membership]) -> Result<()>;
+    fn accounts(&mut self, v: &[Account]) -> Result<()>;
+    fn opportunities(&mut self, v: &[Opportunity], history: &[StageChange]) -> Result<()>;
+    fn leads(&mut self, v: &[Lead]) -> Result<()>;
+    fn activities(&mut self, v: &[Activity]) -> Result<()>;
+    fn quotas(&mut self, v: &[Quota]) -> Result<()>;
+    fn spend(&mut self, v: &[Spend]) -> Result<()>;
+    fn rates(&mut self, v: &[CurrencyRate]) -> Result<()>;
+    fn surveys(&mut self, v: &[SurveyResponse]) -> Result<()>;
+}
+
+/// Writes straight into a store (call inside [`salesorg_store::Store::atomic`]).
+pub struct StoreSink<'a>(pub &'a mut salesorg_store::Store);
+
+impl Sink for StoreSink<'_> {
+    fn settings(&mut self, s: &Settings) -> Result<()> {
+        Ok(self.0.save_settings(s)?)
+    }
+    fn org(&mut self, people: &[Person], units: &[Unit], lines: &[ReportingLine], members: &[Membership]) -> Result<()> {
+        self.0.upsert_people(people)?;
+        self.0.upsert_units(units)?;
+        self.0.replace_lines(lines)?;
+        self.0.replace_memberships(members)?;
+        Ok(())
+    }
+    fn accounts(&mut self, v: &[Account]) -> Result<()> {
+        self.0.upsert_accounts(v)?;
+        Ok(())
+    }
+    fn opportunities(&mut self, v: &[Opportunity], history: &[StageChange]) -> Result<()> {
+        self.0.upsert_opportunities(&mut v.iter())?;
+        self.0.upsert_stage_history(&mut history.iter())?;
+        Ok(())
+    }
+    fn leads(&mut self, v: &[Lead]) -> Result<()> {
+        self.0.upsert_leads(v)?;
+        Ok(())
+    }
+    fn activities(&mut self, v: &[Activity]) -> Result<()> {
+        self.0.upsert_activities(&mut v.iter())?;
+        Ok(())
+    }
+    fn quotas(&mut self, v: &[Quota]) -> Result<()> {
+        self.0.upsert_quotas(v)?;
+        Ok(())
+    }
+    fn spend(&mut self, v: &[Spend]) -> Result<()> {
+        self.0.upsert_spend(v)?;
+        Ok(())
+    }
+    fn rates(&mut self, v: &[CurrencyRate]) -> Result<()> {
+        self.0.upsert_rates(v)?;
+        Ok(())
+    }
+    fn surveys(&mut self, v: &[SurveyResponse]) -> Result<()> {
+        self.0.upsert_surveys(v)?;
+        Ok(())
+    }
+}
+
+/// Counts of what was generated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DemoSummary {
+    pub people: u64,
+    pub units: u64,
+    pub accounts: u64,
+    pub opportunities: u64,
+    pub history: u64,
+    pub leads: u64,
+    pub activities: u64,
+    pub quotas: u64,
+    pub reorganisations: u64,
+}
+
+impl std::fmt::Display for DemoSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} people in {} units, {} accounts, {} opportunities ({} stage changes), {} leads, {} activities, {} quotas, {} reorganisation moves",
+            self.people, self.units, self.accounts, self.opportunities, self.history, self.leads, self.activities, self.quotas, self.reorganisations
+        )
+    }
+}
+
+const STAGES: [(&str, u16, ForecastCategory); 5] = [
+    ("Prospecting", 1000, ForecastCategory::Pipeline),
+    ("Qualification", 2000, ForecastCategory::Pipeline),
+    ("Needs Analysis", 4000, ForecastCategory::BestCase),
+    ("Proposal", 6000, ForecastCategory::BestCase),
+    ("Negotiation", 8000, ForecastCategory::Commit),
+];
+const LOSS: [&str; 6] = ["Price", "Competitor", "No Decision", "Timing", "Budget", "Product Fit"];
+const INDUSTRIES: [&str; 8] =
+    ["Software", "Manufacturing", "Healthcare", "Financial Services", "Retail", "Energy", "Education", "Logistics"];
+const SOURCES: [&str; 5] = ["Web", "Outbound", "Partner", "Event", "Referral"];
+const FIRST: [&str; 24] = [
+    "Ava", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Iris", "Jonas", "Kara", "Liam", "Maya", "Noah",
+    "Olga", "Priya", "Quinn", "Rafael", "Sofia", "Tariq", "Uma", "Victor", "Wen", "Yara",
+];
+const LAST: [&str; 24] = [
+    "Adler", "Brooks", "Chen", "Dubois", "Evans", "Fischer", "Garcia", "Hughes", "Ivanova", "Jensen", "Kowalski", "Lopez",
+    "Moreau", "Nakamura", "Okafor", "Patel", "Quispe", "Rossi", "Schmidt", "Tanaka", "Umarov", "Varga", "Weber", "Zhou",
+];
+const REGIONS: [(&str, bool); 6] = [
+    ("North America East", false),
+    ("North America West", false),
+    ("EMEA", true),
+    ("APAC", false),
+    ("LATAM", false),
+    ("North America Central", false),
+];
+
+#[derive(Clone)]
+struct Rep {
+    id: PersonId,
+    hired: Date,
+    left: Option<Date>,
+    inside: bool,
+    eur: bool,
+    skill: f64,
+    volume: f64,
+}
+
+struct Gen {
+    rng: ChaCha8Rng,
+    people: Vec<Person>,
+    units: Vec<Unit>,
+    lines: Vec<ReportingLine>,
+    members: Vec<Membership>,
+    reps: Vec<Rep>,
+    names_used: u32,
+    reorgs: u64,
+}
+
+fn pid(s: String) -> PersonId {
+    PersonId::parse(&s).unwrap_or_else(|_| pid("unknown".into()))
+}
+fn uid(s: &str) -> UnitId {
+    UnitId::parse(s).unwrap_or_else(|_| uid("unit"))
+}
+fn rid(s: &str) -> Option<RoleId> {
+    RoleId::parse(s).ok()
+}
+
+impl Gen {
+    fn day(&mut self, from: Date, to: Date) -> Date {
+        let span = (to - from).whole_days().max(1);
+        from + Duration::days(self.rng.random_range(0..span))
+    }
+    fn name(&mut self) -> String {
+        let n = self.names_used;
+        self.names_used += 1;
+        let f = FIRST[(n as usize * 7 + self.rng.random_range(0..3)) % FIRST.len()];
+        let l = LAST[(n as usize / FIRST.len() + n as usize * 5) % LAST.len()];
+        format!("{f} {l}")
+    }
+    fn person(&mut self, prefix: &str, role: &str, title: &str, hired: Date) -> PersonId {
+        let id = pid(format!("{prefix}-{:05}", self.people.len() + 1));
+        let name = self.name();
+        let email = format!("{}@demo.salesorg.dev", name.to_lowercase().replace(' ', "."));
+        self.people.push(Person {
+            id: id.clone(),
+            name,
+            email: Some(email),
+            title: Some(title.into()),
+            role: rid(role),
+            hired: Some(hired),
+            left: None,
+        });
+        id
+    }
+    fn report(&mut self, p: &PersonId, m: &PersonId, from: Date) {
+        self.lines.push(ReportingLine { person: p.clone(), manager: m.clone(), valid: Validity { from, to: None } });
+    }
+    fn place(&mut self, p: &PersonId, u: &UnitId, from: Date) {
+        self.members.push(Membership { person: p.clone(), unit: u.clone(), valid: Validity { from, to: None } });
+    }
+    fn unit(&mut self, id: &str, name: &str, kind: UnitKind, parent: Option<&UnitId>) -> UnitId {
+        let u = uid(id);
+        self.units.push(Unit { id: u.clone(), name: name.into(), kind, parent: parent.cloned() });
+        u
+    }
+    /// Moves `p` to manager `m` (and unit `u`) from `on`, closing the line open on that
+    /// day. Does nothing, and says so, when no open-ended line holds on `on` (the person
+    /// left, or already moved later).
+    fn moveto(&mut self, p: &PersonId, m: &PersonId, u: Option<&UnitId>, on: Date) -> bool {
+        let Some(l) = self.lines.iter_mut().find(|l| &l.person == p && l.valid.to.is_none() && l.valid.from < on) else {
+            return false;
+        };
+        l.valid.to = Some(on);
+        self.report(p, m, on);
+        if let Some(u) = u {
+            for x in self.members.iter_mut().filter(|x| &x.person == p && x.valid.to.is_none()) {
+                x.valid.to = Some(on);
+            }
+            self.place(p, u, on);
+        }
+        self.reorgs += 1;
+        true
+    }
+    fn leave(&mut self, p: &PersonId, on: Date) {
+        if let Some(x) = self.people.iter_mut().find(|x| &x.id == p) {
+            x.left = Some(on);
+        }
+        for l in self.lines.iter_mut().filter(|l| &l.person == p && l.valid.to.is_none()) {
+            l.valid.to = Some(on);
+        }
+        for x in self.members.iter_mut().filter(|x| &x.person == p && x.valid.to.is_none()) {
+            x.valid.to = Some(on);
+        }
+    }
+}
+
+/// Working-hours timestamp on `d` (9:00–18:00 UTC).
+fn at_work(rng: &mut ChaCha8Rng, d: Date) -> Timestamp {
+    let secs = rng.random_range(9 * 3600..18 * 3600);
+    Timestamp::from_date_time(d, Time::MIDNIGHT).plus_secs(secs)
+}
+
+/// Seasonality weight of a month: Q4 busy, August quiet.
+fn season(d: Date) -> f64 {
+    match d.month() {
+        Month::December => 1.45,
+        Month::November => 1.2,
+        Month::September | Month::June | Month::March => 1.15,
+        Month::August => 0.7,
+        Month::July | Month::January => 0.85,
+        _ => 1.0,
+    }
+}
+
+fn lognormal(rng: &mut ChaCha8Rng, median: f64, sigma: f64) -> f64 {
+    // Box-Muller
+    let u1: f64 = rng.random_range(f64::EPSILON..1.0);
+    let u2: f64 = rng.random_range(0.0..1.0);
+    let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+    median * (sigma * z).exp()
+}
+
+fn money(major: f64) -> Money {
+    Money::from_units(((major.max(1.0)).round() as i64) * salesorg_core::money::SCALE)
+}
+
+/// Generates the demo org into `sink`.
+pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -> Result<DemoSummary> {
+    let end = spec.end;
+    let start = add_months(Period::containing(&FiscalCalendar::default(), Grain::Month, end).start, -35);
+    let mut g = Gen {
+        rng: ChaCha8Rng::seed_from_u64(spec.seed),
+        people: Vec::new(),
+        units: Vec::new(),
+        lines: Vec::new(),
+        members: Vec::new(),
+        reps: Vec::new(),
+        names_used: 0,
+        reorgs: 0,
+    };
+    let mut settings = Settings::default();
+    let mut hol = Vec::new();
+    for y in start.year()..=end.year() {
+        for (m, d) in [(1u8, 1u8), (7, 4), (12, 25), (12, 26)] {
+            if let Ok(dt) = Date::from_calendar_date(y, Month::try_from(m).unwrap_or(Month::January), d) {
+                hol.push(salesorg_core::date::fmt_date(dt));
+            }
+        }
+    }
+    settings.set("holidays", &hol.join(","))?;
+    settings.set("gross_margin", "0.72")?;
+    sink.settings(&settings)?;
+
+    // ------------------------------------------------------------------ the org
+    let founding = add_months(start, -12);
+    let n = spec.people.max(40) as f64;
+    let company = g.unit("company", "Demo Company", UnitKind::Company, None);
+    let cro = g.person("P", "cro", "Chief Revenue Officer", founding);
+    g.place(&cro, &company, founding);
+    let vps = g.unit("sales", "Field Sales", UnitKind::Department, Some(&company));
+    let vpi = g.unit("inside-sales", "Inside Sales", UnitKind::Department, Some(&company));
+    let vpo = g.unit("sales-ops", "Sales Operations", UnitKind::Department, Some(&company));
+    let vp_sales = g.person("P", "vp_sales", "VP of Sales", founding);
+    let vp_inside = g.person("P", "vp_inside_sales", "VP of Inside Sales", founding);
+    let vp_ops = g.person("P", "vp_sales_ops", "VP of Sales Operations", founding);
+    for (p, u) in [(&vp_sales, &vps), (&vp_inside, &vpi), (&vp_ops, &vpo)] {
+        g.report(p, &cro, founding);
+        g.place(p, u, founding);
+    }
+    // sales operations: a director, analysts, CRM admins, enablement and analytics
+    let ops_n = ((n * 0.04).round() as usize).max(4);
+    let dso = g.person("P", "director_sales_ops", "Director of Sales Operations", founding);
+    g.report(&dso, &vp_ops, founding);
+    g.place(&dso, &vpo, founding);
+    for i in 0..ops_n {
+        let (role, title, boss) = match i % 4 {
+            0 => ("sales_ops_analyst", "Sales Operations Analyst", dso.clone()),
+            1 => ("crm_admin", "CRM Administrator", dso.clone()),
+            2 => ("sales_enablement_specialist", "Sales Enablement Specialist", vp_ops.clone()),
+            _ => ("sales_analyst", "Sales Analyst", vp_ops.clone()),
+        };
+        let p = g.person("P", role, title, founding);
+        g.report(&p, &boss, founding);
+        g.place(&p, &vpo, founding);
+    }
+    // reps split between field and inside sales, teams of 5-15
+    let reps_total = (n - 8.0 - ops_n as f64) * 0.86;
+    let teams_total = (reps_total / 9.0).round().max(4.0) as usize;
+    let field_teams = teams_total / 2;
+    let inside_teams = teams_total - field_teams;
+    let regions = field_teams.div_ceil(4).clamp(1, REGIONS.len());
+    let depts = ((inside_teams + 5) / 10).max(1);
+    let mut leaders: Vec<(PersonId, UnitId, bool, bool)> = Vec::new(); // (lead, unit, inside, eur)
+    let mut directors: Vec<(PersonId, UnitId, bool)> = Vec::new();
+    for r in 0..regions {
+        let (rname, eur) = REGIONS[r];
+        let ru = g.unit(&format!("region-{}", r + 1), rname, UnitKind::Region, Some(&vps));
+        let d = g.person("P", "director_sales", &format!("Director of Sales, {rname}"), founding);
+        g.report(&d, &vp_sales, founding);
+        g.place(&d, &ru, founding);
+        directors.push((d.clone(), ru.clone(), false));
+        let here = field_teams / regions + usize::from(r < field_teams % regions);
+        for t in 0..here {
+            let tu = g.unit(&format!("region-{}-team-{}", r + 1, t + 1), &format!("{rname} Team {}", t + 1), UnitKind::Team, Some(&ru));
+            let m = g.person("P", "sales_manager", "Sales Manager", founding);
+            g.report(&m, &d, founding);
+            g.place(&m, &tu, founding);
+            leaders.push((m, tu, false, eur));
+        }
+    }
+    for dpt in 0..depts {
+        let du = g.unit(&format!("inside-{}", dpt + 1), &format!("Inside Sales {}", dpt + 1), UnitKind::Department, Some(&vpi));
+        let d = g.person("P", "director_inside_sales", "Director of Inside Sales", founding);
+        g.report(&d, &vp_inside, founding);
+        g.place(&d, &du, founding);
+        directors.push((d.clone(), du.clone(), true));
+        let here = inside_teams / depts + usize::from(dpt < inside_teams % depts);
+        for t in 0..here {
+            let tu = g.unit(&format!("inside-{}-team-{}", dpt + 1, t + 1), &format!("Inside Sales {} Team {}", dpt + 1, t + 1), UnitKind::Team, Some(&du));
+            let m = g.person("P", "inside_sales_team_lead", "Inside Sales Team Lead", founding);
+            g.report(&m, &d, founding);
+            g.place(&m, &tu, founding);
+            leaders.push((m, tu, true, false));
+        }
+    }
+    let per_team = (reps_total / leaders.len() as f64).round().clamp(5.0, 15.0) as usize;
+    let leaders_snapshot = leaders.clone();
+    for (lead, tu, inside, eur) in &leaders_snapshot {
+        for _ in 0..per_team {
+            let hired = if g.rng.random_bool(0.7) { founding } else { g.day(founding, add_months(end, -6)) };
+            let title = if *inside { "Inside Sales Representative" } else { "Account Executive" };
+            let p = g.person("P", "sales_rep", title, hired);
+            g.report(&p, lead, hired);
+            g.place(&p, tu, hired);
+            let skill = g.rng.random_range(0.18..0.48);
+            let volume = lognormal(&mut g.rng, 1.0, 0.35);
+            g.reps.push(Rep { id: p, hired, left: None, inside: *inside, eur: *eur, skill, volume });
+        }
+    }
+    // attrition: ~12 % of reps leave during the three years; a replacement is hired
+    let nreps = g.reps.len();
+    for i in 0..nreps {
+        if g.rng.random_bool(0.12) {
+            let from = g.reps[i].hired.max(add_months(start, 2));
+            if from >= add_months(end, -1) {
+                continue;
+            }
+            let on = g.day(from, add_months(end, -1));
+            let rep = g.reps[i].id.clone();
+            g.leave(&rep, on);
+            g.reps[i].left = Some(on);
+            let lead = g.lines.iter().rev().find(|l| l.person == rep).map(|l| l.manager.clone());
+            let unit = g.members.iter().rev().find(|m| m.person == rep).map(|m| m.unit.clone());
+            if let (Some(lead), Some(unit)) = (lead, unit) {
+                let hired = on + Duration::days(g.rng.random_range(14..60));
+                if hired < end {
+                    let inside = g.reps[i].inside;
+                    let p = g.person("P", "sales_rep", if inside { "Inside Sales Representative" } else { "Account Executive" }, hired);
+                    g.report(&p, &lead, hired);
+                    g.place(&p, &unit, hired);
+                    let skill = g.rng.random_range(0.15..0.40);
+                    let eur = g.reps[i].eur;
+                    g.reps.push(Rep { id: p, hired, left: None, inside, eur, skill, volume: lognormal(&mut g.rng, 0.9, 0.35) });
+                }
+            }
+        }
+    }
+    // reorganisation 1: reps move teams mid-quarter (within their function)
+    let movers = (g.reps.len() / 20).max(2);
+    for _ in 0..movers {
+        let i = g.rng.random_range(0..g.reps.len());
+        let rep = g.reps[i].clone();
+        let same: Vec<&(PersonId, UnitId, bool, bool)> = leaders.iter().filter(|l| l.2 == rep.inside && l.3 == rep.eur).collect();
+        let (Some(cur), true) = (g.lines.iter().rev().find(|l| l.person == rep.id && l.valid.to.is_none()).map(|l| l.manager.clone()), same.len() > 1) else {
+            continue;
+        };
+        let target = same[g.rng.random_range(0..same.len())].clone();
+        if target.0 == cur || rep.left.is_some() {
+            continue;
+        }
+        let q = Period::containing(&FiscalCalendar::default(), Grain::Quarter, g.day(add_months(start, 3), add_months(end, -2)));
+        let on = q.start + Duration::days(45); // mid-quarter
+        g.moveto(&rep.id, &target.0, Some(&target.1), on);
+    }
+    // reorganisation 2: a Director of Sales leaves; a successor takes the region
+    if let Some((d, ru, _)) = directors.iter().find(|d| !d.2).cloned() {
+        let on = add_months(start, 17) + Duration::days(9);
+        g.leave(&d, on);
+        let succ = g.person("P", "director_sales", "Director of Sales", on);
+        g.report(&succ, &vp_sales, on);
+        g.place(&succ, &ru, on);
+        let reports: Vec<PersonId> =
+            g.lines.iter().filter(|l| l.manager == d && l.valid.to.is_none() && l.valid.from < on).map(|l| l.person.clone()).collect();
+        for r in reports {
+            g.moveto(&r, &succ, None, on);
+        }
+        directors.push((succ, ru, false));
+    }
+    // reorganisation 3: a new inside-sales team is formed with reps from other teams + hires
+    if let Some((d, du, _)) = directors.iter().find(|d| d.2).cloned() {
+        let on = add_months(start, 24) + Duration::days(14);
+        let tu = g.unit("inside-new-team", "Inside Sales Expansion Team", UnitKind::Team, Some(&du));
+        let lead = g.person("P", "inside_sales_team_lead", "Inside Sales Team Lead", on);
+        g.report(&lead, &d, on);
+        g.place(&lead, &tu, on);
+        let candidates: Vec<usize> = (0..g.reps.len()).filter(|i| g.reps[*i].inside && g.reps[*i].left.is_none() && g.reps[*i].hired < on).collect();
+        let mut moved = 0;
+        for i in candidates {
+            let id = g.reps[i].id.clone();
+            if moved < 3 && g.moveto(&id, &lead, Some(&tu), on) {
+                moved += 1;
+            }
+        }
+        for _ in 0..3 {
+            let p = g.person("P", "sales_rep", "Inside Sales Representative", on);
+            g.report(&p, &lead, on);
+            g.place(&p, &tu, on);
+            g.reps.push(Rep { id: p, hired: on, left: None, inside: true, eur: false, skill: 0.25, volume: 0.8 });
+        }
+        leaders.push((lead, tu, true, false));
+    }
+    // lines of people who left end on their leave date (done by leave); write the org
+    sink.org(&g.people, &g.units, &g.lines, &g.members)?;
+    let mut sum = DemoSummary {
+        people: g.people.len() as u64,
+        units: g.units.len() as u64,
+        reorganisations: g.reorgs,
+        ..Default::default()
+    };
+
+    // ------------------------------------------------------------------ rates (EUR -> USD)
+    let mut rates = Vec::new();
+    let mut m = start;
+    let mut rate = 1.08f64;
+    while m <= end {
+        rate = (rate + g.rng.random_range(-0.02..0.02)).clamp(0.95, 1.25);
+        rates.push(CurrencyRate {
+            date: m,
+            from: Currency::parse("EUR")?,
+            to: Currency::USD,
+            rate: Money::from_units((rate * 10_000.0).round() as i64),
+        });
+        m = add_months(m, 1);
+    }
+    sink.rates(&rates)?;
+
+    // ------------------------------------------------------------------ accounts
+    let n_accounts = ((spec.opportunities / 4).max(50)) as usize;
+    let mut accounts = Vec::with_capacity(n_accounts.min(100_000));
+    let mut account_owner: Vec<usize> = Vec::with_capacity(n_accounts);
+    let mut first_won: Vec<Option<Date>> = vec![None; n_accounts];
+    for a in 0..n_accounts {
+        let owner = g.rng.random_range(0..g.reps.len());
+        account_owner.push(owner);
+        let _ = a;
+    }
+    // ------------------------------------------------------------------ opportunities
+    let weights: Vec<f64> = g
+        .reps
+        .iter()
+        .map(|r| {
+            let from = r.hired.max(start);
+            let to = r.left.unwrap_or(end).min(end);
+            let days = (to - from).whole_days().max(0) as f64;
+            days * r.volume * if r.inside { 1.6 } else { 1.0 }
+        })
+        .collect();
+    let total_w: f64 = weights.iter().sum::<f64>().max(1.0);
+    let mut opps: Vec<Opportunity> = Vec::with_capacity(20_000);
+    let mut hist: Vec<StageChange> = Vec::with_capacity(80_000);
+    let mut leads: Vec<Lead> = Vec::with_capacity(20_000);
+    let mut acts: Vec<Activity> = Vec::with_capacity(80_000);
+    let mut opp_n: u64 = 0;
+    let mut lead_n: u64 = 0;
+    let mut act_n: u64 = 0;
+    let eur = Currency::parse("EUR")?;
+    let mut carry = 0.0;
+    let reps = g.reps.clone();
+    for (ri, rep) in reps.iter().enumerate() {
+        let want = spec.opportunities as f64 * weights[ri] / total_w + carry;
+        let count = want.floor() as u64;
+        carry = want - count as f64;
+        let from = rep.hired.max(start);
+        let to = rep.left.unwrap_or(end).min(end);
+        if to <= from {
+            continue;
+        }
+        let my_accounts: Vec<usize> = (0..n_accounts).filter(|a| account_owner[*a] == ri).take(40).collect();
+        for _ in 0..count {
+            // created: seasonal rejection sampling
+            let created = loop {
+                let d = g.day(from, to);
+                if g.rng.random_range(0.0..1.5) < season(d) {
+                    break d;
+                }
+            };
+            let cycle = if rep.inside { lognormal(&mut g.rng, 24.0, 0.5) } else { lognormal(&mut g.rng, 65.0, 0.5) };
+            let cycle = cycle.clamp(1.0, 300.0) as i64;
+            let mut close = created + Duration::days(cycle);
+            let won = g.rng.random_bool(rep.skill.clamp(0.05, 0.9));
+            let reached = if won { STAGES.len() } else { g.rng.random_range(1..=STAGES.len()) };
+            let amount_major = if rep.inside { lognormal(&mut g.rng, 9_000.0, 0.6) } else { lognormal(&mut g.rng, 42_000.0, 0.7) };
+            let amount = money(amount_major);
+            let mut loss_reason = None;
+            let mut status = if won { OppStatus::Won } else { OppStatus::Lost };
+            if let Some(left) = rep.left {
+                if close >= left {
+                    close = left;
+                    status = OppStatus::Lost;
+                    loss_reason = Some("Owner left".to_owned());
+                }
+            }
+            if status == OppStatus::Lost && loss_reason.is_none() {
+                loss_reason = Some(LOSS[g.rng.random_range(0..LOSS.len())].to_owned());
+            }
+            opp_n += 1;
+            let id = OppId::parse(&format!("OPP-{opp_n:08}"))?;
+            // the stage reached by the end date, for open deals
+            let is_open = close > end;
+            let days_total = (close - created).whole_days().max(1);
+            let stage_days: Vec<i64> = (0..reached).map(|k| days_total * k as i64 / reached as i64).collect();
+            let mut current = 0usize;
+            for (k, sd) in stage_days.iter().enumerate() {
+                let at_day = created + Duration::days(*sd);
+                if at_day > end {
+                    break;
+                }
+                current = k;
+                hist.push(StageChange {
+                    id: format!("H-{opp_n:08}-{k}"),
+                    opp: id.clone(),
+                    at: at_work(&mut g.rng, at_day),
+                    stage: Stage::parse(STAGES[k].0)?,
+                    amount: Some(amount),
+                    close_date: Some(close),
+                    probability: Some(Probability::from_bp(STAGES[k].1)?),
+                    forecast_category: Some(STAGES[k].2),
+                });
+            }
+            let (stage, prob, fc) = if is_open {
+                status = OppStatus::Open;
+                loss_reason = None;
+                (STAGES[current].0, STAGES[current].1, STAGES[current].2)
+            } else if status == OppStatus::Won {
+                ("Closed Won", 10_000, ForecastCategory::Closed)
+            } else {
+                ("Closed Lost", 0, ForecastCategory::Omitted)
+            };
+            if !is_open {
+                hist.push(StageChange {
+                    id: format!("H-{opp_n:08}-c"),
+                    opp: id.clone(),
+                    at: at_work(&mut g.rng, close),
+                    stage: Stage::parse(stage)?,
+                    amount: Some(amount),
+                    close_date: Some(close),
+                    probability: Some(Probability::from_bp(prob)?),
+                    forecast_category: Some(fc),
+                });
+            }
+            let account = if my_accounts.is_empty() { g.rng.random_range(0..n_accounts) } else { my_accounts[g.rng.random_range(0..my_accounts.len())] };
+            if status == OppStatus::Won && first_won[account].is_none_or(|d| close < d) {
+                first_won[account] = Some(close);
+            }
+            let last_mod = if is_open {
+                // some open deals go stale
+                let back = if g.rng.random_bool(0.25) { g.rng.random_range(31..120) } else { g.rng.random_range(0..25) };
+                at_work(&mut g.rng, (end - Duration::days(back)).max(created))
+            } else {
+                at_work(&mut g.rng, close)
+            };
+            let next_step = (is_open && g.rng.random_bool(0.8)).then(|| "Follow-up call".to_owned());
+            let source = SOURCES[g.rng.random_range(0..SOURCES.len())];
+            opps.push(Opportunity {
+                id: id.clone(),
+                name: Some(format!("Deal {opp_n}")),
+                account: AccountId::parse(&format!("ACC-{:07}", account + 1)).ok(),
+                owner: rep.id.clone(),
+                amount: if is_open && g.rng.random_bool(0.04) { None } else { Some(amount) },
+                currency: if rep.eur { eur } else { Currency::USD },
+                stage: Stage::parse(stage)?,
+                status,
+                probability: Some(Probability::from_bp(prob)?),
+                forecast_category: Some(fc),
+                kind: Some(if g.rng.random_bool(0.7) { "New Business" } else { "Expansion" }.into()),
+                source: Some(source.into()),
+                created: Some(created),
+                close_date: Some(close),
+                loss_reason,
+                next_step,
+                last_modified: Some(last_mod),
+            });
+            // inside-sales deals start as leads with a response
+            if rep.inside && g.rng.random_bool(0.6) {
+                lead_n += 1;
+                let lid = LeadId::parse(&format!("LEAD-{lead_n:08}"))?;
+                let lead_day = (created - Duration::days(g.rng.random_range(0..5))).max(from);
+                let lts = at_work(&mut g.rng, lead_day);
+                leads.push(Lead {
+                    id: lid.clone(),
+                    owner: rep.id.clone(),
+                    source: Some(source.into()),
+                    status: Some("Converted".into()),
+                    created: lts,
+                    converted_at: Some(created),
+                    converted_opp: Some(id.clone()),
+                    converted_account: None,
+                });
+                act_n += 1;
+                let mins = lognormal(&mut g.rng, 35.0 / rep.skill.max(0.1) * 0.3, 0.9).clamp(1.0, 4000.0) as i64;
+                acts.push(Activity {
+                    id: ActivityId::parse(&format!("ACT-{act_n:09}"))?,
+                    kind: ActivityKind::Call,
+                    at: lts.plus_secs(mins * 60),
+                    owner: rep.id.clone(),
+                    lead: Some(lid),
+                    opp: None,
+                    account: None,
+                    subject: Some("First call".into()),
+                });
+            }
+            // activities on the deal
+            let k = lognormal(&mut g.rng, spec.activities_per_opp, 0.5).round() as u32;
+            for j in 0..k.min(40) {
+                let d = created + Duration::days((days_total * j as i64 / (k.max(1) as i64)).min(days_total));
+                if d > end {
+                    break;
+                }
+                let d = match d.weekday() {
+                    Weekday::Saturday => d - Duration::days(1),
+                    Weekday::Sunday => d + Duration::days(1),
+                    _ => d,
+                };
+                act_n += 1;
+                let kind = match g.rng.random_range(0..10) {
+                    0..=4 => ActivityKind::Call,
+                    5..=7 => ActivityKind::Email,
+                    8 => ActivityKind::Meeting,
+                    _ => ActivityKind::Task,
+                };
+                acts.push(Activity {
+                    id: ActivityId::parse(&format!("ACT-{act_n:09}"))?,
+                    kind,
+                    at: at_work(&mut g.rng, d),
+                    owner: rep.id.clone(),
+                    lead: None,
+                    opp: Some(id.clone()),
+                    account: None,
+                    subject: None,
+                });
+            }
+            if opps.len() >= 20_000 {
+                sink.opportunities(&opps, &hist)?;
+                sink.leads(&leads)?;
+                sink.activities(&acts)?;
+                sum.opportunities += opps.len() as u64;
+                sum.history += hist.len() as u64;
+                sum.leads += leads.len() as u64;
+                sum.activities += acts.len() as u64;
+                opps.clear();
+                hist.clear();
+                leads.clear();
+                acts.clear();
+                progress.update("opportunities", sum.opportunities, spec.opportunities);
+            }
+        }
+        // leads that never became deals: some never answered
+        let extra = (count / 3).max(1);
+        for _ in 0..extra {
+            if !rep.inside && g.rng.random_bool(0.5) {
+                continue;
+            }
+            lead_n += 1;
+            let lid = LeadId::parse(&format!("LEAD-{lead_n:08}"))?;
+            let d = g.day(from, to);
+            let lts = at_work(&mut g.rng, d);
+            let answered = g.rng.random_bool(0.85);
+            leads.push(Lead {
+                id: lid.clone(),
+                owner: rep.id.clone(),
+                source: Some(SOURCES[g.rng.random_range(0..SOURCES.len())].into()),
+                status: Some(if answered { "Working" } else { "Open - Not Contacted" }.into()),
+                created: lts,
+                converted_at: None,
+                converted_opp: None,
+                converted_account: None,
+            });
+            if answered {
+                act_n += 1;
+                let mins = lognormal(&mut g.rng, 50.0, 1.0).clamp(1.0, 6000.0) as i64;
+                acts.push(Activity {
+                    id: ActivityId::parse(&format!("ACT-{act_n:09}"))?,
+                    kind: if g.rng.random_bool(0.7) { ActivityKind::Call } else { ActivityKind::Email },
+                    at: lts.plus_secs(mins * 60),
+                    owner: rep.id.clone(),
+                    lead: Some(lid),
+                    opp: None,
+                    account: None,
+                    subject: Some("First touch".into()),
+                });
+            }
+        }
+    }
+    sink.opportunities(&opps, &hist)?;
+    sink.leads(&leads)?;
+    sink.activities(&acts)?;
+    sum.opportunities += opps.len() as u64;
+    sum.history += hist.len() as u64;
+    sum.leads += leads.len() as u64;
+    sum.activities += acts.len() as u64;
+    progress.update("opportunities", sum.opportunities, spec.opportunities);
+
+    // accounts, with customer-since and churn derived from the deals
+    let mut surveys = Vec::new();
+    for a in 0..n_accounts {
+        let since = first_won[a];
+        let churn = since.and_then(|s| {
+            let later = s + Duration::days(g.rng.random_range(90..900));
+            (later < end && g.rng.random_bool(0.18)).then_some(later)
+        });
+        let industry = INDUSTRIES[g.rng.random_range(0..INDUSTRIES.len())];
+        let id = AccountId::parse(&format!("ACC-{:07}", a + 1))?;
+        if let Some(s) = since {
+            let mut d = s + Duration::days(30);
+            let mut k = 0;
+            while d < churn.unwrap_or(end) && d < end && k < 6 {
+                k += 1;
+                surveys.push(SurveyResponse {
+                    id: format!("SURVEY-{:07}-{k}", a + 1),
+                    account: id.clone(),
+                    date: d,
+                    score: if churn.is_some() { g.rng.random_range(1..=7) } else { g.rng.random_range(5..=10) },
+                    scale_min: 1,
+                    scale_max: 10,
+                });
+                d += Duration::days(g.rng.random_range(120..240));
+            }
+        }
+        accounts.push(Account {
+            id,
+            name: format!("{} {} {}", LAST[a % LAST.len()], industry, ["Group", "Inc", "GmbH", "Ltd", "Co"][a % 5]),
+            industry: Some(industry.into()),
+            employees: Some(lognormal(&mut g.rng, 400.0, 1.2).round() as i64),
+            region: None,
+            owner: Some(reps[account_owner[a]].id.clone()),
+            parent: None,
+            customer_since: since,
+            churned_on: churn,
+        });
+        if accounts.len() >= 20_000 {
+            sink.accounts(&accounts)?;
+            sum.accounts += accounts.len() as u64;
+            accounts.clear();
+        }
+    }
+    sink.accounts(&accounts)?;
+    sum.accounts += accounts.len() as u64;
+    sink.surveys(&surveys)?;
+
+    // quotas: each rep an own-book quota per fiscal quarter they work in
+    let cal = FiscalCalendar::default();
+    let mut quotas = Vec::new();
+    let avg_per_rep_q = spec.opportunities as f64 / reps.len().max(1) as f64 / 12.0;
+    for rep in &reps {
+        let mut q = Period::containing(&cal, Grain::Quarter, start);
+        while q.start <= end {
+            if rep.hired < q.end && rep.left.is_none_or(|l| l > q.start) {
+                let base = avg_per_rep_q * rep.volume * if rep.inside { 9_000.0 * 1.6 } else { 42_000.0 } * 0.33;
+                quotas.push(Quota {
+                    target: QuotaTarget::Person(rep.id.clone()),
+                    period: q,
+                    metric: "bookings".into(),
+                    amount: money(base * 1.1),
+                });
+            }
+            q = Period::containing(&cal, Grain::Quarter, q.end);
+        }
+    }
+    sink.quotas(&quotas)?;
+    sum.quotas = quotas.len() as u64;
+
+    // spend: monthly per department and region, plus company-level marketing
+    let mut spend = Vec::new();
+    let mut m = start;
+    while m <= end {
+        for u in &g.units {
+            if matches!(u.kind, UnitKind::Region | UnitKind::Department) {
+                spend.push(Spend {
+                    date: m,
+                    scope: SpendScope::Unit(u.id.clone()),
+                    category: "sales".into(),
+                    amount: money(lognormal(&mut g.rng, 60_000.0, 0.2) * season(m)),
+                });
+            }
+        }
+        spend.push(Spend { date: m, scope: SpendScope::Company, category: "marketing".into(), amount: money(lognormal(&mut g.rng, 250_000.0, 0.25)) });
+        m = add_months(m, 1);
+    }
+    sink.spend(&spend)?;
+    Ok(sum)
+}

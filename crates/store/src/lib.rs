@@ -252,6 +252,20 @@ impl Store {
         Ok(out)
     }
 
+    /// Deletes every record (org, CRM data, imports), keeping settings and the schema.
+    pub fn clear_data(&mut self) -> Result<()> {
+        for t in TABLES {
+            self.db.execute(&format!("DELETE FROM {t}"), &[])?;
+        }
+        self.db.execute("DELETE FROM imports", &[])?;
+        Ok(())
+    }
+
+    /// True when the store holds no org and no CRM records.
+    pub fn is_empty(&mut self) -> Result<bool> {
+        Ok(self.counts()?.iter().all(|(_, n)| *n == 0))
+    }
+
     /// A stable fingerprint of every data table's content, for "the store is unchanged"
     /// checks: row counts plus a digest of every row in key order.
     pub fn fingerprint(&mut self) -> Result<String> {

@@ -1,0 +1,323 @@
+//! Argument parsing and the subcommands.
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use salesorg_core::catalog::Catalog;
+use salesorg_core::date::{fmt_date, parse_date, Date};
+use salesorg_engine::demo::{generate, DemoSpec, StoreSink};
+use salesorg_engine::import::{import, ImportOptions, Source};
+use salesorg_engine::Progress;
+use salesorg_store::Store;
+
+use crate::output;
+
+#[derive(Parser, Debug)]
+#[command(name = "salesorg", version, about = "An operating system for sales organisations: the org, its CRM data and its numbers.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// The store: a SQLite file path (default ./salesorg.db) or a postgres:// URL.
+    #[arg(long, global = true, env = "SALESORG_DB", default_value = "salesorg.db")]
+    pub db: String,
+    /// A role catalog file laid over the built-in one (same format as `salesorg roles --format toml`).
+    #[arg(long, global = true, env = "SALESORG_CATALOG")]
+    pub catalog: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+    Toml,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Generate the demo org with three years of CRM history into the store.
+    Demo {
+        /// About how many people the org has.
+        #[arg(long, default_value_t = 200)]
+        people: u32,
+        /// How many opportunities to generate.
+        #[arg(long, default_value_t = 30_000)]
+        opportunities: u64,
+        /// Random seed: the same seed and end date give the same org.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// The last day of history (default: today).
+        #[arg(long)]
+        end: Option<String>,
+        /// Average activities per opportunity.
+        #[arg(long, default_value_t = 3.0)]
+        activities_per_opp: f64,
+        /// Replace whatever the store already holds.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Import a CRM export: salesforce, hubspot, maven, csv (with --mapping) or salesorg.
+    Import {
+        /// salesforce | hubspot | maven | csv | salesorg
+        source: String,
+        /// The export's folder (or, for csv and salesorg, a file or folder).
+        path: PathBuf,
+        /// When org changes in this export take effect (default: the export's date).
+        #[arg(long)]
+        effective: Option<String>,
+        /// Import the good rows and write the bad ones, with reasons, to a rejects file.
+        #[arg(long)]
+        skip_bad_rows: bool,
+        /// Where rejected rows go (default: <path>.rejects.csv).
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+        /// The owner for records of an export that has no owner column.
+        #[arg(long)]
+        default_owner: Option<String>,
+        /// The mapping file, for `csv`.
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+    },
+    /// The org chart.
+    Org {
+        #[command(subcommand)]
+        what: OrgCmd,
+    },
+    /// The role catalog, or one role with every fact and its source.
+    Roles {
+        /// A role id, title or alias.
+        role: Option<String>,
+    },
+    /// Organisation settings.
+    Settings {
+        #[command(subcommand)]
+        what: Option<SettingsCmd>,
+    },
+    /// What the store holds.
+    Status,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OrgCmd {
+    /// Print the reporting tree with roles and spans of control.
+    Show {
+        /// The date the tree is taken at (default: today).
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Start at this person (their source id or full name).
+        #[arg(long)]
+        root: Option<String>,
+        /// Stop after this many levels.
+        #[arg(long)]
+        depth: Option<usize>,
+    },
+    /// Who a person reported to, who reported to them, and their units, on a date.
+    Person {
+        id: String,
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SettingsCmd {
+    /// Show every setting.
+    Show,
+    /// Set one setting, e.g. `settings set fiscal_year_start_month 2`.
+    Set { key: String, value: String },
+    /// Apply a TOML file of settings.
+    Load { file: PathBuf },
+}
+
+/// A progress bar on a terminal, nothing otherwise.
+struct Bar(Option<ProgressBar>);
+
+impl Bar {
+    fn new() -> Bar {
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            let b = ProgressBar::new(0);
+            b.set_style(
+                ProgressStyle::with_template("{spinner} {msg} {pos}/{len} [{elapsed_precise}] {per_sec}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            Bar(Some(b))
+        } else {
+            Bar(None)
+        }
+    }
+    fn done(&self) {
+        if let Some(b) = &self.0 {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn update(&self, what: &str, done: u64, total: u64) {
+        if let Some(b) = &self.0 {
+            b.set_message(what.to_owned());
+            if total > 0 {
+                b.set_length(total);
+            } else {
+                b.set_length(done);
+            }
+            b.set_position(done);
+        }
+    }
+}
+
+fn today() -> Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+fn date_arg(s: &Option<String>, what: &str) -> Result<Option<Date>> {
+    s.as_deref().map(|d| parse_date(d).with_context(|| format!("--{what}"))).transpose()
+}
+
+pub fn catalog(g: &Global) -> Result<Catalog> {
+    match &g.catalog {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading the catalog {}", p.display()))?;
+            Catalog::with_override(&text).with_context(|| format!("in {}", p.display()))
+        }
+        None => Ok(Catalog::builtin()?),
+    }
+}
+
+fn open(g: &Global) -> Result<Store> {
+    Store::open(&g.db).with_context(|| format!("opening the store {}", salesorg_store::redact(&g.db)))
+}
+
+pub fn run() -> Result<()> {
+    let cli = Cli::parse();
+    let g = &cli.global;
+    match &cli.command {
+        Command::Demo { people, opportunities, seed, end, activities_per_opp, replace } => {
+            let end = date_arg(end, "end")?.unwrap_or_else(today);
+            let mut store = open(g)?;
+            if !store.is_empty()? && !replace {
+                bail!(
+                    "the store {} already holds data; pass --replace to overwrite it, or choose another --db",
+                    salesorg_store::redact(&g.db)
+                );
+            }
+            let spec = DemoSpec { people: *people, opportunities: *opportunities, seed: *seed, end, activities_per_opp: *activities_per_opp };
+            let bar = Bar::new();
+            let started = std::time::Instant::now();
+            let sum = store.atomic(|s| -> Result<_> {
+                s.clear_data()?;
+                Ok(generate(&spec, &mut StoreSink(s), &bar)?)
+            })?;
+            bar.done();
+            eprintln!(
+                "demo org generated in {:.1}s into {} ({}): {sum}",
+                started.elapsed().as_secs_f64(),
+                salesorg_store::redact(&g.db),
+                store.backend()
+            );
+            let cat = catalog(g)?;
+            let org = store.org()?;
+            let people = store.people()?;
+            output::org_tree(&org, &people, &cat, end, None, Some(3), g.format)?;
+            eprintln!("\nnext: `salesorg org show` for the whole tree, `salesorg roles` for the catalog, `salesorg status` for counts");
+        }
+        Command::Import { source, path, effective, skip_bad_rows, rejects, default_owner, mapping } => {
+            let source = Source::parse(source).map_err(|e| anyhow!(e))?;
+            let opts = ImportOptions {
+                effective: date_arg(effective, "effective")?,
+                today: Some(today()),
+                skip_bad_rows: *skip_bad_rows,
+                rejects: rejects.clone(),
+                default_owner: default_owner.clone(),
+                mapping: mapping.clone(),
+            };
+            let mut store = open(g)?;
+            let bar = Bar::new();
+            let started = std::time::Instant::now();
+            let res = import(&mut store, source, path, &opts, &bar);
+            bar.done();
+            let sum = res?;
+            println!("{sum}");
+            eprintln!("took {:.2}s", started.elapsed().as_secs_f64());
+        }
+        Command::Org { what } => {
+            let mut store = open(g)?;
+            let cat = catalog(g)?;
+            let org = store.org()?;
+            let people = store.people()?;
+            match what {
+                OrgCmd::Show { as_of, root, depth } => {
+                    let d = date_arg(as_of, "as-of")?.unwrap_or_else(today);
+                    let root = match root {
+                        Some(r) => Some(
+                            store
+                                .find_person(r)?
+                                .ok_or_else(|| anyhow!("no person with id or unique name {r:?} in the store"))?
+                                .id,
+                        ),
+                        None => None,
+                    };
+                    output::org_tree(&org, &people, &cat, d, root.as_ref(), *depth, g.format)?;
+                }
+                OrgCmd::Person { id, as_of } => {
+                    let d = date_arg(as_of, "as-of")?.unwrap_or_else(today);
+                    let p = store.find_person(id)?.ok_or_else(|| anyhow!("no person with id or unique name {id:?} in the store"))?;
+                    output::person(&org, &people, &p, d, g.format)?;
+                }
+            }
+        }
+        Command::Roles { role } => {
+            let cat = catalog(g)?;
+            match role {
+                None => output::roles(&cat, g.format)?,
+                Some(r) => {
+                    let role = cat.find(r).ok_or_else(|| {
+                        anyhow!(
+                            "no role {r:?} in the catalog; known: {}",
+                            cat.roles().iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", ")
+                        )
+                    })?;
+                    output::role(&cat, role, g.format)?;
+                }
+            }
+        }
+        Command::Settings { what } => {
+            let mut store = open(g)?;
+            let mut s = store.settings()?;
+            match what {
+                None | Some(SettingsCmd::Show) => {}
+                Some(SettingsCmd::Set { key, value }) => {
+                    s.set(key, value)?;
+                    store.save_settings(&s)?;
+                }
+                Some(SettingsCmd::Load { file }) => {
+                    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+                    s.apply_toml(&text)?;
+                    store.save_settings(&s)?;
+                }
+            }
+            output::settings(&s, g.format)?;
+        }
+        Command::Status => {
+            let mut store = open(g)?;
+            let counts = store.counts()?;
+            let imports = store.imports()?;
+            let version = store.schema_version()?;
+            output::status(&salesorg_store::redact(&g.db), &store.backend().to_string(), version, &counts, &imports, g.format)?;
+        }
+    }
+    let _ = fmt_date;
+    Ok(())
+}

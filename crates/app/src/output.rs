@@ -1,0 +1,370 @@
+//! Printing: tables for people, JSON and CSV for scripts.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use anyhow::Result;
+use serde_json::{json, Value};
+
+use salesorg_core::catalog::{Catalog, Fact, Role};
+use salesorg_core::date::{fmt_date, Date};
+use salesorg_core::ids::PersonId;
+use salesorg_core::org::OrgHistory;
+use salesorg_core::records::Person;
+use salesorg_core::settings::{Settings, KEYS};
+
+use crate::cli::Format;
+
+fn csv_out(header: &[&str], rows: Vec<Vec<String>>) -> Result<()> {
+    let mut w = csv::Writer::from_writer(std::io::stdout());
+    w.write_record(header)?;
+    for r in rows {
+        w.write_record(r)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn print_json(v: &Value) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+struct Node<'a> {
+    person: &'a Person,
+    role: Option<&'a Role>,
+    span: usize,
+    flag: Option<String>,
+}
+
+fn node<'a>(people: &'a HashMap<&PersonId, &'a Person>, cat: &'a Catalog, org: &OrgHistory, id: &PersonId, d: Date) -> Option<Node<'a>> {
+    let person = *people.get(id)?;
+    let role = person.role.as_ref().and_then(|r| cat.find(r.as_str()));
+    let span = org.direct_reports(id, d).len();
+    let flag = role.and_then(|r| r.span_range()).and_then(|(lo, hi)| {
+        let s = span as u32;
+        (s < lo || s > hi).then(|| format!("span {span} outside {lo}–{hi} for {}", role.map(|r| r.title.as_str()).unwrap_or("")))
+    });
+    Some(Node { person, role, span, flag })
+}
+
+/// Prints the reporting tree on `d`.
+pub fn org_tree(
+    org: &OrgHistory,
+    people: &[Person],
+    cat: &Catalog,
+    d: Date,
+    root: Option<&PersonId>,
+    depth: Option<usize>,
+    format: Format,
+) -> Result<()> {
+    let by_id: HashMap<&PersonId, &Person> = people.iter().map(|p| (&p.id, p)).collect();
+    let roots: Vec<PersonId> = match root {
+        Some(r) => vec![r.clone()],
+        None => org.roots(d),
+    };
+    let max = depth.unwrap_or(usize::MAX);
+    match format {
+        Format::Json => {
+            fn tree(org: &OrgHistory, by: &HashMap<&PersonId, &Person>, cat: &Catalog, id: &PersonId, d: Date, left: usize) -> Value {
+                let Some(n) = node(by, cat, org, id, d) else { return json!({ "id": id.as_str() }) };
+                let reports: Vec<Value> = if left > 1 {
+                    org.direct_reports(id, d).iter().map(|r| tree(org, by, cat, r, d, left - 1)).collect()
+                } else {
+                    Vec::new()
+                };
+                json!({
+                    "id": n.person.id.as_str(),
+                    "name": n.person.name,
+                    "title": n.person.title,
+                    "role": n.role.map(|r| r.id.as_str()),
+                    "span_of_control": n.span,
+                    "span_flag": n.flag,
+                    "reports": reports,
+                })
+            }
+            let v: Vec<Value> = roots.iter().map(|r| tree(org, &by_id, cat, r, d, max)).collect();
+            print_json(&json!({ "as_of": fmt_date(d), "roots": v }))
+        }
+        Format::Csv | Format::Toml => {
+            let mut rows = Vec::new();
+            let mut stack: Vec<(PersonId, usize, Option<PersonId>)> = roots.iter().rev().map(|r| (r.clone(), 0, None)).collect();
+            while let Some((id, lvl, mgr)) = stack.pop() {
+                if let Some(n) = node(&by_id, cat, org, &id, d) {
+                    rows.push(vec![
+                        id.to_string(),
+                        n.person.name.clone(),
+                        n.role.map(|r| r.id.clone()).unwrap_or_default(),
+                        mgr.map(|m| m.to_string()).unwrap_or_default(),
+                        lvl.to_string(),
+                        n.span.to_string(),
+                        n.flag.unwrap_or_default(),
+                    ]);
+                }
+                if lvl + 1 < max {
+                    for r in org.direct_reports(&id, d).into_iter().rev() {
+                        stack.push((r, lvl + 1, Some(id.clone())));
+                    }
+                }
+            }
+            csv_out(&["id", "name", "role", "manager_id", "depth", "span_of_control", "span_flag"], rows)
+        }
+        Format::Table => {
+            let out = std::io::stdout();
+            let mut w = out.lock();
+            writeln!(w, "org as of {}", fmt_date(d))?;
+            if roots.is_empty() {
+                writeln!(w, "(no reporting lines on this date)")?;
+            }
+            fn walk(
+                w: &mut dyn Write,
+                org: &OrgHistory,
+                by: &HashMap<&PersonId, &Person>,
+                cat: &Catalog,
+                id: &PersonId,
+                d: Date,
+                prefix: &str,
+                last: bool,
+                top: bool,
+                left: usize,
+            ) -> Result<()> {
+                let Some(n) = node(by, cat, org, id, d) else { return Ok(()) };
+                let branch = if top { "" } else if last { "└─ " } else { "├─ " };
+                let role = n.role.map(|r| r.title.as_str()).or(n.person.title.as_deref()).unwrap_or("no role");
+                let span = if n.span > 0 { format!(" · span {}", n.span) } else { String::new() };
+                let flag = n.flag.map(|f| format!("  ⚠ {f}")).unwrap_or_default();
+                writeln!(w, "{prefix}{branch}{} ({}) — {role}{span}{flag}", n.person.name, n.person.id)?;
+                let reports = org.direct_reports(id, d);
+                let child_prefix = if top { prefix.to_owned() } else { format!("{prefix}{}", if last { "   " } else { "│  " }) };
+                if left <= 1 {
+                    if !reports.is_empty() {
+                        writeln!(w, "{child_prefix}└─ … {} more below", org.subtree(id, d).len() - 1)?;
+                    }
+                    return Ok(());
+                }
+                for (i, r) in reports.iter().enumerate() {
+                    walk(w, org, by, cat, r, d, &child_prefix, i + 1 == reports.len(), false, left - 1)?;
+                }
+                Ok(())
+            }
+            for r in &roots {
+                walk(&mut w, org, &by_id, cat, r, d, "", true, true, max)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Prints one person's place in the org on `d`.
+pub fn person(org: &OrgHistory, people: &[Person], p: &Person, d: Date, format: Format) -> Result<()> {
+    let name = |id: &PersonId| people.iter().find(|x| &x.id == id).map(|x| x.name.clone()).unwrap_or_else(|| id.to_string());
+    let manager = org.manager_on(&p.id, d);
+    let reports = org.direct_reports(&p.id, d);
+    let chain = org.chain(&p.id, d);
+    let units = org.units_of(&p.id, d);
+    let history: Vec<Value> = org
+        .lines_of(&p.id)
+        .iter()
+        .map(|l| json!({"manager": l.manager.as_str(), "valid_from": fmt_date(l.valid.from), "valid_to": l.valid.to.map(fmt_date)}))
+        .collect();
+    match format {
+        Format::Table => {
+            println!("{} ({}) on {}", p.name, p.id, fmt_date(d));
+            println!("  role:        {}", p.role.as_ref().map(|r| r.as_str()).unwrap_or("-"));
+            println!("  reports to:  {}", manager.map(name).unwrap_or_else(|| "nobody".into()));
+            println!("  chain:       {}", chain.iter().map(name).collect::<Vec<_>>().join(" → "));
+            println!("  direct reports ({}): {}", reports.len(), reports.iter().map(name).collect::<Vec<_>>().join(", "));
+            println!("  subtree:     {} people", org.subtree(&p.id, d).len());
+            println!("  units:       {}", units.iter().map(|u| u.to_string()).collect::<Vec<_>>().join(", "));
+            println!("  reporting history:");
+            for l in org.lines_of(&p.id) {
+                println!("    {} to {}: {}", fmt_date(l.valid.from), l.valid.to.map(fmt_date).unwrap_or_else(|| "now".into()), name(&l.manager));
+            }
+            Ok(())
+        }
+        _ => print_json(&json!({
+            "id": p.id.as_str(), "name": p.name, "as_of": fmt_date(d),
+            "manager": manager.map(|m| m.as_str()),
+            "chain": chain.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+            "direct_reports": reports.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+            "units": units.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+            "reporting_history": history,
+        })),
+    }
+}
+
+fn band(r: &Role) -> String {
+    r.comp
+        .base
+        .iter()
+        .map(|b| format!("${}k–{}k{} ({})", b.min / 1000, b.max / 1000, if b.open_top { "+" } else { "" }, b.source))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+pub fn roles(cat: &Catalog, format: Format) -> Result<()> {
+    match format {
+        Format::Toml => {
+            print!("{}", cat.to_toml());
+            Ok(())
+        }
+        Format::Json => print_json(&serde_json::to_value(cat.roles())?),
+        Format::Csv => csv_out(
+            &["id", "title", "function", "level", "scope", "carries_quota", "span_min", "span_max", "kpis"],
+            cat.roles()
+                .iter()
+                .map(|r| {
+                    let (lo, hi) = r.span_range().unwrap_or((0, 0));
+                    vec![
+                        r.id.clone(),
+                        r.title.clone(),
+                        format!("{:?}", r.function).to_lowercase(),
+                        r.level.to_string(),
+                        r.scope.as_str().into(),
+                        r.carries_quota.to_string(),
+                        lo.to_string(),
+                        hi.to_string(),
+                        r.kpi_ids().join(" "),
+                    ]
+                })
+                .collect(),
+        ),
+        Format::Table => {
+            println!("{:<28} {:<32} {:>5} {:<13} {:>7} {:<6} base salary", "id", "title", "level", "scope", "span", "quota");
+            for r in cat.roles() {
+                let span = r.span_range().map(|(a, b)| format!("{a}–{b}")).unwrap_or_default();
+                println!(
+                    "{:<28} {:<32} {:>5} {:<13} {:>7} {:<6} {}",
+                    r.id,
+                    r.title,
+                    r.level,
+                    r.scope.as_str(),
+                    span,
+                    if r.carries_quota { "yes" } else { "no" },
+                    band(r)
+                );
+            }
+            println!("\nsources:");
+            for (k, v) in cat.sources() {
+                println!("  {k:<9} {v}");
+            }
+            Ok(())
+        }
+    }
+}
+
+pub fn role(cat: &Catalog, r: &Role, format: Format) -> Result<()> {
+    if format != Format::Table {
+        return print_json(&serde_json::to_value(r)?);
+    }
+    let facts = |title: &str, v: &[Fact]| {
+        if !v.is_empty() {
+            println!("{title}:");
+            for f in v {
+                println!("  - {} [{}]", f.text, f.source);
+            }
+        }
+    };
+    println!("{} ({})", r.title, r.id);
+    if !r.aliases.is_empty() {
+        println!("also called: {}", r.aliases.join(", "));
+    }
+    println!("function {:?}, level {}, scope {}, carries quota: {}", r.function, r.level, r.scope.as_str(), r.carries_quota);
+    facts("summary", &r.summary);
+    if !r.reports_to.is_empty() {
+        println!("reports to:");
+        for x in &r.reports_to {
+            let t = cat.find(&x.role).map(|r| r.title.clone()).unwrap_or_else(|| x.role.trim_start_matches("external:").to_owned());
+            println!("  - {t}{} [{}]", x.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default(), x.source);
+        }
+    }
+    facts("manages", &r.manages);
+    for s in &r.span {
+        println!("span of control: {}–{}{} [{}]", s.min, s.max, s.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default(), s.source);
+    }
+    for y in &r.experience {
+        let range = match y.max {
+            Some(m) => format!("{}–{} years", y.min, m),
+            None => format!("{}+ years", y.min),
+        };
+        println!("experience: {range}{} [{}]", y.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default(), y.source);
+    }
+    facts("education", &r.education);
+    for b in &r.comp.base {
+        println!("base salary: {} {}–{}{} [{}]", b.currency, b.min, b.max, if b.open_top { "+" } else { "" }, b.source);
+    }
+    for b in &r.comp.bonus_pct_of_base {
+        println!("bonus: {}–{} % of base [{}]", b.min, b.max, b.source);
+    }
+    for b in &r.comp.total_comp_up_to {
+        println!("total compensation up to: {} {}{} [{}]", b.currency, b.max, if b.open_top { "+" } else { "" }, b.source);
+    }
+    facts("other compensation", &r.comp.other);
+    facts("equity", &r.comp.equity);
+    println!("KPIs: {}", r.kpis.iter().map(|k| format!("{} [{}]", k.id, k.source)).collect::<Vec<_>>().join(", "));
+    facts("responsibilities", &r.responsibilities);
+    for (dim, v) in r.skills.dimensions() {
+        facts(&format!("skills — {dim}"), v);
+    }
+    facts("decision authority", &r.decision_authority);
+    facts("budget authority", &r.budget_authority);
+    if !r.next_roles.is_empty() {
+        println!("next roles:");
+        for n in &r.next_roles {
+            let t = cat.find(&n.role).map(|r| r.title.clone()).unwrap_or_else(|| n.role.trim_start_matches("external:").to_owned());
+            println!("  - {t}{} [{}]", n.years.as_ref().map(|y| format!(" after {y} years")).unwrap_or_default(), n.source);
+        }
+    }
+    facts("challenges", &r.challenges);
+    facts("hire this role when", &r.hire_when);
+    println!("\nsources:");
+    for (k, v) in cat.sources() {
+        println!("  {k:<9} {v}");
+    }
+    Ok(())
+}
+
+pub fn settings(s: &Settings, format: Format) -> Result<()> {
+    let pairs: Vec<(&str, String)> = KEYS.iter().map(|k| (*k, s.get(k).unwrap_or_default())).collect();
+    match format {
+        Format::Json => print_json(&Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), Value::String(v))).collect())),
+        Format::Csv => csv_out(&["key", "value"], pairs.into_iter().map(|(k, v)| vec![k.to_owned(), v]).collect()),
+        _ => {
+            for (k, v) in pairs {
+                println!("{k:<26} {v}");
+            }
+            Ok(())
+        }
+    }
+}
+
+pub fn status(
+    db: &str,
+    backend: &str,
+    version: i64,
+    counts: &[(&str, i64)],
+    imports: &[(String, String, String, String)],
+    format: Format,
+) -> Result<()> {
+    match format {
+        Format::Json => print_json(&json!({
+            "store": db, "backend": backend, "schema_version": version,
+            "counts": counts.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+            "imports": imports.iter().map(|(s, p, e, t)| json!({"source": s, "path": p, "effective": e, "summary": t})).collect::<Vec<_>>(),
+        })),
+        Format::Csv => csv_out(&["table", "rows"], counts.iter().map(|(k, v)| vec![k.to_string(), v.to_string()]).collect()),
+        _ => {
+            println!("store {db} ({backend}, schema v{version})");
+            for (k, v) in counts {
+                println!("  {k:<16} {v:>12}");
+            }
+            if !imports.is_empty() {
+                println!("imports, newest first:");
+                for (s, p, e, t) in imports.iter().take(10) {
+                    println!("  {s} {p} (effective {e}): {t}");
+                }
+            }
+            Ok(())
+        }
+    }
+}
