@@ -2,21 +2,25 @@
 
 use std::path::PathBuf;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use salesorg_core::catalog::Catalog;
-use salesorg_core::date::{fmt_date, parse_date, Date};
-use salesorg_engine::demo::{generate, DemoSpec, StoreSink};
-use salesorg_engine::import::{import, ImportOptions, Source};
+use salesorg_core::date::{Date, fmt_date, parse_date};
 use salesorg_engine::Progress;
+use salesorg_engine::demo::{DemoSpec, StoreSink, generate};
+use salesorg_engine::import::{ImportOptions, Source, import};
 use salesorg_store::Store;
 
 use crate::output;
 
 #[derive(Parser, Debug)]
-#[command(name = "salesorg", version, about = "An operating system for sales organisations: the org, its CRM data and its numbers.")]
+#[command(
+    name = "salesorg",
+    version,
+    about = "An operating system for sales organisations: the org, its CRM data and its numbers."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -27,7 +31,12 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 pub struct Global {
     /// The store: a SQLite file path (default ./salesorg.db) or a postgres:// URL.
-    #[arg(long, global = true, env = "SALESORG_DB", default_value = "salesorg.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "SALESORG_DB",
+        default_value = "salesorg.db"
+    )]
     pub db: String,
     /// A role catalog file laid over the built-in one (same format as `salesorg roles --format toml`).
     #[arg(long, global = true, env = "SALESORG_CATALOG")]
@@ -149,8 +158,10 @@ impl Bar {
         if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             let b = ProgressBar::new(0);
             b.set_style(
-                ProgressStyle::with_template("{spinner} {msg} {pos}/{len} [{elapsed_precise}] {per_sec}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template(
+                    "{spinner} {msg} {pos}/{len} [{elapsed_precise}] {per_sec}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             Bar(Some(b))
         } else {
@@ -183,13 +194,16 @@ fn today() -> Date {
 }
 
 fn date_arg(s: &Option<String>, what: &str) -> Result<Option<Date>> {
-    s.as_deref().map(|d| parse_date(d).with_context(|| format!("--{what}"))).transpose()
+    s.as_deref()
+        .map(|d| parse_date(d).with_context(|| format!("--{what}")))
+        .transpose()
 }
 
 pub fn catalog(g: &Global) -> Result<Catalog> {
     match &g.catalog {
         Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading the catalog {}", p.display()))?;
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("reading the catalog {}", p.display()))?;
             Catalog::with_override(&text).with_context(|| format!("in {}", p.display()))
         }
         None => Ok(Catalog::builtin()?),
@@ -197,14 +211,22 @@ pub fn catalog(g: &Global) -> Result<Catalog> {
 }
 
 fn open(g: &Global) -> Result<Store> {
-    Store::open(&g.db).with_context(|| format!("opening the store {}", salesorg_store::redact(&g.db)))
+    Store::open(&g.db)
+        .with_context(|| format!("opening the store {}", salesorg_store::redact(&g.db)))
 }
 
 pub fn run() -> Result<()> {
     let cli = Cli::parse();
     let g = &cli.global;
     match &cli.command {
-        Command::Demo { people, opportunities, seed, end, activities_per_opp, replace } => {
+        Command::Demo {
+            people,
+            opportunities,
+            seed,
+            end,
+            activities_per_opp,
+            replace,
+        } => {
             let end = date_arg(end, "end")?.unwrap_or_else(today);
             let mut store = open(g)?;
             if !store.is_empty()? && !replace {
@@ -213,7 +235,13 @@ pub fn run() -> Result<()> {
                     salesorg_store::redact(&g.db)
                 );
             }
-            let spec = DemoSpec { people: *people, opportunities: *opportunities, seed: *seed, end, activities_per_opp: *activities_per_opp };
+            let spec = DemoSpec {
+                people: *people,
+                opportunities: *opportunities,
+                seed: *seed,
+                end,
+                activities_per_opp: *activities_per_opp,
+            };
             let bar = Bar::new();
             let started = std::time::Instant::now();
             let sum = store.atomic(|s| -> Result<_> {
@@ -231,9 +259,19 @@ pub fn run() -> Result<()> {
             let org = store.org()?;
             let people = store.people()?;
             output::org_tree(&org, &people, &cat, end, None, Some(3), g.format)?;
-            eprintln!("\nnext: `salesorg org show` for the whole tree, `salesorg roles` for the catalog, `salesorg status` for counts");
+            eprintln!(
+                "\nnext: `salesorg org show` for the whole tree, `salesorg roles` for the catalog, `salesorg status` for counts"
+            );
         }
-        Command::Import { source, path, effective, skip_bad_rows, rejects, default_owner, mapping } => {
+        Command::Import {
+            source,
+            path,
+            effective,
+            skip_bad_rows,
+            rejects,
+            default_owner,
+            mapping,
+        } => {
             let source = Source::parse(source).map_err(|e| anyhow!(e))?;
             let opts = ImportOptions {
                 effective: date_arg(effective, "effective")?,
@@ -264,7 +302,9 @@ pub fn run() -> Result<()> {
                         Some(r) => Some(
                             store
                                 .find_person(r)?
-                                .ok_or_else(|| anyhow!("no person with id or unique name {r:?} in the store"))?
+                                .ok_or_else(|| {
+                                    anyhow!("no person with id or unique name {r:?} in the store")
+                                })?
                                 .id,
                         ),
                         None => None,
@@ -273,7 +313,9 @@ pub fn run() -> Result<()> {
                 }
                 OrgCmd::Person { id, as_of } => {
                     let d = date_arg(as_of, "as-of")?.unwrap_or_else(today);
-                    let p = store.find_person(id)?.ok_or_else(|| anyhow!("no person with id or unique name {id:?} in the store"))?;
+                    let p = store.find_person(id)?.ok_or_else(|| {
+                        anyhow!("no person with id or unique name {id:?} in the store")
+                    })?;
                     output::person(&org, &people, &p, d, g.format)?;
                 }
             }
@@ -286,7 +328,11 @@ pub fn run() -> Result<()> {
                     let role = cat.find(r).ok_or_else(|| {
                         anyhow!(
                             "no role {r:?} in the catalog; known: {}",
-                            cat.roles().iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", ")
+                            cat.roles()
+                                .iter()
+                                .map(|r| r.id.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         )
                     })?;
                     output::role(&cat, role, g.format)?;
@@ -303,7 +349,8 @@ pub fn run() -> Result<()> {
                     store.save_settings(&s)?;
                 }
                 Some(SettingsCmd::Load { file }) => {
-                    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+                    let text = std::fs::read_to_string(file)
+                        .with_context(|| format!("reading {}", file.display()))?;
                     s.apply_toml(&text)?;
                     store.save_settings(&s)?;
                 }
@@ -315,7 +362,14 @@ pub fn run() -> Result<()> {
             let counts = store.counts()?;
             let imports = store.imports()?;
             let version = store.schema_version()?;
-            output::status(&salesorg_store::redact(&g.db), &store.backend().to_string(), version, &counts, &imports, g.format)?;
+            output::status(
+                &salesorg_store::redact(&g.db),
+                &store.backend().to_string(),
+                version,
+                &counts,
+                &imports,
+                g.format,
+            )?;
         }
     }
     let _ = fmt_date;

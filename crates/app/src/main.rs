@@ -11,7 +11,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // an import refusal already explains itself fully
-            if let Some(salesorg_engine::EngineError::Rejected(ps)) = e.downcast_ref::<salesorg_engine::EngineError>() {
+            if let Some(salesorg_engine::EngineError::Rejected(ps)) =
+                e.downcast_ref::<salesorg_engine::EngineError>()
+            {
                 eprint!("{ps}");
                 return ExitCode::from(2);
             }

@@ -4,14 +4,14 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use anyhow::Result;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use salesorg_core::catalog::{Catalog, Fact, Role};
-use salesorg_core::date::{fmt_date, Date};
+use salesorg_core::date::{Date, fmt_date};
 use salesorg_core::ids::PersonId;
 use salesorg_core::org::OrgHistory;
 use salesorg_core::records::Person;
-use salesorg_core::settings::{Settings, KEYS};
+use salesorg_core::settings::{KEYS, Settings};
 
 use crate::cli::Format;
 
@@ -37,15 +37,31 @@ struct Node<'a> {
     flag: Option<String>,
 }
 
-fn node<'a>(people: &'a HashMap<&PersonId, &'a Person>, cat: &'a Catalog, org: &OrgHistory, id: &PersonId, d: Date) -> Option<Node<'a>> {
+fn node<'a>(
+    people: &'a HashMap<&PersonId, &'a Person>,
+    cat: &'a Catalog,
+    org: &OrgHistory,
+    id: &PersonId,
+    d: Date,
+) -> Option<Node<'a>> {
     let person = *people.get(id)?;
     let role = person.role.as_ref().and_then(|r| cat.find(r.as_str()));
     let span = org.direct_reports(id, d).len();
     let flag = role.and_then(|r| r.span_range()).and_then(|(lo, hi)| {
         let s = span as u32;
-        (s < lo || s > hi).then(|| format!("span {span} outside {lo}–{hi} for {}", role.map(|r| r.title.as_str()).unwrap_or("")))
+        (s < lo || s > hi).then(|| {
+            format!(
+                "span {span} outside {lo}–{hi} for {}",
+                role.map(|r| r.title.as_str()).unwrap_or("")
+            )
+        })
     });
-    Some(Node { person, role, span, flag })
+    Some(Node {
+        person,
+        role,
+        span,
+        flag,
+    })
 }
 
 /// Prints the reporting tree on `d`.
@@ -66,10 +82,22 @@ pub fn org_tree(
     let max = depth.unwrap_or(usize::MAX);
     match format {
         Format::Json => {
-            fn tree(org: &OrgHistory, by: &HashMap<&PersonId, &Person>, cat: &Catalog, id: &PersonId, d: Date, left: usize) -> Value {
-                let Some(n) = node(by, cat, org, id, d) else { return json!({ "id": id.as_str() }) };
+            fn tree(
+                org: &OrgHistory,
+                by: &HashMap<&PersonId, &Person>,
+                cat: &Catalog,
+                id: &PersonId,
+                d: Date,
+                left: usize,
+            ) -> Value {
+                let Some(n) = node(by, cat, org, id, d) else {
+                    return json!({ "id": id.as_str() });
+                };
                 let reports: Vec<Value> = if left > 1 {
-                    org.direct_reports(id, d).iter().map(|r| tree(org, by, cat, r, d, left - 1)).collect()
+                    org.direct_reports(id, d)
+                        .iter()
+                        .map(|r| tree(org, by, cat, r, d, left - 1))
+                        .collect()
                 } else {
                     Vec::new()
                 };
@@ -83,12 +111,16 @@ pub fn org_tree(
                     "reports": reports,
                 })
             }
-            let v: Vec<Value> = roots.iter().map(|r| tree(org, &by_id, cat, r, d, max)).collect();
+            let v: Vec<Value> = roots
+                .iter()
+                .map(|r| tree(org, &by_id, cat, r, d, max))
+                .collect();
             print_json(&json!({ "as_of": fmt_date(d), "roots": v }))
         }
         Format::Csv | Format::Toml => {
             let mut rows = Vec::new();
-            let mut stack: Vec<(PersonId, usize, Option<PersonId>)> = roots.iter().rev().map(|r| (r.clone(), 0, None)).collect();
+            let mut stack: Vec<(PersonId, usize, Option<PersonId>)> =
+                roots.iter().rev().map(|r| (r.clone(), 0, None)).collect();
             while let Some((id, lvl, mgr)) = stack.pop() {
                 if let Some(n) = node(&by_id, cat, org, &id, d) {
                     rows.push(vec![
@@ -107,7 +139,18 @@ pub fn org_tree(
                     }
                 }
             }
-            csv_out(&["id", "name", "role", "manager_id", "depth", "span_of_control", "span_flag"], rows)
+            csv_out(
+                &[
+                    "id",
+                    "name",
+                    "role",
+                    "manager_id",
+                    "depth",
+                    "span_of_control",
+                    "span_flag",
+                ],
+                rows,
+            )
         }
         Format::Table => {
             let out = std::io::stdout();
@@ -128,22 +171,61 @@ pub fn org_tree(
                 top: bool,
                 left: usize,
             ) -> Result<()> {
-                let Some(n) = node(by, cat, org, id, d) else { return Ok(()) };
-                let branch = if top { "" } else if last { "└─ " } else { "├─ " };
-                let role = n.role.map(|r| r.title.as_str()).or(n.person.title.as_deref()).unwrap_or("no role");
-                let span = if n.span > 0 { format!(" · span {}", n.span) } else { String::new() };
+                let Some(n) = node(by, cat, org, id, d) else {
+                    return Ok(());
+                };
+                let branch = if top {
+                    ""
+                } else if last {
+                    "└─ "
+                } else {
+                    "├─ "
+                };
+                let role = n
+                    .role
+                    .map(|r| r.title.as_str())
+                    .or(n.person.title.as_deref())
+                    .unwrap_or("no role");
+                let span = if n.span > 0 {
+                    format!(" · span {}", n.span)
+                } else {
+                    String::new()
+                };
                 let flag = n.flag.map(|f| format!("  ⚠ {f}")).unwrap_or_default();
-                writeln!(w, "{prefix}{branch}{} ({}) — {role}{span}{flag}", n.person.name, n.person.id)?;
+                writeln!(
+                    w,
+                    "{prefix}{branch}{} ({}) — {role}{span}{flag}",
+                    n.person.name, n.person.id
+                )?;
                 let reports = org.direct_reports(id, d);
-                let child_prefix = if top { prefix.to_owned() } else { format!("{prefix}{}", if last { "   " } else { "│  " }) };
+                let child_prefix = if top {
+                    prefix.to_owned()
+                } else {
+                    format!("{prefix}{}", if last { "   " } else { "│  " })
+                };
                 if left <= 1 {
                     if !reports.is_empty() {
-                        writeln!(w, "{child_prefix}└─ … {} more below", org.subtree(id, d).len() - 1)?;
+                        writeln!(
+                            w,
+                            "{child_prefix}└─ … {} more below",
+                            org.subtree(id, d).len() - 1
+                        )?;
                     }
                     return Ok(());
                 }
                 for (i, r) in reports.iter().enumerate() {
-                    walk(w, org, by, cat, r, d, &child_prefix, i + 1 == reports.len(), false, left - 1)?;
+                    walk(
+                        w,
+                        org,
+                        by,
+                        cat,
+                        r,
+                        d,
+                        &child_prefix,
+                        i + 1 == reports.len(),
+                        false,
+                        left - 1,
+                    )?;
                 }
                 Ok(())
             }
@@ -156,8 +238,20 @@ pub fn org_tree(
 }
 
 /// Prints one person's place in the org on `d`.
-pub fn person(org: &OrgHistory, people: &[Person], p: &Person, d: Date, format: Format) -> Result<()> {
-    let name = |id: &PersonId| people.iter().find(|x| &x.id == id).map(|x| x.name.clone()).unwrap_or_else(|| id.to_string());
+pub fn person(
+    org: &OrgHistory,
+    people: &[Person],
+    p: &Person,
+    d: Date,
+    format: Format,
+) -> Result<()> {
+    let name = |id: &PersonId| {
+        people
+            .iter()
+            .find(|x| &x.id == id)
+            .map(|x| x.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    };
     let manager = org.manager_on(&p.id, d);
     let reports = org.direct_reports(&p.id, d);
     let chain = org.chain(&p.id, d);
@@ -170,15 +264,40 @@ pub fn person(org: &OrgHistory, people: &[Person], p: &Person, d: Date, format: 
     match format {
         Format::Table => {
             println!("{} ({}) on {}", p.name, p.id, fmt_date(d));
-            println!("  role:        {}", p.role.as_ref().map(|r| r.as_str()).unwrap_or("-"));
-            println!("  reports to:  {}", manager.map(name).unwrap_or_else(|| "nobody".into()));
-            println!("  chain:       {}", chain.iter().map(name).collect::<Vec<_>>().join(" → "));
-            println!("  direct reports ({}): {}", reports.len(), reports.iter().map(name).collect::<Vec<_>>().join(", "));
+            println!(
+                "  role:        {}",
+                p.role.as_ref().map(|r| r.as_str()).unwrap_or("-")
+            );
+            println!(
+                "  reports to:  {}",
+                manager.map(name).unwrap_or_else(|| "nobody".into())
+            );
+            println!(
+                "  chain:       {}",
+                chain.iter().map(name).collect::<Vec<_>>().join(" → ")
+            );
+            println!(
+                "  direct reports ({}): {}",
+                reports.len(),
+                reports.iter().map(name).collect::<Vec<_>>().join(", ")
+            );
             println!("  subtree:     {} people", org.subtree(&p.id, d).len());
-            println!("  units:       {}", units.iter().map(|u| u.to_string()).collect::<Vec<_>>().join(", "));
+            println!(
+                "  units:       {}",
+                units
+                    .iter()
+                    .map(|u| u.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
             println!("  reporting history:");
             for l in org.lines_of(&p.id) {
-                println!("    {} to {}: {}", fmt_date(l.valid.from), l.valid.to.map(fmt_date).unwrap_or_else(|| "now".into()), name(&l.manager));
+                println!(
+                    "    {} to {}: {}",
+                    fmt_date(l.valid.from),
+                    l.valid.to.map(fmt_date).unwrap_or_else(|| "now".into()),
+                    name(&l.manager)
+                );
             }
             Ok(())
         }
@@ -197,7 +316,15 @@ fn band(r: &Role) -> String {
     r.comp
         .base
         .iter()
-        .map(|b| format!("${}k–{}k{} ({})", b.min / 1000, b.max / 1000, if b.open_top { "+" } else { "" }, b.source))
+        .map(|b| {
+            format!(
+                "${}k–{}k{} ({})",
+                b.min / 1000,
+                b.max / 1000,
+                if b.open_top { "+" } else { "" },
+                b.source
+            )
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -210,7 +337,17 @@ pub fn roles(cat: &Catalog, format: Format) -> Result<()> {
         }
         Format::Json => print_json(&serde_json::to_value(cat.roles())?),
         Format::Csv => csv_out(
-            &["id", "title", "function", "level", "scope", "carries_quota", "span_min", "span_max", "kpis"],
+            &[
+                "id",
+                "title",
+                "function",
+                "level",
+                "scope",
+                "carries_quota",
+                "span_min",
+                "span_max",
+                "kpis",
+            ],
             cat.roles()
                 .iter()
                 .map(|r| {
@@ -230,9 +367,15 @@ pub fn roles(cat: &Catalog, format: Format) -> Result<()> {
                 .collect(),
         ),
         Format::Table => {
-            println!("{:<28} {:<32} {:>5} {:<13} {:>7} {:<6} base salary", "id", "title", "level", "scope", "span", "quota");
+            println!(
+                "{:<28} {:<32} {:>5} {:<13} {:>7} {:<6} base salary",
+                "id", "title", "level", "scope", "span", "quota"
+            );
             for r in cat.roles() {
-                let span = r.span_range().map(|(a, b)| format!("{a}–{b}")).unwrap_or_default();
+                let span = r
+                    .span_range()
+                    .map(|(a, b)| format!("{a}–{b}"))
+                    .unwrap_or_default();
                 println!(
                     "{:<28} {:<32} {:>5} {:<13} {:>7} {:<6} {}",
                     r.id,
@@ -269,39 +412,91 @@ pub fn role(cat: &Catalog, r: &Role, format: Format) -> Result<()> {
     if !r.aliases.is_empty() {
         println!("also called: {}", r.aliases.join(", "));
     }
-    println!("function {:?}, level {}, scope {}, carries quota: {}", r.function, r.level, r.scope.as_str(), r.carries_quota);
+    println!(
+        "function {:?}, level {}, scope {}, carries quota: {}",
+        r.function,
+        r.level,
+        r.scope.as_str(),
+        r.carries_quota
+    );
     facts("summary", &r.summary);
     if !r.reports_to.is_empty() {
         println!("reports to:");
         for x in &r.reports_to {
-            let t = cat.find(&x.role).map(|r| r.title.clone()).unwrap_or_else(|| x.role.trim_start_matches("external:").to_owned());
-            println!("  - {t}{} [{}]", x.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default(), x.source);
+            let t = cat
+                .find(&x.role)
+                .map(|r| r.title.clone())
+                .unwrap_or_else(|| x.role.trim_start_matches("external:").to_owned());
+            println!(
+                "  - {t}{} [{}]",
+                x.note
+                    .as_ref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default(),
+                x.source
+            );
         }
     }
     facts("manages", &r.manages);
     for s in &r.span {
-        println!("span of control: {}–{}{} [{}]", s.min, s.max, s.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default(), s.source);
+        println!(
+            "span of control: {}–{}{} [{}]",
+            s.min,
+            s.max,
+            s.note
+                .as_ref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default(),
+            s.source
+        );
     }
     for y in &r.experience {
         let range = match y.max {
             Some(m) => format!("{}–{} years", y.min, m),
             None => format!("{}+ years", y.min),
         };
-        println!("experience: {range}{} [{}]", y.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default(), y.source);
+        println!(
+            "experience: {range}{} [{}]",
+            y.note
+                .as_ref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default(),
+            y.source
+        );
     }
     facts("education", &r.education);
     for b in &r.comp.base {
-        println!("base salary: {} {}–{}{} [{}]", b.currency, b.min, b.max, if b.open_top { "+" } else { "" }, b.source);
+        println!(
+            "base salary: {} {}–{}{} [{}]",
+            b.currency,
+            b.min,
+            b.max,
+            if b.open_top { "+" } else { "" },
+            b.source
+        );
     }
     for b in &r.comp.bonus_pct_of_base {
         println!("bonus: {}–{} % of base [{}]", b.min, b.max, b.source);
     }
     for b in &r.comp.total_comp_up_to {
-        println!("total compensation up to: {} {}{} [{}]", b.currency, b.max, if b.open_top { "+" } else { "" }, b.source);
+        println!(
+            "total compensation up to: {} {}{} [{}]",
+            b.currency,
+            b.max,
+            if b.open_top { "+" } else { "" },
+            b.source
+        );
     }
     facts("other compensation", &r.comp.other);
     facts("equity", &r.comp.equity);
-    println!("KPIs: {}", r.kpis.iter().map(|k| format!("{} [{}]", k.id, k.source)).collect::<Vec<_>>().join(", "));
+    println!(
+        "KPIs: {}",
+        r.kpis
+            .iter()
+            .map(|k| format!("{} [{}]", k.id, k.source))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     facts("responsibilities", &r.responsibilities);
     for (dim, v) in r.skills.dimensions() {
         facts(&format!("skills — {dim}"), v);
@@ -311,8 +506,18 @@ pub fn role(cat: &Catalog, r: &Role, format: Format) -> Result<()> {
     if !r.next_roles.is_empty() {
         println!("next roles:");
         for n in &r.next_roles {
-            let t = cat.find(&n.role).map(|r| r.title.clone()).unwrap_or_else(|| n.role.trim_start_matches("external:").to_owned());
-            println!("  - {t}{} [{}]", n.years.as_ref().map(|y| format!(" after {y} years")).unwrap_or_default(), n.source);
+            let t = cat
+                .find(&n.role)
+                .map(|r| r.title.clone())
+                .unwrap_or_else(|| n.role.trim_start_matches("external:").to_owned());
+            println!(
+                "  - {t}{} [{}]",
+                n.years
+                    .as_ref()
+                    .map(|y| format!(" after {y} years"))
+                    .unwrap_or_default(),
+                n.source
+            );
         }
     }
     facts("challenges", &r.challenges);
@@ -325,10 +530,24 @@ pub fn role(cat: &Catalog, r: &Role, format: Format) -> Result<()> {
 }
 
 pub fn settings(s: &Settings, format: Format) -> Result<()> {
-    let pairs: Vec<(&str, String)> = KEYS.iter().map(|k| (*k, s.get(k).unwrap_or_default())).collect();
+    let pairs: Vec<(&str, String)> = KEYS
+        .iter()
+        .map(|k| (*k, s.get(k).unwrap_or_default()))
+        .collect();
     match format {
-        Format::Json => print_json(&Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), Value::String(v))).collect())),
-        Format::Csv => csv_out(&["key", "value"], pairs.into_iter().map(|(k, v)| vec![k.to_owned(), v]).collect()),
+        Format::Json => print_json(&Value::Object(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), Value::String(v)))
+                .collect(),
+        )),
+        Format::Csv => csv_out(
+            &["key", "value"],
+            pairs
+                .into_iter()
+                .map(|(k, v)| vec![k.to_owned(), v])
+                .collect(),
+        ),
         _ => {
             for (k, v) in pairs {
                 println!("{k:<26} {v}");
@@ -352,7 +571,13 @@ pub fn status(
             "counts": counts.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
             "imports": imports.iter().map(|(s, p, e, t)| json!({"source": s, "path": p, "effective": e, "summary": t})).collect::<Vec<_>>(),
         })),
-        Format::Csv => csv_out(&["table", "rows"], counts.iter().map(|(k, v)| vec![k.to_string(), v.to_string()]).collect()),
+        Format::Csv => csv_out(
+            &["table", "rows"],
+            counts
+                .iter()
+                .map(|(k, v)| vec![k.to_string(), v.to_string()])
+                .collect(),
+        ),
         _ => {
             println!("store {db} ({backend}, schema v{version})");
             for (k, v) in counts {

@@ -14,7 +14,7 @@ use time::{Duration, Month, Time, Weekday};
 use salesorg_core::date::{Date, Timestamp};
 use salesorg_core::ids::*;
 use salesorg_core::money::{Currency, Money};
-use salesorg_core::period::{add_months, FiscalCalendar, Grain, Period};
+use salesorg_core::period::{FiscalCalendar, Grain, Period, add_months};
 use salesorg_core::records::*;
 use salesorg_core::settings::Settings;
 
@@ -34,14 +34,26 @@ pub struct DemoSpec {
 
 impl DemoSpec {
     pub fn new(end: Date) -> DemoSpec {
-        DemoSpec { people: 200, opportunities: 30_000, seed: 42, end, activities_per_opp: 3.0 }
+        DemoSpec {
+            people: 200,
+            opportunities: 30_000,
+            seed: 42,
+            end,
+            activities_per_opp: 3.0,
+        }
     }
 }
 
 /// Where generated records go.
 pub trait Sink {
     fn settings(&mut self, s: &Settings) -> Result<()>;
-    fn org(&mut self, people: &[Person], units: &[Unit], lines: &[ReportingLine], members: &[Membership]) -> Result<()>;
+    fn org(
+        &mut self,
+        people: &[Person],
+        units: &[Unit],
+        lines: &[ReportingLine],
+        members: &[Membership],
+    ) -> Result<()>;
     fn accounts(&mut self, v: &[Account]) -> Result<()>;
     fn opportunities(&mut self, v: &[Opportunity], history: &[StageChange]) -> Result<()>;
     fn leads(&mut self, v: &[Lead]) -> Result<()>;
@@ -59,7 +71,13 @@ impl Sink for StoreSink<'_> {
     fn settings(&mut self, s: &Settings) -> Result<()> {
         Ok(self.0.save_settings(s)?)
     }
-    fn org(&mut self, people: &[Person], units: &[Unit], lines: &[ReportingLine], members: &[Membership]) -> Result<()> {
+    fn org(
+        &mut self,
+        people: &[Person],
+        units: &[Unit],
+        lines: &[ReportingLine],
+        members: &[Membership],
+    ) -> Result<()> {
         self.0.upsert_people(people)?;
         self.0.upsert_units(units)?;
         self.0.replace_lines(lines)?;
@@ -120,7 +138,15 @@ impl std::fmt::Display for DemoSummary {
         write!(
             f,
             "{} people in {} units, {} accounts, {} opportunities ({} stage changes), {} leads, {} activities, {} quotas, {} reorganisation moves",
-            self.people, self.units, self.accounts, self.opportunities, self.history, self.leads, self.activities, self.quotas, self.reorganisations
+            self.people,
+            self.units,
+            self.accounts,
+            self.opportunities,
+            self.history,
+            self.leads,
+            self.activities,
+            self.quotas,
+            self.reorganisations
         )
     }
 }
@@ -132,17 +158,34 @@ const STAGES: [(&str, u16, ForecastCategory); 5] = [
     ("Proposal", 6000, ForecastCategory::BestCase),
     ("Negotiation", 8000, ForecastCategory::Commit),
 ];
-const LOSS: [&str; 6] = ["Price", "Competitor", "No Decision", "Timing", "Budget", "Product Fit"];
-const INDUSTRIES: [&str; 8] =
-    ["Software", "Manufacturing", "Healthcare", "Financial Services", "Retail", "Energy", "Education", "Logistics"];
+const LOSS: [&str; 6] = [
+    "Price",
+    "Competitor",
+    "No Decision",
+    "Timing",
+    "Budget",
+    "Product Fit",
+];
+const INDUSTRIES: [&str; 8] = [
+    "Software",
+    "Manufacturing",
+    "Healthcare",
+    "Financial Services",
+    "Retail",
+    "Energy",
+    "Education",
+    "Logistics",
+];
 const SOURCES: [&str; 5] = ["Web", "Outbound", "Partner", "Event", "Referral"];
 const FIRST: [&str; 24] = [
-    "Ava", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Iris", "Jonas", "Kara", "Liam", "Maya", "Noah",
-    "Olga", "Priya", "Quinn", "Rafael", "Sofia", "Tariq", "Uma", "Victor", "Wen", "Yara",
+    "Ava", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Iris", "Jonas", "Kara",
+    "Liam", "Maya", "Noah", "Olga", "Priya", "Quinn", "Rafael", "Sofia", "Tariq", "Uma", "Victor",
+    "Wen", "Yara",
 ];
 const LAST: [&str; 24] = [
-    "Adler", "Brooks", "Chen", "Dubois", "Evans", "Fischer", "Garcia", "Hughes", "Ivanova", "Jensen", "Kowalski", "Lopez",
-    "Moreau", "Nakamura", "Okafor", "Patel", "Quispe", "Rossi", "Schmidt", "Tanaka", "Umarov", "Varga", "Weber", "Zhou",
+    "Adler", "Brooks", "Chen", "Dubois", "Evans", "Fischer", "Garcia", "Hughes", "Ivanova",
+    "Jensen", "Kowalski", "Lopez", "Moreau", "Nakamura", "Okafor", "Patel", "Quispe", "Rossi",
+    "Schmidt", "Tanaka", "Umarov", "Varga", "Weber", "Zhou",
 ];
 const REGIONS: [(&str, bool); 6] = [
     ("North America East", false),
@@ -200,7 +243,10 @@ impl Gen {
     fn person(&mut self, prefix: &str, role: &str, title: &str, hired: Date) -> PersonId {
         let id = pid(format!("{prefix}-{:05}", self.people.len() + 1));
         let name = self.name();
-        let email = format!("{}@demo.salesorg.dev", name.to_lowercase().replace(' ', "."));
+        let email = format!(
+            "{}@demo.salesorg.dev",
+            name.to_lowercase().replace(' ', ".")
+        );
         self.people.push(Person {
             id: id.clone(),
             name,
@@ -213,27 +259,48 @@ impl Gen {
         id
     }
     fn report(&mut self, p: &PersonId, m: &PersonId, from: Date) {
-        self.lines.push(ReportingLine { person: p.clone(), manager: m.clone(), valid: Validity { from, to: None } });
+        self.lines.push(ReportingLine {
+            person: p.clone(),
+            manager: m.clone(),
+            valid: Validity { from, to: None },
+        });
     }
     fn place(&mut self, p: &PersonId, u: &UnitId, from: Date) {
-        self.members.push(Membership { person: p.clone(), unit: u.clone(), valid: Validity { from, to: None } });
+        self.members.push(Membership {
+            person: p.clone(),
+            unit: u.clone(),
+            valid: Validity { from, to: None },
+        });
     }
     fn unit(&mut self, id: &str, name: &str, kind: UnitKind, parent: Option<&UnitId>) -> UnitId {
         let u = uid(id);
-        self.units.push(Unit { id: u.clone(), name: name.into(), kind, parent: parent.cloned() });
+        self.units.push(Unit {
+            id: u.clone(),
+            name: name.into(),
+            kind,
+            parent: parent.cloned(),
+        });
         u
     }
     /// Moves `p` to manager `m` (and unit `u`) from `on`, closing the line open on that
     /// day. Does nothing, and says so, when no open-ended line holds on `on` (the person
     /// left, or already moved later).
     fn moveto(&mut self, p: &PersonId, m: &PersonId, u: Option<&UnitId>, on: Date) -> bool {
-        let Some(l) = self.lines.iter_mut().find(|l| &l.person == p && l.valid.to.is_none() && l.valid.from < on) else {
+        let Some(l) = self
+            .lines
+            .iter_mut()
+            .find(|l| &l.person == p && l.valid.to.is_none() && l.valid.from < on)
+        else {
             return false;
         };
         l.valid.to = Some(on);
         self.report(p, m, on);
         if let Some(u) = u {
-            for x in self.members.iter_mut().filter(|x| &x.person == p && x.valid.to.is_none()) {
+            for x in self
+                .members
+                .iter_mut()
+                .filter(|x| &x.person == p && x.valid.to.is_none())
+            {
                 x.valid.to = Some(on);
             }
             self.place(p, u, on);
@@ -245,10 +312,18 @@ impl Gen {
         if let Some(x) = self.people.iter_mut().find(|x| &x.id == p) {
             x.left = Some(on);
         }
-        for l in self.lines.iter_mut().filter(|l| &l.person == p && l.valid.to.is_none()) {
+        for l in self
+            .lines
+            .iter_mut()
+            .filter(|l| &l.person == p && l.valid.to.is_none())
+        {
             l.valid.to = Some(on);
         }
-        for x in self.members.iter_mut().filter(|x| &x.person == p && x.valid.to.is_none()) {
+        for x in self
+            .members
+            .iter_mut()
+            .filter(|x| &x.person == p && x.valid.to.is_none())
+        {
             x.valid.to = Some(on);
         }
     }
@@ -285,9 +360,16 @@ fn money(major: f64) -> Money {
 }
 
 /// Generates the demo org into `sink`.
-pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -> Result<DemoSummary> {
+pub fn generate(
+    spec: &DemoSpec,
+    sink: &mut dyn Sink,
+    progress: &dyn Progress,
+) -> Result<DemoSummary> {
     let end = spec.end;
-    let start = add_months(Period::containing(&FiscalCalendar::default(), Grain::Month, end).start, -35);
+    let start = add_months(
+        Period::containing(&FiscalCalendar::default(), Grain::Month, end).start,
+        -35,
+    );
     let mut g = Gen {
         rng: ChaCha8Rng::seed_from_u64(spec.seed),
         people: Vec::new(),
@@ -302,7 +384,9 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -
     let mut hol = Vec::new();
     for y in start.year()..=end.year() {
         for (m, d) in [(1u8, 1u8), (7, 4), (12, 25), (12, 26)] {
-            if let Ok(dt) = Date::from_calendar_date(y, Month::try_from(m).unwrap_or(Month::January), d) {
+            if let Ok(dt) =
+                Date::from_calendar_date(y, Month::try_from(m).unwrap_or(Month::January), d)
+            {
                 hol.push(salesorg_core::date::fmt_date(dt));
             }
         }
@@ -318,8 +402,18 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -
     let cro = g.person("P", "cro", "Chief Revenue Officer", founding);
     g.place(&cro, &company, founding);
     let vps = g.unit("sales", "Field Sales", UnitKind::Department, Some(&company));
-    let vpi = g.unit("inside-sales", "Inside Sales", UnitKind::Department, Some(&company));
-    let vpo = g.unit("sales-ops", "Sales Operations", UnitKind::Department, Some(&company));
+    let vpi = g.unit(
+        "inside-sales",
+        "Inside Sales",
+        UnitKind::Department,
+        Some(&company),
+    );
+    let vpo = g.unit(
+        "sales-ops",
+        "Sales Operations",
+        UnitKind::Department,
+        Some(&company),
+    );
     let vp_sales = g.person("P", "vp_sales", "VP of Sales", founding);
     let vp_inside = g.person("P", "vp_inside_sales", "VP of Inside Sales", founding);
     let vp_ops = g.person("P", "vp_sales_ops", "VP of Sales Operations", founding);
@@ -329,14 +423,23 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -
     }
     // sales operations: a director, analysts, CRM admins, enablement and analytics
     let ops_n = ((n * 0.04).round() as usize).max(4);
-    let dso = g.person("P", "director_sales_ops", "Director of Sales Operations", founding);
+    let dso = g.person(
+        "P",
+        "director_sales_ops",
+        "Director of Sales Operations",
+        founding,
+    );
     g.report(&dso, &vp_ops, founding);
     g.place(&dso, &vpo, founding);
     for i in 0..ops_n {
         let (role, title, boss) = match i % 4 {
             0 => ("sales_ops_analyst", "Sales Operations Analyst", dso.clone()),
             1 => ("crm_admin", "CRM Administrator", dso.clone()),
-            2 => ("sales_enablement_specialist", "Sales Enablement Specialist", vp_ops.clone()),
+            2 => (
+                "sales_enablement_specialist",
+                "Sales Enablement Specialist",
+                vp_ops.clone(),
+            ),
             _ => ("sales_analyst", "Sales Analyst", vp_ops.clone()),
         };
         let p = g.person("P", role, title, founding);
@@ -354,14 +457,29 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -
     let mut directors: Vec<(PersonId, UnitId, bool)> = Vec::new();
     for r in 0..regions {
         let (rname, eur) = REGIONS[r];
-        let ru = g.unit(&format!("region-{}", r + 1), rname, UnitKind::Region, Some(&vps));
-        let d = g.person("P", "director_sales", &format!("Director of Sales, {rname}"), founding);
+        let ru = g.unit(
+            &format!("region-{}", r + 1),
+            rname,
+            UnitKind::Region,
+            Some(&vps),
+        );
+        let d = g.person(
+            "P",
+            "director_sales",
+            &format!("Director of Sales, {rname}"),
+            founding,
+        );
         g.report(&d, &vp_sales, founding);
         g.place(&d, &ru, founding);
         directors.push((d.clone(), ru.clone(), false));
         let here = field_teams / regions + usize::from(r < field_teams % regions);
         for t in 0..here {
-            let tu = g.unit(&format!("region-{}-team-{}", r + 1, t + 1), &format!("{rname} Team {}", t + 1), UnitKind::Team, Some(&ru));
+            let tu = g.unit(
+                &format!("region-{}-team-{}", r + 1, t + 1),
+                &format!("{rname} Team {}", t + 1),
+                UnitKind::Team,
+                Some(&ru),
+            );
             let m = g.person("P", "sales_manager", "Sales Manager", founding);
             g.report(&m, &d, founding);
             g.place(&m, &tu, founding);
@@ -369,15 +487,35 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -
         }
     }
     for dpt in 0..depts {
-        let du = g.unit(&format!("inside-{}", dpt + 1), &format!("Inside Sales {}", dpt + 1), UnitKind::Department, Some(&vpi));
-        let d = g.person("P", "director_inside_sales", "Director of Inside Sales", founding);
+        let du = g.unit(
+            &format!("inside-{}", dpt + 1),
+            &format!("Inside Sales {}", dpt + 1),
+            UnitKind::Department,
+            Some(&vpi),
+        );
+        let d = g.person(
+            "P",
+            "director_inside_sales",
+            "Director of Inside Sales",
+            founding,
+        );
         g.report(&d, &vp_inside, founding);
         g.place(&d, &du, founding);
         directors.push((d.clone(), du.clone(), true));
         let here = inside_teams / depts + usize::from(dpt < inside_teams % depts);
         for t in 0..here {
-            let tu = g.unit(&format!("inside-{}-team-{}", dpt + 1, t + 1), &format!("Inside Sales {} Team {}", dpt + 1, t + 1), UnitKind::Team, Some(&du));
-            let m = g.person("P", "inside_sales_team_lead", "Inside Sales Team Lead", founding);
+            let tu = g.unit(
+                &format!("inside-{}-team-{}", dpt + 1, t + 1),
+                &format!("Inside Sales {} Team {}", dpt + 1, t + 1),
+                UnitKind::Team,
+                Some(&du),
+            );
+            let m = g.person(
+                "P",
+                "inside_sales_team_lead",
+                "Inside Sales Team Lead",
+                founding,
+            );
             g.report(&m, &d, founding);
             g.place(&m, &tu, founding);
             leaders.push((m, tu, true, false));
@@ -387,14 +525,30 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -
     let leaders_snapshot = leaders.clone();
     for (lead, tu, inside, eur) in &leaders_snapshot {
         for _ in 0..per_team {
-            let hired = if g.rng.random_bool(0.7) { founding } else { g.day(founding, add_months(end, -6)) };
-            let title = if *inside { "Inside Sales Representative" } else { "Account Executive" };
+            let hired = if g.rng.random_bool(0.7) {
+                founding
+            } else {
+                g.day(founding, add_months(end, -6))
+            };
+            let title = if *inside {
+                "Inside Sales Representative"
+            } else {
+                "Account Executive"
+            };
             let p = g.person("P", "sales_rep", title, hired);
             g.report(&p, lead, hired);
             g.place(&p, tu, hired);
             let skill = g.rng.random_range(0.18..0.48);
             let volume = lognormal(&mut g.rng, 1.0, 0.35);
-            g.reps.push(Rep { id: p, hired, left: None, inside: *inside, eur: *eur, skill, volume });
+            g.reps.push(Rep {
+                id: p,
+                hired,
+                left: None,
+                inside: *inside,
+                eur: *eur,
+                skill,
+                volume,
+            });
         }
     }
     // attrition: ~12 % of reps leave during the three years; a replacement is hired
@@ -409,18 +563,45 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -
             let rep = g.reps[i].id.clone();
             g.leave(&rep, on);
             g.reps[i].left = Some(on);
-            let lead = g.lines.iter().rev().find(|l| l.person == rep).map(|l| l.manager.clone());
-            let unit = g.members.iter().rev().find(|m| m.person == rep).map(|m| m.unit.clone());
+            let lead = g
+                .lines
+                .iter()
+                .rev()
+                .find(|l| l.person == rep)
+                .map(|l| l.manager.clone());
+            let unit = g
+                .members
+                .iter()
+                .rev()
+                .find(|m| m.person == rep)
+                .map(|m| m.unit.clone());
             if let (Some(lead), Some(unit)) = (lead, unit) {
                 let hired = on + Duration::days(g.rng.random_range(14..60));
                 if hired < end {
                     let inside = g.reps[i].inside;
-                    let p = g.person("P", "sales_rep", if inside { "Inside Sales Representative" } else { "Account Executive" }, hired);
+                    let p = g.person(
+                        "P",
+                        "sales_rep",
+                        if inside {
+                            "Inside Sales Representative"
+                        } else {
+                            "Account Executive"
+                        },
+                        hired,
+                    );
                     g.report(&p, &lead, hired);
                     g.place(&p, &unit, hired);
                     let skill = g.rng.random_range(0.15..0.40);
                     let eur = g.reps[i].eur;
-                    g.reps.push(Rep { id: p, hired, left: None, inside, eur, skill, volume: lognormal(&mut g.rng, 0.9, 0.35) });
+                    g.reps.push(Rep {
+                        id: p,
+                        hired,
+                        left: None,
+                        inside,
+                        eur,
+                        skill,
+                        volume: lognormal(&mut g.rng, 0.9, 0.35),
+                    });
                 }
             }
         }
@@ -430,15 +611,29 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -
     for _ in 0..movers {
         let i = g.rng.random_range(0..g.reps.len());
         let rep = g.reps[i].clone();
-        let same: Vec<&(PersonId, UnitId, bool, bool)> = leaders.iter().filter(|l| l.2 == rep.inside && l.3 == rep.eur).collect();
-        let (Some(cur), true) = (g.lines.iter().rev().find(|l| l.person == rep.id && l.valid.to.is_none()).map(|l| l.manager.clone()), same.len() > 1) else {
+        let same: Vec<&(PersonId, UnitId, bool, bool)> = leaders
+            .iter()
+            .filter(|l| l.2 == rep.inside && l.3 == rep.eur)
+            .collect();
+        let (Some(cur), true) = (
+            g.lines
+                .iter()
+                .rev()
+                .find(|l| l.person == rep.id && l.valid.to.is_none())
+                .map(|l| l.manager.clone()),
+            same.len() > 1,
+        ) else {
             continue;
         };
         let target = same[g.rng.random_range(0..same.len())].clone();
         if target.0 == cur || rep.left.is_some() {
             continue;
         }
-        let q = Period::containing(&FiscalCalendar::default(), Grain::Quarter, g.day(add_months(start, 3), add_months(end, -2)));
+        let q = Period::containing(
+            &FiscalCalendar::default(),
+            Grain::Quarter,
+            g.day(add_months(start, 3), add_months(end, -2)),
+        );
         let on = q.start + Duration::days(45); // mid-quarter
         g.moveto(&rep.id, &target.0, Some(&target.1), on);
     }
@@ -449,8 +644,12 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -
         let succ = g.person("P", "director_sales", "Director of Sales", on);
         g.report(&succ, &vp_sales, on);
         g.place(&succ, &ru, on);
-        let reports: Vec<PersonId> =
-            g.lines.iter().filter(|l| l.manager == d && l.valid.to.is_none() && l.valid.from < on).map(|l| l.person.clone()).collect();
+        let reports: Vec<PersonId> = g
+            .lines
+            .iter()
+            .filter(|l| l.manager == d && l.valid.to.is_none() && l.valid.from < on)
+            .map(|l| l.person.clone())
+            .collect();
         for r in reports {
             g.moveto(&r, &succ, None, on);
         }
@@ -459,11 +658,18 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -
     // reorganisation 3: a new inside-sales team is formed with reps from other teams + hires
     if let Some((d, du, _)) = directors.iter().find(|d| d.2).cloned() {
         let on = add_months(start, 24) + Duration::days(14);
-        let tu = g.unit("inside-new-team", "Inside Sales Expansion Team", UnitKind::Team, Some(&du));
+        let tu = g.unit(
+            "inside-new-team",
+            "Inside Sales Expansion Team",
+            UnitKind::Team,
+            Some(&du),
+        );
         let lead = g.person("P", "inside_sales_team_lead", "Inside Sales Team Lead", on);
         g.report(&lead, &d, on);
         g.place(&lead, &tu, on);
-        let candidates: Vec<usize> = (0..g.reps.len()).filter(|i| g.reps[*i].inside && g.reps[*i].left.is_none() && g.reps[*i].hired < on).collect();
+        let candidates: Vec<usize> = (0..g.reps.len())
+            .filter(|i| g.reps[*i].inside && g.reps[*i].left.is_none() && g.reps[*i].hired < on)
+            .collect();
         let mut moved = 0;
         for i in candidates {
             let id = g.reps[i].id.clone();
@@ -475,7 +681,15 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -
             let p = g.person("P", "sales_rep", "Inside Sales Representative", on);
             g.report(&p, &lead, on);
             g.place(&p, &tu, on);
-            g.reps.push(Rep { id: p, hired: on, left: None, inside: true, eur: false, skill: 0.25, volume: 0.8 });
+            g.reps.push(Rep {
+                id: p,
+                hired: on,
+                left: None,
+                inside: true,
+                eur: false,
+                skill: 0.25,
+                volume: 0.8,
+            });
         }
         leaders.push((lead, tu, true, false));
     }
@@ -545,7 +759,10 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -
         if to <= from {
             continue;
         }
-        let my_accounts: Vec<usize> = (0..n_accounts).filter(|a| account_owner[*a] == ri).take(40).collect();
+        let my_accounts: Vec<usize> = (0..n_accounts)
+            .filter(|a| account_owner[*a] == ri)
+            .take(40)
+            .collect();
         for _ in 0..count {
             // created: seasonal rejection sampling
             let created = loop {
@@ -554,12 +771,24 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -
                     break d;
                 }
             };
-            let cycle = if rep.inside { lognormal(&mut g.rng, 24.0, 0.5) } else { lognormal(&mut g.rng, 65.0, 0.5) };
+            let cycle = if rep.inside {
+                lognormal(&mut g.rng, 24.0, 0.5)
+            } else {
+                lognormal(&mut g.rng, 65.0, 0.5)
+            };
             let cycle = cycle.clamp(1.0, 300.0) as i64;
             let mut close = created + Duration::days(cycle);
             let won = g.rng.random_bool(rep.skill.clamp(0.05, 0.9));
-            let reached = if won { STAGES.len() } else { g.rng.random_range(1..=STAGES.len()) };
-            let amount_major = if rep.inside { lognormal(&mut g.rng, 9_000.0, 0.6) } else { lognormal(&mut g.rng, 42_000.0, 0.7) };
+            let reached = if won {
+                STAGES.len()
+            } else {
+                g.rng.random_range(1..=STAGES.len())
+            };
+            let amount_major = if rep.inside {
+                lognormal(&mut g.rng, 9_000.0, 0.6)
+            } else {
+                lognormal(&mut g.rng, 42_000.0, 0.7)
+            };
             let amount = money(amount_major);
             let mut loss_reason = None;
             let mut status = if won { OppStatus::Won } else { OppStatus::Lost };
@@ -578,7 +807,9 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -
             // the stage reached by the end date, for open deals
             let is_open = close > end;
             let days_total = (close - created).whole_days().max(1);
-            let stage_days: Vec<i64> = (0..reached).map(|k| days_total * k as i64 / reached as i64).collect();
+            let stage_days: Vec<i64> = (0..reached)
+                .map(|k| days_total * k as i64 / reached as i64)
+                .collect();
             let mut current = 0usize;
             for (k, sd) in stage_days.iter().enumerate() {
                 let at_day = created + Duration::days(*sd);
@@ -618,31 +849,51 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -
                     forecast_category: Some(fc),
                 });
             }
-            let account = if my_accounts.is_empty() { g.rng.random_range(0..n_accounts) } else { my_accounts[g.rng.random_range(0..my_accounts.len())] };
+            let account = if my_accounts.is_empty() {
+                g.rng.random_range(0..n_accounts)
+            } else {
+                my_accounts[g.rng.random_range(0..my_accounts.len())]
+            };
             if status == OppStatus::Won && first_won[account].is_none_or(|d| close < d) {
                 first_won[account] = Some(close);
             }
             let last_mod = if is_open {
                 // some open deals go stale
-                let back = if g.rng.random_bool(0.25) { g.rng.random_range(31..120) } else { g.rng.random_range(0..25) };
+                let back = if g.rng.random_bool(0.25) {
+                    g.rng.random_range(31..120)
+                } else {
+                    g.rng.random_range(0..25)
+                };
                 at_work(&mut g.rng, (end - Duration::days(back)).max(created))
             } else {
                 at_work(&mut g.rng, close)
             };
-            let next_step = (is_open && g.rng.random_bool(0.8)).then(|| "Follow-up call".to_owned());
+            let next_step =
+                (is_open && g.rng.random_bool(0.8)).then(|| "Follow-up call".to_owned());
             let source = SOURCES[g.rng.random_range(0..SOURCES.len())];
             opps.push(Opportunity {
                 id: id.clone(),
                 name: Some(format!("Deal {opp_n}")),
                 account: AccountId::parse(&format!("ACC-{:07}", account + 1)).ok(),
                 owner: rep.id.clone(),
-                amount: if is_open && g.rng.random_bool(0.04) { None } else { Some(amount) },
+                amount: if is_open && g.rng.random_bool(0.04) {
+                    None
+                } else {
+                    Some(amount)
+                },
                 currency: if rep.eur { eur } else { Currency::USD },
                 stage: Stage::parse(stage)?,
                 status,
                 probability: Some(Probability::from_bp(prob)?),
                 forecast_category: Some(fc),
-                kind: Some(if g.rng.random_bool(0.7) { "New Business" } else { "Expansion" }.into()),
+                kind: Some(
+                    if g.rng.random_bool(0.7) {
+                        "New Business"
+                    } else {
+                        "Expansion"
+                    }
+                    .into(),
+                ),
                 source: Some(source.into()),
                 created: Some(created),
                 close_date: Some(close),
@@ -667,7 +918,8 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -
                     converted_account: None,
                 });
                 act_n += 1;
-                let mins = lognormal(&mut g.rng, 35.0 / rep.skill.max(0.1) * 0.3, 0.9).clamp(1.0, 4000.0) as i64;
+                let mins = lognormal(&mut g.rng, 35.0 / rep.skill.max(0.1) * 0.3, 0.9)
+                    .clamp(1.0, 4000.0) as i64;
                 acts.push(Activity {
                     id: ActivityId::parse(&format!("ACT-{act_n:09}"))?,
                     kind: ActivityKind::Call,
@@ -682,7 +934,8 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -
             // activities on the deal
             let k = lognormal(&mut g.rng, spec.activities_per_opp, 0.5).round() as u32;
             for j in 0..k.min(40) {
-                let d = created + Duration::days((days_total * j as i64 / (k.max(1) as i64)).min(days_total));
+                let d = created
+                    + Duration::days((days_total * j as i64 / (k.max(1) as i64)).min(days_total));
                 if d > end {
                     break;
                 }
@@ -739,7 +992,14 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -
                 id: lid.clone(),
                 owner: rep.id.clone(),
                 source: Some(SOURCES[g.rng.random_range(0..SOURCES.len())].into()),
-                status: Some(if answered { "Working" } else { "Open - Not Contacted" }.into()),
+                status: Some(
+                    if answered {
+                        "Working"
+                    } else {
+                        "Open - Not Contacted"
+                    }
+                    .into(),
+                ),
                 created: lts,
                 converted_at: None,
                 converted_opp: None,
@@ -750,7 +1010,11 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -
                 let mins = lognormal(&mut g.rng, 50.0, 1.0).clamp(1.0, 6000.0) as i64;
                 acts.push(Activity {
                     id: ActivityId::parse(&format!("ACT-{act_n:09}"))?,
-                    kind: if g.rng.random_bool(0.7) { ActivityKind::Call } else { ActivityKind::Email },
+                    kind: if g.rng.random_bool(0.7) {
+                        ActivityKind::Call
+                    } else {
+                        ActivityKind::Email
+                    },
                     at: lts.plus_secs(mins * 60),
                     owner: rep.id.clone(),
                     lead: Some(lid),
@@ -789,7 +1053,11 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -
                     id: format!("SURVEY-{:07}-{k}", a + 1),
                     account: id.clone(),
                     date: d,
-                    score: if churn.is_some() { g.rng.random_range(1..=7) } else { g.rng.random_range(5..=10) },
+                    score: if churn.is_some() {
+                        g.rng.random_range(1..=7)
+                    } else {
+                        g.rng.random_range(5..=10)
+                    },
                     scale_min: 1,
                     scale_max: 10,
                 });
@@ -798,7 +1066,12 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -
         }
         accounts.push(Account {
             id,
-            name: format!("{} {} {}", LAST[a % LAST.len()], industry, ["Group", "Inc", "GmbH", "Ltd", "Co"][a % 5]),
+            name: format!(
+                "{} {} {}",
+                LAST[a % LAST.len()],
+                industry,
+                ["Group", "Inc", "GmbH", "Ltd", "Co"][a % 5]
+            ),
             industry: Some(industry.into()),
             employees: Some(lognormal(&mut g.rng, 400.0, 1.2).round() as i64),
             region: None,
@@ -825,7 +1098,10 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -
         let mut q = Period::containing(&cal, Grain::Quarter, start);
         while q.start <= end {
             if rep.hired < q.end && rep.left.is_none_or(|l| l > q.start) {
-                let base = avg_per_rep_q * rep.volume * if rep.inside { 9_000.0 * 1.6 } else { 42_000.0 } * 0.33;
+                let base = avg_per_rep_q
+                    * rep.volume
+                    * if rep.inside { 9_000.0 * 1.6 } else { 42_000.0 }
+                    * 0.33;
                 quotas.push(Quota {
                     target: QuotaTarget::Person(rep.id.clone()),
                     period: q,
@@ -853,7 +1129,12 @@ pub fn generate(spec: &DemoSpec, sink: &mut dyn Sink, progress: &dyn Progress) -
                 });
             }
         }
-        spend.push(Spend { date: m, scope: SpendScope::Company, category: "marketing".into(), amount: money(lognormal(&mut g.rng, 250_000.0, 0.25)) });
+        spend.push(Spend {
+            date: m,
+            scope: SpendScope::Company,
+            category: "marketing".into(),
+            amount: money(lognormal(&mut g.rng, 250_000.0, 0.25)),
+        });
         m = add_months(m, 1);
     }
     sink.spend(&spend)?;

@@ -47,7 +47,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path) -> Result<()> {
                 ("regional_office", &[], true),
             ],
         );
-        if l.problems.is_empty() {
+        {
             let mut regions: BTreeMap<String, u64> = BTreeMap::new();
             let mut managers: BTreeMap<String, (String, u64)> = BTreeMap::new();
             each_row(l, &f, |l, x| {
@@ -190,7 +190,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path) -> Result<()> {
                 ("close_value", &[], true),
             ],
         );
-        if l.problems.is_empty() {
+        {
             each_row(l, &f, |l, x| {
                 let id: Option<OppId> = x.req_id(c[0], "opportunity_id");
                 let owner: Option<PersonId> = x.req_id(c[1], "sales_agent");

@@ -947,6 +947,11 @@ impl<'s> Loader<'s> {
 
         let mut lines = self.store.lines()?;
         let mut changes = 0u64;
+        let origins: Vec<(PersonId, Origin)> = self
+            .managers
+            .iter()
+            .map(|(p, _, o)| (p.clone(), o.clone()))
+            .collect();
         let had_lines: HashSet<PersonId> = lines.iter().map(|l| l.person.clone()).collect();
         for (person, manager, origin) in std::mem::take(&mut self.managers) {
             let current = lines
@@ -1052,7 +1057,21 @@ impl<'s> Loader<'s> {
         };
         if let Err(errs) = OrgHistory::new(all_units, lines.clone(), members.clone()) {
             for e in errs {
-                self.problems.push(Problem::file("org", e.to_string()));
+                let msg = e.to_string();
+                // point at the row that set the manager of someone the message names
+                let at = origins
+                    .iter()
+                    .filter(|(p, _)| {
+                        let id = p.as_str();
+                        msg.split(|c: char| c == ' ' || c == ',' || c == ':')
+                            .any(|w| w == id)
+                    })
+                    .map(|(_, o)| o)
+                    .min_by_key(|o| (o.file.clone(), o.line));
+                self.problems.push(match at {
+                    Some(o) => o.problem(msg),
+                    None => Problem::file("the org", msg),
+                });
             }
             return Ok(changes);
         }

@@ -319,6 +319,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
             h.contains("loss") && h.contains("reason")
         });
         if c[3].is_none() && default_owner.is_none() {
+            f.skip_rows.set(true);
             l.fatal(Problem::at(
                 &f.name,
                 1,
@@ -326,7 +327,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
                 "the export has no OwnerId column, so its opportunities have no owner; pass --default-owner ID to give them one",
             ));
         }
-        if l.problems.is_empty() {
+        {
             each_row(l, &f, |l, x| {
                 if deleted(x, c[17]) {
                     return Ok(());

@@ -1,5 +1,6 @@
 //! Engine tests: imports and the demo, on SQLite and PostgreSQL.
 
+mod bad_input;
 mod maven;
 mod salesforce;
 

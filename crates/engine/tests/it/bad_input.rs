@@ -1,0 +1,269 @@
+//! Every bad-input case the importers must refuse: the error names file:line:column and the
+//! reason, and the store is left exactly as it was. Valid quirks are accepted.
+
+use std::path::Path;
+
+use salesorg_engine::import::{ImportOptions, Source, import};
+use salesorg_engine::{EngineError, Quiet};
+use salesorg_store::BackendKind;
+use salesorg_store::testing::{BOTH, TempDir, TestStore, fresh};
+
+use crate::fixture;
+
+/// A copy of the synthetic v1 Salesforce org with `file` replaced by `content`.
+fn export_with(file: &str, content: &[u8]) -> TempDir {
+    let dir = TempDir::new().unwrap();
+    for entry in std::fs::read_dir(fixture("synthetic/sf-org-v1")).unwrap() {
+        let e = entry.unwrap();
+        std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+    }
+    std::fs::write(dir.path().join(file), content).unwrap();
+    dir
+}
+
+fn edit(file: &str, from: &str, to: &str) -> TempDir {
+    let text = std::fs::read_to_string(fixture("synthetic/sf-org-v1").join(file)).unwrap();
+    assert!(text.contains(from), "{from:?} not in {file}");
+    export_with(file, text.replacen(from, to, 1).as_bytes())
+}
+
+/// A store that already holds the Maven dataset, so "unchanged" means something.
+fn populated(kind: BackendKind) -> TestStore {
+    let mut s = fresh(kind);
+    import(
+        &mut s,
+        Source::Maven,
+        &fixture("maven-crm-sales-opportunities"),
+        &ImportOptions::default(),
+        &Quiet,
+    )
+    .unwrap();
+    s
+}
+
+/// Imports `dir`, expects a refusal whose text contains every `expected` line, and checks
+/// that the store did not change.
+fn refused(dir: &Path, expected: &[&str]) {
+    for kind in BOTH {
+        let mut s = populated(kind);
+        let before = s.fingerprint().unwrap();
+        let err = import(
+            &mut s,
+            Source::Salesforce,
+            dir,
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap_err();
+        assert!(matches!(err, EngineError::Rejected(_)), "{kind}: {err}");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("the import was refused and nothing was written"),
+            "{text}"
+        );
+        for e in expected {
+            assert!(text.contains(e), "{kind}: expected {e:?} in:\n{text}");
+        }
+        assert_eq!(
+            s.fingerprint().unwrap(),
+            before,
+            "{kind}: the store changed"
+        );
+    }
+}
+
+#[test]
+fn unparseable_number() {
+    let d = edit("Opportunity.csv", ",50000.00,", ",50.000,00x,");
+    refused(d.path(), &["Opportunity.csv:2:"]);
+    let d = edit("Opportunity.csv", ",50000.00,", ",5e4,");
+    refused(
+        d.path(),
+        &["Opportunity.csv:2:6: Amount: \"5e4\" is not an amount: unexpected character 'e'"],
+    );
+}
+
+#[test]
+fn unparseable_and_impossible_dates() {
+    let d = edit("Opportunity.csv", ",2024-02-10,", ",yesterday,");
+    refused(
+        d.path(),
+        &["Opportunity.csv:2:8: CloseDate: \"yesterday\" is not a date: expected YYYY-MM-DD"],
+    );
+    let d = edit("Opportunity.csv", ",2024-02-20,", ",2023-02-29,");
+    refused(
+        d.path(),
+        &[
+            "Opportunity.csv:3:8: CloseDate: \"2023-02-29\" is not a date: day 29 does not exist in February 2023",
+        ],
+    );
+}
+
+#[test]
+fn unknown_owner_and_manager() {
+    let d = edit(
+        "Opportunity.csv",
+        ",005000000000012AAA,",
+        ",005000000000099AAA,",
+    );
+    refused(
+        d.path(),
+        &["Opportunity.csv:3:15: unknown person id \"005000000000099AAA\" (owner)"],
+    );
+    let d = edit(
+        "User.csv",
+        "00E000000000006AAA,005000000000005AAA",
+        "00E000000000006AAA,005000000000077AAA",
+    );
+    refused(
+        d.path(),
+        &["User.csv:9:8: unknown person id \"005000000000077AAA\" (manager)"],
+    );
+}
+
+#[test]
+fn duplicate_id_with_different_data() {
+    let text = std::fs::read_to_string(fixture("synthetic/sf-org-v1/Account.csv")).unwrap();
+    let dup = format!(
+        "{text}001000000000001AAA,,Acme Corporation,Customer,,USA,Manufacturing,1200,005000000000011AAA\n"
+    );
+    let d = export_with("Account.csv", dup.as_bytes());
+    refused(
+        d.path(),
+        &[
+            "Account.csv:4:9: duplicate account id \"001000000000001AAA\" with different data (first seen at line 2)",
+        ],
+    );
+    // an identical repeat is not a problem
+    let same = format!(
+        "{text}001000000000001AAA,,Acme Corp,Customer,,USA,Manufacturing,1200,005000000000011AAA\n"
+    );
+    let d = export_with("Account.csv", same.as_bytes());
+    let mut s = fresh(BackendKind::Sqlite);
+    import(
+        &mut s,
+        Source::Salesforce,
+        d.path(),
+        &ImportOptions::default(),
+        &Quiet,
+    )
+    .unwrap();
+}
+
+#[test]
+fn missing_required_column() {
+    let text = std::fs::read_to_string(fixture("synthetic/sf-org-v1/Opportunity.csv")).unwrap();
+    let d = export_with(
+        "Opportunity.csv",
+        text.replacen("StageName", "Stage_Name", 1).as_bytes(),
+    );
+    refused(
+        d.path(),
+        &["Opportunity.csv:1: missing required column \"StageName\""],
+    );
+}
+
+#[test]
+fn ragged_row_and_unterminated_quote() {
+    let d = edit(
+        "Account.csv",
+        ",Prospect,,USA,Energy,300,005000000000012AAA",
+        ",Prospect,,USA,Energy",
+    );
+    refused(
+        d.path(),
+        &["Account.csv:3:8: ragged row: 7 fields where the header has 9"],
+    );
+    let d = edit("Account.csv", "Globex", "\"Globex");
+    refused(d.path(), &["Account.csv:3:3: unterminated quote"]);
+}
+
+#[test]
+fn invalid_utf8_says_how_to_fix_it() {
+    let text = std::fs::read(fixture("synthetic/sf-org-v1/Account.csv")).unwrap();
+    let s = String::from_utf8(text)
+        .unwrap()
+        .replacen("Globex", "Glob\u{0}x", 1);
+    let bytes = s.replacen('\u{0}', "\u{e9}", 1).into_bytes();
+    // make it Latin-1: é as the single byte 0xE9
+    let mut latin = Vec::new();
+    for b in bytes.windows(2).enumerate() {
+        let _ = b;
+    }
+    let pos = bytes.windows(2).position(|w| w == [0xC3, 0xA9]).unwrap();
+    latin.extend_from_slice(&bytes[..pos]);
+    latin.push(0xE9);
+    latin.extend_from_slice(&bytes[pos + 2..]);
+    let d = export_with("Account.csv", &latin);
+    refused(
+        d.path(),
+        &["Account.csv:3:3: invalid UTF-8", "windows-1252"],
+    );
+}
+
+#[test]
+fn management_cycle() {
+    // the CRO now reports to a rep who (through the chain) reports to the CRO
+    let d = edit(
+        "User.csv",
+        "00E000000000001AAA,,Chief",
+        "00E000000000001AAA,005000000000011AAA,Chief",
+    );
+    refused(d.path(), &["management cycle", "User.csv:2:8:"]);
+}
+
+#[test]
+fn skip_bad_rows_imports_the_good_and_writes_the_rejects() {
+    for kind in BOTH {
+        let d = edit("Opportunity.csv", ",2024-02-20,", ",2023-02-29,");
+        let mut s = fresh(kind);
+        let rejects = d.path().join("rejects.csv");
+        let opts = ImportOptions {
+            skip_bad_rows: true,
+            rejects: Some(rejects.clone()),
+            ..Default::default()
+        };
+        let sum = import(&mut s, Source::Salesforce, d.path(), &opts, &Quiet).unwrap();
+        assert_eq!(sum.rejected, 1);
+        assert_eq!(s.opportunities().unwrap().len(), 2, "{kind}");
+        let text = std::fs::read_to_string(&rejects).unwrap();
+        assert!(text.starts_with("file,line,column,reason,row"), "{text}");
+        assert!(
+            text.contains(",3,8,\"CloseDate: \"\"2023-02-29\"\" is not a date"),
+            "{text}"
+        );
+        assert!(text.contains("006000000000002AAA"), "{text}");
+        assert!(sum.to_string().contains("1 bad rows skipped"), "{sum}");
+    }
+}
+
+#[test]
+fn valid_quirks_are_accepted() {
+    // BOM, CRLF, a quoted field with a newline, reordered columns, a header-only file
+    let acc = "\u{feff}Name,Id,OwnerId,Industry\r\n\"Acme\r\nCorp\",001000000000001AAA,005000000000011AAA,Manufacturing\r\nGlobex,001000000000002AAA,005000000000012AAA,Energy\r\n";
+    let d = export_with("Account.csv", acc.as_bytes());
+    std::fs::write(
+        d.path().join("Task.csv"),
+        "Id,OwnerId,CreatedDate,Subject\n",
+    )
+    .unwrap();
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        let sum = import(
+            &mut s,
+            Source::Salesforce,
+            d.path(),
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap();
+        let accounts = s.accounts().unwrap();
+        assert_eq!(accounts[0].name, "Acme\r\nCorp", "{kind}");
+        assert_eq!(
+            s.activities().unwrap().len(),
+            1,
+            "{kind}: only Event.csv has rows now"
+        );
+        assert!(sum.to_string().starts_with("imported "), "{sum}");
+    }
+}
