@@ -159,78 +159,78 @@ pub fn org_tree(
             if roots.is_empty() {
                 writeln!(w, "(no reporting lines on this date)")?;
             }
-            fn walk(
-                w: &mut dyn Write,
-                org: &OrgHistory,
-                by: &HashMap<&PersonId, &Person>,
-                cat: &Catalog,
-                id: &PersonId,
+            struct Walk<'a> {
+                org: &'a OrgHistory,
+                by: &'a HashMap<&'a PersonId, &'a Person>,
+                cat: &'a Catalog,
                 d: Date,
-                prefix: &str,
-                last: bool,
-                top: bool,
-                left: usize,
-            ) -> Result<()> {
-                let Some(n) = node(by, cat, org, id, d) else {
-                    return Ok(());
-                };
-                let branch = if top {
-                    ""
-                } else if last {
-                    "└─ "
-                } else {
-                    "├─ "
-                };
-                let role = n
-                    .role
-                    .map(|r| r.title.as_str())
-                    .or(n.person.title.as_deref())
-                    .unwrap_or("no role");
-                let span = if n.span > 0 {
-                    format!(" · span {}", n.span)
-                } else {
-                    String::new()
-                };
-                let flag = n.flag.map(|f| format!("  ⚠ {f}")).unwrap_or_default();
-                writeln!(
-                    w,
-                    "{prefix}{branch}{} ({}) — {role}{span}{flag}",
-                    n.person.name, n.person.id
-                )?;
-                let reports = org.direct_reports(id, d);
-                let child_prefix = if top {
-                    prefix.to_owned()
-                } else {
-                    format!("{prefix}{}", if last { "   " } else { "│  " })
-                };
-                if left <= 1 {
-                    if !reports.is_empty() {
-                        writeln!(
-                            w,
-                            "{child_prefix}└─ … {} more below",
-                            org.subtree(id, d).len() - 1
-                        )?;
-                    }
-                    return Ok(());
-                }
-                for (i, r) in reports.iter().enumerate() {
-                    walk(
-                        w,
-                        org,
-                        by,
-                        cat,
-                        r,
-                        d,
-                        &child_prefix,
-                        i + 1 == reports.len(),
-                        false,
-                        left - 1,
-                    )?;
-                }
-                Ok(())
             }
+            impl Walk<'_> {
+                fn go(
+                    &self,
+                    w: &mut dyn Write,
+                    id: &PersonId,
+                    prefix: &str,
+                    last: bool,
+                    top: bool,
+                    left: usize,
+                ) -> Result<()> {
+                    let Some(n) = node(self.by, self.cat, self.org, id, self.d) else {
+                        return Ok(());
+                    };
+                    let branch = if top {
+                        ""
+                    } else if last {
+                        "└─ "
+                    } else {
+                        "├─ "
+                    };
+                    let role = n
+                        .role
+                        .map(|r| r.title.as_str())
+                        .or(n.person.title.as_deref())
+                        .unwrap_or("no role");
+                    let span = if n.span > 0 {
+                        format!(" · span {}", n.span)
+                    } else {
+                        String::new()
+                    };
+                    let flag = n.flag.map(|f| format!("  ⚠ {f}")).unwrap_or_default();
+                    writeln!(
+                        w,
+                        "{prefix}{branch}{} ({}) — {role}{span}{flag}",
+                        n.person.name, n.person.id
+                    )?;
+                    let reports = self.org.direct_reports(id, self.d);
+                    let child_prefix = if top {
+                        prefix.to_owned()
+                    } else {
+                        format!("{prefix}{}", if last { "   " } else { "│  " })
+                    };
+                    if left <= 1 {
+                        if !reports.is_empty() {
+                            writeln!(
+                                w,
+                                "{child_prefix}└─ … {} more below",
+                                self.org.subtree(id, self.d).len() - 1
+                            )?;
+                        }
+                        return Ok(());
+                    }
+                    for (i, r) in reports.iter().enumerate() {
+                        self.go(w, r, &child_prefix, i + 1 == reports.len(), false, left - 1)?;
+                    }
+                    Ok(())
+                }
+            }
+            let walker = Walk {
+                org,
+                by: &by_id,
+                cat,
+                d,
+            };
             for r in &roots {
-                walk(&mut w, org, &by_id, cat, r, d, "", true, true, max)?;
+                walker.go(&mut w, r, "", true, true, max)?;
             }
             Ok(())
         }

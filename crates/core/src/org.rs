@@ -40,10 +40,10 @@ impl OrgHistory {
         }
         errors.extend(org.unit_cycles());
         for u in org.units.values() {
-            if let Some(p) = &u.parent {
-                if !org.units.contains_key(p) {
-                    errors.push(rule(format!("unit {} has unknown parent unit {p}", u.id)));
-                }
+            if let Some(p) = &u.parent
+                && !org.units.contains_key(p)
+            {
+                errors.push(rule(format!("unit {} has unknown parent unit {p}", u.id)));
             }
         }
         for l in lines {
@@ -185,13 +185,13 @@ impl OrgHistory {
         if new.person == new.manager {
             return Err(rule(format!("{} cannot report to themselves", new.person)));
         }
-        if let Some(ls) = self.lines.get(&new.person) {
-            if let Some(l) = ls.iter().find(|l| l.valid.overlaps(&new.valid)) {
-                return Err(rule(format!(
-                    "{} already reports to {} over {}, which overlaps {}",
-                    new.person, l.manager, l.valid, new.valid
-                )));
-            }
+        if let Some(ls) = self.lines.get(&new.person)
+            && let Some(l) = ls.iter().find(|l| l.valid.overlaps(&new.valid))
+        {
+            return Err(rule(format!(
+                "{} already reports to {} over {}, which overlaps {}",
+                new.person, l.manager, l.valid, new.valid
+            )));
         }
         let mut points: BTreeSet<Date> = self
             .change_dates()

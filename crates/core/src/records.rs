@@ -72,14 +72,14 @@ pub struct Validity {
 
 impl Validity {
     pub fn new(from: Date, to: Option<Date>) -> Result<Self, CoreError> {
-        if let Some(t) = to {
-            if t <= from {
-                return Err(CoreError::Rule(format!(
-                    "valid_to {} is not after valid_from {}",
-                    crate::date::fmt_date(t),
-                    crate::date::fmt_date(from)
-                )));
-            }
+        if let Some(t) = to
+            && t <= from
+        {
+            return Err(CoreError::Rule(format!(
+                "valid_to {} is not after valid_from {}",
+                crate::date::fmt_date(t),
+                crate::date::fmt_date(from)
+            )));
         }
         Ok(Validity { from, to })
     }

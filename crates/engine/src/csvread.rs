@@ -61,6 +61,9 @@ impl Default for CsvOptions {
     }
 }
 
+/// Receives a raw record and its first line; returns false to stop.
+type RawRowFn<'a> = dyn FnMut(u64, &[Vec<u8>]) -> Result<bool, Problem> + 'a;
+
 enum Source {
     File(PathBuf, u64),
     Memory(Vec<u8>),
@@ -225,11 +228,7 @@ impl CsvFile {
     /// quoted fields may hold delimiters, doubled quotes and line breaks; records end at
     /// LF, CRLF or CR. An unterminated quote is reported at the line and column where it
     /// opened.
-    fn for_each_raw(
-        &self,
-        include_header: bool,
-        f: &mut dyn FnMut(u64, &[Vec<u8>]) -> Result<bool, Problem>,
-    ) -> Result<(), Problem> {
+    fn for_each_raw(&self, include_header: bool, f: &mut RawRowFn<'_>) -> Result<(), Problem> {
         let mut r = self.reader()?;
         let d = self.opts.delimiter;
         let mut buf = vec![0u8; 1 << 20];
@@ -416,8 +415,8 @@ impl CsvFile {
                     }
                 }
             }
-            if let Some(w) = width {
-                if fields.len() != w && problem.is_none() {
+            if let Some(w) = width
+                && fields.len() != w && problem.is_none() {
                     problem = Some(Problem::at(
                         &self.name,
                         line,
@@ -425,7 +424,6 @@ impl CsvFile {
                         format!("ragged row: {} fields where the header has {w}", fields.len()),
                     ));
                 }
-            }
             let item = match problem {
                 Some(p) => RowItem::Bad(p, &fields),
                 None => RowItem::Good(&Row { line, fields: &fields, nulls: &self.opts.nulls }),
@@ -527,8 +525,10 @@ mod tests {
         let f = CsvFile::open(&p, &CsvOptions::default()).unwrap();
         let (_, bad) = collect(&f);
         assert!(bad[0].contains("u.csv:2:2: invalid UTF-8"), "{bad:?}");
-        let mut o = CsvOptions::default();
-        o.encoding = Encoding::Windows1252;
+        let o = CsvOptions {
+            encoding: Encoding::Windows1252,
+            ..Default::default()
+        };
         let f = CsvFile::open(&p, &o).unwrap();
         let (good, bad) = collect(&f);
         assert!(bad.is_empty());

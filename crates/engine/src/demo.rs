@@ -455,8 +455,7 @@ pub fn generate(
     let depts = ((inside_teams + 5) / 10).max(1);
     let mut leaders: Vec<(PersonId, UnitId, bool, bool)> = Vec::new(); // (lead, unit, inside, eur)
     let mut directors: Vec<(PersonId, UnitId, bool)> = Vec::new();
-    for r in 0..regions {
-        let (rname, eur) = REGIONS[r];
+    for (r, (rname, eur)) in REGIONS.iter().copied().enumerate().take(regions) {
         let ru = g.unit(
             &format!("region-{}", r + 1),
             rname,
@@ -792,12 +791,12 @@ pub fn generate(
             let amount = money(amount_major);
             let mut loss_reason = None;
             let mut status = if won { OppStatus::Won } else { OppStatus::Lost };
-            if let Some(left) = rep.left {
-                if close >= left {
-                    close = left;
-                    status = OppStatus::Lost;
-                    loss_reason = Some("Owner left".to_owned());
-                }
+            if let Some(left) = rep.left
+                && close >= left
+            {
+                close = left;
+                status = OppStatus::Lost;
+                loss_reason = Some("Owner left".to_owned());
             }
             if status == OppStatus::Lost && loss_reason.is_none() {
                 loss_reason = Some(LOSS[g.rng.random_range(0..LOSS.len())].to_owned());

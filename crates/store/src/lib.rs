@@ -681,10 +681,10 @@ pub mod testing {
     }
     impl Drop for TestStore {
         fn drop(&mut self) {
-            if let Some((base, schema)) = &self.pg_schema {
-                if let Ok(mut c) = postgres::Client::connect(base, postgres::NoTls) {
-                    let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-                }
+            if let Some((base, schema)) = &self.pg_schema
+                && let Ok(mut c) = postgres::Client::connect(base, postgres::NoTls)
+            {
+                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
             }
         }
     }

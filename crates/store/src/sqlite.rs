@@ -33,13 +33,14 @@ fn read(v: ValueRef<'_>) -> Value {
 
 impl Lite {
     pub fn open(path: &str) -> Result<Lite> {
-        if let Some(parent) = std::path::Path::new(path).parent() {
-            if !parent.as_os_str().is_empty() && !parent.exists() {
-                return Err(StoreError::Open {
-                    url: path.to_owned(),
-                    reason: format!("the folder {} does not exist", parent.display()),
-                });
-            }
+        if let Some(parent) = std::path::Path::new(path).parent()
+            && !parent.as_os_str().is_empty()
+            && !parent.exists()
+        {
+            return Err(StoreError::Open {
+                url: path.to_owned(),
+                reason: format!("the folder {} does not exist", parent.display()),
+            });
         }
         let conn = Connection::open(path).map_err(|e| StoreError::Open {
             url: path.to_owned(),

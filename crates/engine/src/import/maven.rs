@@ -217,10 +217,10 @@ pub fn load(l: &mut Loader<'_>, dir: &Path) -> Result<()> {
                 if let (Some(OppStatus::Won | OppStatus::Lost), None) = (status, close) {
                     x.problem(c[6], "a closed deal needs a close_date");
                 }
-                if let (Some(cr), Some(cl)) = (created, close) {
-                    if cl < cr {
-                        backwards += 1;
-                    }
+                if let (Some(cr), Some(cl)) = (created, close)
+                    && cl < cr
+                {
+                    backwards += 1;
                 }
                 if let Some(d) = close.or(created) {
                     l.see_date(d);

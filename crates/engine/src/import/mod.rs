@@ -1063,8 +1063,7 @@ impl<'s> Loader<'s> {
                     .iter()
                     .filter(|(p, _)| {
                         let id = p.as_str();
-                        msg.split(|c: char| c == ' ' || c == ',' || c == ':')
-                            .any(|w| w == id)
+                        msg.split([' ', ',', ':']).any(|w| w == id)
                     })
                     .map(|(_, o)| o)
                     .min_by_key(|o| (o.file.clone(), o.line));

@@ -29,6 +29,9 @@ use crate::problem::Problem;
 
 const WHAT: &str = "a Salesforce export";
 
+/// A `UserRole` row: id, name, parent, where it came from, its raw fields.
+type RoleRow = (UnitId, String, Option<UnitId>, Origin, Vec<String>);
+
 /// Owners named by records when the export has no User.csv.
 struct AutoOwners {
     enabled: bool,
@@ -80,16 +83,16 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
                 ("ParentRoleId", &[], false),
             ],
         );
-        let mut rows: Vec<(UnitId, String, Option<UnitId>, Origin, Vec<String>)> = Vec::new();
+        let mut rows: Vec<RoleRow> = Vec::new();
         each_row(l, &f, |l, x| {
             let id: Option<UnitId> = x.req_id(c[0], "Id");
             let name = x.req(c[1], "Name");
             let parent: Option<UnitId> = x.id(c[2]);
             let origin = x.origin(c[0]);
-            if x.ok(l) {
-                if let (Some(id), Some(name)) = (id, name) {
-                    rows.push((id, name, parent, origin, x.raw().to_vec()));
-                }
+            if x.ok(l)
+                && let (Some(id), Some(name)) = (id, name)
+            {
+                rows.push((id, name, parent, origin, x.raw().to_vec()));
             }
             Ok(())
         })?;
@@ -388,10 +391,10 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
                 };
                 auto.note(l, &owner, &origin);
                 let created = created.map(|t| t.date_utc());
-                if let (Some(cr), Some(cl)) = (created, close) {
-                    if cl < cr {
-                        backwards += 1;
-                    }
+                if let (Some(cr), Some(cl)) = (created, close)
+                    && cl < cr
+                {
+                    backwards += 1;
                 }
                 let o = Opportunity {
                     id,
