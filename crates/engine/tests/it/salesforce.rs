@@ -239,3 +239,63 @@ fn unknown_owner_is_refused_when_users_are_exported() {
     );
     assert_eq!(s.people().unwrap().len(), 0);
 }
+
+#[test]
+fn hubspot_export_imports() {
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        let sum = import(
+            &mut s,
+            Source::Hubspot,
+            &fixture("synthetic/hubspot"),
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let opps = s.opportunities().unwrap();
+        assert_eq!(opps.len(), 4, "{sum}");
+        let won: Money = opps
+            .iter()
+            .filter(|o| o.status == OppStatus::Won)
+            .filter_map(|o| o.amount)
+            .sum();
+        assert_eq!(won, Money::parse("20500").unwrap());
+        assert_eq!(
+            opps.iter().filter(|o| o.status == OppStatus::Lost).count(),
+            1
+        );
+        let o3 = opps.iter().find(|o| o.id.as_str() == "7003").unwrap();
+        assert_eq!(o3.owner, p("9006"), "owner given by email");
+        assert_eq!(o3.probability.unwrap().bp(), 9000);
+        assert_eq!(s.stage_history().unwrap().len(), 9);
+        let org = s.org().unwrap();
+        let d = parse_date("2024-03-01").unwrap();
+        assert_eq!(org.manager_on(&p("9004"), d), Some(&p("9002")));
+        assert_eq!(
+            org.manager_on(&p("9002"), d),
+            Some(&p("9001")),
+            "a lead reports to the parent team's lead"
+        );
+        assert_eq!(org.subtree(&p("9001"), d).len(), 6);
+        let leads = s.leads().unwrap();
+        assert_eq!(leads.len(), 2);
+        assert_eq!(
+            leads[0].converted_opp.as_ref().map(|o| o.as_str()),
+            Some("7001")
+        );
+        let before = s.fingerprint().unwrap();
+        import(
+            &mut s,
+            Source::Hubspot,
+            &fixture("synthetic/hubspot"),
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap();
+        assert_eq!(
+            s.fingerprint().unwrap(),
+            before,
+            "{kind}: re-import changed the store"
+        );
+    }
+}
