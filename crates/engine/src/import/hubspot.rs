@@ -341,15 +341,12 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, _opts: &ImportOptions) -> Result<()>
                     .ok(),
                 None => Some(currency),
             };
-            let account = x
-                .text(c[7])
-                .map(|n| {
-                    company_by_name
-                        .get(&n.to_lowercase())
-                        .cloned()
-                        .or_else(|| AccountId::parse(&n).ok())
-                })
-                .flatten();
+            let account = x.text(c[7]).and_then(|n| {
+                company_by_name
+                    .get(&n.to_lowercase())
+                    .cloned()
+                    .or_else(|| AccountId::parse(&n).ok())
+            });
             let mut history = Vec::new();
             for (col, st) in &entered {
                 if let Some(at) = x.ts(Some(*col)) {
