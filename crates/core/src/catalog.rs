@@ -377,15 +377,15 @@ impl Catalog {
     /// Maps a job title from a CRM (e.g. `Director, Inside Sales - EMEA`) to a role by the
     /// longest title or alias it contains.
     pub fn match_title(&self, title: &str) -> Option<&Role> {
-        let t = title.to_lowercase().replace(',', "");
+        let t = normalize_title(title);
         self.roles
             .iter()
             .flat_map(|r| {
                 std::iter::once(&r.title)
                     .chain(r.aliases.iter())
-                    .map(move |a| (r, a))
+                    .map(move |a| (r, normalize_title(a)))
             })
-            .filter(|(_, a)| t.contains(&a.to_lowercase().replace(',', "")))
+            .filter(|(_, a)| !a.trim().is_empty() && t.contains(a.as_str()))
             .max_by_key(|(_, a)| a.len())
             .map(|(r, _)| r)
     }
@@ -396,6 +396,22 @@ impl Catalog {
         })
         .unwrap_or_default()
     }
+}
+
+/// Lower case, punctuation and filler words dropped, "vice president" as "vp", padded with
+/// spaces so that matches fall on word boundaries: "Vice President, Sales" → " vp sales ".
+fn normalize_title(s: &str) -> String {
+    let cleaned: String = s
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
+    let cleaned = format!(" {cleaned} ").replace(" vice president ", " vp ");
+    let words: Vec<&str> = cleaned
+        .split_whitespace()
+        .filter(|w| !matches!(*w, "of" | "the" | "and" | "for"))
+        .collect();
+    format!(" {} ", words.join(" "))
 }
 
 #[cfg(test)]
@@ -444,6 +460,15 @@ mod tests {
             c.match_title("Senior Inside Sales Team Lead").unwrap().id,
             "inside_sales_team_lead"
         );
+        assert_eq!(
+            c.match_title("Vice President, Sales").unwrap().id,
+            "vp_sales"
+        );
+        assert_eq!(
+            c.match_title("North American Sales Manager").unwrap().id,
+            "sales_manager"
+        );
+        assert!(c.match_title("Microphone technician").is_none());
     }
 
     #[test]

@@ -48,6 +48,9 @@ pub struct CsvOptions {
     pub encoding: Encoding,
     /// Field values that mean "no value" besides the empty string (e.g. `NULL`, `-`).
     pub nulls: Vec<String>,
+    /// Accept rows whose field count differs from the header's (counted in
+    /// [`CsvFile::ragged_rows`]); for files known to hold unquoted delimiters in late columns.
+    pub allow_ragged: bool,
 }
 
 impl Default for CsvOptions {
@@ -57,6 +60,7 @@ impl Default for CsvOptions {
             has_header: true,
             encoding: Encoding::Auto,
             nulls: Vec::new(),
+            allow_ragged: false,
         }
     }
 }
@@ -82,6 +86,8 @@ pub struct CsvFile {
     pub len: u64,
     /// Set when a required column is missing: the rows are then not read.
     pub skip_rows: std::cell::Cell<bool>,
+    /// Rows accepted although ragged (with `allow_ragged`).
+    pub ragged_rows: std::cell::Cell<u64>,
 }
 
 /// One row: its line number (1-based, of its first physical line) and its fields.
@@ -175,6 +181,7 @@ impl CsvFile {
             notes,
             len,
             skip_rows: Default::default(),
+            ragged_rows: Default::default(),
         };
         if opts.has_header {
             let mut first = None;
@@ -416,6 +423,12 @@ impl CsvFile {
                 }
             }
             if let Some(w) = width
+                && fields.len() != w
+                && problem.is_none()
+                && self.opts.allow_ragged
+            {
+                self.ragged_rows.set(self.ragged_rows.get() + 1);
+            } else if let Some(w) = width
                 && fields.len() != w && problem.is_none() {
                     problem = Some(Problem::at(
                         &self.name,

@@ -1,6 +1,1097 @@
-//! stub
-use crate::import::{ImportOptions, Loader};
-use std::path::Path;
-pub fn load(_l: &mut Loader<'_>, _p: &Path, _o: &ImportOptions) -> crate::Result<()> {
+//! Any CRM's or ERP's CSV through a mapping file (TOML): which file holds which records,
+//! column → field, constants, value maps, delimiter, encoding (UTF-16 included), header or
+//! none, null literals, unit multipliers, filters, line-to-order aggregation (`group_by` with
+//! `sum`), lookups into other files (with `sum` over matching rows), exact arithmetic
+//! expressions (`unitPrice * quantity * (1 - discount)`), and wide-to-long for tables such
+//! as monthly targets in columns M01–M12. The format is documented in docs/importers/csv.md;
+//! `mappings/adventureworks.toml` and `mappings/northwind.toml` are worked examples.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use salesorg_core::catalog::Catalog;
+use salesorg_core::date::{parse_date, parse_timestamp};
+use salesorg_core::ids::*;
+use salesorg_core::money::{Currency, Money};
+use salesorg_core::period::Period;
+use salesorg_core::records::*;
+
+use crate::csvread::{CsvFile, CsvOptions, Encoding, Row, RowItem};
+use crate::import::{ImportOptions, Loader, Origin};
+use crate::problem::Problem;
+use crate::{EngineError, Result};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub file: Vec<FileMap>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Paths {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Filter {
+    pub column: String,
+    #[serde(rename = "in")]
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Wide {
+    /// The columns that each hold one month's value (in month order, first = January).
+    pub columns: Vec<String>,
+    /// The column holding the calendar year.
+    pub year: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileMap {
+    /// A name other files' lookups refer to.
+    #[serde(default)]
+    pub name: Option<String>,
+    pub path: Paths,
+    /// person | unit | account | opportunity | quota; none for a lookup-only file.
+    #[serde(default)]
+    pub record: Option<String>,
+    #[serde(default)]
+    pub delimiter: Option<String>,
+    #[serde(default)]
+    pub header: Option<bool>,
+    #[serde(default)]
+    pub encoding: Option<String>,
+    #[serde(default)]
+    pub null: Vec<String>,
+    #[serde(default, rename = "where")]
+    pub filters: Vec<Filter>,
+    #[serde(default)]
+    pub group_by: Option<String>,
+    /// For people: what a manager id that is not imported means: "error" (default) or "root".
+    #[serde(default)]
+    pub unknown_manager: Option<String>,
+    /// Accept rows with more or fewer fields than the header (say why in a comment).
+    #[serde(default)]
+    pub allow_ragged: bool,
+    /// Multiplies every amount (e.g. "1000" for a file in thousands).
+    #[serde(default)]
+    pub multiplier: Option<String>,
+    #[serde(default)]
+    pub wide: Option<Wide>,
+    #[serde(default)]
+    pub columns: BTreeMap<String, Field>,
+    /// Per field, source value → salesorg value.
+    #[serde(default)]
+    pub values: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Field {
+    /// A column by header name, or `#N` for the N-th column (1-based).
+    Column(String),
+    /// Several columns joined with a space (first and last name).
+    Join(Vec<String>),
+    Spec(Spec),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// A constant.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// An exact expression over this row's columns.
+    #[serde(default)]
+    pub expr: Option<String>,
+    /// With `group_by`: the sum of this expression over the group's rows.
+    #[serde(default)]
+    pub sum: Option<String>,
+    /// The name of another file to look the value up in.
+    #[serde(default)]
+    pub lookup: Option<String>,
+    /// The lookup file's key column.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// The lookup file's value column (or use `sum` to add up every matching row).
+    #[serde(default, rename = "value_column")]
+    pub value_column: Option<String>,
+    /// This file's column that holds the key.
+    #[serde(default)]
+    pub from: Option<String>,
+}
+
+// ------------------------------------------------------------------ exact arithmetic
+
+/// An exact decimal: mantissa and number of decimals.
+#[derive(Debug, Clone, Copy)]
+struct Dec(i128, u32);
+
+impl Dec {
+    fn parse(s: &str) -> Option<Dec> {
+        let m = Money::parse(s).ok()?;
+        Some(Dec(m.units() as i128, 4))
+    }
+    fn align(a: Dec, b: Dec) -> (i128, i128, u32) {
+        let s = a.1.max(b.1);
+        (a.0 * 10i128.pow(s - a.1), b.0 * 10i128.pow(s - b.1), s)
+    }
+    fn add(a: Dec, b: Dec) -> Dec {
+        let (x, y, s) = Dec::align(a, b);
+        Dec(x + y, s)
+    }
+    fn sub(a: Dec, b: Dec) -> Dec {
+        let (x, y, s) = Dec::align(a, b);
+        Dec(x - y, s)
+    }
+    fn mul(a: Dec, b: Dec) -> Dec {
+        Dec(a.0 * b.0, a.1 + b.1).norm()
+    }
+    fn norm(mut self) -> Dec {
+        while self.1 > 4 && self.0 % 10 == 0 {
+            self.0 /= 10;
+            self.1 -= 1;
+        }
+        self
+    }
+    fn to_money(self) -> std::result::Result<Money, String> {
+        let d = self.norm();
+        if d.1 > 4 {
+            return Err("the result has more than 4 decimals".into());
+        }
+        let v = d.0 * 10i128.pow(4 - d.1);
+        i64::try_from(v)
+            .map(Money::from_units)
+            .map_err(|_| "the result is too large".into())
+    }
+}
+
+/// Evaluates `+ - * ( )` over numbers and column references.
+fn eval(expr: &str, get: &dyn Fn(&str) -> Option<String>) -> std::result::Result<Dec, String> {
+    let toks = tokenize(expr);
+    let mut pos = 0;
+    let v = sum_expr(&toks, &mut pos, get)?;
+    if pos != toks.len() {
+        return Err(format!("unexpected {:?} in expression {expr:?}", toks[pos]));
+    }
+    Ok(v)
+}
+
+fn tokenize(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for c in s.chars() {
+        if "+-*()".contains(c) {
+            if !cur.trim().is_empty() {
+                out.push(cur.trim().to_owned());
+            }
+            cur.clear();
+            out.push(c.to_string());
+        } else {
+            cur.push(c);
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_owned());
+    }
+    out
+}
+
+fn sum_expr(
+    t: &[String],
+    p: &mut usize,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> std::result::Result<Dec, String> {
+    let mut v = prod_expr(t, p, get)?;
+    while *p < t.len() && (t[*p] == "+" || t[*p] == "-") {
+        let op = t[*p].clone();
+        *p += 1;
+        let r = prod_expr(t, p, get)?;
+        v = if op == "+" {
+            Dec::add(v, r)
+        } else {
+            Dec::sub(v, r)
+        };
+    }
+    Ok(v)
+}
+
+fn prod_expr(
+    t: &[String],
+    p: &mut usize,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> std::result::Result<Dec, String> {
+    let mut v = atom(t, p, get)?;
+    while *p < t.len() && t[*p] == "*" {
+        *p += 1;
+        v = Dec::mul(v, atom(t, p, get)?);
+    }
+    Ok(v)
+}
+
+fn atom(
+    t: &[String],
+    p: &mut usize,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> std::result::Result<Dec, String> {
+    let tok = t.get(*p).ok_or("the expression ends too early")?.clone();
+    *p += 1;
+    if tok == "(" {
+        let v = sum_expr(t, p, get)?;
+        if t.get(*p).map(String::as_str) != Some(")") {
+            return Err("missing ')'".into());
+        }
+        *p += 1;
+        return Ok(v);
+    }
+    if tok == "-" {
+        let v = atom(t, p, get)?;
+        return Ok(Dec(-v.0, v.1));
+    }
+    if let Some(d) = Dec::parse(&tok) {
+        return Ok(d);
+    }
+    let raw = get(&tok).ok_or_else(|| format!("{tok} is empty"))?;
+    Dec::parse(&raw).ok_or_else(|| format!("{tok}: {raw:?} is not a number"))
+}
+
+// ------------------------------------------------------------------ files
+
+fn col_index(f: &CsvFile, name: &str) -> Option<usize> {
+    if let Some(n) = name.strip_prefix('#') {
+        return n.parse::<usize>().ok().and_then(|i| i.checked_sub(1));
+    }
+    f.col(name)
+}
+
+fn options(m: &FileMap) -> std::result::Result<CsvOptions, String> {
+    let delimiter = match m.delimiter.as_deref() {
+        None => b',',
+        Some("\\t") | Some("tab") => b'\t',
+        Some(d) if d.len() == 1 => d.as_bytes()[0],
+        Some(d) => {
+            return Err(format!(
+                "delimiter {d:?} must be one character (or \"tab\")"
+            ));
+        }
+    };
+    Ok(CsvOptions {
+        delimiter,
+        has_header: m.header.unwrap_or(true),
+        encoding: m
+            .encoding
+            .as_deref()
+            .map(Encoding::parse)
+            .transpose()?
+            .unwrap_or_default(),
+        nulls: m.null.clone(),
+        allow_ragged: m.allow_ragged,
+    })
+}
+
+fn paths(m: &FileMap) -> Vec<String> {
+    match &m.path {
+        Paths::One(p) => vec![p.clone()],
+        Paths::Many(v) => v.clone(),
+    }
+}
+
+/// A file other files look values up in.
+struct Lookup {
+    file: CsvFile,
+}
+
+fn read_all(f: &CsvFile, l: &mut Loader<'_>) -> Result<Vec<(u64, Vec<Option<String>>)>> {
+    let mut out = Vec::new();
+    f.rows(&mut |item| {
+        match item {
+            RowItem::Good(r) => out.push((
+                r.line,
+                (0..r.raw().len())
+                    .map(|i| r.get(i).map(|s| s.trim().to_owned()))
+                    .collect(),
+            )),
+            RowItem::Bad(p, raw) => {
+                l.row_ok(vec![p], raw);
+            }
+            RowItem::Fatal(p) => l.fatal(p),
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn passes(f: &CsvFile, filters: &[Filter], row: &Row<'_>) -> bool {
+    filters.iter().all(|flt| {
+        let v = col_index(f, &flt.column)
+            .and_then(|i| row.get(i))
+            .map(str::trim)
+            .unwrap_or("");
+        flt.values.iter().any(|x| x == v)
+    })
+}
+
+pub fn load(l: &mut Loader<'_>, path: &Path, opts: &ImportOptions) -> Result<()> {
+    let Some(mapping_path) = &opts.mapping else {
+        l.fatal(Problem::file(
+            &path.display().to_string(),
+            "the csv source needs --mapping FILE (see docs/importers/csv.md)",
+        ));
+        return Ok(());
+    };
+    let text = std::fs::read_to_string(mapping_path).map_err(|e| EngineError::Io {
+        path: mapping_path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let mapping: Mapping = match toml::from_str(&text) {
+        Ok(m) => m,
+        Err(e) => {
+            l.fatal(Problem::file(
+                &mapping_path.display().to_string(),
+                format!("not a valid mapping: {e}"),
+            ));
+            return Ok(());
+        }
+    };
+    if !mapping
+        .file
+        .iter()
+        .any(|m| m.record.as_deref() == Some("account"))
+    {
+        l.soften("account");
+    }
+    let base: PathBuf = if path.is_dir() {
+        path.to_owned()
+    } else {
+        path.parent().map(Path::to_owned).unwrap_or_default()
+    };
+    let catalog = Catalog::builtin()?;
+    let currency = l.store().settings()?.currency;
+
+    // lookup files, by name
+    let mut lookups: HashMap<String, Lookup> = HashMap::new();
+    for m in &mapping.file {
+        let Some(name) = &m.name else { continue };
+        let o = match options(m) {
+            Ok(o) => o,
+            Err(e) => {
+                l.fatal(Problem::file(&mapping_path.display().to_string(), e));
+                continue;
+            }
+        };
+        let p = base.join(&paths(m)[0]);
+        match CsvFile::open(&p, &o) {
+            Ok(f) => {
+                l.notes.extend(f.notes.iter().cloned());
+                lookups.insert(name.clone(), Lookup { file: f });
+            }
+            Err(e) => l.fatal(e),
+        }
+    }
+    // index each lookup by every key column any field uses
+    let mut wanted: Vec<(String, String)> = Vec::new();
+    for m in &mapping.file {
+        for f in m.columns.values() {
+            if let Field::Spec(Spec {
+                lookup: Some(n),
+                key: Some(k),
+                ..
+            }) = f
+            {
+                wanted.push((n.clone(), k.clone()));
+            }
+        }
+    }
+    let mut indexed: Indexes = HashMap::new();
+    for (n, k) in wanted {
+        if indexed.contains_key(&(n.clone(), k.clone())) {
+            continue;
+        }
+        let Some(lk) = lookups.get(&n) else {
+            l.fatal(Problem::file(
+                &mapping_path.display().to_string(),
+                format!("lookup {n:?} names no [[file]] with that name"),
+            ));
+            continue;
+        };
+        let Some(ki) = col_index(&lk.file, &k) else {
+            l.fatal(Problem::file(
+                &lk.file.name,
+                format!("lookup key column {k:?} is not in the file"),
+            ));
+            continue;
+        };
+        let mut map: KeyedRows = HashMap::new();
+        for (_, row) in read_all(&lk.file, l)? {
+            if let Some(Some(kv)) = row.get(ki) {
+                map.entry(kv.clone()).or_default().push(row);
+            }
+        }
+        indexed.insert((n, k), map);
+    }
+
+    for m in &mapping.file {
+        let Some(record) = m.record.as_deref() else {
+            continue;
+        };
+        let o = match options(m) {
+            Ok(o) => o,
+            Err(e) => {
+                l.fatal(Problem::file(&mapping_path.display().to_string(), e));
+                continue;
+            }
+        };
+        let multiplier = match m.multiplier.as_deref().map(Money::parse).transpose() {
+            Ok(x) => x,
+            Err(e) => {
+                l.fatal(Problem::file(
+                    &mapping_path.display().to_string(),
+                    format!("multiplier: {e}"),
+                ));
+                continue;
+            }
+        };
+        for rel in paths(m) {
+            let p = base.join(&rel);
+            let f = match CsvFile::open(&p, &o) {
+                Ok(f) => f,
+                Err(e) => {
+                    l.fatal(e);
+                    continue;
+                }
+            };
+            l.notes.extend(f.notes.iter().cloned());
+            // every named column must exist
+            let mut missing = Vec::new();
+            let mut check = |c: &str| {
+                if col_index(&f, c).is_none()
+                    || (o.has_header && !c.starts_with('#') && f.col(c).is_none())
+                {
+                    missing.push(c.to_owned());
+                }
+            };
+            for fld in m.columns.values() {
+                match fld {
+                    Field::Column(c) => check(c),
+                    Field::Join(cs) => cs.iter().for_each(|c| check(c)),
+                    Field::Spec(s) => {
+                        if let Some(c) = &s.from {
+                            check(c)
+                        }
+                    }
+                }
+            }
+            for flt in &m.filters {
+                check(&flt.column);
+            }
+            if let Some(w) = &m.wide {
+                check(&w.year);
+                w.columns.iter().for_each(|c| check(c));
+            }
+            if let Some(g) = &m.group_by {
+                check(g);
+            }
+            if !missing.is_empty() {
+                missing.sort();
+                missing.dedup();
+                for c in missing {
+                    l.fatal(Problem::at(
+                        &f.name,
+                        1,
+                        None,
+                        format!("the mapping names column {c:?}, which the file does not have"),
+                    ));
+                }
+                continue;
+            }
+            let ctx = Ctx {
+                m,
+                f: &f,
+                indexed: &indexed,
+                lookups: &lookups,
+                multiplier,
+                currency,
+                catalog: &catalog,
+                record,
+                known_ids: Default::default(),
+            };
+            ctx.run(l)?;
+            if f.ragged_rows.get() > 0 {
+                l.notes.push(format!(
+                    "{}: {} rows have a different number of fields than the header and were read as they are (allow_ragged)",
+                    f.name,
+                    f.ragged_rows.get()
+                ));
+            }
+        }
+    }
     Ok(())
+}
+
+struct Ctx<'a> {
+    m: &'a FileMap,
+    f: &'a CsvFile,
+    indexed: &'a Indexes,
+    lookups: &'a HashMap<String, Lookup>,
+    multiplier: Option<Money>,
+    currency: Currency,
+    catalog: &'a Catalog,
+    record: &'a str,
+    known_ids: std::cell::OnceCell<std::collections::HashSet<String>>,
+}
+
+/// A row's fields once the mapping is applied: value and the column it came from.
+type Values = BTreeMap<String, (Option<String>, Option<usize>)>;
+/// Rows of a lookup file by key value.
+type KeyedRows = HashMap<String, Vec<Vec<Option<String>>>>;
+/// Every lookup index, by (file name, key column).
+type Indexes = HashMap<(String, String), KeyedRows>;
+/// A record waiting to be emitted: values, line, raw fields, problems so far.
+type Pending = (Values, u64, Vec<String>, Vec<(Option<usize>, String)>);
+
+impl Ctx<'_> {
+    fn value_of(
+        &self,
+        row: &Row<'_>,
+        field: &str,
+        spec: &Field,
+        problems: &mut Vec<(Option<usize>, String)>,
+    ) -> (Option<String>, Option<usize>) {
+        let get = |c: &str| {
+            col_index(self.f, c)
+                .and_then(|i| row.get(i))
+                .map(|s| s.trim().to_owned())
+        };
+        let (v, col) = match spec {
+            Field::Column(c) => (get(c), col_index(self.f, c)),
+            Field::Join(cs) => {
+                let parts: Vec<String> = cs.iter().filter_map(|c| get(c)).collect();
+                (
+                    (!parts.is_empty()).then(|| parts.join(" ")),
+                    cs.first().and_then(|c| col_index(self.f, c)),
+                )
+            }
+            Field::Spec(s) => {
+                if let Some(v) = &s.value {
+                    (Some(v.clone()), None)
+                } else if let (Some(name), Some(key), Some(from)) = (&s.lookup, &s.key, &s.from) {
+                    let col = col_index(self.f, from);
+                    let k = get(from);
+                    let rows = k.as_ref().and_then(|k| {
+                        self.indexed
+                            .get(&(name.clone(), key.clone()))
+                            .and_then(|m| m.get(k))
+                    });
+                    let lf = self.lookups.get(name).map(|x| &x.file);
+                    match (rows, lf) {
+                        (None, _) | (_, None) => {
+                            if let Some(k) = k {
+                                problems.push((col, format!("{k:?} is not a {key} in {name}")));
+                            }
+                            (None, col)
+                        }
+                        (Some(rows), Some(lf)) => {
+                            if let Some(e) = &s.sum {
+                                let mut total = Dec(0, 0);
+                                for r in rows {
+                                    let g = |c: &str| {
+                                        col_index(lf, c).and_then(|i| r.get(i).cloned().flatten())
+                                    };
+                                    match eval(e, &g) {
+                                        Ok(v) => total = Dec::add(total, v),
+                                        Err(msg) => problems
+                                            .push((col, format!("{field}: {msg} (in {name})"))),
+                                    }
+                                }
+                                match total.to_money() {
+                                    Ok(mny) => (Some(mny.to_string()), col),
+                                    Err(msg) => {
+                                        problems.push((col, format!("{field}: {msg}")));
+                                        (None, col)
+                                    }
+                                }
+                            } else {
+                                let vc = s.value_column.as_deref().and_then(|c| col_index(lf, c));
+                                (vc.and_then(|i| rows[0].get(i).cloned().flatten()), col)
+                            }
+                        }
+                    }
+                } else if let Some(e) = s.expr.as_ref().or(s.sum.as_ref()) {
+                    match eval(e, &get).and_then(Dec::to_money) {
+                        Ok(mny) => (Some(mny.to_string()), None),
+                        Err(msg) => {
+                            problems.push((None, format!("{field}: {msg}")));
+                            (None, None)
+                        }
+                    }
+                } else {
+                    problems.push((None, format!("{field}: the mapping gives neither a column, a value, an expression nor a lookup")));
+                    (None, None)
+                }
+            }
+        };
+        let v = match (v, self.m.values.get(field)) {
+            (Some(x), Some(map)) => Some(map.get(&x).cloned().unwrap_or(x)),
+            (v, _) => v,
+        };
+        (v, col)
+    }
+
+    fn run(&self, l: &mut Loader<'_>) -> Result<()> {
+        let f = self.f;
+        // group_by: fold rows into one record per key, summing `sum` fields
+        let sum_fields: Vec<&String> = self
+            .m
+            .columns
+            .iter()
+            .filter(|(_, s)| {
+                matches!(
+                    s,
+                    Field::Spec(Spec {
+                        sum: Some(_),
+                        lookup: None,
+                        ..
+                    })
+                )
+            })
+            .map(|(k, _)| k)
+            .collect();
+        let mut groups: BTreeMap<String, Pending> = BTreeMap::new();
+        let mut order: Vec<String> = Vec::new();
+        let group_col = self.m.group_by.as_deref().and_then(|g| col_index(f, g));
+        let mut pending: Vec<Pending> = Vec::new();
+        f.rows(&mut |item| {
+            match item {
+                RowItem::Good(row) => {
+                    if !passes(f, &self.m.filters, row) {
+                        return Ok(());
+                    }
+                    let mut problems = Vec::new();
+                    let mut vals: Values = BTreeMap::new();
+                    for (field, spec) in &self.m.columns {
+                        vals.insert(
+                            field.clone(),
+                            self.value_of(row, field, spec, &mut problems),
+                        );
+                    }
+                    if let Some(w) = &self.m.wide {
+                        // one record per month column
+                        let year = col_index(f, &w.year)
+                            .and_then(|i| row.get(i))
+                            .map(|s| s.trim().to_owned());
+                        for (k, c) in w.columns.iter().enumerate() {
+                            let ci = col_index(f, c);
+                            let Some(v) = ci.and_then(|i| row.get(i)).map(|s| s.trim().to_owned())
+                            else {
+                                continue;
+                            };
+                            let mut vv = vals.clone();
+                            vv.insert("amount".into(), (Some(v), ci));
+                            vv.insert(
+                                "month".into(),
+                                (
+                                    Some(format!(
+                                        "{}-{:02}",
+                                        year.clone().unwrap_or_default(),
+                                        k + 1
+                                    )),
+                                    ci,
+                                ),
+                            );
+                            pending.push((vv, row.line, row.raw().to_vec(), problems.clone()));
+                        }
+                        return Ok(());
+                    }
+                    match group_col
+                        .and_then(|g| row.get(g))
+                        .map(|s| s.trim().to_owned())
+                    {
+                        Some(key) => match groups.get_mut(&key) {
+                            Some((acc, _, _, ps)) => {
+                                ps.extend(problems);
+                                for sf in &sum_fields {
+                                    let add = vals
+                                        .get(*sf)
+                                        .and_then(|v| v.0.as_deref())
+                                        .and_then(Dec::parse);
+                                    let cur = acc
+                                        .get(*sf)
+                                        .and_then(|v| v.0.as_deref())
+                                        .and_then(Dec::parse);
+                                    if let (Some(a), Some(b)) = (cur, add) {
+                                        let t =
+                                            Dec::add(a, b).to_money().map(|m| m.to_string()).ok();
+                                        let col = acc.get(*sf).and_then(|v| v.1);
+                                        acc.insert((*sf).clone(), (t, col));
+                                    }
+                                }
+                            }
+                            None => {
+                                order.push(key.clone());
+                                groups.insert(key, (vals, row.line, row.raw().to_vec(), problems));
+                            }
+                        },
+                        None => pending.push((vals, row.line, row.raw().to_vec(), problems)),
+                    }
+                }
+                RowItem::Bad(p, raw) => {
+                    l.row_ok(vec![p], raw);
+                }
+                RowItem::Fatal(p) => l.fatal(p),
+            }
+            Ok(())
+        })?;
+        for k in order {
+            if let Some(g) = groups.remove(&k) {
+                pending.push(g);
+            }
+        }
+        for (vals, line, raw, problems) in pending {
+            self.emit(l, vals, line, &raw, problems)?;
+        }
+        Ok(())
+    }
+
+    fn emit(
+        &self,
+        l: &mut Loader<'_>,
+        v: Values,
+        line: u64,
+        raw: &[String],
+        pre: Vec<(Option<usize>, String)>,
+    ) -> Result<()> {
+        let file = &self.f.name;
+        let problems: std::cell::RefCell<Vec<Problem>> = std::cell::RefCell::new(
+            pre.into_iter()
+                .map(|(c, msg)| Problem::at(file, line, c.map(|c| c + 1), msg))
+                .collect(),
+        );
+        let origin = |c: Option<usize>| Origin {
+            file: file.clone(),
+            line,
+            column: c.map(|c| c + 1),
+        };
+        let bad = |field: &str, c: Option<usize>, msg: String| {
+            problems.borrow_mut().push(Problem::at(
+                file,
+                line,
+                c.map(|c| c + 1),
+                format!("{field}: {msg}"),
+            ))
+        };
+        let txt = |k: &str| v.get(k).and_then(|x| x.0.clone());
+        let col = |k: &str| v.get(k).and_then(|x| x.1);
+        macro_rules! parse {
+            ($k:expr, $f:expr) => {
+                match txt($k) {
+                    None => None,
+                    Some(s) => match $f(&s) {
+                        Ok(x) => Some(x),
+                        Err(e) => {
+                            bad($k, col($k), e.to_string());
+                            None
+                        }
+                    },
+                }
+            };
+        }
+        macro_rules! required {
+            ($k:expr, $x:expr) => {
+                match $x {
+                    Some(x) => Some(x),
+                    None => {
+                        if txt($k).is_none() {
+                            bad($k, col($k), "is required but empty".into());
+                        }
+                        None
+                    }
+                }
+            };
+        }
+        let money = |s: &str| -> std::result::Result<Money, salesorg_core::CoreError> {
+            let m = Money::parse(s)?;
+            match &self.multiplier {
+                Some(k) => m.scaled(k).ok_or_else(|| {
+                    salesorg_core::CoreError::Parse(format!("{s} × multiplier is not exact"))
+                }),
+                None => Ok(m),
+            }
+        };
+        let date = |s: &str| parse_date(s);
+        match self.record {
+            "person" => {
+                let id: Option<PersonId> = required!("id", parse!("id", PersonId::parse));
+                let manager: Option<PersonId> = parse!("manager", PersonId::parse);
+                let hired = parse!("hired", date);
+                let left = parse!("left", date);
+                let unit: Option<UnitId> = parse!("unit", UnitId::parse);
+                let title = txt("title");
+                let role = match txt("role") {
+                    Some(r) => match self.catalog.find(&r) {
+                        Some(x) => RoleId::parse(&x.id).ok(),
+                        None => {
+                            bad(
+                                "role",
+                                col("role"),
+                                format!("{r:?} is not a role in the catalog"),
+                            );
+                            None
+                        }
+                    },
+                    None => title
+                        .as_deref()
+                        .and_then(|t| self.catalog.match_title(t))
+                        .and_then(|x| RoleId::parse(&x.id).ok()),
+                };
+                if !l.row_ok(problems.take(), raw) {
+                    return Ok(());
+                }
+                let Some(id) = id else { return Ok(()) };
+                let name = txt("name").unwrap_or_else(|| id.to_string());
+                let o = origin(col("manager"));
+                let p = Person {
+                    id: id.clone(),
+                    name,
+                    email: txt("email"),
+                    title,
+                    role,
+                    hired,
+                    left,
+                };
+                if l.person(p, &o, raw) {
+                    let manager = match (manager, self.m.unknown_manager.as_deref()) {
+                        (Some(m), Some("root")) => (self.known_person(&m)).then_some(m),
+                        (m, _) => m,
+                    };
+                    l.manager(id.clone(), manager, &o);
+                    if v.contains_key("unit") {
+                        l.placement(id, unit, &o);
+                    }
+                }
+            }
+            "unit" => {
+                let id: Option<UnitId> = required!("id", parse!("id", UnitId::parse));
+                let parent: Option<UnitId> = parse!("parent", UnitId::parse);
+                let kind = parse!("kind", UnitKind::parse).unwrap_or(UnitKind::Team);
+                if !l.row_ok(problems.take(), raw) {
+                    return Ok(());
+                }
+                let Some(id) = id else { return Ok(()) };
+                let name = txt("name").unwrap_or_else(|| id.to_string());
+                l.unit(
+                    Unit {
+                        id,
+                        name,
+                        kind,
+                        parent,
+                    },
+                    &origin(col("id")),
+                    raw,
+                );
+            }
+            "account" => {
+                let id: Option<AccountId> = required!("id", parse!("id", AccountId::parse));
+                let owner: Option<PersonId> = parse!("owner", PersonId::parse);
+                let employees = parse!("employees", |s: &str| s
+                    .parse::<i64>()
+                    .map_err(|_| format!("{s:?} is not a whole number")));
+                let since = parse!("customer_since", date);
+                let churned = parse!("churned_on", date);
+                let parent: Option<AccountId> = parse!("parent", AccountId::parse);
+                if !l.row_ok(problems.take(), raw) {
+                    return Ok(());
+                }
+                let Some(id) = id else { return Ok(()) };
+                let a = Account {
+                    name: txt("name").unwrap_or_else(|| id.to_string()),
+                    id,
+                    industry: txt("industry"),
+                    employees,
+                    region: txt("region"),
+                    owner,
+                    parent,
+                    customer_since: since,
+                    churned_on: churned,
+                };
+                l.account(a, &origin(col("id")), raw)?;
+            }
+            "opportunity" => {
+                let id: Option<OppId> = required!("id", parse!("id", OppId::parse));
+                let owner: Option<PersonId> = required!("owner", parse!("owner", PersonId::parse));
+                let amount = parse!("amount", money);
+                let created = parse!("created", |s: &str| parse_timestamp(s)
+                    .map(|t| t.date_utc()));
+                let close = parse!("close_date", |s: &str| parse_timestamp(s)
+                    .map(|t| t.date_utc()));
+                let status = parse!("status", OppStatus::parse).unwrap_or(OppStatus::Open);
+                let ccy = parse!("currency", Currency::parse).unwrap_or(self.currency);
+                let prob = parse!("probability", Probability::parse_percent);
+                let stage_txt = txt("stage").unwrap_or_else(|| match status {
+                    OppStatus::Won => "Closed Won".into(),
+                    OppStatus::Lost => "Closed Lost".into(),
+                    OppStatus::Open => "Open".into(),
+                });
+                if status != OppStatus::Open && close.is_none() {
+                    bad(
+                        "close_date",
+                        col("close_date"),
+                        "a closed opportunity needs a close date".into(),
+                    );
+                }
+                if let Some(d) = close.or(created) {
+                    l.see_date(d);
+                }
+                if !l.row_ok(problems.take(), raw) {
+                    return Ok(());
+                }
+                let (Some(id), Some(owner), Ok(stage)) = (id, owner, Stage::parse(&stage_txt))
+                else {
+                    return Ok(());
+                };
+                let o = Opportunity {
+                    id,
+                    name: txt("name"),
+                    account: txt("account").and_then(|a| AccountId::parse(&a).ok()),
+                    owner,
+                    amount,
+                    currency: ccy,
+                    stage,
+                    status,
+                    probability: prob,
+                    forecast_category: txt("forecast_category")
+                        .and_then(|x| ForecastCategory::parse(&x).ok()),
+                    kind: txt("kind"),
+                    source: txt("source"),
+                    created,
+                    close_date: close,
+                    loss_reason: txt("loss_reason"),
+                    next_step: txt("next_step"),
+                    last_modified: None,
+                };
+                l.opportunity(o, &origin(col("owner")), raw)?;
+            }
+            "quota" => {
+                let target_id = required!("target", txt("target"));
+                let kind = txt("target_kind").unwrap_or_else(|| "person".into());
+                let amount = required!("amount", parse!("amount", money));
+                let period = match (txt("month"), txt("period_start"), txt("period_end")) {
+                    (Some(_), _, _) => {
+                        parse!("month", |s: &str| Period::parse(s, &Default::default()))
+                    }
+                    (None, Some(_), Some(_)) => {
+                        let a = parse!("period_start", date);
+                        let b = parse!("period_end", date);
+                        match (a, b) {
+                            (Some(a), Some(b)) => match Period::range(a, b) {
+                                Ok(p) => Some(p),
+                                Err(e) => {
+                                    bad("period_end", col("period_end"), e.to_string());
+                                    None
+                                }
+                            },
+                            _ => None,
+                        }
+                    }
+                    _ => {
+                        bad(
+                            "period",
+                            None,
+                            "a quota needs `month` (wide files) or `period_start` and `period_end`"
+                                .into(),
+                        );
+                        None
+                    }
+                };
+                let target = target_id.and_then(|t| match kind.as_str() {
+                    "person" => PersonId::parse(&t).ok().map(QuotaTarget::Person),
+                    "team" => PersonId::parse(&t).ok().map(QuotaTarget::Team),
+                    "unit" => UnitId::parse(&t).ok().map(QuotaTarget::Unit),
+                    _ => None,
+                });
+                if target.is_none() && !matches!(kind.as_str(), "person" | "team" | "unit") {
+                    bad(
+                        "target_kind",
+                        col("target_kind"),
+                        format!("{kind:?} is not person, team or unit"),
+                    );
+                }
+                if !l.row_ok(problems.take(), raw) {
+                    return Ok(());
+                }
+                let (Some(target), Some(period), Some(amount)) = (target, period, amount) else {
+                    return Ok(());
+                };
+                let q = Quota {
+                    target,
+                    period,
+                    metric: txt("metric").unwrap_or_else(|| "bookings".into()),
+                    amount,
+                };
+                l.quota(q, &origin(col("target")), raw)?;
+            }
+            other => {
+                l.fatal(Problem::file(
+                    file,
+                    format!(
+                        "record = {other:?} is not one of person, unit, account, opportunity, quota"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn known_person(&self, m: &PersonId) -> bool {
+        // a manager is known when some (filtered) row of this file has that id
+        let ids = self.known_ids.get_or_init(|| {
+            let mut ids = std::collections::HashSet::new();
+            let Some(Field::Column(idc)) = self.m.columns.get("id") else {
+                return ids;
+            };
+            let Some(i) = col_index(self.f, idc) else {
+                return ids;
+            };
+            let _ = self.f.rows(&mut |item| {
+                if let RowItem::Good(r) = item
+                    && passes(self.f, &self.m.filters, r)
+                    && let Some(v) = r.get(i)
+                {
+                    ids.insert(v.trim().to_owned());
+                }
+                Ok(())
+            });
+            ids
+        });
+        ids.contains(m.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expressions_are_exact() {
+        let get = |c: &str| match c {
+            "unitPrice" => Some("9.65".to_owned()),
+            "quantity" => Some("7".to_owned()),
+            "discount" => Some("0.15".to_owned()),
+            _ => None,
+        };
+        let v = eval("unitPrice * quantity * (1 - discount)", &get).unwrap();
+        assert_eq!(v.to_money().unwrap().to_string(), "57.4175");
+        assert!(eval("unitPrice * missing", &get).is_err());
+        assert!(eval("(1 - discount", &get).is_err());
+    }
 }
