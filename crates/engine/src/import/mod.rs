@@ -951,6 +951,11 @@ impl<'s> Loader<'s> {
             .managers
             .iter()
             .map(|(p, _, o)| (p.clone(), o.clone()))
+            .chain(
+                self.explicit_lines
+                    .iter()
+                    .map(|(l, o)| (l.person.clone(), o.clone())),
+            )
             .collect();
         let had_lines: HashSet<PersonId> = lines.iter().map(|l| l.person.clone()).collect();
         for (person, manager, origin) in std::mem::take(&mut self.managers) {

@@ -299,3 +299,106 @@ fn hubspot_export_imports() {
         );
     }
 }
+
+#[test]
+fn salesorg_formats_add_effective_dated_changes_quotas_spend_rates_surveys() {
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        import(
+            &mut s,
+            Source::Salesforce,
+            &fixture("synthetic/sf-org-v1"),
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap();
+        let sum = import(
+            &mut s,
+            Source::Salesorg,
+            &fixture("synthetic/salesorg-formats"),
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert_eq!(sum.org_changes, 4, "{sum}");
+        let org = s.org().unwrap();
+        let (rosa, mona, mark) = (
+            p("005000000000013AAA"),
+            p("005000000000004AAA"),
+            p("005000000000005AAA"),
+        );
+        assert_eq!(
+            org.manager_on(&rosa, parse_date("2024-02-14").unwrap()),
+            Some(&mark)
+        );
+        assert_eq!(
+            org.manager_on(&rosa, parse_date("2024-02-15").unwrap()),
+            Some(&mona)
+        );
+        let nia = p("005000000000099AAA");
+        assert_eq!(
+            org.manager_on(&nia, parse_date("2024-03-01").unwrap()),
+            Some(&mona)
+        );
+        assert!(
+            org.manager_on(&nia, parse_date("2024-02-29").unwrap())
+                .is_none()
+        );
+        let unit = salesorg_core::ids::UnitId::parse("00E000000000004AAA").unwrap();
+        assert_eq!(
+            org.units_of(&rosa, parse_date("2024-03-01").unwrap())[0],
+            unit,
+            "placed in East A from the change"
+        );
+        assert_eq!(
+            org.units_of(&rosa, parse_date("2024-02-01").unwrap())[0].as_str(),
+            "00E000000000006AAA"
+        );
+        assert_eq!(s.quotas().unwrap().len(), 4);
+        assert_eq!(s.spend().unwrap().len(), 3);
+        assert_eq!(s.rates().unwrap().len(), 2);
+        assert_eq!(s.surveys().unwrap().len(), 2);
+        let before = s.fingerprint().unwrap();
+        let again = import(
+            &mut s,
+            Source::Salesorg,
+            &fixture("synthetic/salesorg-formats"),
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap();
+        assert_eq!(s.fingerprint().unwrap(), before, "{kind}: {again}");
+    }
+}
+
+#[test]
+fn an_org_change_that_makes_a_cycle_is_refused() {
+    let mut s = fresh(salesorg_store::BackendKind::Sqlite);
+    import(
+        &mut s,
+        Source::Salesforce,
+        &fixture("synthetic/sf-org-v1"),
+        &ImportOptions::default(),
+        &Quiet,
+    )
+    .unwrap();
+    let dir = salesorg_store::testing::TempDir::new().unwrap();
+    std::fs::write(
+        dir.path().join("org_changes.csv"),
+        "person_id,manager_id,valid_from\n005000000000001AAA,005000000000011AAA,2024-06-01\n",
+    )
+    .unwrap();
+    let before = s.fingerprint().unwrap();
+    let e = import(
+        &mut s,
+        Source::Salesorg,
+        dir.path(),
+        &ImportOptions::default(),
+        &Quiet,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("management cycle on 2024-06-01"), "{e}");
+    assert!(e.contains("org_changes.csv:2:2:"), "{e}");
+    assert_eq!(s.fingerprint().unwrap(), before);
+}
