@@ -165,19 +165,19 @@ pub fn load(l: &mut Loader<'_>, path: &Path, _opts: &ImportOptions) -> Result<()
                     let (Some(person), Some(valid)) = (person, valid) else {
                         return Ok(());
                     };
-                    if let Some(n) = x.text(c[5]) {
-                        if !l.has_person(&person) {
-                            let p = Person {
-                                id: person.clone(),
-                                name: n,
-                                email: None,
-                                title: None,
-                                role: role.clone(),
-                                hired: Some(valid.from),
-                                left: None,
-                            };
-                            l.person(p, &origin, x.raw());
-                        }
+                    if let Some(n) = x.text(c[5])
+                        && !l.has_person(&person)
+                    {
+                        let p = Person {
+                            id: person.clone(),
+                            name: n,
+                            email: None,
+                            title: None,
+                            role: role.clone(),
+                            hired: Some(valid.from),
+                            left: None,
+                        };
+                        l.person(p, &origin, x.raw());
                     }
                     if let Some(m) = manager {
                         l.explicit_line(
@@ -312,10 +312,10 @@ pub fn load(l: &mut Loader<'_>, path: &Path, _opts: &ImportOptions) -> Result<()
                     let from = parsed(x, c[1], Currency::parse);
                     let to = parsed(x, c[2], Currency::parse);
                     let rate = x.money(c[3]);
-                    if let Some(r) = rate {
-                        if r.units() <= 0 {
-                            x.problem(c[3], "a rate must be positive");
-                        }
+                    if let Some(r) = rate
+                        && r.units() <= 0
+                    {
+                        x.problem(c[3], "a rate must be positive");
                     }
                     let origin = x.origin(c[0]);
                     if !x.ok(l) {
@@ -360,10 +360,10 @@ pub fn load(l: &mut Loader<'_>, path: &Path, _opts: &ImportOptions) -> Result<()
                         .int(c[5])
                         .and_then(|v| i32::try_from(v).ok())
                         .unwrap_or(10);
-                    if let Some(s) = score {
-                        if s < lo || s > hi || lo >= hi {
-                            x.problem(c[3], format!("score {s} is outside the scale {lo}..{hi}"));
-                        }
+                    if let Some(s) = score
+                        && (s < lo || s > hi || lo >= hi)
+                    {
+                        x.problem(c[3], format!("score {s} is outside the scale {lo}..{hi}"));
                     }
                     let origin = x.origin(c[1]);
                     if !x.ok(l) {
