@@ -76,6 +76,9 @@ pub enum Command {
         /// Replace whatever the store already holds.
         #[arg(long)]
         replace: bool,
+        /// Write the org as a Salesforce Data Export folder instead of into the store.
+        #[arg(long, value_name = "DIR")]
+        export_salesforce: Option<PathBuf>,
     },
     /// Import a CRM export: salesforce, hubspot, maven, csv (with --mapping) or salesorg.
     Import {
@@ -226,8 +229,30 @@ pub fn run() -> Result<()> {
             end,
             activities_per_opp,
             replace,
+            export_salesforce,
         } => {
             let end = date_arg(end, "end")?.unwrap_or_else(today);
+            if let Some(dir) = export_salesforce {
+                let spec = DemoSpec {
+                    people: *people,
+                    opportunities: *opportunities,
+                    seed: *seed,
+                    end,
+                    activities_per_opp: *activities_per_opp,
+                };
+                let bar = Bar::new();
+                let started = std::time::Instant::now();
+                let mut sink = salesorg_engine::sfexport::SalesforceExport::create(dir, end)?;
+                let sum = generate(&spec, &mut sink, &bar)?;
+                sink.finish()?;
+                bar.done();
+                eprintln!(
+                    "Salesforce export written to {} in {:.1}s: {sum}",
+                    dir.display(),
+                    started.elapsed().as_secs_f64()
+                );
+                return Ok(());
+            }
             let mut store = open(g)?;
             if !store.is_empty()? && !replace {
                 bail!(

@@ -11,7 +11,7 @@ use crate::money::{Currency, Money};
 use crate::period::Period;
 
 /// A person in the org, linked to a role in the catalog.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Person {
     pub id: PersonId,
     pub name: String,
@@ -55,7 +55,7 @@ impl UnitKind {
 }
 
 /// An org unit. Units form a tree through `parent`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Unit {
     pub id: UnitId,
     pub name: String,
@@ -102,7 +102,7 @@ impl fmt::Display for Validity {
 }
 
 /// "`person` reports to `manager`" over `valid`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ReportingLine {
     pub person: PersonId,
     pub manager: PersonId,
@@ -110,14 +110,14 @@ pub struct ReportingLine {
 }
 
 /// "`person` belongs to `unit`" over `valid`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Membership {
     pub person: PersonId,
     pub unit: UnitId,
     pub valid: Validity,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Account {
     pub id: AccountId,
     pub name: String,
@@ -130,7 +130,7 @@ pub struct Account {
     pub churned_on: Option<Date>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Lead {
     pub id: LeadId,
     pub owner: PersonId,
@@ -255,7 +255,7 @@ impl Probability {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Opportunity {
     pub id: OppId,
     pub name: Option<String>,
@@ -280,7 +280,7 @@ pub struct Opportunity {
 }
 
 /// One row of an opportunity's history: the stage, amount and close date it had from `at`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct StageChange {
     pub id: String,
     pub opp: OppId,
@@ -324,7 +324,7 @@ impl ActivityKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Activity {
     pub id: ActivityId,
     pub kind: ActivityKind,
@@ -362,7 +362,7 @@ impl QuotaTarget {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Quota {
     pub target: QuotaTarget,
     pub period: Period,
@@ -380,7 +380,7 @@ pub enum SpendScope {
     Person(PersonId),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Spend {
     pub date: Date,
     pub scope: SpendScope,
@@ -389,7 +389,7 @@ pub struct Spend {
 }
 
 /// `1 from` = `rate` units of `to`, in force from `date` until the next rate.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CurrencyRate {
     pub date: Date,
     pub from: Currency,
@@ -398,7 +398,7 @@ pub struct CurrencyRate {
     pub rate: Money,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SurveyResponse {
     pub id: String,
     pub account: AccountId,

@@ -400,14 +400,19 @@ impl CsvFile {
         let mut fields: Vec<String> = Vec::new();
         let mut failed: Option<crate::EngineError> = None;
         let r = self.for_each_raw(false, &mut |line, rec| {
-            fields.clear();
+            // field buffers are reused from row to row
+            fields.truncate(rec.len());
+            while fields.len() < rec.len() {
+                fields.push(String::new());
+            }
             let mut problem = None;
             for (i, raw) in rec.iter().enumerate() {
                 let raw = raw.as_slice();
+                fields[i].clear();
                 match std::str::from_utf8(raw) {
-                    Ok(s) => fields.push(s.to_owned()),
+                    Ok(s) => fields[i].push_str(s),
                     Err(e) => {
-                        fields.push(String::from_utf8_lossy(raw).into_owned());
+                        fields[i].push_str(&String::from_utf8_lossy(raw));
                         problem.get_or_insert_with(|| {
                             Problem::at(
                                 &self.name,

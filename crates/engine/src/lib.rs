@@ -6,6 +6,7 @@ pub mod csvread;
 pub mod demo;
 pub mod import;
 pub mod problem;
+pub mod sfexport;
 
 pub use problem::{Problem, Problems};
 

@@ -152,6 +152,15 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// The secondary indexes of migration 0002, which bulk loads suspend and restore.
+const BULK_INDEXES: &[(&str, &str)] = &[
+    ("opportunities_owner", "opportunities (owner_id)"),
+    ("opportunities_close", "opportunities (close_on)"),
+    ("stage_history_opp", "stage_history (opp_id, at)"),
+    ("activities_owner", "activities (owner_id, at)"),
+    ("leads_owner", "leads (owner_id, created_at)"),
+];
+
 const TABLES: &[&str] = &[
     "units",
     "people",
@@ -250,6 +259,37 @@ impl Store {
             out.push((*t, n.first().and_then(|r| r[0].as_int()).unwrap_or(0)));
         }
         Ok(out)
+    }
+
+    /// Before a bulk load into empty tables: drops the secondary indexes, which are
+    /// cheaper to build once at the end than to maintain row by row. Returns whether it
+    /// did (only when the big tables are empty). Run inside the load's transaction.
+    pub fn suspend_indexes(&mut self) -> Result<bool> {
+        let big = ["opportunities", "stage_history", "activities", "leads"];
+        for t in big {
+            let mut any = false;
+            self.db
+                .query_each(&format!("SELECT 1 FROM {t} LIMIT 1"), &[], &mut |_| {
+                    any = true;
+                    Ok(())
+                })?;
+            if any {
+                return Ok(false);
+            }
+        }
+        for (name, _) in BULK_INDEXES {
+            self.db.batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+        }
+        Ok(true)
+    }
+
+    /// Rebuilds the indexes [`suspend_indexes`](Self::suspend_indexes) dropped.
+    pub fn restore_indexes(&mut self) -> Result<()> {
+        for (name, on) in BULK_INDEXES {
+            self.db
+                .batch(&format!("CREATE INDEX IF NOT EXISTS {name} ON {on}"))?;
+        }
+        Ok(())
     }
 
     /// Deletes every record (org, CRM data, imports), keeping settings and the schema.

@@ -193,10 +193,6 @@ fn h64<T: Hash + ?Sized>(t: &T) -> u64 {
     h.finish()
 }
 
-fn debug_hash<T: std::fmt::Debug>(t: &T) -> u64 {
-    h64(&format!("{t:?}"))
-}
-
 /// Collects a batch and writes it to the store inside the import's transaction.
 pub struct Loader<'s> {
     store: &'s mut Store,
@@ -311,14 +307,14 @@ impl<'s> Loader<'s> {
 
     /// Checks for a duplicate id. A repeat with identical data is dropped silently (true =
     /// keep); a repeat with different data is a problem at the later line.
-    fn dedup<T: std::fmt::Debug>(
+    fn dedup<T: Hash>(
         &mut self,
         kind: Kind,
         id: &str,
         rec: &T,
         origin: &Origin,
     ) -> Result<bool, Problem> {
-        let data = debug_hash(rec);
+        let data = h64(rec);
         let map = self.seen.entry(kind).or_default();
         match map.get(&h64(id)) {
             None => {
@@ -366,7 +362,7 @@ impl<'s> Loader<'s> {
         });
     }
 
-    fn accept<T: std::fmt::Debug>(
+    fn accept<T: Hash>(
         &mut self,
         kind: Kind,
         id: &str,
@@ -1171,6 +1167,23 @@ pub fn import(
         });
     }
     store.atomic(|store| {
+        let suspended = store.suspend_indexes()?;
+        let sum = run_loader(store, source, path, opts, progress)?;
+        if suspended {
+            store.restore_indexes()?;
+        }
+        Ok(sum)
+    })
+}
+
+fn run_loader(
+    store: &mut Store,
+    source: Source,
+    path: &Path,
+    opts: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<ImportSummary> {
+    {
         let mut loader = Loader::new(store, opts.skip_bad_rows, progress);
         match source {
             Source::Maven => maven::load(&mut loader, path)?,
@@ -1180,5 +1193,5 @@ pub fn import(
             Source::Salesorg => native::load(&mut loader, path, opts)?,
         }
         loader.finish(source.name(), opts, path)
-    })
+    }
 }

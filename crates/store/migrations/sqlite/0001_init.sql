@@ -51,7 +51,7 @@ CREATE TABLE accounts (
   parent_id      TEXT,
   customer_since TEXT,
   churned_on     TEXT
-);
+) WITHOUT ROWID;
 CREATE TABLE leads (
   id                   TEXT PRIMARY KEY,
   owner_id             TEXT NOT NULL,
@@ -61,7 +61,7 @@ CREATE TABLE leads (
   converted_on         TEXT,
   converted_opp_id     TEXT,
   converted_account_id TEXT
-);
+) WITHOUT ROWID;
 CREATE TABLE opportunities (
   id                TEXT PRIMARY KEY,
   name              TEXT,
@@ -80,7 +80,7 @@ CREATE TABLE opportunities (
   loss_reason       TEXT,
   next_step         TEXT,
   last_modified_at  TEXT
-);
+) WITHOUT ROWID;
 CREATE TABLE stage_history (
   id                TEXT PRIMARY KEY,
   opp_id            TEXT NOT NULL,
@@ -90,7 +90,7 @@ CREATE TABLE stage_history (
   close_on          TEXT,
   probability_bp    INTEGER,
   forecast_category TEXT
-);
+) WITHOUT ROWID;
 CREATE TABLE activities (
   id         TEXT PRIMARY KEY,
   kind       TEXT NOT NULL CHECK (kind IN ('call','email','meeting','task')),
@@ -100,7 +100,7 @@ CREATE TABLE activities (
   opp_id     TEXT,
   account_id TEXT,
   subject    TEXT
-);
+) WITHOUT ROWID;
 CREATE TABLE quotas (
   target_kind  TEXT NOT NULL CHECK (target_kind IN ('person','team','unit')),
   target_id    TEXT NOT NULL,
@@ -132,4 +132,4 @@ CREATE TABLE surveys (
   score      INTEGER NOT NULL,
   scale_min  INTEGER NOT NULL,
   scale_max  INTEGER NOT NULL
-);
+) WITHOUT ROWID;
