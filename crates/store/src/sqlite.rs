@@ -98,14 +98,45 @@ impl Backend for Lite {
         key: &[&str],
         rows: &mut dyn Iterator<Item = Vec<Value>>,
     ) -> Result<u64> {
-        let sql = upsert_sql(table, cols, key, "excluded");
-        let mut st = self.conn.prepare_cached(&sql)?;
+        // many rows per statement: the per-statement cost is paid once per batch
+        let per = (30_000 / cols.len().max(1)).clamp(1, 100);
+        let mut buf: Vec<Vec<Value>> = Vec::with_capacity(per);
         let mut n = 0;
+        let run = |buf: &[Vec<Value>]| -> Result<u64> {
+            let sql = upsert_sql_rows(table, cols, key, "excluded", buf.len());
+            let mut st = self.conn.prepare_cached(&sql)?;
+            Ok(st.execute(params_from_iter(buf.iter().flatten()))? as u64)
+        };
         for r in rows {
-            n += st.execute(params_from_iter(r.iter()))? as u64;
+            buf.push(r);
+            if buf.len() == per {
+                n += run(&buf)?;
+                buf.clear();
+            }
+        }
+        if !buf.is_empty() {
+            n += run(&buf)?;
         }
         Ok(n)
     }
+}
+
+/// Like [`upsert_sql`], with `rows` rows of placeholders.
+fn upsert_sql_rows(
+    table: &str,
+    cols: &[&str],
+    key: &[&str],
+    excluded: &str,
+    rows: usize,
+) -> String {
+    let one = format!("({})", vec!["?"; cols.len()].join(", "));
+    let values = vec![one.as_str(); rows].join(", ");
+    let sql = upsert_sql(table, cols, key, excluded);
+    sql.replacen(
+        &format!("VALUES ({})", vec!["?"; cols.len()].join(", ")),
+        &format!("VALUES {values}"),
+        1,
+    )
 }
 
 /// `INSERT … ON CONFLICT (key) DO UPDATE SET col = excluded.col`, shared by both backends.

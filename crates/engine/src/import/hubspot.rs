@@ -91,9 +91,9 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, _opts: &ImportOptions) -> Result<()>
         return Ok(());
     }
     let catalog = Catalog::builtin()?;
-    let currency = l.store().settings()?.currency;
+    let currency = l.settings().currency;
     let mut owners = Owners::default();
-    for p in l.store().people()? {
+    for p in l.stored_people() {
         owners.add(&p.id, p.email.as_deref(), &p.name);
     }
 

@@ -377,7 +377,7 @@ pub fn load(l: &mut Loader<'_>, path: &Path, opts: &ImportOptions) -> Result<()>
         path.parent().map(Path::to_owned).unwrap_or_default()
     };
     let catalog = Catalog::builtin()?;
-    let currency = l.store().settings()?.currency;
+    let currency = l.settings().currency;
 
     // lookup files, by name
     let mut lookups: HashMap<String, Lookup> = HashMap::new();

@@ -193,9 +193,43 @@ fn h64<T: Hash + ?Sized>(t: &T) -> u64 {
     h.finish()
 }
 
+/// A chunk of records on its way to the writer thread.
+pub enum Chunk {
+    Accounts(Vec<Account>),
+    Opps(Vec<Opportunity>),
+    History(Vec<StageChange>),
+    Leads(Vec<Lead>),
+    Activities(Vec<Activity>),
+    Quotas(Vec<Quota>),
+    Spend(Vec<Spend>),
+    Rates(Vec<CurrencyRate>),
+    Surveys(Vec<SurveyResponse>),
+}
+
+impl Chunk {
+    fn write(self, s: &mut Store) -> salesorg_store::Result<u64> {
+        match self {
+            Chunk::Accounts(v) => s.upsert_accounts(&v),
+            Chunk::Opps(v) => s.upsert_opportunities(&mut v.iter()),
+            Chunk::History(v) => s.upsert_stage_history(&mut v.iter()),
+            Chunk::Leads(v) => s.upsert_leads(&v),
+            Chunk::Activities(v) => s.upsert_activities(&mut v.iter()),
+            Chunk::Quotas(v) => s.upsert_quotas(&v),
+            Chunk::Spend(v) => s.upsert_spend(&v),
+            Chunk::Rates(v) => s.upsert_rates(&v),
+            Chunk::Surveys(v) => s.upsert_surveys(&v),
+        }
+    }
+}
+
 /// Collects a batch and writes it to the store inside the import's transaction.
 pub struct Loader<'s> {
-    store: &'s mut Store,
+    /// The store, while the loader may use it (before and after the streaming phase).
+    db: Option<&'s mut Store>,
+    /// During the streaming phase: chunks go to the writer thread that holds the store.
+    pipe: Option<std::sync::mpsc::SyncSender<Chunk>>,
+    settings: salesorg_core::settings::Settings,
+    stored_people: Vec<Person>,
     skip_bad: bool,
     pub problems: Problems,
     rejects: Vec<(Problem, Vec<String>)>,
@@ -231,9 +265,14 @@ pub struct Loader<'s> {
 }
 
 impl<'s> Loader<'s> {
-    pub fn new(store: &'s mut Store, skip_bad: bool, progress: &'s dyn Progress) -> Self {
-        Loader {
-            store,
+    pub fn new(store: &'s mut Store, skip_bad: bool, progress: &'s dyn Progress) -> Result<Self> {
+        let settings = store.settings()?;
+        let stored_people = store.people()?;
+        Ok(Loader {
+            db: Some(store),
+            pipe: None,
+            settings,
+            stored_people,
             skip_bad,
             problems: Problems::default(),
             rejects: Vec::new(),
@@ -260,15 +299,29 @@ impl<'s> Loader<'s> {
             rates: Vec::new(),
             surveys: Vec::new(),
             progress,
-        }
+        })
     }
 
     pub fn progress(&self) -> &dyn Progress {
         self.progress
     }
 
-    pub fn store(&mut self) -> &mut Store {
-        self.store
+    /// The store; not available while the writer thread holds it.
+    fn db(&mut self) -> Result<&mut Store> {
+        self.db.as_deref_mut().ok_or_else(|| EngineError::Io {
+            path: "the store".into(),
+            reason: "used while the import's writer thread holds it".into(),
+        })
+    }
+
+    /// The organisation's settings, as they were when the import started.
+    pub fn settings(&self) -> &salesorg_core::settings::Settings {
+        &self.settings
+    }
+
+    /// The people already in the store when the import started.
+    pub fn stored_people(&self) -> &[Person] {
+        &self.stored_people
     }
 
     /// Records a row's problems. Returns true when the row is clean and may be added.
@@ -716,29 +769,39 @@ impl<'s> Loader<'s> {
         let full = |n: usize| all || n >= CHUNK;
         let stop = !self.problems.is_empty();
         macro_rules! flush {
-            ($buf:ident, $kind:expr, $write:expr) => {
+            ($buf:ident, $kind:expr, $chunk:path, $write:expr) => {
                 if full(self.$buf.len()) {
                     let v = std::mem::take(&mut self.$buf);
                     *self.counts.entry($kind).or_default() += v.len() as u64;
                     if !stop {
-                        let write: fn(&mut Store, &[_]) -> salesorg_store::Result<u64> = $write;
-                        write(self.store, &v)?;
+                        match (&self.pipe, self.db.as_deref_mut()) {
+                            // a failed send means the writer stopped on an error, reported at its join
+                            (Some(tx), _) => drop(tx.send($chunk(v))),
+                            (None, Some(db)) => {
+                                let write: fn(&mut Store, &[_]) -> salesorg_store::Result<u64> = $write;
+                                write(db, &v)?;
+                            }
+                            (None, None) => {}
+                        }
                     }
                 }
             };
         }
-        flush!(accounts, Kind::Account, |s, v| s.upsert_accounts(v));
-        flush!(opps, Kind::Opportunity, |s, v| s
+        flush!(accounts, Kind::Account, Chunk::Accounts, |s, v| s
+            .upsert_accounts(v));
+        flush!(opps, Kind::Opportunity, Chunk::Opps, |s, v| s
             .upsert_opportunities(&mut v.iter()));
-        flush!(history, Kind::History, |s, v| s
+        flush!(history, Kind::History, Chunk::History, |s, v| s
             .upsert_stage_history(&mut v.iter()));
-        flush!(leads, Kind::Lead, |s, v| s.upsert_leads(v));
-        flush!(activities, Kind::Activity, |s, v| s
+        flush!(leads, Kind::Lead, Chunk::Leads, |s, v| s.upsert_leads(v));
+        flush!(activities, Kind::Activity, Chunk::Activities, |s, v| s
             .upsert_activities(&mut v.iter()));
-        flush!(quotas, Kind::Quota, |s, v| s.upsert_quotas(v));
-        flush!(spend, Kind::Spend, |s, v| s.upsert_spend(v));
-        flush!(rates, Kind::Rate, |s, v| s.upsert_rates(v));
-        flush!(surveys, Kind::Survey, |s, v| s.upsert_surveys(v));
+        flush!(quotas, Kind::Quota, Chunk::Quotas, |s, v| s
+            .upsert_quotas(v));
+        flush!(spend, Kind::Spend, Chunk::Spend, |s, v| s.upsert_spend(v));
+        flush!(rates, Kind::Rate, Chunk::Rates, |s, v| s.upsert_rates(v));
+        flush!(surveys, Kind::Survey, Chunk::Surveys, |s, v| s
+            .upsert_surveys(v));
         let total: u64 = self.counts.values().sum::<u64>()
             + (self.opps.len() + self.history.len() + self.activities.len() + self.leads.len())
                 as u64;
@@ -770,7 +833,7 @@ impl<'s> Loader<'s> {
             return Err(EngineError::Rejected(self.problems));
         }
         // the org as a whole must still make sense (cycles, overlaps)
-        if let Err(errs) = self.store.org() {
+        if let Err(errs) = self.db()?.org() {
             let mut ps = Problems::default();
             ps.push(Problem::file(
                 &input.display().to_string(),
@@ -800,7 +863,7 @@ impl<'s> Loader<'s> {
             summary.rejects_file = Some(path);
         }
         let text = summary.to_string();
-        self.store.record_import(
+        self.db()?.record_import(
             source,
             &input.display().to_string(),
             &effective.map(fmt_date).unwrap_or_default(),
@@ -832,7 +895,7 @@ impl<'s> Loader<'s> {
         for (to, id, what) in soft_pending {
             let sql = format!("SELECT 1 FROM {} WHERE id = ?", to.table());
             let mut hit = false;
-            self.store
+            self.db()?
                 .unscoped_backend()
                 .query_each(&sql, &[id.as_str().into()], &mut |_| {
                     hit = true;
@@ -873,7 +936,7 @@ impl<'s> Loader<'s> {
                 let marks = vec!["?"; chunk.len()].join(", ");
                 let sql = format!("SELECT id FROM {} WHERE id IN ({marks})", kind.table());
                 let params: Vec<Value> = chunk.iter().map(|s| Value::from(s.as_str())).collect();
-                self.store
+                self.db()?
                     .unscoped_backend()
                     .query_each(&sql, &params, &mut |r| {
                         if let Some(t) = r[0].as_text() {
@@ -906,7 +969,7 @@ impl<'s> Loader<'s> {
                 continue; // composite keys; these rows reference nothing optional
             }
             let sql = format!("DELETE FROM {} WHERE id = ?", kind.table());
-            self.store.unscoped_backend().execute(&sql, &[id.into()])?;
+            self.db()?.unscoped_backend().execute(&sql, &[id.into()])?;
             if let Some(n) = self.counts.get_mut(&kind) {
                 *n = n.saturating_sub(1);
             }
@@ -921,7 +984,7 @@ impl<'s> Loader<'s> {
     fn write_org(&mut self, effective: Date) -> Result<u64> {
         // people: fill fields the batch lacks from the store
         let existing: HashMap<PersonId, Person> = self
-            .store
+            .db()?
             .people()?
             .into_iter()
             .map(|p| (p.id.clone(), p))
@@ -936,12 +999,12 @@ impl<'s> Loader<'s> {
             }
         }
         let people = std::mem::take(&mut self.people);
-        self.store.upsert_people(&people)?;
+        self.db()?.upsert_people(&people)?;
         self.people = people;
         let units = std::mem::take(&mut self.units);
-        self.store.upsert_units(&units)?;
+        self.db()?.upsert_units(&units)?;
 
-        let mut lines = self.store.lines()?;
+        let mut lines = self.db()?.lines()?;
         let mut changes = 0u64;
         let origins: Vec<(PersonId, Origin)> = self
             .managers
@@ -1001,7 +1064,7 @@ impl<'s> Loader<'s> {
             lines.push(l);
             changes += 1;
         }
-        let mut members = self.store.memberships()?;
+        let mut members = self.db()?.memberships()?;
         let had_members: HashSet<PersonId> = members.iter().map(|m| m.person.clone()).collect();
         for (person, unit, _origin) in std::mem::take(&mut self.placements) {
             let current: Vec<UnitId> = members
@@ -1052,7 +1115,7 @@ impl<'s> Loader<'s> {
         }
         // validate before writing, so that a cycle points at the row that made it
         let all_units = {
-            let mut u = self.store.units()?;
+            let mut u = self.db()?.units()?;
             u.sort_by(|a, b| a.id.cmp(&b.id));
             u
         };
@@ -1075,8 +1138,8 @@ impl<'s> Loader<'s> {
             }
             return Ok(changes);
         }
-        self.store.replace_lines(&lines)?;
-        self.store.replace_memberships(&members)?;
+        self.db()?.replace_lines(&lines)?;
+        self.db()?.replace_memberships(&members)?;
         Ok(changes)
     }
 }
@@ -1176,22 +1239,57 @@ pub fn import(
     })
 }
 
-fn run_loader(
-    store: &mut Store,
+/// Runs the importer with two threads: this one reads and checks the files while a writer
+/// thread, holding the store, upserts the chunks it is sent. The org merge and the reference
+/// checks run afterwards, with the store back on this thread.
+fn run_loader<'s>(
+    store: &'s mut Store,
     source: Source,
     path: &Path,
     opts: &ImportOptions,
-    progress: &dyn Progress,
+    progress: &'s dyn Progress,
 ) -> Result<ImportSummary> {
-    {
-        let mut loader = Loader::new(store, opts.skip_bad_rows, progress);
-        match source {
-            Source::Maven => maven::load(&mut loader, path)?,
-            Source::Salesforce => salesforce::load(&mut loader, path, opts)?,
-            Source::Hubspot => hubspot::load(&mut loader, path, opts)?,
-            Source::Csv => mapped::load(&mut loader, path, opts)?,
-            Source::Salesorg => native::load(&mut loader, path, opts)?,
-        }
-        loader.finish(source.name(), opts, path)
-    }
+    let mut loader = Loader::new(store, opts.skip_bad_rows, progress)?;
+    let store = loader.db.take();
+    let Some(store) = store else {
+        return Err(EngineError::Io {
+            path: "the store".into(),
+            reason: "not available".into(),
+        });
+    };
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(4);
+    loader.pipe = Some(tx);
+    let streamed: Result<()> = std::thread::scope(|sc| {
+        let st: &mut Store = &mut *store;
+        let writer = sc.spawn(move || -> Result<()> {
+            let mut failed = None;
+            for chunk in rx {
+                if failed.is_none()
+                    && let Err(e) = chunk.write(st)
+                {
+                    failed = Some(e);
+                }
+            }
+            failed.map_or(Ok(()), |e| Err(e.into()))
+        });
+        let parsed = match source {
+            Source::Maven => maven::load(&mut loader, path),
+            Source::Salesforce => salesforce::load(&mut loader, path, opts),
+            Source::Hubspot => hubspot::load(&mut loader, path, opts),
+            Source::Csv => mapped::load(&mut loader, path, opts),
+            Source::Salesorg => native::load(&mut loader, path, opts),
+        };
+        let flushed = loader.maybe_flush(true);
+        loader.pipe = None; // closes the channel: the writer finishes
+        let written = writer.join().unwrap_or_else(|_| {
+            Err(EngineError::Io {
+                path: "the store".into(),
+                reason: "the writer thread failed".into(),
+            })
+        });
+        parsed.and(flushed).and(written)
+    });
+    streamed?;
+    loader.db = Some(store);
+    loader.finish(source.name(), opts, path)
 }

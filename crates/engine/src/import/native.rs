@@ -59,7 +59,7 @@ pub fn load(l: &mut Loader<'_>, path: &Path, _opts: &ImportOptions) -> Result<()
         ));
         return Ok(());
     }
-    let settings = l.store().settings()?;
+    let settings = l.settings().clone();
     let catalog = Catalog::builtin()?;
     for p in files {
         let name = p

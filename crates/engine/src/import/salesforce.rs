@@ -68,7 +68,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
         return Ok(());
     }
     let catalog = Catalog::builtin()?;
-    let currency = l.store().settings()?.currency;
+    let currency = l.settings().currency;
 
     // --- UserRole.csv -> units
     let mut role_names: BTreeMap<String, String> = BTreeMap::new();
