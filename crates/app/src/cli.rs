@@ -271,7 +271,12 @@ pub fn run() -> Result<()> {
             let started = std::time::Instant::now();
             let sum = store.atomic(|s| -> Result<_> {
                 s.clear_data()?;
-                Ok(generate(&spec, &mut StoreSink(s), &bar)?)
+                let suspended = s.suspend_indexes()?;
+                let sum = generate(&spec, &mut StoreSink(s), &bar)?;
+                if suspended {
+                    s.restore_indexes()?;
+                }
+                Ok(sum)
             })?;
             bar.done();
             eprintln!(

@@ -722,10 +722,11 @@ pub fn generate(
     let mut accounts = Vec::with_capacity(n_accounts.min(100_000));
     let mut account_owner: Vec<usize> = Vec::with_capacity(n_accounts);
     let mut first_won: Vec<Option<Date>> = vec![None; n_accounts];
+    let mut accounts_of: Vec<Vec<usize>> = vec![Vec::new(); g.reps.len()];
     for a in 0..n_accounts {
         let owner = g.rng.random_range(0..g.reps.len());
         account_owner.push(owner);
-        let _ = a;
+        accounts_of[owner].push(a);
     }
     // ------------------------------------------------------------------ opportunities
     let weights: Vec<f64> = g
@@ -758,10 +759,7 @@ pub fn generate(
         if to <= from {
             continue;
         }
-        let my_accounts: Vec<usize> = (0..n_accounts)
-            .filter(|a| account_owner[*a] == ri)
-            .take(40)
-            .collect();
+        let my_accounts: &[usize] = &accounts_of[ri];
         for _ in 0..count {
             // created: seasonal rejection sampling
             let created = loop {

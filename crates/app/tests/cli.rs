@@ -1,0 +1,220 @@
+//! The `salesorg` binary end to end: help, the demo's determinism, exit codes and messages,
+//! and an import killed half-way leaving the store as it was (SQLite and PostgreSQL).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use salesorg_store::Store;
+use salesorg_store::testing::{BOTH, TempDir, fresh};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_salesorg"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run salesorg")
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = run(args);
+    assert!(
+        o.status.success(),
+        "salesorg {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn fixture(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(rel)
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let out = ok(&["--help"]);
+    for c in ["demo", "import", "org", "roles", "settings", "status"] {
+        assert!(out.contains(c), "{out}");
+    }
+    assert!(ok(&["import", "--help"]).contains("--skip-bad-rows"));
+}
+
+#[test]
+fn the_demo_is_deterministic_and_db_goes_before_or_after() {
+    let dir = TempDir::new().unwrap();
+    let a = dir.path().join("a.db");
+    let b = dir.path().join("b.db");
+    let args = [
+        "--people",
+        "60",
+        "--opportunities",
+        "1500",
+        "--end",
+        "2025-12-31",
+        "--seed",
+        "9",
+    ];
+    let mut one = vec!["--db", a.to_str().unwrap(), "demo"];
+    one.extend(args);
+    ok(&one);
+    let mut two = vec!["demo"];
+    two.extend(args);
+    two.extend(["--db", b.to_str().unwrap()]);
+    ok(&two);
+    let fp = |p: &Path| {
+        Store::open(p.to_str().unwrap())
+            .unwrap()
+            .fingerprint()
+            .unwrap()
+    };
+    assert_eq!(fp(&a), fp(&b), "same seed and end date, same org");
+    // and it refuses to overwrite without --replace
+    let o = run(&one);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--replace"));
+    let tree = ok(&[
+        "--db",
+        a.to_str().unwrap(),
+        "org",
+        "show",
+        "--as-of",
+        "2025-06-30",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&tree).unwrap();
+    assert_eq!(v["roots"][0]["role"], "cro");
+    assert_eq!(
+        v["roots"][0]["reports"].as_array().unwrap().len(),
+        3,
+        "three VPs under the CRO"
+    );
+}
+
+#[test]
+fn a_refused_import_exits_2_and_names_file_line_column() {
+    let dir = TempDir::new().unwrap();
+    let export = dir.path().join("export");
+    std::fs::create_dir(&export).unwrap();
+    for e in std::fs::read_dir(fixture("synthetic/sf-org-v1")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), export.join(e.file_name())).unwrap();
+    }
+    let opp = std::fs::read_to_string(export.join("Opportunity.csv")).unwrap();
+    std::fs::write(
+        export.join("Opportunity.csv"),
+        opp.replacen(",2024-02-20,", ",2024-02-30,", 1),
+    )
+    .unwrap();
+    let db = dir.path().join("s.db");
+    let o = run(&[
+        "--db",
+        db.to_str().unwrap(),
+        "import",
+        "salesforce",
+        export.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("Opportunity.csv:3:8: CloseDate: \"2024-02-30\" is not a date: day 30 does not exist in February 2024"), "{err}");
+    // with --skip-bad-rows the rest lands and the reject is written
+    let out = ok(&[
+        "--db",
+        db.to_str().unwrap(),
+        "import",
+        "salesforce",
+        export.to_str().unwrap(),
+        "--skip-bad-rows",
+    ]);
+    assert!(out.contains("1 bad rows skipped"), "{out}");
+    assert!(
+        export.with_extension("rejects.csv").exists()
+            || dir.path().join("export.rejects.csv").exists()
+    );
+}
+
+#[test]
+fn roles_show_both_sources_where_seeds_disagree() {
+    let out = ok(&["roles", "Director of Inside Sales"]);
+    assert!(
+        out.contains("base salary: USD 100000–150000 [000]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("base salary: USD 120000–200000+ [001]"),
+        "{out}"
+    );
+    let csv = ok(&["roles", "--format", "csv"]);
+    assert!(csv.lines().count() >= 19, "{csv}");
+}
+
+/// Starts an import of a large export, kills it mid-way, and checks the store.
+#[test]
+fn killing_an_import_leaves_the_store_as_it_was_and_it_can_run_again() {
+    let dir = TempDir::new().unwrap();
+    let export = dir.path().join("big");
+    ok(&[
+        "demo",
+        "--export-salesforce",
+        export.to_str().unwrap(),
+        "--end",
+        "2025-12-31",
+        "--opportunities",
+        "40000",
+    ]);
+    for kind in BOTH {
+        let ts = fresh(kind);
+        let url = ts.url.clone();
+        // something in the store already
+        ok(&[
+            "--db",
+            &url,
+            "import",
+            "maven",
+            fixture("maven-crm-sales-opportunities").to_str().unwrap(),
+        ]);
+        let before = Store::open(&url).unwrap().fingerprint().unwrap();
+        let mut child = bin()
+            .args([
+                "--db",
+                &url,
+                "import",
+                "salesforce",
+                export.to_str().unwrap(),
+            ])
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        std::thread::sleep(Duration::from_millis(1200));
+        let finished_early = child.try_wait().unwrap().is_some();
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        assert!(
+            !finished_early && !status.success(),
+            "{kind}: the import ended before it was killed ({:?})",
+            started.elapsed()
+        );
+        assert_eq!(
+            Store::open(&url).unwrap().fingerprint().unwrap(),
+            before,
+            "{kind}: a killed import left traces"
+        );
+        let out = ok(&[
+            "--db",
+            &url,
+            "import",
+            "salesforce",
+            export.to_str().unwrap(),
+        ]);
+        assert!(
+            out.contains("40000 opportunities") || out.contains("opportunities"),
+            "{out}"
+        );
+        let n = Store::open(&url).unwrap().counts().unwrap();
+        let opps = n.iter().find(|(t, _)| *t == "opportunities").unwrap().1;
+        assert!(opps > 40_000, "{kind}: {opps}");
+        drop(ts);
+    }
+}
