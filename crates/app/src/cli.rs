@@ -232,16 +232,16 @@ pub fn run() -> Result<()> {
             export_salesforce,
         } => {
             let end = date_arg(end, "end")?.unwrap_or_else(today);
+            let spec = DemoSpec {
+                people: *people,
+                opportunities: *opportunities,
+                seed: *seed,
+                end,
+                activities_per_opp: *activities_per_opp,
+            };
+            let bar = Bar::new();
+            let started = std::time::Instant::now();
             if let Some(dir) = export_salesforce {
-                let spec = DemoSpec {
-                    people: *people,
-                    opportunities: *opportunities,
-                    seed: *seed,
-                    end,
-                    activities_per_opp: *activities_per_opp,
-                };
-                let bar = Bar::new();
-                let started = std::time::Instant::now();
                 let mut sink = salesorg_engine::sfexport::SalesforceExport::create(dir, end)?;
                 let sum = generate(&spec, &mut sink, &bar)?;
                 sink.finish()?;
@@ -260,15 +260,6 @@ pub fn run() -> Result<()> {
                     salesorg_store::redact(&g.db)
                 );
             }
-            let spec = DemoSpec {
-                people: *people,
-                opportunities: *opportunities,
-                seed: *seed,
-                end,
-                activities_per_opp: *activities_per_opp,
-            };
-            let bar = Bar::new();
-            let started = std::time::Instant::now();
             let sum = store.atomic(|s| -> Result<_> {
                 s.clear_data()?;
                 let suspended = s.suspend_indexes()?;
