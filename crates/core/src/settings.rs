@@ -11,7 +11,7 @@ use crate::period::FiscalCalendar;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub fiscal: FiscalCalendar,
-    /// `UTC` or a fixed offset such as `+02:00` / `-05:00`.
+    /// `UTC`, a fixed offset such as `+02:00`, or an IANA name such as `Europe/Berlin`.
     pub time_zone: String,
     pub currency: Currency,
     pub lead_sla_minutes: u32,
@@ -55,32 +55,57 @@ pub struct SettingsFile {
     pub gross_margin: Option<String>,
 }
 
-/// Parses a time zone: `UTC`, `Z` or a fixed offset `±HH:MM`; returns its offset in seconds.
-pub fn parse_time_zone(s: &str) -> Result<i32, CoreError> {
+/// Parses a time zone: `UTC`, a fixed offset `±HH:MM`, or an IANA name such as
+/// `Europe/Berlin` (from the time-zone database compiled into salesorg, so every machine
+/// agrees).
+pub fn parse_time_zone(s: &str) -> Result<jiff::tz::TimeZone, CoreError> {
     let t = s.trim();
     if t.eq_ignore_ascii_case("utc") || t == "Z" {
-        return Ok(0);
+        return Ok(jiff::tz::TimeZone::UTC);
     }
     let bad = || {
         CoreError::Parse(format!(
-            "time zone {t:?}: use UTC or a fixed offset like +02:00"
+            "time zone {t:?}: use UTC, a fixed offset like +02:00, or an IANA name like Europe/Berlin"
         ))
     };
-    let sign = match t.as_bytes().first() {
-        Some(b'+') => 1,
-        Some(b'-') => -1,
-        _ => return Err(bad()),
-    };
-    let (h, m) = t[1..].split_once(':').ok_or_else(bad)?;
-    let h: i32 = h.parse().map_err(|_| bad())?;
-    let m: i32 = m.parse().map_err(|_| bad())?;
-    if h > 14 || m > 59 {
-        return Err(bad());
+    if let Some(sign) = match t.as_bytes().first() {
+        Some(b'+') => Some(1),
+        Some(b'-') => Some(-1),
+        _ => None,
+    } {
+        let (h, m) = t[1..].split_once(':').ok_or_else(bad)?;
+        let h: i32 = h.parse().map_err(|_| bad())?;
+        let m: i32 = m.parse().map_err(|_| bad())?;
+        if h > 14 || m > 59 {
+            return Err(bad());
+        }
+        let off = jiff::tz::Offset::from_seconds(sign * (h * 3600 + m * 60)).map_err(|_| bad())?;
+        return Ok(jiff::tz::TimeZone::fixed(off));
     }
-    Ok(sign * (h * 3600 + m * 60))
+    jiff::tz::db().get(t).map_err(|_| bad())
 }
 
 impl Settings {
+    /// The organisation's time zone (validated when set, so this falls back to UTC only
+    /// for a value written by hand into the store).
+    pub fn zone(&self) -> jiff::tz::TimeZone {
+        parse_time_zone(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+
+    /// The calendar date of a moment in the organisation's time zone (spec §1: "a timestamp
+    /// is converted to that zone before its date is taken").
+    pub fn local_date(&self, t: crate::date::Timestamp) -> Date {
+        let zone = self.zone();
+        let Ok(ts) = jiff::Timestamp::from_second(t.unix()) else {
+            return t.date_utc();
+        };
+        let d = ts.to_zoned(zone).date();
+        time::Month::try_from(d.month() as u8)
+            .ok()
+            .and_then(|m| Date::from_calendar_date(i32::from(d.year()), m, d.day() as u8).ok())
+            .unwrap_or_else(|| t.date_utc())
+    }
+
     /// Applies one `key = value` pair, validating the value.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), CoreError> {
         match key {
@@ -169,5 +194,32 @@ impl Settings {
             self.set("gross_margin", &v)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::date::{Timestamp, fmt_date};
+
+    #[test]
+    fn dates_are_taken_in_the_org_zone_across_midnight() {
+        let mut s = Settings::default();
+        let t = Timestamp::parse("2024-03-31T23:30:00Z").unwrap();
+        assert_eq!(fmt_date(s.local_date(t)), "2024-03-31");
+        s.set("time_zone", "Europe/Berlin").unwrap(); // UTC+2 in summer time
+        assert_eq!(fmt_date(s.local_date(t)), "2024-04-01");
+        s.set("time_zone", "America/Los_Angeles").unwrap();
+        assert_eq!(
+            fmt_date(s.local_date(Timestamp::parse("2024-04-01T06:59:00Z").unwrap())),
+            "2024-03-31"
+        );
+        s.set("time_zone", "+05:30").unwrap();
+        assert_eq!(
+            fmt_date(s.local_date(Timestamp::parse("2024-03-31T18:30:00Z").unwrap())),
+            "2024-04-01"
+        );
+        assert!(s.set("time_zone", "Mars/Olympus").is_err());
+        assert_eq!(s.time_zone, "+05:30", "a refused value changes nothing");
     }
 }
