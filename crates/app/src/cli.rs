@@ -260,6 +260,7 @@ pub fn run() -> Result<()> {
                     salesorg_store::redact(&g.db)
                 );
             }
+            let bulk = store.begin_bulk()?;
             let sum = store.atomic(|s| -> Result<_> {
                 s.clear_data()?;
                 let suspended = s.suspend_indexes()?;
@@ -269,6 +270,9 @@ pub fn run() -> Result<()> {
                 }
                 Ok(sum)
             })?;
+            if bulk {
+                store.end_bulk()?;
+            }
             bar.done();
             eprintln!(
                 "demo org generated in {:.1}s into {} ({}): {sum}",
@@ -309,7 +313,18 @@ pub fn run() -> Result<()> {
             bar.done();
             let sum = res?;
             println!("{sum}");
-            eprintln!("took {:.2}s", started.elapsed().as_secs_f64());
+            let total = started.elapsed();
+            let mut parts: Vec<String> = sum
+                .phases
+                .iter()
+                .map(|(k, d)| format!("{k} {:.1}s", d.as_secs_f64()))
+                .collect();
+            let accounted: std::time::Duration = sum.phases.iter().map(|(_, d)| *d).sum();
+            parts.push(format!(
+                "commit {:.1}s",
+                total.saturating_sub(accounted).as_secs_f64()
+            ));
+            eprintln!("took {:.2}s ({})", total.as_secs_f64(), parts.join(", "));
         }
         Command::Org { what } => {
             let mut store = open(g)?;

@@ -156,7 +156,6 @@ pub fn redact(url: &str) -> String {
 const BULK_INDEXES: &[(&str, &str)] = &[
     ("opportunities_owner", "opportunities (owner_id)"),
     ("opportunities_close", "opportunities (close_on)"),
-    ("stage_history_opp", "stage_history (opp_id, at)"),
     ("activities_owner", "activities (owner_id, at)"),
     ("leads_owner", "leads (owner_id, created_at)"),
 ];
@@ -281,6 +280,31 @@ impl Store {
             self.db.batch(&format!("DROP INDEX IF EXISTS {name}"))?;
         }
         Ok(true)
+    }
+
+    /// Before a bulk load into an empty SQLite store: writes pages straight to the
+    /// database file with a rollback journal instead of going through the WAL (whose
+    /// checkpoint would copy every page a second time). Atomicity is the same. Falls back
+    /// silently to WAL when another connection holds the store. Call outside a transaction;
+    /// [`end_bulk`](Self::end_bulk) restores WAL.
+    pub fn begin_bulk(&mut self) -> Result<bool> {
+        if self.db.kind() != BackendKind::Sqlite || self.in_tx || !self.is_empty()? {
+            return Ok(false);
+        }
+        let mut mode = String::new();
+        let r = self
+            .db
+            .query_each("PRAGMA journal_mode = DELETE", &[], &mut |r| {
+                mode = r[0].as_text().unwrap_or_default().to_owned();
+                Ok(())
+            });
+        Ok(r.is_ok() && mode.eq_ignore_ascii_case("delete"))
+    }
+
+    /// Returns to WAL after [`begin_bulk`](Self::begin_bulk).
+    pub fn end_bulk(&mut self) -> Result<()> {
+        self.db
+            .query_each("PRAGMA journal_mode = WAL", &[], &mut |_| Ok(()))
     }
 
     /// Rebuilds the indexes [`suspend_indexes`](Self::suspend_indexes) dropped.
@@ -503,8 +527,12 @@ impl Store {
         v: &mut dyn Iterator<Item = &StageChange>,
     ) -> Result<u64> {
         let mut rows = v.map(history_row);
-        self.db
-            .upsert("stage_history", HISTORY_COLS, &["id"], &mut rows)
+        self.db.upsert(
+            "stage_history",
+            HISTORY_COLS,
+            &["opp_id", "at", "id"],
+            &mut rows,
+        )
     }
     pub fn stage_history(&mut self) -> Result<Vec<StageChange>> {
         let sql = format!(

@@ -73,6 +73,8 @@ pub struct ImportSummary {
     pub rejected: u64,
     pub rejects_file: Option<PathBuf>,
     pub notes: Vec<String>,
+    /// Wall time of each phase, for `--timings` and the benchmark.
+    pub phases: Vec<(&'static str, std::time::Duration)>,
 }
 
 impl std::fmt::Display for ImportSummary {
@@ -849,6 +851,7 @@ impl<'s> Loader<'s> {
             rejected: self.rejects.len() as u64,
             rejects_file: None,
             notes: std::mem::take(&mut self.notes),
+            phases: Vec::new(),
         };
         for (k, n) in &self.counts {
             summary.counts.push((k.table(), *n));
@@ -1229,14 +1232,23 @@ pub fn import(
             reason: "no such file or folder".into(),
         });
     }
-    store.atomic(|store| {
+    let bulk = store.begin_bulk()?;
+    let res = store.atomic(|store| {
         let suspended = store.suspend_indexes()?;
-        let sum = run_loader(store, source, path, opts, progress)?;
+        let mut sum = run_loader(store, source, path, opts, progress)?;
         if suspended {
+            progress.update("building indexes", 0, 0);
+            let t = std::time::Instant::now();
             store.restore_indexes()?;
+            sum.phases.push(("indexes", t.elapsed()));
         }
+        progress.update("committing", 0, 0);
         Ok(sum)
-    })
+    });
+    if bulk {
+        store.end_bulk()?;
+    }
+    res
 }
 
 /// Runs the importer with two threads: this one reads and checks the files while a writer
@@ -1249,6 +1261,7 @@ fn run_loader<'s>(
     opts: &ImportOptions,
     progress: &'s dyn Progress,
 ) -> Result<ImportSummary> {
+    let started = std::time::Instant::now();
     let mut loader = Loader::new(store, opts.skip_bad_rows, progress)?;
     let store = loader.db.take();
     let Some(store) = store else {
@@ -1290,6 +1303,12 @@ fn run_loader<'s>(
         parsed.and(flushed).and(written)
     });
     streamed?;
+    let read = started.elapsed();
     loader.db = Some(store);
-    loader.finish(source.name(), opts, path)
+    let t = std::time::Instant::now();
+    let mut sum = loader.finish(source.name(), opts, path)?;
+    sum.phases.insert(0, ("read, check and write", read));
+    sum.phases
+        .push(("org merge and reference checks", t.elapsed()));
+    Ok(sum)
 }

@@ -82,14 +82,16 @@ CREATE TABLE opportunities (
   last_modified_at  TEXT
 );
 CREATE TABLE stage_history (
-  id                TEXT PRIMARY KEY,
+  id                TEXT NOT NULL,
   opp_id            TEXT NOT NULL,
   at                TEXT NOT NULL,
   stage             TEXT NOT NULL,
   amount            BIGINT,
   close_on          TEXT,
   probability_bp    BIGINT,
-  forecast_category TEXT
+  forecast_category TEXT,
+  -- clustered by opportunity and time: an opportunity's history is one range scan
+  PRIMARY KEY (opp_id, at, id)
 );
 CREATE TABLE activities (
   id         TEXT PRIMARY KEY,
