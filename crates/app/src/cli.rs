@@ -408,6 +408,5 @@ pub fn run() -> Result<()> {
             )?;
         }
     }
-    let _ = fmt_date;
     Ok(())
 }

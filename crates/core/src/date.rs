@@ -135,8 +135,7 @@ pub fn parse_date(raw: &str) -> Result<Date, CoreError> {
     )
 }
 
-fn parse_hms(raw: &str, s: &str) -> Result<(Time, &'static str), CoreError> {
-    let _ = raw;
+fn parse_hms(raw: &str, s: &str) -> Result<Time, CoreError> {
     let mut it = s.split(':');
     let h = num(raw, it.next().unwrap_or(""), "hour")?;
     let mi = num(raw, it.next().unwrap_or("0"), "minute")?;
@@ -152,7 +151,7 @@ fn parse_hms(raw: &str, s: &str) -> Result<(Time, &'static str), CoreError> {
         u8::try_from(sec).unwrap_or(99),
     )
     .map_err(|_| bad(raw, format!("{s} is not a time of day")))?;
-    Ok((t, ""))
+    Ok(t)
 }
 
 /// Parses a timestamp: RFC 3339 / ISO 8601 with `Z`, `+0000` or `+02:00`, without a zone
@@ -165,7 +164,7 @@ pub fn parse_timestamp(raw: &str) -> Result<Timestamp, CoreError> {
         let Some(clock) = words.next() else {
             return Ok(Timestamp::at_midnight(d));
         };
-        let (mut t, _) = parse_hms(raw, clock)?;
+        let mut t = parse_hms(raw, clock)?;
         match words.next().map(|w| w.to_ascii_uppercase()) {
             None => {}
             Some(ap) if ap == "AM" || ap == "PM" => {
@@ -212,7 +211,7 @@ pub fn parse_timestamp(raw: &str) -> Result<Timestamp, CoreError> {
     } else {
         (rest.trim_end_matches(" UTC"), 0)
     };
-    let (t, _) = parse_hms(raw, clock.trim())?;
+    let t = parse_hms(raw, clock.trim())?;
     Ok(Timestamp(
         Timestamp::from_date_time(d, t).unix() - offset_secs as i64,
     ))

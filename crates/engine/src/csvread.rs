@@ -247,7 +247,6 @@ impl CsvFile {
         let mut pending_cr = false;
         let mut line: u64 = 1;
         let mut rec_line: u64 = 1;
-        let mut col: usize = 1;
         let (mut q_line, mut q_col) = (0u64, 0usize);
         let mut first = true;
         macro_rules! ensure_field {
@@ -311,11 +310,9 @@ impl CsvFile {
                     } else {
                         if b == b'\n' {
                             line += 1;
-                            col = 0;
                         }
                         cur!().push(b);
                     }
-                    col += 1;
                     continue;
                 }
                 if after_q && b == b'"' {
@@ -323,7 +320,6 @@ impl CsvFile {
                     cur!().push(b'"');
                     in_q = true;
                     after_q = false;
-                    col += 1;
                     continue;
                 }
                 after_q = false;
@@ -351,7 +347,6 @@ impl CsvFile {
                             return Ok(());
                         }
                         line += 1;
-                        col = 0;
                         rec_line = line;
                     }
                     _ => {
@@ -359,7 +354,6 @@ impl CsvFile {
                         cur!().push(b);
                     }
                 }
-                col += 1;
             }
         }
         if in_q {
@@ -374,7 +368,6 @@ impl CsvFile {
             ensure_field!();
             end_record(&mut fields, &mut nfields, rec_line, &mut first)?;
         }
-        let _ = col;
         Ok(())
     }
 

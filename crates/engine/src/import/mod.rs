@@ -1047,7 +1047,7 @@ impl<'s> Loader<'s> {
                 self.problems.push(origin.problem(e.to_string()));
             }
         }
-        for (l, origin) in std::mem::take(&mut self.explicit_lines) {
+        for (l, _origin) in std::mem::take(&mut self.explicit_lines) {
             // an explicit change closes whatever was open at its start
             let open: Vec<usize> = lines
                 .iter()
@@ -1063,7 +1063,6 @@ impl<'s> Loader<'s> {
                 lines[i].valid.to = Some(l.valid.from);
             }
             lines.retain(|x| !(x.person == l.person && x.valid.from == l.valid.from));
-            let _ = origin;
             lines.push(l);
             changes += 1;
         }
