@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use salesorg_core::catalog::Catalog;
-use salesorg_core::date::{Date, fmt_date, parse_date};
+use salesorg_core::date::{Date, parse_date};
 use salesorg_engine::Progress;
 use salesorg_engine::demo::{DemoSpec, StoreSink, generate};
 use salesorg_engine::import::{ImportOptions, Source, import};
