@@ -98,7 +98,7 @@ impl fmt::Display for BackendKind {
     }
 }
 
-/// What a backend must do: run SQL written with `?` placeholders, stream rows, and load
+/// What a backend must do: run SQL written with `?` parameter markers, stream rows, and load
 /// many rows at once with an upsert on a key.
 pub trait Backend: Send {
     fn kind(&self) -> BackendKind;

@@ -1,4 +1,4 @@
-//! The PostgreSQL backend: `?` placeholders rewritten to `$n`, typed parameters decided by
+//! The PostgreSQL backend: `?` parameter markers rewritten to `$n`, typed parameters decided by
 //! the server, and bulk upserts through `COPY` into a temporary table.
 
 use std::io::Write;
@@ -39,7 +39,7 @@ impl ToSql for Value {
     to_sql_checked!();
 }
 
-/// Rewrites `?` placeholders to `$1, $2, …` (salesorg's SQL has no `?` in literals).
+/// Rewrites `?` parameter markers to `$1, $2, …` (salesorg's SQL has no `?` in literals).
 fn dollar(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
     let mut n = 0;

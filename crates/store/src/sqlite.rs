@@ -121,7 +121,7 @@ impl Backend for Lite {
     }
 }
 
-/// Like [`upsert_sql`], with `rows` rows of placeholders.
+/// Like [`upsert_sql`], with `rows` rows of parameter markers.
 fn upsert_sql_rows(
     table: &str,
     cols: &[&str],
@@ -146,14 +146,14 @@ pub(crate) fn upsert_sql(table: &str, cols: &[&str], key: &[&str], excluded: &st
         .filter(|c| !key.contains(c))
         .map(|c| format!("{c} = {excluded}.{c}"))
         .collect();
-    let placeholders = vec!["?"; cols.len()].join(", ");
+    let markers = vec!["?"; cols.len()].join(", ");
     let action = if set.is_empty() {
         "NOTHING".to_owned()
     } else {
         format!("UPDATE SET {}", set.join(", "))
     };
     format!(
-        "INSERT INTO {table} ({}) VALUES ({placeholders}) ON CONFLICT ({}) DO {action}",
+        "INSERT INTO {table} ({}) VALUES ({markers}) ON CONFLICT ({}) DO {action}",
         cols.join(", "),
         key.join(", ")
     )
