@@ -130,26 +130,22 @@ impl OrgHistory {
         errs
     }
 
-    /// Every date on which some reporting line starts or ends.
-    fn change_dates(&self) -> BTreeSet<Date> {
-        let mut d = BTreeSet::new();
-        for ls in self.lines.values() {
-            for l in ls {
-                d.insert(l.valid.from);
-                if let Some(t) = l.valid.to {
-                    d.insert(t);
-                }
-            }
-        }
-        d
+    /// Every date on which some reporting line starts. A cycle that exists on some day
+    /// also exists on the day its latest edge started (all its edges still hold then), so
+    /// checking these dates finds every cycle; an edge ending never makes one.
+    fn start_dates(&self) -> BTreeSet<Date> {
+        self.lines
+            .values()
+            .flatten()
+            .map(|l| l.valid.from)
+            .collect()
     }
 
-    /// Finds management cycles. The tree only changes on change dates, so checking each
-    /// of those dates is enough.
+    /// Finds management cycles by walking every chain on every start date.
     fn management_cycles(&self) -> Vec<CoreError> {
         let mut errs = Vec::new();
         let mut reported = BTreeSet::new();
-        for d in self.change_dates() {
+        for d in self.start_dates() {
             for p in self.lines.keys() {
                 let mut seen = Vec::new();
                 let mut cur = p.clone();
@@ -194,7 +190,7 @@ impl OrgHistory {
             )));
         }
         let mut points: BTreeSet<Date> = self
-            .change_dates()
+            .start_dates()
             .into_iter()
             .filter(|d| new.valid.contains(*d))
             .collect();

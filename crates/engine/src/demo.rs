@@ -329,6 +329,12 @@ impl Gen {
     }
 }
 
+/// `n` split into `k` near-equal parts (the first ones one larger).
+fn split(n: usize, k: usize) -> Vec<usize> {
+    let k = k.max(1);
+    (0..k).map(|i| n / k + usize::from(i < n % k)).collect()
+}
+
 /// Working-hours timestamp on `d` (9:00–18:00 UTC).
 fn at_work(rng: &mut ChaCha8Rng, d: Date) -> Timestamp {
     let secs = rng.random_range(9 * 3600..18 * 3600);
@@ -401,123 +407,171 @@ pub fn generate(
     let company = g.unit("company", "Demo Company", UnitKind::Company, None);
     let cro = g.person("P", "cro", "Chief Revenue Officer", founding);
     g.place(&cro, &company, founding);
-    let vps = g.unit("sales", "Field Sales", UnitKind::Department, Some(&company));
-    let vpi = g.unit(
-        "inside-sales",
-        "Inside Sales",
-        UnitKind::Department,
-        Some(&company),
-    );
+    // The shape scales with the org so that spans stay within the catalog's ranges: a VP
+    // leads up to 8 Directors, a Director of Sales up to 10 Sales Managers, a Director of
+    // Inside Sales about 12 Team Leads; larger orgs get more VPs (by area) and Directors.
+    let ops_n = ((n * 0.04).round() as usize).clamp(4, 40);
+    let reps_total = (n - 8.0 - ops_n as f64) * 0.86;
+    let teams_total = (reps_total / 9.0).round().max(4.0) as usize;
+    let field_teams = teams_total / 2;
+    let inside_teams = teams_total - field_teams;
+    let field_directors = field_teams.div_ceil(10).max(1);
+    let inside_directors = ((inside_teams as f64 / 12.0).round() as usize).max(1);
+    let mut leaders: Vec<(PersonId, UnitId, bool, bool)> = Vec::new(); // (lead, unit, inside, eur)
+    let mut directors: Vec<(PersonId, UnitId, bool)> = Vec::new();
+
+    // field sales: VPs of Sales by area, regional Directors, Sales Managers
+    let field_vps = field_directors.div_ceil(8);
+    let mut region_no = 0usize;
+    for (v, dirs_here) in split(field_directors, field_vps).into_iter().enumerate() {
+        let (uid_, uname) = if field_vps == 1 {
+            ("sales".to_owned(), "Field Sales".to_owned())
+        } else {
+            (
+                format!("sales-{}", v + 1),
+                format!("Field Sales, Area {}", v + 1),
+            )
+        };
+        let vu = g.unit(&uid_, &uname, UnitKind::Department, Some(&company));
+        let vp = g.person("P", "vp_sales", "VP of Sales", founding);
+        g.report(&vp, &cro, founding);
+        g.place(&vp, &vu, founding);
+        for _ in 0..dirs_here {
+            let (base, eur) = REGIONS[region_no % REGIONS.len()];
+            let rname = if region_no < REGIONS.len() {
+                base.to_owned()
+            } else {
+                format!("{base} {}", region_no / REGIONS.len() + 1)
+            };
+            region_no += 1;
+            let ru = g.unit(
+                &format!("region-{region_no}"),
+                &rname,
+                UnitKind::Region,
+                Some(&vu),
+            );
+            let d = g.person(
+                "P",
+                "director_sales",
+                &format!("Director of Sales, {rname}"),
+                founding,
+            );
+            g.report(&d, &vp, founding);
+            g.place(&d, &ru, founding);
+            directors.push((d.clone(), ru.clone(), false));
+            let here = field_teams / field_directors
+                + usize::from(region_no - 1 < field_teams % field_directors);
+            for t in 0..here {
+                let tu = g.unit(
+                    &format!("region-{region_no}-team-{}", t + 1),
+                    &format!("{rname} Team {}", t + 1),
+                    UnitKind::Team,
+                    Some(&ru),
+                );
+                let m = g.person("P", "sales_manager", "Sales Manager", founding);
+                g.report(&m, &d, founding);
+                g.place(&m, &tu, founding);
+                leaders.push((m, tu, false, eur));
+            }
+        }
+    }
+
+    // inside sales: VPs of Inside Sales, Directors of Inside Sales, Team Leads
+    let inside_vps = inside_directors.div_ceil(8);
+    let mut dept_no = 0usize;
+    for (v, dirs_here) in split(inside_directors, inside_vps).into_iter().enumerate() {
+        let (uid_, uname) = if inside_vps == 1 {
+            ("inside-sales".to_owned(), "Inside Sales".to_owned())
+        } else {
+            (
+                format!("inside-sales-{}", v + 1),
+                format!("Inside Sales, Area {}", v + 1),
+            )
+        };
+        let vu = g.unit(&uid_, &uname, UnitKind::Department, Some(&company));
+        let vp = g.person("P", "vp_inside_sales", "VP of Inside Sales", founding);
+        g.report(&vp, &cro, founding);
+        g.place(&vp, &vu, founding);
+        for _ in 0..dirs_here {
+            dept_no += 1;
+            let du = g.unit(
+                &format!("inside-{dept_no}"),
+                &format!("Inside Sales {dept_no}"),
+                UnitKind::Department,
+                Some(&vu),
+            );
+            let d = g.person(
+                "P",
+                "director_inside_sales",
+                "Director of Inside Sales",
+                founding,
+            );
+            g.report(&d, &vp, founding);
+            g.place(&d, &du, founding);
+            directors.push((d.clone(), du.clone(), true));
+            let here = inside_teams / inside_directors
+                + usize::from(dept_no - 1 < inside_teams % inside_directors);
+            for t in 0..here {
+                let tu = g.unit(
+                    &format!("inside-{dept_no}-team-{}", t + 1),
+                    &format!("Inside Sales {dept_no} Team {}", t + 1),
+                    UnitKind::Team,
+                    Some(&du),
+                );
+                let m = g.person(
+                    "P",
+                    "inside_sales_team_lead",
+                    "Inside Sales Team Lead",
+                    founding,
+                );
+                g.report(&m, &d, founding);
+                g.place(&m, &tu, founding);
+                leaders.push((m, tu, true, false));
+            }
+        }
+    }
+
+    // sales operations: the VP with enablement and analytics, Directors of Sales Operations
+    // with analysts, CRM administrators and support specialists (seed 002)
     let vpo = g.unit(
         "sales-ops",
         "Sales Operations",
         UnitKind::Department,
         Some(&company),
     );
-    let vp_sales = g.person("P", "vp_sales", "VP of Sales", founding);
-    let vp_inside = g.person("P", "vp_inside_sales", "VP of Inside Sales", founding);
     let vp_ops = g.person("P", "vp_sales_ops", "VP of Sales Operations", founding);
-    for (p, u) in [(&vp_sales, &vps), (&vp_inside, &vpi), (&vp_ops, &vpo)] {
-        g.report(p, &cro, founding);
-        g.place(p, u, founding);
-    }
-    // sales operations: a director, analysts, CRM admins, enablement and analytics
-    let ops_n = ((n * 0.04).round() as usize).max(4);
-    let dso = g.person(
-        "P",
-        "director_sales_ops",
-        "Director of Sales Operations",
-        founding,
-    );
-    g.report(&dso, &vp_ops, founding);
-    g.place(&dso, &vpo, founding);
-    for i in 0..ops_n {
-        let (role, title, boss) = match i % 4 {
-            0 => ("sales_ops_analyst", "Sales Operations Analyst", dso.clone()),
-            1 => ("crm_admin", "CRM Administrator", dso.clone()),
-            2 => (
-                "sales_enablement_specialist",
-                "Sales Enablement Specialist",
-                vp_ops.clone(),
-            ),
-            _ => ("sales_analyst", "Sales Analyst", vp_ops.clone()),
+    g.report(&vp_ops, &cro, founding);
+    g.place(&vp_ops, &vpo, founding);
+    let direct = (ops_n / 4).clamp(2, 4);
+    for i in 0..direct {
+        let (role, title) = if i % 2 == 0 {
+            ("sales_enablement_specialist", "Sales Enablement Specialist")
+        } else {
+            ("sales_analyst", "Sales Analyst")
         };
         let p = g.person("P", role, title, founding);
-        g.report(&p, &boss, founding);
+        g.report(&p, &vp_ops, founding);
         g.place(&p, &vpo, founding);
     }
-    // reps split between field and inside sales, teams of 5-15
-    let reps_total = (n - 8.0 - ops_n as f64) * 0.86;
-    let teams_total = (reps_total / 9.0).round().max(4.0) as usize;
-    let field_teams = teams_total / 2;
-    let inside_teams = teams_total - field_teams;
-    let regions = field_teams.div_ceil(4).clamp(1, REGIONS.len());
-    let depts = ((inside_teams + 5) / 10).max(1);
-    let mut leaders: Vec<(PersonId, UnitId, bool, bool)> = Vec::new(); // (lead, unit, inside, eur)
-    let mut directors: Vec<(PersonId, UnitId, bool)> = Vec::new();
-    for (r, (rname, eur)) in REGIONS.iter().copied().enumerate().take(regions) {
-        let ru = g.unit(
-            &format!("region-{}", r + 1),
-            rname,
-            UnitKind::Region,
-            Some(&vps),
-        );
-        let d = g.person(
+    let staff = ops_n - direct;
+    for team in split(staff, staff.div_ceil(10).max(1)) {
+        let dso = g.person(
             "P",
-            "director_sales",
-            &format!("Director of Sales, {rname}"),
+            "director_sales_ops",
+            "Director of Sales Operations",
             founding,
         );
-        g.report(&d, &vp_sales, founding);
-        g.place(&d, &ru, founding);
-        directors.push((d.clone(), ru.clone(), false));
-        let here = field_teams / regions + usize::from(r < field_teams % regions);
-        for t in 0..here {
-            let tu = g.unit(
-                &format!("region-{}-team-{}", r + 1, t + 1),
-                &format!("{rname} Team {}", t + 1),
-                UnitKind::Team,
-                Some(&ru),
-            );
-            let m = g.person("P", "sales_manager", "Sales Manager", founding);
-            g.report(&m, &d, founding);
-            g.place(&m, &tu, founding);
-            leaders.push((m, tu, false, eur));
-        }
-    }
-    for dpt in 0..depts {
-        let du = g.unit(
-            &format!("inside-{}", dpt + 1),
-            &format!("Inside Sales {}", dpt + 1),
-            UnitKind::Department,
-            Some(&vpi),
-        );
-        let d = g.person(
-            "P",
-            "director_inside_sales",
-            "Director of Inside Sales",
-            founding,
-        );
-        g.report(&d, &vp_inside, founding);
-        g.place(&d, &du, founding);
-        directors.push((d.clone(), du.clone(), true));
-        let here = inside_teams / depts + usize::from(dpt < inside_teams % depts);
-        for t in 0..here {
-            let tu = g.unit(
-                &format!("inside-{}-team-{}", dpt + 1, t + 1),
-                &format!("Inside Sales {} Team {}", dpt + 1, t + 1),
-                UnitKind::Team,
-                Some(&du),
-            );
-            let m = g.person(
-                "P",
-                "inside_sales_team_lead",
-                "Inside Sales Team Lead",
-                founding,
-            );
-            g.report(&m, &d, founding);
-            g.place(&m, &tu, founding);
-            leaders.push((m, tu, true, false));
+        g.report(&dso, &vp_ops, founding);
+        g.place(&dso, &vpo, founding);
+        for i in 0..team {
+            let (role, title) = match i % 3 {
+                0 => ("sales_ops_analyst", "Sales Operations Analyst"),
+                1 => ("crm_admin", "CRM Administrator"),
+                _ => ("sales_support_specialist", "Sales Support Specialist"),
+            };
+            let p = g.person("P", role, title, founding);
+            g.report(&p, &dso, founding);
+            g.place(&p, &vpo, founding);
         }
     }
     let per_team = (reps_total / leaders.len() as f64).round().clamp(5.0, 15.0) as usize;
@@ -639,9 +693,15 @@ pub fn generate(
     // reorganisation 2: a Director of Sales leaves; a successor takes the region
     if let Some((d, ru, _)) = directors.iter().find(|d| !d.2).cloned() {
         let on = add_months(start, 17) + Duration::days(9);
+        let boss = g
+            .lines
+            .iter()
+            .find(|l| l.person == d && l.valid.contains(on))
+            .map(|l| l.manager.clone())
+            .unwrap_or_else(|| cro.clone());
         g.leave(&d, on);
         let succ = g.person("P", "director_sales", "Director of Sales", on);
-        g.report(&succ, &vp_sales, on);
+        g.report(&succ, &boss, on);
         g.place(&succ, &ru, on);
         let reports: Vec<PersonId> = g
             .lines

@@ -1019,19 +1019,24 @@ impl<'s> Loader<'s> {
                     .map(|(l, o)| (l.person.clone(), o.clone())),
             )
             .collect();
-        let had_lines: HashSet<PersonId> = lines.iter().map(|l| l.person.clone()).collect();
+        // each person's lines, so that merging is linear in the org's size
+        let mut by_person: HashMap<PersonId, Vec<ReportingLine>> = HashMap::new();
+        for l in std::mem::take(&mut lines) {
+            by_person.entry(l.person.clone()).or_default().push(l);
+        }
         for (person, manager, origin) in std::mem::take(&mut self.managers) {
-            let current = lines
+            let ls = by_person.entry(person.clone()).or_default();
+            let current = ls
                 .iter()
-                .find(|l| l.person == person && l.valid.contains(effective))
+                .find(|l| l.valid.contains(effective))
                 .map(|l| l.manager.clone());
             if current == manager {
                 continue;
             }
-            if !had_lines.contains(&person) && current.is_none() {
+            if ls.is_empty() {
+                // first seen: the line holds from the start of history
                 if let Some(m) = manager {
-                    lines.retain(|l| l.person != person);
-                    lines.push(ReportingLine {
+                    ls.push(ReportingLine {
                         person,
                         manager: m,
                         valid: Validity {
@@ -1043,29 +1048,25 @@ impl<'s> Loader<'s> {
                 continue;
             }
             changes += 1;
-            if let Err(e) = move_line(&mut lines, &person, manager.as_ref(), effective) {
+            if let Err(e) = move_line(ls, &person, manager.as_ref(), effective) {
                 self.problems.push(origin.problem(e.to_string()));
             }
         }
         for (l, _origin) in std::mem::take(&mut self.explicit_lines) {
             // an explicit change closes whatever was open at its start
-            let open: Vec<usize> = lines
-                .iter()
-                .enumerate()
-                .filter(|(_, x)| {
-                    x.person == l.person
-                        && x.valid.contains(l.valid.from)
-                        && x.valid.from < l.valid.from
-                })
-                .map(|(i, _)| i)
-                .collect();
-            for i in open {
-                lines[i].valid.to = Some(l.valid.from);
+            let ls = by_person.entry(l.person.clone()).or_default();
+            for x in ls
+                .iter_mut()
+                .filter(|x| x.valid.contains(l.valid.from) && x.valid.from < l.valid.from)
+            {
+                x.valid.to = Some(l.valid.from);
             }
-            lines.retain(|x| !(x.person == l.person && x.valid.from == l.valid.from));
-            lines.push(l);
+            ls.retain(|x| x.valid.from != l.valid.from);
+            ls.push(l);
             changes += 1;
         }
+        lines = by_person.into_values().flatten().collect();
+        lines.sort_by(|a, b| (&a.person, a.valid.from).cmp(&(&b.person, b.valid.from)));
         let mut members = self.db()?.memberships()?;
         let had_members: HashSet<PersonId> = members.iter().map(|m| m.person.clone()).collect();
         for (person, unit, _origin) in std::mem::take(&mut self.placements) {
@@ -1115,6 +1116,35 @@ impl<'s> Loader<'s> {
             members.push(m);
             changes += 1;
         }
+        // nobody reports to anyone, or belongs to a unit, after the day they left
+        let left: HashMap<PersonId, Date> = {
+            let mut m: HashMap<PersonId, Date> = existing
+                .iter()
+                .filter_map(|(id, p)| p.left.map(|d| (id.clone(), d)))
+                .collect();
+            m.extend(
+                self.people
+                    .iter()
+                    .filter_map(|p| p.left.map(|d| (p.id.clone(), d))),
+            );
+            m
+        };
+        for l in lines.iter_mut() {
+            if let Some(d) = left.get(&l.person)
+                && l.valid.contains(*d)
+            {
+                l.valid.to = Some(*d);
+            }
+        }
+        lines.retain(|l| left.get(&l.person).is_none_or(|d| l.valid.from < *d));
+        for m in members.iter_mut() {
+            if let Some(d) = left.get(&m.person)
+                && m.valid.contains(*d)
+            {
+                m.valid.to = Some(*d);
+            }
+        }
+        members.retain(|m| left.get(&m.person).is_none_or(|d| m.valid.from < *d));
         // validate before writing, so that a cycle points at the row that made it
         let all_units = {
             let mut u = self.db()?.units()?;
