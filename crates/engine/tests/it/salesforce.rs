@@ -193,6 +193,20 @@ fn reimport_is_idempotent_and_a_reorg_builds_history() {
             .find(|x| x.id == mark)
             .unwrap();
         assert_eq!(mark_p.left, Some(parse_date("2024-05-15").unwrap()));
+        // a leaver reports to nobody and belongs to no unit from the day they left
+        let dana = p("005000000000003AAA");
+        assert_eq!(
+            org.manager_on(&mark, parse_date("2024-05-14").unwrap()),
+            Some(&dana)
+        );
+        assert!(
+            org.manager_on(&mark, parse_date("2024-05-15").unwrap())
+                .is_none()
+        );
+        assert!(
+            org.units_of(&mark, parse_date("2024-05-15").unwrap())
+                .is_empty()
+        );
         // and re-importing v2 again is a no-op
         let before = s.fingerprint().unwrap();
         import(
