@@ -883,50 +883,8 @@ impl<'s> Loader<'s> {
             Kind::Person => !self.people_idx.contains_key(p.id.as_str()),
             k => !self.in_batch(k, &p.id),
         });
-        let mut soft: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
-        let soft_kinds = self.soft.clone();
-        let mut soft_pending = Vec::new();
-        pending.retain(|p| {
-            if soft_kinds.contains(&p.what) {
-                soft_pending.push((p.to, p.id.clone(), p.what));
-                false
-            } else {
-                true
-            }
-        });
-        // a soft reference that does resolve in the store is simply fine
-        for (to, id, what) in soft_pending {
-            let sql = format!("SELECT 1 FROM {} WHERE id = ?", to.table());
-            let mut hit = false;
-            self.db()?
-                .unscoped_backend()
-                .query_each(&sql, &[id.as_str().into()], &mut |_| {
-                    hit = true;
-                    Ok(())
-                })?;
-            if !hit {
-                soft.entry(what).or_default().push(id);
-            }
-        }
-        pending.retain(|p| {
-            if soft_kinds.contains(&p.what) {
-                soft.entry(p.what).or_default().push(p.id.clone());
-                false
-            } else {
-                true
-            }
-        });
-        for (what, mut ids) in soft {
-            ids.sort();
-            ids.dedup();
-            let shown: Vec<&str> = ids.iter().take(10).map(String::as_str).collect();
-            self.notes.push(format!(
-                "{} {what} ids are not in this export and were kept as written: {}{}",
-                ids.len(),
-                shown.join(", "),
-                if ids.len() > 10 { ", …" } else { "" }
-            ));
-        }
+        // which referenced ids exist in the store (which now holds the whole batch), asked
+        // 500 at a time
         let mut by_kind: BTreeMap<Kind, HashSet<String>> = BTreeMap::new();
         for p in &pending {
             by_kind.entry(p.to).or_default().insert(p.id.clone());
@@ -949,11 +907,32 @@ impl<'s> Loader<'s> {
                     })?;
             }
         }
+        // unresolved soft references are kept as written and reported as a note
+        let mut soft: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+        let soft_kinds = self.soft.clone();
+        pending.retain(|p| {
+            if found.get(&p.to).is_some_and(|s| s.contains(&p.id)) {
+                return false;
+            }
+            if soft_kinds.contains(&p.what) {
+                soft.entry(p.what).or_default().push(p.id.clone());
+                return false;
+            }
+            true
+        });
+        for (what, mut ids) in soft {
+            ids.sort();
+            ids.dedup();
+            let shown: Vec<&str> = ids.iter().take(10).map(String::as_str).collect();
+            self.notes.push(format!(
+                "{} {what} ids are not in this export and were kept as written: {}{}",
+                ids.len(),
+                shown.join(", "),
+                if ids.len() > 10 { ", …" } else { "" }
+            ));
+        }
         let mut drop: Vec<(Kind, String)> = Vec::new();
         for p in pending {
-            if found.get(&p.to).is_some_and(|s| s.contains(&p.id)) {
-                continue;
-            }
             let problem = p.origin.problem(format!(
                 "unknown {} id {:?} ({})",
                 p.to.noun(),
