@@ -106,6 +106,22 @@ impl Settings {
             .unwrap_or_else(|| t.date_utc())
     }
 
+    /// Parses a date field as exports write it: a bare date, or a date-time without a
+    /// zone (already local wall time), is that calendar date; a date-time with a zone
+    /// (`…Z`, `…+0000`, `…-05:00`) is converted to the organisation's zone before its date
+    /// is taken (spec §1).
+    pub fn parse_local_date(&self, s: &str) -> Result<Date, CoreError> {
+        let t = s.trim();
+        let rest = t.get(10..).unwrap_or("");
+        let zoned = rest.contains(':')
+            && (rest.ends_with('Z') || rest.get(1..).is_some_and(|r| r.contains(['+', '-'])));
+        if zoned {
+            Ok(self.local_date(crate::date::parse_timestamp(t)?))
+        } else {
+            parse_date(t)
+        }
+    }
+
     /// Applies one `key = value` pair, validating the value.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), CoreError> {
         match key {
@@ -213,6 +229,25 @@ mod tests {
         assert_eq!(
             fmt_date(s.local_date(Timestamp::parse("2024-04-01T06:59:00Z").unwrap())),
             "2024-03-31"
+        );
+        s.set("time_zone", "America/Los_Angeles").unwrap();
+        assert_eq!(
+            fmt_date(s.parse_local_date("2024-01-05T03:00:00.000Z").unwrap()),
+            "2024-01-04"
+        );
+        assert_eq!(
+            fmt_date(s.parse_local_date("2024-01-05").unwrap()),
+            "2024-01-05",
+            "a bare date stays"
+        );
+        assert_eq!(
+            fmt_date(s.parse_local_date("1992-05-01 00:00:00.000").unwrap()),
+            "1992-05-01",
+            "zone-less is local"
+        );
+        assert_eq!(
+            fmt_date(s.parse_local_date("2024-07-11T01:22:07.000+0000").unwrap()),
+            "2024-07-10"
         );
         s.set("time_zone", "+05:30").unwrap();
         assert_eq!(

@@ -86,6 +86,14 @@ impl<'a> Fields<'a> {
     pub fn date(&mut self, col: Option<usize>) -> Option<Date> {
         self.parsed(col, parse_date)
     }
+    /// A date in the organisation's zone (see `Settings::parse_local_date`).
+    pub fn local_date(
+        &mut self,
+        col: Option<usize>,
+        settings: &salesorg_core::settings::Settings,
+    ) -> Option<Date> {
+        self.parsed(col, |s| settings.parse_local_date(s))
+    }
     pub fn ts(&mut self, col: Option<usize>) -> Option<Timestamp> {
         self.parsed(col, parse_timestamp)
     }

@@ -92,6 +92,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, _opts: &ImportOptions) -> Result<()>
     }
     let catalog = Catalog::builtin()?;
     let currency = l.settings().currency;
+    let zone = l.settings().clone();
     let mut owners = Owners::default();
     for p in l.stored_people() {
         owners.add(&p.id, p.email.as_deref(), &p.name);
@@ -237,7 +238,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, _opts: &ImportOptions) -> Result<()>
             let name = x.req(c[1], "Company name");
             let owner = owners.get(x, c[2], "company owner");
             let employees = x.int(c[4]);
-            let since = x.date(c[6]);
+            let since = x.local_date(c[6], &zone);
             let origin = x.origin(c[0]);
             if !x.ok(l) {
                 return Ok(());
@@ -312,7 +313,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, _opts: &ImportOptions) -> Result<()>
                 }
             };
             let created = x.ts(c[5]);
-            let close = x.date(c[6]);
+            let close = x.local_date(c[6], &zone);
             let fc = x.text(c[8]).and_then(|t| ForecastCategory::parse(&t).ok());
             let prob = probability(x, c[9]);
             let modified = x.ts(c[13]);
@@ -394,7 +395,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, _opts: &ImportOptions) -> Result<()>
                 forecast_category: fc,
                 kind: x.text(c[10]),
                 source: x.text(c[16]),
-                created: created.map(|t| t.date_utc()),
+                created: created.map(|t| zone.local_date(t)),
                 close_date: close,
                 loss_reason: x.text(c[11]),
                 next_step: x.text(c[12]),
@@ -430,7 +431,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, _opts: &ImportOptions) -> Result<()>
                 None => None,
             };
             let created = x.ts(c[2]);
-            let converted = x.date(c[5]);
+            let converted = x.local_date(c[5], &zone);
             let origin = x.origin(c[1]);
             if !x.ok(l) {
                 return Ok(());

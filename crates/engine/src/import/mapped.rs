@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use salesorg_core::catalog::Catalog;
-use salesorg_core::date::{parse_date, parse_timestamp};
 use salesorg_core::ids::*;
 use salesorg_core::money::{Currency, Money};
 use salesorg_core::period::Period;
@@ -378,6 +377,7 @@ pub fn load(l: &mut Loader<'_>, path: &Path, opts: &ImportOptions) -> Result<()>
     };
     let catalog = Catalog::builtin()?;
     let currency = l.settings().currency;
+    let settings = l.settings().clone();
 
     // lookup files, by name
     let mut lookups: HashMap<String, Lookup> = HashMap::new();
@@ -522,6 +522,7 @@ pub fn load(l: &mut Loader<'_>, path: &Path, opts: &ImportOptions) -> Result<()>
                 lookups: &lookups,
                 multiplier,
                 currency,
+                settings: &settings,
                 catalog: &catalog,
                 record,
                 known_ids: Default::default(),
@@ -546,6 +547,7 @@ struct Ctx<'a> {
     lookups: &'a HashMap<String, Lookup>,
     multiplier: Option<Money>,
     currency: Currency,
+    settings: &'a salesorg_core::settings::Settings,
     catalog: &'a Catalog,
     record: &'a str,
     known_ids: std::cell::OnceCell<std::collections::HashSet<String>>,
@@ -828,7 +830,7 @@ impl Ctx<'_> {
                 None => Ok(m),
             }
         };
-        let date = |s: &str| parse_date(s);
+        let date = |s: &str| self.settings.parse_local_date(s);
         match self.record {
             "person" => {
                 let id: Option<PersonId> = required!("id", parse!("id", PersonId::parse));
@@ -930,10 +932,8 @@ impl Ctx<'_> {
                 let id: Option<OppId> = required!("id", parse!("id", OppId::parse));
                 let owner: Option<PersonId> = required!("owner", parse!("owner", PersonId::parse));
                 let amount = parse!("amount", money);
-                let created = parse!("created", |s: &str| parse_timestamp(s)
-                    .map(|t| t.date_utc()));
-                let close = parse!("close_date", |s: &str| parse_timestamp(s)
-                    .map(|t| t.date_utc()));
+                let created = parse!("created", |s: &str| self.settings.parse_local_date(s));
+                let close = parse!("close_date", |s: &str| self.settings.parse_local_date(s));
                 let status = parse!("status", OppStatus::parse).unwrap_or(OppStatus::Open);
                 let ccy = parse!("currency", Currency::parse).unwrap_or(self.currency);
                 let prob = parse!("probability", Probability::parse_percent);

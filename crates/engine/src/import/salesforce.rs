@@ -69,6 +69,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
     }
     let catalog = Catalog::builtin()?;
     let currency = l.settings().currency;
+    let zone = l.settings().clone();
 
     // --- UserRole.csv -> units
     let mut role_names: BTreeMap<String, String> = BTreeMap::new();
@@ -194,11 +195,11 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
                 email: x.text(c[4]),
                 title,
                 role,
-                hired: created.map(|t| t.date_utc()),
+                hired: created.map(|t| zone.local_date(t)),
                 left: if active {
                     None
                 } else {
-                    modified.map(|t| t.date_utc())
+                    modified.map(|t| zone.local_date(t))
                 },
             };
             if l.person(person, &origin, x.raw()) {
@@ -390,7 +391,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
                     return Ok(());
                 };
                 auto.note(l, &owner, &origin);
-                let created = created.map(|t| t.date_utc());
+                let created = created.map(|t| zone.local_date(t));
                 if let (Some(cr), Some(cl)) = (created, close)
                     && cl < cr
                 {
@@ -551,7 +552,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
                 status: x.text(c[3]),
                 created,
                 converted_at: if converted || converted_at.is_some() {
-                    converted_at.or(Some(created.date_utc()))
+                    converted_at.or(Some(zone.local_date(created)))
                 } else {
                     None
                 },

@@ -416,3 +416,37 @@ fn an_org_change_that_makes_a_cycle_is_refused() {
     assert!(e.contains("org_changes.csv:2:2:"), "{e}");
     assert_eq!(s.fingerprint().unwrap(), before);
 }
+
+#[test]
+fn created_dates_are_taken_in_the_org_time_zone() {
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        let mut st = s.settings().unwrap();
+        st.set("time_zone", "America/Los_Angeles").unwrap();
+        s.save_settings(&st).unwrap();
+        let dir = salesorg_store::testing::TempDir::new().unwrap();
+        for e in std::fs::read_dir(fixture("synthetic/sf-org-v1")).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+        }
+        let opp = std::fs::read_to_string(dir.path().join("Opportunity.csv")).unwrap();
+        // 03:00 UTC on 5 January is still 4 January in California
+        let opp = opp.replacen("2023-12-01T10:00:00.000Z", "2024-01-05T03:00:00.000Z", 1);
+        std::fs::write(dir.path().join("Opportunity.csv"), opp).unwrap();
+        import(
+            &mut s,
+            Source::Salesforce,
+            dir.path(),
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap();
+        let o = s.opportunity("006000000000001AAA").unwrap().unwrap();
+        assert_eq!(o.created, Some(parse_date("2024-01-04").unwrap()), "{kind}");
+        assert_eq!(
+            o.close_date,
+            Some(parse_date("2024-02-10").unwrap()),
+            "a CloseDate is a date and stays"
+        );
+    }
+}
