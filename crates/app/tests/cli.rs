@@ -206,3 +206,38 @@ fn killing_an_import_leaves_the_store_as_it_was_and_it_can_run_again() {
         }
     }
 }
+
+#[test]
+fn settings_are_set_from_the_cli_and_a_toml_file() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("s.db");
+    let db = db.to_str().unwrap();
+    ok(&[
+        "--db",
+        db,
+        "settings",
+        "set",
+        "fiscal_year_start_month",
+        "2",
+    ]);
+    let toml = dir.path().join("org.toml");
+    std::fs::write(
+        &toml,
+        "time_zone = \"Europe/Berlin\"\nlead_sla_minutes = 30\nholidays = [\"2025-12-25\"]\n",
+    )
+    .unwrap();
+    ok(&["--db", db, "settings", "load", toml.to_str().unwrap()]);
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&["--db", db, "settings", "--format", "json"])).unwrap();
+    assert_eq!(v["fiscal_year_start_month"], "2");
+    assert_eq!(v["time_zone"], "Europe/Berlin");
+    assert_eq!(v["lead_sla_minutes"], "30");
+    assert_eq!(v["holidays"], "2025-12-25");
+    let o = run(&["--db", db, "settings", "set", "time_zone", "Mars/Olympus"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("IANA name"));
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&["--db", db, "status", "--format", "json"])).unwrap();
+    assert_eq!(status["backend"], "sqlite");
+    assert_eq!(status["counts"]["opportunities"], 0);
+}
