@@ -308,6 +308,102 @@ impl Gen {
         self.reorgs += 1;
         true
     }
+    /// One sales line under the CRO: VPs by area (at most 8 Directors each), `dirs`
+    /// Directors (a region each in field sales, a department in inside sales), and `teams`
+    /// teams shared among them, each with its first-line leader.
+    #[allow(clippy::too_many_arguments)]
+    fn sales_line(
+        &mut self,
+        inside: bool,
+        teams: usize,
+        dirs: usize,
+        cro: &PersonId,
+        company: &UnitId,
+        founding: Date,
+        leaders: &mut Vec<(PersonId, UnitId, bool, bool)>,
+        directors: &mut Vec<(PersonId, UnitId, bool)>,
+    ) {
+        let (vp_role, vp_title, line_id, line_name) = if inside {
+            (
+                "vp_inside_sales",
+                "VP of Inside Sales",
+                "inside-sales",
+                "Inside Sales",
+            )
+        } else {
+            ("vp_sales", "VP of Sales", "sales", "Field Sales")
+        };
+        let vps = dirs.div_ceil(8);
+        let mut n = 0usize;
+        for (v, dirs_here) in split(dirs, vps).into_iter().enumerate() {
+            let (uid_, uname) = if vps == 1 {
+                (line_id.to_owned(), line_name.to_owned())
+            } else {
+                (
+                    format!("{line_id}-{}", v + 1),
+                    format!("{line_name}, Area {}", v + 1),
+                )
+            };
+            let vu = self.unit(&uid_, &uname, UnitKind::Department, Some(company));
+            let vp = self.person("P", vp_role, vp_title, founding);
+            self.report(&vp, cro, founding);
+            self.place(&vp, &vu, founding);
+            for _ in 0..dirs_here {
+                let (du_id, du_name, kind, eur, role, title) = if inside {
+                    let name = format!("Inside Sales {}", n + 1);
+                    (
+                        format!("inside-{}", n + 1),
+                        name,
+                        UnitKind::Department,
+                        false,
+                        "director_inside_sales",
+                        "Director of Inside Sales".to_owned(),
+                    )
+                } else {
+                    let (base, eur) = REGIONS[n % REGIONS.len()];
+                    let rname = if n < REGIONS.len() {
+                        base.to_owned()
+                    } else {
+                        format!("{base} {}", n / REGIONS.len() + 1)
+                    };
+                    let title = format!("Director of Sales, {rname}");
+                    (
+                        format!("region-{}", n + 1),
+                        rname,
+                        UnitKind::Region,
+                        eur,
+                        "director_sales",
+                        title,
+                    )
+                };
+                let du = self.unit(&du_id, &du_name, kind, Some(&vu));
+                let d = self.person("P", role, &title, founding);
+                self.report(&d, &vp, founding);
+                self.place(&d, &du, founding);
+                directors.push((d.clone(), du.clone(), inside));
+                let here = teams / dirs + usize::from(n < teams % dirs);
+                n += 1;
+                let (lead_role, lead_title) = if inside {
+                    ("inside_sales_team_lead", "Inside Sales Team Lead")
+                } else {
+                    ("sales_manager", "Sales Manager")
+                };
+                for t in 0..here {
+                    let tu = self.unit(
+                        &format!("{du_id}-team-{}", t + 1),
+                        &format!("{du_name} Team {}", t + 1),
+                        UnitKind::Team,
+                        Some(&du),
+                    );
+                    let m = self.person("P", lead_role, lead_title, founding);
+                    self.report(&m, &d, founding);
+                    self.place(&m, &tu, founding);
+                    leaders.push((m, tu, inside, eur));
+                }
+            }
+        }
+    }
+
     fn leave(&mut self, p: &PersonId, on: Date) {
         if let Some(x) = self.people.iter_mut().find(|x| &x.id == p) {
             x.left = Some(on);
@@ -420,115 +516,24 @@ pub fn generate(
     let mut leaders: Vec<(PersonId, UnitId, bool, bool)> = Vec::new(); // (lead, unit, inside, eur)
     let mut directors: Vec<(PersonId, UnitId, bool)> = Vec::new();
 
-    // field sales: VPs of Sales by area, regional Directors, Sales Managers
-    let field_vps = field_directors.div_ceil(8);
-    let mut region_no = 0usize;
-    for (v, dirs_here) in split(field_directors, field_vps).into_iter().enumerate() {
-        let (uid_, uname) = if field_vps == 1 {
-            ("sales".to_owned(), "Field Sales".to_owned())
-        } else {
-            (
-                format!("sales-{}", v + 1),
-                format!("Field Sales, Area {}", v + 1),
-            )
-        };
-        let vu = g.unit(&uid_, &uname, UnitKind::Department, Some(&company));
-        let vp = g.person("P", "vp_sales", "VP of Sales", founding);
-        g.report(&vp, &cro, founding);
-        g.place(&vp, &vu, founding);
-        for _ in 0..dirs_here {
-            let (base, eur) = REGIONS[region_no % REGIONS.len()];
-            let rname = if region_no < REGIONS.len() {
-                base.to_owned()
-            } else {
-                format!("{base} {}", region_no / REGIONS.len() + 1)
-            };
-            region_no += 1;
-            let ru = g.unit(
-                &format!("region-{region_no}"),
-                &rname,
-                UnitKind::Region,
-                Some(&vu),
-            );
-            let d = g.person(
-                "P",
-                "director_sales",
-                &format!("Director of Sales, {rname}"),
-                founding,
-            );
-            g.report(&d, &vp, founding);
-            g.place(&d, &ru, founding);
-            directors.push((d.clone(), ru.clone(), false));
-            let here = field_teams / field_directors
-                + usize::from(region_no - 1 < field_teams % field_directors);
-            for t in 0..here {
-                let tu = g.unit(
-                    &format!("region-{region_no}-team-{}", t + 1),
-                    &format!("{rname} Team {}", t + 1),
-                    UnitKind::Team,
-                    Some(&ru),
-                );
-                let m = g.person("P", "sales_manager", "Sales Manager", founding);
-                g.report(&m, &d, founding);
-                g.place(&m, &tu, founding);
-                leaders.push((m, tu, false, eur));
-            }
-        }
-    }
-
+    // field sales: VPs of Sales by area, regional Directors, Sales Managers;
     // inside sales: VPs of Inside Sales, Directors of Inside Sales, Team Leads
-    let inside_vps = inside_directors.div_ceil(8);
-    let mut dept_no = 0usize;
-    for (v, dirs_here) in split(inside_directors, inside_vps).into_iter().enumerate() {
-        let (uid_, uname) = if inside_vps == 1 {
-            ("inside-sales".to_owned(), "Inside Sales".to_owned())
+    for inside in [false, true] {
+        let (teams, dirs) = if inside {
+            (inside_teams, inside_directors)
         } else {
-            (
-                format!("inside-sales-{}", v + 1),
-                format!("Inside Sales, Area {}", v + 1),
-            )
+            (field_teams, field_directors)
         };
-        let vu = g.unit(&uid_, &uname, UnitKind::Department, Some(&company));
-        let vp = g.person("P", "vp_inside_sales", "VP of Inside Sales", founding);
-        g.report(&vp, &cro, founding);
-        g.place(&vp, &vu, founding);
-        for _ in 0..dirs_here {
-            dept_no += 1;
-            let du = g.unit(
-                &format!("inside-{dept_no}"),
-                &format!("Inside Sales {dept_no}"),
-                UnitKind::Department,
-                Some(&vu),
-            );
-            let d = g.person(
-                "P",
-                "director_inside_sales",
-                "Director of Inside Sales",
-                founding,
-            );
-            g.report(&d, &vp, founding);
-            g.place(&d, &du, founding);
-            directors.push((d.clone(), du.clone(), true));
-            let here = inside_teams / inside_directors
-                + usize::from(dept_no - 1 < inside_teams % inside_directors);
-            for t in 0..here {
-                let tu = g.unit(
-                    &format!("inside-{dept_no}-team-{}", t + 1),
-                    &format!("Inside Sales {dept_no} Team {}", t + 1),
-                    UnitKind::Team,
-                    Some(&du),
-                );
-                let m = g.person(
-                    "P",
-                    "inside_sales_team_lead",
-                    "Inside Sales Team Lead",
-                    founding,
-                );
-                g.report(&m, &d, founding);
-                g.place(&m, &tu, founding);
-                leaders.push((m, tu, true, false));
-            }
-        }
+        g.sales_line(
+            inside,
+            teams,
+            dirs,
+            &cro,
+            &company,
+            founding,
+            &mut leaders,
+            &mut directors,
+        );
     }
 
     // sales operations: the VP with enablement and analytics, Directors of Sales Operations

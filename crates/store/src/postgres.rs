@@ -6,7 +6,7 @@ use std::io::Write;
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, NoTls};
 
-use crate::sqlite::upsert_sql;
+use crate::sqlite::on_conflict;
 use crate::{Backend, BackendKind, Result, StoreError, Value};
 
 pub struct Pg {
@@ -197,14 +197,9 @@ impl Backend for Pg {
             n += 1;
         }
         w.finish()?;
-        let insert = upsert_sql(table, cols, key, "EXCLUDED");
-        let (head, tail) = insert.split_once(" VALUES (").unwrap_or((&insert, ""));
-        let conflict = tail
-            .split_once(") ON CONFLICT")
-            .map(|(_, c)| c)
-            .unwrap_or("");
         self.client.batch_execute(&format!(
-            "{head} SELECT {col_list} FROM {tmp} ON CONFLICT{conflict}; DROP TABLE {tmp}"
+            "INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {tmp} {}; DROP TABLE {tmp}",
+            on_conflict(cols, key, "EXCLUDED")
         ))?;
         Ok(n)
     }

@@ -121,7 +121,7 @@ impl Backend for Lite {
     }
 }
 
-/// Like [`upsert_sql`], with `rows` rows of parameter markers.
+/// `INSERT INTO table (cols) VALUES (?, …), … ON CONFLICT …` with `rows` rows of markers.
 fn upsert_sql_rows(
     table: &str,
     cols: &[&str],
@@ -131,30 +131,25 @@ fn upsert_sql_rows(
 ) -> String {
     let one = format!("({})", vec!["?"; cols.len()].join(", "));
     let values = vec![one.as_str(); rows].join(", ");
-    let sql = upsert_sql(table, cols, key, excluded);
-    sql.replacen(
-        &format!("VALUES ({})", vec!["?"; cols.len()].join(", ")),
-        &format!("VALUES {values}"),
-        1,
+    format!(
+        "INSERT INTO {table} ({}) VALUES {values} {}",
+        cols.join(", "),
+        on_conflict(cols, key, excluded)
     )
 }
 
-/// `INSERT … ON CONFLICT (key) DO UPDATE SET col = excluded.col`, shared by both backends.
-pub(crate) fn upsert_sql(table: &str, cols: &[&str], key: &[&str], excluded: &str) -> String {
+/// `ON CONFLICT (key) DO UPDATE SET col = excluded.col, …`: the upsert clause both backends
+/// append to their inserts.
+pub(crate) fn on_conflict(cols: &[&str], key: &[&str], excluded: &str) -> String {
     let set: Vec<String> = cols
         .iter()
         .filter(|c| !key.contains(c))
         .map(|c| format!("{c} = {excluded}.{c}"))
         .collect();
-    let markers = vec!["?"; cols.len()].join(", ");
     let action = if set.is_empty() {
         "NOTHING".to_owned()
     } else {
         format!("UPDATE SET {}", set.join(", "))
     };
-    format!(
-        "INSERT INTO {table} ({}) VALUES ({markers}) ON CONFLICT ({}) DO {action}",
-        cols.join(", "),
-        key.join(", ")
-    )
+    format!("ON CONFLICT ({}) DO {action}", key.join(", "))
 }
