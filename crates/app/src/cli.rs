@@ -119,6 +119,72 @@ pub enum Command {
     },
     /// What the store holds.
     Status,
+    /// KPIs: a person's role scorecard, any scope, or every team and unit (bulk CSV).
+    Scorecard(ScorecardArgs),
+    /// The records behind one number, and how they add up to it.
+    Explain {
+        /// The KPI id (see `salesorg kpis`).
+        kpi: String,
+        /// person:ID, team:ID, unit:ID or company.
+        #[arg(long, default_value = "company")]
+        scope: String,
+        /// 2024-03, FY2024-Q1, FY2024 or 2024-01-15..2024-02-15 (default: this quarter).
+        #[arg(long)]
+        period: Option<String>,
+        /// Observe open records as of this date instead of today.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Show at most this many records (0: all).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Every KPI of the spec with its formula.
+    Kpis,
+}
+
+#[derive(Args, Debug)]
+pub struct ScorecardArgs {
+    /// A person's role scorecard: their role's KPIs over their scope, with previous
+    /// period, last year, target and each direct report.
+    #[arg(long, conflicts_with_all = ["scope", "all"])]
+    pub person: Option<String>,
+    /// Any scope: person:ID, team:ID, unit:ID or company (repeatable).
+    #[arg(long, conflicts_with = "all")]
+    pub scope: Vec<String>,
+    /// Every team: and unit: scope × every period of --grain from --from to --to.
+    #[arg(long)]
+    pub all: bool,
+    /// The period: 2024-03, FY2024-Q1, FY2024 or 2024-01-15..2024-02-15 (default: this quarter; repeatable).
+    #[arg(long)]
+    pub period: Vec<String>,
+    /// With --all: month, quarter or year.
+    #[arg(long, value_enum, default_value_t = GrainArg::Quarter)]
+    pub grain: GrainArg,
+    /// With --all: the first period (default: the one holding the first record).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// With --all: the last period (default: the one holding today).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Only these KPIs (repeatable or comma-separated).
+    #[arg(long)]
+    pub kpi: Vec<String>,
+    /// Observe open records as of this date instead of today.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Print load and compute timings to standard error.
+    #[arg(long)]
+    pub timings: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrainArg {
+    Month,
+    Quarter,
+    Year,
 }
 
 #[derive(Subcommand, Debug)]
@@ -407,6 +473,125 @@ pub fn run() -> Result<()> {
                 g.format,
             )?;
         }
+        Command::Scorecard(a) => scorecard(g, a)?,
+        Command::Explain {
+            kpi,
+            scope,
+            period,
+            as_of,
+            limit,
+        } => {
+            let mut store = open(g)?;
+            let cat = catalog(g)?;
+            let today = date_arg(as_of, "as-of")?.unwrap_or_else(today);
+            let k = salesorg_engine::scorecard::parse_kpis(std::slice::from_ref(kpi))?;
+            let k = *k.first().ok_or_else(|| anyhow!("name a KPI"))?;
+            let (engine, _) = salesorg_engine::scorecard::load(&mut store, &cat, true, &Bar::new())?;
+            let scope = engine.scope(scope)?;
+            let period = match period {
+                Some(p) => salesorg_core::period::Period::parse(p, &engine.book.settings.fiscal)?,
+                None => default_period(&engine, today),
+            };
+            let ex = salesorg_engine::scorecard::explain(&engine, k, scope, period, today)?;
+            output::explanation(&ex, *limit, g.format)?;
+        }
+        Command::Kpis => output::kpis(g.format)?,
+    }
+    Ok(())
+}
+
+fn default_period(engine: &salesorg_core::scorecard::Engine, today: Date) -> salesorg_core::period::Period {
+    salesorg_core::period::Period::containing(
+        &engine.book.settings.fiscal,
+        salesorg_core::period::Grain::Quarter,
+        today,
+    )
+}
+
+fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
+    use salesorg_core::period::{Grain, Period};
+    use salesorg_engine::scorecard as sc;
+    let started = std::time::Instant::now();
+    let mut store = open(g)?;
+    let cat = catalog(g)?;
+    let today = date_arg(&a.as_of, "as-of")?.unwrap_or_else(today);
+    let kpis = sc::parse_kpis(&a.kpi)?;
+    let bar = Bar::new();
+    let (engine, timings) = sc::load(&mut store, &cat, false, &bar)?;
+    bar.done();
+    let loaded = started.elapsed();
+    let cal = engine.book.settings.fiscal;
+    let parse_period = |p: &str| Period::parse(p, &cal).with_context(|| format!("period {p:?}"));
+    let mut periods: Vec<Period> = a.period.iter().map(|p| parse_period(p)).collect::<Result<_>>()?;
+    let mut out: Box<dyn std::io::Write> = match &a.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let compute_start = std::time::Instant::now();
+    if let Some(who) = &a.person {
+        let p = engine
+            .person(who)
+            .ok_or_else(|| anyhow!("no person with id or name {who:?} in the store"))?;
+        let period = periods.first().copied().unwrap_or_else(|| default_period(&engine, today));
+        let card = sc::person_scorecard(&engine, &cat, p, period, today, (!kpis.is_empty()).then(|| kpis.clone()))?;
+        output::person_scorecard(&engine, &card, g.format, &mut out)?;
+    } else {
+        let kpis = if kpis.is_empty() { sc::default_kpis() } else { kpis };
+        let scopes: Vec<salesorg_core::scorecard::Scope> = if a.all {
+            let grain = match a.grain {
+                GrainArg::Month => Grain::Month,
+                GrainArg::Quarter => Grain::Quarter,
+                GrainArg::Year => Grain::Year,
+            };
+            let first = engine.first_day().unwrap_or(today);
+            let from = match &a.from {
+                Some(p) => parse_period(p)?.start,
+                None => first,
+            };
+            let to = match &a.to {
+                Some(p) => parse_period(p)?.last_day(),
+                None => today,
+            };
+            if to < from {
+                bail!("--to comes before --from");
+            }
+            periods = salesorg_core::scorecard::periods_between(&cal, grain, from, to);
+            let end = periods.last().map(|p| p.end).unwrap_or(to);
+            engine.all_team_and_unit_scopes(from, end)
+        } else {
+            if periods.is_empty() {
+                periods.push(default_period(&engine, today));
+            }
+            if a.scope.is_empty() {
+                vec![salesorg_core::scorecard::Scope::Company]
+            } else {
+                a.scope.iter().map(|s| engine.scope(s)).collect::<Result<_, _>>()?
+            }
+        };
+        let rows = engine.run(&scopes, &periods, &kpis, today)?;
+        let computed = compute_start.elapsed();
+        let fmt = if a.all && g.format == Format::Table { Format::Csv } else { g.format };
+        output::scorecard_rows(&engine, &rows, &kpis, fmt, &mut out)?;
+        out.flush()?;
+        if a.timings {
+            eprintln!("compute {:.1} ms for {} rows", computed.as_secs_f64() * 1e3, rows.len());
+        }
+    }
+    out.flush()?;
+    if a.timings {
+        let phases: Vec<String> = timings
+            .phases
+            .iter()
+            .map(|(k, d)| format!("{k} {:.2}s", d.as_secs_f64()))
+            .collect();
+        eprintln!(
+            "load {:.2}s ({}), total {:.2}s",
+            loaded.as_secs_f64(),
+            phases.join(", "),
+            started.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }

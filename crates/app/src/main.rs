@@ -17,6 +17,13 @@ fn main() -> ExitCode {
                 eprint!("{ps}");
                 return ExitCode::from(2);
             }
+            // `salesorg scorecard --all | head` closes the pipe early: not an error
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }

@@ -593,3 +593,268 @@ pub fn status(
         }
     }
 }
+
+/// The scope × period rows of `salesorg scorecard --scope/--all`.
+pub fn scorecard_rows(
+    engine: &salesorg_core::scorecard::Engine,
+    rows: &[salesorg_core::scorecard::Row],
+    kpis: &[&str],
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<()> {
+    use salesorg_engine::scorecard as sc;
+    match format {
+        Format::Json | Format::Toml => {
+            if rows.len() == 1 {
+                writeln!(out, "{}", sc::row_json(engine, &rows[0], kpis))?;
+            } else {
+                writeln!(out, "[")?;
+                for (i, r) in rows.iter().enumerate() {
+                    let sep = if i + 1 < rows.len() { "," } else { "" };
+                    writeln!(out, "{}{sep}", sc::row_json(engine, r, kpis))?;
+                }
+                writeln!(out, "]")?;
+            }
+        }
+        Format::Csv => sc::rows_csv(engine, rows, kpis, out)?,
+        Format::Table => {
+            // one column per scope × period, one line per KPI
+            let heads: Vec<String> = rows
+                .iter()
+                .map(|r| {
+                    if rows.iter().all(|x| x.scope == rows[0].scope) {
+                        r.period.to_string()
+                    } else {
+                        format!("{} {}", engine.scope_name(r.scope), r.period)
+                    }
+                })
+                .collect();
+            if let Some(r) = rows.first() {
+                writeln!(
+                    out,
+                    "{} · as of {} · {}",
+                    engine.scope_name(r.scope),
+                    fmt_date(r.as_of),
+                    engine.book.settings.currency.as_str()
+                )?;
+            }
+            let w0 = kpis.iter().map(|k| k.len()).max().unwrap_or(4).max(4);
+            let mut line = format!("{:w0$}", "kpi");
+            for h in &heads {
+                line.push_str(&format!("  {h:>16}"));
+            }
+            writeln!(out, "{}", line.trim_end())?;
+            for k in kpis {
+                let mut line = format!("{k:w0$}");
+                let mut tables = Vec::new();
+                for r in rows {
+                    let v = r.values.iter().find(|(id, _)| id == k).map(|(_, v)| v);
+                    match v {
+                        Some(salesorg_core::kpi::Value::Table(t)) => {
+                            line.push_str(&format!("  {:>16}", format!("{} rows", t.rows.len())));
+                            tables.push(v.cloned());
+                        }
+                        Some(v) => line.push_str(&format!("  {:>16}", v.to_text("—"))),
+                        None => line.push_str(&format!("  {:>16}", "—")),
+                    }
+                }
+                writeln!(out, "{}", line.trim_end())?;
+                if rows.len() == 1
+                    && let Some(Some(salesorg_core::kpi::Value::Table(t))) = tables.first()
+                {
+                    for (label, row) in t.labels.iter().zip(&t.rows) {
+                        let cells: Vec<String> = t.columns[1..]
+                            .iter()
+                            .zip(row)
+                            .map(|(c, v)| format!("{c} {}", v.to_text("—")))
+                            .collect();
+                        writeln!(out, "    {label:24} {}", cells.join(" · "))?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A person's role scorecard.
+pub fn person_scorecard(
+    engine: &salesorg_core::scorecard::Engine,
+    card: &salesorg_engine::scorecard::PersonScorecard,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<()> {
+    use salesorg_core::scorecard::Scope;
+    if matches!(format, Format::Json | Format::Toml) {
+        writeln!(out, "{}", salesorg_engine::scorecard::person_scorecard_json(engine, card))?;
+        return Ok(());
+    }
+    let info = &engine.book.people[card.person as usize];
+    let report_names: Vec<String> = card
+        .reports
+        .iter()
+        .map(|r| match r {
+            Scope::Team(p) | Scope::Person(p) => engine.book.people[*p as usize].name.clone(),
+            _ => String::new(),
+        })
+        .collect();
+    let mut header = vec![
+        "kpi".to_string(),
+        card.period.to_string(),
+        format!("prev {}", card.previous),
+        format!("last yr {}", card.last_year),
+        "target".to_string(),
+    ];
+    header.extend(report_names.iter().cloned());
+    let rows: Vec<Vec<String>> = card
+        .lines
+        .iter()
+        .map(|l| {
+            let mut r = vec![
+                l.kpi.to_string(),
+                l.value.to_text("—"),
+                l.previous.to_text("—"),
+                l.last_year.to_text("—"),
+                l.target.as_ref().map(|t| t.to_text("—")).unwrap_or_default(),
+            ];
+            r.extend(l.reports.iter().map(|v| v.to_text("—")));
+            r
+        })
+        .collect();
+    if format == Format::Csv {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(&header)?;
+        for r in rows {
+            w.write_record(r)?;
+        }
+        w.flush()?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{} ({}) — {} · scope {} · {} as of {} · {}",
+        info.name,
+        info.id,
+        card.role.as_deref().unwrap_or("no role"),
+        engine.scope_name(card.scope),
+        card.period,
+        fmt_date(card.as_of),
+        engine.book.settings.currency.as_str()
+    )?;
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].chars().count().min(40))
+                .chain(std::iter::once(header[c].chars().count()))
+                .max()
+                .unwrap_or(4)
+        })
+        .collect();
+    let fmt_row = |r: &[String]| -> String {
+        r.iter()
+            .enumerate()
+            .map(|(c, v)| {
+                let v: String = v.chars().take(40).collect();
+                if c == 0 { format!("{v:<w$}", w = widths[c]) } else { format!("{v:>w$}", w = widths[c]) }
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    writeln!(out, "{}", fmt_row(&header).trim_end())?;
+    for r in &rows {
+        writeln!(out, "{}", fmt_row(r).trim_end())?;
+    }
+    Ok(())
+}
+
+/// `salesorg explain`.
+pub fn explanation(ex: &salesorg_engine::scorecard::Explanation, limit: usize, format: Format) -> Result<()> {
+    match format {
+        Format::Json | Format::Toml => {
+            let recs: Vec<Value> = ex
+                .records
+                .iter()
+                .map(|r| {
+                    json!({"kind": r.kind, "id": r.id, "owner": r.owner, "date": r.date, "detail": r.detail,
+                        "amount": r.amount.map(|a| salesorg_core::kpi::fmt_fixed(a.into(), 4, 2))})
+                })
+                .collect();
+            let inputs: serde_json::Map<String, Value> =
+                ex.inputs.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+            let value: Value = serde_json::from_str(&ex.value.to_json())?;
+            print_json(&json!({
+                "kpi": ex.kpi, "scope": ex.scope, "period": ex.period.to_string(),
+                "as_of": fmt_date(ex.as_of), "value": value, "formula": ex.formula,
+                "inputs": inputs, "records": recs,
+            }))
+        }
+        Format::Csv => csv_out(
+            &["kind", "id", "owner", "date", "amount", "detail"],
+            ex.records
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.kind.to_string(),
+                        r.id.clone(),
+                        r.owner.clone(),
+                        r.date.clone(),
+                        r.amount.map(|a| salesorg_core::kpi::fmt_fixed(a.into(), 4, 2)).unwrap_or_default(),
+                        r.detail.clone(),
+                    ]
+                })
+                .collect(),
+        ),
+        Format::Table => {
+            println!(
+                "{} for {} in {} (as of {}) = {}",
+                ex.kpi,
+                ex.scope,
+                ex.period,
+                fmt_date(ex.as_of),
+                ex.value.to_text("— (undefined: the denominator is zero)")
+            );
+            println!("formula: {}", ex.formula);
+            println!(
+                "inputs:  {}",
+                ex.inputs.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(" · ")
+            );
+            println!("{} records:", ex.records.len());
+            let n = if limit == 0 { ex.records.len() } else { limit.min(ex.records.len()) };
+            for r in &ex.records[..n] {
+                println!(
+                    "  {:<10} {:<12} {:<20} {:<14} {:>14}  {}",
+                    r.date,
+                    r.kind,
+                    r.id,
+                    r.owner,
+                    r.amount.map(|a| salesorg_core::kpi::fmt_fixed(a.into(), 4, 2)).unwrap_or_default(),
+                    r.detail
+                );
+            }
+            if n < ex.records.len() {
+                println!("  … {} more (--limit 0 shows all, --format csv exports them)", ex.records.len() - n);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `salesorg kpis`.
+pub fn kpis(format: Format) -> Result<()> {
+    let rows: Vec<Vec<String>> = salesorg_core::kpi::KPI_IDS
+        .iter()
+        .map(|k| vec![k.to_string(), salesorg_engine::scorecard::formula(k).to_string()])
+        .collect();
+    match format {
+        Format::Json | Format::Toml => print_json(&json!(
+            rows.iter().map(|r| json!({"id": r[0], "formula": r[1]})).collect::<Vec<_>>()
+        )),
+        Format::Csv => csv_out(&["id", "formula"], rows),
+        Format::Table => {
+            for r in rows {
+                println!("{:<30} {}", r[0], r[1]);
+            }
+            Ok(())
+        }
+    }
+}

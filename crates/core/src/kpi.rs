@@ -1,5 +1,6 @@
-//! The KPI ids of spec/kpis.md (shared/spec/kpis.md), sections 2 to 6. The formulas live in
-//! the scorecard engine; this list is what the role catalog and every export refer to.
+//! The KPIs of spec/kpis.md (shared/spec/kpis.md), sections 2 to 6: their ids, the additive
+//! cell every record adds into, and [`compute`], the one place each KPI's formula lives.
+//! The CLI, the API, exports, `explain` and the benchmark all go through it.
 
 /// Every KPI id the spec defines, in the spec's order.
 pub const KPI_IDS: &[&str] = &[
@@ -59,4 +60,498 @@ pub const KPI_IDS: &[&str] = &[
 
 pub fn is_kpi(id: &str) -> bool {
     KPI_IDS.contains(&id)
+}
+
+/// KPIs whose value is a table rather than a number.
+pub const TABLE_KPIS: &[&str] = &["stage_conversion", "days_in_stage_avg", "loss_reasons"];
+
+/// KPIs that are sums, so a leader's team value is their own book plus their direct
+/// reports' teams (the roll-up invariant the property tests check).
+pub const ADDITIVE_KPIS: &[&str] = &[
+    "bookings",
+    "won_deals",
+    "lost_deals",
+    "opps_created",
+    "pipeline_created",
+    "pipeline_open",
+    "calls",
+    "activities",
+    "leads_created",
+    "new_customers",
+];
+
+/// KPIs left out until the data they need exists (spec §6 `forecast_accuracy`: forecasts).
+pub const NOT_YET: &[&str] = &["forecast_accuracy"];
+
+/// Decimal places of ratios in every output (JSON, CSV, table).
+pub const RATIO_DECIMALS: u32 = 6;
+
+/// The additive part of every KPI for one (owner segment, period): sums and counts that
+/// add up across segments, people, teams and units.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Cell {
+    pub bookings: i64,
+    pub bookings_to_date: i64,
+    pub won: u32,
+    pub lost: u32,
+    pub lost_amount: i64,
+    pub cycle_sum: i64,
+    pub cycle_n: u32,
+    pub created: u32,
+    pub created_amount: i64,
+    pub created_won: u32,
+    pub open_amount: i64,
+    /// Σ amount × probability in basis points.
+    pub open_weighted_bp: i128,
+    pub open_stale_amount: i64,
+    pub open_n: u32,
+    pub open_complete: u32,
+    pub new_customers: u32,
+    pub calls: u32,
+    pub activities: u32,
+    pub rep_calls: u32,
+    pub rep_days: u32,
+    pub leads: u32,
+    pub leads_converted: u32,
+    pub leads_responded: u32,
+    pub leads_in_sla: u32,
+    pub lead_followups: u32,
+    pub spend: i64,
+    pub headcount_end: u32,
+    pub reps_start: u32,
+    pub reps_end: u32,
+    pub reps_left: u32,
+    pub quota_first_day: i64,
+    /// Quota-carrying people in scope on the first day who have an own-book quota.
+    pub quota_holders: u32,
+    pub customers_start: u32,
+    pub customers_start_churned: u32,
+    pub customers_end: u32,
+    pub surveys: u32,
+    pub survey_sum: f64,
+}
+
+impl Cell {
+    pub fn add(&mut self, o: &Cell) {
+        self.bookings += o.bookings;
+        self.bookings_to_date += o.bookings_to_date;
+        self.won += o.won;
+        self.lost += o.lost;
+        self.lost_amount += o.lost_amount;
+        self.cycle_sum += o.cycle_sum;
+        self.cycle_n += o.cycle_n;
+        self.created += o.created;
+        self.created_amount += o.created_amount;
+        self.created_won += o.created_won;
+        self.open_amount += o.open_amount;
+        self.open_weighted_bp += o.open_weighted_bp;
+        self.open_stale_amount += o.open_stale_amount;
+        self.open_n += o.open_n;
+        self.open_complete += o.open_complete;
+        self.new_customers += o.new_customers;
+        self.calls += o.calls;
+        self.activities += o.activities;
+        self.rep_calls += o.rep_calls;
+        self.rep_days += o.rep_days;
+        self.leads += o.leads;
+        self.leads_converted += o.leads_converted;
+        self.leads_responded += o.leads_responded;
+        self.leads_in_sla += o.leads_in_sla;
+        self.lead_followups += o.lead_followups;
+        self.spend += o.spend;
+        self.headcount_end += o.headcount_end;
+        self.reps_start += o.reps_start;
+        self.reps_end += o.reps_end;
+        self.reps_left += o.reps_left;
+        self.quota_first_day += o.quota_first_day;
+        self.quota_holders += o.quota_holders;
+        self.customers_start += o.customers_start;
+        self.customers_start_churned += o.customers_start_churned;
+        self.customers_end += o.customers_end;
+        self.surveys += o.surveys;
+        self.survey_sum += o.survey_sum;
+    }
+}
+
+/// Per-stage counts behind `stage_conversion` and `days_in_stage_avg`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StageCell {
+    pub entered: u32,
+    pub advanced: u32,
+    pub left: u32,
+    pub days_sum: i64,
+}
+
+impl StageCell {
+    pub fn add(&mut self, o: &StageCell) {
+        self.entered += o.entered;
+        self.advanced += o.advanced;
+        self.left += o.left;
+        self.days_sum += o.days_sum;
+    }
+}
+
+/// Per-reason counts behind `loss_reasons`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LossCell {
+    pub count: u32,
+    pub amount: i64,
+}
+
+/// Everything a scope's KPIs for one period are computed from.
+#[derive(Debug, Clone, Default)]
+pub struct Totals {
+    pub cell: Cell,
+    /// Distinct active reps (spec §1) in scope during the period.
+    pub active_reps: u32,
+    /// Active reps in scope with an own-book quota for the period, and how many of them
+    /// reached it.
+    pub reps_with_quota: u32,
+    pub reps_at_quota: u32,
+    /// Sales cycle days of won deals, as a histogram (`cycle_hist[d]` deals took `d` days).
+    pub cycle_hist: Vec<u32>,
+    /// Response seconds of answered leads.
+    pub response_secs: Vec<i64>,
+    /// Indexed by stage order.
+    pub stages: Vec<StageCell>,
+    /// Indexed by loss reason; the last entry is "no reason given".
+    pub losses: Vec<LossCell>,
+    /// Spend assigned to units in scope (unit scopes) or to anything (company).
+    pub unit_spend: i64,
+    pub quota: Option<i128>,
+    pub span_of_control: Option<u32>,
+}
+
+/// What a KPI's formula needs beyond the scope's own totals for the period.
+pub struct Context<'a> {
+    /// Totals for the same scope one year earlier (spec §2 `revenue_growth_yoy`).
+    pub last_year: Option<&'a Totals>,
+    /// Bookings over the trailing 12 months ending at the period's end (spec §5 `ltv`).
+    pub trailing_bookings: i64,
+    /// Customers active at the trailing window's start / end, and churned from the start cohort.
+    pub trailing_customers_start: u32,
+    pub trailing_customers_end: u32,
+    pub trailing_churned: u32,
+    pub gross_margin: i64,
+    pub stage_names: &'a [String],
+    pub loss_reasons: &'a [String],
+}
+
+/// A KPI's value, ready for output.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// Undefined (a zero denominator): `null`, shown as "—".
+    Null,
+    Count(i64),
+    /// Exact money in ten-thousandths of the organisation's currency.
+    Money(i128),
+    /// A ratio, exact to [`RATIO_DECIMALS`] places: `units / 10^RATIO_DECIMALS`.
+    Ratio(i128),
+    /// Days or minutes, exact to four places: `units / 10^4`.
+    Measure(i128),
+    Table(Table),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub columns: Vec<&'static str>,
+    pub rows: Vec<Vec<Value>>,
+    /// The first column's labels (stage or reason).
+    pub labels: Vec<String>,
+}
+
+use crate::scorecard::book::div_round;
+
+const RATIO_SCALE: i128 = 10i128.pow(RATIO_DECIMALS);
+
+/// `n / d` as a ratio; `Null` when `d` is zero (spec §1 "Undefined").
+pub fn ratio(n: i128, d: i128) -> Value {
+    if d == 0 {
+        Value::Null
+    } else {
+        Value::Ratio(div_round(n * RATIO_SCALE, d))
+    }
+}
+
+/// Money divided by a count: exact until this one division, rounded to 1/10000.
+pub fn money_per(n: i128, d: i128) -> Value {
+    if d == 0 { Value::Null } else { Value::Money(div_round(n, d)) }
+}
+
+fn measure(n: i128, d: i128) -> Value {
+    if d == 0 { Value::Null } else { Value::Measure(div_round(n * 10_000, d)) }
+}
+
+/// The median of a histogram in units of 1/10000 (mean of the two middle values when
+/// the count is even).
+fn hist_median(h: &[u32]) -> Value {
+    let n: u64 = h.iter().map(|&c| u64::from(c)).sum();
+    if n == 0 {
+        return Value::Null;
+    }
+    let nth = |k: u64| {
+        let mut acc = 0u64;
+        for (v, &c) in h.iter().enumerate() {
+            acc += u64::from(c);
+            if acc > k {
+                return v as i128;
+            }
+        }
+        0
+    };
+    let (a, b) = if n % 2 == 1 { (nth(n / 2), nth(n / 2)) } else { (nth(n / 2 - 1), nth(n / 2)) };
+    Value::Measure((a + b) * 10_000 / 2)
+}
+
+fn median_secs_as_minutes(v: &mut [i64]) -> Value {
+    let n = v.len();
+    if n == 0 {
+        return Value::Null;
+    }
+    let mid = n / 2;
+    let (_, &mut hi, _) = v.select_nth_unstable(mid);
+    let hi = i128::from(hi);
+    let sum2 = if n % 2 == 1 {
+        2 * hi
+    } else {
+        let lo = *v[..mid].iter().max().unwrap_or(&0);
+        i128::from(lo) + hi
+    };
+    // (sum2 / 2) seconds / 60 → minutes, to 1/10000
+    Value::Measure(div_round(sum2 * 10_000, 120))
+}
+
+/// The one place every KPI formula lives (spec/kpis.md §2–6, choices in docs/kpis.md).
+/// `t` is the scope's totals for the period, `cx` what the formula needs beyond them.
+pub fn compute(id: &str, t: &mut Totals, cx: &Context) -> Option<Value> {
+    let c = &t.cell;
+    let i = |x: u32| i128::from(x);
+    let m = |x: i64| i128::from(x);
+    Some(match id {
+        // §2 pipeline and bookings
+        "bookings" => Value::Money(m(c.bookings)),
+        "won_deals" => Value::Count(c.won.into()),
+        "lost_deals" => Value::Count(c.lost.into()),
+        "win_rate" => ratio(i(c.won), i(c.won) + i(c.lost)),
+        "win_rate_value" => ratio(m(c.bookings), m(c.bookings) + m(c.lost_amount)),
+        "avg_deal_size" => money_per(m(c.bookings), i(c.won)),
+        "sales_cycle_days" => measure(m(c.cycle_sum), i(c.cycle_n)),
+        "sales_cycle_days_median" => hist_median(&t.cycle_hist),
+        "revenue_growth_yoy" => match cx.last_year {
+            Some(ly) => ratio(m(c.bookings) - m(ly.cell.bookings), m(ly.cell.bookings)),
+            None => Value::Null,
+        },
+        "opps_created" => Value::Count(c.created.into()),
+        "pipeline_created" => Value::Money(m(c.created_amount)),
+        "pipeline_open" => Value::Money(m(c.open_amount)),
+        "pipeline_weighted" => Value::Money(div_round(c.open_weighted_bp, 10_000)),
+        "pipeline_coverage" => match t.quota {
+            Some(q) if q - m(c.bookings_to_date) > 0 => ratio(m(c.open_amount), q - m(c.bookings_to_date)),
+            _ => Value::Null,
+        },
+        "stale_pipeline_share" => ratio(m(c.open_stale_amount), m(c.open_amount)),
+        // §3 quotas and people
+        "quota" => t.quota.map(Value::Money).unwrap_or(Value::Null),
+        "quota_attainment" => match t.quota {
+            Some(q) => ratio(m(c.bookings), q),
+            None => Value::Null,
+        },
+        "reps_at_quota_share" => ratio(i(t.reps_at_quota), i(t.reps_with_quota)),
+        "active_reps" => Value::Count(t.active_reps.into()),
+        "headcount" => Value::Count(c.headcount_end.into()),
+        "rep_attrition_rate" => ratio(2 * i(c.reps_left), i(c.reps_start) + i(c.reps_end)),
+        "span_of_control" => t.span_of_control.map(|s| Value::Count(s.into())).unwrap_or(Value::Null),
+        // §4 activity and leads
+        "calls" => Value::Count(c.calls.into()),
+        "activities" => Value::Count(c.activities.into()),
+        "calls_per_rep_day" => ratio(i(c.rep_calls), i(c.rep_days)),
+        "leads_created" => Value::Count(c.leads.into()),
+        "lead_conversion_rate" => ratio(i(c.leads_converted), i(c.leads)),
+        "lead_response_minutes_median" => median_secs_as_minutes(&mut t.response_secs),
+        "lead_response_sla_share" => ratio(i(c.leads_in_sla), i(c.leads)),
+        "followups_per_lead" => ratio(i(c.lead_followups), i(c.leads)),
+        "opp_conversion_rate" => ratio(i(c.created_won), i(c.created)),
+        // §5 customers and cost
+        "new_customers" => Value::Count(c.new_customers.into()),
+        "sales_marketing_spend" => Value::Money(m(c.spend) + m(t.unit_spend)),
+        "cac" => money_per(m(c.spend) + m(t.unit_spend), i(c.new_customers)),
+        "cost_per_opportunity" => money_per(m(c.spend) + m(t.unit_spend), i(c.created)),
+        "cost_per_sale" => money_per(m(c.spend) + m(t.unit_spend), i(c.won)),
+        "active_customers" => Value::Count(c.customers_end.into()),
+        "logo_churn_rate" => ratio(i(c.customers_start_churned), i(c.customers_start)),
+        "logo_retention_rate" => ratio(i(c.customers_start) - i(c.customers_start_churned), i(c.customers_start)),
+        "ltv" => ltv(cx),
+        "ltv_cac_ratio" => {
+            let spend = m(c.spend) + m(t.unit_spend);
+            // ltv / cac = ltv × new_customers / spend, with ltv as an exact rational
+            match ltv_rational(cx) {
+                Some((n, d)) if spend != 0 && c.new_customers != 0 => {
+                    ratio(n * i(c.new_customers), d * spend)
+                }
+                _ => Value::Null,
+            }
+        }
+        "csat_avg" => {
+            if c.surveys == 0 {
+                Value::Null
+            } else {
+                Value::Ratio((c.survey_sum / f64::from(c.surveys) * RATIO_SCALE as f64).round() as i128)
+            }
+        }
+        // §6 funnel and data quality
+        "stage_conversion" => Value::Table(Table {
+            columns: vec!["stage", "entered", "advanced", "conversion"],
+            labels: t.stages.iter().enumerate().filter(|(_, s)| s.entered > 0).map(|(k, _)| cx.stage_names[k].clone()).collect(),
+            rows: t
+                .stages
+                .iter()
+                .filter(|s| s.entered > 0)
+                .map(|s| vec![Value::Count(s.entered.into()), Value::Count(s.advanced.into()), ratio(i(s.advanced), i(s.entered))])
+                .collect(),
+        }),
+        "days_in_stage_avg" => Value::Table(Table {
+            columns: vec!["stage", "left", "days_avg"],
+            labels: t.stages.iter().enumerate().filter(|(_, s)| s.left > 0).map(|(k, _)| cx.stage_names[k].clone()).collect(),
+            rows: t
+                .stages
+                .iter()
+                .filter(|s| s.left > 0)
+                .map(|s| vec![Value::Count(s.left.into()), measure(s.days_sum.into(), i(s.left))])
+                .collect(),
+        }),
+        "loss_reasons" => {
+            let mut idx: Vec<usize> = (0..t.losses.len()).filter(|&k| t.losses[k].count > 0).collect();
+            idx.sort_by_key(|&k| (std::cmp::Reverse(t.losses[k].count), k));
+            Value::Table(Table {
+                columns: vec!["reason", "lost_deals", "lost_amount"],
+                labels: idx
+                    .iter()
+                    .map(|&k| cx.loss_reasons.get(k).cloned().unwrap_or_else(|| "(none given)".into()))
+                    .collect(),
+                rows: idx
+                    .iter()
+                    .map(|&k| vec![Value::Count(t.losses[k].count.into()), Value::Money(t.losses[k].amount.into())])
+                    .collect(),
+            })
+        }
+        "data_completeness_share" => ratio(i(c.open_complete), i(c.open_n)),
+        _ => return None,
+    })
+}
+
+/// `ltv` as an exact rational in money units: arpa × margin / annual churn, with
+/// arpa = trailing bookings / mean(customers at window start, at window end) and
+/// churn = churned from the start cohort / that cohort.
+fn ltv_rational(cx: &Context) -> Option<(i128, i128)> {
+    let start = i128::from(cx.trailing_customers_start);
+    let end = i128::from(cx.trailing_customers_end);
+    let churned = i128::from(cx.trailing_churned);
+    if start + end == 0 || churned == 0 || start == 0 {
+        return None;
+    }
+    // arpa = B / ((start+end)/2) = 2B/(start+end); churn = churned/start;
+    // ltv = arpa × (gm/10^4) / churn = 2B × gm × start / ((start+end) × 10^4 × churned)
+    let n = 2 * i128::from(cx.trailing_bookings) * i128::from(cx.gross_margin) * start;
+    let d = (start + end) * 10_000 * churned;
+    Some((n, d))
+}
+
+fn ltv(cx: &Context) -> Value {
+    match ltv_rational(cx) {
+        Some((n, d)) => Value::Money(div_round(n, d)),
+        None => Value::Null,
+    }
+}
+
+impl Value {
+    /// The value as JSON: counts and ratios as numbers, money as a decimal string
+    /// (exact), undefined as `null`, tables as arrays of objects.
+    pub fn to_json(&self) -> String {
+        match self {
+            Value::Null => "null".into(),
+            Value::Count(n) => n.to_string(),
+            Value::Money(u) => format!("\"{}\"", fmt_fixed(*u, 4, 2)),
+            Value::Ratio(u) => fmt_fixed(*u, RATIO_DECIMALS, 1),
+            Value::Measure(u) => fmt_fixed(*u, 4, 1),
+            Value::Table(t) => {
+                let mut s = String::from("[");
+                for (k, row) in t.rows.iter().enumerate() {
+                    if k > 0 {
+                        s.push(',');
+                    }
+                    s.push('{');
+                    s.push_str(&format!("\"{}\":{}", t.columns[0], json_str(&t.labels[k])));
+                    for (j, v) in row.iter().enumerate() {
+                        s.push_str(&format!(",\"{}\":{}", t.columns[j + 1], v.to_json()));
+                    }
+                    s.push('}');
+                }
+                s.push(']');
+                s
+            }
+        }
+    }
+    /// The value as text for tables and CSV: `—`/empty for undefined.
+    pub fn to_text(&self, null: &str) -> String {
+        match self {
+            Value::Null => null.into(),
+            Value::Count(n) => n.to_string(),
+            Value::Money(u) => fmt_fixed(*u, 4, 2),
+            Value::Ratio(u) => fmt_fixed(*u, RATIO_DECIMALS, 1),
+            Value::Measure(u) => fmt_fixed(*u, 4, 1),
+            Value::Table(t) => t
+                .labels
+                .iter()
+                .zip(&t.rows)
+                .map(|(l, r)| {
+                    format!(
+                        "{l}: {}",
+                        r.iter().map(|v| v.to_text(null)).collect::<Vec<_>>().join("/")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        }
+    }
+    /// The value as a float, for charts and comparisons; `None` when undefined or a table.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Count(n) => Some(*n as f64),
+            Value::Money(u) | Value::Measure(u) => Some(*u as f64 / 10_000.0),
+            Value::Ratio(u) => Some(*u as f64 / RATIO_SCALE as f64),
+            _ => None,
+        }
+    }
+}
+
+/// Formats `units / 10^scale` with at least `min_dec` decimals and trailing zeros trimmed.
+pub fn fmt_fixed(units: i128, scale: u32, min_dec: usize) -> String {
+    let neg = units < 0;
+    let a = units.unsigned_abs();
+    let p = 10u128.pow(scale);
+    let mut frac = format!("{:0width$}", a % p, width = scale as usize);
+    while frac.len() > min_dec && frac.ends_with('0') {
+        frac.pop();
+    }
+    let sign = if neg { "-" } else { "" };
+    if frac.is_empty() {
+        format!("{sign}{}", a / p)
+    } else {
+        format!("{sign}{}.{frac}", a / p)
+    }
+}
+
+pub fn json_str(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for ch in s.chars() {
+        match ch {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
 }

@@ -10,6 +10,7 @@ pub mod money;
 pub mod org;
 pub mod period;
 pub mod records;
+pub mod scorecard;
 pub mod settings;
 
 pub use date::{Date, Timestamp};

@@ -1,11 +1,12 @@
 //! salesorg-engine owns the work done on a store: importing CRM exports (Salesforce,
 //! HubSpot, Maven, any CSV through a mapping file, and salesorg's own CSV formats), and
-//! generating the demo org.
+//! generating the demo org, and loading and rendering scorecards.
 
 pub mod csvread;
 pub mod demo;
 pub mod import;
 pub mod problem;
+pub mod scorecard;
 pub mod sfexport;
 
 pub use problem::{Problem, Problems};
@@ -20,6 +21,8 @@ pub enum EngineError {
     Store(#[from] salesorg_store::StoreError),
     #[error(transparent)]
     Core(#[from] salesorg_core::CoreError),
+    #[error(transparent)]
+    Scorecard(salesorg_core::scorecard::ScorecardError),
     #[error("{path}: {reason}")]
     Io { path: String, reason: String },
 }

@@ -482,8 +482,17 @@ impl Store {
         self.db.upsert("leads", LEAD_COLS, &["id"], &mut rows)
     }
     pub fn leads(&mut self) -> Result<Vec<Lead>> {
+        let mut out = Vec::new();
+        self.scan_leads(&mut |x| {
+            out.push(x);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+    /// Streams every lead in id order.
+    pub fn scan_leads(&mut self, f: &mut dyn FnMut(Lead) -> Result<()>) -> Result<()> {
         let sql = format!("SELECT {} FROM leads ORDER BY id", LEAD_COLS.join(", "));
-        self.rows(&sql, &[])?.iter().map(|r| lead_from(r)).collect()
+        self.db.query_each(&sql, &[], &mut |r| f(lead_from(r)?))
     }
     pub fn upsert_opportunities(
         &mut self,
@@ -535,14 +544,23 @@ impl Store {
         )
     }
     pub fn stage_history(&mut self) -> Result<Vec<StageChange>> {
+        let mut out = Vec::new();
+        self.scan_stage_history(&mut |x| {
+            out.push(x);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+    /// Streams the stage history grouped by opportunity, in time order.
+    pub fn scan_stage_history(
+        &mut self,
+        f: &mut dyn FnMut(StageChange) -> Result<()>,
+    ) -> Result<()> {
         let sql = format!(
             "SELECT {} FROM stage_history ORDER BY opp_id, at, id",
             HISTORY_COLS.join(", ")
         );
-        self.rows(&sql, &[])?
-            .iter()
-            .map(|r| history_from(r))
-            .collect()
+        self.db.query_each(&sql, &[], &mut |r| f(history_from(r)?))
     }
     pub fn upsert_activities(&mut self, v: &mut dyn Iterator<Item = &Activity>) -> Result<u64> {
         let mut rows = v.map(activity_row);
@@ -550,14 +568,20 @@ impl Store {
             .upsert("activities", ACTIVITY_COLS, &["id"], &mut rows)
     }
     pub fn activities(&mut self) -> Result<Vec<Activity>> {
+        let mut out = Vec::new();
+        self.scan_activities(&mut |x| {
+            out.push(x);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+    /// Streams every activity in id order.
+    pub fn scan_activities(&mut self, f: &mut dyn FnMut(Activity) -> Result<()>) -> Result<()> {
         let sql = format!(
             "SELECT {} FROM activities ORDER BY id",
             ACTIVITY_COLS.join(", ")
         );
-        self.rows(&sql, &[])?
-            .iter()
-            .map(|r| activity_from(r))
-            .collect()
+        self.db.query_each(&sql, &[], &mut |r| f(activity_from(r)?))
     }
     pub fn upsert_quotas(&mut self, v: &[Quota]) -> Result<u64> {
         let mut rows = v.iter().map(quota_row);

@@ -4,6 +4,7 @@ mod bad_input;
 mod mapped;
 mod maven;
 mod salesforce;
+mod scorecard;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,654 @@
+//! The scorecard engine: every KPI of spec §2–6 for any scope (`person:`, `team:`,
+//! `unit:`, `company`) and any period, attributed through the effective-dated org (spec
+//! §1). A [`Book`] holds the records as compact columns; [`Engine::run`] makes one pass
+//! per layer of non-overlapping periods into (owner segment × period) cells, rolls the
+//! cells up to the requested scopes and applies the formulas of [`crate::kpi::compute`].
+
+pub mod book;
+pub mod pass;
+pub mod segments;
+
+use crate::date::Date;
+use crate::kpi::{self, Cell, Context, LossCell, StageCell, Totals, Value};
+use crate::period::{Grain, Period};
+
+pub use book::{Book, BookBuilder, Day, NO_DAY, NONE, date_of, day, fmt_day};
+use book::{QuotaOn, SpendTarget};
+pub use pass::Contribution;
+use pass::{Part, Slot};
+pub use segments::Segments;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScorecardError {
+    #[error("{0}")]
+    Data(String),
+    #[error("{0}")]
+    MissingRate(String),
+    #[error("{0}")]
+    Scope(String),
+    #[error("{0}")]
+    Kpi(String),
+}
+
+/// A slice of the org (spec §1 "Owner and scope").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// The records a person owns.
+    Person(u32),
+    /// A leader and everyone who reports to them, directly or indirectly.
+    Team(u32),
+    /// Everyone in a unit and its sub-units.
+    Unit(u32),
+    Company,
+}
+
+/// One computed row: a scope over a period.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub scope: Scope,
+    pub period: Period,
+    pub as_of: Date,
+    pub values: Vec<(String, Value)>,
+}
+
+/// The warm state: the book and its attribution segments.
+pub struct Engine {
+    pub book: Book,
+    pub segs: Segments,
+}
+
+/// Totals for every requested scope and slot, plus what the formulas need.
+pub struct Computed {
+    pub slots: Vec<Slot>,
+    /// `totals[scope][slot]`.
+    pub totals: Vec<Vec<Totals>>,
+    /// Slot index of each requested period, its previous-year period and trailing window
+    /// (and its parts).
+    pub main: Vec<usize>,
+    pub last_year: Vec<usize>,
+    pub window: Vec<usize>,
+    pub window_parts: Vec<Vec<usize>>,
+    /// Contributions by (cell, what), when traced.
+    pub trace: Vec<(u32, Contribution)>,
+    pub ng: usize,
+}
+
+impl Engine {
+    pub fn new(book: Book) -> Engine {
+        let segs = Segments::build(&book);
+        Engine { book, segs }
+    }
+
+    /// Parses `person:ID`, `team:ID`, `unit:ID` or `company`. A person may be named by
+    /// id, e-mail or exact name.
+    pub fn scope(&self, s: &str) -> Result<Scope, ScorecardError> {
+        let s = s.trim();
+        if s == "company" {
+            return Ok(Scope::Company);
+        }
+        let (kind, id) = s.split_once(':').ok_or_else(|| {
+            ScorecardError::Scope(format!(
+                "{s:?} is not a scope: use person:ID, team:ID, unit:ID or company"
+            ))
+        })?;
+        match kind {
+            "person" | "team" => {
+                let p = self.person(id).ok_or_else(|| {
+                    ScorecardError::Scope(format!("{s:?}: there is no person {id:?}"))
+                })?;
+                Ok(if kind == "person" { Scope::Person(p) } else { Scope::Team(p) })
+            }
+            "unit" => self
+                .book
+                .unit_ix
+                .get(id)
+                .map(|&u| Scope::Unit(u))
+                .ok_or_else(|| ScorecardError::Scope(format!("{s:?}: there is no unit {id:?}"))),
+            _ => Err(ScorecardError::Scope(format!(
+                "{s:?} is not a scope: use person:ID, team:ID, unit:ID or company"
+            ))),
+        }
+    }
+
+    /// A person by id, e-mail or exact name.
+    pub fn person(&self, key: &str) -> Option<u32> {
+        if let Some(p) = self.book.person(key) {
+            return Some(p);
+        }
+        let n = self.book.nobody() as usize;
+        self.book.people[..n]
+            .iter()
+            .position(|p| p.name == key)
+            .map(|i| i as u32)
+    }
+
+    pub fn scope_name(&self, s: Scope) -> String {
+        match s {
+            Scope::Person(p) => format!("person:{}", self.book.people[p as usize].id),
+            Scope::Team(p) => format!("team:{}", self.book.people[p as usize].id),
+            Scope::Unit(u) => format!("unit:{}", self.book.units[u as usize].id),
+            Scope::Company => "company".into(),
+        }
+    }
+
+    /// Every `team:` scope (people who led anyone during `[from, to)`) and every `unit:`.
+    pub fn all_team_and_unit_scopes(&self, from: Date, to: Date) -> Vec<Scope> {
+        let mut v: Vec<Scope> = self
+            .segs
+            .leaders(day(from), day(to))
+            .into_iter()
+            .map(Scope::Team)
+            .collect();
+        v.extend((0..self.book.units.len() as u32).map(Scope::Unit));
+        v
+    }
+
+    /// The first day any record is dated (for "all of history" defaults).
+    pub fn first_day(&self) -> Option<Date> {
+        let b = &self.book;
+        let m = b
+            .opps
+            .created
+            .iter()
+            .chain(&b.opps.close)
+            .chain(&b.leads.created_day)
+            .chain(&b.activities.day)
+            .copied()
+            .filter(|&d| d != NO_DAY)
+            .min()?;
+        Some(date_of(m))
+    }
+
+    /// The as-of day of a period (spec §1): the earlier of today and its last day.
+    pub fn as_of(period: &Period, today: Date) -> Date {
+        today.min(period.last_day())
+    }
+
+    fn slot_of(slots: &mut Vec<Slot>, p: &Period, today: Date, full: bool) -> usize {
+        let s = Slot {
+            start: day(p.start),
+            end: day(p.end),
+            asof: day(Self::as_of(p, today)),
+            full,
+        };
+        if let Some(i) = slots.iter().position(|x| x.start == s.start && x.end == s.end) {
+            if full {
+                slots[i].full = true;
+            }
+            return i;
+        }
+        slots.push(s);
+        slots.len() - 1
+    }
+
+    /// The 12 months ending at the period's end, and the periods of the same grain that
+    /// make it up (for summing bookings without another pass).
+    fn window(&self, p: &Period) -> (Period, Option<Vec<Period>>) {
+        let cal = &self.book.settings.fiscal;
+        let start = crate::period::add_months(p.end, -12);
+        let w = Period::range(start, p.end).unwrap_or(*p);
+        let grain = if *p == Period::containing(cal, Grain::Quarter, p.start) {
+            Some((Grain::Quarter, 3))
+        } else if *p == Period::containing(cal, Grain::Month, p.start) {
+            Some((Grain::Month, 1))
+        } else if *p == Period::containing(cal, Grain::Year, p.start) {
+            Some((Grain::Year, 12))
+        } else {
+            None
+        };
+        let parts = grain.map(|(g, months)| {
+            (0..12 / months)
+                .map(|k| Period::containing(cal, g, crate::period::add_months(start, k * months)))
+                .collect()
+        });
+        (w, parts)
+    }
+
+    /// Computes the totals of `scopes` over `periods`. With `trace`, every contribution
+    /// is recorded for `explain`.
+    pub fn compute(
+        &self,
+        scopes: &[Scope],
+        periods: &[Period],
+        today: Date,
+        trace: bool,
+    ) -> Result<Computed, ScorecardError> {
+        let book = &self.book;
+        let segs = &self.segs;
+        let mut slots: Vec<Slot> = Vec::new();
+        let mut main = Vec::new();
+        let mut last_year = Vec::new();
+        let mut window = Vec::new();
+        let mut window_parts = Vec::new();
+        for p in periods {
+            main.push(Self::slot_of(&mut slots, p, today, true));
+            last_year.push(Self::slot_of(&mut slots, &p.shifted_years(-1), today, true));
+            let (w, parts) = self.window(p);
+            match parts {
+                Some(parts) => {
+                    window_parts.push(parts.iter().map(|q| Self::slot_of(&mut slots, q, today, true)).collect());
+                    window.push(Self::slot_of(&mut slots, &w, today, false));
+                }
+                None => {
+                    let g = Self::slot_of(&mut slots, &w, today, true);
+                    window_parts.push(vec![g]);
+                    window.push(g);
+                }
+            }
+        }
+        let ng = slots.len();
+        let np = book.people.len();
+        let ns = book.stages.len();
+        let nr = book.loss_reasons.len() + 1;
+
+        // Which owners matter.
+        let mut owners = vec![false; np];
+        let mut all = false;
+        for s in scopes {
+            match *s {
+                Scope::Company => all = true,
+                Scope::Person(p) => owners[p as usize] = true,
+                Scope::Team(p) => {
+                    for &sg in &segs.of_scope[p as usize] {
+                        owners[segs.person[sg as usize] as usize] = true;
+                    }
+                }
+                Scope::Unit(u) => {
+                    for &sg in &segs.of_scope[segs.unit(u) as usize] {
+                        owners[segs.person[sg as usize] as usize] = true;
+                    }
+                }
+            }
+        }
+        if all {
+            owners.iter_mut().for_each(|o| *o = true);
+        }
+        // reps_at_quota_share needs every in-scope rep's own book: already in `owners`.
+
+        // Own-book quotas per person and slot.
+        let mut own_quota: Vec<Option<i64>> = vec![None; np * ng];
+        for q in &book.quotas {
+            if let QuotaOn::Person(p) = q.target {
+                for (g, sl) in slots.iter().enumerate() {
+                    if sl.start <= q.start && q.end <= sl.end {
+                        let e = &mut own_quota[p as usize * ng + g];
+                        *e = Some(e.unwrap_or(0) + q.amount);
+                    }
+                }
+            }
+        }
+
+        let nseg = segs.len();
+        let mut cells = vec![Cell::default(); nseg * ng];
+        let mut stages = vec![StageCell::default(); nseg * ng * ns];
+        let mut losses = vec![LossCell::default(); nseg * ng * nr];
+        let layers = pass::layers(&slots);
+
+        // Split owners into chunks of about equal work, one per thread.
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+        let work = |p: usize| -> u64 {
+            let o = &book.opps.owner_off;
+            let l = &book.leads.owner_off;
+            let a = &book.activities.owner_off;
+            u64::from(o[p + 1] - o[p]) * 3 + u64::from(l[p + 1] - l[p]) + u64::from(a[p + 1] - a[p]) / 2 + 1
+        };
+        let total: u64 = (0..np).filter(|&p| owners[p]).map(work).sum();
+        let chunks = if trace || total < 200_000 { 1 } else { threads };
+        let mut bounds = vec![0usize];
+        let mut acc = 0u64;
+        for p in 0..np {
+            if owners[p] {
+                acc += work(p);
+            }
+            if bounds.len() < chunks && acc * chunks as u64 >= total * bounds.len() as u64 {
+                bounds.push(p + 1);
+            }
+        }
+        while bounds.len() <= chunks {
+            bounds.push(np);
+        }
+        *bounds.last_mut().unwrap_or(&mut 0) = np;
+
+        let mut parts: Vec<Part> = Vec::new();
+        {
+            let (mut c_rest, mut s_rest, mut l_rest) = (&mut cells[..], &mut stages[..], &mut losses[..]);
+            for w in bounds.windows(2) {
+                let seg0 = segs.by_person[w[0]];
+                let seg1 = segs.by_person[w[1]];
+                let n = (seg1 - seg0) as usize * ng;
+                let (c, cr) = c_rest.split_at_mut(n);
+                let (s, sr) = s_rest.split_at_mut(n * ns);
+                let (l, lr) = l_rest.split_at_mut(n * nr);
+                c_rest = cr;
+                s_rest = sr;
+                l_rest = lr;
+                parts.push(Part {
+                    seg0,
+                    ng,
+                    ns,
+                    nr,
+                    cells: c,
+                    stages: s,
+                    losses: l,
+                    cycles: Vec::new(),
+                    responses: Vec::new(),
+                    trace: trace.then(Vec::new),
+                });
+            }
+        }
+        let results: Vec<Result<(), ScorecardError>> = std::thread::scope(|sc| {
+            let handles: Vec<_> = parts
+                .iter_mut()
+                .zip(bounds.windows(2))
+                .map(|(part, w)| {
+                    let (lo, hi) = (w[0], w[1]);
+                    let owners = &owners;
+                    let layers = &layers;
+                    let slots = &slots;
+                    let own_quota = &own_quota;
+                    sc.spawn(move || -> Result<(), ScorecardError> {
+                        for p in lo..hi {
+                            if !owners[p] {
+                                continue;
+                            }
+                            for layer in layers {
+                                pass::owner_records(book, segs, slots, layer, p as u32, part)?;
+                            }
+                            pass::people_facts(book, segs, slots, own_quota, p as u32, part);
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(ScorecardError::Data("a scorecard thread failed".into()))))
+                .collect()
+        });
+        for r in results {
+            r?;
+        }
+        let mut cycles: Vec<(u32, u32)> = Vec::new();
+        let mut responses: Vec<(u32, i64)> = Vec::new();
+        let mut tr = Vec::new();
+        for p in &mut parts {
+            cycles.append(&mut p.cycles);
+            responses.append(&mut p.responses);
+            if let Some(t) = p.trace.as_mut() {
+                tr.append(t);
+            }
+        }
+        drop(parts);
+        {
+            let mut whole = Part {
+                seg0: 0,
+                ng,
+                ns,
+                nr,
+                cells: &mut cells,
+                stages: &mut stages,
+                losses: &mut losses,
+                cycles: Vec::new(),
+                responses: Vec::new(),
+                trace: trace.then(Vec::new),
+            };
+            pass::account_facts(book, segs, &slots, if all { None } else { Some(&owners) }, &mut whole);
+            if let Some(t) = whole.trace.as_mut() {
+                tr.append(t);
+            }
+        }
+
+        // Group median inputs by cell (counting sort: the cells hold the counts).
+        let group = |counts: &dyn Fn(&Cell) -> u32| -> Vec<u32> {
+            let mut off = vec![0u32; cells.len() + 1];
+            for (k, c) in cells.iter().enumerate() {
+                off[k + 1] = off[k] + counts(c);
+            }
+            off
+        };
+        let cycle_off = group(&|c| c.cycle_n);
+        let mut cycle_vals = vec![0u32; cycles.len()];
+        {
+            let mut next = cycle_off.clone();
+            for &(k, v) in &cycles {
+                cycle_vals[next[k as usize] as usize] = v;
+                next[k as usize] += 1;
+            }
+        }
+        let resp_off = group(&|c| c.leads_responded);
+        let mut resp_vals = vec![0i64; responses.len()];
+        {
+            let mut next = resp_off.clone();
+            for &(k, v) in &responses {
+                resp_vals[next[k as usize] as usize] = v;
+                next[k as usize] += 1;
+            }
+        }
+        let max_cycle = cycle_vals.iter().copied().max().unwrap_or(0) as usize;
+
+        // Person-level bookings per slot, for each rep's own attainment.
+        let person_bookings = |p: u32, g: usize| -> i64 {
+            segs.of_person(p).map(|s| cells[s as usize * ng + g].bookings).sum()
+        };
+
+        // Roll up.
+        let mut totals = Vec::with_capacity(scopes.len());
+        let all_segs: Vec<u32> = (0..nseg as u32).collect();
+        for &scope in scopes {
+            let list: Vec<u32> = match scope {
+                Scope::Company => all_segs.clone(),
+                Scope::Person(p) => segs.of_person(p).collect(),
+                Scope::Team(p) => segs.of_scope[p as usize].clone(),
+                Scope::Unit(u) => segs.of_scope[segs.unit(u) as usize].clone(),
+            };
+            let mut per_slot = Vec::with_capacity(ng);
+            for (g, sl) in slots.iter().enumerate() {
+                let mut t = Totals {
+                    stages: vec![StageCell::default(); ns],
+                    losses: vec![LossCell::default(); nr],
+                    ..Default::default()
+                };
+                let mut hist = vec![0u32; max_cycle + 1];
+                let mut last_rep = NONE;
+                for &s in &list {
+                    let k = s as usize * ng + g;
+                    t.cell.add(&cells[k]);
+                    for (a, b) in t.stages.iter_mut().zip(&stages[k * ns..(k + 1) * ns]) {
+                        a.add(b);
+                    }
+                    for (a, b) in t.losses.iter_mut().zip(&losses[k * nr..(k + 1) * nr]) {
+                        a.count += b.count;
+                        a.amount += b.amount;
+                    }
+                    for &v in &cycle_vals[cycle_off[k] as usize..cycle_off[k + 1] as usize] {
+                        hist[v as usize] += 1;
+                    }
+                    t.response_secs
+                        .extend_from_slice(&resp_vals[resp_off[k] as usize..resp_off[k + 1] as usize]);
+                    // distinct active reps (segments come grouped by person)
+                    let p = segs.person[s as usize];
+                    let info = &book.people[p as usize];
+                    if info.rep && p != last_rep {
+                        let (f, to) = (segs.from[s as usize].max(sl.start), segs.to[s as usize].min(sl.end));
+                        let lo = f.max(if info.hired == NO_DAY { i32::MIN } else { info.hired });
+                        let hi = to.min(info.left);
+                        if lo < hi {
+                            last_rep = p;
+                            t.active_reps += 1;
+                            if let Some(q) = own_quota[p as usize * ng + g]
+                                && q > 0
+                            {
+                                t.reps_with_quota += 1;
+                                if person_bookings(p, g) >= q {
+                                    t.reps_at_quota += 1;
+                                }
+                            }
+                        }
+                    }
+                }
+                t.cycle_hist = hist;
+                t.unit_spend = unit_spend(book, scope, sl);
+                t.quota = quota(book, scope, sl, &t.cell, &own_quota, ng, g);
+                t.span_of_control = match scope {
+                    Scope::Team(p) => Some(segs.direct_reports(p, sl.asof).len() as u32),
+                    _ => None,
+                };
+                per_slot.push(t);
+            }
+            totals.push(per_slot);
+        }
+        Ok(Computed {
+            slots,
+            totals,
+            main,
+            last_year,
+            window,
+            window_parts,
+            trace: tr,
+            ng,
+        })
+    }
+
+    /// The KPI values of every scope × period.
+    pub fn run(
+        &self,
+        scopes: &[Scope],
+        periods: &[Period],
+        kpis: &[&str],
+        today: Date,
+    ) -> Result<Vec<Row>, ScorecardError> {
+        for k in kpis {
+            if !kpi::is_kpi(k) {
+                return Err(ScorecardError::Kpi(format!("{k:?} is not a KPI of the spec (see `salesorg kpis`)")));
+            }
+        }
+        let mut c = self.compute(scopes, periods, today, false)?;
+        let mut rows = Vec::with_capacity(scopes.len() * periods.len());
+        for (si, &scope) in scopes.iter().enumerate() {
+            for (pi, p) in periods.iter().enumerate() {
+                let values = self.values(&mut c, si, pi, kpis);
+                rows.push(Row {
+                    scope,
+                    period: *p,
+                    as_of: Self::as_of(p, today),
+                    values,
+                });
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Applies the formulas to scope `si`, requested period `pi`.
+    pub fn values(&self, c: &mut Computed, si: usize, pi: usize, kpis: &[&str]) -> Vec<(String, Value)> {
+        let g = c.main[pi];
+        let (tb, ts, te, tc) = {
+            let t = &c.totals[si];
+            let w = c.window[pi];
+            let tb: i64 = c.window_parts[pi].iter().map(|&q| t[q].cell.bookings).sum();
+            (tb, t[w].cell.customers_start, t[w].cell.customers_end, t[w].cell.customers_start_churned)
+        };
+        let ly = c.totals[si][c.last_year[pi]].clone();
+        let cx = Context {
+            last_year: Some(&ly),
+            trailing_bookings: tb,
+            trailing_customers_start: ts,
+            trailing_customers_end: te,
+            trailing_churned: tc,
+            gross_margin: self.book.settings.gross_margin.units(),
+            stage_names: &self.stage_names_in_order(),
+            loss_reasons: &self.book.loss_reasons,
+        };
+        let t = &mut c.totals[si][g];
+        kpis.iter()
+            .filter_map(|k| kpi::compute(k, t, &cx).map(|v| (k.to_string(), v)))
+            .collect()
+    }
+
+    /// Stage names in the order of the sales process.
+    pub fn stage_names_in_order(&self) -> Vec<String> {
+        let mut v = vec![String::new(); self.book.stages.len()];
+        for s in &self.book.stages {
+            v[s.order as usize] = s.name.clone();
+        }
+        v
+    }
+}
+
+/// Spend assigned to units (unit scopes: the unit and its sub-units) or to the company
+/// (company scope only), dated in the slot (spec §5 `sales_marketing_spend`).
+fn unit_spend(book: &Book, scope: Scope, sl: &Slot) -> i64 {
+    let mut sum = 0;
+    for x in &book.spend {
+        if x.day < sl.start || x.day >= sl.end {
+            continue;
+        }
+        match (scope, x.target) {
+            (Scope::Company, SpendTarget::Company | SpendTarget::Unit(_)) => sum += x.amount,
+            (Scope::Unit(u), SpendTarget::Unit(v)) if unit_within(book, v, u) => sum += x.amount,
+            _ => {}
+        }
+    }
+    sum
+}
+
+/// Whether unit `v` is `u` or below it.
+pub fn unit_within(book: &Book, v: u32, u: u32) -> bool {
+    let mut cur = Some(v);
+    let mut steps = 0;
+    while let Some(x) = cur {
+        if x == u {
+            return true;
+        }
+        steps += 1;
+        if steps > book.units.len() {
+            return false;
+        }
+        cur = book.units[x as usize]
+            .parent
+            .as_ref()
+            .and_then(|p| book.unit_ix.get(p.as_str()).copied());
+    }
+    false
+}
+
+/// Spec §3 `quota`: a quota set on the team or unit for the period wins; otherwise the
+/// own-book quotas of the quota-carrying people in scope on the first day. A quota counts
+/// for a period when its own period lies inside it (a year's quota does not count for a
+/// quarter: salesorg does not pro-rate).
+fn quota(
+    book: &Book,
+    scope: Scope,
+    sl: &Slot,
+    cell: &Cell,
+    own: &[Option<i64>],
+    ng: usize,
+    g: usize,
+) -> Option<i128> {
+    let set_on = |target: QuotaOn| -> Option<i128> {
+        let mut sum: Option<i128> = None;
+        for q in &book.quotas {
+            if q.target == target && sl.start <= q.start && q.end <= sl.end {
+                sum = Some(sum.unwrap_or(0) + i128::from(q.amount));
+            }
+        }
+        sum
+    };
+    let rolled = (cell.quota_holders > 0).then_some(i128::from(cell.quota_first_day));
+    match scope {
+        Scope::Person(p) => own[p as usize * ng + g].map(i128::from),
+        Scope::Team(p) => set_on(QuotaOn::Team(p)).or(rolled),
+        Scope::Unit(u) => set_on(QuotaOn::Unit(u)).or(rolled),
+        Scope::Company => rolled,
+    }
+}
+
+/// Every period of a grain from the one containing `from` to the one containing `to`.
+pub fn periods_between(cal: &crate::period::FiscalCalendar, grain: Grain, from: Date, to: Date) -> Vec<Period> {
+    let mut v = Vec::new();
+    let mut p = Period::containing(cal, grain, from);
+    while p.start <= to {
+        v.push(p);
+        p = Period::containing(cal, grain, p.end);
+    }
+    v
+}

@@ -1,0 +1,472 @@
+//! The pass: one walk over each owner's opportunities, stage history, leads and
+//! activities that adds every record into the (owner segment × period) cell of its
+//! attribution date (spec §1), plus the people, account, survey and spend facts.
+
+use crate::kpi::{Cell, LossCell, StageCell};
+use crate::records::{ActivityKind, OppStatus};
+
+use super::ScorecardError;
+use super::book::{Book, Day, F_AMOUNT, F_FIRST_WON, F_NEXT_STEP, NO_DAY, SpendTarget};
+use super::segments::Segments;
+
+/// One period of the plan, with its as-of day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    pub start: Day,
+    /// Exclusive.
+    pub end: Day,
+    pub asof: Day,
+    /// Records are passed over for this period (otherwise only accounts are, for the
+    /// trailing windows of `ltv`).
+    pub full: bool,
+}
+
+/// Non-overlapping full periods, looked up by day.
+#[derive(Debug)]
+pub struct Layer {
+    lo: Day,
+    map: Vec<u16>,
+    /// (as-of day, slot), sorted.
+    asofs: Vec<(Day, u16)>,
+}
+
+impl Layer {
+    #[inline]
+    fn slot(&self, d: Day) -> Option<usize> {
+        if d < self.lo {
+            return None;
+        }
+        match self.map.get((d - self.lo) as usize) {
+            Some(&g) if g != u16::MAX => Some(g as usize),
+            _ => None,
+        }
+    }
+}
+
+/// Splits the full slots into layers of non-overlapping periods.
+pub fn layers(slots: &[Slot]) -> Vec<Layer> {
+    let mut order: Vec<usize> = (0..slots.len()).filter(|&g| slots[g].full).collect();
+    order.sort_by_key(|&g| (slots[g].start, slots[g].end));
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for g in order {
+        match groups
+            .iter_mut()
+            .find(|grp| grp.iter().all(|&h| slots[h].end <= slots[g].start || slots[g].end <= slots[h].start))
+        {
+            Some(grp) => grp.push(g),
+            None => groups.push(vec![g]),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|grp| {
+            let lo = grp.iter().map(|&g| slots[g].start).min().unwrap_or(0);
+            let hi = grp.iter().map(|&g| slots[g].end).max().unwrap_or(0);
+            let mut map = vec![u16::MAX; (hi - lo).max(0) as usize];
+            for &g in &grp {
+                for d in slots[g].start..slots[g].end {
+                    map[(d - lo) as usize] = g as u16;
+                }
+            }
+            let mut asofs: Vec<(Day, u16)> = grp.iter().map(|&g| (slots[g].asof, g as u16)).collect();
+            asofs.sort();
+            Layer { lo, map, asofs }
+        })
+        .collect()
+}
+
+/// What a record contributed, for `explain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contribution {
+    Won(u32),
+    Lost(u32),
+    Created(u32),
+    Open(u32),
+    StageEntered(u32, u32),
+    StageLeft(u32, u32),
+    Lead(u32),
+    Activity(u32),
+    Customer(u32),
+    Survey(u32),
+    Spend(u32),
+    Person(u32),
+}
+
+/// A thread's share of the grid: the cells of segments `seg0..`.
+pub struct Part<'a> {
+    pub seg0: u32,
+    pub ng: usize,
+    pub ns: usize,
+    pub nr: usize,
+    pub cells: &'a mut [Cell],
+    pub stages: &'a mut [StageCell],
+    pub losses: &'a mut [LossCell],
+    /// (cell, sales cycle days) of won deals.
+    pub cycles: Vec<(u32, u32)>,
+    /// (cell, response seconds) of answered leads.
+    pub responses: Vec<(u32, i64)>,
+    pub trace: Option<Vec<(u32, Contribution)>>,
+}
+
+impl Part<'_> {
+    #[inline]
+    fn key(&self, seg: u32, g: usize) -> usize {
+        (seg - self.seg0) as usize * self.ng + g
+    }
+    #[inline]
+    fn note(&mut self, k: usize, c: Contribution) {
+        if let Some(t) = self.trace.as_mut() {
+            t.push(((k + self.seg0 as usize * self.ng) as u32, c));
+        }
+    }
+}
+
+/// The opportunity's state on day `a` while it was open: (stage, close day, amount in its
+/// own currency or None, probability bp, last touched day).
+fn state_at(book: &Book, i: usize, a: Day) -> (u16, Day, Option<i64>, u16, Day) {
+    let o = &book.opps;
+    let h = &book.history;
+    let (r0, r1) = (o.hist_off[i] as usize, o.hist_off[i + 1] as usize);
+    let rows = &h.day[r0..r1];
+    let k = rows.partition_point(|&d| d <= a);
+    let cur_amount = (o.flags[i] & F_AMOUNT != 0).then_some(o.amount[i]);
+    let modified = if o.modified[i] != NO_DAY && o.modified[i] <= a { o.modified[i] } else { NO_DAY };
+    let mut touched = o.created[i].max(modified);
+    if k == 0 {
+        return (o.stage[i], o.close[i], cur_amount, o.prob[i], touched);
+    }
+    let r = r0 + k - 1;
+    touched = touched.max(h.day[r]);
+    let stage = h.stage[r];
+    let (mut amount, mut close, mut prob) = (
+        cur_amount,
+        o.close[i],
+        if stage == o.stage[i] { o.prob[i] } else { book.stages[stage as usize].default_bp },
+    );
+    if !h.overrides.is_empty()
+        && let Some(&(oa, oc, op)) = h.overrides.get(&(r as u32))
+    {
+        if oa != i64::MIN {
+            amount = Some(oa);
+        }
+        if oc != NO_DAY {
+            close = oc;
+        }
+        if op != u16::MAX {
+            prob = op;
+        }
+    }
+    (stage, close, amount, prob, touched)
+}
+
+/// Days before the as-of day within which a modification keeps pipeline fresh (spec §2
+/// `stale_pipeline_share`: the 30 days ending on the as-of day).
+pub const STALE_DAYS: Day = 30;
+
+/// Adds person `p`'s opportunities, stage history, leads and activities.
+pub fn owner_records(
+    book: &Book,
+    segs: &Segments,
+    slots: &[Slot],
+    layer: &Layer,
+    p: u32,
+    part: &mut Part,
+) -> Result<(), ScorecardError> {
+    let o = &book.opps;
+    let rep = book.people[p as usize].rep;
+    let sla_secs = i64::from(book.settings.lead_sla_minutes) * 60;
+    for i in o.owner_off[p as usize] as usize..o.owner_off[p as usize + 1] as usize {
+        let status = o.status[i];
+        let close = o.close[i];
+        let created = o.created[i];
+        // closed in a period: attributed on the close day
+        if status != OppStatus::Open
+            && close != NO_DAY
+            && let Some(g) = layer.slot(close)
+        {
+            let k = part.key(segs.at(p, close), g);
+            let amount = o.amount_at_close[i];
+            let c = &mut part.cells[k];
+            if status == OppStatus::Won {
+                c.bookings += amount;
+                c.won += 1;
+                if close <= slots[g].asof {
+                    c.bookings_to_date += amount;
+                }
+                if o.flags[i] & F_FIRST_WON != 0 {
+                    c.new_customers += 1;
+                }
+                if created != NO_DAY {
+                    let days = (close - created).max(0);
+                    c.cycle_sum += i64::from(days);
+                    c.cycle_n += 1;
+                    part.cycles.push(((k + part.seg0 as usize * part.ng) as u32, days as u32));
+                }
+                part.note(k, Contribution::Won(i as u32));
+            } else {
+                c.lost += 1;
+                c.lost_amount += amount;
+                let r = if o.loss_reason[i] == u16::MAX { part.nr - 1 } else { o.loss_reason[i] as usize };
+                let l = &mut part.losses[k * part.nr + r];
+                l.count += 1;
+                l.amount += amount;
+                part.note(k, Contribution::Lost(i as u32));
+            }
+        }
+        // created in a period: attributed on the created day
+        if created != NO_DAY
+            && let Some(g) = layer.slot(created)
+        {
+            let k = part.key(segs.at(p, created), g);
+            let amount = if o.flags[i] & F_AMOUNT != 0 {
+                book.convert(o.amount[i], o.currency[i], created)
+                    .ok_or_else(|| book.missing_rate(&format!("opportunity {}", o.id(i)), o.currency[i], created))?
+            } else {
+                0
+            };
+            let c = &mut part.cells[k];
+            c.created += 1;
+            c.created_amount += amount;
+            if status == OppStatus::Won && close != NO_DAY && close <= slots[g].asof {
+                c.created_won += 1;
+            }
+            part.note(k, Contribution::Created(i as u32));
+        }
+        // open on an as-of day: attributed on the as-of day
+        let open_until = match status {
+            OppStatus::Open => i32::MAX,
+            _ if close == NO_DAY || created == NO_DAY => i32::MIN,
+            _ => close,
+        };
+        let from = if created == NO_DAY { i32::MIN } else { created };
+        if open_until > from {
+            let mut j = layer.asofs.partition_point(|&(a, _)| a < from);
+            while j < layer.asofs.len() && layer.asofs[j].0 < open_until {
+                let (a, g) = layer.asofs[j];
+                j += 1;
+                let g = g as usize;
+                let (_, sclose, amount, prob, touched) = state_at(book, i, a);
+                let k = part.key(segs.at(p, a), g);
+                let in_period = sclose != NO_DAY && slots[g].start <= sclose && sclose < slots[g].end;
+                let amt = match amount {
+                    Some(x) if in_period => book
+                        .convert(x, o.currency[i], a)
+                        .ok_or_else(|| book.missing_rate(&format!("opportunity {}", o.id(i)), o.currency[i], a))?,
+                    _ => 0,
+                };
+                let c = &mut part.cells[k];
+                c.open_n += 1;
+                if amount.is_some() && sclose != NO_DAY && sclose >= a && o.flags[i] & F_NEXT_STEP != 0 {
+                    c.open_complete += 1;
+                }
+                if in_period {
+                    c.open_amount += amt;
+                    c.open_weighted_bp += i128::from(amt) * i128::from(prob);
+                    if touched == NO_DAY || touched <= a - STALE_DAYS {
+                        c.open_stale_amount += amt;
+                    }
+                }
+                part.note(k, Contribution::Open(i as u32));
+            }
+        }
+        // stage history: entries (on the entry day) and exits (on the exit day)
+        let (r0, r1) = (o.hist_off[i] as usize, o.hist_off[i + 1] as usize);
+        if r1 > r0 {
+            let h = &book.history;
+            for r in r0..r1 {
+                let d = h.day[r];
+                let Some(g) = layer.slot(d) else { continue };
+                let st = &book.stages[h.stage[r] as usize];
+                let k = part.key(segs.at(p, d), g);
+                if st.closes.is_none() {
+                    let a = slots[g].asof;
+                    let advanced = (r + 1..r1).any(|r2| {
+                        let s2 = &book.stages[h.stage[r2] as usize];
+                        h.day[r2] <= a
+                            && match s2.closes {
+                                None => s2.order > st.order,
+                                Some(OppStatus::Won) => true,
+                                _ => false,
+                            }
+                    }) || (status == OppStatus::Won && close != NO_DAY && close <= a);
+                    let sc = &mut part.stages[k * part.ns + st.order as usize];
+                    sc.entered += 1;
+                    if advanced {
+                        sc.advanced += 1;
+                    }
+                    part.note(k, Contribution::StageEntered(i as u32, r as u32));
+                }
+                if r > r0 {
+                    let prev = &book.stages[h.stage[r - 1] as usize];
+                    if prev.closes.is_none() && h.stage[r - 1] != h.stage[r] {
+                        let sc = &mut part.stages[k * part.ns + prev.order as usize];
+                        sc.left += 1;
+                        sc.days_sum += i64::from(d - h.day[r - 1]);
+                        part.note(k, Contribution::StageLeft(i as u32, r as u32 - 1));
+                    }
+                }
+            }
+            // a closed deal whose history stops in an open stage left it on its close day
+            let last = r1 - 1;
+            if status != OppStatus::Open
+                && close != NO_DAY
+                && book.stages[h.stage[last] as usize].closes.is_none()
+                && let Some(g) = layer.slot(close)
+            {
+                let k = part.key(segs.at(p, close), g);
+                let st = &book.stages[h.stage[last] as usize];
+                let sc = &mut part.stages[k * part.ns + st.order as usize];
+                sc.left += 1;
+                sc.days_sum += i64::from((close - h.day[last]).max(0));
+                part.note(k, Contribution::StageLeft(i as u32, last as u32));
+            }
+        }
+    }
+
+    let l = &book.leads;
+    for i in l.owner_off[p as usize] as usize..l.owner_off[p as usize + 1] as usize {
+        let d = l.created_day[i];
+        let Some(g) = layer.slot(d) else { continue };
+        let a = slots[g].asof;
+        let k = part.key(segs.at(p, d), g);
+        let c = &mut part.cells[k];
+        c.leads += 1;
+        if l.converted[i] != NO_DAY && l.converted[i] <= a {
+            c.leads_converted += 1;
+        }
+        let fr = l.first_response[i];
+        if fr != i64::MAX && book.days.day(crate::date::Timestamp::from_unix(fr)) <= a {
+            let secs = fr - l.created_at[i];
+            c.leads_responded += 1;
+            if secs <= sla_secs {
+                c.leads_in_sla += 1;
+            }
+            part.responses.push(((k + part.seg0 as usize * part.ng) as u32, secs));
+        }
+        let days = &l.act_days[l.act_off[i] as usize..l.act_off[i + 1] as usize];
+        part.cells[k].lead_followups += days.partition_point(|&x| x <= a) as u32;
+        part.note(k, Contribution::Lead(i as u32));
+    }
+
+    let ac = &book.activities;
+    for i in ac.owner_off[p as usize] as usize..ac.owner_off[p as usize + 1] as usize {
+        let d = ac.day[i];
+        let Some(g) = layer.slot(d) else { continue };
+        let k = part.key(segs.at(p, d), g);
+        let c = &mut part.cells[k];
+        c.activities += 1;
+        if ac.kind[i] == ActivityKind::Call {
+            c.calls += 1;
+            if rep {
+                c.rep_calls += 1;
+            }
+        }
+        part.note(k, Contribution::Activity(i as u32));
+    }
+    Ok(())
+}
+
+/// Adds the people facts of person `p`'s segments for every slot: headcount, reps at the
+/// start and end, leavers, rep-days and own-book quota on the first day.
+pub fn people_facts(book: &Book, segs: &Segments, slots: &[Slot], own_quota: &[Option<i64>], p: u32, part: &mut Part) {
+    let info = &book.people[p as usize];
+    if p == book.nobody() {
+        return;
+    }
+    for s in segs.of_person(p) {
+        let (f, t) = (segs.from[s as usize], segs.to[s as usize]);
+        let in_seg = |d: Day| f <= d && d < t;
+        for (g, sl) in slots.iter().enumerate() {
+            if t <= sl.start || f >= sl.end {
+                continue;
+            }
+            let k = part.key(s, g);
+            let last = sl.end - 1;
+            let c = &mut part.cells[k];
+            if in_seg(last) && info.employed_on(last) {
+                c.headcount_end += 1;
+            }
+            if info.rep {
+                if in_seg(sl.start) && info.employed_on(sl.start) {
+                    c.reps_start += 1;
+                }
+                if in_seg(last) && info.employed_on(last) {
+                    c.reps_end += 1;
+                }
+                if info.left != i32::MAX && in_seg(info.left - 1) && sl.start <= info.left - 1 && info.left - 1 < sl.end {
+                    c.reps_left += 1;
+                }
+                let lo = sl.start.max(f).max(if info.hired == NO_DAY { i32::MIN } else { info.hired });
+                let hi = sl.end.min(t).min(info.left);
+                c.rep_days += book.working_days(lo, hi);
+                if in_seg(sl.start) && info.employed_on(sl.start) {
+                    if let Some(q) = own_quota[p as usize * slots.len() + g] {
+                        c.quota_first_day += q;
+                        c.quota_holders += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adds accounts (customers at the start and end, churn), surveys and person-assigned
+/// spend, for owners in `owners` (all when `None`).
+pub fn account_facts(
+    book: &Book,
+    segs: &Segments,
+    slots: &[Slot],
+    owners: Option<&[bool]>,
+    part: &mut Part,
+) {
+    let ok = |p: u32| owners.is_none_or(|o| o[p as usize]);
+    for (ai, a) in book.accounts.iter().enumerate() {
+        if a.first_won == NO_DAY || !ok(a.owner) {
+            continue;
+        }
+        for (g, sl) in slots.iter().enumerate() {
+            let last = sl.end - 1;
+            if a.active_on(last) {
+                let k = part.key(segs.at(a.owner, last), g);
+                part.cells[k].customers_end += 1;
+                part.note(k, Contribution::Customer(ai as u32));
+            }
+            if a.active_on(sl.start - 1) {
+                // the start cohort and its churn are attributed at the period's start
+                let k = part.key(segs.at(a.owner, sl.start), g);
+                part.cells[k].customers_start += 1;
+                if a.churned != NO_DAY && sl.start <= a.churned && a.churned < sl.end {
+                    part.cells[k].customers_start_churned += 1;
+                }
+                part.note(k, Contribution::Customer(ai as u32));
+            }
+        }
+    }
+    for (si, s) in book.surveys.iter().enumerate() {
+        let owner = book.accounts[s.account as usize].owner;
+        if !ok(owner) {
+            continue;
+        }
+        for (g, sl) in slots.iter().enumerate() {
+            if sl.full && sl.start <= s.day && s.day < sl.end {
+                let k = part.key(segs.at(owner, s.day), g);
+                part.cells[k].surveys += 1;
+                part.cells[k].survey_sum += s.score;
+                part.note(k, Contribution::Survey(si as u32));
+            }
+        }
+    }
+    for (xi, x) in book.spend.iter().enumerate() {
+        let SpendTarget::Person(owner) = x.target else { continue };
+        if !ok(owner) {
+            continue;
+        }
+        for (g, sl) in slots.iter().enumerate() {
+            if sl.full && sl.start <= x.day && x.day < sl.end {
+                let k = part.key(segs.at(owner, x.day), g);
+                part.cells[k].spend += x.amount;
+                part.note(k, Contribution::Spend(xi as u32));
+            }
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Attribution (spec §1): each person's history cut into segments over which the scopes
+//! they count for — the teams of every leader above them and the units they belong to,
+//! with those units' ancestors — stay the same. A record is attributed by finding its
+//! owner's segment on its attribution date.
+
+use std::collections::HashMap;
+
+use super::book::{Book, Day, NO_DAY, NONE, day};
+
+/// Index of a team or unit scope: `0..people` are `team:` scopes (by leader), then
+/// `people..people+units` are `unit:` scopes.
+pub type ScopeIx = u32;
+
+#[derive(Debug, Default)]
+pub struct Segments {
+    pub person: Vec<u32>,
+    pub from: Vec<Day>,
+    /// Exclusive end.
+    pub to: Vec<Day>,
+    /// Scopes of segment `s`: `scopes[scope_off[s]..scope_off[s+1]]`, sorted.
+    pub scope_off: Vec<u32>,
+    pub scopes: Vec<ScopeIx>,
+    /// The manager on the segment (NONE without a line).
+    pub manager: Vec<u32>,
+    /// Segments of person `p`: `by_person[p]..by_person[p+1]`, in time order.
+    pub by_person: Vec<u32>,
+    /// Segments that count for each scope, ordered by person then time.
+    pub of_scope: Vec<Vec<u32>>,
+    pub n_people: u32,
+}
+
+impl Segments {
+    pub fn len(&self) -> usize {
+        self.person.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.person.is_empty()
+    }
+    pub fn scopes_of(&self, s: u32) -> &[ScopeIx] {
+        &self.scopes[self.scope_off[s as usize] as usize..self.scope_off[s as usize + 1] as usize]
+    }
+    pub fn of_person(&self, p: u32) -> std::ops::Range<u32> {
+        self.by_person[p as usize]..self.by_person[p as usize + 1]
+    }
+    /// The segment of person `p` on day `d` (every day belongs to exactly one).
+    #[inline]
+    pub fn at(&self, p: u32, d: Day) -> u32 {
+        let r = self.of_person(p);
+        let mut s = r.start;
+        while s + 1 < r.end && self.from[s as usize + 1] <= d {
+            s += 1;
+        }
+        s
+    }
+    pub fn team(&self, leader: u32) -> ScopeIx {
+        leader
+    }
+    pub fn unit(&self, u: u32) -> ScopeIx {
+        self.n_people + u
+    }
+
+    /// Cuts every person's history into segments. The org tree only changes on the days
+    /// a line or membership starts or ends, so the scopes are recomputed on those days.
+    pub fn build(book: &Book) -> Segments {
+        let n = book.people.len();
+        let nobody = book.nobody();
+        let nu = book.units.len();
+        // unit -> itself and its ancestors
+        let mut unit_up: Vec<Vec<u32>> = Vec::with_capacity(nu);
+        for u in 0..nu {
+            let mut v = vec![u as u32];
+            let mut cur = book.units[u].parent.as_ref();
+            while let Some(p) = cur {
+                let Some(&pi) = book.unit_ix.get(p.as_str()) else { break };
+                if v.contains(&pi) {
+                    break;
+                }
+                v.push(pi);
+                cur = book.units[pi as usize].parent.as_ref();
+            }
+            unit_up.push(v);
+        }
+        // events: (day, is_start, person, other, kind) — ends before starts on a day
+        #[derive(Clone, Copy)]
+        enum Ev {
+            LineEnd(u32, u32),
+            LineStart(u32, u32),
+            UnitEnd(u32, u32),
+            UnitStart(u32, u32),
+        }
+        let mut evs: Vec<(Day, u8, Ev)> = Vec::new();
+        for l in book.org.lines() {
+            let (Some(&p), Some(&m)) = (book.person_ix.get(&l.person), book.person_ix.get(&l.manager)) else {
+                continue;
+            };
+            evs.push((day(l.valid.from), 1, Ev::LineStart(p, m)));
+            if let Some(t) = l.valid.to {
+                evs.push((day(t), 0, Ev::LineEnd(p, m)));
+            }
+        }
+        for ms in book.org.memberships() {
+            let (Some(&p), Some(&u)) = (book.person_ix.get(&ms.person), book.unit_ix.get(ms.unit.as_str())) else {
+                continue;
+            };
+            evs.push((day(ms.valid.from), 1, Ev::UnitStart(p, u)));
+            if let Some(t) = ms.valid.to {
+                evs.push((day(t), 0, Ev::UnitEnd(p, u)));
+            }
+        }
+        evs.sort_by_key(|e| (e.0, e.1));
+
+        let mut parent = vec![NONE; n];
+        let mut children = vec![0u32; n];
+        let mut units: Vec<Vec<u32>> = vec![Vec::new(); n];
+        // current segment per person: (from, scopes, manager)
+        let mut cur: Vec<(Day, Vec<u32>, u32)> = vec![(NO_DAY, Vec::new(), NONE); n];
+        let mut done: Vec<Vec<(Day, Day, Vec<u32>, u32)>> = vec![Vec::new(); n];
+        let np = n as u32;
+        let mut key = Vec::new();
+        let mut i = 0;
+        while i < evs.len() {
+            let d = evs[i].0;
+            while i < evs.len() && evs[i].0 == d {
+                match evs[i].2 {
+                    Ev::LineEnd(p, m) => {
+                        if parent[p as usize] == m {
+                            parent[p as usize] = NONE;
+                            children[m as usize] -= 1;
+                        }
+                    }
+                    Ev::LineStart(p, m) => {
+                        if parent[p as usize] != NONE {
+                            children[parent[p as usize] as usize] -= 1;
+                        }
+                        parent[p as usize] = m;
+                        children[m as usize] += 1;
+                    }
+                    Ev::UnitEnd(p, u) => units[p as usize].retain(|&x| x != u),
+                    Ev::UnitStart(p, u) => units[p as usize].push(u),
+                }
+                i += 1;
+            }
+            for p in 0..n {
+                if p as u32 == nobody {
+                    continue;
+                }
+                key.clear();
+                if parent[p] != NONE || children[p] > 0 {
+                    let mut x = p as u32;
+                    let mut steps = 0;
+                    while x != NONE && steps <= n {
+                        key.push(x);
+                        x = parent[x as usize];
+                        steps += 1;
+                    }
+                    for &u in &units[p] {
+                        key.extend(unit_up[u as usize].iter().map(|&v| np + v));
+                    }
+                }
+                key.sort_unstable();
+                key.dedup();
+                if key != cur[p].1 || parent[p] != cur[p].2 {
+                    let (from, scopes, mgr) = std::mem::replace(&mut cur[p], (d, key.clone(), parent[p]));
+                    done[p].push((from, d, scopes, mgr));
+                }
+            }
+        }
+        let mut seg = Segments {
+            n_people: np,
+            ..Default::default()
+        };
+        seg.scope_off.push(0);
+        seg.by_person.push(0);
+        for (p, (from, scopes, mgr)) in cur.into_iter().enumerate() {
+            let mut list = std::mem::take(&mut done[p]);
+            list.push((from, i32::MAX, scopes, mgr));
+            for (f, t, sc, m) in list {
+                if t <= f && f != NO_DAY {
+                    continue;
+                }
+                seg.person.push(p as u32);
+                seg.from.push(f);
+                seg.to.push(t);
+                seg.manager.push(m);
+                seg.scopes.extend(&sc);
+                seg.scope_off.push(seg.scopes.len() as u32);
+            }
+            seg.by_person.push(seg.person.len() as u32);
+        }
+        let mut of_scope = vec![Vec::new(); n + nu];
+        for s in 0..seg.len() as u32 {
+            for &sc in seg.scopes_of(s) {
+                of_scope[sc as usize].push(s);
+            }
+        }
+        seg.of_scope = of_scope;
+        seg
+    }
+
+    /// People who led anyone (had a direct report) on some day of `[from, to)`.
+    pub fn leaders(&self, from: Day, to: Day) -> Vec<u32> {
+        let mut is = vec![false; self.n_people as usize];
+        for s in 0..self.len() {
+            let m = self.manager[s];
+            if m != NONE && self.from[s] < to && self.to[s] > from {
+                is[m as usize] = true;
+            }
+        }
+        (0..self.n_people).filter(|&p| is[p as usize]).collect()
+    }
+
+    /// Direct reports of `leader` on day `d`.
+    pub fn direct_reports(&self, leader: u32, d: Day) -> Vec<u32> {
+        let mut out = Vec::new();
+        for &s in &self.of_scope[leader as usize] {
+            if self.manager[s as usize] == leader && self.from[s as usize] <= d && d < self.to[s as usize] {
+                out.push(self.person[s as usize]);
+            }
+        }
+        out
+    }
+}
+
+/// A lookup from scope name to index, for the CLI and the API.
+pub fn scope_names(book: &Book) -> HashMap<String, ScopeIx> {
+    let mut m = HashMap::new();
+    let np = book.people.len() as u32;
+    for (i, p) in book.people.iter().enumerate() {
+        m.insert(format!("team:{}", p.id), i as u32);
+    }
+    for (i, u) in book.units.iter().enumerate() {
+        m.insert(format!("unit:{}", u.id), np + i as u32);
+    }
+    m
+}

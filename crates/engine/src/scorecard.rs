@@ -1,0 +1,758 @@
+//! Scorecards on a store: loads the book (the compact in-memory columns of
+//! `salesorg_core::scorecard`) from the store, and renders what the CLI and the API show —
+//! the scope × period table as JSON, CSV or text, a person's role scorecard with previous
+//! period, last year, target and direct reports, and `explain`'s drill-down.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use salesorg_core::catalog::{Catalog, ScopeKind};
+use salesorg_core::date::{Date, fmt_date};
+use salesorg_core::kpi::{self, Value, json_str};
+use salesorg_core::period::Period;
+use salesorg_core::records::OppStatus;
+use salesorg_core::scorecard::{
+    Book, BookBuilder, Contribution, Engine, Row, Scope, ScorecardError, fmt_day,
+};
+use salesorg_store::Store;
+
+use crate::{EngineError, Progress, Result};
+
+impl From<ScorecardError> for EngineError {
+    fn from(e: ScorecardError) -> Self {
+        EngineError::Scorecard(e)
+    }
+}
+
+/// How long loading took, by phase.
+#[derive(Debug, Default, Clone)]
+pub struct LoadTimings {
+    pub phases: Vec<(&'static str, Duration)>,
+}
+
+/// Reads every record the scorecard needs from the store into a [`Book`]. With
+/// `keep_ids`, record ids are kept for `explain`.
+pub fn load_book(
+    store: &mut Store,
+    catalog: &Catalog,
+    keep_ids: bool,
+    progress: &dyn Progress,
+) -> Result<(Book, LoadTimings)> {
+    let mut t = LoadTimings::default();
+    let mut lap = Instant::now();
+    let mut mark = |t: &mut LoadTimings, what: &'static str| {
+        t.phases.push((what, lap.elapsed()));
+        lap = Instant::now();
+    };
+    let settings = store.settings()?;
+    let org = store.org()?;
+    let people = store.people()?;
+    let mut b = BookBuilder::new(settings, catalog, &people, org, keep_ids);
+    for r in store.rates()? {
+        b.add_rate(r);
+    }
+    for a in store.accounts()? {
+        b.add_account(a);
+    }
+    mark(&mut t, "org and accounts");
+    let mut err: Option<ScorecardError> = None;
+    let mut n = 0u64;
+    store.scan_opportunities(&mut |o| {
+        if err.is_none()
+            && let Err(e) = b.add_opportunity(&o)
+        {
+            err = Some(e);
+        }
+        n += 1;
+        if n % 500_000 == 0 {
+            progress.update("loading opportunities", n, 0);
+        }
+        Ok(())
+    })?;
+    mark(&mut t, "opportunities");
+    store.scan_stage_history(&mut |h| {
+        if err.is_none()
+            && let Err(e) = b.add_stage_change(&h)
+        {
+            err = Some(e);
+        }
+        Ok(())
+    })?;
+    mark(&mut t, "stage history");
+    store.scan_leads(&mut |l| {
+        if err.is_none()
+            && let Err(e) = b.add_lead(&l)
+        {
+            err = Some(e);
+        }
+        Ok(())
+    })?;
+    mark(&mut t, "leads");
+    n = 0;
+    store.scan_activities(&mut |a| {
+        if err.is_none()
+            && let Err(e) = b.add_activity(&a)
+        {
+            err = Some(e);
+        }
+        n += 1;
+        if n % 1_000_000 == 0 {
+            progress.update("loading activities", n, 0);
+        }
+        Ok(())
+    })?;
+    mark(&mut t, "activities");
+    if let Some(e) = err {
+        return Err(e.into());
+    }
+    for q in store.quotas()? {
+        b.add_quota(q);
+    }
+    for s in store.spend()? {
+        b.add_spend(s);
+    }
+    for s in store.surveys()? {
+        b.add_survey(s);
+    }
+    let book = b.finish()?;
+    mark(&mut t, "sort and index");
+    Ok((book, t))
+}
+
+/// Loads the book and cuts the org into attribution segments.
+pub fn load(
+    store: &mut Store,
+    catalog: &Catalog,
+    keep_ids: bool,
+    progress: &dyn Progress,
+) -> Result<(Engine, LoadTimings)> {
+    let (book, mut t) = load_book(store, catalog, keep_ids, progress)?;
+    let lap = Instant::now();
+    let e = Engine::new(book);
+    t.phases.push(("segments", lap.elapsed()));
+    Ok((e, t))
+}
+
+/// The KPIs a scope is shown by default: every KPI of the spec that has a value (all but
+/// the ones that wait for data, spec §6 `forecast_accuracy`).
+pub fn default_kpis() -> Vec<&'static str> {
+    kpi::KPI_IDS
+        .iter()
+        .copied()
+        .filter(|k| !kpi::NOT_YET.contains(k))
+        .collect()
+}
+
+/// Checks KPI ids given by a user; `forecast_accuracy` is accepted and reported as waiting
+/// for forecasts.
+pub fn parse_kpis(ids: &[String]) -> std::result::Result<Vec<&'static str>, ScorecardError> {
+    ids.iter()
+        .flat_map(|s| s.split(','))
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            let s = s.trim();
+            kpi::KPI_IDS.iter().copied().find(|k| *k == s).ok_or_else(|| {
+                ScorecardError::Kpi(format!(
+                    "{s:?} is not a KPI of the spec; known: {}",
+                    kpi::KPI_IDS.join(", ")
+                ))
+            })
+        })
+        .collect()
+}
+
+fn value_json(id: &str, v: Option<&Value>) -> String {
+    match v {
+        Some(v) => v.to_json(),
+        None if kpi::NOT_YET.contains(&id) => "null".into(),
+        None => "null".into(),
+    }
+}
+
+/// One row as the documented JSON object (docs/scorecard.md):
+/// `{"scope": …, "period": …, "as_of": …, "kpis": {…}}`.
+pub fn row_json(engine: &Engine, row: &Row, kpis: &[&str]) -> String {
+    let mut s = format!(
+        "{{\"scope\":{},\"period\":{},\"period_start\":\"{}\",\"period_end\":\"{}\",\"as_of\":\"{}\",\"currency\":\"{}\",\"kpis\":{{",
+        json_str(&engine.scope_name(row.scope)),
+        json_str(&row.period.to_string()),
+        fmt_date(row.period.start),
+        fmt_date(row.period.end),
+        fmt_date(row.as_of),
+        engine.book.settings.currency.as_str()
+    );
+    for (i, k) in kpis.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let v = row.values.iter().find(|(id, _)| id == k).map(|(_, v)| v);
+        let _ = write!(s, "\"{k}\":{}", value_json(k, v));
+    }
+    s.push_str("}}");
+    s
+}
+
+/// Quotes a CSV field when needed.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// The bulk export: `scope,period,<kpi ids…>`, one row per scope × period; undefined
+/// values are empty cells, tables are written as `label: a/b/c; …`.
+pub fn rows_csv(engine: &Engine, rows: &[Row], kpis: &[&str], out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut line = String::from("scope,period");
+    for k in kpis {
+        line.push(',');
+        line.push_str(k);
+    }
+    line.push('\n');
+    out.write_all(line.as_bytes())?;
+    for r in rows {
+        line.clear();
+        line.push_str(&csv_field(&engine.scope_name(r.scope)));
+        line.push(',');
+        line.push_str(&csv_field(&r.period.to_string()));
+        for k in kpis {
+            line.push(',');
+            if let Some((_, v)) = r.values.iter().find(|(id, _)| id == k) {
+                line.push_str(&csv_field(&v.to_text("")));
+            }
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// A KPI on a person's scorecard, with its comparisons.
+#[derive(Debug, Clone)]
+pub struct ScorecardLine {
+    pub kpi: &'static str,
+    pub value: Value,
+    pub previous: Value,
+    pub last_year: Value,
+    /// The quota or target, where there is one.
+    pub target: Option<Value>,
+    /// The same KPI for each direct report's scope.
+    pub reports: Vec<Value>,
+}
+
+/// A person's role scorecard (issue 3 §2).
+#[derive(Debug, Clone)]
+pub struct PersonScorecard {
+    pub person: u32,
+    pub role: Option<String>,
+    pub scope: Scope,
+    pub period: Period,
+    pub previous: Period,
+    pub last_year: Period,
+    pub as_of: Date,
+    pub reports: Vec<Scope>,
+    pub lines: Vec<ScorecardLine>,
+}
+
+/// The scope a role answers for (catalog `scope`): company, their team (region,
+/// department, team) or their own book.
+pub fn role_scope(engine: &Engine, catalog: &Catalog, p: u32) -> (Option<String>, Scope, Vec<&'static str>) {
+    let info = &engine.book.people[p as usize];
+    let role = info.role.as_deref().and_then(|r| catalog.find(r));
+    let scope = match role.map(|r| r.scope) {
+        Some(ScopeKind::Company) => Scope::Company,
+        Some(ScopeKind::OwnBook) => Scope::Person(p),
+        Some(_) => Scope::Team(p),
+        None => {
+            if engine.segs.of_scope[p as usize].iter().any(|&s| engine.segs.person[s as usize] != p) {
+                Scope::Team(p)
+            } else {
+                Scope::Person(p)
+            }
+        }
+    };
+    let mut kpis: Vec<&'static str> = Vec::new();
+    if let Some(r) = role {
+        for id in r.kpi_ids() {
+            if let Some(k) = kpi::KPI_IDS.iter().copied().find(|k| *k == id)
+                && !kpis.contains(&k)
+            {
+                kpis.push(k);
+            }
+        }
+    }
+    if kpis.is_empty() {
+        kpis = vec!["bookings", "won_deals", "win_rate", "pipeline_open", "calls", "activities"];
+    }
+    (role.map(|r| r.title.clone()), scope, kpis)
+}
+
+/// The period before `p` of the same length (the previous month, quarter or year).
+pub fn previous_period(engine: &Engine, p: &Period) -> Period {
+    let cal = &engine.book.settings.fiscal;
+    let before = p.start.previous_day().unwrap_or(p.start);
+    for g in [
+        salesorg_core::period::Grain::Month,
+        salesorg_core::period::Grain::Quarter,
+        salesorg_core::period::Grain::Year,
+    ] {
+        if *p == Period::containing(cal, g, p.start) {
+            return Period::containing(cal, g, before);
+        }
+    }
+    let len = p.days();
+    let start = p.start - time::Duration::days(len);
+    Period::range(start, p.start).unwrap_or(*p)
+}
+
+/// Builds a person's scorecard: their role's KPIs over their scope, with the previous
+/// period, the same period last year, the target, and each direct report side by side.
+pub fn person_scorecard(
+    engine: &Engine,
+    catalog: &Catalog,
+    p: u32,
+    period: Period,
+    today: Date,
+    kpis_override: Option<Vec<&'static str>>,
+) -> Result<PersonScorecard> {
+    let (role, scope, role_kpis) = role_scope(engine, catalog, p);
+    let kpis = kpis_override.unwrap_or(role_kpis);
+    let as_of = Engine::as_of(&period, today);
+    let reports: Vec<Scope> = engine
+        .segs
+        .direct_reports(p, salesorg_core::scorecard::day(as_of))
+        .into_iter()
+        .map(|r| {
+            if engine.segs.of_scope[r as usize].iter().any(|&s| engine.segs.person[s as usize] != r) {
+                Scope::Team(r)
+            } else {
+                Scope::Person(r)
+            }
+        })
+        .collect();
+    let previous = previous_period(engine, &period);
+    let last_year = period.shifted_years(-1);
+    let mut scopes = vec![scope];
+    scopes.extend(&reports);
+    let mut kp = kpis.clone();
+    for k in ["quota", "quota_attainment"] {
+        if !kp.contains(&k) {
+            kp.push(k);
+        }
+    }
+    let rows = engine.run(&scopes, &[period, previous, last_year], &kp, today)?;
+    let get = |si: usize, pi: usize, k: &str| -> Value {
+        rows[si * 3 + pi]
+            .values
+            .iter()
+            .find(|(id, _)| id == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or(Value::Null)
+    };
+    let lines = kpis
+        .iter()
+        .map(|&k| ScorecardLine {
+            kpi: k,
+            value: get(0, 0, k),
+            previous: get(0, 1, k),
+            last_year: get(0, 2, k),
+            target: match k {
+                "bookings" => Some(get(0, 0, "quota")),
+                "quota_attainment" => Some(Value::Ratio(10i128.pow(kpi::RATIO_DECIMALS))),
+                _ => None,
+            },
+            reports: (0..reports.len()).map(|ri| get(ri + 1, 0, k)).collect(),
+        })
+        .collect();
+    Ok(PersonScorecard {
+        person: p,
+        role,
+        scope,
+        period,
+        previous,
+        last_year,
+        as_of,
+        reports,
+        lines,
+    })
+}
+
+/// A person's scorecard as JSON.
+pub fn person_scorecard_json(engine: &Engine, sc: &PersonScorecard) -> String {
+    let info = &engine.book.people[sc.person as usize];
+    let mut s = format!(
+        "{{\"person\":{},\"name\":{},\"role\":{},\"scope\":{},\"period\":{},\"previous_period\":{},\"last_year_period\":{},\"as_of\":\"{}\",\"currency\":\"{}\",\"reports\":[",
+        json_str(info.id.as_str()),
+        json_str(&info.name),
+        sc.role.as_deref().map(json_str).unwrap_or_else(|| "null".into()),
+        json_str(&engine.scope_name(sc.scope)),
+        json_str(&sc.period.to_string()),
+        json_str(&sc.previous.to_string()),
+        json_str(&sc.last_year.to_string()),
+        fmt_date(sc.as_of),
+        engine.book.settings.currency.as_str(),
+    );
+    for (i, r) in sc.reports.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let p = match r {
+            Scope::Team(p) | Scope::Person(p) => *p,
+            _ => 0,
+        };
+        let _ = write!(
+            s,
+            "{{\"scope\":{},\"name\":{}}}",
+            json_str(&engine.scope_name(*r)),
+            json_str(&engine.book.people[p as usize].name)
+        );
+    }
+    s.push_str("],\"kpis\":{");
+    for (i, l) in sc.lines.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let _ = write!(
+            s,
+            "\"{}\":{{\"value\":{},\"previous\":{},\"last_year\":{},\"target\":{},\"reports\":[{}]}}",
+            l.kpi,
+            l.value.to_json(),
+            l.previous.to_json(),
+            l.last_year.to_json(),
+            l.target.as_ref().map(Value::to_json).unwrap_or_else(|| "null".into()),
+            l.reports.iter().map(Value::to_json).collect::<Vec<_>>().join(",")
+        );
+    }
+    s.push_str("}}");
+    s
+}
+
+/// One record behind a number.
+#[derive(Debug, Clone)]
+pub struct ExplainRecord {
+    pub kind: &'static str,
+    pub id: String,
+    pub owner: String,
+    pub date: String,
+    pub detail: String,
+    pub amount: Option<i64>,
+}
+
+/// The drill-down behind one KPI of one scope and period.
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    pub kpi: &'static str,
+    pub scope: String,
+    pub period: Period,
+    pub as_of: Date,
+    pub value: Value,
+    pub formula: &'static str,
+    pub inputs: Vec<(&'static str, String)>,
+    pub records: Vec<ExplainRecord>,
+}
+
+/// Which contributions feed a KPI.
+fn feeds(k: &str, c: &Contribution, book: &Book) -> bool {
+    use Contribution as C;
+    let first_won = |i: u32| book.opps.has(i as usize, salesorg_core::scorecard::book::F_FIRST_WON);
+    match k {
+        "bookings" | "won_deals" | "avg_deal_size" | "sales_cycle_days" | "sales_cycle_days_median"
+        | "quota_attainment" | "revenue_growth_yoy" | "cost_per_sale" => matches!(c, C::Won(_)),
+        "lost_deals" | "loss_reasons" => matches!(c, C::Lost(_)),
+        "win_rate" | "win_rate_value" => matches!(c, C::Won(_) | C::Lost(_)),
+        "opps_created" | "pipeline_created" | "opp_conversion_rate" | "cost_per_opportunity" => {
+            matches!(c, C::Created(_))
+        }
+        "pipeline_open" | "pipeline_weighted" | "stale_pipeline_share" | "data_completeness_share" => {
+            matches!(c, C::Open(_))
+        }
+        "pipeline_coverage" => matches!(c, C::Open(_) | C::Won(_)),
+        "new_customers" => matches!(c, C::Won(i) if first_won(*i)),
+        "cac" | "ltv_cac_ratio" => matches!(c, C::Spend(_)) || matches!(c, C::Won(i) if first_won(*i)),
+        "sales_marketing_spend" => matches!(c, C::Spend(_)),
+        "calls" | "activities" | "calls_per_rep_day" => matches!(c, C::Activity(_)),
+        "leads_created" | "lead_conversion_rate" | "lead_response_minutes_median" | "lead_response_sla_share"
+        | "followups_per_lead" => matches!(c, C::Lead(_)),
+        "active_customers" | "logo_churn_rate" | "logo_retention_rate" | "ltv" => matches!(c, C::Customer(_)),
+        "csat_avg" => matches!(c, C::Survey(_)),
+        "stage_conversion" => matches!(c, C::StageEntered(..)),
+        "days_in_stage_avg" => matches!(c, C::StageLeft(..)),
+        _ => false,
+    }
+}
+
+/// The formula of a KPI as text, for `explain`.
+pub fn formula(k: &str) -> &'static str {
+    match k {
+        "bookings" => "sum of amount of won deals closed in the period",
+        "won_deals" => "count of won deals closed in the period",
+        "lost_deals" => "count of lost deals closed in the period",
+        "win_rate" => "won_deals / (won_deals + lost_deals)",
+        "win_rate_value" => "won amount / (won amount + lost amount)",
+        "avg_deal_size" => "bookings / won_deals",
+        "sales_cycle_days" => "mean of (close − created) days over won deals",
+        "sales_cycle_days_median" => "median of (close − created) days over won deals",
+        "revenue_growth_yoy" => "(bookings − bookings a year earlier) / bookings a year earlier",
+        "opps_created" => "count of opportunities created in the period",
+        "pipeline_created" => "sum of amount of opportunities created in the period",
+        "pipeline_open" => "sum of amount of deals open on the as-of date closing in the period",
+        "pipeline_weighted" => "sum of amount × probability over pipeline_open",
+        "pipeline_coverage" => "pipeline_open / (quota − bookings to date)",
+        "stale_pipeline_share" => "amount not modified in the 30 days to the as-of date / pipeline_open",
+        "quota" => "quota set on the scope, else own-book quotas of the reps in scope on day one",
+        "quota_attainment" => "bookings / quota",
+        "reps_at_quota_share" => "active reps at ≥ 100 % of own quota / active reps with a quota",
+        "active_reps" => "quota-carrying people in scope employed on a day of the period",
+        "headcount" => "people in scope on the period's last day",
+        "rep_attrition_rate" => "reps who left / mean(reps at start, reps at end)",
+        "span_of_control" => "the leader's direct reports on the as-of date",
+        "calls" => "count of calls in the period",
+        "activities" => "count of activities in the period",
+        "calls_per_rep_day" => "calls by active reps / their working days in scope",
+        "leads_created" => "count of leads created in the period",
+        "lead_conversion_rate" => "leads converted by the as-of date / leads_created",
+        "lead_response_minutes_median" => "median minutes from creation to first activity",
+        "lead_response_sla_share" => "leads answered within the SLA / leads_created",
+        "followups_per_lead" => "activities on the period's leads / leads_created",
+        "opp_conversion_rate" => "opportunities created in the period won by the as-of date / opps_created",
+        "new_customers" => "accounts whose first won deal closed in the period",
+        "sales_marketing_spend" => "cost entries dated in the period, assigned to the scope or below",
+        "cac" => "sales_marketing_spend / new_customers",
+        "cost_per_opportunity" => "sales_marketing_spend / opps_created",
+        "cost_per_sale" => "sales_marketing_spend / won_deals",
+        "active_customers" => "accounts won on or before the period's end and not churned",
+        "logo_churn_rate" => "customers at the start who churned during the period / customers at the start",
+        "logo_retention_rate" => "1 − logo_churn_rate",
+        "ltv" => "arpa × gross margin / annual churn over the trailing 12 months",
+        "ltv_cac_ratio" => "ltv / cac",
+        "csat_avg" => "mean normalised survey score",
+        "stage_conversion" => "per stage: entered in the period and later advanced by the as-of date / entered",
+        "days_in_stage_avg" => "per stage: mean days in the stage of deals that left it in the period",
+        "loss_reasons" => "lost deals closed in the period by reason",
+        "data_completeness_share" => "open deals with amount, future close date, stage and next step / open deals",
+        "forecast_accuracy" => "waits for forecasts",
+        _ => "",
+    }
+}
+
+/// Explains one KPI: its value, the inputs of its formula, and every record behind it.
+pub fn explain(engine: &Engine, k: &'static str, scope: Scope, period: Period, today: Date) -> Result<Explanation> {
+    if kpi::NOT_YET.contains(&k) {
+        return Err(ScorecardError::Kpi(format!("{k} waits for forecasts, which salesorg does not hold yet")).into());
+    }
+    let book = &engine.book;
+    let segs = &engine.segs;
+    let mut c = engine.compute(&[scope], &[period], today, true)?;
+    let value = engine
+        .values(&mut c, 0, 0, &[k])
+        .into_iter()
+        .next()
+        .map(|(_, v)| v)
+        .unwrap_or(Value::Null);
+    let g = c.main[0];
+    let ly = c.last_year[0];
+    let t = &c.totals[0][g].cell;
+    let mut inputs: Vec<(&'static str, String)> = vec![
+        ("won_deals", t.won.to_string()),
+        ("lost_deals", t.lost.to_string()),
+        ("bookings", kpi::fmt_fixed(t.bookings.into(), 4, 2)),
+        ("opps_created", t.created.to_string()),
+        ("pipeline_open", kpi::fmt_fixed(t.open_amount.into(), 4, 2)),
+        ("leads_created", t.leads.to_string()),
+        ("calls", t.calls.to_string()),
+        ("rep_days", t.rep_days.to_string()),
+        ("spend", kpi::fmt_fixed((t.spend + c.totals[0][g].unit_spend).into(), 4, 2)),
+        ("new_customers", t.new_customers.to_string()),
+    ];
+    if let Some(q) = c.totals[0][g].quota {
+        inputs.push(("quota", kpi::fmt_fixed(q, 4, 2)));
+    }
+    if k == "revenue_growth_yoy" {
+        inputs.push(("bookings_last_year", kpi::fmt_fixed(c.totals[0][ly].cell.bookings.into(), 4, 2)));
+    }
+    let in_scope = |seg: u32| -> bool {
+        match scope {
+            Scope::Company => true,
+            Scope::Person(p) => segs.person[seg as usize] == p,
+            Scope::Team(p) => segs.scopes_of(seg).contains(&segs.team(p)),
+            Scope::Unit(u) => segs.scopes_of(seg).contains(&segs.unit(u)),
+        }
+    };
+    let want_slots: Vec<usize> = if k == "revenue_growth_yoy" { vec![g, ly] } else { vec![g] };
+    let mut records = Vec::new();
+    let owner = |p: u32| book.people[p as usize].id.to_string();
+    for &(key, contrib) in &c.trace {
+        let seg = key / c.ng as u32;
+        let slot = key as usize % c.ng;
+        if !want_slots.contains(&slot) || !in_scope(seg) || !feeds(k, &contrib, book) {
+            continue;
+        }
+        let o = &book.opps;
+        let rec = match contrib {
+            Contribution::Won(i) | Contribution::Lost(i) | Contribution::Created(i) | Contribution::Open(i) => {
+                let i = i as usize;
+                let kind = match contrib {
+                    Contribution::Won(_) => "won",
+                    Contribution::Lost(_) => "lost",
+                    Contribution::Created(_) => "created",
+                    _ => "open",
+                };
+                let date = match contrib {
+                    Contribution::Created(_) => fmt_day(o.created[i]),
+                    Contribution::Open(_) => fmt_day(c.slots[slot].asof),
+                    _ => fmt_day(o.close[i]),
+                };
+                let mut detail = format!(
+                    "{} · stage {} · close {}",
+                    o.status[i].as_str(),
+                    book.stages[o.stage[i] as usize].name,
+                    fmt_day(o.close[i])
+                );
+                if o.created[i] != salesorg_core::scorecard::NO_DAY && o.status[i] == OppStatus::Won {
+                    let _ = write!(detail, " · created {} · cycle {} d", fmt_day(o.created[i]), o.close[i] - o.created[i]);
+                }
+                if o.loss_reason[i] != u16::MAX {
+                    let _ = write!(detail, " · reason {}", book.loss_reasons[o.loss_reason[i] as usize]);
+                }
+                if slot == ly && slot != g {
+                    detail.push_str(" · (last year)");
+                }
+                ExplainRecord {
+                    kind,
+                    id: o.id(i).to_owned(),
+                    owner: owner(o.owner[i]),
+                    date,
+                    detail,
+                    amount: Some(if o.status[i] == OppStatus::Open || kind == "created" {
+                        book.convert(o.amount[i], o.currency[i], salesorg_core::scorecard::day(Engine::as_of(&period, today)))
+                            .unwrap_or(o.amount[i])
+                    } else {
+                        o.amount_at_close[i]
+                    }),
+                }
+            }
+            Contribution::StageEntered(i, r) | Contribution::StageLeft(i, r) => {
+                let (i, r) = (i as usize, r as usize);
+                let h = &book.history;
+                ExplainRecord {
+                    kind: if matches!(contrib, Contribution::StageEntered(..)) { "entered stage" } else { "left stage" },
+                    id: o.id(i).to_owned(),
+                    owner: owner(o.owner[i]),
+                    date: fmt_day(h.day[r]),
+                    detail: format!("{} · now {} ({})", book.stages[h.stage[r] as usize].name, book.stages[o.stage[i] as usize].name, o.status[i].as_str()),
+                    amount: None,
+                }
+            }
+            Contribution::Lead(i) => {
+                let l = &book.leads;
+                let i = i as usize;
+                let fr = l.first_response[i];
+                ExplainRecord {
+                    kind: "lead",
+                    id: l.id(i).to_owned(),
+                    owner: owner(l.owner[i]),
+                    date: fmt_day(l.created_day[i]),
+                    detail: format!(
+                        "{} · {} · {} follow-ups",
+                        if fr == i64::MAX { "never answered".to_string() } else { format!("first response after {} min", kpi::fmt_fixed(i128::from(fr - l.created_at[i]) * 10_000 / 60, 4, 1)) },
+                        if l.converted[i] == salesorg_core::scorecard::NO_DAY { "not converted".to_string() } else { format!("converted {}", fmt_day(l.converted[i])) },
+                        l.act_off[i + 1] - l.act_off[i]
+                    ),
+                    amount: None,
+                }
+            }
+            Contribution::Activity(i) => {
+                let a = &book.activities;
+                let i = i as usize;
+                ExplainRecord {
+                    kind: a.kind[i].as_str(),
+                    id: a.id(i).to_owned(),
+                    owner: owner(a.owner[i]),
+                    date: fmt_day(a.day[i]),
+                    detail: String::new(),
+                    amount: None,
+                }
+            }
+            Contribution::Customer(ai) => {
+                let a = &book.accounts[ai as usize];
+                ExplainRecord {
+                    kind: "customer",
+                    id: a.id.clone(),
+                    owner: owner(a.owner),
+                    date: fmt_day(a.first_won),
+                    detail: if a.churned == salesorg_core::scorecard::NO_DAY { "active".into() } else { format!("churned {}", fmt_day(a.churned)) },
+                    amount: None,
+                }
+            }
+            Contribution::Survey(si) => {
+                let s = &book.surveys[si as usize];
+                ExplainRecord {
+                    kind: "survey",
+                    id: s.id.clone(),
+                    owner: owner(book.accounts[s.account as usize].owner),
+                    date: fmt_day(s.day),
+                    detail: format!("account {} · score {:.3}", book.accounts[s.account as usize].id, s.score),
+                    amount: None,
+                }
+            }
+            Contribution::Spend(xi) => {
+                let x = &book.spend[xi as usize];
+                ExplainRecord {
+                    kind: "spend",
+                    id: format!("spend#{xi}"),
+                    owner: match x.target {
+                        salesorg_core::scorecard::book::SpendTarget::Person(p) => owner(p),
+                        _ => String::new(),
+                    },
+                    date: fmt_day(x.day),
+                    detail: String::new(),
+                    amount: Some(x.amount),
+                }
+            }
+            Contribution::Person(_) => continue,
+        };
+        records.push(rec);
+    }
+    // unit- and company-assigned spend is not attributed through people
+    if matches!(k, "sales_marketing_spend" | "cac" | "cost_per_opportunity" | "cost_per_sale" | "ltv_cac_ratio") {
+        for (xi, x) in book.spend.iter().enumerate() {
+            let sl = &c.slots[g];
+            if x.day < sl.start || x.day >= sl.end {
+                continue;
+            }
+            let counts = match (scope, x.target) {
+                (Scope::Company, salesorg_core::scorecard::book::SpendTarget::Company) => true,
+                (Scope::Company, salesorg_core::scorecard::book::SpendTarget::Unit(_)) => true,
+                (Scope::Unit(u), salesorg_core::scorecard::book::SpendTarget::Unit(v)) => {
+                    salesorg_core::scorecard::unit_within(book, v, u)
+                }
+                _ => false,
+            };
+            if counts {
+                records.push(ExplainRecord {
+                    kind: "spend",
+                    id: format!("spend#{xi}"),
+                    owner: String::new(),
+                    date: fmt_day(x.day),
+                    detail: match x.target {
+                        salesorg_core::scorecard::book::SpendTarget::Unit(u) => format!("unit {}", book.units[u as usize].id),
+                        _ => "company".into(),
+                    },
+                    amount: Some(x.amount),
+                });
+            }
+        }
+    }
+    records.sort_by(|a, b| (a.date.as_str(), a.id.as_str(), a.kind).cmp(&(b.date.as_str(), b.id.as_str(), b.kind)));
+    Ok(Explanation {
+        kpi: k,
+        scope: engine.scope_name(scope),
+        period,
+        as_of: Engine::as_of(&period, today),
+        value,
+        formula: formula(k),
+        inputs,
+        records,
+    })
+}
