@@ -50,7 +50,11 @@ pub struct LocalDays {
 impl LocalDays {
     pub fn new(settings: &Settings) -> Self {
         let zone = settings.zone();
-        let fixed = zone.to_fixed_offset().ok().map(|o| i64::from(o.seconds()));
+        // UTC and `±HH:MM` zones have one offset; IANA zones are looked up per moment
+        let name = settings.time_zone.trim();
+        let fixed = (name.eq_ignore_ascii_case("utc") || name.starts_with(['+', '-']))
+            .then(|| jiff::Timestamp::UNIX_EPOCH.to_zoned(zone.clone()).offset().seconds())
+            .map(i64::from);
         LocalDays { zone, fixed }
     }
     /// The local day of a moment (spec §1: converted to the organisation's zone first).

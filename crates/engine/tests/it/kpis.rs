@@ -1,0 +1,579 @@
+//! Hand-computed KPIs on a small org written straight into a store, on SQLite and
+//! PostgreSQL. Every expected number below is worked out by hand in the comments.
+//!
+//! The org (Q1 = 2024-01-01..2024-04-01, fiscal year from January, UTC, USD):
+//! - C (CRO) leads MA and MB (Sales Managers); MB leaves on 2024-03-20.
+//! - R1 (rep) reports to MA until 2024-02-15, then to MB, then (MB gone) to C from 2024-03-20.
+//! - R2 (rep) reports to MA. R3 (rep) reports to MB and leaves on 2024-03-01.
+//! - Units: ACME (company) ⊃ North ⊃ North-1 (MA, R1, R2); ACME ⊃ South (MB, R3).
+
+use salesorg_core::catalog::Catalog;
+use salesorg_core::date::{Date, Timestamp, parse_date};
+use salesorg_core::ids::*;
+use salesorg_core::kpi::Value;
+use salesorg_core::money::{Currency, Money};
+use salesorg_core::period::Period;
+use salesorg_core::records::*;
+use salesorg_core::scorecard::Engine;
+use salesorg_core::settings::Settings;
+use salesorg_engine::Quiet;
+use salesorg_store::testing::{BOTH, fresh};
+use salesorg_store::{BackendKind, Store};
+
+fn d(s: &str) -> Date {
+    parse_date(s).unwrap()
+}
+fn ts(s: &str) -> Timestamp {
+    Timestamp::parse(s).unwrap()
+}
+fn pid(s: &str) -> PersonId {
+    PersonId::parse(s).unwrap()
+}
+fn usd(s: &str) -> Money {
+    Money::parse(s).unwrap()
+}
+
+fn person(id: &str, role: &str, left: Option<&str>) -> Person {
+    Person {
+        id: pid(id),
+        name: id.to_string(),
+        email: None,
+        title: None,
+        role: Some(RoleId::parse(role).unwrap()),
+        hired: Some(d("2020-01-01")),
+        left: left.map(d),
+    }
+}
+
+fn line(p: &str, m: &str, from: &str, to: Option<&str>) -> ReportingLine {
+    ReportingLine {
+        person: pid(p),
+        manager: pid(m),
+        valid: Validity::new(d(from), to.map(d)).unwrap(),
+    }
+}
+
+fn member(p: &str, u: &str, to: Option<&str>) -> Membership {
+    Membership {
+        person: pid(p),
+        unit: UnitId::parse(u).unwrap(),
+        valid: Validity::new(d("2020-01-01"), to.map(d)).unwrap(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn opp(
+    id: &str,
+    owner: &str,
+    account: &str,
+    amount: &str,
+    ccy: &str,
+    status: OppStatus,
+    stage: &str,
+    created: &str,
+    close: &str,
+) -> Opportunity {
+    Opportunity {
+        id: OppId::parse(id).unwrap(),
+        name: None,
+        account: Some(AccountId::parse(account).unwrap()),
+        owner: pid(owner),
+        amount: Some(usd(amount)),
+        currency: Currency::parse(ccy).unwrap(),
+        stage: Stage::parse(stage).unwrap(),
+        status,
+        probability: Some(Probability::from_bp(match status {
+            OppStatus::Won => 10_000,
+            OppStatus::Lost => 0,
+            OppStatus::Open => 2_500,
+        })
+        .unwrap()),
+        forecast_category: None,
+        kind: None,
+        source: None,
+        created: Some(d(created)),
+        close_date: Some(d(close)),
+        loss_reason: None,
+        next_step: None,
+        last_modified: Some(ts(&format!("{close}T12:00:00Z"))),
+    }
+}
+
+fn hist(opp: &str, k: usize, at: &str, stage: &str, bp: u16) -> StageChange {
+    StageChange {
+        id: format!("{opp}-{k}"),
+        opp: OppId::parse(opp).unwrap(),
+        at: ts(at),
+        stage: Stage::parse(stage).unwrap(),
+        amount: None,
+        close_date: None,
+        probability: Some(Probability::from_bp(bp).unwrap()),
+        forecast_category: None,
+    }
+}
+
+fn account(id: &str, owner: &str, churned: Option<&str>) -> Account {
+    Account {
+        id: AccountId::parse(id).unwrap(),
+        name: id.into(),
+        industry: None,
+        employees: None,
+        region: None,
+        owner: Some(pid(owner)),
+        parent: None,
+        customer_since: None,
+        churned_on: churned.map(d),
+    }
+}
+
+fn activity(id: &str, kind: ActivityKind, at: &str, owner: &str, lead: Option<&str>) -> Activity {
+    Activity {
+        id: ActivityId::parse(id).unwrap(),
+        kind,
+        at: ts(at),
+        owner: pid(owner),
+        lead: lead.map(|l| LeadId::parse(l).unwrap()),
+        opp: None,
+        account: None,
+        subject: None,
+    }
+}
+
+fn lead(id: &str, owner: &str, created: &str, converted: Option<&str>) -> Lead {
+    Lead {
+        id: LeadId::parse(id).unwrap(),
+        owner: pid(owner),
+        source: None,
+        status: None,
+        created: ts(created),
+        converted_at: converted.map(d),
+        converted_opp: None,
+        converted_account: None,
+    }
+}
+
+/// Writes the org described at the top of this file.
+pub fn small_org(s: &mut Store, settings: &Settings) {
+    s.save_settings(settings).unwrap();
+    s.upsert_people(&[
+        person("C", "cro", None),
+        person("MA", "sales_manager", None),
+        person("MB", "sales_manager", Some("2024-03-20")),
+        person("R1", "sales_rep", None),
+        person("R2", "sales_rep", None),
+        person("R3", "sales_rep", Some("2024-03-01")),
+    ])
+    .unwrap();
+    let unit = |id: &str, kind: UnitKind, parent: Option<&str>| Unit {
+        id: UnitId::parse(id).unwrap(),
+        name: id.into(),
+        kind,
+        parent: parent.map(|p| UnitId::parse(p).unwrap()),
+    };
+    s.upsert_units(&[
+        unit("ACME", UnitKind::Company, None),
+        unit("North", UnitKind::Region, Some("ACME")),
+        unit("North-1", UnitKind::Team, Some("North")),
+        unit("South", UnitKind::Region, Some("ACME")),
+    ])
+    .unwrap();
+    s.replace_lines(&[
+        line("MA", "C", "2020-01-01", None),
+        line("MB", "C", "2020-01-01", Some("2024-03-20")),
+        line("R1", "MA", "2020-01-01", Some("2024-02-15")),
+        line("R1", "MB", "2024-02-15", Some("2024-03-20")),
+        line("R1", "C", "2024-03-20", None),
+        line("R2", "MA", "2020-01-01", None),
+        line("R3", "MB", "2020-01-01", Some("2024-03-01")),
+    ])
+    .unwrap();
+    s.replace_memberships(&[
+        member("C", "ACME", None),
+        member("MA", "North-1", None),
+        member("R1", "North-1", None),
+        member("R2", "North-1", None),
+        member("MB", "South", Some("2024-03-20")),
+        member("R3", "South", Some("2024-03-01")),
+    ])
+    .unwrap();
+    s.upsert_accounts(&[
+        account("ACC1", "R1", None),
+        account("ACC2", "R2", None),
+        account("ACC3", "R2", Some("2024-02-10")),
+    ])
+    .unwrap();
+    let eur = |r: &str, day: &str| CurrencyRate {
+        date: d(day),
+        from: Currency::parse("EUR").unwrap(),
+        to: Currency::parse("USD").unwrap(),
+        rate: usd(r),
+    };
+    s.upsert_rates(&[eur("1.2", "2023-01-01"), eur("1.1", "2024-03-01")]).unwrap();
+    use OppStatus::*;
+    let mut o3 = opp("O3", "R1", "ACC1", "500", "USD", Lost, "Closed Lost", "2024-01-15", "2024-02-20");
+    o3.loss_reason = Some("Price".into());
+    let mut o5 = opp("O5", "R2", "ACC2", "4000", "USD", Open, "Qualification", "2024-01-20", "2024-03-31");
+    o5.next_step = Some("Call back".into());
+    o5.last_modified = Some(ts("2024-01-25T10:00:00Z"));
+    let opps = vec![
+        opp("O1", "R1", "ACC1", "1000", "USD", Won, "Closed Won", "2024-01-05", "2024-02-01"),
+        opp("O2", "R1", "ACC1", "2000", "USD", Won, "Closed Won", "2024-01-10", "2024-03-01"),
+        o3,
+        opp("O4", "R2", "ACC2", "100", "EUR", Won, "Closed Won", "2024-03-01", "2024-03-15"),
+        o5,
+        opp("O6", "R3", "ACC2", "300", "USD", Lost, "Closed Lost", "2023-12-01", "2024-01-31"),
+        opp("O7", "R2", "ACC2", "500", "USD", Won, "Closed Won", "2023-05-01", "2023-06-01"),
+        opp("O8", "R2", "ACC3", "800", "USD", Won, "Closed Won", "2023-02-01", "2023-03-01"),
+    ];
+    s.upsert_opportunities(&mut opps.iter()).unwrap();
+    let h = vec![
+        hist("O1", 0, "2024-01-05T09:00:00Z", "Prospecting", 1000),
+        hist("O1", 1, "2024-01-15T09:00:00Z", "Qualification", 2500),
+        hist("O1", 2, "2024-02-01T09:00:00Z", "Closed Won", 10000),
+        hist("O3", 0, "2024-01-15T09:00:00Z", "Prospecting", 1000),
+        hist("O3", 1, "2024-02-20T09:00:00Z", "Closed Lost", 0),
+        hist("O5", 0, "2024-01-20T09:00:00Z", "Prospecting", 1000),
+        hist("O5", 1, "2024-02-01T09:00:00Z", "Qualification", 2500),
+    ];
+    s.upsert_stage_history(&mut h.iter()).unwrap();
+    s.upsert_leads(&[
+        lead("L1", "R2", "2024-01-10T09:00:00Z", Some("2024-01-12")),
+        lead("L2", "R2", "2024-01-11T10:00:00Z", None),
+        lead("L3", "R1", "2024-02-02T10:00:00Z", None),
+    ])
+    .unwrap();
+    use ActivityKind::*;
+    let acts = vec![
+        activity("A1", Call, "2024-01-08T10:00:00Z", "R1", None),
+        activity("A2", Call, "2024-01-08T11:00:00Z", "R1", None),
+        activity("A3", Email, "2024-01-09T10:00:00Z", "R1", None),
+        activity("A4", Call, "2024-02-05T10:00:00Z", "R2", None),
+        activity("A5", Call, "2024-01-10T09:30:00Z", "R2", Some("L1")),
+        activity("A6", Email, "2024-01-11T12:00:00Z", "R2", Some("L2")),
+        activity("A7", Meeting, "2024-01-15T10:00:00Z", "R2", Some("L2")),
+    ];
+    s.upsert_activities(&mut acts.iter()).unwrap();
+    let cal = settings.fiscal;
+    let q1 = Period::parse("2024-01-01..2024-04-01", &cal).unwrap();
+    let quota = |t: QuotaTarget, a: &str| Quota {
+        target: t,
+        period: q1,
+        metric: "bookings".into(),
+        amount: usd(a),
+    };
+    s.upsert_quotas(&[
+        quota(QuotaTarget::Person(pid("R1")), "3000"),
+        quota(QuotaTarget::Person(pid("R2")), "1000"),
+        quota(QuotaTarget::Team(pid("MA")), "5000"),
+    ])
+    .unwrap();
+    s.upsert_spend(&[
+        Spend { date: d("2024-02-01"), scope: SpendScope::Company, category: "events".into(), amount: usd("1000") },
+        Spend {
+            date: d("2024-01-15"),
+            scope: SpendScope::Unit(UnitId::parse("North").unwrap()),
+            category: "ads".into(),
+            amount: usd("500"),
+        },
+        Spend { date: d("2024-03-01"), scope: SpendScope::Person(pid("R1")), category: "travel".into(), amount: usd("200") },
+    ])
+    .unwrap();
+    let survey = |id: &str, acc: &str, day: &str, score: i32, lo: i32, hi: i32| SurveyResponse {
+        id: id.into(),
+        account: AccountId::parse(acc).unwrap(),
+        date: d(day),
+        score,
+        scale_min: lo,
+        scale_max: hi,
+    };
+    s.upsert_surveys(&[survey("S1", "ACC1", "2024-03-05", 4, 1, 5), survey("S2", "ACC2", "2024-02-01", 9, 0, 10)])
+        .unwrap();
+}
+
+fn settings() -> Settings {
+    let mut s = Settings::default();
+    s.set("holidays", "2024-01-01").unwrap();
+    s
+}
+
+fn engine(kind: BackendKind, settings: &Settings) -> Engine {
+    let mut s = fresh(kind);
+    small_org(&mut s, settings);
+    salesorg_engine::scorecard::load(&mut s, &Catalog::builtin().unwrap(), true, &Quiet)
+        .unwrap_or_else(|e| panic!("{kind}: {e}"))
+        .0
+}
+
+/// The value of one KPI as text ("—" when undefined).
+fn kpi(e: &Engine, scope: &str, period: &str, k: &str) -> String {
+    let p = Period::parse(period, &e.book.settings.fiscal).unwrap();
+    let scope = e.scope(scope).unwrap();
+    let rows = e.run(&[scope], &[p], &[k], d("2026-01-01")).unwrap();
+    rows[0].values[0].1.to_text("—")
+}
+
+fn table(e: &Engine, scope: &str, period: &str, k: &str) -> Vec<(String, Vec<String>)> {
+    let p = Period::parse(period, &e.book.settings.fiscal).unwrap();
+    let rows = e.run(&[e.scope(scope).unwrap()], &[p], &[k], d("2026-01-01")).unwrap();
+    match &rows[0].values[0].1 {
+        Value::Table(t) => t
+            .labels
+            .iter()
+            .zip(&t.rows)
+            .map(|(l, r)| (l.clone(), r.iter().map(|v| v.to_text("—")).collect()))
+            .collect(),
+        v => panic!("{k} is not a table: {v:?}"),
+    }
+}
+
+const Q1: &str = "FY2024-Q1";
+
+#[test]
+fn pipeline_and_bookings_by_hand() {
+    for kind in BOTH {
+        let e = engine(kind, &settings());
+        let k = |scope: &str, id: &str| kpi(&e, scope, Q1, id);
+        // O1 1000 + O2 2000 + O4 EUR 100 at 1.1 (rate from 2024-03-01) = 3110
+        assert_eq!(k("company", "bookings"), "3110.00", "{kind}");
+        assert_eq!(k("company", "won_deals"), "3");
+        assert_eq!(k("company", "lost_deals"), "2");
+        assert_eq!(k("company", "win_rate"), "0.6");
+        // 3110 / (3110 + 500 + 300)
+        assert_eq!(k("company", "win_rate_value"), "0.795396");
+        // 3110 / 3 = 1036.666…
+        assert_eq!(k("company", "avg_deal_size"), "1036.6667");
+        // cycles 27 (Jan 5→Feb 1), 51 (Jan 10→Mar 1, leap year), 14 (Mar 1→Mar 15)
+        assert_eq!(k("company", "sales_cycle_days"), "30.6667");
+        assert_eq!(k("company", "sales_cycle_days_median"), "27.0");
+        // last year's Q1: O8 800 → (3110 − 800) / 800
+        assert_eq!(k("company", "revenue_growth_yoy"), "2.8875");
+        // created in Q1: O1, O2, O3, O4, O5; O4 converted at the created day's rate 1.1
+        assert_eq!(k("company", "opps_created"), "5");
+        assert_eq!(k("company", "pipeline_created"), "7610.00");
+        assert_eq!(k("company", "opp_conversion_rate"), "0.6");
+        // O5 open on 2024-03-31 closing 2024-03-31: 4000 at 25 %, untouched since Jan 25
+        assert_eq!(k("company", "pipeline_open"), "4000.00");
+        assert_eq!(k("company", "pipeline_weighted"), "1000.00");
+        assert_eq!(k("company", "stale_pipeline_share"), "1.0");
+        assert_eq!(k("company", "data_completeness_share"), "1.0");
+        // quota 4000 (R1 3000 + R2 1000 own-book); 4000 / (4000 − 3110)
+        assert_eq!(k("company", "quota"), "4000.00");
+        assert_eq!(k("company", "quota_attainment"), "0.7775");
+        assert_eq!(k("company", "pipeline_coverage"), "4.494382");
+    }
+}
+
+#[test]
+fn attribution_follows_moves_and_a_leader_who_leaves() {
+    for kind in BOTH {
+        let e = engine(kind, &settings());
+        let k = |scope: &str, id: &str| kpi(&e, scope, Q1, id);
+        // R1's O1 closed 2024-02-01 while under MA; O2 (Mar 1) and O3 (Feb 20) under MB.
+        assert_eq!(k("team:MA", "bookings"), "1110.00", "{kind}");
+        assert_eq!(k("team:MA", "won_deals"), "2");
+        assert_eq!(k("team:MA", "win_rate"), "1.0");
+        assert_eq!(k("team:MB", "bookings"), "2000.00");
+        // MB's team: O2 won, O3 lost (R1), O6 lost (R3)
+        assert_eq!(k("team:MB", "win_rate"), "0.333333");
+        assert_eq!(k("team:C", "bookings"), "3110.00");
+        assert_eq!(k("person:R1", "bookings"), "3000.00");
+        // a team quota wins over the reps' own quotas; MB's team has none at all
+        assert_eq!(k("team:MA", "quota"), "5000.00");
+        assert_eq!(k("team:MA", "quota_attainment"), "0.222");
+        assert_eq!(k("team:MB", "quota"), "—");
+        assert_eq!(k("team:MB", "quota_attainment"), "—");
+        // O5 is R2's, under MA on the as-of day: 4000 / (5000 − 1110)
+        assert_eq!(k("team:MA", "pipeline_coverage"), "1.028278");
+        // MB left on 2024-03-20: nobody in their team at the end, no direct reports
+        assert_eq!(k("team:MB", "headcount"), "0");
+        assert_eq!(k("team:MB", "span_of_control"), "0");
+        // C: MA and R1 (after MB left) on 2024-03-31
+        assert_eq!(k("team:C", "span_of_control"), "2");
+        assert_eq!(k("team:MA", "span_of_control"), "1");
+        // units: North ⊃ North-1 (MA, R1, R2) by membership, not by line
+        assert_eq!(k("unit:North", "bookings"), "3110.00");
+        assert_eq!(k("unit:North", "lost_deals"), "1");
+        assert_eq!(k("unit:South", "lost_deals"), "1");
+        // ACME is the company unit: everyone below it
+        assert_eq!(k("unit:ACME", "won_deals"), "3");
+    }
+}
+
+#[test]
+fn people_activity_and_leads_by_hand() {
+    for kind in BOTH {
+        let e = engine(kind, &settings());
+        let k = |scope: &str, id: &str| kpi(&e, scope, Q1, id);
+        // R1 and R2 have quotas; R1 3000/3000 ≥ 1, R2 110/1000 < 1
+        assert_eq!(k("company", "reps_at_quota_share"), "0.5", "{kind}");
+        assert_eq!(k("company", "active_reps"), "3");
+        // on 2024-03-31: C, MA, R1, R2 (MB and R3 left)
+        assert_eq!(k("company", "headcount"), "4");
+        // R3 left; reps at start 3, at end 2 → 1 / 2.5
+        assert_eq!(k("company", "rep_attrition_rate"), "0.4");
+        assert_eq!(k("company", "calls"), "4");
+        assert_eq!(k("company", "activities"), "7");
+        // Q1 2024 has 65 working days, 64 without the Jan 1 holiday; R3 worked 43 of them
+        // (to Feb 29): 4 calls / (64 + 64 + 43)
+        assert_eq!(k("company", "calls_per_rep_day"), "0.023392");
+        assert_eq!(k("company", "leads_created"), "3");
+        assert_eq!(k("company", "lead_conversion_rate"), "0.333333");
+        // L1 answered after 30 min, L2 after 120 min, L3 never: median of (30, 120)
+        assert_eq!(k("company", "lead_response_minutes_median"), "75.0");
+        assert_eq!(k("company", "lead_response_sla_share"), "0.333333");
+        // A5 on L1, A6 and A7 on L2
+        assert_eq!(k("company", "followups_per_lead"), "1.0");
+        // a person with nothing of their own: counts are 0, ratios undefined
+        assert_eq!(k("person:C", "bookings"), "0.00");
+        assert_eq!(k("person:C", "win_rate"), "—");
+        assert_eq!(k("person:C", "avg_deal_size"), "—");
+        assert_eq!(k("person:C", "lead_response_minutes_median"), "—");
+        assert_eq!(k("person:C", "quota"), "—");
+    }
+}
+
+#[test]
+fn customers_cost_and_funnel_by_hand() {
+    for kind in BOTH {
+        let e = engine(kind, &settings());
+        let k = |scope: &str, id: &str| kpi(&e, scope, Q1, id);
+        // ACC1's first won deal is O1 (Feb 1); ACC2 was first won in 2023
+        assert_eq!(k("company", "new_customers"), "1", "{kind}");
+        // company 1000 + unit North 500 + R1 200
+        assert_eq!(k("company", "sales_marketing_spend"), "1700.00");
+        assert_eq!(k("unit:North", "sales_marketing_spend"), "700.00");
+        // R1 was in MB's team on Mar 1; unit spend never counts for teams
+        assert_eq!(k("team:MB", "sales_marketing_spend"), "200.00");
+        assert_eq!(k("team:MA", "sales_marketing_spend"), "0.00");
+        assert_eq!(k("company", "cac"), "1700.00");
+        assert_eq!(k("company", "cost_per_opportunity"), "340.00");
+        assert_eq!(k("company", "cost_per_sale"), "566.6667");
+        // ACC1 and ACC2 at the end; ACC2 and ACC3 at the start, ACC3 churned Feb 10
+        assert_eq!(k("company", "active_customers"), "2");
+        assert_eq!(k("company", "logo_churn_rate"), "0.5");
+        assert_eq!(k("company", "logo_retention_rate"), "0.5");
+        // trailing 12 months (2023-04-01..2024-04-01): bookings 3110 + O7 500 = 3610;
+        // customers at its start: ACC3; at its end: ACC1, ACC2; ACC3 churned →
+        // arpa 3610 / 1.5, churn 1 → ltv 2406.6667; ltv / cac = 2406.67 / 1700
+        assert_eq!(k("company", "ltv"), "2406.6667");
+        assert_eq!(k("company", "ltv_cac_ratio"), "1.415686");
+        // (4−1)/(5−1) = 0.75 and 9/10 = 0.9
+        assert_eq!(k("company", "csat_avg"), "0.825");
+        let sc = table(&e, "company", Q1, "stage_conversion");
+        assert_eq!(
+            sc,
+            vec![
+                ("Prospecting".to_string(), vec!["3".into(), "2".into(), "0.666667".into()]),
+                ("Qualification".to_string(), vec!["2".into(), "1".into(), "0.5".into()]),
+            ]
+        );
+        // Prospecting left by O1 after 10 d, O3 after 36 d, O5 after 12 d; Qualification by O1 after 17 d
+        let ds = table(&e, "company", Q1, "days_in_stage_avg");
+        assert_eq!(
+            ds,
+            vec![
+                ("Prospecting".to_string(), vec!["3".into(), "19.3333".into()]),
+                ("Qualification".to_string(), vec!["1".into(), "17.0".into()]),
+            ]
+        );
+        let lr = table(&e, "company", Q1, "loss_reasons");
+        assert_eq!(
+            lr,
+            vec![
+                ("Price".to_string(), vec!["1".into(), "500.00".into()]),
+                ("(none given)".to_string(), vec!["1".into(), "300.00".into()]),
+            ]
+        );
+    }
+}
+
+#[test]
+fn empty_scopes_and_periods_give_zero_counts_and_undefined_ratios() {
+    let e = engine(BackendKind::Sqlite, &settings());
+    let k = |scope: &str, id: &str| kpi(&e, scope, "FY2020-Q1", id);
+    for id in ["bookings", "pipeline_open", "pipeline_created"] {
+        assert_eq!(k("company", id), "0.00");
+    }
+    for id in ["won_deals", "calls", "leads_created", "new_customers", "active_customers"] {
+        assert_eq!(k("company", id), "0");
+    }
+    for id in [
+        "win_rate",
+        "win_rate_value",
+        "avg_deal_size",
+        "sales_cycle_days",
+        "sales_cycle_days_median",
+        "revenue_growth_yoy",
+        "lead_conversion_rate",
+        "lead_response_minutes_median",
+        "lead_response_sla_share",
+        "cac",
+        "logo_churn_rate",
+        "ltv",
+        "csat_avg",
+        "stale_pipeline_share",
+        "data_completeness_share",
+        "reps_at_quota_share",
+    ] {
+        assert_eq!(k("company", id), "—", "{id}");
+    }
+    // South (MB, R3) only lost a deal
+    assert_eq!(kpi(&e, "unit:South", Q1, "bookings"), "0.00");
+    assert_eq!(kpi(&e, "unit:South", Q1, "win_rate"), "0.0");
+}
+
+#[test]
+fn a_fiscal_year_that_starts_in_february() {
+    let mut s = settings();
+    s.set("fiscal_year_start_month", "2").unwrap();
+    let e = engine(BackendKind::Sqlite, &s);
+    // FY2024-Q4 = 2023-11-01..2024-02-01: O6 lost on Jan 31
+    assert_eq!(kpi(&e, "company", "FY2024-Q4", "lost_deals"), "1");
+    assert_eq!(kpi(&e, "company", "FY2024-Q4", "won_deals"), "0");
+    // FY2025-Q1 = 2024-02-01..2024-05-01: O1, O2, O4
+    assert_eq!(kpi(&e, "company", "FY2025-Q1", "won_deals"), "3");
+    // FY2024 = 2023-02-01..2024-02-01: O8 (Mar 2023), O7 (Jun 2023)
+    assert_eq!(kpi(&e, "company", "FY2024", "bookings"), "1300.00");
+}
+
+#[test]
+fn time_zones_across_midnight() {
+    // A lead created 2024-04-01T06:30Z is 23:30 on March 31 in Los Angeles (UTC−7).
+    for (tz, q1, q2) in [("UTC", "3", "1"), ("America/Los_Angeles", "4", "0")] {
+        let mut s = settings();
+        s.set("time_zone", tz).unwrap();
+        let mut st = fresh(BackendKind::Sqlite);
+        small_org(&mut st, &s);
+        st.upsert_leads(&[lead("L4", "R2", "2024-04-01T06:30:00Z", None)]).unwrap();
+        let e = salesorg_engine::scorecard::load(&mut st, &Catalog::builtin().unwrap(), false, &Quiet).unwrap().0;
+        assert_eq!(kpi(&e, "company", Q1, "leads_created"), q1, "{tz}");
+        assert_eq!(kpi(&e, "company", "FY2024-Q2", "leads_created"), q2, "{tz}");
+    }
+}
+
+#[test]
+fn a_deal_in_a_currency_without_a_rate_is_an_error_not_a_zero() {
+    let mut st = fresh(BackendKind::Sqlite);
+    small_org(&mut st, &settings());
+    let o = opp("O9", "R1", "ACC1", "100", "GBP", OppStatus::Won, "Closed Won", "2024-01-02", "2024-01-03");
+    st.upsert_opportunities(&mut std::iter::once(&o)).unwrap();
+    let err = salesorg_engine::scorecard::load(&mut st, &Catalog::builtin().unwrap(), false, &Quiet)
+        .err()
+        .expect("a missing rate must fail")
+        .to_string();
+    assert!(err.contains("O9") && err.contains("GBP") && err.contains("2024-01-03"), "{err}");
+}
+
+#[test]
+fn explain_lists_the_records_behind_a_number() {
+    let e = engine(BackendKind::Sqlite, &settings());
+    let p = Period::parse(Q1, &e.book.settings.fiscal).unwrap();
+    let ex = salesorg_engine::scorecard::explain(&e, "win_rate", e.scope("team:MB").unwrap(), p, d("2026-01-01")).unwrap();
+    assert_eq!(ex.value.to_text("—"), "0.333333");
+    let mut ids: Vec<(&str, &str)> = ex.records.iter().map(|r| (r.kind, r.id.as_str())).collect();
+    ids.sort();
+    assert_eq!(ids, vec![("lost", "O3"), ("lost", "O6"), ("won", "O2")]);
+    let ex = salesorg_engine::scorecard::explain(&e, "bookings", e.scope("company").unwrap(), p, d("2026-01-01")).unwrap();
+    let sum: i64 = ex.records.iter().filter_map(|r| r.amount).sum();
+    assert_eq!(salesorg_core::kpi::fmt_fixed(sum.into(), 4, 2), "3110.00");
+}
