@@ -178,6 +178,10 @@ pub struct ScorecardArgs {
     /// Print load and compute timings to standard error.
     #[arg(long)]
     pub timings: bool,
+    /// Benchmarking: compute the scorecard this many times on the loaded data and print
+    /// each time (implies --timings).
+    #[arg(long, default_value_t = 1, hide = true)]
+    pub repeat: u32,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -486,7 +490,7 @@ pub fn run() -> Result<()> {
             let today = date_arg(as_of, "as-of")?.unwrap_or_else(today);
             let k = salesorg_engine::scorecard::parse_kpis(std::slice::from_ref(kpi))?;
             let k = *k.first().ok_or_else(|| anyhow!("name a KPI"))?;
-            let (engine, _) = salesorg_engine::scorecard::load(&mut store, &cat, true, &Bar::new())?;
+            let (engine, _) = salesorg_engine::scorecard::load(&mut store, &cat, true, false, &Bar::new())?;
             let scope = engine.scope(scope)?;
             let period = match period {
                 Some(p) => salesorg_core::period::Period::parse(p, &engine.book.settings.fiscal)?,
@@ -517,7 +521,7 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
     let today = date_arg(&a.as_of, "as-of")?.unwrap_or_else(today);
     let kpis = sc::parse_kpis(&a.kpi)?;
     let bar = Bar::new();
-    let (engine, timings) = sc::load(&mut store, &cat, false, &bar)?;
+    let (engine, timings) = sc::load(&mut store, &cat, false, true, &bar)?;
     bar.done();
     let loaded = started.elapsed();
     let cal = engine.book.settings.fiscal;
@@ -570,8 +574,25 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
                 a.scope.iter().map(|s| engine.scope(s)).collect::<Result<_, _>>()?
             }
         };
-        let rows = engine.run(&scopes, &periods, &kpis, today)?;
+        let mut rows = engine.run(&scopes, &periods, &kpis, today)?;
         let computed = compute_start.elapsed();
+        if a.repeat > 1 {
+            let mut times = vec![computed.as_secs_f64() * 1e3];
+            for _ in 1..a.repeat {
+                let t = std::time::Instant::now();
+                rows = engine.run(&scopes, &periods, &kpis, today)?;
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            let mut sorted = times.clone();
+            sorted.sort_by(f64::total_cmp);
+            eprintln!(
+                "warm compute ms: min {:.1} median {:.1} ({} runs: {})",
+                sorted[0],
+                sorted[sorted.len() / 2],
+                times.len(),
+                times.iter().map(|t| format!("{t:.1}")).collect::<Vec<_>>().join(" ")
+            );
+        }
         let fmt = if a.all && g.format == Format::Table { Format::Csv } else { g.format };
         output::scorecard_rows(&engine, &rows, &kpis, fmt, &mut out)?;
         out.flush()?;
@@ -584,7 +605,8 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
         let phases: Vec<String> = timings
             .phases
             .iter()
-            .map(|(k, d)| format!("{k} {:.2}s", d.as_secs_f64()))
+            .zip(&timings.rss_mb)
+            .map(|((k, d), m)| format!("{k} {:.2}s → {m} MB", d.as_secs_f64()))
             .collect();
         eprintln!(
             "load {:.2}s ({}), total {:.2}s",

@@ -8,6 +8,7 @@ pub mod import;
 pub mod problem;
 pub mod scorecard;
 pub mod sfexport;
+pub mod snapshot;
 
 pub use problem::{Problem, Problems};
 

@@ -28,6 +28,17 @@ impl From<ScorecardError> for EngineError {
 #[derive(Debug, Default, Clone)]
 pub struct LoadTimings {
     pub phases: Vec<(&'static str, Duration)>,
+    /// Resident memory after each phase, in MB (Linux; 0 elsewhere).
+    pub rss_mb: Vec<u64>,
+}
+
+/// This process's resident memory in MB, read from /proc (0 where there is none).
+pub fn rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .map(|pages| pages * 4096 / (1024 * 1024))
+        .unwrap_or(0)
 }
 
 /// Reads every record the scorecard needs from the store into a [`Book`]. With
@@ -42,6 +53,7 @@ pub fn load_book(
     let mut lap = Instant::now();
     let mut mark = |t: &mut LoadTimings, what: &'static str| {
         t.phases.push((what, lap.elapsed()));
+        t.rss_mb.push(rss_mb());
         lap = Instant::now();
     };
     let settings = store.settings()?;
@@ -52,7 +64,7 @@ pub fn load_book(
         b.add_rate(r);
     }
     for a in store.accounts()? {
-        b.add_account(a);
+        b.add_account(&a);
     }
     mark(&mut t, "org and accounts");
     let mut err: Option<ScorecardError> = None;
@@ -119,17 +131,52 @@ pub fn load_book(
     Ok((book, t))
 }
 
-/// Loads the book and cuts the org into attribution segments.
+/// Loads the book and cuts the org into attribution segments. With `cache`, the book's
+/// columns come from the snapshot beside the store when it is current, and a snapshot is
+/// written after a full load (see [`crate::snapshot`]).
 pub fn load(
     store: &mut Store,
     catalog: &Catalog,
     keep_ids: bool,
+    cache: bool,
     progress: &dyn Progress,
 ) -> Result<(Engine, LoadTimings)> {
+    let path = if cache && !keep_ids { crate::snapshot::path_for(store.url()) } else { None };
+    let version = if path.is_some() { Some(store.data_version()?) } else { None };
+    if let (Some(path), Some((id, v))) = (&path, &version) {
+        let lap = Instant::now();
+        let settings = store.settings()?;
+        let org = store.org()?;
+        let people = store.people()?;
+        let mut book = BookBuilder::new(settings, catalog, &people, org, false).finish()?;
+        match crate::snapshot::read(path, id, *v, &mut book) {
+            Ok(true) => {
+                let mut t = LoadTimings::default();
+                t.phases.push(("snapshot", lap.elapsed()));
+                t.rss_mb.push(rss_mb());
+                let lap = Instant::now();
+                let e = Engine::new(book);
+                t.phases.push(("segments", lap.elapsed()));
+                t.rss_mb.push(rss_mb());
+                return Ok((e, t));
+            }
+            Ok(false) => {}
+            Err(e) => eprintln!("warning: ignoring the scorecard snapshot {}: {e}", path.display()),
+        }
+    }
     let (book, mut t) = load_book(store, catalog, keep_ids, progress)?;
+    if let (Some(path), Some((id, v))) = (&path, &version) {
+        let lap = Instant::now();
+        if let Err(e) = crate::snapshot::write(path, id, *v, &book) {
+            eprintln!("warning: could not write the scorecard snapshot {}: {e}", path.display());
+        }
+        t.phases.push(("write snapshot", lap.elapsed()));
+        t.rss_mb.push(rss_mb());
+    }
     let lap = Instant::now();
     let e = Engine::new(book);
     t.phases.push(("segments", lap.elapsed()));
+    t.rss_mb.push(rss_mb());
     Ok((e, t))
 }
 
@@ -678,7 +725,7 @@ pub fn explain(engine: &Engine, k: &'static str, scope: Scope, period: Period, t
                 let a = &book.accounts[ai as usize];
                 ExplainRecord {
                     kind: "customer",
-                    id: a.id.clone(),
+                    id: book.account_ids.get(ai as usize).to_owned(),
                     owner: owner(a.owner),
                     date: fmt_day(a.first_won),
                     detail: if a.churned == salesorg_core::scorecard::NO_DAY { "active".into() } else { format!("churned {}", fmt_day(a.churned)) },
@@ -692,7 +739,7 @@ pub fn explain(engine: &Engine, k: &'static str, scope: Scope, period: Period, t
                     id: s.id.clone(),
                     owner: owner(book.accounts[s.account as usize].owner),
                     date: fmt_day(s.day),
-                    detail: format!("account {} · score {:.3}", book.accounts[s.account as usize].id, s.score),
+                    detail: format!("account {} · score {:.3}", book.account_ids.get(s.account as usize), s.score),
                     amount: None,
                 }
             }

@@ -251,6 +251,25 @@ impl Store {
     }
 
     /// Row counts of every data table, in schema order.
+    /// `(store_id, version)`: which store this is, and a counter that every write of
+    /// data or settings moves on (in the same transaction). Caches key on it.
+    pub fn data_version(&mut self) -> Result<(String, i64)> {
+        let rows = self.rows("SELECT store_id, version FROM store_meta WHERE id = 1", &[])?;
+        let r = rows
+            .first()
+            .ok_or_else(|| StoreError::Corrupt("store_meta has no row".into()))?;
+        Ok((
+            r[0].as_text().unwrap_or_default().to_owned(),
+            r[1].as_int().unwrap_or(0),
+        ))
+    }
+
+    fn bump(&mut self) -> Result<()> {
+        self.db
+            .execute("UPDATE store_meta SET version = version + 1 WHERE id = 1", &[])?;
+        Ok(())
+    }
+
     pub fn counts(&mut self) -> Result<Vec<(&'static str, i64)>> {
         let mut out = Vec::new();
         for t in TABLES {
@@ -318,6 +337,7 @@ impl Store {
 
     /// Deletes every record (org, CRM data, imports), keeping settings and the schema.
     pub fn clear_data(&mut self) -> Result<()> {
+        self.bump()?;
         for t in TABLES {
             self.db.execute(&format!("DELETE FROM {t}"), &[])?;
         }
@@ -376,6 +396,7 @@ impl Store {
     }
 
     pub fn save_settings(&mut self, s: &Settings) -> Result<()> {
+        self.bump()?;
         let mut rows = salesorg_core::settings::KEYS
             .iter()
             .filter_map(|k| s.get(k).map(|v| vec![Value::from(*k), Value::from(v)]));
@@ -387,6 +408,7 @@ impl Store {
     // ---------------------------------------------------------------- org
 
     pub fn upsert_people(&mut self, people: &[Person]) -> Result<u64> {
+        self.bump()?;
         let mut rows = people.iter().map(person_row);
         self.db.upsert("people", PERSON_COLS, &["id"], &mut rows)
     }
@@ -398,6 +420,7 @@ impl Store {
             .collect()
     }
     pub fn upsert_units(&mut self, units: &[Unit]) -> Result<u64> {
+        self.bump()?;
         let mut rows = units.iter().map(unit_row);
         self.db.upsert("units", UNIT_COLS, &["id"], &mut rows)
     }
@@ -408,6 +431,7 @@ impl Store {
     /// Replaces every reporting line. The org tables are small (one row per person and
     /// change), so the importer computes the whole history and writes it back.
     pub fn replace_lines(&mut self, lines: &[ReportingLine]) -> Result<()> {
+        self.bump()?;
         self.db.execute("DELETE FROM reporting_lines", &[])?;
         let mut rows = lines.iter().map(line_row);
         self.db.upsert(
@@ -426,6 +450,7 @@ impl Store {
         self.rows(&sql, &[])?.iter().map(|r| line_from(r)).collect()
     }
     pub fn replace_memberships(&mut self, ms: &[Membership]) -> Result<()> {
+        self.bump()?;
         self.db.execute("DELETE FROM memberships", &[])?;
         let mut rows = ms.iter().map(membership_row);
         self.db.upsert(
@@ -464,6 +489,7 @@ impl Store {
     // ---------------------------------------------------------------- CRM records
 
     pub fn upsert_accounts(&mut self, v: &[Account]) -> Result<u64> {
+        self.bump()?;
         let mut rows = v.iter().map(account_row);
         self.db.upsert("accounts", ACCOUNT_COLS, &["id"], &mut rows)
     }
@@ -478,6 +504,7 @@ impl Store {
             .collect()
     }
     pub fn upsert_leads(&mut self, v: &[Lead]) -> Result<u64> {
+        self.bump()?;
         let mut rows = v.iter().map(lead_row);
         self.db.upsert("leads", LEAD_COLS, &["id"], &mut rows)
     }
@@ -498,6 +525,7 @@ impl Store {
         &mut self,
         v: &mut dyn Iterator<Item = &Opportunity>,
     ) -> Result<u64> {
+        self.bump()?;
         let mut rows = v.map(opp_row);
         self.db
             .upsert("opportunities", OPP_COLS, &["id"], &mut rows)
@@ -535,6 +563,7 @@ impl Store {
         &mut self,
         v: &mut dyn Iterator<Item = &StageChange>,
     ) -> Result<u64> {
+        self.bump()?;
         let mut rows = v.map(history_row);
         self.db.upsert(
             "stage_history",
@@ -563,6 +592,7 @@ impl Store {
         self.db.query_each(&sql, &[], &mut |r| f(history_from(r)?))
     }
     pub fn upsert_activities(&mut self, v: &mut dyn Iterator<Item = &Activity>) -> Result<u64> {
+        self.bump()?;
         let mut rows = v.map(activity_row);
         self.db
             .upsert("activities", ACTIVITY_COLS, &["id"], &mut rows)
@@ -584,6 +614,7 @@ impl Store {
         self.db.query_each(&sql, &[], &mut |r| f(activity_from(r)?))
     }
     pub fn upsert_quotas(&mut self, v: &[Quota]) -> Result<u64> {
+        self.bump()?;
         let mut rows = v.iter().map(quota_row);
         self.db.upsert(
             "quotas",
@@ -609,6 +640,7 @@ impl Store {
             .collect()
     }
     pub fn upsert_spend(&mut self, v: &[Spend]) -> Result<u64> {
+        self.bump()?;
         let mut rows = v.iter().map(spend_row);
         self.db.upsert(
             "spend",
@@ -628,6 +660,7 @@ impl Store {
             .collect()
     }
     pub fn upsert_rates(&mut self, v: &[CurrencyRate]) -> Result<u64> {
+        self.bump()?;
         let mut rows = v.iter().map(rate_row);
         self.db.upsert(
             "currency_rates",
@@ -644,6 +677,7 @@ impl Store {
         self.rows(&sql, &[])?.iter().map(|r| rate_from(r)).collect()
     }
     pub fn upsert_surveys(&mut self, v: &[SurveyResponse]) -> Result<u64> {
+        self.bump()?;
         let mut rows = v.iter().map(survey_row);
         self.db.upsert("surveys", SURVEY_COLS, &["id"], &mut rows)
     }
@@ -663,6 +697,7 @@ impl Store {
         effective: &str,
         summary: &str,
     ) -> Result<()> {
+        self.bump()?;
         self.db.execute(
             "INSERT INTO imports (source, path, effective, summary) VALUES (?, ?, ?, ?)",
             &[source.into(), path.into(), effective.into(), summary.into()],

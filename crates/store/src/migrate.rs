@@ -16,6 +16,11 @@ const SQLITE: &[Migration] = &[
         "indexes",
         include_str!("../migrations/sqlite/0002_indexes.sql"),
     ),
+    (
+        3,
+        "data_version",
+        include_str!("../migrations/sqlite/0003_data_version.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -27,6 +32,11 @@ const POSTGRES: &[Migration] = &[
         2,
         "indexes",
         include_str!("../migrations/postgres/0002_indexes.sql"),
+    ),
+    (
+        3,
+        "data_version",
+        include_str!("../migrations/postgres/0003_data_version.sql"),
     ),
 ];
 

@@ -95,6 +95,17 @@ impl Ids {
     pub fn is_kept(&self) -> bool {
         !self.off.is_empty()
     }
+    /// The offsets and the text, for writing them out.
+    pub fn parts(&self) -> (&[u32], &str) {
+        (&self.off, &self.buf)
+    }
+    /// Rebuilds ids from [`Ids::parts`]; `None` when the offsets do not fit the text.
+    pub fn from_parts(off: Vec<u32>, buf: String) -> Option<Ids> {
+        let ok = off.windows(2).all(|w| w[0] <= w[1])
+            && off.last().is_none_or(|&l| l as usize == buf.len())
+            && off.iter().all(|&o| buf.is_char_boundary(o as usize));
+        ok.then_some(Ids { off, buf })
+    }
     fn permuted(&self, perm: &[u32]) -> Ids {
         if !self.is_kept() {
             return Ids::default();
@@ -196,9 +207,24 @@ impl Opps {
 pub struct History {
     pub day: Vec<Day>,
     pub stage: Vec<u16>,
-    /// Rows whose amount, close date or probability differ from the opportunity's current
-    /// values: row -> (amount in own currency or i64::MIN, close day or NO_DAY, bp or u16::MAX).
-    pub overrides: HashMap<u32, (i64, Day, u16)>,
+    /// Probability in basis points the row gave (u16::MAX: none).
+    pub prob: Vec<u16>,
+    /// Rows whose amount or close date differ from the opportunity's current values,
+    /// sorted by row: (row, amount in own currency or i64::MIN, close day or NO_DAY).
+    pub overrides: Vec<(u32, i64, Day)>,
+}
+
+impl History {
+    /// The amount and close day a row overrides, if any.
+    pub fn override_of(&self, row: u32) -> Option<(i64, Day)> {
+        if self.overrides.is_empty() {
+            return None;
+        }
+        self.overrides
+            .binary_search_by_key(&row, |o| o.0)
+            .ok()
+            .map(|i| (self.overrides[i].1, self.overrides[i].2))
+    }
 }
 
 /// Leads, sorted by (owner, created).
@@ -254,7 +280,6 @@ impl Activities {
 /// An account as a customer: its owner, first won deal and churn.
 #[derive(Debug, Clone)]
 pub struct AccountInfo {
-    pub id: String,
     /// The account owner, else the owner of its first won deal, else `Book::nobody()`.
     pub owner: u32,
     /// Close day of its first-ever won opportunity (`NO_DAY`: never won).
@@ -300,7 +325,7 @@ pub struct QuotaEntry {
     pub amount: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum QuotaOn {
     Person(u32),
     Team(u32),
@@ -328,6 +353,7 @@ pub struct Book {
     pub leads: Leads,
     pub activities: Activities,
     pub accounts: Vec<AccountInfo>,
+    pub account_ids: Ids,
     pub spend: Vec<SpendEntry>,
     pub surveys: Vec<SurveyEntry>,
     pub quotas: Vec<QuotaEntry>,
@@ -410,13 +436,70 @@ fn owner_offsets(owner: &[u32], people: usize) -> Vec<u32> {
     off
 }
 
-fn permute<T: Copy>(v: &[T], perm: &[u32]) -> Vec<T> {
-    perm.iter().map(|&i| v[i as usize]).collect()
+/// Moves a column into the order of `perm`, freeing the old one.
+fn permute<T: Copy>(v: &mut Vec<T>, perm: &[u32]) -> Vec<T> {
+    let old = std::mem::take(v);
+    perm.iter().map(|&i| old[i as usize]).collect()
+}
+
+/// A permutation that sorts rows by owner (stable), then by `key` within each owner.
+fn by_owner_then<K: Ord + Copy>(owner: &[u32], people: usize, key: impl Fn(usize) -> K) -> Vec<u32> {
+    let mut off = owner_offsets(owner, people);
+    let mut perm = vec![0u32; owner.len()];
+    for (i, &o) in owner.iter().enumerate() {
+        perm[off[o as usize] as usize] = i as u32;
+        off[o as usize] += 1;
+    }
+    let bounds = owner_offsets(owner, people);
+    for w in bounds.windows(2) {
+        perm[w[0] as usize..w[1] as usize].sort_by_key(|&i| (key(i as usize), i));
+    }
+    perm
+}
+
+fn id_hash(s: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(s)
+}
+
+/// Record id → index, keyed by a 64-bit hash of the id and checked against the ids
+/// themselves (collisions fall back to a map of full ids).
+#[derive(Default)]
+struct IdIndex {
+    by_hash: HashMap<u64, u32>,
+    collided: HashMap<String, u32>,
+}
+
+impl IdIndex {
+    fn insert(&mut self, ids: &Ids, id: &str, ix: u32) {
+        match self.by_hash.entry(id_hash(id)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(ix);
+            }
+            std::collections::hash_map::Entry::Occupied(o) => {
+                if ids.get(*o.get() as usize) == id {
+                    // a duplicate id: the later record wins
+                    *o.into_mut() = ix;
+                } else {
+                    self.collided.insert(id.to_owned(), ix);
+                }
+            }
+        }
+    }
+    fn get(&self, ids: &Ids, id: &str) -> Option<u32> {
+        let ix = *self.by_hash.get(&id_hash(id))?;
+        if ids.get(ix as usize) == id {
+            Some(ix)
+        } else {
+            self.collided.get(id).copied()
+        }
+    }
 }
 
 /// Builds a [`Book`]. Feed it, in this order: rates and accounts, opportunities (in id
 /// order for the fastest history matching), stage history (grouped by opportunity, in
-/// time order), leads, activities, then quotas, spend and surveys.
+/// time order — as the store returns it), leads, activities, then quotas, spend and
+/// surveys.
 pub struct BookBuilder {
     settings: Settings,
     days: LocalDays,
@@ -433,23 +516,25 @@ pub struct BookBuilder {
     reason_ix: HashMap<String, u16>,
     reasons: Vec<String>,
     opps: Opps,
-    opp_amount_known: Vec<bool>,
-    opp_prob: Vec<Option<u16>>,
+    /// Probability each opportunity gave (u16::MAX: none).
+    opp_prob: Vec<u16>,
     /// Opportunity ids in arrival order, for matching history rows.
     opp_keys: Ids,
     opp_keys_sorted: bool,
-    opp_key_map: Option<HashMap<String, u32>>,
+    opp_key_map: Option<IdIndex>,
     hist_cursor: u32,
     hist_opp: Vec<u32>,
-    hist_at: Vec<i64>,
+    hist_last: (u32, i64),
     hist: History,
-    hist_raw_overrides: Vec<(u32, Option<i64>, Day, Option<u16>)>,
     leads: Leads,
-    lead_ix: HashMap<String, u32>,
+    lead_keys: Ids,
+    lead_ix: IdIndex,
     lead_acts: Vec<(u32, i64, Day)>,
     acts: Activities,
-    acct_ix: HashMap<String, u32>,
-    accounts: Vec<Account>,
+    acct_keys: Ids,
+    acct_ix: IdIndex,
+    acct_owner: Vec<u32>,
+    acct_churned: Vec<Day>,
     spend: Vec<Spend>,
     surveys: Vec<SurveyResponse>,
     quotas: Vec<Quota>,
@@ -504,22 +589,23 @@ impl BookBuilder {
             reason_ix: HashMap::new(),
             reasons: Vec::new(),
             opps: Opps::default(),
-            opp_amount_known: Vec::new(),
             opp_prob: Vec::new(),
             opp_keys: Ids::default(),
             opp_keys_sorted: true,
             opp_key_map: None,
             hist_cursor: 0,
             hist_opp: Vec::new(),
-            hist_at: Vec::new(),
+            hist_last: (NONE, i64::MIN),
             hist: History::default(),
-            hist_raw_overrides: Vec::new(),
             leads: Leads::default(),
-            lead_ix: HashMap::new(),
+            lead_keys: Ids::default(),
+            lead_ix: IdIndex::default(),
             lead_acts: Vec::new(),
             acts: Activities::default(),
-            acct_ix: HashMap::new(),
-            accounts: Vec::new(),
+            acct_keys: Ids::default(),
+            acct_ix: IdIndex::default(),
+            acct_owner: Vec::new(),
+            acct_churned: Vec::new(),
             spend: Vec::new(),
             surveys: Vec::new(),
             quotas: Vec::new(),
@@ -531,10 +617,9 @@ impl BookBuilder {
     }
 
     fn person(&self, id: &PersonId, what: &dyn Fn() -> String) -> Result<u32, ScorecardError> {
-        self.person_ix
-            .get(id)
-            .copied()
-            .ok_or_else(|| ScorecardError::Data(format!("{} is owned by unknown person {id}", what())))
+        self.person_ix.get(id).copied().ok_or_else(|| {
+            ScorecardError::Data(format!("{} is owned by unknown person {id}", what()))
+        })
     }
 
     fn currency(&mut self, c: Currency) -> Result<u8, ScorecardError> {
@@ -562,10 +647,17 @@ impl BookBuilder {
         self.raw_rates.push(r);
     }
 
-    pub fn add_account(&mut self, a: Account) {
-        self.acct_ix
-            .insert(a.id.as_str().to_owned(), self.accounts.len() as u32);
-        self.accounts.push(a);
+    pub fn add_account(&mut self, a: &Account) {
+        let ix = self.acct_owner.len() as u32;
+        self.acct_keys.push(a.id.as_str());
+        self.acct_ix.insert(&self.acct_keys, a.id.as_str(), ix);
+        self.acct_owner.push(
+            a.owner
+                .as_ref()
+                .and_then(|p| self.person_ix.get(p).copied())
+                .unwrap_or(NONE),
+        );
+        self.acct_churned.push(a.churned_on.map(day).unwrap_or(NO_DAY));
     }
 
     pub fn add_opportunity(&mut self, o: &Opportunity) -> Result<(), ScorecardError> {
@@ -601,14 +693,13 @@ impl BookBuilder {
         x.close.push(o.close_date.map(day).unwrap_or(NO_DAY));
         x.status.push(o.status);
         x.amount.push(o.amount.map(Money::units).unwrap_or(0));
-        self.opp_amount_known.push(o.amount.is_some());
         x.currency.push(currency);
         x.stage.push(stage);
-        self.opp_prob.push(o.probability.map(|p| p.bp()));
+        self.opp_prob.push(o.probability.map(|p| p.bp()).unwrap_or(u16::MAX));
         x.account.push(
             o.account
                 .as_ref()
-                .and_then(|a| self.acct_ix.get(a.as_str()).copied())
+                .and_then(|a| self.acct_ix.get(&self.acct_keys, a.as_str()))
                 .unwrap_or(NONE),
         );
         x.loss_reason.push(loss_reason);
@@ -655,12 +746,15 @@ impl BookBuilder {
             return None;
         }
         if self.opp_key_map.is_none() {
-            let map = (0..self.opps.len())
-                .map(|i| (self.opp_keys.get(i).to_owned(), i as u32))
-                .collect();
-            self.opp_key_map = Some(map);
+            let mut m = IdIndex::default();
+            for i in 0..self.opps.len() {
+                m.insert(&self.opp_keys, self.opp_keys.get(i), i as u32);
+            }
+            self.opp_key_map = Some(m);
         }
-        self.opp_key_map.as_ref().and_then(|m| m.get(key).copied())
+        self.opp_key_map
+            .as_ref()
+            .and_then(|m| m.get(&self.opp_keys, key))
     }
 
     pub fn add_stage_change(&mut self, h: &StageChange) -> Result<(), ScorecardError> {
@@ -670,43 +764,51 @@ impl BookBuilder {
                 h.id, h.opp
             )));
         };
+        if self.hist_last.0 == opp && h.at.unix() < self.hist_last.1 {
+            return Err(ScorecardError::Data(format!(
+                "stage history of opportunity {} is not in time order at row {}",
+                h.opp, h.id
+            )));
+        }
+        self.hist_last = (opp, h.at.unix());
         let stage = self.stage(&h.stage);
         let row = self.hist_opp.len() as u32;
         self.hist_opp.push(opp);
-        self.hist_at.push(h.at.unix());
         self.hist.day.push(self.days.day(h.at));
         self.hist.stage.push(stage);
-        let (o, a, c, p) = (
-            opp as usize,
-            h.amount.map(Money::units),
-            h.close_date.map(day).unwrap_or(NO_DAY),
-            h.probability.map(|p| p.bp()),
-        );
-        let same_amount = a.is_none() || (self.opp_amount_known[o] && a == Some(self.opps.amount[o]));
+        self.hist
+            .prob
+            .push(h.probability.map(|p| p.bp()).unwrap_or(u16::MAX));
+        let o = opp as usize;
+        let a = h.amount.map(Money::units);
+        let c = h.close_date.map(day).unwrap_or(NO_DAY);
+        let same_amount =
+            a.is_none() || (self.opps.flags[o] & F_AMOUNT != 0 && a == Some(self.opps.amount[o]));
         let same_close = c == NO_DAY || c == self.opps.close[o];
-        if !(same_amount && same_close) || p.is_some() && p != self.opp_prob[o] {
-            self.hist_raw_overrides.push((row, a, c, p));
+        if !(same_amount && same_close) {
+            let amount = if same_amount { i64::MIN } else { a.unwrap_or(i64::MIN) };
+            let close = if same_close { NO_DAY } else { c };
+            self.hist.overrides.push((row, amount, close));
         }
         Ok(())
     }
 
     pub fn add_lead(&mut self, l: &Lead) -> Result<(), ScorecardError> {
         let owner = self.person(&l.owner, &|| format!("lead {}", l.id))?;
-        self.lead_ix
-            .insert(l.id.as_str().to_owned(), self.leads.owner.len() as u32);
+        let ix = self.leads.owner.len() as u32;
+        self.lead_keys.push(l.id.as_str());
+        self.lead_ix.insert(&self.lead_keys, l.id.as_str(), ix);
         let x = &mut self.leads;
         x.owner.push(owner);
         x.created_at.push(l.created.unix());
         x.created_day.push(self.days.day(l.created));
-        x.converted.push(match (l.converted_at, &l.converted_opp, &l.converted_account) {
-            (Some(d), _, _) => day(d),
-            // converted without a date: converted when it was created
-            (None, Some(_), _) | (None, _, Some(_)) => self.days.day(l.created),
-            _ => NO_DAY,
-        });
-        if self.keep_ids {
-            x.ids.push(l.id.as_str());
-        }
+        x.converted
+            .push(match (l.converted_at, &l.converted_opp, &l.converted_account) {
+                (Some(d), _, _) => day(d),
+                // converted without a date: converted when it was created
+                (None, Some(_), _) | (None, _, Some(_)) => self.days.day(l.created),
+                _ => NO_DAY,
+            });
         Ok(())
     }
 
@@ -714,7 +816,7 @@ impl BookBuilder {
         let owner = self.person(&a.owner, &|| format!("activity {}", a.id))?;
         let d = self.days.day(a.at);
         if let Some(l) = &a.lead
-            && let Some(&li) = self.lead_ix.get(l.as_str())
+            && let Some(li) = self.lead_ix.get(&self.lead_keys, l.as_str())
         {
             self.lead_acts.push((li, a.at.unix(), d));
         }
@@ -752,22 +854,26 @@ impl BookBuilder {
             raw_rates,
             stage_names,
             reasons,
-            opps: raw,
+            opps: mut raw,
             opp_prob,
             opp_keys,
             hist_opp,
-            hist_at,
-            hist: raw_hist,
-            hist_raw_overrides,
-            leads: raw_leads,
+            hist: mut raw_hist,
+            leads: mut raw_leads,
+            lead_keys,
+            lead_ix,
             lead_acts,
-            acts: raw_acts,
-            accounts: raw_accounts,
+            acts: mut raw_acts,
+            acct_keys,
+            acct_ix,
+            acct_owner,
+            acct_churned,
             spend: raw_spend,
             surveys: raw_surveys,
             quotas: raw_quotas,
             ..
         } = self;
+        drop(lead_ix);
         people.push(PersonInfo {
             id: PersonId::parse("(nobody)").map_err(|e| ScorecardError::Data(e.to_string()))?,
             name: "(no owner)".into(),
@@ -777,35 +883,26 @@ impl BookBuilder {
             left: i32::MAX,
         });
         let nobody = (people.len() - 1) as u32;
+        let np = people.len();
 
         // Rates into the organisation's currency, direct or inverted.
         let org_ccy = settings.currency;
         let mut rates: Vec<Vec<(Day, i64)>> = vec![Vec::new(); currencies.len()];
+        let inverse = |units: i64| {
+            div_round(i128::from(SCALE) * i128::from(SCALE), i128::from(units)) as i64
+        };
         for r in &raw_rates {
-            let Some(ci) = currencies.iter().position(|c| *c == r.from) else {
-                if r.from == org_ccy
-                    && let Some(ci) = currencies.iter().position(|c| *c == r.to)
-                    && r.rate.units() != 0
-                {
-                    let inv = div_round(
-                        i128::from(SCALE) * i128::from(SCALE),
-                        i128::from(r.rate.units()),
-                    ) as i64;
-                    rates[ci].push((day(r.date), inv));
-                }
-                continue;
-            };
-            if r.to == org_ccy {
+            let from = currencies.iter().position(|c| *c == r.from);
+            let to = currencies.iter().position(|c| *c == r.to);
+            if r.to == org_ccy
+                && let Some(ci) = from
+            {
                 rates[ci].push((day(r.date), r.rate.units()));
             } else if r.from == org_ccy
-                && let Some(ti) = currencies.iter().position(|c| *c == r.to)
+                && let Some(ci) = to
                 && r.rate.units() != 0
             {
-                let inv = div_round(
-                    i128::from(SCALE) * i128::from(SCALE),
-                    i128::from(r.rate.units()),
-                ) as i64;
-                rates[ti].push((day(r.date), inv));
+                rates[ci].push((day(r.date), inverse(r.rate.units())));
             }
         }
         for v in &mut rates {
@@ -821,8 +918,8 @@ impl BookBuilder {
         let mut closes: Vec<[u64; 3]> = vec![[0; 3]; ns];
         for i in 0..raw.len() {
             let s = raw.stage[i] as usize;
-            if let Some(p) = opp_prob[i] {
-                *prob_counts[s].entry(p).or_default() += 1;
+            if opp_prob[i] != u16::MAX {
+                *prob_counts[s].entry(opp_prob[i]).or_default() += 1;
             }
             closes[s][match raw.status[i] {
                 OppStatus::Open => 0,
@@ -830,11 +927,9 @@ impl BookBuilder {
                 OppStatus::Lost => 2,
             }] += 1;
         }
-        for &(row, _, _, p) in &hist_raw_overrides {
-            if let Some(p) = p {
-                *prob_counts[raw_hist.stage[row as usize] as usize]
-                    .entry(p)
-                    .or_default() += 1;
+        for (r, &p) in raw_hist.prob.iter().enumerate() {
+            if p != u16::MAX {
+                *prob_counts[raw_hist.stage[r] as usize].entry(p).or_default() += 1;
             }
         }
         let mut pos_sum = vec![0f64; ns];
@@ -864,9 +959,9 @@ impl BookBuilder {
                     .unwrap_or(0)
             })
             .collect();
-        let stage_closes: Vec<Option<OppStatus>> = (0..ns)
-            .map(|s| {
-                let [open, won, lost] = closes[s];
+        let stage_closes: Vec<Option<OppStatus>> = closes
+            .iter()
+            .map(|&[open, won, lost]| {
                 if open == 0 && won > 0 && lost == 0 {
                     Some(OppStatus::Won)
                 } else if open == 0 && lost > 0 && won == 0 {
@@ -883,7 +978,11 @@ impl BookBuilder {
                 Some(OppStatus::Won) => 1,
                 _ => 2,
             };
-            let pos = if pos_n[s] > 0 { pos_sum[s] / pos_n[s] as f64 } else { 0.5 };
+            let pos = if pos_n[s] > 0 {
+                pos_sum[s] / pos_n[s] as f64
+            } else {
+                0.5
+            };
             (class, default_bp[s], (pos * 1e6) as i64)
         };
         order.sort_by_key(|&s| (key(s), stage_names[s].clone()));
@@ -899,68 +998,106 @@ impl BookBuilder {
             stages[s].order = o as u16;
         }
 
-        // Opportunities: sorted by (owner, close, id).
+        // Opportunities: sorted by (owner, close, arrival), one column at a time.
         let n = raw.len();
-        let mut perm: Vec<u32> = (0..n as u32).collect();
-        perm.sort_unstable_by_key(|&i| (raw.owner[i as usize], raw.close[i as usize], i));
+        let perm = {
+            let close = &raw.close;
+            by_owner_then(&raw.owner, np, |i| close[i])
+        };
         let mut inv = vec![0u32; n];
         for (new, &old) in perm.iter().enumerate() {
             inv[old as usize] = new as u32;
         }
-        let prob: Vec<u16> = (0..n)
-            .map(|i| opp_prob[i].unwrap_or(default_bp[raw.stage[i] as usize]))
+        let mut prob: Vec<u16> = (0..n)
+            .map(|i| {
+                if opp_prob[i] != u16::MAX {
+                    opp_prob[i]
+                } else {
+                    default_bp[raw.stage[i] as usize]
+                }
+            })
             .collect();
+        drop(opp_prob);
         let mut opps = Opps {
-            owner: permute(&raw.owner, &perm),
-            created: permute(&raw.created, &perm),
-            close: permute(&raw.close, &perm),
-            status: permute(&raw.status, &perm),
-            amount: permute(&raw.amount, &perm),
-            currency: permute(&raw.currency, &perm),
+            owner: permute(&mut raw.owner, &perm),
+            created: permute(&mut raw.created, &perm),
+            close: permute(&mut raw.close, &perm),
+            status: permute(&mut raw.status, &perm),
+            amount: permute(&mut raw.amount, &perm),
+            currency: permute(&mut raw.currency, &perm),
             amount_at_close: Vec::new(),
-            stage: permute(&raw.stage, &perm),
-            prob: permute(&prob, &perm),
-            account: permute(&raw.account, &perm),
-            loss_reason: permute(&raw.loss_reason, &perm),
-            flags: permute(&raw.flags, &perm),
-            modified: permute(&raw.modified, &perm),
+            stage: permute(&mut raw.stage, &perm),
+            prob: permute(&mut prob, &perm),
+            account: permute(&mut raw.account, &perm),
+            loss_reason: permute(&mut raw.loss_reason, &perm),
+            flags: permute(&mut raw.flags, &perm),
+            modified: permute(&mut raw.modified, &perm),
             hist_off: Vec::new(),
             owner_off: Vec::new(),
-            ids: if keep_ids { opp_keys.permuted(&perm) } else { Ids::default() },
+            ids: Ids::default(),
             max_cycle: 0,
         };
         drop(raw);
-        drop(prob);
+        // ids of deals whose amount cannot be converted, for the error message
+        let opp_id = |i: usize| opp_keys.get(perm[i] as usize).to_owned();
 
-        // History rows regrouped in the new opportunity order.
-        let mut counts = vec![0u32; n + 1];
+        // History rows regrouped in the new opportunity order (a stable counting sort,
+        // so each deal's rows stay in time order).
+        let mut off = vec![0u32; n + 1];
         for &o in &hist_opp {
-            counts[inv[o as usize] as usize + 1] += 1;
+            off[inv[o as usize] as usize + 1] += 1;
         }
         for i in 0..n {
-            counts[i + 1] += counts[i];
+            off[i + 1] += off[i];
         }
-        let mut hist_order: Vec<u32> = (0..hist_opp.len() as u32).collect();
-        hist_order.sort_by_key(|&r| (inv[hist_opp[r as usize] as usize], hist_at[r as usize], r));
-        let mut new_row = vec![0u32; hist_opp.len()];
-        for (new, &old) in hist_order.iter().enumerate() {
-            new_row[old as usize] = new as u32;
+        let nh = hist_opp.len();
+        let mut next = off.clone();
+        let mut dest = vec![0u32; nh];
+        for (r, &o) in hist_opp.iter().enumerate() {
+            let k = &mut next[inv[o as usize] as usize];
+            dest[r] = *k;
+            *k += 1;
         }
-        let history = History {
-            day: permute(&raw_hist.day, &hist_order),
-            stage: permute(&raw_hist.stage, &hist_order),
-            overrides: hist_raw_overrides
-                .into_iter()
-                .map(|(row, a, c, p)| {
-                    (new_row[row as usize], (a.unwrap_or(i64::MIN), c, p.unwrap_or(u16::MAX)))
-                })
-                .collect(),
+        drop(next);
+        drop(hist_opp);
+        drop(inv);
+        let scatter = |v: &mut Vec<_>, fill| {
+            let old: Vec<_> = std::mem::take(v);
+            let mut out = vec![fill; nh];
+            for (r, x) in old.into_iter().enumerate() {
+                out[dest[r] as usize] = x;
+            }
+            out
         };
-        drop(hist_order);
-        drop(new_row);
-        opps.hist_off = counts;
+        let mut overrides: Vec<(u32, i64, Day)> = raw_hist
+            .overrides
+            .iter()
+            .map(|&(r, a, c)| (dest[r as usize], a, c))
+            .collect();
+        overrides.sort_unstable_by_key(|o| o.0);
+        let history = History {
+            day: scatter(&mut raw_hist.day, 0),
+            stage: {
+                let old = std::mem::take(&mut raw_hist.stage);
+                let mut out = vec![0u16; nh];
+                for (r, x) in old.into_iter().enumerate() {
+                    out[dest[r] as usize] = x;
+                }
+                out
+            },
+            prob: {
+                let old = std::mem::take(&mut raw_hist.prob);
+                let mut out = vec![0u16; nh];
+                for (r, x) in old.into_iter().enumerate() {
+                    out[dest[r] as usize] = x;
+                }
+                out
+            },
+            overrides,
+        };
+        drop(dest);
+        opps.hist_off = off;
 
-        // Amounts at close in the organisation's currency; first won deal per account.
         let mut book = Book {
             days: LocalDays::new(&settings),
             settings,
@@ -978,21 +1115,29 @@ impl BookBuilder {
             leads: Leads::default(),
             activities: Activities::default(),
             accounts: Vec::new(),
+            account_ids: Ids::default(),
             spend: Vec::new(),
             surveys: Vec::new(),
             quotas: Vec::new(),
             holidays: Vec::new(),
         };
+        // Amounts at close in the organisation's currency; first won deal per account.
+        let na = acct_owner.len();
         let mut amount_at_close = vec![0i64; n];
-        let mut first_won: Vec<(Day, u32)> = vec![(NO_DAY, NONE); raw_accounts.len()];
+        let mut first_won: Vec<(Day, u32)> = vec![(NO_DAY, NONE); na];
         let mut max_cycle = 0;
         for i in 0..n {
             let o = &book.opps;
-            if o.status[i] != OppStatus::Open && o.flags[i] & F_AMOUNT != 0 && o.close[i] != NO_DAY {
+            if o.status[i] != OppStatus::Open && o.flags[i] & F_AMOUNT != 0 && o.close[i] != NO_DAY
+            {
                 amount_at_close[i] = book
                     .convert(o.amount[i], o.currency[i], o.close[i])
                     .ok_or_else(|| {
-                        book.missing_rate(&format!("opportunity {}", opp_keys_get(&book, &perm, &opp_keys, i)), o.currency[i], o.close[i])
+                        book.missing_rate(
+                            &format!("opportunity {}", opp_id(i)),
+                            o.currency[i],
+                            o.close[i],
+                        )
                     })?;
             }
             if o.status[i] != OppStatus::Open && o.close[i] != NO_DAY && o.created[i] != NO_DAY {
@@ -1001,7 +1146,10 @@ impl BookBuilder {
             if o.status[i] == OppStatus::Won && o.close[i] != NO_DAY && o.account[i] != NONE {
                 let a = o.account[i] as usize;
                 let cur = first_won[a];
-                if cur.1 == NONE || o.close[i] < cur.0 || (o.close[i] == cur.0 && perm[i] < perm[cur.1 as usize]) {
+                if cur.1 == NONE
+                    || o.close[i] < cur.0
+                    || (o.close[i] == cur.0 && perm[i] < perm[cur.1 as usize])
+                {
                     first_won[a] = (o.close[i], i as u32);
                 }
             }
@@ -1013,29 +1161,36 @@ impl BookBuilder {
         }
         book.opps.amount_at_close = amount_at_close;
         book.opps.max_cycle = max_cycle;
+        if keep_ids {
+            book.opps.ids = opp_keys.permuted(&perm);
+        }
+        drop(opp_keys);
         drop(perm);
 
         // Accounts.
-        book.accounts = raw_accounts
-            .iter()
-            .zip(&first_won)
-            .map(|(a, &(fw, opp))| AccountInfo {
-                id: a.id.as_str().to_owned(),
-                owner: a
-                    .owner
-                    .as_ref()
-                    .and_then(|p| book.person_ix.get(p).copied())
-                    .or((opp != NONE).then(|| book.opps.owner[opp as usize]))
-                    .unwrap_or(nobody),
-                first_won: fw,
-                churned: a.churned_on.map(day).unwrap_or(NO_DAY),
+        book.accounts = (0..na)
+            .map(|a| {
+                let (fw, opp) = first_won[a];
+                AccountInfo {
+                    owner: if acct_owner[a] != NONE {
+                        acct_owner[a]
+                    } else if opp != NONE {
+                        book.opps.owner[opp as usize]
+                    } else {
+                        nobody
+                    },
+                    first_won: fw,
+                    churned: acct_churned[a],
+                }
             })
             .collect();
 
         // Leads: sorted by (owner, created); first response and follow-up days.
         let nl = raw_leads.owner.len();
-        let mut lperm: Vec<u32> = (0..nl as u32).collect();
-        lperm.sort_unstable_by_key(|&i| (raw_leads.owner[i as usize], raw_leads.created_at[i as usize], i));
+        let lperm = {
+            let at = &raw_leads.created_at;
+            by_owner_then(&raw_leads.owner, np, |i| at[i])
+        };
         let mut linv = vec![0u32; nl];
         for (new, &old) in lperm.iter().enumerate() {
             linv[old as usize] = new as u32;
@@ -1044,18 +1199,25 @@ impl BookBuilder {
             .into_iter()
             .map(|(l, at, d)| (linv[l as usize], at, d))
             .collect();
+        drop(linv);
         la.sort_unstable();
         let mut leads = Leads {
-            owner: permute(&raw_leads.owner, &lperm),
-            created_day: permute(&raw_leads.created_day, &lperm),
-            created_at: permute(&raw_leads.created_at, &lperm),
+            owner: permute(&mut raw_leads.owner, &lperm),
+            created_day: permute(&mut raw_leads.created_day, &lperm),
+            created_at: permute(&mut raw_leads.created_at, &lperm),
             first_response: vec![i64::MAX; nl],
-            converted: permute(&raw_leads.converted, &lperm),
+            converted: permute(&mut raw_leads.converted, &lperm),
             act_off: vec![0; nl + 1],
-            act_days: la.iter().map(|x| x.2).collect(),
+            act_days: Vec::new(),
             owner_off: Vec::new(),
-            ids: raw_leads.ids.permuted(&lperm),
+            ids: if keep_ids {
+                lead_keys.permuted(&lperm)
+            } else {
+                Ids::default()
+            },
         };
+        drop(lead_keys);
+        drop(lperm);
         for &(l, at, _) in &la {
             leads.act_off[l as usize + 1] += 1;
             let l = l as usize;
@@ -1066,18 +1228,20 @@ impl BookBuilder {
         for i in 0..nl {
             leads.act_off[i + 1] += leads.act_off[i];
         }
-        // act_days must be sorted per lead by day: `la` is sorted by (lead, at), and the
-        // local day is monotonic in `at`.
+        // sorted by (lead, at), and the local day is monotonic in `at`
+        leads.act_days = la.iter().map(|x| x.2).collect();
+        drop(la);
         book.leads = leads;
 
         // Activities: sorted by (owner, day).
-        let na = raw_acts.owner.len();
-        let mut aperm: Vec<u32> = (0..na as u32).collect();
-        aperm.sort_unstable_by_key(|&i| (raw_acts.owner[i as usize], raw_acts.day[i as usize], i));
+        let aperm = {
+            let d = &raw_acts.day;
+            by_owner_then(&raw_acts.owner, np, |i| d[i])
+        };
         book.activities = Activities {
-            owner: permute(&raw_acts.owner, &aperm),
-            day: permute(&raw_acts.day, &aperm),
-            kind: permute(&raw_acts.kind, &aperm),
+            owner: permute(&mut raw_acts.owner, &aperm),
+            day: permute(&mut raw_acts.day, &aperm),
+            kind: permute(&mut raw_acts.kind, &aperm),
             owner_off: Vec::new(),
             ids: raw_acts.ids.permuted(&aperm),
         };
@@ -1114,11 +1278,17 @@ impl BookBuilder {
                 SpendScope::Company => SpendTarget::Company,
                 SpendScope::Unit(u) => match book.unit_ix.get(u.as_str()) {
                     Some(&i) => SpendTarget::Unit(i),
-                    None => return Err(ScorecardError::Data(format!("spend on unknown unit {u}"))),
+                    None => {
+                        return Err(ScorecardError::Data(format!("spend on unknown unit {u}")));
+                    }
                 },
                 SpendScope::Person(p) => match book.person_ix.get(p) {
                     Some(&i) => SpendTarget::Person(i),
-                    None => return Err(ScorecardError::Data(format!("spend on unknown person {p}"))),
+                    None => {
+                        return Err(ScorecardError::Data(format!(
+                            "spend on unknown person {p}"
+                        )));
+                    }
                 },
             };
             book.spend.push(SpendEntry {
@@ -1127,15 +1297,9 @@ impl BookBuilder {
                 amount: s.amount.units(),
             });
         }
-        let acct_ix: HashMap<&str, u32> = book
-            .accounts
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.id.as_str(), i as u32))
-            .collect();
         let mut surveys = Vec::new();
         for s in raw_surveys {
-            let Some(&a) = acct_ix.get(s.account.as_str()) else {
+            let Some(a) = acct_ix.get(&acct_keys, s.account.as_str()) else {
                 continue;
             };
             let span = f64::from(s.scale_max - s.scale_min);
@@ -1150,22 +1314,14 @@ impl BookBuilder {
             });
         }
         book.surveys = surveys;
+        book.account_ids = acct_keys;
         let mut holidays: Vec<Day> = book.settings.holidays.iter().map(|&d| day(d)).collect();
         holidays.sort();
         holidays.dedup();
         book.holidays = holidays;
-        let np = book.people.len();
         book.opps.owner_off = owner_offsets(&book.opps.owner, np);
         book.leads.owner_off = owner_offsets(&book.leads.owner, np);
         book.activities.owner_off = owner_offsets(&book.activities.owner, np);
         Ok(book)
-    }
-}
-
-fn opp_keys_get<'a>(book: &'a Book, perm: &[u32], keys: &'a Ids, i: usize) -> &'a str {
-    if book.opps.ids.is_kept() {
-        book.opps.id(i)
-    } else {
-        keys.get(perm[i] as usize)
     }
 }

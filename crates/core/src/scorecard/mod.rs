@@ -431,6 +431,25 @@ impl Engine {
             segs.of_person(p).map(|s| cells[s as usize * ng + g].bookings).sum()
         };
 
+        // Quotas set on teams and units, and spend on units and the company, by target.
+        let mut team_unit_quota: std::collections::HashMap<QuotaOn, Vec<usize>> = std::collections::HashMap::new();
+        for (i, q) in book.quotas.iter().enumerate() {
+            if !matches!(q.target, QuotaOn::Person(_)) {
+                team_unit_quota.entry(q.target).or_default().push(i);
+            }
+        }
+        let mut spend_by_slot: Vec<Vec<(SpendTarget, i64)>> = vec![Vec::new(); ng];
+        for x in &book.spend {
+            if matches!(x.target, SpendTarget::Person(_)) {
+                continue;
+            }
+            for (g, sl) in slots.iter().enumerate() {
+                if sl.start <= x.day && x.day < sl.end {
+                    spend_by_slot[g].push((x.target, x.amount));
+                }
+            }
+        }
+
         // Roll up.
         let mut totals = Vec::with_capacity(scopes.len());
         let all_segs: Vec<u32> = (0..nseg as u32).collect();
@@ -487,8 +506,8 @@ impl Engine {
                     }
                 }
                 t.cycle_hist = hist;
-                t.unit_spend = unit_spend(book, scope, sl);
-                t.quota = quota(book, scope, sl, &t.cell, &own_quota, ng, g);
+                t.unit_spend = unit_spend(book, scope, &spend_by_slot[g]);
+                t.quota = quota(book, &team_unit_quota, scope, sl, &t.cell, &own_quota, ng, g);
                 t.span_of_control = match scope {
                     Scope::Team(p) => Some(segs.direct_reports(p, sl.asof).len() as u32),
                     _ => None,
@@ -576,15 +595,12 @@ impl Engine {
 
 /// Spend assigned to units (unit scopes: the unit and its sub-units) or to the company
 /// (company scope only), dated in the slot (spec §5 `sales_marketing_spend`).
-fn unit_spend(book: &Book, scope: Scope, sl: &Slot) -> i64 {
+fn unit_spend(book: &Book, scope: Scope, spend: &[(SpendTarget, i64)]) -> i64 {
     let mut sum = 0;
-    for x in &book.spend {
-        if x.day < sl.start || x.day >= sl.end {
-            continue;
-        }
-        match (scope, x.target) {
-            (Scope::Company, SpendTarget::Company | SpendTarget::Unit(_)) => sum += x.amount,
-            (Scope::Unit(u), SpendTarget::Unit(v)) if unit_within(book, v, u) => sum += x.amount,
+    for &(target, amount) in spend {
+        match (scope, target) {
+            (Scope::Company, SpendTarget::Company | SpendTarget::Unit(_)) => sum += amount,
+            (Scope::Unit(u), SpendTarget::Unit(v)) if unit_within(book, v, u) => sum += amount,
             _ => {}
         }
     }
@@ -615,8 +631,10 @@ pub fn unit_within(book: &Book, v: u32, u: u32) -> bool {
 /// own-book quotas of the quota-carrying people in scope on the first day. A quota counts
 /// for a period when its own period lies inside it (a year's quota does not count for a
 /// quarter: salesorg does not pro-rate).
+#[allow(clippy::too_many_arguments)]
 fn quota(
     book: &Book,
+    set: &std::collections::HashMap<QuotaOn, Vec<usize>>,
     scope: Scope,
     sl: &Slot,
     cell: &Cell,
@@ -626,8 +644,8 @@ fn quota(
 ) -> Option<i128> {
     let set_on = |target: QuotaOn| -> Option<i128> {
         let mut sum: Option<i128> = None;
-        for q in &book.quotas {
-            if q.target == target && sl.start <= q.start && q.end <= sl.end {
+        for q in set.get(&target).into_iter().flatten().map(|&i| &book.quotas[i]) {
+            if sl.start <= q.start && q.end <= sl.end {
                 sum = Some(sum.unwrap_or(0) + i128::from(q.amount));
             }
         }

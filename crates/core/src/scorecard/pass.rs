@@ -138,22 +138,21 @@ fn state_at(book: &Book, i: usize, a: Day) -> (u16, Day, Option<i64>, u16, Day) 
     let r = r0 + k - 1;
     touched = touched.max(h.day[r]);
     let stage = h.stage[r];
-    let (mut amount, mut close, mut prob) = (
-        cur_amount,
-        o.close[i],
-        if stage == o.stage[i] { o.prob[i] } else { book.stages[stage as usize].default_bp },
-    );
-    if !h.overrides.is_empty()
-        && let Some(&(oa, oc, op)) = h.overrides.get(&(r as u32))
-    {
+    let mut amount = cur_amount;
+    let mut close = o.close[i];
+    let prob = if h.prob[r] != u16::MAX {
+        h.prob[r]
+    } else if stage == o.stage[i] {
+        o.prob[i]
+    } else {
+        book.stages[stage as usize].default_bp
+    };
+    if let Some((oa, oc)) = h.override_of(r as u32) {
         if oa != i64::MIN {
             amount = Some(oa);
         }
         if oc != NO_DAY {
             close = oc;
-        }
-        if op != u16::MAX {
-            prob = op;
         }
     }
     (stage, close, amount, prob, touched)

@@ -299,7 +299,7 @@ fn settings() -> Settings {
 fn engine(kind: BackendKind, settings: &Settings) -> Engine {
     let mut s = fresh(kind);
     small_org(&mut s, settings);
-    salesorg_engine::scorecard::load(&mut s, &Catalog::builtin().unwrap(), true, &Quiet)
+    salesorg_engine::scorecard::load(&mut s, &Catalog::builtin().unwrap(), true, false, &Quiet)
         .unwrap_or_else(|e| panic!("{kind}: {e}"))
         .0
 }
@@ -545,7 +545,7 @@ fn time_zones_across_midnight() {
         let mut st = fresh(BackendKind::Sqlite);
         small_org(&mut st, &s);
         st.upsert_leads(&[lead("L4", "R2", "2024-04-01T06:30:00Z", None)]).unwrap();
-        let e = salesorg_engine::scorecard::load(&mut st, &Catalog::builtin().unwrap(), false, &Quiet).unwrap().0;
+        let e = salesorg_engine::scorecard::load(&mut st, &Catalog::builtin().unwrap(), false, false, &Quiet).unwrap().0;
         assert_eq!(kpi(&e, "company", Q1, "leads_created"), q1, "{tz}");
         assert_eq!(kpi(&e, "company", "FY2024-Q2", "leads_created"), q2, "{tz}");
     }
@@ -557,7 +557,7 @@ fn a_deal_in_a_currency_without_a_rate_is_an_error_not_a_zero() {
     small_org(&mut st, &settings());
     let o = opp("O9", "R1", "ACC1", "100", "GBP", OppStatus::Won, "Closed Won", "2024-01-02", "2024-01-03");
     st.upsert_opportunities(&mut std::iter::once(&o)).unwrap();
-    let err = salesorg_engine::scorecard::load(&mut st, &Catalog::builtin().unwrap(), false, &Quiet)
+    let err = salesorg_engine::scorecard::load(&mut st, &Catalog::builtin().unwrap(), false, false, &Quiet)
         .err()
         .expect("a missing rate must fail")
         .to_string();

@@ -20,7 +20,7 @@ fn demo_engine(people: u32, opps: u64) -> Engine {
         activities_per_opp: 1.0,
     };
     generate(&spec, &mut StoreSink(&mut s), &Quiet).unwrap();
-    salesorg_engine::scorecard::load(&mut s, &Catalog::builtin().unwrap(), true, &Quiet)
+    salesorg_engine::scorecard::load(&mut s, &Catalog::builtin().unwrap(), true, false, &Quiet)
         .unwrap()
         .0
 }
@@ -76,4 +76,58 @@ fn segments_agree_with_the_org_history() {
         }
     }
     let _ = (PersonId::parse("x"), UnitId::parse("x"), Scope::Company);
+}
+
+/// The columnar snapshot gives the same numbers as a load from the rows, and any write
+/// to the store makes the next load rebuild it.
+#[test]
+fn the_snapshot_matches_the_store_and_expires_on_write() {
+    use salesorg_core::period::Period;
+    let mut s = fresh(BackendKind::Sqlite);
+    let spec = DemoSpec {
+        people: 60,
+        opportunities: 1500,
+        seed: 3,
+        end: parse_date("2026-06-30").unwrap(),
+        activities_per_opp: 1.0,
+    };
+    generate(&spec, &mut StoreSink(&mut s), &Quiet).unwrap();
+    let cat = Catalog::builtin().unwrap();
+    let today = parse_date("2026-06-30").unwrap();
+    let run = |e: &Engine| {
+        let periods = salesorg_core::scorecard::periods_between(
+            &e.book.settings.fiscal,
+            salesorg_core::period::Grain::Quarter,
+            parse_date("2024-01-01").unwrap(),
+            today,
+        );
+        let scopes = e.all_team_and_unit_scopes(periods[0].start, today);
+        let kpis = salesorg_engine::scorecard::default_kpis();
+        let rows = e.run(&scopes, &periods, &kpis, today).unwrap();
+        let mut out = Vec::new();
+        salesorg_engine::scorecard::rows_csv(e, &rows, &kpis, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    let (e1, t1) = salesorg_engine::scorecard::load(&mut s, &cat, false, true, &Quiet).unwrap();
+    assert!(t1.phases.iter().any(|p| p.0 == "write snapshot"));
+    let (e2, t2) = salesorg_engine::scorecard::load(&mut s, &cat, false, true, &Quiet).unwrap();
+    assert_eq!(t2.phases[0].0, "snapshot", "the second load reads the snapshot");
+    let a = run(&e1);
+    assert_eq!(a, run(&e2));
+    assert!(a.lines().count() > 10);
+    // a write moves the data version on: the snapshot is rebuilt, with the new deal in it
+    let mut o = s.opportunities().unwrap()[0].clone();
+    o.id = salesorg_core::ids::OppId::parse("NEW-1").unwrap();
+    o.status = salesorg_core::records::OppStatus::Won;
+    o.close_date = Some(parse_date("2026-05-05").unwrap());
+    o.amount = Some(salesorg_core::money::Money::parse("12345").unwrap());
+    o.currency = e1.book.settings.currency;
+    s.upsert_opportunities(&mut std::iter::once(&o)).unwrap();
+    let (e3, t3) = salesorg_engine::scorecard::load(&mut s, &cat, false, true, &Quiet).unwrap();
+    assert_ne!(t3.phases[0].0, "snapshot");
+    let q = Period::parse("2026-05", &e3.book.settings.fiscal).unwrap();
+    let before = e1.run(&[Scope::Company], &[q], &["won_deals"], today).unwrap();
+    let after = e3.run(&[Scope::Company], &[q], &["won_deals"], today).unwrap();
+    let n = |r: &[salesorg_core::scorecard::Row]| r[0].values[0].1.to_text("");
+    assert_eq!(n(&after).parse::<i64>().unwrap(), n(&before).parse::<i64>().unwrap() + 1);
 }

@@ -56,7 +56,14 @@ fn records_round_trip_exactly_on_both_backends() {
         s.upsert_opportunities(&mut [o2.clone()].iter()).unwrap();
         assert_eq!(s.opportunities().unwrap(), vec![o2], "{kind}");
         assert_eq!(s.people().unwrap().len(), 2);
-        assert_eq!(s.schema_version().unwrap(), 2);
+        assert_eq!(s.schema_version().unwrap(), 3);
+        // every write moves the data version on; reads do not
+        let (id, v) = s.data_version().unwrap();
+        let _ = s.opportunities().unwrap();
+        assert_eq!(s.data_version().unwrap(), (id.clone(), v));
+        s.upsert_opportunities(&mut [o.clone()].iter()).unwrap();
+        assert_eq!(s.data_version().unwrap(), (id.clone(), v + 1), "{kind}");
+        assert_eq!(id.len(), 32);
     }
 }
 

@@ -1,0 +1,439 @@
+//! The scorecard's columnar snapshot: the book's big columns written to a cache file
+//! beside the store after they are first built, so that the next process reads them back
+//! at disk speed instead of re-reading every row. A snapshot is valid only for the store
+//! and data version it was built from (`store_meta`); any write to the store moves the
+//! version on and the next run rebuilds it. People, units, lines and settings always come
+//! from the store itself.
+//!
+//! The file is a cache in this machine's byte order, not an exchange format.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use salesorg_core::money::Currency;
+use salesorg_core::records::{ActivityKind, OppStatus};
+use salesorg_core::scorecard::Book;
+use salesorg_core::scorecard::book::{
+    AccountInfo, Activities, History, Ids, Leads, Opps, QuotaEntry, QuotaOn, SpendEntry,
+    SpendTarget, StageInfo, SurveyEntry,
+};
+
+const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
+const FORMAT: u32 = 1;
+
+/// Where the snapshot of a store lives: beside a SQLite file (`<file>.scorecard`), or in
+/// the user's cache folder for a PostgreSQL URL.
+pub fn path_for(url: &str) -> Option<PathBuf> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in url.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100_0000_01b3);
+        }
+        Some(base.join("salesorg").join(format!("{h:016x}.scorecard")))
+    } else {
+        let file = url.strip_prefix("sqlite://").unwrap_or(url);
+        Some(PathBuf::from(format!("{file}.scorecard")))
+    }
+}
+
+struct W<T: Write>(T);
+
+impl<T: Write> W<T> {
+    fn u64(&mut self, v: u64) -> std::io::Result<()> {
+        self.0.write_all(&v.to_le_bytes())
+    }
+    fn col<P: bytemuck::Pod>(&mut self, v: &[P]) -> std::io::Result<()> {
+        self.u64(v.len() as u64)?;
+        self.0.write_all(bytemuck::cast_slice(v))
+    }
+    fn str(&mut self, s: &str) -> std::io::Result<()> {
+        self.col(s.as_bytes())
+    }
+    fn ids(&mut self, ids: &Ids) -> std::io::Result<()> {
+        let (off, buf) = ids.parts();
+        self.col(off)?;
+        self.str(buf)
+    }
+}
+
+struct R<T: Read>(T);
+
+fn bad(msg: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, msg.to_owned())
+}
+
+impl<T: Read> R<T> {
+    fn u64(&mut self) -> std::io::Result<u64> {
+        let mut b = [0u8; 8];
+        self.0.read_exact(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+    fn col<P: bytemuck::Pod + bytemuck::Zeroable>(&mut self) -> std::io::Result<Vec<P>> {
+        let n = self.u64()? as usize;
+        if n > (1 << 34) {
+            return Err(bad("column too long"));
+        }
+        let mut v = vec![P::zeroed(); n];
+        self.0.read_exact(bytemuck::cast_slice_mut(&mut v))?;
+        Ok(v)
+    }
+    fn str(&mut self) -> std::io::Result<String> {
+        String::from_utf8(self.col::<u8>()?).map_err(|_| bad("text is not UTF-8"))
+    }
+    fn ids(&mut self) -> std::io::Result<Ids> {
+        let off = self.col::<u32>()?;
+        let buf = self.str()?;
+        Ids::from_parts(off, buf).ok_or_else(|| bad("bad id offsets"))
+    }
+}
+
+fn status_code(s: OppStatus) -> u8 {
+    match s {
+        OppStatus::Open => 0,
+        OppStatus::Won => 1,
+        OppStatus::Lost => 2,
+    }
+}
+fn status_of(c: u8) -> OppStatus {
+    match c {
+        1 => OppStatus::Won,
+        2 => OppStatus::Lost,
+        _ => OppStatus::Open,
+    }
+}
+fn kind_code(k: ActivityKind) -> u8 {
+    match k {
+        ActivityKind::Call => 0,
+        ActivityKind::Email => 1,
+        ActivityKind::Meeting => 2,
+        ActivityKind::Task => 3,
+    }
+}
+fn kind_of(c: u8) -> ActivityKind {
+    match c {
+        0 => ActivityKind::Call,
+        1 => ActivityKind::Email,
+        2 => ActivityKind::Meeting,
+        _ => ActivityKind::Task,
+    }
+}
+
+/// Writes the book's columns, atomically (a temporary file renamed into place).
+pub fn write(path: &Path, store_id: &str, version: i64, b: &Book) -> std::io::Result<()> {
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    {
+        let mut w = W(BufWriter::with_capacity(1 << 20, File::create(&tmp)?));
+        w.0.write_all(MAGIC)?;
+        w.0.write_all(&FORMAT.to_le_bytes())?;
+        w.str(store_id)?;
+        w.u64(version as u64)?;
+        w.u64(b.people.len() as u64)?;
+        // currencies, rates, stages, reasons
+        w.u64(b.currencies.len() as u64)?;
+        for c in &b.currencies {
+            w.str(c.as_str())?;
+        }
+        for r in &b.rates {
+            w.col(&r.iter().map(|x| x.0).collect::<Vec<i32>>())?;
+            w.col(&r.iter().map(|x| x.1).collect::<Vec<i64>>())?;
+        }
+        w.u64(b.stages.len() as u64)?;
+        for s in &b.stages {
+            w.str(&s.name)?;
+            w.col(&[
+                s.order,
+                s.default_bp,
+                match s.closes {
+                    None => 0,
+                    Some(x) => 1 + u16::from(status_code(x)),
+                },
+            ])?;
+        }
+        w.u64(b.loss_reasons.len() as u64)?;
+        for r in &b.loss_reasons {
+            w.str(r)?;
+        }
+        // opportunities
+        let o = &b.opps;
+        w.col(&o.owner)?;
+        w.col(&o.created)?;
+        w.col(&o.close)?;
+        w.col(&o.status.iter().map(|&s| status_code(s)).collect::<Vec<u8>>())?;
+        w.col(&o.amount)?;
+        w.col(&o.currency)?;
+        w.col(&o.amount_at_close)?;
+        w.col(&o.stage)?;
+        w.col(&o.prob)?;
+        w.col(&o.account)?;
+        w.col(&o.loss_reason)?;
+        w.col(&o.flags)?;
+        w.col(&o.modified)?;
+        w.col(&o.hist_off)?;
+        w.col(&o.owner_off)?;
+        w.u64(o.max_cycle as u64)?;
+        // history
+        let h = &b.history;
+        w.col(&h.day)?;
+        w.col(&h.stage)?;
+        w.col(&h.prob)?;
+        w.col(&h.overrides.iter().map(|x| x.0).collect::<Vec<u32>>())?;
+        w.col(&h.overrides.iter().map(|x| x.1).collect::<Vec<i64>>())?;
+        w.col(&h.overrides.iter().map(|x| x.2).collect::<Vec<i32>>())?;
+        // leads
+        let l = &b.leads;
+        w.col(&l.owner)?;
+        w.col(&l.created_day)?;
+        w.col(&l.created_at)?;
+        w.col(&l.first_response)?;
+        w.col(&l.converted)?;
+        w.col(&l.act_off)?;
+        w.col(&l.act_days)?;
+        w.col(&l.owner_off)?;
+        // activities
+        let a = &b.activities;
+        w.col(&a.owner)?;
+        w.col(&a.day)?;
+        w.col(&a.kind.iter().map(|&k| kind_code(k)).collect::<Vec<u8>>())?;
+        w.col(&a.owner_off)?;
+        // accounts
+        w.col(&b.accounts.iter().map(|x| x.owner).collect::<Vec<u32>>())?;
+        w.col(&b.accounts.iter().map(|x| x.first_won).collect::<Vec<i32>>())?;
+        w.col(&b.accounts.iter().map(|x| x.churned).collect::<Vec<i32>>())?;
+        w.ids(&b.account_ids)?;
+        // quotas, spend, surveys
+        let (qk, qi): (Vec<u8>, Vec<u32>) = b
+            .quotas
+            .iter()
+            .map(|q| match q.target {
+                QuotaOn::Person(p) => (0, p),
+                QuotaOn::Team(p) => (1, p),
+                QuotaOn::Unit(u) => (2, u),
+            })
+            .unzip();
+        w.col(&qk)?;
+        w.col(&qi)?;
+        w.col(&b.quotas.iter().map(|q| q.start).collect::<Vec<i32>>())?;
+        w.col(&b.quotas.iter().map(|q| q.end).collect::<Vec<i32>>())?;
+        w.col(&b.quotas.iter().map(|q| q.amount).collect::<Vec<i64>>())?;
+        let (sk, si): (Vec<u8>, Vec<u32>) = b
+            .spend
+            .iter()
+            .map(|x| match x.target {
+                SpendTarget::Company => (0, 0),
+                SpendTarget::Unit(u) => (1, u),
+                SpendTarget::Person(p) => (2, p),
+            })
+            .unzip();
+        w.col(&sk)?;
+        w.col(&si)?;
+        w.col(&b.spend.iter().map(|x| x.day).collect::<Vec<i32>>())?;
+        w.col(&b.spend.iter().map(|x| x.amount).collect::<Vec<i64>>())?;
+        w.u64(b.surveys.len() as u64)?;
+        for s in &b.surveys {
+            w.str(&s.id)?;
+        }
+        w.col(&b.surveys.iter().map(|s| s.account).collect::<Vec<u32>>())?;
+        w.col(&b.surveys.iter().map(|s| s.day).collect::<Vec<i32>>())?;
+        w.col(&b.surveys.iter().map(|s| s.score).collect::<Vec<f64>>())?;
+        w.0.write_all(MAGIC)?;
+        w.0.flush()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+/// Reads a snapshot into `book` (built with the store's people, org and settings and no
+/// records) if it exists and matches `(store_id, version)`. `Ok(false)` when there is no
+/// valid snapshot.
+pub fn read(path: &Path, store_id: &str, version: i64, b: &mut Book) -> std::io::Result<bool> {
+    let Ok(f) = File::open(path) else {
+        return Ok(false);
+    };
+    let mut r = R(BufReader::with_capacity(1 << 20, f));
+    let mut magic = [0u8; 14];
+    r.0.read_exact(&mut magic)?;
+    let mut fmt = [0u8; 4];
+    r.0.read_exact(&mut fmt)?;
+    if &magic != MAGIC || u32::from_le_bytes(fmt) != FORMAT {
+        return Ok(false);
+    }
+    if r.str()? != store_id || r.u64()? as i64 != version || r.u64()? as usize != b.people.len() {
+        return Ok(false);
+    }
+    let nc = r.u64()? as usize;
+    let mut currencies = Vec::with_capacity(nc);
+    for _ in 0..nc {
+        currencies.push(Currency::parse(&r.str()?).map_err(|e| bad(&e.to_string()))?);
+    }
+    let mut rates = Vec::with_capacity(nc);
+    for _ in 0..nc {
+        let d: Vec<i32> = r.col()?;
+        let v: Vec<i64> = r.col()?;
+        rates.push(d.into_iter().zip(v).collect());
+    }
+    let ns = r.u64()? as usize;
+    let mut stages = Vec::with_capacity(ns);
+    for _ in 0..ns {
+        let name = r.str()?;
+        let v: Vec<u16> = r.col()?;
+        if v.len() != 3 {
+            return Err(bad("stage"));
+        }
+        stages.push(StageInfo {
+            name,
+            order: v[0],
+            default_bp: v[1],
+            closes: match v[2] {
+                0 => None,
+                x => Some(status_of((x - 1) as u8)),
+            },
+        });
+    }
+    let nr = r.u64()? as usize;
+    let mut reasons = Vec::with_capacity(nr);
+    for _ in 0..nr {
+        reasons.push(r.str()?);
+    }
+    let opps = Opps {
+        owner: r.col()?,
+        created: r.col()?,
+        close: r.col()?,
+        status: r.col::<u8>()?.into_iter().map(status_of).collect(),
+        amount: r.col()?,
+        currency: r.col()?,
+        amount_at_close: r.col()?,
+        stage: r.col()?,
+        prob: r.col()?,
+        account: r.col()?,
+        loss_reason: r.col()?,
+        flags: r.col()?,
+        modified: r.col()?,
+        hist_off: r.col()?,
+        owner_off: r.col()?,
+        ids: Ids::default(),
+        max_cycle: r.u64()? as i32,
+    };
+    let history = History {
+        day: r.col()?,
+        stage: r.col()?,
+        prob: r.col()?,
+        overrides: {
+            let a: Vec<u32> = r.col()?;
+            let b2: Vec<i64> = r.col()?;
+            let c: Vec<i32> = r.col()?;
+            a.into_iter().zip(b2).zip(c).map(|((x, y), z)| (x, y, z)).collect()
+        },
+    };
+    let leads = Leads {
+        owner: r.col()?,
+        created_day: r.col()?,
+        created_at: r.col()?,
+        first_response: r.col()?,
+        converted: r.col()?,
+        act_off: r.col()?,
+        act_days: r.col()?,
+        owner_off: r.col()?,
+        ids: Ids::default(),
+    };
+    let activities = Activities {
+        owner: r.col()?,
+        day: r.col()?,
+        kind: r.col::<u8>()?.into_iter().map(kind_of).collect(),
+        owner_off: r.col()?,
+        ids: Ids::default(),
+    };
+    let ao: Vec<u32> = r.col()?;
+    let af: Vec<i32> = r.col()?;
+    let ac: Vec<i32> = r.col()?;
+    let accounts = ao
+        .into_iter()
+        .zip(af)
+        .zip(ac)
+        .map(|((owner, first_won), churned)| AccountInfo {
+            owner,
+            first_won,
+            churned,
+        })
+        .collect();
+    let account_ids = r.ids()?;
+    let qk: Vec<u8> = r.col()?;
+    let qi: Vec<u32> = r.col()?;
+    let qs: Vec<i32> = r.col()?;
+    let qe: Vec<i32> = r.col()?;
+    let qa: Vec<i64> = r.col()?;
+    let quotas = (0..qk.len())
+        .map(|i| QuotaEntry {
+            target: match qk[i] {
+                0 => QuotaOn::Person(qi[i]),
+                1 => QuotaOn::Team(qi[i]),
+                _ => QuotaOn::Unit(qi[i]),
+            },
+            start: qs[i],
+            end: qe[i],
+            amount: qa[i],
+        })
+        .collect();
+    let sk: Vec<u8> = r.col()?;
+    let si: Vec<u32> = r.col()?;
+    let sd: Vec<i32> = r.col()?;
+    let sa: Vec<i64> = r.col()?;
+    let spend = (0..sk.len())
+        .map(|i| SpendEntry {
+            day: sd[i],
+            target: match sk[i] {
+                0 => SpendTarget::Company,
+                1 => SpendTarget::Unit(si[i]),
+                _ => SpendTarget::Person(si[i]),
+            },
+            amount: sa[i],
+        })
+        .collect();
+    let nsv = r.u64()? as usize;
+    let mut sids = Vec::with_capacity(nsv.min(1 << 24));
+    for _ in 0..nsv {
+        sids.push(r.str()?);
+    }
+    let sacc: Vec<u32> = r.col()?;
+    let sday: Vec<i32> = r.col()?;
+    let sscore: Vec<f64> = r.col()?;
+    let surveys = sids
+        .into_iter()
+        .zip(sacc)
+        .zip(sday)
+        .zip(sscore)
+        .map(|(((id, account), day), score)| SurveyEntry {
+            id,
+            account,
+            day,
+            score,
+        })
+        .collect();
+    let mut end = [0u8; 14];
+    r.0.read_exact(&mut end)?;
+    if &end != MAGIC {
+        return Err(bad("truncated snapshot"));
+    }
+    b.currencies = currencies;
+    b.rates = rates;
+    b.stages = stages;
+    b.loss_reasons = reasons;
+    b.opps = opps;
+    b.history = history;
+    b.leads = leads;
+    b.activities = activities;
+    b.accounts = accounts;
+    b.account_ids = account_ids;
+    b.quotas = quotas;
+    b.spend = spend;
+    b.surveys = surveys;
+    Ok(true)
+}
