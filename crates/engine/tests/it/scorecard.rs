@@ -131,3 +131,41 @@ fn the_snapshot_matches_the_store_and_expires_on_write() {
     let n = |r: &[salesorg_core::scorecard::Row]| r[0].values[0].1.to_text("");
     assert_eq!(n(&after).parse::<i64>().unwrap(), n(&before).parse::<i64>().unwrap() + 1);
 }
+
+/// The Maven dataset's PROVENANCE totals come out of the scorecard engine: 8,800 deals,
+/// 4,238 won for 10,005,534, and 2,473 lost.
+#[test]
+fn maven_totals_come_out_of_the_engine() {
+    use salesorg_core::period::Period;
+    for kind in salesorg_store::testing::BOTH {
+        let mut s = fresh(kind);
+        salesorg_engine::import::import(
+            &mut s,
+            salesorg_engine::import::Source::Maven,
+            &crate::fixture("maven-crm-sales-opportunities"),
+            &salesorg_engine::import::ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap();
+        let e = salesorg_engine::scorecard::load(&mut s, &Catalog::builtin().unwrap(), false, false, &Quiet).unwrap().0;
+        let all = Period::parse("2016-01-01..2019-01-01", &e.book.settings.fiscal).unwrap();
+        let today = parse_date("2018-12-31").unwrap();
+        let rows = e
+            .run(&[Scope::Company], &[all], &["won_deals", "lost_deals", "bookings", "win_rate"], today)
+            .unwrap();
+        let v: Vec<String> = rows[0].values.iter().map(|(_, v)| v.to_text("—")).collect();
+        assert_eq!(v, ["4238", "2473", "10005534.00", "0.631501"], "{kind}");
+        assert_eq!(e.book.opps.len(), 8800);
+        // the three regional offices add up to the company (every agent is in one)
+        let regions: Vec<Scope> = ["Central", "East", "West"].iter().map(|r| e.scope(&format!("unit:{r}")).unwrap()).collect();
+        let r = e.run(&regions, &[all], &["bookings"], today).unwrap();
+        let sum: i128 = r
+            .iter()
+            .map(|x| match x.values[0].1 {
+                salesorg_core::kpi::Value::Money(m) => m,
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(salesorg_core::kpi::fmt_fixed(sum, 4, 2), "10005534.00");
+    }
+}
