@@ -141,12 +141,20 @@ impl OrgHistory {
             .collect()
     }
 
-    /// Finds management cycles by walking every chain on every start date.
+    /// Finds management cycles by walking up from every line on the day it starts.
     fn management_cycles(&self) -> Vec<CoreError> {
         let mut errs = Vec::new();
         let mut reported = BTreeSet::new();
-        for d in self.start_dates() {
-            for p in self.lines.keys() {
+        // A cycle on date d that did not exist on the previous start date must use a line
+        // that starts on d, so walking up from the people whose line starts on d finds it.
+        let mut starts: BTreeMap<Date, Vec<&PersonId>> = BTreeMap::new();
+        for (p, ls) in &self.lines {
+            for l in ls {
+                starts.entry(l.valid.from).or_default().push(p);
+            }
+        }
+        for (&d, people) in &starts {
+            for &p in people {
                 let mut seen = Vec::new();
                 let mut cur = p.clone();
                 while let Some(m) = self.manager_on(&cur, d) {

@@ -8,6 +8,8 @@ pub mod book;
 pub mod pass;
 pub mod segments;
 
+use std::collections::HashMap;
+
 use crate::date::Date;
 use crate::kpi::{self, Cell, Context, LossCell, StageCell, Totals, Value};
 use crate::period::{Grain, Period};
@@ -55,6 +57,32 @@ pub struct Row {
 pub struct Engine {
     pub book: Book,
     pub segs: Segments,
+    pub accounts: pass::AccountIndex,
+}
+
+/// The pass's output: the (segment × slot) cells and what the roll-up reads besides.
+pub struct Grid {
+    pub slots: Vec<Slot>,
+    pub main: Vec<usize>,
+    pub last_year: Vec<usize>,
+    pub window: Vec<usize>,
+    pub window_parts: Vec<Vec<usize>>,
+    pub ng: usize,
+    ns: usize,
+    nr: usize,
+    cells: Vec<Cell>,
+    stages: Vec<StageCell>,
+    losses: Vec<LossCell>,
+    cycle_off: Vec<u32>,
+    cycle_vals: Vec<u32>,
+    resp_off: Vec<u32>,
+    resp_vals: Vec<i64>,
+    max_cycle: usize,
+    own_quota: Vec<Option<i64>>,
+    team_unit_quota: HashMap<QuotaOn, Vec<usize>>,
+    unit_spend: Vec<Vec<i64>>,
+    company_spend: Vec<i64>,
+    pub trace: Vec<(u32, Contribution)>,
 }
 
 /// Totals for every requested scope and slot, plus what the formulas need.
@@ -76,7 +104,12 @@ pub struct Computed {
 impl Engine {
     pub fn new(book: Book) -> Engine {
         let segs = Segments::build(&book);
-        Engine { book, segs }
+        let accounts = pass::AccountIndex::build(&book);
+        Engine {
+            book,
+            segs,
+            accounts,
+        }
     }
 
     /// Parses `person:ID`, `team:ID`, `unit:ID` or `company`. A person may be named by
@@ -204,15 +237,16 @@ impl Engine {
         (w, parts)
     }
 
-    /// Computes the totals of `scopes` over `periods`. With `trace`, every contribution
-    /// is recorded for `explain`.
-    pub fn compute(
+    /// The pass: every record of the owners that `scopes` need, added into the
+    /// (segment × slot) cells of `periods` and the slots their formulas need. With
+    /// `trace`, every contribution is recorded for `explain`.
+    pub fn prepare(
         &self,
         scopes: &[Scope],
         periods: &[Period],
         today: Date,
         trace: bool,
-    ) -> Result<Computed, ScorecardError> {
+    ) -> Result<Grid, ScorecardError> {
         let book = &self.book;
         let segs = &self.segs;
         let mut slots: Vec<Slot> = Vec::new();
@@ -392,7 +426,7 @@ impl Engine {
                 responses: Vec::new(),
                 trace: trace.then(Vec::new),
             };
-            pass::account_facts(book, segs, &slots, if all { None } else { Some(&owners) }, &mut whole);
+            pass::account_facts(book, segs, &self.accounts, &slots, if all { None } else { Some(&owners) }, &mut whole);
             if let Some(t) = whole.trace.as_mut() {
                 tr.append(t);
             }
@@ -415,6 +449,7 @@ impl Engine {
                 next[k as usize] += 1;
             }
         }
+        drop(cycles);
         let resp_off = group(&|c| c.leads_responded);
         let mut resp_vals = vec![0i64; responses.len()];
         {
@@ -424,111 +459,175 @@ impl Engine {
                 next[k as usize] += 1;
             }
         }
+        drop(responses);
         let max_cycle = cycle_vals.iter().copied().max().unwrap_or(0) as usize;
 
-        // Person-level bookings per slot, for each rep's own attainment.
-        let person_bookings = |p: u32, g: usize| -> i64 {
-            segs.of_person(p).map(|s| cells[s as usize * ng + g].bookings).sum()
-        };
-
-        // Quotas set on teams and units, and spend on units and the company, by target.
-        let mut team_unit_quota: std::collections::HashMap<QuotaOn, Vec<usize>> = std::collections::HashMap::new();
+        // Quotas set on teams and units; spend on units (with their ancestors) and the
+        // company, per slot.
+        let mut team_unit_quota: HashMap<QuotaOn, Vec<usize>> = HashMap::new();
         for (i, q) in book.quotas.iter().enumerate() {
             if !matches!(q.target, QuotaOn::Person(_)) {
                 team_unit_quota.entry(q.target).or_default().push(i);
             }
         }
-        let mut spend_by_slot: Vec<Vec<(SpendTarget, i64)>> = vec![Vec::new(); ng];
+        let nu = book.units.len();
+        let mut unit_spend = vec![vec![0i64; nu]; ng];
+        let mut company_spend = vec![0i64; ng];
         for x in &book.spend {
-            if matches!(x.target, SpendTarget::Person(_)) {
-                continue;
-            }
             for (g, sl) in slots.iter().enumerate() {
-                if sl.start <= x.day && x.day < sl.end {
-                    spend_by_slot[g].push((x.target, x.amount));
+                if x.day < sl.start || x.day >= sl.end {
+                    continue;
                 }
-            }
-        }
-
-        // Roll up.
-        let mut totals = Vec::with_capacity(scopes.len());
-        let all_segs: Vec<u32> = (0..nseg as u32).collect();
-        for &scope in scopes {
-            let list: Vec<u32> = match scope {
-                Scope::Company => all_segs.clone(),
-                Scope::Person(p) => segs.of_person(p).collect(),
-                Scope::Team(p) => segs.of_scope[p as usize].clone(),
-                Scope::Unit(u) => segs.of_scope[segs.unit(u) as usize].clone(),
-            };
-            let mut per_slot = Vec::with_capacity(ng);
-            for (g, sl) in slots.iter().enumerate() {
-                let mut t = Totals {
-                    stages: vec![StageCell::default(); ns],
-                    losses: vec![LossCell::default(); nr],
-                    ..Default::default()
-                };
-                let mut hist = vec![0u32; max_cycle + 1];
-                let mut last_rep = NONE;
-                for &s in &list {
-                    let k = s as usize * ng + g;
-                    t.cell.add(&cells[k]);
-                    for (a, b) in t.stages.iter_mut().zip(&stages[k * ns..(k + 1) * ns]) {
-                        a.add(b);
-                    }
-                    for (a, b) in t.losses.iter_mut().zip(&losses[k * nr..(k + 1) * nr]) {
-                        a.count += b.count;
-                        a.amount += b.amount;
-                    }
-                    for &v in &cycle_vals[cycle_off[k] as usize..cycle_off[k + 1] as usize] {
-                        hist[v as usize] += 1;
-                    }
-                    t.response_secs
-                        .extend_from_slice(&resp_vals[resp_off[k] as usize..resp_off[k + 1] as usize]);
-                    // distinct active reps (segments come grouped by person)
-                    let p = segs.person[s as usize];
-                    let info = &book.people[p as usize];
-                    if info.rep && p != last_rep {
-                        let (f, to) = (segs.from[s as usize].max(sl.start), segs.to[s as usize].min(sl.end));
-                        let lo = f.max(if info.hired == NO_DAY { i32::MIN } else { info.hired });
-                        let hi = to.min(info.left);
-                        if lo < hi {
-                            last_rep = p;
-                            t.active_reps += 1;
-                            if let Some(q) = own_quota[p as usize * ng + g]
-                                && q > 0
-                            {
-                                t.reps_with_quota += 1;
-                                if person_bookings(p, g) >= q {
-                                    t.reps_at_quota += 1;
-                                }
-                            }
+                match x.target {
+                    SpendTarget::Person(_) => {}
+                    SpendTarget::Company => company_spend[g] += x.amount,
+                    SpendTarget::Unit(v) => {
+                        company_spend[g] += x.amount;
+                        for u in unit_ancestors(book, v) {
+                            unit_spend[g][u as usize] += x.amount;
                         }
                     }
                 }
-                t.cycle_hist = hist;
-                t.unit_spend = unit_spend(book, scope, &spend_by_slot[g]);
-                t.quota = quota(book, &team_unit_quota, scope, sl, &t.cell, &own_quota, ng, g);
-                t.span_of_control = match scope {
-                    Scope::Team(p) => Some(segs.direct_reports(p, sl.asof).len() as u32),
-                    _ => None,
-                };
-                per_slot.push(t);
             }
-            totals.push(per_slot);
         }
-        Ok(Computed {
+        Ok(Grid {
             slots,
-            totals,
             main,
             last_year,
             window,
             window_parts,
-            trace: tr,
             ng,
+            ns,
+            nr,
+            cells,
+            stages,
+            losses,
+            cycle_off,
+            cycle_vals,
+            resp_off,
+            resp_vals,
+            max_cycle,
+            own_quota,
+            team_unit_quota,
+            unit_spend,
+            company_spend,
+            trace: tr,
         })
     }
 
-    /// The KPI values of every scope × period.
+    /// The segments that count for a scope.
+    fn segments_of(&self, scope: Scope) -> std::borrow::Cow<'_, [u32]> {
+        let segs = &self.segs;
+        match scope {
+            Scope::Company => (0..segs.len() as u32).collect::<Vec<_>>().into(),
+            Scope::Person(p) => segs.of_person(p).collect::<Vec<_>>().into(),
+            Scope::Team(p) => segs.of_scope[p as usize].as_slice().into(),
+            Scope::Unit(u) => segs.of_scope[segs.unit(u) as usize].as_slice().into(),
+        }
+    }
+
+    /// Rolls a scope's cells up for slot `g`. `full` adds everything beyond the additive
+    /// cell (stage and loss tables, medians, distinct reps, quota, span); the slots that
+    /// only feed another period's formula (last year, trailing window) skip it.
+    pub fn totals(&self, grid: &Grid, scope: Scope, list: &[u32], g: usize, full: bool) -> Totals {
+        let book = &self.book;
+        let segs = &self.segs;
+        let (ng, ns, nr) = (grid.ng, grid.ns, grid.nr);
+        let sl = &grid.slots[g];
+        let mut t = Totals::default();
+        if !full {
+            for &s in list {
+                t.cell.add(&grid.cells[s as usize * ng + g]);
+            }
+            return t;
+        }
+        t.stages = vec![StageCell::default(); ns];
+        t.losses = vec![LossCell::default(); nr];
+        let mut hist = vec![0u32; grid.max_cycle + 1];
+        let mut last_rep = NONE;
+        let person_bookings = |p: u32| -> i64 {
+            segs.of_person(p).map(|s| grid.cells[s as usize * ng + g].bookings).sum()
+        };
+        for &s in list {
+            let k = s as usize * ng + g;
+            t.cell.add(&grid.cells[k]);
+            for (a, b) in t.stages.iter_mut().zip(&grid.stages[k * ns..(k + 1) * ns]) {
+                a.add(b);
+            }
+            for (a, b) in t.losses.iter_mut().zip(&grid.losses[k * nr..(k + 1) * nr]) {
+                a.count += b.count;
+                a.amount += b.amount;
+            }
+            for &v in &grid.cycle_vals[grid.cycle_off[k] as usize..grid.cycle_off[k + 1] as usize] {
+                hist[v as usize] += 1;
+            }
+            t.response_secs
+                .extend_from_slice(&grid.resp_vals[grid.resp_off[k] as usize..grid.resp_off[k + 1] as usize]);
+            // distinct active reps (a scope's segments come grouped by person)
+            let p = segs.person[s as usize];
+            let info = &book.people[p as usize];
+            if info.rep && p != last_rep {
+                let (f, to) = (segs.from[s as usize].max(sl.start), segs.to[s as usize].min(sl.end));
+                let lo = f.max(if info.hired == NO_DAY { i32::MIN } else { info.hired });
+                let hi = to.min(info.left);
+                if lo < hi {
+                    last_rep = p;
+                    t.active_reps += 1;
+                    if let Some(q) = grid.own_quota[p as usize * ng + g]
+                        && q > 0
+                    {
+                        t.reps_with_quota += 1;
+                        if person_bookings(p) >= q {
+                            t.reps_at_quota += 1;
+                        }
+                    }
+                }
+            }
+        }
+        t.cycle_hist = hist;
+        t.unit_spend = match scope {
+            Scope::Company => grid.company_spend[g],
+            Scope::Unit(u) => grid.unit_spend[g][u as usize],
+            _ => 0,
+        };
+        t.quota = quota(book, &grid.team_unit_quota, scope, sl, &t.cell, &grid.own_quota, ng, g);
+        t.span_of_control = match scope {
+            Scope::Team(p) => Some(segs.direct_reports(p, sl.asof).len() as u32),
+            _ => None,
+        };
+        t
+    }
+
+    /// Every scope's totals for every slot (for `explain`, which wants them all).
+    pub fn compute(
+        &self,
+        scopes: &[Scope],
+        periods: &[Period],
+        today: Date,
+        trace: bool,
+    ) -> Result<Computed, ScorecardError> {
+        let grid = self.prepare(scopes, periods, today, trace)?;
+        let totals = scopes
+            .iter()
+            .map(|&scope| {
+                let list = self.segments_of(scope);
+                (0..grid.ng).map(|g| self.totals(&grid, scope, &list, g, true)).collect()
+            })
+            .collect();
+        Ok(Computed {
+            slots: grid.slots.clone(),
+            totals,
+            main: grid.main.clone(),
+            last_year: grid.last_year.clone(),
+            window: grid.window.clone(),
+            window_parts: grid.window_parts.clone(),
+            trace: grid.trace,
+            ng: grid.ng,
+        })
+    }
+
+    /// The KPI values of every scope × period: one pass, then each scope rolled up and
+    /// finished on its own (in parallel), so only one scope's totals are held at a time.
     pub fn run(
         &self,
         scopes: &[Scope],
@@ -541,23 +640,71 @@ impl Engine {
                 return Err(ScorecardError::Kpi(format!("{k:?} is not a KPI of the spec (see `salesorg kpis`)")));
             }
         }
-        let mut c = self.compute(scopes, periods, today, false)?;
-        let mut rows = Vec::with_capacity(scopes.len() * periods.len());
-        for (si, &scope) in scopes.iter().enumerate() {
+        let grid = self.prepare(scopes, periods, today, false)?;
+        let stage_names = self.stage_names_in_order();
+        let one = |scope: Scope| -> Vec<Row> {
+            let list = self.segments_of(scope);
+            let mut light: Vec<Option<Totals>> = vec![None; grid.ng];
+            let mut cell = |g: usize| -> Cell {
+                light[g]
+                    .get_or_insert_with(|| self.totals(&grid, scope, &list, g, false))
+                    .cell
+            };
+            let mut out = Vec::with_capacity(periods.len());
             for (pi, p) in periods.iter().enumerate() {
-                let values = self.values(&mut c, si, pi, kpis);
-                rows.push(Row {
+                let w = cell(grid.window[pi]);
+                let tb: i64 = grid.window_parts[pi].iter().map(|&q| cell(q).bookings).sum();
+                let ly = Totals {
+                    cell: cell(grid.last_year[pi]),
+                    ..Default::default()
+                };
+                let cx = Context {
+                    last_year: Some(&ly),
+                    trailing_bookings: tb,
+                    trailing_customers_start: w.customers_start,
+                    trailing_customers_end: w.customers_end,
+                    trailing_churned: w.customers_start_churned,
+                    gross_margin: self.book.settings.gross_margin.units(),
+                    stage_names: &stage_names,
+                    loss_reasons: &self.book.loss_reasons,
+                };
+                let mut t = self.totals(&grid, scope, &list, grid.main[pi], true);
+                let values = kpis
+                    .iter()
+                    .filter_map(|k| kpi::compute(k, &mut t, &cx).map(|v| (k.to_string(), v)))
+                    .collect();
+                out.push(Row {
                     scope,
                     period: *p,
                     as_of: Self::as_of(p, today),
                     values,
                 });
             }
+            out
+        };
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+        if threads <= 1 || scopes.len() < 8 {
+            return Ok(scopes.iter().flat_map(|&s| one(s)).collect());
+        }
+        let chunk = scopes.len().div_ceil(threads);
+        let parts: Vec<Vec<Row>> = std::thread::scope(|sc| {
+            let hs: Vec<_> = scopes
+                .chunks(chunk)
+                .map(|c| {
+                    let one = &one;
+                    sc.spawn(move || c.iter().flat_map(|&s| one(s)).collect::<Vec<Row>>())
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+        });
+        let rows: Vec<Row> = parts.into_iter().flatten().collect();
+        if rows.len() != scopes.len() * periods.len() {
+            return Err(ScorecardError::Data("a scorecard thread failed".into()));
         }
         Ok(rows)
     }
 
-    /// Applies the formulas to scope `si`, requested period `pi`.
+    /// Applies the formulas to scope `si`, requested period `pi` of a [`Computed`].
     pub fn values(&self, c: &mut Computed, si: usize, pi: usize, kpis: &[&str]) -> Vec<(String, Value)> {
         let g = c.main[pi];
         let (tb, ts, te, tc) = {
@@ -567,6 +714,7 @@ impl Engine {
             (tb, t[w].cell.customers_start, t[w].cell.customers_end, t[w].cell.customers_start_churned)
         };
         let ly = c.totals[si][c.last_year[pi]].clone();
+        let stage_names = self.stage_names_in_order();
         let cx = Context {
             last_year: Some(&ly),
             trailing_bookings: tb,
@@ -574,7 +722,7 @@ impl Engine {
             trailing_customers_end: te,
             trailing_churned: tc,
             gross_margin: self.book.settings.gross_margin.units(),
-            stage_names: &self.stage_names_in_order(),
+            stage_names: &stage_names,
             loss_reasons: &self.book.loss_reasons,
         };
         let t = &mut c.totals[si][g];
@@ -593,18 +741,19 @@ impl Engine {
     }
 }
 
-/// Spend assigned to units (unit scopes: the unit and its sub-units) or to the company
-/// (company scope only), dated in the slot (spec §5 `sales_marketing_spend`).
-fn unit_spend(book: &Book, scope: Scope, spend: &[(SpendTarget, i64)]) -> i64 {
-    let mut sum = 0;
-    for &(target, amount) in spend {
-        match (scope, target) {
-            (Scope::Company, SpendTarget::Company | SpendTarget::Unit(_)) => sum += amount,
-            (Scope::Unit(u), SpendTarget::Unit(v)) if unit_within(book, v, u) => sum += amount,
-            _ => {}
+/// Unit `v` and every unit above it.
+fn unit_ancestors(book: &Book, v: u32) -> Vec<u32> {
+    let mut out = vec![v];
+    let mut cur = book.units[v as usize].parent.as_ref();
+    while let Some(p) = cur {
+        let Some(&pi) = book.unit_ix.get(p.as_str()) else { break };
+        if out.contains(&pi) {
+            break;
         }
+        out.push(pi);
+        cur = book.units[pi as usize].parent.as_ref();
     }
-    sum
+    out
 }
 
 /// Whether unit `v` is `u` or below it.

@@ -409,17 +409,107 @@ pub fn people_facts(book: &Book, segs: &Segments, slots: &[Slot], own_quota: &[O
     }
 }
 
+/// Customers by owner, for counting active customers on any day without visiting every
+/// account: per owner, the sorted first-won days and (churn day, first-won day) pairs.
+#[derive(Debug, Default)]
+pub struct AccountIndex {
+    off: Vec<u32>,
+    won: Vec<Day>,
+    churn_off: Vec<u32>,
+    /// (churn day — never before the first win —, first-won day), sorted.
+    churn: Vec<(Day, Day)>,
+}
+
+impl AccountIndex {
+    pub fn build(book: &Book) -> AccountIndex {
+        let n = book.people.len();
+        let mut per: Vec<Vec<Day>> = vec![Vec::new(); n];
+        let mut cper: Vec<Vec<(Day, Day)>> = vec![Vec::new(); n];
+        for a in &book.accounts {
+            if a.first_won == NO_DAY {
+                continue;
+            }
+            per[a.owner as usize].push(a.first_won);
+            if a.churned != NO_DAY {
+                cper[a.owner as usize].push((a.churned.max(a.first_won), a.first_won));
+            }
+        }
+        let mut x = AccountIndex {
+            off: vec![0],
+            churn_off: vec![0],
+            ..Default::default()
+        };
+        for (mut w, mut c) in per.into_iter().zip(cper) {
+            w.sort_unstable();
+            c.sort_unstable();
+            x.won.extend(w);
+            x.churn.extend(c);
+            x.off.push(x.won.len() as u32);
+            x.churn_off.push(x.churn.len() as u32);
+        }
+        x
+    }
+    fn won(&self, p: u32) -> &[Day] {
+        &self.won[self.off[p as usize] as usize..self.off[p as usize + 1] as usize]
+    }
+    fn churn(&self, p: u32) -> &[(Day, Day)] {
+        &self.churn[self.churn_off[p as usize] as usize..self.churn_off[p as usize + 1] as usize]
+    }
+    /// Spec §5 `active_customers` of owner `p` on day `d`.
+    pub fn active(&self, p: u32, d: Day) -> u32 {
+        let won = self.won(p).partition_point(|&x| x <= d);
+        let gone = self.churn(p).partition_point(|&(c, _)| c <= d);
+        (won - gone) as u32
+    }
+    /// Customers of `p` active on the day before `start` that churned in `[start, end)`.
+    pub fn churned_from_cohort(&self, p: u32, start: Day, end: Day) -> u32 {
+        let c = self.churn(p);
+        let lo = c.partition_point(|&(x, _)| x < start);
+        let hi = c.partition_point(|&(x, _)| x < end);
+        c[lo..hi].iter().filter(|&&(_, w)| w < start).count() as u32
+    }
+    pub fn has(&self, p: u32) -> bool {
+        self.off[p as usize] < self.off[p as usize + 1]
+    }
+}
+
 /// Adds accounts (customers at the start and end, churn), surveys and person-assigned
 /// spend, for owners in `owners` (all when `None`).
 pub fn account_facts(
     book: &Book,
     segs: &Segments,
+    accounts: &AccountIndex,
     slots: &[Slot],
     owners: Option<&[bool]>,
     part: &mut Part,
 ) {
     let ok = |p: u32| owners.is_none_or(|o| o[p as usize]);
+    if part.trace.is_none() {
+        for p in 0..book.people.len() as u32 {
+            if !ok(p) || !accounts.has(p) {
+                continue;
+            }
+            for (g, sl) in slots.iter().enumerate() {
+                let last = sl.end - 1;
+                let n = accounts.active(p, last);
+                if n > 0 {
+                    let k = part.key(segs.at(p, last), g);
+                    part.cells[k].customers_end += n;
+                }
+                // the start cohort and its churn are attributed at the period's start
+                let n0 = accounts.active(p, sl.start - 1);
+                if n0 > 0 {
+                    let k = part.key(segs.at(p, sl.start), g);
+                    part.cells[k].customers_start += n0;
+                    part.cells[k].customers_start_churned += accounts.churned_from_cohort(p, sl.start, sl.end);
+                }
+            }
+        }
+    }
     for (ai, a) in book.accounts.iter().enumerate() {
+        if part.trace.is_none() {
+            break;
+        }
         if a.first_won == NO_DAY || !ok(a.owner) {
             continue;
         }

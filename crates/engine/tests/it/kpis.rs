@@ -577,3 +577,19 @@ fn explain_lists_the_records_behind_a_number() {
     let sum: i64 = ex.records.iter().filter_map(|r| r.amount).sum();
     assert_eq!(salesorg_core::kpi::fmt_fixed(sum.into(), 4, 2), "3110.00");
 }
+
+#[test]
+fn explain_and_the_scorecard_agree_on_every_kpi() {
+    let e = engine(BackendKind::Sqlite, &settings());
+    let p = Period::parse(Q1, &e.book.settings.fiscal).unwrap();
+    for scope in ["company", "team:MA", "team:MB", "unit:North", "person:R1"] {
+        let sc = e.scope(scope).unwrap();
+        let kpis = salesorg_engine::scorecard::default_kpis();
+        let row = &e.run(&[sc], &[p], &kpis, d("2026-01-01")).unwrap()[0];
+        for (k, v) in &row.values {
+            let k: &'static str = salesorg_core::kpi::KPI_IDS.iter().copied().find(|x| x == k).unwrap();
+            let ex = salesorg_engine::scorecard::explain(&e, k, sc, p, d("2026-01-01")).unwrap();
+            assert_eq!(&ex.value, v, "{k} for {scope}");
+        }
+    }
+}
