@@ -62,6 +62,11 @@ pub fn is_kpi(id: &str) -> bool {
     KPI_IDS.contains(&id)
 }
 
+/// The spec's own `&'static str` for a KPI id.
+pub fn static_id(id: &str) -> Option<&'static str> {
+    KPI_IDS.iter().copied().find(|k| *k == id)
+}
+
 /// KPIs whose value is a table rather than a number.
 pub const TABLE_KPIS: &[&str] = &["stage_conversion", "days_in_stage_avg", "loss_reasons"];
 
@@ -211,7 +216,7 @@ pub struct Totals {
     /// Sales cycle days of won deals, as a histogram (`cycle_hist[d]` deals took `d` days).
     pub cycle_hist: Vec<u32>,
     /// Response seconds of answered leads.
-    pub response_secs: Vec<i64>,
+    pub response_secs: Vec<u32>,
     /// Indexed by stage order.
     pub stages: Vec<StageCell>,
     /// Indexed by loss reason; the last entry is "no reason given".
@@ -303,7 +308,7 @@ fn hist_median(h: &[u32]) -> Value {
     Value::Measure((a + b) * 10_000 / 2)
 }
 
-fn median_secs_as_minutes(v: &mut [i64]) -> Value {
+fn median_secs_as_minutes(v: &mut [u32]) -> Value {
     let n = v.len();
     if n == 0 {
         return Value::Null;

@@ -393,7 +393,7 @@ pub fn person_scorecard(
         rows[si * 3 + pi]
             .values
             .iter()
-            .find(|(id, _)| id == k)
+            .find(|(id, _)| *id == k)
             .map(|(_, v)| v.clone())
             .unwrap_or(Value::Null)
     };
@@ -736,7 +736,7 @@ pub fn explain(engine: &Engine, k: &'static str, scope: Scope, period: Period, t
                 let s = &book.surveys[si as usize];
                 ExplainRecord {
                     kind: "survey",
-                    id: s.id.clone(),
+                    id: book.survey_ids.get(si as usize).to_owned(),
                     owner: owner(book.accounts[s.account as usize].owner),
                     date: fmt_day(s.day),
                     detail: format!("account {} · score {:.3}", book.account_ids.get(s.account as usize), s.score),

@@ -12,7 +12,7 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use salesorg_core::money::Currency;
-use salesorg_core::records::{ActivityKind, OppStatus};
+use salesorg_core::records::OppStatus;
 use salesorg_core::scorecard::Book;
 use salesorg_core::scorecard::book::{
     AccountInfo, Activities, History, Ids, Leads, Opps, QuotaEntry, QuotaOn, SpendEntry,
@@ -20,7 +20,7 @@ use salesorg_core::scorecard::book::{
 };
 
 const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 3;
 
 /// Where the snapshot of a store lives: beside a SQLite file (`<file>.scorecard`), or in
 /// the user's cache folder for a PostgreSQL URL.
@@ -106,23 +106,6 @@ fn status_of(c: u8) -> OppStatus {
         _ => OppStatus::Open,
     }
 }
-fn kind_code(k: ActivityKind) -> u8 {
-    match k {
-        ActivityKind::Call => 0,
-        ActivityKind::Email => 1,
-        ActivityKind::Meeting => 2,
-        ActivityKind::Task => 3,
-    }
-}
-fn kind_of(c: u8) -> ActivityKind {
-    match c {
-        0 => ActivityKind::Call,
-        1 => ActivityKind::Email,
-        2 => ActivityKind::Meeting,
-        _ => ActivityKind::Task,
-    }
-}
-
 /// Writes the book's columns, atomically (a temporary file renamed into place).
 pub fn write(path: &Path, store_id: &str, version: i64, b: &Book) -> std::io::Result<()> {
     if let Some(dir) = path.parent()
@@ -203,7 +186,8 @@ pub fn write(path: &Path, store_id: &str, version: i64, b: &Book) -> std::io::Re
         let a = &b.activities;
         w.col(&a.owner)?;
         w.col(&a.day)?;
-        w.col(&a.kind.iter().map(|&k| kind_code(k)).collect::<Vec<u8>>())?;
+        w.col(&a.calls)?;
+        w.col(&a.total)?;
         w.col(&a.owner_off)?;
         // accounts
         w.col(&b.accounts.iter().map(|x| x.owner).collect::<Vec<u32>>())?;
@@ -238,10 +222,6 @@ pub fn write(path: &Path, store_id: &str, version: i64, b: &Book) -> std::io::Re
         w.col(&si)?;
         w.col(&b.spend.iter().map(|x| x.day).collect::<Vec<i32>>())?;
         w.col(&b.spend.iter().map(|x| x.amount).collect::<Vec<i64>>())?;
-        w.u64(b.surveys.len() as u64)?;
-        for s in &b.surveys {
-            w.str(&s.id)?;
-        }
         w.col(&b.surveys.iter().map(|s| s.account).collect::<Vec<u32>>())?;
         w.col(&b.surveys.iter().map(|s| s.day).collect::<Vec<i32>>())?;
         w.col(&b.surveys.iter().map(|s| s.score).collect::<Vec<f64>>())?;
@@ -347,7 +327,9 @@ pub fn read(path: &Path, store_id: &str, version: i64, b: &mut Book) -> std::io:
     let activities = Activities {
         owner: r.col()?,
         day: r.col()?,
-        kind: r.col::<u8>()?.into_iter().map(kind_of).collect(),
+        calls: r.col()?,
+        total: r.col()?,
+        kind: Vec::new(),
         owner_off: r.col()?,
         ids: Ids::default(),
     };
@@ -397,25 +379,17 @@ pub fn read(path: &Path, store_id: &str, version: i64, b: &mut Book) -> std::io:
             amount: sa[i],
         })
         .collect();
-    let nsv = r.u64()? as usize;
-    let mut sids = Vec::with_capacity(nsv.min(1 << 24));
-    for _ in 0..nsv {
-        sids.push(r.str()?);
-    }
     let sacc: Vec<u32> = r.col()?;
     let sday: Vec<i32> = r.col()?;
     let sscore: Vec<f64> = r.col()?;
-    let surveys = sids
+    if sacc.len() != sday.len() || sacc.len() != sscore.len() {
+        return Err(bad("survey columns differ in length"));
+    }
+    let surveys = sacc
         .into_iter()
-        .zip(sacc)
         .zip(sday)
         .zip(sscore)
-        .map(|(((id, account), day), score)| SurveyEntry {
-            id,
-            account,
-            day,
-            score,
-        })
+        .map(|((account, day), score)| SurveyEntry { account, day, score })
         .collect();
     let mut end = [0u8; 14];
     r.0.read_exact(&mut end)?;

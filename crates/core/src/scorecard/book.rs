@@ -255,11 +255,17 @@ impl Leads {
     }
 }
 
-/// Activities, sorted by (owner, day).
+/// Activities, sorted by (owner, day). Without ids (the scorecard), each row counts an
+/// owner's activities of one day; with ids (`explain`), each row is one activity.
 #[derive(Debug, Default)]
 pub struct Activities {
     pub owner: Vec<u32>,
     pub day: Vec<Day>,
+    /// Calls in the row.
+    pub calls: Vec<u16>,
+    /// Activities of any kind in the row.
+    pub total: Vec<u16>,
+    /// The kind of each activity (only when ids are kept).
     pub kind: Vec<ActivityKind>,
     pub owner_off: Vec<u32>,
     pub ids: Ids,
@@ -310,7 +316,6 @@ pub enum SpendTarget {
 
 #[derive(Debug, Clone)]
 pub struct SurveyEntry {
-    pub id: String,
     pub account: u32,
     pub day: Day,
     /// Score normalised to 0..1 (spec §5 `csat_avg`).
@@ -356,6 +361,8 @@ pub struct Book {
     pub account_ids: Ids,
     pub spend: Vec<SpendEntry>,
     pub surveys: Vec<SurveyEntry>,
+    /// Survey ids, kept only for `explain`.
+    pub survey_ids: Ids,
     pub quotas: Vec<QuotaEntry>,
     pub holidays: Vec<Day>,
 }
@@ -1118,6 +1125,7 @@ impl BookBuilder {
             account_ids: Ids::default(),
             spend: Vec::new(),
             surveys: Vec::new(),
+            survey_ids: Ids::default(),
             quotas: Vec::new(),
             holidays: Vec::new(),
         };
@@ -1238,12 +1246,43 @@ impl BookBuilder {
             let d = &raw_acts.day;
             by_owner_then(&raw_acts.owner, np, |i| d[i])
         };
-        book.activities = Activities {
-            owner: permute(&mut raw_acts.owner, &aperm),
-            day: permute(&mut raw_acts.day, &aperm),
-            kind: permute(&mut raw_acts.kind, &aperm),
-            owner_off: Vec::new(),
-            ids: raw_acts.ids.permuted(&aperm),
+        let owner = permute(&mut raw_acts.owner, &aperm);
+        let days = permute(&mut raw_acts.day, &aperm);
+        let kind = permute(&mut raw_acts.kind, &aperm);
+        let is_call = |k: ActivityKind| u16::from(k == ActivityKind::Call);
+        book.activities = if keep_ids {
+            Activities {
+                calls: kind.iter().map(|&k| is_call(k)).collect(),
+                total: vec![1; kind.len()],
+                owner,
+                day: days,
+                kind,
+                owner_off: Vec::new(),
+                ids: raw_acts.ids.permuted(&aperm),
+            }
+        } else {
+            // one row per owner and day
+            let mut a = Activities::default();
+            for i in 0..owner.len() {
+                let same = a.owner.last() == Some(&owner[i])
+                    && a.day.last() == Some(&days[i])
+                    && a.total.last().is_some_and(|&t| t < u16::MAX);
+                if same {
+                    let n = a.total.len() - 1;
+                    a.total[n] += 1;
+                    a.calls[n] += is_call(kind[i]);
+                } else {
+                    a.owner.push(owner[i]);
+                    a.day.push(days[i]);
+                    a.total.push(1);
+                    a.calls.push(is_call(kind[i]));
+                }
+            }
+            a.owner.shrink_to_fit();
+            a.day.shrink_to_fit();
+            a.total.shrink_to_fit();
+            a.calls.shrink_to_fit();
+            a
         };
         drop(aperm);
 
@@ -1306,8 +1345,10 @@ impl BookBuilder {
             if span <= 0.0 {
                 continue;
             }
+            if keep_ids {
+                book.survey_ids.push(&s.id);
+            }
             surveys.push(SurveyEntry {
-                id: s.id.clone(),
                 account: a,
                 day: day(s.date),
                 score: f64::from(s.score - s.scale_min) / span,

@@ -50,7 +50,7 @@ pub struct Row {
     pub scope: Scope,
     pub period: Period,
     pub as_of: Date,
-    pub values: Vec<(String, Value)>,
+    pub values: Vec<(&'static str, Value)>,
 }
 
 /// The warm state: the book and its attribution segments.
@@ -70,13 +70,15 @@ pub struct Grid {
     pub ng: usize,
     ns: usize,
     nr: usize,
+    nf: usize,
+    full_ix: Vec<usize>,
     cells: Vec<Cell>,
     stages: Vec<StageCell>,
     losses: Vec<LossCell>,
     cycle_off: Vec<u32>,
     cycle_vals: Vec<u32>,
     resp_off: Vec<u32>,
-    resp_vals: Vec<i64>,
+    resp_vals: Vec<u32>,
     max_cycle: usize,
     own_quota: Vec<Option<i64>>,
     team_unit_quota: HashMap<QuotaOn, Vec<usize>>,
@@ -314,8 +316,16 @@ impl Engine {
 
         let nseg = segs.len();
         let mut cells = vec![Cell::default(); nseg * ng];
-        let mut stages = vec![StageCell::default(); nseg * ng * ns];
-        let mut losses = vec![LossCell::default(); nseg * ng * nr];
+        let mut full_ix = vec![usize::MAX; ng];
+        let mut nf = 0;
+        for (g, sl) in slots.iter().enumerate() {
+            if sl.full {
+                full_ix[g] = nf;
+                nf += 1;
+            }
+        }
+        let mut stages = vec![StageCell::default(); nseg * nf * ns];
+        let mut losses = vec![LossCell::default(); nseg * nf * nr];
         let layers = pass::layers(&slots);
 
         // Split owners into chunks of about equal work, one per thread.
@@ -350,15 +360,18 @@ impl Engine {
                 let seg0 = segs.by_person[w[0]];
                 let seg1 = segs.by_person[w[1]];
                 let n = (seg1 - seg0) as usize * ng;
+                let nfs = (seg1 - seg0) as usize * nf;
                 let (c, cr) = c_rest.split_at_mut(n);
-                let (s, sr) = s_rest.split_at_mut(n * ns);
-                let (l, lr) = l_rest.split_at_mut(n * nr);
+                let (s, sr) = s_rest.split_at_mut(nfs * ns);
+                let (l, lr) = l_rest.split_at_mut(nfs * nr);
                 c_rest = cr;
                 s_rest = sr;
                 l_rest = lr;
                 parts.push(Part {
                     seg0,
                     ng,
+                    nf,
+                    full_ix: &full_ix,
                     ns,
                     nr,
                     cells: c,
@@ -403,7 +416,7 @@ impl Engine {
             r?;
         }
         let mut cycles: Vec<(u32, u32)> = Vec::new();
-        let mut responses: Vec<(u32, i64)> = Vec::new();
+        let mut responses: Vec<(u32, u32)> = Vec::new();
         let mut tr = Vec::new();
         for p in &mut parts {
             cycles.append(&mut p.cycles);
@@ -417,6 +430,8 @@ impl Engine {
             let mut whole = Part {
                 seg0: 0,
                 ng,
+                nf,
+                full_ix: &full_ix,
                 ns,
                 nr,
                 cells: &mut cells,
@@ -426,7 +441,7 @@ impl Engine {
                 responses: Vec::new(),
                 trace: trace.then(Vec::new),
             };
-            pass::account_facts(book, segs, &self.accounts, &slots, if all { None } else { Some(&owners) }, &mut whole);
+            pass::account_facts(book, segs, &self.accounts, &slots, &layers, if all { None } else { Some(&owners) }, &mut whole);
             if let Some(t) = whole.trace.as_mut() {
                 tr.append(t);
             }
@@ -451,7 +466,7 @@ impl Engine {
         }
         drop(cycles);
         let resp_off = group(&|c| c.leads_responded);
-        let mut resp_vals = vec![0i64; responses.len()];
+        let mut resp_vals = vec![0u32; responses.len()];
         {
             let mut next = resp_off.clone();
             for &(k, v) in &responses {
@@ -499,6 +514,8 @@ impl Engine {
             ng,
             ns,
             nr,
+            nf,
+            full_ix,
             cells,
             stages,
             losses,
@@ -551,12 +568,15 @@ impl Engine {
         for &s in list {
             let k = s as usize * ng + g;
             t.cell.add(&grid.cells[k]);
-            for (a, b) in t.stages.iter_mut().zip(&grid.stages[k * ns..(k + 1) * ns]) {
-                a.add(b);
-            }
-            for (a, b) in t.losses.iter_mut().zip(&grid.losses[k * nr..(k + 1) * nr]) {
-                a.count += b.count;
-                a.amount += b.amount;
+            if grid.full_ix[g] != usize::MAX {
+                let sk = s as usize * grid.nf + grid.full_ix[g];
+                for (a, b) in t.stages.iter_mut().zip(&grid.stages[sk * ns..(sk + 1) * ns]) {
+                    a.add(b);
+                }
+                for (a, b) in t.losses.iter_mut().zip(&grid.losses[sk * nr..(sk + 1) * nr]) {
+                    a.count += b.count;
+                    a.amount += b.amount;
+                }
             }
             for &v in &grid.cycle_vals[grid.cycle_off[k] as usize..grid.cycle_off[k + 1] as usize] {
                 hist[v as usize] += 1;
@@ -671,7 +691,10 @@ impl Engine {
                 let mut t = self.totals(&grid, scope, &list, grid.main[pi], true);
                 let values = kpis
                     .iter()
-                    .filter_map(|k| kpi::compute(k, &mut t, &cx).map(|v| (k.to_string(), v)))
+                    .filter_map(|k| {
+                        let id = kpi::static_id(k)?;
+                        kpi::compute(id, &mut t, &cx).map(|v| (id, v))
+                    })
                     .collect();
                 out.push(Row {
                     scope,
@@ -705,7 +728,7 @@ impl Engine {
     }
 
     /// Applies the formulas to scope `si`, requested period `pi` of a [`Computed`].
-    pub fn values(&self, c: &mut Computed, si: usize, pi: usize, kpis: &[&str]) -> Vec<(String, Value)> {
+    pub fn values(&self, c: &mut Computed, si: usize, pi: usize, kpis: &[&str]) -> Vec<(&'static str, Value)> {
         let g = c.main[pi];
         let (tb, ts, te, tc) = {
             let t = &c.totals[si];
@@ -727,7 +750,10 @@ impl Engine {
         };
         let t = &mut c.totals[si][g];
         kpis.iter()
-            .filter_map(|k| kpi::compute(k, t, &cx).map(|v| (k.to_string(), v)))
+            .filter_map(|k| {
+                let id = kpi::static_id(k)?;
+                kpi::compute(id, t, &cx).map(|v| (id, v))
+            })
             .collect()
     }
 

@@ -3,7 +3,7 @@
 //! attribution date (spec §1), plus the people, account, survey and spend facts.
 
 use crate::kpi::{Cell, LossCell, StageCell};
-use crate::records::{ActivityKind, OppStatus};
+use crate::records::OppStatus;
 
 use super::ScorecardError;
 use super::book::{Book, Day, F_AMOUNT, F_FIRST_WON, F_NEXT_STEP, NO_DAY, SpendTarget};
@@ -96,6 +96,10 @@ pub enum Contribution {
 pub struct Part<'a> {
     pub seg0: u32,
     pub ng: usize,
+    /// Slots that records are passed over for (stage and loss tables exist only for them),
+    /// and each slot's position among them.
+    pub nf: usize,
+    pub full_ix: &'a [usize],
     pub ns: usize,
     pub nr: usize,
     pub cells: &'a mut [Cell],
@@ -104,7 +108,7 @@ pub struct Part<'a> {
     /// (cell, sales cycle days) of won deals.
     pub cycles: Vec<(u32, u32)>,
     /// (cell, response seconds) of answered leads.
-    pub responses: Vec<(u32, i64)>,
+    pub responses: Vec<(u32, u32)>,
     pub trace: Option<Vec<(u32, Contribution)>>,
 }
 
@@ -112,6 +116,11 @@ impl Part<'_> {
     #[inline]
     fn key(&self, seg: u32, g: usize) -> usize {
         (seg - self.seg0) as usize * self.ng + g
+    }
+    /// The stage/loss row of cell `k` (a full slot `g`).
+    #[inline]
+    fn skey(&self, k: usize, g: usize) -> usize {
+        (k / self.ng) * self.nf + self.full_ix[g]
     }
     #[inline]
     fn note(&mut self, k: usize, c: Contribution) {
@@ -206,7 +215,7 @@ pub fn owner_records(
                 c.lost += 1;
                 c.lost_amount += amount;
                 let r = if o.loss_reason[i] == u16::MAX { part.nr - 1 } else { o.loss_reason[i] as usize };
-                let l = &mut part.losses[k * part.nr + r];
+                let l = &mut part.losses[part.skey(k, g) * part.nr + r];
                 l.count += 1;
                 l.amount += amount;
                 part.note(k, Contribution::Lost(i as u32));
@@ -288,7 +297,7 @@ pub fn owner_records(
                                 _ => false,
                             }
                     }) || (status == OppStatus::Won && close != NO_DAY && close <= a);
-                    let sc = &mut part.stages[k * part.ns + st.order as usize];
+                    let sc = &mut part.stages[part.skey(k, g) * part.ns + st.order as usize];
                     sc.entered += 1;
                     if advanced {
                         sc.advanced += 1;
@@ -298,7 +307,7 @@ pub fn owner_records(
                 if r > r0 {
                     let prev = &book.stages[h.stage[r - 1] as usize];
                     if prev.closes.is_none() && h.stage[r - 1] != h.stage[r] {
-                        let sc = &mut part.stages[k * part.ns + prev.order as usize];
+                        let sc = &mut part.stages[part.skey(k, g) * part.ns + prev.order as usize];
                         sc.left += 1;
                         sc.days_sum += i64::from(d - h.day[r - 1]);
                         part.note(k, Contribution::StageLeft(i as u32, r as u32 - 1));
@@ -314,7 +323,7 @@ pub fn owner_records(
             {
                 let k = part.key(segs.at(p, close), g);
                 let st = &book.stages[h.stage[last] as usize];
-                let sc = &mut part.stages[k * part.ns + st.order as usize];
+                let sc = &mut part.stages[part.skey(k, g) * part.ns + st.order as usize];
                 sc.left += 1;
                 sc.days_sum += i64::from((close - h.day[last]).max(0));
                 part.note(k, Contribution::StageLeft(i as u32, last as u32));
@@ -340,7 +349,8 @@ pub fn owner_records(
             if secs <= sla_secs {
                 c.leads_in_sla += 1;
             }
-            part.responses.push(((k + part.seg0 as usize * part.ng) as u32, secs));
+            part.responses
+                .push(((k + part.seg0 as usize * part.ng) as u32, secs.clamp(0, i64::from(u32::MAX)) as u32));
         }
         let days = &l.act_days[l.act_off[i] as usize..l.act_off[i + 1] as usize];
         part.cells[k].lead_followups += days.partition_point(|&x| x <= a) as u32;
@@ -353,12 +363,10 @@ pub fn owner_records(
         let Some(g) = layer.slot(d) else { continue };
         let k = part.key(segs.at(p, d), g);
         let c = &mut part.cells[k];
-        c.activities += 1;
-        if ac.kind[i] == ActivityKind::Call {
-            c.calls += 1;
-            if rep {
-                c.rep_calls += 1;
-            }
+        c.activities += u32::from(ac.total[i]);
+        c.calls += u32::from(ac.calls[i]);
+        if rep {
+            c.rep_calls += u32::from(ac.calls[i]);
         }
         part.note(k, Contribution::Activity(i as u32));
     }
@@ -480,6 +488,7 @@ pub fn account_facts(
     segs: &Segments,
     accounts: &AccountIndex,
     slots: &[Slot],
+    layers: &[Layer],
     owners: Option<&[bool]>,
     part: &mut Part,
 ) {
@@ -536,8 +545,8 @@ pub fn account_facts(
         if !ok(owner) {
             continue;
         }
-        for (g, sl) in slots.iter().enumerate() {
-            if sl.full && sl.start <= s.day && s.day < sl.end {
+        for layer in layers {
+            if let Some(g) = layer.slot(s.day) {
                 let k = part.key(segs.at(owner, s.day), g);
                 part.cells[k].surveys += 1;
                 part.cells[k].survey_sum += s.score;
@@ -550,8 +559,8 @@ pub fn account_facts(
         if !ok(owner) {
             continue;
         }
-        for (g, sl) in slots.iter().enumerate() {
-            if sl.full && sl.start <= x.day && x.day < sl.end {
+        for layer in layers {
+            if let Some(g) = layer.slot(x.day) {
                 let k = part.key(segs.at(owner, x.day), g);
                 part.cells[k].spend += x.amount;
                 part.note(k, Contribution::Spend(xi as u32));
