@@ -593,3 +593,35 @@ fn explain_and_the_scorecard_agree_on_every_kpi() {
         }
     }
 }
+
+/// The bulk export, a scope's JSON and a person's scorecard JSON, frozen with insta: any
+/// change to a number or to the format shows up in review.
+#[test]
+fn exports_are_stable() {
+    let e = engine(BackendKind::Sqlite, &settings());
+    let today = d("2026-01-01");
+    let periods = salesorg_core::scorecard::periods_between(
+        &e.book.settings.fiscal,
+        salesorg_core::period::Grain::Quarter,
+        d("2024-01-01"),
+        d("2024-06-30"),
+    );
+    let scopes = e.all_team_and_unit_scopes(periods[0].start, periods[1].end);
+    let kpis = salesorg_engine::scorecard::default_kpis();
+    let rows = e.run(&scopes, &periods, &kpis, today).unwrap();
+    let mut csv = Vec::new();
+    salesorg_engine::scorecard::rows_csv(&e, &rows, &kpis, &mut csv).unwrap();
+    insta::assert_snapshot!("bulk_csv", String::from_utf8(csv).unwrap());
+    let company = e.run(&[e.scope("company").unwrap()], &periods[..1], &kpis, today).unwrap();
+    insta::assert_snapshot!("company_json", salesorg_engine::scorecard::row_json(&e, &company[0], &kpis));
+    let card = salesorg_engine::scorecard::person_scorecard(
+        &e,
+        &Catalog::builtin().unwrap(),
+        e.person("MA").unwrap(),
+        periods[0],
+        today,
+        None,
+    )
+    .unwrap();
+    insta::assert_snapshot!("person_json", salesorg_engine::scorecard::person_scorecard_json(&e, &card));
+}
