@@ -490,7 +490,8 @@ pub fn run() -> Result<()> {
             let today = date_arg(as_of, "as-of")?.unwrap_or_else(today);
             let k = salesorg_engine::scorecard::parse_kpis(std::slice::from_ref(kpi))?;
             let k = *k.first().ok_or_else(|| anyhow!("name a KPI"))?;
-            let (engine, _) = salesorg_engine::scorecard::load(&mut store, &cat, true, false, &Bar::new())?;
+            let (engine, _) =
+                salesorg_engine::scorecard::load(&mut store, &cat, true, false, &Bar::new())?;
             let scope = engine.scope(scope)?;
             let period = match period {
                 Some(p) => salesorg_core::period::Period::parse(p, &engine.book.settings.fiscal)?,
@@ -504,7 +505,10 @@ pub fn run() -> Result<()> {
     Ok(())
 }
 
-fn default_period(engine: &salesorg_core::scorecard::Engine, today: Date) -> salesorg_core::period::Period {
+fn default_period(
+    engine: &salesorg_core::scorecard::Engine,
+    today: Date,
+) -> salesorg_core::period::Period {
     salesorg_core::period::Period::containing(
         &engine.book.settings.fiscal,
         salesorg_core::period::Grain::Quarter,
@@ -526,7 +530,11 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
     let loaded = started.elapsed();
     let cal = engine.book.settings.fiscal;
     let parse_period = |p: &str| Period::parse(p, &cal).with_context(|| format!("period {p:?}"));
-    let mut periods: Vec<Period> = a.period.iter().map(|p| parse_period(p)).collect::<Result<_>>()?;
+    let mut periods: Vec<Period> = a
+        .period
+        .iter()
+        .map(|p| parse_period(p))
+        .collect::<Result<_>>()?;
     let mut out: Box<dyn std::io::Write> = match &a.output {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
@@ -538,11 +546,25 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
         let p = engine
             .person(who)
             .ok_or_else(|| anyhow!("no person with id or name {who:?} in the store"))?;
-        let period = periods.first().copied().unwrap_or_else(|| default_period(&engine, today));
-        let card = sc::person_scorecard(&engine, &cat, p, period, today, (!kpis.is_empty()).then(|| kpis.clone()))?;
+        let period = periods
+            .first()
+            .copied()
+            .unwrap_or_else(|| default_period(&engine, today));
+        let card = sc::person_scorecard(
+            &engine,
+            &cat,
+            p,
+            period,
+            today,
+            (!kpis.is_empty()).then(|| kpis.clone()),
+        )?;
         output::person_scorecard(&engine, &card, g.format, &mut out)?;
     } else {
-        let kpis = if kpis.is_empty() { sc::default_kpis() } else { kpis };
+        let kpis = if kpis.is_empty() {
+            sc::default_kpis()
+        } else {
+            kpis
+        };
         let scopes: Vec<salesorg_core::scorecard::Scope> = if a.all {
             let grain = match a.grain {
                 GrainArg::Month => Grain::Month,
@@ -571,7 +593,10 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
             if a.scope.is_empty() {
                 vec![salesorg_core::scorecard::Scope::Company]
             } else {
-                a.scope.iter().map(|s| engine.scope(s)).collect::<Result<_, _>>()?
+                a.scope
+                    .iter()
+                    .map(|s| engine.scope(s))
+                    .collect::<Result<_, _>>()?
             }
         };
         let mut rows = engine.run(&scopes, &periods, &kpis, today)?;
@@ -590,14 +615,26 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
                 sorted[0],
                 sorted[sorted.len() / 2],
                 times.len(),
-                times.iter().map(|t| format!("{t:.1}")).collect::<Vec<_>>().join(" ")
+                times
+                    .iter()
+                    .map(|t| format!("{t:.1}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             );
         }
-        let fmt = if a.all && g.format == Format::Table { Format::Csv } else { g.format };
+        let fmt = if a.all && g.format == Format::Table {
+            Format::Csv
+        } else {
+            g.format
+        };
         output::scorecard_rows(&engine, &rows, &kpis, fmt, &mut out)?;
         out.flush()?;
         if a.timings {
-            eprintln!("compute {:.1} ms for {} rows", computed.as_secs_f64() * 1e3, rows.len());
+            eprintln!(
+                "compute {:.1} ms for {} rows",
+                computed.as_secs_f64() * 1e3,
+                rows.len()
+            );
         }
     }
     out.flush()?;

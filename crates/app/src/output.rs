@@ -686,7 +686,11 @@ pub fn person_scorecard(
 ) -> Result<()> {
     use salesorg_core::scorecard::Scope;
     if matches!(format, Format::Json | Format::Toml) {
-        writeln!(out, "{}", salesorg_engine::scorecard::person_scorecard_json(engine, card))?;
+        writeln!(
+            out,
+            "{}",
+            salesorg_engine::scorecard::person_scorecard_json(engine, card)
+        )?;
         return Ok(());
     }
     let info = &engine.book.people[card.person as usize];
@@ -715,7 +719,10 @@ pub fn person_scorecard(
                 l.value.to_text("—"),
                 l.previous.to_text("—"),
                 l.last_year.to_text("—"),
-                l.target.as_ref().map(|t| t.to_text("—")).unwrap_or_default(),
+                l.target
+                    .as_ref()
+                    .map(|t| t.to_text("—"))
+                    .unwrap_or_default(),
             ];
             r.extend(l.reports.iter().map(|v| v.to_text("—")));
             r
@@ -755,7 +762,11 @@ pub fn person_scorecard(
             .enumerate()
             .map(|(c, v)| {
                 let v: String = v.chars().take(40).collect();
-                if c == 0 { format!("{v:<w$}", w = widths[c]) } else { format!("{v:>w$}", w = widths[c]) }
+                if c == 0 {
+                    format!("{v:<w$}", w = widths[c])
+                } else {
+                    format!("{v:>w$}", w = widths[c])
+                }
             })
             .collect::<Vec<_>>()
             .join("  ")
@@ -768,7 +779,11 @@ pub fn person_scorecard(
 }
 
 /// `salesorg explain`.
-pub fn explanation(ex: &salesorg_engine::scorecard::Explanation, limit: usize, format: Format) -> Result<()> {
+pub fn explanation(
+    ex: &salesorg_engine::scorecard::Explanation,
+    limit: usize,
+    format: Format,
+) -> Result<()> {
     match format {
         Format::Json | Format::Toml => {
             let recs: Vec<Value> = ex
@@ -779,8 +794,11 @@ pub fn explanation(ex: &salesorg_engine::scorecard::Explanation, limit: usize, f
                         "amount": r.amount.map(|a| salesorg_core::kpi::fmt_fixed(a.into(), 4, 2))})
                 })
                 .collect();
-            let inputs: serde_json::Map<String, Value> =
-                ex.inputs.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+            let inputs: serde_json::Map<String, Value> = ex
+                .inputs
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!(v)))
+                .collect();
             let value: Value = serde_json::from_str(&ex.value.to_json())?;
             print_json(&json!({
                 "kpi": ex.kpi, "scope": ex.scope, "period": ex.period.to_string(),
@@ -798,7 +816,9 @@ pub fn explanation(ex: &salesorg_engine::scorecard::Explanation, limit: usize, f
                         r.id.clone(),
                         r.owner.clone(),
                         r.date.clone(),
-                        r.amount.map(|a| salesorg_core::kpi::fmt_fixed(a.into(), 4, 2)).unwrap_or_default(),
+                        r.amount
+                            .map(|a| salesorg_core::kpi::fmt_fixed(a.into(), 4, 2))
+                            .unwrap_or_default(),
                         r.detail.clone(),
                     ]
                 })
@@ -816,10 +836,18 @@ pub fn explanation(ex: &salesorg_engine::scorecard::Explanation, limit: usize, f
             println!("formula: {}", ex.formula);
             println!(
                 "inputs:  {}",
-                ex.inputs.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(" · ")
+                ex.inputs
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(" · ")
             );
             println!("{} records:", ex.records.len());
-            let n = if limit == 0 { ex.records.len() } else { limit.min(ex.records.len()) };
+            let n = if limit == 0 {
+                ex.records.len()
+            } else {
+                limit.min(ex.records.len())
+            };
             for r in &ex.records[..n] {
                 println!(
                     "  {:<10} {:<12} {:<20} {:<14} {:>14}  {}",
@@ -827,12 +855,17 @@ pub fn explanation(ex: &salesorg_engine::scorecard::Explanation, limit: usize, f
                     r.kind,
                     r.id,
                     r.owner,
-                    r.amount.map(|a| salesorg_core::kpi::fmt_fixed(a.into(), 4, 2)).unwrap_or_default(),
+                    r.amount
+                        .map(|a| salesorg_core::kpi::fmt_fixed(a.into(), 4, 2))
+                        .unwrap_or_default(),
                     r.detail
                 );
             }
             if n < ex.records.len() {
-                println!("  … {} more (--limit 0 shows all, --format csv exports them)", ex.records.len() - n);
+                println!(
+                    "  … {} more (--limit 0 shows all, --format csv exports them)",
+                    ex.records.len() - n
+                );
             }
             Ok(())
         }
@@ -843,11 +876,18 @@ pub fn explanation(ex: &salesorg_engine::scorecard::Explanation, limit: usize, f
 pub fn kpis(format: Format) -> Result<()> {
     let rows: Vec<Vec<String>> = salesorg_core::kpi::KPI_IDS
         .iter()
-        .map(|k| vec![k.to_string(), salesorg_engine::scorecard::formula(k).to_string()])
+        .map(|k| {
+            vec![
+                k.to_string(),
+                salesorg_engine::scorecard::formula(k).to_string(),
+            ]
+        })
         .collect();
     match format {
         Format::Json | Format::Toml => print_json(&json!(
-            rows.iter().map(|r| json!({"id": r[0], "formula": r[1]})).collect::<Vec<_>>()
+            rows.iter()
+                .map(|r| json!({"id": r[0], "formula": r[1]}))
+                .collect::<Vec<_>>()
         )),
         Format::Csv => csv_out(&["id", "formula"], rows),
         Format::Table => {

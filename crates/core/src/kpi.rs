@@ -280,11 +280,19 @@ pub fn ratio(n: i128, d: i128) -> Value {
 
 /// Money divided by a count: exact until this one division, rounded to 1/10000.
 pub fn money_per(n: i128, d: i128) -> Value {
-    if d == 0 { Value::Null } else { Value::Money(div_round(n, d)) }
+    if d == 0 {
+        Value::Null
+    } else {
+        Value::Money(div_round(n, d))
+    }
 }
 
 fn measure(n: i128, d: i128) -> Value {
-    if d == 0 { Value::Null } else { Value::Measure(div_round(n * 10_000, d)) }
+    if d == 0 {
+        Value::Null
+    } else {
+        Value::Measure(div_round(n * 10_000, d))
+    }
 }
 
 /// The median of a histogram in units of 1/10000 (mean of the two middle values when
@@ -304,7 +312,11 @@ fn hist_median(h: &[u32]) -> Value {
         }
         0
     };
-    let (a, b) = if n % 2 == 1 { (nth(n / 2), nth(n / 2)) } else { (nth(n / 2 - 1), nth(n / 2)) };
+    let (a, b) = if n % 2 == 1 {
+        (nth(n / 2), nth(n / 2))
+    } else {
+        (nth(n / 2 - 1), nth(n / 2))
+    };
     Value::Measure((a + b) * 10_000 / 2)
 }
 
@@ -351,7 +363,9 @@ pub fn compute(id: &str, t: &mut Totals, cx: &Context) -> Option<Value> {
         "pipeline_open" => Value::Money(m(c.open_amount)),
         "pipeline_weighted" => Value::Money(div_round(c.open_weighted_bp, 10_000)),
         "pipeline_coverage" => match t.quota {
-            Some(q) if q - m(c.bookings_to_date) > 0 => ratio(m(c.open_amount), q - m(c.bookings_to_date)),
+            Some(q) if q - m(c.bookings_to_date) > 0 => {
+                ratio(m(c.open_amount), q - m(c.bookings_to_date))
+            }
             _ => Value::Null,
         },
         "stale_pipeline_share" => ratio(m(c.open_stale_amount), m(c.open_amount)),
@@ -365,7 +379,10 @@ pub fn compute(id: &str, t: &mut Totals, cx: &Context) -> Option<Value> {
         "active_reps" => Value::Count(t.active_reps.into()),
         "headcount" => Value::Count(c.headcount_end.into()),
         "rep_attrition_rate" => ratio(2 * i(c.reps_left), i(c.reps_start) + i(c.reps_end)),
-        "span_of_control" => t.span_of_control.map(|s| Value::Count(s.into())).unwrap_or(Value::Null),
+        "span_of_control" => t
+            .span_of_control
+            .map(|s| Value::Count(s.into()))
+            .unwrap_or(Value::Null),
         // §4 activity and leads
         "calls" => Value::Count(c.calls.into()),
         "activities" => Value::Count(c.activities.into()),
@@ -384,7 +401,10 @@ pub fn compute(id: &str, t: &mut Totals, cx: &Context) -> Option<Value> {
         "cost_per_sale" => money_per(m(c.spend) + m(t.unit_spend), i(c.won)),
         "active_customers" => Value::Count(c.customers_end.into()),
         "logo_churn_rate" => ratio(i(c.customers_start_churned), i(c.customers_start)),
-        "logo_retention_rate" => ratio(i(c.customers_start) - i(c.customers_start_churned), i(c.customers_start)),
+        "logo_retention_rate" => ratio(
+            i(c.customers_start) - i(c.customers_start_churned),
+            i(c.customers_start),
+        ),
         "ltv" => ltv(cx),
         "ltv_cac_ratio" => {
             let spend = m(c.spend) + m(t.unit_spend);
@@ -400,42 +420,79 @@ pub fn compute(id: &str, t: &mut Totals, cx: &Context) -> Option<Value> {
             if c.surveys == 0 {
                 Value::Null
             } else {
-                Value::Ratio((c.survey_sum / f64::from(c.surveys) * RATIO_SCALE as f64).round() as i128)
+                Value::Ratio(
+                    (c.survey_sum / f64::from(c.surveys) * RATIO_SCALE as f64).round() as i128,
+                )
             }
         }
         // §6 funnel and data quality
         "stage_conversion" => Value::Table(Table {
             columns: vec!["stage", "entered", "advanced", "conversion"],
-            labels: t.stages.iter().enumerate().filter(|(_, s)| s.entered > 0).map(|(k, _)| cx.stage_names[k].clone()).collect(),
+            labels: t
+                .stages
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.entered > 0)
+                .map(|(k, _)| cx.stage_names[k].clone())
+                .collect(),
             rows: t
                 .stages
                 .iter()
                 .filter(|s| s.entered > 0)
-                .map(|s| vec![Value::Count(s.entered.into()), Value::Count(s.advanced.into()), ratio(i(s.advanced), i(s.entered))])
+                .map(|s| {
+                    vec![
+                        Value::Count(s.entered.into()),
+                        Value::Count(s.advanced.into()),
+                        ratio(i(s.advanced), i(s.entered)),
+                    ]
+                })
                 .collect(),
         }),
         "days_in_stage_avg" => Value::Table(Table {
             columns: vec!["stage", "left", "days_avg"],
-            labels: t.stages.iter().enumerate().filter(|(_, s)| s.left > 0).map(|(k, _)| cx.stage_names[k].clone()).collect(),
+            labels: t
+                .stages
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.left > 0)
+                .map(|(k, _)| cx.stage_names[k].clone())
+                .collect(),
             rows: t
                 .stages
                 .iter()
                 .filter(|s| s.left > 0)
-                .map(|s| vec![Value::Count(s.left.into()), measure(s.days_sum.into(), i(s.left))])
+                .map(|s| {
+                    vec![
+                        Value::Count(s.left.into()),
+                        measure(s.days_sum.into(), i(s.left)),
+                    ]
+                })
                 .collect(),
         }),
         "loss_reasons" => {
-            let mut idx: Vec<usize> = (0..t.losses.len()).filter(|&k| t.losses[k].count > 0).collect();
+            let mut idx: Vec<usize> = (0..t.losses.len())
+                .filter(|&k| t.losses[k].count > 0)
+                .collect();
             idx.sort_by_key(|&k| (std::cmp::Reverse(t.losses[k].count), k));
             Value::Table(Table {
                 columns: vec!["reason", "lost_deals", "lost_amount"],
                 labels: idx
                     .iter()
-                    .map(|&k| cx.loss_reasons.get(k).cloned().unwrap_or_else(|| "(none given)".into()))
+                    .map(|&k| {
+                        cx.loss_reasons
+                            .get(k)
+                            .cloned()
+                            .unwrap_or_else(|| "(none given)".into())
+                    })
                     .collect(),
                 rows: idx
                     .iter()
-                    .map(|&k| vec![Value::Count(t.losses[k].count.into()), Value::Money(t.losses[k].amount.into())])
+                    .map(|&k| {
+                        vec![
+                            Value::Count(t.losses[k].count.into()),
+                            Value::Money(t.losses[k].amount.into()),
+                        ]
+                    })
                     .collect(),
             })
         }
@@ -511,7 +568,10 @@ impl Value {
                 .map(|(l, r)| {
                     format!(
                         "{l}: {}",
-                        r.iter().map(|v| v.to_text(null)).collect::<Vec<_>>().join("/")
+                        r.iter()
+                            .map(|v| v.to_text(null))
+                            .collect::<Vec<_>>()
+                            .join("/")
                     )
                 })
                 .collect::<Vec<_>>()

@@ -38,36 +38,38 @@ struct Deal {
 }
 
 fn lines_strategy(moves: bool) -> impl Strategy<Value = Vec<ReportingLine>> {
-    prop::collection::vec((0usize..100, 0usize..100, prop::option::of(1i64..360)), N - 1).prop_map(
-        move |spec| {
-            let mut lines = Vec::new();
-            for (k, (m1, m2, move_day)) in spec.into_iter().enumerate() {
-                let i = k + 1;
-                let first = m1 % i;
-                match move_day.filter(|_| moves) {
-                    None => lines.push(ReportingLine {
+    prop::collection::vec(
+        (0usize..100, 0usize..100, prop::option::of(1i64..360)),
+        N - 1,
+    )
+    .prop_map(move |spec| {
+        let mut lines = Vec::new();
+        for (k, (m1, m2, move_day)) in spec.into_iter().enumerate() {
+            let i = k + 1;
+            let first = m1 % i;
+            match move_day.filter(|_| moves) {
+                None => lines.push(ReportingLine {
+                    person: p(i),
+                    manager: p(first),
+                    valid: Validity::new(base(), None).unwrap(),
+                }),
+                Some(d) => {
+                    let on = base() + Duration::days(d);
+                    lines.push(ReportingLine {
                         person: p(i),
                         manager: p(first),
-                        valid: Validity::new(base(), None).unwrap(),
-                    }),
-                    Some(d) => {
-                        let on = base() + Duration::days(d);
-                        lines.push(ReportingLine {
-                            person: p(i),
-                            manager: p(first),
-                            valid: Validity::new(base(), Some(on)).unwrap(),
-                        });
-                        lines.push(ReportingLine {
-                            person: p(i),
-                            manager: p(m2 % i),
-                            valid: Validity::new(on, None).unwrap(),
-                        });
-                    }
+                        valid: Validity::new(base(), Some(on)).unwrap(),
+                    });
+                    lines.push(ReportingLine {
+                        person: p(i),
+                        manager: p(m2 % i),
+                        valid: Validity::new(on, None).unwrap(),
+                    });
                 }
             }
-            lines
-        },
-    )
+        }
+        lines
+    })
 }
 
 fn deals_strategy() -> impl Strategy<Value = Vec<Deal>> {
@@ -112,7 +114,12 @@ fn engine(lines: &[ReportingLine], deals: &[Deal]) -> Engine {
             owner: p(d.owner),
             amount: Some(Money::from_major(d.amount).unwrap()),
             currency: Currency::USD,
-            stage: Stage::parse(if status == OppStatus::Open { "Open" } else { "Closed" }).unwrap(),
+            stage: Stage::parse(if status == OppStatus::Open {
+                "Open"
+            } else {
+                "Closed"
+            })
+            .unwrap(),
             status,
             probability: None,
             forecast_category: None,
@@ -224,9 +231,9 @@ proptest! {
         scopes.extend((0..N).map(|i| Scope::Person(e.book.person(&format!("p{i:02}")).unwrap())));
         let v = values(&e, &scopes, &periods);
         for pi in 0..periods.len() {
-            for k in 0..KPIS.len() {
+            for (k, &company) in v[pi].iter().enumerate().take(KPIS.len()) {
                 let sum: i128 = (1..scopes.len()).map(|s| v[s * periods.len() + pi][k]).sum();
-                prop_assert_eq!(v[pi][k], sum);
+                prop_assert_eq!(company, sum);
             }
         }
     }

@@ -36,7 +36,11 @@ pub struct LoadTimings {
 pub fn rss_mb() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
         .map(|pages| pages * 4096 / (1024 * 1024))
         .unwrap_or(0)
 }
@@ -76,7 +80,7 @@ pub fn load_book(
             err = Some(e);
         }
         n += 1;
-        if n % 500_000 == 0 {
+        if n.is_multiple_of(500_000) {
             progress.update("loading opportunities", n, 0);
         }
         Ok(())
@@ -108,7 +112,7 @@ pub fn load_book(
             err = Some(e);
         }
         n += 1;
-        if n % 1_000_000 == 0 {
+        if n.is_multiple_of(1_000_000) {
             progress.update("loading activities", n, 0);
         }
         Ok(())
@@ -141,8 +145,16 @@ pub fn load(
     cache: bool,
     progress: &dyn Progress,
 ) -> Result<(Engine, LoadTimings)> {
-    let path = if cache && !keep_ids { crate::snapshot::path_for(store.url()) } else { None };
-    let version = if path.is_some() { Some(store.data_version()?) } else { None };
+    let path = if cache && !keep_ids {
+        crate::snapshot::path_for(store.url())
+    } else {
+        None
+    };
+    let version = if path.is_some() {
+        Some(store.data_version()?)
+    } else {
+        None
+    };
     if let (Some(path), Some((id, v))) = (&path, &version) {
         let lap = Instant::now();
         let settings = store.settings()?;
@@ -161,14 +173,20 @@ pub fn load(
                 return Ok((e, t));
             }
             Ok(false) => {}
-            Err(e) => eprintln!("warning: ignoring the scorecard snapshot {}: {e}", path.display()),
+            Err(e) => eprintln!(
+                "warning: ignoring the scorecard snapshot {}: {e}",
+                path.display()
+            ),
         }
     }
     let (book, mut t) = load_book(store, catalog, keep_ids, progress)?;
     if let (Some(path), Some((id, v))) = (&path, &version) {
         let lap = Instant::now();
         if let Err(e) = crate::snapshot::write(path, id, *v, &book) {
-            eprintln!("warning: could not write the scorecard snapshot {}: {e}", path.display());
+            eprintln!(
+                "warning: could not write the scorecard snapshot {}: {e}",
+                path.display()
+            );
         }
         t.phases.push(("write snapshot", lap.elapsed()));
         t.rss_mb.push(rss_mb());
@@ -198,12 +216,16 @@ pub fn parse_kpis(ids: &[String]) -> std::result::Result<Vec<&'static str>, Scor
         .filter(|s| !s.trim().is_empty())
         .map(|s| {
             let s = s.trim();
-            kpi::KPI_IDS.iter().copied().find(|k| *k == s).ok_or_else(|| {
-                ScorecardError::Kpi(format!(
-                    "{s:?} is not a KPI of the spec; known: {}",
-                    kpi::KPI_IDS.join(", ")
-                ))
-            })
+            kpi::KPI_IDS
+                .iter()
+                .copied()
+                .find(|k| *k == s)
+                .ok_or_else(|| {
+                    ScorecardError::Kpi(format!(
+                        "{s:?} is not a KPI of the spec; known: {}",
+                        kpi::KPI_IDS.join(", ")
+                    ))
+                })
         })
         .collect()
 }
@@ -250,7 +272,12 @@ pub fn csv_field(s: &str) -> String {
 
 /// The bulk export: `scope,period,<kpi ids…>`, one row per scope × period; undefined
 /// values are empty cells, tables are written as `label: a/b/c; …`.
-pub fn rows_csv(engine: &Engine, rows: &[Row], kpis: &[&str], out: &mut dyn std::io::Write) -> std::io::Result<()> {
+pub fn rows_csv(
+    engine: &Engine,
+    rows: &[Row],
+    kpis: &[&str],
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let mut line = String::from("scope,period");
     for k in kpis {
         line.push(',');
@@ -304,7 +331,11 @@ pub struct PersonScorecard {
 
 /// The scope a role answers for (catalog `scope`): company, their team (region,
 /// department, team) or their own book.
-pub fn role_scope(engine: &Engine, catalog: &Catalog, p: u32) -> (Option<String>, Scope, Vec<&'static str>) {
+pub fn role_scope(
+    engine: &Engine,
+    catalog: &Catalog,
+    p: u32,
+) -> (Option<String>, Scope, Vec<&'static str>) {
     let info = &engine.book.people[p as usize];
     let role = info.role.as_deref().and_then(|r| catalog.find(r));
     let scope = match role.map(|r| r.scope) {
@@ -312,7 +343,10 @@ pub fn role_scope(engine: &Engine, catalog: &Catalog, p: u32) -> (Option<String>
         Some(ScopeKind::OwnBook) => Scope::Person(p),
         Some(_) => Scope::Team(p),
         None => {
-            if engine.segs.of_scope[p as usize].iter().any(|&s| engine.segs.person[s as usize] != p) {
+            if engine.segs.of_scope[p as usize]
+                .iter()
+                .any(|&s| engine.segs.person[s as usize] != p)
+            {
                 Scope::Team(p)
             } else {
                 Scope::Person(p)
@@ -330,7 +364,14 @@ pub fn role_scope(engine: &Engine, catalog: &Catalog, p: u32) -> (Option<String>
         }
     }
     if kpis.is_empty() {
-        kpis = vec!["bookings", "won_deals", "win_rate", "pipeline_open", "calls", "activities"];
+        kpis = vec![
+            "bookings",
+            "won_deals",
+            "win_rate",
+            "pipeline_open",
+            "calls",
+            "activities",
+        ];
     }
     (role.map(|r| r.title.clone()), scope, kpis)
 }
@@ -371,7 +412,10 @@ pub fn person_scorecard(
         .direct_reports(p, salesorg_core::scorecard::day(as_of))
         .into_iter()
         .map(|r| {
-            if engine.segs.of_scope[r as usize].iter().any(|&s| engine.segs.person[s as usize] != r) {
+            if engine.segs.of_scope[r as usize]
+                .iter()
+                .any(|&s| engine.segs.person[s as usize] != r)
+            {
                 Scope::Team(r)
             } else {
                 Scope::Person(r)
@@ -432,7 +476,10 @@ pub fn person_scorecard_json(engine: &Engine, sc: &PersonScorecard) -> String {
         "{{\"person\":{},\"name\":{},\"role\":{},\"scope\":{},\"period\":{},\"previous_period\":{},\"last_year_period\":{},\"as_of\":\"{}\",\"currency\":\"{}\",\"reports\":[",
         json_str(info.id.as_str()),
         json_str(&info.name),
-        sc.role.as_deref().map(json_str).unwrap_or_else(|| "null".into()),
+        sc.role
+            .as_deref()
+            .map(json_str)
+            .unwrap_or_else(|| "null".into()),
         json_str(&engine.scope_name(sc.scope)),
         json_str(&sc.period.to_string()),
         json_str(&sc.previous.to_string()),
@@ -467,8 +514,15 @@ pub fn person_scorecard_json(engine: &Engine, sc: &PersonScorecard) -> String {
             l.value.to_json(),
             l.previous.to_json(),
             l.last_year.to_json(),
-            l.target.as_ref().map(Value::to_json).unwrap_or_else(|| "null".into()),
-            l.reports.iter().map(Value::to_json).collect::<Vec<_>>().join(",")
+            l.target
+                .as_ref()
+                .map(Value::to_json)
+                .unwrap_or_else(|| "null".into()),
+            l.reports
+                .iter()
+                .map(Value::to_json)
+                .collect::<Vec<_>>()
+                .join(",")
         );
     }
     s.push_str("}}");
@@ -502,26 +556,45 @@ pub struct Explanation {
 /// Which contributions feed a KPI.
 fn feeds(k: &str, c: &Contribution, book: &Book) -> bool {
     use Contribution as C;
-    let first_won = |i: u32| book.opps.has(i as usize, salesorg_core::scorecard::book::F_FIRST_WON);
+    let first_won = |i: u32| {
+        book.opps
+            .has(i as usize, salesorg_core::scorecard::book::F_FIRST_WON)
+    };
     match k {
-        "bookings" | "won_deals" | "avg_deal_size" | "sales_cycle_days" | "sales_cycle_days_median"
-        | "quota_attainment" | "revenue_growth_yoy" | "cost_per_sale" => matches!(c, C::Won(_)),
+        "bookings"
+        | "won_deals"
+        | "avg_deal_size"
+        | "sales_cycle_days"
+        | "sales_cycle_days_median"
+        | "quota_attainment"
+        | "revenue_growth_yoy"
+        | "cost_per_sale" => matches!(c, C::Won(_)),
         "lost_deals" | "loss_reasons" => matches!(c, C::Lost(_)),
         "win_rate" | "win_rate_value" => matches!(c, C::Won(_) | C::Lost(_)),
         "opps_created" | "pipeline_created" | "opp_conversion_rate" | "cost_per_opportunity" => {
             matches!(c, C::Created(_))
         }
-        "pipeline_open" | "pipeline_weighted" | "stale_pipeline_share" | "data_completeness_share" => {
+        "pipeline_open"
+        | "pipeline_weighted"
+        | "stale_pipeline_share"
+        | "data_completeness_share" => {
             matches!(c, C::Open(_))
         }
         "pipeline_coverage" => matches!(c, C::Open(_) | C::Won(_)),
         "new_customers" => matches!(c, C::Won(i) if first_won(*i)),
-        "cac" | "ltv_cac_ratio" => matches!(c, C::Spend(_)) || matches!(c, C::Won(i) if first_won(*i)),
+        "cac" | "ltv_cac_ratio" => {
+            matches!(c, C::Spend(_)) || matches!(c, C::Won(i) if first_won(*i))
+        }
         "sales_marketing_spend" => matches!(c, C::Spend(_)),
         "calls" | "activities" | "calls_per_rep_day" => matches!(c, C::Activity(_)),
-        "leads_created" | "lead_conversion_rate" | "lead_response_minutes_median" | "lead_response_sla_share"
+        "leads_created"
+        | "lead_conversion_rate"
+        | "lead_response_minutes_median"
+        | "lead_response_sla_share"
         | "followups_per_lead" => matches!(c, C::Lead(_)),
-        "active_customers" | "logo_churn_rate" | "logo_retention_rate" | "ltv" => matches!(c, C::Customer(_)),
+        "active_customers" | "logo_churn_rate" | "logo_retention_rate" | "ltv" => {
+            matches!(c, C::Customer(_))
+        }
         "csat_avg" => matches!(c, C::Survey(_)),
         "stage_conversion" => matches!(c, C::StageEntered(..)),
         "days_in_stage_avg" => matches!(c, C::StageLeft(..)),
@@ -546,7 +619,9 @@ pub fn formula(k: &str) -> &'static str {
         "pipeline_open" => "sum of amount of deals open on the as-of date closing in the period",
         "pipeline_weighted" => "sum of amount × probability over pipeline_open",
         "pipeline_coverage" => "pipeline_open / (quota − bookings to date)",
-        "stale_pipeline_share" => "amount not modified in the 30 days to the as-of date / pipeline_open",
+        "stale_pipeline_share" => {
+            "amount not modified in the 30 days to the as-of date / pipeline_open"
+        }
         "quota" => "quota set on the scope, else own-book quotas of the reps in scope on day one",
         "quota_attainment" => "bookings / quota",
         "reps_at_quota_share" => "active reps at ≥ 100 % of own quota / active reps with a quota",
@@ -562,31 +637,52 @@ pub fn formula(k: &str) -> &'static str {
         "lead_response_minutes_median" => "median minutes from creation to first activity",
         "lead_response_sla_share" => "leads answered within the SLA / leads_created",
         "followups_per_lead" => "activities on the period's leads / leads_created",
-        "opp_conversion_rate" => "opportunities created in the period won by the as-of date / opps_created",
+        "opp_conversion_rate" => {
+            "opportunities created in the period won by the as-of date / opps_created"
+        }
         "new_customers" => "accounts whose first won deal closed in the period",
-        "sales_marketing_spend" => "cost entries dated in the period, assigned to the scope or below",
+        "sales_marketing_spend" => {
+            "cost entries dated in the period, assigned to the scope or below"
+        }
         "cac" => "sales_marketing_spend / new_customers",
         "cost_per_opportunity" => "sales_marketing_spend / opps_created",
         "cost_per_sale" => "sales_marketing_spend / won_deals",
         "active_customers" => "accounts won on or before the period's end and not churned",
-        "logo_churn_rate" => "customers at the start who churned during the period / customers at the start",
+        "logo_churn_rate" => {
+            "customers at the start who churned during the period / customers at the start"
+        }
         "logo_retention_rate" => "1 − logo_churn_rate",
         "ltv" => "arpa × gross margin / annual churn over the trailing 12 months",
         "ltv_cac_ratio" => "ltv / cac",
         "csat_avg" => "mean normalised survey score",
-        "stage_conversion" => "per stage: entered in the period and later advanced by the as-of date / entered",
-        "days_in_stage_avg" => "per stage: mean days in the stage of deals that left it in the period",
+        "stage_conversion" => {
+            "per stage: entered in the period and later advanced by the as-of date / entered"
+        }
+        "days_in_stage_avg" => {
+            "per stage: mean days in the stage of deals that left it in the period"
+        }
         "loss_reasons" => "lost deals closed in the period by reason",
-        "data_completeness_share" => "open deals with amount, future close date, stage and next step / open deals",
+        "data_completeness_share" => {
+            "open deals with amount, future close date, stage and next step / open deals"
+        }
         "forecast_accuracy" => "waits for forecasts",
         _ => "",
     }
 }
 
 /// Explains one KPI: its value, the inputs of its formula, and every record behind it.
-pub fn explain(engine: &Engine, k: &'static str, scope: Scope, period: Period, today: Date) -> Result<Explanation> {
+pub fn explain(
+    engine: &Engine,
+    k: &'static str,
+    scope: Scope,
+    period: Period,
+    today: Date,
+) -> Result<Explanation> {
     if kpi::NOT_YET.contains(&k) {
-        return Err(ScorecardError::Kpi(format!("{k} waits for forecasts, which salesorg does not hold yet")).into());
+        return Err(ScorecardError::Kpi(format!(
+            "{k} waits for forecasts, which salesorg does not hold yet"
+        ))
+        .into());
     }
     let book = &engine.book;
     let segs = &engine.segs;
@@ -609,14 +705,20 @@ pub fn explain(engine: &Engine, k: &'static str, scope: Scope, period: Period, t
         ("leads_created", t.leads.to_string()),
         ("calls", t.calls.to_string()),
         ("rep_days", t.rep_days.to_string()),
-        ("spend", kpi::fmt_fixed((t.spend + c.totals[0][g].unit_spend).into(), 4, 2)),
+        (
+            "spend",
+            kpi::fmt_fixed((t.spend + c.totals[0][g].unit_spend).into(), 4, 2),
+        ),
         ("new_customers", t.new_customers.to_string()),
     ];
     if let Some(q) = c.totals[0][g].quota {
         inputs.push(("quota", kpi::fmt_fixed(q, 4, 2)));
     }
     if k == "revenue_growth_yoy" {
-        inputs.push(("bookings_last_year", kpi::fmt_fixed(c.totals[0][ly].cell.bookings.into(), 4, 2)));
+        inputs.push((
+            "bookings_last_year",
+            kpi::fmt_fixed(c.totals[0][ly].cell.bookings.into(), 4, 2),
+        ));
     }
     let in_scope = |seg: u32| -> bool {
         match scope {
@@ -626,7 +728,11 @@ pub fn explain(engine: &Engine, k: &'static str, scope: Scope, period: Period, t
             Scope::Unit(u) => segs.scopes_of(seg).contains(&segs.unit(u)),
         }
     };
-    let want_slots: Vec<usize> = if k == "revenue_growth_yoy" { vec![g, ly] } else { vec![g] };
+    let want_slots: Vec<usize> = if k == "revenue_growth_yoy" {
+        vec![g, ly]
+    } else {
+        vec![g]
+    };
     let mut records = Vec::new();
     let owner = |p: u32| book.people[p as usize].id.to_string();
     for &(key, contrib) in &c.trace {
@@ -637,7 +743,10 @@ pub fn explain(engine: &Engine, k: &'static str, scope: Scope, period: Period, t
         }
         let o = &book.opps;
         let rec = match contrib {
-            Contribution::Won(i) | Contribution::Lost(i) | Contribution::Created(i) | Contribution::Open(i) => {
+            Contribution::Won(i)
+            | Contribution::Lost(i)
+            | Contribution::Created(i)
+            | Contribution::Open(i) => {
                 let i = i as usize;
                 let kind = match contrib {
                     Contribution::Won(_) => "won",
@@ -656,11 +765,21 @@ pub fn explain(engine: &Engine, k: &'static str, scope: Scope, period: Period, t
                     book.stages[o.stage[i] as usize].name,
                     fmt_day(o.close[i])
                 );
-                if o.created[i] != salesorg_core::scorecard::NO_DAY && o.status[i] == OppStatus::Won {
-                    let _ = write!(detail, " · created {} · cycle {} d", fmt_day(o.created[i]), o.close[i] - o.created[i]);
+                if o.created[i] != salesorg_core::scorecard::NO_DAY && o.status[i] == OppStatus::Won
+                {
+                    let _ = write!(
+                        detail,
+                        " · created {} · cycle {} d",
+                        fmt_day(o.created[i]),
+                        o.close[i] - o.created[i]
+                    );
                 }
                 if o.loss_reason[i] != u16::MAX {
-                    let _ = write!(detail, " · reason {}", book.loss_reasons[o.loss_reason[i] as usize]);
+                    let _ = write!(
+                        detail,
+                        " · reason {}",
+                        book.loss_reasons[o.loss_reason[i] as usize]
+                    );
                 }
                 if slot == ly && slot != g {
                     detail.push_str(" · (last year)");
@@ -672,8 +791,12 @@ pub fn explain(engine: &Engine, k: &'static str, scope: Scope, period: Period, t
                     date,
                     detail,
                     amount: Some(if o.status[i] == OppStatus::Open || kind == "created" {
-                        book.convert(o.amount[i], o.currency[i], salesorg_core::scorecard::day(Engine::as_of(&period, today)))
-                            .unwrap_or(o.amount[i])
+                        book.convert(
+                            o.amount[i],
+                            o.currency[i],
+                            salesorg_core::scorecard::day(Engine::as_of(&period, today)),
+                        )
+                        .unwrap_or(o.amount[i])
                     } else {
                         o.amount_at_close[i]
                     }),
@@ -683,11 +806,20 @@ pub fn explain(engine: &Engine, k: &'static str, scope: Scope, period: Period, t
                 let (i, r) = (i as usize, r as usize);
                 let h = &book.history;
                 ExplainRecord {
-                    kind: if matches!(contrib, Contribution::StageEntered(..)) { "entered stage" } else { "left stage" },
+                    kind: if matches!(contrib, Contribution::StageEntered(..)) {
+                        "entered stage"
+                    } else {
+                        "left stage"
+                    },
                     id: o.id(i).to_owned(),
                     owner: owner(o.owner[i]),
                     date: fmt_day(h.day[r]),
-                    detail: format!("{} · now {} ({})", book.stages[h.stage[r] as usize].name, book.stages[o.stage[i] as usize].name, o.status[i].as_str()),
+                    detail: format!(
+                        "{} · now {} ({})",
+                        book.stages[h.stage[r] as usize].name,
+                        book.stages[o.stage[i] as usize].name,
+                        o.status[i].as_str()
+                    ),
                     amount: None,
                 }
             }
@@ -702,8 +834,23 @@ pub fn explain(engine: &Engine, k: &'static str, scope: Scope, period: Period, t
                     date: fmt_day(l.created_day[i]),
                     detail: format!(
                         "{} · {} · {} follow-ups",
-                        if fr == i64::MAX { "never answered".to_string() } else { format!("first response after {} min", kpi::fmt_fixed(i128::from(fr - l.created_at[i]) * 10_000 / 60, 4, 1)) },
-                        if l.converted[i] == salesorg_core::scorecard::NO_DAY { "not converted".to_string() } else { format!("converted {}", fmt_day(l.converted[i])) },
+                        if fr == i64::MAX {
+                            "never answered".to_string()
+                        } else {
+                            format!(
+                                "first response after {} min",
+                                kpi::fmt_fixed(
+                                    i128::from(fr - l.created_at[i]) * 10_000 / 60,
+                                    4,
+                                    1
+                                )
+                            )
+                        },
+                        if l.converted[i] == salesorg_core::scorecard::NO_DAY {
+                            "not converted".to_string()
+                        } else {
+                            format!("converted {}", fmt_day(l.converted[i]))
+                        },
                         l.act_off[i + 1] - l.act_off[i]
                     ),
                     amount: None,
@@ -728,7 +875,11 @@ pub fn explain(engine: &Engine, k: &'static str, scope: Scope, period: Period, t
                     id: book.account_ids.get(ai as usize).to_owned(),
                     owner: owner(a.owner),
                     date: fmt_day(a.first_won),
-                    detail: if a.churned == salesorg_core::scorecard::NO_DAY { "active".into() } else { format!("churned {}", fmt_day(a.churned)) },
+                    detail: if a.churned == salesorg_core::scorecard::NO_DAY {
+                        "active".into()
+                    } else {
+                        format!("churned {}", fmt_day(a.churned))
+                    },
                     amount: None,
                 }
             }
@@ -739,7 +890,11 @@ pub fn explain(engine: &Engine, k: &'static str, scope: Scope, period: Period, t
                     id: book.survey_ids.get(si as usize).to_owned(),
                     owner: owner(book.accounts[s.account as usize].owner),
                     date: fmt_day(s.day),
-                    detail: format!("account {} · score {:.3}", book.account_ids.get(s.account as usize), s.score),
+                    detail: format!(
+                        "account {} · score {:.3}",
+                        book.account_ids.get(s.account as usize),
+                        s.score
+                    ),
                     amount: None,
                 }
             }
@@ -762,7 +917,14 @@ pub fn explain(engine: &Engine, k: &'static str, scope: Scope, period: Period, t
         records.push(rec);
     }
     // unit- and company-assigned spend is not attributed through people
-    if matches!(k, "sales_marketing_spend" | "cac" | "cost_per_opportunity" | "cost_per_sale" | "ltv_cac_ratio") {
+    if matches!(
+        k,
+        "sales_marketing_spend"
+            | "cac"
+            | "cost_per_opportunity"
+            | "cost_per_sale"
+            | "ltv_cac_ratio"
+    ) {
         for (xi, x) in book.spend.iter().enumerate() {
             let sl = &c.slots[g];
             if x.day < sl.start || x.day >= sl.end {
@@ -783,7 +945,9 @@ pub fn explain(engine: &Engine, k: &'static str, scope: Scope, period: Period, t
                     owner: String::new(),
                     date: fmt_day(x.day),
                     detail: match x.target {
-                        salesorg_core::scorecard::book::SpendTarget::Unit(u) => format!("unit {}", book.units[u as usize].id),
+                        salesorg_core::scorecard::book::SpendTarget::Unit(u) => {
+                            format!("unit {}", book.units[u as usize].id)
+                        }
                         _ => "company".into(),
                     },
                     amount: Some(x.amount),
@@ -791,7 +955,9 @@ pub fn explain(engine: &Engine, k: &'static str, scope: Scope, period: Period, t
             }
         }
     }
-    records.sort_by(|a, b| (a.date.as_str(), a.id.as_str(), a.kind).cmp(&(b.date.as_str(), b.id.as_str(), b.kind)));
+    records.sort_by(|a, b| {
+        (a.date.as_str(), a.id.as_str(), a.kind).cmp(&(b.date.as_str(), b.id.as_str(), b.kind))
+    });
     Ok(Explanation {
         kpi: k,
         scope: engine.scope_name(scope),

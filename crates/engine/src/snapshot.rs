@@ -20,7 +20,7 @@ use salesorg_core::scorecard::book::{
 };
 
 const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 /// Where the snapshot of a store lives: beside a SQLite file (`<file>.scorecard`), or in
 /// the user's cache folder for a PostgreSQL URL.
@@ -151,7 +151,12 @@ pub fn write(path: &Path, store_id: &str, version: i64, b: &Book) -> std::io::Re
         w.col(&o.owner)?;
         w.col(&o.created)?;
         w.col(&o.close)?;
-        w.col(&o.status.iter().map(|&s| status_code(s)).collect::<Vec<u8>>())?;
+        w.col(
+            &o.status
+                .iter()
+                .map(|&s| status_code(s))
+                .collect::<Vec<u8>>(),
+        )?;
         w.col(&o.amount)?;
         w.col(&o.currency)?;
         w.col(&o.amount_at_close)?;
@@ -222,6 +227,7 @@ pub fn write(path: &Path, store_id: &str, version: i64, b: &Book) -> std::io::Re
         w.col(&si)?;
         w.col(&b.spend.iter().map(|x| x.day).collect::<Vec<i32>>())?;
         w.col(&b.spend.iter().map(|x| x.amount).collect::<Vec<i64>>())?;
+        w.col(&b.surveys.iter().map(|s| s.owner).collect::<Vec<u32>>())?;
         w.col(&b.surveys.iter().map(|s| s.account).collect::<Vec<u32>>())?;
         w.col(&b.surveys.iter().map(|s| s.day).collect::<Vec<i32>>())?;
         w.col(&b.surveys.iter().map(|s| s.score).collect::<Vec<f64>>())?;
@@ -310,7 +316,11 @@ pub fn read(path: &Path, store_id: &str, version: i64, b: &mut Book) -> std::io:
             let a: Vec<u32> = r.col()?;
             let b2: Vec<i64> = r.col()?;
             let c: Vec<i32> = r.col()?;
-            a.into_iter().zip(b2).zip(c).map(|((x, y), z)| (x, y, z)).collect()
+            a.into_iter()
+                .zip(b2)
+                .zip(c)
+                .map(|((x, y), z)| (x, y, z))
+                .collect()
         },
     };
     let leads = Leads {
@@ -379,17 +389,24 @@ pub fn read(path: &Path, store_id: &str, version: i64, b: &mut Book) -> std::io:
             amount: sa[i],
         })
         .collect();
+    let sown: Vec<u32> = r.col()?;
     let sacc: Vec<u32> = r.col()?;
     let sday: Vec<i32> = r.col()?;
     let sscore: Vec<f64> = r.col()?;
-    if sacc.len() != sday.len() || sacc.len() != sscore.len() {
+    if sacc.len() != sday.len() || sacc.len() != sscore.len() || sacc.len() != sown.len() {
         return Err(bad("survey columns differ in length"));
     }
-    let surveys = sacc
+    let surveys = sown
         .into_iter()
+        .zip(sacc)
         .zip(sday)
         .zip(sscore)
-        .map(|((account, day), score)| SurveyEntry { account, day, score })
+        .map(|(((owner, account), day), score)| SurveyEntry {
+            owner,
+            account,
+            day,
+            score,
+        })
         .collect();
     let mut end = [0u8; 14];
     r.0.read_exact(&mut end)?;

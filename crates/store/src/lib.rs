@@ -265,8 +265,10 @@ impl Store {
     }
 
     fn bump(&mut self) -> Result<()> {
-        self.db
-            .execute("UPDATE store_meta SET version = version + 1 WHERE id = 1", &[])?;
+        self.db.execute(
+            "UPDATE store_meta SET version = version + 1 WHERE id = 1",
+            &[],
+        )?;
         Ok(())
     }
 

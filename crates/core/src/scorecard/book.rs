@@ -53,7 +53,12 @@ impl LocalDays {
         // UTC and `±HH:MM` zones have one offset; IANA zones are looked up per moment
         let name = settings.time_zone.trim();
         let fixed = (name.eq_ignore_ascii_case("utc") || name.starts_with(['+', '-']))
-            .then(|| jiff::Timestamp::UNIX_EPOCH.to_zoned(zone.clone()).offset().seconds())
+            .then(|| {
+                jiff::Timestamp::UNIX_EPOCH
+                    .to_zoned(zone.clone())
+                    .offset()
+                    .seconds()
+            })
             .map(i64::from);
         LocalDays { zone, fixed }
     }
@@ -296,7 +301,9 @@ pub struct AccountInfo {
 impl AccountInfo {
     /// Spec §5 `active_customers`: won on or before `d` and not churned by it.
     pub fn active_on(&self, d: Day) -> bool {
-        self.first_won != NO_DAY && self.first_won <= d && !(self.churned != NO_DAY && self.churned <= d)
+        self.first_won != NO_DAY
+            && self.first_won <= d
+            && !(self.churned != NO_DAY && self.churned <= d)
     }
 }
 
@@ -316,6 +323,8 @@ pub enum SpendTarget {
 
 #[derive(Debug, Clone)]
 pub struct SurveyEntry {
+    /// The account's owner (surveys are sorted by owner, then day).
+    pub owner: u32,
     pub account: u32,
     pub day: Day,
     /// Score normalised to 0..1 (spec §5 `csat_avg`).
@@ -428,7 +437,11 @@ pub fn div_round(n: i128, d: i128) -> i128 {
         return 0;
     }
     let (n, d) = if d < 0 { (-n, -d) } else { (n, d) };
-    if n >= 0 { (n + d / 2) / d } else { -((-n + d / 2) / d) }
+    if n >= 0 {
+        (n + d / 2) / d
+    } else {
+        -((-n + d / 2) / d)
+    }
 }
 
 /// Offsets of each owner's rows in a column sorted by owner.
@@ -450,7 +463,11 @@ fn permute<T: Copy>(v: &mut Vec<T>, perm: &[u32]) -> Vec<T> {
 }
 
 /// A permutation that sorts rows by owner (stable), then by `key` within each owner.
-fn by_owner_then<K: Ord + Copy>(owner: &[u32], people: usize, key: impl Fn(usize) -> K) -> Vec<u32> {
+fn by_owner_then<K: Ord + Copy>(
+    owner: &[u32],
+    people: usize,
+    key: impl Fn(usize) -> K,
+) -> Vec<u32> {
     let mut off = owner_offsets(owner, people);
     let mut perm = vec![0u32; owner.len()];
     for (i, &o) in owner.iter().enumerate() {
@@ -664,7 +681,8 @@ impl BookBuilder {
                 .and_then(|p| self.person_ix.get(p).copied())
                 .unwrap_or(NONE),
         );
-        self.acct_churned.push(a.churned_on.map(day).unwrap_or(NO_DAY));
+        self.acct_churned
+            .push(a.churned_on.map(day).unwrap_or(NO_DAY));
     }
 
     pub fn add_opportunity(&mut self, o: &Opportunity) -> Result<(), ScorecardError> {
@@ -702,7 +720,8 @@ impl BookBuilder {
         x.amount.push(o.amount.map(Money::units).unwrap_or(0));
         x.currency.push(currency);
         x.stage.push(stage);
-        self.opp_prob.push(o.probability.map(|p| p.bp()).unwrap_or(u16::MAX));
+        self.opp_prob
+            .push(o.probability.map(|p| p.bp()).unwrap_or(u16::MAX));
         x.account.push(
             o.account
                 .as_ref()
@@ -793,7 +812,11 @@ impl BookBuilder {
             a.is_none() || (self.opps.flags[o] & F_AMOUNT != 0 && a == Some(self.opps.amount[o]));
         let same_close = c == NO_DAY || c == self.opps.close[o];
         if !(same_amount && same_close) {
-            let amount = if same_amount { i64::MIN } else { a.unwrap_or(i64::MIN) };
+            let amount = if same_amount {
+                i64::MIN
+            } else {
+                a.unwrap_or(i64::MIN)
+            };
             let close = if same_close { NO_DAY } else { c };
             self.hist.overrides.push((row, amount, close));
         }
@@ -809,13 +832,14 @@ impl BookBuilder {
         x.owner.push(owner);
         x.created_at.push(l.created.unix());
         x.created_day.push(self.days.day(l.created));
-        x.converted
-            .push(match (l.converted_at, &l.converted_opp, &l.converted_account) {
+        x.converted.push(
+            match (l.converted_at, &l.converted_opp, &l.converted_account) {
                 (Some(d), _, _) => day(d),
                 // converted without a date: converted when it was created
                 (None, Some(_), _) | (None, _, Some(_)) => self.days.day(l.created),
                 _ => NO_DAY,
-            });
+            },
+        );
         Ok(())
     }
 
@@ -895,9 +919,8 @@ impl BookBuilder {
         // Rates into the organisation's currency, direct or inverted.
         let org_ccy = settings.currency;
         let mut rates: Vec<Vec<(Day, i64)>> = vec![Vec::new(); currencies.len()];
-        let inverse = |units: i64| {
-            div_round(i128::from(SCALE) * i128::from(SCALE), i128::from(units)) as i64
-        };
+        let inverse =
+            |units: i64| div_round(i128::from(SCALE) * i128::from(SCALE), i128::from(units)) as i64;
         for r in &raw_rates {
             let from = currencies.iter().position(|c| *c == r.from);
             let to = currencies.iter().position(|c| *c == r.to);
@@ -936,7 +959,9 @@ impl BookBuilder {
         }
         for (r, &p) in raw_hist.prob.iter().enumerate() {
             if p != u16::MAX {
-                *prob_counts[raw_hist.stage[r] as usize].entry(p).or_default() += 1;
+                *prob_counts[raw_hist.stage[r] as usize]
+                    .entry(p)
+                    .or_default() += 1;
             }
         }
         let mut pos_sum = vec![0f64; ns];
@@ -1324,9 +1349,7 @@ impl BookBuilder {
                 SpendScope::Person(p) => match book.person_ix.get(p) {
                     Some(&i) => SpendTarget::Person(i),
                     None => {
-                        return Err(ScorecardError::Data(format!(
-                            "spend on unknown person {p}"
-                        )));
+                        return Err(ScorecardError::Data(format!("spend on unknown person {p}")));
                     }
                 },
             };
@@ -1349,10 +1372,24 @@ impl BookBuilder {
                 book.survey_ids.push(&s.id);
             }
             surveys.push(SurveyEntry {
+                owner: book.accounts[a as usize].owner,
                 account: a,
                 day: day(s.date),
                 score: f64::from(s.score - s.scale_min) / span,
             });
+        }
+        if keep_ids {
+            // keep ids and entries in the same order
+            let mut order: Vec<usize> = (0..surveys.len()).collect();
+            order.sort_by_key(|&i| (surveys[i].owner, surveys[i].day, i));
+            let mut ids = Ids::default();
+            for &i in &order {
+                ids.push(book.survey_ids.get(i));
+            }
+            book.survey_ids = ids;
+            surveys = order.into_iter().map(|i| surveys[i].clone()).collect();
+        } else {
+            surveys.sort_by_key(|s| (s.owner, s.day));
         }
         book.surveys = surveys;
         book.account_ids = acct_keys;

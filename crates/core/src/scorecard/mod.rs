@@ -131,7 +131,11 @@ impl Engine {
                 let p = self.person(id).ok_or_else(|| {
                     ScorecardError::Scope(format!("{s:?}: there is no person {id:?}"))
                 })?;
-                Ok(if kind == "person" { Scope::Person(p) } else { Scope::Team(p) })
+                Ok(if kind == "person" {
+                    Scope::Person(p)
+                } else {
+                    Scope::Team(p)
+                })
             }
             "unit" => self
                 .book
@@ -206,7 +210,10 @@ impl Engine {
             asof: day(Self::as_of(p, today)),
             full,
         };
-        if let Some(i) = slots.iter().position(|x| x.start == s.start && x.end == s.end) {
+        if let Some(i) = slots
+            .iter()
+            .position(|x| x.start == s.start && x.end == s.end)
+        {
             if full {
                 slots[i].full = true;
             }
@@ -262,7 +269,12 @@ impl Engine {
             let (w, parts) = self.window(p);
             match parts {
                 Some(parts) => {
-                    window_parts.push(parts.iter().map(|q| Self::slot_of(&mut slots, q, today, true)).collect());
+                    window_parts.push(
+                        parts
+                            .iter()
+                            .map(|q| Self::slot_of(&mut slots, q, today, true))
+                            .collect(),
+                    );
                     window.push(Self::slot_of(&mut slots, &w, today, false));
                 }
                 None => {
@@ -329,19 +341,25 @@ impl Engine {
         let layers = pass::layers(&slots);
 
         // Split owners into chunks of about equal work, one per thread.
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(8);
         let work = |p: usize| -> u64 {
             let o = &book.opps.owner_off;
             let l = &book.leads.owner_off;
             let a = &book.activities.owner_off;
-            u64::from(o[p + 1] - o[p]) * 3 + u64::from(l[p + 1] - l[p]) + u64::from(a[p + 1] - a[p]) / 2 + 1
+            u64::from(o[p + 1] - o[p]) * 3
+                + u64::from(l[p + 1] - l[p])
+                + u64::from(a[p + 1] - a[p]) / 2
+                + 1
         };
         let total: u64 = (0..np).filter(|&p| owners[p]).map(work).sum();
         let chunks = if trace || total < 200_000 { 1 } else { threads };
         let mut bounds = vec![0usize];
         let mut acc = 0u64;
-        for p in 0..np {
-            if owners[p] {
+        for (p, &owns) in owners.iter().enumerate().take(np) {
+            if owns {
                 acc += work(p);
             }
             if bounds.len() < chunks && acc * chunks as u64 >= total * bounds.len() as u64 {
@@ -355,7 +373,8 @@ impl Engine {
 
         let mut parts: Vec<Part> = Vec::new();
         {
-            let (mut c_rest, mut s_rest, mut l_rest) = (&mut cells[..], &mut stages[..], &mut losses[..]);
+            let (mut c_rest, mut s_rest, mut l_rest) =
+                (&mut cells[..], &mut stages[..], &mut losses[..]);
             for w in bounds.windows(2) {
                 let seg0 = segs.by_person[w[0]];
                 let seg1 = segs.by_person[w[1]];
@@ -394,10 +413,7 @@ impl Engine {
                     let slots = &slots;
                     let own_quota = &own_quota;
                     sc.spawn(move || -> Result<(), ScorecardError> {
-                        for p in lo..hi {
-                            if !owners[p] {
-                                continue;
-                            }
+                        for (p, _) in owners.iter().enumerate().take(hi).skip(lo).filter(|o| *o.1) {
                             for layer in layers {
                                 pass::owner_records(book, segs, slots, layer, p as u32, part)?;
                             }
@@ -409,7 +425,11 @@ impl Engine {
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err(ScorecardError::Data("a scorecard thread failed".into()))))
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(ScorecardError::Data("a scorecard thread failed".into()))
+                    })
+                })
                 .collect()
         });
         for r in results {
@@ -441,7 +461,15 @@ impl Engine {
                 responses: Vec::new(),
                 trace: trace.then(Vec::new),
             };
-            pass::account_facts(book, segs, &self.accounts, &slots, &layers, if all { None } else { Some(&owners) }, &mut whole);
+            pass::account_facts(
+                book,
+                segs,
+                &self.accounts,
+                &slots,
+                &layers,
+                if all { None } else { Some(&owners) },
+                &mut whole,
+            );
             if let Some(t) = whole.trace.as_mut() {
                 tr.append(t);
             }
@@ -563,17 +591,27 @@ impl Engine {
         let mut hist = vec![0u32; grid.max_cycle + 1];
         let mut last_rep = NONE;
         let person_bookings = |p: u32| -> i64 {
-            segs.of_person(p).map(|s| grid.cells[s as usize * ng + g].bookings).sum()
+            segs.of_person(p)
+                .map(|s| grid.cells[s as usize * ng + g].bookings)
+                .sum()
         };
         for &s in list {
             let k = s as usize * ng + g;
             t.cell.add(&grid.cells[k]);
             if grid.full_ix[g] != usize::MAX {
                 let sk = s as usize * grid.nf + grid.full_ix[g];
-                for (a, b) in t.stages.iter_mut().zip(&grid.stages[sk * ns..(sk + 1) * ns]) {
+                for (a, b) in t
+                    .stages
+                    .iter_mut()
+                    .zip(&grid.stages[sk * ns..(sk + 1) * ns])
+                {
                     a.add(b);
                 }
-                for (a, b) in t.losses.iter_mut().zip(&grid.losses[sk * nr..(sk + 1) * nr]) {
+                for (a, b) in t
+                    .losses
+                    .iter_mut()
+                    .zip(&grid.losses[sk * nr..(sk + 1) * nr])
+                {
                     a.count += b.count;
                     a.amount += b.amount;
                 }
@@ -581,14 +619,22 @@ impl Engine {
             for &v in &grid.cycle_vals[grid.cycle_off[k] as usize..grid.cycle_off[k + 1] as usize] {
                 hist[v as usize] += 1;
             }
-            t.response_secs
-                .extend_from_slice(&grid.resp_vals[grid.resp_off[k] as usize..grid.resp_off[k + 1] as usize]);
+            t.response_secs.extend_from_slice(
+                &grid.resp_vals[grid.resp_off[k] as usize..grid.resp_off[k + 1] as usize],
+            );
             // distinct active reps (a scope's segments come grouped by person)
             let p = segs.person[s as usize];
             let info = &book.people[p as usize];
             if info.rep && p != last_rep {
-                let (f, to) = (segs.from[s as usize].max(sl.start), segs.to[s as usize].min(sl.end));
-                let lo = f.max(if info.hired == NO_DAY { i32::MIN } else { info.hired });
+                let (f, to) = (
+                    segs.from[s as usize].max(sl.start),
+                    segs.to[s as usize].min(sl.end),
+                );
+                let lo = f.max(if info.hired == NO_DAY {
+                    i32::MIN
+                } else {
+                    info.hired
+                });
                 let hi = to.min(info.left);
                 if lo < hi {
                     last_rep = p;
@@ -610,7 +656,16 @@ impl Engine {
             Scope::Unit(u) => grid.unit_spend[g][u as usize],
             _ => 0,
         };
-        t.quota = quota(book, &grid.team_unit_quota, scope, sl, &t.cell, &grid.own_quota, ng, g);
+        t.quota = quota(
+            book,
+            &grid.team_unit_quota,
+            scope,
+            sl,
+            &t.cell,
+            &grid.own_quota,
+            ng,
+            g,
+        );
         t.span_of_control = match scope {
             Scope::Team(p) => Some(segs.direct_reports(p, sl.asof).len() as u32),
             _ => None,
@@ -631,7 +686,9 @@ impl Engine {
             .iter()
             .map(|&scope| {
                 let list = self.segments_of(scope);
-                (0..grid.ng).map(|g| self.totals(&grid, scope, &list, g, true)).collect()
+                (0..grid.ng)
+                    .map(|g| self.totals(&grid, scope, &list, g, true))
+                    .collect()
             })
             .collect();
         Ok(Computed {
@@ -657,7 +714,9 @@ impl Engine {
     ) -> Result<Vec<Row>, ScorecardError> {
         for k in kpis {
             if !kpi::is_kpi(k) {
-                return Err(ScorecardError::Kpi(format!("{k:?} is not a KPI of the spec (see `salesorg kpis`)")));
+                return Err(ScorecardError::Kpi(format!(
+                    "{k:?} is not a KPI of the spec (see `salesorg kpis`)"
+                )));
             }
         }
         let grid = self.prepare(scopes, periods, today, false)?;
@@ -673,7 +732,10 @@ impl Engine {
             let mut out = Vec::with_capacity(periods.len());
             for (pi, p) in periods.iter().enumerate() {
                 let w = cell(grid.window[pi]);
-                let tb: i64 = grid.window_parts[pi].iter().map(|&q| cell(q).bookings).sum();
+                let tb: i64 = grid.window_parts[pi]
+                    .iter()
+                    .map(|&q| cell(q).bookings)
+                    .sum();
                 let ly = Totals {
                     cell: cell(grid.last_year[pi]),
                     ..Default::default()
@@ -705,7 +767,10 @@ impl Engine {
             }
             out
         };
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(8);
         if threads <= 1 || scopes.len() < 8 {
             return Ok(scopes.iter().flat_map(|&s| one(s)).collect());
         }
@@ -718,7 +783,9 @@ impl Engine {
                     sc.spawn(move || c.iter().flat_map(|&s| one(s)).collect::<Vec<Row>>())
                 })
                 .collect();
-            hs.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+            hs.into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
         });
         let rows: Vec<Row> = parts.into_iter().flatten().collect();
         if rows.len() != scopes.len() * periods.len() {
@@ -728,13 +795,24 @@ impl Engine {
     }
 
     /// Applies the formulas to scope `si`, requested period `pi` of a [`Computed`].
-    pub fn values(&self, c: &mut Computed, si: usize, pi: usize, kpis: &[&str]) -> Vec<(&'static str, Value)> {
+    pub fn values(
+        &self,
+        c: &mut Computed,
+        si: usize,
+        pi: usize,
+        kpis: &[&str],
+    ) -> Vec<(&'static str, Value)> {
         let g = c.main[pi];
         let (tb, ts, te, tc) = {
             let t = &c.totals[si];
             let w = c.window[pi];
             let tb: i64 = c.window_parts[pi].iter().map(|&q| t[q].cell.bookings).sum();
-            (tb, t[w].cell.customers_start, t[w].cell.customers_end, t[w].cell.customers_start_churned)
+            (
+                tb,
+                t[w].cell.customers_start,
+                t[w].cell.customers_end,
+                t[w].cell.customers_start_churned,
+            )
         };
         let ly = c.totals[si][c.last_year[pi]].clone();
         let stage_names = self.stage_names_in_order();
@@ -772,7 +850,9 @@ fn unit_ancestors(book: &Book, v: u32) -> Vec<u32> {
     let mut out = vec![v];
     let mut cur = book.units[v as usize].parent.as_ref();
     while let Some(p) = cur {
-        let Some(&pi) = book.unit_ix.get(p.as_str()) else { break };
+        let Some(&pi) = book.unit_ix.get(p.as_str()) else {
+            break;
+        };
         if out.contains(&pi) {
             break;
         }
@@ -819,7 +899,12 @@ fn quota(
 ) -> Option<i128> {
     let set_on = |target: QuotaOn| -> Option<i128> {
         let mut sum: Option<i128> = None;
-        for q in set.get(&target).into_iter().flatten().map(|&i| &book.quotas[i]) {
+        for q in set
+            .get(&target)
+            .into_iter()
+            .flatten()
+            .map(|&i| &book.quotas[i])
+        {
             if sl.start <= q.start && q.end <= sl.end {
                 sum = Some(sum.unwrap_or(0) + i128::from(q.amount));
             }
@@ -836,7 +921,12 @@ fn quota(
 }
 
 /// Every period of a grain from the one containing `from` to the one containing `to`.
-pub fn periods_between(cal: &crate::period::FiscalCalendar, grain: Grain, from: Date, to: Date) -> Vec<Period> {
+pub fn periods_between(
+    cal: &crate::period::FiscalCalendar,
+    grain: Grain,
+    from: Date,
+    to: Date,
+) -> Vec<Period> {
     let mut v = Vec::new();
     let mut p = Period::containing(cal, grain, from);
     while p.start <= to {

@@ -28,9 +28,23 @@ pub struct Layer {
     map: Vec<u16>,
     /// (as-of day, slot), sorted.
     asofs: Vec<(Day, u16)>,
+    /// For a day `d` in `[asof_lo, asof_lo + len)`: the index of the first as-of day ≥ `d`.
+    asof_lo: Day,
+    first_asof: Vec<u16>,
 }
 
 impl Layer {
+    /// The index in `asofs` of the first as-of day on or after `d`.
+    #[inline]
+    fn first_asof(&self, d: Day) -> usize {
+        if d <= self.asof_lo {
+            return 0;
+        }
+        match self.first_asof.get((d - self.asof_lo) as usize) {
+            Some(&i) => i as usize,
+            None => self.asofs.len(),
+        }
+    }
     #[inline]
     fn slot(&self, d: Day) -> Option<usize> {
         if d < self.lo {
@@ -49,10 +63,10 @@ pub fn layers(slots: &[Slot]) -> Vec<Layer> {
     order.sort_by_key(|&g| (slots[g].start, slots[g].end));
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for g in order {
-        match groups
-            .iter_mut()
-            .find(|grp| grp.iter().all(|&h| slots[h].end <= slots[g].start || slots[g].end <= slots[h].start))
-        {
+        match groups.iter_mut().find(|grp| {
+            grp.iter()
+                .all(|&h| slots[h].end <= slots[g].start || slots[g].end <= slots[h].start)
+        }) {
             Some(grp) => grp.push(g),
             None => groups.push(vec![g]),
         }
@@ -68,9 +82,21 @@ pub fn layers(slots: &[Slot]) -> Vec<Layer> {
                     map[(d - lo) as usize] = g as u16;
                 }
             }
-            let mut asofs: Vec<(Day, u16)> = grp.iter().map(|&g| (slots[g].asof, g as u16)).collect();
+            let mut asofs: Vec<(Day, u16)> =
+                grp.iter().map(|&g| (slots[g].asof, g as u16)).collect();
             asofs.sort();
-            Layer { lo, map, asofs }
+            let asof_lo = asofs.first().map(|a| a.0).unwrap_or(0);
+            let asof_hi = asofs.last().map(|a| a.0 + 1).unwrap_or(0);
+            let first_asof = (asof_lo..asof_hi)
+                .map(|d| asofs.partition_point(|&(a, _)| a < d) as u16)
+                .collect();
+            Layer {
+                lo,
+                map,
+                asofs,
+                asof_lo,
+                first_asof,
+            }
         })
         .collect()
 }
@@ -117,10 +143,10 @@ impl Part<'_> {
     fn key(&self, seg: u32, g: usize) -> usize {
         (seg - self.seg0) as usize * self.ng + g
     }
-    /// The stage/loss row of cell `k` (a full slot `g`).
+    /// The stage/loss row of segment `seg` in full slot `g`.
     #[inline]
-    fn skey(&self, k: usize, g: usize) -> usize {
-        (k / self.ng) * self.nf + self.full_ix[g]
+    fn skey(&self, seg: u32, g: usize) -> usize {
+        (seg - self.seg0) as usize * self.nf + self.full_ix[g]
     }
     #[inline]
     fn note(&mut self, k: usize, c: Contribution) {
@@ -139,7 +165,11 @@ fn state_at(book: &Book, i: usize, a: Day) -> (u16, Day, Option<i64>, u16, Day) 
     let rows = &h.day[r0..r1];
     let k = rows.partition_point(|&d| d <= a);
     let cur_amount = (o.flags[i] & F_AMOUNT != 0).then_some(o.amount[i]);
-    let modified = if o.modified[i] != NO_DAY && o.modified[i] <= a { o.modified[i] } else { NO_DAY };
+    let modified = if o.modified[i] != NO_DAY && o.modified[i] <= a {
+        o.modified[i]
+    } else {
+        NO_DAY
+    };
     let mut touched = o.created[i].max(modified);
     if k == 0 {
         return (o.stage[i], o.close[i], cur_amount, o.prob[i], touched);
@@ -192,7 +222,8 @@ pub fn owner_records(
             && close != NO_DAY
             && let Some(g) = layer.slot(close)
         {
-            let k = part.key(segs.at(p, close), g);
+            let seg = segs.at(p, close);
+            let k = part.key(seg, g);
             let amount = o.amount_at_close[i];
             let c = &mut part.cells[k];
             if status == OppStatus::Won {
@@ -208,14 +239,19 @@ pub fn owner_records(
                     let days = (close - created).max(0);
                     c.cycle_sum += i64::from(days);
                     c.cycle_n += 1;
-                    part.cycles.push(((k + part.seg0 as usize * part.ng) as u32, days as u32));
+                    part.cycles
+                        .push(((k + part.seg0 as usize * part.ng) as u32, days as u32));
                 }
                 part.note(k, Contribution::Won(i as u32));
             } else {
                 c.lost += 1;
                 c.lost_amount += amount;
-                let r = if o.loss_reason[i] == u16::MAX { part.nr - 1 } else { o.loss_reason[i] as usize };
-                let l = &mut part.losses[part.skey(k, g) * part.nr + r];
+                let r = if o.loss_reason[i] == u16::MAX {
+                    part.nr - 1
+                } else {
+                    o.loss_reason[i] as usize
+                };
+                let l = &mut part.losses[part.skey(seg, g) * part.nr + r];
                 l.count += 1;
                 l.amount += amount;
                 part.note(k, Contribution::Lost(i as u32));
@@ -228,7 +264,13 @@ pub fn owner_records(
             let k = part.key(segs.at(p, created), g);
             let amount = if o.flags[i] & F_AMOUNT != 0 {
                 book.convert(o.amount[i], o.currency[i], created)
-                    .ok_or_else(|| book.missing_rate(&format!("opportunity {}", o.id(i)), o.currency[i], created))?
+                    .ok_or_else(|| {
+                        book.missing_rate(
+                            &format!("opportunity {}", o.id(i)),
+                            o.currency[i],
+                            created,
+                        )
+                    })?
             } else {
                 0
             };
@@ -248,23 +290,28 @@ pub fn owner_records(
         };
         let from = if created == NO_DAY { i32::MIN } else { created };
         if open_until > from {
-            let mut j = layer.asofs.partition_point(|&(a, _)| a < from);
+            let mut j = layer.first_asof(from);
             while j < layer.asofs.len() && layer.asofs[j].0 < open_until {
                 let (a, g) = layer.asofs[j];
                 j += 1;
                 let g = g as usize;
                 let (_, sclose, amount, prob, touched) = state_at(book, i, a);
                 let k = part.key(segs.at(p, a), g);
-                let in_period = sclose != NO_DAY && slots[g].start <= sclose && sclose < slots[g].end;
+                let in_period =
+                    sclose != NO_DAY && slots[g].start <= sclose && sclose < slots[g].end;
                 let amt = match amount {
-                    Some(x) if in_period => book
-                        .convert(x, o.currency[i], a)
-                        .ok_or_else(|| book.missing_rate(&format!("opportunity {}", o.id(i)), o.currency[i], a))?,
+                    Some(x) if in_period => book.convert(x, o.currency[i], a).ok_or_else(|| {
+                        book.missing_rate(&format!("opportunity {}", o.id(i)), o.currency[i], a)
+                    })?,
                     _ => 0,
                 };
                 let c = &mut part.cells[k];
                 c.open_n += 1;
-                if amount.is_some() && sclose != NO_DAY && sclose >= a && o.flags[i] & F_NEXT_STEP != 0 {
+                if amount.is_some()
+                    && sclose != NO_DAY
+                    && sclose >= a
+                    && o.flags[i] & F_NEXT_STEP != 0
+                {
                     c.open_complete += 1;
                 }
                 if in_period {
@@ -285,19 +332,21 @@ pub fn owner_records(
                 let d = h.day[r];
                 let Some(g) = layer.slot(d) else { continue };
                 let st = &book.stages[h.stage[r] as usize];
-                let k = part.key(segs.at(p, d), g);
+                let seg = segs.at(p, d);
+                let k = part.key(seg, g);
                 if st.closes.is_none() {
                     let a = slots[g].asof;
-                    let advanced = (r + 1..r1).any(|r2| {
-                        let s2 = &book.stages[h.stage[r2] as usize];
-                        h.day[r2] <= a
-                            && match s2.closes {
-                                None => s2.order > st.order,
-                                Some(OppStatus::Won) => true,
-                                _ => false,
-                            }
-                    }) || (status == OppStatus::Won && close != NO_DAY && close <= a);
-                    let sc = &mut part.stages[part.skey(k, g) * part.ns + st.order as usize];
+                    let advanced =
+                        (r + 1..r1).any(|r2| {
+                            let s2 = &book.stages[h.stage[r2] as usize];
+                            h.day[r2] <= a
+                                && match s2.closes {
+                                    None => s2.order > st.order,
+                                    Some(OppStatus::Won) => true,
+                                    _ => false,
+                                }
+                        }) || (status == OppStatus::Won && close != NO_DAY && close <= a);
+                    let sc = &mut part.stages[part.skey(seg, g) * part.ns + st.order as usize];
                     sc.entered += 1;
                     if advanced {
                         sc.advanced += 1;
@@ -307,7 +356,8 @@ pub fn owner_records(
                 if r > r0 {
                     let prev = &book.stages[h.stage[r - 1] as usize];
                     if prev.closes.is_none() && h.stage[r - 1] != h.stage[r] {
-                        let sc = &mut part.stages[part.skey(k, g) * part.ns + prev.order as usize];
+                        let sc =
+                            &mut part.stages[part.skey(seg, g) * part.ns + prev.order as usize];
                         sc.left += 1;
                         sc.days_sum += i64::from(d - h.day[r - 1]);
                         part.note(k, Contribution::StageLeft(i as u32, r as u32 - 1));
@@ -321,9 +371,10 @@ pub fn owner_records(
                 && book.stages[h.stage[last] as usize].closes.is_none()
                 && let Some(g) = layer.slot(close)
             {
-                let k = part.key(segs.at(p, close), g);
+                let seg = segs.at(p, close);
+                let k = part.key(seg, g);
                 let st = &book.stages[h.stage[last] as usize];
-                let sc = &mut part.stages[part.skey(k, g) * part.ns + st.order as usize];
+                let sc = &mut part.stages[part.skey(seg, g) * part.ns + st.order as usize];
                 sc.left += 1;
                 sc.days_sum += i64::from((close - h.day[last]).max(0));
                 part.note(k, Contribution::StageLeft(i as u32, last as u32));
@@ -349,8 +400,10 @@ pub fn owner_records(
             if secs <= sla_secs {
                 c.leads_in_sla += 1;
             }
-            part.responses
-                .push(((k + part.seg0 as usize * part.ng) as u32, secs.clamp(0, i64::from(u32::MAX)) as u32));
+            part.responses.push((
+                (k + part.seg0 as usize * part.ng) as u32,
+                secs.clamp(0, i64::from(u32::MAX)) as u32,
+            ));
         }
         let days = &l.act_days[l.act_off[i] as usize..l.act_off[i + 1] as usize];
         part.cells[k].lead_followups += days.partition_point(|&x| x <= a) as u32;
@@ -375,7 +428,14 @@ pub fn owner_records(
 
 /// Adds the people facts of person `p`'s segments for every slot: headcount, reps at the
 /// start and end, leavers, rep-days and own-book quota on the first day.
-pub fn people_facts(book: &Book, segs: &Segments, slots: &[Slot], own_quota: &[Option<i64>], p: u32, part: &mut Part) {
+pub fn people_facts(
+    book: &Book,
+    segs: &Segments,
+    slots: &[Slot],
+    own_quota: &[Option<i64>],
+    p: u32,
+    part: &mut Part,
+) {
     let info = &book.people[p as usize];
     if p == book.nobody() {
         return;
@@ -400,17 +460,26 @@ pub fn people_facts(book: &Book, segs: &Segments, slots: &[Slot], own_quota: &[O
                 if in_seg(last) && info.employed_on(last) {
                     c.reps_end += 1;
                 }
-                if info.left != i32::MAX && in_seg(info.left - 1) && sl.start <= info.left - 1 && info.left - 1 < sl.end {
+                if info.left != i32::MAX
+                    && in_seg(info.left - 1)
+                    && sl.start < info.left
+                    && info.left - 1 < sl.end
+                {
                     c.reps_left += 1;
                 }
-                let lo = sl.start.max(f).max(if info.hired == NO_DAY { i32::MIN } else { info.hired });
+                let lo = sl.start.max(f).max(if info.hired == NO_DAY {
+                    i32::MIN
+                } else {
+                    info.hired
+                });
                 let hi = sl.end.min(t).min(info.left);
                 c.rep_days += book.working_days(lo, hi);
-                if in_seg(sl.start) && info.employed_on(sl.start) {
-                    if let Some(q) = own_quota[p as usize * slots.len() + g] {
-                        c.quota_first_day += q;
-                        c.quota_holders += 1;
-                    }
+                if in_seg(sl.start)
+                    && info.employed_on(sl.start)
+                    && let Some(q) = own_quota[p as usize * slots.len() + g]
+                {
+                    c.quota_first_day += q;
+                    c.quota_holders += 1;
                 }
             }
         }
@@ -510,7 +579,8 @@ pub fn account_facts(
                 if n0 > 0 {
                     let k = part.key(segs.at(p, sl.start), g);
                     part.cells[k].customers_start += n0;
-                    part.cells[k].customers_start_churned += accounts.churned_from_cohort(p, sl.start, sl.end);
+                    part.cells[k].customers_start_churned +=
+                        accounts.churned_from_cohort(p, sl.start, sl.end);
                 }
             }
         }
@@ -541,7 +611,7 @@ pub fn account_facts(
         }
     }
     for (si, s) in book.surveys.iter().enumerate() {
-        let owner = book.accounts[s.account as usize].owner;
+        let owner = s.owner;
         if !ok(owner) {
             continue;
         }
@@ -555,7 +625,9 @@ pub fn account_facts(
         }
     }
     for (xi, x) in book.spend.iter().enumerate() {
-        let SpendTarget::Person(owner) = x.target else { continue };
+        let SpendTarget::Person(owner) = x.target else {
+            continue;
+        };
         if !ok(owner) {
             continue;
         }

@@ -7,6 +7,9 @@ use std::collections::HashMap;
 
 use super::book::{Book, Day, NO_DAY, NONE, day};
 
+/// A finished segment: (from, to, scopes, manager).
+type Closed = (Day, Day, Vec<u32>, u32);
+
 /// Index of a team or unit scope: `0..people` are `team:` scopes (by leader), then
 /// `people..people+units` are `unit:` scopes.
 pub type ScopeIx = u32;
@@ -71,7 +74,9 @@ impl Segments {
             let mut v = vec![u as u32];
             let mut cur = book.units[u].parent.as_ref();
             while let Some(p) = cur {
-                let Some(&pi) = book.unit_ix.get(p.as_str()) else { break };
+                let Some(&pi) = book.unit_ix.get(p.as_str()) else {
+                    break;
+                };
                 if v.contains(&pi) {
                     break;
                 }
@@ -90,7 +95,10 @@ impl Segments {
         }
         let mut evs: Vec<(Day, u8, Ev)> = Vec::new();
         for l in book.org.lines() {
-            let (Some(&p), Some(&m)) = (book.person_ix.get(&l.person), book.person_ix.get(&l.manager)) else {
+            let (Some(&p), Some(&m)) = (
+                book.person_ix.get(&l.person),
+                book.person_ix.get(&l.manager),
+            ) else {
                 continue;
             };
             evs.push((day(l.valid.from), 1, Ev::LineStart(p, m)));
@@ -99,7 +107,10 @@ impl Segments {
             }
         }
         for ms in book.org.memberships() {
-            let (Some(&p), Some(&u)) = (book.person_ix.get(&ms.person), book.unit_ix.get(ms.unit.as_str())) else {
+            let (Some(&p), Some(&u)) = (
+                book.person_ix.get(&ms.person),
+                book.unit_ix.get(ms.unit.as_str()),
+            ) else {
                 continue;
             };
             evs.push((day(ms.valid.from), 1, Ev::UnitStart(p, u)));
@@ -114,7 +125,7 @@ impl Segments {
         let mut units: Vec<Vec<u32>> = vec![Vec::new(); n];
         // current segment per person: (from, scopes, manager)
         let mut cur: Vec<(Day, Vec<u32>, u32)> = vec![(NO_DAY, Vec::new(), NONE); n];
-        let mut done: Vec<Vec<(Day, Day, Vec<u32>, u32)>> = vec![Vec::new(); n];
+        let mut done: Vec<Vec<Closed>> = vec![Vec::new(); n];
         let np = n as u32;
         let mut key = Vec::new();
         let mut i = 0;
@@ -160,7 +171,8 @@ impl Segments {
                 key.sort_unstable();
                 key.dedup();
                 if key != cur[p].1 || parent[p] != cur[p].2 {
-                    let (from, scopes, mgr) = std::mem::replace(&mut cur[p], (d, key.clone(), parent[p]));
+                    let (from, scopes, mgr) =
+                        std::mem::replace(&mut cur[p], (d, key.clone(), parent[p]));
                     done[p].push((from, d, scopes, mgr));
                 }
             }
@@ -213,7 +225,10 @@ impl Segments {
     pub fn direct_reports(&self, leader: u32, d: Day) -> Vec<u32> {
         let mut out = Vec::new();
         for &s in &self.of_scope[leader as usize] {
-            if self.manager[s as usize] == leader && self.from[s as usize] <= d && d < self.to[s as usize] {
+            if self.manager[s as usize] == leader
+                && self.from[s as usize] <= d
+                && d < self.to[s as usize]
+            {
                 out.push(self.person[s as usize]);
             }
         }

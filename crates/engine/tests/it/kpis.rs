@@ -82,12 +82,14 @@ fn opp(
         currency: Currency::parse(ccy).unwrap(),
         stage: Stage::parse(stage).unwrap(),
         status,
-        probability: Some(Probability::from_bp(match status {
-            OppStatus::Won => 10_000,
-            OppStatus::Lost => 0,
-            OppStatus::Open => 2_500,
-        })
-        .unwrap()),
+        probability: Some(
+            Probability::from_bp(match status {
+                OppStatus::Won => 10_000,
+                OppStatus::Lost => 0,
+                OppStatus::Open => 2_500,
+            })
+            .unwrap(),
+        ),
         forecast_category: None,
         kind: None,
         source: None,
@@ -208,25 +210,106 @@ pub fn small_org(s: &mut Store, settings: &Settings) {
         to: Currency::parse("USD").unwrap(),
         rate: usd(r),
     };
-    s.upsert_rates(&[eur("1.2", "2023-01-01"), eur("1.1", "2024-03-01")]).unwrap();
+    s.upsert_rates(&[eur("1.2", "2023-01-01"), eur("1.1", "2024-03-01")])
+        .unwrap();
     use OppStatus::*;
-    let mut o3 = opp("O3", "R1", "ACC1", "500", "USD", Lost, "Closed Lost", "2024-01-15", "2024-02-20");
+    let mut o3 = opp(
+        "O3",
+        "R1",
+        "ACC1",
+        "500",
+        "USD",
+        Lost,
+        "Closed Lost",
+        "2024-01-15",
+        "2024-02-20",
+    );
     o3.loss_reason = Some("Price".into());
-    let mut o5 = opp("O5", "R2", "ACC2", "4000", "USD", Open, "Qualification", "2024-01-20", "2024-03-31");
+    let mut o5 = opp(
+        "O5",
+        "R2",
+        "ACC2",
+        "4000",
+        "USD",
+        Open,
+        "Qualification",
+        "2024-01-20",
+        "2024-03-31",
+    );
     o5.next_step = Some("Call back".into());
     o5.last_modified = Some(ts("2024-01-25T10:00:00Z"));
-    let opps = vec![
-        opp("O1", "R1", "ACC1", "1000", "USD", Won, "Closed Won", "2024-01-05", "2024-02-01"),
-        opp("O2", "R1", "ACC1", "2000", "USD", Won, "Closed Won", "2024-01-10", "2024-03-01"),
+    let opps = [
+        opp(
+            "O1",
+            "R1",
+            "ACC1",
+            "1000",
+            "USD",
+            Won,
+            "Closed Won",
+            "2024-01-05",
+            "2024-02-01",
+        ),
+        opp(
+            "O2",
+            "R1",
+            "ACC1",
+            "2000",
+            "USD",
+            Won,
+            "Closed Won",
+            "2024-01-10",
+            "2024-03-01",
+        ),
         o3,
-        opp("O4", "R2", "ACC2", "100", "EUR", Won, "Closed Won", "2024-03-01", "2024-03-15"),
+        opp(
+            "O4",
+            "R2",
+            "ACC2",
+            "100",
+            "EUR",
+            Won,
+            "Closed Won",
+            "2024-03-01",
+            "2024-03-15",
+        ),
         o5,
-        opp("O6", "R3", "ACC2", "300", "USD", Lost, "Closed Lost", "2023-12-01", "2024-01-31"),
-        opp("O7", "R2", "ACC2", "500", "USD", Won, "Closed Won", "2023-05-01", "2023-06-01"),
-        opp("O8", "R2", "ACC3", "800", "USD", Won, "Closed Won", "2023-02-01", "2023-03-01"),
+        opp(
+            "O6",
+            "R3",
+            "ACC2",
+            "300",
+            "USD",
+            Lost,
+            "Closed Lost",
+            "2023-12-01",
+            "2024-01-31",
+        ),
+        opp(
+            "O7",
+            "R2",
+            "ACC2",
+            "500",
+            "USD",
+            Won,
+            "Closed Won",
+            "2023-05-01",
+            "2023-06-01",
+        ),
+        opp(
+            "O8",
+            "R2",
+            "ACC3",
+            "800",
+            "USD",
+            Won,
+            "Closed Won",
+            "2023-02-01",
+            "2023-03-01",
+        ),
     ];
     s.upsert_opportunities(&mut opps.iter()).unwrap();
-    let h = vec![
+    let h = [
         hist("O1", 0, "2024-01-05T09:00:00Z", "Prospecting", 1000),
         hist("O1", 1, "2024-01-15T09:00:00Z", "Qualification", 2500),
         hist("O1", 2, "2024-02-01T09:00:00Z", "Closed Won", 10000),
@@ -243,7 +326,7 @@ pub fn small_org(s: &mut Store, settings: &Settings) {
     ])
     .unwrap();
     use ActivityKind::*;
-    let acts = vec![
+    let acts = [
         activity("A1", Call, "2024-01-08T10:00:00Z", "R1", None),
         activity("A2", Call, "2024-01-08T11:00:00Z", "R1", None),
         activity("A3", Email, "2024-01-09T10:00:00Z", "R1", None),
@@ -268,14 +351,24 @@ pub fn small_org(s: &mut Store, settings: &Settings) {
     ])
     .unwrap();
     s.upsert_spend(&[
-        Spend { date: d("2024-02-01"), scope: SpendScope::Company, category: "events".into(), amount: usd("1000") },
+        Spend {
+            date: d("2024-02-01"),
+            scope: SpendScope::Company,
+            category: "events".into(),
+            amount: usd("1000"),
+        },
         Spend {
             date: d("2024-01-15"),
             scope: SpendScope::Unit(UnitId::parse("North").unwrap()),
             category: "ads".into(),
             amount: usd("500"),
         },
-        Spend { date: d("2024-03-01"), scope: SpendScope::Person(pid("R1")), category: "travel".into(), amount: usd("200") },
+        Spend {
+            date: d("2024-03-01"),
+            scope: SpendScope::Person(pid("R1")),
+            category: "travel".into(),
+            amount: usd("200"),
+        },
     ])
     .unwrap();
     let survey = |id: &str, acc: &str, day: &str, score: i32, lo: i32, hi: i32| SurveyResponse {
@@ -286,8 +379,11 @@ pub fn small_org(s: &mut Store, settings: &Settings) {
         scale_min: lo,
         scale_max: hi,
     };
-    s.upsert_surveys(&[survey("S1", "ACC1", "2024-03-05", 4, 1, 5), survey("S2", "ACC2", "2024-02-01", 9, 0, 10)])
-        .unwrap();
+    s.upsert_surveys(&[
+        survey("S1", "ACC1", "2024-03-05", 4, 1, 5),
+        survey("S2", "ACC2", "2024-02-01", 9, 0, 10),
+    ])
+    .unwrap();
 }
 
 fn settings() -> Settings {
@@ -314,7 +410,9 @@ fn kpi(e: &Engine, scope: &str, period: &str, k: &str) -> String {
 
 fn table(e: &Engine, scope: &str, period: &str, k: &str) -> Vec<(String, Vec<String>)> {
     let p = Period::parse(period, &e.book.settings.fiscal).unwrap();
-    let rows = e.run(&[e.scope(scope).unwrap()], &[p], &[k], d("2026-01-01")).unwrap();
+    let rows = e
+        .run(&[e.scope(scope).unwrap()], &[p], &[k], d("2026-01-01"))
+        .unwrap();
     match &rows[0].values[0].1 {
         Value::Table(t) => t
             .labels
@@ -463,8 +561,14 @@ fn customers_cost_and_funnel_by_hand() {
         assert_eq!(
             sc,
             vec![
-                ("Prospecting".to_string(), vec!["3".into(), "2".into(), "0.666667".into()]),
-                ("Qualification".to_string(), vec!["2".into(), "1".into(), "0.5".into()]),
+                (
+                    "Prospecting".to_string(),
+                    vec!["3".into(), "2".into(), "0.666667".into()]
+                ),
+                (
+                    "Qualification".to_string(),
+                    vec!["2".into(), "1".into(), "0.5".into()]
+                ),
             ]
         );
         // Prospecting left by O1 after 10 d, O3 after 36 d, O5 after 12 d; Qualification by O1 after 17 d
@@ -472,7 +576,10 @@ fn customers_cost_and_funnel_by_hand() {
         assert_eq!(
             ds,
             vec![
-                ("Prospecting".to_string(), vec!["3".into(), "19.3333".into()]),
+                (
+                    "Prospecting".to_string(),
+                    vec!["3".into(), "19.3333".into()]
+                ),
                 ("Qualification".to_string(), vec!["1".into(), "17.0".into()]),
             ]
         );
@@ -481,7 +588,10 @@ fn customers_cost_and_funnel_by_hand() {
             lr,
             vec![
                 ("Price".to_string(), vec!["1".into(), "500.00".into()]),
-                ("(none given)".to_string(), vec!["1".into(), "300.00".into()]),
+                (
+                    "(none given)".to_string(),
+                    vec!["1".into(), "300.00".into()]
+                ),
             ]
         );
     }
@@ -494,7 +604,13 @@ fn empty_scopes_and_periods_give_zero_counts_and_undefined_ratios() {
     for id in ["bookings", "pipeline_open", "pipeline_created"] {
         assert_eq!(k("company", id), "0.00");
     }
-    for id in ["won_deals", "calls", "leads_created", "new_customers", "active_customers"] {
+    for id in [
+        "won_deals",
+        "calls",
+        "leads_created",
+        "new_customers",
+        "active_customers",
+    ] {
         assert_eq!(k("company", id), "0");
     }
     for id in [
@@ -544,8 +660,17 @@ fn time_zones_across_midnight() {
         s.set("time_zone", tz).unwrap();
         let mut st = fresh(BackendKind::Sqlite);
         small_org(&mut st, &s);
-        st.upsert_leads(&[lead("L4", "R2", "2024-04-01T06:30:00Z", None)]).unwrap();
-        let e = salesorg_engine::scorecard::load(&mut st, &Catalog::builtin().unwrap(), false, false, &Quiet).unwrap().0;
+        st.upsert_leads(&[lead("L4", "R2", "2024-04-01T06:30:00Z", None)])
+            .unwrap();
+        let e = salesorg_engine::scorecard::load(
+            &mut st,
+            &Catalog::builtin().unwrap(),
+            false,
+            false,
+            &Quiet,
+        )
+        .unwrap()
+        .0;
         assert_eq!(kpi(&e, "company", Q1, "leads_created"), q1, "{tz}");
         assert_eq!(kpi(&e, "company", "FY2024-Q2", "leads_created"), q2, "{tz}");
     }
@@ -555,25 +680,58 @@ fn time_zones_across_midnight() {
 fn a_deal_in_a_currency_without_a_rate_is_an_error_not_a_zero() {
     let mut st = fresh(BackendKind::Sqlite);
     small_org(&mut st, &settings());
-    let o = opp("O9", "R1", "ACC1", "100", "GBP", OppStatus::Won, "Closed Won", "2024-01-02", "2024-01-03");
+    let o = opp(
+        "O9",
+        "R1",
+        "ACC1",
+        "100",
+        "GBP",
+        OppStatus::Won,
+        "Closed Won",
+        "2024-01-02",
+        "2024-01-03",
+    );
     st.upsert_opportunities(&mut std::iter::once(&o)).unwrap();
-    let err = salesorg_engine::scorecard::load(&mut st, &Catalog::builtin().unwrap(), false, false, &Quiet)
-        .err()
-        .expect("a missing rate must fail")
-        .to_string();
-    assert!(err.contains("O9") && err.contains("GBP") && err.contains("2024-01-03"), "{err}");
+    let err = salesorg_engine::scorecard::load(
+        &mut st,
+        &Catalog::builtin().unwrap(),
+        false,
+        false,
+        &Quiet,
+    )
+    .err()
+    .expect("a missing rate must fail")
+    .to_string();
+    assert!(
+        err.contains("O9") && err.contains("GBP") && err.contains("2024-01-03"),
+        "{err}"
+    );
 }
 
 #[test]
 fn explain_lists_the_records_behind_a_number() {
     let e = engine(BackendKind::Sqlite, &settings());
     let p = Period::parse(Q1, &e.book.settings.fiscal).unwrap();
-    let ex = salesorg_engine::scorecard::explain(&e, "win_rate", e.scope("team:MB").unwrap(), p, d("2026-01-01")).unwrap();
+    let ex = salesorg_engine::scorecard::explain(
+        &e,
+        "win_rate",
+        e.scope("team:MB").unwrap(),
+        p,
+        d("2026-01-01"),
+    )
+    .unwrap();
     assert_eq!(ex.value.to_text("—"), "0.333333");
     let mut ids: Vec<(&str, &str)> = ex.records.iter().map(|r| (r.kind, r.id.as_str())).collect();
     ids.sort();
     assert_eq!(ids, vec![("lost", "O3"), ("lost", "O6"), ("won", "O2")]);
-    let ex = salesorg_engine::scorecard::explain(&e, "bookings", e.scope("company").unwrap(), p, d("2026-01-01")).unwrap();
+    let ex = salesorg_engine::scorecard::explain(
+        &e,
+        "bookings",
+        e.scope("company").unwrap(),
+        p,
+        d("2026-01-01"),
+    )
+    .unwrap();
     let sum: i64 = ex.records.iter().filter_map(|r| r.amount).sum();
     assert_eq!(salesorg_core::kpi::fmt_fixed(sum.into(), 4, 2), "3110.00");
 }
@@ -587,7 +745,11 @@ fn explain_and_the_scorecard_agree_on_every_kpi() {
         let kpis = salesorg_engine::scorecard::default_kpis();
         let row = &e.run(&[sc], &[p], &kpis, d("2026-01-01")).unwrap()[0];
         for (k, v) in &row.values {
-            let k: &'static str = salesorg_core::kpi::KPI_IDS.iter().copied().find(|x| x == k).unwrap();
+            let k: &'static str = salesorg_core::kpi::KPI_IDS
+                .iter()
+                .copied()
+                .find(|x| x == k)
+                .unwrap();
             let ex = salesorg_engine::scorecard::explain(&e, k, sc, p, d("2026-01-01")).unwrap();
             assert_eq!(&ex.value, v, "{k} for {scope}");
         }
@@ -612,8 +774,13 @@ fn exports_are_stable() {
     let mut csv = Vec::new();
     salesorg_engine::scorecard::rows_csv(&e, &rows, &kpis, &mut csv).unwrap();
     insta::assert_snapshot!("bulk_csv", String::from_utf8(csv).unwrap());
-    let company = e.run(&[e.scope("company").unwrap()], &periods[..1], &kpis, today).unwrap();
-    insta::assert_snapshot!("company_json", salesorg_engine::scorecard::row_json(&e, &company[0], &kpis));
+    let company = e
+        .run(&[e.scope("company").unwrap()], &periods[..1], &kpis, today)
+        .unwrap();
+    insta::assert_snapshot!(
+        "company_json",
+        salesorg_engine::scorecard::row_json(&e, &company[0], &kpis)
+    );
     let card = salesorg_engine::scorecard::person_scorecard(
         &e,
         &Catalog::builtin().unwrap(),
@@ -623,5 +790,8 @@ fn exports_are_stable() {
         None,
     )
     .unwrap();
-    insta::assert_snapshot!("person_json", salesorg_engine::scorecard::person_scorecard_json(&e, &card));
+    insta::assert_snapshot!(
+        "person_json",
+        salesorg_engine::scorecard::person_scorecard_json(&e, &card)
+    );
 }

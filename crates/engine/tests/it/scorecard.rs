@@ -32,16 +32,25 @@ fn segments_agree_with_the_org_history() {
     let e = demo_engine(150, 3000);
     let b = &e.book;
     let org = &b.org;
-    let mut dates: Vec<_> = org.lines().flat_map(|l| [Some(l.valid.from), l.valid.to]).flatten().collect();
+    let mut dates: Vec<_> = org
+        .lines()
+        .flat_map(|l| [Some(l.valid.from), l.valid.to])
+        .flatten()
+        .collect();
     dates.sort();
     dates.dedup();
     let step = (dates.len() / 40).max(1);
-    let probe: Vec<_> = dates.iter().step_by(step).flat_map(|&d| [d, d.previous_day().unwrap()]).collect();
+    let probe: Vec<_> = dates
+        .iter()
+        .step_by(step)
+        .flat_map(|&d| [d, d.previous_day().unwrap()])
+        .collect();
     for d in probe {
         for (p, info) in b.people[..b.nobody() as usize].iter().enumerate() {
             let s = e.segs.at(p as u32, day(d));
             let mut want: Vec<u32> = Vec::new();
-            let in_tree = org.manager_on(&info.id, d).is_some() || !org.direct_reports(&info.id, d).is_empty();
+            let in_tree = org.manager_on(&info.id, d).is_some()
+                || !org.direct_reports(&info.id, d).is_empty();
             if in_tree {
                 want.push(p as u32);
                 for m in org.chain(&info.id, d) {
@@ -111,7 +120,10 @@ fn the_snapshot_matches_the_store_and_expires_on_write() {
     let (e1, t1) = salesorg_engine::scorecard::load(&mut s, &cat, false, true, &Quiet).unwrap();
     assert!(t1.phases.iter().any(|p| p.0 == "write snapshot"));
     let (e2, t2) = salesorg_engine::scorecard::load(&mut s, &cat, false, true, &Quiet).unwrap();
-    assert_eq!(t2.phases[0].0, "snapshot", "the second load reads the snapshot");
+    assert_eq!(
+        t2.phases[0].0, "snapshot",
+        "the second load reads the snapshot"
+    );
     let a = run(&e1);
     assert_eq!(a, run(&e2));
     assert!(a.lines().count() > 10);
@@ -126,10 +138,17 @@ fn the_snapshot_matches_the_store_and_expires_on_write() {
     let (e3, t3) = salesorg_engine::scorecard::load(&mut s, &cat, false, true, &Quiet).unwrap();
     assert_ne!(t3.phases[0].0, "snapshot");
     let q = Period::parse("2026-05", &e3.book.settings.fiscal).unwrap();
-    let before = e1.run(&[Scope::Company], &[q], &["won_deals"], today).unwrap();
-    let after = e3.run(&[Scope::Company], &[q], &["won_deals"], today).unwrap();
+    let before = e1
+        .run(&[Scope::Company], &[q], &["won_deals"], today)
+        .unwrap();
+    let after = e3
+        .run(&[Scope::Company], &[q], &["won_deals"], today)
+        .unwrap();
     let n = |r: &[salesorg_core::scorecard::Row]| r[0].values[0].1.to_text("");
-    assert_eq!(n(&after).parse::<i64>().unwrap(), n(&before).parse::<i64>().unwrap() + 1);
+    assert_eq!(
+        n(&after).parse::<i64>().unwrap(),
+        n(&before).parse::<i64>().unwrap() + 1
+    );
 }
 
 /// The Maven dataset's PROVENANCE totals come out of the scorecard engine: 8,800 deals,
@@ -147,17 +166,33 @@ fn maven_totals_come_out_of_the_engine() {
             &Quiet,
         )
         .unwrap();
-        let e = salesorg_engine::scorecard::load(&mut s, &Catalog::builtin().unwrap(), false, false, &Quiet).unwrap().0;
+        let e = salesorg_engine::scorecard::load(
+            &mut s,
+            &Catalog::builtin().unwrap(),
+            false,
+            false,
+            &Quiet,
+        )
+        .unwrap()
+        .0;
         let all = Period::parse("2016-01-01..2019-01-01", &e.book.settings.fiscal).unwrap();
         let today = parse_date("2018-12-31").unwrap();
         let rows = e
-            .run(&[Scope::Company], &[all], &["won_deals", "lost_deals", "bookings", "win_rate"], today)
+            .run(
+                &[Scope::Company],
+                &[all],
+                &["won_deals", "lost_deals", "bookings", "win_rate"],
+                today,
+            )
             .unwrap();
         let v: Vec<String> = rows[0].values.iter().map(|(_, v)| v.to_text("—")).collect();
         assert_eq!(v, ["4238", "2473", "10005534.00", "0.631501"], "{kind}");
         assert_eq!(e.book.opps.len(), 8800);
         // the three regional offices add up to the company (every agent is in one)
-        let regions: Vec<Scope> = ["Central", "East", "West"].iter().map(|r| e.scope(&format!("unit:{r}")).unwrap()).collect();
+        let regions: Vec<Scope> = ["Central", "East", "West"]
+            .iter()
+            .map(|r| e.scope(&format!("unit:{r}")).unwrap())
+            .collect();
         let r = e.run(&regions, &[all], &["bookings"], today).unwrap();
         let sum: i128 = r
             .iter()
