@@ -140,6 +140,76 @@ pub enum Command {
     },
     /// Every KPI of the spec with its formula.
     Kpis,
+    /// Serve the JSON API (and, later, the web app) on the same store.
+    Serve {
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Roles (catalog ids, comma-separated) that see the whole company (default: every
+        /// role whose catalog scope is the company).
+        #[arg(long, env = "SALESORG_COMPANY_ROLES", value_delimiter = ',')]
+        company_roles: Vec<String>,
+        /// Mark the session cookie Secure (set this when serving behind TLS).
+        #[arg(long)]
+        secure_cookies: bool,
+        /// Serve as if today were this date (demos).
+        #[arg(long)]
+        today: Option<String>,
+    },
+    /// User accounts: add, reset-password, disable, enable, list, token.
+    User {
+        #[command(subcommand)]
+        what: UserCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCmd {
+    /// Add a user linked to a person in the org (by the source's own person id). The
+    /// password comes from standard input with --password-stdin, else one is generated
+    /// and printed once.
+    Add {
+        username: String,
+        /// The person this account signs in as.
+        #[arg(long)]
+        person: Option<String>,
+        /// May manage users, imports and configuration, and read the audit log.
+        #[arg(long)]
+        admin: bool,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password (ends the user's sessions).
+    ResetPassword {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable a user: sessions end, tokens stop working.
+    Disable { username: String },
+    /// Enable a disabled user.
+    Enable { username: String },
+    /// Every user.
+    List,
+    /// API tokens: create USER [--name N], revoke USER ID, list USER.
+    Token {
+        #[command(subcommand)]
+        what: TokenCmd,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCmd {
+    /// Create a token; its secret is printed once.
+    Create {
+        username: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// Revoke a token by id.
+    Revoke { username: String, id: i64 },
+    /// A user's tokens (never their secrets).
+    List { username: String },
 }
 
 #[derive(Args, Debug)]
@@ -382,6 +452,13 @@ pub fn run() -> Result<()> {
             let res = import(&mut store, source, path, &opts, &bar);
             bar.done();
             let sum = res?;
+            let _ = store.audit(
+                salesorg_web::now(),
+                Some("cli"),
+                "import",
+                &format!("{source:?} {}: {sum}", path.display()),
+                None,
+            );
             println!("{sum}");
             let total = started.elapsed();
             let mut parts: Vec<String> = sum
@@ -453,12 +530,26 @@ pub fn run() -> Result<()> {
                 Some(SettingsCmd::Set { key, value }) => {
                     s.set(key, value)?;
                     store.save_settings(&s)?;
+                    store.audit(
+                        salesorg_web::now(),
+                        Some("cli"),
+                        "settings_changed",
+                        &format!("{key} = {value}"),
+                        None,
+                    )?;
                 }
                 Some(SettingsCmd::Load { file }) => {
                     let text = std::fs::read_to_string(file)
                         .with_context(|| format!("reading {}", file.display()))?;
                     s.apply_toml(&text)?;
                     store.save_settings(&s)?;
+                    store.audit(
+                        salesorg_web::now(),
+                        Some("cli"),
+                        "settings_changed",
+                        &format!("loaded {}", file.display()),
+                        None,
+                    )?;
                 }
             }
             output::settings(&s, g.format)?;
@@ -501,6 +592,178 @@ pub fn run() -> Result<()> {
             output::explanation(&ex, *limit, g.format)?;
         }
         Command::Kpis => output::kpis(g.format)?,
+        Command::Serve {
+            listen,
+            company_roles,
+            secure_cookies,
+            today,
+        } => {
+            let mut cfg = salesorg_web::Config::new(&g.db, catalog(g)?);
+            if !company_roles.is_empty() {
+                cfg.company_roles = salesorg_web::CompanyRoles(Some(company_roles.clone()));
+            }
+            cfg.policy.secure_cookie = *secure_cookies;
+            cfg.today = date_arg(today, "today")?;
+            salesorg_web::serve(cfg, *listen)?;
+        }
+        Command::User { what } => user(g, what)?,
+    }
+    Ok(())
+}
+
+fn read_password(from_stdin: bool) -> Result<(String, bool)> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        let p = line.trim_end_matches(['\n', '\r']).to_owned();
+        salesorg_web::auth::check_new_password(&p)?;
+        return Ok((p, false));
+    }
+    Ok((salesorg_web::auth::random_hex(10)?, true))
+}
+
+fn user(g: &Global, what: &UserCmd) -> Result<()> {
+    use salesorg_web::auth;
+    let mut store = open(g)?;
+    let now = salesorg_web::now();
+    let find = |store: &mut Store, name: &str| -> Result<salesorg_store::User> {
+        store
+            .user_by_name(name)?
+            .ok_or_else(|| anyhow!("there is no user {name:?}"))
+    };
+    match what {
+        UserCmd::Add {
+            username,
+            person,
+            admin,
+            password_stdin,
+        } => {
+            if let Some(p) = person
+                && store.find_person(p)?.is_none_or(|x| x.id.as_str() != p)
+            {
+                bail!("there is no person with id {p:?} in the org");
+            }
+            if person.is_none() && !admin {
+                bail!("a user who is not an admin needs --person (the person they sign in as)");
+            }
+            let (pw, generated) = read_password(*password_stdin)?;
+            let u = store.create_user(
+                username,
+                person.as_deref(),
+                &auth::hash_password(&pw)?,
+                *admin,
+                now,
+            )?;
+            store.audit(
+                now,
+                Some("cli"),
+                "user_added",
+                &format!(
+                    "{} (person {:?}, admin {})",
+                    u.username, u.person_id, u.is_admin
+                ),
+                None,
+            )?;
+            println!("added user {} (id {})", u.username, u.id);
+            if generated {
+                println!("password: {pw}");
+            }
+        }
+        UserCmd::ResetPassword {
+            username,
+            password_stdin,
+        } => {
+            let u = find(&mut store, username)?;
+            let (pw, generated) = read_password(*password_stdin)?;
+            store.set_password(u.id, &auth::hash_password(&pw)?, now)?;
+            store.audit(now, Some("cli"), "password_reset", &u.username, None)?;
+            println!("password of {} reset; their sessions ended", u.username);
+            if generated {
+                println!("password: {pw}");
+            }
+        }
+        UserCmd::Disable { username } | UserCmd::Enable { username } => {
+            let disable = matches!(what, UserCmd::Disable { .. });
+            let u = find(&mut store, username)?;
+            store.set_disabled(u.id, disable)?;
+            let action = if disable {
+                "user_disabled"
+            } else {
+                "user_enabled"
+            };
+            store.audit(now, Some("cli"), action, &u.username, None)?;
+            println!(
+                "{} {}",
+                u.username,
+                if disable { "disabled" } else { "enabled" }
+            );
+        }
+        UserCmd::List => {
+            let rows: Vec<Vec<String>> = store
+                .users()?
+                .iter()
+                .map(|u| {
+                    vec![
+                        u.id.to_string(),
+                        u.username.clone(),
+                        u.person_id.clone().unwrap_or_default(),
+                        if u.is_admin { "admin" } else { "" }.into(),
+                        if u.disabled { "disabled" } else { "" }.into(),
+                    ]
+                })
+                .collect();
+            for r in rows {
+                println!("{}", r.join("\t"));
+            }
+        }
+        UserCmd::Token { what } => match what {
+            TokenCmd::Create { username, name } => {
+                let u = find(&mut store, username)?;
+                let (secret, t) = auth::create_token(&mut store, u.id, name, now)?;
+                store.audit(
+                    now,
+                    Some("cli"),
+                    "token_created",
+                    &format!("{} for {}", t.prefix, u.username),
+                    None,
+                )?;
+                println!(
+                    "token {} for {} (id {}); it is shown only now:",
+                    t.name, u.username, t.id
+                );
+                println!("{secret}");
+            }
+            TokenCmd::Revoke { username, id } => {
+                let u = find(&mut store, username)?;
+                if !store.revoke_token(u.id, *id, now)? {
+                    bail!("{} has no live token {id}", u.username);
+                }
+                store.audit(
+                    now,
+                    Some("cli"),
+                    "token_revoked",
+                    &format!("{id} of {}", u.username),
+                    None,
+                )?;
+                println!("revoked");
+            }
+            TokenCmd::List { username } => {
+                let u = find(&mut store, username)?;
+                for t in store.tokens_of(u.id)? {
+                    println!(
+                        "{}\t{}\t{}…\t{}",
+                        t.id,
+                        t.name,
+                        t.prefix,
+                        if t.revoked_at.is_some() {
+                            "revoked"
+                        } else {
+                            "live"
+                        }
+                    );
+                }
+            }
+        },
     }
     Ok(())
 }

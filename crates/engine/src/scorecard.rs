@@ -12,7 +12,7 @@ use salesorg_core::kpi::{self, Value, json_str};
 use salesorg_core::period::Period;
 use salesorg_core::records::OppStatus;
 use salesorg_core::scorecard::{
-    Book, BookBuilder, Contribution, Engine, Row, Scope, ScorecardError, fmt_day,
+    Book, BookBuilder, Contribution, Engine, Lens, Row, Scope, ScorecardError, fmt_day,
 };
 use salesorg_store::Store;
 
@@ -404,6 +404,27 @@ pub fn person_scorecard(
     today: Date,
     kpis_override: Option<Vec<&'static str>>,
 ) -> Result<PersonScorecard> {
+    person_scorecard_in(
+        engine,
+        &Lens::everything(),
+        catalog,
+        p,
+        period,
+        today,
+        kpis_override,
+    )
+}
+
+/// [`person_scorecard`] seen through a [`Lens`].
+pub fn person_scorecard_in(
+    engine: &Engine,
+    lens: &Lens,
+    catalog: &Catalog,
+    p: u32,
+    period: Period,
+    today: Date,
+    kpis_override: Option<Vec<&'static str>>,
+) -> Result<PersonScorecard> {
     let (role, scope, role_kpis) = role_scope(engine, catalog, p);
     let kpis = kpis_override.unwrap_or(role_kpis);
     let as_of = Engine::as_of(&period, today);
@@ -432,7 +453,7 @@ pub fn person_scorecard(
             kp.push(k);
         }
     }
-    let rows = engine.run(&scopes, &[period, previous, last_year], &kp, today)?;
+    let rows = engine.run_in(lens, &scopes, &[period, previous, last_year], &kp, today)?;
     let get = |si: usize, pi: usize, k: &str| -> Value {
         rows[si * 3 + pi]
             .values
@@ -678,6 +699,19 @@ pub fn explain(
     period: Period,
     today: Date,
 ) -> Result<Explanation> {
+    explain_in(engine, &Lens::everything(), k, scope, period, today)
+}
+
+/// [`explain`] seen through a [`Lens`]: only records attributed to segments it lets
+/// through are counted or listed.
+pub fn explain_in(
+    engine: &Engine,
+    lens: &Lens,
+    k: &'static str,
+    scope: Scope,
+    period: Period,
+    today: Date,
+) -> Result<Explanation> {
     if kpi::NOT_YET.contains(&k) {
         return Err(ScorecardError::Kpi(format!(
             "{k} waits for forecasts, which salesorg does not hold yet"
@@ -686,7 +720,7 @@ pub fn explain(
     }
     let book = &engine.book;
     let segs = &engine.segs;
-    let mut c = engine.compute(&[scope], &[period], today, true)?;
+    let mut c = engine.compute_in(lens, &[scope], &[period], today, true)?;
     let value = engine
         .values(&mut c, 0, 0, &[k])
         .into_iter()
@@ -721,12 +755,13 @@ pub fn explain(
         ));
     }
     let in_scope = |seg: u32| -> bool {
-        match scope {
-            Scope::Company => true,
-            Scope::Person(p) => segs.person[seg as usize] == p,
-            Scope::Team(p) => segs.scopes_of(seg).contains(&segs.team(p)),
-            Scope::Unit(u) => segs.scopes_of(seg).contains(&segs.unit(u)),
-        }
+        lens.sees(seg)
+            && match scope {
+                Scope::Company => true,
+                Scope::Person(p) => segs.person[seg as usize] == p,
+                Scope::Team(p) => segs.scopes_of(seg).contains(&segs.team(p)),
+                Scope::Unit(u) => segs.scopes_of(seg).contains(&segs.unit(u)),
+            }
     };
     let want_slots: Vec<usize> = if k == "revenue_growth_yoy" {
         vec![g, ly]

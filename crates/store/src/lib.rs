@@ -2,6 +2,7 @@
 //! and a PostgreSQL backend, each with its own migrations folder. Domain reads and writes
 //! are written once here over the small [`Backend`] trait; the backends only run SQL.
 
+mod accounts;
 mod codec;
 mod migrate;
 mod postgres;
@@ -10,10 +11,12 @@ mod sqlite;
 use std::fmt;
 
 use salesorg_core::CoreError;
+use salesorg_core::date::{Date, fmt_date};
 use salesorg_core::org::OrgHistory;
 use salesorg_core::records::*;
 use salesorg_core::settings::Settings;
 
+pub use accounts::{ApiToken, AuditEntry, Session, User};
 pub use codec::*;
 
 /// Errors from the store.
@@ -29,6 +32,8 @@ pub enum StoreError {
         "the store holds a value it cannot read back ({0}); was it written by a newer salesorg?"
     )]
     Corrupt(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error("the org in the store is inconsistent: {0}")]
     Org(String),
     #[error("the store's schema is version {found}, newer than this salesorg knows ({known})")]
@@ -136,6 +141,12 @@ impl fmt::Debug for Store {
             .field("url", &redact(&self.url))
             .finish()
     }
+}
+
+/// `[from - 1 day, to + 1 day)` as timestamp text bounds: wide enough for any time zone.
+fn widened(from: Date, to: Date) -> (String, String) {
+    let day = time::Duration::days(1);
+    (fmt_date(from - day), fmt_date(to + day))
 }
 
 /// Hides a password in a connection URL.
@@ -688,6 +699,57 @@ impl Store {
         self.rows(&sql, &[])?
             .iter()
             .map(|r| survey_from(r))
+            .collect()
+    }
+
+    /// One owner's opportunities whose close date (actual or expected) is in `[from, to)`,
+    /// by close date then id.
+    pub fn opportunities_of_owner(
+        &mut self,
+        owner: &str,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<Opportunity>> {
+        let sql = format!(
+            "SELECT {} FROM opportunities WHERE owner_id = ? AND close_on >= ? AND close_on < ? ORDER BY close_on, id",
+            OPP_COLS.join(", ")
+        );
+        self.rows(
+            &sql,
+            &[owner.into(), fmt_date(from).into(), fmt_date(to).into()],
+        )?
+        .iter()
+        .map(|r| opp_from(r))
+        .collect()
+    }
+    /// One owner's leads created in `[from, to)` widened by a day each side (the caller
+    /// takes each timestamp's local date), by time then id.
+    pub fn leads_of_owner(&mut self, owner: &str, from: Date, to: Date) -> Result<Vec<Lead>> {
+        let sql = format!(
+            "SELECT {} FROM leads WHERE owner_id = ? AND created_at >= ? AND created_at < ? ORDER BY created_at, id",
+            LEAD_COLS.join(", ")
+        );
+        let (a, b) = widened(from, to);
+        self.rows(&sql, &[owner.into(), a.into(), b.into()])?
+            .iter()
+            .map(|r| lead_from(r))
+            .collect()
+    }
+    /// One owner's activities in `[from, to)` widened by a day each side, by time then id.
+    pub fn activities_of_owner(
+        &mut self,
+        owner: &str,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<Activity>> {
+        let sql = format!(
+            "SELECT {} FROM activities WHERE owner_id = ? AND at >= ? AND at < ? ORDER BY at, id",
+            ACTIVITY_COLS.join(", ")
+        );
+        let (a, b) = widened(from, to);
+        self.rows(&sql, &[owner.into(), a.into(), b.into()])?
+            .iter()
+            .map(|r| activity_from(r))
             .collect()
     }
 

@@ -21,6 +21,11 @@ const SQLITE: &[Migration] = &[
         "data_version",
         include_str!("../migrations/sqlite/0003_data_version.sql"),
     ),
+    (
+        4,
+        "accounts",
+        include_str!("../migrations/sqlite/0004_accounts.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -37,6 +42,11 @@ const POSTGRES: &[Migration] = &[
         3,
         "data_version",
         include_str!("../migrations/postgres/0003_data_version.sql"),
+    ),
+    (
+        4,
+        "accounts",
+        include_str!("../migrations/postgres/0004_accounts.sql"),
     ),
 ];
 

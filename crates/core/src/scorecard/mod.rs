@@ -561,7 +561,8 @@ impl Engine {
     }
 
     /// The segments that count for a scope.
-    fn segments_of(&self, scope: Scope) -> std::borrow::Cow<'_, [u32]> {
+    /// The segments whose records count for `scope` (sorted).
+    pub fn segments_of(&self, scope: Scope) -> std::borrow::Cow<'_, [u32]> {
         let segs = &self.segs;
         match scope {
             Scope::Company => (0..segs.len() as u32).collect::<Vec<_>>().into(),
@@ -681,11 +682,23 @@ impl Engine {
         today: Date,
         trace: bool,
     ) -> Result<Computed, ScorecardError> {
+        self.compute_in(&Lens::everything(), scopes, periods, today, trace)
+    }
+
+    /// [`Engine::compute`] seen through a [`Lens`].
+    pub fn compute_in(
+        &self,
+        lens: &Lens,
+        scopes: &[Scope],
+        periods: &[Period],
+        today: Date,
+        trace: bool,
+    ) -> Result<Computed, ScorecardError> {
         let grid = self.prepare(scopes, periods, today, trace)?;
         let totals = scopes
             .iter()
             .map(|&scope| {
-                let list = self.segments_of(scope);
+                let list = lens.narrow(self.segments_of(scope));
                 (0..grid.ng)
                     .map(|g| self.totals(&grid, scope, &list, g, true))
                     .collect()
@@ -712,6 +725,19 @@ impl Engine {
         kpis: &[&str],
         today: Date,
     ) -> Result<Vec<Row>, ScorecardError> {
+        self.run_in(&Lens::everything(), scopes, periods, kpis, today)
+    }
+
+    /// [`Engine::run`] seen through a [`Lens`]: each scope counts only the records
+    /// attributed to segments the lens lets through.
+    pub fn run_in(
+        &self,
+        lens: &Lens,
+        scopes: &[Scope],
+        periods: &[Period],
+        kpis: &[&str],
+        today: Date,
+    ) -> Result<Vec<Row>, ScorecardError> {
         for k in kpis {
             if !kpi::is_kpi(k) {
                 return Err(ScorecardError::Kpi(format!(
@@ -722,7 +748,7 @@ impl Engine {
         let grid = self.prepare(scopes, periods, today, false)?;
         let stage_names = self.stage_names_in_order();
         let one = |scope: Scope| -> Vec<Row> {
-            let list = self.segments_of(scope);
+            let list = lens.narrow(self.segments_of(scope));
             let mut light: Vec<Option<Totals>> = vec![None; grid.ng];
             let mut cell = |g: usize| -> Cell {
                 light[g]
@@ -842,6 +868,76 @@ impl Engine {
             v[s.order as usize] = s.name.clone();
         }
         v
+    }
+}
+
+/// The attribution segments a viewer may see: everything, or a sorted list. A lens is
+/// built from a person and the effective-dated org ([`Lens::team`], [`Lens::own_book`]);
+/// every number and record shown through it comes only from those segments, so a
+/// leader never sees what was attributed outside their subtree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lens(Option<Vec<u32>>);
+
+impl Lens {
+    /// No restriction (company-wide viewers and the CLI).
+    pub fn everything() -> Lens {
+        Lens(None)
+    }
+    /// A leader's subtree over time: the segments that count for `team:p`, and p's own.
+    pub fn team(e: &Engine, p: u32) -> Lens {
+        let mut v: Vec<u32> = e.segs.of_scope[p as usize].clone();
+        v.extend(e.segs.of_person(p));
+        v.sort_unstable();
+        v.dedup();
+        Lens(Some(v))
+    }
+    /// A person's own book.
+    pub fn own_book(e: &Engine, p: u32) -> Lens {
+        Lens(Some(e.segs.of_person(p).collect()))
+    }
+    pub fn is_everything(&self) -> bool {
+        self.0.is_none()
+    }
+    /// Whether segment `s` is seen.
+    pub fn sees(&self, s: u32) -> bool {
+        match &self.0 {
+            None => true,
+            Some(v) => v.binary_search(&s).is_ok(),
+        }
+    }
+    /// The part of a sorted segment list that the lens lets through.
+    pub fn narrow<'a>(&self, list: std::borrow::Cow<'a, [u32]>) -> std::borrow::Cow<'a, [u32]> {
+        let Some(v) = &self.0 else {
+            return list;
+        };
+        let (mut i, mut j) = (0, 0);
+        let mut out = Vec::with_capacity(list.len().min(v.len()));
+        while i < list.len() && j < v.len() {
+            match list[i].cmp(&v[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    out.push(list[i]);
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        out.into()
+    }
+    /// Whether the lens lets through every segment of `list` (sorted).
+    pub fn covers(&self, list: &[u32]) -> bool {
+        match &self.0 {
+            None => true,
+            Some(_) => list.iter().all(|&s| self.sees(s)),
+        }
+    }
+    /// Whether the lens lets through any segment of `list`.
+    pub fn touches(&self, list: &[u32]) -> bool {
+        match &self.0 {
+            None => !list.is_empty(),
+            Some(_) => list.iter().any(|&s| self.sees(s)),
+        }
     }
 }
 

@@ -1,0 +1,546 @@
+//! Who sees what (docs/access.md), enforced in one place. Every read of org data, numbers
+//! or records goes through [`Scoped`], which can only be made from an [`Access`], which
+//! can only be made from the signed-in [`Principal`] and the effective-dated org tree.
+//! Anything outside the viewer's scope is [`WebError::NotFound`], never a 403, so ids do
+//! not leak.
+
+use salesorg_core::catalog::{Catalog, ScopeKind};
+use salesorg_core::date::{Date, Timestamp, fmt_date};
+use salesorg_core::ids::PersonId;
+use salesorg_core::period::Period;
+use salesorg_core::scorecard::{Engine, Lens, Scope, day};
+use salesorg_store::Store;
+
+use crate::auth::Principal;
+use crate::error::{Result, WebError, bad_input};
+
+/// What a viewer's place in the org entitles them to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// Every scope (company-wide roles).
+    Company,
+    /// Their own subtree, over time (leaders), or their own book (reps): the lens says which.
+    Subtree,
+    /// Not linked to anyone in the org (e.g. an admin account): no org data.
+    Nothing,
+}
+
+/// A viewer's access: built only by [`Access::of`].
+#[derive(Debug, Clone)]
+pub struct Access {
+    person: Option<u32>,
+    grant: Grant,
+    lens: Lens,
+    admin: bool,
+}
+
+/// Which roles see the whole company: the roles named (by catalog id), or, by default,
+/// every role whose catalog scope is the company.
+#[derive(Debug, Clone, Default)]
+pub struct CompanyRoles(pub Option<Vec<String>>);
+
+impl CompanyRoles {
+    pub fn includes(&self, catalog: &Catalog, role: &str) -> bool {
+        let Some(r) = catalog.find(role) else {
+            return false;
+        };
+        match &self.0 {
+            Some(list) => list.contains(&r.id),
+            None => r.scope == ScopeKind::Company,
+        }
+    }
+}
+
+impl Access {
+    /// The access of a signed-in user: through the person their account is linked to.
+    pub fn of(
+        engine: &Engine,
+        catalog: &Catalog,
+        company: &CompanyRoles,
+        who: &Principal,
+    ) -> Access {
+        let person = who
+            .user
+            .person_id
+            .as_deref()
+            .and_then(|id| engine.book.person(id));
+        let (grant, lens) = match person {
+            None => (Grant::Nothing, Lens::own_book(engine, engine.book.nobody())),
+            Some(p) => {
+                let role = engine.book.people[p as usize].role.as_deref();
+                if role.is_some_and(|r| company.includes(catalog, r)) {
+                    (Grant::Company, Lens::everything())
+                } else {
+                    (Grant::Subtree, Lens::team(engine, p))
+                }
+            }
+        };
+        Access {
+            person,
+            grant,
+            lens,
+            admin: who.user.is_admin,
+        }
+    }
+    pub fn grant(&self) -> Grant {
+        self.grant
+    }
+    pub fn person(&self) -> Option<u32> {
+        self.person
+    }
+    pub fn is_admin(&self) -> bool {
+        self.admin
+    }
+    pub fn lens(&self) -> &Lens {
+        &self.lens
+    }
+}
+
+/// Org data, numbers and records, as one viewer may see them.
+pub struct Scoped<'a> {
+    pub engine: &'a Engine,
+    pub catalog: &'a Catalog,
+    access: &'a Access,
+}
+
+impl<'a> Scoped<'a> {
+    pub fn new(engine: &'a Engine, catalog: &'a Catalog, access: &'a Access) -> Scoped<'a> {
+        Scoped {
+            engine,
+            catalog,
+            access,
+        }
+    }
+    pub fn access(&self) -> &Access {
+        self.access
+    }
+    pub fn lens(&self) -> &Lens {
+        &self.access.lens
+    }
+
+    /// Whether the viewer may see person `p` (themselves, or anyone who was ever in their
+    /// subtree; everyone for company-wide viewers).
+    pub fn sees_person(&self, p: u32) -> bool {
+        match self.access.grant {
+            Grant::Company => true,
+            Grant::Nothing => false,
+            Grant::Subtree => {
+                self.access.person == Some(p)
+                    || self
+                        .lens()
+                        .touches(&self.engine.segs.of_person(p).collect::<Vec<_>>())
+            }
+        }
+    }
+
+    /// A person by the source's id, if the viewer may see them.
+    pub fn person(&self, id: &str) -> Result<u32> {
+        let p = self.engine.book.person(id).ok_or(WebError::NotFound)?;
+        if p == self.engine.book.nobody() || !self.sees_person(p) {
+            return Err(WebError::NotFound);
+        }
+        Ok(p)
+    }
+
+    /// Parses a scope and checks the viewer may open it over `period` (for `unit:`,
+    /// every record of the unit in the period must be theirs to see).
+    pub fn scope(&self, raw: &str, period: Option<&Period>) -> Result<Scope> {
+        let s = match self.engine.scope(raw) {
+            Ok(s) => s,
+            Err(_) if raw.contains(':') => return Err(WebError::NotFound),
+            Err(e) => return Err(bad_input(e)),
+        };
+        if self.may_open(s, period) {
+            Ok(s)
+        } else {
+            Err(WebError::NotFound)
+        }
+    }
+
+    fn may_open(&self, s: Scope, period: Option<&Period>) -> bool {
+        match self.access.grant {
+            Grant::Company => true,
+            Grant::Nothing => false,
+            Grant::Subtree => match s {
+                Scope::Company => false,
+                Scope::Person(p) | Scope::Team(p) => {
+                    p != self.engine.book.nobody() && self.sees_person(p)
+                }
+                Scope::Unit(_) => {
+                    let segs = &self.engine.segs;
+                    let list = self.engine.segments_of(s);
+                    let (from, to) = match period {
+                        Some(p) => (day(p.start), day(p.end)),
+                        None => (i32::MIN, i32::MAX),
+                    };
+                    let within: Vec<u32> = list
+                        .iter()
+                        .copied()
+                        .filter(|&x| segs.from[x as usize] < to && segs.to[x as usize] > from)
+                        .collect();
+                    !within.is_empty() && self.lens().covers(&within)
+                }
+            },
+        }
+    }
+
+    /// The scope a viewer lands on: their role's scope (company, their team, their book).
+    pub fn home(&self) -> Option<Scope> {
+        let p = self.access.person?;
+        let (_, scope, _) = salesorg_engine::scorecard::role_scope(self.engine, self.catalog, p);
+        Some(if self.may_open(scope, None) {
+            scope
+        } else {
+            Scope::Person(p)
+        })
+    }
+
+    /// Every `team:` and `unit:` scope the viewer may open over `[from, to)`.
+    pub fn bulk_scopes(&self, from: Date, to: Date) -> Vec<Scope> {
+        let p = Period::range(from, to).ok();
+        self.engine
+            .all_team_and_unit_scopes(from, to)
+            .into_iter()
+            .filter(|&s| self.may_open(s, p.as_ref()))
+            .collect()
+    }
+
+    /// The reporting tree on `d` below `root` (default: the viewer, or the org's roots for
+    /// company-wide viewers), at most `depth` levels deep.
+    pub fn org_tree(
+        &self,
+        root: Option<&str>,
+        d: Date,
+        depth: usize,
+    ) -> Result<Vec<serde_json::Value>> {
+        let book = &self.engine.book;
+        let roots: Vec<PersonId> = match root {
+            Some(r) => {
+                let p = self.person(r)?;
+                let id = book.people[p as usize].id.clone();
+                if self.access.grant != Grant::Company {
+                    let me =
+                        &book.people[self.access.person.ok_or(WebError::NotFound)? as usize].id;
+                    if !book.org.subtree(me, d).contains(&id) {
+                        return Err(WebError::NotFound);
+                    }
+                }
+                vec![id]
+            }
+            None => match self.access.grant {
+                Grant::Company => book.org.roots(d),
+                Grant::Subtree => {
+                    vec![
+                        book.people[self.access.person.ok_or(WebError::NotFound)? as usize]
+                            .id
+                            .clone(),
+                    ]
+                }
+                Grant::Nothing => return Err(WebError::NotFound),
+            },
+        };
+        Ok(roots.iter().map(|r| self.node(r, d, depth)).collect())
+    }
+
+    fn node(&self, id: &PersonId, d: Date, depth: usize) -> serde_json::Value {
+        let book = &self.engine.book;
+        let info = book.person(id.as_str()).map(|p| &book.people[p as usize]);
+        let role = info
+            .and_then(|i| i.role.as_deref())
+            .and_then(|r| self.catalog.find(r));
+        let reports = book.org.direct_reports(id, d);
+        let span = reports.len();
+        let flag = role.and_then(|r| r.span_range()).and_then(|(lo, hi)| {
+            let s = span as u32;
+            (s < lo || s > hi).then(|| {
+                format!(
+                    "span {span} outside {lo}–{hi} for {}",
+                    role.map(|r| r.title.as_str()).unwrap_or("")
+                )
+            })
+        });
+        let mut v = serde_json::json!({
+            "id": id.as_str(),
+            "name": info.map(|i| i.name.as_str()).unwrap_or(""),
+            "role": role.map(|r| r.id.as_str()),
+            "role_title": role.map(|r| r.title.as_str()),
+            "span": span,
+            "span_range": role.and_then(|r| r.span_range()).map(|(a, b)| [a, b]),
+            "span_flag": flag,
+        });
+        if depth > 0 {
+            v["reports"] = reports.iter().map(|r| self.node(r, d, depth - 1)).collect();
+        }
+        v
+    }
+
+    /// A person's card: role, manager (when the viewer may see them), reports, units and
+    /// reporting history.
+    pub fn person_card(&self, p: u32, d: Date) -> serde_json::Value {
+        let book = &self.engine.book;
+        let info = &book.people[p as usize];
+        let id = &info.id;
+        let visible = |x: &PersonId| book.person(x.as_str()).is_some_and(|q| self.sees_person(q));
+        let name = |x: &PersonId| {
+            book.person(x.as_str())
+                .map(|q| book.people[q as usize].name.clone())
+                .unwrap_or_default()
+        };
+        let manager = book.org.manager_on(id, d).filter(|m| visible(m));
+        let history: Vec<serde_json::Value> = book
+            .org
+            .lines_of(id)
+            .iter()
+            .map(|l| {
+                let shown = visible(&l.manager);
+                serde_json::json!({
+                    "manager": if shown { Some(l.manager.as_str()) } else { None },
+                    "manager_name": if shown { Some(name(&l.manager)) } else { None },
+                    "from": fmt_date(l.valid.from),
+                    "to": l.valid.to.map(fmt_date),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "id": id.as_str(),
+            "name": info.name,
+            "role": info.role,
+            "role_title": info.role.as_deref().and_then(|r| self.catalog.find(r)).map(|r| r.title.as_str()),
+            "as_of": fmt_date(d),
+            "manager": manager.map(|m| serde_json::json!({"id": m.as_str(), "name": name(m)})),
+            "reports": book.org.direct_reports(id, d).iter().map(|r| serde_json::json!({"id": r.as_str(), "name": name(r)})).collect::<Vec<_>>(),
+            "units": book.org.units_of(id, d).iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+            "reporting_history": history,
+        })
+    }
+
+    /// Whether a record owned by `owner` and attributed to day `d` counts for `list`
+    /// (a scope's segments already narrowed by the lens).
+    pub fn attributed(&self, list: &[u32], owner: u32, d: Date) -> bool {
+        let s = self.engine.segs.at(owner, day(d));
+        list.binary_search(&s).is_ok()
+    }
+
+    /// The segments of `scope` the viewer sees, and the people who own them (in order).
+    pub fn narrowed(&self, scope: Scope) -> (Vec<u32>, Vec<u32>) {
+        let list = self
+            .lens()
+            .narrow(self.engine.segments_of(scope))
+            .into_owned();
+        let mut owners: Vec<u32> = list
+            .iter()
+            .map(|&s| self.engine.segs.person[s as usize])
+            .collect();
+        owners.sort_unstable();
+        owners.dedup();
+        (list, owners)
+    }
+}
+
+/// Today in the organisation's time zone.
+pub fn today(engine: &Engine, now: i64) -> Date {
+    engine.book.settings.local_date(Timestamp::from_unix(now))
+}
+
+/// Records from the store, read for one scope and period and filtered by attribution.
+/// The store is reached here, and only with a [`Scoped`].
+pub mod records {
+    use super::*;
+    use salesorg_core::date::Timestamp;
+
+    /// A page of records and the cursor of the next one.
+    pub struct Page {
+        pub items: Vec<serde_json::Value>,
+        pub next: Option<String>,
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Kind {
+        Opportunities,
+        Leads,
+        Activities,
+    }
+
+    /// Records of `scope` in `period`, ordered by owner, then date: opportunities by
+    /// close date (closed: attributed on it; open: on the as-of date), leads by creation,
+    /// activities by their date. `cursor` is `owner.skip` from the previous page.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn page(
+        sc: &Scoped,
+        store: &mut Store,
+        kind: Kind,
+        scope: Scope,
+        period: &Period,
+        as_of: Date,
+        cursor: Option<&str>,
+        per_page: usize,
+    ) -> Result<Page> {
+        let (list, owners) = sc.narrowed(scope);
+        let (mut oi, mut skip) = match cursor {
+            None => (0usize, 0usize),
+            Some(c) => {
+                let (a, b) = c
+                    .split_once('.')
+                    .ok_or_else(|| WebError::BadRequest("bad cursor".into()))?;
+                (
+                    a.parse()
+                        .map_err(|_| WebError::BadRequest("bad cursor".into()))?,
+                    b.parse()
+                        .map_err(|_| WebError::BadRequest("bad cursor".into()))?,
+                )
+            }
+        };
+        let book = &sc.engine.book;
+        let settings = &book.settings;
+        let mut items = Vec::new();
+        while oi < owners.len() {
+            let owner = owners[oi];
+            let oid = book.people[owner as usize].id.as_str();
+            let mut rows: Vec<serde_json::Value> = Vec::new();
+            match kind {
+                Kind::Opportunities => {
+                    for o in store.opportunities_of_owner(oid, period.start, period.end)? {
+                        let open = o.status == salesorg_core::records::OppStatus::Open;
+                        let Some(close) = o.close_date else { continue };
+                        let d = if open { as_of } else { close };
+                        if sc.attributed(&list, owner, d) {
+                            rows.push(serde_json::json!({
+                                "id": o.id.as_str(),
+                                "name": o.name,
+                                "owner": oid,
+                                "account": o.account.as_ref().map(|a| a.as_str()),
+                                "amount": o.amount.map(|a| a.to_string()),
+                                "currency": o.currency.as_str(),
+                                "stage": o.stage.as_str(),
+                                "status": o.status.as_str(),
+                                "created": o.created.map(fmt_date),
+                                "close": fmt_date(close),
+                                "forecast_category": o.forecast_category.map(|f| f.as_str()),
+                                "loss_reason": o.loss_reason,
+                            }));
+                        }
+                    }
+                }
+                Kind::Leads => {
+                    for l in store.leads_of_owner(oid, period.start, period.end)? {
+                        let d = settings.local_date(l.created);
+                        if period.contains(d) && sc.attributed(&list, owner, d) {
+                            rows.push(serde_json::json!({
+                                "id": l.id.as_str(),
+                                "owner": oid,
+                                "source": l.source,
+                                "status": l.status,
+                                "created": fmt_ts(l.created),
+                                "converted": l.converted_at.map(fmt_date),
+                            }));
+                        }
+                    }
+                }
+                Kind::Activities => {
+                    for a in store.activities_of_owner(oid, period.start, period.end)? {
+                        let d = settings.local_date(a.at);
+                        if period.contains(d) && sc.attributed(&list, owner, d) {
+                            rows.push(serde_json::json!({
+                                "id": a.id.as_str(),
+                                "owner": oid,
+                                "kind": a.kind.as_str(),
+                                "at": fmt_ts(a.at),
+                                "subject": a.subject,
+                            }));
+                        }
+                    }
+                }
+            }
+            let take = rows.len().saturating_sub(skip);
+            let room = per_page - items.len();
+            items.extend(rows.into_iter().skip(skip).take(room));
+            if take > room {
+                return Ok(Page {
+                    items,
+                    next: Some(format!("{oi}.{}", skip + room)),
+                });
+            }
+            oi += 1;
+            skip = 0;
+            if items.len() == per_page {
+                return Ok(Page {
+                    next: (oi < owners.len()).then(|| format!("{oi}.0")),
+                    items,
+                });
+            }
+        }
+        Ok(Page { items, next: None })
+    }
+
+    fn fmt_ts(t: Timestamp) -> String {
+        t.to_string()
+    }
+}
+
+/// What a handler works with: the viewer's [`Scoped`] view, and the store reachable only
+/// through scoped reads, the audit log, or the greppable [`Cx::unscoped_store`].
+pub struct Cx<'a> {
+    pub scoped: Scoped<'a>,
+    pub who: &'a Principal,
+    pub now: i64,
+    pub today: Date,
+    pub addr: String,
+    store: &'a mut Store,
+}
+
+impl<'a> Cx<'a> {
+    pub fn new(
+        scoped: Scoped<'a>,
+        who: &'a Principal,
+        store: &'a mut Store,
+        now: i64,
+        today: Date,
+        addr: String,
+    ) -> Cx<'a> {
+        Cx {
+            scoped,
+            who,
+            now,
+            today,
+            addr,
+            store,
+        }
+    }
+
+    /// A page of records of a scope the viewer may open.
+    #[allow(clippy::too_many_arguments)]
+    pub fn records(
+        &mut self,
+        kind: records::Kind,
+        scope: Scope,
+        period: &Period,
+        as_of: Date,
+        cursor: Option<&str>,
+        per_page: usize,
+    ) -> Result<records::Page> {
+        records::page(
+            &self.scoped,
+            self.store,
+            kind,
+            scope,
+            period,
+            as_of,
+            cursor,
+            per_page,
+        )
+    }
+
+    /// Writes an audit entry as the signed-in user.
+    pub fn audit(&mut self, action: &str, detail: &str) -> Result<()> {
+        let actor = self.who.actor();
+        self.store
+            .audit(self.now, Some(&actor), action, detail, Some(&self.addr))?;
+        Ok(())
+    }
+
+    /// The store without any scope: for the signed-in user's own account (password,
+    /// tokens) and for admins. Never for org data.
+    pub fn unscoped_store(&mut self) -> &mut Store {
+        self.store
+    }
+}

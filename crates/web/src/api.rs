@@ -1,0 +1,753 @@
+//! The JSON API: sign-in and sessions, the viewer's own account and tokens, and every
+//! read the CLI can show (org, people, roles, KPIs, scorecards, bulk scorecards,
+//! drill-down, opportunities, leads, activities), each through the viewer's scope.
+
+use std::sync::Arc;
+
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value as J, json};
+
+use salesorg_core::date::{Date, fmt_date, parse_date};
+use salesorg_core::kpi;
+use salesorg_core::period::{Grain, Period};
+use salesorg_core::scorecard::{Engine, Scope, periods_between};
+use salesorg_engine::scorecard as sc;
+
+use crate::access::{Access, Cx, Grant, Scoped, records::Kind};
+use crate::auth::{self, Principal, Via};
+use crate::error::{Result, WebError, bad_input};
+use crate::{App, ClientAddr, now};
+
+/// Every API route: (method, path) as the router and the OpenAPI document name them.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/health"),
+    ("GET", "/ready"),
+    ("GET", "/api/openapi.json"),
+    ("POST", "/api/session"),
+    ("GET", "/api/session"),
+    ("DELETE", "/api/session"),
+    ("GET", "/api/me"),
+    ("POST", "/api/me/password"),
+    ("GET", "/api/me/tokens"),
+    ("POST", "/api/me/tokens"),
+    ("DELETE", "/api/me/tokens/{id}"),
+    ("GET", "/api/org"),
+    ("GET", "/api/people/{id}"),
+    ("GET", "/api/roles"),
+    ("GET", "/api/roles/{id}"),
+    ("GET", "/api/kpis"),
+    ("GET", "/api/scorecard"),
+    ("GET", "/api/scorecard/person/{id}"),
+    ("GET", "/api/scorecard/bulk"),
+    ("GET", "/api/explain"),
+    ("GET", "/api/opportunities"),
+    ("GET", "/api/leads"),
+    ("GET", "/api/activities"),
+    ("GET", "/api/admin/users"),
+    ("GET", "/api/admin/audit"),
+];
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/api/openapi.json", get(openapi))
+        .route(
+            "/api/session",
+            post(sign_in).get(session_info).delete(sign_out),
+        )
+        .route("/api/me", get(me))
+        .route("/api/me/password", post(change_password))
+        .route("/api/me/tokens", get(list_tokens).post(new_token))
+        .route("/api/me/tokens/{id}", delete(revoke_token))
+        .route("/api/org", get(org))
+        .route("/api/people/{id}", get(person))
+        .route("/api/roles", get(roles))
+        .route("/api/roles/{id}", get(role))
+        .route("/api/kpis", get(kpis))
+        .route("/api/scorecard", get(scorecard))
+        .route("/api/scorecard/person/{id}", get(person_scorecard))
+        .route("/api/scorecard/bulk", get(bulk))
+        .route("/api/explain", get(explain))
+        .route("/api/opportunities", get(opportunities))
+        .route("/api/leads", get(leads))
+        .route("/api/activities", get(activities))
+        .route("/api/admin/users", get(admin_users))
+        .route("/api/admin/audit", get(admin_audit))
+}
+
+/// Runs `f` on a blocking thread for an authenticated request, with the viewer's scoped
+/// view of the org. This is the only way a handler reaches data.
+async fn as_viewer<T: Send + 'static>(
+    app: Arc<App>,
+    headers: HeaderMap,
+    method: Method,
+    addr: String,
+    f: impl FnOnce(&mut Cx) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(move || {
+        let mut store = app.store()?;
+        let out = (|| {
+            let t = now();
+            let who = auth::authenticate(&mut store, &app.cfg.policy, &headers, &method, None, t)?;
+            let loaded = app.engine()?;
+            let engine = loaded.engine();
+            let access = Access::of(engine, &app.cfg.catalog, &app.cfg.company_roles, &who);
+            let scoped = Scoped::new(engine, &app.cfg.catalog, &access);
+            let today = app.today(engine);
+            let mut cx = Cx::new(scoped, &who, &mut store, t, today, addr);
+            f(&mut cx)
+        })();
+        app.give_back(store);
+        out
+    })
+    .await
+    .map_err(|e| WebError::Internal(format!("a request thread failed: {e}")))?
+}
+
+/// Runs `f` on a blocking thread with a store, for the routes that come before sign-in.
+async fn with_store<T: Send + 'static>(
+    app: Arc<App>,
+    f: impl FnOnce(&App, &mut salesorg_store::Store) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(move || {
+        let mut store = app.store()?;
+        let out = f(&app, &mut store);
+        app.give_back(store);
+        out
+    })
+    .await
+    .map_err(|e| WebError::Internal(format!("a request thread failed: {e}")))?
+}
+
+fn json_text(s: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], s).into_response()
+}
+
+fn user_json(u: &salesorg_store::User) -> J {
+    json!({"id": u.id, "username": u.username, "person": u.person_id, "admin": u.is_admin, "disabled": u.disabled})
+}
+
+async fn openapi() -> Response {
+    json_text(crate::openapi::document())
+}
+
+#[derive(Deserialize)]
+struct SignIn {
+    username: String,
+    password: String,
+}
+
+async fn sign_in(
+    State(app): State<Arc<App>>,
+    Extension(addr): Extension<ClientAddr>,
+    Json(b): Json<SignIn>,
+) -> Result<Response> {
+    let s = with_store(app.clone(), move |app, store| {
+        auth::sign_in(
+            store,
+            &app.cfg.policy,
+            &b.username,
+            &b.password,
+            &addr.0,
+            now(),
+        )
+    })
+    .await?;
+    let cookie = auth::session_cookie(&app.cfg.policy, &s.id);
+    let mut r = Json(json!({"user": user_json(&s.user), "csrf": s.csrf})).into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|e| WebError::Internal(e.to_string()))?,
+    );
+    Ok(r)
+}
+
+async fn session_info(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+) -> Result<Json<J>> {
+    let v = with_store(app, move |app, store| {
+        let who = auth::authenticate(store, &app.cfg.policy, &headers, &Method::GET, None, now())?;
+        let csrf = match &who.via {
+            Via::Session { csrf, .. } => Some(csrf.clone()),
+            Via::Token { .. } => None,
+        };
+        let _ = a;
+        Ok(json!({"user": user_json(&who.user), "csrf": csrf}))
+    })
+    .await?;
+    Ok(Json(v))
+}
+
+async fn sign_out(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(addr): Extension<ClientAddr>,
+) -> Result<Response> {
+    with_store(app.clone(), move |app, store| {
+        let t = now();
+        let who = auth::authenticate(store, &app.cfg.policy, &headers, &Method::DELETE, None, t)?;
+        if let Via::Session { id_hash, .. } = &who.via {
+            store.delete_session(id_hash)?;
+        }
+        store.audit(t, Some(&who.actor()), "sign_out", "", Some(&addr.0))?;
+        Ok(())
+    })
+    .await?;
+    let mut r = Json(json!({"signed_out": true})).into_response();
+    if let Ok(v) = HeaderValue::from_str(&auth::session_cookie(&app.cfg.policy, "")) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(r)
+}
+
+fn scope_json(s: &Scoped, scope: Scope) -> J {
+    json!(s.engine.scope_name(scope))
+}
+
+async fn me(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+) -> Result<Json<J>> {
+    as_viewer(app, headers, Method::GET, a.0, |cx| {
+        let s = &cx.scoped;
+        let grant = match s.access().grant() {
+            Grant::Company => "company",
+            Grant::Subtree => "subtree",
+            Grant::Nothing => "nothing",
+        };
+        let person = s.access().person().map(|p| s.person_card(p, cx.today));
+        Ok(Json(json!({
+            "user": user_json(&cx.who.user),
+            "grant": grant,
+            "person": person,
+            "home_scope": s.home().map(|h| scope_json(s, h)),
+            "today": fmt_date(cx.today),
+        })))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct PasswordChange {
+    current: String,
+    new: String,
+}
+
+async fn change_password(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(addr): Extension<ClientAddr>,
+    Json(b): Json<PasswordChange>,
+) -> Result<Response> {
+    let s = with_store(app.clone(), move |app, store| {
+        let t = now();
+        let who = auth::authenticate(store, &app.cfg.policy, &headers, &Method::POST, None, t)?;
+        if !auth::verify_password(&b.current, &who.user.password_hash) {
+            store.audit(
+                t,
+                Some(&who.actor()),
+                "password_change_failed",
+                "wrong current password",
+                Some(&addr.0),
+            )?;
+            return Err(WebError::Forbidden("the current password is wrong"));
+        }
+        auth::check_new_password(&b.new)?;
+        store.set_password(who.user.id, &auth::hash_password(&b.new)?, t)?;
+        store.audit(t, Some(&who.actor()), "password_changed", "", Some(&addr.0))?;
+        // every session ended; this one continues as a new session
+        auth::sign_in(
+            store,
+            &app.cfg.policy,
+            &who.user.username,
+            &b.new,
+            &addr.0,
+            t,
+        )
+    })
+    .await?;
+    let mut r = Json(json!({"changed": true, "csrf": s.csrf})).into_response();
+    if let Ok(v) = HeaderValue::from_str(&auth::session_cookie(&app.cfg.policy, &s.id)) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(r)
+}
+
+fn token_json(t: &salesorg_store::ApiToken) -> J {
+    json!({"id": t.id, "name": t.name, "prefix": t.prefix, "created_at": t.created_at, "last_used_at": t.last_used_at, "revoked_at": t.revoked_at})
+}
+
+async fn list_tokens(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<J>> {
+    with_store(app, move |app, store| {
+        let who = auth::authenticate(store, &app.cfg.policy, &headers, &Method::GET, None, now())?;
+        let v: Vec<J> = store
+            .tokens_of(who.user.id)?
+            .iter()
+            .map(token_json)
+            .collect();
+        Ok(Json(json!({"tokens": v})))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct NewToken {
+    name: String,
+}
+
+async fn new_token(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(addr): Extension<ClientAddr>,
+    Json(b): Json<NewToken>,
+) -> Result<Json<J>> {
+    with_store(app, move |app, store| {
+        let t = now();
+        let who = auth::authenticate(store, &app.cfg.policy, &headers, &Method::POST, None, t)?;
+        if b.name.trim().is_empty() {
+            return Err(WebError::BadRequest("a token needs a name".into()));
+        }
+        let (secret, tok) = auth::create_token(store, who.user.id, b.name.trim(), t)?;
+        store.audit(
+            t,
+            Some(&who.actor()),
+            "token_created",
+            &format!("{} ({})", tok.name, tok.prefix),
+            Some(&addr.0),
+        )?;
+        let mut v = token_json(&tok);
+        v["token"] = json!(secret);
+        Ok(Json(v))
+    })
+    .await
+}
+
+async fn revoke_token(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(addr): Extension<ClientAddr>,
+    Path(id): Path<String>,
+) -> Result<Json<J>> {
+    with_store(app, move |app, store| {
+        let t = now();
+        let who = auth::authenticate(store, &app.cfg.policy, &headers, &Method::DELETE, None, t)?;
+        let id: i64 = id.parse().map_err(|_| WebError::NotFound)?;
+        if !store.revoke_token(who.user.id, id, t)? {
+            return Err(WebError::NotFound);
+        }
+        store.audit(
+            t,
+            Some(&who.actor()),
+            "token_revoked",
+            &id.to_string(),
+            Some(&addr.0),
+        )?;
+        Ok(Json(json!({"revoked": id})))
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+struct OrgQuery {
+    as_of: Option<String>,
+    root: Option<String>,
+    depth: Option<usize>,
+}
+
+fn date_param(raw: Option<&str>, default: Date) -> Result<Date> {
+    match raw {
+        None | Some("") => Ok(default),
+        Some(s) => parse_date(s).map_err(|e| bad_input(format!("as_of: {e}"))),
+    }
+}
+
+async fn org(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Query(q): Query<OrgQuery>,
+) -> Result<Json<J>> {
+    as_viewer(app, headers, Method::GET, a.0, move |cx| {
+        let d = date_param(q.as_of.as_deref(), cx.today)?;
+        let tree = cx
+            .scoped
+            .org_tree(q.root.as_deref(), d, q.depth.unwrap_or(usize::MAX))?;
+        Ok(Json(json!({"as_of": fmt_date(d), "roots": tree})))
+    })
+    .await
+}
+
+async fn person(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Path(id): Path<String>,
+    Query(q): Query<OrgQuery>,
+) -> Result<Json<J>> {
+    as_viewer(app, headers, Method::GET, a.0, move |cx| {
+        let d = date_param(q.as_of.as_deref(), cx.today)?;
+        let p = cx.scoped.person(&id)?;
+        Ok(Json(cx.scoped.person_card(p, d)))
+    })
+    .await
+}
+
+async fn roles(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+) -> Result<Json<J>> {
+    as_viewer(app, headers, Method::GET, a.0, |cx| {
+        let v: Vec<J> = cx
+            .scoped
+            .catalog
+            .roles()
+            .iter()
+            .map(|r| json!({"id": r.id, "title": r.title, "function": r.function, "level": r.level, "scope": r.scope.as_str(), "carries_quota": r.carries_quota, "span": r.span_range().map(|(a, b)| [a, b])}))
+            .collect();
+        Ok(Json(json!({"roles": v, "sources": cx.scoped.catalog.sources()})))
+    })
+    .await
+}
+
+async fn role(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Path(id): Path<String>,
+) -> Result<Json<J>> {
+    as_viewer(app, headers, Method::GET, a.0, move |cx| {
+        let r = cx.scoped.catalog.find(&id).ok_or(WebError::NotFound)?;
+        serde_json::to_value(r)
+            .map(Json)
+            .map_err(|e| WebError::Internal(e.to_string()))
+    })
+    .await
+}
+
+async fn kpis(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+) -> Result<Json<J>> {
+    as_viewer(app, headers, Method::GET, a.0, |_| {
+        let v: Vec<J> = kpi::KPI_IDS
+            .iter()
+            .map(|k| json!({"id": k, "formula": sc::formula(k), "available": !kpi::NOT_YET.contains(k)}))
+            .collect();
+        Ok(Json(json!({"kpis": v})))
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+struct ScQuery {
+    scope: Option<String>,
+    period: Option<String>,
+    kpi: Option<String>,
+    grain: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    format: Option<String>,
+    page: Option<usize>,
+    per_page: Option<usize>,
+    cursor: Option<String>,
+}
+
+fn period_param(e: &Engine, raw: Option<&str>, today: Date) -> Result<Period> {
+    match raw {
+        None | Some("") => Ok(Period::containing(
+            &e.book.settings.fiscal,
+            Grain::Quarter,
+            today,
+        )),
+        Some(s) => {
+            Period::parse(s, &e.book.settings.fiscal).map_err(|e| bad_input(format!("period: {e}")))
+        }
+    }
+}
+
+fn kpis_param(raw: Option<&str>) -> Result<Vec<&'static str>> {
+    match raw {
+        None | Some("") => Ok(sc::default_kpis()),
+        Some(s) => {
+            let ids: Vec<String> = s.split(',').map(|x| x.trim().to_owned()).collect();
+            sc::parse_kpis(&ids).map_err(bad_input)
+        }
+    }
+}
+
+fn scope_of(cx: &Cx, raw: Option<&str>, period: Option<&Period>) -> Result<Scope> {
+    match raw {
+        None | Some("") => cx.scoped.home().ok_or(WebError::NotFound),
+        Some(s) => cx.scoped.scope(s, period),
+    }
+}
+
+async fn scorecard(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Query(q): Query<ScQuery>,
+) -> Result<Response> {
+    as_viewer(app, headers, Method::GET, a.0, move |cx| {
+        let e = cx.scoped.engine;
+        let p = period_param(e, q.period.as_deref(), cx.today)?;
+        let scope = scope_of(cx, q.scope.as_deref(), Some(&p))?;
+        let kpis = kpis_param(q.kpi.as_deref())?;
+        let rows = e
+            .run_in(cx.scoped.lens(), &[scope], &[p], &kpis, cx.today)
+            .map_err(bad_input)?;
+        Ok(json_text(sc::row_json(e, &rows[0], &kpis)))
+    })
+    .await
+}
+
+async fn person_scorecard(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Path(id): Path<String>,
+    Query(q): Query<ScQuery>,
+) -> Result<Response> {
+    as_viewer(app, headers, Method::GET, a.0, move |cx| {
+        let e = cx.scoped.engine;
+        let p = period_param(e, q.period.as_deref(), cx.today)?;
+        let person = cx.scoped.person(&id)?;
+        let kp = match q.kpi.as_deref() {
+            None | Some("") => None,
+            Some(_) => Some(kpis_param(q.kpi.as_deref())?),
+        };
+        let card = sc::person_scorecard_in(
+            e,
+            cx.scoped.lens(),
+            cx.scoped.catalog,
+            person,
+            p,
+            cx.today,
+            kp,
+        )?;
+        Ok(json_text(sc::person_scorecard_json(e, &card)))
+    })
+    .await
+}
+
+async fn bulk(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Query(q): Query<ScQuery>,
+) -> Result<Response> {
+    as_viewer(app, headers, Method::GET, a.0, move |cx| {
+        let e = cx.scoped.engine;
+        let cal = &e.book.settings.fiscal;
+        let grain = match q.grain.as_deref().unwrap_or("quarter") {
+            "month" => Grain::Month,
+            "quarter" => Grain::Quarter,
+            "year" => Grain::Year,
+            g => {
+                return Err(WebError::BadRequest(format!(
+                    "grain {g:?}: use month, quarter or year"
+                )));
+            }
+        };
+        let to = match q.to.as_deref() {
+            Some(s) => Period::parse(s, cal).map_err(|e| bad_input(format!("to: {e}")))?,
+            None => Period::containing(cal, grain, cx.today),
+        };
+        let from = match q.from.as_deref() {
+            Some(s) => Period::parse(s, cal).map_err(|e| bad_input(format!("from: {e}")))?,
+            None => Period::containing(cal, grain, e.first_day().unwrap_or(cx.today)),
+        };
+        let periods = periods_between(cal, grain, from.start, to.start);
+        if periods.len() > 400 {
+            return Err(WebError::BadRequest("at most 400 periods at once".into()));
+        }
+        let kpis = kpis_param(q.kpi.as_deref())?;
+        let scopes = cx.scoped.bulk_scopes(from.start, to.end);
+        let rows = e
+            .run_in(cx.scoped.lens(), &scopes, &periods, &kpis, cx.today)
+            .map_err(bad_input)?;
+        let csv = q.format.as_deref() == Some("csv");
+        cx.audit(
+            "export",
+            &format!(
+                "bulk scorecard {grain:?} {from}..{to}, {} rows, {}",
+                rows.len(),
+                if csv { "csv" } else { "json" }
+            ),
+        )?;
+        if csv {
+            let mut out = Vec::new();
+            sc::rows_csv(e, &rows, &kpis, &mut out)
+                .map_err(|e| WebError::Internal(e.to_string()))?;
+            let body = String::from_utf8(out).map_err(|e| WebError::Internal(e.to_string()))?;
+            return Ok((
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        "attachment; filename=\"scorecard.csv\"",
+                    ),
+                ],
+                body,
+            )
+                .into_response());
+        }
+        let mut s = String::from("{\"rows\":[");
+        for (i, r) in rows.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str(&sc::row_json(e, r, &kpis));
+        }
+        s.push_str("]}");
+        Ok(json_text(s))
+    })
+    .await
+}
+
+async fn explain(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Query(q): Query<ScQuery>,
+) -> Result<Json<J>> {
+    as_viewer(app, headers, Method::GET, a.0, move |cx| {
+        let e = cx.scoped.engine;
+        let p = period_param(e, q.period.as_deref(), cx.today)?;
+        let scope = scope_of(cx, q.scope.as_deref(), Some(&p))?;
+        let k = kpis_param(Some(q.kpi.as_deref().unwrap_or("")).filter(|s| !s.is_empty()).or(Some("win_rate")))?;
+        let k = *k.first().ok_or_else(|| WebError::BadRequest("kpi is required".into()))?;
+        let ex = sc::explain_in(e, cx.scoped.lens(), k, scope, p, cx.today).map_err(|err| match err {
+            salesorg_engine::EngineError::Scorecard(x) => bad_input(x),
+            other => WebError::Engine(other),
+        })?;
+        let per_page = q.per_page.unwrap_or(50).clamp(1, 1000);
+        let page = q.page.unwrap_or(1).max(1);
+        let total = ex.records.len();
+        let recs: Vec<J> = ex
+            .records
+            .iter()
+            .skip((page - 1) * per_page)
+            .take(per_page)
+            .map(|r| json!({"kind": r.kind, "id": r.id, "owner": r.owner, "date": r.date, "detail": r.detail, "amount": r.amount.map(|a| kpi::fmt_fixed(a.into(), 4, 2))}))
+            .collect();
+        Ok(Json(json!({
+            "kpi": ex.kpi,
+            "scope": ex.scope,
+            "period": ex.period.to_string(),
+            "as_of": fmt_date(ex.as_of),
+            "value": serde_json::from_str::<J>(&ex.value.to_json()).unwrap_or(J::Null),
+            "formula": ex.formula,
+            "inputs": ex.inputs.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+            "records": recs,
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+        })))
+    })
+    .await
+}
+
+async fn records(
+    app: Arc<App>,
+    headers: HeaderMap,
+    addr: String,
+    q: ScQuery,
+    kind: Kind,
+) -> Result<Json<J>> {
+    as_viewer(app, headers, Method::GET, addr, move |cx| {
+        let e = cx.scoped.engine;
+        let p = period_param(e, q.period.as_deref(), cx.today)?;
+        let scope = scope_of(cx, q.scope.as_deref(), Some(&p))?;
+        let as_of = Engine::as_of(&p, cx.today);
+        let per_page = q.per_page.unwrap_or(50).clamp(1, 500);
+        let page = cx.records(kind, scope, &p, as_of, q.cursor.as_deref(), per_page)?;
+        let name = cx.scoped.engine.scope_name(scope);
+        Ok(Json(json!({
+            "scope": name,
+            "period": p.to_string(),
+            "as_of": fmt_date(as_of),
+            "items": page.items,
+            "next_cursor": page.next,
+        })))
+    })
+    .await
+}
+
+async fn opportunities(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Query(q): Query<ScQuery>,
+) -> Result<Json<J>> {
+    records(app, headers, a.0, q, Kind::Opportunities).await
+}
+async fn leads(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Query(q): Query<ScQuery>,
+) -> Result<Json<J>> {
+    records(app, headers, a.0, q, Kind::Leads).await
+}
+async fn activities(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Query(q): Query<ScQuery>,
+) -> Result<Json<J>> {
+    records(app, headers, a.0, q, Kind::Activities).await
+}
+
+fn admin_only(who: &Principal) -> Result<()> {
+    if who.user.is_admin {
+        Ok(())
+    } else {
+        Err(WebError::NotFound)
+    }
+}
+
+async fn admin_users(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<J>> {
+    with_store(app, move |app, store| {
+        let who = auth::authenticate(store, &app.cfg.policy, &headers, &Method::GET, None, now())?;
+        admin_only(&who)?;
+        let v: Vec<J> = store.users()?.iter().map(user_json).collect();
+        Ok(Json(json!({"users": v})))
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+struct AuditQuery {
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn admin_audit(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<J>> {
+    with_store(app, move |app, store| {
+        let who = auth::authenticate(store, &app.cfg.policy, &headers, &Method::GET, None, now())?;
+        admin_only(&who)?;
+        let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+        let v = store.audit_log(limit, q.before)?;
+        let next = (v.len() as i64 == limit).then(|| v.last().map(|e| e.id)).flatten();
+        let items: Vec<J> = v
+            .iter()
+            .map(|e| json!({"id": e.id, "at": e.at, "actor": e.actor, "action": e.action, "detail": e.detail, "addr": e.addr}))
+            .collect();
+        Ok(Json(json!({"entries": items, "next_before": next})))
+    })
+    .await
+}

@@ -1,0 +1,299 @@
+//! salesorg-web owns the server: `salesorg serve`'s router, its state (a pool of store
+//! connections and the warm scorecard engine, reloaded when the store's data moves on),
+//! request logs, health and readiness, and graceful shutdown. Sessions live in the store,
+//! so several instances can share one PostgreSQL.
+
+pub mod access;
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod openapi;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use salesorg_core::catalog::Catalog;
+use salesorg_core::date::Date;
+use salesorg_core::scorecard::Engine;
+use salesorg_store::Store;
+
+pub use access::CompanyRoles;
+pub use auth::Policy;
+pub use error::{Result, WebError};
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The store's URL (SQLite path or postgres:// URL).
+    pub db: String,
+    pub catalog: Catalog,
+    pub company_roles: CompanyRoles,
+    pub policy: Policy,
+    /// A fixed "today" (demos and tests); `None` reads the clock.
+    pub today: Option<Date>,
+    /// How often the store's data version is checked for a reload.
+    pub reload_every: Duration,
+}
+
+impl Config {
+    pub fn new(db: &str, catalog: Catalog) -> Config {
+        Config {
+            db: db.to_owned(),
+            catalog,
+            company_roles: CompanyRoles::default(),
+            policy: Policy::default(),
+            today: None,
+            reload_every: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The warm engine and the store version it was loaded from.
+pub struct Loaded {
+    engine: Engine,
+    version: (String, i64),
+}
+
+/// Shared state of one server process.
+pub struct App {
+    pub cfg: Config,
+    pool: Mutex<Vec<Store>>,
+    loaded: RwLock<Option<Arc<Loaded>>>,
+    ready: AtomicBool,
+    stopping: AtomicBool,
+}
+
+/// The client's address, for throttling and the audit log.
+#[derive(Debug, Clone)]
+pub struct ClientAddr(pub String);
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl App {
+    /// Opens the store (migrating it) and returns the state; the engine is loaded by
+    /// [`App::load`].
+    pub fn new(cfg: Config) -> Result<Arc<App>> {
+        let store = Store::open(&cfg.db)?;
+        Ok(Arc::new(App {
+            cfg,
+            pool: Mutex::new(vec![store]),
+            loaded: RwLock::new(None),
+            ready: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
+        }))
+    }
+
+    /// A store connection from the pool (or a new one).
+    pub fn store(&self) -> Result<Store> {
+        if let Some(s) = self.pool.lock().ok().and_then(|mut p| p.pop()) {
+            return Ok(s);
+        }
+        Ok(Store::open(&self.cfg.db)?)
+    }
+    /// Returns a connection to the pool.
+    pub fn give_back(&self, s: Store) {
+        if let Ok(mut p) = self.pool.lock()
+            && p.len() < 16
+        {
+            p.push(s);
+        }
+    }
+
+    /// Loads (or reloads, when the store's data moved on) the scorecard engine, with
+    /// record ids kept for drill-down.
+    pub fn load(&self) -> Result<bool> {
+        let mut store = self.store()?;
+        let out = (|| {
+            let version = store.data_version()?;
+            if let Ok(l) = self.loaded.read()
+                && l.as_ref().is_some_and(|l| l.version == version)
+            {
+                return Ok(false);
+            }
+            let (engine, _) = salesorg_engine::scorecard::load(
+                &mut store,
+                &self.cfg.catalog,
+                true,
+                false,
+                &salesorg_engine::Quiet,
+            )?;
+            if let Ok(mut l) = self.loaded.write() {
+                *l = Some(Arc::new(Loaded { engine, version }));
+            }
+            self.ready.store(true, Ordering::SeqCst);
+            Ok(true)
+        })();
+        self.give_back(store);
+        out
+    }
+
+    /// The warm engine, or `NotReady` while it loads.
+    pub fn engine(&self) -> Result<Arc<Loaded>> {
+        self.loaded
+            .read()
+            .ok()
+            .and_then(|l| l.clone())
+            .ok_or(WebError::NotReady)
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst) && !self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// "Today" for the engine: the configured day, or the clock in the org's time zone.
+    pub fn today(&self, engine: &Engine) -> Date {
+        self.cfg
+            .today
+            .unwrap_or_else(|| access::today(engine, now()))
+    }
+}
+
+impl Loaded {
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+/// Logs every request as one JSON line on stderr: method, path, status, milliseconds.
+async fn log_requests(req: Request, next: Next) -> Response {
+    let t = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let res = next.run(req).await;
+    eprintln!(
+        "{{\"ts\":{},\"method\":\"{}\",\"path\":{},\"status\":{},\"ms\":{:.2}}}",
+        now(),
+        method,
+        serde_json::to_string(&path).unwrap_or_default(),
+        res.status().as_u16(),
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    res
+}
+
+/// Puts the client's address into the request (from the connection when there is one).
+async fn client_addr(mut req: Request, next: Next) -> Response {
+    let addr = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "local".into());
+    req.extensions_mut().insert(ClientAddr(addr));
+    next.run(req).await
+}
+
+async fn health() -> impl IntoResponse {
+    axum::Json(serde_json::json!({"status": "ok"}))
+}
+
+async fn ready(State(app): State<Arc<App>>) -> Response {
+    if app.is_ready() {
+        axum::Json(serde_json::json!({"status": "ready"})).into_response()
+    } else {
+        WebError::NotReady.into_response()
+    }
+}
+
+/// The whole router: health, readiness and the API.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/health", axum::routing::get(health))
+        .route("/ready", axum::routing::get(ready))
+        .merge(api::routes())
+        .layer(axum::middleware::from_fn(client_addr))
+        .layer(axum::middleware::from_fn(log_requests))
+        .with_state(app)
+}
+
+/// Runs the server on `listen` until Ctrl-C or SIGTERM, then lets requests in flight
+/// finish. The engine loads in the background (`/ready` says when) and is reloaded
+/// whenever the store's data version moves on.
+pub fn serve(cfg: Config, listen: SocketAddr) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| WebError::Internal(format!("starting the runtime: {e}")))?;
+    let app = App::new(cfg)?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| WebError::Internal(format!("cannot listen on {listen}: {e}")))?;
+        eprintln!(
+            "{{\"level\":\"info\",\"msg\":\"listening\",\"addr\":\"{}\"}}",
+            listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default()
+        );
+        spawn_loader(app.clone());
+        let shutdown_app = app.clone();
+        axum::serve(
+            listener,
+            router(app).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            shutdown_app.stopping.store(true, Ordering::SeqCst);
+            eprintln!("{{\"level\":\"info\",\"msg\":\"shutting down\"}}");
+        })
+        .await
+        .map_err(|e| WebError::Internal(format!("serving: {e}")))
+    })
+}
+
+/// Loads the engine, then checks the store for new data every `reload_every`.
+pub fn spawn_loader(app: Arc<App>) {
+    std::thread::spawn(move || {
+        loop {
+            let t = Instant::now();
+            match app.load() {
+                Ok(true) => eprintln!(
+                    "{{\"level\":\"info\",\"msg\":\"scorecard engine loaded\",\"ms\":{}}}",
+                    t.elapsed().as_millis()
+                ),
+                Ok(false) => {}
+                Err(e) => eprintln!(
+                    "{{\"level\":\"error\",\"msg\":\"loading the scorecard engine\",\"error\":{}}}",
+                    serde_json::to_string(&e.to_string()).unwrap_or_default()
+                ),
+            }
+            if app.stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            std::thread::sleep(app.cfg.reload_every);
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,253 @@
+//! The OpenAPI 3.1 document served at `/api/openapi.json`, built from one table of
+//! operations. A test fails when a route of the router is missing from it.
+
+use serde_json::{Value as J, json};
+
+/// (method, path, summary, query parameters, needs sign-in).
+type Op = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    bool,
+);
+
+const SCOPE_PERIOD: &[&str] = &["scope", "period", "cursor", "per_page"];
+
+pub const OPERATIONS: &[Op] = &[
+    (
+        "GET",
+        "/health",
+        "Liveness: the process answers.",
+        &[],
+        false,
+    ),
+    (
+        "GET",
+        "/ready",
+        "Readiness: the store is open and the scorecard engine is loaded (503 until then).",
+        &[],
+        false,
+    ),
+    ("GET", "/api/openapi.json", "This document.", &[], false),
+    (
+        "POST",
+        "/api/session",
+        "Sign in with {username, password}; sets the session cookie and returns the CSRF token. Throttled after repeated failures (429).",
+        &[],
+        false,
+    ),
+    (
+        "GET",
+        "/api/session",
+        "The signed-in user and the session's CSRF token.",
+        &[],
+        true,
+    ),
+    (
+        "DELETE",
+        "/api/session",
+        "Sign out (CSRF token required).",
+        &[],
+        true,
+    ),
+    (
+        "GET",
+        "/api/me",
+        "The viewer: account, person card, grant (company, subtree or nothing) and home scope.",
+        &[],
+        true,
+    ),
+    (
+        "POST",
+        "/api/me/password",
+        "Change the password with {current, new}; ends every other session.",
+        &[],
+        true,
+    ),
+    (
+        "GET",
+        "/api/me/tokens",
+        "The viewer's API tokens (never their secrets).",
+        &[],
+        true,
+    ),
+    (
+        "POST",
+        "/api/me/tokens",
+        "Create an API token {name}; the secret is in the answer, once.",
+        &[],
+        true,
+    ),
+    (
+        "DELETE",
+        "/api/me/tokens/{id}",
+        "Revoke one of the viewer's tokens.",
+        &[],
+        true,
+    ),
+    (
+        "GET",
+        "/api/org",
+        "The reporting tree on a date below the viewer (or `root`, inside their subtree), with roles, spans and span flags.",
+        &["as_of", "root", "depth"],
+        true,
+    ),
+    (
+        "GET",
+        "/api/people/{id}",
+        "A person the viewer may see: role, manager, reports, units, reporting history.",
+        &["as_of"],
+        true,
+    ),
+    ("GET", "/api/roles", "The role catalog.", &[], true),
+    (
+        "GET",
+        "/api/roles/{id}",
+        "One role with every fact and the seed it comes from.",
+        &[],
+        true,
+    ),
+    (
+        "GET",
+        "/api/kpis",
+        "Every KPI of the spec with its formula.",
+        &[],
+        true,
+    ),
+    (
+        "GET",
+        "/api/scorecard",
+        "KPIs of one scope over one period (default: the viewer's home scope, the current fiscal quarter). Schema: docs/scorecard.md.",
+        &["scope", "period", "kpi"],
+        true,
+    ),
+    (
+        "GET",
+        "/api/scorecard/person/{id}",
+        "A person's role scorecard: previous period, last year, target and direct reports side by side.",
+        &["period", "kpi"],
+        true,
+    ),
+    (
+        "GET",
+        "/api/scorecard/bulk",
+        "Every team: and unit: scope the viewer may open × every period (JSON or CSV).",
+        &["grain", "from", "to", "kpi", "format"],
+        true,
+    ),
+    (
+        "GET",
+        "/api/explain",
+        "The records behind one KPI of one scope and period, and how they add up.",
+        &["kpi", "scope", "period", "page", "per_page"],
+        true,
+    ),
+    (
+        "GET",
+        "/api/opportunities",
+        "Opportunities attributed to a scope, closing in the period (open ones as of the period's as-of date).",
+        SCOPE_PERIOD,
+        true,
+    ),
+    (
+        "GET",
+        "/api/leads",
+        "Leads attributed to a scope, created in the period.",
+        SCOPE_PERIOD,
+        true,
+    ),
+    (
+        "GET",
+        "/api/activities",
+        "Activities attributed to a scope, in the period.",
+        SCOPE_PERIOD,
+        true,
+    ),
+    (
+        "GET",
+        "/api/admin/users",
+        "Admins: every user account.",
+        &[],
+        true,
+    ),
+    (
+        "GET",
+        "/api/admin/audit",
+        "Admins: the audit log, newest first.",
+        &["before", "limit"],
+        true,
+    ),
+];
+
+fn param_doc(name: &str) -> &'static str {
+    match name {
+        "scope" => "person:ID, team:ID, unit:ID or company (default: the viewer's home scope)",
+        "period" => {
+            "2024-03, FY2024-Q1, FY2024 or 2024-01-15..2024-02-15 (default: the current fiscal quarter)"
+        }
+        "kpi" => "comma-separated KPI ids (default: every KPI)",
+        "as_of" => "a date, YYYY-MM-DD (default: today)",
+        "root" => "a person id inside the viewer's subtree",
+        "depth" => "levels below the root",
+        "grain" => "month, quarter or year",
+        "from" | "to" => "first and last period of the bulk export",
+        "format" => "json (default) or csv",
+        "cursor" => "next_cursor of the previous page",
+        "per_page" => "items per page",
+        "page" => "page number, from 1",
+        "before" => "entries older than this id",
+        "limit" => "how many entries",
+        _ => "",
+    }
+}
+
+/// The document as JSON text.
+pub fn document() -> String {
+    let mut paths = serde_json::Map::new();
+    for (method, path, summary, params, auth) in OPERATIONS {
+        let mut parameters: Vec<J> = params
+            .iter()
+            .map(|p| json!({"name": p, "in": "query", "required": false, "schema": {"type": "string"}, "description": param_doc(p)}))
+            .collect();
+        if path.contains("{id}") {
+            parameters.push(
+                json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}),
+            );
+        }
+        let mut op = json!({
+            "summary": summary,
+            "parameters": parameters,
+            "responses": {
+                "200": {"description": "OK"},
+                "400": {"$ref": "#/components/responses/Error"},
+                "401": {"$ref": "#/components/responses/Error"},
+                "404": {"$ref": "#/components/responses/Error"},
+            },
+        });
+        if !auth {
+            op["security"] = json!([]);
+        }
+        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        entry[method.to_ascii_lowercase()] = op;
+    }
+    let doc = json!({
+        "openapi": "3.1.0",
+        "info": {"title": "salesorg API", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Every read is scoped to the signed-in person's place in the org (docs/access.md). Out-of-scope ids answer 404."},
+        "paths": paths,
+        "security": [{"session": []}, {"bearer": []}],
+        "components": {
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::COOKIE},
+                "bearer": {"type": "http", "scheme": "bearer"},
+            },
+            "responses": {"Error": {"description": "An error", "content": {"application/json": {"schema": {
+                "type": "object",
+                "properties": {"error": {"type": "object", "properties": {
+                    "code": {"type": "string", "enum": ["not_found", "unauthorized", "forbidden", "csrf", "throttled", "bad_request", "not_ready", "internal"]},
+                    "message": {"type": "string"}}}}}}}}},
+        },
+    });
+    doc.to_string()
+}
