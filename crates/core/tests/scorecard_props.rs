@@ -4,7 +4,9 @@
 //!   dropped, whatever the moves);
 //! - with a static org, a leader's team equals their own book plus their direct reports'
 //!   teams;
-//! - the company equals the sum of everyone's own book.
+//! - the company equals the sum of everyone's own book;
+//! - through a viewer's lens, any scope counts exactly its records whose owner was the
+//!   viewer or in the viewer's subtree on the attribution date: nothing from outside.
 
 use proptest::prelude::*;
 use salesorg_core::catalog::Catalog;
@@ -14,7 +16,7 @@ use salesorg_core::money::{Currency, Money};
 use salesorg_core::org::OrgHistory;
 use salesorg_core::period::{Grain, Period};
 use salesorg_core::records::*;
-use salesorg_core::scorecard::{BookBuilder, Engine, Scope, periods_between};
+use salesorg_core::scorecard::{BookBuilder, Engine, Lens, Scope, periods_between};
 use salesorg_core::settings::Settings;
 use time::Duration;
 
@@ -139,8 +141,12 @@ fn engine(lines: &[ReportingLine], deals: &[Deal]) -> Engine {
 const KPIS: &[&str] = &["bookings", "won_deals", "lost_deals", "opps_created"];
 
 fn values(e: &Engine, scopes: &[Scope], periods: &[Period]) -> Vec<Vec<i128>> {
+    values_in(e, &Lens::everything(), scopes, periods)
+}
+
+fn values_in(e: &Engine, lens: &Lens, scopes: &[Scope], periods: &[Period]) -> Vec<Vec<i128>> {
     let today = Date::from_calendar_date(2025, time::Month::June, 1).unwrap();
-    e.run(scopes, periods, KPIS, today)
+    e.run_in(lens, scopes, periods, KPIS, today)
         .unwrap()
         .into_iter()
         .map(|r| {
@@ -235,6 +241,48 @@ proptest! {
                 let sum: i128 = (1..scopes.len()).map(|s| v[s * periods.len() + pi][k]).sum();
                 prop_assert_eq!(company, sum);
             }
+        }
+    }
+
+    #[test]
+    fn a_viewer_never_sees_a_record_from_outside_their_subtree(
+        lines in lines_strategy(true),
+        deals in deals_strategy(),
+        viewer in 0usize..N,
+        target in 0usize..N,
+        team in any::<bool>(),
+    ) {
+        let e = engine(&lines, &deals);
+        let org = &e.book.org;
+        let periods = quarters(&e);
+        let ix = |i: usize| e.book.person(&format!("p{i:02}")).unwrap();
+        let lens = Lens::team(&e, ix(viewer));
+        let scope = if team { Scope::Team(ix(target)) } else { Scope::Person(ix(target)) };
+        let got = values_in(&e, &lens, &[scope], &periods);
+        for (pi, per) in periods.iter().enumerate() {
+            let mut want = [0i128; 4];
+            for d in &deals {
+                let owner = p(d.owner);
+                let in_tree = |day: Date| org.manager_on(&owner, day).is_some() || !org.direct_reports(&owner, day).is_empty();
+                let under = |who: usize, day: Date| d.owner == who || (in_tree(day) && org.chain(&owner, day).contains(&p(who)));
+                let counts = |day: Date| {
+                    under(viewer, day) && if team { under(target, day) } else { d.owner == target }
+                };
+                let created = base() + Duration::days(d.created);
+                let close = base() + Duration::days(d.created + d.cycle);
+                if d.status != 2 && per.contains(close) && counts(close) {
+                    if d.status == 0 {
+                        want[0] += i128::from(d.amount) * 10_000;
+                        want[1] += 1;
+                    } else {
+                        want[2] += 1;
+                    }
+                }
+                if per.contains(created) && counts(created) {
+                    want[3] += 1;
+                }
+            }
+            prop_assert_eq!(&got[pi][..], &want[..], "viewer p{:02}, {:?} p{:02}, {}", viewer, if team { "team" } else { "person" }, target, per);
         }
     }
 }

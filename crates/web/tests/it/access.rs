@@ -1,0 +1,369 @@
+//! The access matrix: every data route × viewer (admin, CRO, director of region A, sales
+//! manager in region B, rep) × target people inside and outside their scope. A target
+//! outside answers 404, and no body ever names a person outside the viewer's subtree.
+
+use std::collections::BTreeSet;
+
+use axum::http::StatusCode;
+use salesorg_store::testing::BOTH;
+
+use crate::fixture::*;
+
+const VIEWERS: [&str; 5] = ["admin", "cro", "dir_a", "lead_b", "rep"];
+const Q: &str = "FY2026-Q3";
+
+/// Person ids (`P-00012`) named in a body.
+fn person_ids(body: &str) -> BTreeSet<String> {
+    let b = body.as_bytes();
+    let mut out = BTreeSet::new();
+    for i in 0..b.len().saturating_sub(6) {
+        if b[i] == b'P'
+            && b[i + 1] == b'-'
+            && (i == 0 || !b[i - 1].is_ascii_alphanumeric())
+            && b[i + 2..i + 7].iter().all(u8::is_ascii_digit)
+        {
+            out.insert(body[i..i + 7].to_owned());
+        }
+    }
+    out
+}
+
+fn assert_no_leak(viewer: &str, what: &str, body: &str, seen: &BTreeSet<String>, all: bool) {
+    if all {
+        return;
+    }
+    for id in person_ids(body) {
+        assert!(
+            seen.contains(&id),
+            "{viewer} sees {id} in {what}: {body:.400}"
+        );
+    }
+}
+
+#[test]
+fn every_route_answers_each_viewer_only_within_their_scope() {
+    for kind in BOTH {
+        let fx = fixture(kind);
+        let mut store = fx.app.store().unwrap();
+        let org = store.org().unwrap();
+        fx.app.give_back(store);
+        let dir_b = org
+            .manager_on(&fx.person("lead_b").parse().unwrap(), today())
+            .unwrap()
+            .to_string();
+        let mut targets: Vec<String> = ["cro", "dir_a", "lead_b", "rep"]
+            .iter()
+            .map(|v| fx.person(v))
+            .collect();
+        targets.push(dir_b);
+        for viewer in VIEWERS {
+            let auth = sign_in(&fx, viewer, PASSWORD).unwrap_or_else(|r| panic!("{}", r.body));
+            let seen = visible(&fx, viewer);
+            let all = viewer == "cro";
+            let now_under: BTreeSet<String> = match fx
+                .people
+                .iter()
+                .find(|(n, _)| *n == viewer)
+                .and_then(|(_, p)| p.clone())
+            {
+                Some(me) => org
+                    .subtree(&me.parse().unwrap(), today())
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect(),
+                None => BTreeSet::new(),
+            };
+            for t in &targets {
+                let may = viewer != "admin" && (all || seen.contains(t));
+                let routes = [
+                    format!("/api/people/{t}"),
+                    format!("/api/scorecard?scope=person:{t}&period={Q}"),
+                    format!("/api/scorecard?scope=team:{t}&period={Q}"),
+                    format!("/api/scorecard/person/{t}?period={Q}"),
+                    format!("/api/explain?kpi=bookings&scope=team:{t}&period={Q}"),
+                    format!("/api/opportunities?scope=team:{t}&period={Q}&per_page=500"),
+                    format!("/api/leads?scope=team:{t}&period={Q}&per_page=500"),
+                    format!("/api/activities?scope=team:{t}&period={Q}&per_page=500"),
+                ];
+                for uri in &routes {
+                    let r = call(&fx, "GET", uri, &auth, None);
+                    let want = if may {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::NOT_FOUND
+                    };
+                    assert_eq!(r.status, want, "{kind} {viewer} {uri}: {:.300}", r.body);
+                    if r.status == StatusCode::NOT_FOUND {
+                        assert_eq!(r.json()["error"]["code"], "not_found");
+                        assert!(!r.body.contains(t.as_str()), "a 404 names the id");
+                    }
+                    assert_no_leak(viewer, uri, &r.body, &seen, all);
+                }
+                let uri = format!("/api/org?root={t}");
+                let r = call(&fx, "GET", &uri, &auth, None);
+                let may_root = viewer != "admin" && (all || now_under.contains(t));
+                assert_eq!(
+                    r.status == StatusCode::OK,
+                    may_root,
+                    "{kind} {viewer} {uri}: {:.300}",
+                    r.body
+                );
+                assert_no_leak(viewer, &uri, &r.body, &seen, all);
+            }
+            // routes without a target
+            let company = call(
+                &fx,
+                "GET",
+                &format!("/api/scorecard?scope=company&period={Q}"),
+                &auth,
+                None,
+            );
+            assert_eq!(
+                company.status == StatusCode::OK,
+                all,
+                "{kind} {viewer} company"
+            );
+            let unit = call(
+                &fx,
+                "GET",
+                &format!("/api/scorecard?scope=unit:company&period={Q}"),
+                &auth,
+                None,
+            );
+            assert_eq!(
+                unit.status == StatusCode::OK,
+                all,
+                "{kind} {viewer} unit:company"
+            );
+            for uri in [
+                format!("/api/scorecard?period={Q}"),
+                "/api/org".to_owned(),
+                "/api/me".to_owned(),
+                format!("/api/scorecard/bulk?grain=quarter&from=FY2026-Q1&to={Q}"),
+                "/api/scorecard/bulk?grain=month&from=2026-01&to=2026-09&format=csv".to_owned(),
+                format!("/api/explain?kpi=win_rate&period={Q}"),
+                format!("/api/opportunities?period={Q}&per_page=500"),
+            ] {
+                let r = call(&fx, "GET", &uri, &auth, None);
+                let ok = viewer != "admin" || uri == "/api/me" || uri.contains("/bulk");
+                assert_eq!(
+                    r.status == StatusCode::OK,
+                    ok,
+                    "{kind} {viewer} {uri}: {:.300}",
+                    r.body
+                );
+                assert_no_leak(viewer, &uri, &r.body, &seen, all);
+                if uri.contains("/bulk") && !all {
+                    assert!(
+                        !r.body.contains("unit:company"),
+                        "{viewer} gets the company unit"
+                    );
+                }
+            }
+            for uri in ["/api/admin/users", "/api/admin/audit"] {
+                let r = call(&fx, "GET", uri, &auth, None);
+                assert_eq!(
+                    r.status == StatusCode::OK,
+                    viewer == "admin",
+                    "{kind} {viewer} {uri}"
+                );
+            }
+            for uri in ["/api/roles", "/api/roles/vp_inside_sales", "/api/kpis"] {
+                assert_eq!(call(&fx, "GET", uri, &auth, None).status, StatusCode::OK);
+            }
+        }
+    }
+}
+
+/// A leader's numbers for their own team are the engine's numbers for that scope, and
+/// equal what a company-wide viewer sees for the same scope.
+#[test]
+fn a_leaders_figures_match_the_engine() {
+    for kind in BOTH {
+        let fx = fixture(kind);
+        let cro = sign_in(&fx, "cro", PASSWORD).unwrap();
+        let loaded = fx.app.engine().unwrap();
+        let e = loaded.engine();
+        for viewer in ["dir_a", "lead_b", "rep"] {
+            let auth = sign_in(&fx, viewer, PASSWORD).unwrap();
+            let me = fx.person(viewer);
+            let scope = if viewer == "rep" {
+                format!("person:{me}")
+            } else {
+                format!("team:{me}")
+            };
+            let mine = call(
+                &fx,
+                "GET",
+                &format!("/api/scorecard?period={Q}"),
+                &auth,
+                None,
+            )
+            .json();
+            assert_eq!(
+                mine["scope"],
+                scope.as_str(),
+                "{viewer} lands on their own scope"
+            );
+            let theirs = call(
+                &fx,
+                "GET",
+                &format!("/api/scorecard?scope={scope}&period={Q}"),
+                &cro,
+                None,
+            )
+            .json();
+            assert_eq!(mine["kpis"], theirs["kpis"], "{kind} {viewer}");
+            let p = salesorg_core::period::Period::parse(Q, &e.book.settings.fiscal).unwrap();
+            let rows = e
+                .run(
+                    &[e.scope(&scope).unwrap()],
+                    &[p],
+                    &["bookings", "won_deals", "win_rate"],
+                    today(),
+                )
+                .unwrap();
+            let want = salesorg_engine::scorecard::row_json(
+                e,
+                &rows[0],
+                &["bookings", "won_deals", "win_rate"],
+            );
+            let want: serde_json::Value = serde_json::from_str(&want).unwrap();
+            for k in ["bookings", "won_deals", "win_rate"] {
+                assert_eq!(mine["kpis"][k], want["kpis"][k], "{kind} {viewer} {k}");
+            }
+        }
+    }
+}
+
+/// Pages of records join up: no record twice, none dropped, every owner visible.
+#[test]
+fn record_pages_join_up() {
+    let fx = fixture(salesorg_store::BackendKind::Sqlite);
+    let auth = sign_in(&fx, "dir_a", PASSWORD).unwrap();
+    let seen = visible(&fx, "dir_a");
+    let all = call(
+        &fx,
+        "GET",
+        &format!("/api/activities?period={Q}&per_page=500"),
+        &auth,
+        None,
+    )
+    .json();
+    let mut ids: Vec<String> = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let uri = match &cursor {
+            None => format!("/api/activities?period={Q}&per_page=7"),
+            Some(c) => format!("/api/activities?period={Q}&per_page=7&cursor={c}"),
+        };
+        let page = call(&fx, "GET", &uri, &auth, None).json();
+        for it in page["items"].as_array().unwrap() {
+            assert!(seen.contains(it["owner"].as_str().unwrap()));
+            ids.push(it["id"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    let want: Vec<String> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(want.len() > 20, "the fixture has activities in {Q}");
+    assert_eq!(ids, want);
+    let unique: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len());
+}
+
+/// Random viewer (anyone in the org), random scope and route: every person a body names
+/// was in the viewer's subtree at some time, and scopes outside it answer 404.
+#[test]
+fn random_viewers_never_see_outside_their_subtree() {
+    use proptest::prelude::*;
+    let fx = fixture(salesorg_store::BackendKind::Sqlite);
+    let mut store = fx.app.store().unwrap();
+    let people: Vec<String> = store
+        .people()
+        .unwrap()
+        .iter()
+        .map(|p| p.id.to_string())
+        .collect();
+    let hash = salesorg_web::auth::hash_password(PASSWORD).unwrap();
+    for p in &people {
+        store
+            .create_user(&format!("u-{p}"), Some(p), &hash, false, 1)
+            .unwrap();
+    }
+    let org = store.org().unwrap();
+    fx.app.give_back(store);
+    let n = people.len();
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 64,
+        ..ProptestConfig::default()
+    });
+    let periods = [
+        "FY2025",
+        "FY2026-Q1",
+        "2026-05",
+        "FY2024-Q4",
+        "2026-01-15..2026-03-01",
+    ];
+    runner
+        .run(
+            &(0..n, 0..n, 0usize..6, 0usize..periods.len()),
+            |(v, t, route, pi)| {
+                let viewer = &people[v];
+                let target = &people[t];
+                let auth = sign_in(&fx, &format!("u-{viewer}"), PASSWORD).unwrap();
+                let me = salesorg_core::ids::PersonId::parse(viewer).unwrap();
+                let mut days: BTreeSet<salesorg_core::date::Date> = BTreeSet::new();
+                for l in org.lines() {
+                    days.insert(l.valid.from);
+                    if let Some(e) = l.valid.to {
+                        days.insert(e.previous_day().unwrap());
+                    }
+                }
+                let seen = |id: &str| {
+                    id == viewer.as_str() || {
+                        let pid = salesorg_core::ids::PersonId::parse(id).unwrap();
+                        days.iter().any(|&d| org.chain(&pid, d).contains(&me))
+                    }
+                };
+                // company-wide roles see everything; skip them here (the matrix covers them)
+                let r = call(&fx, "GET", "/api/me", &auth, None).json();
+                if r["grant"] == "company" {
+                    return Ok(());
+                }
+                let p = periods[pi];
+                let uri = match route {
+                    0 => format!("/api/scorecard?scope=team:{target}&period={p}"),
+                    1 => format!(
+                        "/api/explain?kpi=win_rate&scope=team:{target}&period={p}&per_page=1000"
+                    ),
+                    2 => format!("/api/opportunities?scope=team:{target}&period={p}&per_page=500"),
+                    3 => format!("/api/people/{target}"),
+                    4 => "/api/scorecard/bulk?grain=quarter&from=FY2025-Q1&to=FY2026-Q2".to_owned(),
+                    _ => format!("/api/explain?kpi=bookings&period={p}&per_page=1000"),
+                };
+                let res = call(&fx, "GET", &uri, &auth, None);
+                if uri.contains(target.as_str()) {
+                    prop_assert_eq!(
+                        res.status == axum::http::StatusCode::OK,
+                        seen(target),
+                        "{} {}",
+                        viewer,
+                        uri
+                    );
+                }
+                for id in person_ids(&res.body) {
+                    prop_assert!(seen(&id), "{} sees {} in {}", viewer, id, uri);
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+}

@@ -1,0 +1,444 @@
+//! Sign-in and its attacks: session fixation, CSRF, throttling, disabled users, tokens,
+//! password change, the audit log, the OpenAPI document, and a server on a real socket.
+
+use axum::http::StatusCode;
+use salesorg_store::BackendKind;
+use salesorg_store::testing::BOTH;
+
+use crate::fixture::*;
+
+#[test]
+fn a_session_id_set_before_sign_in_is_never_the_session() {
+    for kind in BOTH {
+        let fx = fixture(kind);
+        let planted = Auth {
+            cookie: Some("attacker-chosen-session-id".into()),
+            ..Auth::default()
+        };
+        assert_eq!(
+            call(&fx, "GET", "/api/me", &planted, None).status,
+            StatusCode::UNAUTHORIZED
+        );
+        // sign in while the planted cookie is sent
+        let r = call(
+            &fx,
+            "POST",
+            "/api/session",
+            &planted,
+            Some(serde_json::json!({"username": "rep", "password": PASSWORD})),
+        );
+        assert_eq!(r.status, StatusCode::OK);
+        let set = r.headers.get("set-cookie").unwrap().to_str().unwrap();
+        assert!(!set.contains("attacker-chosen-session-id"));
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+            "{set}"
+        );
+        assert_eq!(
+            call(&fx, "GET", "/api/me", &planted, None).status,
+            StatusCode::UNAUTHORIZED
+        );
+        // two sign-ins give two different sessions
+        let a = sign_in(&fx, "rep", PASSWORD).unwrap();
+        let b = sign_in(&fx, "rep", PASSWORD).unwrap();
+        assert_ne!(a.cookie, b.cookie);
+        assert_ne!(a.csrf, b.csrf);
+    }
+}
+
+#[test]
+fn state_changing_requests_need_the_csrf_token() {
+    for kind in BOTH {
+        let fx = fixture(kind);
+        let auth = sign_in(&fx, "dir_a", PASSWORD).unwrap();
+        let no_token = Auth {
+            csrf: None,
+            ..auth.clone()
+        };
+        let wrong = Auth {
+            csrf: Some("0".repeat(64)),
+            ..auth.clone()
+        };
+        let body = || Some(serde_json::json!({"name": "script"}));
+        for a in [&no_token, &wrong] {
+            let r = call(&fx, "POST", "/api/me/tokens", a, body());
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+            assert_eq!(r.json()["error"]["code"], "csrf");
+            assert_eq!(
+                call(&fx, "DELETE", "/api/session", a, None).status,
+                StatusCode::FORBIDDEN
+            );
+        }
+        // another session's token does not do either
+        let other = sign_in(&fx, "dir_a", PASSWORD).unwrap();
+        let crossed = Auth {
+            csrf: other.csrf.clone(),
+            ..auth.clone()
+        };
+        assert_eq!(
+            call(&fx, "POST", "/api/me/tokens", &crossed, body()).status,
+            StatusCode::FORBIDDEN
+        );
+        // reads need no token; with the right token a write works
+        assert_eq!(
+            call(&fx, "GET", "/api/me", &no_token, None).status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            call(&fx, "POST", "/api/me/tokens", &auth, body()).status,
+            StatusCode::OK
+        );
+        let out = call(&fx, "DELETE", "/api/session", &auth, None);
+        assert_eq!(out.status, StatusCode::OK);
+        assert!(
+            out.headers
+                .get("set-cookie")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .contains("Max-Age=0")
+        );
+        assert_eq!(
+            call(&fx, "GET", "/api/me", &auth, None).status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
+
+#[test]
+fn repeated_failed_sign_ins_throttle_the_account_and_the_address() {
+    for kind in BOTH {
+        let fx = fixture(kind);
+        let mut last = None;
+        for _ in 0..5 {
+            last = Some(sign_in(&fx, "lead_b", "wrong password").unwrap_err());
+        }
+        let last = last.unwrap();
+        assert_eq!(last.status, StatusCode::TOO_MANY_REQUESTS, "{}", last.body);
+        assert!(last.headers.get("retry-after").is_some());
+        // now even the right password is refused, for this account…
+        let r = sign_in(&fx, "lead_b", PASSWORD).unwrap_err();
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.json()["error"]["code"], "throttled");
+        // …and from this address for any account
+        assert_eq!(
+            sign_in(&fx, "rep", PASSWORD).unwrap_err().status,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        // an unknown user is refused the same way as a wrong password
+        let mut store = fx.app.store().unwrap();
+        let now = salesorg_web::now();
+        assert!(store.locked_until("user:lead_b", now).unwrap().is_some());
+        // the lock ends
+        assert!(
+            store
+                .locked_until("user:lead_b", now + 16 * 60)
+                .unwrap()
+                .is_none()
+        );
+        let log = store.audit_log(100, None).unwrap();
+        assert!(log.iter().filter(|e| e.action == "sign_in_failed").count() >= 5);
+        assert!(log.iter().any(|e| e.action == "sign_in_throttled"));
+        fx.app.give_back(store);
+    }
+}
+
+#[test]
+fn unknown_users_and_wrong_passwords_look_the_same() {
+    let fx = fixture(BackendKind::Sqlite);
+    let a = sign_in(&fx, "nobody-at-all", PASSWORD).unwrap_err();
+    let b = sign_in(&fx, "rep", "not the password").unwrap_err();
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(a.body, b.body);
+}
+
+#[test]
+fn a_disabled_user_is_refused_everywhere() {
+    for kind in BOTH {
+        let fx = fixture(kind);
+        let auth = sign_in(&fx, "rep", PASSWORD).unwrap();
+        let r = call(
+            &fx,
+            "POST",
+            "/api/me/tokens",
+            &auth,
+            Some(serde_json::json!({"name": "script"})),
+        );
+        let token = Auth {
+            bearer: r.json()["token"].as_str().map(str::to_owned),
+            ..Auth::default()
+        };
+        assert_eq!(
+            call(&fx, "GET", "/api/me", &token, None).status,
+            StatusCode::OK
+        );
+        let mut store = fx.app.store().unwrap();
+        let u = store.user_by_name("rep").unwrap().unwrap();
+        store.set_disabled(u.id, true).unwrap();
+        fx.app.give_back(store);
+        assert_eq!(
+            call(&fx, "GET", "/api/me", &auth, None).status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            call(&fx, "GET", "/api/me", &token, None).status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            sign_in(&fx, "rep", PASSWORD).unwrap_err().status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
+
+#[test]
+fn api_tokens_are_shown_once_stored_hashed_and_revocable() {
+    for kind in BOTH {
+        let fx = fixture(kind);
+        let auth = sign_in(&fx, "lead_b", PASSWORD).unwrap();
+        let made = call(
+            &fx,
+            "POST",
+            "/api/me/tokens",
+            &auth,
+            Some(serde_json::json!({"name": "nightly export"})),
+        )
+        .json();
+        let secret = made["token"].as_str().unwrap().to_owned();
+        assert!(secret.starts_with("so_") && secret.len() > 40);
+        let bearer = Auth {
+            bearer: Some(secret.clone()),
+            ..Auth::default()
+        };
+        // a token works without cookies or CSRF, with the same scope as its user
+        let me = call(&fx, "GET", "/api/me", &bearer, None).json();
+        assert_eq!(me["user"]["username"], "lead_b");
+        assert_eq!(
+            call(&fx, "GET", "/api/scorecard?scope=company", &bearer, None).status,
+            StatusCode::NOT_FOUND
+        );
+        let list = call(&fx, "GET", "/api/me/tokens", &auth, None);
+        assert!(
+            !list.body.contains(&secret),
+            "the secret is never shown again"
+        );
+        let mut store = fx.app.store().unwrap();
+        let u = store.user_by_name("lead_b").unwrap().unwrap();
+        let stored = store.tokens_of(u.id).unwrap();
+        assert_eq!(stored.len(), 1);
+        assert!(secret.starts_with(&stored[0].prefix));
+        fx.app.give_back(store);
+        let id = made["id"].as_i64().unwrap();
+        // another user cannot revoke it
+        let other = sign_in(&fx, "rep", PASSWORD).unwrap();
+        assert_eq!(
+            call(&fx, "DELETE", &format!("/api/me/tokens/{id}"), &other, None).status,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            call(&fx, "DELETE", &format!("/api/me/tokens/{id}"), &auth, None).status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            call(&fx, "GET", "/api/me", &bearer, None).status,
+            StatusCode::UNAUTHORIZED
+        );
+        let wrong = Auth {
+            bearer: Some("so_0000".into()),
+            ..Auth::default()
+        };
+        assert_eq!(
+            call(&fx, "GET", "/api/me", &wrong, None).status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
+
+#[test]
+fn changing_the_password_ends_the_other_sessions() {
+    let fx = fixture(BackendKind::Postgres);
+    let a = sign_in(&fx, "dir_a", PASSWORD).unwrap();
+    let b = sign_in(&fx, "dir_a", PASSWORD).unwrap();
+    let wrong = call(
+        &fx,
+        "POST",
+        "/api/me/password",
+        &a,
+        Some(serde_json::json!({"current": "nope", "new": "a brand new secret"})),
+    );
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    let short = call(
+        &fx,
+        "POST",
+        "/api/me/password",
+        &a,
+        Some(serde_json::json!({"current": PASSWORD, "new": "short"})),
+    );
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    let r = call(
+        &fx,
+        "POST",
+        "/api/me/password",
+        &a,
+        Some(serde_json::json!({"current": PASSWORD, "new": "a brand new secret"})),
+    );
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        call(&fx, "GET", "/api/me", &a, None).status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&fx, "GET", "/api/me", &b, None).status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert!(sign_in(&fx, "dir_a", PASSWORD).is_err());
+    assert!(sign_in(&fx, "dir_a", "a brand new secret").is_ok());
+}
+
+#[test]
+fn the_audit_log_records_sign_ins_and_exports_for_admins() {
+    let fx = fixture(BackendKind::Sqlite);
+    let _ = sign_in(&fx, "cro", "wrong password");
+    let cro = sign_in(&fx, "cro", PASSWORD).unwrap();
+    assert_eq!(
+        call(
+            &fx,
+            "GET",
+            "/api/scorecard/bulk?grain=year&format=csv",
+            &cro,
+            None
+        )
+        .status,
+        StatusCode::OK
+    );
+    let admin = sign_in(&fx, "admin", PASSWORD).unwrap();
+    let log = call(&fx, "GET", "/api/admin/audit?limit=50", &admin, None).json();
+    let actions: Vec<(&str, &str)> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap_or(""),
+                e["action"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    for want in [
+        ("cro", "sign_in_failed"),
+        ("cro", "sign_in"),
+        ("cro", "export"),
+        ("admin", "sign_in"),
+    ] {
+        assert!(actions.contains(&want), "{want:?} in {actions:?}");
+    }
+}
+
+#[test]
+fn errors_have_a_stable_code_and_bad_input_is_a_400() {
+    let fx = fixture(BackendKind::Sqlite);
+    let auth = sign_in(&fx, "cro", PASSWORD).unwrap();
+    for (uri, code) in [
+        ("/api/scorecard?period=FY2026-Q9", "bad_request"),
+        ("/api/scorecard?kpi=not_a_kpi", "bad_request"),
+        ("/api/scorecard?scope=nonsense", "bad_request"),
+        ("/api/scorecard?scope=team:P-99999", "not_found"),
+        ("/api/org?as_of=2026-02-30", "bad_request"),
+        ("/api/opportunities?cursor=zz", "bad_request"),
+        ("/api/scorecard/bulk?grain=week", "bad_request"),
+    ] {
+        let r = call(&fx, "GET", uri, &auth, None);
+        assert_eq!(r.json()["error"]["code"], code, "{uri}: {}", r.body);
+    }
+    let anon = call(&fx, "GET", "/api/scorecard", &Auth::default(), None);
+    assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(anon.json()["error"]["code"], "unauthorized");
+}
+
+/// The OpenAPI document lists every route the router serves: the routes in the source,
+/// the route table, and the document must agree.
+#[test]
+fn the_openapi_document_lists_every_route() {
+    let src = include_str!("../../src/api.rs");
+    let lib = include_str!("../../src/lib.rs");
+    let mut in_router: Vec<String> = Vec::new();
+    for text in [src, lib] {
+        for part in text.split(".route(").skip(1) {
+            in_router.push(part.trim_start().split('"').nth(1).unwrap().to_owned());
+        }
+    }
+    let table: Vec<&str> = salesorg_web::api::ROUTES.iter().map(|r| r.1).collect();
+    for p in &in_router {
+        assert!(
+            table.contains(&p.as_str()),
+            "route {p} is missing from api::ROUTES"
+        );
+    }
+    let doc: serde_json::Value = serde_json::from_str(&salesorg_web::openapi::document()).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for (method, path) in salesorg_web::api::ROUTES {
+        assert!(
+            doc["paths"][path][method.to_ascii_lowercase()].is_object(),
+            "{method} {path} is missing from the OpenAPI document"
+        );
+        assert!(
+            in_router.iter().any(|p| p == path),
+            "{path} is in the table but not routed"
+        );
+    }
+    let fx = fixture(BackendKind::Sqlite);
+    for (method, path) in salesorg_web::api::ROUTES {
+        let uri = path.replace("{id}", "x");
+        let r = call(&fx, method, &uri, &Auth::default(), None);
+        assert!(
+            r.status != StatusCode::NOT_FOUND && r.status != StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path} is not served: {}",
+            r.status
+        );
+    }
+    let r = call(&fx, "GET", "/api/openapi.json", &Auth::default(), None);
+    assert_eq!(
+        r.json()["paths"].as_object().unwrap().len(),
+        doc["paths"].as_object().unwrap().len()
+    );
+}
+
+/// `serve` on a real socket: health, readiness once loaded, the API over TCP.
+#[test]
+fn the_server_answers_on_a_socket() {
+    use std::io::{Read, Write};
+    let fx = fixture(BackendKind::Sqlite);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cfg = fx.app.cfg.clone();
+    cfg.reload_every = std::time::Duration::from_millis(200);
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    std::thread::spawn(move || salesorg_web::serve(cfg, addr));
+    let get = |path: &str| -> Option<String> {
+        let mut s = std::net::TcpStream::connect(addr).ok()?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        Some(out)
+    };
+    let mut ready = None;
+    for _ in 0..300 {
+        if let Some(r) = get("/ready")
+            && r.starts_with("HTTP/1.1 200")
+        {
+            ready = Some(r);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(ready.is_some(), "the server never became ready");
+    assert!(get("/health").unwrap().starts_with("HTTP/1.1 200"));
+    assert!(get("/api/me").unwrap().starts_with("HTTP/1.1 401"));
+}
