@@ -101,15 +101,32 @@ pub struct Scoped<'a> {
     pub engine: &'a Engine,
     pub catalog: &'a Catalog,
     access: &'a Access,
+    loaded: &'a crate::Loaded,
 }
 
 impl<'a> Scoped<'a> {
-    pub fn new(engine: &'a Engine, catalog: &'a Catalog, access: &'a Access) -> Scoped<'a> {
+    pub fn new(loaded: &'a crate::Loaded, catalog: &'a Catalog, access: &'a Access) -> Scoped<'a> {
         Scoped {
-            engine,
+            engine: loaded.engine(),
             catalog,
             access,
+            loaded,
         }
+    }
+    /// An answer computed for this viewer, kept until the data moves on. The key is
+    /// prefixed with the viewer's grant and person: viewers never share answers unless
+    /// they see exactly the same (company-wide viewers).
+    pub fn cached(
+        &self,
+        key: &str,
+        f: impl FnOnce() -> Result<String>,
+    ) -> Result<std::sync::Arc<String>> {
+        let who = match self.access.grant {
+            Grant::Company => "company".to_owned(),
+            Grant::Subtree => format!("p{}", self.access.person.unwrap_or(u32::MAX)),
+            Grant::Nothing => "nothing".to_owned(),
+        };
+        self.loaded.cached(format!("{who}|{key}"), f)
     }
     pub fn access(&self) -> &Access {
         self.access

@@ -96,7 +96,7 @@ async fn as_viewer<T: Send + 'static>(
             let loaded = app.engine()?;
             let engine = loaded.engine();
             let access = Access::of(engine, &app.cfg.catalog, &app.cfg.company_roles, &who);
-            let scoped = Scoped::new(engine, &app.cfg.catalog, &access);
+            let scoped = Scoped::new(&loaded, &app.cfg.catalog, &access);
             let today = app.today(engine);
             let mut cx = Cx::new(scoped, &who, &mut store, t, today, addr);
             f(&mut cx)
@@ -502,10 +502,14 @@ async fn scorecard(
         let p = period_param(e, q.period.as_deref(), cx.today)?;
         let scope = scope_of(cx, q.scope.as_deref(), Some(&p))?;
         let kpis = kpis_param(q.kpi.as_deref())?;
-        let rows = e
-            .run_in(cx.scoped.lens(), &[scope], &[p], &kpis, cx.today)
-            .map_err(bad_input)?;
-        Ok(json_text(sc::row_json(e, &rows[0], &kpis)))
+        let key = format!("scorecard|{scope:?}|{p}|{}|{}", kpis.join(","), cx.today);
+        let body = cx.scoped.cached(&key, || {
+            let rows = e
+                .run_in(cx.scoped.lens(), &[scope], &[p], &kpis, cx.today)
+                .map_err(bad_input)?;
+            Ok(sc::row_json(e, &rows[0], &kpis))
+        })?;
+        Ok(json_text(body.to_string()))
     })
     .await
 }
@@ -525,16 +529,20 @@ async fn person_scorecard(
             None | Some("") => None,
             Some(_) => Some(kpis_param(q.kpi.as_deref())?),
         };
-        let card = sc::person_scorecard_in(
-            e,
-            cx.scoped.lens(),
-            cx.scoped.catalog,
-            person,
-            p,
-            cx.today,
-            kp,
-        )?;
-        Ok(json_text(sc::person_scorecard_json(e, &card)))
+        let key = format!("person|{person}|{p}|{kp:?}|{}", cx.today);
+        let body = cx.scoped.cached(&key, || {
+            let card = sc::person_scorecard_in(
+                e,
+                cx.scoped.lens(),
+                cx.scoped.catalog,
+                person,
+                p,
+                cx.today,
+                kp,
+            )?;
+            Ok(sc::person_scorecard_json(e, &card))
+        })?;
+        Ok(json_text(body.to_string()))
     })
     .await
 }

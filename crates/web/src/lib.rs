@@ -54,11 +54,16 @@ impl Config {
     }
 }
 
-/// The warm engine and the store version it was loaded from.
+/// The warm engine, the store version it was loaded from, and the answers computed on
+/// it (valid until the data moves on, when a new `Loaded` replaces this one).
 pub struct Loaded {
     engine: Engine,
     version: (String, i64),
+    cache: Mutex<std::collections::HashMap<String, Arc<String>>>,
 }
+
+/// How many answers a [`Loaded`] keeps.
+const CACHE_ENTRIES: usize = 20_000;
 
 /// Shared state of one server process.
 pub struct App {
@@ -130,7 +135,11 @@ impl App {
                 &salesorg_engine::Quiet,
             )?;
             if let Ok(mut l) = self.loaded.write() {
-                *l = Some(Arc::new(Loaded { engine, version }));
+                *l = Some(Arc::new(Loaded {
+                    engine,
+                    version,
+                    cache: Mutex::new(Default::default()),
+                }));
             }
             self.ready.store(true, Ordering::SeqCst);
             Ok(true)
@@ -163,6 +172,24 @@ impl App {
 impl Loaded {
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+    /// The answer under `key`, computed by `f` the first time.
+    pub(crate) fn cached(
+        &self,
+        key: String,
+        f: impl FnOnce() -> Result<String>,
+    ) -> Result<Arc<String>> {
+        if let Some(v) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+            return Ok(v);
+        }
+        let v = Arc::new(f()?);
+        if let Ok(mut c) = self.cache.lock() {
+            if c.len() >= CACHE_ENTRIES {
+                c.clear();
+            }
+            c.insert(key, v.clone());
+        }
+        Ok(v)
     }
 }
 

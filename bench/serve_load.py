@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Load benchmark of `salesorg serve`: the scorecard route under 32 concurrent clients.
+
+    python3 bench/serve_load.py --db /path/to/store.db      # e.g. the 10M store of scorecard_vs_duckdb.py
+
+1. builds salesorg in release mode (unless --bin is given), installs `wrk` from Debian if missing;
+2. adds two users to the store (the CRO, company-wide; a Director of Sales, a subtree) with
+   API tokens, through `salesorg user`;
+3. starts `salesorg serve` on a free loopback port with a fixed --today and waits for /ready
+   (the engine loads every record with its id, for drill-down);
+4. runs wrk (2 threads, 32 connections, --duration seconds) against loopback only:
+   a. the Director's home scorecard, the same URL every time (the dashboard case: answered
+      from the per-viewer cache after the first request);
+   b. the CRO rotating over every team:/unit: scope × 12 quarters (each URL computed once,
+      then cached: the first pass is the uncached cost);
+   c. the Director rotating over their own team's people × 12 quarters, uncached by
+      giving each request a distinct KPI list;
+5. prints requests/s, p50/p95/p99 and non-2xx answers for each, then stops the server
+   (SIGTERM: a graceful shutdown).
+Nothing here is a timed test: run it by hand, read the numbers.
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+LUA = r"""
+local paths = {}
+for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
+local i = 0
+wrk.headers["Authorization"] = "Bearer %(token)s"
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1])
+end
+done = function(summary, latency, requests)
+  local bad = summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
+  io.write(string.format("RESULT {\"requests\": %%d, \"seconds\": %%f, \"p50\": %%f, \"p95\": %%f, \"p99\": %%f, \"errors\": %%d}\n",
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(95) / 1e3,
+    latency:percentile(99) / 1e3, bad))
+end
+"""
+
+KPIS = ["bookings", "won_deals", "lost_deals", "win_rate", "avg_deal_size", "pipeline_open",
+        "opps_created", "calls", "activities", "leads_created", "sales_cycle_days", "quota_attainment"]
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--db", required=True, help="a SQLite store (e.g. the 10M store of scorecard_vs_duckdb.py)")
+    ap.add_argument("--bin", default=None)
+    ap.add_argument("--today", default="2026-11-20")
+    ap.add_argument("--duration", type=int, default=20)
+    ap.add_argument("--connections", type=int, default=32)
+    a = ap.parse_args()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    binary = a.bin
+    if binary is None:
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "salesorg"], cwd=root, check=True)
+        binary = os.path.join(root, "target", "release", "salesorg")
+    if subprocess.run(["which", "wrk"], capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+
+    db = sqlite3.connect(a.db)
+    cro = db.execute("SELECT id FROM people WHERE role_id = 'cro' AND left_on IS NULL").fetchone()[0]
+    director = db.execute("SELECT id FROM people WHERE role_id = 'director_sales' AND left_on IS NULL ORDER BY id").fetchone()[0]
+    leaders = [r[0] for r in db.execute("SELECT DISTINCT manager_id FROM reporting_lines")]
+    units = [r[0] for r in db.execute("SELECT id FROM units")]
+    team = [r[0] for r in db.execute(
+        "WITH RECURSIVE t(id) AS (SELECT ? UNION SELECT l.person_id FROM reporting_lines l JOIN t ON l.manager_id = t.id WHERE l.valid_to IS NULL) SELECT id FROM t", (director,))]
+    db.close()
+
+    tokens = {}
+    for name, person in [("bench-cro", cro), ("bench-director", director)]:
+        subprocess.run([binary, "--db", a.db, "user", "add", name, "--person", person], capture_output=True)
+        out = subprocess.run([binary, "--db", a.db, "user", "token", "create", name, "--name", "bench"],
+                             capture_output=True, text=True, check=True).stdout
+        tokens[name] = out.strip().splitlines()[-1]
+
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="salesorg-serve-", suffix=".log", delete=False)
+    t0 = time.time()
+    srv = subprocess.Popen([binary, "--db", a.db, "serve", "--listen", f"127.0.0.1:{port}", "--today", a.today],
+                           stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    while True:
+        try:
+            if urllib.request.urlopen(base + "/ready", timeout=2).status == 200:
+                break
+        except Exception:
+            pass
+        if srv.poll() is not None:
+            sys.exit(f"the server stopped; see {log.name}")
+        time.sleep(1)
+    ready = time.time() - t0
+    rss = int(re.search(r"VmRSS:\s+(\d+)", open(f"/proc/{srv.pid}/status").read()).group(1)) / 1024
+
+    quarters = [f"FY{y}-Q{q}" for y in (2024, 2025, 2026) for q in (1, 2, 3, 4)]
+    scenarios = [
+        ("director home scorecard (same URL, cached)", "bench-director", ["/api/scorecard"]),
+        ("CRO: every team/unit scope x 12 quarters (first pass uncached)", "bench-cro",
+         [f"/api/scorecard?scope={k}:{i}&period={q}" for q in quarters for k, ids in (("team", leaders), ("unit", units)) for i in ids]),
+        ("director: own people x 12 quarters, distinct KPI lists (uncached)", "bench-director",
+         [f"/api/scorecard?scope=team:{p}&period={q}&kpi={','.join(KPIS[:1 + (n % len(KPIS))])}"
+          for n, (p, q) in enumerate((p, q) for p in team for q in quarters)]),
+    ]
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for title, user, paths in scenarios:
+            pf = os.path.join(tmp, "paths.txt")
+            with open(pf, "w") as fh:
+                fh.write("\n".join(paths) + "\n")
+            lua = os.path.join(tmp, "s.lua")
+            with open(lua, "w") as fh:
+                fh.write(LUA % {"paths": pf, "token": tokens[user]})
+            out = subprocess.run(["wrk", "-t2", f"-c{a.connections}", f"-d{a.duration}s", "--timeout", "10s",
+                                  "-s", lua, base], capture_output=True, text=True).stdout
+            m = re.search(r"RESULT (\{.*\})", out)
+            r = json.loads(m.group(1))
+            r["title"] = title
+            r["urls"] = len(paths)
+            results.append(r)
+
+    srv.send_signal(signal.SIGTERM)
+    code = srv.wait(timeout=60)
+    print()
+    print(f"server ready after {ready:.1f}s, RSS {rss:.0f} MB; stopped by SIGTERM with exit code {code}")
+    for r in results:
+        rps = r["requests"] / r["seconds"]
+        print(f"{r['title']}: {r['urls']:,} URLs, {rps:,.0f} req/s, p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, "
+              f"p99 {r['p99']:.1f} ms, non-2xx/errors {r['errors']} (target p95 <= 50 ms: {'met' if r['p95'] <= 50 else 'NOT met'})")
+    print(f"server log: {log.name}")
+
+
+if __name__ == "__main__":
+    main()
