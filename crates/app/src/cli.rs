@@ -424,8 +424,13 @@ pub fn run() -> Result<()> {
             let org = store.org()?;
             let people = store.people()?;
             output::org_tree(&org, &people, &cat, end, None, Some(3), g.format)?;
+            let accounts = demo_accounts(&mut store, &org, &people, end)?;
             eprintln!(
-                "\nnext: `salesorg org show` for the whole tree, `salesorg roles` for the catalog, `salesorg status` for counts"
+                "\nsign-in accounts of the demo (password {DEMO_PASSWORD:?}): {}",
+                accounts.join(", ")
+            );
+            eprintln!(
+                "next: `salesorg serve` and open http://127.0.0.1:8080 · `salesorg org show` for the whole tree · `salesorg status` for counts"
             );
         }
         Command::Import {
@@ -609,6 +614,55 @@ pub fn run() -> Result<()> {
         Command::User { what } => user(g, what)?,
     }
     Ok(())
+}
+
+/// The password of the demo's accounts (the demo's data is made up; never use it for a real org).
+const DEMO_PASSWORD: &str = "salesorg-demo";
+
+/// Accounts for the demo: an admin and one person of each kind of viewer, so the web app
+/// can be tried at once. Existing usernames are left as they are.
+fn demo_accounts(
+    store: &mut Store,
+    org: &salesorg_core::org::OrgHistory,
+    people: &[salesorg_core::records::Person],
+    end: Date,
+) -> Result<Vec<String>> {
+    let hash = salesorg_web::auth::hash_password(DEMO_PASSWORD)?;
+    let now = salesorg_web::now();
+    let active = |role: &str| {
+        people
+            .iter()
+            .filter(|p| p.role.as_ref().is_some_and(|r| r.as_str() == role) && p.left.is_none())
+            .find(|p| {
+                org.manager_on(&p.id, end).is_some() || !org.direct_reports(&p.id, end).is_empty()
+            })
+            .map(|p| p.id.to_string())
+    };
+    let mut out = Vec::new();
+    for (user, role) in [
+        ("admin", None),
+        ("cro", Some("cro")),
+        ("vp", Some("vp_inside_sales")),
+        ("director", Some("director_sales")),
+        ("lead", Some("inside_sales_team_lead")),
+        ("rep", Some("sales_rep")),
+    ] {
+        let person = match role {
+            Some(r) => match active(r) {
+                Some(p) => Some(p),
+                None => continue,
+            },
+            None => None,
+        };
+        if store.user_by_name(user)?.is_none() {
+            store.create_user(user, person.as_deref(), &hash, role.is_none(), now)?;
+        }
+        out.push(match role {
+            Some(r) => format!("{user} ({r})"),
+            None => format!("{user} (admin)"),
+        });
+    }
+    Ok(out)
 }
 
 fn read_password(from_stdin: bool) -> Result<(String, bool)> {

@@ -20,7 +20,7 @@ use salesorg_core::scorecard::book::{
 };
 
 const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
-const FORMAT: u32 = 4;
+const FORMAT: u32 = 5;
 
 /// Where the snapshot of a store lives: beside a SQLite file (`<file>.scorecard`), or in
 /// the user's cache folder for a PostgreSQL URL.
@@ -164,6 +164,7 @@ pub fn write(path: &Path, store_id: &str, version: i64, b: &Book) -> std::io::Re
         w.col(&o.prob)?;
         w.col(&o.account)?;
         w.col(&o.loss_reason)?;
+        w.col(&o.fcat)?;
         w.col(&o.flags)?;
         w.col(&o.modified)?;
         w.col(&o.hist_off)?;
@@ -301,6 +302,7 @@ pub fn read(path: &Path, store_id: &str, version: i64, b: &mut Book) -> std::io:
         prob: r.col()?,
         account: r.col()?,
         loss_reason: r.col()?,
+        fcat: r.col()?,
         flags: r.col()?,
         modified: r.col()?,
         hist_off: r.col()?,

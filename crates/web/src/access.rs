@@ -331,6 +331,88 @@ impl<'a> Scoped<'a> {
         })
     }
 
+    /// Open pipeline of `scope` as of `as_of`, attributed on that day: amounts by
+    /// expected close month (overdue first, then `months` months, then later) and
+    /// forecast category. Returns the x labels and one series per category present.
+    pub fn open_pipeline(
+        &self,
+        scope: Scope,
+        as_of: Date,
+        months: usize,
+    ) -> (Vec<String>, Vec<(String, Vec<f64>)>) {
+        use salesorg_core::scorecard::book::{FORECAST_CATEGORIES, NO_DAY};
+        let book = &self.engine.book;
+        let o = &book.opps;
+        let (list, owners) = self.narrowed(scope);
+        let a = day(as_of);
+        let cal = &book.settings.fiscal;
+        let m0 = Period::containing(cal, salesorg_core::period::Grain::Month, as_of);
+        let starts: Vec<i32> = (0..=months as i32)
+            .map(|i| day(salesorg_core::period::add_months(m0.start, i)))
+            .collect();
+        let nb = months + 2;
+        let mut v = vec![vec![0f64; nb]; FORECAST_CATEGORIES.len() + 1];
+        for &p in &owners {
+            if !self.attributed(&list, p, as_of) {
+                continue;
+            }
+            for i in o.owner_off[p as usize] as usize..o.owner_off[p as usize + 1] as usize {
+                let created = o.created[i];
+                let close = o.close[i];
+                let open = o.status[i] == salesorg_core::records::OppStatus::Open
+                    || (close != NO_DAY && close > a);
+                if !open || (created != NO_DAY && created > a) || close == NO_DAY {
+                    continue;
+                }
+                let b = if close < starts[0] {
+                    0
+                } else {
+                    match starts.iter().rposition(|&s| s <= close) {
+                        Some(k) if k < months => k + 1,
+                        _ => nb - 1,
+                    }
+                };
+                let amt =
+                    book.convert(o.amount[i], o.currency[i], a).unwrap_or(0) as f64 / 10_000.0;
+                v[o.fcat[i] as usize][b] += amt;
+            }
+        }
+        let mut x = vec!["Overdue".to_owned()];
+        for i in 0..months {
+            let d = salesorg_core::period::add_months(m0.start, i as i32);
+            x.push(format!("{} {}", &d.month().to_string()[..3], d.year()));
+        }
+        x.push("Later".into());
+        let names = std::iter::once("no category").chain(FORECAST_CATEGORIES.iter().copied());
+        let series = names
+            .zip(v)
+            .filter(|(_, vals)| vals.iter().any(|&x| x > 0.0))
+            .map(|(n, vals)| (n.replace('_', " "), vals))
+            .collect();
+        (x, series)
+    }
+
+    /// The quota-carrying people with records of `scope` the viewer sees, employed during `p`.
+    pub fn reps_in(&self, scope: Scope, p: &Period) -> Vec<u32> {
+        let (list, owners) = self.narrowed(scope);
+        let segs = &self.engine.segs;
+        let (from, to) = (day(p.start), day(p.end));
+        owners
+            .into_iter()
+            .filter(|&o| {
+                let info = &self.engine.book.people[o as usize];
+                info.rep
+                    && (info.hired == salesorg_core::scorecard::NO_DAY || info.hired < to)
+                    && info.left > from
+                    && segs.of_person(o).any(|s| {
+                        segs.from[s as usize] < to
+                            && segs.to[s as usize] > from
+                            && list.binary_search(&s).is_ok()
+                    })
+            })
+            .collect()
+    }
+
     /// Whether a record owned by `owner` and attributed to day `d` counts for `list`
     /// (a scope's segments already narrowed by the lens).
     pub fn attributed(&self, list: &[u32], owner: u32, d: Date) -> bool {

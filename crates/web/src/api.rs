@@ -18,7 +18,7 @@ use salesorg_core::period::{Grain, Period};
 use salesorg_core::scorecard::{Engine, Scope, periods_between};
 use salesorg_engine::scorecard as sc;
 
-use crate::access::{Access, Cx, Grant, Scoped, records::Kind};
+use crate::access::{Access, Cx, Scoped, records::Kind};
 use crate::auth::{self, Principal, Via};
 use crate::error::{Result, WebError, bad_input};
 use crate::{App, ClientAddr, now};
@@ -88,11 +88,30 @@ async fn as_viewer<T: Send + 'static>(
     addr: String,
     f: impl FnOnce(&mut Cx) -> Result<T> + Send + 'static,
 ) -> Result<T> {
+    run_as_viewer(app, headers, method, addr, None, f).await
+}
+
+/// [`as_viewer`] for pages too: `form_csrf` is the CSRF token a form sent in its body.
+pub(crate) async fn run_as_viewer<T: Send + 'static>(
+    app: Arc<App>,
+    headers: HeaderMap,
+    method: Method,
+    addr: String,
+    form_csrf: Option<String>,
+    f: impl FnOnce(&mut Cx) -> Result<T> + Send + 'static,
+) -> Result<T> {
     tokio::task::spawn_blocking(move || {
         let mut store = app.store()?;
         let out = (|| {
             let t = now();
-            let who = auth::authenticate(&mut store, &app.cfg.policy, &headers, &method, None, t)?;
+            let who = auth::authenticate(
+                &mut store,
+                &app.cfg.policy,
+                &headers,
+                &method,
+                form_csrf.as_deref(),
+                t,
+            )?;
             let loaded = app.engine()?;
             let engine = loaded.engine();
             let access = Access::of(engine, &app.cfg.catalog, &app.cfg.company_roles, &who);
@@ -217,11 +236,7 @@ async fn me(
 ) -> Result<Json<J>> {
     as_viewer(app, headers, Method::GET, a.0, |cx| {
         let s = &cx.scoped;
-        let grant = match s.access().grant() {
-            Grant::Company => "company",
-            Grant::Subtree => "subtree",
-            Grant::Nothing => "nothing",
-        };
+        let grant = crate::pages::grant_name(s.access().grant());
         let person = s.access().person().map(|p| s.person_card(p, cx.today));
         Ok(Json(json!({
             "user": user_json(&cx.who.user),

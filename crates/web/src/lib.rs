@@ -6,8 +6,10 @@
 pub mod access;
 pub mod api;
 pub mod auth;
+pub mod charts;
 pub mod error;
 pub mod openapi;
+pub mod pages;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -239,6 +241,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/health", axum::routing::get(health))
         .route("/ready", axum::routing::get(ready))
         .merge(api::routes())
+        .merge(pages::routes())
         .layer(axum::middleware::from_fn(client_addr))
         .layer(axum::middleware::from_fn(log_requests))
         .with_state(app)

@@ -155,6 +155,9 @@ pub struct StageInfo {
     pub closes: Option<OppStatus>,
 }
 
+/// Forecast categories in [`Opps::fcat`] order (after 0, unknown).
+pub const FORECAST_CATEGORIES: [&str; 5] = ["pipeline", "best_case", "commit", "closed", "omitted"];
+
 pub const F_AMOUNT: u8 = 1;
 pub const F_NEXT_STEP: u8 = 2;
 pub const F_FIRST_WON: u8 = 4;
@@ -180,6 +183,8 @@ pub struct Opps {
     pub prob: Vec<u16>,
     pub account: Vec<u32>,
     pub loss_reason: Vec<u16>,
+    /// Forecast category: 0 unknown, else 1 + its index in [`FORECAST_CATEGORIES`].
+    pub fcat: Vec<u8>,
     pub flags: Vec<u8>,
     /// Day of the last modification (`NO_DAY` unknown).
     pub modified: Vec<Day>,
@@ -729,6 +734,12 @@ impl BookBuilder {
                 .unwrap_or(NONE),
         );
         x.loss_reason.push(loss_reason);
+        x.fcat.push(o.forecast_category.map_or(0, |f| {
+            1 + FORECAST_CATEGORIES
+                .iter()
+                .position(|c| *c == f.as_str())
+                .unwrap_or(0) as u8
+        }));
         let mut flags = 0;
         if o.amount.is_some() {
             flags |= F_AMOUNT;
@@ -1062,6 +1073,7 @@ impl BookBuilder {
             prob: permute(&mut prob, &perm),
             account: permute(&mut raw.account, &perm),
             loss_reason: permute(&mut raw.loss_reason, &perm),
+            fcat: permute(&mut raw.fcat, &perm),
             flags: permute(&mut raw.flags, &perm),
             modified: permute(&mut raw.modified, &perm),
             hist_off: Vec::new(),

@@ -56,7 +56,7 @@ fn records_round_trip_exactly_on_both_backends() {
         s.upsert_opportunities(&mut [o2.clone()].iter()).unwrap();
         assert_eq!(s.opportunities().unwrap(), vec![o2], "{kind}");
         assert_eq!(s.people().unwrap().len(), 2);
-        assert_eq!(s.schema_version().unwrap(), 3);
+        assert_eq!(s.schema_version().unwrap(), 4);
         // every write moves the data version on; reads do not
         let (id, v) = s.data_version().unwrap();
         let _ = s.opportunities().unwrap();
@@ -142,4 +142,85 @@ fn a_missing_folder_is_a_clear_error() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("cannot open the store"), "{e}");
+}
+
+/// Accounts, sessions, tokens, throttling and the audit log, on both backends; none of it
+/// moves the data version (caches of the data stay valid across sign-ins).
+#[test]
+fn accounts_sessions_tokens_and_throttling_on_both_backends() {
+    use salesorg_store::{Session, StoreError};
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        let v0 = s.data_version().unwrap();
+        let u = s
+            .create_user("dana", Some("a"), "$argon2id$x", false, 100)
+            .unwrap();
+        assert_eq!(u.username, "dana");
+        assert!(matches!(
+            s.create_user("dana", None, "$argon2id$y", true, 101),
+            Err(StoreError::Conflict(_))
+        ));
+        let sess = Session {
+            id_hash: "h1".into(),
+            user_id: u.id,
+            csrf: "c".into(),
+            created_at: 100,
+            expires_at: 200,
+            last_seen_at: 100,
+        };
+        s.create_session(&sess).unwrap();
+        assert_eq!(s.session("h1", 150).unwrap().unwrap().0, sess, "{kind}");
+        assert!(s.session("h1", 200).unwrap().is_none(), "{kind}: expired");
+        s.touch_session("h1", 190, 400).unwrap();
+        assert!(s.session("h1", 300).unwrap().is_some());
+        s.set_password(u.id, "$argon2id$z", 310).unwrap();
+        assert!(
+            s.session("h1", 300).unwrap().is_none(),
+            "{kind}: a new password ends sessions"
+        );
+        let t = s.create_token(u.id, "cli", "th", "so_abcdef", 320).unwrap();
+        assert_eq!(s.token_by_hash("th").unwrap().unwrap().0.id, t.id);
+        assert!(
+            !s.revoke_token(u.id + 1, t.id, 330).unwrap(),
+            "someone else's token"
+        );
+        assert!(s.revoke_token(u.id, t.id, 330).unwrap());
+        assert!(s.token_by_hash("th").unwrap().is_none());
+        for i in 0..4 {
+            assert_eq!(
+                s.record_failure("user:dana", 1000 + i, 900, 5, 900)
+                    .unwrap(),
+                None
+            );
+        }
+        assert_eq!(
+            s.record_failure("user:dana", 1004, 900, 5, 900).unwrap(),
+            Some(1904)
+        );
+        assert_eq!(s.locked_until("user:dana", 1500).unwrap(), Some(1904));
+        assert_eq!(
+            s.locked_until("user:dana", 1904).unwrap(),
+            None,
+            "{kind}: the lock ends"
+        );
+        // failures outside the window start a new count
+        assert_eq!(s.record_failure("addr:x", 0, 900, 2, 900).unwrap(), None);
+        assert_eq!(s.record_failure("addr:x", 5000, 900, 2, 900).unwrap(), None);
+        s.audit(1, Some("dana"), "sign_in", "password", Some("127.0.0.1"))
+            .unwrap();
+        s.audit(2, None, "import", "x", None).unwrap();
+        let log = s.audit_log(10, None).unwrap();
+        assert_eq!(
+            log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+            ["import", "sign_in"]
+        );
+        assert_eq!(s.audit_log(10, Some(log[0].id)).unwrap().len(), 1);
+        s.set_disabled(u.id, true).unwrap();
+        assert!(s.user_by_id(u.id).unwrap().unwrap().disabled);
+        assert_eq!(
+            s.data_version().unwrap(),
+            v0,
+            "{kind}: sign-in data is not data"
+        );
+    }
 }

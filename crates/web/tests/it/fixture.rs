@@ -78,6 +78,7 @@ pub fn fixture(kind: BackendKind) -> Fx {
             .unwrap()
     };
     let lead_b = under(&dir_b, "inside_sales_team_lead");
+    let vp = with_role("vp_inside_sales")[0].clone();
     let rep = under(&dir_a, "sales_rep");
     let hash = auth::hash_password(PASSWORD).unwrap();
     let viewers: Vec<(&'static str, Option<String>)> = vec![
@@ -86,6 +87,7 @@ pub fn fixture(kind: BackendKind) -> Fx {
         ("dir_a", Some(dir_a.to_string())),
         ("lead_b", Some(lead_b.to_string())),
         ("rep", Some(rep.to_string())),
+        ("vp", Some(vp.to_string())),
     ];
     for (name, person) in &viewers {
         s.create_user(name, person.as_deref(), &hash, *name == "admin", 1)

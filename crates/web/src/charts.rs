@@ -1,0 +1,332 @@
+//! Server-rendered SVG charts: no script, no CDN. Each chart is a `<figure>` with an
+//! accessible name and description, and a data table as its text alternative.
+
+use std::fmt::Write as _;
+
+use crate::pages::esc;
+
+const W: f64 = 640.0;
+const H: f64 = 260.0;
+const L: f64 = 64.0;
+const R: f64 = 16.0;
+const T: f64 = 16.0;
+const B: f64 = 40.0;
+
+/// One series of a line chart.
+pub struct Series<'a> {
+    pub name: &'a str,
+    pub class: &'a str,
+    pub values: Vec<Option<f64>>,
+}
+
+fn ticks(max: f64) -> Vec<f64> {
+    if max <= 0.0 {
+        return vec![0.0, 1.0];
+    }
+    let raw = max / 4.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    (0..=((max / step).ceil() as i64))
+        .map(|i| i as f64 * step)
+        .collect()
+}
+
+/// A short number: 1.2M, 350k, 12.5.
+pub fn short(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1e9 {
+        format!("{:.1}B", v / 1e9)
+    } else if a >= 1e6 {
+        format!("{:.1}M", v / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.0}k", v / 1e3)
+    } else if a >= 100.0 || v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn open(id: &str, title: &str, desc: &str, out: &mut String) {
+    let _ = write!(
+        out,
+        "<figure class=\"chart\" id=\"{id}\"><figcaption>{t}</figcaption><svg viewBox=\"0 0 {W} {H}\" role=\"img\" aria-labelledby=\"{id}-t {id}-d\" preserveAspectRatio=\"xMidYMid meet\"><title id=\"{id}-t\">{t}</title><desc id=\"{id}-d\">{d}</desc>",
+        t = esc(title),
+        d = esc(desc)
+    );
+}
+
+fn axes(out: &mut String, top: f64, x_labels: &[String], fmt: &dyn Fn(f64) -> String) {
+    for t in ticks(top) {
+        let y = H - B - (t / top.max(1e-9)) * (H - T - B);
+        let _ = write!(
+            out,
+            "<line class=\"grid\" x1=\"{L}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/><text class=\"tick\" x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            W - R,
+            L - 6.0,
+            y + 4.0,
+            esc(&fmt(t))
+        );
+    }
+    let n = x_labels.len().max(1);
+    let every = n.div_ceil(12);
+    for (i, l) in x_labels.iter().enumerate() {
+        if i % every != 0 {
+            continue;
+        }
+        let x = L + (i as f64 + 0.5) * (W - L - R) / n as f64;
+        let _ = write!(
+            out,
+            "<text class=\"tick\" x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            H - B + 16.0,
+            esc(l)
+        );
+    }
+}
+
+fn data_table(out: &mut String, head: &[String], rows: &[Vec<String>]) {
+    out.push_str("<details class=\"data\"><summary>Data</summary><table><thead><tr>");
+    for h in head {
+        let _ = write!(out, "<th scope=\"col\">{}</th>", esc(h));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for r in rows {
+        out.push_str("<tr>");
+        for (i, c) in r.iter().enumerate() {
+            if i == 0 {
+                let _ = write!(out, "<th scope=\"row\">{}</th>", esc(c));
+            } else {
+                let _ = write!(out, "<td class=\"num\">{}</td>", esc(c));
+            }
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table></details></figure>");
+}
+
+fn top_of(vals: impl Iterator<Item = f64>) -> f64 {
+    let m = vals.fold(0.0f64, f64::max);
+    ticks(m).last().copied().unwrap_or(1.0).max(1e-9)
+}
+
+fn legend(out: &mut String, items: &[(&str, &str)]) {
+    let mut x = L;
+    for (name, class) in items {
+        let _ = write!(
+            out,
+            "<rect class=\"{class}\" x=\"{x:.0}\" y=\"{}\" width=\"10\" height=\"10\"/><text class=\"tick\" x=\"{:.0}\" y=\"{}\">{}</text>",
+            H - 14.0,
+            x + 14.0,
+            H - 5.0,
+            esc(name)
+        );
+        x += 24.0 + name.len() as f64 * 6.5;
+    }
+}
+
+/// A line chart of one or more series over the same x labels.
+pub fn lines(
+    id: &str,
+    title: &str,
+    desc: &str,
+    x: &[String],
+    series: &[Series],
+    fmt: &dyn Fn(f64) -> String,
+) -> String {
+    let mut out = String::new();
+    open(id, title, desc, &mut out);
+    let top = top_of(
+        series
+            .iter()
+            .flat_map(|s| s.values.iter().flatten().copied()),
+    );
+    axes(&mut out, top, x, fmt);
+    let n = x.len().max(1);
+    for s in series {
+        let mut d = String::new();
+        let mut pen = false;
+        for (i, v) in s.values.iter().enumerate() {
+            let Some(v) = v else {
+                pen = false;
+                continue;
+            };
+            let px = L + (i as f64 + 0.5) * (W - L - R) / n as f64;
+            let py = H - B - (v / top) * (H - T - B);
+            let _ = write!(d, "{}{px:.1},{py:.1} ", if pen { "L" } else { "M" });
+            pen = true;
+            let _ = write!(
+                out,
+                "<circle class=\"{}\" cx=\"{px:.1}\" cy=\"{py:.1}\" r=\"3\"><title>{}: {}</title></circle>",
+                s.class,
+                esc(&x[i]),
+                esc(&fmt(*v))
+            );
+        }
+        let _ = write!(
+            out,
+            "<path class=\"line {}\" d=\"{}\"/>",
+            s.class,
+            d.trim_end()
+        );
+    }
+    legend(
+        &mut out,
+        &series.iter().map(|s| (s.name, s.class)).collect::<Vec<_>>(),
+    );
+    out.push_str("</svg>");
+    let mut head = vec![String::new()];
+    head.extend(series.iter().map(|s| s.name.to_owned()));
+    let rows: Vec<Vec<String>> = x
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut r = vec![l.clone()];
+            r.extend(
+                series
+                    .iter()
+                    .map(|s| s.values[i].map(fmt).unwrap_or_else(|| "—".into())),
+            );
+            r
+        })
+        .collect();
+    data_table(&mut out, &head, &rows);
+    out
+}
+
+/// Horizontal bars, one per label (leaderboards, funnels). `notes` are printed beside each bar.
+pub fn hbars(
+    id: &str,
+    title: &str,
+    desc: &str,
+    labels: &[String],
+    values: &[f64],
+    notes: &[String],
+    fmt: &dyn Fn(f64) -> String,
+) -> String {
+    let mut out = String::new();
+    let rowh = 26.0;
+    let h = T + rowh * labels.len().max(1) as f64 + 8.0;
+    let _ = write!(
+        out,
+        "<figure class=\"chart\" id=\"{id}\"><figcaption>{t}</figcaption><svg viewBox=\"0 0 {W} {h}\" role=\"img\" aria-labelledby=\"{id}-t {id}-d\"><title id=\"{id}-t\">{t}</title><desc id=\"{id}-d\">{d}</desc>",
+        t = esc(title),
+        d = esc(desc)
+    );
+    let left = 150.0;
+    let max = values.iter().copied().fold(0.0f64, f64::max).max(1e-9);
+    for (i, (l, v)) in labels.iter().zip(values).enumerate() {
+        let y = T + i as f64 * rowh;
+        let w = (v / max) * (W - left - 250.0);
+        let note = notes.get(i).map(String::as_str).unwrap_or("");
+        let _ = write!(
+            out,
+            "<text class=\"tick\" x=\"{:.0}\" y=\"{:.1}\" text-anchor=\"end\">{}</text><rect class=\"bar\" x=\"{left}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{:.0}\"><title>{}: {}</title></rect><text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\">{} {}</text>",
+            left - 8.0,
+            y + 15.0,
+            esc(&truncate(l, 22)),
+            rowh - 8.0,
+            esc(l),
+            esc(&fmt(*v)),
+            left + w + 6.0,
+            y + 15.0,
+            esc(&fmt(*v)),
+            esc(note)
+        );
+    }
+    out.push_str("</svg>");
+    let rows: Vec<Vec<String>> = labels
+        .iter()
+        .zip(values)
+        .enumerate()
+        .map(|(i, (l, v))| {
+            vec![
+                l.clone(),
+                fmt(*v),
+                notes.get(i).cloned().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    data_table(
+        &mut out,
+        &[String::new(), "value".into(), String::new()],
+        &rows,
+    );
+    out
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// Vertical bars stacked by series (e.g. open pipeline by close month × forecast category),
+/// or a histogram when there is one series.
+pub fn vbars(
+    id: &str,
+    title: &str,
+    desc: &str,
+    x: &[String],
+    series: &[(&str, &str, Vec<f64>)],
+    fmt: &dyn Fn(f64) -> String,
+) -> String {
+    let mut out = String::new();
+    open(id, title, desc, &mut out);
+    let totals: Vec<f64> = (0..x.len())
+        .map(|i| series.iter().map(|s| s.2[i]).sum())
+        .collect();
+    let top = top_of(totals.iter().copied());
+    axes(&mut out, top, x, fmt);
+    let n = x.len().max(1);
+    let slot = (W - L - R) / n as f64;
+    for i in 0..x.len() {
+        let mut base = 0.0;
+        for (name, class, vals) in series {
+            let v = vals[i];
+            if v <= 0.0 {
+                continue;
+            }
+            let y0 = H - B - (base / top) * (H - T - B);
+            let y1 = H - B - ((base + v) / top) * (H - T - B);
+            let _ = write!(
+                out,
+                "<rect class=\"{class}\" x=\"{:.1}\" y=\"{y1:.1}\" width=\"{:.1}\" height=\"{:.1}\"><title>{} · {}: {}</title></rect>",
+                L + i as f64 * slot + slot * 0.15,
+                slot * 0.7,
+                (y0 - y1).max(0.5),
+                esc(&x[i]),
+                esc(name),
+                esc(&fmt(v))
+            );
+            base += v;
+        }
+    }
+    if series.len() > 1 {
+        legend(
+            &mut out,
+            &series.iter().map(|s| (s.0, s.1)).collect::<Vec<_>>(),
+        );
+    }
+    out.push_str("</svg>");
+    let mut head = vec![String::new()];
+    head.extend(series.iter().map(|s| s.0.to_owned()));
+    let rows: Vec<Vec<String>> = x
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut r = vec![l.clone()];
+            r.extend(series.iter().map(|s| fmt(s.2[i])));
+            r
+        })
+        .collect();
+    data_table(&mut out, &head, &rows);
+    out
+}

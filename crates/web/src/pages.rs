@@ -1,0 +1,1981 @@
+//! The web app: server-rendered HTML pages over the same scoped reads as the API —
+//! sign-in, my scorecard (with charts), any scope or person, the org chart, drill-down
+//! with CSV export, the role catalog and side-by-side comparison, account and admin.
+//! Pages read with JavaScript off; `/static/app.js` only adds small conveniences.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::extract::{Extension, Multipart, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+
+use salesorg_core::date::{Date, fmt_date, parse_date};
+use salesorg_core::kpi::{self, Value};
+use salesorg_core::period::{Grain, Period, add_months};
+use salesorg_core::scorecard::{Engine, Scope};
+use salesorg_engine::scorecard as sc;
+
+use crate::access::{Cx, Grant};
+use crate::api::run_as_viewer;
+use crate::auth::{self, Via};
+use crate::charts::{self, Series};
+use crate::error::{Result, WebError, bad_input};
+use crate::{App, ClientAddr, now};
+
+const CSS: &str = include_str!("../static/app.css");
+const JS: &str = include_str!("../static/app.js");
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/people/{id}", get(person_page))
+        .route("/scope", get(scope_page))
+        .route("/org", get(org_page))
+        .route("/explain", get(explain_page))
+        .route("/explain.csv", get(explain_csv))
+        .route("/roles", get(roles_page))
+        .route("/roles/compare", get(compare_page))
+        .route("/account", get(account_page))
+        .route("/account/password", post(account_password))
+        .route("/account/tokens", post(account_token))
+        .route("/account/tokens/{id}/revoke", post(account_revoke))
+        .route("/admin", get(admin_page))
+        .route("/admin/users", post(admin_add_user))
+        .route("/admin/users/{id}/{action}", post(admin_user_action))
+        .route("/admin/import", post(admin_import))
+        .route(
+            "/static/app.css",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+                        (header::CACHE_CONTROL, "max-age=3600"),
+                    ],
+                    CSS,
+                )
+            }),
+        )
+        .route(
+            "/static/app.js",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                        (header::CACHE_CONTROL, "max-age=3600"),
+                    ],
+                    JS,
+                )
+            }),
+        )
+}
+
+/// HTML-escapes text for element content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            _ => o.push(c),
+        }
+    }
+    o
+}
+
+/// Percent-encodes a query value.
+pub fn enc(s: &str) -> String {
+    let mut o = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~:".contains(&b) {
+            o.push(b as char);
+        } else {
+            let _ = write!(o, "%{b:02X}");
+        }
+    }
+    o
+}
+
+/// A rendered page.
+pub struct Page {
+    pub title: String,
+    pub body: String,
+}
+
+fn shell(title: &str, nav: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} · salesorg</title><link rel=\"stylesheet\" href=\"/static/app.css\"><script src=\"/static/app.js\" defer></script></head><body><a class=\"skip\" href=\"#main\">Skip to content</a>{nav}<main id=\"main\">{body}</main></body></html>",
+        esc(title)
+    )
+}
+
+fn nav(cx: &Cx) -> String {
+    let csrf = match &cx.who.via {
+        Via::Session { csrf, .. } => csrf.clone(),
+        Via::Token { .. } => String::new(),
+    };
+    let name = cx
+        .scoped
+        .access()
+        .person()
+        .map(|p| cx.scoped.engine.book.people[p as usize].name.clone())
+        .unwrap_or_else(|| cx.who.user.username.clone());
+    let admin = if cx.who.user.is_admin {
+        "<li><a href=\"/admin\">Admin</a></li>"
+    } else {
+        ""
+    };
+    format!(
+        "<header class=\"top\"><nav aria-label=\"Main\"><a class=\"brand\" href=\"/\">salesorg</a><ul><li><a href=\"/\">My scorecard</a></li><li><a href=\"/org\">Org chart</a></li><li><a href=\"/roles\">Roles</a></li>{admin}<li><a href=\"/account\">Account</a></li></ul><form method=\"post\" action=\"/logout\" class=\"logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><span class=\"who\">{}</span> <button type=\"submit\">Sign out</button></form></nav></header>",
+        esc(&csrf),
+        esc(&name)
+    )
+}
+
+fn html(status: StatusCode, s: String) -> Response {
+    let mut r = (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        s,
+    )
+        .into_response();
+    r.headers_mut().insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'self'; frame-ancestors 'none'; form-action 'self'"),
+    );
+    r.headers_mut().insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    r.headers_mut()
+        .insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    r
+}
+
+fn error_page(e: WebError, next: &str) -> Response {
+    match e {
+        WebError::Unauthorized => {
+            Redirect::to(&format!("/login?next={}", enc(next))).into_response()
+        }
+        WebError::NotFound => html(
+            StatusCode::NOT_FOUND,
+            shell(
+                "Not found",
+                "",
+                "<h1>Not found</h1><p>This page does not exist, or it is outside what you can see.</p><p><a href=\"/\">Back to my scorecard</a></p>",
+            ),
+        ),
+        other => {
+            let status = other.status();
+            if status == StatusCode::INTERNAL_SERVER_ERROR {
+                eprintln!(
+                    "{{\"level\":\"error\",\"error\":{}}}",
+                    serde_json::to_string(&other.to_string()).unwrap_or_default()
+                );
+            }
+            let msg = other.public_message();
+            html(
+                status,
+                shell(
+                    "Error",
+                    "",
+                    &format!(
+                        "<h1>{}</h1><p>{}</p><p><a href=\"/\">Back to my scorecard</a></p>",
+                        status.as_u16(),
+                        esc(&msg)
+                    ),
+                ),
+            )
+        }
+    }
+}
+
+/// Renders a page for the signed-in viewer (or sends them to sign in).
+async fn page(
+    app: Arc<App>,
+    headers: HeaderMap,
+    method: Method,
+    addr: String,
+    next: String,
+    form_csrf: Option<String>,
+    f: impl FnOnce(&mut Cx) -> Result<Page> + Send + 'static,
+) -> Response {
+    let r = run_as_viewer(app, headers, method, addr, form_csrf, move |cx| {
+        let p = f(cx)?;
+        Ok(shell(&p.title, &nav(cx), &p.body))
+    })
+    .await;
+    match r {
+        Ok(s) => html(StatusCode::OK, s),
+        Err(e) => error_page(e, &next),
+    }
+}
+
+/// Runs a form action for the signed-in viewer and redirects to `to`.
+async fn action(
+    app: Arc<App>,
+    headers: HeaderMap,
+    addr: String,
+    csrf: String,
+    back: &'static str,
+    f: impl FnOnce(&mut Cx) -> Result<String> + Send + 'static,
+) -> Response {
+    match run_as_viewer(app, headers, Method::POST, addr, Some(csrf), f).await {
+        Ok(to) => Redirect::to(&to).into_response(),
+        Err(e) => error_page(e, back),
+    }
+}
+
+// ---- values ---------------------------------------------------------------------------
+
+/// A KPI's name for people.
+pub fn label(k: &str) -> String {
+    match k {
+        "bookings" => "Bookings".into(),
+        "won_deals" => "Won deals".into(),
+        "lost_deals" => "Lost deals".into(),
+        "win_rate" => "Win rate".into(),
+        "win_rate_value" => "Win rate (value)".into(),
+        "avg_deal_size" => "Average deal size".into(),
+        "sales_cycle_days" => "Sales cycle (days)".into(),
+        "sales_cycle_days_median" => "Sales cycle, median (days)".into(),
+        "revenue_growth_yoy" => "Revenue growth YoY".into(),
+        "cac" => "CAC".into(),
+        "ltv" => "LTV".into(),
+        "ltv_to_cac" | "ltv_cac_ratio" => "LTV : CAC".into(),
+        "lead_response_sla_share" => "Leads answered within SLA".into(),
+        "lead_response_minutes_median" => "Lead response, median (min)".into(),
+        "csat_avg" => "CSAT".into(),
+        "nps" => "NPS".into(),
+        _ => {
+            let mut s = k.replace('_', " ");
+            if let Some(c) = s.get(0..1) {
+                s.replace_range(0..1, &c.to_uppercase());
+            }
+            s
+        }
+    }
+}
+
+/// Whether a lower value is better.
+fn lower_is_better(k: &str) -> bool {
+    matches!(
+        k,
+        "sales_cycle_days"
+            | "sales_cycle_days_median"
+            | "lost_deals"
+            | "cac"
+            | "cost_per_opportunity"
+            | "cost_per_sale"
+            | "lead_response_minutes_median"
+            | "rep_attrition_rate"
+            | "stale_pipeline_share"
+            | "churn_rate"
+    )
+}
+
+fn thousands(n: i128) -> String {
+    let s = n.unsigned_abs().to_string();
+    let mut o = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            o.push(',');
+        }
+        o.push(c);
+    }
+    if n < 0 { format!("-{o}") } else { o }
+}
+
+/// A value for people: money with its currency, ratios as percentages, counts with
+/// thousands separators, measures with their unit; `—` when undefined.
+pub fn show(k: &str, v: &Value, ccy: &str) -> String {
+    match v {
+        Value::Null => "—".into(),
+        Value::Count(n) => thousands(i128::from(*n)),
+        Value::Money(u) => {
+            let whole = (u + if *u >= 0 { 5_000 } else { -5_000 }) / 10_000;
+            format!("{ccy} {}", thousands(whole))
+        }
+        Value::Ratio(_)
+            if matches!(
+                k,
+                "ltv_to_cac"
+                    | "ltv_cac_ratio"
+                    | "pipeline_coverage"
+                    | "calls_per_rep_day"
+                    | "followups_per_lead"
+                    | "span_of_control"
+                    | "csat_avg"
+            ) =>
+        {
+            format!("{:.2}", v.as_f64().unwrap_or(0.0))
+        }
+        Value::Ratio(_) if k == "nps" => format!("{:.1}", v.as_f64().unwrap_or(0.0)),
+        Value::Ratio(_) => format!("{:.1}%", v.as_f64().unwrap_or(0.0) * 100.0),
+        Value::Measure(_) => format!("{:.1}", v.as_f64().unwrap_or(0.0)),
+        Value::Table(_) => v.to_text("—"),
+    }
+}
+
+/// Why a value is undefined, for the "—" tooltip.
+fn why_null(k: &str) -> String {
+    format!(
+        "Undefined: {} has a zero denominator for this scope and period",
+        sc::formula(k)
+    )
+}
+
+fn cell(k: &str, v: &Value, ccy: &str, href: &str) -> String {
+    if matches!(v, Value::Null) {
+        return format!(
+            "<span class=\"null\" title=\"{}\" tabindex=\"0\">—</span>",
+            esc(&why_null(k))
+        );
+    }
+    format!("<a href=\"{}\">{}</a>", esc(href), esc(&show(k, v, ccy)))
+}
+
+/// The change from `before` to `now`: relative for amounts and counts, in points for
+/// percentages.
+fn delta(k: &str, now: &Value, before: &Value, what: &str) -> String {
+    let (Some(a), Some(b)) = (now.as_f64(), before.as_f64()) else {
+        return format!("<span class=\"delta none\">{what}: —</span>");
+    };
+    let (txt, d) = match now {
+        Value::Ratio(_)
+            if !matches!(
+                k,
+                "ltv_to_cac"
+                    | "ltv_cac_ratio"
+                    | "pipeline_coverage"
+                    | "calls_per_rep_day"
+                    | "followups_per_lead"
+                    | "span_of_control"
+                    | "csat_avg"
+                    | "nps"
+            ) =>
+        {
+            let d = (a - b) * 100.0;
+            (format!("{:+.1} pts", d), d)
+        }
+        _ => {
+            if b == 0.0 {
+                return format!("<span class=\"delta none\">{what}: was 0</span>");
+            }
+            let d = (a - b) / b.abs() * 100.0;
+            (format!("{:+.1}%", d), d)
+        }
+    };
+    let good = if lower_is_better(k) { d < 0.0 } else { d > 0.0 };
+    let class = if d.abs() < 1e-9 {
+        "flat"
+    } else if good {
+        "good"
+    } else {
+        "bad"
+    };
+    let arrow = if d > 0.0 {
+        "▲"
+    } else if d < 0.0 {
+        "▼"
+    } else {
+        "="
+    };
+    format!(
+        "<span class=\"delta {class}\">{what}: <span aria-hidden=\"true\">{arrow}</span> {}</span>",
+        esc(&txt)
+    )
+}
+
+// ---- period picker ----------------------------------------------------------------------
+
+fn period_param(e: &Engine, raw: Option<&str>, today: Date) -> Result<Period> {
+    match raw {
+        None | Some("") => Ok(Period::containing(
+            &e.book.settings.fiscal,
+            Grain::Quarter,
+            today,
+        )),
+        Some(s) => {
+            Period::parse(s, &e.book.settings.fiscal).map_err(|e| bad_input(format!("period: {e}")))
+        }
+    }
+}
+
+fn picker(e: &Engine, today: Date, current: &Period, hidden: &[(&str, String)]) -> String {
+    let cal = &e.book.settings.fiscal;
+    let mut s = String::from(
+        "<form method=\"get\" class=\"picker\"><label for=\"period\">Period</label> <select id=\"period\" name=\"period\" data-autosubmit>",
+    );
+    let mut group = |name: &str, ps: Vec<Period>| {
+        let _ = write!(s, "<optgroup label=\"{name}\">");
+        for p in ps {
+            let v = p.to_string();
+            let sel = if p == *current { " selected" } else { "" };
+            let _ = write!(s, "<option value=\"{}\"{sel}>{}</option>", esc(&v), esc(&v));
+        }
+        s.push_str("</optgroup>");
+    };
+    group(
+        "Quarters",
+        (0..8)
+            .map(|i| Period::containing(cal, Grain::Quarter, add_months(today, -3 * i)))
+            .collect(),
+    );
+    group(
+        "Months",
+        (0..12)
+            .map(|i| Period::containing(cal, Grain::Month, add_months(today, -i)))
+            .collect(),
+    );
+    group(
+        "Fiscal years",
+        (0..3)
+            .map(|i| Period::containing(cal, Grain::Year, add_months(today, -12 * i)))
+            .collect(),
+    );
+    let known = (0..8)
+        .any(|i| Period::containing(cal, Grain::Quarter, add_months(today, -3 * i)) == *current)
+        || (0..12)
+            .any(|i| Period::containing(cal, Grain::Month, add_months(today, -i)) == *current)
+        || (0..3)
+            .any(|i| Period::containing(cal, Grain::Year, add_months(today, -12 * i)) == *current);
+    if !known {
+        let v = current.to_string();
+        let _ = write!(
+            s,
+            "<option value=\"{}\" selected>{}</option>",
+            esc(&v),
+            esc(&v)
+        );
+    }
+    s.push_str("</select>");
+    for (k, v) in hidden {
+        let _ = write!(
+            s,
+            "<input type=\"hidden\" name=\"{k}\" value=\"{}\">",
+            esc(v)
+        );
+    }
+    s.push_str(" <button type=\"submit\">Show</button></form>");
+    s
+}
+
+// ---- sign-in ----------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+struct NextQ {
+    next: Option<String>,
+}
+
+fn safe_next(n: Option<&str>) -> String {
+    match n {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".into(),
+    }
+}
+
+fn login_html(next: &str, msg: Option<&str>) -> String {
+    let m = msg
+        .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(m)))
+        .unwrap_or_default();
+    shell(
+        "Sign in",
+        "",
+        &format!(
+            "<section class=\"login\"><h1>Sign in to salesorg</h1>{m}<form method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"next\" value=\"{}\"><label for=\"username\">Username</label><input id=\"username\" name=\"username\" autocomplete=\"username\" required autofocus><label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required><button type=\"submit\">Sign in</button></form></section>",
+            esc(next)
+        ),
+    )
+}
+
+async fn login_form(Query(q): Query<NextQ>) -> Response {
+    html(
+        StatusCode::OK,
+        login_html(&safe_next(q.next.as_deref()), None),
+    )
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    next: Option<String>,
+}
+
+async fn login(
+    State(app): State<Arc<App>>,
+    Extension(addr): Extension<ClientAddr>,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let next = safe_next(f.next.as_deref());
+    let app2 = app.clone();
+    let r = tokio::task::spawn_blocking(move || {
+        let mut store = app2.store()?;
+        let r = auth::sign_in(
+            &mut store,
+            &app2.cfg.policy,
+            &f.username,
+            &f.password,
+            &addr.0,
+            now(),
+        );
+        app2.give_back(store);
+        r
+    })
+    .await
+    .unwrap_or_else(|e| Err(WebError::Internal(e.to_string())));
+    match r {
+        Ok(s) => {
+            let mut res = Redirect::to(&next).into_response();
+            if let Ok(v) = HeaderValue::from_str(&auth::session_cookie(&app.cfg.policy, &s.id)) {
+                res.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            res
+        }
+        Err(WebError::Throttled(s)) => html(
+            StatusCode::TOO_MANY_REQUESTS,
+            login_html(
+                &next,
+                Some(&format!(
+                    "Too many failed sign-ins. Try again in {} minutes.",
+                    (s + 59) / 60
+                )),
+            ),
+        ),
+        Err(WebError::Unauthorized) => html(
+            StatusCode::UNAUTHORIZED,
+            login_html(&next, Some("Wrong username or password.")),
+        ),
+        Err(e) => error_page(e, "/login"),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(addr): Extension<ClientAddr>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    let app2 = app.clone();
+    let r = run_as_viewer(app2, headers, Method::POST, addr.0, Some(f.csrf), |cx| {
+        cx.audit("sign_out", "")?;
+        if let Via::Session { id_hash, .. } = &cx.who.via {
+            cx.unscoped_store().delete_session(id_hash)?;
+        }
+        Ok(())
+    })
+    .await;
+    match r {
+        Ok(()) | Err(WebError::Unauthorized) => {
+            let mut res = Redirect::to("/login").into_response();
+            if let Ok(v) = HeaderValue::from_str(&auth::session_cookie(&app.cfg.policy, "")) {
+                res.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            res
+        }
+        Err(e) => error_page(e, "/"),
+    }
+}
+
+// ---- scorecards -------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+struct ScQ {
+    scope: Option<String>,
+    period: Option<String>,
+    kpi: Option<String>,
+    sort: Option<String>,
+    dir: Option<String>,
+    page: Option<usize>,
+    as_of: Option<String>,
+    root: Option<String>,
+    a: Option<String>,
+    b: Option<String>,
+}
+
+async fn home(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Query(q): Query<ScQ>,
+) -> Response {
+    let next = "/".to_owned();
+    page(app, headers, Method::GET, a.0, next, None, move |cx| {
+        let p = period_param(cx.scoped.engine, q.period.as_deref(), cx.today)?;
+        match cx.scoped.access().person() {
+            Some(me) => person_scorecard(cx, me, p, true),
+            None => Ok(Page {
+                title: "Welcome".into(),
+                body: "<h1>Welcome</h1><p>This account is not linked to anyone in the org, so it has no scorecard. Admins manage users, imports and the audit log under <a href=\"/admin\">Admin</a>.</p>".into(),
+            }),
+        }
+    })
+    .await
+}
+
+async fn person_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Path(id): Path<String>,
+    Query(q): Query<ScQ>,
+) -> Response {
+    let next = format!("/people/{}", enc(&id));
+    page(app, headers, Method::GET, a.0, next, None, move |cx| {
+        let p = period_param(cx.scoped.engine, q.period.as_deref(), cx.today)?;
+        let person = cx.scoped.person(&id)?;
+        let me = cx.scoped.access().person() == Some(person);
+        person_scorecard(cx, person, p, me)
+    })
+    .await
+}
+
+async fn scope_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Query(q): Query<ScQ>,
+) -> Response {
+    let next = format!("/scope?scope={}", enc(q.scope.as_deref().unwrap_or("")));
+    page(app, headers, Method::GET, a.0, next, None, move |cx| {
+        let e = cx.scoped.engine;
+        let p = period_param(e, q.period.as_deref(), cx.today)?;
+        let scope = match q.scope.as_deref() {
+            Some(s) if !s.is_empty() => cx.scoped.scope(s, Some(&p))?,
+            _ => cx.scoped.home().ok_or(WebError::NotFound)?,
+        };
+        let kpis: Vec<&'static str> = vec!["bookings", "won_deals", "win_rate", "avg_deal_size", "sales_cycle_days", "pipeline_open", "opps_created", "quota_attainment", "calls", "activities", "leads_created", "lead_conversion_rate"];
+        let prev = sc::previous_period(e, &p);
+        let ly = p.shifted_years(-1);
+        let rows = e.run_in(cx.scoped.lens(), &[scope], &[p, prev, ly], &kpis, cx.today).map_err(bad_input)?;
+        let get = |pi: usize, k: &str| rows[pi].values.iter().find(|(id, _)| *id == k).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
+        let name = e.scope_name(scope);
+        let mut body = format!("<h1>{}</h1><p class=\"sub\">{} · as of {}</p>", esc(&name), esc(&p.to_string()), fmt_date(Engine::as_of(&p, cx.today)));
+        body.push_str(&picker(e, cx.today, &p, &[("scope", name.clone())]));
+        body.push_str("<section class=\"cards\" aria-label=\"KPIs\">");
+        let ccy = e.book.settings.currency.as_str().to_owned();
+        for k in &kpis {
+            let v = get(0, k);
+            let href = format!("/explain?kpi={k}&scope={}&period={}", enc(&name), enc(&p.to_string()));
+            let _ = write!(body, "<article class=\"card\"><h2>{}</h2><p class=\"value\" data-kpi=\"{k}\" data-raw=\"{}\">{}</p>{}{}</article>", esc(&label(k)), esc(&v.to_json()), cell(k, &v, &ccy, &href), delta(k, &v, &get(1, k), "vs previous"), delta(k, &v, &get(2, k), "vs last year"));
+        }
+        body.push_str("</section>");
+        body.push_str(&charts_for(cx, scope, &p, None)?);
+        Ok(Page { title: name, body })
+    })
+    .await
+}
+
+/// A person's role scorecard page: KPI cards with comparisons and target, the direct
+/// reports side by side, and the charts.
+fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<Page> {
+    let e = cx.scoped.engine;
+    let card = sc::person_scorecard_in(
+        e,
+        cx.scoped.lens(),
+        cx.scoped.catalog,
+        person,
+        p,
+        cx.today,
+        None,
+    )?;
+    let info = &e.book.people[person as usize];
+    let ccy = e.book.settings.currency.as_str().to_owned();
+    let scope_name = e.scope_name(card.scope);
+    let title = if mine {
+        "My scorecard".to_owned()
+    } else {
+        info.name.clone()
+    };
+    let mut body = format!(
+        "<h1>{}</h1><p class=\"sub\">{} · {} · {} · as of {}</p>",
+        esc(&title),
+        esc(&info.name),
+        esc(card.role.as_deref().unwrap_or("no role in the catalog")),
+        esc(&scope_name),
+        fmt_date(card.as_of)
+    );
+    let here = if mine {
+        "/".to_owned()
+    } else {
+        format!("/people/{}", enc(info.id.as_str()))
+    };
+    let _ = here;
+    body.push_str(&picker(e, cx.today, &p, &[]));
+    let pstr = p.to_string();
+    body.push_str("<section class=\"cards\" aria-label=\"KPIs\">");
+    let mut tables = String::new();
+    for l in &card.lines {
+        let href = format!(
+            "/explain?kpi={}&scope={}&period={}",
+            l.kpi,
+            enc(&scope_name),
+            enc(&pstr)
+        );
+        if let Value::Table(t) = &l.value {
+            let _ = write!(
+                tables,
+                "<section class=\"table\"><h2>{}</h2>{}</section>",
+                esc(&label(l.kpi)),
+                table_html(l.kpi, t, &ccy)
+            );
+            continue;
+        }
+        let target = match (&l.target, l.kpi) {
+            (Some(t), "bookings") if !matches!(t, Value::Null) => {
+                let att = match (l.value.as_f64(), t.as_f64()) {
+                    (Some(a), Some(b)) if b > 0.0 => format!(" · {:.0}% attained", a / b * 100.0),
+                    _ => String::new(),
+                };
+                format!(
+                    "<p class=\"target\">Quota {}{att}</p>",
+                    esc(&show("quota", t, &ccy))
+                )
+            }
+            (Some(t), "quota_attainment") => format!(
+                "<p class=\"target\">Target {}</p>",
+                esc(&show(l.kpi, t, &ccy))
+            ),
+            _ => String::new(),
+        };
+        let _ = write!(
+            body,
+            "<article class=\"card\"><h2>{}</h2><p class=\"value\" data-kpi=\"{}\" data-raw=\"{}\">{}</p>{target}{}{}</article>",
+            esc(&label(l.kpi)),
+            l.kpi,
+            esc(&l.value.to_json()),
+            cell(l.kpi, &l.value, &ccy, &href),
+            delta(
+                l.kpi,
+                &l.value,
+                &l.previous,
+                &format!("vs {}", card.previous)
+            ),
+            delta(
+                l.kpi,
+                &l.value,
+                &l.last_year,
+                &format!("vs {}", card.last_year)
+            ),
+        );
+    }
+    body.push_str("</section>");
+    if !card.reports.is_empty() {
+        body.push_str("<section class=\"table\"><h2>Direct reports</h2><div class=\"scroll\"><table class=\"data sortable\"><thead><tr><th scope=\"col\">Name</th>");
+        let scalar: Vec<&sc::ScorecardLine> = card
+            .lines
+            .iter()
+            .filter(|l| !matches!(l.value, Value::Table(_)))
+            .collect();
+        for l in &scalar {
+            let _ = write!(
+                body,
+                "<th scope=\"col\" class=\"num\">{}</th>",
+                esc(&label(l.kpi))
+            );
+        }
+        body.push_str("</tr></thead><tbody>");
+        for (ri, r) in card.reports.iter().enumerate() {
+            let rp = match r {
+                Scope::Team(x) | Scope::Person(x) => *x,
+                _ => continue,
+            };
+            let rinfo = &e.book.people[rp as usize];
+            let rname = e.scope_name(*r);
+            let _ = write!(
+                body,
+                "<tr><th scope=\"row\"><a href=\"/people/{}?period={}\">{}</a></th>",
+                enc(rinfo.id.as_str()),
+                enc(&pstr),
+                esc(&rinfo.name)
+            );
+            for l in &scalar {
+                let href = format!(
+                    "/explain?kpi={}&scope={}&period={}",
+                    l.kpi,
+                    enc(&rname),
+                    enc(&pstr)
+                );
+                let _ = write!(
+                    body,
+                    "<td class=\"num\">{}</td>",
+                    cell(l.kpi, &l.reports[ri], &ccy, &href)
+                );
+            }
+            body.push_str("</tr>");
+        }
+        body.push_str("</tbody></table></div></section>");
+    }
+    body.push_str(&tables);
+    body.push_str(&charts_for(cx, card.scope, &p, Some(&card))?);
+    Ok(Page { title, body })
+}
+
+fn table_html(k: &str, t: &kpi::Table, ccy: &str) -> String {
+    let mut s = String::from("<div class=\"scroll\"><table class=\"data\"><thead><tr>");
+    for c in &t.columns {
+        let _ = write!(s, "<th scope=\"col\">{}</th>", esc(&c.replace('_', " ")));
+    }
+    s.push_str("</tr></thead><tbody>");
+    for (l, row) in t.labels.iter().zip(&t.rows) {
+        let _ = write!(s, "<tr><th scope=\"row\">{}</th>", esc(l));
+        for (j, v) in row.iter().enumerate() {
+            let col = t.columns.get(j + 1).copied().unwrap_or("");
+            let kk = match col {
+                "conversion" => "win_rate",
+                "lost_amount" => "bookings",
+                _ => k,
+            };
+            let txt = match v {
+                Value::Null => "—".to_owned(),
+                _ => show(kk, v, ccy),
+            };
+            let _ = write!(s, "<td class=\"num\">{}</td>", esc(&txt));
+        }
+        s.push_str("</tr>");
+    }
+    s.push_str("</tbody></table></div>");
+    s
+}
+
+/// The six charts of a scope over a period.
+fn charts_for(
+    cx: &Cx,
+    scope: Scope,
+    p: &Period,
+    card: Option<&sc::PersonScorecard>,
+) -> Result<String> {
+    let e = cx.scoped.engine;
+    let lens = cx.scoped.lens();
+    let cal = &e.book.settings.fiscal;
+    let ccy = e.book.settings.currency.as_str().to_owned();
+    let money = |v: f64| format!("{ccy} {}", charts::short(v));
+    let pct = |v: f64| format!("{:.0}%", v * 100.0);
+    let days = |v: f64| format!("{v:.0} d");
+    let mut out = String::from("<section class=\"charts\" aria-label=\"Charts\">");
+    let sname = e.scope_name(scope);
+
+    // 1. bookings by month against quota, cumulative, over the fiscal year
+    let fy = Period::containing(cal, Grain::Year, p.start);
+    let months: Vec<Period> = (0..12)
+        .map(|i| Period::containing(cal, Grain::Month, add_months(fy.start, i)))
+        .collect();
+    let rows = e
+        .run_in(lens, &[scope], &months, &["bookings"], cx.today)
+        .map_err(bad_input)?;
+    // quotas are set per quarter: each quarter's quota is spread evenly over its months
+    let quarters: Vec<Period> = (0..4)
+        .map(|i| Period::containing(cal, Grain::Quarter, add_months(fy.start, 3 * i)))
+        .collect();
+    let qrows = e
+        .run_in(lens, &[scope], &quarters, &["quota"], cx.today)
+        .map_err(bad_input)?;
+    let (mut cb, mut cq) = (0.0, 0.0);
+    let mut bk = Vec::new();
+    let mut qt = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        cb += r
+            .values
+            .first()
+            .and_then(|(_, v)| v.as_f64())
+            .unwrap_or(0.0);
+        cq += qrows[i / 3]
+            .values
+            .first()
+            .and_then(|(_, v)| v.as_f64())
+            .unwrap_or(0.0)
+            / 3.0;
+        bk.push((months[i].start <= cx.today).then_some(cb));
+        qt.push(Some(cq));
+    }
+    let x: Vec<String> = months
+        .iter()
+        .map(|m| m.start.month().to_string()[..3].to_owned())
+        .collect();
+    out.push_str(&charts::lines(
+        "bookings-vs-quota",
+        &format!("Bookings against quota, cumulative, {fy}"),
+        &format!("Cumulative bookings of {sname} by month of {fy}, against cumulative quota (each quarter's quota spread evenly over its three months)."),
+        &x,
+        &[Series { name: "Bookings", class: "s1", values: bk }, Series { name: "Quota", class: "s2", values: qt }],
+        &money,
+    ));
+
+    // 2. the funnel by stage
+    let r = e
+        .run_in(lens, &[scope], &[*p], &["stage_conversion"], cx.today)
+        .map_err(bad_input)?;
+    if let Some((_, Value::Table(t))) = r[0].values.first() {
+        let labels: Vec<String> = t.labels.clone();
+        let entered: Vec<f64> = t
+            .rows
+            .iter()
+            .map(|row| row.first().and_then(Value::as_f64).unwrap_or(0.0))
+            .collect();
+        let notes: Vec<String> = t
+            .rows
+            .iter()
+            .map(|row| match row.get(2).and_then(Value::as_f64) {
+                Some(c) => format!(
+                    "· {:.0}% advance, {:.0}% drop off",
+                    c * 100.0,
+                    (1.0 - c) * 100.0
+                ),
+                None => "· —".into(),
+            })
+            .collect();
+        out.push_str(&charts::hbars("funnel", &format!("Funnel by stage, {p}"), &format!("Opportunities of {sname} entering each stage in {p}, with the share that advanced and the share that dropped off."), &labels, &entered, &notes, &|v| format!("{v:.0}")));
+    }
+
+    // 3. open pipeline by close month and forecast category
+    let as_of = Engine::as_of(p, cx.today);
+    let (xs, cats) = cx.scoped.open_pipeline(scope, as_of, 6);
+    let classes = ["s3", "s4", "s1", "s5", "s2", "s6"];
+    let series: Vec<(&str, &str, Vec<f64>)> = cats
+        .iter()
+        .enumerate()
+        .map(|(i, (n, v))| (n.as_str(), classes[i % classes.len()], v.clone()))
+        .collect();
+    out.push_str(&charts::vbars("pipeline", &format!("Open pipeline by close month and forecast category, as of {}", fmt_date(as_of)), &format!("Open opportunities of {sname} as of {}, by expected close month (overdue first) and forecast category.", fmt_date(as_of)), &xs, &series, &money));
+
+    // 4. distribution of reps' quota attainment
+    let reps = cx.scoped.reps_in(scope, p);
+    if !reps.is_empty() {
+        let scopes: Vec<Scope> = reps.iter().map(|&r| Scope::Person(r)).collect();
+        let rows = e
+            .run_in(lens, &scopes, &[*p], &["quota_attainment"], cx.today)
+            .map_err(bad_input)?;
+        let bins = ["<50%", "50–75%", "75–100%", "100–125%", "≥125%", "no quota"];
+        let mut counts = [0f64; 6];
+        for r in &rows {
+            let b = match r.values.first().and_then(|(_, v)| v.as_f64()) {
+                None => 5,
+                Some(a) if a < 0.5 => 0,
+                Some(a) if a < 0.75 => 1,
+                Some(a) if a < 1.0 => 2,
+                Some(a) if a < 1.25 => 3,
+                Some(_) => 4,
+            };
+            counts[b] += 1.0;
+        }
+        out.push_str(&charts::vbars(
+            "attainment",
+            &format!("Reps' quota attainment, {p}"),
+            &format!(
+                "How many of the {} reps in {sname} reached each band of quota attainment in {p}.",
+                reps.len()
+            ),
+            &bins.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            &[("Reps", "s1", counts.to_vec())],
+            &|v| format!("{v:.0}"),
+        ));
+    }
+
+    // 5. leaderboard of direct reports
+    if let Some(c) = card
+        && !c.reports.is_empty()
+    {
+        let rows = e
+            .run_in(lens, &c.reports, &[*p], &["bookings", "win_rate"], cx.today)
+            .map_err(bad_input)?;
+        let mut lb: Vec<(String, f64, String)> = rows
+            .iter()
+            .map(|r| {
+                let who = match r.scope {
+                    Scope::Team(x) | Scope::Person(x) => e.book.people[x as usize].name.clone(),
+                    _ => String::new(),
+                };
+                let b = r
+                    .values
+                    .iter()
+                    .find(|(k, _)| *k == "bookings")
+                    .and_then(|(_, v)| v.as_f64())
+                    .unwrap_or(0.0);
+                let w = r
+                    .values
+                    .iter()
+                    .find(|(k, _)| *k == "win_rate")
+                    .and_then(|(_, v)| v.as_f64());
+                (
+                    who,
+                    b,
+                    w.map(|w| format!("· win rate {:.0}%", w * 100.0))
+                        .unwrap_or_else(|| "· win rate —".into()),
+                )
+            })
+            .collect();
+        lb.sort_by(|a, b| b.1.total_cmp(&a.1));
+        out.push_str(&charts::hbars(
+            "leaderboard",
+            &format!("Direct reports by bookings, {p}"),
+            &format!("Bookings of each direct report's scope in {p}, highest first."),
+            &lb.iter().map(|l| l.0.clone()).collect::<Vec<_>>(),
+            &lb.iter().map(|l| l.1).collect::<Vec<_>>(),
+            &lb.iter().map(|l| l.2.clone()).collect::<Vec<_>>(),
+            &money,
+        ));
+    }
+
+    // 6. win rate and sales cycle, last eight quarters
+    let qs: Vec<Period> = (0..8)
+        .rev()
+        .map(|i| Period::containing(cal, Grain::Quarter, add_months(p.start, -3 * i)))
+        .collect();
+    let rows = e
+        .run_in(
+            lens,
+            &[scope],
+            &qs,
+            &["win_rate", "sales_cycle_days"],
+            cx.today,
+        )
+        .map_err(bad_input)?;
+    let series = |k: &str| -> Vec<Option<f64>> {
+        rows.iter()
+            .map(|r| {
+                r.values
+                    .iter()
+                    .find(|(id, _)| *id == k)
+                    .and_then(|(_, v)| v.as_f64())
+            })
+            .collect()
+    };
+    let x: Vec<String> = qs.iter().map(|q| q.to_string().replace("FY", "")).collect();
+    out.push_str(&charts::lines(
+        "win-rate-trend",
+        "Win rate, last eight quarters",
+        &format!("Win rate of {sname} by fiscal quarter."),
+        &x,
+        &[Series {
+            name: "Win rate",
+            class: "s1",
+            values: series("win_rate"),
+        }],
+        &pct,
+    ));
+    out.push_str(&charts::lines(
+        "cycle-trend",
+        "Sales cycle, last eight quarters",
+        &format!("Average days from creation to close of won deals of {sname}, by fiscal quarter."),
+        &x,
+        &[Series {
+            name: "Sales cycle (days)",
+            class: "s2",
+            values: series("sales_cycle_days"),
+        }],
+        &days,
+    ));
+    out.push_str("</section>");
+    Ok(out)
+}
+
+// ---- org chart --------------------------------------------------------------------------
+
+async fn org_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Query(q): Query<ScQ>,
+) -> Response {
+    page(app, headers, Method::GET, a.0, "/org".into(), None, move |cx| {
+        let d = match q.as_of.as_deref() {
+            None | Some("") => cx.today,
+            Some(s) => parse_date(s).map_err(|e| bad_input(format!("as of: {e}")))?,
+        };
+        let roots = cx.scoped.org_tree(q.root.as_deref(), d, usize::MAX)?;
+        let mut body = format!(
+            "<h1>Org chart</h1><form method=\"get\" class=\"picker\"><label for=\"as_of\">As of</label> <input id=\"as_of\" name=\"as_of\" type=\"date\" value=\"{}\">{}<button type=\"submit\">Show</button></form><p class=\"sub\">Click anyone to open their scorecard. A flag marks a span of control outside the catalog's range for the role.</p><div class=\"tree\">",
+            fmt_date(d),
+            q.root.as_deref().map(|r| format!("<input type=\"hidden\" name=\"root\" value=\"{}\">", esc(r))).unwrap_or_default()
+        );
+        if q.root.is_some() {
+            body.insert_str(body.find("<div class=\"tree\">").unwrap_or(0), "<p><a href=\"/org\">Back to the top</a></p>");
+        }
+        body.push_str("<ul>");
+        for r in &roots {
+            tree_node(&mut body, r, 0);
+        }
+        body.push_str("</ul></div>");
+        Ok(Page { title: "Org chart".into(), body })
+    })
+    .await
+}
+
+fn tree_node(out: &mut String, n: &serde_json::Value, depth: usize) {
+    let id = n["id"].as_str().unwrap_or("");
+    let name = n["name"].as_str().unwrap_or("");
+    let role = n["role_title"].as_str().unwrap_or("no catalog role");
+    let span = n["span"].as_u64().unwrap_or(0);
+    let flag = n["span_flag"]
+        .as_str()
+        .map(|f| {
+            format!(
+                " <span class=\"flag\" title=\"{}\">⚑ span outside range</span>",
+                esc(f)
+            )
+        })
+        .unwrap_or_default();
+    let spans = if span > 0 {
+        format!(" · span {span}")
+    } else {
+        String::new()
+    };
+    let label = format!(
+        "<a href=\"/people/{}\">{}</a> <span class=\"role\">{}{spans}</span>{flag}",
+        enc(id),
+        esc(name),
+        esc(role)
+    );
+    let reports = n["reports"].as_array().filter(|r| !r.is_empty());
+    match reports {
+        Some(rs) => {
+            let open = if depth < 2 { " open" } else { "" };
+            let _ = write!(out, "<li><details{open}><summary>{label}</summary><ul>");
+            for r in rs {
+                tree_node(out, r, depth + 1);
+            }
+            out.push_str("</ul></details></li>");
+        }
+        None => {
+            let _ = write!(out, "<li class=\"leaf\">{label}</li>");
+        }
+    }
+}
+
+// ---- drill-down -------------------------------------------------------------------------
+
+const PER_PAGE: usize = 50;
+
+fn explained(cx: &Cx, q: &ScQ) -> Result<(sc::Explanation, Vec<sc::ExplainRecord>)> {
+    let e = cx.scoped.engine;
+    let p = period_param(e, q.period.as_deref(), cx.today)?;
+    let scope = match q.scope.as_deref() {
+        Some(s) if !s.is_empty() => cx.scoped.scope(s, Some(&p))?,
+        _ => cx.scoped.home().ok_or(WebError::NotFound)?,
+    };
+    let k =
+        sc::parse_kpis(&[q.kpi.clone().unwrap_or_else(|| "bookings".into())]).map_err(bad_input)?;
+    let ex =
+        sc::explain_in(e, cx.scoped.lens(), k[0], scope, p, cx.today).map_err(|err| match err {
+            salesorg_engine::EngineError::Scorecard(x) => bad_input(x),
+            other => WebError::Engine(other),
+        })?;
+    let mut recs = ex.records.clone();
+    let desc = q.dir.as_deref() == Some("desc");
+    match q.sort.as_deref().unwrap_or("date") {
+        "kind" => recs.sort_by(|a, b| a.kind.cmp(b.kind).then(a.id.cmp(&b.id))),
+        "id" => recs.sort_by(|a, b| a.id.cmp(&b.id)),
+        "owner" => recs.sort_by(|a, b| a.owner.cmp(&b.owner).then(a.date.cmp(&b.date))),
+        "amount" => recs.sort_by(|a, b| a.amount.cmp(&b.amount).then(a.id.cmp(&b.id))),
+        _ => recs.sort_by(|a, b| a.date.cmp(&b.date).then(a.id.cmp(&b.id))),
+    }
+    if desc {
+        recs.reverse();
+    }
+    Ok((ex, recs))
+}
+
+async fn explain_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Query(q): Query<ScQ>,
+) -> Response {
+    page(app, headers, Method::GET, a.0, "/explain".into(), None, move |cx| {
+        let (ex, recs) = explained(cx, &q)?;
+        let e = cx.scoped.engine;
+        let ccy = e.book.settings.currency.as_str().to_owned();
+        let base = format!("kpi={}&scope={}&period={}", ex.kpi, enc(&ex.scope), enc(&ex.period.to_string()));
+        let sort = q.sort.clone().unwrap_or_else(|| "date".into());
+        let dir = q.dir.clone().unwrap_or_else(|| "asc".into());
+        let pages = recs.len().div_ceil(PER_PAGE).max(1);
+        let pg = q.page.unwrap_or(1).clamp(1, pages);
+        let mut body = format!(
+            "<h1>{} — {}</h1><p class=\"sub\">{} · {} · as of {}</p><p class=\"big\">{}</p><p><code>{}</code></p>",
+            esc(&label(ex.kpi)),
+            esc(&ex.scope),
+            esc(&ex.period.to_string()),
+            esc(&ex.scope),
+            fmt_date(ex.as_of),
+            esc(&show(ex.kpi, &ex.value, &ccy)),
+            esc(ex.formula)
+        );
+        body.push_str("<dl class=\"inputs\">");
+        for (k, v) in &ex.inputs {
+            let _ = write!(body, "<div><dt>{}</dt><dd>{}</dd></div>", esc(&label(k)), esc(v));
+        }
+        let _ = write!(body, "</dl><p>{} records · <a href=\"/explain.csv?{base}&sort={}&dir={}\" download>Export CSV</a></p>", recs.len(), enc(&sort), enc(&dir));
+        body.push_str("<div class=\"scroll\"><table class=\"data\"><thead><tr>");
+        for (col, name) in [("kind", "Kind"), ("id", "Record"), ("owner", "Owner"), ("date", "Date"), ("", "Detail"), ("amount", "Amount")] {
+            if col.is_empty() {
+                let _ = write!(body, "<th scope=\"col\">{name}</th>");
+                continue;
+            }
+            let (next_dir, aria) = if sort == col {
+                if dir == "asc" { ("desc", " aria-sort=\"ascending\"") } else { ("asc", " aria-sort=\"descending\"") }
+            } else {
+                ("asc", "")
+            };
+            let _ = write!(body, "<th scope=\"col\"{aria}><a href=\"/explain?{base}&sort={col}&dir={next_dir}\">{name}</a></th>");
+        }
+        body.push_str("</tr></thead><tbody>");
+        for r in recs.iter().skip((pg - 1) * PER_PAGE).take(PER_PAGE) {
+            let owner = e.book.person(&r.owner).map(|p| e.book.people[p as usize].name.clone()).unwrap_or_else(|| r.owner.clone());
+            let amount = r.amount.map(|a| show("bookings", &Value::Money(a.into()), &ccy)).unwrap_or_default();
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td><a href=\"/people/{}\">{}</a></td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
+                esc(r.kind),
+                esc(&r.id),
+                enc(&r.owner),
+                esc(&owner),
+                esc(&r.date),
+                esc(&r.detail),
+                esc(&amount)
+            );
+        }
+        body.push_str("</tbody></table></div>");
+        if pages > 1 {
+            body.push_str("<nav class=\"pages\" aria-label=\"Pages\">");
+            if pg > 1 {
+                let _ = write!(body, "<a rel=\"prev\" href=\"/explain?{base}&sort={}&dir={}&page={}\">Previous</a> ", enc(&sort), enc(&dir), pg - 1);
+            }
+            let _ = write!(body, "<span>Page {pg} of {pages}</span>");
+            if pg < pages {
+                let _ = write!(body, " <a rel=\"next\" href=\"/explain?{base}&sort={}&dir={}&page={}\">Next</a>", enc(&sort), enc(&dir), pg + 1);
+            }
+            body.push_str("</nav>");
+        }
+        Ok(Page { title: format!("{} — {}", label(ex.kpi), ex.scope), body })
+    })
+    .await
+}
+
+/// A CSV cell, quoted when needed and defused against formula injection: a cell that
+/// starts with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'`.
+pub fn csv_cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+async fn explain_csv(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Query(q): Query<ScQ>,
+) -> Response {
+    let r = run_as_viewer(app, headers, Method::GET, a.0, None, move |cx| {
+        let (ex, recs) = explained(cx, &q)?;
+        let e = cx.scoped.engine;
+        let mut s = String::from("kind,record,owner_id,owner,date,detail,amount\r\n");
+        for r in &recs {
+            let owner = e
+                .book
+                .person(&r.owner)
+                .map(|p| e.book.people[p as usize].name.clone())
+                .unwrap_or_default();
+            let amount = r
+                .amount
+                .map(|a| kpi::fmt_fixed(a.into(), 4, 2))
+                .unwrap_or_default();
+            let cells = [r.kind, &r.id, &r.owner, &owner, &r.date, &r.detail, &amount];
+            s.push_str(
+                &cells
+                    .iter()
+                    .map(|c| csv_cell(c))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+            s.push_str("\r\n");
+        }
+        cx.audit(
+            "export",
+            &format!(
+                "drill-down {} {} {} ({} records)",
+                ex.kpi,
+                ex.scope,
+                ex.period,
+                recs.len()
+            ),
+        )?;
+        Ok((
+            format!(
+                "{}-{}-{}.csv",
+                ex.kpi,
+                ex.scope.replace(':', "-"),
+                ex.period
+            ),
+            s,
+        ))
+    })
+    .await;
+    match r {
+        Ok((name, body)) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"{}\"",
+                        name.replace(['"', '\\', '/'], "_")
+                    ),
+                ),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(e) => error_page(e, "/explain"),
+    }
+}
+
+// ---- roles ------------------------------------------------------------------------------
+
+async fn roles_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+) -> Response {
+    page(app, headers, Method::GET, a.0, "/roles".into(), None, |cx| {
+        let cat = cx.scoped.catalog;
+        let mut body = String::from("<h1>Roles</h1><p class=\"sub\">The role catalog, built from the seeds. Compare any two roles side by side.</p><form method=\"get\" action=\"/roles/compare\" class=\"picker\"><label for=\"a\">Compare</label> <select id=\"a\" name=\"a\">");
+        let opts = |sel: &str| -> String { cat.roles().iter().map(|r| format!("<option value=\"{}\"{}>{}</option>", esc(&r.id), if r.id == sel { " selected" } else { "" }, esc(&r.title))).collect() };
+        body.push_str(&opts("vp_inside_sales"));
+        body.push_str("</select> <label for=\"b\">with</label> <select id=\"b\" name=\"b\">");
+        body.push_str(&opts("director_inside_sales"));
+        body.push_str("</select> <button type=\"submit\">Compare</button></form><div class=\"scroll\"><table class=\"data\"><thead><tr><th scope=\"col\">Role</th><th scope=\"col\">Function</th><th scope=\"col\">Level</th><th scope=\"col\">Scope</th><th scope=\"col\">Span</th><th scope=\"col\">KPIs</th></tr></thead><tbody>");
+        for r in cat.roles() {
+            let span = r.span_range().map(|(a, b)| format!("{a}–{b}")).unwrap_or_else(|| "—".into());
+            let _ = write!(body, "<tr><th scope=\"row\"><a href=\"/roles/compare?a={}\">{}</a></th><td>{:?}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", enc(&r.id), esc(&r.title), r.function, r.level, r.scope.as_str(), span, esc(&r.kpi_ids().join(", ")));
+        }
+        body.push_str("</tbody></table></div>");
+        Ok(Page { title: "Roles".into(), body })
+    })
+    .await
+}
+
+fn src(s: &str) -> String {
+    format!(
+        " <span class=\"src\" title=\"source: {s}\">[{s}]</span>",
+        s = esc(s)
+    )
+}
+
+fn facts(v: &[salesorg_core::catalog::Fact]) -> String {
+    if v.is_empty() {
+        return "—".into();
+    }
+    let mut s = String::from("<ul>");
+    for f in v {
+        let _ = write!(s, "<li>{}{}</li>", esc(&f.text), src(&f.source));
+    }
+    s.push_str("</ul>");
+    s
+}
+
+fn role_rows(r: &salesorg_core::catalog::Role) -> Vec<(&'static str, String)> {
+    let money = |b: &salesorg_core::catalog::Band| {
+        format!(
+            "{} {}–{}{}{}",
+            b.currency,
+            thousands(b.min.into()),
+            thousands(b.max.into()),
+            if b.open_top { "+" } else { "" },
+            src(&b.source)
+        )
+    };
+    let list = |v: Vec<String>| {
+        if v.is_empty() {
+            "—".to_owned()
+        } else {
+            format!(
+                "<ul>{}</ul>",
+                v.into_iter()
+                    .map(|x| format!("<li>{x}</li>"))
+                    .collect::<String>()
+            )
+        }
+    };
+    vec![
+        ("Scope", format!("{} (level {})", r.scope.as_str(), r.level)),
+        ("Summary", facts(&r.summary)),
+        (
+            "Reports to",
+            list(
+                r.reports_to
+                    .iter()
+                    .map(|x| {
+                        format!(
+                            "{}{}{}",
+                            esc(&x.role),
+                            x.note
+                                .as_deref()
+                                .map(|n| format!(" — {}", esc(n)))
+                                .unwrap_or_default(),
+                            src(&x.source)
+                        )
+                    })
+                    .collect(),
+            ),
+        ),
+        (
+            "Span of control",
+            list(
+                r.span
+                    .iter()
+                    .map(|x| {
+                        format!(
+                            "{}–{}{}{}",
+                            x.min,
+                            x.max,
+                            x.note
+                                .as_deref()
+                                .map(|n| format!(" — {}", esc(n)))
+                                .unwrap_or_default(),
+                            src(&x.source)
+                        )
+                    })
+                    .collect(),
+            ),
+        ),
+        ("Responsibilities", facts(&r.responsibilities)),
+        (
+            "KPIs",
+            list(
+                r.kpis
+                    .iter()
+                    .map(|k| format!("{}{}", esc(&label(&k.id)), src(&k.source)))
+                    .collect(),
+            ),
+        ),
+        (
+            "Skills",
+            list(
+                r.skills
+                    .dimensions()
+                    .iter()
+                    .filter(|(_, f)| !f.is_empty())
+                    .map(|(d, f)| {
+                        format!("<strong>{}</strong>{}", esc(&d.replace('_', " ")), facts(f))
+                    })
+                    .collect(),
+            ),
+        ),
+        (
+            "Experience",
+            list(
+                r.experience
+                    .iter()
+                    .map(|y| {
+                        format!(
+                            "{}{} years{}{}",
+                            y.min,
+                            y.max.map(|m| format!("–{m}")).unwrap_or_else(|| "+".into()),
+                            y.note
+                                .as_deref()
+                                .map(|n| format!(" — {}", esc(n)))
+                                .unwrap_or_default(),
+                            src(&y.source)
+                        )
+                    })
+                    .collect(),
+            ),
+        ),
+        ("Base salary", list(r.comp.base.iter().map(money).collect())),
+        (
+            "Bonus (% of base)",
+            list(
+                r.comp
+                    .bonus_pct_of_base
+                    .iter()
+                    .map(|p| format!("{}–{}%{}", p.min, p.max, src(&p.source)))
+                    .collect(),
+            ),
+        ),
+        (
+            "Total compensation up to",
+            list(r.comp.total_comp_up_to.iter().map(money).collect()),
+        ),
+        (
+            "Next roles",
+            list(
+                r.next_roles
+                    .iter()
+                    .map(|n| {
+                        format!(
+                            "{}{}{}",
+                            esc(&n.role),
+                            n.years
+                                .as_deref()
+                                .map(|y| format!(" ({} years)", esc(y)))
+                                .unwrap_or_default(),
+                            src(&n.source)
+                        )
+                    })
+                    .collect(),
+            ),
+        ),
+        ("Challenges", facts(&r.challenges)),
+    ]
+}
+
+async fn compare_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Query(q): Query<ScQ>,
+) -> Response {
+    page(app, headers, Method::GET, a.0, "/roles".into(), None, move |cx| {
+        let cat = cx.scoped.catalog;
+        let ra = cat.find(q.a.as_deref().unwrap_or("")).ok_or(WebError::NotFound)?;
+        let rb = match q.b.as_deref() {
+            Some(b) if !b.is_empty() => Some(cat.find(b).ok_or(WebError::NotFound)?),
+            _ => None,
+        };
+        let title = match rb {
+            Some(rb) => format!("{} vs {}", ra.title, rb.title),
+            None => ra.title.clone(),
+        };
+        let mut body = format!("<h1>{}</h1><p class=\"sub\">Every fact cites its seed file: {}.</p>", esc(&title), cat.sources().iter().map(|(k, v)| format!("[{}] {}", esc(k), esc(v))).collect::<Vec<_>>().join(" · "));
+        let _ = write!(body, "<div class=\"scroll\"><table class=\"data compare\"><thead><tr><th scope=\"col\"></th><th scope=\"col\">{}</th>", esc(&ra.title));
+        if let Some(rb) = rb {
+            let _ = write!(body, "<th scope=\"col\">{}</th>", esc(&rb.title));
+        }
+        body.push_str("</tr></thead><tbody>");
+        let rows_b = rb.map(role_rows);
+        for (i, (name, va)) in role_rows(ra).into_iter().enumerate() {
+            let _ = write!(body, "<tr><th scope=\"row\">{name}</th><td>{va}</td>");
+            if let Some(rb) = &rows_b {
+                let _ = write!(body, "<td>{}</td>", rb[i].1);
+            }
+            body.push_str("</tr>");
+        }
+        body.push_str("</tbody></table></div><p><a href=\"/roles\">All roles</a></p>");
+        Ok(Page { title, body })
+    })
+    .await
+}
+
+// ---- account ----------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+struct MsgQ {
+    msg: Option<String>,
+    token: Option<String>,
+}
+
+fn csrf_of(cx: &Cx) -> String {
+    match &cx.who.via {
+        Via::Session { csrf, .. } => csrf.clone(),
+        Via::Token { .. } => String::new(),
+    }
+}
+
+async fn account_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Query(q): Query<MsgQ>,
+) -> Response {
+    page(app, headers, Method::GET, a.0, "/account".into(), None, move |cx| {
+        let csrf = csrf_of(cx);
+        let uid = cx.who.user.id;
+        let tokens = cx.unscoped_store().tokens_of(uid)?;
+        let mut body = format!("<h1>Account</h1><p class=\"sub\">Signed in as {}</p>", esc(&cx.who.user.username));
+        if let Some(m) = &q.msg {
+            let _ = write!(body, "<p class=\"notice\" role=\"status\">{}</p>", esc(m));
+        }
+        if let Some(t) = &q.token {
+            let _ = write!(body, "<p class=\"notice\" role=\"status\">Your new token — copy it now, it is not shown again: <code>{}</code></p>", esc(t));
+        }
+        let _ = write!(body, "<section><h2>Change password</h2><form method=\"post\" action=\"/account/password\" class=\"stack\"><input type=\"hidden\" name=\"csrf\" value=\"{c}\"><label for=\"current\">Current password</label><input id=\"current\" name=\"current\" type=\"password\" autocomplete=\"current-password\" required><label for=\"new\">New password (at least 10 characters)</label><input id=\"new\" name=\"new\" type=\"password\" autocomplete=\"new-password\" minlength=\"10\" required><button type=\"submit\">Change password</button></form></section>", c = esc(&csrf));
+        let _ = write!(body, "<section><h2>API tokens</h2><form method=\"post\" action=\"/account/tokens\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{c}\"><label for=\"tname\">Name</label> <input id=\"tname\" name=\"name\" required> <button type=\"submit\">Create token</button></form><table class=\"data\"><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Prefix</th><th scope=\"col\">State</th><th scope=\"col\"></th></tr></thead><tbody>", c = esc(&csrf));
+        for t in tokens {
+            let live = t.revoked_at.is_none();
+            let _ = write!(body, "<tr><td>{}</td><td><code>{}…</code></td><td>{}</td><td>{}</td></tr>", esc(&t.name), esc(&t.prefix), if live { "live" } else { "revoked" }, if live { format!("<form method=\"post\" action=\"/account/tokens/{}/revoke\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">Revoke</button></form>", t.id, esc(&csrf)) } else { String::new() });
+        }
+        body.push_str("</tbody></table></section>");
+        Ok(Page { title: "Account".into(), body })
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    current: String,
+    new: String,
+}
+
+async fn account_password(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Form(f): Form<PasswordForm>,
+) -> Response {
+    let policy = app.cfg.policy.clone();
+    let r = run_as_viewer(
+        app.clone(),
+        headers,
+        Method::POST,
+        a.0,
+        Some(f.csrf.clone()),
+        move |cx| {
+            if !auth::verify_password(&f.current, &cx.who.user.password_hash) {
+                cx.audit("password_change_failed", "wrong current password")?;
+                return Ok(Err("The current password is wrong."));
+            }
+            if auth::check_new_password(&f.new).is_err() {
+                return Ok(Err("A password needs at least 10 characters."));
+            }
+            let (uid, name, t, addr) = (
+                cx.who.user.id,
+                cx.who.user.username.clone(),
+                cx.now,
+                cx.addr.clone(),
+            );
+            let h = auth::hash_password(&f.new)?;
+            cx.unscoped_store().set_password(uid, &h, t)?;
+            cx.audit("password_changed", "")?;
+            Ok(Ok(auth::sign_in(
+                cx.unscoped_store(),
+                &policy,
+                &name,
+                &f.new,
+                &addr,
+                t,
+            )?))
+        },
+    )
+    .await;
+    match r {
+        Ok(Ok(s)) => {
+            let mut res = Redirect::to("/account?msg=Password%20changed").into_response();
+            if let Ok(v) = HeaderValue::from_str(&auth::session_cookie(&app.cfg.policy, &s.id)) {
+                res.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            res
+        }
+        Ok(Err(m)) => Redirect::to(&format!("/account?msg={}", enc(m))).into_response(),
+        Err(e) => error_page(e, "/account"),
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    #[serde(default)]
+    csrf: String,
+    name: String,
+}
+
+async fn account_token(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Form(f): Form<TokenForm>,
+) -> Response {
+    let csrf = f.csrf.clone();
+    action(app, headers, a.0, csrf, "/account", move |cx| {
+        let name = f.name.trim().to_owned();
+        if name.is_empty() {
+            return Ok("/account?msg=A%20token%20needs%20a%20name".into());
+        }
+        let (uid, t) = (cx.who.user.id, cx.now);
+        let (secret, tok) = auth::create_token(cx.unscoped_store(), uid, &name, t)?;
+        cx.audit("token_created", &format!("{} ({})", tok.name, tok.prefix))?;
+        Ok(format!("/account?token={}", enc(&secret)))
+    })
+    .await
+}
+
+async fn account_revoke(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Path(id): Path<i64>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    action(app, headers, a.0, f.csrf, "/account", move |cx| {
+        let (uid, t) = (cx.who.user.id, cx.now);
+        if !cx.unscoped_store().revoke_token(uid, id, t)? {
+            return Err(WebError::NotFound);
+        }
+        cx.audit("token_revoked", &id.to_string())?;
+        Ok("/account?msg=Token%20revoked".into())
+    })
+    .await
+}
+
+// ---- admin ------------------------------------------------------------------------------
+
+fn admin_only(cx: &Cx) -> Result<()> {
+    if cx.who.user.is_admin {
+        Ok(())
+    } else {
+        Err(WebError::NotFound)
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct AdminQ {
+    msg: Option<String>,
+    problems: Option<String>,
+}
+
+async fn admin_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Query(q): Query<AdminQ>,
+) -> Response {
+    page(app, headers, Method::GET, a.0, "/admin".into(), None, move |cx| {
+        admin_only(cx)?;
+        let csrf = csrf_of(cx);
+        let users = cx.unscoped_store().users()?;
+        let log = cx.unscoped_store().audit_log(100, None)?;
+        let mut body = String::from("<h1>Admin</h1>");
+        if let Some(m) = &q.msg {
+            let _ = write!(body, "<p class=\"notice\" role=\"status\">{}</p>", esc(m));
+        }
+        if let Some(p) = &q.problems {
+            let _ = write!(body, "<section class=\"problems\" role=\"alert\"><h2>The import was refused; nothing was written</h2><pre>{}</pre></section>", esc(p));
+        }
+        let _ = write!(body, "<section><h2>Import</h2><form method=\"post\" action=\"/admin/import\" enctype=\"multipart/form-data\" class=\"stack\"><input type=\"hidden\" name=\"csrf\" value=\"{c}\"><label for=\"source\">Source</label><select id=\"source\" name=\"source\"><option value=\"salesforce\">Salesforce Data Export</option><option value=\"hubspot\">HubSpot export</option></select><label for=\"files\">The export's CSV files</label><input id=\"files\" name=\"files\" type=\"file\" accept=\".csv\" multiple required><button type=\"submit\">Import</button></form></section>", c = esc(&csrf));
+        let _ = write!(body, "<section><h2>Users</h2><form method=\"post\" action=\"/admin/users\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{c}\"><label for=\"nu\">Username</label> <input id=\"nu\" name=\"username\" required> <label for=\"np\">Person id</label> <input id=\"np\" name=\"person\"> <label for=\"npw\">Password</label> <input id=\"npw\" name=\"password\" type=\"password\" minlength=\"10\" required> <label><input type=\"checkbox\" name=\"admin\" value=\"1\"> admin</label> <button type=\"submit\">Add user</button></form><div class=\"scroll\"><table class=\"data\"><thead><tr><th scope=\"col\">User</th><th scope=\"col\">Person</th><th scope=\"col\">Admin</th><th scope=\"col\">State</th><th scope=\"col\"></th></tr></thead><tbody>", c = esc(&csrf));
+        for u in users {
+            let (act, label) = if u.disabled { ("enable", "Enable") } else { ("disable", "Disable") };
+            let _ = write!(body, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><form method=\"post\" action=\"/admin/users/{}/{act}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">{label}</button></form></td></tr>", esc(&u.username), esc(u.person_id.as_deref().unwrap_or("—")), if u.is_admin { "yes" } else { "" }, if u.disabled { "disabled" } else { "active" }, u.id, esc(&csrf));
+        }
+        body.push_str("</tbody></table></div></section><section><h2>Audit log</h2><div class=\"scroll\"><table class=\"data\"><thead><tr><th scope=\"col\">When (UTC)</th><th scope=\"col\">Who</th><th scope=\"col\">What</th><th scope=\"col\">Detail</th><th scope=\"col\">From</th></tr></thead><tbody>");
+        for e in log {
+            let when = time::OffsetDateTime::from_unix_timestamp(e.at).map(|t| format!("{} {:02}:{:02}:{:02}", fmt_date(t.date()), t.hour(), t.minute(), t.second())).unwrap_or_default();
+            let _ = write!(body, "<tr><td>{when}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", esc(e.actor.as_deref().unwrap_or("")), esc(&e.action), esc(&e.detail), esc(e.addr.as_deref().unwrap_or("")));
+        }
+        body.push_str("</tbody></table></div></section>");
+        Ok(Page { title: "Admin".into(), body })
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct AddUserForm {
+    #[serde(default)]
+    csrf: String,
+    username: String,
+    #[serde(default)]
+    person: String,
+    password: String,
+    admin: Option<String>,
+}
+
+async fn admin_add_user(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Form(f): Form<AddUserForm>,
+) -> Response {
+    let csrf = f.csrf.clone();
+    action(app, headers, a.0, csrf, "/admin", move |cx| {
+        admin_only(cx)?;
+        let person = Some(f.person.trim()).filter(|p| !p.is_empty());
+        if let Some(p) = person
+            && cx.scoped.engine.book.person(p).is_none()
+        {
+            return Ok(format!(
+                "/admin?msg={}",
+                enc(&format!("There is no person {p:?} in the org."))
+            ));
+        }
+        if auth::check_new_password(&f.password).is_err() {
+            return Ok("/admin?msg=A%20password%20needs%20at%20least%2010%20characters.".into());
+        }
+        let h = auth::hash_password(&f.password)?;
+        let t = cx.now;
+        match cx
+            .unscoped_store()
+            .create_user(f.username.trim(), person, &h, f.admin.is_some(), t)
+        {
+            Ok(u) => {
+                cx.audit(
+                    "user_added",
+                    &format!(
+                        "{} (person {:?}, admin {})",
+                        u.username, u.person_id, u.is_admin
+                    ),
+                )?;
+                Ok(format!(
+                    "/admin?msg={}",
+                    enc(&format!("Added {}.", u.username))
+                ))
+            }
+            Err(salesorg_store::StoreError::Conflict(m)) => Ok(format!("/admin?msg={}", enc(&m))),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
+}
+
+async fn admin_user_action(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Path((id, act)): Path<(i64, String)>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    action(app, headers, a.0, f.csrf, "/admin", move |cx| {
+        admin_only(cx)?;
+        let disable = match act.as_str() {
+            "disable" => true,
+            "enable" => false,
+            _ => return Err(WebError::NotFound),
+        };
+        let u = cx
+            .unscoped_store()
+            .user_by_id(id)?
+            .ok_or(WebError::NotFound)?;
+        cx.unscoped_store().set_disabled(id, disable)?;
+        cx.audit(
+            if disable {
+                "user_disabled"
+            } else {
+                "user_enabled"
+            },
+            &u.username,
+        )?;
+        Ok(format!(
+            "/admin?msg={}",
+            enc(&format!(
+                "{} {}.",
+                u.username,
+                if disable { "disabled" } else { "enabled" }
+            ))
+        ))
+    })
+    .await
+}
+
+/// An uploaded export: the CSV files are written to a temporary folder and imported as
+/// one atomic import; a refusal lists every problem by file, line and column.
+async fn admin_import(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    mut mp: Multipart,
+) -> Response {
+    let mut csrf = String::new();
+    let mut source = String::new();
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    loop {
+        match mp.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or("").to_owned();
+                let fname = field.file_name().map(str::to_owned);
+                match field.bytes().await {
+                    Ok(b) => match name.as_str() {
+                        "csrf" => csrf = String::from_utf8_lossy(&b).into_owned(),
+                        "source" => source = String::from_utf8_lossy(&b).into_owned(),
+                        "files" => {
+                            if let Some(f) = fname {
+                                files.push((f, b.to_vec()));
+                            }
+                        }
+                        _ => {}
+                    },
+                    Err(e) => {
+                        return error_page(WebError::BadRequest(format!("upload: {e}")), "/admin");
+                    }
+                }
+            }
+            Ok(None) => break,
+            Err(e) => return error_page(WebError::BadRequest(format!("upload: {e}")), "/admin"),
+        }
+    }
+    let app2 = app.clone();
+    let r = run_as_viewer(app, headers, Method::POST, a.0, Some(csrf), move |cx| {
+        admin_only(cx)?;
+        let src = salesorg_engine::import::Source::parse(&source).map_err(WebError::BadRequest)?;
+        let dir = std::env::temp_dir().join(format!("salesorg-upload-{}", auth::random_hex(8)?));
+        std::fs::create_dir_all(&dir).map_err(|e| WebError::Internal(e.to_string()))?;
+        for (name, bytes) in &files {
+            let base = std::path::Path::new(name)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if base.is_empty() || !base.to_ascii_lowercase().ends_with(".csv") {
+                continue;
+            }
+            std::fs::write(dir.join(&base), bytes)
+                .map_err(|e| WebError::Internal(e.to_string()))?;
+        }
+        let opts = salesorg_engine::import::ImportOptions {
+            today: Some(cx.today),
+            ..Default::default()
+        };
+        let res = salesorg_engine::import::import(
+            cx.unscoped_store(),
+            src,
+            &dir,
+            &opts,
+            &salesorg_engine::Quiet,
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        match res {
+            Ok(sum) => {
+                cx.audit(
+                    "import",
+                    &format!("{source} upload ({} files): {sum}", files.len()),
+                )?;
+                Ok(format!("/admin?msg={}", enc(&format!("Imported: {sum}"))))
+            }
+            Err(salesorg_engine::EngineError::Rejected(ps)) => {
+                let text = ps.to_string().replace(&format!("{}/", dir.display()), "");
+                cx.audit(
+                    "import_refused",
+                    &format!("{source} upload: {} problems", ps.0.len()),
+                )?;
+                Ok(format!("/admin?problems={}", enc(&text)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await;
+    match r {
+        Ok(to) => {
+            let _ = tokio::task::spawn_blocking(move || app2.load()).await;
+            Redirect::to(&to).into_response()
+        }
+        Err(e) => error_page(e, "/admin"),
+    }
+}
+
+/// Which grant a viewer has, as text.
+pub fn grant_name(g: Grant) -> &'static str {
+    match g {
+        Grant::Company => "company",
+        Grant::Subtree => "subtree",
+        Grant::Nothing => "nothing",
+    }
+}

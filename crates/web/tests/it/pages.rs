@@ -1,0 +1,166 @@
+//! HTML snapshots (insta) of every page on the fixed demo org, as a Director sees them
+//! (and the admin page as an admin). Secrets and clock times are redacted.
+
+use axum::http::StatusCode;
+use salesorg_store::BackendKind;
+
+use crate::fixture::*;
+
+/// Replaces 64-hex-digit secrets (CSRF tokens) and `YYYY-MM-DD HH:MM:SS` times.
+fn redact(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b[i..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
+            .count();
+        if hex == 64 {
+            out.push_str("[secret]");
+            i += 64;
+            continue;
+        }
+        if b.len() - i >= 19 {
+            let w = &b[i..i + 19];
+            let shape = w.iter().enumerate().all(|(k, c)| match k {
+                4 | 7 => *c == b'-',
+                10 => *c == b' ',
+                13 | 16 => *c == b':',
+                _ => c.is_ascii_digit(),
+            });
+            if shape {
+                out.push_str("[time]");
+                i += 19;
+                continue;
+            }
+        }
+        let ch = s[i..].chars().next().unwrap();
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    // one element per line, so that a diff shows what changed
+    out.replace("><", ">\n<")
+}
+
+#[test]
+fn every_page_renders_as_before() {
+    let fx = fixture(BackendKind::Sqlite);
+    let anon = Auth::default();
+    let login = call(&fx, "GET", "/login?next=%2Forg", &anon, None);
+    assert_eq!(login.status, StatusCode::OK);
+    insta::assert_snapshot!("login", redact(&login.body));
+
+    let dir = sign_in(&fx, "dir_a", PASSWORD).unwrap();
+    let me = fx.person("dir_a");
+    let rep = fx.person("rep");
+    let pages = [
+        ("home", "/?period=FY2026-Q3".to_owned()),
+        ("person", format!("/people/{rep}?period=FY2026-Q3")),
+        ("scope", format!("/scope?scope=team:{me}&period=2026-08")),
+        ("org", "/org?as_of=2026-11-20".to_owned()),
+        (
+            "explain",
+            format!("/explain?kpi=win_rate&scope=team:{me}&period=FY2026-Q3&sort=amount&dir=desc"),
+        ),
+        ("roles", "/roles".to_owned()),
+        (
+            "compare",
+            "/roles/compare?a=vp_inside_sales&b=director_inside_sales".to_owned(),
+        ),
+        ("account", "/account".to_owned()),
+        ("not_found", format!("/people/{}", fx.person("cro"))),
+    ];
+    for (name, uri) in pages {
+        let r = call(&fx, "GET", &uri, &dir, None);
+        let want = if name == "not_found" {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(r.status, want, "{uri}");
+        insta::assert_snapshot!(name, redact(&r.body));
+    }
+    let csv = call(
+        &fx,
+        "GET",
+        &format!("/explain.csv?kpi=bookings&scope=team:{me}&period=FY2026-Q3"),
+        &dir,
+        None,
+    );
+    assert_eq!(csv.status, StatusCode::OK);
+    insta::assert_snapshot!("explain_csv", csv.body);
+
+    let admin = sign_in(&fx, "admin", PASSWORD).unwrap();
+    let r = call(&fx, "GET", "/admin", &admin, None);
+    assert_eq!(r.status, StatusCode::OK);
+    insta::assert_snapshot!("admin", redact(&r.body));
+    // a non-admin does not learn that the page exists
+    assert_eq!(
+        call(&fx, "GET", "/admin", &dir, None).status,
+        StatusCode::NOT_FOUND
+    );
+    // signed out: every page sends you to sign in, and comes back after
+    let r = call(&fx, "GET", "/org", &anon, None);
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers["location"], "/login?next=%2Forg");
+}
+
+#[test]
+fn csv_cells_are_defused_against_formula_injection() {
+    use salesorg_web::pages::csv_cell;
+    assert_eq!(
+        csv_cell("=HYPERLINK(\"http://x\")"),
+        "\"'=HYPERLINK(\"\"http://x\"\")\""
+    );
+    assert_eq!(csv_cell("+1"), "'+1");
+    assert_eq!(csv_cell("-1"), "'-1");
+    assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+    assert_eq!(csv_cell("\tx"), "'\tx");
+    assert_eq!(csv_cell("plain"), "plain");
+    assert_eq!(csv_cell("a,b"), "\"a,b\"");
+}
+
+/// Forms post with the session's CSRF token; without it, nothing changes.
+#[test]
+fn forms_need_the_csrf_token() {
+    let fx = fixture(BackendKind::Postgres);
+    let admin = sign_in(&fx, "admin", PASSWORD).unwrap();
+    let form =
+        |csrf: &str| format!("csrf={csrf}&username=newbie&person=&password=long+enough+pw&admin=1");
+    let post = |body: String| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            use tower::ServiceExt;
+            let req = axum::http::Request::builder()
+                .method("POST")
+                .uri("/admin/users")
+                .header(
+                    "cookie",
+                    format!(
+                        "{}={}",
+                        salesorg_web::auth::COOKIE,
+                        admin.cookie.as_deref().unwrap()
+                    ),
+                )
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(axum::body::Body::from(body))
+                .unwrap();
+            fx.router.clone().oneshot(req).await.unwrap().status()
+        })
+    };
+    assert_eq!(post(form("wrong")), StatusCode::FORBIDDEN);
+    let mut s = fx.app.store().unwrap();
+    assert!(s.user_by_name("newbie").unwrap().is_none());
+    fx.app.give_back(s);
+    assert_eq!(
+        post(form(admin.csrf.as_deref().unwrap())),
+        StatusCode::SEE_OTHER
+    );
+    let mut s = fx.app.store().unwrap();
+    assert!(s.user_by_name("newbie").unwrap().unwrap().is_admin);
+    fx.app.give_back(s);
+}
