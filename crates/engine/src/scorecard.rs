@@ -432,6 +432,9 @@ pub fn person_scorecard_in(
         .segs
         .direct_reports(p, salesorg_core::scorecard::day(as_of))
         .into_iter()
+        // through a lens, only the reports the viewer may see (someone who left the
+        // viewer's subtree may lead people the viewer must not learn of)
+        .filter(|&r| lens.sees_person(engine, r))
         .map(|r| {
             if engine.segs.of_scope[r as usize]
                 .iter()

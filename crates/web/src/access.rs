@@ -65,7 +65,7 @@ impl Access {
             .as_deref()
             .and_then(|id| engine.book.person(id));
         let (grant, lens) = match person {
-            None => (Grant::Nothing, Lens::own_book(engine, engine.book.nobody())),
+            None => (Grant::Nothing, Lens::nothing()),
             Some(p) => {
                 let role = engine.book.people[p as usize].role.as_deref();
                 if role.is_some_and(|r| company.includes(catalog, r)) {
@@ -325,7 +325,7 @@ impl<'a> Scoped<'a> {
             "role_title": info.role.as_deref().and_then(|r| self.catalog.find(r)).map(|r| r.title.as_str()),
             "as_of": fmt_date(d),
             "manager": manager.map(|m| serde_json::json!({"id": m.as_str(), "name": name(m)})),
-            "reports": book.org.direct_reports(id, d).iter().map(|r| serde_json::json!({"id": r.as_str(), "name": name(r)})).collect::<Vec<_>>(),
+            "reports": book.org.direct_reports(id, d).iter().filter(|r| visible(r)).map(|r| serde_json::json!({"id": r.as_str(), "name": name(r)})).collect::<Vec<_>>(),
             "units": book.org.units_of(id, d).iter().map(|u| u.as_str()).collect::<Vec<_>>(),
             "reporting_history": history,
         })

@@ -891,6 +891,18 @@ impl Lens {
         v.dedup();
         Lens(Some(v))
     }
+    /// Nothing at all (an account not linked to anyone in the org).
+    pub fn nothing() -> Lens {
+        Lens(Some(Vec::new()))
+    }
+    /// Whether the lens lets through any of person `p`'s own segments (whether the viewer
+    /// may see `p` at all).
+    pub fn sees_person(&self, e: &Engine, p: u32) -> bool {
+        match &self.0 {
+            None => true,
+            Some(_) => e.segs.of_person(p).any(|s| self.sees(s)),
+        }
+    }
     /// A person's own book.
     pub fn own_book(e: &Engine, p: u32) -> Lens {
         Lens(Some(e.segs.of_person(p).collect()))

@@ -367,3 +367,90 @@ fn random_viewers_never_see_outside_their_subtree() {
         )
         .unwrap();
 }
+
+/// Someone who left the viewer's subtree and now leads people elsewhere: the viewer still
+/// sees their own past with that person, but never the people they lead now.
+#[test]
+fn a_person_who_moved_away_does_not_reveal_their_new_team() {
+    use salesorg_core::date::parse_date;
+    use salesorg_core::ids::{PersonId, RoleId};
+    use salesorg_core::records::{Person, ReportingLine, Validity};
+    for kind in BOTH {
+        let mut s = salesorg_store::testing::fresh(kind);
+        let person = |id: &str, role: &str| Person {
+            id: PersonId::parse(id).unwrap(),
+            name: format!("Name {id}"),
+            email: None,
+            title: None,
+            role: Some(RoleId::parse(role).unwrap()),
+            hired: None,
+            left: None,
+        };
+        let line = |p: &str, m: &str, from: &str, to: Option<&str>| ReportingLine {
+            person: PersonId::parse(p).unwrap(),
+            manager: PersonId::parse(m).unwrap(),
+            valid: Validity::new(
+                parse_date(from).unwrap(),
+                to.map(|t| parse_date(t).unwrap()),
+            )
+            .unwrap(),
+        };
+        s.upsert_people(&[
+            person("P-00001", "director_sales"),
+            person("P-00002", "sales_manager"),
+            person("P-00003", "sales_rep"),
+            person("P-00004", "director_sales"),
+        ])
+        .unwrap();
+        s.replace_lines(&[
+            line("P-00002", "P-00001", "2024-01-01", Some("2024-06-01")),
+            line("P-00002", "P-00004", "2024-06-01", None),
+            line("P-00003", "P-00002", "2024-06-01", None),
+        ])
+        .unwrap();
+        let hash = salesorg_web::auth::hash_password(PASSWORD).unwrap();
+        s.create_user("v", Some("P-00001"), &hash, false, 1)
+            .unwrap();
+        let mut cfg =
+            salesorg_web::Config::new(&s.url, salesorg_core::catalog::Catalog::builtin().unwrap());
+        cfg.today = Some(today());
+        let app = salesorg_web::App::new(cfg).unwrap();
+        app.load().unwrap();
+        let fx = Fx {
+            router: salesorg_web::router(app.clone()),
+            app,
+            _store: s,
+            people: vec![("v", Some("P-00001".into()))],
+        };
+        let auth = sign_in(&fx, "v", PASSWORD).unwrap();
+        for uri in [
+            "/api/people/P-00002",
+            "/api/scorecard/person/P-00002?period=FY2024",
+            "/api/scorecard/person/P-00002?period=FY2026",
+            "/people/P-00002?period=FY2024",
+        ] {
+            let r = call(&fx, "GET", uri, &auth, None);
+            assert_eq!(r.status, StatusCode::OK, "{kind} {uri}: {}", r.body);
+            assert!(
+                !r.body.contains("P-00003"),
+                "{kind} {uri} names the new team: {:.600}",
+                r.body
+            );
+            assert!(
+                !r.body.contains("P-00004"),
+                "{kind} {uri} names the new manager"
+            );
+        }
+        for uri in [
+            "/api/people/P-00003",
+            "/api/people/P-00004",
+            "/api/scorecard?scope=team:P-00004",
+        ] {
+            assert_eq!(
+                call(&fx, "GET", uri, &auth, None).status,
+                StatusCode::NOT_FOUND,
+                "{kind} {uri}"
+            );
+        }
+    }
+}
