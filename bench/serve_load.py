@@ -15,8 +15,10 @@
       then cached: the first pass is the uncached cost);
    c. the Director rotating over their own team's people × 12 quarters, uncached by
       giving each request a distinct KPI list;
-5. prints requests/s, p50/p95/p99 and non-2xx answers for each, then stops the server
-   (SIGTERM: a graceful shutdown).
+5. signs in through the login form as each user and times every page: the first render
+   (uncached) and the median of five more;
+6. prints requests/s, p50/p95/p99 and non-2xx answers for each, and the page times, then
+   stops the server (SIGTERM: a graceful shutdown).
 Nothing here is a timed test: run it by hand, read the numbers.
 """
 import argparse
@@ -137,6 +139,24 @@ def main():
             r["urls"] = len(paths)
             results.append(r)
 
+    # pages, as a signed-in browser would fetch them: the first render (uncached) and the
+    # median of five more
+    pages = []
+    for user, person in [("bench-director", director), ("bench-cro", cro)]:
+        subprocess.run([binary, "--db", a.db, "user", "reset-password", user, "--password-stdin"],
+                       input="bench-password-1\n", text=True, capture_output=True, check=True)
+        jar = urllib.request.HTTPCookieProcessor()
+        opener = urllib.request.build_opener(jar)
+        opener.open(base + "/login", data=f"username={user}&password=bench-password-1&next=/".encode()).read()
+        for path in ["/", "/org", f"/explain?kpi=win_rate&period=FY2026-Q3", "/roles/compare?a=vp_inside_sales&b=director_inside_sales",
+                     f"/people/{person}?period=FY2026-Q2"]:
+            times = []
+            for _ in range(6):
+                t = time.time()
+                body = opener.open(base + path).read()
+                times.append((time.time() - t) * 1e3)
+            pages.append((user, path, times[0], sorted(times[1:])[2], len(body)))
+
     srv.send_signal(signal.SIGTERM)
     code = srv.wait(timeout=60)
     print()
@@ -145,6 +165,8 @@ def main():
         rps = r["requests"] / r["seconds"]
         print(f"{r['title']}: {r['urls']:,} URLs, {rps:,.0f} req/s, p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, "
               f"p99 {r['p99']:.1f} ms, non-2xx/errors {r['errors']} (target p95 <= 50 ms: {'met' if r['p95'] <= 50 else 'NOT met'})")
+    for user, path, first, med, size in pages:
+        print(f"page {path} as {user}: first {first:.0f} ms, then median {med:.1f} ms ({size / 1024:.0f} KB)")
     print(f"server log: {log.name}")
 
 

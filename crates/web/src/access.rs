@@ -113,6 +113,23 @@ impl<'a> Scoped<'a> {
             loaded,
         }
     }
+    fn cache_key(&self, key: &str) -> String {
+        let who = match self.access.grant {
+            Grant::Company => "company".to_owned(),
+            Grant::Subtree => format!("p{}", self.access.person.unwrap_or(u32::MAX)),
+            Grant::Nothing => "nothing".to_owned(),
+        };
+        format!("{who}|{key}")
+    }
+    /// A cached answer for this viewer, if there is one.
+    pub fn cache_get(&self, key: &str) -> Option<std::sync::Arc<String>> {
+        self.loaded.cache_get(&self.cache_key(key))
+    }
+    /// Keeps an answer for this viewer until the data moves on.
+    pub fn cache_put(&self, key: &str, v: String) {
+        self.loaded
+            .cache_put(self.cache_key(key), std::sync::Arc::new(v));
+    }
     /// An answer computed for this viewer, kept until the data moves on. The key is
     /// prefixed with the viewer's grant and person: viewers never share answers unless
     /// they see exactly the same (company-wide viewers).
@@ -121,12 +138,12 @@ impl<'a> Scoped<'a> {
         key: &str,
         f: impl FnOnce() -> Result<String>,
     ) -> Result<std::sync::Arc<String>> {
-        let who = match self.access.grant {
-            Grant::Company => "company".to_owned(),
-            Grant::Subtree => format!("p{}", self.access.person.unwrap_or(u32::MAX)),
-            Grant::Nothing => "nothing".to_owned(),
-        };
-        self.loaded.cached(format!("{who}|{key}"), f)
+        if let Some(v) = self.cache_get(key) {
+            return Ok(v);
+        }
+        let v = std::sync::Arc::new(f()?);
+        self.loaded.cache_put(self.cache_key(key), v.clone());
+        Ok(v)
     }
     pub fn access(&self) -> &Access {
         self.access

@@ -175,23 +175,16 @@ impl Loaded {
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
-    /// The answer under `key`, computed by `f` the first time.
-    pub(crate) fn cached(
-        &self,
-        key: String,
-        f: impl FnOnce() -> Result<String>,
-    ) -> Result<Arc<String>> {
-        if let Some(v) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
-            return Ok(v);
-        }
-        let v = Arc::new(f()?);
+    pub(crate) fn cache_get(&self, key: &str) -> Option<Arc<String>> {
+        self.cache.lock().ok().and_then(|c| c.get(key).cloned())
+    }
+    pub(crate) fn cache_put(&self, key: String, v: Arc<String>) {
         if let Ok(mut c) = self.cache.lock() {
             if c.len() >= CACHE_ENTRIES {
                 c.clear();
             }
-            c.insert(key, v.clone());
+            c.insert(key, v);
         }
-        Ok(v)
     }
 }
 

@@ -219,6 +219,24 @@ async fn page(
     }
 }
 
+/// A page body computed once per viewer and data version (see
+/// [`crate::access::Scoped::cached`]); the navigation, which holds the session's CSRF
+/// token, is added per request.
+fn cached_page(cx: &mut Cx, key: &str, f: impl FnOnce(&mut Cx) -> Result<Page>) -> Result<Page> {
+    let key = format!("page|{key}|{}", cx.today);
+    if let Some(t) = cx.scoped.cache_get(&key) {
+        let (title, body) = t.split_once('\0').unwrap_or(("", t.as_str()));
+        return Ok(Page {
+            title: title.to_owned(),
+            body: body.to_owned(),
+        });
+    }
+    let p = f(cx)?;
+    cx.scoped
+        .cache_put(&key, format!("{}\0{}", p.title, p.body));
+    Ok(p)
+}
+
 /// Runs a form action for the signed-in viewer and redirects to `to`.
 async fn action(
     app: Arc<App>,
@@ -618,7 +636,7 @@ async fn home(
     page(app, headers, Method::GET, a.0, next, None, move |cx| {
         let p = period_param(cx.scoped.engine, q.period.as_deref(), cx.today)?;
         match cx.scoped.access().person() {
-            Some(me) => person_scorecard(cx, me, p, true),
+            Some(me) => cached_page(cx, &format!("home|{p}"), |cx| person_scorecard(cx, me, p, true)),
             None => Ok(Page {
                 title: "Welcome".into(),
                 body: "<h1>Welcome</h1><p>This account is not linked to anyone in the org, so it has no scorecard. Admins manage users, imports and the audit log under <a href=\"/admin\">Admin</a>.</p>".into(),
@@ -640,7 +658,9 @@ async fn person_page(
         let p = period_param(cx.scoped.engine, q.period.as_deref(), cx.today)?;
         let person = cx.scoped.person(&id)?;
         let me = cx.scoped.access().person() == Some(person);
-        person_scorecard(cx, person, p, me)
+        cached_page(cx, &format!("person|{person}|{p}"), |cx| {
+            person_scorecard(cx, person, p, me)
+        })
     })
     .await
 }
