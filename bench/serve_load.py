@@ -147,9 +147,9 @@ def main():
                        input="bench-password-1\n", text=True, capture_output=True, check=True)
         jar = urllib.request.HTTPCookieProcessor()
         opener = urllib.request.build_opener(jar)
-        opener.open(base + "/login", data=f"username={user}&password=bench-password-1&next=/".encode()).read()
+        opener.open(base + "/login", data=f"username={user}&password=bench-password-1&next=/roles".encode()).read()
         for path in ["/", "/org", f"/explain?kpi=win_rate&period=FY2026-Q3", "/roles/compare?a=vp_inside_sales&b=director_inside_sales",
-                     f"/people/{person}?period=FY2026-Q2"]:
+                     f"/people/{person}?period=FY2026-Q2", f"/scope?scope=team:{person}&period=2026-05"]:
             times = []
             for _ in range(6):
                 t = time.time()

@@ -150,6 +150,40 @@ impl App {
         out
     }
 
+    /// Renders every active user's landing page into the cache, so that the first view
+    /// after a (re)load does not wait for the engine. Returns how many were warmed.
+    pub fn warm(&self) -> Result<usize> {
+        let loaded = self.engine()?;
+        let mut store = self.store()?;
+        let out = (|| {
+            let users = store.users()?;
+            let mut n = 0;
+            for user in users
+                .into_iter()
+                .filter(|u| !u.disabled && u.person_id.is_some())
+            {
+                if self.stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                let who = auth::Principal {
+                    user,
+                    via: auth::Via::Token { id: 0 },
+                };
+                let engine = loaded.engine();
+                let access =
+                    access::Access::of(engine, &self.cfg.catalog, &self.cfg.company_roles, &who);
+                let scoped = access::Scoped::new(&loaded, &self.cfg.catalog, &access);
+                let today = self.today(engine);
+                let mut cx = access::Cx::new(scoped, &who, &mut store, now(), today, "warm".into());
+                pages::warm_home(&mut cx)?;
+                n += 1;
+            }
+            Ok(n)
+        })();
+        self.give_back(store);
+        out
+    }
+
     /// The warm engine, or `NotReady` while it loads.
     pub fn engine(&self) -> Result<Arc<Loaded>> {
         self.loaded
@@ -282,10 +316,23 @@ pub fn spawn_loader(app: Arc<App>) {
         loop {
             let t = Instant::now();
             match app.load() {
-                Ok(true) => eprintln!(
-                    "{{\"level\":\"info\",\"msg\":\"scorecard engine loaded\",\"ms\":{}}}",
-                    t.elapsed().as_millis()
-                ),
+                Ok(true) => {
+                    eprintln!(
+                        "{{\"level\":\"info\",\"msg\":\"scorecard engine loaded\",\"ms\":{}}}",
+                        t.elapsed().as_millis()
+                    );
+                    let t = Instant::now();
+                    match app.warm() {
+                        Ok(n) => eprintln!(
+                            "{{\"level\":\"info\",\"msg\":\"landing pages warmed\",\"users\":{n},\"ms\":{}}}",
+                            t.elapsed().as_millis()
+                        ),
+                        Err(e) => eprintln!(
+                            "{{\"level\":\"error\",\"msg\":\"warming landing pages\",\"error\":{}}}",
+                            serde_json::to_string(&e.to_string()).unwrap_or_default()
+                        ),
+                    }
+                }
                 Ok(false) => {}
                 Err(e) => eprintln!(
                     "{{\"level\":\"error\",\"msg\":\"loading the scorecard engine\",\"error\":{}}}",

@@ -237,6 +237,19 @@ fn cached_page(cx: &mut Cx, key: &str, f: impl FnOnce(&mut Cx) -> Result<Page>) 
     Ok(p)
 }
 
+/// Renders (and so caches) a user's landing page for the current quarter, as if they had
+/// just signed in: done for every active user after each (re)load of the engine.
+pub(crate) fn warm_home(cx: &mut Cx) -> Result<()> {
+    let Some(me) = cx.scoped.access().person() else {
+        return Ok(());
+    };
+    let p = period_param(cx.scoped.engine, None, cx.today)?;
+    cached_page(cx, &format!("home|{p}"), |cx| {
+        person_scorecard(cx, me, p, true)
+    })
+    .map(|_| ())
+}
+
 /// Runs a form action for the signed-in viewer and redirects to `to`.
 async fn action(
     app: Arc<App>,

@@ -164,3 +164,28 @@ fn forms_need_the_csrf_token() {
     assert!(s.user_by_name("newbie").unwrap().unwrap().is_admin);
     fx.app.give_back(s);
 }
+
+/// After a (re)load every active user's landing page is rendered ahead of time; what a
+/// leader then gets is exactly what a cold render gives.
+#[test]
+fn warmed_landing_pages_equal_cold_renders() {
+    let fx = fixture(BackendKind::Sqlite);
+    assert_eq!(
+        fx.app.warm().unwrap(),
+        5,
+        "cro, dir_a, lead_b, rep and vp have a person"
+    );
+    let dir = sign_in(&fx, "dir_a", PASSWORD).unwrap();
+    let warm = call(&fx, "GET", "/", &dir, None);
+    let cold_app = salesorg_web::App::new(fx.app.cfg.clone()).unwrap();
+    cold_app.load().unwrap();
+    let cold_fx = Fx {
+        router: salesorg_web::router(cold_app.clone()),
+        app: cold_app,
+        _store: salesorg_store::testing::fresh(BackendKind::Sqlite),
+        people: fx.people.clone(),
+    };
+    let cold = call(&cold_fx, "GET", "/", &dir, None);
+    assert_eq!(warm.status, StatusCode::OK);
+    assert_eq!(redact(&warm.body), redact(&cold.body));
+}
