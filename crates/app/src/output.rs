@@ -47,15 +47,7 @@ fn node<'a>(
     let person = *people.get(id)?;
     let role = person.role.as_ref().and_then(|r| cat.find(r.as_str()));
     let span = org.direct_reports(id, d).len();
-    let flag = role.and_then(|r| r.span_range()).and_then(|(lo, hi)| {
-        let s = span as u32;
-        (s < lo || s > hi).then(|| {
-            format!(
-                "span {span} outside {lo}–{hi} for {}",
-                role.map(|r| r.title.as_str()).unwrap_or("")
-            )
-        })
-    });
+    let flag = role.and_then(|r| r.span_flag(span));
     Some(Node {
         person,
         role,

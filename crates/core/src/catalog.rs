@@ -228,6 +228,12 @@ impl Role {
         v
     }
     /// The widest span range any source gives.
+    /// Why a span of control of `span` direct reports is outside the role's range, if it is.
+    pub fn span_flag(&self, span: usize) -> Option<String> {
+        let (lo, hi) = self.span_range()?;
+        let s = span as u32;
+        (s < lo || s > hi).then(|| format!("span {span} outside {lo}–{hi} for {}", self.title))
+    }
     pub fn span_range(&self) -> Option<(u32, u32)> {
         let min = self.span.iter().map(|s| s.min).min()?;
         let max = self.span.iter().map(|s| s.max).max()?;

@@ -284,15 +284,7 @@ impl<'a> Scoped<'a> {
             .and_then(|r| self.catalog.find(r));
         let reports = book.org.direct_reports(id, d);
         let span = reports.len();
-        let flag = role.and_then(|r| r.span_range()).and_then(|(lo, hi)| {
-            let s = span as u32;
-            (s < lo || s > hi).then(|| {
-                format!(
-                    "span {span} outside {lo}–{hi} for {}",
-                    role.map(|r| r.title.as_str()).unwrap_or("")
-                )
-            })
-        });
+        let flag = role.and_then(|r| r.span_flag(span));
         let mut v = serde_json::json!({
             "id": id.as_str(),
             "name": info.map(|i| i.name.as_str()).unwrap_or(""),

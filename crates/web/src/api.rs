@@ -264,24 +264,11 @@ async fn change_password(
     let s = with_store(app.clone(), move |app, store| {
         let t = now();
         let who = auth::authenticate(store, &app.cfg.policy, &headers, &Method::POST, None, t)?;
-        if !auth::verify_password(&b.current, &who.user.password_hash) {
-            store.audit(
-                t,
-                Some(&who.actor()),
-                "password_change_failed",
-                "wrong current password",
-                Some(&addr.0),
-            )?;
-            return Err(WebError::Forbidden("the current password is wrong"));
-        }
-        auth::check_new_password(&b.new)?;
-        store.set_password(who.user.id, &auth::hash_password(&b.new)?, t)?;
-        store.audit(t, Some(&who.actor()), "password_changed", "", Some(&addr.0))?;
-        // every session ended; this one continues as a new session
-        auth::sign_in(
+        auth::change_password(
             store,
             &app.cfg.policy,
-            &who.user.username,
+            &who.user,
+            &b.current,
             &b.new,
             &addr.0,
             t,

@@ -313,3 +313,37 @@ pub fn create_token(
     let t = store.create_token(user_id, name, &secret_hash(&secret), &secret[..9], now)?;
     Ok((secret, t))
 }
+
+/// Changes a signed-in user's password: checks the current one and the new one, ends every
+/// session of the user, audits, and starts a new session for the caller. A wrong current
+/// password is `Forbidden`; a weak new one `BadRequest`.
+pub fn change_password(
+    store: &mut Store,
+    policy: &Policy,
+    user: &User,
+    current: &str,
+    new: &str,
+    addr: &str,
+    now: i64,
+) -> Result<NewSession> {
+    if !verify_password(current, &user.password_hash) {
+        store.audit(
+            now,
+            Some(&user.username),
+            "password_change_failed",
+            "wrong current password",
+            Some(addr),
+        )?;
+        return Err(WebError::Forbidden("the current password is wrong"));
+    }
+    check_new_password(new)?;
+    store.set_password(user.id, &hash_password(new)?, now)?;
+    store.audit(
+        now,
+        Some(&user.username),
+        "password_changed",
+        "",
+        Some(addr),
+    )?;
+    sign_in(store, policy, &user.username, new, addr, now)
+}

@@ -1677,30 +1677,14 @@ async fn account_password(
         a.0,
         Some(f.csrf.clone()),
         move |cx| {
-            if !auth::verify_password(&f.current, &cx.who.user.password_hash) {
-                cx.audit("password_change_failed", "wrong current password")?;
-                return Ok(Err("The current password is wrong."));
+            let (user, t, addr) = (cx.who.user.clone(), cx.now, cx.addr.clone());
+            let store = cx.unscoped_store();
+            match auth::change_password(store, &policy, &user, &f.current, &f.new, &addr, t) {
+                Ok(s) => Ok(Ok(s)),
+                Err(WebError::Forbidden(_)) => Ok(Err("The current password is wrong.")),
+                Err(WebError::BadRequest(_)) => Ok(Err("A password needs at least 10 characters.")),
+                Err(e) => Err(e),
             }
-            if auth::check_new_password(&f.new).is_err() {
-                return Ok(Err("A password needs at least 10 characters."));
-            }
-            let (uid, name, t, addr) = (
-                cx.who.user.id,
-                cx.who.user.username.clone(),
-                cx.now,
-                cx.addr.clone(),
-            );
-            let h = auth::hash_password(&f.new)?;
-            cx.unscoped_store().set_password(uid, &h, t)?;
-            cx.audit("password_changed", "")?;
-            Ok(Ok(auth::sign_in(
-                cx.unscoped_store(),
-                &policy,
-                &name,
-                &f.new,
-                &addr,
-                t,
-            )?))
         },
     )
     .await;
