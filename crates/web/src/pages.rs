@@ -1250,7 +1250,13 @@ async fn explain_page(
         );
         body.push_str("<dl class=\"inputs\">");
         for (k, v) in &ex.inputs {
-            let _ = write!(body, "<div><dt>{}</dt><dd>{}</dd></div>", esc(&label(k)), esc(v));
+            let shown = match (*k, salesorg_core::money::Money::parse(v)) {
+                ("bookings" | "pipeline_open" | "spend" | "quota" | "bookings_last_year", Ok(m)) => {
+                    show("bookings", &Value::Money(m.units().into()), &ccy)
+                }
+                _ => v.clone(),
+            };
+            let _ = write!(body, "<div><dt>{}</dt><dd>{}</dd></div>", esc(&label(k)), esc(&shown));
         }
         let _ = write!(body, "</dl><p>{} records · <a href=\"/explain.csv?{base}&sort={}&dir={}\" download>Export CSV</a></p>", recs.len(), enc(&sort), enc(&dir));
         body.push_str("<div class=\"scroll\"><table class=\"data\"><thead><tr>");

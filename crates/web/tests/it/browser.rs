@@ -320,6 +320,35 @@ fn leaders_and_reps_use_the_web_app_in_chromium() {
             "/window/rect",
             Some(json!({"width": 1280, "height": 1000})),
         );
+        if viewer == "rep" || viewer == "dir_a" {
+            // usable on a phone: nothing but the tables' own scroll areas scrolls sideways
+            b.cmd(
+                "POST",
+                "/window/rect",
+                Some(json!({"width": 390, "height": 844})),
+            );
+            let js = |script: &str| {
+                b.cmd(
+                    "POST",
+                    "/execute/sync",
+                    Some(json!({"script": script, "args": []})),
+                )
+                .as_i64()
+                .unwrap()
+            };
+            let inner = js("return document.documentElement.clientWidth");
+            let wide = js("return document.documentElement.scrollWidth");
+            assert!(
+                wide <= inner,
+                "{viewer}: the page is {wide}px wide on a {inner}px screen"
+            );
+            b.screenshot(&screenshots().join(format!("landing-{viewer}-phone.png")));
+            b.cmd(
+                "POST",
+                "/window/rect",
+                Some(json!({"width": 1280, "height": 1000})),
+            );
+        }
 
         // the landing page shows the viewer's own scope, numbers equal to the engine's
         let me = e.book.person(&fx.person(viewer)).unwrap();
@@ -353,6 +382,7 @@ fn leaders_and_reps_use_the_web_app_in_chromium() {
         // the org chart: down to a report and back
         b.click(&b.find("nav a[href='/org']"));
         b.wait_url(|u| u.ends_with("/org"));
+        b.screenshot(&screenshots().join(format!("org-{viewer}.png")));
         let links = b.find_all(".tree a[href^='/people/']");
         if links.len() > 1 {
             let name = b.text(&links[1]);
@@ -371,6 +401,7 @@ fn leaders_and_reps_use_the_web_app_in_chromium() {
         b.click(&first);
         let u = b.wait_url(|u| u.contains("/explain?"));
         assert!(u.contains("/explain?"), "{viewer}: {u}");
+        b.screenshot(&screenshots().join(format!("explain-{viewer}.png")));
         let rows = b.find_all("table.data tbody tr");
         let export = b.attr(&b.find("a[download]"), "href");
         let cookie = b.cookie(salesorg_web::auth::COOKIE).unwrap();
