@@ -48,7 +48,10 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/admin", get(admin_page))
         .route("/admin/users", post(admin_add_user))
         .route("/admin/users/{id}/{action}", post(admin_user_action))
-        .route("/admin/import", post(admin_import))
+        .route(
+            "/admin/import",
+            post(admin_import).layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
         .route(
             "/static/app.css",
             get(|| async {
@@ -1900,59 +1903,50 @@ async fn admin_user_action(
     .await
 }
 
-/// An uploaded export: the CSV files are written to a temporary folder and imported as
-/// one atomic import; a refusal lists every problem by file, line and column.
+/// The largest upload the admin page takes.
+pub const MAX_UPLOAD: usize = 2 << 30;
+
+/// An uploaded export: only an admin's session gets its body read; each CSV file is
+/// streamed to a temporary folder, then imported as one atomic import (after the form's
+/// CSRF token is checked); a refusal lists every problem by file, line and column.
 async fn admin_import(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
     mut mp: Multipart,
 ) -> Response {
-    let mut csrf = String::new();
-    let mut source = String::new();
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    loop {
-        match mp.next_field().await {
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or("").to_owned();
-                let fname = field.file_name().map(str::to_owned);
-                match field.bytes().await {
-                    Ok(b) => match name.as_str() {
-                        "csrf" => csrf = String::from_utf8_lossy(&b).into_owned(),
-                        "source" => source = String::from_utf8_lossy(&b).into_owned(),
-                        "files" => {
-                            if let Some(f) = fname {
-                                files.push((f, b.to_vec()));
-                            }
-                        }
-                        _ => {}
-                    },
-                    Err(e) => {
-                        return error_page(WebError::BadRequest(format!("upload: {e}")), "/admin");
-                    }
-                }
-            }
-            Ok(None) => break,
-            Err(e) => return error_page(WebError::BadRequest(format!("upload: {e}")), "/admin"),
-        }
+    // 1. who is asking, before a byte of the body is read
+    let check = run_as_viewer(
+        app.clone(),
+        headers.clone(),
+        Method::GET,
+        a.0.clone(),
+        None,
+        |cx| admin_only(cx),
+    )
+    .await;
+    if let Err(e) = check {
+        return error_page(e, "/admin");
     }
+    // 2. stream the files to disk
+    let dir = match auth::random_hex(8) {
+        Ok(r) => std::env::temp_dir().join(format!("salesorg-upload-{r}")),
+        Err(e) => return error_page(e, "/admin"),
+    };
+    let received = receive(&mut mp, &dir).await;
+    let (csrf, source, n) = match received {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = tokio::fs::remove_dir_all(&dir).await;
+            return error_page(e, "/admin");
+        }
+    };
+    // 3. import, with the form's CSRF token
     let app2 = app.clone();
+    let dir2 = dir.clone();
     let r = run_as_viewer(app, headers, Method::POST, a.0, Some(csrf), move |cx| {
         admin_only(cx)?;
         let src = salesorg_engine::import::Source::parse(&source).map_err(WebError::BadRequest)?;
-        let dir = std::env::temp_dir().join(format!("salesorg-upload-{}", auth::random_hex(8)?));
-        std::fs::create_dir_all(&dir).map_err(|e| WebError::Internal(e.to_string()))?;
-        for (name, bytes) in &files {
-            let base = std::path::Path::new(name)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if base.is_empty() || !base.to_ascii_lowercase().ends_with(".csv") {
-                continue;
-            }
-            std::fs::write(dir.join(&base), bytes)
-                .map_err(|e| WebError::Internal(e.to_string()))?;
-        }
         let opts = salesorg_engine::import::ImportOptions {
             today: Some(cx.today),
             ..Default::default()
@@ -1960,21 +1954,17 @@ async fn admin_import(
         let res = salesorg_engine::import::import(
             cx.unscoped_store(),
             src,
-            &dir,
+            &dir2,
             &opts,
             &salesorg_engine::Quiet,
         );
-        let _ = std::fs::remove_dir_all(&dir);
         match res {
             Ok(sum) => {
-                cx.audit(
-                    "import",
-                    &format!("{source} upload ({} files): {sum}", files.len()),
-                )?;
+                cx.audit("import", &format!("{source} upload ({n} files): {sum}"))?;
                 Ok(format!("/admin?msg={}", enc(&format!("Imported: {sum}"))))
             }
             Err(salesorg_engine::EngineError::Rejected(ps)) => {
-                let text = ps.to_string().replace(&format!("{}/", dir.display()), "");
+                let text = ps.to_string().replace(&format!("{}/", dir2.display()), "");
                 cx.audit(
                     "import_refused",
                     &format!("{source} upload: {} problems", ps.0.len()),
@@ -1985,6 +1975,7 @@ async fn admin_import(
         }
     })
     .await;
+    let _ = tokio::fs::remove_dir_all(&dir).await;
     match r {
         Ok(to) => {
             let _ = tokio::task::spawn_blocking(move || app2.load()).await;
@@ -1992,6 +1983,41 @@ async fn admin_import(
         }
         Err(e) => error_page(e, "/admin"),
     }
+}
+
+/// Reads the upload form: the CSRF token, the source, and every `.csv` file (streamed into
+/// `dir` under its base name). Returns (csrf, source, files written).
+async fn receive(mp: &mut Multipart, dir: &std::path::Path) -> Result<(String, String, usize)> {
+    use tokio::io::AsyncWriteExt;
+    let bad =
+        |e: axum::extract::multipart::MultipartError| WebError::BadRequest(format!("upload: {e}"));
+    let io = |e: std::io::Error| WebError::Internal(format!("saving an upload: {e}"));
+    tokio::fs::create_dir_all(dir).await.map_err(io)?;
+    let (mut csrf, mut source, mut n) = (String::new(), String::new(), 0);
+    while let Some(mut field) = mp.next_field().await.map_err(bad)? {
+        match field.name().unwrap_or("") {
+            "csrf" => csrf = field.text().await.map_err(bad)?,
+            "source" => source = field.text().await.map_err(bad)?,
+            "files" => {
+                let base = field
+                    .file_name()
+                    .and_then(|f| std::path::Path::new(f).file_name())
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if base.is_empty() || !base.to_ascii_lowercase().ends_with(".csv") {
+                    continue;
+                }
+                let mut out = tokio::fs::File::create(dir.join(&base)).await.map_err(io)?;
+                while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                    out.write_all(&chunk).await.map_err(io)?;
+                }
+                out.flush().await.map_err(io)?;
+                n += 1;
+            }
+            _ => {}
+        }
+    }
+    Ok((csrf, source, n))
 }
 
 /// Which grant a viewer has, as text.

@@ -189,3 +189,132 @@ fn warmed_landing_pages_equal_cold_renders() {
     assert_eq!(warm.status, StatusCode::OK);
     assert_eq!(redact(&warm.body), redact(&cold.body));
 }
+
+/// The admin page's upload: a Salesforce export lands whole (and the engine reloads), a
+/// broken one is refused with every problem by file, line and column and nothing written,
+/// and an upload without the CSRF token does nothing.
+#[test]
+fn admins_upload_an_export_and_see_per_row_errors() {
+    use tower::ServiceExt;
+    let fx = fixture(BackendKind::Sqlite);
+    let admin = sign_in(&fx, "admin", PASSWORD).unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/salesforce-sample-exports/sfdc-assets-gen-ai-demo");
+    let files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    let upload = |who: &Auth, csrf: &str, files: &[(String, Vec<u8>)]| {
+        let b = "----salesorgtestboundary";
+        let mut body: Vec<u8> = Vec::new();
+        for (k, v) in [("csrf", csrf), ("source", "salesforce")] {
+            body.extend(
+                format!("--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                    .as_bytes(),
+            );
+        }
+        for (name, bytes) in files {
+            body.extend(format!("--{b}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n").as_bytes());
+            body.extend(bytes);
+            body.extend(b"\r\n");
+        }
+        body.extend(format!("--{b}--\r\n").as_bytes());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let req = axum::http::Request::builder()
+                .method("POST")
+                .uri("/admin/import")
+                .header(
+                    "cookie",
+                    format!(
+                        "{}={}",
+                        salesorg_web::auth::COOKIE,
+                        who.cookie.as_deref().unwrap()
+                    ),
+                )
+                .header("content-type", format!("multipart/form-data; boundary={b}"))
+                .body(axum::body::Body::from(body))
+                .unwrap();
+            let res = fx.router.clone().oneshot(req).await.unwrap();
+            let loc = res
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (res.status(), loc)
+        })
+    };
+    let count = || {
+        let mut s = fx.app.store().unwrap();
+        let n = s.opportunities().unwrap().len();
+        fx.app.give_back(s);
+        n
+    };
+    let before = count();
+    // a non-admin does not get the upload read at all
+    let lead = sign_in(&fx, "lead_b", PASSWORD).unwrap();
+    let (st, _) = upload(&lead, lead.csrf.as_deref().unwrap(), &files);
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_eq!(count(), before);
+    // without the CSRF token: refused, nothing written
+    assert_eq!(upload(&admin, "nope", &files).0, StatusCode::FORBIDDEN);
+    assert_eq!(count(), before);
+    // a broken export: every problem listed, nothing written
+    let mut broken = files.clone();
+    let opp = broken
+        .iter_mut()
+        .find(|(n, _)| n == "Opportunity.csv")
+        .unwrap();
+    let text = String::from_utf8(opp.1.clone()).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let col = header
+        .iter()
+        .position(|h| h.trim_matches('"') == "CloseDate")
+        .unwrap();
+    let mut cells: Vec<String> = lines[2].split(',').map(str::to_owned).collect();
+    cells[col] = "2024-02-30".into();
+    lines[2] = cells.join(",");
+    opp.1 = (lines.join("\n") + "\n").into_bytes();
+    let (st, loc) = upload(&admin, admin.csrf.as_deref().unwrap(), &broken);
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let loc = loc.unwrap();
+    assert!(loc.starts_with("/admin?problems="), "{loc}");
+    let page = call(&fx, "GET", &loc, &admin, None);
+    assert!(
+        page.body
+            .contains(&format!("Opportunity.csv:3:{}:", col + 1)),
+        "{:.2000}",
+        page.body
+    );
+    assert!(page.body.contains("day 30 does not exist in February 2024"));
+    assert_eq!(count(), before, "a refused import writes nothing");
+    // the export as it is: imported whole
+    let (st, loc) = upload(&admin, admin.csrf.as_deref().unwrap(), &files);
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert!(
+        loc.as_deref().unwrap().starts_with("/admin?msg=Imported"),
+        "{loc:?}"
+    );
+    assert_eq!(count(), before + 58);
+    let log = call(&fx, "GET", "/api/admin/audit", &admin, None).json();
+    let actions: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"import") && actions.contains(&"import_refused"),
+        "{actions:?}"
+    );
+}
