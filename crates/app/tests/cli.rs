@@ -1,5 +1,6 @@
 //! The `salesorg` binary end to end: help, the demo's determinism, exit codes and messages,
-//! and an import killed half-way leaving the store as it was (SQLite and PostgreSQL).
+//! an import killed half-way leaving the store as it was, and `serve` answering and shutting
+//! down gracefully (SQLite and PostgreSQL).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -240,4 +241,85 @@ fn settings_are_set_from_the_cli_and_a_toml_file() {
         serde_json::from_str(&ok(&["--db", db, "status", "--format", "json"])).unwrap();
     assert_eq!(status["backend"], "sqlite");
     assert_eq!(status["counts"]["opportunities"], 0);
+}
+
+/// The demo, its sign-in accounts, and `serve` on both backends: ready once the engine is
+/// loaded, a demo account signs in over HTTP, and SIGTERM ends it cleanly (exit code 0).
+#[test]
+fn serve_answers_and_shuts_down_gracefully_on_sigterm() {
+    use std::io::{Read, Write};
+    for kind in BOTH {
+        let ts = fresh(kind);
+        let url = ts.url.clone();
+        ok(&[
+            "--db",
+            &url,
+            "demo",
+            "--end",
+            "2026-06-30",
+            "--opportunities",
+            "3000",
+        ]);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = bin()
+            .args([
+                "--db",
+                &url,
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--today",
+                "2026-06-30",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let http = |req: &str| -> Option<String> {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+            s.write_all(req.as_bytes()).ok()?;
+            let mut out = String::new();
+            s.read_to_string(&mut out).ok()?;
+            Some(out)
+        };
+        let started = Instant::now();
+        while !http("GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .is_some_and(|r| r.starts_with("HTTP/1.1 200"))
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "{kind}: never ready"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let body = r#"{"username":"director","password":"salesorg-demo"}"#;
+        let r = http(&format!(
+            "POST /api/session HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ))
+        .unwrap();
+        assert!(r.starts_with("HTTP/1.1 200"), "{kind}: {r}");
+        assert!(
+            r.to_ascii_lowercase()
+                .contains("set-cookie: salesorg_session="),
+            "{kind}"
+        );
+        let term = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(term.success());
+        let out = child.wait_with_output().unwrap();
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{kind}: exit {:?}: {log}", out.status);
+        assert!(log.contains("\"msg\":\"shutting down\""), "{kind}: {log}");
+        assert!(
+            log.contains("\"path\":\"/api/session\",\"status\":200"),
+            "{kind}: a JSON request log line: {log}"
+        );
+    }
 }
