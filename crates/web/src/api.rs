@@ -646,7 +646,7 @@ async fn explain(
         let recs: Vec<J> = ex
             .records
             .iter()
-            .skip((page - 1) * per_page)
+            .skip((page - 1).saturating_mul(per_page))
             .take(per_page)
             .map(|r| json!({"kind": r.kind, "id": r.id, "owner": r.owner, "date": r.date, "detail": r.detail, "amount": r.amount.map(|a| kpi::fmt_fixed(a.into(), 4, 2))}))
             .collect();

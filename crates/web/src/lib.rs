@@ -262,13 +262,57 @@ async fn ready(State(app): State<Arc<App>>) -> Response {
     }
 }
 
-/// The whole router: health, readiness and the API.
+/// Under `/api/`, answers that did not come from our handlers (axum's rejections of a
+/// malformed query or body) get the same JSON error body, with a stable `code`.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !api || is_json || !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let code = match status.as_u16() {
+        401 => "unauthorized",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        413 => "too_large",
+        s if s >= 500 => "internal",
+        _ => "bad_request",
+    };
+    let message = if status.is_server_error() {
+        "something went wrong on the server".to_owned()
+    } else {
+        let bytes = axum::body::to_bytes(res.into_body(), 64 * 1024)
+            .await
+            .unwrap_or_default();
+        String::from_utf8_lossy(&bytes).trim().to_owned()
+    };
+    let body = serde_json::json!({"error": {"code": code, "message": message}});
+    (status, axum::Json(body)).into_response()
+}
+
+/// Anything no route matches: the API's JSON 404, or the app's page.
+async fn fallback(req: Request) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        WebError::NotFound.into_response()
+    } else {
+        pages::not_found()
+    }
+}
+
+/// The whole router: health, readiness, the API and the web app.
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/health", axum::routing::get(health))
         .route("/ready", axum::routing::get(ready))
         .merge(api::routes())
         .merge(pages::routes())
+        .fallback(fallback)
+        .layer(axum::middleware::from_fn(json_errors))
         .layer(axum::middleware::from_fn(client_addr))
         .layer(axum::middleware::from_fn(log_requests))
         .with_state(app)

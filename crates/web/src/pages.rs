@@ -163,6 +163,11 @@ fn html(status: StatusCode, s: String) -> Response {
     r
 }
 
+/// The "not found" page.
+pub fn not_found() -> Response {
+    error_page(WebError::NotFound, "/")
+}
+
 fn error_page(e: WebError, next: &str) -> Response {
     match e {
         WebError::Unauthorized => {

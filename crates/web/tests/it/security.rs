@@ -350,6 +350,19 @@ fn errors_have_a_stable_code_and_bad_input_is_a_400() {
         let r = call(&fx, "GET", uri, &auth, None);
         assert_eq!(r.json()["error"]["code"], code, "{uri}: {}", r.body);
     }
+    for (method, uri, body) in [
+        ("POST", "/api/session", Some(serde_json::json!({"user": 1}))),
+        ("GET", "/api/no-such-route", None),
+        ("PUT", "/api/scorecard", None),
+    ] {
+        let r = call(&fx, method, uri, &auth, body);
+        assert!(r.status.is_client_error(), "{method} {uri}");
+        assert!(
+            r.json()["error"]["code"].is_string(),
+            "{method} {uri}: {}",
+            r.body
+        );
+    }
     let anon = call(&fx, "GET", "/api/scorecard", &Auth::default(), None);
     assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
     assert_eq!(anon.json()["error"]["code"], "unauthorized");
@@ -441,4 +454,88 @@ fn the_server_answers_on_a_socket() {
     assert!(ready.is_some(), "the server never became ready");
     assert!(get("/health").unwrap().starts_with("HTTP/1.1 200"));
     assert!(get("/api/me").unwrap().starts_with("HTTP/1.1 401"));
+}
+
+/// Hostile parameters on every route: answered with 4xx (or 200), never a 5xx or a panic.
+#[test]
+fn hostile_parameters_never_cause_a_server_error() {
+    let fx = fixture(BackendKind::Sqlite);
+    let auth = sign_in(&fx, "cro", PASSWORD).unwrap();
+    let weird = [
+        "",
+        "%00",
+        "FY99999",
+        "FY-1",
+        "9999-99",
+        "0000-01",
+        "FY2024-Q0",
+        "FY2024-Q5",
+        "FY2024-Q44444444444444444",
+        "2024-01-01..2023-01-01",
+        "2024-01-01..9999-12-31",
+        "-1",
+        "2024-13-01",
+        "team:",
+        "unit:",
+        ":",
+        "person:%00",
+        ",,,",
+        "bookings,bookings",
+        "99999999999999999999.1",
+        "1.99999999999999999999",
+        "-1.0",
+        "0.18446744073709551615",
+        "18446744073709551615",
+        "0",
+        "%F0%9F%92%A3",
+        "%27%22%3C",
+    ];
+    let routes = [
+        "/api/scorecard?scope={}&period={}&kpi={}",
+        "/api/scorecard/bulk?grain={}&from={}&to={}&format={}",
+        "/api/explain?kpi={}&scope={}&period={}&page={}&per_page={}",
+        "/api/opportunities?scope={}&period={}&cursor={}&per_page={}",
+        "/api/leads?cursor={}&per_page={}&period={}",
+        "/api/activities?cursor={}&period={}",
+        "/api/org?as_of={}&root={}&depth={}",
+        "/api/people/{}?as_of={}",
+        "/api/roles/{}",
+        "/api/scorecard/person/{}?period={}&kpi={}",
+        "/api/admin/audit?before={}&limit={}",
+        "/scope?scope={}&period={}",
+        "/explain?kpi={}&scope={}&period={}&sort={}&dir={}&page={}",
+        "/org?as_of={}&root={}",
+        "/people/{}?period={}",
+        "/roles/compare?a={}&b={}",
+        "/login?next={}",
+    ];
+    for (i, w) in weird.iter().enumerate() {
+        for r in routes {
+            // fill each slot with a different hostile value
+            let mut uri = String::new();
+            let mut k = i;
+            for part in r.split("{}").enumerate() {
+                if part.0 > 0 {
+                    uri.push_str(weird[k % weird.len()]);
+                    k += 7;
+                }
+                uri.push_str(part.1);
+            }
+            let res = call(&fx, "GET", &uri, &auth, None);
+            assert!(
+                res.status.as_u16() < 500,
+                "{uri} ({w}): {} {}",
+                res.status,
+                res.body
+            );
+            if uri.starts_with("/api/") && res.status != StatusCode::OK {
+                let code = res.json()["error"]["code"].as_str().map(str::to_owned);
+                assert!(
+                    code.is_some(),
+                    "{uri}: a JSON error with a code: {}",
+                    res.body
+                );
+            }
+        }
+    }
 }
