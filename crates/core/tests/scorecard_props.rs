@@ -6,7 +6,9 @@
 //!   teams;
 //! - the company equals the sum of everyone's own book;
 //! - through a viewer's lens, any scope counts exactly its records whose owner was the
-//!   viewer or in the viewer's subtree on the attribution date: nothing from outside.
+//!   viewer or in the viewer's subtree on the attribution date: nothing from outside;
+//! - one company-wide grid rolled up for any scope and lens gives exactly what a pass over
+//!   that scope gives, for every KPI.
 
 use proptest::prelude::*;
 use salesorg_core::catalog::Catalog;
@@ -16,7 +18,7 @@ use salesorg_core::money::{Currency, Money};
 use salesorg_core::org::OrgHistory;
 use salesorg_core::period::{Grain, Period};
 use salesorg_core::records::*;
-use salesorg_core::scorecard::{BookBuilder, Engine, Lens, Scope, periods_between};
+use salesorg_core::scorecard::{BookBuilder, Engine, Lens, Need, Scope, periods_between};
 use salesorg_core::settings::Settings;
 use time::Duration;
 
@@ -283,6 +285,42 @@ proptest! {
                 }
             }
             prop_assert_eq!(&got[pi][..], &want[..], "viewer p{:02}, {:?} p{:02}, {}", viewer, if team { "team" } else { "person" }, target, per);
+        }
+    }
+
+    #[test]
+    fn a_shared_company_grid_gives_the_same_numbers_as_a_pass_per_scope(
+        lines in lines_strategy(true),
+        deals in deals_strategy(),
+        viewer in 0usize..N,
+        target in 0usize..N,
+        kind in 0u8..3,
+        all_kpis in any::<bool>(),
+    ) {
+        let e = engine(&lines, &deals);
+        let today = Date::from_calendar_date(2025, time::Month::June, 1).unwrap();
+        let periods = quarters(&e);
+        let ix = |i: usize| e.book.person(&format!("p{i:02}")).unwrap();
+        let lens = if kind == 2 { Lens::everything() } else { Lens::team(&e, ix(viewer)) };
+        let scope = match kind {
+            0 => Scope::Team(ix(target)),
+            1 => Scope::Person(ix(target)),
+            _ => Scope::Company,
+        };
+        let kpis: Vec<&str> = if all_kpis {
+            salesorg_core::kpi::KPI_IDS.iter().copied().filter(|k| !salesorg_core::kpi::NOT_YET.contains(k)).collect()
+        } else {
+            vec!["bookings", "win_rate", "pipeline_open", "stage_conversion"]
+        };
+        let direct = e.run_in(&lens, &[scope], &periods, &kpis, today).unwrap();
+        // the grid computes every comparison slot when the KPIs need fewer: skipping them
+        // must not change a number
+        let need = if all_kpis { Need::of(&kpis) } else { Need::ALL };
+        let grid = e.grid(&periods, today, need).unwrap();
+        let shared = e.run_grid(&grid, &lens, &[scope], &periods, &kpis, today).unwrap();
+        prop_assert_eq!(direct.len(), shared.len());
+        for (a, b) in direct.iter().zip(&shared) {
+            prop_assert_eq!(&a.values, &b.values, "{:?} {}", scope, a.period);
         }
     }
 }

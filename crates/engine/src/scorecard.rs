@@ -425,6 +425,26 @@ pub fn person_scorecard_in(
     today: Date,
     kpis_override: Option<Vec<&'static str>>,
 ) -> Result<PersonScorecard> {
+    let run = |s: &[Scope], ps: &[Period], k: &[&str]| engine.run_in(lens, s, ps, k, today);
+    person_scorecard_by(engine, lens, catalog, p, period, today, kpis_override, &run)
+}
+
+/// How a scorecard's rows are computed: `Engine::run_in` directly, or from a shared grid.
+pub type Runner<'a> =
+    dyn Fn(&[Scope], &[Period], &[&str]) -> std::result::Result<Vec<Row>, ScorecardError> + 'a;
+
+/// [`person_scorecard_in`] with the rows computed by `run` (which must apply `lens`).
+#[allow(clippy::too_many_arguments)]
+pub fn person_scorecard_by(
+    engine: &Engine,
+    lens: &Lens,
+    catalog: &Catalog,
+    p: u32,
+    period: Period,
+    today: Date,
+    kpis_override: Option<Vec<&'static str>>,
+    run: &Runner,
+) -> Result<PersonScorecard> {
     let (role, scope, role_kpis) = role_scope(engine, catalog, p);
     let kpis = kpis_override.unwrap_or(role_kpis);
     let as_of = Engine::as_of(&period, today);
@@ -456,7 +476,7 @@ pub fn person_scorecard_in(
             kp.push(k);
         }
     }
-    let rows = engine.run_in(lens, &scopes, &[period, previous, last_year], &kp, today)?;
+    let rows = run(&scopes, &[period, previous, last_year], &kp)?;
     let get = |si: usize, pi: usize, k: &str| -> Value {
         rows[si * 3 + pi]
             .values

@@ -113,6 +113,31 @@ impl<'a> Scoped<'a> {
             loaded,
         }
     }
+    /// KPI rows of `scopes` × `periods` as this viewer sees them. A request that covers a
+    /// large part of the org rolls up from the company-wide pass for these periods (made
+    /// once, shared by every viewer: the lens applies at the roll-up); a small one makes
+    /// its own pass over just its records.
+    pub fn run(
+        &self,
+        scopes: &[Scope],
+        periods: &[Period],
+        kpis: &[&str],
+        today: Date,
+    ) -> std::result::Result<
+        Vec<salesorg_core::scorecard::Row>,
+        salesorg_core::scorecard::ScorecardError,
+    > {
+        let e = self.engine;
+        let segs = e.segs.len().max(1);
+        let covered: usize = scopes.iter().map(|&s| e.segments_of(s).len()).sum();
+        if covered * 10 < segs {
+            return e.run_in(self.lens(), scopes, periods, kpis, today);
+        }
+        let need = salesorg_core::scorecard::Need::of(kpis);
+        let grid = self.loaded.grid(periods, today, need)?;
+        e.run_grid(&grid, self.lens(), scopes, periods, kpis, today)
+    }
+
     fn cache_key(&self, key: &str) -> String {
         let who = match self.access.grant {
             Grant::Company => "company".to_owned(),

@@ -506,8 +506,9 @@ async fn scorecard(
         let kpis = kpis_param(q.kpi.as_deref())?;
         let key = format!("scorecard|{scope:?}|{p}|{}|{}", kpis.join(","), cx.today);
         let body = cx.scoped.cached(&key, || {
-            let rows = e
-                .run_in(cx.scoped.lens(), &[scope], &[p], &kpis, cx.today)
+            let rows = cx
+                .scoped
+                .run(&[scope], &[p], &kpis, cx.today)
                 .map_err(bad_input)?;
             Ok(sc::row_json(e, &rows[0], &kpis))
         })?;
@@ -533,7 +534,7 @@ async fn person_scorecard(
         };
         let key = format!("person|{person}|{p}|{kp:?}|{}", cx.today);
         let body = cx.scoped.cached(&key, || {
-            let card = sc::person_scorecard_in(
+            let card = sc::person_scorecard_by(
                 e,
                 cx.scoped.lens(),
                 cx.scoped.catalog,
@@ -541,6 +542,7 @@ async fn person_scorecard(
                 p,
                 cx.today,
                 kp,
+                &|s, ps, k| cx.scoped.run(s, ps, k, cx.today),
             )?;
             Ok(sc::person_scorecard_json(e, &card))
         })?;
@@ -582,8 +584,9 @@ async fn bulk(
         }
         let kpis = kpis_param(q.kpi.as_deref())?;
         let scopes = cx.scoped.bulk_scopes(from.start, to.end);
-        let rows = e
-            .run_in(cx.scoped.lens(), &scopes, &periods, &kpis, cx.today)
+        let rows = cx
+            .scoped
+            .run(&scopes, &periods, &kpis, cx.today)
             .map_err(bad_input)?;
         let csv = q.format.as_deref() == Some("csv");
         cx.audit(

@@ -39,6 +39,8 @@ pub struct Config {
     pub policy: Policy,
     /// A fixed "today" (demos and tests); `None` reads the clock.
     pub today: Option<Date>,
+    /// How many bytes of company-wide passes (grids) to keep, shared by every viewer.
+    pub grid_cache_bytes: usize,
     /// How often the store's data version is checked for a reload.
     pub reload_every: Duration,
 }
@@ -51,6 +53,7 @@ impl Config {
             company_roles: CompanyRoles::default(),
             policy: Policy::default(),
             today: None,
+            grid_cache_bytes: 1 << 30,
             reload_every: Duration::from_secs(5),
         }
     }
@@ -62,7 +65,19 @@ pub struct Loaded {
     engine: Engine,
     version: (String, i64),
     cache: Mutex<std::collections::HashMap<String, Arc<String>>>,
+    grids: Mutex<Vec<(GridKey, Arc<GridCell>)>>,
+    grid_budget: usize,
 }
+
+/// A company-wide pass is made for a list of periods, a day and the comparison slots.
+type GridKey = (
+    Vec<salesorg_core::period::Period>,
+    Date,
+    salesorg_core::scorecard::Need,
+);
+/// Filled once by whichever request asks first; the others wait for it.
+type GridCell =
+    std::sync::OnceLock<std::result::Result<Arc<salesorg_core::scorecard::Grid>, String>>;
 
 /// How many answers a [`Loaded`] keeps.
 const CACHE_ENTRIES: usize = 20_000;
@@ -141,6 +156,8 @@ impl App {
                     engine,
                     version,
                     cache: Mutex::new(Default::default()),
+                    grids: Mutex::new(Vec::new()),
+                    grid_budget: self.cfg.grid_cache_bytes,
                 }));
             }
             self.ready.store(true, Ordering::SeqCst);
@@ -209,6 +226,63 @@ impl Loaded {
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
+    /// The company-wide pass for `periods` on `today`: computed once (concurrent askers
+    /// wait for the first) and kept while the budget allows, newest use last.
+    pub(crate) fn grid(
+        &self,
+        periods: &[salesorg_core::period::Period],
+        today: Date,
+        need: salesorg_core::scorecard::Need,
+    ) -> std::result::Result<
+        Arc<salesorg_core::scorecard::Grid>,
+        salesorg_core::scorecard::ScorecardError,
+    > {
+        use salesorg_core::scorecard::ScorecardError;
+        let key: GridKey = (periods.to_vec(), today, need);
+        let cell = {
+            let mut g = self
+                .grids
+                .lock()
+                .map_err(|_| ScorecardError::Data("the grid cache is poisoned".into()))?;
+            match g.iter().position(|(k, _)| *k == key) {
+                Some(i) => {
+                    let e = g.remove(i);
+                    let c = e.1.clone();
+                    g.push(e);
+                    c
+                }
+                None => {
+                    let c: Arc<GridCell> = Arc::new(std::sync::OnceLock::new());
+                    g.push((key, c.clone()));
+                    c
+                }
+            }
+        };
+        let got = cell
+            .get_or_init(|| {
+                self.engine
+                    .grid(periods, today, need)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(ScorecardError::Data)?;
+        // keep within the budget: drop the least recently used finished passes
+        if let Ok(mut g) = self.grids.lock() {
+            let size = |c: &GridCell| {
+                c.get()
+                    .and_then(|r| r.as_ref().ok())
+                    .map_or(0, |x| x.bytes())
+            };
+            let mut total: usize = g.iter().map(|(_, c)| size(c)).sum();
+            while total > self.grid_budget && g.len() > 1 {
+                let (_, c) = g.remove(0);
+                total -= size(&c);
+            }
+        }
+        Ok(got)
+    }
+
     pub(crate) fn cache_get(&self, key: &str) -> Option<Arc<String>> {
         self.cache.lock().ok().and_then(|c| c.get(key).cloned())
     }

@@ -703,7 +703,7 @@ async fn scope_page(
         let kpis: Vec<&'static str> = vec!["bookings", "won_deals", "win_rate", "avg_deal_size", "sales_cycle_days", "pipeline_open", "opps_created", "quota_attainment", "calls", "activities", "leads_created", "lead_conversion_rate"];
         let prev = sc::previous_period(e, &p);
         let ly = p.shifted_years(-1);
-        let rows = e.run_in(cx.scoped.lens(), &[scope], &[p, prev, ly], &kpis, cx.today).map_err(bad_input)?;
+        let rows = cx.scoped.run(&[scope], &[p, prev, ly], &kpis, cx.today).map_err(bad_input)?;
         let get = |pi: usize, k: &str| rows[pi].values.iter().find(|(id, _)| *id == k).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
         let name = e.scope_name(scope);
         let mut body = format!("<h1>{}</h1><p class=\"sub\">{} · as of {}</p>", esc(&name), esc(&p.to_string()), fmt_date(Engine::as_of(&p, cx.today)));
@@ -726,7 +726,7 @@ async fn scope_page(
 /// reports side by side, and the charts.
 fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<Page> {
     let e = cx.scoped.engine;
-    let card = sc::person_scorecard_in(
+    let card = sc::person_scorecard_by(
         e,
         cx.scoped.lens(),
         cx.scoped.catalog,
@@ -734,6 +734,7 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
         p,
         cx.today,
         None,
+        &|s, ps, k| cx.scoped.run(s, ps, k, cx.today),
     )?;
     let info = &e.book.people[person as usize];
     let ccy = e.book.settings.currency.as_str().to_owned();
@@ -902,7 +903,6 @@ fn charts_for(
     card: Option<&sc::PersonScorecard>,
 ) -> Result<String> {
     let e = cx.scoped.engine;
-    let lens = cx.scoped.lens();
     let cal = &e.book.settings.fiscal;
     let ccy = e.book.settings.currency.as_str().to_owned();
     let money = |v: f64| format!("{ccy} {}", charts::short(v));
@@ -916,15 +916,17 @@ fn charts_for(
     let months: Vec<Period> = (0..12)
         .map(|i| Period::containing(cal, Grain::Month, add_months(fy.start, i)))
         .collect();
-    let rows = e
-        .run_in(lens, &[scope], &months, &["bookings"], cx.today)
+    let rows = cx
+        .scoped
+        .run(&[scope], &months, &["bookings"], cx.today)
         .map_err(bad_input)?;
     // quotas are set per quarter: each quarter's quota is spread evenly over its months
     let quarters: Vec<Period> = (0..4)
         .map(|i| Period::containing(cal, Grain::Quarter, add_months(fy.start, 3 * i)))
         .collect();
-    let qrows = e
-        .run_in(lens, &[scope], &quarters, &["quota"], cx.today)
+    let qrows = cx
+        .scoped
+        .run(&[scope], &quarters, &["quota"], cx.today)
         .map_err(bad_input)?;
     let (mut cb, mut cq) = (0.0, 0.0);
     let mut bk = Vec::new();
@@ -958,8 +960,9 @@ fn charts_for(
     ));
 
     // 2. the funnel by stage
-    let r = e
-        .run_in(lens, &[scope], &[*p], &["stage_conversion"], cx.today)
+    let r = cx
+        .scoped
+        .run(&[scope], &[*p], &["stage_conversion"], cx.today)
         .map_err(bad_input)?;
     if let Some((_, Value::Table(t))) = r[0].values.first() {
         let labels: Vec<String> = t.labels.clone();
@@ -998,8 +1001,9 @@ fn charts_for(
     let reps = cx.scoped.reps_in(scope, p);
     if !reps.is_empty() {
         let scopes: Vec<Scope> = reps.iter().map(|&r| Scope::Person(r)).collect();
-        let rows = e
-            .run_in(lens, &scopes, &[*p], &["quota_attainment"], cx.today)
+        let rows = cx
+            .scoped
+            .run(&scopes, &[*p], &["quota_attainment"], cx.today)
             .map_err(bad_input)?;
         let bins = ["<50%", "50–75%", "75–100%", "100–125%", "≥125%", "no quota"];
         let mut counts = [0f64; 6];
@@ -1031,8 +1035,9 @@ fn charts_for(
     if let Some(c) = card
         && !c.reports.is_empty()
     {
-        let rows = e
-            .run_in(lens, &c.reports, &[*p], &["bookings", "win_rate"], cx.today)
+        let rows = cx
+            .scoped
+            .run(&c.reports, &[*p], &["bookings", "win_rate"], cx.today)
             .map_err(bad_input)?;
         let mut lb: Vec<(String, f64, String)> = rows
             .iter()
@@ -1077,14 +1082,9 @@ fn charts_for(
         .rev()
         .map(|i| Period::containing(cal, Grain::Quarter, add_months(p.start, -3 * i)))
         .collect();
-    let rows = e
-        .run_in(
-            lens,
-            &[scope],
-            &qs,
-            &["win_rate", "sales_cycle_days"],
-            cx.today,
-        )
+    let rows = cx
+        .scoped
+        .run(&[scope], &qs, &["win_rate", "sales_cycle_days"], cx.today)
         .map_err(bad_input)?;
     let series = |k: &str| -> Vec<Option<f64>> {
         rows.iter()

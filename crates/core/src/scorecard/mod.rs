@@ -53,6 +53,28 @@ pub struct Row {
     pub values: Vec<(&'static str, Value)>,
 }
 
+/// Which comparison slots a computation needs besides the periods themselves: last year's
+/// period (`revenue_growth_yoy`) and the trailing 12-month window (`ltv`, `ltv_cac_ratio`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Need {
+    pub last_year: bool,
+    pub window: bool,
+}
+
+impl Need {
+    pub const ALL: Need = Need {
+        last_year: true,
+        window: true,
+    };
+    /// What `kpis` need.
+    pub fn of(kpis: &[&str]) -> Need {
+        Need {
+            last_year: kpis.contains(&"revenue_growth_yoy"),
+            window: kpis.iter().any(|k| matches!(*k, "ltv" | "ltv_cac_ratio")),
+        }
+    }
+}
+
 /// The warm state: the book and its attribution segments.
 pub struct Engine {
     pub book: Book,
@@ -85,6 +107,23 @@ pub struct Grid {
     unit_spend: Vec<Vec<i64>>,
     company_spend: Vec<i64>,
     pub trace: Vec<(u32, Contribution)>,
+}
+
+impl Grid {
+    /// About how many bytes the grid holds (for caches with a budget).
+    pub fn bytes(&self) -> usize {
+        use std::mem::size_of;
+        self.cells.len() * size_of::<Cell>()
+            + self.stages.len() * size_of::<StageCell>()
+            + self.losses.len() * size_of::<LossCell>()
+            + (self.cycle_off.len()
+                + self.cycle_vals.len()
+                + self.resp_off.len()
+                + self.resp_vals.len())
+                * 4
+            + self.own_quota.len() * size_of::<Option<i64>>()
+            + self.unit_spend.iter().map(|u| u.len() * 8).sum::<usize>()
+    }
 }
 
 /// Totals for every requested scope and slot, plus what the formulas need.
@@ -256,6 +295,18 @@ impl Engine {
         today: Date,
         trace: bool,
     ) -> Result<Grid, ScorecardError> {
+        self.prepare_with(scopes, periods, today, trace, Need::ALL)
+    }
+
+    /// [`Engine::prepare`] with only the comparison slots `need` asks for.
+    pub fn prepare_with(
+        &self,
+        scopes: &[Scope],
+        periods: &[Period],
+        today: Date,
+        trace: bool,
+        need: Need,
+    ) -> Result<Grid, ScorecardError> {
         let book = &self.book;
         let segs = &self.segs;
         let mut slots: Vec<Slot> = Vec::new();
@@ -264,8 +315,18 @@ impl Engine {
         let mut window = Vec::new();
         let mut window_parts = Vec::new();
         for p in periods {
-            main.push(Self::slot_of(&mut slots, p, today, true));
-            last_year.push(Self::slot_of(&mut slots, &p.shifted_years(-1), today, true));
+            let m = Self::slot_of(&mut slots, p, today, true);
+            main.push(m);
+            last_year.push(if need.last_year {
+                Self::slot_of(&mut slots, &p.shifted_years(-1), today, true)
+            } else {
+                m
+            });
+            if !need.window {
+                window_parts.push(vec![m]);
+                window.push(m);
+                continue;
+            }
             let (w, parts) = self.window(p);
             match parts {
                 Some(parts) => {
@@ -745,14 +806,51 @@ impl Engine {
                 )));
             }
         }
-        let grid = self.prepare(scopes, periods, today, false)?;
+        let grid = self.prepare_with(scopes, periods, today, false, Need::of(kpis))?;
+        self.run_grid(&grid, lens, scopes, periods, kpis, today)
+    }
+
+    /// A company-wide pass for `periods` (every owner's records): it serves every scope
+    /// and every viewer's lens, so a server can compute it once and roll any scope up
+    /// from it with [`Engine::run_grid`].
+    pub fn grid(
+        &self,
+        periods: &[Period],
+        today: Date,
+        need: Need,
+    ) -> Result<Grid, ScorecardError> {
+        self.prepare_with(&[Scope::Company], periods, today, false, need)
+    }
+
+    /// Rolls `scopes` up from a grid made for exactly `periods` and `today` (by
+    /// [`Engine::grid`], or a pass over at least these scopes' owners) and applies the
+    /// formulas, through `lens`.
+    pub fn run_grid(
+        &self,
+        grid: &Grid,
+        lens: &Lens,
+        scopes: &[Scope],
+        periods: &[Period],
+        kpis: &[&str],
+        today: Date,
+    ) -> Result<Vec<Row>, ScorecardError> {
+        for k in kpis {
+            if !kpi::is_kpi(k) {
+                return Err(ScorecardError::Kpi(format!(
+                    "{k:?} is not a KPI of the spec (see `salesorg kpis`)"
+                )));
+            }
+        }
+        if grid.main.len() != periods.len() {
+            return Err(ScorecardError::Data("a grid made for other periods".into()));
+        }
         let stage_names = self.stage_names_in_order();
         let one = |scope: Scope| -> Vec<Row> {
             let list = lens.narrow(self.segments_of(scope));
             let mut light: Vec<Option<Totals>> = vec![None; grid.ng];
             let mut cell = |g: usize| -> Cell {
                 light[g]
-                    .get_or_insert_with(|| self.totals(&grid, scope, &list, g, false))
+                    .get_or_insert_with(|| self.totals(grid, scope, &list, g, false))
                     .cell
             };
             let mut out = Vec::with_capacity(periods.len());
@@ -776,7 +874,7 @@ impl Engine {
                     stage_names: &stage_names,
                     loss_reasons: &self.book.loss_reasons,
                 };
-                let mut t = self.totals(&grid, scope, &list, grid.main[pi], true);
+                let mut t = self.totals(grid, scope, &list, grid.main[pi], true);
                 let values = kpis
                     .iter()
                     .filter_map(|k| {
