@@ -113,10 +113,11 @@ impl<'a> Scoped<'a> {
             loaded,
         }
     }
-    /// KPI rows of `scopes` × `periods` as this viewer sees them. A request that covers a
-    /// large part of the org rolls up from the company-wide pass for these periods (made
-    /// once, shared by every viewer: the lens applies at the roll-up); a small one makes
-    /// its own pass over just its records.
+    /// KPI rows of `scopes` × `periods` as this viewer sees them, rolled up from the
+    /// company-wide pass for these periods: made once (by the first request, or when the
+    /// landing pages are warmed after a load) and shared by every viewer and scope — the
+    /// lens applies at the roll-up. (A pass of its own would cost a request about as much:
+    /// the pass's arrays span every attribution segment.)
     pub fn run(
         &self,
         scopes: &[Scope],
@@ -128,11 +129,6 @@ impl<'a> Scoped<'a> {
         salesorg_core::scorecard::ScorecardError,
     > {
         let e = self.engine;
-        let segs = e.segs.len().max(1);
-        let covered: usize = scopes.iter().map(|&s| e.segments_of(s).len()).sum();
-        if covered * 10 < segs {
-            return e.run_in(self.lens(), scopes, periods, kpis, today);
-        }
         let need = salesorg_core::scorecard::Need::of(kpis);
         let grid = self.loaded.grid(periods, today, need)?;
         e.run_grid(&grid, self.lens(), scopes, periods, kpis, today)
