@@ -64,7 +64,7 @@ impl Config {
 pub struct Loaded {
     engine: Engine,
     version: (String, i64),
-    cache: Mutex<std::collections::HashMap<String, Arc<String>>>,
+    cache: Mutex<Answers>,
     grids: Mutex<Vec<(GridKey, Arc<GridCell>)>>,
     grid_budget: usize,
 }
@@ -79,8 +79,45 @@ type GridKey = (
 type GridCell =
     std::sync::OnceLock<std::result::Result<Arc<salesorg_core::scorecard::Grid>, String>>;
 
-/// How many answers a [`Loaded`] keeps.
-const CACHE_ENTRIES: usize = 20_000;
+/// How many bytes of answers (JSON and page bodies) a [`Loaded`] keeps.
+const ANSWER_BYTES: usize = 256 << 20;
+
+/// Answers in two generations: new ones go to `young`; when it holds half the budget it
+/// becomes `old` (the previous `old` is dropped), and an answer found in `old` moves back
+/// to `young`. What is used stays; what is not ages out — never all at once.
+struct Answers {
+    young: std::collections::HashMap<String, Arc<String>>,
+    old: std::collections::HashMap<String, Arc<String>>,
+    young_bytes: usize,
+    budget: usize,
+}
+
+impl Answers {
+    fn new(budget: usize) -> Answers {
+        Answers {
+            young: Default::default(),
+            old: Default::default(),
+            young_bytes: 0,
+            budget,
+        }
+    }
+    fn get(&mut self, key: &str) -> Option<Arc<String>> {
+        if let Some(v) = self.young.get(key) {
+            return Some(v.clone());
+        }
+        let (k, v) = self.old.remove_entry(key)?;
+        self.put(k, v.clone());
+        Some(v)
+    }
+    fn put(&mut self, key: String, v: Arc<String>) {
+        self.young_bytes += key.len() + v.len();
+        self.young.insert(key, v);
+        if self.young_bytes > self.budget / 2 {
+            self.old = std::mem::take(&mut self.young);
+            self.young_bytes = 0;
+        }
+    }
+}
 
 /// Shared state of one server process.
 pub struct App {
@@ -155,7 +192,7 @@ impl App {
                 *l = Some(Arc::new(Loaded {
                     engine,
                     version,
-                    cache: Mutex::new(Default::default()),
+                    cache: Mutex::new(Answers::new(ANSWER_BYTES)),
                     grids: Mutex::new(Vec::new()),
                     grid_budget: self.cfg.grid_cache_bytes,
                 }));
@@ -284,14 +321,11 @@ impl Loaded {
     }
 
     pub(crate) fn cache_get(&self, key: &str) -> Option<Arc<String>> {
-        self.cache.lock().ok().and_then(|c| c.get(key).cloned())
+        self.cache.lock().ok().and_then(|mut c| c.get(key))
     }
     pub(crate) fn cache_put(&self, key: String, v: Arc<String>) {
         if let Ok(mut c) = self.cache.lock() {
-            if c.len() >= CACHE_ENTRIES {
-                c.clear();
-            }
-            c.insert(key, v);
+            c.put(key, v);
         }
     }
 }
@@ -483,5 +517,28 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_in_use_survive_and_unused_ones_age_out() {
+        let mut a = Answers::new(40);
+        let v = |s: &str| Arc::new(s.to_owned());
+        a.put("k1".into(), v("aaaaaaaa")); // 10 bytes
+        a.put("k2".into(), v("bbbbbbbb")); // 20
+        a.put("k3".into(), v("cccccccc")); // 30 > 20: young becomes old
+        assert!(a.young.is_empty() && a.old.len() == 3);
+        assert_eq!(a.get("k1").as_deref().map(String::as_str), Some("aaaaaaaa"));
+        for k in ["k4", "k5", "k6"] {
+            a.put(k.into(), v("dddddddd"));
+        }
+        // k1 was used and moved up a generation; k2 and k3 were not, and are gone
+        assert!(a.get("k1").is_some());
+        assert!(a.get("k2").is_none() && a.get("k3").is_none());
+        assert!(a.get("k6").is_some());
     }
 }
