@@ -134,6 +134,32 @@ impl<'a> Scoped<'a> {
         e.run_grid(&grid, self.lens(), scopes, periods, kpis, today)
     }
 
+    /// The drill-down of `kpi` for `scope` over `period`, as this viewer sees it (kept for
+    /// sorting and paging it).
+    pub fn explain(
+        &self,
+        kpi: &'static str,
+        scope: Scope,
+        period: Period,
+        today: Date,
+    ) -> Result<std::sync::Arc<salesorg_engine::scorecard::Explanation>> {
+        let key = self.cache_key(&format!("explain|{kpi}|{scope:?}|{period}|{today}"));
+        self.loaded.explained(key, || {
+            salesorg_engine::scorecard::explain_in(
+                self.engine,
+                self.lens(),
+                kpi,
+                scope,
+                period,
+                today,
+            )
+            .map_err(|err| match err {
+                salesorg_engine::EngineError::Scorecard(x) => bad_input(x),
+                other => WebError::Engine(other),
+            })
+        })
+    }
+
     fn cache_key(&self, key: &str) -> String {
         let who = match self.access.grant {
             Grant::Company => "company".to_owned(),

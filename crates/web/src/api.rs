@@ -639,10 +639,7 @@ async fn explain(
         let scope = scope_of(cx, q.scope.as_deref(), Some(&p))?;
         let k = kpis_param(Some(q.kpi.as_deref().unwrap_or("")).filter(|s| !s.is_empty()).or(Some("win_rate")))?;
         let k = *k.first().ok_or_else(|| WebError::BadRequest("kpi is required".into()))?;
-        let ex = sc::explain_in(e, cx.scoped.lens(), k, scope, p, cx.today).map_err(|err| match err {
-            salesorg_engine::EngineError::Scorecard(x) => bad_input(x),
-            other => WebError::Engine(other),
-        })?;
+        let ex = cx.scoped.explain(k, scope, p, cx.today)?;
         let per_page = q.per_page.unwrap_or(50).clamp(1, 1000);
         let page = q.page.unwrap_or(1).max(1);
         let total = ex.records.len();

@@ -67,7 +67,11 @@ pub struct Loaded {
     cache: Mutex<Answers>,
     grids: Mutex<Vec<(GridKey, Arc<GridCell>)>>,
     grid_budget: usize,
+    explains: Mutex<Vec<(String, Arc<salesorg_engine::scorecard::Explanation>)>>,
 }
+
+/// How many drill-downs a [`Loaded`] keeps (sorting and paging one reuses it).
+const EXPLAINS: usize = 32;
 
 /// A company-wide pass is made for a list of periods, a day and the comparison slots.
 type GridKey = (
@@ -195,6 +199,7 @@ impl App {
                     cache: Mutex::new(Answers::new(ANSWER_BYTES)),
                     grids: Mutex::new(Vec::new()),
                     grid_budget: self.cfg.grid_cache_bytes,
+                    explains: Mutex::new(Vec::new()),
                 }));
             }
             self.ready.store(true, Ordering::SeqCst);
@@ -318,6 +323,30 @@ impl Loaded {
             }
         }
         Ok(got)
+    }
+
+    /// The drill-down under `key`, made by `f` the first time; the most recent few are kept.
+    pub(crate) fn explained(
+        &self,
+        key: String,
+        f: impl FnOnce() -> Result<salesorg_engine::scorecard::Explanation>,
+    ) -> Result<Arc<salesorg_engine::scorecard::Explanation>> {
+        if let Ok(mut v) = self.explains.lock()
+            && let Some(i) = v.iter().position(|(k, _)| *k == key)
+        {
+            let e = v.remove(i);
+            let x = e.1.clone();
+            v.push(e);
+            return Ok(x);
+        }
+        let x = Arc::new(f()?);
+        if let Ok(mut v) = self.explains.lock() {
+            if v.len() >= EXPLAINS {
+                v.remove(0);
+            }
+            v.push((key, x.clone()));
+        }
+        Ok(x)
     }
 
     pub(crate) fn cache_get(&self, key: &str) -> Option<Arc<String>> {

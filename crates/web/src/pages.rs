@@ -1202,7 +1202,7 @@ fn tree_node(out: &mut String, n: &serde_json::Value, depth: usize) {
 
 const PER_PAGE: usize = 50;
 
-fn explained(cx: &Cx, q: &ScQ) -> Result<(sc::Explanation, Vec<sc::ExplainRecord>)> {
+fn explained(cx: &Cx, q: &ScQ) -> Result<(Arc<sc::Explanation>, Vec<sc::ExplainRecord>)> {
     let e = cx.scoped.engine;
     let p = period_param(e, q.period.as_deref(), cx.today)?;
     let scope = match q.scope.as_deref() {
@@ -1211,11 +1211,7 @@ fn explained(cx: &Cx, q: &ScQ) -> Result<(sc::Explanation, Vec<sc::ExplainRecord
     };
     let k =
         sc::parse_kpis(&[q.kpi.clone().unwrap_or_else(|| "bookings".into())]).map_err(bad_input)?;
-    let ex =
-        sc::explain_in(e, cx.scoped.lens(), k[0], scope, p, cx.today).map_err(|err| match err {
-            salesorg_engine::EngineError::Scorecard(x) => bad_input(x),
-            other => WebError::Engine(other),
-        })?;
+    let ex = cx.scoped.explain(k[0], scope, p, cx.today)?;
     let mut recs = ex.records.clone();
     let desc = q.dir.as_deref() == Some("desc");
     match q.sort.as_deref().unwrap_or("date") {
