@@ -799,13 +799,7 @@ impl Engine {
         kpis: &[&str],
         today: Date,
     ) -> Result<Vec<Row>, ScorecardError> {
-        for k in kpis {
-            if !kpi::is_kpi(k) {
-                return Err(ScorecardError::Kpi(format!(
-                    "{k:?} is not a KPI of the spec (see `salesorg kpis`)"
-                )));
-            }
-        }
+        check_kpis(kpis)?;
         let grid = self.prepare_with(scopes, periods, today, false, Need::of(kpis))?;
         self.run_grid(&grid, lens, scopes, periods, kpis, today)
     }
@@ -834,13 +828,7 @@ impl Engine {
         kpis: &[&str],
         today: Date,
     ) -> Result<Vec<Row>, ScorecardError> {
-        for k in kpis {
-            if !kpi::is_kpi(k) {
-                return Err(ScorecardError::Kpi(format!(
-                    "{k:?} is not a KPI of the spec (see `salesorg kpis`)"
-                )));
-            }
-        }
+        check_kpis(kpis)?;
         if grid.main.len() != periods.len() {
             return Err(ScorecardError::Data("a grid made for other periods".into()));
         }
@@ -966,6 +954,16 @@ impl Engine {
             v[s.order as usize] = s.name.clone();
         }
         v
+    }
+}
+
+/// Refuses an id that is not a KPI of the spec.
+fn check_kpis(kpis: &[&str]) -> Result<(), ScorecardError> {
+    match kpis.iter().find(|k| !kpi::is_kpi(k)) {
+        Some(k) => Err(ScorecardError::Kpi(format!(
+            "{k:?} is not a KPI of the spec (see `salesorg kpis`)"
+        ))),
+        None => Ok(()),
     }
 }
 
