@@ -743,7 +743,8 @@ pub fn explain_in(
     }
     let book = &engine.book;
     let segs = &engine.segs;
-    let mut c = engine.compute_in(lens, &[scope], &[period], today, true)?;
+    let keep = |c: &Contribution| feeds(k, c, book);
+    let mut c = engine.compute_traced(lens, &[scope], &[period], today, true, Some(&keep))?;
     let value = engine
         .values(&mut c, 0, 0, &[k])
         .into_iter()

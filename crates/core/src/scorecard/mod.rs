@@ -16,7 +16,7 @@ use crate::period::{Grain, Period};
 
 pub use book::{Book, BookBuilder, Day, NO_DAY, NONE, date_of, day, fmt_day};
 use book::{QuotaOn, SpendTarget};
-pub use pass::Contribution;
+pub use pass::{Contribution, Want};
 use pass::{Part, Slot};
 pub use segments::Segments;
 
@@ -295,7 +295,7 @@ impl Engine {
         today: Date,
         trace: bool,
     ) -> Result<Grid, ScorecardError> {
-        self.prepare_with(scopes, periods, today, trace, Need::ALL)
+        self.prepare_with(scopes, periods, today, trace, Need::ALL, None)
     }
 
     /// [`Engine::prepare`] with only the comparison slots `need` asks for.
@@ -306,6 +306,7 @@ impl Engine {
         today: Date,
         trace: bool,
         need: Need,
+        want: Option<&pass::Want<'_>>,
     ) -> Result<Grid, ScorecardError> {
         let book = &self.book;
         let segs = &self.segs;
@@ -416,7 +417,8 @@ impl Engine {
                 + 1
         };
         let total: u64 = (0..np).filter(|&p| owners[p]).map(work).sum();
-        let chunks = if trace || total < 200_000 { 1 } else { threads };
+        // a trace is the same with several threads: the parts are appended in owner order
+        let chunks = if total < 200_000 { 1 } else { threads };
         let mut bounds = vec![0usize];
         let mut acc = 0u64;
         for (p, &owns) in owners.iter().enumerate().take(np) {
@@ -460,6 +462,7 @@ impl Engine {
                     cycles: Vec::new(),
                     responses: Vec::new(),
                     trace: trace.then(Vec::new),
+                    want,
                 });
             }
         }
@@ -521,6 +524,7 @@ impl Engine {
                 cycles: Vec::new(),
                 responses: Vec::new(),
                 trace: trace.then(Vec::new),
+                want,
             };
             pass::account_facts(
                 book,
@@ -755,7 +759,21 @@ impl Engine {
         today: Date,
         trace: bool,
     ) -> Result<Computed, ScorecardError> {
-        let grid = self.prepare(scopes, periods, today, trace)?;
+        self.compute_traced(lens, scopes, periods, today, trace, None)
+    }
+
+    /// [`Engine::compute_in`] keeping only the contributions `want` lets through in the
+    /// trace (with `trace`).
+    pub fn compute_traced(
+        &self,
+        lens: &Lens,
+        scopes: &[Scope],
+        periods: &[Period],
+        today: Date,
+        trace: bool,
+        want: Option<&pass::Want<'_>>,
+    ) -> Result<Computed, ScorecardError> {
+        let grid = self.prepare_with(scopes, periods, today, trace, Need::ALL, want)?;
         let totals = scopes
             .iter()
             .map(|&scope| {
@@ -800,7 +818,7 @@ impl Engine {
         today: Date,
     ) -> Result<Vec<Row>, ScorecardError> {
         check_kpis(kpis)?;
-        let grid = self.prepare_with(scopes, periods, today, false, Need::of(kpis))?;
+        let grid = self.prepare_with(scopes, periods, today, false, Need::of(kpis), None)?;
         self.run_grid(&grid, lens, scopes, periods, kpis, today)
     }
 
@@ -813,7 +831,7 @@ impl Engine {
         today: Date,
         need: Need,
     ) -> Result<Grid, ScorecardError> {
-        self.prepare_with(&[Scope::Company], periods, today, false, need)
+        self.prepare_with(&[Scope::Company], periods, today, false, need, None)
     }
 
     /// Rolls `scopes` up from a grid made for exactly `periods` and `today` (by

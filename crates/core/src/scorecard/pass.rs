@@ -136,7 +136,12 @@ pub struct Part<'a> {
     /// (cell, response seconds) of answered leads.
     pub responses: Vec<(u32, u32)>,
     pub trace: Option<Vec<(u32, Contribution)>>,
+    /// With `trace`: which contributions to keep (all when `None`).
+    pub want: Option<&'a Want<'a>>,
 }
+
+/// Which contributions a trace keeps (an `explain` wants only those feeding its KPI).
+pub type Want<'a> = dyn Fn(&Contribution) -> bool + Sync + 'a;
 
 impl Part<'_> {
     #[inline]
@@ -150,7 +155,9 @@ impl Part<'_> {
     }
     #[inline]
     fn note(&mut self, k: usize, c: Contribution) {
-        if let Some(t) = self.trace.as_mut() {
+        if let Some(t) = self.trace.as_mut()
+            && self.want.is_none_or(|w| w(&c))
+        {
             t.push(((k + self.seg0 as usize * self.ng) as u32, c));
         }
     }
