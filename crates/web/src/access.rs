@@ -25,6 +25,16 @@ pub enum Grant {
     Nothing,
 }
 
+impl Grant {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grant::Company => "company",
+            Grant::Subtree => "subtree",
+            Grant::Nothing => "nothing",
+        }
+    }
+}
+
 /// A viewer's access: built only by [`Access::of`].
 #[derive(Debug, Clone)]
 pub struct Access {
@@ -206,10 +216,7 @@ impl<'a> Scoped<'a> {
             Grant::Company => true,
             Grant::Nothing => false,
             Grant::Subtree => {
-                self.access.person == Some(p)
-                    || self
-                        .lens()
-                        .touches(&self.engine.segs.of_person(p).collect::<Vec<_>>())
+                self.access.person == Some(p) || self.lens().sees_person(self.engine, p)
             }
         }
     }

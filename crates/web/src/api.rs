@@ -142,6 +142,22 @@ async fn with_store<T: Send + 'static>(
     .map_err(|e| WebError::Internal(format!("a request thread failed: {e}")))?
 }
 
+/// Runs `f` on a blocking thread for a signed-in user, with a store: for the user's own
+/// account and the admin routes, which need no org data (and so no loaded engine).
+async fn with_user<T: Send + 'static>(
+    app: Arc<App>,
+    headers: HeaderMap,
+    method: Method,
+    f: impl FnOnce(&App, &mut salesorg_store::Store, Principal, i64) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    with_store(app, move |app, store| {
+        let t = now();
+        let who = auth::authenticate(store, &app.cfg.policy, &headers, &method, None, t)?;
+        f(app, store, who, t)
+    })
+    .await
+}
+
 fn json_text(s: String) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], s).into_response()
 }
@@ -185,18 +201,12 @@ async fn sign_in(
     Ok(r)
 }
 
-async fn session_info(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Extension(a): Extension<ClientAddr>,
-) -> Result<Json<J>> {
-    let v = with_store(app, move |app, store| {
-        let who = auth::authenticate(store, &app.cfg.policy, &headers, &Method::GET, None, now())?;
+async fn session_info(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<J>> {
+    let v = with_user(app, headers, Method::GET, move |_app, _store, who, _| {
         let csrf = match &who.via {
             Via::Session { csrf, .. } => Some(csrf.clone()),
             Via::Token { .. } => None,
         };
-        let _ = a;
         Ok(json!({"user": user_json(&who.user), "csrf": csrf}))
     })
     .await?;
@@ -208,15 +218,18 @@ async fn sign_out(
     headers: HeaderMap,
     Extension(addr): Extension<ClientAddr>,
 ) -> Result<Response> {
-    with_store(app.clone(), move |app, store| {
-        let t = now();
-        let who = auth::authenticate(store, &app.cfg.policy, &headers, &Method::DELETE, None, t)?;
-        if let Via::Session { id_hash, .. } = &who.via {
-            store.delete_session(id_hash)?;
-        }
-        store.audit(t, Some(&who.actor()), "sign_out", "", Some(&addr.0))?;
-        Ok(())
-    })
+    with_user(
+        app.clone(),
+        headers,
+        Method::DELETE,
+        move |_app, store, who, t| {
+            if let Via::Session { id_hash, .. } = &who.via {
+                store.delete_session(id_hash)?;
+            }
+            store.audit(t, Some(&who.actor()), "sign_out", "", Some(&addr.0))?;
+            Ok(())
+        },
+    )
     .await?;
     let mut r = Json(json!({"signed_out": true})).into_response();
     if let Ok(v) = HeaderValue::from_str(&auth::session_cookie(&app.cfg.policy, "")) {
@@ -236,7 +249,7 @@ async fn me(
 ) -> Result<Json<J>> {
     as_viewer(app, headers, Method::GET, a.0, |cx| {
         let s = &cx.scoped;
-        let grant = crate::pages::grant_name(s.access().grant());
+        let grant = s.access().grant().as_str();
         let person = s.access().person().map(|p| s.person_card(p, cx.today));
         Ok(Json(json!({
             "user": user_json(&cx.who.user),
@@ -261,19 +274,22 @@ async fn change_password(
     Extension(addr): Extension<ClientAddr>,
     Json(b): Json<PasswordChange>,
 ) -> Result<Response> {
-    let s = with_store(app.clone(), move |app, store| {
-        let t = now();
-        let who = auth::authenticate(store, &app.cfg.policy, &headers, &Method::POST, None, t)?;
-        auth::change_password(
-            store,
-            &app.cfg.policy,
-            &who.user,
-            &b.current,
-            &b.new,
-            &addr.0,
-            t,
-        )
-    })
+    let s = with_user(
+        app.clone(),
+        headers,
+        Method::POST,
+        move |app, store, who, t| {
+            auth::change_password(
+                store,
+                &app.cfg.policy,
+                &who.user,
+                &b.current,
+                &b.new,
+                &addr.0,
+                t,
+            )
+        },
+    )
     .await?;
     let mut r = Json(json!({"changed": true, "csrf": s.csrf})).into_response();
     if let Ok(v) = HeaderValue::from_str(&auth::session_cookie(&app.cfg.policy, &s.id)) {
@@ -287,8 +303,7 @@ fn token_json(t: &salesorg_store::ApiToken) -> J {
 }
 
 async fn list_tokens(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<J>> {
-    with_store(app, move |app, store| {
-        let who = auth::authenticate(store, &app.cfg.policy, &headers, &Method::GET, None, now())?;
+    with_user(app, headers, Method::GET, move |_app, store, who, _| {
         let v: Vec<J> = store
             .tokens_of(who.user.id)?
             .iter()
@@ -310,9 +325,7 @@ async fn new_token(
     Extension(addr): Extension<ClientAddr>,
     Json(b): Json<NewToken>,
 ) -> Result<Json<J>> {
-    with_store(app, move |app, store| {
-        let t = now();
-        let who = auth::authenticate(store, &app.cfg.policy, &headers, &Method::POST, None, t)?;
+    with_user(app, headers, Method::POST, move |_app, store, who, t| {
         if b.name.trim().is_empty() {
             return Err(WebError::BadRequest("a token needs a name".into()));
         }
@@ -337,9 +350,7 @@ async fn revoke_token(
     Extension(addr): Extension<ClientAddr>,
     Path(id): Path<String>,
 ) -> Result<Json<J>> {
-    with_store(app, move |app, store| {
-        let t = now();
-        let who = auth::authenticate(store, &app.cfg.policy, &headers, &Method::DELETE, None, t)?;
+    with_user(app, headers, Method::DELETE, move |_app, store, who, t| {
         let id: i64 = id.parse().map_err(|_| WebError::NotFound)?;
         if !store.revoke_token(who.user.id, id, t)? {
             return Err(WebError::NotFound);
@@ -727,8 +738,7 @@ fn admin_only(who: &Principal) -> Result<()> {
 }
 
 async fn admin_users(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<J>> {
-    with_store(app, move |app, store| {
-        let who = auth::authenticate(store, &app.cfg.policy, &headers, &Method::GET, None, now())?;
+    with_user(app, headers, Method::GET, move |_app, store, who, _| {
         admin_only(&who)?;
         let v: Vec<J> = store.users()?.iter().map(user_json).collect();
         Ok(Json(json!({"users": v})))
@@ -747,8 +757,7 @@ async fn admin_audit(
     headers: HeaderMap,
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<J>> {
-    with_store(app, move |app, store| {
-        let who = auth::authenticate(store, &app.cfg.policy, &headers, &Method::GET, None, now())?;
+    with_user(app, headers, Method::GET, move |_app, store, who, _| {
         admin_only(&who)?;
         let limit = q.limit.unwrap_or(100).clamp(1, 1000);
         let v = store.audit_log(limit, q.before)?;

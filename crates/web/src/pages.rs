@@ -19,7 +19,7 @@ use salesorg_core::period::{Grain, Period, add_months};
 use salesorg_core::scorecard::{Engine, Scope};
 use salesorg_engine::scorecard as sc;
 
-use crate::access::{Cx, Grant};
+use crate::access::Cx;
 use crate::api::run_as_viewer;
 use crate::auth::{self, Via};
 use crate::charts::{self, Series};
@@ -121,10 +121,7 @@ fn shell(title: &str, nav: &str, body: &str) -> String {
 }
 
 fn nav(cx: &Cx) -> String {
-    let csrf = match &cx.who.via {
-        Via::Session { csrf, .. } => csrf.clone(),
-        Via::Token { .. } => String::new(),
-    };
+    let csrf = csrf_of(cx);
     let name = cx
         .scoped
         .access()
@@ -752,12 +749,6 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
         esc(&scope_name),
         fmt_date(card.as_of)
     );
-    let here = if mine {
-        "/".to_owned()
-    } else {
-        format!("/people/{}", enc(info.id.as_str()))
-    };
-    let _ = here;
     body.push_str(&picker(e, cx.today, &p, &[]));
     let pstr = p.to_string();
     body.push_str("<section class=\"cards\" aria-label=\"KPIs\">");
@@ -2019,13 +2010,4 @@ async fn receive(mp: &mut Multipart, dir: &std::path::Path) -> Result<(String, S
         }
     }
     Ok((csrf, source, n))
-}
-
-/// Which grant a viewer has, as text.
-pub fn grant_name(g: Grant) -> &'static str {
-    match g {
-        Grant::Company => "company",
-        Grant::Subtree => "subtree",
-        Grant::Nothing => "nothing",
-    }
 }

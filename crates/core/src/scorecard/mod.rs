@@ -999,10 +999,21 @@ impl Lens {
     }
     /// A leader's subtree over time: the segments that count for `team:p`, and p's own.
     pub fn team(e: &Engine, p: u32) -> Lens {
-        let mut v: Vec<u32> = e.segs.of_scope[p as usize].clone();
-        v.extend(e.segs.of_person(p));
-        v.sort_unstable();
-        v.dedup();
+        // both lists are sorted: merge them (this runs on every request of a leader)
+        let (a, b) = (&e.segs.of_scope[p as usize], e.segs.of_person(p));
+        let mut v = Vec::with_capacity(a.len() + b.len());
+        let mut b = b.peekable();
+        for &x in a {
+            while let Some(&y) = b.peek().filter(|&&y| y < x) {
+                v.push(y);
+                b.next();
+            }
+            if b.peek() == Some(&x) {
+                b.next();
+            }
+            v.push(x);
+        }
+        v.extend(b);
         Lens(Some(v))
     }
     /// Nothing at all (an account not linked to anyone in the org).
