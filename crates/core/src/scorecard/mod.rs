@@ -401,6 +401,7 @@ impl Engine {
         let mut stages = vec![StageCell::default(); nseg * nf * ns];
         let mut losses = vec![LossCell::default(); nseg * nf * nr];
         let layers = pass::layers(&slots);
+        let ranks = pass::stage_ranks(book);
 
         // Split owners into chunks of about equal work, one per thread.
         let threads = std::thread::available_parallelism()
@@ -476,10 +477,13 @@ impl Engine {
                     let layers = &layers;
                     let slots = &slots;
                     let own_quota = &own_quota;
+                    let ranks = &ranks;
                     sc.spawn(move || -> Result<(), ScorecardError> {
                         for (p, _) in owners.iter().enumerate().take(hi).skip(lo).filter(|o| *o.1) {
                             for layer in layers {
-                                pass::owner_records(book, segs, slots, layer, p as u32, part)?;
+                                pass::owner_records(
+                                    book, segs, slots, layer, ranks, p as u32, part,
+                                )?;
                             }
                             pass::people_facts(book, segs, slots, own_quota, p as u32, part);
                         }

@@ -164,8 +164,14 @@ impl Part<'_> {
 }
 
 /// The opportunity's state on day `a` while it was open: (stage, close day, amount in its
-/// own currency or None, probability bp, last touched day).
-fn state_at(book: &Book, i: usize, a: Day) -> (u16, Day, Option<i64>, u16, Day) {
+/// own currency or None, probability bp, last touched day). `ovs` are the history
+/// overrides of opportunity `i`'s rows.
+fn state_at(
+    book: &Book,
+    i: usize,
+    a: Day,
+    ovs: &[(u32, i64, Day)],
+) -> (u16, Day, Option<i64>, u16, Day) {
     let o = &book.opps;
     let h = &book.history;
     let (r0, r1) = (o.hist_off[i] as usize, o.hist_off[i + 1] as usize);
@@ -193,7 +199,7 @@ fn state_at(book: &Book, i: usize, a: Day) -> (u16, Day, Option<i64>, u16, Day) 
     } else {
         book.stages[stage as usize].default_bp
     };
-    if let Some((oa, oc)) = h.override_of(r as u32) {
+    if let Some(&(_, oa, oc)) = ovs.iter().find(|x| x.0 == r as u32) {
         if oa != i64::MIN {
             amount = Some(oa);
         }
@@ -202,6 +208,39 @@ fn state_at(book: &Book, i: usize, a: Day) -> (u16, Day, Option<i64>, u16, Day) 
         }
     }
     (stage, close, amount, prob, touched)
+}
+
+/// Each stage's rank for "advanced past": a lost stage 0, an open stage its order + 1, a won
+/// stage 255. A row in an open stage advanced once a later row has a higher rank.
+pub fn stage_ranks(book: &Book) -> Vec<u8> {
+    book.stages
+        .iter()
+        .map(|s| match s.closes {
+            Some(OppStatus::Won) => u8::MAX,
+            Some(_) => 0,
+            None => (s.order as usize + 1).min(254) as u8,
+        })
+        .collect()
+}
+
+/// The first index at or after `from` whose row is not below `row` (`ovs` is sorted by
+/// row): a galloping search, so that walking forward costs the log of the distance.
+#[inline]
+fn gallop(ovs: &[(u32, i64, Day)], from: usize, row: u32) -> usize {
+    let mut lo = from;
+    let mut step = 1;
+    while lo + step <= ovs.len() && ovs[lo + step - 1].0 < row {
+        lo += step;
+        step *= 2;
+    }
+    let hi = (lo + step).min(ovs.len());
+    lo + ovs[lo..hi].partition_point(|x| x.0 < row)
+}
+
+/// Whether a stage rank is an open stage's.
+#[inline]
+fn open_rank(r: u8) -> bool {
+    r != 0 && r != u8::MAX
 }
 
 /// Days before the as-of day within which a modification keeps pipeline fresh (spec §2
@@ -214,13 +253,27 @@ pub fn owner_records(
     segs: &Segments,
     slots: &[Slot],
     layer: &Layer,
+    ranks: &[u8],
     p: u32,
     part: &mut Part,
 ) -> Result<(), ScorecardError> {
     let o = &book.opps;
     let rep = book.people[p as usize].rep;
     let sla_secs = i64::from(book.settings.lead_sla_minutes) * 60;
-    for i in o.owner_off[p as usize] as usize..o.owner_off[p as usize + 1] as usize {
+    let (i0, i1) = (
+        o.owner_off[p as usize] as usize,
+        o.owner_off[p as usize + 1] as usize,
+    );
+    // The owner's history rows are contiguous and in opportunity order, and so are the
+    // overrides: one search per owner, then a cursor.
+    let all_ovs = &book.history.overrides;
+    let mut ov = if i1 > i0 {
+        let r = o.hist_off[i0];
+        all_ovs.partition_point(|x| x.0 < r)
+    } else {
+        all_ovs.len()
+    };
+    for i in i0..i1 {
         let status = o.status[i];
         let close = o.close[i];
         let created = o.created[i];
@@ -297,12 +350,16 @@ pub fn owner_records(
         };
         let from = if created == NO_DAY { i32::MIN } else { created };
         if open_until > from {
+            let (r0, r1) = (o.hist_off[i], o.hist_off[i + 1]);
+            ov = gallop(all_ovs, ov, r0);
+            let ov_end = gallop(all_ovs, ov, r1);
+            let ovs = &all_ovs[ov..ov_end];
             let mut j = layer.first_asof(from);
             while j < layer.asofs.len() && layer.asofs[j].0 < open_until {
                 let (a, g) = layer.asofs[j];
                 j += 1;
                 let g = g as usize;
-                let (_, sclose, amount, prob, touched) = state_at(book, i, a);
+                let (_, sclose, amount, prob, touched) = state_at(book, i, a, ovs);
                 let k = part.key(segs.at(p, a), g);
                 let in_period =
                     sclose != NO_DAY && slots[g].start <= sclose && sclose < slots[g].end;
@@ -335,25 +392,23 @@ pub fn owner_records(
         let (r0, r1) = (o.hist_off[i] as usize, o.hist_off[i + 1] as usize);
         if r1 > r0 {
             let h = &book.history;
+            let won_on = if status == OppStatus::Won {
+                close
+            } else {
+                NO_DAY
+            };
             for r in r0..r1 {
                 let d = h.day[r];
                 let Some(g) = layer.slot(d) else { continue };
-                let st = &book.stages[h.stage[r] as usize];
+                let rk = ranks[h.stage[r] as usize];
                 let seg = segs.at(p, d);
                 let k = part.key(seg, g);
-                if st.closes.is_none() {
+                if open_rank(rk) {
                     let a = slots[g].asof;
-                    let advanced =
-                        (r + 1..r1).any(|r2| {
-                            let s2 = &book.stages[h.stage[r2] as usize];
-                            h.day[r2] <= a
-                                && match s2.closes {
-                                    None => s2.order > st.order,
-                                    Some(OppStatus::Won) => true,
-                                    _ => false,
-                                }
-                        }) || (status == OppStatus::Won && close != NO_DAY && close <= a);
-                    let sc = &mut part.stages[part.skey(seg, g) * part.ns + st.order as usize];
+                    let advanced = (won_on != NO_DAY && won_on <= a)
+                        || (r + 1..r1).any(|r2| h.day[r2] <= a && ranks[h.stage[r2] as usize] > rk);
+                    let order = book.stages[h.stage[r] as usize].order as usize;
+                    let sc = &mut part.stages[part.skey(seg, g) * part.ns + order];
                     sc.entered += 1;
                     if advanced {
                         sc.advanced += 1;
@@ -361,10 +416,10 @@ pub fn owner_records(
                     part.note(k, Contribution::StageEntered(i as u32, r as u32));
                 }
                 if r > r0 {
-                    let prev = &book.stages[h.stage[r - 1] as usize];
-                    if prev.closes.is_none() && h.stage[r - 1] != h.stage[r] {
-                        let sc =
-                            &mut part.stages[part.skey(seg, g) * part.ns + prev.order as usize];
+                    let prev = h.stage[r - 1];
+                    if open_rank(ranks[prev as usize]) && prev != h.stage[r] {
+                        let order = book.stages[prev as usize].order as usize;
+                        let sc = &mut part.stages[part.skey(seg, g) * part.ns + order];
                         sc.left += 1;
                         sc.days_sum += i64::from(d - h.day[r - 1]);
                         part.note(k, Contribution::StageLeft(i as u32, r as u32 - 1));

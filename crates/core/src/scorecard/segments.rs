@@ -121,43 +121,75 @@ impl Segments {
         evs.sort_by_key(|e| (e.0, e.1));
 
         let mut parent = vec![NONE; n];
-        let mut children = vec![0u32; n];
+        let mut kids: Vec<Vec<u32>> = vec![Vec::new(); n];
         let mut units: Vec<Vec<u32>> = vec![Vec::new(); n];
         // current segment per person: (from, scopes, manager)
         let mut cur: Vec<(Day, Vec<u32>, u32)> = vec![(NO_DAY, Vec::new(), NONE); n];
         let mut done: Vec<Vec<Closed>> = vec![Vec::new(); n];
         let np = n as u32;
         let mut key = Vec::new();
+        // Only the people an event touches are looked at again: the person whose line or
+        // membership changed and everyone below them (their chain of leaders changed),
+        // and the managers who gained or lost a report (they may start or stop leading).
+        let mut dirty = vec![false; n];
+        let mut touched: Vec<u32> = Vec::new();
+        let mut below: Vec<u32> = Vec::new();
         let mut i = 0;
         while i < evs.len() {
             let d = evs[i].0;
+            touched.clear();
             while i < evs.len() && evs[i].0 == d {
                 match evs[i].2 {
                     Ev::LineEnd(p, m) => {
                         if parent[p as usize] == m {
                             parent[p as usize] = NONE;
-                            children[m as usize] -= 1;
+                            kids[m as usize].retain(|&c| c != p);
+                            below.push(p);
+                            touched.push(m);
                         }
                     }
                     Ev::LineStart(p, m) => {
-                        if parent[p as usize] != NONE {
-                            children[parent[p as usize] as usize] -= 1;
+                        let old = parent[p as usize];
+                        if old != NONE {
+                            kids[old as usize].retain(|&c| c != p);
+                            touched.push(old);
                         }
                         parent[p as usize] = m;
-                        children[m as usize] += 1;
+                        kids[m as usize].push(p);
+                        below.push(p);
+                        touched.push(m);
                     }
-                    Ev::UnitEnd(p, u) => units[p as usize].retain(|&x| x != u),
-                    Ev::UnitStart(p, u) => units[p as usize].push(u),
+                    Ev::UnitEnd(p, u) => {
+                        units[p as usize].retain(|&x| x != u);
+                        touched.push(p);
+                    }
+                    Ev::UnitStart(p, u) => {
+                        units[p as usize].push(u);
+                        touched.push(p);
+                    }
                 }
                 i += 1;
             }
-            for p in 0..n {
-                if p as u32 == nobody {
+            // everyone below a person whose line changed
+            while let Some(x) = below.pop() {
+                if dirty[x as usize] {
+                    continue;
+                }
+                dirty[x as usize] = true;
+                touched.push(x);
+                below.extend(kids[x as usize].iter().copied());
+            }
+            touched.sort_unstable();
+            touched.dedup();
+            for &pu in &touched {
+                let p = pu as usize;
+                dirty[p] = false;
+                if pu == nobody {
                     continue;
                 }
                 key.clear();
-                if parent[p] != NONE || children[p] > 0 {
-                    let mut x = p as u32;
+                if parent[p] != NONE || !kids[p].is_empty() {
+                    let mut x = pu;
                     let mut steps = 0;
                     while x != NONE && steps <= n {
                         key.push(x);
