@@ -587,7 +587,7 @@ pub fn run() -> Result<()> {
             let k = salesorg_engine::scorecard::parse_kpis(std::slice::from_ref(kpi))?;
             let k = *k.first().ok_or_else(|| anyhow!("name a KPI"))?;
             let (engine, _) =
-                salesorg_engine::scorecard::load(&mut store, &cat, true, false, &Bar::new())?;
+                salesorg_engine::scorecard::load(&mut store, &cat, true, true, &Bar::new())?;
             let scope = engine.scope(scope)?;
             let period = match period {
                 Some(p) => salesorg_core::period::Period::parse(p, &engine.book.settings.fiscal)?,
@@ -609,6 +609,7 @@ pub fn run() -> Result<()> {
             }
             cfg.policy.secure_cookie = *secure_cookies;
             cfg.today = date_arg(today, "today")?;
+            cfg.snapshot = true;
             salesorg_web::serve(cfg, *listen)?;
         }
         Command::User { what } => user(g, what)?,

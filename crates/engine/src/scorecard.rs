@@ -145,8 +145,14 @@ pub fn load(
     cache: bool,
     progress: &dyn Progress,
 ) -> Result<(Engine, LoadTimings)> {
-    let path = if cache && !keep_ids {
-        crate::snapshot::path_for(store.url())
+    let path = if cache {
+        crate::snapshot::path_for(store.url()).map(|p| {
+            if keep_ids {
+                crate::snapshot::ids_path(&p)
+            } else {
+                p
+            }
+        })
     } else {
         None
     };
@@ -160,8 +166,8 @@ pub fn load(
         let settings = store.settings()?;
         let org = store.org()?;
         let people = store.people()?;
-        let mut book = BookBuilder::new(settings, catalog, &people, org, false).finish()?;
-        match crate::snapshot::read(path, id, *v, &mut book) {
+        let mut book = BookBuilder::new(settings, catalog, &people, org, keep_ids).finish()?;
+        match crate::snapshot::read(path, id, *v, &mut book, keep_ids) {
             Ok(true) => {
                 let mut t = LoadTimings::default();
                 t.phases.push(("snapshot", lap.elapsed()));
@@ -182,7 +188,7 @@ pub fn load(
     let (book, mut t) = load_book(store, catalog, keep_ids, progress)?;
     if let (Some(path), Some((id, v))) = (&path, &version) {
         let lap = Instant::now();
-        if let Err(e) = crate::snapshot::write(path, id, *v, &book) {
+        if let Err(e) = crate::snapshot::write(path, id, *v, &book, keep_ids) {
             eprintln!(
                 "warning: could not write the scorecard snapshot {}: {e}",
                 path.display()

@@ -12,7 +12,7 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use salesorg_core::money::Currency;
-use salesorg_core::records::OppStatus;
+use salesorg_core::records::{ActivityKind, OppStatus};
 use salesorg_core::scorecard::Book;
 use salesorg_core::scorecard::book::{
     AccountInfo, Activities, History, Ids, Leads, Opps, QuotaEntry, QuotaOn, SpendEntry,
@@ -20,7 +20,7 @@ use salesorg_core::scorecard::book::{
 };
 
 const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
-const FORMAT: u32 = 5;
+const FORMAT: u32 = 6;
 
 /// Where the snapshot of a store lives: beside a SQLite file (`<file>.scorecard`), or in
 /// the user's cache folder for a PostgreSQL URL.
@@ -106,20 +106,61 @@ fn status_of(c: u8) -> OppStatus {
         _ => OppStatus::Open,
     }
 }
-/// Writes the book's columns, atomically (a temporary file renamed into place).
-pub fn write(path: &Path, store_id: &str, version: i64, b: &Book) -> std::io::Result<()> {
+fn kind_code(k: ActivityKind) -> u8 {
+    match k {
+        ActivityKind::Call => 0,
+        ActivityKind::Email => 1,
+        ActivityKind::Meeting => 2,
+        ActivityKind::Task => 3,
+    }
+}
+
+fn kind_of(c: u8) -> std::io::Result<ActivityKind> {
+    Ok(match c {
+        0 => ActivityKind::Call,
+        1 => ActivityKind::Email,
+        2 => ActivityKind::Meeting,
+        3 => ActivityKind::Task,
+        _ => return Err(bad("activity kind")),
+    })
+}
+
+/// Where the snapshot of a book kept with record ids lives (the server's and `explain`'s:
+/// one row per activity, and the ids of every record for drill-down), beside the plain one.
+pub fn ids_path(plain: &Path) -> PathBuf {
+    let mut s = plain.as_os_str().to_owned();
+    s.push("-ids");
+    PathBuf::from(s)
+}
+
+/// Writes the book's columns, atomically (a temporary file renamed into place). With
+/// `keep_ids` (a book built with its record ids), the ids and each activity's kind are
+/// written too.
+pub fn write(
+    path: &Path,
+    store_id: &str,
+    version: i64,
+    b: &Book,
+    keep_ids: bool,
+) -> std::io::Result<()> {
     if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
     {
         std::fs::create_dir_all(dir)?;
     }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    {
+    // unique per writer: two threads of one process may write snapshots at once
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}-{n}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let written = (|| -> std::io::Result<()> {
         let mut w = W(BufWriter::with_capacity(1 << 20, File::create(&tmp)?));
         w.0.write_all(MAGIC)?;
         w.0.write_all(&FORMAT.to_le_bytes())?;
         w.str(store_id)?;
         w.u64(version as u64)?;
+        w.u64(u64::from(keep_ids))?;
         w.u64(b.people.len() as u64)?;
         // currencies, rates, stages, reasons
         w.u64(b.currencies.len() as u64)?;
@@ -232,16 +273,41 @@ pub fn write(path: &Path, store_id: &str, version: i64, b: &Book) -> std::io::Re
         w.col(&b.surveys.iter().map(|s| s.account).collect::<Vec<u32>>())?;
         w.col(&b.surveys.iter().map(|s| s.day).collect::<Vec<i32>>())?;
         w.col(&b.surveys.iter().map(|s| s.score).collect::<Vec<f64>>())?;
+        if keep_ids {
+            w.ids(&b.opps.ids)?;
+            w.ids(&b.leads.ids)?;
+            w.col(
+                &b.activities
+                    .kind
+                    .iter()
+                    .map(|&k| kind_code(k))
+                    .collect::<Vec<u8>>(),
+            )?;
+            w.ids(&b.activities.ids)?;
+            w.ids(&b.survey_ids)?;
+        }
         w.0.write_all(MAGIC)?;
-        w.0.flush()?;
+        w.0.flush()
+    })();
+    match written.and_then(|()| std::fs::rename(&tmp, path)) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
     }
-    std::fs::rename(&tmp, path)
 }
 
 /// Reads a snapshot into `book` (built with the store's people, org and settings and no
 /// records) if it exists and matches `(store_id, version)`. `Ok(false)` when there is no
-/// valid snapshot.
-pub fn read(path: &Path, store_id: &str, version: i64, b: &mut Book) -> std::io::Result<bool> {
+/// valid snapshot (or one written with or without ids where `keep_ids` asks otherwise).
+pub fn read(
+    path: &Path,
+    store_id: &str,
+    version: i64,
+    b: &mut Book,
+    keep_ids: bool,
+) -> std::io::Result<bool> {
     let Ok(f) = File::open(path) else {
         return Ok(false);
     };
@@ -253,7 +319,11 @@ pub fn read(path: &Path, store_id: &str, version: i64, b: &mut Book) -> std::io:
     if &magic != MAGIC || u32::from_le_bytes(fmt) != FORMAT {
         return Ok(false);
     }
-    if r.str()? != store_id || r.u64()? as i64 != version || r.u64()? as usize != b.people.len() {
+    if r.str()? != store_id
+        || r.u64()? as i64 != version
+        || r.u64()? != u64::from(keep_ids)
+        || r.u64()? as usize != b.people.len()
+    {
         return Ok(false);
     }
     let nc = r.u64()? as usize;
@@ -398,7 +468,7 @@ pub fn read(path: &Path, store_id: &str, version: i64, b: &mut Book) -> std::io:
     if sacc.len() != sday.len() || sacc.len() != sscore.len() || sacc.len() != sown.len() {
         return Err(bad("survey columns differ in length"));
     }
-    let surveys = sown
+    let surveys: Vec<SurveyEntry> = sown
         .into_iter()
         .zip(sacc)
         .zip(sday)
@@ -410,6 +480,28 @@ pub fn read(path: &Path, store_id: &str, version: i64, b: &mut Book) -> std::io:
             score,
         })
         .collect();
+    let mut opps = opps;
+    let mut leads = leads;
+    let mut activities = activities;
+    if keep_ids {
+        opps.ids = r.ids()?;
+        leads.ids = r.ids()?;
+        activities.kind = r
+            .col::<u8>()?
+            .into_iter()
+            .map(kind_of)
+            .collect::<std::io::Result<_>>()?;
+        activities.ids = r.ids()?;
+        b.survey_ids = r.ids()?;
+        if opps.ids.len() != opps.owner.len()
+            || leads.ids.len() != leads.owner.len()
+            || activities.kind.len() != activities.owner.len()
+            || activities.ids.len() != activities.owner.len()
+            || b.survey_ids.len() != surveys.len()
+        {
+            return Err(bad("id columns differ in length"));
+        }
+    }
     let mut end = [0u8; 14];
     r.0.read_exact(&mut end)?;
     if &end != MAGIC {

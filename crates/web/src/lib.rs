@@ -43,6 +43,9 @@ pub struct Config {
     pub grid_cache_bytes: usize,
     /// How often the store's data version is checked for a reload.
     pub reload_every: Duration,
+    /// Read and write the columnar snapshot (with record ids) beside the store, so that a
+    /// restart reads the book at disk speed instead of re-reading every row.
+    pub snapshot: bool,
 }
 
 impl Config {
@@ -55,6 +58,7 @@ impl Config {
             today: None,
             grid_cache_bytes: 1 << 30,
             reload_every: Duration::from_secs(5),
+            snapshot: false,
         }
     }
 }
@@ -189,7 +193,7 @@ impl App {
                 &mut store,
                 &self.cfg.catalog,
                 true,
-                false,
+                self.cfg.snapshot,
                 &salesorg_engine::Quiet,
             )?;
             if let Ok(mut l) = self.loaded.write() {

@@ -97,6 +97,13 @@ impl Ids {
             _ => "",
         }
     }
+    /// How many ids are held.
+    pub fn len(&self) -> usize {
+        self.off.len().saturating_sub(1)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     pub fn is_kept(&self) -> bool {
         !self.off.is_empty()
     }

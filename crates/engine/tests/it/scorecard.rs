@@ -151,6 +151,52 @@ fn the_snapshot_matches_the_store_and_expires_on_write() {
     );
 }
 
+/// The snapshot of a book kept with record ids (the server's and `explain`'s) gives the
+/// same drill-downs, ids included, as a load from the rows, and lives beside the plain one.
+#[test]
+fn the_snapshot_with_ids_gives_the_same_drill_downs() {
+    use salesorg_core::period::Period;
+    let mut s = fresh(BackendKind::Sqlite);
+    let spec = DemoSpec {
+        people: 40,
+        opportunities: 1200,
+        seed: 5,
+        end: parse_date("2026-06-30").unwrap(),
+        activities_per_opp: 1.0,
+    };
+    generate(&spec, &mut StoreSink(&mut s), &Quiet).unwrap();
+    let cat = Catalog::builtin().unwrap();
+    let today = parse_date("2026-06-30").unwrap();
+    let (rows, _) = salesorg_engine::scorecard::load(&mut s, &cat, true, false, &Quiet).unwrap();
+    let (e1, t1) = salesorg_engine::scorecard::load(&mut s, &cat, true, true, &Quiet).unwrap();
+    assert!(t1.phases.iter().any(|p| p.0 == "write snapshot"));
+    // the plain snapshot is a different file: writing it leaves the ids one current
+    let (_, tp) = salesorg_engine::scorecard::load(&mut s, &cat, false, true, &Quiet).unwrap();
+    assert_ne!(tp.phases[0].0, "snapshot");
+    let (e2, t2) = salesorg_engine::scorecard::load(&mut s, &cat, true, true, &Quiet).unwrap();
+    assert_eq!(
+        t2.phases[0].0, "snapshot",
+        "the second load reads the ids snapshot"
+    );
+    assert_eq!(e2.book.activities.len(), rows.book.activities.len());
+    let q = Period::parse("FY2026-Q1", &rows.book.settings.fiscal).unwrap();
+    for k in [
+        "win_rate",
+        "calls",
+        "leads_created",
+        "stage_conversion",
+        "csat_avg",
+        "active_customers",
+    ] {
+        let want = salesorg_engine::scorecard::explain(&rows, k, Scope::Company, q, today).unwrap();
+        assert!(!want.records.is_empty(), "{k} has records behind it");
+        for e in [&e1, &e2] {
+            let got = salesorg_engine::scorecard::explain(e, k, Scope::Company, q, today).unwrap();
+            assert_eq!(format!("{got:?}"), format!("{want:?}"), "{k}");
+        }
+    }
+}
+
 /// The Maven dataset's PROVENANCE totals come out of the scorecard engine: 8,800 deals,
 /// 4,238 won for 10,005,534, and 2,473 lost.
 #[test]
