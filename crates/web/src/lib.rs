@@ -72,6 +72,21 @@ pub struct Loaded {
     grids: Mutex<Vec<(GridKey, Arc<GridCell>)>>,
     grid_budget: usize,
     explains: Mutex<Vec<(String, Arc<salesorg_engine::scorecard::Explanation>)>>,
+    /// Passes of their own running now (see [`Loaded::own_pass`]).
+    own_passes: std::sync::atomic::AtomicUsize,
+}
+
+/// How many requests may make a pass of their own at once, instead of waiting for the
+/// company-wide one (each holds arrays over every attribution segment while it runs).
+const OWN_PASSES: usize = 2;
+
+/// A running pass of its own; the slot frees when dropped.
+pub(crate) struct OwnPass<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for OwnPass<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// How many drill-downs a [`Loaded`] keeps (sorting and paging one reuses it).
@@ -204,6 +219,7 @@ impl App {
                     grids: Mutex::new(Vec::new()),
                     grid_budget: self.cfg.grid_cache_bytes,
                     explains: Mutex::new(Vec::new()),
+                    own_passes: std::sync::atomic::AtomicUsize::new(0),
                 }));
             }
             self.ready.store(true, Ordering::SeqCst);
@@ -329,6 +345,30 @@ impl Loaded {
         Ok(got)
     }
 
+    /// The company-wide pass for `periods` on `today` if it is already made.
+    pub(crate) fn grid_if_made(
+        &self,
+        periods: &[salesorg_core::period::Period],
+        today: Date,
+        need: salesorg_core::scorecard::Need,
+    ) -> Option<Arc<salesorg_core::scorecard::Grid>> {
+        let g = self.grids.lock().ok()?;
+        let (_, cell) = g
+            .iter()
+            .find(|(k, _)| k.0 == periods && k.1 == today && k.2 == need)?;
+        cell.get()?.as_ref().ok().cloned()
+    }
+
+    /// A slot for a pass of its own, if fewer than [`OWN_PASSES`] run now.
+    pub(crate) fn own_pass(&self) -> Option<OwnPass<'_>> {
+        self.own_passes
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < OWN_PASSES).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| OwnPass(&self.own_passes))
+    }
+
     /// The drill-down under `key`, made by `f` the first time; the most recent few are kept.
     pub(crate) fn explained(
         &self,
@@ -364,6 +404,15 @@ impl Loaded {
 }
 
 /// Logs every request as one JSON line on stderr: method, path, status, milliseconds.
+/// Logs an error that no request answers for, as one JSON line on standard error.
+fn log_error(msg: &str, error: &str) {
+    eprintln!(
+        "{{\"level\":\"error\",\"msg\":{},\"error\":{}}}",
+        serde_json::to_string(msg).unwrap_or_default(),
+        serde_json::to_string(error).unwrap_or_default()
+    );
+}
+
 async fn log_requests(req: Request, next: Next) -> Response {
     let t = Instant::now();
     let method = req.method().clone();
@@ -512,17 +561,11 @@ pub fn spawn_loader(app: Arc<App>) {
                             "{{\"level\":\"info\",\"msg\":\"landing pages warmed\",\"users\":{n},\"ms\":{}}}",
                             t.elapsed().as_millis()
                         ),
-                        Err(e) => eprintln!(
-                            "{{\"level\":\"error\",\"msg\":\"warming landing pages\",\"error\":{}}}",
-                            serde_json::to_string(&e.to_string()).unwrap_or_default()
-                        ),
+                        Err(e) => log_error("warming landing pages", &e.to_string()),
                     }
                 }
                 Ok(false) => {}
-                Err(e) => eprintln!(
-                    "{{\"level\":\"error\",\"msg\":\"loading the scorecard engine\",\"error\":{}}}",
-                    serde_json::to_string(&e.to_string()).unwrap_or_default()
-                ),
+                Err(e) => log_error("loading the scorecard engine", &e.to_string()),
             }
             if app.stopping.load(Ordering::SeqCst) {
                 return;

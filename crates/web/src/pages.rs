@@ -697,26 +697,76 @@ async fn scope_page(
             Some(s) if !s.is_empty() => cx.scoped.scope(s, Some(&p))?,
             _ => cx.scoped.home().ok_or(WebError::NotFound)?,
         };
-        let kpis: Vec<&'static str> = vec!["bookings", "won_deals", "win_rate", "avg_deal_size", "sales_cycle_days", "pipeline_open", "opps_created", "quota_attainment", "calls", "activities", "leads_created", "lead_conversion_rate"];
+        cached_page(cx, &format!("scope|{scope:?}|{p}"), |cx| {
+            scope_body(cx, scope, p)
+        })
+    })
+    .await
+}
+
+/// The body of `/scope`: a scope's KPI cards with comparisons, and its charts.
+fn scope_body(cx: &mut Cx, scope: Scope, p: Period) -> Result<Page> {
+    {
+        let e = cx.scoped.engine;
+        let kpis: Vec<&'static str> = vec![
+            "bookings",
+            "won_deals",
+            "win_rate",
+            "avg_deal_size",
+            "sales_cycle_days",
+            "pipeline_open",
+            "opps_created",
+            "quota_attainment",
+            "calls",
+            "activities",
+            "leads_created",
+            "lead_conversion_rate",
+        ];
         let prev = sc::previous_period(e, &p);
         let ly = p.shifted_years(-1);
-        let rows = cx.scoped.run(&[scope], &[p, prev, ly], &kpis, cx.today).map_err(bad_input)?;
-        let get = |pi: usize, k: &str| rows[pi].values.iter().find(|(id, _)| *id == k).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
+        let rows = cx
+            .scoped
+            .run(&[scope], &[p, prev, ly], &kpis, cx.today)
+            .map_err(bad_input)?;
+        let get = |pi: usize, k: &str| {
+            rows[pi]
+                .values
+                .iter()
+                .find(|(id, _)| *id == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or(Value::Null)
+        };
         let name = e.scope_name(scope);
-        let mut body = format!("<h1>{}</h1><p class=\"sub\">{} · as of {}</p>", esc(&name), esc(&p.to_string()), fmt_date(Engine::as_of(&p, cx.today)));
+        let mut body = format!(
+            "<h1>{}</h1><p class=\"sub\">{} · as of {}</p>",
+            esc(&name),
+            esc(&p.to_string()),
+            fmt_date(Engine::as_of(&p, cx.today))
+        );
         body.push_str(&picker(e, cx.today, &p, &[("scope", name.clone())]));
         body.push_str("<section class=\"cards\" aria-label=\"KPIs\">");
         let ccy = e.book.settings.currency.as_str().to_owned();
         for k in &kpis {
             let v = get(0, k);
-            let href = format!("/explain?kpi={k}&scope={}&period={}", enc(&name), enc(&p.to_string()));
-            let _ = write!(body, "<article class=\"card\"><h2>{}</h2><p class=\"value\" data-kpi=\"{k}\" data-raw=\"{}\">{}</p>{}{}</article>", esc(&label(k)), esc(&v.to_json()), cell(k, &v, &ccy, &href), delta(k, &v, &get(1, k), "vs previous"), delta(k, &v, &get(2, k), "vs last year"));
+            let href = format!(
+                "/explain?kpi={k}&scope={}&period={}",
+                enc(&name),
+                enc(&p.to_string())
+            );
+            let _ = write!(
+                body,
+                "<article class=\"card\"><h2>{}</h2><p class=\"value\" data-kpi=\"{k}\" data-raw=\"{}\">{}</p>{}{}</article>",
+                esc(&label(k)),
+                esc(&v.to_json()),
+                cell(k, &v, &ccy, &href),
+                delta(k, &v, &get(1, k), "vs previous"),
+                delta(k, &v, &get(2, k), "vs last year")
+            );
         }
         body.push_str("</section>");
         body.push_str(&charts_for(cx, scope, &p, None)?);
         Ok(Page { title: name, body })
-    })
-    .await
+    }
 }
 
 /// A person's role scorecard page: KPI cards with comparisons and target, the direct

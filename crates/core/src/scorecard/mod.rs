@@ -352,27 +352,7 @@ impl Engine {
         let nr = book.loss_reasons.len() + 1;
 
         // Which owners matter.
-        let mut owners = vec![false; np];
-        let mut all = false;
-        for s in scopes {
-            match *s {
-                Scope::Company => all = true,
-                Scope::Person(p) => owners[p as usize] = true,
-                Scope::Team(p) => {
-                    for &sg in &segs.of_scope[p as usize] {
-                        owners[segs.person[sg as usize] as usize] = true;
-                    }
-                }
-                Scope::Unit(u) => {
-                    for &sg in &segs.of_scope[segs.unit(u) as usize] {
-                        owners[segs.person[sg as usize] as usize] = true;
-                    }
-                }
-            }
-        }
-        if all {
-            owners.iter_mut().for_each(|o| *o = true);
-        }
+        let (owners, all) = self.owners_of(scopes);
         // reps_at_quota_share needs every in-scope rep's own book: already in `owners`.
 
         // Own-book quotas per person and slot.
@@ -627,6 +607,47 @@ impl Engine {
             company_spend,
             trace: tr,
         })
+    }
+
+    /// The people whose records count for `scopes` (and whether that is everyone).
+    fn owners_of(&self, scopes: &[Scope]) -> (Vec<bool>, bool) {
+        let segs = &self.segs;
+        let mut owners = vec![false; self.book.people.len()];
+        let mut all = false;
+        for s in scopes {
+            match *s {
+                Scope::Company => all = true,
+                Scope::Person(p) => owners[p as usize] = true,
+                Scope::Team(p) => {
+                    for &sg in &segs.of_scope[p as usize] {
+                        owners[segs.person[sg as usize] as usize] = true;
+                    }
+                }
+                Scope::Unit(u) => {
+                    for &sg in &segs.of_scope[segs.unit(u) as usize] {
+                        owners[segs.person[sg as usize] as usize] = true;
+                    }
+                }
+            }
+        }
+        if all {
+            owners.iter_mut().for_each(|o| *o = true);
+        }
+        (owners, all)
+    }
+
+    /// What a pass over `scopes` reads: the opportunities, leads and activity rows their
+    /// owners hold, against the whole book's.
+    pub fn pass_size(&self, scopes: &[Scope]) -> (u64, u64) {
+        let b = &self.book;
+        let of = |p: usize| -> u64 {
+            let span = |off: &[u32]| u64::from(off[p + 1] - off[p]);
+            span(&b.opps.owner_off) + span(&b.leads.owner_off) + span(&b.activities.owner_off)
+        };
+        let (owners, _) = self.owners_of(scopes);
+        let mine = (0..owners.len()).filter(|&p| owners[p]).map(of).sum();
+        let all = (b.opps.len() + b.leads.len() + b.activities.len()) as u64;
+        (mine, all)
     }
 
     /// The segments that count for a scope.
