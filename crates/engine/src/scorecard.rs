@@ -749,8 +749,17 @@ pub fn explain_in(
     }
     let book = &engine.book;
     let segs = &engine.segs;
-    let keep = |c: &Contribution| feeds(k, c, book);
-    let mut c = engine.compute_traced(lens, &[scope], &[period], today, true, Some(&keep))?;
+    // One period: its slot is the first, and last year's (for the growth rate) the second.
+    let yoy = k == "revenue_growth_yoy";
+    let keep =
+        |slot: usize, c: &Contribution| (slot == 0 || (yoy && slot == 1)) && feeds(k, c, book);
+    let need = salesorg_core::scorecard::Need::of(&[k]);
+    let mut c = engine.compute_traced(lens, &[scope], &[period], today, true, need, Some(&keep))?;
+    if c.main[0] != 0 || (yoy && c.last_year[0] != 1) {
+        return Err(
+            ScorecardError::Data("the drill-down's slots are not where it looks".into()).into(),
+        );
+    }
     let value = engine
         .values(&mut c, 0, 0, &[k])
         .into_iter()

@@ -1243,7 +1243,9 @@ fn tree_node(out: &mut String, n: &serde_json::Value, depth: usize) {
 
 const PER_PAGE: usize = 50;
 
-fn explained(cx: &Cx, q: &ScQ) -> Result<(Arc<sc::Explanation>, Vec<sc::ExplainRecord>)> {
+/// The drill-down a query asks for (kept per viewer), and the order of its records for
+/// the query's sort: indices, so that a page or an export does not copy the records.
+fn explained(cx: &Cx, q: &ScQ) -> Result<(Arc<sc::Explanation>, Vec<u32>)> {
     let e = cx.scoped.engine;
     let p = period_param(e, q.period.as_deref(), cx.today)?;
     let scope = match q.scope.as_deref() {
@@ -1253,19 +1255,26 @@ fn explained(cx: &Cx, q: &ScQ) -> Result<(Arc<sc::Explanation>, Vec<sc::ExplainR
     let k =
         sc::parse_kpis(&[q.kpi.clone().unwrap_or_else(|| "bookings".into())]).map_err(bad_input)?;
     let ex = cx.scoped.explain(k[0], scope, p, cx.today)?;
-    let mut recs = ex.records.clone();
-    let desc = q.dir.as_deref() == Some("desc");
-    match q.sort.as_deref().unwrap_or("date") {
-        "kind" => recs.sort_by(|a, b| a.kind.cmp(b.kind).then(a.id.cmp(&b.id))),
-        "id" => recs.sort_by(|a, b| a.id.cmp(&b.id)),
-        "owner" => recs.sort_by(|a, b| a.owner.cmp(&b.owner).then(a.date.cmp(&b.date))),
-        "amount" => recs.sort_by(|a, b| a.amount.cmp(&b.amount).then(a.id.cmp(&b.id))),
-        _ => recs.sort_by(|a, b| a.date.cmp(&b.date).then(a.id.cmp(&b.id))),
+    let r = &ex.records;
+    // keys laid out side by side with the index last: a total order, so an unstable sort
+    // gives the same pages on every request, without chasing each record while sorting
+    fn by<'a, K: Ord>(n: usize, key: impl Fn(usize) -> K + 'a) -> Vec<u32> {
+        let mut v: Vec<(K, u32)> = (0..n).map(|i| (key(i), i as u32)).collect();
+        v.sort_unstable();
+        v.into_iter().map(|x| x.1).collect()
     }
-    if desc {
-        recs.reverse();
+    let n = r.len();
+    let mut order = match q.sort.as_deref().unwrap_or("date") {
+        "kind" => by(n, |i| (r[i].kind, r[i].id.as_str())),
+        "id" => by(n, |i| r[i].id.as_str()),
+        "owner" => by(n, |i| (r[i].owner.as_str(), r[i].date.as_str())),
+        "amount" => by(n, |i| (r[i].amount, r[i].id.as_str())),
+        _ => by(n, |i| (r[i].date.as_str(), r[i].id.as_str())),
+    };
+    if q.dir.as_deref() == Some("desc") {
+        order.reverse();
     }
-    Ok((ex, recs))
+    Ok((ex, order))
 }
 
 async fn explain_page(
@@ -1318,7 +1327,7 @@ async fn explain_page(
             let _ = write!(body, "<th scope=\"col\"{aria}><a href=\"/explain?{base}&sort={col}&dir={next_dir}\">{name}</a></th>");
         }
         body.push_str("</tr></thead><tbody>");
-        for r in recs.iter().skip((pg - 1) * PER_PAGE).take(PER_PAGE) {
+        for r in recs.iter().skip((pg - 1) * PER_PAGE).take(PER_PAGE).map(|&i| &ex.records[i as usize]) {
             let owner = e.book.person(&r.owner).map(|p| e.book.people[p as usize].name.clone()).unwrap_or_else(|| r.owner.clone());
             let amount = r.amount.map(|a| show("bookings", &Value::Money(a.into()), &ccy)).unwrap_or_default();
             let _ = write!(
@@ -1375,7 +1384,7 @@ async fn explain_csv(
         let (ex, recs) = explained(cx, &q)?;
         let e = cx.scoped.engine;
         let mut s = String::from("kind,record,owner_id,owner,date,detail,amount\r\n");
-        for r in &recs {
+        for r in recs.iter().map(|&i| &ex.records[i as usize]) {
             let owner = e
                 .book
                 .person(&r.owner)

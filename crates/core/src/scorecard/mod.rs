@@ -784,11 +784,14 @@ impl Engine {
         today: Date,
         trace: bool,
     ) -> Result<Computed, ScorecardError> {
-        self.compute_traced(lens, scopes, periods, today, trace, None)
+        self.compute_traced(lens, scopes, periods, today, trace, Need::ALL, None)
     }
 
-    /// [`Engine::compute_in`] keeping only the contributions `want` lets through in the
-    /// trace (with `trace`).
+    /// [`Engine::compute_in`] with only the comparison slots `need` asks for, keeping only
+    /// the contributions `want` lets through in the trace (with `trace`). Slots are
+    /// numbered in the order of `periods`: each period, then its last-year period (with
+    /// `need.last_year`), then its trailing window (with `need.window`).
+    #[allow(clippy::too_many_arguments)]
     pub fn compute_traced(
         &self,
         lens: &Lens,
@@ -796,9 +799,10 @@ impl Engine {
         periods: &[Period],
         today: Date,
         trace: bool,
+        need: Need,
         want: Option<&pass::Want<'_>>,
     ) -> Result<Computed, ScorecardError> {
-        let grid = self.prepare_with(scopes, periods, today, trace, Need::ALL, want)?;
+        let grid = self.prepare_with(scopes, periods, today, trace, need, want)?;
         let totals = scopes
             .iter()
             .map(|&scope| {

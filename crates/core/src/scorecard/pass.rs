@@ -140,8 +140,9 @@ pub struct Part<'a> {
     pub want: Option<&'a Want<'a>>,
 }
 
-/// Which contributions a trace keeps (an `explain` wants only those feeding its KPI).
-pub type Want<'a> = dyn Fn(&Contribution) -> bool + Sync + 'a;
+/// Which contributions a trace keeps, by slot and contribution (an `explain` wants only
+/// those feeding its KPI in the periods it shows).
+pub type Want<'a> = dyn Fn(usize, &Contribution) -> bool + Sync + 'a;
 
 impl Part<'_> {
     #[inline]
@@ -156,7 +157,7 @@ impl Part<'_> {
     #[inline]
     fn note(&mut self, k: usize, c: Contribution) {
         if let Some(t) = self.trace.as_mut()
-            && self.want.is_none_or(|w| w(&c))
+            && self.want.is_none_or(|w| w(k % self.ng, &c))
         {
             t.push(((k + self.seg0 as usize * self.ng) as u32, c));
         }
