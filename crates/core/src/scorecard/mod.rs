@@ -933,20 +933,36 @@ impl Engine {
         if threads <= 1 || scopes.len() < 8 {
             return Ok(scopes.iter().flat_map(|&s| one(s)).collect());
         }
-        let chunk = scopes.len().div_ceil(threads);
-        let parts: Vec<Vec<Row>> = std::thread::scope(|sc| {
-            let hs: Vec<_> = scopes
-                .chunks(chunk)
-                .map(|c| {
-                    let one = &one;
-                    sc.spawn(move || c.iter().flat_map(|&s| one(s)).collect::<Vec<Row>>())
+        // Scopes differ a thousandfold in size (the company's top team against a rep's),
+        // so threads take small blocks in turn instead of one fixed half each.
+        const BLOCK: usize = 8;
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let parts: Vec<Vec<(usize, Vec<Row>)>> = std::thread::scope(|sc| {
+            let hs: Vec<_> = (0..threads)
+                .map(|_| {
+                    let (one, next) = (&one, &next);
+                    sc.spawn(move || {
+                        let mut got = Vec::new();
+                        loop {
+                            let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let lo = b * BLOCK;
+                            if lo >= scopes.len() {
+                                break;
+                            }
+                            let hi = (lo + BLOCK).min(scopes.len());
+                            got.push((b, scopes[lo..hi].iter().flat_map(|&s| one(s)).collect()));
+                        }
+                        got
+                    })
                 })
                 .collect();
             hs.into_iter()
                 .map(|h| h.join().unwrap_or_default())
                 .collect()
         });
-        let rows: Vec<Row> = parts.into_iter().flatten().collect();
+        let mut blocks: Vec<(usize, Vec<Row>)> = parts.into_iter().flatten().collect();
+        blocks.sort_unstable_by_key(|b| b.0);
+        let rows: Vec<Row> = blocks.into_iter().flat_map(|b| b.1).collect();
         if rows.len() != scopes.len() * periods.len() {
             return Err(ScorecardError::Data("a scorecard thread failed".into()));
         }
