@@ -345,18 +345,22 @@ impl Loaded {
         Ok(got)
     }
 
-    /// The company-wide pass for `periods` on `today` if it is already made.
+    /// The company-wide pass for `periods` on `today` if it is already made (and then
+    /// the most recently used).
     pub(crate) fn grid_if_made(
         &self,
         periods: &[salesorg_core::period::Period],
         today: Date,
         need: salesorg_core::scorecard::Need,
     ) -> Option<Arc<salesorg_core::scorecard::Grid>> {
-        let g = self.grids.lock().ok()?;
-        let (_, cell) = g
+        let mut g = self.grids.lock().ok()?;
+        let i = g
             .iter()
-            .find(|(k, _)| k.0 == periods && k.1 == today && k.2 == need)?;
-        cell.get()?.as_ref().ok().cloned()
+            .position(|(k, _)| k.0 == periods && k.1 == today && k.2 == need)?;
+        let made = g[i].1.get()?.as_ref().ok().cloned()?;
+        let e = g.remove(i);
+        g.push(e);
+        Some(made)
     }
 
     /// A slot for a pass of its own, if fewer than [`OWN_PASSES`] run now.
@@ -403,7 +407,6 @@ impl Loaded {
     }
 }
 
-/// Logs every request as one JSON line on stderr: method, path, status, milliseconds.
 /// Logs an error that no request answers for, as one JSON line on standard error.
 fn log_error(msg: &str, error: &str) {
     eprintln!(
@@ -413,6 +416,7 @@ fn log_error(msg: &str, error: &str) {
     );
 }
 
+/// Logs every request as one JSON line on stderr: method, path, status, milliseconds.
 async fn log_requests(req: Request, next: Next) -> Response {
     let t = Instant::now();
     let method = req.method().clone();

@@ -236,6 +236,59 @@ fn a_leaders_figures_match_the_engine() {
     }
 }
 
+/// A Director's numbers are the engine's whether their request made a pass of its own
+/// (no company-wide pass for its periods yet) or rolled up from the company-wide pass that
+/// a CRO's request made in between.
+#[test]
+fn own_passes_and_the_shared_pass_agree() {
+    let fx = fixture(salesorg_store::BackendKind::Sqlite);
+    let cro = sign_in(&fx, "cro", PASSWORD).unwrap();
+    let dir = sign_in(&fx, "dir_a", PASSWORD).unwrap();
+    let loaded = fx.app.engine().unwrap();
+    let e = loaded.engine();
+    let me = fx.person("dir_a");
+    let kpis = [
+        "bookings",
+        "won_deals",
+        "win_rate",
+        "pipeline_open",
+        "calls",
+    ];
+    let list = kpis.join(",");
+    let check = |scope: &str| {
+        let got = call(
+            &fx,
+            "GET",
+            &format!("/api/scorecard?scope={scope}&period={Q}&kpi={list}"),
+            &dir,
+            None,
+        )
+        .json();
+        let p = salesorg_core::period::Period::parse(Q, &e.book.settings.fiscal).unwrap();
+        let rows = e
+            .run(&[e.scope(scope).unwrap()], &[p], &kpis, today())
+            .unwrap();
+        let want: serde_json::Value =
+            serde_json::from_str(&salesorg_engine::scorecard::row_json(e, &rows[0], &kpis))
+                .unwrap();
+        for k in kpis {
+            assert_eq!(got["kpis"][k], want["kpis"][k], "{scope} {k}");
+        }
+    };
+    check(&format!("team:{me}"));
+    // the CRO's company-wide request makes the shared pass for the same periods and KPIs
+    let company = call(
+        &fx,
+        "GET",
+        &format!("/api/scorecard?scope=company&period={Q}&kpi={list}"),
+        &cro,
+        None,
+    );
+    assert_eq!(company.status, StatusCode::OK);
+    check(&format!("person:{me}"));
+    check(&format!("team:{me}"));
+}
+
 /// Pages of records join up: no record twice, none dropped, every owner visible.
 #[test]
 fn record_pages_join_up() {
