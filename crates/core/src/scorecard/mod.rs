@@ -80,6 +80,16 @@ pub struct Engine {
     pub book: Book,
     pub segs: Segments,
     pub accounts: pass::AccountIndex,
+    /// The arrays of the last finished pass that nothing keeps (see [`Engine::run_in`]),
+    /// reused by the next: rewriting them costs less than fresh pages from the kernel.
+    spare: std::sync::Mutex<Option<Spare>>,
+}
+
+/// A pass's cell arrays, kept for reuse.
+struct Spare {
+    cells: Vec<Cell>,
+    stages: Vec<StageCell>,
+    losses: Vec<LossCell>,
 }
 
 /// The pass's output: the (segment × slot) cells and what the roll-up reads besides.
@@ -150,6 +160,7 @@ impl Engine {
             book,
             segs,
             accounts,
+            spare: std::sync::Mutex::new(None),
         }
     }
 
@@ -369,7 +380,6 @@ impl Engine {
         }
 
         let nseg = segs.len();
-        let mut cells = vec![Cell::default(); nseg * ng];
         let mut full_ix = vec![usize::MAX; ng];
         let mut nf = 0;
         for (g, sl) in slots.iter().enumerate() {
@@ -378,8 +388,26 @@ impl Engine {
                 nf += 1;
             }
         }
-        let mut stages = vec![StageCell::default(); nseg * nf * ns];
-        let mut losses = vec![LossCell::default(); nseg * nf * nr];
+        let Spare {
+            mut cells,
+            mut stages,
+            mut losses,
+        } = self
+            .spare
+            .lock()
+            .ok()
+            .and_then(|mut s| s.take())
+            .unwrap_or(Spare {
+                cells: Vec::new(),
+                stages: Vec::new(),
+                losses: Vec::new(),
+            });
+        cells.clear();
+        cells.resize(nseg * ng, Cell::default());
+        stages.clear();
+        stages.resize(nseg * nf * ns, StageCell::default());
+        losses.clear();
+        losses.resize(nseg * nf * nr, LossCell::default());
         let layers = pass::layers(&slots);
         let ranks = pass::stage_ranks(book);
 
@@ -848,7 +876,15 @@ impl Engine {
     ) -> Result<Vec<Row>, ScorecardError> {
         check_kpis(kpis)?;
         let grid = self.prepare_with(scopes, periods, today, false, Need::of(kpis), None)?;
-        self.run_grid(&grid, lens, scopes, periods, kpis, today)
+        let rows = self.run_grid(&grid, lens, scopes, periods, kpis, today);
+        if let Ok(mut s) = self.spare.lock() {
+            *s = Some(Spare {
+                cells: grid.cells,
+                stages: grid.stages,
+                losses: grid.losses,
+            });
+        }
+        rows
     }
 
     /// A company-wide pass for `periods` (every owner's records): it serves every scope
