@@ -197,6 +197,50 @@ fn the_snapshot_with_ids_gives_the_same_drill_downs() {
     }
 }
 
+/// A run reuses the arrays of the run before it: whatever that run was (more scopes,
+/// more periods, another grain), the next one's numbers are a fresh engine's.
+#[test]
+fn a_run_after_another_gives_a_fresh_engines_numbers() {
+    use salesorg_core::period::{Grain, Period};
+    let mut s = fresh(BackendKind::Sqlite);
+    let spec = DemoSpec {
+        people: 50,
+        opportunities: 1500,
+        seed: 9,
+        end: parse_date("2026-06-30").unwrap(),
+        activities_per_opp: 1.0,
+    };
+    generate(&spec, &mut StoreSink(&mut s), &Quiet).unwrap();
+    let cat = Catalog::builtin().unwrap();
+    let today = parse_date("2026-06-30").unwrap();
+    let kpis = salesorg_engine::scorecard::default_kpis();
+    let (used, _) = salesorg_engine::scorecard::load(&mut s, &cat, false, false, &Quiet).unwrap();
+    let fiscal = used.book.settings.fiscal;
+    let quarters = salesorg_core::scorecard::periods_between(
+        &fiscal,
+        Grain::Quarter,
+        parse_date("2024-01-01").unwrap(),
+        today,
+    );
+    let all = used.all_team_and_unit_scopes(quarters[0].start, today);
+    let month = [Period::parse("2026-05", &fiscal).unwrap()];
+    let csv = |e: &Engine, scopes: &[Scope], periods: &[Period]| {
+        let rows = e.run(scopes, periods, &kpis, today).unwrap();
+        let mut out = Vec::new();
+        salesorg_engine::scorecard::rows_csv(e, &rows, &kpis, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    // a big run, then a small one on the same engine; then the same on a fresh engine
+    let big = csv(&used, &all, &quarters);
+    let small = csv(&used, &[Scope::Company, all[0]], &month);
+    let again = csv(&used, &all, &quarters);
+    let (fresh_engine, _) =
+        salesorg_engine::scorecard::load(&mut s, &cat, false, false, &Quiet).unwrap();
+    assert_eq!(small, csv(&fresh_engine, &[Scope::Company, all[0]], &month));
+    assert_eq!(big, again);
+    assert!(small.lines().count() == 3 && big.lines().count() > 20);
+}
+
 /// The Maven dataset's PROVENANCE totals come out of the scorecard engine: 8,800 deals,
 /// 4,238 won for 10,005,534, and 2,473 lost.
 #[test]
