@@ -10,16 +10,22 @@ use salesorg_engine::demo::{DemoSpec, StoreSink, generate};
 use salesorg_store::BackendKind;
 use salesorg_store::testing::fresh;
 
-fn demo_engine(people: u32, opps: u64) -> Engine {
+/// A SQLite store holding the demo org, its history ending 2026-06-30.
+fn demo_store(people: u32, opps: u64, seed: u64) -> salesorg_store::testing::TestStore {
     let mut s = fresh(BackendKind::Sqlite);
     let spec = DemoSpec {
         people,
         opportunities: opps,
-        seed: 7,
+        seed,
         end: parse_date("2026-06-30").unwrap(),
         activities_per_opp: 1.0,
     };
     generate(&spec, &mut StoreSink(&mut s), &Quiet).unwrap();
+    s
+}
+
+fn demo_engine(people: u32, opps: u64) -> Engine {
+    let mut s = demo_store(people, opps, 7);
     salesorg_engine::scorecard::load(&mut s, &Catalog::builtin().unwrap(), true, false, &Quiet)
         .unwrap()
         .0
@@ -92,15 +98,7 @@ fn segments_agree_with_the_org_history() {
 #[test]
 fn the_snapshot_matches_the_store_and_expires_on_write() {
     use salesorg_core::period::Period;
-    let mut s = fresh(BackendKind::Sqlite);
-    let spec = DemoSpec {
-        people: 60,
-        opportunities: 1500,
-        seed: 3,
-        end: parse_date("2026-06-30").unwrap(),
-        activities_per_opp: 1.0,
-    };
-    generate(&spec, &mut StoreSink(&mut s), &Quiet).unwrap();
+    let mut s = demo_store(60, 1500, 3);
     let cat = Catalog::builtin().unwrap();
     let today = parse_date("2026-06-30").unwrap();
     let run = |e: &Engine| {
@@ -156,15 +154,7 @@ fn the_snapshot_matches_the_store_and_expires_on_write() {
 #[test]
 fn the_snapshot_with_ids_gives_the_same_drill_downs() {
     use salesorg_core::period::Period;
-    let mut s = fresh(BackendKind::Sqlite);
-    let spec = DemoSpec {
-        people: 40,
-        opportunities: 1200,
-        seed: 5,
-        end: parse_date("2026-06-30").unwrap(),
-        activities_per_opp: 1.0,
-    };
-    generate(&spec, &mut StoreSink(&mut s), &Quiet).unwrap();
+    let mut s = demo_store(40, 1200, 5);
     let cat = Catalog::builtin().unwrap();
     let today = parse_date("2026-06-30").unwrap();
     let (rows, _) = salesorg_engine::scorecard::load(&mut s, &cat, true, false, &Quiet).unwrap();
@@ -202,15 +192,7 @@ fn the_snapshot_with_ids_gives_the_same_drill_downs() {
 #[test]
 fn a_run_after_another_gives_a_fresh_engines_numbers() {
     use salesorg_core::period::{Grain, Period};
-    let mut s = fresh(BackendKind::Sqlite);
-    let spec = DemoSpec {
-        people: 50,
-        opportunities: 1500,
-        seed: 9,
-        end: parse_date("2026-06-30").unwrap(),
-        activities_per_opp: 1.0,
-    };
-    generate(&spec, &mut StoreSink(&mut s), &Quiet).unwrap();
+    let mut s = demo_store(50, 1500, 9);
     let cat = Catalog::builtin().unwrap();
     let today = parse_date("2026-06-30").unwrap();
     let kpis = salesorg_engine::scorecard::default_kpis();
