@@ -230,16 +230,23 @@ impl App {
     }
 
     /// Renders every active user's landing page into the cache, so that the first view
-    /// after a (re)load does not wait for the engine. Returns how many were warmed.
+    /// after a (re)load does not wait for the engine; then, for company-wide viewers, the
+    /// periods the picker offers first (see [`pages::warm_home`]). Returns how many users
+    /// were warmed.
     pub fn warm(&self) -> Result<usize> {
         let loaded = self.engine()?;
         let mut store = self.store()?;
         let out = (|| {
-            let users = store.users()?;
-            let mut n = 0;
-            for user in users
+            let users: Vec<_> = store
+                .users()?
                 .into_iter()
                 .filter(|u| !u.disabled && u.person_id.is_some())
+                .collect();
+            let mut n = 0;
+            for (user, more) in users
+                .iter()
+                .map(|u| (u.clone(), false))
+                .chain(users.iter().map(|u| (u.clone(), true)))
             {
                 if self.stopping.load(Ordering::SeqCst) {
                     break;
@@ -254,8 +261,8 @@ impl App {
                 let scoped = access::Scoped::new(&loaded, &self.cfg.catalog, &access);
                 let today = self.today(engine);
                 let mut cx = access::Cx::new(scoped, &who, &mut store, now(), today, "warm".into());
-                pages::warm_home(&mut cx)?;
-                n += 1;
+                pages::warm_home(&mut cx, more)?;
+                n += usize::from(!more);
             }
             Ok(n)
         })();

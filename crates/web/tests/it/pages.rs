@@ -188,6 +188,17 @@ fn warmed_landing_pages_equal_cold_renders() {
     let cold = call(&cold_fx, "GET", "/", &dir, None);
     assert_eq!(warm.status, StatusCode::OK);
     assert_eq!(redact(&warm.body), redact(&cold.body));
+    // a company-wide viewer's landing page is also rendered over last quarter, this month
+    // and this fiscal year (today is 2026-11-20, in FY2026-Q4 of a calendar fiscal year)
+    let cro = sign_in(&fx, "cro", PASSWORD).unwrap();
+    for p in ["FY2026-Q3", "2026-11", "FY2026"] {
+        let uri = format!("/?period={p}");
+        let warm = call(&fx, "GET", &uri, &cro, None);
+        let cold = call(&cold_fx, "GET", &uri, &cro, None);
+        assert_eq!(warm.status, StatusCode::OK, "{p}");
+        assert!(warm.body.contains(p), "{p}");
+        assert_eq!(redact(&warm.body), redact(&cold.body), "{p}");
+    }
 }
 
 /// The admin page's upload: a Salesforce export lands whole (and the engine reloads), a
