@@ -231,19 +231,6 @@ pub struct History {
     pub overrides: Vec<(u32, i64, Day)>,
 }
 
-impl History {
-    /// The amount and close day a row overrides, if any.
-    pub fn override_of(&self, row: u32) -> Option<(i64, Day)> {
-        if self.overrides.is_empty() {
-            return None;
-        }
-        self.overrides
-            .binary_search_by_key(&row, |o| o.0)
-            .ok()
-            .map(|i| (self.overrides[i].1, self.overrides[i].2))
-    }
-}
-
 /// Leads, sorted by (owner, created).
 #[derive(Debug, Default)]
 pub struct Leads {

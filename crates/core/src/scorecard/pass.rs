@@ -212,14 +212,14 @@ fn state_at(
 }
 
 /// Each stage's rank for "advanced past": a lost stage 0, an open stage its order + 1, a won
-/// stage 255. A row in an open stage advanced once a later row has a higher rank.
-pub fn stage_ranks(book: &Book) -> Vec<u8> {
+/// stage `u16::MAX`. A row in an open stage advanced once a later row has a higher rank.
+pub fn stage_ranks(book: &Book) -> Vec<u16> {
     book.stages
         .iter()
         .map(|s| match s.closes {
-            Some(OppStatus::Won) => u8::MAX,
+            Some(OppStatus::Won) => u16::MAX,
             Some(_) => 0,
-            None => (s.order as usize + 1).min(254) as u8,
+            None => s.order.saturating_add(1).min(u16::MAX - 1),
         })
         .collect()
 }
@@ -240,8 +240,8 @@ fn gallop(ovs: &[(u32, i64, Day)], from: usize, row: u32) -> usize {
 
 /// Whether a stage rank is an open stage's.
 #[inline]
-fn open_rank(r: u8) -> bool {
-    r != 0 && r != u8::MAX
+fn open_rank(r: u16) -> bool {
+    r != 0 && r != u16::MAX
 }
 
 /// Days before the as-of day within which a modification keeps pipeline fresh (spec §2
@@ -254,7 +254,7 @@ pub fn owner_records(
     segs: &Segments,
     slots: &[Slot],
     layer: &Layer,
-    ranks: &[u8],
+    ranks: &[u16],
     p: u32,
     part: &mut Part,
 ) -> Result<(), ScorecardError> {
