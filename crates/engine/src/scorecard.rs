@@ -629,6 +629,7 @@ pub struct Explanation {
     pub value: Value,
     pub formula: &'static str,
     pub inputs: Vec<(&'static str, String)>,
+    /// In (date, id, kind) order.
     pub records: Vec<ExplainRecord>,
 }
 

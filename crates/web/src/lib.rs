@@ -243,16 +243,15 @@ impl App {
                 .filter(|u| !u.disabled && u.person_id.is_some())
                 .collect();
             let mut n = 0;
-            for (user, more) in users
-                .iter()
-                .map(|u| (u.clone(), false))
-                .chain(users.iter().map(|u| (u.clone(), true)))
+            for (more, user) in [false, true]
+                .into_iter()
+                .flat_map(|more| users.iter().map(move |u| (more, u)))
             {
                 if self.stopping.load(Ordering::SeqCst) {
                     break;
                 }
                 let who = auth::Principal {
-                    user,
+                    user: user.clone(),
                     via: auth::Via::Token { id: 0 },
                 };
                 let engine = loaded.engine();

@@ -1288,7 +1288,8 @@ fn explained(cx: &Cx, q: &ScQ) -> Result<(Arc<sc::Explanation>, Vec<u32>)> {
         "id" => by(n, |i| r[i].id.as_str()),
         "owner" => by(n, |i| (r[i].owner.as_str(), r[i].date.as_str())),
         "amount" => by(n, |i| (r[i].amount, r[i].id.as_str())),
-        _ => by(n, |i| (r[i].date.as_str(), r[i].id.as_str())),
+        // the engine hands the records over in (date, id, kind) order already
+        _ => (0..n as u32).collect(),
     };
     if q.dir.as_deref() == Some("desc") {
         order.reverse();
