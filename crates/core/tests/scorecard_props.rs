@@ -296,6 +296,7 @@ proptest! {
         target in 0usize..N,
         kind in 0u8..3,
         all_kpis in any::<bool>(),
+        picks in proptest::collection::vec(0usize..64, 1..4),
     ) {
         let e = engine(&lines, &deals);
         let today = Date::from_calendar_date(2025, time::Month::June, 1).unwrap();
@@ -322,5 +323,24 @@ proptest! {
         for (a, b) in direct.iter().zip(&shared) {
             prop_assert_eq!(&a.values, &b.values, "{:?} {}", scope, a.period);
         }
+        // any list of the grid's periods, in any order, is served by picking them out of it
+        let mut sub: Vec<Period> = picks.iter().map(|&i| periods[i % periods.len()]).collect();
+        // a date range over one of them is that period
+        sub.push(Period::range(sub[0].start, sub[0].end).unwrap());
+        let at = grid.pick(&sub, today, Need::of(&kpis)).unwrap();
+        let picked = e.run_grid_at(&grid, &lens, &[scope], &sub, &at, &kpis, today).unwrap();
+        let direct = e.run_in(&lens, &[scope], &sub, &kpis, today).unwrap();
+        prop_assert_eq!(direct.len(), picked.len());
+        for (a, b) in direct.iter().zip(&picked) {
+            prop_assert_eq!(a.period, b.period);
+            prop_assert_eq!(&a.values, &b.values, "picked {:?} {}", scope, a.period);
+        }
+        // but not a period it does not hold, nor another day
+        let outside = periods[0].shifted_years(-3);
+        prop_assert!(grid.pick(&[outside], today, Need::of(&kpis)).is_none());
+        prop_assert!(grid.pick(&sub, today + time::Duration::days(1), Need::of(&kpis)).is_none());
+        // nor comparison slots it was not made with
+        let bare = e.grid(&periods, today, Need { last_year: false, window: false }).unwrap();
+        prop_assert!(bare.pick(&sub, today, Need::ALL).is_none());
     }
 }

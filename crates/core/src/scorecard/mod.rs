@@ -75,6 +75,38 @@ impl Need {
     }
 }
 
+/// Which parts of a scope's totals beyond the additive cell a list of KPIs reads: the
+/// roll-up walks only those.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Parts {
+    /// Stage and loss tables.
+    tables: bool,
+    /// Sales cycle days, for the median.
+    cycles: bool,
+    /// Lead response times, for the median.
+    responses: bool,
+    /// Distinct active reps and who reached their quota.
+    reps: bool,
+}
+
+impl Parts {
+    const ALL: Parts = Parts {
+        tables: true,
+        cycles: true,
+        responses: true,
+        reps: true,
+    };
+    fn of(kpis: &[&str]) -> Parts {
+        let any = |ids: &[&str]| kpis.iter().any(|k| ids.contains(k));
+        Parts {
+            tables: any(&["stage_conversion", "days_in_stage_avg", "loss_reasons"]),
+            cycles: any(&["sales_cycle_days_median"]),
+            responses: any(&["lead_response_minutes_median"]),
+            reps: any(&["active_reps", "reps_at_quota_share"]),
+        }
+    }
+}
+
 /// The warm state: the book and its attribution segments.
 pub struct Engine {
     pub book: Book,
@@ -117,9 +149,37 @@ pub struct Grid {
     unit_spend: Vec<Vec<i64>>,
     company_spend: Vec<i64>,
     pub trace: Vec<(u32, Contribution)>,
+    /// What the pass was made for: its periods (in `main`'s order), day, comparison slots,
+    /// and whether it passed over every owner (only then does it serve any scope).
+    periods: Vec<Period>,
+    today: Date,
+    need: Need,
+    everyone: bool,
 }
 
 impl Grid {
+    /// Where each of `periods` sits among this grid's periods, if the grid can serve them:
+    /// made on `today` over every owner, with at least the comparison slots `need` asks
+    /// for, and holding every one of them. A pass over all quarters of the data, say,
+    /// then serves any list of those quarters through [`Engine::run_grid_at`].
+    pub fn pick(&self, periods: &[Period], today: Date, need: Need) -> Option<Vec<usize>> {
+        if !self.everyone
+            || self.today != today
+            || (need.last_year && !self.need.last_year)
+            || (need.window && !self.need.window)
+        {
+            return None;
+        }
+        periods
+            .iter()
+            .map(|p| {
+                // by its days: a range over a quarter's days is that quarter
+                self.periods
+                    .iter()
+                    .position(|q| q.start == p.start && q.end == p.end)
+            })
+            .collect()
+    }
     /// About how many bytes the grid holds (for caches with a budget).
     pub fn bytes(&self) -> usize {
         use std::mem::size_of;
@@ -246,6 +306,23 @@ impl Engine {
             .filter(|&d| d != NO_DAY)
             .min()?;
         Some(date_of(m))
+    }
+
+    /// The periods of `grain` that one company-wide pass should hold so that most views
+    /// over periods of that grain roll up from it (see [`Grid::pick`]), up to the end of
+    /// today's fiscal year (a year's chart shows every month of it). Quarters and years
+    /// start two years before the first record, since trend charts and last-year
+    /// comparisons reach back that far; months, which cost three times the memory of
+    /// quarters, start 24 months before today (the fiscal year's months and last year's
+    /// month for any recent month).
+    pub fn standard_periods(&self, grain: Grain, today: Date) -> Vec<Period> {
+        let cal = &self.book.settings.fiscal;
+        let from = match grain {
+            Grain::Month => crate::period::add_months(today, -24),
+            _ => crate::period::add_months(self.first_day().unwrap_or(today).min(today), -24),
+        };
+        let to = Period::containing(cal, Grain::Year, today).last_day();
+        periods_between(cal, grain, from, to)
     }
 
     /// The as-of day of a period (spec §1): the earlier of today and its last day.
@@ -634,6 +711,10 @@ impl Engine {
             unit_spend,
             company_spend,
             trace: tr,
+            periods: periods.to_vec(),
+            today,
+            need,
+            everyone: all,
         })
     }
 
@@ -694,20 +775,36 @@ impl Engine {
     /// cell (stage and loss tables, medians, distinct reps, quota, span); the slots that
     /// only feed another period's formula (last year, trailing window) skip it.
     pub fn totals(&self, grid: &Grid, scope: Scope, list: &[u32], g: usize, full: bool) -> Totals {
+        self.totals_of(grid, scope, list, g, full.then_some(Parts::ALL))
+    }
+
+    /// [`Engine::totals`] with only the `parts` beyond the additive cell that the KPIs
+    /// read (none: the cell alone).
+    fn totals_of(
+        &self,
+        grid: &Grid,
+        scope: Scope,
+        list: &[u32],
+        g: usize,
+        parts: Option<Parts>,
+    ) -> Totals {
         let book = &self.book;
         let segs = &self.segs;
         let (ng, ns, nr) = (grid.ng, grid.ns, grid.nr);
         let sl = &grid.slots[g];
         let mut t = Totals::default();
-        if !full {
+        let Some(parts) = parts else {
             for &s in list {
                 t.cell.add(&grid.cells[s as usize * ng + g]);
             }
             return t;
+        };
+        let tables = parts.tables && grid.full_ix[g] != usize::MAX;
+        if parts.tables {
+            t.stages = vec![StageCell::default(); ns];
+            t.losses = vec![LossCell::default(); nr];
         }
-        t.stages = vec![StageCell::default(); ns];
-        t.losses = vec![LossCell::default(); nr];
-        let mut hist = vec![0u32; grid.max_cycle + 1];
+        let mut hist = vec![0u32; if parts.cycles { grid.max_cycle + 1 } else { 0 }];
         let mut last_rep = NONE;
         let person_bookings = |p: u32| -> i64 {
             segs.of_person(p)
@@ -717,7 +814,7 @@ impl Engine {
         for &s in list {
             let k = s as usize * ng + g;
             t.cell.add(&grid.cells[k]);
-            if grid.full_ix[g] != usize::MAX {
+            if tables {
                 let sk = s as usize * grid.nf + grid.full_ix[g];
                 for (a, b) in t
                     .stages
@@ -735,12 +832,21 @@ impl Engine {
                     a.amount += b.amount;
                 }
             }
-            for &v in &grid.cycle_vals[grid.cycle_off[k] as usize..grid.cycle_off[k + 1] as usize] {
-                hist[v as usize] += 1;
+            if parts.cycles {
+                for &v in
+                    &grid.cycle_vals[grid.cycle_off[k] as usize..grid.cycle_off[k + 1] as usize]
+                {
+                    hist[v as usize] += 1;
+                }
             }
-            t.response_secs.extend_from_slice(
-                &grid.resp_vals[grid.resp_off[k] as usize..grid.resp_off[k + 1] as usize],
-            );
+            if parts.responses {
+                t.response_secs.extend_from_slice(
+                    &grid.resp_vals[grid.resp_off[k] as usize..grid.resp_off[k + 1] as usize],
+                );
+            }
+            if !parts.reps {
+                continue;
+            }
             // distinct active reps (a scope's segments come grouped by person)
             let p = segs.person[s as usize];
             let info = &book.people[p as usize];
@@ -911,11 +1017,33 @@ impl Engine {
         kpis: &[&str],
         today: Date,
     ) -> Result<Vec<Row>, ScorecardError> {
-        check_kpis(kpis)?;
         if grid.main.len() != periods.len() {
             return Err(ScorecardError::Data("a grid made for other periods".into()));
         }
+        let at: Vec<usize> = (0..periods.len()).collect();
+        self.run_grid_at(grid, lens, scopes, periods, &at, kpis, today)
+    }
+
+    /// [`Engine::run_grid`] for `periods` that sit at `at` among the grid's own periods
+    /// (see [`Grid::pick`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_grid_at(
+        &self,
+        grid: &Grid,
+        lens: &Lens,
+        scopes: &[Scope],
+        periods: &[Period],
+        at: &[usize],
+        kpis: &[&str],
+        today: Date,
+    ) -> Result<Vec<Row>, ScorecardError> {
+        check_kpis(kpis)?;
+        if at.len() != periods.len() || at.iter().any(|&i| i >= grid.main.len()) {
+            return Err(ScorecardError::Data("a grid made for other periods".into()));
+        }
         let stage_names = self.stage_names_in_order();
+        let need = Need::of(kpis);
+        let parts = Parts::of(kpis);
         let one = |scope: Scope| -> Vec<Row> {
             let list = lens.narrow(self.segments_of(scope));
             let mut light: Vec<Option<Totals>> = vec![None; grid.ng];
@@ -926,13 +1054,24 @@ impl Engine {
             };
             let mut out = Vec::with_capacity(periods.len());
             for (pi, p) in periods.iter().enumerate() {
-                let w = cell(grid.window[pi]);
-                let tb: i64 = grid.window_parts[pi]
-                    .iter()
-                    .map(|&q| cell(q).bookings)
-                    .sum();
+                let g = at[pi];
+                // the comparison slots only when a KPI reads them (a grid may hold more)
+                let w = if need.window {
+                    cell(grid.window[g])
+                } else {
+                    Cell::default()
+                };
+                let tb: i64 = if need.window {
+                    grid.window_parts[g].iter().map(|&q| cell(q).bookings).sum()
+                } else {
+                    0
+                };
                 let ly = Totals {
-                    cell: cell(grid.last_year[pi]),
+                    cell: if need.last_year {
+                        cell(grid.last_year[g])
+                    } else {
+                        Cell::default()
+                    },
                     ..Default::default()
                 };
                 let cx = Context {
@@ -945,7 +1084,7 @@ impl Engine {
                     stage_names: &stage_names,
                     loss_reasons: &self.book.loss_reasons,
                 };
-                let mut t = self.totals(grid, scope, &list, grid.main[pi], true);
+                let mut t = self.totals_of(grid, scope, &list, grid.main[g], Some(parts));
                 let values = kpis
                     .iter()
                     .filter_map(|k| {

@@ -223,6 +223,37 @@ fn a_run_after_another_gives_a_fresh_engines_numbers() {
     assert!(small.lines().count() == 3 && big.lines().count() > 20);
 }
 
+/// A KPI asked for alone has the value it has among all the others: the roll-up walks
+/// only the parts of the totals the asked KPIs read, and must never skip one a KPI needs.
+#[test]
+fn each_kpi_alone_equals_the_same_kpi_among_all() {
+    use salesorg_core::period::{Grain, Period};
+    let e = demo_engine(60, 2000);
+    let today = parse_date("2026-06-30").unwrap();
+    let fiscal = e.book.settings.fiscal;
+    let periods = [
+        Period::containing(&fiscal, Grain::Quarter, today),
+        Period::parse("2026-05", &fiscal).unwrap(),
+        Period::parse("FY2025", &fiscal).unwrap(),
+    ];
+    let mut scopes = e.all_team_and_unit_scopes(periods[2].start, today);
+    scopes.truncate(6);
+    scopes.push(Scope::Company);
+    let all: Vec<&str> = salesorg_core::kpi::KPI_IDS
+        .iter()
+        .copied()
+        .filter(|k| !salesorg_core::kpi::NOT_YET.contains(k))
+        .collect();
+    let together = e.run(&scopes, &periods, &all, today).unwrap();
+    for k in &all {
+        let alone = e.run(&scopes, &periods, &[k], today).unwrap();
+        for (a, t) in alone.iter().zip(&together) {
+            let v = t.values.iter().find(|(id, _)| id == k).map(|x| &x.1);
+            assert_eq!(Some(&a.values[0].1), v, "{k} {:?} {}", a.scope, a.period);
+        }
+    }
+}
+
 /// The Maven dataset's PROVENANCE totals come out of the scorecard engine: 8,800 deals,
 /// 4,238 won for 10,005,534, and 2,473 lost.
 #[test]
