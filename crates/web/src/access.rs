@@ -123,10 +123,11 @@ impl<'a> Scoped<'a> {
             loaded,
         }
     }
-    /// KPI rows of `scopes` × `periods` as this viewer sees them. When the company-wide
-    /// pass for these periods is made (by an earlier request, or when the landing pages
-    /// are warmed after a load), they are rolled up from it — it is shared by every viewer
-    /// and scope, and the lens applies at the roll-up. Until then, scopes whose owners
+    /// KPI rows of `scopes` × `periods` as this viewer sees them. When a company-wide
+    /// pass that holds these periods is made (the passes over every standard month,
+    /// quarter and year made after each load — see [`crate::App::warm`] —, or an earlier
+    /// request's), they are rolled up from it — it is shared by every viewer and scope,
+    /// and the lens applies at the roll-up. Otherwise (a date range, say), scopes whose owners
     /// hold at most a quarter of the records make a pass of their own over just those
     /// owners (a Director's team over a new period: tens of milliseconds on 10M records,
     /// where the company-wide pass takes about a second), as long as a slot is free;
@@ -145,8 +146,8 @@ impl<'a> Scoped<'a> {
     > {
         let e = self.engine;
         let need = salesorg_core::scorecard::Need::of(kpis);
-        if let Some(grid) = self.loaded.grid_if_made(periods, today, need) {
-            return e.run_grid(&grid, self.lens(), scopes, periods, kpis, today);
+        if let Some((grid, at)) = self.loaded.grid_holding(periods, today, need) {
+            return e.run_grid_at(&grid, self.lens(), scopes, periods, &at, kpis, today);
         }
         let (mine, all) = e.pass_size(scopes);
         if mine.saturating_mul(4) <= all

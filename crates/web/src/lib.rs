@@ -71,6 +71,9 @@ pub struct Loaded {
     cache: Mutex<Answers>,
     grids: Mutex<Vec<(GridKey, Arc<GridCell>)>>,
     grid_budget: usize,
+    /// The passes over the standard periods of each grain (see [`App::warm_grids`]): kept
+    /// outside the budget above, since nearly every view rolls up from them.
+    standard: RwLock<Vec<Arc<salesorg_core::scorecard::Grid>>>,
     explains: Mutex<Vec<(String, Arc<salesorg_engine::scorecard::Explanation>)>>,
     /// Passes of their own running now (see [`Loaded::own_pass`]).
     own_passes: std::sync::atomic::AtomicUsize,
@@ -149,6 +152,8 @@ pub struct App {
     loaded: RwLock<Option<Arc<Loaded>>>,
     ready: AtomicBool,
     stopping: AtomicBool,
+    /// The day the standard passes were made for (see [`App::warm_grids`]).
+    warmed_on: Mutex<Option<Date>>,
 }
 
 /// The client's address, for throttling and the audit log.
@@ -174,6 +179,7 @@ impl App {
             loaded: RwLock::new(None),
             ready: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
+            warmed_on: Mutex::new(None),
         }))
     }
 
@@ -218,6 +224,7 @@ impl App {
                     cache: Mutex::new(Answers::new(ANSWER_BYTES)),
                     grids: Mutex::new(Vec::new()),
                     grid_budget: self.cfg.grid_cache_bytes,
+                    standard: RwLock::new(Vec::new()),
                     explains: Mutex::new(Vec::new()),
                     own_passes: std::sync::atomic::AtomicUsize::new(0),
                 }));
@@ -227,6 +234,46 @@ impl App {
         })();
         self.give_back(store);
         out
+    }
+
+    /// Makes the company-wide passes over the standard quarters, months and years on
+    /// today (see [`Engine::standard_periods`]): every view over periods of one grain
+    /// among them then rolls up from one pass, whoever the viewer and whatever the scope.
+    /// Returns the bytes they hold.
+    pub fn warm_grids(&self) -> Result<usize> {
+        use salesorg_core::period::Grain;
+        use salesorg_core::scorecard::Need;
+        let loaded = self.engine()?;
+        let engine = loaded.engine();
+        let today = self.today(engine);
+        let mut bytes = 0;
+        for (i, grain) in [Grain::Quarter, Grain::Month, Grain::Year]
+            .into_iter()
+            .enumerate()
+        {
+            if self.stopping.load(Ordering::SeqCst) {
+                return Ok(bytes);
+            }
+            let periods = engine.standard_periods(grain, today);
+            let grid = engine
+                .grid(&periods, today, Need::ALL)
+                .map_err(|e| WebError::Internal(format!("the {grain:?} pass: {e}")))?;
+            bytes += grid.bytes();
+            let mut st = loaded
+                .standard
+                .write()
+                .map_err(|_| WebError::Internal("the standard passes are poisoned".into()))?;
+            // one grain at a time: yesterday's pass of a grain goes when today's is made
+            if st.len() > i {
+                st[i] = Arc::new(grid);
+            } else {
+                st.push(Arc::new(grid));
+            }
+        }
+        if let Ok(mut w) = self.warmed_on.lock() {
+            *w = Some(today);
+        }
+        Ok(bytes)
     }
 
     /// Renders every active user's landing page into the cache, so that the first view
@@ -351,22 +398,32 @@ impl Loaded {
         Ok(got)
     }
 
-    /// The company-wide pass for `periods` on `today` if it is already made (and then
-    /// the most recently used).
-    pub(crate) fn grid_if_made(
+    /// A made company-wide pass that holds `periods` on `today` with the comparison
+    /// slots `need` asks for (see [`salesorg_core::scorecard::Grid::pick`]), with where
+    /// they sit in it: a standard pass, else the most recently used such pass of the
+    /// cache (which then becomes the most recent).
+    pub(crate) fn grid_holding(
         &self,
         periods: &[salesorg_core::period::Period],
         today: Date,
         need: salesorg_core::scorecard::Need,
-    ) -> Option<Arc<salesorg_core::scorecard::Grid>> {
+    ) -> Option<(Arc<salesorg_core::scorecard::Grid>, Vec<usize>)> {
+        if let Ok(st) = self.standard.read()
+            && let Some(got) = st
+                .iter()
+                .find_map(|x| Some((x.clone(), x.pick(periods, today, need)?)))
+        {
+            return Some(got);
+        }
         let mut g = self.grids.lock().ok()?;
-        let i = g
-            .iter()
-            .position(|(k, _)| k.0 == periods && k.1 == today && k.2 == need)?;
-        let made = g[i].1.get()?.as_ref().ok().cloned()?;
+        let (i, made, at) = g.iter().enumerate().rev().find_map(|(i, (_, c))| {
+            let made = c.get()?.as_ref().ok()?;
+            let at = made.pick(periods, today, need)?;
+            Some((i, made.clone(), at))
+        })?;
         let e = g.remove(i);
         g.push(e);
-        Some(made)
+        Some((made, at))
     }
 
     /// A slot for a pass of its own, if fewer than [`OWN_PASSES`] run now.
@@ -565,6 +622,7 @@ pub fn spawn_loader(app: Arc<App>) {
                         "{{\"level\":\"info\",\"msg\":\"scorecard engine loaded\",\"ms\":{}}}",
                         t.elapsed().as_millis()
                     );
+                    warm_grids(&app);
                     let t = Instant::now();
                     match app.warm() {
                         Ok(n) => eprintln!(
@@ -574,7 +632,13 @@ pub fn spawn_loader(app: Arc<App>) {
                         Err(e) => log_error("warming landing pages", &e.to_string()),
                     }
                 }
-                Ok(false) => {}
+                Ok(false) => {
+                    // a new day: the passes of yesterday answer for yesterday's as-of days
+                    let today = app.engine().ok().map(|l| app.today(l.engine()));
+                    if today.is_some() && app.warmed_on.lock().is_ok_and(|w| *w != today) {
+                        warm_grids(&app);
+                    }
+                }
                 Err(e) => log_error("loading the scorecard engine", &e.to_string()),
             }
             if app.stopping.load(Ordering::SeqCst) {
@@ -583,6 +647,19 @@ pub fn spawn_loader(app: Arc<App>) {
             std::thread::sleep(app.cfg.reload_every);
         }
     });
+}
+
+/// [`App::warm_grids`], logged.
+fn warm_grids(app: &App) {
+    let t = Instant::now();
+    match app.warm_grids() {
+        Ok(bytes) => eprintln!(
+            "{{\"level\":\"info\",\"msg\":\"standard periods passed\",\"mb\":{},\"ms\":{}}}",
+            bytes >> 20,
+            t.elapsed().as_millis()
+        ),
+        Err(e) => log_error("passing the standard periods", &e.to_string()),
+    }
 }
 
 async fn shutdown_signal() {

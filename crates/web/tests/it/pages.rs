@@ -165,11 +165,13 @@ fn forms_need_the_csrf_token() {
     fx.app.give_back(s);
 }
 
-/// After a (re)load every active user's landing page is rendered ahead of time; what a
-/// leader then gets is exactly what a cold render gives.
+/// After a (re)load the passes over the standard periods are made and every active
+/// user's landing page is rendered ahead of time; what a leader then gets — the landing
+/// page or any other period's — is exactly what a cold render gives.
 #[test]
 fn warmed_landing_pages_equal_cold_renders() {
     let fx = fixture(BackendKind::Sqlite);
+    assert!(fx.app.warm_grids().unwrap() > 0);
     assert_eq!(
         fx.app.warm().unwrap(),
         5,
@@ -198,6 +200,23 @@ fn warmed_landing_pages_equal_cold_renders() {
         assert_eq!(warm.status, StatusCode::OK, "{p}");
         assert!(warm.body.contains(p), "{p}");
         assert_eq!(redact(&warm.body), redact(&cold.body), "{p}");
+    }
+    // other periods roll up from the standard passes on the warm server, and from passes
+    // of their own on the cold one
+    let dir_a = fx.person("dir_a");
+    for (who, uri) in [
+        (&cro, "/?period=FY2025-Q2".to_owned()),
+        (&cro, "/?period=2026-05".to_owned()),
+        (&cro, "/?period=FY2025".to_owned()),
+        (&cro, "/?period=2026-07-01..2026-09-30".to_owned()),
+        (&dir, "/?period=FY2026-Q1".to_owned()),
+        (&dir, format!("/scope?scope=team:{dir_a}&period=2026-02")),
+        (&cro, format!("/people/{dir_a}?period=FY2026-Q2")),
+    ] {
+        let warm = call(&fx, "GET", &uri, who, None);
+        let cold = call(&cold_fx, "GET", &uri, who, None);
+        assert_eq!(warm.status, StatusCode::OK, "{uri}");
+        assert_eq!(redact(&warm.body), redact(&cold.body), "{uri}");
     }
 }
 
