@@ -584,7 +584,11 @@ pub fn serve(cfg: Config, listen: SocketAddr) -> Result<()> {
         .build()
         .map_err(|e| WebError::Internal(format!("starting the runtime: {e}")))?;
     let app = App::new(cfg)?;
-    rt.block_on(async move {
+    // the last handle on the app (and its pool of stores) is dropped here, outside the
+    // runtime: a PostgreSQL client dropped inside it panics (it blocks on its own runtime),
+    // which happened when the loader thread let go of the app first at shutdown
+    let keep = app.clone();
+    let out = rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| WebError::Internal(format!("cannot listen on {listen}: {e}")))?;
@@ -608,7 +612,10 @@ pub fn serve(cfg: Config, listen: SocketAddr) -> Result<()> {
         })
         .await
         .map_err(|e| WebError::Internal(format!("serving: {e}")))
-    })
+    });
+    drop(rt);
+    drop(keep);
+    out
 }
 
 /// Loads the engine, then checks the store for new data every `reload_every`.
