@@ -594,7 +594,7 @@ pub fn run() -> Result<()> {
                 None => default_period(&engine, today),
             };
             let ex = salesorg_engine::scorecard::explain(&engine, k, scope, period, today)?;
-            output::explanation(&ex, *limit, g.format)?;
+            output::explanation(&engine, &ex, *limit, g.format)?;
         }
         Command::Kpis => output::kpis(g.format)?,
         Command::Serve {

@@ -772,6 +772,7 @@ pub fn person_scorecard(
 
 /// `salesorg explain`.
 pub fn explanation(
+    engine: &salesorg_core::scorecard::Engine,
     ex: &salesorg_engine::scorecard::Explanation,
     limit: usize,
     format: Format,
@@ -779,8 +780,7 @@ pub fn explanation(
     match format {
         Format::Json | Format::Toml => {
             let recs: Vec<Value> = ex
-                .records
-                .iter()
+                .formatted(engine)
                 .map(|r| {
                     json!({"kind": r.kind, "id": r.id, "owner": r.owner, "date": r.date, "detail": r.detail,
                         "amount": r.amount.map(|a| salesorg_core::kpi::fmt_fixed(a.into(), 4, 2))})
@@ -800,18 +800,17 @@ pub fn explanation(
         }
         Format::Csv => csv_out(
             &["kind", "id", "owner", "date", "amount", "detail"],
-            ex.records
-                .iter()
+            ex.formatted(engine)
                 .map(|r| {
                     vec![
                         r.kind.to_string(),
-                        r.id.clone(),
-                        r.owner.clone(),
-                        r.date.clone(),
+                        r.id,
+                        r.owner,
+                        r.date,
                         r.amount
                             .map(|a| salesorg_core::kpi::fmt_fixed(a.into(), 4, 2))
                             .unwrap_or_default(),
-                        r.detail.clone(),
+                        r.detail,
                     ]
                 })
                 .collect(),
@@ -840,7 +839,7 @@ pub fn explanation(
             } else {
                 limit.min(ex.records.len())
             };
-            for r in &ex.records[..n] {
+            for r in ex.formatted(engine).take(n) {
                 println!(
                     "  {:<10} {:<12} {:<20} {:<14} {:>14}  {}",
                     r.date,

@@ -12,7 +12,7 @@ use salesorg_core::kpi::{self, Value, json_str};
 use salesorg_core::period::Period;
 use salesorg_core::records::OppStatus;
 use salesorg_core::scorecard::{
-    Book, BookBuilder, Contribution, Engine, Lens, Row, Scope, ScorecardError, fmt_day,
+    Book, BookBuilder, Contribution, Day, Engine, Lens, NO_DAY, Row, Scope, ScorecardError, fmt_day,
 };
 use salesorg_store::Store;
 
@@ -579,10 +579,10 @@ pub fn person_scorecard_json(engine: &Engine, sc: &PersonScorecard) -> String {
     s
 }
 
-/// `records` sorted by (date, id, kind), ties kept in their order. The keys are laid side
-/// by side with their leading bytes inline, so that sorting a company's hundreds of
-/// thousands of records seldom follows a pointer to a string.
-fn in_date_order(records: Vec<ExplainRecord>) -> Vec<ExplainRecord> {
+/// The order of `n` records by (day, id, kind), ties kept in their order. The keys are
+/// laid side by side with the id's leading bytes inline, so that sorting a company's
+/// hundreds of thousands of records seldom follows a pointer to a string.
+fn in_date_order<'a>(n: usize, key: impl Fn(usize) -> (Day, &'a str, &'static str)) -> Vec<u32> {
     /// A string as its first `N` bytes (zero-padded) and the rest: compared in that order,
     /// the same order as the text (but for text with NUL bytes in it).
     fn split<const N: usize>(s: &str) -> ([u8; N], &[u8]) {
@@ -592,24 +592,20 @@ fn in_date_order(records: Vec<ExplainRecord>) -> Vec<ExplainRecord> {
         a[..n].copy_from_slice(&b[..n]);
         (a, &b[n..])
     }
-    /// (date, id, kind, position).
-    type Key<'a> = (([u8; 12], &'a [u8]), ([u8; 24], &'a [u8]), &'a str, u32);
-    let mut keys: Vec<Key> = records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (split(&r.date), split(&r.id), r.kind, i as u32))
+    /// (day, id, kind, position).
+    type Key<'a> = (Day, ([u8; 20], &'a [u8]), &'static str, u32);
+    let mut keys: Vec<Key> = (0..n)
+        .map(|i| {
+            let (d, id, kind) = key(i);
+            (d, split(id), kind, i as u32)
+        })
         .collect();
     keys.sort_unstable();
-    let order: Vec<u32> = keys.into_iter().map(|k| k.3).collect();
-    let mut slots: Vec<Option<ExplainRecord>> = records.into_iter().map(Some).collect();
-    order
-        .into_iter()
-        .filter_map(|i| slots[i as usize].take())
-        .collect()
+    keys.into_iter().map(|k| k.3).collect()
 }
 
-/// One record behind a number.
-#[derive(Debug, Clone)]
+/// One record behind a number, formatted for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExplainRecord {
     pub kind: &'static str,
     pub id: String,
@@ -617,6 +613,17 @@ pub struct ExplainRecord {
     pub date: String,
     pub detail: String,
     pub amount: Option<i64>,
+}
+
+/// One record behind a number as the drill-down keeps it: what it contributed and the day
+/// it counts on. A company-wide drill-down holds about a million of them, so they are
+/// formatted only when shown or exported ([`Explanation::record`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Behind {
+    pub contrib: Contribution,
+    pub day: Day,
+    /// Counted in last year's period (the growth rate's drill-down).
+    pub last_year: bool,
 }
 
 /// The drill-down behind one KPI of one scope and period.
@@ -630,7 +637,240 @@ pub struct Explanation {
     pub formula: &'static str,
     pub inputs: Vec<(&'static str, String)>,
     /// In (date, id, kind) order.
-    pub records: Vec<ExplainRecord>,
+    pub records: Vec<Behind>,
+}
+
+impl Explanation {
+    /// Record `i`, formatted (`engine` must be the one that explained it).
+    pub fn record(&self, engine: &Engine, i: usize) -> ExplainRecord {
+        let b = &self.records[i];
+        let book = &engine.book;
+        ExplainRecord {
+            kind: kind_of(book, b),
+            id: id_of(book, b).into_owned(),
+            owner: owner_of(book, b).to_owned(),
+            date: fmt_day(b.day),
+            detail: detail_of(book, b),
+            amount: self.amount(engine, i),
+        }
+    }
+    /// Every record, formatted, in order.
+    pub fn formatted<'a>(&'a self, engine: &'a Engine) -> impl Iterator<Item = ExplainRecord> + 'a {
+        (0..self.records.len()).map(move |i| self.record(engine, i))
+    }
+    /// Record `i`'s kind ("won", "lead", "call", …).
+    pub fn kind(&self, engine: &Engine, i: usize) -> &'static str {
+        kind_of(&engine.book, &self.records[i])
+    }
+    /// Record `i`'s id in the source.
+    pub fn id<'a>(&self, engine: &'a Engine, i: usize) -> std::borrow::Cow<'a, str> {
+        id_of(&engine.book, &self.records[i])
+    }
+    /// Record `i`'s owner's person id ("" for spend on a unit or the company).
+    pub fn owner<'a>(&self, engine: &'a Engine, i: usize) -> &'a str {
+        owner_of(&engine.book, &self.records[i])
+    }
+    /// Record `i`'s amount: a closed deal's at close, an open or created deal's converted on
+    /// the as-of day, spend's; none for the rest.
+    pub fn amount(&self, engine: &Engine, i: usize) -> Option<i64> {
+        let book = &engine.book;
+        let o = &book.opps;
+        match self.records[i].contrib {
+            c @ (Contribution::Won(j)
+            | Contribution::Lost(j)
+            | Contribution::Open(j)
+            | Contribution::Created(j)) => {
+                let j = j as usize;
+                Some(
+                    if o.status[j] == OppStatus::Open || matches!(c, Contribution::Created(_)) {
+                        book.convert(
+                            o.amount[j],
+                            o.currency[j],
+                            salesorg_core::scorecard::day(self.as_of),
+                        )
+                        .unwrap_or(o.amount[j])
+                    } else {
+                        o.amount_at_close[j]
+                    },
+                )
+            }
+            Contribution::Spend(xi) => Some(book.spend[xi as usize].amount),
+            _ => None,
+        }
+    }
+}
+
+/// The day a record counts on: a deal's close or created day, an as-of day for a deal
+/// open on it, a stage change's day, a lead's or an activity's day, a customer's first win.
+fn day_of(book: &Book, c: &Contribution, asof: Day) -> Day {
+    let o = &book.opps;
+    match *c {
+        Contribution::Won(i) | Contribution::Lost(i) => o.close[i as usize],
+        Contribution::Created(i) => o.created[i as usize],
+        Contribution::Open(_) => asof,
+        Contribution::StageEntered(_, r) | Contribution::StageLeft(_, r) => {
+            book.history.day[r as usize]
+        }
+        Contribution::Lead(i) => book.leads.created_day[i as usize],
+        Contribution::Activity(i) => book.activities.day[i as usize],
+        Contribution::Customer(a) => book.accounts[a as usize].first_won,
+        Contribution::Survey(s) => book.surveys[s as usize].day,
+        Contribution::Spend(x) => book.spend[x as usize].day,
+        Contribution::Person(_) => NO_DAY,
+    }
+}
+
+fn kind_of(book: &Book, b: &Behind) -> &'static str {
+    match b.contrib {
+        Contribution::Won(_) => "won",
+        Contribution::Lost(_) => "lost",
+        Contribution::Created(_) => "created",
+        Contribution::Open(_) => "open",
+        Contribution::StageEntered(..) => "entered stage",
+        Contribution::StageLeft(..) => "left stage",
+        Contribution::Lead(_) => "lead",
+        Contribution::Activity(i) => book.activities.kind[i as usize].as_str(),
+        Contribution::Customer(_) => "customer",
+        Contribution::Survey(_) => "survey",
+        Contribution::Spend(_) => "spend",
+        Contribution::Person(_) => "person",
+    }
+}
+
+fn id_of<'a>(book: &'a Book, b: &Behind) -> std::borrow::Cow<'a, str> {
+    use std::borrow::Cow;
+    match b.contrib {
+        Contribution::Won(i)
+        | Contribution::Lost(i)
+        | Contribution::Created(i)
+        | Contribution::Open(i)
+        | Contribution::StageEntered(i, _)
+        | Contribution::StageLeft(i, _) => Cow::Borrowed(book.opps.id(i as usize)),
+        Contribution::Lead(i) => Cow::Borrowed(book.leads.id(i as usize)),
+        Contribution::Activity(i) => Cow::Borrowed(book.activities.id(i as usize)),
+        Contribution::Customer(a) => Cow::Borrowed(book.account_ids.get(a as usize)),
+        Contribution::Survey(s) => Cow::Borrowed(book.survey_ids.get(s as usize)),
+        Contribution::Spend(x) => Cow::Owned(format!("spend#{x}")),
+        Contribution::Person(p) => Cow::Borrowed(book.people[p as usize].id.as_str()),
+    }
+}
+
+fn owner_of<'a>(book: &'a Book, b: &Behind) -> &'a str {
+    use salesorg_core::scorecard::book::SpendTarget;
+    let p = match b.contrib {
+        Contribution::Won(i)
+        | Contribution::Lost(i)
+        | Contribution::Created(i)
+        | Contribution::Open(i)
+        | Contribution::StageEntered(i, _)
+        | Contribution::StageLeft(i, _) => book.opps.owner[i as usize],
+        Contribution::Lead(i) => book.leads.owner[i as usize],
+        Contribution::Activity(i) => book.activities.owner[i as usize],
+        Contribution::Customer(a) => book.accounts[a as usize].owner,
+        Contribution::Survey(s) => book.accounts[book.surveys[s as usize].account as usize].owner,
+        Contribution::Spend(x) => match book.spend[x as usize].target {
+            SpendTarget::Person(p) => p,
+            _ => return "",
+        },
+        Contribution::Person(p) => p,
+    };
+    book.people[p as usize].id.as_str()
+}
+
+/// What a record was, in a line.
+fn detail_of(book: &Book, b: &Behind) -> String {
+    let o = &book.opps;
+    let mut detail = match b.contrib {
+        Contribution::Won(i)
+        | Contribution::Lost(i)
+        | Contribution::Created(i)
+        | Contribution::Open(i) => {
+            let i = i as usize;
+            let mut detail = format!(
+                "{} · stage {} · close {}",
+                o.status[i].as_str(),
+                book.stages[o.stage[i] as usize].name,
+                fmt_day(o.close[i])
+            );
+            if o.created[i] != NO_DAY && o.status[i] == OppStatus::Won {
+                let _ = write!(
+                    detail,
+                    " · created {} · cycle {} d",
+                    fmt_day(o.created[i]),
+                    o.close[i] - o.created[i]
+                );
+            }
+            if o.loss_reason[i] != u16::MAX {
+                let _ = write!(
+                    detail,
+                    " · reason {}",
+                    book.loss_reasons[o.loss_reason[i] as usize]
+                );
+            }
+            detail
+        }
+        Contribution::StageEntered(i, r) | Contribution::StageLeft(i, r) => {
+            let (i, r) = (i as usize, r as usize);
+            format!(
+                "{} · now {} ({})",
+                book.stages[book.history.stage[r] as usize].name,
+                book.stages[o.stage[i] as usize].name,
+                o.status[i].as_str()
+            )
+        }
+        Contribution::Lead(i) => {
+            let l = &book.leads;
+            let i = i as usize;
+            let fr = l.first_response[i];
+            format!(
+                "{} · {} · {} follow-ups",
+                if fr == i64::MAX {
+                    "never answered".to_string()
+                } else {
+                    format!(
+                        "first response after {} min",
+                        kpi::fmt_fixed(i128::from(fr - l.created_at[i]) * 10_000 / 60, 4, 1)
+                    )
+                },
+                if l.converted[i] == NO_DAY {
+                    "not converted".to_string()
+                } else {
+                    format!("converted {}", fmt_day(l.converted[i]))
+                },
+                l.act_off[i + 1] - l.act_off[i]
+            )
+        }
+        Contribution::Activity(_) => String::new(),
+        Contribution::Customer(ai) => {
+            let a = &book.accounts[ai as usize];
+            if a.churned == NO_DAY {
+                "active".into()
+            } else {
+                format!("churned {}", fmt_day(a.churned))
+            }
+        }
+        Contribution::Survey(si) => {
+            let s = &book.surveys[si as usize];
+            format!(
+                "account {} · score {:.3}",
+                book.account_ids.get(s.account as usize),
+                s.score
+            )
+        }
+        Contribution::Spend(xi) => {
+            use salesorg_core::scorecard::book::SpendTarget;
+            match book.spend[xi as usize].target {
+                SpendTarget::Person(_) => String::new(),
+                SpendTarget::Unit(u) => format!("unit {}", book.units[u as usize].id),
+                SpendTarget::Company => "company".into(),
+            }
+        }
+        Contribution::Person(_) => String::new(),
+    };
+    if b.last_year {
+        detail.push_str(" · (last year)");
+    }
+    detail
 }
 
 /// Which contributions feed a KPI.
@@ -784,7 +1024,19 @@ pub fn explain_in(
     let keep =
         |slot: usize, c: &Contribution| (slot == 0 || (yoy && slot == 1)) && feeds(k, c, book);
     let need = salesorg_core::scorecard::Need::of(&[k]);
-    let mut c = engine.compute_traced(lens, &[scope], &[period], today, true, need, Some(&keep))?;
+    // only the record groups the KPI's value reads: a win rate's drill-down passes over
+    // closed deals, not over every lead and activity
+    let walk = salesorg_core::scorecard::Walk::of(&[k]);
+    let mut c = engine.compute_traced(
+        lens,
+        &[scope],
+        &[period],
+        today,
+        true,
+        need,
+        Some(&keep),
+        walk,
+    )?;
     if c.main[0] != 0 || (yoy && c.last_year[0] != 1) {
         return Err(
             ScorecardError::Data("the drill-down's slots are not where it looks".into()).into(),
@@ -799,21 +1051,35 @@ pub fn explain_in(
     let g = c.main[0];
     let ly = c.last_year[0];
     let t = &c.totals[0][g].cell;
-    let mut inputs: Vec<(&'static str, String)> = vec![
-        ("won_deals", t.won.to_string()),
-        ("lost_deals", t.lost.to_string()),
-        ("bookings", kpi::fmt_fixed(t.bookings.into(), 4, 2)),
-        ("opps_created", t.created.to_string()),
-        ("pipeline_open", kpi::fmt_fixed(t.open_amount.into(), 4, 2)),
-        ("leads_created", t.leads.to_string()),
-        ("calls", t.calls.to_string()),
-        ("rep_days", t.rep_days.to_string()),
+    // the inputs of the groups walked (the others were not added up)
+    let mut inputs: Vec<(&'static str, String)> = [
+        (walk.closed, "won_deals", t.won.to_string()),
+        (walk.closed, "lost_deals", t.lost.to_string()),
         (
+            walk.closed,
+            "bookings",
+            kpi::fmt_fixed(t.bookings.into(), 4, 2),
+        ),
+        (walk.created, "opps_created", t.created.to_string()),
+        (
+            walk.open,
+            "pipeline_open",
+            kpi::fmt_fixed(t.open_amount.into(), 4, 2),
+        ),
+        (walk.leads, "leads_created", t.leads.to_string()),
+        (walk.activities, "calls", t.calls.to_string()),
+        (true, "rep_days", t.rep_days.to_string()),
+        (
+            true,
             "spend",
             kpi::fmt_fixed((t.spend + c.totals[0][g].unit_spend).into(), 4, 2),
         ),
-        ("new_customers", t.new_customers.to_string()),
-    ];
+        (walk.closed, "new_customers", t.new_customers.to_string()),
+    ]
+    .into_iter()
+    .filter(|x| x.0)
+    .map(|x| (x.1, x.2))
+    .collect();
     if let Some(q) = c.totals[0][g].quota {
         inputs.push(("quota", kpi::fmt_fixed(q, 4, 2)));
     }
@@ -837,188 +1103,22 @@ pub fn explain_in(
     } else {
         vec![g]
     };
-    let mut records = Vec::new();
-    let owner = |p: u32| book.people[p as usize].id.to_string();
+    let mut records: Vec<Behind> = Vec::new();
     for &(key, contrib) in &c.trace {
         let seg = key / c.ng as u32;
         let slot = key as usize % c.ng;
-        if !want_slots.contains(&slot) || !in_scope(seg) || !feeds(k, &contrib, book) {
+        if !want_slots.contains(&slot)
+            || !in_scope(seg)
+            || !feeds(k, &contrib, book)
+            || matches!(contrib, Contribution::Person(_))
+        {
             continue;
         }
-        let o = &book.opps;
-        let rec = match contrib {
-            Contribution::Won(i)
-            | Contribution::Lost(i)
-            | Contribution::Created(i)
-            | Contribution::Open(i) => {
-                let i = i as usize;
-                let kind = match contrib {
-                    Contribution::Won(_) => "won",
-                    Contribution::Lost(_) => "lost",
-                    Contribution::Created(_) => "created",
-                    _ => "open",
-                };
-                let date = match contrib {
-                    Contribution::Created(_) => fmt_day(o.created[i]),
-                    Contribution::Open(_) => fmt_day(c.slots[slot].asof),
-                    _ => fmt_day(o.close[i]),
-                };
-                let mut detail = format!(
-                    "{} · stage {} · close {}",
-                    o.status[i].as_str(),
-                    book.stages[o.stage[i] as usize].name,
-                    fmt_day(o.close[i])
-                );
-                if o.created[i] != salesorg_core::scorecard::NO_DAY && o.status[i] == OppStatus::Won
-                {
-                    let _ = write!(
-                        detail,
-                        " · created {} · cycle {} d",
-                        fmt_day(o.created[i]),
-                        o.close[i] - o.created[i]
-                    );
-                }
-                if o.loss_reason[i] != u16::MAX {
-                    let _ = write!(
-                        detail,
-                        " · reason {}",
-                        book.loss_reasons[o.loss_reason[i] as usize]
-                    );
-                }
-                if slot == ly && slot != g {
-                    detail.push_str(" · (last year)");
-                }
-                ExplainRecord {
-                    kind,
-                    id: o.id(i).to_owned(),
-                    owner: owner(o.owner[i]),
-                    date,
-                    detail,
-                    amount: Some(if o.status[i] == OppStatus::Open || kind == "created" {
-                        book.convert(
-                            o.amount[i],
-                            o.currency[i],
-                            salesorg_core::scorecard::day(Engine::as_of(&period, today)),
-                        )
-                        .unwrap_or(o.amount[i])
-                    } else {
-                        o.amount_at_close[i]
-                    }),
-                }
-            }
-            Contribution::StageEntered(i, r) | Contribution::StageLeft(i, r) => {
-                let (i, r) = (i as usize, r as usize);
-                let h = &book.history;
-                ExplainRecord {
-                    kind: if matches!(contrib, Contribution::StageEntered(..)) {
-                        "entered stage"
-                    } else {
-                        "left stage"
-                    },
-                    id: o.id(i).to_owned(),
-                    owner: owner(o.owner[i]),
-                    date: fmt_day(h.day[r]),
-                    detail: format!(
-                        "{} · now {} ({})",
-                        book.stages[h.stage[r] as usize].name,
-                        book.stages[o.stage[i] as usize].name,
-                        o.status[i].as_str()
-                    ),
-                    amount: None,
-                }
-            }
-            Contribution::Lead(i) => {
-                let l = &book.leads;
-                let i = i as usize;
-                let fr = l.first_response[i];
-                ExplainRecord {
-                    kind: "lead",
-                    id: l.id(i).to_owned(),
-                    owner: owner(l.owner[i]),
-                    date: fmt_day(l.created_day[i]),
-                    detail: format!(
-                        "{} · {} · {} follow-ups",
-                        if fr == i64::MAX {
-                            "never answered".to_string()
-                        } else {
-                            format!(
-                                "first response after {} min",
-                                kpi::fmt_fixed(
-                                    i128::from(fr - l.created_at[i]) * 10_000 / 60,
-                                    4,
-                                    1
-                                )
-                            )
-                        },
-                        if l.converted[i] == salesorg_core::scorecard::NO_DAY {
-                            "not converted".to_string()
-                        } else {
-                            format!("converted {}", fmt_day(l.converted[i]))
-                        },
-                        l.act_off[i + 1] - l.act_off[i]
-                    ),
-                    amount: None,
-                }
-            }
-            Contribution::Activity(i) => {
-                let a = &book.activities;
-                let i = i as usize;
-                ExplainRecord {
-                    kind: a.kind[i].as_str(),
-                    id: a.id(i).to_owned(),
-                    owner: owner(a.owner[i]),
-                    date: fmt_day(a.day[i]),
-                    detail: String::new(),
-                    amount: None,
-                }
-            }
-            Contribution::Customer(ai) => {
-                let a = &book.accounts[ai as usize];
-                ExplainRecord {
-                    kind: "customer",
-                    id: book.account_ids.get(ai as usize).to_owned(),
-                    owner: owner(a.owner),
-                    date: fmt_day(a.first_won),
-                    detail: if a.churned == salesorg_core::scorecard::NO_DAY {
-                        "active".into()
-                    } else {
-                        format!("churned {}", fmt_day(a.churned))
-                    },
-                    amount: None,
-                }
-            }
-            Contribution::Survey(si) => {
-                let s = &book.surveys[si as usize];
-                ExplainRecord {
-                    kind: "survey",
-                    id: book.survey_ids.get(si as usize).to_owned(),
-                    owner: owner(book.accounts[s.account as usize].owner),
-                    date: fmt_day(s.day),
-                    detail: format!(
-                        "account {} · score {:.3}",
-                        book.account_ids.get(s.account as usize),
-                        s.score
-                    ),
-                    amount: None,
-                }
-            }
-            Contribution::Spend(xi) => {
-                let x = &book.spend[xi as usize];
-                ExplainRecord {
-                    kind: "spend",
-                    id: format!("spend#{xi}"),
-                    owner: match x.target {
-                        salesorg_core::scorecard::book::SpendTarget::Person(p) => owner(p),
-                        _ => String::new(),
-                    },
-                    date: fmt_day(x.day),
-                    detail: String::new(),
-                    amount: Some(x.amount),
-                }
-            }
-            Contribution::Person(_) => continue,
-        };
-        records.push(rec);
+        records.push(Behind {
+            contrib,
+            day: day_of(book, &contrib, c.slots[slot].asof),
+            last_year: slot == ly && slot != g,
+        });
     }
     // unit- and company-assigned spend is not attributed through people
     if matches!(
@@ -1043,23 +1143,20 @@ pub fn explain_in(
                 _ => false,
             };
             if counts {
-                records.push(ExplainRecord {
-                    kind: "spend",
-                    id: format!("spend#{xi}"),
-                    owner: String::new(),
-                    date: fmt_day(x.day),
-                    detail: match x.target {
-                        salesorg_core::scorecard::book::SpendTarget::Unit(u) => {
-                            format!("unit {}", book.units[u as usize].id)
-                        }
-                        _ => "company".into(),
-                    },
-                    amount: Some(x.amount),
+                records.push(Behind {
+                    contrib: Contribution::Spend(xi as u32),
+                    day: x.day,
+                    last_year: false,
                 });
             }
         }
     }
-    let records = in_date_order(records);
+    let ids: Vec<std::borrow::Cow<'_, str>> = records.iter().map(|r| id_of(book, r)).collect();
+    let order = in_date_order(records.len(), |i| {
+        (records[i].day, ids[i].as_ref(), kind_of(book, &records[i]))
+    });
+    drop(ids);
+    let records = order.into_iter().map(|i| records[i as usize]).collect();
     Ok(Explanation {
         kpi: k,
         scope: engine.scope_name(scope),
@@ -1076,8 +1173,8 @@ pub fn explain_in(
 mod tests {
     use super::*;
 
-    /// The inline-key sort gives the order of a plain stable sort on (date, id, kind), on
-    /// dates and ids of every length around the inline widths, non-ASCII included.
+    /// The inline-key sort gives the order of a plain stable sort on (day, id, kind), on
+    /// ids of every length around the inline width, non-ASCII included.
     #[test]
     fn records_sort_like_their_text() {
         let pieces = [
@@ -1090,30 +1187,26 @@ mod tests {
             "0061PDOE0000000000",
             "zz",
         ];
-        let mut recs = Vec::new();
+        let mut recs: Vec<(Day, String, &'static str)> = Vec::new();
         let mut x: u64 = 7;
-        for n in 0..600u32 {
+        for _ in 0..600u32 {
             x = x
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
             let pick = |k: u64| pieces[(k % pieces.len() as u64) as usize];
-            let date = format!("{}{}", pick(x >> 7), pick(x >> 17));
             let id = format!("{}{}{}", pick(x >> 27), pick(x >> 37), pick(x >> 47));
-            recs.push(ExplainRecord {
-                kind: ["won", "lost", "open"][(x >> 57) as usize % 3],
+            recs.push((
+                (x >> 7) as Day % 5 - 2,
                 id,
-                owner: n.to_string(),
-                date,
-                detail: String::new(),
-                amount: None,
-            });
+                ["won", "lost", "open"][(x >> 57) as usize % 3],
+            ));
         }
-        let mut want = recs.clone();
-        want.sort_by(|a, b| {
-            (a.date.as_str(), a.id.as_str(), a.kind).cmp(&(b.date.as_str(), b.id.as_str(), b.kind))
+        let mut want: Vec<u32> = (0..recs.len() as u32).collect();
+        want.sort_by(|&a, &b| {
+            let (a, b) = (&recs[a as usize], &recs[b as usize]);
+            (a.0, a.1.as_str(), a.2).cmp(&(b.0, b.1.as_str(), b.2))
         });
-        let got = in_date_order(recs);
-        let names = |v: &[ExplainRecord]| v.iter().map(|r| r.owner.clone()).collect::<Vec<_>>();
-        assert_eq!(names(&got), names(&want));
+        let got = in_date_order(recs.len(), |i| (recs[i].0, recs[i].1.as_str(), recs[i].2));
+        assert_eq!(got, want);
     }
 }

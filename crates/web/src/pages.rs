@@ -1274,7 +1274,6 @@ fn explained(cx: &Cx, q: &ScQ) -> Result<(Arc<sc::Explanation>, Vec<u32>)> {
     let k =
         sc::parse_kpis(&[q.kpi.clone().unwrap_or_else(|| "bookings".into())]).map_err(bad_input)?;
     let ex = cx.scoped.explain(k[0], scope, p, cx.today)?;
-    let r = &ex.records;
     // keys laid out side by side with the index last: a total order, so an unstable sort
     // gives the same pages on every request, without chasing each record while sorting
     fn by<'a, K: Ord>(n: usize, key: impl Fn(usize) -> K + 'a) -> Vec<u32> {
@@ -1282,12 +1281,12 @@ fn explained(cx: &Cx, q: &ScQ) -> Result<(Arc<sc::Explanation>, Vec<u32>)> {
         v.sort_unstable();
         v.into_iter().map(|x| x.1).collect()
     }
-    let n = r.len();
+    let n = ex.records.len();
     let mut order = match q.sort.as_deref().unwrap_or("date") {
-        "kind" => by(n, |i| (r[i].kind, r[i].id.as_str())),
-        "id" => by(n, |i| r[i].id.as_str()),
-        "owner" => by(n, |i| (r[i].owner.as_str(), r[i].date.as_str())),
-        "amount" => by(n, |i| (r[i].amount, r[i].id.as_str())),
+        "kind" => by(n, |i| (ex.kind(e, i), ex.id(e, i))),
+        "id" => by(n, |i| ex.id(e, i)),
+        "owner" => by(n, |i| (ex.owner(e, i), ex.records[i].day)),
+        "amount" => by(n, |i| (ex.amount(e, i), ex.id(e, i))),
         // the engine hands the records over in (date, id, kind) order already
         _ => (0..n as u32).collect(),
     };
@@ -1347,7 +1346,7 @@ async fn explain_page(
             let _ = write!(body, "<th scope=\"col\"{aria}><a href=\"/explain?{base}&sort={col}&dir={next_dir}\">{name}</a></th>");
         }
         body.push_str("</tr></thead><tbody>");
-        for r in recs.iter().skip((pg - 1) * PER_PAGE).take(PER_PAGE).map(|&i| &ex.records[i as usize]) {
+        for r in recs.iter().skip((pg - 1) * PER_PAGE).take(PER_PAGE).map(|&i| ex.record(e, i as usize)) {
             let owner = e.book.person(&r.owner).map(|p| e.book.people[p as usize].name.clone()).unwrap_or_else(|| r.owner.clone());
             let amount = r.amount.map(|a| show("bookings", &Value::Money(a.into()), &ccy)).unwrap_or_default();
             let _ = write!(
@@ -1404,7 +1403,7 @@ async fn explain_csv(
         let (ex, recs) = explained(cx, &q)?;
         let e = cx.scoped.engine;
         let mut s = String::from("kind,record,owner_id,owner,date,detail,amount\r\n");
-        for r in recs.iter().map(|&i| &ex.records[i as usize]) {
+        for r in recs.iter().map(|&i| ex.record(e, i as usize)) {
             let owner = e
                 .book
                 .person(&r.owner)

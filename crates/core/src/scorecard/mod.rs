@@ -16,7 +16,7 @@ use crate::period::{Grain, Period};
 
 pub use book::{Book, BookBuilder, Day, NO_DAY, NONE, date_of, day, fmt_day};
 use book::{QuotaOn, SpendTarget};
-pub use pass::{Contribution, Want};
+pub use pass::{Contribution, Walk, Want};
 use pass::{Part, Slot};
 pub use segments::Segments;
 
@@ -313,12 +313,12 @@ impl Engine {
     /// today's fiscal year (a year's chart shows every month of it). Quarters and years
     /// start two years before the first record, since trend charts and last-year
     /// comparisons reach back that far; months, which cost three times the memory of
-    /// quarters, start 24 months before today (the fiscal year's months and last year's
-    /// month for any recent month).
+    /// quarters, start 36 months before today (any of the last 24 months with its
+    /// fiscal year's months and last year's month).
     pub fn standard_periods(&self, grain: Grain, today: Date) -> Vec<Period> {
         let cal = &self.book.settings.fiscal;
         let from = match grain {
-            Grain::Month => crate::period::add_months(today, -24),
+            Grain::Month => crate::period::add_months(today, -36),
             _ => crate::period::add_months(self.first_day().unwrap_or(today).min(today), -24),
         };
         let to = Period::containing(cal, Grain::Year, today).last_day();
@@ -383,10 +383,12 @@ impl Engine {
         today: Date,
         trace: bool,
     ) -> Result<Grid, ScorecardError> {
-        self.prepare_with(scopes, periods, today, trace, Need::ALL, None)
+        self.prepare_with(scopes, periods, today, trace, Need::ALL, None, Walk::ALL)
     }
 
-    /// [`Engine::prepare`] with only the comparison slots `need` asks for.
+    /// [`Engine::prepare`] with only the comparison slots `need` asks for and the record
+    /// groups `walk` names.
+    #[allow(clippy::too_many_arguments)]
     pub fn prepare_with(
         &self,
         scopes: &[Scope],
@@ -395,6 +397,7 @@ impl Engine {
         trace: bool,
         need: Need,
         want: Option<&pass::Want<'_>>,
+        walk: Walk,
     ) -> Result<Grid, ScorecardError> {
         let book = &self.book;
         let segs = &self.segs;
@@ -549,6 +552,7 @@ impl Engine {
                     responses: Vec::new(),
                     trace: trace.then(Vec::new),
                     want,
+                    walk,
                 });
             }
         }
@@ -614,6 +618,7 @@ impl Engine {
                 responses: Vec::new(),
                 trace: trace.then(Vec::new),
                 want,
+                walk,
             };
             pass::account_facts(
                 book,
@@ -918,10 +923,20 @@ impl Engine {
         today: Date,
         trace: bool,
     ) -> Result<Computed, ScorecardError> {
-        self.compute_traced(lens, scopes, periods, today, trace, Need::ALL, None)
+        self.compute_traced(
+            lens,
+            scopes,
+            periods,
+            today,
+            trace,
+            Need::ALL,
+            None,
+            Walk::ALL,
+        )
     }
 
-    /// [`Engine::compute_in`] with only the comparison slots `need` asks for, keeping only
+    /// [`Engine::compute_in`] with only the comparison slots `need` asks for, walking only
+    /// the record groups in `walk` (the totals of the others stay zero), and keeping only
     /// the contributions `want` lets through in the trace (with `trace`). Slots are
     /// numbered in the order of `periods`: each period, then its last-year period (with
     /// `need.last_year`), then its trailing window (with `need.window`).
@@ -935,8 +950,9 @@ impl Engine {
         trace: bool,
         need: Need,
         want: Option<&pass::Want<'_>>,
+        walk: Walk,
     ) -> Result<Computed, ScorecardError> {
-        let grid = self.prepare_with(scopes, periods, today, trace, need, want)?;
+        let grid = self.prepare_with(scopes, periods, today, trace, need, want, walk)?;
         let totals = scopes
             .iter()
             .map(|&scope| {
@@ -981,7 +997,15 @@ impl Engine {
         today: Date,
     ) -> Result<Vec<Row>, ScorecardError> {
         check_kpis(kpis)?;
-        let grid = self.prepare_with(scopes, periods, today, false, Need::of(kpis), None)?;
+        let grid = self.prepare_with(
+            scopes,
+            periods,
+            today,
+            false,
+            Need::of(kpis),
+            None,
+            Walk::ALL,
+        )?;
         let rows = self.run_grid(&grid, lens, scopes, periods, kpis, today);
         if let Ok(mut s) = self.spare.lock() {
             *s = Some(Spare {
@@ -1002,7 +1026,15 @@ impl Engine {
         today: Date,
         need: Need,
     ) -> Result<Grid, ScorecardError> {
-        self.prepare_with(&[Scope::Company], periods, today, false, need, None)
+        self.prepare_with(
+            &[Scope::Company],
+            periods,
+            today,
+            false,
+            need,
+            None,
+            Walk::ALL,
+        )
     }
 
     /// Rolls `scopes` up from a grid made for exactly `periods` and `today` (by

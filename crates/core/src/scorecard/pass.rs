@@ -101,6 +101,100 @@ pub fn layers(slots: &[Slot]) -> Vec<Layer> {
         .collect()
 }
 
+/// Which groups of an owner's records a pass walks. A scorecard walks them all; a
+/// drill-down only those its KPI's value reads (the people, account, survey and spend
+/// facts are always added: they cost little).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Walk {
+    /// Deals closed in a period (won and lost).
+    pub closed: bool,
+    /// Deals created in a period.
+    pub created: bool,
+    /// Deals open on an as-of day.
+    pub open: bool,
+    /// Stage history rows.
+    pub history: bool,
+    pub leads: bool,
+    pub activities: bool,
+}
+
+impl Walk {
+    pub const ALL: Walk = Walk {
+        closed: true,
+        created: true,
+        open: true,
+        history: true,
+        leads: true,
+        activities: true,
+    };
+    const NONE: Walk = Walk {
+        closed: false,
+        created: false,
+        open: false,
+        history: false,
+        leads: false,
+        activities: false,
+    };
+
+    /// The groups the values of `kpis` read (see the formulas in [`crate::kpi::compute`]);
+    /// everything for an id it does not know.
+    pub fn of(kpis: &[&str]) -> Walk {
+        let mut w = Walk::NONE;
+        for k in kpis {
+            match *k {
+                "bookings"
+                | "won_deals"
+                | "lost_deals"
+                | "win_rate"
+                | "win_rate_value"
+                | "avg_deal_size"
+                | "sales_cycle_days"
+                | "sales_cycle_days_median"
+                | "revenue_growth_yoy"
+                | "quota_attainment"
+                | "reps_at_quota_share"
+                | "new_customers"
+                | "cac"
+                | "ltv"
+                | "ltv_cac_ratio"
+                | "cost_per_sale"
+                | "loss_reasons" => w.closed = true,
+                "pipeline_coverage" => {
+                    w.closed = true;
+                    w.open = true;
+                }
+                "opps_created"
+                | "pipeline_created"
+                | "opp_conversion_rate"
+                | "cost_per_opportunity" => w.created = true,
+                "pipeline_open"
+                | "pipeline_weighted"
+                | "stale_pipeline_share"
+                | "data_completeness_share" => w.open = true,
+                "stage_conversion" | "days_in_stage_avg" => w.history = true,
+                "leads_created"
+                | "lead_conversion_rate"
+                | "lead_response_minutes_median"
+                | "lead_response_sla_share"
+                | "followups_per_lead" => w.leads = true,
+                "calls" | "activities" | "calls_per_rep_day" => w.activities = true,
+                "quota"
+                | "active_reps"
+                | "headcount"
+                | "rep_attrition_rate"
+                | "span_of_control"
+                | "sales_marketing_spend"
+                | "active_customers"
+                | "logo_churn_rate"
+                | "logo_retention_rate"
+                | "csat_avg" => {}
+                _ => return Walk::ALL,
+            }
+        }
+        w
+    }
+}
+
 /// What a record contributed, for `explain`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Contribution {
@@ -138,6 +232,7 @@ pub struct Part<'a> {
     pub trace: Option<Vec<(u32, Contribution)>>,
     /// With `trace`: which contributions to keep (all when `None`).
     pub want: Option<&'a Want<'a>>,
+    pub walk: Walk,
 }
 
 /// Which contributions a trace keeps, by slot and contribution (an `explain` wants only
@@ -261,10 +356,15 @@ pub fn owner_records(
     let o = &book.opps;
     let rep = book.people[p as usize].rep;
     let sla_secs = i64::from(book.settings.lead_sla_minutes) * 60;
-    let (i0, i1) = (
-        o.owner_off[p as usize] as usize,
-        o.owner_off[p as usize + 1] as usize,
-    );
+    let w = part.walk;
+    let (i0, i1) = if w.closed || w.created || w.open || w.history {
+        (
+            o.owner_off[p as usize] as usize,
+            o.owner_off[p as usize + 1] as usize,
+        )
+    } else {
+        (0, 0)
+    };
     // The owner's history rows are contiguous and in opportunity order, and so are the
     // overrides: one search per owner, then a cursor.
     let all_ovs = &book.history.overrides;
@@ -279,7 +379,8 @@ pub fn owner_records(
         let close = o.close[i];
         let created = o.created[i];
         // closed in a period: attributed on the close day
-        if status != OppStatus::Open
+        if part.walk.closed
+            && status != OppStatus::Open
             && close != NO_DAY
             && let Some(g) = layer.slot(close)
         {
@@ -319,7 +420,8 @@ pub fn owner_records(
             }
         }
         // created in a period: attributed on the created day
-        if created != NO_DAY
+        if part.walk.created
+            && created != NO_DAY
             && let Some(g) = layer.slot(created)
         {
             let k = part.key(segs.at(p, created), g);
@@ -350,7 +452,7 @@ pub fn owner_records(
             _ => close,
         };
         let from = if created == NO_DAY { i32::MIN } else { created };
-        if open_until > from {
+        if part.walk.open && open_until > from {
             let (r0, r1) = (o.hist_off[i], o.hist_off[i + 1]);
             ov = gallop(all_ovs, ov, r0);
             let ov_end = gallop(all_ovs, ov, r1);
@@ -391,7 +493,7 @@ pub fn owner_records(
         }
         // stage history: entries (on the entry day) and exits (on the exit day)
         let (r0, r1) = (o.hist_off[i] as usize, o.hist_off[i + 1] as usize);
-        if r1 > r0 {
+        if part.walk.history && r1 > r0 {
             let h = &book.history;
             let won_on = if status == OppStatus::Won {
                 close
@@ -446,7 +548,12 @@ pub fn owner_records(
     }
 
     let l = &book.leads;
-    for i in l.owner_off[p as usize] as usize..l.owner_off[p as usize + 1] as usize {
+    let leads = if part.walk.leads {
+        l.owner_off[p as usize] as usize..l.owner_off[p as usize + 1] as usize
+    } else {
+        0..0
+    };
+    for i in leads {
         let d = l.created_day[i];
         let Some(g) = layer.slot(d) else { continue };
         let a = slots[g].asof;
@@ -474,7 +581,12 @@ pub fn owner_records(
     }
 
     let ac = &book.activities;
-    for i in ac.owner_off[p as usize] as usize..ac.owner_off[p as usize + 1] as usize {
+    let acts = if part.walk.activities {
+        ac.owner_off[p as usize] as usize..ac.owner_off[p as usize + 1] as usize
+    } else {
+        0..0
+    };
+    for i in acts {
         let d = ac.day[i];
         let Some(g) = layer.slot(d) else { continue };
         let k = part.key(segs.at(p, d), g);

@@ -721,9 +721,16 @@ fn explain_lists_the_records_behind_a_number() {
     )
     .unwrap();
     assert_eq!(ex.value.to_text("—"), "0.333333");
-    let mut ids: Vec<(&str, &str)> = ex.records.iter().map(|r| (r.kind, r.id.as_str())).collect();
+    let mut ids: Vec<(&str, String)> = ex.formatted(&e).map(|r| (r.kind, r.id)).collect();
     ids.sort();
-    assert_eq!(ids, vec![("lost", "O3"), ("lost", "O6"), ("won", "O2")]);
+    assert_eq!(
+        ids,
+        vec![
+            ("lost", "O3".to_string()),
+            ("lost", "O6".to_string()),
+            ("won", "O2".to_string())
+        ]
+    );
     let ex = salesorg_engine::scorecard::explain(
         &e,
         "bookings",
@@ -732,7 +739,7 @@ fn explain_lists_the_records_behind_a_number() {
         d("2026-01-01"),
     )
     .unwrap();
-    let sum: i64 = ex.records.iter().filter_map(|r| r.amount).sum();
+    let sum: i64 = ex.formatted(&e).filter_map(|r| r.amount).sum();
     assert_eq!(salesorg_core::kpi::fmt_fixed(sum.into(), 4, 2), "3110.00");
 }
 

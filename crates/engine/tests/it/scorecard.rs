@@ -183,6 +183,8 @@ fn the_snapshot_with_ids_gives_the_same_drill_downs() {
         for e in [&e1, &e2] {
             let got = salesorg_engine::scorecard::explain(e, k, Scope::Company, q, today).unwrap();
             assert_eq!(format!("{got:?}"), format!("{want:?}"), "{k}");
+            let shown: Vec<_> = got.formatted(e).collect();
+            assert_eq!(shown, want.formatted(&rows).collect::<Vec<_>>(), "{k}");
         }
     }
 }
