@@ -185,6 +185,21 @@ impl<'a> Scoped<'a> {
         })
     }
 
+    /// The order of the records of the drill-down of `kpi` for `scope` over `period`
+    /// sorted by `column`, as `f` sorts them (kept beside the drill-down).
+    pub fn explain_order(
+        &self,
+        kpi: &'static str,
+        scope: Scope,
+        period: Period,
+        today: Date,
+        column: &str,
+        f: impl FnOnce() -> Vec<u32>,
+    ) -> std::sync::Arc<Vec<u32>> {
+        let key = self.cache_key(&format!("order|{column}|{kpi}|{scope:?}|{period}|{today}"));
+        self.loaded.order(key, f)
+    }
+
     fn cache_key(&self, key: &str) -> String {
         let who = match self.access.grant {
             Grant::Company => "company".to_owned(),

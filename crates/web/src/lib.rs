@@ -75,6 +75,8 @@ pub struct Loaded {
     /// outside the budget above, since nearly every view rolls up from them.
     standard: RwLock<Vec<Arc<salesorg_core::scorecard::Grid>>>,
     explains: Mutex<Vec<(String, Arc<salesorg_engine::scorecard::Explanation>)>>,
+    /// Sorted orders of kept drill-downs' records, by drill-down and column.
+    orders: Mutex<Vec<(String, Arc<Vec<u32>>)>>,
     /// Passes of their own running now (see [`Loaded::own_pass`]).
     own_passes: std::sync::atomic::AtomicUsize,
 }
@@ -226,6 +228,7 @@ impl App {
                     grid_budget: self.cfg.grid_cache_bytes,
                     standard: RwLock::new(Vec::new()),
                     explains: Mutex::new(Vec::new()),
+                    orders: Mutex::new(Vec::new()),
                     own_passes: std::sync::atomic::AtomicUsize::new(0),
                 }));
             }
@@ -434,6 +437,28 @@ impl Loaded {
             })
             .ok()
             .map(|_| OwnPass(&self.own_passes))
+    }
+
+    /// The order under `key` (a drill-down's records sorted by a column), made by `f` the
+    /// first time, so that paging through a sorted million records does not sort them
+    /// again; as many are kept as drill-downs.
+    pub(crate) fn order(&self, key: String, f: impl FnOnce() -> Vec<u32>) -> Arc<Vec<u32>> {
+        if let Ok(mut v) = self.orders.lock()
+            && let Some(i) = v.iter().position(|(k, _)| *k == key)
+        {
+            let e = v.remove(i);
+            let x = e.1.clone();
+            v.push(e);
+            return x;
+        }
+        let x = Arc::new(f());
+        if let Ok(mut v) = self.orders.lock() {
+            if v.len() >= EXPLAINS {
+                v.remove(0);
+            }
+            v.push((key, x.clone()));
+        }
+        x
     }
 
     /// The drill-down under `key`, made by `f` the first time; the most recent few are kept.

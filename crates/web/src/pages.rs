@@ -1282,17 +1282,22 @@ fn explained(cx: &Cx, q: &ScQ) -> Result<(Arc<sc::Explanation>, Vec<u32>)> {
         v.into_iter().map(|x| x.1).collect()
     }
     let n = ex.records.len();
-    let mut order = match q.sort.as_deref().unwrap_or("date") {
-        "kind" => by(n, |i| (ex.kind(e, i), ex.id(e, i))),
-        "id" => by(n, |i| ex.id(e, i)),
-        "owner" => by(n, |i| (ex.owner(e, i), ex.records[i].day)),
-        "amount" => by(n, |i| (ex.amount(e, i), ex.id(e, i))),
+    let column = q.sort.as_deref().unwrap_or("date");
+    let sorted =
+        |f: &dyn Fn() -> Vec<u32>| cx.scoped.explain_order(k[0], scope, p, cx.today, column, f);
+    let order = match column {
+        "kind" => sorted(&|| by(n, |i| (ex.kind(e, i), ex.id(e, i)))),
+        "id" => sorted(&|| by(n, |i| ex.id(e, i))),
+        "owner" => sorted(&|| by(n, |i| (ex.owner(e, i), ex.records[i].day))),
+        "amount" => sorted(&|| by(n, |i| (ex.amount(e, i), ex.id(e, i)))),
         // the engine hands the records over in (date, id, kind) order already
-        _ => (0..n as u32).collect(),
+        _ => Arc::new((0..n as u32).collect()),
     };
-    if q.dir.as_deref() == Some("desc") {
-        order.reverse();
-    }
+    let order = if q.dir.as_deref() == Some("desc") {
+        order.iter().rev().copied().collect()
+    } else {
+        Arc::unwrap_or_clone(order)
+    };
     Ok((ex, order))
 }
 
