@@ -583,17 +583,20 @@ pub fn person_scorecard_json(engine: &Engine, sc: &PersonScorecard) -> String {
 /// laid side by side with the id's leading bytes inline, so that sorting a company's
 /// hundreds of thousands of records seldom follows a pointer to a string.
 fn in_date_order<'a>(n: usize, key: impl Fn(usize) -> (Day, &'a str, &'static str)) -> Vec<u32> {
-    /// A string as its first `N` bytes (zero-padded) and the rest: compared in that order,
-    /// the same order as the text (but for text with NUL bytes in it).
-    fn split<const N: usize>(s: &str) -> ([u8; N], &[u8]) {
+    /// A string as its first 16 bytes (zero-padded, as two big-endian integers: compared
+    /// without a call to `memcmp`) and the rest: compared in that order, the same order as
+    /// the text (but for text with NUL bytes in it).
+    fn split(s: &str) -> (u64, u64, &[u8]) {
         let b = s.as_bytes();
-        let n = b.len().min(N);
-        let mut a = [0u8; N];
+        let n = b.len().min(16);
+        let mut a = [0u8; 16];
         a[..n].copy_from_slice(&b[..n]);
-        (a, &b[n..])
+        let hi = u64::from_be_bytes([a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]]);
+        let lo = u64::from_be_bytes([a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]]);
+        (hi, lo, &b[n..])
     }
     /// (day, id, kind, position).
-    type Key<'a> = (Day, ([u8; 20], &'a [u8]), &'static str, u32);
+    type Key<'a> = (Day, (u64, u64, &'a [u8]), &'static str, u32);
     let mut keys: Vec<Key> = (0..n)
         .map(|i| {
             let (d, id, kind) = key(i);
@@ -1070,7 +1073,7 @@ pub fn explain_in(
         (walk.activities, "calls", t.calls.to_string()),
         (true, "rep_days", t.rep_days.to_string()),
         (
-            true,
+            walk.facts,
             "spend",
             kpi::fmt_fixed((t.spend + c.totals[0][g].unit_spend).into(), 4, 2),
         ),

@@ -101,9 +101,8 @@ pub fn layers(slots: &[Slot]) -> Vec<Layer> {
         .collect()
 }
 
-/// Which groups of an owner's records a pass walks. A scorecard walks them all; a
-/// drill-down only those its KPI's value reads (the people, account, survey and spend
-/// facts are always added: they cost little).
+/// Which groups of records a pass walks. A scorecard walks them all; a drill-down only
+/// those its KPI's value reads (the people facts are always added: they cost little).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Walk {
     /// Deals closed in a period (won and lost).
@@ -116,6 +115,8 @@ pub struct Walk {
     pub history: bool,
     pub leads: bool,
     pub activities: bool,
+    /// Customers, surveys and spend.
+    pub facts: bool,
 }
 
 impl Walk {
@@ -126,6 +127,7 @@ impl Walk {
         history: true,
         leads: true,
         activities: true,
+        facts: true,
     };
     const NONE: Walk = Walk {
         closed: false,
@@ -134,6 +136,7 @@ impl Walk {
         history: false,
         leads: false,
         activities: false,
+        facts: false,
     };
 
     /// The groups the values of `kpis` read (see the formulas in [`crate::kpi::compute`]);
@@ -154,19 +157,20 @@ impl Walk {
                 | "quota_attainment"
                 | "reps_at_quota_share"
                 | "new_customers"
-                | "cac"
-                | "ltv"
-                | "ltv_cac_ratio"
-                | "cost_per_sale"
                 | "loss_reasons" => w.closed = true,
+                "cac" | "ltv" | "ltv_cac_ratio" | "cost_per_sale" => {
+                    w.closed = true;
+                    w.facts = true;
+                }
                 "pipeline_coverage" => {
                     w.closed = true;
                     w.open = true;
                 }
-                "opps_created"
-                | "pipeline_created"
-                | "opp_conversion_rate"
-                | "cost_per_opportunity" => w.created = true,
+                "opps_created" | "pipeline_created" | "opp_conversion_rate" => w.created = true,
+                "cost_per_opportunity" => {
+                    w.created = true;
+                    w.facts = true;
+                }
                 "pipeline_open"
                 | "pipeline_weighted"
                 | "stale_pipeline_share"
@@ -178,16 +182,13 @@ impl Walk {
                 | "lead_response_sla_share"
                 | "followups_per_lead" => w.leads = true,
                 "calls" | "activities" | "calls_per_rep_day" => w.activities = true,
-                "quota"
-                | "active_reps"
-                | "headcount"
-                | "rep_attrition_rate"
-                | "span_of_control"
-                | "sales_marketing_spend"
+                "sales_marketing_spend"
                 | "active_customers"
                 | "logo_churn_rate"
                 | "logo_retention_rate"
-                | "csat_avg" => {}
+                | "csat_avg" => w.facts = true,
+                "quota" | "active_reps" | "headcount" | "rep_attrition_rate"
+                | "span_of_control" => {}
                 _ => return Walk::ALL,
             }
         }
@@ -736,6 +737,9 @@ pub fn account_facts(
     owners: Option<&[bool]>,
     part: &mut Part,
 ) {
+    if !part.walk.facts {
+        return;
+    }
     let ok = |p: u32| owners.is_none_or(|o| o[p as usize]);
     if part.trace.is_none() {
         for p in 0..book.people.len() as u32 {
