@@ -125,7 +125,7 @@ impl<'a> Scoped<'a> {
     }
     /// KPI rows of `scopes` × `periods` as this viewer sees them. When a company-wide
     /// pass that holds these periods is made (the passes over every standard month,
-    /// quarter and year made after each load — see [`crate::App::warm`] —, or an earlier
+    /// quarter and year made after each load — see [`crate::App::warm_grids`] —, or an earlier
     /// request's), they are rolled up from it — it is shared by every viewer and scope,
     /// and the lens applies at the roll-up. Otherwise (a date range, say), scopes whose owners
     /// hold at most a quarter of the records make a pass of their own over just those
