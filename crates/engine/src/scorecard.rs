@@ -595,16 +595,43 @@ fn in_date_order<'a>(n: usize, key: impl Fn(usize) -> (Day, &'a str, &'static st
         let lo = u64::from_be_bytes([a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]]);
         (hi, lo, &b[n..])
     }
-    /// (day, id, kind, position).
-    type Key<'a> = (Day, (u64, u64, &'a [u8]), &'static str, u32);
-    let mut keys: Vec<Key> = (0..n)
+    /// (id, kind, position), within one day.
+    type Key<'a> = ((u64, u64, &'a [u8]), &'static str, u32);
+    let keyed: Vec<(Day, Key)> = (0..n)
         .map(|i| {
             let (d, id, kind) = key(i);
-            (d, split(id), kind, i as u32)
+            (d, (split(id), kind, i as u32))
         })
         .collect();
-    keys.sort_unstable();
-    keys.into_iter().map(|k| k.3).collect()
+    // a counting sort by day (a drill-down spans one period's days), then each day's
+    // records by id: fewer and cheaper comparisons than one sort over the whole key
+    let (lo, hi) = keyed.iter().fold((Day::MAX, Day::MIN), |(lo, hi), k| {
+        (lo.min(k.0), hi.max(k.0))
+    });
+    if n == 0 || i64::from(hi) - i64::from(lo) > 4 * n as i64 + 1024 {
+        let mut keyed = keyed;
+        keyed.sort_unstable();
+        return keyed.into_iter().map(|k| k.1.2).collect();
+    }
+    let span = (hi - lo) as usize + 1;
+    let mut start = vec![0usize; span + 1];
+    for k in &keyed {
+        start[(k.0 - lo) as usize + 1] += 1;
+    }
+    for d in 0..span {
+        start[d + 1] += start[d];
+    }
+    let mut next = start.clone();
+    let mut by_day: Vec<Key> = vec![((0, 0, &[][..]), "", 0); n];
+    for (d, k) in keyed {
+        let at = &mut next[(d - lo) as usize];
+        by_day[*at] = k;
+        *at += 1;
+    }
+    for d in 0..span {
+        by_day[start[d]..start[d + 1]].sort_unstable();
+    }
+    by_day.into_iter().map(|k| k.2).collect()
 }
 
 /// One record behind a number, formatted for people.
@@ -876,52 +903,88 @@ fn detail_of(book: &Book, b: &Behind) -> String {
     detail
 }
 
-/// Which contributions feed a KPI.
-fn feeds(k: &str, c: &Contribution, book: &Book) -> bool {
-    use Contribution as C;
-    let first_won = |i: u32| {
-        book.opps
-            .has(i as usize, salesorg_core::scorecard::book::F_FIRST_WON)
-    };
-    match k {
-        "bookings"
-        | "won_deals"
-        | "avg_deal_size"
-        | "sales_cycle_days"
-        | "sales_cycle_days_median"
-        | "quota_attainment"
-        | "revenue_growth_yoy"
-        | "cost_per_sale" => matches!(c, C::Won(_)),
-        "lost_deals" | "loss_reasons" => matches!(c, C::Lost(_)),
-        "win_rate" | "win_rate_value" => matches!(c, C::Won(_) | C::Lost(_)),
-        "opps_created" | "pipeline_created" | "opp_conversion_rate" | "cost_per_opportunity" => {
-            matches!(c, C::Created(_))
+/// Which contributions feed a KPI: decided once per drill-down, then tested per record
+/// (the drill-down's pass asks for each of a million contributions).
+#[derive(Debug, Clone, Copy)]
+struct Feeds {
+    /// One bit per kind of contribution (see [`Feeds::bit`]).
+    mask: u16,
+    /// Won deals count only when they won the account its first time.
+    first_won_only: bool,
+}
+
+impl Feeds {
+    fn bit(c: &Contribution) -> u16 {
+        use Contribution as C;
+        1 << match c {
+            C::Won(_) => 0,
+            C::Lost(_) => 1,
+            C::Created(_) => 2,
+            C::Open(_) => 3,
+            C::StageEntered(..) => 4,
+            C::StageLeft(..) => 5,
+            C::Lead(_) => 6,
+            C::Activity(_) => 7,
+            C::Customer(_) => 8,
+            C::Survey(_) => 9,
+            C::Spend(_) => 10,
+            C::Person(_) => 11,
         }
-        "pipeline_open"
-        | "pipeline_weighted"
-        | "stale_pipeline_share"
-        | "data_completeness_share" => {
-            matches!(c, C::Open(_))
+    }
+    fn of(k: &str) -> Feeds {
+        use Contribution as C;
+        let bits = |cs: &[Contribution]| cs.iter().fold(0, |m, c| m | Feeds::bit(c));
+        let (kinds, first_won_only): (&[Contribution], bool) = match k {
+            "bookings"
+            | "won_deals"
+            | "avg_deal_size"
+            | "sales_cycle_days"
+            | "sales_cycle_days_median"
+            | "quota_attainment"
+            | "revenue_growth_yoy"
+            | "cost_per_sale" => (&[C::Won(0)], false),
+            "lost_deals" | "loss_reasons" => (&[C::Lost(0)], false),
+            "win_rate" | "win_rate_value" => (&[C::Won(0), C::Lost(0)], false),
+            "opps_created"
+            | "pipeline_created"
+            | "opp_conversion_rate"
+            | "cost_per_opportunity" => (&[C::Created(0)], false),
+            "pipeline_open"
+            | "pipeline_weighted"
+            | "stale_pipeline_share"
+            | "data_completeness_share" => (&[C::Open(0)], false),
+            "pipeline_coverage" => (&[C::Open(0), C::Won(0)], false),
+            "new_customers" => (&[C::Won(0)], true),
+            "cac" | "ltv_cac_ratio" => (&[C::Spend(0), C::Won(0)], true),
+            "sales_marketing_spend" => (&[C::Spend(0)], false),
+            "calls" | "activities" | "calls_per_rep_day" => (&[C::Activity(0)], false),
+            "leads_created"
+            | "lead_conversion_rate"
+            | "lead_response_minutes_median"
+            | "lead_response_sla_share"
+            | "followups_per_lead" => (&[C::Lead(0)], false),
+            "active_customers" | "logo_churn_rate" | "logo_retention_rate" | "ltv" => {
+                (&[C::Customer(0)], false)
+            }
+            "csat_avg" => (&[C::Survey(0)], false),
+            "stage_conversion" => (&[C::StageEntered(0, 0)], false),
+            "days_in_stage_avg" => (&[C::StageLeft(0, 0)], false),
+            _ => (&[], false),
+        };
+        Feeds {
+            mask: bits(kinds),
+            first_won_only,
         }
-        "pipeline_coverage" => matches!(c, C::Open(_) | C::Won(_)),
-        "new_customers" => matches!(c, C::Won(i) if first_won(*i)),
-        "cac" | "ltv_cac_ratio" => {
-            matches!(c, C::Spend(_)) || matches!(c, C::Won(i) if first_won(*i))
-        }
-        "sales_marketing_spend" => matches!(c, C::Spend(_)),
-        "calls" | "activities" | "calls_per_rep_day" => matches!(c, C::Activity(_)),
-        "leads_created"
-        | "lead_conversion_rate"
-        | "lead_response_minutes_median"
-        | "lead_response_sla_share"
-        | "followups_per_lead" => matches!(c, C::Lead(_)),
-        "active_customers" | "logo_churn_rate" | "logo_retention_rate" | "ltv" => {
-            matches!(c, C::Customer(_))
-        }
-        "csat_avg" => matches!(c, C::Survey(_)),
-        "stage_conversion" => matches!(c, C::StageEntered(..)),
-        "days_in_stage_avg" => matches!(c, C::StageLeft(..)),
-        _ => false,
+    }
+    #[inline]
+    fn test(&self, c: &Contribution, book: &Book) -> bool {
+        self.mask & Feeds::bit(c) != 0
+            && match c {
+                Contribution::Won(i) if self.first_won_only => book
+                    .opps
+                    .has(*i as usize, salesorg_core::scorecard::book::F_FIRST_WON),
+                _ => true,
+            }
     }
 }
 
@@ -1024,8 +1087,9 @@ pub fn explain_in(
     let segs = &engine.segs;
     // One period: its slot is the first, and last year's (for the growth rate) the second.
     let yoy = k == "revenue_growth_yoy";
+    let feeds = Feeds::of(k);
     let keep =
-        |slot: usize, c: &Contribution| (slot == 0 || (yoy && slot == 1)) && feeds(k, c, book);
+        |slot: usize, c: &Contribution| (slot == 0 || (yoy && slot == 1)) && feeds.test(c, book);
     let need = salesorg_core::scorecard::Need::of(&[k]);
     // only the record groups the KPI's value reads: a win rate's drill-down passes over
     // closed deals, not over every lead and activity
@@ -1112,7 +1176,7 @@ pub fn explain_in(
         let slot = key as usize % c.ng;
         if !want_slots.contains(&slot)
             || !in_scope(seg)
-            || !feeds(k, &contrib, book)
+            || !feeds.test(&contrib, book)
             || matches!(contrib, Contribution::Person(_))
         {
             continue;
@@ -1190,6 +1254,13 @@ mod tests {
             "0061PDOE0000000000",
             "zz",
         ];
+        // days close together (sorted by counting) and far apart (one sort over the keys)
+        for spread in [1, 100_000] {
+            sorts_like_text(&pieces, spread);
+        }
+    }
+
+    fn sorts_like_text(pieces: &[&str], spread: Day) {
         let mut recs: Vec<(Day, String, &'static str)> = Vec::new();
         let mut x: u64 = 7;
         for _ in 0..600u32 {
@@ -1199,7 +1270,7 @@ mod tests {
             let pick = |k: u64| pieces[(k % pieces.len() as u64) as usize];
             let id = format!("{}{}{}", pick(x >> 27), pick(x >> 37), pick(x >> 47));
             recs.push((
-                (x >> 7) as Day % 5 - 2,
+                ((x >> 7) as Day % 5 - 2) * spread,
                 id,
                 ["won", "lost", "open"][(x >> 57) as usize % 3],
             ));
