@@ -212,6 +212,15 @@ fn warmed_landing_pages_equal_cold_renders() {
         (&dir, "/?period=FY2026-Q1".to_owned()),
         (&dir, format!("/scope?scope=team:{dir_a}&period=2026-02")),
         (&cro, format!("/people/{dir_a}?period=FY2026-Q2")),
+        // drill-downs behind the CRO's landing page, made while warming
+        (
+            &cro,
+            "/explain?kpi=bookings&scope=company&period=FY2026-Q4".to_owned(),
+        ),
+        (
+            &cro,
+            "/explain?kpi=win_rate&scope=company&period=FY2026-Q4&sort=amount&dir=desc".to_owned(),
+        ),
     ] {
         let warm = call(&fx, "GET", &uri, who, None);
         let cold = call(&cold_fx, "GET", &uri, who, None);
