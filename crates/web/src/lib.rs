@@ -74,9 +74,9 @@ pub struct Loaded {
     /// The passes over the standard periods of each grain (see [`App::warm_grids`]): kept
     /// outside the budget above, since nearly every view rolls up from them.
     standard: RwLock<Vec<Arc<salesorg_core::scorecard::Grid>>>,
-    explains: Mutex<Vec<(String, Arc<salesorg_engine::scorecard::Explanation>)>>,
+    explains: Mutex<Kept<salesorg_engine::scorecard::Explanation>>,
     /// Sorted orders of kept drill-downs' records, by drill-down and column.
-    orders: Mutex<Vec<(String, Arc<Vec<u32>>)>>,
+    orders: Mutex<Kept<Vec<u32>>>,
     /// Passes of their own running now (see [`Loaded::own_pass`]).
     own_passes: std::sync::atomic::AtomicUsize,
 }
@@ -94,8 +94,51 @@ impl Drop for OwnPass<'_> {
     }
 }
 
-/// How many drill-downs a [`Loaded`] keeps (sorting and paging one reuses it).
-const EXPLAINS: usize = 32;
+/// How many bytes of drill-downs a [`Loaded`] keeps (sorting and paging one reuses it): a
+/// company-wide one over a quarter holds about a million records (20 MB), a team's a few
+/// thousand — so many small ones do not push the big ones out.
+const EXPLAIN_BYTES: usize = 512 << 20;
+/// How many bytes of sorted orders of drill-downs' records a [`Loaded`] keeps.
+const ORDER_BYTES: usize = 128 << 20;
+
+/// Values by key within a byte budget; the least recently used go first.
+struct Kept<T> {
+    items: Vec<(String, Arc<T>, usize)>,
+    bytes: usize,
+    budget: usize,
+}
+
+impl<T> Kept<T> {
+    fn new(budget: usize) -> Kept<T> {
+        Kept {
+            items: Vec::new(),
+            bytes: 0,
+            budget,
+        }
+    }
+    /// The value under `key`, which becomes the most recently used.
+    fn get(&mut self, key: &str) -> Option<Arc<T>> {
+        let i = self.items.iter().position(|(k, _, _)| k == key)?;
+        let e = self.items.remove(i);
+        let v = e.1.clone();
+        self.items.push(e);
+        Some(v)
+    }
+    /// Keeps `v` (of about `size` bytes), dropping the least recently used values until it
+    /// fits (one that alone exceeds the budget is kept until the next put).
+    fn put(&mut self, key: String, v: Arc<T>, size: usize) {
+        if let Some(i) = self.items.iter().position(|(k, _, _)| *k == key) {
+            let (_, _, n) = self.items.remove(i);
+            self.bytes -= n;
+        }
+        while !self.items.is_empty() && self.bytes + size > self.budget {
+            let (_, _, n) = self.items.remove(0);
+            self.bytes -= n;
+        }
+        self.bytes += size;
+        self.items.push((key, v, size));
+    }
+}
 
 /// A company-wide pass is made for a list of periods, a day and the comparison slots.
 type GridKey = (
@@ -227,8 +270,8 @@ impl App {
                     grids: Mutex::new(Vec::new()),
                     grid_budget: self.cfg.grid_cache_bytes,
                     standard: RwLock::new(Vec::new()),
-                    explains: Mutex::new(Vec::new()),
-                    orders: Mutex::new(Vec::new()),
+                    explains: Mutex::new(Kept::new(EXPLAIN_BYTES)),
+                    orders: Mutex::new(Kept::new(ORDER_BYTES)),
                     own_passes: std::sync::atomic::AtomicUsize::new(0),
                 }));
             }
@@ -441,46 +484,33 @@ impl Loaded {
 
     /// The order under `key` (a drill-down's records sorted by a column), made by `f` the
     /// first time, so that paging through a sorted million records does not sort them
-    /// again; as many are kept as drill-downs.
+    /// again.
     pub(crate) fn order(&self, key: String, f: impl FnOnce() -> Vec<u32>) -> Arc<Vec<u32>> {
-        if let Ok(mut v) = self.orders.lock()
-            && let Some(i) = v.iter().position(|(k, _)| *k == key)
-        {
-            let e = v.remove(i);
-            let x = e.1.clone();
-            v.push(e);
+        if let Some(x) = self.orders.lock().ok().and_then(|mut v| v.get(&key)) {
             return x;
         }
         let x = Arc::new(f());
         if let Ok(mut v) = self.orders.lock() {
-            if v.len() >= EXPLAINS {
-                v.remove(0);
-            }
-            v.push((key, x.clone()));
+            v.put(key, x.clone(), x.len() * 4 + 64);
         }
         x
     }
 
-    /// The drill-down under `key`, made by `f` the first time; the most recent few are kept.
+    /// The drill-down under `key`, made by `f` the first time; the most recently used are
+    /// kept, within [`EXPLAIN_BYTES`].
     pub(crate) fn explained(
         &self,
         key: String,
         f: impl FnOnce() -> Result<salesorg_engine::scorecard::Explanation>,
     ) -> Result<Arc<salesorg_engine::scorecard::Explanation>> {
-        if let Ok(mut v) = self.explains.lock()
-            && let Some(i) = v.iter().position(|(k, _)| *k == key)
-        {
-            let e = v.remove(i);
-            let x = e.1.clone();
-            v.push(e);
+        if let Some(x) = self.explains.lock().ok().and_then(|mut v| v.get(&key)) {
             return Ok(x);
         }
         let x = Arc::new(f()?);
         if let Ok(mut v) = self.explains.lock() {
-            if v.len() >= EXPLAINS {
-                v.remove(0);
-            }
-            v.push((key, x.clone()));
+            let size =
+                x.records.len() * std::mem::size_of::<salesorg_engine::scorecard::Behind>() + 4096;
+            v.put(key, x.clone(), size);
         }
         Ok(x)
     }
@@ -735,5 +765,28 @@ mod tests {
         assert!(a.get("k1").is_some());
         assert!(a.get("k2").is_none() && a.get("k3").is_none());
         assert!(a.get("k6").is_some());
+    }
+
+    #[test]
+    fn kept_values_stay_within_their_bytes_least_recent_first() {
+        let mut k: Kept<u32> = Kept::new(100);
+        k.put("big".into(), Arc::new(1), 60);
+        for i in 0..4 {
+            k.put(format!("small{i}"), Arc::new(2), 10);
+        }
+        // 100 bytes held: a recent use keeps `big`, so the oldest small one goes instead
+        assert!(k.get("big").is_some());
+        k.put("small4".into(), Arc::new(3), 10);
+        assert!(k.get("small0").is_none());
+        assert!(k.get("big").is_some() && k.get("small4").is_some());
+        assert!(k.bytes <= 100);
+        // putting a key again replaces it without counting it twice
+        k.put("small4".into(), Arc::new(4), 10);
+        assert_eq!(k.get("small4").as_deref(), Some(&4));
+        assert!(k.bytes <= 100);
+        // one value over the budget drops everything else, and is kept alone
+        k.put("huge".into(), Arc::new(5), 500);
+        assert_eq!(k.items.len(), 1);
+        assert!(k.get("huge").is_some());
     }
 }
