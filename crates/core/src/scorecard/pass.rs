@@ -344,6 +344,62 @@ fn open_rank(r: u16) -> bool {
 /// `stale_pipeline_share`: the 30 days ending on the as-of day).
 pub const STALE_DAYS: Day = 30;
 
+/// Adds deal `i` of owner `p` if it closed in a slot of `layer`, on its close day (won:
+/// bookings, cycle, first-won customers; lost: losses by reason).
+#[inline]
+fn closed_deal(
+    book: &Book,
+    segs: &Segments,
+    slots: &[Slot],
+    layer: &Layer,
+    p: u32,
+    i: usize,
+    part: &mut Part,
+) {
+    let o = &book.opps;
+    let (status, close) = (o.status[i], o.close[i]);
+    if status != OppStatus::Open
+        && close != NO_DAY
+        && let Some(g) = layer.slot(close)
+    {
+        let seg = segs.at(p, close);
+        let k = part.key(seg, g);
+        let amount = o.amount_at_close[i];
+        let c = &mut part.cells[k];
+        if status == OppStatus::Won {
+            c.bookings += amount;
+            c.won += 1;
+            if close <= slots[g].asof {
+                c.bookings_to_date += amount;
+            }
+            if o.flags[i] & F_FIRST_WON != 0 {
+                c.new_customers += 1;
+            }
+            let created = o.created[i];
+            if created != NO_DAY {
+                let days = (close - created).max(0);
+                c.cycle_sum += i64::from(days);
+                c.cycle_n += 1;
+                part.cycles
+                    .push(((k + part.seg0 as usize * part.ng) as u32, days as u32));
+            }
+            part.note(k, Contribution::Won(i as u32));
+        } else {
+            c.lost += 1;
+            c.lost_amount += amount;
+            let r = if o.loss_reason[i] == u16::MAX {
+                part.nr - 1
+            } else {
+                o.loss_reason[i] as usize
+            };
+            let l = &mut part.losses[part.skey(seg, g) * part.nr + r];
+            l.count += 1;
+            l.amount += amount;
+            part.note(k, Contribution::Lost(i as u32));
+        }
+    }
+}
+
 /// Adds person `p`'s opportunities, stage history, leads and activities.
 pub fn owner_records(
     book: &Book,
@@ -366,6 +422,16 @@ pub fn owner_records(
     } else {
         (0, 0)
     };
+    if w == (Walk {
+        closed: true,
+        ..Walk::NONE
+    }) {
+        // a drill-down into closed deals reads only the columns closed deals need
+        for i in i0..i1 {
+            closed_deal(book, segs, slots, layer, p, i, part);
+        }
+        return Ok(());
+    }
     // The owner's history rows are contiguous and in opportunity order, and so are the
     // overrides: one search per owner, then a cursor.
     let all_ovs = &book.history.overrides;
@@ -380,45 +446,8 @@ pub fn owner_records(
         let close = o.close[i];
         let created = o.created[i];
         // closed in a period: attributed on the close day
-        if part.walk.closed
-            && status != OppStatus::Open
-            && close != NO_DAY
-            && let Some(g) = layer.slot(close)
-        {
-            let seg = segs.at(p, close);
-            let k = part.key(seg, g);
-            let amount = o.amount_at_close[i];
-            let c = &mut part.cells[k];
-            if status == OppStatus::Won {
-                c.bookings += amount;
-                c.won += 1;
-                if close <= slots[g].asof {
-                    c.bookings_to_date += amount;
-                }
-                if o.flags[i] & F_FIRST_WON != 0 {
-                    c.new_customers += 1;
-                }
-                if created != NO_DAY {
-                    let days = (close - created).max(0);
-                    c.cycle_sum += i64::from(days);
-                    c.cycle_n += 1;
-                    part.cycles
-                        .push(((k + part.seg0 as usize * part.ng) as u32, days as u32));
-                }
-                part.note(k, Contribution::Won(i as u32));
-            } else {
-                c.lost += 1;
-                c.lost_amount += amount;
-                let r = if o.loss_reason[i] == u16::MAX {
-                    part.nr - 1
-                } else {
-                    o.loss_reason[i] as usize
-                };
-                let l = &mut part.losses[part.skey(seg, g) * part.nr + r];
-                l.count += 1;
-                l.amount += amount;
-                part.note(k, Contribution::Lost(i as u32));
-            }
+        if part.walk.closed {
+            closed_deal(book, segs, slots, layer, p, i, part);
         }
         // created in a period: attributed on the created day
         if part.walk.created
