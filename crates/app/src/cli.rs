@@ -155,6 +155,11 @@ pub enum Command {
         /// Serve as if today were this date (demos).
         #[arg(long)]
         today: Option<String>,
+        /// Do not make the company-wide passes over every standard quarter, month and
+        /// year after each load (they make any view over such periods a roll-up, and cost
+        /// about 120 MB per million opportunities); views then make the passes they need.
+        #[arg(long)]
+        no_standard_passes: bool,
     },
     /// User accounts: add, reset-password, disable, enable, list, token.
     User {
@@ -602,6 +607,7 @@ pub fn run() -> Result<()> {
             company_roles,
             secure_cookies,
             today,
+            no_standard_passes,
         } => {
             let mut cfg = salesorg_web::Config::new(&g.db, catalog(g)?);
             if !company_roles.is_empty() {
@@ -610,6 +616,7 @@ pub fn run() -> Result<()> {
             cfg.policy.secure_cookie = *secure_cookies;
             cfg.today = date_arg(today, "today")?;
             cfg.snapshot = true;
+            cfg.standard_passes = !*no_standard_passes;
             salesorg_web::serve(cfg, *listen)?;
         }
         Command::User { what } => user(g, what)?,

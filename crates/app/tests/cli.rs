@@ -244,11 +244,12 @@ fn settings_are_set_from_the_cli_and_a_toml_file() {
 }
 
 /// The demo, its sign-in accounts, and `serve` on both backends: ready once the engine is
-/// loaded, a demo account signs in over HTTP, and SIGTERM ends it cleanly (exit code 0).
+/// loaded, a demo account signs in over HTTP, the standard passes are made after the load
+/// (and not with `--no-standard-passes`), and SIGTERM ends it cleanly (exit code 0).
 #[test]
 fn serve_answers_and_shuts_down_gracefully_on_sigterm() {
-    use std::io::{Read, Write};
-    for kind in BOTH {
+    use std::io::{BufRead, Read, Write};
+    for (kind, passes) in BOTH.into_iter().zip([true, false]) {
         let ts = fresh(kind);
         let url = ts.url.clone();
         ok(&[
@@ -265,20 +266,48 @@ fn serve_answers_and_shuts_down_gracefully_on_sigterm() {
             .local_addr()
             .unwrap()
             .port();
-        let child = bin()
-            .args([
-                "--db",
-                &url,
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--today",
-                "2026-06-30",
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let listen = format!("127.0.0.1:{port}");
+        let mut args = vec![
+            "--db",
+            &url,
+            "serve",
+            "--listen",
+            &listen,
+            "--today",
+            "2026-06-30",
+        ];
+        if !passes {
+            args.push("--no-standard-passes");
+        }
+        /// The server, killed if the test fails before stopping it (a PostgreSQL test
+        /// database cannot be dropped while it is connected).
+        struct Server(std::process::Child);
+        impl Drop for Server {
+            fn drop(&mut self) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+        let mut child = Server(
+            bin()
+                .args(&args)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        // the log, read as it is written
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let reader = {
+            let (log, err) = (log.clone(), child.0.stderr.take().unwrap());
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+                    let mut l = log.lock().unwrap();
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+            })
+        };
         let http = |req: &str| -> Option<String> {
             let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
             s.write_all(req.as_bytes()).ok()?;
@@ -308,14 +337,30 @@ fn serve_answers_and_shuts_down_gracefully_on_sigterm() {
                 .contains("set-cookie: salesorg_session="),
             "{kind}"
         );
+        // warming ends with the landing pages, after the standard passes when they are made
+        while !log.lock().unwrap().contains("landing pages warmed") {
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "{kind}: never warmed: {}",
+                log.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let so_far = log.lock().unwrap().clone();
+        assert_eq!(
+            so_far.contains("standard periods passed"),
+            passes,
+            "{kind}: {so_far}"
+        );
         let term = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
+            .args(["-TERM", &child.0.id().to_string()])
             .status()
             .unwrap();
         assert!(term.success());
-        let out = child.wait_with_output().unwrap();
-        let log = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{kind}: exit {:?}: {log}", out.status);
+        let status = child.0.wait().unwrap();
+        reader.join().unwrap();
+        let log = log.lock().unwrap().clone();
+        assert!(status.success(), "{kind}: exit {status:?}: {log}");
         assert!(log.contains("\"msg\":\"shutting down\""), "{kind}: {log}");
         assert!(
             log.contains("\"path\":\"/api/session\",\"status\":200"),

@@ -46,6 +46,9 @@ pub struct Config {
     /// Read and write the columnar snapshot (with record ids) beside the store, so that a
     /// restart reads the book at disk speed instead of re-reading every row.
     pub snapshot: bool,
+    /// Make the company-wide passes over the standard periods after each load (see
+    /// [`App::warm_grids`]).
+    pub standard_passes: bool,
 }
 
 impl Config {
@@ -59,6 +62,7 @@ impl Config {
             grid_cache_bytes: 1 << 30,
             reload_every: Duration::from_secs(5),
             snapshot: false,
+            standard_passes: true,
         }
     }
 }
@@ -684,7 +688,9 @@ pub fn spawn_loader(app: Arc<App>) {
                         "{{\"level\":\"info\",\"msg\":\"scorecard engine loaded\",\"ms\":{}}}",
                         t.elapsed().as_millis()
                     );
-                    warm_grids(&app);
+                    if app.cfg.standard_passes {
+                        warm_grids(&app);
+                    }
                     let t = Instant::now();
                     match app.warm() {
                         Ok(n) => eprintln!(
@@ -697,7 +703,10 @@ pub fn spawn_loader(app: Arc<App>) {
                 Ok(false) => {
                     // a new day: the passes of yesterday answer for yesterday's as-of days
                     let today = app.engine().ok().map(|l| app.today(l.engine()));
-                    if today.is_some() && app.warmed_on.lock().is_ok_and(|w| *w != today) {
+                    if app.cfg.standard_passes
+                        && today.is_some()
+                        && app.warmed_on.lock().is_ok_and(|w| *w != today)
+                    {
                         warm_grids(&app);
                     }
                 }
