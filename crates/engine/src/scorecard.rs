@@ -1181,20 +1181,12 @@ pub fn explain_in(
                 Scope::Unit(u) => segs.scopes_of(seg).contains(&segs.unit(u)),
             }
     };
-    let want_slots: Vec<usize> = if k == "revenue_growth_yoy" {
-        vec![g, ly]
-    } else {
-        vec![g]
-    };
     let mut records: Vec<Behind> = Vec::new();
+    // the trace holds only what `keep` let through (the shown slots, what feeds the KPI)
     for &(key, contrib) in &c.trace {
         let seg = key / c.ng as u32;
         let slot = key as usize % c.ng;
-        if !want_slots.contains(&slot)
-            || !in_scope(seg)
-            || !feeds.test(&contrib, book)
-            || matches!(contrib, Contribution::Person(_))
-        {
+        if !in_scope(seg) {
             continue;
         }
         records.push(Behind {

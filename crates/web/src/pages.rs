@@ -1282,7 +1282,30 @@ const PER_PAGE: usize = 50;
 
 /// The drill-down a query asks for (kept per viewer), and the order of its records for
 /// the query's sort: indices, so that a page or an export does not copy the records.
-fn explained(cx: &Cx, q: &ScQ) -> Result<(Arc<sc::Explanation>, Vec<u32>)> {
+/// The order of a drill-down's records for one request: the kept sorted order (none for
+/// the engine's own date order), read forwards or backwards — never copied per request.
+struct Order {
+    sorted: Option<Arc<Vec<u32>>>,
+    n: usize,
+    desc: bool,
+}
+
+impl Order {
+    fn len(&self) -> usize {
+        self.n
+    }
+    /// The record shown at position `k`.
+    fn at(&self, k: usize) -> usize {
+        let k = if self.desc { self.n - 1 - k } else { k };
+        self.sorted.as_ref().map_or(k, |v| v[k] as usize)
+    }
+    /// The records from position `from`, at most `n` of them.
+    fn iter(&self, from: usize, n: usize) -> impl Iterator<Item = usize> + '_ {
+        (from..self.n.min(from.saturating_add(n))).map(|k| self.at(k))
+    }
+}
+
+fn explained(cx: &Cx, q: &ScQ) -> Result<(Arc<sc::Explanation>, Order)> {
     let e = cx.scoped.engine;
     let p = period_param(e, q.period.as_deref(), cx.today)?;
     let scope = match q.scope.as_deref() {
@@ -1303,18 +1326,18 @@ fn explained(cx: &Cx, q: &ScQ) -> Result<(Arc<sc::Explanation>, Vec<u32>)> {
     let column = q.sort.as_deref().unwrap_or("date");
     let sorted =
         |f: &dyn Fn() -> Vec<u32>| cx.scoped.explain_order(k[0], scope, p, cx.today, column, f);
-    let order = match column {
-        "kind" => sorted(&|| by(n, |i| (ex.kind(e, i), ex.id(e, i)))),
-        "id" => sorted(&|| by(n, |i| ex.id(e, i))),
-        "owner" => sorted(&|| by(n, |i| (ex.owner(e, i), ex.records[i].day))),
-        "amount" => sorted(&|| by(n, |i| (ex.amount(e, i), ex.id(e, i)))),
+    let sorted = match column {
+        "kind" => Some(sorted(&|| by(n, |i| (ex.kind(e, i), ex.id(e, i))))),
+        "id" => Some(sorted(&|| by(n, |i| ex.id(e, i)))),
+        "owner" => Some(sorted(&|| by(n, |i| (ex.owner(e, i), ex.records[i].day)))),
+        "amount" => Some(sorted(&|| by(n, |i| (ex.amount(e, i), ex.id(e, i))))),
         // the engine hands the records over in (date, id, kind) order already
-        _ => Arc::new((0..n as u32).collect()),
+        _ => None,
     };
-    let order = if q.dir.as_deref() == Some("desc") {
-        order.iter().rev().copied().collect()
-    } else {
-        Arc::unwrap_or_clone(order)
+    let order = Order {
+        sorted,
+        n,
+        desc: q.dir.as_deref() == Some("desc"),
     };
     Ok((ex, order))
 }
@@ -1369,7 +1392,7 @@ async fn explain_page(
             let _ = write!(body, "<th scope=\"col\"{aria}><a href=\"/explain?{base}&sort={col}&dir={next_dir}\">{name}</a></th>");
         }
         body.push_str("</tr></thead><tbody>");
-        for r in recs.iter().skip((pg - 1) * PER_PAGE).take(PER_PAGE).map(|&i| ex.record(e, i as usize)) {
+        for r in recs.iter((pg - 1) * PER_PAGE, PER_PAGE).map(|i| ex.record(e, i)) {
             let owner = e.book.person(&r.owner).map(|p| e.book.people[p as usize].name.clone()).unwrap_or_else(|| r.owner.clone());
             let amount = r.amount.map(|a| show("bookings", &Value::Money(a.into()), &ccy)).unwrap_or_default();
             let _ = write!(
@@ -1426,7 +1449,7 @@ async fn explain_csv(
         let (ex, recs) = explained(cx, &q)?;
         let e = cx.scoped.engine;
         let mut s = String::from("kind,record,owner_id,owner,date,detail,amount\r\n");
-        for r in recs.iter().map(|&i| ex.record(e, i as usize)) {
+        for r in recs.iter(0, recs.len()).map(|i| ex.record(e, i)) {
             let owner = e
                 .book
                 .person(&r.owner)

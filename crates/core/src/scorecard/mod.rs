@@ -1088,15 +1088,11 @@ impl Engine {
             for (pi, p) in periods.iter().enumerate() {
                 let g = at[pi];
                 // the comparison slots only when a KPI reads them (a grid may hold more)
-                let w = if need.window {
-                    cell(grid.window[g])
+                let (w, tb) = if need.window {
+                    let tb: i64 = grid.window_parts[g].iter().map(|&q| cell(q).bookings).sum();
+                    (cell(grid.window[g]), tb)
                 } else {
-                    Cell::default()
-                };
-                let tb: i64 = if need.window {
-                    grid.window_parts[g].iter().map(|&q| cell(q).bookings).sum()
-                } else {
-                    0
+                    (Cell::default(), 0)
                 };
                 let ly = Totals {
                     cell: if need.last_year {
