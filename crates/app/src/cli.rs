@@ -137,6 +137,10 @@ pub enum Command {
         /// Show at most this many records (0: all).
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Make the drill-down this many more times and print how long each took to
+        /// standard error (a benchmark of the first render of a drill-down page).
+        #[arg(long, default_value_t = 0)]
+        repeat: usize,
     },
     /// Every KPI of the spec with its formula.
     Kpis,
@@ -585,6 +589,7 @@ pub fn run() -> Result<()> {
             period,
             as_of,
             limit,
+            repeat,
         } => {
             let mut store = open(g)?;
             let cat = catalog(g)?;
@@ -599,6 +604,25 @@ pub fn run() -> Result<()> {
                 None => default_period(&engine, today),
             };
             let ex = salesorg_engine::scorecard::explain(&engine, k, scope, period, today)?;
+            let mut ms = Vec::with_capacity(*repeat);
+            for _ in 0..*repeat {
+                let t = std::time::Instant::now();
+                let again = salesorg_engine::scorecard::explain(&engine, k, scope, period, today)?;
+                ms.push(t.elapsed().as_secs_f64() * 1e3);
+                drop(again);
+            }
+            if !ms.is_empty() {
+                let runs: Vec<String> = ms.iter().map(|m| format!("{m:.1}")).collect();
+                ms.sort_by(f64::total_cmp);
+                eprintln!(
+                    "explain ms: min {:.1} median {:.1} ({} runs: {}) for {} records",
+                    ms[0],
+                    ms[ms.len() / 2],
+                    ms.len(),
+                    runs.join(" "),
+                    ex.records.len()
+                );
+            }
             output::explanation(&engine, &ex, *limit, g.format)?;
         }
         Command::Kpis => output::kpis(g.format)?,

@@ -11,6 +11,8 @@ use salesorg_core::date::{Date, fmt_date};
 use salesorg_core::kpi::{self, Value, json_str};
 use salesorg_core::period::Period;
 use salesorg_core::records::OppStatus;
+use salesorg_core::scorecard::book::{IdHead, id_head};
+use salesorg_core::scorecard::spare::{self, Spare};
 use salesorg_core::scorecard::{
     Book, BookBuilder, Contribution, Day, Engine, Lens, NO_DAY, Row, Scope, ScorecardError, fmt_day,
 };
@@ -580,52 +582,45 @@ pub fn person_scorecard_json(engine: &Engine, sc: &PersonScorecard) -> String {
 }
 
 /// The order of `n` records by (day, id, kind), ties kept in their order: a counting sort
-/// by day (a drill-down spans one period's days), then each day's records by the first 16
-/// bytes of their id as two integers, the full id and the kind only breaking ties. The
-/// keys are 24 bytes a record, so a company's million records sort without a pointer chase
-/// or a string comparison per step.
+/// by day (a drill-down spans one period's days), then each day's records by their ids'
+/// [`IdHead`]s (the first 16 bytes as integers and the length), the full id (only for two
+/// ids longer than 16 bytes with the same head) and the kind only breaking ties. The keys
+/// are 24 bytes a record, so a company's million records sort without a pointer chase or a
+/// string comparison per step.
 fn in_date_order<'a>(
     n: usize,
     day: impl Fn(usize) -> Day,
-    id: impl Fn(usize) -> std::borrow::Cow<'a, str>,
-    kind: impl Fn(usize) -> &'static str,
+    head: impl Fn(usize) -> IdHead + Sync,
+    id: impl Fn(usize) -> std::borrow::Cow<'a, str> + Sync,
+    kind: impl Fn(usize) -> &'static str + Sync,
 ) -> Vec<u32> {
-    /// The first 16 bytes (zero-padded) as two big-endian integers: they compare as the
-    /// text does (but for text with NUL bytes in it).
-    fn head(s: &str) -> (u64, u64) {
-        let b = s.as_bytes();
-        let n = b.len().min(16);
-        let mut a = [0u8; 16];
-        a[..n].copy_from_slice(&b[..n]);
-        let hi = u64::from_be_bytes([a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]]);
-        let lo = u64::from_be_bytes([a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]]);
-        (hi, lo)
-    }
-    let tie = |a: u32, b: u32| {
+    // equal heads: the same id unless both are longer than 16 bytes
+    let tie = |(la, a): (u32, u32), (lb, b): (u32, u32)| {
         let (x, y) = (a as usize, b as usize);
-        id(x)
-            .as_bytes()
-            .cmp(id(y).as_bytes())
-            .then_with(|| kind(x).cmp(kind(y)))
-            .then(a.cmp(&b))
+        let by_id = if la == 17 && lb == 17 {
+            id(x).as_bytes().cmp(id(y).as_bytes())
+        } else {
+            std::cmp::Ordering::Equal
+        };
+        by_id.then_with(|| kind(x).cmp(kind(y))).then(a.cmp(&b))
     };
     let (lo, hi) = (0..n).fold((Day::MAX, Day::MIN), |(lo, hi), i| {
         let d = day(i);
         (lo.min(d), hi.max(d))
     });
     if n == 0 || i64::from(hi) - i64::from(lo) > 4 * n as i64 + 1024 {
-        let mut keys: Vec<(Day, u64, u64, u32)> = (0..n)
+        let mut keys: Vec<(Day, u64, u64, u32, u32)> = (0..n)
             .map(|i| {
-                let (h, l) = head(&id(i));
-                (day(i), h, l, i as u32)
+                let (h, l, len) = head(i);
+                (day(i), h, l, len, i as u32)
             })
             .collect();
         keys.sort_unstable_by(|a, b| {
-            (a.0, a.1, a.2)
-                .cmp(&(b.0, b.1, b.2))
-                .then_with(|| tie(a.3, b.3))
+            (a.0, a.1, a.2, a.3)
+                .cmp(&(b.0, b.1, b.2, b.3))
+                .then_with(|| tie((a.3, a.4), (b.3, b.4)))
         });
-        return keys.into_iter().map(|k| k.3).collect();
+        return keys.into_iter().map(|k| k.4).collect();
     }
     let span = (hi - lo) as usize + 1;
     let mut start = vec![0usize; span + 1];
@@ -635,19 +630,93 @@ fn in_date_order<'a>(
     for d in 0..span {
         start[d + 1] += start[d];
     }
-    let mut next = start.clone();
-    let mut keys: Vec<(u64, u64, u32)> = vec![(0, 0, 0); n];
-    for i in 0..n {
-        let at = &mut next[(day(i) - lo) as usize];
-        let (h, l) = head(&id(i));
-        keys[*at] = (h, l, i as u32);
-        *at += 1;
+    // the records of each day, in their order
+    let mut idx = IDX.take();
+    idx.resize(n, 0);
+    {
+        let mut next = start.clone();
+        for i in 0..n {
+            let at = &mut next[(day(i) - lo) as usize];
+            idx[*at] = i as u32;
+            *at += 1;
+        }
     }
-    for d in 0..span {
-        keys[start[d]..start[d + 1]]
-            .sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| tie(a.2, b.2)));
+    // then each day by id, on every core: runs of whole days with about as many records
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let parts = threads.min(n / 100_000 + 1);
+    let mut cuts = vec![0usize];
+    for j in 1..parts {
+        let d = start.partition_point(|&x| x < n * j / parts).min(span);
+        if d > cuts[cuts.len() - 1] {
+            cuts.push(d);
+        }
     }
-    keys.into_iter().map(|k| k.2).collect()
+    cuts.push(span);
+    let by_day = |days: std::ops::Range<usize>, mine: &mut [u32]| {
+        let base = start[days.start];
+        let mut keys = KEYS.take();
+        keys.extend(mine.iter().map(|&i| {
+            let (h, l, len) = head(i as usize);
+            (h, l, len, i)
+        }));
+        for d in days {
+            keys[start[d] - base..start[d + 1] - base].sort_unstable_by(|a, b| {
+                (a.0, a.1, a.2)
+                    .cmp(&(b.0, b.1, b.2))
+                    .then_with(|| tie((a.2, a.3), (b.2, b.3)))
+            });
+        }
+        for (m, k) in mine.iter_mut().zip(&keys) {
+            *m = k.3;
+        }
+        KEYS.give(keys);
+    };
+    std::thread::scope(|sc| {
+        let mut rest = &mut idx[..];
+        let by_day = &by_day;
+        for w in cuts.windows(2) {
+            let (mine, r) = rest.split_at_mut(start[w[1]] - start[w[0]]);
+            rest = r;
+            let days = w[0]..w[1];
+            if w[1] == span {
+                by_day(days, mine);
+            } else {
+                sc.spawn(move || by_day(days, mine));
+            }
+        }
+    });
+    idx
+}
+
+/// Scratch of [`in_date_order`] and `explain_in`, kept between drill-downs.
+static KEYS: Spare<(u64, u64, u32, u32)> = Spare::new();
+static IDX: Spare<u32> = Spare::new();
+static RECORDS: Spare<Behind> = Spare::new();
+static HEADS: Spare<IdHead> = Spare::new();
+
+/// `records` in `order`, gathered on every core (a drill-down holds millions).
+fn gathered(records: &[Behind], order: &[u32]) -> Vec<Behind> {
+    let blank = Behind {
+        contrib: Contribution::Person(0),
+        day: 0,
+        last_year: false,
+    };
+    let mut out = vec![blank; order.len()];
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let chunk = order
+        .len()
+        .div_ceil(threads.min(order.len() / 100_000 + 1))
+        .max(1);
+    std::thread::scope(|sc| {
+        for (o, ix) in out.chunks_mut(chunk).zip(order.chunks(chunk)) {
+            sc.spawn(move || {
+                for (x, &i) in o.iter_mut().zip(ix) {
+                    *x = records[i as usize];
+                }
+            });
+        }
+    });
+    out
 }
 
 /// One record behind a number, formatted for people.
@@ -780,6 +849,24 @@ fn kind_of(book: &Book, b: &Behind) -> &'static str {
         Contribution::Survey(_) => "survey",
         Contribution::Spend(_) => "spend",
         Contribution::Person(_) => "person",
+    }
+}
+
+/// The sort key of [`id_of`], read from the ids' bytes.
+#[inline]
+fn head_of(book: &Book, b: &Behind) -> IdHead {
+    match b.contrib {
+        Contribution::Won(i)
+        | Contribution::Lost(i)
+        | Contribution::Created(i)
+        | Contribution::Open(i)
+        | Contribution::StageEntered(i, _)
+        | Contribution::StageLeft(i, _) => book.opps.ids.head(i as usize),
+        Contribution::Lead(i) => book.leads.ids.head(i as usize),
+        Contribution::Activity(i) => book.activities.ids.head(i as usize),
+        Contribution::Customer(a) => book.account_ids.head(a as usize),
+        Contribution::Survey(s) => book.survey_ids.head(s as usize),
+        Contribution::Spend(_) | Contribution::Person(_) => id_head(id_of(book, b).as_bytes()),
     }
 }
 
@@ -1181,7 +1268,8 @@ pub fn explain_in(
                 Scope::Unit(u) => segs.scopes_of(seg).contains(&segs.unit(u)),
             }
     };
-    let mut records: Vec<Behind> = Vec::new();
+    let mut records = RECORDS.take();
+    records.reserve(c.trace.len());
     // the trace holds only what `keep` let through (the shown slots, what feeds the KPI)
     for &(key, contrib) in &c.trace {
         let seg = key / c.ng as u32;
@@ -1195,6 +1283,7 @@ pub fn explain_in(
             last_year: slot == ly && slot != g,
         });
     }
+    spare::TRACES.give(std::mem::take(&mut c.trace));
     // unit- and company-assigned spend is not attributed through people
     if matches!(
         k,
@@ -1226,13 +1315,35 @@ pub fn explain_in(
             }
         }
     }
+    // the ids' keys, read in the pass's order (the books' order: the ids' bytes stream in)
+    let mut heads = HEADS.take();
+    heads.resize(records.len(), (0, 0, 0));
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let chunk = records
+        .len()
+        .div_ceil(threads.min(records.len() / 100_000 + 1))
+        .max(1);
+    std::thread::scope(|sc| {
+        for (h, r) in heads.chunks_mut(chunk).zip(records.chunks(chunk)) {
+            sc.spawn(move || {
+                for (h, r) in h.iter_mut().zip(r) {
+                    *h = head_of(book, r);
+                }
+            });
+        }
+    });
     let order = in_date_order(
         records.len(),
         |i| records[i].day,
+        |i| heads[i],
         |i| id_of(book, &records[i]),
         |i| kind_of(book, &records[i]),
     );
-    let records = order.into_iter().map(|i| records[i as usize]).collect();
+    let sorted = gathered(&records, &order);
+    IDX.give(order);
+    RECORDS.give(records);
+    HEADS.give(heads);
+    let records = sorted;
     Ok(Explanation {
         kpi: k,
         scope: engine.scope_name(scope),
@@ -1265,14 +1376,16 @@ mod tests {
         ];
         // days close together (sorted by counting) and far apart (one sort over the keys)
         for spread in [1, 100_000] {
-            sorts_like_text(&pieces, spread);
+            sorts_like_text(&pieces, spread, 600);
         }
+        // enough records to be sorted on several threads, each taking a run of days
+        sorts_like_text(&pieces, 1, 250_000);
     }
 
-    fn sorts_like_text(pieces: &[&str], spread: Day) {
+    fn sorts_like_text(pieces: &[&str], spread: Day, n: u32) {
         let mut recs: Vec<(Day, String, &'static str)> = Vec::new();
         let mut x: u64 = 7;
-        for _ in 0..600u32 {
+        for _ in 0..n {
             x = x
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
@@ -1292,6 +1405,7 @@ mod tests {
         let got = in_date_order(
             recs.len(),
             |i| recs[i].0,
+            |i| id_head(recs[i].1.as_bytes()),
             |i| std::borrow::Cow::Borrowed(recs[i].1.as_str()),
             |i| recs[i].2,
         );

@@ -75,6 +75,22 @@ impl LocalDays {
     }
 }
 
+/// An id's sort key: its first 16 bytes (zero-padded) as two big-endian integers, then its
+/// length capped at 17. Two keys compare as their ids' text does, unless both are 17 (two
+/// ids longer than 16 bytes that share their first 16), when only the text can tell.
+pub type IdHead = (u64, u64, u32);
+
+/// The [`IdHead`] of an id's bytes.
+#[inline]
+pub fn id_head(b: &[u8]) -> IdHead {
+    let n = b.len().min(16);
+    let mut a = [0u8; 16];
+    a[..n].copy_from_slice(&b[..n]);
+    let hi = u64::from_be_bytes([a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]]);
+    let lo = u64::from_be_bytes([a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]]);
+    (hi, lo, b.len().min(17) as u32)
+}
+
 /// Record ids, kept only when the book is built for `explain` (the scorecard itself
 /// never needs them).
 #[derive(Debug, Default, Clone)]
@@ -95,6 +111,19 @@ impl Ids {
         match (self.off.get(i), self.off.get(i + 1)) {
             (Some(&a), Some(&b)) => &self.buf[a as usize..b as usize],
             _ => "",
+        }
+    }
+    /// The sort key of id `i` ([`id_head`]), read from its bytes without making a `&str`.
+    #[inline]
+    pub fn head(&self, i: usize) -> IdHead {
+        match (self.off.get(i), self.off.get(i + 1)) {
+            (Some(&a), Some(&b)) => id_head(
+                self.buf
+                    .as_bytes()
+                    .get(a as usize..b as usize)
+                    .unwrap_or(&[]),
+            ),
+            _ => id_head(&[]),
         }
     }
     /// How many ids are held.

@@ -7,6 +7,7 @@
 pub mod book;
 pub mod pass;
 pub mod segments;
+pub mod spare;
 
 use std::collections::HashMap;
 
@@ -550,7 +551,7 @@ impl Engine {
                     losses: l,
                     cycles: Vec::new(),
                     responses: Vec::new(),
-                    trace: trace.then(Vec::new),
+                    trace: trace.then(|| spare::TRACES.take()),
                     want,
                     walk,
                 });
@@ -594,13 +595,16 @@ impl Engine {
         }
         let mut cycles: Vec<(u32, u32)> = Vec::new();
         let mut responses: Vec<(u32, u32)> = Vec::new();
-        let mut tr = Vec::new();
         for p in &mut parts {
             cycles.append(&mut p.cycles);
             responses.append(&mut p.responses);
-            if let Some(t) = p.trace.as_mut() {
-                tr.append(t);
-            }
+        }
+        // the parts' traces, in owner order (the first one's buffer holds them all)
+        let mut traces = parts.iter_mut().filter_map(|p| p.trace.take());
+        let mut tr = traces.next().unwrap_or_default();
+        for mut t in traces {
+            tr.append(&mut t);
+            spare::TRACES.give(t);
         }
         drop(parts);
         {
@@ -616,7 +620,7 @@ impl Engine {
                 losses: &mut losses,
                 cycles: Vec::new(),
                 responses: Vec::new(),
-                trace: trace.then(Vec::new),
+                trace: trace.then(|| spare::TRACES.take()),
                 want,
                 walk,
             };
@@ -629,8 +633,9 @@ impl Engine {
                 if all { None } else { Some(&owners) },
                 &mut whole,
             );
-            if let Some(t) = whole.trace.as_mut() {
-                tr.append(t);
+            if let Some(mut t) = whole.trace.take() {
+                tr.append(&mut t);
+                spare::TRACES.give(t);
             }
         }
 
