@@ -1191,8 +1191,11 @@ pub fn explain_in(
     // One period: its slot is the first, and last year's (for the growth rate) the second.
     let yoy = k == "revenue_growth_yoy";
     let feeds = Feeds::of(k);
-    let keep =
-        |slot: usize, c: &Contribution| (slot == 0 || (yoy && slot == 1)) && feeds.test(c, book);
+    let keep = |c: &Contribution| feeds.test(c, book);
+    let keep = salesorg_core::scorecard::Want {
+        slots: vec![true, yoy],
+        keep: &keep,
+    };
     let need = salesorg_core::scorecard::Need::of(&[k]);
     // only the record groups the KPI's value reads: a win rate's drill-down passes over
     // closed deals, not over every lead and activity

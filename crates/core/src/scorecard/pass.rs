@@ -236,9 +236,21 @@ pub struct Part<'a> {
     pub walk: Walk,
 }
 
-/// Which contributions a trace keeps, by slot and contribution (an `explain` wants only
-/// those feeding its KPI in the periods it shows).
-pub type Want<'a> = dyn Fn(usize, &Contribution) -> bool + Sync + 'a;
+/// Which contributions a trace keeps: those of the slots it names that `keep` lets
+/// through (an `explain` wants only those feeding its KPI in the periods it shows). The
+/// cells of the other slots are made as an untraced pass makes them.
+pub struct Want<'a> {
+    /// One flag per slot; slots past the end are not kept.
+    pub slots: Vec<bool>,
+    pub keep: &'a (dyn Fn(&Contribution) -> bool + Sync + 'a),
+}
+
+impl Want<'_> {
+    #[inline]
+    pub fn slot(&self, g: usize) -> bool {
+        self.slots.get(g).copied().unwrap_or(false)
+    }
+}
 
 impl Part<'_> {
     #[inline]
@@ -253,7 +265,9 @@ impl Part<'_> {
     #[inline]
     fn note(&mut self, k: usize, c: Contribution) {
         if let Some(t) = self.trace.as_mut()
-            && self.want.is_none_or(|w| w(k % self.ng, &c))
+            && self
+                .want
+                .is_none_or(|w| w.slot(k % self.ng) && (w.keep)(&c))
         {
             t.push(((k + self.seg0 as usize * self.ng) as u32, c));
         }
@@ -770,12 +784,20 @@ pub fn account_facts(
         return;
     }
     let ok = |p: u32| owners.is_none_or(|o| o[p as usize]);
-    if part.trace.is_none() {
+    // customers are listed one by one only in the slots the trace keeps; the others are
+    // counted from the index, per owner
+    let traced: Vec<bool> = (0..slots.len())
+        .map(|g| part.trace.is_some() && part.want.is_none_or(|w| w.slot(g)))
+        .collect();
+    if traced.contains(&false) {
         for p in 0..book.people.len() as u32 {
             if !ok(p) || !accounts.has(p) {
                 continue;
             }
             for (g, sl) in slots.iter().enumerate() {
+                if traced[g] {
+                    continue;
+                }
                 let last = sl.end - 1;
                 let n = accounts.active(p, last);
                 if n > 0 {
@@ -794,13 +816,16 @@ pub fn account_facts(
         }
     }
     for (ai, a) in book.accounts.iter().enumerate() {
-        if part.trace.is_none() {
+        if !traced.contains(&true) {
             break;
         }
         if a.first_won == NO_DAY || !ok(a.owner) {
             continue;
         }
         for (g, sl) in slots.iter().enumerate() {
+            if !traced[g] {
+                continue;
+            }
             let last = sl.end - 1;
             if a.active_on(last) {
                 let k = part.key(segs.at(a.owner, last), g);
