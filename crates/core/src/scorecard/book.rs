@@ -199,7 +199,7 @@ pub const F_NEXT_STEP: u8 = 2;
 pub const F_FIRST_WON: u8 = 4;
 pub const F_PROB: u8 = 8;
 
-/// Opportunities, one column per field, sorted by (owner, close day, id).
+/// Opportunities, one column per field, sorted by (owner, close day, arrival).
 #[derive(Debug, Default)]
 pub struct Opps {
     pub owner: Vec<u32>,

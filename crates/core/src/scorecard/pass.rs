@@ -45,6 +45,16 @@ impl Layer {
             None => self.asofs.len(),
         }
     }
+    /// The positions in `range` of a column sorted by day there (`days`) whose day falls
+    /// in one of the layer's periods or between them: the rows outside can have no slot.
+    #[inline]
+    fn rows_within(&self, days: &[Day], range: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        let hi = self.lo.saturating_add(self.map.len() as Day);
+        let d = &days[range.clone()];
+        let a = d.partition_point(|&x| x < self.lo);
+        let b = a + d[a..].partition_point(|&x| x < hi);
+        range.start + a..range.start + b
+    }
     #[inline]
     fn slot(&self, d: Day) -> Option<usize> {
         if d < self.lo {
@@ -440,8 +450,9 @@ pub fn owner_records(
         closed: true,
         ..Walk::NONE
     }) {
-        // a drill-down into closed deals reads only the columns closed deals need
-        for i in i0..i1 {
+        // a drill-down into closed deals reads only the columns closed deals need, and
+        // only the owner's deals that closed in the layer's days (they are sorted by close)
+        for i in layer.rows_within(&o.close, i0..i1) {
             closed_deal(book, segs, slots, layer, p, i, part);
         }
         return Ok(());
@@ -625,8 +636,12 @@ pub fn owner_records(
     }
 
     let ac = &book.activities;
+    // the owner's activities are sorted by day: only those of the layer's days
     let acts = if part.walk.activities {
-        ac.owner_off[p as usize] as usize..ac.owner_off[p as usize + 1] as usize
+        layer.rows_within(
+            &ac.day,
+            ac.owner_off[p as usize] as usize..ac.owner_off[p as usize + 1] as usize,
+        )
     } else {
         0..0
     };
@@ -871,5 +886,44 @@ pub fn account_facts(
                 part.note(k, Contribution::Spend(xi as u32));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rows a pass visits in a column sorted by day are exactly those with a slot:
+    /// both ends of each period included, the days between and around them left out.
+    #[test]
+    fn rows_within_a_layer_are_the_rows_with_a_slot() {
+        let slot = |start, end| Slot {
+            start,
+            end,
+            asof: end - 1,
+            full: true,
+        };
+        // two periods with a gap between them: [10, 20) and [25, 31)
+        let ls = layers(&[slot(10, 20), slot(25, 31)]);
+        assert_eq!(ls.len(), 1);
+        let layer = &ls[0];
+        let days: Vec<Day> = vec![NO_DAY, 3, 9, 10, 10, 15, 19, 20, 22, 25, 30, 31, 40];
+        for from in 0..days.len() {
+            for to in from..=days.len() {
+                let r = layer.rows_within(&days, from..to);
+                let with_slot: Vec<usize> = (from..to)
+                    .filter(|&i| layer.slot(days[i]).is_some())
+                    .collect();
+                let visited: Vec<usize> = r
+                    .clone()
+                    .filter(|&i| layer.slot(days[i]).is_some())
+                    .collect();
+                assert_eq!(visited, with_slot, "rows {from}..{to}");
+                assert!(r.start >= from && r.end <= to);
+            }
+        }
+        // and nothing before the first period or after the last is visited
+        let r = layer.rows_within(&days, 0..days.len());
+        assert_eq!((days[r.start], days[r.end - 1]), (10, 30));
     }
 }
