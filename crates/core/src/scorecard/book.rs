@@ -260,7 +260,7 @@ pub struct History {
     pub overrides: Vec<(u32, i64, Day)>,
 }
 
-/// Leads, sorted by (owner, created).
+/// Leads, sorted by (owner, created day, created).
 #[derive(Debug, Default)]
 pub struct Leads {
     pub owner: Vec<u32>,
@@ -1253,11 +1253,13 @@ impl BookBuilder {
             })
             .collect();
 
-        // Leads: sorted by (owner, created); first response and follow-up days.
+        // Leads: sorted by (owner, created day, created); first response and follow-up
+        // days. By day first: a pass finds a period's leads by the day (a time zone that
+        // falls back over midnight can give a later time an earlier day).
         let nl = raw_leads.owner.len();
         let lperm = {
-            let at = &raw_leads.created_at;
-            by_owner_then(&raw_leads.owner, np, |i| at[i])
+            let (day, at) = (&raw_leads.created_day, &raw_leads.created_at);
+            by_owner_then(&raw_leads.owner, np, |i| (day[i], at[i]))
         };
         let mut linv = vec![0u32; nl];
         for (new, &old) in lperm.iter().enumerate() {

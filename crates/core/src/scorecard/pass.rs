@@ -603,8 +603,12 @@ pub fn owner_records(
     }
 
     let l = &book.leads;
+    // the owner's leads are sorted by created day: only those of the layer's days
     let leads = if part.walk.leads {
-        l.owner_off[p as usize] as usize..l.owner_off[p as usize + 1] as usize
+        layer.rows_within(
+            &l.created_day,
+            l.owner_off[p as usize] as usize..l.owner_off[p as usize + 1] as usize,
+        )
     } else {
         0..0
     };
