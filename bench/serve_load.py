@@ -19,8 +19,11 @@
    landing pages, made in the background after /ready);
 5. signs in through the login form as each user and times every page: the first render
    (uncached) and the median of five more;
-6. prints requests/s, p50/p95/p99 and non-2xx answers for each, and the page times, then
-   stops the server (SIGTERM: a graceful shutdown).
+6. with --drilldowns, opens the CRO's drill-down of every KPI over a quarter and a month
+   that warming did not prepare (the first render: the pass over the records behind the
+   number and their sort) and its second page;
+7. prints requests/s, p50/p95/p99 and non-2xx answers for each, and the page and drill-down
+   times, then stops the server (SIGTERM: a graceful shutdown). --skip-load skips step 4.
 Nothing here is a timed test: run it by hand, read the numbers.
 """
 import argparse

@@ -612,14 +612,9 @@ pub fn run() -> Result<()> {
                 drop(again);
             }
             if !ms.is_empty() {
-                let runs: Vec<String> = ms.iter().map(|m| format!("{m:.1}")).collect();
-                ms.sort_by(f64::total_cmp);
                 eprintln!(
-                    "explain ms: min {:.1} median {:.1} ({} runs: {}) for {} records",
-                    ms[0],
-                    ms[ms.len() / 2],
-                    ms.len(),
-                    runs.join(" "),
+                    "explain ms: {} for {} records",
+                    runs_summary(&ms),
                     ex.records.len()
                 );
             }
@@ -646,6 +641,20 @@ pub fn run() -> Result<()> {
         Command::User { what } => user(g, what)?,
     }
     Ok(())
+}
+
+/// Timings in milliseconds as the benchmarks read them: "min M median M (N runs: each run)".
+fn runs_summary(ms: &[f64]) -> String {
+    let mut sorted = ms.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let runs: Vec<String> = ms.iter().map(|t| format!("{t:.1}")).collect();
+    format!(
+        "min {:.1} median {:.1} ({} runs: {})",
+        sorted.first().copied().unwrap_or(0.0),
+        sorted.get(sorted.len() / 2).copied().unwrap_or(0.0),
+        ms.len(),
+        runs.join(" ")
+    )
 }
 
 /// The password of the demo's accounts (the demo's data is made up; never use it for a real org).
@@ -957,19 +966,7 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
                 rows = engine.run(&scopes, &periods, &kpis, today)?;
                 times.push(t.elapsed().as_secs_f64() * 1e3);
             }
-            let mut sorted = times.clone();
-            sorted.sort_by(f64::total_cmp);
-            eprintln!(
-                "warm compute ms: min {:.1} median {:.1} ({} runs: {})",
-                sorted[0],
-                sorted[sorted.len() / 2],
-                times.len(),
-                times
-                    .iter()
-                    .map(|t| format!("{t:.1}"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            );
+            eprintln!("warm compute ms: {}", runs_summary(&times));
         }
         let fmt = if a.all && g.format == Format::Table {
             Format::Csv

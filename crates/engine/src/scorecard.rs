@@ -11,7 +11,7 @@ use salesorg_core::date::{Date, fmt_date};
 use salesorg_core::kpi::{self, Value, json_str};
 use salesorg_core::period::Period;
 use salesorg_core::records::OppStatus;
-use salesorg_core::scorecard::book::{IdHead, id_head};
+use salesorg_core::scorecard::book::{IdHead, Ids, id_head};
 use salesorg_core::scorecard::spare::{self, Spare};
 use salesorg_core::scorecard::{
     Book, BookBuilder, Contribution, Day, Engine, Lens, NO_DAY, Row, Scope, ScorecardError, fmt_day,
@@ -694,6 +694,26 @@ static IDX: Spare<u32> = Spare::new();
 static RECORDS: Spare<Behind> = Spare::new();
 static HEADS: Spare<IdHead> = Spare::new();
 
+/// `out[i] = f(&src[i])` for every `i`, in runs of at least 100,000 on every core (a
+/// drill-down's records number millions; fewer are done on one).
+fn on_every_core<T: Send, S: Sync>(out: &mut [T], src: &[S], f: impl Fn(&S) -> T + Sync) {
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let chunk = out
+        .len()
+        .div_ceil(threads.min(out.len() / 100_000 + 1))
+        .max(1);
+    let f = &f;
+    std::thread::scope(|sc| {
+        for (o, x) in out.chunks_mut(chunk).zip(src.chunks(chunk)) {
+            sc.spawn(move || {
+                for (o, x) in o.iter_mut().zip(x) {
+                    *o = f(x);
+                }
+            });
+        }
+    });
+}
+
 /// `records` in `order`, gathered on every core (a drill-down holds millions).
 fn gathered(records: &[Behind], order: &[u32]) -> Vec<Behind> {
     let blank = Behind {
@@ -702,20 +722,7 @@ fn gathered(records: &[Behind], order: &[u32]) -> Vec<Behind> {
         last_year: false,
     };
     let mut out = vec![blank; order.len()];
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-    let chunk = order
-        .len()
-        .div_ceil(threads.min(order.len() / 100_000 + 1))
-        .max(1);
-    std::thread::scope(|sc| {
-        for (o, ix) in out.chunks_mut(chunk).zip(order.chunks(chunk)) {
-            sc.spawn(move || {
-                for (x, &i) in o.iter_mut().zip(ix) {
-                    *x = records[i as usize];
-                }
-            });
-        }
-    });
+    on_every_core(&mut out, order, |&i| records[i as usize]);
     out
 }
 
@@ -852,39 +859,41 @@ fn kind_of(book: &Book, b: &Behind) -> &'static str {
     }
 }
 
-/// The sort key of [`id_of`], read from the ids' bytes.
+/// Where a record's id is kept: its kind's ids and its index there (`None` for spend
+/// and people, whose ids are made or held elsewhere).
 #[inline]
-fn head_of(book: &Book, b: &Behind) -> IdHead {
+fn kept_id<'a>(book: &'a Book, b: &Behind) -> Option<(&'a Ids, usize)> {
     match b.contrib {
         Contribution::Won(i)
         | Contribution::Lost(i)
         | Contribution::Created(i)
         | Contribution::Open(i)
         | Contribution::StageEntered(i, _)
-        | Contribution::StageLeft(i, _) => book.opps.ids.head(i as usize),
-        Contribution::Lead(i) => book.leads.ids.head(i as usize),
-        Contribution::Activity(i) => book.activities.ids.head(i as usize),
-        Contribution::Customer(a) => book.account_ids.head(a as usize),
-        Contribution::Survey(s) => book.survey_ids.head(s as usize),
-        Contribution::Spend(_) | Contribution::Person(_) => id_head(id_of(book, b).as_bytes()),
+        | Contribution::StageLeft(i, _) => Some((&book.opps.ids, i as usize)),
+        Contribution::Lead(i) => Some((&book.leads.ids, i as usize)),
+        Contribution::Activity(i) => Some((&book.activities.ids, i as usize)),
+        Contribution::Customer(a) => Some((&book.account_ids, a as usize)),
+        Contribution::Survey(s) => Some((&book.survey_ids, s as usize)),
+        Contribution::Spend(_) | Contribution::Person(_) => None,
+    }
+}
+
+/// The sort key of [`id_of`], read from the ids' bytes.
+#[inline]
+fn head_of(book: &Book, b: &Behind) -> IdHead {
+    match kept_id(book, b) {
+        Some((ids, i)) => ids.head(i),
+        None => id_head(id_of(book, b).as_bytes()),
     }
 }
 
 fn id_of<'a>(book: &'a Book, b: &Behind) -> std::borrow::Cow<'a, str> {
     use std::borrow::Cow;
-    match b.contrib {
-        Contribution::Won(i)
-        | Contribution::Lost(i)
-        | Contribution::Created(i)
-        | Contribution::Open(i)
-        | Contribution::StageEntered(i, _)
-        | Contribution::StageLeft(i, _) => Cow::Borrowed(book.opps.id(i as usize)),
-        Contribution::Lead(i) => Cow::Borrowed(book.leads.id(i as usize)),
-        Contribution::Activity(i) => Cow::Borrowed(book.activities.id(i as usize)),
-        Contribution::Customer(a) => Cow::Borrowed(book.account_ids.get(a as usize)),
-        Contribution::Survey(s) => Cow::Borrowed(book.survey_ids.get(s as usize)),
-        Contribution::Spend(x) => Cow::Owned(format!("spend#{x}")),
-        Contribution::Person(p) => Cow::Borrowed(book.people[p as usize].id.as_str()),
+    match (kept_id(book, b), b.contrib) {
+        (Some((ids, i)), _) => Cow::Borrowed(ids.get(i)),
+        (None, Contribution::Person(p)) => Cow::Borrowed(book.people[p as usize].id.as_str()),
+        (None, Contribution::Spend(x)) => Cow::Owned(format!("spend#{x}")),
+        (None, _) => Cow::Borrowed(""),
     }
 }
 
@@ -1321,20 +1330,7 @@ pub fn explain_in(
     // the ids' keys, read in the pass's order (the books' order: the ids' bytes stream in)
     let mut heads = HEADS.take();
     heads.resize(records.len(), (0, 0, 0));
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-    let chunk = records
-        .len()
-        .div_ceil(threads.min(records.len() / 100_000 + 1))
-        .max(1);
-    std::thread::scope(|sc| {
-        for (h, r) in heads.chunks_mut(chunk).zip(records.chunks(chunk)) {
-            sc.spawn(move || {
-                for (h, r) in h.iter_mut().zip(r) {
-                    *h = head_of(book, r);
-                }
-            });
-        }
-    });
+    on_every_core(&mut heads, &records, |r| head_of(book, r));
     let order = in_date_order(
         records.len(),
         |i| records[i].day,
