@@ -507,12 +507,17 @@ pub fn owner_records(
             _ => close,
         };
         let from = if created == NO_DAY { i32::MIN } else { created };
-        if part.walk.open && open_until > from {
+        let mut j = if part.walk.open && open_until > from {
+            layer.first_asof(from)
+        } else {
+            layer.asofs.len()
+        };
+        // open on one of the layer's as-of days at all (most deals are not, for a period)
+        if j < layer.asofs.len() && layer.asofs[j].0 < open_until {
             let (r0, r1) = (o.hist_off[i], o.hist_off[i + 1]);
             ov = gallop(all_ovs, ov, r0);
             let ov_end = gallop(all_ovs, ov, r1);
             let ovs = &all_ovs[ov..ov_end];
-            let mut j = layer.first_asof(from);
             while j < layer.asofs.len() && layer.asofs[j].0 < open_until {
                 let (a, g) = layer.asofs[j];
                 j += 1;
