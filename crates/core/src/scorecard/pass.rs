@@ -125,7 +125,9 @@ pub struct Walk {
     pub history: bool,
     pub leads: bool,
     pub activities: bool,
-    /// Customers, surveys and spend.
+    /// Customers (at the start and end of a period, and churn).
+    pub customers: bool,
+    /// Surveys and spend assigned to people.
     pub facts: bool,
 }
 
@@ -137,6 +139,7 @@ impl Walk {
         history: true,
         leads: true,
         activities: true,
+        customers: true,
         facts: true,
     };
     const NONE: Walk = Walk {
@@ -146,6 +149,7 @@ impl Walk {
         history: false,
         leads: false,
         activities: false,
+        customers: false,
         facts: false,
     };
 
@@ -168,8 +172,17 @@ impl Walk {
                 | "reps_at_quota_share"
                 | "new_customers"
                 | "loss_reasons" => w.closed = true,
-                "cac" | "ltv" | "ltv_cac_ratio" | "cost_per_sale" => {
+                "cac" | "cost_per_sale" => {
                     w.closed = true;
+                    w.facts = true;
+                }
+                "ltv" => {
+                    w.closed = true;
+                    w.customers = true;
+                }
+                "ltv_cac_ratio" => {
+                    w.closed = true;
+                    w.customers = true;
                     w.facts = true;
                 }
                 "pipeline_coverage" => {
@@ -192,11 +205,10 @@ impl Walk {
                 | "lead_response_sla_share"
                 | "followups_per_lead" => w.leads = true,
                 "calls" | "activities" | "calls_per_rep_day" => w.activities = true,
-                "sales_marketing_spend"
-                | "active_customers"
-                | "logo_churn_rate"
-                | "logo_retention_rate"
-                | "csat_avg" => w.facts = true,
+                "sales_marketing_spend" | "csat_avg" => w.facts = true,
+                "active_customers" | "logo_churn_rate" | "logo_retention_rate" => {
+                    w.customers = true
+                }
                 "quota" | "active_reps" | "headcount" | "rep_attrition_rate"
                 | "span_of_control" => {}
                 _ => return Walk::ALL,
@@ -804,7 +816,7 @@ pub fn account_facts(
     owners: Option<&[bool]>,
     part: &mut Part,
 ) {
-    if !part.walk.facts {
+    if !part.walk.customers && !part.walk.facts {
         return;
     }
     let ok = |p: u32| owners.is_none_or(|o| o[p as usize]);
@@ -813,7 +825,8 @@ pub fn account_facts(
     let traced: Vec<bool> = (0..slots.len())
         .map(|g| part.trace.is_some() && part.want.is_none_or(|w| w.slot(g)))
         .collect();
-    if traced.contains(&false) {
+    let customers = part.walk.customers;
+    if customers && traced.contains(&false) {
         for p in 0..book.people.len() as u32 {
             if !ok(p) || !accounts.has(p) {
                 continue;
@@ -840,7 +853,7 @@ pub fn account_facts(
         }
     }
     for (ai, a) in book.accounts.iter().enumerate() {
-        if !traced.contains(&true) {
+        if !customers || !traced.contains(&true) {
             break;
         }
         if a.first_won == NO_DAY || !ok(a.owner) {
@@ -866,6 +879,9 @@ pub fn account_facts(
                 part.note(k, Contribution::Customer(ai as u32));
             }
         }
+    }
+    if !part.walk.facts {
+        return;
     }
     for (si, s) in book.surveys.iter().enumerate() {
         let owner = s.owner;
