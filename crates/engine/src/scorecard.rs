@@ -642,8 +642,7 @@ fn in_date_order<'a>(
         }
     }
     // then each day by id, on every core: runs of whole days with about as many records
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-    let parts = threads.min(n / 100_000 + 1);
+    let parts = cores_for(n);
     let mut cuts = vec![0usize];
     for j in 1..parts {
         let d = start.partition_point(|&x| x < n * j / parts).min(span);
@@ -694,14 +693,17 @@ static IDX: Spare<u32> = Spare::new();
 static RECORDS: Spare<Behind> = Spare::new();
 static HEADS: Spare<IdHead> = Spare::new();
 
+/// How many cores to share `n` records between: each takes at least 100,000 (fewer are
+/// not worth a thread).
+fn cores_for(n: usize) -> usize {
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    threads.min(n / 100_000 + 1)
+}
+
 /// `out[i] = f(&src[i])` for every `i`, in runs of at least 100,000 on every core (a
 /// drill-down's records number millions; fewer are done on one).
 fn on_every_core<T: Send, S: Sync>(out: &mut [T], src: &[S], f: impl Fn(&S) -> T + Sync) {
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-    let chunk = out
-        .len()
-        .div_ceil(threads.min(out.len() / 100_000 + 1))
-        .max(1);
+    let chunk = out.len().div_ceil(cores_for(out.len())).max(1);
     let f = &f;
     std::thread::scope(|sc| {
         for (o, x) in out.chunks_mut(chunk).zip(src.chunks(chunk)) {

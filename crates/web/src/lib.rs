@@ -144,6 +144,23 @@ impl<T> Kept<T> {
     }
 }
 
+/// The value kept under `key`, or the one `f` makes (then kept, at `size` bytes).
+fn kept_or<T, E>(
+    kept: &Mutex<Kept<T>>,
+    key: String,
+    size: impl Fn(&T) -> usize,
+    f: impl FnOnce() -> std::result::Result<T, E>,
+) -> std::result::Result<Arc<T>, E> {
+    if let Some(x) = kept.lock().ok().and_then(|mut v| v.get(&key)) {
+        return Ok(x);
+    }
+    let x = Arc::new(f()?);
+    if let Ok(mut v) = kept.lock() {
+        v.put(key, x.clone(), size(&x));
+    }
+    Ok(x)
+}
+
 /// A company-wide pass is made for a list of periods, a day and the comparison slots.
 type GridKey = (
     Vec<salesorg_core::period::Period>,
@@ -490,14 +507,15 @@ impl Loaded {
     /// first time, so that paging through a sorted million records does not sort them
     /// again.
     pub(crate) fn order(&self, key: String, f: impl FnOnce() -> Vec<u32>) -> Arc<Vec<u32>> {
-        if let Some(x) = self.orders.lock().ok().and_then(|mut v| v.get(&key)) {
-            return x;
+        match kept_or(
+            &self.orders,
+            key,
+            |x| x.len() * 4 + 64,
+            || Ok::<_, std::convert::Infallible>(f()),
+        ) {
+            Ok(x) => x,
+            Err(never) => match never {},
         }
-        let x = Arc::new(f());
-        if let Ok(mut v) = self.orders.lock() {
-            v.put(key, x.clone(), x.len() * 4 + 64);
-        }
-        x
     }
 
     /// The drill-down under `key`, made by `f` the first time; the most recently used are
@@ -507,16 +525,10 @@ impl Loaded {
         key: String,
         f: impl FnOnce() -> Result<salesorg_engine::scorecard::Explanation>,
     ) -> Result<Arc<salesorg_engine::scorecard::Explanation>> {
-        if let Some(x) = self.explains.lock().ok().and_then(|mut v| v.get(&key)) {
-            return Ok(x);
-        }
-        let x = Arc::new(f()?);
-        if let Ok(mut v) = self.explains.lock() {
-            let size =
-                x.records.len() * std::mem::size_of::<salesorg_engine::scorecard::Behind>() + 4096;
-            v.put(key, x.clone(), size);
-        }
-        Ok(x)
+        let size = |x: &salesorg_engine::scorecard::Explanation| {
+            x.records.len() * std::mem::size_of::<salesorg_engine::scorecard::Behind>() + 4096
+        };
+        kept_or(&self.explains, key, size, f)
     }
 
     pub(crate) fn cache_get(&self, key: &str) -> Option<Arc<String>> {

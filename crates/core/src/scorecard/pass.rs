@@ -436,6 +436,12 @@ fn closed_deal(
     }
 }
 
+/// The rows of owner `p` in a column sorted by owner, from its offsets.
+#[inline]
+fn owned(off: &[u32], p: u32) -> std::ops::Range<usize> {
+    off[p as usize] as usize..off[p as usize + 1] as usize
+}
+
 /// Adds person `p`'s opportunities, stage history, leads and activities.
 pub fn owner_records(
     book: &Book,
@@ -450,14 +456,12 @@ pub fn owner_records(
     let rep = book.people[p as usize].rep;
     let sla_secs = i64::from(book.settings.lead_sla_minutes) * 60;
     let w = part.walk;
-    let (i0, i1) = if w.closed || w.created || w.open || w.history {
-        (
-            o.owner_off[p as usize] as usize,
-            o.owner_off[p as usize + 1] as usize,
-        )
+    let deals = if w.closed || w.created || w.open || w.history {
+        owned(&o.owner_off, p)
     } else {
-        (0, 0)
+        0..0
     };
+    let (i0, i1) = (deals.start, deals.end);
     if w == (Walk {
         closed: true,
         ..Walk::NONE
@@ -622,10 +626,7 @@ pub fn owner_records(
     let l = &book.leads;
     // the owner's leads are sorted by created day: only those of the layer's days
     let leads = if part.walk.leads {
-        layer.rows_within(
-            &l.created_day,
-            l.owner_off[p as usize] as usize..l.owner_off[p as usize + 1] as usize,
-        )
+        layer.rows_within(&l.created_day, owned(&l.owner_off, p))
     } else {
         0..0
     };
@@ -659,10 +660,7 @@ pub fn owner_records(
     let ac = &book.activities;
     // the owner's activities are sorted by day: only those of the layer's days
     let acts = if part.walk.activities {
-        layer.rows_within(
-            &ac.day,
-            ac.owner_off[p as usize] as usize..ac.owner_off[p as usize + 1] as usize,
-        )
+        layer.rows_within(&ac.day, owned(&ac.owner_off, p))
     } else {
         0..0
     };
@@ -852,10 +850,12 @@ pub fn account_facts(
             }
         }
     }
-    for (ai, a) in book.accounts.iter().enumerate() {
-        if !customers || !traced.contains(&true) {
-            break;
-        }
+    let listed: &[_] = if customers && traced.contains(&true) {
+        &book.accounts
+    } else {
+        &[]
+    };
+    for (ai, a) in listed.iter().enumerate() {
         if a.first_won == NO_DAY || !ok(a.owner) {
             continue;
         }
