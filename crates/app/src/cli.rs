@@ -612,11 +612,7 @@ pub fn run() -> Result<()> {
                 drop(again);
             }
             if !ms.is_empty() {
-                eprintln!(
-                    "explain ms: {} for {} records",
-                    runs_summary(&ms),
-                    ex.records.len()
-                );
+                eprintln!("explain ms: {} for {} records", runs_summary(&ms), ex.len());
             }
             output::explanation(&engine, &ex, *limit, g.format)?;
         }

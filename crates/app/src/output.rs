@@ -833,11 +833,11 @@ pub fn explanation(
                     .collect::<Vec<_>>()
                     .join(" · ")
             );
-            println!("{} records:", ex.records.len());
+            println!("{} records:", ex.len());
             let n = if limit == 0 {
-                ex.records.len()
+                ex.len()
             } else {
-                limit.min(ex.records.len())
+                limit.min(ex.len())
             };
             for r in ex.formatted(engine).take(n) {
                 println!(
@@ -852,10 +852,10 @@ pub fn explanation(
                     r.detail
                 );
             }
-            if n < ex.records.len() {
+            if n < ex.len() {
                 println!(
                     "  … {} more (--limit 0 shows all, --format csv exports them)",
-                    ex.records.len() - n
+                    ex.len() - n
                 );
             }
             Ok(())

@@ -581,6 +581,31 @@ pub fn person_scorecard_json(engine: &Engine, sc: &PersonScorecard) -> String {
     s
 }
 
+/// A record's sort key in a drill-down: its day, its id's [`IdHead`] and its position.
+type DayKey = (Day, u64, u64, u32, u32);
+
+/// The (day, id, kind) order of two [`DayKey`]s: equal heads are the same id unless both
+/// are longer than 16 bytes, so only then is the id's text read; the kind and then the
+/// position break the last ties (a total order: every sort of the keys agrees).
+fn by_day_key<'a, 'f>(
+    id: &'f (impl Fn(usize) -> std::borrow::Cow<'a, str> + Sync),
+    kind: &'f (impl Fn(usize) -> &'static str + Sync),
+) -> impl Fn(&DayKey, &DayKey) -> std::cmp::Ordering + Sync + 'f {
+    move |a, b| {
+        (a.0, a.1, a.2, a.3)
+            .cmp(&(b.0, b.1, b.2, b.3))
+            .then_with(|| {
+                let (x, y) = (a.4 as usize, b.4 as usize);
+                let by_id = if a.3 == 17 && b.3 == 17 {
+                    id(x).as_bytes().cmp(id(y).as_bytes())
+                } else {
+                    std::cmp::Ordering::Equal
+                };
+                by_id.then_with(|| kind(x).cmp(kind(y))).then(a.4.cmp(&b.4))
+            })
+    }
+}
+
 /// The order of `n` records by (day, id, kind), ties kept in their order: a counting sort
 /// by day (a drill-down spans one period's days), then each day's records by their ids'
 /// [`IdHead`]s (the first 16 bytes as integers and the length), the full id (only for two
@@ -594,16 +619,9 @@ fn in_date_order<'a>(
     id: impl Fn(usize) -> std::borrow::Cow<'a, str> + Sync,
     kind: impl Fn(usize) -> &'static str + Sync,
 ) -> Vec<u32> {
-    // equal heads: the same id unless both are longer than 16 bytes
-    let tie = |(la, a): (u32, u32), (lb, b): (u32, u32)| {
-        let (x, y) = (a as usize, b as usize);
-        let by_id = if la == 17 && lb == 17 {
-            id(x).as_bytes().cmp(id(y).as_bytes())
-        } else {
-            std::cmp::Ordering::Equal
-        };
-        by_id.then_with(|| kind(x).cmp(kind(y))).then(a.cmp(&b))
-    };
+    let cmp = by_day_key(&id, &kind);
+    // two keys of one day with equal heads
+    let tie = |(la, a): (u32, u32), (lb, b): (u32, u32)| cmp(&(0, 0, 0, la, a), &(0, 0, 0, lb, b));
     let (lo, hi) = (0..n).fold((Day::MAX, Day::MIN), |(lo, hi), i| {
         let d = day(i);
         (lo.min(d), hi.max(d))
@@ -615,11 +633,7 @@ fn in_date_order<'a>(
                 (day(i), h, l, len, i as u32)
             })
             .collect();
-        keys.sort_unstable_by(|a, b| {
-            (a.0, a.1, a.2, a.3)
-                .cmp(&(b.0, b.1, b.2, b.3))
-                .then_with(|| tie((a.3, a.4), (b.3, b.4)))
-        });
+        keys.sort_unstable_by(&cmp);
         return keys.into_iter().map(|k| k.4).collect();
     }
     let span = (hi - lo) as usize + 1;
@@ -631,8 +645,8 @@ fn in_date_order<'a>(
         start[d + 1] += start[d];
     }
     // the records of each day, in their order
-    let mut idx = IDX.take();
-    idx.resize(n, 0);
+    // (kept by the drill-down: fresh memory, not a spare buffer's)
+    let mut idx = vec![0u32; n];
     {
         let mut next = start.clone();
         for i in 0..n {
@@ -687,10 +701,79 @@ fn in_date_order<'a>(
     idx
 }
 
-/// Scratch of [`in_date_order`] and `explain_in`, kept between drill-downs.
+/// The first `want` and the last `want` of `n` records in [`in_date_order`]'s order, each
+/// in that order, without sorting the rest: a drill-down's first page. Only the records of
+/// the days those pages reach are keyed, and the `want` first (last) among them picked by
+/// selection. `None` when `n` is small enough (or its days sparse enough) that the whole
+/// order costs about as much.
+fn ends_in_date_order<'a>(
+    n: usize,
+    want: usize,
+    day: impl Fn(usize) -> Day,
+    head: impl Fn(usize) -> IdHead + Sync,
+    id: impl Fn(usize) -> std::borrow::Cow<'a, str> + Sync,
+    kind: impl Fn(usize) -> &'static str + Sync,
+) -> Option<(Vec<u32>, Vec<u32>)> {
+    if want == 0 || n <= 4 * want {
+        return None;
+    }
+    let (lo, hi) = (0..n).fold((Day::MAX, Day::MIN), |(lo, hi), i| {
+        let d = day(i);
+        (lo.min(d), hi.max(d))
+    });
+    if i64::from(hi) - i64::from(lo) > 4 * n as i64 + 1024 {
+        return None;
+    }
+    let mut count = vec![0usize; (hi - lo) as usize + 1];
+    for i in 0..n {
+        count[(day(i) - lo) as usize] += 1;
+    }
+    // the last day the first `want` reach, and the first day the last `want` reach
+    let reach = |days: &mut dyn Iterator<Item = usize>| {
+        let mut seen = 0;
+        for d in days {
+            seen += count[d];
+            if seen >= want {
+                return d as Day;
+            }
+        }
+        0
+    };
+    let first_to = lo + reach(&mut (0..count.len()));
+    let last_from = lo + reach(&mut (0..count.len()).rev());
+    let cmp = by_day_key(&id, &kind);
+    let pick = |lowest: bool| -> Vec<u32> {
+        let mut keys: Vec<DayKey> = (0..n)
+            .filter(|&i| {
+                if lowest {
+                    day(i) <= first_to
+                } else {
+                    day(i) >= last_from
+                }
+            })
+            .map(|i| {
+                let (h, l, len) = head(i);
+                (day(i), h, l, len, i as u32)
+            })
+            .collect();
+        if keys.len() > want {
+            if lowest {
+                keys.select_nth_unstable_by(want - 1, &cmp);
+                keys.truncate(want);
+            } else {
+                let rest = keys.len() - want;
+                keys.select_nth_unstable_by(rest, &cmp);
+                keys.drain(..rest);
+            }
+        }
+        keys.sort_unstable_by(&cmp);
+        keys.into_iter().map(|k| k.4).collect()
+    };
+    Some((pick(true), pick(false)))
+}
+
+/// Scratch of [`in_date_order`] and [`date_order`], kept between drill-downs.
 static KEYS: Spare<(u64, u64, u32, u32)> = Spare::new();
-static IDX: Spare<u32> = Spare::new();
-static RECORDS: Spare<Behind> = Spare::new();
 static HEADS: Spare<IdHead> = Spare::new();
 
 /// How many cores to share `n` records between: each takes at least 100,000 (fewer are
@@ -714,18 +797,6 @@ fn on_every_core<T: Send, S: Sync>(out: &mut [T], src: &[S], f: impl Fn(&S) -> T
             });
         }
     });
-}
-
-/// `records` in `order`, gathered on every core (a drill-down holds millions).
-fn gathered(records: &[Behind], order: &[u32]) -> Vec<Behind> {
-    let blank = Behind {
-        contrib: Contribution::Person(0),
-        day: 0,
-        last_year: false,
-    };
-    let mut out = vec![blank; order.len()];
-    on_every_core(&mut out, order, |&i| records[i as usize]);
-    out
 }
 
 /// One record behind a number, formatted for people.
@@ -760,11 +831,69 @@ pub struct Explanation {
     pub value: Value,
     pub formula: &'static str,
     pub inputs: Vec<(&'static str, String)>,
-    /// In (date, id, kind) order.
+    /// In the pass's order; [`Explanation::nth`] walks them in (date, id, kind) order.
     pub records: Vec<Behind>,
+    /// The positions in `records` of the first and the last [`ENDS`] in (date, id, kind)
+    /// order, picked when explained (the pages shown first).
+    first: Vec<u32>,
+    last: Vec<u32>,
+    /// The whole (date, id, kind) order, made the first time a page between the ends (or
+    /// an export) asks for it.
+    order: std::sync::OnceLock<Vec<u32>>,
+}
+
+/// How many records at each end of a drill-down's (date, id, kind) order are put in order
+/// when it is explained: two pages of the web app's fifty.
+pub const ENDS: usize = 100;
+
+/// The (date, id, kind) order of `records`.
+fn date_order(book: &Book, records: &[Behind]) -> Vec<u32> {
+    // the ids' keys, read in the pass's order (the books' order: the ids' bytes stream in)
+    let mut heads = HEADS.take();
+    heads.resize(records.len(), (0, 0, 0));
+    on_every_core(&mut heads, records, |r| head_of(book, r));
+    let order = in_date_order(
+        records.len(),
+        |i| records[i].day,
+        |i| heads[i],
+        |i| id_of(book, &records[i]),
+        |i| kind_of(book, &records[i]),
+    );
+    HEADS.give(heads);
+    order
 }
 
 impl Explanation {
+    /// How many records are behind the number.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+    /// Whether no record is behind the number.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+    /// Whether the whole (date, id, kind) order has been made (the first and last
+    /// [`ENDS`] do not need it).
+    pub fn ordered(&self) -> bool {
+        self.order.get().is_some()
+    }
+    /// The position in `records` of the `k`th record in (date, id, kind) order (`engine`
+    /// must be the one that explained it). The first and last [`ENDS`] are at hand; any
+    /// other puts every record in order once.
+    pub fn nth(&self, engine: &Engine, k: usize) -> usize {
+        if let Some(o) = self.order.get() {
+            return o[k] as usize;
+        }
+        let tail = self.records.len() - self.last.len();
+        if k < self.first.len() {
+            self.first[k] as usize
+        } else if k >= tail {
+            self.last[k - tail] as usize
+        } else {
+            self.order
+                .get_or_init(|| date_order(&engine.book, &self.records))[k] as usize
+        }
+    }
     /// Record `i`, formatted (`engine` must be the one that explained it).
     pub fn record(&self, engine: &Engine, i: usize) -> ExplainRecord {
         let b = &self.records[i];
@@ -778,9 +907,9 @@ impl Explanation {
             amount: self.amount(engine, i),
         }
     }
-    /// Every record, formatted, in order.
+    /// Every record, formatted, in (date, id, kind) order.
     pub fn formatted<'a>(&'a self, engine: &'a Engine) -> impl Iterator<Item = ExplainRecord> + 'a {
-        (0..self.records.len()).map(move |i| self.record(engine, i))
+        (0..self.records.len()).map(move |k| self.record(engine, self.nth(engine, k)))
     }
     /// Record `i`'s kind ("won", "lead", "call", …).
     pub fn kind(&self, engine: &Engine, i: usize) -> &'static str {
@@ -1282,8 +1411,8 @@ pub fn explain_in(
                 Scope::Unit(u) => segs.scopes_of(seg).contains(&segs.unit(u)),
             }
     };
-    let mut records = RECORDS.take();
-    records.reserve(c.trace.len());
+    // kept by the drill-down (fresh memory, not a spare buffer's: the drill-down keeps it)
+    let mut records = Vec::with_capacity(c.trace.len());
     // the trace holds only what `keep` let through (the shown slots, what feeds the KPI)
     for &(key, contrib) in &c.trace {
         let seg = key / c.ng as u32;
@@ -1329,22 +1458,21 @@ pub fn explain_in(
             }
         }
     }
-    // the ids' keys, read in the pass's order (the books' order: the ids' bytes stream in)
-    let mut heads = HEADS.take();
-    heads.resize(records.len(), (0, 0, 0));
-    on_every_core(&mut heads, &records, |r| head_of(book, r));
-    let order = in_date_order(
+    records.shrink_to_fit();
+    // the pages shown first; the rest is put in order when a page or an export needs it
+    let order = std::sync::OnceLock::new();
+    let (first, last) = ends_in_date_order(
         records.len(),
+        ENDS,
         |i| records[i].day,
-        |i| heads[i],
+        |i| head_of(book, &records[i]),
         |i| id_of(book, &records[i]),
         |i| kind_of(book, &records[i]),
-    );
-    let sorted = gathered(&records, &order);
-    IDX.give(order);
-    RECORDS.give(records);
-    HEADS.give(heads);
-    let records = sorted;
+    )
+    .unwrap_or_else(|| {
+        let _ = order.set(date_order(book, &records));
+        (Vec::new(), Vec::new())
+    });
     Ok(Explanation {
         kpi: k,
         scope: engine.scope_name(scope),
@@ -1354,6 +1482,9 @@ pub fn explain_in(
         formula: formula(k),
         inputs,
         records,
+        first,
+        last,
+        order,
     })
 }
 
@@ -1411,5 +1542,25 @@ mod tests {
             |i| recs[i].2,
         );
         assert_eq!(got, want);
+        // the first and last pages picked alone are the whole order's: within one day,
+        // across a day's end, and a single record
+        for ends in [1, 100, 130] {
+            let picked = ends_in_date_order(
+                recs.len(),
+                ends,
+                |i| recs[i].0,
+                |i| id_head(recs[i].1.as_bytes()),
+                |i| std::borrow::Cow::Borrowed(recs[i].1.as_str()),
+                |i| recs[i].2,
+            );
+            match picked {
+                Some((first, last)) => {
+                    assert_eq!(first, want[..ends], "first {ends} of {n}");
+                    assert_eq!(last, want[want.len() - ends..], "last {ends} of {n}");
+                }
+                // only when the whole order costs about as much
+                None => assert!(spread > 1 || want.len() <= 4 * ends, "{ends} of {n}"),
+            }
+        }
     }
 }

@@ -653,11 +653,11 @@ async fn explain(
         let ex = cx.scoped.explain(k, scope, p, cx.today)?;
         let per_page = q.per_page.unwrap_or(50).clamp(1, 1000);
         let page = q.page.unwrap_or(1).max(1);
-        let total = ex.records.len();
+        let total = ex.len();
         let recs: Vec<J> = (0..total)
             .skip((page - 1).saturating_mul(per_page))
             .take(per_page)
-            .map(|i| ex.record(e, i))
+            .map(|k| ex.record(e, ex.nth(e, k)))
             .map(|r| json!({"kind": r.kind, "id": r.id, "owner": r.owner, "date": r.date, "detail": r.detail, "amount": r.amount.map(|a| kpi::fmt_fixed(a.into(), 4, 2))}))
             .collect();
         Ok(Json(json!({

@@ -526,7 +526,8 @@ impl Loaded {
         f: impl FnOnce() -> Result<salesorg_engine::scorecard::Explanation>,
     ) -> Result<Arc<salesorg_engine::scorecard::Explanation>> {
         let size = |x: &salesorg_engine::scorecard::Explanation| {
-            x.records.len() * std::mem::size_of::<salesorg_engine::scorecard::Behind>() + 4096
+            // the records, and their order once a page between the ends has asked for it
+            x.len() * (std::mem::size_of::<salesorg_engine::scorecard::Behind>() + 4) + 4096
         };
         kept_or(&self.explains, key, size, f)
     }

@@ -1294,14 +1294,23 @@ impl Order {
     fn len(&self) -> usize {
         self.n
     }
-    /// The record shown at position `k`.
-    fn at(&self, k: usize) -> usize {
+    /// The record of `ex` (explained by `e`) shown at position `k`.
+    fn at(&self, ex: &sc::Explanation, e: &salesorg_core::scorecard::Engine, k: usize) -> usize {
         let k = if self.desc { self.n - 1 - k } else { k };
-        self.sorted.as_ref().map_or(k, |v| v[k] as usize)
+        match &self.sorted {
+            Some(v) => v[k] as usize,
+            None => ex.nth(e, k),
+        }
     }
     /// The records from position `from`, at most `n` of them.
-    fn iter(&self, from: usize, n: usize) -> impl Iterator<Item = usize> + '_ {
-        (from..self.n.min(from.saturating_add(n))).map(|k| self.at(k))
+    fn iter<'a>(
+        &'a self,
+        ex: &'a sc::Explanation,
+        e: &'a salesorg_core::scorecard::Engine,
+        from: usize,
+        n: usize,
+    ) -> impl Iterator<Item = usize> + 'a {
+        (from..self.n.min(from.saturating_add(n))).map(move |k| self.at(ex, e, k))
     }
 }
 
@@ -1322,16 +1331,22 @@ fn explained(cx: &Cx, q: &ScQ) -> Result<(Arc<sc::Explanation>, Order)> {
         v.sort_unstable();
         v.into_iter().map(|x| x.1).collect()
     }
-    let n = ex.records.len();
+    let n = ex.len();
+    let day = |i: usize| ex.records[i].day;
     let column = q.sort.as_deref().unwrap_or("date");
     let sorted =
         |f: &dyn Fn() -> Vec<u32>| cx.scoped.explain_order(k[0], scope, p, cx.today, column, f);
     let sorted = match column {
-        "kind" => Some(sorted(&|| by(n, |i| (ex.kind(e, i), ex.id(e, i))))),
-        "id" => Some(sorted(&|| by(n, |i| ex.id(e, i)))),
-        "owner" => Some(sorted(&|| by(n, |i| (ex.owner(e, i), ex.records[i].day)))),
-        "amount" => Some(sorted(&|| by(n, |i| (ex.amount(e, i), ex.id(e, i))))),
-        // the engine hands the records over in (date, id, kind) order already
+        // ties in (date, id, kind) order, as the records' own order
+        "kind" => Some(sorted(&|| by(n, |i| (ex.kind(e, i), ex.id(e, i), day(i))))),
+        "id" => Some(sorted(&|| by(n, |i| (ex.id(e, i), day(i), ex.kind(e, i))))),
+        "owner" => Some(sorted(&|| {
+            by(n, |i| (ex.owner(e, i), day(i), ex.id(e, i), ex.kind(e, i)))
+        })),
+        "amount" => Some(sorted(&|| {
+            by(n, |i| (ex.amount(e, i), ex.id(e, i), day(i), ex.kind(e, i)))
+        })),
+        // the engine's own (date, id, kind) order
         _ => None,
     };
     let order = Order {
@@ -1392,7 +1407,7 @@ async fn explain_page(
             let _ = write!(body, "<th scope=\"col\"{aria}><a href=\"/explain?{base}&sort={col}&dir={next_dir}\">{name}</a></th>");
         }
         body.push_str("</tr></thead><tbody>");
-        for r in recs.iter((pg - 1) * PER_PAGE, PER_PAGE).map(|i| ex.record(e, i)) {
+        for r in recs.iter(&ex, e, (pg - 1) * PER_PAGE, PER_PAGE).map(|i| ex.record(e, i)) {
             let owner = e.book.person(&r.owner).map(|p| e.book.people[p as usize].name.clone()).unwrap_or_else(|| r.owner.clone());
             let amount = r.amount.map(|a| show("bookings", &Value::Money(a.into()), &ccy)).unwrap_or_default();
             let _ = write!(
@@ -1449,7 +1464,7 @@ async fn explain_csv(
         let (ex, recs) = explained(cx, &q)?;
         let e = cx.scoped.engine;
         let mut s = String::from("kind,record,owner_id,owner,date,detail,amount\r\n");
-        for r in recs.iter(0, recs.len()).map(|i| ex.record(e, i)) {
+        for r in recs.iter(&ex, e, 0, recs.len()).map(|i| ex.record(e, i)) {
             let owner = e
                 .book
                 .person(&r.owner)

@@ -187,6 +187,38 @@ fn the_snapshot_with_ids_gives_the_same_drill_downs() {
             assert_eq!(shown, want.formatted(&rows).collect::<Vec<_>>(), "{k}");
         }
     }
+    // a large drill-down's first and last pages are picked without the whole order, and
+    // are the whole order's ends
+    use salesorg_engine::scorecard::ENDS;
+    let year = Period::parse("FY2025", &rows.book.settings.fiscal).unwrap();
+    for k in ["calls", "stage_conversion"] {
+        let ex = salesorg_engine::scorecard::explain(&e1, k, Scope::Company, year, today).unwrap();
+        let n = ex.len();
+        assert!(n > 4 * ENDS, "{k}: {n} records");
+        let ends: Vec<usize> = (0..ENDS).chain(n - ENDS..n).collect();
+        let picked: Vec<usize> = ends.iter().map(|&i| ex.nth(&e1, i)).collect();
+        assert!(!ex.ordered(), "{k}: the ends alone do not order everything");
+        let middle = ex.nth(&e1, n / 2);
+        assert!(ex.ordered());
+        assert_eq!(
+            picked,
+            ends.iter().map(|&i| ex.nth(&e1, i)).collect::<Vec<_>>(),
+            "{k}"
+        );
+        assert!(!picked.contains(&middle));
+        // every record once, in (date, id, kind) order
+        let mut all: Vec<usize> = (0..n).map(|i| ex.nth(&e1, i)).collect();
+        let shown: Vec<_> = all.iter().map(|&i| ex.record(&e1, i)).collect();
+        assert!(
+            shown
+                .windows(2)
+                .all(|w| (&w[0].date, &w[0].id, w[0].kind) <= (&w[1].date, &w[1].id, w[1].kind)),
+            "{k}"
+        );
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), n, "{k}");
+    }
 }
 
 /// A run reuses the arrays of the run before it: whatever that run was (more scopes,
