@@ -55,6 +55,11 @@ impl Layer {
         let b = a + d[a..].partition_point(|&x| x < hi);
         range.start + a..range.start + b
     }
+    /// Whether days `first..=last` reach into the layer's periods or the days between them.
+    #[inline]
+    fn overlaps(&self, first: Day, last: Day) -> bool {
+        last >= self.lo && first < self.lo.saturating_add(self.map.len() as Day)
+    }
     #[inline]
     fn slot(&self, d: Day) -> Option<usize> {
         if d < self.lo {
@@ -264,6 +269,8 @@ pub struct Part<'a> {
 pub struct Want<'a> {
     /// One flag per slot; slots past the end are not kept.
     pub slots: Vec<bool>,
+    /// Decides customers by their kind alone: where it turns `Customer(0)` away, no
+    /// customer is listed.
     pub keep: &'a (dyn Fn(&Contribution) -> bool + Sync + 'a),
 }
 
@@ -462,17 +469,16 @@ pub fn owner_records(
         0..0
     };
     let (i0, i1) = (deals.start, deals.end);
-    if w == (Walk {
-        closed: true,
-        ..Walk::NONE
-    }) {
+    let closed_only = w.closed && !w.created && !w.open && !w.history;
+    if closed_only {
         // a drill-down into closed deals reads only the columns closed deals need, and
         // only the owner's deals that closed in the layer's days (they are sorted by close)
         for i in layer.rows_within(&o.close, i0..i1) {
             closed_deal(book, segs, slots, layer, p, i, part);
         }
-        return Ok(());
     }
+    // every deal, for the other walks
+    let i0 = if closed_only { i1 } else { i0 };
     // The owner's history rows are contiguous and in opportunity order, and so are the
     // overrides: one search per owner, then a cursor.
     let all_ovs = &book.history.overrides;
@@ -571,12 +577,19 @@ pub fn owner_records(
         let (r0, r1) = (o.hist_off[i] as usize, o.hist_off[i + 1] as usize);
         if part.walk.history && r1 > r0 {
             let h = &book.history;
+            // the rows are in time order: a deal whose rows all fall before or after the
+            // layer's days has none with a slot (most deals, for one period)
+            let rows = if layer.overlaps(h.day[r0], h.day[r1 - 1]) {
+                r0..r1
+            } else {
+                r1..r1
+            };
             let won_on = if status == OppStatus::Won {
                 close
             } else {
                 NO_DAY
             };
-            for r in r0..r1 {
+            for r in rows {
                 let d = h.day[r];
                 let Some(g) = layer.slot(d) else { continue };
                 let rk = ranks[h.stage[r] as usize];
@@ -609,8 +622,8 @@ pub fn owner_records(
             let last = r1 - 1;
             if status != OppStatus::Open
                 && close != NO_DAY
-                && book.stages[h.stage[last] as usize].closes.is_none()
                 && let Some(g) = layer.slot(close)
+                && book.stages[h.stage[last] as usize].closes.is_none()
             {
                 let seg = segs.at(p, close);
                 let k = part.key(seg, g);
@@ -820,8 +833,14 @@ pub fn account_facts(
     let ok = |p: u32| owners.is_none_or(|o| o[p as usize]);
     // customers are listed one by one only in the slots the trace keeps; the others are
     // counted from the index, per owner
+    // (a trace that turns customers away, as `ltv_cac_ratio`'s, counts them from the index)
     let traced: Vec<bool> = (0..slots.len())
-        .map(|g| part.trace.is_some() && part.want.is_none_or(|w| w.slot(g)))
+        .map(|g| {
+            part.trace.is_some()
+                && part
+                    .want
+                    .is_none_or(|w| w.slot(g) && (w.keep)(&Contribution::Customer(0)))
+        })
         .collect();
     let customers = part.walk.customers;
     if customers && traced.contains(&false) {
@@ -950,5 +969,15 @@ mod tests {
         // and nothing before the first period or after the last is visited
         let r = layer.rows_within(&days, 0..days.len());
         assert_eq!((days[r.start], days[r.end - 1]), (10, 30));
+        // a run of days reaches the layer when one of its days has a slot, and does not
+        // when it lies wholly before the first period or after the last
+        for first in 0..45 {
+            for last in first..45 {
+                let any = (first..=last).any(|d| layer.slot(d).is_some());
+                let outside = last < 10 || first > 30;
+                assert_eq!(layer.overlaps(first, last), !outside, "{first}..={last}");
+                assert!(!any || !outside);
+            }
+        }
     }
 }
