@@ -606,6 +606,24 @@ fn by_day_key<'a, 'f>(
     }
 }
 
+/// The first day of `n` records and how many fall on each day from it to the last; `None`
+/// when there are none, or their days lie too far apart for a count per day to pay
+/// (more days than 4n + 1024).
+fn per_day(n: usize, day: &impl Fn(usize) -> Day) -> Option<(Day, Vec<usize>)> {
+    let (lo, hi) = (0..n).fold((Day::MAX, Day::MIN), |(lo, hi), i| {
+        let d = day(i);
+        (lo.min(d), hi.max(d))
+    });
+    if n == 0 || i64::from(hi) - i64::from(lo) > 4 * n as i64 + 1024 {
+        return None;
+    }
+    let mut count = vec![0usize; (hi - lo) as usize + 1];
+    for i in 0..n {
+        count[(day(i) - lo) as usize] += 1;
+    }
+    Some((lo, count))
+}
+
 /// The order of `n` records by (day, id, kind), ties kept in their order: a counting sort
 /// by day (a drill-down spans one period's days), then each day's records by their ids'
 /// [`IdHead`]s (the first 16 bytes as integers and the length), the full id (only for two
@@ -622,12 +640,8 @@ fn in_date_order<'a>(
     let cmp = by_day_key(&id, &kind);
     // two keys of one day with equal heads
     let tie = |(la, a): (u32, u32), (lb, b): (u32, u32)| cmp(&(0, 0, 0, la, a), &(0, 0, 0, lb, b));
-    let (lo, hi) = (0..n).fold((Day::MAX, Day::MIN), |(lo, hi), i| {
-        let d = day(i);
-        (lo.min(d), hi.max(d))
-    });
-    if n == 0 || i64::from(hi) - i64::from(lo) > 4 * n as i64 + 1024 {
-        let mut keys: Vec<(Day, u64, u64, u32, u32)> = (0..n)
+    let Some((lo, count)) = per_day(n, &day) else {
+        let mut keys: Vec<DayKey> = (0..n)
             .map(|i| {
                 let (h, l, len) = head(i);
                 (day(i), h, l, len, i as u32)
@@ -635,14 +649,11 @@ fn in_date_order<'a>(
             .collect();
         keys.sort_unstable_by(&cmp);
         return keys.into_iter().map(|k| k.4).collect();
-    }
-    let span = (hi - lo) as usize + 1;
+    };
+    let span = count.len();
     let mut start = vec![0usize; span + 1];
-    for i in 0..n {
-        start[(day(i) - lo) as usize + 1] += 1;
-    }
     for d in 0..span {
-        start[d + 1] += start[d];
+        start[d + 1] = start[d] + count[d];
     }
     // the records of each day, in their order
     // (kept by the drill-down: fresh memory, not a spare buffer's)
@@ -717,17 +728,7 @@ fn ends_in_date_order<'a>(
     if want == 0 || n <= 4 * want {
         return None;
     }
-    let (lo, hi) = (0..n).fold((Day::MAX, Day::MIN), |(lo, hi), i| {
-        let d = day(i);
-        (lo.min(d), hi.max(d))
-    });
-    if i64::from(hi) - i64::from(lo) > 4 * n as i64 + 1024 {
-        return None;
-    }
-    let mut count = vec![0usize; (hi - lo) as usize + 1];
-    for i in 0..n {
-        count[(day(i) - lo) as usize] += 1;
-    }
+    let (lo, count) = per_day(n, &day)?;
     // the last day the first `want` reach, and the first day the last `want` reach
     let reach = |days: &mut dyn Iterator<Item = usize>| {
         let mut seen = 0;
@@ -1458,7 +1459,6 @@ pub fn explain_in(
             }
         }
     }
-    records.shrink_to_fit();
     // the pages shown first; the rest is put in order when a page or an export needs it
     let order = std::sync::OnceLock::new();
     let (first, last) = ends_in_date_order(

@@ -1280,8 +1280,6 @@ fn tree_node(out: &mut String, n: &serde_json::Value, depth: usize) {
 
 const PER_PAGE: usize = 50;
 
-/// The drill-down a query asks for (kept per viewer), and the order of its records for
-/// the query's sort: indices, so that a page or an export does not copy the records.
 /// The order of a drill-down's records for one request: the kept sorted order (none for
 /// the engine's own date order), read forwards or backwards — never copied per request.
 struct Order {
@@ -1314,6 +1312,8 @@ impl Order {
     }
 }
 
+/// The drill-down a query asks for (kept per viewer), and the order of its records for
+/// the query's sort: indices, so that a page or an export does not copy the records.
 fn explained(cx: &Cx, q: &ScQ) -> Result<(Arc<sc::Explanation>, Order)> {
     let e = cx.scoped.engine;
     let p = period_param(e, q.period.as_deref(), cx.today)?;
