@@ -8,17 +8,22 @@
 //! - through a viewer's lens, any scope counts exactly its records whose owner was the
 //!   viewer or in the viewer's subtree on the attribution date: nothing from outside;
 //! - one company-wide grid rolled up for any scope and lens gives exactly what a pass over
-//!   that scope gives, for every KPI.
+//!   that scope gives, for every KPI;
+//! - a pass over some of the deal walks (a drill-down's: closed deals by close day, a
+//!   deal's history skipped when it lies outside the periods) gives what the pass over
+//!   everything gives, whatever the deals' stage history, unknown days and rows outside
+//!   their deal's life.
 
 use proptest::prelude::*;
 use salesorg_core::catalog::Catalog;
 use salesorg_core::date::Date;
+use salesorg_core::date::Timestamp;
 use salesorg_core::ids::*;
 use salesorg_core::money::{Currency, Money};
 use salesorg_core::org::OrgHistory;
 use salesorg_core::period::{Grain, Period};
 use salesorg_core::records::*;
-use salesorg_core::scorecard::{BookBuilder, Engine, Lens, Need, Scope, periods_between};
+use salesorg_core::scorecard::{BookBuilder, Engine, Lens, Need, Scope, Walk, periods_between};
 use salesorg_core::settings::Settings;
 use time::Duration;
 
@@ -95,6 +100,24 @@ fn deals_strategy() -> impl Strategy<Value = Vec<Deal>> {
 }
 
 fn engine(lines: &[ReportingLine], deals: &[Deal]) -> Engine {
+    engine_with_history(lines, deals, &[])
+}
+
+/// A deal's stage history: (day after its created day, possibly before it or after its
+/// close; stage 0–3), and whether its created day is unknown.
+type History = (Vec<(i64, u8)>, bool);
+
+fn history_strategy() -> impl Strategy<Value = Vec<History>> {
+    prop::collection::vec(
+        (
+            prop::collection::vec((-40i64..160, 0u8..4), 0..4),
+            prop::bool::weighted(0.1),
+        ),
+        120,
+    )
+}
+
+fn engine_with_history(lines: &[ReportingLine], deals: &[Deal], hist: &[History]) -> Engine {
     let people: Vec<Person> = (0..N)
         .map(|i| Person {
             id: p(i),
@@ -129,13 +152,38 @@ fn engine(lines: &[ReportingLine], deals: &[Deal]) -> Engine {
             forecast_category: None,
             kind: None,
             source: None,
-            created: Some(base() + Duration::days(d.created)),
+            created: match hist.get(k) {
+                Some((_, true)) => None,
+                _ => Some(base() + Duration::days(d.created)),
+            },
             close_date: Some(base() + Duration::days(d.created + d.cycle)),
             loss_reason: None,
             next_step: None,
             last_modified: None,
         })
         .unwrap();
+    }
+    const STAGES: [&str; 4] = ["Prospecting", "Negotiation", "Closed Won", "Closed Lost"];
+    let midnight = base().midnight().assume_utc().unix_timestamp();
+    for (k, d) in deals.iter().enumerate() {
+        let Some((rows, _)) = hist.get(k) else {
+            continue;
+        };
+        let mut rows = rows.clone();
+        rows.sort();
+        for (r, (off, st)) in rows.into_iter().enumerate() {
+            b.add_stage_change(&StageChange {
+                id: format!("h{k:04}-{r}"),
+                opp: OppId::parse(&format!("o{k:04}")).unwrap(),
+                at: Timestamp::from_unix(midnight + (d.created + off) * 86_400 + 3_600),
+                stage: Stage::parse(STAGES[st as usize]).unwrap(),
+                amount: None,
+                close_date: None,
+                probability: None,
+                forecast_category: None,
+            })
+            .unwrap();
+        }
     }
     Engine::new(b.finish().unwrap())
 }
@@ -342,5 +390,45 @@ proptest! {
         // nor comparison slots it was not made with
         let bare = e.grid(&periods, today, Need { last_year: false, window: false }).unwrap();
         prop_assert!(bare.pick(&sub, today, Need::ALL).is_none());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn a_drill_downs_walk_gives_the_full_walks_numbers(
+        lines in lines_strategy(true),
+        deals in deals_strategy(),
+        hist in history_strategy(),
+        target in 0usize..N,
+    ) {
+        let e = engine_with_history(&lines, &deals, &hist);
+        let today = Date::from_calendar_date(2025, time::Month::June, 1).unwrap();
+        let mut periods = quarters(&e);
+        periods.extend(periods_between(
+            &e.book.settings.fiscal,
+            Grain::Month,
+            base() + Duration::days(100),
+            base() + Duration::days(250),
+        ));
+        let scopes = [Scope::Company, Scope::Team(e.book.person(&format!("p{target:02}")).unwrap())];
+        let kpis = [
+            "pipeline_open", "pipeline_weighted", "stale_pipeline_share",
+            "data_completeness_share", "pipeline_coverage", "bookings", "win_rate",
+            "sales_cycle_days", "opps_created", "pipeline_created", "opp_conversion_rate",
+            "stage_conversion", "days_in_stage_avg",
+        ];
+        let full = e.run(&scopes, &periods, &kpis, today).unwrap();
+        for row in &full {
+            for (k, v) in &row.values {
+                let mut c = e.compute_traced(
+                    &Lens::everything(), &[row.scope], &[row.period], today, false,
+                    Need::of(&[k]), None, Walk::of(&[k]),
+                ).unwrap();
+                let got = e.values(&mut c, 0, 0, &[k]);
+                prop_assert_eq!(&got[0].1, v, "{} {:?} {}", k, row.scope, row.period);
+            }
+        }
     }
 }

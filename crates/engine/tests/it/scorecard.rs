@@ -288,6 +288,62 @@ fn each_kpi_alone_equals_the_same_kpi_among_all() {
     }
 }
 
+/// A drill-down that walks only some of a deal's records (closed deals by close day, stage
+/// history only where it reaches the period) gives the value of the scorecard's walk over
+/// every deal, for every month and quarter of the history, every KPI of the deal walks.
+#[test]
+fn drill_downs_by_close_day_equal_the_full_walk_in_every_period() {
+    use salesorg_core::period::{Grain, Period};
+    let e = demo_engine(40, 1500);
+    let today = parse_date("2026-06-30").unwrap();
+    let fiscal = e.book.settings.fiscal;
+    let mut periods = salesorg_core::scorecard::periods_between(
+        &fiscal,
+        Grain::Month,
+        parse_date("2024-01-01").unwrap(),
+        today,
+    );
+    periods.extend(salesorg_core::scorecard::periods_between(
+        &fiscal,
+        Grain::Quarter,
+        parse_date("2024-01-01").unwrap(),
+        today,
+    ));
+    periods.push(Period::parse("FY2025", &fiscal).unwrap());
+    let mut scopes = e.all_team_and_unit_scopes(periods[0].start, today);
+    scopes.truncate(2);
+    scopes.push(Scope::Company);
+    let kpis = salesorg_engine::scorecard::default_kpis();
+    let rows = e.run(&scopes, &periods, &kpis, today).unwrap();
+    let mut open_seen = 0;
+    for row in &rows {
+        for k in [
+            "pipeline_open",
+            "pipeline_weighted",
+            "stale_pipeline_share",
+            "data_completeness_share",
+            "pipeline_coverage",
+            "bookings",
+            "win_rate",
+            "opps_created",
+            "pipeline_created",
+            "opp_conversion_rate",
+            "stage_conversion",
+            "days_in_stage_avg",
+            "sales_cycle_days",
+        ] {
+            let v = &row.values.iter().find(|(id, _)| *id == k).unwrap().1;
+            let ex =
+                salesorg_engine::scorecard::explain(&e, k, row.scope, row.period, today).unwrap();
+            assert_eq!(&ex.value, v, "{k} {:?} {}", row.scope, row.period);
+            if k == "pipeline_open" {
+                open_seen += ex.len();
+            }
+        }
+    }
+    assert!(open_seen > 1000, "open deals listed: {open_seen}");
+}
+
 /// The Maven dataset's PROVENANCE totals come out of the scorecard engine: 8,800 deals,
 /// 4,238 won for 10,005,534, and 2,473 lost.
 #[test]
