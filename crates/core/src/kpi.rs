@@ -555,27 +555,37 @@ impl Value {
     }
     /// The value as text for tables and CSV: `—`/empty for undefined.
     pub fn to_text(&self, null: &str) -> String {
+        let mut s = String::new();
+        self.write_text(null, &mut s);
+        s
+    }
+    /// [`Value::to_text`] appended to `out` (a bulk export writes a million values
+    /// without a string each). A table reads `label: a/b/c; …`.
+    pub fn write_text(&self, null: &str, out: &mut String) {
         match self {
-            Value::Null => null.into(),
-            Value::Count(n) => n.to_string(),
-            Value::Money(u) => fmt_fixed(*u, 4, 2),
-            Value::Ratio(u) => fmt_fixed(*u, RATIO_DECIMALS, 1),
-            Value::Measure(u) => fmt_fixed(*u, 4, 1),
-            Value::Table(t) => t
-                .labels
-                .iter()
-                .zip(&t.rows)
-                .map(|(l, r)| {
-                    format!(
-                        "{l}: {}",
-                        r.iter()
-                            .map(|v| v.to_text(null))
-                            .collect::<Vec<_>>()
-                            .join("/")
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("; "),
+            Value::Null => out.push_str(null),
+            Value::Count(n) => {
+                use std::fmt::Write;
+                let _ = write!(out, "{n}");
+            }
+            Value::Money(u) => write_fixed(out, *u, 4, 2),
+            Value::Ratio(u) => write_fixed(out, *u, RATIO_DECIMALS, 1),
+            Value::Measure(u) => write_fixed(out, *u, 4, 1),
+            Value::Table(t) => {
+                for (k, (l, r)) in t.labels.iter().zip(&t.rows).enumerate() {
+                    if k > 0 {
+                        out.push_str("; ");
+                    }
+                    out.push_str(l);
+                    out.push_str(": ");
+                    for (j, v) in r.iter().enumerate() {
+                        if j > 0 {
+                            out.push('/');
+                        }
+                        v.write_text(null, out);
+                    }
+                }
+            }
         }
     }
     /// The value as a float, for charts and comparisons; `None` when undefined or a table.
@@ -591,18 +601,32 @@ impl Value {
 
 /// Formats `units / 10^scale` with at least `min_dec` decimals and trailing zeros trimmed.
 pub fn fmt_fixed(units: i128, scale: u32, min_dec: usize) -> String {
-    let neg = units < 0;
+    let mut s = String::new();
+    write_fixed(&mut s, units, scale, min_dec);
+    s
+}
+
+/// [`fmt_fixed`] appended to `out`.
+pub fn write_fixed(out: &mut String, units: i128, scale: u32, min_dec: usize) {
+    use std::fmt::Write;
     let a = units.unsigned_abs();
     let p = 10u128.pow(scale);
-    let mut frac = format!("{:0width$}", a % p, width = scale as usize);
-    while frac.len() > min_dec && frac.ends_with('0') {
-        frac.pop();
+    if units < 0 {
+        out.push('-');
     }
-    let sign = if neg { "-" } else { "" };
-    if frac.is_empty() {
-        format!("{sign}{}", a / p)
-    } else {
-        format!("{sign}{}.{frac}", a / p)
+    let (whole, mut frac) = (a / p, a % p);
+    let _ = match u64::try_from(whole) {
+        Ok(w) => write!(out, "{w}"),
+        Err(_) => write!(out, "{whole}"),
+    };
+    // the decimals, trailing zeros trimmed down to `min_dec`
+    let mut digits = scale as usize;
+    while digits > min_dec && frac % 10 == 0 {
+        frac /= 10;
+        digits -= 1;
+    }
+    if digits > 0 {
+        let _ = write!(out, ".{frac:0digits$}");
     }
 }
 
@@ -619,4 +643,64 @@ pub fn json_str(s: &str) -> String {
     }
     o.push('"');
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The text of `units / 10^scale` the plain way: every decimal, then trailing zeros
+    /// trimmed down to `min_dec`.
+    fn reference(units: i128, scale: u32, min_dec: usize) -> String {
+        let p = 10u128.pow(scale);
+        let a = units.unsigned_abs();
+        let mut frac = format!("{:0width$}", a % p, width = scale as usize);
+        while frac.len() > min_dec && frac.ends_with('0') {
+            frac.pop();
+        }
+        let sign = if units < 0 { "-" } else { "" };
+        if frac.is_empty() {
+            format!("{sign}{}", a / p)
+        } else {
+            format!("{sign}{}.{frac}", a / p)
+        }
+    }
+
+    #[test]
+    fn fixed_point_text_is_exact_and_trimmed() {
+        let mut units = vec![
+            0,
+            1,
+            -1,
+            10,
+            -5_000,
+            12_345_000,
+            1_230_001,
+            9_999_999,
+            i128::from(u64::MAX) * 10_000 + 1,
+            i128::MAX,
+            i128::MIN + 1,
+        ];
+        units.extend((-2_000..2_000).map(|x| x * 37));
+        for &u in &units {
+            for (scale, min_dec) in [(4, 2), (4, 1), (RATIO_DECIMALS, 1), (4, 0), (0, 0), (2, 4)] {
+                assert_eq!(
+                    fmt_fixed(u, scale, min_dec),
+                    reference(u, scale, min_dec),
+                    "{u} {scale} {min_dec}"
+                );
+            }
+        }
+        assert_eq!(fmt_fixed(12_345_000, 4, 2), "1234.50");
+        assert_eq!(fmt_fixed(-5_000, 4, 1), "-0.5");
+        let t = Value::Table(Table {
+            columns: vec!["stage", "entered", "share"],
+            rows: vec![
+                vec![Value::Count(3), Value::Ratio(0)],
+                vec![Value::Count(0), Value::Null],
+            ],
+            labels: vec!["Qualify".into(), "Close, won".into()],
+        });
+        assert_eq!(t.to_text("—"), "Qualify: 3/0.0; Close, won: 0/—");
+    }
 }

@@ -271,10 +271,19 @@ pub fn row_json(engine: &Engine, row: &Row, kpis: &[&str]) -> String {
 
 /// Quotes a CSV field when needed.
 pub fn csv_field(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    push_csv_field(&mut o, s);
+    o
+}
+
+/// [`csv_field`] appended to `out`.
+pub fn push_csv_field(out: &mut String, s: &str) {
     if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
+        out.push('"');
+        out.push_str(&s.replace('"', "\"\""));
+        out.push('"');
     } else {
-        s.to_owned()
+        out.push_str(s);
     }
 }
 
@@ -293,15 +302,28 @@ pub fn rows_csv(
     }
     line.push('\n');
     out.write_all(line.as_bytes())?;
+    let mut cell = String::new();
     for r in rows {
         line.clear();
-        line.push_str(&csv_field(&engine.scope_name(r.scope)));
+        push_csv_field(&mut line, &engine.scope_name(r.scope));
         line.push(',');
-        line.push_str(&csv_field(&r.period.to_string()));
-        for k in kpis {
+        cell.clear();
+        {
+            use std::fmt::Write;
+            let _ = write!(cell, "{}", r.period);
+        }
+        push_csv_field(&mut line, &cell);
+        for (j, k) in kpis.iter().enumerate() {
             line.push(',');
-            if let Some((_, v)) = r.values.iter().find(|(id, _)| id == k) {
-                line.push_str(&csv_field(&v.to_text("")));
+            // a row's values come in the order of `kpis`
+            let v = match r.values.get(j) {
+                Some((id, v)) if id == k => Some(v),
+                _ => r.values.iter().find(|(id, _)| id == k).map(|x| &x.1),
+            };
+            if let Some(v) = v {
+                cell.clear();
+                v.write_text("", &mut cell);
+                push_csv_field(&mut line, &cell);
             }
         }
         line.push('\n');
