@@ -978,6 +978,9 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
                 rows.len()
             );
         }
+        // the process ends here: its memory goes back with it, at once, instead of
+        // through a free for each of the rows' values
+        std::mem::forget(rows);
     }
     out.flush()?;
     if a.timings {
@@ -994,5 +997,8 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
             started.elapsed().as_secs_f64()
         );
     }
+    // the same for the book's columns (1.9 GB at 10M opportunities): one unmapping
+    // when the process exits
+    std::mem::forget(engine);
     Ok(())
 }
