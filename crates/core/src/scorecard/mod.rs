@@ -118,11 +118,17 @@ pub struct Engine {
     spare: std::sync::Mutex<Option<Spare>>,
 }
 
-/// A pass's cell arrays, kept for reuse.
+/// A pass's arrays, kept for reuse: the cells, stage and loss tables and median inputs
+/// of a finished run, and each thread's (cell, value) lists of sales cycles and response
+/// times.
+#[derive(Default)]
 struct Spare {
     cells: Vec<Cell>,
     stages: Vec<StageCell>,
     losses: Vec<LossCell>,
+    cycle_vals: Vec<u32>,
+    resp_vals: Vec<u32>,
+    pairs: Vec<Vec<(u32, u32)>>,
 }
 
 /// The pass's output: the (segment × slot) cells and what the roll-up reads besides.
@@ -473,16 +479,20 @@ impl Engine {
             mut cells,
             mut stages,
             mut losses,
+            mut cycle_vals,
+            mut resp_vals,
+            mut pairs,
         } = self
             .spare
             .lock()
             .ok()
             .and_then(|mut s| s.take())
-            .unwrap_or(Spare {
-                cells: Vec::new(),
-                stages: Vec::new(),
-                losses: Vec::new(),
-            });
+            .unwrap_or_default();
+        let mut pair = || {
+            let mut v = pairs.pop().unwrap_or_default();
+            v.clear();
+            v
+        };
         cells.clear();
         cells.resize(nseg * ng, Cell::default());
         stages.clear();
@@ -549,8 +559,8 @@ impl Engine {
                     cells: c,
                     stages: s,
                     losses: l,
-                    cycles: Vec::new(),
-                    responses: Vec::new(),
+                    cycles: pair(),
+                    responses: pair(),
                     trace: trace.then(|| spare::TRACES.take()),
                     want,
                     walk,
@@ -593,12 +603,15 @@ impl Engine {
         for r in results {
             r?;
         }
-        let mut cycles: Vec<(u32, u32)> = Vec::new();
-        let mut responses: Vec<(u32, u32)> = Vec::new();
-        for p in &mut parts {
-            cycles.append(&mut p.cycles);
-            responses.append(&mut p.responses);
-        }
+        // each thread's median inputs, in owner order
+        let cycles: Vec<Vec<(u32, u32)>> = parts
+            .iter_mut()
+            .map(|p| std::mem::take(&mut p.cycles))
+            .collect();
+        let responses: Vec<Vec<(u32, u32)>> = parts
+            .iter_mut()
+            .map(|p| std::mem::take(&mut p.responses))
+            .collect();
         // the parts' traces, in owner order (the first one's buffer holds them all)
         let mut traces = parts.iter_mut().filter_map(|p| p.trace.take());
         let mut tr = traces.next().unwrap_or_default();
@@ -639,7 +652,8 @@ impl Engine {
             }
         }
 
-        // Group median inputs by cell (counting sort: the cells hold the counts).
+        // Group median inputs by cell (counting sort: the cells hold the counts), straight
+        // from each thread's list into the reused arrays.
         let group = |counts: &dyn Fn(&Cell) -> u32| -> Vec<u32> {
             let mut off = vec![0u32; cells.len() + 1];
             for (k, c) in cells.iter().enumerate() {
@@ -647,26 +661,21 @@ impl Engine {
             }
             off
         };
+        let place = |off: &[u32], lists: &[Vec<(u32, u32)>], vals: &mut Vec<u32>| {
+            vals.clear();
+            vals.resize(lists.iter().map(Vec::len).sum(), 0);
+            let mut next = off.to_vec();
+            for &(k, v) in lists.iter().flatten() {
+                vals[next[k as usize] as usize] = v;
+                next[k as usize] += 1;
+            }
+        };
         let cycle_off = group(&|c| c.cycle_n);
-        let mut cycle_vals = vec![0u32; cycles.len()];
-        {
-            let mut next = cycle_off.clone();
-            for &(k, v) in &cycles {
-                cycle_vals[next[k as usize] as usize] = v;
-                next[k as usize] += 1;
-            }
-        }
-        drop(cycles);
+        place(&cycle_off, &cycles, &mut cycle_vals);
         let resp_off = group(&|c| c.leads_responded);
-        let mut resp_vals = vec![0u32; responses.len()];
-        {
-            let mut next = resp_off.clone();
-            for &(k, v) in &responses {
-                resp_vals[next[k as usize] as usize] = v;
-                next[k as usize] += 1;
-            }
-        }
-        drop(responses);
+        place(&resp_off, &responses, &mut resp_vals);
+        // the lists go back for the next pass (the arrays go with the grid: see `run_in`)
+        self.keep_spare(|sp| sp.pairs.extend(cycles.into_iter().chain(responses)));
         let max_cycle = cycle_vals.iter().copied().max().unwrap_or(0) as usize;
 
         // Quotas set on teams and units; spend on units (with their ancestors) and the
@@ -1012,14 +1021,21 @@ impl Engine {
             Walk::ALL,
         )?;
         let rows = self.run_grid(&grid, lens, scopes, periods, kpis, today);
-        if let Ok(mut s) = self.spare.lock() {
-            *s = Some(Spare {
-                cells: grid.cells,
-                stages: grid.stages,
-                losses: grid.losses,
-            });
-        }
+        self.keep_spare(|sp| {
+            sp.cells = grid.cells;
+            sp.stages = grid.stages;
+            sp.losses = grid.losses;
+            sp.cycle_vals = grid.cycle_vals;
+            sp.resp_vals = grid.resp_vals;
+        });
         rows
+    }
+
+    /// Hands arrays of a finished pass to the next one (see [`Spare`]).
+    fn keep_spare(&self, f: impl FnOnce(&mut Spare)) {
+        if let Ok(mut s) = self.spare.lock() {
+            f(s.get_or_insert_with(Spare::default));
+        }
     }
 
     /// A company-wide pass for `periods` (every owner's records): it serves every scope
