@@ -254,7 +254,9 @@ pub enum Value {
     Ratio(i128),
     /// Days or minutes, exact to four places: `units / 10^4`.
     Measure(i128),
-    Table(Table),
+    /// Boxed: a row of the bulk export holds 46 values, and the numbers need no more
+    /// than 32 bytes each.
+    Table(Box<Table>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -426,7 +428,7 @@ pub fn compute(id: &str, t: &mut Totals, cx: &Context) -> Option<Value> {
             }
         }
         // §6 funnel and data quality
-        "stage_conversion" => Value::Table(Table {
+        "stage_conversion" => Value::Table(Box::new(Table {
             columns: vec!["stage", "entered", "advanced", "conversion"],
             labels: t
                 .stages
@@ -447,8 +449,8 @@ pub fn compute(id: &str, t: &mut Totals, cx: &Context) -> Option<Value> {
                     ]
                 })
                 .collect(),
-        }),
-        "days_in_stage_avg" => Value::Table(Table {
+        })),
+        "days_in_stage_avg" => Value::Table(Box::new(Table {
             columns: vec!["stage", "left", "days_avg"],
             labels: t
                 .stages
@@ -468,13 +470,13 @@ pub fn compute(id: &str, t: &mut Totals, cx: &Context) -> Option<Value> {
                     ]
                 })
                 .collect(),
-        }),
+        })),
         "loss_reasons" => {
             let mut idx: Vec<usize> = (0..t.losses.len())
                 .filter(|&k| t.losses[k].count > 0)
                 .collect();
             idx.sort_by_key(|&k| (std::cmp::Reverse(t.losses[k].count), k));
-            Value::Table(Table {
+            Value::Table(Box::new(Table {
                 columns: vec!["reason", "lost_deals", "lost_amount"],
                 labels: idx
                     .iter()
@@ -494,7 +496,7 @@ pub fn compute(id: &str, t: &mut Totals, cx: &Context) -> Option<Value> {
                         ]
                     })
                     .collect(),
-            })
+            }))
         }
         "data_completeness_share" => ratio(i(c.open_complete), i(c.open_n)),
         _ => return None,
@@ -693,14 +695,14 @@ mod tests {
         }
         assert_eq!(fmt_fixed(12_345_000, 4, 2), "1234.50");
         assert_eq!(fmt_fixed(-5_000, 4, 1), "-0.5");
-        let t = Value::Table(Table {
+        let t = Value::Table(Box::new(Table {
             columns: vec!["stage", "entered", "share"],
             rows: vec![
                 vec![Value::Count(3), Value::Ratio(0)],
                 vec![Value::Count(0), Value::Null],
             ],
             labels: vec!["Qualify".into(), "Close, won".into()],
-        });
+        }));
         assert_eq!(t.to_text("—"), "Qualify: 3/0.0; Close, won: 0/—");
     }
 }
