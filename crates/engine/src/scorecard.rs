@@ -854,8 +854,12 @@ pub struct Explanation {
     pub value: Value,
     pub formula: &'static str,
     pub inputs: Vec<(&'static str, String)>,
-    /// In the pass's order; [`Explanation::nth`] walks them in (date, id, kind) order.
+    /// In the pass's order; [`Explanation::nth`] walks them in (date, id, kind) order. A
+    /// drill-down made for its first pages ([`explain_ends_in`]) keeps only its first and
+    /// last [`ENDS`] here, when it has more (see [`Explanation::complete`]).
     pub records: Vec<Behind>,
+    /// How many records are behind the number (all of them, kept or not).
+    total: usize,
     /// The positions in `records` of the first and the last [`ENDS`] in (date, id, kind)
     /// order, picked when explained (the pages shown first).
     first: Vec<u32>,
@@ -889,11 +893,23 @@ fn date_order(book: &Book, records: &[Behind]) -> Vec<u32> {
 impl Explanation {
     /// How many records are behind the number.
     pub fn len(&self) -> usize {
-        self.records.len()
+        self.total
     }
     /// Whether no record is behind the number.
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.total == 0
+    }
+    /// Whether every record is kept (else only the first and last [`ENDS`] in (date, id,
+    /// kind) order are: [`explain_ends_in`]).
+    pub fn complete(&self) -> bool {
+        self.records.len() == self.total
+    }
+    /// Whether the `k`th record in (date, id, kind) order is at hand (always, when
+    /// complete).
+    pub fn at_hand(&self, k: usize) -> bool {
+        self.complete()
+            || k < self.first.len()
+            || (k >= self.total - self.last.len() && k < self.total)
     }
     /// Whether the whole (date, id, kind) order has been made (the first and last
     /// [`ENDS`] do not need it).
@@ -902,19 +918,25 @@ impl Explanation {
     }
     /// The position in `records` of the `k`th record in (date, id, kind) order (`engine`
     /// must be the one that explained it). The first and last [`ENDS`] are at hand; any
-    /// other puts every record in order once.
+    /// other puts every record in order once. A drill-down that is not complete has only
+    /// its ends: callers ask [`Explanation::at_hand`] first, and get the nearest end for a
+    /// position between them.
     pub fn nth(&self, engine: &Engine, k: usize) -> usize {
         if let Some(o) = self.order.get() {
             return o[k] as usize;
         }
-        let tail = self.records.len() - self.last.len();
+        let tail = self.total - self.last.len();
         if k < self.first.len() {
             self.first[k] as usize
         } else if k >= tail {
             self.last[k - tail] as usize
-        } else {
+        } else if self.complete() {
             self.order
                 .get_or_init(|| date_order(&engine.book, &self.records))[k] as usize
+        } else if k < self.total / 2 {
+            self.first.last().map_or(0, |&i| i as usize)
+        } else {
+            self.last.first().map_or(0, |&i| i as usize)
         }
     }
     /// Record `i`, formatted (`engine` must be the one that explained it).
@@ -930,9 +952,12 @@ impl Explanation {
             amount: self.amount(engine, i),
         }
     }
-    /// Every record, formatted, in (date, id, kind) order.
+    /// Every record at hand, formatted, in (date, id, kind) order (all of them when
+    /// complete).
     pub fn formatted<'a>(&'a self, engine: &'a Engine) -> impl Iterator<Item = ExplainRecord> + 'a {
-        (0..self.records.len()).map(move |k| self.record(engine, self.nth(engine, k)))
+        (0..self.total)
+            .filter(move |&k| self.at_hand(k))
+            .map(move |k| self.record(engine, self.nth(engine, k)))
     }
     /// Record `i`'s kind ("won", "lead", "call", …).
     pub fn kind(&self, engine: &Engine, i: usize) -> &'static str {
@@ -1343,6 +1368,38 @@ pub fn explain_in(
     period: Period,
     today: Date,
 ) -> Result<Explanation> {
+    explain_keeping(engine, lens, k, scope, period, today, true)
+}
+
+/// [`explain_in`] for the pages shown first: the value, its inputs, how many records are
+/// behind it and the first and last [`ENDS`] of them in (date, id, kind) order — not the
+/// rest. A company-wide drill-down has millions of records; keeping them all costs fresh
+/// memory on every first render (the page faults were a large part of it), while the
+/// records are put together in a reused buffer here and given back once the ends are
+/// picked. A page between the ends, another sort or an export asks [`explain_in`].
+pub fn explain_ends_in(
+    engine: &Engine,
+    lens: &Lens,
+    k: &'static str,
+    scope: Scope,
+    period: Period,
+    today: Date,
+) -> Result<Explanation> {
+    explain_keeping(engine, lens, k, scope, period, today, false)
+}
+
+/// Records gathered for a drill-down that keeps only its ends (given back once picked).
+static RECORDS: Spare<Behind> = Spare::new();
+
+fn explain_keeping(
+    engine: &Engine,
+    lens: &Lens,
+    k: &'static str,
+    scope: Scope,
+    period: Period,
+    today: Date,
+    all: bool,
+) -> Result<Explanation> {
     if kpi::NOT_YET.contains(&k) {
         return Err(ScorecardError::Kpi(format!(
             "{k} waits for forecasts, which salesorg does not hold yet"
@@ -1434,8 +1491,15 @@ pub fn explain_in(
                 Scope::Unit(u) => segs.scopes_of(seg).contains(&segs.unit(u)),
             }
     };
-    // kept by the drill-down (fresh memory, not a spare buffer's: the drill-down keeps it)
-    let mut records = Vec::with_capacity(c.trace.len());
+    // kept by the drill-down (fresh memory, not a spare buffer's: the drill-down keeps
+    // it), or a spare buffer when only the ends are kept
+    let mut records = if all {
+        Vec::with_capacity(c.trace.len())
+    } else {
+        let mut r = RECORDS.take();
+        r.reserve(c.trace.len());
+        r
+    };
     // the trace holds only what `keep` let through (the shown slots, what feeds the KPI)
     for &(key, contrib) in &c.trace {
         let seg = key / c.ng as u32;
@@ -1495,6 +1559,26 @@ pub fn explain_in(
         let _ = order.set(date_order(book, &records));
         (Vec::new(), Vec::new())
     });
+    let total = records.len();
+    let (records, first, last) = if all {
+        (records, first, last)
+    } else if first.is_empty() || first.len() + last.len() >= total {
+        // few records: all kept, in memory of their own size
+        let kept = records.clone();
+        RECORDS.give(records);
+        (kept, first, last)
+    } else {
+        // the ends alone, first then last
+        let kept: Vec<Behind> = first
+            .iter()
+            .chain(&last)
+            .map(|&i| records[i as usize])
+            .collect();
+        RECORDS.give(records);
+        let f = first.len() as u32;
+        let n = kept.len() as u32;
+        (kept, (0..f).collect(), (f..n).collect())
+    };
     Ok(Explanation {
         kpi: k,
         scope: engine.scope_name(scope),
@@ -1504,6 +1588,7 @@ pub fn explain_in(
         formula: formula(k),
         inputs,
         records,
+        total,
         first,
         last,
         order,

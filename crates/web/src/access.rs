@@ -159,8 +159,10 @@ impl<'a> Scoped<'a> {
         e.run_grid(&grid, self.lens(), scopes, periods, kpis, today)
     }
 
-    /// The drill-down of `kpi` for `scope` over `period`, as this viewer sees it (kept for
-    /// sorting and paging it).
+    /// The drill-down of `kpi` for `scope` over `period`, as this viewer sees it, for its
+    /// first pages: every record when there are few, else the first and last
+    /// [`ENDS`](salesorg_engine::scorecard::ENDS) in date order (kept for paging it). The
+    /// complete one, when already made, serves as well.
     pub fn explain(
         &self,
         kpi: &'static str,
@@ -168,7 +170,34 @@ impl<'a> Scoped<'a> {
         period: Period,
         today: Date,
     ) -> Result<std::sync::Arc<salesorg_engine::scorecard::Explanation>> {
+        let all = self.cache_key(&format!("explainall|{kpi}|{scope:?}|{period}|{today}"));
+        if let Some(ex) = self.loaded.explained_kept(&all) {
+            return Ok(ex);
+        }
         let key = self.cache_key(&format!("explain|{kpi}|{scope:?}|{period}|{today}"));
+        self.loaded.explained(key, || {
+            salesorg_engine::scorecard::explain_ends_in(
+                self.engine,
+                self.lens(),
+                kpi,
+                scope,
+                period,
+                today,
+            )
+            .map_err(engine_error)
+        })
+    }
+
+    /// [`Scoped::explain`] with every record (for a page between the ends, another sort
+    /// or an export).
+    pub fn explain_all(
+        &self,
+        kpi: &'static str,
+        scope: Scope,
+        period: Period,
+        today: Date,
+    ) -> Result<std::sync::Arc<salesorg_engine::scorecard::Explanation>> {
+        let key = self.cache_key(&format!("explainall|{kpi}|{scope:?}|{period}|{today}"));
         self.loaded.explained(key, || {
             salesorg_engine::scorecard::explain_in(
                 self.engine,
@@ -178,10 +207,7 @@ impl<'a> Scoped<'a> {
                 period,
                 today,
             )
-            .map_err(|err| match err {
-                salesorg_engine::EngineError::Scorecard(x) => bad_input(x),
-                other => WebError::Engine(other),
-            })
+            .map_err(engine_error)
         })
     }
 
@@ -734,5 +760,13 @@ impl<'a> Cx<'a> {
     /// tokens) and for admins. Never for org data.
     pub fn unscoped_store(&mut self) -> &mut Store {
         self.store
+    }
+}
+
+/// An engine error as the web answers it: a scorecard error is the request's fault.
+fn engine_error(err: salesorg_engine::EngineError) -> WebError {
+    match err {
+        salesorg_engine::EngineError::Scorecard(x) => bad_input(x),
+        other => WebError::Engine(other),
     }
 }

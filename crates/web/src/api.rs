@@ -650,10 +650,15 @@ async fn explain(
         let scope = scope_of(cx, q.scope.as_deref(), Some(&p))?;
         let k = kpis_param(Some(q.kpi.as_deref().unwrap_or("")).filter(|s| !s.is_empty()).or(Some("win_rate")))?;
         let k = *k.first().ok_or_else(|| WebError::BadRequest("kpi is required".into()))?;
-        let ex = cx.scoped.explain(k, scope, p, cx.today)?;
         let per_page = q.per_page.unwrap_or(50).clamp(1, 1000);
         let page = q.page.unwrap_or(1).max(1);
+        let mut ex = cx.scoped.explain(k, scope, p, cx.today)?;
         let total = ex.len();
+        let from = (page - 1).saturating_mul(per_page);
+        // a page between the first and last records in date order needs every record
+        if !(from..from.saturating_add(per_page).min(total)).all(|k| ex.at_hand(k)) {
+            ex = cx.scoped.explain_all(k, scope, p, cx.today)?;
+        }
         let recs: Vec<J> = (0..total)
             .skip((page - 1).saturating_mul(per_page))
             .take(per_page)

@@ -526,10 +526,18 @@ impl Loaded {
         f: impl FnOnce() -> Result<salesorg_engine::scorecard::Explanation>,
     ) -> Result<Arc<salesorg_engine::scorecard::Explanation>> {
         let size = |x: &salesorg_engine::scorecard::Explanation| {
-            // the records, and their order once a page between the ends has asked for it
-            x.len() * (std::mem::size_of::<salesorg_engine::scorecard::Behind>() + 4) + 4096
+            // the records kept, and their order once a page between the ends has asked
+            x.records.len() * (std::mem::size_of::<salesorg_engine::scorecard::Behind>() + 4) + 4096
         };
         kept_or(&self.explains, key, size, f)
+    }
+
+    /// The drill-down kept under `key`, if there is one.
+    pub(crate) fn explained_kept(
+        &self,
+        key: &str,
+    ) -> Option<Arc<salesorg_engine::scorecard::Explanation>> {
+        self.explains.lock().ok().and_then(|mut k| k.get(key))
     }
 
     pub(crate) fn cache_get(&self, key: &str) -> Option<Arc<String>> {

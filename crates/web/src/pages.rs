@@ -1313,8 +1313,10 @@ impl Order {
 }
 
 /// The drill-down a query asks for (kept per viewer), and the order of its records for
-/// the query's sort: indices, so that a page or an export does not copy the records.
-fn explained(cx: &Cx, q: &ScQ) -> Result<(Arc<sc::Explanation>, Order)> {
+/// the query's sort: indices, so that a page or an export does not copy the records. The
+/// first and last pages in date order come from a drill-down that keeps only its ends;
+/// a page between them, another sort or an `export` from the complete one.
+fn explained(cx: &Cx, q: &ScQ, export: bool) -> Result<(Arc<sc::Explanation>, Order)> {
     let e = cx.scoped.engine;
     let p = period_param(e, q.period.as_deref(), cx.today)?;
     let scope = match q.scope.as_deref() {
@@ -1323,7 +1325,21 @@ fn explained(cx: &Cx, q: &ScQ) -> Result<(Arc<sc::Explanation>, Order)> {
     };
     let k =
         sc::parse_kpis(&[q.kpi.clone().unwrap_or_else(|| "bookings".into())]).map_err(bad_input)?;
-    let ex = cx.scoped.explain(k[0], scope, p, cx.today)?;
+    let mut ex = cx.scoped.explain(k[0], scope, p, cx.today)?;
+    let column = q.sort.as_deref().unwrap_or("date");
+    let desc = q.dir.as_deref() == Some("desc");
+    if !ex.complete() {
+        // the positions the page shows, in date order
+        let n = ex.len();
+        let pg = q.page.unwrap_or(1).clamp(1, n.div_ceil(PER_PAGE).max(1));
+        let at_hand = !export
+            && !matches!(column, "kind" | "id" | "owner" | "amount")
+            && ((pg - 1) * PER_PAGE..(pg * PER_PAGE).min(n))
+                .all(|k| ex.at_hand(if desc { n - 1 - k } else { k }));
+        if !at_hand {
+            ex = cx.scoped.explain_all(k[0], scope, p, cx.today)?;
+        }
+    }
     // keys laid out side by side with the index last: a total order, so an unstable sort
     // gives the same pages on every request, without chasing each record while sorting
     fn by<'a, K: Ord>(n: usize, key: impl Fn(usize) -> K + 'a) -> Vec<u32> {
@@ -1333,7 +1349,6 @@ fn explained(cx: &Cx, q: &ScQ) -> Result<(Arc<sc::Explanation>, Order)> {
     }
     let n = ex.len();
     let day = |i: usize| ex.records[i].day;
-    let column = q.sort.as_deref().unwrap_or("date");
     let sorted =
         |f: &dyn Fn() -> Vec<u32>| cx.scoped.explain_order(k[0], scope, p, cx.today, column, f);
     let sorted = match column {
@@ -1349,11 +1364,7 @@ fn explained(cx: &Cx, q: &ScQ) -> Result<(Arc<sc::Explanation>, Order)> {
         // the engine's own (date, id, kind) order
         _ => None,
     };
-    let order = Order {
-        sorted,
-        n,
-        desc: q.dir.as_deref() == Some("desc"),
-    };
+    let order = Order { sorted, n, desc };
     Ok((ex, order))
 }
 
@@ -1364,7 +1375,7 @@ async fn explain_page(
     Query(q): Query<ScQ>,
 ) -> Response {
     page(app, headers, Method::GET, a.0, "/explain".into(), None, move |cx| {
-        let (ex, recs) = explained(cx, &q)?;
+        let (ex, recs) = explained(cx, &q, false)?;
         let e = cx.scoped.engine;
         let ccy = e.book.settings.currency.as_str().to_owned();
         let base = format!("kpi={}&scope={}&period={}", ex.kpi, enc(&ex.scope), enc(&ex.period.to_string()));
@@ -1461,7 +1472,7 @@ async fn explain_csv(
     Query(q): Query<ScQ>,
 ) -> Response {
     let r = run_as_viewer(app, headers, Method::GET, a.0, None, move |cx| {
-        let (ex, recs) = explained(cx, &q)?;
+        let (ex, recs) = explained(cx, &q, true)?;
         let e = cx.scoped.engine;
         let mut s = String::from("kind,record,owner_id,owner,date,detail,amount\r\n");
         for r in recs.iter(&ex, e, 0, recs.len()).map(|i| ex.record(e, i)) {

@@ -218,7 +218,61 @@ fn the_snapshot_with_ids_gives_the_same_drill_downs() {
         all.sort_unstable();
         all.dedup();
         assert_eq!(all.len(), n, "{k}");
+        // made for its first pages, the drill-down keeps those ends alone: the same
+        // value, inputs, count and records at both ends
+        let lens = salesorg_core::scorecard::Lens::everything();
+        let few =
+            salesorg_engine::scorecard::explain_ends_in(&e1, &lens, k, Scope::Company, year, today)
+                .unwrap();
+        assert!(ex.complete() && !few.complete(), "{k}");
+        assert_eq!(few.records.len(), 2 * ENDS, "{k}");
+        assert_eq!(
+            (&few.value, &few.inputs, few.len()),
+            (&ex.value, &ex.inputs, n),
+            "{k}"
+        );
+        for &i in &ends {
+            assert!(few.at_hand(i), "{k} {i}");
+            assert_eq!(
+                few.record(&e1, few.nth(&e1, i)),
+                ex.record(&e1, ex.nth(&e1, i)),
+                "{k} {i}"
+            );
+        }
+        assert!(!few.at_hand(ENDS) && !few.at_hand(n / 2) && !few.at_hand(n - ENDS - 1));
+        assert!(!few.at_hand(n), "{k}: past the end");
+        assert!(!few.ordered(), "{k}");
+        // what it shows, formatted: the ends, in order
+        let shown: Vec<_> = few.formatted(&e1).collect();
+        let want: Vec<_> = ends
+            .iter()
+            .map(|&i| ex.record(&e1, ex.nth(&e1, i)))
+            .collect();
+        assert_eq!(shown, want, "{k}");
     }
+    // a small drill-down made for its first pages keeps every record
+    let lens = salesorg_core::scorecard::Lens::everything();
+    let month = Period::parse("2025-03", &rows.book.settings.fiscal).unwrap();
+    let small = salesorg_engine::scorecard::explain_ends_in(
+        &e1,
+        &lens,
+        "won_deals",
+        Scope::Company,
+        month,
+        today,
+    )
+    .unwrap();
+    let full = salesorg_engine::scorecard::explain(&e1, "won_deals", Scope::Company, month, today)
+        .unwrap();
+    assert!(
+        small.len() <= 2 * ENDS && small.complete(),
+        "{}",
+        small.len()
+    );
+    assert_eq!(
+        small.formatted(&e1).collect::<Vec<_>>(),
+        full.formatted(&e1).collect::<Vec<_>>()
+    );
 }
 
 /// A run reuses the arrays of the run before it: whatever that run was (more scopes,
