@@ -953,7 +953,9 @@ impl Engine {
     /// the record groups in `walk` (the totals of the others stay zero), and keeping only
     /// the contributions `want` lets through in the trace (with `trace`). Slots are
     /// numbered in the order of `periods`: each period, then its last-year period (with
-    /// `need.last_year`), then its trailing window (with `need.window`).
+    /// `need.last_year`), then its trailing window (with `need.window`). The periods' own
+    /// slots get their whole totals; the comparison slots their additive cell, which is all
+    /// the formulas read of them ([`Engine::values`]).
     #[allow(clippy::too_many_arguments)]
     pub fn compute_traced(
         &self,
@@ -967,25 +969,39 @@ impl Engine {
         walk: Walk,
     ) -> Result<Computed, ScorecardError> {
         let grid = self.prepare_with(scopes, periods, today, trace, need, want, walk)?;
+        let mut own = vec![false; grid.ng];
+        for &g in &grid.main {
+            own[g] = true;
+        }
         let totals = scopes
             .iter()
             .map(|&scope| {
                 let list = lens.narrow(self.segments_of(scope));
                 (0..grid.ng)
-                    .map(|g| self.totals(&grid, scope, &list, g, true))
+                    .map(|g| self.totals(&grid, scope, &list, g, own[g]))
                     .collect()
             })
             .collect();
-        Ok(Computed {
-            slots: grid.slots.clone(),
+        let computed = Computed {
+            slots: grid.slots,
             totals,
-            main: grid.main.clone(),
-            last_year: grid.last_year.clone(),
-            window: grid.window.clone(),
-            window_parts: grid.window_parts.clone(),
+            main: grid.main,
+            last_year: grid.last_year,
+            window: grid.window,
+            window_parts: grid.window_parts,
             trace: grid.trace,
             ng: grid.ng,
-        })
+        };
+        // the cells go to the next pass (a drill-down over trailing months makes tens of
+        // megabytes of them)
+        self.keep_arrays(
+            grid.cells,
+            grid.stages,
+            grid.losses,
+            grid.cycle_vals,
+            grid.resp_vals,
+        );
+        Ok(computed)
     }
 
     /// The KPI values of every scope × period: one pass, then each scope rolled up and
@@ -1021,14 +1037,32 @@ impl Engine {
             Walk::ALL,
         )?;
         let rows = self.run_grid(&grid, lens, scopes, periods, kpis, today);
-        self.keep_spare(|sp| {
-            sp.cells = grid.cells;
-            sp.stages = grid.stages;
-            sp.losses = grid.losses;
-            sp.cycle_vals = grid.cycle_vals;
-            sp.resp_vals = grid.resp_vals;
-        });
+        self.keep_arrays(
+            grid.cells,
+            grid.stages,
+            grid.losses,
+            grid.cycle_vals,
+            grid.resp_vals,
+        );
         rows
+    }
+
+    /// Hands a finished pass's arrays that nothing keeps to the next pass.
+    fn keep_arrays(
+        &self,
+        cells: Vec<Cell>,
+        stages: Vec<StageCell>,
+        losses: Vec<LossCell>,
+        cycle_vals: Vec<u32>,
+        resp_vals: Vec<u32>,
+    ) {
+        self.keep_spare(|sp| {
+            sp.cells = cells;
+            sp.stages = stages;
+            sp.losses = losses;
+            sp.cycle_vals = cycle_vals;
+            sp.resp_vals = resp_vals;
+        });
     }
 
     /// Hands arrays of a finished pass to the next one (see [`Spare`]).
