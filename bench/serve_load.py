@@ -78,6 +78,7 @@ def main():
     ap.add_argument("--drilldowns", action="store_true",
                     help="also time the CRO's first drill-down into every KPI over another quarter and another month")
     ap.add_argument("--skip-load", action="store_true", help="skip the wrk scenarios")
+    ap.add_argument("--kpis", default=None, help="with --drilldowns: only these KPIs (comma-separated)")
     a = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     binary = a.bin
@@ -184,6 +185,8 @@ def main():
         kpis = json.loads(urllib.request.urlopen(urllib.request.Request(
             base + "/api/kpis", headers={"Authorization": "Bearer " + tokens["bench-cro"]})).read())
         ids = [k["id"] for k in kpis["kpis"] if k.get("available", True)]
+        if a.kpis:
+            ids = [k for k in ids if k in a.kpis.split(",")]
         for period in ["FY2026-Q2", "2026-05"]:
             for k in ids:
                 t = time.time()

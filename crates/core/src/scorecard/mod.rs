@@ -427,7 +427,10 @@ impl Engine {
                 continue;
             }
             let (w, parts) = self.window(p);
-            match parts {
+            // periods of one grain share their parts (a year of quarters sums four of its
+            // own slots); one period alone is better served by one slot over the twelve
+            // months (a drill-down: two slots' cells instead of thirteen)
+            match parts.filter(|_| periods.len() > 1) {
                 Some(parts) => {
                     window_parts.push(
                         parts
@@ -467,10 +470,12 @@ impl Engine {
         }
 
         let nseg = segs.len();
+        // stage and loss tables for the periods' own slots only: the comparison slots (last
+        // year's, the trailing months) are read for their cell alone
         let mut full_ix = vec![usize::MAX; ng];
         let mut nf = 0;
-        for (g, sl) in slots.iter().enumerate() {
-            if sl.full {
+        for &g in &main {
+            if full_ix[g] == usize::MAX {
                 full_ix[g] = nf;
                 nf += 1;
             }

@@ -244,8 +244,9 @@ pub enum Contribution {
 pub struct Part<'a> {
     pub seg0: u32,
     pub ng: usize,
-    /// Slots that records are passed over for (stage and loss tables exist only for them),
-    /// and each slot's position among them.
+    /// The periods' own slots (stage and loss tables exist only for them: the comparison
+    /// slots are read for their cells alone), and each slot's position among them
+    /// (`usize::MAX`: no tables).
     pub nf: usize,
     pub full_ix: &'a [usize],
     pub ns: usize,
@@ -286,10 +287,18 @@ impl Part<'_> {
     fn key(&self, seg: u32, g: usize) -> usize {
         (seg - self.seg0) as usize * self.ng + g
     }
-    /// The stage/loss row of segment `seg` in full slot `g`.
+    /// The stage/loss row of segment `seg` in slot `g`, if `g` has tables.
     #[inline]
-    fn skey(&self, seg: u32, g: usize) -> usize {
-        (seg - self.seg0) as usize * self.nf + self.full_ix[g]
+    fn skey(&self, seg: u32, g: usize) -> Option<usize> {
+        let f = self.full_ix[g];
+        (f != usize::MAX).then(|| (seg - self.seg0) as usize * self.nf + f)
+    }
+    /// The stage-table cell of segment `seg` in slot `g` for the stage of `order`, if `g`
+    /// has tables.
+    #[inline]
+    fn stage_mut(&mut self, seg: u32, g: usize, order: usize) -> Option<&mut StageCell> {
+        let sk = self.skey(seg, g)?;
+        Some(&mut self.stages[sk * self.ns + order])
     }
     #[inline]
     fn note(&mut self, k: usize, c: Contribution) {
@@ -435,9 +444,11 @@ fn closed_deal(
             } else {
                 o.loss_reason[i] as usize
             };
-            let l = &mut part.losses[part.skey(seg, g) * part.nr + r];
-            l.count += 1;
-            l.amount += amount;
+            if let Some(sk) = part.skey(seg, g) {
+                let l = &mut part.losses[sk * part.nr + r];
+                l.count += 1;
+                l.amount += amount;
+            }
             part.note(k, Contribution::Lost(i as u32));
         }
     }
@@ -596,14 +607,16 @@ pub fn owner_records(
                 let seg = segs.at(p, d);
                 let k = part.key(seg, g);
                 if open_rank(rk) {
-                    let a = slots[g].asof;
-                    let advanced = (won_on != NO_DAY && won_on <= a)
-                        || (r + 1..r1).any(|r2| h.day[r2] <= a && ranks[h.stage[r2] as usize] > rk);
                     let order = book.stages[h.stage[r] as usize].order as usize;
-                    let sc = &mut part.stages[part.skey(seg, g) * part.ns + order];
-                    sc.entered += 1;
-                    if advanced {
-                        sc.advanced += 1;
+                    if let Some(sc) = part.stage_mut(seg, g, order) {
+                        let a = slots[g].asof;
+                        let advanced = (won_on != NO_DAY && won_on <= a)
+                            || (r + 1..r1)
+                                .any(|r2| h.day[r2] <= a && ranks[h.stage[r2] as usize] > rk);
+                        sc.entered += 1;
+                        if advanced {
+                            sc.advanced += 1;
+                        }
                     }
                     part.note(k, Contribution::StageEntered(i as u32, r as u32));
                 }
@@ -611,9 +624,10 @@ pub fn owner_records(
                     let prev = h.stage[r - 1];
                     if open_rank(ranks[prev as usize]) && prev != h.stage[r] {
                         let order = book.stages[prev as usize].order as usize;
-                        let sc = &mut part.stages[part.skey(seg, g) * part.ns + order];
-                        sc.left += 1;
-                        sc.days_sum += i64::from(d - h.day[r - 1]);
+                        if let Some(sc) = part.stage_mut(seg, g, order) {
+                            sc.left += 1;
+                            sc.days_sum += i64::from(d - h.day[r - 1]);
+                        }
                         part.note(k, Contribution::StageLeft(i as u32, r as u32 - 1));
                     }
                 }
@@ -628,9 +642,10 @@ pub fn owner_records(
                 let seg = segs.at(p, close);
                 let k = part.key(seg, g);
                 let st = &book.stages[h.stage[last] as usize];
-                let sc = &mut part.stages[part.skey(seg, g) * part.ns + st.order as usize];
-                sc.left += 1;
-                sc.days_sum += i64::from((close - h.day[last]).max(0));
+                if let Some(sc) = part.stage_mut(seg, g, st.order as usize) {
+                    sc.left += 1;
+                    sc.days_sum += i64::from((close - h.day[last]).max(0));
+                }
                 part.note(k, Contribution::StageLeft(i as u32, last as u32));
             }
         }

@@ -333,6 +333,16 @@ fn each_kpi_alone_equals_the_same_kpi_among_all() {
         .filter(|k| !salesorg_core::kpi::NOT_YET.contains(k))
         .collect();
     let together = e.run(&scopes, &periods, &all, today).unwrap();
+    // a period alone (its trailing twelve months one slot) gives what it gives among
+    // others (the months summed from slots of its grain)
+    for (i, p) in periods.iter().enumerate() {
+        let alone = e.run(&scopes, &[*p], &all, today).unwrap();
+        let among = together.iter().skip(i).step_by(periods.len());
+        for (a, t) in alone.iter().zip(among) {
+            assert_eq!((a.scope, a.period), (t.scope, t.period));
+            assert_eq!(a.values, t.values, "{:?} {}", a.scope, a.period);
+        }
+    }
     for k in &all {
         let alone = e.run(&scopes, &periods, &[k], today).unwrap();
         for (a, t) in alone.iter().zip(&together) {
