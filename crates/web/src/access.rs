@@ -174,18 +174,7 @@ impl<'a> Scoped<'a> {
         if let Some(ex) = self.loaded.explained_kept(&all) {
             return Ok(ex);
         }
-        let key = self.cache_key(&format!("explain|{kpi}|{scope:?}|{period}|{today}"));
-        self.loaded.explained(key, || {
-            salesorg_engine::scorecard::explain_ends_in(
-                self.engine,
-                self.lens(),
-                kpi,
-                scope,
-                period,
-                today,
-            )
-            .map_err(engine_error)
-        })
+        self.explained(false, kpi, scope, period, today)
     }
 
     /// [`Scoped::explain`] with every record (for a page between the ends, another sort
@@ -197,17 +186,24 @@ impl<'a> Scoped<'a> {
         period: Period,
         today: Date,
     ) -> Result<std::sync::Arc<salesorg_engine::scorecard::Explanation>> {
-        let key = self.cache_key(&format!("explainall|{kpi}|{scope:?}|{period}|{today}"));
+        self.explained(true, kpi, scope, period, today)
+    }
+
+    /// The drill-down with every record (`all`) or its ends, made once and kept.
+    fn explained(
+        &self,
+        all: bool,
+        kpi: &'static str,
+        scope: Scope,
+        period: Period,
+        today: Date,
+    ) -> Result<std::sync::Arc<salesorg_engine::scorecard::Explanation>> {
+        use salesorg_engine::scorecard::{explain_ends_in, explain_in};
+        let what = if all { "explainall" } else { "explain" };
+        let key = self.cache_key(&format!("{what}|{kpi}|{scope:?}|{period}|{today}"));
+        let make = if all { explain_in } else { explain_ends_in };
         self.loaded.explained(key, || {
-            salesorg_engine::scorecard::explain_in(
-                self.engine,
-                self.lens(),
-                kpi,
-                scope,
-                period,
-                today,
-            )
-            .map_err(engine_error)
+            make(self.engine, self.lens(), kpi, scope, period, today).map_err(engine_error)
         })
     }
 

@@ -973,7 +973,7 @@ impl Engine {
         want: Option<&pass::Want<'_>>,
         walk: Walk,
     ) -> Result<Computed, ScorecardError> {
-        let grid = self.prepare_with(scopes, periods, today, trace, need, want, walk)?;
+        let mut grid = self.prepare_with(scopes, periods, today, trace, need, want, walk)?;
         let mut own = vec![false; grid.ng];
         for &g in &grid.main {
             own[g] = true;
@@ -988,24 +988,18 @@ impl Engine {
             })
             .collect();
         let computed = Computed {
-            slots: grid.slots,
+            slots: std::mem::take(&mut grid.slots),
             totals,
-            main: grid.main,
-            last_year: grid.last_year,
-            window: grid.window,
-            window_parts: grid.window_parts,
-            trace: grid.trace,
+            main: std::mem::take(&mut grid.main),
+            last_year: std::mem::take(&mut grid.last_year),
+            window: std::mem::take(&mut grid.window),
+            window_parts: std::mem::take(&mut grid.window_parts),
+            trace: std::mem::take(&mut grid.trace),
             ng: grid.ng,
         };
         // the cells go to the next pass (a drill-down over trailing months makes tens of
         // megabytes of them)
-        self.keep_arrays(
-            grid.cells,
-            grid.stages,
-            grid.losses,
-            grid.cycle_vals,
-            grid.resp_vals,
-        );
+        self.keep_arrays(grid);
         Ok(computed)
     }
 
@@ -1042,31 +1036,18 @@ impl Engine {
             Walk::ALL,
         )?;
         let rows = self.run_grid(&grid, lens, scopes, periods, kpis, today);
-        self.keep_arrays(
-            grid.cells,
-            grid.stages,
-            grid.losses,
-            grid.cycle_vals,
-            grid.resp_vals,
-        );
+        self.keep_arrays(grid);
         rows
     }
 
-    /// Hands a finished pass's arrays that nothing keeps to the next pass.
-    fn keep_arrays(
-        &self,
-        cells: Vec<Cell>,
-        stages: Vec<StageCell>,
-        losses: Vec<LossCell>,
-        cycle_vals: Vec<u32>,
-        resp_vals: Vec<u32>,
-    ) {
+    /// Hands the arrays of a finished pass that nothing keeps to the next pass.
+    fn keep_arrays(&self, grid: Grid) {
         self.keep_spare(|sp| {
-            sp.cells = cells;
-            sp.stages = stages;
-            sp.losses = losses;
-            sp.cycle_vals = cycle_vals;
-            sp.resp_vals = resp_vals;
+            sp.cells = grid.cells;
+            sp.stages = grid.stages;
+            sp.losses = grid.losses;
+            sp.cycle_vals = grid.cycle_vals;
+            sp.resp_vals = grid.resp_vals;
         });
     }
 

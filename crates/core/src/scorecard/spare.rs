@@ -8,7 +8,8 @@ use std::sync::Mutex;
 /// At most this many buffers are kept per kind (one per core of the machines we run on).
 const KEEP: usize = 2;
 /// A buffer larger than this is dropped rather than kept: enough for a quarter's 3.7M
-/// activities on the 10M demo store, and at most 1.3 GB for the five kinds kept.
+/// activities on the 10M demo store, and at most 1 GB for the four kinds kept (traces,
+/// a drill-down's records, and the sort's keys and id heads).
 const MAX_BYTES: usize = 128 << 20;
 
 /// A pool of spare `Vec<T>`s.
