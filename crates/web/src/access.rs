@@ -159,33 +159,28 @@ impl<'a> Scoped<'a> {
         e.run_grid(&grid, self.lens(), scopes, periods, kpis, today)
     }
 
-    /// The drill-down of `kpi` for `scope` over `period`, as this viewer sees it, for its
-    /// first pages: every record when there are few, else the first and last
-    /// [`ENDS`](salesorg_engine::scorecard::ENDS) in date order (kept for paging it). The
-    /// complete one, when already made, serves as well.
+    /// The drill-down of `kpi` for `scope` over `period`, as this viewer sees it (kept for
+    /// paging it): the one made for its first pages — every record when there are few,
+    /// else the first and last [`ENDS`](salesorg_engine::scorecard::ENDS) in date order —
+    /// when `enough` says it holds what the request shows, else the complete one (a page
+    /// between the ends, another sort, an export). The complete one, once made, serves
+    /// every request.
     pub fn explain(
         &self,
         kpi: &'static str,
         scope: Scope,
         period: Period,
         today: Date,
+        enough: impl FnOnce(&salesorg_engine::scorecard::Explanation) -> bool,
     ) -> Result<std::sync::Arc<salesorg_engine::scorecard::Explanation>> {
         let all = self.cache_key(&format!("explainall|{kpi}|{scope:?}|{period}|{today}"));
         if let Some(ex) = self.loaded.explained_kept(&all) {
             return Ok(ex);
         }
-        self.explained(false, kpi, scope, period, today)
-    }
-
-    /// [`Scoped::explain`] with every record (for a page between the ends, another sort
-    /// or an export).
-    pub fn explain_all(
-        &self,
-        kpi: &'static str,
-        scope: Scope,
-        period: Period,
-        today: Date,
-    ) -> Result<std::sync::Arc<salesorg_engine::scorecard::Explanation>> {
+        let ends = self.explained(false, kpi, scope, period, today)?;
+        if ends.complete() || enough(&ends) {
+            return Ok(ends);
+        }
         self.explained(true, kpi, scope, period, today)
     }
 

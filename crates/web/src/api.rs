@@ -652,13 +652,12 @@ async fn explain(
         let k = *k.first().ok_or_else(|| WebError::BadRequest("kpi is required".into()))?;
         let per_page = q.per_page.unwrap_or(50).clamp(1, 1000);
         let page = q.page.unwrap_or(1).max(1);
-        let mut ex = cx.scoped.explain(k, scope, p, cx.today)?;
-        let total = ex.len();
         let from = (page - 1).saturating_mul(per_page);
         // a page between the first and last records in date order needs every record
-        if !(from..from.saturating_add(per_page).min(total)).all(|k| ex.at_hand(k)) {
-            ex = cx.scoped.explain_all(k, scope, p, cx.today)?;
-        }
+        let ex = cx.scoped.explain(k, scope, p, cx.today, |ex| {
+            (from..from.saturating_add(per_page).min(ex.len())).all(|i| ex.at_hand(i))
+        })?;
+        let total = ex.len();
         let recs: Vec<J> = (0..total)
             .skip((page - 1).saturating_mul(per_page))
             .take(per_page)

@@ -286,7 +286,8 @@ pub(crate) fn warm_home(cx: &mut Cx, more: bool) -> Result<()> {
             &|s, ps, k| cx.scoped.run(s, ps, k, cx.today),
         )?;
         for l in card.lines.iter().filter(|l| !kpi::NOT_YET.contains(&l.kpi)) {
-            cx.scoped.explain(l.kpi, card.scope, now, cx.today)?;
+            cx.scoped
+                .explain(l.kpi, card.scope, now, cx.today, |_| true)?;
         }
     }
     Ok(())
@@ -1325,21 +1326,17 @@ fn explained(cx: &Cx, q: &ScQ, export: bool) -> Result<(Arc<sc::Explanation>, Or
     };
     let k =
         sc::parse_kpis(&[q.kpi.clone().unwrap_or_else(|| "bookings".into())]).map_err(bad_input)?;
-    let mut ex = cx.scoped.explain(k[0], scope, p, cx.today)?;
     let column = q.sort.as_deref().unwrap_or("date");
     let desc = q.dir.as_deref() == Some("desc");
-    if !ex.complete() {
+    let ex = cx.scoped.explain(k[0], scope, p, cx.today, |ex| {
         // the positions the page shows, in date order
         let n = ex.len();
         let pg = q.page.unwrap_or(1).clamp(1, n.div_ceil(PER_PAGE).max(1));
-        let at_hand = !export
+        !export
             && !matches!(column, "kind" | "id" | "owner" | "amount")
             && ((pg - 1) * PER_PAGE..(pg * PER_PAGE).min(n))
-                .all(|k| ex.at_hand(if desc { n - 1 - k } else { k }));
-        if !at_hand {
-            ex = cx.scoped.explain_all(k[0], scope, p, cx.today)?;
-        }
-    }
+                .all(|k| ex.at_hand(if desc { n - 1 - k } else { k }))
+    })?;
     // keys laid out side by side with the index last: a total order, so an unstable sort
     // gives the same pages on every request, without chasing each record while sorting
     fn by<'a, K: Ord>(n: usize, key: impl Fn(usize) -> K + 'a) -> Vec<u32> {

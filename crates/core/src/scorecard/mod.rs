@@ -141,8 +141,8 @@ pub struct Grid {
     pub ng: usize,
     ns: usize,
     nr: usize,
-    nf: usize,
-    full_ix: Vec<usize>,
+    nt: usize,
+    table_ix: Vec<usize>,
     cells: Vec<Cell>,
     stages: Vec<StageCell>,
     losses: Vec<LossCell>,
@@ -186,6 +186,11 @@ impl Grid {
                     .position(|q| q.start == p.start && q.end == p.end)
             })
             .collect()
+    }
+    /// Whether slot `g` is one of the periods' own (the others, last year's and the
+    /// trailing months, are read for their cells alone and have no stage or loss tables).
+    pub fn own(&self, g: usize) -> bool {
+        self.table_ix[g] != usize::MAX
     }
     /// About how many bytes the grid holds (for caches with a budget).
     pub fn bytes(&self) -> usize {
@@ -472,12 +477,12 @@ impl Engine {
         let nseg = segs.len();
         // stage and loss tables for the periods' own slots only: the comparison slots (last
         // year's, the trailing months) are read for their cell alone
-        let mut full_ix = vec![usize::MAX; ng];
-        let mut nf = 0;
+        let mut table_ix = vec![usize::MAX; ng];
+        let mut nt = 0;
         for &g in &main {
-            if full_ix[g] == usize::MAX {
-                full_ix[g] = nf;
-                nf += 1;
+            if table_ix[g] == usize::MAX {
+                table_ix[g] = nt;
+                nt += 1;
             }
         }
         let Spare {
@@ -501,9 +506,9 @@ impl Engine {
         cells.clear();
         cells.resize(nseg * ng, Cell::default());
         stages.clear();
-        stages.resize(nseg * nf * ns, StageCell::default());
+        stages.resize(nseg * nt * ns, StageCell::default());
         losses.clear();
-        losses.resize(nseg * nf * nr, LossCell::default());
+        losses.resize(nseg * nt * nr, LossCell::default());
         let layers = pass::layers(&slots);
         let ranks = pass::stage_ranks(book);
 
@@ -547,18 +552,18 @@ impl Engine {
                 let seg0 = segs.by_person[w[0]];
                 let seg1 = segs.by_person[w[1]];
                 let n = (seg1 - seg0) as usize * ng;
-                let nfs = (seg1 - seg0) as usize * nf;
+                let nts = (seg1 - seg0) as usize * nt;
                 let (c, cr) = c_rest.split_at_mut(n);
-                let (s, sr) = s_rest.split_at_mut(nfs * ns);
-                let (l, lr) = l_rest.split_at_mut(nfs * nr);
+                let (s, sr) = s_rest.split_at_mut(nts * ns);
+                let (l, lr) = l_rest.split_at_mut(nts * nr);
                 c_rest = cr;
                 s_rest = sr;
                 l_rest = lr;
                 parts.push(Part {
                     seg0,
                     ng,
-                    nf,
-                    full_ix: &full_ix,
+                    nt,
+                    table_ix: &table_ix,
                     ns,
                     nr,
                     cells: c,
@@ -629,8 +634,8 @@ impl Engine {
             let mut whole = Part {
                 seg0: 0,
                 ng,
-                nf,
-                full_ix: &full_ix,
+                nt,
+                table_ix: &table_ix,
                 ns,
                 nr,
                 cells: &mut cells,
@@ -720,8 +725,8 @@ impl Engine {
             ng,
             ns,
             nr,
-            nf,
-            full_ix,
+            nt,
+            table_ix,
             cells,
             stages,
             losses,
@@ -823,7 +828,7 @@ impl Engine {
             }
             return t;
         };
-        let tables = parts.tables && grid.full_ix[g] != usize::MAX;
+        let tables = parts.tables && grid.own(g);
         if parts.tables {
             t.stages = vec![StageCell::default(); ns];
             t.losses = vec![LossCell::default(); nr];
@@ -839,7 +844,7 @@ impl Engine {
             let k = s as usize * ng + g;
             t.cell.add(&grid.cells[k]);
             if tables {
-                let sk = s as usize * grid.nf + grid.full_ix[g];
+                let sk = s as usize * grid.nt + grid.table_ix[g];
                 for (a, b) in t
                     .stages
                     .iter_mut()
@@ -974,16 +979,12 @@ impl Engine {
         walk: Walk,
     ) -> Result<Computed, ScorecardError> {
         let mut grid = self.prepare_with(scopes, periods, today, trace, need, want, walk)?;
-        let mut own = vec![false; grid.ng];
-        for &g in &grid.main {
-            own[g] = true;
-        }
         let totals = scopes
             .iter()
             .map(|&scope| {
                 let list = lens.narrow(self.segments_of(scope));
                 (0..grid.ng)
-                    .map(|g| self.totals(&grid, scope, &list, g, own[g]))
+                    .map(|g| self.totals(&grid, scope, &list, g, grid.own(g)))
                     .collect()
             })
             .collect();

@@ -247,8 +247,8 @@ pub struct Part<'a> {
     /// The periods' own slots (stage and loss tables exist only for them: the comparison
     /// slots are read for their cells alone), and each slot's position among them
     /// (`usize::MAX`: no tables).
-    pub nf: usize,
-    pub full_ix: &'a [usize],
+    pub nt: usize,
+    pub table_ix: &'a [usize],
     pub ns: usize,
     pub nr: usize,
     pub cells: &'a mut [Cell],
@@ -290,8 +290,8 @@ impl Part<'_> {
     /// The stage/loss row of segment `seg` in slot `g`, if `g` has tables.
     #[inline]
     fn skey(&self, seg: u32, g: usize) -> Option<usize> {
-        let f = self.full_ix[g];
-        (f != usize::MAX).then(|| (seg - self.seg0) as usize * self.nf + f)
+        let f = self.table_ix[g];
+        (f != usize::MAX).then(|| (seg - self.seg0) as usize * self.nt + f)
     }
     /// The stage-table cell of segment `seg` in slot `g` for the stage of `order`, if `g`
     /// has tables.
