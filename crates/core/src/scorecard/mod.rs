@@ -348,6 +348,7 @@ impl Engine {
             end: day(p.end),
             asof: day(Self::as_of(p, today)),
             full,
+            own: false,
         };
         if let Some(i) = slots
             .iter()
@@ -451,6 +452,9 @@ impl Engine {
                     window.push(g);
                 }
             }
+        }
+        for &g in &main {
+            slots[g].own = true;
         }
         let ng = slots.len();
         let np = book.people.len();

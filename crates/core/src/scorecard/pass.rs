@@ -19,14 +19,71 @@ pub struct Slot {
     /// Records are passed over for this period (otherwise only accounts are, for the
     /// trailing windows of `ltv`).
     pub full: bool,
+    /// One of the requested periods' own slots. The others (last year's period, the
+    /// trailing twelve months and their parts) feed only the formulas' comparisons, which
+    /// read their bookings and customers alone: the pass adds closed deals there and nothing
+    /// else of the records (a drill-down into closed deals, only won deals' bookings).
+    pub own: bool,
+}
+
+/// Days mapped to the slots of non-overlapping periods.
+#[derive(Debug)]
+pub struct Days {
+    lo: Day,
+    map: Vec<u16>,
+}
+
+impl Days {
+    fn of(slots: &[Slot], grp: &[usize]) -> Days {
+        let lo = grp.iter().map(|&g| slots[g].start).min().unwrap_or(0);
+        let hi = grp.iter().map(|&g| slots[g].end).max().unwrap_or(0);
+        let mut map = vec![u16::MAX; (hi - lo).max(0) as usize];
+        for &g in grp {
+            for d in slots[g].start..slots[g].end {
+                map[(d - lo) as usize] = g as u16;
+            }
+        }
+        Days { lo, map }
+    }
+    /// The positions in `range` of a column sorted by day there (`days`) whose day falls
+    /// in one of the periods or between them: the rows outside can have no slot.
+    #[inline]
+    pub fn rows_within(
+        &self,
+        days: &[Day],
+        range: std::ops::Range<usize>,
+    ) -> std::ops::Range<usize> {
+        let hi = self.lo.saturating_add(self.map.len() as Day);
+        let d = &days[range.clone()];
+        let a = d.partition_point(|&x| x < self.lo);
+        let b = a + d[a..].partition_point(|&x| x < hi);
+        range.start + a..range.start + b
+    }
+    /// Whether days `first..=last` reach into the periods or the days between them.
+    #[inline]
+    pub fn overlaps(&self, first: Day, last: Day) -> bool {
+        last >= self.lo && first < self.lo.saturating_add(self.map.len() as Day)
+    }
+    #[inline]
+    pub fn slot(&self, d: Day) -> Option<usize> {
+        if d < self.lo {
+            return None;
+        }
+        match self.map.get((d - self.lo) as usize) {
+            Some(&g) if g != u16::MAX => Some(g as usize),
+            _ => None,
+        }
+    }
 }
 
 /// Non-overlapping full periods, looked up by day.
 #[derive(Debug)]
 pub struct Layer {
-    lo: Day,
-    map: Vec<u16>,
-    /// (as-of day, slot), sorted.
+    /// The own slots' days: every record group is added there.
+    pub own: Days,
+    /// Every slot's days, own and comparison: won deals are added there.
+    pub any: Days,
+    /// (as-of day, slot) of the own slots, sorted.
     asofs: Vec<(Day, u16)>,
     /// For a day `d` in `[asof_lo, asof_lo + len)`: the index of the first as-of day ≥ `d`.
     asof_lo: Day,
@@ -43,31 +100,6 @@ impl Layer {
         match self.first_asof.get((d - self.asof_lo) as usize) {
             Some(&i) => i as usize,
             None => self.asofs.len(),
-        }
-    }
-    /// The positions in `range` of a column sorted by day there (`days`) whose day falls
-    /// in one of the layer's periods or between them: the rows outside can have no slot.
-    #[inline]
-    fn rows_within(&self, days: &[Day], range: std::ops::Range<usize>) -> std::ops::Range<usize> {
-        let hi = self.lo.saturating_add(self.map.len() as Day);
-        let d = &days[range.clone()];
-        let a = d.partition_point(|&x| x < self.lo);
-        let b = a + d[a..].partition_point(|&x| x < hi);
-        range.start + a..range.start + b
-    }
-    /// Whether days `first..=last` reach into the layer's periods or the days between them.
-    #[inline]
-    fn overlaps(&self, first: Day, last: Day) -> bool {
-        last >= self.lo && first < self.lo.saturating_add(self.map.len() as Day)
-    }
-    #[inline]
-    fn slot(&self, d: Day) -> Option<usize> {
-        if d < self.lo {
-            return None;
-        }
-        match self.map.get((d - self.lo) as usize) {
-            Some(&g) if g != u16::MAX => Some(g as usize),
-            _ => None,
         }
     }
 }
@@ -89,16 +121,9 @@ pub fn layers(slots: &[Slot]) -> Vec<Layer> {
     groups
         .into_iter()
         .map(|grp| {
-            let lo = grp.iter().map(|&g| slots[g].start).min().unwrap_or(0);
-            let hi = grp.iter().map(|&g| slots[g].end).max().unwrap_or(0);
-            let mut map = vec![u16::MAX; (hi - lo).max(0) as usize];
-            for &g in &grp {
-                for d in slots[g].start..slots[g].end {
-                    map[(d - lo) as usize] = g as u16;
-                }
-            }
+            let own: Vec<usize> = grp.iter().copied().filter(|&g| slots[g].own).collect();
             let mut asofs: Vec<(Day, u16)> =
-                grp.iter().map(|&g| (slots[g].asof, g as u16)).collect();
+                own.iter().map(|&g| (slots[g].asof, g as u16)).collect();
             asofs.sort();
             let asof_lo = asofs.first().map(|a| a.0).unwrap_or(0);
             let asof_hi = asofs.last().map(|a| a.0 + 1).unwrap_or(0);
@@ -106,8 +131,8 @@ pub fn layers(slots: &[Slot]) -> Vec<Layer> {
                 .map(|d| asofs.partition_point(|&(a, _)| a < d) as u16)
                 .collect();
             Layer {
-                lo,
-                map,
+                own: Days::of(slots, &own),
+                any: Days::of(slots, &grp),
                 asofs,
                 asof_lo,
                 first_asof,
@@ -397,9 +422,11 @@ fn open_rank(r: u16) -> bool {
 pub const STALE_DAYS: Day = 30;
 
 /// Adds deal `i` of owner `p` if it closed in a slot of `layer`, on its close day (won:
-/// bookings, cycle, first-won customers; lost: losses by reason).
+/// bookings, cycle, first-won customers; lost: losses by reason). With `TRIM`, a
+/// comparison slot takes only won deals' bookings, all its formulas read; without it, it
+/// takes everything, which costs less than the test where most slots are the periods' own.
 #[inline]
-fn closed_deal(
+fn closed_deal<const TRIM: bool>(
     book: &Book,
     segs: &Segments,
     slots: &[Slot],
@@ -412,12 +439,20 @@ fn closed_deal(
     let (status, close) = (o.status[i], o.close[i]);
     if status != OppStatus::Open
         && close != NO_DAY
-        && let Some(g) = layer.slot(close)
+        && let Some(g) = layer.any.slot(close)
     {
         let seg = segs.at(p, close);
         let k = part.key(seg, g);
         let amount = o.amount_at_close[i];
         let c = &mut part.cells[k];
+        if TRIM && !slots[g].own {
+            // a comparison slot: the formulas read its bookings alone
+            if status == OppStatus::Won {
+                c.bookings += amount;
+                part.note(k, Contribution::Won(i as u32));
+            }
+            return;
+        }
         if status == OppStatus::Won {
             c.bookings += amount;
             c.won += 1;
@@ -484,8 +519,8 @@ pub fn owner_records(
     if closed_only {
         // a drill-down into closed deals reads only the columns closed deals need, and
         // only the owner's deals that closed in the layer's days (they are sorted by close)
-        for i in layer.rows_within(&o.close, i0..i1) {
-            closed_deal(book, segs, slots, layer, p, i, part);
+        for i in layer.any.rows_within(&o.close, i0..i1) {
+            closed_deal::<true>(book, segs, slots, layer, p, i, part);
         }
     }
     // every deal, for the other walks
@@ -505,12 +540,12 @@ pub fn owner_records(
         let created = o.created[i];
         // closed in a period: attributed on the close day
         if part.walk.closed {
-            closed_deal(book, segs, slots, layer, p, i, part);
+            closed_deal::<false>(book, segs, slots, layer, p, i, part);
         }
         // created in a period: attributed on the created day
         if part.walk.created
             && created != NO_DAY
-            && let Some(g) = layer.slot(created)
+            && let Some(g) = layer.own.slot(created)
         {
             let k = part.key(segs.at(p, created), g);
             let amount = if o.flags[i] & F_AMOUNT != 0 {
@@ -590,7 +625,7 @@ pub fn owner_records(
             let h = &book.history;
             // the rows are in time order: a deal whose rows all fall before or after the
             // layer's days has none with a slot (most deals, for one period)
-            let rows = if layer.overlaps(h.day[r0], h.day[r1 - 1]) {
+            let rows = if layer.own.overlaps(h.day[r0], h.day[r1 - 1]) {
                 r0..r1
             } else {
                 r1..r1
@@ -602,7 +637,7 @@ pub fn owner_records(
             };
             for r in rows {
                 let d = h.day[r];
-                let Some(g) = layer.slot(d) else { continue };
+                let Some(g) = layer.own.slot(d) else { continue };
                 let rk = ranks[h.stage[r] as usize];
                 let seg = segs.at(p, d);
                 let k = part.key(seg, g);
@@ -636,7 +671,7 @@ pub fn owner_records(
             let last = r1 - 1;
             if status != OppStatus::Open
                 && close != NO_DAY
-                && let Some(g) = layer.slot(close)
+                && let Some(g) = layer.own.slot(close)
                 && book.stages[h.stage[last] as usize].closes.is_none()
             {
                 let seg = segs.at(p, close);
@@ -654,13 +689,15 @@ pub fn owner_records(
     let l = &book.leads;
     // the owner's leads are sorted by created day: only those of the layer's days
     let leads = if part.walk.leads {
-        layer.rows_within(&l.created_day, owned(&l.owner_off, p))
+        layer
+            .own
+            .rows_within(&l.created_day, owned(&l.owner_off, p))
     } else {
         0..0
     };
     for i in leads {
         let d = l.created_day[i];
-        let Some(g) = layer.slot(d) else { continue };
+        let Some(g) = layer.own.slot(d) else { continue };
         let a = slots[g].asof;
         let k = part.key(segs.at(p, d), g);
         let c = &mut part.cells[k];
@@ -688,13 +725,13 @@ pub fn owner_records(
     let ac = &book.activities;
     // the owner's activities are sorted by day: only those of the layer's days
     let acts = if part.walk.activities {
-        layer.rows_within(&ac.day, owned(&ac.owner_off, p))
+        layer.own.rows_within(&ac.day, owned(&ac.owner_off, p))
     } else {
         0..0
     };
     for i in acts {
         let d = ac.day[i];
-        let Some(g) = layer.slot(d) else { continue };
+        let Some(g) = layer.own.slot(d) else { continue };
         let k = part.key(segs.at(p, d), g);
         let c = &mut part.cells[k];
         c.activities += u32::from(ac.total[i]);
@@ -923,7 +960,7 @@ pub fn account_facts(
             continue;
         }
         for layer in layers {
-            if let Some(g) = layer.slot(s.day) {
+            if let Some(g) = layer.own.slot(s.day) {
                 let k = part.key(segs.at(owner, s.day), g);
                 part.cells[k].surveys += 1;
                 part.cells[k].survey_sum += s.score;
@@ -939,7 +976,7 @@ pub fn account_facts(
             continue;
         }
         for layer in layers {
-            if let Some(g) = layer.slot(x.day) {
+            if let Some(g) = layer.own.slot(x.day) {
                 let k = part.key(segs.at(owner, x.day), g);
                 part.cells[k].spend += x.amount;
                 part.note(k, Contribution::Spend(xi as u32));
@@ -961,11 +998,12 @@ mod tests {
             end,
             asof: end - 1,
             full: true,
+            own: true,
         };
         // two periods with a gap between them: [10, 20) and [25, 31)
         let ls = layers(&[slot(10, 20), slot(25, 31)]);
         assert_eq!(ls.len(), 1);
-        let layer = &ls[0];
+        let layer = &ls[0].own;
         let days: Vec<Day> = vec![NO_DAY, 3, 9, 10, 10, 15, 19, 20, 22, 25, 30, 31, 40];
         for from in 0..days.len() {
             for to in from..=days.len() {
@@ -994,5 +1032,30 @@ mod tests {
                 assert!(!any || !outside);
             }
         }
+    }
+
+    /// A comparison slot (last year's period, the trailing months) takes won deals only:
+    /// its days are in the layer's `any` days, not in its `own` ones, and it has no as-of
+    /// day for open deals.
+    #[test]
+    fn comparison_slots_take_closed_deals_only() {
+        let slot = |start, end, own| Slot {
+            start,
+            end,
+            asof: end - 1,
+            full: true,
+            own,
+        };
+        // last year's [0, 10) and the period [20, 30) in one layer
+        let ls = layers(&[slot(20, 30, true), slot(0, 10, false)]);
+        assert_eq!(ls.len(), 1);
+        let l = &ls[0];
+        assert_eq!((l.any.slot(5), l.any.slot(25)), (Some(1), Some(0)));
+        assert_eq!((l.own.slot(5), l.own.slot(25)), (None, Some(0)));
+        assert_eq!(l.asofs, vec![(29, 0)]);
+        let days: Vec<Day> = vec![1, 5, 12, 22, 29, 35];
+        assert_eq!(l.own.rows_within(&days, 0..6), 3..5);
+        assert_eq!(l.any.rows_within(&days, 0..6), 0..5);
+        assert!(!l.own.overlaps(0, 9) && l.any.overlaps(0, 9));
     }
 }
