@@ -16,7 +16,8 @@
    c. the Director rotating over their own team's people × 12 quarters, uncached by
       giving each request a distinct KPI list;
    — once the server has finished warming (the passes over the standard periods and the
-   landing pages, made in the background after /ready);
+   landing pages, made in the background after /ready, and the drill-downs' scratch
+   buffers sized on last quarter's);
 5. signs in through the login form as each user and times every page: the first render
    (uncached) and the median of five more;
 6. with --drilldowns, opens the CRO's drill-down of every KPI over a quarter and a month
@@ -122,8 +123,9 @@ def main():
     ready = time.time() - t0
     rss = int(re.search(r"VmRSS:\s+(\d+)", open(f"/proc/{srv.pid}/status").read()).group(1)) / 1024
     # after /ready the server makes the passes over the standard periods and renders the
-    # landing pages in the background: the load runs once that is done (steady state)
-    while "landing pages warmed" not in open(log.name).read():
+    # landing pages in the background, then sizes the drill-downs' scratch buffers: the
+    # load runs once that is done (steady state)
+    while "drill-down scratch" not in open(log.name).read():
         if srv.poll() is not None:
             sys.exit(f"the server stopped; see {log.name}")
         if time.time() - t0 > ready + 600:

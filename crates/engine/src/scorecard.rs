@@ -1388,6 +1388,34 @@ pub fn explain_ends_in(
     explain_keeping(engine, lens, k, scope, period, today, false)
 }
 
+/// Makes, and throws away, one company-wide drill-down over `period` for each set of
+/// record groups a KPI's drill-down passes over (see `Walk::of`), so that the spare scratch
+/// buffers (the pass's traces, the records gathered, the sort's keys) are as large as a
+/// drill-down over such a period needs and their pages are mapped. The first drill-down a
+/// viewer opens then costs what later ones do: fresh pages are charged one fault each, and
+/// at 10M deals the first company-wide drill-down into a quarter's 3.7M activities took
+/// 172 ms in the server against 74 ms for the next one of the same size. Nothing is kept
+/// or shown. Returns how many drill-downs it made.
+pub fn prime_drilldown_scratch(engine: &Engine, period: Period, today: Date) -> Result<usize> {
+    let mut walks = Vec::new();
+    for k in default_kpis() {
+        let w = salesorg_core::scorecard::Walk::of(&[k]);
+        if walks.contains(&w) {
+            continue;
+        }
+        walks.push(w);
+        explain_ends_in(
+            engine,
+            &Lens::everything(),
+            k,
+            Scope::Company,
+            period,
+            today,
+        )?;
+    }
+    Ok(walks.len())
+}
+
 /// Records gathered for a drill-down that keeps only its ends (given back once picked).
 static RECORDS: Spare<Behind> = Spare::new();
 

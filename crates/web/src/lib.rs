@@ -383,6 +383,21 @@ impl App {
         out
     }
 
+    /// Sizes the drill-downs' scratch buffers on last quarter's company-wide drill-downs
+    /// (see [`salesorg_engine::scorecard::prime_drilldown_scratch`]; nothing is kept or
+    /// shown). Returns how many drill-downs it made.
+    pub fn prime_drilldowns(&self) -> Result<usize> {
+        use salesorg_core::period::{Grain, Period, add_months};
+        let loaded = self.engine()?;
+        let engine = loaded.engine();
+        let today = self.today(engine);
+        let cal = &engine.book.settings.fiscal;
+        let now = Period::containing(cal, Grain::Quarter, today);
+        let last = Period::containing(cal, Grain::Quarter, add_months(now.start, -3));
+        salesorg_engine::scorecard::prime_drilldown_scratch(engine, last, today)
+            .map_err(|e| WebError::Internal(format!("priming the drill-downs: {e}")))
+    }
+
     /// The warm engine, or `NotReady` while it loads.
     pub fn engine(&self) -> Result<Arc<Loaded>> {
         self.loaded
@@ -719,6 +734,14 @@ pub fn spawn_loader(app: Arc<App>) {
                             t.elapsed().as_millis()
                         ),
                         Err(e) => log_error("warming landing pages", &e.to_string()),
+                    }
+                    let t = Instant::now();
+                    match app.prime_drilldowns() {
+                        Ok(n) => eprintln!(
+                            "{{\"level\":\"info\",\"msg\":\"drill-down scratch sized\",\"drilldowns\":{n},\"ms\":{}}}",
+                            t.elapsed().as_millis()
+                        ),
+                        Err(e) => log_error("sizing the drill-down scratch", &e.to_string()),
                     }
                 }
                 Ok(false) => {

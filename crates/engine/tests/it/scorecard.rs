@@ -311,6 +311,44 @@ fn a_run_after_another_gives_a_fresh_engines_numbers() {
     assert!(small.lines().count() == 3 && big.lines().count() > 20);
 }
 
+/// Sizing the drill-downs' scratch buffers on a year's company-wide drill-downs (what the
+/// server does after warming) makes one drill-down per kind of pass, and a month's
+/// drill-downs made afterwards, in those larger, used buffers, are the ones made before.
+#[test]
+fn drilldowns_after_priming_their_scratch_are_unchanged() {
+    use salesorg_core::period::Period;
+    use salesorg_engine::scorecard::{explain_ends_in, prime_drilldown_scratch};
+    let e = demo_engine(60, 3000);
+    let today = parse_date("2026-06-30").unwrap();
+    let fiscal = e.book.settings.fiscal;
+    let month = Period::parse("2026-05", &fiscal).unwrap();
+    let lens = salesorg_core::scorecard::Lens::everything();
+    let kpis = [
+        "calls",
+        "stage_conversion",
+        "ltv",
+        "pipeline_open",
+        "win_rate",
+    ];
+    let shown = |k: &'static str| {
+        let ex = explain_ends_in(&e, &lens, k, Scope::Company, month, today).unwrap();
+        (
+            format!("{:?}", (&ex.value, &ex.inputs, ex.len())),
+            ex.formatted(&e).collect::<Vec<_>>(),
+        )
+    };
+    let before: Vec<_> = kpis.iter().map(|&k| shown(k)).collect();
+    assert!(before.iter().all(|b| !b.1.is_empty()));
+    let n = prime_drilldown_scratch(&e, Period::parse("FY2025", &fiscal).unwrap(), today).unwrap();
+    // closed deals, created, open, history, leads, activities, customers, facts and mixes
+    assert!(
+        (8..=salesorg_engine::scorecard::default_kpis().len()).contains(&n),
+        "{n}"
+    );
+    let after: Vec<_> = kpis.iter().map(|&k| shown(k)).collect();
+    assert_eq!(before, after);
+}
+
 /// A KPI asked for alone has the value it has among all the others: the roll-up walks
 /// only the parts of the totals the asked KPIs read, and must never skip one a KPI needs.
 #[test]
