@@ -7,6 +7,7 @@
 use salesorg_core::catalog::{Catalog, ScopeKind};
 use salesorg_core::date::{Date, Timestamp, fmt_date};
 use salesorg_core::ids::PersonId;
+use salesorg_core::kpi;
 use salesorg_core::period::Period;
 use salesorg_core::scorecard::{Engine, Lens, Scope, day};
 use salesorg_store::Store;
@@ -145,6 +146,13 @@ impl<'a> Scoped<'a> {
         salesorg_core::scorecard::ScorecardError,
     > {
         let e = self.engine;
+        if self.access.grant == Grant::Company
+            && kpis.iter().all(|k| kpi::KPI_IDS.contains(k))
+            && let Some((st, at)) = self.loaded.standard_holding(periods, today)
+            && let Some(rows) = self.rows_kept(&st, scopes, periods, &at, kpis, today, false)?
+        {
+            return Ok(rows);
+        }
         let need = salesorg_core::scorecard::Need::of(kpis);
         if let Some((grid, at)) = self.loaded.grid_holding(periods, today, need) {
             return e.run_grid_at(&grid, self.lens(), scopes, periods, &at, kpis, today);
@@ -157,6 +165,103 @@ impl<'a> Scoped<'a> {
         }
         let grid = self.loaded.grid(periods, today, need)?;
         e.run_grid(&grid, self.lens(), scopes, periods, kpis, today)
+    }
+
+    /// For a company-wide viewer: makes the rows of `scopes` over every period of every
+    /// standard pass (see [`crate::Standard`]), so that their views over any of those
+    /// periods only pick kept rows. Returns how many rows were asked for.
+    pub fn keep_standard_rows(&self, scopes: &[Scope], today: Date) -> Result<usize> {
+        if self.access.grant != Grant::Company {
+            return Ok(0);
+        }
+        let standard: Vec<std::sync::Arc<crate::Standard>> = match self.loaded.standard.read() {
+            Ok(st) => st.clone(),
+            Err(_) => return Ok(0),
+        };
+        let mut n = 0;
+        for st in standard {
+            let periods = st.grid.periods().to_vec();
+            let Some(at) = st
+                .grid
+                .pick(&periods, today, salesorg_core::scorecard::Need::ALL)
+            else {
+                continue;
+            };
+            n += self
+                .rows_kept(&st, scopes, &periods, &at, &[], today, true)
+                .map_err(|e| WebError::Internal(format!("keeping the standard rows: {e}")))?
+                .map_or(0, |r| r.len());
+        }
+        Ok(n)
+    }
+
+    /// [`Scoped::run`] for a company-wide viewer over periods a standard pass holds: each
+    /// (scope, period) row is the standard pass's kept row with every KPI, cut down to
+    /// `kpis` in their order. With `fill`, the rows not kept yet are made (every KPI: a
+    /// view asking for a few KPIs of many scopes — each rep's attainment — would pay for
+    /// all of them, so views do not fill, warming does); without, `None` if one is missing.
+    #[allow(clippy::too_many_arguments)]
+    fn rows_kept(
+        &self,
+        st: &crate::Standard,
+        scopes: &[Scope],
+        periods: &[Period],
+        at: &[usize],
+        kpis: &[&str],
+        today: Date,
+        fill: bool,
+    ) -> std::result::Result<
+        Option<Vec<salesorg_core::scorecard::Row>>,
+        salesorg_core::scorecard::ScorecardError,
+    > {
+        use salesorg_core::scorecard::ScorecardError;
+        let poisoned = || ScorecardError::Data("the kept rows are poisoned".into());
+        let g = |pi: usize| st.grid.main[at[pi]];
+        let mut out = Vec::with_capacity(scopes.len() * periods.len());
+        for &scope in scopes {
+            let missing: Vec<usize> = {
+                let rows = st.rows.lock().map_err(|_| poisoned())?;
+                (0..periods.len())
+                    .filter(|&pi| !rows.contains_key(&(scope, g(pi))))
+                    .collect()
+            };
+            if !missing.is_empty() && !fill {
+                return Ok(None);
+            }
+            if !missing.is_empty() {
+                let ps: Vec<Period> = missing.iter().map(|&pi| periods[pi]).collect();
+                let ats: Vec<usize> = missing.iter().map(|&pi| at[pi]).collect();
+                let made = self.engine.run_grid_at(
+                    &st.grid,
+                    self.lens(),
+                    &[scope],
+                    &ps,
+                    &ats,
+                    kpi::KPI_IDS,
+                    today,
+                )?;
+                let mut rows = st.rows.lock().map_err(|_| poisoned())?;
+                for (&pi, row) in missing.iter().zip(made) {
+                    rows.insert((scope, g(pi)), std::sync::Arc::new(row));
+                }
+            }
+            let rows = st.rows.lock().map_err(|_| poisoned())?;
+            for (pi, p) in periods.iter().enumerate() {
+                let full = rows
+                    .get(&(scope, g(pi)))
+                    .ok_or_else(|| ScorecardError::Data("a kept row went missing".into()))?;
+                out.push(salesorg_core::scorecard::Row {
+                    scope,
+                    period: *p,
+                    as_of: full.as_of,
+                    values: kpis
+                        .iter()
+                        .filter_map(|k| full.values.iter().find(|(id, _)| id == k).cloned())
+                        .collect(),
+                });
+            }
+        }
+        Ok(Some(out))
     }
 
     /// The drill-down of `kpi` for `scope` over `period`, as this viewer sees it (kept for

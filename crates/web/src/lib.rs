@@ -11,6 +11,7 @@ pub mod error;
 pub mod openapi;
 pub mod pages;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -77,12 +78,25 @@ pub struct Loaded {
     grid_budget: usize,
     /// The passes over the standard periods of each grain (see [`App::warm_grids`]): kept
     /// outside the budget above, since nearly every view rolls up from them.
-    standard: RwLock<Vec<Arc<salesorg_core::scorecard::Grid>>>,
+    standard: RwLock<Vec<Arc<Standard>>>,
     explains: Mutex<Kept<salesorg_engine::scorecard::Explanation>>,
     /// Sorted orders of kept drill-downs' records, by drill-down and column.
     orders: Mutex<Kept<Vec<u32>>>,
     /// Passes of their own running now (see [`Loaded::own_pass`]).
     own_passes: std::sync::atomic::AtomicUsize,
+}
+
+/// A pass over the standard periods of one grain, and the rows rolled up from it for
+/// company-wide viewers: every KPI of a scope in one of its slots, made the first time a
+/// company-wide view asks for any of them (or while warming) and then shared by every
+/// company-wide viewer. A KPI's value does not depend on which others are asked with it
+/// (a tested property of the engine), so any list of KPIs is answered from the full row.
+/// The rows go with the pass when the next day's replaces it, and with the engine on reload.
+pub(crate) struct Standard {
+    pub(crate) grid: Arc<salesorg_core::scorecard::Grid>,
+    pub(crate) rows: Mutex<
+        HashMap<(salesorg_core::scorecard::Scope, usize), Arc<salesorg_core::scorecard::Row>>,
+    >,
 }
 
 /// How many requests may make a pass of their own at once, instead of waiting for the
@@ -331,10 +345,14 @@ impl App {
                 .write()
                 .map_err(|_| WebError::Internal("the standard passes are poisoned".into()))?;
             // one grain at a time: yesterday's pass of a grain goes when today's is made
+            let standard = Arc::new(Standard {
+                grid: Arc::new(grid),
+                rows: Mutex::new(HashMap::new()),
+            });
             if st.len() > i {
-                st[i] = Arc::new(grid);
+                st[i] = standard;
             } else {
-                st.push(Arc::new(grid));
+                st.push(standard);
             }
         }
         if let Ok(mut w) = self.warmed_on.lock() {
@@ -493,7 +511,7 @@ impl Loaded {
         if let Ok(st) = self.standard.read()
             && let Some(got) = st
                 .iter()
-                .find_map(|x| Some((x.clone(), x.pick(periods, today, need)?)))
+                .find_map(|x| Some((x.grid.clone(), x.grid.pick(periods, today, need)?)))
         {
             return Some(got);
         }
@@ -506,6 +524,30 @@ impl Loaded {
         let e = g.remove(i);
         g.push(e);
         Some((made, at))
+    }
+
+    /// How many rows company-wide views have kept beside the standard passes.
+    pub fn kept_rows(&self) -> usize {
+        self.standard.read().map_or(0, |st| {
+            st.iter()
+                .map(|x| x.rows.lock().map_or(0, |r| r.len()))
+                .sum()
+        })
+    }
+
+    /// The standard pass that holds `periods` with every comparison slot, and where.
+    pub(crate) fn standard_holding(
+        &self,
+        periods: &[salesorg_core::period::Period],
+        today: Date,
+    ) -> Option<(Arc<Standard>, Vec<usize>)> {
+        let st = self.standard.read().ok()?;
+        st.iter().find_map(|x| {
+            let at = x
+                .grid
+                .pick(periods, today, salesorg_core::scorecard::Need::ALL)?;
+            Some((x.clone(), at))
+        })
     }
 
     /// A slot for a pass of its own, if fewer than [`OWN_PASSES`] run now.
@@ -730,7 +772,8 @@ pub fn spawn_loader(app: Arc<App>) {
                     let t = Instant::now();
                     match app.warm() {
                         Ok(n) => eprintln!(
-                            "{{\"level\":\"info\",\"msg\":\"landing pages warmed\",\"users\":{n},\"ms\":{}}}",
+                            "{{\"level\":\"info\",\"msg\":\"landing pages warmed\",\"users\":{n},\"kept_rows\":{},\"ms\":{}}}",
+                            app.engine().map_or(0, |l| l.kept_rows()),
                             t.elapsed().as_millis()
                         ),
                         Err(e) => log_error("warming landing pages", &e.to_string()),

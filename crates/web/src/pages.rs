@@ -289,6 +289,11 @@ pub(crate) fn warm_home(cx: &mut Cx, more: bool) -> Result<()> {
             cx.scoped
                 .explain(l.kpi, card.scope, now, cx.today, |_| true)?;
         }
+        // their scope's and their reports' rows over every standard period: a page over
+        // another period then rolls nothing up for them
+        let mut scopes = vec![card.scope];
+        scopes.extend(&card.reports);
+        cx.scoped.keep_standard_rows(&scopes, cx.today)?;
     }
     Ok(())
 }

@@ -165,6 +165,10 @@ pub struct Grid {
 }
 
 impl Grid {
+    /// The periods the pass was made for, in `main`'s order.
+    pub fn periods(&self) -> &[Period] {
+        &self.periods
+    }
     /// Where each of `periods` sits among this grid's periods, if the grid can serve them:
     /// made on `today` over every owner, with at least the comparison slots `need` asks
     /// for, and holding every one of them. A pass over all quarters of the data, say,

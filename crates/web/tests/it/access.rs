@@ -236,6 +236,70 @@ fn a_leaders_figures_match_the_engine() {
     }
 }
 
+/// After warming, a company-wide viewer's scopes have every KPI kept for every standard
+/// period; any list of KPIs over any of those periods is answered from them, and equals
+/// what the engine computes for that list alone. Views read the kept rows, never add any.
+#[test]
+fn a_company_viewers_kept_rows_are_the_engines() {
+    let fx = fixture(salesorg_store::BackendKind::Sqlite);
+    assert!(fx.app.warm_grids().unwrap() > 0);
+    fx.app.warm().unwrap();
+    let loaded = fx.app.engine().unwrap();
+    let kept = loaded.kept_rows();
+    assert!(kept > 0, "warming keeps the CRO's rows");
+    let e = loaded.engine();
+    let cro = sign_in(&fx, "cro", PASSWORD).unwrap();
+    let vp = fx.person("vp");
+    let lists: [&[&str]; 4] = [
+        &["bookings"],
+        &[
+            "win_rate",
+            "sales_cycle_days_median",
+            "lead_response_minutes_median",
+        ],
+        &[
+            "stage_conversion",
+            "loss_reasons",
+            "ltv",
+            "revenue_growth_yoy",
+        ],
+        &[
+            "quota_attainment",
+            "reps_at_quota_share",
+            "pipeline_coverage",
+            "bookings",
+        ],
+    ];
+    for scope in ["company".to_owned(), format!("team:{vp}")] {
+        for period in ["FY2026-Q2", "FY2025-Q3", "2026-05", "2025-11", "FY2025"] {
+            for kpis in lists {
+                let got = call(
+                    &fx,
+                    "GET",
+                    &format!(
+                        "/api/scorecard?scope={scope}&period={period}&kpi={}",
+                        kpis.join(",")
+                    ),
+                    &cro,
+                    None,
+                );
+                assert_eq!(got.status, StatusCode::OK, "{scope} {period}");
+                let got = got.json();
+                let p =
+                    salesorg_core::period::Period::parse(period, &e.book.settings.fiscal).unwrap();
+                let rows = e
+                    .run(&[e.scope(&scope).unwrap()], &[p], kpis, today())
+                    .unwrap();
+                let want: serde_json::Value =
+                    serde_json::from_str(&salesorg_engine::scorecard::row_json(e, &rows[0], kpis))
+                        .unwrap();
+                assert_eq!(got["kpis"], want["kpis"], "{scope} {period} {kpis:?}");
+            }
+        }
+    }
+    assert_eq!(loaded.kept_rows(), kept, "views do not add kept rows");
+}
+
 /// A Director's numbers are the engine's whether their request made a pass of its own
 /// (no company-wide pass for its periods yet) or rolled up from the company-wide pass that
 /// a CRO's request made in between.
