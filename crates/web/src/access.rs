@@ -148,7 +148,9 @@ impl<'a> Scoped<'a> {
         let e = self.engine;
         if self.access.grant == Grant::Company
             && kpis.iter().all(|k| kpi::KPI_IDS.contains(k))
-            && let Some((st, at)) = self.loaded.standard_holding(periods, today)
+            && let Some((st, at)) =
+                self.loaded
+                    .standard_holding(periods, today, salesorg_core::scorecard::Need::ALL)
             && let Some(rows) = self.rows_kept(&st, scopes, periods, &at, kpis, today, false)?
         {
             return Ok(rows);

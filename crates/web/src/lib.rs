@@ -405,14 +405,13 @@ impl App {
     /// (see [`salesorg_engine::scorecard::prime_drilldown_scratch`]; nothing is kept or
     /// shown). Returns how many drill-downs it made.
     pub fn prime_drilldowns(&self) -> Result<usize> {
-        use salesorg_core::period::{Grain, Period, add_months};
+        use salesorg_core::period::{Grain, Period};
+        use salesorg_engine::scorecard::{previous_period, prime_drilldown_scratch};
         let loaded = self.engine()?;
         let engine = loaded.engine();
         let today = self.today(engine);
-        let cal = &engine.book.settings.fiscal;
-        let now = Period::containing(cal, Grain::Quarter, today);
-        let last = Period::containing(cal, Grain::Quarter, add_months(now.start, -3));
-        salesorg_engine::scorecard::prime_drilldown_scratch(engine, last, today)
+        let now = Period::containing(&engine.book.settings.fiscal, Grain::Quarter, today);
+        prime_drilldown_scratch(engine, previous_period(engine, &now), today)
             .map_err(|e| WebError::Internal(format!("priming the drill-downs: {e}")))
     }
 
@@ -508,12 +507,8 @@ impl Loaded {
         today: Date,
         need: salesorg_core::scorecard::Need,
     ) -> Option<(Arc<salesorg_core::scorecard::Grid>, Vec<usize>)> {
-        if let Ok(st) = self.standard.read()
-            && let Some(got) = st
-                .iter()
-                .find_map(|x| Some((x.grid.clone(), x.grid.pick(periods, today, need)?)))
-        {
-            return Some(got);
+        if let Some((st, at)) = self.standard_holding(periods, today, need) {
+            return Some((st.grid.clone(), at));
         }
         let mut g = self.grids.lock().ok()?;
         let (i, made, at) = g.iter().enumerate().rev().find_map(|(i, (_, c))| {
@@ -535,19 +530,17 @@ impl Loaded {
         })
     }
 
-    /// The standard pass that holds `periods` with every comparison slot, and where.
+    /// The standard pass that holds `periods` on `today` with the comparison slots `need`
+    /// asks for, and where they sit in it.
     pub(crate) fn standard_holding(
         &self,
         periods: &[salesorg_core::period::Period],
         today: Date,
+        need: salesorg_core::scorecard::Need,
     ) -> Option<(Arc<Standard>, Vec<usize>)> {
         let st = self.standard.read().ok()?;
-        st.iter().find_map(|x| {
-            let at = x
-                .grid
-                .pick(periods, today, salesorg_core::scorecard::Need::ALL)?;
-            Some((x.clone(), at))
-        })
+        st.iter()
+            .find_map(|x| Some((x.clone(), x.grid.pick(periods, today, need)?)))
     }
 
     /// A slot for a pass of its own, if fewer than [`OWN_PASSES`] run now.
