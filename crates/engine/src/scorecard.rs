@@ -1002,15 +1002,24 @@ impl Explanation {
 }
 
 /// The day a record counts on: a deal's close or created day, an as-of day for a deal
-/// open on it, a stage change's day, a lead's or an activity's day, a customer's first win.
+/// open on it, the day a stage was entered or left, a lead's or an activity's day, a
+/// customer's first win.
 fn day_of(book: &Book, c: &Contribution, asof: Day) -> Day {
     let o = &book.opps;
     match *c {
         Contribution::Won(i) | Contribution::Lost(i) => o.close[i as usize],
         Contribution::Created(i) => o.created[i as usize],
         Contribution::Open(_) => asof,
-        Contribution::StageEntered(_, r) | Contribution::StageLeft(_, r) => {
-            book.history.day[r as usize]
+        Contribution::StageEntered(_, r) => book.history.day[r as usize],
+        // row `r` is the stage left: it was left on the next row's day, or on the close
+        // day when the history stops in it (where the pass attributes the exit)
+        Contribution::StageLeft(i, r) => {
+            let next = r as usize + 1;
+            if next < o.hist_off[i as usize + 1] as usize {
+                book.history.day[next]
+            } else {
+                o.close[i as usize]
+            }
         }
         Contribution::Lead(i) => book.leads.created_day[i as usize],
         Contribution::Activity(i) => book.activities.day[i as usize],

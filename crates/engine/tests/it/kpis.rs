@@ -743,6 +743,39 @@ fn explain_lists_the_records_behind_a_number() {
     assert_eq!(salesorg_core::kpi::fmt_fixed(sum.into(), 4, 2), "3110.00");
 }
 
+/// A stage's exit is listed on the day the deal left it (the day it counts on), not on the
+/// day it entered: February's exits entered their stages in January.
+#[test]
+fn explain_dates_stage_exits_on_the_day_they_left() {
+    let e = engine(BackendKind::Sqlite, &settings());
+    let p = Period::parse("2024-02", &e.book.settings.fiscal).unwrap();
+    let ex = salesorg_engine::scorecard::explain(
+        &e,
+        "days_in_stage_avg",
+        e.scope("company").unwrap(),
+        p,
+        d("2026-01-01"),
+    )
+    .unwrap();
+    let mut left: Vec<(String, String)> = ex
+        .formatted(&e)
+        .filter(|r| r.kind == "left stage")
+        .map(|r| (r.id, r.date))
+        .collect();
+    left.sort();
+    // O1 left Qualification (entered Jan 15) on Feb 1, when it was won; O3 left
+    // Prospecting (Jan 15) on Feb 20, when it was lost; O5 left Prospecting (Jan 20) for
+    // Qualification on Feb 1
+    assert_eq!(
+        left,
+        vec![
+            ("O1".to_string(), "2024-02-01".to_string()),
+            ("O3".to_string(), "2024-02-20".to_string()),
+            ("O5".to_string(), "2024-02-01".to_string()),
+        ]
+    );
+}
+
 #[test]
 fn explain_and_the_scorecard_agree_on_every_kpi() {
     let e = engine(BackendKind::Sqlite, &settings());
