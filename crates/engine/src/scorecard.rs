@@ -630,20 +630,74 @@ fn by_day_key<'a, 'f>(
 
 /// The first day of `n` records and how many fall on each day from it to the last; `None`
 /// when there are none, or their days lie too far apart for a count per day to pay
-/// (more days than 4n + 1024).
-fn per_day(n: usize, day: &impl Fn(usize) -> Day) -> Option<(Day, Vec<usize>)> {
-    let (lo, hi) = (0..n).fold((Day::MAX, Day::MIN), |(lo, hi), i| {
-        let d = day(i);
-        (lo.min(d), hi.max(d))
+/// (more days than 4n + 1024). A company's millions of records are read on every core.
+fn per_day(n: usize, day: &(impl Fn(usize) -> Day + Sync)) -> Option<(Day, Vec<usize>)> {
+    let runs = runs_of(n);
+    let spans = on_runs(&runs, |r| {
+        r.fold((Day::MAX, Day::MIN), |(lo, hi), i| {
+            let d = day(i);
+            (lo.min(d), hi.max(d))
+        })
     });
+    let (lo, hi) = spans
+        .into_iter()
+        .fold((Day::MAX, Day::MIN), |(lo, hi), (a, b)| {
+            (lo.min(a), hi.max(b))
+        });
     if n == 0 || i64::from(hi) - i64::from(lo) > 4 * n as i64 + 1024 {
         return None;
     }
-    let mut count = vec![0usize; (hi - lo) as usize + 1];
-    for i in 0..n {
-        count[(day(i) - lo) as usize] += 1;
+    let span = (hi - lo) as usize + 1;
+    let mut counts = on_runs(&runs, |r| {
+        let mut count = vec![0usize; span];
+        for i in r {
+            count[(day(i) - lo) as usize] += 1;
+        }
+        count
+    });
+    let mut count = counts.swap_remove(0);
+    for c in counts {
+        for (a, b) in count.iter_mut().zip(c) {
+            *a += b;
+        }
     }
     Some((lo, count))
+}
+
+/// `0..n` cut into one run per core (see [`cores_for`]).
+fn runs_of(n: usize) -> Vec<std::ops::Range<usize>> {
+    let chunk = n.div_ceil(cores_for(n)).max(1);
+    (0..n.div_ceil(chunk))
+        .map(|j| j * chunk..((j + 1) * chunk).min(n))
+        .collect()
+}
+
+/// `f` of every run, each on its own core (the last on this thread), in the runs' order.
+fn on_runs<T: Send>(
+    runs: &[std::ops::Range<usize>],
+    f: impl Fn(std::ops::Range<usize>) -> T + Sync,
+) -> Vec<T> {
+    let f = &f;
+    std::thread::scope(|sc| {
+        let (last, rest) = match runs.split_last() {
+            Some(x) => x,
+            None => return Vec::new(),
+        };
+        let handles: Vec<_> = rest
+            .iter()
+            .map(|r| {
+                let r = r.clone();
+                sc.spawn(move || f(r))
+            })
+            .collect();
+        let mine = f(last.clone());
+        let mut out: Vec<T> = handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect();
+        out.push(mine);
+        out
+    })
 }
 
 /// The order of `n` records by (day, id, kind), ties kept in their order: a counting sort
@@ -654,7 +708,7 @@ fn per_day(n: usize, day: &impl Fn(usize) -> Day) -> Option<(Day, Vec<usize>)> {
 /// string comparison per step.
 fn in_date_order<'a>(
     n: usize,
-    day: impl Fn(usize) -> Day,
+    day: impl Fn(usize) -> Day + Sync,
     head: impl Fn(usize) -> IdHead + Sync,
     id: impl Fn(usize) -> std::borrow::Cow<'a, str> + Sync,
     kind: impl Fn(usize) -> &'static str + Sync,
@@ -742,7 +796,7 @@ fn in_date_order<'a>(
 fn ends_in_date_order<'a>(
     n: usize,
     want: usize,
-    day: impl Fn(usize) -> Day,
+    day: impl Fn(usize) -> Day + Sync,
     head: impl Fn(usize) -> IdHead + Sync,
     id: impl Fn(usize) -> std::borrow::Cow<'a, str> + Sync,
     kind: impl Fn(usize) -> &'static str + Sync,
@@ -765,20 +819,29 @@ fn ends_in_date_order<'a>(
     let first_to = lo + reach(&mut (0..count.len()));
     let last_from = lo + reach(&mut (0..count.len()).rev());
     let cmp = by_day_key(&id, &kind);
-    let pick = |lowest: bool| -> Vec<u32> {
-        let mut keys: Vec<DayKey> = (0..n)
-            .filter(|&i| {
-                if lowest {
-                    day(i) <= first_to
-                } else {
-                    day(i) >= last_from
-                }
-            })
-            .map(|i| {
-                let (h, l, len) = head(i);
-                (day(i), h, l, len, i as u32)
-            })
-            .collect();
+    // the records of those days, keyed, in one scan on every core
+    let key = |i: usize, d: Day| {
+        let (h, l, len) = head(i);
+        (d, h, l, len, i as u32)
+    };
+    let (mut low, mut high) = (Vec::new(), Vec::new());
+    for (a, b) in on_runs(&runs_of(n), |r| {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for i in r {
+            let d = day(i);
+            if d <= first_to {
+                a.push(key(i, d));
+            }
+            if d >= last_from {
+                b.push(key(i, d));
+            }
+        }
+        (a, b)
+    }) {
+        low.extend(a);
+        high.extend(b);
+    }
+    let pick = |lowest: bool, mut keys: Vec<DayKey>| -> Vec<u32> {
         if keys.len() > want {
             if lowest {
                 keys.select_nth_unstable_by(want - 1, &cmp);
@@ -792,7 +855,7 @@ fn ends_in_date_order<'a>(
         keys.sort_unstable_by(&cmp);
         keys.into_iter().map(|k| k.4).collect()
     };
-    Some((pick(true), pick(false)))
+    Some((pick(true, low), pick(false, high)))
 }
 
 /// Scratch of [`in_date_order`] and [`date_order`], kept between drill-downs.

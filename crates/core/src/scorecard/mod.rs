@@ -116,6 +116,11 @@ pub struct Engine {
     /// The arrays of the last finished pass that nothing keeps (see [`Engine::run_in`]),
     /// reused by the next: rewriting them costs less than fresh pages from the kernel.
     spare: std::sync::Mutex<Option<Spare>>,
+    /// The deal blocks' spans, made for the first pass that reads them.
+    spans: std::sync::OnceLock<Vec<(book::Day, book::Day)>>,
+    /// Passes read every deal, not only the blocks that can meet their periods (see
+    /// [`Engine::read_every_deal`]).
+    every_deal: std::sync::atomic::AtomicBool,
 }
 
 /// A pass's arrays, kept for reuse: the cells, stage and loss tables and median inputs
@@ -237,7 +242,17 @@ impl Engine {
             segs,
             accounts,
             spare: std::sync::Mutex::new(None),
+            spans: std::sync::OnceLock::new(),
+            every_deal: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Whether passes read every deal (`true`) or pass over the blocks of deals that
+    /// cannot meet their periods (the default for drill-downs): the same numbers and
+    /// records either way, which the tests check with this.
+    pub fn read_every_deal(&self, yes: bool) {
+        self.every_deal
+            .store(yes, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Parses `person:ID`, `team:ID`, `unit:ID` or `company`. A person may be named by
@@ -519,6 +534,11 @@ impl Engine {
         losses.resize(nseg * nt * nr, LossCell::default());
         let layers = pass::layers(&slots);
         let ranks = pass::stage_ranks(book);
+        // a drill-down (one period, some record groups) passes over the deal blocks far
+        // from its period; a scorecard's periods cover most of the history
+        let every_deal = self.every_deal.load(std::sync::atomic::Ordering::Relaxed);
+        let spans = (walk != Walk::ALL && !every_deal)
+            .then(|| self.spans.get_or_init(|| pass::deal_spans(book)).as_slice());
 
         // Split owners into chunks of about equal work, one per thread.
         let threads = std::thread::available_parallelism()
@@ -582,6 +602,7 @@ impl Engine {
                     trace: trace.then(|| spare::TRACES.take()),
                     want,
                     walk,
+                    spans,
                 });
             }
         }
@@ -654,6 +675,7 @@ impl Engine {
                 trace: trace.then(|| spare::TRACES.take()),
                 want,
                 walk,
+                spans: None,
             };
             pass::account_facts(
                 book,

@@ -499,3 +499,60 @@ fn maven_totals_come_out_of_the_engine() {
         assert_eq!(salesorg_core::kpi::fmt_fixed(sum, 4, 2), "10005534.00");
     }
 }
+
+/// A drill-down passes over the blocks of deals that cannot meet its period: its value
+/// and every record behind it (in the pass's order) are those of a pass reading every
+/// deal, for each group of records, over months, quarters, a future quarter and a range.
+#[test]
+fn drilldowns_passing_over_far_deals_equal_reading_every_deal() {
+    use salesorg_core::period::Period;
+    let e = demo_engine(20, 20000);
+    let today = parse_date("2026-06-30").unwrap();
+    let fiscal = e.book.settings.fiscal;
+    let spans = salesorg_core::scorecard::pass::deal_spans(&e.book);
+    let month = Period::parse("2025-03", &fiscal).unwrap();
+    let (lo, hi) = (day(month.start), day(month.end));
+    let meet = spans.iter().filter(|&&(a, z)| z >= lo && a < hi).count();
+    assert!(
+        meet < spans.len() / 3,
+        "a month meets {meet} of {} blocks",
+        spans.len()
+    );
+    let team = e
+        .scope(&format!("team:{}", e.book.people[0].id.as_str()))
+        .unwrap();
+    // a year after the data ends, every deal still open is open on the as-of day, whatever
+    // close day it expected
+    let later = parse_date("2027-06-30").unwrap();
+    for (p, today) in [
+        ("2024-01", today),
+        ("2025-03", today),
+        ("FY2025-Q3", today),
+        ("FY2026-Q4", today),
+        ("2025-02-10..2025-05-20", today),
+        ("2027-05", later),
+        ("2027-09", later),
+    ] {
+        let p = Period::parse(p, &fiscal).unwrap();
+        for k in [
+            "win_rate",
+            "ltv",
+            "pipeline_coverage",
+            "opps_created",
+            "pipeline_open",
+            "stale_pipeline_share",
+            "stage_conversion",
+            "days_in_stage_avg",
+            "calls",
+            "lead_conversion_rate",
+        ] {
+            for scope in [Scope::Company, team] {
+                let got = salesorg_engine::scorecard::explain(&e, k, scope, p, today).unwrap();
+                e.read_every_deal(true);
+                let want = salesorg_engine::scorecard::explain(&e, k, scope, p, today).unwrap();
+                e.read_every_deal(false);
+                assert_eq!(format!("{got:?}"), format!("{want:?}"), "{k} over {p}");
+            }
+        }
+    }
+}
