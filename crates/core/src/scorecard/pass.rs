@@ -545,19 +545,37 @@ pub fn deal_spans(book: &Book) -> Vec<(Day, Day)> {
         .collect()
 }
 
-/// The parts of `deals` in blocks whose span (see [`deal_spans`]) meets days `lo..hi`;
-/// all of `deals` without spans.
+/// The runs of `deals` in blocks whose span (see [`deal_spans`]) meets days `lo..hi`,
+/// adjacent blocks in one run; all of `deals` in one run without spans.
 fn deals_meeting(
     deals: std::ops::Range<usize>,
     spans: Option<&[(Day, Day)]>,
     lo: Day,
     hi: Day,
-) -> impl Iterator<Item = usize> {
-    let first = deals.start / BLOCK;
+) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let mut b = deals.start / BLOCK;
     let last = deals.end.div_ceil(BLOCK);
-    (first..last)
-        .filter(move |&b| spans.is_none_or(|sp| sp.get(b).is_none_or(|&(a, z)| z >= lo && a < hi)))
-        .flat_map(move |b| (b * BLOCK).max(deals.start)..((b + 1) * BLOCK).min(deals.end))
+    let meets =
+        move |b: usize| spans.is_none_or(|sp| sp.get(b).is_none_or(|&(a, z)| z >= lo && a < hi));
+    std::iter::from_fn(move || {
+        if spans.is_none() {
+            // one run of every deal
+            let all = (b < last).then(|| deals.clone());
+            b = last;
+            return all;
+        }
+        while b < last && !meets(b) {
+            b += 1;
+        }
+        if b >= last {
+            return None;
+        }
+        let from = b;
+        while b < last && meets(b) {
+            b += 1;
+        }
+        Some((from * BLOCK).max(deals.start)..(b * BLOCK).min(deals.end))
+    })
 }
 
 /// The rows of owner `p` in a column sorted by owner, from its offsets.
@@ -606,156 +624,173 @@ pub fn owner_records(
         all_ovs.len()
     };
     let (reach_lo, reach_hi) = layer.reach();
-    for i in deals_meeting(i0..i1, part.spans, reach_lo, reach_hi) {
-        let status = o.status[i];
-        let close = o.close[i];
-        let created = o.created[i];
-        // closed in a period: attributed on the close day
-        if part.walk.closed {
-            closed_deal::<false>(book, segs, slots, layer, p, i, part);
-        }
-        // created in a period: attributed on the created day
-        if part.walk.created
-            && created != NO_DAY
-            && let Some(g) = layer.own.slot(created)
-        {
-            let k = part.key(segs.at(p, created), g);
-            let amount = if o.flags[i] & F_AMOUNT != 0 {
-                book.convert(o.amount[i], o.currency[i], created)
-                    .ok_or_else(|| {
-                        book.missing_rate(
-                            &format!("opportunity {}", o.id(i)),
-                            o.currency[i],
-                            created,
-                        )
-                    })?
-            } else {
-                0
-            };
-            let c = &mut part.cells[k];
-            c.created += 1;
-            c.created_amount += amount;
-            if status == OppStatus::Won && close != NO_DAY && close <= slots[g].asof {
-                c.created_won += 1;
-            }
-            part.note(k, Contribution::Created(i as u32));
-        }
-        // open on an as-of day: attributed on the as-of day
-        let open_until = match status {
-            OppStatus::Open => i32::MAX,
-            _ if close == NO_DAY || created == NO_DAY => i32::MIN,
-            _ => close,
-        };
-        let from = if created == NO_DAY { i32::MIN } else { created };
-        let mut j = if part.walk.open && open_until > from {
-            layer.first_asof(from)
-        } else {
-            layer.asofs.len()
-        };
-        // open on one of the layer's as-of days at all (most deals are not, for a period)
-        if j < layer.asofs.len() && layer.asofs[j].0 < open_until {
-            let (r0, r1) = (o.hist_off[i], o.hist_off[i + 1]);
-            ov = gallop(all_ovs, ov, r0);
-            let ov_end = gallop(all_ovs, ov, r1);
-            let ovs = &all_ovs[ov..ov_end];
-            while j < layer.asofs.len() && layer.asofs[j].0 < open_until {
-                let (a, g) = layer.asofs[j];
-                j += 1;
-                let g = g as usize;
-                let (_, sclose, amount, prob, touched) = state_at(book, i, a, ovs);
-                let k = part.key(segs.at(p, a), g);
-                let in_period =
-                    sclose != NO_DAY && slots[g].start <= sclose && sclose < slots[g].end;
-                let amt = match amount {
-                    Some(x) if in_period => book.convert(x, o.currency[i], a).ok_or_else(|| {
-                        book.missing_rate(&format!("opportunity {}", o.id(i)), o.currency[i], a)
-                    })?,
-                    _ => 0,
-                };
-                let c = &mut part.cells[k];
-                c.open_n += 1;
-                if amount.is_some()
-                    && sclose != NO_DAY
-                    && sclose >= a
-                    && o.flags[i] & F_NEXT_STEP != 0
+    // every deal of the owner for a pass over most of the history (the plain loop: its
+    // code is the full pass's), or only the blocks that can meet the layer's days
+    macro_rules! each_deal {
+        ($deals:expr) => {
+            for i in $deals {
+                let status = o.status[i];
+                let close = o.close[i];
+                let created = o.created[i];
+                // closed in a period: attributed on the close day
+                if part.walk.closed {
+                    closed_deal::<false>(book, segs, slots, layer, p, i, part);
+                }
+                // created in a period: attributed on the created day
+                if part.walk.created
+                    && created != NO_DAY
+                    && let Some(g) = layer.own.slot(created)
                 {
-                    c.open_complete += 1;
+                    let k = part.key(segs.at(p, created), g);
+                    let amount = if o.flags[i] & F_AMOUNT != 0 {
+                        book.convert(o.amount[i], o.currency[i], created)
+                            .ok_or_else(|| {
+                                book.missing_rate(
+                                    &format!("opportunity {}", o.id(i)),
+                                    o.currency[i],
+                                    created,
+                                )
+                            })?
+                    } else {
+                        0
+                    };
+                    let c = &mut part.cells[k];
+                    c.created += 1;
+                    c.created_amount += amount;
+                    if status == OppStatus::Won && close != NO_DAY && close <= slots[g].asof {
+                        c.created_won += 1;
+                    }
+                    part.note(k, Contribution::Created(i as u32));
                 }
-                if in_period {
-                    c.open_amount += amt;
-                    c.open_weighted_bp += i128::from(amt) * i128::from(prob);
-                    if touched == NO_DAY || touched <= a - STALE_DAYS {
-                        c.open_stale_amount += amt;
+                // open on an as-of day: attributed on the as-of day
+                let open_until = match status {
+                    OppStatus::Open => i32::MAX,
+                    _ if close == NO_DAY || created == NO_DAY => i32::MIN,
+                    _ => close,
+                };
+                let from = if created == NO_DAY { i32::MIN } else { created };
+                let mut j = if part.walk.open && open_until > from {
+                    layer.first_asof(from)
+                } else {
+                    layer.asofs.len()
+                };
+                // open on one of the layer's as-of days at all (most deals are not, for a period)
+                if j < layer.asofs.len() && layer.asofs[j].0 < open_until {
+                    let (r0, r1) = (o.hist_off[i], o.hist_off[i + 1]);
+                    ov = gallop(all_ovs, ov, r0);
+                    let ov_end = gallop(all_ovs, ov, r1);
+                    let ovs = &all_ovs[ov..ov_end];
+                    while j < layer.asofs.len() && layer.asofs[j].0 < open_until {
+                        let (a, g) = layer.asofs[j];
+                        j += 1;
+                        let g = g as usize;
+                        let (_, sclose, amount, prob, touched) = state_at(book, i, a, ovs);
+                        let k = part.key(segs.at(p, a), g);
+                        let in_period =
+                            sclose != NO_DAY && slots[g].start <= sclose && sclose < slots[g].end;
+                        let amt = match amount {
+                            Some(x) if in_period => {
+                                book.convert(x, o.currency[i], a).ok_or_else(|| {
+                                    book.missing_rate(
+                                        &format!("opportunity {}", o.id(i)),
+                                        o.currency[i],
+                                        a,
+                                    )
+                                })?
+                            }
+                            _ => 0,
+                        };
+                        let c = &mut part.cells[k];
+                        c.open_n += 1;
+                        if amount.is_some()
+                            && sclose != NO_DAY
+                            && sclose >= a
+                            && o.flags[i] & F_NEXT_STEP != 0
+                        {
+                            c.open_complete += 1;
+                        }
+                        if in_period {
+                            c.open_amount += amt;
+                            c.open_weighted_bp += i128::from(amt) * i128::from(prob);
+                            if touched == NO_DAY || touched <= a - STALE_DAYS {
+                                c.open_stale_amount += amt;
+                            }
+                        }
+                        part.note(k, Contribution::Open(i as u32));
                     }
                 }
-                part.note(k, Contribution::Open(i as u32));
-            }
-        }
-        // stage history: entries (on the entry day) and exits (on the exit day)
-        let (r0, r1) = (o.hist_off[i] as usize, o.hist_off[i + 1] as usize);
-        if part.walk.history && r1 > r0 {
-            let h = &book.history;
-            // the rows are in time order: a deal whose rows all fall before or after the
-            // layer's days has none with a slot (most deals, for one period)
-            let rows = if layer.own.overlaps(h.day[r0], h.day[r1 - 1]) {
-                r0..r1
-            } else {
-                r1..r1
-            };
-            let won_on = if status == OppStatus::Won {
-                close
-            } else {
-                NO_DAY
-            };
-            for r in rows {
-                let d = h.day[r];
-                let Some(g) = layer.own.slot(d) else { continue };
-                let rk = ranks[h.stage[r] as usize];
-                let seg = segs.at(p, d);
-                let k = part.key(seg, g);
-                if open_rank(rk) {
-                    let order = book.stages[h.stage[r] as usize].order as usize;
-                    if let Some(sc) = part.stage_mut(seg, g, order) {
-                        let a = slots[g].asof;
-                        let advanced = (won_on != NO_DAY && won_on <= a)
-                            || (r + 1..r1)
-                                .any(|r2| h.day[r2] <= a && ranks[h.stage[r2] as usize] > rk);
-                        sc.entered += 1;
-                        if advanced {
-                            sc.advanced += 1;
+                // stage history: entries (on the entry day) and exits (on the exit day)
+                let (r0, r1) = (o.hist_off[i] as usize, o.hist_off[i + 1] as usize);
+                if part.walk.history && r1 > r0 {
+                    let h = &book.history;
+                    // the rows are in time order: a deal whose rows all fall before or after the
+                    // layer's days has none with a slot (most deals, for one period)
+                    let rows = if layer.own.overlaps(h.day[r0], h.day[r1 - 1]) {
+                        r0..r1
+                    } else {
+                        r1..r1
+                    };
+                    let won_on = if status == OppStatus::Won {
+                        close
+                    } else {
+                        NO_DAY
+                    };
+                    for r in rows {
+                        let d = h.day[r];
+                        let Some(g) = layer.own.slot(d) else { continue };
+                        let rk = ranks[h.stage[r] as usize];
+                        let seg = segs.at(p, d);
+                        let k = part.key(seg, g);
+                        if open_rank(rk) {
+                            let order = book.stages[h.stage[r] as usize].order as usize;
+                            if let Some(sc) = part.stage_mut(seg, g, order) {
+                                let a = slots[g].asof;
+                                let advanced = (won_on != NO_DAY && won_on <= a)
+                                    || (r + 1..r1).any(|r2| {
+                                        h.day[r2] <= a && ranks[h.stage[r2] as usize] > rk
+                                    });
+                                sc.entered += 1;
+                                if advanced {
+                                    sc.advanced += 1;
+                                }
+                            }
+                            part.note(k, Contribution::StageEntered(i as u32, r as u32));
+                        }
+                        if r > r0 {
+                            let prev = h.stage[r - 1];
+                            if open_rank(ranks[prev as usize]) && prev != h.stage[r] {
+                                let order = book.stages[prev as usize].order as usize;
+                                if let Some(sc) = part.stage_mut(seg, g, order) {
+                                    sc.left += 1;
+                                    sc.days_sum += i64::from(d - h.day[r - 1]);
+                                }
+                                part.note(k, Contribution::StageLeft(i as u32, r as u32 - 1));
+                            }
                         }
                     }
-                    part.note(k, Contribution::StageEntered(i as u32, r as u32));
-                }
-                if r > r0 {
-                    let prev = h.stage[r - 1];
-                    if open_rank(ranks[prev as usize]) && prev != h.stage[r] {
-                        let order = book.stages[prev as usize].order as usize;
-                        if let Some(sc) = part.stage_mut(seg, g, order) {
+                    // a closed deal whose history stops in an open stage left it on its close day
+                    let last = r1 - 1;
+                    if status != OppStatus::Open
+                        && close != NO_DAY
+                        && let Some(g) = layer.own.slot(close)
+                        && book.stages[h.stage[last] as usize].closes.is_none()
+                    {
+                        let seg = segs.at(p, close);
+                        let k = part.key(seg, g);
+                        let st = &book.stages[h.stage[last] as usize];
+                        if let Some(sc) = part.stage_mut(seg, g, st.order as usize) {
                             sc.left += 1;
-                            sc.days_sum += i64::from(d - h.day[r - 1]);
+                            sc.days_sum += i64::from((close - h.day[last]).max(0));
                         }
-                        part.note(k, Contribution::StageLeft(i as u32, r as u32 - 1));
+                        part.note(k, Contribution::StageLeft(i as u32, last as u32));
                     }
                 }
             }
-            // a closed deal whose history stops in an open stage left it on its close day
-            let last = r1 - 1;
-            if status != OppStatus::Open
-                && close != NO_DAY
-                && let Some(g) = layer.own.slot(close)
-                && book.stages[h.stage[last] as usize].closes.is_none()
-            {
-                let seg = segs.at(p, close);
-                let k = part.key(seg, g);
-                let st = &book.stages[h.stage[last] as usize];
-                if let Some(sc) = part.stage_mut(seg, g, st.order as usize) {
-                    sc.left += 1;
-                    sc.days_sum += i64::from((close - h.day[last]).max(0));
-                }
-                part.note(k, Contribution::StageLeft(i as u32, last as u32));
-            }
-        }
+        };
+    }
+    match part.spans {
+        None => each_deal!(i0..i1),
+        spans => each_deal!(deals_meeting(i0..i1, spans, reach_lo, reach_hi).flatten()),
     }
 
     let l = &book.leads;
