@@ -546,24 +546,17 @@ pub fn deal_spans(book: &Book) -> Vec<(Day, Day)> {
 }
 
 /// The runs of `deals` in blocks whose span (see [`deal_spans`]) meets days `lo..hi`,
-/// adjacent blocks in one run; all of `deals` in one run without spans.
+/// adjacent blocks in one run.
 fn deals_meeting(
     deals: std::ops::Range<usize>,
-    spans: Option<&[(Day, Day)]>,
+    spans: &[(Day, Day)],
     lo: Day,
     hi: Day,
 ) -> impl Iterator<Item = std::ops::Range<usize>> {
     let mut b = deals.start / BLOCK;
     let last = deals.end.div_ceil(BLOCK);
-    let meets =
-        move |b: usize| spans.is_none_or(|sp| sp.get(b).is_none_or(|&(a, z)| z >= lo && a < hi));
+    let meets = move |b: usize| spans.get(b).is_none_or(|&(a, z)| z >= lo && a < hi);
     std::iter::from_fn(move || {
-        if spans.is_none() {
-            // one run of every deal
-            let all = (b < last).then(|| deals.clone());
-            b = last;
-            return all;
-        }
         while b < last && !meets(b) {
             b += 1;
         }
@@ -790,7 +783,7 @@ pub fn owner_records(
     }
     match part.spans {
         None => each_deal!(i0..i1),
-        spans => each_deal!(deals_meeting(i0..i1, spans, reach_lo, reach_hi).flatten()),
+        Some(spans) => each_deal!(deals_meeting(i0..i1, spans, reach_lo, reach_hi).flatten()),
     }
 
     let l = &book.leads;
