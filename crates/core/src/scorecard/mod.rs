@@ -108,6 +108,129 @@ impl Parts {
     }
 }
 
+/// A run over at least this many scopes groups their segments into [`Classes`].
+const CLASSES_FROM: usize = 8;
+
+/// Adds a segment's (or a class's) stage and loss tables into a scope's.
+#[inline]
+fn add_tables(stages: &mut [StageCell], losses: &mut [LossCell], s: &[StageCell], l: &[LossCell]) {
+    for (a, b) in stages.iter_mut().zip(s) {
+        a.add(b);
+    }
+    for (a, b) in losses.iter_mut().zip(l) {
+        a.count += b.count;
+        a.amount += b.amount;
+    }
+}
+
+/// The segments of a run's scopes grouped by which of those scopes they count for: the
+/// segments of the reps under one manager (with the same history) count for the same
+/// teams and units, so a team's cells are the sum of its classes' (a few) instead of its
+/// segments' (many). Each class's cells and tables are added up once per run, in the
+/// order of its segments; the roll-up then adds classes. Integer sums are the same
+/// whatever the order.
+struct Classes {
+    /// `cells[c * ng + g]`: the sum of class `c`'s segments' cells in slot `g`.
+    cells: Vec<Cell>,
+    /// Stage and loss tables, laid out as the grid's with classes for segments.
+    stages: Vec<StageCell>,
+    losses: Vec<LossCell>,
+    /// The classes of each scope of the run, in the run's order (`None` for a person's
+    /// scope, whose segments are walked).
+    of_scope: Vec<Option<Vec<u32>>>,
+    /// `own_bookings[p * ng + g]`: person `p`'s own bookings in slot `g` (whether a rep
+    /// reached their quota is asked once for every scope above them).
+    own_bookings: Vec<i64>,
+}
+
+impl Classes {
+    fn of(e: &Engine, grid: &Grid, scopes: &[Scope]) -> Classes {
+        let segs = &e.segs;
+        let (ng, ns, nr, nt) = (grid.ng, grid.ns, grid.nr, grid.nt);
+        let ix = |s: &Scope| match *s {
+            Scope::Team(p) => Some(segs.team(p)),
+            Scope::Unit(u) => Some(segs.unit(u)),
+            _ => None,
+        };
+        let mut wanted = vec![false; segs.of_scope.len()];
+        for x in scopes.iter().filter_map(ix) {
+            if let Some(w) = wanted.get_mut(x as usize) {
+                *w = true;
+            }
+        }
+        // each segment's class: the run's scopes it counts for
+        let mut ids: HashMap<Vec<segments::ScopeIx>, u32> = HashMap::new();
+        let mut sigs: Vec<Vec<segments::ScopeIx>> = Vec::new();
+        let mut key: Vec<segments::ScopeIx> = Vec::new();
+        let class_of: Vec<u32> = (0..segs.len() as u32)
+            .map(|s| {
+                key.clear();
+                key.extend(
+                    segs.scopes_of(s)
+                        .iter()
+                        .filter(|&&x| wanted.get(x as usize).copied().unwrap_or(false)),
+                );
+                if let Some(&c) = ids.get(&key) {
+                    return c;
+                }
+                let c = sigs.len() as u32;
+                ids.insert(key.clone(), c);
+                sigs.push(key.clone());
+                c
+            })
+            .collect();
+        let nc = sigs.len();
+        let mut cells = vec![Cell::default(); nc * ng];
+        let mut stages = vec![StageCell::default(); nc * nt * ns];
+        let mut losses = vec![LossCell::default(); nc * nt * nr];
+        for (s, &c) in class_of.iter().enumerate() {
+            let c = c as usize;
+            for (a, b) in cells[c * ng..(c + 1) * ng]
+                .iter_mut()
+                .zip(&grid.cells[s * ng..(s + 1) * ng])
+            {
+                a.add(b);
+            }
+            add_tables(
+                &mut stages[c * nt * ns..(c + 1) * nt * ns],
+                &mut losses[c * nt * nr..(c + 1) * nt * nr],
+                &grid.stages[s * nt * ns..(s + 1) * nt * ns],
+                &grid.losses[s * nt * nr..(s + 1) * nt * nr],
+            );
+        }
+        let mut own_bookings = vec![0i64; segs.n_people as usize * ng];
+        for (s, &p) in segs.person.iter().enumerate() {
+            for (a, b) in own_bookings[p as usize * ng..(p as usize + 1) * ng]
+                .iter_mut()
+                .zip(&grid.cells[s * ng..(s + 1) * ng])
+            {
+                *a += b.bookings;
+            }
+        }
+        let mut of_ix: Vec<Vec<u32>> = vec![Vec::new(); segs.of_scope.len()];
+        for (c, sig) in sigs.iter().enumerate() {
+            for &x in sig {
+                of_ix[x as usize].push(c as u32);
+            }
+        }
+        let of_scope = scopes
+            .iter()
+            .map(|s| match s {
+                Scope::Company => Some((0..nc as u32).collect()),
+                Scope::Person(_) => None,
+                _ => ix(s).map(|x| of_ix[x as usize].clone()),
+            })
+            .collect();
+        Classes {
+            cells,
+            stages,
+            losses,
+            of_scope,
+            own_bookings,
+        }
+    }
+}
+
 /// The warm state: the book and its attribution segments.
 pub struct Engine {
     pub book: Book,
@@ -834,11 +957,14 @@ impl Engine {
     /// cell (stage and loss tables, medians, distinct reps, quota, span); the slots that
     /// only feed another period's formula (last year, trailing window) skip it.
     pub fn totals(&self, grid: &Grid, scope: Scope, list: &[u32], g: usize, full: bool) -> Totals {
-        self.totals_of(grid, scope, list, g, full.then_some(Parts::ALL))
+        self.totals_of(grid, scope, list, g, full.then_some(Parts::ALL), None)
     }
 
     /// [`Engine::totals`] with only the `parts` beyond the additive cell that the KPIs
-    /// read (none: the cell alone).
+    /// read (none: the cell alone). With `classes` (the [`Classes`] of the run and this
+    /// scope's among them, which hold exactly the segments of `list`), the cell and the
+    /// tables are added up from the classes, and `list` is walked only for the parts
+    /// that need each segment (medians, distinct reps).
     fn totals_of(
         &self,
         grid: &Grid,
@@ -846,6 +972,7 @@ impl Engine {
         list: &[u32],
         g: usize,
         parts: Option<Parts>,
+        classes: Option<(&Classes, &[u32])>,
     ) -> Totals {
         let book = &self.book;
         let segs = &self.segs;
@@ -853,8 +980,17 @@ impl Engine {
         let sl = &grid.slots[g];
         let mut t = Totals::default();
         let Some(parts) = parts else {
-            for &s in list {
-                t.cell.add(&grid.cells[s as usize * ng + g]);
+            match classes {
+                Some((c, of)) => {
+                    for &x in of {
+                        t.cell.add(&c.cells[x as usize * ng + g]);
+                    }
+                }
+                None => {
+                    for &s in list {
+                        t.cell.add(&grid.cells[s as usize * ng + g]);
+                    }
+                }
             }
             return t;
         };
@@ -863,32 +999,49 @@ impl Engine {
             t.stages = vec![StageCell::default(); ns];
             t.losses = vec![LossCell::default(); nr];
         }
+        if let Some((c, of)) = classes {
+            for &x in of {
+                t.cell.add(&c.cells[x as usize * ng + g]);
+                if tables {
+                    let sk = x as usize * grid.nt + grid.table_ix[g];
+                    add_tables(
+                        &mut t.stages,
+                        &mut t.losses,
+                        &c.stages[sk * ns..(sk + 1) * ns],
+                        &c.losses[sk * nr..(sk + 1) * nr],
+                    );
+                }
+            }
+        }
+        let by_segment = classes.is_none();
+        let list = if by_segment || parts.cycles || parts.responses || parts.reps {
+            list
+        } else {
+            &[]
+        };
         let mut hist = vec![0u32; if parts.cycles { grid.max_cycle + 1 } else { 0 }];
         let mut last_rep = NONE;
         let person_bookings = |p: u32| -> i64 {
-            segs.of_person(p)
-                .map(|s| grid.cells[s as usize * ng + g].bookings)
-                .sum()
+            match classes {
+                Some((c, _)) => c.own_bookings[p as usize * ng + g],
+                None => segs
+                    .of_person(p)
+                    .map(|s| grid.cells[s as usize * ng + g].bookings)
+                    .sum(),
+            }
         };
         for &s in list {
             let k = s as usize * ng + g;
-            t.cell.add(&grid.cells[k]);
-            if tables {
-                let sk = s as usize * grid.nt + grid.table_ix[g];
-                for (a, b) in t
-                    .stages
-                    .iter_mut()
-                    .zip(&grid.stages[sk * ns..(sk + 1) * ns])
-                {
-                    a.add(b);
-                }
-                for (a, b) in t
-                    .losses
-                    .iter_mut()
-                    .zip(&grid.losses[sk * nr..(sk + 1) * nr])
-                {
-                    a.count += b.count;
-                    a.amount += b.amount;
+            if by_segment {
+                t.cell.add(&grid.cells[k]);
+                if tables {
+                    let sk = s as usize * grid.nt + grid.table_ix[g];
+                    add_tables(
+                        &mut t.stages,
+                        &mut t.losses,
+                        &grid.stages[sk * ns..(sk + 1) * ns],
+                        &grid.losses[sk * nr..(sk + 1) * nr],
+                    );
                 }
             }
             if parts.cycles {
@@ -1148,12 +1301,19 @@ impl Engine {
         let stage_names = self.stage_names_in_order();
         let need = Need::of(kpis);
         let parts = Parts::of(kpis);
-        let one = |scope: Scope| -> Vec<Row> {
+        // many scopes seen whole: their segments grouped by the scopes they count for
+        let classes = (lens.is_everything() && scopes.len() >= CLASSES_FROM)
+            .then(|| Classes::of(self, grid, scopes));
+        let one = |si: usize| -> Vec<Row> {
+            let scope = scopes[si];
             let list = lens.narrow(self.segments_of(scope));
+            let cls = classes
+                .as_ref()
+                .and_then(|c| c.of_scope[si].as_deref().map(|of| (c, of)));
             let mut light: Vec<Option<Totals>> = vec![None; grid.ng];
             let mut cell = |g: usize| -> Cell {
                 light[g]
-                    .get_or_insert_with(|| self.totals(grid, scope, &list, g, false))
+                    .get_or_insert_with(|| self.totals_of(grid, scope, &list, g, None, cls))
                     .cell
             };
             let mut out = Vec::with_capacity(periods.len());
@@ -1184,7 +1344,7 @@ impl Engine {
                     stage_names: &stage_names,
                     loss_reasons: &self.book.loss_reasons,
                 };
-                let mut t = self.totals_of(grid, scope, &list, grid.main[g], Some(parts));
+                let mut t = self.totals_of(grid, scope, &list, grid.main[g], Some(parts), cls);
                 let values = kpis
                     .iter()
                     .filter_map(|k| {
@@ -1206,7 +1366,7 @@ impl Engine {
             .unwrap_or(1)
             .min(8);
         if threads <= 1 || scopes.len() < 8 {
-            return Ok(scopes.iter().flat_map(|&s| one(s)).collect());
+            return Ok((0..scopes.len()).flat_map(one).collect());
         }
         // Scopes differ a thousandfold in size (the company's top team against a rep's),
         // so threads take small blocks in turn instead of one fixed half each.
@@ -1225,7 +1385,7 @@ impl Engine {
                                 break;
                             }
                             let hi = (lo + BLOCK).min(scopes.len());
-                            got.push((b, scopes[lo..hi].iter().flat_map(|&s| one(s)).collect()));
+                            got.push((b, (lo..hi).flat_map(one).collect()));
                         }
                         got
                     })

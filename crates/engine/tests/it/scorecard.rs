@@ -191,9 +191,30 @@ fn the_snapshot_with_ids_gives_the_same_drill_downs() {
     // are the whole order's ends
     use salesorg_engine::scorecard::ENDS;
     let year = Period::parse("FY2025", &rows.book.settings.fiscal).unwrap();
+    // company-wide; for teams; and company-wide seen through a team's lens, whose
+    // pass traces every owner's records and the drill-down leaves out the others'
+    use salesorg_core::scorecard::Lens;
+    let mut cases: Vec<(&'static str, Scope, Lens)> = Vec::new();
     for k in ["calls", "stage_conversion"] {
-        let ex = salesorg_engine::scorecard::explain(&e1, k, Scope::Company, year, today).unwrap();
+        cases.push((k, Scope::Company, Lens::everything()));
+        for s in e1.all_team_and_unit_scopes(year.start, today) {
+            if let Scope::Team(p) = s {
+                cases.push((k, s, Lens::everything()));
+                cases.push((k, Scope::Company, Lens::team(&e1, p)));
+            }
+        }
+    }
+    let mut narrow_cases = 0;
+    for (k, scope, lens) in cases {
+        let ex = salesorg_engine::scorecard::explain_in(&e1, &lens, k, scope, year, today).unwrap();
         let n = ex.len();
+        if scope != Scope::Company || !lens.is_everything() {
+            // a team large enough for its ends to be picked alone
+            if n <= 4 * ENDS || narrow_cases >= 8 {
+                continue;
+            }
+            narrow_cases += 1;
+        }
         assert!(n > 4 * ENDS, "{k}: {n} records");
         let ends: Vec<usize> = (0..ENDS).chain(n - ENDS..n).collect();
         let picked: Vec<usize> = ends.iter().map(|&i| ex.nth(&e1, i)).collect();
@@ -220,10 +241,8 @@ fn the_snapshot_with_ids_gives_the_same_drill_downs() {
         assert_eq!(all.len(), n, "{k}");
         // made for its first pages, the drill-down keeps those ends alone: the same
         // value, inputs, count and records at both ends
-        let lens = salesorg_core::scorecard::Lens::everything();
         let few =
-            salesorg_engine::scorecard::explain_ends_in(&e1, &lens, k, Scope::Company, year, today)
-                .unwrap();
+            salesorg_engine::scorecard::explain_ends_in(&e1, &lens, k, scope, year, today).unwrap();
         assert!(ex.complete() && !few.complete(), "{k}");
         assert_eq!(few.records.len(), 2 * ENDS, "{k}");
         assert_eq!(
@@ -250,6 +269,10 @@ fn the_snapshot_with_ids_gives_the_same_drill_downs() {
             .collect();
         assert_eq!(shown, want, "{k}");
     }
+    assert!(
+        narrow_cases >= 4,
+        "{narrow_cases} teams with large drill-downs"
+    );
     // a small drill-down made for its first pages keeps every record
     let lens = salesorg_core::scorecard::Lens::everything();
     let month = Period::parse("2025-03", &rows.book.settings.fiscal).unwrap();
@@ -555,4 +578,52 @@ fn drilldowns_passing_over_far_deals_equal_reading_every_deal() {
             }
         }
     }
+}
+
+/// A run over many scopes adds each team's and unit's numbers up from classes of segments
+/// (those that count for the same scopes of the run); each scope's numbers are those of
+/// a run of that scope alone, which walks its segments one by one. The org moves people
+/// between teams over the years, so classes split people's histories.
+#[test]
+fn a_run_over_many_scopes_gives_each_scopes_own_numbers() {
+    use salesorg_core::period::Grain;
+    let e = demo_engine(90, 4000);
+    let today = parse_date("2026-06-30").unwrap();
+    let fiscal = e.book.settings.fiscal;
+    let periods = salesorg_core::scorecard::periods_between(
+        &fiscal,
+        Grain::Quarter,
+        parse_date("2025-01-01").unwrap(),
+        today,
+    );
+    let kpis = salesorg_engine::scorecard::default_kpis();
+    let mut scopes = e.all_team_and_unit_scopes(periods[0].start, today);
+    scopes.push(Scope::Company);
+    // a person among them: walked segment by segment in the same run
+    let rep = (0..e.book.people.len() as u32)
+        .find(|&p| e.book.people[p as usize].rep)
+        .unwrap();
+    scopes.push(Scope::Person(rep));
+    assert!(scopes.len() > 20, "{} scopes", scopes.len());
+    let together = e.run(&scopes, &periods, &kpis, today).unwrap();
+    assert_eq!(together.len(), scopes.len() * periods.len());
+    let mut nonzero = 0;
+    for (si, &scope) in scopes.iter().enumerate() {
+        let alone = e.run(&[scope], &periods, &kpis, today).unwrap();
+        for (pi, row) in alone.iter().enumerate() {
+            let got = &together[si * periods.len() + pi];
+            assert_eq!(
+                format!("{:?}", got.values),
+                format!("{:?}", row.values),
+                "{scope:?} {:?}",
+                row.period
+            );
+            nonzero += row
+                .values
+                .iter()
+                .filter(|v| v.1.to_text("") != "0" && v.1.to_text("") != "")
+                .count();
+        }
+    }
+    assert!(nonzero > 1000, "{nonzero} values that are not zero");
 }
