@@ -628,40 +628,69 @@ fn by_day_key<'a, 'f>(
     }
 }
 
-/// The first day of `n` records and how many fall on each day from it to the last; `None`
-/// when there are none, or their days lie too far apart for a count per day to pay
-/// (more days than 4n + 1024). A company's millions of records are read on every core.
-fn per_day(n: usize, day: &(impl Fn(usize) -> Day + Sync)) -> Option<(Day, Vec<usize>)> {
-    let runs = runs_of(n);
-    let spans = on_runs(&runs, |r| {
-        r.fold((Day::MAX, Day::MIN), |(lo, hi), i| {
-            let d = day(i);
-            (lo.min(d), hi.max(d))
-        })
+/// The first day of the records among `0..n` that have one (`day` gives `None` for a
+/// record left out) and how many fall on each day from it to the last; `None` when there
+/// are none, or their days lie too far apart for a count per day to pay (more days than
+/// 4n + 1024). One scan, on every core: each run counts into a window of days that grows
+/// (by doubling) when it meets a day outside it, and the windows are added up.
+fn per_day(n: usize, day: &(impl Fn(usize) -> Option<Day> + Sync)) -> Option<(Day, Vec<usize>)> {
+    let limit = 4 * n as i64 + 1024;
+    let windows = on_runs(&runs_of(n), |r| -> Result<(i64, Vec<usize>), ()> {
+        let (mut lo, mut count) = (0i64, Vec::<usize>::new());
+        for i in r {
+            let Some(d) = day(i) else { continue };
+            let d = i64::from(d);
+            if count.is_empty() {
+                (lo, count) = (d, vec![0; 8]);
+            }
+            let mut at = d - lo;
+            if at < 0 {
+                let hi = lo + count.len() as i64;
+                if hi - d > limit {
+                    return Err(());
+                }
+                // room for as many days again before the new one, within the limit
+                let grow = (-at)
+                    .max(count.len() as i64)
+                    .min(limit - (hi - lo))
+                    .max(-at);
+                count.splice(0..0, std::iter::repeat_n(0, grow as usize));
+                lo -= grow;
+                at = d - lo;
+            } else if at >= count.len() as i64 {
+                if at >= limit {
+                    return Err(());
+                }
+                let len = (at + 1).max(2 * count.len() as i64).min(limit);
+                count.resize(len as usize, 0);
+            }
+            count[at as usize] += 1;
+        }
+        Ok((lo, count))
     });
-    let (lo, hi) = spans
-        .into_iter()
-        .fold((Day::MAX, Day::MIN), |(lo, hi), (a, b)| {
-            (lo.min(a), hi.max(b))
-        });
-    if n == 0 || i64::from(hi) - i64::from(lo) > 4 * n as i64 + 1024 {
+    let mut windows: Vec<(i64, Vec<usize>)> =
+        windows.into_iter().collect::<Result<Vec<_>, ()>>().ok()?;
+    // each window without its empty days at either end
+    for (lo, count) in &mut windows {
+        let a = count.iter().position(|&c| c > 0).unwrap_or(count.len());
+        let b = count.iter().rposition(|&c| c > 0).map_or(a, |b| b + 1);
+        count.truncate(b);
+        count.drain(..a);
+        *lo += a as i64;
+    }
+    windows.retain(|w| !w.1.is_empty());
+    let lo = windows.iter().map(|w| w.0).min()?;
+    let hi = windows.iter().map(|w| w.0 + w.1.len() as i64).max()?;
+    if hi - lo > limit {
         return None;
     }
-    let span = (hi - lo) as usize + 1;
-    let mut counts = on_runs(&runs, |r| {
-        let mut count = vec![0usize; span];
-        for i in r {
-            count[(day(i) - lo) as usize] += 1;
-        }
-        count
-    });
-    let mut count = counts.swap_remove(0);
-    for c in counts {
-        for (a, b) in count.iter_mut().zip(c) {
-            *a += b;
+    let mut total = vec![0usize; (hi - lo) as usize];
+    for (a, count) in windows {
+        for (t, c) in total[(a - lo) as usize..].iter_mut().zip(count) {
+            *t += c;
         }
     }
-    Some((lo, count))
+    Some((lo as Day, total))
 }
 
 /// `0..n` cut into one run per core (see [`cores_for`]).
@@ -716,7 +745,7 @@ fn in_date_order<'a>(
     let cmp = by_day_key(&id, &kind);
     // two keys of one day with equal heads
     let tie = |(la, a): (u32, u32), (lb, b): (u32, u32)| cmp(&(0, 0, 0, la, a), &(0, 0, 0, lb, b));
-    let Some((lo, count)) = per_day(n, &day) else {
+    let Some((lo, count)) = per_day(n, &|i| Some(day(i))) else {
         let mut keys: Vec<DayKey> = (0..n)
             .map(|i| {
                 let (h, l, len) = head(i);
@@ -788,23 +817,28 @@ fn in_date_order<'a>(
     idx
 }
 
-/// The first `want` and the last `want` of `n` records in [`in_date_order`]'s order, each
-/// in that order, without sorting the rest: a drill-down's first page. Only the records of
-/// the days those pages reach are keyed, and the `want` first (last) among them picked by
-/// selection. `None` when `n` is small enough (or its days sparse enough) that the whole
-/// order costs about as much.
+/// The first `want` and the last `want` of the records among `0..n` that have a day (`day`
+/// gives `None` for a record left out) in [`in_date_order`]'s order, each in that order,
+/// without sorting the rest: a drill-down's first page. Only the records of the days
+/// those pages reach are keyed, and the `want` first (last) among them picked by
+/// selection. Also returns how many records have a day. `None` when they are few enough
+/// (or their days sparse enough) that the whole order costs about as much.
 fn ends_in_date_order<'a>(
     n: usize,
     want: usize,
-    day: impl Fn(usize) -> Day + Sync,
+    day: impl Fn(usize) -> Option<Day> + Sync,
     head: impl Fn(usize) -> IdHead + Sync,
     id: impl Fn(usize) -> std::borrow::Cow<'a, str> + Sync,
     kind: impl Fn(usize) -> &'static str + Sync,
-) -> Option<(Vec<u32>, Vec<u32>)> {
+) -> Option<(usize, Vec<u32>, Vec<u32>)> {
     if want == 0 || n <= 4 * want {
         return None;
     }
     let (lo, count) = per_day(n, &day)?;
+    let total: usize = count.iter().sum();
+    if total <= 4 * want {
+        return None;
+    }
     // the last day the first `want` reach, and the first day the last `want` reach
     let reach = |days: &mut dyn Iterator<Item = usize>| {
         let mut seen = 0;
@@ -828,7 +862,7 @@ fn ends_in_date_order<'a>(
     for (a, b) in on_runs(&runs_of(n), |r| {
         let (mut a, mut b) = (Vec::new(), Vec::new());
         for i in r {
-            let d = day(i);
+            let Some(d) = day(i) else { continue };
             if d <= first_to {
                 a.push(key(i, d));
             }
@@ -855,7 +889,7 @@ fn ends_in_date_order<'a>(
         keys.sort_unstable_by(&cmp);
         keys.into_iter().map(|k| k.4).collect()
     };
-    Some((pick(true, low), pick(false, high)))
+    Some((total, pick(true, low), pick(false, high)))
 }
 
 /// Scratch of [`in_date_order`] and [`date_order`], kept between drill-downs.
@@ -1064,9 +1098,10 @@ impl Explanation {
     }
 }
 
-/// The day a record counts on: a deal's close or created day, an as-of day for a deal
-/// open on it, the day a stage was entered or left, a lead's or an activity's day, a
-/// customer's first win.
+/// The day a record counts on, worked out from the record alone: a deal's close or
+/// created day, an as-of day for a deal open on it, the day a stage was entered or left,
+/// a lead's or an activity's day, a customer's first win. The pass traces each record
+/// with its day; debug builds (the tests) check the two agree.
 fn day_of(book: &Book, c: &Contribution, asof: Day) -> Day {
     let o = &book.opps;
     match *c {
@@ -1270,33 +1305,16 @@ fn detail_of(book: &Book, b: &Behind) -> String {
 /// (the drill-down's pass asks for each of a million contributions).
 #[derive(Debug, Clone, Copy)]
 struct Feeds {
-    /// One bit per kind of contribution (see [`Feeds::bit`]).
+    /// One bit per kind of contribution ([`Contribution::kind_bit`]).
     mask: u16,
     /// Won deals count only when they won the account its first time.
     first_won_only: bool,
 }
 
 impl Feeds {
-    fn bit(c: &Contribution) -> u16 {
-        use Contribution as C;
-        1 << match c {
-            C::Won(_) => 0,
-            C::Lost(_) => 1,
-            C::Created(_) => 2,
-            C::Open(_) => 3,
-            C::StageEntered(..) => 4,
-            C::StageLeft(..) => 5,
-            C::Lead(_) => 6,
-            C::Activity(_) => 7,
-            C::Customer(_) => 8,
-            C::Survey(_) => 9,
-            C::Spend(_) => 10,
-            C::Person(_) => 11,
-        }
-    }
     fn of(k: &str) -> Feeds {
         use Contribution as C;
-        let bits = |cs: &[Contribution]| cs.iter().fold(0, |m, c| m | Feeds::bit(c));
+        let bits = |cs: &[Contribution]| cs.iter().fold(0, |m, c| m | c.kind_bit());
         let (kinds, first_won_only): (&[Contribution], bool) = match k {
             "bookings"
             | "won_deals"
@@ -1341,7 +1359,7 @@ impl Feeds {
     }
     #[inline]
     fn test(&self, c: &Contribution, book: &Book) -> bool {
-        self.mask & Feeds::bit(c) != 0
+        self.mask & c.kind_bit() != 0
             && match c {
                 Contribution::Won(i) if self.first_won_only => book
                     .opps
@@ -1490,6 +1508,8 @@ pub fn prime_drilldown_scratch(engine: &Engine, period: Period, today: Date) -> 
 
 /// Records gathered for a drill-down that keeps only its ends (given back once picked).
 static RECORDS: Spare<Behind> = Spare::new();
+/// The days of a drill-down's traced records, while its ends are picked.
+static DAYS: Spare<Option<Day>> = Spare::new();
 
 fn explain_keeping(
     engine: &Engine,
@@ -1514,7 +1534,11 @@ fn explain_keeping(
     let keep = |c: &Contribution| feeds.test(c, book);
     let keep = salesorg_core::scorecard::Want {
         slots: vec![true, yoy],
-        keep: &keep,
+        kinds: feeds.mask,
+        // the kinds decide, but for the first wins among won deals
+        keep: feeds
+            .first_won_only
+            .then_some(&keep as &(dyn Fn(&Contribution) -> bool + Sync)),
     };
     let need = salesorg_core::scorecard::Need::of(&[k]);
     // only the record groups the KPI's value reads: a win rate's drill-down passes over
@@ -1591,30 +1615,30 @@ fn explain_keeping(
                 Scope::Unit(u) => segs.scopes_of(seg).contains(&segs.unit(u)),
             }
     };
-    // kept by the drill-down (fresh memory, not a spare buffer's: the drill-down keeps
-    // it), or a spare buffer when only the ends are kept
-    let mut records = if all {
-        Vec::with_capacity(c.trace.len())
-    } else {
-        let mut r = RECORDS.take();
-        r.reserve(c.trace.len());
-        r
-    };
     // the trace holds only what `keep` let through (the shown slots, what feeds the KPI)
-    for &(key, contrib) in &c.trace {
-        let seg = key / c.ng as u32;
-        let slot = key as usize % c.ng;
-        if !in_scope(seg) {
-            continue;
-        }
-        records.push(Behind {
+    let trace = std::mem::take(&mut c.trace);
+    // the pass traced each record with the day it counted on; a company-wide drill-down
+    // seen whole keeps every record, and only the growth rate's has last year's slot (the
+    // divisions that find a record's segment and slot are left out where not needed)
+    let everyone = lens.is_everything() && scope == Scope::Company;
+    let ng = c.ng as u32;
+    let behind = |&(key, day, contrib): &salesorg_core::scorecard::Traced| -> Option<Behind> {
+        debug_assert_eq!(
+            day,
+            day_of(book, &contrib, c.slots[(key % ng) as usize].asof),
+            "{contrib:?}"
+        );
+        (everyone || in_scope(key / ng)).then(|| Behind {
             contrib,
-            day: day_of(book, &contrib, c.slots[slot].asof),
-            last_year: slot == ly && slot != g,
-        });
-    }
-    spare::TRACES.give(std::mem::take(&mut c.trace));
+            day,
+            last_year: yoy && {
+                let slot = (key % ng) as usize;
+                slot == ly && slot != g
+            },
+        })
+    };
     // unit- and company-assigned spend is not attributed through people
+    let mut extra = Vec::new();
     if matches!(
         k,
         "sales_marketing_spend"
@@ -1637,7 +1661,7 @@ fn explain_keeping(
                 _ => false,
             };
             if counts {
-                records.push(Behind {
+                extra.push(Behind {
                     contrib: Contribution::Spend(xi as u32),
                     day: x.day,
                     last_year: false,
@@ -1645,39 +1669,104 @@ fn explain_keeping(
             }
         }
     }
+    // the records: the trace's in scope, then the spend (`None`: out of scope)
+    let nt = trace.len();
+    let at = |i: usize| -> Option<Behind> {
+        match trace.get(i) {
+            Some(t) => behind(t),
+            None => extra.get(i - nt).copied(),
+        }
+    };
+    if !all {
+        // the pages shown first, picked straight from the trace: the millions of records
+        // of a company-wide drill-down are counted by day, and only those of the days the
+        // ends reach are made (two scans of the trace instead of writing every record out
+        // and scanning them three times)
+        // each record's day (`None`: out of scope), worked out once, on every core
+        let mut days = DAYS.take();
+        days.resize(nt, None);
+        on_every_core(&mut days, &trace, |t| behind(t).map(|b| b.day));
+        let picked = ends_in_date_order(
+            nt + extra.len(),
+            ENDS,
+            |i| match days.get(i) {
+                Some(&d) => d,
+                None => extra.get(i - nt).map(|b| b.day),
+            },
+            |i| at(i).map_or((0, 0, 0), |b| head_of(book, &b)),
+            |i| at(i).map_or(std::borrow::Cow::Borrowed(""), |b| id_of(book, &b)),
+            |i| at(i).map_or("", |b| kind_of(book, &b)),
+        );
+        if let Some((total, first, last)) = picked {
+            let kept: Vec<Behind> = first
+                .iter()
+                .chain(&last)
+                .filter_map(|&i| at(i as usize))
+                .collect();
+            spare::TRACES.give(trace);
+            DAYS.give(days);
+            let f = first.len() as u32;
+            let n = kept.len() as u32;
+            return Ok(Explanation {
+                kpi: k,
+                scope: engine.scope_name(scope),
+                period,
+                as_of: Engine::as_of(&period, today),
+                value,
+                formula: formula(k),
+                inputs,
+                records: kept,
+                total,
+                first: (0..f).collect(),
+                last: (f..n).collect(),
+                order: std::sync::OnceLock::new(),
+            });
+        }
+        DAYS.give(days);
+    }
+    // every record: kept by the drill-down (fresh memory, not a spare buffer's: the
+    // drill-down keeps it), or, for the first pages of a few (or sparse) records, put
+    // together in a spare buffer and copied
+    let mut records = if all {
+        Vec::with_capacity(nt + extra.len())
+    } else {
+        let mut r = RECORDS.take();
+        r.reserve(nt + extra.len());
+        r
+    };
+    records.extend(trace.iter().filter_map(behind));
+    records.extend_from_slice(&extra);
+    spare::TRACES.give(trace);
     // the pages shown first; the rest is put in order when a page or an export needs it
     let order = std::sync::OnceLock::new();
-    let (first, last) = ends_in_date_order(
-        records.len(),
-        ENDS,
-        |i| records[i].day,
-        |i| head_of(book, &records[i]),
-        |i| id_of(book, &records[i]),
-        |i| kind_of(book, &records[i]),
-    )
-    .unwrap_or_else(|| {
-        let _ = order.set(date_order(book, &records));
-        (Vec::new(), Vec::new())
-    });
+    let ends = if all {
+        ends_in_date_order(
+            records.len(),
+            ENDS,
+            |i| Some(records[i].day),
+            |i| head_of(book, &records[i]),
+            |i| id_of(book, &records[i]),
+            |i| kind_of(book, &records[i]),
+        )
+    } else {
+        // the ends were not worth picking alone (see above)
+        None
+    };
+    let (first, last) = match ends {
+        Some((_, first, last)) => (first, last),
+        None => {
+            let _ = order.set(date_order(book, &records));
+            (Vec::new(), Vec::new())
+        }
+    };
     let total = records.len();
-    let (records, first, last) = if all {
-        (records, first, last)
-    } else if first.is_empty() || first.len() + last.len() >= total {
+    let records = if all {
+        records
+    } else {
         // few records: all kept, in memory of their own size
         let kept = records.clone();
         RECORDS.give(records);
-        (kept, first, last)
-    } else {
-        // the ends alone, first then last
-        let kept: Vec<Behind> = first
-            .iter()
-            .chain(&last)
-            .map(|&i| records[i as usize])
-            .collect();
-        RECORDS.give(records);
-        let f = first.len() as u32;
-        let n = kept.len() as u32;
-        (kept, (0..f).collect(), (f..n).collect())
+        kept
     };
     Ok(Explanation {
         kpi: k,
@@ -1750,24 +1839,74 @@ mod tests {
         );
         assert_eq!(got, want);
         // the first and last pages picked alone are the whole order's: within one day,
-        // across a day's end, and a single record
+        // across a day's end, and a single record; with every record, and with every
+        // seventh left out (a drill-down's records out of scope)
         for ends in [1, 100, 130] {
-            let picked = ends_in_date_order(
-                recs.len(),
-                ends,
-                |i| recs[i].0,
-                |i| id_head(recs[i].1.as_bytes()),
-                |i| std::borrow::Cow::Borrowed(recs[i].1.as_str()),
-                |i| recs[i].2,
-            );
-            match picked {
-                Some((first, last)) => {
-                    assert_eq!(first, want[..ends], "first {ends} of {n}");
-                    assert_eq!(last, want[want.len() - ends..], "last {ends} of {n}");
+            for skip in [false, true] {
+                let out = |i: usize| skip && i % 7 == 3;
+                let want: Vec<u32> = want.iter().copied().filter(|&i| !out(i as usize)).collect();
+                let picked = ends_in_date_order(
+                    recs.len(),
+                    ends,
+                    |i| (!out(i)).then_some(recs[i].0),
+                    |i| id_head(recs[i].1.as_bytes()),
+                    |i| std::borrow::Cow::Borrowed(recs[i].1.as_str()),
+                    |i| recs[i].2,
+                );
+                match picked {
+                    Some((total, first, last)) => {
+                        assert_eq!(total, want.len());
+                        assert_eq!(first, want[..ends], "first {ends} of {n}");
+                        assert_eq!(last, want[want.len() - ends..], "last {ends} of {n}");
+                    }
+                    // only when the whole order costs about as much
+                    None => assert!(spread > 1 || want.len() <= 4 * ends, "{ends} of {n}"),
                 }
-                // only when the whole order costs about as much
-                None => assert!(spread > 1 || want.len() <= 4 * ends, "{ends} of {n}"),
             }
         }
+    }
+
+    /// Counting records by day gives a plain count's days and numbers, whichever way the
+    /// days run (the window grows at both ends), with records left out, and gives up when
+    /// the days lie too far apart.
+    #[test]
+    fn counts_by_day_like_a_map() {
+        let mut x: u64 = 11;
+        for (n, spread) in [(50usize, 3i64), (1000, 40), (300_000, 200), (5000, 1)] {
+            let days: Vec<Option<Day>> = (0..n)
+                .map(|i| {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    // falling, rising and scattered runs, and some left out
+                    let d = match i % 3 {
+                        0 => -(i as i64) % spread,
+                        1 => (i as i64) % spread,
+                        _ => (x >> 33) as i64 % (2 * spread) - spread,
+                    };
+                    ((x >> 20) % 5 != 0).then_some(d as Day + 700_000)
+                })
+                .collect();
+            let mut want = std::collections::BTreeMap::new();
+            for d in days.iter().flatten() {
+                *want.entry(*d).or_insert(0usize) += 1;
+            }
+            let (lo, count) = per_day(n, &|i| days[i]).expect("days close together");
+            assert_eq!(lo, *want.keys().next().unwrap());
+            let got: std::collections::BTreeMap<Day, usize> = count
+                .iter()
+                .enumerate()
+                .filter(|c| *c.1 > 0)
+                .map(|(k, &c)| (lo + k as Day, c))
+                .collect();
+            assert_eq!(got, want, "{n} records over {spread} days");
+        }
+        // none at all, and two days further apart than 4n + 1024
+        assert_eq!(per_day(10, &|_| None), None);
+        assert_eq!(per_day(10, &|i| Some(if i == 0 { 0 } else { 5000 })), None);
+        assert_eq!(
+            per_day(10, &|i| Some(if i == 9 { NO_DAY } else { 5 })),
+            None
+        );
     }
 }

@@ -17,7 +17,7 @@ use crate::period::{Grain, Period};
 
 pub use book::{Book, BookBuilder, Day, NO_DAY, NONE, date_of, day, fmt_day};
 use book::{QuotaOn, SpendTarget};
-pub use pass::{Contribution, Walk, Want};
+pub use pass::{Contribution, Traced, Walk, Want};
 use pass::{Part, Slot};
 pub use segments::Segments;
 
@@ -283,7 +283,7 @@ pub struct Grid {
     team_unit_quota: HashMap<QuotaOn, Vec<usize>>,
     unit_spend: Vec<Vec<i64>>,
     company_spend: Vec<i64>,
-    pub trace: Vec<(u32, Contribution)>,
+    pub trace: Vec<pass::Traced>,
     /// What the pass was made for: its periods (in `main`'s order), day, comparison slots,
     /// and whether it passed over every owner (only then does it serve any scope).
     periods: Vec<Period>,
@@ -352,7 +352,7 @@ pub struct Computed {
     pub window: Vec<usize>,
     pub window_parts: Vec<Vec<usize>>,
     /// Contributions by (cell, what), when traced.
-    pub trace: Vec<(u32, Contribution)>,
+    pub trace: Vec<pass::Traced>,
     pub ng: usize,
 }
 

@@ -275,6 +275,34 @@ pub enum Contribution {
     Person(u32),
 }
 
+impl Contribution {
+    /// One bit per kind of contribution (a [`Want`] keeps the kinds of its mask).
+    #[inline]
+    pub fn kind_bit(&self) -> u16 {
+        use Contribution as C;
+        1 << match self {
+            C::Won(_) => 0,
+            C::Lost(_) => 1,
+            C::Created(_) => 2,
+            C::Open(_) => 3,
+            C::StageEntered(..) => 4,
+            C::StageLeft(..) => 5,
+            C::Lead(_) => 6,
+            C::Activity(_) => 7,
+            C::Customer(_) => 8,
+            C::Survey(_) => 9,
+            C::Spend(_) => 10,
+            C::Person(_) => 11,
+        }
+    }
+}
+
+/// One traced record: its cell (segment × slot, as the grid numbers them), the day it
+/// counts on (a deal's close or created day, the as-of day of a deal open on it, the day
+/// a stage was entered or left, a lead's or an activity's day, a customer's first win, a
+/// survey's or a spend's day) and what it contributed.
+pub type Traced = (u32, Day, Contribution);
+
 /// A thread's share of the grid: the cells of segments `seg0..`.
 pub struct Part<'a> {
     pub seg0: u32,
@@ -293,7 +321,7 @@ pub struct Part<'a> {
     pub cycles: Vec<(u32, u32)>,
     /// (cell, response seconds) of answered leads.
     pub responses: Vec<(u32, u32)>,
-    pub trace: Option<Vec<(u32, Contribution)>>,
+    pub trace: Option<Vec<Traced>>,
     /// With `trace`: which contributions to keep (all when `None`).
     pub want: Option<&'a Want<'a>>,
     pub walk: Walk,
@@ -309,9 +337,12 @@ pub struct Part<'a> {
 pub struct Want<'a> {
     /// One flag per slot; slots past the end are not kept.
     pub slots: Vec<bool>,
-    /// Decides customers by their kind alone: where it turns `Customer(0)` away, no
-    /// customer is listed.
-    pub keep: &'a (dyn Fn(&Contribution) -> bool + Sync + 'a),
+    /// The kinds kept ([`Contribution::kind_bit`]): the others are turned away before
+    /// `keep` is asked (a stage-conversion drill-down passes millions of stage exits).
+    pub kinds: u16,
+    /// Decides among the kinds kept (`None`: all of them are). It decides customers by
+    /// their kind alone: where it turns `Customer(0)` away, no customer is listed.
+    pub keep: Option<&'a (dyn Fn(&Contribution) -> bool + Sync + 'a)>,
 }
 
 impl Want<'_> {
@@ -339,14 +370,15 @@ impl Part<'_> {
         let sk = self.skey(seg, g)?;
         Some(&mut self.stages[sk * self.ns + order])
     }
+    /// Traces contribution `c` to cell `k` (of slot `g`), counted on day `d`.
     #[inline]
-    fn note(&mut self, k: usize, c: Contribution) {
+    fn note(&mut self, k: usize, g: usize, d: Day, c: Contribution) {
         if let Some(t) = self.trace.as_mut()
-            && self
-                .want
-                .is_none_or(|w| w.slot(k % self.ng) && (w.keep)(&c))
+            && self.want.is_none_or(|w| {
+                w.kinds & c.kind_bit() != 0 && w.slot(g) && w.keep.is_none_or(|f| f(&c))
+            })
         {
-            t.push(((k + self.seg0 as usize * self.ng) as u32, c));
+            t.push(((k + self.seg0 as usize * self.ng) as u32, d, c));
         }
     }
 }
@@ -463,7 +495,7 @@ fn closed_deal<const TRIM: bool>(
             // a comparison slot: the formulas read its bookings alone
             if status == OppStatus::Won {
                 c.bookings += amount;
-                part.note(k, Contribution::Won(i as u32));
+                part.note(k, g, close, Contribution::Won(i as u32));
             }
             return;
         }
@@ -484,7 +516,7 @@ fn closed_deal<const TRIM: bool>(
                 part.cycles
                     .push(((k + part.seg0 as usize * part.ng) as u32, days as u32));
             }
-            part.note(k, Contribution::Won(i as u32));
+            part.note(k, g, close, Contribution::Won(i as u32));
         } else {
             c.lost += 1;
             c.lost_amount += amount;
@@ -498,7 +530,7 @@ fn closed_deal<const TRIM: bool>(
                 l.count += 1;
                 l.amount += amount;
             }
-            part.note(k, Contribution::Lost(i as u32));
+            part.note(k, g, close, Contribution::Lost(i as u32));
         }
     }
 }
@@ -653,7 +685,7 @@ pub fn owner_records(
                     if status == OppStatus::Won && close != NO_DAY && close <= slots[g].asof {
                         c.created_won += 1;
                     }
-                    part.note(k, Contribution::Created(i as u32));
+                    part.note(k, g, created, Contribution::Created(i as u32));
                 }
                 // open on an as-of day: attributed on the as-of day
                 let open_until = match status {
@@ -709,7 +741,7 @@ pub fn owner_records(
                                 c.open_stale_amount += amt;
                             }
                         }
-                        part.note(k, Contribution::Open(i as u32));
+                        part.note(k, g, a, Contribution::Open(i as u32));
                     }
                 }
                 // stage history: entries (on the entry day) and exits (on the exit day)
@@ -747,7 +779,7 @@ pub fn owner_records(
                                     sc.advanced += 1;
                                 }
                             }
-                            part.note(k, Contribution::StageEntered(i as u32, r as u32));
+                            part.note(k, g, d, Contribution::StageEntered(i as u32, r as u32));
                         }
                         if r > r0 {
                             let prev = h.stage[r - 1];
@@ -757,7 +789,7 @@ pub fn owner_records(
                                     sc.left += 1;
                                     sc.days_sum += i64::from(d - h.day[r - 1]);
                                 }
-                                part.note(k, Contribution::StageLeft(i as u32, r as u32 - 1));
+                                part.note(k, g, d, Contribution::StageLeft(i as u32, r as u32 - 1));
                             }
                         }
                     }
@@ -775,7 +807,7 @@ pub fn owner_records(
                             sc.left += 1;
                             sc.days_sum += i64::from((close - h.day[last]).max(0));
                         }
-                        part.note(k, Contribution::StageLeft(i as u32, last as u32));
+                        part.note(k, g, close, Contribution::StageLeft(i as u32, last as u32));
                     }
                 }
             }
@@ -819,7 +851,7 @@ pub fn owner_records(
         }
         let days = &l.act_days[l.act_off[i] as usize..l.act_off[i + 1] as usize];
         part.cells[k].lead_followups += days.partition_point(|&x| x <= a) as u32;
-        part.note(k, Contribution::Lead(i as u32));
+        part.note(k, g, d, Contribution::Lead(i as u32));
     }
 
     let ac = &book.activities;
@@ -839,7 +871,7 @@ pub fn owner_records(
         if rep {
             c.rep_calls += u32::from(ac.calls[i]);
         }
-        part.note(k, Contribution::Activity(i as u32));
+        part.note(k, g, d, Contribution::Activity(i as u32));
     }
     Ok(())
 }
@@ -989,9 +1021,10 @@ pub fn account_facts(
     let traced: Vec<bool> = (0..slots.len())
         .map(|g| {
             part.trace.is_some()
-                && part
-                    .want
-                    .is_none_or(|w| w.slot(g) && (w.keep)(&Contribution::Customer(0)))
+                && part.want.is_none_or(|w| {
+                    let c = Contribution::Customer(0);
+                    w.kinds & c.kind_bit() != 0 && w.slot(g) && w.keep.is_none_or(|f| f(&c))
+                })
         })
         .collect();
     let customers = part.walk.customers;
@@ -1038,7 +1071,7 @@ pub fn account_facts(
             if a.active_on(last) {
                 let k = part.key(segs.at(a.owner, last), g);
                 part.cells[k].customers_end += 1;
-                part.note(k, Contribution::Customer(ai as u32));
+                part.note(k, g, a.first_won, Contribution::Customer(ai as u32));
             }
             if a.active_on(sl.start - 1) {
                 // the start cohort and its churn are attributed at the period's start
@@ -1047,7 +1080,7 @@ pub fn account_facts(
                 if a.churned != NO_DAY && sl.start <= a.churned && a.churned < sl.end {
                     part.cells[k].customers_start_churned += 1;
                 }
-                part.note(k, Contribution::Customer(ai as u32));
+                part.note(k, g, a.first_won, Contribution::Customer(ai as u32));
             }
         }
     }
@@ -1064,7 +1097,7 @@ pub fn account_facts(
                 let k = part.key(segs.at(owner, s.day), g);
                 part.cells[k].surveys += 1;
                 part.cells[k].survey_sum += s.score;
-                part.note(k, Contribution::Survey(si as u32));
+                part.note(k, g, s.day, Contribution::Survey(si as u32));
             }
         }
     }
@@ -1079,7 +1112,7 @@ pub fn account_facts(
             if let Some(g) = layer.own.slot(x.day) {
                 let k = part.key(segs.at(owner, x.day), g);
                 part.cells[k].spend += x.amount;
-                part.note(k, Contribution::Spend(xi as u32));
+                part.note(k, g, x.day, Contribution::Spend(xi as u32));
             }
         }
     }

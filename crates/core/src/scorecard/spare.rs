@@ -52,7 +52,7 @@ impl<T> Default for Spare<T> {
 }
 
 /// Traces of drill-down passes (given back by the drill-down once read).
-pub static TRACES: Spare<(u32, super::Contribution)> = Spare::new();
+pub static TRACES: Spare<super::pass::Traced> = Spare::new();
 
 #[cfg(test)]
 mod tests {
