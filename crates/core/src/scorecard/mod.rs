@@ -649,12 +649,20 @@ impl Engine {
             v.clear();
             v
         };
-        cells.clear();
-        cells.resize(nseg * ng, Cell::default());
-        stages.clear();
-        stages.resize(nseg * nt * ns, StageCell::default());
-        losses.clear();
-        losses.resize(nseg * nt * nr, LossCell::default());
+        // the arrays of the last pass are zeroed by the threads that write them, each its
+        // own share (on both cores); only a new size is made here
+        if cells.len() != nseg * ng {
+            cells.clear();
+            cells.resize(nseg * ng, Cell::default());
+        }
+        if stages.len() != nseg * nt * ns {
+            stages.clear();
+            stages.resize(nseg * nt * ns, StageCell::default());
+        }
+        if losses.len() != nseg * nt * nr {
+            losses.clear();
+            losses.resize(nseg * nt * nr, LossCell::default());
+        }
         let layers = pass::layers(&slots);
         let ranks = pass::stage_ranks(book);
         // a drill-down (one period, some record groups) passes over the deal blocks far
@@ -741,6 +749,9 @@ impl Engine {
                     let own_quota = &own_quota;
                     let ranks = &ranks;
                     sc.spawn(move || -> Result<(), ScorecardError> {
+                        part.cells.fill(Cell::default());
+                        part.stages.fill(StageCell::default());
+                        part.losses.fill(LossCell::default());
                         for (p, _) in owners.iter().enumerate().take(hi).skip(lo).filter(|o| *o.1) {
                             for layer in layers {
                                 pass::owner_records(
@@ -833,10 +844,20 @@ impl Engine {
                 next[k as usize] += 1;
             }
         };
-        let cycle_off = group(&|c| c.cycle_n);
-        place(&cycle_off, &cycles, &mut cycle_vals);
-        let resp_off = group(&|c| c.leads_responded);
-        place(&resp_off, &responses, &mut resp_vals);
+        // sales cycles on another core while response times are placed here
+        let (cycle_off, resp_off) = std::thread::scope(|sc| {
+            let h = sc.spawn(|| {
+                let off = group(&|c| c.cycle_n);
+                place(&off, &cycles, &mut cycle_vals);
+                off
+            });
+            let resp_off = group(&|c| c.leads_responded);
+            place(&resp_off, &responses, &mut resp_vals);
+            let cycle_off = h
+                .join()
+                .map_err(|_| ScorecardError::Data("a scorecard thread failed".into()));
+            cycle_off.map(|c| (c, resp_off))
+        })?;
         // the lists go back for the next pass (the arrays go with the grid: see `run_in`)
         self.keep_spare(|sp| sp.pairs.extend(cycles.into_iter().chain(responses)));
         let max_cycle = cycle_vals.iter().copied().max().unwrap_or(0) as usize;
