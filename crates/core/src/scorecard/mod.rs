@@ -180,32 +180,68 @@ impl Classes {
             })
             .collect();
         let nc = sigs.len();
+        // each class's segments, in order; the classes cut in two runs with about as many
+        // segments, each added up on its own core into its own part of the arrays
+        let mut off = vec![0usize; nc + 1];
+        for &c in &class_of {
+            off[c as usize + 1] += 1;
+        }
+        for c in 0..nc {
+            off[c + 1] += off[c];
+        }
+        let mut members = vec![0u32; class_of.len()];
+        {
+            let mut next = off.clone();
+            for (s, &c) in class_of.iter().enumerate() {
+                members[next[c as usize]] = s as u32;
+                next[c as usize] += 1;
+            }
+        }
+        let mid = off.partition_point(|&x| x < class_of.len() / 2).min(nc);
         let mut cells = vec![Cell::default(); nc * ng];
         let mut stages = vec![StageCell::default(); nc * nt * ns];
         let mut losses = vec![LossCell::default(); nc * nt * nr];
-        for (s, &c) in class_of.iter().enumerate() {
-            let c = c as usize;
-            for (a, b) in cells[c * ng..(c + 1) * ng]
-                .iter_mut()
-                .zip(&grid.cells[s * ng..(s + 1) * ng])
-            {
-                a.add(b);
+        let sum = |classes: std::ops::Range<usize>,
+                   cells: &mut [Cell],
+                   stages: &mut [StageCell],
+                   losses: &mut [LossCell]| {
+            for c in classes.clone() {
+                let x = c - classes.start;
+                for &s in &members[off[c]..off[c + 1]] {
+                    let s = s as usize;
+                    for (a, b) in cells[x * ng..(x + 1) * ng]
+                        .iter_mut()
+                        .zip(&grid.cells[s * ng..(s + 1) * ng])
+                    {
+                        a.add(b);
+                    }
+                    add_tables(
+                        &mut stages[x * nt * ns..(x + 1) * nt * ns],
+                        &mut losses[x * nt * nr..(x + 1) * nt * nr],
+                        &grid.stages[s * nt * ns..(s + 1) * nt * ns],
+                        &grid.losses[s * nt * nr..(s + 1) * nt * nr],
+                    );
+                }
             }
-            add_tables(
-                &mut stages[c * nt * ns..(c + 1) * nt * ns],
-                &mut losses[c * nt * nr..(c + 1) * nt * nr],
-                &grid.stages[s * nt * ns..(s + 1) * nt * ns],
-                &grid.losses[s * nt * nr..(s + 1) * nt * nr],
-            );
-        }
+        };
         let mut own_bookings = vec![0i64; segs.n_people as usize * ng];
-        for (s, &p) in segs.person.iter().enumerate() {
-            for (a, b) in own_bookings[p as usize * ng..(p as usize + 1) * ng]
-                .iter_mut()
-                .zip(&grid.cells[s * ng..(s + 1) * ng])
-            {
-                *a += b.bookings;
-            }
+        {
+            let (c0, c1) = cells.split_at_mut(mid * ng);
+            let (s0, s1) = stages.split_at_mut(mid * nt * ns);
+            let (l0, l1) = losses.split_at_mut(mid * nt * nr);
+            let sum = &sum;
+            std::thread::scope(|sc| {
+                sc.spawn(move || sum(mid..nc, c1, s1, l1));
+                sum(0..mid, c0, s0, l0);
+                for (s, &p) in segs.person.iter().enumerate() {
+                    for (a, b) in own_bookings[p as usize * ng..(p as usize + 1) * ng]
+                        .iter_mut()
+                        .zip(&grid.cells[s * ng..(s + 1) * ng])
+                    {
+                        *a += b.bookings;
+                    }
+                }
+            });
         }
         let mut of_ix: Vec<Vec<u32>> = vec![Vec::new(); segs.of_scope.len()];
         for (c, sig) in sigs.iter().enumerate() {
