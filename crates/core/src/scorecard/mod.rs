@@ -788,6 +788,7 @@ impl Engine {
                         part.cells.fill(Cell::default());
                         part.stages.fill(StageCell::default());
                         part.losses.fill(LossCell::default());
+                        let listed = pass::customers_listed(slots, part);
                         for (p, _) in owners.iter().enumerate().take(hi).skip(lo).filter(|o| *o.1) {
                             for layer in layers {
                                 pass::owner_records(
@@ -795,6 +796,14 @@ impl Engine {
                                 )?;
                             }
                             pass::people_facts(book, segs, slots, own_quota, p as u32, part);
+                            pass::owner_customers(
+                                segs,
+                                &self.accounts,
+                                slots,
+                                &listed,
+                                p as u32,
+                                part,
+                            );
                         }
                         Ok(())
                     })
@@ -850,7 +859,6 @@ impl Engine {
             pass::account_facts(
                 book,
                 segs,
-                &self.accounts,
                 &slots,
                 &layers,
                 if all { None } else { Some(&owners) },

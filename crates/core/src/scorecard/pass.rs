@@ -1000,12 +1000,62 @@ impl AccountIndex {
     }
 }
 
-/// Adds accounts (customers at the start and end, churn), surveys and person-assigned
+/// The slots whose customers a pass lists one by one: those a trace keeps customers in.
+/// The others count them per owner from the index ([`owner_customers`]).
+/// (A trace that turns customers away, as `ltv_cac_ratio`'s, counts them from the index.)
+pub fn customers_listed(slots: &[Slot], part: &Part) -> Vec<bool> {
+    (0..slots.len())
+        .map(|g| {
+            part.trace.is_some()
+                && part.want.is_none_or(|w| {
+                    let c = Contribution::Customer(0);
+                    w.kinds & c.kind_bit() != 0 && w.slot(g) && w.keep.is_none_or(|f| f(&c))
+                })
+        })
+        .collect()
+}
+
+/// Adds owner `p`'s customers active at the end and at the start of every slot that does
+/// not list them one by one (`listed`, see [`customers_listed`]), and the start cohort's
+/// churn, counted from the index (spec §5). Each pass thread adds its own owners'.
+pub fn owner_customers(
+    segs: &Segments,
+    accounts: &AccountIndex,
+    slots: &[Slot],
+    listed: &[bool],
+    p: u32,
+    part: &mut Part,
+) {
+    if !part.walk.customers || !accounts.has(p) {
+        return;
+    }
+    for (g, sl) in slots.iter().enumerate() {
+        if listed[g] {
+            continue;
+        }
+        let last = sl.end - 1;
+        let n = accounts.active(p, last);
+        if n > 0 {
+            let k = part.key(segs.at(p, last), g);
+            part.cells[k].customers_end += n;
+        }
+        // the start cohort and its churn are attributed at the period's start
+        let n0 = accounts.active(p, sl.start - 1);
+        if n0 > 0 {
+            let k = part.key(segs.at(p, sl.start), g);
+            part.cells[k].customers_start += n0;
+            part.cells[k].customers_start_churned +=
+                accounts.churned_from_cohort(p, sl.start, sl.end);
+        }
+    }
+}
+
+/// Adds the customers listed one by one (at the start and end, churn: the slots a trace
+/// keeps them in; the pass's threads count the others), surveys and person-assigned
 /// spend, for owners in `owners` (all when `None`).
 pub fn account_facts(
     book: &Book,
     segs: &Segments,
-    accounts: &AccountIndex,
     slots: &[Slot],
     layers: &[Layer],
     owners: Option<&[bool]>,
@@ -1015,45 +1065,10 @@ pub fn account_facts(
         return;
     }
     let ok = |p: u32| owners.is_none_or(|o| o[p as usize]);
-    // customers are listed one by one only in the slots the trace keeps; the others are
-    // counted from the index, per owner
-    // (a trace that turns customers away, as `ltv_cac_ratio`'s, counts them from the index)
-    let traced: Vec<bool> = (0..slots.len())
-        .map(|g| {
-            part.trace.is_some()
-                && part.want.is_none_or(|w| {
-                    let c = Contribution::Customer(0);
-                    w.kinds & c.kind_bit() != 0 && w.slot(g) && w.keep.is_none_or(|f| f(&c))
-                })
-        })
-        .collect();
+    // the other slots' customers were counted per owner by the pass's threads
+    // ([`owner_customers`])
+    let traced = customers_listed(slots, part);
     let customers = part.walk.customers;
-    if customers && traced.contains(&false) {
-        for p in 0..book.people.len() as u32 {
-            if !ok(p) || !accounts.has(p) {
-                continue;
-            }
-            for (g, sl) in slots.iter().enumerate() {
-                if traced[g] {
-                    continue;
-                }
-                let last = sl.end - 1;
-                let n = accounts.active(p, last);
-                if n > 0 {
-                    let k = part.key(segs.at(p, last), g);
-                    part.cells[k].customers_end += n;
-                }
-                // the start cohort and its churn are attributed at the period's start
-                let n0 = accounts.active(p, sl.start - 1);
-                if n0 > 0 {
-                    let k = part.key(segs.at(p, sl.start), g);
-                    part.cells[k].customers_start += n0;
-                    part.cells[k].customers_start_churned +=
-                        accounts.churned_from_cohort(p, sl.start, sl.end);
-                }
-            }
-        }
-    }
     let listed: &[_] = if customers && traced.contains(&true) {
         &book.accounts
     } else {
