@@ -804,6 +804,7 @@ impl Engine {
                                 p as u32,
                                 part,
                             );
+                            pass::owner_surveys(book, segs, layers, p as u32, part);
                         }
                         Ok(())
                     })

@@ -1050,9 +1050,30 @@ pub fn owner_customers(
     }
 }
 
+/// Adds the surveys of owner `p`'s accounts dated in a period (the book keeps surveys
+/// sorted by owner, then day: each pass thread adds its own owners', in the book's order).
+pub fn owner_surveys(book: &Book, segs: &Segments, layers: &[Layer], p: u32, part: &mut Part) {
+    if !part.walk.facts {
+        return;
+    }
+    let sv = &book.surveys;
+    let from = sv.partition_point(|s| s.owner < p);
+    let to = from + sv[from..].partition_point(|s| s.owner == p);
+    for (si, s) in sv.iter().enumerate().take(to).skip(from) {
+        for layer in layers {
+            if let Some(g) = layer.own.slot(s.day) {
+                let k = part.key(segs.at(p, s.day), g);
+                part.cells[k].surveys += 1;
+                part.cells[k].survey_sum += s.score;
+                part.note(k, g, s.day, Contribution::Survey(si as u32));
+            }
+        }
+    }
+}
+
 /// Adds the customers listed one by one (at the start and end, churn: the slots a trace
-/// keeps them in; the pass's threads count the others), surveys and person-assigned
-/// spend, for owners in `owners` (all when `None`).
+/// keeps them in; the pass's threads count the others) and person-assigned spend, for
+/// owners in `owners` (all when `None`).
 pub fn account_facts(
     book: &Book,
     segs: &Segments,
@@ -1102,20 +1123,7 @@ pub fn account_facts(
     if !part.walk.facts {
         return;
     }
-    for (si, s) in book.surveys.iter().enumerate() {
-        let owner = s.owner;
-        if !ok(owner) {
-            continue;
-        }
-        for layer in layers {
-            if let Some(g) = layer.own.slot(s.day) {
-                let k = part.key(segs.at(owner, s.day), g);
-                part.cells[k].surveys += 1;
-                part.cells[k].survey_sum += s.score;
-                part.note(k, g, s.day, Contribution::Survey(si as u32));
-            }
-        }
-    }
+    // (surveys are added by the pass's threads, each its own owners': [`owner_surveys`])
     for (xi, x) in book.spend.iter().enumerate() {
         let SpendTarget::Person(owner) = x.target else {
             continue;
