@@ -108,8 +108,11 @@ impl Parts {
     }
 }
 
-/// A run over at least this many scopes groups their segments into [`Classes`].
-const CLASSES_FROM: usize = 8;
+/// A run over at least this many scopes, which walk every segment at least twice over,
+/// groups the segments into [`Classes`]: making them costs a walk over every segment's
+/// cells in every slot, which a leader's page (their team and their reports', a few dozen
+/// scopes) does not pay back, and the bulk export (every team and unit) does many times.
+const CLASSES_FROM: usize = 64;
 
 /// Adds a segment's (or a class's) stage and loss tables into a scope's.
 #[inline]
@@ -1368,8 +1371,18 @@ impl Engine {
         let need = Need::of(kpis);
         let parts = Parts::of(kpis);
         // many scopes seen whole: their segments grouped by the scopes they count for
-        let classes = (lens.is_everything() && scopes.len() >= CLASSES_FROM)
-            .then(|| Classes::of(self, grid, scopes));
+        let walks: usize = scopes
+            .iter()
+            .map(|&s| match s {
+                Scope::Company => self.segs.len(),
+                Scope::Person(p) => self.segs.of_person(p).len(),
+                Scope::Team(p) => self.segs.of_scope[self.segs.team(p) as usize].len(),
+                Scope::Unit(u) => self.segs.of_scope[self.segs.unit(u) as usize].len(),
+            })
+            .sum();
+        let classes =
+            (lens.is_everything() && scopes.len() >= CLASSES_FROM && walks >= 2 * self.segs.len())
+                .then(|| Classes::of(self, grid, scopes));
         let one = |si: usize| -> Vec<Row> {
             let scope = scopes[si];
             let list = lens.narrow(self.segments_of(scope));
