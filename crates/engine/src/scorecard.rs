@@ -1678,11 +1678,11 @@ fn explain_keeping(
         }
     };
     if !all {
-        // the pages shown first, picked straight from the trace: the millions of records
-        // of a company-wide drill-down are counted by day, and only those of the days the
-        // ends reach are made (two scans of the trace instead of writing every record out
+        // the pages shown first, picked straight from the trace: each record's day
+        // (`None`: out of scope) is read once, on every core, into a compact column; the
+        // millions of records of a company-wide drill-down are counted by day, and only
+        // those of the days the ends reach are made (instead of writing every record out
         // and scanning them three times)
-        // each record's day (`None`: out of scope), worked out once, on every core
         let mut days = DAYS.take();
         days.resize(nt, None);
         on_every_core(&mut days, &trace, |t| behind(t).map(|b| b.day));

@@ -1068,18 +1068,22 @@ impl Engine {
             t.stages = vec![StageCell::default(); ns];
             t.losses = vec![LossCell::default(); nr];
         }
+        // adds segment (or class) `i`'s cell and tables, from arrays laid out as the grid's
+        let add = |t: &mut Totals, cells: &[Cell], st: &[StageCell], lo: &[LossCell], i: usize| {
+            t.cell.add(&cells[i * ng + g]);
+            if tables {
+                let sk = i * grid.nt + grid.table_ix[g];
+                add_tables(
+                    &mut t.stages,
+                    &mut t.losses,
+                    &st[sk * ns..(sk + 1) * ns],
+                    &lo[sk * nr..(sk + 1) * nr],
+                );
+            }
+        };
         if let Some((c, of)) = classes {
             for &x in of {
-                t.cell.add(&c.cells[x as usize * ng + g]);
-                if tables {
-                    let sk = x as usize * grid.nt + grid.table_ix[g];
-                    add_tables(
-                        &mut t.stages,
-                        &mut t.losses,
-                        &c.stages[sk * ns..(sk + 1) * ns],
-                        &c.losses[sk * nr..(sk + 1) * nr],
-                    );
-                }
+                add(&mut t, &c.cells, &c.stages, &c.losses, x as usize);
             }
         }
         let by_segment = classes.is_none();
@@ -1102,16 +1106,7 @@ impl Engine {
         for &s in list {
             let k = s as usize * ng + g;
             if by_segment {
-                t.cell.add(&grid.cells[k]);
-                if tables {
-                    let sk = s as usize * grid.nt + grid.table_ix[g];
-                    add_tables(
-                        &mut t.stages,
-                        &mut t.losses,
-                        &grid.stages[sk * ns..(sk + 1) * ns],
-                        &grid.losses[sk * nr..(sk + 1) * nr],
-                    );
-                }
+                add(&mut t, &grid.cells, &grid.stages, &grid.losses, s as usize);
             }
             if parts.cycles {
                 for &v in
