@@ -1884,7 +1884,7 @@ mod tests {
                         1 => (i as i64) % spread,
                         _ => (x >> 33) as i64 % (2 * spread) - spread,
                     };
-                    ((x >> 20) % 5 != 0).then_some(d as Day + 700_000)
+                    (!(x >> 20).is_multiple_of(5)).then_some(d as Day + 700_000)
                 })
                 .collect();
             let mut want = std::collections::BTreeMap::new();

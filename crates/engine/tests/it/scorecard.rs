@@ -626,7 +626,7 @@ fn a_run_over_many_scopes_gives_each_scopes_own_numbers() {
             nonzero += row
                 .values
                 .iter()
-                .filter(|v| v.1.to_text("") != "0" && v.1.to_text("") != "")
+                .filter(|v| v.1.to_text("") != "0" && !v.1.to_text("").is_empty())
                 .count();
         }
     }
