@@ -858,38 +858,36 @@ fn ends_in_date_order<'a>(
         let (h, l, len) = head(i);
         (d, h, l, len, i as u32)
     };
-    let (mut low, mut high) = (Vec::new(), Vec::new());
-    for (a, b) in on_runs(&runs_of(n), |r| {
-        let (mut a, mut b) = (Vec::new(), Vec::new());
+    // each record of those days keyed once, even where the two ranges of days meet (a
+    // drill-down into open deals has all its records on the one as-of day)
+    let mut keys: Vec<DayKey> = Vec::new();
+    for part in on_runs(&runs_of(n), |r| {
+        let mut a = Vec::new();
         for i in r {
             let Some(d) = day(i) else { continue };
-            if d <= first_to {
+            if d <= first_to || d >= last_from {
                 a.push(key(i, d));
             }
-            if d >= last_from {
-                b.push(key(i, d));
-            }
         }
-        (a, b)
+        a
     }) {
-        low.extend(a);
-        high.extend(b);
+        keys.extend(part);
     }
-    let pick = |lowest: bool, mut keys: Vec<DayKey>| -> Vec<u32> {
-        if keys.len() > want {
-            if lowest {
-                keys.select_nth_unstable_by(want - 1, &cmp);
-                keys.truncate(want);
-            } else {
-                let rest = keys.len() - want;
-                keys.select_nth_unstable_by(rest, &cmp);
-                keys.drain(..rest);
-            }
-        }
-        keys.sort_unstable_by(&cmp);
-        keys.into_iter().map(|k| k.4).collect()
-    };
-    Some((total, pick(true, low), pick(false, high)))
+    // the keys hold at least `want` records at each end (and `total > 4 * want`): the
+    // highest `want` are picked first, then the lowest `want` among the rest
+    if keys.len() < 2 * want {
+        return None;
+    }
+    let rest = keys.len() - want;
+    keys.select_nth_unstable_by(rest, &cmp);
+    let mut high = keys.split_off(rest);
+    keys.select_nth_unstable_by(want - 1, &cmp);
+    keys.truncate(want);
+    let mut low = keys;
+    low.sort_unstable_by(&cmp);
+    high.sort_unstable_by(&cmp);
+    let ix = |v: Vec<DayKey>| v.into_iter().map(|k| k.4).collect();
+    Some((total, ix(low), ix(high)))
 }
 
 /// Scratch of [`in_date_order`] and [`date_order`], kept between drill-downs.
@@ -1802,12 +1800,14 @@ mod tests {
             "0061PDOE0000000000",
             "zz",
         ];
-        // days close together (sorted by counting) and far apart (one sort over the keys)
-        for spread in [1, 100_000] {
+        // all on one day (as open deals on an as-of day), days close together (sorted by
+        // counting) and far apart (one sort over the keys)
+        for spread in [0, 1, 100_000] {
             sorts_like_text(&pieces, spread, 600);
         }
         // enough records to be sorted on several threads, each taking a run of days
         sorts_like_text(&pieces, 1, 250_000);
+        sorts_like_text(&pieces, 0, 250_000);
     }
 
     fn sorts_like_text(pieces: &[&str], spread: Day, n: u32) {
