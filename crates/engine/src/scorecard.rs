@@ -1675,96 +1675,87 @@ fn explain_keeping(
             None => extra.get(i - nt).copied(),
         }
     };
-    if !all {
-        // the pages shown first, picked straight from the trace: each record's day
-        // (`None`: out of scope) is read once, on every core, into a compact column; the
-        // millions of records of a company-wide drill-down are counted by day, and only
-        // those of the days the ends reach are made (instead of writing every record out
-        // and scanning them three times)
-        let mut days = DAYS.take();
-        days.resize(nt, None);
-        on_every_core(&mut days, &trace, |t| behind(t).map(|b| b.day));
-        let picked = ends_in_date_order(
-            nt + extra.len(),
-            ENDS,
-            |i| match days.get(i) {
-                Some(&d) => d,
-                None => extra.get(i - nt).map(|b| b.day),
-            },
-            |i| at(i).map_or((0, 0, 0), |b| head_of(book, &b)),
-            |i| at(i).map_or(std::borrow::Cow::Borrowed(""), |b| id_of(book, &b)),
-            |i| at(i).map_or("", |b| kind_of(book, &b)),
-        );
-        if let Some((total, first, last)) = picked {
-            let kept: Vec<Behind> = first
-                .iter()
-                .chain(&last)
-                .filter_map(|&i| at(i as usize))
-                .collect();
-            spare::TRACES.give(trace);
+    let (records, total, first, last, order) = 'made: {
+        if !all {
+            // the pages shown first, picked straight from the trace: each record's day
+            // (`None`: out of scope) is read once, on every core, into a compact column; the
+            // millions of records of a company-wide drill-down are counted by day, and only
+            // those of the days the ends reach are made (instead of writing every record out
+            // and scanning them three times)
+            let mut days = DAYS.take();
+            days.resize(nt, None);
+            on_every_core(&mut days, &trace, |t| behind(t).map(|b| b.day));
+            let picked = ends_in_date_order(
+                nt + extra.len(),
+                ENDS,
+                |i| match days.get(i) {
+                    Some(&d) => d,
+                    None => extra.get(i - nt).map(|b| b.day),
+                },
+                |i| at(i).map_or((0, 0, 0), |b| head_of(book, &b)),
+                |i| at(i).map_or(std::borrow::Cow::Borrowed(""), |b| id_of(book, &b)),
+                |i| at(i).map_or("", |b| kind_of(book, &b)),
+            );
+            if let Some((total, first, last)) = picked {
+                let kept: Vec<Behind> = first
+                    .iter()
+                    .chain(&last)
+                    .filter_map(|&i| at(i as usize))
+                    .collect();
+                spare::TRACES.give(trace);
+                DAYS.give(days);
+                let f = first.len() as u32;
+                let n = kept.len() as u32;
+                let order = std::sync::OnceLock::new();
+                break 'made (kept, total, (0..f).collect(), (f..n).collect(), order);
+            }
             DAYS.give(days);
-            let f = first.len() as u32;
-            let n = kept.len() as u32;
-            return Ok(Explanation {
-                kpi: k,
-                scope: engine.scope_name(scope),
-                period,
-                as_of: Engine::as_of(&period, today),
-                value,
-                formula: formula(k),
-                inputs,
-                records: kept,
-                total,
-                first: (0..f).collect(),
-                last: (f..n).collect(),
-                order: std::sync::OnceLock::new(),
-            });
         }
-        DAYS.give(days);
-    }
-    // every record: kept by the drill-down (fresh memory, not a spare buffer's: the
-    // drill-down keeps it), or, for the first pages of a few (or sparse) records, put
-    // together in a spare buffer and copied
-    let mut records = if all {
-        Vec::with_capacity(nt + extra.len())
-    } else {
-        let mut r = RECORDS.take();
-        r.reserve(nt + extra.len());
-        r
-    };
-    records.extend(trace.iter().filter_map(behind));
-    records.extend_from_slice(&extra);
-    spare::TRACES.give(trace);
-    // the pages shown first; the rest is put in order when a page or an export needs it
-    let order = std::sync::OnceLock::new();
-    let ends = if all {
-        ends_in_date_order(
-            records.len(),
-            ENDS,
-            |i| Some(records[i].day),
-            |i| head_of(book, &records[i]),
-            |i| id_of(book, &records[i]),
-            |i| kind_of(book, &records[i]),
-        )
-    } else {
-        // the ends were not worth picking alone (see above)
-        None
-    };
-    let (first, last) = match ends {
-        Some((_, first, last)) => (first, last),
-        None => {
-            let _ = order.set(date_order(book, &records));
-            (Vec::new(), Vec::new())
-        }
-    };
-    let total = records.len();
-    let records = if all {
-        records
-    } else {
-        // few records: all kept, in memory of their own size
-        let kept = records.clone();
-        RECORDS.give(records);
-        kept
+        // every record: kept by the drill-down (fresh memory, not a spare buffer's: the
+        // drill-down keeps it), or, for the first pages of a few (or sparse) records, put
+        // together in a spare buffer and copied
+        let mut records = if all {
+            Vec::with_capacity(nt + extra.len())
+        } else {
+            let mut r = RECORDS.take();
+            r.reserve(nt + extra.len());
+            r
+        };
+        records.extend(trace.iter().filter_map(behind));
+        records.extend_from_slice(&extra);
+        spare::TRACES.give(trace);
+        // the pages shown first; the rest is put in order when a page or an export needs it
+        let order = std::sync::OnceLock::new();
+        let ends = if all {
+            ends_in_date_order(
+                records.len(),
+                ENDS,
+                |i| Some(records[i].day),
+                |i| head_of(book, &records[i]),
+                |i| id_of(book, &records[i]),
+                |i| kind_of(book, &records[i]),
+            )
+        } else {
+            // the ends were not worth picking alone (see above)
+            None
+        };
+        let (first, last) = match ends {
+            Some((_, first, last)) => (first, last),
+            None => {
+                let _ = order.set(date_order(book, &records));
+                (Vec::new(), Vec::new())
+            }
+        };
+        let total = records.len();
+        let records = if all {
+            records
+        } else {
+            // few records: all kept, in memory of their own size
+            let kept = records.clone();
+            RECORDS.give(records);
+            kept
+        };
+        (records, total, first, last, order)
     };
     Ok(Explanation {
         kpi: k,
