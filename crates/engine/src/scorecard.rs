@@ -1506,8 +1506,6 @@ pub fn prime_drilldown_scratch(engine: &Engine, period: Period, today: Date) -> 
 
 /// Records gathered for a drill-down that keeps only its ends (given back once picked).
 static RECORDS: Spare<Behind> = Spare::new();
-/// The days of a drill-down's traced records, while its ends are picked.
-static DAYS: Spare<Option<Day>> = Spare::new();
 
 fn explain_keeping(
     engine: &Engine,
@@ -1677,21 +1675,14 @@ fn explain_keeping(
     };
     let (records, total, first, last, order) = 'made: {
         if !all {
-            // the pages shown first, picked straight from the trace: each record's day
-            // (`None`: out of scope) is read once, on every core, into a compact column; the
-            // millions of records of a company-wide drill-down are counted by day, and only
-            // those of the days the ends reach are made (instead of writing every record out
-            // and scanning them three times)
-            let mut days = DAYS.take();
-            days.resize(nt, None);
-            on_every_core(&mut days, &trace, |t| behind(t).map(|b| b.day));
+            // the pages shown first, picked straight from the trace (which holds each
+            // record's day): the millions of records of a company-wide drill-down are
+            // counted by day, and only those of the days the ends reach are made (instead
+            // of writing every record out and scanning them three times)
             let picked = ends_in_date_order(
                 nt + extra.len(),
                 ENDS,
-                |i| match days.get(i) {
-                    Some(&d) => d,
-                    None => extra.get(i - nt).map(|b| b.day),
-                },
+                |i| at(i).map(|b| b.day),
                 |i| at(i).map_or((0, 0, 0), |b| head_of(book, &b)),
                 |i| at(i).map_or(std::borrow::Cow::Borrowed(""), |b| id_of(book, &b)),
                 |i| at(i).map_or("", |b| kind_of(book, &b)),
@@ -1703,13 +1694,11 @@ fn explain_keeping(
                     .filter_map(|&i| at(i as usize))
                     .collect();
                 spare::TRACES.give(trace);
-                DAYS.give(days);
                 let f = first.len() as u32;
                 let n = kept.len() as u32;
                 let order = std::sync::OnceLock::new();
                 break 'made (kept, total, (0..f).collect(), (f..n).collect(), order);
             }
-            DAYS.give(days);
         }
         // every record: kept by the drill-down (fresh memory, not a spare buffer's: the
         // drill-down keeps it), or, for the first pages of a few (or sparse) records, put
