@@ -650,10 +650,8 @@ fn per_day(n: usize, day: &(impl Fn(usize) -> Option<Day> + Sync)) -> Option<(Da
                     return Err(());
                 }
                 // room for as many days again before the new one, within the limit
-                let grow = (-at)
-                    .max(count.len() as i64)
-                    .min(limit - (hi - lo))
-                    .max(-at);
+                // (the check above leaves room for at least `-at` more days)
+                let grow = (-at).max((count.len() as i64).min(limit - (hi - lo)));
                 count.splice(0..0, std::iter::repeat_n(0, grow as usize));
                 lo -= grow;
                 at = d - lo;

@@ -150,13 +150,8 @@ impl Classes {
     fn of(e: &Engine, grid: &Grid, scopes: &[Scope]) -> Classes {
         let segs = &e.segs;
         let (ng, ns, nr, nt) = (grid.ng, grid.ns, grid.nr, grid.nt);
-        let ix = |s: &Scope| match *s {
-            Scope::Team(p) => Some(segs.team(p)),
-            Scope::Unit(u) => Some(segs.unit(u)),
-            _ => None,
-        };
         let mut wanted = vec![false; segs.of_scope.len()];
-        for x in scopes.iter().filter_map(ix) {
+        for x in scopes.iter().filter_map(|&s| e.scope_ix(s)) {
             if let Some(w) = wanted.get_mut(x as usize) {
                 *w = true;
             }
@@ -254,10 +249,10 @@ impl Classes {
         }
         let of_scope = scopes
             .iter()
-            .map(|s| match s {
-                Scope::Company => Some((0..nc as u32).collect()),
-                Scope::Person(_) => None,
-                _ => ix(s).map(|x| of_ix[x as usize].clone()),
+            .map(|&s| match (s, e.scope_ix(s)) {
+                (_, Some(x)) => Some(of_ix[x as usize].clone()),
+                (Scope::Company, None) => Some((0..nc as u32).collect()),
+                _ => None,
             })
             .collect();
         Classes {
@@ -1010,15 +1005,23 @@ impl Engine {
         (mine, all)
     }
 
-    /// The segments that count for a scope.
+    /// The index among the segments' scopes of a team or unit scope (`None` for the
+    /// company and a person, which are not among them).
+    fn scope_ix(&self, scope: Scope) -> Option<segments::ScopeIx> {
+        match scope {
+            Scope::Team(p) => Some(self.segs.team(p)),
+            Scope::Unit(u) => Some(self.segs.unit(u)),
+            Scope::Company | Scope::Person(_) => None,
+        }
+    }
+
     /// The segments whose records count for `scope` (sorted).
     pub fn segments_of(&self, scope: Scope) -> std::borrow::Cow<'_, [u32]> {
         let segs = &self.segs;
-        match scope {
-            Scope::Company => (0..segs.len() as u32).collect::<Vec<_>>().into(),
-            Scope::Person(p) => segs.of_person(p).collect::<Vec<_>>().into(),
-            Scope::Team(p) => segs.of_scope[p as usize].as_slice().into(),
-            Scope::Unit(u) => segs.of_scope[segs.unit(u) as usize].as_slice().into(),
+        match (scope, self.scope_ix(scope)) {
+            (_, Some(x)) => segs.of_scope[x as usize].as_slice().into(),
+            (Scope::Person(p), None) => segs.of_person(p).collect::<Vec<_>>().into(),
+            _ => (0..segs.len() as u32).collect::<Vec<_>>().into(),
         }
     }
 
@@ -1048,23 +1051,8 @@ impl Engine {
         let (ng, ns, nr) = (grid.ng, grid.ns, grid.nr);
         let sl = &grid.slots[g];
         let mut t = Totals::default();
-        let Some(parts) = parts else {
-            match classes {
-                Some((c, of)) => {
-                    for &x in of {
-                        t.cell.add(&c.cells[x as usize * ng + g]);
-                    }
-                }
-                None => {
-                    for &s in list {
-                        t.cell.add(&grid.cells[s as usize * ng + g]);
-                    }
-                }
-            }
-            return t;
-        };
-        let tables = parts.tables && grid.own(g);
-        if parts.tables {
+        let tables = parts.is_some_and(|p| p.tables) && grid.own(g);
+        if parts.is_some_and(|p| p.tables) {
             t.stages = vec![StageCell::default(); ns];
             t.losses = vec![LossCell::default(); nr];
         }
@@ -1086,6 +1074,14 @@ impl Engine {
                 add(&mut t, &c.cells, &c.stages, &c.losses, x as usize);
             }
         }
+        let Some(parts) = parts else {
+            if classes.is_none() {
+                for &s in list {
+                    add(&mut t, &grid.cells, &grid.stages, &grid.losses, s as usize);
+                }
+            }
+            return t;
+        };
         let by_segment = classes.is_none();
         let list = if by_segment || parts.cycles || parts.responses || parts.reps {
             list
@@ -1366,15 +1362,7 @@ impl Engine {
         let need = Need::of(kpis);
         let parts = Parts::of(kpis);
         // many scopes seen whole: their segments grouped by the scopes they count for
-        let walks: usize = scopes
-            .iter()
-            .map(|&s| match s {
-                Scope::Company => self.segs.len(),
-                Scope::Person(p) => self.segs.of_person(p).len(),
-                Scope::Team(p) => self.segs.of_scope[self.segs.team(p) as usize].len(),
-                Scope::Unit(u) => self.segs.of_scope[self.segs.unit(u) as usize].len(),
-            })
-            .sum();
+        let walks: usize = scopes.iter().map(|&s| self.segments_of(s).len()).sum();
         let classes =
             (lens.is_everything() && scopes.len() >= CLASSES_FROM && walks >= 2 * self.segs.len())
                 .then(|| Classes::of(self, grid, scopes));
