@@ -795,6 +795,7 @@ impl Engine {
                             }
                             pass::people_facts(book, segs, slots, own_quota, p as u32, part);
                             pass::owner_customers(
+                                book,
                                 segs,
                                 &self.accounts,
                                 slots,
@@ -855,10 +856,9 @@ impl Engine {
                 walk,
                 spans: None,
             };
-            pass::account_facts(
+            pass::person_spend(
                 book,
                 segs,
-                &slots,
                 &layers,
                 if all { None } else { Some(&owners) },
                 &mut whole,

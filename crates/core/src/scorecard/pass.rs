@@ -936,12 +936,23 @@ pub fn people_facts(
     }
 }
 
+/// Each won account's position in the book and churn day, in the order of
+/// [`AccountIndex`]'s first-won days.
+#[derive(Debug, Default)]
+struct Listed {
+    account: Vec<u32>,
+    churned: Vec<Day>,
+}
+
 /// Customers by owner, for counting active customers on any day without visiting every
 /// account: per owner, the sorted first-won days and (churn day, first-won day) pairs.
 #[derive(Debug, Default)]
 pub struct AccountIndex {
     off: Vec<u32>,
     won: Vec<Day>,
+    /// Beside `won`, for drill-downs: each pass thread lists its own owners' customers
+    /// from these, without reading the accounts.
+    listed: std::sync::OnceLock<Listed>,
     churn_off: Vec<u32>,
     /// (churn day — never before the first win —, first-won day), sorted.
     churn: Vec<(Day, Day)>,
@@ -976,8 +987,45 @@ impl AccountIndex {
         }
         x
     }
+    /// The accounts beside `won` (made on a drill-down's first use: a scorecard counts).
+    fn listed_all(&self, book: &Book) -> &Listed {
+        self.listed.get_or_init(|| {
+            let mut l = Listed {
+                account: vec![0; self.won.len()],
+                churned: vec![NO_DAY; self.won.len()],
+            };
+            let mut next = self.off.clone();
+            for (ai, a) in book.accounts.iter().enumerate() {
+                if a.first_won != NO_DAY {
+                    let p = a.owner as usize;
+                    l.account[next[p] as usize] = ai as u32;
+                    next[p] += 1;
+                }
+            }
+            // each owner's in the order of `won` (by first-won day)
+            for p in 0..self.off.len() - 1 {
+                let r = self.off[p] as usize..self.off[p + 1] as usize;
+                l.account[r.clone()]
+                    .sort_unstable_by_key(|&ai| (book.accounts[ai as usize].first_won, ai));
+                for i in r {
+                    l.churned[i] = book.accounts[l.account[i] as usize].churned;
+                }
+            }
+            l
+        })
+    }
     fn won(&self, p: u32) -> &[Day] {
         &self.won[self.off[p as usize] as usize..self.off[p as usize + 1] as usize]
+    }
+    /// Owner `p`'s won accounts: (first-won day, position in the book, churn day).
+    fn listed<'a>(&'a self, book: &Book, p: u32) -> impl Iterator<Item = (Day, u32, Day)> + 'a {
+        let l = self.listed_all(book);
+        let r = self.off[p as usize] as usize..self.off[p as usize + 1] as usize;
+        self.won[r.clone()]
+            .iter()
+            .zip(&l.account[r.clone()])
+            .zip(&l.churned[r])
+            .map(|((&w, &ai), &c)| (w, ai, c))
     }
     fn churn(&self, p: u32) -> &[(Day, Day)] {
         &self.churn[self.churn_off[p as usize] as usize..self.churn_off[p as usize + 1] as usize]
@@ -1015,10 +1063,12 @@ pub fn customers_listed(slots: &[Slot], part: &Part) -> Vec<bool> {
         .collect()
 }
 
-/// Adds owner `p`'s customers active at the end and at the start of every slot that does
-/// not list them one by one (`listed`, see [`customers_listed`]), and the start cohort's
-/// churn, counted from the index (spec §5). Each pass thread adds its own owners'.
+/// Adds owner `p`'s customers active at the end and at the start of every slot, and the
+/// start cohort's churn (spec §5): one by one, each traced, in the slots that list them
+/// (`listed`, see [`customers_listed`]), counted from the index in the others. Each pass
+/// thread adds its own owners'.
 pub fn owner_customers(
+    book: &Book,
     segs: &Segments,
     accounts: &AccountIndex,
     slots: &[Slot],
@@ -1030,10 +1080,28 @@ pub fn owner_customers(
         return;
     }
     for (g, sl) in slots.iter().enumerate() {
+        let last = sl.end - 1;
         if listed[g] {
+            // one by one, each customer traced
+            for (won, ai, churned) in accounts.listed(book, p) {
+                let active_on = |d: Day| won <= d && !(churned != NO_DAY && churned <= d);
+                if active_on(last) {
+                    let k = part.key(segs.at(p, last), g);
+                    part.cells[k].customers_end += 1;
+                    part.note(k, g, won, Contribution::Customer(ai));
+                }
+                if active_on(sl.start - 1) {
+                    // the start cohort and its churn are attributed at the period's start
+                    let k = part.key(segs.at(p, sl.start), g);
+                    part.cells[k].customers_start += 1;
+                    if churned != NO_DAY && sl.start <= churned && churned < sl.end {
+                        part.cells[k].customers_start_churned += 1;
+                    }
+                    part.note(k, g, won, Contribution::Customer(ai));
+                }
+            }
             continue;
         }
-        let last = sl.end - 1;
         let n = accounts.active(p, last);
         if n > 0 {
             let k = part.key(segs.at(p, last), g);
@@ -1071,59 +1139,20 @@ pub fn owner_surveys(book: &Book, segs: &Segments, layers: &[Layer], p: u32, par
     }
 }
 
-/// Adds the customers listed one by one (at the start and end, churn: the slots a trace
-/// keeps them in; the pass's threads count the others) and person-assigned spend, for
-/// owners in `owners` (all when `None`).
-pub fn account_facts(
+/// Adds person-assigned spend, for owners in `owners` (all when `None`). (The pass's
+/// threads add customers, [`owner_customers`], and surveys, [`owner_surveys`], each
+/// thread its own owners'.)
+pub fn person_spend(
     book: &Book,
     segs: &Segments,
-    slots: &[Slot],
     layers: &[Layer],
     owners: Option<&[bool]>,
     part: &mut Part,
 ) {
-    if !part.walk.customers && !part.walk.facts {
-        return;
-    }
-    let ok = |p: u32| owners.is_none_or(|o| o[p as usize]);
-    // the other slots' customers were counted per owner by the pass's threads
-    // ([`owner_customers`])
-    let traced = customers_listed(slots, part);
-    let customers = part.walk.customers;
-    let listed: &[_] = if customers && traced.contains(&true) {
-        &book.accounts
-    } else {
-        &[]
-    };
-    for (ai, a) in listed.iter().enumerate() {
-        if a.first_won == NO_DAY || !ok(a.owner) {
-            continue;
-        }
-        for (g, sl) in slots.iter().enumerate() {
-            if !traced[g] {
-                continue;
-            }
-            let last = sl.end - 1;
-            if a.active_on(last) {
-                let k = part.key(segs.at(a.owner, last), g);
-                part.cells[k].customers_end += 1;
-                part.note(k, g, a.first_won, Contribution::Customer(ai as u32));
-            }
-            if a.active_on(sl.start - 1) {
-                // the start cohort and its churn are attributed at the period's start
-                let k = part.key(segs.at(a.owner, sl.start), g);
-                part.cells[k].customers_start += 1;
-                if a.churned != NO_DAY && sl.start <= a.churned && a.churned < sl.end {
-                    part.cells[k].customers_start_churned += 1;
-                }
-                part.note(k, g, a.first_won, Contribution::Customer(ai as u32));
-            }
-        }
-    }
     if !part.walk.facts {
         return;
     }
-    // (surveys are added by the pass's threads, each its own owners': [`owner_surveys`])
+    let ok = |p: u32| owners.is_none_or(|o| o[p as usize]);
     for (xi, x) in book.spend.iter().enumerate() {
         let SpendTarget::Person(owner) = x.target else {
             continue;
