@@ -14,7 +14,8 @@ use salesorg_core::records::OppStatus;
 use salesorg_core::scorecard::book::{IdHead, Ids, id_head};
 use salesorg_core::scorecard::spare::{self, Spare};
 use salesorg_core::scorecard::{
-    Book, BookBuilder, Contribution, Day, Engine, Lens, NO_DAY, Row, Scope, ScorecardError, fmt_day,
+    Book, BookBuilder, Contribution, Day, DayCounts, Engine, Lens, NO_DAY, Row, Scope,
+    ScorecardError, fmt_day,
 };
 use salesorg_store::Store;
 
@@ -635,60 +636,18 @@ fn by_day_key<'a, 'f>(
 /// (by doubling) when it meets a day outside it, and the windows are added up.
 fn per_day(n: usize, day: &(impl Fn(usize) -> Option<Day> + Sync)) -> Option<(Day, Vec<usize>)> {
     let limit = 4 * n as i64 + 1024;
-    let windows = on_runs(&runs_of(n), |r| -> Result<(i64, Vec<usize>), ()> {
-        let (mut lo, mut count) = (0i64, Vec::<usize>::new());
+    let windows = on_runs(&runs_of(n), |r| {
+        let mut w = DayCounts::new(limit);
         for i in r {
-            let Some(d) = day(i) else { continue };
-            let d = i64::from(d);
-            if count.is_empty() {
-                (lo, count) = (d, vec![0; 8]);
+            if let Some(d) = day(i)
+                && !w.add(d)
+            {
+                break;
             }
-            let mut at = d - lo;
-            if at < 0 {
-                let hi = lo + count.len() as i64;
-                if hi - d > limit {
-                    return Err(());
-                }
-                // room for as many days again before the new one, within the limit
-                // (the check above leaves room for at least `-at` more days)
-                let grow = (-at).max((count.len() as i64).min(limit - (hi - lo)));
-                count.splice(0..0, std::iter::repeat_n(0, grow as usize));
-                lo -= grow;
-                at = d - lo;
-            } else if at >= count.len() as i64 {
-                if at >= limit {
-                    return Err(());
-                }
-                let len = (at + 1).max(2 * count.len() as i64).min(limit);
-                count.resize(len as usize, 0);
-            }
-            count[at as usize] += 1;
         }
-        Ok((lo, count))
+        w
     });
-    let mut windows: Vec<(i64, Vec<usize>)> =
-        windows.into_iter().collect::<Result<Vec<_>, ()>>().ok()?;
-    // each window without its empty days at either end
-    for (lo, count) in &mut windows {
-        let a = count.iter().position(|&c| c > 0).unwrap_or(count.len());
-        let b = count.iter().rposition(|&c| c > 0).map_or(a, |b| b + 1);
-        count.truncate(b);
-        count.drain(..a);
-        *lo += a as i64;
-    }
-    windows.retain(|w| !w.1.is_empty());
-    let lo = windows.iter().map(|w| w.0).min()?;
-    let hi = windows.iter().map(|w| w.0 + w.1.len() as i64).max()?;
-    if hi - lo > limit {
-        return None;
-    }
-    let mut total = vec![0usize; (hi - lo) as usize];
-    for (a, count) in windows {
-        for (t, c) in total[(a - lo) as usize..].iter_mut().zip(count) {
-            *t += c;
-        }
-    }
-    Some((lo as Day, total))
+    DayCounts::sum(windows, limit)
 }
 
 /// `0..n` cut into one run per core (see [`cores_for`]).
@@ -817,13 +776,15 @@ fn in_date_order<'a>(
 
 /// The first `want` and the last `want` of the records among `0..n` that have a day (`day`
 /// gives `None` for a record left out) in [`in_date_order`]'s order, each in that order,
-/// without sorting the rest: a drill-down's first page. Only the records of the days
+/// without sorting the rest: a drill-down's first page. `counted`: how many of them fall
+/// on each day from the first (as [`per_day`] gives), where already known. Only the records of the days
 /// those pages reach are keyed, and the `want` first (last) among them picked by
 /// selection. Also returns how many records have a day. `None` when they are few enough
 /// (or their days sparse enough) that the whole order costs about as much.
 fn ends_in_date_order<'a>(
     n: usize,
     want: usize,
+    counted: Option<(Day, Vec<usize>)>,
     day: impl Fn(usize) -> Option<Day> + Sync,
     head: impl Fn(usize) -> IdHead + Sync,
     id: impl Fn(usize) -> std::borrow::Cow<'a, str> + Sync,
@@ -832,7 +793,10 @@ fn ends_in_date_order<'a>(
     if want == 0 || n <= 4 * want {
         return None;
     }
-    let (lo, count) = per_day(n, &day)?;
+    let (lo, count) = match counted {
+        Some(c) => c,
+        None => per_day(n, &day)?,
+    };
     let total: usize = count.iter().sum();
     if total <= 4 * want {
         return None;
@@ -1677,9 +1641,26 @@ fn explain_keeping(
             // record's day): the millions of records of a company-wide drill-down are
             // counted by day, and only those of the days the ends reach are made (instead
             // of writing every record out and scanning them three times)
+            // where every traced record is kept, the pass counted their days
+            let counted = match c.trace_days.take() {
+                Some((lo, mut count)) if everyone => {
+                    let mut ok = true;
+                    for b in &extra {
+                        let at = i64::from(b.day) - i64::from(lo);
+                        if at < 0 || at >= count.len() as i64 {
+                            ok = false;
+                            break;
+                        }
+                        count[at as usize] += 1;
+                    }
+                    ok.then_some((lo, count))
+                }
+                _ => None,
+            };
             let picked = ends_in_date_order(
                 nt + extra.len(),
                 ENDS,
+                counted,
                 |i| at(i).map(|b| b.day),
                 |i| at(i).map_or((0, 0, 0), |b| head_of(book, &b)),
                 |i| at(i).map_or(std::borrow::Cow::Borrowed(""), |b| id_of(book, &b)),
@@ -1717,6 +1698,7 @@ fn explain_keeping(
             ends_in_date_order(
                 records.len(),
                 ENDS,
+                None,
                 |i| Some(records[i].day),
                 |i| head_of(book, &records[i]),
                 |i| id_of(book, &records[i]),
@@ -1823,9 +1805,23 @@ mod tests {
             for skip in [false, true] {
                 let out = |i: usize| skip && i % 7 == 3;
                 let want: Vec<u32> = want.iter().copied().filter(|&i| !out(i as usize)).collect();
+                // the days counted as a pass counts them (in two parts), or by the scan
+                let mut parts = [DayCounts::new(1 << 16), DayCounts::new(1 << 16)];
+                for (i, r) in recs.iter().enumerate() {
+                    if !out(i) {
+                        parts[i % 2].add(r.0);
+                    }
+                }
+                let counted = DayCounts::sum(parts, 1 << 16);
+                assert_eq!(
+                    counted,
+                    per_day(recs.len(), &|i| (!out(i)).then_some(recs[i].0))
+                );
+                let counted = if ends == 100 { counted } else { None };
                 let picked = ends_in_date_order(
                     recs.len(),
                     ends,
+                    counted,
                     |i| (!out(i)).then_some(recs[i].0),
                     |i| id_head(recs[i].1.as_bytes()),
                     |i| std::borrow::Cow::Borrowed(recs[i].1.as_str()),

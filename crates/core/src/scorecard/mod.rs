@@ -17,7 +17,7 @@ use crate::period::{Grain, Period};
 
 pub use book::{Book, BookBuilder, Day, NO_DAY, NONE, date_of, day, fmt_day};
 use book::{QuotaOn, SpendTarget};
-pub use pass::{Contribution, Traced, Walk, Want};
+pub use pass::{Contribution, DayCounts, Traced, Walk, Want};
 use pass::{Part, Slot};
 pub use segments::Segments;
 
@@ -318,6 +318,9 @@ pub struct Grid {
     unit_spend: Vec<Vec<i64>>,
     company_spend: Vec<i64>,
     pub trace: Vec<pass::Traced>,
+    /// With a trace: the first day of its records and how many fall on each day from it
+    /// (`None` when they span more than [`pass::DayCounts::PASS_LIMIT`] days).
+    pub trace_days: Option<(Day, Vec<usize>)>,
     /// What the pass was made for: its periods (in `main`'s order), day, comparison slots,
     /// and whether it passed over every owner (only then does it serve any scope).
     periods: Vec<Period>,
@@ -387,6 +390,8 @@ pub struct Computed {
     pub window_parts: Vec<Vec<usize>>,
     /// Contributions by (cell, what), when traced.
     pub trace: Vec<pass::Traced>,
+    /// The first day of the trace's records and how many fall on each day from it.
+    pub trace_days: Option<(Day, Vec<usize>)>,
     pub ng: usize,
 }
 
@@ -765,6 +770,7 @@ impl Engine {
                     cycles: pair(),
                     responses: pair(),
                     trace: trace.then(|| spare::TRACES.take()),
+                    trace_days: trace.then(|| pass::DayCounts::new(pass::DayCounts::PASS_LIMIT)),
                     want,
                     walk,
                     spans,
@@ -831,6 +837,10 @@ impl Engine {
             .map(|p| std::mem::take(&mut p.responses))
             .collect();
         // the parts' traces, in owner order (the first one's buffer holds them all)
+        let mut day_counts: Vec<pass::DayCounts> = parts
+            .iter_mut()
+            .filter_map(|p| p.trace_days.take())
+            .collect();
         let mut traces = parts.iter_mut().filter_map(|p| p.trace.take());
         let mut tr = traces.next().unwrap_or_default();
         for mut t in traces {
@@ -852,6 +862,7 @@ impl Engine {
                 cycles: Vec::new(),
                 responses: Vec::new(),
                 trace: trace.then(|| spare::TRACES.take()),
+                trace_days: trace.then(|| pass::DayCounts::new(pass::DayCounts::PASS_LIMIT)),
                 want,
                 walk,
                 spans: None,
@@ -867,6 +878,7 @@ impl Engine {
                 tr.append(&mut t);
                 spare::TRACES.give(t);
             }
+            day_counts.extend(whole.trace_days.take());
         }
 
         // Group median inputs by cell (counting sort: the cells hold the counts), straight
@@ -957,6 +969,9 @@ impl Engine {
             unit_spend,
             company_spend,
             trace: tr,
+            trace_days: trace
+                .then(|| pass::DayCounts::sum(day_counts, pass::DayCounts::PASS_LIMIT))
+                .flatten(),
             periods: periods.to_vec(),
             today,
             need,
@@ -1239,6 +1254,7 @@ impl Engine {
             window: std::mem::take(&mut grid.window),
             window_parts: std::mem::take(&mut grid.window_parts),
             trace: std::mem::take(&mut grid.trace),
+            trace_days: grid.trace_days.take(),
             ng: grid.ng,
         };
         // the cells go to the next pass (a drill-down over trailing months makes tens of

@@ -303,6 +303,104 @@ impl Contribution {
 /// survey's or a spend's day) and what it contributed.
 pub type Traced = (u32, Day, Contribution);
 
+/// How many records fall on each day, in a window of days that grows (by doubling) when a
+/// day outside it comes, up to `limit` days from the first to the last. Each pass thread
+/// counts its traced records' days (a drill-down's first page then needs no scan to find
+/// the days its ends reach), and so does each run of a drill-down's own scans.
+#[derive(Debug, Clone)]
+pub struct DayCounts {
+    lo: i64,
+    count: Vec<usize>,
+    limit: i64,
+    /// A day fell farther than `limit` from the others: the counts are not kept.
+    over: bool,
+}
+
+impl DayCounts {
+    /// The widest window a pass counts in (about 180 years of days).
+    pub const PASS_LIMIT: i64 = 1 << 16;
+
+    pub fn new(limit: i64) -> DayCounts {
+        DayCounts {
+            lo: 0,
+            count: Vec::new(),
+            limit,
+            over: false,
+        }
+    }
+    /// Counts a record on day `d`; false (and no counts kept from then on) when the days
+    /// would span more than `limit`.
+    #[inline]
+    pub fn add(&mut self, d: Day) -> bool {
+        if self.over {
+            return false;
+        }
+        let d = i64::from(d);
+        if self.count.is_empty() {
+            (self.lo, self.count) = (d, vec![0; 8]);
+        }
+        let mut at = d - self.lo;
+        if at < 0 {
+            let hi = self.lo + self.count.len() as i64;
+            if hi - d > self.limit {
+                self.over = true;
+                return false;
+            }
+            // room for as many days again before the new one, within the limit
+            // (the check above leaves room for at least `-at` more days)
+            let grow = (-at).max((self.count.len() as i64).min(self.limit - (hi - self.lo)));
+            self.count
+                .splice(0..0, std::iter::repeat_n(0, grow as usize));
+            self.lo -= grow;
+            at = d - self.lo;
+        } else if at >= self.count.len() as i64 {
+            if at >= self.limit {
+                self.over = true;
+                return false;
+            }
+            let len = (at + 1).max(2 * self.count.len() as i64).min(self.limit);
+            self.count.resize(len as usize, 0);
+        }
+        self.count[at as usize] += 1;
+        true
+    }
+    /// The first day with a record and the count of each day from it to the last with one,
+    /// over all of `parts`; `None` when there are none, a part went over its limit, or
+    /// together they span more than `limit` days.
+    pub fn sum(
+        parts: impl IntoIterator<Item = DayCounts>,
+        limit: i64,
+    ) -> Option<(Day, Vec<usize>)> {
+        let mut windows = Vec::new();
+        for mut w in parts {
+            if w.over {
+                return None;
+            }
+            // without its empty days at either end
+            let a = w.count.iter().position(|&c| c > 0).unwrap_or(w.count.len());
+            let b = w.count.iter().rposition(|&c| c > 0).map_or(a, |b| b + 1);
+            w.count.truncate(b);
+            w.count.drain(..a);
+            w.lo += a as i64;
+            if !w.count.is_empty() {
+                windows.push(w);
+            }
+        }
+        let lo = windows.iter().map(|w| w.lo).min()?;
+        let hi = windows.iter().map(|w| w.lo + w.count.len() as i64).max()?;
+        if hi - lo > limit {
+            return None;
+        }
+        let mut total = vec![0usize; (hi - lo) as usize];
+        for w in windows {
+            for (t, c) in total[(w.lo - lo) as usize..].iter_mut().zip(w.count) {
+                *t += c;
+            }
+        }
+        Some((lo as Day, total))
+    }
+}
+
 /// A thread's share of the grid: the cells of segments `seg0..`.
 pub struct Part<'a> {
     pub seg0: u32,
@@ -322,6 +420,8 @@ pub struct Part<'a> {
     /// (cell, response seconds) of answered leads.
     pub responses: Vec<(u32, u32)>,
     pub trace: Option<Vec<Traced>>,
+    /// With `trace`: how many of its records fall on each day.
+    pub trace_days: Option<DayCounts>,
     /// With `trace`: which contributions to keep (all when `None`).
     pub want: Option<&'a Want<'a>>,
     pub walk: Walk,
@@ -379,6 +479,9 @@ impl Part<'_> {
             })
         {
             t.push(((k + self.seg0 as usize * self.ng) as u32, d, c));
+            if let Some(dc) = self.trace_days.as_mut() {
+                dc.add(d);
+            }
         }
     }
 }
