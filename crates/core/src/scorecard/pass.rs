@@ -161,8 +161,10 @@ pub struct Walk {
     pub created: bool,
     /// Deals open on an as-of day.
     pub open: bool,
-    /// Stage history rows.
-    pub history: bool,
+    /// Stage history rows: the stages entered (`stage_conversion`).
+    pub entered: bool,
+    /// Stage history rows: the stages left (`days_in_stage_avg`).
+    pub left: bool,
     pub leads: bool,
     pub activities: bool,
     /// Customers (at the start and end of a period, and churn).
@@ -176,7 +178,8 @@ impl Walk {
         closed: true,
         created: true,
         open: true,
-        history: true,
+        entered: true,
+        left: true,
         leads: true,
         activities: true,
         customers: true,
@@ -186,7 +189,8 @@ impl Walk {
         closed: false,
         created: false,
         open: false,
-        history: false,
+        entered: false,
+        left: false,
         leads: false,
         activities: false,
         customers: false,
@@ -238,7 +242,8 @@ impl Walk {
                 | "pipeline_weighted"
                 | "stale_pipeline_share"
                 | "data_completeness_share" => w.open = true,
-                "stage_conversion" | "days_in_stage_avg" => w.history = true,
+                "stage_conversion" => w.entered = true,
+                "days_in_stage_avg" => w.left = true,
                 "leads_created"
                 | "lead_conversion_rate"
                 | "lead_response_minutes_median"
@@ -726,13 +731,14 @@ pub fn owner_records(
     let rep = book.people[p as usize].rep;
     let sla_secs = i64::from(book.settings.lead_sla_minutes) * 60;
     let w = part.walk;
-    let deals = if w.closed || w.created || w.open || w.history {
+    let history = w.entered || w.left;
+    let deals = if w.closed || w.created || w.open || history {
         owned(&o.owner_off, p)
     } else {
         0..0
     };
     let (i0, i1) = (deals.start, deals.end);
-    let closed_only = w.closed && !w.created && !w.open && !w.history;
+    let closed_only = w.closed && !w.created && !w.open && !history;
     if closed_only {
         // a drill-down into closed deals reads only the columns closed deals need, and
         // only the owner's deals that closed in the layer's days (they are sorted by close)
@@ -849,7 +855,7 @@ pub fn owner_records(
                 }
                 // stage history: entries (on the entry day) and exits (on the exit day)
                 let (r0, r1) = (o.hist_off[i] as usize, o.hist_off[i + 1] as usize);
-                if part.walk.history && r1 > r0 {
+                if history && r1 > r0 {
                     let h = &book.history;
                     // the rows are in time order: a deal whose rows all fall before or after the
                     // layer's days has none with a slot (most deals, for one period)
@@ -869,7 +875,7 @@ pub fn owner_records(
                         let rk = ranks[h.stage[r] as usize];
                         let seg = segs.at(p, d);
                         let k = part.key(seg, g);
-                        if open_rank(rk) {
+                        if part.walk.entered && open_rank(rk) {
                             let order = book.stages[h.stage[r] as usize].order as usize;
                             if let Some(sc) = part.stage_mut(seg, g, order) {
                                 let a = slots[g].asof;
@@ -884,7 +890,7 @@ pub fn owner_records(
                             }
                             part.note(k, g, d, Contribution::StageEntered(i as u32, r as u32));
                         }
-                        if r > r0 {
+                        if part.walk.left && r > r0 {
                             let prev = h.stage[r - 1];
                             if open_rank(ranks[prev as usize]) && prev != h.stage[r] {
                                 let order = book.stages[prev as usize].order as usize;
@@ -898,7 +904,8 @@ pub fn owner_records(
                     }
                     // a closed deal whose history stops in an open stage left it on its close day
                     let last = r1 - 1;
-                    if status != OppStatus::Open
+                    if part.walk.left
+                        && status != OppStatus::Open
                         && close != NO_DAY
                         && let Some(g) = layer.own.slot(close)
                         && book.stages[h.stage[last] as usize].closes.is_none()
