@@ -475,8 +475,9 @@ impl Part<'_> {
         let sk = self.skey(seg, g)?;
         Some(&mut self.stages[sk * self.ns + order])
     }
-    /// Traces contribution `c` to cell `k` (of slot `g`), counted on day `d`.
-    #[inline]
+    /// Traces contribution `c` to cell `k` (of slot `g`), counted on day `d`: called for
+    /// every record a pass adds, so the test for a trace must stay inline.
+    #[inline(always)]
     fn note(&mut self, k: usize, g: usize, d: Day, c: Contribution) {
         if let Some(t) = self.trace.as_mut()
             && self.want.is_none_or(|w| {
