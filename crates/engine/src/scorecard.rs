@@ -14,7 +14,7 @@ use salesorg_core::records::OppStatus;
 use salesorg_core::scorecard::book::{IdHead, Ids, id_head};
 use salesorg_core::scorecard::spare::{self, Spare};
 use salesorg_core::scorecard::{
-    Book, BookBuilder, Contribution, Day, DayCounts, Engine, Lens, NO_DAY, Row, Scope,
+    Book, BookBuilder, Contribution, Day, DayCounts, Edges, Engine, Lens, NO_DAY, Row, Scope,
     ScorecardError, fmt_day,
 };
 use salesorg_store::Store;
@@ -777,7 +777,9 @@ fn in_date_order<'a>(
 /// The first `want` and the last `want` of the records among `0..n` that have a day (`day`
 /// gives `None` for a record left out) in [`in_date_order`]'s order, each in that order,
 /// without sorting the rest: a drill-down's first page. `counted`: how many of them fall
-/// on each day from the first (as [`per_day`] gives), where already known. Only the records of the days
+/// on each day from the first (as [`per_day`] gives), where already known; `edges`: with
+/// `counted`, the records on its first and on its last day (the pages are keyed from
+/// those alone where each of the two days holds a page). Only the records of the days
 /// those pages reach are keyed, and the `want` first (last) among them picked by
 /// selection. Also returns how many records have a day. `None` when they are few enough
 /// (or their days sparse enough) that the whole order costs about as much.
@@ -785,6 +787,7 @@ fn ends_in_date_order<'a>(
     n: usize,
     want: usize,
     counted: Option<(Day, Vec<usize>)>,
+    edges: Option<&Edges>,
     day: impl Fn(usize) -> Option<Day> + Sync,
     head: impl Fn(usize) -> IdHead + Sync,
     id: impl Fn(usize) -> std::borrow::Cow<'a, str> + Sync,
@@ -823,17 +826,40 @@ fn ends_in_date_order<'a>(
     // each record of those days keyed once, even where the two ranges of days meet (a
     // drill-down into open deals has all its records on the one as-of day)
     let mut keys: Vec<DayKey> = Vec::new();
-    for part in on_runs(&runs_of(n), |r| {
-        let mut a = Vec::new();
-        for i in r {
-            let Some(d) = day(i) else { continue };
-            if d <= first_to || d >= last_from {
-                a.push(key(i, d));
-            }
+    let last_day = lo + count.len() as Day - 1;
+    if let Some(e) = edges
+        && e.first == lo
+        && e.last == last_day
+        && first_to == lo
+        && last_from == last_day
+    {
+        // the pages' days are the first and the last: their records are known
+        let both: &[u32] = if e.first == e.last { &[] } else { &e.at_last };
+        for part in on_runs(&runs_of(e.at_first.len() + both.len()), |r| {
+            r.filter_map(|j| {
+                let i = *e
+                    .at_first
+                    .get(j)
+                    .unwrap_or_else(|| &both[j - e.at_first.len()]);
+                day(i as usize).map(|d| key(i as usize, d))
+            })
+            .collect::<Vec<_>>()
+        }) {
+            keys.extend(part);
         }
-        a
-    }) {
-        keys.extend(part);
+    } else {
+        for part in on_runs(&runs_of(n), |r| {
+            let mut a = Vec::new();
+            for i in r {
+                let Some(d) = day(i) else { continue };
+                if d <= first_to || d >= last_from {
+                    a.push(key(i, d));
+                }
+            }
+            a
+        }) {
+            keys.extend(part);
+        }
     }
     // the keys hold at least `want` records at each end (and `total > 4 * want`): the
     // highest `want` are picked first, then the lowest `want` among the rest
@@ -1657,10 +1683,13 @@ fn explain_keeping(
                 }
                 _ => None,
             };
+            // (the spend's records are not among the trace's edges)
+            let edges = c.trace_edges.as_ref().filter(|_| extra.is_empty());
             let picked = ends_in_date_order(
                 nt + extra.len(),
                 ENDS,
                 counted,
+                edges,
                 |i| at(i).map(|b| b.day),
                 |i| at(i).map_or((0, 0, 0), |b| head_of(book, &b)),
                 |i| at(i).map_or(std::borrow::Cow::Borrowed(""), |b| id_of(book, &b)),
@@ -1698,6 +1727,7 @@ fn explain_keeping(
             ends_in_date_order(
                 records.len(),
                 ENDS,
+                None,
                 None,
                 |i| Some(records[i].day),
                 |i| head_of(book, &records[i]),
@@ -1807,11 +1837,19 @@ mod tests {
                 let want: Vec<u32> = want.iter().copied().filter(|&i| !out(i as usize)).collect();
                 // the days counted as a pass counts them (in two parts), or by the scan
                 let mut parts = [DayCounts::new(1 << 16), DayCounts::new(1 << 16)];
+                // and the records of the first and last days, as two parts note them
+                let half = recs.len() as u32 / 2;
+                let (mut edges, mut second) = (Edges::default(), Edges::default());
                 for (i, r) in recs.iter().enumerate() {
                     if !out(i) {
                         parts[i % 2].add(r.0);
                     }
+                    match (i as u32).checked_sub(half) {
+                        None => edges.add(r.0, i as u32),
+                        Some(j) => second.add(r.0, j),
+                    }
                 }
+                edges.join(second, half);
                 let counted = DayCounts::sum(parts, 1 << 16);
                 assert_eq!(
                     counted,
@@ -1822,6 +1860,7 @@ mod tests {
                     recs.len(),
                     ends,
                     counted,
+                    (ends != 130).then_some(&edges),
                     |i| (!out(i)).then_some(recs[i].0),
                     |i| id_head(recs[i].1.as_bytes()),
                     |i| std::borrow::Cow::Borrowed(recs[i].1.as_str()),

@@ -17,7 +17,7 @@ use crate::period::{Grain, Period};
 
 pub use book::{Book, BookBuilder, Day, NO_DAY, NONE, date_of, day, fmt_day};
 use book::{QuotaOn, SpendTarget};
-pub use pass::{Contribution, DayCounts, Traced, Walk, Want};
+pub use pass::{Contribution, DayCounts, Edges, Traced, Walk, Want};
 use pass::{Part, Slot};
 pub use segments::Segments;
 
@@ -321,6 +321,8 @@ pub struct Grid {
     /// With a trace: the first day of its records and how many fall on each day from it
     /// (`None` when they span more than [`pass::DayCounts::PASS_LIMIT`] days).
     pub trace_days: Option<(Day, Vec<usize>)>,
+    /// With a trace: its records on the first and on the last day.
+    pub trace_edges: Option<pass::Edges>,
     /// What the pass was made for: its periods (in `main`'s order), day, comparison slots,
     /// and whether it passed over every owner (only then does it serve any scope).
     periods: Vec<Period>,
@@ -392,6 +394,8 @@ pub struct Computed {
     pub trace: Vec<pass::Traced>,
     /// The first day of the trace's records and how many fall on each day from it.
     pub trace_days: Option<(Day, Vec<usize>)>,
+    /// Its records on the first and on the last day.
+    pub trace_edges: Option<pass::Edges>,
     pub ng: usize,
 }
 
@@ -771,6 +775,7 @@ impl Engine {
                     responses: pair(),
                     trace: trace.then(|| spare::TRACES.take()),
                     trace_days: trace.then(|| pass::DayCounts::new(pass::DayCounts::PASS_LIMIT)),
+                    trace_edges: trace.then(pass::Edges::default),
                     want,
                     walk,
                     spans,
@@ -841,9 +846,14 @@ impl Engine {
             .iter_mut()
             .filter_map(|p| p.trace_days.take())
             .collect();
-        let mut traces = parts.iter_mut().filter_map(|p| p.trace.take());
-        let mut tr = traces.next().unwrap_or_default();
-        for mut t in traces {
+        let mut edges = pass::Edges::default();
+        let mut traces = parts
+            .iter_mut()
+            .filter_map(|p| Some((p.trace.take()?, p.trace_edges.take()?)));
+        let (mut tr, first_edges) = traces.next().unwrap_or_default();
+        edges.join(first_edges, 0);
+        for (mut t, e) in traces {
+            edges.join(e, tr.len() as u32);
             tr.append(&mut t);
             spare::TRACES.give(t);
         }
@@ -863,6 +873,7 @@ impl Engine {
                 responses: Vec::new(),
                 trace: trace.then(|| spare::TRACES.take()),
                 trace_days: trace.then(|| pass::DayCounts::new(pass::DayCounts::PASS_LIMIT)),
+                trace_edges: trace.then(pass::Edges::default),
                 want,
                 walk,
                 spans: None,
@@ -875,6 +886,9 @@ impl Engine {
                 &mut whole,
             );
             if let Some(mut t) = whole.trace.take() {
+                if let Some(e) = whole.trace_edges.take() {
+                    edges.join(e, tr.len() as u32);
+                }
                 tr.append(&mut t);
                 spare::TRACES.give(t);
             }
@@ -972,6 +986,7 @@ impl Engine {
             trace_days: trace
                 .then(|| pass::DayCounts::sum(day_counts, pass::DayCounts::PASS_LIMIT))
                 .flatten(),
+            trace_edges: trace.then_some(edges),
             periods: periods.to_vec(),
             today,
             need,
@@ -1255,6 +1270,7 @@ impl Engine {
             window_parts: std::mem::take(&mut grid.window_parts),
             trace: std::mem::take(&mut grid.trace),
             trace_days: grid.trace_days.take(),
+            trace_edges: grid.trace_edges.take(),
             ng: grid.ng,
         };
         // the cells go to the next pass (a drill-down over trailing months makes tens of

@@ -308,6 +308,80 @@ impl Contribution {
 /// survey's or a spend's day) and what it contributed.
 pub type Traced = (u32, Day, Contribution);
 
+/// The positions of the traced records on the earliest and on the latest day seen: a
+/// drill-down's first and last pages come from these two days alone whenever each holds
+/// a page of records (a quarter's activities or stage entries: tens of thousands a day),
+/// and then the trace's millions of records need not be scanned for them.
+#[derive(Debug, Clone)]
+pub struct Edges {
+    pub first: Day,
+    pub at_first: Vec<u32>,
+    pub last: Day,
+    pub at_last: Vec<u32>,
+}
+
+impl Default for Edges {
+    fn default() -> Self {
+        Edges {
+            first: Day::MAX,
+            at_first: Vec::new(),
+            last: Day::MIN,
+            at_last: Vec::new(),
+        }
+    }
+}
+
+impl Edges {
+    /// Notes the record at position `pos`, on day `d`.
+    #[inline]
+    pub fn add(&mut self, d: Day, pos: u32) {
+        if d <= self.first {
+            if d < self.first {
+                self.first = d;
+                self.at_first.clear();
+            }
+            self.at_first.push(pos);
+        }
+        if d >= self.last {
+            if d > self.last {
+                self.last = d;
+                self.at_last.clear();
+            }
+            self.at_last.push(pos);
+        }
+    }
+    /// Adds the edges of records numbered from `offset` on (the next part of a trace).
+    pub fn join(&mut self, other: Edges, offset: u32) {
+        for (mine, day, theirs, day2, earlier) in [
+            (
+                &mut self.at_first,
+                &mut self.first,
+                other.at_first,
+                other.first,
+                true,
+            ),
+            (
+                &mut self.at_last,
+                &mut self.last,
+                other.at_last,
+                other.last,
+                false,
+            ),
+        ] {
+            if theirs.is_empty() {
+                continue;
+            }
+            if (earlier && day2 < *day) || (!earlier && day2 > *day) || mine.is_empty() {
+                *day = day2;
+                mine.clear();
+            }
+            if day2 == *day {
+                mine.extend(theirs.iter().map(|&i| i + offset));
+            }
+        }
+    }
+}
+
 /// How many records fall on each day, in a window of days that grows (by doubling) when a
 /// day outside it comes, up to `limit` days from the first to the last. Each pass thread
 /// counts its traced records' days (a drill-down's first page then needs no scan to find
@@ -427,6 +501,8 @@ pub struct Part<'a> {
     pub trace: Option<Vec<Traced>>,
     /// With `trace`: how many of its records fall on each day.
     pub trace_days: Option<DayCounts>,
+    /// With `trace`: its records on the first and on the last day.
+    pub trace_edges: Option<Edges>,
     /// With `trace`: which contributions to keep (all when `None`).
     pub want: Option<&'a Want<'a>>,
     pub walk: Walk,
@@ -487,6 +563,9 @@ impl Part<'_> {
             t.push(((k + self.seg0 as usize * self.ng) as u32, d, c));
             if let Some(dc) = self.trace_days.as_mut() {
                 dc.add(d);
+            }
+            if let Some(e) = self.trace_edges.as_mut() {
+                e.add(d, (t.len() - 1) as u32);
             }
         }
     }
