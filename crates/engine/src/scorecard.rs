@@ -774,20 +774,28 @@ fn in_date_order<'a>(
     idx
 }
 
+/// What a pass already knows of a drill-down's records, for [`ends_in_date_order`].
+#[derive(Debug, Default)]
+struct Known<'e> {
+    /// How many fall on each day from the first, as [`per_day`] gives it.
+    counted: Option<(Day, Vec<usize>)>,
+    /// With `counted`: the records on the first and on the last day (the pages are keyed
+    /// from those alone where each of the two days holds a page).
+    edges: Option<&'e Edges>,
+}
+
 /// The first `want` and the last `want` of the records among `0..n` that have a day (`day`
 /// gives `None` for a record left out) in [`in_date_order`]'s order, each in that order,
 /// without sorting the rest: a drill-down's first page. `counted`: how many of them fall
-/// on each day from the first (as [`per_day`] gives), where already known; `edges`: with
-/// `counted`, the records on its first and on its last day (the pages are keyed from
-/// those alone where each of the two days holds a page). Only the records of the days
+/// on each day and where those of the first and last days are, where already known
+/// ([`Known`]). Only the records of the days
 /// those pages reach are keyed, and the `want` first (last) among them picked by
 /// selection. Also returns how many records have a day. `None` when they are few enough
 /// (or their days sparse enough) that the whole order costs about as much.
 fn ends_in_date_order<'a>(
     n: usize,
     want: usize,
-    counted: Option<(Day, Vec<usize>)>,
-    edges: Option<&Edges>,
+    known: Known,
     day: impl Fn(usize) -> Option<Day> + Sync,
     head: impl Fn(usize) -> IdHead + Sync,
     id: impl Fn(usize) -> std::borrow::Cow<'a, str> + Sync,
@@ -796,6 +804,7 @@ fn ends_in_date_order<'a>(
     if want == 0 || n <= 4 * want {
         return None;
     }
+    let Known { counted, edges } = known;
     let (lo, count) = match counted {
         Some(c) => c,
         None => per_day(n, &day)?,
@@ -1107,7 +1116,7 @@ fn day_of(book: &Book, c: &Contribution, asof: Day) -> Day {
         }
         Contribution::Lead(i) => book.leads.created_day[i as usize],
         Contribution::Activity(i) => book.activities.day[i as usize],
-        Contribution::Customer(a) => book.accounts[a as usize].first_won,
+        Contribution::Customer(a) | Contribution::Cohort(a) => book.accounts[a as usize].first_won,
         Contribution::Survey(s) => book.surveys[s as usize].day,
         Contribution::Spend(x) => book.spend[x as usize].day,
         Contribution::Person(_) => NO_DAY,
@@ -1125,6 +1134,7 @@ fn kind_of(book: &Book, b: &Behind) -> &'static str {
         Contribution::Lead(_) => "lead",
         Contribution::Activity(i) => book.activities.kind[i as usize].as_str(),
         Contribution::Customer(_) => "customer",
+        Contribution::Cohort(_) => "start cohort",
         Contribution::Survey(_) => "survey",
         Contribution::Spend(_) => "spend",
         Contribution::Person(_) => "person",
@@ -1144,7 +1154,9 @@ fn kept_id<'a>(book: &'a Book, b: &Behind) -> Option<(&'a Ids, usize)> {
         | Contribution::StageLeft(i, _) => Some((&book.opps.ids, i as usize)),
         Contribution::Lead(i) => Some((&book.leads.ids, i as usize)),
         Contribution::Activity(i) => Some((&book.activities.ids, i as usize)),
-        Contribution::Customer(a) => Some((&book.account_ids, a as usize)),
+        Contribution::Customer(a) | Contribution::Cohort(a) => {
+            Some((&book.account_ids, a as usize))
+        }
         Contribution::Survey(s) => Some((&book.survey_ids, s as usize)),
         Contribution::Spend(_) | Contribution::Person(_) => None,
     }
@@ -1180,7 +1192,7 @@ fn owner_of<'a>(book: &'a Book, b: &Behind) -> &'a str {
         | Contribution::StageLeft(i, _) => book.opps.owner[i as usize],
         Contribution::Lead(i) => book.leads.owner[i as usize],
         Contribution::Activity(i) => book.activities.owner[i as usize],
-        Contribution::Customer(a) => book.accounts[a as usize].owner,
+        Contribution::Customer(a) | Contribution::Cohort(a) => book.accounts[a as usize].owner,
         Contribution::Survey(s) => book.accounts[book.surveys[s as usize].account as usize].owner,
         Contribution::Spend(x) => match book.spend[x as usize].target {
             SpendTarget::Person(p) => p,
@@ -1255,7 +1267,7 @@ fn detail_of(book: &Book, b: &Behind) -> String {
             )
         }
         Contribution::Activity(_) => String::new(),
-        Contribution::Customer(ai) => {
+        Contribution::Customer(ai) | Contribution::Cohort(ai) => {
             let a = &book.accounts[ai as usize];
             if a.churned == NO_DAY {
                 "active".into()
@@ -1330,9 +1342,11 @@ impl Feeds {
             | "lead_response_minutes_median"
             | "lead_response_sla_share"
             | "followups_per_lead" => (&[C::Lead(0)], false),
-            "active_customers" | "logo_churn_rate" | "logo_retention_rate" | "ltv" => {
-                (&[C::Customer(0)], false)
-            }
+            // the accounts active at the end, the start cohort (which churned or stayed),
+            // and both for ltv (its churn and its average customers)
+            "active_customers" => (&[C::Customer(0)], false),
+            "logo_churn_rate" | "logo_retention_rate" => (&[C::Cohort(0)], false),
+            "ltv" => (&[C::Customer(0), C::Cohort(0)], false),
             "csat_avg" => (&[C::Survey(0)], false),
             "stage_conversion" => (&[C::StageEntered(0, 0)], false),
             "days_in_stage_avg" => (&[C::StageLeft(0, 0)], false),
@@ -1688,8 +1702,7 @@ fn explain_keeping(
             let picked = ends_in_date_order(
                 nt + extra.len(),
                 ENDS,
-                counted,
-                edges,
+                Known { counted, edges },
                 |i| at(i).map(|b| b.day),
                 |i| at(i).map_or((0, 0, 0), |b| head_of(book, &b)),
                 |i| at(i).map_or(std::borrow::Cow::Borrowed(""), |b| id_of(book, &b)),
@@ -1727,8 +1740,7 @@ fn explain_keeping(
             ends_in_date_order(
                 records.len(),
                 ENDS,
-                None,
-                None,
+                Known::default(),
                 |i| Some(records[i].day),
                 |i| head_of(book, &records[i]),
                 |i| id_of(book, &records[i]),
@@ -1859,8 +1871,10 @@ mod tests {
                 let picked = ends_in_date_order(
                     recs.len(),
                     ends,
-                    counted,
-                    (ends != 130).then_some(&edges),
+                    Known {
+                        counted,
+                        edges: (ends != 130).then_some(&edges),
+                    },
                     |i| (!out(i)).then_some(recs[i].0),
                     |i| id_head(recs[i].1.as_bytes()),
                     |i| std::borrow::Cow::Borrowed(recs[i].1.as_str()),

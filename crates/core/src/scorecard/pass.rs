@@ -274,7 +274,11 @@ pub enum Contribution {
     StageLeft(u32, u32),
     Lead(u32),
     Activity(u32),
+    /// An account active at the period's end (`active_customers`).
     Customer(u32),
+    /// An account in the period's start cohort: active the day before it starts
+    /// (`logo_churn_rate`, `logo_retention_rate`).
+    Cohort(u32),
     Survey(u32),
     Spend(u32),
     Person(u32),
@@ -298,6 +302,7 @@ impl Contribution {
             C::Survey(_) => 9,
             C::Spend(_) => 10,
             C::Person(_) => 11,
+            C::Cohort(_) => 12,
         }
     }
 }
@@ -522,7 +527,8 @@ pub struct Want<'a> {
     /// `keep` is asked (a stage-conversion drill-down passes millions of stage exits).
     pub kinds: u16,
     /// Decides among the kinds kept (`None`: all of them are). It decides customers by
-    /// their kind alone: where it turns `Customer(0)` away, no customer is listed.
+    /// their kind alone: where it turns `Customer(0)` and `Cohort(0)` away, no customer
+    /// is listed.
     pub keep: Option<&'a (dyn Fn(&Contribution) -> bool + Sync + 'a)>,
 }
 
@@ -1246,8 +1252,10 @@ pub fn customers_listed(slots: &[Slot], part: &Part) -> Vec<bool> {
         .map(|g| {
             part.trace.is_some()
                 && part.want.is_none_or(|w| {
-                    let c = Contribution::Customer(0);
-                    w.kinds & c.kind_bit() != 0 && w.slot(g) && w.keep.is_none_or(|f| f(&c))
+                    w.slot(g)
+                        && [Contribution::Customer(0), Contribution::Cohort(0)]
+                            .iter()
+                            .any(|c| w.kinds & c.kind_bit() != 0 && w.keep.is_none_or(|f| f(c)))
                 })
         })
         .collect()
@@ -1287,7 +1295,7 @@ pub fn owner_customers(
                     if churned != NO_DAY && sl.start <= churned && churned < sl.end {
                         part.cells[k].customers_start_churned += 1;
                     }
-                    part.note(k, g, won, Contribution::Customer(ai));
+                    part.note(k, g, won, Contribution::Cohort(ai));
                 }
             }
             continue;

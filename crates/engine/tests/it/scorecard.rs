@@ -638,3 +638,60 @@ fn a_run_over_many_scopes_gives_each_scopes_own_numbers() {
     }
     assert!(nonzero > 1000, "{nonzero} values that are not zero");
 }
+
+/// A customer drill-down lists the accounts its number counts, each once: the accounts
+/// active at the period's end for `active_customers`, the start cohort (those active the
+/// day before it starts) for the churn and retention rates, whose churned members are
+/// those churned within the period; `ltv` shows both, told apart by their kind.
+#[test]
+fn customer_drilldowns_list_the_accounts_their_number_counts() {
+    use salesorg_core::kpi::Value;
+    use salesorg_core::period::Period;
+    let e = demo_engine(30, 4000);
+    let today = parse_date("2026-06-30").unwrap();
+    let fiscal = e.book.settings.fiscal;
+    let team = e
+        .scope(&format!("team:{}", e.book.people[1].id.as_str()))
+        .unwrap();
+    let mut checked = 0;
+    for p in ["FY2025-Q3", "2026-02", "FY2025"] {
+        let p = Period::parse(p, &fiscal).unwrap();
+        let (start, end) = (day(p.start), day(p.end));
+        for scope in [Scope::Company, team] {
+            let ex = |k| salesorg_engine::scorecard::explain(&e, k, scope, p, today).unwrap();
+            let active = ex("active_customers");
+            let recs: Vec<_> = active.formatted(&e).collect();
+            assert!(recs.iter().all(|r| r.kind == "customer"));
+            assert_eq!(
+                active.value,
+                Value::Count(recs.len() as i64),
+                "{p} {scope:?}"
+            );
+            let churn = ex("logo_churn_rate");
+            let cohort: Vec<_> = churn.formatted(&e).collect();
+            assert!(cohort.iter().all(|r| r.kind == "start cohort"));
+            let ids: std::collections::HashSet<&str> =
+                cohort.iter().map(|r| r.id.as_str()).collect();
+            assert_eq!(ids.len(), cohort.len(), "each account once");
+            // the cohort's accounts, read from the book: churned within the period / all
+            let of = |id: &str| {
+                let i = (0..e.book.accounts.len())
+                    .find(|&i| e.book.account_ids.get(i) == id)
+                    .unwrap();
+                &e.book.accounts[i]
+            };
+            let churned = cohort
+                .iter()
+                .map(|r| of(&r.id))
+                .filter(|a| a.active_on(start - 1) && a.churned >= start && a.churned < end)
+                .count();
+            assert!(cohort.iter().all(|r| of(&r.id).active_on(start - 1)));
+            let want = salesorg_core::kpi::ratio(churned as i128, cohort.len() as i128);
+            assert_eq!(churn.value, want, "{p} {scope:?}");
+            let ltv = ex("ltv");
+            assert_eq!(ltv.len(), active.len() + churn.len());
+            checked += cohort.len();
+        }
+    }
+    assert!(checked > 100, "cohort members seen: {checked}");
+}
