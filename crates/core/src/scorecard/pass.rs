@@ -6,7 +6,9 @@ use crate::kpi::{Cell, LossCell, StageCell};
 use crate::records::OppStatus;
 
 use super::ScorecardError;
-use super::book::{Book, Day, F_AMOUNT, F_FIRST_WON, F_NEXT_STEP, NO_DAY, SpendTarget};
+use super::book::{
+    AccountInfo, Book, Day, F_AMOUNT, F_FIRST_WON, F_NEXT_STEP, NO_DAY, SpendTarget,
+};
 use super::segments::Segments;
 
 /// One period of the plan, with its as-of day.
@@ -357,31 +359,23 @@ impl Edges {
     }
     /// Adds the edges of records numbered from `offset` on (the next part of a trace).
     pub fn join(&mut self, other: Edges, offset: u32) {
-        for (mine, day, theirs, day2, earlier) in [
-            (
-                &mut self.at_first,
-                &mut self.first,
-                other.at_first,
-                other.first,
-                true,
-            ),
-            (
-                &mut self.at_last,
-                &mut self.last,
-                other.at_last,
-                other.last,
-                false,
-            ),
-        ] {
-            if theirs.is_empty() {
-                continue;
+        let at = |ix: Vec<u32>| ix.into_iter().map(move |i| i + offset);
+        if !other.at_first.is_empty() {
+            if other.first < self.first {
+                self.first = other.first;
+                self.at_first.clear();
             }
-            if (earlier && day2 < *day) || (!earlier && day2 > *day) || mine.is_empty() {
-                *day = day2;
-                mine.clear();
+            if other.first == self.first {
+                self.at_first.extend(at(other.at_first));
             }
-            if day2 == *day {
-                mine.extend(theirs.iter().map(|&i| i + offset));
+        }
+        if !other.at_last.is_empty() {
+            if other.last > self.last {
+                self.last = other.last;
+                self.at_last.clear();
+            }
+            if other.last == self.last {
+                self.at_last.extend(at(other.at_last));
             }
         }
     }
@@ -1220,15 +1214,22 @@ impl AccountIndex {
     fn won(&self, p: u32) -> &[Day] {
         &self.won[self.off[p as usize] as usize..self.off[p as usize + 1] as usize]
     }
-    /// Owner `p`'s won accounts: (first-won day, position in the book, churn day).
-    fn listed<'a>(&'a self, book: &Book, p: u32) -> impl Iterator<Item = (Day, u32, Day)> + 'a {
+    /// Owner `p`'s won accounts: (position in the book, the account's facts).
+    fn listed<'a>(&'a self, book: &Book, p: u32) -> impl Iterator<Item = (u32, AccountInfo)> + 'a {
         let l = self.listed_all(book);
         let r = self.off[p as usize] as usize..self.off[p as usize + 1] as usize;
         self.won[r.clone()]
             .iter()
             .zip(&l.account[r.clone()])
             .zip(&l.churned[r])
-            .map(|((&w, &ai), &c)| (w, ai, c))
+            .map(move |((&first_won, &ai), &churned)| {
+                let info = AccountInfo {
+                    owner: p,
+                    first_won,
+                    churned,
+                };
+                (ai, info)
+            })
     }
     fn churn(&self, p: u32) -> &[(Day, Day)] {
         &self.churn[self.churn_off[p as usize] as usize..self.churn_off[p as usize + 1] as usize]
@@ -1287,22 +1288,21 @@ pub fn owner_customers(
     for (g, sl) in slots.iter().enumerate() {
         let last = sl.end - 1;
         if listed[g] {
-            // one by one, each customer traced
-            for (won, ai, churned) in accounts.listed(book, p) {
-                let active_on = |d: Day| won <= d && !(churned != NO_DAY && churned <= d);
-                if active_on(last) {
-                    let k = part.key(segs.at(p, last), g);
-                    part.cells[k].customers_end += 1;
-                    part.note(k, g, won, Contribution::Customer(ai));
+            // one by one, each customer traced (into the cells of the end and of the start)
+            let k_end = part.key(segs.at(p, last), g);
+            let k_start = part.key(segs.at(p, sl.start), g);
+            for (ai, a) in accounts.listed(book, p) {
+                if a.active_on(last) {
+                    part.cells[k_end].customers_end += 1;
+                    part.note(k_end, g, a.first_won, Contribution::Customer(ai));
                 }
-                if active_on(sl.start - 1) {
+                if a.active_on(sl.start - 1) {
                     // the start cohort and its churn are attributed at the period's start
-                    let k = part.key(segs.at(p, sl.start), g);
-                    part.cells[k].customers_start += 1;
-                    if churned != NO_DAY && sl.start <= churned && churned < sl.end {
-                        part.cells[k].customers_start_churned += 1;
+                    part.cells[k_start].customers_start += 1;
+                    if a.churned != NO_DAY && sl.start <= a.churned && a.churned < sl.end {
+                        part.cells[k_start].customers_start_churned += 1;
                     }
-                    part.note(k, g, won, Contribution::Cohort(ai));
+                    part.note(k_start, g, a.first_won, Contribution::Cohort(ai));
                 }
             }
             continue;
