@@ -834,41 +834,33 @@ fn ends_in_date_order<'a>(
     };
     // each record of those days keyed once, even where the two ranges of days meet (a
     // drill-down into open deals has all its records on the one as-of day)
-    let mut keys: Vec<DayKey> = Vec::new();
     let last_day = lo + count.len() as Day - 1;
-    if let Some(e) = edges
-        && e.first == lo
-        && e.last == last_day
-        && first_to == lo
-        && last_from == last_day
-    {
-        // the pages' days are the first and the last: their records are known
-        let both: &[u32] = if e.first == e.last { &[] } else { &e.at_last };
-        for part in on_runs(&runs_of(e.at_first.len() + both.len()), |r| {
-            r.filter_map(|j| {
-                let i = *e
-                    .at_first
-                    .get(j)
-                    .unwrap_or_else(|| &both[j - e.at_first.len()]);
-                day(i as usize).map(|d| key(i as usize, d))
+    let parts = match edges {
+        Some(e)
+            if e.first == lo && e.last == last_day && first_to == lo && last_from == last_day =>
+        {
+            // the pages' days are the first and the last: their records are known
+            let both: &[u32] = if e.first == e.last { &[] } else { &e.at_last };
+            let known: Vec<u32> = e.at_first.iter().chain(both).copied().collect();
+            on_runs(&runs_of(known.len()), |r| {
+                known[r]
+                    .iter()
+                    .filter_map(|&i| day(i as usize).map(|d| key(i as usize, d)))
+                    .collect::<Vec<_>>()
+            })
+        }
+        _ => on_runs(&runs_of(n), |r| {
+            r.filter_map(|i| {
+                day(i)
+                    .filter(|&d| d <= first_to || d >= last_from)
+                    .map(|d| key(i, d))
             })
             .collect::<Vec<_>>()
-        }) {
-            keys.extend(part);
-        }
-    } else {
-        for part in on_runs(&runs_of(n), |r| {
-            let mut a = Vec::new();
-            for i in r {
-                let Some(d) = day(i) else { continue };
-                if d <= first_to || d >= last_from {
-                    a.push(key(i, d));
-                }
-            }
-            a
-        }) {
-            keys.extend(part);
-        }
+        }),
+    };
+    let mut keys: Vec<DayKey> = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for part in parts {
+        keys.extend(part);
     }
     // the keys hold at least `want` records at each end (and `total > 4 * want`): the
     // highest `want` are picked first, then the lowest `want` among the rest
