@@ -108,6 +108,10 @@ impl Parts {
     }
 }
 
+/// How many chunks of owners each pass thread takes in turn (see
+/// [`Engine::prepare_with`]).
+const CHUNKS_PER_THREAD: usize = 4;
+
 /// A run over at least this many scopes, which walk every segment at least twice over,
 /// groups the segments into [`Classes`]: making them costs a walk over every segment's
 /// cells in every slot, which a leader's page (their team and their reports', a few dozen
@@ -714,7 +718,7 @@ impl Engine {
         let spans = (walk != Walk::ALL && !every_deal)
             .then(|| self.spans.get_or_init(|| pass::deal_spans(book)).as_slice());
 
-        // Split owners into chunks of about equal work, one per thread.
+        // Split owners into chunks of about equal work, a few per thread.
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
@@ -730,7 +734,17 @@ impl Engine {
         };
         let total: u64 = (0..np).filter(|&p| owners[p]).map(work).sum();
         // a trace is the same with several threads: the parts are appended in owner order
-        let chunks = if total < 200_000 { 1 } else { threads };
+        // an untraced pass: a few chunks per thread, taken in turn (the estimate above
+        // misses the cost of the stage history and the records' days, and fixed halves
+        // left one thread idle for up to a third of the pass); a traced one: one chunk
+        // per thread, whose traces are appended to the first (more parts, more copying)
+        let chunks = if total < 200_000 {
+            1
+        } else if trace {
+            threads
+        } else {
+            threads * CHUNKS_PER_THREAD
+        };
         let mut bounds = vec![0usize];
         let mut acc = 0u64;
         for (p, &owns) in owners.iter().enumerate().take(np) {
@@ -786,39 +800,51 @@ impl Engine {
                 });
             }
         }
+        let queue = std::sync::Mutex::new(parts.iter_mut().zip(bounds.windows(2)));
+        let nthreads = threads.min(chunks);
         let results: Vec<Result<(), ScorecardError>> = std::thread::scope(|sc| {
-            let handles: Vec<_> = parts
-                .iter_mut()
-                .zip(bounds.windows(2))
-                .map(|(part, w)| {
-                    let (lo, hi) = (w[0], w[1]);
+            let handles: Vec<_> = (0..nthreads)
+                .map(|_| {
+                    let queue = &queue;
                     let owners = &owners;
                     let layers = &layers;
                     let slots = &slots;
                     let own_quota = &own_quota;
                     let ranks = &ranks;
                     sc.spawn(move || -> Result<(), ScorecardError> {
-                        part.cells.fill(Cell::default());
-                        part.stages.fill(StageCell::default());
-                        part.losses.fill(LossCell::default());
-                        let listed = pass::customers_listed(slots, part);
-                        for (p, _) in owners.iter().enumerate().take(hi).skip(lo).filter(|o| *o.1) {
-                            for layer in layers {
-                                pass::owner_records(
-                                    book, segs, slots, layer, ranks, p as u32, part,
-                                )?;
+                        loop {
+                            // (the lock is held only to take the next chunk: nothing
+                            // can poison it, and no chunk is ever left out)
+                            let next = match queue.lock() {
+                                Ok(mut q) => q.next(),
+                                Err(poisoned) => poisoned.into_inner().next(),
+                            };
+                            let Some((part, w)) = next else { break };
+                            let (lo, hi) = (w[0], w[1]);
+                            part.cells.fill(Cell::default());
+                            part.stages.fill(StageCell::default());
+                            part.losses.fill(LossCell::default());
+                            let listed = pass::customers_listed(slots, part);
+                            for (p, _) in
+                                owners.iter().enumerate().take(hi).skip(lo).filter(|o| *o.1)
+                            {
+                                for layer in layers {
+                                    pass::owner_records(
+                                        book, segs, slots, layer, ranks, p as u32, part,
+                                    )?;
+                                }
+                                pass::people_facts(book, segs, slots, own_quota, p as u32, part);
+                                pass::owner_customers(
+                                    book,
+                                    segs,
+                                    &self.accounts,
+                                    slots,
+                                    &listed,
+                                    p as u32,
+                                    part,
+                                );
+                                pass::owner_surveys(book, segs, layers, p as u32, part);
                             }
-                            pass::people_facts(book, segs, slots, own_quota, p as u32, part);
-                            pass::owner_customers(
-                                book,
-                                segs,
-                                &self.accounts,
-                                slots,
-                                &listed,
-                                p as u32,
-                                part,
-                            );
-                            pass::owner_surveys(book, segs, layers, p as u32, part);
                         }
                         Ok(())
                     })
