@@ -296,6 +296,19 @@ pub fn rows_csv(
     kpis: &[&str],
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
+    rows_csv_split(engine, rows, kpis, out, CSV_ROWS_PER_THREAD)
+}
+
+/// [`rows_csv`], formatting at least `per_thread` rows on each core (the tests split
+/// small exports with this).
+pub fn rows_csv_split(
+    engine: &Engine,
+    rows: &[Row],
+    kpis: &[&str],
+    out: &mut dyn std::io::Write,
+    per_thread: usize,
+) -> std::io::Result<()> {
+    let per_thread = per_thread.max(1);
     let mut line = String::from("scope,period");
     for k in kpis {
         line.push(',');
@@ -303,19 +316,48 @@ pub fn rows_csv(
     }
     line.push('\n');
     out.write_all(line.as_bytes())?;
+    // the bulk export's million values are formatted on every core, in runs of rows
+    // written in order
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    if threads <= 1 || rows.len() / 2 < per_thread {
+        return out.write_all(csv_lines(engine, rows, kpis).as_bytes());
+    }
+    let run = rows
+        .len()
+        .div_ceil(threads.min(rows.len() / per_thread))
+        .max(1);
+    let texts: Vec<Option<String>> = std::thread::scope(|sc| {
+        let hs: Vec<_> = rows
+            .chunks(run)
+            .map(|part| sc.spawn(move || csv_lines(engine, part, kpis)))
+            .collect();
+        hs.into_iter().map(|h| h.join().ok()).collect()
+    });
+    for t in texts {
+        let t = t.ok_or_else(|| std::io::Error::other("a CSV thread failed"))?;
+        out.write_all(t.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Fewer rows than this are formatted on one core.
+const CSV_ROWS_PER_THREAD: usize = 2_000;
+
+/// `rows` as CSV lines (see [`rows_csv`]).
+fn csv_lines(engine: &Engine, rows: &[Row], kpis: &[&str]) -> String {
+    let mut text = String::new();
     let mut cell = String::new();
     for r in rows {
-        line.clear();
-        push_csv_field(&mut line, &engine.scope_name(r.scope));
-        line.push(',');
+        push_csv_field(&mut text, &engine.scope_name(r.scope));
+        text.push(',');
         cell.clear();
         {
             use std::fmt::Write;
             let _ = write!(cell, "{}", r.period);
         }
-        push_csv_field(&mut line, &cell);
+        push_csv_field(&mut text, &cell);
         for (j, k) in kpis.iter().enumerate() {
-            line.push(',');
+            text.push(',');
             // a row's values come in the order of `kpis`
             let v = match r.values.get(j) {
                 Some((id, v)) if id == k => Some(v),
@@ -324,13 +366,12 @@ pub fn rows_csv(
             if let Some(v) = v {
                 cell.clear();
                 v.write_text("", &mut cell);
-                push_csv_field(&mut line, &cell);
+                push_csv_field(&mut text, &cell);
             }
         }
-        line.push('\n');
-        out.write_all(line.as_bytes())?;
+        text.push('\n');
     }
-    Ok(())
+    text
 }
 
 /// A KPI on a person's scorecard, with its comparisons.

@@ -108,6 +108,10 @@ impl Parts {
     }
 }
 
+/// Passes over less work than this (three units per deal, one per lead, one per two
+/// activity rows) run on one thread.
+pub const SPLIT_FROM: u64 = 200_000;
+
 /// How many chunks of owners each pass thread takes in turn (see
 /// [`Engine::prepare_with`]).
 const CHUNKS_PER_THREAD: usize = 4;
@@ -282,6 +286,9 @@ pub struct Engine {
     /// Passes read every deal, not only the blocks that can meet their periods (see
     /// [`Engine::read_every_deal`]).
     every_deal: std::sync::atomic::AtomicBool,
+    /// The least work (see [`Engine::prepare_with`]) a pass splits between threads
+    /// ([`Engine::split_passes_from`]).
+    split_from: std::sync::atomic::AtomicU64,
 }
 
 /// A pass's arrays, kept for reuse: the cells, stage and loss tables and median inputs
@@ -414,7 +421,16 @@ impl Engine {
             spare: std::sync::Mutex::new(None),
             spans: std::sync::OnceLock::new(),
             every_deal: std::sync::atomic::AtomicBool::new(false),
+            split_from: std::sync::atomic::AtomicU64::new(SPLIT_FROM),
         }
+    }
+
+    /// The least work from which a pass is split into chunks between threads (the
+    /// default: [`SPLIT_FROM`]): the same numbers and records however it is split, which
+    /// the tests check with this on small books.
+    pub fn split_passes_from(&self, work: u64) {
+        self.split_from
+            .store(work, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Whether passes read every deal (`true`) or pass over the blocks of deals that
@@ -738,7 +754,7 @@ impl Engine {
         // misses the cost of the stage history and the records' days, and fixed halves
         // left one thread idle for up to a third of the pass); a traced one: one chunk
         // per thread, whose traces are appended to the first (more parts, more copying)
-        let chunks = if total < 200_000 {
+        let chunks = if total < self.split_from.load(std::sync::atomic::Ordering::Relaxed) {
             1
         } else if trace {
             threads

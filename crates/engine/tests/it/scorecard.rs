@@ -586,6 +586,51 @@ fn drilldowns_passing_over_far_deals_equal_reading_every_deal() {
     }
 }
 
+/// A pass split into chunks taken in turn by the threads, and an export formatted on
+/// every core, give what one thread gives: the same rows, the same CSV, the same
+/// drill-down (small books are not split unless asked to).
+#[test]
+fn split_passes_and_exports_match_one_thread() {
+    use salesorg_core::period::{Grain, Period};
+    let e = demo_engine(60, 2500);
+    let today = parse_date("2026-06-30").unwrap();
+    let fiscal = e.book.settings.fiscal;
+    let periods = salesorg_core::scorecard::periods_between(
+        &fiscal,
+        Grain::Quarter,
+        parse_date("2024-01-01").unwrap(),
+        today,
+    );
+    let kpis = salesorg_engine::scorecard::default_kpis();
+    let scopes = e.all_team_and_unit_scopes(periods[0].start, today);
+    let csv = |rows: &[salesorg_core::scorecard::Row], per_thread: usize| {
+        let mut out = Vec::new();
+        salesorg_engine::scorecard::rows_csv_split(&e, rows, &kpis, &mut out, per_thread).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    e.split_passes_from(u64::MAX);
+    let whole = e.run(&scopes, &periods, &kpis, today).unwrap();
+    let p = Period::parse("FY2026-Q1", &fiscal).unwrap();
+    let explained = |e: &Engine| {
+        ["calls", "stage_conversion", "pipeline_open", "win_rate"]
+            .map(|k| salesorg_engine::scorecard::explain(e, k, Scope::Company, p, today).unwrap())
+    };
+    let explained_whole = format!("{:?}", explained(&e));
+    e.split_passes_from(0);
+    let split = e.run(&scopes, &periods, &kpis, today).unwrap();
+    assert!(whole.len() > 20);
+    assert_eq!(format!("{whole:?}"), format!("{split:?}"), "a split pass");
+    assert_eq!(
+        explained_whole,
+        format!("{:?}", explained(&e)),
+        "a split traced pass"
+    );
+    let one = csv(&whole, usize::MAX);
+    assert_eq!(one, csv(&whole, 1), "an export on every core");
+    assert_eq!(one, csv(&whole, whole.len() / 2));
+    assert_eq!(one.lines().count(), whole.len() + 1);
+}
+
 /// A run over many scopes adds each team's and unit's numbers up from classes of segments
 /// (those that count for the same scopes of the run); each scope's numbers are those of
 /// a run of that scope alone, which walks its segments one by one. The org moves people
