@@ -643,7 +643,7 @@ pub fn scorecard_rows(
                     let v = r.values.iter().find(|(id, _)| id == k).map(|(_, v)| v);
                     match v {
                         Some(salesorg_core::kpi::Value::Table(t)) => {
-                            line.push_str(&format!("  {:>16}", format!("{} rows", t.rows.len())));
+                            line.push_str(&format!("  {:>16}", format!("{} rows", t.len())));
                             tables.push(v.cloned());
                         }
                         Some(v) => line.push_str(&format!("  {:>16}", v.to_text("—"))),
@@ -654,7 +654,7 @@ pub fn scorecard_rows(
                 if rows.len() == 1
                     && let Some(Some(salesorg_core::kpi::Value::Table(t))) = tables.first()
                 {
-                    for (label, row) in t.labels.iter().zip(&t.rows) {
+                    for (label, row) in t.rows() {
                         let cells: Vec<String> = t.columns[1..]
                             .iter()
                             .zip(row)

@@ -238,8 +238,9 @@ pub struct Context<'a> {
     pub trailing_customers_end: u32,
     pub trailing_churned: u32,
     pub gross_margin: i64,
-    pub stage_names: &'a [String],
-    pub loss_reasons: &'a [String],
+    /// Stage names by stage order, and loss reasons by index (shared by a run's tables).
+    pub stage_names: &'a Arc<[String]>,
+    pub loss_reasons: &'a Arc<[String]>,
 }
 
 /// A KPI's value, ready for output.
@@ -259,15 +260,73 @@ pub enum Value {
     Table(Box<Table>),
 }
 
+/// A table-valued KPI (spec §6 `stage_conversion`, `days_in_stage_avg`, `loss_reasons`):
+/// one row per stage or loss reason, labelled by its name. Made for every scope × period
+/// of a bulk export, so a table is three allocations (the labels and the values, flat)
+/// and a shared list of the names its labels point into.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
-    pub columns: Vec<&'static str>,
-    pub rows: Vec<Vec<Value>>,
-    /// The first column's labels (stage or reason).
-    pub labels: Vec<String>,
+    /// The label column's name, then the value columns'.
+    pub columns: &'static [&'static str],
+    /// The names the labels point into (a run's stage names or loss reasons).
+    names: Arc<[String]>,
+    /// Each row's label, as a position in `names` (past its end: no reason given).
+    labels: Vec<u32>,
+    /// The rows' values, `columns.len() - 1` per row.
+    values: Vec<Value>,
 }
 
+impl Table {
+    /// A table of `rows`, each a position in `names` and its values (as many as the
+    /// value columns).
+    pub fn new(
+        columns: &'static [&'static str],
+        names: &Arc<[String]>,
+        rows: impl IntoIterator<Item = (usize, impl IntoIterator<Item = Value>)>,
+    ) -> Table {
+        // at most a row per name, and one past them (no reason given)
+        let mut labels = Vec::with_capacity(names.len() + 1);
+        let mut values = Vec::with_capacity((names.len() + 1) * (columns.len() - 1));
+        for (k, vs) in rows {
+            labels.push(u32::try_from(k).unwrap_or(u32::MAX));
+            let before = values.len();
+            values.extend(vs);
+            debug_assert_eq!(values.len() - before, columns.len() - 1);
+        }
+        Table {
+            columns,
+            names: Arc::clone(names),
+            labels,
+            values,
+        }
+    }
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+    /// Row `k`'s label.
+    pub fn label(&self, k: usize) -> &str {
+        self.names
+            .get(self.labels[k] as usize)
+            .map_or(NO_REASON, String::as_str)
+    }
+    /// Each row's label and values, in order.
+    pub fn rows(&self) -> impl Iterator<Item = (&str, &[Value])> {
+        let width = (self.columns.len() - 1).max(1);
+        (0..self.len())
+            .zip(self.values.chunks(width))
+            .map(|(k, v)| (self.label(k), v))
+    }
+}
+
+/// The label of lost deals with no reason given.
+pub const NO_REASON: &str = "(none given)";
+
 use crate::scorecard::book::div_round;
+use std::sync::Arc;
 
 const RATIO_SCALE: i128 = 10i128.pow(RATIO_DECIMALS);
 
@@ -428,75 +487,58 @@ pub fn compute(id: &str, t: &mut Totals, cx: &Context) -> Option<Value> {
             }
         }
         // §6 funnel and data quality
-        "stage_conversion" => Value::Table(Box::new(Table {
-            columns: vec!["stage", "entered", "advanced", "conversion"],
-            labels: t
-                .stages
+        "stage_conversion" => Value::Table(Box::new(Table::new(
+            &["stage", "entered", "advanced", "conversion"],
+            cx.stage_names,
+            t.stages
                 .iter()
                 .enumerate()
                 .filter(|(_, s)| s.entered > 0)
-                .map(|(k, _)| cx.stage_names[k].clone())
-                .collect(),
-            rows: t
-                .stages
-                .iter()
-                .filter(|s| s.entered > 0)
-                .map(|s| {
-                    vec![
-                        Value::Count(s.entered.into()),
-                        Value::Count(s.advanced.into()),
-                        ratio(i(s.advanced), i(s.entered)),
-                    ]
-                })
-                .collect(),
-        })),
-        "days_in_stage_avg" => Value::Table(Box::new(Table {
-            columns: vec!["stage", "left", "days_avg"],
-            labels: t
-                .stages
+                .map(|(k, s)| {
+                    (
+                        k,
+                        [
+                            Value::Count(s.entered.into()),
+                            Value::Count(s.advanced.into()),
+                            ratio(i(s.advanced), i(s.entered)),
+                        ],
+                    )
+                }),
+        ))),
+        "days_in_stage_avg" => Value::Table(Box::new(Table::new(
+            &["stage", "left", "days_avg"],
+            cx.stage_names,
+            t.stages
                 .iter()
                 .enumerate()
                 .filter(|(_, s)| s.left > 0)
-                .map(|(k, _)| cx.stage_names[k].clone())
-                .collect(),
-            rows: t
-                .stages
-                .iter()
-                .filter(|s| s.left > 0)
-                .map(|s| {
-                    vec![
-                        Value::Count(s.left.into()),
-                        measure(s.days_sum.into(), i(s.left)),
-                    ]
-                })
-                .collect(),
-        })),
+                .map(|(k, s)| {
+                    (
+                        k,
+                        [
+                            Value::Count(s.left.into()),
+                            measure(s.days_sum.into(), i(s.left)),
+                        ],
+                    )
+                }),
+        ))),
         "loss_reasons" => {
             let mut idx: Vec<usize> = (0..t.losses.len())
                 .filter(|&k| t.losses[k].count > 0)
                 .collect();
             idx.sort_by_key(|&k| (std::cmp::Reverse(t.losses[k].count), k));
-            Value::Table(Box::new(Table {
-                columns: vec!["reason", "lost_deals", "lost_amount"],
-                labels: idx
-                    .iter()
-                    .map(|&k| {
-                        cx.loss_reasons
-                            .get(k)
-                            .cloned()
-                            .unwrap_or_else(|| "(none given)".into())
-                    })
-                    .collect(),
-                rows: idx
-                    .iter()
-                    .map(|&k| {
-                        vec![
-                            Value::Count(t.losses[k].count.into()),
-                            Value::Money(t.losses[k].amount.into()),
-                        ]
-                    })
-                    .collect(),
-            }))
+            // the last entry, past the reasons' names, is labelled "no reason given"
+            Value::Table(Box::new(Table::new(
+                &["reason", "lost_deals", "lost_amount"],
+                cx.loss_reasons,
+                idx.into_iter().map(|k| {
+                    let l = &t.losses[k];
+                    (
+                        k,
+                        [Value::Count(l.count.into()), Value::Money(l.amount.into())],
+                    )
+                }),
+            )))
         }
         "data_completeness_share" => ratio(i(c.open_complete), i(c.open_n)),
         _ => return None,
@@ -539,12 +581,12 @@ impl Value {
             Value::Measure(u) => fmt_fixed(*u, 4, 1),
             Value::Table(t) => {
                 let mut s = String::from("[");
-                for (k, row) in t.rows.iter().enumerate() {
+                for (k, (label, row)) in t.rows().enumerate() {
                     if k > 0 {
                         s.push(',');
                     }
                     s.push('{');
-                    s.push_str(&format!("\"{}\":{}", t.columns[0], json_str(&t.labels[k])));
+                    s.push_str(&format!("\"{}\":{}", t.columns[0], json_str(label)));
                     for (j, v) in row.iter().enumerate() {
                         s.push_str(&format!(",\"{}\":{}", t.columns[j + 1], v.to_json()));
                     }
@@ -574,7 +616,7 @@ impl Value {
             Value::Ratio(u) => write_fixed(out, *u, RATIO_DECIMALS, 1),
             Value::Measure(u) => write_fixed(out, *u, 4, 1),
             Value::Table(t) => {
-                for (k, (l, r)) in t.labels.iter().zip(&t.rows).enumerate() {
+                for (k, (l, r)) in t.rows().enumerate() {
                     if k > 0 {
                         out.push_str("; ");
                     }
@@ -695,14 +737,15 @@ mod tests {
         }
         assert_eq!(fmt_fixed(12_345_000, 4, 2), "1234.50");
         assert_eq!(fmt_fixed(-5_000, 4, 1), "-0.5");
-        let t = Value::Table(Box::new(Table {
-            columns: vec!["stage", "entered", "share"],
-            rows: vec![
-                vec![Value::Count(3), Value::Ratio(0)],
-                vec![Value::Count(0), Value::Null],
+        let names: Arc<[String]> = vec!["Qualify".to_string(), "Close, won".to_string()].into();
+        let t = Value::Table(Box::new(Table::new(
+            &["stage", "entered", "share"],
+            &names,
+            [
+                (0, vec![Value::Count(3), Value::Ratio(0)]),
+                (1, vec![Value::Count(0), Value::Null]),
             ],
-            labels: vec!["Qualify".into(), "Close, won".into()],
-        }));
+        )));
         assert_eq!(t.to_text("—"), "Qualify: 3/0.0; Close, won: 0/—");
     }
 }

@@ -954,11 +954,11 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
 
 fn table_html(k: &str, t: &kpi::Table, ccy: &str) -> String {
     let mut s = String::from("<div class=\"scroll\"><table class=\"data\"><thead><tr>");
-    for c in &t.columns {
+    for c in t.columns {
         let _ = write!(s, "<th scope=\"col\">{}</th>", esc(&c.replace('_', " ")));
     }
     s.push_str("</tr></thead><tbody>");
-    for (l, row) in t.labels.iter().zip(&t.rows) {
+    for (l, row) in t.rows() {
         let _ = write!(s, "<tr><th scope=\"row\">{}</th>", esc(l));
         for (j, v) in row.iter().enumerate() {
             let col = t.columns.get(j + 1).copied().unwrap_or("");
@@ -1049,16 +1049,14 @@ fn charts_for(
         .run(&[scope], &[*p], &["stage_conversion"], cx.today)
         .map_err(bad_input)?;
     if let Some((_, Value::Table(t))) = r[0].values.first() {
-        let labels: Vec<String> = t.labels.clone();
+        let labels: Vec<String> = t.rows().map(|(l, _)| l.to_owned()).collect();
         let entered: Vec<f64> = t
-            .rows
-            .iter()
-            .map(|row| row.first().and_then(Value::as_f64).unwrap_or(0.0))
+            .rows()
+            .map(|(_, row)| row.first().and_then(Value::as_f64).unwrap_or(0.0))
             .collect();
         let notes: Vec<String> = t
-            .rows
-            .iter()
-            .map(|row| match row.get(2).and_then(Value::as_f64) {
+            .rows()
+            .map(|(_, row)| match row.get(2).and_then(Value::as_f64) {
                 Some(c) => format!(
                     "· {:.0}% advance, {:.0}% drop off",
                     c * 100.0,

@@ -1441,9 +1441,12 @@ impl Engine {
         if at.len() != periods.len() || at.iter().any(|&i| i >= grid.main.len()) {
             return Err(ScorecardError::Data("a grid made for other periods".into()));
         }
-        let stage_names = self.stage_names_in_order();
+        let stage_names: std::sync::Arc<[String]> = self.stage_names_in_order().into();
+        let loss_reasons: std::sync::Arc<[String]> = self.book.loss_reasons.clone().into();
         let need = Need::of(kpis);
         let parts = Parts::of(kpis);
+        // the KPIs' own ids, found once for every row
+        let ids: Vec<&'static str> = kpis.iter().filter_map(|k| kpi::static_id(k)).collect();
         // many scopes seen whole: their segments grouped by the scopes they count for
         let walks: usize = scopes.iter().map(|&s| self.segments_of(s).len()).sum();
         let classes =
@@ -1487,15 +1490,12 @@ impl Engine {
                     trailing_churned: w.customers_start_churned,
                     gross_margin: self.book.settings.gross_margin.units(),
                     stage_names: &stage_names,
-                    loss_reasons: &self.book.loss_reasons,
+                    loss_reasons: &loss_reasons,
                 };
                 let mut t = self.totals_of(grid, scope, &list, grid.main[g], Some(parts), cls);
-                let values = kpis
+                let values = ids
                     .iter()
-                    .filter_map(|k| {
-                        let id = kpi::static_id(k)?;
-                        kpi::compute(id, &mut t, &cx).map(|v| (id, v))
-                    })
+                    .filter_map(|&id| kpi::compute(id, &mut t, &cx).map(|v| (id, v)))
                     .collect();
                 out.push(Row {
                     scope,
@@ -1570,7 +1570,8 @@ impl Engine {
             )
         };
         let ly = c.totals[si][c.last_year[pi]].clone();
-        let stage_names = self.stage_names_in_order();
+        let stage_names: std::sync::Arc<[String]> = self.stage_names_in_order().into();
+        let loss_reasons: std::sync::Arc<[String]> = self.book.loss_reasons.clone().into();
         let cx = Context {
             last_year: Some(&ly),
             trailing_bookings: tb,
@@ -1579,7 +1580,7 @@ impl Engine {
             trailing_churned: tc,
             gross_margin: self.book.settings.gross_margin.units(),
             stage_names: &stage_names,
-            loss_reasons: &self.book.loss_reasons,
+            loss_reasons: &loss_reasons,
         };
         let t = &mut c.totals[si][g];
         kpis.iter()

@@ -415,10 +415,8 @@ fn table(e: &Engine, scope: &str, period: &str, k: &str) -> Vec<(String, Vec<Str
         .unwrap();
     match &rows[0].values[0].1 {
         Value::Table(t) => t
-            .labels
-            .iter()
-            .zip(&t.rows)
-            .map(|(l, r)| (l.clone(), r.iter().map(|v| v.to_text("—")).collect()))
+            .rows()
+            .map(|(l, r)| (l.to_owned(), r.iter().map(|v| v.to_text("—")).collect()))
             .collect(),
         v => panic!("{k} is not a table: {v:?}"),
     }
