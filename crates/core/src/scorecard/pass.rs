@@ -9,7 +9,7 @@ use super::ScorecardError;
 use super::book::{
     AccountInfo, Book, Day, F_AMOUNT, F_FIRST_WON, F_NEXT_STEP, NO_DAY, SpendTarget,
 };
-use super::segments::Segments;
+use super::segments::{OwnerSegments, Segments};
 
 /// One period of the plan, with its as-of day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -551,6 +551,19 @@ impl Part<'_> {
         let sk = self.skey(seg, g)?;
         Some(&mut self.stages[sk * self.ns + order])
     }
+    /// The stage-table cell of the stage of `order` in table row `sk` (see [`Part::skey`]).
+    #[inline]
+    fn stage_at(&mut self, sk: usize, order: usize) -> &mut StageCell {
+        &mut self.stages[sk * self.ns + order]
+    }
+    /// [`Part::note`] for a record of segment `seg`: its cell is worked out only when the
+    /// pass is traced.
+    #[inline(always)]
+    fn note_at(&mut self, seg: u32, g: usize, d: Day, c: Contribution) {
+        if self.trace.is_some() {
+            self.traced(self.key(seg, g), g, d, c);
+        }
+    }
     /// Traces contribution `c` to cell `k` (of slot `g`), counted on day `d`: called for
     /// every record a pass adds, so only the test for a trace is inline (with the tracing
     /// inline too, an untraced scorecard's loops grew and ran 8-15 % slower).
@@ -669,10 +682,9 @@ pub const STALE_DAYS: Day = 30;
 #[inline]
 fn closed_deal<const TRIM: bool>(
     book: &Book,
-    segs: &Segments,
+    segs: OwnerSegments,
     slots: &[Slot],
     layer: &Layer,
-    p: u32,
     i: usize,
     part: &mut Part,
 ) {
@@ -682,7 +694,7 @@ fn closed_deal<const TRIM: bool>(
         && close != NO_DAY
         && let Some(g) = layer.any.slot(close)
     {
-        let seg = segs.at(p, close);
+        let seg = segs.at(close);
         let k = part.key(seg, g);
         let amount = o.amount_at_close[i];
         let c = &mut part.cells[k];
@@ -817,6 +829,7 @@ pub fn owner_records(
     let o = &book.opps;
     let rep = book.people[p as usize].rep;
     let sla_secs = i64::from(book.settings.lead_sla_minutes) * 60;
+    let own = segs.owner(p);
     let w = part.walk;
     let history = w.entered || w.left;
     let deals = if w.closed || w.created || w.open || history {
@@ -830,7 +843,7 @@ pub fn owner_records(
         // a drill-down into closed deals reads only the columns closed deals need, and
         // only the owner's deals that closed in the layer's days (they are sorted by close)
         for i in layer.any.rows_within(&o.close, i0..i1) {
-            closed_deal::<true>(book, segs, slots, layer, p, i, part);
+            closed_deal::<true>(book, own, slots, layer, i, part);
         }
     }
     // every deal, for the other walks
@@ -855,14 +868,14 @@ pub fn owner_records(
                 let created = o.created[i];
                 // closed in a period: attributed on the close day
                 if part.walk.closed {
-                    closed_deal::<false>(book, segs, slots, layer, p, i, part);
+                    closed_deal::<false>(book, own, slots, layer, i, part);
                 }
                 // created in a period: attributed on the created day
                 if part.walk.created
                     && created != NO_DAY
                     && let Some(g) = layer.own.slot(created)
                 {
-                    let k = part.key(segs.at(p, created), g);
+                    let k = part.key(own.at(created), g);
                     let amount = if o.flags[i] & F_AMOUNT != 0 {
                         book.convert(o.amount[i], o.currency[i], created)
                             .ok_or_else(|| {
@@ -906,7 +919,7 @@ pub fn owner_records(
                         j += 1;
                         let g = g as usize;
                         let (_, sclose, amount, prob, touched) = state_at(book, i, a, ovs);
-                        let k = part.key(segs.at(p, a), g);
+                        let k = part.key(own.at(a), g);
                         let in_period =
                             sclose != NO_DAY && slots[g].start <= sclose && sclose < slots[g].end;
                         let amt = match amount {
@@ -960,32 +973,37 @@ pub fn owner_records(
                         let d = h.day[r];
                         let Some(g) = layer.own.slot(d) else { continue };
                         let rk = ranks[h.stage[r] as usize];
-                        let seg = segs.at(p, d);
-                        let k = part.key(seg, g);
+                        let seg = own.at(d);
+                        // the row's stage table, found once for its entry and its exit
+                        let sk = part.skey(seg, g);
                         if part.walk.entered && open_rank(rk) {
-                            let order = book.stages[h.stage[r] as usize].order as usize;
-                            if let Some(sc) = part.stage_mut(seg, g, order) {
+                            if let Some(sk) = sk {
+                                let order = book.stages[h.stage[r] as usize].order as usize;
                                 let a = slots[g].asof;
                                 let advanced = (won_on != NO_DAY && won_on <= a)
                                     || (r + 1..r1).any(|r2| {
                                         h.day[r2] <= a && ranks[h.stage[r2] as usize] > rk
                                     });
+                                let sc = part.stage_at(sk, order);
                                 sc.entered += 1;
                                 if advanced {
                                     sc.advanced += 1;
                                 }
                             }
-                            part.note(k, g, d, Contribution::StageEntered(i as u32, r as u32));
+                            let c = Contribution::StageEntered(i as u32, r as u32);
+                            part.note_at(seg, g, d, c);
                         }
                         if part.walk.left && r > r0 {
                             let prev = h.stage[r - 1];
                             if open_rank(ranks[prev as usize]) && prev != h.stage[r] {
-                                let order = book.stages[prev as usize].order as usize;
-                                if let Some(sc) = part.stage_mut(seg, g, order) {
+                                if let Some(sk) = sk {
+                                    let order = book.stages[prev as usize].order as usize;
+                                    let sc = part.stage_at(sk, order);
                                     sc.left += 1;
                                     sc.days_sum += i64::from(d - h.day[r - 1]);
                                 }
-                                part.note(k, g, d, Contribution::StageLeft(i as u32, r as u32 - 1));
+                                let c = Contribution::StageLeft(i as u32, r as u32 - 1);
+                                part.note_at(seg, g, d, c);
                             }
                         }
                     }
@@ -997,7 +1015,7 @@ pub fn owner_records(
                         && let Some(g) = layer.own.slot(close)
                         && book.stages[h.stage[last] as usize].closes.is_none()
                     {
-                        let seg = segs.at(p, close);
+                        let seg = own.at(close);
                         let k = part.key(seg, g);
                         let st = &book.stages[h.stage[last] as usize];
                         if let Some(sc) = part.stage_mut(seg, g, st.order as usize) {
@@ -1028,7 +1046,7 @@ pub fn owner_records(
         let d = l.created_day[i];
         let Some(g) = layer.own.slot(d) else { continue };
         let a = slots[g].asof;
-        let k = part.key(segs.at(p, d), g);
+        let k = part.key(own.at(d), g);
         let c = &mut part.cells[k];
         c.leads += 1;
         if l.converted[i] != NO_DAY && l.converted[i] <= a {
@@ -1061,7 +1079,7 @@ pub fn owner_records(
     for i in acts {
         let d = ac.day[i];
         let Some(g) = layer.own.slot(d) else { continue };
-        let k = part.key(segs.at(p, d), g);
+        let k = part.key(own.at(d), g);
         let c = &mut part.cells[k];
         c.activities += u32::from(ac.total[i]);
         c.calls += u32::from(ac.calls[i]);

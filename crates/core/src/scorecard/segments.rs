@@ -14,6 +14,27 @@ type Closed = (Day, Day, Vec<u32>, u32);
 /// `people..people+units` are `unit:` scopes.
 pub type ScopeIx = u32;
 
+/// One person's segments (see [`Segments::owner`]).
+#[derive(Debug, Clone, Copy)]
+pub struct OwnerSegments<'a> {
+    first: u32,
+    /// Each segment's first day, in time order.
+    from: &'a [Day],
+}
+
+impl OwnerSegments<'_> {
+    /// The segment on day `d`: the person's only one (most people), or the last to start
+    /// on or before `d` (the first when `d` comes before them all), as [`Segments::at`].
+    #[inline]
+    pub fn at(&self, d: Day) -> u32 {
+        let mut s = 0;
+        while s + 1 < self.from.len() && self.from[s + 1] <= d {
+            s += 1;
+        }
+        self.first + s as u32
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Segments {
     pub person: Vec<u32>,
@@ -44,6 +65,16 @@ impl Segments {
     }
     pub fn of_person(&self, p: u32) -> std::ops::Range<u32> {
         self.by_person[p as usize]..self.by_person[p as usize + 1]
+    }
+    /// Person `p`'s segments, for finding the one of many days in a row (a pass over
+    /// their records): [`Segments::at`] without looking the person up each time.
+    #[inline]
+    pub fn owner(&self, p: u32) -> OwnerSegments<'_> {
+        let r = self.of_person(p);
+        OwnerSegments {
+            first: r.start,
+            from: &self.from[r.start as usize..r.end as usize],
+        }
     }
     /// The segment of person `p` on day `d` (every day belongs to exactly one).
     #[inline]
