@@ -2,6 +2,8 @@
 //! cell every record adds into, and [`compute`], the one place each KPI's formula lives.
 //! The CLI, the API, exports, `explain` and the benchmark all go through it.
 
+use std::sync::Arc;
+
 /// Every KPI id the spec defines, in the spec's order.
 pub const KPI_IDS: &[&str] = &[
     // §2 pipeline and bookings
@@ -272,32 +274,33 @@ pub struct Table {
     names: Arc<[String]>,
     /// Each row's label, as a position in `names` (past its end: no reason given).
     labels: Vec<u32>,
-    /// The rows' values, `columns.len() - 1` per row.
+    /// The rows' values, `width` per row (one per value column).
     values: Vec<Value>,
+    width: usize,
 }
 
 impl Table {
-    /// A table of `rows`, each a position in `names` and its values (as many as the
-    /// value columns).
-    pub fn new(
+    /// A table of `rows`, each a position in `names` and its `N` values (`columns` names
+    /// the label column, then the `N` value columns).
+    pub fn new<const N: usize>(
         columns: &'static [&'static str],
         names: &Arc<[String]>,
-        rows: impl IntoIterator<Item = (usize, impl IntoIterator<Item = Value>)>,
+        rows: impl IntoIterator<Item = (usize, [Value; N])>,
     ) -> Table {
+        debug_assert_eq!(columns.len(), N + 1, "a label column and {N} value columns");
         // at most a row per name, and one past them (no reason given)
         let mut labels = Vec::with_capacity(names.len() + 1);
-        let mut values = Vec::with_capacity((names.len() + 1) * (columns.len() - 1));
+        let mut values = Vec::with_capacity((names.len() + 1) * N);
         for (k, vs) in rows {
             labels.push(u32::try_from(k).unwrap_or(u32::MAX));
-            let before = values.len();
             values.extend(vs);
-            debug_assert_eq!(values.len() - before, columns.len() - 1);
         }
         Table {
             columns,
             names: Arc::clone(names),
             labels,
             values,
+            width: N,
         }
     }
     /// How many rows.
@@ -315,9 +318,8 @@ impl Table {
     }
     /// Each row's label and values, in order.
     pub fn rows(&self) -> impl Iterator<Item = (&str, &[Value])> {
-        let width = (self.columns.len() - 1).max(1);
         (0..self.len())
-            .zip(self.values.chunks(width))
+            .zip(self.values.chunks(self.width.max(1)))
             .map(|(k, v)| (self.label(k), v))
     }
 }
@@ -326,7 +328,6 @@ impl Table {
 pub const NO_REASON: &str = "(none given)";
 
 use crate::scorecard::book::div_round;
-use std::sync::Arc;
 
 const RATIO_SCALE: i128 = 10i128.pow(RATIO_DECIMALS);
 
@@ -742,8 +743,8 @@ mod tests {
             &["stage", "entered", "share"],
             &names,
             [
-                (0, vec![Value::Count(3), Value::Ratio(0)]),
-                (1, vec![Value::Count(0), Value::Null]),
+                (0, [Value::Count(3), Value::Ratio(0)]),
+                (1, [Value::Count(0), Value::Null]),
             ],
         )));
         assert_eq!(t.to_text("—"), "Qualify: 3/0.0; Close, won: 0/—");

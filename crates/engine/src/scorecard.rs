@@ -340,7 +340,7 @@ pub fn rows_csv_split(
     Ok(())
 }
 
-/// Fewer rows than this are formatted on one core.
+/// The fewest rows a core formats (an export of fewer than twice as many is one core's).
 const CSV_ROWS_PER_THREAD: usize = 2_000;
 
 /// `rows` as CSV lines (see [`rows_csv`]).

@@ -682,7 +682,7 @@ pub const STALE_DAYS: Day = 30;
 #[inline]
 fn closed_deal<const TRIM: bool>(
     book: &Book,
-    segs: OwnerSegments,
+    own: OwnerSegments,
     slots: &[Slot],
     layer: &Layer,
     i: usize,
@@ -694,7 +694,7 @@ fn closed_deal<const TRIM: bool>(
         && close != NO_DAY
         && let Some(g) = layer.any.slot(close)
     {
-        let seg = segs.at(close);
+        let seg = own.at(close);
         let k = part.key(seg, g);
         let amount = o.amount_at_close[i];
         let c = &mut part.cells[k];

@@ -79,12 +79,7 @@ impl Segments {
     /// The segment of person `p` on day `d` (every day belongs to exactly one).
     #[inline]
     pub fn at(&self, p: u32, d: Day) -> u32 {
-        let r = self.of_person(p);
-        let mut s = r.start;
-        while s + 1 < r.end && self.from[s as usize + 1] <= d {
-            s += 1;
-        }
-        s
+        self.owner(p).at(d)
     }
     pub fn team(&self, leader: u32) -> ScopeIx {
         leader
