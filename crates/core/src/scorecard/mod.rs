@@ -1352,6 +1352,20 @@ impl Engine {
         kpis: &[&str],
         today: Date,
     ) -> Result<Vec<Row>, ScorecardError> {
+        self.run_lapped(lens, scopes, periods, kpis, today, &mut || {})
+    }
+
+    /// [`Engine::run_in`] that calls `lap` between the pass and the roll-up (a caller
+    /// with a clock times the two apart).
+    pub fn run_lapped(
+        &self,
+        lens: &Lens,
+        scopes: &[Scope],
+        periods: &[Period],
+        kpis: &[&str],
+        today: Date,
+        lap: &mut dyn FnMut(),
+    ) -> Result<Vec<Row>, ScorecardError> {
         check_kpis(kpis)?;
         let grid = self.prepare_with(
             scopes,
@@ -1362,6 +1376,7 @@ impl Engine {
             None,
             Walk::ALL,
         )?;
+        lap();
         let rows = self.run_grid(&grid, lens, scopes, periods, kpis, today);
         self.keep_arrays(grid);
         rows
