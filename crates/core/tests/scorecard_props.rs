@@ -118,6 +118,13 @@ fn history_strategy() -> impl Strategy<Value = Vec<History>> {
 }
 
 fn engine_with_history(lines: &[ReportingLine], deals: &[Deal], hist: &[History]) -> Engine {
+    engine_of(lines, deals, hist, false)
+}
+
+/// The engine of [`engine_with_history`], with an own-book quota for everyone in every
+/// quarter when `quotas` (of different sizes: some reached, most not, so a pipeline
+/// coverage is a number where its remainder is positive and null where it is not).
+fn engine_of(lines: &[ReportingLine], deals: &[Deal], hist: &[History], quotas: bool) -> Engine {
     let people: Vec<Person> = (0..N)
         .map(|i| Person {
             id: p(i),
@@ -183,6 +190,19 @@ fn engine_with_history(lines: &[ReportingLine], deals: &[Deal], hist: &[History]
                 forecast_category: None,
             })
             .unwrap();
+        }
+    }
+    if quotas {
+        let fiscal = Settings::default().fiscal;
+        for q in periods_between(&fiscal, Grain::Quarter, base(), base() + Duration::days(430)) {
+            for i in 0..N {
+                b.add_quota(Quota {
+                    target: QuotaTarget::Person(p(i)),
+                    period: q,
+                    metric: "bookings".into(),
+                    amount: Money::from_major(20_000 + 23_000 * i as i64).unwrap(),
+                });
+            }
         }
     }
     Engine::new(b.finish().unwrap())
@@ -403,7 +423,7 @@ proptest! {
         hist in history_strategy(),
         target in 0usize..N,
     ) {
-        let e = engine_with_history(&lines, &deals, &hist);
+        let e = engine_of(&lines, &deals, &hist, true);
         let today = Date::from_calendar_date(2025, time::Month::June, 1).unwrap();
         let mut periods = quarters(&e);
         periods.extend(periods_between(

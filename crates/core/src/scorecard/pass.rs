@@ -839,15 +839,19 @@ pub fn owner_records(
     };
     let (i0, i1) = (deals.start, deals.end);
     let closed_only = w.closed && !w.created && !w.open && !history;
-    if closed_only {
-        // a drill-down into closed deals reads only the columns closed deals need, and
-        // only the owner's deals that closed in the layer's days (they are sorted by close)
+    // a drill-down into closed deals reads only the columns closed deals need, and only
+    // the owner's deals that closed in the layer's days (they are sorted by close); so
+    // does one that walks other deals too (pipeline coverage: the open ones), before
+    // them, while a pass over most of the history takes each deal's close in its one walk
+    let closed_apart = w.closed && (closed_only || part.spans.is_some());
+    if closed_apart {
         for i in layer.any.rows_within(&o.close, i0..i1) {
             closed_deal::<true>(book, own, slots, layer, i, part);
         }
     }
     // every deal, for the other walks
     let i0 = if closed_only { i1 } else { i0 };
+    let closed_in_loop = w.closed && !closed_apart;
     // The owner's history rows are contiguous and in opportunity order, and so are the
     // overrides: one search per owner, then a cursor.
     let all_ovs = &book.history.overrides;
@@ -867,7 +871,7 @@ pub fn owner_records(
                 let close = o.close[i];
                 let created = o.created[i];
                 // closed in a period: attributed on the close day
-                if part.walk.closed {
+                if closed_in_loop {
                     closed_deal::<false>(book, own, slots, layer, i, part);
                 }
                 // created in a period: attributed on the created day
