@@ -970,9 +970,10 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
             for _ in 1..a.repeat {
                 let t = std::time::Instant::now();
                 let mut passed = t;
-                rows = engine.run_lapped(&everything, &scopes, &periods, &kpis, today, &mut || {
-                    passed = std::time::Instant::now()
-                })?;
+                rows =
+                    engine.run_lapped(&everything, &scopes, &periods, &kpis, today, &mut || {
+                        passed = std::time::Instant::now()
+                    })?;
                 let end = std::time::Instant::now();
                 times.push((end - t).as_secs_f64() * 1e3);
                 passes.push((passed - t).as_secs_f64() * 1e3);

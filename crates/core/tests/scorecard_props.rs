@@ -194,7 +194,12 @@ fn engine_of(lines: &[ReportingLine], deals: &[Deal], hist: &[History], quotas: 
     }
     if quotas {
         let fiscal = Settings::default().fiscal;
-        for q in periods_between(&fiscal, Grain::Quarter, base(), base() + Duration::days(430)) {
+        for q in periods_between(
+            &fiscal,
+            Grain::Quarter,
+            base(),
+            base() + Duration::days(430),
+        ) {
             for i in 0..N {
                 b.add_quota(Quota {
                     target: QuotaTarget::Person(p(i)),
