@@ -1,6 +1,6 @@
 //! The `salesorg` binary end to end: help, the demo's determinism, exit codes and messages,
 //! an import killed half-way leaving the store as it was, and `serve` answering and shutting
-//! down gracefully (SQLite and PostgreSQL).
+//! down gracefully (SQLite and PostgreSQL), and the bulk scorecard's repeated (benchmark) runs.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -365,6 +365,68 @@ fn serve_answers_and_shuts_down_gracefully_on_sigterm() {
         assert!(
             log.contains("\"path\":\"/api/session\",\"status\":200"),
             "{kind}: a JSON request log line: {log}"
+        );
+    }
+}
+
+/// `scorecard --all --repeat N` (the benchmark's warm measure) writes what one run writes,
+/// and times the N - 1 warm runs whole and split into the pass and the roll-up, in the
+/// lines the benchmark script reads.
+#[test]
+fn a_repeated_bulk_scorecard_writes_one_runs_rows_and_times_the_pass_and_the_roll_up() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("s.db");
+    let db = db.to_str().unwrap();
+    ok(&[
+        "--db",
+        db,
+        "demo",
+        "--people",
+        "40",
+        "--opportunities",
+        "1200",
+        "--end",
+        "2025-12-31",
+        "--seed",
+        "3",
+    ]);
+    let once = dir.path().join("once.csv");
+    let again = dir.path().join("again.csv");
+    let args = |out: &Path| {
+        [
+            "--db",
+            db,
+            "scorecard",
+            "--all",
+            "--grain",
+            "quarter",
+            "--as-of",
+            "2025-12-31",
+            "-o",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([out.to_str().unwrap().to_string()])
+        .collect::<Vec<String>>()
+    };
+    let a = args(&once);
+    ok(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut b = args(&again);
+    b.extend(["--repeat".to_string(), "3".to_string()]);
+    let o = run(&b.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let rows = std::fs::read_to_string(&once).unwrap();
+    assert!(rows.lines().count() > 10, "{rows}");
+    assert_eq!(rows, std::fs::read_to_string(&again).unwrap());
+    for (line, runs) in [
+        ("warm compute ms: min ", "(3 runs: "),
+        ("  of which the pass ms: min ", "(2 runs: "),
+        ("  and the roll-up ms: min ", "(2 runs: "),
+    ] {
+        assert!(
+            err.lines().any(|l| l.starts_with(line) && l.contains(runs)),
+            "{line:?} {runs:?} in {err}"
         );
     }
 }
