@@ -862,6 +862,87 @@ pub fn owner_records(
         all_ovs.len()
     };
     let (reach_lo, reach_hi) = layer.reach();
+    // a deal's stage history: entries (on the entry day) and exits (on the exit day)
+    macro_rules! deal_history {
+        ($i:ident, $status:ident, $close:ident) => {
+            // stage history: entries (on the entry day) and exits (on the exit day)
+            let (r0, r1) = (o.hist_off[$i] as usize, o.hist_off[$i + 1] as usize);
+            if history && r1 > r0 {
+                let h = &book.history;
+                // the rows are in time order: a deal whose rows all fall before or after the
+                // layer's days has none with a slot (most deals, for one period)
+                let rows = if layer.own.overlaps(h.day[r0], h.day[r1 - 1]) {
+                    r0..r1
+                } else {
+                    r1..r1
+                };
+                let won_on = if $status == OppStatus::Won {
+                    $close
+                } else {
+                    NO_DAY
+                };
+                for r in rows {
+                    let d = h.day[r];
+                    let Some(g) = layer.own.slot(d) else { continue };
+                    let rk = ranks[h.stage[r] as usize];
+                    let seg = own.at(d);
+                    // the row's stage table, found once for its entry and its exit
+                    let sk = part.skey(seg, g);
+                    if part.walk.entered && open_rank(rk) {
+                        if let Some(sk) = sk {
+                            let order = book.stages[h.stage[r] as usize].order as usize;
+                            let a = slots[g].asof;
+                            let advanced = (won_on != NO_DAY && won_on <= a)
+                                || (r + 1..r1)
+                                    .any(|r2| h.day[r2] <= a && ranks[h.stage[r2] as usize] > rk);
+                            let sc = part.stage_at(sk, order);
+                            sc.entered += 1;
+                            if advanced {
+                                sc.advanced += 1;
+                            }
+                        }
+                        let c = Contribution::StageEntered($i as u32, r as u32);
+                        part.note_at(seg, g, d, c);
+                    }
+                    if part.walk.left && r > r0 {
+                        let prev = h.stage[r - 1];
+                        if open_rank(ranks[prev as usize]) && prev != h.stage[r] {
+                            if let Some(sk) = sk {
+                                let order = book.stages[prev as usize].order as usize;
+                                let sc = part.stage_at(sk, order);
+                                sc.left += 1;
+                                sc.days_sum += i64::from(d - h.day[r - 1]);
+                            }
+                            let c = Contribution::StageLeft($i as u32, r as u32 - 1);
+                            part.note_at(seg, g, d, c);
+                        }
+                    }
+                }
+                // a closed deal whose history stops in an open stage left it on its $close day
+                let last = r1 - 1;
+                if part.walk.left
+                    && $status != OppStatus::Open
+                    && $close != NO_DAY
+                    && let Some(g) = layer.own.slot($close)
+                    && book.stages[h.stage[last] as usize].closes.is_none()
+                {
+                    let seg = own.at($close);
+                    let k = part.key(seg, g);
+                    let st = &book.stages[h.stage[last] as usize];
+                    if let Some(sc) = part.stage_mut(seg, g, st.order as usize) {
+                        sc.left += 1;
+                        sc.days_sum += i64::from(($close - h.day[last]).max(0));
+                    }
+                    part.note(
+                        k,
+                        g,
+                        $close,
+                        Contribution::StageLeft($i as u32, last as u32),
+                    );
+                }
+            }
+        };
+    }
     // every deal of the owner for a pass over most of the history (the plain loop: its
     // code is the full pass's), or only the blocks that can meet the layer's days
     macro_rules! each_deal {
@@ -957,83 +1038,21 @@ pub fn owner_records(
                         part.note(k, g, a, Contribution::Open(i as u32));
                     }
                 }
-                // stage history: entries (on the entry day) and exits (on the exit day)
-                let (r0, r1) = (o.hist_off[i] as usize, o.hist_off[i + 1] as usize);
-                if history && r1 > r0 {
-                    let h = &book.history;
-                    // the rows are in time order: a deal whose rows all fall before or after the
-                    // layer's days has none with a slot (most deals, for one period)
-                    let rows = if layer.own.overlaps(h.day[r0], h.day[r1 - 1]) {
-                        r0..r1
-                    } else {
-                        r1..r1
-                    };
-                    let won_on = if status == OppStatus::Won {
-                        close
-                    } else {
-                        NO_DAY
-                    };
-                    for r in rows {
-                        let d = h.day[r];
-                        let Some(g) = layer.own.slot(d) else { continue };
-                        let rk = ranks[h.stage[r] as usize];
-                        let seg = own.at(d);
-                        // the row's stage table, found once for its entry and its exit
-                        let sk = part.skey(seg, g);
-                        if part.walk.entered && open_rank(rk) {
-                            if let Some(sk) = sk {
-                                let order = book.stages[h.stage[r] as usize].order as usize;
-                                let a = slots[g].asof;
-                                let advanced = (won_on != NO_DAY && won_on <= a)
-                                    || (r + 1..r1).any(|r2| {
-                                        h.day[r2] <= a && ranks[h.stage[r2] as usize] > rk
-                                    });
-                                let sc = part.stage_at(sk, order);
-                                sc.entered += 1;
-                                if advanced {
-                                    sc.advanced += 1;
-                                }
-                            }
-                            let c = Contribution::StageEntered(i as u32, r as u32);
-                            part.note_at(seg, g, d, c);
-                        }
-                        if part.walk.left && r > r0 {
-                            let prev = h.stage[r - 1];
-                            if open_rank(ranks[prev as usize]) && prev != h.stage[r] {
-                                if let Some(sk) = sk {
-                                    let order = book.stages[prev as usize].order as usize;
-                                    let sc = part.stage_at(sk, order);
-                                    sc.left += 1;
-                                    sc.days_sum += i64::from(d - h.day[r - 1]);
-                                }
-                                let c = Contribution::StageLeft(i as u32, r as u32 - 1);
-                                part.note_at(seg, g, d, c);
-                            }
-                        }
-                    }
-                    // a closed deal whose history stops in an open stage left it on its close day
-                    let last = r1 - 1;
-                    if part.walk.left
-                        && status != OppStatus::Open
-                        && close != NO_DAY
-                        && let Some(g) = layer.own.slot(close)
-                        && book.stages[h.stage[last] as usize].closes.is_none()
-                    {
-                        let seg = own.at(close);
-                        let k = part.key(seg, g);
-                        let st = &book.stages[h.stage[last] as usize];
-                        if let Some(sc) = part.stage_mut(seg, g, st.order as usize) {
-                            sc.left += 1;
-                            sc.days_sum += i64::from((close - h.day[last]).max(0));
-                        }
-                        part.note(k, g, close, Contribution::StageLeft(i as u32, last as u32));
-                    }
-                }
+                deal_history!(i, status, close);
             }
         };
     }
+    // a drill-down into the stage history alone (stage conversion, days in stage) reads
+    // only what the history needs of each deal
+    let history_only = !closed_in_loop && !w.created && !w.open;
     match part.spans {
         None => each_deal!(i0..i1),
+        Some(spans) if history_only => {
+            for i in deals_meeting(i0..i1, spans, reach_lo, reach_hi).flatten() {
+                let (status, close) = (o.status[i], o.close[i]);
+                deal_history!(i, status, close);
+            }
+        }
         Some(spans) => each_deal!(deals_meeting(i0..i1, spans, reach_lo, reach_hi).flatten()),
     }
 
