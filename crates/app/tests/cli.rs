@@ -392,28 +392,19 @@ fn a_repeated_bulk_scorecard_writes_one_runs_rows_and_times_the_pass_and_the_rol
     ]);
     let once = dir.path().join("once.csv");
     let again = dir.path().join("again.csv");
-    let args = |out: &Path| {
-        [
-            "--db",
-            db,
-            "scorecard",
-            "--all",
-            "--grain",
-            "quarter",
-            "--as-of",
-            "2025-12-31",
-            "-o",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([out.to_str().unwrap().to_string()])
-        .collect::<Vec<String>>()
-    };
-    let a = args(&once);
-    ok(&a.iter().map(String::as_str).collect::<Vec<_>>());
-    let mut b = args(&again);
-    b.extend(["--repeat".to_string(), "3".to_string()]);
-    let o = run(&b.iter().map(String::as_str).collect::<Vec<_>>());
+    let (once_s, again_s) = (once.to_str().unwrap(), again.to_str().unwrap());
+    let all = [
+        "--db",
+        db,
+        "scorecard",
+        "--all",
+        "--grain",
+        "quarter",
+        "--as-of",
+        "2025-12-31",
+    ];
+    ok(&[&all[..], &["-o", once_s]].concat());
+    let o = run(&[&all[..], &["-o", again_s, "--repeat", "3"]].concat());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let err = String::from_utf8_lossy(&o.stderr);
     let rows = std::fs::read_to_string(&once).unwrap();

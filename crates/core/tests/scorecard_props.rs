@@ -193,13 +193,7 @@ fn engine_of(lines: &[ReportingLine], deals: &[Deal], hist: &[History], quotas: 
         }
     }
     if quotas {
-        let fiscal = Settings::default().fiscal;
-        for q in periods_between(
-            &fiscal,
-            Grain::Quarter,
-            base(),
-            base() + Duration::days(430),
-        ) {
+        for q in quarters_in(&Settings::default().fiscal) {
             for i in 0..N {
                 b.add_quota(Quota {
                     target: QuotaTarget::Person(p(i)),
@@ -238,12 +232,12 @@ fn values_in(e: &Engine, lens: &Lens, scopes: &[Scope], periods: &[Period]) -> V
 }
 
 fn quarters(e: &Engine) -> Vec<Period> {
-    periods_between(
-        &e.book.settings.fiscal,
-        Grain::Quarter,
-        base(),
-        base() + Duration::days(430),
-    )
+    quarters_in(&e.book.settings.fiscal)
+}
+
+/// The quarters the property tests look at: those of the generated records' days.
+fn quarters_in(fiscal: &salesorg_core::period::FiscalCalendar) -> Vec<Period> {
+    periods_between(fiscal, Grain::Quarter, base(), base() + Duration::days(430))
 }
 
 proptest! {

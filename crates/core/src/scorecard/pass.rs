@@ -862,10 +862,10 @@ pub fn owner_records(
         all_ovs.len()
     };
     let (reach_lo, reach_hi) = layer.reach();
-    // a deal's stage history: entries (on the entry day) and exits (on the exit day)
+    // deal `$i`'s stage history: entries (on the entry day) and exits (on the exit day);
+    // one body for the full loop below and a drill-down's history-only loop
     macro_rules! deal_history {
         ($i:ident, $status:ident, $close:ident) => {
-            // stage history: entries (on the entry day) and exits (on the exit day)
             let (r0, r1) = (o.hist_off[$i] as usize, o.hist_off[$i + 1] as usize);
             if history && r1 > r0 {
                 let h = &book.history;
@@ -918,7 +918,7 @@ pub fn owner_records(
                         }
                     }
                 }
-                // a closed deal whose history stops in an open stage left it on its $close day
+                // a closed deal whose history stops in an open stage left it on its close day
                 let last = r1 - 1;
                 if part.walk.left
                     && $status != OppStatus::Open
