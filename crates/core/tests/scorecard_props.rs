@@ -451,3 +451,58 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// A pass that keeps only the records of its first and last days (a company-wide
+    /// drill-down's first pages) keeps exactly the full trace's records of those days, in
+    /// the full trace's order, counts every record by its day as the full pass does, and
+    /// makes the same cells; split into parts between threads or not.
+    #[test]
+    fn a_pass_keeping_its_ends_keeps_the_full_traces_first_and_last_days(
+        lines in lines_strategy(true),
+        deals in deals_strategy(),
+        hist in history_strategy(),
+        split in prop::bool::ANY,
+    ) {
+        use salesorg_core::scorecard::{Traced, Want};
+        let e = engine_of(&lines, &deals, &hist, false);
+        e.split_passes_from(if split { 0 } else { u64::MAX });
+        let today = Date::from_calendar_date(2025, time::Month::June, 1).unwrap();
+        let mut periods = quarters(&e);
+        periods.extend(periods_between(
+            &e.book.settings.fiscal,
+            Grain::Month,
+            base() + Duration::days(100),
+            base() + Duration::days(250),
+        ));
+        for k in ["win_rate", "opps_created", "stage_conversion", "days_in_stage_avg"] {
+            for &period in &periods {
+                let traced = |ends_only: bool| {
+                    let want = Want { slots: vec![true], kinds: u16::MAX, keep: None, ends_only };
+                    e.compute_traced(
+                        &Lens::everything(), &[Scope::Company], &[period], today, true,
+                        Need::of(&[k]), Some(&want), Walk::of(&[k]),
+                    ).unwrap()
+                };
+                let (mut full, mut ends) = (traced(false), traced(true));
+                prop_assert!(!full.trace_ends_only && ends.trace_ends_only);
+                prop_assert_eq!(&full.trace_days, &ends.trace_days, "{} {}", k, period);
+                prop_assert_eq!(e.values(&mut full, 0, 0, &[k]), e.values(&mut ends, 0, 0, &[k]));
+                let at = |c: &salesorg_core::scorecard::Computed, ix: &[u32]| -> Vec<Traced> {
+                    ix.iter().map(|&i| *c.trace.get(i as usize).unwrap()).collect()
+                };
+                let (fe, ee) = (full.trace_edges.as_ref().unwrap(), ends.trace_edges.as_ref().unwrap());
+                prop_assert_eq!((fe.first, fe.last), (ee.first, ee.last), "{} {}", k, period);
+                prop_assert_eq!(at(&full, &fe.at_first), at(&ends, &ee.at_first), "{} {}", k, period);
+                prop_assert_eq!(at(&full, &fe.at_last), at(&ends, &ee.at_last), "{} {}", k, period);
+                // and nothing else
+                let kept = ee.at_first.len() + if ee.first == ee.last { 0 } else { ee.at_last.len() };
+                prop_assert_eq!(ends.trace.len(), kept);
+                let on_edges = full.trace.iter().filter(|t| t.1 == fe.first || t.1 == fe.last).count();
+                prop_assert_eq!(on_edges, kept);
+            }
+        }
+    }
+}

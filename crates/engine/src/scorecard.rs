@@ -12,7 +12,7 @@ use salesorg_core::kpi::{self, Value, json_str};
 use salesorg_core::period::Period;
 use salesorg_core::records::OppStatus;
 use salesorg_core::scorecard::book::{IdHead, Ids, id_head};
-use salesorg_core::scorecard::spare::{self, Spare};
+use salesorg_core::scorecard::spare::Spare;
 use salesorg_core::scorecard::{
     Book, BookBuilder, Contribution, Day, DayCounts, Edges, Engine, Lens, NO_DAY, Row, Scope,
     ScorecardError, fmt_day,
@@ -823,6 +823,9 @@ struct Known<'e> {
     /// With `counted`: the records on the first and on the last day (the pages are keyed
     /// from those alone where each of the two days holds a page).
     edges: Option<&'e Edges>,
+    /// Only the records at `edges` are at hand (the others were counted, not kept): no
+    /// pages unless those two days hold them.
+    only_edges: bool,
 }
 
 /// The first `want` and the last `want` of the records among `0..n` that have a day (`day`
@@ -845,7 +848,14 @@ fn ends_in_date_order<'a>(
     if want == 0 || n <= 4 * want {
         return None;
     }
-    let Known { counted, edges } = known;
+    let Known {
+        counted,
+        edges,
+        only_edges,
+    } = known;
+    if only_edges && (counted.is_none() || edges.is_none()) {
+        return None;
+    }
     let (lo, count) = match counted {
         Some(c) => c,
         None => per_day(n, &day)?,
@@ -890,6 +900,7 @@ fn ends_in_date_order<'a>(
                     .collect::<Vec<_>>()
             })
         }
+        _ if only_edges => return None,
         _ => on_runs(&runs_of(n), |r| {
             r.filter_map(|i| {
                 day(i)
@@ -1551,6 +1562,52 @@ fn explain_keeping(
     today: Date,
     all: bool,
 ) -> Result<Explanation> {
+    // A company-wide drill-down made for its first pages first keeps only the records
+    // of its first and last days (most have thousands a day); where those hold fewer
+    // than a page each, its pass is made again keeping every record. These keep every
+    // record at once: a drill-down into open deals (all on the one as-of day), into
+    // customers (each on the day of its first win, years apart: the first day holds a
+    // few, and the second pass made them 50 % slower at 10M deals) and into spend (the
+    // spend assigned to units and the company is not in the trace).
+    let everyone = lens.is_everything() && scope == Scope::Company;
+    let walk = salesorg_core::scorecard::Walk::of(&[k]);
+    if !all && everyone && !walk.open && !walk.customers && !spend_kpi(k) {
+        let ends = explain_made(engine, lens, k, scope, period, today, false, true)?;
+        if let Some(ex) = ends {
+            return Ok(ex);
+        }
+    }
+    explain_made(engine, lens, k, scope, period, today, all, false)?.ok_or_else(|| {
+        ScorecardError::Data("a drill-down keeping every record gave none".into()).into()
+    })
+}
+
+/// The KPIs whose drill-downs list spend assigned to units and the company (not traced
+/// by the pass: it attributes only a person's spend).
+fn spend_kpi(k: &str) -> bool {
+    matches!(
+        k,
+        "sales_marketing_spend"
+            | "cac"
+            | "cost_per_opportunity"
+            | "cost_per_sale"
+            | "ltv_cac_ratio"
+    )
+}
+
+/// [`explain_keeping`] with the pass's trace holding only its first and last days'
+/// records (`ends_only`): `None` when those do not hold the first pages.
+#[allow(clippy::too_many_arguments)]
+fn explain_made(
+    engine: &Engine,
+    lens: &Lens,
+    k: &'static str,
+    scope: Scope,
+    period: Period,
+    today: Date,
+    all: bool,
+    ends_only: bool,
+) -> Result<Option<Explanation>> {
     if kpi::NOT_YET.contains(&k) {
         return Err(ScorecardError::Kpi(format!(
             "{k} waits for forecasts, which salesorg does not hold yet"
@@ -1570,6 +1627,7 @@ fn explain_keeping(
         keep: feeds
             .first_won_only
             .then_some(&keep as &(dyn Fn(&Contribution) -> bool + Sync)),
+        ends_only,
     };
     let need = salesorg_core::scorecard::Need::of(&[k]);
     // only the record groups the KPI's value reads: a win rate's drill-down passes over
@@ -1670,14 +1728,7 @@ fn explain_keeping(
     };
     // unit- and company-assigned spend is not attributed through people
     let mut extra = Vec::new();
-    if matches!(
-        k,
-        "sales_marketing_spend"
-            | "cac"
-            | "cost_per_opportunity"
-            | "cost_per_sale"
-            | "ltv_cac_ratio"
-    ) {
+    if spend_kpi(k) {
         for (xi, x) in book.spend.iter().enumerate() {
             let sl = &c.slots[g];
             if x.day < sl.start || x.day >= sl.end {
@@ -1732,10 +1783,22 @@ fn explain_keeping(
             };
             // (the spend's records are not among the trace's edges)
             let edges = c.trace_edges.as_ref().filter(|_| extra.is_empty());
+            // a trace of the first and last days' records alone: how many there are in
+            // all is what the pass counted
+            let only_edges = c.trace_ends_only;
+            let n = match (&counted, only_edges) {
+                (Some((_, count)), true) => count.iter().sum(),
+                (None, true) => 0,
+                (_, false) => nt + extra.len(),
+            };
             let picked = ends_in_date_order(
-                nt + extra.len(),
+                n,
                 ENDS,
-                Known { counted, edges },
+                Known {
+                    counted,
+                    edges,
+                    only_edges,
+                },
                 |i| at(i).map(|b| b.day),
                 |i| at(i).map_or((0, 0, 0), |b| head_of(book, &b)),
                 |i| at(i).map_or(std::borrow::Cow::Borrowed(""), |b| id_of(book, &b)),
@@ -1747,11 +1810,16 @@ fn explain_keeping(
                     .chain(&last)
                     .filter_map(|&i| at(i as usize))
                     .collect();
-                spare::TRACES.give(trace);
+                trace.give_back();
                 let f = first.len() as u32;
                 let n = kept.len() as u32;
                 let order = std::sync::OnceLock::new();
                 break 'made (kept, total, (0..f).collect(), (f..n).collect(), order);
+            }
+            if only_edges {
+                // those days hold less than a page each: made again with every record
+                trace.give_back();
+                return Ok(None);
             }
         }
         // every record: kept by the drill-down (fresh memory, not a spare buffer's: the
@@ -1766,7 +1834,7 @@ fn explain_keeping(
         };
         records.extend(trace.iter().filter_map(behind));
         records.extend_from_slice(&extra);
-        spare::TRACES.give(trace);
+        trace.give_back();
         // the pages shown first; the rest is put in order when a page or an export needs it
         let order = std::sync::OnceLock::new();
         let ends = if all {
@@ -1801,7 +1869,7 @@ fn explain_keeping(
         };
         (records, total, first, last, order)
     };
-    Ok(Explanation {
+    Ok(Some(Explanation {
         kpi: k,
         scope: engine.scope_name(scope),
         period,
@@ -1814,7 +1882,7 @@ fn explain_keeping(
         first,
         last,
         order,
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -1907,6 +1975,7 @@ mod tests {
                     Known {
                         counted,
                         edges: (ends != 130).then_some(&edges),
+                        only_edges: false,
                     },
                     |i| (!out(i)).then_some(recs[i].0),
                     |i| id_head(recs[i].1.as_bytes()),

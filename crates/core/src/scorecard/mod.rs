@@ -17,7 +17,7 @@ use crate::period::{Grain, Period};
 
 pub use book::{Book, BookBuilder, Day, NO_DAY, NONE, date_of, day, fmt_day};
 use book::{QuotaOn, SpendTarget};
-pub use pass::{Contribution, DayCounts, Edges, Traced, Walk, Want};
+pub use pass::{Contribution, DayCounts, Edges, Trace, Traced, Walk, Want};
 use pass::{Part, Slot};
 pub use segments::Segments;
 
@@ -328,12 +328,14 @@ pub struct Grid {
     team_unit_quota: HashMap<QuotaOn, Vec<usize>>,
     unit_spend: Vec<Vec<i64>>,
     company_spend: Vec<i64>,
-    pub trace: Vec<pass::Traced>,
+    pub trace: pass::Trace,
     /// With a trace: the first day of its records and how many fall on each day from it
     /// (`None` when they span more than [`pass::DayCounts::PASS_LIMIT`] days).
     pub trace_days: Option<(Day, Vec<usize>)>,
     /// With a trace: its records on the first and on the last day.
     pub trace_edges: Option<pass::Edges>,
+    /// The trace holds only those records ([`Want::ends_only`]).
+    pub trace_ends_only: bool,
     /// What the pass was made for: its periods (in `main`'s order), day, comparison slots,
     /// and whether it passed over every owner (only then does it serve any scope).
     periods: Vec<Period>,
@@ -402,11 +404,14 @@ pub struct Computed {
     pub window: Vec<usize>,
     pub window_parts: Vec<Vec<usize>>,
     /// Contributions by (cell, what), when traced.
-    pub trace: Vec<pass::Traced>,
+    pub trace: pass::Trace,
     /// The first day of the trace's records and how many fall on each day from it.
     pub trace_days: Option<(Day, Vec<usize>)>,
     /// Its records on the first and on the last day.
     pub trace_edges: Option<pass::Edges>,
+    /// The trace holds only those records ([`Want::ends_only`]; not for a pass over
+    /// open deals, whose records all fall on the as-of day).
+    pub trace_ends_only: bool,
     pub ng: usize,
 }
 
@@ -749,11 +754,11 @@ impl Engine {
                 + 1
         };
         let total: u64 = (0..np).filter(|&p| owners[p]).map(work).sum();
-        // a trace is the same with several threads: the parts are appended in owner order
+        // a trace is the same with several threads: the parts follow in owner order
         // an untraced pass: a few chunks per thread, taken in turn (the estimate above
         // misses the cost of the stage history and the records' days, and fixed halves
         // left one thread idle for up to a third of the pass); a traced one: one chunk
-        // per thread, whose traces are appended to the first (more parts, more copying)
+        // per thread (its trace's parts are kept apart: more parts, more buffers)
         let chunks = if total < self.split_from.load(std::sync::atomic::Ordering::Relaxed) {
             1
         } else if trace {
@@ -780,6 +785,8 @@ impl Engine {
         // which all fall on the as-of day (the pages' days hold every record: noting
         // them spares nothing and costs a few milliseconds)
         let edges_noted = trace && !walk.open;
+        // a drill-down's first pages: only the records of the first and the last day
+        let ends_only = edges_noted && want.is_some_and(|w| w.ends_only);
         let mut parts: Vec<Part> = Vec::new();
         {
             let (mut c_rest, mut s_rest, mut l_rest) =
@@ -807,9 +814,16 @@ impl Engine {
                     losses: l,
                     cycles: pair(),
                     responses: pair(),
-                    trace: trace.then(|| spare::TRACES.take()),
+                    trace: trace.then(|| {
+                        if ends_only {
+                            Vec::new()
+                        } else {
+                            spare::TRACES.take()
+                        }
+                    }),
                     trace_days: trace.then(|| pass::DayCounts::new(pass::DayCounts::PASS_LIMIT)),
-                    trace_edges: edges_noted.then(pass::Edges::default),
+                    trace_edges: (edges_noted && !ends_only).then(pass::Edges::default),
+                    trace_ends: ends_only.then(pass::Edges::default),
                     want,
                     walk,
                     spans,
@@ -887,25 +901,24 @@ impl Engine {
             .iter_mut()
             .map(|p| std::mem::take(&mut p.responses))
             .collect();
-        // the parts' traces, in owner order (the first one's buffer holds them all)
+        // the parts' traces, in owner order
         let mut day_counts: Vec<pass::DayCounts> = parts
             .iter_mut()
             .filter_map(|p| p.trace_days.take())
             .collect();
         let mut edges = edges_noted.then(pass::Edges::default);
-        let mut tr: Vec<pass::Traced> = Vec::new();
+        let mut tr = pass::Trace::default();
+        // (with `ends_only`: the first and last days' records, in owner order)
+        let mut ends: pass::Edges<Traced> = pass::Edges::default();
         for p in &mut parts {
             if let (Some(all), Some(e)) = (edges.as_mut(), p.trace_edges.take()) {
                 all.join(e, tr.len() as u32);
             }
-            if let Some(mut t) = p.trace.take() {
-                if tr.capacity() == 0 {
-                    // the first part's buffer holds them all
-                    tr = t;
-                } else {
-                    tr.append(&mut t);
-                    spare::TRACES.give(t);
-                }
+            if let Some(e) = p.trace_ends.take() {
+                ends.join_with(e, |x| x);
+            }
+            if let Some(t) = p.trace.take() {
+                tr.push(t);
             }
         }
         drop(parts);
@@ -922,9 +935,10 @@ impl Engine {
                 losses: &mut losses,
                 cycles: Vec::new(),
                 responses: Vec::new(),
-                trace: trace.then(|| spare::TRACES.take()),
+                trace: trace.then(Vec::new),
                 trace_days: trace.then(|| pass::DayCounts::new(pass::DayCounts::PASS_LIMIT)),
-                trace_edges: edges_noted.then(pass::Edges::default),
+                trace_edges: (edges_noted && !ends_only).then(pass::Edges::default),
+                trace_ends: ends_only.then(pass::Edges::default),
                 want,
                 walk,
                 spans: None,
@@ -939,11 +953,19 @@ impl Engine {
             if let (Some(all), Some(e)) = (edges.as_mut(), whole.trace_edges.take()) {
                 all.join(e, tr.len() as u32);
             }
-            if let Some(mut t) = whole.trace.take() {
-                tr.append(&mut t);
-                spare::TRACES.give(t);
+            if let Some(e) = whole.trace_ends.take() {
+                ends.join_with(e, |x| x);
+            }
+            if let Some(t) = whole.trace.take() {
+                tr.push(t);
             }
             day_counts.extend(whole.trace_days.take());
+        }
+        if ends_only {
+            // the kept records are the trace, and their positions its edges
+            let (t, e) = ends.into_trace();
+            tr.give_back();
+            (tr, edges) = (t, Some(e));
         }
 
         // Group median inputs by cell (counting sort: the cells hold the counts), straight
@@ -1038,6 +1060,7 @@ impl Engine {
                 .then(|| pass::DayCounts::sum(day_counts, pass::DayCounts::PASS_LIMIT))
                 .flatten(),
             trace_edges: edges,
+            trace_ends_only: ends_only,
             periods: periods.to_vec(),
             today,
             need,
@@ -1322,6 +1345,7 @@ impl Engine {
             trace: std::mem::take(&mut grid.trace),
             trace_days: grid.trace_days.take(),
             trace_edges: grid.trace_edges.take(),
+            trace_ends_only: grid.trace_ends_only,
             ng: grid.ng,
         };
         // the cells go to the next pass (a drill-down over trailing months makes tens of

@@ -315,19 +315,66 @@ impl Contribution {
 /// survey's or a spend's day) and what it contributed.
 pub type Traced = (u32, Day, Contribution);
 
+/// A traced pass's records, numbered in owner order: each thread's part kept apart
+/// rather than appended to the first (a company-wide drill-down into a quarter's 3.7M
+/// activities copied half of its 74 MB trace so, on every first render).
+#[derive(Debug, Default)]
+pub struct Trace {
+    parts: Vec<Vec<Traced>>,
+}
+
+impl Trace {
+    /// Adds the records of the next part (an empty part's buffer goes back to the spares).
+    pub fn push(&mut self, part: Vec<Traced>) {
+        if part.is_empty() {
+            super::spare::TRACES.give(part);
+        } else {
+            self.parts.push(part);
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.parts.iter().map(Vec::len).sum()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty()
+    }
+    /// The record at position `i`.
+    #[inline]
+    pub fn get(&self, mut i: usize) -> Option<&Traced> {
+        for p in &self.parts {
+            if i < p.len() {
+                return Some(&p[i]);
+            }
+            i -= p.len();
+        }
+        None
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &Traced> {
+        self.parts.iter().flatten()
+    }
+    /// Gives the parts' buffers back to the spares, for the next traced pass.
+    pub fn give_back(self) {
+        for p in self.parts {
+            super::spare::TRACES.give(p);
+        }
+    }
+}
+
 /// The positions of the traced records on the earliest and on the latest day seen: a
 /// drill-down's first and last pages come from these two days alone whenever each holds
 /// a page of records (a quarter's activities or stage entries: tens of thousands a day),
-/// and then the trace's millions of records need not be scanned for them.
+/// and then the trace's millions of records need not be scanned for them. An
+/// `Edges<Traced>` holds the records themselves (a pass that keeps only those: see
+/// [`Want::ends_only`]).
 #[derive(Debug, Clone)]
-pub struct Edges {
+pub struct Edges<T = u32> {
     pub first: Day,
-    pub at_first: Vec<u32>,
+    pub at_first: Vec<T>,
     pub last: Day,
-    pub at_last: Vec<u32>,
+    pub at_last: Vec<T>,
 }
 
-impl Default for Edges {
+impl<T> Default for Edges<T> {
     fn default() -> Self {
         Edges {
             first: Day::MAX,
@@ -338,35 +385,35 @@ impl Default for Edges {
     }
 }
 
-impl Edges {
-    /// Notes the record at position `pos`, on day `d`.
+impl<T: Copy> Edges<T> {
+    /// Notes the record `x` (its position, or itself), on day `d`.
     #[inline]
-    pub fn add(&mut self, d: Day, pos: u32) {
+    pub fn add(&mut self, d: Day, x: T) {
         if d <= self.first {
             if d < self.first {
                 self.first = d;
                 self.at_first.clear();
             }
-            self.at_first.push(pos);
+            self.at_first.push(x);
         }
         if d >= self.last {
             if d > self.last {
                 self.last = d;
                 self.at_last.clear();
             }
-            self.at_last.push(pos);
+            self.at_last.push(x);
         }
     }
-    /// Adds the edges of records numbered from `offset` on (the next part of a trace).
-    pub fn join(&mut self, other: Edges, offset: u32) {
-        let at = |ix: Vec<u32>| ix.into_iter().map(move |i| i + offset);
+    /// Adds the edges of the records that follow (another part of the pass), each of them
+    /// as `at` gives it.
+    pub fn join_with(&mut self, other: Edges<T>, at: impl Fn(T) -> T) {
         if !other.at_first.is_empty() {
             if other.first < self.first {
                 self.first = other.first;
                 self.at_first.clear();
             }
             if other.first == self.first {
-                self.at_first.extend(at(other.at_first));
+                self.at_first.extend(other.at_first.into_iter().map(&at));
             }
         }
         if !other.at_last.is_empty() {
@@ -375,9 +422,42 @@ impl Edges {
                 self.at_last.clear();
             }
             if other.last == self.last {
-                self.at_last.extend(at(other.at_last));
+                self.at_last.extend(other.at_last.into_iter().map(&at));
             }
         }
+    }
+}
+
+impl Edges {
+    /// Adds the edges of records numbered from `offset` on (the next part of a trace).
+    pub fn join(&mut self, other: Edges, offset: u32) {
+        self.join_with(other, |i| i + offset);
+    }
+}
+
+impl Edges<Traced> {
+    /// The records kept, as a trace (those of the first day, then those of the last, each
+    /// once), and their positions in it.
+    pub fn into_trace(self) -> (Trace, Edges) {
+        let n = self.at_first.len() as u32;
+        let same = self.first == self.last;
+        let at_last = if same {
+            (0..n).collect()
+        } else {
+            (n..n + self.at_last.len() as u32).collect()
+        };
+        let edges = Edges {
+            first: self.first,
+            at_first: (0..n).collect(),
+            last: self.last,
+            at_last,
+        };
+        let mut trace = Trace::default();
+        trace.push(self.at_first);
+        if !same {
+            trace.push(self.at_last);
+        }
+        (trace, edges)
     }
 }
 
@@ -502,6 +582,9 @@ pub struct Part<'a> {
     pub trace_days: Option<DayCounts>,
     /// With `trace`: its records on the first and on the last day.
     pub trace_edges: Option<Edges>,
+    /// With `trace` and [`Want::ends_only`]: the records of the first and the last day,
+    /// kept instead of the trace.
+    pub trace_ends: Option<Edges<Traced>>,
     /// With `trace`: which contributions to keep (all when `None`).
     pub want: Option<&'a Want<'a>>,
     pub walk: Walk,
@@ -524,6 +607,11 @@ pub struct Want<'a> {
     /// their kind alone: where it turns `Customer(0)` and `Cohort(0)` away, no customer
     /// is listed.
     pub keep: Option<&'a (dyn Fn(&Contribution) -> bool + Sync + 'a)>,
+    /// Keep only the records of the first and of the last day seen, and count every
+    /// record by its day: a company-wide drill-down's first pages need no more where each
+    /// of those days holds a page, and the millions of records between are then never
+    /// written (at 10M deals, writing them was a third of such a first render).
+    pub ends_only: bool,
 }
 
 impl Want<'_> {
@@ -580,10 +668,15 @@ impl Part<'_> {
                 w.kinds & c.kind_bit() != 0 && w.slot(g) && w.keep.is_none_or(|f| f(&c))
             })
         {
-            t.push(((k + self.seg0 as usize * self.ng) as u32, d, c));
+            let rec = ((k + self.seg0 as usize * self.ng) as u32, d, c);
             if let Some(dc) = self.trace_days.as_mut() {
                 dc.add(d);
             }
+            if let Some(ends) = self.trace_ends.as_mut() {
+                ends.add(d, rec);
+                return;
+            }
+            t.push(rec);
             if let Some(e) = self.trace_edges.as_mut() {
                 e.add(d, (t.len() - 1) as u32);
             }

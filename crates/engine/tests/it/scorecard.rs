@@ -298,6 +298,59 @@ fn the_snapshot_with_ids_gives_the_same_drill_downs() {
     );
 }
 
+/// A company-wide drill-down made for its first pages, over a month whose first and last
+/// days each hold more than a page of records (a busy sales floor's calls), keeps only
+/// those days' records from its pass: its value, count and pages are those of the
+/// drill-down that keeps every record, and a month too sparse for that (the deals won)
+/// gives them too, from a second pass that keeps every record.
+#[test]
+fn a_company_wide_first_page_kept_from_its_first_and_last_days_is_the_whole_orders() {
+    use salesorg_core::period::Period;
+    use salesorg_core::scorecard::Lens;
+    use salesorg_engine::scorecard::{ENDS, explain_ends_in, explain_in};
+    let mut s = fresh(BackendKind::Sqlite);
+    let spec = DemoSpec {
+        people: 40,
+        opportunities: 4000,
+        seed: 3,
+        end: parse_date("2026-06-30").unwrap(),
+        activities_per_opp: 40.0,
+    };
+    generate(&spec, &mut StoreSink(&mut s), &Quiet).unwrap();
+    let cat = Catalog::builtin().unwrap();
+    let (e, _) = salesorg_engine::scorecard::load(&mut s, &cat, true, false, &Quiet).unwrap();
+    let today = parse_date("2026-06-30").unwrap();
+    let month = Period::parse("2026-04", &e.book.settings.fiscal).unwrap();
+    let lens = Lens::everything();
+    for k in ["calls", "activities", "won_deals"] {
+        let all = explain_in(&e, &lens, k, Scope::Company, month, today).unwrap();
+        let few = explain_ends_in(&e, &lens, k, Scope::Company, month, today).unwrap();
+        let n = all.len();
+        // the first and the last day hold a page each (the calls), or not (the deals won)
+        let day = |i: usize| all.record(&e, all.nth(&e, i)).date;
+        let paged = n > 4 * ENDS && day(ENDS - 1) == day(0) && day(n - ENDS) == day(n - 1);
+        assert_eq!(paged, k != "won_deals", "{k}");
+        assert_eq!(
+            (&few.value, &few.inputs, few.len()),
+            (&all.value, &all.inputs, n),
+            "{k}"
+        );
+        let ends: Vec<usize> = if n > 4 * ENDS {
+            (0..ENDS).chain(n - ENDS..n).collect()
+        } else {
+            (0..n).collect()
+        };
+        assert_eq!(few.complete(), n <= 4 * ENDS, "{k}: {n} records");
+        for &i in &ends {
+            assert_eq!(
+                few.record(&e, few.nth(&e, i)),
+                all.record(&e, all.nth(&e, i)),
+                "{k} {i}"
+            );
+        }
+    }
+}
+
 /// A run reuses the arrays of the run before it: whatever that run was (more scopes,
 /// more periods, another grain), the next one's numbers are a fresh engine's.
 #[test]
