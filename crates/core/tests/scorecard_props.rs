@@ -82,21 +82,24 @@ fn lines_strategy(moves: bool) -> impl Strategy<Value = Vec<ReportingLine>> {
 }
 
 fn deals_strategy() -> impl Strategy<Value = Vec<Deal>> {
-    prop::collection::vec(
-        (0usize..N, 0i64..330, 0i64..90, 0u8..3, 1i64..100_000),
-        0..120,
+    deals_between(0..120)
+}
+
+/// Deals of random owners, days, statuses and amounts, as many as `n` allows.
+fn deals_between(n: std::ops::Range<usize>) -> impl Strategy<Value = Vec<Deal>> {
+    prop::collection::vec((0usize..N, 0i64..330, 0i64..90, 0u8..3, 1i64..100_000), n).prop_map(
+        |v| {
+            v.into_iter()
+                .map(|(owner, created, cycle, status, amount)| Deal {
+                    owner,
+                    created,
+                    cycle,
+                    status,
+                    amount,
+                })
+                .collect()
+        },
     )
-    .prop_map(|v| {
-        v.into_iter()
-            .map(|(owner, created, cycle, status, amount)| Deal {
-                owner,
-                created,
-                cycle,
-                status,
-                amount,
-            })
-            .collect()
-    })
 }
 
 fn engine(lines: &[ReportingLine], deals: &[Deal]) -> Engine {
@@ -502,6 +505,46 @@ proptest! {
                 prop_assert_eq!(ends.trace.len(), kept);
                 let on_edges = full.trace.iter().filter(|t| t.1 == fe.first || t.1 == fe.last).count();
                 prop_assert_eq!(on_edges, kept);
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The deals an open-pipeline view reads for a day (the deal blocks that can meet it)
+    /// hold every deal open on that day, whatever their created and close days.
+    #[test]
+    fn the_deals_read_for_a_day_hold_every_deal_open_on_it(
+        lines in lines_strategy(true),
+        // enough deals for blocks of one owner's deals, some of them all closed
+        deals in deals_between(600..1500),
+        hist in history_strategy(),
+        offsets in prop::collection::vec(-60i64..520, 1..8),
+    ) {
+        // few open deals (one in fifty), so that many blocks hold closed deals alone
+        let mut deals = deals;
+        for (k, d) in deals.iter_mut().enumerate() {
+            if d.status == 2 && k % 16 != 0 {
+                d.status = (k % 2) as u8;
+            }
+        }
+        let e = engine_of(&lines, &deals, &hist, false);
+        let o = &e.book.opps;
+        for off in offsets {
+            let d = salesorg_core::scorecard::day(base() + Duration::days(off));
+            for p in 0..e.book.people.len() as u32 {
+                let read: Vec<usize> = e.deals_maybe_open_on(p, d).collect();
+                let owned = o.owner_off[p as usize] as usize..o.owner_off[p as usize + 1] as usize;
+                prop_assert!(read.windows(2).all(|w| w[0] < w[1]));
+                prop_assert!(read.iter().all(|i| owned.contains(i)));
+                for i in owned.clone().filter(|&i| e.open_on(i, d)) {
+                    prop_assert!(read.contains(&i), "deal {} open on day {} not read", i, d);
+                }
+                e.read_every_deal(true);
+                prop_assert_eq!(e.deals_maybe_open_on(p, d).collect::<Vec<_>>(), owned.collect::<Vec<_>>());
+                e.read_every_deal(false);
             }
         }
     }

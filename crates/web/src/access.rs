@@ -573,12 +573,9 @@ impl<'a> Scoped<'a> {
             if !self.attributed(&list, p, as_of) {
                 continue;
             }
-            for i in o.owner_off[p as usize] as usize..o.owner_off[p as usize + 1] as usize {
-                let created = o.created[i];
+            for i in self.engine.deals_maybe_open_on(p, a) {
                 let close = o.close[i];
-                let open = o.status[i] == salesorg_core::records::OppStatus::Open
-                    || (close != NO_DAY && close > a);
-                if !open || (created != NO_DAY && created > a) || close == NO_DAY {
+                if !self.engine.open_on(i, a) || close == NO_DAY {
                     continue;
                 }
                 let b = if close < starts[0] {

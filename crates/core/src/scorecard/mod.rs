@@ -1095,6 +1095,35 @@ impl Engine {
         (owners, all)
     }
 
+    /// The opportunities of owner `p` that may have been open on day `d` (created by then
+    /// and open, or closed after it): those of the deal blocks whose span meets the day
+    /// (see [`pass::deal_spans`]), a few more than the open ones, each still to be tested.
+    /// A company's open pipeline on a day of the past reads a tenth of its deals so.
+    /// Every deal of the owner where [`Engine::read_every_deal`] is set.
+    pub fn deals_maybe_open_on(&self, p: u32, d: Day) -> impl Iterator<Item = usize> + '_ {
+        let o = &self.book.opps;
+        let spans: &[(Day, Day)] = if self.every_deal.load(std::sync::atomic::Ordering::Relaxed) {
+            &[]
+        } else {
+            self.spans.get_or_init(|| pass::deal_spans(&self.book))
+        };
+        let deals = o.owner_off[p as usize] as usize..o.owner_off[p as usize + 1] as usize;
+        pass::deals_meeting(deals, spans, d, d.saturating_add(1)).flatten()
+    }
+
+    /// Whether opportunity `i` was open on day `d` as its record stands (not as its stage
+    /// history had it then): created by `d` and open still or closed after `d`, as a pass
+    /// counts a deal open on an as-of day (an open deal created on an unknown day was open
+    /// on every day; a closed one, on none).
+    pub fn open_on(&self, i: usize, d: Day) -> bool {
+        let o = &self.book.opps;
+        let (created, close) = (o.created[i], o.close[i]);
+        match o.status[i] {
+            crate::records::OppStatus::Open => created == NO_DAY || created <= d,
+            _ => created != NO_DAY && close != NO_DAY && created <= d && close > d,
+        }
+    }
+
     /// What a pass over `scopes` reads: the opportunities, leads and activity rows their
     /// owners hold, against the whole book's.
     pub fn pass_size(&self, scopes: &[Scope]) -> (u64, u64) {

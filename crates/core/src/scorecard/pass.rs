@@ -879,7 +879,7 @@ pub fn deal_spans(book: &Book) -> Vec<(Day, Day)> {
 
 /// The runs of `deals` in blocks whose span (see [`deal_spans`]) meets days `lo..hi`,
 /// adjacent blocks in one run.
-fn deals_meeting(
+pub(crate) fn deals_meeting(
     deals: std::ops::Range<usize>,
     spans: &[(Day, Day)],
     lo: Day,
