@@ -122,6 +122,22 @@ const CHUNKS_PER_THREAD: usize = 4;
 /// scopes) does not pay back, and the bulk export (every team and unit) does many times.
 const CLASSES_FROM: usize = 64;
 
+/// The cells of `list`'s segments added up in each of slots `gs`, in one walk: a
+/// segment's slots are next to each other in the grid, so the walk reads each segment's
+/// cells together where a walk per slot strides across the whole grid once per slot (a
+/// company-wide page's charts read dozens of slots).
+fn sum_cells(grid: &Grid, list: &[u32], gs: &[usize]) -> Vec<Cell> {
+    let ng = grid.ng;
+    let mut out = vec![Cell::default(); gs.len()];
+    for &s in list {
+        let row = &grid.cells[s as usize * ng..(s as usize + 1) * ng];
+        for (o, &g) in out.iter_mut().zip(gs) {
+            o.add(&row[g]);
+        }
+    }
+    out
+}
+
 /// Adds a segment's (or a class's) stage and loss tables into a scope's.
 #[inline]
 fn add_tables(stages: &mut [StageCell], losses: &mut [LossCell], s: &[StageCell], l: &[LossCell]) {
@@ -1162,7 +1178,7 @@ impl Engine {
     /// cell (stage and loss tables, medians, distinct reps, quota, span); the slots that
     /// only feed another period's formula (last year, trailing window) skip it.
     pub fn totals(&self, grid: &Grid, scope: Scope, list: &[u32], g: usize, full: bool) -> Totals {
-        self.totals_of(grid, scope, list, g, full.then_some(Parts::ALL), None)
+        self.totals_of(grid, scope, list, g, full.then_some(Parts::ALL), None, None)
     }
 
     /// [`Engine::totals`] with only the `parts` beyond the additive cell that the KPIs
@@ -1170,6 +1186,9 @@ impl Engine {
     /// scope's among them, which hold exactly the segments of `list`), the cell and the
     /// tables are added up from the classes, and `list` is walked only for the parts
     /// that need each segment (medians, distinct reps).
+    /// `summed`: the cell of `list` in slot `g` where it was already added up (see
+    /// [`sum_cells`]); then only the parts beyond it are walked for.
+    #[allow(clippy::too_many_arguments)]
     fn totals_of(
         &self,
         grid: &Grid,
@@ -1178,6 +1197,7 @@ impl Engine {
         g: usize,
         parts: Option<Parts>,
         classes: Option<(&Classes, &[u32])>,
+        summed: Option<&Cell>,
     ) -> Totals {
         let book = &self.book;
         let segs = &self.segs;
@@ -1189,9 +1209,15 @@ impl Engine {
             t.stages = vec![StageCell::default(); ns];
             t.losses = vec![LossCell::default(); nr];
         }
+        let summed = summed.filter(|_| classes.is_none());
+        if let Some(c) = summed {
+            t.cell = *c;
+        }
         // adds segment (or class) `i`'s cell and tables, from arrays laid out as the grid's
         let add = |t: &mut Totals, cells: &[Cell], st: &[StageCell], lo: &[LossCell], i: usize| {
-            t.cell.add(&cells[i * ng + g]);
+            if summed.is_none() {
+                t.cell.add(&cells[i * ng + g]);
+            }
             if tables {
                 let sk = i * grid.nt + grid.table_ix[g];
                 add_tables(
@@ -1208,14 +1234,15 @@ impl Engine {
             }
         }
         let Some(parts) = parts else {
-            if classes.is_none() {
+            if classes.is_none() && summed.is_none() {
                 for &s in list {
                     add(&mut t, &grid.cells, &grid.stages, &grid.losses, s as usize);
                 }
             }
             return t;
         };
-        let by_segment = classes.is_none();
+        // (a cell already summed leaves the segments to walk for their tables alone)
+        let by_segment = classes.is_none() && (summed.is_none() || tables);
         let list = if by_segment || parts.cycles || parts.responses || parts.reps {
             list
         } else {
@@ -1526,10 +1553,36 @@ impl Engine {
             let cls = classes
                 .as_ref()
                 .and_then(|c| c.of_scope[si].as_deref().map(|of| (c, of)));
+            // seen segment by segment (no classes), the cells of every slot the rows read
+            // are added up in one walk
+            let mut summed: Vec<Option<Cell>> = vec![None; grid.ng];
+            if cls.is_none() {
+                let mut gs: Vec<usize> = Vec::new();
+                for &g in at {
+                    gs.push(grid.main[g]);
+                    if need.window {
+                        gs.push(grid.window[g]);
+                        gs.extend(&grid.window_parts[g]);
+                    }
+                    if need.last_year {
+                        gs.push(grid.last_year[g]);
+                    }
+                }
+                gs.sort_unstable();
+                gs.dedup();
+                if gs.len() > 1 {
+                    for (g, c) in gs.iter().zip(sum_cells(grid, &list, &gs)) {
+                        summed[*g] = Some(c);
+                    }
+                }
+            }
             let mut light: Vec<Option<Totals>> = vec![None; grid.ng];
             let mut cell = |g: usize| -> Cell {
+                if let Some(c) = summed[g] {
+                    return c;
+                }
                 light[g]
-                    .get_or_insert_with(|| self.totals_of(grid, scope, &list, g, None, cls))
+                    .get_or_insert_with(|| self.totals_of(grid, scope, &list, g, None, cls, None))
                     .cell
             };
             let mut out = Vec::with_capacity(periods.len());
@@ -1560,7 +1613,9 @@ impl Engine {
                     stage_names: &stage_names,
                     loss_reasons: &loss_reasons,
                 };
-                let mut t = self.totals_of(grid, scope, &list, grid.main[g], Some(parts), cls);
+                let main = grid.main[g];
+                let pre = summed[main].as_ref();
+                let mut t = self.totals_of(grid, scope, &list, main, Some(parts), cls, pre);
                 let values = ids
                     .iter()
                     .filter_map(|&id| kpi::compute(id, &mut t, &cx).map(|v| (id, v)))
