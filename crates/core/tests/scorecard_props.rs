@@ -238,6 +238,19 @@ fn quarters(e: &Engine) -> Vec<Period> {
     quarters_in(&e.book.settings.fiscal)
 }
 
+/// The periods the drill-down property tests look at: the quarters, and the months of the
+/// busiest stretch of the generated records' days.
+fn drill_periods(e: &Engine) -> Vec<Period> {
+    let mut periods = quarters(e);
+    periods.extend(periods_between(
+        &e.book.settings.fiscal,
+        Grain::Month,
+        base() + Duration::days(100),
+        base() + Duration::days(250),
+    ));
+    periods
+}
+
 /// The quarters the property tests look at: those of the generated records' days.
 fn quarters_in(fiscal: &salesorg_core::period::FiscalCalendar) -> Vec<Period> {
     periods_between(fiscal, Grain::Quarter, base(), base() + Duration::days(430))
@@ -427,13 +440,7 @@ proptest! {
     ) {
         let e = engine_of(&lines, &deals, &hist, true);
         let today = Date::from_calendar_date(2025, time::Month::June, 1).unwrap();
-        let mut periods = quarters(&e);
-        periods.extend(periods_between(
-            &e.book.settings.fiscal,
-            Grain::Month,
-            base() + Duration::days(100),
-            base() + Duration::days(250),
-        ));
+        let periods = drill_periods(&e);
         let scopes = [Scope::Company, Scope::Team(e.book.person(&format!("p{target:02}")).unwrap())];
         let kpis = [
             "pipeline_open", "pipeline_weighted", "stale_pipeline_share",
@@ -473,13 +480,7 @@ proptest! {
         let e = engine_of(&lines, &deals, &hist, false);
         e.split_passes_from(if split { 0 } else { u64::MAX });
         let today = Date::from_calendar_date(2025, time::Month::June, 1).unwrap();
-        let mut periods = quarters(&e);
-        periods.extend(periods_between(
-            &e.book.settings.fiscal,
-            Grain::Month,
-            base() + Duration::days(100),
-            base() + Duration::days(250),
-        ));
+        let periods = drill_periods(&e);
         for k in ["win_rate", "opps_created", "stage_conversion", "days_in_stage_avg"] {
             for &period in &periods {
                 let traced = |ends_only: bool| {
