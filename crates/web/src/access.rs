@@ -557,6 +557,18 @@ impl<'a> Scoped<'a> {
         as_of: Date,
         months: usize,
     ) -> (Vec<String>, Vec<(String, Vec<f64>)>) {
+        self.open_pipeline_split(scope, as_of, months, SPLIT_OWNERS)
+    }
+
+    /// [`Scoped::open_pipeline`], its walk split between two threads from `split_from`
+    /// owners on (the same sums either way, which the tests check with this).
+    pub fn open_pipeline_split(
+        &self,
+        scope: Scope,
+        as_of: Date,
+        months: usize,
+        split_from: usize,
+    ) -> (Vec<String>, Vec<(String, Vec<f64>)>) {
         use salesorg_core::scorecard::book::{FORECAST_CATEGORIES, NO_DAY};
         let book = &self.engine.book;
         let o = &book.opps;
@@ -568,29 +580,56 @@ impl<'a> Scoped<'a> {
             .map(|i| day(salesorg_core::period::add_months(m0.start, i)))
             .collect();
         let nb = months + 2;
-        let mut v = vec![vec![0f64; nb]; FORECAST_CATEGORIES.len() + 1];
-        for &p in &owners {
-            if !self.attributed(&list, p, as_of) {
-                continue;
-            }
-            for i in self.engine.deals_maybe_open_on(p, a) {
-                let close = o.close[i];
-                if !self.engine.open_on(i, a) || close == NO_DAY {
+        let nc = FORECAST_CATEGORIES.len() + 1;
+        // each category's amount per bucket, exact in the book's minor units (so that the
+        // owners' order, or their split between threads, cannot change a sum)
+        let tally = |owners: &[u32]| -> Vec<i128> {
+            let mut v = vec![0i128; nc * nb];
+            for &p in owners {
+                if !self.attributed(&list, p, as_of) {
                     continue;
                 }
-                let b = if close < starts[0] {
-                    0
-                } else {
-                    match starts.iter().rposition(|&s| s <= close) {
-                        Some(k) if k < months => k + 1,
-                        _ => nb - 1,
+                for i in self.engine.deals_maybe_open_on(p, a) {
+                    let close = o.close[i];
+                    if !self.engine.open_on(i, a) || close == NO_DAY {
+                        continue;
                     }
-                };
-                let amt =
-                    book.convert(o.amount[i], o.currency[i], a).unwrap_or(0) as f64 / 10_000.0;
-                v[o.fcat[i] as usize][b] += amt;
+                    let b = if close < starts[0] {
+                        0
+                    } else {
+                        match starts.iter().rposition(|&s| s <= close) {
+                            Some(k) if k < months => k + 1,
+                            _ => nb - 1,
+                        }
+                    };
+                    let amt = book.convert(o.amount[i], o.currency[i], a).unwrap_or(0);
+                    v[o.fcat[i] as usize * nb + b] += i128::from(amt);
+                }
             }
-        }
+            v
+        };
+        // a large scope's owners in two halves, one on another core (a company's open
+        // deals are a memory-bound walk: a third of a first render of its pages)
+        let sums = if owners.len() >= split_from
+            && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+        {
+            let (first, second) = owners.split_at(owners.len() / 2);
+            std::thread::scope(|sc| {
+                let h = sc.spawn(|| tally(second));
+                let mut v = tally(first);
+                let w = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+                for (x, y) in v.iter_mut().zip(w) {
+                    *x += y;
+                }
+                v
+            })
+        } else {
+            tally(&owners)
+        };
+        let v: Vec<Vec<f64>> = sums
+            .chunks(nb)
+            .map(|c| c.iter().map(|&x| x as f64 / 10_000.0).collect())
+            .collect();
         let mut x = vec!["Overdue".to_owned()];
         for i in 0..months {
             let d = salesorg_core::period::add_months(m0.start, i as i32);
@@ -649,6 +688,9 @@ impl<'a> Scoped<'a> {
         (list, owners)
     }
 }
+
+/// From how many owners a view's walk over their open deals is split between two threads.
+const SPLIT_OWNERS: usize = 512;
 
 /// Today in the organisation's time zone.
 pub fn today(engine: &Engine, now: i64) -> Date {

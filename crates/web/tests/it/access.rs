@@ -571,3 +571,45 @@ fn a_person_who_moved_away_does_not_reveal_their_new_team() {
         }
     }
 }
+
+/// The open-pipeline chart's sums are the same whether its walk over the owners' open
+/// deals is split between two threads or not, and whether it reads only the deal blocks
+/// that can meet its day or every deal, for the company and for a Director's team, over
+/// several as-of days.
+#[test]
+fn the_open_pipeline_split_between_threads_sums_the_same() {
+    use salesorg_web::access::{Access, Scoped};
+    use salesorg_web::auth::{Principal, Via};
+    let fx = fixture(salesorg_store::BackendKind::Sqlite);
+    let loaded = fx.app.engine().unwrap();
+    let e = loaded.engine();
+    let mut store = fx.app.store().unwrap();
+    let user = store.user_by_name("cro").unwrap().unwrap();
+    let who = Principal {
+        user,
+        via: Via::Token { id: 0 },
+    };
+    let access = Access::of(e, &fx.app.cfg.catalog, &fx.app.cfg.company_roles, &who);
+    let scoped = Scoped::new(&loaded, &fx.app.cfg.catalog, &access);
+    let dir = e.scope(&format!("team:{}", fx.person("dir_a"))).unwrap();
+    let mut seen = 0;
+    for scope in [salesorg_core::scorecard::Scope::Company, dir] {
+        for d in ["2025-06-30", "2026-03-31", "2026-06-30"] {
+            let as_of = salesorg_core::date::parse_date(d).unwrap();
+            let whole = scoped.open_pipeline_split(scope, as_of, 6, usize::MAX);
+            let split = scoped.open_pipeline_split(scope, as_of, 6, 0);
+            assert_eq!(whole, split, "{scope:?} {d}");
+            e.read_every_deal(true);
+            let every = scoped.open_pipeline_split(scope, as_of, 6, usize::MAX);
+            e.read_every_deal(false);
+            assert_eq!(whole, every, "{scope:?} {d}");
+            seen += whole
+                .1
+                .iter()
+                .flat_map(|s| &s.1)
+                .filter(|&&v| v > 0.0)
+                .count();
+        }
+    }
+    assert!(seen > 10, "{seen} non-empty buckets");
+}
