@@ -208,11 +208,17 @@ fn killing_an_import_leaves_the_store_as_it_was_and_it_can_run_again() {
     }
 }
 
+/// A temporary folder and the path of a store in it (created by the first command).
+fn temp_store() -> (TempDir, String) {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("s.db").to_str().unwrap().to_owned();
+    (dir, db)
+}
+
 #[test]
 fn settings_are_set_from_the_cli_and_a_toml_file() {
-    let dir = TempDir::new().unwrap();
-    let db = dir.path().join("s.db");
-    let db = db.to_str().unwrap();
+    let (dir, db) = temp_store();
+    let db = db.as_str();
     ok(&[
         "--db",
         db,
@@ -374,9 +380,8 @@ fn serve_answers_and_shuts_down_gracefully_on_sigterm() {
 /// lines the benchmark script reads.
 #[test]
 fn a_repeated_bulk_scorecard_writes_one_runs_rows_and_times_the_pass_and_the_roll_up() {
-    let dir = TempDir::new().unwrap();
-    let db = dir.path().join("s.db");
-    let db = db.to_str().unwrap();
+    let (dir, db) = temp_store();
+    let db = db.as_str();
     ok(&[
         "--db",
         db,

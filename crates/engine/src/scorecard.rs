@@ -15,7 +15,7 @@ use salesorg_core::scorecard::book::{IdHead, Ids, id_head};
 use salesorg_core::scorecard::spare::Spare;
 use salesorg_core::scorecard::{
     Book, BookBuilder, Contribution, Day, DayCounts, Edges, Engine, Lens, NO_DAY, Row, Scope,
-    ScorecardError, fmt_day,
+    ScorecardError, Walk, fmt_day,
 };
 use salesorg_store::Store;
 
@@ -1533,7 +1533,7 @@ pub fn explain_ends_in(
 pub fn prime_drilldown_scratch(engine: &Engine, period: Period, today: Date) -> Result<usize> {
     let mut walks = Vec::new();
     for k in default_kpis() {
-        let w = salesorg_core::scorecard::Walk::of(&[k]);
+        let w = Walk::of(&[k]);
         if walks.contains(&w) {
             continue;
         }
@@ -1564,14 +1564,14 @@ fn explain_keeping(
 ) -> Result<Explanation> {
     // A company-wide drill-down made for its first pages first keeps only the records
     // of its first and last days (most have thousands a day); where those hold fewer
-    // than a page each, its pass is made again keeping every record. These keep every
-    // record at once: a drill-down into open deals (all on the one as-of day), into
-    // customers (each on the day of its first win, years apart: the first day holds a
-    // few, and the second pass made them 50 % slower at 10M deals) and into spend (the
-    // spend assigned to units and the company is not in the trace).
+    // than a page each, its pass is made again keeping every record. (A pass over open
+    // deals, all on the one as-of day, keeps every record whatever it is asked.) These
+    // keep every record at once: a drill-down into customers (each on the day of its
+    // first win, years apart: the first day holds a few, and the second pass made them
+    // 50 % slower at 10M deals) and into spend (the spend assigned to units and the
+    // company is not in the trace).
     let everyone = lens.is_everything() && scope == Scope::Company;
-    let walk = salesorg_core::scorecard::Walk::of(&[k]);
-    if !all && everyone && !walk.open && !walk.customers && !spend_kpi(k) {
+    if !all && everyone && !Walk::of(&[k]).customers && !spend_kpi(k) {
         let ends = explain_made(engine, lens, k, scope, period, today, false, true)?;
         if let Some(ex) = ends {
             return Ok(ex);
@@ -1632,7 +1632,7 @@ fn explain_made(
     let need = salesorg_core::scorecard::Need::of(&[k]);
     // only the record groups the KPI's value reads: a win rate's drill-down passes over
     // closed deals, not over every lead and activity
-    let walk = salesorg_core::scorecard::Walk::of(&[k]);
+    let walk = Walk::of(&[k]);
     let mut c = engine.compute_traced(
         lens,
         &[scope],

@@ -1555,7 +1555,8 @@ impl Engine {
                 .and_then(|c| c.of_scope[si].as_deref().map(|of| (c, of)));
             // seen segment by segment (no classes), the cells of every slot the rows read
             // are added up in one walk
-            let mut summed: Vec<Option<Cell>> = vec![None; grid.ng];
+            // (none with classes: their cells are a few classes' each)
+            let mut summed: Vec<Option<Cell>> = Vec::new();
             if cls.is_none() {
                 let mut gs: Vec<usize> = Vec::new();
                 for &g in at {
@@ -1571,6 +1572,7 @@ impl Engine {
                 gs.sort_unstable();
                 gs.dedup();
                 if gs.len() > 1 {
+                    summed = vec![None; grid.ng];
                     for (g, c) in gs.iter().zip(sum_cells(grid, &list, &gs)) {
                         summed[*g] = Some(c);
                     }
@@ -1578,7 +1580,7 @@ impl Engine {
             }
             let mut light: Vec<Option<Totals>> = vec![None; grid.ng];
             let mut cell = |g: usize| -> Cell {
-                if let Some(c) = summed[g] {
+                if let Some(&Some(c)) = summed.get(g) {
                     return c;
                 }
                 light[g]
@@ -1614,7 +1616,7 @@ impl Engine {
                     loss_reasons: &loss_reasons,
                 };
                 let main = grid.main[g];
-                let pre = summed[main].as_ref();
+                let pre = summed.get(main).and_then(Option::as_ref);
                 let mut t = self.totals_of(grid, scope, &list, main, Some(parts), cls, pre);
                 let values = ids
                     .iter()
