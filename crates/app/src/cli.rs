@@ -982,6 +982,27 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
             eprintln!("warm compute ms: {}", runs_summary(&times));
             eprintln!("  of which the pass ms: {}", runs_summary(&passes));
             eprintln!("  and the roll-up ms: {}", runs_summary(&rollups));
+            // the memory floor: the pass's columns read once on as many threads, no work
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+            let (mut floors, mut bytes) = (Vec::new(), 0u64);
+            for _ in 1..a.repeat {
+                let t = std::time::Instant::now();
+                let book = &engine.book;
+                let read: Vec<(u64, u64)> = std::thread::scope(|sc| {
+                    let hs: Vec<_> = (0..threads)
+                        .map(|k| sc.spawn(move || book.read_pass_columns(k, threads)))
+                        .collect();
+                    hs.into_iter().filter_map(|h| h.join().ok()).collect()
+                });
+                floors.push(t.elapsed().as_secs_f64() * 1e3);
+                bytes = read.iter().map(|r| r.1).sum();
+                std::hint::black_box(read);
+            }
+            eprintln!(
+                "  memory floor ms (the pass's columns, {} MB, read once on {threads} threads): {}",
+                bytes >> 20,
+                runs_summary(&floors)
+            );
         }
         let fmt = if a.all && g.format == Format::Table {
             Format::Csv

@@ -419,6 +419,7 @@ fn a_repeated_bulk_scorecard_writes_one_runs_rows_and_times_the_pass_and_the_rol
         ("warm compute ms: min ", "(3 runs: "),
         ("  of which the pass ms: min ", "(2 runs: "),
         ("  and the roll-up ms: min ", "(2 runs: "),
+        ("  memory floor ms (the pass's columns, ", "(2 runs: "),
     ] {
         assert!(
             err.lines().any(|l| l.starts_with(line) && l.contains(runs)),

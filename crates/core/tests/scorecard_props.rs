@@ -550,3 +550,27 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// The memory floor's reader, split in any number of parts, reads every byte of the
+    /// pass's columns exactly once: the parts' bytes and checksums add up to one part's.
+    #[test]
+    fn the_pass_columns_read_in_parts_are_read_once(
+        lines in lines_strategy(true),
+        deals in deals_strategy(),
+        hist in history_strategy(),
+        n in 2usize..7,
+    ) {
+        let e = engine_with_history(&lines, &deals, &hist);
+        let b = &e.book;
+        let (whole, bytes) = b.read_pass_columns(0, 1);
+        let parts: Vec<(u64, u64)> = (0..n).map(|k| b.read_pass_columns(k, n)).collect();
+        let sum = parts.iter().fold(0u64, |a, p| a.wrapping_add(p.0));
+        prop_assert_eq!(sum, whole);
+        prop_assert_eq!(parts.iter().map(|p| p.1).sum::<u64>(), bytes);
+        // the history's day and stage columns alone are 6 bytes a row
+        prop_assert!(bytes >= 6 * b.history.day.len() as u64 + 4 * b.opps.created.len() as u64);
+    }
+}
