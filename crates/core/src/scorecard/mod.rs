@@ -138,6 +138,23 @@ fn sum_cells(grid: &Grid, list: &[u32], gs: &[usize]) -> Vec<Cell> {
     out
 }
 
+/// The median inputs' buffers of one thread's rows, handed from each row to the next: a
+/// top team's response times are hundreds of thousands of values a period, and a fresh
+/// vector for each row grew by copying into pages the kernel had to clear.
+#[derive(Default)]
+struct Scratch {
+    hist: Vec<u32>,
+    responses: Vec<u32>,
+}
+
+impl Scratch {
+    /// Takes back the buffers of a row's totals once its KPIs are computed.
+    fn keep(&mut self, t: &mut Totals) {
+        self.hist = std::mem::take(&mut t.cycle_hist);
+        self.responses = std::mem::take(&mut t.response_secs);
+    }
+}
+
 /// Adds a segment's (or a class's) stage and loss tables into a scope's.
 #[inline]
 fn add_tables(stages: &mut [StageCell], losses: &mut [LossCell], s: &[StageCell], l: &[LossCell]) {
@@ -1178,7 +1195,17 @@ impl Engine {
     /// cell (stage and loss tables, medians, distinct reps, quota, span); the slots that
     /// only feed another period's formula (last year, trailing window) skip it.
     pub fn totals(&self, grid: &Grid, scope: Scope, list: &[u32], g: usize, full: bool) -> Totals {
-        self.totals_of(grid, scope, list, g, full.then_some(Parts::ALL), None, None)
+        let parts = full.then_some(Parts::ALL);
+        self.totals_of(
+            grid,
+            scope,
+            list,
+            g,
+            parts,
+            None,
+            None,
+            &mut Scratch::default(),
+        )
     }
 
     /// [`Engine::totals`] with only the `parts` beyond the additive cell that the KPIs
@@ -1188,6 +1215,7 @@ impl Engine {
     /// that need each segment (medians, distinct reps).
     /// `summed`: the cell of `list` in slot `g` where it was already added up (see
     /// [`sum_cells`]); then only the parts beyond it are walked for.
+    /// `scratch`: buffers for the median inputs (see [`Scratch`]).
     #[allow(clippy::too_many_arguments)]
     fn totals_of(
         &self,
@@ -1198,6 +1226,7 @@ impl Engine {
         parts: Option<Parts>,
         classes: Option<(&Classes, &[u32])>,
         summed: Option<&Cell>,
+        scratch: &mut Scratch,
     ) -> Totals {
         let book = &self.book;
         let segs = &self.segs;
@@ -1248,7 +1277,11 @@ impl Engine {
         } else {
             &[]
         };
-        let mut hist = vec![0u32; if parts.cycles { grid.max_cycle + 1 } else { 0 }];
+        let mut hist = std::mem::take(&mut scratch.hist);
+        hist.clear();
+        hist.resize(if parts.cycles { grid.max_cycle + 1 } else { 0 }, 0);
+        t.response_secs = std::mem::take(&mut scratch.responses);
+        t.response_secs.clear();
         let mut last_rep = NONE;
         let person_bookings = |p: u32| -> i64 {
             match classes {
@@ -1547,7 +1580,7 @@ impl Engine {
         let classes =
             (lens.is_everything() && scopes.len() >= CLASSES_FROM && walks >= 2 * self.segs.len())
                 .then(|| Classes::of(self, grid, scopes));
-        let one = |si: usize| -> Vec<Row> {
+        let one = |si: usize, scratch: &mut Scratch| -> Vec<Row> {
             let scope = scopes[si];
             let list = lens.narrow(self.segments_of(scope));
             let cls = classes
@@ -1584,7 +1617,11 @@ impl Engine {
                     return c;
                 }
                 light[g]
-                    .get_or_insert_with(|| self.totals_of(grid, scope, &list, g, None, cls, None))
+                    .get_or_insert_with(|| {
+                        // (a cell alone: no median inputs)
+                        let none = &mut Scratch::default();
+                        self.totals_of(grid, scope, &list, g, None, cls, None, none)
+                    })
                     .cell
             };
             let mut out = Vec::with_capacity(periods.len());
@@ -1617,11 +1654,13 @@ impl Engine {
                 };
                 let main = grid.main[g];
                 let pre = summed.get(main).and_then(Option::as_ref);
-                let mut t = self.totals_of(grid, scope, &list, main, Some(parts), cls, pre);
+                let mut t =
+                    self.totals_of(grid, scope, &list, main, Some(parts), cls, pre, scratch);
                 let values = ids
                     .iter()
                     .filter_map(|&id| kpi::compute(id, &mut t, &cx).map(|v| (id, v)))
                     .collect();
+                scratch.keep(&mut t);
                 out.push(Row {
                     scope,
                     period: *p,
@@ -1636,7 +1675,10 @@ impl Engine {
             .unwrap_or(1)
             .min(8);
         if threads <= 1 || scopes.len() < 8 {
-            return Ok((0..scopes.len()).flat_map(one).collect());
+            let mut scratch = Scratch::default();
+            return Ok((0..scopes.len())
+                .flat_map(|si| one(si, &mut scratch))
+                .collect());
         }
         // Scopes differ a thousandfold in size (the company's top team against a rep's),
         // so threads take small blocks in turn instead of one fixed half each.
@@ -1648,6 +1690,7 @@ impl Engine {
                     let (one, next) = (&one, &next);
                     sc.spawn(move || {
                         let mut got = Vec::new();
+                        let mut scratch = Scratch::default();
                         loop {
                             let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             let lo = b * BLOCK;
@@ -1655,7 +1698,7 @@ impl Engine {
                                 break;
                             }
                             let hi = (lo + BLOCK).min(scopes.len());
-                            got.push((b, (lo..hi).flat_map(one).collect()));
+                            got.push((b, (lo..hi).flat_map(|si| one(si, &mut scratch)).collect()));
                         }
                         got
                     })
