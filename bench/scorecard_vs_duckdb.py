@@ -10,7 +10,8 @@
 3. salesorg, first run: `scorecard --all --grain quarter` from the store's rows (this run
    also writes the columnar snapshot beside the store);
 4. salesorg, cold: the same command in a new process, reading the snapshot;
-5. salesorg, warm: the data already in memory, the full scorecard computed N times;
+5. salesorg, warm: the data already in memory, the full scorecard computed N times,
+   and the memory floor: every column the pass reads, read once on as many threads;
 6. DuckDB (pip package `duckdb`): the export's CSVs loaded into tables (timed apart), then
    the team×quarter and unit×quarter table computed with SQL over a recursive closure of
    the manager tree and of the role tree — a subset of the KPIs (see below), so the
@@ -169,6 +170,8 @@ def main():
     warm_min, warm_med = float(m.group(1)), float(m.group(2))
     # the warm runs after the first, split into the pass and the roll-up
     split = re.findall(r"(?m)^  (?:of which the pass|and the roll-up) ms: min [\d.]+ median [\d.]+", err)
+    # the memory floor: the pass's columns read once on as many threads, nothing computed
+    floor = re.search(r"(?m)^  memory floor ms \(the pass's columns, (\d+) MB[^)]*\): min ([\d.]+) median ([\d.]+)", err)
     with open(out, newline="") as fh:
         rows = list(csv.DictReader(fh))
     kpis = len(rows[0]) - 2 if rows else 0
@@ -222,6 +225,10 @@ def main():
     print(f"salesorg warm full scorecard: min {warm_min:.1f} ms, median {warm_med:.1f} ms ({a.repeat} runs)")
     for line in split:
         print(f"  {line.strip()}")
+    if floor:
+        mb, fmin, fmed = int(floor.group(1)), float(floor.group(2)), float(floor.group(3))
+        print(f"  memory floor (the pass's {mb:,} MB of columns read once, nothing computed): min {fmin:.1f} ms, median {fmed:.1f} ms")
+        print(f"ratio salesorg warm / memory floor: {warm_min / fmin:.2f}x")
     print(f"duckdb load CSVs into tables: {duck_load:.2f}s (not counted)")
     print(f"duckdb team×quarter + unit×quarter query ({DUCK_KPIS} KPIs, {len(res):,} rows): {duck * 1e3:.0f} ms (runs {', '.join(f'{x * 1e3:.0f}' for x in duck_runs)})")
     print(f"ratio duckdb query / salesorg warm: {duck * 1e3 / warm_min:.2f}x")
