@@ -1656,10 +1656,13 @@ impl Engine {
                 let pre = summed.get(main).and_then(Option::as_ref);
                 let mut t =
                     self.totals_of(grid, scope, &list, main, Some(parts), cls, pre, scratch);
-                let values = ids
-                    .iter()
-                    .filter_map(|&id| kpi::compute(id, &mut t, &cx).map(|v| (id, v)))
-                    .collect();
+                // (sized once: a row's list grown from empty was copied four times over,
+                // into fresh pages, for every row)
+                let mut values = Vec::with_capacity(ids.len());
+                values.extend(
+                    ids.iter()
+                        .filter_map(|&id| kpi::compute(id, &mut t, &cx).map(|v| (id, v))),
+                );
                 scratch.keep(&mut t);
                 out.push(Row {
                     scope,
