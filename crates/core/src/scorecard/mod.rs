@@ -1482,6 +1482,7 @@ impl Engine {
         lap: &mut dyn FnMut(),
     ) -> Result<Vec<Row>, ScorecardError> {
         check_kpis(kpis)?;
+        // only the record groups the KPIs read (all of them for the whole list)
         let grid = self.prepare_with(
             scopes,
             periods,
@@ -1489,7 +1490,7 @@ impl Engine {
             false,
             Need::of(kpis),
             None,
-            Walk::ALL,
+            Walk::of(kpis),
         )?;
         lap();
         let rows = self.run_grid(&grid, lens, scopes, periods, kpis, today);
