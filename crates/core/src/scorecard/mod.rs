@@ -768,8 +768,10 @@ impl Engine {
         }
         let layers = pass::layers(&slots);
         let ranks = pass::stage_ranks(book);
-        // a drill-down (one period, some record groups) passes over the deal blocks far
-        // from its period; a scorecard's periods cover most of the history
+        // a pass over some record groups — a drill-down (one period), or a run over some
+        // KPIs (see `run_lapped`) — passes over the deal blocks far from its periods and
+        // takes closed deals by their close day; a pass over every group is the full
+        // scorecard's, whose periods cover most of the history, and reads every deal
         let every_deal = self.every_deal.load(std::sync::atomic::Ordering::Relaxed);
         let spans = (walk != Walk::ALL && !every_deal)
             .then(|| self.spans.get_or_init(|| pass::deal_spans(book)).as_slice());
