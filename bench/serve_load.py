@@ -23,7 +23,10 @@
 6. with --drilldowns, opens the CRO's drill-down of every KPI over a quarter and a month
    that warming did not prepare (the first render: the pass over the records behind the
    number and their sort) and its second page;
-7. prints requests/s, p50/p95/p99 and non-2xx answers for each, and the page and drill-down
+7. with --bulk, fetches the CRO's bulk export (`/api/scorecard/bulk`, every team/unit scope x
+   12 quarters x every KPI, CSV) six times: the first rolls the rows up from the kept standard
+   pass, the next find them kept;
+8. prints requests/s, p50/p95/p99 and non-2xx answers for each, and the page and drill-down
    times, then stops the server (SIGTERM: a graceful shutdown). --skip-load skips step 4.
 Nothing here is a timed test: run it by hand, read the numbers.
 """
@@ -80,6 +83,8 @@ def main():
                     help="also time the CRO's first drill-down into every KPI over another quarter and another month")
     ap.add_argument("--skip-load", action="store_true", help="skip the wrk scenarios")
     ap.add_argument("--kpis", default=None, help="with --drilldowns: only these KPIs (comma-separated)")
+    ap.add_argument("--bulk", action="store_true",
+                    help="also time the CRO's bulk export (every team/unit scope x 12 quarters x every KPI, CSV)")
     a = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     binary = a.bin
@@ -204,6 +209,19 @@ def main():
                     pass
                 drills.append((k, period, first, (time.time() - t) * 1e3, len(body)))
 
+    # the bulk export, as `scorecard --all --grain quarter` over the three fiscal years, for
+    # the company-wide viewer: the first request rolls every row up from the kept standard
+    # pass, later ones find the rows kept with it (until the data or the day changes)
+    bulk = []
+    if a.bulk:
+        req = urllib.request.Request(
+            base + "/api/scorecard/bulk?grain=quarter&from=FY2024-Q1&to=FY2026-Q4&format=csv",
+            headers={"Authorization": "Bearer " + tokens["bench-cro"]})
+        for _ in range(6):
+            t = time.time()
+            body = urllib.request.urlopen(req, timeout=600).read()
+            bulk.append(((time.time() - t) * 1e3, body.count(b"\n") - 1, len(body)))
+
     srv.send_signal(signal.SIGTERM)
     code = srv.wait(timeout=60)
     print()
@@ -221,6 +239,11 @@ def main():
     if drills:
         slow = [d for d in drills if d[2] > 100]
         print(f"drill-downs over 100 ms on first render: {len(slow)} of {len(drills)}")
+    if bulk:
+        rest = sorted(b[0] for b in bulk[1:])
+        print(f"bulk export (quarter, FY2024-Q1..FY2026-Q4, CSV) as bench-cro: {bulk[0][1]:,} rows, "
+              f"{bulk[0][2] / 1e6:.1f} MB; first {bulk[0][0]:.0f} ms, then min {rest[0]:.0f} ms, "
+              f"median {rest[len(rest) // 2]:.0f} ms ({len(rest)} more)")
     print(f"server log: {log.name}")
 
 

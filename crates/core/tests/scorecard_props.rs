@@ -589,3 +589,90 @@ fn every_kpi_together_walks_every_group() {
     assert_eq!(Walk::of(&["no_such_kpi"]), Walk::ALL);
     assert_ne!(Walk::of(&["calls"]), Walk::ALL);
 }
+
+/// Open pipeline takes each open deal's amount on the as-of day from its stage history,
+/// for every owner, not only the first (the pass starts each owner at their first history
+/// override, found once per book): three owners, each with a deal of 1,000 × (k + 1) whose
+/// history said 100 × (k + 1) from Jan 2 and nothing of its amount from Jul 19, so that
+/// on 31 March each owner's open pipeline is the history's amount, and on 30 September,
+/// with the deal's close moved into that quarter, the deal's own.
+#[test]
+fn open_pipeline_takes_every_owners_amounts_from_the_history() {
+    let owners = 3;
+    let people: Vec<Person> = (0..owners)
+        .map(|i| Person {
+            id: p(i),
+            name: format!("P {i}"),
+            email: None,
+            title: None,
+            role: Some(RoleId::parse("sales_rep").unwrap()),
+            hired: None,
+            left: None,
+        })
+        .collect();
+    let org = OrgHistory::new(Vec::new(), Vec::new(), Vec::new()).unwrap();
+    let cat = Catalog::builtin().unwrap();
+    let mut b = BookBuilder::new(Settings::default(), &cat, &people, org, false);
+    let midnight = base().midnight().assume_utc().unix_timestamp();
+    for k in 0..owners {
+        let id = OppId::parse(&format!("o{k}")).unwrap();
+        b.add_opportunity(&Opportunity {
+            id: id.clone(),
+            name: None,
+            account: None,
+            owner: p(k),
+            amount: Some(Money::from_major(1_000 * (k as i64 + 1)).unwrap()),
+            currency: Currency::USD,
+            stage: Stage::parse("Negotiation").unwrap(),
+            status: OppStatus::Open,
+            probability: None,
+            forecast_category: None,
+            kind: None,
+            source: None,
+            created: Some(base()),
+            // the deal's close now; its history said 20 March until July
+            close_date: Some(base() + Duration::days(250)),
+            loss_reason: None,
+            next_step: None,
+            last_modified: None,
+        })
+        .unwrap();
+        for (r, (day, stage, amount, close)) in [
+            (1, "Prospecting", Some(100 * (k as i64 + 1)), Some(79)),
+            (200, "Negotiation", None, None),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            b.add_stage_change(&StageChange {
+                id: format!("h{k}-{r}"),
+                opp: id.clone(),
+                at: Timestamp::from_unix(midnight + day * 86_400 + 3_600),
+                stage: Stage::parse(stage).unwrap(),
+                amount: amount.map(|a| Money::from_major(a).unwrap()),
+                close_date: close.map(|c| base() + Duration::days(c)),
+                probability: None,
+                forecast_category: None,
+            })
+            .unwrap();
+        }
+    }
+    let e = Engine::new(b.finish().unwrap());
+    let fiscal = &e.book.settings.fiscal;
+    let q1 = Period::parse("FY2024-Q1", fiscal).unwrap();
+    let q3 = Period::parse("FY2024-Q3", fiscal).unwrap();
+    let today = Date::from_calendar_date(2025, time::Month::June, 1).unwrap();
+    let scopes: Vec<Scope> = (0..owners)
+        .map(|k| e.scope(&format!("person:p{k:02}")).unwrap())
+        .collect();
+    let rows = e
+        .run(&scopes, &[q1, q3], &["pipeline_open"], today)
+        .unwrap();
+    let got: Vec<String> = rows.iter().map(|r| r.values[0].1.to_text("—")).collect();
+    assert_eq!(
+        got,
+        [
+            "100.00", "1000.00", "200.00", "2000.00", "300.00", "3000.00"
+        ]
+    );
+}

@@ -318,6 +318,8 @@ pub struct Engine {
     spare: std::sync::Mutex<Option<Spare>>,
     /// The deal blocks' spans, made for the first pass that reads them.
     spans: std::sync::OnceLock<Vec<(book::Day, book::Day)>>,
+    /// What the pass looks up for each owner.
+    look: pass::Lookups,
     /// Passes read every deal, not only the blocks that can meet their periods (see
     /// [`Engine::read_every_deal`]).
     every_deal: std::sync::atomic::AtomicBool,
@@ -454,7 +456,9 @@ impl Engine {
     pub fn new(book: Book) -> Engine {
         let segs = Segments::build(&book);
         let accounts = pass::AccountIndex::build(&book);
+        let look = pass::Lookups::of(&book);
         Engine {
+            look,
             book,
             segs,
             accounts,
@@ -767,7 +771,7 @@ impl Engine {
             losses.resize(nseg * nt * nr, LossCell::default());
         }
         let layers = pass::layers(&slots);
-        let ranks = pass::stage_ranks(book);
+        let look = &self.look;
         // a pass over some record groups — a drill-down (one period), or a run over some
         // KPIs (see `run_lapped`) — passes over the deal blocks far from its periods and
         // takes closed deals by their close day; a pass over every group is the full
@@ -877,7 +881,6 @@ impl Engine {
                     let layers = &layers;
                     let slots = &slots;
                     let own_quota = &own_quota;
-                    let ranks = &ranks;
                     sc.spawn(move || -> Result<(), ScorecardError> {
                         loop {
                             // (the lock is held only to take the next chunk: nothing
@@ -897,7 +900,7 @@ impl Engine {
                             {
                                 for layer in layers {
                                     pass::owner_records(
-                                        book, segs, slots, layer, ranks, p as u32, part,
+                                        book, segs, slots, layer, look, p as u32, part,
                                     )?;
                                 }
                                 pass::people_facts(book, segs, slots, own_quota, p as u32, part);
@@ -910,7 +913,7 @@ impl Engine {
                                     p as u32,
                                     part,
                                 );
-                                pass::owner_surveys(book, segs, layers, p as u32, part);
+                                pass::owner_surveys(book, segs, &self.look, layers, p as u32, part);
                             }
                         }
                         Ok(())
