@@ -124,11 +124,9 @@ fn engine_with_history(lines: &[ReportingLine], deals: &[Deal], hist: &[History]
     engine_of(lines, deals, hist, false)
 }
 
-/// The engine of [`engine_with_history`], with an own-book quota for everyone in every
-/// quarter when `quotas` (of different sizes: some reached, most not, so a pipeline
-/// coverage is a number where its remainder is positive and null where it is not).
-fn engine_of(lines: &[ReportingLine], deals: &[Deal], hist: &[History], quotas: bool) -> Engine {
-    let people: Vec<Person> = (0..N)
+/// People `p00`, `p01`, … as reps.
+fn reps(n: usize) -> Vec<Person> {
+    (0..n)
         .map(|i| Person {
             id: p(i),
             name: format!("P {i}"),
@@ -138,7 +136,14 @@ fn engine_of(lines: &[ReportingLine], deals: &[Deal], hist: &[History], quotas: 
             hired: None,
             left: None,
         })
-        .collect();
+        .collect()
+}
+
+/// The engine of [`engine_with_history`], with an own-book quota for everyone in every
+/// quarter when `quotas` (of different sizes: some reached, most not, so a pipeline
+/// coverage is a number where its remainder is positive and null where it is not).
+fn engine_of(lines: &[ReportingLine], deals: &[Deal], hist: &[History], quotas: bool) -> Engine {
+    let people = reps(N);
     let org = OrgHistory::new(Vec::new(), lines.to_vec(), Vec::new()).unwrap();
     let cat = Catalog::builtin().unwrap();
     let mut b = BookBuilder::new(Settings::default(), &cat, &people, org, false);
@@ -599,17 +604,7 @@ fn every_kpi_together_walks_every_group() {
 #[test]
 fn open_pipeline_takes_every_owners_amounts_from_the_history() {
     let owners = 3;
-    let people: Vec<Person> = (0..owners)
-        .map(|i| Person {
-            id: p(i),
-            name: format!("P {i}"),
-            email: None,
-            title: None,
-            role: Some(RoleId::parse("sales_rep").unwrap()),
-            hired: None,
-            left: None,
-        })
-        .collect();
+    let people = reps(owners);
     let org = OrgHistory::new(Vec::new(), Vec::new(), Vec::new()).unwrap();
     let cat = Catalog::builtin().unwrap();
     let mut b = BookBuilder::new(Settings::default(), &cat, &people, org, false);
