@@ -507,14 +507,21 @@ impl Store {
         self.db.upsert("accounts", ACCOUNT_COLS, &["id"], &mut rows)
     }
     pub fn accounts(&mut self) -> Result<Vec<Account>> {
+        let mut out = Vec::new();
+        self.scan_accounts(&mut |x| {
+            out.push(x);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+    /// Streams every account in id order without holding them all (2.5M accounts held
+    /// as rows and then as records were 1.4 GB of a first scorecard's load).
+    pub fn scan_accounts(&mut self, f: &mut dyn FnMut(Account) -> Result<()>) -> Result<()> {
         let sql = format!(
             "SELECT {} FROM accounts ORDER BY id",
             ACCOUNT_COLS.join(", ")
         );
-        self.rows(&sql, &[])?
-            .iter()
-            .map(|r| account_from(r))
-            .collect()
+        self.db.query_each(&sql, &[], &mut |r| f(account_from(r)?))
     }
     pub fn upsert_leads(&mut self, v: &[Lead]) -> Result<u64> {
         self.bump()?;
@@ -695,11 +702,17 @@ impl Store {
         self.db.upsert("surveys", SURVEY_COLS, &["id"], &mut rows)
     }
     pub fn surveys(&mut self) -> Result<Vec<SurveyResponse>> {
+        let mut out = Vec::new();
+        self.scan_surveys(&mut |x| {
+            out.push(x);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+    /// Streams every survey response in id order without holding them all.
+    pub fn scan_surveys(&mut self, f: &mut dyn FnMut(SurveyResponse) -> Result<()>) -> Result<()> {
         let sql = format!("SELECT {} FROM surveys ORDER BY id", SURVEY_COLS.join(", "));
-        self.rows(&sql, &[])?
-            .iter()
-            .map(|r| survey_from(r))
-            .collect()
+        self.db.query_each(&sql, &[], &mut |r| f(survey_from(r)?))
     }
 
     /// One owner's opportunities whose close date (actual or expected) is in `[from, to)`,

@@ -224,3 +224,69 @@ fn accounts_sessions_tokens_and_throttling_on_both_backends() {
         );
     }
 }
+
+/// Accounts and survey responses stream in id order, every field as written, and a
+/// callback's error stops the scan and comes back (a scorecard's load reads them this way
+/// instead of holding millions at once).
+#[test]
+fn accounts_and_surveys_stream_in_id_order_on_both_backends() {
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        s.upsert_people(&[person("a")]).unwrap();
+        let account = |id: &str, owner: Option<&str>| Account {
+            id: AccountId::parse(id).unwrap(),
+            name: format!("Account {id}, \"quoted\""),
+            industry: Some("Retail".into()),
+            employees: Some(250),
+            region: None,
+            owner: owner.map(|o| PersonId::parse(o).unwrap()),
+            parent: None,
+            customer_since: Some(parse_date("2023-02-01").unwrap()),
+            churned_on: owner.is_none().then(|| parse_date("2024-03-31").unwrap()),
+        };
+        let accounts = [
+            account("c3", Some("a")),
+            account("a1", None),
+            account("b2", Some("a")),
+        ];
+        s.upsert_accounts(&accounts).unwrap();
+        let survey = |id: &str, acct: &str, score| SurveyResponse {
+            id: id.into(),
+            account: AccountId::parse(acct).unwrap(),
+            date: parse_date("2024-05-06").unwrap(),
+            score,
+            scale_min: 1,
+            scale_max: 5,
+        };
+        let surveys = [survey("s2", "c3", 4), survey("s1", "a1", 2)];
+        s.upsert_surveys(&surveys).unwrap();
+
+        let mut got = Vec::new();
+        s.scan_accounts(&mut |a| {
+            got.push(a);
+            Ok(())
+        })
+        .unwrap();
+        let mut want = accounts.to_vec();
+        want.sort_by(|x, y| x.id.as_str().cmp(y.id.as_str()));
+        assert_eq!(got, want, "{kind}");
+        assert_eq!(s.accounts().unwrap(), want, "{kind}");
+        let mut got = Vec::new();
+        s.scan_surveys(&mut |x| {
+            got.push(x);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(got, vec![surveys[1].clone(), surveys[0].clone()], "{kind}");
+
+        // the first row's error ends the scan
+        let mut seen = 0;
+        let err = s
+            .scan_accounts(&mut |_| {
+                seen += 1;
+                Err(StoreError::Conflict("stop here".into()))
+            })
+            .unwrap_err();
+        assert_eq!((seen, err.to_string()), (1, "stop here".into()), "{kind}");
+    }
+}
