@@ -56,6 +56,16 @@ pub fn load_book(
     keep_ids: bool,
     progress: &dyn Progress,
 ) -> Result<(Book, LoadTimings)> {
+    // every table is read once, in a scan: SQLite's page cache would only fill
+    store.scanning(|s| scan_book(s, catalog, keep_ids, progress))
+}
+
+fn scan_book(
+    store: &mut Store,
+    catalog: &Catalog,
+    keep_ids: bool,
+    progress: &dyn Progress,
+) -> Result<(Book, LoadTimings)> {
     let mut t = LoadTimings::default();
     let mut lap = Instant::now();
     let mut mark = |t: &mut LoadTimings, what: &'static str| {

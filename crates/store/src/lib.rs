@@ -217,6 +217,25 @@ impl Store {
     pub fn schema_version(&mut self) -> Result<i64> {
         migrate::current(self.db.as_mut())
     }
+
+    /// Runs `f` with SQLite's page cache small: reads that scan whole tables once (the
+    /// scorecard's load) gain nothing from the cache that bulk writes want large (256
+    /// MiB); a scan only fills it (at 10M opportunities, all of it stayed in the load's
+    /// peak). The cache is large again afterwards, whatever `f` returned.
+    /// PostgreSQL's cache is the server's: there `f` just runs.
+    pub fn scanning<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&mut Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        if self.db.kind() != BackendKind::Sqlite {
+            return f(self);
+        }
+        let set = |s: &mut Store, kib: i64| s.db.batch(&format!("PRAGMA cache_size = -{kib}"));
+        set(self, sqlite::SCAN_CACHE_KIB)?;
+        let out = f(self);
+        set(self, sqlite::BULK_CACHE_KIB)?;
+        out
+    }
     /// The raw backend, for the engine's bulk scans. Reads through it are not scoped:
     /// the name says so, and access-controlled callers must not use it.
     pub fn unscoped_backend(&mut self) -> &mut dyn Backend {

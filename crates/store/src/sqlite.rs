@@ -6,6 +6,11 @@ use rusqlite::{Connection, ToSql, params_from_iter};
 
 use crate::{Backend, BackendKind, Result, StoreError, Value};
 
+/// The page cache's size in KiB while writing (256 MiB: bulk loads spill less).
+pub const BULK_CACHE_KIB: i64 = 262_144;
+/// Its size while scanning whole tables once (see [`crate::Store::scanning`]).
+pub const SCAN_CACHE_KIB: i64 = 8_192;
+
 pub struct Lite {
     conn: Connection,
 }
@@ -55,7 +60,7 @@ impl Lite {
             })?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.pragma_update(None, "cache_size", -262_144)?; // 256 MiB: bulk loads spill less
+        conn.pragma_update(None, "cache_size", -BULK_CACHE_KIB)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         Ok(Lite { conn })
     }

@@ -290,3 +290,40 @@ fn accounts_and_surveys_stream_in_id_order_on_both_backends() {
         assert_eq!((seen, err.to_string()), (1, "stop here".into()), "{kind}");
     }
 }
+
+/// `scanning` runs its reads with SQLite's page cache small and leaves it large again
+/// afterwards, also when they fail; on PostgreSQL it only runs them.
+#[test]
+fn scanning_shrinks_the_page_cache_only_while_it_runs() {
+    fn cache_kib(s: &mut Store) -> i64 {
+        let mut v = 0;
+        s.unscoped_backend()
+            .query_each("PRAGMA cache_size", &[], &mut |r| {
+                if let salesorg_store::Value::Int(x) = r[0] {
+                    v = -x;
+                }
+                Ok(())
+            })
+            .unwrap();
+        v
+    }
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        s.upsert_people(&[person("a")]).unwrap();
+        let sqlite = kind == salesorg_store::BackendKind::Sqlite;
+        let before = if sqlite { cache_kib(&mut s) } else { 0 };
+        let inside = s
+            .scanning(|s| -> Result<i64, StoreError> {
+                assert_eq!(s.people()?.len(), 1);
+                Ok(if sqlite { cache_kib(s) } else { 0 })
+            })
+            .unwrap();
+        let failed =
+            s.scanning(|_| -> Result<(), StoreError> { Err(StoreError::Conflict("no".into())) });
+        assert!(failed.is_err(), "{kind}");
+        if sqlite {
+            assert_eq!((before, inside), (262_144, 8_192));
+            assert_eq!(cache_kib(&mut s), before);
+        }
+    }
+}
