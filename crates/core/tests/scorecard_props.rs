@@ -671,3 +671,55 @@ fn open_pipeline_takes_every_owners_amounts_from_the_history() {
         ]
     );
 }
+
+/// Survey responses keep their arrival order among those of one owner and day, also when
+/// one came before its account (a loader adds accounts first; the builder keeps such a
+/// response aside until the end); a response to an unknown account, or on an empty scale,
+/// is left out, and the ids stay beside their responses.
+#[test]
+fn surveys_that_come_before_their_account_keep_their_place() {
+    let people = reps(1);
+    let org = OrgHistory::new(Vec::new(), Vec::new(), Vec::new()).unwrap();
+    let cat = Catalog::builtin().unwrap();
+    let mut b = BookBuilder::new(Settings::default(), &cat, &people, org, true);
+    let survey = |id: &str, acct: &str, score, max| SurveyResponse {
+        id: id.into(),
+        account: AccountId::parse(acct).unwrap(),
+        date: base() + Duration::days(10),
+        score,
+        scale_min: 1,
+        scale_max: max,
+    };
+    let account = |id: &str| Account {
+        id: AccountId::parse(id).unwrap(),
+        name: id.into(),
+        industry: None,
+        employees: None,
+        region: None,
+        owner: Some(p(0)),
+        parent: None,
+        customer_since: None,
+        churned_on: None,
+    };
+    b.add_survey(survey("s1", "acc-b", 5, 5));
+    b.add_account(&account("acc-a"));
+    b.add_account(&account("acc-b"));
+    b.add_survey(survey("s2", "acc-a", 1, 5));
+    b.add_survey(survey("s3", "acc-unknown", 3, 5));
+    b.add_survey(survey("s4", "acc-b", 1, 1));
+    b.add_survey(survey("s5", "acc-b", 3, 5));
+    let book = b.finish().unwrap();
+    let got: Vec<(String, u32, f64)> = book
+        .surveys
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (book.survey_ids.get(i).to_owned(), s.account, s.score))
+        .collect();
+    let want: Vec<(String, u32, f64)> = vec![
+        ("s1".into(), 1, 1.0),
+        ("s2".into(), 0, 0.0),
+        ("s5".into(), 1, 0.5),
+    ];
+    assert_eq!(got, want);
+    assert!(book.surveys.iter().all(|s| s.owner == 0));
+}

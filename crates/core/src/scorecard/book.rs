@@ -521,6 +521,18 @@ pub fn div_round(n: i128, d: i128) -> i128 {
     }
 }
 
+/// A survey response as the book keeps it, for account `a` (its owner set later), or
+/// `None` when its scale is empty.
+fn survey_entry(s: &SurveyResponse, a: u32) -> Option<SurveyEntry> {
+    let span = f64::from(s.scale_max - s.scale_min);
+    (span > 0.0).then(|| SurveyEntry {
+        owner: NONE,
+        account: a,
+        day: day(s.date),
+        score: f64::from(s.score - s.scale_min) / span,
+    })
+}
+
 /// Offsets of each owner's rows in a column sorted by owner.
 fn owner_offsets(owner: &[u32], people: usize) -> Vec<u32> {
     let mut off = vec![0u32; people + 1];
@@ -637,7 +649,14 @@ pub struct BookBuilder {
     acct_owner: Vec<u32>,
     acct_churned: Vec<Day>,
     spend: Vec<Spend>,
-    surveys: Vec<SurveyResponse>,
+    /// Survey responses as the book keeps them, in arrival order, made as they arrive
+    /// (held as records, 5.5M responses were ~660 MB of a load's peak); their owners are
+    /// set by `finish`, which knows every account's. With `keep_ids`, their ids alongside.
+    surveys: Vec<SurveyEntry>,
+    survey_ids: Ids,
+    /// Responses whose account had not arrived yet, each with how many of `surveys` came
+    /// before it (a loader adds accounts first: normally none).
+    surveys_waiting: Vec<(usize, SurveyResponse)>,
     quotas: Vec<Quota>,
 }
 
@@ -709,6 +728,8 @@ impl BookBuilder {
             acct_churned: Vec::new(),
             spend: Vec::new(),
             surveys: Vec::new(),
+            survey_ids: Ids::default(),
+            surveys_waiting: Vec::new(),
             quotas: Vec::new(),
         }
     }
@@ -951,7 +972,17 @@ impl BookBuilder {
         self.spend.push(s);
     }
     pub fn add_survey(&mut self, s: SurveyResponse) {
-        self.surveys.push(s);
+        match self.acct_ix.get(&self.acct_keys, s.account.as_str()) {
+            Some(a) => {
+                if let Some(e) = survey_entry(&s, a) {
+                    if self.keep_ids {
+                        self.survey_ids.push(&s.id);
+                    }
+                    self.surveys.push(e);
+                }
+            }
+            None => self.surveys_waiting.push((self.surveys.len(), s)),
+        }
     }
 
     /// Sorts everything into its scan order and derives the stage order.
@@ -983,7 +1014,9 @@ impl BookBuilder {
             acct_owner,
             acct_churned,
             spend: raw_spend,
-            surveys: raw_surveys,
+            mut surveys,
+            survey_ids,
+            surveys_waiting,
             quotas: raw_quotas,
             ..
         } = self;
@@ -1445,24 +1478,38 @@ impl BookBuilder {
                 amount: s.amount.units(),
             });
         }
-        let mut surveys = Vec::new();
-        for s in raw_surveys {
-            let Some(a) = acct_ix.get(&acct_keys, s.account.as_str()) else {
-                continue;
+        // the responses that came before their account, in their places (an account
+        // still unknown drops its responses)
+        book.survey_ids = survey_ids;
+        if !surveys_waiting.is_empty() {
+            let (mut all, mut ids) = (Vec::with_capacity(surveys.len()), Ids::default());
+            let mut next = 0;
+            let mut take = |upto: usize, all: &mut Vec<SurveyEntry>, ids: &mut Ids| {
+                for (i, s) in surveys.iter().enumerate().take(upto).skip(next) {
+                    all.push(s.clone());
+                    if keep_ids {
+                        ids.push(book.survey_ids.get(i));
+                    }
+                }
+                next = next.max(upto);
             };
-            let span = f64::from(s.scale_max - s.scale_min);
-            if span <= 0.0 {
-                continue;
+            for (before, s) in &surveys_waiting {
+                take(*before, &mut all, &mut ids);
+                if let Some(a) = acct_ix.get(&acct_keys, s.account.as_str())
+                    && let Some(e) = survey_entry(s, a)
+                {
+                    all.push(e);
+                    if keep_ids {
+                        ids.push(&s.id);
+                    }
+                }
             }
-            if keep_ids {
-                book.survey_ids.push(&s.id);
-            }
-            surveys.push(SurveyEntry {
-                owner: book.accounts[a as usize].owner,
-                account: a,
-                day: day(s.date),
-                score: f64::from(s.score - s.scale_min) / span,
-            });
+            take(surveys.len(), &mut all, &mut ids);
+            surveys = all;
+            book.survey_ids = ids;
+        }
+        for s in &mut surveys {
+            s.owner = book.accounts[s.account as usize].owner;
         }
         if keep_ids {
             // keep ids and entries in the same order
