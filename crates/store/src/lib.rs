@@ -42,6 +42,18 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Every record a scan streams, held in a list.
+fn collected<T>(
+    scan: impl FnOnce(&mut dyn FnMut(T) -> Result<()>) -> Result<()>,
+) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    scan(&mut |x| {
+        out.push(x);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
 /// A value passed to or read from SQL. Money, counts and basis points are integers;
 /// dates, timestamps and ids are text. There are no floats in the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -526,12 +538,7 @@ impl Store {
         self.db.upsert("accounts", ACCOUNT_COLS, &["id"], &mut rows)
     }
     pub fn accounts(&mut self) -> Result<Vec<Account>> {
-        let mut out = Vec::new();
-        self.scan_accounts(&mut |x| {
-            out.push(x);
-            Ok(())
-        })?;
-        Ok(out)
+        collected(|f| self.scan_accounts(f))
     }
     /// Streams every account in id order without holding them all (2.5M accounts held
     /// as rows and then as records were 1.4 GB of a first scorecard's load).
@@ -548,12 +555,7 @@ impl Store {
         self.db.upsert("leads", LEAD_COLS, &["id"], &mut rows)
     }
     pub fn leads(&mut self) -> Result<Vec<Lead>> {
-        let mut out = Vec::new();
-        self.scan_leads(&mut |x| {
-            out.push(x);
-            Ok(())
-        })?;
-        Ok(out)
+        collected(|f| self.scan_leads(f))
     }
     /// Streams every lead in id order.
     pub fn scan_leads(&mut self, f: &mut dyn FnMut(Lead) -> Result<()>) -> Result<()> {
@@ -570,12 +572,7 @@ impl Store {
             .upsert("opportunities", OPP_COLS, &["id"], &mut rows)
     }
     pub fn opportunities(&mut self) -> Result<Vec<Opportunity>> {
-        let mut out = Vec::new();
-        self.scan_opportunities(&mut |o| {
-            out.push(o);
-            Ok(())
-        })?;
-        Ok(out)
+        collected(|f| self.scan_opportunities(f))
     }
     /// Streams every opportunity in id order without holding them all.
     pub fn scan_opportunities(
@@ -612,12 +609,7 @@ impl Store {
         )
     }
     pub fn stage_history(&mut self) -> Result<Vec<StageChange>> {
-        let mut out = Vec::new();
-        self.scan_stage_history(&mut |x| {
-            out.push(x);
-            Ok(())
-        })?;
-        Ok(out)
+        collected(|f| self.scan_stage_history(f))
     }
     /// Streams the stage history grouped by opportunity, in time order.
     pub fn scan_stage_history(
@@ -637,12 +629,7 @@ impl Store {
             .upsert("activities", ACTIVITY_COLS, &["id"], &mut rows)
     }
     pub fn activities(&mut self) -> Result<Vec<Activity>> {
-        let mut out = Vec::new();
-        self.scan_activities(&mut |x| {
-            out.push(x);
-            Ok(())
-        })?;
-        Ok(out)
+        collected(|f| self.scan_activities(f))
     }
     /// Streams every activity in id order.
     pub fn scan_activities(&mut self, f: &mut dyn FnMut(Activity) -> Result<()>) -> Result<()> {
@@ -721,12 +708,7 @@ impl Store {
         self.db.upsert("surveys", SURVEY_COLS, &["id"], &mut rows)
     }
     pub fn surveys(&mut self) -> Result<Vec<SurveyResponse>> {
-        let mut out = Vec::new();
-        self.scan_surveys(&mut |x| {
-            out.push(x);
-            Ok(())
-        })?;
-        Ok(out)
+        collected(|f| self.scan_surveys(f))
     }
     /// Streams every survey response in id order without holding them all.
     pub fn scan_surveys(&mut self, f: &mut dyn FnMut(SurveyResponse) -> Result<()>) -> Result<()> {
