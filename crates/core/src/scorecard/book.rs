@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use crate::catalog::Catalog;
 use crate::date::{Date, Timestamp, fmt_date};
-use crate::ids::PersonId;
+use crate::ids::{AccountId, PersonId};
 use crate::money::{Currency, Money, SCALE};
 use crate::org::OrgHistory;
 use crate::records::*;
@@ -654,9 +654,9 @@ pub struct BookBuilder {
     /// set by `finish`, which knows every account's. With `keep_ids`, their ids alongside.
     surveys: Vec<SurveyEntry>,
     survey_ids: Ids,
-    /// Responses whose account had not arrived yet, each with how many of `surveys` came
-    /// before it (a loader adds accounts first: normally none).
-    surveys_waiting: Vec<(usize, SurveyResponse)>,
+    /// Responses whose account had not arrived yet: their place in `surveys` and the
+    /// account's id, looked up by `finish` (a loader adds accounts first: normally none).
+    surveys_waiting: Vec<(usize, AccountId)>,
     quotas: Vec<Quota>,
 }
 
@@ -972,17 +972,18 @@ impl BookBuilder {
         self.spend.push(s);
     }
     pub fn add_survey(&mut self, s: SurveyResponse) {
-        match self.acct_ix.get(&self.acct_keys, s.account.as_str()) {
-            Some(a) => {
-                if let Some(e) = survey_entry(&s, a) {
-                    if self.keep_ids {
-                        self.survey_ids.push(&s.id);
-                    }
-                    self.surveys.push(e);
-                }
-            }
-            None => self.surveys_waiting.push((self.surveys.len(), s)),
+        let a = self.acct_ix.get(&self.acct_keys, s.account.as_str());
+        let Some(e) = survey_entry(&s, a.unwrap_or(NONE)) else {
+            return;
+        };
+        if a.is_none() {
+            self.surveys_waiting
+                .push((self.surveys.len(), s.account.clone()));
         }
+        if self.keep_ids {
+            self.survey_ids.push(&s.id);
+        }
+        self.surveys.push(e);
     }
 
     /// Sorts everything into its scan order and derives the stage order.
@@ -1478,35 +1479,26 @@ impl BookBuilder {
                 amount: s.amount.units(),
             });
         }
-        // the responses that came before their account, in their places (an account
-        // still unknown drops its responses)
+        // the accounts of the responses that came before them; a response whose account
+        // never came is left out
         book.survey_ids = survey_ids;
-        if !surveys_waiting.is_empty() {
-            let (mut all, mut ids) = (Vec::with_capacity(surveys.len()), Ids::default());
-            let mut next = 0;
-            let mut take = |upto: usize, all: &mut Vec<SurveyEntry>, ids: &mut Ids| {
-                for (i, s) in surveys.iter().enumerate().take(upto).skip(next) {
-                    all.push(s.clone());
-                    if keep_ids {
+        for (i, acct) in &surveys_waiting {
+            surveys[*i].account = acct_ix.get(&acct_keys, acct.as_str()).unwrap_or(NONE);
+        }
+        if surveys_waiting
+            .iter()
+            .any(|&(i, _)| surveys[i].account == NONE)
+        {
+            if keep_ids {
+                let mut ids = Ids::default();
+                for (i, s) in surveys.iter().enumerate() {
+                    if s.account != NONE {
                         ids.push(book.survey_ids.get(i));
                     }
                 }
-                next = next.max(upto);
-            };
-            for (before, s) in &surveys_waiting {
-                take(*before, &mut all, &mut ids);
-                if let Some(a) = acct_ix.get(&acct_keys, s.account.as_str())
-                    && let Some(e) = survey_entry(s, a)
-                {
-                    all.push(e);
-                    if keep_ids {
-                        ids.push(&s.id);
-                    }
-                }
+                book.survey_ids = ids;
             }
-            take(surveys.len(), &mut all, &mut ids);
-            surveys = all;
-            book.survey_ids = ids;
+            surveys.retain(|s| s.account != NONE);
         }
         for s in &mut surveys {
             s.owner = book.accounts[s.account as usize].owner;
