@@ -219,6 +219,12 @@ pub struct Totals {
     pub cycle_hist: Vec<u32>,
     /// Response seconds of answered leads.
     pub response_secs: Vec<u32>,
+    /// The middle values of the sales cycle days and of the response seconds, where the
+    /// roll-up found them without gathering the values (see
+    /// [`crate::scorecard::middle`]): these are used instead of `cycle_hist` and
+    /// `response_secs`.
+    pub cycle_middle: Option<Middle>,
+    pub response_middle: Option<Middle>,
     /// Indexed by stage order.
     pub stages: Vec<StageCell>,
     /// Indexed by loss reason; the last entry is "no reason given".
@@ -357,47 +363,60 @@ fn measure(n: i128, d: i128) -> Value {
     }
 }
 
-/// The median of a histogram in units of 1/10000 (mean of the two middle values when
-/// the count is even).
-fn hist_median(h: &[u32]) -> Value {
+/// The two middle values of a multiset in order (the same value twice when its count is
+/// odd), or `None` when it is empty: all a median needs.
+pub type Middle = Option<(u32, u32)>;
+
+/// The middle values of a histogram (`h[v]` values equal `v`).
+pub fn hist_middle(h: &[u32]) -> Middle {
     let n: u64 = h.iter().map(|&c| u64::from(c)).sum();
     if n == 0 {
-        return Value::Null;
+        return None;
     }
     let nth = |k: u64| {
         let mut acc = 0u64;
         for (v, &c) in h.iter().enumerate() {
             acc += u64::from(c);
             if acc > k {
-                return v as i128;
+                return v as u32;
             }
         }
         0
     };
-    let (a, b) = if n % 2 == 1 {
-        (nth(n / 2), nth(n / 2))
-    } else {
-        (nth(n / 2 - 1), nth(n / 2))
-    };
-    Value::Measure((a + b) * 10_000 / 2)
+    Some((nth((n - 1) / 2), nth(n / 2)))
 }
 
-fn median_secs_as_minutes(v: &mut [u32]) -> Value {
+/// The middle values of `v` (reordered).
+pub fn select_middle(v: &mut [u32]) -> Middle {
     let n = v.len();
     if n == 0 {
-        return Value::Null;
+        return None;
     }
     let mid = n / 2;
     let (_, &mut hi, _) = v.select_nth_unstable(mid);
-    let hi = i128::from(hi);
-    let sum2 = if n % 2 == 1 {
-        2 * hi
+    let lo = if n % 2 == 1 {
+        hi
     } else {
-        let lo = *v[..mid].iter().max().unwrap_or(&0);
-        i128::from(lo) + hi
+        *v[..mid].iter().max().unwrap_or(&0)
     };
-    // (sum2 / 2) seconds / 60 → minutes, to 1/10000
-    Value::Measure(div_round(sum2 * 10_000, 120))
+    Some((lo, hi))
+}
+
+/// A median of days in units of 1/10000 (mean of the two middle values).
+fn days_median(m: Middle) -> Value {
+    match m {
+        None => Value::Null,
+        Some((a, b)) => Value::Measure((i128::from(a) + i128::from(b)) * 10_000 / 2),
+    }
+}
+
+/// A median of seconds as minutes, to 1/10000 (mean of the two middle values).
+fn secs_median_as_minutes(m: Middle) -> Value {
+    match m {
+        None => Value::Null,
+        // (sum / 2) seconds / 60 → minutes, to 1/10000
+        Some((a, b)) => Value::Measure(div_round((i128::from(a) + i128::from(b)) * 10_000, 120)),
+    }
 }
 
 /// The one place every KPI formula lives (spec/kpis.md §2–6, choices in docs/kpis.md).
@@ -415,7 +434,9 @@ pub fn compute(id: &str, t: &mut Totals, cx: &Context) -> Option<Value> {
         "win_rate_value" => ratio(m(c.bookings), m(c.bookings) + m(c.lost_amount)),
         "avg_deal_size" => money_per(m(c.bookings), i(c.won)),
         "sales_cycle_days" => measure(m(c.cycle_sum), i(c.cycle_n)),
-        "sales_cycle_days_median" => hist_median(&t.cycle_hist),
+        "sales_cycle_days_median" => {
+            days_median(t.cycle_middle.unwrap_or_else(|| hist_middle(&t.cycle_hist)))
+        }
         "revenue_growth_yoy" => match cx.last_year {
             Some(ly) => ratio(m(c.bookings) - m(ly.cell.bookings), m(ly.cell.bookings)),
             None => Value::Null,
@@ -451,7 +472,10 @@ pub fn compute(id: &str, t: &mut Totals, cx: &Context) -> Option<Value> {
         "calls_per_rep_day" => ratio(i(c.rep_calls), i(c.rep_days)),
         "leads_created" => Value::Count(c.leads.into()),
         "lead_conversion_rate" => ratio(i(c.leads_converted), i(c.leads)),
-        "lead_response_minutes_median" => median_secs_as_minutes(&mut t.response_secs),
+        "lead_response_minutes_median" => secs_median_as_minutes(
+            t.response_middle
+                .unwrap_or_else(|| select_middle(&mut t.response_secs)),
+        ),
         "lead_response_sla_share" => ratio(i(c.leads_in_sla), i(c.leads)),
         "followups_per_lead" => ratio(i(c.lead_followups), i(c.leads)),
         "opp_conversion_rate" => ratio(i(c.created_won), i(c.created)),

@@ -5,6 +5,7 @@
 //! cells up to the requested scopes and applies the formulas of [`crate::kpi::compute`].
 
 pub mod book;
+pub mod middle;
 pub mod pass;
 pub mod segments;
 pub mod spare;
@@ -147,6 +148,7 @@ fn sum_cells(grid: &Grid, list: &[u32], gs: &[usize]) -> Vec<Cell> {
 struct Scratch {
     hist: Vec<u32>,
     responses: Vec<u32>,
+    middle: middle::Scratch,
 }
 
 impl Scratch {
@@ -187,10 +189,22 @@ struct Classes {
     /// `own_bookings[p * ng + g]`: person `p`'s own bookings in slot `g` (whether a rep
     /// reached their quota is asked once for every scope above them).
     own_bookings: Vec<i64>,
+    /// Each class's sales cycle days and response seconds in each of the periods' own
+    /// slots (group `c * nt + table_ix[g]`), when the run's KPIs read their medians: a
+    /// scope's median comes from its classes' (see [`middle`]).
+    cycles: Option<middle::Groups>,
+    responses: Option<middle::Groups>,
 }
 
 impl Classes {
-    fn of(e: &Engine, grid: &Grid, scopes: &[Scope]) -> Classes {
+    /// `reuse`: the arrays of an earlier run's groups of values (see [`middle::Groups::build`]).
+    fn of(
+        e: &Engine,
+        grid: &Grid,
+        scopes: &[Scope],
+        parts: Parts,
+        reuse: (middle::Groups, middle::Groups),
+    ) -> Classes {
         let segs = &e.segs;
         let (ng, ns, nr, nt) = (grid.ng, grid.ns, grid.nr, grid.nt);
         let mut wanted = vec![false; segs.of_scope.len()];
@@ -298,12 +312,40 @@ impl Classes {
                 _ => None,
             })
             .collect();
+        // each class's values of a median in each own slot, from its segments'
+        let own_slot: Vec<usize> = {
+            let mut v = vec![0; nt];
+            for (g, &t) in grid.table_ix.iter().enumerate() {
+                if t != usize::MAX {
+                    v[t] = g;
+                }
+            }
+            v
+        };
+        let values = |at: &[u32], vals: &[u32], reuse: middle::Groups| {
+            middle::Groups::build(nc, nt, 2, reuse, |c, put| {
+                for &s in &members[off[c]..off[c + 1]] {
+                    for (t, &g) in own_slot.iter().enumerate() {
+                        let k = s as usize * ng + g;
+                        put(t, &vals[at[k] as usize..at[k + 1] as usize]);
+                    }
+                }
+            })
+        };
+        let cycles = parts
+            .cycles
+            .then(|| values(&grid.cycle_off, &grid.cycle_vals, reuse.0));
+        let responses = parts
+            .responses
+            .then(|| values(&grid.resp_off, &grid.resp_vals, reuse.1));
         Classes {
             cells,
             stages,
             losses,
             of_scope,
             own_bookings,
+            cycles,
+            responses,
         }
     }
 }
@@ -316,6 +358,9 @@ pub struct Engine {
     /// The arrays of the last finished pass that nothing keeps (see [`Engine::run_in`]),
     /// reused by the next: rewriting them costs less than fresh pages from the kernel.
     spare: std::sync::Mutex<Option<Spare>>,
+    /// The last roll-up's groups of median values (see [`Classes`]): sales cycles and
+    /// response times, for the next.
+    spare_middles: std::sync::Mutex<(middle::Groups, middle::Groups)>,
     /// The deal blocks' spans, made for the first pass that reads them.
     spans: std::sync::OnceLock<Vec<(book::Day, book::Day)>>,
     /// What the pass looks up for each owner.
@@ -463,6 +508,7 @@ impl Engine {
             segs,
             accounts,
             spare: std::sync::Mutex::new(None),
+            spare_middles: std::sync::Mutex::new(Default::default()),
             spans: std::sync::OnceLock::new(),
             every_deal: std::sync::atomic::AtomicBool::new(false),
             split_from: std::sync::atomic::AtomicU64::new(SPLIT_FROM),
@@ -1279,6 +1325,21 @@ impl Engine {
         };
         // (a cell already summed leaves the segments to walk for their tables alone)
         let by_segment = classes.is_none() && (summed.is_none() || tables);
+        // the medians from the classes' values where they were placed (own slots)
+        let mut parts = parts;
+        if let Some((c, of)) = classes
+            && grid.own(g)
+        {
+            let group = |x: &u32| *x as usize * grid.nt + grid.table_ix[g];
+            if let Some(v) = c.cycles.as_ref().filter(|_| parts.cycles) {
+                t.cycle_middle = Some(v.middle(of.iter().map(group), &mut scratch.middle));
+                parts.cycles = false;
+            }
+            if let Some(v) = c.responses.as_ref().filter(|_| parts.responses) {
+                t.response_middle = Some(v.middle(of.iter().map(group), &mut scratch.middle));
+                parts.responses = false;
+            }
+        }
         let list = if by_segment || parts.cycles || parts.responses || parts.reps {
             list
         } else {
@@ -1587,7 +1648,14 @@ impl Engine {
         let walks: usize = scopes.iter().map(|&s| self.segments_of(s).len()).sum();
         let classes =
             (lens.is_everything() && scopes.len() >= CLASSES_FROM && walks >= 2 * self.segs.len())
-                .then(|| Classes::of(self, grid, scopes));
+                .then(|| {
+                    let reuse = self
+                        .spare_middles
+                        .lock()
+                        .map(|mut m| std::mem::take(&mut *m))
+                        .unwrap_or_default();
+                    Classes::of(self, grid, scopes, parts, reuse)
+                });
         let one = |si: usize, scratch: &mut Scratch| -> Vec<Row> {
             let scope = scopes[si];
             let list = lens.narrow(self.segments_of(scope));
@@ -1685,43 +1753,22 @@ impl Engine {
             .map(|n| n.get())
             .unwrap_or(1)
             .min(8);
-        if threads <= 1 || scopes.len() < 8 {
+        let rows = if threads <= 1 || scopes.len() < 8 {
             let mut scratch = Scratch::default();
-            return Ok((0..scopes.len())
+            (0..scopes.len())
                 .flat_map(|si| one(si, &mut scratch))
-                .collect());
-        }
-        // Scopes differ a thousandfold in size (the company's top team against a rep's),
-        // so threads take small blocks in turn instead of one fixed half each.
-        const BLOCK: usize = 8;
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let parts: Vec<Vec<(usize, Vec<Row>)>> = std::thread::scope(|sc| {
-            let hs: Vec<_> = (0..threads)
-                .map(|_| {
-                    let (one, next) = (&one, &next);
-                    sc.spawn(move || {
-                        let mut got = Vec::new();
-                        let mut scratch = Scratch::default();
-                        loop {
-                            let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let lo = b * BLOCK;
-                            if lo >= scopes.len() {
-                                break;
-                            }
-                            let hi = (lo + BLOCK).min(scopes.len());
-                            got.push((b, (lo..hi).flat_map(|si| one(si, &mut scratch)).collect()));
-                        }
-                        got
-                    })
-                })
-                .collect();
-            hs.into_iter()
-                .map(|h| h.join().unwrap_or_default())
                 .collect()
-        });
-        let mut blocks: Vec<(usize, Vec<Row>)> = parts.into_iter().flatten().collect();
-        blocks.sort_unstable_by_key(|b| b.0);
-        let rows: Vec<Row> = blocks.into_iter().flat_map(|b| b.1).collect();
+        } else {
+            rows_on_threads(threads, scopes.len(), &one)
+        };
+        if let Some(c) = classes
+            && let Ok(mut m) = self.spare_middles.lock()
+        {
+            *m = (
+                c.cycles.unwrap_or_default(),
+                c.responses.unwrap_or_default(),
+            );
+        }
         if rows.len() != scopes.len() * periods.len() {
             return Err(ScorecardError::Data("a scorecard thread failed".into()));
         }
@@ -1898,6 +1945,45 @@ fn unit_ancestors(book: &Book, v: u32) -> Vec<u32> {
         cur = book.units[pi as usize].parent.as_ref();
     }
     out
+}
+
+/// The rows of scopes `0..n`, `one(si, scratch)` each, made on `threads` threads and
+/// returned in the scopes' order.
+fn rows_on_threads<F>(threads: usize, n: usize, one: &F) -> Vec<Row>
+where
+    F: Fn(usize, &mut Scratch) -> Vec<Row> + Sync,
+{
+    // Scopes differ a thousandfold in size (the company's top team against a rep's),
+    // so threads take small blocks in turn instead of one fixed half each.
+    const BLOCK: usize = 8;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let parts: Vec<Vec<(usize, Vec<Row>)>> = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..threads)
+            .map(|_| {
+                let (one, next) = (&one, &next);
+                sc.spawn(move || {
+                    let mut got = Vec::new();
+                    let mut scratch = Scratch::default();
+                    loop {
+                        let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let lo = b * BLOCK;
+                        if lo >= n {
+                            break;
+                        }
+                        let hi = (lo + BLOCK).min(n);
+                        got.push((b, (lo..hi).flat_map(|si| one(si, &mut scratch)).collect()));
+                    }
+                    got
+                })
+            })
+            .collect();
+        hs.into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let mut blocks: Vec<(usize, Vec<Row>)> = parts.into_iter().flatten().collect();
+    blocks.sort_unstable_by_key(|b| b.0);
+    blocks.into_iter().flat_map(|b| b.1).collect()
 }
 
 /// Whether unit `v` is `u` or below it.
