@@ -56,53 +56,101 @@ impl Groups {
     /// `threads` threads, each a run of them, into the arrays of `reuse` (a run's groups
     /// are tens of megabytes at 10M opportunities: the last run's, rewritten, cost less
     /// than fresh pages from the kernel).
+    ///
+    /// Each slice is read once: its values are copied to their group's place and counted
+    /// there, and each group is then put in bucket order through a buffer while it is
+    /// still in the cache (a class's segments lie far apart in the pass's arrays, and a
+    /// second walk over them cost as much as the first).
     pub fn build<F>(units: usize, per: usize, threads: usize, reuse: Groups, each: F) -> Groups
     where
         F: Fn(usize, &mut dyn FnMut(usize, &[u32])) + Sync,
     {
         let n = units * per;
-        let threads = threads.clamp(1, units.max(1));
-        let cut: Vec<usize> = (0..=threads).map(|k| k * units / threads).collect();
         let Groups {
             mut upto,
             mut start,
             mut vals,
             ..
         } = reuse;
-        // the counts in every bucket, a run of units on each thread
+        // every group's size and place (the slices' lengths alone: no value is read)
+        start.clear();
+        start.resize(n + 1, 0);
+        for u in 0..units {
+            each(u, &mut |t, vs: &[u32]| start[u * per + t + 1] += vs.len());
+        }
+        for i in 0..n {
+            start[i + 1] += start[i];
+        }
+        let total = start[n];
+        // runs of units with about as many values each (a bulk export's classes differ
+        // a hundredfold: cut by units, one core placed nine tenths of the response times)
+        let threads = threads.clamp(1, units.max(1));
+        let mut cut = vec![0usize];
+        for u in 0..units {
+            if cut.len() < threads && start[(u + 1) * per] * threads >= total * cut.len() {
+                cut.push(u + 1);
+            }
+        }
+        cut.resize(threads, units);
+        cut.push(units);
         upto.clear();
         upto.resize(n * BUCKETS, 0);
-        let each = &each;
+        vals.clear();
+        vals.resize(total, 0);
+        let (each, at) = (&each, &start);
         std::thread::scope(|sc| {
-            let mut rest = &mut upto[..];
+            let (mut ups_rest, mut vals_rest) = (&mut upto[..], &mut vals[..]);
             for w in cut.windows(2) {
-                let (mine, r) = rest.split_at_mut((w[1] - w[0]) * per * BUCKETS);
-                rest = r;
-                let lo = w[0];
-                let mut count = move || {
-                    for (x, ups) in mine.chunks_exact_mut(per * BUCKETS).enumerate() {
-                        each(lo + x, &mut |t, vs: &[u32]| {
+                let (ups, r) = ups_rest.split_at_mut((w[1] - w[0]) * per * BUCKETS);
+                ups_rest = r;
+                let (mine, r) = vals_rest.split_at_mut(at[w[1] * per] - at[w[0] * per]);
+                vals_rest = r;
+                let (lo, base) = (w[0], at[w[0] * per]);
+                let mut work = move || {
+                    let (mut next, mut buf) = (vec![0usize; per], Vec::new());
+                    for (x, ups) in ups.chunks_exact_mut(per * BUCKETS).enumerate() {
+                        let u = lo + x;
+                        for (t, nx) in next.iter_mut().enumerate() {
+                            *nx = at[u * per + t] - base;
+                        }
+                        // each value to its group's place, counted in its bucket
+                        each(u, &mut |t, vs: &[u32]| {
                             let up = &mut ups[t * BUCKETS..(t + 1) * BUCKETS];
                             for &v in vs {
                                 up[bucket(v)] += 1;
                             }
+                            mine[next[t]..next[t] + vs.len()].copy_from_slice(vs);
+                            next[t] += vs.len();
                         });
-                        for up in ups.chunks_exact_mut(BUCKETS) {
+                        // each group in bucket order, its counts made running
+                        for (t, up) in ups.chunks_exact_mut(BUCKETS).enumerate() {
+                            let i = u * per + t;
+                            let group = &mut mine[at[i] - base..at[i + 1] - base];
+                            buf.clear();
+                            buf.extend_from_slice(group);
                             let mut acc = 0;
-                            for u in up.iter_mut() {
-                                acc += *u;
-                                *u = acc;
+                            for c in up.iter_mut() {
+                                let n = *c;
+                                *c = acc;
+                                acc += n;
+                            }
+                            for &v in &buf {
+                                let b = &mut up[bucket(v)];
+                                group[*b as usize] = v;
+                                *b += 1;
                             }
                         }
                     }
                 };
                 if w[1] == units {
-                    count();
+                    work();
                 } else {
-                    sc.spawn(count);
+                    sc.spawn(work);
                 }
             }
         });
+        // (each bucket's counter now stands where the next bucket starts: the running
+        // count of the buckets up to it)
         // only the buckets from the first any value falls in to the last: a median's
         // counts are added up over those alone (response times span a dozen powers of
         // two, not all thirty)
@@ -119,55 +167,6 @@ impl Groups {
             upto.copy_within(i * BUCKETS + first..i * BUCKETS + first + width, i * width);
         }
         upto.truncate(n * width);
-        start.clear();
-        let mut total = 0usize;
-        start.push(0);
-        for i in 0..n {
-            total += upto[i * width + width - 1] as usize;
-            start.push(total);
-        }
-        // the values, each group's in bucket order
-        vals.clear();
-        vals.resize(total, 0);
-        std::thread::scope(|sc| {
-            let mut rest = &mut vals[..];
-            for w in cut.windows(2) {
-                let (mine, r) = rest.split_at_mut(start[w[1] * per] - start[w[0] * per]);
-                rest = r;
-                let (lo, base) = (w[0], start[w[0] * per]);
-                let (upto, start) = (&upto, &start);
-                let mut place = move || {
-                    let mut next = vec![0u32; per * width];
-                    for u in lo..w[1] {
-                        for t in 0..per {
-                            let i = u * per + t;
-                            let (up, nx) = (
-                                &upto[i * width..(i + 1) * width],
-                                &mut next[t * width..(t + 1) * width],
-                            );
-                            let at = (start[i] - base) as u32;
-                            nx[0] = at;
-                            for (a, &b) in nx[1..].iter_mut().zip(up) {
-                                *a = at + b;
-                            }
-                        }
-                        each(u, &mut |t, vs: &[u32]| {
-                            let nx = &mut next[t * width..(t + 1) * width];
-                            for &v in vs {
-                                let b = &mut nx[bucket(v) - first];
-                                mine[*b as usize] = v;
-                                *b += 1;
-                            }
-                        });
-                    }
-                };
-                if w[1] == units {
-                    place();
-                } else {
-                    sc.spawn(place);
-                }
-            }
-        });
         Groups {
             width,
             upto,
