@@ -189,19 +189,23 @@ struct Classes {
     /// `own_bookings[p * ng + g]`: person `p`'s own bookings in slot `g` (whether a rep
     /// reached their quota is asked once for every scope above them).
     own_bookings: Vec<i64>,
-    /// Each class's sales cycle days and response seconds in each of the periods' own
-    /// slots (group `c * nt + table_ix[g]`), when the run's KPIs read their medians: a
-    /// scope's median comes from its classes' (see [`middle`]).
+    /// Each class's sales cycle days and response seconds in each slot of the run's
+    /// periods (group `c * nm + mid_ix[g]`, `nm` such slots), when the run's KPIs read
+    /// their medians: a scope's median comes from its classes' (see [`middle`]).
     cycles: Option<middle::Groups>,
     responses: Option<middle::Groups>,
+    nm: usize,
+    mid_ix: Vec<usize>,
 }
 
 impl Classes {
-    /// `reuse`: the arrays of an earlier run's groups of values (see [`middle::Groups::build`]).
+    /// `periods`: the run's periods, as places in the grid's `main`; `reuse`: the arrays
+    /// of an earlier run's groups of values (see [`middle::Groups::build`]).
     fn of(
         e: &Engine,
         grid: &Grid,
         scopes: &[Scope],
+        periods: &[usize],
         parts: Parts,
         reuse: (middle::Groups, middle::Groups),
     ) -> Classes {
@@ -312,20 +316,20 @@ impl Classes {
                 _ => None,
             })
             .collect();
-        // each class's values of a median in each own slot, from its segments'
-        let own_slot: Vec<usize> = {
-            let mut v = vec![0; nt];
-            for (g, &t) in grid.table_ix.iter().enumerate() {
-                if t != usize::MAX {
-                    v[t] = g;
-                }
-            }
-            v
-        };
+        // each class's values of a median in each slot of the run's periods, from its
+        // segments' (a server's kept pass holds more periods than a request reads)
+        let mut mid_slot: Vec<usize> = periods.iter().map(|&i| grid.main[i]).collect();
+        mid_slot.sort_unstable();
+        mid_slot.dedup();
+        let nm = mid_slot.len();
+        let mut mid_ix = vec![usize::MAX; ng];
+        for (t, &g) in mid_slot.iter().enumerate() {
+            mid_ix[g] = t;
+        }
         let values = |at: &[u32], vals: &[u32], reuse: middle::Groups| {
-            middle::Groups::build(nc, nt, 2, reuse, |c, put| {
+            middle::Groups::build(nc, nm, 2, reuse, |c, put| {
                 for &s in &members[off[c]..off[c + 1]] {
-                    for (t, &g) in own_slot.iter().enumerate() {
+                    for (t, &g) in mid_slot.iter().enumerate() {
                         let k = s as usize * ng + g;
                         put(t, &vals[at[k] as usize..at[k + 1] as usize]);
                     }
@@ -346,6 +350,8 @@ impl Classes {
             own_bookings,
             cycles,
             responses,
+            nm,
+            mid_ix,
         }
     }
 }
@@ -1328,9 +1334,9 @@ impl Engine {
         // the medians from the classes' values where they were placed (own slots)
         let mut parts = parts;
         if let Some((c, of)) = classes
-            && grid.own(g)
+            && let Some(&m) = c.mid_ix.get(g).filter(|&&m| m != usize::MAX)
         {
-            let group = |x: &u32| *x as usize * grid.nt + grid.table_ix[g];
+            let group = |x: &u32| *x as usize * c.nm + m;
             if let Some(v) = c.cycles.as_ref().filter(|_| parts.cycles) {
                 t.cycle_middle = Some(v.middle(of.iter().map(group), &mut scratch.middle));
                 parts.cycles = false;
@@ -1654,7 +1660,7 @@ impl Engine {
                         .lock()
                         .map(|mut m| std::mem::take(&mut *m))
                         .unwrap_or_default();
-                    Classes::of(self, grid, scopes, parts, reuse)
+                    Classes::of(self, grid, scopes, at, parts, reuse)
                 });
         let one = |si: usize, scratch: &mut Scratch| -> Vec<Row> {
             let scope = scopes[si];
