@@ -389,17 +389,20 @@ pub fn hist_middle(h: &[u32]) -> Middle {
 /// The middle values of `v` (reordered).
 pub fn select_middle(v: &mut [u32]) -> Middle {
     let n = v.len();
-    if n == 0 {
-        return None;
-    }
-    let mid = n / 2;
-    let (_, &mut hi, _) = v.select_nth_unstable(mid);
-    let lo = if n % 2 == 1 {
-        hi
+    (n > 0).then(|| select_ranks(v, (n - 1) / 2, n / 2))
+}
+
+/// The values of ranks `lo` and `hi` of `v` in order (`hi` is `lo` or `lo + 1`, below
+/// `v.len()`; `v` is reordered).
+pub fn select_ranks(v: &mut [u32], lo: usize, hi: usize) -> (u32, u32) {
+    let (_, &mut h, _) = v.select_nth_unstable(hi);
+    // (after the selection every value before rank `hi` is at most its value)
+    let l = if lo == hi {
+        h
     } else {
-        *v[..mid].iter().max().unwrap_or(&0)
+        *v[..hi].iter().max().unwrap_or(&h)
     };
-    Some((lo, hi))
+    (l, h)
 }
 
 /// A median of days in units of 1/10000 (mean of the two middle values).

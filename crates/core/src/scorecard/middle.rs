@@ -10,7 +10,7 @@
 //! a scope costs a sum over its groups' counts (a few hundred each) and a selection
 //! among the values of the buckets its middle falls in.
 
-use crate::kpi::Middle;
+use crate::kpi::{Middle, select_ranks};
 
 /// How many buckets: values below 8 have one each; from 8 on, each power of two is cut
 /// into eight buckets, so a bucket spans at most an eighth of its values.
@@ -175,11 +175,6 @@ impl Groups {
         }
     }
 
-    /// About how many bytes the groups hold.
-    pub fn bytes(&self) -> usize {
-        (self.upto.len() + self.vals.len()) * 4 + self.start.len() * 8
-    }
-
     /// The middle values of the union of `groups` (each listed once).
     pub fn middle(&self, groups: impl Iterator<Item = usize> + Clone, s: &mut Scratch) -> Middle {
         let w = self.width;
@@ -208,14 +203,11 @@ impl Groups {
             let to = up[b2] as usize;
             pick.extend_from_slice(&self.vals[self.start[i] + from..self.start[i] + to]);
         }
-        let (j1, j2) = ((r1 - before) as usize, (r2 - before) as usize);
-        let (_, &mut hi, _) = pick.select_nth_unstable(j2);
-        let lo = if j1 == j2 {
-            hi
-        } else {
-            *pick[..j2].iter().max().unwrap_or(&hi)
-        };
-        Some((lo, hi))
+        Some(select_ranks(
+            pick,
+            (r1 - before) as usize,
+            (r2 - before) as usize,
+        ))
     }
 }
 
