@@ -148,7 +148,11 @@ fn sum_cells(grid: &Grid, list: &[u32], gs: &[usize]) -> Vec<Cell> {
 struct Scratch {
     hist: Vec<u32>,
     responses: Vec<u32>,
+    stages: Vec<StageCell>,
+    losses: Vec<LossCell>,
     middle: middle::Scratch,
+    /// For [`RepCounts::count`].
+    hits: Vec<u32>,
 }
 
 impl Scratch {
@@ -156,6 +160,8 @@ impl Scratch {
     fn keep(&mut self, t: &mut Totals) {
         self.hist = std::mem::take(&mut t.cycle_hist);
         self.responses = std::mem::take(&mut t.response_secs);
+        self.stages = std::mem::take(&mut t.stages);
+        self.losses = std::mem::take(&mut t.losses);
     }
 }
 
@@ -196,6 +202,144 @@ struct Classes {
     responses: Option<middle::Groups>,
     nm: usize,
     mid_ix: Vec<usize>,
+    /// When the run's KPIs read them: `reps[c * nm + t]`, each class's distinct active
+    /// reps in slot `t` of the run's periods, with a quota, and at it (see [`RepCounts`]).
+    reps: Option<RepCounts>,
+}
+
+/// Distinct active reps by class, for a scope to add up over its classes instead of
+/// walking its segments once per period (the top teams' walks read every segment a dozen
+/// times over). A rep counts once in each class where one of their segments is active in
+/// the slot; the few active in two or more classes of a slot (moved mid-period) are
+/// listed, and a scope that holds k of a rep's classes takes k − 1 of them off.
+struct RepCounts {
+    /// `per_class[c * nm + t]`: (active reps, those with an own-book quota, those at it).
+    per_class: Vec<[u32; 3]>,
+    /// The reps active in more than one class in a slot: their (slot, classes, counts).
+    multi: Vec<(usize, Vec<u32>, [u32; 3])>,
+    /// `multi`'s entries by class and slot: `by_class[at[c * nm + t]..at[c * nm + t + 1]]`.
+    at: Vec<u32>,
+    by_class: Vec<u32>,
+}
+
+impl RepCounts {
+    /// The counts of the reps of `nc` classes (each segment's: `class_of`) in slots
+    /// `mid_slot`; `own_bookings` as [`Classes`]'s.
+    fn of(
+        e: &Engine,
+        grid: &Grid,
+        class_of: &[u32],
+        nc: usize,
+        mid_slot: &[usize],
+        own_bookings: &[i64],
+    ) -> RepCounts {
+        let (segs, ng, nm) = (&e.segs, grid.ng, mid_slot.len());
+        let mut per_class = vec![[0u32; 3]; nc * nm];
+        let mut multi = Vec::new();
+        let mut seen: Vec<u32> = Vec::new();
+        for p in 0..segs.n_people {
+            let info = &e.book.people[p as usize];
+            if !info.rep {
+                continue;
+            }
+            let pu = p as usize;
+            let hired = if info.hired == NO_DAY {
+                i32::MIN
+            } else {
+                info.hired
+            };
+            for (t, &g) in mid_slot.iter().enumerate() {
+                let sl = &grid.slots[g];
+                // (active in the slot as [`Engine::totals_of`]'s walk finds it)
+                seen.clear();
+                for s in segs.of_person(p) {
+                    let s = s as usize;
+                    let lo = segs.from[s].max(sl.start).max(hired);
+                    let hi = segs.to[s].min(sl.end).min(info.left);
+                    if lo < hi {
+                        seen.push(class_of[s]);
+                    }
+                }
+                if seen.is_empty() {
+                    continue;
+                }
+                seen.sort_unstable();
+                seen.dedup();
+                let w = match grid.own_quota[pu * ng + g] {
+                    Some(q) if q > 0 => [1, 1, u32::from(own_bookings[pu * ng + g] >= q)],
+                    _ => [1, 0, 0],
+                };
+                for &c in &seen {
+                    let a = &mut per_class[c as usize * nm + t];
+                    for (a, w) in a.iter_mut().zip(w) {
+                        *a += w;
+                    }
+                }
+                if seen.len() > 1 {
+                    multi.push((t, seen.clone(), w));
+                }
+            }
+        }
+        let mut at = vec![0u32; nc * nm + 1];
+        for (t, cl, _) in &multi {
+            for &c in cl {
+                at[c as usize * nm + t + 1] += 1;
+            }
+        }
+        for i in 0..nc * nm {
+            at[i + 1] += at[i];
+        }
+        let mut by_class = vec![0u32; at[nc * nm] as usize];
+        let mut next = at.clone();
+        for (x, (t, cl, _)) in multi.iter().enumerate() {
+            for &c in cl {
+                let k = &mut next[c as usize * nm + t];
+                by_class[*k as usize] = x as u32;
+                *k += 1;
+            }
+        }
+        RepCounts {
+            per_class,
+            multi,
+            at,
+            by_class,
+        }
+    }
+
+    /// (active reps, with a quota, at it) of the union of classes `of` in slot `t` of
+    /// `nm`; `hits`: a buffer of zeros as long as `multi`, left as zeros.
+    fn count(&self, of: &[u32], t: usize, nm: usize, hits: &mut Vec<u32>) -> [u32; 3] {
+        let mut n = [0u32; 3];
+        for &c in of {
+            for (a, b) in n.iter_mut().zip(self.per_class[c as usize * nm + t]) {
+                *a += b;
+            }
+        }
+        if self.multi.is_empty() {
+            return n;
+        }
+        hits.resize(self.multi.len(), 0);
+        // a rep in k of the scope's classes was counted k times: once is right
+        for &c in of {
+            let i = c as usize * nm + t;
+            for &x in &self.by_class[self.at[i] as usize..self.at[i + 1] as usize] {
+                let h = &mut hits[x as usize];
+                *h += 1;
+                if *h > 1 {
+                    for (a, b) in n.iter_mut().zip(self.multi[x as usize].2) {
+                        *a -= b;
+                    }
+                }
+            }
+        }
+        for &c in of {
+            let i = c as usize * nm + t;
+            for &x in &self.by_class[self.at[i] as usize..self.at[i + 1] as usize] {
+                hits[x as usize] = 0;
+            }
+        }
+        n
+    }
 }
 
 impl Classes {
@@ -260,6 +404,15 @@ impl Classes {
         let mut cells = vec![Cell::default(); nc * ng];
         let mut stages = vec![StageCell::default(); nc * nt * ns];
         let mut losses = vec![LossCell::default(); nc * nt * nr];
+        // the slot of each table row
+        let mut tslot = vec![0usize; nt];
+        for (g, &f) in grid.table_ix.iter().enumerate() {
+            if f != usize::MAX {
+                tslot[f] = g;
+            }
+        }
+        // (a segment's cells and tables in the slots it cannot reach are empty: most of
+        // the grid, which is read no more)
         let sum = |classes: std::ops::Range<usize>,
                    cells: &mut [Cell],
                    stages: &mut [StageCell],
@@ -268,18 +421,22 @@ impl Classes {
                 let x = c - classes.start;
                 for &s in &members[off[c]..off[c + 1]] {
                     let s = s as usize;
-                    for (a, b) in cells[x * ng..(x + 1) * ng]
-                        .iter_mut()
-                        .zip(&grid.cells[s * ng..(s + 1) * ng])
-                    {
-                        a.add(b);
+                    let reach = grid.reach(segs, s);
+                    for (g, a) in cells[x * ng..(x + 1) * ng].iter_mut().enumerate() {
+                        if reach(g) {
+                            a.add(&grid.cells[s * ng + g]);
+                        }
                     }
-                    add_tables(
-                        &mut stages[x * nt * ns..(x + 1) * nt * ns],
-                        &mut losses[x * nt * nr..(x + 1) * nt * nr],
-                        &grid.stages[s * nt * ns..(s + 1) * nt * ns],
-                        &grid.losses[s * nt * nr..(s + 1) * nt * nr],
-                    );
+                    for (f, _) in tslot.iter().enumerate().filter(|x| reach(*x.1)) {
+                        let (xs, ss) = ((x * nt + f) * ns, (s * nt + f) * ns);
+                        let (xl, sl) = ((x * nt + f) * nr, (s * nt + f) * nr);
+                        add_tables(
+                            &mut stages[xs..xs + ns],
+                            &mut losses[xl..xl + nr],
+                            &grid.stages[ss..ss + ns],
+                            &grid.losses[sl..sl + nr],
+                        );
+                    }
                 }
             }
         };
@@ -293,11 +450,14 @@ impl Classes {
                 sc.spawn(move || sum(mid..nc, c1, s1, l1));
                 sum(0..mid, c0, s0, l0);
                 for (s, &p) in segs.person.iter().enumerate() {
-                    for (a, b) in own_bookings[p as usize * ng..(p as usize + 1) * ng]
+                    let reach = grid.reach(segs, s);
+                    for (g, a) in own_bookings[p as usize * ng..(p as usize + 1) * ng]
                         .iter_mut()
-                        .zip(&grid.cells[s * ng..(s + 1) * ng])
+                        .enumerate()
                     {
-                        *a += b.bookings;
+                        if reach(g) {
+                            *a += grid.cells[s * ng + g].bookings;
+                        }
                     }
                 }
             });
@@ -308,7 +468,7 @@ impl Classes {
                 of_ix[x as usize].push(c as u32);
             }
         }
-        let of_scope = scopes
+        let of_scope: Vec<Option<Vec<u32>>> = scopes
             .iter()
             .map(|&s| match (s, e.scope_ix(s)) {
                 (_, Some(x)) => Some(of_ix[x as usize].clone()),
@@ -342,6 +502,9 @@ impl Classes {
         let responses = parts
             .responses
             .then(|| values(&grid.resp_off, &grid.resp_vals, reuse.1));
+        let reps = parts
+            .reps
+            .then(|| RepCounts::of(e, grid, &class_of, nc, &mid_slot, &own_bookings));
         Classes {
             cells,
             stages,
@@ -352,6 +515,7 @@ impl Classes {
             responses,
             nm,
             mid_ix,
+            reps,
         }
     }
 }
@@ -434,6 +598,45 @@ pub struct Grid {
 
 impl Grid {
     /// The periods the pass was made for, in `main`'s order.
+    /// Which slots segment `s` can hold anything in: each record and fact of a slot is
+    /// attributed to its owner's segment on a day from the earlier of the slot's start
+    /// and its as-of day (which comes first for a period that starts after today) up to
+    /// its end (a person's segments cover every day: the first starts at [`NO_DAY`], the
+    /// last runs on). The cells and tables of the other slots stay empty (see
+    /// [`Grid::filled_beyond_reach`]).
+    pub fn reach(&self, segs: &segments::Segments, s: usize) -> impl Fn(usize) -> bool + '_ {
+        let (lo, hi) = (segs.from[s], segs.to[s]);
+        move |g: usize| {
+            let sl = &self.slots[g];
+            lo < sl.end && sl.start.min(sl.asof) < hi
+        }
+    }
+
+    /// How many cells and table rows of segments in slots they cannot reach
+    /// ([`Grid::reach`]) hold anything: zero, or the roll-up, which passes over them,
+    /// would drop it.
+    pub fn filled_beyond_reach(&self, segs: &segments::Segments) -> usize {
+        let (ng, nt, ns, nr) = (self.ng, self.nt, self.ns, self.nr);
+        let mut n = 0;
+        for s in 0..segs.len() {
+            let reach = self.reach(segs, s);
+            for g in (0..ng).filter(|&g| !reach(g)) {
+                n += usize::from(self.cells[s * ng + g] != Cell::default());
+                let f = self.table_ix[g];
+                if f != usize::MAX {
+                    let st = &self.stages[(s * nt + f) * ns..(s * nt + f + 1) * ns];
+                    let lo = &self.losses[(s * nt + f) * nr..(s * nt + f + 1) * nr];
+                    n += usize::from(st.iter().any(|x| *x != StageCell::default()));
+                    n += usize::from(lo.iter().any(|x| *x != LossCell::default()));
+                }
+                let k = s * ng + g;
+                n += usize::from(self.cycle_off[k] != self.cycle_off[k + 1]);
+                n += usize::from(self.resp_off[k] != self.resp_off[k + 1]);
+            }
+        }
+        n
+    }
+
     pub fn periods(&self) -> &[Period] {
         &self.periods
     }
@@ -1294,8 +1497,13 @@ impl Engine {
         let mut t = Totals::default();
         let tables = parts.is_some_and(|p| p.tables) && grid.own(g);
         if parts.is_some_and(|p| p.tables) {
-            t.stages = vec![StageCell::default(); ns];
-            t.losses = vec![LossCell::default(); nr];
+            // (the last row's tables, cleared: two allocations a row fewer)
+            t.stages = std::mem::take(&mut scratch.stages);
+            t.stages.clear();
+            t.stages.resize(ns, StageCell::default());
+            t.losses = std::mem::take(&mut scratch.losses);
+            t.losses.clear();
+            t.losses.resize(nr, LossCell::default());
         }
         let summed = summed.filter(|_| classes.is_none());
         if let Some(c) = summed {
@@ -1344,6 +1552,11 @@ impl Engine {
             if let Some(v) = c.responses.as_ref().filter(|_| parts.responses) {
                 t.response_middle = Some(v.middle(of.iter().map(group), &mut scratch.middle));
                 parts.responses = false;
+            }
+            if let Some(r) = c.reps.as_ref().filter(|_| parts.reps) {
+                let [n, q, at] = r.count(of, m, c.nm, &mut scratch.hits);
+                (t.active_reps, t.reps_with_quota, t.reps_at_quota) = (n, q, at);
+                parts.reps = false;
             }
         }
         let list = if by_segment || parts.cycles || parts.responses || parts.reps {
@@ -1693,18 +1906,19 @@ impl Engine {
                     }
                 }
             }
-            let mut light: Vec<Option<Totals>> = vec![None; grid.ng];
+            // (the cells alone: a scope's whole totals in every slot were 13 KB to make
+            // and clear for each of thousands of scopes)
+            let mut light: Vec<Option<Cell>> = vec![None; grid.ng];
             let mut cell = |g: usize| -> Cell {
                 if let Some(&Some(c)) = summed.get(g) {
                     return c;
                 }
-                light[g]
-                    .get_or_insert_with(|| {
-                        // (a cell alone: no median inputs)
-                        let none = &mut Scratch::default();
-                        self.totals_of(grid, scope, &list, g, None, cls, None, none)
-                    })
-                    .cell
+                *light[g].get_or_insert_with(|| {
+                    // (a cell alone: no median inputs)
+                    let none = &mut Scratch::default();
+                    self.totals_of(grid, scope, &list, g, None, cls, None, none)
+                        .cell
+                })
             };
             let mut out = Vec::with_capacity(periods.len());
             for (pi, p) in periods.iter().enumerate() {

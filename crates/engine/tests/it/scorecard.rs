@@ -737,6 +737,46 @@ fn a_run_over_many_scopes_gives_each_scopes_own_numbers() {
     assert!(nonzero > 1000, "{nonzero} values that are not zero");
 }
 
+/// A bulk roll-up reads each segment's cells only in the slots it can reach (its days
+/// against each period's days from the earlier of its start and its as-of day): every
+/// other cell of a pass is empty, in periods before the first record, around moves
+/// between teams, and after today (whose as-of day comes before their start), at each
+/// grain.
+#[test]
+fn a_pass_leaves_the_slots_a_segment_cannot_reach_empty() {
+    use salesorg_core::period::Grain;
+    use salesorg_core::scorecard::Need;
+    let e = demo_engine(90, 4000);
+    let fiscal = e.book.settings.fiscal;
+    let mut reached = 0;
+    // (seen from a day before the org's later moves, the periods after it count the
+    // deals open on that day for segments that end before they start)
+    for (grain, today) in [
+        (Grain::Month, "2026-06-30"),
+        (Grain::Quarter, "2026-06-30"),
+        (Grain::Year, "2026-06-30"),
+        (Grain::Quarter, "2025-03-31"),
+    ] {
+        let today = parse_date(today).unwrap();
+        let periods = salesorg_core::scorecard::periods_between(
+            &fiscal,
+            grain,
+            parse_date("2022-01-01").unwrap(),
+            parse_date("2027-12-31").unwrap(),
+        );
+        let grid = e.grid(&periods, today, Need::ALL).unwrap();
+        assert_eq!(grid.filled_beyond_reach(&e.segs), 0, "{grain:?} {today}");
+        reached += (0..e.segs.len())
+            .map(|s| {
+                let r = grid.reach(&e.segs, s);
+                (0..grid.ng).filter(|&g| !r(g)).count()
+            })
+            .sum::<usize>();
+    }
+    // (moves leave earlier and later segments short of many slots)
+    assert!(reached > 1000, "{reached} slots out of reach");
+}
+
 /// A customer drill-down lists the accounts its number counts, each once: the accounts
 /// active at the period's end for `active_customers`, the start cohort (those active the
 /// day before it starts) for the churn and retention rates, whose churned members are
