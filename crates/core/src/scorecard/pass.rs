@@ -970,10 +970,11 @@ pub fn owner_records(
                 } else {
                     r1..r1
                 };
-                let won_on = if $status == OppStatus::Won {
+                // (the day a won deal closed; past every as-of day otherwise)
+                let won_on = if $status == OppStatus::Won && $close != NO_DAY {
                     $close
                 } else {
-                    NO_DAY
+                    Day::MAX
                 };
                 for r in rows {
                     let d = h.day[r];
@@ -986,14 +987,17 @@ pub fn owner_records(
                         if let Some(sk) = sk {
                             let order = book.stages[h.stage[r] as usize].order as usize;
                             let a = slots[g].asof;
-                            let advanced = (won_on != NO_DAY && won_on <= a)
-                                || (r + 1..r1)
-                                    .any(|r2| h.day[r2] <= a && ranks[h.stage[r2] as usize] > rk);
+                            // advanced by the as-of day: won, or a later stage reached;
+                            // without branches (whether a deal advanced is a coin toss for
+                            // the predictor, and its mispredictions were a tenth of the
+                            // history's loop)
+                            let mut advanced = won_on <= a;
+                            for r2 in r + 1..r1 {
+                                advanced |= (h.day[r2] <= a) & (ranks[h.stage[r2] as usize] > rk);
+                            }
                             let sc = part.stage_at(sk, order);
                             sc.entered += 1;
-                            if advanced {
-                                sc.advanced += 1;
-                            }
+                            sc.advanced += u32::from(advanced);
                         }
                         let c = Contribution::StageEntered($i as u32, r as u32);
                         part.note_at(seg, g, d, c);
