@@ -165,6 +165,64 @@ impl Scratch {
     }
 }
 
+/// How a pass clears an array of the last pass's before it writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Clear {
+    /// Fresh zeros.
+    None,
+    /// The last pass was over the same slots: only the cells its segments could reach.
+    Reached,
+    All,
+}
+
+/// Clears a thread's share of the arrays as `clear` says (cells, stage tables, loss
+/// tables); `tslot`: the slot of each table row.
+fn clear_part(
+    part: &mut Part,
+    clear: [Clear; 3],
+    segs: &Segments,
+    slots: &[Slot],
+    tslot: &[usize],
+) {
+    let (ng, nt, ns, nr) = (part.ng, part.nt, part.ns, part.nr);
+    if clear[0] == Clear::All {
+        part.cells.fill(Cell::default());
+    }
+    if clear[1] == Clear::All {
+        part.stages.fill(StageCell::default());
+    }
+    if clear[2] == Clear::All {
+        part.losses.fill(LossCell::default());
+    }
+    if !clear.contains(&Clear::Reached) {
+        return;
+    }
+    let n = part.cells.len() / ng.max(1);
+    for x in 0..n {
+        let s = part.seg0 as usize + x;
+        let (from, to) = (segs.from[s], segs.to[s]);
+        if clear[0] == Clear::Reached {
+            for (g, c) in part.cells[x * ng..(x + 1) * ng].iter_mut().enumerate() {
+                if pass::reaches(&slots[g], from, to) {
+                    *c = Cell::default();
+                }
+            }
+        }
+        for (f, &g) in tslot.iter().enumerate() {
+            if !pass::reaches(&slots[g], from, to) {
+                continue;
+            }
+            let k = x * nt + f;
+            if clear[1] == Clear::Reached {
+                part.stages[k * ns..(k + 1) * ns].fill(StageCell::default());
+            }
+            if clear[2] == Clear::Reached {
+                part.losses[k * nr..(k + 1) * nr].fill(LossCell::default());
+            }
+        }
+    }
+}
+
 /// Adds a segment's (or a class's) stage and loss tables into a scope's.
 #[inline]
 fn add_tables(stages: &mut [StageCell], losses: &mut [LossCell], s: &[StageCell], l: &[LossCell]) {
@@ -551,6 +609,10 @@ struct Spare {
     cells: Vec<Cell>,
     stages: Vec<StageCell>,
     losses: Vec<LossCell>,
+    /// The slots and the table rows of the pass the arrays above come from: a pass over
+    /// the same ones clears only the cells each segment can reach ([`Grid::reach`]).
+    slots: Vec<Slot>,
+    table_ix: Vec<usize>,
     cycle_vals: Vec<u32>,
     resp_vals: Vec<u32>,
     pairs: Vec<Vec<(u32, u32)>>,
@@ -606,10 +668,7 @@ impl Grid {
     /// [`Grid::filled_beyond_reach`]).
     pub fn reach(&self, segs: &segments::Segments, s: usize) -> impl Fn(usize) -> bool + '_ {
         let (lo, hi) = (segs.from[s], segs.to[s]);
-        move |g: usize| {
-            let sl = &self.slots[g];
-            lo < sl.end && sl.start.min(sl.asof) < hi
-        }
+        move |g: usize| pass::reaches(&self.slots[g], lo, hi)
     }
 
     /// How many cells and table rows of segments in slots they cannot reach
@@ -1000,6 +1059,8 @@ impl Engine {
             mut cycle_vals,
             mut resp_vals,
             mut pairs,
+            slots: last_slots,
+            table_ix: last_table_ix,
         } = self
             .spare
             .lock()
@@ -1012,18 +1073,35 @@ impl Engine {
             v
         };
         // the arrays of the last pass are zeroed by the threads that write them, each its
-        // own share (on both cores); only a new size is made here
+        // own share (on both cores): where the last pass had the same slots, only the
+        // cells its segments could reach, the rest being zeros still; only a new size is
+        // made here, of zeros (which the threads then leave as they are)
+        let same = last_slots == slots && last_table_ix == table_ix;
+        let mut clear = [Clear::Reached; 3];
+        if !same {
+            clear = [Clear::All; 3];
+        }
         if cells.len() != nseg * ng {
             cells.clear();
             cells.resize(nseg * ng, Cell::default());
+            clear[0] = Clear::None;
         }
         if stages.len() != nseg * nt * ns {
             stages.clear();
             stages.resize(nseg * nt * ns, StageCell::default());
+            clear[1] = Clear::None;
         }
         if losses.len() != nseg * nt * nr {
             losses.clear();
             losses.resize(nseg * nt * nr, LossCell::default());
+            clear[2] = Clear::None;
+        }
+        // the slot of each table row
+        let mut tslot = vec![0usize; nt];
+        for (g, &f) in table_ix.iter().enumerate() {
+            if f != usize::MAX {
+                tslot[f] = g;
+            }
         }
         let layers = pass::layers(&slots);
         let look = &self.look;
@@ -1136,6 +1214,7 @@ impl Engine {
                     let layers = &layers;
                     let slots = &slots;
                     let own_quota = &own_quota;
+                    let tslot = &tslot;
                     sc.spawn(move || -> Result<(), ScorecardError> {
                         loop {
                             // (the lock is held only to take the next chunk: nothing
@@ -1146,9 +1225,7 @@ impl Engine {
                             };
                             let Some((part, w)) = next else { break };
                             let (lo, hi) = (w[0], w[1]);
-                            part.cells.fill(Cell::default());
-                            part.stages.fill(StageCell::default());
-                            part.losses.fill(LossCell::default());
+                            clear_part(part, clear, segs, slots, tslot);
                             let listed = pass::customers_listed(slots, part);
                             for (p, _) in
                                 owners.iter().enumerate().take(hi).skip(lo).filter(|o| *o.1)
@@ -1789,6 +1866,8 @@ impl Engine {
             sp.cells = grid.cells;
             sp.stages = grid.stages;
             sp.losses = grid.losses;
+            sp.slots = grid.slots;
+            sp.table_ix = grid.table_ix;
             sp.cycle_vals = grid.cycle_vals;
             sp.resp_vals = grid.resp_vals;
         });

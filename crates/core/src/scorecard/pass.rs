@@ -28,6 +28,14 @@ pub struct Slot {
     pub own: bool,
 }
 
+/// Whether a segment over days `from..to` can hold anything in slot `sl` (see
+/// [`super::Grid::reach`]): the slot's records and facts fall on days from the earlier of
+/// its start and its as-of day up to its end.
+#[inline]
+pub fn reaches(sl: &Slot, from: Day, to: Day) -> bool {
+    from < sl.end && sl.start.min(sl.asof) < to
+}
+
 /// Days mapped to the slots of non-overlapping periods.
 #[derive(Debug)]
 pub struct Days {
