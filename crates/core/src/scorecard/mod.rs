@@ -165,62 +165,16 @@ impl Scratch {
     }
 }
 
-/// How a pass clears an array of the last pass's before it writes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Clear {
-    /// Fresh zeros.
-    None,
-    /// The last pass was over the same slots: only the cells its segments could reach.
-    Reached,
-    All,
-}
-
-/// Clears a thread's share of the arrays as `clear` says (cells, stage tables, loss
-/// tables); `tslot`: the slot of each table row.
-fn clear_part(
-    part: &mut Part,
-    clear: [Clear; 3],
-    segs: &Segments,
-    slots: &[Slot],
-    tslot: &[usize],
-) {
-    let (ng, nt, ns, nr) = (part.ng, part.nt, part.ns, part.nr);
-    if clear[0] == Clear::All {
-        part.cells.fill(Cell::default());
-    }
-    if clear[1] == Clear::All {
-        part.stages.fill(StageCell::default());
-    }
-    if clear[2] == Clear::All {
-        part.losses.fill(LossCell::default());
-    }
-    if !clear.contains(&Clear::Reached) {
-        return;
-    }
-    let n = part.cells.len() / ng.max(1);
-    for x in 0..n {
-        let s = part.seg0 as usize + x;
-        let (from, to) = (segs.from[s], segs.to[s]);
-        if clear[0] == Clear::Reached {
-            for (g, c) in part.cells[x * ng..(x + 1) * ng].iter_mut().enumerate() {
-                if pass::reaches(&slots[g], from, to) {
-                    *c = Cell::default();
-                }
-            }
-        }
-        for (f, &g) in tslot.iter().enumerate() {
-            if !pass::reaches(&slots[g], from, to) {
-                continue;
-            }
-            let k = x * nt + f;
-            if clear[1] == Clear::Reached {
-                part.stages[k * ns..(k + 1) * ns].fill(StageCell::default());
-            }
-            if clear[2] == Clear::Reached {
-                part.losses[k * nr..(k + 1) * nr].fill(LossCell::default());
-            }
+/// The slot of each of `nt` table rows, from each slot's table row (`table_ix`,
+/// `usize::MAX`: none).
+fn table_slots(table_ix: &[usize], nt: usize) -> Vec<usize> {
+    let mut tslot = vec![0usize; nt];
+    for (g, &f) in table_ix.iter().enumerate() {
+        if f != usize::MAX {
+            tslot[f] = g;
         }
     }
+    tslot
 }
 
 /// Adds a segment's (or a class's) stage and loss tables into a scope's.
@@ -462,13 +416,7 @@ impl Classes {
         let mut cells = vec![Cell::default(); nc * ng];
         let mut stages = vec![StageCell::default(); nc * nt * ns];
         let mut losses = vec![LossCell::default(); nc * nt * nr];
-        // the slot of each table row
-        let mut tslot = vec![0usize; nt];
-        for (g, &f) in grid.table_ix.iter().enumerate() {
-            if f != usize::MAX {
-                tslot[f] = g;
-            }
-        }
+        let tslot = table_slots(&grid.table_ix, nt);
         // (a segment's cells and tables in the slots it cannot reach are empty: most of
         // the grid, which is read no more)
         let sum = |classes: std::ops::Range<usize>,
@@ -609,10 +557,6 @@ struct Spare {
     cells: Vec<Cell>,
     stages: Vec<StageCell>,
     losses: Vec<LossCell>,
-    /// The slots and the table rows of the pass the arrays above come from: a pass over
-    /// the same ones clears only the cells each segment can reach ([`Grid::reach`]).
-    slots: Vec<Slot>,
-    table_ix: Vec<usize>,
     cycle_vals: Vec<u32>,
     resp_vals: Vec<u32>,
     pairs: Vec<Vec<(u32, u32)>>,
@@ -1059,8 +1003,6 @@ impl Engine {
             mut cycle_vals,
             mut resp_vals,
             mut pairs,
-            slots: last_slots,
-            table_ix: last_table_ix,
         } = self
             .spare
             .lock()
@@ -1073,35 +1015,25 @@ impl Engine {
             v
         };
         // the arrays of the last pass are zeroed by the threads that write them, each its
-        // own share (on both cores): where the last pass had the same slots, only the
-        // cells its segments could reach, the rest being zeros still; only a new size is
-        // made here, of zeros (which the threads then leave as they are)
-        let same = last_slots == slots && last_table_ix == table_ix;
-        let mut clear = [Clear::Reached; 3];
-        if !same {
-            clear = [Clear::All; 3];
-        }
+        // own share (on both cores); only a new size is made here, of zeros, which the
+        // threads leave as they are (a cold run wrote its ~225 MB of zeros twice)
+        // (clearing only the cells a segment can reach, about half at 10M, wrote no less:
+        // each such cell is read before it is written, where a whole array is not)
+        let mut clear = [true; 3];
         if cells.len() != nseg * ng {
             cells.clear();
             cells.resize(nseg * ng, Cell::default());
-            clear[0] = Clear::None;
+            clear[0] = false;
         }
         if stages.len() != nseg * nt * ns {
             stages.clear();
             stages.resize(nseg * nt * ns, StageCell::default());
-            clear[1] = Clear::None;
+            clear[1] = false;
         }
         if losses.len() != nseg * nt * nr {
             losses.clear();
             losses.resize(nseg * nt * nr, LossCell::default());
-            clear[2] = Clear::None;
-        }
-        // the slot of each table row
-        let mut tslot = vec![0usize; nt];
-        for (g, &f) in table_ix.iter().enumerate() {
-            if f != usize::MAX {
-                tslot[f] = g;
-            }
+            clear[2] = false;
         }
         let layers = pass::layers(&slots);
         let look = &self.look;
@@ -1214,7 +1146,6 @@ impl Engine {
                     let layers = &layers;
                     let slots = &slots;
                     let own_quota = &own_quota;
-                    let tslot = &tslot;
                     sc.spawn(move || -> Result<(), ScorecardError> {
                         loop {
                             // (the lock is held only to take the next chunk: nothing
@@ -1225,7 +1156,15 @@ impl Engine {
                             };
                             let Some((part, w)) = next else { break };
                             let (lo, hi) = (w[0], w[1]);
-                            clear_part(part, clear, segs, slots, tslot);
+                            if clear[0] {
+                                part.cells.fill(Cell::default());
+                            }
+                            if clear[1] {
+                                part.stages.fill(StageCell::default());
+                            }
+                            if clear[2] {
+                                part.losses.fill(LossCell::default());
+                            }
                             let listed = pass::customers_listed(slots, part);
                             for (p, _) in
                                 owners.iter().enumerate().take(hi).skip(lo).filter(|o| *o.1)
@@ -1866,8 +1805,6 @@ impl Engine {
             sp.cells = grid.cells;
             sp.stages = grid.stages;
             sp.losses = grid.losses;
-            sp.slots = grid.slots;
-            sp.table_ix = grid.table_ix;
             sp.cycle_vals = grid.cycle_vals;
             sp.resp_vals = grid.resp_vals;
         });
