@@ -214,8 +214,8 @@ struct Classes {
     responses: Option<middle::Groups>,
     nm: usize,
     mid_ix: Vec<usize>,
-    /// When the run's KPIs read them: `reps[c * nm + t]`, each class's distinct active
-    /// reps in slot `t` of the run's periods, with a quota, and at it (see [`RepCounts`]).
+    /// When the run's KPIs read them: each class's distinct active reps in each slot of
+    /// the run's periods, those with a quota, and those at it (see [`RepCounts`]).
     reps: Option<RepCounts>,
 }
 
