@@ -177,6 +177,16 @@ fn table_slots(table_ix: &[usize], nt: usize) -> Vec<usize> {
     tslot
 }
 
+/// Whether segment `s` of a rep (`info`) makes them an active rep in slot `sl` (spec §1):
+/// the segment's days in the slot meet their employment.
+#[inline]
+fn rep_active(segs: &Segments, info: &book::PersonInfo, s: usize, sl: &Slot) -> bool {
+    // (an unknown hire day is `NO_DAY`, the earliest day)
+    let lo = segs.from[s].max(sl.start).max(info.hired);
+    let hi = segs.to[s].min(sl.end).min(info.left);
+    lo < hi
+}
+
 /// Adds a segment's (or a class's) stage and loss tables into a scope's.
 #[inline]
 fn add_tables(stages: &mut [StageCell], losses: &mut [LossCell], s: &[StageCell], l: &[LossCell]) {
@@ -255,21 +265,12 @@ impl RepCounts {
                 continue;
             }
             let pu = p as usize;
-            let hired = if info.hired == NO_DAY {
-                i32::MIN
-            } else {
-                info.hired
-            };
             for (t, &g) in mid_slot.iter().enumerate() {
                 let sl = &grid.slots[g];
-                // (active in the slot as [`Engine::totals_of`]'s walk finds it)
                 seen.clear();
                 for s in segs.of_person(p) {
-                    let s = s as usize;
-                    let lo = segs.from[s].max(sl.start).max(hired);
-                    let hi = segs.to[s].min(sl.end).min(info.left);
-                    if lo < hi {
-                        seen.push(class_of[s]);
+                    if rep_active(segs, info, s as usize, sl) {
+                        seen.push(class_of[s as usize]);
                     }
                 }
                 if seen.is_empty() {
@@ -603,7 +604,6 @@ pub struct Grid {
 }
 
 impl Grid {
-    /// The periods the pass was made for, in `main`'s order.
     /// Which slots segment `s` can hold anything in: each record and fact of a slot is
     /// attributed to its owner's segment on a day from the earlier of the slot's start
     /// and its as-of day (which comes first for a period that starts after today) up to
@@ -640,6 +640,7 @@ impl Grid {
         n
     }
 
+    /// The periods the pass was made for, in `main`'s order.
     pub fn periods(&self) -> &[Period] {
         &self.periods
     }
@@ -1618,27 +1619,15 @@ impl Engine {
             // distinct active reps (a scope's segments come grouped by person)
             let p = segs.person[s as usize];
             let info = &book.people[p as usize];
-            if info.rep && p != last_rep {
-                let (f, to) = (
-                    segs.from[s as usize].max(sl.start),
-                    segs.to[s as usize].min(sl.end),
-                );
-                let lo = f.max(if info.hired == NO_DAY {
-                    i32::MIN
-                } else {
-                    info.hired
-                });
-                let hi = to.min(info.left);
-                if lo < hi {
-                    last_rep = p;
-                    t.active_reps += 1;
-                    if let Some(q) = grid.own_quota[p as usize * ng + g]
-                        && q > 0
-                    {
-                        t.reps_with_quota += 1;
-                        if person_bookings(p) >= q {
-                            t.reps_at_quota += 1;
-                        }
+            if info.rep && p != last_rep && rep_active(segs, info, s as usize, sl) {
+                last_rep = p;
+                t.active_reps += 1;
+                if let Some(q) = grid.own_quota[p as usize * ng + g]
+                    && q > 0
+                {
+                    t.reps_with_quota += 1;
+                    if person_bookings(p) >= q {
+                        t.reps_at_quota += 1;
                     }
                 }
             }
