@@ -270,19 +270,48 @@ pub enum Value {
 
 /// A table-valued KPI (spec §6 `stage_conversion`, `days_in_stage_avg`, `loss_reasons`):
 /// one row per stage or loss reason, labelled by its name. Made for every scope × period
-/// of a bulk export, so a table is three allocations (the labels and the values, flat)
-/// and a shared list of the names its labels point into.
-#[derive(Debug, Clone, PartialEq)]
+/// of a bulk export, and freed with it: a table of up to [`INLINE_CELLS`] cells is one
+/// allocation (its box, cells inside), a larger one two, and both share the list of
+/// names their labels point into.
+#[derive(Debug, Clone)]
 pub struct Table {
     /// The label column's name, then the value columns'.
     pub columns: &'static [&'static str],
     /// The names the labels point into (a run's stage names or loss reasons).
     names: Arc<[String]>,
-    /// Each row's label, as a position in `names` (past its end: no reason given).
-    labels: Vec<u32>,
-    /// The rows' values, `width` per row (one per value column).
-    values: Vec<Value>,
-    width: usize,
+    /// Each row's label (`Count` of a position in `names`; past its end: no reason
+    /// given), then its values, one per value column.
+    cells: Cells,
+}
+
+/// How many cells a table holds in its own allocation (the rows of a few stages or loss
+/// reasons: the demo's tables have at most 20).
+pub const INLINE_CELLS: usize = 24;
+
+// (the large variant is the point: the cells live in the table's own box)
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+enum Cells {
+    /// The first `.0` cells of the array.
+    Inline(usize, [Value; INLINE_CELLS]),
+    Heap(Vec<Value>),
+}
+
+impl Cells {
+    fn as_slice(&self) -> &[Value] {
+        match self {
+            Cells::Inline(n, a) => &a[..*n],
+            Cells::Heap(v) => v,
+        }
+    }
+}
+
+impl PartialEq for Table {
+    fn eq(&self, o: &Table) -> bool {
+        self.columns == o.columns
+            && self.names == o.names
+            && self.cells.as_slice() == o.cells.as_slice()
+    }
 }
 
 impl Table {
@@ -294,39 +323,63 @@ impl Table {
         rows: impl IntoIterator<Item = (usize, [Value; N])>,
     ) -> Table {
         debug_assert_eq!(columns.len(), N + 1, "a label column and {N} value columns");
-        // at most a row per name, and one past them (no reason given)
-        let mut labels = Vec::with_capacity(names.len() + 1);
-        let mut values = Vec::with_capacity((names.len() + 1) * N);
+        let mut a: [Value; INLINE_CELLS] = std::array::from_fn(|_| Value::Null);
+        let (mut n, mut heap) = (0, Vec::new());
         for (k, vs) in rows {
-            labels.push(u32::try_from(k).unwrap_or(u32::MAX));
-            values.extend(vs);
+            if heap.is_empty() && n + N < INLINE_CELLS {
+                a[n] = Value::Count(k as i64);
+                for (c, v) in a[n + 1..n + 1 + N].iter_mut().zip(vs) {
+                    *c = v;
+                }
+                n += N + 1;
+            } else {
+                if heap.is_empty() {
+                    heap.extend(a[..n].iter_mut().map(|c| std::mem::replace(c, Value::Null)));
+                }
+                heap.push(Value::Count(k as i64));
+                heap.extend(vs);
+            }
         }
+        let cells = if heap.is_empty() {
+            Cells::Inline(n, a)
+        } else {
+            Cells::Heap(heap)
+        };
         Table {
             columns,
             names: Arc::clone(names),
-            labels,
-            values,
-            width: N,
+            cells,
         }
+    }
+    /// Cells a row: its label and one per value column.
+    fn stride(&self) -> usize {
+        self.columns.len().max(1)
     }
     /// How many rows.
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.cells.as_slice().len() / self.stride()
     }
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.cells.as_slice().is_empty()
+    }
+    /// The name a row's label cell points to.
+    fn name(&self, label: &Value) -> &str {
+        let k = match label {
+            Value::Count(k) => usize::try_from(*k).unwrap_or(usize::MAX),
+            _ => usize::MAX,
+        };
+        self.names.get(k).map_or(NO_REASON, String::as_str)
     }
     /// Row `k`'s label.
     pub fn label(&self, k: usize) -> &str {
-        self.names
-            .get(self.labels[k] as usize)
-            .map_or(NO_REASON, String::as_str)
+        self.name(&self.cells.as_slice()[k * self.stride()])
     }
     /// Each row's label and values, in order.
     pub fn rows(&self) -> impl Iterator<Item = (&str, &[Value])> {
-        (0..self.len())
-            .zip(self.values.chunks(self.width.max(1)))
-            .map(|(k, v)| (self.label(k), v))
+        self.cells
+            .as_slice()
+            .chunks_exact(self.stride())
+            .map(|r| (self.name(&r[0]), &r[1..]))
     }
 }
 
@@ -551,15 +604,30 @@ pub fn compute(id: &str, t: &mut Totals, cx: &Context) -> Option<Value> {
                 }),
         ))),
         "loss_reasons" => {
-            let mut idx: Vec<usize> = (0..t.losses.len())
-                .filter(|&k| t.losses[k].count > 0)
-                .collect();
-            idx.sort_by_key(|&k| (std::cmp::Reverse(t.losses[k].count), k));
+            // (the order on the stack for the usual few dozen reasons: a bulk export
+            // makes this table for every row)
+            let (mut small, mut big) = ([0u32; 64], Vec::new());
+            let idx: &mut [u32] = if t.losses.len() <= small.len() {
+                &mut small[..]
+            } else {
+                big.resize(t.losses.len(), 0u32);
+                &mut big[..]
+            };
+            let mut n = 0;
+            for (k, l) in t.losses.iter().enumerate() {
+                if l.count > 0 && n < idx.len() {
+                    idx[n] = k as u32;
+                    n += 1;
+                }
+            }
+            let idx = &mut idx[..n];
+            idx.sort_unstable_by_key(|&k| (std::cmp::Reverse(t.losses[k as usize].count), k));
             // the last entry, past the reasons' names, is labelled "no reason given"
             Value::Table(Box::new(Table::new(
                 &["reason", "lost_deals", "lost_amount"],
                 cx.loss_reasons,
-                idx.into_iter().map(|k| {
+                idx.iter().map(|&k| {
+                    let k = k as usize;
                     let l = &t.losses[k];
                     (
                         k,
@@ -775,5 +843,48 @@ mod tests {
             ],
         )));
         assert_eq!(t.to_text("—"), "Qualify: 3/0.0; Close, won: 0/—");
+    }
+
+    /// A table whose cells do not fit in its own allocation keeps every row, in order,
+    /// and equals the same table made again; the rows' labels past the names read as no
+    /// reason given.
+    #[test]
+    fn a_table_of_more_cells_than_it_holds_inline_keeps_them_all() {
+        let names: Arc<[String]> = (0..20).map(|k| format!("s{k}")).collect();
+        for n in [0usize, 1, 7, 8, 9, 21] {
+            let make = || {
+                Table::new(
+                    &["stage", "entered", "advanced", "conversion"],
+                    &names,
+                    (0..n).map(|k| {
+                        let k = k as i64;
+                        (
+                            k as usize,
+                            [Value::Count(k), Value::Count(2 * k), Value::Null],
+                        )
+                    }),
+                )
+            };
+            let t = make();
+            assert_eq!(t.len(), n, "{n} rows");
+            assert_eq!(t.is_empty(), n == 0);
+            assert_eq!(t, make());
+            let rows: Vec<(String, Vec<Value>)> =
+                t.rows().map(|(l, v)| (l.to_owned(), v.to_vec())).collect();
+            let want: Vec<(String, Vec<Value>)> = (0..n)
+                .map(|k| {
+                    let label = names.get(k).map_or(NO_REASON.to_owned(), Clone::clone);
+                    let k = k as i64;
+                    (
+                        label,
+                        vec![Value::Count(k), Value::Count(2 * k), Value::Null],
+                    )
+                })
+                .collect();
+            assert_eq!(rows, want, "{n} rows");
+            if n > 0 {
+                assert_eq!(t.label(n - 1), want[n - 1].0);
+            }
+        }
     }
 }

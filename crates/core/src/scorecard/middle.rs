@@ -93,9 +93,10 @@ impl Groups {
         }
         cut.resize(threads, units);
         cut.push(units);
-        upto.clear();
+        // (the reused arrays keep their old contents: each run's part is cleared or
+        // written over by the thread that fills it, not first by this one alone)
         upto.resize(n * BUCKETS, 0);
-        vals.clear();
+        vals.truncate(total);
         vals.resize(total, 0);
         let (each, at) = (&each, &start);
         std::thread::scope(|sc| {
@@ -107,6 +108,7 @@ impl Groups {
                 vals_rest = r;
                 let (lo, base) = (w[0], at[w[0] * per]);
                 let mut work = move || {
+                    ups.fill(0);
                     let (mut next, mut buf) = (vec![0usize; per], Vec::new());
                     for (x, ups) in ups.chunks_exact_mut(per * BUCKETS).enumerate() {
                         let u = lo + x;
@@ -166,7 +168,7 @@ impl Groups {
         for i in 0..n {
             upto.copy_within(i * BUCKETS + first..i * BUCKETS + first + width, i * width);
         }
-        upto.truncate(n * width);
+        // (the rest stays allocated for the next run's counts)
         Groups {
             width,
             upto,
@@ -251,7 +253,17 @@ mod tests {
                 g.resize(units * per, Vec::new());
                 g
             };
-            let g = Groups::build(units, per, threads, Groups::default(), |u, put| {
+            // made over the arrays of an earlier run's groups (other values, more or
+            // fewer of them), as a bulk export's are
+            let earlier = Groups::build(units + 1, per, threads, Groups::default(), |u, put| {
+                for t in 0..per {
+                    let vs = groups.get(u * per + t).map_or(&[][..], |v| &v[..]);
+                    let more: Vec<u32> = vs.iter().map(|v| v ^ 0x5a5a).chain([u as u32]).collect();
+                    put(t, &more);
+                }
+            });
+            let reuse = if pick[12] { earlier } else { Groups::default() };
+            let g = Groups::build(units, per, threads, reuse, |u, put| {
                 for half in 0..2 {
                     for t in 0..per {
                         let vs = &groups[u * per + t];

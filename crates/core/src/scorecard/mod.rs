@@ -11,6 +11,7 @@ pub mod segments;
 pub mod spare;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::date::Date;
 use crate::kpi::{self, Cell, Context, LossCell, StageCell, Totals, Value};
@@ -153,7 +154,14 @@ struct Scratch {
     middle: middle::Scratch,
     /// For [`RepCounts::count`].
     hits: Vec<u32>,
+    /// This thread's own copy of a run's stage names and loss reasons, which its rows'
+    /// tables share (one copy for both threads put every table's count of its sharers on
+    /// one cache line, passed from core to core at each table made).
+    names: Option<Names>,
 }
+
+/// A run's stage names and loss reasons, which its tables' labels point into.
+type Names = (Arc<[String]>, Arc<[String]>);
 
 impl Scratch {
     /// Takes back the buffers of a row's totals once its KPIs are computed.
@@ -420,18 +428,28 @@ impl Classes {
         let tslot = table_slots(&grid.table_ix, nt);
         // (a segment's cells and tables in the slots it cannot reach are empty: most of
         // the grid, which is read no more)
+        // each person's own bookings too, from the cells the walk reads anyway (a walk
+        // of its own after the sums read every cell a second time, on one core): each
+        // thread into its own array, the two added up after
+        let np = segs.n_people as usize;
         let sum = |classes: std::ops::Range<usize>,
                    cells: &mut [Cell],
                    stages: &mut [StageCell],
-                   losses: &mut [LossCell]| {
+                   losses: &mut [LossCell],
+                   own: &mut [i64]| {
             for c in classes.clone() {
                 let x = c - classes.start;
                 for &s in &members[off[c]..off[c + 1]] {
                     let s = s as usize;
+                    let p = segs.person[s] as usize;
                     let reach = grid.reach(segs, s);
-                    for (g, a) in cells[x * ng..(x + 1) * ng].iter_mut().enumerate() {
+                    let mine = &mut own[p * ng..(p + 1) * ng];
+                    for (g, (a, b)) in cells[x * ng..(x + 1) * ng].iter_mut().zip(mine).enumerate()
+                    {
                         if reach(g) {
-                            a.add(&grid.cells[s * ng + g]);
+                            let cell = &grid.cells[s * ng + g];
+                            a.add(cell);
+                            *b += cell.bookings;
                         }
                     }
                     for (f, _) in tslot.iter().enumerate().filter(|x| reach(*x.1)) {
@@ -447,27 +465,26 @@ impl Classes {
                 }
             }
         };
-        let mut own_bookings = vec![0i64; segs.n_people as usize * ng];
+        let mut own_bookings = vec![0i64; np * ng];
         {
             let (c0, c1) = cells.split_at_mut(mid * ng);
             let (s0, s1) = stages.split_at_mut(mid * nt * ns);
             let (l0, l1) = losses.split_at_mut(mid * nt * nr);
             let sum = &sum;
-            std::thread::scope(|sc| {
-                sc.spawn(move || sum(mid..nc, c1, s1, l1));
-                sum(0..mid, c0, s0, l0);
-                for (s, &p) in segs.person.iter().enumerate() {
-                    let reach = grid.reach(segs, s);
-                    for (g, a) in own_bookings[p as usize * ng..(p as usize + 1) * ng]
-                        .iter_mut()
-                        .enumerate()
-                    {
-                        if reach(g) {
-                            *a += grid.cells[s * ng + g].bookings;
-                        }
-                    }
-                }
+            let other = std::thread::scope(|sc| {
+                let h = sc.spawn(move || {
+                    let mut own = vec![0i64; np * ng];
+                    sum(mid..nc, c1, s1, l1, &mut own);
+                    own
+                });
+                sum(0..mid, c0, s0, l0, &mut own_bookings);
+                h.join()
             });
+            // (a panic in the other thread goes on as the scope's own would have)
+            let other = other.unwrap_or_else(|e| std::panic::resume_unwind(e));
+            for (a, b) in own_bookings.iter_mut().zip(other) {
+                *a += b;
+            }
         }
         let mut of_ix: Vec<Vec<u32>> = vec![Vec::new(); segs.of_scope.len()];
         for (c, sig) in sigs.iter().enumerate() {
@@ -1862,8 +1879,8 @@ impl Engine {
         if at.len() != periods.len() || at.iter().any(|&i| i >= grid.main.len()) {
             return Err(ScorecardError::Data("a grid made for other periods".into()));
         }
-        let stage_names: std::sync::Arc<[String]> = self.stage_names_in_order().into();
-        let loss_reasons: std::sync::Arc<[String]> = self.book.loss_reasons.clone().into();
+        let stage_names = self.stage_names_in_order();
+        let loss_reasons = &self.book.loss_reasons;
         let need = Need::of(kpis);
         let parts = Parts::of(kpis);
         // the KPIs' own ids, found once for every row
@@ -1925,6 +1942,12 @@ impl Engine {
                         .cell
                 })
             };
+            let names = scratch.names.take().unwrap_or_else(|| {
+                (
+                    Arc::from(stage_names.to_vec()),
+                    Arc::from(loss_reasons.to_vec()),
+                )
+            });
             let mut out = Vec::with_capacity(periods.len());
             for (pi, p) in periods.iter().enumerate() {
                 let g = at[pi];
@@ -1950,8 +1973,8 @@ impl Engine {
                     trailing_customers_end: w.customers_end,
                     trailing_churned: w.customers_start_churned,
                     gross_margin: self.book.settings.gross_margin.units(),
-                    stage_names: &stage_names,
-                    loss_reasons: &loss_reasons,
+                    stage_names: &names.0,
+                    loss_reasons: &names.1,
                 };
                 let main = grid.main[g];
                 let pre = summed.get(main).and_then(Option::as_ref);
@@ -1972,6 +1995,7 @@ impl Engine {
                     values,
                 });
             }
+            scratch.names = Some(names);
             out
         };
         let threads = std::thread::available_parallelism()
