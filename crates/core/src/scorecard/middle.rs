@@ -33,8 +33,10 @@ pub struct Groups {
     /// How many buckets each group counts: from the first any group's value falls in to
     /// the last.
     width: usize,
-    /// `upto[i * width + b]`: how many of group `i`'s values fall in the first `b + 1` of
-    /// those buckets.
+    /// The first of those buckets.
+    first: usize,
+    /// `upto[i * BUCKETS + first + b]`: how many of group `i`'s values fall in the first
+    /// `b + 1` of those buckets.
     upto: Vec<u32>,
     /// Where each group's values start in `vals` (and, last, where they end).
     start: Vec<usize>,
@@ -165,16 +167,20 @@ impl Groups {
         }
         let width = if first > last { 1 } else { last - first + 1 };
         let first = first.min(last);
-        for i in 0..n {
-            upto.copy_within(i * BUCKETS + first..i * BUCKETS + first + width, i * width);
-        }
-        // (the rest stays allocated for the next run's counts)
         Groups {
             width,
+            first,
             upto,
             start,
             vals,
         }
+    }
+
+    /// Group `i`'s running counts over the buckets any value falls in.
+    #[inline]
+    fn counts(&self, i: usize) -> &[u32] {
+        let at = i * BUCKETS + self.first;
+        &self.upto[at..at + self.width]
     }
 
     /// The middle values of the union of `groups` (each listed once).
@@ -184,7 +190,7 @@ impl Groups {
         up.clear();
         up.resize(w, 0);
         for i in groups.clone() {
-            for (a, &c) in up.iter_mut().zip(&self.upto[i * w..(i + 1) * w]) {
+            for (a, &c) in up.iter_mut().zip(self.counts(i)) {
                 *a += c;
             }
         }
@@ -200,7 +206,7 @@ impl Groups {
         let pick = &mut s.pick;
         pick.clear();
         for i in groups {
-            let up = &self.upto[i * w..(i + 1) * w];
+            let up = self.counts(i);
             let from = if b1 == 0 { 0 } else { up[b1 - 1] as usize };
             let to = up[b2] as usize;
             pick.extend_from_slice(&self.vals[self.start[i] + from..self.start[i] + to]);
