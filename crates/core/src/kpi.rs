@@ -270,10 +270,10 @@ pub enum Value {
 
 /// A table-valued KPI (spec §6 `stage_conversion`, `days_in_stage_avg`, `loss_reasons`):
 /// one row per stage or loss reason, labelled by its name. Made for every scope × period
-/// of a bulk export, and freed with it: a table of up to [`INLINE_CELLS`] cells is one
-/// allocation (its box, cells inside), a larger one two, and both share the list of
-/// names their labels point into.
-#[derive(Debug, Clone)]
+/// of a bulk export, so a table is two allocations (itself, and its rows flat: each row's
+/// label then its values, as many as it has) and a shared list of the names its labels
+/// point into.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Table {
     /// The label column's name, then the value columns'.
     pub columns: &'static [&'static str],
@@ -281,70 +281,30 @@ pub struct Table {
     names: Arc<[String]>,
     /// Each row's label (`Count` of a position in `names`; past its end: no reason
     /// given), then its values, one per value column.
-    cells: Cells,
-}
-
-/// How many cells a table holds in its own allocation (the rows of a few stages or loss
-/// reasons: the demo's tables have at most 20).
-pub const INLINE_CELLS: usize = 24;
-
-// (the large variant is the point: the cells live in the table's own box)
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone)]
-enum Cells {
-    /// The first `.0` cells of the array.
-    Inline(usize, [Value; INLINE_CELLS]),
-    Heap(Vec<Value>),
-}
-
-impl Cells {
-    fn as_slice(&self) -> &[Value] {
-        match self {
-            Cells::Inline(n, a) => &a[..*n],
-            Cells::Heap(v) => v,
-        }
-    }
-}
-
-impl PartialEq for Table {
-    fn eq(&self, o: &Table) -> bool {
-        self.columns == o.columns
-            && self.names == o.names
-            && self.cells.as_slice() == o.cells.as_slice()
-    }
+    cells: Vec<Value>,
 }
 
 impl Table {
     /// A table of `rows`, each a position in `names` and its `N` values (`columns` names
     /// the label column, then the `N` value columns).
-    pub fn new<const N: usize>(
+    pub fn new<const N: usize, I>(
         columns: &'static [&'static str],
         names: &Arc<[String]>,
-        rows: impl IntoIterator<Item = (usize, [Value; N])>,
-    ) -> Table {
+        rows: I,
+    ) -> Table
+    where
+        I: IntoIterator<Item = (usize, [Value; N])>,
+        I::IntoIter: Clone,
+    {
         debug_assert_eq!(columns.len(), N + 1, "a label column and {N} value columns");
-        let mut a: [Value; INLINE_CELLS] = std::array::from_fn(|_| Value::Null);
-        let (mut n, mut heap) = (0, Vec::new());
+        let rows = rows.into_iter();
+        // (the rows counted first: room for every stage or reason was a third more
+        // memory, and a bulk export holds three tables a row)
+        let mut cells = Vec::with_capacity(rows.clone().count() * (N + 1));
         for (k, vs) in rows {
-            if heap.is_empty() && n + N < INLINE_CELLS {
-                a[n] = Value::Count(k as i64);
-                for (c, v) in a[n + 1..n + 1 + N].iter_mut().zip(vs) {
-                    *c = v;
-                }
-                n += N + 1;
-            } else {
-                if heap.is_empty() {
-                    heap.extend(a[..n].iter_mut().map(|c| std::mem::replace(c, Value::Null)));
-                }
-                heap.push(Value::Count(k as i64));
-                heap.extend(vs);
-            }
+            cells.push(Value::Count(k as i64));
+            cells.extend(vs);
         }
-        let cells = if heap.is_empty() {
-            Cells::Inline(n, a)
-        } else {
-            Cells::Heap(heap)
-        };
         Table {
             columns,
             names: Arc::clone(names),
@@ -357,10 +317,10 @@ impl Table {
     }
     /// How many rows.
     pub fn len(&self) -> usize {
-        self.cells.as_slice().len() / self.stride()
+        self.cells.len() / self.stride()
     }
     pub fn is_empty(&self) -> bool {
-        self.cells.as_slice().is_empty()
+        self.cells.is_empty()
     }
     /// The name a row's label cell points to.
     fn name(&self, label: &Value) -> &str {
@@ -372,12 +332,11 @@ impl Table {
     }
     /// Row `k`'s label.
     pub fn label(&self, k: usize) -> &str {
-        self.name(&self.cells.as_slice()[k * self.stride()])
+        self.name(&self.cells[k * self.stride()])
     }
     /// Each row's label and values, in order.
     pub fn rows(&self) -> impl Iterator<Item = (&str, &[Value])> {
         self.cells
-            .as_slice()
             .chunks_exact(self.stride())
             .map(|r| (self.name(&r[0]), &r[1..]))
     }
@@ -845,11 +804,10 @@ mod tests {
         assert_eq!(t.to_text("—"), "Qualify: 3/0.0; Close, won: 0/—");
     }
 
-    /// A table whose cells do not fit in its own allocation keeps every row, in order,
-    /// and equals the same table made again; the rows' labels past the names read as no
-    /// reason given.
+    /// A table keeps every row, in order, and equals the same table made again; the
+    /// rows' labels past the names read as no reason given.
     #[test]
-    fn a_table_of_more_cells_than_it_holds_inline_keeps_them_all() {
+    fn a_table_keeps_its_rows_and_their_labels() {
         let names: Arc<[String]> = (0..20).map(|k| format!("s{k}")).collect();
         for n in [0usize, 1, 7, 8, 9, 21] {
             let make = || {
