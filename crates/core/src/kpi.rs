@@ -563,8 +563,8 @@ pub fn compute(id: &str, t: &mut Totals, cx: &Context) -> Option<Value> {
                 }),
         ))),
         "loss_reasons" => {
-            // (the order on the stack for the usual few dozen reasons: a bulk export
-            // makes this table for every row)
+            // (the order on the stack for up to 64 reasons: a bulk export makes this
+            // table for every row)
             let (mut small, mut big) = ([0u32; 64], Vec::new());
             let idx: &mut [u32] = if t.losses.len() <= small.len() {
                 &mut small[..]
@@ -574,7 +574,7 @@ pub fn compute(id: &str, t: &mut Totals, cx: &Context) -> Option<Value> {
             };
             let mut n = 0;
             for (k, l) in t.losses.iter().enumerate() {
-                if l.count > 0 && n < idx.len() {
+                if l.count > 0 {
                     idx[n] = k as u32;
                     n += 1;
                 }
