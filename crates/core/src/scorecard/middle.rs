@@ -96,7 +96,10 @@ impl Groups {
         cut.resize(threads, units);
         cut.push(units);
         // (the reused arrays keep their old contents: each run's part is cleared or
-        // written over by the thread that fills it, not first by this one alone)
+        // written over by the thread that fills it, not first by this one alone; counts
+        // past the old length come as zeros and are not cleared again, as a pass's fresh
+        // arrays are not)
+        let old = upto.len().min(n * BUCKETS);
         upto.resize(n * BUCKETS, 0);
         vals.truncate(total);
         vals.resize(total, 0);
@@ -109,8 +112,9 @@ impl Groups {
                 let (mine, r) = vals_rest.split_at_mut(at[w[1] * per] - at[w[0] * per]);
                 vals_rest = r;
                 let (lo, base) = (w[0], at[w[0] * per]);
+                let stale = old.saturating_sub(w[0] * per * BUCKETS).min(ups.len());
                 let mut work = move || {
-                    ups.fill(0);
+                    ups[..stale].fill(0);
                     let (mut next, mut buf) = (vec![0usize; per], Vec::new());
                     for (x, ups) in ups.chunks_exact_mut(per * BUCKETS).enumerate() {
                         let u = lo + x;

@@ -223,7 +223,8 @@ struct Classes {
     /// scope, whose segments are walked).
     of_scope: Vec<Option<Vec<u32>>>,
     /// `own_bookings[p * ng + g]`: person `p`'s own bookings in slot `g` (whether a rep
-    /// reached their quota is asked once for every scope above them).
+    /// reached their quota is asked once for every scope above them); empty when the
+    /// run's KPIs do not ask it.
     own_bookings: Vec<i64>,
     /// Each class's sales cycle days and response seconds in each slot of the run's
     /// periods (group `c * nm + mid_ix[g]`, `nm` such slots), when the run's KPIs read
@@ -427,11 +428,15 @@ impl Classes {
         let mut losses = vec![LossCell::default(); nc * nt * nr];
         let tslot = table_slots(&grid.table_ix, nt);
         // (a segment's cells and tables in the slots it cannot reach are empty: most of
-        // the grid, which is read no more)
-        // each person's own bookings too, from the cells the walk reads anyway (a walk
-        // of its own after the sums read every cell a second time, on one core): each
-        // thread into its own array, the two added up after
-        let np = segs.n_people as usize;
+        // the grid, which is read no more). When the run's KPIs ask whether reps reached
+        // their quota, each person's own bookings are added up from the cells the walk
+        // reads anyway (a walk of its own read every cell a second time, on one core):
+        // each thread into its own array, the two added up after.
+        let np = if parts.reps {
+            segs.n_people as usize
+        } else {
+            0
+        };
         let sum = |classes: std::ops::Range<usize>,
                    cells: &mut [Cell],
                    stages: &mut [StageCell],
@@ -443,13 +448,14 @@ impl Classes {
                     let s = s as usize;
                     let p = segs.person[s] as usize;
                     let reach = grid.reach(segs, s);
-                    let mine = &mut own[p * ng..(p + 1) * ng];
-                    for (g, (a, b)) in cells[x * ng..(x + 1) * ng].iter_mut().zip(mine).enumerate()
-                    {
+                    let mut mine = own.get_mut(p * ng..(p + 1) * ng);
+                    for (g, a) in cells[x * ng..(x + 1) * ng].iter_mut().enumerate() {
                         if reach(g) {
                             let cell = &grid.cells[s * ng + g];
                             a.add(cell);
-                            *b += cell.bookings;
+                            if let Some(b) = mine.as_deref_mut() {
+                                b[g] += cell.bookings;
+                            }
                         }
                     }
                     for (f, _) in tslot.iter().enumerate().filter(|x| reach(*x.1)) {
@@ -1606,8 +1612,8 @@ impl Engine {
         let mut last_rep = NONE;
         let person_bookings = |p: u32| -> i64 {
             match classes {
-                Some((c, _)) => c.own_bookings[p as usize * ng + g],
-                None => segs
+                Some((c, _)) if !c.own_bookings.is_empty() => c.own_bookings[p as usize * ng + g],
+                _ => segs
                     .of_person(p)
                     .map(|s| grid.cells[s as usize * ng + g].bookings)
                     .sum(),
