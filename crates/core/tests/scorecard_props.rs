@@ -575,8 +575,8 @@ proptest! {
         let sum = parts.iter().fold(0u64, |a, p| a.wrapping_add(p.0));
         prop_assert_eq!(sum, whole);
         prop_assert_eq!(parts.iter().map(|p| p.1).sum::<u64>(), bytes);
-        // the history's day and stage columns alone are 6 bytes a row
-        prop_assert!(bytes >= 6 * b.history.day.len() as u64 + 4 * b.opps.created.len() as u64);
+        // the history's day, stage and advance columns alone are 8 bytes a row
+        prop_assert!(bytes >= 8 * b.history.day.len() as u64 + 4 * b.opps.created.len() as u64);
     }
 }
 
@@ -670,6 +670,81 @@ fn open_pipeline_takes_every_owners_amounts_from_the_history() {
             "100.00", "1000.00", "200.00", "2000.00", "300.00", "3000.00"
         ]
     );
+}
+
+/// Weighted open pipeline takes each deal's probability on the as-of day from its history
+/// row then: the one the row gives (kept apart only where it differs from the one the row
+/// would take without it), else the deal's own when the row is at the deal's current
+/// stage, else the stage's default (the probability most rows and deals give for it).
+/// Five owners, one open deal of 1,000 each, closing in the quarter; two more deals at
+/// Prospecting, opened after it, make 10 % that stage's default.
+#[test]
+fn weighted_pipeline_takes_each_rows_probability() {
+    let people = reps(7);
+    let org = OrgHistory::new(Vec::new(), Vec::new(), Vec::new()).unwrap();
+    let cat = Catalog::builtin().unwrap();
+    let mut b = BookBuilder::new(Settings::default(), &cat, &people, org, false);
+    let midnight = base().midnight().assume_utc().unix_timestamp();
+    let bp = |x: u16| Some(Probability::from_bp(x).unwrap());
+    // (current stage, its probability, created day, the history row's stage and probability)
+    let deals = [
+        ("Negotiation", 7_000, 0, Some(("Prospecting", bp(3_300)))),
+        ("Negotiation", 7_000, 0, Some(("Prospecting", None))),
+        ("Negotiation", 7_000, 0, Some(("Negotiation", None))),
+        ("Negotiation", 7_000, 0, Some(("Negotiation", bp(7_000)))),
+        ("Negotiation", 7_000, 0, Some(("Negotiation", bp(9_000)))),
+        ("Prospecting", 1_000, 200, None),
+        ("Prospecting", 1_000, 200, None),
+    ];
+    for (k, (stage, prob, created, row)) in deals.into_iter().enumerate() {
+        let id = OppId::parse(&format!("o{k}")).unwrap();
+        b.add_opportunity(&Opportunity {
+            id: id.clone(),
+            name: None,
+            account: None,
+            owner: p(k),
+            amount: Some(Money::from_major(1_000).unwrap()),
+            currency: Currency::USD,
+            stage: Stage::parse(stage).unwrap(),
+            status: OppStatus::Open,
+            probability: bp(prob),
+            forecast_category: None,
+            kind: None,
+            source: None,
+            created: Some(base() + Duration::days(created)),
+            close_date: Some(base() + Duration::days(created + 60)),
+            loss_reason: None,
+            next_step: None,
+            last_modified: None,
+        })
+        .unwrap();
+        if let Some((stage, probability)) = row {
+            b.add_stage_change(&StageChange {
+                id: format!("h{k}"),
+                opp: id,
+                at: Timestamp::from_unix(midnight + 86_400 + 3_600),
+                stage: Stage::parse(stage).unwrap(),
+                amount: None,
+                close_date: None,
+                probability,
+                forecast_category: None,
+            })
+            .unwrap();
+        }
+    }
+    let e = Engine::new(b.finish().unwrap());
+    // only the two probabilities that differ from a row's own are kept
+    assert_eq!(e.book.history.probs.len(), 2);
+    let q1 = Period::parse("FY2024-Q1", &e.book.settings.fiscal).unwrap();
+    let today = Date::from_calendar_date(2025, time::Month::June, 1).unwrap();
+    let scopes: Vec<Scope> = (0..5)
+        .map(|k| e.scope(&format!("person:p{k:02}")).unwrap())
+        .collect();
+    let rows = e
+        .run(&scopes, &[q1], &["pipeline_weighted"], today)
+        .unwrap();
+    let got: Vec<String> = rows.iter().map(|r| r.values[0].1.to_text("—")).collect();
+    assert_eq!(got, ["330.00", "100.00", "700.00", "700.00", "900.00"]);
 }
 
 /// Survey responses keep their arrival order among those of one owner and day, also when

@@ -20,7 +20,7 @@ use salesorg_core::scorecard::book::{
 };
 
 const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
-const FORMAT: u32 = 7;
+const FORMAT: u32 = 8;
 
 /// Where the snapshot of a store lives: beside a SQLite file (`<file>.scorecard`), or in
 /// the user's cache folder for a PostgreSQL URL.
@@ -249,7 +249,9 @@ pub fn write(
         let h = &b.history;
         w.col(&h.day)?;
         w.col(&h.stage)?;
-        w.col(&h.prob)?;
+        w.col(&h.probs.iter().map(|x| x.0).collect::<Vec<u32>>())?;
+        w.col(&h.probs.iter().map(|x| x.1).collect::<Vec<u16>>())?;
+        w.col(&h.advance)?;
         w.col(&h.overrides.iter().map(|x| x.0).collect::<Vec<u32>>())?;
         w.col(&h.overrides.iter().map(|x| x.1).collect::<Vec<i64>>())?;
         w.col(&h.overrides.iter().map(|x| x.2).collect::<Vec<i32>>())?;
@@ -417,7 +419,15 @@ pub fn read(
     let history = History {
         day: r.col()?,
         stage: r.col()?,
-        prob: r.col()?,
+        probs: {
+            let rows: Vec<u32> = r.col()?;
+            let ps: Vec<u16> = r.col()?;
+            if rows.len() != ps.len() {
+                return Err(bad("stage-history probability columns differ in length"));
+            }
+            rows.into_iter().zip(ps).collect()
+        },
+        advance: r.col()?,
         overrides: {
             let a: Vec<u32> = r.col()?;
             let b2: Vec<i64> = r.col()?;
@@ -429,6 +439,13 @@ pub fn read(
                 .collect()
         },
     };
+    let nh = history.day.len();
+    if [&history.stage, &history.advance]
+        .iter()
+        .any(|c| c.len() != nh)
+    {
+        return Err(bad("stage-history columns differ in length"));
+    }
     let leads = Leads {
         owner: r.col()?,
         created_day: r.col()?,

@@ -253,11 +253,112 @@ impl Opps {
 pub struct History {
     pub day: Vec<Day>,
     pub stage: Vec<u16>,
-    /// Probability in basis points the row gave (u16::MAX: none).
-    pub prob: Vec<u16>,
+    /// The rows whose probability (basis points) differs from the one a row without one
+    /// takes ([`History::prob_without`]), sorted by row: (row, probability).
+    pub probs: Vec<(u32, u16)>,
     /// Rows whose amount or close date differ from the opportunity's current values,
     /// sorted by row: (row, amount in own currency or i64::MIN, close day or NO_DAY).
     pub overrides: Vec<(u32, i64, Day)>,
+    /// For each row in an open stage: how many days after the row's day its deal first
+    /// advanced past that stage (a later row of a higher rank, or the close of a won
+    /// deal; see [`History::advances`]), [`ADV_NEVER`] when it never did, [`ADV_FAR`]
+    /// when that day does not fit (before the row's own day, or 65,534 days or more
+    /// after it: the pass then reads the later rows itself). Rows in closed stages hold
+    /// [`ADV_NEVER`]. The pass asks for every stage entry whether its deal advanced by a
+    /// period's as-of day: one comparison instead of a walk over the deal's later rows.
+    pub advance: Vec<u16>,
+}
+
+/// [`History::advance`]: the deal never advanced past the row's stage.
+pub const ADV_NEVER: u16 = u16::MAX;
+/// [`History::advance`]: the deal advanced on a day the column cannot hold.
+pub const ADV_FAR: u16 = u16::MAX - 1;
+
+impl History {
+    /// The probability of row `r` (of deal `i`, in stage `stage`) in basis points.
+    #[inline]
+    pub fn prob(&self, stages: &[StageInfo], opps: &Opps, i: usize, r: usize, stage: u16) -> u16 {
+        if self.probs.is_empty() {
+            return Self::prob_without(stages, opps, i, stage);
+        }
+        match self.probs.binary_search_by_key(&(r as u32), |x| x.0) {
+            Ok(k) => self.probs[k].1,
+            Err(_) => Self::prob_without(stages, opps, i, stage),
+        }
+    }
+
+    /// The probability a row of deal `i` in `stage` takes when it gives none (or gives
+    /// this one): the deal's own at its current stage, the stage's default at another.
+    #[inline]
+    pub fn prob_without(stages: &[StageInfo], opps: &Opps, i: usize, stage: u16) -> u16 {
+        if stage == opps.stage[i] {
+            opps.prob[i]
+        } else {
+            stages[stage as usize].default_bp
+        }
+    }
+
+    /// The [`History::advance`] column of `opps`' history rows, with each stage's rank
+    /// (`ranks`, see [`super::pass::stage_ranks`]).
+    pub fn advances(&self, opps: &Opps, ranks: &[u16]) -> Vec<u16> {
+        let mut out = vec![ADV_NEVER; self.day.len()];
+        for i in 0..opps.len() {
+            let (r0, r1) = (opps.hist_off[i] as usize, opps.hist_off[i + 1] as usize);
+            let won_on = if opps.status[i] == OppStatus::Won && opps.close[i] != NO_DAY {
+                opps.close[i]
+            } else {
+                Day::MAX
+            };
+            for r in r0..r1 {
+                let rk = ranks[self.stage[r] as usize];
+                if rk == 0 || rk == u16::MAX {
+                    continue;
+                }
+                let mut on = won_on;
+                for r2 in r + 1..r1 {
+                    if ranks[self.stage[r2] as usize] > rk {
+                        on = on.min(self.day[r2]);
+                    }
+                }
+                out[r] = if on == Day::MAX {
+                    ADV_NEVER
+                } else {
+                    match u16::try_from(i64::from(on) - i64::from(self.day[r])) {
+                        Ok(x) if x < ADV_FAR => x,
+                        _ => ADV_FAR,
+                    }
+                };
+            }
+        }
+        out
+    }
+
+    /// Whether the deal of row `r` (an open stage's row of rank `rk`; the deal's rows end
+    /// before `r1`, and it was won on `won_on`, or `Day::MAX`) had advanced past the row's
+    /// stage by day `a`: won, or a later row of a higher rank, on or before `a`.
+    #[inline(always)]
+    pub fn advanced_by(
+        &self,
+        r: usize,
+        r1: usize,
+        rk: u16,
+        won_on: Day,
+        a: Day,
+        ranks: &[u16],
+    ) -> bool {
+        let x = self.advance[r];
+        if x == ADV_FAR {
+            // (rare) without branches: whether a deal advanced is a coin toss for the
+            // predictor
+            let mut adv = won_on <= a;
+            for r2 in r + 1..r1 {
+                adv |= (self.day[r2] <= a) & (ranks[self.stage[r2] as usize] > rk);
+            }
+            adv
+        } else {
+            (x != ADV_NEVER) & (i64::from(self.day[r]) + i64::from(x) <= i64::from(a))
+        }
+    }
 }
 
 /// Leads, sorted by (owner, created day, created).
@@ -413,10 +514,10 @@ fn share<T>(v: &[T], k: usize, n: usize) -> &[T] {
 impl Book {
     /// Reads part `k` of `n` of every column the full scorecard pass reads — the deals'
     /// days, status, amounts, currency, flags, loss reason and history offsets, the stage
-    /// history, the leads, the activities and the surveys — once, in order, and returns
-    /// a checksum and the bytes read. Timed over `n` threads, this is the memory floor of
-    /// any pass over these columns (the benchmark prints it beside the scorecard's time);
-    /// it computes nothing.
+    /// history (days, stages, advances), the leads, the activities and the surveys —
+    /// once, in order, and returns a checksum and the bytes read. Timed over `n` threads,
+    /// this is the memory floor of any pass over these columns (the benchmark prints it
+    /// beside the scorecard's time); it computes nothing.
     pub fn read_pass_columns(&self, k: usize, n: usize) -> (u64, u64) {
         fn sum<T>(v: &[T], f: impl Fn(&T) -> u64, acc: &mut (u64, u64)) {
             acc.0 = v.iter().fold(acc.0, |a, x| a.wrapping_add(f(x)));
@@ -436,6 +537,7 @@ impl Book {
         sum(share(&o.hist_off, k, n), |x| u64::from(*x), &mut acc);
         sum(share(&h.day, k, n), day, &mut acc);
         sum(share(&h.stage, k, n), |x| u64::from(*x), &mut acc);
+        sum(share(&h.advance, k, n), |x| u64::from(*x), &mut acc);
         sum(share(&l.created_day, k, n), day, &mut acc);
         sum(share(&l.created_at, k, n), |x| *x as u64, &mut acc);
         sum(share(&l.first_response, k, n), |x| *x as u64, &mut acc);
@@ -639,6 +741,8 @@ pub struct BookBuilder {
     hist_opp: Vec<u32>,
     hist_last: (u32, i64),
     hist: History,
+    /// Each history row's probability in basis points (u16::MAX: none given).
+    hist_prob: Vec<u16>,
     leads: Leads,
     lead_keys: Ids,
     lead_ix: IdIndex,
@@ -717,6 +821,7 @@ impl BookBuilder {
             hist_opp: Vec::new(),
             hist_last: (NONE, i64::MIN),
             hist: History::default(),
+            hist_prob: Vec::new(),
             leads: Leads::default(),
             lead_keys: Ids::default(),
             lead_ix: IdIndex::default(),
@@ -906,8 +1011,7 @@ impl BookBuilder {
         self.hist_opp.push(opp);
         self.hist.day.push(self.days.day(h.at));
         self.hist.stage.push(stage);
-        self.hist
-            .prob
+        self.hist_prob
             .push(h.probability.map(|p| p.bp()).unwrap_or(u16::MAX));
         let o = opp as usize;
         let a = h.amount.map(Money::units);
@@ -1005,6 +1109,7 @@ impl BookBuilder {
             opp_keys,
             hist_opp,
             hist: mut raw_hist,
+            hist_prob: raw_prob,
             leads: mut raw_leads,
             lead_keys,
             lead_ix,
@@ -1074,7 +1179,7 @@ impl BookBuilder {
                 OppStatus::Lost => 2,
             }] += 1;
         }
-        for (r, &p) in raw_hist.prob.iter().enumerate() {
+        for (r, &p) in raw_prob.iter().enumerate() {
             if p != u16::MAX {
                 *prob_counts[raw_hist.stage[r] as usize]
                     .entry(p)
@@ -1225,25 +1330,40 @@ impl BookBuilder {
             .map(|&(r, a, c)| (dest[r as usize], a, c))
             .collect();
         overrides.sort_unstable_by_key(|o| o.0);
+        let stage = {
+            let old = std::mem::take(&mut raw_hist.stage);
+            let mut out = vec![0u16; nh];
+            for (r, x) in old.into_iter().enumerate() {
+                out[dest[r] as usize] = x;
+            }
+            out
+        };
+        // the probabilities the rows give that differ from what the pass takes for a row
+        // without one (the deal's own at its current stage, the stage's default at the
+        // others): in a CRM's history nearly every row gives its stage's, and a column
+        // of them was 91 MB at 10M deals
+        let probs = {
+            let mut given = vec![u16::MAX; nh];
+            for (r, x) in raw_prob.into_iter().enumerate() {
+                given[dest[r] as usize] = x;
+            }
+            let mut out = Vec::new();
+            for i in 0..n {
+                for r in off[i] as usize..off[i + 1] as usize {
+                    let p = given[r];
+                    if p != u16::MAX && p != History::prob_without(&stages, &opps, i, stage[r]) {
+                        out.push((r as u32, p));
+                    }
+                }
+            }
+            out
+        };
         let history = History {
             day: scatter(&mut raw_hist.day, 0),
-            stage: {
-                let old = std::mem::take(&mut raw_hist.stage);
-                let mut out = vec![0u16; nh];
-                for (r, x) in old.into_iter().enumerate() {
-                    out[dest[r] as usize] = x;
-                }
-                out
-            },
-            prob: {
-                let old = std::mem::take(&mut raw_hist.prob);
-                let mut out = vec![0u16; nh];
-                for (r, x) in old.into_iter().enumerate() {
-                    out[dest[r] as usize] = x;
-                }
-                out
-            },
+            stage,
+            probs,
             overrides,
+            advance: Vec::new(),
         };
         drop(dest);
         opps.hist_off = off;
@@ -1312,6 +1432,9 @@ impl BookBuilder {
         }
         book.opps.amount_at_close = amount_at_close;
         book.opps.max_cycle = max_cycle;
+        book.history.advance = book
+            .history
+            .advances(&book.opps, &super::pass::stage_ranks(&book));
         if keep_ids {
             book.opps.ids = opp_keys.permuted(&perm);
         }
@@ -1526,5 +1649,75 @@ impl BookBuilder {
         book.leads.owner_off = owner_offsets(&book.leads.owner, np);
         book.activities.owner_off = owner_offsets(&book.activities.owner, np);
         Ok(book)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The advance column answers "advanced past its stage by day `a`?" for every row
+        /// and day exactly as the deal's later rows and its close do, including days the
+        /// column cannot hold (a close before the row, a gap of 65,534 days or more).
+        #[test]
+        fn the_advance_column_answers_as_the_later_rows_do(
+            deals in proptest::collection::vec(
+                (
+                    0u8..3,
+                    prop_oneof![Just(None), (-100i32..400).prop_map(Some), Just(Some(70_000))],
+                    proptest::collection::vec(
+                        (prop_oneof![0i32..40, Just(0), 65_530i32..65_540], 0u16..6),
+                        0..7,
+                    ),
+                ),
+                0..12,
+            ),
+        ) {
+            // stages: lost, four open ones, won
+            let ranks = [0u16, 1, 2, 3, 4, u16::MAX];
+            let (mut opps, mut h) = (Opps::default(), History::default());
+            opps.hist_off.push(0);
+            for (st, close, rows) in &deals {
+                opps.owner.push(0);
+                opps.status.push([OppStatus::Open, OppStatus::Won, OppStatus::Lost][*st as usize]);
+                opps.close.push(close.unwrap_or(NO_DAY));
+                let mut d = 0;
+                for &(gap, stage) in rows {
+                    d += gap;
+                    h.day.push(d);
+                    h.stage.push(stage);
+                }
+                opps.hist_off.push(h.day.len() as u32);
+            }
+            h.advance = h.advances(&opps, &ranks);
+            let close_of = |i: usize| (opps.close[i] != NO_DAY).then_some(opps.close[i]);
+            for i in 0..deals.len() {
+                let (r0, r1) = (opps.hist_off[i] as usize, opps.hist_off[i + 1] as usize);
+                let won_on = if opps.status[i] == OppStatus::Won && opps.close[i] != NO_DAY {
+                    opps.close[i]
+                } else {
+                    Day::MAX
+                };
+                // (as-of days: every day the rows and the close give, and their
+                // neighbours; never `Day::MAX`, which no as-of day is)
+                let mut days: Vec<Day> = h.day[r0..r1].to_vec();
+                days.extend(close_of(i));
+                let days: Vec<Day> = days.iter().flat_map(|&d| [d - 1, d, d + 1]).collect();
+                for r in r0..r1 {
+                    let rk = ranks[h.stage[r] as usize];
+                    if rk == 0 || rk == u16::MAX {
+                        continue;
+                    }
+                    for &a in &days {
+                        let want = won_on <= a
+                            || (r + 1..r1).any(|r2| h.day[r2] <= a && ranks[h.stage[r2] as usize] > rk);
+                        prop_assert_eq!(h.advanced_by(r, r1, rk, won_on, a, &ranks), want,
+                            "deal {} row {} day {}", i, r, a);
+                    }
+                }
+            }
+        }
     }
 }

@@ -721,13 +721,7 @@ fn state_at(
     let stage = h.stage[r];
     let mut amount = cur_amount;
     let mut close = o.close[i];
-    let prob = if h.prob[r] != u16::MAX {
-        h.prob[r]
-    } else if stage == o.stage[i] {
-        o.prob[i]
-    } else {
-        book.stages[stage as usize].default_bp
-    };
+    let prob = h.prob(&book.stages, o, i, r, stage);
     if let Some(&(_, oa, oc)) = ovs.iter().find(|x| x.0 == r as u32) {
         if oa != i64::MIN {
             amount = Some(oa);
@@ -991,34 +985,39 @@ pub fn owner_records(
                     let seg = own.at(d);
                     // the row's stage table, found once for its entry and its exit
                     let sk = part.skey(seg, g);
-                    if part.walk.entered && open_rank(rk) {
+                    // (each row's entry and exit are added without a branch on its
+                    // stages: whether a row's stage is open, or it left one, is a coin toss
+                    // for the predictor, and those two tests were a quarter of the pass's
+                    // mispredicted branches; a row that adds nothing adds zeros)
+                    if part.walk.entered {
+                        let open = open_rank(rk);
                         if let Some(sk) = sk {
                             let order = book.stages[h.stage[r] as usize].order as usize;
                             let a = slots[g].asof;
-                            // advanced by the as-of day: won, or a later stage reached;
-                            // without branches (whether a deal advanced is a coin toss for
-                            // the predictor, and its mispredictions were a tenth of the
-                            // history's loop)
-                            let mut advanced = won_on <= a;
-                            for r2 in r + 1..r1 {
-                                advanced |= (h.day[r2] <= a) & (ranks[h.stage[r2] as usize] > rk);
-                            }
+                            // advanced by the as-of day: won, or a later stage reached
+                            // (one comparison with the book's advance column; never for a
+                            // row in a closed stage)
+                            let advanced = h.advanced_by(r, r1, rk, won_on, a, ranks);
                             let sc = part.stage_at(sk, order);
-                            sc.entered += 1;
+                            sc.entered += u32::from(open);
                             sc.advanced += u32::from(advanced);
                         }
-                        let c = Contribution::StageEntered($i as u32, r as u32);
-                        part.note_at(seg, g, d, c);
+                        if part.trace.is_some() && open {
+                            let c = Contribution::StageEntered($i as u32, r as u32);
+                            part.note_at(seg, g, d, c);
+                        }
                     }
                     if part.walk.left && r > r0 {
                         let prev = h.stage[r - 1];
-                        if open_rank(ranks[prev as usize]) && prev != h.stage[r] {
-                            if let Some(sk) = sk {
-                                let order = book.stages[prev as usize].order as usize;
-                                let sc = part.stage_at(sk, order);
-                                sc.left += 1;
-                                sc.days_sum += i64::from(d - h.day[r - 1]);
-                            }
+                        let left = open_rank(ranks[prev as usize]) & (prev != h.stage[r]);
+                        if let Some(sk) = sk {
+                            let order = book.stages[prev as usize].order as usize;
+                            let sc = part.stage_at(sk, order);
+                            sc.left += u32::from(left);
+                            sc.days_sum +=
+                                i64::from(left) * (i64::from(d) - i64::from(h.day[r - 1]));
+                        }
+                        if part.trace.is_some() && left {
                             let c = Contribution::StageLeft($i as u32, r as u32 - 1);
                             part.note_at(seg, g, d, c);
                         }
@@ -1082,9 +1081,10 @@ pub fn owner_records(
                     let c = &mut part.cells[k];
                     c.created += 1;
                     c.created_amount += amount;
-                    if status == OppStatus::Won && close != NO_DAY && close <= slots[g].asof {
-                        c.created_won += 1;
-                    }
+                    // (without a branch: won by the as-of day is a coin toss)
+                    c.created_won += u32::from(
+                        (status == OppStatus::Won) & (close != NO_DAY) & (close <= slots[g].asof),
+                    );
                     part.note(k, g, created, Contribution::Created(i as u32));
                 }
                 // open on an as-of day: attributed on the as-of day
@@ -1178,16 +1178,13 @@ pub fn owner_records(
         let k = part.key(own.at(d), g);
         let c = &mut part.cells[k];
         c.leads += 1;
-        if l.converted[i] != NO_DAY && l.converted[i] <= a {
-            c.leads_converted += 1;
-        }
+        // (these two without a branch: coin tosses for the predictor)
+        c.leads_converted += u32::from((l.converted[i] != NO_DAY) & (l.converted[i] <= a));
         let fr = l.first_response[i];
         if fr != i64::MAX && book.days.day(crate::date::Timestamp::from_unix(fr)) <= a {
             let secs = fr - l.created_at[i];
             c.leads_responded += 1;
-            if secs <= sla_secs {
-                c.leads_in_sla += 1;
-            }
+            c.leads_in_sla += u32::from(secs <= sla_secs);
             part.responses.push((
                 (k + part.seg0 as usize * part.ng) as u32,
                 secs.clamp(0, i64::from(u32::MAX)) as u32,
