@@ -246,6 +246,16 @@ impl Opps {
     pub fn has(&self, i: usize, f: u8) -> bool {
         self.flags[i] & f != 0
     }
+    /// The day deal `i` was won on; `Day::MAX` (past every as-of day) when it was not, or
+    /// its close is unknown.
+    #[inline]
+    pub fn won_on(&self, i: usize) -> Day {
+        if self.status[i] == OppStatus::Won && self.close[i] != NO_DAY {
+            self.close[i]
+        } else {
+            Day::MAX
+        }
+    }
 }
 
 /// Stage-history rows, grouped by opportunity and sorted by time within each.
@@ -304,11 +314,7 @@ impl History {
         let mut out = vec![ADV_NEVER; self.day.len()];
         for i in 0..opps.len() {
             let (r0, r1) = (opps.hist_off[i] as usize, opps.hist_off[i + 1] as usize);
-            let won_on = if opps.status[i] == OppStatus::Won && opps.close[i] != NO_DAY {
-                opps.close[i]
-            } else {
-                Day::MAX
-            };
+            let won_on = opps.won_on(i);
             for r in r0..r1 {
                 let rk = ranks[self.stage[r] as usize];
                 if rk == 0 || rk == u16::MAX {
@@ -1695,11 +1701,7 @@ mod tests {
             let close_of = |i: usize| (opps.close[i] != NO_DAY).then_some(opps.close[i]);
             for i in 0..deals.len() {
                 let (r0, r1) = (opps.hist_off[i] as usize, opps.hist_off[i + 1] as usize);
-                let won_on = if opps.status[i] == OppStatus::Won && opps.close[i] != NO_DAY {
-                    opps.close[i]
-                } else {
-                    Day::MAX
-                };
+                let won_on = opps.won_on(i);
                 // (as-of days: every day the rows and the close give, and their
                 // neighbours; never `Day::MAX`, which no as-of day is)
                 let mut days: Vec<Day> = h.day[r0..r1].to_vec();

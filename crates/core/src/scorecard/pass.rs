@@ -973,11 +973,7 @@ pub fn owner_records(
                     r1..r1
                 };
                 // (the day a won deal closed; past every as-of day otherwise)
-                let won_on = if $status == OppStatus::Won && $close != NO_DAY {
-                    $close
-                } else {
-                    Day::MAX
-                };
+                let won_on = o.won_on($i);
                 for r in rows {
                     let d = h.day[r];
                     let Some(g) = layer.own.slot(d) else { continue };
