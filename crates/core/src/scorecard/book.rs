@@ -317,7 +317,7 @@ impl History {
             let won_on = opps.won_on(i);
             for r in r0..r1 {
                 let rk = ranks[self.stage[r] as usize];
-                if rk == 0 || rk == u16::MAX {
+                if !super::pass::open_rank(rk) {
                     continue;
                 }
                 let mut on = won_on;
@@ -1322,37 +1322,27 @@ impl BookBuilder {
         drop(next);
         drop(hist_opp);
         drop(inv);
-        let scatter = |v: &mut Vec<_>, fill| {
-            let old: Vec<_> = std::mem::take(v);
-            let mut out = vec![fill; nh];
+        // a column of the history rows, moved to the rows' new places
+        fn scatter<T: Copy>(old: Vec<T>, dest: &[u32], fill: T) -> Vec<T> {
+            let mut out = vec![fill; dest.len()];
             for (r, x) in old.into_iter().enumerate() {
                 out[dest[r] as usize] = x;
             }
             out
-        };
+        }
         let mut overrides: Vec<(u32, i64, Day)> = raw_hist
             .overrides
             .iter()
             .map(|&(r, a, c)| (dest[r as usize], a, c))
             .collect();
         overrides.sort_unstable_by_key(|o| o.0);
-        let stage = {
-            let old = std::mem::take(&mut raw_hist.stage);
-            let mut out = vec![0u16; nh];
-            for (r, x) in old.into_iter().enumerate() {
-                out[dest[r] as usize] = x;
-            }
-            out
-        };
+        let stage = scatter(std::mem::take(&mut raw_hist.stage), &dest, 0);
         // the probabilities the rows give that differ from what the pass takes for a row
         // without one (the deal's own at its current stage, the stage's default at the
         // others): in a CRM's history nearly every row gives its stage's, and a column
         // of them was 91 MB at 10M deals
         let probs = {
-            let mut given = vec![u16::MAX; nh];
-            for (r, x) in raw_prob.into_iter().enumerate() {
-                given[dest[r] as usize] = x;
-            }
+            let given = scatter(raw_prob, &dest, u16::MAX);
             let mut out = Vec::new();
             for i in 0..n {
                 for r in off[i] as usize..off[i + 1] as usize {
@@ -1365,7 +1355,7 @@ impl BookBuilder {
             out
         };
         let history = History {
-            day: scatter(&mut raw_hist.day, 0),
+            day: scatter(std::mem::take(&mut raw_hist.day), &dest, 0),
             stage,
             probs,
             overrides,
@@ -1709,7 +1699,7 @@ mod tests {
                 let days: Vec<Day> = days.iter().flat_map(|&d| [d - 1, d, d + 1]).collect();
                 for r in r0..r1 {
                     let rk = ranks[h.stage[r] as usize];
-                    if rk == 0 || rk == u16::MAX {
+                    if !super::super::pass::open_rank(rk) {
                         continue;
                     }
                     for &a in &days {

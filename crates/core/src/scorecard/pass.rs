@@ -762,7 +762,7 @@ fn gallop(ovs: &[(u32, i64, Day)], from: usize, row: u32) -> usize {
 
 /// Whether a stage rank is an open stage's.
 #[inline]
-fn open_rank(r: u16) -> bool {
+pub(crate) fn open_rank(r: u16) -> bool {
     r != 0 && r != u16::MAX
 }
 
