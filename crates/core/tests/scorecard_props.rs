@@ -595,6 +595,46 @@ fn every_kpi_together_walks_every_group() {
     assert_ne!(Walk::of(&["calls"]), Walk::ALL);
 }
 
+/// A book builder for `n` reps with no reporting lines or units, with the default settings
+/// and the built-in catalog; `keep_ids` as [`BookBuilder::new`]'s.
+fn flat_builder(n: usize, keep_ids: bool) -> BookBuilder {
+    let org = OrgHistory::new(Vec::new(), Vec::new(), Vec::new()).unwrap();
+    let cat = Catalog::builtin().unwrap();
+    BookBuilder::new(Settings::default(), &cat, &reps(n), org, keep_ids)
+}
+
+/// An open deal `id` of rep `k` for `amount` dollars at `stage`, created and closing on the
+/// days given from [`base`].
+fn open_deal(
+    id: &OppId,
+    k: usize,
+    amount: i64,
+    stage: &str,
+    probability: Option<Probability>,
+    created: i64,
+    close: i64,
+) -> Opportunity {
+    Opportunity {
+        id: id.clone(),
+        name: None,
+        account: None,
+        owner: p(k),
+        amount: Some(Money::from_major(amount).unwrap()),
+        currency: Currency::USD,
+        stage: Stage::parse(stage).unwrap(),
+        status: OppStatus::Open,
+        probability,
+        forecast_category: None,
+        kind: None,
+        source: None,
+        created: Some(base() + Duration::days(created)),
+        close_date: Some(base() + Duration::days(close)),
+        loss_reason: None,
+        next_step: None,
+        last_modified: None,
+    }
+}
+
 /// Open pipeline takes each open deal's amount on the as-of day from its stage history,
 /// for every owner, not only the first (the pass starts each owner at their first history
 /// override, found once per book): three owners, each with a deal of 1,000 × (k + 1) whose
@@ -604,34 +644,13 @@ fn every_kpi_together_walks_every_group() {
 #[test]
 fn open_pipeline_takes_every_owners_amounts_from_the_history() {
     let owners = 3;
-    let people = reps(owners);
-    let org = OrgHistory::new(Vec::new(), Vec::new(), Vec::new()).unwrap();
-    let cat = Catalog::builtin().unwrap();
-    let mut b = BookBuilder::new(Settings::default(), &cat, &people, org, false);
+    let mut b = flat_builder(owners, false);
     let midnight = base().midnight().assume_utc().unix_timestamp();
     for k in 0..owners {
         let id = OppId::parse(&format!("o{k}")).unwrap();
-        b.add_opportunity(&Opportunity {
-            id: id.clone(),
-            name: None,
-            account: None,
-            owner: p(k),
-            amount: Some(Money::from_major(1_000 * (k as i64 + 1)).unwrap()),
-            currency: Currency::USD,
-            stage: Stage::parse("Negotiation").unwrap(),
-            status: OppStatus::Open,
-            probability: None,
-            forecast_category: None,
-            kind: None,
-            source: None,
-            created: Some(base()),
-            // the deal's close now; its history said 20 March until July
-            close_date: Some(base() + Duration::days(250)),
-            loss_reason: None,
-            next_step: None,
-            last_modified: None,
-        })
-        .unwrap();
+        // the deal's close now; its history said 20 March until July
+        let deal = open_deal(&id, k, 1_000 * (k as i64 + 1), "Negotiation", None, 0, 250);
+        b.add_opportunity(&deal).unwrap();
         for (r, (day, stage, amount, close)) in [
             (1, "Prospecting", Some(100 * (k as i64 + 1)), Some(79)),
             (200, "Negotiation", None, None),
@@ -680,10 +699,7 @@ fn open_pipeline_takes_every_owners_amounts_from_the_history() {
 /// Prospecting, opened after it, make 10 % that stage's default.
 #[test]
 fn weighted_pipeline_takes_each_rows_probability() {
-    let people = reps(7);
-    let org = OrgHistory::new(Vec::new(), Vec::new(), Vec::new()).unwrap();
-    let cat = Catalog::builtin().unwrap();
-    let mut b = BookBuilder::new(Settings::default(), &cat, &people, org, false);
+    let mut b = flat_builder(7, false);
     let midnight = base().midnight().assume_utc().unix_timestamp();
     let bp = |x: u16| Some(Probability::from_bp(x).unwrap());
     // (current stage, its probability, created day, the history row's stage and probability)
@@ -698,26 +714,8 @@ fn weighted_pipeline_takes_each_rows_probability() {
     ];
     for (k, (stage, prob, created, row)) in deals.into_iter().enumerate() {
         let id = OppId::parse(&format!("o{k}")).unwrap();
-        b.add_opportunity(&Opportunity {
-            id: id.clone(),
-            name: None,
-            account: None,
-            owner: p(k),
-            amount: Some(Money::from_major(1_000).unwrap()),
-            currency: Currency::USD,
-            stage: Stage::parse(stage).unwrap(),
-            status: OppStatus::Open,
-            probability: bp(prob),
-            forecast_category: None,
-            kind: None,
-            source: None,
-            created: Some(base() + Duration::days(created)),
-            close_date: Some(base() + Duration::days(created + 60)),
-            loss_reason: None,
-            next_step: None,
-            last_modified: None,
-        })
-        .unwrap();
+        let deal = open_deal(&id, k, 1_000, stage, bp(prob), created, created + 60);
+        b.add_opportunity(&deal).unwrap();
         if let Some((stage, probability)) = row {
             b.add_stage_change(&StageChange {
                 id: format!("h{k}"),
@@ -753,10 +751,7 @@ fn weighted_pipeline_takes_each_rows_probability() {
 /// is left out, and the ids stay beside their responses.
 #[test]
 fn surveys_that_come_before_their_account_keep_their_place() {
-    let people = reps(1);
-    let org = OrgHistory::new(Vec::new(), Vec::new(), Vec::new()).unwrap();
-    let cat = Catalog::builtin().unwrap();
-    let mut b = BookBuilder::new(Settings::default(), &cat, &people, org, true);
+    let mut b = flat_builder(1, true);
     let survey = |id: &str, acct: &str, score, max| SurveyResponse {
         id: id.into(),
         account: AccountId::parse(acct).unwrap(),
