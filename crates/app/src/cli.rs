@@ -969,9 +969,9 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
             let everything = salesorg_core::scorecard::Lens::everything();
             for _ in 1..a.repeat {
                 let t = std::time::Instant::now();
-                // the last run's rows are freed first (and timed): held while the next
-                // run makes its own, they left its rows only fresh pages to go to
-                drop(std::mem::take(&mut rows));
+                // the last run's rows are given back first (and timed), as a server
+                // gives back a response's: the next run's rows take their memory
+                engine.recycle(std::mem::take(&mut rows));
                 let mut passed = t;
                 rows =
                     engine.run_lapped(&everything, &scopes, &periods, &kpis, today, &mut || {
@@ -1007,20 +1007,22 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
                 runs_summary(&floors)
             );
             // the server's path: the pass made once for the data and the day (as its
-            // standard passes are), and every row rolled up from it on each request; the
-            // rows printed are the last of these runs
+            // standard passes are), and every row rolled up from it on each request (the
+            // first run makes the classes of segments that the grid keeps for the
+            // others); the rows printed are the last of these runs
             let need = salesorg_core::scorecard::Need::of(&kpis);
             let grid = engine.grid(&periods, today, need)?;
             let mut kept = Vec::new();
             for _ in 1..a.repeat {
                 let t = std::time::Instant::now();
-                drop(std::mem::take(&mut rows));
+                engine.recycle(std::mem::take(&mut rows));
                 rows = engine.run_grid(&grid, &everything, &scopes, &periods, &kpis, today)?;
                 kept.push(t.elapsed().as_secs_f64() * 1e3);
             }
             eprintln!(
-                "warm from kept cells ms (the pass made once; every row rolled up from it, \
-                 as the server answers the bulk export): {}",
+                "warm from kept cells ms (the pass made once, and with it the first run's \
+                 classes of segments; every row rolled up from them, as the server answers \
+                 the bulk export): {}",
                 runs_summary(&kept)
             );
         }

@@ -612,6 +612,8 @@ async fn bulk(
             let mut out = Vec::new();
             sc::rows_csv(e, &rows, &kpis, &mut out)
                 .map_err(|e| WebError::Internal(e.to_string()))?;
+            // written out: the next export's rows take their memory
+            e.recycle(rows);
             let body = String::from_utf8(out).map_err(|e| WebError::Internal(e.to_string()))?;
             return Ok((
                 [
@@ -632,6 +634,7 @@ async fn bulk(
             }
             s.push_str(&sc::row_json(e, r, &kpis));
         }
+        e.recycle(rows);
         s.push_str("]}");
         Ok(json_text(s))
     })

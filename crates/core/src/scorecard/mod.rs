@@ -158,7 +158,17 @@ struct Scratch {
     /// tables share (one copy for both threads put every table's count of its sharers on
     /// one cache line, passed from core to core at each table made).
     names: Option<Names>,
+    /// Lists of values that rows given back held ([`Engine::recycle`]), taken from the
+    /// engine's a batch at a time, for this thread's rows.
+    values: Vec<Values>,
 }
+
+/// A row's values.
+type Values = Vec<(&'static str, Value)>;
+
+/// How many rows' lists of values the engine keeps for the next run ([`Engine::recycle`]):
+/// a bulk export's at 10M opportunities (24,713 rows), with room to spare.
+const SPARE_VALUES: usize = 1 << 15;
 
 /// A run's stage names and loss reasons, which its tables' labels point into.
 type Names = (Arc<[String]>, Arc<[String]>);
@@ -561,6 +571,8 @@ pub struct Engine {
     /// The last roll-up's groups of median values (see [`Classes`]): sales cycles and
     /// response times, for the next.
     spare_middles: std::sync::Mutex<(middle::Groups, middle::Groups)>,
+    /// The lists of values of rows given back ([`Engine::recycle`]), for the next run's.
+    spare_values: std::sync::Mutex<Vec<Values>>,
     /// The deal blocks' spans, made for the first pass that reads them.
     spans: std::sync::OnceLock<Vec<(book::Day, book::Day)>>,
     /// What the pass looks up for each owner.
@@ -624,6 +636,18 @@ pub struct Grid {
     today: Date,
     need: Need,
     everyone: bool,
+    /// The classes the last roll-up of many scopes from this grid made (see
+    /// [`Classes`]), kept for the next: a server rolls the same bulk export up from its
+    /// kept pass on every request.
+    classes: std::sync::Mutex<Option<KeptClasses>>,
+}
+
+/// [`Classes`] and what they were made for.
+struct KeptClasses {
+    scopes: Vec<Scope>,
+    at: Vec<usize>,
+    parts: Parts,
+    classes: Arc<Classes>,
 }
 
 impl Grid {
@@ -745,6 +769,7 @@ impl Engine {
             accounts,
             spare: std::sync::Mutex::new(None),
             spare_middles: std::sync::Mutex::new(Default::default()),
+            spare_values: std::sync::Mutex::new(Vec::new()),
             spans: std::sync::OnceLock::new(),
             every_deal: std::sync::atomic::AtomicBool::new(false),
             split_from: std::sync::atomic::AtomicU64::new(SPLIT_FROM),
@@ -1400,6 +1425,7 @@ impl Engine {
             today,
             need,
             everyone: all,
+            classes: std::sync::Mutex::new(None),
         })
     }
 
@@ -1811,8 +1837,89 @@ impl Engine {
         rows
     }
 
+    /// The classes of `scopes` in `grid` for the run's periods (`at`) and `parts`: the
+    /// grid's kept ones when its last roll-up of many scopes was made for the same, else
+    /// made now (into the arrays of the last groups of median values that nothing keeps)
+    /// and kept in the grid in their place.
+    fn classes(&self, grid: &Grid, scopes: &[Scope], at: &[usize], parts: Parts) -> Arc<Classes> {
+        let mut kept = grid.classes.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(k) = kept.as_ref()
+            && k.parts == parts
+            && k.at == at
+            && k.scopes == scopes
+        {
+            return Arc::clone(&k.classes);
+        }
+        if let Some(old) = kept.take() {
+            self.keep_middles(old.classes);
+        }
+        let reuse = self
+            .spare_middles
+            .lock()
+            .map(|mut m| std::mem::take(&mut *m))
+            .unwrap_or_default();
+        let classes = Arc::new(Classes::of(self, grid, scopes, at, parts, reuse));
+        *kept = Some(KeptClasses {
+            scopes: scopes.to_vec(),
+            at: at.to_vec(),
+            parts,
+            classes: Arc::clone(&classes),
+        });
+        classes
+    }
+
+    /// An empty list of values for a row: one that a row given back held (its tables
+    /// freed now, on this thread, so that the row's own take their places), else a new
+    /// one sized for `n` (a row's list grown from empty was copied four times over, into
+    /// fresh pages, for every row).
+    fn values_list(&self, scratch: &mut Scratch, n: usize) -> Values {
+        if scratch.values.is_empty()
+            && let Ok(mut spare) = self.spare_values.lock()
+        {
+            let from = spare.len().saturating_sub(256);
+            scratch.values.extend(spare.drain(from..));
+        }
+        match scratch.values.pop() {
+            Some(mut v) => {
+                v.clear();
+                v.reserve(n);
+                v
+            }
+            None => Vec::with_capacity(n),
+        }
+    }
+
+    /// Takes back rows that were read: the next runs' rows take their lists of values
+    /// (and, in their tables' places, the tables' memory). A bulk export's rows are
+    /// about a hundred megabytes at 10M opportunities; freed, the allocator handed them
+    /// back to the kernel, and the next run's rows came to fresh pages, each one faulted
+    /// in and cleared. Up to [`SPARE_VALUES`] lists are kept; rows past those are freed.
+    pub fn recycle(&self, rows: Vec<Row>) {
+        let Ok(mut spare) = self.spare_values.lock() else {
+            return;
+        };
+        let room = SPARE_VALUES.saturating_sub(spare.len());
+        spare.extend(rows.into_iter().take(room).map(|r| r.values));
+    }
+
+    /// Hands the groups of median values of classes that nothing else holds to the next
+    /// roll-up that makes classes.
+    fn keep_middles(&self, classes: Arc<Classes>) {
+        if let Ok(c) = Arc::try_unwrap(classes)
+            && let Ok(mut m) = self.spare_middles.lock()
+        {
+            *m = (
+                c.cycles.unwrap_or_default(),
+                c.responses.unwrap_or_default(),
+            );
+        }
+    }
+
     /// Hands the arrays of a finished pass that nothing keeps to the next pass.
     fn keep_arrays(&self, grid: Grid) {
+        if let Some(k) = grid.classes.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            self.keep_middles(k.classes);
+        }
         self.keep_spare(|sp| {
             sp.cells = grid.cells;
             sp.stages = grid.stages;
@@ -1895,19 +2002,12 @@ impl Engine {
         let walks: usize = scopes.iter().map(|&s| self.segments_of(s).len()).sum();
         let classes =
             (lens.is_everything() && scopes.len() >= CLASSES_FROM && walks >= 2 * self.segs.len())
-                .then(|| {
-                    let reuse = self
-                        .spare_middles
-                        .lock()
-                        .map(|mut m| std::mem::take(&mut *m))
-                        .unwrap_or_default();
-                    Classes::of(self, grid, scopes, at, parts, reuse)
-                });
+                .then(|| self.classes(grid, scopes, at, parts));
         let one = |si: usize, scratch: &mut Scratch| -> Vec<Row> {
             let scope = scopes[si];
             let list = lens.narrow(self.segments_of(scope));
             let cls = classes
-                .as_ref()
+                .as_deref()
                 .and_then(|c| c.of_scope[si].as_deref().map(|of| (c, of)));
             // seen segment by segment (no classes), the cells of every slot the rows read
             // are added up in one walk
@@ -1986,9 +2086,7 @@ impl Engine {
                 let pre = summed.get(main).and_then(Option::as_ref);
                 let mut t =
                     self.totals_of(grid, scope, &list, main, Some(parts), cls, pre, scratch);
-                // (sized once: a row's list grown from empty was copied four times over,
-                // into fresh pages, for every row)
-                let mut values = Vec::with_capacity(ids.len());
+                let mut values = self.values_list(scratch, ids.len());
                 values.extend(
                     ids.iter()
                         .filter_map(|&id| kpi::compute(id, &mut t, &cx).map(|v| (id, v))),
@@ -2016,14 +2114,6 @@ impl Engine {
         } else {
             rows_on_threads(threads, scopes.len(), &one)
         };
-        if let Some(c) = classes
-            && let Ok(mut m) = self.spare_middles.lock()
-        {
-            *m = (
-                c.cycles.unwrap_or_default(),
-                c.responses.unwrap_or_default(),
-            );
-        }
         if rows.len() != scopes.len() * periods.len() {
             return Err(ScorecardError::Data("a scorecard thread failed".into()));
         }

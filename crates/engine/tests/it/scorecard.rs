@@ -737,6 +737,82 @@ fn a_run_over_many_scopes_gives_each_scopes_own_numbers() {
     assert!(nonzero > 1000, "{nonzero} values that are not zero");
 }
 
+/// A grid keeps the classes its last roll-up of many scopes made, and rows given back
+/// lend their lists of values (and their tables' memory) to the next run's: the same
+/// roll-up again gives the same rows; other scopes (the same, in another order), other
+/// periods of the grid's and other KPIs give what a run without the grid gives; and
+/// then the first roll-up once more gives its rows.
+#[test]
+fn a_grid_rolls_many_scopes_up_again_from_its_kept_classes() {
+    use salesorg_core::period::Grain;
+    use salesorg_core::scorecard::{Lens, Need, Row};
+    let e = demo_engine(90, 4000);
+    let today = parse_date("2026-06-30").unwrap();
+    let fiscal = e.book.settings.fiscal;
+    let periods = salesorg_core::scorecard::periods_between(
+        &fiscal,
+        Grain::Quarter,
+        parse_date("2025-01-01").unwrap(),
+        today,
+    );
+    let kpis = salesorg_engine::scorecard::default_kpis();
+    let mut scopes = e.all_team_and_unit_scopes(periods[0].start, today);
+    scopes.push(Scope::Company);
+    // as many scopes as a bulk export's (see a_run_over_many_scopes_gives_each_scopes_own_numbers)
+    let once = scopes.clone();
+    while scopes.len() < 100 {
+        scopes.extend(&once);
+    }
+    let text = |rows: &[Row]| -> Vec<String> {
+        rows.iter()
+            .map(|r| format!("{:?} {} {:?}", r.scope, r.period, r.values))
+            .collect()
+    };
+    let everything = Lens::everything();
+    let grid = e.grid(&periods, today, Need::of(&kpis)).unwrap();
+    let first = e
+        .run_grid(&grid, &everything, &scopes, &periods, &kpis, today)
+        .unwrap();
+    let want = text(&first);
+    assert_eq!(want, text(&e.run(&scopes, &periods, &kpis, today).unwrap()));
+    e.recycle(first);
+    let again = e
+        .run_grid(&grid, &everything, &scopes, &periods, &kpis, today)
+        .unwrap();
+    assert_eq!(text(&again), want, "again, from the kept classes");
+    e.recycle(again);
+    let reversed: Vec<Scope> = scopes.iter().rev().copied().collect();
+    let some = [periods[3], periods[0]];
+    let few = [
+        "bookings",
+        "sales_cycle_days",
+        "stage_conversion",
+        "active_reps",
+    ];
+    let cases: [(&[Scope], &[_], &[&str]); 4] = [
+        (&reversed, &periods, &kpis),
+        (&scopes, &some, &kpis),
+        (&scopes, &periods, &few),
+        (&reversed[..80], &some, &few),
+    ];
+    for (i, (sc, ps, ks)) in cases.into_iter().enumerate() {
+        let at = grid.pick(ps, today, Need::of(ks)).unwrap();
+        let got = e
+            .run_grid_at(&grid, &everything, sc, ps, &at, ks, today)
+            .unwrap();
+        assert_eq!(
+            text(&got),
+            text(&e.run(sc, ps, ks, today).unwrap()),
+            "case {i}"
+        );
+        e.recycle(got);
+    }
+    let last = e
+        .run_grid(&grid, &everything, &scopes, &periods, &kpis, today)
+        .unwrap();
+    assert_eq!(text(&last), want, "the first roll-up once more");
+}
+
 /// A bulk roll-up reads each segment's cells only in the slots it can reach (its days
 /// against each period's days from the earlier of its start and its as-of day): every
 /// other cell of a pass is empty, in periods before the first record, around moves
