@@ -684,36 +684,50 @@ fn split_passes_and_exports_match_one_thread() {
     assert_eq!(one.lines().count(), whole.len() + 1);
 }
 
+/// The many-scopes tests' engine (90 people, 4,000 deals), its day, the quarters from 2025
+/// on, and every team and unit with the company and the scopes `more` picks, listed
+/// again until there are as many as a bulk export's (a run over this small org has a few
+/// dozen, which, as a leader's page, are walked segment by segment).
+fn many_scopes(
+    more: impl Fn(&Engine) -> Vec<Scope>,
+) -> (
+    Engine,
+    salesorg_core::date::Date,
+    Vec<salesorg_core::period::Period>,
+    Vec<Scope>,
+) {
+    let e = demo_engine(90, 4000);
+    let today = parse_date("2026-06-30").unwrap();
+    let periods = salesorg_core::scorecard::periods_between(
+        &e.book.settings.fiscal,
+        salesorg_core::period::Grain::Quarter,
+        parse_date("2025-01-01").unwrap(),
+        today,
+    );
+    let mut scopes = e.all_team_and_unit_scopes(periods[0].start, today);
+    scopes.push(Scope::Company);
+    scopes.extend(more(&e));
+    let once = scopes.clone();
+    while scopes.len() < 100 {
+        scopes.extend(&once);
+    }
+    (e, today, periods, scopes)
+}
+
 /// A run over many scopes adds each team's and unit's numbers up from classes of segments
 /// (those that count for the same scopes of the run); each scope's numbers are those of
 /// a run of that scope alone, which walks its segments one by one. The org moves people
 /// between teams over the years, so classes split people's histories.
 #[test]
 fn a_run_over_many_scopes_gives_each_scopes_own_numbers() {
-    use salesorg_core::period::Grain;
-    let e = demo_engine(90, 4000);
-    let today = parse_date("2026-06-30").unwrap();
-    let fiscal = e.book.settings.fiscal;
-    let periods = salesorg_core::scorecard::periods_between(
-        &fiscal,
-        Grain::Quarter,
-        parse_date("2025-01-01").unwrap(),
-        today,
-    );
-    let kpis = salesorg_engine::scorecard::default_kpis();
-    let mut scopes = e.all_team_and_unit_scopes(periods[0].start, today);
-    scopes.push(Scope::Company);
     // a person among them: walked segment by segment in the same run
-    let rep = (0..e.book.people.len() as u32)
-        .find(|&p| e.book.people[p as usize].rep)
-        .unwrap();
-    scopes.push(Scope::Person(rep));
-    // a run over this small org lists its scopes again, to have as many as a bulk export
-    // (a few dozen, as a leader's page, are walked segment by segment)
-    let once = scopes.clone();
-    while scopes.len() < 100 {
-        scopes.extend(&once);
-    }
+    let (e, today, periods, scopes) = many_scopes(|e| {
+        let rep = (0..e.book.people.len() as u32)
+            .find(|&p| e.book.people[p as usize].rep)
+            .unwrap();
+        vec![Scope::Person(rep)]
+    });
+    let kpis = salesorg_engine::scorecard::default_kpis();
     let together = e.run(&scopes, &periods, &kpis, today).unwrap();
     assert_eq!(together.len(), scopes.len() * periods.len());
     let mut nonzero = 0;
@@ -744,25 +758,9 @@ fn a_run_over_many_scopes_gives_each_scopes_own_numbers() {
 /// then the first roll-up once more gives its rows.
 #[test]
 fn a_grid_rolls_many_scopes_up_again_from_its_kept_classes() {
-    use salesorg_core::period::Grain;
     use salesorg_core::scorecard::{Lens, Need, Row};
-    let e = demo_engine(90, 4000);
-    let today = parse_date("2026-06-30").unwrap();
-    let fiscal = e.book.settings.fiscal;
-    let periods = salesorg_core::scorecard::periods_between(
-        &fiscal,
-        Grain::Quarter,
-        parse_date("2025-01-01").unwrap(),
-        today,
-    );
+    let (e, today, periods, scopes) = many_scopes(|_| Vec::new());
     let kpis = salesorg_engine::scorecard::default_kpis();
-    let mut scopes = e.all_team_and_unit_scopes(periods[0].start, today);
-    scopes.push(Scope::Company);
-    // as many scopes as a bulk export's (see a_run_over_many_scopes_gives_each_scopes_own_numbers)
-    let once = scopes.clone();
-    while scopes.len() < 100 {
-        scopes.extend(&once);
-    }
     let text = |rows: &[Row]| -> Vec<String> {
         rows.iter()
             .map(|r| format!("{:?} {} {:?}", r.scope, r.period, r.values))
