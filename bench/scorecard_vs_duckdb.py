@@ -13,8 +13,8 @@
 5. salesorg, warm: the data already in memory, the full scorecard computed N times,
    and the memory floor: every column the pass reads, read once on as many threads;
    and the roll-up alone from one kept pass (the server's path: its pass over every
-   owner is made once for the data and the day, and every row is rolled up from it on
-   each request); then the same warm runs over the 14 KPIs of DuckDB's query alone (like for like);
+   owner is made once for the data and the day, the first request's classes of segments
+   are kept with it, and every row is rolled up from them on each request); then the same warm runs over the 14 KPIs of DuckDB's query alone (like for like);
 6. DuckDB (pip package `duckdb`): the export's CSVs loaded into tables (timed apart), then
    the team×quarter and unit×quarter table computed with SQL over a recursive closure of
    the manager tree and of the role tree — a subset of the KPIs (see below), so the
