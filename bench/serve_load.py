@@ -211,7 +211,8 @@ def main():
 
     # the bulk export, as `scorecard --all --grain quarter` over the three fiscal years, for
     # the company-wide viewer: the first request rolls every row up from the kept standard
-    # pass, later ones find the rows kept with it (until the data or the day changes)
+    # pass and keeps its classes of segments with it, later ones roll up from those (until
+    # the data or the day changes)
     bulk = []
     if a.bulk:
         req = urllib.request.Request(
@@ -221,6 +222,7 @@ def main():
             t = time.time()
             body = urllib.request.urlopen(req, timeout=600).read()
             bulk.append(((time.time() - t) * 1e3, body.count(b"\n") - 1, len(body)))
+        rss_bulk = int(re.search(r"VmRSS:\s+(\d+)", open(f"/proc/{srv.pid}/status").read()).group(1)) / 1024
 
     srv.send_signal(signal.SIGTERM)
     code = srv.wait(timeout=60)
@@ -243,7 +245,7 @@ def main():
         rest = sorted(b[0] for b in bulk[1:])
         print(f"bulk export (quarter, FY2024-Q1..FY2026-Q4, CSV) as bench-cro: {bulk[0][1]:,} rows, "
               f"{bulk[0][2] / 1e6:.1f} MB; first {bulk[0][0]:.0f} ms, then min {rest[0]:.0f} ms, "
-              f"median {rest[len(rest) // 2]:.0f} ms ({len(rest)} more)")
+              f"median {rest[len(rest) // 2]:.0f} ms ({len(rest)} more); RSS after them {rss_bulk:.0f} MB")
     print(f"server log: {log.name}")
 
 

@@ -1840,7 +1840,8 @@ impl Engine {
     /// The classes of `scopes` in `grid` for the run's periods (`at`) and `parts`: the
     /// grid's kept ones when its last roll-up of many scopes was made for the same, else
     /// made now (into the arrays of the last groups of median values that nothing keeps)
-    /// and kept in the grid in their place.
+    /// and kept in the grid in their place. The grid's lock is held meanwhile: a second
+    /// request for the same classes waits for these rather than making its own.
     fn classes(&self, grid: &Grid, scopes: &[Scope], at: &[usize], parts: Parts) -> Arc<Classes> {
         let mut kept = grid.classes.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(k) = kept.as_ref()
