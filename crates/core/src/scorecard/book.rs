@@ -288,9 +288,6 @@ impl History {
     /// The probability of row `r` (of deal `i`, in stage `stage`) in basis points.
     #[inline]
     pub fn prob(&self, stages: &[StageInfo], opps: &Opps, i: usize, r: usize, stage: u16) -> u16 {
-        if self.probs.is_empty() {
-            return Self::prob_without(stages, opps, i, stage);
-        }
         match self.probs.binary_search_by_key(&(r as u32), |x| x.0) {
             Ok(k) => self.probs[k].1,
             Err(_) => Self::prob_without(stages, opps, i, stage),
