@@ -694,7 +694,9 @@ impl Part<'_> {
 
 /// The opportunity's state on day `a` while it was open: (stage, close day, amount in its
 /// own currency or None, probability bp, last touched day). `ovs` are the history
-/// overrides of opportunity `i`'s rows.
+/// overrides of opportunity `i`'s rows. Always inline: it is called for every deal open on
+/// an as-of day, and the pass reads only part of what it works out.
+#[inline(always)]
 fn state_at(
     book: &Book,
     i: usize,
@@ -774,7 +776,9 @@ pub const STALE_DAYS: Day = 30;
 /// bookings, cycle, first-won customers; lost: losses by reason). With `TRIM`, a
 /// comparison slot takes only won deals' bookings, all its formulas read; without it, it
 /// takes everything, which costs less than the test where most slots are the periods' own.
-#[inline]
+/// Always inline: left to the compiler it was a call per deal, whose saving and restoring
+/// of registers was a fifth of its instructions (callgrind at 2M deals).
+#[inline(always)]
 fn closed_deal<const TRIM: bool>(
     book: &Book,
     own: OwnerSegments,
