@@ -930,7 +930,10 @@ pub fn owner_records(
     let rep = book.people[p as usize].rep;
     let sla_secs = i64::from(book.settings.lead_sla_minutes) * 60;
     let own = segs.owner(p);
+    // (the walk and whether the pass is traced, read once: kept in the part, they were
+    // read again after each store into its tables, several times per stage-history row)
     let w = part.walk;
+    let traced = part.trace.is_some();
     let history = w.entered || w.left;
     let deals = if w.closed || w.created || w.open || history {
         owned(&o.owner_off, p)
@@ -990,7 +993,7 @@ pub fn owner_records(
                     // for the predictor, and those two tests were a quarter of a bulk
                     // export's mispredicted branches in callgrind's simulation at 2M
                     // deals; a row that adds nothing adds zeros)
-                    if part.walk.entered {
+                    if w.entered {
                         let open = open_rank(rk);
                         if let Some(sk) = sk {
                             let order = book.stages[h.stage[r] as usize].order as usize;
@@ -1003,12 +1006,12 @@ pub fn owner_records(
                             sc.entered += u32::from(open);
                             sc.advanced += u32::from(advanced);
                         }
-                        if part.trace.is_some() && open {
+                        if traced && open {
                             let c = Contribution::StageEntered($i as u32, r as u32);
                             part.note_at(seg, g, d, c);
                         }
                     }
-                    if part.walk.left && r > r0 {
+                    if w.left && r > r0 {
                         let prev = h.stage[r - 1];
                         let left = open_rank(ranks[prev as usize]) & (prev != h.stage[r]);
                         if let Some(sk) = sk {
@@ -1018,7 +1021,7 @@ pub fn owner_records(
                             sc.days_sum +=
                                 i64::from(left) * (i64::from(d) - i64::from(h.day[r - 1]));
                         }
-                        if part.trace.is_some() && left {
+                        if traced && left {
                             let c = Contribution::StageLeft($i as u32, r as u32 - 1);
                             part.note_at(seg, g, d, c);
                         }
@@ -1026,7 +1029,7 @@ pub fn owner_records(
                 }
                 // a closed deal whose history stops in an open stage left it on its close day
                 let last = r1 - 1;
-                if part.walk.left
+                if w.left
                     && $status != OppStatus::Open
                     && $close != NO_DAY
                     && let Some(g) = layer.own.slot($close)
@@ -1062,7 +1065,7 @@ pub fn owner_records(
                     closed_deal::<false>(book, own, slots, layer, i, part);
                 }
                 // created in a period: attributed on the created day
-                if part.walk.created
+                if w.created
                     && created != NO_DAY
                     && let Some(g) = layer.own.slot(created)
                 {
@@ -1095,7 +1098,7 @@ pub fn owner_records(
                     _ => close,
                 };
                 let from = if created == NO_DAY { i32::MIN } else { created };
-                let mut j = if part.walk.open && open_until > from {
+                let mut j = if w.open && open_until > from {
                     layer.first_asof(from)
                 } else {
                     layer.asofs.len()
@@ -1165,7 +1168,7 @@ pub fn owner_records(
 
     let l = &book.leads;
     // the owner's leads are sorted by created day: only those of the layer's days
-    let leads = if part.walk.leads {
+    let leads = if w.leads {
         layer
             .own
             .rows_within(&l.created_day, owned(&l.owner_off, p))
@@ -1198,7 +1201,7 @@ pub fn owner_records(
 
     let ac = &book.activities;
     // the owner's activities are sorted by day: only those of the layer's days
-    let acts = if part.walk.activities {
+    let acts = if w.activities {
         layer.own.rows_within(&ac.day, owned(&ac.owner_off, p))
     } else {
         0..0
