@@ -984,7 +984,8 @@ pub fn owner_records(
                 for r in rows {
                     let d = h.day[r];
                     let Some(g) = layer.own.slot(d) else { continue };
-                    let rk = ranks[h.stage[r] as usize];
+                    // the row's stage's rank and order, from one table
+                    let (rk, order) = look.ranked[h.stage[r] as usize];
                     let seg = own.at(d);
                     // the row's stage table, found once for its entry and its exit
                     let sk = part.skey(seg, g);
@@ -996,13 +997,12 @@ pub fn owner_records(
                     if w.entered {
                         let open = open_rank(rk);
                         if let Some(sk) = sk {
-                            let order = book.stages[h.stage[r] as usize].order as usize;
                             let a = slots[g].asof;
                             // advanced by the as-of day: won, or a later stage reached
                             // (one comparison with the book's advance column; never for a
                             // row in a closed stage)
                             let advanced = h.advanced_by(r, r1, rk, won_on, a, ranks);
-                            let sc = part.stage_at(sk, order);
+                            let sc = part.stage_at(sk, order as usize);
                             sc.entered += u32::from(open);
                             sc.advanced += u32::from(advanced);
                         }
@@ -1013,10 +1013,10 @@ pub fn owner_records(
                     }
                     if w.left && r > r0 {
                         let prev = h.stage[r - 1];
-                        let left = open_rank(ranks[prev as usize]) & (prev != h.stage[r]);
+                        let (prev_rk, prev_order) = look.ranked[prev as usize];
+                        let left = open_rank(prev_rk) & (prev != h.stage[r]);
                         if let Some(sk) = sk {
-                            let order = book.stages[prev as usize].order as usize;
-                            let sc = part.stage_at(sk, order);
+                            let sc = part.stage_at(sk, prev_order as usize);
                             sc.left += u32::from(left);
                             sc.days_sum +=
                                 i64::from(left) * (i64::from(d) - i64::from(h.day[r - 1]));
@@ -1480,6 +1480,9 @@ pub fn owner_customers(
 pub struct Lookups {
     /// Each stage's rank ([`stage_ranks`]).
     pub ranks: Vec<u16>,
+    /// Each stage's rank and its order (its place in a stage table), side by side for the
+    /// stage-history rows, which read both for a row's stage and for the one before it.
+    pub ranked: Vec<(u16, u16)>,
     /// Owner `p`'s surveys are `surveys[p]..surveys[p + 1]` of the book's, which are
     /// sorted by owner.
     pub surveys: Vec<u32>,
@@ -1507,8 +1510,14 @@ impl Lookups {
                 ovs.partition_point(|x| x.0 < r) as u32
             })
             .collect();
+        let ranks = stage_ranks(book);
         Lookups {
-            ranks: stage_ranks(book),
+            ranked: ranks
+                .iter()
+                .zip(&book.stages)
+                .map(|(&r, s)| (r, s.order))
+                .collect(),
+            ranks,
             surveys,
             overrides,
         }
