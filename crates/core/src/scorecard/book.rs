@@ -338,7 +338,8 @@ impl History {
 
     /// Whether the deal of row `r` (an open stage's row of rank `rk`; the deal's rows end
     /// before `r1`, and it was won on `won_on`, or `Day::MAX`) had advanced past the row's
-    /// stage by day `a`: won, or a later row of a higher rank, on or before `a`.
+    /// stage by day `a`: won, or a later row of a higher rank (`rank` of a stage), on or
+    /// before `a`.
     #[inline(always)]
     pub fn advanced_by(
         &self,
@@ -347,7 +348,7 @@ impl History {
         rk: u16,
         won_on: Day,
         a: Day,
-        ranks: &[u16],
+        rank: impl Fn(u16) -> u16,
     ) -> bool {
         let x = self.advance[r];
         if x == ADV_FAR {
@@ -355,7 +356,7 @@ impl History {
             // predictor
             let mut adv = won_on <= a;
             for r2 in r + 1..r1 {
-                adv |= (self.day[r2] <= a) & (ranks[self.stage[r2] as usize] > rk);
+                adv |= (self.day[r2] <= a) & (rank(self.stage[r2]) > rk);
             }
             adv
         } else {
@@ -1702,7 +1703,7 @@ mod tests {
                     for &a in &days {
                         let want = won_on <= a
                             || (r + 1..r1).any(|r2| h.day[r2] <= a && ranks[h.stage[r2] as usize] > rk);
-                        prop_assert_eq!(h.advanced_by(r, r1, rk, won_on, a, &ranks), want,
+                        prop_assert_eq!(h.advanced_by(r, r1, rk, won_on, a, |s| ranks[s as usize]), want,
                             "deal {} row {} day {}", i, r, a);
                     }
                 }

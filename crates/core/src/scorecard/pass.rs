@@ -925,7 +925,6 @@ pub fn owner_records(
     p: u32,
     part: &mut Part,
 ) -> Result<(), ScorecardError> {
-    let ranks = &look.ranks;
     let o = &book.opps;
     let rep = book.people[p as usize].rep;
     let sla_secs = i64::from(book.settings.lead_sla_minutes) * 60;
@@ -1001,7 +1000,8 @@ pub fn owner_records(
                             // advanced by the as-of day: won, or a later stage reached
                             // (one comparison with the book's advance column; never for a
                             // row in a closed stage)
-                            let advanced = h.advanced_by(r, r1, rk, won_on, a, ranks);
+                            let advanced =
+                                h.advanced_by(r, r1, rk, won_on, a, |s| look.ranked[s as usize].0);
                             let sc = part.stage_at(sk, order as usize);
                             sc.entered += u32::from(open);
                             sc.advanced += u32::from(advanced);
@@ -1478,10 +1478,9 @@ pub fn owner_customers(
 /// and the overrides' one).
 #[derive(Debug, Default)]
 pub struct Lookups {
-    /// Each stage's rank ([`stage_ranks`]).
-    pub ranks: Vec<u16>,
-    /// Each stage's rank and its order (its place in a stage table), side by side for the
-    /// stage-history rows, which read both for a row's stage and for the one before it.
+    /// Each stage's rank ([`stage_ranks`]) and its order (its place in a stage table),
+    /// side by side for the stage-history rows, which read both for a row's stage and for
+    /// the one before it.
     pub ranked: Vec<(u16, u16)>,
     /// Owner `p`'s surveys are `surveys[p]..surveys[p + 1]` of the book's, which are
     /// sorted by owner.
@@ -1510,14 +1509,12 @@ impl Lookups {
                 ovs.partition_point(|x| x.0 < r) as u32
             })
             .collect();
-        let ranks = stage_ranks(book);
         Lookups {
-            ranked: ranks
-                .iter()
+            ranked: stage_ranks(book)
+                .into_iter()
                 .zip(&book.stages)
-                .map(|(&r, s)| (r, s.order))
+                .map(|(r, s)| (r, s.order))
                 .collect(),
-            ranks,
             surveys,
             overrides,
         }
