@@ -20,7 +20,7 @@ use salesorg_core::scorecard::book::{
 };
 
 const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
-const FORMAT: u32 = 8;
+const FORMAT: u32 = 9;
 
 /// Where the snapshot of a store lives: beside a SQLite file (`<file>.scorecard`), or in
 /// the user's cache folder for a PostgreSQL URL.
@@ -209,7 +209,6 @@ pub fn write(
         for s in &b.stages {
             w.str(&s.name)?;
             w.col(&[
-                s.order,
                 s.default_bp,
                 match s.closes {
                     None => 0,
@@ -378,14 +377,13 @@ pub fn read(
     for _ in 0..ns {
         let name = r.str()?;
         let v: Vec<u16> = r.col()?;
-        if v.len() != 3 {
+        if v.len() != 2 {
             return Err(bad("stage"));
         }
         stages.push(StageInfo {
             name,
-            order: v[0],
-            default_bp: v[1],
-            closes: match v[2] {
+            default_bp: v[0],
+            closes: match v[1] {
                 0 => None,
                 x => Some(status_of((x - 1) as u8)),
             },
@@ -445,6 +443,20 @@ pub fn read(
         .any(|c| c.len() != nh)
     {
         return Err(bad("stage-history columns differ in length"));
+    }
+    // a stage's number is its place in the order, the open stages first, then the won,
+    // then the lost (`Book::stages`): the pass indexes the stage tables with it
+    let class = |s: &StageInfo| match s.closes {
+        None => 0,
+        Some(OppStatus::Won) => 1,
+        Some(_) => 2,
+    };
+    if stages.windows(2).any(|w| class(&w[0]) > class(&w[1]))
+        || [&opps.stage, &history.stage]
+            .iter()
+            .any(|c| c.iter().max().is_some_and(|&s| s as usize >= stages.len()))
+    {
+        return Err(bad("stage numbers"));
     }
     let leads = Leads {
         owner: r.col()?,

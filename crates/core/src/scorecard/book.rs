@@ -179,12 +179,11 @@ impl PersonInfo {
     }
 }
 
-/// A stage of the sales process, in the order the book derived for it.
+/// A stage of the sales process. Its place in the order the book derived for the stages
+/// is its number (see [`Book::stages`]).
 #[derive(Debug, Clone)]
 pub struct StageInfo {
     pub name: String,
-    /// Position in the sales process (0 first). Closed stages come after every open one.
-    pub order: u16,
     /// The probability most records in this stage carry, in basis points.
     pub default_bp: u16,
     /// `Some(won|lost)` for a closing stage.
@@ -336,16 +335,14 @@ impl History {
         out
     }
 
-    /// Whether the deal of row `r` (an open stage's row of rank `rk`; the deal's rows end
-    /// before `r1`, and it was won on `won_on`, or `Day::MAX`) had advanced past the row's
-    /// stage by day `a`: won, or a later row of a higher rank (`rank` of a stage), on or
-    /// before `a`.
+    /// Whether the deal of row `r` (an open stage's row; the deal's rows end before `r1`,
+    /// and it was won on `won_on`, or `Day::MAX`) had advanced past the row's stage by day
+    /// `a`: won, or a later row of a higher rank (`rank` of a stage), on or before `a`.
     #[inline(always)]
     pub fn advanced_by(
         &self,
         r: usize,
         r1: usize,
-        rk: u16,
         won_on: Day,
         a: Day,
         rank: impl Fn(u16) -> u16,
@@ -354,6 +351,7 @@ impl History {
         if x == ADV_FAR {
             // (rare) without branches: whether a deal advanced is a coin toss for the
             // predictor
+            let rk = rank(self.stage[r]);
             let mut adv = won_on <= a;
             for r2 in r + 1..r1 {
                 adv |= (self.day[r2] <= a) & (rank(self.stage[r2]) > rk);
@@ -493,6 +491,9 @@ pub struct Book {
     /// Rates into the organisation's currency per currency index: sorted (day, units of
     /// org currency per unit, as ten-thousandths).
     pub rates: Vec<Vec<(Day, i64)>>,
+    /// The stages in the order of the sales process: the open ones (first to last), then
+    /// the won, then the lost. A stage's number in the records' stage columns is its
+    /// place here, and so its place in a stage table.
     pub stages: Vec<StageInfo>,
     pub loss_reasons: Vec<String>,
     pub opps: Opps,
@@ -1244,17 +1245,26 @@ impl BookBuilder {
             (class, default_bp[s], (pos * 1e6) as i64)
         };
         order.sort_by_key(|&s| (key(s), stage_names[s].clone()));
-        let mut stages: Vec<StageInfo> = (0..ns)
-            .map(|s| StageInfo {
+        // the stages are numbered in that order (a stage's number is its order, see
+        // [`Book::stages`]): the records' stages are renumbered once here, and the pass
+        // reads a stage-history row's place in a stage table, and whether its stage is
+        // open, from the row's stage alone
+        let mut renumber = vec![0u16; ns];
+        for (o, &s) in order.iter().enumerate() {
+            renumber[s] = o as u16;
+        }
+        for s in raw.stage.iter_mut().chain(raw_hist.stage.iter_mut()) {
+            *s = renumber[*s as usize];
+        }
+        let stages: Vec<StageInfo> = order
+            .iter()
+            .map(|&s| StageInfo {
                 name: stage_names[s].clone(),
-                order: 0,
                 default_bp: default_bp[s],
                 closes: stage_closes[s],
             })
             .collect();
-        for (o, &s) in order.iter().enumerate() {
-            stages[s].order = o as u16;
-        }
+        let default_bp: Vec<u16> = stages.iter().map(|s| s.default_bp).collect();
 
         // Opportunities: sorted by (owner, close, arrival), one column at a time.
         let n = raw.len();
@@ -1703,7 +1713,7 @@ mod tests {
                     for &a in &days {
                         let want = won_on <= a
                             || (r + 1..r1).any(|r2| h.day[r2] <= a && ranks[h.stage[r2] as usize] > rk);
-                        prop_assert_eq!(h.advanced_by(r, r1, rk, won_on, a, |s| ranks[s as usize]), want,
+                        prop_assert_eq!(h.advanced_by(r, r1, won_on, a, |s| ranks[s as usize]), want,
                             "deal {} row {} day {}", i, r, a);
                     }
                 }

@@ -2165,11 +2165,7 @@ impl Engine {
 
     /// Stage names in the order of the sales process.
     pub fn stage_names_in_order(&self) -> Vec<String> {
-        let mut v = vec![String::new(); self.book.stages.len()];
-        for s in &self.book.stages {
-            v[s.order as usize] = s.name.clone();
-        }
-        v
+        self.book.stages.iter().map(|s| s.name.clone()).collect()
     }
 }
 

@@ -735,17 +735,27 @@ fn state_at(
     (stage, close, amount, prob, touched)
 }
 
-/// Each stage's rank for "advanced past": a lost stage 0, an open stage its order + 1, a won
-/// stage `u16::MAX`. A row in an open stage advanced once a later row has a higher rank.
+/// Each stage's rank for "advanced past": a lost stage 0, an open stage its place in the
+/// order + 1, a won stage `u16::MAX`. A row in an open stage advanced once a later row has
+/// a higher rank.
 pub fn stage_ranks(book: &Book) -> Vec<u16> {
     book.stages
         .iter()
-        .map(|s| match s.closes {
+        .enumerate()
+        .map(|(s, info)| match info.closes {
             Some(OppStatus::Won) => u16::MAX,
             Some(_) => 0,
-            None => s.order.saturating_add(1).min(u16::MAX - 1),
+            None => (s as u16).saturating_add(1).min(u16::MAX - 1),
         })
         .collect()
+}
+
+/// How many of the book's stages are open: those numbered below it (see [`Book::stages`]).
+pub fn open_stages(book: &Book) -> u16 {
+    book.stages
+        .iter()
+        .take_while(|s| s.closes.is_none())
+        .count() as u16
 }
 
 /// The first index at or after `from` whose row is not below `row` (`ovs` is sorted by
@@ -983,8 +993,9 @@ pub fn owner_records(
                 for r in rows {
                     let d = h.day[r];
                     let Some(g) = layer.own.slot(d) else { continue };
-                    // the row's stage's rank and order, from one table
-                    let (rk, order) = look.ranked[h.stage[r] as usize];
+                    // the row's stage: its place in a stage table, and open when numbered
+                    // below the closed ones (see `Book::stages`)
+                    let stage = h.stage[r];
                     let seg = own.at(d);
                     // the row's stage table, found once for its entry and its exit
                     let sk = part.skey(seg, g);
@@ -994,15 +1005,15 @@ pub fn owner_records(
                     // export's mispredicted branches in callgrind's simulation at 2M
                     // deals; a row that adds nothing adds zeros)
                     if w.entered {
-                        let open = open_rank(rk);
+                        let open = stage < look.open;
                         if let Some(sk) = sk {
                             let a = slots[g].asof;
                             // advanced by the as-of day: won, or a later stage reached
                             // (one comparison with the book's advance column; never for a
                             // row in a closed stage)
                             let advanced =
-                                h.advanced_by(r, r1, rk, won_on, a, |s| look.ranked[s as usize].0);
-                            let sc = part.stage_at(sk, order as usize);
+                                h.advanced_by(r, r1, won_on, a, |s| look.ranks[s as usize]);
+                            let sc = part.stage_at(sk, stage as usize);
                             sc.entered += u32::from(open);
                             sc.advanced += u32::from(advanced);
                         }
@@ -1013,10 +1024,9 @@ pub fn owner_records(
                     }
                     if w.left && r > r0 {
                         let prev = h.stage[r - 1];
-                        let (prev_rk, prev_order) = look.ranked[prev as usize];
-                        let left = open_rank(prev_rk) & (prev != h.stage[r]);
+                        let left = (prev < look.open) & (prev != stage);
                         if let Some(sk) = sk {
-                            let sc = part.stage_at(sk, prev_order as usize);
+                            let sc = part.stage_at(sk, prev as usize);
                             sc.left += u32::from(left);
                             sc.days_sum +=
                                 i64::from(left) * (i64::from(d) - i64::from(h.day[r - 1]));
@@ -1033,12 +1043,11 @@ pub fn owner_records(
                     && $status != OppStatus::Open
                     && $close != NO_DAY
                     && let Some(g) = layer.own.slot($close)
-                    && book.stages[h.stage[last] as usize].closes.is_none()
+                    && h.stage[last] < look.open
                 {
                     let seg = own.at($close);
                     let k = part.key(seg, g);
-                    let st = &book.stages[h.stage[last] as usize];
-                    if let Some(sc) = part.stage_mut(seg, g, st.order as usize) {
+                    if let Some(sc) = part.stage_mut(seg, g, h.stage[last] as usize) {
                         sc.left += 1;
                         sc.days_sum += i64::from(($close - h.day[last]).max(0));
                     }
@@ -1478,10 +1487,12 @@ pub fn owner_customers(
 /// and the overrides' one).
 #[derive(Debug, Default)]
 pub struct Lookups {
-    /// Each stage's rank ([`stage_ranks`]) and its order (its place in a stage table),
-    /// side by side for the stage-history rows, which read both for a row's stage and for
-    /// the one before it.
-    pub ranked: Vec<(u16, u16)>,
+    /// Each stage's rank ([`stage_ranks`]), for the rare history row whose advance the
+    /// book's column cannot hold ([`super::book::ADV_FAR`]).
+    pub ranks: Vec<u16>,
+    /// The open stages are those numbered below this ([`open_stages`]): a stage-history
+    /// row's stage is its place in a stage table and tells whether it is open.
+    pub open: u16,
     /// Owner `p`'s surveys are `surveys[p]..surveys[p + 1]` of the book's, which are
     /// sorted by owner.
     pub surveys: Vec<u32>,
@@ -1510,11 +1521,8 @@ impl Lookups {
             })
             .collect();
         Lookups {
-            ranked: stage_ranks(book)
-                .into_iter()
-                .zip(&book.stages)
-                .map(|(r, s)| (r, s.order))
-                .collect(),
+            ranks: stage_ranks(book),
+            open: open_stages(book),
             surveys,
             overrides,
         }
