@@ -1543,11 +1543,14 @@ pub fn owner_surveys(
         return;
     }
     let sv = &book.surveys;
+    // (the owner's segments found once: looked up for each survey, they were 40 % of its
+    // instructions)
+    let own = segs.owner(p);
     for si in owned(&look.surveys, p) {
         let s = &sv[si];
         for layer in layers {
             if let Some(g) = layer.own.slot(s.day) {
-                let k = part.key(segs.at(p, s.day), g);
+                let k = part.key(own.at(s.day), g);
                 part.cells[k].surveys += 1;
                 part.cells[k].survey_sum += s.score;
                 part.note(k, g, s.day, Contribution::Survey(si as u32));
