@@ -975,65 +975,111 @@ pub fn owner_records(
     };
     let (reach_lo, reach_hi) = layer.reach();
     // deal `$i`'s stage history: entries (on the entry day) and exits (on the exit day);
+    // stage-history row `$r` of deal `$i` (rows `$r0..$r1`, won on `$won_on`) on day `$d`,
+    // in slot `$g` and segment `$seg`, whose stage table is `$sk`: its entry (when
+    // `$entered`) and its exit (when `$left`)
+    macro_rules! history_row {
+        ($i:ident, $r:ident, $r0:ident, $r1:ident, $won_on:ident, $d:ident, $g:ident, $seg:ident, $sk:expr, $entered:expr, $left:expr) => {
+            let h = &book.history;
+            // the row's stage: its place in a stage table, and open when numbered below
+            // the closed ones (see `Book::stages`)
+            let stage = h.stage[$r];
+            // (each row's entry and exit are added without a branch on its stages: whether
+            // a row's stage is open, or it left one, is a coin toss for the predictor, and
+            // those two tests were a quarter of a bulk export's mispredicted branches in
+            // callgrind's simulation at 2M deals; a row that adds nothing adds zeros)
+            if $entered {
+                let open = stage < look.open;
+                if let Some(sk) = $sk {
+                    let a = slots[$g].asof;
+                    // advanced by the as-of day: won, or a later stage reached (one
+                    // comparison with the book's advance column; never for a row in a
+                    // closed stage)
+                    let advanced = h.advanced_by($r, $r1, $won_on, a, |s| look.ranks[s as usize]);
+                    let sc = part.stage_at(sk, stage as usize);
+                    sc.entered += u32::from(open);
+                    sc.advanced += u32::from(advanced);
+                }
+                if traced && open {
+                    let c = Contribution::StageEntered($i as u32, $r as u32);
+                    part.note_at($seg, $g, $d, c);
+                }
+            }
+            if $left && $r > $r0 {
+                let prev = h.stage[$r - 1];
+                let left = (prev < look.open) & (prev != stage);
+                if let Some(sk) = $sk {
+                    let sc = part.stage_at(sk, prev as usize);
+                    sc.left += u32::from(left);
+                    sc.days_sum += i64::from(left) * (i64::from($d) - i64::from(h.day[$r - 1]));
+                }
+                if traced && left {
+                    let c = Contribution::StageLeft($i as u32, $r as u32 - 1);
+                    part.note_at($seg, $g, $d, c);
+                }
+            }
+        };
+    }
+    // deal `$i`'s stage history: entries (on the entry day) and exits (on the exit day);
     // one body for the full loop below and a drill-down's history-only loop
     macro_rules! deal_history {
         ($i:ident, $status:ident, $close:ident) => {
             let (r0, r1) = (o.hist_off[$i] as usize, o.hist_off[$i + 1] as usize);
             if history && r1 > r0 {
                 let h = &book.history;
-                // the rows are in time order: a deal whose rows all fall before or after the
-                // layer's days has none with a slot (most deals, for one period)
-                let rows = if layer.own.overlaps(h.day[r0], h.day[r1 - 1]) {
-                    r0..r1
-                } else {
-                    r1..r1
-                };
                 // (the day a won deal closed; past every as-of day otherwise)
                 let won_on = o.won_on($i);
-                for r in rows {
-                    let d = h.day[r];
-                    let Some(g) = layer.own.slot(d) else { continue };
-                    // the row's stage: its place in a stage table, and open when numbered
-                    // below the closed ones (see `Book::stages`)
-                    let stage = h.stage[r];
-                    let seg = own.at(d);
-                    // the row's stage table, found once for its entry and its exit
-                    let sk = part.skey(seg, g);
-                    // (each row's entry and exit are added without a branch on its
-                    // stages: whether a row's stage is open, or it left one, is a coin toss
-                    // for the predictor, and those two tests were a quarter of a bulk
-                    // export's mispredicted branches in callgrind's simulation at 2M
-                    // deals; a row that adds nothing adds zeros)
-                    if w.entered {
-                        let open = stage < look.open;
-                        if let Some(sk) = sk {
-                            let a = slots[g].asof;
-                            // advanced by the as-of day: won, or a later stage reached
-                            // (one comparison with the book's advance column; never for a
-                            // row in a closed stage)
-                            let advanced =
-                                h.advanced_by(r, r1, won_on, a, |s| look.ranks[s as usize]);
-                            let sc = part.stage_at(sk, stage as usize);
-                            sc.entered += u32::from(open);
-                            sc.advanced += u32::from(advanced);
-                        }
-                        if traced && open {
-                            let c = Contribution::StageEntered($i as u32, r as u32);
-                            part.note_at(seg, g, d, c);
+                let (d0, d1) = (h.day[r0], h.day[r1 - 1]);
+                let (g0, g1) = (layer.own.slot(d0), layer.own.slot(d1));
+                match g0 {
+                    // all the rows in one slot and one segment (a slot's days and a
+                    // segment's are runs, and the rows are in time order): found once for
+                    // the deal, not for each row (most deals, for a quarter)
+                    Some(g) if g0 == g1 && !traced && own.at(d0) == own.at(d1) => {
+                        let seg = own.at(d0);
+                        match part.skey(seg, g) {
+                            // (a full pass's: its loop without a test of the walk or of the
+                            // table in it)
+                            Some(sk) if w.entered && w.left => {
+                                for r in r0..r1 {
+                                    let d = h.day[r];
+                                    history_row!(
+                                        $i,
+                                        r,
+                                        r0,
+                                        r1,
+                                        won_on,
+                                        d,
+                                        g,
+                                        seg,
+                                        Some(sk),
+                                        true,
+                                        true
+                                    );
+                                }
+                            }
+                            sk => {
+                                for r in r0..r1 {
+                                    let d = h.day[r];
+                                    history_row!(
+                                        $i, r, r0, r1, won_on, d, g, seg, sk, w.entered, w.left
+                                    );
+                                }
+                            }
                         }
                     }
-                    if w.left && r > r0 {
-                        let prev = h.stage[r - 1];
-                        let left = (prev < look.open) & (prev != stage);
-                        if let Some(sk) = sk {
-                            let sc = part.stage_at(sk, prev as usize);
-                            sc.left += u32::from(left);
-                            sc.days_sum +=
-                                i64::from(left) * (i64::from(d) - i64::from(h.day[r - 1]));
-                        }
-                        if traced && left {
-                            let c = Contribution::StageLeft($i as u32, r as u32 - 1);
-                            part.note_at(seg, g, d, c);
+                    // the rows are in time order: a deal whose rows all fall before or
+                    // after the layer's days has none with a slot (most deals, for one
+                    // period)
+                    _ if !layer.own.overlaps(d0, d1) => {}
+                    _ => {
+                        for r in r0..r1 {
+                            let d = h.day[r];
+                            let Some(g) = layer.own.slot(d) else { continue };
+                            let seg = own.at(d);
+                            // the row's stage table, found once for its entry and its exit
+                            let sk = part.skey(seg, g);
+                            history_row!($i, r, r0, r1, won_on, d, g, seg, sk, w.entered, w.left);
                         }
                     }
                 }
