@@ -11,7 +11,7 @@ use salesorg_core::date::{Date, fmt_date};
 use salesorg_core::kpi::{self, Value, json_str};
 use salesorg_core::period::Period;
 use salesorg_core::records::OppStatus;
-use salesorg_core::scorecard::book::{IdHead, Ids, id_head};
+use salesorg_core::scorecard::book::{IdHead, Ids, NO_RESPONSE, id_head};
 use salesorg_core::scorecard::spare::Spare;
 use salesorg_core::scorecard::{
     Book, BookBuilder, Contribution, Day, DayCounts, Edges, Engine, Lens, NO_DAY, Row, Scope,
@@ -1305,15 +1305,15 @@ fn detail_of(book: &Book, b: &Behind) -> String {
         Contribution::Lead(i) => {
             let l = &book.leads;
             let i = i as usize;
-            let fr = l.first_response[i];
+            let secs = l.response_secs[i];
             format!(
                 "{} · {} · {} follow-ups",
-                if fr == i64::MAX {
+                if secs == NO_RESPONSE {
                     "never answered".to_string()
                 } else {
                     format!(
                         "first response after {} min",
-                        kpi::fmt_fixed(i128::from(fr - l.created_at[i]) * 10_000 / 60, 4, 1)
+                        kpi::fmt_fixed(i128::from(secs) * 10_000 / 60, 4, 1)
                     )
                 },
                 if l.converted[i] == NO_DAY {

@@ -258,8 +258,8 @@ pub fn write(
         let l = &b.leads;
         w.col(&l.owner)?;
         w.col(&l.created_day)?;
-        w.col(&l.created_at)?;
-        w.col(&l.first_response)?;
+        w.col(&l.response_secs)?;
+        w.col(&l.response_day)?;
         w.col(&l.converted)?;
         w.col(&l.act_off)?;
         w.col(&l.act_days)?;
@@ -461,8 +461,8 @@ pub fn read(
     let leads = Leads {
         owner: r.col()?,
         created_day: r.col()?,
-        created_at: r.col()?,
-        first_response: r.col()?,
+        response_secs: r.col()?,
+        response_day: r.col()?,
         converted: r.col()?,
         act_off: r.col()?,
         act_days: r.col()?,

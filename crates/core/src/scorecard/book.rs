@@ -19,6 +19,8 @@ use super::ScorecardError;
 pub type Day = i32;
 /// "No date".
 pub const NO_DAY: Day = i32::MIN;
+/// [`Leads::response_secs`] of a lead never answered.
+pub const NO_RESPONSE: u32 = u32::MAX;
 /// "No index".
 pub const NONE: u32 = u32::MAX;
 
@@ -368,9 +370,12 @@ impl History {
 pub struct Leads {
     pub owner: Vec<u32>,
     pub created_day: Vec<Day>,
-    pub created_at: Vec<i64>,
-    /// Unix seconds of the first activity on the lead at or after its creation; i64::MAX none.
-    pub first_response: Vec<i64>,
+    /// Seconds from the lead's creation to its first response, the first activity on it at
+    /// or after its creation ([`NO_RESPONSE`]: none; at most `NO_RESPONSE - 1`).
+    pub response_secs: Vec<u32>,
+    /// The local day of that first response ([`NO_DAY`]: none): the pass asks whether a
+    /// lead was answered by a period's as-of day with one comparison.
+    pub response_day: Vec<Day>,
     pub converted: Vec<Day>,
     /// Activity days on lead `i` are `act_days[act_off[i]..act_off[i+1]]`, sorted.
     pub act_off: Vec<u32>,
@@ -544,8 +549,8 @@ impl Book {
         sum(share(&h.stage, k, n), |x| u64::from(*x), &mut acc);
         sum(share(&h.advance, k, n), |x| u64::from(*x), &mut acc);
         sum(share(&l.created_day, k, n), day, &mut acc);
-        sum(share(&l.created_at, k, n), |x| *x as u64, &mut acc);
-        sum(share(&l.first_response, k, n), |x| *x as u64, &mut acc);
+        sum(share(&l.response_secs, k, n), |x| u64::from(*x), &mut acc);
+        sum(share(&l.response_day, k, n), day, &mut acc);
         sum(share(&l.converted, k, n), day, &mut acc);
         sum(share(&l.act_off, k, n), |x| u64::from(*x), &mut acc);
         sum(share(&l.act_days, k, n), day, &mut acc);
@@ -749,6 +754,8 @@ pub struct BookBuilder {
     /// Each history row's probability in basis points (u16::MAX: none given).
     hist_prob: Vec<u16>,
     leads: Leads,
+    /// Each lead's creation, in Unix seconds (for its order and its response time).
+    lead_created_at: Vec<i64>,
     lead_keys: Ids,
     lead_ix: IdIndex,
     lead_acts: Vec<(u32, i64, Day)>,
@@ -828,6 +835,7 @@ impl BookBuilder {
             hist: History::default(),
             hist_prob: Vec::new(),
             leads: Leads::default(),
+            lead_created_at: Vec::new(),
             lead_keys: Ids::default(),
             lead_ix: IdIndex::default(),
             lead_acts: Vec::new(),
@@ -1043,7 +1051,7 @@ impl BookBuilder {
         self.lead_ix.insert(&self.lead_keys, l.id.as_str(), ix);
         let x = &mut self.leads;
         x.owner.push(owner);
-        x.created_at.push(l.created.unix());
+        self.lead_created_at.push(l.created.unix());
         x.created_day.push(self.days.day(l.created));
         x.converted.push(
             match (l.converted_at, &l.converted_opp, &l.converted_account) {
@@ -1116,6 +1124,7 @@ impl BookBuilder {
             hist: mut raw_hist,
             hist_prob: raw_prob,
             leads: mut raw_leads,
+            lead_created_at,
             lead_keys,
             lead_ix,
             lead_acts,
@@ -1468,7 +1477,7 @@ impl BookBuilder {
         // falls back over midnight can give a later time an earlier day).
         let nl = raw_leads.owner.len();
         let lperm = {
-            let (day, at) = (&raw_leads.created_day, &raw_leads.created_at);
+            let (day, at) = (&raw_leads.created_day, &lead_created_at);
             by_owner_then(&raw_leads.owner, np, |i| (day[i], at[i]))
         };
         let mut linv = vec![0u32; nl];
@@ -1484,8 +1493,8 @@ impl BookBuilder {
         let mut leads = Leads {
             owner: permute(&mut raw_leads.owner, &lperm),
             created_day: permute(&mut raw_leads.created_day, &lperm),
-            created_at: permute(&mut raw_leads.created_at, &lperm),
-            first_response: vec![i64::MAX; nl],
+            response_secs: Vec::new(),
+            response_day: vec![NO_DAY; nl],
             converted: permute(&mut raw_leads.converted, &lperm),
             act_off: vec![0; nl + 1],
             act_days: Vec::new(),
@@ -1497,14 +1506,30 @@ impl BookBuilder {
             },
         };
         drop(lead_keys);
+        let created_at = permute(&mut { lead_created_at }, &lperm);
         drop(lperm);
-        for &(l, at, _) in &la {
+        // the first activity at or after each lead's creation answered it, on its day
+        let mut first_response = vec![i64::MAX; nl];
+        for &(l, at, d) in &la {
             leads.act_off[l as usize + 1] += 1;
             let l = l as usize;
-            if at >= leads.created_at[l] && at < leads.first_response[l] {
-                leads.first_response[l] = at;
+            if at >= created_at[l] && at < first_response[l] {
+                first_response[l] = at;
+                leads.response_day[l] = d;
             }
         }
+        leads.response_secs = first_response
+            .iter()
+            .zip(&created_at)
+            .map(|(&fr, &c)| {
+                if fr == i64::MAX {
+                    NO_RESPONSE
+                } else {
+                    (fr - c).clamp(0, i64::from(NO_RESPONSE - 1)) as u32
+                }
+            })
+            .collect();
+        drop((created_at, first_response));
         for i in 0..nl {
             leads.act_off[i + 1] += leads.act_off[i];
         }

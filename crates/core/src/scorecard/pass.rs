@@ -1239,15 +1239,15 @@ pub fn owner_records(
         c.leads += 1;
         // (these two without a branch: coin tosses for the predictor)
         c.leads_converted += u32::from((l.converted[i] != NO_DAY) & (l.converted[i] <= a));
-        let fr = l.first_response[i];
-        if fr != i64::MAX && book.days.day(crate::date::Timestamp::from_unix(fr)) <= a {
-            let secs = fr - l.created_at[i];
+        // answered by the as-of day (the response's day kept by the book: working it out
+        // from the response's time here was a call into the time zone's rules per lead)
+        let rd = l.response_day[i];
+        if rd != NO_DAY && rd <= a {
+            let secs = l.response_secs[i];
             c.leads_responded += 1;
-            c.leads_in_sla += u32::from(secs <= sla_secs);
-            part.responses.push((
-                (k + part.seg0 as usize * part.ng) as u32,
-                secs.clamp(0, i64::from(u32::MAX)) as u32,
-            ));
+            c.leads_in_sla += u32::from(i64::from(secs) <= sla_secs);
+            part.responses
+                .push(((k + part.seg0 as usize * part.ng) as u32, secs));
         }
         let days = &l.act_days[l.act_off[i] as usize..l.act_off[i + 1] as usize];
         part.cells[k].lead_followups += days.partition_point(|&x| x <= a) as u32;
