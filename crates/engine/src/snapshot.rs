@@ -438,10 +438,7 @@ pub fn read(
         },
     };
     let nh = history.day.len();
-    if [&history.stage, &history.advance]
-        .iter()
-        .any(|c| c.len() != nh)
-    {
+    if history.stage.len() != nh || history.advance.len() != nh {
         return Err(bad("stage-history columns differ in length"));
     }
     // a stage's number is its place in the order, the open stages first, then the won,

@@ -215,7 +215,7 @@ pub struct Opps {
     /// Amount in the organisation's currency at the close day (closed deals); for open
     /// deals the conversion happens at the as-of day.
     pub amount_at_close: Vec<i64>,
-    pub stage: Vec<u16>,
+    pub stage: Vec<u8>,
     /// Probability in basis points (the stage's default where the record has none).
     pub prob: Vec<u16>,
     pub account: Vec<u32>,
@@ -263,7 +263,7 @@ impl Opps {
 #[derive(Debug, Default)]
 pub struct History {
     pub day: Vec<Day>,
-    pub stage: Vec<u16>,
+    pub stage: Vec<u8>,
     /// The rows whose probability (basis points) differs from the one a row without one
     /// takes ([`History::prob_without`]), sorted by row: (row, probability).
     pub probs: Vec<(u32, u16)>,
@@ -288,7 +288,7 @@ pub const ADV_FAR: u16 = u16::MAX - 1;
 impl History {
     /// The probability of row `r` (of deal `i`, in stage `stage`) in basis points.
     #[inline]
-    pub fn prob(&self, stages: &[StageInfo], opps: &Opps, i: usize, r: usize, stage: u16) -> u16 {
+    pub fn prob(&self, stages: &[StageInfo], opps: &Opps, i: usize, r: usize, stage: u8) -> u16 {
         match self.probs.binary_search_by_key(&(r as u32), |x| x.0) {
             Ok(k) => self.probs[k].1,
             Err(_) => Self::prob_without(stages, opps, i, stage),
@@ -298,7 +298,7 @@ impl History {
     /// The probability a row of deal `i` in `stage` takes when it gives none (or gives
     /// this one): the deal's own at its current stage, the stage's default at another.
     #[inline]
-    pub fn prob_without(stages: &[StageInfo], opps: &Opps, i: usize, stage: u16) -> u16 {
+    pub fn prob_without(stages: &[StageInfo], opps: &Opps, i: usize, stage: u8) -> u16 {
         if stage == opps.stage[i] {
             opps.prob[i]
         } else {
@@ -347,7 +347,7 @@ impl History {
         r1: usize,
         won_on: Day,
         a: Day,
-        rank: impl Fn(u16) -> u16,
+        rank: impl Fn(u8) -> u16,
     ) -> bool {
         let x = self.advance[r];
         if x == ADV_FAR {
@@ -736,7 +736,7 @@ pub struct BookBuilder {
     unit_ix: HashMap<String, u32>,
     currencies: Vec<Currency>,
     raw_rates: Vec<CurrencyRate>,
-    stage_ix: HashMap<String, u16>,
+    stage_ix: HashMap<String, u8>,
     stage_names: Vec<String>,
     reason_ix: HashMap<String, u16>,
     reasons: Vec<String>,
@@ -873,14 +873,22 @@ impl BookBuilder {
         Ok((self.currencies.len() - 1) as u8)
     }
 
-    fn stage(&mut self, s: &Stage) -> u16 {
+    /// The number of stage `s` of record `what` (at most 256 stages: a stage column is a
+    /// byte per record).
+    fn stage(&mut self, s: &Stage, what: &dyn Fn() -> String) -> Result<u8, ScorecardError> {
         if let Some(&i) = self.stage_ix.get(s.as_str()) {
-            return i;
+            return Ok(i);
         }
-        let i = self.stage_names.len() as u16;
+        let i = u8::try_from(self.stage_names.len()).map_err(|_| {
+            ScorecardError::Data(format!(
+                "{}: its stage {:?} is one past the 256 stages a book holds",
+                what(),
+                s.as_str()
+            ))
+        })?;
         self.stage_names.push(s.as_str().to_owned());
         self.stage_ix.insert(s.as_str().to_owned(), i);
-        i
+        Ok(i)
     }
 
     pub fn add_rate(&mut self, r: CurrencyRate) {
@@ -904,7 +912,7 @@ impl BookBuilder {
     pub fn add_opportunity(&mut self, o: &Opportunity) -> Result<(), ScorecardError> {
         let owner = self.person(&o.owner, &|| format!("opportunity {}", o.id))?;
         let currency = self.currency(o.currency)?;
-        let stage = self.stage(&o.stage);
+        let stage = self.stage(&o.stage, &|| format!("opportunity {}", o.id))?;
         let loss_reason = match (&o.loss_reason, o.status) {
             (Some(r), OppStatus::Lost) if !r.trim().is_empty() => {
                 let r = r.trim();
@@ -1019,7 +1027,7 @@ impl BookBuilder {
             )));
         }
         self.hist_last = (opp, h.at.unix());
-        let stage = self.stage(&h.stage);
+        let stage = self.stage(&h.stage, &|| format!("stage history row {}", h.id))?;
         let row = self.hist_opp.len() as u32;
         self.hist_opp.push(opp);
         self.hist.day.push(self.days.day(h.at));
@@ -1258,9 +1266,9 @@ impl BookBuilder {
         // [`Book::stages`]): the records' stages are renumbered once here, and the pass
         // reads a stage-history row's place in a stage table, and whether its stage is
         // open, from the row's stage alone
-        let mut renumber = vec![0u16; ns];
+        let mut renumber = vec![0u8; ns];
         for (o, &s) in order.iter().enumerate() {
-            renumber[s] = o as u16;
+            renumber[s] = o as u8;
         }
         for s in raw.stage.iter_mut().chain(raw_hist.stage.iter_mut()) {
             *s = renumber[*s as usize];
@@ -1697,7 +1705,7 @@ mod tests {
                     0u8..3,
                     prop_oneof![Just(None), (-100i32..400).prop_map(Some), Just(Some(70_000))],
                     proptest::collection::vec(
-                        (prop_oneof![0i32..40, Just(0), 65_530i32..65_540], 0u16..6),
+                        (prop_oneof![0i32..40, Just(0), 65_530i32..65_540], 0u8..6),
                         0..7,
                     ),
                 ),

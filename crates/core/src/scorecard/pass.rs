@@ -702,7 +702,7 @@ fn state_at(
     i: usize,
     a: Day,
     ovs: &[(u32, i64, Day)],
-) -> (u16, Day, Option<i64>, u16, Day) {
+) -> (u8, Day, Option<i64>, u16, Day) {
     let o = &book.opps;
     let h = &book.history;
     let (r0, r1) = (o.hist_off[i] as usize, o.hist_off[i + 1] as usize);
@@ -751,11 +751,11 @@ pub fn stage_ranks(book: &Book) -> Vec<u16> {
 }
 
 /// How many of the book's stages are open: those numbered below it (see [`Book::stages`]).
-pub fn open_stages(book: &Book) -> u16 {
+pub fn open_stages(book: &Book) -> u8 {
     book.stages
         .iter()
         .take_while(|s| s.closes.is_none())
-        .count() as u16
+        .count() as u8
 }
 
 /// The first index at or after `from` whose row is not below `row` (`ovs` is sorted by
@@ -1538,7 +1538,7 @@ pub struct Lookups {
     pub ranks: Vec<u16>,
     /// The open stages are those numbered below this ([`open_stages`]): a stage-history
     /// row's stage is its place in a stage table and tells whether it is open.
-    pub open: u16,
+    pub open: u8,
     /// Owner `p`'s surveys are `surveys[p]..surveys[p + 1]` of the book's, which are
     /// sorted by owner.
     pub surveys: Vec<u32>,

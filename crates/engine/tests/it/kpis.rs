@@ -707,6 +707,44 @@ fn a_deal_in_a_currency_without_a_rate_is_an_error_not_a_zero() {
 }
 
 #[test]
+fn more_stages_than_a_book_holds_is_an_error_that_names_the_stage() {
+    // a stage column holds a byte per record: 256 stages at most (the small org's own
+    // deals bring a few, so the 300 below go past it)
+    let mut st = fresh(BackendKind::Sqlite);
+    small_org(&mut st, &settings());
+    let opps: Vec<Opportunity> = (0..300)
+        .map(|k| {
+            opp(
+                &format!("OS{k}"),
+                "R1",
+                "ACC1",
+                "100",
+                "USD",
+                OppStatus::Open,
+                &format!("Stage {k}"),
+                "2024-01-02",
+                "2024-05-03",
+            )
+        })
+        .collect();
+    st.upsert_opportunities(&mut opps.iter()).unwrap();
+    let err = salesorg_engine::scorecard::load(
+        &mut st,
+        &Catalog::builtin().unwrap(),
+        false,
+        false,
+        &Quiet,
+    )
+    .err()
+    .expect("too many stages must fail")
+    .to_string();
+    assert!(
+        err.contains("one past the 256 stages") && err.contains("opportunity OS"),
+        "{err}"
+    );
+}
+
+#[test]
 fn explain_lists_the_records_behind_a_number() {
     let e = engine(BackendKind::Sqlite, &settings());
     let p = Period::parse(Q1, &e.book.settings.fiscal).unwrap();
