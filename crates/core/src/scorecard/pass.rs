@@ -9,7 +9,7 @@ use super::ScorecardError;
 use super::book::{
     AccountInfo, Book, Day, F_AMOUNT, F_FIRST_WON, F_NEXT_STEP, NO_DAY, SpendTarget,
 };
-use super::segments::{Segments, SlotSegments};
+use super::segments::{OwnerSegments, Segments};
 
 /// One period of the plan, with its as-of day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -791,7 +791,7 @@ pub const STALE_DAYS: Day = 30;
 #[inline(always)]
 fn closed_deal<const TRIM: bool>(
     book: &Book,
-    own: &SlotSegments,
+    own: OwnerSegments,
     slots: &[Slot],
     layer: &Layer,
     i: usize,
@@ -803,7 +803,7 @@ fn closed_deal<const TRIM: bool>(
         && close != NO_DAY
         && let Some(g) = layer.any.slot(close)
     {
-        let seg = own.at(g, close);
+        let seg = own.at(close);
         let k = part.key(seg, g);
         let amount = o.amount_at_close[i];
         let c = &mut part.cells[k];
@@ -939,8 +939,6 @@ pub fn owner_records(
     let rep = book.people[p as usize].rep;
     let sla_secs = i64::from(book.settings.lead_sla_minutes) * 60;
     let own = segs.owner(p);
-    // the segment of each slot's days, where one holds them all
-    let by_slot = SlotSegments::new(own, slots.iter().map(|s| (s.start, s.end)));
     // (the walk and whether the pass is traced, read once: kept in the part, they were
     // read again after each store into its tables, several times per stage-history row)
     let w = part.walk;
@@ -960,7 +958,7 @@ pub fn owner_records(
     let closed_apart = w.closed && (closed_only || part.spans.is_some());
     if closed_apart {
         for i in layer.any.rows_within(&o.close, i0..i1) {
-            closed_deal::<true>(book, &by_slot, slots, layer, i, part);
+            closed_deal::<true>(book, own, slots, layer, i, part);
         }
     }
     // every deal, for the other walks
@@ -1037,8 +1035,8 @@ pub fn owner_records(
                     // all the rows in one slot and one segment (a slot's days and a
                     // segment's are runs, and the rows are in time order): found once for
                     // the deal, not for each row (most deals, for a quarter)
-                    Some(g) if g0 == g1 && !traced && by_slot.at(g, d0) == by_slot.at(g, d1) => {
-                        let seg = by_slot.at(g, d0);
+                    Some(g) if g0 == g1 && !traced && own.at(d0) == own.at(d1) => {
+                        let seg = own.at(d0);
                         match part.skey(seg, g) {
                             // (a full pass's: its loop without a test of the walk or of the
                             // table in it)
@@ -1078,7 +1076,7 @@ pub fn owner_records(
                         for r in r0..r1 {
                             let d = h.day[r];
                             let Some(g) = layer.own.slot(d) else { continue };
-                            let seg = by_slot.at(g, d);
+                            let seg = own.at(d);
                             // the row's stage table, found once for its entry and its exit
                             let sk = part.skey(seg, g);
                             history_row!($i, r, r0, r1, won_on, d, g, seg, sk, w.entered, w.left);
@@ -1093,7 +1091,7 @@ pub fn owner_records(
                     && let Some(g) = layer.own.slot($close)
                     && h.stage[last] < look.open
                 {
-                    let seg = by_slot.at(g, $close);
+                    let seg = own.at($close);
                     let k = part.key(seg, g);
                     if let Some(sc) = part.stage_mut(seg, g, h.stage[last] as usize) {
                         sc.left += 1;
@@ -1119,14 +1117,14 @@ pub fn owner_records(
                 let created = o.created[i];
                 // closed in a period: attributed on the close day
                 if closed_in_loop {
-                    closed_deal::<false>(book, &by_slot, slots, layer, i, part);
+                    closed_deal::<false>(book, own, slots, layer, i, part);
                 }
                 // created in a period: attributed on the created day
                 if w.created
                     && created != NO_DAY
                     && let Some(g) = layer.own.slot(created)
                 {
-                    let k = part.key(by_slot.at(g, created), g);
+                    let k = part.key(own.at(created), g);
                     let amount = if o.flags[i] & F_AMOUNT != 0 {
                         book.convert(o.amount[i], o.currency[i], created)
                             .ok_or_else(|| {
@@ -1236,7 +1234,7 @@ pub fn owner_records(
         let d = l.created_day[i];
         let Some(g) = layer.own.slot(d) else { continue };
         let a = slots[g].asof;
-        let k = part.key(by_slot.at(g, d), g);
+        let k = part.key(own.at(d), g);
         let c = &mut part.cells[k];
         c.leads += 1;
         // (these two without a branch: coin tosses for the predictor)
@@ -1266,7 +1264,7 @@ pub fn owner_records(
     for i in acts {
         let d = ac.day[i];
         let Some(g) = layer.own.slot(d) else { continue };
-        let k = part.key(by_slot.at(g, d), g);
+        let k = part.key(own.at(d), g);
         let c = &mut part.cells[k];
         c.activities += u32::from(ac.total[i]);
         c.calls += u32::from(ac.calls[i]);

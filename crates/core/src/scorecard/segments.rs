@@ -35,44 +35,6 @@ impl OwnerSegments<'_> {
     }
 }
 
-/// One person's segments with, for each slot of a pass, the segment that holds all of its
-/// days when one does (nearly every slot, for nearly every person): a record of such a slot
-/// needs no search of the segments. (Most people have two or three segments in the demo
-/// org, and the search for a record's was 6 % of a scorecard run's instructions.)
-#[derive(Debug, Clone)]
-pub struct SlotSegments<'a> {
-    pub own: OwnerSegments<'a>,
-    /// For each slot: the segment on every one of its days, or `u32::MAX`.
-    whole: Vec<u32>,
-}
-
-impl<'a> SlotSegments<'a> {
-    /// `own`'s segments for slots of days `start..end`, in slot order.
-    pub fn new(own: OwnerSegments<'a>, slots: impl Iterator<Item = (Day, Day)>) -> Self {
-        let whole = slots
-            .map(|(start, end)| {
-                // (a person's segments follow each other in time: one that holds a slot's
-                // first and last days holds every day between)
-                let s = own.at(start);
-                if end > start && own.at(end - 1) == s {
-                    s
-                } else {
-                    u32::MAX
-                }
-            })
-            .collect();
-        SlotSegments { own, whole }
-    }
-    /// The segment on day `d`, a day of slot `g` ([`OwnerSegments::at`]).
-    #[inline(always)]
-    pub fn at(&self, g: usize, d: Day) -> u32 {
-        match self.whole[g] {
-            u32::MAX => self.own.at(d),
-            s => s,
-        }
-    }
-}
-
 #[derive(Debug, Default)]
 pub struct Segments {
     pub person: Vec<u32>,
