@@ -183,18 +183,6 @@ impl Scratch {
     }
 }
 
-/// The slot of each of `nt` table rows, from each slot's table row (`table_ix`,
-/// `usize::MAX`: none).
-fn table_slots(table_ix: &[usize], nt: usize) -> Vec<usize> {
-    let mut tslot = vec![0usize; nt];
-    for (g, &f) in table_ix.iter().enumerate() {
-        if f != usize::MAX {
-            tslot[f] = g;
-        }
-    }
-    tslot
-}
-
 /// Whether segment `s` of a rep (`info`) makes them an active rep in slot `sl` (spec §1):
 /// the segment's days in the slot meet their employment.
 #[inline]
@@ -436,7 +424,6 @@ impl Classes {
         let mut cells = vec![Cell::default(); nc * ng];
         let mut stages = vec![StageCell::default(); nc * nt * ns];
         let mut losses = vec![LossCell::default(); nc * nt * nr];
-        let tslot = table_slots(&grid.table_ix, nt);
         // (a segment's cells and tables in the slots it cannot reach are empty: most of
         // the grid, which is read no more). When the run's KPIs ask whether reps reached
         // their quota, each person's own bookings are added up from the cells the walk
@@ -468,7 +455,8 @@ impl Classes {
                             }
                         }
                     }
-                    for (f, _) in tslot.iter().enumerate().filter(|x| reach(*x.1)) {
+                    // (slot `f < nt` has its tables at row `f`)
+                    for f in (0..nt).filter(|&f| reach(f)) {
                         let (xs, ss) = ((x * nt + f) * ns, (s * nt + f) * ns);
                         let (xl, sl) = ((x * nt + f) * nr, (s * nt + f) * nr);
                         add_tables(
@@ -608,8 +596,9 @@ pub struct Grid {
     pub ng: usize,
     ns: usize,
     nr: usize,
+    /// The periods' own slots, `0..nt`: slot `g < nt` has its stage and loss tables at
+    /// row `g` (the comparison slots have none).
     nt: usize,
-    table_ix: Vec<usize>,
     cells: Vec<Cell>,
     stages: Vec<StageCell>,
     losses: Vec<LossCell>,
@@ -672,8 +661,8 @@ impl Grid {
             let reach = self.reach(segs, s);
             for g in (0..ng).filter(|&g| !reach(g)) {
                 n += usize::from(self.cells[s * ng + g] != Cell::default());
-                let f = self.table_ix[g];
-                if f != usize::MAX {
+                if g < nt {
+                    let f = g;
                     let st = &self.stages[(s * nt + f) * ns..(s * nt + f + 1) * ns];
                     let lo = &self.losses[(s * nt + f) * nr..(s * nt + f + 1) * nr];
                     n += usize::from(st.iter().any(|x| *x != StageCell::default()));
@@ -716,7 +705,7 @@ impl Grid {
     /// Whether slot `g` is one of the periods' own (the others, last year's and the
     /// trailing months, are read for their cells alone and have no stage or loss tables).
     pub fn own(&self, g: usize) -> bool {
-        self.table_ix[g] != usize::MAX
+        g < self.nt
     }
     /// About how many bytes the grid holds (for caches with a budget).
     pub fn bytes(&self) -> usize {
@@ -975,9 +964,13 @@ impl Engine {
         let mut last_year = Vec::new();
         let mut window = Vec::new();
         let mut window_parts = Vec::new();
+        // the periods' own slots first: slot `g` has stage and loss tables, at row `g`, when
+        // `g < nt` (the comparison slots, last year's and the trailing months', come after)
         for p in periods {
-            let m = Self::slot_of(&mut slots, p, today, true);
-            main.push(m);
+            main.push(Self::slot_of(&mut slots, p, today, true));
+        }
+        let nt = slots.len();
+        for (p, &m) in periods.iter().zip(&main) {
             last_year.push(if need.last_year {
                 Self::slot_of(&mut slots, &p.shifted_years(-1), today, true)
             } else {
@@ -1035,16 +1028,6 @@ impl Engine {
         }
 
         let nseg = segs.len();
-        // stage and loss tables for the periods' own slots only: the comparison slots (last
-        // year's, the trailing months) are read for their cell alone
-        let mut table_ix = vec![usize::MAX; ng];
-        let mut nt = 0;
-        for &g in &main {
-            if table_ix[g] == usize::MAX {
-                table_ix[g] = nt;
-                nt += 1;
-            }
-        }
         let Spare {
             mut cells,
             mut stages,
@@ -1161,7 +1144,6 @@ impl Engine {
                     seg0,
                     ng,
                     nt,
-                    table_ix: &table_ix,
                     ns,
                     nr,
                     cells: c,
@@ -1287,7 +1269,6 @@ impl Engine {
                 seg0: 0,
                 ng,
                 nt,
-                table_ix: &table_ix,
                 ns,
                 nr,
                 cells: &mut cells,
@@ -1402,7 +1383,6 @@ impl Engine {
             ns,
             nr,
             nt,
-            table_ix,
             cells,
             stages,
             losses,
@@ -1581,7 +1561,7 @@ impl Engine {
                 t.cell.add(&cells[i * ng + g]);
             }
             if tables {
-                let sk = i * grid.nt + grid.table_ix[g];
+                let sk = i * grid.nt + g;
                 add_tables(
                     &mut t.stages,
                     &mut t.losses,

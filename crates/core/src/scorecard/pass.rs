@@ -571,11 +571,10 @@ impl DayCounts {
 pub struct Part<'a> {
     pub seg0: u32,
     pub ng: usize,
-    /// The periods' own slots (stage and loss tables exist only for them: the comparison
-    /// slots are read for their cells alone), and each slot's position among them
-    /// (`usize::MAX`: no tables).
+    /// The periods' own slots, `0..nt` (stage and loss tables exist only for them, slot
+    /// `g`'s at row `g`: the comparison slots, numbered after them, are read for their
+    /// cells alone).
     pub nt: usize,
-    pub table_ix: &'a [usize],
     pub ns: usize,
     pub nr: usize,
     pub cells: &'a mut [Cell],
@@ -637,8 +636,7 @@ impl Part<'_> {
     /// The stage/loss row of segment `seg` in slot `g`, if `g` has tables.
     #[inline]
     fn skey(&self, seg: u32, g: usize) -> Option<usize> {
-        let f = self.table_ix[g];
-        (f != usize::MAX).then(|| (seg - self.seg0) as usize * self.nt + f)
+        (g < self.nt).then(|| (seg - self.seg0) as usize * self.nt + g)
     }
     /// The stage-table cell of segment `seg` in slot `g` for the stage of `order`, if `g`
     /// has tables.
