@@ -1281,7 +1281,6 @@ impl BookBuilder {
                 closes: stage_closes[s],
             })
             .collect();
-        let default_bp: Vec<u16> = stages.iter().map(|s| s.default_bp).collect();
 
         // Opportunities: sorted by (owner, close, arrival), one column at a time.
         let n = raw.len();
@@ -1298,7 +1297,7 @@ impl BookBuilder {
                 if opp_prob[i] != u16::MAX {
                     opp_prob[i]
                 } else {
-                    default_bp[raw.stage[i] as usize]
+                    stages[raw.stage[i] as usize].default_bp
                 }
             })
             .collect();

@@ -733,9 +733,9 @@ fn state_at(
     (stage, close, amount, prob, touched)
 }
 
-/// Each stage's rank for "advanced past": a lost stage 0, an open stage its place in the
-/// order + 1, a won stage `u16::MAX`. A row in an open stage advanced once a later row has
-/// a higher rank.
+/// Each stage's rank for "advanced past": a lost stage 0, an open stage its number + 1 (at
+/// most 256, see [`Book::stages`]), a won stage `u16::MAX`. A row in an open stage advanced
+/// once a later row has a higher rank.
 pub fn stage_ranks(book: &Book) -> Vec<u16> {
     book.stages
         .iter()
@@ -743,17 +743,18 @@ pub fn stage_ranks(book: &Book) -> Vec<u16> {
         .map(|(s, info)| match info.closes {
             Some(OppStatus::Won) => u16::MAX,
             Some(_) => 0,
-            None => (s as u16).saturating_add(1).min(u16::MAX - 1),
+            None => s as u16 + 1,
         })
         .collect()
 }
 
-/// How many of the book's stages are open: those numbered below it (see [`Book::stages`]).
-pub fn open_stages(book: &Book) -> u8 {
+/// How many of the book's stages are open: those numbered below it (see [`Book::stages`];
+/// up to all 256, one more than a stage number holds).
+pub fn open_stages(book: &Book) -> u16 {
     book.stages
         .iter()
         .take_while(|s| s.closes.is_none())
-        .count() as u8
+        .count() as u16
 }
 
 /// The first index at or after `from` whose row is not below `row` (`ovs` is sorted by
@@ -972,7 +973,6 @@ pub fn owner_records(
         all_ovs.len()
     };
     let (reach_lo, reach_hi) = layer.reach();
-    // deal `$i`'s stage history: entries (on the entry day) and exits (on the exit day);
     // stage-history row `$r` of deal `$i` (rows `$r0..$r1`, won on `$won_on`) on day `$d`,
     // in slot `$g` and segment `$seg`, whose stage table is `$sk`: its entry (when
     // `$entered`) and its exit (when `$left`)
@@ -987,7 +987,7 @@ pub fn owner_records(
             // those two tests were a quarter of a bulk export's mispredicted branches in
             // callgrind's simulation at 2M deals; a row that adds nothing adds zeros)
             if $entered {
-                let open = stage < look.open;
+                let open = u16::from(stage) < look.open;
                 if let Some(sk) = $sk {
                     let a = slots[$g].asof;
                     // advanced by the as-of day: won, or a later stage reached (one
@@ -1005,7 +1005,7 @@ pub fn owner_records(
             }
             if $left && $r > $r0 {
                 let prev = h.stage[$r - 1];
-                let left = (prev < look.open) & (prev != stage);
+                let left = (u16::from(prev) < look.open) & (prev != stage);
                 if let Some(sk) = $sk {
                     let sc = part.stage_at(sk, prev as usize);
                     sc.left += u32::from(left);
@@ -1087,7 +1087,7 @@ pub fn owner_records(
                     && $status != OppStatus::Open
                     && $close != NO_DAY
                     && let Some(g) = layer.own.slot($close)
-                    && h.stage[last] < look.open
+                    && u16::from(h.stage[last]) < look.open
                 {
                     let seg = own.at($close);
                     let k = part.key(seg, g);
@@ -1536,7 +1536,7 @@ pub struct Lookups {
     pub ranks: Vec<u16>,
     /// The open stages are those numbered below this ([`open_stages`]): a stage-history
     /// row's stage is its place in a stage table and tells whether it is open.
-    pub open: u8,
+    pub open: u16,
     /// Owner `p`'s surveys are `surveys[p]..surveys[p + 1]` of the book's, which are
     /// sorted by owner.
     pub surveys: Vec<u32>,
