@@ -674,6 +674,14 @@ fn time_zones_across_midnight() {
     }
 }
 
+/// The error of loading the store's records into a book, which must fail (`why`).
+fn load_error(st: &mut Store, why: &str) -> String {
+    salesorg_engine::scorecard::load(st, &Catalog::builtin().unwrap(), false, false, &Quiet)
+        .err()
+        .expect(why)
+        .to_string()
+}
+
 #[test]
 fn a_deal_in_a_currency_without_a_rate_is_an_error_not_a_zero() {
     let mut st = fresh(BackendKind::Sqlite);
@@ -690,16 +698,7 @@ fn a_deal_in_a_currency_without_a_rate_is_an_error_not_a_zero() {
         "2024-01-03",
     );
     st.upsert_opportunities(&mut std::iter::once(&o)).unwrap();
-    let err = salesorg_engine::scorecard::load(
-        &mut st,
-        &Catalog::builtin().unwrap(),
-        false,
-        false,
-        &Quiet,
-    )
-    .err()
-    .expect("a missing rate must fail")
-    .to_string();
+    let err = load_error(&mut st, "a missing rate must fail");
     assert!(
         err.contains("O9") && err.contains("GBP") && err.contains("2024-01-03"),
         "{err}"
@@ -707,7 +706,7 @@ fn a_deal_in_a_currency_without_a_rate_is_an_error_not_a_zero() {
 }
 
 #[test]
-fn more_stages_than_a_book_holds_is_an_error_that_names_the_stage() {
+fn more_stages_than_a_book_holds_is_an_error_that_names_the_record() {
     // a stage column holds a byte per record: 256 stages at most (the small org's own
     // deals bring a few, so the 300 below go past it)
     let mut st = fresh(BackendKind::Sqlite);
@@ -728,16 +727,7 @@ fn more_stages_than_a_book_holds_is_an_error_that_names_the_stage() {
         })
         .collect();
     st.upsert_opportunities(&mut opps.iter()).unwrap();
-    let err = salesorg_engine::scorecard::load(
-        &mut st,
-        &Catalog::builtin().unwrap(),
-        false,
-        false,
-        &Quiet,
-    )
-    .err()
-    .expect("too many stages must fail")
-    .to_string();
+    let err = load_error(&mut st, "too many stages must fail");
     assert!(
         err.contains("one past the 256 stages") && err.contains("opportunity OS"),
         "{err}"
