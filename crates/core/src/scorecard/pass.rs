@@ -974,10 +974,10 @@ pub fn owner_records(
     };
     let (reach_lo, reach_hi) = layer.reach();
     // stage-history row `$r` of deal `$i` (rows `$r0..$r1`, won on `$won_on`) on day `$d`,
-    // in slot `$g` and segment `$seg`, whose stage table is `$sk`: its entry (when
-    // `$entered`) and its exit (when `$left`)
+    // in slot `$g` and segment `$seg`, whose stage table is `$sk`: its entry and its exit
+    // (as the walk asks)
     macro_rules! history_row {
-        ($i:ident, $r:ident, $r0:ident, $r1:ident, $won_on:ident, $d:ident, $g:ident, $seg:ident, $sk:expr, $entered:expr, $left:expr) => {
+        ($i:ident, $r:ident, $r0:ident, $r1:ident, $won_on:ident, $d:ident, $g:ident, $seg:ident, $sk:expr) => {
             let h = &book.history;
             // the row's stage: its place in a stage table, and open when numbered below
             // the closed ones (see `Book::stages`)
@@ -986,7 +986,7 @@ pub fn owner_records(
             // a row's stage is open, or it left one, is a coin toss for the predictor, and
             // those two tests were a quarter of a bulk export's mispredicted branches in
             // callgrind's simulation at 2M deals; a row that adds nothing adds zeros)
-            if $entered {
+            if w.entered {
                 let open = u16::from(stage) < look.open;
                 if let Some(sk) = $sk {
                     let a = slots[$g].asof;
@@ -1003,7 +1003,7 @@ pub fn owner_records(
                     part.note_at($seg, $g, $d, c);
                 }
             }
-            if $left && $r > $r0 {
+            if w.left && $r > $r0 {
                 let prev = h.stage[$r - 1];
                 let left = (u16::from(prev) < look.open) & (prev != stage);
                 if let Some(sk) = $sk {
@@ -1036,32 +1036,33 @@ pub fn owner_records(
                     Some(g) if g0 == g1 && !traced && own.at(d0) == own.at(d1) => {
                         let seg = own.at(d0);
                         match part.skey(seg, g) {
-                            // (a full pass's: its loop without a test of the walk or of the
-                            // table in it)
+                            // (a full pass's: its loop without a test of the walk, into the
+                            // deal's stage table held as a slice of its own, whose place is
+                            // not worked out and read again for each row and stage)
                             Some(sk) if w.entered && w.left => {
+                                let a = slots[g].asof;
+                                let table = &mut part.stages[sk * part.ns..(sk + 1) * part.ns];
                                 for r in r0..r1 {
-                                    let d = h.day[r];
-                                    history_row!(
-                                        $i,
-                                        r,
-                                        r0,
-                                        r1,
-                                        won_on,
-                                        d,
-                                        g,
-                                        seg,
-                                        Some(sk),
-                                        true,
-                                        true
-                                    );
+                                    let stage = h.stage[r];
+                                    let advanced =
+                                        h.advanced_by(r, r1, won_on, a, |s| look.ranks[s as usize]);
+                                    let sc = &mut table[stage as usize];
+                                    sc.entered += u32::from(u16::from(stage) < look.open);
+                                    sc.advanced += u32::from(advanced);
+                                    if r > r0 {
+                                        let prev = h.stage[r - 1];
+                                        let left = (u16::from(prev) < look.open) & (prev != stage);
+                                        let sc = &mut table[prev as usize];
+                                        sc.left += u32::from(left);
+                                        sc.days_sum += i64::from(left)
+                                            * (i64::from(h.day[r]) - i64::from(h.day[r - 1]));
+                                    }
                                 }
                             }
                             sk => {
                                 for r in r0..r1 {
                                     let d = h.day[r];
-                                    history_row!(
-                                        $i, r, r0, r1, won_on, d, g, seg, sk, w.entered, w.left
-                                    );
+                                    history_row!($i, r, r0, r1, won_on, d, g, seg, sk);
                                 }
                             }
                         }
@@ -1077,7 +1078,7 @@ pub fn owner_records(
                             let seg = own.at(d);
                             // the row's stage table, found once for its entry and its exit
                             let sk = part.skey(seg, g);
-                            history_row!($i, r, r0, r1, won_on, d, g, seg, sk, w.entered, w.left);
+                            history_row!($i, r, r0, r1, won_on, d, g, seg, sk);
                         }
                     }
                 }
