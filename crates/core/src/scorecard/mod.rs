@@ -662,9 +662,8 @@ impl Grid {
             for g in (0..ng).filter(|&g| !reach(g)) {
                 n += usize::from(self.cells[s * ng + g] != Cell::default());
                 if g < nt {
-                    let f = g;
-                    let st = &self.stages[(s * nt + f) * ns..(s * nt + f + 1) * ns];
-                    let lo = &self.losses[(s * nt + f) * nr..(s * nt + f + 1) * nr];
+                    let st = &self.stages[(s * nt + g) * ns..(s * nt + g + 1) * ns];
+                    let lo = &self.losses[(s * nt + g) * nr..(s * nt + g + 1) * nr];
                     n += usize::from(st.iter().any(|x| *x != StageCell::default()));
                     n += usize::from(lo.iter().any(|x| *x != LossCell::default()));
                 }

@@ -7,7 +7,7 @@ use crate::records::OppStatus;
 
 use super::ScorecardError;
 use super::book::{
-    AccountInfo, Book, Day, F_AMOUNT, F_FIRST_WON, F_NEXT_STEP, NO_DAY, SpendTarget,
+    AccountInfo, Book, Day, F_AMOUNT, F_FIRST_WON, F_NEXT_STEP, History, NO_DAY, SpendTarget,
 };
 use super::segments::{OwnerSegments, Segments};
 
@@ -645,10 +645,10 @@ impl Part<'_> {
         let sk = self.skey(seg, g)?;
         Some(&mut self.stages[sk * self.ns + order])
     }
-    /// The stage-table cell of the stage of `order` in table row `sk` (see [`Part::skey`]).
+    /// The stage table of row `sk` (see [`Part::skey`]): a cell per stage, by its number.
     #[inline]
-    fn stage_at(&mut self, sk: usize, order: usize) -> &mut StageCell {
-        &mut self.stages[sk * self.ns + order]
+    fn table(&mut self, sk: usize) -> &mut [StageCell] {
+        &mut self.stages[sk * self.ns..(sk + 1) * self.ns]
     }
     /// [`Part::note`] for a record of segment `seg`: its cell is worked out only when the
     /// pass is traced.
@@ -755,6 +755,42 @@ pub fn open_stages(book: &Book) -> u16 {
         .iter()
         .take_while(|s| s.closes.is_none())
         .count() as u16
+}
+
+/// Adds stage-history row `r` of a deal (its rows `r0..r1`, won on `won_on`) into its stage
+/// table `table` (see [`Part::table`]) for a period of as-of day `a`: the row's entry into
+/// its stage (with `entered`: advanced by `a`, won or a later stage reached) and its exit
+/// from the stage before (with `left`: the whole days spent there). Both are added without
+/// a branch on the stages: whether a row's stage is open, or it left one, is a coin toss
+/// for the predictor, and those two tests were a quarter of a bulk export's mispredicted
+/// branches in callgrind's simulation at 2M deals; a row that adds nothing adds zeros.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn add_history_row(
+    h: &History,
+    look: &Lookups,
+    table: &mut [StageCell],
+    (r, r0, r1): (usize, usize, usize),
+    won_on: Day,
+    a: Day,
+    entered: bool,
+    left: bool,
+) {
+    let stage = h.stage[r];
+    if entered {
+        // (one comparison with the book's advance column; never for a closed stage's row)
+        let advanced = h.advanced_by(r, r1, won_on, a, |s| look.ranks[s as usize]);
+        let sc = &mut table[stage as usize];
+        sc.entered += u32::from(look.is_open(stage));
+        sc.advanced += u32::from(advanced);
+    }
+    if left && r > r0 {
+        let prev = h.stage[r - 1];
+        let l = look.leaves(prev, stage);
+        let sc = &mut table[prev as usize];
+        sc.left += u32::from(l);
+        sc.days_sum += i64::from(l) * (i64::from(h.day[r]) - i64::from(h.day[r - 1]));
+    }
 }
 
 /// The first index at or after `from` whose row is not below `row` (`ovs` is sorted by
@@ -973,51 +1009,6 @@ pub fn owner_records(
         all_ovs.len()
     };
     let (reach_lo, reach_hi) = layer.reach();
-    // stage-history row `$r` of deal `$i` (rows `$r0..$r1`, won on `$won_on`) on day `$d`,
-    // in slot `$g` and segment `$seg`, whose stage table is `$sk`: its entry and its exit
-    // (as the walk asks)
-    macro_rules! history_row {
-        ($i:ident, $r:ident, $r0:ident, $r1:ident, $won_on:ident, $d:ident, $g:ident, $seg:ident, $sk:expr) => {
-            let h = &book.history;
-            // the row's stage: its place in a stage table, and open when numbered below
-            // the closed ones (see `Book::stages`)
-            let stage = h.stage[$r];
-            // (each row's entry and exit are added without a branch on its stages: whether
-            // a row's stage is open, or it left one, is a coin toss for the predictor, and
-            // those two tests were a quarter of a bulk export's mispredicted branches in
-            // callgrind's simulation at 2M deals; a row that adds nothing adds zeros)
-            if w.entered {
-                let open = u16::from(stage) < look.open;
-                if let Some(sk) = $sk {
-                    let a = slots[$g].asof;
-                    // advanced by the as-of day: won, or a later stage reached (one
-                    // comparison with the book's advance column; never for a row in a
-                    // closed stage)
-                    let advanced = h.advanced_by($r, $r1, $won_on, a, |s| look.ranks[s as usize]);
-                    let sc = part.stage_at(sk, stage as usize);
-                    sc.entered += u32::from(open);
-                    sc.advanced += u32::from(advanced);
-                }
-                if traced && open {
-                    let c = Contribution::StageEntered($i as u32, $r as u32);
-                    part.note_at($seg, $g, $d, c);
-                }
-            }
-            if w.left && $r > $r0 {
-                let prev = h.stage[$r - 1];
-                let left = (u16::from(prev) < look.open) & (prev != stage);
-                if let Some(sk) = $sk {
-                    let sc = part.stage_at(sk, prev as usize);
-                    sc.left += u32::from(left);
-                    sc.days_sum += i64::from(left) * (i64::from($d) - i64::from(h.day[$r - 1]));
-                }
-                if traced && left {
-                    let c = Contribution::StageLeft($i as u32, $r as u32 - 1);
-                    part.note_at($seg, $g, $d, c);
-                }
-            }
-        };
-    }
     // deal `$i`'s stage history: entries (on the entry day) and exits (on the exit day);
     // one body for the full loop below and a drill-down's history-only loop
     macro_rules! deal_history {
@@ -1034,35 +1025,36 @@ pub fn owner_records(
                     // segment's are runs, and the rows are in time order): found once for
                     // the deal, not for each row (most deals, for a quarter)
                     Some(g) if g0 == g1 && !traced && own.at(d0) == own.at(d1) => {
-                        let seg = own.at(d0);
-                        match part.skey(seg, g) {
-                            // (a full pass's: its loop without a test of the walk, into the
-                            // deal's stage table held as a slice of its own, whose place is
-                            // not worked out and read again for each row and stage)
-                            Some(sk) if w.entered && w.left => {
-                                let a = slots[g].asof;
-                                let table = &mut part.stages[sk * part.ns..(sk + 1) * part.ns];
+                        // (untraced: only the stage table, held as a slice of its own
+                        // whose place is not worked out again for each row; a full pass's
+                        // loop without a test of the walk)
+                        if let Some(sk) = part.skey(own.at(d0), g) {
+                            let (a, table) = (slots[g].asof, part.table(sk));
+                            if w.entered && w.left {
                                 for r in r0..r1 {
-                                    let stage = h.stage[r];
-                                    let advanced =
-                                        h.advanced_by(r, r1, won_on, a, |s| look.ranks[s as usize]);
-                                    let sc = &mut table[stage as usize];
-                                    sc.entered += u32::from(u16::from(stage) < look.open);
-                                    sc.advanced += u32::from(advanced);
-                                    if r > r0 {
-                                        let prev = h.stage[r - 1];
-                                        let left = (u16::from(prev) < look.open) & (prev != stage);
-                                        let sc = &mut table[prev as usize];
-                                        sc.left += u32::from(left);
-                                        sc.days_sum += i64::from(left)
-                                            * (i64::from(h.day[r]) - i64::from(h.day[r - 1]));
-                                    }
+                                    add_history_row(
+                                        h,
+                                        look,
+                                        table,
+                                        (r, r0, r1),
+                                        won_on,
+                                        a,
+                                        true,
+                                        true,
+                                    );
                                 }
-                            }
-                            sk => {
+                            } else {
                                 for r in r0..r1 {
-                                    let d = h.day[r];
-                                    history_row!($i, r, r0, r1, won_on, d, g, seg, sk);
+                                    add_history_row(
+                                        h,
+                                        look,
+                                        table,
+                                        (r, r0, r1),
+                                        won_on,
+                                        a,
+                                        w.entered,
+                                        w.left,
+                                    );
                                 }
                             }
                         }
@@ -1077,8 +1069,29 @@ pub fn owner_records(
                             let Some(g) = layer.own.slot(d) else { continue };
                             let seg = own.at(d);
                             // the row's stage table, found once for its entry and its exit
-                            let sk = part.skey(seg, g);
-                            history_row!($i, r, r0, r1, won_on, d, g, seg, sk);
+                            if let Some(sk) = part.skey(seg, g) {
+                                let (a, t) = (slots[g].asof, part.table(sk));
+                                add_history_row(
+                                    h,
+                                    look,
+                                    t,
+                                    (r, r0, r1),
+                                    won_on,
+                                    a,
+                                    w.entered,
+                                    w.left,
+                                );
+                            }
+                            if traced {
+                                if w.entered && look.is_open(h.stage[r]) {
+                                    let c = Contribution::StageEntered($i as u32, r as u32);
+                                    part.note_at(seg, g, d, c);
+                                }
+                                if w.left && r > r0 && look.leaves(h.stage[r - 1], h.stage[r]) {
+                                    let c = Contribution::StageLeft($i as u32, r as u32 - 1);
+                                    part.note_at(seg, g, d, c);
+                                }
+                            }
                         }
                     }
                 }
@@ -1088,7 +1101,7 @@ pub fn owner_records(
                     && $status != OppStatus::Open
                     && $close != NO_DAY
                     && let Some(g) = layer.own.slot($close)
-                    && u16::from(h.stage[last]) < look.open
+                    && look.is_open(h.stage[last])
                 {
                     let seg = own.at($close);
                     let k = part.key(seg, g);
@@ -1571,6 +1584,17 @@ impl Lookups {
             surveys,
             overrides,
         }
+    }
+    /// Whether stage `s` is open ([`Lookups::open`]).
+    #[inline(always)]
+    pub fn is_open(&self, s: u8) -> bool {
+        u16::from(s) < self.open
+    }
+    /// Whether a stage-history row in stage `s` left the stage `prev` of the row before: an
+    /// open stage, and another than its own.
+    #[inline(always)]
+    pub fn leaves(&self, prev: u8, s: u8) -> bool {
+        self.is_open(prev) & (prev != s)
     }
 }
 
