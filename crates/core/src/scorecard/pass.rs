@@ -793,6 +793,33 @@ fn add_history_row(
     }
 }
 
+/// [`add_history_row`] for each of a deal's rows `rows`, into one stage table.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn add_history_rows(
+    h: &History,
+    look: &Lookups,
+    table: &mut [StageCell],
+    rows: std::ops::Range<usize>,
+    won_on: Day,
+    a: Day,
+    entered: bool,
+    left: bool,
+) {
+    for r in rows.clone() {
+        add_history_row(
+            h,
+            look,
+            table,
+            (r, rows.start, rows.end),
+            won_on,
+            a,
+            entered,
+            left,
+        );
+    }
+}
+
 /// The first index at or after `from` whose row is not below `row` (`ovs` is sorted by
 /// row): a galloping search, so that walking forward costs the log of the distance.
 #[inline]
@@ -1030,32 +1057,13 @@ pub fn owner_records(
                         // loop without a test of the walk)
                         if let Some(sk) = part.skey(own.at(d0), g) {
                             let (a, table) = (slots[g].asof, part.table(sk));
+                            // (the same loop, made for a full pass with the walk's flags as
+                            // constants)
+                            let all = r0..r1;
                             if w.entered && w.left {
-                                for r in r0..r1 {
-                                    add_history_row(
-                                        h,
-                                        look,
-                                        table,
-                                        (r, r0, r1),
-                                        won_on,
-                                        a,
-                                        true,
-                                        true,
-                                    );
-                                }
+                                add_history_rows(h, look, table, all, won_on, a, true, true)
                             } else {
-                                for r in r0..r1 {
-                                    add_history_row(
-                                        h,
-                                        look,
-                                        table,
-                                        (r, r0, r1),
-                                        won_on,
-                                        a,
-                                        w.entered,
-                                        w.left,
-                                    );
-                                }
+                                add_history_rows(h, look, table, all, won_on, a, w.entered, w.left)
                             }
                         }
                     }
