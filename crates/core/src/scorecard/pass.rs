@@ -74,6 +74,12 @@ impl Days {
     pub fn overlaps(&self, first: Day, last: Day) -> bool {
         last >= self.lo && first < self.lo.saturating_add(self.map.len() as Day)
     }
+    /// The first day after `d` that has a slot (`Day::MAX`: none).
+    fn next_slot_day(&self, d: Day) -> Day {
+        let from = (i64::from(d) - i64::from(self.lo) + 1).max(0) as usize;
+        let at = self.map.iter().skip(from).position(|&g| g != u16::MAX);
+        at.map_or(Day::MAX, |x| self.lo + (from + x) as Day)
+    }
     #[inline]
     pub fn slot(&self, d: Day) -> Option<usize> {
         if d < self.lo {
@@ -844,73 +850,79 @@ pub(crate) fn open_rank(r: u16) -> bool {
 /// `stale_pipeline_share`: the 30 days ending on the as-of day).
 pub const STALE_DAYS: Day = 30;
 
-/// Adds deal `i` of owner `p` if it closed in a slot of `layer`, on its close day (won:
-/// bookings, cycle, first-won customers; lost: losses by reason). With `TRIM`, a
-/// comparison slot takes only won deals' bookings, all its formulas read; without it, it
-/// takes everything, which costs less than the test where most slots are the periods' own.
-/// Always inline: left to the compiler it was a call per deal, whose saving and restoring
-/// of registers was a fifth of its instructions (callgrind at 2M deals).
+/// Adds the closed deals among `run`, a run of an owner's deals whose close days fall in
+/// slot `g` and segment `seg` (see [`day_runs`]), on their close days (won: bookings,
+/// cycle, first-won customers; lost: losses by reason). A comparison slot takes only won
+/// deals' bookings, all its formulas read. The run's sums are kept in locals and added to
+/// its cell once.
 #[inline(always)]
-fn closed_deal<const TRIM: bool>(
+fn closed_deals(
     book: &Book,
-    own: OwnerSegments,
     slots: &[Slot],
-    layer: &Layer,
-    i: usize,
+    run: std::ops::Range<usize>,
+    g: usize,
+    seg: u32,
     part: &mut Part,
 ) {
     let o = &book.opps;
-    let (status, close) = (o.status[i], o.close[i]);
-    if status != OppStatus::Open
-        && close != NO_DAY
-        && let Some(g) = layer.any.slot(close)
-    {
-        let seg = own.at(close);
-        let k = part.key(seg, g);
+    let k = part.key(seg, g);
+    if !slots[g].own {
+        // a comparison slot: the formulas read its bookings alone
+        let mut bookings = 0i64;
+        for i in run {
+            if o.status[i] == OppStatus::Won {
+                bookings += o.amount_at_close[i];
+                part.note(k, g, o.close[i], Contribution::Won(i as u32));
+            }
+        }
+        part.cells[k].bookings += bookings;
+        return;
+    }
+    let asof = slots[g].asof;
+    let kk = (k + part.seg0 as usize * part.ng) as u32;
+    let sk = part.skey(seg, g);
+    let mut c = Cell::default();
+    for i in run {
+        let (status, close) = (o.status[i], o.close[i]);
         let amount = o.amount_at_close[i];
-        let c = &mut part.cells[k];
-        if TRIM && !slots[g].own {
-            // a comparison slot: the formulas read its bookings alone
-            if status == OppStatus::Won {
+        match status {
+            OppStatus::Open => continue,
+            OppStatus::Won => {
                 c.bookings += amount;
+                c.won += 1;
+                if close <= asof {
+                    c.bookings_to_date += amount;
+                }
+                if o.flags[i] & F_FIRST_WON != 0 {
+                    c.new_customers += 1;
+                }
+                let created = o.created[i];
+                if created != NO_DAY {
+                    let days = (close - created).max(0);
+                    c.cycle_sum += i64::from(days);
+                    c.cycle_n += 1;
+                    part.cycles.push((kk, days as u32));
+                }
                 part.note(k, g, close, Contribution::Won(i as u32));
             }
-            return;
-        }
-        if status == OppStatus::Won {
-            c.bookings += amount;
-            c.won += 1;
-            if close <= slots[g].asof {
-                c.bookings_to_date += amount;
+            _ => {
+                c.lost += 1;
+                c.lost_amount += amount;
+                let r = if o.loss_reason[i] == u16::MAX {
+                    part.nr - 1
+                } else {
+                    o.loss_reason[i] as usize
+                };
+                if let Some(sk) = sk {
+                    let l = &mut part.losses[sk * part.nr + r];
+                    l.count += 1;
+                    l.amount += amount;
+                }
+                part.note(k, g, close, Contribution::Lost(i as u32));
             }
-            if o.flags[i] & F_FIRST_WON != 0 {
-                c.new_customers += 1;
-            }
-            let created = o.created[i];
-            if created != NO_DAY {
-                let days = (close - created).max(0);
-                c.cycle_sum += i64::from(days);
-                c.cycle_n += 1;
-                part.cycles
-                    .push(((k + part.seg0 as usize * part.ng) as u32, days as u32));
-            }
-            part.note(k, g, close, Contribution::Won(i as u32));
-        } else {
-            c.lost += 1;
-            c.lost_amount += amount;
-            let r = if o.loss_reason[i] == u16::MAX {
-                part.nr - 1
-            } else {
-                o.loss_reason[i] as usize
-            };
-            if let Some(sk) = part.skey(seg, g) {
-                let l = &mut part.losses[sk * part.nr + r];
-                l.count += 1;
-                l.amount += amount;
-            }
-            part.note(k, g, close, Contribution::Lost(i as u32));
         }
     }
+    part.cells[k].add(&c);
 }
 
 /// Deals are grouped in blocks of this many, in the books' order (by owner, then close
@@ -981,6 +993,40 @@ pub(crate) fn deals_meeting(
     })
 }
 
+/// The runs of rows `rows` of a column sorted by day there (`days`) whose days fall in one
+/// slot of `map` (a layer's own or any days) and one of the owner's segments (`own`): (rows, slot, segment), in
+/// order. Rows on days without a slot are in none. A slot's days and a segment's are runs
+/// of days, so each run ends at the first row on or after the earlier of the slot's end and
+/// the next segment's start, found by a binary search: a run's rows are then added up
+/// without a lookup each.
+fn day_runs<'a>(
+    days: &'a [Day],
+    rows: std::ops::Range<usize>,
+    map: &'a Days,
+    slots: &'a [Slot],
+    own: OwnerSegments<'a>,
+) -> impl Iterator<Item = (std::ops::Range<usize>, usize, u32)> + 'a {
+    let mut i = rows.start;
+    std::iter::from_fn(move || {
+        while i < rows.end {
+            let d = days[i];
+            let Some(g) = map.slot(d) else {
+                // days between slots: on to the first row of the next slot's days
+                let next = map.next_slot_day(d);
+                i += days[i..rows.end].partition_point(|&x| x < next);
+                continue;
+            };
+            let (seg, until) = own.at_until(d);
+            let end = slots[g].end.min(until);
+            let j = i + days[i..rows.end].partition_point(|&x| x < end);
+            let run = i..j;
+            i = j;
+            return Some((run, g, seg));
+        }
+        None
+    })
+}
+
 /// The rows of owner `p` in a column sorted by owner, from its offsets.
 #[inline]
 fn owned(off: &[u32], p: u32) -> std::ops::Range<usize> {
@@ -1013,19 +1059,16 @@ pub fn owner_records(
     };
     let (i0, i1) = (deals.start, deals.end);
     let closed_only = w.closed && !w.created && !w.open && !history;
-    // a drill-down into closed deals reads only the columns closed deals need, and only
-    // the owner's deals that closed in the layer's days (they are sorted by close); so
-    // does one that walks other deals too (pipeline coverage: the open ones), before
-    // them, while a pass over most of the history takes each deal's close in its one walk
-    let closed_apart = w.closed && (closed_only || part.spans.is_some());
-    if closed_apart {
-        for i in layer.any.rows_within(&o.close, i0..i1) {
-            closed_deal::<true>(book, own, slots, layer, i, part);
+    // closed deals apart from the other walks, a run of close days in one slot and segment
+    // at a time (an owner's deals are sorted by close), only those of the layer's days
+    if w.closed {
+        let closed = layer.any.rows_within(&o.close, i0..i1);
+        for (run, g, seg) in day_runs(&o.close, closed, &layer.any, slots, own) {
+            closed_deals(book, slots, run, g, seg, part);
         }
     }
     // every deal, for the other walks
     let i0 = if closed_only { i1 } else { i0 };
-    let closed_in_loop = w.closed && !closed_apart;
     // The owner's history rows are contiguous and in opportunity order, and so are the
     // overrides: the owner's first one, found once per book, then a cursor.
     let all_ovs = &book.history.overrides;
@@ -1135,10 +1178,6 @@ pub fn owner_records(
                 let status = o.status[i];
                 let close = o.close[i];
                 let created = o.created[i];
-                // closed in a period: attributed on the close day
-                if closed_in_loop {
-                    closed_deal::<false>(book, own, slots, layer, i, part);
-                }
                 // created in a period: attributed on the created day
                 if w.created
                     && created != NO_DAY
@@ -1229,7 +1268,7 @@ pub fn owner_records(
     }
     // a drill-down into the stage history alone (stage conversion, days in stage) reads
     // only what the history needs of each deal
-    let history_only = !closed_in_loop && !w.created && !w.open;
+    let history_only = !w.created && !w.open;
     match part.spans {
         None => each_deal!(i0..i1),
         Some(spans) if history_only => {
@@ -1250,28 +1289,42 @@ pub fn owner_records(
     } else {
         0..0
     };
-    for i in leads {
-        let d = l.created_day[i];
-        let Some(g) = layer.own.slot(d) else { continue };
+    // a run of leads in one slot and segment at a time: their counts without a lookup
+    // per lead, the converted ones counted without a branch
+    for (run, g, seg) in day_runs(&l.created_day, leads, &layer.own, slots, own) {
         let a = slots[g].asof;
-        let k = part.key(own.at(d), g);
-        let c = &mut part.cells[k];
-        c.leads += 1;
-        // (these two without a branch: coin tosses for the predictor)
-        c.leads_converted += u32::from((l.converted[i] != NO_DAY) & (l.converted[i] <= a));
-        // answered by the as-of day (the response's day kept by the book: working it out
-        // from the response's time here was a call into the time zone's rules per lead)
-        let rd = l.response_day[i];
-        if rd != NO_DAY && rd <= a {
-            let secs = l.response_secs[i];
-            c.leads_responded += 1;
-            c.leads_in_sla += u32::from(i64::from(secs) <= sla_secs);
-            part.responses
-                .push(((k + part.seg0 as usize * part.ng) as u32, secs));
+        let k = part.key(seg, g);
+        let kk = (k + part.seg0 as usize * part.ng) as u32;
+        let converted: u32 = l.converted[run.clone()]
+            .iter()
+            .map(|&x| u32::from((x != NO_DAY) & (x <= a)))
+            .sum();
+        let (mut responded, mut in_sla, mut followups) = (0u32, 0u32, 0u32);
+        for i in run.clone() {
+            // answered by the as-of day (the response's day kept by the book: working it
+            // out from the response's time here was a call into the time zone's rules per
+            // lead)
+            let rd = l.response_day[i];
+            if rd != NO_DAY && rd <= a {
+                let secs = l.response_secs[i];
+                responded += 1;
+                in_sla += u32::from(i64::from(secs) <= sla_secs);
+                part.responses.push((kk, secs));
+            }
+            let days = &l.act_days[l.act_off[i] as usize..l.act_off[i + 1] as usize];
+            followups += days.partition_point(|&x| x <= a) as u32;
         }
-        let days = &l.act_days[l.act_off[i] as usize..l.act_off[i + 1] as usize];
-        part.cells[k].lead_followups += days.partition_point(|&x| x <= a) as u32;
-        part.note(k, g, d, Contribution::Lead(i as u32));
+        let c = &mut part.cells[k];
+        c.leads += run.len() as u32;
+        c.leads_converted += converted;
+        c.leads_responded += responded;
+        c.leads_in_sla += in_sla;
+        c.lead_followups += followups;
+        if traced {
+            for i in run {
+                part.note(k, g, l.created_day[i], Contribution::Lead(i as u32));
+            }
+        }
     }
 
     let ac = &book.activities;
@@ -1281,17 +1334,23 @@ pub fn owner_records(
     } else {
         0..0
     };
-    for i in acts {
-        let d = ac.day[i];
-        let Some(g) = layer.own.slot(d) else { continue };
-        let k = part.key(own.at(d), g);
+    // a run of activities in one slot and segment at a time: their counts added up
+    // without a lookup per row (the sums vectorise)
+    for (run, g, seg) in day_runs(&ac.day, acts, &layer.own, slots, own) {
+        let k = part.key(seg, g);
+        let sum = |col: &[u16]| -> u32 { col[run.clone()].iter().map(|&x| u32::from(x)).sum() };
+        let (calls, total) = (sum(&ac.calls), sum(&ac.total));
         let c = &mut part.cells[k];
-        c.activities += u32::from(ac.total[i]);
-        c.calls += u32::from(ac.calls[i]);
+        c.activities += total;
+        c.calls += calls;
         if rep {
-            c.rep_calls += u32::from(ac.calls[i]);
+            c.rep_calls += calls;
         }
-        part.note(k, g, d, Contribution::Activity(i as u32));
+        if traced {
+            for i in run {
+                part.note(k, g, ac.day[i], Contribution::Activity(i as u32));
+            }
+        }
     }
     Ok(())
 }
@@ -1714,6 +1773,46 @@ mod tests {
                 assert!(!any || !outside);
             }
         }
+    }
+
+    /// A column sorted by day is cut into runs of one slot and one segment each: the rows
+    /// on days between slots in none, a run cut where a segment starts within a slot.
+    #[test]
+    fn day_runs_cut_at_slot_and_segment_edges_and_skip_the_days_between() {
+        let slot = |start, end, own| Slot {
+            start,
+            end,
+            asof: end - 1,
+            full: true,
+            own,
+        };
+        // the periods [10, 20) and [20, 30), and a comparison slot [0, 5)
+        let slots = [slot(10, 20, true), slot(20, 30, true), slot(0, 5, false)];
+        let ls = layers(&slots);
+        assert_eq!(ls.len(), 1);
+        // one person whose second segment starts on day 15
+        let segs = Segments {
+            person: vec![0, 0],
+            from: vec![0, 15],
+            to: vec![15, Day::MAX],
+            by_person: vec![0, 2],
+            n_people: 1,
+            ..Segments::default()
+        };
+        let own = segs.owner(0);
+        let days: Vec<Day> = vec![1, 3, 6, 8, 10, 12, 15, 16, 25, 29, 31];
+        let runs = |map: &Days, rows| day_runs(&days, rows, map, &slots, own).collect::<Vec<_>>();
+        let l = &ls[0];
+        assert_eq!(
+            runs(&l.any, 0..days.len()),
+            vec![(0..2, 2, 0), (4..6, 0, 0), (6..8, 0, 1), (8..10, 1, 1)]
+        );
+        assert_eq!(
+            runs(&l.own, l.own.rows_within(&days, 0..days.len())),
+            vec![(4..6, 0, 0), (6..8, 0, 1), (8..10, 1, 1)]
+        );
+        // a run starts wherever its rows do
+        assert_eq!(runs(&l.own, 7..9), vec![(7..8, 0, 1), (8..9, 1, 1)]);
     }
 
     /// A comparison slot (last year's period, the trailing months) takes won deals only:

@@ -33,6 +33,14 @@ impl OwnerSegments<'_> {
         }
         self.first + s as u32
     }
+    /// [`OwnerSegments::at`] and the first day of the next segment (`Day::MAX` after the
+    /// last): the segment holds every day from `d` up to it.
+    #[inline]
+    pub fn at_until(&self, d: Day) -> (u32, Day) {
+        let seg = self.at(d);
+        let next = self.from.get((seg - self.first) as usize + 1);
+        (seg, next.copied().unwrap_or(Day::MAX))
+    }
 }
 
 #[derive(Debug, Default)]
