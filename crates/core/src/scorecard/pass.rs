@@ -994,11 +994,11 @@ pub(crate) fn deals_meeting(
 }
 
 /// The runs of rows `rows` of a column sorted by day there (`days`) whose days fall in one
-/// slot of `map` (a layer's own or any days) and one of the owner's segments (`own`): (rows, slot, segment), in
-/// order. Rows on days without a slot are in none. A slot's days and a segment's are runs
-/// of days, so each run ends at the first row on or after the earlier of the slot's end and
-/// the next segment's start, found by a binary search: a run's rows are then added up
-/// without a lookup each.
+/// slot of `map` (a layer's own or any days) and one of the owner's segments (`own`), as
+/// (rows, slot, segment), in order. Rows on days without a slot are in none. A slot's days
+/// and a segment's are runs of days, so each run ends at the first row on or after the
+/// earlier of the slot's end and the next segment's start, found by a binary search: a
+/// run's rows are then added up without a lookup each.
 fn day_runs<'a>(
     days: &'a [Day],
     rows: std::ops::Range<usize>,
@@ -1730,17 +1730,23 @@ pub fn person_spend(
 mod tests {
     use super::*;
 
-    /// The rows a pass visits in a column sorted by day are exactly those with a slot:
-    /// both ends of each period included, the days between and around them left out.
-    #[test]
-    fn rows_within_a_layer_are_the_rows_with_a_slot() {
-        let slot = |start, end| Slot {
+    /// A full slot of days `[start, end)` whose as-of day is its last; `own`: one of the
+    /// periods' own, not a comparison slot.
+    fn slot(start: Day, end: Day, own: bool) -> Slot {
+        Slot {
             start,
             end,
             asof: end - 1,
             full: true,
-            own: true,
-        };
+            own,
+        }
+    }
+
+    /// The rows a pass visits in a column sorted by day are exactly those with a slot:
+    /// both ends of each period included, the days between and around them left out.
+    #[test]
+    fn rows_within_a_layer_are_the_rows_with_a_slot() {
+        let slot = |start, end| slot(start, end, true);
         // two periods with a gap between them: [10, 20) and [25, 31)
         let ls = layers(&[slot(10, 20), slot(25, 31)]);
         assert_eq!(ls.len(), 1);
@@ -1779,13 +1785,6 @@ mod tests {
     /// on days between slots in none, a run cut where a segment starts within a slot.
     #[test]
     fn day_runs_cut_at_slot_and_segment_edges_and_skip_the_days_between() {
-        let slot = |start, end, own| Slot {
-            start,
-            end,
-            asof: end - 1,
-            full: true,
-            own,
-        };
         // the periods [10, 20) and [20, 30), and a comparison slot [0, 5)
         let slots = [slot(10, 20, true), slot(20, 30, true), slot(0, 5, false)];
         let ls = layers(&slots);
@@ -1820,13 +1819,6 @@ mod tests {
     /// day for open deals.
     #[test]
     fn comparison_slots_take_closed_deals_only() {
-        let slot = |start, end, own| Slot {
-            start,
-            end,
-            asof: end - 1,
-            full: true,
-            own,
-        };
         // last year's [0, 10) and the period [20, 30) in one layer
         let ls = layers(&[slot(20, 30, true), slot(0, 10, false)]);
         assert_eq!(ls.len(), 1);
