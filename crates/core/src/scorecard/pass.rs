@@ -639,6 +639,12 @@ impl Part<'_> {
     fn key(&self, seg: u32, g: usize) -> usize {
         (seg - self.seg0) as usize * self.ng + g
     }
+    /// Cell `k` of this part (see [`Part::key`]) as the whole grid numbers it: what the
+    /// trace, the sales cycles and the response times record.
+    #[inline]
+    fn grid_key(&self, k: usize) -> u32 {
+        (k + self.seg0 as usize * self.ng) as u32
+    }
     /// The stage/loss row of segment `seg` in slot `g`, if `g` has tables.
     #[inline]
     fn skey(&self, seg: u32, g: usize) -> Option<usize> {
@@ -675,12 +681,13 @@ impl Part<'_> {
     }
     #[inline(never)]
     fn traced(&mut self, k: usize, g: usize, d: Day, c: Contribution) {
+        let key = self.grid_key(k);
         if let Some(t) = self.trace.as_mut()
             && self.want.is_none_or(|w| {
                 w.kinds & c.kind_bit() != 0 && w.slot(g) && w.keep.is_none_or(|f| f(&c))
             })
         {
-            let rec = ((k + self.seg0 as usize * self.ng) as u32, d, c);
+            let rec = (key, d, c);
             if let Some(dc) = self.trace_days.as_mut() {
                 dc.add(d);
             }
@@ -879,7 +886,7 @@ fn closed_deals(
         return;
     }
     let asof = slots[g].asof;
-    let kk = (k + part.seg0 as usize * part.ng) as u32;
+    let kk = part.grid_key(k);
     let sk = part.skey(seg, g);
     let mut c = Cell::default();
     for i in run {
@@ -1294,7 +1301,7 @@ pub fn owner_records(
     for (run, g, seg) in day_runs(&l.created_day, leads, &layer.own, slots, own) {
         let a = slots[g].asof;
         let k = part.key(seg, g);
-        let kk = (k + part.seg0 as usize * part.ng) as u32;
+        let kk = part.grid_key(k);
         let converted: u32 = l.converted[run.clone()]
             .iter()
             .map(|&x| u32::from((x != NO_DAY) & (x <= a)))
