@@ -169,10 +169,18 @@ def main():
     first_rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", err).group(1)) / 1024
     cold_runs = []
     cold_rss = 0.0
+    # each cold run's user and system seconds and minor page faults: on a machine where the
+    # kernel is slow to clear fresh pages, those faults are most of a cold run
+    cold_cpu = []
     for _ in range(3):
         t, err = run(["/usr/bin/time", "-v"] + sc)
         cold_runs.append(t)
         cold_rss = max(cold_rss, int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", err).group(1)) / 1024)
+        cold_cpu.append(tuple(
+            float(re.search(pat, err).group(1))
+            for pat in (r"User time \(seconds\): ([\d.]+)", r"System time \(seconds\): ([\d.]+)",
+                        r"Minor \(reclaiming a frame\) page faults: (\d+)")
+        ))
     _, err = run(sc + ["--repeat", str(a.repeat)])
     m = re.search(r"warm compute ms: min ([\d.]+) median ([\d.]+)", err)
     warm_min, warm_med = float(m.group(1)), float(m.group(2))
@@ -239,6 +247,7 @@ def main():
     print(f"data: {a.opportunities:,} opportunities, {people:,} people; {len(rows):,} scope×quarter rows × {kpis} KPIs")
     print(f"salesorg first run from the store's rows (writes the snapshot): {first:.2f}s, max RSS {first_rss:.0f} MB")
     print(f"salesorg cold CLI (new process, snapshot): {min(cold_runs):.2f}s (runs {', '.join(f'{x:.2f}' for x in cold_runs)}), max RSS {cold_rss:.0f} MB")
+    print("  cold runs' CPU: " + "; ".join(f"user {u:.2f}s, system {y:.2f}s, {int(f):,} minor page faults" for u, y, f in cold_cpu))
     print(f"salesorg warm full scorecard: min {warm_min:.1f} ms, median {warm_med:.1f} ms ({a.repeat} runs)")
     for line in split:
         print(f"  {line.strip()}")
