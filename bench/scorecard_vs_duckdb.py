@@ -119,6 +119,11 @@ DUCK_KPI_IDS = ("bookings,won_deals,lost_deals,win_rate,win_rate_value,avg_deal_
 assert len(DUCK_KPI_IDS.split(",")) == DUCK_KPIS
 
 
+def time_v(err, label):
+    """A figure that `/usr/bin/time -v` printed to `err` after `label`."""
+    return float(re.search(re.escape(label) + r": ([\d.]+)", err).group(1))
+
+
 def run(cmd, **kw):
     t = time.time()
     p = subprocess.run(cmd, capture_output=True, text=True, **kw)
@@ -166,7 +171,7 @@ def main():
     if os.path.exists(snap):
         os.remove(snap)
     first, err = run(["/usr/bin/time", "-v"] + sc)
-    first_rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", err).group(1)) / 1024
+    first_rss = time_v(err, "Maximum resident set size (kbytes)") / 1024
     cold_runs = []
     cold_rss = 0.0
     # each cold run's user and system seconds and minor page faults: on a machine where the
@@ -175,11 +180,10 @@ def main():
     for _ in range(3):
         t, err = run(["/usr/bin/time", "-v"] + sc)
         cold_runs.append(t)
-        cold_rss = max(cold_rss, int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", err).group(1)) / 1024)
+        cold_rss = max(cold_rss, time_v(err, "Maximum resident set size (kbytes)") / 1024)
         cold_cpu.append(tuple(
-            float(re.search(pat, err).group(1))
-            for pat in (r"User time \(seconds\): ([\d.]+)", r"System time \(seconds\): ([\d.]+)",
-                        r"Minor \(reclaiming a frame\) page faults: (\d+)")
+            time_v(err, label)
+            for label in ("User time (seconds)", "System time (seconds)", "Minor (reclaiming a frame) page faults")
         ))
     _, err = run(sc + ["--repeat", str(a.repeat)])
     m = re.search(r"warm compute ms: min ([\d.]+) median ([\d.]+)", err)
