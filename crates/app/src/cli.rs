@@ -144,7 +144,7 @@ pub enum Command {
     },
     /// Every KPI of the spec with its formula.
     Kpis,
-    /// Serve the JSON API (and, later, the web app) on the same store.
+    /// Serve the web app and the JSON API on the same store.
     Serve {
         /// Where to listen.
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -395,7 +395,7 @@ pub fn run() -> Result<()> {
                 let sum = generate(&spec, &mut sink, &bar)?;
                 sink.finish()?;
                 bar.done();
-                eprintln!(
+                note!(
                     "Salesforce export written to {} in {:.1}s: {sum}",
                     dir.display(),
                     started.elapsed().as_secs_f64()
@@ -423,7 +423,7 @@ pub fn run() -> Result<()> {
                 store.end_bulk()?;
             }
             bar.done();
-            eprintln!(
+            note!(
                 "demo org generated in {:.1}s into {} ({}): {sum}",
                 started.elapsed().as_secs_f64(),
                 salesorg_store::redact(&g.db),
@@ -434,11 +434,11 @@ pub fn run() -> Result<()> {
             let people = store.people()?;
             output::org_tree(&org, &people, &cat, end, None, Some(3), g.format)?;
             let accounts = demo_accounts(&mut store, &org, &people, end)?;
-            eprintln!(
+            note!(
                 "\nsign-in accounts of the demo (password {DEMO_PASSWORD:?}): {}",
                 accounts.join(", ")
             );
-            eprintln!(
+            note!(
                 "next: `salesorg serve` and open http://127.0.0.1:8080 · `salesorg org show` for the whole tree · `salesorg status` for counts"
             );
         }
@@ -473,7 +473,7 @@ pub fn run() -> Result<()> {
                 &format!("{source:?} {}: {sum}", path.display()),
                 None,
             );
-            println!("{sum}");
+            outln!("{sum}");
             let total = started.elapsed();
             let mut parts: Vec<String> = sum
                 .phases
@@ -485,7 +485,7 @@ pub fn run() -> Result<()> {
                 "commit {:.1}s",
                 total.saturating_sub(accounted).as_secs_f64()
             ));
-            eprintln!("took {:.2}s ({})", total.as_secs_f64(), parts.join(", "));
+            note!("took {:.2}s ({})", total.as_secs_f64(), parts.join(", "));
         }
         Command::Org { what } => {
             let mut store = open(g)?;
@@ -620,7 +620,7 @@ pub fn run() -> Result<()> {
                 drop(again);
             }
             if !ms.is_empty() {
-                eprintln!("explain ms: {} for {} records", runs_summary(&ms), ex.len());
+                note!("explain ms: {} for {} records", runs_summary(&ms), ex.len());
             }
             output::explanation(&engine, &ex, *limit, g.format)?;
         }
@@ -763,9 +763,9 @@ fn user(g: &Global, what: &UserCmd) -> Result<()> {
                 ),
                 None,
             )?;
-            println!("added user {} (id {})", u.username, u.id);
+            outln!("added user {} (id {})", u.username, u.id);
             if generated {
-                println!("password: {pw}");
+                outln!("password: {pw}");
             }
         }
         UserCmd::ResetPassword {
@@ -776,9 +776,9 @@ fn user(g: &Global, what: &UserCmd) -> Result<()> {
             let (pw, generated) = read_password(*password_stdin)?;
             store.set_password(u.id, &auth::hash_password(&pw)?, now)?;
             store.audit(now, Some("cli"), "password_reset", &u.username, None)?;
-            println!("password of {} reset; their sessions ended", u.username);
+            outln!("password of {} reset; their sessions ended", u.username);
             if generated {
-                println!("password: {pw}");
+                outln!("password: {pw}");
             }
         }
         UserCmd::Disable { username } | UserCmd::Enable { username } => {
@@ -791,7 +791,7 @@ fn user(g: &Global, what: &UserCmd) -> Result<()> {
                 "user_enabled"
             };
             store.audit(now, Some("cli"), action, &u.username, None)?;
-            println!(
+            outln!(
                 "{} {}",
                 u.username,
                 if disable { "disabled" } else { "enabled" }
@@ -812,7 +812,7 @@ fn user(g: &Global, what: &UserCmd) -> Result<()> {
                 })
                 .collect();
             for r in rows {
-                println!("{}", r.join("\t"));
+                outln!("{}", r.join("\t"));
             }
         }
         UserCmd::Token { what } => match what {
@@ -826,11 +826,13 @@ fn user(g: &Global, what: &UserCmd) -> Result<()> {
                     &format!("{} for {}", t.prefix, u.username),
                     None,
                 )?;
-                println!(
+                outln!(
                     "token {} for {} (id {}); it is shown only now:",
-                    t.name, u.username, t.id
+                    t.name,
+                    u.username,
+                    t.id
                 );
-                println!("{secret}");
+                outln!("{secret}");
             }
             TokenCmd::Revoke { username, id } => {
                 let u = find(&mut store, username)?;
@@ -844,12 +846,12 @@ fn user(g: &Global, what: &UserCmd) -> Result<()> {
                     &format!("{id} of {}", u.username),
                     None,
                 )?;
-                println!("revoked");
+                outln!("revoked");
             }
             TokenCmd::List { username } => {
                 let u = find(&mut store, username)?;
                 for t in store.tokens_of(u.id)? {
-                    println!(
+                    outln!(
                         "{}\t{}\t{}…\t{}",
                         t.id,
                         t.name,
@@ -982,9 +984,9 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
                 passes.push((passed - t).as_secs_f64() * 1e3);
                 rollups.push((end - passed).as_secs_f64() * 1e3);
             }
-            eprintln!("warm compute ms: {}", runs_summary(&times));
-            eprintln!("  of which the pass ms: {}", runs_summary(&passes));
-            eprintln!("  and the roll-up ms: {}", runs_summary(&rollups));
+            note!("warm compute ms: {}", runs_summary(&times));
+            note!("  of which the pass ms: {}", runs_summary(&passes));
+            note!("  and the roll-up ms: {}", runs_summary(&rollups));
             // the memory floor: the pass's columns read once on as many threads, no work
             let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
             let (mut floors, mut bytes) = (Vec::new(), 0u64);
@@ -1001,7 +1003,7 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
                 bytes = read.iter().map(|r| r.1).sum();
                 std::hint::black_box(read);
             }
-            eprintln!(
+            note!(
                 "  memory floor ms (the pass's columns, {} MB, read once on {threads} threads): {}",
                 bytes >> 20,
                 runs_summary(&floors)
@@ -1019,7 +1021,7 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
                 rows = engine.run_grid(&grid, &everything, &scopes, &periods, &kpis, today)?;
                 kept.push(t.elapsed().as_secs_f64() * 1e3);
             }
-            eprintln!(
+            note!(
                 "warm from kept cells ms (the pass made once, and with it the first run's \
                  classes of segments; every row rolled up from them, as the server answers \
                  the bulk export): {}",
@@ -1034,7 +1036,7 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
         output::scorecard_rows(&engine, &rows, &kpis, fmt, &mut out)?;
         out.flush()?;
         if a.timings {
-            eprintln!(
+            note!(
                 "compute {:.1} ms for {} rows",
                 computed.as_secs_f64() * 1e3,
                 rows.len()
@@ -1052,7 +1054,7 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
             .zip(&timings.rss_mb)
             .map(|((k, d), m)| format!("{k} {:.2}s → {m} MB", d.as_secs_f64()))
             .collect();
-        eprintln!(
+        note!(
             "load {:.2}s ({}), total {:.2}s",
             loaded.as_secs_f64(),
             phases.join(", "),

@@ -26,7 +26,7 @@ fn csv_out(header: &[&str], rows: Vec<Vec<String>>) -> Result<()> {
 }
 
 fn print_json(v: &Value) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+    outln!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
 
@@ -255,26 +255,26 @@ pub fn person(
         .collect();
     match format {
         Format::Table => {
-            println!("{} ({}) on {}", p.name, p.id, fmt_date(d));
-            println!(
+            outln!("{} ({}) on {}", p.name, p.id, fmt_date(d));
+            outln!(
                 "  role:        {}",
                 p.role.as_ref().map(|r| r.as_str()).unwrap_or("-")
             );
-            println!(
+            outln!(
                 "  reports to:  {}",
                 manager.map(name).unwrap_or_else(|| "nobody".into())
             );
-            println!(
+            outln!(
                 "  chain:       {}",
                 chain.iter().map(name).collect::<Vec<_>>().join(" → ")
             );
-            println!(
+            outln!(
                 "  direct reports ({}): {}",
                 reports.len(),
                 reports.iter().map(name).collect::<Vec<_>>().join(", ")
             );
-            println!("  subtree:     {} people", org.subtree(&p.id, d).len());
-            println!(
+            outln!("  subtree:     {} people", org.subtree(&p.id, d).len());
+            outln!(
                 "  units:       {}",
                 units
                     .iter()
@@ -282,9 +282,9 @@ pub fn person(
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            println!("  reporting history:");
+            outln!("  reporting history:");
             for l in org.lines_of(&p.id) {
-                println!(
+                outln!(
                     "    {} to {}: {}",
                     fmt_date(l.valid.from),
                     l.valid.to.map(fmt_date).unwrap_or_else(|| "now".into()),
@@ -324,7 +324,7 @@ fn band(r: &Role) -> String {
 pub fn roles(cat: &Catalog, format: Format) -> Result<()> {
     match format {
         Format::Toml => {
-            print!("{}", cat.to_toml());
+            out!("{}", cat.to_toml());
             Ok(())
         }
         Format::Json => print_json(&serde_json::to_value(cat.roles())?),
@@ -359,16 +359,21 @@ pub fn roles(cat: &Catalog, format: Format) -> Result<()> {
                 .collect(),
         ),
         Format::Table => {
-            println!(
+            outln!(
                 "{:<28} {:<32} {:>5} {:<13} {:>7} {:<6} base salary",
-                "id", "title", "level", "scope", "span", "quota"
+                "id",
+                "title",
+                "level",
+                "scope",
+                "span",
+                "quota"
             );
             for r in cat.roles() {
                 let span = r
                     .span_range()
                     .map(|(a, b)| format!("{a}–{b}"))
                     .unwrap_or_default();
-                println!(
+                outln!(
                     "{:<28} {:<32} {:>5} {:<13} {:>7} {:<6} {}",
                     r.id,
                     r.title,
@@ -379,9 +384,9 @@ pub fn roles(cat: &Catalog, format: Format) -> Result<()> {
                     band(r)
                 );
             }
-            println!("\nsources:");
+            outln!("\nsources:");
             for (k, v) in cat.sources() {
-                println!("  {k:<9} {v}");
+                outln!("  {k:<9} {v}");
             }
             Ok(())
         }
@@ -392,34 +397,35 @@ pub fn role(cat: &Catalog, r: &Role, format: Format) -> Result<()> {
     if format != Format::Table {
         return print_json(&serde_json::to_value(r)?);
     }
-    let facts = |title: &str, v: &[Fact]| {
+    let facts = |title: &str, v: &[Fact]| -> Result<()> {
         if !v.is_empty() {
-            println!("{title}:");
+            outln!("{title}:");
             for f in v {
-                println!("  - {} [{}]", f.text, f.source);
+                outln!("  - {} [{}]", f.text, f.source);
             }
         }
+        Ok(())
     };
-    println!("{} ({})", r.title, r.id);
+    outln!("{} ({})", r.title, r.id);
     if !r.aliases.is_empty() {
-        println!("also called: {}", r.aliases.join(", "));
+        outln!("also called: {}", r.aliases.join(", "));
     }
-    println!(
+    outln!(
         "function {:?}, level {}, scope {}, carries quota: {}",
         r.function,
         r.level,
         r.scope.as_str(),
         r.carries_quota
     );
-    facts("summary", &r.summary);
+    facts("summary", &r.summary)?;
     if !r.reports_to.is_empty() {
-        println!("reports to:");
+        outln!("reports to:");
         for x in &r.reports_to {
             let t = cat
                 .find(&x.role)
                 .map(|r| r.title.clone())
                 .unwrap_or_else(|| x.role.trim_start_matches("external:").to_owned());
-            println!(
+            outln!(
                 "  - {t}{} [{}]",
                 x.note
                     .as_ref()
@@ -429,9 +435,9 @@ pub fn role(cat: &Catalog, r: &Role, format: Format) -> Result<()> {
             );
         }
     }
-    facts("manages", &r.manages);
+    facts("manages", &r.manages)?;
     for s in &r.span {
-        println!(
+        outln!(
             "span of control: {}–{}{} [{}]",
             s.min,
             s.max,
@@ -447,7 +453,7 @@ pub fn role(cat: &Catalog, r: &Role, format: Format) -> Result<()> {
             Some(m) => format!("{}–{} years", y.min, m),
             None => format!("{}+ years", y.min),
         };
-        println!(
+        outln!(
             "experience: {range}{} [{}]",
             y.note
                 .as_ref()
@@ -456,9 +462,9 @@ pub fn role(cat: &Catalog, r: &Role, format: Format) -> Result<()> {
             y.source
         );
     }
-    facts("education", &r.education);
+    facts("education", &r.education)?;
     for b in &r.comp.base {
-        println!(
+        outln!(
             "base salary: {} {}–{}{} [{}]",
             b.currency,
             b.min,
@@ -468,10 +474,10 @@ pub fn role(cat: &Catalog, r: &Role, format: Format) -> Result<()> {
         );
     }
     for b in &r.comp.bonus_pct_of_base {
-        println!("bonus: {}–{} % of base [{}]", b.min, b.max, b.source);
+        outln!("bonus: {}–{} % of base [{}]", b.min, b.max, b.source);
     }
     for b in &r.comp.total_comp_up_to {
-        println!(
+        outln!(
             "total compensation up to: {} {}{} [{}]",
             b.currency,
             b.max,
@@ -479,9 +485,9 @@ pub fn role(cat: &Catalog, r: &Role, format: Format) -> Result<()> {
             b.source
         );
     }
-    facts("other compensation", &r.comp.other);
-    facts("equity", &r.comp.equity);
-    println!(
+    facts("other compensation", &r.comp.other)?;
+    facts("equity", &r.comp.equity)?;
+    outln!(
         "KPIs: {}",
         r.kpis
             .iter()
@@ -489,20 +495,20 @@ pub fn role(cat: &Catalog, r: &Role, format: Format) -> Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    facts("responsibilities", &r.responsibilities);
+    facts("responsibilities", &r.responsibilities)?;
     for (dim, v) in r.skills.dimensions() {
-        facts(&format!("skills — {dim}"), v);
+        facts(&format!("skills — {dim}"), v)?;
     }
-    facts("decision authority", &r.decision_authority);
-    facts("budget authority", &r.budget_authority);
+    facts("decision authority", &r.decision_authority)?;
+    facts("budget authority", &r.budget_authority)?;
     if !r.next_roles.is_empty() {
-        println!("next roles:");
+        outln!("next roles:");
         for n in &r.next_roles {
             let t = cat
                 .find(&n.role)
                 .map(|r| r.title.clone())
                 .unwrap_or_else(|| n.role.trim_start_matches("external:").to_owned());
-            println!(
+            outln!(
                 "  - {t}{} [{}]",
                 n.years
                     .as_ref()
@@ -512,11 +518,11 @@ pub fn role(cat: &Catalog, r: &Role, format: Format) -> Result<()> {
             );
         }
     }
-    facts("challenges", &r.challenges);
-    facts("hire this role when", &r.hire_when);
-    println!("\nsources:");
+    facts("challenges", &r.challenges)?;
+    facts("hire this role when", &r.hire_when)?;
+    outln!("\nsources:");
     for (k, v) in cat.sources() {
-        println!("  {k:<9} {v}");
+        outln!("  {k:<9} {v}");
     }
     Ok(())
 }
@@ -542,7 +548,7 @@ pub fn settings(s: &Settings, format: Format) -> Result<()> {
         ),
         _ => {
             for (k, v) in pairs {
-                println!("{k:<26} {v}");
+                outln!("{k:<26} {v}");
             }
             Ok(())
         }
@@ -571,14 +577,14 @@ pub fn status(
                 .collect(),
         ),
         _ => {
-            println!("store {db} ({backend}, schema v{version})");
+            outln!("store {db} ({backend}, schema v{version})");
             for (k, v) in counts {
-                println!("  {k:<16} {v:>12}");
+                outln!("  {k:<16} {v:>12}");
             }
             if !imports.is_empty() {
-                println!("imports, newest first:");
+                outln!("imports, newest first:");
                 for (s, p, e, t) in imports.iter().take(10) {
-                    println!("  {s} {p} (effective {e}): {t}");
+                    outln!("  {s} {p} (effective {e}): {t}");
                 }
             }
             Ok(())
@@ -816,7 +822,7 @@ pub fn explanation(
                 .collect(),
         ),
         Format::Table => {
-            println!(
+            outln!(
                 "{} for {} in {} (as of {}) = {}",
                 ex.kpi,
                 ex.scope,
@@ -824,8 +830,8 @@ pub fn explanation(
                 fmt_date(ex.as_of),
                 ex.value.to_text("— (undefined: the denominator is zero)")
             );
-            println!("formula: {}", ex.formula);
-            println!(
+            outln!("formula: {}", ex.formula);
+            outln!(
                 "inputs:  {}",
                 ex.inputs
                     .iter()
@@ -833,14 +839,14 @@ pub fn explanation(
                     .collect::<Vec<_>>()
                     .join(" · ")
             );
-            println!("{} records:", ex.len());
+            outln!("{} records:", ex.len());
             let n = if limit == 0 {
                 ex.len()
             } else {
                 limit.min(ex.len())
             };
             for r in ex.formatted(engine).take(n) {
-                println!(
+                outln!(
                     "  {:<10} {:<12} {:<20} {:<14} {:>14}  {}",
                     r.date,
                     r.kind,
@@ -853,7 +859,7 @@ pub fn explanation(
                 );
             }
             if n < ex.len() {
-                println!(
+                outln!(
                     "  … {} more (--limit 0 shows all, --format csv exports them)",
                     ex.len() - n
                 );
@@ -883,7 +889,7 @@ pub fn kpis(format: Format) -> Result<()> {
         Format::Csv => csv_out(&["id", "formula"], rows),
         Format::Table => {
             for r in rows {
-                println!("{:<30} {}", r[0], r[1]);
+                outln!("{:<30} {}", r[0], r[1]);
             }
             Ok(())
         }

@@ -429,3 +429,57 @@ fn a_repeated_bulk_scorecard_writes_one_runs_rows_and_times_the_pass_and_the_rol
         );
     }
 }
+
+/// `salesorg kpis | head` closes the pipe before the command has written everything: each
+/// kind of output (a table, JSON, CSV, TOML and a role's facts) stops quietly with exit
+/// code 0, and so does a command whose standard error is closed too (`2>&1 | head`). Each
+/// of these panicked with exit code 101 before.
+#[test]
+fn a_reader_that_closes_the_pipe_early_is_not_an_error() {
+    let (_dir, db) = temp_store();
+    ok(&[
+        "--db",
+        &db,
+        "demo",
+        "--people",
+        "60",
+        "--opportunities",
+        "3000",
+    ]);
+    let explain = [
+        "explain", "win_rate", "--scope", "company", "--period", "FY2025",
+    ];
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["kpis"],
+        vec!["roles"],
+        vec!["roles", "sales_rep"],
+        vec!["roles", "--format", "toml"],
+        vec!["org", "show", "--format", "json"],
+        [&explain[..], &["--format", "table"]].concat(),
+        [&explain[..], &["--format", "json"]].concat(),
+        [&explain[..], &["--format", "csv"]].concat(),
+        vec![
+            "demo",
+            "--people",
+            "30",
+            "--opportunities",
+            "500",
+            "--replace",
+        ],
+    ];
+    for args in commands {
+        let mut child = bin()
+            .arg("--db")
+            .arg(&db)
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // both pipes closed before the command writes its first line
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "salesorg {args:?}");
+    }
+}
