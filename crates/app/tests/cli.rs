@@ -1,6 +1,7 @@
 //! The `salesorg` binary end to end: help, the demo's determinism, exit codes and messages,
 //! an import killed half-way leaving the store as it was, and `serve` answering and shutting
-//! down gracefully (SQLite and PostgreSQL), and the bulk scorecard's repeated (benchmark) runs.
+//! down gracefully (SQLite and PostgreSQL), and the bulk scorecard's repeated (benchmark) runs;
+//! a reader that closes the pipe early, of the output or of the server's log.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -252,9 +253,56 @@ fn settings_are_set_from_the_cli_and_a_toml_file() {
 /// The demo, its sign-in accounts, and `serve` on both backends: ready once the engine is
 /// loaded, a demo account signs in over HTTP, the standard passes are made after the load
 /// (and not with `--no-standard-passes`), and SIGTERM ends it cleanly (exit code 0).
+/// A port free on this machine.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A server, killed if the test fails before stopping it (a PostgreSQL test database
+/// cannot be dropped while it is connected).
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One HTTP/1.1 request to the server on `port` and its whole answer (`None`: no answer).
+fn http(port: u16, req: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.write_all(req.as_bytes()).ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+/// Waits until the server on `port` answers `/ready` with 200 (at most two minutes).
+fn wait_ready(port: u16, what: impl std::fmt::Display) {
+    let started = Instant::now();
+    while !http(
+        port,
+        "GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .is_some_and(|r| r.starts_with("HTTP/1.1 200"))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{what}: never ready"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn serve_answers_and_shuts_down_gracefully_on_sigterm() {
-    use std::io::{BufRead, Read, Write};
+    use std::io::BufRead;
     for (kind, passes) in BOTH.into_iter().zip([true, false]) {
         let ts = fresh(kind);
         let url = ts.url.clone();
@@ -267,11 +315,7 @@ fn serve_answers_and_shuts_down_gracefully_on_sigterm() {
             "--opportunities",
             "3000",
         ]);
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let listen = format!("127.0.0.1:{port}");
         let mut args = vec![
             "--db",
@@ -284,15 +328,6 @@ fn serve_answers_and_shuts_down_gracefully_on_sigterm() {
         ];
         if !passes {
             args.push("--no-standard-passes");
-        }
-        /// The server, killed if the test fails before stopping it (a PostgreSQL test
-        /// database cannot be dropped while it is connected).
-        struct Server(std::process::Child);
-        impl Drop for Server {
-            fn drop(&mut self) {
-                let _ = self.0.kill();
-                let _ = self.0.wait();
-            }
         }
         let mut child = Server(
             bin()
@@ -314,23 +349,9 @@ fn serve_answers_and_shuts_down_gracefully_on_sigterm() {
                 }
             })
         };
-        let http = |req: &str| -> Option<String> {
-            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-            s.write_all(req.as_bytes()).ok()?;
-            let mut out = String::new();
-            s.read_to_string(&mut out).ok()?;
-            Some(out)
-        };
+        let http = |req: &str| http(port, req);
         let started = Instant::now();
-        while !http("GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            .is_some_and(|r| r.starts_with("HTTP/1.1 200"))
-        {
-            assert!(
-                started.elapsed() < Duration::from_secs(120),
-                "{kind}: never ready"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_ready(port, kind);
         let body = r#"{"username":"director","password":"salesorg-demo"}"#;
         let r = http(&format!(
             "POST /api/session HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
@@ -482,4 +503,52 @@ fn a_reader_that_closes_the_pipe_early_is_not_an_error() {
         let status = child.wait().unwrap();
         assert_eq!(status.code(), Some(0), "salesorg {args:?}");
     }
+}
+
+/// A server whose log's reader has gone (`salesorg serve 2>&1 | tee log`, and `tee`
+/// stopped) keeps answering: a log line that cannot be written is dropped. It answered
+/// nothing before (the first log line panicked).
+#[test]
+fn a_server_whose_log_reader_has_gone_keeps_answering() {
+    let (_dir, db) = temp_store();
+    ok(&[
+        "--db",
+        &db,
+        "demo",
+        "--people",
+        "60",
+        "--opportunities",
+        "2000",
+    ]);
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut server = Server(
+        bin()
+            .args(["--db", &db, "serve", "--listen", &listen])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // the log's reader gone before the server writes its first line
+    drop(server.0.stderr.take());
+    wait_ready(port, "a server without its log");
+    let body = r#"{"username":"cro","password":"salesorg-demo"}"#;
+    for _ in 0..3 {
+        let r = http(
+            port,
+            &format!(
+                "POST /api/session HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+        .unwrap_or_default();
+        assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    }
+    let term = Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    assert!(server.0.wait().unwrap().success());
 }

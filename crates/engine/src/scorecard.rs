@@ -4,6 +4,7 @@
 //! period, last year, target and direct reports, and `explain`'s drill-down.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use salesorg_core::catalog::{Catalog, ScopeKind};
@@ -196,17 +197,22 @@ pub fn load(
                 return Ok((e, t));
             }
             Ok(false) => {}
-            Err(e) => eprintln!(
-                "warning: ignoring the scorecard snapshot {}: {e}",
-                path.display()
-            ),
+            // (a warning that cannot be written is dropped: the load goes on)
+            Err(e) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "warning: ignoring the scorecard snapshot {}: {e}",
+                    path.display()
+                );
+            }
         }
     }
     let (book, mut t) = load_book(store, catalog, keep_ids, progress)?;
     if let (Some(path), Some((id, v))) = (&path, &version) {
         let lap = Instant::now();
         if let Err(e) = crate::snapshot::write(path, id, *v, &book, keep_ids) {
-            eprintln!(
+            let _ = writeln!(
+                std::io::stderr(),
                 "warning: could not write the scorecard snapshot {}: {e}",
                 path.display()
             );

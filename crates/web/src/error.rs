@@ -75,7 +75,7 @@ impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let status = self.status();
         if status == StatusCode::INTERNAL_SERVER_ERROR {
-            eprintln!(
+            log!(
                 "{{\"level\":\"error\",\"error\":{}}}",
                 serde_json::to_string(&self.to_string()).unwrap_or_default()
             );

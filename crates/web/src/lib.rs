@@ -3,6 +3,16 @@
 //! request logs, health and readiness, and graceful shutdown. Sessions live in the store,
 //! so several instances can share one PostgreSQL.
 
+/// Writes one log line on standard error and goes on if it cannot: `eprintln!` panics when
+/// the log's reader has gone (`salesorg serve 2>&1 | tee log`, and `tee` stopped), and a
+/// server must keep answering without its log.
+macro_rules! log {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 pub mod access;
 pub mod api;
 pub mod auth;
@@ -602,7 +612,7 @@ impl Loaded {
 
 /// Logs an error that no request answers for, as one JSON line on standard error.
 fn log_error(msg: &str, error: &str) {
-    eprintln!(
+    log!(
         "{{\"level\":\"error\",\"msg\":{},\"error\":{}}}",
         serde_json::to_string(msg).unwrap_or_default(),
         serde_json::to_string(error).unwrap_or_default()
@@ -615,7 +625,7 @@ async fn log_requests(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let res = next.run(req).await;
-    eprintln!(
+    log!(
         "{{\"ts\":{},\"method\":\"{}\",\"path\":{},\"status\":{},\"ms\":{:.2}}}",
         now(),
         method,
@@ -722,7 +732,7 @@ pub fn serve(cfg: Config, listen: SocketAddr) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| WebError::Internal(format!("cannot listen on {listen}: {e}")))?;
-        eprintln!(
+        log!(
             "{{\"level\":\"info\",\"msg\":\"listening\",\"addr\":\"{}\"}}",
             listener
                 .local_addr()
@@ -738,7 +748,7 @@ pub fn serve(cfg: Config, listen: SocketAddr) -> Result<()> {
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             shutdown_app.stopping.store(true, Ordering::SeqCst);
-            eprintln!("{{\"level\":\"info\",\"msg\":\"shutting down\"}}");
+            log!("{{\"level\":\"info\",\"msg\":\"shutting down\"}}");
         })
         .await
         .map_err(|e| WebError::Internal(format!("serving: {e}")))
@@ -755,7 +765,7 @@ pub fn spawn_loader(app: Arc<App>) {
             let t = Instant::now();
             match app.load() {
                 Ok(true) => {
-                    eprintln!(
+                    log!(
                         "{{\"level\":\"info\",\"msg\":\"scorecard engine loaded\",\"ms\":{}}}",
                         t.elapsed().as_millis()
                     );
@@ -764,7 +774,7 @@ pub fn spawn_loader(app: Arc<App>) {
                     }
                     let t = Instant::now();
                     match app.warm() {
-                        Ok(n) => eprintln!(
+                        Ok(n) => log!(
                             "{{\"level\":\"info\",\"msg\":\"landing pages warmed\",\"users\":{n},\"kept_rows\":{},\"ms\":{}}}",
                             app.engine().map_or(0, |l| l.kept_rows()),
                             t.elapsed().as_millis()
@@ -773,7 +783,7 @@ pub fn spawn_loader(app: Arc<App>) {
                     }
                     let t = Instant::now();
                     match app.prime_drilldowns() {
-                        Ok(n) => eprintln!(
+                        Ok(n) => log!(
                             "{{\"level\":\"info\",\"msg\":\"drill-down scratch sized\",\"drilldowns\":{n},\"ms\":{}}}",
                             t.elapsed().as_millis()
                         ),
@@ -804,7 +814,7 @@ pub fn spawn_loader(app: Arc<App>) {
 fn warm_grids(app: &App) {
     let t = Instant::now();
     match app.warm_grids() {
-        Ok(bytes) => eprintln!(
+        Ok(bytes) => log!(
             "{{\"level\":\"info\",\"msg\":\"standard periods passed\",\"mb\":{},\"ms\":{}}}",
             bytes >> 20,
             t.elapsed().as_millis()

@@ -181,7 +181,7 @@ fn error_page(e: WebError, next: &str) -> Response {
         other => {
             let status = other.status();
             if status == StatusCode::INTERNAL_SERVER_ERROR {
-                eprintln!(
+                log!(
                     "{{\"level\":\"error\",\"error\":{}}}",
                     serde_json::to_string(&other.to_string()).unwrap_or_default()
                 );
