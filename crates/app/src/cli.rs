@@ -555,7 +555,9 @@ pub fn run() -> Result<()> {
                 Some(SettingsCmd::Load { file }) => {
                     let text = std::fs::read_to_string(file)
                         .with_context(|| format!("reading {}", file.display()))?;
-                    s.apply_toml(&text)?;
+                    // (the error begins with the line and column: `file:line:column: reason`)
+                    s.apply_toml(&text)
+                        .map_err(|e| anyhow::anyhow!("{}:{e}", file.display()))?;
                     store.save_settings(&s)?;
                     store.audit(
                         salesorg_web::now(),

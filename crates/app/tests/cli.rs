@@ -241,6 +241,22 @@ fn settings_are_set_from_the_cli_and_a_toml_file() {
     assert_eq!(v["time_zone"], "Europe/Berlin");
     assert_eq!(v["lead_sla_minutes"], "30");
     assert_eq!(v["holidays"], "2025-12-25");
+    // a refused file names itself, the line and the column, and changes nothing
+    std::fs::write(
+        &toml,
+        "time_zone = \"UTC\"\nholidays = [\"2026-01-01\", \"2026-02-30\"]\n",
+    )
+    .unwrap();
+    let o = run(&["--db", db, "settings", "load", toml.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!("{}:2:27: holidays: ", toml.display())),
+        "{err}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&["--db", db, "settings", "--format", "json"])).unwrap();
+    assert_eq!(v["time_zone"], "Europe/Berlin");
     let o = run(&["--db", db, "settings", "set", "time_zone", "Mars/Olympus"]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("IANA name"));
@@ -250,9 +266,6 @@ fn settings_are_set_from_the_cli_and_a_toml_file() {
     assert_eq!(status["counts"]["opportunities"], 0);
 }
 
-/// The demo, its sign-in accounts, and `serve` on both backends: ready once the engine is
-/// loaded, a demo account signs in over HTTP, the standard passes are made after the load
-/// (and not with `--no-standard-passes`), and SIGTERM ends it cleanly (exit code 0).
 /// A port free on this machine.
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -300,6 +313,9 @@ fn wait_ready(port: u16, what: impl std::fmt::Display) {
     }
 }
 
+/// The demo, its sign-in accounts, and `serve` on both backends: ready once the engine is
+/// loaded, a demo account signs in over HTTP, the standard passes are made after the load
+/// (and not with `--no-standard-passes`), and SIGTERM ends it cleanly (exit code 0).
 #[test]
 fn serve_answers_and_shuts_down_gracefully_on_sigterm() {
     use std::io::BufRead;

@@ -1,7 +1,7 @@
 //! Organisation settings: fiscal-year start, time zone, currency, lead-response SLA,
 //! holidays and gross margin. Stored in the store; set from the CLI or a TOML file.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::CoreError;
 use crate::date::{Date, fmt_date, parse_date};
@@ -42,18 +42,6 @@ pub const KEYS: &[&str] = &[
     "holidays",
     "gross_margin",
 ];
-
-/// Settings as they appear in a TOML file: every key optional.
-#[derive(Debug, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SettingsFile {
-    pub fiscal_year_start_month: Option<u8>,
-    pub time_zone: Option<String>,
-    pub currency: Option<String>,
-    pub lead_sla_minutes: Option<u32>,
-    pub holidays: Option<Vec<String>>,
-    pub gross_margin: Option<String>,
-}
 
 /// Parses a time zone: `UTC`, a fixed offset `±HH:MM`, or an IANA name such as
 /// `Europe/Berlin` (from the time-zone database compiled into salesorg, so every machine
@@ -187,30 +175,71 @@ impl Settings {
         })
     }
 
-    /// Applies a TOML settings file.
+    /// Applies a TOML settings file whole or not at all. An error begins with the line and
+    /// column of the value it is about (`3:20: …`), for the caller to put the file's name
+    /// before.
     pub fn apply_toml(&mut self, text: &str) -> Result<(), CoreError> {
-        let f: SettingsFile =
-            toml::from_str(text).map_err(|e| CoreError::Parse(format!("settings file: {e}")))?;
-        if let Some(m) = f.fiscal_year_start_month {
-            self.set("fiscal_year_start_month", &m.to_string())?;
+        let at = |span: std::ops::Range<usize>, why: &dyn std::fmt::Display| {
+            let (line, column) = line_column(text, span.start);
+            CoreError::Parse(format!("{line}:{column}: {why}"))
+        };
+        let f: SpannedFile = toml::from_str(text).map_err(|e| {
+            let why = e.message().trim_end().to_owned();
+            at(e.span().unwrap_or(0..0), &why)
+        })?;
+        let mut next = self.clone();
+        let mut set = |key: &str, value: String, span: std::ops::Range<usize>| {
+            next.set(key, &value)
+                .map_err(|e| at(span, &format!("{key}: {e}")))
+        };
+        if let Some(v) = f.fiscal_year_start_month {
+            set("fiscal_year_start_month", v.get_ref().to_string(), v.span())?;
         }
-        if let Some(v) = f.time_zone {
-            self.set("time_zone", &v)?;
-        }
-        if let Some(v) = f.currency {
-            self.set("currency", &v)?;
+        for (key, v) in [
+            ("time_zone", f.time_zone),
+            ("currency", f.currency),
+            ("gross_margin", f.gross_margin),
+        ] {
+            if let Some(v) = v {
+                let span = v.span();
+                set(key, v.into_inner(), span)?;
+            }
         }
         if let Some(v) = f.lead_sla_minutes {
-            self.set("lead_sla_minutes", &v.to_string())?;
+            set("lead_sla_minutes", v.get_ref().to_string(), v.span())?;
         }
-        if let Some(v) = f.holidays {
-            self.set("holidays", &v.join(","))?;
+        if let Some(days) = f.holidays {
+            // each day checked where it stands, then the list set whole
+            for d in &days {
+                parse_date(d.get_ref()).map_err(|e| at(d.span(), &format!("holidays: {e}")))?;
+            }
+            let all: Vec<String> = days.into_iter().map(toml::Spanned::into_inner).collect();
+            set("holidays", all.join(","), 0..0)?;
         }
-        if let Some(v) = f.gross_margin {
-            self.set("gross_margin", &v)?;
-        }
+        *self = next;
         Ok(())
     }
+}
+
+/// Settings as they appear in a TOML file (every key optional), with where each value
+/// stands in the file, for errors that point at it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpannedFile {
+    fiscal_year_start_month: Option<toml::Spanned<u8>>,
+    time_zone: Option<toml::Spanned<String>>,
+    currency: Option<toml::Spanned<String>>,
+    lead_sla_minutes: Option<toml::Spanned<u32>>,
+    holidays: Option<Vec<toml::Spanned<String>>>,
+    gross_margin: Option<toml::Spanned<String>>,
+}
+
+/// The 1-based line and column (in characters) of byte `at` of `text`.
+fn line_column(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[start..].chars().count() + 1)
 }
 
 #[cfg(test)]
@@ -256,5 +285,43 @@ mod tests {
         );
         assert!(s.set("time_zone", "Mars/Olympus").is_err());
         assert_eq!(s.time_zone, "+05:30", "a refused value changes nothing");
+    }
+
+    #[test]
+    fn a_settings_file_applies_whole_or_names_the_line_and_column_of_its_fault() {
+        let mut s = Settings::default();
+        s.apply_toml("time_zone = \"Europe/Berlin\"\nlead_sla_minutes = 15\n")
+            .unwrap();
+        assert_eq!(
+            (s.time_zone.as_str(), s.lead_sla_minutes),
+            ("Europe/Berlin", 15)
+        );
+        let before = s.clone();
+        for (text, want) in [
+            (
+                "currency = \"EUR\"\nfiscal_year_start_month = 13\n",
+                "2:27: fiscal_year_start_month: fiscal-year start month 13 is not 1..12",
+            ),
+            ("time_zone = \"Mars/Olympus\"", "1:13: time_zone: time zone"),
+            (
+                "fiscal_year_start_month = \"x\"",
+                "1:27: invalid type: string",
+            ),
+            ("nope = 1", "1:1: unknown field `nope`"),
+            ("a = = 1", "1:5: "),
+            (
+                "holidays = [\"2026-01-01\",\n  \"2026-02-30\"]",
+                "2:3: holidays: \"2026-02-30\" is not a date",
+            ),
+            // (columns count characters, not bytes)
+            (
+                "# é\ngross_margin = \"2\"",
+                "2:16: gross_margin: gross margin",
+            ),
+        ] {
+            let e = s.apply_toml(text).unwrap_err().to_string();
+            assert!(e.starts_with(want), "{text:?}: {e}");
+            assert_eq!(s, before, "{text:?}: a refused file changes nothing");
+        }
     }
 }
