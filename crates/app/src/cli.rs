@@ -363,8 +363,14 @@ pub fn catalog(g: &Global) -> Result<Catalog> {
 }
 
 fn open(g: &Global) -> Result<Store> {
-    Store::open(&g.db)
-        .with_context(|| format!("opening the store {}", salesorg_store::redact(&g.db)))
+    Store::open(&g.db).map_err(|e| match e {
+        // (names the store itself)
+        e @ salesorg_store::StoreError::Open { .. } => anyhow::Error::new(e),
+        e => anyhow::Error::new(e).context(format!(
+            "opening the store {}",
+            salesorg_store::redact(&g.db)
+        )),
+    })
 }
 
 pub fn run() -> Result<()> {

@@ -24,8 +24,9 @@ pub use codec::*;
 pub enum StoreError {
     #[error("SQLite: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("PostgreSQL: {0}")]
-    Postgres(#[from] ::postgres::Error),
+    /// (its text carries the server's own message: the driver's alone says "db error")
+    #[error("PostgreSQL: {}", postgres::detail(.0))]
+    Postgres(::postgres::Error),
     #[error("cannot open the store {url}: {reason}")]
     Open { url: String, reason: String },
     #[error(
@@ -38,6 +39,12 @@ pub enum StoreError {
     Org(String),
     #[error("the store's schema is version {found}, newer than this salesorg knows ({known})")]
     TooNew { found: i64, known: i64 },
+}
+
+impl From<::postgres::Error> for StoreError {
+    fn from(e: ::postgres::Error) -> StoreError {
+        StoreError::Postgres(e)
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

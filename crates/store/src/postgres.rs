@@ -113,12 +113,28 @@ fn copy_escape(v: &Value, out: &mut Vec<u8>) {
     }
 }
 
+/// A driver error's text with its causes': "db error: FATAL: database \"x\" does not exist",
+/// "error connecting to server: Connection refused (os error 111)".
+pub(crate) fn detail(e: &::postgres::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let t = c.to_string();
+        if !s.ends_with(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cause = c.source();
+    }
+    s
+}
+
 impl Pg {
     pub fn connect(url: &str) -> Result<Pg> {
         let (conn_url, schema) = split_schema(url);
         let mut client = Client::connect(&conn_url, NoTls).map_err(|e| StoreError::Open {
             url: crate::redact(url),
-            reason: e.to_string(),
+            reason: detail(&e),
         })?;
         if let Some(s) = schema {
             if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {

@@ -142,6 +142,34 @@ fn a_missing_folder_is_a_clear_error() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("cannot open the store"), "{e}");
+    assert!(
+        e.contains("Connection refused"),
+        "the reason, not only the driver's: {e}"
+    );
+    // the server's own message, which the driver's text ("db error") leaves out
+    let e = Store::open("postgres://postgres@127.0.0.1:5432/salesorg_no_such_database")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(r#"database "salesorg_no_such_database" does not exist"#),
+        "{e}"
+    );
+}
+
+/// A failed statement's error carries PostgreSQL's own message (a 500 is logged with it).
+#[test]
+fn a_postgres_error_carries_the_servers_message() {
+    let mut c =
+        postgres::Client::connect("postgres://postgres@127.0.0.1:5432/test", postgres::NoTls)
+            .unwrap();
+    let e = c
+        .batch_execute("SELECT * FROM salesorg_no_such_table")
+        .unwrap_err();
+    let e = StoreError::from(e).to_string();
+    assert!(
+        e.starts_with("PostgreSQL: db error: ERROR: relation \"salesorg_no_such_table\""),
+        "{e}"
+    );
 }
 
 /// Accounts, sessions, tokens, throttling and the audit log, on both backends; none of it
