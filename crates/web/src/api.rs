@@ -326,10 +326,7 @@ async fn new_token(
     Json(b): Json<NewToken>,
 ) -> Result<Json<J>> {
     with_user(app, headers, Method::POST, move |_app, store, who, t| {
-        if b.name.trim().is_empty() {
-            return Err(WebError::BadRequest("a token needs a name".into()));
-        }
-        let (secret, tok) = auth::create_token(store, who.user.id, b.name.trim(), t)?;
+        let (secret, tok) = auth::create_token(store, who.user.id, &b.name, t)?;
         store.audit(
             t,
             Some(&who.actor()),
@@ -589,6 +586,11 @@ async fn bulk(
             Some(s) => Period::parse(s, cal).map_err(|e| bad_input(format!("from: {e}")))?,
             None => Period::containing(cal, grain, e.first_day().unwrap_or(cx.today)),
         };
+        if to.end <= from.start {
+            return Err(WebError::BadRequest(format!(
+                "to {to} comes before from {from}"
+            )));
+        }
         let periods = periods_between(cal, grain, from.start, to.start);
         if periods.len() > 400 {
             return Err(WebError::BadRequest("at most 400 periods at once".into()));

@@ -302,13 +302,28 @@ pub fn session_cookie(policy: &Policy, id: &str) -> String {
     }
 }
 
-/// Creates an API token for a user: returns the secret (shown once) and its record.
+/// The longest name a token may have, in characters (it is listed on the account page and
+/// in the audit log).
+pub const TOKEN_NAME_MAX: usize = 100;
+
+/// Creates an API token for a user, named `name` (trimmed; empty or over
+/// [`TOKEN_NAME_MAX`] characters is a `BadRequest`): returns the secret (shown once) and
+/// its record.
 pub fn create_token(
     store: &mut Store,
     user_id: i64,
     name: &str,
     now: i64,
 ) -> Result<(String, salesorg_store::ApiToken)> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(WebError::BadRequest("a token needs a name".into()));
+    }
+    if name.chars().count() > TOKEN_NAME_MAX {
+        return Err(WebError::BadRequest(format!(
+            "a token's name has at most {TOKEN_NAME_MAX} characters"
+        )));
+    }
     let secret = format!("{TOKEN_PREFIX}{}", random_hex(24)?);
     let t = store.create_token(user_id, name, &secret_hash(&secret), &secret[..9], now)?;
     Ok((secret, t))

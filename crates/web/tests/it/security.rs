@@ -251,6 +251,29 @@ fn api_tokens_are_shown_once_stored_hashed_and_revocable() {
             call(&fx, "GET", "/api/me", &wrong, None).status,
             StatusCode::UNAUTHORIZED
         );
+        // a name is needed, and a short one: blank and overlong names are refused
+        for name in ["  ".to_owned(), "é".repeat(101)] {
+            let r = call(
+                &fx,
+                "POST",
+                "/api/me/tokens",
+                &auth,
+                Some(serde_json::json!({ "name": name })),
+            );
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{kind}: {}", r.body);
+        }
+        let longest = serde_json::json!({ "name": "é".repeat(100) });
+        let r = call(&fx, "POST", "/api/me/tokens", &auth, Some(longest));
+        assert_eq!(r.status, StatusCode::OK, "{kind}: {}", r.body);
+        let extra = r.json()["id"].as_i64().unwrap();
+        let r = call(
+            &fx,
+            "DELETE",
+            &format!("/api/me/tokens/{extra}"),
+            &auth,
+            None,
+        );
+        assert_eq!(r.status, StatusCode::OK, "{kind}");
     }
 }
 
@@ -346,6 +369,10 @@ fn errors_have_a_stable_code_and_bad_input_is_a_400() {
         ("/api/org?as_of=2026-02-30", "bad_request"),
         ("/api/opportunities?cursor=zz", "bad_request"),
         ("/api/scorecard/bulk?grain=week", "bad_request"),
+        (
+            "/api/scorecard/bulk?grain=quarter&from=FY2026-Q2&to=FY2026-Q1",
+            "bad_request",
+        ),
     ] {
         let r = call(&fx, "GET", uri, &auth, None);
         assert_eq!(r.json()["error"]["code"], code, "{uri}: {}", r.body);
