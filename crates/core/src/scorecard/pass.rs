@@ -833,6 +833,60 @@ fn add_history_rows(
     }
 }
 
+/// [`add_history_row`] for each of a deal's rows `rows` that fall in several slots or
+/// segments, untraced. The rows are in time order, so they come in runs of one slot and one
+/// segment, each ending on the earlier of the slot's end and the next segment's start: a
+/// row's day is compared with its run's end, and the slot, the segment and the stage table
+/// are looked up again only where a run ends (they had been looked up for every row, a
+/// tenth of a stage walk's instructions).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn history_runs(
+    book: &Book,
+    look: &Lookups,
+    layer: &Layer,
+    slots: &[Slot],
+    own: OwnerSegments,
+    part: &mut Part,
+    rows: std::ops::Range<usize>,
+    won_on: Day,
+    entered: bool,
+    left: bool,
+) {
+    let h = &book.history;
+    let mut until = Day::MIN;
+    let mut run: Option<(&mut [StageCell], Day)> = None;
+    for r in rows.clone() {
+        let d = h.day[r];
+        if d >= until {
+            run = None;
+            if let Some(g) = layer.own.slot(d) {
+                let (seg, next) = own.at_until(d);
+                until = slots[g].end.min(next);
+                if let Some(sk) = part.skey(seg, g) {
+                    run = Some((part.table(sk), slots[g].asof));
+                }
+            } else {
+                // (a day without a slot: the next row looks again)
+                until = d.saturating_add(1);
+            }
+        }
+        if let Some((t, a)) = run.as_mut() {
+            let a = *a;
+            add_history_row(
+                h,
+                look,
+                t,
+                (r, rows.start, rows.end),
+                won_on,
+                a,
+                entered,
+                left,
+            );
+        }
+    }
+}
+
 /// The first index at or after `from` whose row is not below `row` (`ovs` is sorted by
 /// row): a galloping search, so that walking forward costs the log of the distance.
 #[inline]
@@ -1100,7 +1154,7 @@ pub fn owner_records(
                 match g0 {
                     // all the rows in one slot and one segment (a slot's days and a
                     // segment's are runs, and the rows are in time order): found once for
-                    // the deal, not for each row (most deals, for a quarter)
+                    // the deal, not for each row (three deals in ten, for a quarter)
                     Some(g) if g0 == g1 && !traced && own.at(d0) == own.at(d1) => {
                         // (untraced: only the stage table, held as a slice of its own
                         // whose place is not worked out again for each row; a full pass's
@@ -1121,6 +1175,24 @@ pub fn owner_records(
                     // after the layer's days has none with a slot (most deals, for one
                     // period)
                     _ if !layer.own.overlaps(d0, d1) => {}
+                    // (untraced) rows in several slots or segments (seven deals in ten,
+                    // for a quarter: their days span a quarter's end), a run of one slot
+                    // and one segment at a time
+                    _ if !traced => {
+                        // (the same loop, made for a full pass with the walk's flags as
+                        // constants)
+                        let rows = r0..r1;
+                        if w.entered && w.left {
+                            history_runs(
+                                book, look, layer, slots, own, part, rows, won_on, true, true,
+                            )
+                        } else {
+                            history_runs(
+                                book, look, layer, slots, own, part, rows, won_on, w.entered,
+                                w.left,
+                            )
+                        }
+                    }
                     _ => {
                         for r in r0..r1 {
                             let d = h.day[r];
