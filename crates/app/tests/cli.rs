@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use salesorg_store::Store;
-use salesorg_store::testing::{BOTH, TempDir, fresh};
+use salesorg_store::testing::{BOTH, TempDir, free_port, fresh};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_salesorg"))
@@ -216,6 +216,21 @@ fn temp_store() -> (TempDir, String) {
     (dir, db)
 }
 
+/// A store holding a small demo org (60 people, 2,000 opportunities).
+fn small_demo() -> (TempDir, String) {
+    let (dir, db) = temp_store();
+    ok(&[
+        "--db",
+        &db,
+        "demo",
+        "--people",
+        "60",
+        "--opportunities",
+        "2000",
+    ]);
+    (dir, db)
+}
+
 #[test]
 fn settings_are_set_from_the_cli_and_a_toml_file() {
     let (dir, db) = temp_store();
@@ -264,15 +279,6 @@ fn settings_are_set_from_the_cli_and_a_toml_file() {
         serde_json::from_str(&ok(&["--db", db, "status", "--format", "json"])).unwrap();
     assert_eq!(status["backend"], "sqlite");
     assert_eq!(status["counts"]["opportunities"], 0);
-}
-
-/// A port free on this machine.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A server, killed if the test fails before stopping it (a PostgreSQL test database
@@ -473,16 +479,7 @@ fn a_repeated_bulk_scorecard_writes_one_runs_rows_and_times_the_pass_and_the_rol
 /// of these panicked with exit code 101 before.
 #[test]
 fn a_reader_that_closes_the_pipe_early_is_not_an_error() {
-    let (_dir, db) = temp_store();
-    ok(&[
-        "--db",
-        &db,
-        "demo",
-        "--people",
-        "60",
-        "--opportunities",
-        "3000",
-    ]);
+    let (_dir, db) = small_demo();
     let explain = [
         "explain", "win_rate", "--scope", "company", "--period", "FY2025",
     ];
@@ -526,16 +523,7 @@ fn a_reader_that_closes_the_pipe_early_is_not_an_error() {
 /// nothing before (the first log line panicked).
 #[test]
 fn a_server_whose_log_reader_has_gone_keeps_answering() {
-    let (_dir, db) = temp_store();
-    ok(&[
-        "--db",
-        &db,
-        "demo",
-        "--people",
-        "60",
-        "--opportunities",
-        "2000",
-    ]);
+    let (_dir, db) = small_demo();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let mut server = Server(

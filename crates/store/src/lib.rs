@@ -944,4 +944,12 @@ pub mod testing {
     }
 
     pub const BOTH: [BackendKind; 2] = [BackendKind::Sqlite, BackendKind::Postgres];
+
+    /// A TCP port free on this machine's loopback, for a server a test starts.
+    pub fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port on 127.0.0.1")
+    }
 }

@@ -11,19 +11,12 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use salesorg_store::BackendKind;
+use salesorg_store::testing::free_port;
 use serde_json::{Value, json};
 
 use crate::fixture::*;
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// One HTTP/1.1 request on loopback; returns (status, headers, body).
 fn http(
