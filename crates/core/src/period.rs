@@ -49,9 +49,12 @@ impl FiscalCalendar {
     }
 }
 
+/// The first of a month; past the last day a date holds (9999-12-31), that day, so that a
+/// period at the end of time still ends after it starts (a month, quarter or year always
+/// ends on a first, so only such a period ends on it: [`Period::parse`] refuses them).
 fn first_of(year: i32, month: u8) -> Date {
-    Date::from_calendar_date(year, Month::try_from(month).unwrap_or(Month::January), 1)
-        .unwrap_or(Date::MIN)
+    let m = Month::try_from(month).unwrap_or(Month::January);
+    Date::from_calendar_date(year, m, 1).unwrap_or(if year > 0 { Date::MAX } else { Date::MIN })
 }
 
 /// `date` moved by `months` whole months, pinned to the first of the month.
@@ -149,6 +152,19 @@ impl Period {
 
     /// Parses `2024-03`, `FY2024-Q1`, `FY2024`, `2024-01-15..2024-02-15` or a single date.
     pub fn parse(raw: &str, cal: &FiscalCalendar) -> Result<Period, CoreError> {
+        let p = Period::parse_unchecked(raw, cal)?;
+        // (a month, quarter or year that ends after the last day a date holds, 9999-12-31,
+        // whose end is held as that day: see `first_of`)
+        if p.end == Date::MAX && !matches!(p.label, Label::Range) {
+            return Err(CoreError::Parse(format!(
+                "{:?} is not a period (it ends after 9999-12-31, the last day salesorg holds)",
+                raw.trim()
+            )));
+        }
+        Ok(p)
+    }
+
+    fn parse_unchecked(raw: &str, cal: &FiscalCalendar) -> Result<Period, CoreError> {
         let s = raw.trim();
         let err = |why: &str| {
             CoreError::Parse(format!(
@@ -239,6 +255,45 @@ mod tests {
 
     fn d(s: &str) -> Date {
         parse_date(s).unwrap()
+    }
+
+    /// A period whose end a date cannot hold (after 9999-12-31) is refused where it is
+    /// parsed: its end had been taken as the earliest date, and a scorecard over it
+    /// panicked in the pass (`--period 9999-12`, `FY9999`).
+    #[test]
+    fn a_period_past_the_last_day_is_refused() {
+        let jan = FiscalCalendar::new(1).unwrap();
+        let feb = FiscalCalendar::new(2).unwrap();
+        for (raw, cal) in [
+            ("9999-12", &jan),
+            ("FY9999", &jan),
+            ("FY9999-Q4", &jan),
+            ("FY10000", &feb),
+            ("9999-12-31", &jan),
+        ] {
+            let e = Period::parse(raw, cal).unwrap_err().to_string();
+            assert!(e.contains("is not a period"), "{raw}: {e}");
+        }
+        // the last ones it holds
+        for (raw, end) in [
+            ("9999-11", "9999-12-01"),
+            ("FY9999-Q3", "9999-10-01"),
+            ("9999-12-30", "9999-12-31"),
+        ] {
+            assert_eq!(Period::parse(raw, &jan).unwrap().end, d(end), "{raw}");
+        }
+        // FY9999 starting in February ends on 9999-02-01
+        assert_eq!(Period::parse("FY9999", &feb).unwrap().end, d("9999-02-01"));
+        // inside the engine, the month, quarter and year at the end of time end on its
+        // last day (they had ended on the earliest date: a bulk export from 9999-11 by
+        // quarter looped through every quarter a date holds until memory ran out)
+        for g in [Grain::Month, Grain::Quarter, Grain::Year] {
+            let p = Period::containing(&jan, g, d("9999-12-15"));
+            assert_eq!(p.end, d("9999-12-31"), "{g:?}");
+            let all = crate::scorecard::periods_between(&jan, g, d("9998-01-01"), Date::MAX);
+            assert_eq!(all.last(), Some(&p), "{g:?}");
+            assert!(all.windows(2).all(|w| w[0].end == w[1].start), "{g:?}");
+        }
     }
 
     #[test]

@@ -2376,7 +2376,13 @@ pub fn periods_between(
     let mut p = Period::containing(cal, grain, from);
     while p.start <= to {
         v.push(p);
-        p = Period::containing(cal, grain, p.end);
+        let next = Period::containing(cal, grain, p.end);
+        // (the last period a date holds ends on its own last day, 9999-12-31, and
+        // contains it: no period follows)
+        if next.start <= p.start {
+            break;
+        }
+        p = next;
     }
     v
 }
