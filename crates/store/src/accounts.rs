@@ -92,8 +92,13 @@ fn token_from(r: &[Value]) -> Result<ApiToken> {
     })
 }
 
+/// The longest username, in characters.
+pub const USERNAME_MAX: usize = 64;
+
 impl Store {
-    /// Creates a user; refuses a username that is taken.
+    /// Creates a user; refuses a username that is taken, or one that is empty, longer than
+    /// [`USERNAME_MAX`] characters, or holds spaces or control characters (a name typed
+    /// at sign-in and shown in the audit log).
     pub fn create_user(
         &mut self,
         username: &str,
@@ -102,6 +107,17 @@ impl Store {
         is_admin: bool,
         now: i64,
     ) -> Result<User> {
+        if username.is_empty()
+            || username.chars().count() > USERNAME_MAX
+            || username
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(StoreError::Conflict(format!(
+                "{username:?} is not a username: 1 to {USERNAME_MAX} characters, without \
+                 spaces or control characters"
+            )));
+        }
         self.atomic(|s| {
             if s.user_by_name(username)?.is_some() {
                 return Err(StoreError::Conflict(format!(

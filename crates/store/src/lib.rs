@@ -16,7 +16,7 @@ use salesorg_core::org::OrgHistory;
 use salesorg_core::records::*;
 use salesorg_core::settings::Settings;
 
-pub use accounts::{ApiToken, AuditEntry, Session, User};
+pub use accounts::{ApiToken, AuditEntry, Session, USERNAME_MAX, User};
 pub use codec::*;
 
 /// Errors from the store.

@@ -188,6 +188,18 @@ fn accounts_sessions_tokens_and_throttling_on_both_backends() {
             s.create_user("dana", None, "$argon2id$y", true, 101),
             Err(StoreError::Conflict(_))
         ));
+        // a name that cannot be typed at sign-in, or is too long, is refused
+        let long = "x".repeat(salesorg_store::USERNAME_MAX + 1);
+        for bad in ["", " ", "a b", "tab\there", "dana\n", long.as_str()] {
+            let e = s.create_user(bad, None, "$argon2id$z", false, 102);
+            assert!(
+                matches!(&e, Err(StoreError::Conflict(m)) if m.contains("is not a username")),
+                "{kind}: {bad:?}: {e:?}"
+            );
+        }
+        let longest = "é".repeat(salesorg_store::USERNAME_MAX);
+        s.create_user(&longest, None, "$argon2id$z", false, 102)
+            .unwrap();
         let sess = Session {
             id_hash: "h1".into(),
             user_id: u.id,
