@@ -240,23 +240,27 @@ pub fn default_kpis() -> Vec<&'static str> {
 /// Checks KPI ids given by a user; `forecast_accuracy` is accepted and reported as waiting
 /// for forecasts.
 pub fn parse_kpis(ids: &[String]) -> std::result::Result<Vec<&'static str>, ScorecardError> {
-    ids.iter()
-        .flat_map(|s| s.split(','))
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| {
-            let s = s.trim();
-            kpi::KPI_IDS
-                .iter()
-                .copied()
-                .find(|k| *k == s)
-                .ok_or_else(|| {
-                    ScorecardError::Kpi(format!(
-                        "{s:?} is not a KPI of the spec; known: {}",
-                        kpi::KPI_IDS.join(", ")
-                    ))
-                })
-        })
-        .collect()
+    let mut out: Vec<&'static str> = Vec::new();
+    for s in ids.iter().flat_map(|s| s.split(',')).map(str::trim) {
+        if s.is_empty() {
+            continue;
+        }
+        let k = kpi::KPI_IDS
+            .iter()
+            .copied()
+            .find(|k| *k == s)
+            .ok_or_else(|| {
+                ScorecardError::Kpi(format!(
+                    "{s:?} is not a KPI of the spec; known: {}",
+                    kpi::KPI_IDS.join(", ")
+                ))
+            })?;
+        // (a KPI named twice is one column, where it was first named)
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    }
+    Ok(out)
 }
 
 fn value_json(id: &str, v: Option<&Value>) -> String {
@@ -1908,6 +1912,27 @@ fn explain_made(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// KPIs named in several flags or in one comma-separated list are one list in the
+    /// order first named; a KPI named twice is one column; an unknown one is refused.
+    #[test]
+    fn kpi_lists_keep_the_first_naming_of_each() {
+        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            parse_kpis(&ids(&[
+                "bookings, win_rate",
+                "bookings",
+                "",
+                "calls,win_rate"
+            ]))
+            .unwrap(),
+            ["bookings", "win_rate", "calls"]
+        );
+        let e = parse_kpis(&ids(&["bookings,nope"]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"nope\" is not a KPI"), "{e}");
+    }
 
     /// The inline-key sort gives the order of a plain stable sort on (day, id, kind), on
     /// ids of every length around the inline width, non-ASCII included.
