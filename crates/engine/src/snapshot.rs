@@ -20,7 +20,7 @@ use salesorg_core::scorecard::book::{
 };
 
 const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
-const FORMAT: u32 = 9;
+const FORMAT: u32 = 10;
 
 /// Where the snapshot of a store lives: beside a SQLite file (`<file>.scorecard`), or in
 /// the user's cache folder for a PostgreSQL URL.

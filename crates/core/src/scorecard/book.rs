@@ -1684,7 +1684,70 @@ impl BookBuilder {
         book.opps.owner_off = owner_offsets(&book.opps.owner, np);
         book.leads.owner_off = owner_offsets(&book.leads.owner, np);
         book.activities.owner_off = owner_offsets(&book.activities.owner, np);
+        book.check_sums()?;
         Ok(book)
+    }
+}
+
+impl Book {
+    /// Refuses a book whose money could add up past what a sum holds exactly (an `i64` of
+    /// ten-thousandths: about 922 trillion of the organisation's currency). Every sum the
+    /// engine makes (a scope's bookings, pipeline, spend or quota in a period) adds each
+    /// record at most once, so no sum can overflow when the records' amounts, taken
+    /// whole, do not: the deals' amounts at their highest rate, the spend and the
+    /// quotas each add up below it. (Such a sum had wrapped around silently: four deals of
+    /// 900 trillion made a negative pipeline.)
+    fn check_sums(&self) -> Result<(), ScorecardError> {
+        let o = &self.opps;
+        // each currency's highest rate to the organisation's, for a bound on any amount
+        // converted on any day (the organisation's own: 1)
+        let top: Vec<u128> = (0..self.currencies.len().max(1))
+            .map(|c| match c {
+                0 => SCALE as u128,
+                _ => self.rates[c]
+                    .iter()
+                    .map(|&(_, r)| r.unsigned_abs() as u128)
+                    .max()
+                    .unwrap_or(0),
+            })
+            .collect();
+        let limit = i64::MAX as u128;
+        let units = |x: u128| format!("{}.{:02}", x / SCALE as u128, x % SCALE as u128 / 100);
+        let over = |what: &str, total: u128| {
+            ScorecardError::Data(format!(
+                "the {what} add up to more than salesorg sums exactly ({} {}, at most {}): \
+                 check the largest amounts for a misplaced decimal point",
+                units(total),
+                self.settings.currency.as_str(),
+                units(limit),
+            ))
+        };
+        let (mut deals, mut closed) = (0u128, 0u128);
+        for i in 0..o.len() {
+            let rate = top.get(o.currency[i] as usize).copied().unwrap_or(0);
+            deals += u128::from(o.amount[i].unsigned_abs()) * rate / SCALE as u128 + 1;
+            closed += u128::from(o.amount_at_close[i].unsigned_abs());
+        }
+        if deals.max(closed) > limit {
+            return Err(over("opportunities' amounts", deals.max(closed)));
+        }
+        let spend: u128 = self
+            .spend
+            .iter()
+            .map(|x| u128::from(x.amount.unsigned_abs()))
+            .sum();
+        if spend > limit {
+            return Err(over("spend entries", spend));
+        }
+        let quotas: u128 = self
+            .quotas
+            .iter()
+            .map(|x| u128::from(x.amount.unsigned_abs()))
+            .sum();
+        if quotas > limit {
+            return Err(over("quotas", quotas));
+        }
+        Ok(())
     }
 }
 

@@ -705,6 +705,46 @@ fn a_deal_in_a_currency_without_a_rate_is_an_error_not_a_zero() {
     );
 }
 
+/// Deals whose amounts, each one a sum can hold, add up past what a sum holds exactly
+/// are refused when the book is made: a scope's pipeline over them had wrapped around to
+/// a small negative number.
+#[test]
+fn amounts_that_add_up_past_what_a_sum_holds_are_an_error_not_a_wrong_number() {
+    let mut st = fresh(BackendKind::Sqlite);
+    small_org(&mut st, &settings());
+    // 300 trillion each: four of them are past the 922 trillion a sum holds
+    let big = |k: usize, status: OppStatus, stage: &str| {
+        opp(
+            &format!("OB{k}"),
+            "R1",
+            "ACC1",
+            "300000000000000",
+            "USD",
+            status,
+            stage,
+            "2024-01-02",
+            "2024-02-03",
+        )
+    };
+    let opps = [
+        big(1, OppStatus::Won, "Closed Won"),
+        big(2, OppStatus::Open, "Prospecting"),
+        big(3, OppStatus::Open, "Prospecting"),
+    ];
+    st.upsert_opportunities(&mut opps.iter()).unwrap();
+    // three are not, with the small org's own deals
+    salesorg_engine::scorecard::load(&mut st, &Catalog::builtin().unwrap(), false, false, &Quiet)
+        .expect("three deals of 300 trillion sum exactly");
+    let four = big(4, OppStatus::Open, "Prospecting");
+    st.upsert_opportunities(&mut std::iter::once(&four))
+        .unwrap();
+    let err = load_error(&mut st, "four deals of 300 trillion must fail");
+    assert!(
+        err.contains("opportunities' amounts add up to more than salesorg sums exactly"),
+        "{err}"
+    );
+}
+
 #[test]
 fn more_stages_than_a_book_holds_is_an_error_that_names_the_record() {
     // a stage column holds a byte per record: 256 stages at most (the small org's own
