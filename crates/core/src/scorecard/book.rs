@@ -1728,24 +1728,20 @@ impl Book {
             deals += u128::from(o.amount[i].unsigned_abs()) * rate / SCALE as u128 + 1;
             closed += u128::from(o.amount_at_close[i].unsigned_abs());
         }
-        if deals.max(closed) > limit {
-            return Err(over("opportunities' amounts", deals.max(closed)));
-        }
-        let spend: u128 = self
-            .spend
-            .iter()
-            .map(|x| u128::from(x.amount.unsigned_abs()))
-            .sum();
-        if spend > limit {
-            return Err(over("spend entries", spend));
-        }
-        let quotas: u128 = self
-            .quotas
-            .iter()
-            .map(|x| u128::from(x.amount.unsigned_abs()))
-            .sum();
-        if quotas > limit {
-            return Err(over("quotas", quotas));
+        let whole = |xs: &mut dyn Iterator<Item = i64>| -> u128 {
+            xs.map(|x| u128::from(x.unsigned_abs())).sum()
+        };
+        for (what, total) in [
+            ("opportunities' amounts", deals.max(closed)),
+            (
+                "spend entries",
+                whole(&mut self.spend.iter().map(|x| x.amount)),
+            ),
+            ("quotas", whole(&mut self.quotas.iter().map(|x| x.amount))),
+        ] {
+            if total > limit {
+                return Err(over(what, total));
+            }
         }
         Ok(())
     }
