@@ -861,8 +861,8 @@ fn history_runs(
         if d >= until {
             run = None;
             if let Some(g) = layer.own.slot(d) {
-                let (seg, next) = own.at_until(d);
-                until = slots[g].end.min(next);
+                let seg;
+                (seg, until) = run_at(d, g, slots, own);
                 if let Some(sk) = part.skey(seg, g) {
                     run = Some((part.table(sk), slots[g].asof));
                 }
@@ -1077,8 +1077,7 @@ fn day_runs<'a>(
                 i += days[i..rows.end].partition_point(|&x| x < next);
                 continue;
             };
-            let (seg, until) = own.at_until(d);
-            let end = slots[g].end.min(until);
+            let (seg, end) = run_at(d, g, slots, own);
             let j = i + days[i..rows.end].partition_point(|&x| x < end);
             let run = i..j;
             i = j;
@@ -1086,6 +1085,14 @@ fn day_runs<'a>(
         }
         None
     })
+}
+
+/// The owner's segment on day `d` of slot `g`, and the first day after the run of days
+/// that share both: the earlier of the slot's end and the next segment's start.
+#[inline(always)]
+fn run_at(d: Day, g: usize, slots: &[Slot], own: OwnerSegments) -> (u32, Day) {
+    let (seg, next) = own.at_until(d);
+    (seg, slots[g].end.min(next))
 }
 
 /// The rows of owner `p` in a column sorted by owner, from its offsets.
