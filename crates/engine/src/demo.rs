@@ -813,12 +813,21 @@ pub fn generate(
     let mut lead_n: u64 = 0;
     let mut act_n: u64 = 0;
     let eur = Currency::parse("EUR")?;
-    let mut carry = 0.0;
+    // each rep's deals: the whole-number part of the running share, so that the counts add
+    // up to exactly `spec.opportunities` (a running remainder in floating point had lost the
+    // last deal: 12,345 asked for gave 12,344); the last rep who works gets the rest
+    let last_working = weights.iter().rposition(|&w| w > 0.0);
+    let (mut cum_w, mut given) = (0.0, 0u64);
     let reps = g.reps.clone();
     for (ri, rep) in reps.iter().enumerate() {
-        let want = spec.opportunities as f64 * weights[ri] / total_w + carry;
-        let count = want.floor() as u64;
-        carry = want - count as f64;
+        cum_w += weights[ri];
+        let upto = if Some(ri) == last_working {
+            spec.opportunities
+        } else {
+            ((spec.opportunities as f64 * cum_w / total_w).floor() as u64).min(spec.opportunities)
+        };
+        let count = upto.saturating_sub(given);
+        given = given.max(upto);
         let from = rep.hired.max(start);
         let to = rep.left.unwrap_or(end).min(end);
         if to <= from {

@@ -24,6 +24,18 @@ fn demo_store(people: u32, opps: u64, seed: u64) -> salesorg_store::testing::Tes
     s
 }
 
+/// The demo makes exactly as many opportunities as it is asked for, whatever the org's size
+/// (the reps' shares had been rounded down one by one, losing the last deal).
+#[test]
+fn the_demo_makes_exactly_the_opportunities_asked_for() {
+    for (people, opps) in [(40, 0), (40, 1), (40, 5), (60, 3000), (150, 12_345)] {
+        let mut s = demo_store(people, opps, 3);
+        let n = s.counts().unwrap();
+        let made = n.iter().find(|(t, _)| *t == "opportunities").unwrap().1;
+        assert_eq!(made, opps as i64, "{people} people, {opps} opportunities");
+    }
+}
+
 fn demo_engine(people: u32, opps: u64) -> Engine {
     let mut s = demo_store(people, opps, 7);
     salesorg_engine::scorecard::load(&mut s, &Catalog::builtin().unwrap(), true, false, &Quiet)
