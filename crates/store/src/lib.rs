@@ -12,6 +12,7 @@ use std::fmt;
 
 use salesorg_core::CoreError;
 use salesorg_core::date::{Date, fmt_date};
+use salesorg_core::ids::PersonId;
 use salesorg_core::org::OrgHistory;
 use salesorg_core::records::*;
 use salesorg_core::settings::Settings;
@@ -48,6 +49,13 @@ impl From<::postgres::Error> for StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Refuses a span of the org (`what` of person `p`) that ends on or before its start.
+fn spans(what: &str, p: &PersonId, v: &Validity) -> Result<()> {
+    Validity::new(v.from, v.to)
+        .map(drop)
+        .map_err(|e| StoreError::Org(format!("{what} of {p}: {e}")))
+}
 
 /// Every record a scan streams, held in a list.
 fn collected<T>(
@@ -481,7 +489,12 @@ impl Store {
     }
     /// Replaces every reporting line. The org tables are small (one row per person and
     /// change), so the importer computes the whole history and writes it back.
+    /// A line that ends on or before the day it starts is refused before anything is
+    /// written: the store could not read it back.
     pub fn replace_lines(&mut self, lines: &[ReportingLine]) -> Result<()> {
+        for l in lines {
+            spans("reporting line", &l.person, &l.valid)?;
+        }
         self.bump()?;
         self.db.execute("DELETE FROM reporting_lines", &[])?;
         let mut rows = lines.iter().map(line_row);
@@ -500,7 +513,11 @@ impl Store {
         );
         self.rows(&sql, &[])?.iter().map(|r| line_from(r)).collect()
     }
+    /// As [`Store::replace_lines`], a membership that ends on or before its start is refused.
     pub fn replace_memberships(&mut self, ms: &[Membership]) -> Result<()> {
+        for m in ms {
+            spans("unit membership", &m.person, &m.valid)?;
+        }
         self.bump()?;
         self.db.execute("DELETE FROM memberships", &[])?;
         let mut rows = ms.iter().map(membership_row);

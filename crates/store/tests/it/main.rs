@@ -129,6 +129,29 @@ fn org_history_round_trips_and_is_validated() {
             "lead2"
         );
         assert_eq!(s.lines().unwrap(), lines, "{kind}");
+        // a line or a membership that ends as it begins (built around `Validity::new`) is
+        // refused before anything is written, not written and then unreadable
+        let empty = Validity {
+            from: d("2024-02-15"),
+            to: Some(d("2024-02-15")),
+        };
+        let mut bad = lines.clone();
+        bad[1].valid = empty;
+        let before = s.fingerprint().unwrap();
+        let e = s.replace_lines(&bad).unwrap_err().to_string();
+        assert!(
+            e.contains("reporting line of rep") && e.contains("is not after"),
+            "{kind}: {e}"
+        );
+        let m = Membership {
+            person: PersonId::parse("rep").unwrap(),
+            unit: UnitId::parse("east").unwrap(),
+            valid: empty,
+        };
+        let e = s.replace_memberships(&[m]).unwrap_err().to_string();
+        assert!(e.contains("unit membership of rep"), "{kind}: {e}");
+        assert_eq!(s.fingerprint().unwrap(), before, "{kind}");
+        assert_eq!(s.lines().unwrap(), lines, "{kind}");
     }
 }
 
