@@ -41,9 +41,65 @@ pub struct Global {
     /// A role catalog file laid over the built-in one (same format as `salesorg roles --format toml`).
     #[arg(long, global = true, env = "SALESORG_CATALOG")]
     pub catalog: Option<PathBuf>,
-    /// Output format.
+    /// Output format (each command names the ones it writes when given another).
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+impl Command {
+    /// The command's name and the formats it writes: any other `--format` is refused
+    /// before anything is read or written (`org show --format toml` had printed CSV, and
+    /// `import --format json` text).
+    fn formats(&self) -> (&'static str, &'static [Format]) {
+        use Format::*;
+        const TABLE: &[Format] = &[Table];
+        const TABLE_JSON: &[Format] = &[Table, Json];
+        const TABLE_JSON_CSV: &[Format] = &[Table, Json, Csv];
+        const ALL: &[Format] = &[Table, Json, Csv, Toml];
+        match self {
+            Command::Demo { .. } => ("demo", TABLE_JSON_CSV),
+            Command::Import { .. } => ("import", TABLE),
+            Command::Org {
+                what: OrgCmd::Show { .. },
+            } => ("org show", TABLE_JSON_CSV),
+            Command::Org {
+                what: OrgCmd::Person { .. },
+            } => ("org person", TABLE_JSON),
+            Command::Roles { role: None } => ("roles", ALL),
+            Command::Roles { role: Some(_) } => ("roles ROLE", &[Table, Json, Toml]),
+            Command::Settings { .. } => ("settings", ALL),
+            Command::Status => ("status", TABLE_JSON_CSV),
+            Command::Scorecard(_) => ("scorecard", TABLE_JSON_CSV),
+            Command::Explain { .. } => ("explain", TABLE_JSON_CSV),
+            Command::Kpis => ("kpis", TABLE_JSON_CSV),
+            Command::Serve { .. } => ("serve", TABLE),
+            Command::User { .. } => ("user", TABLE),
+        }
+    }
+}
+
+/// Refuses a `--format` that `cmd` does not write, naming those it does.
+fn check_format(cmd: &Command, format: Format) -> Result<()> {
+    let (name, ok) = cmd.formats();
+    if ok.contains(&format) {
+        return Ok(());
+    }
+    let names: Vec<String> = ok
+        .iter()
+        .map(|f| {
+            f.to_possible_value()
+                .map_or_else(String::new, |v| v.get_name().to_owned())
+        })
+        .collect();
+    let list = match names.as_slice() {
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+        [] => String::new(),
+    };
+    let asked = format
+        .to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_owned());
+    bail!("`salesorg {name}` writes {list}, not {asked}")
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -376,6 +432,7 @@ fn open(g: &Global) -> Result<Store> {
 pub fn run() -> Result<()> {
     let cli = Cli::parse();
     let g = &cli.global;
+    check_format(&cli.command, g.format)?;
     match &cli.command {
         Command::Demo {
             people,

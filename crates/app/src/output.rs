@@ -394,8 +394,14 @@ pub fn roles(cat: &Catalog, format: Format) -> Result<()> {
 }
 
 pub fn role(cat: &Catalog, r: &Role, format: Format) -> Result<()> {
-    if format != Format::Table {
-        return print_json(&serde_json::to_value(r)?);
+    match format {
+        Format::Table => {}
+        // (a catalog file of the one role, to lay over the built-in one with --catalog)
+        Format::Toml => {
+            out!("{}", cat.role_toml(r));
+            return Ok(());
+        }
+        _ => return print_json(&serde_json::to_value(r)?),
     }
     let facts = |title: &str, v: &[Fact]| -> Result<()> {
         if !v.is_empty() {
@@ -546,7 +552,12 @@ pub fn settings(s: &Settings, format: Format) -> Result<()> {
                 .map(|(k, v)| vec![k.to_owned(), v])
                 .collect(),
         ),
-        _ => {
+        // (the file `salesorg settings load` reads)
+        Format::Toml => {
+            out!("{}", s.to_toml());
+            Ok(())
+        }
+        Format::Table => {
             for (k, v) in pairs {
                 outln!("{k:<26} {v}");
             }

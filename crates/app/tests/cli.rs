@@ -279,6 +279,63 @@ fn settings_are_set_from_the_cli_and_a_toml_file() {
         serde_json::from_str(&ok(&["--db", db, "status", "--format", "json"])).unwrap();
     assert_eq!(status["backend"], "sqlite");
     assert_eq!(status["counts"]["opportunities"], 0);
+    // the settings written as TOML are the file `settings load` reads: into a second store
+    let written = ok(&["--db", db, "settings", "--format", "toml"]);
+    std::fs::write(&toml, &written).unwrap();
+    let other = dir.path().join("other.db");
+    let other = other.to_str().unwrap();
+    ok(&["--db", other, "settings", "load", toml.to_str().unwrap()]);
+    assert_eq!(
+        ok(&["--db", other, "settings", "--format", "json"]),
+        ok(&["--db", db, "settings", "--format", "json"])
+    );
+}
+
+/// A `--format` a command does not write is refused by name before anything is done (it
+/// had been written in another format: `org show --format toml` as CSV, `import --format
+/// json` as text), and one role is written as a catalog file that `--catalog` reads.
+#[test]
+fn a_format_a_command_does_not_write_is_refused_by_name() {
+    let (dir, db) = temp_store();
+    let db = db.as_str();
+    for (args, want) in [
+        (
+            &["org", "show", "--format", "toml"][..],
+            "`salesorg org show` writes table, json or csv, not toml",
+        ),
+        (
+            &["kpis", "--format", "toml"],
+            "`salesorg kpis` writes table, json or csv, not toml",
+        ),
+        (
+            &["roles", "cro", "--format", "csv"],
+            "`salesorg roles ROLE` writes table, json or toml, not csv",
+        ),
+        (
+            &["demo", "--people", "40", "--format", "toml"],
+            "`salesorg demo` writes table, json or csv, not toml",
+        ),
+        (
+            &["user", "list", "--format", "json"],
+            "`salesorg user` writes table, not json",
+        ),
+    ] {
+        let mut all = vec!["--db", db];
+        all.extend_from_slice(args);
+        let o = run(&all);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+    // (the refused demo wrote nothing)
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&["--db", db, "status", "--format", "json"])).unwrap();
+    assert_eq!(status["counts"]["people"], 0);
+    let role = dir.path().join("cro.toml");
+    std::fs::write(&role, ok(&["roles", "cro", "--format", "toml"])).unwrap();
+    let shown = ok(&["--catalog", role.to_str().unwrap(), "roles", "cro"]);
+    assert!(shown.starts_with("Chief Revenue Officer (cro)"), "{shown}");
 }
 
 /// A server, killed if the test fails before stopping it (a PostgreSQL test database

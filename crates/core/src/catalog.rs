@@ -395,6 +395,15 @@ impl Catalog {
             .max_by_key(|(_, a)| a.len())
             .map(|(r, _)| r)
     }
+    /// One role as a catalog file of its own (with the catalog's sources), which `--catalog`
+    /// lays over the built-in catalog.
+    pub fn role_toml(&self, r: &Role) -> String {
+        toml::to_string_pretty(&CatalogFile {
+            sources: self.sources.clone(),
+            role: vec![r.clone()],
+        })
+        .unwrap_or_default()
+    }
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(&CatalogFile {
             sources: self.sources.clone(),

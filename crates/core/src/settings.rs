@@ -127,7 +127,10 @@ impl Settings {
             "currency" => self.currency = Currency::parse(value)?,
             "lead_sla_minutes" => {
                 self.lead_sla_minutes = value.trim().parse().map_err(|_| {
-                    CoreError::Parse(format!("{value:?} is not a whole number of minutes"))
+                    CoreError::Parse(format!(
+                        "{value:?} is not a whole number of minutes from 0 to {}",
+                        u32::MAX
+                    ))
                 })?
             }
             "holidays" => {
@@ -173,6 +176,35 @@ impl Settings {
             "gross_margin" => self.gross_margin.to_string(),
             _ => return None,
         })
+    }
+
+    /// The settings as the TOML file that [`Settings::apply_toml`] reads
+    /// (`salesorg settings --format toml > org.toml`, later `salesorg settings load org.toml`).
+    pub fn to_toml(&self) -> String {
+        use toml::Value;
+        let mut t = toml::Table::new();
+        let text = |k: &str| Value::String(self.get(k).unwrap_or_default());
+        t.insert(
+            "fiscal_year_start_month".into(),
+            Value::Integer(i64::from(self.fiscal.start_month())),
+        );
+        t.insert("time_zone".into(), text("time_zone"));
+        t.insert("currency".into(), text("currency"));
+        t.insert(
+            "lead_sla_minutes".into(),
+            Value::Integer(i64::from(self.lead_sla_minutes)),
+        );
+        t.insert(
+            "holidays".into(),
+            Value::Array(
+                self.holidays
+                    .iter()
+                    .map(|d| Value::String(fmt_date(*d)))
+                    .collect(),
+            ),
+        );
+        t.insert("gross_margin".into(), text("gross_margin"));
+        toml::to_string(&t).unwrap_or_default()
     }
 
     /// Applies a TOML settings file whole or not at all. An error begins with the line and
@@ -285,6 +317,34 @@ mod tests {
         );
         assert!(s.set("time_zone", "Mars/Olympus").is_err());
         assert_eq!(s.time_zone, "+05:30", "a refused value changes nothing");
+    }
+
+    /// What `to_toml` writes, `apply_toml` reads back to the same settings, from the
+    /// defaults and from settings that differ from them in every key.
+    #[test]
+    fn settings_written_as_toml_read_back_the_same() {
+        let mut s = Settings::default();
+        let mut fresh = Settings::default();
+        fresh.apply_toml(&s.to_toml()).unwrap();
+        assert_eq!(fresh, s);
+        for (k, v) in [
+            ("fiscal_year_start_month", "2"),
+            ("time_zone", "Europe/Berlin"),
+            ("currency", "EUR"),
+            ("lead_sla_minutes", "15"),
+            ("holidays", "2026-01-01, 2026-12-25"),
+            ("gross_margin", "0.65"),
+        ] {
+            s.set(k, v).unwrap();
+        }
+        let text = s.to_toml();
+        let mut back = Settings::default();
+        back.apply_toml(&text).unwrap();
+        assert_eq!(back, s, "{text}");
+        assert!(
+            text.contains("holidays = [\"2026-01-01\", \"2026-12-25\"]"),
+            "{text}"
+        );
     }
 
     #[test]
