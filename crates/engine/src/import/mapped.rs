@@ -985,6 +985,9 @@ impl Ctx<'_> {
                 let target_id = required!("target", txt("target"));
                 let kind = txt("target_kind").unwrap_or_else(|| "person".into());
                 let amount = required!("amount", parse!("amount", money));
+                if amount.is_some_and(|a| a.units() < 0) {
+                    bad("amount", col("amount"), super::NEGATIVE_QUOTA.into());
+                }
                 let period = match (txt("month"), txt("period_start"), txt("period_end")) {
                     (Some(_), _, _) => {
                         parse!("month", |s: &str| Period::parse(s, &Default::default()))

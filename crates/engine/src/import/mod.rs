@@ -118,6 +118,10 @@ impl std::fmt::Display for ImportSummary {
 
 const CHUNK: usize = 20_000;
 
+/// Why a quota below zero is refused (a target to sell less than nothing: its attainment
+/// would be negative for every sale).
+const NEGATIVE_QUOTA: &str = "a quota must not be negative";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
     Person,
@@ -247,6 +251,8 @@ pub struct Loader<'s> {
     people_idx: HashMap<PersonId, usize>,
     managers: Vec<(PersonId, Option<PersonId>, Origin)>,
     units: Vec<Unit>,
+    /// Where each unit of `units` was read, for an org error that names a unit.
+    unit_origins: Vec<Origin>,
     placements: Vec<(PersonId, Option<UnitId>, Origin)>,
     /// Explicit effective-dated lines and memberships (salesorg's own org-change format).
     explicit_lines: Vec<(ReportingLine, Origin)>,
@@ -287,6 +293,7 @@ impl<'s> Loader<'s> {
             people_idx: HashMap::new(),
             managers: Vec::new(),
             units: Vec::new(),
+            unit_origins: Vec::new(),
             placements: Vec::new(),
             explicit_lines: Vec::new(),
             explicit_members: Vec::new(),
@@ -481,6 +488,7 @@ impl<'s> Loader<'s> {
             );
         }
         self.units.push(u);
+        self.unit_origins.push(origin.clone());
         *self.counts.entry(Kind::Unit).or_default() += 1;
         true
     }
@@ -988,14 +996,21 @@ impl<'s> Loader<'s> {
 
         let mut lines = self.db()?.lines()?;
         let mut changes = 0u64;
-        let origins: Vec<(PersonId, Origin)> = self
+        // (the people and units an org error may name, and the rows that set them)
+        let origins: Vec<(String, Origin)> = self
             .managers
             .iter()
-            .map(|(p, _, o)| (p.clone(), o.clone()))
+            .map(|(p, _, o)| (p.to_string(), o.clone()))
             .chain(
                 self.explicit_lines
                     .iter()
-                    .map(|(l, o)| (l.person.clone(), o.clone())),
+                    .map(|(l, o)| (l.person.to_string(), o.clone())),
+            )
+            .chain(
+                units
+                    .iter()
+                    .zip(std::mem::take(&mut self.unit_origins))
+                    .map(|(u, o)| (u.id.to_string(), o)),
             )
             .collect();
         // each person's lines, so that merging is linear in the org's size
@@ -1136,10 +1151,7 @@ impl<'s> Loader<'s> {
                 // point at the row that set the manager of someone the message names
                 let at = origins
                     .iter()
-                    .filter(|(p, _)| {
-                        let id = p.as_str();
-                        msg.split([' ', ',', ':']).any(|w| w == id)
-                    })
+                    .filter(|(id, _)| msg.split([' ', ',', ':']).any(|w| w == id))
                     .map(|(_, o)| o)
                     .min_by_key(|o| (o.file.clone(), o.line));
                 self.problems.push(match at {

@@ -233,6 +233,9 @@ pub fn load(l: &mut Loader<'_>, path: &Path, _opts: &ImportOptions) -> Result<()
                     if amount.is_none() && x.problems.is_empty() {
                         x.problem(c[4], "amount is required but empty");
                     }
+                    if amount.is_some_and(|a| a.units() < 0) {
+                        x.problem(c[4], super::NEGATIVE_QUOTA);
+                    }
                     let origin = x.origin(c[1]);
                     if !x.ok(l) {
                         return Ok(());

@@ -212,6 +212,68 @@ fn management_cycle() {
     refused(d.path(), &["management cycle", "User.csv:2:8:"]);
 }
 
+/// Units whose parents make a loop are refused at the rows that read them (the error had
+/// named no file or line: "the org: unit u-a is its own ancestor").
+#[test]
+fn a_unit_cycle_names_the_rows() {
+    for kind in BOTH {
+        let mut s = populated(kind);
+        let before = s.fingerprint().unwrap();
+        let dir = TempDir::new().unwrap();
+        let f = dir.path().join("units.csv");
+        std::fs::write(
+            &f,
+            "id,name,kind,parent_id\nu-a,A,region,u-b\nu-b,B,region,u-a\n",
+        )
+        .unwrap();
+        let text = import(
+            &mut s,
+            Source::Salesorg,
+            &f,
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap_err()
+        .to_string();
+        for want in [
+            "units.csv:2:1: unit u-a is its own ancestor",
+            "units.csv:3:1: unit u-b is its own ancestor",
+        ] {
+            assert!(text.contains(want), "{kind}: {want:?} in {text}");
+        }
+        assert_eq!(s.fingerprint().unwrap(), before, "{kind}");
+    }
+}
+
+/// A quota below zero is refused at its amount, in salesorg's format and through a
+/// mapping (it had been taken, and made every sale's attainment negative).
+#[test]
+fn a_negative_quota_is_refused_at_its_amount() {
+    let dir = TempDir::new().unwrap();
+    let f = dir.path().join("quotas.csv");
+    std::fs::write(
+        &f,
+        "target_kind,target_id,period,metric,amount\nperson,Anna Snelling,FY2017-Q1,bookings,100\nperson,Anna Snelling,FY2017-Q2,bookings,-5000\n",
+    )
+    .unwrap();
+    let mut s = populated(BackendKind::Sqlite);
+    let before = s.fingerprint().unwrap();
+    let text = import(
+        &mut s,
+        Source::Salesorg,
+        &f,
+        &ImportOptions::default(),
+        &Quiet,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        text.contains("quotas.csv:3:5: amount: a quota must not be negative"),
+        "{text}"
+    );
+    assert_eq!(s.fingerprint().unwrap(), before);
+}
+
 #[test]
 fn skip_bad_rows_imports_the_good_and_writes_the_rejects() {
     for kind in BOTH {

@@ -145,3 +145,43 @@ fn a_mapping_naming_a_missing_column_is_refused() {
         "{e}"
     );
 }
+
+/// A quota below zero read through a mapping is refused at its amount (the first month
+/// of AdventureWorks' targets made -200, thousands of USD).
+#[test]
+fn a_negative_quota_through_a_mapping_is_refused() {
+    let dir = salesorg_store::testing::TempDir::new().unwrap();
+    let from = fixture("adventureworks-reseller-sales-targets");
+    for e in std::fs::read_dir(&from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+    }
+    let f = dir.path().join("ResellerSalesTargets.csv");
+    let bytes = std::fs::read(&f).unwrap();
+    let units: Vec<u16> = bytes[2..]
+        .chunks(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    let text = String::from_utf16(&units).unwrap();
+    let edited = text.replacen(
+        "2017,61161660,-,-,-,-,-,-,200,",
+        "2017,61161660,-,-,-,-,-,-,-200,",
+        1,
+    );
+    assert_ne!(edited, text);
+    let mut out = vec![0xFF, 0xFE];
+    out.extend(edited.encode_utf16().flat_map(u16::to_le_bytes));
+    std::fs::write(&f, out).unwrap();
+    let mut s = fresh(salesorg_store::BackendKind::Sqlite);
+    let opts = ImportOptions {
+        mapping: Some(mapping("adventureworks.toml")),
+        ..Default::default()
+    };
+    let e = import(&mut s, Source::Csv, dir.path(), &opts, &Quiet)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("ResellerSalesTargets.csv:2:9: amount: a quota must not be negative"),
+        "{e}"
+    );
+}
