@@ -586,14 +586,7 @@ pub fn run() -> Result<()> {
                 None => output::roles(&cat, g.format)?,
                 Some(r) => {
                     let role = cat.find(r).ok_or_else(|| {
-                        anyhow!(
-                            "no role {r:?} in the catalog; known: {}",
-                            cat.roles()
-                                .iter()
-                                .map(|r| r.id.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
+                        anyhow!("no role {r:?} in the catalog; known: {}", role_ids(&cat))
                     })?;
                     output::role(&cat, role, g.format)?;
                 }
@@ -697,9 +690,23 @@ pub fn run() -> Result<()> {
             today,
             no_standard_passes,
         } => {
-            let mut cfg = salesorg_web::Config::new(&g.db, catalog(g)?);
-            if !company_roles.is_empty() {
-                cfg.company_roles = salesorg_web::CompanyRoles(Some(company_roles.clone()));
+            let cat = catalog(g)?;
+            // each a role of the catalog, by id, title or alias, kept by its id (a name that
+            // matched no role had been taken, and nobody saw the company through it)
+            let ids = company_roles
+                .iter()
+                .map(|r| {
+                    cat.find(r).map(|role| role.id.clone()).ok_or_else(|| {
+                        anyhow!(
+                            "--company-roles: no role {r:?} in the catalog; known: {}",
+                            role_ids(&cat)
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let mut cfg = salesorg_web::Config::new(&g.db, cat);
+            if !ids.is_empty() {
+                cfg.company_roles = salesorg_web::CompanyRoles(Some(ids));
             }
             cfg.policy.secure_cookie = *secure_cookies;
             cfg.today = date_arg(today, "today")?;
@@ -710,6 +717,15 @@ pub fn run() -> Result<()> {
         Command::User { what } => user(g, what)?,
     }
     Ok(())
+}
+
+/// The catalog's role ids, for an error that names a role it does not hold.
+fn role_ids(cat: &Catalog) -> String {
+    cat.roles()
+        .iter()
+        .map(|r| r.id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Timings in milliseconds as the benchmarks read them: "min M median M (N runs: each run)".

@@ -613,3 +613,36 @@ fn a_server_whose_log_reader_has_gone_keeps_answering() {
     assert!(term.success());
     assert!(server.0.wait().unwrap().success());
 }
+
+/// A server is not started with a company-wide role the catalog does not hold (a typo had
+/// been taken, and nobody saw the company through it), nor on an address it cannot take,
+/// which is the operator's to fix and so not called internal.
+#[test]
+fn serve_refuses_an_unknown_company_role_and_names_an_address_it_cannot_take() {
+    let (_dir, db) = temp_store();
+    let o = run(&[
+        "--db",
+        &db,
+        "serve",
+        "--company-roles",
+        "cro,vp_sale",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--company-roles: no role \"vp_sale\" in the catalog; known: "),
+        "{err}"
+    );
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let o = run(&["--db", &db, "serve", "--listen", &addr]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.starts_with(&format!("error: cannot listen on {addr}: ")),
+        "{err}"
+    );
+    assert_eq!(err.matches("os error").count(), 1, "{err}");
+}

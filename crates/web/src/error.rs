@@ -27,6 +27,13 @@ pub enum WebError {
     Engine(#[from] salesorg_engine::EngineError),
     #[error("internal: {0}")]
     Internal(String),
+    /// The server could not take its address (in use, not this machine's): the operator's
+    /// to fix, so not called internal.
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        reason: std::io::Error,
+    },
 }
 
 impl WebError {
@@ -38,9 +45,10 @@ impl WebError {
             WebError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
-            WebError::Store(_) | WebError::Engine(_) | WebError::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            WebError::Store(_)
+            | WebError::Engine(_)
+            | WebError::Internal(_)
+            | WebError::Listen { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
     /// The stable code in the error body.
@@ -53,7 +61,10 @@ impl WebError {
             WebError::Throttled(_) => "throttled",
             WebError::BadRequest(_) => "bad_request",
             WebError::NotReady => "not_ready",
-            WebError::Store(_) | WebError::Engine(_) | WebError::Internal(_) => "internal",
+            WebError::Store(_)
+            | WebError::Engine(_)
+            | WebError::Internal(_)
+            | WebError::Listen { .. } => "internal",
         }
     }
     /// What the client is told (never the cause of a 500).

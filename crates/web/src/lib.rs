@@ -731,7 +731,10 @@ pub fn serve(cfg: Config, listen: SocketAddr) -> Result<()> {
     let out = rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .map_err(|e| WebError::Internal(format!("cannot listen on {listen}: {e}")))?;
+            .map_err(|reason| WebError::Listen {
+                addr: listen,
+                reason,
+            })?;
         log!(
             "{{\"level\":\"info\",\"msg\":\"listening\",\"addr\":\"{}\"}}",
             listener
