@@ -1029,6 +1029,21 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
                 bail!("--to comes before --from");
             }
             periods = salesorg_core::scorecard::periods_between(&cal, grain, from, to);
+            let most = salesorg_core::scorecard::BULK_PERIODS_MAX;
+            if periods.len() > most {
+                bail!(
+                    "--from {} --to {} is {} periods of a {}: a bulk export takes at most \
+                     {most} (a coarser --grain or a narrower range)",
+                    a.from.as_deref().unwrap_or("(the first record)"),
+                    a.to.as_deref().unwrap_or("(today)"),
+                    periods.len(),
+                    match grain {
+                        Grain::Month => "month",
+                        Grain::Quarter => "quarter",
+                        Grain::Year => "year",
+                    }
+                );
+            }
             let end = periods.last().map(|p| p.end).unwrap_or(to);
             engine.all_team_and_unit_scopes(from, end)
         } else {

@@ -646,3 +646,44 @@ fn serve_refuses_an_unknown_company_role_and_names_an_address_it_cannot_take() {
     );
     assert_eq!(err.matches("os error").count(), 1, "{err}");
 }
+
+/// A bulk export of more periods than one export takes is refused with the count and the
+/// limit (10,000 years of months of a 60-person org had taken 15 GB and more), as the API
+/// refuses it.
+#[test]
+fn a_bulk_export_of_too_many_periods_is_refused_with_the_count() {
+    let (_dir, db) = temp_store();
+    let o = run(&[
+        "--db",
+        &db,
+        "scorecard",
+        "--all",
+        "--grain",
+        "month",
+        "--from",
+        "0001-01",
+        "--to",
+        "9999-11",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("is 119987 periods of a month: a bulk export takes at most 400"),
+        "{err}"
+    );
+    // 400 years are one export
+    ok(&[
+        "--db",
+        &db,
+        "scorecard",
+        "--all",
+        "--grain",
+        "year",
+        "--from",
+        "FY1700",
+        "--to",
+        "FY2099",
+        "-o",
+        "/dev/null",
+    ]);
+}

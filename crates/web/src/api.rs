@@ -15,7 +15,7 @@ use serde_json::{Value as J, json};
 use salesorg_core::date::{Date, fmt_date, parse_date};
 use salesorg_core::kpi;
 use salesorg_core::period::{Grain, Period};
-use salesorg_core::scorecard::{Engine, Scope, periods_between};
+use salesorg_core::scorecard::{BULK_PERIODS_MAX, Engine, Scope, periods_between};
 use salesorg_engine::scorecard as sc;
 
 use crate::access::{Access, Cx, Scoped, records::Kind};
@@ -592,8 +592,10 @@ async fn bulk(
             )));
         }
         let periods = periods_between(cal, grain, from.start, to.start);
-        if periods.len() > 400 {
-            return Err(WebError::BadRequest("at most 400 periods at once".into()));
+        if periods.len() > BULK_PERIODS_MAX {
+            return Err(WebError::BadRequest(format!(
+                "at most {BULK_PERIODS_MAX} periods at once"
+            )));
         }
         let kpis = kpis_param(q.kpi.as_deref())?;
         let scopes = cx.scoped.bulk_scopes(from.start, to.end);

@@ -2365,6 +2365,11 @@ fn quota(
     }
 }
 
+/// The most periods one bulk export takes (33 years of months): its rows are every scope
+/// times every period, held until written, and 10,000 years of months of even a small org
+/// had taken 15 GB and more.
+pub const BULK_PERIODS_MAX: usize = 400;
+
 /// Every period of a grain from the one containing `from` to the one containing `to`.
 pub fn periods_between(
     cal: &crate::period::FiscalCalendar,
