@@ -453,6 +453,7 @@ pub fn run() -> Result<()> {
             };
             let bar = Bar::new();
             let started = std::time::Instant::now();
+            salesorg_engine::demo::check_end(end)?;
             if let Some(dir) = export_salesforce {
                 let mut sink = salesorg_engine::sfexport::SalesforceExport::create(dir, end)?;
                 let sum = generate(&spec, &mut sink, &bar)?;

@@ -488,6 +488,26 @@ fn money(major: f64) -> Money {
     Money::from_units(((major.max(1.0)).round() as i64) * salesorg_core::money::SCALE)
 }
 
+/// The years the demo's end may fall in.
+pub const DEMO_END_YEARS: std::ops::RangeInclusive<i32> = 1900..=9000;
+
+/// Refuses an end outside [`DEMO_END_YEARS`]: the history is the three years before it,
+/// and hires, closes and rates fall up to a few years after it (an end near the calendar's
+/// limits had panicked, or never ended).
+pub fn check_end(end: Date) -> Result<()> {
+    if DEMO_END_YEARS.contains(&end.year()) {
+        return Ok(());
+    }
+    Err(salesorg_core::CoreError::Rule(format!(
+        "the demo's end {} is not in the years {} to {}: its history is the three years \
+         before the end",
+        salesorg_core::date::fmt_date(end),
+        DEMO_END_YEARS.start(),
+        DEMO_END_YEARS.end()
+    ))
+    .into())
+}
+
 /// Generates the demo org into `sink`.
 pub fn generate(
     spec: &DemoSpec,
@@ -495,6 +515,7 @@ pub fn generate(
     progress: &dyn Progress,
 ) -> Result<DemoSummary> {
     let end = spec.end;
+    check_end(end)?;
     let start = add_months(
         Period::containing(&FiscalCalendar::default(), Grain::Month, end).start,
         -35,

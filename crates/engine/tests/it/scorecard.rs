@@ -36,6 +36,45 @@ fn the_demo_makes_exactly_the_opportunities_asked_for() {
     }
 }
 
+/// The demo's end falls in years whose three years before and few after the calendar
+/// holds: an end near 9999 had panicked (9999-06-30) or never ended (9999-12-31), and one
+/// near year 1 named a day before it; each is refused before anything is written, and the
+/// years at the edges work.
+#[test]
+fn the_demo_refuses_an_end_near_the_calendars_limits() {
+    for (end, ok) in [
+        ("9999-12-31", false),
+        ("9999-06-30", false),
+        ("0003-06-30", false),
+        ("1899-12-31", false),
+        ("1900-01-01", true),
+        ("9000-12-31", true),
+    ] {
+        let mut s = fresh(BackendKind::Sqlite);
+        let spec = DemoSpec {
+            people: 40,
+            opportunities: 50,
+            seed: 1,
+            end: parse_date(end).unwrap(),
+            activities_per_opp: 1.0,
+        };
+        let before = s.fingerprint().unwrap();
+        match generate(&spec, &mut StoreSink(&mut s), &Quiet) {
+            Ok(_) => assert!(ok, "{end}"),
+            Err(e) => {
+                assert!(!ok, "{end}: {e}");
+                assert!(
+                    e.to_string().contains(&format!(
+                        "the demo's end {end} is not in the years 1900 to 9000"
+                    )),
+                    "{e}"
+                );
+                assert_eq!(s.fingerprint().unwrap(), before, "{end}");
+            }
+        }
+    }
+}
+
 fn demo_engine(people: u32, opps: u64) -> Engine {
     let mut s = demo_store(people, opps, 7);
     salesorg_engine::scorecard::load(&mut s, &Catalog::builtin().unwrap(), true, false, &Quiet)
