@@ -1027,7 +1027,17 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
                 None => today,
             };
             if to < from {
-                bail!("--to comes before --from");
+                bail!(
+                    "--to {} comes before --from {}",
+                    a.to.clone().unwrap_or_else(|| format!(
+                        "(today, {})",
+                        salesorg_core::date::fmt_date(today)
+                    )),
+                    a.from.clone().unwrap_or_else(|| format!(
+                        "(the first record, {})",
+                        salesorg_core::date::fmt_date(first)
+                    ))
+                );
             }
             periods = salesorg_core::scorecard::periods_between(&cal, grain, from, to);
             let most = salesorg_core::scorecard::BULK_PERIODS_MAX;

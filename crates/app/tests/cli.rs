@@ -671,6 +671,21 @@ fn a_bulk_export_of_too_many_periods_is_refused_with_the_count() {
         err.contains("is 119987 periods of a month: a bulk export takes at most 400"),
         "{err}"
     );
+    // a range that ends before it starts names both ends, today's too when it is one
+    let o = run(&[
+        "--db",
+        &db,
+        "scorecard",
+        "--all",
+        "--grain",
+        "year",
+        "--from",
+        "FY9990",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--to (today, "), "{err}");
+    assert!(err.contains(") comes before --from FY9990"), "{err}");
     // 400 years are one export
     ok(&[
         "--db",
