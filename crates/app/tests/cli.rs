@@ -28,6 +28,20 @@ fn ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// Runs `salesorg args`, expects it to fail with exit code 1 and nothing on standard
+/// output, and returns what it wrote to standard error.
+fn fails(args: &[&str]) -> String {
+    let o = run(args);
+    assert_eq!(o.status.code(), Some(1), "salesorg {args:?}");
+    assert!(o.stdout.is_empty(), "salesorg {args:?}");
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A command line's words (none of them holding a space).
+fn words(line: &str) -> Vec<&str> {
+    line.split(' ').collect()
+}
+
 fn fixture(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../fixtures")
@@ -322,11 +336,8 @@ fn a_format_a_command_does_not_write_is_refused_by_name() {
     ] {
         let mut all = vec!["--db", db];
         all.extend_from_slice(args);
-        let o = run(&all);
-        assert_eq!(o.status.code(), Some(1), "{args:?}");
-        let err = String::from_utf8_lossy(&o.stderr);
+        let err = fails(&all);
         assert!(err.contains(want), "{args:?}: {err}");
-        assert!(o.stdout.is_empty(), "{args:?}");
     }
     // (the refused demo wrote nothing)
     let status: serde_json::Value =
@@ -620,26 +631,16 @@ fn a_server_whose_log_reader_has_gone_keeps_answering() {
 #[test]
 fn serve_refuses_an_unknown_company_role_and_names_an_address_it_cannot_take() {
     let (_dir, db) = temp_store();
-    let o = run(&[
-        "--db",
-        &db,
-        "serve",
-        "--company-roles",
-        "cro,vp_sale",
-        "--listen",
-        "127.0.0.1:0",
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = fails(&words(&format!(
+        "--db {db} serve --company-roles cro,vp_sale --listen 127.0.0.1:0"
+    )));
     assert!(
         err.contains("--company-roles: no role \"vp_sale\" in the catalog; known: "),
         "{err}"
     );
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let o = run(&["--db", &db, "serve", "--listen", &addr]);
-    assert_eq!(o.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = fails(&["--db", &db, "serve", "--listen", &addr]);
     assert!(
         err.starts_with(&format!("error: cannot listen on {addr}: ")),
         "{err}"
@@ -653,52 +654,21 @@ fn serve_refuses_an_unknown_company_role_and_names_an_address_it_cannot_take() {
 #[test]
 fn a_bulk_export_of_too_many_periods_is_refused_with_the_count() {
     let (_dir, db) = temp_store();
-    let o = run(&[
-        "--db",
-        &db,
-        "scorecard",
-        "--all",
-        "--grain",
-        "month",
-        "--from",
-        "0001-01",
-        "--to",
-        "9999-11",
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = fails(&words(&format!(
+        "--db {db} scorecard --all --grain month --from 0001-01 --to 9999-11"
+    )));
     assert!(
         err.contains("is 119987 periods of a month: a bulk export takes at most 400"),
         "{err}"
     );
     // a range that ends before it starts names both ends, today's too when it is one
-    let o = run(&[
-        "--db",
-        &db,
-        "scorecard",
-        "--all",
-        "--grain",
-        "year",
-        "--from",
-        "FY9990",
-    ]);
-    assert_eq!(o.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = fails(&words(&format!(
+        "--db {db} scorecard --all --grain year --from FY9990"
+    )));
     assert!(err.contains("--to (today, "), "{err}");
     assert!(err.contains(") comes before --from FY9990"), "{err}");
     // 400 years are one export
-    ok(&[
-        "--db",
-        &db,
-        "scorecard",
-        "--all",
-        "--grain",
-        "year",
-        "--from",
-        "FY1700",
-        "--to",
-        "FY2099",
-        "-o",
-        "/dev/null",
-    ]);
+    ok(&words(&format!(
+        "--db {db} scorecard --all --grain year --from FY1700 --to FY2099 -o /dev/null"
+    )));
 }
