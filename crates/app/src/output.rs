@@ -839,7 +839,13 @@ pub fn explanation(
                 ex.scope,
                 ex.period,
                 fmt_date(ex.as_of),
-                ex.value.to_text("— (undefined: the denominator is zero)")
+                match &ex.value {
+                    // (an empty table had printed nothing after the "=")
+                    salesorg_core::kpi::Value::Table(t) if t.rows().next().is_none() => {
+                        "a table with no rows".to_owned()
+                    }
+                    v => v.to_text("— (undefined: the denominator is zero)"),
+                }
             );
             outln!("formula: {}", ex.formula);
             outln!(

@@ -672,3 +672,21 @@ fn a_bulk_export_of_too_many_periods_is_refused_with_the_count() {
         "--db {db} scorecard --all --grain year --from FY1700 --to FY2099 -o /dev/null"
     )));
 }
+
+/// A table-valued KPI with no rows is said to be one in a drill-down (it had printed
+/// nothing after the "="); a table with rows reads as the scorecard writes it.
+#[test]
+fn an_empty_table_in_a_drill_down_is_said_to_be_empty() {
+    let (_dir, db) = small_demo();
+    // the CRO carries no deals of their own
+    let out = ok(&words(&format!(
+        "--db {db} explain stage_conversion --scope person:P-00001 --period FY2025"
+    )));
+    let first = out.lines().next().unwrap_or_default();
+    assert!(first.ends_with("= a table with no rows"), "{first}");
+    let out = ok(&words(&format!(
+        "--db {db} explain stage_conversion --scope company --period FY2025"
+    )));
+    let first = out.lines().next().unwrap_or_default();
+    assert!(first.contains(") = ") && first.contains(": "), "{first}");
+}

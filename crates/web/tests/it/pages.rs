@@ -448,3 +448,21 @@ fn a_large_drill_downs_middle_pages_sorts_and_export_list_every_record() {
     // the export: every record, in order
     assert_eq!(exported(q), ids(&all));
 }
+
+/// A table-valued KPI with no rows says so in its drill-down (it had shown an empty value).
+#[test]
+fn an_empty_table_says_there_is_nothing_in_the_period() {
+    let fx = fixture(BackendKind::Sqlite);
+    let dir = sign_in(&fx, "dir_a", PASSWORD).unwrap();
+    // a Director carries no deals of their own
+    let me = fx.person("dir_a");
+    let r = call(
+        &fx,
+        "GET",
+        &format!("/explain?kpi=stage_conversion&scope=person:{me}&period=FY2026-Q3"),
+        &dir,
+        None,
+    );
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains(">none<"), "{}", r.body);
+}
