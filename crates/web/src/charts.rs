@@ -237,6 +237,15 @@ pub fn hbars(
             esc(note)
         );
     }
+    if labels.is_empty() {
+        // (no bars: a blank chart had looked like one that failed to draw)
+        let _ = write!(
+            out,
+            "<text class=\"tick\" x=\"{:.0}\" y=\"{:.1}\" text-anchor=\"middle\">Nothing in this period.</text>",
+            W / 2.0,
+            T + 15.0
+        );
+    }
     out.push_str("</svg>");
     let rows: Vec<Vec<String>> = labels
         .iter()

@@ -449,13 +449,28 @@ fn a_large_drill_downs_middle_pages_sorts_and_export_list_every_record() {
     assert_eq!(exported(q), ids(&all));
 }
 
-/// A table-valued KPI with no rows says so in its drill-down (it had shown an empty value).
+/// A table-valued KPI with no rows says so in its drill-down (it had shown an empty value),
+/// and a funnel without a stage entered in its chart (it had drawn a blank).
 #[test]
 fn an_empty_table_says_there_is_nothing_in_the_period() {
     let fx = fixture(BackendKind::Sqlite);
     let dir = sign_in(&fx, "dir_a", PASSWORD).unwrap();
     // a Director carries no deals of their own
     let me = fx.person("dir_a");
+    let r = call(
+        &fx,
+        "GET",
+        &format!("/scope?scope=person:{me}&period=FY2026-Q3"),
+        &dir,
+        None,
+    );
+    assert_eq!(r.status, StatusCode::OK);
+    let funnel = r.body.split("id=\"funnel\"").nth(1).unwrap_or_default();
+    let funnel = funnel.split("</figure>").next().unwrap_or_default();
+    assert!(
+        funnel.contains(">Nothing in this period.</text>"),
+        "{funnel}"
+    );
     let r = call(
         &fx,
         "GET",
