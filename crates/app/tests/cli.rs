@@ -690,3 +690,44 @@ fn an_empty_table_in_a_drill_down_is_said_to_be_empty() {
     let first = out.lines().next().unwrap_or_default();
     assert!(first.contains(") = ") && first.contains(": "), "{first}");
 }
+
+/// A server whose data cannot be loaded (the organisation's currency set to one no rate
+/// reaches) says so on `/ready` and on its pages, where it had said "still loading" for as
+/// long as it ran; the log says why.
+#[test]
+fn a_server_whose_data_cannot_load_says_so() {
+    let (_dir, db) = small_demo();
+    ok(&words(&format!("--db {db} settings set currency XYZ")));
+    let port = free_port();
+    let child = Server(
+        bin()
+            .args(words(&format!(
+                "--db {db} serve --listen 127.0.0.1:{port} --no-standard-passes"
+            )))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let started = Instant::now();
+    let ready = loop {
+        let r = http(
+            port,
+            "GET /ready HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        if let Some(r) = r.filter(|r| r.contains("load_failed")) {
+            break r;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "never said the load failed"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(ready.starts_with("HTTP/1.1 503"), "{ready}");
+    assert!(
+        ready.contains("the data could not be loaded; the server's log says why"),
+        "{ready}"
+    );
+    drop(child);
+}

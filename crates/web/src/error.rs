@@ -21,6 +21,10 @@ pub enum WebError {
     BadRequest(String),
     #[error("the data is still loading")]
     NotReady,
+    /// The data could not be loaded (the loader says why in the server's log and tries
+    /// again); not "still loading", which it had said for as long as the server ran.
+    #[error("the data could not be loaded; the server's log says why, and it tries again")]
+    LoadFailed,
     #[error("store: {0}")]
     Store(#[from] salesorg_store::StoreError),
     #[error("engine: {0}")]
@@ -44,7 +48,7 @@ impl WebError {
             WebError::Forbidden(_) | WebError::Csrf => StatusCode::FORBIDDEN,
             WebError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            WebError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::NotReady | WebError::LoadFailed => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Store(_)
             | WebError::Engine(_)
             | WebError::Internal(_)
@@ -61,6 +65,7 @@ impl WebError {
             WebError::Throttled(_) => "throttled",
             WebError::BadRequest(_) => "bad_request",
             WebError::NotReady => "not_ready",
+            WebError::LoadFailed => "load_failed",
             WebError::Store(_)
             | WebError::Engine(_)
             | WebError::Internal(_)

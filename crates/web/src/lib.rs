@@ -244,6 +244,8 @@ pub struct App {
     stopping: AtomicBool,
     /// The day the standard passes were made for (see [`App::warm_grids`]).
     warmed_on: Mutex<Option<Date>>,
+    /// Whether the loader's last try failed (see [`WebError::LoadFailed`]).
+    load_failed: AtomicBool,
 }
 
 /// The client's address, for throttling and the audit log.
@@ -270,6 +272,7 @@ impl App {
             ready: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             warmed_on: Mutex::new(None),
+            load_failed: AtomicBool::new(false),
         }))
     }
 
@@ -425,13 +428,22 @@ impl App {
             .map_err(|e| WebError::Internal(format!("priming the drill-downs: {e}")))
     }
 
-    /// The warm engine, or `NotReady` while it loads.
+    /// The warm engine, or `NotReady` while it loads (`LoadFailed` once loading it failed).
     pub fn engine(&self) -> Result<Arc<Loaded>> {
         self.loaded
             .read()
             .ok()
             .and_then(|l| l.clone())
-            .ok_or(WebError::NotReady)
+            .ok_or_else(|| self.not_ready())
+    }
+
+    /// Why there is no engine: still loading, or the last load failed.
+    fn not_ready(&self) -> WebError {
+        if self.load_failed.load(Ordering::SeqCst) {
+            WebError::LoadFailed
+        } else {
+            WebError::NotReady
+        }
     }
 
     pub fn is_ready(&self) -> bool {
@@ -655,7 +667,7 @@ async fn ready(State(app): State<Arc<App>>) -> Response {
     if app.is_ready() {
         axum::Json(serde_json::json!({"status": "ready"})).into_response()
     } else {
-        WebError::NotReady.into_response()
+        app.not_ready().into_response()
     }
 }
 
@@ -768,6 +780,7 @@ pub fn spawn_loader(app: Arc<App>) {
             let t = Instant::now();
             match app.load() {
                 Ok(true) => {
+                    app.load_failed.store(false, Ordering::SeqCst);
                     log!(
                         "{{\"level\":\"info\",\"msg\":\"scorecard engine loaded\",\"ms\":{}}}",
                         t.elapsed().as_millis()
@@ -803,7 +816,10 @@ pub fn spawn_loader(app: Arc<App>) {
                         warm_grids(&app);
                     }
                 }
-                Err(e) => log_error("loading the scorecard engine", &e.to_string()),
+                Err(e) => {
+                    app.load_failed.store(true, Ordering::SeqCst);
+                    log_error("loading the scorecard engine", &e.to_string())
+                }
             }
             if app.stopping.load(Ordering::SeqCst) {
                 return;

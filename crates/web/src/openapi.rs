@@ -245,7 +245,7 @@ pub fn document() -> String {
             "responses": {"Error": {"description": "An error", "content": {"application/json": {"schema": {
                 "type": "object",
                 "properties": {"error": {"type": "object", "properties": {
-                    "code": {"type": "string", "enum": ["not_found", "unauthorized", "forbidden", "csrf", "throttled", "bad_request", "not_ready", "internal"]},
+                    "code": {"type": "string", "enum": ["not_found", "unauthorized", "forbidden", "csrf", "throttled", "bad_request", "not_ready", "load_failed", "internal"]},
                     "message": {"type": "string"}}}}}}}}},
         },
     });
