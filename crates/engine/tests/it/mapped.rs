@@ -185,3 +185,26 @@ fn a_negative_quota_through_a_mapping_is_refused() {
         "{e}"
     );
 }
+
+/// A mapping naming a kind of record salesorg does not know is refused at its line and
+/// column, even when its file has no rows (it had imported nothing, and said so quietly).
+#[test]
+fn a_mapping_naming_an_unknown_record_kind_is_refused_at_its_place() {
+    let dir = salesorg_store::testing::TempDir::new().unwrap();
+    std::fs::write(dir.path().join("x.csv"), "a,b\n").unwrap();
+    let m = dir.path().join("m.toml");
+    std::fs::write(&m, "[[file]]\npath = \"x.csv\"\nrecord = \"nonsense\"\n").unwrap();
+    let mut s = fresh(salesorg_store::BackendKind::Sqlite);
+    let opts = ImportOptions {
+        mapping: Some(m),
+        ..Default::default()
+    };
+    let e = import(&mut s, Source::Csv, dir.path(), &opts, &Quiet)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("m.toml: not a valid mapping: TOML parse error at line 3, column 10"),
+        "{e}"
+    );
+    assert!(e.contains("unknown variant `nonsense`"), "{e}");
+}
