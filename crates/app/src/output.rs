@@ -47,13 +47,31 @@ fn node<'a>(
     let person = *people.get(id)?;
     let role = person.role.as_ref().and_then(|r| cat.find(r.as_str()));
     let span = org.direct_reports(id, d).len();
-    let flag = role.and_then(|r| r.span_flag(span));
+    // (no span to judge for someone not with the company on `d`: a Director who had left
+    // was flagged for a span of 0)
+    let flag = role
+        .filter(|_| with_company(person, d))
+        .and_then(|r| r.span_flag(span));
     Some(Node {
         person,
         role,
         span,
         flag,
     })
+}
+
+/// Whether `p` works for the company on `d`: hired by then (or never dated) and not yet left.
+fn with_company(p: &Person, d: Date) -> bool {
+    p.hired.is_none_or(|h| h <= d) && p.left.is_none_or(|l| d < l)
+}
+
+/// " · left DATE" or " · hired DATE" for someone not with the company on `d`.
+fn absence(p: &Person, d: Date) -> String {
+    match (p.hired, p.left) {
+        (_, Some(l)) if l <= d => format!(" · left {}", fmt_date(l)),
+        (Some(h), _) if d < h => format!(" · hired {}", fmt_date(h)),
+        _ => String::new(),
+    }
 }
 
 /// Prints the reporting tree on `d`.
@@ -188,9 +206,10 @@ pub fn org_tree(
                         String::new()
                     };
                     let flag = n.flag.map(|f| format!("  ⚠ {f}")).unwrap_or_default();
+                    let away = absence(n.person, self.d);
                     writeln!(
                         w,
-                        "{prefix}{branch}{} ({}) — {role}{span}{flag}",
+                        "{prefix}{branch}{} ({}) — {role}{away}{span}{flag}",
                         n.person.name, n.person.id
                     )?;
                     let reports = self.org.direct_reports(id, self.d);
@@ -257,8 +276,9 @@ pub fn person(
         Format::Table => {
             outln!("{} ({}) on {}", p.name, p.id, fmt_date(d));
             outln!(
-                "  role:        {}",
-                p.role.as_ref().map(|r| r.as_str()).unwrap_or("-")
+                "  role:        {}{}",
+                p.role.as_ref().map(|r| r.as_str()).unwrap_or("-"),
+                absence(p, d)
             );
             outln!(
                 "  reports to:  {}",
@@ -295,6 +315,7 @@ pub fn person(
         }
         _ => print_json(&json!({
             "id": p.id.as_str(), "name": p.name, "as_of": fmt_date(d),
+            "hired": p.hired.map(fmt_date), "left": p.left.map(fmt_date),
             "manager": manager.map(|m| m.as_str()),
             "chain": chain.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
             "direct_reports": reports.iter().map(|c| c.as_str()).collect::<Vec<_>>(),

@@ -731,3 +731,25 @@ fn a_server_whose_data_cannot_load_says_so() {
     );
     drop(child);
 }
+
+/// Someone who has left is shown as such in the org chart and on their own page, without
+/// a span-of-control warning (a Director who had left was flagged for a span of 0).
+#[test]
+fn a_person_who_left_is_shown_as_gone_without_a_span_warning() {
+    let (_dir, db) = small_demo();
+    // the demo's first Director of Sales leaves (its second reorganisation)
+    let p: serde_json::Value = serde_json::from_str(&ok(&words(&format!(
+        "--db {db} org person P-00003 --format json"
+    ))))
+    .unwrap();
+    let left = p["left"].as_str().expect("P-00003 left").to_owned();
+    let tree = ok(&words(&format!("--db {db} org show --root P-00003")));
+    let line = tree.lines().nth(1).unwrap_or_default();
+    assert!(line.contains(&format!(" · left {left}")), "{tree}");
+    assert!(!line.contains('⚠'), "{tree}");
+    let page = ok(&words(&format!("--db {db} org person P-00003")));
+    assert!(
+        page.contains(&format!("director_sales · left {left}")),
+        "{page}"
+    );
+}
