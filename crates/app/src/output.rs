@@ -767,9 +767,20 @@ pub fn person_scorecard(
         w.flush()?;
         return Ok(());
     }
+    // (someone who left before the as-of day is said to have: their scorecard is of the
+    // team they led, or the book they carried, until then)
+    let as_of = salesorg_core::scorecard::day(card.as_of);
+    let left = if info.left <= as_of {
+        format!(
+            " · left {}",
+            fmt_date(salesorg_core::scorecard::date_of(info.left))
+        )
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "{} ({}) — {} · scope {} · {} as of {} · {}",
+        "{} ({}) — {}{left} · scope {} · {} as of {} · {}",
         info.name,
         info.id,
         card.role.as_deref().unwrap_or("no role"),

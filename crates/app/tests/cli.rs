@@ -752,4 +752,17 @@ fn a_person_who_left_is_shown_as_gone_without_a_span_warning() {
         page.contains(&format!("director_sales · left {left}")),
         "{page}"
     );
+    // their scorecard says so too, over a period after they left (not over one before)
+    let card = ok(&words(&format!("--db {db} scorecard --person P-00003")));
+    let head = card.lines().next().unwrap_or_default();
+    assert!(
+        head.contains(&format!("Director of Sales · left {left} · scope")),
+        "{head}"
+    );
+    let before = left[..4].parse::<i32>().unwrap() - 1;
+    let card = ok(&words(&format!(
+        "--db {db} scorecard --person P-00003 --period FY{before}"
+    )));
+    let head = card.lines().next().unwrap_or_default();
+    assert!(!head.contains(" · left "), "{head}");
 }
