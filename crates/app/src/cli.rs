@@ -73,6 +73,15 @@ impl Command {
             Command::Explain { .. } => ("explain", TABLE_JSON_CSV),
             Command::Kpis => ("kpis", TABLE_JSON_CSV),
             Command::Serve { .. } => ("serve", TABLE),
+            Command::User {
+                what: UserCmd::List,
+            }
+            | Command::User {
+                what:
+                    UserCmd::Token {
+                        what: TokenCmd::List { .. },
+                    },
+            } => ("user list", TABLE_JSON_CSV),
             Command::User { .. } => ("user", TABLE),
         }
     }
@@ -888,14 +897,17 @@ fn user(g: &Global, what: &UserCmd) -> Result<()> {
                         u.id.to_string(),
                         u.username.clone(),
                         u.person_id.clone().unwrap_or_default(),
-                        if u.is_admin { "admin" } else { "" }.into(),
-                        if u.disabled { "disabled" } else { "" }.into(),
+                        if u.is_admin { "yes" } else { "no" }.into(),
+                        if u.disabled { "disabled" } else { "active" }.into(),
                     ]
                 })
                 .collect();
-            for r in rows {
-                outln!("{}", r.join("\t"));
-            }
+            output::listing(
+                &["id", "username", "person", "admin", "status"],
+                rows,
+                "no users yet: `salesorg user add NAME --person ID` adds one",
+                g.format,
+            )?;
         }
         UserCmd::Token { what } => match what {
             TokenCmd::Create { username, name } => {
@@ -932,19 +944,29 @@ fn user(g: &Global, what: &UserCmd) -> Result<()> {
             }
             TokenCmd::List { username } => {
                 let u = find(&mut store, username)?;
-                for t in store.tokens_of(u.id)? {
-                    outln!(
-                        "{}\t{}\t{}…\t{}",
-                        t.id,
-                        t.name,
-                        t.prefix,
-                        if t.revoked_at.is_some() {
-                            "revoked"
-                        } else {
-                            "live"
-                        }
-                    );
-                }
+                let rows = store
+                    .tokens_of(u.id)?
+                    .into_iter()
+                    .map(|t| {
+                        vec![
+                            t.id.to_string(),
+                            t.name,
+                            format!("{}…", t.prefix),
+                            if t.revoked_at.is_some() {
+                                "revoked"
+                            } else {
+                                "live"
+                            }
+                            .into(),
+                        ]
+                    })
+                    .collect();
+                output::listing(
+                    &["id", "name", "starts", "status"],
+                    rows,
+                    &format!("{username} has no API tokens"),
+                    g.format,
+                )?;
             }
         },
     }

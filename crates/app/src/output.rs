@@ -15,6 +15,55 @@ use salesorg_core::settings::{KEYS, Settings};
 
 use crate::cli::Format;
 
+/// A list of records (`user list`, `user token list`): aligned columns under a header, or
+/// `none` when it is empty; CSV; or JSON objects keyed by the header.
+pub fn listing(header: &[&str], rows: Vec<Vec<String>>, none: &str, format: Format) -> Result<()> {
+    match format {
+        Format::Csv => csv_out(header, rows),
+        Format::Json | Format::Toml => print_json(&Value::Array(
+            rows.iter()
+                .map(|r| {
+                    Value::Object(
+                        header
+                            .iter()
+                            .zip(r)
+                            .map(|(h, v)| (h.to_string(), Value::String(v.clone())))
+                            .collect(),
+                    )
+                })
+                .collect(),
+        )),
+        Format::Table if rows.is_empty() => {
+            outln!("{none}");
+            Ok(())
+        }
+        Format::Table => {
+            let widths: Vec<usize> = (0..header.len())
+                .map(|c| {
+                    rows.iter()
+                        .map(|r| r.get(c).map_or(0, |v| v.chars().count()))
+                        .chain(std::iter::once(header[c].len()))
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            let line = |cells: Vec<&str>| {
+                let padded: Vec<String> = cells
+                    .iter()
+                    .zip(&widths)
+                    .map(|(c, w)| format!("{c:<w$}"))
+                    .collect();
+                padded.join("  ").trim_end().to_owned()
+            };
+            outln!("{}", line(header.to_vec()));
+            for r in &rows {
+                outln!("{}", line(r.iter().map(String::as_str).collect()));
+            }
+            Ok(())
+        }
+    }
+}
+
 fn csv_out(header: &[&str], rows: Vec<Vec<String>>) -> Result<()> {
     let mut w = csv::Writer::from_writer(std::io::stdout());
     w.write_record(header)?;

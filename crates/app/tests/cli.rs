@@ -330,7 +330,7 @@ fn a_format_a_command_does_not_write_is_refused_by_name() {
             "`salesorg demo` writes table, json or csv, not toml",
         ),
         (
-            &["user", "list", "--format", "json"],
+            &["user", "disable", "nobody", "--format", "json"],
             "`salesorg user` writes table, not json",
         ),
     ] {
@@ -765,4 +765,50 @@ fn a_person_who_left_is_shown_as_gone_without_a_span_warning() {
     )));
     let head = card.lines().next().unwrap_or_default();
     assert!(!head.contains(" · left "), "{head}");
+}
+
+/// The users and a user's API tokens are listed under a header (they had been bare
+/// tab-separated fields), as CSV or JSON on request, and an empty list says so.
+#[test]
+fn users_and_tokens_are_listed_under_a_header() {
+    let (_dir, db) = small_demo();
+    let list = ok(&words(&format!("--db {db} user list")));
+    let mut lines = list.lines();
+    assert_eq!(
+        lines
+            .next()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>()),
+        Some(vec!["id", "username", "person", "admin", "status"]),
+        "{list}"
+    );
+    assert!(
+        list.lines()
+            .any(|l| l.contains(" cro ") && l.ends_with("active")),
+        "{list}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&words(&format!("--db {db} user list --format json")))).unwrap();
+    let admin = json
+        .as_array()
+        .and_then(|a| a.iter().find(|u| u["username"] == "admin"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(admin["admin"], "yes", "{json}");
+    assert_eq!(
+        ok(&words(&format!("--db {db} user token list cro"))).trim(),
+        "cro has no API tokens"
+    );
+    ok(&words(&format!(
+        "--db {db} user token create cro --name ci"
+    )));
+    let csv = ok(&words(&format!(
+        "--db {db} user token list cro --format csv"
+    )));
+    let mut rows = csv.lines();
+    assert_eq!(rows.next(), Some("id,name,starts,status"), "{csv}");
+    assert!(
+        rows.next()
+            .is_some_and(|r| r.contains(",ci,") && r.ends_with(",live")),
+        "{csv}"
+    );
 }
