@@ -93,22 +93,17 @@ fn check_format(cmd: &Command, format: Format) -> Result<()> {
     if ok.contains(&format) {
         return Ok(());
     }
-    let names: Vec<String> = ok
-        .iter()
-        .map(|f| {
-            f.to_possible_value()
-                .map_or_else(String::new, |v| v.get_name().to_owned())
-        })
-        .collect();
+    let name_of = |f: &Format| {
+        f.to_possible_value()
+            .map_or_else(String::new, |v| v.get_name().to_owned())
+    };
+    let names: Vec<String> = ok.iter().map(name_of).collect();
     let list = match names.as_slice() {
         [one] => one.clone(),
         [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
         [] => String::new(),
     };
-    let asked = format
-        .to_possible_value()
-        .map_or_else(String::new, |v| v.get_name().to_owned());
-    bail!("`salesorg {name}` writes {list}, not {asked}")
+    bail!("`salesorg {name}` writes {list}, not {}", name_of(&format))
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -1061,22 +1056,14 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
                     ))
                 );
             }
-            periods = salesorg_core::scorecard::periods_between(&cal, grain, from, to);
-            let most = salesorg_core::scorecard::BULK_PERIODS_MAX;
-            if periods.len() > most {
-                bail!(
-                    "--from {} --to {} is {} periods of a {}: a bulk export takes at most \
-                     {most} (a coarser --grain or a narrower range)",
-                    a.from.as_deref().unwrap_or("(the first record)"),
-                    a.to.as_deref().unwrap_or("(today)"),
-                    periods.len(),
-                    match grain {
-                        Grain::Month => "month",
-                        Grain::Quarter => "quarter",
-                        Grain::Year => "year",
-                    }
-                );
-            }
+            periods =
+                salesorg_core::scorecard::bulk_periods(&cal, grain, from, to).map_err(|e| {
+                    anyhow!(
+                        "--from {} --to {} is {e} (a coarser --grain or a narrower range)",
+                        a.from.as_deref().unwrap_or("(the first record)"),
+                        a.to.as_deref().unwrap_or("(today)"),
+                    )
+                })?;
             let end = periods.last().map(|p| p.end).unwrap_or(to);
             engine.all_team_and_unit_scopes(from, end)
         } else {

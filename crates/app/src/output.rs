@@ -99,7 +99,7 @@ fn node<'a>(
     // (no span to judge for someone not with the company on `d`: a Director who had left
     // was flagged for a span of 0)
     let flag = role
-        .filter(|_| with_company(person, d))
+        .filter(|_| absence(person, d).is_empty())
         .and_then(|r| r.span_flag(span));
     Some(Node {
         person,
@@ -109,12 +109,8 @@ fn node<'a>(
     })
 }
 
-/// Whether `p` works for the company on `d`: hired by then (or never dated) and not yet left.
-fn with_company(p: &Person, d: Date) -> bool {
-    p.hired.is_none_or(|h| h <= d) && p.left.is_none_or(|l| d < l)
-}
-
-/// " · left DATE" or " · hired DATE" for someone not with the company on `d`.
+/// " · left DATE" or " · hired DATE" for someone not with the company on `d` (empty for
+/// someone who is).
 fn absence(p: &Person, d: Date) -> String {
     match (p.hired, p.left) {
         (_, Some(l)) if l <= d => format!(" · left {}", fmt_date(l)),
@@ -922,7 +918,7 @@ pub fn explanation(
                 fmt_date(ex.as_of),
                 match &ex.value {
                     // (an empty table had printed nothing after the "=")
-                    salesorg_core::kpi::Value::Table(t) if t.rows().next().is_none() => {
+                    salesorg_core::kpi::Value::Table(t) if t.is_empty() => {
                         "a table with no rows".to_owned()
                     }
                     v => v.to_text("— (undefined: the denominator is zero)"),

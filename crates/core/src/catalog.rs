@@ -398,16 +398,16 @@ impl Catalog {
     /// One role as a catalog file of its own (with the catalog's sources), which `--catalog`
     /// lays over the built-in catalog.
     pub fn role_toml(&self, r: &Role) -> String {
-        toml::to_string_pretty(&CatalogFile {
-            sources: self.sources.clone(),
-            role: vec![r.clone()],
-        })
-        .unwrap_or_default()
+        self.file_toml(vec![r.clone()])
     }
     pub fn to_toml(&self) -> String {
+        self.file_toml(self.roles.clone())
+    }
+    /// A catalog file of `roles` with the catalog's sources.
+    fn file_toml(&self, role: Vec<Role>) -> String {
         toml::to_string_pretty(&CatalogFile {
             sources: self.sources.clone(),
-            role: self.roles.clone(),
+            role,
         })
         .unwrap_or_default()
     }

@@ -70,6 +70,17 @@ pub enum Grain {
     Year,
 }
 
+impl Grain {
+    /// `month`, `quarter` or `year`, as the command line and the API name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Grain::Month => "month",
+            Grain::Quarter => "quarter",
+            Grain::Year => "year",
+        }
+    }
+}
+
 /// How a period was named, so that it prints back the way it was given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Label {

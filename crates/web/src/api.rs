@@ -15,7 +15,7 @@ use serde_json::{Value as J, json};
 use salesorg_core::date::{Date, fmt_date, parse_date};
 use salesorg_core::kpi;
 use salesorg_core::period::{Grain, Period};
-use salesorg_core::scorecard::{BULK_PERIODS_MAX, Engine, Scope, periods_between};
+use salesorg_core::scorecard::{Engine, Scope, bulk_periods};
 use salesorg_engine::scorecard as sc;
 
 use crate::access::{Access, Cx, Scoped, records::Kind};
@@ -591,12 +591,7 @@ async fn bulk(
                 "to {to} comes before from {from}"
             )));
         }
-        let periods = periods_between(cal, grain, from.start, to.start);
-        if periods.len() > BULK_PERIODS_MAX {
-            return Err(WebError::BadRequest(format!(
-                "at most {BULK_PERIODS_MAX} periods at once"
-            )));
-        }
+        let periods = bulk_periods(cal, grain, from.start, to.start).map_err(bad_input)?;
         let kpis = kpis_param(q.kpi.as_deref())?;
         let scopes = cx.scoped.bulk_scopes(from.start, to.end);
         let rows = cx

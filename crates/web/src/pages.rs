@@ -400,7 +400,7 @@ pub fn show(k: &str, v: &Value, ccy: &str) -> String {
         Value::Ratio(_) if k == "nps" => format!("{:.1}", v.as_f64().unwrap_or(0.0)),
         Value::Ratio(_) => format!("{:.1}%", v.as_f64().unwrap_or(0.0) * 100.0),
         Value::Measure(_) => format!("{:.1}", v.as_f64().unwrap_or(0.0)),
-        Value::Table(t) if t.rows().next().is_none() => "none".to_owned(),
+        Value::Table(t) if t.is_empty() => "none".to_owned(),
         Value::Table(_) => v.to_text("—"),
     }
 }

@@ -33,6 +33,9 @@ pub enum ScorecardError {
     Scope(String),
     #[error("{0}")]
     Kpi(String),
+    /// A request for more than one answer takes (see [`BULK_PERIODS_MAX`]).
+    #[error("{0}")]
+    Limit(String),
 }
 
 /// A slice of the org (spec §1 "Owner and scope").
@@ -2369,6 +2372,25 @@ fn quota(
 /// times every period, held until written, and 10,000 years of months of even a small org
 /// had taken 15 GB and more.
 pub const BULK_PERIODS_MAX: usize = 400;
+
+/// The periods of one bulk export ([`periods_between`]), refused past
+/// [`BULK_PERIODS_MAX`] with their count: the command line and the API both ask here.
+pub fn bulk_periods(
+    cal: &crate::period::FiscalCalendar,
+    grain: Grain,
+    from: Date,
+    to: Date,
+) -> Result<Vec<Period>, ScorecardError> {
+    let v = periods_between(cal, grain, from, to);
+    if v.len() > BULK_PERIODS_MAX {
+        return Err(ScorecardError::Limit(format!(
+            "{} periods of a {}: a bulk export takes at most {BULK_PERIODS_MAX}",
+            v.len(),
+            grain.name()
+        )));
+    }
+    Ok(v)
+}
 
 /// Every period of a grain from the one containing `from` to the one containing `to`.
 pub fn periods_between(

@@ -127,19 +127,24 @@ fn northwind_through_its_mapping() {
     }
 }
 
+/// Imports `dir` through `mapping` into a fresh store, expects a refusal, and returns it.
+fn refused_through(mapping: PathBuf, dir: &std::path::Path) -> String {
+    let mut s = fresh(salesorg_store::BackendKind::Sqlite);
+    let opts = ImportOptions {
+        mapping: Some(mapping),
+        ..Default::default()
+    };
+    import(&mut s, Source::Csv, dir, &opts, &Quiet)
+        .unwrap_err()
+        .to_string()
+}
+
 #[test]
 fn a_mapping_naming_a_missing_column_is_refused() {
     let dir = salesorg_store::testing::TempDir::new().unwrap();
     let m = dir.path().join("m.toml");
     std::fs::write(&m, "[[file]]\npath = \"employees.csv\"\nrecord = \"person\"\n[file.columns]\nid = \"employeeId_typo\"\n").unwrap();
-    let mut s = fresh(salesorg_store::BackendKind::Sqlite);
-    let opts = ImportOptions {
-        mapping: Some(m),
-        ..Default::default()
-    };
-    let e = import(&mut s, Source::Csv, &fixture("northwind"), &opts, &Quiet)
-        .unwrap_err()
-        .to_string();
+    let e = refused_through(m, &fixture("northwind"));
     assert!(
         e.contains("employees.csv:1: the mapping names column \"employeeId_typo\""),
         "{e}"
@@ -172,14 +177,7 @@ fn a_negative_quota_through_a_mapping_is_refused() {
     let mut out = vec![0xFF, 0xFE];
     out.extend(edited.encode_utf16().flat_map(u16::to_le_bytes));
     std::fs::write(&f, out).unwrap();
-    let mut s = fresh(salesorg_store::BackendKind::Sqlite);
-    let opts = ImportOptions {
-        mapping: Some(mapping("adventureworks.toml")),
-        ..Default::default()
-    };
-    let e = import(&mut s, Source::Csv, dir.path(), &opts, &Quiet)
-        .unwrap_err()
-        .to_string();
+    let e = refused_through(mapping("adventureworks.toml"), dir.path());
     assert!(
         e.contains("ResellerSalesTargets.csv:2:9: amount: a quota must not be negative"),
         "{e}"
@@ -194,14 +192,7 @@ fn a_mapping_naming_an_unknown_record_kind_is_refused_at_its_place() {
     std::fs::write(dir.path().join("x.csv"), "a,b\n").unwrap();
     let m = dir.path().join("m.toml");
     std::fs::write(&m, "[[file]]\npath = \"x.csv\"\nrecord = \"nonsense\"\n").unwrap();
-    let mut s = fresh(salesorg_store::BackendKind::Sqlite);
-    let opts = ImportOptions {
-        mapping: Some(m),
-        ..Default::default()
-    };
-    let e = import(&mut s, Source::Csv, dir.path(), &opts, &Quiet)
-        .unwrap_err()
-        .to_string();
+    let e = refused_through(m, dir.path());
     assert!(
         e.contains("m.toml: not a valid mapping: TOML parse error at line 3, column 10"),
         "{e}"
