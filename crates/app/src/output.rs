@@ -132,7 +132,13 @@ pub fn org_tree(
     let by_id: HashMap<&PersonId, &Person> = people.iter().map(|p| (&p.id, p)).collect();
     let roots: Vec<PersonId> = match root {
         Some(r) => vec![r.clone()],
-        None => org.roots(d),
+        None => {
+            // the managers at the top, then anyone with the company who is in no tree
+            let mut roots = org.roots(d);
+            let employed = people.iter().filter(|p| absence(p, d).is_empty());
+            roots.extend(org.alone(employed.map(|p| &p.id), d));
+            roots
+        }
     };
     let max = depth.unwrap_or(usize::MAX);
     match format {
@@ -212,7 +218,7 @@ pub fn org_tree(
             let mut w = out.lock();
             writeln!(w, "org as of {}", fmt_date(d))?;
             if roots.is_empty() {
-                writeln!(w, "(no reporting lines on this date)")?;
+                writeln!(w, "(nobody with the company on this date)")?;
             }
             struct Walk<'a> {
                 org: &'a OrgHistory,

@@ -812,3 +812,44 @@ fn users_and_tokens_are_listed_under_a_header() {
         "{csv}"
     );
 }
+
+/// Someone with the company who has neither a manager nor a report (every rep of an export
+/// that names no managers, like Olist's) is in the org chart as a tree of their own; they
+/// had been left out, and an org of such people was "no reporting lines". Someone who has
+/// left is not.
+#[test]
+fn people_in_no_reporting_line_are_in_the_org_chart() {
+    let (dir, db) = temp_store();
+    std::fs::write(
+        dir.path().join("people.csv"),
+        "id,boss,left\nboss,,\nrep,boss,\nloner,,\ngone,,2024-01-01\n",
+    )
+    .unwrap();
+    let map = dir.path().join("m.toml");
+    std::fs::write(
+        &map,
+        "[[file]]\npath = \"people.csv\"\nrecord = \"person\"\nnull = [\"\"]\n[file.columns]\nid = \"id\"\nmanager = \"boss\"\nleft = \"left\"\n",
+    )
+    .unwrap();
+    let folder = dir.path().to_str().unwrap();
+    ok(&[
+        "--db",
+        &db,
+        "import",
+        "csv",
+        folder,
+        "--mapping",
+        map.to_str().unwrap(),
+    ]);
+    let tree = ok(&words(&format!("--db {db} org show --as-of 2024-06-01")));
+    let names: Vec<&str> = tree
+        .lines()
+        .skip(1)
+        .map(|l| l.split(" (").next().unwrap_or_default())
+        .collect();
+    assert_eq!(names, ["boss", "└─ rep", "loner"], "{tree}");
+    let csv = ok(&words(&format!(
+        "--db {db} org show --as-of 2024-06-01 --format csv"
+    )));
+    assert!(csv.contains("\nloner,loner,,,0,0,\n"), "{csv}");
+}

@@ -333,12 +333,30 @@ impl OrgHistory {
         people
     }
 
-    /// People with no manager on `d` who manage someone or are in a unit on `d`.
+    /// People with no manager on `d` who manage someone on `d`.
     pub fn roots(&self, d: Date) -> Vec<PersonId> {
         let mut v: Vec<PersonId> = self
             .reports
             .keys()
             .filter(|m| self.manager_on(m, d).is_none() && !self.direct_reports(m, d).is_empty())
+            .cloned()
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Those of `people` with neither a manager nor a report on `d`: each a tree of their
+    /// own, which [`Self::roots`] (the managers at the top) leaves out. An org whose
+    /// export names no managers (Olist's reps) is all such people; the caller passes those
+    /// employed on `d`.
+    pub fn alone<'a>(
+        &self,
+        people: impl IntoIterator<Item = &'a PersonId>,
+        d: Date,
+    ) -> Vec<PersonId> {
+        let mut v: Vec<PersonId> = people
+            .into_iter()
+            .filter(|p| self.manager_on(p, d).is_none() && self.direct_reports(p, d).is_empty())
             .cloned()
             .collect();
         v.sort();

@@ -73,6 +73,13 @@ pub fn parse_time_zone(s: &str) -> Result<jiff::tz::TimeZone, CoreError> {
     jiff::tz::db().get(t).map_err(|_| bad())
 }
 
+/// Whether a date-time as exports write it names its zone (`…Z`, `…+0000`, `…-05:00`).
+fn has_zone(t: &str) -> bool {
+    let rest = t.get(10..).unwrap_or("");
+    rest.contains(':')
+        && (rest.ends_with('Z') || rest.get(1..).is_some_and(|r| r.contains(['+', '-'])))
+}
+
 impl Settings {
     /// The organisation's time zone (validated when set, so this falls back to UTC only
     /// for a value written by hand into the store).
@@ -100,14 +107,35 @@ impl Settings {
     /// is taken (spec §1).
     pub fn parse_local_date(&self, s: &str) -> Result<Date, CoreError> {
         let t = s.trim();
-        let rest = t.get(10..).unwrap_or("");
-        let zoned = rest.contains(':')
-            && (rest.ends_with('Z') || rest.get(1..).is_some_and(|r| r.contains(['+', '-'])));
+        let zoned = has_zone(t);
         if zoned {
             Ok(self.local_date(crate::date::parse_timestamp(t)?))
         } else {
             parse_date(t)
         }
+    }
+
+    /// Parses a timestamp field as exports write it: with a zone (`…Z`, `…+0000`,
+    /// `…-05:00`) it is that moment; a bare date, or a date-time without a zone, is local
+    /// wall time in the organisation's zone (a bare date its midnight), so that its local
+    /// date (spec §1) is the date as written.
+    pub fn parse_local_timestamp(&self, s: &str) -> Result<crate::date::Timestamp, CoreError> {
+        let t = s.trim();
+        let zoned = has_zone(t);
+        let wall = crate::date::parse_timestamp(t)?;
+        if zoned {
+            return Ok(wall);
+        }
+        // the wall time, read as if in UTC, moved by the zone's offset at that time
+        let civil = jiff::Timestamp::from_second(wall.unix())
+            .map(|x| x.to_zoned(jiff::tz::TimeZone::UTC).datetime())
+            .map_err(|e| CoreError::Parse(format!("{s:?}: {e}")))?;
+        let at = civil
+            .to_zoned(self.zone())
+            .map_err(|e| CoreError::Parse(format!("{s:?}: {e}")))?;
+        Ok(crate::date::Timestamp::from_unix(
+            at.timestamp().as_second(),
+        ))
     }
 
     /// Applies one `key = value` pair, validating the value.
@@ -278,6 +306,25 @@ fn line_column(text: &str, at: usize) -> (usize, usize) {
 mod tests {
     use super::*;
     use crate::date::{Timestamp, fmt_date};
+
+    /// A wall time without a zone is the organisation's: its local date is the date as
+    /// written (a lead created "2018-02-26 23:30" in São Paulo is not the 27th's, as it
+    /// would be read as UTC), and one with a zone is that moment.
+    #[test]
+    fn a_wall_time_without_a_zone_is_the_org_zones() {
+        let mut s = Settings::default();
+        s.set("time_zone", "America/Sao_Paulo").unwrap(); // UTC-3
+        let t = s.parse_local_timestamp("2018-02-26 23:30:00").unwrap();
+        assert_eq!(t, Timestamp::parse("2018-02-27T02:30:00Z").unwrap());
+        assert_eq!(fmt_date(s.local_date(t)), "2018-02-26");
+        let midnight = s.parse_local_timestamp("2018-02-26").unwrap();
+        assert_eq!(midnight, Timestamp::parse("2018-02-26T03:00:00Z").unwrap());
+        assert_eq!(fmt_date(s.local_date(midnight)), "2018-02-26");
+        let zoned = s.parse_local_timestamp("2018-02-26T23:30:00Z").unwrap();
+        assert_eq!(fmt_date(s.local_date(zoned)), "2018-02-26");
+        assert_eq!(zoned, Timestamp::parse("2018-02-26T23:30:00Z").unwrap());
+        assert!(s.parse_local_timestamp("2018-02-30 10:00").is_err());
+    }
 
     #[test]
     fn dates_are_taken_in_the_org_zone_across_midnight() {

@@ -470,7 +470,13 @@ impl<'a> Scoped<'a> {
                 vec![id]
             }
             None => match self.access.grant {
-                Grant::Company => book.org.roots(d),
+                Grant::Company => {
+                    // the managers at the top, then anyone employed who is in no tree
+                    let mut roots = book.org.roots(d);
+                    let employed = book.people.iter().filter(|p| p.employed_on(day(d)));
+                    roots.extend(book.org.alone(employed.map(|p| &p.id), d));
+                    roots
+                }
                 Grant::Subtree => {
                     vec![
                         book.people[self.access.person.ok_or(WebError::NotFound)? as usize]

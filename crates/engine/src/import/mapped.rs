@@ -4,12 +4,14 @@
 //! `sum`), lookups into other files (with `sum` over matching rows), exact arithmetic
 //! expressions (`unitPrice * quantity * (1 - discount)`), and wide-to-long for tables such
 //! as monthly targets in columns M01–M12. The format is documented in docs/importers/csv.md;
-//! `mappings/adventureworks.toml` and `mappings/northwind.toml` are worked examples.
+//! `mappings/adventureworks.toml`, `mappings/northwind.toml` and `mappings/olist.toml` are
+//! worked examples.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use toml::Spanned;
 
 use salesorg_core::catalog::Catalog;
 use salesorg_core::ids::*;
@@ -66,6 +68,80 @@ pub enum RecordKind {
     Account,
     Opportunity,
     Quota,
+    Lead,
+}
+
+impl RecordKind {
+    /// The fields a record of this kind takes (docs/importers/csv.md), so that a mapping
+    /// naming another (a misspelt `close` for `close_date`) is refused where it names it
+    /// rather than imported without it.
+    pub fn fields(self) -> &'static [&'static str] {
+        match self {
+            RecordKind::Person => &[
+                "id", "name", "email", "title", "role", "manager", "unit", "hired", "left",
+            ],
+            RecordKind::Unit => &["id", "name", "kind", "parent"],
+            RecordKind::Account => &[
+                "id",
+                "name",
+                "industry",
+                "employees",
+                "region",
+                "owner",
+                "parent",
+                "customer_since",
+                "churned_on",
+            ],
+            RecordKind::Opportunity => &[
+                "id",
+                "owner",
+                "name",
+                "account",
+                "amount",
+                "currency",
+                "stage",
+                "status",
+                "probability",
+                "forecast_category",
+                "created",
+                "close_date",
+                "loss_reason",
+                "next_step",
+                "source",
+                "kind",
+            ],
+            RecordKind::Quota => &[
+                "target",
+                "target_kind",
+                "metric",
+                "amount",
+                "month",
+                "period_start",
+                "period_end",
+            ],
+            RecordKind::Lead => &[
+                "id",
+                "owner",
+                "created",
+                "source",
+                "status",
+                "converted_at",
+                "converted_opportunity",
+                "converted_account",
+            ],
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            RecordKind::Person => "person",
+            RecordKind::Unit => "unit",
+            RecordKind::Account => "account",
+            RecordKind::Opportunity => "opportunity",
+            RecordKind::Quota => "quota",
+            RecordKind::Lead => "lead",
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,7 +151,7 @@ pub struct FileMap {
     #[serde(default)]
     pub name: Option<String>,
     pub path: Paths,
-    /// person | unit | account | opportunity | quota; none for a lookup-only file.
+    /// person | unit | account | opportunity | quota | lead; none for a lookup-only file.
     #[serde(default)]
     pub record: Option<RecordKind>,
     #[serde(default)]
@@ -101,11 +177,12 @@ pub struct FileMap {
     pub multiplier: Option<String>,
     #[serde(default)]
     pub wide: Option<Wide>,
+    /// Field → source; the keys keep their place in the mapping file for its errors.
     #[serde(default)]
-    pub columns: BTreeMap<String, Field>,
+    pub columns: BTreeMap<Spanned<String>, Field>,
     /// Per field, source value → salesorg value.
     #[serde(default)]
-    pub values: BTreeMap<String, BTreeMap<String, String>>,
+    pub values: BTreeMap<Spanned<String>, BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,6 +219,10 @@ pub struct Spec {
     /// This file's column that holds the key.
     #[serde(default)]
     pub from: Option<String>,
+    /// With a lookup: the value when no row has the key, or the row's value is empty,
+    /// instead of an error; `""` leaves the field empty (an MQL that never became a deal).
+    #[serde(default)]
+    pub default: Option<String>,
 }
 
 // ------------------------------------------------------------------ exact arithmetic
@@ -280,6 +361,62 @@ fn atom(
 
 // ------------------------------------------------------------------ files
 
+/// The fields a mapping gives (or maps values for) that its file's kind of record does not
+/// take, each with its line and column in the mapping file and the reason.
+fn unknown_fields(mapping: &Mapping, text: &str) -> Vec<(u64, usize, String)> {
+    let place = |offset: usize| {
+        let before = &text[..offset.min(text.len())];
+        let line = before.matches('\n').count() as u64 + 1;
+        let column = before
+            .rfind('\n')
+            .map_or(before.len(), |n| before.len() - n - 1)
+            + 1;
+        (line, column)
+    };
+    let mut out = Vec::new();
+    for m in &mapping.file {
+        let Some(kind) = m.record else {
+            for k in m.columns.keys().chain(m.values.keys()) {
+                let (line, column) = place(k.span().start);
+                out.push((
+                    line,
+                    column,
+                    format!(
+                        "{:?}: a file without `record` is read only by lookups, so its fields are never used",
+                        k.get_ref()
+                    ),
+                ));
+            }
+            continue;
+        };
+        let fields = kind.fields();
+        let wide = |k: &str| m.wide.is_some() && matches!(k, "amount" | "month");
+        let mapped = m.columns.keys().map(|k| (k, true));
+        for (k, column) in mapped.chain(m.values.keys().map(|k| (k, false))) {
+            let name = k.get_ref().as_str();
+            let why = if !fields.contains(&name) {
+                format!(
+                    "{name:?} is not a field of {} {} record; its fields are {}",
+                    if kind.name().starts_with(['a', 'o']) {
+                        "an"
+                    } else {
+                        "a"
+                    },
+                    kind.name(),
+                    fields.join(", ")
+                )
+            } else if column && wide(name) {
+                format!("{name:?} comes from `[file.wide]`; it cannot also be mapped")
+            } else {
+                continue;
+            };
+            let (line, column) = place(k.span().start);
+            out.push((line, column, why));
+        }
+    }
+    out
+}
+
 fn col_index(f: &CsvFile, name: &str) -> Option<usize> {
     if let Some(n) = name.strip_prefix('#') {
         return n.parse::<usize>().ok().and_then(|i| i.checked_sub(1));
@@ -376,6 +513,18 @@ pub fn load(l: &mut Loader<'_>, path: &Path, opts: &ImportOptions) -> Result<()>
             return Ok(());
         }
     };
+    let refused = unknown_fields(&mapping, &text);
+    if !refused.is_empty() {
+        for (line, column, why) in refused {
+            l.fatal(Problem::at(
+                &mapping_path.display().to_string(),
+                line,
+                Some(column),
+                why,
+            ));
+        }
+        return Ok(());
+    }
     if !mapping
         .file
         .iter()
@@ -445,6 +594,29 @@ pub fn load(l: &mut Loader<'_>, path: &Path, opts: &ImportOptions) -> Result<()>
             ));
             continue;
         };
+        let values = mapping.file.iter().flat_map(|m| m.columns.values());
+        let value_columns = values.filter_map(|f| match f {
+            Field::Spec(Spec {
+                lookup: Some(ln),
+                value_column: Some(vc),
+                ..
+            }) if *ln == n => Some(vc),
+            _ => None,
+        });
+        let mut lacks: Vec<&String> = value_columns
+            .filter(|vc| col_index(&lk.file, vc).is_none())
+            .collect();
+        lacks.sort();
+        lacks.dedup();
+        if !lacks.is_empty() {
+            for vc in lacks {
+                l.fatal(Problem::file(
+                    &lk.file.name,
+                    format!("lookup value column {vc:?} is not in the file"),
+                ));
+            }
+            continue;
+        }
         let mut map: KeyedRows = HashMap::new();
         for (_, row) in read_all(&lk.file, l)? {
             if let Some(Some(kv)) = row.get(ki) {
@@ -611,10 +783,14 @@ impl Ctx<'_> {
                     let lf = self.lookups.get(name).map(|x| &x.file);
                     match (rows, lf) {
                         (None, _) | (_, None) => {
-                            if let Some(k) = k {
-                                problems.push((col, format!("{k:?} is not a {key} in {name}")));
+                            if let Some(d) = &s.default {
+                                ((!d.is_empty()).then(|| d.clone()), col)
+                            } else {
+                                if let Some(k) = k {
+                                    problems.push((col, format!("{k:?} is not a {key} in {name}")));
+                                }
+                                (None, col)
                             }
-                            (None, col)
                         }
                         (Some(rows), Some(lf)) => {
                             if let Some(e) = &s.sum {
@@ -638,7 +814,9 @@ impl Ctx<'_> {
                                 }
                             } else {
                                 let vc = s.value_column.as_deref().and_then(|c| col_index(lf, c));
-                                (vc.and_then(|i| rows[0].get(i).cloned().flatten()), col)
+                                let found = vc.and_then(|i| rows[0].get(i).cloned().flatten());
+                                let default = s.default.as_ref().filter(|d| !d.is_empty());
+                                (found.or_else(|| default.cloned()), col)
                             }
                         }
                     }
@@ -680,7 +858,7 @@ impl Ctx<'_> {
                     })
                 )
             })
-            .map(|(k, _)| k)
+            .map(|(k, _)| k.get_ref())
             .collect();
         let mut groups: BTreeMap<String, Pending> = BTreeMap::new();
         let mut order: Vec<String> = Vec::new();
@@ -696,8 +874,8 @@ impl Ctx<'_> {
                     let mut vals: Values = BTreeMap::new();
                     for (field, spec) in &self.m.columns {
                         vals.insert(
-                            field.clone(),
-                            self.value_of(row, field, spec, &mut problems),
+                            field.get_ref().clone(),
+                            self.value_of(row, field.get_ref(), spec, &mut problems),
                         );
                     }
                     if let Some(w) = &self.m.wide {
@@ -993,6 +1171,35 @@ impl Ctx<'_> {
                     last_modified: None,
                 };
                 l.opportunity(o, &origin(col("owner")), raw)?;
+            }
+            RecordKind::Lead => {
+                let id: Option<LeadId> = required!("id", parse!("id", LeadId::parse));
+                let owner: Option<PersonId> = required!("owner", parse!("owner", PersonId::parse));
+                let created = required!(
+                    "created",
+                    parse!("created", |s: &str| self.settings.parse_local_timestamp(s))
+                );
+                let converted_at = parse!("converted_at", date);
+                let converted_opp: Option<OppId> = parse!("converted_opportunity", OppId::parse);
+                let converted_account: Option<AccountId> =
+                    parse!("converted_account", AccountId::parse);
+                if !l.row_ok(problems.take(), raw) {
+                    return Ok(());
+                }
+                let (Some(id), Some(owner), Some(created)) = (id, owner, created) else {
+                    return Ok(());
+                };
+                let lead = Lead {
+                    id,
+                    owner,
+                    source: txt("source"),
+                    status: txt("status"),
+                    created,
+                    converted_at,
+                    converted_opp,
+                    converted_account,
+                };
+                l.lead(lead, &origin(col("owner")), raw)?;
             }
             RecordKind::Quota => {
                 let target_id = required!("target", txt("target"));
