@@ -1,7 +1,8 @@
 //! Reading CSV as CRMs and ERPs export it: UTF-8 with or without a BOM, UTF-16 with a BOM
 //! (converted, and said so), Windows-1252 on request, CRLF or LF, quoted fields with
-//! newlines, any delimiter, header or none. Every row knows its line; every problem
-//! (ragged row, unterminated quote, invalid UTF-8, missing column) names file:line:column.
+//! newlines, any delimiter, header or none; and a sheet of a spreadsheet (.xlsx, .xls, .ods)
+//! read as such a file. Every row knows its line; every problem (ragged row, unterminated
+//! quote, invalid UTF-8, missing column) names file:line:column.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -65,6 +66,57 @@ impl Default for CsvOptions {
     }
 }
 
+/// Whether `path` names a spreadsheet salesorg reads a sheet of (by its extension).
+pub fn is_spreadsheet(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        ["xlsx", "xlsm", "xlsb", "xls", "ods"].contains(&e.to_ascii_lowercase().as_str())
+    })
+}
+
+/// A cell as the text a CSV export of the sheet would hold (see [`CsvFile::open_sheet`]).
+fn cell_text(c: &calamine::Data) -> String {
+    use calamine::Data;
+    match c {
+        Data::Empty => String::new(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) => excel_number(*f),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(d) if d.is_datetime() => {
+            let (y, mo, day, h, mi, sec, ms) = d.to_ymd_hms_milli();
+            if (h, mi, sec, ms) == (0, 0, 0, 0) {
+                format!("{y:04}-{mo:02}-{day:02}")
+            } else {
+                format!("{y:04}-{mo:02}-{day:02} {h:02}:{mi:02}:{sec:02}")
+            }
+        }
+        // a duration: its days, as the cell holds them
+        Data::DateTime(d) => d.as_f64().to_string(),
+        Data::Error(e) => e.to_string(),
+    }
+}
+
+/// A number as Excel shows and exports it: to 15 significant digits, without trailing
+/// zeros. A sheet holds the binary double a formula gave (731.9399999999999 for a cell
+/// that shows, and means, 731.94).
+fn excel_number(f: f64) -> String {
+    if !f.is_finite() {
+        return f.to_string();
+    }
+    if f == 0.0 {
+        return "0".into();
+    }
+    let magnitude = f.abs().log10().floor() as i32;
+    let decimals = (14 - magnitude).clamp(0, 40) as usize;
+    let s = format!("{f:.decimals$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &s
+    };
+    if s == "-0" { "0".into() } else { s.to_owned() }
+}
+
 /// Receives a raw record and its first line; returns false to stop.
 type RawRowFn<'a> = dyn FnMut(u64, &[Vec<u8>]) -> Result<bool, Problem> + 'a;
 
@@ -88,6 +140,9 @@ pub struct CsvFile {
     pub skip_rows: std::cell::Cell<bool>,
     /// Rows accepted although ragged (with `allow_ragged`).
     pub ragged_rows: std::cell::Cell<u64>,
+    /// Lines before the first one read (a sheet whose cells start below its first row):
+    /// added to every line number, so that a row is named by its number in the sheet.
+    line_base: u64,
 }
 
 /// One row: its line number (1-based, of its first physical line) and its fields.
@@ -182,8 +237,80 @@ impl CsvFile {
             len,
             skip_rows: Default::default(),
             ragged_rows: Default::default(),
+            line_base: 0,
         };
-        if opts.has_header {
+        file.read_header()?;
+        Ok(file)
+    }
+
+    /// One sheet of a spreadsheet (`.xlsx`, `.xlsm`, `.xlsb`, `.xls`, `.ods`), the first
+    /// when `sheet` is `None`, read as a CSV file whose rows are the sheet's rows (a row
+    /// named by its number in the sheet) and whose fields are its cells as text: numbers as
+    /// written in their shortest exact form (`261.96`), dates as `YYYY-MM-DD` (with
+    /// ` HH:MM:SS` where the cell holds a time), errors as Excel shows them (`#N/A`).
+    pub fn open_sheet(
+        path: &Path,
+        sheet: Option<&str>,
+        opts: &CsvOptions,
+    ) -> Result<CsvFile, Problem> {
+        use calamine::Reader;
+        let shown = path.display().to_string();
+        let mut book = calamine::open_workbook_auto(path)
+            .map_err(|e| Problem::file(&shown, format!("cannot read it as a spreadsheet: {e}")))?;
+        let names = book.sheet_names();
+        let name = match sheet {
+            Some(s) if names.iter().any(|n| n == s) => s.to_owned(),
+            Some(s) => {
+                return Err(Problem::file(
+                    &shown,
+                    format!("has no sheet {s:?}; its sheets are {}", names.join(", ")),
+                ));
+            }
+            None => names
+                .first()
+                .cloned()
+                .ok_or_else(|| Problem::file(&shown, "the workbook has no sheets"))?,
+        };
+        let range = book
+            .worksheet_range(&name)
+            .map_err(|e| Problem::file(&shown, format!("sheet {name:?}: {e}")))?;
+        let mut text = Vec::new();
+        {
+            let mut w = csv::WriterBuilder::new()
+                .flexible(true)
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_writer(&mut text);
+            for row in range.rows() {
+                w.write_record(row.iter().map(cell_text))
+                    .map_err(|e| Problem::file(&shown, e.to_string()))?;
+            }
+            w.flush()
+                .map_err(|e| Problem::file(&shown, e.to_string()))?;
+        }
+        let mut file = CsvFile {
+            name: format!("{shown}[{name}]"),
+            headers: Vec::new(),
+            len: text.len() as u64,
+            source: Source::Memory(text),
+            opts: CsvOptions {
+                delimiter: b',',
+                encoding: Encoding::Utf8,
+                ..opts.clone()
+            },
+            notes: Vec::new(),
+            skip_rows: Default::default(),
+            ragged_rows: Default::default(),
+            line_base: range.start().map_or(0, |(row, _)| u64::from(row)),
+        };
+        file.read_header()?;
+        Ok(file)
+    }
+
+    /// Reads the header row, when the file has one.
+    fn read_header(&mut self) -> Result<(), Problem> {
+        let has_header = self.opts.has_header;
+        let file = self;
+        if has_header {
             let mut first = None;
             file.for_each_raw(true, &mut |line, rec| {
                 first = Some((line, rec.to_vec()));
@@ -216,7 +343,7 @@ impl CsvFile {
                 }
             }
         }
-        Ok(file)
+        Ok(())
     }
 
     fn reader(&self) -> Result<Box<dyn Read + '_>, Problem> {
@@ -284,7 +411,7 @@ impl CsvFile {
             let go = if blank {
                 true
             } else {
-                f(rec_line, &fields[..n])?
+                f(rec_line + self.line_base, &fields[..n])?
             };
             for x in fields.iter_mut() {
                 x.clear();
@@ -467,6 +594,25 @@ pub enum RowItem<'r, 'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Numbers come out as Excel shows them: 15 significant digits, no trailing zeros.
+    #[test]
+    fn a_sheets_numbers_are_written_as_excel_shows_them() {
+        for (f, shown) in [
+            (731.9399999999999, "731.94"),
+            (22.368000000000002, "22.368"),
+            (2396.2655999999997, "2396.2656"),
+            (2.0, "2"),
+            (-0.5, "-0.5"),
+            (0.0, "0"),
+            (1e15, "1000000000000000"),
+            (123456789012345678.0, "123456789012345680"),
+            (0.000012345, "0.000012345"),
+            (-1.2479999999999998, "-1.248"),
+        ] {
+            assert_eq!(excel_number(f), shown, "{f}");
+        }
+    }
 
     fn write(name: &str, bytes: &[u8]) -> (salesorg_store::testing::TempDir, PathBuf) {
         let d = salesorg_store::testing::TempDir::new().unwrap();

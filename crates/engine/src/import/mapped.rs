@@ -1,11 +1,11 @@
-//! Any CRM's or ERP's CSV through a mapping file (TOML): which file holds which records,
-//! column → field, constants, value maps, delimiter, encoding (UTF-16 included), header or
+//! Any CRM's or ERP's CSV, or a spreadsheet's sheet, through a mapping file (TOML): which
+//! file holds which records, column → field, constants, value maps, delimiter, encoding (UTF-16 included), header or
 //! none, null literals, unit multipliers, filters, line-to-order aggregation (`group_by` with
 //! `sum`), lookups into other files (with `sum` over matching rows), exact arithmetic
 //! expressions (`unitPrice * quantity * (1 - discount)`), and wide-to-long for tables such
 //! as monthly targets in columns M01–M12. The format is documented in docs/importers/csv.md;
-//! `mappings/adventureworks.toml`, `mappings/northwind.toml` and `mappings/olist.toml` are
-//! worked examples.
+//! `mappings/adventureworks.toml`, `mappings/northwind.toml`, `mappings/superstore.toml` and
+//! `mappings/olist.toml` are worked examples.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -154,6 +154,9 @@ pub struct FileMap {
     /// person | unit | account | opportunity | quota | lead; none for a lookup-only file.
     #[serde(default)]
     pub record: Option<RecordKind>,
+    /// For a spreadsheet (`.xlsx`, `.xls`, `.ods`, …): the sheet to read (default: the first).
+    #[serde(default)]
+    pub sheet: Option<String>,
     #[serde(default)]
     pub delimiter: Option<String>,
     #[serde(default)]
@@ -361,6 +364,29 @@ fn atom(
 
 // ------------------------------------------------------------------ files
 
+/// Opens a mapped file: a sheet of a spreadsheet, or a CSV file.
+fn open_file(p: &Path, m: &FileMap, o: &CsvOptions) -> std::result::Result<CsvFile, Problem> {
+    let name = p.display().to_string();
+    if crate::csvread::is_spreadsheet(p) {
+        if m.delimiter.is_some() || m.encoding.is_some() {
+            return Err(Problem::file(
+                &name,
+                "a spreadsheet has no delimiter or encoding to set; `sheet` names the sheet",
+            ));
+        }
+        CsvFile::open_sheet(p, m.sheet.as_deref(), o)
+    } else if let Some(sh) = &m.sheet {
+        Err(Problem::file(
+            &name,
+            format!(
+                "the mapping names sheet {sh:?}, but this is not a spreadsheet (.xlsx, .xlsm, .xlsb, .xls or .ods)"
+            ),
+        ))
+    } else {
+        CsvFile::open(p, o)
+    }
+}
+
 /// The fields a mapping gives (or maps values for) that its file's kind of record does not
 /// take, each with its line and column in the mapping file and the reason.
 fn unknown_fields(mapping: &Mapping, text: &str) -> Vec<(u64, usize, String)> {
@@ -553,7 +579,7 @@ pub fn load(l: &mut Loader<'_>, path: &Path, opts: &ImportOptions) -> Result<()>
             }
         };
         let p = base.join(&paths(m)[0]);
-        match CsvFile::open(&p, &o) {
+        match open_file(&p, m, &o) {
             Ok(f) => {
                 l.notes.extend(f.notes.iter().cloned());
                 lookups.insert(name.clone(), Lookup { file: f });
@@ -649,7 +675,7 @@ pub fn load(l: &mut Loader<'_>, path: &Path, opts: &ImportOptions) -> Result<()>
         };
         for rel in paths(m) {
             let p = base.join(&rel);
-            let f = match CsvFile::open(&p, &o) {
+            let f = match open_file(&p, m, &o) {
                 Ok(f) => f,
                 Err(e) => {
                     l.fatal(e);

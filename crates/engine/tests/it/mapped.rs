@@ -400,3 +400,98 @@ fn leads_through_a_mapping_in_the_org_zone_with_lookup_defaults() {
         );
     }
 }
+
+/// Tableau's Superstore workbook, read from its .xls as it is through
+/// `mappings/superstore.toml`: the facts of its PROVENANCE.md come out of the engine (the
+/// sheet's numbers as Excel shows them, summed exactly).
+#[test]
+fn superstore_xls_through_its_mapping_matches_its_provenance() {
+    use salesorg_core::catalog::Catalog;
+    use salesorg_core::period::Period;
+    use salesorg_core::scorecard::Scope;
+    let book = fixture("tableau-superstore/Sample - Superstore.xls");
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        let opts = ImportOptions {
+            mapping: Some(mapping("superstore.toml")),
+            ..Default::default()
+        };
+        import(&mut s, Source::Csv, &book, &opts, &Quiet).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert_eq!(s.people().unwrap().len(), 4, "{kind}");
+        assert_eq!(s.accounts().unwrap().len(), 793);
+        assert_eq!(s.opportunities().unwrap().len(), 5009, "one deal per order");
+        let e = salesorg_engine::scorecard::load(
+            &mut s,
+            &Catalog::builtin().unwrap(),
+            false,
+            false,
+            &Quiet,
+        )
+        .unwrap()
+        .0;
+        let fiscal = e.book.settings.fiscal;
+        let today = parse_date("2018-01-01").unwrap();
+        let all = Period::parse("2014-01-01..2018-01-01", &fiscal).unwrap();
+        let years: Vec<Period> = (2014..=2017)
+            .map(|y| Period::parse(&format!("FY{y}"), &fiscal).unwrap())
+            .collect();
+        let mut periods = vec![all];
+        periods.extend(years);
+        let rows = e
+            .run(&[Scope::Company], &periods, &["bookings"], today)
+            .unwrap();
+        let v: Vec<String> = rows.iter().map(|r| r.values[0].1.to_text("—")).collect();
+        // the total exactly; the years as PROVENANCE.md rounds them, to the cent
+        assert_eq!(v[0], "2297200.8603", "{kind}");
+        let cents: Vec<String> = v[1..]
+            .iter()
+            .map(|x| format!("{:.2}", x.parse::<f64>().unwrap()))
+            .collect();
+        assert_eq!(cents, ["484247.50", "470532.51", "609205.60", "733215.26"]);
+        // each region's orders are its manager's
+        for (who, sales) in [
+            ("Anna Andreadi", "725457.8245"),
+            ("Chuck Magee", "678781.24"),
+            ("Kelly Williams", "501239.8908"),
+            ("Cassandra Brandow", "391721.905"),
+        ] {
+            let p = e.scope(&format!("person:{who}")).unwrap();
+            let r = e.run(&[p], &[all], &["bookings"], today).unwrap();
+            assert_eq!(r[0].values[0].1.to_text("—"), sales, "{kind} {who}");
+        }
+    }
+}
+
+/// A sheet the workbook lacks is refused naming the sheets it has; `sheet` on a CSV file is
+/// refused; and a bad cell is named by the sheet, its row in the sheet and its column.
+#[test]
+fn a_sheets_problems_name_the_sheet_row_and_column() {
+    let dir = salesorg_store::testing::TempDir::new().unwrap();
+    let book = fixture("tableau-superstore/Sample - Superstore.xls");
+    let m = dir.path().join("m.toml");
+    let people = "[[file]]\npath = \"Sample - Superstore.xls\"\nsheet = \"Peeple\"\nrecord = \"person\"\n[file.columns]\nid = \"Person\"\n";
+    std::fs::write(&m, people).unwrap();
+    let e = refused_through(m.clone(), &book);
+    assert!(
+        e.contains("Sample - Superstore.xls: has no sheet \"Peeple\"; its sheets are Orders, Returns, People"),
+        "{e}"
+    );
+    std::fs::write(&m, people.replace("Sample - Superstore.xls", "orders.csv")).unwrap();
+    let e = refused_through(m.clone(), &fixture("northwind"));
+    assert!(
+        e.contains("the mapping names sheet \"Peeple\", but this is not a spreadsheet"),
+        "{e}"
+    );
+    // a customer's name is no date: the first order line is row 2 of the sheet, its
+    // Customer Name column 7
+    std::fs::write(
+        &m,
+        "[[file]]\npath = \"Sample - Superstore.xls\"\nsheet = \"Orders\"\nrecord = \"account\"\n[file.columns]\nid = \"Row ID\"\ncustomer_since = \"Customer Name\"\n",
+    )
+    .unwrap();
+    let e = refused_through(m, &book);
+    assert!(
+        e.contains("Sample - Superstore.xls[Orders]:2:7: customer_since: \"Claire Gute\""),
+        "{e}"
+    );
+}
