@@ -487,7 +487,7 @@ pub struct Book {
     pub settings: Settings,
     pub days: LocalDays,
     pub org: OrgHistory,
-    /// People; index `people.len()` is "nobody" (records with no owner).
+    /// People, then (last, at [`Book::nobody`]) the pseudo-person that owns records without an owner.
     pub people: Vec<PersonInfo>,
     pub person_ix: HashMap<PersonId, u32>,
     pub units: Vec<Unit>,

@@ -613,3 +613,47 @@ fn the_open_pipeline_split_between_threads_sums_the_same() {
     }
     assert!(seen > 10, "{seen} non-empty buckets");
 }
+
+/// Someone with the company in no reporting line (neither a manager nor a report) is a
+/// root of the org chart for a viewer who sees the whole company, and of nobody else's
+/// (they had been in no viewer's chart); someone in no line who has left is in none.
+#[test]
+fn people_in_no_reporting_line_are_roots_of_the_company_chart() {
+    use salesorg_core::records::Person;
+    let person = |id: &str, left: Option<&str>| Person {
+        id: salesorg_core::ids::PersonId::parse(id).unwrap(),
+        name: id.to_owned(),
+        email: None,
+        title: None,
+        role: None,
+        hired: None,
+        left: left.map(|d| salesorg_core::date::parse_date(d).unwrap()),
+    };
+    for kind in BOTH {
+        let fx = fixture_with(kind, |s| {
+            s.upsert_people(&[
+                person("LONER-1", None),
+                person("GONE-1", Some("2025-01-01")),
+            ])
+            .unwrap();
+        });
+        let roots = |viewer: &str| -> Vec<String> {
+            let auth = sign_in(&fx, viewer, PASSWORD).unwrap();
+            let r = call(&fx, "GET", "/api/org?depth=1", &auth, None);
+            assert_eq!(r.status, StatusCode::OK, "{kind} {viewer}: {}", r.body);
+            let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+            v["roots"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["id"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(
+            roots("cro"),
+            [fx.person("cro"), "LONER-1".to_owned()],
+            "{kind}"
+        );
+        assert_eq!(roots("dir_a"), [fx.person("dir_a")], "{kind}");
+    }
+}

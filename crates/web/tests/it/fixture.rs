@@ -45,6 +45,11 @@ impl Fx {
 /// Lead, in the inside-sales department),
 /// rep (a rep in region A).
 pub fn fixture(kind: BackendKind) -> Fx {
+    fixture_with(kind, |_| {})
+}
+
+/// [`fixture`], with `more` written to the store after the demo and before the server loads.
+pub fn fixture_with(kind: BackendKind, more: impl FnOnce(&mut TestStore)) -> Fx {
     let mut s = fresh(kind);
     let spec = DemoSpec {
         people: 150,
@@ -54,6 +59,7 @@ pub fn fixture(kind: BackendKind) -> Fx {
         activities_per_opp: 1.0,
     };
     generate(&spec, &mut StoreSink(&mut s), &Quiet).unwrap();
+    more(&mut s);
     let org = s.org().unwrap();
     let people = s.people().unwrap();
     let with_role = |r: &str| -> Vec<PersonId> {
