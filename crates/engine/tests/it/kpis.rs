@@ -660,15 +660,7 @@ fn time_zones_across_midnight() {
         small_org(&mut st, &s);
         st.upsert_leads(&[lead("L4", "R2", "2024-04-01T06:30:00Z", None)])
             .unwrap();
-        let e = salesorg_engine::scorecard::load(
-            &mut st,
-            &Catalog::builtin().unwrap(),
-            false,
-            false,
-            &Quiet,
-        )
-        .unwrap()
-        .0;
+        let e = crate::loaded(&mut st);
         assert_eq!(kpi(&e, "company", Q1, "leads_created"), q1, "{tz}");
         assert_eq!(kpi(&e, "company", "FY2024-Q2", "leads_created"), q2, "{tz}");
     }

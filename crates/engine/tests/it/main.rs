@@ -14,3 +14,16 @@ pub fn fixture(rel: &str) -> PathBuf {
         .join("../../fixtures")
         .join(rel)
 }
+
+/// The scorecard engine over what `s` holds, with the built-in catalog.
+pub fn loaded(s: &mut salesorg_store::Store) -> salesorg_core::scorecard::Engine {
+    salesorg_engine::scorecard::load(
+        s,
+        &salesorg_core::catalog::Catalog::builtin().unwrap(),
+        false,
+        false,
+        &salesorg_engine::Quiet,
+    )
+    .unwrap()
+    .0
+}

@@ -205,7 +205,6 @@ fn a_mapping_naming_an_unknown_record_kind_is_refused_at_its_place() {
 /// PROVENANCE.md come out of the scorecard engine. Skipped, saying so, when it is absent.
 #[test]
 fn olist_through_its_mapping_matches_its_provenance() {
-    use salesorg_core::catalog::Catalog;
     use salesorg_core::period::Period;
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/datasets/olist-marketing-funnel");
@@ -227,15 +226,7 @@ fn olist_through_its_mapping_matches_its_provenance() {
         assert_eq!(s.people().unwrap().len(), 22 + 32 - 13 + 1, "{kind}");
         assert_eq!(s.leads().unwrap().len(), 8000);
         assert_eq!(s.opportunities().unwrap().len(), 842);
-        let e = salesorg_engine::scorecard::load(
-            &mut s,
-            &Catalog::builtin().unwrap(),
-            false,
-            false,
-            &Quiet,
-        )
-        .unwrap()
-        .0;
+        let e = crate::loaded(&mut s);
         let all = Period::parse("2017-01-01..2019-01-01", &e.book.settings.fiscal).unwrap();
         let today = parse_date("2018-12-31").unwrap();
         let kpis = [
@@ -406,7 +397,6 @@ fn leads_through_a_mapping_in_the_org_zone_with_lookup_defaults() {
 /// sheet's numbers as Excel shows them, summed exactly).
 #[test]
 fn superstore_xls_through_its_mapping_matches_its_provenance() {
-    use salesorg_core::catalog::Catalog;
     use salesorg_core::period::Period;
     use salesorg_core::scorecard::Scope;
     let book = fixture("tableau-superstore/Sample - Superstore.xls");
@@ -420,15 +410,7 @@ fn superstore_xls_through_its_mapping_matches_its_provenance() {
         assert_eq!(s.people().unwrap().len(), 4, "{kind}");
         assert_eq!(s.accounts().unwrap().len(), 793);
         assert_eq!(s.opportunities().unwrap().len(), 5009, "one deal per order");
-        let e = salesorg_engine::scorecard::load(
-            &mut s,
-            &Catalog::builtin().unwrap(),
-            false,
-            false,
-            &Quiet,
-        )
-        .unwrap()
-        .0;
+        let e = crate::loaded(&mut s);
         let fiscal = e.book.settings.fiscal;
         let today = parse_date("2018-01-01").unwrap();
         let all = Period::parse("2014-01-01..2018-01-01", &fiscal).unwrap();

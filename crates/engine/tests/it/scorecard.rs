@@ -594,15 +594,7 @@ fn maven_totals_come_out_of_the_engine() {
             &Quiet,
         )
         .unwrap();
-        let e = salesorg_engine::scorecard::load(
-            &mut s,
-            &Catalog::builtin().unwrap(),
-            false,
-            false,
-            &Quiet,
-        )
-        .unwrap()
-        .0;
+        let e = crate::loaded(&mut s);
         let all = Period::parse("2016-01-01..2019-01-01", &e.book.settings.fiscal).unwrap();
         let today = parse_date("2018-12-31").unwrap();
         let rows = e
