@@ -972,10 +972,11 @@ fn default_period(
     engine: &salesorg_core::scorecard::Engine,
     today: Date,
 ) -> salesorg_core::period::Period {
+    // (the quarter of the data's last day when it ended well before today)
     salesorg_core::period::Period::containing(
         &engine.book.settings.fiscal,
         salesorg_core::period::Grain::Quarter,
-        today,
+        engine.current_day(today),
     )
 }
 
@@ -1065,7 +1066,14 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
                     )
                 })?;
             let end = periods.last().map(|p| p.end).unwrap_or(to);
-            engine.all_team_and_unit_scopes(from, end)
+            let all = engine.all_team_and_unit_scopes(from, end);
+            if all.is_empty() {
+                // (a header alone would leave the reader guessing)
+                note!(
+                    "no team: or unit: scopes: nobody led anyone over these periods and the org has no units (the company's numbers: --scope company)"
+                );
+            }
+            all
         } else {
             if periods.is_empty() {
                 periods.push(default_period(&engine, today));

@@ -853,3 +853,74 @@ fn people_in_no_reporting_line_are_in_the_org_chart() {
     )));
     assert!(csv.contains("\nloner,loner,,,0,0,\n"), "{csv}");
 }
+
+/// A bulk export of an org with neither leaders nor units (every rep alone, as in Olist)
+/// is its header, and says why on stderr (it had said nothing).
+#[test]
+fn a_bulk_export_without_team_or_unit_scopes_says_why() {
+    let (dir, db) = temp_store();
+    std::fs::write(dir.path().join("people.csv"), "id\nann\nbob\n").unwrap();
+    std::fs::write(
+        dir.path().join("deals.csv"),
+        "id,owner,on\nD1,ann,2024-02-01\n",
+    )
+    .unwrap();
+    let map = dir.path().join("m.toml");
+    std::fs::write(
+        &map,
+        "[[file]]\npath = \"people.csv\"\nrecord = \"person\"\n[file.columns]\nid = \"id\"\n\n\
+         [[file]]\npath = \"deals.csv\"\nrecord = \"opportunity\"\n[file.columns]\nid = \"id\"\nowner = \"owner\"\n\
+         created = \"on\"\nclose_date = \"on\"\nstatus = { value = \"won\" }\namount = { value = \"10\" }\n",
+    )
+    .unwrap();
+    let folder = dir.path().to_str().unwrap();
+    ok(&[
+        "--db",
+        &db,
+        "import",
+        "csv",
+        folder,
+        "--mapping",
+        map.to_str().unwrap(),
+    ]);
+    let out = run(&words(&format!(
+        "--db {db} scorecard --all --grain quarter --from FY2024-Q1 --to FY2024-Q1 --format csv"
+    )));
+    assert!(out.status.success());
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(stdout.lines().count(), 1, "the header alone: {stdout}");
+    assert!(
+        stderr.contains("no team: or unit: scopes: nobody led anyone over these periods and the org has no units"),
+        "{stderr}"
+    );
+}
+
+/// A scorecard without `--period` over a historical export (Maven's ends in 2017) is of the
+/// quarter of the data's last day, not of today's, which it does not reach (it had been
+/// all zeros); over data that reaches today, of today's quarter.
+#[test]
+fn the_default_period_of_a_historical_export_is_its_last_quarter() {
+    let (_dir, db) = temp_store();
+    let maven = fixture("maven-crm-sales-opportunities");
+    ok(&["--db", &db, "import", "maven", maven.to_str().unwrap()]);
+    let card = ok(&[
+        "--db",
+        &db,
+        "scorecard",
+        "--person",
+        "Darcel Schlecht",
+        "--as-of",
+        "2026-12-04",
+    ]);
+    let head = card.lines().next().unwrap_or_default();
+    assert!(head.contains("FY2017-Q4 as of 2017-12-31"), "{head}");
+    let (_d2, demo) = small_demo();
+    let card = ok(&words(&format!(
+        "--db {demo} scorecard --person P-00001 --as-of 2026-12-04"
+    )));
+    let head = card.lines().next().unwrap_or_default();
+    assert!(head.contains("FY2026-Q4 as of 2026-12-04"), "{head}");
+}

@@ -471,12 +471,14 @@ struct ScQuery {
     cursor: Option<String>,
 }
 
-fn period_param(e: &Engine, raw: Option<&str>, today: Date) -> Result<Period> {
+/// The period a request names, else the quarter of [`Engine::current_day`].
+pub(crate) fn period_param(e: &Engine, raw: Option<&str>, today: Date) -> Result<Period> {
     match raw {
+        // (the quarter of the data's last day when it ended well before today)
         None | Some("") => Ok(Period::containing(
             &e.book.settings.fiscal,
             Grain::Quarter,
-            today,
+            e.current_day(today),
         )),
         Some(s) => {
             Period::parse(s, &e.book.settings.fiscal).map_err(|e| bad_input(format!("period: {e}")))

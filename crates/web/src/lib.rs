@@ -423,7 +423,11 @@ impl App {
         let loaded = self.engine()?;
         let engine = loaded.engine();
         let today = self.today(engine);
-        let now = Period::containing(&engine.book.settings.fiscal, Grain::Quarter, today);
+        let now = Period::containing(
+            &engine.book.settings.fiscal,
+            Grain::Quarter,
+            engine.current_day(today),
+        );
         prime_drilldown_scratch(engine, previous_period(engine, &now), today)
             .map_err(|e| WebError::Internal(format!("priming the drill-downs: {e}")))
     }

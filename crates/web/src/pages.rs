@@ -20,7 +20,7 @@ use salesorg_core::scorecard::{Engine, Scope};
 use salesorg_engine::scorecard as sc;
 
 use crate::access::{Cx, Grant};
-use crate::api::run_as_viewer;
+use crate::api::{period_param, run_as_viewer};
 use crate::auth::{self, Via};
 use crate::charts::{self, Series};
 use crate::error::{Result, WebError, bad_input};
@@ -261,8 +261,8 @@ pub(crate) fn warm_home(cx: &mut Cx, more: bool) -> Result<()> {
         let cal = &e.book.settings.fiscal;
         vec![
             Period::containing(cal, Grain::Quarter, add_months(now.start, -3)),
-            Period::containing(cal, Grain::Month, cx.today),
-            Period::containing(cal, Grain::Year, cx.today),
+            Period::containing(cal, Grain::Month, e.current_day(cx.today)),
+            Period::containing(cal, Grain::Year, e.current_day(cx.today)),
         ]
     } else {
         Vec::new()
@@ -477,21 +477,10 @@ fn delta(k: &str, now: &Value, before: &Value, what: &str) -> String {
 
 // ---- period picker ----------------------------------------------------------------------
 
-fn period_param(e: &Engine, raw: Option<&str>, today: Date) -> Result<Period> {
-    match raw {
-        None | Some("") => Ok(Period::containing(
-            &e.book.settings.fiscal,
-            Grain::Quarter,
-            today,
-        )),
-        Some(s) => {
-            Period::parse(s, &e.book.settings.fiscal).map_err(|e| bad_input(format!("period: {e}")))
-        }
-    }
-}
-
 fn picker(e: &Engine, today: Date, current: &Period, hidden: &[(&str, String)]) -> String {
     let cal = &e.book.settings.fiscal;
+    // the periods up to the data's last day when it ended well before today
+    let today = e.current_day(today);
     let mut s = String::from(
         "<form method=\"get\" class=\"picker\"><label for=\"period\">Period</label> <select id=\"period\" name=\"period\" data-autosubmit>",
     );

@@ -566,6 +566,8 @@ pub struct Engine {
     spare_values: std::sync::Mutex<Vec<Values>>,
     /// The deal blocks' spans, made for the first pass that reads them.
     spans: std::sync::OnceLock<Vec<(book::Day, book::Day)>>,
+    /// The last day a record is dated ([`Engine::last_day`]), found once.
+    last: std::sync::OnceLock<Option<book::Day>>,
     /// What the pass looks up for each owner.
     look: pass::Lookups,
     /// Passes read every deal, not only the blocks that can meet their periods (see
@@ -762,6 +764,7 @@ impl Engine {
             spare_middles: std::sync::Mutex::new(Default::default()),
             spare_values: std::sync::Mutex::new(Vec::new()),
             spans: std::sync::OnceLock::new(),
+            last: std::sync::OnceLock::new(),
             every_deal: std::sync::atomic::AtomicBool::new(false),
             split_from: std::sync::atomic::AtomicU64::new(SPLIT_FROM),
         }
@@ -865,6 +868,37 @@ impl Engine {
             .filter(|&d| d != NO_DAY)
             .min()?;
         Some(date_of(m))
+    }
+
+    /// The last day any record is dated: a deal's creation, its close (expected, for an
+    /// open deal), a stage change, a lead, an activity.
+    pub fn last_day(&self) -> Option<Date> {
+        let last = *self.last.get_or_init(|| {
+            let b = &self.book;
+            let o = &b.opps;
+            o.created
+                .iter()
+                .chain(&o.close)
+                .chain(&b.history.day)
+                .chain(&b.leads.created_day)
+                .chain(&b.activities.day)
+                .copied()
+                .filter(|&d| d != NO_DAY)
+                .max()
+        });
+        last.map(date_of)
+    }
+
+    /// The day a view of "the current period" is taken around when none is named:
+    /// `today`, unless every record is dated more than a quarter before it (a historical
+    /// export such as a sample set, whose current quarter would be empty): then the last
+    /// day a record is dated. Only the default period moves; the as-of day of the periods
+    /// stays as spec §1 sets it.
+    pub fn current_day(&self, today: Date) -> Date {
+        match self.last_day() {
+            Some(last) if crate::period::add_months(last, 3) < today => last,
+            _ => today,
+        }
     }
 
     /// The periods of `grain` that one company-wide pass should hold so that most views
