@@ -52,6 +52,9 @@ pub struct CsvOptions {
     /// Accept rows whose field count differs from the header's (counted in
     /// [`CsvFile::ragged_rows`]); for files known to hold unquoted delimiters in late columns.
     pub allow_ragged: bool,
+    /// The line (a sheet's row) the file starts on: its header, or its first record
+    /// without one; the lines above it (a title, notes) are skipped. 0 or 1: the first.
+    pub first_line: u64,
 }
 
 impl Default for CsvOptions {
@@ -62,6 +65,7 @@ impl Default for CsvOptions {
             encoding: Encoding::Auto,
             nulls: Vec::new(),
             allow_ragged: false,
+            first_line: 0,
         }
     }
 }
@@ -280,8 +284,11 @@ impl CsvFile {
                 .flexible(true)
                 .terminator(csv::Terminator::Any(b'\n'))
                 .from_writer(&mut text);
+            // (cells from column A, so that a column is named by its number in the sheet)
+            let before = range.start().map_or(0, |(_, col)| col as usize);
             for row in range.rows() {
-                w.write_record(row.iter().map(cell_text))
+                let blank = std::iter::repeat_n(String::new(), before);
+                w.write_record(blank.chain(row.iter().map(cell_text)))
                     .map_err(|e| Problem::file(&shown, e.to_string()))?;
             }
             w.flush()
@@ -399,6 +406,13 @@ impl CsvFile {
          -> Result<bool, Problem> {
             let n = *nfields + 1;
             *nfields = 0;
+            if rec_line + self.line_base < self.opts.first_line {
+                // above the first line: skipped, the header not yet read
+                for x in fields.iter_mut() {
+                    x.clear();
+                }
+                return Ok(true);
+            }
             let is_header = *first && self.opts.has_header;
             *first = false;
             if is_header && !include_header {
@@ -646,6 +660,25 @@ mod tests {
         assert!(bad.is_empty(), "{bad:?}");
         assert_eq!(good[0], (2, vec!["1".into(), "two\r\nlines".into()]));
         assert_eq!(good[1].0, 4);
+    }
+
+    /// A report's title and notes above its header are skipped with `first_line`, however
+    /// many fields they have, and the rows keep their own line numbers.
+    #[test]
+    fn lines_above_the_first_are_skipped() {
+        let (_d, p) = write(
+            "r.csv",
+            b"Pipeline report\nrun 2024-05-01, by ana, all regions\nId,Name\n1,one\n",
+        );
+        let opts = CsvOptions {
+            first_line: 3,
+            ..CsvOptions::default()
+        };
+        let f = CsvFile::open(&p, &opts).unwrap();
+        assert_eq!(f.headers, vec!["Id", "Name"]);
+        let (good, bad) = collect(&f);
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(good, [(4, vec!["1".to_owned(), "one".into()])]);
     }
 
     #[test]

@@ -161,6 +161,10 @@ pub struct FileMap {
     pub delimiter: Option<String>,
     #[serde(default)]
     pub header: Option<bool>,
+    /// The row the file starts on (its header, or its first record with `header = false`):
+    /// a title or notes above it are skipped.
+    #[serde(default)]
+    pub first_row: Option<u64>,
     #[serde(default)]
     pub encoding: Option<String>,
     #[serde(default)]
@@ -472,6 +476,7 @@ fn options(m: &FileMap) -> std::result::Result<CsvOptions, String> {
             .unwrap_or_default(),
         nulls: m.null.clone(),
         allow_ragged: m.allow_ragged,
+        first_line: m.first_row.unwrap_or(0),
     })
 }
 

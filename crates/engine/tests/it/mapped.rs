@@ -477,3 +477,72 @@ fn a_sheets_problems_name_the_sheet_row_and_column() {
         "{e}"
     );
 }
+
+/// An .xlsx as people keep one: the sheet named, its header on row 3 under a title
+/// (`first_row`), the table from column B. Numbers come out as Excel shows them (0.1 + 0.2
+/// is 0.3), a date with a time is taken as wall time, a boolean maps through `values`, and
+/// a problem names the sheet's own row and column.
+#[test]
+fn an_xlsx_sheet_with_a_title_above_its_header_imports_as_it_shows() {
+    for kind in BOTH {
+        let dir = salesorg_store::testing::TempDir::new().unwrap();
+        let m = dir.path().join("m.toml");
+        let body = "[[file]]\npath = \"pipeline.xlsx\"\nsheet = \"People\"\nrecord = \"person\"\n[file.columns]\nid = \"id\"\nname = \"name\"\n\n\
+             [[file]]\npath = \"pipeline.xlsx\"\nsheet = \"Deals\"\nfirst_row = 3\nrecord = \"opportunity\"\n[file.columns]\n\
+             id = \"Deal\"\nowner = \"Owner\"\namount = \"Amount\"\ncreated = \"Closed\"\nclose_date = \"Closed\"\nstage = \"Stage\"\nstatus = \"Won\"\n\
+             [file.values.status]\n\"true\" = \"won\"\n\"false\" = \"lost\"\n";
+        std::fs::write(&m, body).unwrap();
+        let mut s = fresh(kind);
+        let opts = ImportOptions {
+            mapping: Some(m.clone()),
+            ..Default::default()
+        };
+        let book = fixture("synthetic/sheets/pipeline.xlsx");
+        import(&mut s, Source::Csv, &book, &opts, &Quiet).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let mut opps = s.opportunities().unwrap();
+        opps.sort_by(|a, b| a.id.as_str().cmp(b.id.as_str()));
+        let shown: Vec<String> = opps
+            .iter()
+            .map(|o| {
+                format!(
+                    "{} {} {} {} {}",
+                    o.id,
+                    o.owner,
+                    o.amount.map(|a| a.to_string()).unwrap_or_default(),
+                    o.close_date
+                        .map(salesorg_core::date::fmt_date)
+                        .unwrap_or_default(),
+                    o.status.as_str()
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "D1 ana 1234.50 2024-03-31 won",
+                "D2 ana 0.30 2024-04-02 won",
+                "D3 bob 100.00 2024-04-03 lost"
+            ],
+            "{kind}"
+        );
+        assert_eq!(s.people().unwrap().len(), 2);
+        // without first_row the title is read as the header
+        std::fs::write(&m, body.replace("first_row = 3\n", "")).unwrap();
+        let e = refused_through(m.clone(), &book);
+        assert!(
+            e.contains("pipeline.xlsx[Deals]:1: the mapping names column \"Amount\", which the file does not have"),
+            "{e}"
+        );
+        // a bad cell: its row and column in the sheet (Owner is column C)
+        std::fs::write(
+            &m,
+            body.replace(
+                "owner = \"Owner\"\n",
+                "owner = \"Owner\"\nprobability = \"Owner\"\n",
+            ),
+        )
+        .unwrap();
+        let e = refused_through(m, &book);
+        assert!(e.contains("pipeline.xlsx[Deals]:4:3: probability:"), "{e}");
+    }
+}
