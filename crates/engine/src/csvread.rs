@@ -342,6 +342,15 @@ impl CsvFile {
                         })
                         .collect::<Result<_, _>>()?;
                 }
+                None if file.opts.first_line > 1 => {
+                    return Err(Problem::file(
+                        &file.name,
+                        format!(
+                            "no header row: the file ends before line {} (first_row)",
+                            file.opts.first_line
+                        ),
+                    ));
+                }
                 None => {
                     return Err(Problem::file(
                         &file.name,
@@ -679,6 +688,15 @@ mod tests {
         let (good, bad) = collect(&f);
         assert!(bad.is_empty(), "{bad:?}");
         assert_eq!(good, [(4, vec!["1".to_owned(), "one".into()])]);
+        let past = CsvOptions {
+            first_line: 9,
+            ..CsvOptions::default()
+        };
+        let e = CsvFile::open(&p, &past).err().unwrap().to_string();
+        assert!(
+            e.ends_with("r.csv: no header row: the file ends before line 9 (first_row)"),
+            "{e}"
+        );
     }
 
     #[test]
