@@ -86,17 +86,42 @@ fn cell_text(c: &calamine::Data) -> String {
         Data::Int(i) => i.to_string(),
         Data::Float(f) => excel_number(*f),
         Data::Bool(b) => b.to_string(),
-        Data::DateTime(d) if d.is_datetime() => {
-            let (y, mo, day, h, mi, sec, ms) = d.to_ymd_hms_milli();
-            if (h, mi, sec, ms) == (0, 0, 0, 0) {
-                format!("{y:04}-{mo:02}-{day:02}")
-            } else {
-                format!("{y:04}-{mo:02}-{day:02} {h:02}:{mi:02}:{sec:02}")
-            }
-        }
+        Data::DateTime(d) if d.is_datetime() => excel_date_time(d),
         // a duration: its days, as the cell holds them
         Data::DateTime(d) => d.as_f64().to_string(),
         Data::Error(e) => e.to_string(),
+    }
+}
+
+/// A date cell as `YYYY-MM-DD`, with ` HH:MM:SS` where it holds a time, to the nearest
+/// second as Excel shows it (the serial's fraction of a day puts 10:00 at 09:59:59.999).
+fn excel_date_time(d: &calamine::ExcelDateTime) -> String {
+    let (y, mo, day, h, mi, sec, ms) = d.to_ymd_hms_milli();
+    let at = time::Month::try_from(mo)
+        .ok()
+        .and_then(|m| time::Date::from_calendar_date(i32::from(y), m, day).ok())
+        .and_then(|date| {
+            let t = time::Time::from_hms(h, mi, sec).ok()?;
+            Some(time::PrimitiveDateTime::new(date, t))
+        });
+    let Some(mut at) = at else {
+        // (Excel's 1900-02-29, which no calendar has: the serial as the cell holds it)
+        return d.as_f64().to_string();
+    };
+    if ms >= 500 {
+        at += time::Duration::SECOND;
+    }
+    let (date, t) = (at.date(), at.time());
+    let ymd = format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    );
+    if t == time::Time::MIDNIGHT {
+        ymd
+    } else {
+        format!("{ymd} {:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
     }
 }
 
@@ -617,6 +642,20 @@ pub enum RowItem<'r, 'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Date cells come out to the nearest second (10:00 is stored a hair before it), a
+    /// whole day as a bare date, and a day Excel has but no calendar does as its serial.
+    #[test]
+    fn a_sheets_dates_are_written_to_the_second() {
+        use calamine::{ExcelDateTime, ExcelDateTimeType::DateTime};
+        let cell = |serial: f64| excel_date_time(&ExcelDateTime::new(serial, DateTime, false));
+        // 2024-02-14 10:00 as a double: 45336.416666666664
+        assert_eq!(cell(45336.0 + 10.0 / 24.0), "2024-02-14 10:00:00");
+        assert_eq!(cell(45336.0), "2024-02-14");
+        // a second short of midnight, a hair before: the next day
+        assert_eq!(cell(45336.0 + 86399.9996 / 86400.0), "2024-02-15");
+        assert_eq!(cell(60.0), "60");
+    }
 
     /// Numbers come out as Excel shows them: 15 significant digits, no trailing zeros.
     #[test]

@@ -229,6 +229,21 @@ pub fn open_csv(
     needed_by: &str,
 ) -> Option<CsvFile> {
     let p = dir.join(name);
+    // (an export saved as a workbook instead: `deals.xlsx` for `deals.csv`)
+    if !p.exists()
+        && let Some(book) = ["xlsx", "xls"]
+            .iter()
+            .map(|x| p.with_extension(x))
+            .find(|b| b.exists())
+    {
+        return match CsvFile::open_sheet(&book, None, &crate::csvread::CsvOptions::default()) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                l.fatal(e);
+                None
+            }
+        };
+    }
     if !p.exists() {
         if required {
             l.fatal(Problem::file(

@@ -314,6 +314,33 @@ fn hubspot_export_imports() {
     }
 }
 
+/// A HubSpot export saved as .xlsx (`deals.xlsx` for `deals.csv`, as its export dialog
+/// offers) imports to the same store as the CSV files: numbers and dates read from their
+/// cells as the CSV writes them.
+#[test]
+fn a_hubspot_export_saved_as_xlsx_imports_as_its_csv() {
+    for kind in BOTH {
+        let read = |dir: &str| {
+            let mut s = fresh(kind);
+            import(
+                &mut s,
+                Source::Hubspot,
+                &fixture(dir),
+                &ImportOptions::default(),
+                &Quiet,
+            )
+            .unwrap_or_else(|e| panic!("{kind} {dir}: {e}"));
+            assert_eq!(s.opportunities().unwrap().len(), 4, "{kind} {dir}");
+            s.fingerprint().unwrap()
+        };
+        assert_eq!(
+            read("synthetic/hubspot-xlsx"),
+            read("synthetic/hubspot"),
+            "{kind}"
+        );
+    }
+}
+
 #[test]
 fn salesorg_formats_add_effective_dated_changes_quotas_spend_rates_surveys() {
     for kind in BOTH {
