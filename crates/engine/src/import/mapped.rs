@@ -69,6 +69,10 @@ pub enum RecordKind {
     Opportunity,
     Quota,
     Lead,
+    Activity,
+    /// A row of an opportunity's stage history.
+    #[serde(rename = "stage_change")]
+    StageChange,
 }
 
 impl RecordKind {
@@ -129,6 +133,26 @@ impl RecordKind {
                 "converted_opportunity",
                 "converted_account",
             ],
+            RecordKind::Activity => &[
+                "id",
+                "kind",
+                "at",
+                "owner",
+                "lead",
+                "opportunity",
+                "account",
+                "subject",
+            ],
+            RecordKind::StageChange => &[
+                "id",
+                "opportunity",
+                "at",
+                "stage",
+                "amount",
+                "close_date",
+                "probability",
+                "forecast_category",
+            ],
         }
     }
 
@@ -140,6 +164,8 @@ impl RecordKind {
             RecordKind::Opportunity => "opportunity",
             RecordKind::Quota => "quota",
             RecordKind::Lead => "lead",
+            RecordKind::Activity => "activity",
+            RecordKind::StageChange => "stage_change",
         }
     }
 }
@@ -151,7 +177,8 @@ pub struct FileMap {
     #[serde(default)]
     pub name: Option<String>,
     pub path: Paths,
-    /// person | unit | account | opportunity | quota | lead; none for a lookup-only file.
+    /// person | unit | account | opportunity | quota | lead | activity | stage_change; none
+    /// for a lookup-only file.
     #[serde(default)]
     pub record: Option<RecordKind>,
     /// For a spreadsheet (`.xlsx`, `.xls`, `.ods`, …): the sheet to read (default: the first).
@@ -1231,6 +1258,68 @@ impl Ctx<'_> {
                     converted_account,
                 };
                 l.lead(lead, &origin(col("owner")), raw)?;
+            }
+            RecordKind::Activity => {
+                let id: Option<ActivityId> = required!("id", parse!("id", ActivityId::parse));
+                let kind = required!("kind", parse!("kind", ActivityKind::parse));
+                let at = required!(
+                    "at",
+                    parse!("at", |s: &str| self.settings.parse_local_timestamp(s))
+                );
+                let owner: Option<PersonId> = required!("owner", parse!("owner", PersonId::parse));
+                let lead: Option<LeadId> = parse!("lead", LeadId::parse);
+                let opp: Option<OppId> = parse!("opportunity", OppId::parse);
+                let account: Option<AccountId> = parse!("account", AccountId::parse);
+                if !l.row_ok(problems.take(), raw) {
+                    return Ok(());
+                }
+                let (Some(id), Some(kind), Some(at), Some(owner)) = (id, kind, at, owner) else {
+                    return Ok(());
+                };
+                let a = Activity {
+                    id,
+                    kind,
+                    at,
+                    owner,
+                    lead,
+                    opp,
+                    account,
+                    subject: txt("subject"),
+                };
+                l.activity(a, &origin(col("owner")), raw)?;
+            }
+            RecordKind::StageChange => {
+                let opp: Option<OppId> =
+                    required!("opportunity", parse!("opportunity", OppId::parse));
+                let at = required!(
+                    "at",
+                    parse!("at", |s: &str| self.settings.parse_local_timestamp(s))
+                );
+                let stage = required!("stage", parse!("stage", Stage::parse));
+                let amount = parse!("amount", money);
+                let close_date = parse!("close_date", date);
+                let probability = parse!("probability", Probability::parse_percent);
+                let forecast_category = parse!("forecast_category", ForecastCategory::parse);
+                if !l.row_ok(problems.take(), raw) {
+                    return Ok(());
+                }
+                let (Some(opp), Some(at), Some(stage)) = (opp, at, stage) else {
+                    return Ok(());
+                };
+                // (an export without a row id: the deal, the moment and the stage name it)
+                let id =
+                    txt("id").unwrap_or_else(|| format!("{opp}@{}:{}", at.unix(), stage.as_str()));
+                let h = StageChange {
+                    id,
+                    opp,
+                    at,
+                    stage,
+                    amount,
+                    close_date,
+                    probability,
+                    forecast_category,
+                };
+                l.history(h, &origin(col("opportunity")), raw)?;
             }
             RecordKind::Quota => {
                 let target_id = required!("target", txt("target"));

@@ -546,3 +546,78 @@ fn an_xlsx_sheet_with_a_title_above_its_header_imports_as_it_shows() {
         assert!(e.contains("pipeline.xlsx[Deals]:4:3: probability:"), "{e}");
     }
 }
+
+/// Activities and stage history through a mapping (any CRM's calls and deal stages): they
+/// land and count (calls, activities), a history row without an id of its own is named by
+/// its deal, moment and stage, and an activity of a kind salesorg does not know is refused
+/// at its place.
+#[test]
+fn activities_and_stage_history_through_a_mapping() {
+    for kind in BOTH {
+        let dir = salesorg_store::testing::TempDir::new().unwrap();
+        let w = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        w("people.csv", "id,boss\nmgr,\nana,mgr\n");
+        w(
+            "deals.csv",
+            "id,owner,created,closed,status,stage,amount\n\
+             D1,ana,2024-01-10,2024-02-20,won,Closed Won,1000\n\
+             D2,ana,2024-01-15,2024-03-01,lost,Closed Lost,500\n",
+        );
+        w(
+            "history.csv",
+            "deal,when,stage\nD1,2024-01-10,Prospecting\nD1,2024-02-01 09:00,Proposal\n\
+             D1,2024-02-20,Closed Won\nD2,2024-01-15,Prospecting\nD2,2024-03-01,Closed Lost\n",
+        );
+        w(
+            "activities.csv",
+            "id,type,when,who,deal\nA1,Call,2024-01-11 10:00,ana,D1\nA2,Email,2024-01-12 11:00,ana,D1\n",
+        );
+        let m = dir.path().join("m.toml");
+        std::fs::write(
+            &m,
+            "[[file]]\npath = \"people.csv\"\nrecord = \"person\"\nnull = [\"\"]\n[file.columns]\nid = \"id\"\nmanager = \"boss\"\n\n\
+             [[file]]\npath = \"deals.csv\"\nrecord = \"opportunity\"\n[file.columns]\nid = \"id\"\nowner = \"owner\"\n\
+             created = \"created\"\nclose_date = \"closed\"\nstatus = \"status\"\nstage = \"stage\"\namount = \"amount\"\n\n\
+             [[file]]\npath = \"history.csv\"\nrecord = \"stage_change\"\n[file.columns]\nopportunity = \"deal\"\nat = \"when\"\nstage = \"stage\"\n\n\
+             [[file]]\npath = \"activities.csv\"\nrecord = \"activity\"\n[file.columns]\nid = \"id\"\nkind = \"type\"\nat = \"when\"\nowner = \"who\"\nopportunity = \"deal\"\n",
+        )
+        .unwrap();
+        let mut s = fresh(kind);
+        let opts = ImportOptions {
+            mapping: Some(m.clone()),
+            ..Default::default()
+        };
+        import(&mut s, Source::Csv, dir.path(), &opts, &Quiet)
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let history = s.stage_history().unwrap();
+        assert_eq!(history.len(), 5, "{kind}");
+        assert!(
+            history
+                .iter()
+                .any(|h| h.id.starts_with("D1@") && h.id.ends_with(":Proposal"))
+        );
+        assert_eq!(s.activities().unwrap().len(), 2);
+        let e = crate::loaded(&mut s);
+        let q = salesorg_core::period::Period::parse("FY2024-Q1", &e.book.settings.fiscal).unwrap();
+        let rows = e
+            .run(
+                &[salesorg_core::scorecard::Scope::Company],
+                &[q],
+                &["calls", "activities", "won_deals", "lost_deals"],
+                parse_date("2024-06-30").unwrap(),
+            )
+            .unwrap();
+        let v: Vec<String> = rows[0].values.iter().map(|(_, v)| v.to_text("—")).collect();
+        assert_eq!(v, ["1", "2", "1", "1"], "{kind}");
+        // idempotent: the history rows' ids are the same the second time
+        let before = s.fingerprint().unwrap();
+        import(&mut s, Source::Csv, dir.path(), &opts, &Quiet).unwrap();
+        assert_eq!(s.fingerprint().unwrap(), before, "{kind}");
+        w(
+            "activities.csv",
+            "id,type,when,who,deal\nA1,Call,2024-01-11 10:00,ana,D1\nA2,Fax,2024-01-12 11:00,ana,D1\n",
+        );
+        let e = refused_through(m.clone(), dir.path());
+        assert!(e.contains("activities.csv:3:2: kind:"), "{e}");
+    }
+}
