@@ -924,3 +924,55 @@ fn the_default_period_of_a_historical_export_is_its_last_quarter() {
     let head = card.lines().next().unwrap_or_default();
     assert!(head.contains("FY2026-Q4 as of 2026-12-04"), "{head}");
 }
+
+/// A leader who has never led anyone (a regional manager alone in no reporting line, as
+/// Superstore's are) is scored on their own book: their team holds none of their records
+/// (spec §1), and their scorecard had been all zeros. A leader with a team keeps it.
+#[test]
+fn a_leader_who_never_led_anyone_is_scored_on_their_own_book() {
+    let (dir, db) = temp_store();
+    std::fs::write(
+        dir.path().join("people.csv"),
+        "id,boss,role\nanna,,regional_manager\nmax,,regional_manager\nrep,max,sales_rep\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("deals.csv"),
+        "id,owner,on\nD1,anna,2024-02-01\nD2,rep,2024-02-02\n",
+    )
+    .unwrap();
+    let map = dir.path().join("m.toml");
+    std::fs::write(
+        &map,
+        "[[file]]\npath = \"people.csv\"\nrecord = \"person\"\nnull = [\"\"]\n[file.columns]\nid = \"id\"\nmanager = \"boss\"\nrole = \"role\"\n\n\
+         [[file]]\npath = \"deals.csv\"\nrecord = \"opportunity\"\n[file.columns]\nid = \"id\"\nowner = \"owner\"\n\
+         created = \"on\"\nclose_date = \"on\"\nstatus = { value = \"won\" }\namount = { value = \"10\" }\n",
+    )
+    .unwrap();
+    let folder = dir.path().to_str().unwrap();
+    ok(&[
+        "--db",
+        &db,
+        "import",
+        "csv",
+        folder,
+        "--mapping",
+        map.to_str().unwrap(),
+    ]);
+    for (who, scope) in [("anna", "person:anna"), ("max", "team:max")] {
+        let json: serde_json::Value = serde_json::from_str(&ok(&words(&format!(
+            "--db {db} scorecard --person {who} --period FY2024-Q1 --format json"
+        ))))
+        .unwrap();
+        assert_eq!(json["scope"], scope, "{json}");
+    }
+    let card = ok(&words(&format!(
+        "--db {db} scorecard --person anna --period FY2024-Q1"
+    )));
+    // (their one deal, won: it had been no deal at all, a win rate of "—")
+    assert!(
+        card.lines()
+            .any(|l| l.starts_with("win_rate") && l.contains(" 1.0 ")),
+        "{card}"
+    );
+}

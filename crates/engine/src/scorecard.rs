@@ -426,7 +426,8 @@ pub struct PersonScorecard {
 }
 
 /// The scope a role answers for (catalog `scope`): company, their team (region,
-/// department, team) or their own book.
+/// department, team) or their own book — their own book too for a leader who has never
+/// led anyone, and for someone without a role who has not.
 pub fn role_scope(
     engine: &Engine,
     catalog: &Catalog,
@@ -434,20 +435,18 @@ pub fn role_scope(
 ) -> (Option<String>, Scope, Vec<&'static str>) {
     let info = &engine.book.people[p as usize];
     let role = info.role.as_deref().and_then(|r| catalog.find(r));
+    // someone else has ever counted for their team: they have led someone
+    let led = engine.segs.of_scope[p as usize]
+        .iter()
+        .any(|&s| engine.segs.person[s as usize] != p);
     let scope = match role.map(|r| r.scope) {
         Some(ScopeKind::Company) => Scope::Company,
         Some(ScopeKind::OwnBook) => Scope::Person(p),
-        Some(_) => Scope::Team(p),
-        None => {
-            if engine.segs.of_scope[p as usize]
-                .iter()
-                .any(|&s| engine.segs.person[s as usize] != p)
-            {
-                Scope::Team(p)
-            } else {
-                Scope::Person(p)
-            }
-        }
+        // (a leader who has never led anyone answers for their own book: alone in no
+        // reporting line, as Superstore's regional managers are, their team holds none of
+        // their records (spec §1), and their scorecard had been all zeros)
+        Some(_) | None if led => Scope::Team(p),
+        Some(_) | None => Scope::Person(p),
     };
     let mut kpis: Vec<&'static str> = Vec::new();
     if let Some(r) = role {
