@@ -976,3 +976,50 @@ fn a_leader_who_never_led_anyone_is_scored_on_their_own_book() {
         "{card}"
     );
 }
+
+/// `import … . --skip-bad-rows` from inside the export's folder (or the folder written with
+/// a trailing slash) writes the rejects beside the folder under its name; it had written a
+/// hidden `..rejects.csv` (or `export/.rejects.csv`). A skipped row's date does not move
+/// the export's date on.
+#[test]
+fn the_rejects_of_an_import_of_this_folder_are_named_after_it() {
+    let (dir, db) = temp_store();
+    let export = dir.path().join("export");
+    std::fs::create_dir(&export).unwrap();
+    std::fs::write(export.join("p.csv"), "id\nana\n").unwrap();
+    std::fs::write(
+        export.join("d.csv"),
+        "id,when,amount,owner\nD1,2024-01-05,100,ana\nD2,2024-01-09,abc,ana\n",
+    )
+    .unwrap();
+    let map = dir.path().join("m.toml");
+    std::fs::write(
+        &map,
+        "[[file]]\npath = \"p.csv\"\nrecord = \"person\"\n[file.columns]\nid = \"id\"\n\n\
+         [[file]]\npath = \"d.csv\"\nrecord = \"opportunity\"\n[file.columns]\nid = \"id\"\nowner = \"owner\"\n\
+         created = \"when\"\nclose_date = \"when\"\namount = \"amount\"\nstatus = { value = \"won\" }\n",
+    )
+    .unwrap();
+    let out = bin()
+        .current_dir(&export)
+        .args(["--db", &db, "import", "csv", ".", "--mapping"])
+        .arg(&map)
+        .arg("--skip-bad-rows")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    let beside = dir
+        .path()
+        .canonicalize()
+        .unwrap()
+        .join("export.rejects.csv");
+    assert!(beside.exists(), "{said}");
+    assert!(!export.join("..rejects.csv").exists());
+    assert!(said.contains("export.rejects.csv"), "{said}");
+    assert!(said.contains("org changes effective 2024-01-05"), "{said}");
+}

@@ -354,12 +354,13 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, _opts: &ImportOptions) -> Result<()>
                     history.push((at, st.clone()));
                 }
             }
-            if let Some(m) = modified {
-                l.see_date(m.date_utc());
-            }
             let origin = x.origin(c[4]);
             if !x.ok(l) {
                 return Ok(());
+            }
+            // (a row refused or skipped does not move the export's date on)
+            if let Some(m) = modified {
+                l.see_date(m.date_utc());
             }
             let (Some(id), Some(stage), Some(owner), Some(ccy)) = (id, stage, owner, ccy) else {
                 return Ok(());

@@ -1198,11 +1198,12 @@ impl Ctx<'_> {
                         "a closed opportunity needs a close date".into(),
                     );
                 }
-                if let Some(d) = close.or(created) {
-                    l.see_date(d);
-                }
                 if !l.row_ok(problems.take(), raw) {
                     return Ok(());
+                }
+                // (a row refused or skipped does not move the export's date on)
+                if let Some(d) = close.or(created) {
+                    l.see_date(d);
                 }
                 let (Some(id), Some(owner), Ok(stage)) = (id, owner, Stage::parse(&stage_txt))
                 else {

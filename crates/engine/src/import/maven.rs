@@ -222,12 +222,13 @@ pub fn load(l: &mut Loader<'_>, dir: &Path) -> Result<()> {
                 {
                     backwards += 1;
                 }
-                if let Some(d) = close.or(created) {
-                    l.see_date(d);
-                }
                 let origin = x.origin(c[0]);
                 if !x.ok(l) {
                     return Ok(());
+                }
+                // (a row refused or skipped does not move the export's date on)
+                if let Some(d) = close.or(created) {
+                    l.see_date(d);
                 }
                 let (Some(id), Some(owner), Some(stage), Some(status)) =
                     (id, owner, stage_txt, status)

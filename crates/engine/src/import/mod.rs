@@ -866,7 +866,13 @@ impl<'s> Loader<'s> {
         }
         if !self.rejects.is_empty() {
             let path = opts.rejects.clone().unwrap_or_else(|| {
-                let mut p = input.as_os_str().to_owned();
+                // (the input's own name: `import csv .` or `export/` had written a hidden
+                // `..rejects.csv` or `export/.rejects.csv`)
+                let named = input
+                    .canonicalize()
+                    .or_else(|_| std::path::absolute(input))
+                    .unwrap_or_else(|_| input.to_owned());
+                let mut p = named.into_os_string();
                 p.push(".rejects.csv");
                 PathBuf::from(p)
             });

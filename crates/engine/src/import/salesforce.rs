@@ -376,12 +376,13 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
                     x.problem(c[12], "a closed opportunity needs a CloseDate");
                 }
                 let modified = x.ts(c[16]);
-                if let Some(m) = modified {
-                    l.see_date(m.date_utc());
-                }
                 let origin = x.origin(c[3]);
                 if !x.ok(l) {
                     return Ok(());
+                }
+                // (a row refused or skipped does not move the export's date on)
+                if let Some(m) = modified {
+                    l.see_date(m.date_utc());
                 }
                 let (Some(id), Some(owner), Some(stage), Some(ccy)) = (id, owner, stage, ccy)
                 else {
