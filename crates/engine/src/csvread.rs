@@ -88,7 +88,7 @@ fn cell_text(c: &calamine::Data) -> String {
         Data::Bool(b) => b.to_string(),
         Data::DateTime(d) if d.is_datetime() => excel_date_time(d),
         // a duration: its days, as the cell holds them
-        Data::DateTime(d) => d.as_f64().to_string(),
+        Data::DateTime(d) => excel_number(d.as_f64()),
         Data::Error(e) => e.to_string(),
     }
 }
@@ -106,7 +106,7 @@ fn excel_date_time(d: &calamine::ExcelDateTime) -> String {
         });
     let Some(mut at) = at else {
         // (Excel's 1900-02-29, which no calendar has: the serial as the cell holds it)
-        return d.as_f64().to_string();
+        return excel_number(d.as_f64());
     };
     if ms >= 500 {
         at += time::Duration::SECOND;
@@ -274,9 +274,9 @@ impl CsvFile {
 
     /// One sheet of a spreadsheet (`.xlsx`, `.xlsm`, `.xlsb`, `.xls`, `.ods`), the first
     /// when `sheet` is `None`, read as a CSV file whose rows are the sheet's rows (a row
-    /// named by its number in the sheet) and whose fields are its cells as text: numbers as
-    /// written in their shortest exact form (`261.96`), dates as `YYYY-MM-DD` (with
-    /// ` HH:MM:SS` where the cell holds a time), errors as Excel shows them (`#N/A`).
+    /// named by its number in the sheet) and whose fields are its cells as text, as Excel
+    /// shows them: numbers to 15 significant digits (`731.94`), dates as `YYYY-MM-DD` (with
+    /// ` HH:MM:SS` where the cell holds a time), errors (`#N/A`).
     pub fn open_sheet(
         path: &Path,
         sheet: Option<&str>,
