@@ -230,6 +230,22 @@ fn temp_store() -> (TempDir, String) {
     (dir, db)
 }
 
+/// Imports the folder `dir` into `db` through a mapping file written there from `mapping`.
+fn import_mapped(dir: &TempDir, db: &str, mapping: &str) {
+    let map = dir.path().join("m.toml");
+    std::fs::write(&map, mapping).unwrap();
+    let folder = dir.path().to_str().unwrap();
+    ok(&[
+        "--db",
+        db,
+        "import",
+        "csv",
+        folder,
+        "--mapping",
+        map.to_str().unwrap(),
+    ]);
+}
+
 /// A store holding a small demo org (60 people, 2,000 opportunities).
 fn small_demo() -> (TempDir, String) {
     let (dir, db) = temp_store();
@@ -825,22 +841,11 @@ fn people_in_no_reporting_line_are_in_the_org_chart() {
         "id,boss,left\nboss,,\nrep,boss,\nloner,,\ngone,,2024-01-01\n",
     )
     .unwrap();
-    let map = dir.path().join("m.toml");
-    std::fs::write(
-        &map,
-        "[[file]]\npath = \"people.csv\"\nrecord = \"person\"\nnull = [\"\"]\n[file.columns]\nid = \"id\"\nmanager = \"boss\"\nleft = \"left\"\n",
-    )
-    .unwrap();
-    let folder = dir.path().to_str().unwrap();
-    ok(&[
-        "--db",
+    import_mapped(
+        &dir,
         &db,
-        "import",
-        "csv",
-        folder,
-        "--mapping",
-        map.to_str().unwrap(),
-    ]);
+        "[[file]]\npath = \"people.csv\"\nrecord = \"person\"\nnull = [\"\"]\n[file.columns]\nid = \"id\"\nmanager = \"boss\"\nleft = \"left\"\n",
+    );
     let tree = ok(&words(&format!("--db {db} org show --as-of 2024-06-01")));
     let names: Vec<&str> = tree
         .lines()
@@ -865,24 +870,13 @@ fn a_bulk_export_without_team_or_unit_scopes_says_why() {
         "id,owner,on\nD1,ann,2024-02-01\n",
     )
     .unwrap();
-    let map = dir.path().join("m.toml");
-    std::fs::write(
-        &map,
+    import_mapped(
+        &dir,
+        &db,
         "[[file]]\npath = \"people.csv\"\nrecord = \"person\"\n[file.columns]\nid = \"id\"\n\n\
          [[file]]\npath = \"deals.csv\"\nrecord = \"opportunity\"\n[file.columns]\nid = \"id\"\nowner = \"owner\"\n\
          created = \"on\"\nclose_date = \"on\"\nstatus = { value = \"won\" }\namount = { value = \"10\" }\n",
-    )
-    .unwrap();
-    let folder = dir.path().to_str().unwrap();
-    ok(&[
-        "--db",
-        &db,
-        "import",
-        "csv",
-        folder,
-        "--mapping",
-        map.to_str().unwrap(),
-    ]);
+    );
     let out = run(&words(&format!(
         "--db {db} scorecard --all --grain quarter --from FY2024-Q1 --to FY2024-Q1 --format csv"
     )));
@@ -941,24 +935,13 @@ fn a_leader_who_never_led_anyone_is_scored_on_their_own_book() {
         "id,owner,on\nD1,anna,2024-02-01\nD2,rep,2024-02-02\n",
     )
     .unwrap();
-    let map = dir.path().join("m.toml");
-    std::fs::write(
-        &map,
+    import_mapped(
+        &dir,
+        &db,
         "[[file]]\npath = \"people.csv\"\nrecord = \"person\"\nnull = [\"\"]\n[file.columns]\nid = \"id\"\nmanager = \"boss\"\nrole = \"role\"\n\n\
          [[file]]\npath = \"deals.csv\"\nrecord = \"opportunity\"\n[file.columns]\nid = \"id\"\nowner = \"owner\"\n\
          created = \"on\"\nclose_date = \"on\"\nstatus = { value = \"won\" }\namount = { value = \"10\" }\n",
-    )
-    .unwrap();
-    let folder = dir.path().to_str().unwrap();
-    ok(&[
-        "--db",
-        &db,
-        "import",
-        "csv",
-        folder,
-        "--mapping",
-        map.to_str().unwrap(),
-    ]);
+    );
     for (who, scope) in [("anna", "person:anna"), ("max", "team:max")] {
         let json: serde_json::Value = serde_json::from_str(&ok(&words(&format!(
             "--db {db} scorecard --person {who} --period FY2024-Q1 --format json"
