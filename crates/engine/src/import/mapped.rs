@@ -73,6 +73,8 @@ pub enum RecordKind {
     /// A row of an opportunity's stage history.
     #[serde(rename = "stage_change")]
     StageChange,
+    Spend,
+    Survey,
 }
 
 impl RecordKind {
@@ -153,6 +155,8 @@ impl RecordKind {
                 "probability",
                 "forecast_category",
             ],
+            RecordKind::Spend => &["date", "scope", "unit", "person", "category", "amount"],
+            RecordKind::Survey => &["id", "account", "date", "score", "scale_min", "scale_max"],
         }
     }
 
@@ -166,6 +170,8 @@ impl RecordKind {
             RecordKind::Lead => "lead",
             RecordKind::Activity => "activity",
             RecordKind::StageChange => "stage_change",
+            RecordKind::Spend => "spend",
+            RecordKind::Survey => "survey",
         }
     }
 }
@@ -177,8 +183,8 @@ pub struct FileMap {
     #[serde(default)]
     pub name: Option<String>,
     pub path: Paths,
-    /// person | unit | account | opportunity | quota | lead | activity | stage_change; none
-    /// for a lookup-only file.
+    /// person | unit | account | opportunity | quota | lead | activity | stage_change |
+    /// spend | survey; none for a lookup-only file.
     #[serde(default)]
     pub record: Option<RecordKind>,
     /// For a spreadsheet (`.xlsx`, `.xls`, `.ods`, …): the sheet to read (default: the first).
@@ -1321,6 +1327,64 @@ impl Ctx<'_> {
                     forecast_category,
                 };
                 l.history(h, &origin(col("opportunity")), raw)?;
+            }
+            RecordKind::Spend => {
+                let day = required!("date", parse!("date", date));
+                let amount = required!("amount", parse!("amount", money));
+                // `scope` as salesorg's spend.csv writes it, or a unit's or a person's id
+                let scope = match (txt("scope"), txt("unit"), txt("person")) {
+                    (Some(_), _, _) => parse!("scope", super::native::spend_scope),
+                    (None, Some(_), _) => parse!("unit", UnitId::parse).map(SpendScope::Unit),
+                    (None, None, Some(_)) => {
+                        parse!("person", PersonId::parse).map(SpendScope::Person)
+                    }
+                    (None, None, None) => Some(SpendScope::Company),
+                };
+                if !l.row_ok(problems.take(), raw) {
+                    return Ok(());
+                }
+                let (Some(date), Some(scope), Some(amount)) = (day, scope, amount) else {
+                    return Ok(());
+                };
+                let x = Spend {
+                    date,
+                    scope,
+                    category: txt("category").unwrap_or_else(|| "sales".into()),
+                    amount,
+                };
+                l.spend(x, &origin(col("amount")), raw)?;
+            }
+            RecordKind::Survey => {
+                let whole = |s: &str| {
+                    s.parse::<i32>()
+                        .map_err(|_| format!("{s:?} is not a whole number"))
+                };
+                let id = required!("id", txt("id"));
+                let account: Option<AccountId> =
+                    required!("account", parse!("account", AccountId::parse));
+                let day = required!("date", parse!("date", date));
+                let score = required!("score", parse!("score", whole));
+                let lo = parse!("scale_min", whole).unwrap_or(1);
+                let hi = parse!("scale_max", whole).unwrap_or(10);
+                if let Some(why) = score.and_then(|s| super::native::off_scale(s, lo, hi)) {
+                    bad("score", col("score"), why);
+                }
+                if !l.row_ok(problems.take(), raw) {
+                    return Ok(());
+                }
+                let (Some(id), Some(account), Some(date), Some(score)) = (id, account, day, score)
+                else {
+                    return Ok(());
+                };
+                let x = SurveyResponse {
+                    id,
+                    account,
+                    date,
+                    score,
+                    scale_min: lo,
+                    scale_max: hi,
+                };
+                l.survey(x, &origin(col("account")), raw)?;
             }
             RecordKind::Quota => {
                 let target_id = required!("target", txt("target"));

@@ -266,22 +266,7 @@ pub fn load(l: &mut Loader<'_>, path: &Path, _opts: &ImportOptions) -> Result<()
                 );
                 each_row(l, &f, |l, x| {
                     let date: Option<Date> = x.date(c[0]);
-                    let scope = parsed(
-                        x,
-                        c[1],
-                        |s: &str| -> std::result::Result<SpendScope, String> {
-                            match s.split_once(':') {
-                                None if s == "company" => Ok(SpendScope::Company),
-                                Some(("unit", id)) => UnitId::parse(id)
-                                    .map(SpendScope::Unit)
-                                    .map_err(|e| e.to_string()),
-                                Some(("person", id)) | Some(("team", id)) => PersonId::parse(id)
-                                    .map(SpendScope::Person)
-                                    .map_err(|e| e.to_string()),
-                                _ => Err(format!("{s:?} is not company, unit:ID or person:ID")),
-                            }
-                        },
-                    );
+                    let scope = parsed(x, c[1], spend_scope);
                     let amount = x.money(c[3]);
                     let origin = x.origin(c[1]);
                     if !x.ok(l) {
@@ -363,10 +348,8 @@ pub fn load(l: &mut Loader<'_>, path: &Path, _opts: &ImportOptions) -> Result<()
                         .int(c[5])
                         .and_then(|v| i32::try_from(v).ok())
                         .unwrap_or(10);
-                    if let Some(s) = score
-                        && (s < lo || s > hi || lo >= hi)
-                    {
-                        x.problem(c[3], format!("score {s} is outside the scale {lo}..{hi}"));
+                    if let Some(why) = score.and_then(|s| off_scale(s, lo, hi)) {
+                        x.problem(c[3], why);
                     }
                     let origin = x.origin(c[1]);
                     if !x.ok(l) {
@@ -401,4 +384,25 @@ pub fn load(l: &mut Loader<'_>, path: &Path, _opts: &ImportOptions) -> Result<()
         }
     }
     Ok(())
+}
+
+/// A spend entry's scope as salesorg's format writes it: `company`, `unit:ID`,
+/// `person:ID` (or `team:ID`, the leader's).
+pub(crate) fn spend_scope(s: &str) -> std::result::Result<SpendScope, String> {
+    match s.split_once(':') {
+        None if s == "company" => Ok(SpendScope::Company),
+        Some(("unit", id)) => UnitId::parse(id)
+            .map(SpendScope::Unit)
+            .map_err(|e| e.to_string()),
+        Some(("person", id)) | Some(("team", id)) => PersonId::parse(id)
+            .map(SpendScope::Person)
+            .map_err(|e| e.to_string()),
+        _ => Err(format!("{s:?} is not company, unit:ID or person:ID")),
+    }
+}
+
+/// Why a survey score does not fit its scale, if it does not.
+pub(crate) fn off_scale(score: i32, lo: i32, hi: i32) -> Option<String> {
+    (score < lo || score > hi || lo >= hi)
+        .then(|| format!("score {score} is outside the scale {lo}..{hi}"))
 }

@@ -621,3 +621,69 @@ fn activities_and_stage_history_through_a_mapping() {
         assert!(e.contains("activities.csv:3:2: kind:"), "{e}");
     }
 }
+
+/// Spend and survey responses through a mapping (a marketing budget kept by region, an
+/// NPS tool's export): spend lands on the unit a column names and counts for it and the
+/// company, a response on its account; a score off its scale is refused at its place.
+#[test]
+fn spend_and_surveys_through_a_mapping() {
+    for kind in BOTH {
+        let dir = salesorg_store::testing::TempDir::new().unwrap();
+        let w = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        w("units.csv", "id\nWest\nEast\n");
+        w("accounts.csv", "id\nACME\n");
+        w(
+            "budget.csv",
+            "month,region,usd\n2024-01-31,West,1000\n2024-02-29,East,250.50\n2024-03-31,,99\n",
+        );
+        w(
+            "nps.csv",
+            "response,customer,on,score\nR1,ACME,2024-02-03,9\nR2,ACME,2024-03-04,7\n",
+        );
+        let m = dir.path().join("m.toml");
+        let body = "[[file]]\npath = \"units.csv\"\nrecord = \"unit\"\n[file.columns]\nid = \"id\"\nkind = { value = \"region\" }\n\n\
+             [[file]]\npath = \"accounts.csv\"\nrecord = \"account\"\n[file.columns]\nid = \"id\"\n\n\
+             [[file]]\npath = \"budget.csv\"\nrecord = \"spend\"\n[file.columns]\ndate = \"month\"\nunit = \"region\"\namount = \"usd\"\ncategory = { value = \"marketing\" }\n\n\
+             [[file]]\npath = \"nps.csv\"\nrecord = \"survey\"\n[file.columns]\nid = \"response\"\naccount = \"customer\"\ndate = \"on\"\nscore = \"score\"\n";
+        std::fs::write(&m, body).unwrap();
+        let mut s = fresh(kind);
+        let opts = ImportOptions {
+            mapping: Some(m.clone()),
+            ..Default::default()
+        };
+        import(&mut s, Source::Csv, dir.path(), &opts, &Quiet)
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let e = crate::loaded(&mut s);
+        let q = salesorg_core::period::Period::parse("FY2024-Q1", &e.book.settings.fiscal).unwrap();
+        let today = parse_date("2024-06-30").unwrap();
+        let scopes = [
+            salesorg_core::scorecard::Scope::Company,
+            e.scope("unit:West").unwrap(),
+        ];
+        let rows = e
+            .run(&scopes, &[q], &["sales_marketing_spend", "csat_avg"], today)
+            .unwrap();
+        let v: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| r.values.iter().map(|(_, v)| v.to_text("—")).collect())
+            .collect();
+        // the company: every entry; West: its own (no account, so no responses there)
+        assert_eq!(v[0][0], "1349.50", "{kind} {v:?}");
+        assert_eq!(v[1][0], "1000.00", "{kind} {v:?}");
+        // (9 and 7 on 1..10, normalised to 0..1: 8/9 and 6/9)
+        assert_eq!(
+            v[0][1], "0.777778",
+            "{kind}: the responses count for the company"
+        );
+        std::fs::write(
+            dir.path().join("nps.csv"),
+            "response,customer,on,score\nR1,ACME,2024-02-03,11\n",
+        )
+        .unwrap();
+        let e = refused_through(m, dir.path());
+        assert!(
+            e.contains("nps.csv:2:4: score: score 11 is outside the scale 1..10"),
+            "{e}"
+        );
+    }
+}
