@@ -172,6 +172,8 @@ pub struct CsvFile {
     /// Lines before the first one read (a sheet whose cells start below its first row):
     /// added to every line number, so that a row is named by its number in the sheet.
     line_base: u64,
+    /// Lines are numbered by record (a sheet's rows), not by physical line.
+    by_record: bool,
 }
 
 /// One row: its line number (1-based, of its first physical line) and its fields.
@@ -267,6 +269,7 @@ impl CsvFile {
             skip_rows: Default::default(),
             ragged_rows: Default::default(),
             line_base: 0,
+            by_record: false,
         };
         file.read_header()?;
         Ok(file)
@@ -333,6 +336,7 @@ impl CsvFile {
             skip_rows: Default::default(),
             ragged_rows: Default::default(),
             line_base: range.start().map_or(0, |(row, _)| u64::from(row)),
+            by_record: true,
         };
         file.read_header()?;
         Ok(file)
@@ -433,6 +437,9 @@ impl CsvFile {
             }};
         }
         // ends the record; returns false when `f` asks to stop
+        // records so far (a sheet's rows are numbered by record, not by physical line: a
+        // cell holding a line break spans two)
+        let mut records = 0u64;
         let mut end_record = |fields: &mut Vec<Vec<u8>>,
                               nfields: &mut usize,
                               rec_line: u64,
@@ -440,26 +447,24 @@ impl CsvFile {
          -> Result<bool, Problem> {
             let n = *nfields + 1;
             *nfields = 0;
-            if rec_line + self.line_base < self.opts.first_line {
+            records += 1;
+            let line = if self.by_record {
+                self.line_base + records
+            } else {
+                rec_line + self.line_base
+            };
+            // (an empty line, or one of empty fields only, as spreadsheets export their
+            // unused rows: no record, and not the header)
+            let blank = fields[..n].iter().all(|x| x.trim_ascii().is_empty());
+            let go = if line < self.opts.first_line || blank {
                 // above the first line: skipped, the header not yet read
-                for x in fields.iter_mut() {
-                    x.clear();
-                }
-                return Ok(true);
-            }
-            let is_header = *first && self.opts.has_header;
-            *first = false;
-            if is_header && !include_header {
-                for x in fields.iter_mut() {
-                    x.clear();
-                }
-                return Ok(true);
-            }
-            let blank = n == 1 && fields.first().is_none_or(|x| x.is_empty());
-            let go = if blank {
+                true
+            } else if *first && self.opts.has_header && !include_header {
+                *first = false;
                 true
             } else {
-                f(rec_line + self.line_base, &fields[..n])?
+                *first = false;
+                f(line, &fields[..n])?
             };
             for x in fields.iter_mut() {
                 x.clear();
@@ -736,6 +741,19 @@ mod tests {
             e.ends_with("r.csv: no header row: the file ends before line 9 (first_row)"),
             "{e}"
         );
+    }
+
+    /// Empty lines, and lines of empty fields only (a spreadsheet's unused rows saved as
+    /// CSV), are no records, before the header as after it; the rows keep their lines.
+    #[test]
+    fn lines_of_empty_fields_are_no_records() {
+        let (_d, p) = write("e.csv", b"\n,,\nId,Name\n1,one\n, ,\n2,two\n,,\n,,\n");
+        let f = CsvFile::open(&p, &CsvOptions::default()).unwrap();
+        assert_eq!(f.headers, vec!["Id", "Name"]);
+        let (good, bad) = collect(&f);
+        assert!(bad.is_empty(), "{bad:?}");
+        let lines: Vec<u64> = good.iter().map(|g| g.0).collect();
+        assert_eq!(lines, [4, 6]);
     }
 
     #[test]

@@ -544,6 +544,8 @@ fn an_xlsx_sheet_with_a_title_above_its_header_imports_as_it_shows() {
         .unwrap();
         let e = refused_through(m, &book);
         assert!(e.contains("pipeline.xlsx[Deals]:4:3: probability:"), "{e}");
+        // (D3 is on row 7, below an empty row and a note over two lines)
+        assert!(e.contains("pipeline.xlsx[Deals]:7:3: probability:"), "{e}");
     }
 }
 
