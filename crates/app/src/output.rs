@@ -133,11 +133,8 @@ pub fn org_tree(
     let roots: Vec<PersonId> = match root {
         Some(r) => vec![r.clone()],
         None => {
-            // the managers at the top, then anyone with the company who is in no tree
-            let mut roots = org.roots(d);
             let employed = people.iter().filter(|p| absence(p, d).is_empty());
-            roots.extend(org.alone(employed.map(|p| &p.id), d));
-            roots
+            org.tops(employed.map(|p| &p.id), d)
         }
     };
     let max = depth.unwrap_or(usize::MAX);

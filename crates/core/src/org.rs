@@ -345,6 +345,18 @@ impl OrgHistory {
         v
     }
 
+    /// The top of every tree on `d`: the managers at the top ([`Self::roots`]), then those
+    /// of `employed` alone in a tree of their own ([`Self::alone`]).
+    pub fn tops<'a>(
+        &self,
+        employed: impl IntoIterator<Item = &'a PersonId>,
+        d: Date,
+    ) -> Vec<PersonId> {
+        let mut v = self.roots(d);
+        v.extend(self.alone(employed, d));
+        v
+    }
+
     /// Those of `people` with neither a manager nor a report on `d`: each a tree of their
     /// own, which [`Self::roots`] (the managers at the top) leaves out. An org whose
     /// export names no managers (Olist's reps) is all such people; the caller passes those

@@ -275,6 +275,20 @@ impl CsvFile {
         Ok(file)
     }
 
+    /// A spreadsheet's sheet ([`CsvFile::open_sheet`]; the first when `sheet` is `None`) or a
+    /// CSV file ([`CsvFile::open`]), by the path's extension ([`is_spreadsheet`]).
+    pub fn open_any(
+        path: &Path,
+        sheet: Option<&str>,
+        opts: &CsvOptions,
+    ) -> Result<CsvFile, Problem> {
+        if is_spreadsheet(path) {
+            CsvFile::open_sheet(path, sheet, opts)
+        } else {
+            CsvFile::open(path, opts)
+        }
+    }
+
     /// One sheet of a spreadsheet (`.xlsx`, `.xlsm`, `.xlsb`, `.xls`, `.ods`), the first
     /// when `sheet` is `None`, read as a CSV file whose rows are the sheet's rows (a row
     /// named by its number in the sheet) and whose fields are its cells as text, as Excel
@@ -344,17 +358,15 @@ impl CsvFile {
 
     /// Reads the header row, when the file has one.
     fn read_header(&mut self) -> Result<(), Problem> {
-        let has_header = self.opts.has_header;
-        let file = self;
-        if has_header {
+        if self.opts.has_header {
             let mut first = None;
-            file.for_each_raw(true, &mut |line, rec| {
+            self.for_each_raw(true, &mut |line, rec| {
                 first = Some((line, rec.to_vec()));
                 Ok(false)
             })?;
             match first {
                 Some((line, rec)) => {
-                    file.headers = rec
+                    self.headers = rec
                         .iter()
                         .enumerate()
                         .map(|(i, h)| {
@@ -362,7 +374,7 @@ impl CsvFile {
                                 .map(|s| s.trim().to_owned())
                                 .map_err(|_| {
                                     Problem::at(
-                                        &file.name,
+                                        &self.name,
                                         line,
                                         Some(i + 1),
                                         "the header is not valid UTF-8",
@@ -371,18 +383,18 @@ impl CsvFile {
                         })
                         .collect::<Result<_, _>>()?;
                 }
-                None if file.opts.first_line > 1 => {
+                None if self.opts.first_line > 1 => {
                     return Err(Problem::file(
-                        &file.name,
+                        &self.name,
                         format!(
                             "no header row: the file ends before line {} (first_row)",
-                            file.opts.first_line
+                            self.opts.first_line
                         ),
                     ));
                 }
                 None => {
                     return Err(Problem::file(
-                        &file.name,
+                        &self.name,
                         "the file is empty: no header row",
                     ));
                 }

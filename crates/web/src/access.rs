@@ -471,13 +471,10 @@ impl<'a> Scoped<'a> {
             }
             None => match self.access.grant {
                 Grant::Company => {
-                    // the managers at the top, then anyone employed who is in no tree
-                    let mut roots = book.org.roots(d);
                     // (not the book's stand-in owner of records without one, its last)
                     let real = &book.people[..book.nobody() as usize];
                     let employed = real.iter().filter(|p| p.employed_on(day(d)));
-                    roots.extend(book.org.alone(employed.map(|p| &p.id), d));
-                    roots
+                    book.org.tops(employed.map(|p| &p.id), d)
                 }
                 Grant::Subtree => {
                     vec![

@@ -228,32 +228,21 @@ pub fn open_csv(
     required: bool,
     needed_by: &str,
 ) -> Option<CsvFile> {
-    let p = dir.join(name);
-    // (an export saved as a workbook instead: `deals.xlsx` for `deals.csv`)
-    if !p.exists()
-        && let Some(book) = ["xlsx", "xls"]
-            .iter()
-            .map(|x| p.with_extension(x))
-            .find(|b| b.exists())
-    {
-        return match CsvFile::open_sheet(&book, None, &crate::csvread::CsvOptions::default()) {
-            Ok(f) => Some(f),
-            Err(e) => {
-                l.fatal(e);
-                None
-            }
-        };
-    }
-    if !p.exists() {
+    let csv = dir.join(name);
+    // (or an export saved as a workbook instead: `deals.xlsx` for `deals.csv`)
+    let saved = std::iter::once(csv.clone())
+        .chain(["xlsx", "xls"].iter().map(|x| csv.with_extension(x)))
+        .find(|p| p.exists());
+    let Some(p) = saved else {
         if required {
             l.fatal(Problem::file(
-                &p.display().to_string(),
+                &csv.display().to_string(),
                 format!("missing: {needed_by} needs this file"),
             ));
         }
         return None;
-    }
-    match CsvFile::open(&p, &crate::csvread::CsvOptions::default()) {
+    };
+    match CsvFile::open_any(&p, None, &crate::csvread::CsvOptions::default()) {
         Ok(f) => {
             l.notes.extend(f.notes.iter().cloned());
             Some(f)

@@ -404,24 +404,22 @@ fn atom(
 /// Opens a mapped file: a sheet of a spreadsheet, or a CSV file.
 fn open_file(p: &Path, m: &FileMap, o: &CsvOptions) -> std::result::Result<CsvFile, Problem> {
     let name = p.display().to_string();
-    if crate::csvread::is_spreadsheet(p) {
-        if m.delimiter.is_some() || m.encoding.is_some() {
-            return Err(Problem::file(
-                &name,
-                "a spreadsheet has no delimiter or encoding to set; `sheet` names the sheet",
-            ));
-        }
-        CsvFile::open_sheet(p, m.sheet.as_deref(), o)
-    } else if let Some(sh) = &m.sheet {
-        Err(Problem::file(
+    let book = crate::csvread::is_spreadsheet(p);
+    if book && (m.delimiter.is_some() || m.encoding.is_some()) {
+        return Err(Problem::file(
+            &name,
+            "a spreadsheet has no delimiter or encoding to set; `sheet` names the sheet",
+        ));
+    }
+    if let (false, Some(sh)) = (book, &m.sheet) {
+        return Err(Problem::file(
             &name,
             format!(
                 "the mapping names sheet {sh:?}, but this is not a spreadsheet (.xlsx, .xlsm, .xlsb, .xls or .ods)"
             ),
-        ))
-    } else {
-        CsvFile::open(p, o)
+        ));
     }
+    CsvFile::open_any(p, m.sheet.as_deref(), o)
 }
 
 /// The fields a mapping gives (or maps values for) that its file's kind of record does not
@@ -1086,6 +1084,7 @@ impl Ctx<'_> {
             }
         };
         let date = |s: &str| self.settings.parse_local_date(s);
+        let stamp = |s: &str| self.settings.parse_local_timestamp(s);
         match self.record {
             RecordKind::Person => {
                 let id: Option<PersonId> = required!("id", parse!("id", PersonId::parse));
@@ -1240,10 +1239,7 @@ impl Ctx<'_> {
             RecordKind::Lead => {
                 let id: Option<LeadId> = required!("id", parse!("id", LeadId::parse));
                 let owner: Option<PersonId> = required!("owner", parse!("owner", PersonId::parse));
-                let created = required!(
-                    "created",
-                    parse!("created", |s: &str| self.settings.parse_local_timestamp(s))
-                );
+                let created = required!("created", parse!("created", stamp));
                 let converted_at = parse!("converted_at", date);
                 let converted_opp: Option<OppId> = parse!("converted_opportunity", OppId::parse);
                 let converted_account: Option<AccountId> =
@@ -1269,10 +1265,7 @@ impl Ctx<'_> {
             RecordKind::Activity => {
                 let id: Option<ActivityId> = required!("id", parse!("id", ActivityId::parse));
                 let kind = required!("kind", parse!("kind", ActivityKind::parse));
-                let at = required!(
-                    "at",
-                    parse!("at", |s: &str| self.settings.parse_local_timestamp(s))
-                );
+                let at = required!("at", parse!("at", stamp));
                 let owner: Option<PersonId> = required!("owner", parse!("owner", PersonId::parse));
                 let lead: Option<LeadId> = parse!("lead", LeadId::parse);
                 let opp: Option<OppId> = parse!("opportunity", OppId::parse);
@@ -1298,10 +1291,7 @@ impl Ctx<'_> {
             RecordKind::StageChange => {
                 let opp: Option<OppId> =
                     required!("opportunity", parse!("opportunity", OppId::parse));
-                let at = required!(
-                    "at",
-                    parse!("at", |s: &str| self.settings.parse_local_timestamp(s))
-                );
+                let at = required!("at", parse!("at", stamp));
                 let stage = required!("stage", parse!("stage", Stage::parse));
                 let amount = parse!("amount", money);
                 let close_date = parse!("close_date", date);
