@@ -1,5 +1,6 @@
-//! Exact money: a signed integer count of ten-thousandths of the currency's major unit
-//! (so `12.4500` USD is 124_500), never a float. Parsed once at the boundary.
+//! Exact money and exchange rates: money a signed integer count of ten-thousandths of the
+//! currency's major unit (so `12.4500` USD is 124_500), a rate a count of ten-billionths;
+//! never a float. Parsed once at the boundary.
 
 use std::fmt;
 
@@ -45,83 +46,133 @@ impl Money {
     /// separators, optional `.` and at most four decimals. `1e5`, `NaN`, `12.34567`
     /// and the empty string are refused.
     pub fn parse(raw: &str) -> Result<Money, CoreError> {
-        let s = raw.trim();
-        let err = |why: &str| CoreError::Parse(format!("{s:?} is not an amount: {why}"));
-        if s.is_empty() {
-            return Err(err("empty"));
-        }
-        let (neg, body) = match s.as_bytes()[0] {
-            b'-' => (true, &s[1..]),
-            b'+' => (false, &s[1..]),
-            _ => (false, s),
-        };
-        let (int_part, frac_part) = match body.split_once('.') {
-            Some((i, f)) => (i, f),
-            None => (body, ""),
-        };
-        if int_part.is_empty() && frac_part.is_empty() {
-            return Err(err("no digits"));
-        }
-        let mut int: i64 = 0;
-        let mut digits_since_comma: Option<usize> = None;
-        for (i, c) in int_part.chars().enumerate() {
-            match c {
-                '0'..='9' => {
-                    int = int
-                        .checked_mul(10)
-                        .and_then(|v| v.checked_add(c as i64 - '0' as i64))
-                        .ok_or_else(|| err("too large"))?;
-                    if let Some(n) = digits_since_comma.as_mut() {
-                        *n += 1;
-                    }
+        fixed(raw, SCALE_DIGITS, "an amount").map(Money)
+    }
+}
+
+/// Parses a fixed-point decimal with at most `digits` decimals (more only when they are
+/// zeros) into an integer count of its smallest unit; `what` names it in the error.
+fn fixed(raw: &str, digits: usize, what: &str) -> Result<i64, CoreError> {
+    let s = raw.trim();
+    let err = |why: &str| CoreError::Parse(format!("{s:?} is not {what}: {why}"));
+    if s.is_empty() {
+        return Err(err("empty"));
+    }
+    let (neg, body) = match s.as_bytes()[0] {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (int_part, frac_part) = match body.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (body, ""),
+    };
+    if int_part.is_empty() && frac_part.is_empty() {
+        return Err(err("no digits"));
+    }
+    let mut int: i64 = 0;
+    let mut digits_since_comma: Option<usize> = None;
+    for (i, c) in int_part.chars().enumerate() {
+        match c {
+            '0'..='9' => {
+                int = int
+                    .checked_mul(10)
+                    .and_then(|v| v.checked_add(c as i64 - '0' as i64))
+                    .ok_or_else(|| err("too large"))?;
+                if let Some(n) = digits_since_comma.as_mut() {
+                    *n += 1;
                 }
-                ',' if i > 0 => {
-                    if matches!(digits_since_comma, Some(n) if n != 3) {
-                        return Err(err("misplaced thousands separator"));
-                    }
-                    digits_since_comma = Some(0);
+            }
+            ',' if i > 0 => {
+                if matches!(digits_since_comma, Some(n) if n != 3) {
+                    return Err(err("misplaced thousands separator"));
                 }
-                _ => return Err(err(&format!("unexpected character {c:?}"))),
+                digits_since_comma = Some(0);
             }
+            _ => return Err(err(&format!("unexpected character {c:?}"))),
         }
-        if matches!(digits_since_comma, Some(n) if n != 3) {
-            return Err(err("misplaced thousands separator"));
+    }
+    if matches!(digits_since_comma, Some(n) if n != 3) {
+        return Err(err("misplaced thousands separator"));
+    }
+    if frac_part.len() > digits {
+        let (keep, extra) = frac_part.split_at(digits);
+        if !extra.chars().all(|c| c == '0') || !keep.chars().all(|c| c.is_ascii_digit()) {
+            return Err(err(&format!("more than {digits} decimals")));
         }
-        if frac_part.len() > SCALE_DIGITS {
-            let (keep, extra) = frac_part.split_at(SCALE_DIGITS);
-            if !extra.chars().all(|c| c == '0') || !keep.chars().all(|c| c.is_ascii_digit()) {
-                return Err(err("more than 4 decimals"));
-            }
-        }
-        let mut frac: i64 = 0;
-        for (i, c) in frac_part.chars().take(SCALE_DIGITS).enumerate() {
-            let d = c
-                .to_digit(10)
-                .ok_or_else(|| err(&format!("unexpected character {c:?}")))?;
-            frac += d as i64 * 10_i64.pow((SCALE_DIGITS - 1 - i) as u32);
-        }
-        if frac_part.chars().any(|c| !c.is_ascii_digit()) {
-            return Err(err("unexpected character in decimals"));
-        }
-        let v = int
-            .checked_mul(SCALE)
-            .and_then(|v| v.checked_add(frac))
-            .ok_or_else(|| err("too large"))?;
-        Ok(Money(if neg { -v } else { v }))
+    }
+    let mut frac: i64 = 0;
+    for (i, c) in frac_part.chars().take(digits).enumerate() {
+        let d = c
+            .to_digit(10)
+            .ok_or_else(|| err(&format!("unexpected character {c:?}")))?;
+        frac += d as i64 * 10_i64.pow((digits - 1 - i) as u32);
+    }
+    if frac_part.chars().any(|c| !c.is_ascii_digit()) {
+        return Err(err("unexpected character in decimals"));
+    }
+    let v = int
+        .checked_mul(10_i64.pow(digits as u32))
+        .and_then(|v| v.checked_add(frac))
+        .ok_or_else(|| err("too large"))?;
+    Ok(if neg { -v } else { v })
+}
+
+/// Writes `units` of a fixed-point decimal with `digits` decimals: at least two
+/// decimals, more only where the value has them.
+fn write_fixed(f: &mut fmt::Formatter<'_>, units: i64, digits: usize) -> fmt::Result {
+    let scale = 10_u64.pow(digits as u32);
+    let abs = units.unsigned_abs();
+    let mut frac = format!("{:0digits$}", abs % scale);
+    while frac.len() > 2 && frac.ends_with('0') {
+        frac.pop();
+    }
+    let sign = if units < 0 { "-" } else { "" };
+    write!(f, "{sign}{}.{frac}", abs / scale)
+}
+
+/// Number of stored units per 1 of an exchange rate: ten decimals, so that a rate into a
+/// currency of small units (1 IDR = 0.0000632 USD) keeps six significant digits, and a
+/// rate as Salesforce keeps it (six decimals) is held exactly.
+pub const RATE_SCALE: i64 = 10_000_000_000;
+const RATE_DIGITS: usize = 10;
+
+/// An exchange rate, `1 from = rate to`: a positive count of ten-billionths, exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Rate(i64);
+
+impl Rate {
+    /// From raw stored units (ten-billionths); `None` unless positive.
+    pub fn from_units(units: i64) -> Option<Rate> {
+        (units > 0).then_some(Rate(units))
+    }
+    pub const fn units(self) -> i64 {
+        self.0
+    }
+    /// Parses a positive decimal with at most ten decimals (`1.0823`, `0.0000632`,
+    /// `15,800`); zero, a negative rate, `1e-5` and `NaN` are refused.
+    pub fn parse(raw: &str) -> Result<Rate, CoreError> {
+        let v = fixed(raw, RATE_DIGITS, "a rate")?;
+        Rate::from_units(v).ok_or_else(|| {
+            CoreError::Parse(format!(
+                "{:?} is not a rate: a rate must be positive",
+                raw.trim()
+            ))
+        })
+    }
+}
+
+impl fmt::Display for Rate {
+    /// At least two decimals, more only where the rate has them: `1.08`, `0.0000632`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_fixed(f, self.0, RATE_DIGITS)
     }
 }
 
 impl fmt::Display for Money {
     /// At least two decimals, more only where the amount has them: `1234.50`, `12.4550`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let neg = self.0 < 0;
-        let abs = self.0.unsigned_abs();
-        let int = abs / SCALE as u64;
-        let mut frac = format!("{:04}", abs % SCALE as u64);
-        while frac.len() > 2 && frac.ends_with('0') {
-            frac.pop();
-        }
-        write!(f, "{}{int}.{frac}", if neg { "-" } else { "" })
+        write_fixed(f, self.0, SCALE_DIGITS)
     }
 }
 
@@ -171,6 +222,25 @@ mod tests {
         assert_eq!(Money::parse("0").unwrap(), Money::ZERO);
         assert_eq!(Money::parse(".5").unwrap().to_string(), "0.50");
         assert_eq!(Money::parse("2024.990000").unwrap().to_string(), "2024.99");
+    }
+
+    #[test]
+    fn rates_keep_ten_decimals_and_are_positive() {
+        assert_eq!(Rate::parse("0.0000632").unwrap().units(), 632_000);
+        assert_eq!(Rate::parse("0.0000632").unwrap().to_string(), "0.0000632");
+        assert_eq!(Rate::parse("15,800").unwrap().to_string(), "15800.00");
+        assert_eq!(Rate::parse("1.0823").unwrap().units(), 10_823_000_000);
+        assert_eq!(Rate::parse("0.00000000010").unwrap().units(), 1);
+        for bad in ["0", "-1.2", "0.00000000001", "1e-5", "NaN", ""] {
+            let e = Rate::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("is not a rate"), "{bad:?}: {e}");
+        }
+        assert!(
+            Rate::parse("-1")
+                .unwrap_err()
+                .to_string()
+                .contains("must be positive")
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::fmt;
 use crate::CoreError;
 use crate::date::{Date, Timestamp};
 use crate::ids::*;
-use crate::money::{Currency, Money};
+use crate::money::{Currency, Money, Rate};
 use crate::period::Period;
 
 /// A person in the org, linked to a role in the catalog.
@@ -394,8 +394,8 @@ pub struct CurrencyRate {
     pub date: Date,
     pub from: Currency,
     pub to: Currency,
-    /// Exact rate with four decimals.
-    pub rate: Money,
+    /// Exact rate with ten decimals.
+    pub rate: Rate,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

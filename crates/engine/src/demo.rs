@@ -15,7 +15,7 @@ use time::{Duration, Month, Time, Weekday};
 
 use salesorg_core::date::{Date, Timestamp};
 use salesorg_core::ids::*;
-use salesorg_core::money::{Currency, Money};
+use salesorg_core::money::{Currency, Money, Rate};
 use salesorg_core::period::{FiscalCalendar, Grain, Period, add_months};
 use salesorg_core::records::*;
 use salesorg_core::settings::Settings;
@@ -817,7 +817,8 @@ pub fn generate(
             date: m,
             from: Currency::parse("EUR")?,
             to: Currency::USD,
-            rate: Money::from_units((rate * 10_000.0).round() as i64),
+            // four decimals, as a bank's daily fixing
+            rate: Rate::parse(&format!("{rate:.4}"))?,
         });
         m = add_months(m, 1);
     }

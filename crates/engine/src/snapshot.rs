@@ -15,12 +15,12 @@ use salesorg_core::money::Currency;
 use salesorg_core::records::{ActivityKind, OppStatus};
 use salesorg_core::scorecard::Book;
 use salesorg_core::scorecard::book::{
-    AccountInfo, Activities, History, Ids, Leads, Opps, QuotaEntry, QuotaOn, SpendEntry,
-    SpendTarget, StageInfo, SurveyEntry,
+    AccountInfo, Activities, Conversion, History, Ids, Leads, Opps, QuotaEntry, QuotaOn,
+    SpendEntry, SpendTarget, StageInfo, SurveyEntry,
 };
 
 const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
-const FORMAT: u32 = 10;
+const FORMAT: u32 = 11;
 
 /// Where the snapshot of a store lives: beside a SQLite file (`<file>.scorecard`), or in
 /// the user's cache folder for a PostgreSQL URL.
@@ -203,7 +203,8 @@ pub fn write(
         }
         for r in &b.rates {
             w.col(&r.iter().map(|x| x.0).collect::<Vec<i32>>())?;
-            w.col(&r.iter().map(|x| x.1).collect::<Vec<i64>>())?;
+            w.col(&r.iter().map(|x| x.1.num).collect::<Vec<i64>>())?;
+            w.col(&r.iter().map(|x| x.1.den).collect::<Vec<i64>>())?;
         }
         w.u64(b.stages.len() as u64)?;
         for s in &b.stages {
@@ -369,8 +370,17 @@ pub fn read(
     let mut rates = Vec::with_capacity(nc);
     for _ in 0..nc {
         let d: Vec<i32> = r.col()?;
-        let v: Vec<i64> = r.col()?;
-        rates.push(d.into_iter().zip(v).collect());
+        let num: Vec<i64> = r.col()?;
+        let den: Vec<i64> = r.col()?;
+        if num.len() != d.len() || den.len() != d.len() || den.contains(&0) {
+            return Err(bad("a currency's rates"));
+        }
+        rates.push(
+            d.into_iter()
+                .zip(num.into_iter().zip(den))
+                .map(|(d, (num, den))| (d, Conversion { num, den }))
+                .collect(),
+        );
     }
     let ns = r.u64()? as usize;
     let mut stages = Vec::with_capacity(ns);

@@ -3,7 +3,7 @@
 
 use salesorg_core::date::{Date, Timestamp, fmt_date, parse_date};
 use salesorg_core::ids::*;
-use salesorg_core::money::{Currency, Money};
+use salesorg_core::money::{Currency, Money, Rate};
 use salesorg_core::period::Period;
 use salesorg_core::records::*;
 
@@ -452,7 +452,8 @@ pub fn rate_from(r: &[Value]) -> Result<CurrencyRate> {
         date: req_date(r, 0, "currency_rates.day")?,
         from: ccy(1, "currency_rates.from_ccy")?,
         to: ccy(2, "currency_rates.to_ccy")?,
-        rate: Money::from_units(int(r, 3).unwrap_or(0)),
+        rate: Rate::from_units(int(r, 3).unwrap_or(0))
+            .ok_or_else(|| corrupt("currency_rates.rate", "a rate must be positive"))?,
     })
 }
 

@@ -721,7 +721,7 @@ impl Store {
     }
     pub fn rates(&mut self) -> Result<Vec<CurrencyRate>> {
         let sql = format!(
-            "SELECT {} FROM currency_rates ORDER BY day",
+            "SELECT {} FROM currency_rates ORDER BY day, from_ccy, to_ccy",
             RATE_COLS.join(", ")
         );
         self.rows(&sql, &[])?.iter().map(|r| rate_from(r)).collect()

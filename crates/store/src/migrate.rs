@@ -26,6 +26,11 @@ const SQLITE: &[Migration] = &[
         "accounts",
         include_str!("../migrations/sqlite/0004_accounts.sql"),
     ),
+    (
+        5,
+        "rate_decimals",
+        include_str!("../migrations/sqlite/0005_rate_decimals.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -47,6 +52,11 @@ const POSTGRES: &[Migration] = &[
         4,
         "accounts",
         include_str!("../migrations/postgres/0004_accounts.sql"),
+    ),
+    (
+        5,
+        "rate_decimals",
+        include_str!("../migrations/postgres/0005_rate_decimals.sql"),
     ),
 ];
 

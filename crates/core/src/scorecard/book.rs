@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use crate::catalog::Catalog;
 use crate::date::{Date, Timestamp, fmt_date};
 use crate::ids::{AccountId, PersonId};
-use crate::money::{Currency, Money, SCALE};
+use crate::money::{Currency, Money, RATE_SCALE, Rate, SCALE};
 use crate::org::OrgHistory;
 use crate::records::*;
 use crate::settings::Settings;
@@ -493,9 +493,9 @@ pub struct Book {
     pub units: Vec<Unit>,
     pub unit_ix: HashMap<String, u32>,
     pub currencies: Vec<Currency>,
-    /// Rates into the organisation's currency per currency index: sorted (day, units of
-    /// org currency per unit, as ten-thousandths).
-    pub rates: Vec<Vec<(Day, i64)>>,
+    /// Rates into the organisation's currency per currency index, sorted by the day
+    /// from which each is in force.
+    pub rates: Vec<Vec<(Day, Conversion)>>,
     /// The stages in the order of the sales process: the open ones (first to last), then
     /// the won, then the lost. A stage's number in the records' stage columns is its
     /// place here, and so its place in a stage table.
@@ -585,8 +585,7 @@ impl Book {
         if i == 0 {
             return None;
         }
-        let rate = rates[i - 1].1;
-        Some(div_round(i128::from(amount) * i128::from(rate), i128::from(SCALE)) as i64)
+        Some(rates[i - 1].1.apply(amount))
     }
     pub fn missing_rate(&self, what: &str, ccy: u8, d: Day) -> ScorecardError {
         ScorecardError::MissingRate(format!(
@@ -617,6 +616,50 @@ impl Book {
         let hi = self.holidays.partition_point(|&h| h < to);
         count -= self.holidays[lo..hi].iter().filter(|&&h| wd(h) < 5).count() as i32;
         count.max(0) as u32
+    }
+}
+
+/// A rate into the organisation's currency as a fraction: an amount converts to
+/// `amount × num / den`, rounded to the nearest ten-thousandth (halves away from zero).
+/// A rate quoted into the organisation's currency is `rate / RATE_SCALE`, one quoted out
+/// of it `RATE_SCALE / rate`: either is applied exactly, with one rounding at the end
+/// (spec §1 "Amounts").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conversion {
+    pub num: i64,
+    pub den: i64,
+}
+
+impl Conversion {
+    /// `1 from = rate org`.
+    pub fn into_org(rate: Rate) -> Conversion {
+        Conversion {
+            num: rate.units(),
+            den: RATE_SCALE,
+        }
+    }
+    /// `1 org = rate from`.
+    pub fn out_of_org(rate: Rate) -> Conversion {
+        Conversion {
+            num: RATE_SCALE,
+            den: rate.units(),
+        }
+    }
+    /// `amount` (ten-thousandths) in the organisation's currency.
+    pub fn apply(self, amount: i64) -> i64 {
+        div_round(
+            i128::from(amount) * i128::from(self.num),
+            i128::from(self.den),
+        ) as i64
+    }
+    /// An upper bound on what one unit (a ten-thousandth) converts to, in
+    /// ten-thousandths, times `SCALE`: the rate, rounded up.
+    fn ceiling(self) -> u128 {
+        let (n, d) = (
+            self.num.unsigned_abs() as u128,
+            self.den.unsigned_abs().max(1) as u128,
+        );
+        (n * SCALE as u128).div_ceil(d)
     }
 }
 
@@ -1162,27 +1205,30 @@ impl BookBuilder {
 
         // Rates into the organisation's currency, direct or inverted.
         let org_ccy = settings.currency;
-        let mut rates: Vec<Vec<(Day, i64)>> = vec![Vec::new(); currencies.len()];
-        let inverse =
-            |units: i64| div_round(i128::from(SCALE) * i128::from(SCALE), i128::from(units)) as i64;
+        // (day, quoted out of the organisation's currency, the conversion): on a day with
+        // both quotes, the one into it is taken
+        let mut quoted: Vec<Vec<(Day, bool, Conversion)>> = vec![Vec::new(); currencies.len()];
         for r in &raw_rates {
             let from = currencies.iter().position(|c| *c == r.from);
             let to = currencies.iter().position(|c| *c == r.to);
             if r.to == org_ccy
                 && let Some(ci) = from
             {
-                rates[ci].push((day(r.date), r.rate.units()));
+                quoted[ci].push((day(r.date), false, Conversion::into_org(r.rate)));
             } else if r.from == org_ccy
                 && let Some(ci) = to
-                && r.rate.units() != 0
             {
-                rates[ci].push((day(r.date), inverse(r.rate.units())));
+                quoted[ci].push((day(r.date), true, Conversion::out_of_org(r.rate)));
             }
         }
-        for v in &mut rates {
-            v.sort();
-            v.dedup_by_key(|x| x.0);
-        }
+        let rates: Vec<Vec<(Day, Conversion)>> = quoted
+            .into_iter()
+            .map(|mut v| {
+                v.sort_by_key(|x| (x.0, x.1));
+                v.dedup_by_key(|x| x.0);
+                v.into_iter().map(|(d, _, c)| (d, c)).collect()
+            })
+            .collect();
 
         // Stage order and default probabilities, derived from the records: each stage's
         // most common probability; open stages ordered by that probability, then by the
@@ -1706,7 +1752,7 @@ impl Book {
                 0 => SCALE as u128,
                 _ => self.rates[c]
                     .iter()
-                    .map(|&(_, r)| r.unsigned_abs() as u128)
+                    .map(|&(_, r)| r.ceiling())
                     .max()
                     .unwrap_or(0),
             })

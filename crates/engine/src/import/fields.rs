@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use salesorg_core::CoreError;
 use salesorg_core::date::{Date, Timestamp, parse_date, parse_timestamp};
-use salesorg_core::money::Money;
+use salesorg_core::money::{Currency, Money, Rate};
 
 use crate::csvread::{CsvFile, Row};
 use crate::import::Origin;
@@ -99,6 +99,12 @@ impl<'a> Fields<'a> {
     }
     pub fn money(&mut self, col: Option<usize>) -> Option<Money> {
         self.parsed(col, Money::parse)
+    }
+    pub fn rate(&mut self, col: Option<usize>) -> Option<Rate> {
+        self.parsed(col, Rate::parse)
+    }
+    pub fn currency(&mut self, col: Option<usize>) -> Option<Currency> {
+        self.parsed(col, Currency::parse)
     }
     pub fn int(&mut self, col: Option<usize>) -> Option<i64> {
         self.parsed(col, |s| {

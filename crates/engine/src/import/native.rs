@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use salesorg_core::catalog::Catalog;
 use salesorg_core::date::Date;
 use salesorg_core::ids::*;
-use salesorg_core::money::Currency;
 use salesorg_core::period::Period;
 use salesorg_core::records::*;
 
@@ -297,14 +296,9 @@ pub fn load(l: &mut Loader<'_>, path: &Path, _opts: &ImportOptions) -> Result<()
                 );
                 each_row(l, &f, |l, x| {
                     let date = x.date(c[0]);
-                    let from = parsed(x, c[1], Currency::parse);
-                    let to = parsed(x, c[2], Currency::parse);
-                    let rate = x.money(c[3]);
-                    if let Some(r) = rate
-                        && r.units() <= 0
-                    {
-                        x.problem(c[3], "a rate must be positive");
-                    }
+                    let from = x.currency(c[1]);
+                    let to = x.currency(c[2]);
+                    let rate = x.rate(c[3]);
                     let origin = x.origin(c[0]);
                     if !x.ok(l) {
                         return Ok(());

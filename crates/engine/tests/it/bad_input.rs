@@ -245,6 +245,27 @@ fn a_negative_quota_is_refused_at_its_amount() {
     );
 }
 
+/// A rate is positive with up to ten decimals: zero, a negative rate and eleven decimals
+/// are refused at their cells, while the rows with six or ten decimals are not named.
+#[test]
+fn a_rate_is_positive_with_up_to_ten_decimals() {
+    own_file_refused(
+        "currency_rates.csv",
+        "date,from,to,rate\n\
+         2024-01-01,JPY,USD,0.006723\n\
+         2024-01-01,IDR,USD,0.0000632911\n\
+         2024-01-01,EUR,USD,0\n\
+         2024-01-01,GBP,USD,-1.27\n\
+         2024-01-01,KRW,USD,0.00074074074\n",
+        &[
+            "nothing was written: 3 problems",
+            "currency_rates.csv:4:4: rate: \"0\" is not a rate: a rate must be positive",
+            "currency_rates.csv:5:4: rate: \"-1.27\" is not a rate: a rate must be positive",
+            "currency_rates.csv:6:4: rate: \"0.00074074074\" is not a rate: more than 10 decimals",
+        ],
+    );
+}
+
 #[test]
 fn skip_bad_rows_imports_the_good_and_writes_the_rejects() {
     for kind in BOTH {

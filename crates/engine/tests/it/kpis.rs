@@ -11,7 +11,7 @@ use salesorg_core::catalog::Catalog;
 use salesorg_core::date::{Date, Timestamp, parse_date};
 use salesorg_core::ids::*;
 use salesorg_core::kpi::Value;
-use salesorg_core::money::{Currency, Money};
+use salesorg_core::money::{Currency, Money, Rate};
 use salesorg_core::period::Period;
 use salesorg_core::records::*;
 use salesorg_core::scorecard::Engine;
@@ -208,7 +208,7 @@ pub fn small_org(s: &mut Store, settings: &Settings) {
         date: d(day),
         from: Currency::parse("EUR").unwrap(),
         to: Currency::parse("USD").unwrap(),
-        rate: usd(r),
+        rate: Rate::parse(r).unwrap(),
     };
     s.upsert_rates(&[eur("1.2", "2023-01-01"), eur("1.1", "2024-03-01")])
         .unwrap();
@@ -695,6 +695,65 @@ fn a_deal_in_a_currency_without_a_rate_is_an_error_not_a_zero() {
         err.contains("O9") && err.contains("GBP") && err.contains("2024-01-03"),
         "{err}"
     );
+}
+
+/// A rate quoted out of the organisation's currency into one of small units (1 USD =
+/// 15,800 IDR) converts by dividing, exactly: with the rate inverted to four decimals
+/// first, 1 IDR had been 0.0001 USD and a billion rupiah 100,000 USD instead of 63,291.14.
+/// A rate with six decimals (1 JPY = 0.006723 USD, as Salesforce keeps rates) is taken
+/// whole; it had been refused.
+#[test]
+fn rates_into_and_out_of_currencies_of_small_units_convert_exactly() {
+    for kind in BOTH {
+        let mut st = fresh(kind);
+        small_org(&mut st, &settings());
+        let bookings = |st: &mut Store| {
+            let e = salesorg_engine::scorecard::load(
+                st,
+                &Catalog::builtin().unwrap(),
+                false,
+                false,
+                &Quiet,
+            )
+            .unwrap_or_else(|e| panic!("{kind}: {e}"))
+            .0;
+            Money::parse(&kpi(&e, "person:R1", "2024-01-03..2024-01-05", "bookings")).unwrap()
+        };
+        let before = bookings(&mut st);
+        let rate = |from: &str, to: &str, r: &str| CurrencyRate {
+            date: d("2023-12-01"),
+            from: Currency::parse(from).unwrap(),
+            to: Currency::parse(to).unwrap(),
+            rate: Rate::parse(r).unwrap(),
+        };
+        st.upsert_rates(&[rate("USD", "IDR", "15800"), rate("JPY", "USD", "0.006723")])
+            .unwrap();
+        let won = |id: &str, amount: &str, ccy: &str, close: &str| {
+            opp(
+                id,
+                "R1",
+                "ACC1",
+                amount,
+                ccy,
+                OppStatus::Won,
+                "Closed Won",
+                "2024-01-02",
+                close,
+            )
+        };
+        let deals = [
+            won("O9", "1000000000", "IDR", "2024-01-03"),
+            won("O10", "1000000", "JPY", "2024-01-04"),
+        ];
+        st.upsert_opportunities(&mut deals.iter()).unwrap();
+        let after = bookings(&mut st);
+        // 1,000,000,000 / 15,800 = 63,291.13924… and 1,000,000 × 0.006723 = 6,723: 70,014.1392
+        assert_eq!(
+            after.units() - before.units(),
+            Money::parse("70014.1392").unwrap().units(),
+            "{kind}: {before} then {after}"
+        );
+    }
 }
 
 /// Deals whose amounts, each one a sum can hold, add up past what a sum holds exactly

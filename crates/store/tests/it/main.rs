@@ -2,7 +2,7 @@
 
 use salesorg_core::date::parse_date;
 use salesorg_core::ids::*;
-use salesorg_core::money::{Currency, Money};
+use salesorg_core::money::{Currency, Money, Rate};
 use salesorg_core::records::*;
 use salesorg_core::settings::Settings;
 use salesorg_store::testing::{BOTH, fresh};
@@ -56,7 +56,7 @@ fn records_round_trip_exactly_on_both_backends() {
         s.upsert_opportunities(&mut [o2.clone()].iter()).unwrap();
         assert_eq!(s.opportunities().unwrap(), vec![o2], "{kind}");
         assert_eq!(s.people().unwrap().len(), 2);
-        assert_eq!(s.schema_version().unwrap(), 4);
+        assert_eq!(s.schema_version().unwrap(), 5);
         // every write moves the data version on; reads do not
         let (id, v) = s.data_version().unwrap();
         let _ = s.opportunities().unwrap();
@@ -64,6 +64,58 @@ fn records_round_trip_exactly_on_both_backends() {
         s.upsert_opportunities(&mut [o.clone()].iter()).unwrap();
         assert_eq!(s.data_version().unwrap(), (id.clone(), v + 1), "{kind}");
         assert_eq!(id.len(), 32);
+    }
+}
+
+/// A rate keeps its ten decimals through the store; one written by a store of schema 4
+/// (four decimals, as money) reads as the same rate once the store is opened again, and
+/// the data version moves so that the scorecard's snapshot is built again.
+#[test]
+fn rates_keep_ten_decimals_and_old_rates_are_migrated() {
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        let r = CurrencyRate {
+            date: parse_date("2024-01-01").unwrap(),
+            from: Currency::USD,
+            to: Currency::parse("IDR").unwrap(),
+            rate: Rate::parse("15800.1234567891").unwrap(),
+        };
+        let small = CurrencyRate {
+            from: Currency::parse("IDR").unwrap(),
+            to: Currency::USD,
+            rate: Rate::parse("0.0000632911").unwrap(),
+            ..r.clone()
+        };
+        s.upsert_rates(&[r.clone(), small.clone()]).unwrap();
+        assert_eq!(s.rates().unwrap(), vec![small.clone(), r.clone()], "{kind}");
+
+        // as schema 4 wrote it: EUR 1.0823 in ten-thousandths
+        let db = s.unscoped_backend();
+        db.execute("DELETE FROM currency_rates", &[]).unwrap();
+        db.execute(
+            "INSERT INTO currency_rates (day, from_ccy, to_ccy, rate) VALUES (?, ?, ?, ?)",
+            &[
+                "2024-02-01".into(),
+                "EUR".into(),
+                "USD".into(),
+                10_823i64.into(),
+            ],
+        )
+        .unwrap();
+        db.execute("DELETE FROM schema_migrations WHERE version = 5", &[])
+            .unwrap();
+        let (id, v) = s.data_version().unwrap();
+        let url = s.url.clone();
+        let mut again = Store::open(&url).unwrap();
+        assert_eq!(again.schema_version().unwrap(), 5, "{kind}");
+        assert_eq!(again.data_version().unwrap(), (id, v + 1), "{kind}");
+        let eur = CurrencyRate {
+            date: parse_date("2024-02-01").unwrap(),
+            from: Currency::parse("EUR").unwrap(),
+            to: Currency::USD,
+            rate: Rate::parse("1.0823").unwrap(),
+        };
+        assert_eq!(again.rates().unwrap(), vec![eur], "{kind}");
     }
 }
 
