@@ -13,13 +13,17 @@
 //!   "loss" and "reason" is the loss reason; `CurrencyIsoCode` or the org's currency.
 //! - Tasks are calls, emails or tasks by `TaskSubtype` (else `Type`); events are meetings.
 //!   `WhoId` starting 00Q is a lead; `WhatId` 006 an opportunity, 001 an account.
+//! - `CurrencyType.csv` and `DatedConversionRate.csv` (multi-currency orgs) become rates out
+//!   of the corporate currency, which must be the organisation's: a currency's dated rates
+//!   from their `StartDate`, else its static rate for all time.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use salesorg_core::catalog::Catalog;
+use salesorg_core::date::Date;
 use salesorg_core::ids::*;
-use salesorg_core::money::Currency;
+use salesorg_core::money::{Currency, Rate};
 use salesorg_core::records::*;
 
 use crate::Result;
@@ -53,6 +57,105 @@ impl AutoOwners {
             l.person(p, origin, &[]);
         }
     }
+}
+
+/// A rate row: its currency, `1 corporate = rate currency`, the day it starts (none for a
+/// static rate), where it came from and its raw fields.
+type RateRow = (Currency, Rate, Option<Date>, Origin, Vec<String>);
+
+/// `CurrencyType.csv` (`IsoCode`, `ConversionRate`, `IsCorporate`) and
+/// `DatedConversionRate.csv` (`IsoCode`, `ConversionRate`, `StartDate`): Salesforce keeps
+/// each currency's rate against the corporate currency. With advanced currency management
+/// a currency's dated rates apply to opportunities, each from its `StartDate`; without
+/// them, its static rate, for all time. The corporate currency must be salesorg's.
+fn rates(l: &mut Loader<'_>, dir: &Path, org: Currency) -> Result<()> {
+    let mut statics: Vec<RateRow> = Vec::new();
+    let mut corporate: Option<(Currency, Origin)> = None;
+    if let Some(f) = open_csv(l, dir, "CurrencyType.csv", false, WHAT) {
+        let c = need(
+            l,
+            &f,
+            &[
+                ("IsoCode", &[], true),
+                ("ConversionRate", &[], true),
+                ("IsCorporate", &[], false),
+            ],
+        );
+        each_row(l, &f, |l, x| {
+            let iso = x.currency(c[0]);
+            let rate = x.rate(c[1]);
+            let corp = x.bool(c[2]);
+            let origin = x.origin(c[2].or(c[0]));
+            if !x.ok(l) {
+                return Ok(());
+            }
+            let (Some(iso), Some(rate)) = (iso, rate) else {
+                return Ok(());
+            };
+            if corp {
+                corporate = Some((iso, origin.clone()));
+            }
+            statics.push((iso, rate, None, origin, x.raw().to_vec()));
+            Ok(())
+        })?;
+    }
+    let mut dated: Vec<RateRow> = Vec::new();
+    if let Some(f) = open_csv(l, dir, "DatedConversionRate.csv", false, WHAT) {
+        let c = need(
+            l,
+            &f,
+            &[
+                ("IsoCode", &[], true),
+                ("ConversionRate", &[], true),
+                ("StartDate", &[], true),
+            ],
+        );
+        each_row(l, &f, |l, x| {
+            let iso = x.currency(c[0]);
+            let rate = x.rate(c[1]);
+            let start = x.date(c[2]);
+            let origin = x.origin(c[0]);
+            if !x.ok(l) {
+                return Ok(());
+            }
+            if let (Some(iso), Some(rate), Some(start)) = (iso, rate, start) {
+                dated.push((iso, rate, Some(start), origin, x.raw().to_vec()));
+            }
+            Ok(())
+        })?;
+    }
+    let corp = match corporate {
+        Some((c, origin)) if c != org => {
+            l.fatal(origin.problem(format!(
+                "the corporate currency is {c} and salesorg's is {org}: Salesforce's rates \
+                 are against the corporate currency, so set salesorg's to it first \
+                 (salesorg settings set currency {c})"
+            )));
+            return Ok(());
+        }
+        Some((c, _)) => c,
+        None => org,
+    };
+    let has_dated: BTreeSet<Currency> = dated.iter().map(|r| r.0).collect();
+    let rows = statics
+        .into_iter()
+        .filter(|r| !has_dated.contains(&r.0))
+        .chain(dated);
+    // a static rate holds from the first day Salesforce's own dated rates start on
+    let all_time = salesorg_core::date::parse_date("0001-01-01")?;
+    for (iso, rate, start, origin, raw) in rows {
+        if iso == corp {
+            continue;
+        }
+        let r = CurrencyRate {
+            date: start.unwrap_or(all_time),
+            from: corp,
+            to: iso,
+            rate,
+        };
+        l.rate(r, &origin, &raw)?;
+    }
+    Ok(())
 }
 
 fn deleted(x: &mut Fields<'_>, c: Option<usize>) -> bool {
@@ -286,6 +389,8 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
             l.account(a, &origin, x.raw())
         })?;
     }
+
+    rates(l, dir, currency)?;
 
     // --- Opportunity.csv
     let default_owner = match &opts.default_owner {

@@ -477,3 +477,110 @@ fn created_dates_are_taken_in_the_org_time_zone() {
         );
     }
 }
+
+/// The sf-org-v1 export as a multi-currency org's: its won deal in yen, its open deal in
+/// euros, and the org's `CurrencyType.csv` and `DatedConversionRate.csv` beside them.
+fn multi_currency_export(currency_type: &str) -> salesorg_store::testing::TempDir {
+    let d = salesorg_store::testing::TempDir::new().unwrap();
+    let from = fixture("synthetic/sf-org-v1");
+    for e in std::fs::read_dir(&from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), d.path().join(e.file_name())).unwrap();
+    }
+    let opps = std::fs::read_to_string(from.join("Opportunity.csv")).unwrap();
+    let ccy = ["CurrencyIsoCode", "JPY", "USD", "EUR", "USD"];
+    let opps: Vec<String> = opps
+        .lines()
+        .zip(ccy)
+        .map(|(l, c)| format!("{},{c}", l.replacen(",50000.00,", ",7500000,", 1)))
+        .collect();
+    std::fs::write(d.path().join("Opportunity.csv"), opps.join("\n") + "\n").unwrap();
+    std::fs::write(d.path().join("CurrencyType.csv"), currency_type).unwrap();
+    std::fs::write(
+        d.path().join("DatedConversionRate.csv"),
+        "Id,IsoCode,ConversionRate,StartDate,NextStartDate\n\
+         04w000000000001AAA,JPY,145.1,0001-01-01,2024-02-01\n\
+         04w000000000002AAA,JPY,148.25,2024-02-01,\n\
+         04w000000000003AAA,USD,1.0,0001-01-01,\n",
+    )
+    .unwrap();
+    d
+}
+
+/// A multi-currency org's rates come with its export: dated rates (advanced currency
+/// management) from their start, a currency without them at its static rate, both
+/// against the corporate currency and divided exactly. They had to be written by hand
+/// into salesorg's own rates file, and a deal in yen was an error until they were.
+#[test]
+fn a_multi_currency_export_brings_its_rates() {
+    let types = "Id,IsoCode,ConversionRate,DecimalPlaces,IsActive,IsCorporate\n\
+                 02b000000000001AAA,USD,1.000000,2,true,true\n\
+                 02b000000000002AAA,EUR,0.912345,2,true,false\n\
+                 02b000000000003AAA,JPY,150.000000,0,true,false\n";
+    let d = multi_currency_export(types);
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        import(
+            &mut s,
+            Source::Salesforce,
+            d.path(),
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        // JPY's two dated rates and EUR's static one; USD is the corporate currency
+        assert_eq!(s.rates().unwrap().len(), 3, "{kind}");
+        let e = crate::loaded(&mut s);
+        let value = |k: &str, period: &str, as_of: &str| {
+            let p = salesorg_core::period::Period::parse(period, &e.book.settings.fiscal).unwrap();
+            let rows = e
+                .run(
+                    &[e.scope("company").unwrap()],
+                    &[p],
+                    &[k],
+                    parse_date(as_of).unwrap(),
+                )
+                .unwrap();
+            rows[0].values[0].1.to_text("—")
+        };
+        // 7,500,000 JPY closed 2024-02-10 at 148.25 (dated from 2024-02-01, not the
+        // static 150): 50,590.2192
+        assert_eq!(
+            value("bookings", "FY2024-Q1", "2024-03-31"),
+            "50590.2192",
+            "{kind}"
+        );
+        // 75,000.50 EUR open on 2024-03-31 at the static 0.912345: 82,206.2926
+        assert_eq!(
+            value("pipeline_open", "FY2024-Q2", "2024-03-31"),
+            "82206.2926",
+            "{kind}"
+        );
+    }
+}
+
+/// Salesforce's rates are against its corporate currency, so one that is not salesorg's
+/// is refused at the row that names it, with the setting that fixes it.
+#[test]
+fn a_corporate_currency_other_than_the_orgs_is_refused_with_the_fix() {
+    let types = "Id,IsoCode,ConversionRate,IsCorporate\n\
+                 02b000000000001AAA,USD,1.1,false\n\
+                 02b000000000002AAA,EUR,1.0,true\n";
+    let d = multi_currency_export(types);
+    let mut s = fresh(salesorg_store::BackendKind::Sqlite);
+    let err = import(
+        &mut s,
+        Source::Salesforce,
+        d.path(),
+        &ImportOptions::default(),
+        &Quiet,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("CurrencyType.csv:3:4: the corporate currency is EUR and salesorg's is USD")
+            && err.contains("salesorg settings set currency EUR"),
+        "{err}"
+    );
+    assert!(s.is_empty().unwrap());
+}
