@@ -3,9 +3,9 @@
 //! 5–15 reps, and a VP of Sales Operations with a Director of Sales Operations, analysts
 //! and CRM administrators (the structure of seeds 000–003). Three years of history: leads
 //! with response times, opportunities with stage history, calls, emails and meetings,
-//! quotas, spend, surveys, churn, EUR deals with rates, and reorganisations (reps moving
-//! teams mid-quarter, a director leaving, a new team formed). Deterministic for a seed and
-//! an end date. Records stream to a [`Sink`] in chunks, so 10M opportunities fit in memory.
+//! quotas, spend, surveys, churn, EUR deals with rates (the EMEA region's, the third region a
+//! demo has), and reorganisations (reps moving teams mid-quarter, a director leaving, a new
+//! team formed). Deterministic for a seed and an end date. Records stream to a [`Sink`] in chunks, so 10M opportunities fit in memory.
 
 use std::collections::HashMap;
 
