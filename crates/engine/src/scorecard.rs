@@ -1105,7 +1105,7 @@ impl Explanation {
         ExplainRecord {
             kind: kind_of(book, b),
             id: id_of(book, b).into_owned(),
-            owner: owner_of(book, b).to_owned(),
+            owner: owner_of(engine, b).to_owned(),
             date: fmt_day(b.day),
             detail: detail_of(book, b),
             amount: self.amount(engine, i),
@@ -1126,9 +1126,10 @@ impl Explanation {
     pub fn id<'a>(&self, engine: &'a Engine, i: usize) -> std::borrow::Cow<'a, str> {
         id_of(&engine.book, &self.records[i])
     }
-    /// Record `i`'s owner's person id ("" for spend on a unit or the company).
+    /// Record `i`'s owner's person id ("" for spend on the company or on a unit nobody
+    /// headed).
     pub fn owner<'a>(&self, engine: &'a Engine, i: usize) -> &'a str {
-        owner_of(&engine.book, &self.records[i])
+        owner_of(engine, &self.records[i])
     }
     /// Record `i`'s amount: a closed deal's at close, an open or created deal's converted on
     /// the as-of day, spend's; none for the rest.
@@ -1248,8 +1249,9 @@ fn id_of<'a>(book: &'a Book, b: &Behind) -> std::borrow::Cow<'a, str> {
     }
 }
 
-fn owner_of<'a>(book: &'a Book, b: &Behind) -> &'a str {
+fn owner_of<'a>(engine: &'a Engine, b: &Behind) -> &'a str {
     use salesorg_core::scorecard::book::SpendTarget;
+    let book = &engine.book;
     let p = match b.contrib {
         Contribution::Won(i)
         | Contribution::Lost(i)
@@ -1263,6 +1265,10 @@ fn owner_of<'a>(book: &'a Book, b: &Behind) -> &'a str {
         Contribution::Survey(s) => book.accounts[book.surveys[s as usize].account as usize].owner,
         Contribution::Spend(x) => match book.spend[x as usize].target {
             SpendTarget::Person(p) => p,
+            // a unit's spend is its head's
+            _ if engine.spend_heads[x as usize] != salesorg_core::scorecard::NONE => {
+                engine.spend_heads[x as usize]
+            }
             _ => return "",
         },
         Contribution::Person(p) => p,
@@ -1749,12 +1755,15 @@ fn explain_made(
             },
         })
     };
-    // unit- and company-assigned spend is not attributed through people
+    // spend on the company, and on units nobody headed, is not attributed through people
     let mut extra = Vec::new();
     if spend_kpi(k) {
         for (xi, x) in book.spend.iter().enumerate() {
             let sl = &c.slots[g];
-            if x.day < sl.start || x.day >= sl.end {
+            if x.day < sl.start
+                || x.day >= sl.end
+                || engine.spend_heads[xi] != salesorg_core::scorecard::NONE
+            {
                 continue;
             }
             let counts = match (scope, x.target) {

@@ -570,6 +570,10 @@ pub struct Engine {
     last: std::sync::OnceLock<Option<book::Day>>,
     /// What the pass looks up for each owner.
     look: pass::Lookups,
+    /// For each spend entry, the person who headed its unit on its day
+    /// ([`Segments::unit_head`]), through whom it counts as their spend; [`NONE`] for
+    /// spend on a person or the company, or on a unit nobody headed.
+    pub spend_heads: Vec<u32>,
     /// Passes read every deal, not only the blocks that can meet their periods (see
     /// [`Engine::read_every_deal`]).
     every_deal: std::sync::atomic::AtomicBool,
@@ -755,8 +759,19 @@ impl Engine {
         let segs = Segments::build(&book);
         let accounts = pass::AccountIndex::build(&book);
         let look = pass::Lookups::of(&book);
+        let spend_heads = book
+            .spend
+            .iter()
+            .map(|x| match x.target {
+                SpendTarget::Unit(u) => segs
+                    .unit_head(u, &unit_ancestors(&book, u), x.day)
+                    .unwrap_or(NONE),
+                _ => NONE,
+            })
+            .collect();
         Engine {
             look,
+            spend_heads,
             book,
             segs,
             accounts,
@@ -1323,6 +1338,7 @@ impl Engine {
             pass::person_spend(
                 book,
                 segs,
+                &self.spend_heads,
                 &layers,
                 if all { None } else { Some(&owners) },
                 &mut whole,
@@ -1381,8 +1397,8 @@ impl Engine {
         self.keep_spare(|sp| sp.pairs.extend(cycles.into_iter().chain(responses)));
         let max_cycle = cycle_vals.iter().copied().max().unwrap_or(0) as usize;
 
-        // Quotas set on teams and units; spend on units (with their ancestors) and the
-        // company, per slot.
+        // Quotas set on teams and units; spend on units nobody headed (with their
+        // ancestors) and on the company, per slot.
         let mut team_unit_quota: HashMap<QuotaOn, Vec<usize>> = HashMap::new();
         for (i, q) in book.quotas.iter().enumerate() {
             if !matches!(q.target, QuotaOn::Person(_)) {
@@ -1392,13 +1408,15 @@ impl Engine {
         let nu = book.units.len();
         let mut unit_spend = vec![vec![0i64; nu]; ng];
         let mut company_spend = vec![0i64; ng];
-        for x in &book.spend {
+        for (x, &head) in book.spend.iter().zip(&self.spend_heads) {
             for (g, sl) in slots.iter().enumerate() {
                 if x.day < sl.start || x.day >= sl.end {
                     continue;
                 }
                 match x.target {
+                    // (a unit's spend with a head is theirs, added by the pass)
                     SpendTarget::Person(_) => {}
+                    SpendTarget::Unit(_) if head != NONE => {}
                     SpendTarget::Company => company_spend[g] += x.amount,
                     SpendTarget::Unit(v) => {
                         company_spend[g] += x.amount;

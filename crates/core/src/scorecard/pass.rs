@@ -1781,12 +1781,15 @@ pub fn owner_surveys(
     }
 }
 
-/// Adds person-assigned spend, for owners in `owners` (all when `None`). (The pass's
+/// Adds person-assigned spend, and a unit's spend through the person who headed it
+/// (`heads`, per entry: [`Segments::unit_head`]), for owners in `owners` (all when
+/// `None`). (The pass's
 /// threads add customers, [`owner_customers`], and surveys, [`owner_surveys`], each
 /// thread its own owners'.)
 pub fn person_spend(
     book: &Book,
     segs: &Segments,
+    heads: &[u32],
     layers: &[Layer],
     owners: Option<&[bool]>,
     part: &mut Part,
@@ -1796,8 +1799,10 @@ pub fn person_spend(
     }
     let ok = |p: u32| owners.is_none_or(|o| o[p as usize]);
     for (xi, x) in book.spend.iter().enumerate() {
-        let SpendTarget::Person(owner) = x.target else {
-            continue;
+        let owner = match x.target {
+            SpendTarget::Person(p) => p,
+            SpendTarget::Unit(_) if heads[xi] != super::book::NONE => heads[xi],
+            _ => continue,
         };
         if !ok(owner) {
             continue;

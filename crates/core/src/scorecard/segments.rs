@@ -287,6 +287,35 @@ impl Segments {
         (0..self.n_people).filter(|&p| is[p as usize]).collect()
     }
 
+    /// Who heads unit `u` on day `d` (docs/kpis.md, `sales_marketing_spend`): the member
+    /// of `u` itself — in no unit outside `line`, which is `u` and its ancestors — whose
+    /// team holds every member of `u` and of its sub-units that day. `None` when the unit
+    /// has no members that day, or none of its own members leads all the others.
+    pub fn unit_head(&self, u: u32, line: &[u32], d: Day) -> Option<u32> {
+        let np = self.n_people;
+        let on = |s: u32| self.from[s as usize] <= d && d < self.to[s as usize];
+        let members = || {
+            self.of_scope[(np + u) as usize]
+                .iter()
+                .copied()
+                .filter(|&s| on(s))
+        };
+        let teams = |s: u32| self.scopes_of(s).partition_point(|&x| x < np);
+        // of the unit's own members, the one highest in the reporting tree
+        let top = members()
+            .filter(|&s| {
+                self.scopes_of(s)
+                    .iter()
+                    .filter(|&&x| x >= np)
+                    .all(|&x| line.contains(&(x - np)))
+            })
+            .min_by_key(|&s| (teams(s), self.person[s as usize]))?;
+        let head = self.person[top as usize];
+        members()
+            .all(|s| self.scopes_of(s)[..teams(s)].binary_search(&head).is_ok())
+            .then_some(head)
+    }
+
     /// Direct reports of `leader` on day `d`.
     pub fn direct_reports(&self, leader: u32, d: Day) -> Vec<u32> {
         let mut out = Vec::new();

@@ -860,6 +860,76 @@ fn explain_lists_the_records_behind_a_number() {
     assert_eq!(salesorg_core::kpi::fmt_fixed(sum.into(), 4, 2), "3110.00");
 }
 
+/// Spend on a unit counts for the team of the person who heads it that day — the unit's
+/// own member whom every other member reports to — and for their own book, as well as
+/// for the unit, its ancestors and the company, each once. A unit whose members have no
+/// such head (North, whose members all sit in North-1; North-1 while R1 reported to MB)
+/// counts for units and the company only. A VP's or a Director's CAC had been 0 on their
+/// scorecard wherever spend was booked by department.
+#[test]
+fn a_units_spend_counts_for_the_team_of_its_head() {
+    for kind in BOTH {
+        let mut st = fresh(kind);
+        small_org(&mut st, &settings());
+        let spend = |day: &str, unit: &str, amount: &str| Spend {
+            date: d(day),
+            scope: SpendScope::Unit(UnitId::parse(unit).unwrap()),
+            category: "ads".into(),
+            amount: usd(amount),
+        };
+        st.upsert_spend(&[
+            // MA heads North-1: R1 and R2 report to MA
+            spend("2024-01-20", "North-1", "100"),
+            // R1 reports to MB from Feb 15 but is still in North-1: no head
+            spend("2024-02-20", "North-1", "40"),
+            // MB heads South: R3 reports to MB
+            spend("2024-02-01", "South", "30"),
+        ])
+        .unwrap();
+        let e = crate::loaded(&mut st);
+        let k = |scope: &str| kpi(&e, scope, Q1, "sales_marketing_spend");
+        assert_eq!(k("person:MA"), "100.00", "{kind}");
+        assert_eq!(k("team:MA"), "100.00", "{kind}");
+        // R1's own 200 on Mar 1 (in MB's team then) and South's 30
+        assert_eq!(k("team:MB"), "230.00", "{kind}");
+        assert_eq!(k("team:C"), "330.00", "{kind}");
+        // its 100 and 40, and R1's own 200 (a member on Mar 1)
+        assert_eq!(k("unit:North-1"), "340.00", "{kind}");
+        assert_eq!(k("unit:North"), "840.00", "{kind}");
+        assert_eq!(k("unit:South"), "30.00", "{kind}");
+        assert_eq!(k("company"), "1870.00", "{kind}");
+        // the drill-down lists the unit's spend under its head
+        let p = Period::parse(Q1, &e.book.settings.fiscal).unwrap();
+        let ex = salesorg_engine::scorecard::explain(
+            &e,
+            "sales_marketing_spend",
+            e.scope("team:MA").unwrap(),
+            p,
+            d("2026-01-01"),
+        )
+        .unwrap();
+        let rows: Vec<(String, String, Option<i64>)> = ex
+            .formatted(&e)
+            .map(|r| (r.owner, r.detail, r.amount))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![("MA".into(), "unit North-1".into(), Some(usd("100").units()))],
+            "{kind}"
+        );
+        let ex = salesorg_engine::scorecard::explain(
+            &e,
+            "sales_marketing_spend",
+            e.scope("company").unwrap(),
+            p,
+            d("2026-01-01"),
+        )
+        .unwrap();
+        let sum: i64 = ex.formatted(&e).filter_map(|r| r.amount).sum();
+        assert_eq!(sum, usd("1870").units(), "{kind}");
+    }
+}
+
 /// A stage's exit is listed on the day the deal left it (the day it counts on), not on the
 /// day it entered: February's exits entered their stages in January.
 #[test]
