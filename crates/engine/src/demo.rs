@@ -211,6 +211,9 @@ struct Rep {
 
 struct Gen {
     rng: ChaCha8Rng,
+    /// Draws for field deals that began as leads, apart from `rng`, so that everything
+    /// else the demo makes is the same with them as it was without.
+    field: ChaCha8Rng,
     people: Vec<Person>,
     units: Vec<Unit>,
     lines: Vec<ReportingLine>,
@@ -522,6 +525,7 @@ pub fn generate(
     );
     let mut g = Gen {
         rng: ChaCha8Rng::seed_from_u64(spec.seed),
+        field: ChaCha8Rng::seed_from_u64(spec.seed ^ 0x9E37_79B9_7F4A_7C15),
         people: Vec::new(),
         units: Vec::new(),
         lines: Vec::new(),
@@ -854,6 +858,9 @@ pub fn generate(
     let mut opp_n: u64 = 0;
     let mut lead_n: u64 = 0;
     let mut act_n: u64 = 0;
+    // (numbered apart, for the same reason as `Gen::field`)
+    let mut field_lead_n: u64 = 0;
+    let mut field_act_n: u64 = 0;
     let eur = Currency::parse("EUR")?;
     // each rep's deals: the whole-number part of the running share, so that the counts add
     // up to exactly `spec.opportunities` (a running remainder in floating point had lost the
@@ -1035,6 +1042,36 @@ pub fn generate(
                     .clamp(1.0, 4000.0) as i64;
                 acts.push(Activity {
                     id: ActivityId::parse(&format!("ACT-{act_n:09}"))?,
+                    kind: ActivityKind::Call,
+                    at: lts.plus_secs(mins * 60),
+                    owner: rep.id.clone(),
+                    lead: Some(lid),
+                    opp: None,
+                    account: None,
+                    subject: Some("First call".into()),
+                });
+            } else if !rep.inside && g.field.random_bool(0.3) {
+                // a field deal that began as a lead (an enquiry, a contact from an event),
+                // answered in hours rather than minutes
+                field_lead_n += 1;
+                let lid = LeadId::parse(&format!("LEAD-F{field_lead_n:07}"))?;
+                let lead_day = (created - Duration::days(g.field.random_range(0..10))).max(from);
+                let lts = at_work(&mut g.field, lead_day);
+                leads.push(Lead {
+                    id: lid.clone(),
+                    owner: rep.id.clone(),
+                    source: Some(source.into()),
+                    status: Some("Converted".into()),
+                    created: lts,
+                    converted_at: Some(created),
+                    converted_opp: Some(id.clone()),
+                    converted_account: None,
+                });
+                field_act_n += 1;
+                let mins = lognormal(&mut g.field, 240.0 / rep.skill.max(0.1) * 0.3, 0.9)
+                    .clamp(5.0, 6000.0) as i64;
+                acts.push(Activity {
+                    id: ActivityId::parse(&format!("ACT-F{field_act_n:08}"))?,
                     kind: ActivityKind::Call,
                     at: lts.plus_secs(mins * 60),
                     owner: rep.id.clone(),
