@@ -19,7 +19,10 @@ pub struct Series<'a> {
     pub values: Vec<Option<f64>>,
 }
 
-fn ticks(max: f64) -> Vec<f64> {
+/// The gridlines of an axis from 0 to at least `max`: about four, at 1, 2, 2.5 or 5 times
+/// a power of ten; with `whole` (counts), only at whole numbers (a chart of 1 rep had
+/// labelled its lines 0, 0, 0, 1, 1).
+fn ticks(max: f64, whole: bool) -> Vec<f64> {
     if max <= 0.0 {
         return vec![0.0, 1.0];
     }
@@ -28,8 +31,9 @@ fn ticks(max: f64) -> Vec<f64> {
     let step = [1.0, 2.0, 2.5, 5.0, 10.0]
         .iter()
         .map(|m| m * mag)
-        .find(|s| *s >= raw)
+        .find(|s| *s >= raw && (!whole || s.fract() == 0.0))
         .unwrap_or(10.0 * mag);
+    let step = if whole { step.max(1.0) } else { step };
     (0..=((max / step).ceil() as i64))
         .map(|i| i as f64 * step)
         .collect()
@@ -60,8 +64,8 @@ fn open(id: &str, title: &str, desc: &str, out: &mut String) {
     );
 }
 
-fn axes(out: &mut String, top: f64, x_labels: &[String], fmt: &dyn Fn(f64) -> String) {
-    for t in ticks(top) {
+fn axes(out: &mut String, top: f64, whole: bool, x_labels: &[String], fmt: &dyn Fn(f64) -> String) {
+    for t in ticks(top, whole) {
         let y = H - B - (t / top.max(1e-9)) * (H - T - B);
         let _ = write!(
             out,
@@ -108,9 +112,9 @@ fn data_table(out: &mut String, head: &[String], rows: &[Vec<String>]) {
     out.push_str("</tbody></table></details></figure>");
 }
 
-fn top_of(vals: impl Iterator<Item = f64>) -> f64 {
+fn top_of(vals: impl Iterator<Item = f64>, whole: bool) -> f64 {
     let m = vals.fold(0.0f64, f64::max);
-    ticks(m).last().copied().unwrap_or(1.0).max(1e-9)
+    ticks(m, whole).last().copied().unwrap_or(1.0).max(1e-9)
 }
 
 fn legend(out: &mut String, items: &[(&str, &str)]) {
@@ -143,8 +147,9 @@ pub fn lines(
         series
             .iter()
             .flat_map(|s| s.values.iter().flatten().copied()),
+        false,
     );
-    axes(&mut out, top, x, fmt);
+    axes(&mut out, top, false, x, fmt);
     let n = x.len().max(1);
     for s in series {
         let mut d = String::new();
@@ -292,8 +297,10 @@ pub fn vbars(
     let totals: Vec<f64> = (0..x.len())
         .map(|i| series.iter().map(|s| s.2[i]).sum())
         .collect();
-    let top = top_of(totals.iter().copied());
-    axes(&mut out, top, x, fmt);
+    // (counts, such as reps per band, are gridded at whole numbers)
+    let whole = series.iter().all(|s| s.2.iter().all(|v| v.fract() == 0.0));
+    let top = top_of(totals.iter().copied(), whole);
+    axes(&mut out, top, whole, x, fmt);
     let n = x.len().max(1);
     let slot = (W - L - R) / n as f64;
     for i in 0..x.len() {
@@ -338,4 +345,18 @@ pub fn vbars(
         .collect();
     data_table(&mut out, &head, &rows);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ticks;
+
+    #[test]
+    fn counts_are_gridded_at_whole_numbers_and_amounts_finely() {
+        assert_eq!(ticks(1.0, true), vec![0.0, 1.0]);
+        assert_eq!(ticks(3.0, true), vec![0.0, 1.0, 2.0, 3.0]);
+        assert_eq!(ticks(45.0, true), vec![0.0, 20.0, 40.0, 60.0]);
+        assert_eq!(ticks(1.0, false), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+        assert_eq!(ticks(0.0, true), vec![0.0, 1.0]);
+    }
 }

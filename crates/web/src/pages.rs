@@ -1069,9 +1069,10 @@ fn charts_for(
         .collect();
     out.push_str(&charts::vbars("pipeline", &format!("Open pipeline by close month and forecast category, as of {}", fmt_date(as_of)), &format!("Open opportunities of {sname} as of {}, by expected close month (overdue first) and forecast category.", fmt_date(as_of)), &xs, &series, &money));
 
-    // 4. distribution of reps' quota attainment
+    // 4. distribution of reps' quota attainment (of two reps or more: one rep's own
+    // attainment is its card)
     let reps = cx.scoped.reps_in(scope, p);
-    if !reps.is_empty() {
+    if reps.len() >= 2 {
         let scopes: Vec<Scope> = reps.iter().map(|&r| Scope::Person(r)).collect();
         let rows = cx
             .scoped
