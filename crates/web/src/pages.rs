@@ -771,7 +771,8 @@ fn scope_body(cx: &mut Cx, scope: Scope, p: Period) -> Result<Page> {
         };
         let name = e.scope_name(scope);
         let mut body = format!(
-            "<h1>{}</h1><p class=\"sub\">{} · as of {}</p>",
+            "<h1>{}</h1><p class=\"sub\">{} · {} · as of {}</p>",
+            esc(&e.scope_title(scope)),
             esc(&name),
             esc(&p.to_string()),
             fmt_date(Engine::as_of(&p, cx.today))
@@ -983,7 +984,7 @@ fn charts_for(
     let pct = |v: f64| format!("{:.0}%", v * 100.0);
     let days = |v: f64| format!("{v:.0} d");
     let mut out = String::from("<section class=\"charts\" aria-label=\"Charts\">");
-    let sname = e.scope_name(scope);
+    let sname = e.scope_title(scope);
 
     // 1. bookings by month against quota, cumulative, over the fiscal year
     let fy = Period::containing(cal, Grain::Year, p.start);
@@ -1377,7 +1378,7 @@ async fn explain_page(
         let mut body = format!(
             "<h1>{} — {}</h1><p class=\"sub\">{} · {} · as of {}</p><p class=\"big\">{}</p><p><code>{}</code></p>",
             esc(&label(ex.kpi)),
-            esc(&ex.scope),
+            esc(&e.scope(&ex.scope).map_or_else(|_| ex.scope.clone(), |s| e.scope_title(s))),
             esc(&ex.period.to_string()),
             esc(&ex.scope),
             fmt_date(ex.as_of),

@@ -857,6 +857,17 @@ impl Engine {
         }
     }
 
+    /// A scope as people read it, for headings: a person's name, "Name's team", a unit's
+    /// name, "Company" ([`Engine::scope_name`] is the id).
+    pub fn scope_title(&self, s: Scope) -> String {
+        match s {
+            Scope::Person(p) => self.book.people[p as usize].name.clone(),
+            Scope::Team(p) => format!("{}'s team", self.book.people[p as usize].name),
+            Scope::Unit(u) => self.book.units[u as usize].name.clone(),
+            Scope::Company => "Company".into(),
+        }
+    }
+
     /// Every `team:` scope (people who led anyone during `[from, to)`) and every `unit:`.
     pub fn all_team_and_unit_scopes(&self, from: Date, to: Date) -> Vec<Scope> {
         let mut v: Vec<Scope> = self
