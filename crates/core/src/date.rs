@@ -188,6 +188,11 @@ pub fn parse_timestamp(raw: &str) -> Result<Timestamp, CoreError> {
     if s.len() <= 10 {
         return Ok(Timestamp::at_midnight(parse_date(s)?));
     }
+    // (the date is the first ten bytes only where they are ten characters: "2024-01-0€"
+    // had been cut inside the euro sign, a panic)
+    if !s.is_char_boundary(10) {
+        return Err(bad(raw, "expected YYYY-MM-DD before the time"));
+    }
     let (date_s, rest) = s.split_at(10);
     let d = parse_date(date_s)?;
     let sep = rest.as_bytes()[0];
@@ -202,7 +207,7 @@ pub fn parse_timestamp(raw: &str) -> Result<Timestamp, CoreError> {
         let (c, z) = rest.split_at(pos);
         let sign = if z.starts_with('-') { -1 } else { 1 };
         let digits: String = z[1..].chars().filter(|c| *c != ':').collect();
-        if digits.len() != 4 {
+        if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad(raw, format!("time zone {z:?} is not ±HHMM")));
         }
         let hh = num(raw, &digits[..2], "zone hour")?;
@@ -261,5 +266,18 @@ mod tests {
         assert!(parse_date("31/12/2024").is_err());
         assert!(parse_date("yesterday").is_err());
         assert!(parse_timestamp("2024-01-01T25:00:00Z").is_err());
+    }
+
+    /// Text that is not a timestamp is refused, never cut inside a character (these had
+    /// panicked).
+    #[test]
+    fn characters_of_several_bytes_are_refused_not_cut() {
+        for bad in [
+            "2024-01-0€T10:00",
+            "2024-01-01T10:00+€1",
+            "2024-01-01T10:00-0€",
+        ] {
+            assert!(parse_timestamp(bad).is_err(), "{bad}");
+        }
     }
 }

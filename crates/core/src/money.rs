@@ -95,9 +95,14 @@ fn fixed(raw: &str, digits: usize, what: &str) -> Result<i64, CoreError> {
     if matches!(digits_since_comma, Some(n) if n != 3) {
         return Err(err("misplaced thousands separator"));
     }
+    // (checked before the decimals are cut at `digits` bytes: "12.34€" had been cut
+    // inside the euro sign, a panic)
+    if let Some(c) = frac_part.chars().find(|c| !c.is_ascii_digit()) {
+        return Err(err(&format!("unexpected character {c:?} in decimals")));
+    }
     if frac_part.len() > digits {
-        let (keep, extra) = frac_part.split_at(digits);
-        if !extra.chars().all(|c| c == '0') || !keep.chars().all(|c| c.is_ascii_digit()) {
+        let (_, extra) = frac_part.split_at(digits);
+        if !extra.chars().all(|c| c == '0') {
             return Err(err(&format!("more than {digits} decimals")));
         }
     }
@@ -107,9 +112,6 @@ fn fixed(raw: &str, digits: usize, what: &str) -> Result<i64, CoreError> {
             .to_digit(10)
             .ok_or_else(|| err(&format!("unexpected character {c:?}")))?;
         frac += d as i64 * 10_i64.pow((digits - 1 - i) as u32);
-    }
-    if frac_part.chars().any(|c| !c.is_ascii_digit()) {
-        return Err(err("unexpected character in decimals"));
     }
     let v = int
         .checked_mul(10_i64.pow(digits as u32))
@@ -254,6 +256,8 @@ mod tests {
             "12,,3",
             "$5",
             "1.2.3",
+            "12.34€",
+            "0.~0\u{feff}000.66",
             "-",
             "99999999999999999",
         ] {
