@@ -30,3 +30,46 @@ pub enum CoreError {
 }
 
 pub type Result<T, E = CoreError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod no_panic {
+    //! Every parser of user input answers any text with a value or an error, never a
+    //! panic (spec: user input never causes a panic). Found by fuzzing: amounts and
+    //! timestamps had been cut inside characters of several bytes.
+    use proptest::prelude::*;
+
+    use crate::money::{Currency, Money, Rate};
+    use crate::period::Period;
+    use crate::settings::Settings;
+
+    fn parse_all(s: &str) {
+        let _ = Money::parse(s);
+        let _ = Rate::parse(s);
+        let _ = Currency::parse(s);
+        let _ = crate::date::parse_date(s);
+        let _ = crate::date::parse_timestamp(s);
+        let _ = crate::settings::parse_time_zone(s);
+        let mut st = Settings::default();
+        let _ = st.parse_local_date(s);
+        let _ = st.parse_local_timestamp(s);
+        let _ = Period::parse(s, &st.fiscal);
+        if let Some((k, v)) = s.split_once('=') {
+            let _ = st.set(k, v);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_text(s in any::<String>()) {
+            parse_all(&s);
+        }
+
+        /// Text near the shapes the parsers read, with characters of several bytes in it.
+        #[test]
+        fn text_like_numbers_dates_and_periods(
+            s in "[0-9.,+\\-:TZ FYQ€\u{feff}é/]{0,24}",
+        ) {
+            parse_all(&s);
+        }
+    }
+}
