@@ -15,7 +15,7 @@ use toml::Spanned;
 
 use salesorg_core::catalog::Catalog;
 use salesorg_core::ids::*;
-use salesorg_core::money::{Currency, Money};
+use salesorg_core::money::{Currency, Money, Rate};
 use salesorg_core::period::Period;
 use salesorg_core::records::*;
 
@@ -75,6 +75,8 @@ pub enum RecordKind {
     StageChange,
     Spend,
     Survey,
+    /// An exchange rate, `1 from = rate to`, from its date.
+    Rate,
 }
 
 impl RecordKind {
@@ -157,6 +159,7 @@ impl RecordKind {
             ],
             RecordKind::Spend => &["date", "scope", "unit", "person", "category", "amount"],
             RecordKind::Survey => &["id", "account", "date", "score", "scale_min", "scale_max"],
+            RecordKind::Rate => &["date", "from", "to", "rate"],
         }
     }
 
@@ -172,6 +175,7 @@ impl RecordKind {
             RecordKind::StageChange => "stage_change",
             RecordKind::Spend => "spend",
             RecordKind::Survey => "survey",
+            RecordKind::Rate => "rate",
         }
     }
 }
@@ -1343,6 +1347,25 @@ impl Ctx<'_> {
                     amount,
                 };
                 l.spend(x, &origin(col("amount")), raw)?;
+            }
+            RecordKind::Rate => {
+                let day = required!("date", parse!("date", date));
+                let from = required!("from", parse!("from", Currency::parse));
+                let to = required!("to", parse!("to", Currency::parse));
+                let rate = required!("rate", parse!("rate", Rate::parse));
+                if !l.row_ok(problems.take(), raw) {
+                    return Ok(());
+                }
+                let (Some(date), Some(from), Some(to), Some(rate)) = (day, from, to, rate) else {
+                    return Ok(());
+                };
+                let x = CurrencyRate {
+                    date,
+                    from,
+                    to,
+                    rate,
+                };
+                l.rate(x, &origin(col("rate")), raw)?;
             }
             RecordKind::Survey => {
                 let whole = |s: &str| {

@@ -689,3 +689,55 @@ fn spend_and_surveys_through_a_mapping() {
         );
     }
 }
+
+/// Exchange rates through a mapping, as a central bank publishes them (one column per
+/// currency, 1 EUR = x of it): a deal in euros converts at the rate in force on its close
+/// date; a rate that is not a positive decimal is refused at its cell.
+#[test]
+fn rates_through_a_mapping() {
+    for kind in BOTH {
+        let dir = salesorg_store::testing::TempDir::new().unwrap();
+        let w = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        w("people.csv", "id\nann\n");
+        w(
+            "deals.csv",
+            "id,owner,eur,closed\nD1,ann,1000,2024-01-15\nD2,ann,1000,2024-02-15\n",
+        );
+        w(
+            "eurofxref.csv",
+            "Date,USD,JPY\n2024-02-01,1.0812,159.29\n2024-01-02,1.0956,160.36\n",
+        );
+        let m = dir.path().join("m.toml");
+        let body = "[[file]]\npath = \"people.csv\"\nrecord = \"person\"\n[file.columns]\nid = \"id\"\nname = \"id\"\n\n\
+             [[file]]\npath = \"deals.csv\"\nrecord = \"opportunity\"\n[file.columns]\nid = \"id\"\nowner = \"owner\"\namount = \"eur\"\ncurrency = { value = \"EUR\" }\n\
+             stage = { value = \"Closed Won\" }\nstatus = { value = \"won\" }\ncreated = \"closed\"\nclose_date = \"closed\"\n\n\
+             [[file]]\npath = \"eurofxref.csv\"\nrecord = \"rate\"\n[file.columns]\ndate = \"Date\"\nfrom = { value = \"EUR\" }\nto = { value = \"USD\" }\nrate = \"USD\"\n";
+        std::fs::write(&m, body).unwrap();
+        let mut s = fresh(kind);
+        let opts = ImportOptions {
+            mapping: Some(m.clone()),
+            ..Default::default()
+        };
+        import(&mut s, Source::Csv, dir.path(), &opts, &Quiet)
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert_eq!(s.rates().unwrap().len(), 2, "{kind}");
+        let e = crate::loaded(&mut s);
+        let q = salesorg_core::period::Period::parse("FY2024-Q1", &e.book.settings.fiscal).unwrap();
+        let rows = e
+            .run(
+                &[salesorg_core::scorecard::Scope::Company],
+                &[q],
+                &["bookings"],
+                parse_date("2024-06-30").unwrap(),
+            )
+            .unwrap();
+        // 1000 × 1.0956 (in force from Jan 2) + 1000 × 1.0812 (from Feb 1)
+        assert_eq!(rows[0].values[0].1.to_text("—"), "2176.80", "{kind}");
+        w("eurofxref.csv", "Date,USD,JPY\n2024-02-01,-1.08,159.29\n");
+        let e = refused_through(m.clone(), dir.path());
+        assert!(
+            e.contains("eurofxref.csv:2:2: rate: \"-1.08\" is not a rate: a rate must be positive"),
+            "{e}"
+        );
+    }
+}
