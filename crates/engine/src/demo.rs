@@ -461,6 +461,48 @@ fn split(n: usize, k: usize) -> Vec<usize> {
     (0..k).map(|i| n / k + usize::from(i < n % k)).collect()
 }
 
+/// A converted lead behind deal `opp` and the rep's first call on it, drawn from `rng`:
+/// `ids` (the lead's, the call's); `draw` = (the most days before the deal's creation the
+/// lead came in, the median minutes to the call for an average rep, the fewest and most).
+#[allow(clippy::too_many_arguments)]
+fn lead_and_first_call(
+    rng: &mut ChaCha8Rng,
+    rep: &Rep,
+    opp: &OppId,
+    source: &str,
+    created: Date,
+    from: Date,
+    ids: (String, String),
+    draw: (i64, f64, f64, f64),
+) -> Result<(Lead, Activity)> {
+    let (days, median, lo, hi) = draw;
+    let lid = LeadId::parse(&ids.0)?;
+    let lead_day = (created - Duration::days(rng.random_range(0..days))).max(from);
+    let lts = at_work(rng, lead_day);
+    let lead = Lead {
+        id: lid.clone(),
+        owner: rep.id.clone(),
+        source: Some(source.into()),
+        status: Some("Converted".into()),
+        created: lts,
+        converted_at: Some(created),
+        converted_opp: Some(opp.clone()),
+        converted_account: None,
+    };
+    let mins = lognormal(rng, median / rep.skill.max(0.1) * 0.3, 0.9).clamp(lo, hi) as i64;
+    let call = Activity {
+        id: ActivityId::parse(&ids.1)?,
+        kind: ActivityKind::Call,
+        at: lts.plus_secs(mins * 60),
+        owner: rep.id.clone(),
+        lead: Some(lid),
+        opp: None,
+        account: None,
+        subject: Some("First call".into()),
+    };
+    Ok((lead, call))
+}
+
 /// Working-hours timestamp on `d` (9:00–18:00 UTC).
 fn at_work(rng: &mut ChaCha8Rng, d: Date) -> Timestamp {
     let secs = rng.random_range(9 * 3600..18 * 3600);
@@ -1021,65 +1063,45 @@ pub fn generate(
                 next_step,
                 last_modified: Some(last_mod),
             });
-            // inside-sales deals start as leads with a response
-            if rep.inside && g.rng.random_bool(0.6) {
+            // inside-sales deals start as leads with a response; three in ten field deals
+            // too (an enquiry, a contact from an event), answered in hours, not minutes
+            let first = if rep.inside && g.rng.random_bool(0.6) {
                 lead_n += 1;
-                let lid = LeadId::parse(&format!("LEAD-{lead_n:08}"))?;
-                let lead_day = (created - Duration::days(g.rng.random_range(0..5))).max(from);
-                let lts = at_work(&mut g.rng, lead_day);
-                leads.push(Lead {
-                    id: lid.clone(),
-                    owner: rep.id.clone(),
-                    source: Some(source.into()),
-                    status: Some("Converted".into()),
-                    created: lts,
-                    converted_at: Some(created),
-                    converted_opp: Some(id.clone()),
-                    converted_account: None,
-                });
                 act_n += 1;
-                let mins = lognormal(&mut g.rng, 35.0 / rep.skill.max(0.1) * 0.3, 0.9)
-                    .clamp(1.0, 4000.0) as i64;
-                acts.push(Activity {
-                    id: ActivityId::parse(&format!("ACT-{act_n:09}"))?,
-                    kind: ActivityKind::Call,
-                    at: lts.plus_secs(mins * 60),
-                    owner: rep.id.clone(),
-                    lead: Some(lid),
-                    opp: None,
-                    account: None,
-                    subject: Some("First call".into()),
-                });
+                let ids = (format!("LEAD-{lead_n:08}"), format!("ACT-{act_n:09}"));
+                Some(lead_and_first_call(
+                    &mut g.rng,
+                    rep,
+                    &id,
+                    source,
+                    created,
+                    from,
+                    ids,
+                    (5, 35.0, 1.0, 4000.0),
+                )?)
             } else if !rep.inside && g.field.random_bool(0.3) {
-                // a field deal that began as a lead (an enquiry, a contact from an event),
-                // answered in hours rather than minutes
                 field_lead_n += 1;
-                let lid = LeadId::parse(&format!("LEAD-F{field_lead_n:07}"))?;
-                let lead_day = (created - Duration::days(g.field.random_range(0..10))).max(from);
-                let lts = at_work(&mut g.field, lead_day);
-                leads.push(Lead {
-                    id: lid.clone(),
-                    owner: rep.id.clone(),
-                    source: Some(source.into()),
-                    status: Some("Converted".into()),
-                    created: lts,
-                    converted_at: Some(created),
-                    converted_opp: Some(id.clone()),
-                    converted_account: None,
-                });
                 field_act_n += 1;
-                let mins = lognormal(&mut g.field, 240.0 / rep.skill.max(0.1) * 0.3, 0.9)
-                    .clamp(5.0, 6000.0) as i64;
-                acts.push(Activity {
-                    id: ActivityId::parse(&format!("ACT-F{field_act_n:08}"))?,
-                    kind: ActivityKind::Call,
-                    at: lts.plus_secs(mins * 60),
-                    owner: rep.id.clone(),
-                    lead: Some(lid),
-                    opp: None,
-                    account: None,
-                    subject: Some("First call".into()),
-                });
+                let ids = (
+                    format!("LEAD-F{field_lead_n:07}"),
+                    format!("ACT-F{field_act_n:08}"),
+                );
+                Some(lead_and_first_call(
+                    &mut g.field,
+                    rep,
+                    &id,
+                    source,
+                    created,
+                    from,
+                    ids,
+                    (10, 240.0, 5.0, 6000.0),
+                )?)
+            } else {
+                None
+            };
+            if let Some((lead, call)) = first {
+                leads.push(lead);
+                acts.push(call);
             }
             // activities on the deal
             let k = lognormal(&mut g.rng, spec.activities_per_opp, 0.5).round() as u32;

@@ -82,13 +82,7 @@ fn adventureworks_through_its_mapping() {
 #[test]
 fn northwind_through_its_mapping() {
     for kind in BOTH {
-        let mut s = fresh(kind);
-        let opts = ImportOptions {
-            mapping: Some(mapping("northwind.toml")),
-            ..Default::default()
-        };
-        import(&mut s, Source::Csv, &fixture("northwind"), &opts, &Quiet)
-            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let mut s = imported(kind, &mapping("northwind.toml"), &fixture("northwind"));
         let opps = s.opportunities().unwrap();
         assert_eq!(opps.len(), 830);
         let total: Money = opps.iter().filter_map(|o| o.amount).sum();
@@ -128,6 +122,21 @@ fn northwind_through_its_mapping() {
 }
 
 /// Imports `dir` through `mapping` into a fresh store, expects a refusal, and returns it.
+/// A fresh store of `kind` with `dir` imported through `mapping`.
+fn imported(
+    kind: salesorg_store::BackendKind,
+    mapping: &std::path::Path,
+    dir: &std::path::Path,
+) -> salesorg_store::testing::TestStore {
+    let mut s = fresh(kind);
+    let opts = ImportOptions {
+        mapping: Some(mapping.to_path_buf()),
+        ..Default::default()
+    };
+    import(&mut s, Source::Csv, dir, &opts, &Quiet).unwrap_or_else(|e| panic!("{kind}: {e}"));
+    s
+}
+
 fn refused_through(mapping: PathBuf, dir: &std::path::Path) -> String {
     let mut s = fresh(salesorg_store::BackendKind::Sqlite);
     let opts = ImportOptions {
@@ -401,12 +410,7 @@ fn superstore_xls_through_its_mapping_matches_its_provenance() {
     use salesorg_core::scorecard::Scope;
     let book = fixture("tableau-superstore/Sample - Superstore.xls");
     for kind in BOTH {
-        let mut s = fresh(kind);
-        let opts = ImportOptions {
-            mapping: Some(mapping("superstore.toml")),
-            ..Default::default()
-        };
-        import(&mut s, Source::Csv, &book, &opts, &Quiet).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let mut s = imported(kind, &mapping("superstore.toml"), &book);
         assert_eq!(s.people().unwrap().len(), 4, "{kind}");
         assert_eq!(s.accounts().unwrap().len(), 793);
         assert_eq!(s.opportunities().unwrap().len(), 5009, "one deal per order");
@@ -648,13 +652,7 @@ fn spend_and_surveys_through_a_mapping() {
              [[file]]\npath = \"budget.csv\"\nrecord = \"spend\"\n[file.columns]\ndate = \"month\"\nunit = \"region\"\namount = \"usd\"\ncategory = { value = \"marketing\" }\n\n\
              [[file]]\npath = \"nps.csv\"\nrecord = \"survey\"\n[file.columns]\nid = \"response\"\naccount = \"customer\"\ndate = \"on\"\nscore = \"score\"\n";
         std::fs::write(&m, body).unwrap();
-        let mut s = fresh(kind);
-        let opts = ImportOptions {
-            mapping: Some(m.clone()),
-            ..Default::default()
-        };
-        import(&mut s, Source::Csv, dir.path(), &opts, &Quiet)
-            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let mut s = imported(kind, &m, dir.path());
         let e = crate::loaded(&mut s);
         let q = salesorg_core::period::Period::parse("FY2024-Q1", &e.book.settings.fiscal).unwrap();
         let today = parse_date("2024-06-30").unwrap();
@@ -713,13 +711,7 @@ fn rates_through_a_mapping() {
              stage = { value = \"Closed Won\" }\nstatus = { value = \"won\" }\ncreated = \"closed\"\nclose_date = \"closed\"\n\n\
              [[file]]\npath = \"eurofxref.csv\"\nrecord = \"rate\"\n[file.columns]\ndate = \"Date\"\nfrom = { value = \"EUR\" }\nto = { value = \"USD\" }\nrate = \"USD\"\n";
         std::fs::write(&m, body).unwrap();
-        let mut s = fresh(kind);
-        let opts = ImportOptions {
-            mapping: Some(m.clone()),
-            ..Default::default()
-        };
-        import(&mut s, Source::Csv, dir.path(), &opts, &Quiet)
-            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let mut s = imported(kind, &m, dir.path());
         assert_eq!(s.rates().unwrap().len(), 2, "{kind}");
         let e = crate::loaded(&mut s);
         let q = salesorg_core::period::Period::parse("FY2024-Q1", &e.book.settings.fiscal).unwrap();
