@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use salesorg_core::date::{Date, fmt_date, parse_date};
 use salesorg_core::ids::*;
+use salesorg_core::money::Currency;
 use salesorg_core::org::{OrgHistory, move_line};
 use salesorg_core::records::*;
 use salesorg_store::{Store, Value};
@@ -269,6 +270,9 @@ pub struct Loader<'s> {
     spend: Vec<Spend>,
     rates: Vec<CurrencyRate>,
     surveys: Vec<SurveyResponse>,
+    /// Per currency other than the organisation's, this import's deals in it and the
+    /// earliest close date of those closed (see [`Loader::rates_note`]).
+    foreign: BTreeMap<Currency, (u64, Option<Date>)>,
     progress: &'s dyn Progress,
 }
 
@@ -307,6 +311,7 @@ impl<'s> Loader<'s> {
             spend: Vec::new(),
             rates: Vec::new(),
             surveys: Vec::new(),
+            foreign: BTreeMap::new(),
             progress,
         })
     }
@@ -635,6 +640,15 @@ impl<'s> Loader<'s> {
         if let Some(d) = o.last_modified.map(|t| t.date_utc()).or(o.created) {
             self.see_date(d);
         }
+        if o.currency != self.settings.currency {
+            let e = self.foreign.entry(o.currency).or_insert((0, None));
+            e.0 += 1;
+            if o.status != OppStatus::Open
+                && let Some(c) = o.close_date
+            {
+                e.1 = Some(e.1.map_or(c, |x: Date| x.min(c)));
+            }
+        }
         self.opps.push(o);
         self.maybe_flush(false)
     }
@@ -821,6 +835,41 @@ impl<'s> Loader<'s> {
 
     /// Finishes the batch: flushes, writes the org merged effective-dated, and checks every
     /// reference. Returns the summary, or the problems that refuse the batch.
+    /// Says, before a scorecard refuses them, which of this import's deals no rate the
+    /// store holds can convert: a currency with no rate to or from the organisation's, or
+    /// deals closed before its first rate (spec §1 "Amounts": an error, not a zero).
+    fn rates_note(&mut self) -> Result<()> {
+        if self.foreign.is_empty() {
+            return Ok(());
+        }
+        let org = self.settings.currency;
+        let rates = self.db()?.rates()?;
+        for (ccy, (n, earliest)) in std::mem::take(&mut self.foreign) {
+            let first = rates
+                .iter()
+                .filter(|r| (r.from == ccy && r.to == org) || (r.from == org && r.to == ccy))
+                .map(|r| r.date)
+                .min();
+            let fix = "import rates with `salesorg import salesorg currency_rates.csv` (or the \
+                       export's own rate files), and scorecards will take them";
+            match (first, earliest) {
+                (None, _) => self.notes.push(format!(
+                    "{n} opportunities are in {ccy} and the store has no {ccy}↔{org} rate: \
+                     scorecards will refuse them until it has one; {fix}"
+                )),
+                (Some(f), Some(e)) if e < f => self.notes.push(format!(
+                    "opportunities in {ccy} closed as early as {}, before the first \
+                     {ccy}↔{org} rate ({}): scorecards will refuse them until a rate covers \
+                     that day; {fix}",
+                    fmt_date(e),
+                    fmt_date(f)
+                )),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     pub fn finish(
         mut self,
         source: &str,
@@ -851,6 +900,7 @@ impl<'s> Loader<'s> {
             ));
             return Err(EngineError::Rejected(ps));
         }
+        self.rates_note()?;
         let mut summary = ImportSummary {
             source: source.to_owned(),
             counts: Vec::new(),

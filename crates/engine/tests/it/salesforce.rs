@@ -584,3 +584,54 @@ fn a_corporate_currency_other_than_the_orgs_is_refused_with_the_fix() {
     );
     assert!(s.is_empty().unwrap());
 }
+
+/// An import says which of its deals no rate in the store converts, before a scorecard
+/// refuses them: a currency without any rate, and deals closed before a currency's first.
+#[test]
+fn an_import_says_which_deals_no_rate_converts() {
+    let types = "Id,IsoCode,ConversionRate,IsCorporate\n02b000000000001AAA,USD,1.0,true\n";
+    let d = multi_currency_export(types);
+    // the yen's first dated rate after its deal closed (2024-02-10); no euro rate at all
+    std::fs::write(
+        d.path().join("DatedConversionRate.csv"),
+        "Id,IsoCode,ConversionRate,StartDate\n04w000000000002AAA,JPY,148.25,2024-02-15\n",
+    )
+    .unwrap();
+    let mut s = fresh(salesorg_store::BackendKind::Sqlite);
+    let sum = import(
+        &mut s,
+        Source::Salesforce,
+        d.path(),
+        &ImportOptions::default(),
+        &Quiet,
+    )
+    .unwrap();
+    let text = sum.to_string();
+    assert!(
+        text.contains("1 opportunities are in EUR and the store has no EUR↔USD rate")
+            && text.contains(
+                "opportunities in JPY closed as early as 2024-02-10, before the first JPY↔USD rate (2024-02-15)"
+            ),
+        "{text}"
+    );
+    // with the rates in place, nothing is said
+    std::fs::write(
+        d.path().join("CurrencyType.csv"),
+        "Id,IsoCode,ConversionRate,IsCorporate\n02b000000000001AAA,USD,1.0,true\n02b000000000002AAA,EUR,0.912345,false\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("DatedConversionRate.csv"),
+        "Id,IsoCode,ConversionRate,StartDate\n04w000000000001AAA,JPY,145.1,0001-01-01\n",
+    )
+    .unwrap();
+    let sum = import(
+        &mut s,
+        Source::Salesforce,
+        d.path(),
+        &ImportOptions::default(),
+        &Quiet,
+    )
+    .unwrap();
+    assert!(!sum.to_string().contains("↔"), "{sum}");
+}
