@@ -858,13 +858,23 @@ impl Engine {
     }
 
     /// A scope as people read it, for headings: a person's name, "Name's team", a unit's
-    /// name, "Company" ([`Engine::scope_name`] is the id).
+    /// name; the company by the name of its one top unit of kind company, else "Company"
+    /// ([`Engine::scope_name`] is the id).
     pub fn scope_title(&self, s: Scope) -> String {
         match s {
             Scope::Person(p) => self.book.people[p as usize].name.clone(),
             Scope::Team(p) => format!("{}'s team", self.book.people[p as usize].name),
             Scope::Unit(u) => self.book.units[u as usize].name.clone(),
-            Scope::Company => "Company".into(),
+            Scope::Company => {
+                let mut tops =
+                    self.book.units.iter().filter(|u| {
+                        u.parent.is_none() && u.kind == crate::records::UnitKind::Company
+                    });
+                match (tops.next(), tops.next()) {
+                    (Some(u), None) => u.name.clone(),
+                    _ => "Company".into(),
+                }
+            }
         }
     }
 

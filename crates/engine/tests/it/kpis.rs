@@ -1022,3 +1022,15 @@ fn exports_are_stable() {
         salesorg_engine::scorecard::person_scorecard_json(&e, &card)
     );
 }
+
+/// Headings name a scope as people read it: a person, their team, a unit, and the
+/// company by its one top unit's name.
+#[test]
+fn scopes_are_titled_by_name() {
+    let e = engine(BackendKind::Sqlite, &settings());
+    let t = |s: &str| e.scope_title(e.scope(s).unwrap());
+    assert_eq!(t("person:R1"), "R1");
+    assert_eq!(t("team:MA"), "MA's team");
+    assert_eq!(t("unit:North-1"), "North-1");
+    assert_eq!(t("company"), "ACME");
+}
