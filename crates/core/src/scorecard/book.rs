@@ -631,18 +631,33 @@ pub struct Conversion {
 }
 
 impl Conversion {
-    /// `1 from = rate org`.
-    pub fn into_org(rate: Rate) -> Conversion {
+    /// `1 from = rate to`, converting from into to: a multiplication.
+    pub fn quoted(rate: Rate) -> Conversion {
         Conversion {
             num: rate.units(),
             den: RATE_SCALE,
         }
     }
-    /// `1 org = rate from`.
-    pub fn out_of_org(rate: Rate) -> Conversion {
+    /// `1 to = rate from`, converting from into to: a division.
+    pub fn inverted(rate: Rate) -> Conversion {
         Conversion {
             num: RATE_SCALE,
             den: rate.units(),
+        }
+    }
+    /// This conversion, then `next`: one fraction, exact (reduced; where it still cannot
+    /// be held, both halves are halved until it can, a relative error below 2⁻⁶⁰).
+    pub fn then(self, next: Conversion) -> Conversion {
+        let mut n = i128::from(self.num) * i128::from(next.num);
+        let mut d = i128::from(self.den) * i128::from(next.den);
+        let g = gcd(n.unsigned_abs(), d.unsigned_abs()).max(1) as i128;
+        (n, d) = (n / g, d / g);
+        while n.abs() > i128::from(i64::MAX) || d > i128::from(i64::MAX) {
+            (n, d) = ((n + n.signum()) / 2, (d + 1) / 2);
+        }
+        Conversion {
+            num: n as i64,
+            den: (d as i64).max(1),
         }
     }
     /// `amount` (ten-thousandths) in the organisation's currency.
@@ -661,6 +676,97 @@ impl Conversion {
         );
         (n * SCALE as u128).div_ceil(d)
     }
+}
+
+fn gcd(mut a: u128, mut b: u128) -> u128 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// The rates between `a` and `b` as conversions from `a` into `b`, by the day each is in
+/// force from: quoted either way, the one from `a` into `b` taken on a day with both.
+fn rates_between(raw: &[CurrencyRate], a: Currency, b: Currency) -> Vec<(Day, Conversion)> {
+    let mut v: Vec<(Day, bool, Conversion)> = raw
+        .iter()
+        .filter_map(|r| {
+            if r.from == a && r.to == b {
+                Some((day(r.date), false, Conversion::quoted(r.rate)))
+            } else if r.from == b && r.to == a {
+                Some((day(r.date), true, Conversion::inverted(r.rate)))
+            } else {
+                None
+            }
+        })
+        .collect();
+    v.sort_by_key(|x| (x.0, x.1));
+    v.dedup_by_key(|x| x.0);
+    v.into_iter().map(|(d, _, c)| (d, c)).collect()
+}
+
+/// Each currency's rates into `org` (spec §1 "Amounts", docs/kpis.md): quoted into it or
+/// out of it; for a currency with neither, through the first other currency (in code
+/// order) that has rates with both, as a central bank's table gives them: on each day,
+/// the two in force one after the other.
+fn org_rates(
+    raw: &[CurrencyRate],
+    org: Currency,
+    currencies: &[Currency],
+) -> Vec<Vec<(Day, Conversion)>> {
+    let mut pivots: Vec<Currency> = raw.iter().flat_map(|r| [r.from, r.to]).collect();
+    pivots.sort();
+    pivots.dedup();
+    currencies
+        .iter()
+        .map(|&c| {
+            if c == org {
+                return Vec::new();
+            }
+            let direct = rates_between(raw, c, org);
+            if !direct.is_empty() {
+                return direct;
+            }
+            for &p in pivots.iter().filter(|&&p| p != c && p != org) {
+                let a = rates_between(raw, c, p);
+                if a.is_empty() {
+                    continue;
+                }
+                let b = rates_between(raw, p, org);
+                if !b.is_empty() {
+                    return through(&a, &b);
+                }
+            }
+            Vec::new()
+        })
+        .collect()
+}
+
+/// The first day from which each of `currencies` converts into `org` (`None`: never), by
+/// the book's own rules: for an import to say which deals no rate converts.
+pub fn conversions_start(
+    raw: &[CurrencyRate],
+    org: Currency,
+    currencies: &[Currency],
+) -> Vec<Option<Date>> {
+    org_rates(raw, org, currencies)
+        .iter()
+        .map(|v| v.first().map(|x| date_of(x.0)))
+        .collect()
+}
+
+/// Step functions `a` then `b` (each sorted by day) as one: from the first day both hold,
+/// on every day either changes.
+fn through(a: &[(Day, Conversion)], b: &[(Day, Conversion)]) -> Vec<(Day, Conversion)> {
+    let mut days: Vec<Day> = a.iter().chain(b).map(|x| x.0).collect();
+    days.sort_unstable();
+    days.dedup();
+    let start = a[0].0.max(b[0].0);
+    let at = |v: &[(Day, Conversion)], d: Day| v[v.partition_point(|x| x.0 <= d) - 1].1;
+    days.into_iter()
+        .filter(|&d| d >= start)
+        .map(|d| (d, at(a, d).then(at(b, d))))
+        .collect()
 }
 
 /// Rounds a rational to the nearest integer, halves away from zero.
@@ -1203,32 +1309,9 @@ impl BookBuilder {
         let nobody = (people.len() - 1) as u32;
         let np = people.len();
 
-        // Rates into the organisation's currency, direct or inverted.
+        // Rates into the organisation's currency: direct, inverted or through another.
         let org_ccy = settings.currency;
-        // (day, quoted out of the organisation's currency, the conversion): on a day with
-        // both quotes, the one into it is taken
-        let mut quoted: Vec<Vec<(Day, bool, Conversion)>> = vec![Vec::new(); currencies.len()];
-        for r in &raw_rates {
-            let from = currencies.iter().position(|c| *c == r.from);
-            let to = currencies.iter().position(|c| *c == r.to);
-            if r.to == org_ccy
-                && let Some(ci) = from
-            {
-                quoted[ci].push((day(r.date), false, Conversion::into_org(r.rate)));
-            } else if r.from == org_ccy
-                && let Some(ci) = to
-            {
-                quoted[ci].push((day(r.date), true, Conversion::out_of_org(r.rate)));
-            }
-        }
-        let rates: Vec<Vec<(Day, Conversion)>> = quoted
-            .into_iter()
-            .map(|mut v| {
-                v.sort_by_key(|x| (x.0, x.1));
-                v.dedup_by_key(|x| x.0);
-                v.into_iter().map(|(d, _, c)| (d, c)).collect()
-            })
-            .collect();
+        let rates = org_rates(&raw_rates, org_ccy, &currencies);
 
         // Stage order and default probabilities, derived from the records: each stage's
         // most common probability; open stages ordered by that probability, then by the
@@ -1797,6 +1880,28 @@ impl Book {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Conversions one after another are one exact fraction, and one too large to hold
+    /// is held nearly (it had no such case: a rate through another currency is new).
+    #[test]
+    fn conversions_chain_exactly() {
+        let r = |s: &str| Rate::parse(s).unwrap();
+        // 1 EUR = 1.5 USD, 1 EUR = 3 JPY: 1 JPY = 0.5 USD
+        let jpy_usd = Conversion::inverted(r("3")).then(Conversion::quoted(r("1.5")));
+        assert_eq!((jpy_usd.num, jpy_usd.den), (1, 2));
+        assert_eq!(jpy_usd.apply(10_000), 5_000);
+        let big = Conversion {
+            num: i64::MAX - 1,
+            den: 3,
+        }
+        .then(Conversion {
+            num: 5,
+            den: i64::MAX - 2,
+        });
+        assert!(big.den > 0);
+        let x = big.apply(3_000_000) as f64;
+        assert!((x / 5_000_000.0 - 1.0).abs() < 1e-12, "{x}");
+    }
 
     proptest! {
         /// The advance column answers "advanced past its stage by day `a`?" for every row

@@ -844,22 +844,21 @@ impl<'s> Loader<'s> {
         }
         let org = self.settings.currency;
         let rates = self.db()?.rates()?;
-        for (ccy, (n, earliest)) in std::mem::take(&mut self.foreign) {
-            let first = rates
-                .iter()
-                .filter(|r| (r.from == ccy && r.to == org) || (r.from == org && r.to == ccy))
-                .map(|r| r.date)
-                .min();
+        let foreign = std::mem::take(&mut self.foreign);
+        let ccys: Vec<Currency> = foreign.keys().copied().collect();
+        let starts = salesorg_core::scorecard::book::conversions_start(&rates, org, &ccys);
+        for ((ccy, (n, earliest)), first) in foreign.into_iter().zip(starts) {
             let fix = "import rates with `salesorg import salesorg currency_rates.csv` (or the \
                        export's own rate files), and scorecards will take them";
             match (first, earliest) {
                 (None, _) => self.notes.push(format!(
-                    "{n} opportunities are in {ccy} and the store has no {ccy}↔{org} rate: \
-                     scorecards will refuse them until it has one; {fix}"
+                    "{n} opportunities are in {ccy} and the store has no rate from {ccy} into \
+                     {org}, direct or through another currency: scorecards will refuse them \
+                     until it has one; {fix}"
                 )),
                 (Some(f), Some(e)) if e < f => self.notes.push(format!(
-                    "opportunities in {ccy} closed as early as {}, before the first \
-                     {ccy}↔{org} rate ({}): scorecards will refuse them until a rate covers \
+                    "opportunities in {ccy} closed as early as {}, before the first rate from \
+                     {ccy} into {org} ({}): scorecards will refuse them until a rate covers \
                      that day; {fix}",
                     fmt_date(e),
                     fmt_date(f)

@@ -690,7 +690,9 @@ fn spend_and_surveys_through_a_mapping() {
 
 /// Exchange rates through a mapping, as a central bank publishes them (one column per
 /// currency, 1 EUR = x of it): a deal in euros converts at the rate in force on its close
-/// date; a rate that is not a positive decimal is refused at its cell.
+/// date, one in yen through the euro (the yen's rate in euros, then the euro's in
+/// dollars, both in force that day); a rate that is not a positive decimal is refused at
+/// its cell.
 #[test]
 fn rates_through_a_mapping() {
     for kind in BOTH {
@@ -699,7 +701,7 @@ fn rates_through_a_mapping() {
         w("people.csv", "id\nann\n");
         w(
             "deals.csv",
-            "id,owner,eur,closed\nD1,ann,1000,2024-01-15\nD2,ann,1000,2024-02-15\n",
+            "id,owner,amount,ccy,closed\nD1,ann,1000,EUR,2024-01-15\nD2,ann,1000,EUR,2024-02-15\nD3,ann,100000,JPY,2024-02-15\n",
         );
         w(
             "eurofxref.csv",
@@ -707,12 +709,13 @@ fn rates_through_a_mapping() {
         );
         let m = dir.path().join("m.toml");
         let body = "[[file]]\npath = \"people.csv\"\nrecord = \"person\"\n[file.columns]\nid = \"id\"\nname = \"id\"\n\n\
-             [[file]]\npath = \"deals.csv\"\nrecord = \"opportunity\"\n[file.columns]\nid = \"id\"\nowner = \"owner\"\namount = \"eur\"\ncurrency = { value = \"EUR\" }\n\
+             [[file]]\npath = \"deals.csv\"\nrecord = \"opportunity\"\n[file.columns]\nid = \"id\"\nowner = \"owner\"\namount = \"amount\"\ncurrency = \"ccy\"\n\
              stage = { value = \"Closed Won\" }\nstatus = { value = \"won\" }\ncreated = \"closed\"\nclose_date = \"closed\"\n\n\
-             [[file]]\npath = \"eurofxref.csv\"\nrecord = \"rate\"\n[file.columns]\ndate = \"Date\"\nfrom = { value = \"EUR\" }\nto = { value = \"USD\" }\nrate = \"USD\"\n";
+             [[file]]\npath = \"eurofxref.csv\"\nrecord = \"rate\"\n[file.columns]\ndate = \"Date\"\nfrom = { value = \"EUR\" }\nto = { value = \"USD\" }\nrate = \"USD\"\n\n\
+             [[file]]\npath = \"eurofxref.csv\"\nrecord = \"rate\"\n[file.columns]\ndate = \"Date\"\nfrom = { value = \"EUR\" }\nto = { value = \"JPY\" }\nrate = \"JPY\"\n";
         std::fs::write(&m, body).unwrap();
         let mut s = imported(kind, &m, dir.path());
-        assert_eq!(s.rates().unwrap().len(), 2, "{kind}");
+        assert_eq!(s.rates().unwrap().len(), 4, "{kind}");
         let e = crate::loaded(&mut s);
         let q = salesorg_core::period::Period::parse("FY2024-Q1", &e.book.settings.fiscal).unwrap();
         let rows = e
@@ -724,7 +727,8 @@ fn rates_through_a_mapping() {
             )
             .unwrap();
         // 1000 × 1.0956 (in force from Jan 2) + 1000 × 1.0812 (from Feb 1)
-        assert_eq!(rows[0].values[0].1.to_text("—"), "2176.80", "{kind}");
+        // + 100,000 / 159.29 × 1.0812 (678.762006…)
+        assert_eq!(rows[0].values[0].1.to_text("—"), "2855.562", "{kind}");
         w("eurofxref.csv", "Date,USD,JPY\n2024-02-01,-1.08,159.29\n");
         let e = refused_through(m.clone(), dir.path());
         assert!(
