@@ -828,13 +828,17 @@ pub fn person_scorecard(
     };
     writeln!(
         out,
-        "{} ({}) — {}{left} · scope {} · {} as of {} · {}",
+        "{} ({}) — {}{left} · scope {} · {} as of {}{} · {}",
         info.name,
         info.id,
         card.role.as_deref().unwrap_or("no role"),
         engine.scope_name(card.scope),
         card.period,
         fmt_date(card.as_of),
+        card.period
+            .under_way(card.as_of)
+            .map(|(day, of)| format!(" (day {day} of {of})"))
+            .unwrap_or_default(),
         engine.book.settings.currency.as_str()
     )?;
     let widths: Vec<usize> = (0..header.len())

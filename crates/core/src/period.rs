@@ -160,6 +160,13 @@ impl Period {
     pub fn days(&self) -> i64 {
         (self.end - self.start).whole_days()
     }
+    /// For a period still under way on `as_of`, which day of how many that is
+    /// (`(51, 92)`); `None` once `as_of` is its last day or after.
+    pub fn under_way(&self, as_of: Date) -> Option<(i64, i64)> {
+        let total = self.days();
+        let day = (as_of - self.start).whole_days() + 1;
+        (day >= 1 && day < total).then_some((day, total))
+    }
 
     /// Parses `2024-03`, `FY2024-Q1`, `FY2024`, `2024-01-15..2024-02-15` or a single date.
     pub fn parse(raw: &str, cal: &FiscalCalendar) -> Result<Period, CoreError> {

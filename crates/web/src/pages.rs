@@ -316,6 +316,15 @@ async fn action(
 // ---- values ---------------------------------------------------------------------------
 
 /// A KPI's name for people.
+/// "as of DATE", and for a period still under way how far into it that is ("as of
+/// 2026-11-20, day 51 of 92"): its flows are to date, its comparisons whole periods.
+fn as_of_text(p: &Period, as_of: Date) -> String {
+    match p.under_way(as_of) {
+        Some((day, of)) => format!("as of {}, day {day} of {of}", fmt_date(as_of)),
+        None => format!("as of {}", fmt_date(as_of)),
+    }
+}
+
 pub fn label(k: &str) -> String {
     match k {
         "bookings" => "Bookings".into(),
@@ -771,11 +780,11 @@ fn scope_body(cx: &mut Cx, scope: Scope, p: Period) -> Result<Page> {
         };
         let name = e.scope_name(scope);
         let mut body = format!(
-            "<h1>{}</h1><p class=\"sub\">{} · {} · as of {}</p>",
+            "<h1>{}</h1><p class=\"sub\">{} · {} · {}</p>",
             esc(&e.scope_title(scope)),
             esc(&name),
             esc(&p.to_string()),
-            fmt_date(Engine::as_of(&p, cx.today))
+            as_of_text(&p, Engine::as_of(&p, cx.today))
         );
         body.push_str(&picker(e, cx.today, &p, &[("scope", name.clone())]));
         body.push_str("<section class=\"cards\" aria-label=\"KPIs\">");
@@ -826,12 +835,12 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
         info.name.clone()
     };
     let mut body = format!(
-        "<h1>{}</h1><p class=\"sub\">{} · {} · {} · as of {}</p>",
+        "<h1>{}</h1><p class=\"sub\">{} · {} · {} · {}</p>",
         esc(&title),
         esc(&info.name),
         esc(card.role.as_deref().unwrap_or("no role in the catalog")),
         esc(&scope_name),
-        fmt_date(card.as_of)
+        as_of_text(&p, card.as_of)
     );
     body.push_str(&picker(e, cx.today, &p, &[]));
     let pstr = p.to_string();
@@ -1376,12 +1385,12 @@ async fn explain_page(
         let pages = recs.len().div_ceil(PER_PAGE).max(1);
         let pg = q.page.unwrap_or(1).clamp(1, pages);
         let mut body = format!(
-            "<h1>{} — {}</h1><p class=\"sub\">{} · {} · as of {}</p><p class=\"big\">{}</p><p><code>{}</code></p>",
+            "<h1>{} — {}</h1><p class=\"sub\">{} · {} · {}</p><p class=\"big\">{}</p><p><code>{}</code></p>",
             esc(&label(ex.kpi)),
             esc(&e.scope(&ex.scope).map_or_else(|_| ex.scope.clone(), |s| e.scope_title(s))),
             esc(&ex.period.to_string()),
             esc(&ex.scope),
-            fmt_date(ex.as_of),
+            as_of_text(&ex.period, ex.as_of),
             esc(&show(ex.kpi, &ex.value, &ccy)),
             esc(ex.formula)
         );
@@ -2152,4 +2161,26 @@ async fn receive(mp: &mut Multipart, dir: &std::path::Path) -> Result<(String, S
         }
     }
     Ok((csrf, source, n))
+}
+
+#[cfg(test)]
+mod as_of_tests {
+    use super::as_of_text;
+    use salesorg_core::date::parse_date;
+    use salesorg_core::period::{FiscalCalendar, Period};
+
+    #[test]
+    fn a_period_under_way_says_how_far_in() {
+        let q = Period::parse("FY2026-Q4", &FiscalCalendar::default()).unwrap();
+        let d = |s: &str| parse_date(s).unwrap();
+        assert_eq!(
+            as_of_text(&q, d("2026-11-20")),
+            "as of 2026-11-20, day 51 of 92"
+        );
+        assert_eq!(
+            as_of_text(&q, d("2026-10-01")),
+            "as of 2026-10-01, day 1 of 92"
+        );
+        assert_eq!(as_of_text(&q, d("2026-12-31")), "as of 2026-12-31");
+    }
 }
