@@ -598,7 +598,7 @@ fn an_import_says_which_deals_no_rate_converts() {
     )
     .unwrap();
     let mut s = fresh(salesorg_store::BackendKind::Sqlite);
-    let mut notes = |s: &mut salesorg_store::Store| {
+    let notes = |s: &mut salesorg_store::Store| {
         import(
             s,
             Source::Salesforce,
