@@ -1107,7 +1107,7 @@ impl Explanation {
             id: id_of(book, b).into_owned(),
             owner: owner_of(engine, b).to_owned(),
             date: fmt_day(b.day),
-            detail: detail_of(book, b),
+            detail: detail_of(engine, b),
             amount: self.amount(engine, i),
         }
     }
@@ -1277,7 +1277,8 @@ fn owner_of<'a>(engine: &'a Engine, b: &Behind) -> &'a str {
 }
 
 /// What a record was, in a line.
-fn detail_of(book: &Book, b: &Behind) -> String {
+fn detail_of(engine: &Engine, b: &Behind) -> String {
+    let book = &engine.book;
     let o = &book.opps;
     let mut detail = match b.contrib {
         Contribution::Won(i)
@@ -1360,7 +1361,13 @@ fn detail_of(book: &Book, b: &Behind) -> String {
             use salesorg_core::scorecard::book::SpendTarget;
             match book.spend[xi as usize].target {
                 SpendTarget::Person(_) => String::new(),
-                SpendTarget::Unit(u) => format!("unit {}", book.units[u as usize].id),
+                SpendTarget::Unit(u) => match engine.spend_heads[xi as usize] {
+                    salesorg_core::scorecard::NONE => format!("unit {}", book.units[u as usize].id),
+                    head => format!(
+                        "unit {}, headed by {}",
+                        book.units[u as usize].id, book.people[head as usize].name
+                    ),
+                },
                 SpendTarget::Company => "company".into(),
             }
         }

@@ -914,7 +914,11 @@ fn a_units_spend_counts_for_the_team_of_its_head() {
             .collect();
         assert_eq!(
             rows,
-            vec![("MA".into(), "unit North-1".into(), Some(usd("100").units()))],
+            vec![(
+                "MA".into(),
+                "unit North-1, headed by MA".into(),
+                Some(usd("100").units())
+            )],
             "{kind}"
         );
         let ex = salesorg_engine::scorecard::explain(
