@@ -619,11 +619,11 @@ impl Book {
     }
 }
 
-/// A rate into the organisation's currency as a fraction: an amount converts to
-/// `amount × num / den`, rounded to the nearest ten-thousandth (halves away from zero).
-/// A rate quoted into the organisation's currency is `rate / RATE_SCALE`, one quoted out
-/// of it `RATE_SCALE / rate`: either is applied exactly, with one rounding at the end
-/// (spec §1 "Amounts").
+/// A conversion from one currency into another (in the book: into the organisation's)
+/// as a fraction: an amount converts to `amount × num / den`, rounded to the nearest
+/// ten-thousandth (halves away from zero). A rate quoted from the one into the other is
+/// `rate / RATE_SCALE`, one quoted the other way `RATE_SCALE / rate`: either is applied
+/// exactly, with one rounding at the end (spec §1 "Amounts").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Conversion {
     pub num: i64,
