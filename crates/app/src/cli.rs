@@ -636,12 +636,14 @@ pub fn run() -> Result<()> {
             let counts = store.counts()?;
             let imports = store.imports()?;
             let version = store.schema_version()?;
+            let rates = store.rates()?;
             output::status(
                 &salesorg_store::redact(&g.db),
                 &store.backend().to_string(),
                 version,
                 &counts,
                 &imports,
+                &rates,
                 g.format,
             )?;
         }

@@ -641,13 +641,34 @@ pub fn status(
     version: i64,
     counts: &[(&str, i64)],
     imports: &[(String, String, String, String)],
+    rates: &[salesorg_core::records::CurrencyRate],
     format: Format,
 ) -> Result<()> {
+    // each pair's rates, in the store's order (by day): how many, from when, the latest
+    let mut pairs: Vec<(String, usize, String, String, String)> = Vec::new();
+    for r in rates {
+        let pair = format!("{}→{}", r.from, r.to);
+        match pairs.iter_mut().find(|p| p.0 == pair) {
+            Some(p) => {
+                p.1 += 1;
+                (p.3, p.4) = (fmt_date(r.date), r.rate.to_string());
+            }
+            None => pairs.push((
+                pair,
+                1,
+                fmt_date(r.date),
+                fmt_date(r.date),
+                r.rate.to_string(),
+            )),
+        }
+    }
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
     match format {
         Format::Json => print_json(&json!({
             "store": db, "backend": backend, "schema_version": version,
             "counts": counts.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
             "imports": imports.iter().map(|(s, p, e, t)| json!({"source": s, "path": p, "effective": e, "summary": t})).collect::<Vec<_>>(),
+            "rates": pairs.iter().map(|(p, n, first, last, latest)| json!({"pair": p, "count": n, "first": first, "last": last, "latest": latest})).collect::<Vec<_>>(),
         })),
         Format::Csv => csv_out(
             &["table", "rows"],
@@ -660,6 +681,12 @@ pub fn status(
             outln!("store {db} ({backend}, schema v{version})");
             for (k, v) in counts {
                 outln!("  {k:<16} {v:>12}");
+            }
+            if !pairs.is_empty() {
+                outln!("exchange rates (1 from = rate to):");
+                for (p, n, first, last, latest) in &pairs {
+                    outln!("  {p:<10} {n:>5} from {first} to {last}, the latest {latest}");
+                }
             }
             if !imports.is_empty() {
                 outln!("imports, newest first:");

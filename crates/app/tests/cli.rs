@@ -707,6 +707,25 @@ fn an_empty_table_in_a_drill_down_is_said_to_be_empty() {
     assert!(first.contains(") = ") && first.contains(": "), "{first}");
 }
 
+/// `status` lists the exchange rates the store holds, a line per pair: how many, from
+/// when to when, and the latest (a RevOps analyst checks them before a scorecard refuses
+/// a deal no rate converts).
+#[test]
+fn status_lists_the_exchange_rates() {
+    let (_dir, db) = small_demo();
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&["--db", &db, "status", "--format", "json"])).unwrap();
+    let rates = v["rates"].as_array().unwrap();
+    assert_eq!(rates.len(), 1, "{v}");
+    assert_eq!(rates[0]["pair"], "EUR→USD");
+    assert_eq!(rates[0]["count"], v["counts"]["currency_rates"]);
+    let table = ok(&["--db", &db, "status"]);
+    assert!(
+        table.contains("exchange rates (1 from = rate to):\n  EUR→USD"),
+        "{table}"
+    );
+}
+
 /// A server whose data cannot be loaded (the organisation's currency set to one no rate
 /// reaches) says so on `/ready` and on its pages, where it had said "still loading" for as
 /// long as it ran; the log says why.
