@@ -1250,7 +1250,6 @@ fn id_of<'a>(book: &'a Book, b: &Behind) -> std::borrow::Cow<'a, str> {
 }
 
 fn owner_of<'a>(engine: &'a Engine, b: &Behind) -> &'a str {
-    use salesorg_core::scorecard::book::SpendTarget;
     let book = &engine.book;
     let p = match b.contrib {
         Contribution::Won(i)
@@ -1263,13 +1262,10 @@ fn owner_of<'a>(engine: &'a Engine, b: &Behind) -> &'a str {
         Contribution::Activity(i) => book.activities.owner[i as usize],
         Contribution::Customer(a) | Contribution::Cohort(a) => book.accounts[a as usize].owner,
         Contribution::Survey(s) => book.accounts[book.surveys[s as usize].account as usize].owner,
-        Contribution::Spend(x) => match book.spend[x as usize].target {
-            SpendTarget::Person(p) => p,
-            // a unit's spend is its head's
-            _ if engine.spend_heads[x as usize] != salesorg_core::scorecard::NONE => {
-                engine.spend_heads[x as usize]
-            }
-            _ => return "",
+        // (a unit's spend is its head's)
+        Contribution::Spend(x) => match engine.spend_owners[x as usize] {
+            salesorg_core::scorecard::NONE => return "",
+            p => p,
         },
         Contribution::Person(p) => p,
     };
@@ -1361,7 +1357,7 @@ fn detail_of(engine: &Engine, b: &Behind) -> String {
             use salesorg_core::scorecard::book::SpendTarget;
             match book.spend[xi as usize].target {
                 SpendTarget::Person(_) => String::new(),
-                SpendTarget::Unit(u) => match engine.spend_heads[xi as usize] {
+                SpendTarget::Unit(u) => match engine.spend_owners[xi as usize] {
                     salesorg_core::scorecard::NONE => format!("unit {}", book.units[u as usize].id),
                     head => format!(
                         "unit {}, headed by {}",
@@ -1769,7 +1765,7 @@ fn explain_made(
             let sl = &c.slots[g];
             if x.day < sl.start
                 || x.day >= sl.end
-                || engine.spend_heads[xi] != salesorg_core::scorecard::NONE
+                || engine.spend_owners[xi] != salesorg_core::scorecard::NONE
             {
                 continue;
             }

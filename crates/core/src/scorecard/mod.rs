@@ -570,10 +570,10 @@ pub struct Engine {
     last: std::sync::OnceLock<Option<book::Day>>,
     /// What the pass looks up for each owner.
     look: pass::Lookups,
-    /// For each spend entry, the person who headed its unit on its day
-    /// ([`Segments::unit_head`]), through whom it counts as their spend; [`NONE`] for
-    /// spend on a person or the company, or on a unit nobody headed.
-    pub spend_heads: Vec<u32>,
+    /// For each spend entry, the person it counts through as their own spend: the person
+    /// it is on, or the one who headed its unit on its day ([`Segments::unit_head`]);
+    /// [`NONE`] for spend on the company or on a unit nobody headed.
+    pub spend_owners: Vec<u32>,
     /// Passes read every deal, not only the blocks that can meet their periods (see
     /// [`Engine::read_every_deal`]).
     every_deal: std::sync::atomic::AtomicBool,
@@ -759,19 +759,23 @@ impl Engine {
         let segs = Segments::build(&book);
         let accounts = pass::AccountIndex::build(&book);
         let look = pass::Lookups::of(&book);
-        let spend_heads = book
+        // (each unit's line of ancestors found once, for all its entries)
+        let mut lines: Vec<Option<Vec<u32>>> = vec![None; book.units.len()];
+        let spend_owners = book
             .spend
             .iter()
             .map(|x| match x.target {
-                SpendTarget::Unit(u) => segs
-                    .unit_head(u, &unit_ancestors(&book, u), x.day)
-                    .unwrap_or(NONE),
-                _ => NONE,
+                SpendTarget::Person(p) => p,
+                SpendTarget::Unit(u) => {
+                    let line = lines[u as usize].get_or_insert_with(|| unit_ancestors(&book, u));
+                    segs.unit_head(u, line, x.day).unwrap_or(NONE)
+                }
+                SpendTarget::Company => NONE,
             })
             .collect();
         Engine {
             look,
-            spend_heads,
+            spend_owners,
             book,
             segs,
             accounts,
@@ -1359,7 +1363,7 @@ impl Engine {
             pass::person_spend(
                 book,
                 segs,
-                &self.spend_heads,
+                &self.spend_owners,
                 &layers,
                 if all { None } else { Some(&owners) },
                 &mut whole,
@@ -1429,15 +1433,17 @@ impl Engine {
         let nu = book.units.len();
         let mut unit_spend = vec![vec![0i64; nu]; ng];
         let mut company_spend = vec![0i64; ng];
-        for (x, &head) in book.spend.iter().zip(&self.spend_heads) {
+        for (x, &owner) in book.spend.iter().zip(&self.spend_owners) {
+            // (spend on a person, or on a unit with a head, is theirs: added by the pass)
+            if owner != NONE {
+                continue;
+            }
             for (g, sl) in slots.iter().enumerate() {
                 if x.day < sl.start || x.day >= sl.end {
                     continue;
                 }
                 match x.target {
-                    // (a unit's spend with a head is theirs, added by the pass)
                     SpendTarget::Person(_) => {}
-                    SpendTarget::Unit(_) if head != NONE => {}
                     SpendTarget::Company => company_spend[g] += x.amount,
                     SpendTarget::Unit(v) => {
                         company_spend[g] += x.amount;

@@ -6,9 +6,7 @@ use crate::kpi::{Cell, LossCell, StageCell};
 use crate::records::OppStatus;
 
 use super::ScorecardError;
-use super::book::{
-    AccountInfo, Book, Day, F_AMOUNT, F_FIRST_WON, F_NEXT_STEP, History, NO_DAY, SpendTarget,
-};
+use super::book::{AccountInfo, Book, Day, F_AMOUNT, F_FIRST_WON, F_NEXT_STEP, History, NO_DAY};
 use super::segments::{OwnerSegments, Segments};
 
 /// One period of the plan, with its as-of day.
@@ -1781,15 +1779,15 @@ pub fn owner_surveys(
     }
 }
 
-/// Adds person-assigned spend, and a unit's spend through the person who headed it
-/// (`heads`, per entry: [`Segments::unit_head`]), for owners in `owners` (all when
-/// `None`). (The pass's
+/// Adds each spend entry that counts through a person (`spend_owners`, per entry: the
+/// person it is on, or its unit's head; see [`super::Engine::spend_owners`]) as theirs,
+/// for owners in `owners` (all when `None`). (The pass's
 /// threads add customers, [`owner_customers`], and surveys, [`owner_surveys`], each
 /// thread its own owners'.)
 pub fn person_spend(
     book: &Book,
     segs: &Segments,
-    heads: &[u32],
+    spend_owners: &[u32],
     layers: &[Layer],
     owners: Option<&[bool]>,
     part: &mut Part,
@@ -1799,11 +1797,10 @@ pub fn person_spend(
     }
     let ok = |p: u32| owners.is_none_or(|o| o[p as usize]);
     for (xi, x) in book.spend.iter().enumerate() {
-        let owner = match x.target {
-            SpendTarget::Person(p) => p,
-            SpendTarget::Unit(_) if heads[xi] != super::book::NONE => heads[xi],
-            _ => continue,
-        };
+        let owner = spend_owners[xi];
+        if owner == super::book::NONE {
+            continue;
+        }
         if !ok(owner) {
             continue;
         }

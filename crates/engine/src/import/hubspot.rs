@@ -19,7 +19,6 @@ use std::path::Path;
 
 use salesorg_core::catalog::Catalog;
 use salesorg_core::ids::*;
-use salesorg_core::money::Currency;
 use salesorg_core::records::*;
 
 use crate::Result;
@@ -337,9 +336,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, _opts: &ImportOptions) -> Result<()>
                 x.problem(c[6], "a closed deal needs a Close Date");
             }
             let ccy = match x.text(c[15]) {
-                Some(t) => Currency::parse(&t)
-                    .map_err(|e| x.problem(c[15], e.to_string()))
-                    .ok(),
+                Some(_) => x.currency(c[15]),
                 None => Some(currency),
             };
             let account = x.text(c[7]).and_then(|n| {

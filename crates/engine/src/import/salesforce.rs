@@ -448,13 +448,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
                 };
                 let amount = x.money(c[4]);
                 let ccy = match x.text(c[5]) {
-                    Some(t) => match Currency::parse(&t) {
-                        Ok(cc) => Some(cc),
-                        Err(e) => {
-                            x.problem(c[5], e.to_string());
-                            None
-                        }
-                    },
+                    Some(_) => x.currency(c[5]),
                     None => Some(currency),
                 };
                 let stage = x.req(c[6], "StageName");

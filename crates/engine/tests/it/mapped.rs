@@ -137,6 +137,23 @@ fn imported(
     s
 }
 
+/// Each scope's `kpis` over FY2024-Q1 as text ("—" when undefined), open records observed
+/// on 2024-06-30.
+fn q1_values(
+    e: &salesorg_core::scorecard::Engine,
+    scopes: &[&str],
+    kpis: &[&str],
+) -> Vec<Vec<String>> {
+    let q = salesorg_core::period::Period::parse("FY2024-Q1", &e.book.settings.fiscal).unwrap();
+    let scopes: Vec<_> = scopes.iter().map(|s| e.scope(s).unwrap()).collect();
+    let rows = e
+        .run(&scopes, &[q], kpis, parse_date("2024-06-30").unwrap())
+        .unwrap();
+    rows.iter()
+        .map(|r| r.values.iter().map(|(_, v)| v.to_text("—")).collect())
+        .collect()
+}
+
 fn refused_through(mapping: PathBuf, dir: &std::path::Path) -> String {
     let mut s = fresh(salesorg_store::BackendKind::Sqlite);
     let opts = ImportOptions {
@@ -604,17 +621,12 @@ fn activities_and_stage_history_through_a_mapping() {
         );
         assert_eq!(s.activities().unwrap().len(), 2);
         let e = crate::loaded(&mut s);
-        let q = salesorg_core::period::Period::parse("FY2024-Q1", &e.book.settings.fiscal).unwrap();
-        let rows = e
-            .run(
-                &[salesorg_core::scorecard::Scope::Company],
-                &[q],
-                &["calls", "activities", "won_deals", "lost_deals"],
-                parse_date("2024-06-30").unwrap(),
-            )
-            .unwrap();
-        let v: Vec<String> = rows[0].values.iter().map(|(_, v)| v.to_text("—")).collect();
-        assert_eq!(v, ["1", "2", "1", "1"], "{kind}");
+        let v = q1_values(
+            &e,
+            &["company"],
+            &["calls", "activities", "won_deals", "lost_deals"],
+        );
+        assert_eq!(v[0], ["1", "2", "1", "1"], "{kind}");
         // idempotent: the history rows' ids are the same the second time
         let before = s.fingerprint().unwrap();
         import(&mut s, Source::Csv, dir.path(), &opts, &Quiet).unwrap();
@@ -654,19 +666,11 @@ fn spend_and_surveys_through_a_mapping() {
         std::fs::write(&m, body).unwrap();
         let mut s = imported(kind, &m, dir.path());
         let e = crate::loaded(&mut s);
-        let q = salesorg_core::period::Period::parse("FY2024-Q1", &e.book.settings.fiscal).unwrap();
-        let today = parse_date("2024-06-30").unwrap();
-        let scopes = [
-            salesorg_core::scorecard::Scope::Company,
-            e.scope("unit:West").unwrap(),
-        ];
-        let rows = e
-            .run(&scopes, &[q], &["sales_marketing_spend", "csat_avg"], today)
-            .unwrap();
-        let v: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| r.values.iter().map(|(_, v)| v.to_text("—")).collect())
-            .collect();
+        let v = q1_values(
+            &e,
+            &["company", "unit:West"],
+            &["sales_marketing_spend", "csat_avg"],
+        );
         // the company: every entry; West: its own (no account, so no responses there)
         assert_eq!(v[0][0], "1349.50", "{kind} {v:?}");
         assert_eq!(v[1][0], "1000.00", "{kind} {v:?}");
@@ -717,18 +721,13 @@ fn rates_through_a_mapping() {
         let mut s = imported(kind, &m, dir.path());
         assert_eq!(s.rates().unwrap().len(), 4, "{kind}");
         let e = crate::loaded(&mut s);
-        let q = salesorg_core::period::Period::parse("FY2024-Q1", &e.book.settings.fiscal).unwrap();
-        let rows = e
-            .run(
-                &[salesorg_core::scorecard::Scope::Company],
-                &[q],
-                &["bookings"],
-                parse_date("2024-06-30").unwrap(),
-            )
-            .unwrap();
         // 1000 × 1.0956 (in force from Jan 2) + 1000 × 1.0812 (from Feb 1)
         // + 100,000 / 159.29 × 1.0812 (678.762006…)
-        assert_eq!(rows[0].values[0].1.to_text("—"), "2855.562", "{kind}");
+        assert_eq!(
+            q1_values(&e, &["company"], &["bookings"])[0],
+            ["2855.562"],
+            "{kind}"
+        );
         w("eurofxref.csv", "Date,USD,JPY\n2024-02-01,-1.08,159.29\n");
         let e = refused_through(m.clone(), dir.path());
         assert!(
