@@ -812,8 +812,12 @@ pub fn person_scorecard(
         card.period.to_string(),
         format!("prev {}", card.previous),
         format!("last yr {}", card.last_year),
-        "target".to_string(),
     ];
+    // mid-period, the comparisons to the same day beside the whole ones
+    if let Some((prev, ly)) = &card.to_date {
+        header.extend([format!("prev {prev}"), format!("last yr {ly}")]);
+    }
+    header.push("target".to_string());
     header.extend(report_names.iter().cloned());
     let rows: Vec<Vec<String>> = card
         .lines
@@ -824,11 +828,19 @@ pub fn person_scorecard(
                 l.value.to_text("—"),
                 l.previous.to_text("—"),
                 l.last_year.to_text("—"),
+            ];
+            if card.to_date.is_some() {
+                r.extend([
+                    l.previous_to_date.to_text("—"),
+                    l.last_year_to_date.to_text("—"),
+                ]);
+            }
+            r.push(
                 l.target
                     .as_ref()
                     .map(|t| t.to_text("—"))
                     .unwrap_or_default(),
-            ];
+            );
             r.extend(l.reports.iter().map(|v| v.to_text("—")));
             r
         })

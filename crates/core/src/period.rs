@@ -90,11 +90,17 @@ enum Label {
     Range,
 }
 
-/// A half-open date interval `[start, end)`.
+/// A half-open date interval `[start, end)`; or the first days of one, "to date"
+/// (`FY2026-Q2 to 2026-05-21`, see [`Period::to_date`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Period {
     pub start: Date,
+    /// Exclusive. For a period to date, the day after its last day so far: its flows
+    /// (deals closed, leads created, activities…) are those of `start..end`.
     pub end: Date,
+    /// The whole period's end (`end` but for a period to date): its quotas are the whole
+    /// period's, and its open pipeline the deals closing by this end.
+    pub whole_end: Date,
     label: Label,
 }
 
@@ -110,30 +116,37 @@ impl Period {
         Ok(Period {
             start,
             end,
+            whole_end: end,
             label: Label::Range,
         })
     }
     pub fn month(year: i32, month: u8) -> Period {
         let start = first_of(year, month);
+        let end = add_months(start, 1);
         Period {
             start,
-            end: add_months(start, 1),
+            end,
+            whole_end: end,
             label: Label::Month,
         }
     }
     pub fn fiscal_quarter(cal: &FiscalCalendar, fy: i32, q: u8) -> Period {
         let start = add_months(cal.year_start(fy), 3 * (i32::from(q) - 1));
+        let end = add_months(start, 3);
         Period {
             start,
-            end: add_months(start, 3),
+            end,
+            whole_end: end,
             label: Label::Quarter { fy, q },
         }
     }
     pub fn fiscal_year(cal: &FiscalCalendar, fy: i32) -> Period {
         let start = cal.year_start(fy);
+        let end = add_months(start, 12);
         Period {
             start,
-            end: add_months(start, 12),
+            end,
+            whole_end: end,
             label: Label::Year { fy },
         }
     }
@@ -168,7 +181,30 @@ impl Period {
         (day >= 1 && day < total).then_some((day, total))
     }
 
-    /// Parses `2024-03`, `FY2024-Q1`, `FY2024`, `2024-01-15..2024-02-15` or a single date.
+    /// The period's first days, up to and including `through` ("to date"): its flows are
+    /// those days', its quotas and its open pipeline's closing window the whole period's.
+    /// A mid-period scorecard compares with the previous period to the same day this way.
+    /// `None` unless `through` falls in the period before its last day (the whole period
+    /// is then the period itself).
+    pub fn to_date(&self, through: Date) -> Option<Period> {
+        let whole = self.whole();
+        let end = through.next_day()?;
+        (whole.start <= through && end < whole.end).then_some(Period { end, ..whole })
+    }
+    /// The whole period of a period to date (itself otherwise).
+    pub fn whole(&self) -> Period {
+        Period {
+            end: self.whole_end,
+            ..*self
+        }
+    }
+    /// Whether this is a period to date ([`Period::to_date`]).
+    pub fn is_to_date(&self) -> bool {
+        self.end != self.whole_end
+    }
+
+    /// Parses `2024-03`, `FY2024-Q1`, `FY2024`, `2024-01-15..2024-02-15` or a single date,
+    /// or one of those to a day of it: `FY2024-Q1 to 2024-02-15` ([`Period::to_date`]).
     pub fn parse(raw: &str, cal: &FiscalCalendar) -> Result<Period, CoreError> {
         let p = Period::parse_unchecked(raw, cal)?;
         // (a month, quarter or year that ends after the last day a date holds, 9999-12-31,
@@ -184,6 +220,16 @@ impl Period {
 
     fn parse_unchecked(raw: &str, cal: &FiscalCalendar) -> Result<Period, CoreError> {
         let s = raw.trim();
+        if let Some((p, through)) = s.split_once(" to ") {
+            let whole = Period::parse_unchecked(p, cal)?;
+            let d = parse_date(through)?;
+            return whole.to_date(d).ok_or_else(|| {
+                CoreError::Parse(format!(
+                    "{s:?} is not a period: {} is not a day of {whole} before its last",
+                    fmt_date(d)
+                ))
+            });
+        }
         let err = |why: &str| {
             CoreError::Parse(format!(
                 "{s:?} is not a period ({why}); use 2024-03, FY2024-Q1, FY2024 or 2024-01-15..2024-02-15"
@@ -246,6 +292,7 @@ impl Period {
         Period {
             start: shift(self.start),
             end: shift(self.end),
+            whole_end: shift(self.whole_end),
             label,
         }
     }
@@ -262,8 +309,12 @@ impl fmt::Display for Period {
             ),
             Label::Quarter { fy, q } => write!(f, "FY{fy:04}-Q{q}"),
             Label::Year { fy } => write!(f, "FY{fy:04}"),
-            Label::Range => write!(f, "{}..{}", fmt_date(self.start), fmt_date(self.end)),
+            Label::Range => write!(f, "{}..{}", fmt_date(self.start), fmt_date(self.whole_end)),
+        }?;
+        if self.is_to_date() {
+            write!(f, " to {}", fmt_date(self.last_day()))?;
         }
+        Ok(())
     }
 }
 
@@ -312,6 +363,42 @@ mod tests {
             assert_eq!(all.last(), Some(&p), "{g:?}");
             assert!(all.windows(2).all(|w| w[0].end == w[1].start), "{g:?}");
         }
+    }
+
+    /// A period to date: its first days, printed and parsed back as "P to DAY", keeping
+    /// the whole period's end; a year back, it is last year's period to the same day.
+    #[test]
+    fn a_period_to_date() {
+        let jan = FiscalCalendar::new(1).unwrap();
+        let q = Period::parse("FY2026-Q2", &jan).unwrap();
+        let td = q.to_date(d("2026-05-21")).unwrap();
+        assert_eq!(
+            (td.start, td.end, td.whole_end),
+            (d("2026-04-01"), d("2026-05-22"), d("2026-07-01"))
+        );
+        assert!(td.is_to_date() && !q.is_to_date());
+        assert_eq!(td.to_string(), "FY2026-Q2 to 2026-05-21");
+        assert_eq!(td.days(), 51);
+        assert_eq!(td.whole(), q);
+        assert_eq!(Period::parse("FY2026-Q2 to 2026-05-21", &jan).unwrap(), td);
+        assert_eq!(td.shifted_years(-1).to_string(), "FY2025-Q2 to 2025-05-21");
+        assert_eq!(td.shifted_years(-1).whole_end, d("2025-07-01"));
+        // a range and a month, to a day
+        let r = Period::parse("2024-01-10..2024-03-01 to 2024-01-31", &jan).unwrap();
+        assert_eq!((r.end, r.whole_end), (d("2024-02-01"), d("2024-03-01")));
+        assert_eq!(r.to_string(), "2024-01-10..2024-03-01 to 2024-01-31");
+        assert_ne!(r, Period::parse("2024-01-10..2024-02-01", &jan).unwrap());
+        // the first day is a period to date; the last day, or a day outside, is not
+        assert_eq!(q.to_date(d("2026-04-01")).unwrap().days(), 1);
+        for bad in [
+            "FY2026-Q2 to 2026-06-30",
+            "FY2026-Q2 to 2026-03-31",
+            "FY2026-Q2 to 2026-07-01",
+        ] {
+            let e = Period::parse(bad, &jan).unwrap_err().to_string();
+            assert!(e.contains("before its last"), "{bad}: {e}");
+        }
+        assert!(Period::parse("FY2026-Q2 to tomorrow", &jan).is_err());
     }
 
     #[test]

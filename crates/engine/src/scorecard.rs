@@ -405,6 +405,10 @@ pub struct ScorecardLine {
     pub value: Value,
     pub previous: Value,
     pub last_year: Value,
+    /// For a period under way: the previous period and last year's to the same day
+    /// (`Null` otherwise).
+    pub previous_to_date: Value,
+    pub last_year_to_date: Value,
     /// The quota or target, where there is one.
     pub target: Option<Value>,
     /// The same KPI for each direct report's scope.
@@ -420,6 +424,10 @@ pub struct PersonScorecard {
     pub period: Period,
     pub previous: Period,
     pub last_year: Period,
+    /// For a period under way on the as-of date (day N of M): the previous period and the
+    /// same period last year to their Nth day ([`Period::to_date`]; the whole period where
+    /// it has no more than N days).
+    pub to_date: Option<(Period, Period)>,
     pub as_of: Date,
     pub reports: Vec<Scope>,
     pub lines: Vec<ScorecardLine>,
@@ -471,8 +479,13 @@ pub fn role_scope(
     (role.map(|r| r.title.clone()), scope, kpis)
 }
 
-/// The period before `p` of the same length (the previous month, quarter or year).
+/// The period before `p` of the same length (the previous month, quarter or year); for
+/// a period to date, the one before its whole period to the same day.
 pub fn previous_period(engine: &Engine, p: &Period) -> Period {
+    if p.is_to_date() {
+        let w = previous_period(engine, &p.whole());
+        return same_day(&w, p.days());
+    }
     let cal = &engine.book.settings.fiscal;
     let before = p.start.previous_day().unwrap_or(p.start);
     for g in [
@@ -487,6 +500,30 @@ pub fn previous_period(engine: &Engine, p: &Period) -> Period {
     let len = p.days();
     let start = p.start - time::Duration::days(len);
     Period::range(start, p.start).unwrap_or(*p)
+}
+
+/// What `period` is compared with on its as-of day `as_of`: the previous period, the
+/// same period last year, and, while `period` is under way (day N of M), those two to
+/// their Nth day (docs/kpis.md, "A period to date").
+pub fn comparisons(
+    engine: &Engine,
+    period: &Period,
+    as_of: Date,
+) -> (Period, Period, Option<(Period, Period)>) {
+    let previous = previous_period(engine, period);
+    let last_year = period.shifted_years(-1);
+    let to_date = period
+        .under_way(as_of)
+        .map(|(day, _)| (same_day(&previous, day), same_day(&last_year, day)));
+    (previous, last_year, to_date)
+}
+
+/// `p` to its `day`th day, or the whole of `p` when it has no more days than that.
+fn same_day(p: &Period, day: i64) -> Period {
+    p.start
+        .checked_add(time::Duration::days(day - 1))
+        .and_then(|d| p.to_date(d))
+        .unwrap_or(*p)
 }
 
 /// Builds a person's scorecard: their role's KPIs over their scope, with the previous
@@ -561,8 +598,7 @@ pub fn person_scorecard_by(
             }
         })
         .collect();
-    let previous = previous_period(engine, &period);
-    let last_year = period.shifted_years(-1);
+    let (previous, last_year, to_date) = comparisons(engine, &period, as_of);
     let mut scopes = vec![scope];
     scopes.extend(&reports);
     let mut kp = kpis.clone();
@@ -572,11 +608,19 @@ pub fn person_scorecard_by(
         }
     }
     let rows = run(&scopes, &[period, previous, last_year], &kp)?;
+    // (apart: the server rolls the whole periods up from its kept passes, which hold
+    // standard periods only)
+    let to_date_rows = match to_date {
+        Some((a, b)) => run(&scopes[..1], &[a, b], &kp)?,
+        None => Vec::new(),
+    };
     let get = |si: usize, pi: usize, k: &str| -> Value {
-        rows[si * 3 + pi]
-            .values
-            .iter()
-            .find(|(id, _)| *id == k)
+        let row = match pi {
+            0..3 => rows.get(si * 3 + pi),
+            _ if si == 0 => to_date_rows.get(pi - 3),
+            _ => None,
+        };
+        row.and_then(|r| r.values.iter().find(|(id, _)| *id == k))
             .map(|(_, v)| v.clone())
             .unwrap_or(Value::Null)
     };
@@ -587,6 +631,8 @@ pub fn person_scorecard_by(
             value: get(0, 0, k),
             previous: get(0, 1, k),
             last_year: get(0, 2, k),
+            previous_to_date: get(0, 3, k),
+            last_year_to_date: get(0, 4, k),
             target: match k {
                 "bookings" => Some(get(0, 0, "quota")),
                 "quota_attainment" => Some(Value::Ratio(10i128.pow(kpi::RATIO_DECIMALS))),
@@ -602,6 +648,7 @@ pub fn person_scorecard_by(
         period,
         previous,
         last_year,
+        to_date,
         as_of,
         reports,
         lines,
@@ -611,8 +658,13 @@ pub fn person_scorecard_by(
 /// A person's scorecard as JSON.
 pub fn person_scorecard_json(engine: &Engine, sc: &PersonScorecard) -> String {
     let info = &engine.book.people[sc.person as usize];
+    let td = |pick: fn(&(Period, Period)) -> &Period| {
+        sc.to_date
+            .as_ref()
+            .map_or_else(|| "null".to_owned(), |t| json_str(&pick(t).to_string()))
+    };
     let mut s = format!(
-        "{{\"person\":{},\"name\":{},\"role\":{},\"scope\":{},\"period\":{},\"previous_period\":{},\"last_year_period\":{},\"as_of\":\"{}\",\"currency\":\"{}\",\"reports\":[",
+        "{{\"person\":{},\"name\":{},\"role\":{},\"scope\":{},\"period\":{},\"previous_period\":{},\"last_year_period\":{},\"previous_to_date_period\":{},\"last_year_to_date_period\":{},\"as_of\":\"{}\",\"currency\":\"{}\",\"reports\":[",
         json_str(info.id.as_str()),
         json_str(&info.name),
         sc.role
@@ -623,6 +675,8 @@ pub fn person_scorecard_json(engine: &Engine, sc: &PersonScorecard) -> String {
         json_str(&sc.period.to_string()),
         json_str(&sc.previous.to_string()),
         json_str(&sc.last_year.to_string()),
+        td(|t| &t.0),
+        td(|t| &t.1),
         fmt_date(sc.as_of),
         engine.book.settings.currency.as_str(),
     );
@@ -648,11 +702,13 @@ pub fn person_scorecard_json(engine: &Engine, sc: &PersonScorecard) -> String {
         }
         let _ = write!(
             s,
-            "\"{}\":{{\"value\":{},\"previous\":{},\"last_year\":{},\"target\":{},\"reports\":[{}]}}",
+            "\"{}\":{{\"value\":{},\"previous\":{},\"last_year\":{},\"previous_to_date\":{},\"last_year_to_date\":{},\"target\":{},\"reports\":[{}]}}",
             l.kpi,
             l.value.to_json(),
             l.previous.to_json(),
             l.last_year.to_json(),
+            l.previous_to_date.to_json(),
+            l.last_year_to_date.to_json(),
             l.target
                 .as_ref()
                 .map(Value::to_json)

@@ -764,15 +764,22 @@ fn scope_body(cx: &mut Cx, scope: Scope, p: Period) -> Result<Page> {
             "leads_created",
             "lead_conversion_rate",
         ];
-        let prev = sc::previous_period(e, &p);
-        let ly = p.shifted_years(-1);
-        let rows = cx
+        let compare = sc::comparisons(e, &p, Engine::as_of(&p, cx.today));
+        let mut rows = cx
             .scoped
-            .run(&[scope], &[p, prev, ly], &kpis, cx.today)
+            .run(&[scope], &[p, compare.0, compare.1], &kpis, cx.today)
             .map_err(bad_input)?;
+        // (apart: the kept passes hold standard periods only)
+        if let Some((a, b)) = compare.2 {
+            rows.extend(
+                cx.scoped
+                    .run(&[scope], &[a, b], &kpis, cx.today)
+                    .map_err(bad_input)?,
+            );
+        }
         let get = |pi: usize, k: &str| {
-            rows[pi]
-                .values
+            rows.get(pi)
+                .map_or(&[][..], |r| &r.values[..])
                 .iter()
                 .find(|(id, _)| *id == k)
                 .map(|(_, v)| v.clone())
@@ -798,18 +805,50 @@ fn scope_body(cx: &mut Cx, scope: Scope, p: Period) -> Result<Page> {
             );
             let _ = write!(
                 body,
-                "<article class=\"card\"><h2>{}</h2><p class=\"value\" data-kpi=\"{k}\" data-raw=\"{}\">{}</p>{}{}</article>",
+                "<article class=\"card\"><h2>{}</h2><p class=\"value\" data-kpi=\"{k}\" data-raw=\"{}\">{}</p>{}</article>",
                 esc(&label(k)),
                 esc(&v.to_json()),
                 cell(k, &v, &ccy, &href),
-                delta(k, &v, &get(1, k), "vs previous"),
-                delta(k, &v, &get(2, k), "vs last year")
+                compared(
+                    k,
+                    &v,
+                    [&get(1, k), &get(2, k), &get(3, k), &get(4, k)],
+                    &compare,
+                    &ccy
+                )
             );
         }
         body.push_str("</section>");
         body.push_str(&charts_for(cx, scope, &p, None)?);
         Ok(Page { title: name, body })
     }
+}
+
+/// A card's comparisons (`sc::comparisons`): the deltas against the previous period and
+/// the same period last year (`periods.0`, `.1`; values `was[0]`, `[1]`); for a period under
+/// way, against those two to the same day (`periods.2`; values `was[2]`, `[3]`), with
+/// their whole values below.
+fn compared(
+    k: &str,
+    now: &Value,
+    was: [&Value; 4],
+    periods: &(Period, Period, Option<(Period, Period)>),
+    ccy: &str,
+) -> String {
+    let (previous, last_year, to_date) = periods;
+    let Some((prev, ly)) = to_date else {
+        return delta(k, now, was[0], &format!("vs {previous}"))
+            + &delta(k, now, was[1], &format!("vs {last_year}"));
+    };
+    format!(
+        "{}{}<p class=\"whole\">whole {}: {} · {}: {}</p>",
+        delta(k, now, was[2], &format!("vs {prev}")),
+        delta(k, now, was[3], &format!("vs {ly}")),
+        esc(&previous.to_string()),
+        esc(&show(k, was[0], ccy)),
+        esc(&last_year.to_string()),
+        esc(&show(k, was[1], ccy)),
+    )
 }
 
 /// A person's role scorecard page: KPI cards with comparisons and target, the direct
@@ -881,22 +920,22 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
         };
         let _ = write!(
             body,
-            "<article class=\"card\"><h2>{}</h2><p class=\"value\" data-kpi=\"{}\" data-raw=\"{}\">{}</p>{target}{}{}</article>",
+            "<article class=\"card\"><h2>{}</h2><p class=\"value\" data-kpi=\"{}\" data-raw=\"{}\">{}</p>{target}{}</article>",
             esc(&label(l.kpi)),
             l.kpi,
             esc(&l.value.to_json()),
             cell(l.kpi, &l.value, &ccy, &href),
-            delta(
+            compared(
                 l.kpi,
                 &l.value,
-                &l.previous,
-                &format!("vs {}", card.previous)
-            ),
-            delta(
-                l.kpi,
-                &l.value,
-                &l.last_year,
-                &format!("vs {}", card.last_year)
+                [
+                    &l.previous,
+                    &l.last_year,
+                    &l.previous_to_date,
+                    &l.last_year_to_date
+                ],
+                &(card.previous, card.last_year, card.to_date),
+                &ccy
             ),
         );
     }

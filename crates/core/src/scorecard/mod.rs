@@ -704,9 +704,9 @@ impl Grid {
             .iter()
             .map(|p| {
                 // by its days: a range over a quarter's days is that quarter
-                self.periods
-                    .iter()
-                    .position(|q| q.start == p.start && q.end == p.end)
+                self.periods.iter().position(|q| {
+                    q.start == p.start && q.end == p.end && q.whole_end == p.whole_end
+                })
             })
             .collect()
     }
@@ -967,13 +967,14 @@ impl Engine {
         let s = Slot {
             start: day(p.start),
             end: day(p.end),
+            whole_end: day(p.whole_end),
             asof: day(Self::as_of(p, today)),
             full,
             own: false,
         };
         if let Some(i) = slots
             .iter()
-            .position(|x| x.start == s.start && x.end == s.end)
+            .position(|x| x.start == s.start && x.end == s.end && x.whole_end == s.whole_end)
         {
             if full {
                 slots[i].full = true;
@@ -990,6 +991,16 @@ impl Engine {
         let cal = &self.book.settings.fiscal;
         let start = crate::period::add_months(p.end, -12);
         let w = Period::range(start, p.end).unwrap_or(*p);
+        // a period to date: the whole period's window as it stood on its last day so far
+        // (as a period under way has it today)
+        if p.is_to_date() {
+            let start = crate::period::add_months(p.whole_end, -12);
+            let w = Period::range(start, p.whole_end)
+                .ok()
+                .and_then(|w| w.to_date(p.last_day()))
+                .unwrap_or(w);
+            return (w, None);
+        }
         let grain = if *p == Period::containing(cal, Grain::Quarter, p.start) {
             Some((Grain::Quarter, 3))
         } else if *p == Period::containing(cal, Grain::Month, p.start) {
@@ -1047,8 +1058,10 @@ impl Engine {
         }
         let nt = slots.len();
         for (p, &m) in periods.iter().zip(&main) {
+            // (of a period to date, last year's whole period, as a period under way
+            // compares with today)
             last_year.push(if need.last_year {
-                Self::slot_of(&mut slots, &p.shifted_years(-1), today, true)
+                Self::slot_of(&mut slots, &p.whole().shifted_years(-1), today, true)
             } else {
                 m
             });
@@ -1095,7 +1108,7 @@ impl Engine {
         for q in &book.quotas {
             if let QuotaOn::Person(p) = q.target {
                 for (g, sl) in slots.iter().enumerate() {
-                    if sl.start <= q.start && q.end <= sl.end {
+                    if sl.start <= q.start && q.end <= sl.whole_end {
                         let e = &mut own_quota[p as usize * ng + g];
                         *e = Some(e.unwrap_or(0) + q.amount);
                     }
@@ -2432,7 +2445,7 @@ fn quota(
             .flatten()
             .map(|&i| &book.quotas[i])
         {
-            if sl.start <= q.start && q.end <= sl.end {
+            if sl.start <= q.start && q.end <= sl.whole_end {
                 sum = Some(sum.unwrap_or(0) + i128::from(q.amount));
             }
         }

@@ -13,8 +13,13 @@ use super::segments::{OwnerSegments, Segments};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Slot {
     pub start: Day,
-    /// Exclusive.
+    /// Exclusive: the records of `start..end` are the slot's (a period to date ends after
+    /// its last day so far).
     pub end: Day,
+    /// The whole period's end (`end` but for a period to date, see
+    /// [`crate::period::Period::to_date`]): the quotas set for `start..whole_end` are the
+    /// slot's, and its open pipeline is the deals closing in those days.
+    pub whole_end: Day,
     pub asof: Day,
     /// Records are passed over for this period (otherwise only accounts are, for the
     /// trailing windows of `ltv`).
@@ -1313,8 +1318,9 @@ pub fn owner_records(
                         let g = g as usize;
                         let (_, sclose, amount, prob, touched) = state_at(book, i, a, ovs);
                         let k = part.key(own.at(a), g);
-                        let in_period =
-                            sclose != NO_DAY && slots[g].start <= sclose && sclose < slots[g].end;
+                        let in_period = sclose != NO_DAY
+                            && slots[g].start <= sclose
+                            && sclose < slots[g].whole_end;
                         let amt = match amount {
                             Some(x) if in_period => {
                                 book.convert(x, o.currency[i], a).ok_or_else(|| {
@@ -1485,7 +1491,9 @@ pub fn people_facts(
                 } else {
                     info.hired
                 });
-                let hi = sl.end.min(t).min(info.left);
+                // (up to the as-of day: the days of a period under way that have not
+                // come yet are no one's working days so far)
+                let hi = sl.end.min(sl.asof.saturating_add(1)).min(t).min(info.left);
                 c.rep_days += book.working_days(lo, hi);
                 if in_seg(sl.start)
                     && info.employed_on(sl.start)
@@ -1824,6 +1832,7 @@ mod tests {
         Slot {
             start,
             end,
+            whole_end: end,
             asof: end - 1,
             full: true,
             own,

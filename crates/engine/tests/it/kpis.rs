@@ -528,6 +528,148 @@ fn people_activity_and_leads_by_hand() {
     }
 }
 
+/// The value of one KPI as text over `period` on `today`.
+fn kpi_on(e: &Engine, scope: &str, period: &str, k: &str, today: &str) -> String {
+    let p = Period::parse(period, &e.book.settings.fiscal).unwrap();
+    let rows = e
+        .run(&[e.scope(scope).unwrap()], &[p], &[k], d(today))
+        .unwrap();
+    rows[0].values[0].1.to_text("—")
+}
+
+/// A period to date (docs/kpis.md) is the whole period as it stood on its last day so far:
+/// its flows are its days', as a range over those days has them; its quota and open
+/// pipeline are the whole period's on that day, as the whole period has them that day;
+/// attainment is bookings so far over the whole quota, growth against last year's whole
+/// period. And a period under way counts the rep-days so far, not the days to come.
+#[test]
+fn a_period_to_date_counts_its_days_against_the_whole_quota() {
+    let td = "FY2024-Q1 to 2024-02-15";
+    let days = "2024-01-01..2024-02-16";
+    // the whole quarter seen on 2024-02-15
+    let whole_then = |e: &Engine, scope: &str, k: &str| kpi_on(e, scope, Q1, k, "2024-02-15");
+    let whole_period = [
+        "pipeline_open",
+        "pipeline_weighted",
+        "pipeline_coverage",
+        "stale_pipeline_share",
+        "quota",
+        "data_completeness_share",
+        "span_of_control",
+    ];
+    for kind in BOTH {
+        let e = engine(kind, &settings());
+        let k = |scope: &str, id: &str| kpi(&e, scope, td, id);
+        // by hand: O1 (won Feb 1, 1000) of the won deals; O6 (lost Jan 31) of the lost
+        assert_eq!(k("company", "bookings"), "1000.00", "{kind}");
+        assert_eq!(k("company", "win_rate"), "0.5");
+        // O1, O2, O3, O5 created by Feb 15 (O4 on Mar 1); O1 alone won by then
+        assert_eq!(k("company", "opps_created"), "4");
+        assert_eq!(k("company", "pipeline_created"), "7500.00");
+        assert_eq!(k("company", "opp_conversion_rate"), "0.25");
+        // against last year's whole Q1, as the quarter under way compares: O8 800
+        assert_eq!(k("company", "revenue_growth_yoy"), "0.25");
+        assert_eq!(kpi(&e, "company", days, "revenue_growth_yoy"), "—");
+        // open on Feb 15 and closing in the quarter: O2 (won Mar 1) 2000, O3 (lost Feb 20)
+        // 500, O5 4000 (not O4: created Mar 1)
+        assert_eq!(k("company", "pipeline_open"), "6500.00");
+        // the whole quarter's quota: 1000 of 4000; R1 (1000 of 3000) and R2 (0 of 1000)
+        // below theirs
+        assert_eq!(k("company", "quota"), "4000.00");
+        assert_eq!(k("company", "quota_attainment"), "0.25");
+        assert_eq!(k("company", "reps_at_quota_share"), "0.0");
+        // 6500 / (4000 − 1000)
+        assert_eq!(k("company", "pipeline_coverage"), "2.166667");
+        assert_eq!(k("team:MA", "quota"), "5000.00");
+        // 4 calls by Feb 15 over 33 working days each of R1, R2, R3 (22 in January
+        // without the holiday, 11 in February)
+        assert_eq!(k("company", "calls_per_rep_day"), "0.040404");
+        // the whole quarter on Feb 15 counts the same rep-days (it had counted all 64)
+        assert_eq!(whole_then(&e, "company", "calls_per_rep_day"), "0.040404");
+        // every KPI: the whole quarter's that day, or those days'
+        for scope in [
+            "company",
+            "team:C",
+            "team:MA",
+            "person:R1",
+            "unit:North",
+            "unit:South",
+        ] {
+            for &id in salesorg_core::kpi::KPI_IDS {
+                // (mixed, above; or over a window of the whole period: growth against
+                // last year's whole period, lifetime value over the twelve months to the
+                // whole period's end)
+                if matches!(
+                    id,
+                    "quota_attainment"
+                        | "reps_at_quota_share"
+                        | "forecast_accuracy"
+                        | "revenue_growth_yoy"
+                        | "ltv"
+                        | "ltv_cac_ratio"
+                ) || salesorg_core::kpi::TABLE_KPIS.contains(&id)
+                {
+                    continue;
+                }
+                let want = if whole_period.contains(&id) {
+                    whole_then(&e, scope, id)
+                } else {
+                    kpi(&e, scope, days, id)
+                };
+                assert_eq!(kpi(&e, scope, td, id), want, "{kind} {scope} {id}");
+            }
+            for &id in salesorg_core::kpi::TABLE_KPIS {
+                assert_eq!(
+                    table(&e, scope, td, id),
+                    table(&e, scope, days, id),
+                    "{kind} {scope} {id}"
+                );
+            }
+        }
+        // on Feb 15, a scorecard of Q1 compares with Q4 and last year's Q1 to their 46th day
+        let card = salesorg_engine::scorecard::person_scorecard(
+            &e,
+            &Catalog::builtin().unwrap(),
+            e.person("MA").unwrap(),
+            Period::parse(Q1, &e.book.settings.fiscal).unwrap(),
+            d("2024-02-15"),
+            Some(vec!["bookings", "quota_attainment"]),
+        )
+        .unwrap();
+        let (prev, ly) = card.to_date.unwrap();
+        assert_eq!(
+            (prev.to_string(), ly.to_string()),
+            (
+                "FY2023-Q4 to 2023-11-15".to_owned(),
+                "FY2023-Q1 to 2023-02-15".to_owned()
+            )
+        );
+        let json = salesorg_engine::scorecard::person_scorecard_json(&e, &card);
+        assert!(
+            json.contains(r#""previous_to_date_period":"FY2023-Q4 to 2023-11-15""#),
+            "{json}"
+        );
+        // MA's team last year: O8 (800, won 2023-03-01) whole, nothing by Feb 15
+        let b = &card.lines[0];
+        assert_eq!(
+            (b.last_year.to_text("—"), b.last_year_to_date.to_text("—")),
+            ("800.00".to_owned(), "0.00".to_owned())
+        );
+        // a past quarter is compared whole alone
+        let card = salesorg_engine::scorecard::person_scorecard(
+            &e,
+            &Catalog::builtin().unwrap(),
+            e.person("MA").unwrap(),
+            Period::parse(Q1, &e.book.settings.fiscal).unwrap(),
+            d("2024-04-01"),
+            None,
+        )
+        .unwrap();
+        assert!(card.to_date.is_none());
+        assert!(card.lines.iter().all(|l| l.previous_to_date == Value::Null));
+    }
+}
+
 #[test]
 fn customers_cost_and_funnel_by_hand() {
     for kind in BOTH {
