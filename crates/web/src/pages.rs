@@ -840,10 +840,15 @@ fn compared(
         return delta(k, now, was[0], &format!("vs {previous}"))
             + &delta(k, now, was[1], &format!("vs {last_year}"));
     };
+    // ("FY2026-Q3 to day 51", beside the header's "day 51 of 92")
+    let to_day = |p: &Period| match p.is_to_date() {
+        true => format!("vs {} to day {}", p.whole(), p.days()),
+        false => format!("vs {p}"),
+    };
     format!(
         "{}{}<p class=\"whole\">whole {}: {} · {}: {}</p>",
-        delta(k, now, was[2], &format!("vs {prev}")),
-        delta(k, now, was[3], &format!("vs {ly}")),
+        delta(k, now, was[2], &to_day(prev)),
+        delta(k, now, was[3], &to_day(ly)),
         esc(&previous.to_string()),
         esc(&show(k, was[0], ccy)),
         esc(&last_year.to_string()),

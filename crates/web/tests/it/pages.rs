@@ -57,6 +57,12 @@ fn every_page_renders_as_before() {
     let pages = [
         ("home", "/?period=FY2026-Q3".to_owned()),
         ("person", format!("/people/{rep}?period=FY2026-Q3")),
+        // the quarter under way: compared with the last quarter and last year's to the
+        // same day, their whole values below
+        (
+            "person_under_way",
+            format!("/people/{rep}?period=FY2026-Q4"),
+        ),
         ("scope", format!("/scope?scope=team:{me}&period=2026-08")),
         ("org", "/org?as_of=2026-11-20".to_owned()),
         (
