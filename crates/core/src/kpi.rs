@@ -87,6 +87,83 @@ pub const ADDITIVE_KPIS: &[&str] = &[
     "new_customers",
 ];
 
+/// What a KPI's single value is (`None`: a table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Count,
+    Money,
+    Ratio,
+    /// Days or minutes.
+    Measure,
+}
+
+/// The kind of a KPI's value, as [`compute`] makes it.
+pub fn kind(id: &str) -> Option<Kind> {
+    Some(match id {
+        "bookings"
+        | "avg_deal_size"
+        | "pipeline_created"
+        | "pipeline_open"
+        | "pipeline_weighted"
+        | "quota"
+        | "sales_marketing_spend"
+        | "cac"
+        | "cost_per_opportunity"
+        | "cost_per_sale"
+        | "ltv" => Kind::Money,
+        "won_deals" | "lost_deals" | "opps_created" | "active_reps" | "headcount"
+        | "span_of_control" | "calls" | "activities" | "leads_created" | "new_customers"
+        | "active_customers" => Kind::Count,
+        "sales_cycle_days" | "sales_cycle_days_median" | "lead_response_minutes_median" => {
+            Kind::Measure
+        }
+        _ if TABLE_KPIS.contains(&id) || !is_kpi(id) => return None,
+        _ => Kind::Ratio,
+    })
+}
+
+/// Whether a target can be set on a KPI (a quota or target row's `metric`): any KPI of a
+/// single value but `quota` and `quota_attainment` (the quota is `bookings`' target, and
+/// attainment's is 1) and `forecast_accuracy`.
+pub fn can_target(id: &str) -> bool {
+    kind(id).is_some() && !matches!(id, "quota" | "quota_attainment" | "forecast_accuracy")
+}
+
+/// Parses a quota or target row's `metric` (`None`: bookings) against its amount: a KPI
+/// of [`can_target`], and a whole number for a count. The error says why, for the
+/// importer to place at the row's column.
+pub fn target_metric(
+    metric: Option<&str>,
+    amount: crate::money::Money,
+) -> Result<&'static str, String> {
+    let Some(m) = metric.map(str::trim).filter(|m| !m.is_empty()) else {
+        return Ok("bookings");
+    };
+    let Some(id) = static_id(m).filter(|id| can_target(id)) else {
+        return Err(format!(
+            "{m:?} is not a KPI a target can be set on (a KPI id with one value, such as \
+             bookings, calls or win_rate; not quota, quota_attainment or a table)"
+        ));
+    };
+    if kind(id) == Some(Kind::Count) && amount.units() % crate::money::SCALE != 0 {
+        return Err(format!(
+            "a target of {id} is a count: {amount} is not a whole number"
+        ));
+    }
+    Ok(id)
+}
+
+/// A target's amount (as read: four decimals) as a value of its KPI's kind.
+pub fn target_value(id: &str, units: i128) -> Value {
+    let scale = i128::from(crate::money::SCALE);
+    match kind(id) {
+        Some(Kind::Count) => Value::Count((units / scale) as i64),
+        Some(Kind::Ratio) => Value::Ratio(units * 10i128.pow(RATIO_DECIMALS) / scale),
+        Some(Kind::Measure) => Value::Measure(units),
+        _ => Value::Money(units),
+    }
+}
+
 /// KPIs left out until the data they need exists (spec §6 `forecast_accuracy`: forecasts).
 pub const NOT_YET: &[&str] = &["forecast_accuracy"];
 

@@ -1284,6 +1284,41 @@ pub fn generate(
             q = Period::containing(&cal, Grain::Quarter, q.end);
         }
     }
+    // targets beside the quotas (no draws: every other record is as it was): each rep's
+    // calls per working day; each team's win rate, set on its leader's team; and the
+    // median lead response of each inside-sales director's teams
+    let works = |hired: Option<Date>, left: Option<Date>, q: &Period| {
+        hired.is_none_or(|h| h < q.end) && left.is_none_or(|l| l > q.start)
+    };
+    let target = |on: QuotaTarget, q: Period, metric: &str, amount: f64| Quota {
+        target: on,
+        period: q,
+        metric: metric.into(),
+        // (to the ten-thousandth: `money` rounds to whole units)
+        amount: Money::from_units((amount * salesorg_core::money::SCALE as f64).round() as i64),
+    };
+    let mut q = Period::containing(&cal, Grain::Quarter, start);
+    while q.start <= end {
+        for rep in reps.iter().filter(|r| works(Some(r.hired), r.left, &q)) {
+            let per_day = if rep.inside { 0.8 } else { 0.4 };
+            quotas.push(target(
+                QuotaTarget::Person(rep.id.clone()),
+                q,
+                "calls_per_rep_day",
+                per_day,
+            ));
+        }
+        for p in g.people.iter().filter(|p| works(p.hired, p.left, &q)) {
+            let (metric, amount) = match p.role.as_ref().map(|r| r.as_str()) {
+                Some("inside_sales_team_lead") => ("win_rate", 0.33),
+                Some("sales_manager") => ("win_rate", 0.35),
+                Some("director_inside_sales") => ("lead_response_minutes_median", 30.0),
+                _ => continue,
+            };
+            quotas.push(target(QuotaTarget::Team(p.id.clone()), q, metric, amount));
+        }
+        q = Period::containing(&cal, Grain::Quarter, q.end);
+    }
     sink.quotas(&quotas)?;
     sum.quotas = quotas.len() as u64;
 

@@ -636,7 +636,8 @@ pub fn person_scorecard_by(
             target: match k {
                 "bookings" => Some(get(0, 0, "quota")),
                 "quota_attainment" => Some(Value::Ratio(10i128.pow(kpi::RATIO_DECIMALS))),
-                _ => None,
+                // (calls, deals created…: set for the scope or its people, when any is)
+                _ => engine.target(scope, &period, k),
             },
             reports: (0..reports.len()).map(|ri| get(ri + 1, 0, k)).collect(),
         })

@@ -20,7 +20,7 @@ use salesorg_core::scorecard::book::{
 };
 
 const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
-const FORMAT: u32 = 11;
+const FORMAT: u32 = 12;
 
 /// Where the snapshot of a store lives: beside a SQLite file (`<file>.scorecard`), or in
 /// the user's cache folder for a PostgreSQL URL.
@@ -277,21 +277,23 @@ pub fn write(
         w.col(&b.accounts.iter().map(|x| x.first_won).collect::<Vec<i32>>())?;
         w.col(&b.accounts.iter().map(|x| x.churned).collect::<Vec<i32>>())?;
         w.ids(&b.account_ids)?;
-        // quotas, spend, surveys
-        let (qk, qi): (Vec<u8>, Vec<u32>) = b
-            .quotas
-            .iter()
-            .map(|q| match q.target {
-                QuotaOn::Person(p) => (0, p),
-                QuotaOn::Team(p) => (1, p),
-                QuotaOn::Unit(u) => (2, u),
-            })
-            .unzip();
-        w.col(&qk)?;
-        w.col(&qi)?;
-        w.col(&b.quotas.iter().map(|q| q.start).collect::<Vec<i32>>())?;
-        w.col(&b.quotas.iter().map(|q| q.end).collect::<Vec<i32>>())?;
-        w.col(&b.quotas.iter().map(|q| q.amount).collect::<Vec<i64>>())?;
+        // quotas and other targets, spend, surveys
+        for list in [&b.quotas, &b.targets] {
+            let (qk, qi): (Vec<u8>, Vec<u32>) = list
+                .iter()
+                .map(|q| match q.target {
+                    QuotaOn::Person(p) => (0, p),
+                    QuotaOn::Team(p) => (1, p),
+                    QuotaOn::Unit(u) => (2, u),
+                })
+                .unzip();
+            w.col(&list.iter().map(|q| q.metric).collect::<Vec<u8>>())?;
+            w.col(&qk)?;
+            w.col(&qi)?;
+            w.col(&list.iter().map(|q| q.start).collect::<Vec<i32>>())?;
+            w.col(&list.iter().map(|q| q.end).collect::<Vec<i32>>())?;
+            w.col(&list.iter().map(|q| q.amount).collect::<Vec<i64>>())?;
+        }
         let (sk, si): (Vec<u8>, Vec<u32>) = b
             .spend
             .iter()
@@ -499,23 +501,29 @@ pub fn read(
         })
         .collect();
     let account_ids = r.ids()?;
-    let qk: Vec<u8> = r.col()?;
-    let qi: Vec<u32> = r.col()?;
-    let qs: Vec<i32> = r.col()?;
-    let qe: Vec<i32> = r.col()?;
-    let qa: Vec<i64> = r.col()?;
-    let quotas = (0..qk.len())
-        .map(|i| QuotaEntry {
-            target: match qk[i] {
-                0 => QuotaOn::Person(qi[i]),
-                1 => QuotaOn::Team(qi[i]),
-                _ => QuotaOn::Unit(qi[i]),
-            },
-            start: qs[i],
-            end: qe[i],
-            amount: qa[i],
-        })
-        .collect();
+    let mut entries = || -> std::io::Result<Vec<QuotaEntry>> {
+        let qm: Vec<u8> = r.col()?;
+        let qk: Vec<u8> = r.col()?;
+        let qi: Vec<u32> = r.col()?;
+        let qs: Vec<i32> = r.col()?;
+        let qe: Vec<i32> = r.col()?;
+        let qa: Vec<i64> = r.col()?;
+        Ok((0..qk.len())
+            .map(|i| QuotaEntry {
+                metric: qm[i],
+                target: match qk[i] {
+                    0 => QuotaOn::Person(qi[i]),
+                    1 => QuotaOn::Team(qi[i]),
+                    _ => QuotaOn::Unit(qi[i]),
+                },
+                start: qs[i],
+                end: qe[i],
+                amount: qa[i],
+            })
+            .collect())
+    };
+    let quotas = entries()?;
+    let targets = entries()?;
     let sk: Vec<u8> = r.col()?;
     let si: Vec<u32> = r.col()?;
     let sd: Vec<i32> = r.col()?;
@@ -588,6 +596,7 @@ pub fn read(
     b.accounts = accounts;
     b.account_ids = account_ids;
     b.quotas = quotas;
+    b.targets = targets;
     b.spend = spend;
     b.surveys = surveys;
     Ok(true)

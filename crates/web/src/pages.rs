@@ -907,20 +907,27 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
             continue;
         }
         let target = match (&l.target, l.kpi) {
-            (Some(t), "bookings") if !matches!(t, Value::Null) => {
-                let att = match (l.value.as_f64(), t.as_f64()) {
-                    (Some(a), Some(b)) if b > 0.0 => format!(" · {:.0}% attained", a / b * 100.0),
-                    _ => String::new(),
-                };
-                format!(
-                    "<p class=\"target\">Quota {}{att}</p>",
-                    esc(&show("quota", t, &ccy))
-                )
-            }
             (Some(t), "quota_attainment") => format!(
                 "<p class=\"target\">Target {}</p>",
                 esc(&show(l.kpi, t, &ccy))
             ),
+            // the quota of bookings, the target of calls, deals created…
+            (Some(t), k) if !matches!(t, Value::Null) => {
+                let att = match (l.value.as_f64(), t.as_f64()) {
+                    // (a cap: a response time, a cost, a cycle is met at or below it)
+                    (Some(a), Some(b)) if lower_is_better(k) && a <= b => " · met".to_owned(),
+                    (Some(a), Some(b)) if lower_is_better(k) && b > 0.0 => {
+                        format!(" · {:.0}% over", (a / b - 1.0) * 100.0)
+                    }
+                    (Some(a), Some(b)) if b > 0.0 => format!(" · {:.0}% attained", a / b * 100.0),
+                    _ => String::new(),
+                };
+                let (what, shown) = match k {
+                    "bookings" => ("Quota", show("quota", t, &ccy)),
+                    _ => ("Target", show(k, t, &ccy)),
+                };
+                format!("<p class=\"target\">{what} {}{att}</p>", esc(&shown))
+            }
             _ => String::new(),
         };
         let _ = write!(

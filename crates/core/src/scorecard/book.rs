@@ -469,6 +469,8 @@ pub struct SurveyEntry {
 
 #[derive(Debug, Clone)]
 pub struct QuotaEntry {
+    /// The KPI it is set on: its place in [`crate::kpi::KPI_IDS`] (0: bookings, a quota).
+    pub metric: u8,
     pub target: QuotaOn,
     pub start: Day,
     pub end: Day,
@@ -511,7 +513,10 @@ pub struct Book {
     pub surveys: Vec<SurveyEntry>,
     /// Survey ids, kept only for `explain`.
     pub survey_ids: Ids,
+    /// The quotas: targets on bookings.
     pub quotas: Vec<QuotaEntry>,
+    /// Targets on the other KPIs of [`crate::kpi::can_target`] (calls, win rate…).
+    pub targets: Vec<QuotaEntry>,
     pub holidays: Vec<Day>,
 }
 
@@ -1539,6 +1544,7 @@ impl BookBuilder {
             surveys: Vec::new(),
             survey_ids: Ids::default(),
             quotas: Vec::new(),
+            targets: Vec::new(),
             holidays: Vec::new(),
         };
         // Amounts at close in the organisation's currency; first won deal per account.
@@ -1720,11 +1726,16 @@ impl BookBuilder {
         drop(aperm);
 
         // Quotas, spend, surveys.
-        let mut quotas = Vec::new();
+        let (mut quotas, mut targets) = (Vec::new(), Vec::new());
         for q in raw_quotas {
-            if q.metric != "bookings" {
+            // (a metric no importer accepts, from a store written before they checked it:
+            // left out, as it always was)
+            let Some(metric) = crate::kpi::KPI_IDS
+                .iter()
+                .position(|k| *k == q.metric && crate::kpi::can_target(k))
+            else {
                 continue;
-            }
+            };
             let target = match &q.target {
                 QuotaTarget::Person(p) => book.person_ix.get(p).map(|&i| QuotaOn::Person(i)),
                 QuotaTarget::Team(p) => book.person_ix.get(p).map(|&i| QuotaOn::Team(i)),
@@ -1737,14 +1748,21 @@ impl BookBuilder {
                     q.target.id()
                 )));
             };
-            quotas.push(QuotaEntry {
+            let e = QuotaEntry {
+                metric: metric as u8,
                 target,
                 start: day(q.period.start),
                 end: day(q.period.end),
                 amount: q.amount.units(),
-            });
+            };
+            if metric == 0 {
+                quotas.push(e);
+            } else {
+                targets.push(e);
+            }
         }
         book.quotas = quotas;
+        book.targets = targets;
         for s in raw_spend {
             let target = match &s.scope {
                 SpendScope::Company => SpendTarget::Company,
@@ -1867,6 +1885,7 @@ impl Book {
                 whole(&mut self.spend.iter().map(|x| x.amount)),
             ),
             ("quotas", whole(&mut self.quotas.iter().map(|x| x.amount))),
+            ("targets", whole(&mut self.targets.iter().map(|x| x.amount))),
         ] {
             if total > limit {
                 return Err(over(what, total));

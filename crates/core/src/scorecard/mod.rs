@@ -2422,6 +2422,68 @@ pub fn unit_within(book: &Book, v: u32, u: u32) -> bool {
     false
 }
 
+impl Engine {
+    /// The target set on `kpi` for `scope` over `period` (a KPI of [`kpi::can_target`]
+    /// but `bookings`, whose target is the `quota`; docs/kpis.md "Targets"). A sum's
+    /// (`calls`, `opps_created`: [`kpi::ADDITIVE_KPIS`]) is found as the quota is: for a
+    /// person, their own-book targets; for a team or unit, a target set on it, else the
+    /// own-book targets of the people in scope on the period's first day; for the company,
+    /// those of everyone employed that day; a target counts for a period when its own
+    /// period lies inside it. Any other KPI's (a rate, a mean) is the one set on exactly
+    /// that person's book, team or unit for exactly that period. A period to date has its
+    /// whole period's. `None`: no target.
+    pub fn target(&self, scope: Scope, period: &Period, kpi: &str) -> Option<Value> {
+        let m = kpi::KPI_IDS.iter().position(|k| *k == kpi)?;
+        let sums = kpi::ADDITIVE_KPIS.contains(&kpi);
+        let (b, segs) = (&self.book, &self.segs);
+        let (start, end) = (day(period.start), day(period.whole_end));
+        let mut set = b.targets.iter().filter(|q| {
+            usize::from(q.metric) == m
+                && if sums {
+                    start <= q.start && q.end <= end
+                } else {
+                    start == q.start && q.end == end
+                }
+        });
+        let on = |set: &mut dyn Iterator<Item = &book::QuotaEntry>, who: QuotaOn| {
+            set.filter(|q| q.target == who)
+                .fold(None, |a: Option<i128>, q| {
+                    Some(a.unwrap_or(0) + i128::from(q.amount))
+                })
+        };
+        let rolled = |set: &mut dyn Iterator<Item = &book::QuotaEntry>| {
+            if !sums {
+                return None;
+            }
+            let mut own: HashMap<u32, i128> = HashMap::new();
+            for q in set {
+                if let QuotaOn::Person(p) = q.target {
+                    *own.entry(p).or_default() += i128::from(q.amount);
+                }
+            }
+            let mut sum = None;
+            for &s in self.segments_of(scope).iter() {
+                let (s, p) = (s as usize, segs.person[s as usize]);
+                if segs.from[s] <= start
+                    && start < segs.to[s]
+                    && b.people[p as usize].employed_on(start)
+                    && let Some(x) = own.remove(&p)
+                {
+                    sum = Some(sum.unwrap_or(0) + x);
+                }
+            }
+            sum
+        };
+        let units = match scope {
+            Scope::Person(p) => on(&mut set, QuotaOn::Person(p)),
+            Scope::Team(p) => on(&mut set.clone(), QuotaOn::Team(p)).or_else(|| rolled(&mut set)),
+            Scope::Unit(u) => on(&mut set.clone(), QuotaOn::Unit(u)).or_else(|| rolled(&mut set)),
+            Scope::Company => rolled(&mut set),
+        }?;
+        Some(kpi::target_value(kpi, units))
+    }
+}
+
 /// Spec §3 `quota`: a quota set on the team or unit for the period wins; otherwise the
 /// own-book quotas of the quota-carrying people in scope on the first day. A quota counts
 /// for a period when its own period lies inside it (a year's quota does not count for a

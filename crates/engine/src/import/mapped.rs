@@ -1406,6 +1406,16 @@ impl Ctx<'_> {
                 if amount.is_some_and(|a| a.units() < 0) {
                     bad("amount", col("amount"), super::NEGATIVE_QUOTA.into());
                 }
+                let metric = match salesorg_core::kpi::target_metric(
+                    txt("metric").as_deref(),
+                    amount.unwrap_or_default(),
+                ) {
+                    Ok(m) => Some(m),
+                    Err(why) => {
+                        bad("metric", col("metric"), why);
+                        None
+                    }
+                };
                 let period = match (txt("month"), txt("period_start"), txt("period_end")) {
                     (Some(_), _, _) => {
                         parse!("month", |s: &str| Period::parse(s, &Default::default()))
@@ -1453,10 +1463,13 @@ impl Ctx<'_> {
                 let (Some(target), Some(period), Some(amount)) = (target, period, amount) else {
                     return Ok(());
                 };
+                let Some(metric) = metric else {
+                    return Ok(());
+                };
                 let q = Quota {
                     target,
                     period,
-                    metric: txt("metric").unwrap_or_else(|| "bookings".into()),
+                    metric: metric.into(),
                     amount,
                 };
                 l.quota(q, &origin(col("target")), raw)?;

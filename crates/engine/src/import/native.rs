@@ -235,18 +235,30 @@ pub fn load(l: &mut Loader<'_>, path: &Path, _opts: &ImportOptions) -> Result<()
                     if amount.is_some_and(|a| a.units() < 0) {
                         x.problem(c[4], super::NEGATIVE_QUOTA);
                     }
+                    let metric = x.text(c[3]);
+                    let metric = match salesorg_core::kpi::target_metric(
+                        metric.as_deref(),
+                        amount.unwrap_or_default(),
+                    ) {
+                        Ok(m) => Some(m),
+                        Err(why) => {
+                            x.problem(c[3], why);
+                            None
+                        }
+                    };
                     let origin = x.origin(c[1]);
                     if !x.ok(l) {
                         return Ok(());
                     }
-                    let (Some(target), Some(period), Some(amount)) = (target, period, amount)
+                    let (Some(target), Some(period), Some(amount), Some(metric)) =
+                        (target, period, amount, metric)
                     else {
                         return Ok(());
                     };
                     let q = Quota {
                         target,
                         period,
-                        metric: x.text(c[3]).unwrap_or_else(|| "bookings".into()),
+                        metric: metric.into(),
                         amount,
                     };
                     l.quota(q, &origin, x.raw())

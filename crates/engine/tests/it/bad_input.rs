@@ -245,6 +245,28 @@ fn a_negative_quota_is_refused_at_its_amount() {
     );
 }
 
+/// A target's metric is a KPI a target can be set on, and a count's target is whole:
+/// refused at the metric's cell (an unknown metric had been stored, then left out of every
+/// scorecard without a word).
+#[test]
+fn a_target_on_no_kpi_or_a_part_of_a_call_is_refused_at_its_metric() {
+    own_file_refused(
+        "quotas.csv",
+        "target_kind,target_id,period,metric,amount\n\
+         person,Anna Snelling,FY2017-Q1,calls,120\n\
+         person,Anna Snelling,FY2017-Q1,revenue,100\n\
+         person,Anna Snelling,FY2017-Q2,calls,12.5\n\
+         person,Anna Snelling,FY2017-Q2,pipeline_created,12.5\n\
+         person,Anna Snelling,FY2017-Q2,quota_attainment,1.2\n\
+         person,Anna Snelling,FY2017-Q2,win_rate,0.35\n",
+        &[
+            "quotas.csv:3:4: metric: \"revenue\" is not a KPI a target can be set on",
+            "quotas.csv:4:4: metric: a target of calls is a count: 12.50 is not a whole number",
+            "quotas.csv:6:4: metric: \"quota_attainment\" is not a KPI a target can be set on",
+        ],
+    );
+}
+
 /// A rate is positive with up to ten decimals: zero, a negative rate and eleven decimals
 /// are refused at their cells, while the rows with six or ten decimals are not named.
 #[test]

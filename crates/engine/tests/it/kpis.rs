@@ -670,6 +670,111 @@ fn a_period_to_date_counts_its_days_against_the_whole_quota() {
     }
 }
 
+/// Targets on KPIs other than bookings (docs/kpis.md "Targets"), found as the quota is:
+/// a person's own; a team's or unit's set on it, else its people's own on the first day;
+/// the company's, everyone's; a target counts for the periods its own lies inside.
+#[test]
+fn targets_on_calls_and_pipeline_add_up_as_quotas_do() {
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        let settings = settings();
+        small_org(&mut s, &settings);
+        let cal = settings.fiscal;
+        let q1 = Period::parse(Q1, &cal).unwrap();
+        let fy = Period::parse("FY2024", &cal).unwrap();
+        let t = |t: QuotaTarget, p: Period, metric: &str, a: &str| Quota {
+            target: t,
+            period: p,
+            metric: metric.into(),
+            amount: usd(a),
+        };
+        s.upsert_quotas(&[
+            t(QuotaTarget::Person(pid("R1")), q1, "calls", "10"),
+            t(QuotaTarget::Person(pid("R2")), q1, "calls", "5"),
+            t(QuotaTarget::Person(pid("R3")), q1, "calls", "3"),
+            t(QuotaTarget::Team(pid("MA")), q1, "calls", "20"),
+            t(QuotaTarget::Person(pid("R1")), fy, "calls", "40"),
+            t(
+                QuotaTarget::Person(pid("R2")),
+                q1,
+                "pipeline_created",
+                "5000",
+            ),
+            t(QuotaTarget::Team(pid("MA")), q1, "win_rate", "0.6"),
+            t(QuotaTarget::Person(pid("R1")), q1, "sales_cycle_days", "30"),
+        ])
+        .unwrap();
+        let e = salesorg_engine::scorecard::load(
+            &mut s,
+            &Catalog::builtin().unwrap(),
+            true,
+            false,
+            &Quiet,
+        )
+        .unwrap()
+        .0;
+        let target = |scope: &str, p: &str, k: &str| {
+            let p = Period::parse(p, &cal).unwrap();
+            e.target(e.scope(scope).unwrap(), &p, k)
+                .map_or("none".to_owned(), |v| v.to_text("—"))
+        };
+        assert_eq!(target("person:R1", Q1, "calls"), "10", "{kind}");
+        // the year's target counts for the year, not for its first quarter
+        assert_eq!(target("person:R1", "FY2024", "calls"), "50");
+        assert_eq!(
+            target("person:R1", "FY2024-Q1 to 2024-02-15", "calls"),
+            "10"
+        );
+        // set on MA's team; MB's has MB and R3 on Jan 1 (R1 joined on Feb 15)
+        assert_eq!(target("team:MA", Q1, "calls"), "20");
+        assert_eq!(target("team:MB", Q1, "calls"), "3");
+        // C's team and the company: R1, R2 and R3, each once
+        assert_eq!(target("team:C", Q1, "calls"), "18");
+        assert_eq!(target("company", Q1, "calls"), "18");
+        assert_eq!(target("unit:North", Q1, "calls"), "15");
+        assert_eq!(target("company", Q1, "pipeline_created"), "5000.00");
+        assert_eq!(target("person:R1", Q1, "pipeline_created"), "none");
+        assert_eq!(target("company", "FY2024-Q2", "calls"), "none");
+        // a rate's or a mean's: set on exactly that scope and period, never added up
+        assert_eq!(target("team:MA", Q1, "win_rate"), "0.6");
+        assert_eq!(target("team:MA", "FY2024", "win_rate"), "none");
+        assert_eq!(target("team:MA", "2024-01", "win_rate"), "none");
+        assert_eq!(target("team:C", Q1, "win_rate"), "none");
+        assert_eq!(target("person:R1", Q1, "sales_cycle_days"), "30.0");
+        assert_eq!(target("team:MA", Q1, "sales_cycle_days"), "none");
+        // each KPI's value is of the kind its target is read as
+        let all: Vec<&str> = salesorg_core::kpi::KPI_IDS.to_vec();
+        let rows = e
+            .run(&[e.scope("company").unwrap()], &[q1], &all, d("2024-02-15"))
+            .unwrap();
+        use salesorg_core::kpi::Kind;
+        for (id, v) in &rows[0].values {
+            let want = salesorg_core::kpi::kind(id);
+            let got = match v {
+                Value::Count(_) => Some(Kind::Count),
+                Value::Money(_) => Some(Kind::Money),
+                Value::Ratio(_) => Some(Kind::Ratio),
+                Value::Measure(_) => Some(Kind::Measure),
+                Value::Table(_) => None,
+                Value::Null => continue,
+            };
+            assert_eq!(got, want, "{id}");
+        }
+        // on MA's scorecard, beside the team's calls
+        let card = salesorg_engine::scorecard::person_scorecard(
+            &e,
+            &Catalog::builtin().unwrap(),
+            e.person("MA").unwrap(),
+            q1,
+            d("2024-04-01"),
+            Some(vec!["calls", "win_rate"]),
+        )
+        .unwrap();
+        assert_eq!(card.lines[0].target, Some(Value::Count(20)));
+        assert_eq!(card.lines[1].target, Some(Value::Ratio(600_000)));
+    }
+}
+
 #[test]
 fn customers_cost_and_funnel_by_hand() {
     for kind in BOTH {

@@ -692,6 +692,52 @@ fn spend_and_surveys_through_a_mapping() {
     }
 }
 
+/// Targets on calls and deals created through a mapping, one row per rep, quarter and
+/// KPI; a metric that names no KPI a target can be set on is refused at its cell.
+#[test]
+fn targets_through_a_mapping() {
+    for kind in BOTH {
+        let dir = salesorg_store::testing::TempDir::new().unwrap();
+        let w = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        w("people.csv", "id\nana\nbo\n");
+        w(
+            "goals.csv",
+            "rep,from,to,kpi,goal\nana,2024-01-01,2024-04-01,calls,300\n\
+             bo,2024-01-01,2024-04-01,calls,200\nana,2024-01-01,2024-04-01,opps_created,12\n",
+        );
+        let m = dir.path().join("m.toml");
+        let body = "[[file]]\npath = \"people.csv\"\nrecord = \"person\"\n[file.columns]\nid = \"id\"\n\n\
+             [[file]]\npath = \"goals.csv\"\nrecord = \"quota\"\n[file.columns]\ntarget = \"rep\"\n\
+             period_start = \"from\"\nperiod_end = \"to\"\nmetric = \"kpi\"\namount = \"goal\"\n";
+        std::fs::write(&m, body).unwrap();
+        let mut s = imported(kind, &m, dir.path());
+        let e = crate::loaded(&mut s);
+        let q = salesorg_core::period::Period::parse("FY2024-Q1", &e.book.settings.fiscal).unwrap();
+        let t = |scope: &str, k: &str| e.target(e.scope(scope).unwrap(), &q, k);
+        use salesorg_core::kpi::Value;
+        assert_eq!(t("person:ana", "calls"), Some(Value::Count(300)), "{kind}");
+        assert_eq!(t("company", "calls"), Some(Value::Count(500)), "{kind}");
+        assert_eq!(
+            t("person:ana", "opps_created"),
+            Some(Value::Count(12)),
+            "{kind}"
+        );
+        // the quota is untouched
+        assert_eq!(q1_values(&e, &["company"], &["quota"])[0][0], "—", "{kind}");
+        w(
+            "goals.csv",
+            "rep,from,to,kpi,goal\nana,2024-01-01,2024-04-01,call_minutes,300\n",
+        );
+        let e = refused_through(m, dir.path());
+        assert!(
+            e.contains(
+                "goals.csv:2:4: metric: \"call_minutes\" is not a KPI a target can be set on"
+            ),
+            "{e}"
+        );
+    }
+}
+
 /// Exchange rates through a mapping, as a central bank publishes them (one column per
 /// currency, 1 EUR = x of it): a deal in euros converts at the rate in force on its close
 /// date, one in yen through the euro (the yen's rate in euros, then the euro's in
