@@ -16,6 +16,8 @@
 //! - `CurrencyType.csv` and `DatedConversionRate.csv` (multi-currency orgs) become rates out
 //!   of the corporate currency, which must be the organisation's: a currency's dated rates
 //!   from their `StartDate`, else its static rate for all time.
+//! - `ForecastingQuota.csv` (with `Period.csv`, `ForecastingType.csv`) becomes quotas: the
+//!   opportunity revenue forecast's, a manager's on their team (see `forecasting_quotas`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -23,7 +25,7 @@ use std::path::Path;
 use salesorg_core::catalog::Catalog;
 use salesorg_core::date::Date;
 use salesorg_core::ids::*;
-use salesorg_core::money::{Currency, Rate};
+use salesorg_core::money::{Currency, Money, Rate};
 use salesorg_core::records::*;
 
 use crate::Result;
@@ -68,7 +70,7 @@ type RateRow = (Currency, Rate, Option<Date>, Origin, Vec<String>);
 /// each currency's rate against the corporate currency. With advanced currency management
 /// a currency's dated rates apply to opportunities, each from its `StartDate`; without
 /// them, its static rate, for all time. The corporate currency must be salesorg's.
-fn rates(l: &mut Loader<'_>, dir: &Path, org: Currency) -> Result<()> {
+fn rates(l: &mut Loader<'_>, dir: &Path, org: Currency) -> Result<Vec<(Currency, Rate, Date)>> {
     let mut statics: Vec<RateRow> = Vec::new();
     let mut corporate: Option<(Currency, Origin)> = None;
     if let Some(f) = open_csv(l, dir, "CurrencyType.csv", false, WHAT) {
@@ -131,7 +133,7 @@ fn rates(l: &mut Loader<'_>, dir: &Path, org: Currency) -> Result<()> {
                  are against the corporate currency, so set salesorg's to it first \
                  (salesorg settings set currency {c})"
             )));
-            return Ok(());
+            return Ok(Vec::new());
         }
         Some((c, _)) => c,
         None => org,
@@ -143,6 +145,7 @@ fn rates(l: &mut Loader<'_>, dir: &Path, org: Currency) -> Result<()> {
         .chain(dated);
     // a static rate holds from the first day Salesforce's own dated rates start on
     let all_time = salesorg_core::date::parse_date("0001-01-01")?;
+    let mut kept = Vec::new();
     for (iso, rate, start, origin, raw) in rows {
         if iso == corp {
             continue;
@@ -153,7 +156,218 @@ fn rates(l: &mut Loader<'_>, dir: &Path, org: Currency) -> Result<()> {
             to: iso,
             rate,
         };
+        kept.push((iso, rate, r.date));
         l.rate(r, &origin, &raw)?;
+    }
+    Ok(kept)
+}
+
+/// `ForecastingQuota.csv` (collaborative forecasts' quotas: `QuotaOwnerId`, `StartDate`,
+/// `QuotaAmount`, `CurrencyIsoCode`, `PeriodId`, `ForecastingTypeId`, `ProductFamily`,
+/// `Territory2Id`), with `Period.csv` (`Id`, `StartDate`, `EndDate`) for each quota's
+/// period and `ForecastingType.csv` (`Id`, `DeveloperName`) for its forecast type:
+/// - the opportunity-revenue forecast's quotas are kept: those of the type named
+///   `OpportunityRevenue`, and without `ForecastingType.csv` those of the one type the
+///   file holds (several types without it are refused, naming the file to add); product
+///   family and territory quotas, and quantity quotas (no `QuotaAmount`), are left out;
+/// - a quota's period runs from its `StartDate` to its period's `EndDate`; without
+///   `Period.csv`, a month or a quarter, as the gaps between the file's start dates show
+///   (a file of one start date is refused, naming `Period.csv`);
+/// - a user who manages someone holds their team's quota (Salesforce forecasts roll a
+///   team up to its manager, whose quota is the team's); anyone else their own book's;
+/// - a quota in another currency converts at the export's rate in force on its start.
+fn forecasting_quotas(
+    l: &mut Loader<'_>,
+    dir: &Path,
+    org: Currency,
+    managers: &BTreeSet<PersonId>,
+    rates: &[(Currency, Rate, Date)],
+) -> Result<()> {
+    let Some(f) = open_csv(l, dir, "ForecastingQuota.csv", false, WHAT) else {
+        return Ok(());
+    };
+    // the forecast types, by id: the opportunity revenue one's
+    let mut revenue_type: Option<Option<String>> = None;
+    if let Some(t) = open_csv(l, dir, "ForecastingType.csv", false, WHAT) {
+        let c = need(l, &t, &[("Id", &[], true), ("DeveloperName", &[], true)]);
+        let mut found = None;
+        each_row(l, &t, |l, x| {
+            let (id, name) = (x.text(c[0]), x.text(c[1]));
+            if x.ok(l) && name.as_deref() == Some("OpportunityRevenue") {
+                found = id;
+            }
+            Ok(())
+        })?;
+        revenue_type = Some(found);
+    }
+    let mut periods: BTreeMap<String, (Date, Date)> = BTreeMap::new();
+    let has_periods = dir.join("Period.csv").exists();
+    if let Some(p) = open_csv(l, dir, "Period.csv", false, WHAT) {
+        let c = need(
+            l,
+            &p,
+            &[
+                ("Id", &[], true),
+                ("StartDate", &[], true),
+                ("EndDate", &[], true),
+            ],
+        );
+        each_row(l, &p, |l, x| {
+            let id = x.req(c[0], "Id");
+            let (a, b) = (x.date(c[1]), x.date(c[2]));
+            if let (Some(a), Some(b)) = (a, b)
+                && b < a
+            {
+                x.problem(c[2], "the period ends before it starts");
+            }
+            if x.ok(l)
+                && let (Some(id), Some(a), Some(b)) = (id, a, b)
+            {
+                periods.insert(id, (a, b));
+            }
+            Ok(())
+        })?;
+    }
+    let c = need(
+        l,
+        &f,
+        &[
+            ("QuotaOwnerId", &[], true),
+            ("StartDate", &[], true),
+            ("QuotaAmount", &[], true),
+            ("CurrencyIsoCode", &[], false),
+            ("PeriodId", &[], false),
+            ("ForecastingTypeId", &[], false),
+            ("ProductFamily", &[], false),
+            ("Territory2Id", &[], false),
+        ],
+    );
+    type Row = (PersonId, Date, Money, Option<String>, Origin, Vec<String>);
+    let mut rows: Vec<Row> = Vec::new();
+    let mut types: BTreeSet<String> = BTreeSet::new();
+    let mut left_out = 0u64;
+    each_row(l, &f, |l, x| {
+        let owner: Option<PersonId> = x.req_id(c[0], "QuotaOwnerId");
+        let start = x.date(c[1]);
+        let amount = x.money(c[2]);
+        let ccy = x.currency(c[3]);
+        let period = x.text(c[4]);
+        let kind = x.text(c[5]);
+        let partial = x.text(c[6]).is_some() || x.text(c[7]).is_some();
+        if amount.is_some_and(|a| a.units() < 0) {
+            x.problem(c[2], super::NEGATIVE_QUOTA);
+        }
+        // converted from the quota's currency at the rate in force on its start
+        let amount = match (amount, ccy, start) {
+            (Some(a), Some(ccy), Some(day)) if ccy != org => {
+                let rate = rates
+                    .iter()
+                    .filter(|r| r.0 == ccy && r.2 <= day)
+                    .max_by_key(|r| r.2)
+                    .map(|r| r.1);
+                match rate {
+                    Some(r) => Some(Money::from_units(
+                        salesorg_core::scorecard::book::Conversion::inverted(r).apply(a.units()),
+                    )),
+                    None => {
+                        x.problem(
+                            c[3],
+                            format!(
+                                "no rate converts {ccy} into {org} on {day} (CurrencyType.csv, \
+                                 DatedConversionRate.csv)"
+                            ),
+                        );
+                        None
+                    }
+                }
+            }
+            (a, ..) => a,
+        };
+        let origin = x.origin(c[2]);
+        if !x.ok(l) {
+            return Ok(());
+        }
+        let wanted = match (&revenue_type, &kind) {
+            (Some(Some(t)), Some(k)) => t == k,
+            (Some(_), Some(_)) => false,
+            _ => true,
+        };
+        match (owner, start, amount) {
+            (Some(owner), Some(start), Some(amount)) if wanted && !partial => {
+                if let Some(k) = &kind {
+                    types.insert(k.clone());
+                }
+                rows.push((owner, start, amount, period, origin, x.raw().to_vec()));
+            }
+            _ => left_out += 1,
+        }
+        Ok(())
+    })?;
+    if revenue_type.is_none() && types.len() > 1 {
+        l.fatal(Problem::at(
+            &f.name,
+            1,
+            c[5].map(|i| i + 1),
+            format!(
+                "the quotas are of {} forecast types: add ForecastingType.csv, so that those \
+                 of the opportunity revenue forecast (OpportunityRevenue) are taken",
+                types.len()
+            ),
+        ));
+        return Ok(());
+    }
+    // without Period.csv: a month or a quarter, by the gaps between the start dates
+    let starts: BTreeSet<Date> = rows.iter().map(|r| r.1).collect();
+    let months =
+        |a: Date, b: Date| (b.year() - a.year()) * 12 + b.month() as i32 - a.month() as i32;
+    let gap = starts
+        .iter()
+        .zip(starts.iter().skip(1))
+        .map(|(a, b)| months(*a, *b))
+        .min();
+    let step = match gap {
+        Some(1) => Some(1),
+        Some(3) => Some(3),
+        _ => None,
+    };
+    for (owner, start, amount, period, origin, raw) in rows {
+        let end = match period.as_ref().and_then(|p| periods.get(p)) {
+            Some(&(_, last)) => last.next_day(),
+            None if !has_periods && start.day() == 1 => {
+                step.map(|m| salesorg_core::period::add_months(start, m))
+            }
+            None => None,
+        };
+        let Some(period) = end.and_then(|e| salesorg_core::period::Period::range(start, e).ok())
+        else {
+            l.fatal(origin.problem(if has_periods {
+                "the quota's PeriodId is not in Period.csv".to_owned()
+            } else {
+                "the quota's period is unknown: add Period.csv (the export's forecast periods), \
+                 or quotas of several months or quarters that show their length"
+                    .to_owned()
+            }));
+            continue;
+        };
+        let target = if managers.contains(&owner) {
+            QuotaTarget::Team(owner)
+        } else {
+            QuotaTarget::Person(owner)
+        };
+        let q = Quota {
+            target,
+            period,
+            metric: "bookings".into(),
+            amount,
+        };
+        l.quota(q, &origin, &raw)?;
+    }
+    if left_out > 0 {
+        l.notes.push(format!(
+            "ForecastingQuota.csv: {left_out} quotas of product families, territories, \
+             quantities or other forecast types left out (salesorg's quota is the opportunity \
+             revenue forecast's)"
+        ));
     }
     Ok(())
 }
@@ -228,6 +442,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
     }
 
     // --- User.csv -> people, managers, placements
+    let mut managers: BTreeSet<PersonId> = BTreeSet::new();
     let have_users = dir.join("User.csv").exists();
     let mut auto = AutoOwners {
         enabled: !have_users,
@@ -327,6 +542,9 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
                     _ => None,
                 }
             });
+            if let Some(m) = &manager {
+                managers.insert(m.clone());
+            }
             l.manager(id.clone(), manager, &origin);
             l.placement(id, role, &origin);
         }
@@ -390,7 +608,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
         })?;
     }
 
-    rates(l, dir, currency)?;
+    let rate_rows = rates(l, dir, currency)?;
 
     // --- Opportunity.csv
     let default_owner = match &opts.default_owner {
@@ -752,5 +970,6 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
             l.activity(a, &origin, x.raw())
         })?;
     }
+    forecasting_quotas(l, dir, currency, &managers, &rate_rows)?;
     Ok(())
 }

@@ -559,6 +559,145 @@ fn a_multi_currency_export_brings_its_rates() {
     }
 }
 
+/// A collaborative-forecasts org's quotas come with its export (`ForecastingQuota.csv`,
+/// with `Period.csv` and `ForecastingType.csv`): the opportunity revenue forecast's, a
+/// manager's on their team, a quota in euros converted at the export's rate on its start;
+/// product family, quantity and other types' quotas left out and said so. Without
+/// `Period.csv` a quarter is seen from the gaps between starts; several forecast types
+/// without `ForecastingType.csv` are refused, naming it.
+#[test]
+fn a_forecasting_export_brings_its_quotas() {
+    let types = "Id,IsoCode,ConversionRate,IsCorporate\n\
+                 02b000000000001AAA,USD,1.000000,true\n\
+                 02b000000000002AAA,EUR,0.912345,false\n\
+                 02b000000000003AAA,JPY,150.000000,false\n";
+    let d = multi_currency_export(types);
+    let w = |name: &str, text: &str| std::fs::write(d.path().join(name), text).unwrap();
+    w(
+        "ForecastingQuota.csv",
+        "Id,QuotaOwnerId,StartDate,QuotaAmount,QuotaQuantity,CurrencyIsoCode,PeriodId,ForecastingTypeId,ProductFamily,Territory2Id\n\
+         0J9000000000001AAA,005000000000011AAA,2024-01-01,40000.00,,USD,026000000000001AAA,0Db000000000001AAA,,\n\
+         0J9000000000002AAA,005000000000012AAA,2024-01-01,30000.00,,USD,026000000000001AAA,0Db000000000001AAA,,\n\
+         0J9000000000003AAA,005000000000004AAA,2024-01-01,90000.00,,USD,026000000000001AAA,0Db000000000001AAA,,\n\
+         0J9000000000004AAA,005000000000011AAA,2024-01-01,,10,USD,026000000000001AAA,0Db000000000001AAA,,\n\
+         0J9000000000005AAA,005000000000011AAA,2024-01-01,5000.00,,USD,026000000000001AAA,0Db000000000001AAA,Hardware,\n\
+         0J9000000000006AAA,005000000000011AAA,2024-01-01,12345.00,,USD,026000000000001AAA,0Db000000000002AAA,,\n\
+         0J9000000000007AAA,005000000000013AAA,2024-04-01,10000.00,,EUR,026000000000002AAA,0Db000000000001AAA,,\n",
+    );
+    w(
+        "Period.csv",
+        "Id,StartDate,EndDate,Type\n026000000000001AAA,2024-01-01,2024-03-31,Quarter\n\
+         026000000000002AAA,2024-04-01,2024-06-30,Quarter\n",
+    );
+    w(
+        "ForecastingType.csv",
+        "Id,DeveloperName,MasterLabel\n0Db000000000001AAA,OpportunityRevenue,Opportunity Revenue\n\
+         0Db000000000002AAA,OpportunitySplitRevenue,Opportunity Revenue Splits\n",
+    );
+    let quota = |e: &salesorg_core::scorecard::Engine, scope: &str, period: &str, k: &str| {
+        let p = salesorg_core::period::Period::parse(period, &e.book.settings.fiscal).unwrap();
+        let rows = e
+            .run(
+                &[e.scope(scope).unwrap()],
+                &[p],
+                &[k],
+                parse_date("2024-12-31").unwrap(),
+            )
+            .unwrap();
+        rows[0].values[0].1.to_text("—")
+    };
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        let report = import(
+            &mut s,
+            Source::Salesforce,
+            d.path(),
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let notes = format!("{report:?}");
+        assert!(
+            notes.contains("3 quotas of product families"),
+            "{kind}: {notes}"
+        );
+        let e = crate::loaded(&mut s);
+        assert_eq!(
+            quota(&e, "person:005000000000011AAA", "FY2024-Q1", "quota"),
+            "40000.00",
+            "{kind}"
+        );
+        // Rita's 7,500,000 yen won at 148.25 against her 40,000
+        assert_eq!(
+            quota(
+                &e,
+                "person:005000000000011AAA",
+                "FY2024-Q1",
+                "quota_attainment"
+            ),
+            "1.264755"
+        );
+        // Mona manages Rita and Raj: her quota is her team's
+        assert_eq!(
+            quota(&e, "team:005000000000004AAA", "FY2024-Q1", "quota"),
+            "90000.00"
+        );
+        assert_eq!(
+            quota(&e, "person:005000000000004AAA", "FY2024-Q1", "quota"),
+            "—"
+        );
+        // the director's team: the own-book quotas of its reps
+        assert_eq!(
+            quota(&e, "team:005000000000003AAA", "FY2024-Q1", "quota"),
+            "70000.00"
+        );
+        // 10,000 EUR at 0.912345 EUR to the dollar
+        assert_eq!(
+            quota(&e, "person:005000000000013AAA", "FY2024-Q2", "quota"),
+            "10960.7659"
+        );
+    }
+    // without Period.csv: quarters, by the three months between the starts
+    std::fs::remove_file(d.path().join("Period.csv")).unwrap();
+    let mut s = fresh(salesorg_store::BackendKind::Sqlite);
+    import(
+        &mut s,
+        Source::Salesforce,
+        d.path(),
+        &ImportOptions::default(),
+        &Quiet,
+    )
+    .unwrap();
+    let e = crate::loaded(&mut s);
+    assert_eq!(
+        quota(&e, "person:005000000000011AAA", "FY2024-Q1", "quota"),
+        "40000.00"
+    );
+    assert_eq!(
+        quota(&e, "person:005000000000013AAA", "FY2024-Q2", "quota"),
+        "10960.7659"
+    );
+    // two forecast types and no ForecastingType.csv
+    std::fs::remove_file(d.path().join("ForecastingType.csv")).unwrap();
+    let mut s = fresh(salesorg_store::BackendKind::Sqlite);
+    let err = import(
+        &mut s,
+        Source::Salesforce,
+        d.path(),
+        &ImportOptions::default(),
+        &Quiet,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains(
+            "ForecastingQuota.csv:1:8: the quotas are of 2 forecast types: add ForecastingType.csv"
+        ),
+        "{err}"
+    );
+    assert!(s.is_empty().unwrap());
+}
+
 /// Salesforce's rates are against its corporate currency, so one that is not salesorg's
 /// is refused at the row that names it, with the setting that fixes it.
 #[test]
