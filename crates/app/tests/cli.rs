@@ -218,6 +218,9 @@ fn killing_an_import_leaves_the_store_as_it_was_and_it_can_run_again() {
             let n = Store::open(&url).unwrap().counts().unwrap();
             let opps = n.iter().find(|(t, _)| *t == "opportunities").unwrap().1;
             assert!(opps >= 39_000, "{kind}: {opps}");
+            // the reps' quotas, through ForecastingQuota.csv and Period.csv
+            let quotas = n.iter().find(|(t, _)| *t == "quotas").unwrap().1;
+            assert!(quotas > 100, "{kind}: {quotas} quotas");
             drop(ts);
         }
     }

@@ -438,8 +438,62 @@ impl Sink for SalesforceExport {
         }
         Ok(())
     }
-    fn quotas(&mut self, _: &[Quota]) -> Result<()> {
-        Ok(()) // Salesforce's export has no quotas (they live in ForecastingQuota)
+    /// Own-book quotas on bookings as collaborative forecasts keep them: a
+    /// `ForecastingQuota` row per rep and period, and the periods in `Period.csv` (the
+    /// demo's other targets have no place in a Salesforce export).
+    fn quotas(&mut self, v: &[Quota]) -> Result<()> {
+        let mut w = writer(
+            &self.dir,
+            "ForecastingQuota.csv",
+            &[
+                "Id",
+                "QuotaOwnerId",
+                "StartDate",
+                "QuotaAmount",
+                "CurrencyIsoCode",
+                "PeriodId",
+            ],
+        )?;
+        let mut periods: Vec<(Date, Date)> = Vec::new();
+        let mut n = 0u64;
+        for q in v {
+            let QuotaTarget::Person(p) = &q.target else {
+                continue;
+            };
+            if q.metric != "bookings" {
+                continue;
+            }
+            let key = (q.period.start, q.period.last_day());
+            let k = match periods.iter().position(|x| *x == key) {
+                Some(k) => k,
+                None => {
+                    periods.push(key);
+                    periods.len() - 1
+                }
+            };
+            n += 1;
+            let rec = [
+                format!("0J9{n:015}"),
+                format!("005{p}"),
+                fmt_date(q.period.start),
+                q.amount.to_string(),
+                "USD".to_owned(),
+                format!("026{k:015}"),
+            ];
+            w.write_record(&rec).map_err(|e| io(&self.dir, e))?;
+        }
+        w.flush().map_err(|e| io(&self.dir, e))?;
+        let mut w = writer(&self.dir, "Period.csv", &["Id", "StartDate", "EndDate", "Type"])?;
+        for (k, (a, z)) in periods.iter().enumerate() {
+            let rec = [
+                format!("026{k:015}"),
+                fmt_date(*a),
+                fmt_date(*z),
+                "Quarter".to_owned(),
+            ];
+            w.write_record(&rec).map_err(|e| io(&self.dir, e))?;
+        }
+        w.flush().map_err(|e| io(&self.dir, e))
     }
     fn spend(&mut self, _: &[Spend]) -> Result<()> {
         Ok(())
