@@ -483,7 +483,11 @@ impl Sink for SalesforceExport {
             w.write_record(&rec).map_err(|e| io(&self.dir, e))?;
         }
         w.flush().map_err(|e| io(&self.dir, e))?;
-        let mut w = writer(&self.dir, "Period.csv", &["Id", "StartDate", "EndDate", "Type"])?;
+        let mut w = writer(
+            &self.dir,
+            "Period.csv",
+            &["Id", "StartDate", "EndDate", "Type"],
+        )?;
         for (k, (a, z)) in periods.iter().enumerate() {
             let rec = [
                 format!("026{k:015}"),
