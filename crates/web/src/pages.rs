@@ -765,9 +765,11 @@ fn scope_body(cx: &mut Cx, scope: Scope, p: Period) -> Result<Page> {
             "lead_conversion_rate",
         ];
         let compare = sc::comparisons(e, &p, Engine::as_of(&p, cx.today));
+        let mut with_quota = kpis.clone();
+        with_quota.push("quota");
         let mut rows = cx
             .scoped
-            .run(&[scope], &[p, compare.0, compare.1], &kpis, cx.today)
+            .run(&[scope], &[p, compare.0, compare.1], &with_quota, cx.today)
             .map_err(bad_input)?;
         // (apart: the kept passes hold standard periods only)
         if let Some((a, b)) = compare.2 {
@@ -803,12 +805,19 @@ fn scope_body(cx: &mut Cx, scope: Scope, p: Period) -> Result<Page> {
                 enc(&name),
                 enc(&p.to_string())
             );
+            // the quota beside bookings, 1 beside attainment, any other KPI's target
+            let target = match *k {
+                "bookings" => Some(get(0, "quota")),
+                "quota_attainment" => Some(Value::Ratio(10i128.pow(kpi::RATIO_DECIMALS))),
+                _ => e.target(scope, &p, k),
+            };
             let _ = write!(
                 body,
-                "<article class=\"card\"><h2>{}</h2><p class=\"value\" data-kpi=\"{k}\" data-raw=\"{}\">{}</p>{}</article>",
+                "<article class=\"card\"><h2>{}</h2><p class=\"value\" data-kpi=\"{k}\" data-raw=\"{}\">{}</p>{}{}</article>",
                 esc(&label(k)),
                 esc(&v.to_json()),
                 cell(k, &v, &ccy, &href),
+                target_line(k, &v, target.as_ref(), &ccy),
                 compared(
                     k,
                     &v,
@@ -821,6 +830,33 @@ fn scope_body(cx: &mut Cx, scope: Scope, p: Period) -> Result<Page> {
         body.push_str("</section>");
         body.push_str(&charts_for(cx, scope, &p, None)?);
         Ok(Page { title: name, body })
+    }
+}
+
+/// A card's quota or target line: "Quota USD 90,000 · 64% attained", "Target 33.0% · 51%
+/// attained", or, for a cap (a response time, a cost), "Target 30.0 · met" / "· 20% over".
+fn target_line(k: &str, value: &Value, target: Option<&Value>, ccy: &str) -> String {
+    match (target, k) {
+        (Some(t), "quota_attainment") => {
+            format!("<p class=\"target\">Target {}</p>", esc(&show(k, t, ccy)))
+        }
+        (Some(t), k) if !matches!(t, Value::Null) => {
+            let att = match (value.as_f64(), t.as_f64()) {
+                // (a cap is met at or below it)
+                (Some(a), Some(b)) if lower_is_better(k) && a <= b => " · met".to_owned(),
+                (Some(a), Some(b)) if lower_is_better(k) && b > 0.0 => {
+                    format!(" · {:.0}% over", (a / b - 1.0) * 100.0)
+                }
+                (Some(a), Some(b)) if b > 0.0 => format!(" · {:.0}% attained", a / b * 100.0),
+                _ => String::new(),
+            };
+            let (what, shown) = match k {
+                "bookings" => ("Quota", show("quota", t, ccy)),
+                _ => ("Target", show(k, t, ccy)),
+            };
+            format!("<p class=\"target\">{what} {}{att}</p>", esc(&shown))
+        }
+        _ => String::new(),
     }
 }
 
@@ -906,30 +942,7 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
             );
             continue;
         }
-        let target = match (&l.target, l.kpi) {
-            (Some(t), "quota_attainment") => format!(
-                "<p class=\"target\">Target {}</p>",
-                esc(&show(l.kpi, t, &ccy))
-            ),
-            // the quota of bookings, the target of calls, deals created…
-            (Some(t), k) if !matches!(t, Value::Null) => {
-                let att = match (l.value.as_f64(), t.as_f64()) {
-                    // (a cap: a response time, a cost, a cycle is met at or below it)
-                    (Some(a), Some(b)) if lower_is_better(k) && a <= b => " · met".to_owned(),
-                    (Some(a), Some(b)) if lower_is_better(k) && b > 0.0 => {
-                        format!(" · {:.0}% over", (a / b - 1.0) * 100.0)
-                    }
-                    (Some(a), Some(b)) if b > 0.0 => format!(" · {:.0}% attained", a / b * 100.0),
-                    _ => String::new(),
-                };
-                let (what, shown) = match k {
-                    "bookings" => ("Quota", show("quota", t, &ccy)),
-                    _ => ("Target", show(k, t, &ccy)),
-                };
-                format!("<p class=\"target\">{what} {}{att}</p>", esc(&shown))
-            }
-            _ => String::new(),
-        };
+        let target = target_line(l.kpi, &l.value, l.target.as_ref(), &ccy);
         let _ = write!(
             body,
             "<article class=\"card\"><h2>{}</h2><p class=\"value\" data-kpi=\"{}\" data-raw=\"{}\">{}</p>{target}{}</article>",
