@@ -637,6 +637,7 @@ pub fn run() -> Result<()> {
             let imports = store.imports()?;
             let version = store.schema_version()?;
             let rates = store.rates()?;
+            let quotas = store.quotas()?;
             output::status(
                 &salesorg_store::redact(&g.db),
                 &store.backend().to_string(),
@@ -644,6 +645,7 @@ pub fn run() -> Result<()> {
                 &counts,
                 &imports,
                 &rates,
+                &quotas,
                 g.format,
             )?;
         }

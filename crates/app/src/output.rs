@@ -642,8 +642,22 @@ pub fn status(
     counts: &[(&str, i64)],
     imports: &[(String, String, String, String)],
     rates: &[salesorg_core::records::CurrencyRate],
+    quotas: &[salesorg_core::records::Quota],
     format: Format,
 ) -> Result<()> {
+    // the quotas (bookings) and each other KPI's targets: how many, over which days
+    let mut metrics: Vec<(String, usize, Date, Date)> = Vec::new();
+    for q in quotas {
+        match metrics.iter_mut().find(|m| m.0 == q.metric) {
+            Some(m) => {
+                m.1 += 1;
+                m.2 = m.2.min(q.period.start);
+                m.3 = m.3.max(q.period.last_day());
+            }
+            None => metrics.push((q.metric.clone(), 1, q.period.start, q.period.last_day())),
+        }
+    }
+    metrics.sort_by(|a, b| (a.0 != "bookings", &a.0).cmp(&(b.0 != "bookings", &b.0)));
     // each pair's rates, in the store's order (by day): how many, from when, the latest
     let mut pairs: Vec<(String, usize, String, String, String)> = Vec::new();
     for r in rates {
@@ -669,6 +683,7 @@ pub fn status(
             "counts": counts.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
             "imports": imports.iter().map(|(s, p, e, t)| json!({"source": s, "path": p, "effective": e, "summary": t})).collect::<Vec<_>>(),
             "rates": pairs.iter().map(|(p, n, first, last, latest)| json!({"pair": p, "count": n, "first": first, "last": last, "latest": latest})).collect::<Vec<_>>(),
+            "targets": metrics.iter().map(|(k, n, first, last)| json!({"kpi": k, "count": n, "first": fmt_date(*first), "last": fmt_date(*last)})).collect::<Vec<_>>(),
         })),
         Format::Csv => csv_out(
             &["table", "rows"],
@@ -686,6 +701,16 @@ pub fn status(
                 outln!("exchange rates (1 from = rate to):");
                 for (p, n, first, last, latest) in &pairs {
                     outln!("  {p:<10} {n:>5} from {first} to {last}, the latest {latest}");
+                }
+            }
+            if !metrics.is_empty() {
+                outln!("quotas (bookings) and targets, by KPI:");
+                for (k, n, first, last) in &metrics {
+                    outln!(
+                        "  {k:<30} {n:>7} from {} to {}",
+                        fmt_date(*first),
+                        fmt_date(*last)
+                    );
                 }
             }
             if !imports.is_empty() {

@@ -712,7 +712,7 @@ fn an_empty_table_in_a_drill_down_is_said_to_be_empty() {
 
 /// `status` lists the exchange rates the store holds, a line per pair: how many, from
 /// when to when, and the latest (a RevOps analyst checks them before a scorecard refuses
-/// a deal no rate converts).
+/// a deal no rate converts); and the quotas and targets, a line per KPI.
 #[test]
 fn status_lists_the_exchange_rates() {
     let (_dir, db) = small_demo();
@@ -722,9 +722,28 @@ fn status_lists_the_exchange_rates() {
     assert_eq!(rates.len(), 1, "{v}");
     assert_eq!(rates[0]["pair"], "EUR→USD");
     assert_eq!(rates[0]["count"], v["counts"]["currency_rates"]);
+    // the quotas and each KPI's targets, their counts adding up to the table's
+    let targets = v["targets"].as_array().unwrap();
+    let kpis: Vec<&str> = targets.iter().map(|t| t["kpi"].as_str().unwrap()).collect();
+    assert_eq!(
+        kpis,
+        [
+            "bookings",
+            "calls_per_rep_day",
+            "lead_response_minutes_median",
+            "win_rate"
+        ],
+        "{v}"
+    );
+    let n: i64 = targets.iter().map(|t| t["count"].as_i64().unwrap()).sum();
+    assert_eq!(serde_json::json!(n), v["counts"]["quotas"]);
     let table = ok(&["--db", &db, "status"]);
     assert!(
         table.contains("exchange rates (1 from = rate to):\n  EUR→USD"),
+        "{table}"
+    );
+    assert!(
+        table.contains("quotas (bookings) and targets, by KPI:\n  bookings"),
         "{table}"
     );
 }
