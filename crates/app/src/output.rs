@@ -635,6 +635,7 @@ pub fn settings(s: &Settings, format: Format) -> Result<()> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn status(
     db: &str,
     backend: &str,
