@@ -71,5 +71,13 @@ mod no_panic {
         ) {
             parse_all(&s);
         }
+
+        /// A period to a day, near its shapes (`FY2024-Q1 to 2024-02-15`).
+        #[test]
+        fn periods_to_a_day(
+            s in "(FY[0-9]{0,5}(-Q[0-9€])?|[0-9]{4}-[0-9]{2}|[0-9]{4}-[0-9]{2}-[0-9]{2}\\.\\.[0-9]{4}-[0-9]{2}-[0-9]{2})( to ){1,2}[0-9\\-€]{0,12}",
+        ) {
+            parse_all(&s);
+        }
     }
 }
