@@ -8,6 +8,23 @@ use salesorg_store::testing::{BOTH, fresh};
 
 use crate::fixture;
 
+/// Imports the export in `dir` into a fresh SQLite store, expects a refusal, checks that
+/// nothing was written, and returns the refusal.
+fn refused(dir: &std::path::Path) -> String {
+    let mut s = fresh(salesorg_store::BackendKind::Sqlite);
+    let err = import(
+        &mut s,
+        Source::Salesforce,
+        dir,
+        &ImportOptions::default(),
+        &Quiet,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(s.is_empty().unwrap(), "a refused import wrote: {err}");
+    err
+}
+
 fn p(s: &str) -> PersonId {
     PersonId::parse(s).unwrap()
 }
@@ -594,108 +611,75 @@ fn a_forecasting_export_brings_its_quotas() {
         "Id,DeveloperName,MasterLabel\n0Db000000000001AAA,OpportunityRevenue,Opportunity Revenue\n\
          0Db000000000002AAA,OpportunitySplitRevenue,Opportunity Revenue Splits\n",
     );
-    let quota = |e: &salesorg_core::scorecard::Engine, scope: &str, period: &str, k: &str| {
-        let p = salesorg_core::period::Period::parse(period, &e.book.settings.fiscal).unwrap();
-        let rows = e
-            .run(
-                &[e.scope(scope).unwrap()],
-                &[p],
-                &[k],
-                parse_date("2024-12-31").unwrap(),
-            )
-            .unwrap();
-        rows[0].values[0].1.to_text("—")
-    };
-    for kind in BOTH {
+    let imported = |kind| {
         let mut s = fresh(kind);
-        let report = import(
+        import(
             &mut s,
             Source::Salesforce,
             d.path(),
             &ImportOptions::default(),
             &Quiet,
         )
-        .unwrap_or_else(|e| panic!("{kind}: {e}"));
-        let notes = format!("{report:?}");
+        .map(|report| (format!("{report:?}"), crate::loaded(&mut s), s))
+    };
+    // (scope, period, KPI, value) over the records as of 2024-12-31
+    let check = |e: &salesorg_core::scorecard::Engine, want: &[(&str, &str, &str, &str)]| {
+        for &(scope, period, k, v) in want {
+            let p = salesorg_core::period::Period::parse(period, &e.book.settings.fiscal).unwrap();
+            let scope = e.scope(scope).unwrap();
+            let rows = e
+                .run(&[scope], &[p], &[k], parse_date("2024-12-31").unwrap())
+                .unwrap();
+            assert_eq!(
+                rows[0].values[0].1.to_text("—"),
+                v,
+                "{scope:?} {period} {k}"
+            );
+        }
+    };
+    let rita = "person:005000000000011AAA";
+    let rosa = "person:005000000000013AAA";
+    for kind in BOTH {
+        let (notes, e, _s) = imported(kind).unwrap_or_else(|e| panic!("{kind}: {e}"));
         assert!(
             notes.contains("3 quotas of product families"),
             "{kind}: {notes}"
         );
-        let e = crate::loaded(&mut s);
-        assert_eq!(
-            quota(&e, "person:005000000000011AAA", "FY2024-Q1", "quota"),
-            "40000.00",
-            "{kind}"
-        );
-        // Rita's 7,500,000 yen won at 148.25 against her 40,000
-        assert_eq!(
-            quota(
-                &e,
-                "person:005000000000011AAA",
-                "FY2024-Q1",
-                "quota_attainment"
-            ),
-            "1.264755"
-        );
-        // Mona manages Rita and Raj: her quota is her team's
-        assert_eq!(
-            quota(&e, "team:005000000000004AAA", "FY2024-Q1", "quota"),
-            "90000.00"
-        );
-        assert_eq!(
-            quota(&e, "person:005000000000004AAA", "FY2024-Q1", "quota"),
-            "—"
-        );
-        // the director's team: the own-book quotas of its reps
-        assert_eq!(
-            quota(&e, "team:005000000000003AAA", "FY2024-Q1", "quota"),
-            "70000.00"
-        );
-        // 10,000 EUR at 0.912345 EUR to the dollar
-        assert_eq!(
-            quota(&e, "person:005000000000013AAA", "FY2024-Q2", "quota"),
-            "10960.7659"
+        check(
+            &e,
+            &[
+                (rita, "FY2024-Q1", "quota", "40000.00"),
+                // Rita's 7,500,000 yen won at 148.25 against her 40,000
+                (rita, "FY2024-Q1", "quota_attainment", "1.264755"),
+                // Mona manages Rita and Raj: her quota is her team's
+                ("team:005000000000004AAA", "FY2024-Q1", "quota", "90000.00"),
+                ("person:005000000000004AAA", "FY2024-Q1", "quota", "—"),
+                // the director's team: the own-book quotas of its reps
+                ("team:005000000000003AAA", "FY2024-Q1", "quota", "70000.00"),
+                // 10,000 EUR at 0.912345 EUR to the dollar
+                (rosa, "FY2024-Q2", "quota", "10960.7659"),
+            ],
         );
     }
     // without Period.csv: quarters, by the three months between the starts
     std::fs::remove_file(d.path().join("Period.csv")).unwrap();
-    let mut s = fresh(salesorg_store::BackendKind::Sqlite);
-    import(
-        &mut s,
-        Source::Salesforce,
-        d.path(),
-        &ImportOptions::default(),
-        &Quiet,
-    )
-    .unwrap();
-    let e = crate::loaded(&mut s);
-    assert_eq!(
-        quota(&e, "person:005000000000011AAA", "FY2024-Q1", "quota"),
-        "40000.00"
+    let (_, e, _s) = imported(salesorg_store::BackendKind::Sqlite).unwrap();
+    check(
+        &e,
+        &[
+            (rita, "FY2024-Q1", "quota", "40000.00"),
+            (rosa, "FY2024-Q2", "quota", "10960.7659"),
+        ],
     );
-    assert_eq!(
-        quota(&e, "person:005000000000013AAA", "FY2024-Q2", "quota"),
-        "10960.7659"
-    );
-    // two forecast types and no ForecastingType.csv
+    // two forecast types and no ForecastingType.csv: refused, and nothing written
     std::fs::remove_file(d.path().join("ForecastingType.csv")).unwrap();
-    let mut s = fresh(salesorg_store::BackendKind::Sqlite);
-    let err = import(
-        &mut s,
-        Source::Salesforce,
-        d.path(),
-        &ImportOptions::default(),
-        &Quiet,
-    )
-    .unwrap_err()
-    .to_string();
+    let err = refused(d.path());
     assert!(
         err.contains(
             "ForecastingQuota.csv:1:8: the quotas are of 2 forecast types: add ForecastingType.csv"
         ),
         "{err}"
     );
-    assert!(s.is_empty().unwrap());
 }
 
 /// Salesforce's rates are against its corporate currency, so one that is not salesorg's
@@ -706,22 +690,12 @@ fn a_corporate_currency_other_than_the_orgs_is_refused_with_the_fix() {
                  02b000000000001AAA,USD,1.1,false\n\
                  02b000000000002AAA,EUR,1.0,true\n";
     let d = multi_currency_export(types);
-    let mut s = fresh(salesorg_store::BackendKind::Sqlite);
-    let err = import(
-        &mut s,
-        Source::Salesforce,
-        d.path(),
-        &ImportOptions::default(),
-        &Quiet,
-    )
-    .unwrap_err()
-    .to_string();
+    let err = refused(d.path());
     assert!(
         err.contains("CurrencyType.csv:3:4: the corporate currency is EUR and salesorg's is USD")
             && err.contains("salesorg settings set currency EUR"),
         "{err}"
     );
-    assert!(s.is_empty().unwrap());
 }
 
 /// An import says which of its deals no rate in the store converts, before a scorecard
