@@ -672,6 +672,14 @@ impl Conversion {
             i128::from(self.den),
         ) as i64
     }
+    /// [`Conversion::apply`], or `None` where the result is past what an amount holds.
+    pub fn checked_apply(self, amount: i64) -> Option<i64> {
+        i64::try_from(div_round(
+            i128::from(amount) * i128::from(self.num),
+            i128::from(self.den),
+        ))
+        .ok()
+    }
     /// An upper bound on what one unit (a ten-thousandth) converts to, in
     /// ten-thousandths, times `SCALE`: the rate, rounded up.
     fn ceiling(self) -> u128 {

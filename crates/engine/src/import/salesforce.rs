@@ -265,10 +265,16 @@ fn forecasting_quotas(
                     .filter(|r| r.0 == ccy && r.2 <= day)
                     .max_by_key(|r| r.2)
                     .map(|r| r.1);
-                match rate {
-                    Some(r) => Some(Money::from_units(
-                        salesorg_core::scorecard::book::Conversion::inverted(r).apply(a.units()),
-                    )),
+                let conv = salesorg_core::scorecard::book::Conversion::inverted;
+                match rate.map(|r| conv(r).checked_apply(a.units())) {
+                    Some(Some(units)) => Some(Money::from_units(units)),
+                    Some(None) => {
+                        x.problem(
+                            c[2],
+                            format!("{a} {ccy} is more than salesorg holds in {org}"),
+                        );
+                        None
+                    }
                     None => {
                         x.problem(
                             c[3],

@@ -682,6 +682,31 @@ fn a_forecasting_export_brings_its_quotas() {
     );
 }
 
+/// A quota in a currency whose rate makes it more than an amount holds is refused at its
+/// amount (the conversion had wrapped around to a wrong number).
+#[test]
+fn a_quota_past_what_an_amount_holds_is_refused_at_its_amount() {
+    let types = "Id,IsoCode,ConversionRate,IsCorporate\n\
+                 02b000000000001AAA,USD,1.000000,true\n\
+                 02b000000000002AAA,EUR,0.912345,false\n\
+                 02b000000000003AAA,JPY,0.0000000001,false\n";
+    let d = multi_currency_export(types);
+    std::fs::remove_file(d.path().join("DatedConversionRate.csv")).unwrap();
+    std::fs::write(
+        d.path().join("ForecastingQuota.csv"),
+        "Id,QuotaOwnerId,StartDate,QuotaAmount,CurrencyIsoCode\n\
+         0J9000000000001AAA,005000000000011AAA,2024-01-01,40000.00,USD\n\
+         0J9000000000002AAA,005000000000012AAA,2024-01-01,1000000,JPY\n\
+         0J9000000000003AAA,005000000000011AAA,2024-04-01,40000.00,USD\n",
+    )
+    .unwrap();
+    let err = refused(d.path());
+    assert!(
+        err.contains("ForecastingQuota.csv:3:4: QuotaAmount: 1000000.00 JPY is more than salesorg holds in USD"),
+        "{err}"
+    );
+}
+
 /// Salesforce's rates are against its corporate currency, so one that is not salesorg's
 /// is refused at the row that names it, with the setting that fixes it.
 #[test]
