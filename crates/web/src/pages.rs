@@ -800,11 +800,7 @@ fn scope_body(cx: &mut Cx, scope: Scope, p: Period) -> Result<Page> {
         let ccy = e.book.settings.currency.as_str().to_owned();
         for k in &kpis {
             let v = get(0, k);
-            let href = format!(
-                "/explain?kpi={k}&scope={}&period={}",
-                enc(&name),
-                enc(&p.to_string())
-            );
+            let href = explain_href(k, &name, &p);
             // the quota beside bookings, 1 beside attainment, any other KPI's target
             let target = match *k {
                 "bookings" => Some(get(0, "quota")),
@@ -823,7 +819,8 @@ fn scope_body(cx: &mut Cx, scope: Scope, p: Period) -> Result<Page> {
                     &v,
                     [&get(1, k), &get(2, k), &get(3, k), &get(4, k)],
                     &compare,
-                    &ccy
+                    &ccy,
+                    &|q| explain_href(k, &name, q),
                 )
             );
         }
@@ -860,33 +857,49 @@ fn target_line(k: &str, value: &Value, target: Option<&Value>, ccy: &str) -> Str
     }
 }
 
+/// The drill-down of `kpi` over `scope` (its name) in `p`.
+fn explain_href(kpi: &str, scope: &str, p: &Period) -> String {
+    format!(
+        "/explain?kpi={kpi}&scope={}&period={}",
+        enc(scope),
+        enc(&p.to_string())
+    )
+}
+
 /// A card's comparisons (`sc::comparisons`): the deltas against the previous period and
 /// the same period last year (`periods.0`, `.1`; values `was[0]`, `[1]`); for a period under
 /// way, against those two to the same day (`periods.2`; values `was[2]`, `[3]`), with
-/// their whole values below.
+/// their whole values below. Each compared period links to its drill-down (`explain`
+/// makes the link for a period): "why was it higher then?".
 fn compared(
     k: &str,
     now: &Value,
     was: [&Value; 4],
     periods: &(Period, Period, Option<(Period, Period)>),
     ccy: &str,
+    explain: &dyn Fn(&Period) -> String,
 ) -> String {
     let (previous, last_year, to_date) = periods;
+    let vs = |p: &Period, label: String| {
+        format!("<a href=\"{}\">vs {}</a>", esc(&explain(p)), esc(&label))
+    };
     let Some((prev, ly)) = to_date else {
-        return delta(k, now, was[0], &format!("vs {previous}"))
-            + &delta(k, now, was[1], &format!("vs {last_year}"));
+        return delta(k, now, was[0], &vs(previous, previous.to_string()))
+            + &delta(k, now, was[1], &vs(last_year, last_year.to_string()));
     };
     // ("FY2026-Q3 to day 51", beside the header's "day 51 of 92")
     let to_day = |p: &Period| match p.is_to_date() {
-        true => format!("vs {} to day {}", p.whole(), p.days()),
-        false => format!("vs {p}"),
+        true => vs(p, format!("{} to day {}", p.whole(), p.days())),
+        false => vs(p, p.to_string()),
     };
     format!(
-        "{}{}<p class=\"whole\">whole {}: {} · {}: {}</p>",
+        "{}{}<p class=\"whole\">whole <a href=\"{}\">{}</a>: {} · <a href=\"{}\">{}</a>: {}</p>",
         delta(k, now, was[2], &to_day(prev)),
         delta(k, now, was[3], &to_day(ly)),
+        esc(&explain(previous)),
         esc(&previous.to_string()),
         esc(&show(k, was[0], ccy)),
+        esc(&explain(last_year)),
         esc(&last_year.to_string()),
         esc(&show(k, was[1], ccy)),
     )
@@ -927,12 +940,7 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
     body.push_str("<section class=\"cards\" aria-label=\"KPIs\">");
     let mut tables = String::new();
     for l in &card.lines {
-        let href = format!(
-            "/explain?kpi={}&scope={}&period={}",
-            l.kpi,
-            enc(&scope_name),
-            enc(&pstr)
-        );
+        let href = explain_href(l.kpi, &scope_name, &p);
         if let Value::Table(t) = &l.value {
             let _ = write!(
                 tables,
@@ -960,7 +968,8 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
                     &l.last_year_to_date
                 ],
                 &(card.previous, card.last_year, card.to_date),
-                &ccy
+                &ccy,
+                &|q| explain_href(l.kpi, &scope_name, q),
             ),
         );
     }
@@ -995,12 +1004,7 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
                 esc(&rinfo.name)
             );
             for l in &scalar {
-                let href = format!(
-                    "/explain?kpi={}&scope={}&period={}",
-                    l.kpi,
-                    enc(&rname),
-                    enc(&pstr)
-                );
+                let href = explain_href(l.kpi, &rname, &p);
                 let _ = write!(
                     body,
                     "<td class=\"num\">{}</td>",

@@ -69,6 +69,11 @@ fn every_page_renders_as_before() {
             "explain",
             format!("/explain?kpi=win_rate&scope=team:{me}&period=FY2026-Q3&sort=amount&dir=desc"),
         ),
+        // the drill-down behind a comparison to the same day
+        (
+            "explain_to_date",
+            format!("/explain?kpi=win_rate&scope=team:{me}&period=FY2026-Q3%20to%202026-08-20"),
+        ),
         ("roles", "/roles".to_owned()),
         (
             "compare",
