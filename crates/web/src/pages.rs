@@ -851,7 +851,21 @@ fn target_line(k: &str, value: &Value, target: Option<&Value>, ccy: &str) -> Str
                 "bookings" => ("Quota", show("quota", t, ccy)),
                 _ => ("Target", show(k, t, ccy)),
             };
-            format!("<p class=\"target\">{what} {}{att}</p>", esc(&shown))
+            // the gap to a quota or a count still to reach (Salesforce's "gap to quota")
+            let gap = match (value, t) {
+                (Value::Money(a), Value::Money(b)) if a < b => {
+                    format!(" · {} to go", show(k, &Value::Money(b - a), ccy))
+                }
+                (Value::Count(a), Value::Count(b)) if a < b => {
+                    format!(" · {} to go", show(k, &Value::Count(b - a), ccy))
+                }
+                _ => String::new(),
+            };
+            format!(
+                "<p class=\"target\">{what} {}{att}{}</p>",
+                esc(&shown),
+                esc(&gap)
+            )
         }
         _ => String::new(),
     }
