@@ -12,7 +12,7 @@ use salesorg_core::date::{Date, fmt_date};
 use salesorg_core::kpi::{self, Value, json_str};
 use salesorg_core::period::Period;
 use salesorg_core::records::OppStatus;
-use salesorg_core::scorecard::book::{IdHead, Ids, NO_RESPONSE, id_head};
+use salesorg_core::scorecard::book::{IdHead, Ids, NO_RESPONSE, QuotaOn, id_head};
 use salesorg_core::scorecard::spare::Spare;
 use salesorg_core::scorecard::{
     Book, BookBuilder, Contribution, Day, DayCounts, Edges, Engine, Lens, NO_DAY, Row, Scope,
@@ -1213,6 +1213,7 @@ impl Explanation {
                 )
             }
             Contribution::Spend(xi) => Some(book.spend[xi as usize].amount),
+            Contribution::Quota(q) => Some(book.quotas[q as usize].amount),
             _ => None,
         }
     }
@@ -1244,6 +1245,7 @@ fn day_of(book: &Book, c: &Contribution, asof: Day) -> Day {
         Contribution::Customer(a) | Contribution::Cohort(a) => book.accounts[a as usize].first_won,
         Contribution::Survey(s) => book.surveys[s as usize].day,
         Contribution::Spend(x) => book.spend[x as usize].day,
+        Contribution::Quota(q) => book.quotas[q as usize].start,
         Contribution::Person(_) => NO_DAY,
     }
 }
@@ -1262,6 +1264,7 @@ fn kind_of(book: &Book, b: &Behind) -> &'static str {
         Contribution::Cohort(_) => "start cohort",
         Contribution::Survey(_) => "survey",
         Contribution::Spend(_) => "spend",
+        Contribution::Quota(_) => "quota",
         Contribution::Person(_) => "person",
     }
 }
@@ -1283,7 +1286,7 @@ fn kept_id<'a>(book: &'a Book, b: &Behind) -> Option<(&'a Ids, usize)> {
             Some((&book.account_ids, a as usize))
         }
         Contribution::Survey(s) => Some((&book.survey_ids, s as usize)),
-        Contribution::Spend(_) | Contribution::Person(_) => None,
+        Contribution::Spend(_) | Contribution::Person(_) | Contribution::Quota(_) => None,
     }
 }
 
@@ -1302,6 +1305,7 @@ fn id_of<'a>(book: &'a Book, b: &Behind) -> std::borrow::Cow<'a, str> {
         (Some((ids, i)), _) => Cow::Borrowed(ids.get(i)),
         (None, Contribution::Person(p)) => Cow::Borrowed(book.people[p as usize].id.as_str()),
         (None, Contribution::Spend(x)) => Cow::Owned(format!("spend#{x}")),
+        (None, Contribution::Quota(x)) => Cow::Owned(format!("quota#{x}")),
         (None, _) => Cow::Borrowed(""),
     }
 }
@@ -1325,6 +1329,10 @@ fn owner_of<'a>(engine: &'a Engine, b: &Behind) -> &'a str {
             p => p,
         },
         Contribution::Person(p) => p,
+        Contribution::Quota(q) => match book.quotas[q as usize].target {
+            QuotaOn::Person(p) | QuotaOn::Team(p) => p,
+            QuotaOn::Unit(_) => return "",
+        },
     };
     book.people[p as usize].id.as_str()
 }
@@ -1425,6 +1433,15 @@ fn detail_of(engine: &Engine, b: &Behind) -> String {
             }
         }
         Contribution::Person(_) => String::new(),
+        Contribution::Quota(qi) => {
+            let q = &book.quotas[qi as usize];
+            let on = match q.target {
+                QuotaOn::Person(_) => "own book".to_owned(),
+                QuotaOn::Team(p) => format!("set on {}'s team", book.people[p as usize].name),
+                QuotaOn::Unit(u) => format!("set on unit {}", book.units[u as usize].id),
+            };
+            format!("{on} · {}..{}", fmt_day(q.start), fmt_day(q.end))
+        }
     };
     if b.last_year {
         detail.push_str(" · (last year)");
@@ -1840,6 +1857,60 @@ fn explain_made(
                     day: x.day,
                     last_year: false,
                 });
+            }
+        }
+    }
+    // the quota's entries: the one set on the team or unit, else the own-book quotas of
+    // the reps in scope on the first day (as `quota` adds them up)
+    if matches!(k, "quota" | "quota_attainment" | "pipeline_coverage") {
+        let sl = &c.slots[g];
+        let within = |q: &salesorg_core::scorecard::book::QuotaEntry| {
+            sl.start <= q.start && q.end <= sl.whole_end
+        };
+        let mut push = |qi: usize| {
+            extra.push(Behind {
+                contrib: Contribution::Quota(qi as u32),
+                day: book.quotas[qi].start,
+                last_year: false,
+            })
+        };
+        let set_on = match scope {
+            Scope::Team(p) => Some(QuotaOn::Team(p)),
+            Scope::Unit(u) => Some(QuotaOn::Unit(u)),
+            Scope::Person(_) | Scope::Company => None,
+        };
+        let set: Vec<usize> = (0..book.quotas.len())
+            .filter(|&i| Some(book.quotas[i].target) == set_on && within(&book.quotas[i]))
+            .collect();
+        if !set.is_empty() {
+            set.into_iter().for_each(&mut push);
+        } else {
+            let mut holders: Vec<u32> = match scope {
+                Scope::Person(p) => vec![p],
+                _ => engine
+                    .segments_of(scope)
+                    .iter()
+                    .map(|&s| s as usize)
+                    .filter(|&s| {
+                        let p = segs.person[s] as usize;
+                        lens.sees(s as u32)
+                            && segs.from[s] <= sl.start
+                            && sl.start < segs.to[s]
+                            && book.people[p].rep
+                            && book.people[p].employed_on(sl.start)
+                    })
+                    .map(|s| segs.person[s])
+                    .collect(),
+            };
+            holders.sort_unstable();
+            holders.dedup();
+            for (qi, q) in book.quotas.iter().enumerate() {
+                if let QuotaOn::Person(p) = q.target
+                    && within(q)
+                    && holders.binary_search(&p).is_ok()
+                {
+                    push(qi);
+                }
             }
         }
     }

@@ -301,6 +301,9 @@ pub enum Contribution {
     Survey(u32),
     Spend(u32),
     Person(u32),
+    /// A quota entry (`Book::quotas`) that makes up the scope's quota: the one set on the
+    /// team or unit, or the own-book quotas of the reps in scope on the first day.
+    Quota(u32),
 }
 
 impl Contribution {
@@ -322,6 +325,7 @@ impl Contribution {
             C::Spend(_) => 10,
             C::Person(_) => 11,
             C::Cohort(_) => 12,
+            C::Quota(_) => 13,
         }
     }
 }

@@ -1107,6 +1107,66 @@ fn explain_lists_the_records_behind_a_number() {
     assert_eq!(salesorg_core::kpi::fmt_fixed(sum.into(), 4, 2), "3110.00");
 }
 
+/// A quota's drill-down lists the quota rows it adds up: the one set on the team, else
+/// the own-book quotas of the reps in scope on the first day (it had listed no records:
+/// "where does my team's number come from?"); attainment's lists them beside the deals.
+#[test]
+fn explain_lists_the_quotas_behind_a_quota() {
+    let e = engine(BackendKind::Sqlite, &settings());
+    let p = Period::parse(Q1, &e.book.settings.fiscal).unwrap();
+    let rows = |k: &'static str, scope: &str| {
+        let ex =
+            salesorg_engine::scorecard::explain(&e, k, e.scope(scope).unwrap(), p, d("2026-01-01"))
+                .unwrap();
+        let mut v: Vec<(String, String, String)> = ex
+            .formatted(&e)
+            .filter(|r| r.kind == "quota")
+            .map(|r| {
+                let amount = salesorg_core::kpi::fmt_fixed(r.amount.unwrap().into(), 4, 2);
+                (r.owner.to_string(), amount, r.detail.clone())
+            })
+            .collect();
+        v.sort();
+        (ex.value.to_text("—"), v)
+    };
+    let own = |who: &str, a: &str| {
+        (
+            who.to_owned(),
+            a.to_owned(),
+            "own book · 2024-01-01..2024-04-01".to_owned(),
+        )
+    };
+    // set on MA's team
+    assert_eq!(
+        rows("quota", "team:MA"),
+        (
+            "5000.00".to_owned(),
+            vec![(
+                "MA".to_owned(),
+                "5000.00".to_owned(),
+                "set on MA's team · 2024-01-01..2024-04-01".to_owned()
+            )]
+        )
+    );
+    // C's team and the company: R1's and R2's own (R3 carries none)
+    let both = vec![own("R1", "3000.00"), own("R2", "1000.00")];
+    assert_eq!(
+        rows("quota", "team:C"),
+        ("4000.00".to_owned(), both.clone())
+    );
+    assert_eq!(
+        rows("quota", "company"),
+        ("4000.00".to_owned(), both.clone())
+    );
+    assert_eq!(rows("quota_attainment", "company").1, both);
+    assert_eq!(
+        rows("quota", "person:R2"),
+        ("1000.00".to_owned(), vec![own("R2", "1000.00")])
+    );
+    // no quota, no rows
+    assert_eq!(rows("quota", "person:C"), ("—".to_owned(), vec![]));
+}
+
 /// Spend on a unit counts for the team of the person who heads it that day — the unit's
 /// own member whom every other member reports to — and for their own book, as well as
 /// for the unit, its ancestors and the company, each once. A unit whose members have no
