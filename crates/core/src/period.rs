@@ -52,7 +52,7 @@ impl FiscalCalendar {
 /// The first of a month; past the last day a date holds (9999-12-31), that day, so that a
 /// period at the end of time still ends after it starts (a month, quarter or year always
 /// ends on a first, so only such a period ends on it: [`Period::parse`] refuses them).
-fn first_of(year: i32, month: u8) -> Date {
+pub(crate) fn first_of(year: i32, month: u8) -> Date {
     let m = Month::try_from(month).unwrap_or(Month::January);
     Date::from_calendar_date(year, m, 1).unwrap_or(if year > 0 { Date::MAX } else { Date::MIN })
 }

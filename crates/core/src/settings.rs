@@ -18,6 +18,70 @@ pub struct Settings {
     pub holidays: Vec<Date>,
     /// Gross margin as an exact fraction (1.0 = 100 %).
     pub gross_margin: Money,
+    /// How a quota set for a longer period counts for a shorter one (spec §3 `quota`).
+    pub quota_prorating: Prorating,
+}
+
+/// Spec §3 `quota`: a quota counts for a period inside its own only when the organisation
+/// configures pro-rating, evenly or by a seasonality profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Prorating {
+    /// A quota counts only for periods that hold its own whole (the default).
+    #[default]
+    None,
+    /// A quota's months weigh the same (`even`).
+    Even,
+    /// Each month of the fiscal year weighs its number, first month first
+    /// (`8,8,9,8,8,9,8,8,9,8,8,9`).
+    Seasonal([u32; 12]),
+}
+
+impl Prorating {
+    /// Each fiscal month's weight (first month first); `None` without pro-rating.
+    pub fn weights(&self) -> Option<[u32; 12]> {
+        match self {
+            Prorating::None => None,
+            Prorating::Even => Some([1; 12]),
+            Prorating::Seasonal(w) => Some(*w),
+        }
+    }
+    fn parse(value: &str) -> Result<Prorating, CoreError> {
+        let v = value.trim();
+        match v.to_ascii_lowercase().as_str() {
+            "none" | "" => return Ok(Prorating::None),
+            "even" => return Ok(Prorating::Even),
+            _ => {}
+        }
+        let bad = || {
+            CoreError::Parse(format!(
+                "quota pro-rating {v:?}: use none, even, or twelve whole weights, one per \
+                 month of the fiscal year, first month first (8,8,9,8,8,9,8,8,9,8,8,9)"
+            ))
+        };
+        let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+        if parts.len() != 12 {
+            return Err(bad());
+        }
+        let mut w = [0u32; 12];
+        for (x, p) in w.iter_mut().zip(&parts) {
+            *x = p
+                .parse()
+                .ok()
+                .filter(|&n: &u32| n <= 1_000_000)
+                .ok_or_else(bad)?;
+        }
+        if w.iter().all(|&x| x == 0) {
+            return Err(bad());
+        }
+        Ok(Prorating::Seasonal(w))
+    }
+    fn text(&self) -> String {
+        match self {
+            Prorating::None => "none".into(),
+            Prorating::Even => "even".into(),
+            Prorating::Seasonal(w) => w.map(|x| x.to_string()).join(","),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -29,6 +93,7 @@ impl Default for Settings {
             lead_sla_minutes: 60,
             holidays: Vec::new(),
             gross_margin: Money::from_units(crate::money::SCALE),
+            quota_prorating: Prorating::None,
         }
     }
 }
@@ -41,6 +106,7 @@ pub const KEYS: &[&str] = &[
     "lead_sla_minutes",
     "holidays",
     "gross_margin",
+    "quota_prorating",
 ];
 
 /// Parses a time zone: `UTC`, a fixed offset `±HH:MM`, or an IANA name such as
@@ -179,6 +245,7 @@ impl Settings {
                 }
                 self.gross_margin = m;
             }
+            "quota_prorating" => self.quota_prorating = Prorating::parse(value)?,
             other => {
                 return Err(CoreError::Parse(format!(
                     "unknown setting {other:?}; known: {}",
@@ -202,6 +269,7 @@ impl Settings {
                 .collect::<Vec<_>>()
                 .join(","),
             "gross_margin" => self.gross_margin.to_string(),
+            "quota_prorating" => self.quota_prorating.text(),
             _ => return None,
         })
     }
@@ -232,6 +300,7 @@ impl Settings {
             ),
         );
         t.insert("gross_margin".into(), text("gross_margin"));
+        t.insert("quota_prorating".into(), text("quota_prorating"));
         toml::to_string(&t).unwrap_or_default()
     }
 
@@ -259,6 +328,7 @@ impl Settings {
             ("time_zone", f.time_zone),
             ("currency", f.currency),
             ("gross_margin", f.gross_margin),
+            ("quota_prorating", f.quota_prorating),
         ] {
             if let Some(v) = v {
                 let span = v.span();
@@ -292,6 +362,7 @@ struct SpannedFile {
     lead_sla_minutes: Option<toml::Spanned<u32>>,
     holidays: Option<Vec<toml::Spanned<String>>>,
     gross_margin: Option<toml::Spanned<String>>,
+    quota_prorating: Option<toml::Spanned<String>>,
 }
 
 /// The 1-based line and column (in characters) of byte `at` of `text`.
@@ -368,6 +439,33 @@ mod tests {
 
     /// What `to_toml` writes, `apply_toml` reads back to the same settings, from the
     /// defaults and from settings that differ from them in every key.
+    /// Quota pro-rating: none, even, or twelve whole weights, one per fiscal month; the
+    /// rest refused with the forms it takes.
+    #[test]
+    fn quota_prorating_is_none_even_or_twelve_weights() {
+        let mut s = Settings::default();
+        assert_eq!(s.quota_prorating, Prorating::None);
+        s.set("quota_prorating", "Even").unwrap();
+        assert_eq!(s.quota_prorating.weights(), Some([1; 12]));
+        s.set("quota_prorating", "8,8,9,8,8,9,8,8,9,8,8,9").unwrap();
+        assert_eq!(s.get("quota_prorating").unwrap(), "8,8,9,8,8,9,8,8,9,8,8,9");
+        for bad in [
+            "monthly",
+            "1,2,3",
+            "0,0,0,0,0,0,0,0,0,0,0,0",
+            "1,1,1,1,1,1,1,1,1,1,1,-1",
+            "1,1,1,1,1,1,1,1,1,1,1,x",
+        ] {
+            let e = s.set("quota_prorating", bad).unwrap_err().to_string();
+            assert!(
+                e.contains("use none, even, or twelve whole weights"),
+                "{bad}: {e}"
+            );
+        }
+        s.set("quota_prorating", "none").unwrap();
+        assert_eq!(s.quota_prorating, Prorating::None);
+    }
+
     #[test]
     fn settings_written_as_toml_read_back_the_same() {
         let mut s = Settings::default();
@@ -381,6 +479,7 @@ mod tests {
             ("lead_sla_minutes", "15"),
             ("holidays", "2026-01-01, 2026-12-25"),
             ("gross_margin", "0.65"),
+            ("quota_prorating", "8, 8, 9, 8, 8, 9, 8, 8, 9, 8, 8, 9"),
         ] {
             s.set(k, v).unwrap();
         }

@@ -1213,7 +1213,12 @@ impl Explanation {
                 )
             }
             Contribution::Spend(xi) => Some(book.spend[xi as usize].amount),
-            Contribution::Quota(q) => Some(book.quotas[q as usize].amount),
+            // (the part of it that counts for the period, where quotas are pro-rated)
+            Contribution::Quota(q) => book.quota_share(
+                &book.quotas[q as usize],
+                salesorg_core::scorecard::day(self.period.start),
+                salesorg_core::scorecard::day(self.period.whole_end),
+            ),
             _ => None,
         }
     }
@@ -1865,7 +1870,7 @@ fn explain_made(
     if matches!(k, "quota" | "quota_attainment" | "pipeline_coverage") {
         let sl = &c.slots[g];
         let within = |q: &salesorg_core::scorecard::book::QuotaEntry| {
-            sl.start <= q.start && q.end <= sl.whole_end
+            book.quota_share(q, sl.start, sl.whole_end).is_some()
         };
         let mut push = |qi: usize| {
             extra.push(Behind {

@@ -782,6 +782,54 @@ fn through(a: &[(Day, Conversion)], b: &[(Day, Conversion)]) -> Vec<(Day, Conver
         .collect()
 }
 
+/// A common multiple of every month's length, for weighing part of a month exactly.
+const MONTH_LCM: i128 = 377_580;
+
+impl Book {
+    /// How much of quota (or target) entry `q` counts for the days `start..end` (spec §3
+    /// `quota`, docs/kpis.md "Quotas"): all of it when its own period lies inside them;
+    /// with pro-rating (`quota_prorating`), the share of its period's weight that falls in
+    /// them, rounded once to the ten-thousandth (a month weighs its fiscal month's weight,
+    /// a part of a month the part of that weight its days are); `None` otherwise.
+    pub fn quota_share(&self, q: &QuotaEntry, start: Day, end: Day) -> Option<i64> {
+        if start <= q.start && q.end <= end {
+            return Some(q.amount);
+        }
+        // (without pro-rating, as for most: no more to look at, for each quota and slot)
+        let w = self.settings.quota_prorating.weights()?;
+        let (a, b) = (start.max(q.start), end.min(q.end));
+        if a >= b {
+            return None;
+        }
+        let whole = self.weight(&w, q.start, q.end);
+        (whole > 0).then(|| div_round(i128::from(q.amount) * self.weight(&w, a, b), whole) as i64)
+    }
+
+    /// The weight of the days `a..b` under the fiscal months' weights `w`, in units of
+    /// 1/[`MONTH_LCM`] of a month's weight.
+    fn weight(&self, w: &[u32; 12], a: Day, b: Day) -> i128 {
+        let first = i32::from(self.settings.fiscal.start_month());
+        let mut total = 0i128;
+        let mut d = date_of(a);
+        let end = date_of(b);
+        while d < end {
+            let month_start = crate::period::first_of(d.year(), d.month() as u8);
+            let next = crate::period::add_months(month_start, 1);
+            // (at the end of time a month has no next: stop)
+            if next <= d || next <= month_start {
+                break;
+            }
+            let days_in = i128::from((next - month_start).whole_days());
+            let upto = next.min(end);
+            let days = i128::from((upto - d).whole_days());
+            let fiscal = (d.month() as i32 - first).rem_euclid(12) as usize;
+            total += i128::from(w[fiscal]) * days * (MONTH_LCM / days_in);
+            d = upto;
+        }
+        total
+    }
+}
+
 /// Rounds a rational to the nearest integer, halves away from zero.
 pub fn div_round(n: i128, d: i128) -> i128 {
     if d == 0 {

@@ -1108,9 +1108,9 @@ impl Engine {
         for q in &book.quotas {
             if let QuotaOn::Person(p) = q.target {
                 for (g, sl) in slots.iter().enumerate() {
-                    if sl.start <= q.start && q.end <= sl.whole_end {
+                    if let Some(x) = book.quota_share(q, sl.start, sl.whole_end) {
                         let e = &mut own_quota[p as usize * ng + g];
-                        *e = Some(e.unwrap_or(0) + q.amount);
+                        *e = Some(e.unwrap_or(0) + x);
                     }
                 }
             }
@@ -2437,28 +2437,32 @@ impl Engine {
         let sums = kpi::ADDITIVE_KPIS.contains(&kpi);
         let (b, segs) = (&self.book, &self.segs);
         let (start, end) = (day(period.start), day(period.whole_end));
-        let mut set = b.targets.iter().filter(|q| {
-            usize::from(q.metric) == m
-                && if sums {
-                    start <= q.start && q.end <= end
-                } else {
-                    start == q.start && q.end == end
-                }
+        // (each entry with the amount it counts for: a sum's pro-rated as a quota is)
+        let mut set = b.targets.iter().filter_map(|q| {
+            if usize::from(q.metric) != m {
+                return None;
+            }
+            let x = if sums {
+                b.quota_share(q, start, end)?
+            } else {
+                (start == q.start && q.end == end).then_some(q.amount)?
+            };
+            Some((q.target, x))
         });
-        let on = |set: &mut dyn Iterator<Item = &book::QuotaEntry>, who: QuotaOn| {
-            set.filter(|q| q.target == who)
-                .fold(None, |a: Option<i128>, q| {
-                    Some(a.unwrap_or(0) + i128::from(q.amount))
-                })
+        type Entries<'a> = dyn Iterator<Item = (QuotaOn, i64)> + 'a;
+        let on = |set: &mut Entries, who: QuotaOn| {
+            set.filter(|q| q.0 == who).fold(None, |a: Option<i128>, q| {
+                Some(a.unwrap_or(0) + i128::from(q.1))
+            })
         };
-        let rolled = |set: &mut dyn Iterator<Item = &book::QuotaEntry>| {
+        let rolled = |set: &mut Entries| {
             if !sums {
                 return None;
             }
             let mut own: HashMap<u32, i128> = HashMap::new();
-            for q in set {
-                if let QuotaOn::Person(p) = q.target {
-                    *own.entry(p).or_default() += i128::from(q.amount);
+            for (on, x) in set {
+                if let QuotaOn::Person(p) = on {
+                    *own.entry(p).or_default() += i128::from(x);
                 }
             }
             let mut sum = None;
@@ -2507,8 +2511,8 @@ fn quota(
             .flatten()
             .map(|&i| &book.quotas[i])
         {
-            if sl.start <= q.start && q.end <= sl.whole_end {
-                sum = Some(sum.unwrap_or(0) + i128::from(q.amount));
+            if let Some(x) = book.quota_share(q, sl.start, sl.whole_end) {
+                sum = Some(sum.unwrap_or(0) + i128::from(x));
             }
         }
         sum

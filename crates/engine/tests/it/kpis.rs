@@ -670,6 +670,65 @@ fn a_period_to_date_counts_its_days_against_the_whole_quota() {
     }
 }
 
+/// Pro-rated quotas (spec §3 `quota`, setting `quota_prorating`): without it, a year's
+/// quota counts for the year alone; evenly, each month of it weighs the same; by a
+/// seasonal profile, each month its weight; a part of a month, its days' part. A quarter's
+/// quota counts for its months too, and the reps' own add up for a team as they do whole.
+#[test]
+fn quotas_pro_rated_evenly_or_by_season() {
+    for kind in BOTH {
+        for (prorating, want) in [
+            // (Q1, 2024-01, the first 15 days of January, R1's Q1 attainment)
+            ("none", ["3000.00", "—", "—", "1.0"]),
+            // Q1: 3,000 + 12,000 × 3/12; January: 3,000 / 3 + 12,000 / 12; Jan 1–15:
+            // 15/31 of each month's
+            ("even", ["6000.00", "2000.00", "967.742", "0.5"]),
+            // January weighs 2 of Q1's 4 and of the year's 14: Q1 3,000 + 12,000 × 4/14,
+            // January 3,000 × 2/4 + 12,000 × 2/14
+            (
+                "2,1,1,1,1,1,1,1,1,1,1,2",
+                ["6428.5714", "3214.2857", "1555.2996", "0.466667"],
+            ),
+        ] {
+            let mut st = settings();
+            st.set("quota_prorating", prorating).unwrap();
+            let mut s = fresh(kind);
+            small_org(&mut s, &st);
+            let fy = Period::parse("FY2024", &st.fiscal).unwrap();
+            s.upsert_quotas(&[Quota {
+                target: QuotaTarget::Person(pid("R1")),
+                period: fy,
+                metric: "bookings".into(),
+                amount: usd("12000"),
+            }])
+            .unwrap();
+            let e = salesorg_engine::scorecard::load(
+                &mut s,
+                &Catalog::builtin().unwrap(),
+                true,
+                false,
+                &Quiet,
+            )
+            .unwrap()
+            .0;
+            let got = [
+                kpi(&e, "person:R1", Q1, "quota"),
+                kpi(&e, "person:R1", "2024-01", "quota"),
+                kpi(&e, "person:R1", "2024-01-01..2024-01-16", "quota"),
+                kpi(&e, "person:R1", Q1, "quota_attainment"),
+            ];
+            assert_eq!(got, want, "{kind} {prorating}");
+            assert_eq!(kpi(&e, "person:R1", "FY2024", "quota"), "15000.00");
+            if prorating == "even" {
+                // MA's team quota (5,000 for Q1), a third in January; the company's: R1's
+                // 2,000 and R2's 1,000 / 3
+                assert_eq!(kpi(&e, "team:MA", "2024-01", "quota"), "1666.6667");
+                assert_eq!(kpi(&e, "company", "2024-01", "quota"), "2333.3333");
+            }
+        }
+    }
+}
+
 /// Targets on KPIs other than bookings (docs/kpis.md "Targets"), found as the quota is:
 /// a person's own; a team's or unit's set on it, else its people's own on the first day;
 /// the company's, everyone's; a target counts for the periods its own lies inside.
