@@ -319,6 +319,42 @@ proptest! {
         }
     }
 
+    /// A quarter to a day counts the records of its days, as a range over them does, with
+    /// reporting lines that move; passed together with the whole quarters (slots inside
+    /// slots), each is what it is alone.
+    #[test]
+    fn a_period_to_date_counts_the_records_of_its_days(
+        lines in lines_strategy(true),
+        deals in deals_strategy(),
+        cut in 0i64..95,
+    ) {
+        let e = engine(&lines, &deals);
+        let whole = quarters(&e);
+        let (mut to_date, mut ranges) = (Vec::new(), Vec::new());
+        for q in &whole {
+            if let Some(t) = q.to_date(q.start + Duration::days(cut)) {
+                ranges.push(Period::range(t.start, t.end).unwrap());
+                to_date.push(t);
+            }
+        }
+        let mut scopes = vec![Scope::Company];
+        scopes.extend((0..N as u32).map(|i| Scope::Team(e.book.person(&format!("p{i:02}")).unwrap())));
+        let mut together = whole.clone();
+        together.extend(&to_date);
+        let v = values(&e, &scopes, &together);
+        let w = values(&e, &scopes, &whole);
+        let r = values(&e, &scopes, &ranges);
+        let (nt, nw, nr) = (together.len(), whole.len(), ranges.len());
+        for si in 0..scopes.len() {
+            for qi in 0..nw {
+                prop_assert_eq!(&v[si * nt + qi], &w[si * nw + qi], "{:?} {}", scopes[si], whole[qi]);
+            }
+            for ti in 0..nr {
+                prop_assert_eq!(&v[si * nt + nw + ti], &r[si * nr + ti], "{:?} {}", scopes[si], to_date[ti]);
+            }
+        }
+    }
+
     #[test]
     fn the_company_is_everyones_own_book(lines in lines_strategy(true), deals in deals_strategy()) {
         let e = engine(&lines, &deals);
