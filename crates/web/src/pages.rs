@@ -1003,6 +1003,7 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
             );
         }
         body.push_str("</tr></thead><tbody>");
+        let mut marked = false;
         for (ri, r) in card.reports.iter().enumerate() {
             let rp = match r {
                 Scope::Team(x) | Scope::Person(x) => *x,
@@ -1019,15 +1020,57 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
             );
             for l in &scalar {
                 let href = explain_href(l.kpi, &rname, &p);
+                // against the report's own target, where one is set (attainment's is 1)
+                let target = match l.kpi {
+                    "quota_attainment" => Some(Value::Ratio(10i128.pow(kpi::RATIO_DECIMALS))),
+                    k => e.target(*r, &p, k),
+                };
+                // a sum (or attainment) mid-period: against the target's share so far, on pace
+                let pace = match p.under_way(card.as_of) {
+                    Some((day, of))
+                        if l.kpi == "quota_attainment" || kpi::ADDITIVE_KPIS.contains(&l.kpi) =>
+                    {
+                        Some((day, day as f64 / of as f64))
+                    }
+                    _ => None,
+                };
+                let (class, title) = match (&target, l.reports[ri].as_f64()) {
+                    (Some(t), Some(a)) if t.as_f64().is_some() => {
+                        let b = t.as_f64().unwrap_or_default() * pace.map_or(1.0, |x| x.1);
+                        let met = if lower_is_better(l.kpi) {
+                            a <= b
+                        } else {
+                            a >= b
+                        };
+                        let on = match pace {
+                            Some((day, share)) => {
+                                format!(", on pace at {:.0}% of it by day {day}", share * 100.0)
+                            }
+                            None => String::new(),
+                        };
+                        (
+                            if met { " met" } else { " missed" },
+                            format!(" title=\"target {}{on}\"", esc(&show(l.kpi, t, &ccy))),
+                        )
+                    }
+                    _ => ("", String::new()),
+                };
+                marked |= !class.is_empty();
                 let _ = write!(
                     body,
-                    "<td class=\"num\">{}</td>",
+                    "<td class=\"num{class}\"{title}>{}</td>",
                     cell(l.kpi, &l.reports[ri], &ccy, &href)
                 );
             }
             body.push_str("</tr>");
         }
-        body.push_str("</tbody></table></div></section>");
+        body.push_str("</tbody></table></div>");
+        if marked {
+            body.push_str(
+                "<p class=\"sub\">Green: at or past the report's own target (a sum mid-period: on pace for it); red: short of it. The target shows on hover.</p>",
+            );
+        }
+        body.push_str("</section>");
     }
     body.push_str(&tables);
     body.push_str(&charts_for(cx, card.scope, &p, Some(&card))?);

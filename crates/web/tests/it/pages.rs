@@ -92,6 +92,14 @@ fn every_page_renders_as_before() {
         assert_eq!(r.status, want, "{uri}");
         insta::assert_snapshot!(name, redact(&r.body));
     }
+    // the quarter under way: a report's attainment against their target's share so far
+    let r = call(&fx, "GET", "/?period=FY2026-Q4", &dir, None);
+    assert!(
+        r.body
+            .contains("title=\"target 100.0%, on pace at 55% of it by day 51\""),
+        "{}",
+        r.body
+    );
     let csv = call(
         &fx,
         "GET",
