@@ -580,6 +580,9 @@ pub struct Engine {
     /// The least work (see [`Engine::prepare_with`]) a pass splits between threads
     /// ([`Engine::split_passes_from`]).
     split_from: std::sync::atomic::AtomicU64,
+    /// The targets (`Book::targets`) by KPI and whom they are set on, for
+    /// [`Engine::target`] (a scorecard asks for each of its lines and reports).
+    target_ix: HashMap<(u8, QuotaOn), Vec<u32>>,
 }
 
 /// A pass's arrays, kept for reuse: the cells, stage and loss tables and median inputs
@@ -773,7 +776,12 @@ impl Engine {
                 SpendTarget::Company => NONE,
             })
             .collect();
+        let mut target_ix: HashMap<(u8, QuotaOn), Vec<u32>> = HashMap::new();
+        for (i, q) in book.targets.iter().enumerate() {
+            target_ix.entry((q.metric, q.target)).or_default().push(i as u32);
+        }
         Engine {
+            target_ix,
             look,
             spend_owners,
             book,
@@ -2433,37 +2441,32 @@ impl Engine {
     /// that person's book, team or unit for exactly that period. A period to date has its
     /// whole period's. `None`: no target.
     pub fn target(&self, scope: Scope, period: &Period, kpi: &str) -> Option<Value> {
-        let m = kpi::KPI_IDS.iter().position(|k| *k == kpi)?;
+        let m = kpi::KPI_IDS.iter().position(|k| *k == kpi)? as u8;
         let sums = kpi::ADDITIVE_KPIS.contains(&kpi);
         let (b, segs) = (&self.book, &self.segs);
         let (start, end) = (day(period.start), day(period.whole_end));
-        // (each entry with the amount it counts for: a sum's pro-rated as a quota is)
-        let mut set = b.targets.iter().filter_map(|q| {
-            if usize::from(q.metric) != m {
-                return None;
+        // the targets of KPI `m` set on `who`, each with the amount it counts for here (a
+        // sum's pro-rated as a quota is; any other's only for exactly this period)
+        let on = |who: QuotaOn| -> Option<i128> {
+            let mut sum = None;
+            for &i in self.target_ix.get(&(m, who)).map_or(&[][..], Vec::as_slice) {
+                let q = &b.targets[i as usize];
+                let x = if sums {
+                    b.quota_share(q, start, end)
+                } else {
+                    (start == q.start && q.end == end).then_some(q.amount)
+                };
+                if let Some(x) = x {
+                    sum = Some(sum.unwrap_or(0) + i128::from(x));
+                }
             }
-            let x = if sums {
-                b.quota_share(q, start, end)?
-            } else {
-                (start == q.start && q.end == end).then_some(q.amount)?
-            };
-            Some((q.target, x))
-        });
-        type Entries<'a> = dyn Iterator<Item = (QuotaOn, i64)> + 'a;
-        let on = |set: &mut Entries, who: QuotaOn| {
-            set.filter(|q| q.0 == who).fold(None, |a: Option<i128>, q| {
-                Some(a.unwrap_or(0) + i128::from(q.1))
-            })
+            sum
         };
-        let rolled = |set: &mut Entries| {
+        // the own-book targets of the people in scope on the first day (a person's
+        // segments do not overlap: one holds the day)
+        let rolled = || -> Option<i128> {
             if !sums {
                 return None;
-            }
-            let mut own: HashMap<u32, i128> = HashMap::new();
-            for (on, x) in set {
-                if let QuotaOn::Person(p) = on {
-                    *own.entry(p).or_default() += i128::from(x);
-                }
             }
             let mut sum = None;
             for &s in self.segments_of(scope).iter() {
@@ -2471,7 +2474,7 @@ impl Engine {
                 if segs.from[s] <= start
                     && start < segs.to[s]
                     && b.people[p as usize].employed_on(start)
-                    && let Some(x) = own.remove(&p)
+                    && let Some(x) = on(QuotaOn::Person(p))
                 {
                     sum = Some(sum.unwrap_or(0) + x);
                 }
@@ -2479,10 +2482,10 @@ impl Engine {
             sum
         };
         let units = match scope {
-            Scope::Person(p) => on(&mut set, QuotaOn::Person(p)),
-            Scope::Team(p) => on(&mut set.clone(), QuotaOn::Team(p)).or_else(|| rolled(&mut set)),
-            Scope::Unit(u) => on(&mut set.clone(), QuotaOn::Unit(u)).or_else(|| rolled(&mut set)),
-            Scope::Company => rolled(&mut set),
+            Scope::Person(p) => on(QuotaOn::Person(p)),
+            Scope::Team(p) => on(QuotaOn::Team(p)).or_else(rolled),
+            Scope::Unit(u) => on(QuotaOn::Unit(u)).or_else(rolled),
+            Scope::Company => rolled(),
         }?;
         Some(kpi::target_value(kpi, units))
     }
