@@ -778,7 +778,10 @@ impl Engine {
             .collect();
         let mut target_ix: HashMap<(u8, QuotaOn), Vec<u32>> = HashMap::new();
         for (i, q) in book.targets.iter().enumerate() {
-            target_ix.entry((q.metric, q.target)).or_default().push(i as u32);
+            target_ix
+                .entry((q.metric, q.target))
+                .or_default()
+                .push(i as u32);
         }
         Engine {
             target_ix,
