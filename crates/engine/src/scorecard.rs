@@ -1800,6 +1800,12 @@ fn explain_made(
     if let Some(q) = c.totals[0][g].quota {
         inputs.push(("quota", kpi::fmt_fixed(q, 4, 2)));
     }
+    // the KPI's own target, where one is set for the scope (docs/kpis.md "Targets")
+    if k != "bookings"
+        && let Some(t) = engine.target(scope, &period, k)
+    {
+        inputs.push(("target", t.to_text("—")));
+    }
     if k == "revenue_growth_yoy" {
         inputs.push((
             "bookings_last_year",

@@ -830,6 +830,20 @@ fn targets_on_calls_and_pipeline_add_up_as_quotas_do() {
         )
         .unwrap();
         assert_eq!(card.lines[0].target, Some(Value::Count(20)));
+        // and among the drill-down's inputs
+        let ex = salesorg_engine::scorecard::explain(
+            &e,
+            "calls",
+            e.scope("team:MA").unwrap(),
+            q1,
+            d("2024-04-01"),
+        )
+        .unwrap();
+        assert!(
+            ex.inputs.contains(&("target", "20".to_owned())),
+            "{:?}",
+            ex.inputs
+        );
         assert_eq!(card.lines[1].target, Some(Value::Ratio(600_000)));
     }
 }
