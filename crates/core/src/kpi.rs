@@ -426,6 +426,9 @@ use crate::scorecard::book::div_round;
 
 const RATIO_SCALE: i128 = 10i128.pow(RATIO_DECIMALS);
 
+/// The ratio 1 (`quota_attainment`'s target: the whole quota).
+pub const RATIO_ONE: Value = Value::Ratio(RATIO_SCALE);
+
 /// `n / d` as a ratio; `Null` when `d` is zero (spec §1 "Undefined").
 pub fn ratio(n: i128, d: i128) -> Value {
     if d == 0 {

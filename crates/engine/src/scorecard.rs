@@ -413,6 +413,8 @@ pub struct ScorecardLine {
     pub target: Option<Value>,
     /// The same KPI for each direct report's scope.
     pub reports: Vec<Value>,
+    /// Each direct report's own quota or target for it.
+    pub report_targets: Vec<Option<Value>>,
 }
 
 /// A person's role scorecard (issue 3 §2).
@@ -516,6 +518,23 @@ pub fn comparisons(
         .under_way(as_of)
         .map(|(day, _)| (same_day(&previous, day), same_day(&last_year, day)));
     (previous, last_year, to_date)
+}
+
+/// The quota or target beside KPI `k` for `scope` over `period`: the scope's quota
+/// (`quota`, as its row has it) beside bookings, 1 beside attainment, and any other KPI's
+/// target where one is set ([`Engine::target`]).
+pub fn target_for(
+    engine: &Engine,
+    scope: Scope,
+    period: &Period,
+    k: &str,
+    quota: impl FnOnce() -> Value,
+) -> Option<Value> {
+    match k {
+        "bookings" => Some(quota()),
+        "quota_attainment" => Some(kpi::RATIO_ONE),
+        _ => engine.target(scope, period, k),
+    }
 }
 
 /// `p` to its `day`th day, or the whole of `p` when it has no more days than that.
@@ -633,13 +652,13 @@ pub fn person_scorecard_by(
             last_year: get(0, 2, k),
             previous_to_date: get(0, 3, k),
             last_year_to_date: get(0, 4, k),
-            target: match k {
-                "bookings" => Some(get(0, 0, "quota")),
-                "quota_attainment" => Some(Value::Ratio(10i128.pow(kpi::RATIO_DECIMALS))),
-                // (calls, deals created…: set for the scope or its people, when any is)
-                _ => engine.target(scope, &period, k),
-            },
+            target: target_for(engine, scope, &period, k, || get(0, 0, "quota")),
             reports: (0..reports.len()).map(|ri| get(ri + 1, 0, k)).collect(),
+            report_targets: reports
+                .iter()
+                .enumerate()
+                .map(|(ri, &r)| target_for(engine, r, &period, k, || get(ri + 1, 0, "quota")))
+                .collect(),
         })
         .collect();
     Ok(PersonScorecard {
@@ -1899,18 +1918,10 @@ fn explain_made(
             let mut holders: Vec<u32> = match scope {
                 Scope::Person(p) => vec![p],
                 _ => engine
-                    .segments_of(scope)
-                    .iter()
-                    .map(|&s| s as usize)
-                    .filter(|&s| {
-                        let p = segs.person[s] as usize;
-                        lens.sees(s as u32)
-                            && segs.from[s] <= sl.start
-                            && sl.start < segs.to[s]
-                            && book.people[p].rep
-                            && book.people[p].employed_on(sl.start)
-                    })
-                    .map(|s| segs.person[s])
+                    .members_on(scope, sl.start)
+                    .into_iter()
+                    .filter(|&(s, p)| lens.sees(s) && book.people[p as usize].rep)
+                    .map(|(_, p)| p)
                     .collect(),
             };
             holders.sort_unstable();

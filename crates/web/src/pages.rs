@@ -801,12 +801,7 @@ fn scope_body(cx: &mut Cx, scope: Scope, p: Period) -> Result<Page> {
         for k in &kpis {
             let v = get(0, k);
             let href = explain_href(k, &name, &p);
-            // the quota beside bookings, 1 beside attainment, any other KPI's target
-            let target = match *k {
-                "bookings" => Some(get(0, "quota")),
-                "quota_attainment" => Some(Value::Ratio(10i128.pow(kpi::RATIO_DECIMALS))),
-                _ => e.target(scope, &p, k),
-            };
+            let target = sc::target_for(e, scope, &p, k, || get(0, "quota"));
             let _ = write!(
                 body,
                 "<article class=\"card\"><h2>{}</h2><p class=\"value\" data-kpi=\"{k}\" data-raw=\"{}\">{}</p>{}{}</article>",
@@ -1020,11 +1015,8 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
             );
             for l in &scalar {
                 let href = explain_href(l.kpi, &rname, &p);
-                // against the report's own target, where one is set (attainment's is 1)
-                let target = match l.kpi {
-                    "quota_attainment" => Some(Value::Ratio(10i128.pow(kpi::RATIO_DECIMALS))),
-                    k => e.target(*r, &p, k),
-                };
+                // against the report's own quota or target, where one is set
+                let target = &l.report_targets[ri];
                 // a sum (or attainment) mid-period: against the target's share so far, on pace
                 let pace = match p.under_way(card.as_of) {
                     Some((day, of))

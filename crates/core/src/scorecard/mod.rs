@@ -2434,6 +2434,18 @@ pub fn unit_within(book: &Book, v: u32, u: u32) -> bool {
 }
 
 impl Engine {
+    /// The people in `scope` on day `d` and employed that day, each with the segment that
+    /// holds the day (a person's segments do not overlap: one holds it).
+    pub fn members_on(&self, scope: Scope, d: Day) -> Vec<(u32, u32)> {
+        let segs = &self.segs;
+        self.segments_of(scope)
+            .iter()
+            .filter(|&&s| segs.from[s as usize] <= d && d < segs.to[s as usize])
+            .map(|&s| (s, segs.person[s as usize]))
+            .filter(|&(_, p)| self.book.people[p as usize].employed_on(d))
+            .collect()
+    }
+
     /// The target set on `kpi` for `scope` over `period` (a KPI of [`kpi::can_target`]
     /// but `bookings`, whose target is the `quota`; docs/kpis.md "Targets"). A sum's
     /// (`calls`, `opps_created`: [`kpi::ADDITIVE_KPIS`]) is found as the quota is: for a
@@ -2446,7 +2458,7 @@ impl Engine {
     pub fn target(&self, scope: Scope, period: &Period, kpi: &str) -> Option<Value> {
         let m = kpi::KPI_IDS.iter().position(|k| *k == kpi)? as u8;
         let sums = kpi::ADDITIVE_KPIS.contains(&kpi);
-        let (b, segs) = (&self.book, &self.segs);
+        let b = &self.book;
         let (start, end) = (day(period.start), day(period.whole_end));
         // the targets of KPI `m` set on `who`, each with the amount it counts for here (a
         // sum's pro-rated as a quota is; any other's only for exactly this period)
@@ -2465,24 +2477,15 @@ impl Engine {
             }
             sum
         };
-        // the own-book targets of the people in scope on the first day (a person's
-        // segments do not overlap: one holds the day)
+        // the own-book targets of the people in scope on the first day
         let rolled = || -> Option<i128> {
             if !sums {
                 return None;
             }
-            let mut sum = None;
-            for &s in self.segments_of(scope).iter() {
-                let (s, p) = (s as usize, segs.person[s as usize]);
-                if segs.from[s] <= start
-                    && start < segs.to[s]
-                    && b.people[p as usize].employed_on(start)
-                    && let Some(x) = on(QuotaOn::Person(p))
-                {
-                    sum = Some(sum.unwrap_or(0) + x);
-                }
-            }
-            sum
+            self.members_on(scope, start)
+                .into_iter()
+                .filter_map(|(_, p)| on(QuotaOn::Person(p)))
+                .fold(None, |a, x| Some(a.unwrap_or(0) + x))
         };
         let units = match scope {
             Scope::Person(p) => on(QuotaOn::Person(p)),

@@ -576,6 +576,16 @@ fn a_multi_currency_export_brings_its_rates() {
     }
 }
 
+/// A `CurrencyType.csv` of a USD org: 1 USD = 0.912345 EUR, and `jpy` yen.
+fn usd_eur_jpy(jpy: &str) -> String {
+    format!(
+        "Id,IsoCode,ConversionRate,IsCorporate\n\
+         02b000000000001AAA,USD,1.000000,true\n\
+         02b000000000002AAA,EUR,0.912345,false\n\
+         02b000000000003AAA,JPY,{jpy},false\n"
+    )
+}
+
 /// A collaborative-forecasts org's quotas come with its export (`ForecastingQuota.csv`,
 /// with `Period.csv` and `ForecastingType.csv`): the opportunity revenue forecast's, a
 /// manager's on their team, a quota in euros converted at the export's rate on its start;
@@ -584,11 +594,7 @@ fn a_multi_currency_export_brings_its_rates() {
 /// without `ForecastingType.csv` are refused, naming it.
 #[test]
 fn a_forecasting_export_brings_its_quotas() {
-    let types = "Id,IsoCode,ConversionRate,IsCorporate\n\
-                 02b000000000001AAA,USD,1.000000,true\n\
-                 02b000000000002AAA,EUR,0.912345,false\n\
-                 02b000000000003AAA,JPY,150.000000,false\n";
-    let d = multi_currency_export(types);
+    let d = multi_currency_export(&usd_eur_jpy("150.000000"));
     let w = |name: &str, text: &str| std::fs::write(d.path().join(name), text).unwrap();
     w(
         "ForecastingQuota.csv",
@@ -686,11 +692,7 @@ fn a_forecasting_export_brings_its_quotas() {
 /// amount (the conversion had wrapped around to a wrong number).
 #[test]
 fn a_quota_past_what_an_amount_holds_is_refused_at_its_amount() {
-    let types = "Id,IsoCode,ConversionRate,IsCorporate\n\
-                 02b000000000001AAA,USD,1.000000,true\n\
-                 02b000000000002AAA,EUR,0.912345,false\n\
-                 02b000000000003AAA,JPY,0.0000000001,false\n";
-    let d = multi_currency_export(types);
+    let d = multi_currency_export(&usd_eur_jpy("0.0000000001"));
     std::fs::remove_file(d.path().join("DatedConversionRate.csv")).unwrap();
     std::fs::write(
         d.path().join("ForecastingQuota.csv"),
