@@ -13,8 +13,10 @@ use std::fmt;
 use salesorg_core::CoreError;
 use salesorg_core::date::{Date, fmt_date};
 use salesorg_core::ids::PersonId;
+use salesorg_core::money::Currency;
 use salesorg_core::org::OrgHistory;
 use salesorg_core::records::*;
+use salesorg_core::scorecard::book::MoneyTotals;
 use salesorg_core::settings::Settings;
 
 pub use accounts::{ApiToken, AuditEntry, Session, USERNAME_MAX, User};
@@ -336,6 +338,55 @@ impl Store {
             out.push((*t, n.first().and_then(|r| r[0].as_int()).unwrap_or(0)));
         }
         Ok(out)
+    }
+
+    /// The money the store holds, each amount taken whole, summed exactly (for the check
+    /// that no scorecard's sum can overflow: `MoneyTotals`). Each amount is summed in two
+    /// halves of 32 bits, which no count of rows a table can hold takes past an `i64`.
+    /// Only the tables asked for are read (each a scan): the deals, the spend, the quotas
+    /// and targets; the others' totals are 0.
+    pub fn money_totals(&mut self, deals: bool, spend: bool, quotas: bool) -> Result<MoneyTotals> {
+        let halves = "CAST(SUM(ABS(amount) / 4294967296) AS BIGINT), \
+                      CAST(SUM(ABS(amount) % 4294967296) AS BIGINT)";
+        let whole = |r: &[Value]| -> u128 {
+            let part = |v: &Value| v.as_int().unwrap_or(0).unsigned_abs() as u128;
+            (part(&r[0]) << 32) + part(&r[1])
+        };
+        let mut t = MoneyTotals::default();
+        let sql = format!(
+            "SELECT currency, COUNT(*), {halves} FROM opportunities \
+             WHERE amount IS NOT NULL GROUP BY currency ORDER BY currency"
+        );
+        for r in if deals {
+            self.rows(&sql, &[])?
+        } else {
+            Vec::new()
+        } {
+            let ccy = r[0].as_text().unwrap_or_default();
+            let ccy = Currency::parse(ccy)
+                .map_err(|e| StoreError::Corrupt(format!("opportunity currency {ccy:?}: {e}")))?;
+            let n = r[1].as_int().unwrap_or(0).max(0) as u64;
+            t.deals.push((ccy, whole(&r[2..]), n));
+        }
+        let sql = format!("SELECT {halves} FROM spend");
+        if spend {
+            t.spend = self.rows(&sql, &[])?.first().map_or(0, |r| whole(r));
+        }
+        let quota = "CASE WHEN metric = 'bookings' THEN 1 ELSE 0 END";
+        let sql = format!("SELECT {quota}, {halves} FROM quotas GROUP BY {quota}");
+        for r in if quotas {
+            self.rows(&sql, &[])?
+        } else {
+            Vec::new()
+        } {
+            let sum = if r[0].as_int() == Some(1) {
+                &mut t.quotas
+            } else {
+                &mut t.targets
+            };
+            *sum += whole(&r[1..]);
+        }
+        Ok(t)
     }
 
     /// Before a bulk load into empty tables: drops the secondary indexes, which are

@@ -1893,62 +1893,155 @@ impl BookBuilder {
 }
 
 impl Book {
-    /// Refuses a book whose money could add up past what a sum holds exactly (an `i64` of
-    /// ten-thousandths: about 922 trillion of the organisation's currency). Every sum the
-    /// engine makes (a scope's bookings, pipeline, spend or quota in a period) adds each
-    /// record at most once, so no sum can overflow when the records' amounts, taken
-    /// whole, do not: the deals' amounts at their highest rate, the spend and the
-    /// quotas each add up below it. (Such a sum had wrapped around silently: four deals of
-    /// 900 trillion made a negative pipeline.)
+    /// Refuses a book whose money could add up past what a sum holds exactly (see
+    /// [`MoneyTotals`]). (Such a sum had wrapped around silently: four deals of 900
+    /// trillion made a negative pipeline.) An import refuses such money at its cell; a
+    /// store written before it did is refused here.
     fn check_sums(&self) -> Result<(), ScorecardError> {
         let o = &self.opps;
-        // each currency's highest rate to the organisation's, for a bound on any amount
-        // converted on any day (the organisation's own: 1)
-        let top: Vec<u128> = (0..self.currencies.len().max(1))
-            .map(|c| match c {
-                0 => SCALE as u128,
-                _ => self.rates[c]
-                    .iter()
-                    .map(|&(_, r)| r.ceiling())
-                    .max()
-                    .unwrap_or(0),
+        let nc = self.currencies.len().max(1);
+        let mut deals: Vec<(Currency, u128, u64)> = (0..nc)
+            .map(|c| {
+                (
+                    self.currencies
+                        .get(c)
+                        .copied()
+                        .unwrap_or(self.settings.currency),
+                    0,
+                    0,
+                )
             })
             .collect();
-        let limit = i64::MAX as u128;
-        let units = |x: u128| format!("{}.{:02}", x / SCALE as u128, x % SCALE as u128 / 100);
-        let over = |what: &str, total: u128| {
-            ScorecardError::Data(format!(
-                "the {what} add up to more than salesorg sums exactly ({} {}, at most {}): \
-                 check the largest amounts for a misplaced decimal point",
-                units(total),
-                self.settings.currency.as_str(),
-                units(limit),
-            ))
-        };
-        let (mut deals, mut closed) = (0u128, 0u128);
+        let mut closed = 0u128;
         for i in 0..o.len() {
-            let rate = top.get(o.currency[i] as usize).copied().unwrap_or(0);
-            deals += u128::from(o.amount[i].unsigned_abs()) * rate / SCALE as u128 + 1;
+            let d = &mut deals[(o.currency[i] as usize).min(nc - 1)];
+            d.1 += u128::from(o.amount[i].unsigned_abs());
+            d.2 += 1;
             closed += u128::from(o.amount_at_close[i].unsigned_abs());
         }
         let whole = |xs: &mut dyn Iterator<Item = i64>| -> u128 {
             xs.map(|x| u128::from(x.unsigned_abs())).sum()
         };
-        for (what, total) in [
-            ("opportunities' amounts", deals.max(closed)),
-            (
-                "spend entries",
-                whole(&mut self.spend.iter().map(|x| x.amount)),
-            ),
-            ("quotas", whole(&mut self.quotas.iter().map(|x| x.amount))),
-            ("targets", whole(&mut self.targets.iter().map(|x| x.amount))),
-        ] {
-            if total > limit {
-                return Err(over(what, total));
-            }
+        let totals = MoneyTotals {
+            deals,
+            spend: whole(&mut self.spend.iter().map(|x| x.amount)),
+            quotas: whole(&mut self.quotas.iter().map(|x| x.amount)),
+            targets: whole(&mut self.targets.iter().map(|x| x.amount)),
+        };
+        let top: Vec<u128> = (0..nc)
+            .map(|c| match c {
+                0 => SCALE as u128,
+                _ => highest(&self.rates[c]),
+            })
+            .collect();
+        let over = totals.over(&top).or_else(|| {
+            // (amounts at close are converted at a rate no higher than the highest; held
+            // apart all the same, as they are summed apart)
+            (closed > SUM_LIMIT).then_some((MoneyKind::Deals, closed))
+        });
+        match over {
+            Some((what, total)) => Err(ScorecardError::Data(
+                what.past_limit(total, self.settings.currency),
+            )),
+            None => Ok(()),
         }
-        Ok(())
     }
+}
+
+/// The most any sum of money holds exactly: an `i64` of ten-thousandths, about 922
+/// trillion of the organisation's currency.
+pub const SUM_LIMIT: u128 = i64::MAX as u128;
+
+/// The money of one kind of record, for [`MoneyTotals`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MoneyKind {
+    Deals,
+    Spend,
+    Quotas,
+    Targets,
+}
+
+impl MoneyKind {
+    pub fn noun(self) -> &'static str {
+        match self {
+            MoneyKind::Deals => "opportunities' amounts",
+            MoneyKind::Spend => "spend entries",
+            MoneyKind::Quotas => "quotas",
+            MoneyKind::Targets => "targets",
+        }
+    }
+    /// Why money of this kind adding up to `total` (ten-thousandths of `ccy`) is refused.
+    pub fn past_limit(self, total: u128, ccy: Currency) -> String {
+        let units = |x: u128| format!("{}.{:02}", x / SCALE as u128, x % SCALE as u128 / 100);
+        format!(
+            "the {} add up to more than salesorg sums exactly ({} {}, at most {}): check \
+             the largest amounts for a misplaced decimal point",
+            self.noun(),
+            units(total),
+            ccy.as_str(),
+            units(SUM_LIMIT),
+        )
+    }
+}
+
+/// The money a store holds, each amount taken whole (its absolute value). Every sum the
+/// engine makes (a scope's bookings, pipeline, spend or quota in a period) adds each
+/// record at most once, so no sum can overflow when these totals, the deals' at each
+/// currency's highest rate into the organisation's, stay within [`SUM_LIMIT`]. The book
+/// checks them when it is made; an import checks the store's with its batch in it, and
+/// refuses the batch at its largest amount.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MoneyTotals {
+    /// Per currency of the deals: the sum of their amounts, and how many deals.
+    pub deals: Vec<(Currency, u128, u64)>,
+    pub spend: u128,
+    pub quotas: u128,
+    pub targets: u128,
+}
+
+impl MoneyTotals {
+    /// The first kind of money whose total is past [`SUM_LIMIT`], with that total. `top`
+    /// holds, for each entry of `deals`, the currency's highest rate into the
+    /// organisation's in ten-thousandths of a unit per unit, rounded up (`SCALE` for the
+    /// organisation's own; 0 for one without a rate, whose deals a scorecard refuses).
+    /// A deal's conversion may round up by a ten-thousandth: one per deal is added.
+    pub fn over(&self, top: &[u128]) -> Option<(MoneyKind, u128)> {
+        let deals: u128 = self
+            .deals
+            .iter()
+            .zip(top.iter().chain(std::iter::repeat(&0)))
+            .map(|(&(_, sum, n), &rate)| sum.saturating_mul(rate) / SCALE as u128 + u128::from(n))
+            .fold(0u128, u128::saturating_add);
+        [
+            (MoneyKind::Deals, deals),
+            (MoneyKind::Spend, self.spend),
+            (MoneyKind::Quotas, self.quotas),
+            (MoneyKind::Targets, self.targets),
+        ]
+        .into_iter()
+        .find(|&(_, total)| total > SUM_LIMIT)
+    }
+    /// [`MoneyTotals::over`] with each currency's highest rate from a store's rates.
+    pub fn over_at_rates(&self, raw: &[CurrencyRate], org: Currency) -> Option<(MoneyKind, u128)> {
+        let ccys: Vec<Currency> = self.deals.iter().map(|d| d.0).collect();
+        let top: Vec<u128> = org_rates(raw, org, &ccys)
+            .iter()
+            .zip(&ccys)
+            .map(|(steps, &c)| {
+                if c == org {
+                    SCALE as u128
+                } else {
+                    highest(steps)
+                }
+            })
+            .collect();
+        self.over(&top)
+    }
+}
+
+/// The highest of a currency's rates into the organisation's (see [`MoneyTotals::over`]).
+fn highest(steps: &[(Day, Conversion)]) -> u128 {
+    steps.iter().map(|&(_, r)| r.ceiling()).max().unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -399,7 +399,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, _opts: &ImportOptions) -> Result<()>
                 next_step: x.text(c[12]),
                 last_modified: modified,
             };
-            l.opportunity(o, &origin, x.raw())
+            l.opportunity(o, &origin, c[3], x.raw())
         })?;
     }
 

@@ -1238,7 +1238,7 @@ impl Ctx<'_> {
                     next_step: txt("next_step"),
                     last_modified: None,
                 };
-                l.opportunity(o, &origin(col("owner")), raw)?;
+                l.opportunity(o, &origin(col("owner")), col("amount"), raw)?;
             }
             RecordKind::Lead => {
                 let id: Option<LeadId> = required!("id", parse!("id", LeadId::parse));
@@ -1346,7 +1346,7 @@ impl Ctx<'_> {
                     category: txt("category").unwrap_or_else(|| "sales".into()),
                     amount,
                 };
-                l.spend(x, &origin(col("amount")), raw)?;
+                l.spend(x, &origin(col("amount")), col("amount"), raw)?;
             }
             RecordKind::Rate => {
                 let day = required!("date", parse!("date", date));
@@ -1365,7 +1365,7 @@ impl Ctx<'_> {
                     to,
                     rate,
                 };
-                l.rate(x, &origin(col("rate")), raw)?;
+                l.rate(x, &origin(col("rate")), col("rate"), raw)?;
             }
             RecordKind::Survey => {
                 let whole = |s: &str| {
@@ -1472,7 +1472,7 @@ impl Ctx<'_> {
                     metric: metric.into(),
                     amount,
                 };
-                l.quota(q, &origin(col("target")), raw)?;
+                l.quota(q, &origin(col("target")), col("amount"), raw)?;
             }
         }
         Ok(())

@@ -264,7 +264,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path) -> Result<()> {
                     next_step: None,
                     last_modified: None,
                 };
-                l.opportunity(o, &origin, x.raw())
+                l.opportunity(o, &origin, c[7], x.raw())
             })?;
         }
     }

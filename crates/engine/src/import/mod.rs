@@ -17,9 +17,10 @@ use std::path::{Path, PathBuf};
 
 use salesorg_core::date::{Date, fmt_date, parse_date};
 use salesorg_core::ids::*;
-use salesorg_core::money::Currency;
+use salesorg_core::money::{Currency, Money, RATE_SCALE};
 use salesorg_core::org::{OrgHistory, move_line};
 use salesorg_core::records::*;
+use salesorg_core::scorecard::book::MoneyKind;
 use salesorg_store::{Store, Value};
 
 use crate::problem::{Problem, Problems};
@@ -273,6 +274,12 @@ pub struct Loader<'s> {
     /// Per currency other than the organisation's, this import's deals in it and the
     /// earliest close date of those closed (see [`Loader::rates_note`]).
     foreign: BTreeMap<Currency, (u64, Option<Date>)>,
+    /// Per kind of money, this import's largest amount and its cell: where a total past
+    /// what a sum holds is refused (see [`Loader::check_money`]).
+    largest: BTreeMap<MoneyKind, (u64, Origin, String)>,
+    /// This import's rate that makes a unit the most of the organisation's currency, with
+    /// its cell: where deals a rate takes past what a sum holds are refused.
+    highest_rate: Option<(u128, Origin, String)>,
     progress: &'s dyn Progress,
 }
 
@@ -312,6 +319,8 @@ impl<'s> Loader<'s> {
             rates: Vec::new(),
             surveys: Vec::new(),
             foreign: BTreeMap::new(),
+            largest: BTreeMap::new(),
+            highest_rate: None,
             progress,
         })
     }
@@ -615,9 +624,19 @@ impl<'s> Loader<'s> {
         self.leads.push(l);
         self.maybe_flush(false)
     }
-    pub fn opportunity(&mut self, o: Opportunity, origin: &Origin, raw: &[String]) -> Result<()> {
+    /// Takes an opportunity read at `origin`, its amount in column `amount_col`.
+    pub fn opportunity(
+        &mut self,
+        o: Opportunity,
+        origin: &Origin,
+        amount_col: Option<usize>,
+        raw: &[String],
+    ) -> Result<()> {
         if !self.accept(Kind::Opportunity, o.id.as_str(), &o, origin, raw) {
             return Ok(());
+        }
+        if let Some(a) = o.amount {
+            self.amount_seen(MoneyKind::Deals, a, o.currency, origin, amount_col);
         }
         self.reference(
             Kind::Person,
@@ -713,7 +732,14 @@ impl<'s> Loader<'s> {
         self.activities.push(a);
         self.maybe_flush(false)
     }
-    pub fn quota(&mut self, q: Quota, origin: &Origin, raw: &[String]) -> Result<()> {
+    /// Takes a quota or target read at `origin`, its amount in column `amount_col`.
+    pub fn quota(
+        &mut self,
+        q: Quota,
+        origin: &Origin,
+        amount_col: Option<usize>,
+        raw: &[String],
+    ) -> Result<()> {
         let key = format!(
             "{}|{}|{}|{}|{}",
             q.target.kind(),
@@ -738,10 +764,23 @@ impl<'s> Loader<'s> {
                 self.reference(Kind::Unit, u.as_str(), Kind::Quota, &key, origin, "unit")
             }
         }
+        let kind = match q.metric.as_str() {
+            "bookings" => MoneyKind::Quotas,
+            _ => MoneyKind::Targets,
+        };
+        let org = self.settings.currency;
+        self.amount_seen(kind, q.amount, org, origin, amount_col);
         self.quotas.push(q);
         self.maybe_flush(false)
     }
-    pub fn spend(&mut self, x: Spend, origin: &Origin, raw: &[String]) -> Result<()> {
+    /// Takes a spend entry read at `origin`, its amount in column `amount_col`.
+    pub fn spend(
+        &mut self,
+        x: Spend,
+        origin: &Origin,
+        amount_col: Option<usize>,
+        raw: &[String],
+    ) -> Result<()> {
         let key = format!("{}|{:?}|{}", x.date, x.scope, x.category);
         if !self.accept(Kind::Spend, &key, &x, origin, raw) {
             return Ok(());
@@ -760,13 +799,36 @@ impl<'s> Loader<'s> {
             }
             SpendScope::Company => {}
         }
+        let org = self.settings.currency;
+        self.amount_seen(MoneyKind::Spend, x.amount, org, origin, amount_col);
         self.spend.push(x);
         self.maybe_flush(false)
     }
-    pub fn rate(&mut self, x: CurrencyRate, origin: &Origin, raw: &[String]) -> Result<()> {
+    /// Takes a rate read at `origin`, the rate in column `rate_col`.
+    pub fn rate(
+        &mut self,
+        x: CurrencyRate,
+        origin: &Origin,
+        rate_col: Option<usize>,
+        raw: &[String],
+    ) -> Result<()> {
         let key = format!("{}|{}|{}", x.date, x.from, x.to);
         if !self.accept(Kind::Rate, &key, &x, origin, raw) {
             return Ok(());
+        }
+        // how much a unit becomes in the organisation's currency, as far as this row says
+        // (ten decimals): the rate into it, or out of it turned round
+        let scale = RATE_SCALE.unsigned_abs() as u128;
+        let r = x.rate.units().unsigned_abs() as u128;
+        let factor = if x.from == self.settings.currency && r > 0 {
+            scale * scale / r
+        } else {
+            r
+        };
+        if self.highest_rate.as_ref().is_none_or(|h| h.0 < factor) {
+            let at = origin.col(rate_col.map(|c| c + 1).or(origin.column));
+            let shown = format!("1 {} = {} {}", x.from, x.rate, x.to);
+            self.highest_rate = Some((factor, at, shown));
         }
         self.rates.push(x);
         self.maybe_flush(false)
@@ -785,6 +847,62 @@ impl<'s> Loader<'s> {
         );
         self.surveys.push(x);
         self.maybe_flush(false)
+    }
+
+    /// Keeps this import's largest amount of each kind, with its cell.
+    fn amount_seen(
+        &mut self,
+        kind: MoneyKind,
+        a: Money,
+        ccy: Currency,
+        origin: &Origin,
+        col: Option<usize>,
+    ) {
+        let size = a.units().unsigned_abs();
+        match self.largest.get(&kind) {
+            Some((top, ..)) if *top >= size => {}
+            _ => {
+                // (`col` counts from 0, as the readers' columns do; an origin's from 1)
+                let at = origin.col(col.map(|c| c + 1).or(origin.column));
+                self.largest.insert(kind, (size, at, format!("{a} {ccy}")));
+            }
+        }
+    }
+
+    /// Refuses a batch after which the store's money adds up past what a scorecard's
+    /// sums hold exactly ([`salesorg_core::scorecard::book::MoneyTotals`]): at the
+    /// batch's largest amount of that kind, most often a misplaced decimal point. (A
+    /// scorecard refused such a store when it loaded, after the import had been taken.)
+    fn check_money(&mut self, input: &Path) -> Result<()> {
+        if self.largest.is_empty() && self.highest_rate.is_none() {
+            return Ok(());
+        }
+        let org = self.settings.currency;
+        // (only the tables whose totals this import can change: a deal's total moves with
+        // the deals and the rates)
+        let deals = self.largest.contains_key(&MoneyKind::Deals) || self.highest_rate.is_some();
+        let spend = self.largest.contains_key(&MoneyKind::Spend);
+        let quotas = self.largest.contains_key(&MoneyKind::Quotas)
+            || self.largest.contains_key(&MoneyKind::Targets);
+        let db = self.db()?;
+        let totals = db.money_totals(deals, spend, quotas)?;
+        let rates = if deals { db.rates()? } else { Vec::new() };
+        let Some((kind, total)) = totals.over_at_rates(&rates, org) else {
+            return Ok(());
+        };
+        let why = kind.past_limit(total, org);
+        let p = match (self.largest.get(&kind), &self.highest_rate) {
+            (Some((_, at, amount)), _) => {
+                at.problem(format!("{why}; this import's largest is here: {amount}"))
+            }
+            (None, Some((_, at, rate))) if kind == MoneyKind::Deals => at.problem(format!(
+                "{why}, at the rates this import brings; its highest is here: {rate}"
+            )),
+            (None, _) => Problem::file(&input.display().to_string(), why),
+        };
+        let mut ps = Problems::default();
+        ps.push(p);
+        Err(EngineError::Rejected(ps))
     }
 
     /// Writes buffered records once a buffer is full (or always, with `all`). Once a
@@ -890,6 +1008,9 @@ impl<'s> Loader<'s> {
         if !self.problems.is_empty() {
             return Err(EngineError::Rejected(self.problems));
         }
+        let t = std::time::Instant::now();
+        self.check_money(input)?;
+        let money_checked = t.elapsed();
         // the org as a whole must still make sense (cycles, overlaps)
         if let Err(errs) = self.db()?.org() {
             let mut ps = Problems::default();
@@ -908,7 +1029,7 @@ impl<'s> Loader<'s> {
             rejected: self.rejects.len() as u64,
             rejects_file: None,
             notes: std::mem::take(&mut self.notes),
-            phases: Vec::new(),
+            phases: vec![("money totals", money_checked)],
         };
         for (k, n) in &self.counts {
             summary.counts.push((k.table(), *n));
@@ -1382,8 +1503,12 @@ fn run_loader<'s>(
     loader.db = Some(store);
     let t = std::time::Instant::now();
     let mut sum = loader.finish(source.name(), opts, path)?;
+    // (the phases `finish` timed itself are apart from the rest of it)
+    let own: std::time::Duration = sum.phases.iter().map(|p| p.1).sum();
     sum.phases.insert(0, ("read, check and write", read));
-    sum.phases
-        .push(("org merge and reference checks", t.elapsed()));
+    sum.phases.push((
+        "org merge and reference checks",
+        t.elapsed().saturating_sub(own),
+    ));
     Ok(sum)
 }

@@ -261,7 +261,7 @@ pub fn load(l: &mut Loader<'_>, path: &Path, _opts: &ImportOptions) -> Result<()
                         metric: metric.into(),
                         amount,
                     };
-                    l.quota(q, &origin, x.raw())
+                    l.quota(q, &origin, c[4], x.raw())
                 })?;
             }
             "spend.csv" => {
@@ -292,7 +292,7 @@ pub fn load(l: &mut Loader<'_>, path: &Path, _opts: &ImportOptions) -> Result<()
                         category: x.text(c[2]).unwrap_or_else(|| "sales".into()),
                         amount,
                     };
-                    l.spend(s, &origin, x.raw())
+                    l.spend(s, &origin, c[3], x.raw())
                 })?;
             }
             "currency_rates.csv" => {
@@ -327,6 +327,7 @@ pub fn load(l: &mut Loader<'_>, path: &Path, _opts: &ImportOptions) -> Result<()
                             rate,
                         },
                         &origin,
+                        c[3],
                         x.raw(),
                     )
                 })?;

@@ -157,7 +157,7 @@ fn rates(l: &mut Loader<'_>, dir: &Path, org: Currency) -> Result<Vec<(Currency,
             rate,
         };
         kept.push((iso, rate, r.date));
-        l.rate(r, &origin, &raw)?;
+        l.rate(r, &origin, None, &raw)?;
     }
     Ok(kept)
 }
@@ -366,7 +366,7 @@ fn forecasting_quotas(
             metric: "bookings".into(),
             amount,
         };
-        l.quota(q, &origin, &raw)?;
+        l.quota(q, &origin, None, &raw)?;
     }
     if left_out > 0 {
         l.notes.push(format!(
@@ -744,7 +744,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
                     next_step: x.text(c[15]),
                     last_modified: modified,
                 };
-                l.opportunity(o, &origin, x.raw())
+                l.opportunity(o, &origin, c[4], x.raw())
             })?;
         }
     }

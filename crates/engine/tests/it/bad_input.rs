@@ -343,3 +343,125 @@ fn valid_quirks_are_accepted() {
         assert!(sum.to_string().starts_with("imported "), "{sum}");
     }
 }
+
+/// Money that adds up past what a scorecard's sums hold exactly (about 922 trillion) is
+/// refused by the import that brings it, at that import's largest amount: a store had
+/// taken it, and then refused every scorecard with no file, line or column to fix.
+#[test]
+fn money_past_what_a_sum_holds_is_refused_at_the_largest_amount() {
+    let opps = std::fs::read_to_string(fixture("synthetic/sf-org-v1").join("Opportunity.csv"))
+        .unwrap()
+        .replacen(",50000.00,", ",400000000000000.00,", 1)
+        .replacen(",20000.00,", ",600000000000000.00,", 1);
+    let d = export_with("Opportunity.csv", opps.as_bytes());
+    refused(
+        d.path(),
+        &[
+            "Opportunity.csv:3:6: the opportunities' amounts add up to more than salesorg sums \
+             exactly (1000000010080535.17 USD,",
+            "at most 922337203685477.58): check the largest amounts for a misplaced decimal \
+             point; this import's largest is here: 600000000000000.00 USD",
+        ],
+    );
+    own_file_refused(
+        "quotas.csv",
+        "target_kind,target_id,period,metric,amount\n\
+         person,Anna Snelling,FY2017-Q1,bookings,500000000000000\n\
+         person,Anna Snelling,FY2017-Q2,bookings,500000000000000\n\
+         person,Anna Snelling,FY2017-Q2,calls,120\n",
+        &["quotas.csv:2:5: the quotas add up to more than salesorg sums exactly"],
+    );
+    own_file_refused(
+        "quotas.csv",
+        "target_kind,target_id,period,metric,amount\n\
+         person,Anna Snelling,FY2017-Q1,bookings,500000000000000\n\
+         person,Anna Snelling,FY2017-Q1,calls,500000000000000\n\
+         person,Anna Snelling,FY2017-Q2,calls,500000000000000\n",
+        &["quotas.csv:3:5: the targets add up to more than salesorg sums exactly"],
+    );
+    own_file_refused(
+        "spend.csv",
+        "date,scope,category,amount\n\
+         2017-01-01,company,marketing,1000\n\
+         2017-02-01,company,marketing,500000000000000\n\
+         2017-03-01,company,marketing,500000000000000\n",
+        &["spend.csv:3:4: the spend entries add up to more than salesorg sums exactly"],
+    );
+}
+
+/// The check is of the store as the import leaves it: an amount the store already holds
+/// counts, and one the import replaces does not.
+#[test]
+fn money_past_what_a_sum_holds_counts_what_the_store_already_holds() {
+    let sf = || std::fs::read_to_string(fixture("synthetic/sf-org-v1").join("Opportunity.csv"));
+    for kind in BOTH {
+        let mut s = populated(kind);
+        // 600 trillion on the first deal: taken
+        let first = sf()
+            .unwrap()
+            .replacen(",50000.00,", ",600000000000000.00,", 1);
+        let d = export_with("Opportunity.csv", first.as_bytes());
+        import(
+            &mut s,
+            Source::Salesforce,
+            d.path(),
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap();
+        // the same export with 400 trillion on the second deal as well: refused there
+        let both = first.replacen(",20000.00,", ",400000000000000.00,", 1);
+        let d = export_with("Opportunity.csv", both.as_bytes());
+        let before = s.fingerprint().unwrap();
+        let err = import(
+            &mut s,
+            Source::Salesforce,
+            d.path(),
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("Opportunity.csv:2:6: the opportunities' amounts add up to more"),
+            "{kind}: {err}"
+        );
+        assert_eq!(
+            s.fingerprint().unwrap(),
+            before,
+            "{kind}: the store changed"
+        );
+        // without the first deal's row, the store's 600 trillion still counts, and the
+        // import's own largest is named
+        let lines: Vec<&str> = both.lines().collect();
+        let without = [&lines[..1], &lines[2..]].concat().join("\n");
+        let d = export_with("Opportunity.csv", without.as_bytes());
+        let err = import(
+            &mut s,
+            Source::Salesforce,
+            d.path(),
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("Opportunity.csv:2:6: the opportunities' amounts add up to more")
+                && err.contains("this import's largest is here: 400000000000000.00 USD"),
+            "{kind}: {err}"
+        );
+        // the first deal back at 50,000 and the second at 400 trillion: taken
+        let fixed = sf()
+            .unwrap()
+            .replacen(",20000.00,", ",400000000000000.00,", 1);
+        let d = export_with("Opportunity.csv", fixed.as_bytes());
+        import(
+            &mut s,
+            Source::Salesforce,
+            d.path(),
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap();
+    }
+}

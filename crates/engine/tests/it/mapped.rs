@@ -782,3 +782,67 @@ fn rates_through_a_mapping() {
         );
     }
 }
+
+/// A rate that takes the store's deals past what a scorecard's sums hold exactly (about
+/// 922 trillion) is refused at its cell, by the import that brings it: the deals had
+/// been taken, and every scorecard refused after it with no file to fix.
+#[test]
+fn a_rate_that_takes_the_deals_past_what_a_sum_holds_is_refused_at_its_cell() {
+    for kind in BOTH {
+        let dir = salesorg_store::testing::TempDir::new().unwrap();
+        let w = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        w("people.csv", "id\nann\n");
+        // 500 billion euros
+        w(
+            "deals.csv",
+            "id,owner,amount,ccy,closed\nD1,ann,500000000000,EUR,2024-01-15\n",
+        );
+        w("eurofxref.csv", "Date,USD\n2024-01-02,1.0956\n");
+        let rates = "[[file]]\npath = \"eurofxref.csv\"\nrecord = \"rate\"\n[file.columns]\n\
+                     date = \"Date\"\nfrom = { value = \"EUR\" }\nto = { value = \"USD\" }\n\
+                     rate = \"USD\"\n";
+        let m = dir.path().join("m.toml");
+        let body = format!(
+            "[[file]]\npath = \"people.csv\"\nrecord = \"person\"\n[file.columns]\nid = \"id\"\nname = \"id\"\n\n\
+             [[file]]\npath = \"deals.csv\"\nrecord = \"opportunity\"\n[file.columns]\nid = \"id\"\nowner = \"owner\"\namount = \"amount\"\ncurrency = \"ccy\"\n\
+             stage = {{ value = \"Closed Won\" }}\nstatus = {{ value = \"won\" }}\ncreated = \"closed\"\nclose_date = \"closed\"\n\n{rates}"
+        );
+        std::fs::write(&m, body).unwrap();
+        let mut s = imported(kind, &m, dir.path());
+        // a later rate of 2,000 dollars to the euro, a slip for 1.2000: a quadrillion dollars
+        w(
+            "eurofxref.csv",
+            "Date,USD\n2024-03-01,1.08\n2024-04-01,2000\n",
+        );
+        let r = dir.path().join("r.toml");
+        std::fs::write(&r, rates).unwrap();
+        let before = s.fingerprint().unwrap();
+        let opts = ImportOptions {
+            mapping: Some(r.clone()),
+            ..Default::default()
+        };
+        let e = import(&mut s, Source::Csv, dir.path(), &opts, &Quiet)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(
+                "eurofxref.csv:3:2: the opportunities' amounts add up to more than salesorg \
+                 sums exactly (1000000000000000.00 USD, at most 922337203685477.58): check the \
+                 largest amounts for a misplaced decimal point, at the rates this import \
+                 brings; its highest is here: 1 EUR = 2000.00 USD"
+            ),
+            "{kind}: {e}"
+        );
+        assert_eq!(
+            s.fingerprint().unwrap(),
+            before,
+            "{kind}: the store changed"
+        );
+        // the rate as meant: taken
+        w(
+            "eurofxref.csv",
+            "Date,USD\n2024-03-01,1.08\n2024-04-01,1.2000\n",
+        );
+        import(&mut s, Source::Csv, dir.path(), &opts, &Quiet).unwrap();
+    }
+}
