@@ -7,6 +7,7 @@ use crate::pages::esc;
 
 const W: f64 = 640.0;
 const H: f64 = 260.0;
+/// The least left margin, for the y axis's labels (wider when they need it: [`margin`]).
 const L: f64 = 64.0;
 const R: f64 = 16.0;
 const T: f64 = 16.0;
@@ -64,30 +65,49 @@ fn open(id: &str, title: &str, desc: &str, out: &mut String) {
     );
 }
 
-fn axes(out: &mut String, top: f64, whole: bool, x_labels: &[String], fmt: &dyn Fn(f64) -> String) {
+/// The left margin that the y axis's longest label fits in (at the ticks' 11px, a
+/// character is at most about 6.6px wide): "USD 600.0M" had been cut to "SD 600.0M".
+fn margin(top: f64, whole: bool, fmt: &dyn Fn(f64) -> String) -> f64 {
+    let longest = ticks(top, whole)
+        .into_iter()
+        .map(|t| fmt(t).chars().count())
+        .max()
+        .unwrap_or(0);
+    L.max(10.0 + 6.6 * longest as f64)
+}
+
+/// Draws the grid and both axes' labels, the plot starting at `l` from the left.
+fn axes(
+    out: &mut String,
+    l: f64,
+    top: f64,
+    whole: bool,
+    x_labels: &[String],
+    fmt: &dyn Fn(f64) -> String,
+) {
     for t in ticks(top, whole) {
         let y = H - B - (t / top.max(1e-9)) * (H - T - B);
         let _ = write!(
             out,
-            "<line class=\"grid\" x1=\"{L}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/><text class=\"tick\" x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            "<line class=\"grid\" x1=\"{l}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/><text class=\"tick\" x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
             W - R,
-            L - 6.0,
+            l - 6.0,
             y + 4.0,
             esc(&fmt(t))
         );
     }
     let n = x_labels.len().max(1);
     let every = n.div_ceil(12);
-    for (i, l) in x_labels.iter().enumerate() {
+    for (i, label) in x_labels.iter().enumerate() {
         if i % every != 0 {
             continue;
         }
-        let x = L + (i as f64 + 0.5) * (W - L - R) / n as f64;
+        let x = l + (i as f64 + 0.5) * (W - l - R) / n as f64;
         let _ = write!(
             out,
             "<text class=\"tick\" x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
             H - B + 16.0,
-            esc(l)
+            esc(label)
         );
     }
 }
@@ -149,7 +169,8 @@ pub fn lines(
             .flat_map(|s| s.values.iter().flatten().copied()),
         false,
     );
-    axes(&mut out, top, false, x, fmt);
+    let l = margin(top, false, fmt);
+    axes(&mut out, l, top, false, x, fmt);
     let n = x.len().max(1);
     for s in series {
         let mut d = String::new();
@@ -159,7 +180,7 @@ pub fn lines(
                 pen = false;
                 continue;
             };
-            let px = L + (i as f64 + 0.5) * (W - L - R) / n as f64;
+            let px = l + (i as f64 + 0.5) * (W - l - R) / n as f64;
             let py = H - B - (v / top) * (H - T - B);
             let _ = write!(d, "{}{px:.1},{py:.1} ", if pen { "L" } else { "M" });
             pen = true;
@@ -300,9 +321,10 @@ pub fn vbars(
     // (counts, such as reps per band, are gridded at whole numbers)
     let whole = series.iter().all(|s| s.2.iter().all(|v| v.fract() == 0.0));
     let top = top_of(totals.iter().copied(), whole);
-    axes(&mut out, top, whole, x, fmt);
+    let l = margin(top, whole, fmt);
+    axes(&mut out, l, top, whole, x, fmt);
     let n = x.len().max(1);
-    let slot = (W - L - R) / n as f64;
+    let slot = (W - l - R) / n as f64;
     for i in 0..x.len() {
         let mut base = 0.0;
         for (name, class, vals) in series {
@@ -315,7 +337,7 @@ pub fn vbars(
             let _ = write!(
                 out,
                 "<rect class=\"{class}\" x=\"{:.1}\" y=\"{y1:.1}\" width=\"{:.1}\" height=\"{:.1}\"><title>{} · {}: {}</title></rect>",
-                L + i as f64 * slot + slot * 0.15,
+                l + i as f64 * slot + slot * 0.15,
                 slot * 0.7,
                 (y0 - y1).max(0.5),
                 esc(&x[i]),
@@ -349,7 +371,19 @@ pub fn vbars(
 
 #[cfg(test)]
 mod tests {
-    use super::ticks;
+    use super::{L, margin, ticks};
+
+    /// The y axis's labels fit left of the plot: "USD 600.0M" (ten characters) had been
+    /// drawn from 0.5px left of the picture, cut to "SD 600.0M".
+    #[test]
+    fn the_left_margin_fits_the_longest_label() {
+        let money = |v: f64| format!("USD {}", super::short(v));
+        assert_eq!(money(600e6), "USD 600.0M");
+        let m = margin(600e6, false, &money);
+        assert!(m - 6.0 - 10.0 * 6.6 >= 0.0, "{m}");
+        // short labels keep the usual margin
+        assert_eq!(margin(60.0, true, &|v| format!("{v}")), L);
+    }
 
     #[test]
     fn counts_are_gridded_at_whole_numbers_and_amounts_finely() {
