@@ -430,6 +430,22 @@ const RATIO_SCALE: i128 = 10i128.pow(RATIO_DECIMALS);
 pub const RATIO_ONE: Value = Value::Ratio(RATIO_SCALE);
 
 /// `n / d` as a ratio; `Null` when `d` is zero (spec §1 "Undefined").
+/// Growth of `now` over `before` (spec §2 `revenue_growth_yoy`: (bookings − bookings a
+/// year earlier) / bookings a year earlier); `null` when `before` is 0.
+pub fn growth(now: i128, before: i128) -> Value {
+    ratio(now - before, before)
+}
+
+/// [`growth`] of two money values (`null` unless both are money): a period under way's
+/// bookings against last year's to the same day, the like-for-like growth shown beside
+/// `revenue_growth_yoy`, which the spec takes against last year's whole period.
+pub fn growth_of(now: &Value, before: &Value) -> Value {
+    match (now, before) {
+        (Value::Money(a), Value::Money(b)) => growth(*a, *b),
+        _ => Value::Null,
+    }
+}
+
 pub fn ratio(n: i128, d: i128) -> Value {
     if d == 0 {
         Value::Null
@@ -533,7 +549,7 @@ pub fn compute(id: &str, t: &mut Totals, cx: &Context) -> Option<Value> {
             days_median(t.cycle_middle.unwrap_or_else(|| hist_middle(&t.cycle_hist)))
         }
         "revenue_growth_yoy" => match cx.last_year {
-            Some(ly) => ratio(m(c.bookings) - m(ly.cell.bookings), m(ly.cell.bookings)),
+            Some(ly) => growth(m(c.bookings), m(ly.cell.bookings)),
             None => Value::Null,
         },
         "opps_created" => Value::Count(c.created.into()),

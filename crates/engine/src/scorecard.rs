@@ -74,6 +74,7 @@ fn scan_book(
         t.rss_mb.push(rss_mb());
         lap = Instant::now();
     };
+    progress.update("reading the org and the accounts", 0, 0);
     let settings = store.settings()?;
     let org = store.org()?;
     let people = store.people()?;
@@ -88,6 +89,7 @@ fn scan_book(
         Ok(())
     })?;
     mark(&mut t, "org and accounts");
+    progress.update("reading opportunities", 0, 0);
     let mut err: Option<ScorecardError> = None;
     let mut n = 0u64;
     store.scan_opportunities(&mut |o| {
@@ -98,11 +100,12 @@ fn scan_book(
         }
         n += 1;
         if n.is_multiple_of(500_000) {
-            progress.update("loading opportunities", n, 0);
+            progress.update("reading opportunities", n, 0);
         }
         Ok(())
     })?;
     mark(&mut t, "opportunities");
+    progress.update("reading the stage history", 0, 0);
     store.scan_stage_history(&mut |h| {
         if err.is_none()
             && let Err(e) = b.add_stage_change(&h)
@@ -112,6 +115,7 @@ fn scan_book(
         Ok(())
     })?;
     mark(&mut t, "stage history");
+    progress.update("reading leads", 0, 0);
     store.scan_leads(&mut |l| {
         if err.is_none()
             && let Err(e) = b.add_lead(&l)
@@ -121,6 +125,7 @@ fn scan_book(
         Ok(())
     })?;
     mark(&mut t, "leads");
+    progress.update("reading activities", 0, 0);
     n = 0;
     store.scan_activities(&mut |a| {
         if err.is_none()
@@ -130,7 +135,7 @@ fn scan_book(
         }
         n += 1;
         if n.is_multiple_of(1_000_000) {
-            progress.update("loading activities", n, 0);
+            progress.update("reading activities", n, 0);
         }
         Ok(())
     })?;
@@ -138,6 +143,7 @@ fn scan_book(
     if let Some(e) = err {
         return Err(e.into());
     }
+    progress.update("reading quotas, spend and surveys", 0, 0);
     for q in store.quotas()? {
         b.add_quota(q);
     }
@@ -148,6 +154,7 @@ fn scan_book(
         b.add_survey(s);
         Ok(())
     })?;
+    progress.update("sorting and indexing the records", 0, 0);
     let book = b.finish()?;
     mark(&mut t, "sort and index");
     Ok((book, t))
@@ -180,6 +187,9 @@ pub fn load(
         None
     };
     if let (Some(path), Some((id, v))) = (&path, &version) {
+        if path.exists() {
+            progress.update("reading the snapshot", 0, 0);
+        }
         let lap = Instant::now();
         let settings = store.settings()?;
         let org = store.org()?;
@@ -191,6 +201,7 @@ pub fn load(
                 t.phases.push(("snapshot", lap.elapsed()));
                 t.rss_mb.push(rss_mb());
                 let lap = Instant::now();
+                progress.update("cutting the org into segments", 0, 0);
                 let e = Engine::new(book);
                 t.phases.push(("segments", lap.elapsed()));
                 t.rss_mb.push(rss_mb());
@@ -209,6 +220,7 @@ pub fn load(
     }
     let (book, mut t) = load_book(store, catalog, keep_ids, progress)?;
     if let (Some(path), Some((id, v))) = (&path, &version) {
+        progress.update("writing the snapshot", 0, 0);
         let lap = Instant::now();
         if let Err(e) = crate::snapshot::write(path, id, *v, &book, keep_ids) {
             let _ = writeln!(
@@ -221,6 +233,7 @@ pub fn load(
         t.rss_mb.push(rss_mb());
     }
     let lap = Instant::now();
+    progress.update("cutting the org into segments", 0, 0);
     let e = Engine::new(book);
     t.phases.push(("segments", lap.elapsed()));
     t.rss_mb.push(rss_mb());
@@ -409,6 +422,10 @@ pub struct ScorecardLine {
     /// (`Null` otherwise).
     pub previous_to_date: Value,
     pub last_year_to_date: Value,
+    /// `revenue_growth_yoy` of a period under way against last year's to the same day
+    /// (the KPI itself is, per the spec, against last year's whole period, so mid-period
+    /// it reads as a fall); `Null` for other KPIs and periods.
+    pub like_for_like: Value,
     /// The quota or target, where there is one.
     pub target: Option<Value>,
     /// The same KPI for each direct report's scope.
@@ -621,16 +638,23 @@ pub fn person_scorecard_by(
     let mut scopes = vec![scope];
     scopes.extend(&reports);
     let mut kp = kpis.clone();
-    for k in ["quota", "quota_attainment"] {
-        if !kp.contains(&k) {
+    let yoy = to_date.is_some() && kpis.contains(&"revenue_growth_yoy");
+    for k in ["quota", "quota_attainment", "bookings"] {
+        if !kp.contains(&k) && (k != "bookings" || yoy) {
             kp.push(k);
         }
     }
     let rows = run(&scopes, &[period, previous, last_year], &kp)?;
     // (apart: the server rolls the whole periods up from its kept passes, which hold
     // standard periods only)
+    // (and, for revenue growth like for like, this period to the as-of day: the flows
+    // dated after it, which a period under way counts, are not last year's to that day)
+    let so_far = period.to_date(as_of).filter(|_| yoy);
     let to_date_rows = match to_date {
-        Some((a, b)) => run(&scopes[..1], &[a, b], &kp)?,
+        Some((a, b)) => {
+            let ps: Vec<Period> = [Some(a), Some(b), so_far].into_iter().flatten().collect();
+            run(&scopes[..1], &ps, &kp)?
+        }
         None => Vec::new(),
     };
     let get = |si: usize, pi: usize, k: &str| -> Value {
@@ -652,6 +676,12 @@ pub fn person_scorecard_by(
             last_year: get(0, 2, k),
             previous_to_date: get(0, 3, k),
             last_year_to_date: get(0, 4, k),
+            like_for_like: match k {
+                "revenue_growth_yoy" if yoy => {
+                    kpi::growth_of(&get(0, 5, "bookings"), &get(0, 4, "bookings"))
+                }
+                _ => Value::Null,
+            },
             target: target_for(engine, scope, &period, k, || get(0, 0, "quota")),
             reports: (0..reports.len()).map(|ri| get(ri + 1, 0, k)).collect(),
             report_targets: reports
@@ -722,13 +752,18 @@ pub fn person_scorecard_json(engine: &Engine, sc: &PersonScorecard) -> String {
         }
         let _ = write!(
             s,
-            "\"{}\":{{\"value\":{},\"previous\":{},\"last_year\":{},\"previous_to_date\":{},\"last_year_to_date\":{},\"target\":{},\"reports\":[{}]}}",
+            "\"{}\":{{\"value\":{},\"previous\":{},\"last_year\":{},\"previous_to_date\":{},\"last_year_to_date\":{}{},\"target\":{},\"reports\":[{}]}}",
             l.kpi,
             l.value.to_json(),
             l.previous.to_json(),
             l.last_year.to_json(),
             l.previous_to_date.to_json(),
             l.last_year_to_date.to_json(),
+            // (revenue growth alone: against last year to the same day)
+            match l.kpi {
+                "revenue_growth_yoy" => format!(",\"like_for_like\":{}", l.like_for_like.to_json()),
+                _ => String::new(),
+            },
             l.target
                 .as_ref()
                 .map(Value::to_json)

@@ -19,8 +19,10 @@ pub enum WebError {
     Throttled(i64),
     #[error("{0}")]
     BadRequest(String),
-    #[error("the data is still loading")]
-    NotReady,
+    /// The engine is loading; with what it is doing, when known (see
+    /// [`crate::App::loading_step`]).
+    #[error("the data is still loading{}", .0.as_deref().map(|s| format!(": {s}")).unwrap_or_default())]
+    NotReady(Option<String>),
     /// The data could not be loaded (the loader says why in the server's log and tries
     /// again); not "still loading", which it had said for as long as the server ran.
     #[error("the data could not be loaded; the server's log says why, and it tries again")]
@@ -48,7 +50,7 @@ impl WebError {
             WebError::Forbidden(_) | WebError::Csrf => StatusCode::FORBIDDEN,
             WebError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            WebError::NotReady | WebError::LoadFailed => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::NotReady(_) | WebError::LoadFailed => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Store(_)
             | WebError::Engine(_)
             | WebError::Internal(_)
@@ -64,12 +66,21 @@ impl WebError {
             WebError::Csrf => "csrf",
             WebError::Throttled(_) => "throttled",
             WebError::BadRequest(_) => "bad_request",
-            WebError::NotReady => "not_ready",
+            WebError::NotReady(_) => "not_ready",
             WebError::LoadFailed => "load_failed",
             WebError::Store(_)
             | WebError::Engine(_)
             | WebError::Internal(_)
             | WebError::Listen { .. } => "internal",
+        }
+    }
+    /// After how many seconds a client may ask again: a throttled sign-in's wait; a few
+    /// seconds while the data loads (or after a failed load, which the loader tries again).
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            WebError::Throttled(s) => u32::try_from(*s).ok(),
+            WebError::NotReady(_) | WebError::LoadFailed => Some(RETRY_LOADING),
+            _ => None,
         }
     }
     /// What the client is told (never the cause of a 500).
@@ -100,13 +111,14 @@ impl IntoResponse for WebError {
             "error": { "code": self.code(), "message": self.public_message() }
         });
         let mut r = (status, axum::Json(body)).into_response();
-        if let WebError::Throttled(s) = self
-            && let Ok(v) = s.to_string().parse()
-        {
-            r.headers_mut().insert("retry-after", v);
+        if let Some(v) = self.retry_after() {
+            r.headers_mut().insert("retry-after", v.into());
         }
         r
     }
 }
 
 pub type Result<T, E = WebError> = std::result::Result<T, E>;
+
+/// Seconds after which a page asked for while the data loads asks again.
+pub const RETRY_LOADING: u32 = 5;

@@ -246,6 +246,33 @@ pub struct App {
     warmed_on: Mutex<Option<Date>>,
     /// Whether the loader's last try failed (see [`WebError::LoadFailed`]).
     load_failed: AtomicBool,
+    /// What the loader is doing, and since when it has been loading (see
+    /// [`App::loading_step`]).
+    loading: Mutex<Option<Loading>>,
+}
+
+/// The loader's step, for the page shown while the data loads.
+#[derive(Debug, Clone)]
+struct Loading {
+    since: Instant,
+    what: String,
+    done: u64,
+}
+
+/// The loader's progress, kept for [`App::loading_step`].
+struct LoadProgress<'a>(&'a App);
+
+impl salesorg_engine::Progress for LoadProgress<'_> {
+    fn update(&self, what: &str, done: u64, _total: u64) {
+        if let Ok(mut l) = self.0.loading.lock() {
+            let since = l.as_ref().map_or_else(Instant::now, |l| l.since);
+            *l = Some(Loading {
+                since,
+                what: what.to_owned(),
+                done,
+            });
+        }
+    }
 }
 
 /// The client's address, for throttling and the audit log.
@@ -273,6 +300,7 @@ impl App {
             stopping: AtomicBool::new(false),
             warmed_on: Mutex::new(None),
             load_failed: AtomicBool::new(false),
+            loading: Mutex::new(None),
         }))
     }
 
@@ -308,7 +336,7 @@ impl App {
                 &self.cfg.catalog,
                 true,
                 self.cfg.snapshot,
-                &salesorg_engine::Quiet,
+                &self.load_progress(),
             )?;
             if let Ok(mut l) = self.loaded.write() {
                 *l = Some(Arc::new(Loaded {
@@ -326,6 +354,9 @@ impl App {
             self.ready.store(true, Ordering::SeqCst);
             Ok(true)
         })();
+        if let Ok(mut l) = self.loading.lock() {
+            *l = None;
+        }
         self.give_back(store);
         out
     }
@@ -446,8 +477,28 @@ impl App {
         if self.load_failed.load(Ordering::SeqCst) {
             WebError::LoadFailed
         } else {
-            WebError::NotReady
+            WebError::NotReady(self.loading_step())
         }
+    }
+
+    /// Where a load reports its steps (see [`App::loading_step`]).
+    pub fn load_progress(&self) -> impl salesorg_engine::Progress + '_ {
+        LoadProgress(self)
+    }
+
+    /// What the loader is doing while no data is loaded yet, e.g. "reading opportunities,
+    /// 1,500,000 so far (for 42 s)".
+    pub fn loading_step(&self) -> Option<String> {
+        let l = self.loading.lock().ok()?.clone()?;
+        let so_far = match l.done {
+            0 => String::new(),
+            n => format!(", {} so far", pages::thousands(i128::from(n))),
+        };
+        Some(format!(
+            "{}{so_far} (loading for {} s)",
+            l.what,
+            l.since.elapsed().as_secs()
+        ))
     }
 
     pub fn is_ready(&self) -> bool {

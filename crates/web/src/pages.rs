@@ -114,8 +114,13 @@ pub struct Page {
 }
 
 fn shell(title: &str, nav: &str, body: &str) -> String {
+    shell_with(title, "", nav, body)
+}
+
+/// [`shell`] with more in the head (`head`, trusted markup).
+fn shell_with(title: &str, head: &str, nav: &str, body: &str) -> String {
     format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{} · salesorg</title><link rel=\"stylesheet\" href=\"/static/app.css\"><script src=\"/static/app.js\" defer></script></head><body><a class=\"skip\" href=\"#main\">Skip to content</a>{nav}<main id=\"main\">{body}</main></body></html>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{head}<title>{} · salesorg</title><link rel=\"stylesheet\" href=\"/static/app.css\"><script src=\"/static/app.js\" defer></script></head><body><a class=\"skip\" href=\"#main\">Skip to content</a>{nav}<main id=\"main\">{body}</main></body></html>",
         esc(title)
     )
 }
@@ -178,6 +183,43 @@ fn error_page(e: WebError, next: &str) -> Response {
                 "<h1>Not found</h1><p>This page does not exist, or it is outside what you can see.</p><p><a href=\"/\">Back to my scorecard</a></p>",
             ),
         ),
+        // while the data loads (or after a failed load, which the loader tries again): what
+        // it is doing, and a page that asks again by itself, with or without JavaScript
+        WebError::NotReady(_) | WebError::LoadFailed => {
+            let (title, text) = match &e {
+                WebError::NotReady(step) => (
+                    "Loading the data",
+                    format!(
+                        "<p>salesorg is reading the store into memory, as it does once when \
+                         the server starts. This page opens by itself when it is ready.</p>{}",
+                        step.as_deref()
+                            .map(|s| format!(
+                                "<p class=\"sub\" role=\"status\">Now: {}.</p>",
+                                esc(s)
+                            ))
+                            .unwrap_or_default()
+                    ),
+                ),
+                _ => (
+                    "The data could not be loaded",
+                    "<p>The server's log says why. It tries again by itself, and this page \
+                     opens when it has the data.</p>"
+                        .to_owned(),
+                ),
+            };
+            let wait = e.retry_after().unwrap_or(crate::error::RETRY_LOADING);
+            let mut r = html(
+                StatusCode::SERVICE_UNAVAILABLE,
+                shell_with(
+                    title,
+                    &format!("<meta http-equiv=\"refresh\" content=\"{wait}\">"),
+                    "",
+                    &format!("<h1>{title}</h1>{text}"),
+                ),
+            );
+            r.headers_mut().insert("retry-after", wait.into());
+            r
+        }
         other => {
             let status = other.status();
             if status == StatusCode::INTERNAL_SERVER_ERROR {
@@ -370,7 +412,7 @@ fn lower_is_better(k: &str) -> bool {
     )
 }
 
-fn thousands(n: i128) -> String {
+pub(crate) fn thousands(n: i128) -> String {
     let s = n.unsigned_abs().to_string();
     let mut o = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -813,6 +855,7 @@ fn scope_body(cx: &mut Cx, scope: Scope, p: Period) -> Result<Page> {
                     k,
                     &v,
                     [&get(1, k), &get(2, k), &get(3, k), &get(4, k)],
+                    &Value::Null,
                     &compare,
                     &ccy,
                     &|q| explain_href(k, &name, q),
@@ -879,11 +922,13 @@ fn explain_href(kpi: &str, scope: &str, p: &Period) -> String {
 /// the same period last year (`periods.0`, `.1`; values `was[0]`, `[1]`); for a period under
 /// way, against those two to the same day (`periods.2`; values `was[2]`, `[3]`), with
 /// their whole values below. Each compared period links to its drill-down (`explain`
-/// makes the link for a period): "why was it higher then?".
+/// makes the link for a period): "why was it higher then?". Revenue growth mid-period also
+/// shows `like`, its growth against last year to the same day.
 fn compared(
     k: &str,
     now: &Value,
     was: [&Value; 4],
+    like: &Value,
     periods: &(Period, Period, Option<(Period, Period)>),
     ccy: &str,
     explain: &dyn Fn(&Period) -> String,
@@ -901,8 +946,21 @@ fn compared(
         true => vs(p, format!("{} to day {}", p.whole(), p.days())),
         false => vs(p, p.to_string()),
     };
+    // (the spec's growth is against last year's whole period: mid-period, a fall)
+    let like = match like {
+        Value::Null => String::new(),
+        v => format!(
+            "<p class=\"target\">Like for like: {} against <a href=\"{}\">{}</a></p>",
+            esc(&show(k, v, ccy)),
+            esc(&explain(ly)),
+            esc(&match ly.is_to_date() {
+                true => format!("{} to day {}", ly.whole(), ly.days()),
+                false => ly.to_string(),
+            })
+        ),
+    };
     format!(
-        "{}{}<p class=\"whole\">whole <a href=\"{}\">{}</a>: {} · <a href=\"{}\">{}</a>: {}</p>",
+        "{like}{}{}<p class=\"whole\">whole <a href=\"{}\">{}</a>: {} · <a href=\"{}\">{}</a>: {}</p>",
         delta(k, now, was[2], &to_day(prev)),
         delta(k, now, was[3], &to_day(ly)),
         esc(&explain(previous)),
@@ -976,6 +1034,7 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
                     &l.previous_to_date,
                     &l.last_year_to_date
                 ],
+                &l.like_for_like,
                 &(card.previous, card.last_year, card.to_date),
                 &ccy,
                 &|q| explain_href(l.kpi, &scope_name, q),

@@ -670,6 +670,68 @@ fn a_period_to_date_counts_its_days_against_the_whole_quota() {
     }
 }
 
+/// Revenue growth of a quarter under way is, as the spec defines it, the days so far
+/// against last year's whole quarter; the scorecard also gives it like for like, against
+/// last year's quarter to the same day (mid-quarter, the first reads as a fall).
+#[test]
+fn revenue_growth_under_way_also_like_for_like() {
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        small_org(&mut s, &settings());
+        // last year, a deal won on Feb 10 (600) beside O8 (800, won Mar 1)
+        let o9 = opp(
+            "O9",
+            "R2",
+            "ACC2",
+            "600",
+            "USD",
+            OppStatus::Won,
+            "Closed Won",
+            "2023-01-10",
+            "2023-02-10",
+        );
+        s.upsert_opportunities(&mut std::iter::once(&o9)).unwrap();
+        let e = crate::loaded(&mut s);
+        let card = |today: &str| {
+            salesorg_engine::scorecard::person_scorecard(
+                &e,
+                &Catalog::builtin().unwrap(),
+                e.person("C").unwrap(),
+                Period::parse(Q1, &e.book.settings.fiscal).unwrap(),
+                d(today),
+                Some(vec!["revenue_growth_yoy"]),
+            )
+            .unwrap()
+        };
+        let c = card("2024-02-15");
+        let l = &c.lines[0];
+        // the spec's: the quarter's bookings (O1 1000, O2 2000, O4 EUR 100 at 1.1: 3110,
+        // the deals dated after Feb 15 too, as a period under way counts its flows)
+        // against last year's whole Q1 (O8 800, O9 600)
+        assert_eq!(l.value.to_text("—"), "1.221429", "{kind}");
+        // like for like: by Feb 15, O1 (1000) against last year's by Feb 15, O9 (600)
+        assert_eq!(l.like_for_like.to_text("—"), "0.666667", "{kind}");
+        let json = salesorg_engine::scorecard::person_scorecard_json(&e, &c);
+        assert!(
+            json.contains(r#""revenue_growth_yoy":{"value":1.221429,"#)
+                && json.contains(r#""like_for_like":0.666667,"#),
+            "{kind}: {json}"
+        );
+        // on Feb 5, nothing last year by then: no growth to speak of
+        assert_eq!(
+            card("2024-02-05").lines[0].like_for_like,
+            Value::Null,
+            "{kind}"
+        );
+        // a past quarter has its growth alone
+        assert_eq!(
+            card("2024-04-02").lines[0].like_for_like,
+            Value::Null,
+            "{kind}"
+        );
+    }
+}
+
 /// Pro-rated quotas (spec §3 `quota`, setting `quota_prorating`): without it, a year's
 /// quota counts for the year alone; evenly, each month of it weighs the same; by a
 /// seasonal profile, each month its weight; a part of a month, its days' part. A quarter's

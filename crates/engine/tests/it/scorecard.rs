@@ -166,9 +166,38 @@ fn the_snapshot_matches_the_store_and_expires_on_write() {
         salesorg_engine::scorecard::rows_csv(e, &rows, &kpis, &mut out).unwrap();
         String::from_utf8(out).unwrap()
     };
-    let (e1, t1) = salesorg_engine::scorecard::load(&mut s, &cat, false, true, &Quiet).unwrap();
+    // each load says what it is doing, in order (the server's page while it loads shows it)
+    struct Steps(std::cell::RefCell<Vec<String>>);
+    impl salesorg_engine::Progress for Steps {
+        fn update(&self, what: &str, _: u64, _: u64) {
+            let mut v = self.0.borrow_mut();
+            if v.last().is_none_or(|l| l != what) {
+                v.push(what.to_owned());
+            }
+        }
+    }
+    let steps = Steps(Default::default());
+    let (e1, t1) = salesorg_engine::scorecard::load(&mut s, &cat, false, true, &steps).unwrap();
     assert!(t1.phases.iter().any(|p| p.0 == "write snapshot"));
-    let (e2, t2) = salesorg_engine::scorecard::load(&mut s, &cat, false, true, &Quiet).unwrap();
+    assert_eq!(
+        steps.0.take(),
+        [
+            "reading the org and the accounts",
+            "reading opportunities",
+            "reading the stage history",
+            "reading leads",
+            "reading activities",
+            "reading quotas, spend and surveys",
+            "sorting and indexing the records",
+            "writing the snapshot",
+            "cutting the org into segments",
+        ]
+    );
+    let (e2, t2) = salesorg_engine::scorecard::load(&mut s, &cat, false, true, &steps).unwrap();
+    assert_eq!(
+        steps.0.take(),
+        ["reading the snapshot", "cutting the org into segments"]
+    );
     assert_eq!(
         t2.phases[0].0, "snapshot",
         "the second load reads the snapshot"

@@ -50,6 +50,15 @@ pub fn fixture(kind: BackendKind) -> Fx {
 
 /// [`fixture`], with `more` written to the store after the demo and before the server loads.
 pub fn fixture_with(kind: BackendKind, more: impl FnOnce(&mut TestStore)) -> Fx {
+    made(kind, more, true)
+}
+
+/// [`fixture`] before the server has loaded its data (as while it loads).
+pub fn fixture_loading(kind: BackendKind) -> Fx {
+    made(kind, |_| {}, false)
+}
+
+fn made(kind: BackendKind, more: impl FnOnce(&mut TestStore), load: bool) -> Fx {
     let mut s = fresh(kind);
     let spec = DemoSpec {
         people: 150,
@@ -102,7 +111,9 @@ pub fn fixture_with(kind: BackendKind, more: impl FnOnce(&mut TestStore)) -> Fx 
     let mut cfg = Config::new(&s.url, salesorg_core::catalog::Catalog::builtin().unwrap());
     cfg.today = Some(today());
     let app = App::new(cfg).unwrap();
-    app.load().unwrap();
+    if load {
+        app.load().unwrap();
+    }
     let router = salesorg_web::router(app.clone());
     Fx {
         _store: s,

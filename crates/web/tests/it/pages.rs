@@ -500,3 +500,64 @@ fn an_empty_table_says_there_is_nothing_in_the_period() {
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains(">none<"), "{}", r.body);
 }
+
+/// While the server loads its data, a page says so and what the loader is doing, and asks
+/// again by itself (with JavaScript off too); the API says the same with its code and a
+/// Retry-After. It had answered "503 the data is still loading" and a link back to the
+/// same page.
+#[test]
+fn a_page_asked_for_while_the_data_loads_says_what_is_loading_and_asks_again() {
+    for kind in [BackendKind::Sqlite, BackendKind::Postgres] {
+        let fx = fixture_loading(kind);
+        let a = sign_in(&fx, "dir_a", PASSWORD).unwrap();
+        let r = call(&fx, "GET", "/", &a, None);
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{kind}");
+        assert_eq!(r.headers["retry-after"], "5", "{kind}");
+        assert!(
+            r.body
+                .contains("<meta http-equiv=\"refresh\" content=\"5\">"),
+            "{kind}: {}",
+            r.body
+        );
+        assert!(
+            r.body.contains("<h1>Loading the data</h1>"),
+            "{kind}: {}",
+            r.body
+        );
+        assert!(
+            !r.body.contains("Now:"),
+            "{kind}: no step reported yet: {}",
+            r.body
+        );
+        salesorg_engine::Progress::update(
+            &fx.app.load_progress(),
+            "reading opportunities",
+            1_500_000,
+            0,
+        );
+        let r = call(&fx, "GET", "/people/x", &a, None);
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{kind}");
+        assert!(
+            r.body.contains(
+                "<p class=\"sub\" role=\"status\">Now: reading opportunities, 1,500,000 so far \
+                 (loading for 0 s).</p>"
+            ),
+            "{kind}: {}",
+            r.body
+        );
+        let r = call(&fx, "GET", "/api/scorecard", &a, None);
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{kind}");
+        assert_eq!(r.headers["retry-after"], "5", "{kind}");
+        assert_eq!(r.json()["error"]["code"], "not_ready", "{kind}");
+        assert_eq!(
+            r.json()["error"]["message"],
+            "the data is still loading: reading opportunities, 1,500,000 so far (loading for 0 s)",
+            "{kind}"
+        );
+        // once loaded, the pages are served and the step is gone
+        fx.app.load().unwrap();
+        assert_eq!(fx.app.loading_step(), None, "{kind}");
+        let r = call(&fx, "GET", "/", &a, None);
+        assert_eq!(r.status, StatusCode::OK, "{kind}");
+    }
+}
