@@ -910,6 +910,18 @@ pub fn generate(
     let last_working = weights.iter().rposition(|&w| w > 0.0);
     let (mut cum_w, mut given) = (0.0, 0u64);
     let reps = g.reps.clone();
+    // the calls made by inside and by field reps, for the targets on calls per rep-day
+    // (counted as written: no draw depends on them)
+    let inside_of: HashMap<PersonId, bool> =
+        reps.iter().map(|r| (r.id.clone(), r.inside)).collect();
+    let mut calls = [0u64; 2];
+    let mut count_calls = |acts: &[Activity]| {
+        for a in acts.iter().filter(|a| a.kind == ActivityKind::Call) {
+            if let Some(&inside) = inside_of.get(&a.owner) {
+                calls[usize::from(inside)] += 1;
+            }
+        }
+    };
     for (ri, rep) in reps.iter().enumerate() {
         cum_w += weights[ri];
         let upto = if Some(ri) == last_working {
@@ -1138,6 +1150,7 @@ pub fn generate(
                 sink.opportunities(&opps, &hist)?;
                 sink.leads(&leads)?;
                 sink.activities(&acts)?;
+                count_calls(&acts);
                 sum.opportunities += opps.len() as u64;
                 sum.history += hist.len() as u64;
                 sum.leads += leads.len() as u64;
@@ -1200,6 +1213,7 @@ pub fn generate(
     sink.opportunities(&opps, &hist)?;
     sink.leads(&leads)?;
     sink.activities(&acts)?;
+    count_calls(&acts);
     sum.opportunities += opps.len() as u64;
     sum.history += hist.len() as u64;
     sum.leads += leads.len() as u64;
@@ -1297,10 +1311,28 @@ pub fn generate(
         // (to the ten-thousandth: `money` rounds to whole units)
         amount: Money::from_units((amount * salesorg_core::money::SCALE as f64).round() as i64),
     };
+    // each kind of rep's calls per working day over the whole history, a little above, to
+    // the nearest 0.05: a target about half of them meet (fixed ones had been met five times
+    // over by the reps of a larger demo, who each work more deals)
+    let mut rep_days = [0u64; 2];
+    for r in &reps {
+        let (mut d, to) = (r.hired.max(start), r.left.unwrap_or(end).min(end));
+        while d < to {
+            rep_days[usize::from(r.inside)] +=
+                u64::from(!matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday));
+            d += Duration::days(1);
+        }
+    }
+    let per_day: Vec<f64> = (0..2)
+        .map(|k| {
+            let rate = calls[k] as f64 / rep_days[k].max(1) as f64;
+            ((rate * 1.05 * 20.0).round() / 20.0).max(0.05)
+        })
+        .collect();
     let mut q = Period::containing(&cal, Grain::Quarter, start);
     while q.start <= end {
         for rep in reps.iter().filter(|r| works(Some(r.hired), r.left, &q)) {
-            let per_day = if rep.inside { 0.8 } else { 0.4 };
+            let per_day = per_day[usize::from(rep.inside)];
             quotas.push(target(
                 QuotaTarget::Person(rep.id.clone()),
                 q,
