@@ -933,6 +933,19 @@ pub fn person_scorecard(
     for r in &rows {
         writeln!(out, "{}", fmt_row(r).trim_end())?;
     }
+    // (the spec's revenue growth of a period under way is against last year's whole period)
+    if let (Some((_, ly)), Some(l)) = (
+        &card.to_date,
+        card.lines.iter().find(|l| l.kpi == "revenue_growth_yoy"),
+    ) && l.like_for_like != salesorg_core::kpi::Value::Null
+    {
+        writeln!(
+            out,
+            "revenue_growth_yoy like for like, to {} against {ly}: {}",
+            fmt_date(card.as_of),
+            l.like_for_like.to_text("—")
+        )?;
+    }
     Ok(())
 }
 

@@ -958,6 +958,17 @@ fn the_default_period_of_a_historical_export_is_its_last_quarter() {
     )));
     let head = card.lines().next().unwrap_or_default();
     assert!(head.contains("FY2026-Q4 as of 2026-12-04"), "{head}");
+    // the CRO's revenue growth, mid-quarter, also like for like, as the JSON has it
+    let json = ok(&words(&format!(
+        "--db {demo} scorecard --person P-00001 --as-of 2026-12-04 --format json"
+    )));
+    let j: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let like = &j["kpis"]["revenue_growth_yoy"]["like_for_like"];
+    assert!(like.is_number(), "{json}");
+    let line = format!(
+        "revenue_growth_yoy like for like, to 2026-12-04 against FY2025-Q4 to 2025-12-04: {like}"
+    );
+    assert!(card.contains(&line), "{line:?} in:\n{card}");
 }
 
 /// A leader who has never led anyone (a regional manager alone in no reporting line, as
