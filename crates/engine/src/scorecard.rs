@@ -1516,6 +1516,10 @@ struct Feeds {
     mask: u16,
     /// Won deals count only when they won the account its first time.
     first_won_only: bool,
+    /// Activities count only when they are calls (`calls`), and only a rep's
+    /// (`calls_per_rep_day`): the emails and tasks of the scope had been listed behind
+    /// its calls too (131 records behind 78 calls).
+    calls: Option<bool>,
 }
 
 impl Feeds {
@@ -1564,6 +1568,11 @@ impl Feeds {
         Feeds {
             mask: bits(kinds),
             first_won_only,
+            calls: match k {
+                "calls" => Some(false),
+                "calls_per_rep_day" => Some(true),
+                _ => None,
+            },
         }
     }
     #[inline]
@@ -1573,6 +1582,14 @@ impl Feeds {
                 Contribution::Won(i) if self.first_won_only => book
                     .opps
                     .has(*i as usize, salesorg_core::scorecard::book::F_FIRST_WON),
+                Contribution::Activity(i) => match self.calls {
+                    Some(reps_only) => {
+                        let a = &book.activities;
+                        a.calls[*i as usize] > 0
+                            && (!reps_only || book.people[a.owner[*i as usize] as usize].rep)
+                    }
+                    None => true,
+                },
                 _ => true,
             }
     }
@@ -1788,9 +1805,9 @@ fn explain_made(
     let keep = salesorg_core::scorecard::Want {
         slots: vec![true, yoy],
         kinds: feeds.mask,
-        // the kinds decide, but for the first wins among won deals
-        keep: feeds
-            .first_won_only
+        // the kinds decide, but for the first wins among won deals and the calls among
+        // activities
+        keep: (feeds.first_won_only || feeds.calls.is_some())
             .then_some(&keep as &(dyn Fn(&Contribution) -> bool + Sync)),
         ends_only,
     };

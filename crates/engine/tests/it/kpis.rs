@@ -1242,6 +1242,62 @@ fn explain_lists_the_records_behind_a_number() {
     assert_eq!(salesorg_core::kpi::fmt_fixed(sum.into(), 4, 2), "3110.00");
 }
 
+/// The drill-down of calls lists the calls alone, and that of calls per rep-day a rep's
+/// calls alone: both had listed every activity of the scope, emails and meetings too (131
+/// records behind 78 calls); `activities` lists them all.
+#[test]
+fn explain_of_calls_lists_the_calls_it_counts() {
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        small_org(&mut s, &settings());
+        // a call by MA, a manager: a call, but not a rep's
+        let a8 = activity("A8", ActivityKind::Call, "2024-01-09T10:00:00Z", "MA", None);
+        s.upsert_activities(&mut std::iter::once(&a8)).unwrap();
+        let e = salesorg_engine::scorecard::load(
+            &mut s,
+            &Catalog::builtin().unwrap(),
+            true,
+            false,
+            &Quiet,
+        )
+        .unwrap()
+        .0;
+        let p = Period::parse(Q1, &e.book.settings.fiscal).unwrap();
+        let ids = |k: &'static str| {
+            let ex = salesorg_engine::scorecard::explain(
+                &e,
+                k,
+                e.scope("company").unwrap(),
+                p,
+                d("2026-01-01"),
+            )
+            .unwrap();
+            let mut v: Vec<String> = ex.formatted(&e).map(|r| r.id.clone()).collect();
+            v.sort();
+            (ex.value.to_text("—"), v)
+        };
+        let v = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            ids("calls"),
+            ("5".to_owned(), v(&["A1", "A2", "A4", "A5", "A8"])),
+            "{kind}"
+        );
+        assert_eq!(
+            ids("calls_per_rep_day").1,
+            v(&["A1", "A2", "A4", "A5"]),
+            "{kind}"
+        );
+        assert_eq!(
+            ids("activities"),
+            (
+                "8".to_owned(),
+                v(&["A1", "A2", "A3", "A4", "A5", "A6", "A7", "A8"])
+            ),
+            "{kind}"
+        );
+    }
+}
+
 /// A quota's drill-down lists the quota rows it adds up: the one set on the team, else
 /// the own-book quotas of the reps in scope on the first day (it had listed no records:
 /// "where does my team's number come from?"); attainment's lists them beside the deals.
