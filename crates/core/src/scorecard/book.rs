@@ -1913,9 +1913,21 @@ impl Book {
             })
             .collect();
         let mut closed = 0u128;
+        // a deal's amount on an as-of day may be an earlier one of its stage history's (an
+        // open pipeline sums those): each deal counts at the largest it ever had
+        let ovs = &self.history.overrides;
+        let mut ov = 0;
         for i in 0..o.len() {
+            let mut top = o.amount[i].unsigned_abs();
+            let end = o.hist_off.get(i + 1).copied().unwrap_or(0);
+            while ov < ovs.len() && ovs[ov].0 < end {
+                if ovs[ov].1 != i64::MIN {
+                    top = top.max(ovs[ov].1.unsigned_abs());
+                }
+                ov += 1;
+            }
             let d = &mut deals[(o.currency[i] as usize).min(nc - 1)];
-            d.1 += u128::from(o.amount[i].unsigned_abs());
+            d.1 += u128::from(top);
             d.2 += 1;
             closed += u128::from(o.amount_at_close[i].unsigned_abs());
         }
@@ -1992,7 +2004,10 @@ impl MoneyKind {
 /// refuses the batch at its largest amount.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MoneyTotals {
-    /// Per currency of the deals: the sum of their amounts, and how many deals.
+    /// Per currency of the deals: the sum of their amounts, and how many deals. (The book
+    /// takes each deal at the largest amount it had, its stage history's earlier ones
+    /// too; an import, its current amount, as reading every history row would cost it a
+    /// scan of the largest table: an earlier amount past the limit is refused at load.)
     pub deals: Vec<(Currency, u128, u64)>,
     pub spend: u128,
     pub quotas: u128,

@@ -1178,6 +1178,77 @@ fn amounts_that_add_up_past_what_a_sum_holds_are_an_error_not_a_wrong_number() {
     );
 }
 
+/// A deal's amount on an as-of day may be an earlier one from its stage history, which the
+/// open pipeline sums: those count too. Four open deals of 100 that each stood at 300
+/// trillion in January had summed, on an as-of day then, to a pipeline wrapped around to a
+/// wrong number; they are refused when the book is made.
+#[test]
+fn earlier_amounts_that_add_up_past_what_a_sum_holds_are_an_error_too() {
+    for n in [3, 4] {
+        let mut st = fresh(BackendKind::Sqlite);
+        small_org(&mut st, &settings());
+        let opps: Vec<Opportunity> = (0..n)
+            .map(|k| {
+                let mut o = opp(
+                    &format!("OH{k}"),
+                    "R1",
+                    "ACC1",
+                    "100",
+                    "USD",
+                    OppStatus::Open,
+                    "Qualification",
+                    "2024-01-02",
+                    "2024-03-30",
+                );
+                o.last_modified = Some(ts("2024-02-01T09:00:00Z"));
+                o
+            })
+            .collect();
+        st.upsert_opportunities(&mut opps.iter()).unwrap();
+        let h: Vec<StageChange> = (0..n)
+            .flat_map(|k| {
+                let id = format!("OH{k}");
+                let mut first = hist(&id, 0, "2024-01-02T09:00:00Z", "Prospecting", 1000);
+                first.amount = Some(Money::parse("300000000000000").unwrap());
+                [
+                    first,
+                    hist(&id, 1, "2024-02-01T09:00:00Z", "Qualification", 2500),
+                ]
+            })
+            .collect();
+        st.upsert_stage_history(&mut h.iter()).unwrap();
+        if n == 3 {
+            // three sum exactly: the company's pipeline on Jan 15 holds them at 300 trillion
+            // each, beside O1 1000, O2 2000, O3 500 and O6 300
+            let e = salesorg_engine::scorecard::load(
+                &mut st,
+                &Catalog::builtin().unwrap(),
+                false,
+                false,
+                &Quiet,
+            )
+            .unwrap()
+            .0;
+            let q = Period::parse(Q1, &e.book.settings.fiscal).unwrap();
+            let rows = e
+                .run(
+                    &[e.scope("company").unwrap()],
+                    &[q],
+                    &["pipeline_open"],
+                    d("2024-01-15"),
+                )
+                .unwrap();
+            assert_eq!(rows[0].values[0].1.to_text("—"), "900000000003800.00");
+        } else {
+            let err = load_error(&mut st, "four deals that stood at 300 trillion must fail");
+            assert!(
+                err.contains("opportunities' amounts add up to more than salesorg sums exactly"),
+                "{err}"
+            );
+        }
+    }
+}
+
 #[test]
 fn more_stages_than_a_book_holds_is_an_error_that_names_the_record() {
     // a stage column holds a byte per record: 256 stages at most (the small org's own
