@@ -400,6 +400,13 @@ fn engine(kind: BackendKind, settings: &Settings) -> Engine {
         .0
 }
 
+/// The engine over store `s`, with record ids kept for drill-downs.
+fn with_ids(s: &mut Store) -> Engine {
+    salesorg_engine::scorecard::load(s, &Catalog::builtin().unwrap(), true, false, &Quiet)
+        .unwrap()
+        .0
+}
+
 /// The value of one KPI as text ("—" when undefined).
 fn kpi(e: &Engine, scope: &str, period: &str, k: &str) -> String {
     let p = Period::parse(period, &e.book.settings.fiscal).unwrap();
@@ -764,15 +771,7 @@ fn quotas_pro_rated_evenly_or_by_season() {
                 amount: usd("12000"),
             }])
             .unwrap();
-            let e = salesorg_engine::scorecard::load(
-                &mut s,
-                &Catalog::builtin().unwrap(),
-                true,
-                false,
-                &Quiet,
-            )
-            .unwrap()
-            .0;
+            let e = with_ids(&mut s);
             let got = [
                 kpi(&e, "person:R1", Q1, "quota"),
                 kpi(&e, "person:R1", "2024-01", "quota"),
@@ -825,15 +824,7 @@ fn targets_on_calls_and_pipeline_add_up_as_quotas_do() {
             t(QuotaTarget::Person(pid("R1")), q1, "sales_cycle_days", "30"),
         ])
         .unwrap();
-        let e = salesorg_engine::scorecard::load(
-            &mut s,
-            &Catalog::builtin().unwrap(),
-            true,
-            false,
-            &Quiet,
-        )
-        .unwrap()
-        .0;
+        let e = with_ids(&mut s);
         let target = |scope: &str, p: &str, k: &str| {
             let p = Period::parse(p, &cal).unwrap();
             e.target(e.scope(scope).unwrap(), &p, k)
@@ -1324,15 +1315,7 @@ fn explain_of_calls_lists_the_calls_it_counts() {
         // a call by MA, a manager: a call, but not a rep's
         let a8 = activity("A8", ActivityKind::Call, "2024-01-09T10:00:00Z", "MA", None);
         s.upsert_activities(&mut std::iter::once(&a8)).unwrap();
-        let e = salesorg_engine::scorecard::load(
-            &mut s,
-            &Catalog::builtin().unwrap(),
-            true,
-            false,
-            &Quiet,
-        )
-        .unwrap()
-        .0;
+        let e = with_ids(&mut s);
         let p = Period::parse(Q1, &e.book.settings.fiscal).unwrap();
         let ids = |k: &'static str| {
             let ex = salesorg_engine::scorecard::explain(
