@@ -389,6 +389,73 @@ impl Store {
         Ok(t)
     }
 
+    /// Upper bounds of the store's money totals ([`Store::money_totals`]) and the data
+    /// version at which they hold, as an import last saved them; `None` when none are
+    /// saved.
+    pub fn money_bounds(&mut self) -> Result<Option<(i64, MoneyTotals)>> {
+        let rows = self.rows(
+            "SELECT kind, total, n, version FROM money_bounds ORDER BY kind",
+            &[],
+        )?;
+        let Some(version) = rows.first().and_then(|r| r[3].as_int()) else {
+            return Ok(None);
+        };
+        let mut t = MoneyTotals::default();
+        for r in &rows {
+            let kind = r[0].as_text().unwrap_or_default();
+            let bad = || StoreError::Corrupt(format!("money bound {kind:?}"));
+            let total: u128 = r[1]
+                .as_text()
+                .and_then(|x| x.parse().ok())
+                .ok_or_else(bad)?;
+            let n = r[2].as_int().unwrap_or(0).max(0) as u64;
+            if r[3].as_int() != Some(version) {
+                return Ok(None);
+            }
+            match kind.split_once(':') {
+                Some(("deals", ccy)) => {
+                    t.deals
+                        .push((Currency::parse(ccy).map_err(|_| bad())?, total, n))
+                }
+                _ => match kind {
+                    "spend" => t.spend = total,
+                    "quotas" => t.quotas = total,
+                    "targets" => t.targets = total,
+                    _ => return Err(bad()),
+                },
+            }
+        }
+        Ok(Some((version, t)))
+    }
+
+    /// Saves upper bounds of the store's money totals as of data version `version` (which
+    /// it does not move: they are derived from the data).
+    pub fn save_money_bounds(&mut self, version: i64, t: &MoneyTotals) -> Result<()> {
+        self.db.execute("DELETE FROM money_bounds", &[])?;
+        let mut rows: Vec<(String, u128, u64)> = t
+            .deals
+            .iter()
+            .map(|&(c, total, n)| (format!("deals:{c}"), total, n))
+            .collect();
+        rows.extend([
+            ("spend".to_owned(), t.spend, 0),
+            ("quotas".to_owned(), t.quotas, 0),
+            ("targets".to_owned(), t.targets, 0),
+        ]);
+        for (kind, total, n) in rows {
+            self.db.execute(
+                "INSERT INTO money_bounds (kind, total, n, version) VALUES (?, ?, ?, ?)",
+                &[
+                    Value::from(kind.as_str()),
+                    Value::from(total.to_string().as_str()),
+                    Value::from(n as i64),
+                    Value::from(version),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
     /// Before a bulk load into empty tables: drops the secondary indexes, which are
     /// cheaper to build once at the end than to maintain row by row. Returns whether it
     /// did (only when the big tables are empty). Run inside the load's transaction.

@@ -31,6 +31,11 @@ const SQLITE: &[Migration] = &[
         "rate_decimals",
         include_str!("../migrations/sqlite/0005_rate_decimals.sql"),
     ),
+    (
+        6,
+        "money_bounds",
+        include_str!("../migrations/sqlite/0006_money_bounds.sql"),
+    ),
 ];
 const POSTGRES: &[Migration] = &[
     (
@@ -57,6 +62,11 @@ const POSTGRES: &[Migration] = &[
         5,
         "rate_decimals",
         include_str!("../migrations/postgres/0005_rate_decimals.sql"),
+    ),
+    (
+        6,
+        "money_bounds",
+        include_str!("../migrations/postgres/0006_money_bounds.sql"),
     ),
 ];
 

@@ -2015,6 +2015,33 @@ pub struct MoneyTotals {
 }
 
 impl MoneyTotals {
+    /// Adds a deal of `amount` (ten-thousandths, taken whole) in `ccy`.
+    pub fn plus_deal(&mut self, ccy: Currency, amount: u64) {
+        match self.deals.iter_mut().find(|d| d.0 == ccy) {
+            Some(d) => {
+                d.1 += u128::from(amount);
+                d.2 += 1;
+            }
+            None => self.deals.push((ccy, u128::from(amount), 1)),
+        }
+    }
+    /// These totals and `more` added up, kind by kind and currency by currency.
+    pub fn plus(&self, more: &MoneyTotals) -> MoneyTotals {
+        let mut t = self.clone();
+        for &(c, sum, n) in &more.deals {
+            match t.deals.iter_mut().find(|d| d.0 == c) {
+                Some(d) => {
+                    d.1 = d.1.saturating_add(sum);
+                    d.2 += n;
+                }
+                None => t.deals.push((c, sum, n)),
+            }
+        }
+        t.spend = t.spend.saturating_add(more.spend);
+        t.quotas = t.quotas.saturating_add(more.quotas);
+        t.targets = t.targets.saturating_add(more.targets);
+        t
+    }
     /// The first kind of money whose total is past [`SUM_LIMIT`], with that total. `top`
     /// holds, for each entry of `deals`, the currency's highest rate into the
     /// organisation's in ten-thousandths of a unit per unit, rounded up (`SCALE` for the
