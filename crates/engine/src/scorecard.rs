@@ -1882,6 +1882,24 @@ fn explain_made(
             "bookings_last_year",
             kpi::fmt_fixed(c.totals[0][ly].cell.bookings.into(), 4, 2),
         ));
+        // mid-period, the growth like for like: the bookings up to the as-of day against
+        // last year's to the same day (docs/kpis.md "A period to date"), as the viewer
+        // sees them
+        let as_of = Engine::as_of(&period, today);
+        if let (Some((day, _)), Some(so_far)) = (period.under_way(as_of), period.to_date(as_of)) {
+            let then = same_day(&period.shifted_years(-1), day);
+            let rows = engine.run_in(lens, &[scope], &[so_far, then], &["bookings"], today)?;
+            let b = |i: usize| {
+                rows.get(i)
+                    .and_then(|r| r.values.first())
+                    .map_or(Value::Null, |v| v.1.clone())
+            };
+            inputs.extend([
+                ("bookings_to_date", b(0).to_text("—")),
+                ("bookings_last_year_to_date", b(1).to_text("—")),
+                ("like_for_like", kpi::growth_of(&b(0), &b(1)).to_text("—")),
+            ]);
+        }
     }
     let in_scope = |seg: u32| -> bool {
         lens.sees(seg)

@@ -1573,9 +1573,14 @@ async fn explain_page(
         body.push_str("<dl class=\"inputs\">");
         for (k, v) in &ex.inputs {
             let shown = match (*k, salesorg_core::money::Money::parse(v)) {
-                ("bookings" | "pipeline_open" | "spend" | "quota" | "bookings_last_year", Ok(m)) => {
-                    show("bookings", &Value::Money(m.units().into()), &ccy)
-                }
+                (
+                    "bookings" | "pipeline_open" | "spend" | "quota" | "bookings_last_year"
+                    | "bookings_to_date" | "bookings_last_year_to_date",
+                    Ok(m),
+                ) => show("bookings", &Value::Money(m.units().into()), &ccy),
+                ("like_for_like", _) => v
+                    .parse::<f64>()
+                    .map_or_else(|_| v.clone(), |x| format!("{:.1}%", x * 100.0)),
                 _ => v.clone(),
             };
             let _ = write!(body, "<div><dt>{}</dt><dd>{}</dd></div>", esc(&label(k)), esc(&shown));

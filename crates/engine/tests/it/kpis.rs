@@ -736,6 +736,28 @@ fn revenue_growth_under_way_also_like_for_like() {
             Value::Null,
             "{kind}"
         );
+        // the drill-down gives it among its inputs, with the two bookings to the day
+        let inputs = |today: &str| {
+            let q = Period::parse(Q1, &e.book.settings.fiscal).unwrap();
+            let company = e.scope("company").unwrap();
+            salesorg_engine::scorecard::explain(&e, "revenue_growth_yoy", company, q, d(today))
+                .unwrap()
+                .inputs
+                .into_iter()
+                .filter(|(k, _)| k.contains("to_date") || *k == "like_for_like")
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            inputs("2024-02-15"),
+            [
+                "bookings_to_date 1000.00",
+                "bookings_last_year_to_date 600.00",
+                "like_for_like 0.666667"
+            ],
+            "{kind}"
+        );
+        assert!(inputs("2024-04-02").is_empty(), "{kind}");
     }
 }
 
