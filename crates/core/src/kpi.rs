@@ -429,7 +429,6 @@ const RATIO_SCALE: i128 = 10i128.pow(RATIO_DECIMALS);
 /// The ratio 1 (`quota_attainment`'s target: the whole quota).
 pub const RATIO_ONE: Value = Value::Ratio(RATIO_SCALE);
 
-/// `n / d` as a ratio; `Null` when `d` is zero (spec §1 "Undefined").
 /// Growth of `now` over `before` (spec §2 `revenue_growth_yoy`: (bookings − bookings a
 /// year earlier) / bookings a year earlier); `null` when `before` is 0.
 pub fn growth(now: i128, before: i128) -> Value {
@@ -446,6 +445,7 @@ pub fn growth_of(now: &Value, before: &Value) -> Value {
     }
 }
 
+/// `n / d` as a ratio; `Null` when `d` is zero (spec §1 "Undefined").
 pub fn ratio(n: i128, d: i128) -> Value {
     if d == 0 {
         Value::Null

@@ -1886,8 +1886,8 @@ fn explain_made(
         // last year's to the same day (docs/kpis.md "A period to date"), as the viewer
         // sees them
         let as_of = Engine::as_of(&period, today);
-        if let (Some((day, _)), Some(so_far)) = (period.under_way(as_of), period.to_date(as_of)) {
-            let then = same_day(&period.shifted_years(-1), day);
+        let (_, _, to_date) = comparisons(engine, &period, as_of);
+        if let (Some((_, then)), Some(so_far)) = (to_date, period.to_date(as_of)) {
             let rows = engine.run_in(lens, &[scope], &[so_far, then], &["bookings"], today)?;
             let b = |i: usize| {
                 rows.get(i)

@@ -353,38 +353,34 @@ impl Store {
             (part(&r[0]) << 32) + part(&r[1])
         };
         let mut t = MoneyTotals::default();
-        let sql = format!(
-            "SELECT currency, COUNT(*), {halves} FROM opportunities \
-             WHERE amount IS NOT NULL GROUP BY currency ORDER BY currency"
-        );
-        for r in if deals {
-            self.rows(&sql, &[])?
-        } else {
-            Vec::new()
-        } {
-            let ccy = r[0].as_text().unwrap_or_default();
-            let ccy = Currency::parse(ccy)
-                .map_err(|e| StoreError::Corrupt(format!("opportunity currency {ccy:?}: {e}")))?;
-            let n = r[1].as_int().unwrap_or(0).max(0) as u64;
-            t.deals.push((ccy, whole(&r[2..]), n));
+        if deals {
+            let sql = format!(
+                "SELECT currency, COUNT(*), {halves} FROM opportunities \
+                 WHERE amount IS NOT NULL GROUP BY currency ORDER BY currency"
+            );
+            for r in self.rows(&sql, &[])? {
+                let ccy = r[0].as_text().unwrap_or_default();
+                let ccy = Currency::parse(ccy).map_err(|e| {
+                    StoreError::Corrupt(format!("opportunity currency {ccy:?}: {e}"))
+                })?;
+                let n = r[1].as_int().unwrap_or(0).max(0) as u64;
+                t.deals.push((ccy, whole(&r[2..]), n));
+            }
         }
-        let sql = format!("SELECT {halves} FROM spend");
         if spend {
+            let sql = format!("SELECT {halves} FROM spend");
             t.spend = self.rows(&sql, &[])?.first().map_or(0, |r| whole(r));
         }
-        let quota = "CASE WHEN metric = 'bookings' THEN 1 ELSE 0 END";
-        let sql = format!("SELECT {quota}, {halves} FROM quotas GROUP BY {quota}");
-        for r in if quotas {
-            self.rows(&sql, &[])?
-        } else {
-            Vec::new()
-        } {
-            let sum = if r[0].as_int() == Some(1) {
-                &mut t.quotas
-            } else {
-                &mut t.targets
-            };
-            *sum += whole(&r[1..]);
+        if quotas {
+            let quota = "CASE WHEN metric = 'bookings' THEN 1 ELSE 0 END";
+            let sql = format!("SELECT {quota}, {halves} FROM quotas GROUP BY {quota}");
+            for r in self.rows(&sql, &[])? {
+                let sum = match r[0].as_int() {
+                    Some(1) => &mut t.quotas,
+                    _ => &mut t.targets,
+                };
+                *sum += whole(&r[1..]);
+            }
         }
         Ok(t)
     }

@@ -487,7 +487,7 @@ impl App {
     }
 
     /// What the loader is doing while no data is loaded yet, e.g. "reading opportunities,
-    /// 1,500,000 so far (for 42 s)".
+    /// 1,500,000 so far (loading for 42 s)".
     pub fn loading_step(&self) -> Option<String> {
         let l = self.loading.lock().ok()?.clone()?;
         let so_far = match l.done {

@@ -942,10 +942,11 @@ fn compared(
             + &delta(k, now, was[1], &vs(last_year, last_year.to_string()));
     };
     // ("FY2026-Q3 to day 51", beside the header's "day 51 of 92")
-    let to_day = |p: &Period| match p.is_to_date() {
-        true => vs(p, format!("{} to day {}", p.whole(), p.days())),
-        false => vs(p, p.to_string()),
+    let day_label = |p: &Period| match p.is_to_date() {
+        true => format!("{} to day {}", p.whole(), p.days()),
+        false => p.to_string(),
     };
+    let to_day = |p: &Period| vs(p, day_label(p));
     // (the spec's growth is against last year's whole period: mid-period, a fall)
     let like = match like {
         Value::Null => String::new(),
@@ -953,10 +954,7 @@ fn compared(
             "<p class=\"target\">Like for like: {} against <a href=\"{}\">{}</a></p>",
             esc(&show(k, v, ccy)),
             esc(&explain(ly)),
-            esc(&match ly.is_to_date() {
-                true => format!("{} to day {}", ly.whole(), ly.days()),
-                false => ly.to_string(),
-            })
+            esc(&day_label(ly))
         ),
     };
     format!(

@@ -2015,27 +2015,25 @@ pub struct MoneyTotals {
 }
 
 impl MoneyTotals {
-    /// Adds a deal of `amount` (ten-thousandths, taken whole) in `ccy`.
-    pub fn plus_deal(&mut self, ccy: Currency, amount: u64) {
+    /// Adds `n` deals whose amounts (ten-thousandths, taken whole) sum to `sum` in `ccy`.
+    fn add_deals(&mut self, ccy: Currency, sum: u128, n: u64) {
         match self.deals.iter_mut().find(|d| d.0 == ccy) {
             Some(d) => {
-                d.1 += u128::from(amount);
-                d.2 += 1;
+                d.1 = d.1.saturating_add(sum);
+                d.2 += n;
             }
-            None => self.deals.push((ccy, u128::from(amount), 1)),
+            None => self.deals.push((ccy, sum, n)),
         }
+    }
+    /// Adds a deal of `amount` (ten-thousandths, taken whole) in `ccy`.
+    pub fn plus_deal(&mut self, ccy: Currency, amount: u64) {
+        self.add_deals(ccy, u128::from(amount), 1);
     }
     /// These totals and `more` added up, kind by kind and currency by currency.
     pub fn plus(&self, more: &MoneyTotals) -> MoneyTotals {
         let mut t = self.clone();
         for &(c, sum, n) in &more.deals {
-            match t.deals.iter_mut().find(|d| d.0 == c) {
-                Some(d) => {
-                    d.1 = d.1.saturating_add(sum);
-                    d.2 += n;
-                }
-                None => t.deals.push((c, sum, n)),
-            }
+            t.add_deals(c, sum, n);
         }
         t.spend = t.spend.saturating_add(more.spend);
         t.quotas = t.quotas.saturating_add(more.quotas);
