@@ -18,7 +18,7 @@ use crate::kpi::{self, Cell, Context, LossCell, StageCell, Totals, Value};
 use crate::period::{Grain, Period};
 
 pub use book::{Book, BookBuilder, Day, NO_DAY, NONE, date_of, day, fmt_day};
-use book::{QuotaOn, SpendTarget};
+use book::{QuotaEntry, QuotaOn, SpendTarget};
 pub use pass::{Contribution, DayCounts, Edges, Trace, Traced, Walk, Want};
 use pass::{Part, Slot};
 pub use segments::Segments;
@@ -2452,9 +2452,10 @@ impl Engine {
     /// person, their own-book targets; for a team or unit, a target set on it, else the
     /// own-book targets of the people in scope on the period's first day; for the company,
     /// those of everyone employed that day; a target counts for a period when its own
-    /// period lies inside it. Any other KPI's (a rate, a mean) is the one set on exactly
-    /// that person's book, team or unit for exactly that period. A period to date has its
-    /// whole period's. `None`: no target.
+    /// period lies inside it. Any other KPI's (a rate, a mean) is set on exactly that
+    /// person's book, team or unit: the one of the innermost period that holds this one,
+    /// else those set over its days when they cover them and agree ([`rate_target`]). A period
+    /// to date has its whole period's. `None`: no target.
     pub fn target(&self, scope: Scope, period: &Period, kpi: &str) -> Option<Value> {
         let m = kpi::KPI_IDS.iter().position(|k| *k == kpi)? as u8;
         let sums = kpi::ADDITIVE_KPIS.contains(&kpi);
@@ -2463,15 +2464,14 @@ impl Engine {
         // the targets of KPI `m` set on `who`, each with the amount it counts for here (a
         // sum's pro-rated as a quota is; any other's only for exactly this period)
         let on = |who: QuotaOn| -> Option<i128> {
+            let set = self.target_ix.get(&(m, who)).map_or(&[][..], Vec::as_slice);
+            let set = set.iter().map(|&i| &b.targets[i as usize]);
+            if !sums {
+                return rate_target(set, start, end).map(i128::from);
+            }
             let mut sum = None;
-            for &i in self.target_ix.get(&(m, who)).map_or(&[][..], Vec::as_slice) {
-                let q = &b.targets[i as usize];
-                let x = if sums {
-                    b.quota_share(q, start, end)
-                } else {
-                    (start == q.start && q.end == end).then_some(q.amount)
-                };
-                if let Some(x) = x {
+            for q in set {
+                if let Some(x) = b.quota_share(q, start, end) {
                     sum = Some(sum.unwrap_or(0) + i128::from(x));
                 }
             }
@@ -2495,6 +2495,43 @@ impl Engine {
         }?;
         Some(kpi::target_value(kpi, units))
     }
+}
+
+/// The target of a KPI that does not add up (a rate, a mean, a median) for the days
+/// `start..end`, among `set`, the targets set on one book, team or unit: the one set for the
+/// innermost period that holds these days (a year's win rate holds for each of its quarters,
+/// a quarter's for each of its months, whatever its months ask); else, when the targets set
+/// over these days cover every one of them and all ask the same, that (a year of quarters at
+/// 35%: 35% for the year). Targets that ask different things here have no one value: `None`.
+fn rate_target<'a>(set: impl Iterator<Item = &'a QuotaEntry>, start: Day, end: Day) -> Option<i64> {
+    let mut holding: Option<&QuotaEntry> = None;
+    let mut over: Vec<&QuotaEntry> = Vec::new();
+    for q in set.filter(|q| q.start < end && start < q.end) {
+        // (the innermost is the shortest)
+        if q.start <= start
+            && end <= q.end
+            && holding.is_none_or(|h| q.end - q.start < h.end - h.start)
+        {
+            holding = Some(q);
+        }
+        over.push(q);
+    }
+    if let Some(h) = holding {
+        return Some(h.amount);
+    }
+    let first = over.first()?.amount;
+    if over.iter().any(|q| q.amount != first) {
+        return None;
+    }
+    over.sort_unstable_by_key(|q| q.start);
+    let mut covered = start;
+    for q in &over {
+        if q.start > covered {
+            return None;
+        }
+        covered = covered.max(q.end);
+    }
+    (covered >= end).then_some(first)
 }
 
 /// Spec §3 `quota`: a quota set on the team or unit for the period wins; otherwise the

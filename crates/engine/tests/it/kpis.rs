@@ -824,6 +824,7 @@ fn targets_on_calls_and_pipeline_add_up_as_quotas_do() {
         let cal = settings.fiscal;
         let q1 = Period::parse(Q1, &cal).unwrap();
         let fy = Period::parse("FY2024", &cal).unwrap();
+        let q = |n: u8| Period::parse(&format!("FY2024-Q{n}"), &cal).unwrap();
         let t = |t: QuotaTarget, p: Period, metric: &str, a: &str| Quota {
             target: t,
             period: p,
@@ -844,6 +845,24 @@ fn targets_on_calls_and_pipeline_add_up_as_quotas_do() {
             ),
             t(QuotaTarget::Team(pid("MA")), q1, "win_rate", "0.6"),
             t(QuotaTarget::Person(pid("R1")), q1, "sales_cycle_days", "30"),
+            t(QuotaTarget::Person(pid("R2")), fy, "sales_cycle_days", "45"),
+            t(
+                QuotaTarget::Person(pid("R2")),
+                q(2),
+                "sales_cycle_days",
+                "40",
+            ),
+            t(QuotaTarget::Team(pid("MB")), q(1), "win_rate", "0.5"),
+            t(QuotaTarget::Team(pid("MB")), q(2), "win_rate", "0.5"),
+            t(QuotaTarget::Team(pid("MB")), q(3), "win_rate", "0.5"),
+            t(QuotaTarget::Team(pid("MB")), q(4), "win_rate", "0.5"),
+            t(QuotaTarget::Team(pid("C")), q(1), "win_rate", "0.3"),
+            t(QuotaTarget::Team(pid("C")), q(2), "win_rate", "0.3"),
+            t(QuotaTarget::Team(pid("C")), q(4), "win_rate", "0.3"),
+            t(QuotaTarget::Person(pid("R3")), q(1), "win_rate", "0.2"),
+            t(QuotaTarget::Person(pid("R3")), q(2), "win_rate", "0.2"),
+            t(QuotaTarget::Person(pid("R3")), q(3), "win_rate", "0.25"),
+            t(QuotaTarget::Person(pid("R3")), q(4), "win_rate", "0.2"),
         ])
         .unwrap();
         let e = with_ids(&mut s);
@@ -869,13 +888,66 @@ fn targets_on_calls_and_pipeline_add_up_as_quotas_do() {
         assert_eq!(target("company", Q1, "pipeline_created"), "5000.00");
         assert_eq!(target("person:R1", Q1, "pipeline_created"), "none");
         assert_eq!(target("company", "FY2024-Q2", "calls"), "none");
-        // a rate's or a mean's: set on exactly that scope and period, never added up
+        // a rate's or a mean's: set on exactly that scope, never added up; it holds for
+        // each part of its period (the innermost period's wins), and for a period that
+        // the targets inside cover when they agree
         assert_eq!(target("team:MA", Q1, "win_rate"), "0.6");
         assert_eq!(target("team:MA", "FY2024", "win_rate"), "none");
-        assert_eq!(target("team:MA", "2024-01", "win_rate"), "none");
-        assert_eq!(target("team:C", Q1, "win_rate"), "none");
+        assert_eq!(target("team:MA", "2024-01", "win_rate"), "0.6");
+        assert_eq!(
+            target("team:MA", "2024-02-10..2024-03-05", "win_rate"),
+            "0.6"
+        );
+        assert_eq!(
+            target("team:MA", "2024-03-20..2024-04-05", "win_rate"),
+            "none"
+        );
+        assert_eq!(
+            target("team:MA", "FY2024-Q1 to 2024-02-15", "win_rate"),
+            "0.6"
+        );
+        assert_eq!(target("team:MB", "FY2024", "win_rate"), "0.5");
+        // (a range's end is its first day out: Q2 is not inside it, but covers its last days)
+        assert_eq!(
+            target("team:MB", "2024-01-01..2024-06-30", "win_rate"),
+            "0.5"
+        );
+        assert_eq!(
+            target("team:MB", "2024-12-01..2025-01-05", "win_rate"),
+            "none"
+        );
+        assert_eq!(target("team:MB", "FY2025", "win_rate"), "none");
+        // C's leaves Q3 uncovered; R3's differ in Q3
+        assert_eq!(target("team:C", "FY2024", "win_rate"), "none");
+        assert_eq!(
+            target("team:C", "2024-02-01..2024-06-30", "win_rate"),
+            "0.3"
+        );
+        assert_eq!(
+            target("team:C", "2024-02-01..2024-07-02", "win_rate"),
+            "none"
+        );
+        assert_eq!(target("person:R3", "FY2024", "win_rate"), "none");
+        assert_eq!(
+            target("person:R3", "2024-01-01..2024-07-01", "win_rate"),
+            "0.2"
+        );
+        assert_eq!(
+            target("person:R3", "2024-06-15..2024-07-15", "win_rate"),
+            "none"
+        );
+        // MB's team's is not R3's, nor R3's the team's
+        assert_eq!(target("person:MB", Q1, "win_rate"), "none");
+        assert_eq!(target("team:R3", Q1, "win_rate"), "none");
         assert_eq!(target("person:R1", Q1, "sales_cycle_days"), "30.0");
+        assert_eq!(target("person:R1", "2024-02", "sales_cycle_days"), "30.0");
         assert_eq!(target("team:MA", Q1, "sales_cycle_days"), "none");
+        // R2's year holds for Q1 and Q3; Q2's own, inside it, wins there
+        assert_eq!(target("person:R2", "FY2024", "sales_cycle_days"), "45.0");
+        assert_eq!(target("person:R2", Q1, "sales_cycle_days"), "45.0");
+        assert_eq!(target("person:R2", "FY2024-Q2", "sales_cycle_days"), "40.0");
+        assert_eq!(target("person:R2", "2024-05", "sales_cycle_days"), "40.0");
+        assert_eq!(target("person:R2", "2024-09", "sales_cycle_days"), "45.0");
         // each KPI's value is of the kind its target is read as
         let all: Vec<&str> = salesorg_core::kpi::KPI_IDS.to_vec();
         let rows = e
