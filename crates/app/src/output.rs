@@ -946,6 +946,19 @@ pub fn person_scorecard(
             l.like_for_like.to_text("—")
         )?;
     }
+    // (a KPI of the role that waits for data keeps its row, and says what it waits for)
+    for l in card
+        .lines
+        .iter()
+        .filter(|l| salesorg_core::kpi::NOT_YET.contains(&l.kpi))
+    {
+        writeln!(
+            out,
+            "{} not computed: it {}, which salesorg does not hold yet",
+            l.kpi,
+            salesorg_engine::scorecard::formula(l.kpi)
+        )?;
+    }
     Ok(())
 }
 

@@ -969,6 +969,13 @@ fn the_default_period_of_a_historical_export_is_its_last_quarter() {
         "revenue_growth_yoy like for like, to 2026-12-04 against FY2025-Q4 to 2025-12-04: {like}"
     );
     assert!(card.contains(&line), "{line:?} in:\n{card}");
+    // the CRO's forecast accuracy waits for forecasts, and the table says so
+    assert!(
+        card.contains(
+            "\nforecast_accuracy not computed: it waits for forecasts, which salesorg does not hold yet"
+        ),
+        "{card}"
+    );
 }
 
 /// A leader who has never led anyone (a regional manager alone in no reporting line, as

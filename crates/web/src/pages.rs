@@ -1015,6 +1015,17 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
             );
             continue;
         }
+        // (a KPI that waits for data keeps its place and says what it waits for)
+        if kpi::NOT_YET.contains(&l.kpi) {
+            let _ = write!(
+                body,
+                "<article class=\"card waiting\"><h2>{}</h2><p class=\"value\" data-kpi=\"{}\" data-raw=\"null\">—</p><p class=\"target\">Not computed: it {}, which salesorg does not hold yet (spec §6).</p></article>",
+                esc(&label(l.kpi)),
+                l.kpi,
+                esc(sc::formula(l.kpi)),
+            );
+            continue;
+        }
         let target = target_line(l.kpi, &l.value, l.target.as_ref(), &ccy);
         let _ = write!(
             body,
@@ -1045,7 +1056,7 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
         let scalar: Vec<&sc::ScorecardLine> = card
             .lines
             .iter()
-            .filter(|l| !matches!(l.value, Value::Table(_)))
+            .filter(|l| !matches!(l.value, Value::Table(_)) && !kpi::NOT_YET.contains(&l.kpi))
             .collect();
         for l in &scalar {
             let _ = write!(

@@ -561,3 +561,30 @@ fn a_page_asked_for_while_the_data_loads_says_what_is_loading_and_asks_again() {
         assert_eq!(r.status, StatusCode::OK, "{kind}");
     }
 }
+
+/// A KPI of the role that waits for data (spec §6 `forecast_accuracy`: forecasts) keeps
+/// its card, which says what it waits for, with no comparisons of dashes; the direct
+/// reports' table has no column of dashes for it.
+#[test]
+fn a_kpi_that_waits_for_data_says_so_on_its_card() {
+    let fx = fixture(BackendKind::Sqlite);
+    let cro = sign_in(&fx, "cro", PASSWORD).unwrap();
+    let r = call(&fx, "GET", "/?period=FY2026-Q3", &cro, None);
+    assert_eq!(r.status, StatusCode::OK);
+    let card = r
+        .body
+        .split("<article class=\"card waiting\">")
+        .nth(1)
+        .and_then(|c| c.split("</article>").next())
+        .unwrap_or_else(|| panic!("no waiting card: {}", r.body));
+    assert!(card.contains("<h2>Forecast accuracy</h2>"), "{card}");
+    assert!(
+        card.contains("Not computed: it waits for forecasts, which salesorg does not hold yet"),
+        "{card}"
+    );
+    assert!(!card.contains("vs FY2026-Q2"), "{card}");
+    let reports = r.body.split("<h2>Direct reports</h2>").nth(1).unwrap();
+    let head = reports.split("</thead>").next().unwrap();
+    assert!(head.contains(">Win rate</th>"), "{head}");
+    assert!(!head.contains("Forecast accuracy"), "{head}");
+}
