@@ -815,7 +815,6 @@ pub fn person_scorecard(
     format: Format,
     out: &mut dyn Write,
 ) -> Result<()> {
-    use salesorg_core::scorecard::Scope;
     if matches!(format, Format::Json | Format::Toml) {
         writeln!(
             out,
@@ -825,52 +824,8 @@ pub fn person_scorecard(
         return Ok(());
     }
     let info = &engine.book.people[card.person as usize];
-    let report_names: Vec<String> = card
-        .reports
-        .iter()
-        .map(|r| match r {
-            Scope::Team(p) | Scope::Person(p) => engine.book.people[*p as usize].name.clone(),
-            _ => String::new(),
-        })
-        .collect();
-    let mut header = vec![
-        "kpi".to_string(),
-        card.period.to_string(),
-        format!("prev {}", card.previous),
-        format!("last yr {}", card.last_year),
-    ];
-    // mid-period, the comparisons to the same day beside the whole ones
-    if let Some((prev, ly)) = &card.to_date {
-        header.extend([format!("prev {prev}"), format!("last yr {ly}")]);
-    }
-    header.push("target".to_string());
-    header.extend(report_names.iter().cloned());
-    let rows: Vec<Vec<String>> = card
-        .lines
-        .iter()
-        .map(|l| {
-            let mut r = vec![
-                l.kpi.to_string(),
-                l.value.to_text("—"),
-                l.previous.to_text("—"),
-                l.last_year.to_text("—"),
-            ];
-            if card.to_date.is_some() {
-                r.extend([
-                    l.previous_to_date.to_text("—"),
-                    l.last_year_to_date.to_text("—"),
-                ]);
-            }
-            r.push(
-                l.target
-                    .as_ref()
-                    .map(|t| t.to_text("—"))
-                    .unwrap_or_default(),
-            );
-            r.extend(l.reports.iter().map(|v| v.to_text("—")));
-            r
-        })
-        .collect();
+    let none = if format == Format::Csv { "" } else { "—" };
+    let (header, rows) = salesorg_engine::scorecard::person_scorecard_table(engine, card, none);
     if format == Format::Csv {
         let mut w = csv::Writer::from_writer(out);
         w.write_record(&header)?;

@@ -969,6 +969,16 @@ fn the_default_period_of_a_historical_export_is_its_last_quarter() {
         "revenue_growth_yoy like for like, to 2026-12-04 against FY2025-Q4 to 2025-12-04: {like}"
     );
     assert!(card.contains(&line), "{line:?} in:\n{card}");
+    // the CSV leaves an undefined value empty, as the bulk export does (`—` is the table's)
+    let csv = ok(&words(&format!(
+        "--db {demo} scorecard --person P-00001 --as-of 2026-12-04 --format csv"
+    )));
+    assert!(!csv.contains('—'), "{csv}");
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("forecast_accuracy,,,,,,,")),
+        "{csv}"
+    );
     // the CRO's forecast accuracy waits for forecasts, and the table says so
     assert!(
         card.contains(

@@ -705,6 +705,60 @@ pub fn person_scorecard_by(
     })
 }
 
+/// A person's scorecard as a table, for the CLI's table and CSV and the web app's CSV: the
+/// header (`kpi`, the period, `prev P`, `last yr P`; mid-period `prev P to D` and `last yr
+/// P to D`; `target`; each direct report's name) and one row per KPI, `none` where a value
+/// is undefined (`—` in a table; empty in a CSV, as the bulk export's), an empty target
+/// where none is set.
+pub fn person_scorecard_table(
+    engine: &Engine,
+    card: &PersonScorecard,
+    none: &str,
+) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut header = vec![
+        "kpi".to_string(),
+        card.period.to_string(),
+        format!("prev {}", card.previous),
+        format!("last yr {}", card.last_year),
+    ];
+    // mid-period, the comparisons to the same day beside the whole ones
+    if let Some((prev, ly)) = &card.to_date {
+        header.extend([format!("prev {prev}"), format!("last yr {ly}")]);
+    }
+    header.push("target".to_string());
+    header.extend(card.reports.iter().map(|r| match r {
+        Scope::Team(p) | Scope::Person(p) => engine.book.people[*p as usize].name.clone(),
+        _ => String::new(),
+    }));
+    let rows = card
+        .lines
+        .iter()
+        .map(|l| {
+            let mut r = vec![
+                l.kpi.to_string(),
+                l.value.to_text(none),
+                l.previous.to_text(none),
+                l.last_year.to_text(none),
+            ];
+            if card.to_date.is_some() {
+                r.extend([
+                    l.previous_to_date.to_text(none),
+                    l.last_year_to_date.to_text(none),
+                ]);
+            }
+            r.push(
+                l.target
+                    .as_ref()
+                    .map(|t| t.to_text(none))
+                    .unwrap_or_default(),
+            );
+            r.extend(l.reports.iter().map(|v| v.to_text(none)));
+            r
+        })
+        .collect();
+    (header, rows)
+}
+
 /// A person's scorecard as JSON.
 pub fn person_scorecard_json(engine: &Engine, sc: &PersonScorecard) -> String {
     let info = &engine.book.people[sc.person as usize];

@@ -542,9 +542,8 @@ async fn person_scorecard(
             None | Some("") => None,
             Some(_) => Some(kpis_param(q.kpi.as_deref())?),
         };
-        let key = format!("person|{person}|{p}|{kp:?}|{}", cx.today);
-        let body = cx.scoped.cached(&key, || {
-            let card = sc::person_scorecard_by(
+        let card = |kp| {
+            sc::person_scorecard_by(
                 e,
                 cx.scoped.lens(),
                 cx.scoped.catalog,
@@ -553,12 +552,48 @@ async fn person_scorecard(
                 cx.today,
                 kp,
                 &|s, ps, k| cx.scoped.run(s, ps, k, cx.today),
-            )?;
-            Ok(sc::person_scorecard_json(e, &card))
-        })?;
+            )
+        };
+        // the table the CLI prints, as a spreadsheet opens it (the web page's "Export CSV")
+        if q.format.as_deref() == Some("csv") {
+            let card = card(kp)?;
+            let (header, rows) = sc::person_scorecard_table(e, &card, "");
+            let mut body = String::new();
+            for r in std::iter::once(&header).chain(&rows) {
+                let cells: Vec<String> = r.iter().map(|c| crate::pages::csv_cell(c)).collect();
+                body.push_str(&cells.join(","));
+                body.push_str("\r\n");
+            }
+            let id = e.book.people[person as usize].id.as_str();
+            cx.audit("export", &format!("scorecard of {id} {p}"))?;
+            return Ok(csv_attachment(&format!("scorecard-{id}-{p}.csv"), body));
+        }
+        let key = format!("person|{person}|{p}|{kp:?}|{}", cx.today);
+        let body = cx
+            .scoped
+            .cached(&key, || Ok(sc::person_scorecard_json(e, &card(kp)?)))?;
         Ok(json_text(body.to_string()))
     })
     .await
+}
+
+/// A CSV answer that a browser saves as `name` (quotes, slashes and backslashes in it
+/// made `_`).
+pub(crate) fn csv_attachment(name: &str, body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"{}\"",
+                    name.replace(['"', '\\', '/'], "_")
+                ),
+            ),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 async fn bulk(
@@ -616,17 +651,7 @@ async fn bulk(
             // written out: the next export's rows take their memory
             e.recycle(rows);
             let body = String::from_utf8(out).map_err(|e| WebError::Internal(e.to_string()))?;
-            return Ok((
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        "attachment; filename=\"scorecard.csv\"",
-                    ),
-                ],
-                body,
-            )
-                .into_response());
+            return Ok(csv_attachment("scorecard.csv", body));
         }
         let mut s = String::from("{\"rows\":[");
         for (i, r) in rows.iter().enumerate() {

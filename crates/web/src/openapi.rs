@@ -125,8 +125,8 @@ pub const OPERATIONS: &[Op] = &[
     (
         "GET",
         "/api/scorecard/person/{id}",
-        "A person's role scorecard: previous period, last year, target and direct reports side by side.",
-        &["period", "kpi"],
+        "A person's role scorecard: previous period, last year, target and direct reports side by side (JSON, or CSV: the CLI's table, undefined values empty).",
+        &["period", "kpi", "format"],
         true,
     ),
     (

@@ -1134,6 +1134,22 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
     }
     body.push_str(&tables);
     body.push_str(&charts_for(cx, card.scope, &p, Some(&card))?);
+    // the numbers for a spreadsheet: this scorecard as its table, and, on the viewer's own
+    // page when they lead anyone, the bulk export over every team and unit they may open
+    let _ = write!(
+        body,
+        "<p class=\"sub export\">Export: <a href=\"/api/scorecard/person/{}?period={}&amp;format=csv\" download>this scorecard (CSV)</a>",
+        enc(info.id.as_str()),
+        enc(&pstr)
+    );
+    if mine && matches!(card.scope, Scope::Team(_) | Scope::Company) {
+        body.push_str(" · every team and unit you can see, by ");
+        let grains = ["month", "quarter", "year"].map(|g| {
+            format!("<a href=\"/api/scorecard/bulk?grain={g}&amp;format=csv\" download>{g}</a>")
+        });
+        let _ = write!(body, "{}, {} or {} (CSV)", grains[0], grains[1], grains[2]);
+    }
+    body.push_str("</p>");
     Ok(Page { title, body })
 }
 
@@ -1642,9 +1658,16 @@ async fn explain_page(
 }
 
 /// A CSV cell, quoted when needed and defused against formula injection: a cell that
-/// starts with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'`.
+/// starts with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'`, but for a
+/// plain number (`-0.0925`: a fall in revenue growth), which no spreadsheet runs.
 pub fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let number = s.strip_prefix('-').is_some_and(|d| {
+        !d.is_empty()
+            && d.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+            && d.bytes().filter(|&b| b == b'.').count() <= 1
+            && d.as_bytes()[0].is_ascii_digit()
+    });
+    let s = if !number && s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
         s.to_owned()
@@ -1708,20 +1731,7 @@ async fn explain_csv(
     })
     .await;
     match r {
-        Ok((name, body)) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!(
-                        "attachment; filename=\"{}\"",
-                        name.replace(['"', '\\', '/'], "_")
-                    ),
-                ),
-            ],
-            body,
-        )
-            .into_response(),
+        Ok((name, body)) => crate::api::csv_attachment(&name, body),
         Err(e) => error_page(e, "/explain"),
     }
 }

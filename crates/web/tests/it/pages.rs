@@ -133,7 +133,13 @@ fn csv_cells_are_defused_against_formula_injection() {
         "\"'=HYPERLINK(\"\"http://x\"\")\""
     );
     assert_eq!(csv_cell("+1"), "'+1");
-    assert_eq!(csv_cell("-1"), "'-1");
+    assert_eq!(csv_cell("-1+1"), "'-1+1");
+    assert_eq!(csv_cell("-1.2.3"), "'-1.2.3");
+    assert_eq!(csv_cell("-"), "'-");
+    assert_eq!(csv_cell("-A1"), "'-A1");
+    // a plain negative number stays a number (a fall in revenue growth)
+    assert_eq!(csv_cell("-1"), "-1");
+    assert_eq!(csv_cell("-0.0925"), "-0.0925");
     assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
     assert_eq!(csv_cell("\tx"), "'\tx");
     assert_eq!(csv_cell("plain"), "plain");
@@ -587,4 +593,85 @@ fn a_kpi_that_waits_for_data_says_so_on_its_card() {
     let head = reports.split("</thead>").next().unwrap();
     assert!(head.contains(">Win rate</th>"), "{head}");
     assert!(!head.contains("Forecast accuracy"), "{head}");
+}
+
+/// A scorecard page exports its numbers: the scorecard itself as the CLI's table in CSV
+/// (undefined values empty, as in the bulk export), and, on a leader's own page, the bulk
+/// export over every team and unit they may see; a rep's page offers no bulk export, and
+/// nobody exports a scorecard they may not open.
+#[test]
+fn a_scorecard_page_exports_its_numbers_as_csv() {
+    let fx = fixture(BackendKind::Sqlite);
+    let lead = sign_in(&fx, "lead_b", PASSWORD).unwrap();
+    let me = fx.person("lead_b");
+    let page = call(&fx, "GET", "/?period=FY2026-Q3", &lead, None);
+    let href = format!("/api/scorecard/person/{me}?period=FY2026-Q3&amp;format=csv");
+    assert!(page.body.contains(&href), "{}", page.body);
+    assert!(
+        page.body
+            .contains("/api/scorecard/bulk?grain=quarter&amp;format=csv")
+    );
+    let r = call(&fx, "GET", &href.replace("&amp;", "&"), &lead, None);
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.headers["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(
+        r.headers["content-disposition"],
+        format!("attachment; filename=\"scorecard-{me}-FY2026-Q3.csv\"")
+    );
+    // the same numbers as the JSON
+    let json = call(
+        &fx,
+        "GET",
+        &format!("/api/scorecard/person/{me}?period=FY2026-Q3"),
+        &lead,
+        None,
+    );
+    let j: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+    let mut lines = r.body.lines();
+    let head = lines.next().unwrap();
+    assert!(
+        head.starts_with("kpi,FY2026-Q3,prev FY2026-Q2,last yr FY2025-Q3,target,"),
+        "{head}"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let kpis = j["kpis"].as_object().unwrap();
+    assert_eq!(rows.len(), kpis.len(), "{}", r.body);
+    for row in &rows {
+        let v = &kpis[row[0]]["value"];
+        let want = match v {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) => s.clone(),
+            v => v.to_string(),
+        };
+        assert_eq!(row[1], want, "{}: {v}", row[0]);
+        assert!(!row.contains(&"—"), "{row:?}");
+    }
+    // a rep exports their own scorecard, but there is no bulk export of a book
+    let rep = sign_in(&fx, "rep", PASSWORD).unwrap();
+    let page = call(&fx, "GET", "/?period=FY2026-Q3", &rep, None);
+    assert!(page.body.contains("this scorecard (CSV)"), "{}", page.body);
+    assert!(!page.body.contains("/api/scorecard/bulk"), "{}", page.body);
+    let other = call(
+        &fx,
+        "GET",
+        &format!("/api/scorecard/person/{me}?period=FY2026-Q3&format=csv"),
+        &rep,
+        None,
+    );
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    // the leader's bulk export, through the page's session
+    let bulk = call(
+        &fx,
+        "GET",
+        "/api/scorecard/bulk?grain=quarter&format=csv",
+        &lead,
+        None,
+    );
+    assert_eq!(bulk.status, StatusCode::OK);
+    assert!(bulk.body.starts_with("scope,period,"), "{}", bulk.body);
+    assert!(
+        bulk.body.contains(&format!("\nteam:{me},FY2026-Q3,")),
+        "{}",
+        bulk.body
+    );
 }
