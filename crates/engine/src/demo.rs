@@ -592,6 +592,8 @@ pub fn generate(
     }
     settings.set("holidays", &hol.join(","))?;
     settings.set("gross_margin", "0.72")?;
+    // (quarterly quotas, split evenly over their months: a month has its share)
+    settings.set("quota_prorating", "even")?;
     sink.settings(&settings)?;
 
     // ------------------------------------------------------------------ the org
