@@ -978,14 +978,17 @@ pub fn explanation(
                 }
             );
             outln!("formula: {}", ex.formula);
-            outln!(
-                "inputs:  {}",
-                ex.inputs
-                    .iter()
-                    .map(|(k, v)| format!("{k} {v}"))
-                    .collect::<Vec<_>>()
-                    .join(" · ")
-            );
+            // (a KPI whose formula reads none of the totals, headcount say, lists none)
+            if !ex.inputs.is_empty() {
+                outln!(
+                    "inputs:  {}",
+                    ex.inputs
+                        .iter()
+                        .map(|(k, v)| format!("{k} {v}"))
+                        .collect::<Vec<_>>()
+                        .join(" · ")
+                );
+            }
             outln!("{} records:", ex.len());
             let n = if limit == 0 {
                 ex.len()

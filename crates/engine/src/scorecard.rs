@@ -1562,6 +1562,44 @@ fn detail_of(engine: &Engine, b: &Behind) -> String {
     detail
 }
 
+/// The totals a drill-down of `k` lists among its inputs: those its formula reads
+/// ([`formula`]), so that "why is my win rate 0.34?" answers with the won and lost deals,
+/// not also the period's bookings, rep-days and new customers. A KPI whose inputs are
+/// none of these totals (headcount, churn, the tables but loss reasons) lists none but its
+/// target.
+fn formula_inputs(k: &str) -> &'static [&'static str] {
+    match k {
+        "bookings" | "avg_deal_size" => &["won_deals", "bookings"],
+        "won_deals" | "sales_cycle_days" | "sales_cycle_days_median" => &["won_deals"],
+        "lost_deals" | "loss_reasons" => &["lost_deals"],
+        "win_rate" => &["won_deals", "lost_deals"],
+        "win_rate_value" => &["won_deals", "lost_deals", "bookings"],
+        "revenue_growth_yoy" => &["bookings"],
+        "opps_created" | "pipeline_created" | "opp_conversion_rate" => &["opps_created"],
+        "pipeline_open"
+        | "pipeline_weighted"
+        | "stale_pipeline_share"
+        | "data_completeness_share" => &["pipeline_open"],
+        "pipeline_coverage" => &["pipeline_open", "bookings", "quota"],
+        "quota" => &["quota"],
+        "quota_attainment" => &["bookings", "quota"],
+        "calls" => &["calls"],
+        "calls_per_rep_day" => &["rep_calls", "rep_days"],
+        "active_reps" => &["rep_days"],
+        "leads_created"
+        | "lead_conversion_rate"
+        | "lead_response_minutes_median"
+        | "lead_response_sla_share"
+        | "followups_per_lead" => &["leads_created"],
+        "new_customers" => &["new_customers"],
+        "sales_marketing_spend" => &["spend"],
+        "cac" | "ltv_cac_ratio" => &["spend", "new_customers"],
+        "cost_per_opportunity" => &["spend", "opps_created"],
+        "cost_per_sale" => &["spend", "won_deals"],
+        _ => &[],
+    }
+}
+
 /// Which contributions feed a KPI: decided once per drill-down, then tested per record
 /// (the drill-down's pass asks for each of a million contributions).
 #[derive(Debug, Clone, Copy)]
@@ -1910,6 +1948,7 @@ fn explain_made(
         ),
         (walk.leads, "leads_created", t.leads.to_string()),
         (walk.activities, "calls", t.calls.to_string()),
+        (walk.activities, "rep_calls", t.rep_calls.to_string()),
         (true, "rep_days", t.rep_days.to_string()),
         (
             walk.facts,
@@ -1919,10 +1958,12 @@ fn explain_made(
         (walk.closed, "new_customers", t.new_customers.to_string()),
     ]
     .into_iter()
-    .filter(|x| x.0)
+    .filter(|x| x.0 && formula_inputs(k).contains(&x.1))
     .map(|x| (x.1, x.2))
     .collect();
-    if let Some(q) = c.totals[0][g].quota {
+    if let Some(q) = c.totals[0][g].quota
+        && formula_inputs(k).contains(&"quota")
+    {
         inputs.push(("quota", kpi::fmt_fixed(q, 4, 2)));
     }
     // the KPI's own target, where one is set for the scope (docs/kpis.md "Targets")

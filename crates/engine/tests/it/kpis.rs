@@ -992,6 +992,23 @@ fn targets_on_calls_and_pipeline_add_up_as_quotas_do() {
             ex.inputs
         );
         assert_eq!(card.lines[1].target, Some(Value::Ratio(600_000)));
+        // a drill-down lists the totals its formula reads, and no others
+        let inputs = |k: &'static str| -> Vec<&str> {
+            let ex = salesorg_engine::scorecard::explain(
+                &e,
+                k,
+                e.scope("team:MA").unwrap(),
+                q1,
+                d("2024-04-01"),
+            )
+            .unwrap();
+            ex.inputs.iter().map(|x| x.0).collect()
+        };
+        assert_eq!(inputs("calls"), ["calls", "target"], "{kind}");
+        assert_eq!(inputs("win_rate"), ["won_deals", "lost_deals", "target"]);
+        assert_eq!(inputs("calls_per_rep_day"), ["rep_calls", "rep_days"]);
+        assert_eq!(inputs("cost_per_sale"), ["won_deals", "spend"]);
+        assert_eq!(inputs("headcount"), Vec::<&str>::new());
     }
 }
 
