@@ -118,8 +118,8 @@ pub const OPERATIONS: &[Op] = &[
     (
         "GET",
         "/api/scorecard",
-        "KPIs of one scope over one period (default: the viewer's home scope, the current fiscal quarter). Schema: docs/scorecard.md.",
-        &["scope", "period", "kpi"],
+        "KPIs of one scope over one period (default: the viewer's home scope, the current fiscal quarter). Schema: docs/scorecard.md. CSV: the bulk export's row.",
+        &["scope", "period", "kpi", "format"],
         true,
     ),
     (

@@ -864,6 +864,13 @@ fn scope_body(cx: &mut Cx, scope: Scope, p: Period) -> Result<Page> {
         }
         body.push_str("</section>");
         body.push_str(&charts_for(cx, scope, &p, None)?);
+        // every KPI of the spec, not only the cards', for a spreadsheet
+        let _ = write!(
+            body,
+            "<p class=\"sub export\">Export: <a href=\"/api/scorecard?scope={}&amp;period={}&amp;format=csv\" download>every KPI of this scope and period (CSV)</a></p>",
+            enc(&name),
+            enc(&p.to_string())
+        );
         Ok(Page { title: name, body })
     }
 }

@@ -659,6 +659,47 @@ fn a_scorecard_page_exports_its_numbers_as_csv() {
         None,
     );
     assert_eq!(other.status, StatusCode::NOT_FOUND);
+    // a scope's page exports every KPI of the scope and period, as a row of the bulk export
+    let page = call(
+        &fx,
+        "GET",
+        &format!("/scope?scope=team:{me}&period=2026-08"),
+        &lead,
+        None,
+    );
+    let href = format!("/api/scorecard?scope=team:{me}&amp;period=2026-08&amp;format=csv");
+    assert!(page.body.contains(&href), "{}", page.body);
+    let row = call(&fx, "GET", &href.replace("&amp;", "&"), &lead, None);
+    assert_eq!(row.status, StatusCode::OK, "{}", row.body);
+    assert_eq!(
+        row.headers["content-disposition"],
+        format!("attachment; filename=\"scorecard-team-{me}-2026-08.csv\"")
+    );
+    let mut lines = row.body.lines();
+    let head = lines.next().unwrap();
+    assert_eq!(
+        head.split(',').count(),
+        2 + salesorg_core::kpi::KPI_IDS.len() - 1,
+        "{head}"
+    );
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with(&format!("team:{me},2026-08,"))
+    );
+    assert_eq!(lines.next(), None);
+    let other = call(
+        &fx,
+        "GET",
+        &format!(
+            "/api/scorecard?scope=team:{}&period=2026-08&format=csv",
+            fx.person("dir_a")
+        ),
+        &lead,
+        None,
+    );
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
     // the leader's bulk export, through the page's session
     let bulk = call(
         &fx,
