@@ -35,7 +35,9 @@ fn ticks(max: f64, whole: bool) -> Vec<f64> {
         .find(|s| *s >= raw && (!whole || s.fract() == 0.0))
         .unwrap_or(10.0 * mag);
     let step = if whole { step.max(1.0) } else { step };
-    (0..=((max / step).ceil() as i64))
+    // (less a hair: 0.6 / 0.2 is 3.0000000000000004 in floating point, and a fourth step
+    // had drawn a gridline at 80% above the plot of a win rate whose axis tops at 60%)
+    (0..=((max / step - 1e-9).ceil() as i64))
         .map(|i| i as f64 * step)
         .collect()
 }
@@ -392,5 +394,17 @@ mod tests {
         assert_eq!(ticks(45.0, true), vec![0.0, 20.0, 40.0, 60.0]);
         assert_eq!(ticks(1.0, false), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
         assert_eq!(ticks(0.0, true), vec![0.0, 1.0]);
+        // an axis's top is its own last tick, so that no gridline falls above the plot
+        for m in [0.53, 0.6, 0.07, 0.3, 1.1, 45.0, 2.6e6, 7.0e-3] {
+            for whole in [false, true] {
+                let top = super::top_of([m].into_iter(), whole);
+                let t = ticks(top, whole);
+                let last = *t.last().unwrap();
+                assert!(
+                    (last - top).abs() <= top * 1e-9,
+                    "{m} {whole}: {t:?} over {top}"
+                );
+            }
+        }
     }
 }
