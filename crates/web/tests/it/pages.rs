@@ -716,3 +716,30 @@ fn a_scorecard_page_exports_its_numbers_as_csv() {
         bulk.body
     );
 }
+
+/// The org chart is kept for the viewer until the data moves on: asked again, it is the
+/// same page; on another day, or below another root, it is that day's or that root's.
+#[test]
+fn the_org_chart_kept_is_the_one_asked_for() {
+    let fx = fixture(BackendKind::Sqlite);
+    let cro = sign_in(&fx, "cro", PASSWORD).unwrap();
+    let get = |uri: &str| {
+        let r = call(&fx, "GET", uri, &cro, None);
+        assert_eq!(r.status, StatusCode::OK, "{uri}");
+        redact(&r.body)
+    };
+    let now = get("/org?as_of=2026-11-20");
+    assert_eq!(get("/org?as_of=2026-11-20"), now);
+    let before = get("/org?as_of=2024-01-10");
+    assert_ne!(before, now);
+    assert!(before.contains("value=\"2024-01-10\""), "{before}");
+    let dir = fx.person("dir_a");
+    let below = get(&format!("/org?as_of=2026-11-20&root={dir}"));
+    assert_ne!(below, now);
+    assert!(below.contains("Back to the top"), "{below}");
+    assert_eq!(get("/org?as_of=2026-11-20"), now);
+    // another viewer has their own
+    let d = sign_in(&fx, "dir_a", PASSWORD).unwrap();
+    let theirs = redact(&call(&fx, "GET", "/org?as_of=2026-11-20", &d, None).body);
+    assert_ne!(theirs, now);
+}
