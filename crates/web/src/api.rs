@@ -486,6 +486,18 @@ pub(crate) fn period_param(e: &Engine, raw: Option<&str>, today: Date) -> Result
     }
 }
 
+/// Whether a request's `format` asks for CSV: `json` (the default) or `csv`, anything else
+/// refused by name (an `xml` had been answered in JSON without a word).
+fn csv_format(raw: Option<&str>) -> Result<bool> {
+    match raw {
+        None | Some("") | Some("json") => Ok(false),
+        Some("csv") => Ok(true),
+        Some(f) => Err(WebError::BadRequest(format!(
+            "format {f:?}: use json or csv"
+        ))),
+    }
+}
+
 fn kpis_param(raw: Option<&str>) -> Result<Vec<&'static str>> {
     match raw {
         None | Some("") => Ok(sc::default_kpis()),
@@ -515,7 +527,7 @@ async fn scorecard(
         let scope = scope_of(cx, q.scope.as_deref(), Some(&p))?;
         let kpis = kpis_param(q.kpi.as_deref())?;
         // the bulk export's row, for a spreadsheet (the scope page's "Export")
-        if q.format.as_deref() == Some("csv") {
+        if csv_format(q.format.as_deref())? {
             let rows = cx
                 .scoped
                 .run(&[scope], &[p], &kpis, cx.today)
@@ -572,7 +584,7 @@ async fn person_scorecard(
             )
         };
         // the table the CLI prints, as a spreadsheet opens it (the web page's "Export CSV")
-        if q.format.as_deref() == Some("csv") {
+        if csv_format(q.format.as_deref())? {
             let card = card(kp)?;
             let (header, rows) = sc::person_scorecard_table(e, &card, "");
             let mut body = String::new();
@@ -652,7 +664,7 @@ async fn bulk(
             .scoped
             .run(&scopes, &periods, &kpis, cx.today)
             .map_err(bad_input)?;
-        let csv = q.format.as_deref() == Some("csv");
+        let csv = csv_format(q.format.as_deref())?;
         cx.audit(
             "export",
             &format!(

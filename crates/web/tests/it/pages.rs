@@ -700,6 +700,16 @@ fn a_scorecard_page_exports_its_numbers_as_csv() {
         None,
     );
     assert_eq!(other.status, StatusCode::NOT_FOUND);
+    // a format neither JSON nor CSV is refused by name
+    for uri in [
+        format!("/api/scorecard?period=2026-08&format=xml"),
+        format!("/api/scorecard/person/{me}?format=xlsx"),
+        "/api/scorecard/bulk?format=CSV".to_owned(),
+    ] {
+        let r = call(&fx, "GET", &uri, &lead, None);
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(r.body.contains("use json or csv"), "{uri}: {}", r.body);
+    }
     // the leader's bulk export, through the page's session
     let bulk = call(
         &fx,
