@@ -2454,8 +2454,10 @@ impl Engine {
     /// those of everyone employed that day; a target counts for a period when its own
     /// period lies inside it. Any other KPI's (a rate, a mean) is set on exactly that
     /// person's book, team or unit: the one of the innermost period that holds this one,
-    /// else those set over its days when they cover them and agree ([`rate_target`]). A period
-    /// to date has its whole period's. `None`: no target.
+    /// else those set over its days when they cover them and agree ([`rate_target`]); for a
+    /// team, unit or the company without one, calls per rep-day's is its reps' own, each
+    /// weighed by their working days in scope. A period to date has its whole period's.
+    /// `None`: no target.
     pub fn target(&self, scope: Scope, period: &Period, kpi: &str) -> Option<Value> {
         let m = kpi::KPI_IDS.iter().position(|k| *k == kpi)? as u8;
         let sums = kpi::ADDITIVE_KPIS.contains(&kpi);
@@ -2487,11 +2489,39 @@ impl Engine {
                 .filter_map(|(_, p)| on(QuotaOn::Person(p)))
                 .fold(None, |a, x| Some(a.unwrap_or(0) + x))
         };
+        // calls per rep-day: the reps' own targets, each weighed by their working days in
+        // scope over the period (the scope's calls if each rep made their target, over its
+        // rep-days); none unless every rep in scope those days has one
+        let per_rep_day = || -> Option<i128> {
+            if kpi != "calls_per_rep_day" {
+                return None;
+            }
+            let segs = &self.segs;
+            let (mut sum, mut days) = (0i128, 0i128);
+            for &s in self.segments_of(scope).iter() {
+                let p = segs.person[s as usize];
+                let info = &b.people[p as usize];
+                let hired = if info.hired == NO_DAY {
+                    Day::MIN
+                } else {
+                    info.hired
+                };
+                let lo = start.max(segs.from[s as usize]).max(hired);
+                let hi = end.min(segs.to[s as usize]).min(info.left);
+                let d = i128::from(b.working_days(lo, hi));
+                if !info.rep || d == 0 {
+                    continue;
+                }
+                sum += on(QuotaOn::Person(p))? * d;
+                days += d;
+            }
+            (days > 0).then(|| book::div_round(sum, days))
+        };
         let units = match scope {
             Scope::Person(p) => on(QuotaOn::Person(p)),
-            Scope::Team(p) => on(QuotaOn::Team(p)).or_else(rolled),
-            Scope::Unit(u) => on(QuotaOn::Unit(u)).or_else(rolled),
-            Scope::Company => rolled(),
+            Scope::Team(p) => on(QuotaOn::Team(p)).or_else(rolled).or_else(per_rep_day),
+            Scope::Unit(u) => on(QuotaOn::Unit(u)).or_else(rolled).or_else(per_rep_day),
+            Scope::Company => rolled().or_else(per_rep_day),
         }?;
         Some(kpi::target_value(kpi, units))
     }

@@ -863,6 +863,13 @@ fn targets_on_calls_and_pipeline_add_up_as_quotas_do() {
             t(QuotaTarget::Person(pid("R3")), q(2), "win_rate", "0.2"),
             t(QuotaTarget::Person(pid("R3")), q(3), "win_rate", "0.25"),
             t(QuotaTarget::Person(pid("R3")), q(4), "win_rate", "0.2"),
+            t(QuotaTarget::Person(pid("R1")), q1, "calls_per_rep_day", "1"),
+            t(
+                QuotaTarget::Person(pid("R2")),
+                q1,
+                "calls_per_rep_day",
+                "0.5",
+            ),
         ])
         .unwrap();
         let e = with_ids(&mut s);
@@ -942,6 +949,16 @@ fn targets_on_calls_and_pipeline_add_up_as_quotas_do() {
         assert_eq!(target("person:R1", Q1, "sales_cycle_days"), "30.0");
         assert_eq!(target("person:R1", "2024-02", "sales_cycle_days"), "30.0");
         assert_eq!(target("team:MA", Q1, "sales_cycle_days"), "none");
+        // calls per rep-day: a team's or unit's without its own is its reps' own, each
+        // weighed by their working days in scope: MA's team had R1 until Feb 15 (32 working
+        // days, Jan 1 a holiday) and R2 all quarter (64): (1 × 32 + 0.5 × 64) / 96
+        assert_eq!(target("team:MA", Q1, "calls_per_rep_day"), "0.6667");
+        // North-1 holds both all quarter: (1 × 64 + 0.5 × 64) / 128
+        assert_eq!(target("unit:North", Q1, "calls_per_rep_day"), "0.75");
+        // MB's team and the company had R3, who has none: no target
+        assert_eq!(target("team:MB", Q1, "calls_per_rep_day"), "none");
+        assert_eq!(target("company", Q1, "calls_per_rep_day"), "none");
+        assert_eq!(target("team:MA", "FY2024-Q2", "calls_per_rep_day"), "none");
         // R2's year holds for Q1 and Q3; Q2's own, inside it, wins there
         assert_eq!(target("person:R2", "FY2024", "sales_cycle_days"), "45.0");
         assert_eq!(target("person:R2", Q1, "sales_cycle_days"), "45.0");
@@ -1006,7 +1023,10 @@ fn targets_on_calls_and_pipeline_add_up_as_quotas_do() {
         };
         assert_eq!(inputs("calls"), ["calls", "target"], "{kind}");
         assert_eq!(inputs("win_rate"), ["won_deals", "lost_deals", "target"]);
-        assert_eq!(inputs("calls_per_rep_day"), ["rep_calls", "rep_days"]);
+        assert_eq!(
+            inputs("calls_per_rep_day"),
+            ["rep_calls", "rep_days", "target"]
+        );
         assert_eq!(inputs("cost_per_sale"), ["won_deals", "spend"]);
         assert_eq!(inputs("headcount"), Vec::<&str>::new());
     }
