@@ -1585,7 +1585,6 @@ fn formula_inputs(k: &str) -> &'static [&'static str] {
         "quota_attainment" => &["bookings", "quota"],
         "calls" => &["calls"],
         "calls_per_rep_day" => &["rep_calls", "rep_days"],
-        "active_reps" => &["rep_days"],
         "leads_created"
         | "lead_conversion_rate"
         | "lead_response_minutes_median"

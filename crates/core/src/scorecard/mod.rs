@@ -2463,8 +2463,8 @@ impl Engine {
         let sums = kpi::ADDITIVE_KPIS.contains(&kpi);
         let b = &self.book;
         let (start, end) = (day(period.start), day(period.whole_end));
-        // the targets of KPI `m` set on `who`, each with the amount it counts for here (a
-        // sum's pro-rated as a quota is; any other's only for exactly this period)
+        // the targets of KPI `m` set on `who`: a sum's, each with the amount it counts for
+        // here, pro-rated as a quota is; any other's, the one that holds for these days
         let on = |who: QuotaOn| -> Option<i128> {
             let set = self.target_ix.get(&(m, who)).map_or(&[][..], Vec::as_slice);
             let set = set.iter().map(|&i| &b.targets[i as usize]);
