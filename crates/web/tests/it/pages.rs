@@ -702,7 +702,7 @@ fn a_scorecard_page_exports_its_numbers_as_csv() {
     assert_eq!(other.status, StatusCode::NOT_FOUND);
     // a format neither JSON nor CSV is refused by name
     for uri in [
-        format!("/api/scorecard?period=2026-08&format=xml"),
+        "/api/scorecard?period=2026-08&format=xml".to_owned(),
         format!("/api/scorecard/person/{me}?format=xlsx"),
         "/api/scorecard/bulk?format=CSV".to_owned(),
     ] {
