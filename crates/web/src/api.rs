@@ -532,10 +532,7 @@ async fn scorecard(
                 .scoped
                 .run(&[scope], &[p], &kpis, cx.today)
                 .map_err(bad_input)?;
-            let mut out = Vec::new();
-            sc::rows_csv(e, &rows, &kpis, &mut out)
-                .map_err(|e| WebError::Internal(e.to_string()))?;
-            let body = String::from_utf8(out).map_err(|e| WebError::Internal(e.to_string()))?;
+            let body = rows_csv_text(e, &rows, &kpis)?;
             let name = e.scope_name(scope);
             cx.audit("export", &format!("scorecard of {name} {p}"))?;
             return Ok(csv_attachment(
@@ -587,12 +584,10 @@ async fn person_scorecard(
         if csv_format(q.format.as_deref())? {
             let card = card(kp)?;
             let (header, rows) = sc::person_scorecard_table(e, &card, "");
-            let mut body = String::new();
-            for r in std::iter::once(&header).chain(&rows) {
-                let cells: Vec<String> = r.iter().map(|c| crate::pages::csv_cell(c)).collect();
-                body.push_str(&cells.join(","));
-                body.push_str("\r\n");
-            }
+            let body: String = std::iter::once(&header)
+                .chain(&rows)
+                .map(|r| crate::pages::csv_row(r.iter().map(String::as_str)))
+                .collect();
             let id = e.book.people[person as usize].id.as_str();
             cx.audit("export", &format!("scorecard of {id} {p}"))?;
             return Ok(csv_attachment(&format!("scorecard-{id}-{p}.csv"), body));
@@ -604,6 +599,17 @@ async fn person_scorecard(
         Ok(json_text(body.to_string()))
     })
     .await
+}
+
+/// Scorecard rows as the bulk export's CSV ([`sc::rows_csv`]), as text.
+fn rows_csv_text(
+    e: &Engine,
+    rows: &[salesorg_core::scorecard::Row],
+    kpis: &[&str],
+) -> Result<String> {
+    let mut out = Vec::new();
+    sc::rows_csv(e, rows, kpis, &mut out).map_err(|e| WebError::Internal(e.to_string()))?;
+    String::from_utf8(out).map_err(|e| WebError::Internal(e.to_string()))
 }
 
 /// A CSV answer that a browser saves as `name` (quotes, slashes and backslashes in it
@@ -674,12 +680,9 @@ async fn bulk(
             ),
         )?;
         if csv {
-            let mut out = Vec::new();
-            sc::rows_csv(e, &rows, &kpis, &mut out)
-                .map_err(|e| WebError::Internal(e.to_string()))?;
+            let body = rows_csv_text(e, &rows, &kpis)?;
             // written out: the next export's rows take their memory
             e.recycle(rows);
-            let body = String::from_utf8(out).map_err(|e| WebError::Internal(e.to_string()))?;
             return Ok(csv_attachment("scorecard.csv", body));
         }
         let mut s = String::from("{\"rows\":[");

@@ -1447,32 +1447,30 @@ async fn org_page(
 
 /// The body of `/org` on day `d`: the viewer's subtree, or the one below `q.root`.
 fn org_body(cx: &mut Cx, q: &ScQ, d: Date) -> Result<Page> {
-    {
-        let roots = cx.scoped.org_tree(q.root.as_deref(), d, usize::MAX)?;
-        let mut body = format!(
-            "<h1>Org chart</h1><form method=\"get\" class=\"picker\"><label for=\"as_of\">As of</label> <input id=\"as_of\" name=\"as_of\" type=\"date\" value=\"{}\">{}<button type=\"submit\">Show</button></form><p class=\"sub\">Click anyone to open their scorecard. A flag marks a span of control outside the catalog's range for the role.</p><div class=\"tree\">",
-            fmt_date(d),
-            q.root
-                .as_deref()
-                .map(|r| format!("<input type=\"hidden\" name=\"root\" value=\"{}\">", esc(r)))
-                .unwrap_or_default()
+    let roots = cx.scoped.org_tree(q.root.as_deref(), d, usize::MAX)?;
+    let mut body = format!(
+        "<h1>Org chart</h1><form method=\"get\" class=\"picker\"><label for=\"as_of\">As of</label> <input id=\"as_of\" name=\"as_of\" type=\"date\" value=\"{}\">{}<button type=\"submit\">Show</button></form><p class=\"sub\">Click anyone to open their scorecard. A flag marks a span of control outside the catalog's range for the role.</p><div class=\"tree\">",
+        fmt_date(d),
+        q.root
+            .as_deref()
+            .map(|r| format!("<input type=\"hidden\" name=\"root\" value=\"{}\">", esc(r)))
+            .unwrap_or_default()
+    );
+    if q.root.is_some() {
+        body.insert_str(
+            body.find("<div class=\"tree\">").unwrap_or(0),
+            "<p><a href=\"/org\">Back to the top</a></p>",
         );
-        if q.root.is_some() {
-            body.insert_str(
-                body.find("<div class=\"tree\">").unwrap_or(0),
-                "<p><a href=\"/org\">Back to the top</a></p>",
-            );
-        }
-        body.push_str("<ul>");
-        for r in &roots {
-            tree_node(&mut body, r, 0);
-        }
-        body.push_str("</ul></div>");
-        Ok(Page {
-            title: "Org chart".into(),
-            body,
-        })
     }
+    body.push_str("<ul>");
+    for r in &roots {
+        tree_node(&mut body, r, 0);
+    }
+    body.push_str("</ul></div>");
+    Ok(Page {
+        title: "Org chart".into(),
+        body,
+    })
 }
 
 fn tree_node(out: &mut String, n: &serde_json::Value, depth: usize) {
@@ -1713,6 +1711,17 @@ pub fn csv_cell(s: &str) -> String {
     }
 }
 
+/// One CSV line of `cells` ([`csv_cell`] each), ended with CRLF.
+pub fn csv_row<'a>(cells: impl IntoIterator<Item = &'a str>) -> String {
+    let mut line = cells
+        .into_iter()
+        .map(csv_cell)
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
+}
+
 async fn explain_csv(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -1734,14 +1743,7 @@ async fn explain_csv(
                 .map(|a| kpi::fmt_fixed(a.into(), 4, 2))
                 .unwrap_or_default();
             let cells = [r.kind, &r.id, &r.owner, &owner, &r.date, &r.detail, &amount];
-            s.push_str(
-                &cells
-                    .iter()
-                    .map(|c| csv_cell(c))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-            s.push_str("\r\n");
+            s.push_str(&csv_row(cells));
         }
         cx.audit(
             "export",
