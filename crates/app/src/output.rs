@@ -939,11 +939,16 @@ pub fn explanation(
                 .map(|(k, v)| (k.to_string(), json!(v)))
                 .collect();
             let value: Value = serde_json::from_str(&ex.value.to_json())?;
-            print_json(&json!({
+            let mut out = json!({
                 "kpi": ex.kpi, "scope": ex.scope, "period": ex.period.to_string(),
                 "as_of": fmt_date(ex.as_of), "value": value, "formula": ex.formula,
                 "inputs": inputs, "records": recs,
-            }))
+            });
+            if let Some(b) = ex.branches(engine) {
+                let b = salesorg_engine::scorecard::branches_json(engine, b);
+                out["branches"] = serde_json::from_str(&b)?;
+            }
+            print_json(&out)
         }
         Format::Csv => csv_out(
             &["kind", "id", "owner", "date", "amount", "detail"],
@@ -988,6 +993,26 @@ pub fn explanation(
                         .collect::<Vec<_>>()
                         .join(" · ")
                 );
+            }
+            // a team's records by the branch they came in through, on each one's day
+            if let Some(bs) = ex.branches(engine).filter(|b| !b.is_empty()) {
+                outln!("by direct report (on each record's day):");
+                for b in bs {
+                    let who = match b.person {
+                        Some(p) => {
+                            let p = &engine.book.people[p as usize];
+                            let own = if b.leader { ", own records" } else { "" };
+                            format!("{} ({}{own})", p.name, p.id)
+                        }
+                        None => "nobody's".to_owned(),
+                    };
+                    outln!(
+                        "  {:<36} {:>7}  {}",
+                        who,
+                        b.records,
+                        salesorg_engine::scorecard::branch_kinds_text(b)
+                    );
+                }
             }
             outln!("{} records:", ex.len());
             let n = if limit == 0 {

@@ -710,6 +710,49 @@ fn an_empty_table_in_a_drill_down_is_said_to_be_empty() {
     assert!(first.contains(") = ") && first.contains(": "), "{first}");
 }
 
+/// A team's drill-down lists its records by direct report in the table and in JSON; the
+/// branches add up to the records (the CRO's team: each VP's, and the CRO's own).
+#[test]
+fn a_teams_drill_down_splits_by_direct_report() {
+    let (_dir, db) = small_demo();
+    let args = "explain win_rate --scope team:P-00001 --period FY2025 --limit 0";
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&words(&format!("--db {db} --format json {args}")))).unwrap();
+    let branches = v["branches"].as_array().unwrap();
+    assert!(branches.len() >= 2, "{v}");
+    let sum: u64 = branches
+        .iter()
+        .map(|b| b["records"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sum as usize, v["records"].as_array().unwrap().len());
+    let won: u64 = branches
+        .iter()
+        .flat_map(|b| b["kinds"].as_array().unwrap())
+        .filter(|k| k["kind"] == "won")
+        .map(|k| k["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(won.to_string(), v["inputs"]["won_deals"].as_str().unwrap());
+    let table = ok(&words(&format!("--db {db} {args}")));
+    assert!(
+        table.contains("by direct report (on each record's day):\n"),
+        "{table}"
+    );
+    for b in branches {
+        let line = format!(
+            "{} ({}",
+            b["name"].as_str().unwrap(),
+            b["person"].as_str().unwrap()
+        );
+        assert!(table.contains(&line), "{line} in {table}");
+    }
+    // a person's own drill-down has none
+    let v: serde_json::Value = serde_json::from_str(&ok(&words(&format!(
+        "--db {db} --format json explain win_rate --scope person:P-00001 --period FY2025"
+    ))))
+    .unwrap();
+    assert!(v.get("branches").is_none(), "{v}");
+}
+
 /// `status` lists the exchange rates the store holds, a line per pair: how many, from
 /// when to when, and the latest (a RevOps analyst checks them before a scorecard refuses
 /// a deal no rate converts); and the quotas and targets, a line per KPI.

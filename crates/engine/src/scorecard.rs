@@ -1191,6 +1191,28 @@ pub struct Explanation {
     /// The whole (date, id, kind) order, made the first time a page between the ends (or
     /// an export) asks for it.
     order: std::sync::OnceLock<Vec<u32>>,
+    /// A team's records by the branch they came in through ([`Explanation::branches`]),
+    /// made the first time they are asked for.
+    branches: std::sync::OnceLock<Option<Vec<Branch>>>,
+}
+
+/// The records of a team's drill-down that came in through one branch of its tree: one of
+/// its leader's direct reports on each record's own day (the org as it was then: a rep who
+/// moved mid-quarter counts under the manager of each day), or the leader's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Branch {
+    /// The direct report; the leader, for the leader's own records; `None` for records of
+    /// nobody's (spend on a unit).
+    pub person: Option<u32>,
+    /// Whether these are the leader's own records.
+    pub leader: bool,
+    /// How many records.
+    pub records: u64,
+    /// Per kind of record in the drill-down ("won", "lost", "call", …; "won, last year"
+    /// for the growth rate's), the same kinds in the same order in every branch: how many
+    /// (0 for a kind this branch has none of), and the sum of their amounts where they
+    /// have one (ten-thousandths of the organisation's currency).
+    pub kinds: Vec<(String, u64, Option<i128>)>,
 }
 
 /// How many records at each end of a drill-down's (date, id, kind) order are put in order
@@ -1299,37 +1321,299 @@ impl Explanation {
     /// Record `i`'s amount: a closed deal's at close, an open or created deal's converted on
     /// the as-of day, spend's; none for the rest.
     pub fn amount(&self, engine: &Engine, i: usize) -> Option<i64> {
-        let book = &engine.book;
-        let o = &book.opps;
-        match self.records[i].contrib {
-            c @ (Contribution::Won(j)
-            | Contribution::Lost(j)
-            | Contribution::Open(j)
-            | Contribution::Created(j)) => {
-                let j = j as usize;
-                Some(
-                    if o.status[j] == OppStatus::Open || matches!(c, Contribution::Created(_)) {
-                        book.convert(
-                            o.amount[j],
-                            o.currency[j],
-                            salesorg_core::scorecard::day(self.as_of),
-                        )
-                        .unwrap_or(o.amount[j])
-                    } else {
-                        o.amount_at_close[j]
-                    },
-                )
+        amount_of(engine, &self.records[i], self.as_of, &self.period)
+    }
+    /// A team's records by the branch of its tree they came in through, on each record's
+    /// own day: the leader's own first, then each direct report's by how many records
+    /// (most first; then by name). Each record is in exactly one branch, so the branches'
+    /// records and amounts add up to the drill-down's. `None` for a scope other than a
+    /// team, or a drill-down that keeps only its ends (a company's first pages).
+    pub fn branches(&self, engine: &Engine) -> Option<&[Branch]> {
+        self.branches
+            .get_or_init(|| {
+                let scope = engine.scope(&self.scope).ok()?;
+                let (n, at) = (self.records.len(), |i: usize| self.records.get(i).copied());
+                self.complete()
+                    .then(|| branches_of(engine, scope, self.as_of, &self.period, n, at))?
+            })
+            .as_deref()
+    }
+}
+
+/// How many records of each kind, and their amount where they have one.
+type PerKind = Vec<(u64, Option<i128>)>;
+
+/// Counts of a drill-down's records per branch and kind of record, over some of them.
+#[derive(Default)]
+struct Tally {
+    /// Each kind of record met: (its rank among [`Contribution`]'s, an activity's kind,
+    /// last year's), and its name.
+    kinds: Vec<((u8, u8, bool), &'static str)>,
+    /// Per branch, its person and per kind how many and their amount.
+    rows: Vec<(Option<u32>, PerKind)>,
+}
+
+impl Tally {
+    fn row(&mut self, who: Option<u32>) -> usize {
+        match self.rows.iter().position(|r| r.0 == who) {
+            Some(r) => r,
+            None => {
+                self.rows.push((who, Vec::new()));
+                self.rows.len() - 1
             }
-            Contribution::Spend(xi) => Some(book.spend[xi as usize].amount),
-            // (the part of it that counts for the period, where quotas are pro-rated)
-            Contribution::Quota(q) => book.quota_share(
-                &book.quotas[q as usize],
-                salesorg_core::scorecard::day(self.period.start),
-                salesorg_core::scorecard::day(self.period.whole_end),
-            ),
-            _ => None,
         }
     }
+    fn kind(&mut self, key: (u8, u8, bool), name: impl FnOnce() -> &'static str) -> usize {
+        match self.kinds.iter().position(|x| x.0 == key) {
+            Some(k) => k,
+            None => {
+                self.kinds.push((key, name()));
+                self.kinds.len() - 1
+            }
+        }
+    }
+    fn add(&mut self, r: usize, k: usize, n: u64, amount: Option<i128>) {
+        let row = &mut self.rows[r].1;
+        if row.len() <= k {
+            row.resize(k + 1, (0, None));
+        }
+        row[k].0 += n;
+        if let Some(a) = amount {
+            row[k].1 = Some(row[k].1.unwrap_or(0) + a);
+        }
+    }
+    /// This tally and `more` together.
+    fn merge(mut self, more: Tally) -> Tally {
+        for (who, row) in more.rows {
+            let r = self.row(who);
+            for (k, (n, a)) in row.into_iter().enumerate() {
+                let (key, name) = more.kinds[k];
+                let k = self.kind(key, || name);
+                self.add(r, k, n, a);
+            }
+        }
+        self
+    }
+}
+
+/// The branches of a team's drill-down over its `n` records, record `i` being `at(i)`
+/// ([`Explanation::branches`]); `None` for a scope other than a team. A drill-down of
+/// many records is counted on two threads.
+fn branches_of(
+    engine: &Engine,
+    scope: Scope,
+    as_of: Date,
+    period: &Period,
+    n: usize,
+    at: impl Fn(usize) -> Option<Behind> + Sync,
+) -> Option<Vec<Branch>> {
+    let Scope::Team(leader) = scope else {
+        return None;
+    };
+    let book = &engine.book;
+    let segs = &engine.segs;
+    let as_of_day = salesorg_core::scorecard::day(as_of);
+    let tally = |range: std::ops::Range<usize>| -> Tally {
+        let mut t = Tally::default();
+        // per owner segment, its branch's row (a segment holds one chain of managers: its
+        // branch is found once)
+        let mut row_of_seg = vec![u32::MAX; segs.len()];
+        for b in range.filter_map(&at) {
+            let day = if b.day == NO_DAY { as_of_day } else { b.day };
+            let r = match owner_ix(engine, &b).filter(|&p| !segs.of_person(p).is_empty()) {
+                Some(p) => {
+                    let s = segs.at(p, day) as usize;
+                    if row_of_seg[s] == u32::MAX {
+                        row_of_seg[s] = t.row(branch_of(segs, leader, p, day)) as u32;
+                    }
+                    row_of_seg[s] as usize
+                }
+                None => t.row(None),
+            };
+            // (no names compared per record)
+            let sub = match b.contrib {
+                Contribution::Activity(i) => book.activities.kind[i as usize] as u8,
+                _ => 0,
+            };
+            let k = t.kind((kind_rank(&b.contrib), sub, b.last_year), || {
+                kind_of(book, &b)
+            });
+            let amount = amount_of(engine, &b, as_of, period).map(i128::from);
+            t.add(r, k, 1, amount);
+        }
+        t
+    };
+    let Tally { kinds, rows: by } = if n < 100_000 {
+        tally(0..n)
+    } else {
+        let half = n / 2;
+        std::thread::scope(|sc| {
+            let later = sc.spawn(|| tally(half..n));
+            let first = tally(0..half);
+            // (a thread that failed gives no branches rather than some)
+            later.join().ok().map(|l| first.merge(l))
+        })?
+    };
+    // kinds in the order of the contributions (won before lost), last year's after
+    let mut order: Vec<usize> = (0..kinds.len()).collect();
+    order.sort_by_key(|&k| (kinds[k].0.2, kinds[k].0.0, kinds[k].1));
+    let mut out: Vec<Branch> = by
+        .into_iter()
+        .map(|(who, row)| Branch {
+            person: who,
+            leader: who == Some(leader),
+            records: row.iter().map(|x| x.0).sum(),
+            kinds: order
+                .iter()
+                .map(|&k| {
+                    let (n, a) = row.get(k).copied().unwrap_or((0, None));
+                    let name = match kinds[k] {
+                        ((_, _, true), kind) => format!("{kind}, last year"),
+                        ((_, _, false), kind) => kind.to_owned(),
+                    };
+                    (name, n, a)
+                })
+                .collect(),
+        })
+        .collect();
+    let name = |b: &Branch| b.person.map(|p| book.people[p as usize].name.as_str());
+    out.sort_by(|a, b| {
+        (
+            !a.leader,
+            a.person.is_none(),
+            std::cmp::Reverse(a.records),
+            name(a),
+            a.person,
+        )
+            .cmp(&(
+                !b.leader,
+                b.person.is_none(),
+                std::cmp::Reverse(b.records),
+                name(b),
+                b.person,
+            ))
+    });
+    Some(out)
+}
+
+/// Record `b`'s amount ([`Explanation::amount`]) in a drill-down as of `as_of` over `period`.
+fn amount_of(engine: &Engine, b: &Behind, as_of: Date, period: &Period) -> Option<i64> {
+    let book = &engine.book;
+    let o = &book.opps;
+    match b.contrib {
+        c @ (Contribution::Won(j)
+        | Contribution::Lost(j)
+        | Contribution::Open(j)
+        | Contribution::Created(j)) => {
+            let j = j as usize;
+            Some(
+                if o.status[j] == OppStatus::Open || matches!(c, Contribution::Created(_)) {
+                    book.convert(
+                        o.amount[j],
+                        o.currency[j],
+                        salesorg_core::scorecard::day(as_of),
+                    )
+                    .unwrap_or(o.amount[j])
+                } else {
+                    o.amount_at_close[j]
+                },
+            )
+        }
+        Contribution::Spend(xi) => Some(book.spend[xi as usize].amount),
+        // (the part of it that counts for the period, where quotas are pro-rated)
+        Contribution::Quota(q) => book.quota_share(
+            &book.quotas[q as usize],
+            salesorg_core::scorecard::day(period.start),
+            salesorg_core::scorecard::day(period.whole_end),
+        ),
+        _ => None,
+    }
+}
+
+/// A team drill-down's branches ([`Explanation::branches`]) as a JSON array, for the CLI
+/// and the API: each branch's `person` (its id; `null` for records of nobody's), `name`,
+/// `leader` (the leader's own records), `records`, and per kind it has its `count` and
+/// `amount` (a decimal string in the organisation's currency; `null` for a kind without
+/// amounts).
+pub fn branches_json(engine: &Engine, branches: &[Branch]) -> String {
+    let mut s = String::from("[");
+    for (i, b) in branches.iter().enumerate() {
+        let (id, name) = match b.person {
+            Some(p) => {
+                let p = &engine.book.people[p as usize];
+                (json_str(p.id.as_str()), json_str(&p.name))
+            }
+            None => ("null".to_owned(), "null".to_owned()),
+        };
+        let _ = write!(
+            s,
+            "{}{{\"person\":{id},\"name\":{name},\"leader\":{},\"records\":{},\"kinds\":[",
+            if i > 0 { "," } else { "" },
+            b.leader,
+            b.records
+        );
+        for (j, (kind, n, amount)) in b.kinds.iter().filter(|k| k.1 > 0).enumerate() {
+            let amount = amount.map_or("null".to_owned(), |a| json_str(&kpi::fmt_fixed(a, 4, 2)));
+            let _ = write!(
+                s,
+                "{}{{\"kind\":{},\"count\":{n},\"amount\":{amount}}}",
+                if j > 0 { "," } else { "" },
+                json_str(kind)
+            );
+        }
+        s.push_str("]}");
+    }
+    s.push(']');
+    s
+}
+
+/// A branch's kinds in a line, those it has none of left out: `won 2 (3110.00) · lost 1
+/// (500.00) · call 12`.
+pub fn branch_kinds_text(b: &Branch) -> String {
+    b.kinds
+        .iter()
+        .filter(|k| k.1 > 0)
+        .map(|(kind, n, amount)| match amount {
+            Some(a) => format!("{kind} {n} ({})", kpi::fmt_fixed(*a, 4, 2)),
+            None => format!("{kind} {n}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// The direct report of `leader` through whom person `p` is in the leader's team on day
+/// `d` (the leader, for the leader's own): up `p`'s chain of managers on that day. `None`
+/// when the chain does not reach the leader.
+fn branch_of(
+    segs: &salesorg_core::scorecard::Segments,
+    leader: u32,
+    p: u32,
+    d: Day,
+) -> Option<u32> {
+    let mut cur = p;
+    if cur == leader {
+        return Some(leader);
+    }
+    // (a chain is at most as long as there are people; a cycle cannot hold the leader)
+    for _ in 0..segs.n_people {
+        if segs.of_person(cur).is_empty() {
+            return None;
+        }
+        let m = segs.manager[segs.at(cur, d) as usize];
+        if m == salesorg_core::scorecard::NONE {
+            return None;
+        }
+        if m == leader {
+            return Some(cur);
+        }
+        cur = m;
+    }
+    None
+}
+
+/// The order of a record's kind among the others: that of [`Contribution`]'s variants.
+fn kind_rank(c: &Contribution) -> u8 {
+    c.kind_bit().trailing_zeros() as u8
 }
 
 /// The day a record counts on, worked out from the record alone: a deal's close or
@@ -1424,8 +1708,14 @@ fn id_of<'a>(book: &'a Book, b: &Behind) -> std::borrow::Cow<'a, str> {
 }
 
 fn owner_of<'a>(engine: &'a Engine, b: &Behind) -> &'a str {
+    owner_ix(engine, b).map_or("", |p| engine.book.people[p as usize].id.as_str())
+}
+
+/// Record `b`'s owner: the person its id names (`None` for spend on the company or on a
+/// unit nobody headed, and a quota set on a unit).
+fn owner_ix(engine: &Engine, b: &Behind) -> Option<u32> {
     let book = &engine.book;
-    let p = match b.contrib {
+    Some(match b.contrib {
         Contribution::Won(i)
         | Contribution::Lost(i)
         | Contribution::Created(i)
@@ -1438,16 +1728,15 @@ fn owner_of<'a>(engine: &'a Engine, b: &Behind) -> &'a str {
         Contribution::Survey(s) => book.accounts[book.surveys[s as usize].account as usize].owner,
         // (a unit's spend is its head's)
         Contribution::Spend(x) => match engine.spend_owners[x as usize] {
-            salesorg_core::scorecard::NONE => return "",
+            salesorg_core::scorecard::NONE => return None,
             p => p,
         },
         Contribution::Person(p) => p,
         Contribution::Quota(q) => match book.quotas[q as usize].target {
             QuotaOn::Person(p) | QuotaOn::Team(p) => p,
-            QuotaOn::Unit(_) => return "",
+            QuotaOn::Unit(_) => return None,
         },
-    };
-    book.people[p as usize].id.as_str()
+    })
 }
 
 /// What a record was, in a line.
@@ -2108,6 +2397,8 @@ fn explain_made(
             None => extra.get(i - nt).copied(),
         }
     };
+    // (set here when only the ends are kept; else made from the records when asked for)
+    let branches = std::sync::OnceLock::new();
     let (records, total, first, last, order) = 'made: {
         if !all {
             // the pages shown first, picked straight from the trace (which holds each
@@ -2159,6 +2450,11 @@ fn explain_made(
                     .chain(&last)
                     .filter_map(|&i| at(i as usize))
                     .collect();
+                // a team's branches, from every record while the trace holds them
+                if matches!(scope, Scope::Team(_)) && !only_edges {
+                    let as_of = Engine::as_of(&period, today);
+                    let _ = branches.set(branches_of(engine, scope, as_of, &period, n, at));
+                }
                 trace.give_back();
                 let f = first.len() as u32;
                 let n = kept.len() as u32;
@@ -2231,6 +2527,7 @@ fn explain_made(
         first,
         last,
         order,
+        branches,
     }))
 }
 

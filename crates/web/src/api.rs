@@ -725,7 +725,7 @@ async fn explain(
             .map(|k| ex.record(e, ex.nth(e, k)))
             .map(|r| json!({"kind": r.kind, "id": r.id, "owner": r.owner, "date": r.date, "detail": r.detail, "amount": r.amount.map(|a| kpi::fmt_fixed(a.into(), 4, 2))}))
             .collect();
-        Ok(Json(json!({
+        let mut out = json!({
             "kpi": ex.kpi,
             "scope": ex.scope,
             "period": ex.period.to_string(),
@@ -737,7 +737,13 @@ async fn explain(
             "page": page,
             "per_page": per_page,
             "total": total,
-        })))
+        });
+        // a team's records by the branch they came in through, on each one's day
+        if let Some(b) = ex.branches(e) {
+            out["branches"] = serde_json::from_str(&sc::branches_json(e, b))
+                .map_err(|err| WebError::Internal(format!("branches: {err}")))?;
+        }
+        Ok(Json(out))
     })
     .await
 }

@@ -1642,7 +1642,11 @@ async fn explain_page(
             };
             let _ = write!(body, "<div><dt>{}</dt><dd>{}</dd></div>", esc(&label(k)), esc(&shown));
         }
-        let _ = write!(body, "</dl><p>{} records · <a href=\"/explain.csv?{base}&sort={}&dir={}\" download>Export CSV</a></p>", recs.len(), enc(&sort), enc(&dir));
+        body.push_str("</dl>");
+        if let Some(bs) = ex.branches(e).filter(|b| !b.is_empty()) {
+            branches_table(&mut body, e, bs, &ccy);
+        }
+        let _ = write!(body, "<p>{} records · <a href=\"/explain.csv?{base}&sort={}&dir={}\" download>Export CSV</a></p>", recs.len(), enc(&sort), enc(&dir));
         body.push_str("<div class=\"scroll\"><table class=\"data\"><thead><tr>");
         for (col, name) in [("kind", "Kind"), ("id", "Record"), ("owner", "Owner"), ("date", "Date"), ("", "Detail"), ("amount", "Amount")] {
             if col.is_empty() {
@@ -1687,6 +1691,80 @@ async fn explain_page(
         Ok(Page { title: format!("{} — {}", label(ex.kpi), ex.scope), body })
     })
     .await
+}
+
+/// A team drill-down's records by the branch of the tree they came in through, on each
+/// record's day ([`sc::Explanation::branches`]): a row per branch, a column per kind of
+/// record with its count and amount, and the totals, which are the drill-down's.
+fn branches_table(body: &mut String, e: &Engine, bs: &[sc::Branch], ccy: &str) {
+    let money = |a: i128| show("bookings", &Value::Money(a), ccy);
+    let kinds: Vec<&str> = bs[0].kinds.iter().map(|k| k.0.as_str()).collect();
+    body.push_str(
+        "<h2>By direct report</h2><p class=\"sub\">Each record counts under the direct \
+         report its owner reported through on the record's day: the org as it was then.</p>\
+         <div class=\"scroll\"><table class=\"data\"><thead><tr><th scope=\"col\">Direct report</th>\
+         <th scope=\"col\" class=\"num\">Records</th>",
+    );
+    for k in &kinds {
+        let _ = write!(
+            body,
+            "<th scope=\"col\" class=\"num\">{}</th>",
+            esc(&capitalised(k))
+        );
+    }
+    body.push_str("</tr></thead><tbody>");
+    let cell = |n: u64, a: Option<i128>| match a {
+        Some(a) if n > 0 => format!("{n} · {}", esc(&money(a))),
+        _ => n.to_string(),
+    };
+    let mut total = (0u64, vec![(0u64, None::<i128>); kinds.len()]);
+    for b in bs {
+        let who = match b.person {
+            Some(p) => {
+                let p = &e.book.people[p as usize];
+                let own = if b.leader { " (own records)" } else { "" };
+                format!(
+                    "<a href=\"/people/{}\">{}</a>{own}",
+                    enc(p.id.as_str()),
+                    esc(&p.name)
+                )
+            }
+            None => "Nobody's".to_owned(),
+        };
+        let _ = write!(
+            body,
+            "<tr><th scope=\"row\">{who}</th><td class=\"num\">{}</td>",
+            b.records
+        );
+        total.0 += b.records;
+        for (j, &(_, n, a)) in b.kinds.iter().enumerate() {
+            let _ = write!(body, "<td class=\"num\">{}</td>", cell(n, a));
+            if let Some(t) = total.1.get_mut(j) {
+                t.0 += n;
+                t.1 = match (t.1, a) {
+                    (x, None) => x,
+                    (x, Some(a)) => Some(x.unwrap_or(0) + a),
+                };
+            }
+        }
+        body.push_str("</tr>");
+    }
+    let _ = write!(
+        body,
+        "</tbody><tfoot><tr><th scope=\"row\">Total</th><td class=\"num\">{}</td>",
+        total.0
+    );
+    for &(n, a) in &total.1 {
+        let _ = write!(body, "<td class=\"num\">{}</td>", cell(n, a));
+    }
+    body.push_str("</tr></tfoot></table></div>");
+}
+
+/// `s` with its first letter upper-case ("won, last year" → "Won, last year").
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
 }
 
 /// A CSV cell, quoted when needed and defused against formula injection: a cell that

@@ -1543,6 +1543,78 @@ fn explain_lists_the_quotas_behind_a_quota() {
     assert_eq!(rows("quota", "person:C"), ("—".to_owned(), vec![]));
 }
 
+/// A team's drill-down splits its records by the branch of the tree they came in
+/// through on each record's own day. In Q1, R1 moved from MA to MB on Feb 15 (and to C on
+/// Mar 20, once MB had left): O1 (won Feb 1) is MA's branch, O2 (won Mar 1) and O3 (lost
+/// Feb 20) MB's, with R3's O6 (lost Jan 31); R2's O4 (EUR 100 at 1.1) is MA's. MB is no
+/// direct report of C on the as-of day, but the records they brought in still count under
+/// them. The branches add up to the drill-down: 3 won, 2 lost.
+#[test]
+fn a_teams_drill_down_splits_by_the_branch_of_each_records_day() {
+    use salesorg_engine::scorecard::{branch_kinds_text, branches_json};
+    for kind in BOTH {
+        let e = engine(kind, &settings());
+        let p = Period::parse(Q1, &e.book.settings.fiscal).unwrap();
+        let ex = |k: &'static str, scope: &str| {
+            salesorg_engine::scorecard::explain(&e, k, e.scope(scope).unwrap(), p, d("2026-01-01"))
+                .unwrap()
+        };
+        let lines = |x: &salesorg_engine::scorecard::Explanation| -> Vec<String> {
+            x.branches(&e)
+                .unwrap()
+                .iter()
+                .map(|b| {
+                    let who = b
+                        .person
+                        .map_or("nobody", |p| e.book.people[p as usize].id.as_str());
+                    let own = if b.leader { " (own)" } else { "" };
+                    format!("{who}{own} {}: {}", b.records, branch_kinds_text(b))
+                })
+                .collect()
+        };
+        let win = ex("win_rate", "team:C");
+        assert_eq!(
+            lines(&win),
+            vec![
+                "MB 3: won 1 (2000.00) · lost 2 (800.00)".to_owned(),
+                "MA 2: won 2 (1110.00)".to_owned(),
+            ],
+            "{kind}"
+        );
+        let total: u64 = win.branches(&e).unwrap().iter().map(|b| b.records).sum();
+        assert_eq!(total as usize, win.len());
+        // the growth rate's: last year's won deals apart (R2's O8, under MA in Mar 2023)
+        assert_eq!(
+            lines(&ex("revenue_growth_yoy", "team:C")),
+            vec![
+                "MA 3: won 2 (1110.00) · won, last year 1 (800.00)".to_owned(),
+                "MB 1: won 1 (2000.00)".to_owned(),
+            ]
+        );
+        // MA's team quota is set on MA: MA's own branch, first
+        assert_eq!(
+            lines(&ex("quota_attainment", "team:MA")),
+            vec![
+                "MA (own) 1: quota 1 (5000.00)".to_owned(),
+                "R1 1: won 1 (1000.00)".to_owned(),
+                "R2 1: won 1 (110.00)".to_owned(),
+            ]
+        );
+        assert_eq!(
+            branches_json(&e, win.branches(&e).unwrap()),
+            "[{\"person\":\"MB\",\"name\":\"MB\",\"leader\":false,\"records\":3,\"kinds\":[\
+             {\"kind\":\"won\",\"count\":1,\"amount\":\"2000.00\"},\
+             {\"kind\":\"lost\",\"count\":2,\"amount\":\"800.00\"}]},\
+             {\"person\":\"MA\",\"name\":\"MA\",\"leader\":false,\"records\":2,\"kinds\":[\
+             {\"kind\":\"won\",\"count\":2,\"amount\":\"1110.00\"}]}]"
+        );
+        // no branches but for a team
+        assert!(ex("win_rate", "person:R1").branches(&e).is_none());
+        assert!(ex("win_rate", "company").branches(&e).is_none());
+        assert!(ex("win_rate", "unit:North").branches(&e).is_none());
+    }
+}
+
 /// Spend on a unit counts for the team of the person who heads it that day — the unit's
 /// own member whom every other member reports to — and for their own book, as well as
 /// for the unit, its ancestors and the company, each once. A unit whose members have no

@@ -753,3 +753,73 @@ fn the_org_chart_kept_is_the_one_asked_for() {
     let theirs = redact(&call(&fx, "GET", "/org?as_of=2026-11-20", &d, None).body);
     assert_ne!(theirs, now);
 }
+
+/// A team's drill-down splits its records by the direct report they came in through on
+/// each record's day, and the branches add up to it: as many records, and per kind as
+/// many as the inputs count. A first page keeps only the drill-down's ends, so its
+/// branches are made from the whole trace then; they are the same as those made from
+/// every record kept (a page in the middle). A company's drill-down has none.
+#[test]
+fn a_teams_drill_down_adds_up_by_direct_report() {
+    let fx = fixture(BackendKind::Sqlite);
+    let dir = sign_in(&fx, "dir_a", PASSWORD).unwrap();
+    let me = fx.person("dir_a");
+    let q = format!("kpi=activities&scope=team:{me}&period=FY2026");
+    let first = call(
+        &fx,
+        "GET",
+        &format!("/api/explain?{q}&per_page=1"),
+        &dir,
+        None,
+    )
+    .json();
+    let total = first["total"].as_u64().unwrap();
+    assert!(
+        total > 400,
+        "only the ends are kept for a first page: {total}"
+    );
+    let branches = first["branches"].as_array().unwrap();
+    assert!(branches.len() > 1, "{first}");
+    let records: u64 = branches
+        .iter()
+        .map(|b| b["records"].as_u64().unwrap())
+        .sum();
+    assert_eq!(records, total);
+    // per kind, as many as the export lists
+    let mut by_kind = std::collections::BTreeMap::<String, u64>::new();
+    for k in branches.iter().flat_map(|b| b["kinds"].as_array().unwrap()) {
+        *by_kind
+            .entry(k["kind"].as_str().unwrap().to_owned())
+            .or_default() += k["count"].as_u64().unwrap();
+    }
+    let csv = call(&fx, "GET", &format!("/explain.csv?{q}"), &dir, None).body;
+    let mut listed = std::collections::BTreeMap::<String, u64>::new();
+    for line in csv.lines().skip(1) {
+        *listed
+            .entry(line.split(',').next().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    assert!(by_kind.len() > 1, "{by_kind:?}");
+    assert_eq!(by_kind, listed);
+    // every record kept (a page between the ends): the same branches
+    let middle = format!("/api/explain?{q}&per_page=1&page={}", total / 2);
+    let all = call(&fx, "GET", &middle, &dir, None).json();
+    assert_eq!(all["branches"], first["branches"]);
+    let page = call(&fx, "GET", &format!("/explain?{q}"), &dir, None).body;
+    assert!(
+        page.contains(&format!(
+            "<tfoot><tr><th scope=\"row\">Total</th><td class=\"num\">{total}</td>"
+        )),
+        "{page}"
+    );
+    let cro = sign_in(&fx, "cro", PASSWORD).unwrap();
+    let company = call(
+        &fx,
+        "GET",
+        "/api/explain?kpi=calls&scope=company&period=FY2026-Q3&per_page=1",
+        &cro,
+        None,
+    )
+    .json();
+    assert!(company.get("branches").is_none(), "{company}");
+}
