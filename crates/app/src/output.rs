@@ -921,9 +921,11 @@ pub fn person_scorecard(
 pub fn explanation(
     engine: &salesorg_core::scorecard::Engine,
     ex: &salesorg_engine::scorecard::Explanation,
+    today: salesorg_core::date::Date,
     limit: usize,
     format: Format,
 ) -> Result<()> {
+    use salesorg_core::scorecard::Lens;
     match format {
         Format::Json | Format::Toml => {
             let recs: Vec<Value> = ex
@@ -945,7 +947,8 @@ pub fn explanation(
                 "inputs": inputs, "records": recs,
             });
             if let Some(b) = ex.branches(engine) {
-                let b = salesorg_engine::scorecard::branches_json(engine, b);
+                let values = ex.branch_values(engine, &Lens::everything(), today)?;
+                let b = salesorg_engine::scorecard::branches_json(engine, b, values);
                 out["branches"] = serde_json::from_str(&b)?;
             }
             print_json(&out)
@@ -996,8 +999,9 @@ pub fn explanation(
             }
             // a team's records by the branch they came in through, on each one's day
             if let Some(bs) = ex.branches(engine).filter(|b| !b.is_empty()) {
+                let values = ex.branch_values(engine, &Lens::everything(), today)?;
                 outln!("by direct report (on each record's day):");
-                for b in bs {
+                for (i, b) in bs.iter().enumerate() {
                     let who = match b.person {
                         Some(p) => {
                             let p = &engine.book.people[p as usize];
@@ -1006,8 +1010,13 @@ pub fn explanation(
                         }
                         None => "nobody's".to_owned(),
                     };
+                    // (its value of the KPI; a table-valued KPI's is left to its own page)
+                    let value = match values.and_then(|v| v.get(i)) {
+                        Some(salesorg_core::kpi::Value::Table(_)) | None => String::new(),
+                        Some(v) => format!("{} = {} · ", ex.kpi, v.to_text("—")),
+                    };
                     outln!(
-                        "  {:<36} {:>7}  {}",
+                        "  {:<36} {:>7}  {value}{}",
                         who,
                         b.records,
                         salesorg_engine::scorecard::branch_kinds_text(b)

@@ -725,6 +725,11 @@ fn a_teams_drill_down_splits_by_direct_report() {
         .map(|b| b["records"].as_u64().unwrap())
         .sum();
     assert_eq!(sum as usize, v["records"].as_array().unwrap().len());
+    // each with its win rate over its own records
+    for b in branches {
+        let rate = b["value"].as_f64().unwrap_or_else(|| panic!("{b}"));
+        assert!((0.0..=1.0).contains(&rate), "{b}");
+    }
     let won: u64 = branches
         .iter()
         .flat_map(|b| b["kinds"].as_array().unwrap())
@@ -744,6 +749,8 @@ fn a_teams_drill_down_splits_by_direct_report() {
             b["person"].as_str().unwrap()
         );
         assert!(table.contains(&line), "{line} in {table}");
+        let value = format!("win_rate = {} · ", b["value"]);
+        assert!(table.contains(&value), "{value} in {table}");
     }
     // a person's own drill-down has none
     let v: serde_json::Value = serde_json::from_str(&ok(&words(&format!(

@@ -1194,6 +1194,8 @@ pub struct Explanation {
     /// A team's records by the branch they came in through ([`Explanation::branches`]),
     /// made the first time they are asked for.
     branches: std::sync::OnceLock<Option<Vec<Branch>>>,
+    /// Each branch's value of the KPI ([`Explanation::branch_values`]).
+    branch_values: std::sync::OnceLock<Vec<Value>>,
 }
 
 /// The records of a team's drill-down that came in through one branch of its tree: one of
@@ -1322,6 +1324,71 @@ impl Explanation {
     /// the as-of day, spend's; none for the rest.
     pub fn amount(&self, engine: &Engine, i: usize) -> Option<i64> {
         amount_of(engine, &self.records[i], self.as_of, &self.period)
+    }
+    /// Each branch's value of the KPI ([`Explanation::branches`], in their order): the
+    /// KPI's own formula over the segments that came in through that branch, seen through
+    /// `lens` (the one the drill-down was made through). A direct report's branch is
+    /// computed as their team's, a leader's own as their own book's, so a quota is the
+    /// one set on that team or book; `Null` for records of nobody's. Made once, then kept.
+    pub fn branch_values(
+        &self,
+        engine: &Engine,
+        lens: &Lens,
+        today: Date,
+    ) -> Result<Option<&[Value]>> {
+        let Some(branches) = self.branches(engine) else {
+            return Ok(None);
+        };
+        if let Some(v) = self.branch_values.get() {
+            return Ok(Some(v));
+        }
+        let Ok(Scope::Team(leader)) = engine.scope(&self.scope) else {
+            return Ok(None);
+        };
+        let segs = &engine.segs;
+        // every segment of the team, by the branch it is in (its chain is one throughout)
+        let mut of: Vec<(u32, Vec<u32>)> = Vec::new();
+        for &s in engine.segments_of(Scope::Team(leader)).iter() {
+            let (p, d) = (segs.person[s as usize], segs.from[s as usize]);
+            if let Some(b) = branch_of(segs, leader, p, d) {
+                match of.iter_mut().find(|x| x.0 == b) {
+                    Some(x) => x.1.push(s),
+                    None => of.push((b, vec![s])),
+                }
+            }
+        }
+        let mut values = Vec::with_capacity(branches.len());
+        for b in branches {
+            let Some(p) = b.person else {
+                values.push(Value::Null);
+                continue;
+            };
+            let list = of.iter().find(|x| x.0 == p).map_or(&[][..], |x| &x.1[..]);
+            // (a direct report who leads anyone is a team; a rep, their own book)
+            let leads = segs.of_scope[p as usize]
+                .iter()
+                .any(|&s| segs.person[s as usize] != p);
+            let scope = if b.leader || !leads {
+                Scope::Person(p)
+            } else {
+                Scope::Team(p)
+            };
+            let rows = engine.run_in(
+                &lens.within(list),
+                &[scope],
+                &[self.period],
+                &[self.kpi],
+                today,
+            )?;
+            values.push(
+                rows.into_iter()
+                    .next()
+                    .and_then(|r| r.values.into_iter().next())
+                    .map_or(Value::Null, |(_, v)| v),
+            );
+        }
+        let _ = self.branch_values.set(values);
+        Ok(self.branch_values.get().map(|v| &v[..]))
     }
     /// A team's records by the branch of its tree they came in through, on each record's
     /// own day: the leader's own first, then each direct report's by how many records
@@ -1532,12 +1599,16 @@ fn amount_of(engine: &Engine, b: &Behind, as_of: Date, period: &Period) -> Optio
 
 /// A team drill-down's branches ([`Explanation::branches`]) as a JSON array, for the CLI
 /// and the API: each branch's `person` (its id; `null` for records of nobody's), `name`,
-/// `leader` (the leader's own records), `records`, and per kind it has its `count` and
+/// `leader` (the leader's own records), its `value` of the KPI when `values` are given
+/// ([`Explanation::branch_values`]), `records`, and per kind it has its `count` and
 /// `amount` (a decimal string in the organisation's currency; `null` for a kind without
 /// amounts).
-pub fn branches_json(engine: &Engine, branches: &[Branch]) -> String {
+pub fn branches_json(engine: &Engine, branches: &[Branch], values: Option<&[Value]>) -> String {
     let mut s = String::from("[");
     for (i, b) in branches.iter().enumerate() {
+        let value = values
+            .and_then(|v| v.get(i))
+            .map_or(String::new(), |v| format!(",\"value\":{}", v.to_json()));
         let (id, name) = match b.person {
             Some(p) => {
                 let p = &engine.book.people[p as usize];
@@ -1547,7 +1618,7 @@ pub fn branches_json(engine: &Engine, branches: &[Branch]) -> String {
         };
         let _ = write!(
             s,
-            "{}{{\"person\":{id},\"name\":{name},\"leader\":{},\"records\":{},\"kinds\":[",
+            "{}{{\"person\":{id},\"name\":{name},\"leader\":{}{value},\"records\":{},\"kinds\":[",
             if i > 0 { "," } else { "" },
             b.leader,
             b.records
@@ -2528,6 +2599,7 @@ fn explain_made(
         last,
         order,
         branches,
+        branch_values: std::sync::OnceLock::new(),
     }))
 }
 

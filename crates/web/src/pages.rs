@@ -1644,7 +1644,8 @@ async fn explain_page(
         }
         body.push_str("</dl>");
         if let Some(bs) = ex.branches(e).filter(|b| !b.is_empty()) {
-            branches_table(&mut body, e, bs, &ccy);
+            let values = cx.scoped.branch_values(&ex, cx.today)?;
+            branches_table(&mut body, e, &ex, bs, values, &ccy);
         }
         let _ = write!(body, "<p>{} records · <a href=\"/explain.csv?{base}&sort={}&dir={}\" download>Export CSV</a></p>", recs.len(), enc(&sort), enc(&dir));
         body.push_str("<div class=\"scroll\"><table class=\"data\"><thead><tr>");
@@ -1694,31 +1695,46 @@ async fn explain_page(
 }
 
 /// A team drill-down's records by the branch of the tree they came in through, on each
-/// record's day ([`sc::Explanation::branches`]): a row per branch, a column per kind of
-/// record with its count and amount, and the totals, which are the drill-down's.
-fn branches_table(body: &mut String, e: &Engine, bs: &[sc::Branch], ccy: &str) {
+/// record's day ([`sc::Explanation::branches`]): a row per branch with its value of the KPI
+/// (its formula over that branch's records), a column per kind of record with its count
+/// and amount, and the totals, which are the drill-down's.
+fn branches_table(
+    body: &mut String,
+    e: &Engine,
+    ex: &sc::Explanation,
+    bs: &[sc::Branch],
+    values: Option<&[Value]>,
+    ccy: &str,
+) {
     let money = |a: i128| show("bookings", &Value::Money(a), ccy);
     let kinds: Vec<&str> = bs[0].kinds.iter().map(|k| k.0.as_str()).collect();
+    // (a table-valued KPI's values are left to each branch's own page)
+    let values = values.filter(|v| !v.iter().any(|x| matches!(x, Value::Table(_))));
     body.push_str(
         "<h2>By direct report</h2><p class=\"sub\">Each record counts under the direct \
          report its owner reported through on the record's day: the org as it was then.</p>\
-         <div class=\"scroll\"><table class=\"data\"><thead><tr><th scope=\"col\">Direct report</th>\
-         <th scope=\"col\" class=\"num\">Records</th>",
+         <div class=\"scroll\"><table class=\"data\"><thead><tr><th scope=\"col\">Direct report</th>",
     );
+    let mut head = |name: &str| {
+        let _ = write!(body, "<th scope=\"col\" class=\"num\">{}</th>", esc(name));
+    };
+    if values.is_some() {
+        head(&label(ex.kpi));
+    }
+    head("Records");
     for k in &kinds {
-        let _ = write!(
-            body,
-            "<th scope=\"col\" class=\"num\">{}</th>",
-            esc(&capitalised(k))
-        );
+        head(&capitalised(k));
     }
     body.push_str("</tr></thead><tbody>");
     let cell = |n: u64, a: Option<i128>| match a {
         Some(a) if n > 0 => format!("{n} · {}", esc(&money(a))),
         _ => n.to_string(),
     };
+    let num = |body: &mut String, text: &str| {
+        let _ = write!(body, "<td class=\"num\">{text}</td>");
+    };
     let mut total = (0u64, vec![(0u64, None::<i128>); kinds.len()]);
-    for b in bs {
+    for (i, b) in bs.iter().enumerate() {
         let who = match b.person {
             Some(p) => {
                 let p = &e.book.people[p as usize];
@@ -1731,14 +1747,14 @@ fn branches_table(body: &mut String, e: &Engine, bs: &[sc::Branch], ccy: &str) {
             }
             None => "Nobody's".to_owned(),
         };
-        let _ = write!(
-            body,
-            "<tr><th scope=\"row\">{who}</th><td class=\"num\">{}</td>",
-            b.records
-        );
+        let _ = write!(body, "<tr><th scope=\"row\">{who}</th>");
+        if let Some(v) = values.and_then(|v| v.get(i)) {
+            num(body, &esc(&show(ex.kpi, v, ccy)));
+        }
+        num(body, &b.records.to_string());
         total.0 += b.records;
         for (j, &(_, n, a)) in b.kinds.iter().enumerate() {
-            let _ = write!(body, "<td class=\"num\">{}</td>", cell(n, a));
+            num(body, &cell(n, a));
             if let Some(t) = total.1.get_mut(j) {
                 t.0 += n;
                 t.1 = match (t.1, a) {
@@ -1749,13 +1765,13 @@ fn branches_table(body: &mut String, e: &Engine, bs: &[sc::Branch], ccy: &str) {
         }
         body.push_str("</tr>");
     }
-    let _ = write!(
-        body,
-        "</tbody><tfoot><tr><th scope=\"row\">Total</th><td class=\"num\">{}</td>",
-        total.0
-    );
+    body.push_str("</tbody><tfoot><tr><th scope=\"row\">Total</th>");
+    if values.is_some() {
+        num(body, &esc(&show(ex.kpi, &ex.value, ccy)));
+    }
+    num(body, &total.0.to_string());
     for &(n, a) in &total.1 {
-        let _ = write!(body, "<td class=\"num\">{}</td>", cell(n, a));
+        num(body, &cell(n, a));
     }
     body.push_str("</tr></tfoot></table></div>");
 }

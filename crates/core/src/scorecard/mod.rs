@@ -2341,6 +2341,12 @@ impl Lens {
         }
         out.into()
     }
+    /// This lens narrowed to the segments of `list` (sorted): what both let through. It
+    /// can only take away (a drill-down's branch: the viewer's segments that came in
+    /// through one direct report).
+    pub fn within(&self, list: &[u32]) -> Lens {
+        Lens(Some(self.narrow(list.into()).into_owned()))
+    }
     /// Whether the lens lets through every segment of `list` (sorted).
     pub fn covers(&self, list: &[u32]) -> bool {
         match &self.0 {

@@ -1559,16 +1559,21 @@ fn a_teams_drill_down_splits_by_the_branch_of_each_records_day() {
             salesorg_engine::scorecard::explain(&e, k, e.scope(scope).unwrap(), p, d("2026-01-01"))
                 .unwrap()
         };
+        let everything = salesorg_core::scorecard::Lens::everything();
+        // each branch: its value of the KPI (its own formula over the branch), its records
         let lines = |x: &salesorg_engine::scorecard::Explanation| -> Vec<String> {
+            let values = x.branch_values(&e, &everything, d("2026-01-01"));
             x.branches(&e)
                 .unwrap()
                 .iter()
-                .map(|b| {
+                .zip(values.unwrap().unwrap())
+                .map(|(b, v)| {
                     let who = b
                         .person
                         .map_or("nobody", |p| e.book.people[p as usize].id.as_str());
                     let own = if b.leader { " (own)" } else { "" };
-                    format!("{who}{own} {}: {}", b.records, branch_kinds_text(b))
+                    let (v, n) = (v.to_text("—"), b.records);
+                    format!("{who}{own} = {v}, {n}: {}", branch_kinds_text(b))
                 })
                 .collect()
         };
@@ -1576,36 +1581,50 @@ fn a_teams_drill_down_splits_by_the_branch_of_each_records_day() {
         assert_eq!(
             lines(&win),
             vec![
-                "MB 3: won 1 (2000.00) · lost 2 (800.00)".to_owned(),
-                "MA 2: won 2 (1110.00)".to_owned(),
+                "MB = 0.333333, 3: won 1 (2000.00) · lost 2 (800.00)".to_owned(),
+                "MA = 1.0, 2: won 2 (1110.00)".to_owned(),
             ],
             "{kind}"
         );
         let total: u64 = win.branches(&e).unwrap().iter().map(|b| b.records).sum();
         assert_eq!(total as usize, win.len());
-        // the growth rate's: last year's won deals apart (R2's O8, under MA in Mar 2023)
+        // each branch's bookings add up to the team's
+        let booked = ex("bookings", "team:C");
+        assert_eq!(booked.value.to_text("—"), "3110.00");
+        assert_eq!(
+            lines(&booked),
+            vec![
+                "MA = 1110.00, 2: won 2 (1110.00)".to_owned(),
+                "MB = 2000.00, 1: won 1 (2000.00)".to_owned(),
+            ]
+        );
+        // the growth rate's: last year's won deals apart (R2's O8, under MA in Mar 2023):
+        // MA's branch (1110 − 800) / 800; MB's had none last year
         assert_eq!(
             lines(&ex("revenue_growth_yoy", "team:C")),
             vec![
-                "MA 3: won 2 (1110.00) · won, last year 1 (800.00)".to_owned(),
-                "MB 1: won 1 (2000.00)".to_owned(),
+                "MA = 0.3875, 3: won 2 (1110.00) · won, last year 1 (800.00)".to_owned(),
+                "MB = —, 1: won 1 (2000.00)".to_owned(),
             ]
         );
-        // MA's team quota is set on MA: MA's own branch, first
+        // MA's team quota is set on MA: MA's own branch, first (MA's own book has no
+        // quota); each rep's attainment against their own quota: R1 1000 / 3000, R2's
+        // EUR 100 at 1.1 / 1000
         assert_eq!(
             lines(&ex("quota_attainment", "team:MA")),
             vec![
-                "MA (own) 1: quota 1 (5000.00)".to_owned(),
-                "R1 1: won 1 (1000.00)".to_owned(),
-                "R2 1: won 1 (110.00)".to_owned(),
+                "MA (own) = —, 1: quota 1 (5000.00)".to_owned(),
+                "R1 = 0.333333, 1: won 1 (1000.00)".to_owned(),
+                "R2 = 0.11, 1: won 1 (110.00)".to_owned(),
             ]
         );
+        let values = win.branch_values(&e, &everything, d("2026-01-01")).unwrap();
         assert_eq!(
-            branches_json(&e, win.branches(&e).unwrap()),
-            "[{\"person\":\"MB\",\"name\":\"MB\",\"leader\":false,\"records\":3,\"kinds\":[\
+            branches_json(&e, win.branches(&e).unwrap(), values),
+            "[{\"person\":\"MB\",\"name\":\"MB\",\"leader\":false,\"value\":0.333333,\"records\":3,\"kinds\":[\
              {\"kind\":\"won\",\"count\":1,\"amount\":\"2000.00\"},\
              {\"kind\":\"lost\",\"count\":2,\"amount\":\"800.00\"}]},\
-             {\"person\":\"MA\",\"name\":\"MA\",\"leader\":false,\"records\":2,\"kinds\":[\
+             {\"person\":\"MA\",\"name\":\"MA\",\"leader\":false,\"value\":1.0,\"records\":2,\"kinds\":[\
              {\"kind\":\"won\",\"count\":2,\"amount\":\"1110.00\"}]}]"
         );
         // no branches but for a team

@@ -812,6 +812,25 @@ fn a_teams_drill_down_adds_up_by_direct_report() {
         )),
         "{page}"
     );
+    // each branch's bookings, by the KPI's own formula over its records, add up to the
+    // team's
+    let q = format!("kpi=bookings&scope=team:{me}&period=FY2026");
+    let j = call(
+        &fx,
+        "GET",
+        &format!("/api/explain?{q}&per_page=1"),
+        &dir,
+        None,
+    )
+    .json();
+    let cents = |v: &serde_json::Value| -> i64 {
+        let s = v.as_str().unwrap_or_else(|| panic!("{v}"));
+        s.replace('.', "").parse().unwrap()
+    };
+    let branches = j["branches"].as_array().unwrap();
+    assert!(branches.len() > 1, "{j}");
+    let sum: i64 = branches.iter().map(|b| cents(&b["value"])).sum();
+    assert_eq!(sum, cents(&j["value"]));
     let cro = sign_in(&fx, "cro", PASSWORD).unwrap();
     let company = call(
         &fx,
