@@ -689,7 +689,7 @@ pub fn run() -> Result<()> {
             if !ms.is_empty() {
                 note!("explain ms: {} for {} records", runs_summary(&ms), ex.len());
             }
-            output::explanation(&engine, &ex, today, *limit, g.format)?;
+            output::explanation(&engine, &ex, *limit, g.format)?;
         }
         Command::Kpis => output::kpis(g.format)?,
         Command::Serve {

@@ -921,11 +921,9 @@ pub fn person_scorecard(
 pub fn explanation(
     engine: &salesorg_core::scorecard::Engine,
     ex: &salesorg_engine::scorecard::Explanation,
-    today: salesorg_core::date::Date,
     limit: usize,
     format: Format,
 ) -> Result<()> {
-    use salesorg_core::scorecard::Lens;
     match format {
         Format::Json | Format::Toml => {
             let recs: Vec<Value> = ex
@@ -947,8 +945,8 @@ pub fn explanation(
                 "inputs": inputs, "records": recs,
             });
             if let Some(b) = ex.branches(engine) {
-                let values = ex.branch_values(engine, &Lens::everything(), today)?;
-                let b = salesorg_engine::scorecard::branches_json(engine, b, values);
+                let values = ex.branch_values(engine);
+                let b = salesorg_engine::scorecard::branches_json(engine, b, values.as_deref());
                 out["branches"] = serde_json::from_str(&b)?;
             }
             print_json(&out)
@@ -999,7 +997,7 @@ pub fn explanation(
             }
             // a team's records by the branch they came in through, on each one's day
             if let Some(bs) = ex.branches(engine).filter(|b| !b.is_empty()) {
-                let values = ex.branch_values(engine, &Lens::everything(), today)?;
+                let values = ex.branch_values(engine);
                 outln!("by direct report (on each record's day):");
                 for (i, b) in bs.iter().enumerate() {
                     let who = match b.person {
@@ -1011,7 +1009,7 @@ pub fn explanation(
                         None => "nobody's".to_owned(),
                     };
                     // (its value of the KPI; a table-valued KPI's is left to its own page)
-                    let value = match values.and_then(|v| v.get(i)) {
+                    let value = match values.as_ref().and_then(|v| v.get(i)) {
                         Some(salesorg_core::kpi::Value::Table(_)) | None => String::new(),
                         Some(v) => format!("{} = {} · ", ex.kpi, v.to_text("—")),
                     };

@@ -1194,8 +1194,9 @@ pub struct Explanation {
     /// A team's records by the branch they came in through ([`Explanation::branches`]),
     /// made the first time they are asked for.
     branches: std::sync::OnceLock<Option<Vec<Branch>>>,
-    /// Each branch's value of the KPI ([`Explanation::branch_values`]).
-    branch_values: std::sync::OnceLock<Vec<Value>>,
+    /// A team's branches' values of the KPI, by the branch's person
+    /// ([`Explanation::branch_values`]).
+    branch_values: Vec<(u32, Value)>,
 }
 
 /// The records of a team's drill-down that came in through one branch of its tree: one of
@@ -1326,69 +1327,17 @@ impl Explanation {
         amount_of(engine, &self.records[i], self.as_of, &self.period)
     }
     /// Each branch's value of the KPI ([`Explanation::branches`], in their order): the
-    /// KPI's own formula over the segments that came in through that branch, seen through
-    /// `lens` (the one the drill-down was made through). A direct report's branch is
-    /// computed as their team's, a leader's own as their own book's, so a quota is the
-    /// one set on that team or book; `Null` for records of nobody's. Made once, then kept.
-    pub fn branch_values(
-        &self,
-        engine: &Engine,
-        lens: &Lens,
-        today: Date,
-    ) -> Result<Option<&[Value]>> {
-        let Some(branches) = self.branches(engine) else {
-            return Ok(None);
+    /// KPI's own formula over the segments that came in through that branch, totalled from
+    /// the drill-down's own pass. A direct report's branch is totalled as their team's (a
+    /// rep's as their own book), the leader's own as their own book's, so a quota is the
+    /// one set on that team or book; `Null` for records of nobody's.
+    pub fn branch_values(&self, engine: &Engine) -> Option<Vec<Value>> {
+        let branches = self.branches(engine)?;
+        let value = |p: Option<u32>| -> Value {
+            p.and_then(|p| self.branch_values.iter().find(|x| x.0 == p))
+                .map_or(Value::Null, |x| x.1.clone())
         };
-        if let Some(v) = self.branch_values.get() {
-            return Ok(Some(v));
-        }
-        let Ok(Scope::Team(leader)) = engine.scope(&self.scope) else {
-            return Ok(None);
-        };
-        let segs = &engine.segs;
-        // every segment of the team, by the branch it is in (its chain is one throughout)
-        let mut of: Vec<(u32, Vec<u32>)> = Vec::new();
-        for &s in engine.segments_of(Scope::Team(leader)).iter() {
-            let (p, d) = (segs.person[s as usize], segs.from[s as usize]);
-            if let Some(b) = branch_of(segs, leader, p, d) {
-                match of.iter_mut().find(|x| x.0 == b) {
-                    Some(x) => x.1.push(s),
-                    None => of.push((b, vec![s])),
-                }
-            }
-        }
-        let mut values = Vec::with_capacity(branches.len());
-        for b in branches {
-            let Some(p) = b.person else {
-                values.push(Value::Null);
-                continue;
-            };
-            let list = of.iter().find(|x| x.0 == p).map_or(&[][..], |x| &x.1[..]);
-            // (a direct report who leads anyone is a team; a rep, their own book)
-            let leads = segs.of_scope[p as usize]
-                .iter()
-                .any(|&s| segs.person[s as usize] != p);
-            let scope = if b.leader || !leads {
-                Scope::Person(p)
-            } else {
-                Scope::Team(p)
-            };
-            let rows = engine.run_in(
-                &lens.within(list),
-                &[scope],
-                &[self.period],
-                &[self.kpi],
-                today,
-            )?;
-            values.push(
-                rows.into_iter()
-                    .next()
-                    .and_then(|r| r.values.into_iter().next())
-                    .map_or(Value::Null, |(_, v)| v),
-            );
-        }
-        let _ = self.branch_values.set(values);
-        Ok(self.branch_values.get().map(|v| &v[..]))
+        Some(branches.iter().map(|b| value(b.person)).collect())
     }
     /// A team's records by the branch of its tree they came in through, on each record's
     /// own day: the leader's own first, then each direct report's by how many records
@@ -1491,7 +1440,7 @@ fn branches_of(
                 Some(p) => {
                     let s = segs.at(p, day) as usize;
                     if row_of_seg[s] == u32::MAX {
-                        row_of_seg[s] = t.row(branch_of(segs, leader, p, day)) as u32;
+                        row_of_seg[s] = t.row(segs.branch_of(leader, p, day)) as u32;
                     }
                     row_of_seg[s] as usize
                 }
@@ -1650,36 +1599,6 @@ pub fn branch_kinds_text(b: &Branch) -> String {
         })
         .collect::<Vec<_>>()
         .join(" · ")
-}
-
-/// The direct report of `leader` through whom person `p` is in the leader's team on day
-/// `d` (the leader, for the leader's own): up `p`'s chain of managers on that day. `None`
-/// when the chain does not reach the leader.
-fn branch_of(
-    segs: &salesorg_core::scorecard::Segments,
-    leader: u32,
-    p: u32,
-    d: Day,
-) -> Option<u32> {
-    let mut cur = p;
-    if cur == leader {
-        return Some(leader);
-    }
-    // (a chain is at most as long as there are people; a cycle cannot hold the leader)
-    for _ in 0..segs.n_people {
-        if segs.of_person(cur).is_empty() {
-            return None;
-        }
-        let m = segs.manager[segs.at(cur, d) as usize];
-        if m == salesorg_core::scorecard::NONE {
-            return None;
-        }
-        if m == leader {
-            return Some(cur);
-        }
-        cur = m;
-    }
-    None
 }
 
 /// The order of a record's kind among the others: that of [`Contribution`]'s variants.
@@ -2266,6 +2185,8 @@ fn explain_made(
     // only the record groups the KPI's value reads: a win rate's drill-down passes over
     // closed deals, not over every lead and activity
     let walk = Walk::of(&[k]);
+    // a team's branches, each totalled from the same pass (see `Explanation::branch_values`)
+    let parts = engine.branch_parts(lens, scope);
     let mut c = engine.compute_traced(
         lens,
         &[scope],
@@ -2275,18 +2196,33 @@ fn explain_made(
         need,
         Some(&keep),
         walk,
+        &parts,
     )?;
     if c.main[0] != 0 || (yoy && c.last_year[0] != 1) {
         return Err(
             ScorecardError::Data("the drill-down's slots are not where it looks".into()).into(),
         );
     }
-    let value = engine
-        .values(&mut c, 0, 0, &[k])
-        .into_iter()
-        .next()
-        .map(|(_, v)| v)
-        .unwrap_or(Value::Null);
+    let mut value_of = |si: usize| {
+        engine
+            .values(&mut c, si, 0, &[k])
+            .into_iter()
+            .next()
+            .map(|(_, v)| v)
+            .unwrap_or(Value::Null)
+    };
+    let value = value_of(0);
+    let branch_values: Vec<(u32, Value)> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, (part, _))| {
+            let p = match *part {
+                Scope::Person(p) | Scope::Team(p) => p,
+                _ => salesorg_core::scorecard::NONE,
+            };
+            (p, value_of(1 + i))
+        })
+        .collect();
     let g = c.main[0];
     let ly = c.last_year[0];
     let t = &c.totals[0][g].cell;
@@ -2599,7 +2535,7 @@ fn explain_made(
         last,
         order,
         branches,
-        branch_values: std::sync::OnceLock::new(),
+        branch_values,
     }))
 }
 

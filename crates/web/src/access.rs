@@ -309,17 +309,6 @@ impl<'a> Scoped<'a> {
         })
     }
 
-    /// Each branch's value of a team's drill-down ([`salesorg_engine::scorecard::Explanation::branch_values`]),
-    /// through the viewer's lens (the one the drill-down was made through).
-    pub fn branch_values<'e>(
-        &self,
-        ex: &'e salesorg_engine::scorecard::Explanation,
-        today: Date,
-    ) -> Result<Option<&'e [salesorg_core::kpi::Value]>> {
-        ex.branch_values(self.engine, self.lens(), today)
-            .map_err(engine_error)
-    }
-
     /// The order of the records of the drill-down of `kpi` for `scope` over `period`
     /// sorted by `column`, as `f` sorts them (kept beside the drill-down).
     pub fn explain_order(

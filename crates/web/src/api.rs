@@ -740,8 +740,8 @@ async fn explain(
         });
         // a team's records by the branch they came in through, on each one's day
         if let Some(b) = ex.branches(e) {
-            let values = cx.scoped.branch_values(&ex, cx.today)?;
-            out["branches"] = serde_json::from_str(&sc::branches_json(e, b, values))
+            let values = ex.branch_values(e);
+            out["branches"] = serde_json::from_str(&sc::branches_json(e, b, values.as_deref()))
                 .map_err(|err| WebError::Internal(format!("branches: {err}")))?;
         }
         Ok(Json(out))

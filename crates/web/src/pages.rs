@@ -1644,8 +1644,8 @@ async fn explain_page(
         }
         body.push_str("</dl>");
         if let Some(bs) = ex.branches(e).filter(|b| !b.is_empty()) {
-            let values = cx.scoped.branch_values(&ex, cx.today)?;
-            branches_table(&mut body, e, &ex, bs, values, &ccy);
+            let values = ex.branch_values(e);
+            branches_table(&mut body, e, &ex, bs, values.as_deref(), &ccy);
         }
         let _ = write!(body, "<p>{} records · <a href=\"/explain.csv?{base}&sort={}&dir={}\" download>Export CSV</a></p>", recs.len(), enc(&sort), enc(&dir));
         body.push_str("<div class=\"scroll\"><table class=\"data\"><thead><tr>");

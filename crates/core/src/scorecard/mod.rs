@@ -1818,6 +1818,7 @@ impl Engine {
             Need::ALL,
             None,
             Walk::ALL,
+            &[],
         )
     }
 
@@ -1827,7 +1828,9 @@ impl Engine {
     /// numbered in the order of `periods`: each period, then its last-year period (with
     /// `need.last_year`), then its trailing window (with `need.window`). The periods' own
     /// slots get their whole totals; the comparison slots their additive cell, which is all
-    /// the formulas read of them ([`Engine::values`]).
+    /// the formulas read of them ([`Engine::values`]). Each of `parts`, a scope and a
+    /// sorted list of segments among those of `scopes` that the lens lets through (a team's
+    /// branch), is totalled from the same pass after the scopes, as if it were one more.
     #[allow(clippy::too_many_arguments)]
     pub fn compute_traced(
         &self,
@@ -1839,12 +1842,14 @@ impl Engine {
         need: Need,
         want: Option<&pass::Want<'_>>,
         walk: Walk,
+        parts: &[(Scope, Vec<u32>)],
     ) -> Result<Computed, ScorecardError> {
         let mut grid = self.prepare_with(scopes, periods, today, trace, need, want, walk)?;
         let totals = scopes
             .iter()
-            .map(|&scope| {
-                let list = lens.narrow(self.segments_of(scope));
+            .map(|&scope| (scope, lens.narrow(self.segments_of(scope))))
+            .chain(parts.iter().map(|(scope, list)| (*scope, list[..].into())))
+            .map(|(scope, list)| {
                 (0..grid.ng)
                     .map(|g| self.totals(&grid, scope, &list, g, grid.own(g)))
                     .collect()
@@ -2341,12 +2346,6 @@ impl Lens {
         }
         out.into()
     }
-    /// This lens narrowed to the segments of `list` (sorted): what both let through. It
-    /// can only take away (a drill-down's branch: the viewer's segments that came in
-    /// through one direct report).
-    pub fn within(&self, list: &[u32]) -> Lens {
-        Lens(Some(self.narrow(list.into()).into_owned()))
-    }
     /// Whether the lens lets through every segment of `list` (sorted).
     pub fn covers(&self, list: &[u32]) -> bool {
         match &self.0 {
@@ -2450,6 +2449,41 @@ impl Engine {
             .map(|&s| (s, segs.person[s as usize]))
             .filter(|&(_, p)| self.book.people[p as usize].employed_on(d))
             .collect()
+    }
+
+    /// The branches of a team's tree through `lens`: for each direct report of the
+    /// leader through whom any of the team's segments came in (and the leader, for their
+    /// own), the scope it is totalled as — a direct report who leads anyone as their team,
+    /// anyone else as their own book — and its segments, sorted (the parts of
+    /// [`Engine::compute_traced`]). Each of the team's segments is in exactly one: a
+    /// segment holds one chain of managers throughout, so its branch is that of any of its
+    /// days. None for a scope other than a team.
+    pub fn branch_parts(&self, lens: &Lens, scope: Scope) -> Vec<(Scope, Vec<u32>)> {
+        let Scope::Team(leader) = scope else {
+            return Vec::new();
+        };
+        let segs = &self.segs;
+        let mut parts: Vec<(Scope, Vec<u32>)> = Vec::new();
+        for &s in lens.narrow(self.segments_of(scope)).iter() {
+            let (p, d) = (segs.person[s as usize], segs.from[s as usize]);
+            let Some(b) = segs.branch_of(leader, p, d) else {
+                continue;
+            };
+            let leads = b != leader
+                && segs.of_scope[b as usize]
+                    .iter()
+                    .any(|&x| segs.person[x as usize] != b);
+            let part = if leads {
+                Scope::Team(b)
+            } else {
+                Scope::Person(b)
+            };
+            match parts.iter_mut().find(|x| x.0 == part) {
+                Some(x) => x.1.push(s),
+                None => parts.push((part, vec![s])),
+            }
+        }
+        parts
     }
 
     /// The target set on `kpi` for `scope` over `period` (a KPI of [`kpi::can_target`]

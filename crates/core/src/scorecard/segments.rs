@@ -316,6 +316,31 @@ impl Segments {
             .then_some(head)
     }
 
+    /// The direct report of `leader` through whom person `p` is in the leader's team on
+    /// day `d` (the leader, for the leader's own): up `p`'s chain of managers on that day.
+    /// `None` when the chain does not reach the leader.
+    pub fn branch_of(&self, leader: u32, p: u32, d: Day) -> Option<u32> {
+        let mut cur = p;
+        if cur == leader {
+            return Some(leader);
+        }
+        // (a chain is at most as long as there are people; a cycle cannot hold the leader)
+        for _ in 0..self.n_people {
+            if self.of_person(cur).is_empty() {
+                return None;
+            }
+            let m = self.manager[self.at(cur, d) as usize];
+            if m == NONE {
+                return None;
+            }
+            if m == leader {
+                return Some(cur);
+            }
+            cur = m;
+        }
+        None
+    }
+
     /// Direct reports of `leader` on day `d`.
     pub fn direct_reports(&self, leader: u32, d: Day) -> Vec<u32> {
         let mut out = Vec::new();

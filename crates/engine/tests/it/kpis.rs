@@ -1559,14 +1559,13 @@ fn a_teams_drill_down_splits_by_the_branch_of_each_records_day() {
             salesorg_engine::scorecard::explain(&e, k, e.scope(scope).unwrap(), p, d("2026-01-01"))
                 .unwrap()
         };
-        let everything = salesorg_core::scorecard::Lens::everything();
         // each branch: its value of the KPI (its own formula over the branch), its records
         let lines = |x: &salesorg_engine::scorecard::Explanation| -> Vec<String> {
-            let values = x.branch_values(&e, &everything, d("2026-01-01"));
+            let values = x.branch_values(&e).unwrap();
             x.branches(&e)
                 .unwrap()
                 .iter()
-                .zip(values.unwrap().unwrap())
+                .zip(values)
                 .map(|(b, v)| {
                     let who = b
                         .person
@@ -1618,9 +1617,9 @@ fn a_teams_drill_down_splits_by_the_branch_of_each_records_day() {
                 "R2 = 0.11, 1: won 1 (110.00)".to_owned(),
             ]
         );
-        let values = win.branch_values(&e, &everything, d("2026-01-01")).unwrap();
+        let values = win.branch_values(&e);
         assert_eq!(
-            branches_json(&e, win.branches(&e).unwrap(), values),
+            branches_json(&e, win.branches(&e).unwrap(), values.as_deref()),
             "[{\"person\":\"MB\",\"name\":\"MB\",\"leader\":false,\"value\":0.333333,\"records\":3,\"kinds\":[\
              {\"kind\":\"won\",\"count\":1,\"amount\":\"2000.00\"},\
              {\"kind\":\"lost\",\"count\":2,\"amount\":\"800.00\"}]},\
