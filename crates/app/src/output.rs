@@ -944,8 +944,8 @@ pub fn explanation(
                 "as_of": fmt_date(ex.as_of), "value": value, "formula": ex.formula,
                 "inputs": inputs, "records": recs,
             });
-            if let Some(b) = ex.branches(engine) {
-                let values = ex.branch_values(engine);
+            if let Some(b) = ex.branches() {
+                let values = ex.branch_values();
                 let b = salesorg_engine::scorecard::branches_json(engine, b, values.as_deref());
                 out["branches"] = serde_json::from_str(&b)?;
             }
@@ -996,8 +996,8 @@ pub fn explanation(
                 );
             }
             // a team's records by the branch they came in through, on each one's day
-            if let Some(bs) = ex.branches(engine).filter(|b| !b.is_empty()) {
-                let values = ex.branch_values(engine);
+            if let Some(bs) = ex.branches().filter(|b| !b.is_empty()) {
+                let values = ex.branch_values();
                 outln!("by direct report (on each record's day):");
                 for (i, b) in bs.iter().enumerate() {
                     let who = match b.person {

@@ -1191,9 +1191,8 @@ pub struct Explanation {
     /// The whole (date, id, kind) order, made the first time a page between the ends (or
     /// an export) asks for it.
     order: std::sync::OnceLock<Vec<u32>>,
-    /// A team's records by the branch they came in through ([`Explanation::branches`]),
-    /// made the first time they are asked for.
-    branches: std::sync::OnceLock<Option<Vec<Branch>>>,
+    /// A team's records by the branch they came in through ([`Explanation::branches`]).
+    branches: Option<Vec<Branch>>,
     /// A team's branches' values of the KPI, by the branch's person
     /// ([`Explanation::branch_values`]).
     branch_values: Vec<(u32, Value)>,
@@ -1331,8 +1330,8 @@ impl Explanation {
     /// the drill-down's own pass. A direct report's branch is totalled as their team's (a
     /// rep's as their own book), the leader's own as their own book's, so a quota is the
     /// one set on that team or book; `Null` for records of nobody's.
-    pub fn branch_values(&self, engine: &Engine) -> Option<Vec<Value>> {
-        let branches = self.branches(engine)?;
+    pub fn branch_values(&self) -> Option<Vec<Value>> {
+        let branches = self.branches()?;
         let value = |p: Option<u32>| -> Value {
             p.and_then(|p| self.branch_values.iter().find(|x| x.0 == p))
                 .map_or(Value::Null, |x| x.1.clone())
@@ -1343,16 +1342,10 @@ impl Explanation {
     /// own day: the leader's own first, then each direct report's by how many records
     /// (most first; then by name). Each record is in exactly one branch, so the branches'
     /// records and amounts add up to the drill-down's. `None` for a scope other than a
-    /// team, or a drill-down that keeps only its ends (a company's first pages).
-    pub fn branches(&self, engine: &Engine) -> Option<&[Branch]> {
-        self.branches
-            .get_or_init(|| {
-                let scope = engine.scope(&self.scope).ok()?;
-                let (n, at) = (self.records.len(), |i: usize| self.records.get(i).copied());
-                self.complete()
-                    .then(|| branches_of(engine, scope, self.as_of, &self.period, n, at))?
-            })
-            .as_deref()
+    /// team. They are counted from the pass's trace when the drill-down is made, so a
+    /// drill-down that keeps only its first and last records (a first page) has them too.
+    pub fn branches(&self) -> Option<&[Branch]> {
+        self.branches.as_deref()
     }
 }
 
@@ -1412,64 +1405,110 @@ impl Tally {
     }
 }
 
-/// The branches of a team's drill-down over its `n` records, record `i` being `at(i)`
-/// ([`Explanation::branches`]); `None` for a scope other than a team. A drill-down of
-/// many records is counted on two threads.
+/// The branches of a team's drill-down ([`Explanation::branches`]) from the pass's
+/// `trace` (each record in a segment of one of `parts`, the team's through the lens, is
+/// that part's; a record in slot `last_year` is last year's) and the `extra` records
+/// (quota rows, whose branch is their owner's on their day). A drill-down of many
+/// records is counted on two threads.
+#[allow(clippy::too_many_arguments)]
 fn branches_of(
     engine: &Engine,
-    scope: Scope,
+    leader: u32,
+    parts: &[(Scope, Vec<u32>)],
     as_of: Date,
     period: &Period,
-    n: usize,
-    at: impl Fn(usize) -> Option<Behind> + Sync,
-) -> Option<Vec<Branch>> {
-    let Scope::Team(leader) = scope else {
-        return None;
-    };
+    trace: &salesorg_core::scorecard::Trace,
+    ng: u32,
+    last_year: Option<u32>,
+    extra: &[Behind],
+) -> Vec<Branch> {
     let book = &engine.book;
     let segs = &engine.segs;
     let as_of_day = salesorg_core::scorecard::day(as_of);
+    let person = |part: &Scope| match *part {
+        Scope::Person(p) | Scope::Team(p) => Some(p),
+        _ => None,
+    };
+    // each segment's part (the team's segments are each in one)
+    let mut part_of = vec![u32::MAX; segs.len()];
+    for (i, (_, list)) in parts.iter().enumerate() {
+        for &s in list {
+            part_of[s as usize] = i as u32;
+        }
+    }
+    let count = |t: &mut Tally, r: usize, b: &Behind| {
+        // (no names compared per record)
+        let sub = match b.contrib {
+            Contribution::Activity(i) => book.activities.kind[i as usize] as u8,
+            _ => 0,
+        };
+        let k = t.kind((kind_rank(&b.contrib), sub, b.last_year), || {
+            kind_of(book, b)
+        });
+        let amount = amount_of(engine, b, as_of, period).map(i128::from);
+        t.add(r, k, 1, amount);
+    };
+    // a record's row by its owner on its day (the extra records, and any whose segment
+    // had no part)
+    let by_owner = |t: &mut Tally, b: &Behind| -> usize {
+        let day = if b.day == NO_DAY { as_of_day } else { b.day };
+        let who = owner_ix(engine, b)
+            .filter(|&p| !segs.of_person(p).is_empty())
+            .and_then(|p| segs.branch_of(leader, p, day));
+        t.row(who)
+    };
+    // the trace's records `range` (numbered across its parts)
+    let chunks = trace.parts();
+    let records = |range: std::ops::Range<usize>| {
+        let mut from = 0;
+        chunks.iter().filter_map(move |c| {
+            let (lo, hi) = (from, from + c.len());
+            from = hi;
+            let (a, b) = (range.start.max(lo), range.end.min(hi));
+            (a < b).then(|| &c[a - lo..b - lo])
+        })
+    };
     let tally = |range: std::ops::Range<usize>| -> Tally {
         let mut t = Tally::default();
-        // per owner segment, its branch's row (a segment holds one chain of managers: its
-        // branch is found once)
-        let mut row_of_seg = vec![u32::MAX; segs.len()];
-        for b in range.filter_map(&at) {
-            let day = if b.day == NO_DAY { as_of_day } else { b.day };
-            let r = match owner_ix(engine, &b).filter(|&p| !segs.of_person(p).is_empty()) {
-                Some(p) => {
-                    let s = segs.at(p, day) as usize;
-                    if row_of_seg[s] == u32::MAX {
-                        row_of_seg[s] = t.row(segs.branch_of(leader, p, day)) as u32;
-                    }
-                    row_of_seg[s] as usize
-                }
-                None => t.row(None),
+        // the parts' rows, in the parts' order
+        for (part, _) in parts {
+            t.row(person(part));
+        }
+        for &(key, day, contrib) in records(range).flatten() {
+            // (outside the parts: outside the team or the lens)
+            let Some(&r) = part_of.get((key / ng) as usize).filter(|&&r| r != u32::MAX) else {
+                continue;
             };
-            // (no names compared per record)
-            let sub = match b.contrib {
-                Contribution::Activity(i) => book.activities.kind[i as usize] as u8,
-                _ => 0,
+            let last_year = Some(key % ng) == last_year;
+            let b = Behind {
+                contrib,
+                day,
+                last_year,
             };
-            let k = t.kind((kind_rank(&b.contrib), sub, b.last_year), || {
-                kind_of(book, &b)
-            });
-            let amount = amount_of(engine, &b, as_of, period).map(i128::from);
-            t.add(r, k, 1, amount);
+            count(&mut t, r as usize, &b);
         }
         t
     };
-    let Tally { kinds, rows: by } = if n < 100_000 {
-        tally(0..n)
+    // the records in two halves
+    let n = trace.len();
+    let counted = if n < 100_000 {
+        Some(tally(0..n))
     } else {
-        let half = n / 2;
         std::thread::scope(|sc| {
-            let later = sc.spawn(|| tally(half..n));
-            let first = tally(0..half);
+            let later = sc.spawn(|| tally(n / 2..n));
+            let first = tally(0..n / 2);
             // (a thread that failed gives no branches rather than some)
             later.join().ok().map(|l| first.merge(l))
-        })?
+        })
     };
+    let Some(mut counted) = counted else {
+        return Vec::new();
+    };
+    for b in extra {
+        let r = by_owner(&mut counted, b);
+        count(&mut counted, r, b);
+    }
+    let Tally { kinds, rows: by } = counted;
     // kinds in the order of the contributions (won before lost), last year's after
     let mut order: Vec<usize> = (0..kinds.len()).collect();
     order.sort_by_key(|&k| (kinds[k].0.2, kinds[k].0.0, kinds[k].1));
@@ -1491,6 +1530,7 @@ fn branches_of(
                 })
                 .collect(),
         })
+        .filter(|b: &Branch| b.records > 0)
         .collect();
     let name = |b: &Branch| b.person.map(|p| book.people[p as usize].name.as_str());
     out.sort_by(|a, b| {
@@ -1509,7 +1549,7 @@ fn branches_of(
                 b.person,
             ))
     });
-    Some(out)
+    out
 }
 
 /// Record `b`'s amount ([`Explanation::amount`]) in a drill-down as of `as_of` over `period`.
@@ -2404,8 +2444,17 @@ fn explain_made(
             None => extra.get(i - nt).copied(),
         }
     };
-    // (set here when only the ends are kept; else made from the records when asked for)
-    let branches = std::sync::OnceLock::new();
+    // a team's records by branch, from the trace while it holds them all
+    let branches = match scope {
+        Scope::Team(leader) if !c.trace_ends_only => {
+            let as_of = Engine::as_of(&period, today);
+            let last_year = (yoy && ly != g).then_some(ly as u32);
+            Some(branches_of(
+                engine, leader, &parts, as_of, &period, &trace, ng, last_year, &extra,
+            ))
+        }
+        _ => None,
+    };
     let (records, total, first, last, order) = 'made: {
         if !all {
             // the pages shown first, picked straight from the trace (which holds each
@@ -2457,11 +2506,6 @@ fn explain_made(
                     .chain(&last)
                     .filter_map(|&i| at(i as usize))
                     .collect();
-                // a team's branches, from every record while the trace holds them
-                if matches!(scope, Scope::Team(_)) && !only_edges {
-                    let as_of = Engine::as_of(&period, today);
-                    let _ = branches.set(branches_of(engine, scope, as_of, &period, n, at));
-                }
                 trace.give_back();
                 let f = first.len() as u32;
                 let n = kept.len() as u32;

@@ -739,8 +739,8 @@ async fn explain(
             "total": total,
         });
         // a team's records by the branch they came in through, on each one's day
-        if let Some(b) = ex.branches(e) {
-            let values = ex.branch_values(e);
+        if let Some(b) = ex.branches() {
+            let values = ex.branch_values();
             out["branches"] = serde_json::from_str(&sc::branches_json(e, b, values.as_deref()))
                 .map_err(|err| WebError::Internal(format!("branches: {err}")))?;
         }

@@ -1643,8 +1643,8 @@ async fn explain_page(
             let _ = write!(body, "<div><dt>{}</dt><dd>{}</dd></div>", esc(&label(k)), esc(&shown));
         }
         body.push_str("</dl>");
-        if let Some(bs) = ex.branches(e).filter(|b| !b.is_empty()) {
-            let values = ex.branch_values(e);
+        if let Some(bs) = ex.branches().filter(|b| !b.is_empty()) {
+            let values = ex.branch_values();
             branches_table(&mut body, e, &ex, bs, values.as_deref(), &ccy);
         }
         let _ = write!(body, "<p>{} records · <a href=\"/explain.csv?{base}&sort={}&dir={}\" download>Export CSV</a></p>", recs.len(), enc(&sort), enc(&dir));

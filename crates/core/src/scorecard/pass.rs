@@ -373,6 +373,11 @@ impl Trace {
     pub fn iter(&self) -> impl Iterator<Item = &Traced> {
         self.parts.iter().flatten()
     }
+    /// The records in the parts the pass made them in, in order (for walking them on
+    /// several threads).
+    pub fn parts(&self) -> &[Vec<Traced>] {
+        &self.parts
+    }
     /// Gives the parts' buffers back to the spares, for the next traced pass.
     pub fn give_back(self) {
         for p in self.parts {

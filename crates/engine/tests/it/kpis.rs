@@ -1561,8 +1561,8 @@ fn a_teams_drill_down_splits_by_the_branch_of_each_records_day() {
         };
         // each branch: its value of the KPI (its own formula over the branch), its records
         let lines = |x: &salesorg_engine::scorecard::Explanation| -> Vec<String> {
-            let values = x.branch_values(&e).unwrap();
-            x.branches(&e)
+            let values = x.branch_values().unwrap();
+            x.branches()
                 .unwrap()
                 .iter()
                 .zip(values)
@@ -1585,7 +1585,7 @@ fn a_teams_drill_down_splits_by_the_branch_of_each_records_day() {
             ],
             "{kind}"
         );
-        let total: u64 = win.branches(&e).unwrap().iter().map(|b| b.records).sum();
+        let total: u64 = win.branches().unwrap().iter().map(|b| b.records).sum();
         assert_eq!(total as usize, win.len());
         // each branch's bookings add up to the team's
         let booked = ex("bookings", "team:C");
@@ -1617,9 +1617,9 @@ fn a_teams_drill_down_splits_by_the_branch_of_each_records_day() {
                 "R2 = 0.11, 1: won 1 (110.00)".to_owned(),
             ]
         );
-        let values = win.branch_values(&e);
+        let values = win.branch_values();
         assert_eq!(
-            branches_json(&e, win.branches(&e).unwrap(), values.as_deref()),
+            branches_json(&e, win.branches().unwrap(), values.as_deref()),
             "[{\"person\":\"MB\",\"name\":\"MB\",\"leader\":false,\"value\":0.333333,\"records\":3,\"kinds\":[\
              {\"kind\":\"won\",\"count\":1,\"amount\":\"2000.00\"},\
              {\"kind\":\"lost\",\"count\":2,\"amount\":\"800.00\"}]},\
@@ -1627,9 +1627,9 @@ fn a_teams_drill_down_splits_by_the_branch_of_each_records_day() {
              {\"kind\":\"won\",\"count\":2,\"amount\":\"1110.00\"}]}]"
         );
         // no branches but for a team
-        assert!(ex("win_rate", "person:R1").branches(&e).is_none());
-        assert!(ex("win_rate", "company").branches(&e).is_none());
-        assert!(ex("win_rate", "unit:North").branches(&e).is_none());
+        assert!(ex("win_rate", "person:R1").branches().is_none());
+        assert!(ex("win_rate", "company").branches().is_none());
+        assert!(ex("win_rate", "unit:North").branches().is_none());
     }
 }
 
