@@ -1707,7 +1707,13 @@ fn branches_table(
     ccy: &str,
 ) {
     let money = |a: i128| show("bookings", &Value::Money(a), ccy);
-    let kinds: Vec<&str> = bs[0].kinds.iter().map(|k| k.0.as_str()).collect();
+    // one kind without amounts says no more than the records' count: no column of its own
+    let single = bs[0].kinds.len() == 1 && bs.iter().all(|b| b.kinds[0].2.is_none());
+    let kinds: Vec<&str> = if single {
+        Vec::new()
+    } else {
+        bs[0].kinds.iter().map(|k| k.0.as_str()).collect()
+    };
     // (a table-valued KPI's values are left to each branch's own page)
     let values = values.filter(|v| !v.iter().any(|x| matches!(x, Value::Table(_))));
     body.push_str(
@@ -1723,7 +1729,7 @@ fn branches_table(
     }
     head("Records");
     for k in &kinds {
-        head(&capitalised(k));
+        head(&kind_heading(k));
     }
     body.push_str("</tr></thead><tbody>");
     let cell = |n: u64, a: Option<i128>| match a {
@@ -1753,7 +1759,7 @@ fn branches_table(
         }
         num(body, &b.records.to_string());
         total.0 += b.records;
-        for (j, &(_, n, a)) in b.kinds.iter().enumerate() {
+        for (j, &(_, n, a)) in b.kinds.iter().enumerate().take(kinds.len()) {
             num(body, &cell(n, a));
             if let Some(t) = total.1.get_mut(j) {
                 t.0 += n;
@@ -1776,11 +1782,26 @@ fn branches_table(
     body.push_str("</tr></tfoot></table></div>");
 }
 
-/// `s` with its first letter upper-case ("won, last year" → "Won, last year").
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+/// A column heading for a kind of record: its plural, first letter upper-case ("call" →
+/// "Calls", "won, last year" → "Won, last year").
+fn kind_heading(kind: &str) -> String {
+    let (k, rest) = kind.split_once(", ").unwrap_or((kind, ""));
+    let plural = match k {
+        "won" | "lost" | "open" | "created" | "spend" | "start cohort" => k.to_owned(),
+        "entered stage" => "entered a stage".to_owned(),
+        "left stage" => "left a stage".to_owned(),
+        "person" => "people".to_owned(),
+        _ => format!("{k}s"),
+    };
+    let mut c = plural.chars();
+    let first: String = c
+        .next()
+        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect());
+    if rest.is_empty() {
+        first
+    } else {
+        format!("{first}, {rest}")
+    }
 }
 
 /// A CSV cell, quoted when needed and defused against formula injection: a cell that
@@ -2512,5 +2533,27 @@ mod as_of_tests {
             "as of 2026-10-01, day 1 of 92"
         );
         assert_eq!(as_of_text(&q, d("2026-12-31")), "as of 2026-12-31");
+    }
+}
+
+#[cfg(test)]
+mod kind_heading_tests {
+    use super::kind_heading;
+
+    /// The drill-down's columns by kind read as plurals: "Calls", not "Call".
+    #[test]
+    fn kinds_of_record_head_their_columns_in_the_plural() {
+        for (kind, heading) in [
+            ("won", "Won"),
+            ("won, last year", "Won, last year"),
+            ("call", "Calls"),
+            ("meeting", "Meetings"),
+            ("entered stage", "Entered a stage"),
+            ("person", "People"),
+            ("start cohort", "Start cohort"),
+            ("quota", "Quotas"),
+        ] {
+            assert_eq!(kind_heading(kind), heading);
+        }
     }
 }
