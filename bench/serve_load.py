@@ -22,7 +22,8 @@
    (uncached) and the median of five more;
 6. with --drilldowns, opens the CRO's drill-down of every KPI over a quarter and a month
    that warming did not prepare (the first render: the pass over the records behind the
-   number and their sort) and its second page;
+   number and their sort) and its second page; company-wide, or with --drill-scope a team's
+   (whose drill-downs also split their records by direct report);
 7. with --bulk, fetches the CRO's bulk export (`/api/scorecard/bulk`, every team/unit scope x
    12 quarters x every KPI, CSV) six times: the first rolls the rows up from the kept standard
    pass, the next find them kept;
@@ -41,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 LUA = r"""
@@ -83,6 +85,9 @@ def main():
                     help="also time the CRO's first drill-down into every KPI over another quarter and another month")
     ap.add_argument("--skip-load", action="store_true", help="skip the wrk scenarios")
     ap.add_argument("--kpis", default=None, help="with --drilldowns: only these KPIs (comma-separated)")
+    ap.add_argument("--drill-scope", default=None,
+                    help="with --drilldowns: this scope's drill-downs (e.g. team:P-00001, the CRO's team, "
+                         "whose drill-downs also split the records by direct report) instead of the company's")
     ap.add_argument("--bulk", action="store_true",
                     help="also time the CRO's bulk export (every team/unit scope x 12 quarters x every KPI, CSV)")
     a = ap.parse_args()
@@ -194,17 +199,18 @@ def main():
         ids = [k["id"] for k in kpis["kpis"] if k.get("available", True)]
         if a.kpis:
             ids = [k for k in ids if k in a.kpis.split(",")]
+        scope = f"&scope={urllib.parse.quote(a.drill_scope)}" if a.drill_scope else ""
         for period in ["FY2026-Q2", "2026-05"]:
             for k in ids:
                 t = time.time()
                 try:
-                    body = opener.open(base + f"/explain?kpi={k}&period={period}").read()
+                    body = opener.open(base + f"/explain?kpi={k}&period={period}{scope}").read()
                 except urllib.error.HTTPError as e:
                     body = b""
                 first = (time.time() - t) * 1e3
                 t = time.time()
                 try:
-                    opener.open(base + f"/explain?kpi={k}&period={period}&page=2").read()
+                    opener.open(base + f"/explain?kpi={k}&period={period}{scope}&page=2").read()
                 except urllib.error.HTTPError:
                     pass
                 drills.append((k, period, first, (time.time() - t) * 1e3, len(body)))
@@ -236,7 +242,8 @@ def main():
     for user, path, first, med, size in pages:
         print(f"page {path} as {user}: first {first:.0f} ms, then median {med:.1f} ms ({size / 1024:.0f} KB)")
     for k, period, first, second, size in drills:
-        print(f"drill-down {k} over {period} as bench-cro: first {first:.0f} ms, next page {second:.1f} ms ({size / 1024:.0f} KB)"
+        print(f"drill-down {k} of {a.drill_scope or 'company'} over {period} as bench-cro: first {first:.0f} ms, "
+              f"next page {second:.1f} ms ({size / 1024:.0f} KB)"
               f"{'' if first <= 100 else '  > 100 ms'}")
     if drills:
         slow = [d for d in drills if d[2] > 100]
