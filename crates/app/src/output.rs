@@ -945,8 +945,7 @@ pub fn explanation(
                 "inputs": inputs, "records": recs,
             });
             if let Some(b) = ex.branches() {
-                let values = ex.branch_values();
-                let b = salesorg_engine::scorecard::branches_json(engine, b, values.as_deref());
+                let b = salesorg_engine::scorecard::branches_json(engine, b);
                 out["branches"] = serde_json::from_str(&b)?;
             }
             print_json(&out)
@@ -995,30 +994,32 @@ pub fn explanation(
                         .join(" · ")
                 );
             }
-            // a team's records by the branch they came in through, on each one's day
+            // a team's or the company's records by the branch they came in through, on
+            // each one's day
             if let Some(bs) = ex.branches().filter(|b| !b.is_empty()) {
-                let values = ex.branch_values();
                 outln!("by direct report (on each record's day):");
-                for (i, b) in bs.iter().enumerate() {
+                for b in bs {
                     let who = match b.person {
                         Some(p) => {
                             let p = &engine.book.people[p as usize];
                             let own = if b.leader { ", own records" } else { "" };
                             format!("{} ({}{own})", p.name, p.id)
                         }
-                        None => "nobody's".to_owned(),
+                        None => "outside the reporting lines".to_owned(),
                     };
-                    // (its value of the KPI; a table-valued KPI's is left to its own page)
-                    let value = match values.as_ref().and_then(|v| v.get(i)) {
-                        Some(salesorg_core::kpi::Value::Table(_)) | None => String::new(),
-                        Some(v) => format!("{} = {} · ", ex.kpi, v.to_text("—")),
-                    };
-                    outln!(
-                        "  {:<36} {:>7}  {value}{}",
-                        who,
-                        b.records,
-                        salesorg_engine::scorecard::branch_kinds_text(b)
-                    );
+                    // its value of the KPI (a table-valued KPI's is left to its own
+                    // drill-down), its formula's inputs and its records by kind
+                    let mut parts = Vec::new();
+                    if !matches!(b.value, salesorg_core::kpi::Value::Table(_)) {
+                        parts.push(format!("{} = {}", ex.kpi, b.value.to_text("—")));
+                    }
+                    parts.extend(b.inputs.iter().map(|(k, v)| format!("{k} {v}")));
+                    let kinds = salesorg_engine::scorecard::branch_kinds_text(b);
+                    if !kinds.is_empty() {
+                        parts.push(kinds);
+                    }
+                    let records = b.records.map_or("—".to_owned(), |n| n.to_string());
+                    outln!("  {:<36} {:>7}  {}", who, records, parts.join(" · "));
                 }
             }
             outln!("{} records:", ex.len());

@@ -335,7 +335,7 @@ proptest! {
             let team = Scope::Team(ix(leader));
             let parts = e.branch_parts(&Lens::everything(), team);
             // the parts split the team's segments, each into one
-            let mut all: Vec<u32> = parts.iter().flat_map(|p| p.1.iter().copied()).collect();
+            let mut all: Vec<u32> = parts.iter().flat_map(|p| p.segments.iter().copied()).collect();
             all.sort_unstable();
             prop_assert_eq!(&all[..], &e.segments_of(team)[..]);
             for per in quarters(&e) {
@@ -352,9 +352,10 @@ proptest! {
                 };
                 let whole = num(&e.values(&mut c, 0, 0, KPIS));
                 let mut sum = vec![0i128; KPIS.len()];
-                for (i, (part, _)) in parts.iter().enumerate() {
+                for (i, part) in parts.iter().enumerate() {
                     let got = num(&e.values(&mut c, 1 + i, 0, KPIS));
-                    let who = match *part { Scope::Team(b) | Scope::Person(b) => b, _ => unreachable!() };
+                    let who = part.person.unwrap();
+                    prop_assert_eq!(part.own, who == ix(leader));
                     let who = e.book.people[who as usize].id.clone();
                     // by hand: the deals whose owner came in through `who` on the day
                     let mut want = [0i128; 4];

@@ -1191,29 +1191,36 @@ pub struct Explanation {
     /// The whole (date, id, kind) order, made the first time a page between the ends (or
     /// an export) asks for it.
     order: std::sync::OnceLock<Vec<u32>>,
-    /// A team's records by the branch they came in through ([`Explanation::branches`]).
+    /// A team's or the company's records by the branch they came in through
+    /// ([`Explanation::branches`]).
     branches: Option<Vec<Branch>>,
-    /// A team's branches' values of the KPI, by the branch's person
-    /// ([`Explanation::branch_values`]).
-    branch_values: Vec<(u32, Value)>,
 }
 
-/// The records of a team's drill-down that came in through one branch of its tree: one of
-/// its leader's direct reports on each record's own day (the org as it was then: a rep who
-/// moved mid-quarter counts under the manager of each day), or the leader's own.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One branch of a team's or the company's drill-down ([`Explanation::branches`]): the
+/// records that came in through one of the leader's direct reports on each record's own
+/// day (the org as it was then: a rep who moved mid-quarter counts under the manager of
+/// each day), or the leader's own; for the company, through a direct report of the head of
+/// the org, a head's own, or from outside the reporting lines.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Branch {
-    /// The direct report; the leader, for the leader's own records; `None` for records of
-    /// nobody's (spend on a unit).
+    /// The direct report; the leader, for the leader's own records; `None` for the people
+    /// in no reporting line (and the company's records of nobody's, such as its own spend).
     pub person: Option<u32>,
-    /// Whether these are the leader's own records.
+    /// Whether these are the leader's (a head's) own records.
     pub leader: bool,
-    /// How many records.
-    pub records: u64,
+    /// The KPI over this branch: its own formula over the segments that came in through
+    /// it, totalled from the drill-down's pass as the direct report's team (a rep's own
+    /// book, the leader's own book), so a quota is the one set on that team or book.
+    pub value: Value,
+    /// The totals its formula reads, as the drill-down's `inputs` (`won_deals`, …).
+    pub inputs: Vec<(&'static str, String)>,
+    /// How many records; `None` where the drill-down keeps only its first and last days'
+    /// records (a company-wide first page), whose pass did not trace the others.
+    pub records: Option<u64>,
     /// Per kind of record in the drill-down ("won", "lost", "call", …; "won, last year"
     /// for the growth rate's), the same kinds in the same order in every branch: how many
     /// (0 for a kind this branch has none of), and the sum of their amounts where they
-    /// have one (ten-thousandths of the organisation's currency).
+    /// have one (ten-thousandths of the organisation's currency). Empty without records.
     pub kinds: Vec<(String, u64, Option<i128>)>,
 }
 
@@ -1325,25 +1332,14 @@ impl Explanation {
     pub fn amount(&self, engine: &Engine, i: usize) -> Option<i64> {
         amount_of(engine, &self.records[i], self.as_of, &self.period)
     }
-    /// Each branch's value of the KPI ([`Explanation::branches`], in their order): the
-    /// KPI's own formula over the segments that came in through that branch, totalled from
-    /// the drill-down's own pass. A direct report's branch is totalled as their team's (a
-    /// rep's as their own book), the leader's own as their own book's, so a quota is the
-    /// one set on that team or book; `Null` for records of nobody's.
-    pub fn branch_values(&self) -> Option<Vec<Value>> {
-        let branches = self.branches()?;
-        let value = |p: Option<u32>| -> Value {
-            p.and_then(|p| self.branch_values.iter().find(|x| x.0 == p))
-                .map_or(Value::Null, |x| x.1.clone())
-        };
-        Some(branches.iter().map(|b| value(b.person)).collect())
-    }
-    /// A team's records by the branch of its tree they came in through, on each record's
-    /// own day: the leader's own first, then each direct report's by how many records
-    /// (most first; then by name). Each record is in exactly one branch, so the branches'
-    /// records and amounts add up to the drill-down's. `None` for a scope other than a
-    /// team. They are counted from the pass's trace when the drill-down is made, so a
-    /// drill-down that keeps only its first and last records (a first page) has them too.
+    /// A team's or the company's records by the branch of its tree they came in through,
+    /// on each record's own day, each with its value of the KPI and its formula's inputs:
+    /// the leader's own first, then each direct report's by how many records (most first;
+    /// then by name), those outside the reporting lines last. Each record is in exactly
+    /// one branch, so the branches' records, amounts and sums add up to the drill-down's.
+    /// `None` for a person or a unit. The records are counted from the pass's trace when
+    /// the drill-down is made, so a first page that keeps only its ends has them too, but
+    /// for the company's (see [`Branch::records`]).
     pub fn branches(&self) -> Option<&[Branch]> {
         self.branches.as_deref()
     }
@@ -1352,24 +1348,21 @@ impl Explanation {
 /// How many records of each kind, and their amount where they have one.
 type PerKind = Vec<(u64, Option<i128>)>;
 
-/// Counts of a drill-down's records per branch and kind of record, over some of them.
-#[derive(Default)]
+/// Counts of a drill-down's records per branch (a row per part, and one for records of
+/// nobody's) and kind of record, over some of them.
 struct Tally {
     /// Each kind of record met: (its rank among [`Contribution`]'s, an activity's kind,
     /// last year's), and its name.
     kinds: Vec<((u8, u8, bool), &'static str)>,
-    /// Per branch, its person and per kind how many and their amount.
-    rows: Vec<(Option<u32>, PerKind)>,
+    /// Per row, per kind, how many and their amount.
+    rows: Vec<PerKind>,
 }
 
 impl Tally {
-    fn row(&mut self, who: Option<u32>) -> usize {
-        match self.rows.iter().position(|r| r.0 == who) {
-            Some(r) => r,
-            None => {
-                self.rows.push((who, Vec::new()));
-                self.rows.len() - 1
-            }
+    fn new(rows: usize) -> Tally {
+        Tally {
+            kinds: Vec::new(),
+            rows: vec![Vec::new(); rows],
         }
     }
     fn kind(&mut self, key: (u8, u8, bool), name: impl FnOnce() -> &'static str) -> usize {
@@ -1382,7 +1375,7 @@ impl Tally {
         }
     }
     fn add(&mut self, r: usize, k: usize, n: u64, amount: Option<i128>) {
-        let row = &mut self.rows[r].1;
+        let row = &mut self.rows[r];
         if row.len() <= k {
             row.resize(k + 1, (0, None));
         }
@@ -1391,10 +1384,9 @@ impl Tally {
             row[k].1 = Some(row[k].1.unwrap_or(0) + a);
         }
     }
-    /// This tally and `more` together.
+    /// This tally and `more` (over as many rows) together.
     fn merge(mut self, more: Tally) -> Tally {
-        for (who, row) in more.rows {
-            let r = self.row(who);
+        for (r, row) in more.rows.into_iter().enumerate() {
             for (k, (n, a)) in row.into_iter().enumerate() {
                 let (key, name) = more.kinds[k];
                 let k = self.kind(key, || name);
@@ -1405,34 +1397,30 @@ impl Tally {
     }
 }
 
-/// The branches of a team's drill-down ([`Explanation::branches`]) from the pass's
-/// `trace` (each record in a segment of one of `parts`, the team's through the lens, is
-/// that part's; a record in slot `last_year` is last year's) and the `extra` records
-/// (quota rows, whose branch is their owner's on their day). A drill-down of many
-/// records is counted on two threads.
+/// A drill-down's records counted by branch ([`Explanation::branches`]): each record of
+/// the pass's `trace` in a segment of one of `parts` (those the lens lets through) is that
+/// part's; a record in slot `last_year` is last year's. An `extra` record (a quota row,
+/// spend on the company) is its owner's part on its day, or of nobody's (the row after the
+/// parts'). Many records are counted on two threads; `None` if one of them failed.
 #[allow(clippy::too_many_arguments)]
-fn branches_of(
+fn count_branches(
     engine: &Engine,
-    leader: u32,
-    parts: &[(Scope, Vec<u32>)],
+    parts: &[salesorg_core::scorecard::BranchPart],
     as_of: Date,
     period: &Period,
     trace: &salesorg_core::scorecard::Trace,
     ng: u32,
     last_year: Option<u32>,
     extra: &[Behind],
-) -> Vec<Branch> {
+) -> Option<Tally> {
     let book = &engine.book;
     let segs = &engine.segs;
     let as_of_day = salesorg_core::scorecard::day(as_of);
-    let person = |part: &Scope| match *part {
-        Scope::Person(p) | Scope::Team(p) => Some(p),
-        _ => None,
-    };
-    // each segment's part (the team's segments are each in one)
+    let nobody = parts.len();
+    // each segment's part (each is in one)
     let mut part_of = vec![u32::MAX; segs.len()];
-    for (i, (_, list)) in parts.iter().enumerate() {
-        for &s in list {
+    for (i, part) in parts.iter().enumerate() {
+        for &s in &part.segments {
             part_of[s as usize] = i as u32;
         }
     }
@@ -1448,15 +1436,6 @@ fn branches_of(
         let amount = amount_of(engine, b, as_of, period).map(i128::from);
         t.add(r, k, 1, amount);
     };
-    // a record's row by its owner on its day (the extra records, and any whose segment
-    // had no part)
-    let by_owner = |t: &mut Tally, b: &Behind| -> usize {
-        let day = if b.day == NO_DAY { as_of_day } else { b.day };
-        let who = owner_ix(engine, b)
-            .filter(|&p| !segs.of_person(p).is_empty())
-            .and_then(|p| segs.branch_of(leader, p, day));
-        t.row(who)
-    };
     // the trace's records `range` (numbered across its parts)
     let chunks = trace.parts();
     let records = |range: std::ops::Range<usize>| {
@@ -1469,13 +1448,9 @@ fn branches_of(
         })
     };
     let tally = |range: std::ops::Range<usize>| -> Tally {
-        let mut t = Tally::default();
-        // the parts' rows, in the parts' order
-        for (part, _) in parts {
-            t.row(person(part));
-        }
+        let mut t = Tally::new(nobody + 1);
         for &(key, day, contrib) in records(range).flatten() {
-            // (outside the parts: outside the team or the lens)
+            // (outside the parts: outside the scope or the lens)
             let Some(&r) = part_of.get((key / ng) as usize).filter(|&&r| r != u32::MAX) else {
                 continue;
             };
@@ -1491,47 +1466,110 @@ fn branches_of(
     };
     // the records in two halves
     let n = trace.len();
-    let counted = if n < 100_000 {
-        Some(tally(0..n))
+    let mut counted = if n < 100_000 {
+        tally(0..n)
     } else {
         std::thread::scope(|sc| {
             let later = sc.spawn(|| tally(n / 2..n));
             let first = tally(0..n / 2);
-            // (a thread that failed gives no branches rather than some)
+            // (a thread that failed gives no counts rather than some)
             later.join().ok().map(|l| first.merge(l))
-        })
-    };
-    let Some(mut counted) = counted else {
-        return Vec::new();
+        })?
     };
     for b in extra {
-        let r = by_owner(&mut counted, b);
+        let day = if b.day == NO_DAY { as_of_day } else { b.day };
+        let r = owner_ix(engine, b)
+            .filter(|&p| !segs.of_person(p).is_empty())
+            .and_then(|p| part_of.get(segs.at(p, day) as usize))
+            .filter(|&&r| r != u32::MAX)
+            .map_or(nobody, |&r| r as usize);
         count(&mut counted, r, b);
     }
-    let Tally { kinds, rows: by } = counted;
+    Some(counted)
+}
+
+/// The branches of a drill-down ([`Explanation::branches`]) from its `parts`, each one's
+/// value and inputs (`values`, in the parts' order) and, where the trace held every
+/// record, their counts.
+fn branches_of(
+    engine: &Engine,
+    parts: &[salesorg_core::scorecard::BranchPart],
+    values: Vec<(Value, Vec<(&'static str, String)>)>,
+    counted: Option<Tally>,
+) -> Vec<Branch> {
+    let book = &engine.book;
     // kinds in the order of the contributions (won before lost), last year's after
+    let (kinds, rows) = match counted {
+        Some(t) => (t.kinds, Some(t.rows)),
+        None => (Vec::new(), None),
+    };
     let mut order: Vec<usize> = (0..kinds.len()).collect();
     order.sort_by_key(|&k| (kinds[k].0.2, kinds[k].0.0, kinds[k].1));
-    let mut out: Vec<Branch> = by
-        .into_iter()
-        .map(|(who, row)| Branch {
-            person: who,
-            leader: who == Some(leader),
-            records: row.iter().map(|x| x.0).sum(),
-            kinds: order
-                .iter()
-                .map(|&k| {
-                    let (n, a) = row.get(k).copied().unwrap_or((0, None));
-                    let name = match kinds[k] {
-                        ((_, _, true), kind) => format!("{kind}, last year"),
-                        ((_, _, false), kind) => kind.to_owned(),
-                    };
-                    (name, n, a)
-                })
-                .collect(),
+    let kinds_of = |row: &PerKind| -> Vec<(String, u64, Option<i128>)> {
+        order
+            .iter()
+            .map(|&k| {
+                let (n, a) = row.get(k).copied().unwrap_or((0, None));
+                let name = match kinds[k] {
+                    ((_, _, true), kind) => format!("{kind}, last year"),
+                    ((_, _, false), kind) => kind.to_owned(),
+                };
+                (name, n, a)
+            })
+            .collect()
+    };
+    let mut out: Vec<Branch> = parts
+        .iter()
+        .zip(values)
+        .enumerate()
+        .map(|(i, (part, (value, inputs)))| {
+            let row = rows.as_ref().and_then(|r| r.get(i));
+            Branch {
+                person: part.person,
+                leader: part.own,
+                value,
+                inputs,
+                records: row.map(|r| r.iter().map(|x| x.0).sum()),
+                kinds: row.map(&kinds_of).unwrap_or_default(),
+            }
         })
-        .filter(|b: &Branch| b.records > 0)
         .collect();
+    // records of nobody's (the company's own spend): with those outside the lines
+    if let Some(row) = rows.as_ref().and_then(|r| r.get(parts.len())) {
+        let n: u64 = row.iter().map(|x| x.0).sum();
+        if n > 0 {
+            match out.iter_mut().find(|b| b.person.is_none()) {
+                Some(b) => {
+                    b.records = b.records.map(|m| m + n);
+                    for (k, x) in b.kinds.iter_mut().zip(kinds_of(row)) {
+                        k.1 += x.1;
+                        k.2 = match (k.2, x.2) {
+                            (a, None) => a,
+                            (a, Some(x)) => Some(a.unwrap_or(0) + x),
+                        };
+                    }
+                }
+                None => out.push(Branch {
+                    person: None,
+                    leader: false,
+                    value: Value::Null,
+                    inputs: Vec::new(),
+                    records: Some(n),
+                    kinds: kinds_of(row),
+                }),
+            }
+        }
+    }
+    // a branch with nothing in it: no row
+    let zero = |v: &String| {
+        v.trim_start_matches('-')
+            .chars()
+            .all(|c| c == '0' || c == '.')
+    };
+    out.retain(|b| match b.records {
+        Some(n) => n > 0,
+        None => !matches!(b.value, Value::Null) || !b.inputs.iter().all(|(_, v)| zero(v)),
+    });
     let name = |b: &Branch| b.person.map(|p| book.people[p as usize].name.as_str());
     out.sort_by(|a, b| {
         (
@@ -1586,18 +1624,15 @@ fn amount_of(engine: &Engine, b: &Behind, as_of: Date, period: &Period) -> Optio
     }
 }
 
-/// A team drill-down's branches ([`Explanation::branches`]) as a JSON array, for the CLI
-/// and the API: each branch's `person` (its id; `null` for records of nobody's), `name`,
-/// `leader` (the leader's own records), its `value` of the KPI when `values` are given
-/// ([`Explanation::branch_values`]), `records`, and per kind it has its `count` and
-/// `amount` (a decimal string in the organisation's currency; `null` for a kind without
-/// amounts).
-pub fn branches_json(engine: &Engine, branches: &[Branch], values: Option<&[Value]>) -> String {
+/// A drill-down's branches ([`Explanation::branches`]) as a JSON array, for the CLI and
+/// the API: each branch's `person` (its id; `null` outside the reporting lines), `name`,
+/// `leader` (the leader's own records), its `value` of the KPI as the scorecard writes it,
+/// its formula's `inputs`, `records` (`null` where not counted), and per kind it has its
+/// `count` and `amount` (a decimal string in the organisation's currency; `null` for a
+/// kind without amounts).
+pub fn branches_json(engine: &Engine, branches: &[Branch]) -> String {
     let mut s = String::from("[");
     for (i, b) in branches.iter().enumerate() {
-        let value = values
-            .and_then(|v| v.get(i))
-            .map_or(String::new(), |v| format!(",\"value\":{}", v.to_json()));
         let (id, name) = match b.person {
             Some(p) => {
                 let p = &engine.book.people[p as usize];
@@ -1605,12 +1640,19 @@ pub fn branches_json(engine: &Engine, branches: &[Branch], values: Option<&[Valu
             }
             None => ("null".to_owned(), "null".to_owned()),
         };
+        let inputs: Vec<String> = b
+            .inputs
+            .iter()
+            .map(|(k, v)| format!("{}:{}", json_str(k), json_str(v)))
+            .collect();
+        let records = b.records.map_or("null".to_owned(), |n| n.to_string());
         let _ = write!(
             s,
-            "{}{{\"person\":{id},\"name\":{name},\"leader\":{}{value},\"records\":{},\"kinds\":[",
+            "{}{{\"person\":{id},\"name\":{name},\"leader\":{},\"value\":{},\"inputs\":{{{}}},\"records\":{records},\"kinds\":[",
             if i > 0 { "," } else { "" },
             b.leader,
-            b.records
+            b.value.to_json(),
+            inputs.join(",")
         );
         for (j, (kind, n, amount)) in b.kinds.iter().filter(|k| k.1 > 0).enumerate() {
             let amount = amount.map_or("null".to_owned(), |a| json_str(&kpi::fmt_fixed(a, 4, 2)));
@@ -2225,7 +2267,7 @@ fn explain_made(
     // only the record groups the KPI's value reads: a win rate's drill-down passes over
     // closed deals, not over every lead and activity
     let walk = Walk::of(&[k]);
-    // a team's branches, each totalled from the same pass (see `Explanation::branch_values`)
+    // a team's or the company's branches, each totalled from the same pass
     let parts = engine.branch_parts(lens, scope);
     let mut c = engine.compute_traced(
         lens,
@@ -2243,64 +2285,68 @@ fn explain_made(
             ScorecardError::Data("the drill-down's slots are not where it looks".into()).into(),
         );
     }
-    let mut value_of = |si: usize| {
+    let value_of = |c: &mut salesorg_core::scorecard::Computed, si: usize| {
         engine
-            .values(&mut c, si, 0, &[k])
+            .values(c, si, 0, &[k])
             .into_iter()
             .next()
             .map(|(_, v)| v)
             .unwrap_or(Value::Null)
     };
-    let value = value_of(0);
-    let branch_values: Vec<(u32, Value)> = parts
-        .iter()
-        .enumerate()
-        .map(|(i, (part, _))| {
-            let p = match *part {
-                Scope::Person(p) | Scope::Team(p) => p,
-                _ => salesorg_core::scorecard::NONE,
-            };
-            (p, value_of(1 + i))
-        })
-        .collect();
+    let value = value_of(&mut c, 0);
     let g = c.main[0];
     let ly = c.last_year[0];
-    let t = &c.totals[0][g].cell;
-    // the inputs of the groups walked (the others were not added up)
-    let mut inputs: Vec<(&'static str, String)> = [
-        (walk.closed, "won_deals", t.won.to_string()),
-        (walk.closed, "lost_deals", t.lost.to_string()),
-        (
-            walk.closed,
-            "bookings",
-            kpi::fmt_fixed(t.bookings.into(), 4, 2),
-        ),
-        (walk.created, "opps_created", t.created.to_string()),
-        (
-            walk.open,
-            "pipeline_open",
-            kpi::fmt_fixed(t.open_amount.into(), 4, 2),
-        ),
-        (walk.leads, "leads_created", t.leads.to_string()),
-        (walk.activities, "calls", t.calls.to_string()),
-        (walk.activities, "rep_calls", t.rep_calls.to_string()),
-        (true, "rep_days", t.rep_days.to_string()),
-        (
-            walk.facts,
-            "spend",
-            kpi::fmt_fixed((t.spend + c.totals[0][g].unit_spend).into(), 4, 2),
-        ),
-        (walk.closed, "new_customers", t.new_customers.to_string()),
-    ]
-    .into_iter()
-    .filter(|x| x.0 && formula_inputs(k).contains(&x.1))
-    .map(|x| (x.1, x.2))
-    .collect();
-    if let Some(q) = c.totals[0][g].quota
-        && formula_inputs(k).contains(&"quota")
-    {
-        inputs.push(("quota", kpi::fmt_fixed(q, 4, 2)));
-    }
+    // the inputs of the groups walked (the others were not added up), of the scope (0) or
+    // a branch (1 + its part)
+    let inputs_of = |c: &salesorg_core::scorecard::Computed, si: usize| {
+        let t = &c.totals[si][g].cell;
+        let mut inputs: Vec<(&'static str, String)> = [
+            (walk.closed, "won_deals", t.won.to_string()),
+            (walk.closed, "lost_deals", t.lost.to_string()),
+            (
+                walk.closed,
+                "bookings",
+                kpi::fmt_fixed(t.bookings.into(), 4, 2),
+            ),
+            (walk.created, "opps_created", t.created.to_string()),
+            (
+                walk.open,
+                "pipeline_open",
+                kpi::fmt_fixed(t.open_amount.into(), 4, 2),
+            ),
+            (walk.leads, "leads_created", t.leads.to_string()),
+            (walk.activities, "calls", t.calls.to_string()),
+            (walk.activities, "rep_calls", t.rep_calls.to_string()),
+            (true, "rep_days", t.rep_days.to_string()),
+            (
+                walk.facts,
+                "spend",
+                kpi::fmt_fixed((t.spend + c.totals[si][g].unit_spend).into(), 4, 2),
+            ),
+            (walk.closed, "new_customers", t.new_customers.to_string()),
+        ]
+        .into_iter()
+        .filter(|x| x.0 && formula_inputs(k).contains(&x.1))
+        .map(|x| (x.1, x.2))
+        .collect();
+        if let Some(q) = c.totals[si][g].quota
+            && formula_inputs(k).contains(&"quota")
+        {
+            inputs.push(("quota", kpi::fmt_fixed(q, 4, 2)));
+        }
+        if k == "revenue_growth_yoy" {
+            inputs.push((
+                "bookings_last_year",
+                kpi::fmt_fixed(c.totals[si][ly].cell.bookings.into(), 4, 2),
+            ));
+        }
+        inputs
+    };
+    let mut inputs = inputs_of(&c, 0);
+    // each branch's value and inputs
+    let branch_values: Vec<(Value, Vec<(&'static str, String)>)> = (0..parts.len())
+        .map(|i| (value_of(&mut c, 1 + i), inputs_of(&c, 1 + i)))
+        .collect();
     // the KPI's own target, where one is set for the scope (docs/kpis.md "Targets")
     if k != "bookings"
         && let Some(t) = engine.target(scope, &period, k)
@@ -2308,10 +2354,6 @@ fn explain_made(
         inputs.push(("target", t.to_text("—")));
     }
     if k == "revenue_growth_yoy" {
-        inputs.push((
-            "bookings_last_year",
-            kpi::fmt_fixed(c.totals[0][ly].cell.bookings.into(), 4, 2),
-        ));
         // mid-period, the growth like for like: the bookings up to the as-of day against
         // last year's to the same day (docs/kpis.md "A period to date"), as the viewer
         // sees them
@@ -2445,16 +2487,19 @@ fn explain_made(
         }
     };
     // a team's records by branch, from the trace while it holds them all
-    let branches = match scope {
-        Scope::Team(leader) if !c.trace_ends_only => {
-            let as_of = Engine::as_of(&period, today);
-            let last_year = (yoy && ly != g).then_some(ly as u32);
-            Some(branches_of(
-                engine, leader, &parts, as_of, &period, &trace, ng, last_year, &extra,
-            ))
-        }
-        _ => None,
-    };
+    let branches = (!parts.is_empty()).then(|| {
+        // (a first page of the company's keeps only its ends: no records to count)
+        let counted = (!c.trace_ends_only)
+            .then(|| {
+                let as_of = Engine::as_of(&period, today);
+                let last_year = (yoy && ly != g).then_some(ly as u32);
+                count_branches(
+                    engine, &parts, as_of, &period, &trace, ng, last_year, &extra,
+                )
+            })
+            .flatten();
+        branches_of(engine, &parts, branch_values, counted)
+    });
     let (records, total, first, last, order) = 'made: {
         if !all {
             // the pages shown first, picked straight from the trace (which holds each
@@ -2579,7 +2624,6 @@ fn explain_made(
         last,
         order,
         branches,
-        branch_values,
     }))
 }
 

@@ -740,8 +740,7 @@ async fn explain(
         });
         // a team's records by the branch they came in through, on each one's day
         if let Some(b) = ex.branches() {
-            let values = ex.branch_values();
-            out["branches"] = serde_json::from_str(&sc::branches_json(e, b, values.as_deref()))
+            out["branches"] = serde_json::from_str(&sc::branches_json(e, b))
                 .map_err(|err| WebError::Internal(format!("branches: {err}")))?;
         }
         Ok(Json(out))

@@ -1629,23 +1629,11 @@ async fn explain_page(
         );
         body.push_str("<dl class=\"inputs\">");
         for (k, v) in &ex.inputs {
-            let shown = match (*k, salesorg_core::money::Money::parse(v)) {
-                (
-                    "bookings" | "pipeline_open" | "spend" | "quota" | "bookings_last_year"
-                    | "bookings_to_date" | "bookings_last_year_to_date",
-                    Ok(m),
-                ) => show("bookings", &Value::Money(m.units().into()), &ccy),
-                ("like_for_like", _) => v
-                    .parse::<f64>()
-                    .map_or_else(|_| v.clone(), |x| format!("{:.1}%", x * 100.0)),
-                _ => v.clone(),
-            };
-            let _ = write!(body, "<div><dt>{}</dt><dd>{}</dd></div>", esc(&label(k)), esc(&shown));
+            let _ = write!(body, "<div><dt>{}</dt><dd>{}</dd></div>", esc(&label(k)), esc(&input_shown(k, v, &ccy)));
         }
         body.push_str("</dl>");
         if let Some(bs) = ex.branches().filter(|b| !b.is_empty()) {
-            let values = ex.branch_values();
-            branches_table(&mut body, e, &ex, bs, values.as_deref(), &ccy);
+            branches_table(&mut body, e, &ex, bs, &ccy);
         }
         let _ = write!(body, "<p>{} records · <a href=\"/explain.csv?{base}&sort={}&dir={}\" download>Export CSV</a></p>", recs.len(), enc(&sort), enc(&dir));
         body.push_str("<div class=\"scroll\"><table class=\"data\"><thead><tr>");
@@ -1694,40 +1682,75 @@ async fn explain_page(
     .await
 }
 
-/// A team drill-down's records by the branch of the tree they came in through, on each
-/// record's day ([`sc::Explanation::branches`]): a row per branch with its value of the KPI
-/// (its formula over that branch's records), a column per kind of record with its count
-/// and amount, and the totals, which are the drill-down's.
+/// A drill-down input as the page shows it: money in the organisation's currency, the
+/// like-for-like growth as a percentage, counts as they are.
+fn input_shown(k: &str, v: &str, ccy: &str) -> String {
+    match (k, salesorg_core::money::Money::parse(v)) {
+        (
+            "bookings"
+            | "pipeline_open"
+            | "spend"
+            | "quota"
+            | "bookings_last_year"
+            | "bookings_to_date"
+            | "bookings_last_year_to_date",
+            Ok(m),
+        ) => show("bookings", &Value::Money(m.units().into()), ccy),
+        ("like_for_like", _) => v
+            .parse::<f64>()
+            .map_or_else(|_| v.to_owned(), |x| format!("{:.1}%", x * 100.0)),
+        _ => v.to_owned(),
+    }
+}
+
+/// A team's or the company's drill-down by the branch of the tree its records came in
+/// through, on each record's day ([`sc::Explanation::branches`]): a row per branch with its
+/// value of the KPI (its formula over that branch), its formula's inputs, its records
+/// and, for a KPI whose formula reads none of the totals, a column per kind of record
+/// with its count and amount; then the drill-down's own figures, which the rows add up to.
 fn branches_table(
     body: &mut String,
     e: &Engine,
     ex: &sc::Explanation,
     bs: &[sc::Branch],
-    values: Option<&[Value]>,
     ccy: &str,
 ) {
     let money = |a: i128| show("bookings", &Value::Money(a), ccy);
-    // one kind without amounts says no more than the records' count: no column of its own
+    // (a table-valued KPI's branches are left to their own drill-downs)
+    let values = !bs.iter().any(|b| matches!(b.value, Value::Table(_)));
+    let inputs: Vec<&str> = bs[0].inputs.iter().map(|x| x.0).collect();
+    let counted = bs.iter().all(|b| b.records.is_some());
+    // kinds where no input says as much; one kind without amounts says no more than the
+    // records' count
     let single = bs[0].kinds.len() == 1 && bs.iter().all(|b| b.kinds[0].2.is_none());
-    let kinds: Vec<&str> = if single {
+    let kinds: Vec<&str> = if !inputs.is_empty() || single {
         Vec::new()
     } else {
         bs[0].kinds.iter().map(|k| k.0.as_str()).collect()
     };
-    // (a table-valued KPI's values are left to each branch's own page)
-    let values = values.filter(|v| !v.iter().any(|x| matches!(x, Value::Table(_))));
-    body.push_str(
-        "<h2>By direct report</h2><p class=\"sub\">Each record counts under the direct \
-         report its owner reported through on the record's day: the org as it was then.</p>\
-         <div class=\"scroll\"><table class=\"data\"><thead><tr><th scope=\"col\">Direct report</th>",
+    let under = match e.scope(&ex.scope) {
+        Ok(Scope::Company) => "a direct report of the head of the org",
+        _ => "the direct report",
+    };
+    let _ = write!(
+        body,
+        "<h2>By direct report</h2><p class=\"sub\">Each record counts under {under} its owner \
+         reported through on the record's day: the org as it was then. Each row's figure is \
+         the KPI's own formula over its records.</p>\
+         <div class=\"scroll\"><table class=\"data\"><thead><tr><th scope=\"col\">Direct report</th>"
     );
     let mut head = |name: &str| {
         let _ = write!(body, "<th scope=\"col\" class=\"num\">{}</th>", esc(name));
     };
-    if values.is_some() {
+    if values {
         head(&label(ex.kpi));
     }
-    head("Records");
+    for k in &inputs {
+        head(&label(k));
+    }
+    if counted {
+        head("Records");
+    }
     for k in &kinds {
         head(&kind_heading(k));
     }
@@ -1740,7 +1763,7 @@ fn branches_table(
         let _ = write!(body, "<td class=\"num\">{text}</td>");
     };
     let mut total = (0u64, vec![(0u64, None::<i128>); kinds.len()]);
-    for (i, b) in bs.iter().enumerate() {
+    for b in bs {
         let who = match b.person {
             Some(p) => {
                 let p = &e.book.people[p as usize];
@@ -1751,14 +1774,25 @@ fn branches_table(
                     esc(&p.name)
                 )
             }
-            None => "Nobody's".to_owned(),
+            None => "Outside the reporting lines".to_owned(),
         };
         let _ = write!(body, "<tr><th scope=\"row\">{who}</th>");
-        if let Some(v) = values.and_then(|v| v.get(i)) {
-            num(body, &esc(&show(ex.kpi, v, ccy)));
+        if values {
+            num(body, &esc(&show(ex.kpi, &b.value, ccy)));
         }
-        num(body, &b.records.to_string());
-        total.0 += b.records;
+        for k in &inputs {
+            let v = b
+                .inputs
+                .iter()
+                .find(|x| x.0 == *k)
+                .map_or("", |x| x.1.as_str());
+            num(body, &esc(&input_shown(k, v, ccy)));
+        }
+        if counted {
+            let n = b.records.unwrap_or(0);
+            num(body, &n.to_string());
+            total.0 += n;
+        }
         for (j, &(_, n, a)) in b.kinds.iter().enumerate().take(kinds.len()) {
             num(body, &cell(n, a));
             if let Some(t) = total.1.get_mut(j) {
@@ -1772,10 +1806,20 @@ fn branches_table(
         body.push_str("</tr>");
     }
     body.push_str("</tbody><tfoot><tr><th scope=\"row\">Total</th>");
-    if values.is_some() {
+    if values {
         num(body, &esc(&show(ex.kpi, &ex.value, ccy)));
     }
-    num(body, &total.0.to_string());
+    for k in &inputs {
+        let v = ex
+            .inputs
+            .iter()
+            .find(|x| x.0 == *k)
+            .map_or("", |x| x.1.as_str());
+        num(body, &esc(&input_shown(k, v, ccy)));
+    }
+    if counted {
+        num(body, &total.0.to_string());
+    }
     for &(n, a) in &total.1 {
         num(body, &cell(n, a));
     }

@@ -734,6 +734,17 @@ impl Grid {
     }
 }
 
+/// One branch of a team's or the company's tree ([`Engine::branch_parts`]): the scope it
+/// is totalled as, its person (`None`: the people in no reporting line), whether it is the
+/// head's own records, and its segments, sorted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BranchPart {
+    pub scope: Scope,
+    pub person: Option<u32>,
+    pub own: bool,
+    pub segments: Vec<u32>,
+}
+
 /// Totals for every requested scope and slot, plus what the formulas need.
 pub struct Computed {
     pub slots: Vec<Slot>,
@@ -1829,8 +1840,9 @@ impl Engine {
     /// `need.last_year`), then its trailing window (with `need.window`). The periods' own
     /// slots get their whole totals; the comparison slots their additive cell, which is all
     /// the formulas read of them ([`Engine::values`]). Each of `parts`, a scope and a
-    /// sorted list of segments among those of `scopes` that the lens lets through (a team's
-    /// branch), is totalled from the same pass after the scopes, as if it were one more.
+    /// sorted list of segments among those of `scopes` that the lens lets through (a
+    /// branch: [`Engine::branch_parts`]), is totalled from the same pass after the scopes,
+    /// as if it were one more.
     #[allow(clippy::too_many_arguments)]
     pub fn compute_traced(
         &self,
@@ -1842,13 +1854,13 @@ impl Engine {
         need: Need,
         want: Option<&pass::Want<'_>>,
         walk: Walk,
-        parts: &[(Scope, Vec<u32>)],
+        parts: &[BranchPart],
     ) -> Result<Computed, ScorecardError> {
         let mut grid = self.prepare_with(scopes, periods, today, trace, need, want, walk)?;
         let totals = scopes
             .iter()
             .map(|&scope| (scope, lens.narrow(self.segments_of(scope))))
-            .chain(parts.iter().map(|(scope, list)| (*scope, list[..].into())))
+            .chain(parts.iter().map(|x| (x.scope, x.segments[..].into())))
             .map(|(scope, list)| {
                 (0..grid.ng)
                     .map(|g| self.totals(&grid, scope, &list, g, grid.own(g)))
@@ -2451,36 +2463,56 @@ impl Engine {
             .collect()
     }
 
-    /// The branches of a team's tree through `lens`: for each direct report of the
-    /// leader through whom any of the team's segments came in (and the leader, for their
-    /// own), the scope it is totalled as — a direct report who leads anyone as their team,
-    /// anyone else as their own book — and its segments, sorted (the parts of
-    /// [`Engine::compute_traced`]). Each of the team's segments is in exactly one: a
-    /// segment holds one chain of managers throughout, so its branch is that of any of its
-    /// days. None for a scope other than a team.
-    pub fn branch_parts(&self, lens: &Lens, scope: Scope) -> Vec<(Scope, Vec<u32>)> {
-        let Scope::Team(leader) = scope else {
-            return Vec::new();
-        };
+    /// The branches of a team's or the company's tree through `lens`, each with its
+    /// segments (the parts of [`Engine::compute_traced`]). A team's: each direct report of
+    /// the leader through whom any of the team's segments came in, and the leader's own.
+    /// The company's: each direct report of the head of the org (the top of a chain of
+    /// managers) in the same way, each head's own, and the people in no reporting line. A
+    /// direct report who leads anyone is totalled as their team, anyone else as their own
+    /// book. Each segment is in exactly one part: a segment holds one chain of managers
+    /// throughout, so its branch is that of any of its days. None for a person or a unit.
+    pub fn branch_parts(&self, lens: &Lens, scope: Scope) -> Vec<BranchPart> {
         let segs = &self.segs;
-        let mut parts: Vec<(Scope, Vec<u32>)> = Vec::new();
+        let leads = |b: u32| {
+            segs.of_scope[b as usize]
+                .iter()
+                .any(|&x| segs.person[x as usize] != b)
+        };
+        let mut parts: Vec<BranchPart> = Vec::new();
         for &s in lens.narrow(self.segments_of(scope)).iter() {
             let (p, d) = (segs.person[s as usize], segs.from[s as usize]);
-            let Some(b) = segs.branch_of(leader, p, d) else {
-                continue;
+            // the branch's person, and whether it is its head's own
+            let (b, own) = match scope {
+                Scope::Team(leader) => match segs.branch_of(leader, p, d) {
+                    Some(b) => (Some(b), b == leader),
+                    None => continue,
+                },
+                Scope::Company => {
+                    let top = segs.top_of(p, d);
+                    if top != p {
+                        (segs.branch_of(top, p, d), false)
+                    } else if leads(p) {
+                        (Some(p), true)
+                    } else {
+                        (None, false)
+                    }
+                }
+                Scope::Person(_) | Scope::Unit(_) => return Vec::new(),
             };
-            let leads = b != leader
-                && segs.of_scope[b as usize]
-                    .iter()
-                    .any(|&x| segs.person[x as usize] != b);
-            let part = if leads {
-                Scope::Team(b)
-            } else {
-                Scope::Person(b)
+            let scope = match b {
+                Some(b) if !own && leads(b) => Scope::Team(b),
+                Some(b) => Scope::Person(b),
+                None => Scope::Company,
             };
-            match parts.iter_mut().find(|x| x.0 == part) {
-                Some(x) => x.1.push(s),
-                None => parts.push((part, vec![s])),
+            // (someone at the top for a while, a branch of another head later, is two)
+            match parts.iter_mut().find(|x| x.person == b && x.own == own) {
+                Some(x) => x.segments.push(s),
+                None => parts.push(BranchPart {
+                    scope,
+                    person: b,
+                    own,
+                    segments: vec![s],
+                }),
             }
         }
         parts

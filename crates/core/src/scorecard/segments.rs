@@ -316,6 +316,23 @@ impl Segments {
             .then_some(head)
     }
 
+    /// The top of person `p`'s chain of managers on day `d` (`p`, without a manager).
+    pub fn top_of(&self, p: u32, d: Day) -> u32 {
+        let mut cur = p;
+        // (a chain is at most as long as there are people)
+        for _ in 0..self.n_people {
+            if self.of_person(cur).is_empty() {
+                break;
+            }
+            let m = self.manager[self.at(cur, d) as usize];
+            if m == NONE || m == p {
+                break;
+            }
+            cur = m;
+        }
+        cur
+    }
+
     /// The direct report of `leader` through whom person `p` is in the leader's team on
     /// day `d` (the leader, for the leader's own): up `p`'s chain of managers on that day.
     /// `None` when the chain does not reach the leader.

@@ -1561,17 +1561,15 @@ fn a_teams_drill_down_splits_by_the_branch_of_each_records_day() {
         };
         // each branch: its value of the KPI (its own formula over the branch), its records
         let lines = |x: &salesorg_engine::scorecard::Explanation| -> Vec<String> {
-            let values = x.branch_values().unwrap();
             x.branches()
                 .unwrap()
                 .iter()
-                .zip(values)
-                .map(|(b, v)| {
+                .map(|b| {
                     let who = b
                         .person
                         .map_or("nobody", |p| e.book.people[p as usize].id.as_str());
                     let own = if b.leader { " (own)" } else { "" };
-                    let (v, n) = (v.to_text("—"), b.records);
+                    let (v, n) = (b.value.to_text("—"), b.records.unwrap());
                     format!("{who}{own} = {v}, {n}: {}", branch_kinds_text(b))
                 })
                 .collect()
@@ -1585,8 +1583,36 @@ fn a_teams_drill_down_splits_by_the_branch_of_each_records_day() {
             ],
             "{kind}"
         );
-        let total: u64 = win.branches().unwrap().iter().map(|b| b.records).sum();
+        let total: u64 = win
+            .branches()
+            .unwrap()
+            .iter()
+            .filter_map(|b| b.records)
+            .sum();
         assert_eq!(total as usize, win.len());
+        // each with the totals its formula reads
+        let inputs: Vec<_> = win
+            .branches()
+            .unwrap()
+            .iter()
+            .map(|b| b.inputs.clone())
+            .collect();
+        assert_eq!(
+            inputs,
+            vec![
+                vec![
+                    ("won_deals", "1".to_owned()),
+                    ("lost_deals", "2".to_owned())
+                ],
+                vec![
+                    ("won_deals", "2".to_owned()),
+                    ("lost_deals", "0".to_owned())
+                ],
+            ]
+        );
+        // the company's: the same branches of C, the head of the org (nobody is outside
+        // the lines)
+        assert_eq!(lines(&ex("win_rate", "company")), lines(&win));
         // each branch's bookings add up to the team's
         let booked = ex("bookings", "team:C");
         assert_eq!(booked.value.to_text("—"), "3110.00");
@@ -1617,18 +1643,18 @@ fn a_teams_drill_down_splits_by_the_branch_of_each_records_day() {
                 "R2 = 0.11, 1: won 1 (110.00)".to_owned(),
             ]
         );
-        let values = win.branch_values();
         assert_eq!(
-            branches_json(&e, win.branches().unwrap(), values.as_deref()),
-            "[{\"person\":\"MB\",\"name\":\"MB\",\"leader\":false,\"value\":0.333333,\"records\":3,\"kinds\":[\
+            branches_json(&e, win.branches().unwrap()),
+            "[{\"person\":\"MB\",\"name\":\"MB\",\"leader\":false,\"value\":0.333333,\
+             \"inputs\":{\"won_deals\":\"1\",\"lost_deals\":\"2\"},\"records\":3,\"kinds\":[\
              {\"kind\":\"won\",\"count\":1,\"amount\":\"2000.00\"},\
              {\"kind\":\"lost\",\"count\":2,\"amount\":\"800.00\"}]},\
-             {\"person\":\"MA\",\"name\":\"MA\",\"leader\":false,\"value\":1.0,\"records\":2,\"kinds\":[\
+             {\"person\":\"MA\",\"name\":\"MA\",\"leader\":false,\"value\":1.0,\
+             \"inputs\":{\"won_deals\":\"2\",\"lost_deals\":\"0\"},\"records\":2,\"kinds\":[\
              {\"kind\":\"won\",\"count\":2,\"amount\":\"1110.00\"}]}]"
         );
-        // no branches but for a team
+        // no branches for a person or a unit
         assert!(ex("win_rate", "person:R1").branches().is_none());
-        assert!(ex("win_rate", "company").branches().is_none());
         assert!(ex("win_rate", "unit:North").branches().is_none());
     }
 }
