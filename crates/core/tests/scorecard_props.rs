@@ -394,6 +394,45 @@ proptest! {
         }
     }
 
+    /// The company is exactly its branches too: the direct reports of the head of the org
+    /// on each record's day, each head's own records and the people in no line. The
+    /// parts split every segment, each into one, and their sums add up to the company's.
+    #[test]
+    fn the_company_is_exactly_its_branches(lines in lines_strategy(true), deals in deals_strategy()) {
+        let e = engine(&lines, &deals);
+        let today = Date::from_calendar_date(2025, time::Month::June, 1).unwrap();
+        let parts = e.branch_parts(&Lens::everything(), Scope::Company);
+        let mut all: Vec<u32> = parts.iter().flat_map(|p| p.segments.iter().copied()).collect();
+        all.sort_unstable();
+        let every: Vec<u32> = (0..e.segs.len() as u32).collect();
+        prop_assert_eq!(all, every);
+        // one part each: no person twice as a head's own or twice as a branch
+        for (i, a) in parts.iter().enumerate() {
+            prop_assert!(!parts[..i].iter().any(|b| b.person == a.person && b.own == a.own));
+        }
+        for per in quarters(&e) {
+            let mut c = e.compute_traced(
+                &Lens::everything(), &[Scope::Company], &[per], today, false,
+                Need::of(KPIS), None, Walk::of(KPIS), &parts,
+            ).unwrap();
+            let num = |v: &[(&str, salesorg_core::kpi::Value)]| -> Vec<i128> {
+                v.iter().map(|(_, v)| match v {
+                    salesorg_core::kpi::Value::Money(m) => *m,
+                    salesorg_core::kpi::Value::Count(c) => i128::from(*c),
+                    other => panic!("{other:?}"),
+                }).collect()
+            };
+            let whole = num(&e.values(&mut c, 0, 0, KPIS));
+            let mut sum = vec![0i128; KPIS.len()];
+            for i in 0..parts.len() {
+                for (s, x) in sum.iter_mut().zip(num(&e.values(&mut c, 1 + i, 0, KPIS))) {
+                    *s += x;
+                }
+            }
+            prop_assert_eq!(sum, whole, "{}", per);
+        }
+    }
+
     /// A quarter to a day counts the records of its days, as a range over them does, with
     /// reporting lines that move; passed together with the whole quarters (slots inside
     /// slots), each is what it is alone.

@@ -2472,48 +2472,54 @@ impl Engine {
     /// book. Each segment is in exactly one part: a segment holds one chain of managers
     /// throughout, so its branch is that of any of its days. None for a person or a unit.
     pub fn branch_parts(&self, lens: &Lens, scope: Scope) -> Vec<BranchPart> {
+        if matches!(scope, Scope::Person(_) | Scope::Unit(_)) {
+            return Vec::new();
+        }
         let segs = &self.segs;
-        let leads = |b: u32| {
-            segs.of_scope[b as usize]
-                .iter()
-                .any(|&x| segs.person[x as usize] != b)
+        // whether person `b` leads anyone, worked out once each
+        let mut leads_memo: std::collections::HashMap<u32, bool> = Default::default();
+        let mut leads = |b: u32| {
+            *leads_memo.entry(b).or_insert_with(|| {
+                segs.of_scope[b as usize]
+                    .iter()
+                    .any(|&x| segs.person[x as usize] != b)
+            })
         };
+        // the parts by (person, the head's own): someone at the top for a while and a
+        // branch of another head later is in two
         let mut parts: Vec<BranchPart> = Vec::new();
+        let mut index: std::collections::HashMap<(Option<u32>, bool), usize> = Default::default();
         for &s in lens.narrow(self.segments_of(scope)).iter() {
             let (p, d) = (segs.person[s as usize], segs.from[s as usize]);
-            // the branch's person, and whether it is its head's own
             let (b, own) = match scope {
                 Scope::Team(leader) => match segs.branch_of(leader, p, d) {
                     Some(b) => (Some(b), b == leader),
                     None => continue,
                 },
-                Scope::Company => {
-                    let top = segs.top_of(p, d);
-                    if top != p {
-                        (segs.branch_of(top, p, d), false)
-                    } else if leads(p) {
-                        (Some(p), true)
-                    } else {
-                        (None, false)
-                    }
-                }
-                Scope::Person(_) | Scope::Unit(_) => return Vec::new(),
+                // at the top of the company: a head's own, or someone in no line
+                _ => match segs.below_top(p, d) {
+                    Some(b) => (Some(b), false),
+                    None if leads(p) => (Some(p), true),
+                    None => (None, false),
+                },
             };
-            let scope = match b {
-                Some(b) if !own && leads(b) => Scope::Team(b),
-                Some(b) => Scope::Person(b),
-                None => Scope::Company,
-            };
-            // (someone at the top for a while, a branch of another head later, is two)
-            match parts.iter_mut().find(|x| x.person == b && x.own == own) {
-                Some(x) => x.segments.push(s),
-                None => parts.push(BranchPart {
+            let i = *index.entry((b, own)).or_insert_with(|| {
+                // a direct report who leads anyone is totalled as their team, anyone else
+                // as their own book; the people in no line as the company's
+                let scope = match b {
+                    Some(b) if !own && leads(b) => Scope::Team(b),
+                    Some(b) => Scope::Person(b),
+                    None => Scope::Company,
+                };
+                parts.push(BranchPart {
                     scope,
                     person: b,
                     own,
-                    segments: vec![s],
-                }),
-            }
+                    segments: Vec::new(),
+                });
+                parts.len() - 1
+            });
+            parts[i].segments.push(s);
         }
         parts
     }

@@ -316,9 +316,11 @@ impl Segments {
             .then_some(head)
     }
 
-    /// The top of person `p`'s chain of managers on day `d` (`p`, without a manager).
-    pub fn top_of(&self, p: u32, d: Day) -> u32 {
-        let mut cur = p;
+    /// The person just below the top of person `p`'s chain of managers on day `d` (the
+    /// head of the org's direct report through whom `p` is in the org; `p` themself, for
+    /// a direct report of the head); `None` when `p` has no manager.
+    pub fn below_top(&self, p: u32, d: Day) -> Option<u32> {
+        let (mut below, mut cur) = (None, p);
         // (a chain is at most as long as there are people)
         for _ in 0..self.n_people {
             if self.of_person(cur).is_empty() {
@@ -328,9 +330,10 @@ impl Segments {
             if m == NONE || m == p {
                 break;
             }
+            below = Some(cur);
             cur = m;
         }
-        cur
+        below
     }
 
     /// The direct report of `leader` through whom person `p` is in the leader's team on
