@@ -1354,6 +1354,9 @@ struct Tally {
     /// Each kind of record met: (its rank among [`Contribution`]'s, an activity's kind,
     /// last year's), and its name.
     kinds: Vec<((u8, u8, bool), &'static str)>,
+    /// The position in `kinds` of each key met (`u8::MAX`: none yet), by
+    /// [`Tally::slot`]: no search per record.
+    at: [u8; 256],
     /// Per row, per kind, how many and their amount.
     rows: Vec<PerKind>,
 }
@@ -1362,16 +1365,23 @@ impl Tally {
     fn new(rows: usize) -> Tally {
         Tally {
             kinds: Vec::new(),
+            at: [u8::MAX; 256],
             rows: vec![Vec::new(); rows],
         }
     }
+    /// A key's place in `at`: 16 ranks × 8 activity kinds × last year's or not.
+    fn slot((rank, sub, last_year): (u8, u8, bool)) -> usize {
+        (usize::from(rank & 15) << 4) | (usize::from(sub & 7) << 1) | usize::from(last_year)
+    }
     fn kind(&mut self, key: (u8, u8, bool), name: impl FnOnce() -> &'static str) -> usize {
-        match self.kinds.iter().position(|x| x.0 == key) {
-            Some(k) => k,
-            None => {
+        let slot = Tally::slot(key);
+        match self.at[slot] {
+            u8::MAX => {
                 self.kinds.push((key, name()));
+                self.at[slot] = (self.kinds.len() - 1) as u8;
                 self.kinds.len() - 1
             }
+            k => usize::from(k),
         }
     }
     fn add(&mut self, r: usize, k: usize, n: u64, amount: Option<i128>) {
