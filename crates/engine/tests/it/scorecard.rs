@@ -468,9 +468,10 @@ fn a_run_after_another_gives_a_fresh_engines_numbers() {
     assert!(small.lines().count() == 3 && big.lines().count() > 20);
 }
 
-/// Sizing the drill-downs' scratch buffers on a year's company-wide drill-downs (what the
-/// server does after warming) makes one drill-down per kind of pass, and a month's
-/// drill-downs made afterwards, in those larger, used buffers, are the ones made before.
+/// Sizing the drill-downs' scratch buffers on a year's company-wide drill-downs and the
+/// largest team's (what the server does after warming) makes one drill-down per kind of
+/// pass and one more, and a month's drill-downs made afterwards, in those larger, used
+/// buffers, are the ones made before, a team's branches too.
 #[test]
 fn drilldowns_after_priming_their_scratch_are_unchanged() {
     use salesorg_core::period::Period;
@@ -494,7 +495,14 @@ fn drilldowns_after_priming_their_scratch_are_unchanged() {
             ex.formatted(&e).collect::<Vec<_>>(),
         )
     };
+    // and a team's, split by branch
+    let head = e.scope("team:P-00001").unwrap();
+    let team = |k: &'static str| {
+        let ex = explain_ends_in(&e, &lens, k, head, month, today).unwrap();
+        format!("{:?}", (&ex.value, ex.len(), ex.branches()))
+    };
     let before: Vec<_> = kpis.iter().map(|&k| shown(k)).collect();
+    let before_team: Vec<_> = ["activities", "win_rate"].map(team).to_vec();
     assert!(before.iter().all(|b| !b.1.is_empty()));
     let n = prime_drilldown_scratch(&e, Period::parse("FY2025", &fiscal).unwrap(), today).unwrap();
     // closed deals, created, open, history, leads, activities, customers, facts and mixes
@@ -504,6 +512,7 @@ fn drilldowns_after_priming_their_scratch_are_unchanged() {
     );
     let after: Vec<_> = kpis.iter().map(|&k| shown(k)).collect();
     assert_eq!(before, after);
+    assert_eq!(before_team, ["activities", "win_rate"].map(team).to_vec());
 }
 
 /// A KPI asked for alone has the value it has among all the others: the roll-up walks
