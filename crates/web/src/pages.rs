@@ -1805,7 +1805,7 @@ fn branches_table(
         }
         body.push_str("</tr>");
     }
-    body.push_str("</tbody><tfoot><tr><th scope=\"row\">Total</th>");
+    body.push_str("</tbody><tfoot><tr><th scope=\"row\">All</th>");
     if values {
         num(body, &esc(&show(ex.kpi, &ex.value, ccy)));
     }
