@@ -221,6 +221,17 @@ fn values(e: &Engine, scopes: &[Scope], periods: &[Period]) -> Vec<Vec<i128>> {
     values_in(e, &Lens::everything(), scopes, periods)
 }
 
+/// A row's values of [`KPIS`] as numbers (money in ten-thousandths).
+fn num(v: &[(&str, salesorg_core::kpi::Value)]) -> Vec<i128> {
+    v.iter()
+        .map(|(_, v)| match v {
+            salesorg_core::kpi::Value::Money(m) => *m,
+            salesorg_core::kpi::Value::Count(c) => i128::from(*c),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
 fn values_in(e: &Engine, lens: &Lens, scopes: &[Scope], periods: &[Period]) -> Vec<Vec<i128>> {
     let today = Date::from_calendar_date(2025, time::Month::June, 1).unwrap();
     e.run_in(lens, scopes, periods, KPIS, today)
@@ -343,13 +354,6 @@ proptest! {
                     &Lens::everything(), &[team], &[per], today, false,
                     Need::of(KPIS), None, Walk::of(KPIS), &parts,
                 ).unwrap();
-                let num = |v: &[(&str, salesorg_core::kpi::Value)]| -> Vec<i128> {
-                    v.iter().map(|(_, v)| match v {
-                        salesorg_core::kpi::Value::Money(m) => *m,
-                        salesorg_core::kpi::Value::Count(c) => i128::from(*c),
-                        other => panic!("{other:?}"),
-                    }).collect()
-                };
                 let whole = num(&e.values(&mut c, 0, 0, KPIS));
                 let mut sum = vec![0i128; KPIS.len()];
                 for (i, part) in parts.iter().enumerate() {
@@ -415,13 +419,6 @@ proptest! {
                 &Lens::everything(), &[Scope::Company], &[per], today, false,
                 Need::of(KPIS), None, Walk::of(KPIS), &parts,
             ).unwrap();
-            let num = |v: &[(&str, salesorg_core::kpi::Value)]| -> Vec<i128> {
-                v.iter().map(|(_, v)| match v {
-                    salesorg_core::kpi::Value::Money(m) => *m,
-                    salesorg_core::kpi::Value::Count(c) => i128::from(*c),
-                    other => panic!("{other:?}"),
-                }).collect()
-            };
             let whole = num(&e.values(&mut c, 0, 0, KPIS));
             let mut sum = vec![0i128; KPIS.len()];
             for i in 0..parts.len() {

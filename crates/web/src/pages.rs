@@ -1762,6 +1762,19 @@ fn branches_table(
     let num = |body: &mut String, text: &str| {
         let _ = write!(body, "<td class=\"num\">{text}</td>");
     };
+    // a row's value of the KPI and its inputs, in the columns' order
+    let figures = |body: &mut String, value: &Value, given: &[(&'static str, String)]| {
+        if values {
+            num(body, &esc(&show(ex.kpi, value, ccy)));
+        }
+        for k in &inputs {
+            let v = given
+                .iter()
+                .find(|x| x.0 == *k)
+                .map_or("", |x| x.1.as_str());
+            num(body, &esc(&input_shown(k, v, ccy)));
+        }
+    };
     let mut total = (0u64, vec![(0u64, None::<i128>); kinds.len()]);
     for b in bs {
         let who = match b.person {
@@ -1777,17 +1790,7 @@ fn branches_table(
             None => "Outside the reporting lines".to_owned(),
         };
         let _ = write!(body, "<tr><th scope=\"row\">{who}</th>");
-        if values {
-            num(body, &esc(&show(ex.kpi, &b.value, ccy)));
-        }
-        for k in &inputs {
-            let v = b
-                .inputs
-                .iter()
-                .find(|x| x.0 == *k)
-                .map_or("", |x| x.1.as_str());
-            num(body, &esc(&input_shown(k, v, ccy)));
-        }
+        figures(body, &b.value, &b.inputs);
         if counted {
             let n = b.records.unwrap_or(0);
             num(body, &n.to_string());
@@ -1806,17 +1809,7 @@ fn branches_table(
         body.push_str("</tr>");
     }
     body.push_str("</tbody><tfoot><tr><th scope=\"row\">All</th>");
-    if values {
-        num(body, &esc(&show(ex.kpi, &ex.value, ccy)));
-    }
-    for k in &inputs {
-        let v = ex
-            .inputs
-            .iter()
-            .find(|x| x.0 == *k)
-            .map_or("", |x| x.1.as_str());
-        num(body, &esc(&input_shown(k, v, ccy)));
-    }
+    figures(body, &ex.value, &ex.inputs);
     if counted {
         num(body, &total.0.to_string());
     }

@@ -764,15 +764,19 @@ fn a_teams_drill_down_adds_up_by_direct_report() {
     let fx = fixture(BackendKind::Sqlite);
     let dir = sign_in(&fx, "dir_a", PASSWORD).unwrap();
     let me = fx.person("dir_a");
+    // a drill-down's first page, as JSON
+    let api = |q: &str| {
+        call(
+            &fx,
+            "GET",
+            &format!("/api/explain?{q}&per_page=1"),
+            &dir,
+            None,
+        )
+        .json()
+    };
     let q = format!("kpi=activities&scope=team:{me}&period=FY2026");
-    let first = call(
-        &fx,
-        "GET",
-        &format!("/api/explain?{q}&per_page=1"),
-        &dir,
-        None,
-    )
-    .json();
+    let first = api(&q);
     let total = first["total"].as_u64().unwrap();
     assert!(
         total > 400,
@@ -819,15 +823,7 @@ fn a_teams_drill_down_adds_up_by_direct_report() {
     );
     // each branch's bookings, by the KPI's own formula over its records, add up to the
     // team's
-    let q = format!("kpi=bookings&scope=team:{me}&period=FY2026");
-    let j = call(
-        &fx,
-        "GET",
-        &format!("/api/explain?{q}&per_page=1"),
-        &dir,
-        None,
-    )
-    .json();
+    let j = api(&format!("kpi=bookings&scope=team:{me}&period=FY2026"));
     let cents = |v: &serde_json::Value| -> i64 {
         let s = v.as_str().unwrap_or_else(|| panic!("{v}"));
         s.replace('.', "").parse().unwrap()
