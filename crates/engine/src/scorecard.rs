@@ -1487,7 +1487,13 @@ fn count_branches(
         })?
     };
     for b in extra {
-        let day = if b.day == NO_DAY { as_of_day } else { b.day };
+        // (a quota row counts for the people in scope on the period's first day, whenever
+        // the quota itself starts)
+        let day = match b.contrib {
+            Contribution::Quota(_) => salesorg_core::scorecard::day(period.start),
+            _ if b.day == NO_DAY => as_of_day,
+            _ => b.day,
+        };
         let r = owner_ix(engine, b)
             .filter(|&p| !segs.of_person(p).is_empty())
             .and_then(|p| part_of.get(segs.at(p, day) as usize))

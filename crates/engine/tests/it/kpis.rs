@@ -1659,6 +1659,54 @@ fn a_teams_drill_down_splits_by_the_branch_of_each_records_day() {
     }
 }
 
+/// A quota row of a team's drill-down counts under the branch its holder was in on the
+/// period's first day, as the quota adds up the people in scope that day, not on the day
+/// the quota itself starts: R1's FY2024 quota, pro-rated into Q2, is R1's own (under C
+/// since Mar 20), not MA's (R1's manager on Jan 1).
+#[test]
+fn a_quota_row_counts_under_its_holders_branch_on_the_periods_first_day() {
+    let mut st = settings();
+    st.set("quota_prorating", "even").unwrap();
+    let mut s = fresh(BackendKind::Sqlite);
+    small_org(&mut s, &st);
+    let fy = Period::parse("FY2024", &st.fiscal).unwrap();
+    s.upsert_quotas(&[Quota {
+        target: QuotaTarget::Person(pid("R1")),
+        period: fy,
+        metric: "bookings".into(),
+        amount: usd("12000"),
+    }])
+    .unwrap();
+    let e = with_ids(&mut s);
+    let q2 = Period::parse("FY2024-Q2", &st.fiscal).unwrap();
+    let ex = salesorg_engine::scorecard::explain(
+        &e,
+        "quota",
+        e.scope("team:C").unwrap(),
+        q2,
+        d("2026-01-01"),
+    )
+    .unwrap();
+    let rows: Vec<(String, Option<u64>, String)> = ex
+        .branches()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            let who = e.book.people[b.person.unwrap() as usize].id.to_string();
+            (
+                who,
+                b.records,
+                salesorg_engine::scorecard::branch_kinds_text(b),
+            )
+        })
+        .collect();
+    // R2's Q1-only quota does not count for Q2; R1's year, a quarter of it
+    assert_eq!(
+        rows,
+        vec![("R1".to_owned(), Some(1), "quota 1 (3000.00)".to_owned())]
+    );
+}
+
 /// Spend on a unit counts for the team of the person who heads it that day — the unit's
 /// own member whom every other member reports to — and for their own book, as well as
 /// for the unit, its ancestors and the company, each once. A unit whose members have no
