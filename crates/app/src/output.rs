@@ -997,15 +997,24 @@ pub fn explanation(
             // a team's or the company's records by the branch they came in through, on
             // each one's day
             if let Some(bs) = ex.branches().filter(|b| !b.is_empty()) {
-                outln!("by direct report (on each record's day):");
+                if ex.scope.starts_with("unit:") {
+                    outln!("by sub-unit (each record's owner's units on its day):");
+                } else {
+                    outln!("by direct report (on each record's day):");
+                }
                 for b in bs {
-                    let who = match b.person {
-                        Some(p) => {
+                    let who = match (b.person, b.unit) {
+                        (Some(p), _) => {
                             let p = &engine.book.people[p as usize];
                             let own = if b.leader { ", own records" } else { "" };
                             format!("{} ({}{own})", p.name, p.id)
                         }
-                        None => "outside the reporting lines".to_owned(),
+                        (None, Some(u)) => {
+                            let u = &engine.book.units[u as usize];
+                            format!("{} ({})", u.name, u.id)
+                        }
+                        (None, None) if b.leader => "its direct members".to_owned(),
+                        (None, None) => "outside the reporting lines".to_owned(),
                     };
                     // its value of the KPI (a table-valued KPI's is left to its own
                     // drill-down), its formula's inputs and its records by kind

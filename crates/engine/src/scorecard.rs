@@ -1206,7 +1206,9 @@ pub struct Branch {
     /// The direct report; the leader, for the leader's own records; `None` for the people
     /// in no reporting line (and the company's records of nobody's, such as its own spend).
     pub person: Option<u32>,
-    /// Whether these are the leader's (a head's) own records.
+    /// A unit's branch: the sub-unit.
+    pub unit: Option<u32>,
+    /// Whether these are the leader's (a head's) own records, or a unit's direct members'.
     pub leader: bool,
     /// The KPI over this branch: its own formula over the segments that came in through
     /// it, totalled from the drill-down's pass as the direct report's team (a rep's own
@@ -1335,9 +1337,9 @@ impl Explanation {
     /// A team's or the company's records by the branch of its tree they came in through,
     /// on each record's own day, each with its value of the KPI and its formula's inputs:
     /// the leader's own first, then each direct report's by how many records (most first;
-    /// then by name), those outside the reporting lines last. Each record is in exactly
-    /// one branch, so the branches' records, amounts and sums add up to the drill-down's.
-    /// `None` for a person or a unit. The records are counted from the pass's trace when
+    /// then by name), those outside the reporting lines last; a unit's by sub-unit, its
+    /// direct members first. Each record is in exactly one branch, so the branches'
+    /// records, amounts and sums add up to the drill-down's. `None` for a person. The records are counted from the pass's trace when
     /// the drill-down is made, so a first page that keeps only its ends has them too, but
     /// for the company's (see [`Branch::records`]).
     pub fn branches(&self) -> Option<&[Branch]> {
@@ -1542,6 +1544,7 @@ fn branches_of(
             let row = rows.as_ref().and_then(|r| r.get(i));
             Branch {
                 person: part.person,
+                unit: part.unit,
                 leader: part.own,
                 value,
                 inputs,
@@ -1554,7 +1557,10 @@ fn branches_of(
     if let Some(row) = rows.as_ref().and_then(|r| r.get(parts.len())) {
         let n: u64 = row.iter().map(|x| x.0).sum();
         if n > 0 {
-            match out.iter_mut().find(|b| b.person.is_none()) {
+            match out
+                .iter_mut()
+                .find(|b| b.person.is_none() && b.unit.is_none() && !b.leader)
+            {
                 Some(b) => {
                     b.records = b.records.map(|m| m + n);
                     for (k, x) in b.kinds.iter_mut().zip(kinds_of(row)) {
@@ -1567,6 +1573,7 @@ fn branches_of(
                 }
                 None => out.push(Branch {
                     person: None,
+                    unit: None,
                     leader: false,
                     value: Value::Null,
                     inputs: Vec::new(),
@@ -1586,18 +1593,22 @@ fn branches_of(
         Some(n) => n > 0,
         None => !matches!(b.value, Value::Null) || !b.inputs.iter().all(|(_, v)| zero(v)),
     });
-    let name = |b: &Branch| b.person.map(|p| book.people[p as usize].name.as_str());
+    let name = |b: &Branch| match (b.person, b.unit) {
+        (Some(p), _) => Some(book.people[p as usize].name.as_str()),
+        (None, Some(u)) => Some(book.units[u as usize].name.as_str()),
+        _ => None,
+    };
     out.sort_by(|a, b| {
         (
             !a.leader,
-            a.person.is_none(),
+            name(a).is_none(),
             std::cmp::Reverse(a.records),
             name(a),
             a.person,
         )
             .cmp(&(
                 !b.leader,
-                b.person.is_none(),
+                name(b).is_none(),
                 std::cmp::Reverse(b.records),
                 name(b),
                 b.person,
@@ -1641,20 +1652,33 @@ fn amount_of(engine: &Engine, b: &Behind, as_of: Date, period: &Period) -> Optio
 }
 
 /// A drill-down's branches ([`Explanation::branches`]) as a JSON array, for the CLI and
-/// the API: each branch's `person` (its id; `null` outside the reporting lines), `name`,
-/// `leader` (the leader's own records), its `value` of the KPI as the scorecard writes it,
+/// the API: each branch's `person` (its id; `null` outside the reporting lines) or `unit`
+/// (a unit's sub-unit), `name`, `leader` (the leader's own records; a unit's direct
+/// members, with neither person nor unit), its `value` of the KPI as the scorecard writes it,
 /// its formula's `inputs`, `records` (`null` where not counted), and per kind it has its
 /// `count` and `amount` (a decimal string in the organisation's currency; `null` for a
 /// kind without amounts).
 pub fn branches_json(engine: &Engine, branches: &[Branch]) -> String {
     let mut s = String::from("[");
     for (i, b) in branches.iter().enumerate() {
-        let (id, name) = match b.person {
-            Some(p) => {
+        let (id, unit, name) = match (b.person, b.unit) {
+            (Some(p), _) => {
                 let p = &engine.book.people[p as usize];
-                (json_str(p.id.as_str()), json_str(&p.name))
+                (
+                    json_str(p.id.as_str()),
+                    "null".to_owned(),
+                    json_str(&p.name),
+                )
             }
-            None => ("null".to_owned(), "null".to_owned()),
+            (None, Some(u)) => {
+                let u = &engine.book.units[u as usize];
+                (
+                    "null".to_owned(),
+                    json_str(u.id.as_str()),
+                    json_str(&u.name),
+                )
+            }
+            (None, None) => ("null".to_owned(), "null".to_owned(), "null".to_owned()),
         };
         let inputs: Vec<String> = b
             .inputs
@@ -1664,7 +1688,7 @@ pub fn branches_json(engine: &Engine, branches: &[Branch]) -> String {
         let records = b.records.map_or("null".to_owned(), |n| n.to_string());
         let _ = write!(
             s,
-            "{}{{\"person\":{id},\"name\":{name},\"leader\":{},\"value\":{},\"inputs\":{{{}}},\"records\":{records},\"kinds\":[",
+            "{}{{\"person\":{id},\"unit\":{unit},\"name\":{name},\"leader\":{},\"value\":{},\"inputs\":{{{}}},\"records\":{records},\"kinds\":[",
             if i > 0 { "," } else { "" },
             b.leader,
             b.value.to_json(),

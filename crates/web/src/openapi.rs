@@ -139,7 +139,7 @@ pub const OPERATIONS: &[Op] = &[
     (
         "GET",
         "/api/explain",
-        "The records behind one KPI of one scope and period, and how they add up; a team's and the company's also by direct report on each record's day (`branches`).",
+        "The records behind one KPI of one scope and period, and how they add up; a team's and the company's also by direct report, a unit's by sub-unit, on each record's day (`branches`).",
         &["kpi", "scope", "period", "page", "per_page"],
         true,
     ),

@@ -1728,16 +1728,30 @@ fn branches_table(
     } else {
         bs[0].kinds.iter().map(|k| k.0.as_str()).collect()
     };
-    let under = match e.scope(&ex.scope) {
-        Ok(Scope::Company) => "a direct report of the head of the org",
-        _ => "the direct report",
+    let (title, how, column) = match e.scope(&ex.scope) {
+        Ok(Scope::Unit(_)) => (
+            "By sub-unit",
+            "Each record counts under the sub-unit its owner was a member of on the record's day",
+            "Sub-unit",
+        ),
+        Ok(Scope::Company) => (
+            "By direct report",
+            "Each record counts under a direct report of the head of the org its owner \
+             reported through on the record's day",
+            "Direct report",
+        ),
+        _ => (
+            "By direct report",
+            "Each record counts under the direct report its owner reported through on the \
+             record's day",
+            "Direct report",
+        ),
     };
     let _ = write!(
         body,
-        "<h2>By direct report</h2><p class=\"sub\">Each record counts under {under} its owner \
-         reported through on the record's day: the org as it was then. Each row's figure is \
+        "<h2>{title}</h2><p class=\"sub\">{how}: the org as it was then. Each row's figure is \
          the KPI's own formula over its records.</p>\
-         <div class=\"scroll\"><table class=\"data\"><thead><tr><th scope=\"col\">Direct report</th>"
+         <div class=\"scroll\"><table class=\"data\"><thead><tr><th scope=\"col\">{column}</th>"
     );
     let mut head = |name: &str| {
         let _ = write!(body, "<th scope=\"col\" class=\"num\">{}</th>", esc(name));
@@ -1777,8 +1791,8 @@ fn branches_table(
     };
     let mut total = (0u64, vec![(0u64, None::<i128>); kinds.len()]);
     for b in bs {
-        let who = match b.person {
-            Some(p) => {
+        let who = match (b.person, b.unit) {
+            (Some(p), _) => {
                 let p = &e.book.people[p as usize];
                 let own = if b.leader { " (own records)" } else { "" };
                 format!(
@@ -1787,7 +1801,9 @@ fn branches_table(
                     esc(&p.name)
                 )
             }
-            None => "Outside the reporting lines".to_owned(),
+            (None, Some(u)) => esc(&e.book.units[u as usize].name),
+            (None, None) if b.leader => "Its direct members".to_owned(),
+            (None, None) => "Outside the reporting lines".to_owned(),
         };
         let _ = write!(body, "<tr><th scope=\"row\">{who}</th>");
         figures(body, &b.value, &b.inputs);

@@ -734,13 +734,16 @@ impl Grid {
     }
 }
 
-/// One branch of a team's or the company's tree ([`Engine::branch_parts`]): the scope it
-/// is totalled as, its person (`None`: the people in no reporting line), whether it is the
-/// head's own records, and its segments, sorted.
+/// One branch of a team's, a unit's or the company's tree ([`Engine::branch_parts`]): the
+/// scope it is totalled as, its person (`None`: the people in no reporting line) or
+/// sub-unit, whether it is the head's own records (a unit's direct members), and its
+/// segments, sorted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BranchPart {
     pub scope: Scope,
     pub person: Option<u32>,
+    /// A unit's branch: the sub-unit (`None` with `own`: the unit's direct members).
+    pub unit: Option<u32>,
     pub own: bool,
     pub segments: Vec<u32>,
 }
@@ -2470,10 +2473,13 @@ impl Engine {
     /// managers) in the same way, each head's own, and the people in no reporting line. A
     /// direct report who leads anyone is totalled as their team, anyone else as their own
     /// book. Each segment is in exactly one part: a segment holds one chain of managers
-    /// throughout, so its branch is that of any of its days. None for a person or a unit.
+    /// throughout, so its branch is that of any of its days. A unit's: its sub-units and
+    /// its direct members ([`Engine::unit_parts`]). None for a person.
     pub fn branch_parts(&self, lens: &Lens, scope: Scope) -> Vec<BranchPart> {
-        if matches!(scope, Scope::Person(_) | Scope::Unit(_)) {
-            return Vec::new();
+        match scope {
+            Scope::Person(_) => return Vec::new(),
+            Scope::Unit(u) => return self.unit_parts(lens, u),
+            Scope::Team(_) | Scope::Company => {}
         }
         let segs = &self.segs;
         // whether person `b` leads anyone, worked out once each
@@ -2514,11 +2520,52 @@ impl Engine {
                 parts.push(BranchPart {
                     scope,
                     person: b,
+                    unit: None,
                     own,
                     segments: Vec::new(),
                 });
                 parts.len() - 1
             });
+            parts[i].segments.push(s);
+        }
+        parts
+    }
+
+    /// A unit's branches ([`Engine::branch_parts`]): each of its sub-units, totalled as
+    /// that unit, and its direct members (in it but in none of its sub-units), totalled
+    /// as the company is over them (a quota set on the unit is the whole unit's). A
+    /// segment's units are those its person was a member of (and their ancestors)
+    /// throughout it.
+    fn unit_parts(&self, lens: &Lens, u: u32) -> Vec<BranchPart> {
+        let segs = &self.segs;
+        let units = &self.book.units;
+        let id = units[u as usize].id.as_str();
+        let child = |c: u32| {
+            units[c as usize]
+                .parent
+                .as_ref()
+                .is_some_and(|p| p.as_str() == id)
+        };
+        let mut parts: Vec<BranchPart> = Vec::new();
+        for &s in lens.narrow(self.segments_of(Scope::Unit(u))).iter() {
+            let sub = segs
+                .scopes_of(s)
+                .iter()
+                .filter_map(|&x| x.checked_sub(segs.n_people))
+                .find(|&c| child(c));
+            let i = match parts.iter().position(|x| x.unit == sub) {
+                Some(i) => i,
+                None => {
+                    parts.push(BranchPart {
+                        scope: sub.map_or(Scope::Company, Scope::Unit),
+                        person: None,
+                        unit: sub,
+                        own: sub.is_none(),
+                        segments: Vec::new(),
+                    });
+                    parts.len() - 1
+                }
+            };
             parts[i].segments.push(s);
         }
         parts

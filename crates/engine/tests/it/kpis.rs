@@ -1645,17 +1645,67 @@ fn a_teams_drill_down_splits_by_the_branch_of_each_records_day() {
         );
         assert_eq!(
             branches_json(&e, win.branches().unwrap()),
-            "[{\"person\":\"MB\",\"name\":\"MB\",\"leader\":false,\"value\":0.333333,\
+            "[{\"person\":\"MB\",\"unit\":null,\"name\":\"MB\",\"leader\":false,\"value\":0.333333,\
              \"inputs\":{\"won_deals\":\"1\",\"lost_deals\":\"2\"},\"records\":3,\"kinds\":[\
              {\"kind\":\"won\",\"count\":1,\"amount\":\"2000.00\"},\
              {\"kind\":\"lost\",\"count\":2,\"amount\":\"800.00\"}]},\
-             {\"person\":\"MA\",\"name\":\"MA\",\"leader\":false,\"value\":1.0,\
+             {\"person\":\"MA\",\"unit\":null,\"name\":\"MA\",\"leader\":false,\"value\":1.0,\
              \"inputs\":{\"won_deals\":\"2\",\"lost_deals\":\"0\"},\"records\":2,\"kinds\":[\
              {\"kind\":\"won\",\"count\":2,\"amount\":\"1110.00\"}]}]"
         );
-        // no branches for a person or a unit
+        // no branches for a person
         assert!(ex("win_rate", "person:R1").branches().is_none());
-        assert!(ex("win_rate", "unit:North").branches().is_none());
+    }
+}
+
+/// A unit's drill-down splits by sub-unit, each record under the sub-unit its owner was a
+/// member of on its day: ACME's Q1 win rate, North (R1 and R2 in North-1) and South (R3
+/// until Mar 1); C, ACME's direct member, has no deals. North's, all North-1's.
+#[test]
+fn a_units_drill_down_splits_by_sub_unit() {
+    use salesorg_engine::scorecard::{branch_kinds_text, branches_json};
+    for kind in BOTH {
+        let e = engine(kind, &settings());
+        let p = Period::parse(Q1, &e.book.settings.fiscal).unwrap();
+        let ex = |scope: &str| {
+            salesorg_engine::scorecard::explain(
+                &e,
+                "win_rate",
+                e.scope(scope).unwrap(),
+                p,
+                d("2026-01-01"),
+            )
+            .unwrap()
+        };
+        let lines = |x: &salesorg_engine::scorecard::Explanation| -> Vec<String> {
+            x.branches()
+                .unwrap()
+                .iter()
+                .map(|b| {
+                    let who = b
+                        .unit
+                        .map_or("direct", |u| e.book.units[u as usize].id.as_str());
+                    let (v, n) = (b.value.to_text("—"), b.records.unwrap());
+                    format!("{who} = {v}, {n}: {}", branch_kinds_text(b))
+                })
+                .collect()
+        };
+        let acme = ex("unit:ACME");
+        assert_eq!(
+            lines(&acme),
+            vec![
+                "North = 0.75, 4: won 3 (3110.00) · lost 1 (500.00)".to_owned(),
+                "South = 0.0, 1: lost 1 (300.00)".to_owned(),
+            ],
+            "{kind}"
+        );
+        assert!(branches_json(&e, acme.branches().unwrap()).starts_with(
+            "[{\"person\":null,\"unit\":\"North\",\"name\":\"North\",\"leader\":false,\"value\":0.75,"
+        ));
+        assert_eq!(
+            lines(&ex("unit:North")),
+            vec!["North-1 = 0.75, 4: won 3 (3110.00) · lost 1 (500.00)".to_owned()]
+        );
     }
 }
 
