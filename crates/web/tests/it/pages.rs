@@ -867,4 +867,32 @@ fn a_teams_drill_down_adds_up_by_direct_report() {
         page.contains("a direct report of the head of the org"),
         "{page}"
     );
+    // a unit's, by sub-unit: their calls add up to the unit's
+    let unit = call(
+        &fx,
+        "GET",
+        "/api/explain?kpi=calls&scope=unit:company&period=FY2026-Q3&per_page=1",
+        &cro,
+        None,
+    )
+    .json();
+    let branches = unit["branches"].as_array().unwrap();
+    assert!(branches.len() > 1, "{unit}");
+    assert!(
+        branches
+            .iter()
+            .all(|b| b["unit"].is_string() || b["leader"] == true),
+        "{unit}"
+    );
+    let calls: u64 = branches.iter().map(|b| b["value"].as_u64().unwrap()).sum();
+    assert_eq!(calls, unit["value"].as_u64().unwrap());
+    let page = call(
+        &fx,
+        "GET",
+        "/explain?kpi=calls&scope=unit:company&period=FY2026-Q3",
+        &cro,
+        None,
+    )
+    .body;
+    assert!(page.contains("<h2>By sub-unit</h2>"), "{page}");
 }
