@@ -1543,6 +1543,27 @@ fn explain_lists_the_quotas_behind_a_quota() {
     assert_eq!(rows("quota", "person:C"), ("—".to_owned(), vec![]));
 }
 
+/// A drill-down's branches in lines: who (a person's or a sub-unit's id, "(own)" for a
+/// leader's own), its value of the KPI (its own formula over the branch), its records and
+/// their kinds.
+fn branch_lines(e: &Engine, x: &salesorg_engine::scorecard::Explanation) -> Vec<String> {
+    x.branches()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            let who = match (b.person, b.unit) {
+                (Some(p), _) => e.book.people[p as usize].id.as_str(),
+                (None, Some(u)) => e.book.units[u as usize].id.as_str(),
+                (None, None) => "nobody",
+            };
+            let own = if b.leader { " (own)" } else { "" };
+            let (v, n) = (b.value.to_text("—"), b.records.unwrap());
+            let kinds = salesorg_engine::scorecard::branch_kinds_text(b);
+            format!("{who}{own} = {v}, {n}: {kinds}")
+        })
+        .collect()
+}
+
 /// A team's drill-down splits its records by the branch of the tree they came in
 /// through on each record's own day. In Q1, R1 moved from MA to MB on Feb 15 (and to C on
 /// Mar 20, once MB had left): O1 (won Feb 1) is MA's branch, O2 (won Mar 1) and O3 (lost
@@ -1551,7 +1572,7 @@ fn explain_lists_the_quotas_behind_a_quota() {
 /// them. The branches add up to the drill-down: 3 won, 2 lost.
 #[test]
 fn a_teams_drill_down_splits_by_the_branch_of_each_records_day() {
-    use salesorg_engine::scorecard::{branch_kinds_text, branches_json};
+    use salesorg_engine::scorecard::branches_json;
     for kind in BOTH {
         let e = engine(kind, &settings());
         let p = Period::parse(Q1, &e.book.settings.fiscal).unwrap();
@@ -1559,21 +1580,7 @@ fn a_teams_drill_down_splits_by_the_branch_of_each_records_day() {
             salesorg_engine::scorecard::explain(&e, k, e.scope(scope).unwrap(), p, d("2026-01-01"))
                 .unwrap()
         };
-        // each branch: its value of the KPI (its own formula over the branch), its records
-        let lines = |x: &salesorg_engine::scorecard::Explanation| -> Vec<String> {
-            x.branches()
-                .unwrap()
-                .iter()
-                .map(|b| {
-                    let who = b
-                        .person
-                        .map_or("nobody", |p| e.book.people[p as usize].id.as_str());
-                    let own = if b.leader { " (own)" } else { "" };
-                    let (v, n) = (b.value.to_text("—"), b.records.unwrap());
-                    format!("{who}{own} = {v}, {n}: {}", branch_kinds_text(b))
-                })
-                .collect()
-        };
+        let lines = |x: &salesorg_engine::scorecard::Explanation| branch_lines(&e, x);
         let win = ex("win_rate", "team:C");
         assert_eq!(
             lines(&win),
@@ -1663,7 +1670,7 @@ fn a_teams_drill_down_splits_by_the_branch_of_each_records_day() {
 /// until Mar 1); C, ACME's direct member, has no deals. North's, all North-1's.
 #[test]
 fn a_units_drill_down_splits_by_sub_unit() {
-    use salesorg_engine::scorecard::{branch_kinds_text, branches_json};
+    use salesorg_engine::scorecard::branches_json;
     for kind in BOTH {
         let e = engine(kind, &settings());
         let p = Period::parse(Q1, &e.book.settings.fiscal).unwrap();
@@ -1677,19 +1684,7 @@ fn a_units_drill_down_splits_by_sub_unit() {
             )
             .unwrap()
         };
-        let lines = |x: &salesorg_engine::scorecard::Explanation| -> Vec<String> {
-            x.branches()
-                .unwrap()
-                .iter()
-                .map(|b| {
-                    let who = b
-                        .unit
-                        .map_or("direct", |u| e.book.units[u as usize].id.as_str());
-                    let (v, n) = (b.value.to_text("—"), b.records.unwrap());
-                    format!("{who} = {v}, {n}: {}", branch_kinds_text(b))
-                })
-                .collect()
-        };
+        let lines = |x: &salesorg_engine::scorecard::Explanation| branch_lines(&e, x);
         let acme = ex("unit:ACME");
         assert_eq!(
             lines(&acme),
