@@ -765,6 +765,24 @@ fn revenue_growth_under_way_also_like_for_like() {
 /// quota counts for the year alone; evenly, each month of it weighs the same; by a
 /// seasonal profile, each month its weight; a part of a month, its days' part. A quarter's
 /// quota counts for its months too, and the reps' own add up for a team as they do whole.
+/// The small org with `quota_prorating` set so, and R1 given a quota of 12,000 for FY2024
+/// beside the quarter's.
+fn with_yearly_quota(kind: BackendKind, prorating: &str) -> Engine {
+    let mut st = settings();
+    st.set("quota_prorating", prorating).unwrap();
+    let mut s = fresh(kind);
+    small_org(&mut s, &st);
+    let fy = Period::parse("FY2024", &st.fiscal).unwrap();
+    s.upsert_quotas(&[Quota {
+        target: QuotaTarget::Person(pid("R1")),
+        period: fy,
+        metric: "bookings".into(),
+        amount: usd("12000"),
+    }])
+    .unwrap();
+    with_ids(&mut s)
+}
+
 #[test]
 fn quotas_pro_rated_evenly_or_by_season() {
     for kind in BOTH {
@@ -781,19 +799,7 @@ fn quotas_pro_rated_evenly_or_by_season() {
                 ["6428.5714", "3214.2857", "1555.2996", "0.466667"],
             ),
         ] {
-            let mut st = settings();
-            st.set("quota_prorating", prorating).unwrap();
-            let mut s = fresh(kind);
-            small_org(&mut s, &st);
-            let fy = Period::parse("FY2024", &st.fiscal).unwrap();
-            s.upsert_quotas(&[Quota {
-                target: QuotaTarget::Person(pid("R1")),
-                period: fy,
-                metric: "bookings".into(),
-                amount: usd("12000"),
-            }])
-            .unwrap();
-            let e = with_ids(&mut s);
+            let e = with_yearly_quota(kind, prorating);
             let got = [
                 kpi(&e, "person:R1", Q1, "quota"),
                 kpi(&e, "person:R1", "2024-01", "quota"),
@@ -1710,20 +1716,8 @@ fn a_units_drill_down_splits_by_sub_unit() {
 /// since Mar 20), not MA's (R1's manager on Jan 1).
 #[test]
 fn a_quota_row_counts_under_its_holders_branch_on_the_periods_first_day() {
-    let mut st = settings();
-    st.set("quota_prorating", "even").unwrap();
-    let mut s = fresh(BackendKind::Sqlite);
-    small_org(&mut s, &st);
-    let fy = Period::parse("FY2024", &st.fiscal).unwrap();
-    s.upsert_quotas(&[Quota {
-        target: QuotaTarget::Person(pid("R1")),
-        period: fy,
-        metric: "bookings".into(),
-        amount: usd("12000"),
-    }])
-    .unwrap();
-    let e = with_ids(&mut s);
-    let q2 = Period::parse("FY2024-Q2", &st.fiscal).unwrap();
+    let e = with_yearly_quota(BackendKind::Sqlite, "even");
+    let q2 = Period::parse("FY2024-Q2", &e.book.settings.fiscal).unwrap();
     let ex = salesorg_engine::scorecard::explain(
         &e,
         "quota",
