@@ -1412,8 +1412,9 @@ impl Tally {
 /// A drill-down's records counted by branch ([`Explanation::branches`]): each record of
 /// the pass's `trace` in a segment of one of `parts` (those the lens lets through) is that
 /// part's; a record in slot `last_year` is last year's. An `extra` record (a quota row,
-/// spend on the company) is its owner's part on its day, or of nobody's (the row after the
-/// parts'). Many records are counted on two threads; `None` if one of them failed.
+/// spend on the company) is its owner's part on its day, or of nobody's: the part outside
+/// the reporting lines, else the row after the parts'. Many records are counted on two
+/// threads; `None` if one of them failed.
 #[allow(clippy::too_many_arguments)]
 fn count_branches(
     engine: &Engine,
@@ -1428,7 +1429,12 @@ fn count_branches(
     let book = &engine.book;
     let segs = &engine.segs;
     let as_of_day = salesorg_core::scorecard::day(as_of);
-    let nobody = parts.len();
+    // records of nobody's (the company's own spend) go with those outside the reporting
+    // lines, or to a row of their own after the parts'
+    let nobody = parts
+        .iter()
+        .position(|x| x.person.is_none() && x.unit.is_none() && !x.own)
+        .unwrap_or(parts.len());
     // each segment's part (each is in one)
     let mut part_of = vec![u32::MAX; segs.len()];
     for (i, part) in parts.iter().enumerate() {
@@ -1460,7 +1466,7 @@ fn count_branches(
         })
     };
     let tally = |range: std::ops::Range<usize>| -> Tally {
-        let mut t = Tally::new(nobody + 1);
+        let mut t = Tally::new(parts.len() + 1);
         for &(key, day, contrib) in records(range).flatten() {
             // (outside the parts: outside the scope or the lens)
             let Some(&r) = part_of.get((key / ng) as usize).filter(|&&r| r != u32::MAX) else {
@@ -1553,35 +1559,17 @@ fn branches_of(
             }
         })
         .collect();
-    // records of nobody's (the company's own spend): with those outside the lines
+    // records of nobody's where there is no row outside the lines to take them
     if let Some(row) = rows.as_ref().and_then(|r| r.get(parts.len())) {
-        let n: u64 = row.iter().map(|x| x.0).sum();
-        if n > 0 {
-            match out
-                .iter_mut()
-                .find(|b| b.person.is_none() && b.unit.is_none() && !b.leader)
-            {
-                Some(b) => {
-                    b.records = b.records.map(|m| m + n);
-                    for (k, x) in b.kinds.iter_mut().zip(kinds_of(row)) {
-                        k.1 += x.1;
-                        k.2 = match (k.2, x.2) {
-                            (a, None) => a,
-                            (a, Some(x)) => Some(a.unwrap_or(0) + x),
-                        };
-                    }
-                }
-                None => out.push(Branch {
-                    person: None,
-                    unit: None,
-                    leader: false,
-                    value: Value::Null,
-                    inputs: Vec::new(),
-                    records: Some(n),
-                    kinds: kinds_of(row),
-                }),
-            }
-        }
+        out.push(Branch {
+            person: None,
+            unit: None,
+            leader: false,
+            value: Value::Null,
+            inputs: Vec::new(),
+            records: Some(row.iter().map(|x| x.0).sum()),
+            kinds: kinds_of(row),
+        });
     }
     // a branch with nothing in it: no row
     let zero = |v: &String| {

@@ -904,54 +904,32 @@ fn targets_on_calls_and_pipeline_add_up_as_quotas_do() {
         // a rate's or a mean's: set on exactly that scope, never added up; it holds for
         // each part of its period (the innermost period's wins), and for a period that
         // the targets inside cover when they agree
-        assert_eq!(target("team:MA", Q1, "win_rate"), "0.6");
-        assert_eq!(target("team:MA", "FY2024", "win_rate"), "none");
-        assert_eq!(target("team:MA", "2024-01", "win_rate"), "0.6");
-        assert_eq!(
-            target("team:MA", "2024-02-10..2024-03-05", "win_rate"),
-            "0.6"
-        );
-        assert_eq!(
-            target("team:MA", "2024-03-20..2024-04-05", "win_rate"),
-            "none"
-        );
-        assert_eq!(
-            target("team:MA", "FY2024-Q1 to 2024-02-15", "win_rate"),
-            "0.6"
-        );
-        assert_eq!(target("team:MB", "FY2024", "win_rate"), "0.5");
-        // (a range's end is its first day out: Q2 is not inside it, but covers its last days)
-        assert_eq!(
-            target("team:MB", "2024-01-01..2024-06-30", "win_rate"),
-            "0.5"
-        );
-        assert_eq!(
-            target("team:MB", "2024-12-01..2025-01-05", "win_rate"),
-            "none"
-        );
-        assert_eq!(target("team:MB", "FY2025", "win_rate"), "none");
-        // C's leaves Q3 uncovered; R3's differ in Q3
-        assert_eq!(target("team:C", "FY2024", "win_rate"), "none");
-        assert_eq!(
-            target("team:C", "2024-02-01..2024-06-30", "win_rate"),
-            "0.3"
-        );
-        assert_eq!(
-            target("team:C", "2024-02-01..2024-07-02", "win_rate"),
-            "none"
-        );
-        assert_eq!(target("person:R3", "FY2024", "win_rate"), "none");
-        assert_eq!(
-            target("person:R3", "2024-01-01..2024-07-01", "win_rate"),
-            "0.2"
-        );
-        assert_eq!(
-            target("person:R3", "2024-06-15..2024-07-15", "win_rate"),
-            "none"
-        );
-        // MB's team's is not R3's, nor R3's the team's
-        assert_eq!(target("person:MB", Q1, "win_rate"), "none");
-        assert_eq!(target("team:R3", Q1, "win_rate"), "none");
+        for (scope, period, want) in [
+            ("team:MA", Q1, "0.6"),
+            ("team:MA", "FY2024", "none"),
+            ("team:MA", "2024-01", "0.6"),
+            ("team:MA", "2024-02-10..2024-03-05", "0.6"),
+            ("team:MA", "2024-03-20..2024-04-05", "none"),
+            ("team:MA", "FY2024-Q1 to 2024-02-15", "0.6"),
+            ("team:MB", "FY2024", "0.5"),
+            // (a range's end is its first day out: Q2 is not inside it, but covers its
+            // last days)
+            ("team:MB", "2024-01-01..2024-06-30", "0.5"),
+            ("team:MB", "2024-12-01..2025-01-05", "none"),
+            ("team:MB", "FY2025", "none"),
+            // C's leaves Q3 uncovered; R3's differ in Q3
+            ("team:C", "FY2024", "none"),
+            ("team:C", "2024-02-01..2024-06-30", "0.3"),
+            ("team:C", "2024-02-01..2024-07-02", "none"),
+            ("person:R3", "FY2024", "none"),
+            ("person:R3", "2024-01-01..2024-07-01", "0.2"),
+            ("person:R3", "2024-06-15..2024-07-15", "none"),
+            // MB's team's is not R3's, nor R3's the team's
+            ("person:MB", Q1, "none"),
+            ("team:R3", Q1, "none"),
+        ] {
+            assert_eq!(target(scope, period, "win_rate"), want, "{scope} {period}");
+        }
         assert_eq!(target("person:R1", Q1, "sales_cycle_days"), "30.0");
         assert_eq!(target("person:R1", "2024-02", "sales_cycle_days"), "30.0");
         assert_eq!(target("team:MA", Q1, "sales_cycle_days"), "none");
