@@ -354,9 +354,22 @@ impl Store {
         };
         let mut t = MoneyTotals::default();
         if deals {
+            // each deal at the largest amount it ever had: its own or an earlier one of its
+            // stage history's (the history is clustered by deal: one ordered scan)
+            let larger = match self.db.kind() {
+                BackendKind::Sqlite => "MAX",
+                BackendKind::Postgres => "GREATEST",
+            };
             let sql = format!(
-                "SELECT currency, COUNT(*), {halves} FROM opportunities \
-                 WHERE amount IS NOT NULL GROUP BY currency ORDER BY currency"
+                "SELECT currency, COUNT(*), {halves} FROM ( \
+                   SELECT o.currency, {larger}(COALESCE(ABS(o.amount), 0), COALESCE(h.top, 0)) \
+                     AS amount \
+                   FROM opportunities o LEFT JOIN ( \
+                     SELECT opp_id, MAX(ABS(amount)) AS top FROM stage_history \
+                     WHERE amount IS NOT NULL GROUP BY opp_id \
+                   ) h ON h.opp_id = o.id \
+                   WHERE o.amount IS NOT NULL OR h.top IS NOT NULL \
+                 ) d GROUP BY currency ORDER BY currency"
             );
             for r in self.rows(&sql, &[])? {
                 let ccy = r[0].as_text().unwrap_or_default();
@@ -414,6 +427,7 @@ impl Store {
                         .push((Currency::parse(ccy).map_err(|_| bad())?, total, n))
                 }
                 _ => match kind {
+                    "history" => t.history = total,
                     "spend" => t.spend = total,
                     "quotas" => t.quotas = total,
                     "targets" => t.targets = total,
@@ -434,6 +448,7 @@ impl Store {
             .map(|&(c, total, n)| (format!("deals:{c}"), total, n))
             .collect();
         rows.extend([
+            ("history".to_owned(), t.history, 0),
             ("spend".to_owned(), t.spend, 0),
             ("quotas".to_owned(), t.quotas, 0),
             ("targets".to_owned(), t.targets, 0),
@@ -452,12 +467,9 @@ impl Store {
         Ok(())
     }
 
-    /// Before a bulk load into empty tables: drops the secondary indexes, which are
-    /// cheaper to build once at the end than to maintain row by row. Returns whether it
-    /// did (only when the big tables are empty). Run inside the load's transaction.
-    pub fn suspend_indexes(&mut self) -> Result<bool> {
-        let big = ["opportunities", "stage_history", "activities", "leads"];
-        for t in big {
+    /// Whether each of `tables` is empty (a row read at most from each).
+    fn all_empty(&mut self, tables: &[&str]) -> Result<bool> {
+        for t in tables {
             let mut any = false;
             self.db
                 .query_each(&format!("SELECT 1 FROM {t} LIMIT 1"), &[], &mut |_| {
@@ -467,6 +479,22 @@ impl Store {
             if any {
                 return Ok(false);
             }
+        }
+        Ok(true)
+    }
+
+    /// Whether the store holds no money: no deal, stage history, spend, quota or target
+    /// (its money totals are all 0, without a scan).
+    pub fn holds_no_money(&mut self) -> Result<bool> {
+        self.all_empty(&["opportunities", "stage_history", "spend", "quotas"])
+    }
+
+    /// Before a bulk load into empty tables: drops the secondary indexes, which are
+    /// cheaper to build once at the end than to maintain row by row. Returns whether it
+    /// did (only when the big tables are empty). Run inside the load's transaction.
+    pub fn suspend_indexes(&mut self) -> Result<bool> {
+        if !self.all_empty(&["opportunities", "stage_history", "activities", "leads"])? {
+            return Ok(false);
         }
         for (name, _) in BULK_INDEXES {
             self.db.batch(&format!("DROP INDEX IF EXISTS {name}"))?;

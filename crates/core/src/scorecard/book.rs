@@ -1936,6 +1936,7 @@ impl Book {
         };
         let totals = MoneyTotals {
             deals,
+            history: 0,
             spend: whole(&mut self.spend.iter().map(|x| x.amount)),
             quotas: whole(&mut self.quotas.iter().map(|x| x.amount)),
             targets: whole(&mut self.targets.iter().map(|x| x.amount)),
@@ -1946,7 +1947,7 @@ impl Book {
                 _ => highest(&self.rates[c]),
             })
             .collect();
-        let over = totals.over(&top).or_else(|| {
+        let over = totals.over(&top, 0).or_else(|| {
             // (amounts at close are converted at a rate no higher than the highest; held
             // apart all the same, as they are summed apart)
             (closed > SUM_LIMIT).then_some((MoneyKind::Deals, closed))
@@ -2004,11 +2005,15 @@ impl MoneyKind {
 /// refuses the batch at its largest amount.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MoneyTotals {
-    /// Per currency of the deals: the sum of their amounts, and how many deals. (The book
-    /// takes each deal at the largest amount it had, its stage history's earlier ones
-    /// too; an import, its current amount, as reading every history row would cost it a
-    /// scan of the largest table: an earlier amount past the limit is refused at load.)
+    /// Per currency of the deals: the sum of their amounts, and how many deals. Each deal
+    /// counts at the largest amount it ever had, its stage history's earlier ones too (an
+    /// open pipeline on an earlier as-of day sums those).
     pub deals: Vec<(Currency, u128, u64)>,
+    /// An import's bound only: the earlier amounts its stage-history rows bring, each
+    /// taken whole, in their deals' currencies, which a history row does not name. Counted
+    /// at the highest rate of any currency (see [`MoneyTotals::over`]): an upper bound of
+    /// what they can add to their deals' largest amounts. Exact totals hold 0 here.
+    pub history: u128,
     pub spend: u128,
     pub quotas: u128,
     pub targets: u128,
@@ -2035,6 +2040,7 @@ impl MoneyTotals {
         for &(c, sum, n) in &more.deals {
             t.add_deals(c, sum, n);
         }
+        t.history = t.history.saturating_add(more.history);
         t.spend = t.spend.saturating_add(more.spend);
         t.quotas = t.quotas.saturating_add(more.quotas);
         t.targets = t.targets.saturating_add(more.targets);
@@ -2044,14 +2050,17 @@ impl MoneyTotals {
     /// holds, for each entry of `deals`, the currency's highest rate into the
     /// organisation's in ten-thousandths of a unit per unit, rounded up (`SCALE` for the
     /// organisation's own; 0 for one without a rate, whose deals a scorecard refuses).
-    /// A deal's conversion may round up by a ten-thousandth: one per deal is added.
-    pub fn over(&self, top: &[u128]) -> Option<(MoneyKind, u128)> {
+    /// A deal's conversion may round up by a ten-thousandth: one per deal is added. The
+    /// stage history's amounts ([`MoneyTotals::history`]) count at `any`, the highest rate
+    /// of any currency into the organisation's (at least `SCALE`).
+    pub fn over(&self, top: &[u128], any: u128) -> Option<(MoneyKind, u128)> {
         let deals: u128 = self
             .deals
             .iter()
             .zip(top.iter().chain(std::iter::repeat(&0)))
             .map(|(&(_, sum, n), &rate)| sum.saturating_mul(rate) / SCALE as u128 + u128::from(n))
-            .fold(0u128, u128::saturating_add);
+            .fold(0u128, u128::saturating_add)
+            .saturating_add(self.history.saturating_mul(any.max(SCALE as u128)) / SCALE as u128);
         [
             (MoneyKind::Deals, deals),
             (MoneyKind::Spend, self.spend),
@@ -2063,19 +2072,30 @@ impl MoneyTotals {
     }
     /// [`MoneyTotals::over`] with each currency's highest rate from a store's rates.
     pub fn over_at_rates(&self, raw: &[CurrencyRate], org: Currency) -> Option<(MoneyKind, u128)> {
+        let top = |ccys: &[Currency]| -> Vec<u128> {
+            org_rates(raw, org, ccys)
+                .iter()
+                .zip(ccys)
+                .map(|(steps, &c)| {
+                    if c == org {
+                        SCALE as u128
+                    } else {
+                        highest(steps)
+                    }
+                })
+                .collect()
+        };
         let ccys: Vec<Currency> = self.deals.iter().map(|d| d.0).collect();
-        let top: Vec<u128> = org_rates(raw, org, &ccys)
-            .iter()
-            .zip(&ccys)
-            .map(|(steps, &c)| {
-                if c == org {
-                    SCALE as u128
-                } else {
-                    highest(steps)
-                }
-            })
-            .collect();
-        self.over(&top)
+        // (the history's deals may be in any currency the rates name)
+        let any = if self.history > 0 {
+            let mut all: Vec<Currency> = raw.iter().flat_map(|r| [r.from, r.to]).collect();
+            all.sort();
+            all.dedup();
+            top(&all).into_iter().max().unwrap_or(0)
+        } else {
+            0
+        };
+        self.over(&top(&ccys), any)
     }
 }
 

@@ -378,7 +378,8 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, _opts: &ImportOptions) -> Result<()>
                     probability: None,
                     forecast_category: None,
                 };
-                l.history(h, &origin, x.raw())?;
+                // (the deal's own amount, counted with it)
+                l.history(h, &origin, None, x.raw())?;
             }
             let o = Opportunity {
                 id,

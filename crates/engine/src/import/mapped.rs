@@ -1320,7 +1320,7 @@ impl Ctx<'_> {
                     probability,
                     forecast_category,
                 };
-                l.history(h, &origin(col("opportunity")), raw)?;
+                l.history(h, &origin(col("opportunity")), col("amount"), raw)?;
             }
             RecordKind::Spend => {
                 let day = required!("date", parse!("date", date));

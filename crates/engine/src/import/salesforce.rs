@@ -808,7 +808,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
                 probability,
                 forecast_category: fc,
             };
-            l.history(h, &origin, x.raw())
+            l.history(h, &origin, c[4], x.raw())
         })?;
     }
 

@@ -438,6 +438,98 @@ fn money_past_what_a_sum_holds_counts_what_the_store_already_holds() {
     }
 }
 
+/// A deal's earlier amounts in its stage history count too (an open pipeline on an
+/// earlier as-of day sums them), each deal once at the largest it ever had: an export whose
+/// history holds an amount past the limit is refused at that cell. (It had been taken, and
+/// every scorecard refused afterwards with no file, line or column to fix.)
+#[test]
+fn earlier_amounts_in_the_stage_history_count_each_deal_at_its_largest() {
+    let sf = |file: &str| std::fs::read_to_string(fixture("synthetic/sf-org-v1").join(file));
+    // deal 1 (50,000 now) and its three history rows at `first` trillion each; deal 3 at 400
+    let export = |first: &str| {
+        let d = export_with(
+            "Opportunity.csv",
+            sf("Opportunity.csv")
+                .unwrap()
+                .replacen(",50000.00,", &format!(",{first}000000000000.00,"), 1)
+                .replacen(",75000.50,", ",400000000000000.00,", 1)
+                .as_bytes(),
+        );
+        let history = sf("OpportunityHistory.csv").unwrap();
+        let history: Vec<String> = history
+            .lines()
+            .map(|l| {
+                if l.contains(",006000000000001AAA,") {
+                    let mut f: Vec<&str> = l.split(',').collect();
+                    let big = format!("{first}000000000000.00");
+                    f[5] = &big;
+                    f.join(",")
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+        std::fs::write(
+            d.path().join("OpportunityHistory.csv"),
+            history.join("\n") + "\n",
+        )
+        .unwrap();
+        d
+    };
+    // 500 + 400 trillion, each deal once: taken, and the scorecard's book made from it
+    // (the rows summed would be 1,900 trillion)
+    let d = export("500");
+    for kind in BOTH {
+        let mut s = populated(kind);
+        import(
+            &mut s,
+            Source::Salesforce,
+            d.path(),
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let catalog = salesorg_core::catalog::Catalog::builtin().unwrap();
+        salesorg_engine::scorecard::load_book(&mut s, &catalog, false, &Quiet)
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+    }
+    // deal 1's history at 600 trillion, its amount now 500: refused at the history's
+    // largest, in the Amount column of OpportunityHistory.csv's first row
+    let d = export("600");
+    let opps = sf("Opportunity.csv")
+        .unwrap()
+        .replacen(",50000.00,", ",500000000000000.00,", 1)
+        .replacen(",75000.50,", ",400000000000000.00,", 1);
+    std::fs::write(d.path().join("Opportunity.csv"), opps).unwrap();
+    refused(
+        d.path(),
+        &[
+            "OpportunityHistory.csv:2:6: the opportunities' amounts add up to more than \
+             salesorg sums exactly (1000000",
+            "this import's largest is here: 600000000000000.00, an earlier amount in the \
+             stage history of 006000000000001AAA",
+        ],
+    );
+    // and into a store without money, whose first import is bounded by its own amounts
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        let err = import(
+            &mut s,
+            Source::Salesforce,
+            d.path(),
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("OpportunityHistory.csv:2:6: the opportunities' amounts add up"),
+            "{kind}: {err}"
+        );
+        assert!(s.holds_no_money().unwrap(), "{kind}");
+    }
+}
+
 /// An import adds its own money to the bounds the last import saved instead of reading
 /// every table again (at 10M opportunities a scan of about 6 s); bounds saved before
 /// another write are not used: deals written past the limit since are still found.
@@ -447,7 +539,7 @@ fn money_bounds_carry_from_import_to_import_and_a_write_between_voids_them() {
     use salesorg_core::scorecard::book::MoneyTotals;
     for kind in BOTH {
         let mut s = populated(kind);
-        // the first import, with no bounds before it, saved the exact totals
+        // the first import, into a store without money, saved its own: the exact totals
         let version = s.data_version().unwrap().1;
         let exact = s.money_totals(true, true, true).unwrap();
         assert_eq!(s.money_bounds().unwrap(), Some((version, exact)), "{kind}");
@@ -469,8 +561,24 @@ fn money_bounds_carry_from_import_to_import_and_a_write_between_voids_them() {
             s.money_totals(true, true, true).unwrap(),
         );
         assert_eq!(saved.0, s.data_version().unwrap().1, "{kind}");
+        // (the history's earlier amounts, whose deals' currencies an import does not look
+        // up, are kept apart: every Amount of OpportunityHistory.csv)
+        let history =
+            std::fs::read_to_string(fixture("synthetic/sf-org-v1").join("OpportunityHistory.csv"))
+                .unwrap();
+        let history: u128 = history
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split(',').nth(5).filter(|a| !a.is_empty()))
+            .map(|a| Money::parse(a).unwrap().units().unsigned_abs() as u128)
+            .sum();
+        assert!(history > 0);
         assert_eq!(
-            saved.1, now,
+            saved.1,
+            MoneyTotals {
+                history,
+                ..now.clone()
+            },
             "{kind}: nothing was replaced, so the bound is exact"
         );
         assert_ne!(before, now, "{kind}");
