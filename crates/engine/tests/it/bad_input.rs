@@ -21,6 +21,20 @@ fn export_with(file: &str, content: &[u8]) -> TempDir {
     dir
 }
 
+/// Imports the Salesforce export in `dir` into `s` with the default options.
+fn import_sf(
+    s: &mut TestStore,
+    dir: &Path,
+) -> Result<salesorg_engine::import::ImportSummary, EngineError> {
+    import(
+        s,
+        Source::Salesforce,
+        dir,
+        &ImportOptions::default(),
+        &Quiet,
+    )
+}
+
 fn edit(file: &str, from: &str, to: &str) -> TempDir {
     let text = std::fs::read_to_string(fixture("synthetic/sf-org-v1").join(file)).unwrap();
     assert!(text.contains(from), "{from:?} not in {file}");
@@ -146,14 +160,7 @@ fn duplicate_id_with_different_data() {
     );
     let d = export_with("Account.csv", same.as_bytes());
     let mut s = fresh(BackendKind::Sqlite);
-    import(
-        &mut s,
-        Source::Salesforce,
-        d.path(),
-        &ImportOptions::default(),
-        &Quiet,
-    )
-    .unwrap();
+    import_sf(&mut s, d.path()).unwrap();
 }
 
 #[test]
@@ -325,14 +332,7 @@ fn valid_quirks_are_accepted() {
     .unwrap();
     for kind in BOTH {
         let mut s = fresh(kind);
-        let sum = import(
-            &mut s,
-            Source::Salesforce,
-            d.path(),
-            &ImportOptions::default(),
-            &Quiet,
-        )
-        .unwrap();
+        let sum = import_sf(&mut s, d.path()).unwrap();
         let accounts = s.accounts().unwrap();
         assert_eq!(accounts[0].name, "Acme\r\nCorp", "{kind}");
         assert_eq!(
@@ -399,14 +399,7 @@ fn money_past_what_a_sum_holds_counts_what_the_store_already_holds() {
         // the Salesforce export with `opps` as its Opportunity.csv
         let mut import_opps = |opps: &str| {
             let d = export_with("Opportunity.csv", opps.as_bytes());
-            import(
-                &mut s,
-                Source::Salesforce,
-                d.path(),
-                &ImportOptions::default(),
-                &Quiet,
-            )
-            .map_err(|e| e.to_string())
+            import_sf(&mut s, d.path()).map_err(|e| e.to_string())
         };
         let refused = "Opportunity.csv:2:6: the opportunities' amounts add up to more";
         // 600 trillion on the first deal: taken
@@ -481,14 +474,7 @@ fn earlier_amounts_in_the_stage_history_count_each_deal_at_its_largest() {
     let d = export("500");
     for kind in BOTH {
         let mut s = populated(kind);
-        import(
-            &mut s,
-            Source::Salesforce,
-            d.path(),
-            &ImportOptions::default(),
-            &Quiet,
-        )
-        .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        import_sf(&mut s, d.path()).unwrap_or_else(|e| panic!("{kind}: {e}"));
         let catalog = salesorg_core::catalog::Catalog::builtin().unwrap();
         salesorg_engine::scorecard::load_book(&mut s, &catalog, false, &Quiet)
             .unwrap_or_else(|e| panic!("{kind}: {e}"));
@@ -513,15 +499,7 @@ fn earlier_amounts_in_the_stage_history_count_each_deal_at_its_largest() {
     // and into a store without money, whose first import is bounded by its own amounts
     for kind in BOTH {
         let mut s = fresh(kind);
-        let err = import(
-            &mut s,
-            Source::Salesforce,
-            d.path(),
-            &ImportOptions::default(),
-            &Quiet,
-        )
-        .unwrap_err()
-        .to_string();
+        let err = import_sf(&mut s, d.path()).unwrap_err().to_string();
         assert!(
             err.contains("OpportunityHistory.csv:2:6: the opportunities' amounts add up"),
             "{kind}: {err}"
@@ -548,14 +526,7 @@ fn money_bounds_carry_from_import_to_import_and_a_write_between_voids_them() {
             .unwrap();
         let d = export_with("Opportunity.csv", opps.as_bytes());
         let before = s.money_totals(true, true, true).unwrap();
-        import(
-            &mut s,
-            Source::Salesforce,
-            d.path(),
-            &ImportOptions::default(),
-            &Quiet,
-        )
-        .unwrap();
+        import_sf(&mut s, d.path()).unwrap();
         let (saved, now) = (
             s.money_bounds().unwrap().unwrap(),
             s.money_totals(true, true, true).unwrap(),
@@ -583,14 +554,7 @@ fn money_bounds_carry_from_import_to_import_and_a_write_between_voids_them() {
         );
         assert_ne!(before, now, "{kind}");
         // the same export again replaces its deals: the bound is above the store's now
-        import(
-            &mut s,
-            Source::Salesforce,
-            d.path(),
-            &ImportOptions::default(),
-            &Quiet,
-        )
-        .unwrap();
+        import_sf(&mut s, d.path()).unwrap();
         let saved = s.money_bounds().unwrap().unwrap().1;
         let deals = |t: &MoneyTotals| t.deals.iter().map(|d| d.1).sum::<u128>();
         assert!(deals(&saved) > deals(&now), "{kind}");
@@ -604,15 +568,7 @@ fn money_bounds_carry_from_import_to_import_and_a_write_between_voids_them() {
         s.upsert_opportunities(&mut big.iter()).unwrap();
         let one = opps.replacen(",50000.00,", ",300000000000000.00,", 1);
         let d = export_with("Opportunity.csv", one.as_bytes());
-        let err = import(
-            &mut s,
-            Source::Salesforce,
-            d.path(),
-            &ImportOptions::default(),
-            &Quiet,
-        )
-        .unwrap_err()
-        .to_string();
+        let err = import_sf(&mut s, d.path()).unwrap_err().to_string();
         assert!(
             err.contains("Opportunity.csv:2:6: the opportunities' amounts add up to more"),
             "{kind}: {err}"
