@@ -1329,7 +1329,9 @@ impl Engine {
                                     p as u32,
                                     part,
                                 );
-                                pass::owner_surveys(book, segs, &self.look, layers, p as u32, part);
+                                pass::owner_surveys(
+                                    book, segs, &self.look, slots, layers, p as u32, part,
+                                );
                             }
                         }
                         Ok(())

@@ -1772,6 +1772,7 @@ pub fn owner_surveys(
     book: &Book,
     segs: &Segments,
     look: &Lookups,
+    slots: &[Slot],
     layers: &[Layer],
     p: u32,
     part: &mut Part,
@@ -1783,6 +1784,37 @@ pub fn owner_surveys(
     // (the owner's segments found once: looked up for each survey, they were 40 % of its
     // instructions)
     let own = segs.owner(p);
+    if part.trace.is_none() {
+        // the owner's surveys are sorted by day: in runs of one slot and one segment, whose
+        // cell is looked up where a run ends (its day, slot and segment had been looked up
+        // for each survey and each layer), each cell's scores added in the same order
+        for layer in layers {
+            let mut until = Day::MIN;
+            let mut cell = None;
+            for s in &sv[owned(&look.surveys, p)] {
+                if s.day >= until {
+                    cell = match layer.own.slot(s.day) {
+                        Some(g) => {
+                            let seg;
+                            (seg, until) = run_at(s.day, g, slots, own);
+                            Some(part.key(seg, g))
+                        }
+                        None => {
+                            // (a day without a slot: the next survey looks again)
+                            until = s.day.saturating_add(1);
+                            None
+                        }
+                    };
+                }
+                if let Some(k) = cell {
+                    let c = &mut part.cells[k];
+                    c.surveys += 1;
+                    c.survey_sum += s.score;
+                }
+            }
+        }
+        return;
+    }
     for si in owned(&look.surveys, p) {
         let s = &sv[si];
         for layer in layers {

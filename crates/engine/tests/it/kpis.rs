@@ -502,6 +502,52 @@ fn attribution_follows_moves_and_a_leader_who_leaves() {
     }
 }
 
+/// A survey counts for the teams its account's owner was in on its day: R1 answered for
+/// ACC1 under MA, then MB, then C within one quarter. (A full pass takes an owner's
+/// surveys a run of one slot and one segment at a time: a run that did not end at a move
+/// had put them all under MA, and one that did not end with the quarter, S5 in Q1.)
+#[test]
+fn satisfaction_follows_the_account_owners_moves() {
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        small_org(&mut s, &settings());
+        let survey = |id: &str, day: &str, score: i32| SurveyResponse {
+            id: id.into(),
+            account: AccountId::parse("ACC1").unwrap(),
+            date: d(day),
+            score,
+            scale_min: 1,
+            scale_max: 5,
+        };
+        // (with small_org's S1, ACC1 on 2024-03-05 at 0.75, and S2, R2's ACC2 at 0.9)
+        s.upsert_surveys(&[
+            survey("S3", "2024-02-01", 2),
+            survey("S4", "2024-03-25", 5),
+            survey("S5", "2024-04-02", 1),
+        ])
+        .unwrap();
+        let e = salesorg_engine::scorecard::load(
+            &mut s,
+            &Catalog::builtin().unwrap(),
+            true,
+            false,
+            &Quiet,
+        )
+        .unwrap()
+        .0;
+        let k = |scope: &str| kpi(&e, scope, Q1, "csat_avg");
+        // S3 (0.25) under MA, with R2's S2; S1 under MB; S4 (1.0) under C alone
+        assert_eq!(k("team:MA"), "0.575", "{kind}");
+        assert_eq!(k("team:MB"), "0.75", "{kind}");
+        assert_eq!(k("person:R1"), "0.666667", "{kind}");
+        assert_eq!(k("team:C"), "0.725", "{kind}");
+        // R1 stayed a member of North-1 throughout: all four
+        assert_eq!(k("unit:North-1"), "0.725", "{kind}");
+        // S5 (0.0) is the next quarter's, under C as well
+        assert_eq!(kpi(&e, "team:C", "FY2024-Q2", "csat_avg"), "0.0", "{kind}");
+    }
+}
+
 #[test]
 fn people_activity_and_leads_by_hand() {
     for kind in BOTH {
