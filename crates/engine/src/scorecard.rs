@@ -462,10 +462,7 @@ pub fn role_scope(
 ) -> (Option<String>, Scope, Vec<&'static str>) {
     let info = &engine.book.people[p as usize];
     let role = info.role.as_deref().and_then(|r| catalog.find(r));
-    // someone else has ever counted for their team: they have led someone
-    let led = engine.segs.of_scope[p as usize]
-        .iter()
-        .any(|&s| engine.segs.person[s as usize] != p);
+    let led = engine.segs.led_anyone(p);
     let scope = match role.map(|r| r.scope) {
         Some(ScopeKind::Company) => Scope::Company,
         Some(ScopeKind::OwnBook) => Scope::Person(p),
@@ -1586,22 +1583,17 @@ fn branches_of(
         (None, Some(u)) => Some(book.units[u as usize].name.as_str()),
         _ => None,
     };
-    out.sort_by(|a, b| {
+    let key = |b: &Branch| {
+        let n = name(b);
         (
-            !a.leader,
-            name(a).is_none(),
-            std::cmp::Reverse(a.records),
-            name(a),
-            a.person,
+            !b.leader,
+            n.is_none(),
+            std::cmp::Reverse(b.records),
+            n,
+            b.person,
         )
-            .cmp(&(
-                !b.leader,
-                name(b).is_none(),
-                std::cmp::Reverse(b.records),
-                name(b),
-                b.person,
-            ))
-    });
+    };
+    out.sort_by(|a, b| key(a).cmp(&key(b)));
     out
 }
 
@@ -2216,11 +2208,7 @@ pub fn prime_drilldown_scratch(engine: &Engine, period: Period, today: Date) -> 
     // the team that counts the most segments: the head of the org's
     let segs = &engine.segs;
     let largest = (0..engine.book.people.len() as u32)
-        .filter(|&p| {
-            segs.of_scope[p as usize]
-                .iter()
-                .any(|&s| segs.person[s as usize] != p)
-        })
+        .filter(|&p| segs.led_anyone(p))
         .max_by_key(|&p| segs.of_scope[p as usize].len());
     if let Some(p) = largest {
         // (twice: the pass's two parts each take a spare buffer, the larger part not

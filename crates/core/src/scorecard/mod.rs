@@ -2486,13 +2486,7 @@ impl Engine {
         let segs = &self.segs;
         // whether person `b` leads anyone, worked out once each
         let mut leads_memo: std::collections::HashMap<u32, bool> = Default::default();
-        let mut leads = |b: u32| {
-            *leads_memo.entry(b).or_insert_with(|| {
-                segs.of_scope[b as usize]
-                    .iter()
-                    .any(|&x| segs.person[x as usize] != b)
-            })
-        };
+        let mut leads = |b: u32| *leads_memo.entry(b).or_insert_with(|| segs.led_anyone(b));
         // the parts by (person, the head's own): someone at the top for a while and a
         // branch of another head later is in two
         let mut parts: Vec<BranchPart> = Vec::new();

@@ -275,6 +275,13 @@ impl Segments {
         seg
     }
 
+    /// Whether anyone but `p` has ever counted for `p`'s team: `p` has led someone.
+    pub fn led_anyone(&self, p: u32) -> bool {
+        self.of_scope[p as usize]
+            .iter()
+            .any(|&s| self.person[s as usize] != p)
+    }
+
     /// People who led anyone (had a direct report) on some day of `[from, to)`.
     pub fn leaders(&self, from: Day, to: Day) -> Vec<u32> {
         let mut is = vec![false; self.n_people as usize];
