@@ -1125,3 +1125,94 @@ fn the_rejects_of_an_import_of_this_folder_are_named_after_it() {
     assert!(said.contains("export.rejects.csv"), "{said}");
     assert!(said.contains("org changes effective 2024-01-05"), "{said}");
 }
+
+/// The demo's Salesforce export carries its exchange rates as Salesforce keeps them
+/// (`CurrencyType.csv`, `DatedConversionRate.csv`: units of each currency per US dollar),
+/// so an import of it converts its euro deals as the demo's own store does: the company's
+/// numbers agree (the export holds no spend, surveys or reorganisations, so the
+/// company-wide deal, lead and activity numbers are those compared). Without the rate
+/// files the imported store's scorecards refused the euro deals.
+#[test]
+fn the_demos_salesforce_export_imports_with_its_rates_and_scores_as_the_demo() {
+    let dir = TempDir::new().unwrap();
+    let export = dir.path().join("sf");
+    let sizes = [
+        "--people",
+        "650",
+        "--opportunities",
+        "6000",
+        "--end",
+        "2025-12-31",
+    ];
+    let mut args = vec!["demo", "--export-salesforce", export.to_str().unwrap()];
+    args.extend(sizes);
+    ok(&args);
+    let dated = std::fs::read_to_string(export.join("DatedConversionRate.csv")).unwrap();
+    let mut lines = dated.lines();
+    assert_eq!(
+        lines.next(),
+        Some("Id,IsoCode,StartDate,NextStartDate,ConversionRate")
+    );
+    // one rate a month, each holding until the next one starts
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 36, "{dated}");
+    for w in rows.windows(2) {
+        assert_eq!((w[0][1], w[0][3]), ("EUR", w[1][2]), "{dated}");
+    }
+    assert_eq!(rows[35][3], "9999-12-31");
+    let types = std::fs::read_to_string(export.join("CurrencyType.csv")).unwrap();
+    assert!(types.contains(",USD,1.00,2,1,1\n"), "{types}");
+    assert!(
+        types.contains(&format!(",EUR,{},2,1,\n", rows[35][4])),
+        "{types}"
+    );
+    let own = dir.path().join("demo.db");
+    let own = own.to_str().unwrap();
+    let mut args = vec!["--db", own, "demo"];
+    args.extend(sizes);
+    ok(&args);
+    // euro deals, closed in the periods compared
+    let opps = std::fs::read_to_string(export.join("Opportunity.csv")).unwrap();
+    let euro = opps
+        .lines()
+        .filter(|l| l.contains(",EUR,") && l.contains(",2025-"))
+        .count();
+    assert!(euro > 100, "{euro} euro deals");
+    let kpis = "bookings,won_deals,lost_deals,win_rate_value,avg_deal_size,pipeline_created,\
+                opps_created,pipeline_open,pipeline_weighted,calls,activities,leads_created,\
+                lead_conversion_rate,opp_conversion_rate,stage_conversion,loss_reasons";
+    let card = |db: &str, period: &str| {
+        ok(&[
+            "--db",
+            db,
+            "scorecard",
+            "--scope",
+            "company",
+            "--period",
+            period,
+            "--kpi",
+            kpis,
+            "--format",
+            "json",
+        ])
+    };
+    for kind in BOTH {
+        let ts = fresh(kind);
+        let out = ok(&[
+            "--db",
+            &ts.url,
+            "import",
+            "salesforce",
+            export.to_str().unwrap(),
+        ]);
+        assert!(out.contains("36 currency_rates"), "{kind}: {out}");
+        assert!(!out.contains("no rate from EUR"), "{kind}: {out}");
+        // (the last: open deals on an as-of day, at its rate)
+        for period in ["FY2025", "FY2024-Q3", "FY2025-Q4 to 2025-11-15"] {
+            assert_eq!(card(&ts.url, period), card(own, period), "{kind}: {period}");
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(&ok(&["--db", &ts.url, "status", "--format", "json"])).unwrap();
+        assert_eq!(v["rates"][0]["pair"], "USD→EUR", "{kind}: {v}");
+    }
+}

@@ -144,6 +144,15 @@ const RATE_DIGITS: usize = 10;
 pub struct Rate(i64);
 
 impl Rate {
+    /// One to one: a currency against itself.
+    pub const ONE: Rate = Rate(RATE_SCALE);
+    /// The rate the other way round (`1 to = r from`), to the nearest ten-billionth;
+    /// `None` where that is more than a rate holds.
+    pub fn reciprocal(self) -> Option<Rate> {
+        let scale = i128::from(RATE_SCALE);
+        let units = (scale * scale + i128::from(self.0) / 2) / i128::from(self.0);
+        Rate::from_units(i64::try_from(units).ok()?)
+    }
     /// From raw stored units (ten-billionths); `None` unless positive.
     pub fn from_units(units: i64) -> Option<Rate> {
         (units > 0).then_some(Rate(units))
@@ -243,6 +252,23 @@ mod tests {
                 .to_string()
                 .contains("must be positive")
         );
+    }
+
+    #[test]
+    fn a_rate_turns_round_to_the_nearest_ten_billionth() {
+        let r = |s: &str| Rate::parse(s).unwrap();
+        assert_eq!(r("1.25").reciprocal(), Some(r("0.8")));
+        assert_eq!(Rate::ONE.reciprocal(), Some(Rate::ONE));
+        // 1 / 1.0823 = 0.92395823708768…
+        assert_eq!(r("1.0823").reciprocal(), Some(r("0.9239582371")));
+        // 1 / 3 = 0.33333333333…, 1 / 1.5 = 0.666666666666…
+        assert_eq!(r("3").reciprocal(), Some(r("0.3333333333")));
+        assert_eq!(r("1.5").reciprocal(), Some(r("0.6666666667")));
+        // the smallest rate's reciprocal is past what a rate holds; the largest's, 1e20 /
+        // 9.22e18 units, rounds to 11
+        assert_eq!(Rate::from_units(1).unwrap().reciprocal(), None);
+        let largest = Rate::from_units(i64::MAX).unwrap();
+        assert_eq!(largest.reciprocal().map(Rate::units), Some(11));
     }
 
     #[test]

@@ -2,12 +2,15 @@
 //! per object), so that the importer and the import benchmark can be run on any volume.
 //! Ids get Salesforce's key prefixes (005 users, 001 accounts, 006 opportunities, 00Q leads,
 //! 00T tasks, 00U events) so that `WhoId`/`WhatId` resolve the way they do in a real export.
+//! A multi-currency org's rates go out as Salesforce keeps them: each currency against the
+//! corporate one (`CurrencyType.csv`, `DatedConversionRate.csv`).
 
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use salesorg_core::date::{Date, fmt_date};
+use salesorg_core::money::{Currency, Rate};
 use salesorg_core::records::*;
 use salesorg_core::settings::Settings;
 
@@ -19,6 +22,8 @@ type W = csv::Writer<BufWriter<File>>;
 pub struct SalesforceExport {
     dir: PathBuf,
     end: Date,
+    /// The organisation's currency: Salesforce's corporate currency.
+    currency: Currency,
     accounts: W,
     opps: W,
     history: W,
@@ -70,6 +75,7 @@ impl SalesforceExport {
         Ok(SalesforceExport {
             dir: dir.to_owned(),
             end,
+            currency: Currency::USD,
             accounts: writer(
                 dir,
                 "Account.csv",
@@ -196,7 +202,8 @@ impl SalesforceExport {
 }
 
 impl Sink for SalesforceExport {
-    fn settings(&mut self, _: &Settings) -> Result<()> {
+    fn settings(&mut self, s: &Settings) -> Result<()> {
+        self.currency = s.currency;
         Ok(())
     }
     fn org(
@@ -477,7 +484,7 @@ impl Sink for SalesforceExport {
                 format!("005{p}"),
                 fmt_date(q.period.start),
                 q.amount.to_string(),
-                "USD".to_owned(),
+                self.currency.to_string(),
                 format!("026{k:015}"),
             ];
             w.write_record(&rec).map_err(|e| io(&self.dir, e))?;
@@ -502,8 +509,88 @@ impl Sink for SalesforceExport {
     fn spend(&mut self, _: &[Spend]) -> Result<()> {
         Ok(())
     }
-    fn rates(&mut self, _: &[CurrencyRate]) -> Result<()> {
-        Ok(())
+    /// Advanced currency management's dated rates: a `DatedConversionRate` row per
+    /// currency and start day, each holding until the next one's start, and a
+    /// `CurrencyType` row per currency with its latest rate (the corporate currency's at 1).
+    /// Salesforce keeps a rate as units of the currency per unit of the corporate one, so
+    /// a rate into the corporate currency goes out as its reciprocal, to ten decimals. A
+    /// rate between two other currencies has no place there and is left out. A
+    /// single-currency org (no rates) has neither file.
+    fn rates(&mut self, v: &[CurrencyRate]) -> Result<()> {
+        let corp = self.currency;
+        let mut dated: Vec<(Currency, Date, Rate)> = v
+            .iter()
+            .filter_map(|r| {
+                if r.from == corp && r.to != corp {
+                    Some((r.to, r.date, r.rate))
+                } else if r.to == corp && r.from != corp {
+                    Some((r.from, r.date, r.rate.reciprocal()?))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        if dated.is_empty() {
+            return Ok(());
+        }
+        dated.sort_by_key(|x| (x.0, x.1));
+        let mut w = writer(
+            &self.dir,
+            "DatedConversionRate.csv",
+            &[
+                "Id",
+                "IsoCode",
+                "StartDate",
+                "NextStartDate",
+                "ConversionRate",
+            ],
+        )?;
+        for (n, &(iso, start, rate)) in dated.iter().enumerate() {
+            let next = match dated.get(n + 1) {
+                Some(x) if x.0 == iso => fmt_date(x.1),
+                _ => "9999-12-31".to_owned(),
+            };
+            let rec = [
+                format!("04w{n:015}"),
+                iso.to_string(),
+                fmt_date(start),
+                next,
+                rate.to_string(),
+            ];
+            w.write_record(&rec).map_err(|e| io(&self.dir, e))?;
+        }
+        w.flush().map_err(|e| io(&self.dir, e))?;
+        let mut w = writer(
+            &self.dir,
+            "CurrencyType.csv",
+            &[
+                "Id",
+                "IsoCode",
+                "ConversionRate",
+                "DecimalPlaces",
+                "IsActive",
+                "IsCorporate",
+            ],
+        )?;
+        let mut latest: Vec<(Currency, Rate)> = vec![(corp, Rate::ONE)];
+        for &(iso, _, rate) in &dated {
+            match latest.last_mut() {
+                Some(l) if l.0 == iso => l.1 = rate,
+                _ => latest.push((iso, rate)),
+            }
+        }
+        for (n, (iso, rate)) in latest.iter().enumerate() {
+            let rec = [
+                format!("02c{n:015}"),
+                iso.to_string(),
+                rate.to_string(),
+                "2".to_owned(),
+                "1".to_owned(),
+                b(*iso == corp).to_owned(),
+            ];
+            w.write_record(&rec).map_err(|e| io(&self.dir, e))?;
+        }
+        w.flush().map_err(|e| io(&self.dir, e))
     }
     fn surveys(&mut self, _: &[SurveyResponse]) -> Result<()> {
         Ok(())
