@@ -339,7 +339,7 @@ impl Catalog {
             }
             for k in &r.kpis {
                 if !is_kpi(&k.id) {
-                    problems.push(format!("{}: {:?} is not a KPI of spec/kpis.md", r.id, k.id));
+                    problems.push(format!("{}: {}", r.id, crate::kpi::unknown_kpi(&k.id)));
                 }
             }
             let refs = r

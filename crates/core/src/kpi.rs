@@ -64,6 +64,76 @@ pub fn is_kpi(id: &str) -> bool {
     KPI_IDS.contains(&id)
 }
 
+/// The KPI id a mistyped one was most likely meant to be: the nearest by edit distance
+/// (letters added, dropped, changed or two swapped; spaces and hyphens read as
+/// underscores, case ignored), if it is within a third of the id's length (at least one
+/// edit, at most three) and no other is as near. For the "did you mean" of an error.
+pub fn did_you_mean(typed: &str) -> Option<&'static str> {
+    nearest(typed, KPI_IDS)
+}
+
+/// [`did_you_mean`] among `ids`.
+fn nearest(typed: &str, ids: &[&'static str]) -> Option<&'static str> {
+    let t: Vec<char> = typed
+        .trim()
+        .chars()
+        .map(|c| match c {
+            ' ' | '-' => '_',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect();
+    let limit = (t.len() / 3).clamp(1, 3);
+    let mut best: Option<(usize, &'static str)> = None;
+    let mut tied = false;
+    for &id in ids {
+        let d = edit_distance(&t, &id.chars().collect::<Vec<_>>());
+        match best {
+            _ if d > limit => {}
+            Some((b, _)) if d > b => {}
+            Some((b, _)) if d == b => tied = true,
+            _ => {
+                best = Some((d, id));
+                tied = false;
+            }
+        }
+    }
+    best.filter(|_| !tied).map(|(_, id)| id)
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions and swaps of
+/// two neighbours, each one edit.
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        for j in 0..=b.len() {
+            d[i * w + j] = if i == 0 || j == 0 {
+                i + j
+            } else {
+                let mut v = (d[(i - 1) * w + j] + 1)
+                    .min(d[i * w + j - 1] + 1)
+                    .min(d[(i - 1) * w + j - 1] + usize::from(a[i - 1] != b[j - 1]));
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    v = v.min(d[(i - 2) * w + j - 2] + 1);
+                }
+                v
+            };
+        }
+    }
+    d[a.len() * w + b.len()]
+}
+
+/// The error for an id that is not a KPI of the spec: its likely meaning where there is
+/// one, and where to find them all.
+pub fn unknown_kpi(typed: &str) -> String {
+    match did_you_mean(typed) {
+        Some(id) => format!(
+            "{typed:?} is not a KPI of the spec: did you mean {id:?}? (`salesorg kpis` lists them all)"
+        ),
+        None => format!("{typed:?} is not a KPI of the spec (`salesorg kpis` lists them all)"),
+    }
+}
+
 /// The spec's own `&'static str` for a KPI id.
 pub fn static_id(id: &str) -> Option<&'static str> {
     KPI_IDS.iter().copied().find(|k| *k == id)
@@ -140,9 +210,13 @@ pub fn target_metric(
         return Ok("bookings");
     };
     let Some(id) = static_id(m).filter(|id| can_target(id)) else {
+        let meant = did_you_mean(m)
+            .filter(|id| static_id(m).is_none() && can_target(id))
+            .map(|id| format!("did you mean {id:?}? "))
+            .unwrap_or_default();
         return Err(format!(
-            "{m:?} is not a KPI a target can be set on (a KPI id with one value, such as \
-             bookings, calls or win_rate; not quota, quota_attainment or a table)"
+            "{m:?} is not a KPI a target can be set on ({meant}a KPI id with one value, such \
+             as bookings, calls or win_rate; not quota, quota_attainment or a table)"
         ));
     };
     if kind(id) == Some(Kind::Count) && amount.units() % crate::money::SCALE != 0 {
@@ -898,6 +972,47 @@ mod tests {
             ],
         )));
         assert_eq!(t.to_text("—"), "Qualify: 3/0.0; Close, won: 0/—");
+    }
+
+    /// A mistyped KPI id is matched to the one it was most likely meant to be, and to
+    /// none where nothing is near or two are as near.
+    #[test]
+    fn a_mistyped_kpi_is_matched_to_the_nearest() {
+        for (typed, meant) in [
+            ("win_rat", Some("win_rate")),
+            ("Win Rate", Some("win_rate")),
+            ("win-rates", Some("win_rate")),
+            ("bookngs", Some("bookings")),
+            ("quota_atainment", Some("quota_attainment")),
+            ("pipline_open", Some("pipeline_open")),
+            ("clals", Some("calls")),
+            ("cax", Some("cac")),
+            ("lost_deal", Some("lost_deals")),
+            // a third of the length at most: "pipeline" is five letters from any KPI
+            ("pipeline", None),
+            ("revenue", None),
+            ("", None),
+            ("xyz", None),
+        ] {
+            assert_eq!(did_you_mean(typed), meant, "{typed:?}");
+        }
+        assert_eq!(nearest("abcx", &["abcd", "abce"]), None);
+        assert_eq!(nearest("abdx", &["abcd", "abce", "abdd"]), Some("abdd"));
+        assert_eq!(
+            unknown_kpi("win_rat"),
+            "\"win_rat\" is not a KPI of the spec: did you mean \"win_rate\"? (`salesorg kpis` \
+             lists them all)"
+        );
+        assert_eq!(
+            unknown_kpi("revenue"),
+            "\"revenue\" is not a KPI of the spec (`salesorg kpis` lists them all)"
+        );
+        // a target's metric: only a KPI a target can be set on is suggested
+        let one = crate::money::Money::parse("1").unwrap();
+        let e = target_metric(Some("win_rat"), one).unwrap_err();
+        assert!(e.contains("did you mean \"win_rate\"?"), "{e}");
+        let e = target_metric(Some("quota_atainment"), one).unwrap_err();
+        assert!(!e.contains("did you mean"), "{e}");
     }
 
     /// A table keeps every row, in order, and equals the same table made again; the

@@ -262,12 +262,7 @@ pub fn parse_kpis(ids: &[String]) -> std::result::Result<Vec<&'static str>, Scor
             .iter()
             .copied()
             .find(|k| *k == s)
-            .ok_or_else(|| {
-                ScorecardError::Kpi(format!(
-                    "{s:?} is not a KPI of the spec; known: {}",
-                    kpi::KPI_IDS.join(", ")
-                ))
-            })?;
+            .ok_or_else(|| ScorecardError::Kpi(kpi::unknown_kpi(s)))?;
         // (a KPI named twice is one column, where it was first named)
         if !out.contains(&k) {
             out.push(k);

@@ -2279,9 +2279,7 @@ impl Engine {
 /// Refuses an id that is not a KPI of the spec.
 fn check_kpis(kpis: &[&str]) -> Result<(), ScorecardError> {
     match kpis.iter().find(|k| !kpi::is_kpi(k)) {
-        Some(k) => Err(ScorecardError::Kpi(format!(
-            "{k:?} is not a KPI of the spec (see `salesorg kpis`)"
-        ))),
+        Some(k) => Err(ScorecardError::Kpi(kpi::unknown_kpi(k))),
         None => Ok(()),
     }
 }
