@@ -665,7 +665,7 @@ pub fn run() -> Result<()> {
             let k = *k.first().ok_or_else(|| anyhow!("name a KPI"))?;
             let (engine, _) =
                 salesorg_engine::scorecard::load(&mut store, &cat, true, true, &Bar::new())?;
-            let scope = engine.scope(scope)?;
+            let scope = scope_of(&engine, scope)?;
             let period = match period {
                 Some(p) => salesorg_core::period::Period::parse(p, &engine.book.settings.fiscal)?,
                 None => default_period(&engine, today),
@@ -1011,9 +1011,13 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
     };
     let compute_start = std::time::Instant::now();
     if let Some(who) = &a.person {
-        let p = engine
-            .person(who)
-            .ok_or_else(|| anyhow!("no person with id or name {who:?} in the store"))?;
+        let p = engine.person(who).ok_or_else(|| {
+            let meant = engine
+                .unscoped_nearest_scope(&format!("person:{who}"))
+                .map(|s| format!(": did you mean {}?", &s["person:".len()..]))
+                .unwrap_or_default();
+            anyhow!("no person with id or name {who:?} in the store{meant}")
+        })?;
         let period = periods
             .first()
             .copied()
@@ -1087,8 +1091,8 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
             } else {
                 a.scope
                     .iter()
-                    .map(|s| engine.scope(s))
-                    .collect::<Result<_, _>>()?
+                    .map(|s| scope_of(&engine, s))
+                    .collect::<Result<_>>()?
             }
         };
         let mut rows = engine.run(&scopes, &periods, &kpis, today)?;
@@ -1193,4 +1197,19 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
     // when the process exits
     std::mem::forget(engine);
     Ok(())
+}
+
+/// A scope given on the command line, and where it names no one, the one it was most likely
+/// meant to be ([`salesorg_core::scorecard::Engine::unscoped_nearest_scope`]: the command
+/// line's user holds the whole store).
+fn scope_of(
+    engine: &salesorg_core::scorecard::Engine,
+    s: &str,
+) -> Result<salesorg_core::scorecard::Scope> {
+    engine
+        .scope(s)
+        .map_err(|e| match engine.unscoped_nearest_scope(s) {
+            Some(near) => anyhow!("{e}: did you mean {near}?"),
+            None => e.into(),
+        })
 }

@@ -1216,3 +1216,54 @@ fn the_demos_salesforce_export_imports_with_its_rates_and_scores_as_the_demo() {
         assert_eq!(v["rates"][0]["pair"], "USD→EUR", "{kind}: {v}");
     }
 }
+
+/// A scope or person that names no one is answered with the one it was most likely meant to
+/// be (the command line's user holds the whole store), and a mistyped KPI with its id.
+#[test]
+fn a_mistyped_scope_person_or_kpi_is_answered_with_a_likely_meaning() {
+    let (_dir, db) = small_demo();
+    let org: serde_json::Value = serde_json::from_str(&ok(&[
+        "--db", &db, "org", "show", "--depth", "0", "--format", "json",
+    ]))
+    .unwrap();
+    let (id, name) = (
+        org["roots"][0]["id"].as_str().unwrap(),
+        org["roots"][0]["name"].as_str().unwrap(),
+    );
+    // the name with its last letter dropped, and the id with two letters swapped
+    let typo = &name[..name.len() - 1];
+    let e = fails(&["--db", &db, "scorecard", "--scope", &format!("team:{typo}")]);
+    assert!(
+        e.contains(&format!("did you mean team:{id} ({name})?")),
+        "{e}"
+    );
+    let swapped: String = {
+        let mut c: Vec<char> = id.chars().collect();
+        c.swap(0, 1);
+        c.into_iter().collect()
+    };
+    let e = fails(&[
+        "--db",
+        &db,
+        "explain",
+        "win_rate",
+        "--scope",
+        &format!("person:{swapped}"),
+    ]);
+    assert!(
+        e.contains(&format!("did you mean person:{id} ({name})?")),
+        "{e}"
+    );
+    let e = fails(&["--db", &db, "scorecard", "--scope", &format!("tema:{id}")]);
+    assert!(
+        e.contains(&format!("did you mean team:{id} ({name})?")),
+        "{e}"
+    );
+    let e = fails(&["--db", &db, "scorecard", "--person", typo]);
+    assert!(e.contains(&format!("did you mean {id} ({name})?")), "{e}");
+    // nothing near: no guess
+    let e = fails(&["--db", &db, "scorecard", "--scope", "team:zzzzzzzzzzzz"]);
+    assert!(!e.contains("did you mean"), "{e}");
+    let e = fails(&["--db", &db, "scorecard", "--kpi", "win_rat"]);
+    assert!(e.contains("did you mean \"win_rate\"?"), "{e}");
+}

@@ -64,63 +64,10 @@ pub fn is_kpi(id: &str) -> bool {
     KPI_IDS.contains(&id)
 }
 
-/// The KPI id a mistyped one was most likely meant to be: the nearest by edit distance
-/// (letters added, dropped, changed or two swapped; spaces and hyphens read as
-/// underscores, case ignored), if it is within a third of the id's length (at least one
-/// edit, at most three) and no other is as near. For the "did you mean" of an error.
+/// The KPI id a mistyped one was most likely meant to be ([`crate::names::nearest`]), for
+/// the "did you mean" of an error.
 pub fn did_you_mean(typed: &str) -> Option<&'static str> {
-    nearest(typed, KPI_IDS)
-}
-
-/// [`did_you_mean`] among `ids`.
-fn nearest(typed: &str, ids: &[&'static str]) -> Option<&'static str> {
-    let t: Vec<char> = typed
-        .trim()
-        .chars()
-        .map(|c| match c {
-            ' ' | '-' => '_',
-            c => c.to_ascii_lowercase(),
-        })
-        .collect();
-    let limit = (t.len() / 3).clamp(1, 3);
-    let mut best: Option<(usize, &'static str)> = None;
-    let mut tied = false;
-    for &id in ids {
-        let d = edit_distance(&t, &id.chars().collect::<Vec<_>>());
-        match best {
-            _ if d > limit => {}
-            Some((b, _)) if d > b => {}
-            Some((b, _)) if d == b => tied = true,
-            _ => {
-                best = Some((d, id));
-                tied = false;
-            }
-        }
-    }
-    best.filter(|_| !tied).map(|(_, id)| id)
-}
-
-/// Optimal string alignment distance: insertions, deletions, substitutions and swaps of
-/// two neighbours, each one edit.
-fn edit_distance(a: &[char], b: &[char]) -> usize {
-    let w = b.len() + 1;
-    let mut d = vec![0usize; (a.len() + 1) * w];
-    for i in 0..=a.len() {
-        for j in 0..=b.len() {
-            d[i * w + j] = if i == 0 || j == 0 {
-                i + j
-            } else {
-                let mut v = (d[(i - 1) * w + j] + 1)
-                    .min(d[i * w + j - 1] + 1)
-                    .min(d[(i - 1) * w + j - 1] + usize::from(a[i - 1] != b[j - 1]));
-                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                    v = v.min(d[(i - 2) * w + j - 2] + 1);
-                }
-                v
-            };
-        }
-    }
-    d[a.len() * w + b.len()]
+    crate::names::nearest(typed, KPI_IDS.iter().copied())
 }
 
 /// The error for an id that is not a KPI of the spec: its likely meaning where there is
@@ -996,8 +943,6 @@ mod tests {
         ] {
             assert_eq!(did_you_mean(typed), meant, "{typed:?}");
         }
-        assert_eq!(nearest("abcx", &["abcd", "abce"]), None);
-        assert_eq!(nearest("abdx", &["abcd", "abce", "abdd"]), Some("abdd"));
         assert_eq!(
             unknown_kpi("win_rat"),
             "\"win_rat\" is not a KPI of the spec: did you mean \"win_rate\"? (`salesorg kpis` \

@@ -7,6 +7,7 @@ pub mod date;
 pub mod ids;
 pub mod kpi;
 pub mod money;
+pub mod names;
 pub mod org;
 pub mod period;
 pub mod records;

@@ -865,6 +865,40 @@ impl Engine {
         }
     }
 
+    /// For a scope that names no one ([`Engine::scope`] refused it), the scope it was most
+    /// likely meant to be, with its person's or unit's name: `team:P-00014 (Tariq Rossi)`,
+    /// by [`crate::names::nearest`] over every person's and unit's id and name. It looks
+    /// past any lens (it names people a viewer may not see), so it is for the command
+    /// line, whose user holds the whole store, and not for the server.
+    pub fn unscoped_nearest_scope(&self, s: &str) -> Option<String> {
+        let (kind, id) = s.trim().split_once(':')?;
+        let kind = match kind {
+            "person" | "team" | "unit" => kind,
+            _ => crate::names::nearest(kind, ["person", "team", "unit"])?,
+        };
+        if kind == "unit" {
+            let units = &self.book.units;
+            let near = crate::names::nearest(
+                id,
+                units.iter().flat_map(|u| [u.id.as_str(), u.name.as_str()]),
+            )?;
+            let u = units
+                .iter()
+                .find(|u| u.id.as_str() == near || u.name == near)?;
+            return Some(format!("unit:{} ({})", u.id, u.name));
+        }
+        let people = &self.book.people[..self.book.nobody() as usize];
+        let near = match self.person(id) {
+            Some(_) => id,
+            None => crate::names::nearest(
+                id,
+                people.iter().flat_map(|p| [p.id.as_str(), p.name.as_str()]),
+            )?,
+        };
+        let p = &self.book.people[self.person(near)? as usize];
+        Some(format!("{kind}:{} ({})", p.id, p.name))
+    }
+
     /// A person by id, e-mail or exact name.
     pub fn person(&self, key: &str) -> Option<u32> {
         if let Some(p) = self.book.person(key) {
