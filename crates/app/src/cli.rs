@@ -567,9 +567,7 @@ pub fn run() -> Result<()> {
                         Some(r) => Some(
                             store
                                 .find_person(r)?
-                                .ok_or_else(|| {
-                                    anyhow!("no person with id or unique name {r:?} in the store")
-                                })?
+                                .ok_or_else(|| no_such_person(&people, r))?
                                 .id,
                         ),
                         None => None,
@@ -578,9 +576,9 @@ pub fn run() -> Result<()> {
                 }
                 OrgCmd::Person { id, as_of } => {
                     let d = date_arg(as_of, "as-of")?.unwrap_or_else(today);
-                    let p = store.find_person(id)?.ok_or_else(|| {
-                        anyhow!("no person with id or unique name {id:?} in the store")
-                    })?;
+                    let p = store
+                        .find_person(id)?
+                        .ok_or_else(|| no_such_person(&people, id))?;
                     output::person(&org, &people, &p, d, g.format)?;
                 }
             }
@@ -1212,4 +1210,22 @@ fn scope_of(
             Some(near) => anyhow!("{e}: did you mean {near}?"),
             None => e.into(),
         })
+}
+
+/// The error for a person the store has no one by (`find_person`: an id or a unique name),
+/// with the one most likely meant where one is near ([`salesorg_core::names::nearest`]).
+fn no_such_person(people: &[salesorg_core::records::Person], typed: &str) -> anyhow::Error {
+    let near = salesorg_core::names::nearest(
+        typed,
+        people.iter().flat_map(|p| [p.id.as_str(), p.name.as_str()]),
+    )
+    .and_then(|n| people.iter().find(|p| p.id.as_str() == n || p.name == n));
+    match near {
+        Some(p) => anyhow!(
+            "no person with id or unique name {typed:?} in the store: did you mean {} ({})?",
+            p.id,
+            p.name
+        ),
+        None => anyhow!("no person with id or unique name {typed:?} in the store"),
+    }
 }

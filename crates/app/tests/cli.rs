@@ -1218,7 +1218,8 @@ fn the_demos_salesforce_export_imports_with_its_rates_and_scores_as_the_demo() {
 }
 
 /// A scope or person that names no one is answered with the one it was most likely meant to
-/// be (the command line's user holds the whole store), and a mistyped KPI with its id.
+/// be (the command line's user holds the whole store), in the scorecard, the drill-down and
+/// the org chart, and a mistyped KPI with its id.
 #[test]
 fn a_mistyped_scope_person_or_kpi_is_answered_with_a_likely_meaning() {
     let (_dir, db) = small_demo();
@@ -1260,6 +1261,10 @@ fn a_mistyped_scope_person_or_kpi_is_answered_with_a_likely_meaning() {
         "{e}"
     );
     let e = fails(&["--db", &db, "scorecard", "--person", typo]);
+    assert!(e.contains(&format!("did you mean {id} ({name})?")), "{e}");
+    let e = fails(&["--db", &db, "org", "person", typo]);
+    assert!(e.contains(&format!("did you mean {id} ({name})?")), "{e}");
+    let e = fails(&["--db", &db, "org", "show", &format!("--root={swapped}")]);
     assert!(e.contains(&format!("did you mean {id} ({name})?")), "{e}");
     // nothing near: no guess
     let e = fails(&["--db", &db, "scorecard", "--scope", "team:zzzzzzzzzzzz"]);
