@@ -1213,13 +1213,21 @@ fn scope_of(
 }
 
 /// The error for a person the store has no one by (`find_person`: an id or a unique name),
-/// with the one most likely meant where one is near ([`salesorg_core::names::nearest`]).
+/// with the one most likely meant where one is near ([`salesorg_core::names::nearest`]) and
+/// no one else has that name.
 fn no_such_person(people: &[salesorg_core::records::Person], typed: &str) -> anyhow::Error {
     let near = salesorg_core::names::nearest(
         typed,
         people.iter().flat_map(|p| [p.id.as_str(), p.name.as_str()]),
     )
-    .and_then(|n| people.iter().find(|p| p.id.as_str() == n || p.name == n));
+    .and_then(|n| {
+        // (a name two people share names neither)
+        let mut held = people.iter().filter(|p| p.id.as_str() == n || p.name == n);
+        match (held.next(), held.next()) {
+            (Some(p), None) => Some(p),
+            _ => None,
+        }
+    });
     match near {
         Some(p) => anyhow!(
             "no person with id or unique name {typed:?} in the store: did you mean {} ({})?",

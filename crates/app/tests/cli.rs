@@ -1271,4 +1271,30 @@ fn a_mistyped_scope_person_or_kpi_is_answered_with_a_likely_meaning() {
     assert!(!e.contains("did you mean"), "{e}");
     let e = fails(&["--db", &db, "scorecard", "--kpi", "win_rat"]);
     assert!(e.contains("did you mean \"win_rate\"?"), "{e}");
+    // a name two people share names neither; a unit by its name
+    let (dir, db) = temp_store();
+    let units = dir.path().join("units.csv");
+    std::fs::write(&units, "id,name,kind,parent_id\nU1,Sales,company,\n").unwrap();
+    let changes = dir.path().join("org_changes.csv");
+    std::fs::write(
+        &changes,
+        "person_id,manager_id,unit_id,valid_from,valid_to,name,role\n\
+         P1,,U1,2024-01-01,,Dana Scott,cro\n\
+         P2,P1,U1,2024-01-01,,Dana Scott,sales_rep\n\
+         P3,P1,U1,2024-01-01,,Lee Park,sales_rep\n",
+    )
+    .unwrap();
+    for f in [&units, &changes] {
+        ok(&["--db", &db, "import", "salesorg", f.to_str().unwrap()]);
+    }
+    let e = fails(&["--db", &db, "org", "person", "Dana Scot"]);
+    assert!(!e.contains("did you mean"), "{e}");
+    let e = fails(&["--db", &db, "scorecard", "--scope", "team:Dana Scot"]);
+    assert!(!e.contains("did you mean"), "{e}");
+    let e = fails(&["--db", &db, "org", "person", "Lee Prak"]);
+    assert!(e.contains("did you mean P3 (Lee Park)?"), "{e}");
+    let e = fails(&["--db", &db, "scorecard", "--scope", "team:Lee Prak"]);
+    assert!(e.contains("did you mean team:P3 (Lee Park)?"), "{e}");
+    let e = fails(&["--db", &db, "scorecard", "--scope", "unit:Sals"]);
+    assert!(e.contains("did you mean unit:U1 (Sales)?"), "{e}");
 }

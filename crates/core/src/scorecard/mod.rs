@@ -867,7 +867,8 @@ impl Engine {
 
     /// For a scope that names no one ([`Engine::scope`] refused it), the scope it was most
     /// likely meant to be, with its person's or unit's name: `team:P-00014 (Tariq Rossi)`,
-    /// by [`crate::names::nearest`] over every person's and unit's id and name. It looks
+    /// by [`crate::names::nearest`] over every person's and unit's id and name (none where
+    /// the nearest is a name two of them share). It looks
     /// past any lens (it names people a viewer may not see), so it is for the command
     /// line, whose user holds the whole store, and not for the server.
     pub fn unscoped_nearest_scope(&self, s: &str) -> Option<String> {
@@ -882,20 +883,32 @@ impl Engine {
                 id,
                 units.iter().flat_map(|u| [u.id.as_str(), u.name.as_str()]),
             )?;
-            let u = units
+            let mut held = units
                 .iter()
-                .find(|u| u.id.as_str() == near || u.name == near)?;
-            return Some(format!("unit:{} ({})", u.id, u.name));
+                .filter(|u| u.id.as_str() == near || u.name == near);
+            return match (held.next(), held.next()) {
+                (Some(u), None) => Some(format!("unit:{} ({})", u.id, u.name)),
+                _ => None,
+            };
         }
         let people = &self.book.people[..self.book.nobody() as usize];
-        let near = match self.person(id) {
-            Some(_) => id,
-            None => crate::names::nearest(
-                id,
-                people.iter().flat_map(|p| [p.id.as_str(), p.name.as_str()]),
-            )?,
+        let p = match self.person(id) {
+            Some(p) => &self.book.people[p as usize],
+            None => {
+                let near = crate::names::nearest(
+                    id,
+                    people.iter().flat_map(|p| [p.id.as_str(), p.name.as_str()]),
+                )?;
+                // (a name two people share names neither)
+                let mut held = people
+                    .iter()
+                    .filter(|p| p.id.as_str() == near || p.name == near);
+                match (held.next(), held.next()) {
+                    (Some(p), None) => p,
+                    _ => return None,
+                }
+            }
         };
-        let p = &self.book.people[self.person(near)? as usize];
         Some(format!("{kind}:{} ({})", p.id, p.name))
     }
 
