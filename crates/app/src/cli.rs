@@ -1220,13 +1220,9 @@ fn no_such_person(people: &[salesorg_core::records::Person], typed: &str) -> any
         typed,
         people.iter().flat_map(|p| [p.id.as_str(), p.name.as_str()]),
     )
+    // (a name two people share names neither)
     .and_then(|n| {
-        // (a name two people share names neither)
-        let mut held = people.iter().filter(|p| p.id.as_str() == n || p.name == n);
-        match (held.next(), held.next()) {
-            (Some(p), None) => Some(p),
-            _ => None,
-        }
+        salesorg_core::names::only(people.iter().filter(|p| p.id.as_str() == n || p.name == n))
     });
     match near {
         Some(p) => anyhow!(

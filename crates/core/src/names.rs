@@ -34,6 +34,15 @@ pub fn nearest<'a>(typed: &str, among: impl IntoIterator<Item = &'a str>) -> Opt
     best.filter(|_| !tied).map(|(_, c)| c)
 }
 
+/// The one item of `it`, if it has exactly one: the holder of a near name, where two who
+/// share it would make a guess between them.
+pub fn only<T>(mut it: impl Iterator<Item = T>) -> Option<T> {
+    match (it.next(), it.next()) {
+        (Some(x), None) => Some(x),
+        _ => None,
+    }
+}
+
 fn folded(s: &str) -> Vec<char> {
     s.trim()
         .chars()
@@ -88,5 +97,8 @@ mod tests {
         assert_eq!(nearest("", ["a"]), None);
         assert_eq!(nearest("  ", ["a"]), None);
         assert_eq!(nearest("Ünïcode", ["ünicode"]), Some("ünicode"));
+        assert_eq!(only([1].into_iter()), Some(1));
+        assert_eq!(only([1, 2].into_iter()), None);
+        assert_eq!(only(std::iter::empty::<u8>()), None);
     }
 }

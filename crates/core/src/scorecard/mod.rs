@@ -883,13 +883,12 @@ impl Engine {
                 id,
                 units.iter().flat_map(|u| [u.id.as_str(), u.name.as_str()]),
             )?;
-            let mut held = units
-                .iter()
-                .filter(|u| u.id.as_str() == near || u.name == near);
-            return match (held.next(), held.next()) {
-                (Some(u), None) => Some(format!("unit:{} ({})", u.id, u.name)),
-                _ => None,
-            };
+            let u = crate::names::only(
+                units
+                    .iter()
+                    .filter(|u| u.id.as_str() == near || u.name == near),
+            )?;
+            return Some(format!("unit:{} ({})", u.id, u.name));
         }
         let people = &self.book.people[..self.book.nobody() as usize];
         let p = match self.person(id) {
@@ -900,13 +899,11 @@ impl Engine {
                     people.iter().flat_map(|p| [p.id.as_str(), p.name.as_str()]),
                 )?;
                 // (a name two people share names neither)
-                let mut held = people
-                    .iter()
-                    .filter(|p| p.id.as_str() == near || p.name == near);
-                match (held.next(), held.next()) {
-                    (Some(p), None) => p,
-                    _ => return None,
-                }
+                crate::names::only(
+                    people
+                        .iter()
+                        .filter(|p| p.id.as_str() == near || p.name == near),
+                )?
             }
         };
         Some(format!("{kind}:{} ({})", p.id, p.name))
