@@ -825,10 +825,17 @@ fn user(g: &Global, what: &UserCmd) -> Result<()> {
             admin,
             password_stdin,
         } => {
-            if let Some(p) = person
-                && store.find_person(p)?.is_none_or(|x| x.id.as_str() != p)
-            {
-                bail!("there is no person with id {p:?} in the org");
+            if let Some(p) = person {
+                match store.find_person(p)? {
+                    Some(x) if x.id.as_str() == p => {}
+                    Some(x) => bail!(
+                        "--person takes a person's id, and {p:?} is {}'s name: did you mean \
+                         --person {}?",
+                        x.name,
+                        x.id
+                    ),
+                    None => return Err(no_such_person(&store.people()?, p)),
+                }
             }
             if person.is_none() && !admin {
                 bail!("a user who is not an admin needs --person (the person they sign in as)");

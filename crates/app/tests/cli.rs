@@ -1297,4 +1297,13 @@ fn a_mistyped_scope_person_or_kpi_is_answered_with_a_likely_meaning() {
     assert!(e.contains("did you mean team:P3 (Lee Park)?"), "{e}");
     let e = fails(&["--db", &db, "scorecard", "--scope", "unit:Sals"]);
     assert!(e.contains("did you mean unit:U1 (Sales)?"), "{e}");
+    // a user's person: by id, and a name or a near one is answered with the id
+    let e = fails(&["--db", &db, "user", "add", "lee", "--person", "Lee Prak"]);
+    assert!(e.contains("did you mean P3 (Lee Park)?"), "{e}");
+    let e = fails(&["--db", &db, "user", "add", "lee", "--person", "Lee Park"]);
+    assert!(
+        e.contains("\"Lee Park\" is Lee Park's name: did you mean --person P3?"),
+        "{e}"
+    );
+    ok(&["--db", &db, "user", "add", "lee", "--person", "P3"]);
 }
