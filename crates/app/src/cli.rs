@@ -1018,8 +1018,8 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
     if let Some(who) = &a.person {
         let p = engine.person(who).ok_or_else(|| {
             let meant = engine
-                .unscoped_nearest_scope(&format!("person:{who}"))
-                .map(|s| format!(": did you mean {}?", &s["person:".len()..]))
+                .unscoped_nearest_person(who)
+                .map(|p| format!(": did you mean {} ({})?", p.id, p.name))
                 .unwrap_or_default();
             anyhow!("no person with id or name {who:?} in the store{meant}")
         })?;
@@ -1223,14 +1223,9 @@ fn scope_of(
 /// with the one most likely meant where one is near ([`salesorg_core::names::nearest`]) and
 /// no one else has that name.
 fn no_such_person(people: &[salesorg_core::records::Person], typed: &str) -> anyhow::Error {
-    let near = salesorg_core::names::nearest(
-        typed,
-        people.iter().flat_map(|p| [p.id.as_str(), p.name.as_str()]),
-    )
     // (a name two people share names neither)
-    .and_then(|n| {
-        salesorg_core::names::only(people.iter().filter(|p| p.id.as_str() == n || p.name == n))
-    });
+    let near =
+        salesorg_core::names::nearest_holder(typed, people, |p| [p.id.as_str(), p.name.as_str()]);
     match near {
         Some(p) => anyhow!(
             "no person with id or unique name {typed:?} in the store: did you mean {} ({})?",

@@ -34,10 +34,16 @@ pub fn nearest<'a>(typed: &str, among: impl IntoIterator<Item = &'a str>) -> Opt
     best.filter(|_| !tied).map(|(_, c)| c)
 }
 
-/// The one item of `it`, if it has exactly one: the holder of a near name, where two who
-/// share it would make a guess between them.
-pub fn only<T>(mut it: impl Iterator<Item = T>) -> Option<T> {
-    match (it.next(), it.next()) {
+/// The one of `items` whose id or name (`keys`) is [`nearest`] to `typed`; none where
+/// that near id or name is held by two of them (a guess between them would be a coin's).
+pub fn nearest_holder<'a, T>(
+    typed: &str,
+    items: &'a [T],
+    keys: impl Fn(&'a T) -> [&'a str; 2],
+) -> Option<&'a T> {
+    let near = nearest(typed, items.iter().flat_map(&keys))?;
+    let mut held = items.iter().filter(|x| keys(x).contains(&near));
+    match (held.next(), held.next()) {
         (Some(x), None) => Some(x),
         _ => None,
     }
@@ -97,8 +103,16 @@ mod tests {
         assert_eq!(nearest("", ["a"]), None);
         assert_eq!(nearest("  ", ["a"]), None);
         assert_eq!(nearest("Ünïcode", ["ünicode"]), Some("ünicode"));
-        assert_eq!(only([1].into_iter()), Some(1));
-        assert_eq!(only([1, 2].into_iter()), None);
-        assert_eq!(only(std::iter::empty::<u8>()), None);
+        // the holder of the near id or name, unless two hold it
+        let held = [
+            ("P1", "Dana Scott"),
+            ("P2", "Dana Scott"),
+            ("P3", "Lee Park"),
+        ];
+        let keys = |x: &(&'static str, &'static str)| [x.0, x.1];
+        assert_eq!(nearest_holder("Lee Prak", &held, keys), Some(&held[2]));
+        assert_eq!(nearest_holder("Dana Scot", &held, keys), None);
+        assert_eq!(nearest_holder("P4", &held, keys), None);
+        assert_eq!(nearest_holder("zzzzzz", &held, keys), None);
     }
 }

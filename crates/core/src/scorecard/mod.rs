@@ -867,10 +867,10 @@ impl Engine {
 
     /// For a scope that names no one ([`Engine::scope`] refused it), the scope it was most
     /// likely meant to be, with its person's or unit's name: `team:P-00014 (Tariq Rossi)`,
-    /// by [`crate::names::nearest`] over every person's and unit's id and name (none where
-    /// the nearest is a name two of them share). It looks
-    /// past any lens (it names people a viewer may not see), so it is for the command
-    /// line, whose user holds the whole store, and not for the server.
+    /// by [`crate::names::nearest_holder`] over every person's and unit's id and name (none
+    /// where the nearest is a name two of them share). It looks past any lens (it names
+    /// people a viewer may not see), so it is for the command line, whose user holds the
+    /// whole store, and not for the server.
     pub fn unscoped_nearest_scope(&self, s: &str) -> Option<String> {
         let (kind, id) = s.trim().split_once(':')?;
         let kind = match kind {
@@ -878,35 +878,24 @@ impl Engine {
             _ => crate::names::nearest(kind, ["person", "team", "unit"])?,
         };
         if kind == "unit" {
-            let units = &self.book.units;
-            let near = crate::names::nearest(
-                id,
-                units.iter().flat_map(|u| [u.id.as_str(), u.name.as_str()]),
-            )?;
-            let u = crate::names::only(
-                units
-                    .iter()
-                    .filter(|u| u.id.as_str() == near || u.name == near),
-            )?;
+            let u = crate::names::nearest_holder(id, &self.book.units, |u| {
+                [u.id.as_str(), u.name.as_str()]
+            })?;
             return Some(format!("unit:{} ({})", u.id, u.name));
         }
-        let people = &self.book.people[..self.book.nobody() as usize];
+        // (a mistyped kind with a right id: that person)
         let p = match self.person(id) {
             Some(p) => &self.book.people[p as usize],
-            None => {
-                let near = crate::names::nearest(
-                    id,
-                    people.iter().flat_map(|p| [p.id.as_str(), p.name.as_str()]),
-                )?;
-                // (a name two people share names neither)
-                crate::names::only(
-                    people
-                        .iter()
-                        .filter(|p| p.id.as_str() == near || p.name == near),
-                )?
-            }
+            None => self.unscoped_nearest_person(id)?,
         };
         Some(format!("{kind}:{} ({})", p.id, p.name))
+    }
+
+    /// The person a key that names no one was most likely meant to name (see
+    /// [`Engine::unscoped_nearest_scope`]: for the command line only).
+    pub fn unscoped_nearest_person(&self, key: &str) -> Option<&book::PersonInfo> {
+        let people = &self.book.people[..self.book.nobody() as usize];
+        crate::names::nearest_holder(key, people, |p| [p.id.as_str(), p.name.as_str()])
     }
 
     /// A person by id, e-mail or exact name.
