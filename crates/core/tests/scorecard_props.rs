@@ -636,7 +636,7 @@ proptest! {
         for k in ["win_rate", "opps_created", "stage_conversion", "days_in_stage_avg"] {
             for &period in &periods {
                 let traced = |ends_only: bool| {
-                    let want = Want { slots: vec![true], kinds: u16::MAX, keep: None, ends_only };
+                    let want = Want { slots: vec![true], kinds: u16::MAX, keep: None, ends_only, rows: None, tally: None };
                     e.compute_traced(
                         &Lens::everything(), &[Scope::Company], &[period], today, true,
                         Need::of(&[k]), Some(&want), Walk::of(&[k]), &[],

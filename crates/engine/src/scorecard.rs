@@ -1388,104 +1388,91 @@ impl Tally {
             row[k].1 = Some(row[k].1.unwrap_or(0) + a);
         }
     }
-    /// This tally and `more` (over as many rows) together.
-    fn merge(mut self, more: Tally) -> Tally {
-        for (r, row) in more.rows.into_iter().enumerate() {
-            for (k, (n, a)) in row.into_iter().enumerate() {
-                let (key, name) = more.kinds[k];
-                let k = self.kind(key, || name);
-                self.add(r, k, n, a);
-            }
-        }
-        self
-    }
 }
 
-/// A drill-down's records counted by branch ([`Explanation::branches`]): each record of
-/// the pass's `trace` in a segment of one of `parts` (those the lens lets through) is that
-/// part's; a record in slot `last_year` is last year's. An `extra` record (a quota row,
-/// spend on the company) is its owner's part on its day, or of nobody's: the part outside
-/// the reporting lines, else the row after the parts'. Many records are counted on two
-/// threads; `None` if one of them failed.
-#[allow(clippy::too_many_arguments)]
+/// Each segment's row of the pass's branch counts ([`Want::rows`]) for a drill-down into
+/// `in_scope`'s segments: its part's, one row after the parts' where it is in the scope
+/// but in none of them (counted by day and kept, not counted by branch), `u32::MAX`
+/// outside the scope (or the lens).
+fn branch_rows(
+    engine: &Engine,
+    parts: &[salesorg_core::scorecard::BranchPart],
+    in_scope: impl Fn(u32) -> bool,
+) -> Vec<u32> {
+    let segs = &engine.segs;
+    let mut rows = vec![u32::MAX; segs.len()];
+    for (s, row) in rows.iter_mut().enumerate() {
+        if in_scope(s as u32) {
+            *row = parts.len() as u32 + 1;
+        }
+    }
+    for (i, part) in parts.iter().enumerate() {
+        for &s in &part.segments {
+            if rows[s as usize] != u32::MAX {
+                rows[s as usize] = i as u32;
+            }
+        }
+    }
+    rows
+}
+
+/// A record's key among the pass's branch counts ([`Want::tally`]): its kind, an
+/// activity's kind, and whether it is last year's.
+fn tally_key(book: &Book, c: &Contribution, last_year: bool) -> u8 {
+    let sub = match *c {
+        Contribution::Activity(i) => book.activities.kind[i as usize] as u8,
+        _ => 0,
+    };
+    Tally::slot((kind_rank(c), sub, last_year)) as u8
+}
+
+/// A drill-down's records counted by branch ([`Explanation::branches`]): the pass counted
+/// its traced records by part (`counted`, made with [`branch_rows`] and [`tally_key`]; its
+/// row after the parts' is dropped). An `extra` record (a quota row, spend on the
+/// company) is its owner's part on its day, or of nobody's: the part outside the
+/// reporting lines, else the row after the parts'.
 fn count_branches(
     engine: &Engine,
     parts: &[salesorg_core::scorecard::BranchPart],
     as_of: Date,
     period: &Period,
-    trace: &salesorg_core::scorecard::Trace,
-    ng: u32,
-    last_year: Option<u32>,
+    counted: &salesorg_core::scorecard::Tallies,
     extra: &[Behind],
-) -> Option<Tally> {
+) -> Tally {
     let book = &engine.book;
     let segs = &engine.segs;
     let as_of_day = salesorg_core::scorecard::day(as_of);
+    let mut t = Tally::new(parts.len() + 1);
+    // the pass's counts, kinds named by a record of each
+    for (key, sample) in counted.sample.iter().enumerate() {
+        let Some(c) = sample else { continue };
+        // (the key is `Tally::slot`'s)
+        let (rank, sub, last_year) = ((key >> 4) as u8, ((key >> 1) & 7) as u8, key & 1 == 1);
+        let b = Behind {
+            contrib: *c,
+            day: NO_DAY,
+            last_year,
+        };
+        let k = t.kind((rank, sub, last_year), || kind_of(book, &b));
+        for r in 0..parts.len().min(counted.rows()) {
+            let at = r * salesorg_core::scorecard::Tallies::KEYS + key;
+            if counted.n[at] > 0 {
+                t.add(r, k, counted.n[at], counted.amount[at]);
+            }
+        }
+    }
     // records of nobody's (the company's own spend) go with those outside the reporting
     // lines, or to a row of their own after the parts'
     let nobody = parts
         .iter()
         .position(|x| x.person.is_none() && x.unit.is_none() && !x.own)
         .unwrap_or(parts.len());
-    // each segment's part (each is in one)
     let mut part_of = vec![u32::MAX; segs.len()];
     for (i, part) in parts.iter().enumerate() {
         for &s in &part.segments {
             part_of[s as usize] = i as u32;
         }
     }
-    let count = |t: &mut Tally, r: usize, b: &Behind| {
-        // (no names compared per record)
-        let sub = match b.contrib {
-            Contribution::Activity(i) => book.activities.kind[i as usize] as u8,
-            _ => 0,
-        };
-        let k = t.kind((kind_rank(&b.contrib), sub, b.last_year), || {
-            kind_of(book, b)
-        });
-        let amount = amount_of(engine, b, as_of, period).map(i128::from);
-        t.add(r, k, 1, amount);
-    };
-    // the trace's records `range` (numbered across its parts)
-    let chunks = trace.parts();
-    let records = |range: std::ops::Range<usize>| {
-        let mut from = 0;
-        chunks.iter().filter_map(move |c| {
-            let (lo, hi) = (from, from + c.len());
-            from = hi;
-            let (a, b) = (range.start.max(lo), range.end.min(hi));
-            (a < b).then(|| &c[a - lo..b - lo])
-        })
-    };
-    let tally = |range: std::ops::Range<usize>| -> Tally {
-        let mut t = Tally::new(parts.len() + 1);
-        for &(key, day, contrib) in records(range).flatten() {
-            // (outside the parts: outside the scope or the lens)
-            let Some(&r) = part_of.get((key / ng) as usize).filter(|&&r| r != u32::MAX) else {
-                continue;
-            };
-            let last_year = Some(key % ng) == last_year;
-            let b = Behind {
-                contrib,
-                day,
-                last_year,
-            };
-            count(&mut t, r as usize, &b);
-        }
-        t
-    };
-    // the records in two halves
-    let n = trace.len();
-    let mut counted = if n < 100_000 {
-        tally(0..n)
-    } else {
-        std::thread::scope(|sc| {
-            let later = sc.spawn(|| tally(n / 2..n));
-            let first = tally(0..n / 2);
-            // (a thread that failed gives no counts rather than some)
-            later.join().ok().map(|l| first.merge(l))
-        })?
-    };
     for b in extra {
         // (a quota row counts for the people in scope on the period's first day, whenever
         // the quota itself starts)
@@ -1499,9 +1486,14 @@ fn count_branches(
             .and_then(|p| part_of.get(segs.at(p, day) as usize))
             .filter(|&&r| r != u32::MAX)
             .map_or(nobody, |&r| r as usize);
-        count(&mut counted, r, b);
+        let key = tally_key(book, &b.contrib, b.last_year);
+        let k = t.kind(((key >> 4), (key >> 1) & 7, b.last_year), || {
+            kind_of(book, b)
+        });
+        let amount = amount_of(engine, b, as_of, period).map(i128::from);
+        t.add(r, k, 1, amount);
     }
-    Some(counted)
+    t
 }
 
 /// The branches of a drill-down ([`Explanation::branches`]) from its `parts`, each one's
@@ -2178,9 +2170,10 @@ pub fn explain_ends_in(
 /// viewer opens then costs what later ones do: fresh pages are charged one fault each, and
 /// at 10M deals the first company-wide drill-down into a quarter's 3.7M activities took
 /// 172 ms in the server against 74 ms for the next one of the same size. A company-wide
-/// first page traces only its first and last days; a team's traces every record (to count
-/// them by branch), so the largest team's drill-down into its activities is made too,
-/// twice (at 10M deals the CRO's team's, 3.8M records: 150–190 ms the first time without,
+/// first page traces only its first and last days, and so does a large team's
+/// ([`ends_first`]); a smaller team's traces every record, so the largest of those
+/// teams' drill-down into its activities is made too, twice (at 10M deals, when the
+/// CRO's team's traced every record, 3.8M of them: 150–190 ms the first time without,
 /// 60–70 with).
 /// Nothing is kept or shown. Returns how many drill-downs it made.
 pub fn prime_drilldown_scratch(engine: &Engine, period: Period, today: Date) -> Result<usize> {
@@ -2200,10 +2193,12 @@ pub fn prime_drilldown_scratch(engine: &Engine, period: Period, today: Date) -> 
             today,
         )?;
     }
-    // the team that counts the most segments: the head of the org's
+    // the team that counts the most segments among those whose first pages trace every
+    // record
     let segs = &engine.segs;
+    let everything = Lens::everything();
     let largest = (0..engine.book.people.len() as u32)
-        .filter(|&p| segs.led_anyone(p))
+        .filter(|&p| segs.led_anyone(p) && !ends_first(engine, &everything, Scope::Team(p)))
         .max_by_key(|&p| segs.of_scope[p as usize].len());
     if let Some(p) = largest {
         // (twice: the pass's two parts each take a spare buffer, the larger part not
@@ -2243,8 +2238,7 @@ fn explain_keeping(
     // first win, years apart: the first day holds a few, and the second pass made them
     // 50 % slower at 10M deals) and into spend (the spend assigned to units and the
     // company is not in the trace).
-    let everyone = lens.is_everything() && scope == Scope::Company;
-    if !all && everyone && !Walk::of(&[k]).customers && !spend_kpi(k) {
+    if !all && ends_first(engine, lens, scope) && !Walk::of(&[k]).customers && !spend_kpi(k) {
         let ends = explain_made(engine, lens, k, scope, period, today, false, true)?;
         if let Some(ex) = ends {
             return Ok(ex);
@@ -2253,6 +2247,20 @@ fn explain_keeping(
     explain_made(engine, lens, k, scope, period, today, all, false)?.ok_or_else(|| {
         ScorecardError::Data("a drill-down keeping every record gave none".into()).into()
     })
+}
+
+/// Whether a drill-down's first pages are tried with only its first and last days'
+/// records ([`explain_keeping`]): the company's, and a team's or a unit's that holds at
+/// least an eighth of the org's segments (through the lens). A smaller one's days often
+/// hold less than a page, and its pass would be made twice; its pass is quick anyway.
+fn ends_first(engine: &Engine, lens: &Lens, scope: Scope) -> bool {
+    match scope {
+        Scope::Company => true,
+        Scope::Person(_) => false,
+        Scope::Team(_) | Scope::Unit(_) => {
+            lens.narrow(engine.segments_of(scope)).len() * 8 >= engine.segs.len()
+        }
+    }
 }
 
 /// The KPIs whose drill-downs list spend assigned to units and the company (not traced
@@ -2293,6 +2301,38 @@ fn explain_made(
     let yoy = k == "revenue_growth_yoy";
     let feeds = Feeds::of(k);
     let keep = |c: &Contribution| feeds.test(c, book);
+    // a team's or the company's branches, each totalled from the same pass
+    let parts = engine.branch_parts(lens, scope);
+    let in_scope = |seg: u32| -> bool {
+        lens.sees(seg)
+            && match scope {
+                Scope::Company => true,
+                Scope::Person(p) => segs.person[seg as usize] == p,
+                Scope::Team(p) => segs.scopes_of(seg).contains(&segs.team(p)),
+                Scope::Unit(u) => segs.scopes_of(seg).contains(&segs.unit(u)),
+            }
+    };
+    // With branches, the pass keeps only the scope's records and counts them by branch
+    // (a team's first pages keep only their ends, as the company's do). Not a company-wide
+    // first page seen whole: every record is in scope, and counting its millions by
+    // branch made it 15-30 % slower (at 10M deals, 57 -> 66 ms for stage conversion over
+    // a quarter); its branches show their values alone.
+    let whole_company = lens.is_everything() && scope == Scope::Company;
+    let by_branch = !(parts.is_empty() || whole_company && ends_only);
+    let rows = by_branch.then(|| branch_rows(engine, &parts, in_scope));
+    let as_of = Engine::as_of(&period, today);
+    // (only the growth rate's drill-down has last year's slot: the second)
+    let tally = |c: &Contribution, g: usize| -> (u8, Option<i128>) {
+        let b = Behind {
+            contrib: *c,
+            day: NO_DAY,
+            last_year: yoy && g == 1,
+        };
+        (
+            tally_key(book, c, b.last_year),
+            amount_of(engine, &b, as_of, &period).map(i128::from),
+        )
+    };
     let keep = salesorg_core::scorecard::Want {
         slots: vec![true, yoy],
         kinds: feeds.mask,
@@ -2301,13 +2341,15 @@ fn explain_made(
         keep: (feeds.first_won_only || feeds.calls.is_some())
             .then_some(&keep as &(dyn Fn(&Contribution) -> bool + Sync)),
         ends_only,
+        rows: rows.as_deref(),
+        tally: rows
+            .is_some()
+            .then_some(&tally as &(dyn Fn(&Contribution, usize) -> (u8, Option<i128>) + Sync)),
     };
     let need = salesorg_core::scorecard::Need::of(&[k]);
     // only the record groups the KPI's value reads: a win rate's drill-down passes over
     // closed deals, not over every lead and activity
     let walk = Walk::of(&[k]);
-    // a team's or the company's branches, each totalled from the same pass
-    let parts = engine.branch_parts(lens, scope);
     let mut c = engine.compute_traced(
         lens,
         &[scope],
@@ -2412,21 +2454,12 @@ fn explain_made(
             ]);
         }
     }
-    let in_scope = |seg: u32| -> bool {
-        lens.sees(seg)
-            && match scope {
-                Scope::Company => true,
-                Scope::Person(p) => segs.person[seg as usize] == p,
-                Scope::Team(p) => segs.scopes_of(seg).contains(&segs.team(p)),
-                Scope::Unit(u) => segs.scopes_of(seg).contains(&segs.unit(u)),
-            }
-    };
     // the trace holds only what `keep` let through (the shown slots, what feeds the KPI)
     let trace = std::mem::take(&mut c.trace);
     // the pass traced each record with the day it counted on; a company-wide drill-down
     // seen whole keeps every record, and only the growth rate's has last year's slot (the
     // divisions that find a record's segment and slot are left out where not needed)
-    let everyone = lens.is_everything() && scope == Scope::Company;
+    let everyone = whole_company;
     let ng = c.ng as u32;
     let behind = |&(key, day, contrib): &salesorg_core::scorecard::Traced| -> Option<Behind> {
         debug_assert_eq!(
@@ -2525,18 +2558,12 @@ fn explain_made(
             None => extra.get(i - nt).copied(),
         }
     };
-    // a team's records by branch, from the trace while it holds them all
+    // the records by branch, as the pass counted them
     let branches = (!parts.is_empty()).then(|| {
-        // (a first page of the company's keeps only its ends: no records to count)
-        let counted = (!c.trace_ends_only)
-            .then(|| {
-                let as_of = Engine::as_of(&period, today);
-                let last_year = (yoy && ly != g).then_some(ly as u32);
-                count_branches(
-                    engine, &parts, as_of, &period, &trace, ng, last_year, &extra,
-                )
-            })
-            .flatten();
+        let counted = c
+            .tallies
+            .as_ref()
+            .map(|t| count_branches(engine, &parts, as_of, &period, t, &extra));
         branches_of(engine, &parts, branch_values, counted)
     });
     let (records, total, first, last, order) = 'made: {
@@ -2547,7 +2574,8 @@ fn explain_made(
             // of writing every record out and scanning them three times)
             // where every traced record is kept, the pass counted their days
             let counted = match c.trace_days.take() {
-                Some((lo, mut count)) if everyone => {
+                // (the pass counted only the scope's records where it had their rows)
+                Some((lo, mut count)) if everyone || rows.is_some() => {
                     let mut ok = true;
                     for b in &extra {
                         let at = i64::from(b.day) - i64::from(lo);

@@ -19,7 +19,7 @@ use crate::period::{Grain, Period};
 
 pub use book::{Book, BookBuilder, Day, NO_DAY, NONE, date_of, day, fmt_day};
 use book::{QuotaEntry, QuotaOn, SpendTarget};
-pub use pass::{Contribution, DayCounts, Edges, Trace, Traced, Walk, Want};
+pub use pass::{Contribution, DayCounts, Edges, Tallies, Trace, Traced, Walk, Want};
 use pass::{Part, Slot};
 pub use segments::Segments;
 
@@ -631,6 +631,8 @@ pub struct Grid {
     pub trace_edges: Option<pass::Edges>,
     /// The trace holds only those records ([`Want::ends_only`]).
     pub trace_ends_only: bool,
+    /// With [`Want::tally`]: the traced records counted by branch and kind.
+    pub tallies: Option<pass::Tallies>,
     /// What the pass was made for: its periods (in `main`'s order), day, comparison slots,
     /// and whether it passed over every owner (only then does it serve any scope).
     periods: Vec<Period>,
@@ -768,6 +770,8 @@ pub struct Computed {
     /// The trace holds only those records ([`Want::ends_only`]; not for a pass over
     /// open deals, whose records all fall on the as-of day).
     pub trace_ends_only: bool,
+    /// With [`Want::tally`]: the traced records counted by branch and kind.
+    pub tallies: Option<pass::Tallies>,
     pub ng: usize,
 }
 
@@ -1272,6 +1276,22 @@ impl Engine {
         let edges_noted = trace && !walk.open;
         // a drill-down's first pages: only the records of the first and the last day
         let ends_only = edges_noted && want.is_some_and(|w| w.ends_only);
+        // each cell's row among the branches ([`Want::rows`]: its segment's, for each of its
+        // slots), so that no record's segment is worked out by a division
+        let key_rows: Option<Vec<u32>> = want
+            .filter(|_| trace)
+            .and_then(|w| w.rows)
+            .map(|r| r.iter().flat_map(|&x| std::iter::repeat_n(x, ng)).collect());
+        // the records counted by branch in the pass: as many rows as the branches'
+        let tally_rows = want
+            .filter(|w| trace && w.tally.is_some())
+            .and_then(|w| w.rows)
+            .map(|r| {
+                r.iter()
+                    .filter(|&&x| x != u32::MAX)
+                    .max()
+                    .map_or(0, |&m| m as usize + 1)
+            });
         let mut parts: Vec<Part> = Vec::new();
         {
             let (mut c_rest, mut s_rest, mut l_rest) =
@@ -1308,6 +1328,8 @@ impl Engine {
                     trace_days: trace.then(|| pass::DayCounts::new(pass::DayCounts::PASS_LIMIT)),
                     trace_edges: (edges_noted && !ends_only).then(pass::Edges::default),
                     trace_ends: ends_only.then(pass::Edges::default),
+                    tallies: tally_rows.map(pass::Tallies::new),
+                    key_rows: key_rows.as_deref(),
                     want,
                     walk,
                     spans,
@@ -1401,7 +1423,14 @@ impl Engine {
         let mut tr = pass::Trace::default();
         // (with `ends_only`: the first and last days' records, in owner order)
         let mut ends: pass::Edges<Traced> = pass::Edges::default();
+        let mut tallies: Option<pass::Tallies> = None;
+        let mut add_tallies = |t: Option<pass::Tallies>| match (&mut tallies, t) {
+            (Some(all), Some(t)) => all.merge(&t),
+            (all @ None, t) => *all = t,
+            (Some(_), None) => {}
+        };
         for p in &mut parts {
+            add_tallies(p.tallies.take());
             if let (Some(all), Some(e)) = (edges.as_mut(), p.trace_edges.take()) {
                 all.join(e, tr.len() as u32);
             }
@@ -1429,6 +1458,8 @@ impl Engine {
                 trace_days: trace.then(|| pass::DayCounts::new(pass::DayCounts::PASS_LIMIT)),
                 trace_edges: (edges_noted && !ends_only).then(pass::Edges::default),
                 trace_ends: ends_only.then(pass::Edges::default),
+                tallies: tally_rows.map(pass::Tallies::new),
+                key_rows: key_rows.as_deref(),
                 want,
                 walk,
                 spans: None,
@@ -1451,6 +1482,7 @@ impl Engine {
                 tr.push(t);
             }
             day_counts.extend(whole.trace_days.take());
+            add_tallies(whole.tallies.take());
         }
         if ends_only {
             // the kept records are the trace, and their positions its edges
@@ -1555,6 +1587,7 @@ impl Engine {
                 .flatten(),
             trace_edges: edges,
             trace_ends_only: ends_only,
+            tallies,
             periods: periods.to_vec(),
             today,
             need,
@@ -1916,6 +1949,7 @@ impl Engine {
             trace_days: grid.trace_days.take(),
             trace_edges: grid.trace_edges.take(),
             trace_ends_only: grid.trace_ends_only,
+            tallies: grid.tallies.take(),
             ng: grid.ng,
         };
         // the cells go to the next pass (a drill-down over trailing months makes tens of

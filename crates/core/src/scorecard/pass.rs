@@ -610,6 +610,11 @@ pub struct Part<'a> {
     /// With `trace` and [`Want::ends_only`]: the records of the first and the last day,
     /// kept instead of the trace.
     pub trace_ends: Option<Edges<Traced>>,
+    /// With `trace` and [`Want::tally`]: the records kept, counted by row and key.
+    pub tallies: Option<Tallies>,
+    /// With `trace` and [`Want::rows`]: each cell's row (its segment's), by the whole
+    /// grid's numbering.
+    pub key_rows: Option<&'a [u32]>,
     /// With `trace`: which contributions to keep (all when `None`).
     pub want: Option<&'a Want<'a>>,
     pub walk: Walk,
@@ -637,6 +642,73 @@ pub struct Want<'a> {
     /// of those days holds a page, and the millions of records between are then never
     /// written (at 10M deals, writing them was a third of such a first render).
     pub ends_only: bool,
+    /// Each segment's row of the [`Tallies`] (`u32::MAX`: outside the scope or the lens):
+    /// a record of such a segment is neither kept nor counted, so that a team's trace,
+    /// its counts by day and its first and last days hold the team's records alone.
+    /// `None`: every record the pass traces is wanted.
+    pub rows: Option<&'a [u32]>,
+    /// With `rows`: a kept record's key among [`Tallies::KEYS`] (its kind) and its amount,
+    /// given its slot. Every kept record is counted by its segment's row and its key, so
+    /// that a team's first pages, which keep only the records of their ends, still count
+    /// every record by branch.
+    #[allow(clippy::type_complexity)]
+    pub tally: Option<&'a (dyn Fn(&Contribution, usize) -> (u8, Option<i128>) + Sync + 'a)>,
+}
+
+/// Records counted by row (a branch of a team) and key (a kind of record), with the sum
+/// of their amounts, by the pass itself ([`Want::tally`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tallies {
+    /// Per row, per key: how many.
+    pub n: Vec<u64>,
+    /// Per row, per key: the sum of their amounts (`None`: none had one).
+    pub amount: Vec<Option<i128>>,
+    /// Per key: the first record met with it, which names its kind.
+    pub sample: Vec<Option<Contribution>>,
+}
+
+impl Tallies {
+    /// How many keys a row has.
+    pub const KEYS: usize = 256;
+
+    pub fn new(rows: usize) -> Tallies {
+        Tallies {
+            n: vec![0; rows * Tallies::KEYS],
+            amount: vec![None; rows * Tallies::KEYS],
+            sample: vec![None; Tallies::KEYS],
+        }
+    }
+    /// How many rows.
+    pub fn rows(&self) -> usize {
+        self.n.len() / Tallies::KEYS
+    }
+    #[inline]
+    fn add(&mut self, row: u32, key: u8, amount: Option<i128>, c: Contribution) {
+        let at = row as usize * Tallies::KEYS + usize::from(key);
+        if self.n[at] == 0 {
+            self.sample[usize::from(key)].get_or_insert(c);
+        }
+        self.n[at] += 1;
+        if let Some(a) = amount {
+            self.amount[at] = Some(self.amount[at].unwrap_or(0) + a);
+        }
+    }
+    /// This and `more` (over as many rows) together; the samples of `self` first.
+    pub fn merge(&mut self, more: &Tallies) {
+        for (a, b) in self.n.iter_mut().zip(&more.n) {
+            *a += b;
+        }
+        for (a, b) in self.amount.iter_mut().zip(&more.amount) {
+            if let Some(b) = b {
+                *a = Some(a.unwrap_or(0) + b);
+            }
+        }
+        for (a, b) in self.sample.iter_mut().zip(&more.sample) {
+            if a.is_none() {
+                *a = *b;
+            }
+        }
+    }
 }
 
 impl Want<'_> {
@@ -699,6 +771,19 @@ impl Part<'_> {
                 w.kinds & c.kind_bit() != 0 && w.slot(g) && w.keep.is_none_or(|f| f(&c))
             })
         {
+            if let Some(rows) = self.key_rows {
+                // (a segment outside the scope or the lens: not the drill-down's)
+                let row = rows[key as usize];
+                if row == u32::MAX {
+                    return;
+                }
+                if let (Some(f), Some(ts)) =
+                    (self.want.and_then(|w| w.tally), self.tallies.as_mut())
+                {
+                    let (kk, amount) = f(&c, g);
+                    ts.add(row, kk, amount, c);
+                }
+            }
             let rec = (key, d, c);
             if let Some(dc) = self.trace_days.as_mut() {
                 dc.add(d);
