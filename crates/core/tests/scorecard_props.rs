@@ -664,6 +664,116 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// A pass given each segment's row (a team's drill-down, split by branch) keeps and
+    /// counts by day only the records of segments with a row, in the full trace's order,
+    /// and counts them by row and key with their amounts exactly as the full trace's
+    /// records of those segments add up; keeping its ends or every record, split into
+    /// parts between threads or not.
+    #[test]
+    fn a_pass_given_rows_keeps_and_counts_the_rows_records_alone(
+        lines in lines_strategy(true),
+        deals in deals_strategy(),
+        hist in history_strategy(),
+        split in prop::bool::ANY,
+        pick in prop::collection::vec(0u32..5, 1..64),
+    ) {
+        use salesorg_core::scorecard::{Contribution, Tallies, Traced, Want};
+        let e = engine_of(&lines, &deals, &hist, false);
+        e.split_passes_from(if split { 0 } else { u64::MAX });
+        let today = Date::from_calendar_date(2025, time::Month::June, 1).unwrap();
+        let periods = drill_periods(&e);
+        // each segment's row (4: none), from the picks in turn
+        let rows: Vec<u32> = (0..e.segs.len())
+            .map(|s| match pick[s % pick.len()] {
+                4 => u32::MAX,
+                r => r,
+            })
+            .collect();
+        let key_of = |c: &Contribution| c.kind_bit().trailing_zeros() as u8;
+        let amount_of = |c: &Contribution| match *c {
+            Contribution::Won(i) | Contribution::Created(i) => Some(i128::from(i) * 3 + 1),
+            _ => None,
+        };
+        let tally = |c: &Contribution, _g: usize| (key_of(c), amount_of(c));
+        for k in ["win_rate", "opps_created", "stage_conversion", "calls"] {
+            for &period in &periods {
+                let traced = |ends_only: bool, with_rows: bool| {
+                    let want = Want {
+                        slots: vec![true], kinds: u16::MAX, keep: None, ends_only,
+                        rows: with_rows.then_some(&rows[..]),
+                        tally: with_rows.then_some(&tally as &(dyn Fn(&Contribution, usize) -> (u8, Option<i128>) + Sync)),
+                    };
+                    e.compute_traced(
+                        &Lens::everything(), &[Scope::Company], &[period], today, true,
+                        Need::of(&[k]), Some(&want), Walk::of(&[k]), &[],
+                    ).unwrap()
+                };
+                let all = traced(false, false);
+                let ng = all.ng as u32;
+                let row_of = |t: &Traced| rows[(t.0 / ng) as usize];
+                let wanted: Vec<Traced> = all.trace.iter().filter(|t| row_of(t) != u32::MAX).copied().collect();
+                // counted by hand from the full trace
+                // (as many rows as the rows given name)
+                let nrows = rows.iter().filter(|&&r| r != u32::MAX).max().map_or(0, |&m| m as usize + 1);
+                let mut want_tallies = Tallies::new(nrows);
+                let mut by_day = std::collections::BTreeMap::new();
+                for t in &wanted {
+                    let at = row_of(t) as usize * Tallies::KEYS + usize::from(key_of(&t.2));
+                    want_tallies.n[at] += 1;
+                    if let Some(a) = amount_of(&t.2) {
+                        want_tallies.amount[at] = Some(want_tallies.amount[at].unwrap_or(0) + a);
+                    }
+                    *by_day.entry(t.1).or_insert(0usize) += 1;
+                }
+                for ends_only in [false, true] {
+                    let got = traced(ends_only, true);
+                    let tallies = got.tallies.as_ref().unwrap();
+                    prop_assert_eq!(&tallies.n, &want_tallies.n, "{} {} {}", k, period, ends_only);
+                    prop_assert_eq!(&tallies.amount, &want_tallies.amount, "{} {}", k, period);
+                    // each key met names a record of its kind
+                    for (key, sample) in tallies.sample.iter().enumerate() {
+                        let met = (0..nrows).any(|r| tallies.n[r * Tallies::KEYS + key] > 0);
+                        prop_assert_eq!(met, sample.is_some());
+                        if let Some(c) = sample {
+                            prop_assert_eq!(usize::from(key_of(c)), key);
+                        }
+                    }
+                    // the days counted are the wanted records'
+                    let days: Vec<(i32, usize)> = match &got.trace_days {
+                        Some((lo, counts)) => counts
+                            .iter()
+                            .enumerate()
+                            .filter(|x| *x.1 > 0)
+                            .map(|(i, &n)| (lo + i as i32, n))
+                            .collect(),
+                        None => Vec::new(),
+                    };
+                    if !wanted.is_empty() {
+                        prop_assert_eq!(days, by_day.iter().map(|(&d, &n)| (d, n)).collect::<Vec<_>>());
+                    }
+                    if ends_only && got.trace_ends_only {
+                        // only the wanted records of the first and last days
+                        let (lo, hi) = (by_day.keys().next(), by_day.keys().last());
+                        let ends: Vec<Traced> = wanted.iter().filter(|t| Some(&t.1) == lo || Some(&t.1) == hi).copied().collect();
+                        let mut kept: Vec<Traced> = got.trace.iter().copied().collect();
+                        let mut ends_sorted = ends.clone();
+                        kept.sort_by_key(|t| (t.1, t.0));
+                        ends_sorted.sort_by_key(|t| (t.1, t.0));
+                        prop_assert_eq!(kept.len(), ends.len());
+                        prop_assert_eq!(kept.iter().map(|t| (t.0, t.1)).collect::<Vec<_>>(), ends_sorted.iter().map(|t| (t.0, t.1)).collect::<Vec<_>>());
+                    } else if !ends_only {
+                        prop_assert_eq!(got.trace.iter().copied().collect::<Vec<_>>(), wanted.clone());
+                    }
+                    prop_assert_eq!(e.values(&mut traced(ends_only, true), 0, 0, &[k]), e.values(&mut traced(false, false), 0, 0, &[k]));
+                }
+            }
+        }
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     /// The deals an open-pipeline view reads for a day (the deal blocks that can meet it)
