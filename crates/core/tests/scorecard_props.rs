@@ -679,7 +679,7 @@ proptest! {
         split in prop::bool::ANY,
         pick in prop::collection::vec(0u32..5, 1..64),
     ) {
-        use salesorg_core::scorecard::{Contribution, Tallies, Traced, Want};
+        use salesorg_core::scorecard::{Contribution, TallyBy, Tallies, Traced, Want};
         let e = engine_of(&lines, &deals, &hist, false);
         e.split_passes_from(if split { 0 } else { u64::MAX });
         let today = Date::from_calendar_date(2025, time::Month::June, 1).unwrap();
@@ -691,19 +691,17 @@ proptest! {
                 r => r,
             })
             .collect();
-        let key_of = |c: &Contribution| c.kind_bit().trailing_zeros() as u8;
-        let amount_of = |c: &Contribution| match *c {
-            Contribution::Won(i) | Contribution::Created(i) => Some(i128::from(i) * 3 + 1),
-            _ => None,
-        };
-        let tally = |c: &Contribution, _g: usize| (key_of(c), amount_of(c));
+        let as_of = salesorg_core::scorecard::day(today);
+        let key_of = |c: &Contribution| c.tally_key(&e.book, false);
+        let amount_of = |c: &Contribution| c.shown_amount(&e.book, as_of).map(i128::from);
+        let tally = TallyBy { book: &e.book, as_of, last_year: None };
         for k in ["win_rate", "opps_created", "stage_conversion", "calls"] {
             for &period in &periods {
                 let traced = |ends_only: bool, with_rows: bool| {
                     let want = Want {
                         slots: vec![true], kinds: u16::MAX, keep: None, ends_only,
                         rows: with_rows.then_some(&rows[..]),
-                        tally: with_rows.then_some(&tally as &(dyn Fn(&Contribution, usize) -> (u8, Option<i128>) + Sync)),
+                        tally: with_rows.then_some(tally),
                     };
                     e.compute_traced(
                         &Lens::everything(), &[Scope::Company], &[period], today, true,

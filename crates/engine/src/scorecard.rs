@@ -1345,11 +1345,10 @@ type PerKind = Vec<(u64, Option<i128>)>;
 /// Counts of a drill-down's records per branch (a row per part, and one for records of
 /// nobody's) and kind of record, over some of them.
 struct Tally {
-    /// Each kind of record met: (its rank among [`Contribution`]'s, an activity's kind,
-    /// last year's), and its name.
-    kinds: Vec<((u8, u8, bool), &'static str)>,
-    /// The position in `kinds` of each key met (`u8::MAX`: none yet), by
-    /// [`Tally::slot`]: no search per record.
+    /// Each kind of record met: its key ([`Contribution::tally_key`]: its rank among
+    /// [`Contribution`]'s, an activity's kind, last year's) and its name.
+    kinds: Vec<(u8, &'static str)>,
+    /// The position in `kinds` of each key met (`u8::MAX`: none yet).
     at: [u8; 256],
     /// Per row, per kind, how many and their amount.
     rows: Vec<PerKind>,
@@ -1363,12 +1362,8 @@ impl Tally {
             rows: vec![Vec::new(); rows],
         }
     }
-    /// A key's place in `at`: 16 ranks × 8 activity kinds × last year's or not.
-    fn slot((rank, sub, last_year): (u8, u8, bool)) -> usize {
-        (usize::from(rank & 15) << 4) | (usize::from(sub & 7) << 1) | usize::from(last_year)
-    }
-    fn kind(&mut self, key: (u8, u8, bool), name: impl FnOnce() -> &'static str) -> usize {
-        let slot = Tally::slot(key);
+    fn kind(&mut self, key: u8, name: impl FnOnce() -> &'static str) -> usize {
+        let slot = usize::from(key);
         match self.at[slot] {
             u8::MAX => {
                 self.kinds.push((key, name()));
@@ -1416,19 +1411,9 @@ fn branch_rows(
     rows
 }
 
-/// A record's key among the pass's branch counts ([`Want::tally`]): its kind, an
-/// activity's kind, and whether it is last year's.
-fn tally_key(book: &Book, c: &Contribution, last_year: bool) -> u8 {
-    let sub = match *c {
-        Contribution::Activity(i) => book.activities.kind[i as usize] as u8,
-        _ => 0,
-    };
-    Tally::slot((kind_rank(c), sub, last_year)) as u8
-}
-
 /// A drill-down's records counted by branch ([`Explanation::branches`]): the pass counted
-/// its traced records by part (`counted`, made with [`branch_rows`] and [`tally_key`]; its
-/// row after the parts' is dropped). An `extra` record (a quota row, spend on the
+/// its traced records by part (`counted`, made with [`branch_rows`]; its row after the
+/// parts' is dropped). An `extra` record (a quota row, spend on the
 /// company) is its owner's part on its day, or of nobody's: the part outside the
 /// reporting lines, else the row after the parts'.
 fn count_branches(
@@ -1446,14 +1431,12 @@ fn count_branches(
     // the pass's counts, kinds named by a record of each
     for (key, sample) in counted.sample.iter().enumerate() {
         let Some(c) = sample else { continue };
-        // (the key is `Tally::slot`'s)
-        let (rank, sub, last_year) = ((key >> 4) as u8, ((key >> 1) & 7) as u8, key & 1 == 1);
         let b = Behind {
             contrib: *c,
             day: NO_DAY,
-            last_year,
+            last_year: key & 1 == 1,
         };
-        let k = t.kind((rank, sub, last_year), || kind_of(book, &b));
+        let k = t.kind(key as u8, || kind_of(book, &b));
         for r in 0..parts.len().min(counted.rows()) {
             let at = r * salesorg_core::scorecard::Tallies::KEYS + key;
             if counted.n[at] > 0 {
@@ -1486,10 +1469,8 @@ fn count_branches(
             .and_then(|p| part_of.get(segs.at(p, day) as usize))
             .filter(|&&r| r != u32::MAX)
             .map_or(nobody, |&r| r as usize);
-        let key = tally_key(book, &b.contrib, b.last_year);
-        let k = t.kind(((key >> 4), (key >> 1) & 7, b.last_year), || {
-            kind_of(book, b)
-        });
+        let key = b.contrib.tally_key(book, b.last_year);
+        let k = t.kind(key, || kind_of(book, b));
         let amount = amount_of(engine, b, as_of, period).map(i128::from);
         t.add(r, k, 1, amount);
     }
@@ -1512,15 +1493,18 @@ fn branches_of(
         None => (Vec::new(), None),
     };
     let mut order: Vec<usize> = (0..kinds.len()).collect();
-    order.sort_by_key(|&k| (kinds[k].0.2, kinds[k].0.0, kinds[k].1));
+    // (a key's lowest bit is last year's, its highest four its rank)
+    order.sort_by_key(|&k| (kinds[k].0 & 1, kinds[k].0 >> 4, kinds[k].1));
     let kinds_of = |row: &PerKind| -> Vec<(String, u64, Option<i128>)> {
         order
             .iter()
             .map(|&k| {
                 let (n, a) = row.get(k).copied().unwrap_or((0, None));
-                let name = match kinds[k] {
-                    ((_, _, true), kind) => format!("{kind}, last year"),
-                    ((_, _, false), kind) => kind.to_owned(),
+                let (key, kind) = kinds[k];
+                let name = if key & 1 == 1 {
+                    format!("{kind}, last year")
+                } else {
+                    kind.to_owned()
                 };
                 (name, n, a)
             })
@@ -1587,34 +1571,14 @@ fn branches_of(
 /// Record `b`'s amount ([`Explanation::amount`]) in a drill-down as of `as_of` over `period`.
 fn amount_of(engine: &Engine, b: &Behind, as_of: Date, period: &Period) -> Option<i64> {
     let book = &engine.book;
-    let o = &book.opps;
     match b.contrib {
-        c @ (Contribution::Won(j)
-        | Contribution::Lost(j)
-        | Contribution::Open(j)
-        | Contribution::Created(j)) => {
-            let j = j as usize;
-            Some(
-                if o.status[j] == OppStatus::Open || matches!(c, Contribution::Created(_)) {
-                    book.convert(
-                        o.amount[j],
-                        o.currency[j],
-                        salesorg_core::scorecard::day(as_of),
-                    )
-                    .unwrap_or(o.amount[j])
-                } else {
-                    o.amount_at_close[j]
-                },
-            )
-        }
-        Contribution::Spend(xi) => Some(book.spend[xi as usize].amount),
         // (the part of it that counts for the period, where quotas are pro-rated)
         Contribution::Quota(q) => book.quota_share(
             &book.quotas[q as usize],
             salesorg_core::scorecard::day(period.start),
             salesorg_core::scorecard::day(period.whole_end),
         ),
-        _ => None,
+        c => c.shown_amount(book, salesorg_core::scorecard::day(as_of)),
     }
 }
 
@@ -1688,11 +1652,6 @@ pub fn branch_kinds_text(b: &Branch) -> String {
         })
         .collect::<Vec<_>>()
         .join(" · ")
-}
-
-/// The order of a record's kind among the others: that of [`Contribution`]'s variants.
-fn kind_rank(c: &Contribution) -> u8 {
-    c.kind_bit().trailing_zeros() as u8
 }
 
 /// The day a record counts on, worked out from the record alone: a deal's close or
@@ -2315,24 +2274,12 @@ fn explain_made(
     // With branches, the pass keeps only the scope's records and counts them by branch
     // (a team's first pages keep only their ends, as the company's do). Not a company-wide
     // first page seen whole: every record is in scope, and counting its millions by
-    // branch made it 15-30 % slower (at 10M deals, 57 -> 66 ms for stage conversion over
-    // a quarter); its branches show their values alone.
+    // branch made it 10-25 % slower (at 10M deals, stage conversion over a quarter 55 ->
+    // 62 ms, activities 38 -> 45); its branches show their values alone.
     let whole_company = lens.is_everything() && scope == Scope::Company;
     let by_branch = !(parts.is_empty() || whole_company && ends_only);
     let rows = by_branch.then(|| branch_rows(engine, &parts, in_scope));
     let as_of = Engine::as_of(&period, today);
-    // (only the growth rate's drill-down has last year's slot: the second)
-    let tally = |c: &Contribution, g: usize| -> (u8, Option<i128>) {
-        let b = Behind {
-            contrib: *c,
-            day: NO_DAY,
-            last_year: yoy && g == 1,
-        };
-        (
-            tally_key(book, c, b.last_year),
-            amount_of(engine, &b, as_of, &period).map(i128::from),
-        )
-    };
     let keep = salesorg_core::scorecard::Want {
         slots: vec![true, yoy],
         kinds: feeds.mask,
@@ -2342,9 +2289,12 @@ fn explain_made(
             .then_some(&keep as &(dyn Fn(&Contribution) -> bool + Sync)),
         ends_only,
         rows: rows.as_deref(),
-        tally: rows
-            .is_some()
-            .then_some(&tally as &(dyn Fn(&Contribution, usize) -> (u8, Option<i128>) + Sync)),
+        tally: rows.is_some().then_some(salesorg_core::scorecard::TallyBy {
+            book,
+            as_of: salesorg_core::scorecard::day(as_of),
+            // (only the growth rate's drill-down has last year's slot: the second)
+            last_year: yoy.then_some(1),
+        }),
     };
     let need = salesorg_core::scorecard::Need::of(&[k]);
     // only the record groups the KPI's value reads: a win rate's drill-down passes over

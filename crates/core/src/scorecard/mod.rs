@@ -19,7 +19,7 @@ use crate::period::{Grain, Period};
 
 pub use book::{Book, BookBuilder, Day, NO_DAY, NONE, date_of, day, fmt_day};
 use book::{QuotaEntry, QuotaOn, SpendTarget};
-pub use pass::{Contribution, DayCounts, Edges, Tallies, Trace, Traced, Walk, Want};
+pub use pass::{Contribution, DayCounts, Edges, Tallies, TallyBy, Trace, Traced, Walk, Want};
 use pass::{Part, Slot};
 pub use segments::Segments;
 

@@ -328,6 +328,42 @@ impl Contribution {
             C::Quota(_) => 13,
         }
     }
+    /// The record's key among a drill-down's counts by branch ([`Tallies::KEYS`]): its
+    /// kind, an activity's kind, and whether it is last year's.
+    #[inline]
+    pub fn tally_key(&self, book: &Book, last_year: bool) -> u8 {
+        let sub = match *self {
+            Contribution::Activity(i) => book.activities.kind[i as usize] as u8,
+            _ => 0,
+        };
+        Tallies::key(self.kind_bit().trailing_zeros() as u8, sub, last_year)
+    }
+    /// The record's amount as a drill-down lists it (`None`: it has none; a quota's is
+    /// its share of the period, which the pass does not trace): a closed deal's at its
+    /// close; an open or a created deal's converted on the as-of day `as_of` (its own
+    /// where there is no rate); spend's.
+    #[inline]
+    pub fn shown_amount(&self, book: &Book, as_of: Day) -> Option<i64> {
+        let o = &book.opps;
+        match *self {
+            c @ (Contribution::Won(j)
+            | Contribution::Lost(j)
+            | Contribution::Open(j)
+            | Contribution::Created(j)) => {
+                let j = j as usize;
+                Some(
+                    if o.status[j] == OppStatus::Open || matches!(c, Contribution::Created(_)) {
+                        book.convert(o.amount[j], o.currency[j], as_of)
+                            .unwrap_or(o.amount[j])
+                    } else {
+                        o.amount_at_close[j]
+                    },
+                )
+            }
+            Contribution::Spend(xi) => Some(book.spend[xi as usize].amount),
+            _ => None,
+        }
+    }
 }
 
 /// One traced record: its cell (segment × slot, as the grid numbers them), the day it
@@ -647,12 +683,21 @@ pub struct Want<'a> {
     /// its counts by day and its first and last days hold the team's records alone.
     /// `None`: every record the pass traces is wanted.
     pub rows: Option<&'a [u32]>,
-    /// With `rows`: a kept record's key among [`Tallies::KEYS`] (its kind) and its amount,
-    /// given its slot. Every kept record is counted by its segment's row and its key, so
+    /// With `rows`: every kept record is counted by its segment's row and its key
+    /// ([`Contribution::tally_key`]), with its amount ([`Contribution::shown_amount`]), so
     /// that a team's first pages, which keep only the records of their ends, still count
     /// every record by branch.
-    #[allow(clippy::type_complexity)]
-    pub tally: Option<&'a (dyn Fn(&Contribution, usize) -> (u8, Option<i128>) + Sync + 'a)>,
+    pub tally: Option<TallyBy<'a>>,
+}
+
+/// How a pass counts its kept records by branch ([`Want::tally`]).
+#[derive(Clone, Copy)]
+pub struct TallyBy<'a> {
+    pub book: &'a Book,
+    /// The day open and created deals' amounts are converted on.
+    pub as_of: Day,
+    /// The slot whose records are last year's (a growth rate's drill-down).
+    pub last_year: Option<usize>,
 }
 
 /// Records counted by row (a branch of a team) and key (a kind of record), with the sum
@@ -670,6 +715,13 @@ pub struct Tallies {
 impl Tallies {
     /// How many keys a row has.
     pub const KEYS: usize = 256;
+
+    /// The key of a record of kind `rank` (the place of its [`Contribution::kind_bit`]),
+    /// activity kind `sub`, last year's or not: 16 ranks × 8 activity kinds × 2.
+    #[inline]
+    pub fn key(rank: u8, sub: u8, last_year: bool) -> u8 {
+        ((rank & 15) << 4) | ((sub & 7) << 1) | u8::from(last_year)
+    }
 
     pub fn new(rows: usize) -> Tallies {
         Tallies {
@@ -777,11 +829,12 @@ impl Part<'_> {
                 if row == u32::MAX {
                     return;
                 }
-                if let (Some(f), Some(ts)) =
+                if let (Some(t), Some(ts)) =
                     (self.want.and_then(|w| w.tally), self.tallies.as_mut())
                 {
-                    let (kk, amount) = f(&c, g);
-                    ts.add(row, kk, amount, c);
+                    let key = c.tally_key(t.book, t.last_year == Some(g));
+                    let amount = c.shown_amount(t.book, t.as_of).map(i128::from);
+                    ts.add(row, key, amount, c);
                 }
             }
             let rec = (key, d, c);
