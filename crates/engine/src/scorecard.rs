@@ -1413,9 +1413,9 @@ fn branch_rows(
 
 /// A drill-down's records counted by branch ([`Explanation::branches`]): the pass counted
 /// its traced records by part (`counted`, made with [`branch_rows`]; its row after the
-/// parts' is dropped). An `extra` record (a quota row, spend on the
-/// company) is its owner's part on its day, or of nobody's: the part outside the
-/// reporting lines, else the row after the parts'.
+/// parts' is dropped). An `extra` record (a quota row, spend on the company) is its
+/// owner's part on its day, or of nobody's: the part outside the reporting lines, else the
+/// row after the parts'.
 fn count_branches(
     engine: &Engine,
     parts: &[salesorg_core::scorecard::BranchPart],
@@ -2271,13 +2271,17 @@ fn explain_made(
                 Scope::Unit(u) => segs.scopes_of(seg).contains(&segs.unit(u)),
             }
     };
+    // only the record groups the KPI's value reads: a win rate's drill-down passes over
+    // closed deals, not over every lead and activity
+    let walk = Walk::of(&[k]);
     // With branches, the pass keeps only the scope's records and counts them by branch
     // (a team's first pages keep only their ends, as the company's do). Not a company-wide
-    // first page seen whole: every record is in scope, and counting its millions by
-    // branch made it 10-25 % slower (at 10M deals, stage conversion over a quarter 55 ->
-    // 62 ms, activities 38 -> 45); its branches show their values alone.
+    // first page seen whole that keeps its ends alone: every record is in scope, and
+    // counting its millions by branch made it 10-25 % slower (at 10M deals, stage
+    // conversion over a quarter 55 -> 62 ms, activities 38 -> 45); its branches show their
+    // values alone.
     let whole_company = lens.is_everything() && scope == Scope::Company;
-    let by_branch = !(parts.is_empty() || whole_company && ends_only);
+    let by_branch = !(parts.is_empty() || whole_company && ends_only && walk.notes_ends());
     let rows = by_branch.then(|| branch_rows(engine, &parts, in_scope));
     let as_of = Engine::as_of(&period, today);
     let keep = salesorg_core::scorecard::Want {
@@ -2297,9 +2301,6 @@ fn explain_made(
         }),
     };
     let need = salesorg_core::scorecard::Need::of(&[k]);
-    // only the record groups the KPI's value reads: a win rate's drill-down passes over
-    // closed deals, not over every lead and activity
-    let walk = Walk::of(&[k]);
     let mut c = engine.compute_traced(
         lens,
         &[scope],

@@ -1270,10 +1270,8 @@ impl Engine {
         }
         *bounds.last_mut().unwrap_or(&mut 0) = np;
 
-        // where the trace's records are on its first and last days: not for open deals,
-        // which all fall on the as-of day (the pages' days hold every record: noting
-        // them spares nothing and costs a few milliseconds)
-        let edges_noted = trace && !walk.open;
+        // where the trace's records are on its first and last days
+        let edges_noted = trace && walk.notes_ends();
         // a drill-down's first pages: only the records of the first and the last day
         let ends_only = edges_noted && want.is_some_and(|w| w.ends_only);
         // each cell's row among the branches ([`Want::rows`]: its segment's, for each of its

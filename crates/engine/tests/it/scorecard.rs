@@ -455,6 +455,36 @@ fn a_company_wide_first_page_kept_from_its_first_and_last_days_is_the_whole_orde
     }
 }
 
+/// A company-wide first page whose pass keeps every record (open deals, all on the as-of
+/// day) counts them by branch as the complete drill-down does; so does a team's first
+/// page that keeps its ends alone.
+#[test]
+fn first_pages_count_their_records_by_branch() {
+    use salesorg_core::period::Period;
+    use salesorg_engine::scorecard::{explain_ends_in, explain_in};
+    let e = demo_engine(60, 3000);
+    let today = parse_date("2026-06-30").unwrap();
+    let quarter = Period::parse("FY2026-Q2", &e.book.settings.fiscal).unwrap();
+    let lens = salesorg_core::scorecard::Lens::everything();
+    let head = e.scope("team:P-00001").unwrap();
+    for (k, scope) in [
+        ("pipeline_open", Scope::Company),
+        ("pipeline_open", head),
+        ("activities", head),
+        ("win_rate", head),
+    ] {
+        let all = explain_in(&e, &lens, k, scope, quarter, today).unwrap();
+        let few = explain_ends_in(&e, &lens, k, scope, quarter, today).unwrap();
+        let branches = all.branches().unwrap();
+        assert!(branches.len() > 1, "{k}");
+        assert!(
+            branches.iter().all(|b| b.records.is_some_and(|n| n > 0)),
+            "{k}"
+        );
+        assert_eq!(few.branches(), all.branches(), "{k} {scope:?}");
+    }
+}
+
 /// A run reuses the arrays of the run before it: whatever that run was (more scopes,
 /// more periods, another grain), the next one's numbers are a fresh engine's.
 #[test]
