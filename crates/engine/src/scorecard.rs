@@ -1412,13 +1412,14 @@ fn branch_rows(
 }
 
 /// A drill-down's records counted by branch ([`Explanation::branches`]): the pass counted
-/// its traced records by part (`counted`, made with [`branch_rows`]; its row after the
-/// parts' is dropped). An `extra` record (a quota row, spend on the company) is its
-/// owner's part on its day, or of nobody's: the part outside the reporting lines, else the
-/// row after the parts'.
+/// its traced records by part (`counted`, by each segment's row in `rows`, made by
+/// [`branch_rows`]; its row after the parts' is dropped). An `extra` record (a quota row,
+/// spend on the company) is its owner's part on its day, or of nobody's: the part outside
+/// the reporting lines, else the row after the parts'.
 fn count_branches(
     engine: &Engine,
     parts: &[salesorg_core::scorecard::BranchPart],
+    rows: &[u32],
     as_of: Date,
     period: &Period,
     counted: &salesorg_core::scorecard::Tallies,
@@ -1450,12 +1451,6 @@ fn count_branches(
         .iter()
         .position(|x| x.person.is_none() && x.unit.is_none() && !x.own)
         .unwrap_or(parts.len());
-    let mut part_of = vec![u32::MAX; segs.len()];
-    for (i, part) in parts.iter().enumerate() {
-        for &s in &part.segments {
-            part_of[s as usize] = i as u32;
-        }
-    }
     for b in extra {
         // (a quota row counts for the people in scope on the period's first day, whenever
         // the quota itself starts)
@@ -1466,8 +1461,8 @@ fn count_branches(
         };
         let r = owner_ix(engine, b)
             .filter(|&p| !segs.of_person(p).is_empty())
-            .and_then(|p| part_of.get(segs.at(p, day) as usize))
-            .filter(|&&r| r != u32::MAX)
+            .and_then(|p| rows.get(segs.at(p, day) as usize))
+            .filter(|&&r| (r as usize) < parts.len())
             .map_or(nobody, |&r| r as usize);
         let key = b.contrib.tally_key(book, b.last_year);
         let k = t.kind(key, || kind_of(book, b));
@@ -2514,7 +2509,8 @@ fn explain_made(
         let counted = c
             .tallies
             .as_ref()
-            .map(|t| count_branches(engine, &parts, as_of, &period, t, &extra));
+            .zip(rows.as_deref())
+            .map(|(t, rows)| count_branches(engine, &parts, rows, as_of, &period, t, &extra));
         branches_of(engine, &parts, branch_values, counted)
     });
     let (records, total, first, last, order) = 'made: {
