@@ -595,7 +595,7 @@ struct Spare {
     losses: Vec<LossCell>,
     cycle_vals: Vec<u32>,
     resp_vals: Vec<u32>,
-    pairs: Vec<Vec<(u32, u32)>>,
+    runs: Vec<pass::Runs>,
 }
 
 /// The pass's output: the (segment × slot) cells and what the roll-up reads besides.
@@ -1185,7 +1185,7 @@ impl Engine {
             mut losses,
             mut cycle_vals,
             mut resp_vals,
-            mut pairs,
+            mut runs,
         } = self
             .spare
             .lock()
@@ -1193,7 +1193,7 @@ impl Engine {
             .and_then(|mut s| s.take())
             .unwrap_or_default();
         let mut pair = || {
-            let mut v = pairs.pop().unwrap_or_default();
+            let mut v = runs.pop().unwrap_or_default();
             v.clear();
             v
         };
@@ -1404,11 +1404,11 @@ impl Engine {
             r?;
         }
         // each thread's median inputs, in owner order
-        let cycles: Vec<Vec<(u32, u32)>> = parts
+        let cycles: Vec<pass::Runs> = parts
             .iter_mut()
             .map(|p| std::mem::take(&mut p.cycles))
             .collect();
-        let responses: Vec<Vec<(u32, u32)>> = parts
+        let responses: Vec<pass::Runs> = parts
             .iter_mut()
             .map(|p| std::mem::take(&mut p.responses))
             .collect();
@@ -1450,8 +1450,8 @@ impl Engine {
                 cells: &mut cells,
                 stages: &mut stages,
                 losses: &mut losses,
-                cycles: Vec::new(),
-                responses: Vec::new(),
+                cycles: pass::Runs::default(),
+                responses: pass::Runs::default(),
                 trace: trace.then(Vec::new),
                 trace_days: trace.then(|| pass::DayCounts::new(pass::DayCounts::PASS_LIMIT)),
                 trace_edges: (edges_noted && !ends_only).then(pass::Edges::default),
@@ -1498,13 +1498,15 @@ impl Engine {
             }
             off
         };
-        let place = |off: &[u32], lists: &[Vec<(u32, u32)>], vals: &mut Vec<u32>| {
+        // (a run of one cell's values at a time: a copy)
+        let place = |off: &[u32], lists: &[pass::Runs], vals: &mut Vec<u32>| {
             vals.clear();
-            vals.resize(lists.iter().map(Vec::len).sum(), 0);
+            vals.resize(lists.iter().map(pass::Runs::len).sum(), 0);
             let mut next = off.to_vec();
-            for &(k, v) in lists.iter().flatten() {
-                vals[next[k as usize] as usize] = v;
-                next[k as usize] += 1;
+            for (k, run) in lists.iter().flat_map(pass::Runs::each) {
+                let at = next[k as usize] as usize;
+                vals[at..at + run.len()].copy_from_slice(run);
+                next[k as usize] += run.len() as u32;
             }
         };
         // sales cycles on another core while response times are placed here
@@ -1522,7 +1524,7 @@ impl Engine {
             cycle_off.map(|c| (c, resp_off))
         })?;
         // the lists go back for the next pass (the arrays go with the grid: see `run_in`)
-        self.keep_spare(|sp| sp.pairs.extend(cycles.into_iter().chain(responses)));
+        self.keep_spare(|sp| sp.runs.extend(cycles.into_iter().chain(responses)));
         let max_cycle = cycle_vals.iter().copied().max().unwrap_or(0) as usize;
 
         // Quotas set on teams and units; spend on units nobody headed (with their

@@ -629,6 +629,48 @@ impl DayCounts {
     }
 }
 
+/// Values added by cell, a run of one cell's values at a time (a run of deals or leads of
+/// one slot and one segment): the values in the order added, and each run's cell and
+/// length. Placing them by cell after the pass copies a run at a time (as (cell, value)
+/// pairs, 10M values at 10M deals were placed one by one).
+#[derive(Debug, Default)]
+pub struct Runs {
+    pub vals: Vec<u32>,
+    /// (cell as the whole grid numbers it, how many values).
+    pub runs: Vec<(u32, u32)>,
+}
+
+impl Runs {
+    /// Ends the run of cell `k`: the values added since there were `from` of them.
+    #[inline]
+    pub fn close(&mut self, k: u32, from: usize) {
+        let n = self.vals.len() - from;
+        if n > 0 {
+            self.runs.push((k, n as u32));
+        }
+    }
+    /// How many values.
+    pub fn len(&self) -> usize {
+        self.vals.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.vals.is_empty()
+    }
+    /// Empty, keeping the memory.
+    pub fn clear(&mut self) {
+        self.vals.clear();
+        self.runs.clear();
+    }
+    /// Each run: its cell and its values, in the order added.
+    pub fn each(&self) -> impl Iterator<Item = (u32, &[u32])> + '_ {
+        self.runs.iter().scan(0usize, move |at, &(k, n)| {
+            let from = *at;
+            *at += n as usize;
+            Some((k, &self.vals[from..*at]))
+        })
+    }
+}
+
 /// A thread's share of the grid: the cells of segments `seg0..`.
 pub struct Part<'a> {
     pub seg0: u32,
@@ -642,10 +684,10 @@ pub struct Part<'a> {
     pub cells: &'a mut [Cell],
     pub stages: &'a mut [StageCell],
     pub losses: &'a mut [LossCell],
-    /// (cell, sales cycle days) of won deals.
-    pub cycles: Vec<(u32, u32)>,
-    /// (cell, response seconds) of answered leads.
-    pub responses: Vec<(u32, u32)>,
+    /// The sales cycle days of won deals, by cell.
+    pub cycles: Runs,
+    /// The response seconds of answered leads, by cell.
+    pub responses: Runs,
     pub trace: Option<Vec<Traced>>,
     /// With `trace`: how many of its records fall on each day.
     pub trace_days: Option<DayCounts>,
@@ -1101,6 +1143,7 @@ fn closed_deals(
     let kk = part.grid_key(k);
     let sk = part.skey(seg, g);
     let mut c = Cell::default();
+    let cycles_from = part.cycles.vals.len();
     for i in run {
         let (status, close) = (o.status[i], o.close[i]);
         let amount = o.amount_at_close[i];
@@ -1120,7 +1163,7 @@ fn closed_deals(
                     let days = (close - created).max(0);
                     c.cycle_sum += i64::from(days);
                     c.cycle_n += 1;
-                    part.cycles.push((kk, days as u32));
+                    part.cycles.vals.push(days as u32);
                 }
                 part.note(k, g, close, Contribution::Won(i as u32));
             }
@@ -1141,6 +1184,7 @@ fn closed_deals(
             }
         }
     }
+    part.cycles.close(kk, cycles_from);
     part.cells[k].add(&c);
 }
 
@@ -1545,6 +1589,7 @@ pub fn owner_records(
             .map(|&x| u32::from((x != NO_DAY) & (x <= a)))
             .sum();
         let (mut responded, mut in_sla, mut followups) = (0u32, 0u32, 0u32);
+        let responses_from = part.responses.vals.len();
         for i in run.clone() {
             // answered by the as-of day (the response's day kept by the book: working it
             // out from the response's time here was a call into the time zone's rules per
@@ -1554,11 +1599,12 @@ pub fn owner_records(
                 let secs = l.response_secs[i];
                 responded += 1;
                 in_sla += u32::from(i64::from(secs) <= sla_secs);
-                part.responses.push((kk, secs));
+                part.responses.vals.push(secs);
             }
             let days = &l.act_days[l.act_off[i] as usize..l.act_off[i + 1] as usize];
             followups += days.partition_point(|&x| x <= a) as u32;
         }
+        part.responses.close(kk, responses_from);
         let c = &mut part.cells[k];
         c.leads += run.len() as u32;
         c.leads_converted += converted;
@@ -2028,6 +2074,22 @@ mod tests {
 
     /// The rows a pass visits in a column sorted by day are exactly those with a slot:
     /// both ends of each period included, the days between and around them left out.
+    #[test]
+    fn runs_keep_each_cells_values_in_the_order_added() {
+        let mut r = Runs::default();
+        for (k, vals) in [(7u32, &[3u32, 1][..]), (2, &[]), (7, &[9]), (0, &[4, 4, 5])] {
+            let from = r.vals.len();
+            r.vals.extend_from_slice(vals);
+            r.close(k, from);
+        }
+        // (a run without values is not one)
+        let got: Vec<(u32, Vec<u32>)> = r.each().map(|(k, v)| (k, v.to_vec())).collect();
+        assert_eq!(got, vec![(7, vec![3, 1]), (7, vec![9]), (0, vec![4, 4, 5])]);
+        assert_eq!(r.len(), 6);
+        r.clear();
+        assert!(r.is_empty() && r.each().next().is_none());
+    }
+
     #[test]
     fn rows_within_a_layer_are_the_rows_with_a_slot() {
         let slot = |start, end| slot(start, end, true);
