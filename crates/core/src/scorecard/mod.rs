@@ -586,8 +586,8 @@ pub struct Engine {
 }
 
 /// A pass's arrays, kept for reuse: the cells, stage and loss tables and median inputs
-/// of a finished run, and each thread's (cell, value) lists of sales cycles and response
-/// times.
+/// of a finished run, and each thread's runs of sales cycles and response times
+/// ([`pass::Runs`]).
 #[derive(Default)]
 struct Spare {
     cells: Vec<Cell>,
