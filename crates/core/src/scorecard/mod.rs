@@ -1192,7 +1192,7 @@ impl Engine {
             .ok()
             .and_then(|mut s| s.take())
             .unwrap_or_default();
-        let mut pair = || {
+        let mut fresh_runs = || {
             let mut v = runs.pop().unwrap_or_default();
             v.clear();
             v
@@ -1314,8 +1314,8 @@ impl Engine {
                     cells: c,
                     stages: s,
                     losses: l,
-                    cycles: pair(),
-                    responses: pair(),
+                    cycles: fresh_runs(),
+                    responses: fresh_runs(),
                     trace: trace.then(|| {
                         if ends_only {
                             Vec::new()

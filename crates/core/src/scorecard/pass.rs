@@ -2072,8 +2072,8 @@ mod tests {
         }
     }
 
-    /// The rows a pass visits in a column sorted by day are exactly those with a slot:
-    /// both ends of each period included, the days between and around them left out.
+    /// Each run gives back its cell and its values in the order added; a run closed with
+    /// no values is none.
     #[test]
     fn runs_keep_each_cells_values_in_the_order_added() {
         let mut r = Runs::default();
@@ -2082,7 +2082,6 @@ mod tests {
             r.vals.extend_from_slice(vals);
             r.close(k, from);
         }
-        // (a run without values is not one)
         let got: Vec<(u32, Vec<u32>)> = r.each().map(|(k, v)| (k, v.to_vec())).collect();
         assert_eq!(got, vec![(7, vec![3, 1]), (7, vec![9]), (0, vec![4, 4, 5])]);
         assert_eq!(r.len(), 6);
@@ -2090,6 +2089,8 @@ mod tests {
         assert!(r.is_empty() && r.each().next().is_none());
     }
 
+    /// The rows a pass visits in a column sorted by day are exactly those with a slot:
+    /// both ends of each period included, the days between and around them left out.
     #[test]
     fn rows_within_a_layer_are_the_rows_with_a_slot() {
         let slot = |start, end| slot(start, end, true);
