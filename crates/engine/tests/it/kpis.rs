@@ -572,6 +572,19 @@ fn people_activity_and_leads_by_hand() {
         assert_eq!(k("company", "lead_response_sla_share"), "0.333333");
         // A5 on L1, A6 and A7 on L2
         assert_eq!(k("company", "followups_per_lead"), "1.0");
+        // to a day, the activities dated on or before it: to 2024-01-11, A5 and A6 (that
+        // day's) on L1 and L2; to 2024-01-14, still those two (A7 comes the day after)
+        let to = |day: &str| {
+            kpi(
+                &e,
+                "company",
+                &format!("FY2024-Q1 to {day}"),
+                "followups_per_lead",
+            )
+        };
+        assert_eq!(to("2024-01-11"), "1.0", "{kind}");
+        assert_eq!(to("2024-01-14"), "1.0", "{kind}");
+        assert_eq!(to("2024-01-15"), "1.5", "{kind}");
         // a person with nothing of their own: counts are 0, ratios undefined
         assert_eq!(k("person:C", "bookings"), "0.00");
         assert_eq!(k("person:C", "win_rate"), "—");
