@@ -16,7 +16,7 @@ use salesorg_core::scorecard::book::{IdHead, Ids, NO_RESPONSE, QuotaOn, id_head}
 use salesorg_core::scorecard::spare::Spare;
 use salesorg_core::scorecard::{
     Book, BookBuilder, Contribution, Day, DayCounts, Edges, Engine, Lens, NO_DAY, Row, Scope,
-    ScorecardError, Walk, fmt_day,
+    ScorecardError, Tallies, Walk, fmt_day,
 };
 use salesorg_store::Store;
 
@@ -1422,7 +1422,7 @@ fn count_branches(
     rows: &[u32],
     as_of: Date,
     period: &Period,
-    counted: &salesorg_core::scorecard::Tallies,
+    counted: &Tallies,
     extra: &[Behind],
 ) -> Tally {
     let book = &engine.book;
@@ -1435,11 +1435,11 @@ fn count_branches(
         let b = Behind {
             contrib: *c,
             day: NO_DAY,
-            last_year: key & 1 == 1,
+            last_year: Tallies::last_year_of(key as u8),
         };
         let k = t.kind(key as u8, || kind_of(book, &b));
         for r in 0..parts.len().min(counted.rows()) {
-            let at = r * salesorg_core::scorecard::Tallies::KEYS + key;
+            let at = r * Tallies::KEYS + key;
             if counted.n[at] > 0 {
                 t.add(r, k, counted.n[at], counted.amount[at]);
             }
@@ -1488,15 +1488,21 @@ fn branches_of(
         None => (Vec::new(), None),
     };
     let mut order: Vec<usize> = (0..kinds.len()).collect();
-    // (a key's lowest bit is last year's, its highest four its rank)
-    order.sort_by_key(|&k| (kinds[k].0 & 1, kinds[k].0 >> 4, kinds[k].1));
+    order.sort_by_key(|&k| {
+        let key = kinds[k].0;
+        (
+            Tallies::last_year_of(key),
+            Tallies::rank_of(key),
+            kinds[k].1,
+        )
+    });
     let kinds_of = |row: &PerKind| -> Vec<(String, u64, Option<i128>)> {
         order
             .iter()
             .map(|&k| {
                 let (n, a) = row.get(k).copied().unwrap_or((0, None));
                 let (key, kind) = kinds[k];
-                let name = if key & 1 == 1 {
+                let name = if Tallies::last_year_of(key) {
                     format!("{kind}, last year")
                 } else {
                     kind.to_owned()

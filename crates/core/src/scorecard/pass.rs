@@ -772,6 +772,16 @@ impl Tallies {
     pub fn key(rank: u8, sub: u8, last_year: bool) -> u8 {
         ((rank & 15) << 4) | ((sub & 7) << 1) | u8::from(last_year)
     }
+    /// The kind's rank of a [`Tallies::key`].
+    #[inline]
+    pub fn rank_of(key: u8) -> u8 {
+        key >> 4
+    }
+    /// Whether a [`Tallies::key`] is last year's.
+    #[inline]
+    pub fn last_year_of(key: u8) -> bool {
+        key & 1 == 1
+    }
 
     pub fn new(rows: usize) -> Tallies {
         Tallies {
@@ -2078,6 +2088,17 @@ mod tests {
 
     /// Each run gives back its cell and its values in the order added; a run closed with
     /// no values is none.
+    #[test]
+    fn a_tally_key_gives_back_its_rank_and_year() {
+        for (rank, sub, ly) in [(0, 0, false), (15, 7, true), (7, 3, true), (4, 0, false)] {
+            let key = Tallies::key(rank, sub, ly);
+            assert_eq!(
+                (Tallies::rank_of(key), Tallies::last_year_of(key)),
+                (rank, ly)
+            );
+        }
+    }
+
     #[test]
     fn runs_keep_each_cells_values_in_the_order_added() {
         let mut r = Runs::default();
