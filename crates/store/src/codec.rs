@@ -14,25 +14,33 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
 }
 
 fn text(r: &[Value], i: usize) -> Option<String> {
-    r.get(i).and_then(|v| v.as_text()).map(str::to_owned)
+    text_ref(r, i).map(str::to_owned)
+}
+/// A text column borrowed from the row: what is parsed into a date, an id or a code is
+/// not copied first (a copy per column was the largest cost of reading rows back).
+fn text_ref(r: &[Value], i: usize) -> Option<&str> {
+    r.get(i).and_then(|v| v.as_text())
 }
 fn req_text(r: &[Value], i: usize, what: &str) -> Result<String> {
-    text(r, i).ok_or_else(|| corrupt(what, "missing"))
+    req_ref(r, i, what).map(str::to_owned)
+}
+fn req_ref<'a>(r: &'a [Value], i: usize, what: &str) -> Result<&'a str> {
+    text_ref(r, i).ok_or_else(|| corrupt(what, "missing"))
 }
 fn int(r: &[Value], i: usize) -> Option<i64> {
     r.get(i).and_then(Value::as_int)
 }
 fn date(r: &[Value], i: usize, what: &str) -> Result<Option<Date>> {
-    text(r, i)
-        .map(|s| parse_date(&s).map_err(|e| corrupt(what, e)))
+    text_ref(r, i)
+        .map(|s| parse_date(s).map_err(|e| corrupt(what, e)))
         .transpose()
 }
 fn req_date(r: &[Value], i: usize, what: &str) -> Result<Date> {
     date(r, i, what)?.ok_or_else(|| corrupt(what, "missing"))
 }
 fn ts(r: &[Value], i: usize, what: &str) -> Result<Option<Timestamp>> {
-    text(r, i)
-        .map(|s| Timestamp::parse(&s).map_err(|e| corrupt(what, e)))
+    text_ref(r, i)
+        .map(|s| Timestamp::parse(s).map_err(|e| corrupt(what, e)))
         .transpose()
 }
 fn id<T: std::str::FromStr<Err = salesorg_core::CoreError>>(
@@ -40,7 +48,7 @@ fn id<T: std::str::FromStr<Err = salesorg_core::CoreError>>(
     i: usize,
     what: &str,
 ) -> Result<Option<T>> {
-    text(r, i)
+    text_ref(r, i)
         .map(|s| s.parse::<T>().map_err(|e| corrupt(what, e)))
         .transpose()
 }
@@ -100,7 +108,7 @@ pub fn unit_from(r: &[Value]) -> Result<Unit> {
     Ok(Unit {
         id: req_id(r, 0, "units.id")?,
         name: req_text(r, 1, "units.name")?,
-        kind: UnitKind::parse(&req_text(r, 2, "units.kind")?)
+        kind: UnitKind::parse(req_ref(r, 2, "units.kind")?)
             .map_err(|e| corrupt("units.kind", e))?,
         parent: id(r, 3, "units.parent_id")?,
     })
@@ -267,8 +275,8 @@ fn prob(r: &[Value], i: usize, what: &str) -> Result<Option<Probability>> {
         .transpose()
 }
 fn fc(r: &[Value], i: usize, what: &str) -> Result<Option<ForecastCategory>> {
-    text(r, i)
-        .map(|s| ForecastCategory::parse(&s).map_err(|e| corrupt(what, e)))
+    text_ref(r, i)
+        .map(|s| ForecastCategory::parse(s).map_err(|e| corrupt(what, e)))
         .transpose()
 }
 pub fn opp_from(r: &[Value]) -> Result<Opportunity> {
@@ -278,11 +286,11 @@ pub fn opp_from(r: &[Value]) -> Result<Opportunity> {
         account: id(r, 2, "opportunities.account_id")?,
         owner: req_id(r, 3, "opportunities.owner_id")?,
         amount: int(r, 4).map(Money::from_units),
-        currency: Currency::parse(&req_text(r, 5, "opportunities.currency")?)
+        currency: Currency::parse(req_ref(r, 5, "opportunities.currency")?)
             .map_err(|e| corrupt("opportunities.currency", e))?,
-        stage: Stage::parse(&req_text(r, 6, "opportunities.stage")?)
+        stage: Stage::parse(req_ref(r, 6, "opportunities.stage")?)
             .map_err(|e| corrupt("stage", e))?,
-        status: OppStatus::parse(&req_text(r, 7, "opportunities.status")?)
+        status: OppStatus::parse(req_ref(r, 7, "opportunities.status")?)
             .map_err(|e| corrupt("status", e))?,
         probability: prob(r, 8, "opportunities.probability_bp")?,
         forecast_category: fc(r, 9, "opportunities.forecast_category")?,
@@ -323,7 +331,7 @@ pub fn history_from(r: &[Value]) -> Result<StageChange> {
         id: req_text(r, 0, "stage_history.id")?,
         opp: req_id(r, 1, "stage_history.opp_id")?,
         at: ts(r, 2, "stage_history.at")?.ok_or_else(|| corrupt("stage_history.at", "missing"))?,
-        stage: Stage::parse(&req_text(r, 3, "stage_history.stage")?)
+        stage: Stage::parse(req_ref(r, 3, "stage_history.stage")?)
             .map_err(|e| corrupt("stage", e))?,
         amount: int(r, 4).map(Money::from_units),
         close_date: date(r, 5, "stage_history.close_on")?,
@@ -357,7 +365,7 @@ pub fn activity_row(a: &Activity) -> Vec<Value> {
 pub fn activity_from(r: &[Value]) -> Result<Activity> {
     Ok(Activity {
         id: req_id(r, 0, "activities.id")?,
-        kind: ActivityKind::parse(&req_text(r, 1, "activities.kind")?)
+        kind: ActivityKind::parse(req_ref(r, 1, "activities.kind")?)
             .map_err(|e| corrupt("kind", e))?,
         at: ts(r, 2, "activities.at")?.ok_or_else(|| corrupt("activities.at", "missing"))?,
         owner: req_id(r, 3, "activities.owner_id")?,
@@ -387,12 +395,12 @@ pub fn quota_row(q: &Quota) -> Vec<Value> {
     ]
 }
 pub fn quota_from(r: &[Value]) -> Result<Quota> {
-    let tid = req_text(r, 1, "quotas.target_id")?;
+    let tid = req_ref(r, 1, "quotas.target_id")?;
     let bad = |e| corrupt("quotas.target_id", e);
-    let target = match req_text(r, 0, "quotas.target_kind")?.as_str() {
-        "person" => QuotaTarget::Person(PersonId::parse(&tid).map_err(bad)?),
-        "team" => QuotaTarget::Team(PersonId::parse(&tid).map_err(bad)?),
-        _ => QuotaTarget::Unit(UnitId::parse(&tid).map_err(bad)?),
+    let target = match req_ref(r, 0, "quotas.target_kind")? {
+        "person" => QuotaTarget::Person(PersonId::parse(tid).map_err(bad)?),
+        "team" => QuotaTarget::Team(PersonId::parse(tid).map_err(bad)?),
+        _ => QuotaTarget::Unit(UnitId::parse(tid).map_err(bad)?),
     };
     Ok(Quota {
         target,
@@ -424,7 +432,7 @@ pub fn spend_row(x: &Spend) -> Vec<Value> {
 pub fn spend_from(r: &[Value]) -> Result<Spend> {
     let sid = text(r, 2).unwrap_or_default();
     let bad = |e| corrupt("spend.scope_id", e);
-    let scope = match req_text(r, 1, "spend.scope_kind")?.as_str() {
+    let scope = match req_ref(r, 1, "spend.scope_kind")? {
         "unit" => SpendScope::Unit(UnitId::parse(&sid).map_err(bad)?),
         "person" => SpendScope::Person(PersonId::parse(&sid).map_err(bad)?),
         _ => SpendScope::Company,
@@ -447,7 +455,7 @@ pub fn rate_row(x: &CurrencyRate) -> Vec<Value> {
     ]
 }
 pub fn rate_from(r: &[Value]) -> Result<CurrencyRate> {
-    let ccy = |i, w| Currency::parse(&req_text(r, i, w)?).map_err(|e| corrupt(w, e));
+    let ccy = |i, w| Currency::parse(req_ref(r, i, w)?).map_err(|e| corrupt(w, e));
     Ok(CurrencyRate {
         date: req_date(r, 0, "currency_rates.day")?,
         from: ccy(1, "currency_rates.from_ccy")?,

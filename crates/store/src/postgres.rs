@@ -71,6 +71,21 @@ fn read(row: &postgres::Row, i: usize) -> Value {
     v.unwrap_or(Value::Null)
 }
 
+/// [`read`] into `slot`, a text column into its text's buffer (see the SQLite backend's).
+fn read_into(slot: &mut Value, row: &postgres::Row, i: usize) {
+    let ty = row.columns()[i].type_();
+    if let (Value::Text(s), false) = (
+        &mut *slot,
+        matches!(*ty, Type::INT8 | Type::INT4 | Type::INT2 | Type::BOOL),
+    ) && let Ok(Some(t)) = row.try_get::<_, Option<&str>>(i)
+    {
+        s.clear();
+        s.push_str(t);
+        return;
+    }
+    *slot = read(row, i);
+}
+
 /// Splits a `schema=NAME` parameter off a connection URL.
 fn split_schema(url: &str) -> (String, Option<String>) {
     let Some((base, query)) = url.split_once('?') else {
@@ -172,11 +187,11 @@ impl Backend for Pg {
         use postgres::fallible_iterator::FallibleIterator;
         let p: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
         let mut it = self.client.query_raw(dollar(sql).as_str(), p)?;
-        let mut buf = Vec::new();
+        let mut buf: Vec<Value> = Vec::new();
         while let Some(row) = it.next()? {
-            buf.clear();
-            for i in 0..row.len() {
-                buf.push(read(&row, i));
+            buf.resize(row.len(), Value::Null);
+            for (i, slot) in buf.iter_mut().enumerate() {
+                read_into(slot, &row, i);
             }
             f(&buf)?;
         }

@@ -36,6 +36,20 @@ fn read(v: ValueRef<'_>) -> Value {
     }
 }
 
+/// [`read`] into `slot`, reusing its text's buffer.
+fn read_into(slot: &mut Value, v: ValueRef<'_>) {
+    match (slot, v) {
+        (Value::Text(s), ValueRef::Text(t) | ValueRef::Blob(t)) => {
+            s.clear();
+            match std::str::from_utf8(t) {
+                Ok(x) => s.push_str(x),
+                Err(_) => s.push_str(&String::from_utf8_lossy(t)),
+            }
+        }
+        (slot, v) => *slot = read(v),
+    }
+}
+
 impl Lite {
     pub fn open(path: &str) -> Result<Lite> {
         if let Some(parent) = std::path::Path::new(path).parent()
@@ -86,11 +100,12 @@ impl Backend for Lite {
         let mut st = self.conn.prepare_cached(sql)?;
         let n = st.column_count();
         let mut rows = st.query(params_from_iter(params.iter()))?;
-        let mut buf: Vec<Value> = Vec::with_capacity(n);
+        // one row's values, each text kept in the last row's buffer (a new string per text
+        // column of every row was a fifth of reading a large table back)
+        let mut buf: Vec<Value> = vec![Value::Null; n];
         while let Some(r) = rows.next()? {
-            buf.clear();
-            for i in 0..n {
-                buf.push(read(r.get_ref(i)?));
+            for (i, slot) in buf.iter_mut().enumerate() {
+                read_into(slot, r.get_ref(i)?);
             }
             f(&buf)?;
         }

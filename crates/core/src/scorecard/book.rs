@@ -897,11 +897,31 @@ fn id_hash(s: &str) -> u64 {
     BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(s)
 }
 
+/// The hasher of a map keyed by [`id_hash`]: the key is a hash already, taken as it is
+/// (hashed again, it was a second SipHash per record read from the store).
+#[derive(Default)]
+struct HashKey(u64);
+
+impl std::hash::Hasher for HashKey {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // (only `write_u64` is called, by `u64`'s `Hash`; any other key is folded in)
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 /// Record id → index, keyed by a 64-bit hash of the id and checked against the ids
 /// themselves (collisions fall back to a map of full ids).
 #[derive(Default)]
 struct IdIndex {
-    by_hash: HashMap<u64, u32>,
+    by_hash: HashMap<u64, u32, std::hash::BuildHasherDefault<HashKey>>,
     collided: HashMap<String, u32>,
 }
 
