@@ -71,6 +71,17 @@ fn collected<T>(
     Ok(out)
 }
 
+/// The large tables [`Store::scan_rows`] streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scanned {
+    Accounts,
+    Opportunities,
+    StageHistory,
+    Leads,
+    Activities,
+    Surveys,
+}
+
 /// A value passed to or read from SQL. Money, counts and basis points are integers;
 /// dates, timestamps and ids are text. There are no floats in the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +113,17 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 }
 
 impl Value {
+    /// Makes this value a copy of `v`, in this value's text buffer where both are text
+    /// (a row kept for later without a new string per column).
+    pub fn assign(&mut self, v: &Value) {
+        match (&mut *self, v) {
+            (Value::Text(a), Value::Text(b)) => {
+                a.clear();
+                a.push_str(b);
+            }
+            _ => *self = v.clone(),
+        }
+    }
     pub fn as_int(&self) -> Option<i64> {
         match self {
             Value::Int(i) => Some(*i),
@@ -709,11 +731,27 @@ impl Store {
     /// Streams every account in id order without holding them all (2.5M accounts held
     /// as rows and then as records were 1.4 GB of a first scorecard's load).
     pub fn scan_accounts(&mut self, f: &mut dyn FnMut(Account) -> Result<()>) -> Result<()> {
-        let sql = format!(
-            "SELECT {} FROM accounts ORDER BY id",
-            ACCOUNT_COLS.join(", ")
-        );
-        self.db.query_each(&sql, &[], &mut |r| f(account_from(r)?))
+        self.scan_rows(Scanned::Accounts, &mut |r| f(account_from(r)?))
+    }
+    /// Streams a large table's rows as the database gives them, in the order of its
+    /// `scan_…` method, for the caller to decode with the table's codec (`opp_from`, …)
+    /// where it likes: on another thread than the one reading, say. The row's values are
+    /// lent for the call only.
+    pub fn scan_rows(
+        &mut self,
+        table: Scanned,
+        f: &mut dyn FnMut(&[Value]) -> Result<()>,
+    ) -> Result<()> {
+        let (cols, from) = match table {
+            Scanned::Accounts => (ACCOUNT_COLS, "accounts ORDER BY id"),
+            Scanned::Opportunities => (OPP_COLS, "opportunities ORDER BY id"),
+            Scanned::StageHistory => (HISTORY_COLS, "stage_history ORDER BY opp_id, at, id"),
+            Scanned::Leads => (LEAD_COLS, "leads ORDER BY id"),
+            Scanned::Activities => (ACTIVITY_COLS, "activities ORDER BY id"),
+            Scanned::Surveys => (SURVEY_COLS, "surveys ORDER BY id"),
+        };
+        let sql = format!("SELECT {} FROM {from}", cols.join(", "));
+        self.db.query_each(&sql, &[], f)
     }
     pub fn upsert_leads(&mut self, v: &[Lead]) -> Result<u64> {
         self.bump()?;
@@ -725,8 +763,7 @@ impl Store {
     }
     /// Streams every lead in id order.
     pub fn scan_leads(&mut self, f: &mut dyn FnMut(Lead) -> Result<()>) -> Result<()> {
-        let sql = format!("SELECT {} FROM leads ORDER BY id", LEAD_COLS.join(", "));
-        self.db.query_each(&sql, &[], &mut |r| f(lead_from(r)?))
+        self.scan_rows(Scanned::Leads, &mut |r| f(lead_from(r)?))
     }
     pub fn upsert_opportunities(
         &mut self,
@@ -745,11 +782,7 @@ impl Store {
         &mut self,
         f: &mut dyn FnMut(Opportunity) -> Result<()>,
     ) -> Result<()> {
-        let sql = format!(
-            "SELECT {} FROM opportunities ORDER BY id",
-            OPP_COLS.join(", ")
-        );
-        self.db.query_each(&sql, &[], &mut |r| f(opp_from(r)?))
+        self.scan_rows(Scanned::Opportunities, &mut |r| f(opp_from(r)?))
     }
     pub fn opportunity(&mut self, id: &str) -> Result<Option<Opportunity>> {
         let sql = format!(
@@ -782,11 +815,7 @@ impl Store {
         &mut self,
         f: &mut dyn FnMut(StageChange) -> Result<()>,
     ) -> Result<()> {
-        let sql = format!(
-            "SELECT {} FROM stage_history ORDER BY opp_id, at, id",
-            HISTORY_COLS.join(", ")
-        );
-        self.db.query_each(&sql, &[], &mut |r| f(history_from(r)?))
+        self.scan_rows(Scanned::StageHistory, &mut |r| f(history_from(r)?))
     }
     pub fn upsert_activities(&mut self, v: &mut dyn Iterator<Item = &Activity>) -> Result<u64> {
         self.bump()?;
@@ -799,11 +828,7 @@ impl Store {
     }
     /// Streams every activity in id order.
     pub fn scan_activities(&mut self, f: &mut dyn FnMut(Activity) -> Result<()>) -> Result<()> {
-        let sql = format!(
-            "SELECT {} FROM activities ORDER BY id",
-            ACTIVITY_COLS.join(", ")
-        );
-        self.db.query_each(&sql, &[], &mut |r| f(activity_from(r)?))
+        self.scan_rows(Scanned::Activities, &mut |r| f(activity_from(r)?))
     }
     pub fn upsert_quotas(&mut self, v: &[Quota]) -> Result<u64> {
         self.bump()?;
@@ -878,8 +903,7 @@ impl Store {
     }
     /// Streams every survey response in id order without holding them all.
     pub fn scan_surveys(&mut self, f: &mut dyn FnMut(SurveyResponse) -> Result<()>) -> Result<()> {
-        let sql = format!("SELECT {} FROM surveys ORDER BY id", SURVEY_COLS.join(", "));
-        self.db.query_each(&sql, &[], &mut |r| f(survey_from(r)?))
+        self.scan_rows(Scanned::Surveys, &mut |r| f(survey_from(r)?))
     }
 
     /// One owner's opportunities whose close date (actual or expected) is in `[from, to)`,
@@ -1057,6 +1081,14 @@ pub mod testing {
             {
                 let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
             }
+        }
+    }
+
+    impl TestStore {
+        /// Runs SQL on the store past its API, to put in what the API never writes (a
+        /// row that does not read back, say).
+        pub fn corrupt_with_sql(&mut self, sql: &str) {
+            self.store.db.batch(sql).expect("the test's SQL");
         }
     }
 

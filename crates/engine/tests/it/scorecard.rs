@@ -75,6 +75,55 @@ fn the_demo_refuses_an_end_near_the_calendars_limits() {
     }
 }
 
+/// The first load reads a table on one thread and makes its records on another, a batch of
+/// rows at a time: a row that does not read back stops it with the table and column named,
+/// wherever it falls (in a batch amid the others, or in the last one, handed over when the
+/// table ends), on both backends; the store's rows as they were load whole.
+#[test]
+fn a_row_that_does_not_read_back_stops_the_first_load_wherever_it_falls() {
+    let catalog = Catalog::builtin().unwrap();
+    for kind in salesorg_store::testing::BOTH {
+        let mut s = fresh(kind);
+        let spec = DemoSpec {
+            people: 40,
+            opportunities: 3000,
+            seed: 5,
+            end: parse_date("2026-06-30").unwrap(),
+            activities_per_opp: 1.0,
+        };
+        generate(&spec, &mut StoreSink(&mut s), &Quiet).unwrap();
+        let rows = s.counts().unwrap();
+        let n = rows.iter().find(|(t, _)| *t == "stage_history").unwrap().1;
+        assert!(
+            n > 3 * 1024,
+            "{kind}: {n} rows of stage history, a few batches wanted"
+        );
+        let (book, _) = salesorg_engine::scorecard::load_book(&mut s, &catalog, false, &Quiet)
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert_eq!(book.history.day.len() as i64, n, "{kind}");
+        for at in [n / 2, n - 1] {
+            let row = format!(
+                "WHERE id = (SELECT id FROM stage_history ORDER BY opp_id, at, id LIMIT 1 \
+                 OFFSET {at})"
+            );
+            s.corrupt_with_sql(&format!(
+                "UPDATE stage_history SET close_on = 'someday' {row}"
+            ));
+            let e = salesorg_engine::scorecard::load_book(&mut s, &catalog, false, &Quiet)
+                .err()
+                .unwrap_or_else(|| panic!("{kind}: row {at} read back"))
+                .to_string();
+            assert!(
+                e.contains("stage_history.close_on"),
+                "{kind}, row {at}: {e}"
+            );
+            assert!(e.contains("someday"), "{kind}, row {at}: {e}");
+            // (read back again, for the next row's test)
+            s.corrupt_with_sql(&format!("UPDATE stage_history SET close_on = NULL {row}"));
+        }
+    }
+}
+
 fn demo_engine(people: u32, opps: u64) -> Engine {
     let mut s = demo_store(people, opps, 7);
     salesorg_engine::scorecard::load(&mut s, &Catalog::builtin().unwrap(), true, false, &Quiet)
