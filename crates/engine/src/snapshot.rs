@@ -201,7 +201,7 @@ pub fn write(
         for c in &b.currencies {
             w.str(c.as_str())?;
         }
-        for r in &b.rates {
+        for r in b.rates() {
             w.col(&r.iter().map(|x| x.0).collect::<Vec<i32>>())?;
             w.col(&r.iter().map(|x| x.1.num).collect::<Vec<i64>>())?;
             w.col(&r.iter().map(|x| x.1.den).collect::<Vec<i64>>())?;
@@ -586,7 +586,7 @@ pub fn read(
         return Err(bad("truncated snapshot"));
     }
     b.currencies = currencies;
-    b.rates = rates;
+    b.set_rates(rates);
     b.stages = stages;
     b.loss_reasons = reasons;
     b.opps = opps;

@@ -496,8 +496,11 @@ pub struct Book {
     pub unit_ix: HashMap<String, u32>,
     pub currencies: Vec<Currency>,
     /// Rates into the organisation's currency per currency index, sorted by the day
-    /// from which each is in force.
-    pub rates: Vec<Vec<(Day, Conversion)>>,
+    /// from which each is in force. Set with [`Book::set_rates`].
+    rates: Vec<Vec<(Day, Conversion)>>,
+    /// Per currency, the index in `rates` of the rate in force on each day from its
+    /// first rate's day (see [`RateDays`]).
+    rate_days: Vec<RateDays>,
     /// The stages in the order of the sales process: the open ones (first to last), then
     /// the won, then the lost. A stage's number in the records' stage columns is its
     /// place here, and so its place in a stage table.
@@ -581,16 +584,26 @@ impl Book {
     }
     /// Converts an amount in currency `ccy` to the organisation's currency at day `d`
     /// with the rate in force that day (spec §1 "Amounts").
+    #[inline]
     pub fn convert(&self, amount: i64, ccy: u8, d: Day) -> Option<i64> {
         if ccy == 0 {
             return Some(amount);
         }
         let rates = &self.rates[ccy as usize];
-        let i = rates.partition_point(|&(rd, _)| rd <= d);
+        let i = self.rate_days[ccy as usize].count_on(rates, d);
         if i == 0 {
             return None;
         }
         Some(rates[i - 1].1.apply(amount))
+    }
+    /// Each currency's rates into the organisation's (see the field).
+    pub fn rates(&self) -> &[Vec<(Day, Conversion)>] {
+        &self.rates
+    }
+    /// Sets each currency's rates into the organisation's, sorted by day.
+    pub fn set_rates(&mut self, rates: Vec<Vec<(Day, Conversion)>>) {
+        self.rate_days = rates.iter().map(|r| RateDays::of(r)).collect();
+        self.rates = rates;
     }
     pub fn missing_rate(&self, what: &str, ccy: u8, d: Day) -> ScorecardError {
         ScorecardError::MissingRate(format!(
@@ -696,6 +709,56 @@ fn gcd(mut a: u128, mut b: u128) -> u128 {
         (a, b) = (b, a % b);
     }
     a
+}
+
+/// How many of a currency's rates are in force by each day, looked up by the day: a
+/// conversion on every deal's close, creation and as-of days searched its rates (a tenth
+/// of a microsecond each, the binary search's loads one after another).
+#[derive(Debug, Default)]
+struct RateDays {
+    /// The first rate's day.
+    lo: Day,
+    /// For day `lo + k`: how many rates are in force (at least 1). Empty where the
+    /// rates span more days than this holds, and then they are searched.
+    count: Vec<u16>,
+}
+
+impl RateDays {
+    /// At most this many days (about 180 years of a rate per day, 128 KB).
+    const MAX_DAYS: i64 = 1 << 16;
+
+    fn of(rates: &[(Day, Conversion)]) -> RateDays {
+        let (Some(first), Some(last)) = (rates.first(), rates.last()) else {
+            return RateDays::default();
+        };
+        let span = i64::from(last.0) - i64::from(first.0) + 1;
+        if span > Self::MAX_DAYS || rates.len() >= usize::from(u16::MAX) {
+            return RateDays::default();
+        }
+        let mut count = Vec::with_capacity(span as usize);
+        let mut n = 0usize;
+        for d in first.0..=last.0 {
+            while n < rates.len() && rates[n].0 <= d {
+                n += 1;
+            }
+            count.push(n as u16);
+        }
+        RateDays { lo: first.0, count }
+    }
+    /// How many of `rates` (those this was made of) are in force on day `d`.
+    #[inline]
+    fn count_on(&self, rates: &[(Day, Conversion)], d: Day) -> usize {
+        if self.count.is_empty() {
+            return rates.partition_point(|&(rd, _)| rd <= d);
+        }
+        if d < self.lo {
+            return 0;
+        }
+        match self.count.get((i64::from(d) - i64::from(self.lo)) as usize) {
+            Some(&n) => usize::from(n),
+            None => rates.len(),
+        }
+    }
 }
 
 /// The rates between `a` and `b` as conversions from `a` into `b`, by the day each is in
@@ -1607,6 +1670,7 @@ impl BookBuilder {
             units,
             unit_ix,
             currencies,
+            rate_days: rates.iter().map(|r| RateDays::of(r)).collect(),
             rates,
             stages,
             loss_reasons: reasons,
@@ -2128,6 +2192,43 @@ fn highest(steps: &[(Day, Conversion)]) -> u128 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        /// The rate in force on a day, looked up by the day, is the one the rates' search
+        /// finds: before the first, on each rate's day, between rates and after the last,
+        /// and for rates spanning more days than the lookup holds.
+        #[test]
+        fn the_rate_on_a_day_is_the_one_the_search_finds(
+            gaps in proptest::collection::vec(1i32..40_000, 0..6),
+            start in -1000i32..1000,
+            probes in proptest::collection::vec(-2000i32..250_000, 1..40),
+        ) {
+            let mut day = start;
+            let rates: Vec<(Day, Conversion)> = gaps
+                .iter()
+                .map(|g| {
+                    day += g;
+                    (day, Conversion { num: i64::from(*g), den: 1 })
+                })
+                .collect();
+            let by_day = RateDays::of(&rates);
+            let span = match (rates.first(), rates.last()) {
+                (Some(a), Some(z)) => i64::from(z.0 - a.0) + 1,
+                _ => 0,
+            };
+            let far = span > RateDays::MAX_DAYS;
+            prop_assert_eq!(by_day.count.is_empty(), rates.is_empty() || far);
+            let mut days = probes.clone();
+            days.extend(rates.iter().flat_map(|r| [r.0 - 1, r.0, r.0 + 1]));
+            for d in days {
+                prop_assert_eq!(
+                    by_day.count_on(&rates, d),
+                    rates.partition_point(|&(rd, _)| rd <= d),
+                    "day {}", d
+                );
+            }
+        }
+    }
 
     /// Conversions one after another are one exact fraction, and one too large to hold
     /// is held nearly (it had no such case: a rate through another currency is new).
