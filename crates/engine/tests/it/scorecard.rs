@@ -12,7 +12,17 @@ use salesorg_store::testing::fresh;
 
 /// A SQLite store holding the demo org, its history ending 2026-06-30.
 fn demo_store(people: u32, opps: u64, seed: u64) -> salesorg_store::testing::TestStore {
-    let mut s = fresh(BackendKind::Sqlite);
+    demo_on(BackendKind::Sqlite, people, opps, seed)
+}
+
+/// [`demo_store`] on either backend.
+fn demo_on(
+    kind: BackendKind,
+    people: u32,
+    opps: u64,
+    seed: u64,
+) -> salesorg_store::testing::TestStore {
+    let mut s = fresh(kind);
     let spec = DemoSpec {
         people,
         opportunities: opps,
@@ -83,15 +93,7 @@ fn the_demo_refuses_an_end_near_the_calendars_limits() {
 fn a_row_that_does_not_read_back_stops_the_first_load_wherever_it_falls() {
     let catalog = Catalog::builtin().unwrap();
     for kind in salesorg_store::testing::BOTH {
-        let mut s = fresh(kind);
-        let spec = DemoSpec {
-            people: 40,
-            opportunities: 3000,
-            seed: 5,
-            end: parse_date("2026-06-30").unwrap(),
-            activities_per_opp: 1.0,
-        };
-        generate(&spec, &mut StoreSink(&mut s), &Quiet).unwrap();
+        let mut s = demo_on(kind, 40, 3000, 5);
         let rows = s.counts().unwrap();
         let n = rows.iter().find(|(t, _)| *t == "stage_history").unwrap().1;
         assert!(
