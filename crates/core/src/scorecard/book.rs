@@ -413,6 +413,30 @@ pub struct Activities {
 }
 
 impl Activities {
+    /// Adds `total` activities (`calls` of them calls) of owner `p` on day `d` after the
+    /// rows so far (sorted by owner and day): into the last row where it is the same owner
+    /// and day, a row holding at most `u16::MAX`.
+    fn add_day(&mut self, p: u32, d: Day, mut total: u32, mut calls: u32) {
+        while total > 0 {
+            let joins = self.owner.last() == Some(&p)
+                && self.day.last() == Some(&d)
+                && self.total.last().is_some_and(|&t| t < u16::MAX);
+            if !joins {
+                self.owner.push(p);
+                self.day.push(d);
+                self.total.push(0);
+                self.calls.push(0);
+            }
+            let n = self.total.len() - 1;
+            let k = total.min(u32::from(u16::MAX - self.total[n]));
+            // (a row's calls are at most its activities: they fit as well)
+            let kc = calls.min(k);
+            self.total[n] += k as u16;
+            self.calls[n] += kc as u16;
+            total -= k;
+            calls -= kc;
+        }
+    }
     pub fn len(&self) -> usize {
         self.owner.len()
     }
@@ -980,6 +1004,58 @@ impl std::hash::Hasher for HashKey {
     }
 }
 
+/// Activities counted by owner and day as they arrive, when ids are not kept: (activities,
+/// calls) for each person on each day from the first to the last day of the deals and
+/// leads read before them. At 10M opportunities, 39M activities kept one by one until
+/// `finish` sorted them were ~350 MB of a first load's peak; 9,000 people over the three
+/// years' days are ~80 MB, touched only where there are activities. An activity on
+/// another day is kept one by one, as before.
+struct ActGrid {
+    lo: Day,
+    span: usize,
+    counts: Vec<[u32; 2]>,
+}
+
+impl ActGrid {
+    /// At most this many cells (256 MB); more, and activities are kept one by one.
+    const MAX_CELLS: usize = 1 << 25;
+
+    fn over(people: usize, opps: &Opps, leads: &Leads) -> Option<ActGrid> {
+        let days = opps
+            .created
+            .iter()
+            .chain(&opps.close)
+            .chain(&leads.created_day)
+            .copied()
+            .filter(|&d| d != NO_DAY);
+        let (lo, hi) = days.fold(None, |r: Option<(Day, Day)>, d| match r {
+            None => Some((d, d)),
+            Some((a, b)) => Some((a.min(d), b.max(d))),
+        })?;
+        let span = usize::try_from(i64::from(hi) - i64::from(lo) + 1).ok()?;
+        let cells = span.checked_mul(people)?;
+        (cells <= Self::MAX_CELLS).then(|| ActGrid {
+            lo,
+            span,
+            counts: vec![[0, 0]; cells],
+        })
+    }
+    /// Person `p`'s counts on day `d`, where the grid holds that day.
+    #[inline]
+    fn cell(&mut self, p: u32, d: Day) -> Option<&mut [u32; 2]> {
+        let k = usize::try_from(i64::from(d) - i64::from(self.lo)).ok()?;
+        if k >= self.span {
+            return None;
+        }
+        self.counts.get_mut(p as usize * self.span + k)
+    }
+    /// Person `p`'s counts on each of the grid's days, from `lo`.
+    fn days_of(&self, p: u32) -> &[[u32; 2]] {
+        let at = p as usize * self.span;
+        self.counts.get(at..at + self.span).unwrap_or(&[])
+    }
+}
+
 /// Record id → index, keyed by a 64-bit hash of the id and checked against the ids
 /// themselves (collisions fall back to a map of full ids).
 #[derive(Default)]
@@ -1052,7 +1128,12 @@ pub struct BookBuilder {
     lead_keys: Ids,
     lead_ix: IdIndex,
     lead_acts: Vec<(u32, i64, Day)>,
+    /// Activities one by one: with ids, or on days outside `act_grid`.
     acts: Activities,
+    /// Without ids, the activities' counts by owner and day as they arrive (see
+    /// [`ActGrid`]); made at the first activity, `None` until then or where it would not do.
+    act_grid: Option<ActGrid>,
+    act_grid_tried: bool,
     acct_keys: Ids,
     acct_ix: IdIndex,
     acct_owner: Vec<u32>,
@@ -1133,6 +1214,8 @@ impl BookBuilder {
             lead_ix: IdIndex::default(),
             lead_acts: Vec::new(),
             acts: Activities::default(),
+            act_grid: None,
+            act_grid_tried: false,
             acct_keys: Ids::default(),
             acct_ix: IdIndex::default(),
             acct_owner: Vec::new(),
@@ -1373,6 +1456,17 @@ impl BookBuilder {
         {
             self.lead_acts.push((li, a.at.unix(), d));
         }
+        if !self.keep_ids {
+            if !self.act_grid_tried {
+                self.act_grid_tried = true;
+                self.act_grid = ActGrid::over(self.people.len(), &self.opps, &self.leads);
+            }
+            if let Some(c) = self.act_grid.as_mut().and_then(|g| g.cell(owner, d)) {
+                c[0] = c[0].saturating_add(1);
+                c[1] = c[1].saturating_add(u32::from(a.kind == ActivityKind::Call));
+                return Ok(());
+            }
+        }
         let x = &mut self.acts;
         x.owner.push(owner);
         x.day.push(d);
@@ -1430,6 +1524,8 @@ impl BookBuilder {
             lead_ix,
             lead_acts,
             acts: mut raw_acts,
+            act_grid,
+            act_grid_tried: _,
             acct_keys,
             acct_ix,
             acct_owner,
@@ -1840,23 +1936,28 @@ impl BookBuilder {
                 ids: raw_acts.ids.permuted(&aperm),
             }
         } else {
-            // one row per owner and day
+            // one row per owner and day: each owner's activities kept one by one before
+            // the grid's days, the grid's, then those after them
             let mut a = Activities::default();
-            for i in 0..owner.len() {
-                let same = a.owner.last() == Some(&owner[i])
-                    && a.day.last() == Some(&days[i])
-                    && a.total.last().is_some_and(|&t| t < u16::MAX);
-                if same {
-                    let n = a.total.len() - 1;
-                    a.total[n] += 1;
-                    a.calls[n] += is_call(kind[i]);
-                } else {
-                    a.owner.push(owner[i]);
-                    a.day.push(days[i]);
-                    a.total.push(1);
-                    a.calls.push(is_call(kind[i]));
+            let mut i = 0;
+            for p in 0..np as u32 {
+                let grid = act_grid.as_ref().map(|g| (g.lo, g.days_of(p)));
+                let lo = grid.map_or(Day::MAX, |g| g.0);
+                while i < owner.len() && owner[i] == p && days[i] < lo {
+                    a.add_day(p, days[i], 1, u32::from(is_call(kind[i])));
+                    i += 1;
+                }
+                for (k, c) in grid.map_or(&[][..], |g| g.1).iter().enumerate() {
+                    if c[0] > 0 {
+                        a.add_day(p, lo + k as Day, c[0], c[1]);
+                    }
+                }
+                while i < owner.len() && owner[i] == p {
+                    a.add_day(p, days[i], 1, u32::from(is_call(kind[i])));
+                    i += 1;
                 }
             }
+            drop(act_grid);
             a.owner.shrink_to_fit();
             a.day.shrink_to_fit();
             a.total.shrink_to_fit();
@@ -2194,6 +2295,47 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        /// An owner's activities of a day, added a count at a time in (owner, day) order,
+        /// make as few rows as hold them (each at most `u16::MAX`, its calls at most its
+        /// activities), in that order, with every day's counts whole.
+        #[test]
+        fn activities_by_day_make_rows_that_hold_each_days_counts(
+            mut adds in proptest::collection::vec(
+                (0u32..3, 0i32..4, 1u32..140_000, 0u32..=100),
+                0..12,
+            ),
+        ) {
+            adds.sort_by_key(|x| (x.0, x.1));
+            let mut a = Activities::default();
+            let mut want: std::collections::BTreeMap<(u32, Day), (u64, u64)> =
+                std::collections::BTreeMap::new();
+            for &(p, d, total, pct) in &adds {
+                let calls = (u64::from(total) * u64::from(pct) / 100) as u32;
+                a.add_day(p, d, total, calls);
+                let w = want.entry((p, d)).or_default();
+                w.0 += u64::from(total);
+                w.1 += u64::from(calls);
+            }
+            let mut got: std::collections::BTreeMap<(u32, Day), (u64, u64, u64)> =
+                std::collections::BTreeMap::new();
+            for i in 0..a.total.len() {
+                prop_assert!(a.total[i] > 0 && a.calls[i] <= a.total[i]);
+                if i > 0 {
+                    prop_assert!((a.owner[i - 1], a.day[i - 1]) <= (a.owner[i], a.day[i]));
+                }
+                let g = got.entry((a.owner[i], a.day[i])).or_default();
+                g.0 += u64::from(a.total[i]);
+                g.1 += u64::from(a.calls[i]);
+                g.2 += 1;
+            }
+            prop_assert_eq!(got.len(), want.len());
+            for (k, w) in &want {
+                let g = got[k];
+                prop_assert_eq!((g.0, g.1), *w);
+                prop_assert_eq!(g.2, w.0.div_ceil(u64::from(u16::MAX)), "rows of {:?}", k);
+            }
+        }
+
         /// The rate in force on a day, looked up by the day, is the one the rates' search
         /// finds: before the first, on each rate's day, between rates and after the last,
         /// and for rates spanning more days than the lookup holds.
@@ -2228,6 +2370,31 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The activity grid spans the days of the deals and leads read before the
+    /// activities, for every person, and holds no other day.
+    #[test]
+    fn the_activity_grid_holds_the_deals_and_leads_days() {
+        let opps = Opps {
+            created: vec![100, NO_DAY],
+            close: vec![NO_DAY, 130],
+            ..Default::default()
+        };
+        let mut leads = Leads {
+            created_day: vec![90],
+            ..Default::default()
+        };
+        let mut g = ActGrid::over(3, &opps, &leads).unwrap();
+        assert_eq!((g.lo, g.span, g.counts.len()), (90, 41, 123));
+        assert!(g.cell(0, 89).is_none() && g.cell(2, 131).is_none());
+        g.cell(2, 130).unwrap()[0] += 1;
+        assert_eq!(g.days_of(2)[40], [1, 0]);
+        assert!(g.cell(3, 100).is_none(), "no such person");
+        // nothing read before the activities, or too many days: one by one
+        assert!(ActGrid::over(3, &Opps::default(), &Leads::default()).is_none());
+        leads.created_day = vec![0, (ActGrid::MAX_CELLS / 3) as Day];
+        assert!(ActGrid::over(3, &opps, &leads).is_none());
     }
 
     /// Conversions one after another are one exact fraction, and one too large to hold

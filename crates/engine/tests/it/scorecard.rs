@@ -126,6 +126,60 @@ fn a_row_that_does_not_read_back_stops_the_first_load_wherever_it_falls() {
     }
 }
 
+/// Without ids, the book counts activities by owner and day as they arrive (a grid over
+/// the days of the deals and leads read before them); with ids, it keeps them one by one.
+/// Both give every owner's activities and calls on every day, on days before and after the
+/// grid's too.
+#[test]
+fn activities_counted_as_they_arrive_are_those_kept_one_by_one() {
+    use salesorg_core::date::Timestamp;
+    use salesorg_core::ids::ActivityId;
+    use salesorg_core::records::{Activity, ActivityKind};
+    let catalog = Catalog::builtin().unwrap();
+    let mut s = demo_store(40, 600, 9);
+    let extra: Vec<Activity> = [
+        ("X1", ActivityKind::Call, "2001-02-03T10:00:00Z"),
+        ("X2", ActivityKind::Email, "2001-02-03T11:00:00Z"),
+        ("X3", ActivityKind::Call, "2001-02-04T09:00:00Z"),
+        ("X4", ActivityKind::Call, "2040-05-06T09:00:00Z"),
+    ]
+    .into_iter()
+    .map(|(id, kind, at)| Activity {
+        id: ActivityId::parse(id).unwrap(),
+        kind,
+        at: Timestamp::parse(at).unwrap(),
+        owner: PersonId::parse("P-00005").unwrap(),
+        lead: None,
+        opp: None,
+        account: None,
+        subject: None,
+    })
+    .collect();
+    s.upsert_activities(&mut extra.iter()).unwrap();
+    let mut by_day = |keep_ids: bool| {
+        let (b, _) =
+            salesorg_engine::scorecard::load_book(&mut s, &catalog, keep_ids, &Quiet).unwrap();
+        let a = &b.activities;
+        let mut sums = std::collections::BTreeMap::<(u32, i32), (u64, u64)>::new();
+        for i in 0..a.len() {
+            // (in the order the pass reads them by)
+            assert!(i == 0 || (a.owner[i - 1], a.day[i - 1]) <= (a.owner[i], a.day[i]));
+            let x = sums.entry((a.owner[i], a.day[i])).or_default();
+            x.0 += u64::from(a.total[i]);
+            x.1 += u64::from(a.calls[i]);
+        }
+        (sums, a.len())
+    };
+    let ((one_by_one, n), (counted, rows)) = (by_day(true), by_day(false));
+    assert_eq!(counted, one_by_one);
+    assert!(rows < n, "{rows} rows for {n} activities");
+    let d = |x: &str| day(parse_date(x).unwrap());
+    let on = |x: &str| counted.iter().find(|(k, _)| k.1 == d(x)).map(|(_, v)| *v);
+    assert_eq!(on("2001-02-03"), Some((2, 1)));
+    assert_eq!(on("2001-02-04"), Some((1, 1)));
+    assert_eq!(on("2040-05-06"), Some((1, 1)));
+}
+
 fn demo_engine(people: u32, opps: u64) -> Engine {
     let mut s = demo_store(people, opps, 7);
     salesorg_engine::scorecard::load(&mut s, &Catalog::builtin().unwrap(), true, false, &Quiet)
