@@ -1049,16 +1049,16 @@ struct IdIndex {
 }
 
 impl IdIndex {
-    /// The id's tag, and its first slot in a table of `2^bits` slots (from the tag's top
-    /// bits, so that growing needs no hash again).
+    /// The id's tag: the top 32 bits of its hash.
     #[inline]
     fn tag(id: &str) -> u32 {
         (id_hash(id) >> 32) as u32
     }
+    /// The first slot to look in for a tag: the tag's top bits, as many as the table's
+    /// size takes (so that growing needs no id hashed again).
     #[inline]
     fn first(&self, tag: u32) -> usize {
         let bits = self.slots.len().trailing_zeros();
-        // (a table of one slot: always slot 0)
         (u64::from(tag) >> (32 - bits.min(32))) as usize & (self.slots.len() - 1)
     }
     fn insert(&mut self, ids: &Ids, id: &str, ix: u32) {
@@ -1728,7 +1728,7 @@ impl BookBuilder {
             off[i + 1] += off[i];
         }
         // each row's new place, written over its deal's number (a column of its own
-        // beside that one was 180 MB of a first load's peak at 10M deals)
+        // beside it was 180 MB more at 10M deals)
         let mut dest = hist_opp;
         let mut next = off.clone();
         for o in dest.iter_mut() {
