@@ -87,12 +87,13 @@ fn scan_book(
     }
     // streamed, as every large table is: held whole, the rows and then the records of
     // 2.5M accounts or 5.5M surveys were gigabytes at the load's peak
+    let step = ("reading the org and the accounts", 1_000_000);
     pipelined(
         store,
         Scanned::Accounts,
         account_from,
         progress,
-        None,
+        step,
         |a| b.add_account(&a),
     )?;
     mark(&mut t, "org and accounts");
@@ -105,40 +106,38 @@ fn scan_book(
             *err = Some(e);
         }
     };
-    progress.update("reading opportunities", 0, 0);
-    let each = Some(("reading opportunities", 500_000));
+    let step = ("reading opportunities", 500_000);
     pipelined(
         store,
         Scanned::Opportunities,
         opp_from,
         progress,
-        each,
+        step,
         |o| keep(&mut err, b.add_opportunity(&o)),
     )?;
     mark(&mut t, "opportunities");
-    progress.update("reading the stage history", 0, 0);
+    let step = ("reading the stage history", 5_000_000);
     pipelined(
         store,
         Scanned::StageHistory,
         history_from,
         progress,
-        None,
+        step,
         |h| keep(&mut err, b.add_stage_change(&h)),
     )?;
     mark(&mut t, "stage history");
-    progress.update("reading leads", 0, 0);
-    pipelined(store, Scanned::Leads, lead_from, progress, None, |l| {
+    let step = ("reading leads", 1_000_000);
+    pipelined(store, Scanned::Leads, lead_from, progress, step, |l| {
         keep(&mut err, b.add_lead(&l))
     })?;
     mark(&mut t, "leads");
-    progress.update("reading activities", 0, 0);
-    let each = Some(("reading activities", 1_000_000));
+    let step = ("reading activities", 1_000_000);
     pipelined(
         store,
         Scanned::Activities,
         activity_from,
         progress,
-        each,
+        step,
         |a| keep(&mut err, b.add_activity(&a)),
     )?;
     mark(&mut t, "activities");
@@ -152,7 +151,8 @@ fn scan_book(
     for s in store.spend()? {
         b.add_spend(s);
     }
-    pipelined(store, Scanned::Surveys, survey_from, progress, None, |s| {
+    let step = ("reading quotas, spend and surveys", 1_000_000);
+    pipelined(store, Scanned::Surveys, survey_from, progress, step, |s| {
         b.add_survey(s)
     })?;
     mark(&mut t, "quotas, spend and surveys");
@@ -163,7 +163,8 @@ fn scan_book(
 }
 
 /// Reads `table`'s rows on another thread while this one decodes them (`decode`) and adds
-/// them to the book (`add`), in the order read; `each`: a progress line every so many rows.
+/// them to the book (`add`), in the order read; `(what, every)`: the step's progress line,
+/// at the start and every so many rows.
 /// Reading rows (the database's work) and making records of them (parsing every id and
 /// date) take about a core each: done in one loop, a first load at 10M took 128 s, on two
 /// threads 64 s. The rows go over in batches whose text buffers are filled again, not made anew; the records
@@ -174,9 +175,10 @@ fn pipelined<T>(
     table: Scanned,
     decode: fn(&[StoreValue]) -> salesorg_store::Result<T>,
     progress: &dyn Progress,
-    each: Option<(&str, u64)>,
+    (what, every): (&str, u64),
     mut add: impl FnMut(T),
 ) -> Result<()> {
+    progress.update(what, 0, 0);
     use std::sync::atomic::{AtomicBool, Ordering};
     const BATCH: usize = 1024;
     // (a batch: its rows' values one after another, and how many rows it holds)
@@ -235,9 +237,7 @@ fn pipelined<T>(
                         }
                     }
                     n += 1;
-                    if let Some((what, every)) = each
-                        && n.is_multiple_of(every)
-                    {
+                    if n.is_multiple_of(every) {
                         progress.update(what, n, 0);
                     }
                 }

@@ -1789,8 +1789,9 @@ impl BookBuilder {
             units,
             unit_ix,
             currencies,
-            rate_days: rates.iter().map(|r| RateDays::of(r)).collect(),
-            rates,
+            // (set below, with their lookup by day)
+            rates: Vec::new(),
+            rate_days: Vec::new(),
             stages,
             loss_reasons: reasons,
             opps,
@@ -1806,6 +1807,7 @@ impl BookBuilder {
             targets: Vec::new(),
             holidays: Vec::new(),
         };
+        book.set_rates(rates);
         // Amounts at close in the organisation's currency; first won deal per account.
         let na = acct_owner.len();
         let mut amount_at_close = vec![0i64; n];

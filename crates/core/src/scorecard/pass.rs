@@ -2086,8 +2086,7 @@ mod tests {
         }
     }
 
-    /// Each run gives back its cell and its values in the order added; a run closed with
-    /// no values is none.
+    /// A tally key gives back the kind's rank and the year it was made with.
     #[test]
     fn a_tally_key_gives_back_its_rank_and_year() {
         for (rank, sub, ly) in [(0, 0, false), (15, 7, true), (7, 3, true), (4, 0, false)] {
@@ -2099,6 +2098,8 @@ mod tests {
         }
     }
 
+    /// Each run gives back its cell and its values in the order added; a run closed with
+    /// no values is none.
     #[test]
     fn runs_keep_each_cells_values_in_the_order_added() {
         let mut r = Runs::default();
