@@ -946,6 +946,80 @@ fn open_pipeline_takes_every_owners_amounts_from_the_history() {
     );
 }
 
+/// Without record ids the builder lets go of the deals' ids once the stage history is in
+/// (at the first lead, activity, quota, spend or survey), and of the leads' once the
+/// activities are (at the first quota, spend or survey): a record of those kinds after
+/// that is an error that says so, not a row matched to no deal or an activity to no lead.
+/// With ids each is matched as before.
+#[test]
+fn a_record_after_the_ids_it_needs_were_let_go_of_is_refused() {
+    let midnight = base().midnight().assume_utc().unix_timestamp();
+    let id = OppId::parse("o0").unwrap();
+    let lead = |k: usize| Lead {
+        id: LeadId::parse(&format!("l{k}")).unwrap(),
+        owner: p(0),
+        source: None,
+        status: None,
+        created: Timestamp::from_unix(midnight),
+        converted_at: None,
+        converted_opp: None,
+        converted_account: None,
+    };
+    let row = StageChange {
+        id: "h0".into(),
+        opp: id.clone(),
+        at: Timestamp::from_unix(midnight + 3_600),
+        stage: Stage::parse("Prospecting").unwrap(),
+        amount: None,
+        close_date: None,
+        probability: None,
+        forecast_category: None,
+    };
+    let call = Activity {
+        id: ActivityId::parse("a0").unwrap(),
+        kind: ActivityKind::Call,
+        at: Timestamp::from_unix(midnight + 7_200),
+        owner: p(0),
+        lead: Some(LeadId::parse("l0").unwrap()),
+        opp: None,
+        account: None,
+        subject: None,
+    };
+    let survey = SurveyResponse {
+        id: "s0".into(),
+        account: AccountId::parse("acc").unwrap(),
+        date: base(),
+        score: 5,
+        scale_min: 1,
+        scale_max: 5,
+    };
+    for keep_ids in [false, true] {
+        let mut b = flat_builder(1, keep_ids);
+        b.add_opportunity(&open_deal(&id, 0, 1_000, "Negotiation", None, 0, 60))
+            .unwrap();
+        b.add_lead(&lead(0)).unwrap();
+        let late_row = b.add_stage_change(&row);
+        b.add_activity(&call).unwrap();
+        b.add_survey(survey.clone());
+        let late = [late_row, b.add_activity(&call), b.add_lead(&lead(1))];
+        for (r, what) in late
+            .into_iter()
+            .zip(["stage history row h0", "activity a0", "lead l1"])
+        {
+            match (keep_ids, r) {
+                (false, Err(e)) => {
+                    assert!(e.to_string().contains(&format!("{what} came after")), "{e}")
+                }
+                (true, Ok(())) => {}
+                (k, r) => panic!("ids {k}, {what}: {r:?}"),
+            }
+        }
+        // the records that came in order count: the call answered its lead
+        let e = Engine::new(b.finish().unwrap());
+        assert_eq!(e.book.leads.act_days.len(), if keep_ids { 2 } else { 1 });
+    }
+}
+
 /// Weighted open pipeline takes each deal's probability on the as-of day from its history
 /// row then: the one the row gives (kept apart only where it differs from the one the row
 /// would take without it), else the deal's own when the row is at the deal's current

@@ -15,12 +15,12 @@ use salesorg_core::money::Currency;
 use salesorg_core::records::{ActivityKind, OppStatus};
 use salesorg_core::scorecard::Book;
 use salesorg_core::scorecard::book::{
-    AccountInfo, Activities, Conversion, History, Ids, Leads, Opps, QuotaEntry, QuotaOn,
-    SpendEntry, SpendTarget, StageInfo, SurveyEntry,
+    AccountInfo, Activities, Conversion, History, Ids, Leads, NamedDeals, Opps, QuotaEntry,
+    QuotaOn, SpendEntry, SpendTarget, StageInfo, SurveyEntry,
 };
 
 const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
-const FORMAT: u32 = 12;
+const FORMAT: u32 = 13;
 
 /// Where the snapshot of a store lives: beside a SQLite file (`<file>.scorecard`), or in
 /// the user's cache folder for a PostgreSQL URL.
@@ -244,6 +244,8 @@ pub fn write(
         w.col(&o.modified)?;
         w.col(&o.hist_off)?;
         w.col(&o.owner_off)?;
+        w.col(&o.named.ix)?;
+        w.ids(&o.named.ids)?;
         w.u64(o.max_cycle as u64)?;
         // history
         let h = &b.history;
@@ -424,6 +426,16 @@ pub fn read(
         hist_off: r.col()?,
         owner_off: r.col()?,
         ids: Ids::default(),
+        named: {
+            let named = NamedDeals {
+                ix: r.col()?,
+                ids: r.ids()?,
+            };
+            if named.ix.len() != named.ids.len() || !named.ix.is_sorted_by(|a, b| a < b) {
+                return Err(bad("the named deals' columns do not match"));
+            }
+            named
+        },
         max_cycle: r.u64()? as i32,
     };
     let history = History {

@@ -1961,3 +1961,91 @@ fn scopes_are_titled_by_name() {
     assert_eq!(t("unit:North-1"), "North-1");
     assert_eq!(t("company"), "ACME");
 }
+
+/// A deal converted on a day before its currency's first rate by the pass (on its created
+/// day, or on an as-of day it was open on) is named by its id in the error, whether the
+/// book keeps its record ids (`explain`'s) or not (the scorecard's, which holds only the
+/// ids of such deals), and from the snapshot as from the rows.
+#[test]
+fn a_deal_converted_before_its_currencys_first_rate_is_named_in_the_error() {
+    // EUR's first rate is on 2023-01-01 (see `small_org`): one deal is created before it
+    // and won after, the other open since a day unknown
+    let mut created_early = opp(
+        "O9",
+        "R1",
+        "ACC1",
+        "100",
+        "EUR",
+        OppStatus::Won,
+        "Closed Won",
+        "2022-12-15",
+        "2024-01-03",
+    );
+    created_early.probability = None;
+    let mut open_undated = opp(
+        "O10",
+        "R1",
+        "ACC1",
+        "100",
+        "EUR",
+        OppStatus::Open,
+        "Prospecting",
+        "2022-12-15",
+        "2022-12-20",
+    );
+    // (its expected close in the period: its amount is converted on the period's as-of day)
+    open_undated.created = None;
+    let errors = |e: &Engine| -> [String; 2] {
+        let p = Period::parse("2022-12", &e.book.settings.fiscal).unwrap();
+        let scope = e.scope("company").unwrap();
+        ["pipeline_created", "pipeline_open"].map(|k| {
+            e.run(
+                std::slice::from_ref(&scope),
+                std::slice::from_ref(&p),
+                &[k],
+                d("2026-01-01"),
+            )
+            .err()
+            .unwrap_or_else(|| panic!("{k}: a missing rate must fail"))
+            .to_string()
+        })
+    };
+    let check = |[created, open]: [String; 2], what: &str| {
+        assert!(
+            created.contains("opportunity O9 ") && created.contains("2022-12-15"),
+            "{what}: {created}"
+        );
+        assert!(
+            open.contains("opportunity O10 ") && open.contains("2022-12-31"),
+            "{what}: {open}"
+        );
+    };
+    for kind in BOTH {
+        let mut st = fresh(kind);
+        small_org(&mut st, &settings());
+        st.upsert_opportunities(&mut [created_early.clone(), open_undated.clone()].iter())
+            .unwrap();
+        for keep_ids in [false, true] {
+            let cache = kind == BackendKind::Sqlite;
+            for round in ["the rows", "the snapshot"] {
+                let (e, t) = salesorg_engine::scorecard::load(
+                    &mut st,
+                    &Catalog::builtin().unwrap(),
+                    keep_ids,
+                    cache,
+                    &Quiet,
+                )
+                .unwrap();
+                assert_eq!(
+                    t.phases[0].0 == "snapshot",
+                    cache && round == "the snapshot",
+                    "{kind}: {round}"
+                );
+                check(errors(&e), &format!("{kind}, ids {keep_ids}, from {round}"));
+                if !cache {
+                    break;
+                }
+            }
+        }
+    }
+}
