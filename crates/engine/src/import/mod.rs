@@ -271,9 +271,10 @@ pub struct Loader<'s> {
     spend: Vec<Spend>,
     rates: Vec<CurrencyRate>,
     surveys: Vec<SurveyResponse>,
-    /// Per currency other than the organisation's, this import's deals in it and the
-    /// earliest close date of those closed (see [`Loader::rates_note`]).
-    foreign: BTreeMap<Currency, (u64, Option<Date>)>,
+    /// Per currency other than the organisation's, this import's deals in it, the
+    /// earliest close date of those closed and the earliest created date of those with an
+    /// amount (see [`Loader::rates_note`]).
+    foreign: BTreeMap<Currency, (u64, Option<Date>, Option<Date>)>,
     /// Per kind of money, this import's largest amount and its cell: where a total past
     /// what a sum holds is refused (see [`Loader::check_money`]).
     largest: BTreeMap<MoneyKind, (u64, Origin, String)>,
@@ -677,12 +678,17 @@ impl<'s> Loader<'s> {
             self.see_date(d);
         }
         if o.currency != self.settings.currency {
-            let e = self.foreign.entry(o.currency).or_insert((0, None));
+            let e = self.foreign.entry(o.currency).or_insert((0, None, None));
             e.0 += 1;
             if o.status != OppStatus::Open
                 && let Some(c) = o.close_date
             {
                 e.1 = Some(e.1.map_or(c, |x: Date| x.min(c)));
+            }
+            if o.amount.is_some()
+                && let Some(c) = o.created
+            {
+                e.2 = Some(e.2.map_or(c, |x: Date| x.min(c)));
             }
         }
         self.opps.push(o);
@@ -1045,8 +1051,11 @@ impl<'s> Loader<'s> {
     /// Finishes the batch: flushes, writes the org merged effective-dated, and checks every
     /// reference. Returns the summary, or the problems that refuse the batch.
     /// Says, before a scorecard refuses them, which of this import's deals no rate the
-    /// store holds can convert: a currency with no rate to or from the organisation's, or
-    /// deals closed before its first rate (spec §1 "Amounts": an error, not a zero).
+    /// store holds can convert: a currency with no rate to or from the organisation's,
+    /// deals closed before its first rate (every scorecard refuses them), or else deals
+    /// created before it (a scorecard over the days they were created, or open, on does:
+    /// their pipeline is converted on those days) (spec §1 "Amounts": an error, not a
+    /// zero).
     fn rates_note(&mut self) -> Result<()> {
         if self.foreign.is_empty() {
             return Ok(());
@@ -1056,7 +1065,7 @@ impl<'s> Loader<'s> {
         let foreign = std::mem::take(&mut self.foreign);
         let ccys: Vec<Currency> = foreign.keys().copied().collect();
         let starts = salesorg_core::scorecard::book::conversions_start(&rates, org, &ccys);
-        for ((ccy, (n, earliest)), first) in foreign.into_iter().zip(starts) {
+        for ((ccy, (n, earliest, created)), first) in foreign.into_iter().zip(starts) {
             let fix = "import rates with `salesorg import salesorg currency_rates.csv` (or the \
                        export's own rate files), and scorecards will take them";
             match (first, earliest) {
@@ -1070,6 +1079,14 @@ impl<'s> Loader<'s> {
                      {ccy} into {org} ({}): scorecards will refuse them until a rate covers \
                      that day; {fix}",
                     fmt_date(e),
+                    fmt_date(f)
+                )),
+                (Some(f), _) if created.is_some_and(|c| c < f) => self.notes.push(format!(
+                    "opportunities in {ccy} were created as early as {}, before the first rate \
+                     from {ccy} into {org} ({}): a scorecard over the days before that rate \
+                     will refuse them (their pipeline is converted on the day it was \
+                     created, or open); {fix}",
+                    created.map(fmt_date).unwrap_or_default(),
                     fmt_date(f)
                 )),
                 _ => {}

@@ -726,7 +726,8 @@ fn a_corporate_currency_other_than_the_orgs_is_refused_with_the_fix() {
 }
 
 /// An import says which of its deals no rate in the store converts, before a scorecard
-/// refuses them: a currency without any rate, and deals closed before a currency's first.
+/// refuses them: a currency without any rate, deals closed before a currency's first, and
+/// deals created before it.
 #[test]
 fn an_import_says_which_deals_no_rate_converts() {
     let types = "Id,IsoCode,ConversionRate,IsCorporate\n02b000000000001AAA,USD,1.0,true\n";
@@ -755,6 +756,20 @@ fn an_import_says_which_deals_no_rate_converts() {
             && text.contains(
                 "opportunities in JPY closed as early as 2024-02-10, before the first rate from JPY into USD (2024-02-15)"
             ),
+        "{text}"
+    );
+    // the yen's first rate after its deal was created (2023-12-01) but before it closed:
+    // said of the created day (a scorecard over December 2023 converts its pipeline then)
+    std::fs::write(
+        d.path().join("DatedConversionRate.csv"),
+        "Id,IsoCode,ConversionRate,StartDate\n04w000000000002AAA,JPY,148.25,2024-01-01\n",
+    )
+    .unwrap();
+    let text = notes(&mut s);
+    assert!(
+        text.contains(
+            "opportunities in JPY were created as early as 2023-12-01, before the first rate from JPY into USD (2024-01-01)"
+        ) && !text.contains("JPY closed as early"),
         "{text}"
     );
     // with the rates in place, nothing is said
