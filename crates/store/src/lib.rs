@@ -169,6 +169,19 @@ pub trait Backend: Send {
         params: &[Value],
         f: &mut dyn FnMut(&[Value]) -> Result<()>,
     ) -> Result<()>;
+    /// Runs a query and hands its rows to `f` in batches of up to `batch` rows: `f` gets
+    /// the rows' values one row after another (the vector holds exactly that many rows)
+    /// and how many rows they are. Each value is read straight into the buffer of the
+    /// one in its place before it; `f` may swap the vector for another (a batch handed
+    /// back), whose buffers the next rows then fill. A bulk scan's rows are so read once,
+    /// not into one row's buffers and then copied into a batch's.
+    fn query_batches(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        batch: usize,
+        f: &mut dyn FnMut(&mut Vec<Value>, usize) -> Result<()>,
+    ) -> Result<()>;
     /// Inserts rows, updating the non-key columns of rows whose key exists.
     fn upsert(
         &mut self,
@@ -177,6 +190,24 @@ pub trait Backend: Send {
         key: &[&str],
         rows: &mut dyn Iterator<Item = Vec<Value>>,
     ) -> Result<u64>;
+}
+
+/// Reads a row of `n` values into `vals` from place `at` on, each through `read` into the
+/// value already in its place (a batch's buffers, filled again; see
+/// [`Backend::query_batches`]), the vector grown where it is shorter.
+pub(crate) fn fill_row(
+    vals: &mut Vec<Value>,
+    at: usize,
+    n: usize,
+    mut read: impl FnMut(&mut Value, usize) -> Result<()>,
+) -> Result<()> {
+    if vals.len() < at + n {
+        vals.resize(at + n, Value::Null);
+    }
+    for (i, slot) in vals[at..at + n].iter_mut().enumerate() {
+        read(slot, i)?;
+    }
+    Ok(())
 }
 
 /// The store: a backend plus the domain's reads and writes.
@@ -742,6 +773,20 @@ impl Store {
         table: Scanned,
         f: &mut dyn FnMut(&[Value]) -> Result<()>,
     ) -> Result<()> {
+        self.db.query_each(&Self::scan_sql(table), &[], f)
+    }
+    /// [`Store::scan_rows`] in batches of up to `batch` rows (see
+    /// [`Backend::query_batches`]): for a reader that hands the rows to another thread.
+    pub fn scan_batches(
+        &mut self,
+        table: Scanned,
+        batch: usize,
+        f: &mut dyn FnMut(&mut Vec<Value>, usize) -> Result<()>,
+    ) -> Result<()> {
+        self.db.query_batches(&Self::scan_sql(table), &[], batch, f)
+    }
+    /// The query that reads every row of `table`, in its order.
+    fn scan_sql(table: Scanned) -> String {
         let (cols, from) = match table {
             Scanned::Accounts => (ACCOUNT_COLS, "accounts ORDER BY id"),
             Scanned::Opportunities => (OPP_COLS, "opportunities ORDER BY id"),
@@ -750,8 +795,7 @@ impl Store {
             Scanned::Activities => (ACTIVITY_COLS, "activities ORDER BY id"),
             Scanned::Surveys => (SURVEY_COLS, "surveys ORDER BY id"),
         };
-        let sql = format!("SELECT {} FROM {from}", cols.join(", "));
-        self.db.query_each(&sql, &[], f)
+        format!("SELECT {} FROM {from}", cols.join(", "))
     }
     pub fn upsert_leads(&mut self, v: &[Lead]) -> Result<u64> {
         self.bump()?;
