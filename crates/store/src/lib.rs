@@ -192,22 +192,64 @@ pub trait Backend: Send {
     ) -> Result<u64>;
 }
 
-/// Reads a row of `n` values into `vals` from place `at` on, each through `read` into the
-/// value already in its place (a batch's buffers, filled again; see
-/// [`Backend::query_batches`]), the vector grown where it is shorter.
-pub(crate) fn fill_row(
-    vals: &mut Vec<Value>,
-    at: usize,
-    n: usize,
-    mut read: impl FnMut(&mut Value, usize) -> Result<()>,
-) -> Result<()> {
-    if vals.len() < at + n {
-        vals.resize(at + n, Value::Null);
+/// Rows read in batches for [`Backend::query_batches`]: each row's values read straight
+/// into the buffers of the values in their places (a batch handed back, filled again),
+/// each full batch handed to `f`.
+pub(crate) struct Batches<'f> {
+    vals: Vec<Value>,
+    rows: usize,
+    width: usize,
+    batch: usize,
+    f: &'f mut dyn FnMut(&mut Vec<Value>, usize) -> Result<()>,
+}
+
+impl<'f> Batches<'f> {
+    pub(crate) fn new(
+        batch: usize,
+        f: &'f mut dyn FnMut(&mut Vec<Value>, usize) -> Result<()>,
+    ) -> Batches<'f> {
+        Batches {
+            vals: Vec::new(),
+            rows: 0,
+            width: 0,
+            batch: batch.max(1),
+            f,
+        }
     }
-    for (i, slot) in vals[at..at + n].iter_mut().enumerate() {
-        read(slot, i)?;
+    /// Reads a row of `n` values, each through `read` into the value in its place (the
+    /// vector grown where it is shorter); hands the batch over once it is full.
+    pub(crate) fn row(
+        &mut self,
+        n: usize,
+        mut read: impl FnMut(&mut Value, usize) -> Result<()>,
+    ) -> Result<()> {
+        let at = self.rows * n;
+        if self.vals.len() < at + n {
+            self.vals.resize(at + n, Value::Null);
+        }
+        for (i, slot) in self.vals[at..at + n].iter_mut().enumerate() {
+            read(slot, i)?;
+        }
+        (self.rows, self.width) = (self.rows + 1, n);
+        if self.rows == self.batch {
+            self.hand()?;
+        }
+        Ok(())
     }
-    Ok(())
+    /// Hands over the rows read since the last batch, exactly those.
+    fn hand(&mut self) -> Result<()> {
+        self.vals.truncate(self.rows * self.width);
+        (self.f)(&mut self.vals, self.rows)?;
+        self.rows = 0;
+        Ok(())
+    }
+    /// Hands over the last rows, if any.
+    pub(crate) fn finish(mut self) -> Result<()> {
+        if self.rows > 0 {
+            self.hand()?;
+        }
+        Ok(())
+    }
 }
 
 /// The store: a backend plus the domain's reads and writes.

@@ -7,7 +7,7 @@ use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, NoTls};
 
 use crate::sqlite::on_conflict;
-use crate::{Backend, BackendKind, Result, StoreError, Value, fill_row};
+use crate::{Backend, BackendKind, Batches, Result, StoreError, Value};
 
 pub struct Pg {
     client: Client,
@@ -207,25 +207,14 @@ impl Backend for Pg {
         use postgres::fallible_iterator::FallibleIterator;
         let p: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
         let mut it = self.client.query_raw(dollar(sql).as_str(), p)?;
-        let (mut vals, mut k, mut n) = (Vec::new(), 0usize, 0usize);
+        let mut batches = Batches::new(batch, f);
         while let Some(row) = it.next()? {
-            n = row.len();
-            fill_row(&mut vals, k * n, n, |slot, i| {
+            batches.row(row.len(), |slot, i| {
                 read_into(slot, &row, i);
                 Ok(())
             })?;
-            k += 1;
-            if k == batch.max(1) {
-                vals.truncate(k * n);
-                f(&mut vals, k)?;
-                k = 0;
-            }
         }
-        if k > 0 {
-            vals.truncate(k * n);
-            f(&mut vals, k)?;
-        }
-        Ok(())
+        batches.finish()
     }
     fn upsert(
         &mut self,

@@ -4,7 +4,7 @@
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ToSql, params_from_iter};
 
-use crate::{Backend, BackendKind, Result, StoreError, Value, fill_row};
+use crate::{Backend, BackendKind, Batches, Result, StoreError, Value};
 
 /// The page cache's size in KiB while writing (256 MiB: bulk loads spill less).
 pub const BULK_CACHE_KIB: i64 = 262_144;
@@ -121,24 +121,14 @@ impl Backend for Lite {
         let mut st = self.conn.prepare_cached(sql)?;
         let n = st.column_count();
         let mut rows = st.query(params_from_iter(params.iter()))?;
-        let (mut vals, mut k) = (Vec::new(), 0usize);
+        let mut batches = Batches::new(batch, f);
         while let Some(r) = rows.next()? {
-            fill_row(&mut vals, k * n, n, |slot, i| {
+            batches.row(n, |slot, i| {
                 read_into(slot, r.get_ref(i)?);
                 Ok(())
             })?;
-            k += 1;
-            if k == batch.max(1) {
-                vals.truncate(k * n);
-                f(&mut vals, k)?;
-                k = 0;
-            }
         }
-        if k > 0 {
-            vals.truncate(k * n);
-            f(&mut vals, k)?;
-        }
-        Ok(())
+        batches.finish()
     }
     fn upsert(
         &mut self,
