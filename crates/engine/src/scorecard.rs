@@ -167,11 +167,12 @@ fn scan_book(
 /// at the start and every so many rows.
 /// Reading rows (the database's work) and making records of them (parsing every id and
 /// date) take about a core each: done in one loop, a first load at 10M took 128 s, on two
-/// threads 64 s. The rows go over in batches, read by the store straight into the text
-/// buffers of a batch handed back (read into one row's buffers and copied into a batch's,
-/// the reader thread, on which a first load waits, did that copy too: 7 % of a 10M load); the records
-/// and the book are made on this thread, whose memory the allocator keeps in one arena (a
-/// book grown on a second thread held 150 MB more at 10M opportunities).
+/// threads 64 s. The rows go over in batches, which the store reads straight into the text
+/// buffers of a batch handed back (it had read each row into one row's buffers and copied
+/// them into the batch, on the reader thread that a first load waits on: 7 % of a 10M
+/// load); the records and the book are made on this thread, whose memory the allocator
+/// keeps in one arena (a book grown on a second thread held 150 MB more at 10M
+/// opportunities).
 fn pipelined<T>(
     store: &mut Store,
     table: Scanned,

@@ -113,17 +113,6 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 }
 
 impl Value {
-    /// Makes this value a copy of `v`, in this value's text buffer where both are text
-    /// (a row kept for later without a new string per column).
-    pub fn assign(&mut self, v: &Value) {
-        match (&mut *self, v) {
-            (Value::Text(a), Value::Text(b)) => {
-                a.clear();
-                a.push_str(b);
-            }
-            _ => *self = v.clone(),
-        }
-    }
     pub fn as_int(&self) -> Option<i64> {
         match self {
             Value::Int(i) => Some(*i),

@@ -1053,9 +1053,8 @@ impl<'s> Loader<'s> {
     /// Says, before a scorecard refuses them, which of this import's deals no rate the
     /// store holds can convert: a currency with no rate to or from the organisation's,
     /// deals closed before its first rate (every scorecard refuses them), or else deals
-    /// created before it (a scorecard over the days they were created, or open, on does:
-    /// their pipeline is converted on those days) (spec §1 "Amounts": an error, not a
-    /// zero).
+    /// created before it (a scorecard over a day before the rate converts their pipeline
+    /// on that day, and refuses them). Spec §1 "Amounts": an error, not a zero.
     fn rates_note(&mut self) -> Result<()> {
         if self.foreign.is_empty() {
             return Ok(());
