@@ -128,6 +128,58 @@ impl Value {
     }
 }
 
+/// A value as a bulk scan reads it ([`Backend::query_batches`]): a text's bytes not yet
+/// checked to be UTF-8. The reader thread that a first load waits on only copies them out
+/// of the database; the thread that makes records of them checks them, as it sets a row's
+/// values from them ([`Raw::read_into`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Raw {
+    #[default]
+    Null,
+    Int(i64),
+    Text(Vec<u8>),
+}
+
+impl Raw {
+    /// Sets `slot` to this value, a text into the buffer of the text already there: checked
+    /// to be UTF-8 (bytes that are not are read with U+FFFD in their place, as a row read
+    /// one by one is).
+    pub fn read_into(&self, slot: &mut Value) {
+        match (slot, self) {
+            (Value::Text(s), Raw::Text(b)) => {
+                s.clear();
+                match std::str::from_utf8(b) {
+                    Ok(x) => s.push_str(x),
+                    Err(_) => s.push_str(&String::from_utf8_lossy(b)),
+                }
+            }
+            (slot, Raw::Text(b)) => *slot = Value::Text(String::from_utf8_lossy(b).into_owned()),
+            (slot, Raw::Int(i)) => *slot = Value::Int(*i),
+            (slot, Raw::Null) => *slot = Value::Null,
+        }
+    }
+    /// Makes this value the text `t`, in the buffer of the text already here.
+    pub(crate) fn set_text(&mut self, t: &[u8]) {
+        match self {
+            Raw::Text(b) => {
+                b.clear();
+                b.extend_from_slice(t);
+            }
+            _ => *self = Raw::Text(t.to_vec()),
+        }
+    }
+}
+
+impl From<Value> for Raw {
+    fn from(v: Value) -> Raw {
+        match v {
+            Value::Null => Raw::Null,
+            Value::Int(i) => Raw::Int(i),
+            Value::Text(t) => Raw::Text(t.into_bytes()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendKind {
     Sqlite,
@@ -159,17 +211,18 @@ pub trait Backend: Send {
         f: &mut dyn FnMut(&[Value]) -> Result<()>,
     ) -> Result<()>;
     /// Runs a query and hands its rows to `f` in batches of up to `batch` rows: `f` gets
-    /// the rows' values one row after another (the vector holds exactly that many rows)
-    /// and how many rows they are. Each value is read straight into the buffer of the
-    /// one in its place before it; `f` may swap the vector for another (a batch handed
-    /// back), whose buffers the next rows then fill. A bulk scan's rows are so read once,
-    /// not into one row's buffers and then copied into a batch's.
+    /// the rows' values one row after another (the vector holds exactly that many rows),
+    /// their texts as bytes not yet checked ([`Raw`]), and how many rows they are. Each
+    /// value is read straight into the buffer of the one in its place before it; `f` may
+    /// swap the vector for another (a batch handed back), whose buffers the next rows then
+    /// fill. A bulk scan's rows are so read once, not into one row's buffers and then
+    /// copied into a batch's.
     fn query_batches(
         &mut self,
         sql: &str,
         params: &[Value],
         batch: usize,
-        f: &mut dyn FnMut(&mut Vec<Value>, usize) -> Result<()>,
+        f: &mut dyn FnMut(&mut Vec<Raw>, usize) -> Result<()>,
     ) -> Result<()>;
     /// Inserts rows, updating the non-key columns of rows whose key exists.
     fn upsert(
@@ -185,17 +238,17 @@ pub trait Backend: Send {
 /// into the buffers of the values in their places (a batch handed back, filled again),
 /// each full batch handed to `f`.
 pub(crate) struct Batches<'f> {
-    vals: Vec<Value>,
+    vals: Vec<Raw>,
     rows: usize,
     width: usize,
     batch: usize,
-    f: &'f mut dyn FnMut(&mut Vec<Value>, usize) -> Result<()>,
+    f: &'f mut dyn FnMut(&mut Vec<Raw>, usize) -> Result<()>,
 }
 
 impl<'f> Batches<'f> {
     pub(crate) fn new(
         batch: usize,
-        f: &'f mut dyn FnMut(&mut Vec<Value>, usize) -> Result<()>,
+        f: &'f mut dyn FnMut(&mut Vec<Raw>, usize) -> Result<()>,
     ) -> Batches<'f> {
         Batches {
             vals: Vec::new(),
@@ -210,11 +263,11 @@ impl<'f> Batches<'f> {
     pub(crate) fn row(
         &mut self,
         n: usize,
-        mut read: impl FnMut(&mut Value, usize) -> Result<()>,
+        mut read: impl FnMut(&mut Raw, usize) -> Result<()>,
     ) -> Result<()> {
         let at = self.rows * n;
         if self.vals.len() < at + n {
-            self.vals.resize(at + n, Value::Null);
+            self.vals.resize(at + n, Raw::Null);
         }
         for (i, slot) in self.vals[at..at + n].iter_mut().enumerate() {
             read(slot, i)?;
@@ -812,7 +865,7 @@ impl Store {
         &mut self,
         table: Scanned,
         batch: usize,
-        f: &mut dyn FnMut(&mut Vec<Value>, usize) -> Result<()>,
+        f: &mut dyn FnMut(&mut Vec<Raw>, usize) -> Result<()>,
     ) -> Result<()> {
         self.db.query_batches(&Self::scan_sql(table), &[], batch, f)
     }

@@ -7,7 +7,7 @@ use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, NoTls};
 
 use crate::sqlite::on_conflict;
-use crate::{Backend, BackendKind, Batches, Result, StoreError, Value};
+use crate::{Backend, BackendKind, Batches, Raw, Result, StoreError, Value};
 
 pub struct Pg {
     client: Client,
@@ -202,7 +202,7 @@ impl Backend for Pg {
         sql: &str,
         params: &[Value],
         batch: usize,
-        f: &mut dyn FnMut(&mut Vec<Value>, usize) -> Result<()>,
+        f: &mut dyn FnMut(&mut Vec<Raw>, usize) -> Result<()>,
     ) -> Result<()> {
         use postgres::fallible_iterator::FallibleIterator;
         let p: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
@@ -210,7 +210,13 @@ impl Backend for Pg {
         let mut batches = Batches::new(batch, f);
         while let Some(row) = it.next()? {
             batches.row(row.len(), |slot, i| {
-                read_into(slot, &row, i);
+                // (the driver checks a text as it reads it: a copy of its bytes, then)
+                let ty = row.columns()[i].type_();
+                let int = matches!(*ty, Type::INT8 | Type::INT4 | Type::INT2 | Type::BOOL);
+                match row.try_get::<_, Option<&str>>(i) {
+                    Ok(Some(t)) if !int => slot.set_text(t.as_bytes()),
+                    _ => *slot = read(&row, i).into(),
+                }
                 Ok(())
             })?;
         }

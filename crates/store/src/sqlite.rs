@@ -4,7 +4,7 @@
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ToSql, params_from_iter};
 
-use crate::{Backend, BackendKind, Batches, Result, StoreError, Value};
+use crate::{Backend, BackendKind, Batches, Raw, Result, StoreError, Value};
 
 /// The page cache's size in KiB while writing (256 MiB: bulk loads spill less).
 pub const BULK_CACHE_KIB: i64 = 262_144;
@@ -116,7 +116,7 @@ impl Backend for Lite {
         sql: &str,
         params: &[Value],
         batch: usize,
-        f: &mut dyn FnMut(&mut Vec<Value>, usize) -> Result<()>,
+        f: &mut dyn FnMut(&mut Vec<Raw>, usize) -> Result<()>,
     ) -> Result<()> {
         let mut st = self.conn.prepare_cached(sql)?;
         let n = st.column_count();
@@ -124,7 +124,10 @@ impl Backend for Lite {
         let mut batches = Batches::new(batch, f);
         while let Some(r) = rows.next()? {
             batches.row(n, |slot, i| {
-                read_into(slot, r.get_ref(i)?);
+                match r.get_ref(i)? {
+                    ValueRef::Text(t) | ValueRef::Blob(t) => slot.set_text(t),
+                    v => *slot = read(v).into(),
+                }
                 Ok(())
             })?;
         }

@@ -448,10 +448,11 @@ fn scanning_shrinks_the_page_cache_only_while_it_runs() {
 /// A table read in batches (the scorecard's first load hands them to another thread) gives
 /// exactly the rows read one by one, in order: full batches and a last short one, each
 /// read into the buffers of whatever vector the reader handed back, here one longer than
-/// a batch and full of other values, then the batch before.
+/// a batch and full of other values, then the batch before; their texts, checked and set
+/// into a row of other values, are those of the rows read one by one.
 #[test]
 fn a_table_read_in_batches_is_its_rows_in_order_on_both_backends() {
-    use salesorg_store::{Scanned, Value};
+    use salesorg_store::{Raw, Scanned, Value};
     for kind in BOTH {
         let mut s = fresh(kind);
         s.upsert_people(&[person("a"), person("b")]).unwrap();
@@ -474,13 +475,21 @@ fn a_table_read_in_batches_is_its_rows_in_order_on_both_backends() {
         })
         .unwrap();
         assert_eq!(one_by_one.len(), 7, "{kind}");
-        let mut spare: Vec<Value> = vec![Value::Text("stale".repeat(9)); 100];
-        spare.push(Value::Int(7));
+        let mut spare: Vec<Raw> = vec![Raw::Text("stale".repeat(9).into_bytes()); 100];
+        spare.push(Raw::Int(7));
         let (mut batched, mut sizes) = (Vec::new(), Vec::new());
+        // (each row's values set from the raw ones into a row of other values)
+        let mut row = vec![Value::Text("old".into()); 50];
         s.scan_batches(Scanned::Opportunities, 3, &mut |vals, rows| {
             sizes.push(rows);
             assert_eq!(vals.len() % rows, 0, "{kind}");
-            batched.extend(vals.chunks(vals.len() / rows).map(<[Value]>::to_vec));
+            for raw in vals.chunks(vals.len() / rows) {
+                row.truncate(raw.len());
+                for (slot, r) in row.iter_mut().zip(raw) {
+                    r.read_into(slot);
+                }
+                batched.push(row.clone());
+            }
             std::mem::swap(vals, &mut spare);
             Ok(())
         })
@@ -488,4 +497,24 @@ fn a_table_read_in_batches_is_its_rows_in_order_on_both_backends() {
         assert_eq!(sizes, [3, 3, 1], "{kind}");
         assert_eq!(batched, one_by_one, "{kind}");
     }
+}
+
+/// A scanned value's text is checked where a row is set from it: bytes that are not UTF-8
+/// read with U+FFFD in their place, as a row read one by one reads them, and a value of
+/// another kind replaces the text before it.
+#[test]
+fn a_raw_text_is_checked_as_a_row_is_set_from_it() {
+    use salesorg_store::{Raw, Value};
+    let mut slot = Value::Text("a longer text before".into());
+    Raw::Text(b"Caf\xc3\xa9".to_vec()).read_into(&mut slot);
+    assert_eq!(slot, Value::Text("Café".into()));
+    Raw::Text(b"bad \xff byte".to_vec()).read_into(&mut slot);
+    assert_eq!(slot, Value::Text("bad \u{fffd} byte".into()));
+    Raw::Null.read_into(&mut slot);
+    assert_eq!(slot, Value::Null);
+    Raw::Text(b"again".to_vec()).read_into(&mut slot);
+    assert_eq!(slot, Value::Text("again".into()));
+    Raw::Int(-3).read_into(&mut slot);
+    assert_eq!(slot, Value::Int(-3));
+    assert_eq!(Raw::from(Value::Text("x".into())), Raw::Text(b"x".to_vec()));
 }
