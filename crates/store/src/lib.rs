@@ -146,13 +146,7 @@ impl Raw {
     /// one by one is).
     pub fn read_into(&self, slot: &mut Value) {
         match (slot, self) {
-            (Value::Text(s), Raw::Text(b)) => {
-                s.clear();
-                match std::str::from_utf8(b) {
-                    Ok(x) => s.push_str(x),
-                    Err(_) => s.push_str(&String::from_utf8_lossy(b)),
-                }
-            }
+            (Value::Text(s), Raw::Text(b)) => set_utf8(s, b),
             (slot, Raw::Text(b)) => *slot = Value::Text(String::from_utf8_lossy(b).into_owned()),
             (slot, Raw::Int(i)) => *slot = Value::Int(*i),
             (slot, Raw::Null) => *slot = Value::Null,
@@ -167,6 +161,16 @@ impl Raw {
             }
             _ => *self = Raw::Text(t.to_vec()),
         }
+    }
+}
+
+/// Makes `s` the text of `b`, in its own buffer: bytes that are not UTF-8 with U+FFFD in
+/// their place (how both backends read a text back).
+pub(crate) fn set_utf8(s: &mut String, b: &[u8]) {
+    s.clear();
+    match std::str::from_utf8(b) {
+        Ok(x) => s.push_str(x),
+        Err(_) => s.push_str(&String::from_utf8_lossy(b)),
     }
 }
 

@@ -71,19 +71,25 @@ fn read(row: &postgres::Row, i: usize) -> Value {
     v.unwrap_or(Value::Null)
 }
 
+/// Column `i`'s text, borrowed from the row (the driver has checked it is UTF-8); `None`
+/// for a null and for a column [`read`] takes as an integer.
+fn text_at(row: &postgres::Row, i: usize) -> Option<&str> {
+    let ty = row.columns()[i].type_();
+    if matches!(*ty, Type::INT8 | Type::INT4 | Type::INT2 | Type::BOOL) {
+        return None;
+    }
+    row.try_get::<_, Option<&str>>(i).ok().flatten()
+}
+
 /// [`read`] into `slot`, a text column into its text's buffer (see the SQLite backend's).
 fn read_into(slot: &mut Value, row: &postgres::Row, i: usize) {
-    let ty = row.columns()[i].type_();
-    if let (Value::Text(s), false) = (
-        &mut *slot,
-        matches!(*ty, Type::INT8 | Type::INT4 | Type::INT2 | Type::BOOL),
-    ) && let Ok(Some(t)) = row.try_get::<_, Option<&str>>(i)
-    {
-        s.clear();
-        s.push_str(t);
-        return;
+    match (&mut *slot, text_at(row, i)) {
+        (Value::Text(s), Some(t)) => {
+            s.clear();
+            s.push_str(t);
+        }
+        _ => *slot = read(row, i),
     }
-    *slot = read(row, i);
 }
 
 /// Splits a `schema=NAME` parameter off a connection URL.
@@ -210,12 +216,9 @@ impl Backend for Pg {
         let mut batches = Batches::new(batch, f);
         while let Some(row) = it.next()? {
             batches.row(row.len(), |slot, i| {
-                // (the driver checks a text as it reads it: a copy of its bytes, then)
-                let ty = row.columns()[i].type_();
-                let int = matches!(*ty, Type::INT8 | Type::INT4 | Type::INT2 | Type::BOOL);
-                match row.try_get::<_, Option<&str>>(i) {
-                    Ok(Some(t)) if !int => slot.set_text(t.as_bytes()),
-                    _ => *slot = read(&row, i).into(),
+                match text_at(&row, i) {
+                    Some(t) => slot.set_text(t.as_bytes()),
+                    None => *slot = read(&row, i).into(),
                 }
                 Ok(())
             })?;

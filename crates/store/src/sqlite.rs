@@ -4,7 +4,7 @@
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ToSql, params_from_iter};
 
-use crate::{Backend, BackendKind, Batches, Raw, Result, StoreError, Value};
+use crate::{Backend, BackendKind, Batches, Raw, Result, StoreError, Value, set_utf8};
 
 /// The page cache's size in KiB while writing (256 MiB: bulk loads spill less).
 pub const BULK_CACHE_KIB: i64 = 262_144;
@@ -39,13 +39,7 @@ fn read(v: ValueRef<'_>) -> Value {
 /// [`read`] into `slot`, reusing its text's buffer.
 fn read_into(slot: &mut Value, v: ValueRef<'_>) {
     match (slot, v) {
-        (Value::Text(s), ValueRef::Text(t) | ValueRef::Blob(t)) => {
-            s.clear();
-            match std::str::from_utf8(t) {
-                Ok(x) => s.push_str(x),
-                Err(_) => s.push_str(&String::from_utf8_lossy(t)),
-            }
-        }
+        (Value::Text(s), ValueRef::Text(t) | ValueRef::Blob(t)) => set_utf8(s, t),
         (slot, v) => *slot = read(v),
     }
 }
