@@ -790,6 +790,17 @@ pub fn scorecard_rows(
                     }
                 }
                 writeln!(out, "{}", line.trim_end())?;
+                // why each "—" of the line is undefined (what a leader asks first)
+                let nulls = rows.iter().zip(&heads).filter_map(|(r, h)| {
+                    match r.values.iter().find(|(id, _)| id == k) {
+                        Some((_, salesorg_core::kpi::Value::Null(why))) => Some((h.as_str(), *why)),
+                        Some(_) => None,
+                        None => Some((h.as_str(), salesorg_core::kpi::Why::missing(k))),
+                    }
+                });
+                for note in null_notes(nulls, rows.len() > 1) {
+                    writeln!(out, "  — {note}")?;
+                }
                 if rows.len() == 1
                     && let Some(Some(salesorg_core::kpi::Value::Table(t))) = tables.first()
                 {
@@ -806,6 +817,42 @@ pub fn scorecard_rows(
         }
     }
     Ok(())
+}
+
+/// Why a KPI's "—"s are undefined, a line per reason, with the columns it holds for
+/// when there are several (at most four named).
+fn null_notes<'a>(
+    nulls: impl Iterator<Item = (&'a str, salesorg_core::kpi::Why)>,
+    name_columns: bool,
+) -> Vec<String> {
+    let mut by_why: Vec<(salesorg_core::kpi::Why, Vec<&str>)> = Vec::new();
+    for (col, why) in nulls {
+        match by_why.iter_mut().find(|(w, _)| *w == why) {
+            Some((_, cols)) => cols.push(col),
+            None => by_why.push((why, vec![col])),
+        }
+    }
+    by_why
+        .into_iter()
+        .map(|(why, cols)| {
+            if !name_columns {
+                return format!("undefined: {}", why.text());
+            }
+            let mut named = cols.iter().take(4).copied().collect::<Vec<_>>().join(", ");
+            if cols.len() > 4 {
+                named.push_str(&format!(" and {} more", cols.len() - 4));
+            }
+            format!("{named}: undefined: {}", why.text())
+        })
+        .collect()
+}
+
+/// A value as the CLI's tables say it: "—" with the reason when undefined.
+fn value_with_reason(v: &salesorg_core::kpi::Value) -> String {
+    match v {
+        salesorg_core::kpi::Value::Null(why) => format!("— (undefined: {})", why.text()),
+        v => v.to_text("—"),
+    }
 }
 
 /// A person's role scorecard.
@@ -892,14 +939,24 @@ pub fn person_scorecard(
     if let (Some((_, ly)), Some(l)) = (
         &card.to_date,
         card.lines.iter().find(|l| l.kpi == "revenue_growth_yoy"),
-    ) && l.like_for_like != salesorg_core::kpi::Value::Null
-    {
+    ) && !matches!(
+        l.like_for_like,
+        salesorg_core::kpi::Value::Null(salesorg_core::kpi::Why::NotApplicable)
+    ) {
         writeln!(
             out,
             "revenue_growth_yoy like for like, to {} against {ly}: {}",
             fmt_date(card.as_of),
-            l.like_for_like.to_text("—")
+            value_with_reason(&l.like_for_like)
         )?;
+    }
+    // why a KPI of the period is "—" (what a leader asks first)
+    for l in &card.lines {
+        if let salesorg_core::kpi::Value::Null(why) = l.value
+            && !salesorg_core::kpi::NOT_YET.contains(&l.kpi)
+        {
+            writeln!(out, "{} is undefined: {}", l.kpi, why.text())?;
+        }
     }
     // (a KPI of the role that waits for data keeps its row, and says what it waits for)
     for l in card
@@ -941,7 +998,9 @@ pub fn explanation(
             let value: Value = serde_json::from_str(&ex.value.to_json())?;
             let mut out = json!({
                 "kpi": ex.kpi, "scope": ex.scope, "period": ex.period.to_string(),
-                "as_of": fmt_date(ex.as_of), "value": value, "formula": ex.formula,
+                "as_of": fmt_date(ex.as_of), "value": value,
+                "undefined": ex.value.why().map(salesorg_core::kpi::Why::text),
+                "formula": ex.formula,
                 "inputs": inputs, "records": recs,
             });
             if let Some(b) = ex.branches() {
@@ -979,7 +1038,7 @@ pub fn explanation(
                     salesorg_core::kpi::Value::Table(t) if t.is_empty() => {
                         "a table with no rows".to_owned()
                     }
-                    v => v.to_text("— (undefined: the denominator is zero)"),
+                    v => value_with_reason(v),
                 }
             );
             outln!("formula: {}", ex.formula);

@@ -710,6 +710,71 @@ fn an_empty_table_in_a_drill_down_is_said_to_be_empty() {
     assert!(first.contains(") = ") && first.contains(": "), "{first}");
 }
 
+/// A "—" says why it is undefined, in the scope's table (under the KPI, naming the
+/// periods when there are several), the person's scorecard, the drill-down and the JSON.
+#[test]
+fn an_undefined_value_says_why_everywhere() {
+    let (_dir, db) = small_demo();
+    let none = "no deal was won or lost in the period";
+    let table = ok(&words(&format!(
+        "--db {db} scorecard --scope company --period FY2020 --kpi win_rate,bookings,forecast_accuracy"
+    )));
+    let lines: Vec<&str> = table.lines().collect();
+    let at = |k: &str| {
+        lines
+            .iter()
+            .position(|l| l.split_whitespace().collect::<Vec<_>>() == [k, "—"])
+    };
+    let w = at("win_rate").expect("a line of win_rate");
+    assert_eq!(lines[w + 1], format!("  — undefined: {none}"), "{table}");
+    assert!(
+        lines[w + 2].starts_with("bookings "),
+        "no note under a value: {table}"
+    );
+    assert!(
+        table.contains("  — undefined: it waits for forecasts, which salesorg does not hold yet"),
+        "{table}"
+    );
+    let two = ok(&words(&format!(
+        "--db {db} scorecard --scope company --period FY2020 --period FY2019 --kpi win_rate"
+    )));
+    assert!(
+        two.contains(&format!("  — FY2020, FY2019: undefined: {none}")),
+        "{two}"
+    );
+    let json = ok(&words(&format!(
+        "--db {db} scorecard --scope company --period FY2020 --kpi win_rate,bookings --format json"
+    )));
+    let j: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(j["kpis"]["win_rate"], serde_json::Value::Null, "{json}");
+    assert_eq!(
+        j["undefined"],
+        serde_json::json!({ "win_rate": none }),
+        "{json}"
+    );
+    let card = ok(&words(&format!(
+        "--db {db} scorecard --person P-00001 --period FY2020"
+    )));
+    assert!(
+        card.contains(&format!("\nwin_rate is undefined: {none}\n")),
+        "{card}"
+    );
+    assert!(!card.contains("bookings is undefined"), "{card}");
+    let ex = ok(&words(&format!(
+        "--db {db} explain win_rate --scope company --period FY2020"
+    )));
+    let first = ex.lines().next().unwrap_or_default();
+    assert!(
+        first.ends_with(&format!("= — (undefined: {none})")),
+        "{first}"
+    );
+    let ex = ok(&words(&format!(
+        "--db {db} explain win_rate --scope company --period FY2020 --format json"
+    )));
+    let j: serde_json::Value = serde_json::from_str(&ex).unwrap();
+    assert_eq!(j["undefined"], none, "{ex}");
+}
+
 /// A team's drill-down lists its records by direct report in the table and in JSON; the
 /// branches add up to the records (the CRO's team: each VP's, and the CRO's own).
 #[test]

@@ -349,11 +349,117 @@ pub struct Context<'a> {
     pub loss_reasons: &'a Arc<[String]>,
 }
 
+/// Why a KPI has no value (spec §1 "Undefined": `null`, shown as "—"): what its formula
+/// found missing, said to the leader who asks why their number is blank. Set where the
+/// formula finds it ([`compute`]), so a page, the CLI and `explain` say the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Why {
+    /// `win_rate`: no deal won or lost.
+    NoClosedDeals,
+    /// `win_rate_value`: the won and lost deals' amounts add up to nothing.
+    NoClosedAmount,
+    /// `avg_deal_size`, `cost_per_sale`, the sales cycle: no deal won.
+    NoWonDeals,
+    /// The sales cycle: deals won, none of them with a created date.
+    NoCreatedDates,
+    /// `revenue_growth_yoy`: nothing booked in the same period a year earlier.
+    NoBookingsLastYear,
+    /// `quota`, `quota_attainment`, `pipeline_coverage`: no quota set.
+    NoQuota,
+    /// `pipeline_coverage`: bookings to date have reached the quota; nothing remains.
+    QuotaMet,
+    /// `stale_pipeline_share`: no open pipeline closing in the period.
+    NoOpenPipeline,
+    /// `data_completeness_share`: no deal open on the as-of date.
+    NoOpenDeals,
+    /// `reps_at_quota_share`: no active rep with an own-book quota.
+    NoRepsWithQuota,
+    /// `rep_attrition_rate`: no rep at the period's start nor at its end.
+    NoReps,
+    /// `calls_per_rep_day`: no working day of a rep in scope.
+    NoRepDays,
+    /// The lead KPIs: no lead created.
+    NoLeads,
+    /// `lead_response_minutes_median`: leads created, none answered by the as-of date.
+    NoAnsweredLeads,
+    /// `opp_conversion_rate`, `cost_per_opportunity`: no opportunity created.
+    NoOppsCreated,
+    /// `cac`, `ltv_cac_ratio`: no new customer.
+    NoNewCustomers,
+    /// `logo_churn_rate`, `logo_retention_rate`: no active customer on the first day.
+    NoCustomersAtStart,
+    /// `ltv`: no active customer at the start of the trailing twelve months.
+    NoCustomersAtWindowStart,
+    /// `ltv`: no customer of that cohort churned, so the lifetime has no end.
+    NoChurn,
+    /// `ltv_cac_ratio`: no sales and marketing spend, so no cost per customer.
+    NoSpend,
+    /// `csat_avg`: no survey response.
+    NoSurveys,
+    /// `span_of_control`: the scope is not a team.
+    NotATeam,
+    /// A KPI that waits for data salesorg does not hold yet ([`NOT_YET`]).
+    NoForecasts,
+    /// A comparison that does not apply (revenue growth like for like outside a period
+    /// under way).
+    NotApplicable,
+    /// Not computed for this scope and period (a KPI left out of the run).
+    NotComputed,
+}
+
+impl Why {
+    /// The reason in words, to follow "undefined: ".
+    pub fn text(self) -> &'static str {
+        match self {
+            Why::NoClosedDeals => "no deal was won or lost in the period",
+            Why::NoClosedAmount => "the deals won and lost in the period have no amount",
+            Why::NoWonDeals => "no deal was won in the period",
+            Why::NoCreatedDates => "none of the deals won in the period has a created date",
+            Why::NoBookingsLastYear => "nothing was booked in the same period last year",
+            Why::NoQuota => "no quota is set for this scope and period",
+            Why::QuotaMet => "the quota is already met: bookings to date leave nothing to cover",
+            Why::NoOpenPipeline => "no open deal closes in the period (on the as-of date)",
+            Why::NoOpenDeals => "no deal was open on the as-of date",
+            Why::NoRepsWithQuota => "no active rep in scope has a quota of their own",
+            Why::NoReps => "no rep was in scope at the period's start or end",
+            Why::NoRepDays => "no rep in scope was employed on a working day of the period",
+            Why::NoLeads => "no lead was created in the period",
+            Why::NoAnsweredLeads => {
+                "none of the leads created in the period was answered by the as-of date"
+            }
+            Why::NoOppsCreated => "no opportunity was created in the period",
+            Why::NoNewCustomers => "no new customer was won in the period",
+            Why::NoCustomersAtStart => "no customer was active on the period's first day",
+            Why::NoCustomersAtWindowStart => {
+                "no customer was active at the start of the trailing twelve months"
+            }
+            Why::NoChurn => {
+                "no customer churned in the trailing twelve months, so a customer's lifetime has no end"
+            }
+            Why::NoSpend => "no sales and marketing spend in the period",
+            Why::NoSurveys => "no survey response in the period",
+            Why::NotATeam => "only a team has a span of control",
+            Why::NoForecasts => "it waits for forecasts, which salesorg does not hold yet",
+            Why::NotApplicable => "the comparison does not apply to this period",
+            Why::NotComputed => "not computed for this scope and period",
+        }
+    }
+
+    /// Why `id` has no value when a run left it out: it waits for data, or it was not asked.
+    pub fn missing(id: &str) -> Why {
+        if NOT_YET.contains(&id) {
+            Why::NoForecasts
+        } else {
+            Why::NotComputed
+        }
+    }
+}
+
 /// A KPI's value, ready for output.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
-    /// Undefined (a zero denominator): `null`, shown as "—".
-    Null,
+    /// Undefined: `null`, shown as "—"; why, for whoever asks.
+    Null(Why),
     Count(i64),
     /// Exact money in ten-thousandths of the organisation's currency.
     Money(i128),
@@ -453,7 +559,7 @@ pub const RATIO_ONE: Value = Value::Ratio(RATIO_SCALE);
 /// Growth of `now` over `before` (spec §2 `revenue_growth_yoy`: (bookings − bookings a
 /// year earlier) / bookings a year earlier); `null` when `before` is 0.
 pub fn growth(now: i128, before: i128) -> Value {
-    ratio(now - before, before)
+    ratio(now - before, before, Why::NoBookingsLastYear)
 }
 
 /// [`growth`] of two money values (`null` unless both are money): a period under way's
@@ -462,31 +568,32 @@ pub fn growth(now: i128, before: i128) -> Value {
 pub fn growth_of(now: &Value, before: &Value) -> Value {
     match (now, before) {
         (Value::Money(a), Value::Money(b)) => growth(*a, *b),
-        _ => Value::Null,
+        (Value::Null(w), _) | (_, Value::Null(w)) => Value::Null(*w),
+        _ => Value::Null(Why::NotApplicable),
     }
 }
 
-/// `n / d` as a ratio; `Null` when `d` is zero (spec §1 "Undefined").
-pub fn ratio(n: i128, d: i128) -> Value {
+/// `n / d` as a ratio; `Null(why)` when `d` is zero (spec §1 "Undefined").
+pub fn ratio(n: i128, d: i128, why: Why) -> Value {
     if d == 0 {
-        Value::Null
+        Value::Null(why)
     } else {
         Value::Ratio(div_round(n * RATIO_SCALE, d))
     }
 }
 
 /// Money divided by a count: exact until this one division, rounded to 1/10000.
-pub fn money_per(n: i128, d: i128) -> Value {
+pub fn money_per(n: i128, d: i128, why: Why) -> Value {
     if d == 0 {
-        Value::Null
+        Value::Null(why)
     } else {
         Value::Money(div_round(n, d))
     }
 }
 
-fn measure(n: i128, d: i128) -> Value {
+fn measure(n: i128, d: i128, why: Why) -> Value {
     if d == 0 {
-        Value::Null
+        Value::Null(why)
     } else {
         Value::Measure(div_round(n * 10_000, d))
     }
@@ -535,17 +642,17 @@ pub fn select_ranks(v: &mut [u32], lo: usize, hi: usize) -> (u32, u32) {
 }
 
 /// A median of days in units of 1/10000 (mean of the two middle values).
-fn days_median(m: Middle) -> Value {
+fn days_median(m: Middle, why: Why) -> Value {
     match m {
-        None => Value::Null,
+        None => Value::Null(why),
         Some((a, b)) => Value::Measure((i128::from(a) + i128::from(b)) * 10_000 / 2),
     }
 }
 
 /// A median of seconds as minutes, to 1/10000 (mean of the two middle values).
-fn secs_median_as_minutes(m: Middle) -> Value {
+fn secs_median_as_minutes(m: Middle, why: Why) -> Value {
     match m {
-        None => Value::Null,
+        None => Value::Null(why),
         // (sum / 2) seconds / 60 → minutes, to 1/10000
         Some((a, b)) => Value::Measure(div_round((i128::from(a) + i128::from(b)) * 10_000, 120)),
     }
@@ -562,16 +669,25 @@ pub fn compute(id: &str, t: &mut Totals, cx: &Context) -> Option<Value> {
         "bookings" => Value::Money(m(c.bookings)),
         "won_deals" => Value::Count(c.won.into()),
         "lost_deals" => Value::Count(c.lost.into()),
-        "win_rate" => ratio(i(c.won), i(c.won) + i(c.lost)),
-        "win_rate_value" => ratio(m(c.bookings), m(c.bookings) + m(c.lost_amount)),
-        "avg_deal_size" => money_per(m(c.bookings), i(c.won)),
-        "sales_cycle_days" => measure(m(c.cycle_sum), i(c.cycle_n)),
-        "sales_cycle_days_median" => {
-            days_median(t.cycle_middle.unwrap_or_else(|| hist_middle(&t.cycle_hist)))
-        }
+        "win_rate" => ratio(i(c.won), i(c.won) + i(c.lost), Why::NoClosedDeals),
+        "win_rate_value" => ratio(
+            m(c.bookings),
+            m(c.bookings) + m(c.lost_amount),
+            if c.won + c.lost == 0 {
+                Why::NoClosedDeals
+            } else {
+                Why::NoClosedAmount
+            },
+        ),
+        "avg_deal_size" => money_per(m(c.bookings), i(c.won), Why::NoWonDeals),
+        "sales_cycle_days" => measure(m(c.cycle_sum), i(c.cycle_n), no_cycle(c)),
+        "sales_cycle_days_median" => days_median(
+            t.cycle_middle.unwrap_or_else(|| hist_middle(&t.cycle_hist)),
+            no_cycle(c),
+        ),
         "revenue_growth_yoy" => match cx.last_year {
             Some(ly) => growth(m(c.bookings), m(ly.cell.bookings)),
-            None => Value::Null,
+            None => Value::Null(Why::NotComputed),
         },
         "opps_created" => Value::Count(c.created.into()),
         "pipeline_created" => Value::Money(m(c.created_amount)),
@@ -579,64 +695,93 @@ pub fn compute(id: &str, t: &mut Totals, cx: &Context) -> Option<Value> {
         "pipeline_weighted" => Value::Money(div_round(c.open_weighted_bp, 10_000)),
         "pipeline_coverage" => match t.quota {
             Some(q) if q - m(c.bookings_to_date) > 0 => {
-                ratio(m(c.open_amount), q - m(c.bookings_to_date))
+                ratio(m(c.open_amount), q - m(c.bookings_to_date), Why::QuotaMet)
             }
-            _ => Value::Null,
+            Some(_) => Value::Null(Why::QuotaMet),
+            None => Value::Null(Why::NoQuota),
         },
-        "stale_pipeline_share" => ratio(m(c.open_stale_amount), m(c.open_amount)),
+        "stale_pipeline_share" => ratio(
+            m(c.open_stale_amount),
+            m(c.open_amount),
+            Why::NoOpenPipeline,
+        ),
         // §3 quotas and people
-        "quota" => t.quota.map(Value::Money).unwrap_or(Value::Null),
+        "quota" => t.quota.map_or(Value::Null(Why::NoQuota), Value::Money),
         "quota_attainment" => match t.quota {
-            Some(q) => ratio(m(c.bookings), q),
-            None => Value::Null,
+            Some(q) => ratio(m(c.bookings), q, Why::NoQuota),
+            None => Value::Null(Why::NoQuota),
         },
-        "reps_at_quota_share" => ratio(i(t.reps_at_quota), i(t.reps_with_quota)),
+        "reps_at_quota_share" => ratio(
+            i(t.reps_at_quota),
+            i(t.reps_with_quota),
+            Why::NoRepsWithQuota,
+        ),
         "active_reps" => Value::Count(t.active_reps.into()),
         "headcount" => Value::Count(c.headcount_end.into()),
-        "rep_attrition_rate" => ratio(2 * i(c.reps_left), i(c.reps_start) + i(c.reps_end)),
+        "rep_attrition_rate" => ratio(
+            2 * i(c.reps_left),
+            i(c.reps_start) + i(c.reps_end),
+            Why::NoReps,
+        ),
         "span_of_control" => t
             .span_of_control
-            .map(|s| Value::Count(s.into()))
-            .unwrap_or(Value::Null),
+            .map_or(Value::Null(Why::NotATeam), |s| Value::Count(s.into())),
         // §4 activity and leads
         "calls" => Value::Count(c.calls.into()),
         "activities" => Value::Count(c.activities.into()),
-        "calls_per_rep_day" => ratio(i(c.rep_calls), i(c.rep_days)),
+        "calls_per_rep_day" => ratio(i(c.rep_calls), i(c.rep_days), Why::NoRepDays),
         "leads_created" => Value::Count(c.leads.into()),
-        "lead_conversion_rate" => ratio(i(c.leads_converted), i(c.leads)),
+        "lead_conversion_rate" => ratio(i(c.leads_converted), i(c.leads), Why::NoLeads),
         "lead_response_minutes_median" => secs_median_as_minutes(
             t.response_middle
                 .unwrap_or_else(|| select_middle(&mut t.response_secs)),
+            if c.leads == 0 {
+                Why::NoLeads
+            } else {
+                Why::NoAnsweredLeads
+            },
         ),
-        "lead_response_sla_share" => ratio(i(c.leads_in_sla), i(c.leads)),
-        "followups_per_lead" => ratio(i(c.lead_followups), i(c.leads)),
-        "opp_conversion_rate" => ratio(i(c.created_won), i(c.created)),
+        "lead_response_sla_share" => ratio(i(c.leads_in_sla), i(c.leads), Why::NoLeads),
+        "followups_per_lead" => ratio(i(c.lead_followups), i(c.leads), Why::NoLeads),
+        "opp_conversion_rate" => ratio(i(c.created_won), i(c.created), Why::NoOppsCreated),
         // §5 customers and cost
         "new_customers" => Value::Count(c.new_customers.into()),
         "sales_marketing_spend" => Value::Money(m(c.spend) + m(t.unit_spend)),
-        "cac" => money_per(m(c.spend) + m(t.unit_spend), i(c.new_customers)),
-        "cost_per_opportunity" => money_per(m(c.spend) + m(t.unit_spend), i(c.created)),
-        "cost_per_sale" => money_per(m(c.spend) + m(t.unit_spend), i(c.won)),
+        "cac" => money_per(
+            m(c.spend) + m(t.unit_spend),
+            i(c.new_customers),
+            Why::NoNewCustomers,
+        ),
+        "cost_per_opportunity" => money_per(
+            m(c.spend) + m(t.unit_spend),
+            i(c.created),
+            Why::NoOppsCreated,
+        ),
+        "cost_per_sale" => money_per(m(c.spend) + m(t.unit_spend), i(c.won), Why::NoWonDeals),
         "active_customers" => Value::Count(c.customers_end.into()),
-        "logo_churn_rate" => ratio(i(c.customers_start_churned), i(c.customers_start)),
+        "logo_churn_rate" => ratio(
+            i(c.customers_start_churned),
+            i(c.customers_start),
+            Why::NoCustomersAtStart,
+        ),
         "logo_retention_rate" => ratio(
             i(c.customers_start) - i(c.customers_start_churned),
             i(c.customers_start),
+            Why::NoCustomersAtStart,
         ),
         "ltv" => ltv(cx),
         "ltv_cac_ratio" => {
             let spend = m(c.spend) + m(t.unit_spend);
             // ltv / cac = ltv × new_customers / spend, with ltv as an exact rational
             match ltv_rational(cx) {
-                Some((n, d)) if spend != 0 && c.new_customers != 0 => {
-                    ratio(n * i(c.new_customers), d * spend)
-                }
-                _ => Value::Null,
+                Err(why) => Value::Null(why),
+                Ok(_) if c.new_customers == 0 => Value::Null(Why::NoNewCustomers),
+                Ok((n, d)) => ratio(n * i(c.new_customers), d * spend, Why::NoSpend),
             }
         }
         "csat_avg" => {
             if c.surveys == 0 {
-                Value::Null
+                Value::Null(Why::NoSurveys)
             } else {
                 Value::Ratio(
                     (c.survey_sum / f64::from(c.surveys) * RATIO_SCALE as f64).round() as i128,
@@ -657,7 +802,7 @@ pub fn compute(id: &str, t: &mut Totals, cx: &Context) -> Option<Value> {
                         [
                             Value::Count(s.entered.into()),
                             Value::Count(s.advanced.into()),
-                            ratio(i(s.advanced), i(s.entered)),
+                            ratio(i(s.advanced), i(s.entered), Why::NotComputed),
                         ],
                     )
                 }),
@@ -674,7 +819,7 @@ pub fn compute(id: &str, t: &mut Totals, cx: &Context) -> Option<Value> {
                         k,
                         [
                             Value::Count(s.left.into()),
-                            measure(s.days_sum.into(), i(s.left)),
+                            measure(s.days_sum.into(), i(s.left), Why::NotComputed),
                         ],
                     )
                 }),
@@ -712,7 +857,7 @@ pub fn compute(id: &str, t: &mut Totals, cx: &Context) -> Option<Value> {
                 }),
             )))
         }
-        "data_completeness_share" => ratio(i(c.open_complete), i(c.open_n)),
+        "data_completeness_share" => ratio(i(c.open_complete), i(c.open_n), Why::NoOpenDeals),
         _ => return None,
     })
 }
@@ -720,24 +865,36 @@ pub fn compute(id: &str, t: &mut Totals, cx: &Context) -> Option<Value> {
 /// `ltv` as an exact rational in money units: arpa × margin / annual churn, with
 /// arpa = trailing bookings / mean(customers at window start, at window end) and
 /// churn = churned from the start cohort / that cohort.
-fn ltv_rational(cx: &Context) -> Option<(i128, i128)> {
+fn ltv_rational(cx: &Context) -> Result<(i128, i128), Why> {
     let start = i128::from(cx.trailing_customers_start);
     let end = i128::from(cx.trailing_customers_end);
     let churned = i128::from(cx.trailing_churned);
-    if start + end == 0 || churned == 0 || start == 0 {
-        return None;
+    if start == 0 {
+        return Err(Why::NoCustomersAtWindowStart);
+    }
+    if churned == 0 {
+        return Err(Why::NoChurn);
     }
     // arpa = B / ((start+end)/2) = 2B/(start+end); churn = churned/start;
     // ltv = arpa × (gm/10^4) / churn = 2B × gm × start / ((start+end) × 10^4 × churned)
     let n = 2 * i128::from(cx.trailing_bookings) * i128::from(cx.gross_margin) * start;
     let d = (start + end) * 10_000 * churned;
-    Some((n, d))
+    Ok((n, d))
 }
 
 fn ltv(cx: &Context) -> Value {
     match ltv_rational(cx) {
-        Some((n, d)) => Value::Money(div_round(n, d)),
-        None => Value::Null,
+        Ok((n, d)) => Value::Money(div_round(n, d)),
+        Err(why) => Value::Null(why),
+    }
+}
+
+/// Why a scope's sales cycle has no value: no deal won, or none with a created date.
+fn no_cycle(c: &Cell) -> Why {
+    if c.won == 0 {
+        Why::NoWonDeals
+    } else {
+        Why::NoCreatedDates
     }
 }
 
@@ -746,7 +903,7 @@ impl Value {
     /// (exact), undefined as `null`, tables as arrays of objects.
     pub fn to_json(&self) -> String {
         match self {
-            Value::Null => "null".into(),
+            Value::Null(_) => "null".into(),
             Value::Count(n) => n.to_string(),
             Value::Money(u) => format!("\"{}\"", fmt_fixed(*u, 4, 2)),
             Value::Ratio(u) => fmt_fixed(*u, RATIO_DECIMALS, 1),
@@ -779,7 +936,7 @@ impl Value {
     /// without a string each). A table reads `label: a/b/c; …`.
     pub fn write_text(&self, null: &str, out: &mut String) {
         match self {
-            Value::Null => out.push_str(null),
+            Value::Null(_) => out.push_str(null),
             Value::Count(n) => {
                 use std::fmt::Write;
                 let _ = write!(out, "{n}");
@@ -802,6 +959,13 @@ impl Value {
                     }
                 }
             }
+        }
+    }
+    /// Why the value is undefined; `None` when it has one.
+    pub fn why(&self) -> Option<Why> {
+        match self {
+            Value::Null(why) => Some(*why),
+            _ => None,
         }
     }
     /// The value as a float, for charts and comparisons; `None` when undefined or a table.
@@ -865,6 +1029,117 @@ pub fn json_str(s: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Each undefined KPI says what its formula found missing, and the reason changes
+    /// with what is there: a scope with deals but none won, with a quota already met, with
+    /// leads none of which were answered, with customers none of whom churned.
+    #[test]
+    fn an_undefined_value_says_why() {
+        let names: Arc<[String]> = Vec::new().into();
+        let cx = |start: u32, churned: u32| Context {
+            last_year: None,
+            trailing_bookings: 1_000_000,
+            trailing_customers_start: start,
+            trailing_customers_end: start,
+            trailing_churned: churned,
+            gross_margin: 10_000,
+            stage_names: &names,
+            loss_reasons: &names,
+        };
+        let why = |t: &mut Totals, cx: &Context, id: &str| compute(id, t, cx).unwrap().why();
+        let mut t = Totals::default();
+        let (none, one_churned) = (cx(0, 0), cx(4, 1));
+        for (id, want) in [
+            ("win_rate", Why::NoClosedDeals),
+            ("win_rate_value", Why::NoClosedDeals),
+            ("sales_cycle_days", Why::NoWonDeals),
+            ("sales_cycle_days_median", Why::NoWonDeals),
+            ("revenue_growth_yoy", Why::NotComputed),
+            ("quota", Why::NoQuota),
+            ("quota_attainment", Why::NoQuota),
+            ("pipeline_coverage", Why::NoQuota),
+            ("rep_attrition_rate", Why::NoReps),
+            ("calls_per_rep_day", Why::NoRepDays),
+            ("lead_response_minutes_median", Why::NoLeads),
+            ("opp_conversion_rate", Why::NoOppsCreated),
+            ("cost_per_opportunity", Why::NoOppsCreated),
+            ("cost_per_sale", Why::NoWonDeals),
+            ("logo_retention_rate", Why::NoCustomersAtStart),
+            ("ltv", Why::NoCustomersAtWindowStart),
+            ("ltv_cac_ratio", Why::NoCustomersAtWindowStart),
+            ("span_of_control", Why::NotATeam),
+        ] {
+            assert_eq!(why(&mut t, &none, id), Some(want), "{id}");
+        }
+        // two deals closed at no amount; one won without a created date
+        t.cell.won = 1;
+        t.cell.lost = 1;
+        assert_eq!(why(&mut t, &none, "win_rate"), None);
+        assert_eq!(
+            why(&mut t, &none, "win_rate_value"),
+            Some(Why::NoClosedAmount)
+        );
+        assert_eq!(
+            why(&mut t, &none, "sales_cycle_days"),
+            Some(Why::NoCreatedDates)
+        );
+        assert_eq!(
+            why(&mut t, &none, "sales_cycle_days_median"),
+            Some(Why::NoCreatedDates)
+        );
+        // a quota met exactly, then passed, leaves nothing to cover
+        for booked in [5_000, 6_000] {
+            t.quota = Some(5_000);
+            t.cell.bookings_to_date = booked;
+            assert_eq!(why(&mut t, &none, "pipeline_coverage"), Some(Why::QuotaMet));
+        }
+        t.cell.bookings_to_date = 4_000;
+        assert_eq!(why(&mut t, &none, "pipeline_coverage"), None);
+        // leads, none answered by the as-of day
+        t.cell.leads = 3;
+        assert_eq!(
+            why(&mut t, &none, "lead_response_minutes_median"),
+            Some(Why::NoAnsweredLeads)
+        );
+        assert_eq!(why(&mut t, &none, "lead_conversion_rate"), None);
+        // a cohort none of whom churned: a lifetime without end
+        assert_eq!(why(&mut t, &cx(4, 0), "ltv"), Some(Why::NoChurn));
+        assert_eq!(why(&mut t, &one_churned, "ltv"), None);
+        // ltv known: the ratio wants new customers, then spend
+        assert_eq!(
+            why(&mut t, &one_churned, "ltv_cac_ratio"),
+            Some(Why::NoNewCustomers)
+        );
+        t.cell.new_customers = 2;
+        assert_eq!(
+            why(&mut t, &one_churned, "ltv_cac_ratio"),
+            Some(Why::NoSpend)
+        );
+        t.cell.spend = 10_000;
+        assert_eq!(why(&mut t, &one_churned, "ltv_cac_ratio"), None);
+        // last year's bookings of nothing, and a growth of values that are not money
+        let ly = Totals::default();
+        let with_ly = Context {
+            last_year: Some(&ly),
+            ..cx(0, 0)
+        };
+        assert_eq!(
+            why(&mut t, &with_ly, "revenue_growth_yoy"),
+            Some(Why::NoBookingsLastYear)
+        );
+        assert_eq!(
+            growth_of(&Value::Count(1), &Value::Money(1)).why(),
+            Some(Why::NotApplicable)
+        );
+        assert_eq!(
+            growth_of(&Value::Money(1), &Value::Null(Why::NoQuota)).why(),
+            Some(Why::NoQuota)
+        );
+        // every reason reads as words, and a KPI left out for want of data says so
+        assert_eq!(Why::missing("forecast_accuracy"), Why::NoForecasts);
+        assert_eq!(Why::missing("win_rate"), Why::NotComputed);
+        assert!(Why::QuotaMet.text().starts_with("the quota is already met"));
+    }
+
     /// The text of `units / 10^scale` the plain way: every decimal, then trailing zeros
     /// trimmed down to `min_dec`.
     fn reference(units: i128, scale: u32, min_dec: usize) -> String {
@@ -915,7 +1190,7 @@ mod tests {
             &names,
             [
                 (0, [Value::Count(3), Value::Ratio(0)]),
-                (1, [Value::Count(0), Value::Null]),
+                (1, [Value::Count(0), Value::Null(Why::NotComputed)]),
             ],
         )));
         assert_eq!(t.to_text("—"), "Qualify: 3/0.0; Close, won: 0/—");
@@ -974,7 +1249,11 @@ mod tests {
                         let k = k as i64;
                         (
                             k as usize,
-                            [Value::Count(k), Value::Count(2 * k), Value::Null],
+                            [
+                                Value::Count(k),
+                                Value::Count(2 * k),
+                                Value::Null(Why::NotComputed),
+                            ],
                         )
                     }),
                 )
@@ -991,7 +1270,11 @@ mod tests {
                     let k = k as i64;
                     (
                         label,
-                        vec![Value::Count(k), Value::Count(2 * k), Value::Null],
+                        vec![
+                            Value::Count(k),
+                            Value::Count(2 * k),
+                            Value::Null(Why::NotComputed),
+                        ],
                     )
                 })
                 .collect();

@@ -358,12 +358,8 @@ pub fn parse_kpis(ids: &[String]) -> std::result::Result<Vec<&'static str>, Scor
     Ok(out)
 }
 
-fn value_json(id: &str, v: Option<&Value>) -> String {
-    match v {
-        Some(v) => v.to_json(),
-        None if kpi::NOT_YET.contains(&id) => "null".into(),
-        None => "null".into(),
-    }
+fn value_json(v: Option<&Value>) -> String {
+    v.map_or_else(|| "null".into(), Value::to_json)
 }
 
 /// One row as the documented JSON object (docs/scorecard.md):
@@ -383,7 +379,22 @@ pub fn row_json(engine: &Engine, row: &Row, kpis: &[&str]) -> String {
             s.push(',');
         }
         let v = row.values.iter().find(|(id, _)| id == k).map(|(_, v)| v);
-        let _ = write!(s, "\"{k}\":{}", value_json(k, v));
+        let _ = write!(s, "\"{k}\":{}", value_json(v));
+    }
+    // why each null is one, in words
+    s.push_str("},\"undefined\":{");
+    let mut first = true;
+    for k in kpis {
+        let why = match row.values.iter().find(|(id, _)| id == k) {
+            Some((_, Value::Null(why))) => *why,
+            Some(_) => continue,
+            None => kpi::Why::missing(k),
+        };
+        if !first {
+            s.push(',');
+        }
+        first = false;
+        let _ = write!(s, "\"{k}\":{}", json_str(why.text()));
     }
     s.push_str("}}");
     s
@@ -744,7 +755,11 @@ pub fn person_scorecard_by(
         };
         row.and_then(|r| r.values.iter().find(|(id, _)| *id == k))
             .map(|(_, v)| v.clone())
-            .unwrap_or(Value::Null)
+            .unwrap_or_else(|| match row {
+                // (a period not under way has no comparison to the day)
+                None if pi >= 3 => Value::Null(kpi::Why::NotApplicable),
+                _ => Value::Null(kpi::Why::missing(k)),
+            })
     };
     let lines = kpis
         .iter()
@@ -759,7 +774,7 @@ pub fn person_scorecard_by(
                 "revenue_growth_yoy" if yoy => {
                     kpi::growth_of(&get(0, 5, "bookings"), &get(0, 4, "bookings"))
                 }
-                _ => Value::Null,
+                _ => Value::Null(kpi::Why::NotApplicable),
             },
             target: target_for(engine, scope, &period, k, || get(0, 0, "quota")),
             reports: (0..reports.len()).map(|ri| get(ri + 1, 0, k)).collect(),
@@ -885,9 +900,13 @@ pub fn person_scorecard_json(engine: &Engine, sc: &PersonScorecard) -> String {
         }
         let _ = write!(
             s,
-            "\"{}\":{{\"value\":{},\"previous\":{},\"last_year\":{},\"previous_to_date\":{},\"last_year_to_date\":{}{},\"target\":{},\"reports\":[{}]}}",
+            "\"{}\":{{\"value\":{},\"undefined\":{},\"previous\":{},\"last_year\":{},\"previous_to_date\":{},\"last_year_to_date\":{}{},\"target\":{},\"reports\":[{}]}}",
             l.kpi,
             l.value.to_json(),
+            match l.value {
+                Value::Null(why) => json_str(why.text()),
+                _ => "null".to_owned(),
+            },
             l.previous.to_json(),
             l.last_year.to_json(),
             l.previous_to_date.to_json(),
@@ -1621,7 +1640,7 @@ fn branches_of(
             person: None,
             unit: None,
             leader: false,
-            value: Value::Null,
+            value: Value::Null(kpi::Why::NotComputed),
             inputs: Vec::new(),
             records: Some(row.iter().map(|x| x.0).sum()),
             kinds: kinds_of(row),
@@ -1635,7 +1654,7 @@ fn branches_of(
     };
     out.retain(|b| match b.records {
         Some(n) => n > 0,
-        None => !matches!(b.value, Value::Null) || !b.inputs.iter().all(|(_, v)| zero(v)),
+        None => !matches!(b.value, Value::Null(_)) || !b.inputs.iter().all(|(_, v)| zero(v)),
     });
     let name = |b: &Branch| match (b.person, b.unit) {
         (Some(p), _) => Some(book.people[p as usize].name.as_str()),
@@ -2411,7 +2430,7 @@ fn explain_made(
             .into_iter()
             .next()
             .map(|(_, v)| v)
-            .unwrap_or(Value::Null)
+            .unwrap_or_else(|| Value::Null(kpi::Why::missing(k)))
     };
     let value = value_of(&mut c, 0);
     let g = c.main[0];
@@ -2484,7 +2503,7 @@ fn explain_made(
             let b = |i: usize| {
                 rows.get(i)
                     .and_then(|r| r.values.first())
-                    .map_or(Value::Null, |v| v.1.clone())
+                    .map_or(Value::Null(kpi::Why::NotComputed), |v| v.1.clone())
             };
             inputs.extend([
                 ("bookings_to_date", b(0).to_text("—")),

@@ -731,6 +731,7 @@ async fn explain(
             "period": ex.period.to_string(),
             "as_of": fmt_date(ex.as_of),
             "value": serde_json::from_str::<J>(&ex.value.to_json()).unwrap_or(J::Null),
+            "undefined": ex.value.why().map(kpi::Why::text),
             "formula": ex.formula,
             "inputs": ex.inputs.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
             "records": recs,

@@ -428,7 +428,7 @@ pub(crate) fn thousands(n: i128) -> String {
 /// thousands separators, measures with their unit; `—` when undefined.
 pub fn show(k: &str, v: &Value, ccy: &str) -> String {
     match v {
-        Value::Null => "—".into(),
+        Value::Null(_) => "—".into(),
         Value::Count(n) => thousands(i128::from(*n)),
         Value::Money(u) => {
             let whole = (u + if *u >= 0 { 5_000 } else { -5_000 }) / 10_000;
@@ -456,19 +456,33 @@ pub fn show(k: &str, v: &Value, ccy: &str) -> String {
     }
 }
 
-/// Why a value is undefined, for the "—" tooltip.
-fn why_null(k: &str) -> String {
+/// Why a value is undefined, for the "—" tooltip: what the formula found missing, then
+/// the formula.
+fn why_null(k: &str, why: kpi::Why) -> String {
+    format!("Undefined: {}. {k} = {}", why.text(), sc::formula(k))
+}
+
+/// A card's line under an undefined value: why it is undefined, in words ("No quota is set
+/// for this scope and period."), for the leader who would otherwise have to hover.
+fn why_line(v: &Value) -> String {
+    let Some(why) = v.why() else {
+        return String::new();
+    };
+    let text = why.text();
+    let mut chars = text.chars();
+    let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
     format!(
-        "Undefined: {} has a zero denominator for this scope and period",
-        sc::formula(k)
+        "<p class=\"why\">{}{}.</p>",
+        esc(&first.unwrap_or_default()),
+        esc(chars.as_str())
     )
 }
 
 fn cell(k: &str, v: &Value, ccy: &str, href: &str) -> String {
-    if matches!(v, Value::Null) {
+    if let Value::Null(why) = v {
         return format!(
             "<span class=\"null\" title=\"{}\" tabindex=\"0\">—</span>",
-            esc(&why_null(k))
+            esc(&why_null(k, *why))
         );
     }
     format!("<a href=\"{}\">{}</a>", esc(href), esc(&show(k, v, ccy)))
@@ -827,7 +841,7 @@ fn scope_body(cx: &mut Cx, scope: Scope, p: Period) -> Result<Page> {
                 .iter()
                 .find(|(id, _)| *id == k)
                 .map(|(_, v)| v.clone())
-                .unwrap_or(Value::Null)
+                .unwrap_or_else(|| Value::Null(kpi::Why::missing(k)))
         };
         let name = e.scope_name(scope);
         let mut body = format!(
@@ -846,16 +860,17 @@ fn scope_body(cx: &mut Cx, scope: Scope, p: Period) -> Result<Page> {
             let target = sc::target_for(e, scope, &p, k, || get(0, "quota"));
             let _ = write!(
                 body,
-                "<article class=\"card\"><h2>{}</h2><p class=\"value\" data-kpi=\"{k}\" data-raw=\"{}\">{}</p>{}{}</article>",
+                "<article class=\"card\"><h2>{}</h2><p class=\"value\" data-kpi=\"{k}\" data-raw=\"{}\">{}</p>{}{}{}</article>",
                 esc(&label(k)),
                 esc(&v.to_json()),
                 cell(k, &v, &ccy, &href),
+                why_line(&v),
                 target_line(k, &v, target.as_ref(), &ccy),
                 compared(
                     k,
                     &v,
                     [&get(1, k), &get(2, k), &get(3, k), &get(4, k)],
-                    &Value::Null,
+                    &Value::Null(kpi::Why::NotApplicable),
                     &compare,
                     &ccy,
                     &|q| explain_href(k, &name, q),
@@ -882,7 +897,7 @@ fn target_line(k: &str, value: &Value, target: Option<&Value>, ccy: &str) -> Str
         (Some(t), "quota_attainment") => {
             format!("<p class=\"target\">Target {}</p>", esc(&show(k, t, ccy)))
         }
-        (Some(t), k) if !matches!(t, Value::Null) => {
+        (Some(t), k) if !matches!(t, Value::Null(_)) => {
             let att = match (value.as_f64(), t.as_f64()) {
                 // (a cap is met at or below it)
                 (Some(a), Some(b)) if lower_is_better(k) && a <= b => " · met".to_owned(),
@@ -956,7 +971,7 @@ fn compared(
     let to_day = |p: &Period| vs(p, day_label(p));
     // (the spec's growth is against last year's whole period: mid-period, a fall)
     let like = match like {
-        Value::Null => String::new(),
+        Value::Null(_) => String::new(),
         v => format!(
             "<p class=\"target\">Like for like: {} against <a href=\"{}\">{}</a></p>",
             esc(&show(k, v, ccy)),
@@ -1036,11 +1051,12 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
         let target = target_line(l.kpi, &l.value, l.target.as_ref(), &ccy);
         let _ = write!(
             body,
-            "<article class=\"card\"><h2>{}</h2><p class=\"value\" data-kpi=\"{}\" data-raw=\"{}\">{}</p>{target}{}</article>",
+            "<article class=\"card\"><h2>{}</h2><p class=\"value\" data-kpi=\"{}\" data-raw=\"{}\">{}</p>{}{target}{}</article>",
             esc(&label(l.kpi)),
             l.kpi,
             esc(&l.value.to_json()),
             cell(l.kpi, &l.value, &ccy, &href),
+            why_line(&l.value),
             compared(
                 l.kpi,
                 &l.value,
@@ -1176,7 +1192,7 @@ fn table_html(k: &str, t: &kpi::Table, ccy: &str) -> String {
                 _ => k,
             };
             let txt = match v {
-                Value::Null => "—".to_owned(),
+                Value::Null(_) => "—".to_owned(),
                 _ => show(kk, v, ccy),
             };
             let _ = write!(s, "<td class=\"num\">{}</td>", esc(&txt));
@@ -1618,13 +1634,14 @@ async fn explain_page(
         let pages = recs.len().div_ceil(PER_PAGE).max(1);
         let pg = q.page.unwrap_or(1).clamp(1, pages);
         let mut body = format!(
-            "<h1>{} — {}</h1><p class=\"sub\">{} · {} · {}</p><p class=\"big\">{}</p><p><code>{}</code></p>",
+            "<h1>{} — {}</h1><p class=\"sub\">{} · {} · {}</p><p class=\"big\">{}</p>{}<p><code>{}</code></p>",
             esc(&label(ex.kpi)),
             esc(&e.scope(&ex.scope).map_or_else(|_| ex.scope.clone(), |s| e.scope_title(s))),
             esc(&ex.period.to_string()),
             esc(&ex.scope),
             as_of_text(&ex.period, ex.as_of),
             esc(&show(ex.kpi, &ex.value, &ccy)),
+            why_line(&ex.value),
             esc(ex.formula)
         );
         body.push_str("<dl class=\"inputs\">");

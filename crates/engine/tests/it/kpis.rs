@@ -10,7 +10,7 @@
 use salesorg_core::catalog::Catalog;
 use salesorg_core::date::{Date, Timestamp, parse_date};
 use salesorg_core::ids::*;
-use salesorg_core::kpi::Value;
+use salesorg_core::kpi::{Value, Why};
 use salesorg_core::money::{Currency, Money, Rate};
 use salesorg_core::period::Period;
 use salesorg_core::records::*;
@@ -409,10 +409,15 @@ fn with_ids(s: &mut Store) -> Engine {
 
 /// The value of one KPI as text ("—" when undefined).
 fn kpi(e: &Engine, scope: &str, period: &str, k: &str) -> String {
+    kpi_value(e, scope, period, k).to_text("—")
+}
+
+/// The value of one KPI.
+fn kpi_value(e: &Engine, scope: &str, period: &str, k: &str) -> Value {
     let p = Period::parse(period, &e.book.settings.fiscal).unwrap();
     let scope = e.scope(scope).unwrap();
     let rows = e.run(&[scope], &[p], &[k], d("2026-01-01")).unwrap();
-    rows[0].values[0].1.to_text("—")
+    rows[0].values[0].1.clone()
 }
 
 fn table(e: &Engine, scope: &str, period: &str, k: &str) -> Vec<(String, Vec<String>)> {
@@ -732,7 +737,11 @@ fn a_period_to_date_counts_its_days_against_the_whole_quota() {
         )
         .unwrap();
         assert!(card.to_date.is_none());
-        assert!(card.lines.iter().all(|l| l.previous_to_date == Value::Null));
+        assert!(
+            card.lines
+                .iter()
+                .all(|l| l.previous_to_date == Value::Null(Why::NotApplicable))
+        );
     }
 }
 
@@ -786,13 +795,13 @@ fn revenue_growth_under_way_also_like_for_like() {
         // on Feb 5, nothing last year by then: no growth to speak of
         assert_eq!(
             card("2024-02-05").lines[0].like_for_like,
-            Value::Null,
+            Value::Null(Why::NoBookingsLastYear),
             "{kind}"
         );
         // a past quarter has its growth alone
         assert_eq!(
             card("2024-04-02").lines[0].like_for_like,
-            Value::Null,
+            Value::Null(Why::NotApplicable),
             "{kind}"
         );
         // the drill-down gives it among its inputs, with the two bookings to the day
@@ -1022,7 +1031,7 @@ fn targets_on_calls_and_pipeline_add_up_as_quotas_do() {
                 Value::Ratio(_) => Some(Kind::Ratio),
                 Value::Measure(_) => Some(Kind::Measure),
                 Value::Table(_) => None,
-                Value::Null => continue,
+                Value::Null(_) => continue,
             };
             assert_eq!(got, want, "{id}");
         }
@@ -1158,26 +1167,45 @@ fn empty_scopes_and_periods_give_zero_counts_and_undefined_ratios() {
     ] {
         assert_eq!(k("company", id), "0");
     }
-    for id in [
-        "win_rate",
-        "win_rate_value",
-        "avg_deal_size",
-        "sales_cycle_days",
-        "sales_cycle_days_median",
-        "revenue_growth_yoy",
-        "lead_conversion_rate",
-        "lead_response_minutes_median",
-        "lead_response_sla_share",
-        "cac",
-        "logo_churn_rate",
-        "ltv",
-        "csat_avg",
-        "stale_pipeline_share",
-        "data_completeness_share",
-        "reps_at_quota_share",
+    // undefined, each saying what its formula found missing
+    for (id, why) in [
+        ("win_rate", Why::NoClosedDeals),
+        ("win_rate_value", Why::NoClosedDeals),
+        ("avg_deal_size", Why::NoWonDeals),
+        ("sales_cycle_days", Why::NoWonDeals),
+        ("sales_cycle_days_median", Why::NoWonDeals),
+        ("revenue_growth_yoy", Why::NoBookingsLastYear),
+        ("lead_conversion_rate", Why::NoLeads),
+        ("lead_response_minutes_median", Why::NoLeads),
+        ("lead_response_sla_share", Why::NoLeads),
+        ("cac", Why::NoNewCustomers),
+        ("logo_churn_rate", Why::NoCustomersAtStart),
+        ("ltv", Why::NoCustomersAtWindowStart),
+        ("csat_avg", Why::NoSurveys),
+        ("stale_pipeline_share", Why::NoOpenPipeline),
+        ("data_completeness_share", Why::NoOpenDeals),
+        ("reps_at_quota_share", Why::NoRepsWithQuota),
+        ("quota", Why::NoQuota),
+        ("pipeline_coverage", Why::NoQuota),
+        ("span_of_control", Why::NotATeam),
     ] {
         assert_eq!(k("company", id), "—", "{id}");
+        assert_eq!(
+            kpi_value(&e, "company", "FY2020-Q1", id),
+            Value::Null(why),
+            "{id}"
+        );
     }
+    // a quota already met leaves no remainder for the pipeline to cover: R1 booked O1
+    // (1000) and O2 (2000) in Q1, their whole quota of 3000: not "no quota"
+    let met = kpi_value(&e, "person:R1", Q1, "pipeline_coverage");
+    let (booked, quota) = (
+        kpi(&e, "person:R1", Q1, "bookings"),
+        kpi(&e, "person:R1", Q1, "quota"),
+    );
+    let (b, q): (f64, f64) = (booked.parse().unwrap(), quota.parse().unwrap());
+    assert!(b >= q, "R1 meets their quota: {booked} of {quota}");
+    assert_eq!(met, Value::Null(Why::QuotaMet), "{booked} of {quota}");
     // South (MB, R3) only lost a deal
     assert_eq!(kpi(&e, "unit:South", Q1, "bookings"), "0.00");
     assert_eq!(kpi(&e, "unit:South", Q1, "win_rate"), "0.0");

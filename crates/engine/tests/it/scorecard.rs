@@ -1138,7 +1138,11 @@ fn customer_drilldowns_list_the_accounts_their_number_counts() {
                 .filter(|a| a.active_on(start - 1) && a.churned >= start && a.churned < end)
                 .count();
             assert!(cohort.iter().all(|r| of(&r.id).active_on(start - 1)));
-            let want = salesorg_core::kpi::ratio(churned as i128, cohort.len() as i128);
+            let want = salesorg_core::kpi::ratio(
+                churned as i128,
+                cohort.len() as i128,
+                salesorg_core::kpi::Why::NoCustomersAtStart,
+            );
             assert_eq!(churn.value, want, "{p} {scope:?}");
             let ltv = ex("ltv");
             assert_eq!(ltv.len(), active.len() + churn.len());

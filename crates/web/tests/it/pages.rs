@@ -507,6 +507,85 @@ fn an_empty_table_says_there_is_nothing_in_the_period() {
     assert!(r.body.contains(">none<"), "{}", r.body);
 }
 
+/// An undefined value says why on its card, in words under the "—" and on the "—" itself
+/// (it had said "a zero denominator" of every one, even of a quota already met), and the
+/// drill-down says it under the value; the API's JSON gives the reason beside the null.
+#[test]
+fn an_undefined_value_says_why_on_its_card_and_in_its_drill_down() {
+    let fx = fixture(BackendKind::Sqlite);
+    let dir = sign_in(&fx, "dir_a", PASSWORD).unwrap();
+    // a Director carries no deals of their own
+    let me = fx.person("dir_a");
+    let r = call(
+        &fx,
+        "GET",
+        &format!("/scope?scope=person:{me}&period=FY2026-Q3"),
+        &dir,
+        None,
+    );
+    assert_eq!(r.status, StatusCode::OK);
+    let card = r
+        .body
+        .split("<article class=\"card\">")
+        .find(|c| c.starts_with("<h2>Win rate</h2>"))
+        .and_then(|c| c.split("</article>").next())
+        .unwrap_or_else(|| panic!("no win rate card: {}", r.body));
+    assert!(
+        card.contains(
+            "title=\"Undefined: no deal was won or lost in the period. win_rate = won_deals / (won_deals + lost_deals)\""
+        ),
+        "{card}"
+    );
+    assert!(
+        card.contains("<p class=\"why\">No deal was won or lost in the period.</p>"),
+        "{card}"
+    );
+    // a value has no such line
+    assert!(!r.body.contains("<p class=\"why\">No leads"), "{}", r.body);
+    let r = call(
+        &fx,
+        "GET",
+        &format!("/explain?kpi=win_rate&scope=person:{me}&period=FY2026-Q3"),
+        &dir,
+        None,
+    );
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body.contains(
+            "<p class=\"big\">—</p><p class=\"why\">No deal was won or lost in the period.</p>"
+        ),
+        "{}",
+        r.body
+    );
+    let r = call(
+        &fx,
+        "GET",
+        &format!("/api/explain?kpi=win_rate&scope=person:{me}&period=FY2026-Q3"),
+        &dir,
+        None,
+    );
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["value"], serde_json::Value::Null);
+    assert_eq!(
+        r.json()["undefined"],
+        "no deal was won or lost in the period"
+    );
+    let r = call(
+        &fx,
+        "GET",
+        &format!("/api/scorecard?scope=person:{me}&period=FY2026-Q3&kpi=win_rate"),
+        &dir,
+        None,
+    );
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.json()["undefined"]["win_rate"],
+        "no deal was won or lost in the period",
+        "{}",
+        r.body
+    );
+}
+
 /// While the server loads its data, a page says so and what the loader is doing, and asks
 /// again by itself (with JavaScript off too); the API says the same with its code and a
 /// Retry-After. It had answered "503 the data is still loading" and a link back to the
