@@ -352,7 +352,13 @@ pub struct Context<'a> {
 /// Why a KPI has no value (spec §1 "Undefined": `null`, shown as "—"): what its formula
 /// found missing, said to the leader who asks why their number is blank. Set where the
 /// formula finds it ([`compute`]), so a page, the CLI and `explain` say the same.
+///
+/// Four bytes, not one: as a byte beside the value's tag, every copy of a value into a
+/// row (a million of them in a bulk export) wrote it in unaligned pieces, and the
+/// roll-up's formulas took 5 % longer (1M store: 7.4–7.6 → 7.8–7.9 ms, alternating); as
+/// four, they take what they took before the reason was kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
 pub enum Why {
     /// `win_rate`: no deal won or lost.
     NoClosedDeals,
