@@ -1151,3 +1151,208 @@ fn customer_drilldowns_list_the_accounts_their_number_counts() {
     }
     assert!(checked > 100, "cohort members seen: {checked}");
 }
+
+/// Deals won, lost and created, calls and leads (their UTC days: the demo's time zone),
+/// each with every scope that counts it on its attribution day, walked up the reporting lines by the store itself (a recursive query over its
+/// rows, on either backend): `(person whose team counts it, kind, day, amount)`. A
+/// record counts for its owner's own team only on a day its owner is in the tree (has a
+/// manager or a report then), and for each manager above on that day (spec §1).
+const TEAMS_IN_SQL: &str = "
+WITH RECURSIVE
+events(id, owner_id, kind, day, amount) AS (
+  SELECT id, owner_id, status, close_on, amount FROM opportunities
+   WHERE status IN ('won', 'lost') AND close_on IS NOT NULL
+  UNION ALL
+  SELECT id, owner_id, 'created', created_on, amount FROM opportunities
+   WHERE created_on IS NOT NULL
+  UNION ALL
+  SELECT id, owner_id, 'call', substr(at, 1, 10), 0 FROM activities WHERE kind = 'call'
+  UNION ALL
+  SELECT id, owner_id, 'lead', substr(created_at, 1, 10), 0 FROM leads
+),
+chain(id, kind, person, day) AS (
+  SELECT e.id, e.kind, r.manager_id, e.day FROM events e
+    JOIN reporting_lines r ON r.person_id = e.owner_id
+     AND r.valid_from <= e.day AND (r.valid_to IS NULL OR e.day < r.valid_to)
+  UNION ALL
+  SELECT c.id, c.kind, r.manager_id, c.day FROM chain c
+    JOIN reporting_lines r ON r.person_id = c.person
+     AND r.valid_from <= c.day AND (r.valid_to IS NULL OR c.day < r.valid_to)
+),
+own(id, kind, person, day) AS (
+  SELECT e.id, e.kind, e.owner_id, e.day FROM events e
+   WHERE EXISTS (SELECT 1 FROM reporting_lines r
+                  WHERE (r.person_id = e.owner_id OR r.manager_id = e.owner_id)
+                    AND r.valid_from <= e.day AND (r.valid_to IS NULL OR e.day < r.valid_to))
+)
+SELECT x.person, x.kind, x.day, e.amount
+  FROM (SELECT id, kind, person, day FROM chain UNION ALL SELECT id, kind, person, day FROM own) x
+  JOIN events e ON e.id = x.id AND e.kind = x.kind
+";
+
+/// The same events for units: a record counts for each unit its owner was a member of on
+/// its day and every unit above it, once each (an owner in two teams of one region counts
+/// once for the region): `(unit, kind, day, amount)`.
+const UNITS_IN_SQL: &str = "
+WITH RECURSIVE
+events(id, owner_id, kind, day, amount) AS (
+  SELECT id, owner_id, status, close_on, amount FROM opportunities
+   WHERE status IN ('won', 'lost') AND close_on IS NOT NULL
+  UNION ALL
+  SELECT id, owner_id, 'created', created_on, amount FROM opportunities
+   WHERE created_on IS NOT NULL
+  UNION ALL
+  SELECT id, owner_id, 'call', substr(at, 1, 10), 0 FROM activities WHERE kind = 'call'
+  UNION ALL
+  SELECT id, owner_id, 'lead', substr(created_at, 1, 10), 0 FROM leads
+),
+up(unit, ancestor) AS (
+  SELECT id, id FROM units
+  UNION ALL
+  SELECT up.unit, u.parent_id FROM up JOIN units u ON u.id = up.ancestor
+   WHERE u.parent_id IS NOT NULL
+),
+counted AS (
+  SELECT DISTINCT e.id, e.kind, up.ancestor AS unit FROM events e
+    JOIN memberships m ON m.person_id = e.owner_id
+     AND m.valid_from <= e.day AND (m.valid_to IS NULL OR e.day < m.valid_to)
+    JOIN up ON up.unit = m.unit_id
+)
+SELECT c.unit, c.kind, e.day, e.amount FROM counted c
+  JOIN events e ON e.id = c.id AND e.kind = c.kind
+";
+
+/// Every team's and unit's deals won, lost and created, its bookings, calls and leads, by
+/// quarter, as the engine computes them, equal what the store's own rows give when each record is
+/// walked up the reporting lines and units of its day in SQL (an oracle apart from the
+/// engine's org model and segments), on a demo whose org moves (reps change teams
+/// mid-quarter, a director leaves, a team is formed), on both backends.
+#[test]
+fn every_team_and_unit_is_the_stores_rows_walked_up_the_org_of_their_day_in_sql() {
+    use salesorg_core::kpi::Value as KpiValue;
+    use salesorg_core::period::Period;
+    use std::collections::HashMap;
+    for kind in salesorg_store::testing::BOTH {
+        let mut s = demo_on(kind, 150, 4000, 11);
+        let moved: i64 = {
+            let mut n = 0;
+            s.unscoped_backend()
+                .query_each(
+                    "SELECT count(*) FROM reporting_lines WHERE valid_to IS NOT NULL",
+                    &[],
+                    &mut |r| {
+                        if let salesorg_store::Value::Int(x) = r[0] {
+                            n = x;
+                        }
+                        Ok(())
+                    },
+                )
+                .unwrap();
+            n
+        };
+        assert!(
+            moved > 5,
+            "{kind}: the demo's org moves ({moved} lines end)"
+        );
+        // (scope, kind, day, amount) from SQL
+        let mut walked: Vec<(String, String, String, i64)> = Vec::new();
+        for (sql, prefix) in [(TEAMS_IN_SQL, "team:"), (UNITS_IN_SQL, "unit:")] {
+            s.unscoped_backend()
+                .query_each(sql, &[], &mut |r| {
+                    let text = |v: &salesorg_store::Value| match v {
+                        salesorg_store::Value::Text(t) => t.clone(),
+                        v => panic!("not a text: {v:?}"),
+                    };
+                    let amount = match r[3] {
+                        salesorg_store::Value::Int(a) => a,
+                        _ => 0,
+                    };
+                    let scope = format!("{prefix}{}", text(&r[0]));
+                    walked.push((scope, text(&r[1]), text(&r[2]), amount));
+                    Ok(())
+                })
+                .unwrap();
+        }
+        let e = salesorg_engine::scorecard::load(
+            &mut s,
+            &Catalog::builtin().unwrap(),
+            false,
+            false,
+            &Quiet,
+        )
+        .unwrap()
+        .0;
+        let fiscal = &e.book.settings.fiscal;
+        let quarters: Vec<Period> = (2023..=2026)
+            .flat_map(|y| (1..=4).map(move |q| format!("FY{y}-Q{q}")))
+            .map(|q| Period::parse(&q, fiscal).unwrap())
+            .filter(|p| p.end <= parse_date("2026-07-01").unwrap())
+            .collect();
+        // the oracle's counts by (scope, quarter): won, lost, created, bookings
+        let mut want: HashMap<(String, usize), [i128; 6]> = HashMap::new();
+        for (scope, k, d, amount) in &walked {
+            let d = parse_date(d).unwrap();
+            let Some(q) = quarters.iter().position(|p| p.start <= d && d < p.end) else {
+                continue;
+            };
+            let c = want.entry((scope.clone(), q)).or_default();
+            match k.as_str() {
+                "won" => {
+                    c[0] += 1;
+                    c[3] += i128::from(*amount);
+                }
+                "lost" => c[1] += 1,
+                "created" => c[2] += 1,
+                "call" => c[4] += 1,
+                _ => c[5] += 1,
+            }
+        }
+        let names: Vec<String> = e.book.people[..e.book.nobody() as usize]
+            .iter()
+            .map(|p| format!("team:{}", p.id.as_str()))
+            .chain(
+                e.book
+                    .units
+                    .iter()
+                    .map(|u| format!("unit:{}", u.id.as_str())),
+            )
+            .collect();
+        let scopes: Vec<Scope> = names.iter().map(|n| e.scope(n).unwrap()).collect();
+        assert_eq!(e.book.settings.time_zone.to_string(), "UTC");
+        let kpis = [
+            "won_deals",
+            "lost_deals",
+            "opps_created",
+            "bookings",
+            "calls",
+            "leads_created",
+        ];
+        let rows = e
+            .run(&scopes, &quarters, &kpis, parse_date("2026-06-30").unwrap())
+            .unwrap();
+        assert_eq!(rows.len(), scopes.len() * quarters.len());
+        let (mut checked, mut nonzero) = (0, 0);
+        for (si, name) in names.iter().enumerate() {
+            for (qi, q) in quarters.iter().enumerate() {
+                let row = &rows[si * quarters.len() + qi];
+                let got: Vec<i128> = row
+                    .values
+                    .iter()
+                    .map(|(_, v)| match v {
+                        KpiValue::Count(n) => i128::from(*n),
+                        KpiValue::Money(u) => *u,
+                        v => panic!("{v:?}"),
+                    })
+                    .collect();
+                let w = want.get(&(name.clone(), qi)).copied().unwrap_or_default();
+                assert_eq!(got, w, "{kind}: {name} in {q} ({kpis:?})");
+                checked += 1;
+                nonzero += usize::from(w.iter().any(|&x| x != 0));
+            }
+        }
+        assert!(
+            nonzero > 200,
+            "{kind}: {nonzero} of {checked} scope-quarters hold deals"
+        );
+    }
+}
