@@ -424,11 +424,15 @@ impl Why {
             Why::NoBookingsLastYear => "nothing was booked in the same period last year",
             Why::NoQuota => "no quota is set for this scope and period",
             Why::QuotaMet => "the quota is already met: bookings to date leave nothing to cover",
-            Why::NoOpenPipeline => "no open deal closes in the period (on the as-of date)",
+            Why::NoOpenPipeline => {
+                "nothing is open on the as-of date in deals due to close in the period"
+            }
             Why::NoOpenDeals => "no deal was open on the as-of date",
             Why::NoRepsWithQuota => "no active rep in scope has a quota of their own",
-            Why::NoReps => "no rep was in scope at the period's start or end",
-            Why::NoRepDays => "no rep in scope was employed on a working day of the period",
+            Why::NoReps => "no rep was in scope at the period's start, nor at its end",
+            Why::NoRepDays => {
+                "no rep in scope was employed on a working day of the period up to the as-of date"
+            }
             Why::NoLeads => "no lead was created in the period",
             Why::NoAnsweredLeads => {
                 "none of the leads created in the period was answered by the as-of date"
