@@ -20,7 +20,10 @@ use salesorg_core::scorecard::book::{
 };
 
 const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
-const FORMAT: u32 = 13;
+/// 14: the rates into the organisation's currency it holds are made through any chain of
+/// other currencies (13's through one at most), and the deals they can fail for named by
+/// those rules: a snapshot of 13 is rebuilt, not read with rates it lacks.
+const FORMAT: u32 = 14;
 
 /// Where the snapshot of a store lives: beside a SQLite file (`<file>.scorecard`), or in
 /// the user's cache folder for a PostgreSQL URL.

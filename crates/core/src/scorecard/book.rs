@@ -835,38 +835,67 @@ fn rates_between(raw: &[CurrencyRate], a: Currency, b: Currency) -> Vec<(Day, Co
 }
 
 /// Each currency's rates into `org` (spec §1 "Amounts", docs/kpis.md): quoted into it or
-/// out of it; for a currency with neither, through the first other currency (in code
-/// order) that has rates with both, as a central bank's table gives them: on each day,
-/// the two in force one after the other.
+/// out of it; for a currency with neither, through the fewest other currencies that chain
+/// it to `org` by their rates, as a central bank's table gives them (a yen through the
+/// euro, or a rand through the pound and then the euro): on each day, the rates in force
+/// one after the other. Among chains as short, the one whose next currency comes first in
+/// code order, and so on along it.
 fn org_rates(
     raw: &[CurrencyRate],
     org: Currency,
     currencies: &[Currency],
 ) -> Vec<Vec<(Day, Conversion)>> {
-    let mut pivots: Vec<Currency> = raw.iter().flat_map(|r| [r.from, r.to]).collect();
-    pivots.sort();
-    pivots.dedup();
+    // the pairs of currencies the rates link, both ways, in code order
+    let mut linked: Vec<(Currency, Currency)> = raw
+        .iter()
+        .filter(|r| r.from != r.to)
+        .flat_map(|r| [(r.from, r.to), (r.to, r.from)])
+        .collect();
+    linked.sort();
+    linked.dedup();
+    let neighbours = |c: Currency| {
+        let at = linked.partition_point(|&(a, _)| a < c);
+        linked[at..]
+            .iter()
+            .take_while(move |&&(a, _)| a == c)
+            .map(|&(_, b)| b)
+    };
+    // out from `org`, a ring at a time: each currency's rates into it through the first
+    // currency (in code order) of the ring before that reaches it
+    let mut into: std::collections::HashMap<Currency, Vec<(Day, Conversion)>> =
+        std::collections::HashMap::new();
+    let mut ring = vec![org];
+    let mut seen = vec![org];
+    while !ring.is_empty() {
+        let mut next: Vec<(Currency, Currency)> = Vec::new();
+        for &via in &ring {
+            for c in neighbours(via) {
+                if !seen.contains(&c) && !next.iter().any(|&(n, _)| n == c) {
+                    next.push((c, via));
+                }
+            }
+        }
+        // (`ring` is in code order, so each currency took the first that reaches it)
+        next.sort();
+        for &(c, via) in &next {
+            let hop = rates_between(raw, c, via);
+            let rates = if via == org {
+                hop
+            } else {
+                through(&hop, &into[&via])
+            };
+            into.insert(c, rates);
+            seen.push(c);
+        }
+        ring = next.into_iter().map(|(c, _)| c).collect();
+    }
     currencies
         .iter()
-        .map(|&c| {
-            if c == org {
+        .map(|c| {
+            if *c == org {
                 return Vec::new();
             }
-            let direct = rates_between(raw, c, org);
-            if !direct.is_empty() {
-                return direct;
-            }
-            for &p in pivots.iter().filter(|&&p| p != c && p != org) {
-                let a = rates_between(raw, c, p);
-                if a.is_empty() {
-                    continue;
-                }
-                let b = rates_between(raw, p, org);
-                if !b.is_empty() {
-                    return through(&a, &b);
-                }
-            }
-            Vec::new()
+            into.get(c).cloned().unwrap_or_default()
         })
         .collect()
 }

@@ -1331,6 +1331,91 @@ fn rates_into_and_out_of_currencies_of_small_units_convert_exactly() {
     }
 }
 
+/// A currency whose rates reach the organisation's only through two others converts along
+/// that chain (it had converted through one at most, and been refused): rand to pound to
+/// euro to dollar, each rate quoted either way, on each day the rates in force then; a
+/// shorter chain wins over a longer one, and a currency no chain reaches is still refused
+/// by name.
+#[test]
+fn a_currency_chained_to_the_organisations_through_two_others_converts_along_the_chain() {
+    for kind in BOTH {
+        let mut st = fresh(kind);
+        small_org(&mut st, &settings());
+        let load = |st: &mut Store| {
+            salesorg_engine::scorecard::load(st, &Catalog::builtin().unwrap(), false, false, &Quiet)
+                .map(|x| x.0)
+        };
+        let bookings = |e: &Engine| {
+            Money::parse(&kpi(e, "person:R1", "2024-01-03..2024-01-05", "bookings")).unwrap()
+        };
+        let before = bookings(&load(&mut st).unwrap());
+        let rate = |date: &str, from: &str, to: &str, r: &str| CurrencyRate {
+            date: d(date),
+            from: Currency::parse(from).unwrap(),
+            to: Currency::parse(to).unwrap(),
+            rate: Rate::parse(r).unwrap(),
+        };
+        st.upsert_rates(&[
+            // 1 EUR = 1.1 USD; 1 GBP = 1.2 EUR; 1 GBP = 20 ZAR (quoted out of the pound)
+            rate("2023-12-01", "EUR", "USD", "1.1"),
+            rate("2023-12-01", "GBP", "EUR", "1.2"),
+            rate("2023-12-01", "GBP", "ZAR", "20"),
+            // from Jan 4, the pound is worth 1.25 euros
+            rate("2024-01-04", "GBP", "EUR", "1.25"),
+        ])
+        .unwrap();
+        let won = |id: &str, amount: &str, ccy: &str, close: &str| {
+            opp(
+                id,
+                "R1",
+                "ACC1",
+                amount,
+                ccy,
+                OppStatus::Won,
+                "Closed Won",
+                "2024-01-02",
+                close,
+            )
+        };
+        let deals = [
+            // 1000 ZAR = 50 GBP = 60 EUR = 66 USD on Jan 3
+            won("O9", "1000", "ZAR", "2024-01-03"),
+            // 1000 ZAR = 50 GBP = 62.5 EUR = 68.75 USD on Jan 4
+            won("O10", "1000", "ZAR", "2024-01-04"),
+        ];
+        st.upsert_opportunities(&mut deals.iter()).unwrap();
+        let e = load(&mut st).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let after = bookings(&e);
+        assert_eq!(
+            after.units() - before.units(),
+            Money::parse("134.75").unwrap().units(),
+            "{kind}: {before} then {after}"
+        );
+        // a direct rate into the dollar, once there is one, is taken over the chain
+        st.upsert_rates(&[rate("2023-12-01", "ZAR", "USD", "0.05")])
+            .unwrap();
+        let e = load(&mut st).unwrap();
+        assert_eq!(
+            bookings(&e).units() - before.units(),
+            Money::parse("100").unwrap().units(),
+            "{kind}"
+        );
+        // a currency linked to none of them is refused, by name
+        st.upsert_rates(&[rate("2023-12-01", "CHF", "SEK", "11")])
+            .unwrap();
+        st.upsert_opportunities(&mut std::iter::once(&won("O11", "10", "SEK", "2024-01-03")))
+            .unwrap();
+        let err = load(&mut st)
+            .err()
+            .expect("SEK has no chain to USD")
+            .to_string();
+        assert!(
+            err.contains("opportunity O11 is in SEK and there is no SEK→USD rate"),
+            "{kind}: {err}"
+        );
+    }
+}
+
 /// Deals whose amounts, each one a sum can hold, add up past what a sum holds exactly
 /// are refused when the book is made: a scope's pipeline over them had wrapped around to
 /// a small negative number.
