@@ -1770,7 +1770,7 @@ fn day_of(book: &Book, c: &Contribution, asof: Day) -> Day {
     match *c {
         Contribution::Won(i) | Contribution::Lost(i) => o.close[i as usize],
         Contribution::Created(i) => o.created[i as usize],
-        Contribution::Open(_) => asof,
+        Contribution::Open(_) | Contribution::OpenOutside(_) => asof,
         Contribution::StageEntered(_, r) => book.history.day[r as usize],
         // row `r` is the stage left: it was left on the next row's day, or on the close
         // day when the history stops in it (where the pass attributes the exit)
@@ -1798,6 +1798,7 @@ fn kind_of(book: &Book, b: &Behind) -> &'static str {
         Contribution::Lost(_) => "lost",
         Contribution::Created(_) => "created",
         Contribution::Open(_) => "open",
+        Contribution::OpenOutside(_) => "open, due outside the period",
         Contribution::StageEntered(..) => "entered stage",
         Contribution::StageLeft(..) => "left stage",
         Contribution::Lead(_) => "lead",
@@ -1820,6 +1821,7 @@ fn kept_id<'a>(book: &'a Book, b: &Behind) -> Option<(&'a Ids, usize)> {
         | Contribution::Lost(i)
         | Contribution::Created(i)
         | Contribution::Open(i)
+        | Contribution::OpenOutside(i)
         | Contribution::StageEntered(i, _)
         | Contribution::StageLeft(i, _) => Some((&book.opps.ids, i as usize)),
         Contribution::Lead(i) => Some((&book.leads.ids, i as usize)),
@@ -1865,6 +1867,7 @@ fn owner_ix(engine: &Engine, b: &Behind) -> Option<u32> {
         | Contribution::Lost(i)
         | Contribution::Created(i)
         | Contribution::Open(i)
+        | Contribution::OpenOutside(i)
         | Contribution::StageEntered(i, _)
         | Contribution::StageLeft(i, _) => book.opps.owner[i as usize],
         Contribution::Lead(i) => book.leads.owner[i as usize],
@@ -1889,10 +1892,34 @@ fn detail_of(engine: &Engine, b: &Behind) -> String {
     let book = &engine.book;
     let o = &book.opps;
     let mut detail = match b.contrib {
-        Contribution::Won(i)
-        | Contribution::Lost(i)
-        | Contribution::Created(i)
-        | Contribution::Open(i) => {
+        // as it was on the as-of day, what the pipeline read, and what it is now
+        Contribution::Open(i) | Contribution::OpenOutside(i) => {
+            let i = i as usize;
+            let then = salesorg_core::scorecard::pass::open_state(book, i, b.day);
+            let mut detail = format!(
+                "stage {} · close {} · probability {}% on {}",
+                book.stages[then.stage as usize].name,
+                fmt_day(then.close),
+                then.probability_bp / 100,
+                fmt_day(b.day)
+            );
+            if then.amount.is_none() {
+                detail.push_str(" · no amount");
+            }
+            if salesorg_core::scorecard::pass::stale(then.touched, b.day) {
+                detail.push_str(" · stale");
+            }
+            if o.status[i] != OppStatus::Open || o.close[i] != then.close {
+                let _ = write!(
+                    detail,
+                    " · now {}, close {}",
+                    o.status[i].as_str(),
+                    fmt_day(o.close[i])
+                );
+            }
+            detail
+        }
+        Contribution::Won(i) | Contribution::Lost(i) | Contribution::Created(i) => {
             let i = i as usize;
             let mut detail = format!(
                 "{} · stage {} · close {}",
@@ -2010,10 +2037,9 @@ fn formula_inputs(k: &str) -> &'static [&'static str] {
         "win_rate_value" => &["won_deals", "lost_deals", "bookings"],
         "revenue_growth_yoy" => &["bookings"],
         "opps_created" | "pipeline_created" | "opp_conversion_rate" => &["opps_created"],
-        "pipeline_open"
-        | "pipeline_weighted"
-        | "stale_pipeline_share"
-        | "data_completeness_share" => &["pipeline_open"],
+        "pipeline_open" | "pipeline_weighted" => &["pipeline_open"],
+        "stale_pipeline_share" => &["stale_amount", "pipeline_open"],
+        "data_completeness_share" => &["open_complete", "open_deals"],
         "pipeline_coverage" => &["pipeline_open", "bookings", "quota"],
         "quota" => &["quota"],
         "quota_attainment" => &["bookings", "quota"],
@@ -2066,10 +2092,11 @@ impl Feeds {
             | "pipeline_created"
             | "opp_conversion_rate"
             | "cost_per_opportunity" => (&[C::Created(0)], false),
-            "pipeline_open"
-            | "pipeline_weighted"
-            | "stale_pipeline_share"
-            | "data_completeness_share" => (&[C::Open(0)], false),
+            "pipeline_open" | "pipeline_weighted" | "stale_pipeline_share" => {
+                (&[C::Open(0)], false)
+            }
+            // (every deal open on the as-of day, whenever it was due)
+            "data_completeness_share" => (&[C::Open(0), C::OpenOutside(0)], false),
             "pipeline_coverage" => (&[C::Open(0), C::Won(0)], false),
             "new_customers" => (&[C::Won(0)], true),
             "cac" | "ltv_cac_ratio" => (&[C::Spend(0), C::Won(0)], true),
@@ -2453,6 +2480,13 @@ fn explain_made(
                 "pipeline_open",
                 kpi::fmt_fixed(t.open_amount.into(), 4, 2),
             ),
+            (
+                walk.open,
+                "stale_amount",
+                kpi::fmt_fixed(t.open_stale_amount.into(), 4, 2),
+            ),
+            (walk.open, "open_complete", t.open_complete.to_string()),
+            (walk.open, "open_deals", t.open_n.to_string()),
             (walk.leads, "leads_created", t.leads.to_string()),
             (walk.activities, "calls", t.calls.to_string()),
             (walk.activities, "rep_calls", t.rep_calls.to_string()),

@@ -1706,6 +1706,7 @@ fn input_shown(k: &str, v: &str, ccy: &str) -> String {
         (
             "bookings"
             | "pipeline_open"
+            | "stale_amount"
             | "spend"
             | "quota"
             | "bookings_last_year"

@@ -296,6 +296,7 @@ pub enum Contribution {
     Won(u32),
     Lost(u32),
     Created(u32),
+    /// A deal open on the as-of day and due to close in the period then: the pipeline.
     Open(u32),
     StageEntered(u32, u32),
     StageLeft(u32, u32),
@@ -312,6 +313,9 @@ pub enum Contribution {
     /// A quota entry (`Book::quotas`) that makes up the scope's quota: the one set on the
     /// team or unit, or the own-book quotas of the reps in scope on the first day.
     Quota(u32),
+    /// A deal open on the as-of day but due to close outside the period then: not in the
+    /// pipeline, counted by `data_completeness_share` alone.
+    OpenOutside(u32),
 }
 
 impl Contribution {
@@ -334,6 +338,7 @@ impl Contribution {
             C::Person(_) => 11,
             C::Cohort(_) => 12,
             C::Quota(_) => 13,
+            C::OpenOutside(_) => 14,
         }
     }
     /// The record's key among a drill-down's counts by branch ([`Tallies::KEYS`]): its
@@ -348,16 +353,19 @@ impl Contribution {
     }
     /// The record's amount as a drill-down lists it (`None`: it has none; a quota's is
     /// its share of the period, which the pass does not trace): a closed deal's at its
-    /// close; an open or a created deal's converted on the as-of day `as_of` (its own
-    /// where there is no rate); spend's.
+    /// close; a deal open on the as-of day `as_of`, its amount then (the stage history's
+    /// on that day, as the pipeline sums it); a created deal's converted on the as-of day
+    /// (its own where there is no rate); spend's.
     #[inline]
     pub fn shown_amount(&self, book: &Book, as_of: Day) -> Option<i64> {
         let o = &book.opps;
         match *self {
-            c @ (Contribution::Won(j)
-            | Contribution::Lost(j)
-            | Contribution::Open(j)
-            | Contribution::Created(j)) => {
+            Contribution::Open(j) | Contribution::OpenOutside(j) => {
+                let j = j as usize;
+                let amount = open_state(book, j, as_of).amount?;
+                Some(book.convert(amount, o.currency[j], as_of).unwrap_or(amount))
+            }
+            c @ (Contribution::Won(j) | Contribution::Lost(j) | Contribution::Created(j)) => {
                 let j = j as usize;
                 Some(
                     if o.status[j] == OppStatus::Open || matches!(c, Contribution::Created(_)) {
@@ -863,7 +871,7 @@ impl Part<'_> {
     #[inline(always)]
     fn note_at(&mut self, seg: u32, g: usize, d: Day, c: Contribution) {
         if self.trace.is_some() {
-            self.traced(self.key(seg, g), g, d, c);
+            self.traced(self.key(seg, g), g, d, c, None);
         }
     }
     /// Traces contribution `c` to cell `k` (of slot `g`), counted on day `d`: called for
@@ -872,11 +880,20 @@ impl Part<'_> {
     #[inline(always)]
     fn note(&mut self, k: usize, g: usize, d: Day, c: Contribution) {
         if self.trace.is_some() {
-            self.traced(k, g, d, c);
+            self.traced(k, g, d, c, None);
+        }
+    }
+    /// [`Part::note`] of a record whose listed amount the pass has at hand (`amount`: a
+    /// deal in the pipeline, converted on the as-of day), so a drill-down's counts by
+    /// branch need not work it out again from the deal's history.
+    #[inline(always)]
+    fn note_amount(&mut self, k: usize, g: usize, d: Day, c: Contribution, amount: Option<i64>) {
+        if self.trace.is_some() {
+            self.traced(k, g, d, c, Some(amount));
         }
     }
     #[inline(never)]
-    fn traced(&mut self, k: usize, g: usize, d: Day, c: Contribution) {
+    fn traced(&mut self, k: usize, g: usize, d: Day, c: Contribution, amount: Option<Option<i64>>) {
         let key = self.grid_key(k);
         if let Some(t) = self.trace.as_mut()
             && self.want.is_none_or(|w| {
@@ -893,7 +910,9 @@ impl Part<'_> {
                     (self.want.and_then(|w| w.tally), self.tallies.as_mut())
                 {
                     let key = c.tally_key(t.book, t.last_year == Some(g));
-                    let amount = c.shown_amount(t.book, t.as_of).map(i128::from);
+                    let amount = amount
+                        .unwrap_or_else(|| c.shown_amount(t.book, t.as_of))
+                        .map(i128::from);
                     ts.add(row, key, amount, c);
                 }
             }
@@ -910,6 +929,40 @@ impl Part<'_> {
                 e.add(d, (t.len() - 1) as u32);
             }
         }
+    }
+}
+
+/// A deal's state on a day it was open, as the pass reads it: for a drill-down's line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenState {
+    /// The stage it was in (a position in `Book::stages`).
+    pub stage: u8,
+    /// The day it was due to close.
+    pub close: Day,
+    /// Its amount then, in its own currency (`None`: none given).
+    pub amount: Option<i64>,
+    /// Its probability then, in basis points.
+    pub probability_bp: u16,
+    /// The last day it was touched by then (created, modified or moved in its history).
+    pub touched: Day,
+}
+
+/// Opportunity `i`'s state on day `a` while it was open, as the pass reads it
+/// ([`state_at`]), its history's overrides found by search (the pass walks them with a
+/// cursor instead).
+pub fn open_state(book: &Book, i: usize, a: Day) -> OpenState {
+    let o = &book.opps;
+    let all = &book.history.overrides;
+    let (r0, r1) = (o.hist_off[i], o.hist_off[i + 1]);
+    let lo = all.partition_point(|x| x.0 < r0);
+    let hi = lo + all[lo..].partition_point(|x| x.0 < r1);
+    let (stage, close, amount, probability_bp, touched) = state_at(book, i, a, &all[lo..hi]);
+    OpenState {
+        stage,
+        close,
+        amount,
+        probability_bp,
+        touched,
     }
 }
 
@@ -1120,6 +1173,13 @@ pub(crate) fn open_rank(r: u16) -> bool {
 /// Days before the as-of day within which a modification keeps pipeline fresh (spec §2
 /// `stale_pipeline_share`: the 30 days ending on the as-of day).
 pub const STALE_DAYS: Day = 30;
+
+/// Whether a deal last touched on `touched` is stale on day `a` (spec §2
+/// `stale_pipeline_share`: not modified in the [`STALE_DAYS`] days before it).
+#[inline(always)]
+pub fn stale(touched: Day, a: Day) -> bool {
+    touched == NO_DAY || touched <= a - STALE_DAYS
+}
 
 /// Adds the closed deals among `run`, a run of an owner's deals whose close days fall in
 /// slot `g` and segment `seg` (see [`day_runs`]), on their close days (won: bookings,
@@ -1554,11 +1614,18 @@ pub fn owner_records(
                         if in_period {
                             c.open_amount += amt;
                             c.open_weighted_bp += i128::from(amt) * i128::from(prob);
-                            if touched == NO_DAY || touched <= a - STALE_DAYS {
+                            if stale(touched, a) {
                                 c.open_stale_amount += amt;
                             }
                         }
-                        part.note(k, g, a, Contribution::Open(i as u32));
+                        // (in the pipeline, listed at the amount just added up; else
+                        // for the completeness share alone)
+                        if in_period {
+                            let c = Contribution::Open(i as u32);
+                            part.note_amount(k, g, a, c, amount.map(|_| amt));
+                        } else {
+                            part.note(k, g, a, Contribution::OpenOutside(i as u32));
+                        }
                     }
                 }
                 deal_history!(i, status, close);

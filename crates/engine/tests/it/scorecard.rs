@@ -573,8 +573,8 @@ fn first_pages_count_their_records_by_branch() {
     let lens = salesorg_core::scorecard::Lens::everything();
     let head = e.scope("team:P-00001").unwrap();
     for (k, scope) in [
-        ("pipeline_open", Scope::Company),
-        ("pipeline_open", head),
+        ("data_completeness_share", Scope::Company),
+        ("data_completeness_share", head),
         ("activities", head),
         ("win_rate", head),
     ] {
@@ -643,7 +643,7 @@ fn drilldowns_after_priming_their_scratch_are_unchanged() {
         "calls",
         "stage_conversion",
         "ltv",
-        "pipeline_open",
+        "data_completeness_share",
         "win_rate",
     ];
     let shown = |k: &'static str| {
@@ -736,12 +736,20 @@ fn drill_downs_by_close_day_equal_the_full_walk_in_every_period() {
         today,
     ));
     periods.push(Period::parse("FY2025", &fiscal).unwrap());
+    // periods under way on their as-of day, whose pipeline holds the deals due by their end
+    for p in [
+        "FY2026-Q2 to 2026-05-15",
+        "2026-06 to 2026-06-10",
+        "FY2026 to 2026-03-01",
+    ] {
+        periods.push(Period::parse(p, &fiscal).unwrap());
+    }
     let mut scopes = e.all_team_and_unit_scopes(periods[0].start, today);
     scopes.truncate(2);
     scopes.push(Scope::Company);
     let kpis = salesorg_engine::scorecard::default_kpis();
     let rows = e.run(&scopes, &periods, &kpis, today).unwrap();
-    let mut open_seen = 0;
+    let (mut open_seen, mut pipeline_seen) = (0, 0);
     for row in &rows {
         for k in [
             "pipeline_open",
@@ -768,12 +776,30 @@ fn drill_downs_by_close_day_equal_the_full_walk_in_every_period() {
             let ex =
                 salesorg_engine::scorecard::explain(&e, k, row.scope, row.period, today).unwrap();
             assert_eq!(&ex.value, v, "{k} {:?} {}", row.scope, row.period);
-            if k == "pipeline_open" {
+            // every deal open on the as-of day is behind the share of complete ones; the
+            // pipeline's are those due in the period, each at its amount that day: they
+            // add up to it
+            if k == "data_completeness_share" {
                 open_seen += ex.len();
+            }
+            if k == "pipeline_open" {
+                let sum: i128 = ex
+                    .formatted(&e)
+                    .map(|r| i128::from(r.amount.unwrap_or(0)))
+                    .sum();
+                assert_eq!(
+                    &salesorg_core::kpi::Value::Money(sum),
+                    v,
+                    "the records of {k} {:?} {}",
+                    row.scope,
+                    row.period
+                );
+                pipeline_seen += ex.len();
             }
         }
     }
     assert!(open_seen > 1000, "open deals listed: {open_seen}");
+    assert!(pipeline_seen > 100, "pipeline listed: {pipeline_seen}");
 }
 
 /// The Maven dataset's PROVENANCE totals come out of the scorecard engine: 8,800 deals,
