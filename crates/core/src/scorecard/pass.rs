@@ -354,8 +354,8 @@ impl Contribution {
     /// The record's amount as a drill-down lists it (`None`: it has none; a quota's is
     /// its share of the period, which the pass does not trace): a closed deal's at its
     /// close; a deal open on the as-of day `as_of`, its amount then (the stage history's
-    /// on that day, as the pipeline sums it); a created deal's converted on the as-of day
-    /// (its own where there is no rate); spend's.
+    /// on that day, as the pipeline sums it); a created deal's converted on its created
+    /// day, as `pipeline_created` sums it (each its own where there is no rate); spend's.
     #[inline]
     pub fn shown_amount(&self, book: &Book, as_of: Day) -> Option<i64> {
         let o = &book.opps;
@@ -365,17 +365,15 @@ impl Contribution {
                 let amount = open_state(book, j, as_of).amount?;
                 Some(book.convert(amount, o.currency[j], as_of).unwrap_or(amount))
             }
-            c @ (Contribution::Won(j) | Contribution::Lost(j) | Contribution::Created(j)) => {
+            // (converted on the day it was created, as `pipeline_created` adds it up)
+            Contribution::Created(j) => {
                 let j = j as usize;
                 Some(
-                    if o.status[j] == OppStatus::Open || matches!(c, Contribution::Created(_)) {
-                        book.convert(o.amount[j], o.currency[j], as_of)
-                            .unwrap_or(o.amount[j])
-                    } else {
-                        o.amount_at_close[j]
-                    },
+                    book.convert(o.amount[j], o.currency[j], o.created[j])
+                        .unwrap_or(o.amount[j]),
                 )
             }
+            Contribution::Won(j) | Contribution::Lost(j) => Some(o.amount_at_close[j as usize]),
             Contribution::Spend(xi) => Some(book.spend[xi as usize].amount),
             _ => None,
         }

@@ -1155,7 +1155,9 @@ fn customers_cost_and_funnel_by_hand() {
 /// then, each at its amount that day, and they add up to the pipeline; a deal open then
 /// but due after the period is listed for data completeness alone. (Every deal open on
 /// the as-of day had been listed, at today's amount: a finished quarter showed 731
-/// records worth 38 million behind a pipeline of 0.)
+/// records worth 38 million behind a pipeline of 0.) The pipeline created lists its deals
+/// converted on the day each was created, as it adds them up (they had been converted on
+/// the as-of day: a 1M demo's quarter listed 4.8 million more than its value).
 #[test]
 fn a_pipelines_records_are_the_deals_due_in_the_period_at_their_amount_then() {
     for kind in BOTH {
@@ -1173,7 +1175,19 @@ fn a_pipelines_records_are_the_deals_due_in_the_period_at_their_amount_then() {
             "2024-01-10",
             "2024-04-20",
         );
-        st.upsert_opportunities(&mut std::iter::once(&o12)).unwrap();
+        // O13: 1,000 EUR created on Feb 10 (at 1.2: 1,200 USD), due in May
+        let o13 = opp(
+            "O13",
+            "R2",
+            "ACC2",
+            "1000",
+            "EUR",
+            OppStatus::Open,
+            "Prospecting",
+            "2024-02-10",
+            "2024-05-01",
+        );
+        st.upsert_opportunities(&mut [o12, o13].iter()).unwrap();
         let step = |k: usize, at: &str, stage: &str, amount: &str, close: &str| {
             let mut h = hist("O12", k, at, stage, 2_500);
             h.amount = Some(usd(amount));
@@ -1249,6 +1263,20 @@ fn a_pipelines_records_are_the_deals_due_in_the_period_at_their_amount_then() {
         );
         assert!(
             rows.contains(&("open".to_string(), "O5".to_string(), m("4000"))),
+            "{kind}: {rows:?}"
+        );
+        // a deal created in the quarter is listed at its amount converted on the day it
+        // was created, as the pipeline created adds it up (not at the as-of day's rate,
+        // 1.1 from March 1: 1,100)
+        let (value, rows) = listed("pipeline_created", "FY2024-Q1");
+        assert!(
+            rows.contains(&("created".to_string(), "O13".to_string(), m("1200"))),
+            "{kind}: {rows:?}"
+        );
+        let sum: i64 = rows.iter().map(|r| r.2.unwrap_or(0)).sum();
+        assert_eq!(
+            sum,
+            Money::parse(&value).unwrap().units(),
             "{kind}: {rows:?}"
         );
     }
