@@ -782,6 +782,29 @@ fn drill_downs_by_close_day_equal_the_full_walk_in_every_period() {
             if k == "data_completeness_share" {
                 open_seen += ex.len();
             }
+            // a team's and the company's branches count each kind of record at the
+            // amounts the records are listed at
+            if let Some(bs) = ex.branches()
+                && matches!(k, "data_completeness_share" | "pipeline_open")
+            {
+                let mut by_kind: std::collections::BTreeMap<String, (u64, i128)> =
+                    Default::default();
+                for r in ex.formatted(&e) {
+                    let x = by_kind.entry(r.kind.to_string()).or_default();
+                    x.0 += 1;
+                    x.1 += i128::from(r.amount.unwrap_or(0));
+                }
+                let mut counted: std::collections::BTreeMap<String, (u64, i128)> =
+                    Default::default();
+                for b in bs {
+                    for (kind, n, amount) in &b.kinds {
+                        let x = counted.entry(kind.clone()).or_default();
+                        x.0 += n;
+                        x.1 += amount.unwrap_or(0);
+                    }
+                }
+                assert_eq!(counted, by_kind, "{k} {:?} {}", row.scope, row.period);
+            }
             if k == "pipeline_open" {
                 let sum: i128 = ex
                     .formatted(&e)
