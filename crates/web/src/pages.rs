@@ -1707,6 +1707,7 @@ fn input_shown(k: &str, v: &str, ccy: &str) -> String {
             "bookings"
             | "pipeline_open"
             | "stale_amount"
+            | "lost_amount"
             | "spend"
             | "quota"
             | "bookings_last_year"

@@ -1405,3 +1405,58 @@ fn every_team_and_unit_is_the_stores_rows_walked_up_the_org_of_their_day_in_sql(
         );
     }
 }
+
+/// A rate's drill-down gives the counts its formula divides, so a leader can work the
+/// number out by hand from them (lead conversion had listed the leads created alone, not
+/// how many converted): for every such KPI, its inputs give its value back.
+#[test]
+fn a_rates_drill_down_gives_the_counts_it_divides() {
+    use salesorg_core::period::Period;
+    let e = demo_engine(60, 3000);
+    let today = parse_date("2026-06-30").unwrap();
+    let fiscal = e.book.settings.fiscal;
+    let ratio = |n: f64, d: f64| (n / d * 1e6).round() / 1e6;
+    let mut checked = 0;
+    for period in ["FY2026-Q1", "2026-05", "FY2025"] {
+        let p = Period::parse(period, &fiscal).unwrap();
+        for scope in [Scope::Company, e.scope("team:P-00001").unwrap()] {
+            for (k, of) in [
+                ("lead_conversion_rate", ["leads_converted", "leads_created"]),
+                ("lead_response_sla_share", ["leads_in_sla", "leads_created"]),
+                ("followups_per_lead", ["followups", "leads_created"]),
+                ("opp_conversion_rate", ["created_won", "opps_created"]),
+                ("logo_churn_rate", ["customers_churned", "customers_start"]),
+                ("win_rate", ["won_deals", "lost_deals"]),
+                ("rep_attrition_rate", ["reps_left", "reps_start"]),
+            ] {
+                let ex = salesorg_engine::scorecard::explain(&e, k, scope, p, today).unwrap();
+                let input = |name: &str| -> f64 {
+                    ex.inputs
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .unwrap_or_else(|| panic!("{k} lists {name}: {:?}", ex.inputs))
+                        .1
+                        .parse()
+                        .unwrap()
+                };
+                let (n, d) = (input(of[0]), input(of[1]));
+                let want = match k {
+                    "win_rate" => ratio(n, n + d),
+                    "rep_attrition_rate" => ratio(2.0 * n, d + input("reps_end")),
+                    _ => ratio(n, d),
+                };
+                match ex.value.as_f64() {
+                    Some(v) => {
+                        assert!(
+                            (v - want).abs() < 1e-9,
+                            "{k} {scope:?} {period}: {v} {want}"
+                        );
+                        checked += 1;
+                    }
+                    None => assert!(want.is_nan(), "{k} {scope:?} {period}: {want}"),
+                }
+            }
+        }
+    }
+    assert!(checked > 30, "{checked}");
+}
