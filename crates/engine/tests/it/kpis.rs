@@ -1403,6 +1403,31 @@ fn a_deal_in_a_currency_without_a_rate_is_an_error_not_a_zero() {
     );
 }
 
+/// A currency rate in force from `date`: `1 from = r to`.
+fn rate_on(date: &str, from: &str, to: &str, r: &str) -> CurrencyRate {
+    CurrencyRate {
+        date: d(date),
+        from: Currency::parse(from).unwrap(),
+        to: Currency::parse(to).unwrap(),
+        rate: Rate::parse(r).unwrap(),
+    }
+}
+
+/// A deal of R1's, created on 2024-01-02, won on `close` for `amount` in `ccy`.
+fn won_by_r1(id: &str, amount: &str, ccy: &str, close: &str) -> Opportunity {
+    opp(
+        id,
+        "R1",
+        "ACC1",
+        amount,
+        ccy,
+        OppStatus::Won,
+        "Closed Won",
+        "2024-01-02",
+        close,
+    )
+}
+
 /// A rate quoted out of the organisation's currency into one of small units (1 USD =
 /// 15,800 IDR) converts by dividing, exactly: with the rate inverted to four decimals
 /// first, 1 IDR had been 0.0001 USD and a billion rupiah 100,000 USD instead of 63,291.14.
@@ -1426,30 +1451,14 @@ fn rates_into_and_out_of_currencies_of_small_units_convert_exactly() {
             Money::parse(&kpi(&e, "person:R1", "2024-01-03..2024-01-05", "bookings")).unwrap()
         };
         let before = bookings(&mut st);
-        let rate = |from: &str, to: &str, r: &str| CurrencyRate {
-            date: d("2023-12-01"),
-            from: Currency::parse(from).unwrap(),
-            to: Currency::parse(to).unwrap(),
-            rate: Rate::parse(r).unwrap(),
-        };
-        st.upsert_rates(&[rate("USD", "IDR", "15800"), rate("JPY", "USD", "0.006723")])
-            .unwrap();
-        let won = |id: &str, amount: &str, ccy: &str, close: &str| {
-            opp(
-                id,
-                "R1",
-                "ACC1",
-                amount,
-                ccy,
-                OppStatus::Won,
-                "Closed Won",
-                "2024-01-02",
-                close,
-            )
-        };
+        st.upsert_rates(&[
+            rate_on("2023-12-01", "USD", "IDR", "15800"),
+            rate_on("2023-12-01", "JPY", "USD", "0.006723"),
+        ])
+        .unwrap();
         let deals = [
-            won("O9", "1000000000", "IDR", "2024-01-03"),
-            won("O10", "1000000", "JPY", "2024-01-04"),
+            won_by_r1("O9", "1000000000", "IDR", "2024-01-03"),
+            won_by_r1("O10", "1000000", "JPY", "2024-01-04"),
         ];
         st.upsert_opportunities(&mut deals.iter()).unwrap();
         let after = bookings(&mut st);
@@ -1480,39 +1489,20 @@ fn a_currency_chained_to_the_organisations_through_two_others_converts_along_the
             Money::parse(&kpi(e, "person:R1", "2024-01-03..2024-01-05", "bookings")).unwrap()
         };
         let before = bookings(&load(&mut st).unwrap());
-        let rate = |date: &str, from: &str, to: &str, r: &str| CurrencyRate {
-            date: d(date),
-            from: Currency::parse(from).unwrap(),
-            to: Currency::parse(to).unwrap(),
-            rate: Rate::parse(r).unwrap(),
-        };
         st.upsert_rates(&[
             // 1 EUR = 1.1 USD; 1 GBP = 1.2 EUR; 1 GBP = 20 ZAR (quoted out of the pound)
-            rate("2023-12-01", "EUR", "USD", "1.1"),
-            rate("2023-12-01", "GBP", "EUR", "1.2"),
-            rate("2023-12-01", "GBP", "ZAR", "20"),
+            rate_on("2023-12-01", "EUR", "USD", "1.1"),
+            rate_on("2023-12-01", "GBP", "EUR", "1.2"),
+            rate_on("2023-12-01", "GBP", "ZAR", "20"),
             // from Jan 4, the pound is worth 1.25 euros
-            rate("2024-01-04", "GBP", "EUR", "1.25"),
+            rate_on("2024-01-04", "GBP", "EUR", "1.25"),
         ])
         .unwrap();
-        let won = |id: &str, amount: &str, ccy: &str, close: &str| {
-            opp(
-                id,
-                "R1",
-                "ACC1",
-                amount,
-                ccy,
-                OppStatus::Won,
-                "Closed Won",
-                "2024-01-02",
-                close,
-            )
-        };
         let deals = [
             // 1000 ZAR = 50 GBP = 60 EUR = 66 USD on Jan 3
-            won("O9", "1000", "ZAR", "2024-01-03"),
+            won_by_r1("O9", "1000", "ZAR", "2024-01-03"),
             // 1000 ZAR = 50 GBP = 62.5 EUR = 68.75 USD on Jan 4
-            won("O10", "1000", "ZAR", "2024-01-04"),
+            won_by_r1("O10", "1000", "ZAR", "2024-01-04"),
         ];
         st.upsert_opportunities(&mut deals.iter()).unwrap();
         let e = load(&mut st).unwrap_or_else(|e| panic!("{kind}: {e}"));
@@ -1523,7 +1513,7 @@ fn a_currency_chained_to_the_organisations_through_two_others_converts_along_the
             "{kind}: {before} then {after}"
         );
         // a direct rate into the dollar, once there is one, is taken over the chain
-        st.upsert_rates(&[rate("2023-12-01", "ZAR", "USD", "0.05")])
+        st.upsert_rates(&[rate_on("2023-12-01", "ZAR", "USD", "0.05")])
             .unwrap();
         let e = load(&mut st).unwrap();
         assert_eq!(
@@ -1532,10 +1522,15 @@ fn a_currency_chained_to_the_organisations_through_two_others_converts_along_the
             "{kind}"
         );
         // a currency linked to none of them is refused, by name
-        st.upsert_rates(&[rate("2023-12-01", "CHF", "SEK", "11")])
+        st.upsert_rates(&[rate_on("2023-12-01", "CHF", "SEK", "11")])
             .unwrap();
-        st.upsert_opportunities(&mut std::iter::once(&won("O11", "10", "SEK", "2024-01-03")))
-            .unwrap();
+        st.upsert_opportunities(&mut std::iter::once(&won_by_r1(
+            "O11",
+            "10",
+            "SEK",
+            "2024-01-03",
+        )))
+        .unwrap();
         let err = load(&mut st)
             .err()
             .expect("SEK has no chain to USD")

@@ -1201,13 +1201,9 @@ fn customer_drilldowns_list_the_accounts_their_number_counts() {
     assert!(checked > 100, "cohort members seen: {checked}");
 }
 
-/// Deals won, lost and created, calls and leads (their UTC days: the demo's time zone),
-/// each with every scope that counts it on its attribution day, walked up the reporting lines by the store itself (a recursive query over its
-/// rows, on either backend): `(person whose team counts it, kind, day, amount)`. A
-/// record counts for its owner's own team only on a day its owner is in the tree (has a
-/// manager or a report then), and for each manager above on that day (spec §1).
-const TEAMS_IN_SQL: &str = "
-WITH RECURSIVE
+/// Deals won, lost and created, calls and leads (their UTC days: the demo's time zone), as
+/// the SQL oracles below read them: `(id, owner_id, kind, day, amount)`.
+const EVENTS_IN_SQL: &str = "
 events(id, owner_id, kind, day, amount) AS (
   SELECT id, owner_id, status, close_on, amount FROM opportunities
    WHERE status IN ('won', 'lost') AND close_on IS NOT NULL
@@ -1218,7 +1214,15 @@ events(id, owner_id, kind, day, amount) AS (
   SELECT id, owner_id, 'call', substr(at, 1, 10), 0 FROM activities WHERE kind = 'call'
   UNION ALL
   SELECT id, owner_id, 'lead', substr(created_at, 1, 10), 0 FROM leads
-),
+)
+";
+
+/// The events of [`EVENTS_IN_SQL`], each with every team that counts it on its
+/// attribution day, walked up the reporting lines by the store itself (a recursive query
+/// over its rows, on either backend): `(person whose team counts it, kind, day, amount)`.
+/// A record counts for its owner's own team only on a day its owner is in the tree (has
+/// a manager or a report then), and for each manager above on that day (spec §1).
+const TEAMS_IN_SQL: &str = "
 chain(id, kind, person, day) AS (
   SELECT e.id, e.kind, r.manager_id, e.day FROM events e
     JOIN reporting_lines r ON r.person_id = e.owner_id
@@ -1243,18 +1247,6 @@ SELECT x.person, x.kind, x.day, e.amount
 /// its day and every unit above it, once each (an owner in two teams of one region counts
 /// once for the region): `(unit, kind, day, amount)`.
 const UNITS_IN_SQL: &str = "
-WITH RECURSIVE
-events(id, owner_id, kind, day, amount) AS (
-  SELECT id, owner_id, status, close_on, amount FROM opportunities
-   WHERE status IN ('won', 'lost') AND close_on IS NOT NULL
-  UNION ALL
-  SELECT id, owner_id, 'created', created_on, amount FROM opportunities
-   WHERE created_on IS NOT NULL
-  UNION ALL
-  SELECT id, owner_id, 'call', substr(at, 1, 10), 0 FROM activities WHERE kind = 'call'
-  UNION ALL
-  SELECT id, owner_id, 'lead', substr(created_at, 1, 10), 0 FROM leads
-),
 up(unit, ancestor) AS (
   SELECT id, id FROM units
   UNION ALL
@@ -1305,9 +1297,10 @@ fn every_team_and_unit_is_the_stores_rows_walked_up_the_org_of_their_day_in_sql(
         );
         // (scope, kind, day, amount) from SQL
         let mut walked: Vec<(String, String, String, i64)> = Vec::new();
-        for (sql, prefix) in [(TEAMS_IN_SQL, "team:"), (UNITS_IN_SQL, "unit:")] {
+        for (walk, prefix) in [(TEAMS_IN_SQL, "team:"), (UNITS_IN_SQL, "unit:")] {
+            let sql = format!("WITH RECURSIVE {EVENTS_IN_SQL}, {walk}");
             s.unscoped_backend()
-                .query_each(sql, &[], &mut |r| {
+                .query_each(&sql, &[], &mut |r| {
                     let text = |v: &salesorg_store::Value| match v {
                         salesorg_store::Value::Text(t) => t.clone(),
                         v => panic!("not a text: {v:?}"),
