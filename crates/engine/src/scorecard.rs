@@ -1896,8 +1896,16 @@ fn detail_of(engine: &Engine, b: &Behind) -> String {
         Contribution::Open(i) | Contribution::OpenOutside(i) => {
             let i = i as usize;
             let then = salesorg_core::scorecard::pass::open_state(book, i, b.day);
+            let forecast = match then.forecast {
+                0 => String::new(),
+                f => format!(
+                    " · {}",
+                    salesorg_core::scorecard::book::FORECAST_CATEGORIES[f as usize - 1]
+                        .replace('_', " ")
+                ),
+            };
             let mut detail = format!(
-                "stage {} · close {} · probability {}% on {}",
+                "stage {}{forecast} · close {} · probability {}% on {}",
                 book.stages[then.stage as usize].name,
                 fmt_day(then.close),
                 then.probability_bp / 100,

@@ -15,15 +15,17 @@ use salesorg_core::money::Currency;
 use salesorg_core::records::{ActivityKind, OppStatus};
 use salesorg_core::scorecard::Book;
 use salesorg_core::scorecard::book::{
-    AccountInfo, Activities, Conversion, History, Ids, Leads, NamedDeals, Opps, QuotaEntry,
-    QuotaOn, SpendEntry, SpendTarget, StageInfo, SurveyEntry,
+    AccountInfo, Activities, Conversion, FORECAST_CATEGORIES, History, Ids, Leads, NamedDeals,
+    Opps, QuotaEntry, QuotaOn, SpendEntry, SpendTarget, StageInfo, SurveyEntry,
 };
 
 const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
-/// 14: the rates into the organisation's currency it holds are made through any chain of
-/// other currencies (13's through one at most), and the deals they can fail for named by
-/// those rules: a snapshot of 13 is rebuilt, not read with rates it lacks.
-const FORMAT: u32 = 14;
+/// 15: the stage history's forecast categories (each stage's usual one, and the rows
+/// that give another). 14: the rates into the organisation's currency it holds are made
+/// through any chain of other currencies (13's through one at most), and the deals they
+/// can fail for named by those rules: an older snapshot is rebuilt, not read with what
+/// it lacks.
+const FORMAT: u32 = 15;
 
 /// Where the snapshot of a store lives: beside a SQLite file (`<file>.scorecard`), or in
 /// the user's cache folder for a PostgreSQL URL.
@@ -218,6 +220,7 @@ pub fn write(
                     None => 0,
                     Some(x) => 1 + u16::from(status_code(x)),
                 },
+                u16::from(s.default_fcat),
             ])?;
         }
         w.u64(b.loss_reasons.len() as u64)?;
@@ -260,6 +263,8 @@ pub fn write(
         w.col(&h.overrides.iter().map(|x| x.0).collect::<Vec<u32>>())?;
         w.col(&h.overrides.iter().map(|x| x.1).collect::<Vec<i64>>())?;
         w.col(&h.overrides.iter().map(|x| x.2).collect::<Vec<i32>>())?;
+        w.col(&h.fcats.iter().map(|x| x.0).collect::<Vec<u32>>())?;
+        w.col(&h.fcats.iter().map(|x| x.1).collect::<Vec<u8>>())?;
         // leads
         let l = &b.leads;
         w.col(&l.owner)?;
@@ -394,7 +399,7 @@ pub fn read(
     for _ in 0..ns {
         let name = r.str()?;
         let v: Vec<u16> = r.col()?;
-        if v.len() != 2 {
+        if v.len() != 3 || usize::from(v[2]) > FORECAST_CATEGORIES.len() {
             return Err(bad("stage"));
         }
         stages.push(StageInfo {
@@ -404,6 +409,7 @@ pub fn read(
                 0 => None,
                 x => Some(status_of((x - 1) as u8)),
             },
+            default_fcat: v[2] as u8,
         });
     }
     let nr = r.u64()? as usize;
@@ -462,6 +468,18 @@ pub fn read(
                 .zip(c)
                 .map(|((x, y), z)| (x, y, z))
                 .collect()
+        },
+        fcats: {
+            let rows: Vec<u32> = r.col()?;
+            let fs: Vec<u8> = r.col()?;
+            if rows.len() != fs.len()
+                || fs
+                    .iter()
+                    .any(|&f| usize::from(f) > FORECAST_CATEGORIES.len())
+            {
+                return Err(bad("stage-history forecast category columns differ"));
+            }
+            rows.into_iter().zip(fs).collect()
         },
     };
     let nh = history.day.len();

@@ -594,9 +594,11 @@ impl<'a> Scoped<'a> {
                 if !self.attributed(&list, p, as_of) {
                     continue;
                 }
-                for i in self.engine.deals_maybe_open_on(p, a) {
-                    let close = o.close[i];
-                    if !self.engine.open_on(i, a) || close == NO_DAY {
+                // (each deal as it was on the as-of day: its close date, amount and
+                // category then, not today's)
+                for (i, then) in self.engine.open_states_of(p, a) {
+                    let close = then.close;
+                    if close == NO_DAY {
                         continue;
                     }
                     let b = if close < starts[0] {
@@ -607,8 +609,11 @@ impl<'a> Scoped<'a> {
                             _ => nb - 1,
                         }
                     };
-                    let amt = book.convert(o.amount[i], o.currency[i], a).unwrap_or(0);
-                    v[o.fcat[i] as usize * nb + b] += i128::from(amt);
+                    let amt = then
+                        .amount
+                        .and_then(|x| book.convert(x, o.currency[i], a))
+                        .unwrap_or(0);
+                    v[then.forecast as usize * nb + b] += i128::from(amt);
                 }
             }
             v

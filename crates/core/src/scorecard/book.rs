@@ -190,10 +190,23 @@ pub struct StageInfo {
     pub default_bp: u16,
     /// `Some(won|lost)` for a closing stage.
     pub closes: Option<OppStatus>,
+    /// The forecast category most stage-history rows in this stage give ([`Opps::fcat`]'s
+    /// code: 0 none).
+    pub default_fcat: u8,
 }
 
 /// Forecast categories in [`Opps::fcat`] order (after 0, unknown).
 pub const FORECAST_CATEGORIES: [&str; 5] = ["pipeline", "best_case", "commit", "closed", "omitted"];
+
+/// A forecast category's code in [`Opps::fcat`] (0: none).
+fn fcat_code(f: Option<ForecastCategory>) -> u8 {
+    f.map_or(0, |f| {
+        1 + FORECAST_CATEGORIES
+            .iter()
+            .position(|c| *c == f.as_str())
+            .unwrap_or(0) as u8
+    })
+}
 
 pub const F_AMOUNT: u8 = 1;
 pub const F_NEXT_STEP: u8 = 2;
@@ -299,6 +312,9 @@ pub struct History {
     /// Rows whose amount or close date differ from the opportunity's current values,
     /// sorted by row: (row, amount in own currency or i64::MIN, close day or NO_DAY).
     pub overrides: Vec<(u32, i64, Day)>,
+    /// The rows whose forecast category ([`Opps::fcat`]'s code) differs from the one a
+    /// row without one takes ([`History::fcat_without`]), sorted by row: (row, category).
+    pub fcats: Vec<(u32, u8)>,
     /// For each row in an open stage: how many days after the row's day its deal first
     /// advanced past that stage (a later row of a higher rank, or the close of a won
     /// deal; see [`History::advances`]), [`ADV_NEVER`] when it never did, [`ADV_FAR`]
@@ -332,6 +348,28 @@ impl History {
             opps.prob[i]
         } else {
             stages[stage as usize].default_bp
+        }
+    }
+
+    /// The forecast category of row `r` (of deal `i`, in stage `stage`): [`Opps::fcat`]'s
+    /// code.
+    #[inline]
+    pub fn fcat(&self, stages: &[StageInfo], opps: &Opps, i: usize, r: usize, stage: u8) -> u8 {
+        match self.fcats.binary_search_by_key(&(r as u32), |x| x.0) {
+            Ok(k) => self.fcats[k].1,
+            Err(_) => Self::fcat_without(stages, opps, i, stage),
+        }
+    }
+
+    /// The forecast category a row of deal `i` in `stage` takes when it gives none (or
+    /// gives this one): the deal's own at its current stage, the stage's usual one at
+    /// another.
+    #[inline]
+    pub fn fcat_without(stages: &[StageInfo], opps: &Opps, i: usize, stage: u8) -> u8 {
+        if stage == opps.stage[i] {
+            opps.fcat[i]
+        } else {
+            stages[stage as usize].default_fcat
         }
     }
 
@@ -1207,6 +1245,8 @@ pub struct BookBuilder {
     hist: History,
     /// Each history row's probability in basis points (u16::MAX: none given).
     hist_prob: Vec<u16>,
+    /// Each stage-history row's forecast category ([`Opps::fcat`]'s code: 0 none given).
+    hist_fcat: Vec<u8>,
     leads: Leads,
     /// Each lead's creation, in Unix seconds (for its order and its response time).
     lead_created_at: Vec<i64>,
@@ -1297,6 +1337,7 @@ impl BookBuilder {
             hist_last: (NONE, i64::MIN),
             hist: History::default(),
             hist_prob: Vec::new(),
+            hist_fcat: Vec::new(),
             leads: Leads::default(),
             lead_created_at: Vec::new(),
             lead_keys: Ids::default(),
@@ -1419,12 +1460,7 @@ impl BookBuilder {
                 .unwrap_or(NONE),
         );
         x.loss_reason.push(loss_reason);
-        x.fcat.push(o.forecast_category.map_or(0, |f| {
-            1 + FORECAST_CATEGORIES
-                .iter()
-                .position(|c| *c == f.as_str())
-                .unwrap_or(0) as u8
-        }));
+        x.fcat.push(fcat_code(o.forecast_category));
         let mut flags = 0;
         if o.amount.is_some() {
             flags |= F_AMOUNT;
@@ -1566,6 +1602,7 @@ impl BookBuilder {
         self.hist.stage.push(stage);
         self.hist_prob
             .push(h.probability.map(|p| p.bp()).unwrap_or(u16::MAX));
+        self.hist_fcat.push(fcat_code(h.forecast_category));
         let o = opp as usize;
         let a = h.amount.map(Money::units);
         let c = h.close_date.map(day).unwrap_or(NO_DAY);
@@ -1693,6 +1730,7 @@ impl BookBuilder {
             hist_opp,
             hist: mut raw_hist,
             hist_prob: raw_prob,
+            hist_fcat: raw_fcat,
             leads: mut raw_leads,
             lead_created_at,
             lead_keys,
@@ -1770,6 +1808,25 @@ impl BookBuilder {
                 k = j;
             }
         }
+        // each stage's usual forecast category, among the rows that give one (the first
+        // in code order on a tie)
+        let default_fcat: Vec<u8> = {
+            let mut counts = vec![[0u64; FORECAST_CATEGORIES.len() + 1]; ns];
+            for (r, &f) in raw_fcat.iter().enumerate() {
+                if f != 0 {
+                    counts[raw_hist.stage[r] as usize][f as usize] += 1;
+                }
+            }
+            counts
+                .iter()
+                .map(|c| {
+                    (1..c.len())
+                        .filter(|&f| c[f] > 0)
+                        .max_by_key(|&f| (c[f], std::cmp::Reverse(f)))
+                        .unwrap_or(0) as u8
+                })
+                .collect()
+        };
         let default_bp: Vec<u16> = prob_counts
             .iter()
             .map(|m| {
@@ -1823,6 +1880,7 @@ impl BookBuilder {
                 name: stage_names[s].clone(),
                 default_bp: default_bp[s],
                 closes: stage_closes[s],
+                default_fcat: default_fcat[s],
             })
             .collect();
 
@@ -1944,11 +2002,26 @@ impl BookBuilder {
             }
             out
         };
+        // the same for the forecast categories the rows give
+        let fcats = {
+            let given = scatter(raw_fcat, &dest, 0);
+            let mut out = Vec::new();
+            for i in 0..n {
+                for r in off[i] as usize..off[i + 1] as usize {
+                    let f = given[r];
+                    if f != 0 && f != History::fcat_without(&stages, &opps, i, stage[r]) {
+                        out.push((r as u32, f));
+                    }
+                }
+            }
+            out
+        };
         let history = History {
             day: scatter(std::mem::take(&mut raw_hist.day), &dest, 0),
             stage,
             probs,
             overrides,
+            fcats,
             advance: Vec::new(),
         };
         drop(dest);

@@ -1643,6 +1643,24 @@ impl Engine {
         pass::deals_meeting(deals, spans, d, d.saturating_add(1)).flatten()
     }
 
+    /// Owner `p`'s deals open on day `d` as their records stand ([`Engine::open_on`]),
+    /// each with its state that day ([`pass::open_states`]: its close date, amount,
+    /// forecast category… then).
+    pub fn open_states_of(
+        &self,
+        p: u32,
+        d: Day,
+    ) -> impl Iterator<Item = (usize, pass::OpenState)> + '_ {
+        let from = self.look.overrides[p as usize] as usize;
+        pass::open_states(
+            &self.book,
+            self.deals_maybe_open_on(p, d),
+            d,
+            from,
+            move |i| self.open_on(i, d),
+        )
+    }
+
     /// Whether opportunity `i` was open on day `d` as its record stands (not as its stage
     /// history had it then): created by `d` and open still or closed after `d`, as a pass
     /// counts a deal open on an as-of day (an open deal created on an unknown day was open

@@ -952,25 +952,65 @@ pub struct OpenState {
     pub probability_bp: u16,
     /// The last day it was touched by then (created, modified or moved in its history).
     pub touched: Day,
+    /// Its forecast category then ([`super::book::Opps::fcat`]'s code: 0 none).
+    pub forecast: u8,
 }
 
 /// Opportunity `i`'s state on day `a` while it was open, as the pass reads it
 /// ([`state_at`]), its history's overrides found by search (the pass walks them with a
-/// cursor instead).
+/// cursor instead; so does [`open_states`]).
 pub fn open_state(book: &Book, i: usize, a: Day) -> OpenState {
+    let all = &book.history.overrides;
+    let lo = all.partition_point(|x| x.0 < book.opps.hist_off[i]);
+    open_state_from(book, i, a, lo).0
+}
+
+/// Each of `deals` (an owner's, in order) open on day `a` as its record stands
+/// ([`super::Engine::open_on`]'s test, `open`), with its state then: the history's
+/// overrides walked with a cursor from `from` (the owner's first, [`Lookups::overrides`]),
+/// not searched for each deal (a company's chart of open pipeline on a past day reads
+/// half a million of them).
+pub fn open_states<'a>(
+    book: &'a Book,
+    deals: impl Iterator<Item = usize> + 'a,
+    a: Day,
+    from: usize,
+    open: impl Fn(usize) -> bool + 'a,
+) -> impl Iterator<Item = (usize, OpenState)> + 'a {
+    let mut ov = from;
+    deals.filter(move |&i| open(i)).map(move |i| {
+        ov = gallop(&book.history.overrides, ov, book.opps.hist_off[i]);
+        let (state, next) = open_state_from(book, i, a, ov);
+        ov = next;
+        (i, state)
+    })
+}
+
+/// [`open_state`] with deal `i`'s first history override at `lo` (or past it), and where
+/// its overrides end.
+fn open_state_from(book: &Book, i: usize, a: Day, lo: usize) -> (OpenState, usize) {
     let o = &book.opps;
     let all = &book.history.overrides;
     let (r0, r1) = (o.hist_off[i], o.hist_off[i + 1]);
-    let lo = all.partition_point(|x| x.0 < r0);
-    let hi = lo + all[lo..].partition_point(|x| x.0 < r1);
+    let hi = gallop(all, lo, r1);
     let (stage, close, amount, probability_bp, touched) = state_at(book, i, a, &all[lo..hi]);
-    OpenState {
+    // the row in force on day `a`, as `state_at` finds it (none: the deal as it is)
+    let k = book.history.day[r0 as usize..r1 as usize].partition_point(|&d| d <= a);
+    let forecast = match k {
+        0 => o.fcat[i],
+        k => book
+            .history
+            .fcat(&book.stages, o, i, r0 as usize + k - 1, stage),
+    };
+    let state = OpenState {
         stage,
         close,
         amount,
         probability_bp,
         touched,
-    }
+        forecast,
+    };
+    (state, hi)
 }
 
 /// The opportunity's state on day `a` while it was open: (stage, close day, amount in its

@@ -1188,10 +1188,11 @@ fn a_pipelines_records_are_the_deals_due_in_the_period_at_their_amount_then() {
             "2024-05-01",
         );
         st.upsert_opportunities(&mut [o12, o13].iter()).unwrap();
-        let step = |k: usize, at: &str, stage: &str, amount: &str, close: &str| {
+        let step = |k: usize, at: &str, stage: &str, amount: &str, close: &str, f: &str| {
             let mut h = hist("O12", k, at, stage, 2_500);
             h.amount = Some(usd(amount));
             h.close_date = Some(d(close));
+            h.forecast_category = Some(ForecastCategory::parse(f).unwrap());
             h
         };
         let steps = [
@@ -1201,6 +1202,7 @@ fn a_pipelines_records_are_the_deals_due_in_the_period_at_their_amount_then() {
                 "Prospecting",
                 "2000",
                 "2024-03-15",
+                "pipeline",
             ),
             step(
                 1,
@@ -1208,6 +1210,7 @@ fn a_pipelines_records_are_the_deals_due_in_the_period_at_their_amount_then() {
                 "Qualification",
                 "5000",
                 "2024-04-20",
+                "commit",
             ),
         ];
         st.upsert_stage_history(&mut steps.iter()).unwrap();
@@ -1231,6 +1234,29 @@ fn a_pipelines_records_are_the_deals_due_in_the_period_at_their_amount_then() {
             rows.sort();
             (ex.value.to_text("—"), rows)
         };
+        // each open deal's line says how it stood that day: its stage, forecast category
+        // (its history's), close date and probability then
+        let detail = |k: &'static str, period: &str, id: &str| {
+            let p = Period::parse(period, &e.book.settings.fiscal).unwrap();
+            let scope = e.scope("person:R2").unwrap();
+            let ex = salesorg_engine::scorecard::explain(&e, k, scope, p, d("2026-01-01")).unwrap();
+            ex.formatted(&e).find(|r| r.id == id).map(|r| r.detail)
+        };
+        assert_eq!(
+            detail("pipeline_open", "FY2024-Q1 to 2024-02-15", "O12").as_deref(),
+            Some(
+                "stage Prospecting · pipeline · close 2024-03-15 · probability 25% on 2024-02-15 \
+                 · stale · now open, close 2024-04-20"
+            ),
+            "{kind}"
+        );
+        assert_eq!(
+            detail("data_completeness_share", "FY2024-Q1", "O12").as_deref(),
+            Some(
+                "stage Qualification · commit · close 2024-04-20 · probability 25% on 2024-03-31 · stale"
+            ),
+            "{kind}"
+        );
         let m = |s: &str| Some(usd(s).units());
         // mid-February: O5 (4,000, due Mar 31) and O12 at its amount then (2,000, due Mar 15)
         let (value, rows) = listed("pipeline_open", "FY2024-Q1 to 2024-02-15");

@@ -310,6 +310,20 @@ fn the_snapshot_matches_the_store_and_expires_on_write() {
     let a = run(&e1);
     assert_eq!(a, run(&e2));
     assert!(a.lines().count() > 10);
+    // the stage history's forecast categories too: each stage's usual one, and the rows
+    // that give another
+    let fcats = |e: &Engine| {
+        (
+            e.book
+                .stages
+                .iter()
+                .map(|s| s.default_fcat)
+                .collect::<Vec<_>>(),
+            e.book.history.fcats.clone(),
+        )
+    };
+    assert_eq!(fcats(&e1), fcats(&e2));
+    assert!(fcats(&e1).0.iter().any(|&f| f != 0), "{:?}", fcats(&e1));
     // a write moves the data version on: the snapshot is rebuilt, with the new deal in it
     let mut o = s.opportunities().unwrap()[0].clone();
     o.id = salesorg_core::ids::OppId::parse("NEW-1").unwrap();

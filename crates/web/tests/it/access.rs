@@ -612,6 +612,49 @@ fn the_open_pipeline_split_between_threads_sums_the_same() {
         }
     }
     assert!(seen > 10, "{seen} non-empty buckets");
+    // on a past day, the deals open then stand as they stood then: none in the closed
+    // or omitted category their close has since given them (it had read today's
+    // category, close date and amount), and their amounts due in the as-of day's month
+    // and the next are the company's pipeline of that quarter on that day
+    let as_of = salesorg_core::date::parse_date("2025-05-15").unwrap();
+    let (xs, series) = scoped.open_pipeline_split(
+        salesorg_core::scorecard::Scope::Company,
+        as_of,
+        6,
+        usize::MAX,
+    );
+    assert_eq!(xs[..3], ["Overdue", "May 2025", "Jun 2025"]);
+    let due: f64 = series.iter().map(|s| s.1[0] + s.1[1] + s.1[2]).sum();
+    let q =
+        salesorg_core::period::Period::parse("FY2025-Q2 to 2025-05-15", &e.book.settings.fiscal)
+            .unwrap();
+    let rows = e
+        .run(
+            &[salesorg_core::scorecard::Scope::Company],
+            &[q],
+            &["pipeline_open"],
+            as_of,
+        )
+        .unwrap();
+    let open = rows[0].values[0].1.as_f64().unwrap();
+    // (the demo's deals close by their date: none is overdue, none due before April)
+    assert_eq!(series.iter().map(|s| s.1[0]).sum::<f64>(), 0.0);
+    assert!(open > 0.0 && (due - open).abs() < 0.01, "{due} {open}");
+    let as_of = salesorg_core::date::parse_date("2025-06-30").unwrap();
+    let (_, series) = scoped.open_pipeline_split(
+        salesorg_core::scorecard::Scope::Company,
+        as_of,
+        6,
+        usize::MAX,
+    );
+    let names: Vec<&str> = series.iter().map(|s| s.0.as_str()).collect();
+    assert!(!names.is_empty(), "{names:?}");
+    assert!(
+        names
+            .iter()
+            .all(|n| ["pipeline", "best case", "commit", "no category"].contains(n)),
+        "{names:?}"
+    );
 }
 
 /// Someone with the company in no reporting line (neither a manager nor a report) is a
