@@ -1904,8 +1904,21 @@ fn detail_of(engine: &Engine, b: &Behind) -> String {
                         .replace('_', " ")
                 ),
             };
+            // (its amount weighted by its probability then, as the weighted pipeline adds
+            // it up before its one rounding)
+            let weighted = then
+                .amount
+                .map(|x| book.convert(x, o.currency[i], b.day).unwrap_or(x))
+                .map(|x| {
+                    let w = i128::from(x) * i128::from(then.probability_bp);
+                    format!(
+                        " (weighted {})",
+                        kpi::fmt_fixed(salesorg_core::scorecard::book::div_round(w, 10_000), 4, 2)
+                    )
+                })
+                .unwrap_or_default();
             let mut detail = format!(
-                "stage {}{forecast} · close {} · probability {}% on {}",
+                "stage {}{forecast} · close {} · probability {}%{weighted} on {}",
                 book.stages[then.stage as usize].name,
                 fmt_day(then.close),
                 then.probability_bp / 100,

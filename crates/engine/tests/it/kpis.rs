@@ -1245,15 +1245,16 @@ fn a_pipelines_records_are_the_deals_due_in_the_period_at_their_amount_then() {
         assert_eq!(
             detail("pipeline_open", "FY2024-Q1 to 2024-02-15", "O12").as_deref(),
             Some(
-                "stage Prospecting · pipeline · close 2024-03-15 · probability 25% on 2024-02-15 \
-                 · stale · now open, close 2024-04-20"
+                "stage Prospecting · pipeline · close 2024-03-15 · probability 25% (weighted 500.00) \
+                 on 2024-02-15 · stale · now open, close 2024-04-20"
             ),
             "{kind}"
         );
         assert_eq!(
             detail("data_completeness_share", "FY2024-Q1", "O12").as_deref(),
             Some(
-                "stage Qualification · commit · close 2024-04-20 · probability 25% on 2024-03-31 · stale"
+                "stage Qualification · commit · close 2024-04-20 · probability 25% (weighted 1250.00) on \
+             2024-03-31 · stale"
             ),
             "{kind}"
         );
