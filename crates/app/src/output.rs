@@ -778,7 +778,9 @@ pub fn scorecard_rows(
             for k in kpis {
                 let mut line = format!("{k:w0$}");
                 let mut tables = Vec::new();
-                for r in rows {
+                // why each "—" of the line is undefined (what a leader asks first)
+                let mut nulls = Vec::new();
+                for (r, h) in rows.iter().zip(&heads) {
                     let v = r.values.iter().find(|(id, _)| id == k).map(|(_, v)| v);
                     match v {
                         Some(salesorg_core::kpi::Value::Table(t)) => {
@@ -788,17 +790,13 @@ pub fn scorecard_rows(
                         Some(v) => line.push_str(&format!("  {:>16}", v.to_text("—"))),
                         None => line.push_str(&format!("  {:>16}", "—")),
                     }
+                    match v {
+                        Some(v) => nulls.extend(v.why().map(|why| (h.as_str(), why))),
+                        None => nulls.push((h.as_str(), salesorg_core::kpi::Why::missing(k))),
+                    }
                 }
                 writeln!(out, "{}", line.trim_end())?;
-                // why each "—" of the line is undefined (what a leader asks first)
-                let nulls = rows.iter().zip(&heads).filter_map(|(r, h)| {
-                    match r.values.iter().find(|(id, _)| id == k) {
-                        Some((_, salesorg_core::kpi::Value::Null(why))) => Some((h.as_str(), *why)),
-                        Some(_) => None,
-                        None => Some((h.as_str(), salesorg_core::kpi::Why::missing(k))),
-                    }
-                });
-                for note in null_notes(nulls, rows.len() > 1) {
+                for note in null_notes(nulls.into_iter(), rows.len() > 1) {
                     writeln!(out, "  — {note}")?;
                 }
                 if rows.len() == 1
@@ -849,9 +847,9 @@ fn null_notes<'a>(
 
 /// A value as the CLI's tables say it: "—" with the reason when undefined.
 fn value_with_reason(v: &salesorg_core::kpi::Value) -> String {
-    match v {
-        salesorg_core::kpi::Value::Null(why) => format!("— (undefined: {})", why.text()),
-        v => v.to_text("—"),
+    match v.why() {
+        Some(why) => format!("— (undefined: {})", why.text()),
+        None => v.to_text("—"),
     }
 }
 

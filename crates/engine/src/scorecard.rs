@@ -374,28 +374,26 @@ pub fn row_json(engine: &Engine, row: &Row, kpis: &[&str]) -> String {
         fmt_date(row.as_of),
         engine.book.settings.currency.as_str()
     );
+    // (why each null is one, in words, gathered on the same walk)
+    let mut undefined = String::new();
     for (i, k) in kpis.iter().enumerate() {
         if i > 0 {
             s.push(',');
         }
         let v = row.values.iter().find(|(id, _)| id == k).map(|(_, v)| v);
         let _ = write!(s, "\"{k}\":{}", value_json(v));
-    }
-    // why each null is one, in words
-    s.push_str("},\"undefined\":{");
-    let mut first = true;
-    for k in kpis {
-        let why = match row.values.iter().find(|(id, _)| id == k) {
-            Some((_, Value::Null(why))) => *why,
+        let why = match v {
+            Some(Value::Null(why)) => *why,
             Some(_) => continue,
             None => kpi::Why::missing(k),
         };
-        if !first {
-            s.push(',');
+        if !undefined.is_empty() {
+            undefined.push(',');
         }
-        first = false;
-        let _ = write!(s, "\"{k}\":{}", json_str(why.text()));
+        let _ = write!(undefined, "\"{k}\":{}", json_str(why.text()));
     }
+    s.push_str("},\"undefined\":{");
+    s.push_str(&undefined);
     s.push_str("}}");
     s
 }
@@ -903,10 +901,9 @@ pub fn person_scorecard_json(engine: &Engine, sc: &PersonScorecard) -> String {
             "\"{}\":{{\"value\":{},\"undefined\":{},\"previous\":{},\"last_year\":{},\"previous_to_date\":{},\"last_year_to_date\":{}{},\"target\":{},\"reports\":[{}]}}",
             l.kpi,
             l.value.to_json(),
-            match l.value {
-                Value::Null(why) => json_str(why.text()),
-                _ => "null".to_owned(),
-            },
+            l.value
+                .why()
+                .map_or_else(|| "null".to_owned(), |w| json_str(w.text())),
             l.previous.to_json(),
             l.last_year.to_json(),
             l.previous_to_date.to_json(),
@@ -1908,7 +1905,7 @@ fn detail_of(engine: &Engine, b: &Behind) -> String {
             // it up before its one rounding)
             let weighted = then
                 .amount
-                .map(|x| book.convert(x, o.currency[i], b.day).unwrap_or(x))
+                .map(|x| book.convert_shown(x, o.currency[i], b.day))
                 .map(|x| {
                     let w = i128::from(x) * i128::from(then.probability_bp);
                     format!(

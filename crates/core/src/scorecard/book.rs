@@ -325,6 +325,38 @@ pub struct History {
     pub advance: Vec<u16>,
 }
 
+/// The value row `r` gives in a list of the rows that give another than they would take
+/// by default (sorted by row: [`History::probs`], [`History::fcats`]).
+#[inline]
+fn given_at<T: Copy>(rows: &[(u32, T)], r: usize) -> Option<T> {
+    rows.binary_search_by_key(&(r as u32), |x| x.0)
+        .ok()
+        .map(|k| rows[k].1)
+}
+
+/// The rows (of deals `0..off.len() - 1`, deal `i`'s being `off[i]..off[i + 1]`) whose
+/// value in `given` is one (not `none`) other than `without(deal, row)`, the one a row
+/// without one takes: (row, value), sorted by row. A history keeps its probabilities and
+/// forecast categories so: nearly every row gives its stage's, and a column was 91 MB at
+/// 10M deals.
+fn differing<T: Copy + PartialEq>(
+    given: &[T],
+    off: &[u32],
+    none: T,
+    without: impl Fn(usize, usize) -> T,
+) -> Vec<(u32, T)> {
+    let mut out = Vec::new();
+    for (i, w) in off.windows(2).enumerate() {
+        let rows = w[0] as usize..w[1] as usize;
+        for (r, &v) in rows.clone().zip(&given[rows]) {
+            if v != none && v != without(i, r) {
+                out.push((r as u32, v));
+            }
+        }
+    }
+    out
+}
+
 /// [`History::advance`]: the deal never advanced past the row's stage.
 pub const ADV_NEVER: u16 = u16::MAX;
 /// [`History::advance`]: the deal advanced on a day the column cannot hold.
@@ -334,10 +366,7 @@ impl History {
     /// The probability of row `r` (of deal `i`, in stage `stage`) in basis points.
     #[inline]
     pub fn prob(&self, stages: &[StageInfo], opps: &Opps, i: usize, r: usize, stage: u8) -> u16 {
-        match self.probs.binary_search_by_key(&(r as u32), |x| x.0) {
-            Ok(k) => self.probs[k].1,
-            Err(_) => Self::prob_without(stages, opps, i, stage),
-        }
+        given_at(&self.probs, r).unwrap_or_else(|| Self::prob_without(stages, opps, i, stage))
     }
 
     /// The probability a row of deal `i` in `stage` takes when it gives none (or gives
@@ -355,10 +384,7 @@ impl History {
     /// code.
     #[inline]
     pub fn fcat(&self, stages: &[StageInfo], opps: &Opps, i: usize, r: usize, stage: u8) -> u8 {
-        match self.fcats.binary_search_by_key(&(r as u32), |x| x.0) {
-            Ok(k) => self.fcats[k].1,
-            Err(_) => Self::fcat_without(stages, opps, i, stage),
-        }
+        given_at(&self.fcats, r).unwrap_or_else(|| Self::fcat_without(stages, opps, i, stage))
     }
 
     /// The forecast category a row of deal `i` in `stage` takes when it gives none (or
@@ -686,6 +712,12 @@ impl Book {
             return None;
         }
         Some(rates[i - 1].1.apply(amount))
+    }
+    /// [`Book::convert`], or the amount as it is where no rate converts it: as a
+    /// drill-down lists a record (a scorecard refuses it instead).
+    #[inline]
+    pub fn convert_shown(&self, amount: i64, ccy: u8, d: Day) -> i64 {
+        self.convert(amount, ccy, d).unwrap_or(amount)
     }
     /// Each currency's rates into the organisation's (see the field).
     pub fn rates(&self) -> &[Vec<(Day, Conversion)>] {
@@ -1989,33 +2021,16 @@ impl BookBuilder {
         // without one (the deal's own at its current stage, the stage's default at the
         // others): in a CRM's history nearly every row gives its stage's, and a column
         // of them was 91 MB at 10M deals
-        let probs = {
-            let given = scatter(raw_prob, &dest, u16::MAX);
-            let mut out = Vec::new();
-            for i in 0..n {
-                for r in off[i] as usize..off[i + 1] as usize {
-                    let p = given[r];
-                    if p != u16::MAX && p != History::prob_without(&stages, &opps, i, stage[r]) {
-                        out.push((r as u32, p));
-                    }
-                }
-            }
-            out
-        };
+        let probs = differing(
+            &scatter(raw_prob, &dest, u16::MAX),
+            &off,
+            u16::MAX,
+            |i, r| History::prob_without(&stages, &opps, i, stage[r]),
+        );
         // the same for the forecast categories the rows give
-        let fcats = {
-            let given = scatter(raw_fcat, &dest, 0);
-            let mut out = Vec::new();
-            for i in 0..n {
-                for r in off[i] as usize..off[i + 1] as usize {
-                    let f = given[r];
-                    if f != 0 && f != History::fcat_without(&stages, &opps, i, stage[r]) {
-                        out.push((r as u32, f));
-                    }
-                }
-            }
-            out
-        };
+        let fcats = differing(&scatter(raw_fcat, &dest, 0), &off, 0, |i, r| {
+            History::fcat_without(&stages, &opps, i, stage[r])
+        });
         let history = History {
             day: scatter(std::mem::take(&mut raw_hist.day), &dest, 0),
             stage,

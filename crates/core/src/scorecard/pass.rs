@@ -363,15 +363,12 @@ impl Contribution {
             Contribution::Open(j) | Contribution::OpenOutside(j) => {
                 let j = j as usize;
                 let amount = open_state(book, j, as_of).amount?;
-                Some(book.convert(amount, o.currency[j], as_of).unwrap_or(amount))
+                Some(book.convert_shown(amount, o.currency[j], as_of))
             }
             // (converted on the day it was created, as `pipeline_created` adds it up)
             Contribution::Created(j) => {
                 let j = j as usize;
-                Some(
-                    book.convert(o.amount[j], o.currency[j], o.created[j])
-                        .unwrap_or(o.amount[j]),
-                )
+                Some(book.convert_shown(o.amount[j], o.currency[j], o.created[j]))
             }
             Contribution::Won(j) | Contribution::Lost(j) => Some(o.amount_at_close[j as usize]),
             Contribution::Spend(xi) => Some(book.spend[xi as usize].amount),
@@ -991,16 +988,12 @@ pub fn open_states<'a>(
 fn open_state_from(book: &Book, i: usize, a: Day, lo: usize) -> (OpenState, usize) {
     let o = &book.opps;
     let all = &book.history.overrides;
-    let (r0, r1) = (o.hist_off[i], o.hist_off[i + 1]);
-    let hi = gallop(all, lo, r1);
-    let (stage, close, amount, probability_bp, touched) = state_at(book, i, a, &all[lo..hi]);
-    // the row in force on day `a`, as `state_at` finds it (none: the deal as it is)
-    let k = book.history.day[r0 as usize..r1 as usize].partition_point(|&d| d <= a);
-    let forecast = match k {
-        0 => o.fcat[i],
-        k => book
-            .history
-            .fcat(&book.stages, o, i, r0 as usize + k - 1, stage),
+    let hi = gallop(all, lo, o.hist_off[i + 1]);
+    let (stage, close, amount, probability_bp, touched, row) = state_at(book, i, a, &all[lo..hi]);
+    // (from the history row in force on day `a`; before the first, the deal as it is)
+    let forecast = match row {
+        None => o.fcat[i],
+        Some(r) => book.history.fcat(&book.stages, o, i, r, stage),
     };
     let state = OpenState {
         stage,
@@ -1014,7 +1007,8 @@ fn open_state_from(book: &Book, i: usize, a: Day, lo: usize) -> (OpenState, usiz
 }
 
 /// The opportunity's state on day `a` while it was open: (stage, close day, amount in its
-/// own currency or None, probability bp, last touched day). `ovs` are the history
+/// own currency or None, probability bp, last touched day, the history row in force then
+/// or None before its first). `ovs` are the history
 /// overrides of opportunity `i`'s rows. Always inline: it is called for every deal open on
 /// an as-of day, and the pass reads only part of what it works out.
 #[inline(always)]
@@ -1023,7 +1017,7 @@ fn state_at(
     i: usize,
     a: Day,
     ovs: &[(u32, i64, Day)],
-) -> (u8, Day, Option<i64>, u16, Day) {
+) -> (u8, Day, Option<i64>, u16, Day, Option<usize>) {
     let o = &book.opps;
     let h = &book.history;
     let (r0, r1) = (o.hist_off[i] as usize, o.hist_off[i + 1] as usize);
@@ -1037,7 +1031,7 @@ fn state_at(
     };
     let mut touched = o.created[i].max(modified);
     if k == 0 {
-        return (o.stage[i], o.close[i], cur_amount, o.prob[i], touched);
+        return (o.stage[i], o.close[i], cur_amount, o.prob[i], touched, None);
     }
     let r = r0 + k - 1;
     touched = touched.max(h.day[r]);
@@ -1053,7 +1047,7 @@ fn state_at(
             close = oc;
         }
     }
-    (stage, close, amount, prob, touched)
+    (stage, close, amount, prob, touched, Some(r))
 }
 
 /// Each stage's rank for "advanced past": a lost stage 0, an open stage its number + 1 (at
@@ -1632,7 +1626,7 @@ pub fn owner_records(
                         let (a, g) = layer.asofs[j];
                         j += 1;
                         let g = g as usize;
-                        let (_, sclose, amount, prob, touched) = state_at(book, i, a, ovs);
+                        let (_, sclose, amount, prob, touched, _) = state_at(book, i, a, ovs);
                         let k = part.key(own.at(a), g);
                         let in_period = sclose != NO_DAY
                             && slots[g].start <= sclose
@@ -1675,7 +1669,7 @@ pub fn owner_records(
                             let c = Contribution::OpenOutside(i as u32);
                             let ccy = o.currency[i];
                             part.note_amount(k, g, a, c, || {
-                                amount.map(|x| book.convert(x, ccy, a).unwrap_or(x))
+                                amount.map(|x| book.convert_shown(x, ccy, a))
                             });
                         }
                     }

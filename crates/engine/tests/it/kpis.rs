@@ -1440,6 +1440,11 @@ fn rate_on(date: &str, from: &str, to: &str, r: &str) -> CurrencyRate {
     }
 }
 
+/// R1's bookings over the days their deals of [`won_by_r1`] close in the currency tests.
+fn r1_bookings(e: &Engine) -> Money {
+    Money::parse(&kpi(e, "person:R1", "2024-01-03..2024-01-05", "bookings")).unwrap()
+}
+
 /// A deal of R1's, created on 2024-01-02, won on `close` for `amount` in `ccy`.
 fn won_by_r1(id: &str, amount: &str, ccy: &str, close: &str) -> Opportunity {
     opp(
@@ -1465,18 +1470,7 @@ fn rates_into_and_out_of_currencies_of_small_units_convert_exactly() {
     for kind in BOTH {
         let mut st = fresh(kind);
         small_org(&mut st, &settings());
-        let bookings = |st: &mut Store| {
-            let e = salesorg_engine::scorecard::load(
-                st,
-                &Catalog::builtin().unwrap(),
-                false,
-                false,
-                &Quiet,
-            )
-            .unwrap_or_else(|e| panic!("{kind}: {e}"))
-            .0;
-            Money::parse(&kpi(&e, "person:R1", "2024-01-03..2024-01-05", "bookings")).unwrap()
-        };
+        let bookings = |st: &mut Store| r1_bookings(&crate::loaded(st));
         let before = bookings(&mut st);
         st.upsert_rates(&[
             rate_on("2023-12-01", "USD", "IDR", "15800"),
@@ -1512,9 +1506,7 @@ fn a_currency_chained_to_the_organisations_through_two_others_converts_along_the
             salesorg_engine::scorecard::load(st, &Catalog::builtin().unwrap(), false, false, &Quiet)
                 .map(|x| x.0)
         };
-        let bookings = |e: &Engine| {
-            Money::parse(&kpi(e, "person:R1", "2024-01-03..2024-01-05", "bookings")).unwrap()
-        };
+        let bookings = r1_bookings;
         let before = bookings(&load(&mut st).unwrap());
         st.upsert_rates(&[
             // 1 EUR = 1.1 USD; 1 GBP = 1.2 EUR; 1 GBP = 20 ZAR (quoted out of the pound)

@@ -1329,15 +1329,7 @@ fn every_team_and_unit_is_the_stores_rows_walked_up_the_org_of_their_day_in_sql(
                 })
                 .unwrap();
         }
-        let e = salesorg_engine::scorecard::load(
-            &mut s,
-            &Catalog::builtin().unwrap(),
-            false,
-            false,
-            &Quiet,
-        )
-        .unwrap()
-        .0;
+        let e = crate::loaded(&mut s);
         let fiscal = &e.book.settings.fiscal;
         let quarters: Vec<Period> = (2023..=2026)
             .flat_map(|y| (1..=4).map(move |q| format!("FY{y}-Q{q}")))
