@@ -1277,6 +1277,40 @@ SELECT c.unit, c.kind, e.day, e.amount FROM counted c
   JOIN events e ON e.id = c.id AND e.kind = c.kind
 ";
 
+/// The events an `events(id, owner_id, kind, day, amount)` query gives, each with every
+/// scope that counts it on its day by the walks given (`(query, the scope's prefix)`:
+/// [`TEAMS_IN_SQL`], [`UNITS_IN_SQL`]): `(scope, kind, day, amount)`. An event's
+/// `(id, kind)` is unique.
+fn walked_in_sql(
+    s: &mut salesorg_store::Store,
+    events: &str,
+    walks: &[(&str, &str)],
+) -> Vec<(String, String, String, i64)> {
+    let mut walked = Vec::new();
+    for &(walk, prefix) in walks {
+        let sql = format!("WITH RECURSIVE {events}, {walk}");
+        s.unscoped_backend()
+            .query_each(&sql, &[], &mut |r| {
+                let text = |v: &salesorg_store::Value| match v {
+                    salesorg_store::Value::Text(t) => t.clone(),
+                    v => panic!("not a text: {v:?}"),
+                };
+                let amount = match r[3] {
+                    salesorg_store::Value::Int(a) => a,
+                    _ => 0,
+                };
+                let scope = format!("{prefix}{}", text(&r[0]));
+                walked.push((scope, text(&r[1]), text(&r[2]), amount));
+                Ok(())
+            })
+            .unwrap();
+    }
+    walked
+}
+
+/// The walks up the reporting lines and up the units, with their scopes' prefixes.
+const ORG_WALKS: &[(&str, &str)] = &[(TEAMS_IN_SQL, "team:"), (UNITS_IN_SQL, "unit:")];
+
 /// Every team's and unit's deals won, lost and created, its bookings, calls and leads, by
 /// quarter, as the engine computes them, equal what the store's own rows give when each record is
 /// walked up the reporting lines and units of its day in SQL (an oracle apart from the
@@ -1309,26 +1343,7 @@ fn every_team_and_unit_is_the_stores_rows_walked_up_the_org_of_their_day_in_sql(
             moved > 5,
             "{kind}: the demo's org moves ({moved} lines end)"
         );
-        // (scope, kind, day, amount) from SQL
-        let mut walked: Vec<(String, String, String, i64)> = Vec::new();
-        for (walk, prefix) in [(TEAMS_IN_SQL, "team:"), (UNITS_IN_SQL, "unit:")] {
-            let sql = format!("WITH RECURSIVE {EVENTS_IN_SQL}, {walk}");
-            s.unscoped_backend()
-                .query_each(&sql, &[], &mut |r| {
-                    let text = |v: &salesorg_store::Value| match v {
-                        salesorg_store::Value::Text(t) => t.clone(),
-                        v => panic!("not a text: {v:?}"),
-                    };
-                    let amount = match r[3] {
-                        salesorg_store::Value::Int(a) => a,
-                        _ => 0,
-                    };
-                    let scope = format!("{prefix}{}", text(&r[0]));
-                    walked.push((scope, text(&r[1]), text(&r[2]), amount));
-                    Ok(())
-                })
-                .unwrap();
-        }
+        let walked = walked_in_sql(&mut s, EVENTS_IN_SQL, ORG_WALKS);
         let e = crate::loaded(&mut s);
         let fiscal = &e.book.settings.fiscal;
         let quarters: Vec<Period> = (2023..=2026)
@@ -1458,4 +1473,218 @@ fn a_rates_drill_down_gives_the_counts_it_divides() {
         }
     }
     assert!(checked > 30, "{checked}");
+}
+
+/// The deals open on each as-of day `asofs(day, pstart, pend, fresh)` holds (created on or
+/// before it, and open still or closed after it), each as its last stage-history row on or
+/// before that day gives it (else as it is now; a row without an amount or a close date
+/// gives the deal's current one), read by the store itself, as
+/// `events(id, owner_id, kind, day, amount)`: `due<day>` with the amount of those due in
+/// the period `[pstart, pend)`, `weighted<day>` the same amount times its probability in
+/// basis points, `stale<day>` the amount of those untouched (no history row, last
+/// modification or creation) from `fresh` to the day, and `any<day>` every open deal, with
+/// 1 where it is complete (an amount, a close date on or after the day, a next step).
+const OPEN_ON_ASOFS_IN_SQL: &str = "
+open_on(id, owner_id, day, pstart, pend, fresh, hid) AS (
+  SELECT o.id, o.owner_id, a.day, a.pstart, a.pend, a.fresh,
+         (SELECT h.id FROM stage_history h
+           WHERE h.opp_id = o.id AND substr(h.at, 1, 10) <= a.day
+           ORDER BY h.at DESC, h.id DESC LIMIT 1)
+    FROM opportunities o JOIN asofs a
+      ON (o.created_on <= a.day OR (o.created_on IS NULL AND o.status = 'open'))
+     AND (o.status = 'open' OR o.close_on > a.day)
+),
+state(id, owner_id, day, pstart, pend, fresh, amount, close_on, bp, touched, modified,
+      created_on, next_step) AS (
+  SELECT s.id, s.owner_id, s.day, s.pstart, s.pend, s.fresh,
+         COALESCE(h.amount, o.amount), COALESCE(h.close_on, o.close_on),
+         CASE WHEN s.hid IS NULL THEN o.probability_bp ELSE h.probability_bp END,
+         substr(h.at, 1, 10), substr(o.last_modified_at, 1, 10), o.created_on,
+         COALESCE(trim(o.next_step), '')
+    FROM open_on s JOIN opportunities o ON o.id = s.id
+    LEFT JOIN stage_history h ON h.opp_id = s.id AND h.id = s.hid
+),
+events(id, owner_id, kind, day, amount) AS (
+  SELECT id, owner_id, 'due' || day, day, amount FROM state
+   WHERE close_on >= pstart AND close_on < pend
+  UNION ALL
+  SELECT id, owner_id, 'weighted' || day, day, amount * bp FROM state
+   WHERE close_on >= pstart AND close_on < pend
+  UNION ALL
+  SELECT id, owner_id, 'stale' || day, day, amount FROM state
+   WHERE close_on >= pstart AND close_on < pend
+     AND COALESCE(touched, '') < fresh
+     AND NOT (COALESCE(modified, '') >= fresh AND COALESCE(modified, '') <= day)
+     AND COALESCE(created_on, '') < fresh
+  UNION ALL
+  SELECT id, owner_id, 'any' || day, day,
+         CASE WHEN amount IS NOT NULL AND close_on >= day AND next_step <> '' THEN 1 ELSE 0 END
+    FROM state
+)
+";
+
+/// Every team's, unit's and the company's open pipeline, weighted pipeline, stale share
+/// and data completeness, at each quarter's end and on every fifth day of the last three
+/// quarters, equal what the store's rows give in SQL: each deal open that day read from
+/// its stage-history row in force then, walked up the reporting lines and units of that
+/// day. The deals' history is made to move first (the demo never moves a deal's amount or
+/// close date): the first row of a tenth of them has three times the amount and the
+/// created day as its close date, the second row of another tenth a larger amount, the
+/// third row of another tenth neither amount nor close date, another tenth lost their
+/// first row (so their creation is their first touch, and they are as they are now until
+/// their second); the next step of a tenth is cleared, and those open now and created before June were last modified on either side
+/// of the first of the 30 days that end on the last as-of day. On both backends.
+#[test]
+fn every_scopes_open_pipeline_is_the_stores_history_rows_of_the_as_of_day_in_sql() {
+    use salesorg_core::date::fmt_date;
+    use salesorg_core::kpi::{Value as KpiValue, Why, ratio};
+    use salesorg_core::period::Period;
+    use salesorg_core::scorecard::book::div_round;
+    use std::collections::HashMap;
+    for kind in salesorg_store::testing::BOTH {
+        let mut s = demo_on(kind, 150, 4000, 11);
+        let moves = [
+            "UPDATE stage_history SET amount = amount * 3, close_on = (SELECT o.created_on \
+               FROM opportunities o WHERE o.id = stage_history.opp_id) \
+             WHERE id LIKE '%-0' AND opp_id LIKE '%3'",
+            "UPDATE stage_history SET amount = amount + 1234567 \
+             WHERE id LIKE '%-1' AND opp_id LIKE '%7'",
+            "UPDATE opportunities SET next_step = NULL WHERE id LIKE '%1' AND status = 'open'",
+            "UPDATE stage_history SET amount = NULL, close_on = NULL \
+             WHERE id LIKE '%-2' AND opp_id LIKE '%5'",
+            "DELETE FROM stage_history WHERE id LIKE '%-0' AND opp_id LIKE '%9'",
+            // modified on the first day of the 30 that end on 2026-06-30, and the day before
+            "UPDATE opportunities SET last_modified_at = '2026-06-01T00:00:00Z' \
+             WHERE substr(id, length(id), 1) IN ('0', '2', '4', '6', '8') \
+               AND status = 'open' AND created_on < '2026-05-31'",
+            "UPDATE opportunities SET last_modified_at = '2026-05-31T23:59:59Z' \
+             WHERE substr(id, length(id), 1) IN ('1', '3', '5', '7', '9') \
+               AND status = 'open' AND created_on < '2026-05-31'",
+        ];
+        for m in moves {
+            let n = s.unscoped_backend().execute(m, &[]).unwrap();
+            assert!(n > 5, "{kind}: {m} moved {n} rows");
+        }
+        let e = crate::loaded(&mut s);
+        let fiscal = &e.book.settings.fiscal;
+        assert_eq!(e.book.settings.time_zone.to_string(), "UTC");
+        let today = parse_date("2026-06-30").unwrap();
+        // (period, as-of day): every whole quarter at its end
+        let mut runs: Vec<(Period, salesorg_core::date::Date)> = (2023..=2026)
+            .flat_map(|y| (1..=4).map(move |q| format!("FY{y}-Q{q}")))
+            .map(|q| Period::parse(&q, fiscal).unwrap())
+            .filter(|p| p.end <= today.next_day().unwrap())
+            .map(|p| (p, p.end.previous_day().unwrap()))
+            .collect();
+        // and every fifth day of the last three quarters, so that some deal's last touch
+        // falls on the first of the 30 days or the day before
+        for q in ["FY2025-Q4", "FY2026-Q1", "FY2026-Q2"] {
+            let p = Period::parse(q, fiscal).unwrap();
+            let mut d = p.start;
+            while d < p.end {
+                runs.push((p, d));
+                for _ in 0..5 {
+                    d = d.next_day().unwrap();
+                }
+            }
+        }
+        // (a day once: the events are keyed by it)
+        runs.sort_by_key(|&(_, d)| d);
+        runs.dedup_by_key(|&mut (_, d)| d);
+        let asofs: Vec<String> = runs
+            .iter()
+            .map(|(p, d)| {
+                let mut fresh = *d;
+                for _ in 0..29 {
+                    fresh = fresh.previous_day().unwrap();
+                }
+                format!(
+                    "('{}', '{}', '{}', '{}')",
+                    fmt_date(*d),
+                    fmt_date(p.start),
+                    fmt_date(p.end),
+                    fmt_date(fresh)
+                )
+            })
+            .collect();
+        // the events made once, for the three walks
+        let made = format!(
+            "CREATE TEMP TABLE open_events AS WITH asofs(day, pstart, pend, fresh) AS \
+             (VALUES {}), {OPEN_ON_ASOFS_IN_SQL} SELECT * FROM events",
+            asofs.join(", ")
+        );
+        s.unscoped_backend().execute(&made, &[]).unwrap();
+        let events = "events(id, owner_id, kind, day, amount) AS \
+                      (SELECT id, owner_id, kind, day, amount FROM open_events)";
+        // (a walk goes on from the events' CTEs)
+        let company = "everyone AS (SELECT kind, day, amount FROM events) \
+                       SELECT 'company', kind, day, amount FROM everyone";
+        let walks = [ORG_WALKS, &[(company, "")]].concat();
+        // by (scope, as-of day): due, weighted (basis points), stale, open, complete
+        let mut want: HashMap<(String, String), [i128; 5]> = HashMap::new();
+        for (scope, k, d, amount) in walked_in_sql(&mut s, events, &walks) {
+            let c = want.entry((scope, d.clone())).or_default();
+            let amount = i128::from(amount);
+            match k.strip_suffix(d.as_str()).unwrap() {
+                "due" => c[0] += amount,
+                "weighted" => c[1] += amount,
+                "stale" => c[2] += amount,
+                "any" => {
+                    c[3] += 1;
+                    c[4] += amount;
+                }
+                k => panic!("{k}"),
+            }
+        }
+        let names: Vec<String> = e.book.people[..e.book.nobody() as usize]
+            .iter()
+            .map(|p| format!("team:{}", p.id.as_str()))
+            .chain(
+                e.book
+                    .units
+                    .iter()
+                    .map(|u| format!("unit:{}", u.id.as_str())),
+            )
+            .chain(["company".to_string()])
+            .collect();
+        let scopes: Vec<Scope> = names.iter().map(|n| e.scope(n).unwrap()).collect();
+        let kpis = [
+            "pipeline_open",
+            "pipeline_weighted",
+            "stale_pipeline_share",
+            "data_completeness_share",
+        ];
+        let (mut checked, mut due, mut stale, mut incomplete) = (0, 0, 0, 0);
+        for (p, asof) in &runs {
+            let rows = e.run(&scopes, &[*p], &kpis, *asof).unwrap();
+            assert_eq!(rows.len(), scopes.len());
+            for (name, row) in names.iter().zip(&rows) {
+                assert_eq!(row.as_of, *asof);
+                let w = want
+                    .get(&(name.clone(), fmt_date(*asof)))
+                    .copied()
+                    .unwrap_or_default();
+                let expect = vec![
+                    KpiValue::Money(w[0]),
+                    KpiValue::Money(div_round(w[1], 10_000)),
+                    ratio(w[2], w[0], Why::NoOpenPipeline),
+                    ratio(w[4], w[3], Why::NoOpenDeals),
+                ];
+                let got: Vec<KpiValue> = row.values.iter().map(|(_, v)| v.clone()).collect();
+                assert_eq!(
+                    got, expect,
+                    "{kind}: {name} in {p:?} as of {asof} ({kpis:?})"
+                );
+                checked += 1;
+                due += usize::from(w[0] != 0);
+                stale += usize::from(w[2] != 0);
+                incomplete += usize::from(w[4] < w[3]);
+            }
+        }
+        // the moved rows and every rule were met, in many scopes
+        assert!(
+            due > 200 && stale > 20 && incomplete > 100,
+            "{kind}: of {checked}, {due} with pipeline, {stale} stale, {incomplete} incomplete"
+        );
+    }
 }
