@@ -318,11 +318,17 @@ pub struct History {
     /// For each row in an open stage: how many days after the row's day its deal first
     /// advanced past that stage (a later row of a higher rank, or the close of a won
     /// deal; see [`History::advances`]), [`ADV_NEVER`] when it never did, [`ADV_FAR`]
-    /// when that day does not fit (before the row's own day, or 65,534 days or more
+    /// when that day does not fit (before the row's own day, or 65,533 days or more
     /// after it: the pass then reads the later rows itself). Rows in closed stages hold
     /// [`ADV_NEVER`]. The pass asks for every stage entry whether its deal advanced by a
     /// period's as-of day: one comparison instead of a walk over the deal's later rows.
+    /// A row in the stage of the row before (a change of amount, close date or
+    /// probability, which Salesforce's history records as a row of its own) entered no
+    /// stage: it holds [`ADV_REPEAT`].
     pub advance: Vec<u16>,
+    /// Whether any row holds [`ADV_REPEAT`] (the pass's stage walk looks for them only
+    /// then). Set with the column by [`History::set_advances`].
+    pub repeats: bool,
 }
 
 /// The value row `r` gives in a list of the rows that give another than they would take
@@ -361,6 +367,9 @@ fn differing<T: Copy + PartialEq>(
 pub const ADV_NEVER: u16 = u16::MAX;
 /// [`History::advance`]: the deal advanced on a day the column cannot hold.
 pub const ADV_FAR: u16 = u16::MAX - 1;
+/// [`History::advance`]: the row keeps the deal in the stage of the row before; it is no
+/// entry into the stage, and the stay goes on.
+pub const ADV_REPEAT: u16 = u16::MAX - 2;
 
 impl History {
     /// The probability of row `r` (of deal `i`, in stage `stage`) in basis points.
@@ -399,6 +408,13 @@ impl History {
         }
     }
 
+    /// Sets the [`History::advance`] column and [`History::repeats`] (see
+    /// [`History::advances`]).
+    pub fn set_advances(&mut self, opps: &Opps, ranks: &[u16]) {
+        self.advance = self.advances(opps, ranks);
+        self.repeats = self.advance.contains(&ADV_REPEAT);
+    }
+
     /// The [`History::advance`] column of `opps`' history rows, with each stage's rank
     /// (`ranks`, see [`super::pass::stage_ranks`]).
     pub fn advances(&self, opps: &Opps, ranks: &[u16]) -> Vec<u16> {
@@ -407,6 +423,10 @@ impl History {
             let (r0, r1) = (opps.hist_off[i] as usize, opps.hist_off[i + 1] as usize);
             let won_on = opps.won_on(i);
             for r in r0..r1 {
+                if r > r0 && self.stage[r - 1] == self.stage[r] {
+                    out[r] = ADV_REPEAT;
+                    continue;
+                }
                 let rk = ranks[self.stage[r] as usize];
                 if !super::pass::open_rank(rk) {
                     continue;
@@ -421,7 +441,7 @@ impl History {
                     ADV_NEVER
                 } else {
                     match u16::try_from(i64::from(on) - i64::from(self.day[r])) {
-                        Ok(x) if x < ADV_FAR => x,
+                        Ok(x) if x < ADV_REPEAT => x,
                         _ => ADV_FAR,
                     }
                 };
@@ -430,9 +450,30 @@ impl History {
         out
     }
 
+    /// Whether row `r` put its deal into its stage (the deal's first row, or one in
+    /// another stage than the row before): an entry, for `stage_conversion`.
+    #[inline(always)]
+    pub fn is_entry(&self, r: usize) -> bool {
+        self.advance[r] != ADV_REPEAT
+    }
+
+    /// The row that entered the stage row `r` is in: the first of the run of rows in that
+    /// stage that ends with `r` (`r` itself, but where the history records other changes
+    /// during the stay). A stay in a stage lasts from that row's day.
+    #[inline(always)]
+    pub fn stay_start(&self, r: usize) -> usize {
+        let mut s = r;
+        // (a deal's first row is always an entry)
+        while self.advance[s] == ADV_REPEAT {
+            s -= 1;
+        }
+        s
+    }
+
     /// Whether the deal of row `r` (an open stage's row; the deal's rows end before `r1`,
     /// and it was won on `won_on`, or `Day::MAX`) had advanced past the row's stage by day
     /// `a`: won, or a later row of a higher rank (`rank` of a stage), on or before `a`.
+    /// Never for a row that entered no stage ([`ADV_REPEAT`]).
     #[inline(always)]
     pub fn advanced_by(
         &self,
@@ -453,7 +494,7 @@ impl History {
             }
             adv
         } else {
-            (x != ADV_NEVER) & (i64::from(self.day[r]) + i64::from(x) <= i64::from(a))
+            (x < ADV_REPEAT) & (i64::from(self.day[r]) + i64::from(x) <= i64::from(a))
         }
     }
 }
@@ -2037,7 +2078,9 @@ impl BookBuilder {
             probs,
             overrides,
             fcats,
+            // (set once the stages are ranked)
             advance: Vec::new(),
+            repeats: false,
         };
         drop(dest);
         opps.hist_off = off;
@@ -2110,9 +2153,8 @@ impl BookBuilder {
         }
         book.opps.amount_at_close = amount_at_close;
         book.opps.max_cycle = max_cycle;
-        book.history.advance = book
-            .history
-            .advances(&book.opps, &super::pass::stage_ranks(&book));
+        let ranks = super::pass::stage_ranks(&book);
+        book.history.set_advances(&book.opps, &ranks);
         if keep_ids {
             book.opps.ids = opp_keys.permuted(&perm);
         }
@@ -2733,7 +2775,9 @@ mod tests {
     proptest! {
         /// The advance column answers "advanced past its stage by day `a`?" for every row
         /// and day exactly as the deal's later rows and its close do, including days the
-        /// column cannot hold (a close before the row, a gap of 65,534 days or more).
+        /// column cannot hold (a close before the row, a gap of 65,533 days or more); a
+        /// row in the stage of the row before is no entry and never advanced, and each
+        /// row's stay starts at the first row of its run in that stage.
         #[test]
         fn the_advance_column_answers_as_the_later_rows_do(
             deals in proptest::collection::vec(
@@ -2764,7 +2808,7 @@ mod tests {
                 }
                 opps.hist_off.push(h.day.len() as u32);
             }
-            h.advance = h.advances(&opps, &ranks);
+            h.set_advances(&opps, &ranks);
             let close_of = |i: usize| (opps.close[i] != NO_DAY).then_some(opps.close[i]);
             for i in 0..deals.len() {
                 let (r0, r1) = (opps.hist_off[i] as usize, opps.hist_off[i + 1] as usize);
@@ -2775,6 +2819,18 @@ mod tests {
                 days.extend(close_of(i));
                 let days: Vec<Day> = days.iter().flat_map(|&d| [d - 1, d, d + 1]).collect();
                 for r in r0..r1 {
+                    // a row in the stage of the row before enters none, and never advanced;
+                    // a stay starts at the first row of its run
+                    let repeat = r > r0 && h.stage[r - 1] == h.stage[r];
+                    prop_assert_eq!(h.is_entry(r), !repeat, "deal {} row {}", i, r);
+                    let start = (r0..=r).rev().take_while(|&s| h.stage[s] == h.stage[r]).last();
+                    prop_assert_eq!(Some(h.stay_start(r)), start, "deal {} row {}", i, r);
+                    if repeat {
+                        for &a in &days {
+                            prop_assert!(!h.advanced_by(r, r1, won_on, a, |s| ranks[s as usize]));
+                        }
+                        continue;
+                    }
                     let rk = ranks[h.stage[r] as usize];
                     if !super::super::pass::open_rank(rk) {
                         continue;

@@ -1076,14 +1076,18 @@ pub fn open_stages(book: &Book) -> u16 {
 
 /// Adds stage-history row `r` of a deal (its rows `r0..r1`, won on `won_on`) into its stage
 /// table `table` (see [`Part::table`]) for a period of as-of day `a`: the row's entry into
-/// its stage (with `entered`: advanced by `a`, won or a later stage reached) and its exit
-/// from the stage before (with `left`: the whole days spent there). Both are added without
-/// a branch on the stages: whether a row's stage is open, or it left one, is a coin toss
-/// for the predictor, and those two tests were a quarter of a bulk export's mispredicted
-/// branches in callgrind's simulation at 2M deals; a row that adds nothing adds zeros.
+/// its stage, if it entered one (with `entered`: advanced by `a`, won or a later stage
+/// reached) and its exit from the stage before (with `left`: the whole days spent there
+/// since the row that entered it). Both are added without a branch on the stages:
+/// whether a row's stage is open, or it left one, is a coin toss for the predictor, and
+/// those two tests were a quarter of a bulk export's mispredicted branches in callgrind's
+/// simulation at 2M deals; a row that adds nothing adds zeros.
+/// `R`: the history may hold rows that keep their deal in its stage ([`History::repeats`]);
+/// without, every row is an entry and every stay starts on the row before the exit, and
+/// the walk does not look (3 % of the pass's instructions at 1M).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn add_history_row(
+fn add_history_row<const R: bool>(
     h: &History,
     look: &Lookups,
     table: &mut [StageCell],
@@ -1098,7 +1102,7 @@ fn add_history_row(
         // (one comparison with the book's advance column; never for a closed stage's row)
         let advanced = h.advanced_by(r, r1, won_on, a, |s| look.ranks[s as usize]);
         let sc = &mut table[stage as usize];
-        sc.entered += u32::from(look.is_open(stage));
+        sc.entered += u32::from(look.is_open(stage) & (!R || h.is_entry(r)));
         sc.advanced += u32::from(advanced);
     }
     if left && r > r0 {
@@ -1106,14 +1110,16 @@ fn add_history_row(
         let l = look.leaves(prev, stage);
         let sc = &mut table[prev as usize];
         sc.left += u32::from(l);
-        sc.days_sum += i64::from(l) * (i64::from(h.day[r]) - i64::from(h.day[r - 1]));
+        // (the stay from the row that entered the stage, not from a later row of it)
+        let from = h.day[if R { h.stay_start(r - 1) } else { r - 1 }];
+        sc.days_sum += i64::from(l) * (i64::from(h.day[r]) - i64::from(from));
     }
 }
 
 /// [`add_history_row`] for each of a deal's rows `rows`, into one stage table.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn add_history_rows(
+fn add_history_rows<const R: bool>(
     h: &History,
     look: &Lookups,
     table: &mut [StageCell],
@@ -1124,7 +1130,7 @@ fn add_history_rows(
     left: bool,
 ) {
     for r in rows.clone() {
-        add_history_row(
+        add_history_row::<R>(
             h,
             look,
             table,
@@ -1145,7 +1151,7 @@ fn add_history_rows(
 /// tenth of a stage walk's instructions).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn history_runs(
+fn history_runs<const R: bool>(
     book: &Book,
     look: &Lookups,
     layer: &Layer,
@@ -1177,7 +1183,7 @@ fn history_runs(
         }
         if let Some((t, a)) = run.as_mut() {
             let a = *a;
-            add_history_row(
+            add_history_row::<R>(
                 h,
                 look,
                 t,
@@ -1433,6 +1439,7 @@ pub fn owner_records(
     let w = part.walk;
     let traced = part.trace.is_some();
     let history = w.entered || w.left;
+    let repeats = book.history.repeats;
     let deals = if w.closed || w.created || w.open || history {
         owned(&o.owner_off, p)
     } else {
@@ -1484,10 +1491,16 @@ pub fn owner_records(
                             // (the same loop, made for a full pass with the walk's flags as
                             // constants)
                             let all = r0..r1;
-                            if w.entered && w.left {
-                                add_history_rows(h, look, table, all, won_on, a, true, true)
-                            } else {
-                                add_history_rows(h, look, table, all, won_on, a, w.entered, w.left)
+                            match (w.entered && w.left, repeats) {
+                                (true, false) => add_history_rows::<false>(
+                                    h, look, table, all, won_on, a, true, true,
+                                ),
+                                (true, true) => add_history_rows::<true>(
+                                    h, look, table, all, won_on, a, true, true,
+                                ),
+                                _ => add_history_rows::<true>(
+                                    h, look, table, all, won_on, a, w.entered, w.left,
+                                ),
                             }
                         }
                     }
@@ -1502,15 +1515,17 @@ pub fn owner_records(
                         // (the same loop, made for a full pass with the walk's flags as
                         // constants)
                         let rows = r0..r1;
-                        if w.entered && w.left {
-                            history_runs(
+                        match (w.entered && w.left, repeats) {
+                            (true, false) => history_runs::<false>(
                                 book, look, layer, slots, own, part, rows, won_on, true, true,
-                            )
-                        } else {
-                            history_runs(
+                            ),
+                            (true, true) => history_runs::<true>(
+                                book, look, layer, slots, own, part, rows, won_on, true, true,
+                            ),
+                            _ => history_runs::<true>(
                                 book, look, layer, slots, own, part, rows, won_on, w.entered,
                                 w.left,
-                            )
+                            ),
                         }
                     }
                     _ => {
@@ -1521,7 +1536,7 @@ pub fn owner_records(
                             // the row's stage table, found once for its entry and its exit
                             if let Some(sk) = part.skey(seg, g) {
                                 let (a, t) = (slots[g].asof, part.table(sk));
-                                add_history_row(
+                                add_history_row::<true>(
                                     h,
                                     look,
                                     t,
@@ -1533,7 +1548,7 @@ pub fn owner_records(
                                 );
                             }
                             if traced {
-                                if w.entered && look.is_open(h.stage[r]) {
+                                if w.entered && look.is_open(h.stage[r]) && h.is_entry(r) {
                                     let c = Contribution::StageEntered($i as u32, r as u32);
                                     part.note_at(seg, g, d, c);
                                 }
@@ -1557,7 +1572,8 @@ pub fn owner_records(
                     let k = part.key(seg, g);
                     if let Some(sc) = part.stage_mut(seg, g, h.stage[last] as usize) {
                         sc.left += 1;
-                        sc.days_sum += i64::from(($close - h.day[last]).max(0));
+                        let from = h.day[if repeats { h.stay_start(last) } else { last }];
+                        sc.days_sum += i64::from(($close - from).max(0));
                     }
                     part.note(
                         k,

@@ -2307,3 +2307,113 @@ fn a_deal_converted_before_its_currencys_first_rate_is_named_in_the_error() {
         }
     }
 }
+
+/// A stage-history row that keeps its deal in the stage of the row before (Salesforce's
+/// OpportunityHistory records a row for each change of amount, close date or probability)
+/// enters no stage, and a stay in a stage runs from the row that entered it. Such rows
+/// had counted as entries (Prospecting entered 4 times in the small org's quarter, not 3)
+/// and had restarted the stay (O5's 12 days in Prospecting counted as 7).
+#[test]
+fn a_history_row_in_the_same_stage_is_no_entry_and_the_stay_runs_from_the_entry() {
+    for kind in BOTH {
+        let mut st = fresh(kind);
+        small_org(&mut st, &settings());
+        // O20: lost on Mar 10, its history stops in Qualification (entered Jan 2), with
+        // an amount change on Jan 30 in between: it left Qualification after 68 days
+        let o20 = opp(
+            "O20",
+            "R1",
+            "ACC1",
+            "700",
+            "USD",
+            OppStatus::Lost,
+            "Closed Lost",
+            "2024-01-02",
+            "2024-03-10",
+        );
+        st.upsert_opportunities(&mut [o20].iter()).unwrap();
+        let h = [
+            // O5 entered Prospecting on Jan 20 and left it on Feb 1: 12 days
+            hist("O5", 9, "2024-01-25T09:00:00Z", "Prospecting", 1500),
+            hist("O20", 0, "2024-01-02T09:00:00Z", "Qualification", 2500),
+            hist("O20", 1, "2024-01-30T09:00:00Z", "Qualification", 3000),
+        ];
+        st.upsert_stage_history(&mut h.iter()).unwrap();
+        let e = with_ids(&mut st);
+        // Prospecting entered by O1, O3, O5, advanced by O1 and O5; Qualification by O1
+        // (won), O5 and O20
+        assert_eq!(
+            table(&e, "company", Q1, "stage_conversion"),
+            vec![
+                (
+                    "Prospecting".to_string(),
+                    vec!["3".into(), "2".into(), "0.666667".into()]
+                ),
+                (
+                    "Qualification".to_string(),
+                    vec!["3".into(), "1".into(), "0.333333".into()]
+                ),
+            ],
+            "{kind}"
+        );
+        // Prospecting left by O1 after 10 d, O3 after 36 d, O5 after 12 d; Qualification
+        // by O1 after 17 d and O20 after 68 d
+        assert_eq!(
+            table(&e, "company", Q1, "days_in_stage_avg"),
+            vec![
+                (
+                    "Prospecting".to_string(),
+                    vec!["3".into(), "19.3333".into()]
+                ),
+                ("Qualification".to_string(), vec!["2".into(), "42.5".into()]),
+            ],
+            "{kind}"
+        );
+        // a snapshot keeps them (the pass looks for such rows only when the book has any)
+        assert!(e.book.history.repeats);
+        if kind == BackendKind::Sqlite {
+            for written in [true, false] {
+                let (e2, t) = salesorg_engine::scorecard::load(
+                    &mut st,
+                    &Catalog::builtin().unwrap(),
+                    true,
+                    true,
+                    &Quiet,
+                )
+                .unwrap();
+                assert_eq!(t.phases.iter().any(|p| p.0 == "write snapshot"), written);
+                for k in ["stage_conversion", "days_in_stage_avg"] {
+                    assert_eq!(table(&e2, "company", Q1, k), table(&e, "company", Q1, k));
+                }
+            }
+        }
+        // the drill-down lists the six entries, none of them a row that stayed
+        let p = Period::parse(Q1, &e.book.settings.fiscal).unwrap();
+        let ex = salesorg_engine::scorecard::explain(
+            &e,
+            "stage_conversion",
+            salesorg_core::scorecard::Scope::Company,
+            p,
+            d("2026-01-01"),
+        )
+        .unwrap();
+        let mut entries: Vec<(String, String)> = (0..ex.len())
+            .map(|k| ex.record(&e, ex.nth(&e, k)))
+            .map(|r| (r.id, r.date))
+            .collect();
+        entries.sort();
+        assert_eq!(
+            entries,
+            [
+                ("O1", "2024-01-05"),
+                ("O1", "2024-01-15"),
+                ("O20", "2024-01-02"),
+                ("O3", "2024-01-15"),
+                ("O5", "2024-01-20"),
+                ("O5", "2024-02-01"),
+            ]
+            .map(|(a, b)| (a.to_string(), b.to_string())),
+            "{kind}"
+        );
+    }
+}
