@@ -22,7 +22,7 @@ use salesorg_core::scorecard::book::{
 const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
 /// 16: the stage history's advance column marks the rows that keep their deal in the
 /// stage of the row before (no entry; a stay runs from the row that entered the stage),
-/// and whether there are any. 15: the stage history's forecast categories (each stage's
+/// and a flag says whether any deal has those or comes back to a stage. 15: the stage history's forecast categories (each stage's
 /// usual one, and the rows that give another). 14: the rates into the organisation's
 /// currency it holds are made through any chain of other currencies (13's through one at
 /// most), and the deals they can fail for named by those rules: an older snapshot is
@@ -262,7 +262,7 @@ pub fn write(
         w.col(&h.probs.iter().map(|x| x.0).collect::<Vec<u32>>())?;
         w.col(&h.probs.iter().map(|x| x.1).collect::<Vec<u16>>())?;
         w.col(&h.advance)?;
-        w.u64(u64::from(h.repeats))?;
+        w.u64(u64::from(h.irregular))?;
         w.col(&h.overrides.iter().map(|x| x.0).collect::<Vec<u32>>())?;
         w.col(&h.overrides.iter().map(|x| x.1).collect::<Vec<i64>>())?;
         w.col(&h.overrides.iter().map(|x| x.2).collect::<Vec<i32>>())?;
@@ -462,7 +462,7 @@ pub fn read(
             rows.into_iter().zip(ps).collect()
         },
         advance: r.col()?,
-        repeats: r.u64()? != 0,
+        irregular: r.u64()? != 0,
         overrides: {
             let a: Vec<u32> = r.col()?;
             let b2: Vec<i64> = r.col()?;

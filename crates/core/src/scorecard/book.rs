@@ -326,9 +326,29 @@ pub struct History {
     /// probability, which Salesforce's history records as a row of its own) entered no
     /// stage: it holds [`ADV_REPEAT`].
     pub advance: Vec<u16>,
-    /// Whether any row holds [`ADV_REPEAT`] (the pass's stage walk looks for them only
-    /// then). Set with the column by [`History::set_advances`].
-    pub repeats: bool,
+    /// Whether any row holds [`ADV_REPEAT`], or brings its deal back into a stage it had
+    /// entered before (a deal that slipped back from Negotiation to Proposal and on again):
+    /// the pass's stage walk looks for them only then (see [`StagesSeen`]). Set with the
+    /// column by [`History::set_advances`].
+    pub irregular: bool,
+}
+
+/// The stages a deal has entered so far in one period, as the stage walk goes over its rows
+/// in time order: `stage_conversion` counts the opportunities that entered a stage in the
+/// period (spec §6), so a deal that enters a stage again in the same period counts once,
+/// with whether it advanced after its first entry then.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StagesSeen([u64; 4]);
+
+impl StagesSeen {
+    /// Notes `stage` entered: whether it was not yet.
+    #[inline(always)]
+    pub fn first(&mut self, stage: u8) -> bool {
+        let (w, bit) = (usize::from(stage >> 6), 1u64 << (stage & 63));
+        let new = self.0[w] & bit == 0;
+        self.0[w] |= bit;
+        new
+    }
 }
 
 /// The value row `r` gives in a list of the rows that give another than they would take
@@ -408,11 +428,15 @@ impl History {
         }
     }
 
-    /// Sets the [`History::advance`] column and [`History::repeats`] (see
+    /// Sets the [`History::advance`] column and [`History::irregular`] (see
     /// [`History::advances`]).
     pub fn set_advances(&mut self, opps: &Opps, ranks: &[u16]) {
         self.advance = self.advances(opps, ranks);
-        self.repeats = self.advance.contains(&ADV_REPEAT);
+        // (a row in the stage of the row before is in a stage seen before too)
+        self.irregular = opps.hist_off.windows(2).any(|w| {
+            let mut seen = StagesSeen::default();
+            (w[0] as usize..w[1] as usize).any(|r| !seen.first(self.stage[r]))
+        });
     }
 
     /// The [`History::advance`] column of `opps`' history rows, with each stage's rank
@@ -2080,7 +2104,7 @@ impl BookBuilder {
             fcats,
             // (set once the stages are ranked)
             advance: Vec::new(),
-            repeats: false,
+            irregular: false,
         };
         drop(dest);
         opps.hist_off = off;
@@ -2809,6 +2833,12 @@ mod tests {
                 opps.hist_off.push(h.day.len() as u32);
             }
             h.set_advances(&opps, &ranks);
+            // irregular: some deal has a row in a stage it had been in before
+            let again = opps.hist_off.windows(2).any(|w| {
+                let rows = &h.stage[w[0] as usize..w[1] as usize];
+                rows.iter().enumerate().any(|(k, s)| rows[..k].contains(s))
+            });
+            prop_assert_eq!(h.irregular, again);
             let close_of = |i: usize| (opps.close[i] != NO_DAY).then_some(opps.close[i]);
             for i in 0..deals.len() {
                 let (r0, r1) = (opps.hist_off[i] as usize, opps.hist_off[i + 1] as usize);

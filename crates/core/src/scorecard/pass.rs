@@ -6,7 +6,9 @@ use crate::kpi::{Cell, LossCell, StageCell};
 use crate::records::OppStatus;
 
 use super::ScorecardError;
-use super::book::{AccountInfo, Book, Day, F_AMOUNT, F_FIRST_WON, F_NEXT_STEP, History, NO_DAY};
+use super::book::{
+    AccountInfo, Book, Day, F_AMOUNT, F_FIRST_WON, F_NEXT_STEP, History, NO_DAY, StagesSeen,
+};
 use super::segments::{OwnerSegments, Segments};
 
 /// One period of the plan, with its as-of day.
@@ -1082,9 +1084,12 @@ pub fn open_stages(book: &Book) -> u16 {
 /// whether a row's stage is open, or it left one, is a coin toss for the predictor, and
 /// those two tests were a quarter of a bulk export's mispredicted branches in callgrind's
 /// simulation at 2M deals; a row that adds nothing adds zeros.
-/// `R`: the history may hold rows that keep their deal in its stage ([`History::repeats`]);
-/// without, every row is an entry and every stay starts on the row before the exit, and
-/// the walk does not look (3 % of the pass's instructions at 1M).
+/// `first`: the row is the deal's first entry into its stage in the period
+/// ([`first_entry`]); only such an entry counts.
+/// `R`: the history may hold rows that keep their deal in its stage, or bring it back into
+/// one ([`History::irregular`]); without, every row is a first entry and every stay starts
+/// on the row before the exit, and the walk does not look (3 % of the pass's instructions
+/// at 1M).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn add_history_row<const R: bool>(
@@ -1096,14 +1101,15 @@ fn add_history_row<const R: bool>(
     a: Day,
     entered: bool,
     left: bool,
+    first: bool,
 ) {
     let stage = h.stage[r];
     if entered {
         // (one comparison with the book's advance column; never for a closed stage's row)
         let advanced = h.advanced_by(r, r1, won_on, a, |s| look.ranks[s as usize]);
         let sc = &mut table[stage as usize];
-        sc.entered += u32::from(look.is_open(stage) & (!R || h.is_entry(r)));
-        sc.advanced += u32::from(advanced);
+        sc.entered += u32::from(look.is_open(stage) & first);
+        sc.advanced += u32::from(advanced & first);
     }
     if left && r > r0 {
         let prev = h.stage[r - 1];
@@ -1114,6 +1120,15 @@ fn add_history_row<const R: bool>(
         let from = h.day[if R { h.stay_start(r - 1) } else { r - 1 }];
         sc.days_sum += i64::from(l) * (i64::from(h.day[r]) - i64::from(from));
     }
+}
+
+/// Whether row `r` is its deal's first entry into its stage in the period whose earlier
+/// rows `seen` has noted (and notes it): not a row that stays in the stage of the row
+/// before, nor one that brings the deal back into a stage it entered earlier in the
+/// period. Always, for a history without either (`!R`).
+#[inline(always)]
+fn first_entry<const R: bool>(h: &History, r: usize, seen: &mut StagesSeen) -> bool {
+    !R || (h.is_entry(r) && seen.first(h.stage[r]))
 }
 
 /// [`add_history_row`] for each of a deal's rows `rows`, into one stage table.
@@ -1129,7 +1144,10 @@ fn add_history_rows<const R: bool>(
     entered: bool,
     left: bool,
 ) {
+    // (the rows are all in one period)
+    let mut seen = StagesSeen::default();
     for r in rows.clone() {
+        let first = first_entry::<R>(h, r, &mut seen);
         add_history_row::<R>(
             h,
             look,
@@ -1139,6 +1157,7 @@ fn add_history_rows<const R: bool>(
             a,
             entered,
             left,
+            first,
         );
     }
 }
@@ -1166,21 +1185,39 @@ fn history_runs<const R: bool>(
     let h = &book.history;
     let mut until = Day::MIN;
     let mut run: Option<(&mut [StageCell], Day)> = None;
+    // the period of the rows so far, and the stages entered in it (in every segment: an
+    // entry counts where the deal first entered the stage in the period)
+    let (mut in_slot, mut seen_in) = (false, usize::MAX);
+    let mut seen = StagesSeen::default();
     for r in rows.clone() {
         let d = h.day[r];
         if d >= until {
             run = None;
+            in_slot = false;
             if let Some(g) = layer.own.slot(d) {
                 let seg;
                 (seg, until) = run_at(d, g, slots, own);
                 if let Some(sk) = part.skey(seg, g) {
                     run = Some((part.table(sk), slots[g].asof));
                 }
+                if R && g != seen_in {
+                    (seen, seen_in) = (StagesSeen::default(), g);
+                }
+                in_slot = R;
             } else {
                 // (a day without a slot: the next row looks again)
                 until = d.saturating_add(1);
             }
         }
+        // (a row in no period notes nothing; without `R` nothing is noted)
+        let first = if R {
+            if !in_slot {
+                continue;
+            }
+            first_entry::<R>(h, r, &mut seen)
+        } else {
+            true
+        };
         if let Some((t, a)) = run.as_mut() {
             let a = *a;
             add_history_row::<R>(
@@ -1192,6 +1229,7 @@ fn history_runs<const R: bool>(
                 a,
                 entered,
                 left,
+                first,
             );
         }
     }
@@ -1439,7 +1477,7 @@ pub fn owner_records(
     let w = part.walk;
     let traced = part.trace.is_some();
     let history = w.entered || w.left;
-    let repeats = book.history.repeats;
+    let irregular = book.history.irregular;
     let deals = if w.closed || w.created || w.open || history {
         owned(&o.owner_off, p)
     } else {
@@ -1491,7 +1529,7 @@ pub fn owner_records(
                             // (the same loop, made for a full pass with the walk's flags as
                             // constants)
                             let all = r0..r1;
-                            match (w.entered && w.left, repeats) {
+                            match (w.entered && w.left, irregular) {
                                 (true, false) => add_history_rows::<false>(
                                     h, look, table, all, won_on, a, true, true,
                                 ),
@@ -1515,7 +1553,7 @@ pub fn owner_records(
                         // (the same loop, made for a full pass with the walk's flags as
                         // constants)
                         let rows = r0..r1;
-                        match (w.entered && w.left, repeats) {
+                        match (w.entered && w.left, irregular) {
                             (true, false) => history_runs::<false>(
                                 book, look, layer, slots, own, part, rows, won_on, true, true,
                             ),
@@ -1529,10 +1567,16 @@ pub fn owner_records(
                         }
                     }
                     _ => {
+                        // (the stages entered in the period of the rows so far)
+                        let (mut seen, mut seen_in) = (StagesSeen::default(), usize::MAX);
                         for r in r0..r1 {
                             let d = h.day[r];
                             let Some(g) = layer.own.slot(d) else { continue };
                             let seg = own.at(d);
+                            if g != seen_in {
+                                (seen, seen_in) = (StagesSeen::default(), g);
+                            }
+                            let first = first_entry::<true>(h, r, &mut seen);
                             // the row's stage table, found once for its entry and its exit
                             if let Some(sk) = part.skey(seg, g) {
                                 let (a, t) = (slots[g].asof, part.table(sk));
@@ -1545,10 +1589,11 @@ pub fn owner_records(
                                     a,
                                     w.entered,
                                     w.left,
+                                    first,
                                 );
                             }
                             if traced {
-                                if w.entered && look.is_open(h.stage[r]) && h.is_entry(r) {
+                                if w.entered && look.is_open(h.stage[r]) && first {
                                     let c = Contribution::StageEntered($i as u32, r as u32);
                                     part.note_at(seg, g, d, c);
                                 }
@@ -1572,7 +1617,7 @@ pub fn owner_records(
                     let k = part.key(seg, g);
                     if let Some(sc) = part.stage_mut(seg, g, h.stage[last] as usize) {
                         sc.left += 1;
-                        let from = h.day[if repeats { h.stay_start(last) } else { last }];
+                        let from = h.day[if irregular { h.stay_start(last) } else { last }];
                         sc.days_sum += i64::from(($close - from).max(0));
                     }
                     part.note(
