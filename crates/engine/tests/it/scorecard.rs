@@ -1688,3 +1688,284 @@ fn every_scopes_open_pipeline_is_the_stores_history_rows_of_the_as_of_day_in_sql
         );
     }
 }
+
+/// Every team's, unit's and the company's `stage_conversion` and `days_in_stage_avg`, in
+/// every quarter, equal what the store's stage-history rows give in SQL, walked up the
+/// org of each entry's and each exit's day: an entry is a deal's first row in a stage
+/// after a row in another, counted once per deal, stage and quarter (advanced when a later
+/// row of a higher rank, or its win, came by the quarter's as-of day); an exit is a row
+/// that leaves an open stage, whose days run from the row that entered it. The demo's
+/// histories only move forward, so some are made irregular first: a row in the stage of
+/// the row before (a change of amount) into a tenth of them, a slip back to the first
+/// stage into another tenth, and a slip back to the second into another. The stage order
+/// is the engine's (its ranks); the rest is the SQL's own. On both backends.
+#[test]
+fn every_scopes_stage_funnel_is_the_stores_history_rows_walked_in_sql() {
+    use salesorg_core::date::fmt_date;
+    use salesorg_core::kpi::Value as KpiValue;
+    use salesorg_core::period::Period;
+    use salesorg_core::scorecard::book::div_round;
+    use std::collections::HashMap;
+    for kind in salesorg_store::testing::BOTH {
+        let mut s = demo_on(kind, 150, 4000, 11);
+        let exec = |s: &mut salesorg_store::testing::TestStore, sql: &str| {
+            s.unscoped_backend()
+                .execute(sql, &[])
+                .unwrap_or_else(|e| panic!("{kind}: {e}: {sql}"))
+        };
+        // every day from 2022 to 2027 numbered, for the SQL's day arithmetic
+        exec(&mut s, "CREATE TEMP TABLE days (d TEXT, n INTEGER)");
+        let mut day = parse_date("2022-01-01").unwrap();
+        let mut all = Vec::new();
+        while day < parse_date("2028-01-01").unwrap() {
+            all.push(format!("('{}', {})", fmt_date(day), all.len()));
+            day = day.next_day().unwrap();
+        }
+        for chunk in all.chunks(500) {
+            exec(
+                &mut s,
+                &format!("INSERT INTO days (d, n) VALUES {}", chunk.join(", ")),
+            );
+        }
+        // (a row put between rows `a` and `b` of a deal, on the day halfway)
+        let between = |a: &str, b: &str, suffix: &str, stage: &str, like: &str| {
+            format!(
+                "INSERT INTO stage_history \
+                   (id, opp_id, at, stage, amount, close_on, probability_bp, forecast_category) \
+                 SELECT h1.id || '{suffix}', h1.opp_id, \
+                        (SELECT m.d FROM days m WHERE m.n = (d1.n + d2.n) / 2) || 'T12:00:00Z', \
+                        {stage}, h1.amount + 100, h1.close_on, h1.probability_bp, \
+                        h1.forecast_category \
+                   FROM stage_history h1 \
+                   JOIN stage_history h2 ON h2.opp_id = h1.opp_id \
+                    AND h2.id = substr(h1.id, 1, length(h1.id) - 1) || '{b}' \
+                   JOIN stage_history h0 ON h0.opp_id = h1.opp_id \
+                    AND h0.id = substr(h1.id, 1, length(h1.id) - 1) || '0' \
+                   JOIN days d1 ON d1.d = substr(h1.at, 1, 10) \
+                   JOIN days d2 ON d2.d = substr(h2.at, 1, 10) \
+                  WHERE h1.id LIKE '%-{a}' AND h1.opp_id LIKE '{like}'"
+            )
+        };
+        for (sql, what) in [
+            (between("0", "1", "r", "h1.stage", "%4"), "rows that stay"),
+            (
+                between("1", "2", "b", "h0.stage", "%6"),
+                "slips back to the first stage",
+            ),
+            (
+                between(
+                    "2",
+                    "3",
+                    "b",
+                    "(SELECT x.stage FROM stage_history x WHERE x.opp_id = h1.opp_id \
+                       AND x.id = substr(h1.id, 1, length(h1.id) - 1) || '1')",
+                    "%8",
+                ),
+                "slips back to the second",
+            ),
+        ] {
+            let n = exec(&mut s, &sql);
+            assert!(n > 20, "{kind}: {n} {what}");
+        }
+        let e = crate::loaded(&mut s);
+        assert!(e.book.history.irregular, "{kind}");
+        let fiscal = &e.book.settings.fiscal;
+        let today = parse_date("2026-06-30").unwrap();
+        let quarters: Vec<Period> = (2023..=2026)
+            .flat_map(|y| (1..=4).map(move |q| format!("FY{y}-Q{q}")))
+            .map(|q| Period::parse(&q, fiscal).unwrap())
+            .filter(|p| p.end <= today.next_day().unwrap())
+            .collect();
+        // the engine's stage order, and the quarters with their as-of days
+        let ranks = salesorg_core::scorecard::pass::stage_ranks(&e.book);
+        let values: Vec<String> = e
+            .book
+            .stages
+            .iter()
+            .zip(&ranks)
+            .map(|(st, r)| {
+                let open = i32::from(st.closes.is_none());
+                format!("('{}', {r}, {open})", st.name.replace('\'', "''"))
+            })
+            .collect();
+        exec(
+            &mut s,
+            "CREATE TEMP TABLE ranks (stage TEXT, rnk INTEGER, open INTEGER)",
+        );
+        exec(
+            &mut s,
+            &format!("INSERT INTO ranks VALUES {}", values.join(", ")),
+        );
+        exec(
+            &mut s,
+            "CREATE TEMP TABLE periods (pstart TEXT, pend TEXT, asof TEXT)",
+        );
+        let values: Vec<String> = quarters
+            .iter()
+            .map(|p| {
+                let asof = p.end.previous_day().unwrap();
+                format!(
+                    "('{}', '{}', '{}')",
+                    fmt_date(p.start),
+                    fmt_date(p.end),
+                    fmt_date(asof)
+                )
+            })
+            .collect();
+        exec(
+            &mut s,
+            &format!("INSERT INTO periods VALUES {}", values.join(", ")),
+        );
+        // each deal's rows in order, with the stage of the row before
+        for sql in [
+            "CREATE TEMP TABLE seq AS \
+             SELECT h.id, h.opp_id, substr(h.at, 1, 10) AS day, h.stage, \
+                    ROW_NUMBER() OVER (PARTITION BY h.opp_id ORDER BY h.at, h.id) AS k \
+               FROM stage_history h",
+            "CREATE INDEX seq_ok ON seq (opp_id, k)",
+            "CREATE TEMP TABLE entry AS \
+             SELECT s.id, s.opp_id, s.day, s.stage, s.k FROM seq s \
+              WHERE NOT EXISTS (SELECT 1 FROM seq p WHERE p.opp_id = s.opp_id \
+                                   AND p.k = s.k - 1 AND p.stage = s.stage)",
+            "CREATE INDEX entry_ok ON entry (opp_id, k)",
+            // first entries into an open stage in a quarter, and whether they advanced
+            "CREATE TEMP TABLE funnel_events AS \
+             SELECT e.id, o.owner_id, 'enter|' || e.stage AS kind, e.day, \
+                    CASE WHEN EXISTS (SELECT 1 FROM seq l JOIN ranks rl ON rl.stage = l.stage \
+                                       WHERE l.opp_id = e.opp_id AND l.k > e.k \
+                                         AND l.day <= p.asof AND rl.rnk > r.rnk) \
+                           OR (o.status = 'won' AND o.close_on <= p.asof) \
+                         THEN 1 ELSE 0 END AS amount \
+               FROM entry e JOIN periods p ON e.day >= p.pstart AND e.day < p.pend \
+               JOIN ranks r ON r.stage = e.stage AND r.open = 1 \
+               JOIN opportunities o ON o.id = e.opp_id \
+              WHERE NOT EXISTS (SELECT 1 FROM entry e2 WHERE e2.opp_id = e.opp_id \
+                                   AND e2.stage = e.stage AND e2.k < e.k AND e2.day >= p.pstart)",
+            // exits from an open stage: the days since the row that entered it
+            "INSERT INTO funnel_events \
+             SELECT s.id, o.owner_id, 'exit|' || p.stage, s.day, dn.n - ds.n \
+               FROM seq s JOIN seq p ON p.opp_id = s.opp_id AND p.k = s.k - 1 \
+               JOIN ranks r ON r.stage = p.stage AND r.open = 1 \
+               JOIN entry st ON st.opp_id = s.opp_id \
+                AND st.k = (SELECT max(x.k) FROM entry x WHERE x.opp_id = s.opp_id AND x.k < s.k) \
+               JOIN days dn ON dn.d = s.day JOIN days ds ON ds.d = st.day \
+               JOIN opportunities o ON o.id = s.opp_id \
+              WHERE p.stage <> s.stage",
+            // a closed deal whose history stops in an open stage left it on its close day
+            "INSERT INTO funnel_events \
+             SELECT o.id || ':close', o.owner_id, 'exit|' || l.stage, o.close_on, \
+                    CASE WHEN dn.n < ds.n THEN 0 ELSE dn.n - ds.n END \
+               FROM opportunities o \
+               JOIN seq l ON l.opp_id = o.id \
+                AND l.k = (SELECT max(x.k) FROM seq x WHERE x.opp_id = o.id) \
+               JOIN ranks r ON r.stage = l.stage AND r.open = 1 \
+               JOIN entry st ON st.opp_id = o.id \
+                AND st.k = (SELECT max(x.k) FROM entry x WHERE x.opp_id = o.id AND x.k <= l.k) \
+               JOIN days dn ON dn.d = o.close_on JOIN days ds ON ds.d = st.day \
+              WHERE o.status <> 'open' AND o.close_on IS NOT NULL",
+        ] {
+            exec(&mut s, sql);
+        }
+        let events = "events(id, owner_id, kind, day, amount) AS \
+                      (SELECT id, owner_id, kind, day, amount FROM funnel_events)";
+        let company = "everyone AS (SELECT kind, day, amount FROM events) \
+                       SELECT 'company', kind, day, amount FROM everyone";
+        let walks = [ORG_WALKS, &[(company, "")]].concat();
+        // by (scope, quarter, stage): entered, advanced, left, days
+        let mut want: HashMap<(String, usize, String), [i128; 4]> = HashMap::new();
+        for (scope, k, d, amount) in walked_in_sql(&mut s, events, &walks) {
+            let d = parse_date(&d).unwrap();
+            let Some(q) = quarters.iter().position(|p| p.start <= d && d < p.end) else {
+                continue;
+            };
+            let (what, stage) = k.split_once('|').unwrap();
+            let c = want.entry((scope, q, stage.to_string())).or_default();
+            let amount = i128::from(amount);
+            if what == "enter" {
+                c[0] += 1;
+                c[1] += amount;
+            } else {
+                c[2] += 1;
+                c[3] += amount;
+            }
+        }
+        let names: Vec<String> = e.book.people[..e.book.nobody() as usize]
+            .iter()
+            .map(|p| format!("team:{}", p.id.as_str()))
+            .chain(
+                e.book
+                    .units
+                    .iter()
+                    .map(|u| format!("unit:{}", u.id.as_str())),
+            )
+            .chain(["company".to_string()])
+            .collect();
+        let scopes: Vec<Scope> = names.iter().map(|n| e.scope(n).unwrap()).collect();
+        let kpis = ["stage_conversion", "days_in_stage_avg"];
+        let rows = e.run(&scopes, &quarters, &kpis, today).unwrap();
+        let mut checked = 0;
+        for (si, name) in names.iter().enumerate() {
+            for (qi, q) in quarters.iter().enumerate() {
+                let row = &rows[si * quarters.len() + qi];
+                // (stage → [entered, advanced, left, days average]) from the engine
+                let mut got: HashMap<String, (i128, i128, i128, Option<KpiValue>)> = HashMap::new();
+                for (k, v) in &row.values {
+                    let KpiValue::Table(t) = v else {
+                        panic!("{v:?}")
+                    };
+                    for (stage, cells) in t.rows() {
+                        let g = got.entry(stage.to_string()).or_insert((0, 0, 0, None));
+                        let count = |v: &KpiValue| match v {
+                            KpiValue::Count(n) => i128::from(*n),
+                            v => panic!("{v:?}"),
+                        };
+                        if *k == "stage_conversion" {
+                            (g.0, g.1) = (count(&cells[0]), count(&cells[1]));
+                        } else {
+                            (g.2, g.3) = (count(&cells[0]), Some(cells[1].clone()));
+                        }
+                    }
+                }
+                let mut expect: HashMap<String, (i128, i128, i128, Option<KpiValue>)> =
+                    HashMap::new();
+                for ((sc, qq, stage), c) in &want {
+                    if sc == name && *qq == qi {
+                        let avg =
+                            (c[2] > 0).then(|| KpiValue::Measure(div_round(c[3] * 10_000, c[2])));
+                        expect.insert(stage.clone(), (c[0], c[1], c[2], avg));
+                    }
+                }
+                assert_eq!(got, expect, "{kind}: {name} in {q:?}");
+                checked += 1;
+            }
+        }
+        // the irregular rows were met: rows that stayed, and entries again into a stage
+        // in the same quarter (which count once)
+        let count = |s: &mut salesorg_store::testing::TestStore, sql: &str| {
+            let mut n = 0;
+            s.unscoped_backend()
+                .query_each(sql, &[], &mut |r| {
+                    if let salesorg_store::Value::Int(x) = r[0] {
+                        n = x;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            n
+        };
+        let stayed = count(
+            &mut s,
+            "SELECT count(*) FROM seq WHERE id NOT IN (SELECT id FROM entry)",
+        );
+        let again = count(
+            &mut s,
+            "SELECT count(*) FROM entry e JOIN periods p ON e.day >= p.pstart AND e.day < p.pend \
+              WHERE EXISTS (SELECT 1 FROM entry e2 WHERE e2.opp_id = e.opp_id \
+                               AND e2.stage = e.stage AND e2.k < e.k AND e2.day >= p.pstart)",
+        );
+        assert!(
+            stayed > 20 && again > 20 && checked > 1000,
+            "{kind}: {stayed} rows stayed, {again} entries again, {checked} rows checked"
+        );
+    }
+}
