@@ -153,9 +153,8 @@ pub fn need(
 ) -> Vec<Option<usize>> {
     let mut ps = Vec::new();
     let c = columns(file, wanted, &mut ps);
-    if !ps.is_empty() {
-        file.skip_rows.set(true);
-        ps.into_iter().for_each(|p| l.fatal(p));
+    for p in ps {
+        l.refuse_file(file, p);
     }
     c
 }

@@ -246,6 +246,9 @@ pub struct Loader<'s> {
     /// id hash -> (data hash, line) per kind: duplicates and "is it in this batch?".
     seen: HashMap<Kind, HashMap<u64, (u64, u64)>>,
     pending: Vec<PendingRef>,
+    /// The files whose rows were not read, for a problem with the file as a whole (a
+    /// missing column): the records other files name may be theirs.
+    refused_files: Vec<String>,
     soft: Vec<&'static str>,
     counts: BTreeMap<Kind, u64>,
     // the org, kept in memory and merged at the end
@@ -313,6 +316,7 @@ impl<'s> Loader<'s> {
             notes: Vec::new(),
             seen: HashMap::new(),
             pending: Vec::new(),
+            refused_files: Vec::new(),
             soft: SOFT.to_vec(),
             counts: BTreeMap::new(),
             people: Vec::new(),
@@ -390,6 +394,16 @@ impl<'s> Loader<'s> {
 
     /// A problem with no row to skip (a missing column, a bad file): always fatal.
     pub fn fatal(&mut self, p: Problem) {
+        self.problems.push(p);
+    }
+
+    /// Refuses `file` as a whole for problem `p` (at its line 1): its rows are not read,
+    /// so that one missing column is one message, not one per row.
+    pub fn refuse_file(&mut self, file: &crate::csvread::CsvFile, p: Problem) {
+        file.skip_rows.set(true);
+        if !self.refused_files.contains(&file.name) {
+            self.refused_files.push(file.name.clone());
+        }
         self.problems.push(p);
     }
 
@@ -1227,6 +1241,37 @@ impl<'s> Loader<'s> {
                 shown.join(", "),
                 if ids.len() > 10 { ", …" } else { "" }
             ));
+        }
+        // the records they name may be those of a file whose rows were not read: one line
+        // under that file's problem says how many, not a problem per row
+        if let Some(file) = self.refused_files.first().cloned()
+            && !pending.is_empty()
+        {
+            // (the files by name: they are beside it)
+            let name = |f: &'_ str| -> String {
+                std::path::Path::new(f)
+                    .file_name()
+                    .map_or_else(|| f.to_owned(), |n| n.to_string_lossy().into_owned())
+            };
+            let mut files: Vec<String> = pending.iter().map(|p| name(&p.origin.file)).collect();
+            files.sort_unstable();
+            files.dedup();
+            let first = pending
+                .iter()
+                .map(|p| (&p.origin.file, p.origin.line))
+                .min()
+                .map(|(f, l)| format!("{f}:{l}"))
+                .unwrap_or_default();
+            let note = format!(
+                " ({} rows of {} name records found nowhere, the first at {first}: they may be \
+                 among this file's, and are checked once it can be read)",
+                pending.len(),
+                files.join(", ")
+            );
+            if let Some(p) = self.problems.0.iter_mut().find(|p| p.file == file) {
+                p.reason.push_str(&note);
+            }
+            return Ok(());
         }
         let mut drop: Vec<(Kind, String)> = Vec::new();
         for p in pending {

@@ -652,13 +652,15 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
             h.contains("loss") && h.contains("reason")
         });
         if c[3].is_none() && default_owner.is_none() {
-            f.skip_rows.set(true);
-            l.fatal(Problem::at(
-                &f.name,
-                1,
-                None,
-                "the export has no OwnerId column, so its opportunities have no owner; pass --default-owner ID to give them one",
-            ));
+            l.refuse_file(
+                &f,
+                Problem::at(
+                    &f.name,
+                    1,
+                    None,
+                    "the export has no OwnerId column, so its opportunities have no owner; pass --default-owner ID to give them one",
+                ),
+            );
         }
         {
             each_row(l, &f, |l, x| {
@@ -841,8 +843,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
                 Some(m)
             }
             (None, None) => {
-                l.fatal(Problem::at(&f.name, 1, None, "missing required column \"CreatedDate\" (and no LastModifiedDate to date the leads by)"));
-                f.skip_rows.set(true);
+                l.refuse_file(&f, Problem::at(&f.name, 1, None, "missing required column \"CreatedDate\" (and no LastModifiedDate to date the leads by)"));
                 None
             }
         };

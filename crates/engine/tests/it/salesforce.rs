@@ -85,6 +85,19 @@ fn devorg_export_needs_a_default_owner_and_then_imports() {
             "{msg}"
         );
         assert!(msg.contains("--default-owner"), "{msg}");
+        // the rows of other files that name its opportunities are one note on that
+        // problem, not 53 problems of their own that bury it
+        assert!(
+            msg.starts_with("the import was refused and nothing was written: 1 problem\n"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains(
+                "(53 rows of Lead.csv, OpportunityHistory.csv name records found nowhere, \
+                 the first at "
+            ) && msg.contains("devorg-powerbi-demo/Lead.csv:2: they may be among this file's"),
+            "{msg}"
+        );
         assert_eq!(s.fingerprint().unwrap(), before);
         let opts = ImportOptions {
             default_owner: Some("005bm00000NCJmQAAX".into()),
