@@ -12,7 +12,9 @@
 //!   Won"/"Closed Lost"); `IsDeleted` rows are skipped; a column whose name contains
 //!   "loss" and "reason" is the loss reason; `CurrencyIsoCode` or the org's currency.
 //! - Tasks are calls, emails or tasks by `TaskSubtype` (else `Type`); events are meetings.
-//!   `WhoId` starting 00Q is a lead; `WhatId` 006 an opportunity, 001 an account.
+//!   `WhoId` starting 00Q is a lead; `WhatId` 006 an opportunity, 001 an account. An
+//!   activity on a converted lead's contact (`Lead.ConvertedContactId`) dated on or before
+//!   its conversion is the lead's: Salesforce moves a lead's activities there.
 //! - `CurrencyType.csv` and `DatedConversionRate.csv` (multi-currency orgs) become rates out
 //!   of the corporate currency, which must be the organisation's: a currency's dated rates
 //!   from their `StartDate`, else its static rate for all time.
@@ -815,6 +817,9 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
     }
 
     // --- Lead.csv
+    // a converted lead's contact, and the day it was converted: Salesforce moves the
+    // lead's activities to that contact when it converts the lead (below)
+    let mut converted_contacts: BTreeMap<String, (LeadId, Date)> = BTreeMap::new();
     if let Some(f) = open_csv(l, dir, "Lead.csv", false, WHAT) {
         let c = need(
             l,
@@ -831,6 +836,7 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
                 ("ConvertedAccountId", &[], false),
                 ("IsDeleted", &[], false),
                 ("LastModifiedDate", &[], false),
+                ("ConvertedContactId", &[], false),
             ],
         );
         let created_col = match (c[4], c[10]) {
@@ -870,17 +876,21 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
                 return Ok(());
             };
             auto.note(l, &owner, &origin);
+            let converted_at = if converted || converted_at.is_some() {
+                converted_at.or(Some(zone.local_date(created)))
+            } else {
+                None
+            };
+            if let (Some(contact), Some(on)) = (x.text(c[11]), converted_at) {
+                converted_contacts.insert(contact, (id.clone(), on));
+            }
             let lead = Lead {
                 id,
                 owner,
                 source: x.text(c[2]),
                 status: x.text(c[3]),
                 created,
-                converted_at: if converted || converted_at.is_some() {
-                    converted_at.or(Some(zone.local_date(created)))
-                } else {
-                    None
-                },
+                converted_at,
                 converted_opp: x.text(c[7]).and_then(|v| OppId::parse(&v).ok()),
                 converted_account: x.text(c[8]).and_then(|v| AccountId::parse(&v).ok()),
             };
@@ -960,10 +970,18 @@ pub fn load(l: &mut Loader<'_>, dir: &Path, opts: &ImportOptions) -> Result<()> 
                 kind,
                 at,
                 owner,
-                lead: who
-                    .starts_with("00Q")
-                    .then(|| LeadId::parse(&who).ok())
-                    .flatten(),
+                // a lead's, or, on or before the day it was converted, its contact's:
+                // Salesforce moves a lead's activities to the contact it converts the
+                // lead into, so an export shows a converted lead none of its own (its
+                // first response among them); the contact's later ones are not the lead's
+                lead: if who.starts_with("00Q") {
+                    LeadId::parse(&who).ok()
+                } else {
+                    converted_contacts
+                        .get(&who)
+                        .filter(|(_, on)| zone.local_date(at) <= *on)
+                        .map(|(lead, _)| lead.clone())
+                },
                 opp: what
                     .starts_with("006")
                     .then(|| OppId::parse(&what).ok())

@@ -799,3 +799,78 @@ fn an_import_says_which_deals_no_rate_converts() {
     let text = notes(&mut s);
     assert!(!text.contains("rate from"), "{text}");
 }
+
+/// Salesforce moves a lead's activities to the contact it converts the lead into, so an
+/// export shows a converted lead none of its own: the activities on that contact
+/// (`Lead.ConvertedContactId`) dated on or before the conversion are the lead's, and its
+/// first response is among them (it had counted as never answered: every converted lead
+/// of a real export missed its SLA). The contact's later activities are not the lead's.
+#[test]
+fn a_converted_leads_activities_are_found_on_its_contact() {
+    use salesorg_core::period::Period;
+    use salesorg_core::scorecard::Scope;
+    let v1 = fixture("synthetic/sf-org-v1");
+    let dir = tempfile::TempDir::new().unwrap();
+    for entry in std::fs::read_dir(&v1).unwrap() {
+        let e = entry.unwrap();
+        std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+    }
+    // the lead converted on Dec 1 into contact 003…1, which now holds its first call; and
+    // a call to the contact on Dec 5, after it
+    let contact = "003000000000001AAA";
+    let leads = std::fs::read_to_string(v1.join("Lead.csv")).unwrap();
+    let mut lines: Vec<String> = leads.lines().map(str::to_owned).collect();
+    lines[0].push_str(",ConvertedContactId");
+    lines[1].push_str(&format!(",{contact}"));
+    lines[2].push(',');
+    std::fs::write(dir.path().join("Lead.csv"), lines.join("\n") + "\n").unwrap();
+    let tasks = std::fs::read_to_string(v1.join("Task.csv")).unwrap();
+    let tasks = tasks.replacen(
+        "00T000000000001AAA,00Q000000000001AAA,",
+        &format!("00T000000000001AAA,{contact},"),
+        1,
+    ) + &format!(
+        "00T000000000009AAA,{contact},,Call Smith again,2023-12-05,Completed,\
+         005000000000011AAA,Call,Call,2023-12-05T10:00:00.000Z,2023-12-05T10:00:00.000Z,\n"
+    );
+    std::fs::write(dir.path().join("Task.csv"), tasks).unwrap();
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        import(
+            &mut s,
+            Source::Salesforce,
+            dir.path(),
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let lead_of = |s: &mut salesorg_store::testing::TestStore, id: &str| {
+            s.activities()
+                .unwrap()
+                .into_iter()
+                .find(|a| a.id.as_str() == id)
+                .unwrap()
+                .lead
+                .map(|l| l.as_str().to_owned())
+        };
+        assert_eq!(
+            lead_of(&mut s, "00T000000000001AAA").as_deref(),
+            Some("00Q000000000001AAA"),
+            "{kind}"
+        );
+        assert_eq!(lead_of(&mut s, "00T000000000009AAA"), None, "{kind}");
+        // answered after 42 minutes, within the hour's SLA
+        let e = crate::loaded(&mut s);
+        let p = Period::parse("2023-11", &e.book.settings.fiscal).unwrap();
+        let rows = e
+            .run(
+                &[Scope::Company],
+                &[p],
+                &["lead_response_minutes_median", "lead_response_sla_share"],
+                parse_date("2024-06-30").unwrap(),
+            )
+            .unwrap();
+        let v: Vec<String> = rows[0].values.iter().map(|(_, v)| v.to_text("—")).collect();
+        assert_eq!(v, ["42.0", "1.0"], "{kind}");
+    }
+}
