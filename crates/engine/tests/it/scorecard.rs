@@ -1308,6 +1308,38 @@ fn walked_in_sql(
     walked
 }
 
+/// Every `team:` and `unit:` scope of the engine's book (and `company` with `company`),
+/// by name and parsed.
+fn every_team_and_unit(e: &Engine, company: bool) -> (Vec<String>, Vec<Scope>) {
+    let names: Vec<String> = e.book.people[..e.book.nobody() as usize]
+        .iter()
+        .map(|p| format!("team:{}", p.id.as_str()))
+        .chain(
+            e.book
+                .units
+                .iter()
+                .map(|u| format!("unit:{}", u.id.as_str())),
+        )
+        .chain(company.then(|| "company".to_string()))
+        .collect();
+    let scopes = names.iter().map(|n| e.scope(n).unwrap()).collect();
+    (names, scopes)
+}
+
+/// The one integer the query `sql` gives, read from the store's rows.
+fn count_in_sql(s: &mut salesorg_store::Store, sql: &str) -> i64 {
+    let mut n = 0;
+    s.unscoped_backend()
+        .query_each(sql, &[], &mut |r| {
+            if let salesorg_store::Value::Int(x) = r[0] {
+                n = x;
+            }
+            Ok(())
+        })
+        .unwrap();
+    n
+}
+
 /// The walks up the reporting lines and up the units, with their scopes' prefixes.
 const ORG_WALKS: &[(&str, &str)] = &[(TEAMS_IN_SQL, "team:"), (UNITS_IN_SQL, "unit:")];
 
@@ -1323,22 +1355,10 @@ fn every_team_and_unit_is_the_stores_rows_walked_up_the_org_of_their_day_in_sql(
     use std::collections::HashMap;
     for kind in salesorg_store::testing::BOTH {
         let mut s = demo_on(kind, 150, 4000, 11);
-        let moved: i64 = {
-            let mut n = 0;
-            s.unscoped_backend()
-                .query_each(
-                    "SELECT count(*) FROM reporting_lines WHERE valid_to IS NOT NULL",
-                    &[],
-                    &mut |r| {
-                        if let salesorg_store::Value::Int(x) = r[0] {
-                            n = x;
-                        }
-                        Ok(())
-                    },
-                )
-                .unwrap();
-            n
-        };
+        let moved = count_in_sql(
+            &mut s,
+            "SELECT count(*) FROM reporting_lines WHERE valid_to IS NOT NULL",
+        );
         assert!(
             moved > 5,
             "{kind}: the demo's org moves ({moved} lines end)"
@@ -1370,17 +1390,7 @@ fn every_team_and_unit_is_the_stores_rows_walked_up_the_org_of_their_day_in_sql(
                 _ => c[5] += 1,
             }
         }
-        let names: Vec<String> = e.book.people[..e.book.nobody() as usize]
-            .iter()
-            .map(|p| format!("team:{}", p.id.as_str()))
-            .chain(
-                e.book
-                    .units
-                    .iter()
-                    .map(|u| format!("unit:{}", u.id.as_str())),
-            )
-            .collect();
-        let scopes: Vec<Scope> = names.iter().map(|n| e.scope(n).unwrap()).collect();
+        let (names, scopes) = every_team_and_unit(&e, false);
         assert_eq!(e.book.settings.time_zone.to_string(), "UTC");
         let kpis = [
             "won_deals",
@@ -1636,18 +1646,7 @@ fn every_scopes_open_pipeline_is_the_stores_history_rows_of_the_as_of_day_in_sql
                 k => panic!("{k}"),
             }
         }
-        let names: Vec<String> = e.book.people[..e.book.nobody() as usize]
-            .iter()
-            .map(|p| format!("team:{}", p.id.as_str()))
-            .chain(
-                e.book
-                    .units
-                    .iter()
-                    .map(|u| format!("unit:{}", u.id.as_str())),
-            )
-            .chain(["company".to_string()])
-            .collect();
-        let scopes: Vec<Scope> = names.iter().map(|n| e.scope(n).unwrap()).collect();
+        let (names, scopes) = every_team_and_unit(&e, true);
         let kpis = [
             "pipeline_open",
             "pipeline_weighted",
@@ -1889,18 +1888,7 @@ fn every_scopes_stage_funnel_is_the_stores_history_rows_walked_in_sql() {
                 c[3] += amount;
             }
         }
-        let names: Vec<String> = e.book.people[..e.book.nobody() as usize]
-            .iter()
-            .map(|p| format!("team:{}", p.id.as_str()))
-            .chain(
-                e.book
-                    .units
-                    .iter()
-                    .map(|u| format!("unit:{}", u.id.as_str())),
-            )
-            .chain(["company".to_string()])
-            .collect();
-        let scopes: Vec<Scope> = names.iter().map(|n| e.scope(n).unwrap()).collect();
+        let (names, scopes) = every_team_and_unit(&e, true);
         let kpis = ["stage_conversion", "days_in_stage_avg"];
         let rows = e.run(&scopes, &quarters, &kpis, today).unwrap();
         let mut checked = 0;
@@ -1941,23 +1929,11 @@ fn every_scopes_stage_funnel_is_the_stores_history_rows_walked_in_sql() {
         }
         // the irregular rows were met: rows that stayed, and entries again into a stage
         // in the same quarter (which count once)
-        let count = |s: &mut salesorg_store::testing::TestStore, sql: &str| {
-            let mut n = 0;
-            s.unscoped_backend()
-                .query_each(sql, &[], &mut |r| {
-                    if let salesorg_store::Value::Int(x) = r[0] {
-                        n = x;
-                    }
-                    Ok(())
-                })
-                .unwrap();
-            n
-        };
-        let stayed = count(
+        let stayed = count_in_sql(
             &mut s,
             "SELECT count(*) FROM seq WHERE id NOT IN (SELECT id FROM entry)",
         );
-        let again = count(
+        let again = count_in_sql(
             &mut s,
             "SELECT count(*) FROM entry e JOIN periods p ON e.day >= p.pstart AND e.day < p.pend \
               WHERE EXISTS (SELECT 1 FROM entry e2 WHERE e2.opp_id = e.opp_id \
