@@ -1573,24 +1573,23 @@ pub fn owner_records(
                             let d = h.day[r];
                             let Some(g) = layer.own.slot(d) else { continue };
                             let seg = own.at(d);
-                            if g != seen_in {
+                            // (the stages seen, and the stays walked back, only in a
+                            // history that needs them: a drill-down over the demo's
+                            // regular one had taken a quarter longer)
+                            if irregular && g != seen_in {
                                 (seen, seen_in) = (StagesSeen::default(), g);
                             }
-                            let first = first_entry::<true>(h, r, &mut seen);
+                            let first = !irregular || first_entry::<true>(h, r, &mut seen);
                             // the row's stage table, found once for its entry and its exit
                             if let Some(sk) = part.skey(seg, g) {
                                 let (a, t) = (slots[g].asof, part.table(sk));
-                                add_history_row::<true>(
-                                    h,
-                                    look,
-                                    t,
-                                    (r, r0, r1),
-                                    won_on,
-                                    a,
-                                    w.entered,
-                                    w.left,
-                                    first,
-                                );
+                                let row = (r, r0, r1);
+                                let (e, l) = (w.entered, w.left);
+                                if irregular {
+                                    add_history_row::<true>(h, look, t, row, won_on, a, e, l, first)
+                                } else {
+                                    add_history_row::<false>(h, look, t, row, won_on, a, e, l, true)
+                                }
                             }
                             if traced {
                                 if w.entered && look.is_open(h.stage[r]) && first {
