@@ -1962,11 +1962,25 @@ fn detail_of(engine: &Engine, b: &Behind) -> String {
             }
             detail
         }
-        Contribution::StageEntered(i, r) | Contribution::StageLeft(i, r) => {
+        Contribution::StageEntered(i, r) => {
             let (i, r) = (i as usize, r as usize);
             format!(
                 "{} · now {} ({})",
                 book.stages[book.history.stage[r] as usize].name,
+                book.stages[o.stage[i] as usize].name,
+                o.status[i].as_str()
+            )
+        }
+        // the stay the average counts: from the row that entered the stage to the exit
+        Contribution::StageLeft(i, r) => {
+            let (i, r) = (i as usize, r as usize);
+            let h = &book.history;
+            let from = h.day[h.stay_start(r)];
+            format!(
+                "{} for {} days from {} · now {} ({})",
+                book.stages[h.stage[r] as usize].name,
+                (b.day - from).max(0),
+                fmt_day(from),
                 book.stages[o.stage[i] as usize].name,
                 o.status[i].as_str()
             )

@@ -2449,6 +2449,37 @@ fn a_history_row_in_the_same_stage_is_no_entry_and_the_stay_runs_from_the_entry(
                 }
             }
         }
+        // the days' drill-down gives each stay it averages, from the row that entered it
+        let left = salesorg_engine::scorecard::explain(
+            &e,
+            "days_in_stage_avg",
+            salesorg_core::scorecard::Scope::Company,
+            Period::parse(Q1, &e.book.settings.fiscal).unwrap(),
+            d("2026-01-01"),
+        )
+        .unwrap();
+        let mut stays: Vec<(String, String)> = (0..left.len())
+            .map(|k| left.record(&e, left.nth(&e, k)))
+            .map(|r| (r.id, r.detail.split(" · ").next().unwrap().to_owned()))
+            .collect();
+        stays.sort();
+        assert_eq!(
+            stays,
+            [
+                ("O1", "Prospecting for 10 days from 2024-01-05"),
+                ("O1", "Qualification for 17 days from 2024-01-15"),
+                ("O20", "Qualification for 68 days from 2024-01-02"),
+                ("O21", "Prospecting for 16 days from 2024-01-20"),
+                ("O21", "Prospecting for 7 days from 2024-01-03"),
+                ("O21", "Qualification for 10 days from 2024-01-10"),
+                ("O22", "Prospecting for 16 days from 2023-12-20"),
+                ("O22", "Qualification for 10 days from 2024-01-05"),
+                ("O3", "Prospecting for 36 days from 2024-01-15"),
+                ("O5", "Prospecting for 12 days from 2024-01-20"),
+            ]
+            .map(|(a, b)| (a.to_string(), b.to_string())),
+            "{kind}"
+        );
         // the drill-down lists the ten entries, none of them a row that stayed or a return
         let p = Period::parse(Q1, &e.book.settings.fiscal).unwrap();
         let ex = salesorg_engine::scorecard::explain(
