@@ -425,12 +425,17 @@ fn table(e: &Engine, scope: &str, period: &str, k: &str) -> Vec<(String, Vec<Str
     let rows = e
         .run(&[e.scope(scope).unwrap()], &[p], &[k], d("2026-01-01"))
         .unwrap();
-    match &rows[0].values[0].1 {
+    table_text(&rows[0].values[0].1)
+}
+
+/// A table-valued KPI's rows as text: (label, cells).
+fn table_text(v: &Value) -> Vec<(String, Vec<String>)> {
+    match v {
         Value::Table(t) => t
             .rows()
             .map(|(l, r)| (l.to_owned(), r.iter().map(|v| v.to_text("—")).collect()))
             .collect(),
-        v => panic!("{k} is not a table: {v:?}"),
+        v => panic!("not a table: {v:?}"),
     }
 }
 
@@ -2420,16 +2425,7 @@ fn a_history_row_in_the_same_stage_is_no_entry_and_the_stay_runs_from_the_entry(
             )
             .unwrap();
         for (k, v) in &rows[1].values {
-            match v {
-                Value::Table(t) => {
-                    let t: Vec<(String, Vec<String>)> = t
-                        .rows()
-                        .map(|(l, r)| (l.to_owned(), r.iter().map(|v| v.to_text("—")).collect()))
-                        .collect();
-                    assert_eq!(t, table(&e, "company", Q1, k), "{kind} {k}");
-                }
-                v => panic!("{v:?}"),
-            }
+            assert_eq!(table_text(v), table(&e, "company", Q1, k), "{kind} {k}");
         }
         // a snapshot keeps them (the pass looks for such rows only when the book has any)
         assert!(e.book.history.irregular);
