@@ -214,6 +214,9 @@ struct Gen {
     /// Draws for field deals that began as leads, apart from `rng`, so that everything
     /// else the demo makes is the same with them as it was without.
     field: ChaCha8Rng,
+    /// Draws for how deals' histories move (amounts revised, close dates pushed, slips back
+    /// a stage; see [`move_history`]), apart from `rng` for the same reason.
+    moves: ChaCha8Rng,
     people: Vec<Person>,
     units: Vec<Unit>,
     lines: Vec<ReportingLine>,
@@ -509,6 +512,160 @@ fn at_work(rng: &mut ChaCha8Rng, d: Date) -> Timestamp {
     Timestamp::from_date_time(d, Time::MIDNIGHT).plus_secs(secs)
 }
 
+/// A deal as drawn, for [`move_history`].
+struct Drawn {
+    n: u64,
+    created: Date,
+    close: Date,
+    amount: Money,
+    amount_major: f64,
+    /// The last day a row can fall on: the demo's end, or an open deal's last modification.
+    limit: Date,
+}
+
+/// A row [`move_history`] adds to a deal's history.
+enum Extra {
+    /// A row in the stage of the row before (Salesforce writes one for each change of
+    /// amount or close date).
+    Stay,
+    /// A row entering the stage of this index in `STAGES`.
+    Enter(usize),
+}
+
+/// Makes a deal's history move as a real CRM's does, drawing from `rng` alone: three in ten
+/// deals had their amount revised (at a stage change, or on a day of its own), about one in
+/// three had the close date pushed a little after it first came due (so a period's pipeline
+/// holds deals that were due in it and had not closed yet, and an open deal not touched
+/// since its first close date can stand overdue), and one in twenty slipped back a
+/// stage for a while and moved on again. A deal's rows of one day keep their stages' order.
+/// The rows are this deal's, from `first` to the end of `rows`, in stage order; the closing
+/// row, if any, last. Amounts and close dates before a revision or a push are the earlier
+/// ones; the deal's current state is its last row's.
+fn move_history(
+    rng: &mut ChaCha8Rng,
+    rows: &mut Vec<StageChange>,
+    first: usize,
+    deal: &Drawn,
+) -> Result<()> {
+    let mine = &mut rows[first..];
+    for i in 1..mine.len() {
+        if mine[i].at <= mine[i - 1].at {
+            mine[i].at = mine[i - 1].at.plus_secs(60);
+        }
+    }
+    let mut days: Vec<Date> = mine.iter().map(|r| r.at.date_utc()).collect();
+    let span = (deal.close - deal.created).whole_days();
+    let free = |d: Date, days: &[Date]| d > deal.created && d <= deal.limit && !days.contains(&d);
+    let mut extra: Vec<(Timestamp, Extra)> = Vec::new();
+    // the close date first set, and when it was pushed to the last (an open deal not yet
+    // pushed by its last modification stands at the first, overdue once that day is past)
+    let (mut close0, mut push_at) = (deal.close, Timestamp::from_unix(i64::MIN));
+    if rng.random_bool(0.35) && span >= 4 {
+        let c0 = deal.created
+            + Duration::days(((span as f64 * rng.random_range(0.5..0.9)) as i64).max(1));
+        let d = (c0 + Duration::days(rng.random_range(0..14))).min(deal.close - Duration::days(1));
+        if d > deal.limit {
+            (close0, push_at) = (c0, Timestamp::from_unix(i64::MAX));
+        } else if free(d, &days) {
+            let at = at_work(rng, d);
+            days.push(d);
+            extra.push((at, Extra::Stay));
+            (close0, push_at) = (c0, at);
+        }
+    }
+    // the amount first set, and when it was revised
+    let (mut amount0, mut revised_at) = (deal.amount, None);
+    if rng.random_bool(0.3) && span >= 2 {
+        let initial = money(deal.amount_major * rng.random_range(0.6..1.4));
+        if mine.len() >= 2 && rng.random_bool(0.5) {
+            let j = rng.random_range(1..mine.len());
+            (amount0, revised_at) = (initial, Some(mine[j].at));
+        } else {
+            let d = deal.created + Duration::days(rng.random_range(1..span));
+            if free(d, &days) {
+                let at = at_work(rng, d);
+                days.push(d);
+                extra.push((at, Extra::Stay));
+                (amount0, revised_at) = (initial, Some(at));
+            }
+        }
+    }
+    // a slip back from the stage of row `i` to the one before, and on again
+    let stage_rows = mine
+        .iter()
+        .take_while(|r| STAGES.iter().any(|s| s.0 == r.stage.as_str()))
+        .count();
+    if rng.random_bool(0.05) && stage_rows >= 3 {
+        let i = rng.random_range(1..stage_rows);
+        if i + 1 < mine.len() {
+            let (a, b) = (days[i], days[i + 1]);
+            let gap = (b - a).whole_days();
+            if gap >= 3 {
+                let back = a + Duration::days(gap / 3);
+                let again = a + Duration::days(2 * gap / 3);
+                if free(back, &days) {
+                    extra.push((at_work(rng, back), Extra::Enter(i - 1)));
+                    if free(again, &days) {
+                        extra.push((at_work(rng, again), Extra::Enter(i)));
+                    }
+                }
+            }
+        }
+    }
+    let opp = mine[0].opp.clone();
+    let mut merged: Vec<StageChange> = Vec::with_capacity(mine.len() + extra.len());
+    let mut old = rows.drain(first..).peekable();
+    extra.sort_by_key(|e| e.0);
+    let mut extra = extra.into_iter().enumerate().peekable();
+    loop {
+        let take_extra = match (old.peek(), extra.peek()) {
+            (None, None) => break,
+            (Some(o), Some((_, e))) => e.0 < o.at,
+            (None, Some(_)) => true,
+            (Some(_), None) => false,
+        };
+        if !take_extra {
+            merged.extend(old.next());
+            continue;
+        }
+        let Some((j, (at, kind))) = extra.next() else {
+            break;
+        };
+        let (stage, probability, forecast_category) = match kind {
+            Extra::Enter(k) => (
+                Stage::parse(STAGES[k].0)?,
+                Some(Probability::from_bp(STAGES[k].1)?),
+                Some(STAGES[k].2),
+            ),
+            Extra::Stay => match merged.last() {
+                Some(p) => (p.stage.clone(), p.probability, p.forecast_category),
+                None => continue,
+            },
+        };
+        merged.push(StageChange {
+            id: format!("H-{:08}-m{j}", deal.n),
+            opp: opp.clone(),
+            at,
+            stage,
+            amount: None,
+            close_date: None,
+            probability,
+            forecast_category,
+        });
+    }
+    drop(old);
+    for r in &mut merged {
+        r.amount = Some(if revised_at.is_some_and(|t| r.at < t) {
+            amount0
+        } else {
+            deal.amount
+        });
+        r.close_date = Some(if r.at < push_at { close0 } else { deal.close });
+    }
+    rows.extend(merged);
+    Ok(())
+}
+
 /// Seasonality weight of a month: Q4 busy, August quiet.
 fn season(d: Date) -> f64 {
     match d.month() {
@@ -568,6 +725,7 @@ pub fn generate(
     let mut g = Gen {
         rng: ChaCha8Rng::seed_from_u64(spec.seed),
         field: ChaCha8Rng::seed_from_u64(spec.seed ^ 0x9E37_79B9_7F4A_7C15),
+        moves: ChaCha8Rng::seed_from_u64(spec.seed ^ 0xD1B5_4A32_D192_ED03),
         people: Vec::new(),
         units: Vec::new(),
         lines: Vec::new(),
@@ -986,6 +1144,7 @@ pub fn generate(
             let stage_days: Vec<i64> = (0..reached)
                 .map(|k| days_total * k as i64 / reached as i64)
                 .collect();
+            let first_row = hist.len();
             let mut current = 0usize;
             for (k, sd) in stage_days.iter().enumerate() {
                 let at_day = created + Duration::days(*sd);
@@ -1043,6 +1202,36 @@ pub fn generate(
                 at_work(&mut g.rng, (end - Duration::days(back)).max(created))
             } else {
                 at_work(&mut g.rng, close)
+            };
+            move_history(
+                &mut g.moves,
+                &mut hist,
+                first_row,
+                &Drawn {
+                    n: opp_n,
+                    created,
+                    close,
+                    amount,
+                    amount_major,
+                    limit: if is_open {
+                        last_mod.date_utc().min(end)
+                    } else {
+                        end
+                    },
+                },
+            )?;
+            // an open deal stands as its last row left it
+            let (stage, prob, fc, amount, close) = match hist.last() {
+                Some(r) if is_open => {
+                    let k = STAGES
+                        .iter()
+                        .position(|s| s.0 == r.stage.as_str())
+                        .unwrap_or(current);
+                    let (amount, close) =
+                        (r.amount.unwrap_or(amount), r.close_date.unwrap_or(close));
+                    (STAGES[k].0, STAGES[k].1, STAGES[k].2, amount, close)
+                }
+                _ => (stage, prob, fc, amount, close),
             };
             let next_step =
                 (is_open && g.rng.random_bool(0.8)).then(|| "Follow-up call".to_owned());

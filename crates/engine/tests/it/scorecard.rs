@@ -46,6 +46,60 @@ fn the_demo_makes_exactly_the_opportunities_asked_for() {
     }
 }
 
+/// The demo's stage histories move as a real CRM's do, each change a row as Salesforce
+/// writes it: deals whose amount was revised, whose close date was pushed, that slipped back
+/// a stage; rows of one day in their stages' order; each deal's last row stating what the
+/// deal says of itself now; and open deals left overdue.
+#[test]
+fn the_demos_histories_move_as_a_crms_do() {
+    let mut s = demo_store(60, 3000, 3);
+    let sql = "WITH rank(stage, r) AS (VALUES ('Prospecting', 0), ('Qualification', 1), \
+        ('Needs Analysis', 2), ('Proposal', 3), ('Negotiation', 4), ('Closed Won', 5), \
+        ('Closed Lost', 5)), \
+      h AS (SELECT h.opp_id, h.at, h.stage, h.amount, h.close_on, k.r, \
+        LAG(k.r) OVER (PARTITION BY h.opp_id ORDER BY h.at) AS prev_r, \
+        LAG(substr(h.at, 1, 10)) OVER (PARTITION BY h.opp_id ORDER BY h.at) AS prev_day, \
+        ROW_NUMBER() OVER (PARTITION BY h.opp_id ORDER BY h.at DESC) AS from_last \
+        FROM stage_history h JOIN rank k ON k.stage = h.stage) \
+      SELECT \
+        (SELECT COUNT(DISTINCT opp_id) FROM h WHERE r = prev_r), \
+        (SELECT COUNT(DISTINCT opp_id) FROM h WHERE r < prev_r), \
+        (SELECT COUNT(*) FROM (SELECT opp_id FROM h GROUP BY opp_id \
+          HAVING COUNT(DISTINCT amount) > 1) x), \
+        (SELECT COUNT(*) FROM (SELECT opp_id FROM h GROUP BY opp_id \
+          HAVING COUNT(DISTINCT close_on) > 1) x), \
+        (SELECT COUNT(*) FROM h WHERE substr(at, 1, 10) = prev_day AND r <= prev_r), \
+        (SELECT COUNT(*) FROM h JOIN opportunities o ON o.id = h.opp_id WHERE from_last = 1 \
+          AND (h.stage <> o.stage OR h.close_on <> o.close_on OR h.amount <> o.amount)), \
+        (SELECT COUNT(*) FROM opportunities WHERE status = 'open' AND close_on < '2026-06-30'), \
+        (SELECT COUNT(*) FROM opportunities)";
+    let mut got = Vec::new();
+    s.unscoped_backend()
+        .query_each(sql, &[], &mut |r| {
+            got = r
+                .iter()
+                .map(|v| match v {
+                    salesorg_store::Value::Int(x) => *x,
+                    v => panic!("not a count: {v:?}"),
+                })
+                .collect();
+            Ok(())
+        })
+        .unwrap();
+    let [stays, slips, revised, pushed, misordered, unlike_now, overdue, deals] = got[..] else {
+        panic!("{got:?}")
+    };
+    assert_eq!(deals, 3000);
+    let share = |n: i64| n as f64 / deals as f64;
+    assert!((0.25..0.6).contains(&share(stays)), "{stays} deals with rows that stay");
+    assert!((0.01..0.06).contains(&share(slips)), "{slips} deals that slip back");
+    assert!((0.15..0.4).contains(&share(revised)), "{revised} deals revised");
+    assert!((0.2..0.45).contains(&share(pushed)), "{pushed} deals pushed");
+    assert_eq!(misordered, 0, "rows of one day out of their stages' order");
+    assert_eq!(unlike_now, 0, "deals whose last row says other than they do");
+    assert!(overdue > 0, "no open deal overdue");
+}
+
 /// The demo's end falls in years whose three years before and few after the calendar
 /// holds: an end near 9999 had panicked (9999-06-30) or never ended (9999-12-31), and one
 /// near year 1 named a day before it; each is refused before anything is written, and the
