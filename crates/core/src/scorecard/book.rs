@@ -212,6 +212,12 @@ pub const F_AMOUNT: u8 = 1;
 pub const F_NEXT_STEP: u8 = 2;
 pub const F_FIRST_WON: u8 = 4;
 pub const F_PROB: u8 = 8;
+/// The deal's history has a row in the stage of the row before (see [`ADV_REPEAT`]).
+pub const F_STAYS: u8 = 16;
+/// The deal's history brings it back into a stage it had entered before (a slip back from
+/// Negotiation to Proposal and on again): only then does the stage walk note the stages a
+/// deal entered in a period ([`StagesSeen`]).
+pub const F_RETURNS: u8 = 32;
 
 /// Opportunities, one column per field, sorted by (owner, close day, arrival).
 #[derive(Debug, Default)]
@@ -428,15 +434,31 @@ impl History {
         }
     }
 
-    /// Sets the [`History::advance`] column and [`History::irregular`] (see
-    /// [`History::advances`]).
-    pub fn set_advances(&mut self, opps: &Opps, ranks: &[u16]) {
+    /// Sets the [`History::advance`] column, each deal's [`F_STAYS`] and [`F_RETURNS`] and
+    /// [`History::irregular`] (see [`History::advances`]).
+    pub fn set_advances(&mut self, opps: &mut Opps, ranks: &[u16]) {
         self.advance = self.advances(opps, ranks);
-        // (a row in the stage of the row before is in a stage seen before too)
-        self.irregular = opps.hist_off.windows(2).any(|w| {
+        self.irregular = false;
+        for (i, w) in opps.hist_off.windows(2).enumerate() {
             let mut seen = StagesSeen::default();
-            (w[0] as usize..w[1] as usize).any(|r| !seen.first(self.stage[r]))
-        });
+            let mut flags = 0;
+            for r in w[0] as usize..w[1] as usize {
+                if !self.is_entry(r) {
+                    flags |= F_STAYS;
+                } else if !seen.first(self.stage[r]) {
+                    flags |= F_RETURNS;
+                }
+            }
+            opps.flags[i] = opps.flags[i] & !(F_STAYS | F_RETURNS) | flags;
+            self.irregular |= flags != 0;
+        }
+    }
+
+    /// Whether deal `i`'s history needs the stage walk for irregular histories: it has a
+    /// row that stays in its stage or brings it back into one.
+    #[inline(always)]
+    pub fn irregular_deal(&self, opps: &Opps, i: usize) -> bool {
+        self.irregular && opps.flags[i] & (F_STAYS | F_RETURNS) != 0
     }
 
     /// The [`History::advance`] column of `opps`' history rows, with each stage's rank
@@ -2178,7 +2200,7 @@ impl BookBuilder {
         book.opps.amount_at_close = amount_at_close;
         book.opps.max_cycle = max_cycle;
         let ranks = super::pass::stage_ranks(&book);
-        book.history.set_advances(&book.opps, &ranks);
+        book.history.set_advances(&mut book.opps, &ranks);
         if keep_ids {
             book.opps.ids = opp_keys.permuted(&perm);
         }
@@ -2832,7 +2854,8 @@ mod tests {
                 }
                 opps.hist_off.push(h.day.len() as u32);
             }
-            h.set_advances(&opps, &ranks);
+            opps.flags = vec![0; deals.len()];
+            h.set_advances(&mut opps, &ranks);
             // irregular: some deal has a row in a stage it had been in before
             let again = opps.hist_off.windows(2).any(|w| {
                 let rows = &h.stage[w[0] as usize..w[1] as usize];
@@ -2848,6 +2871,13 @@ mod tests {
                 let mut days: Vec<Day> = h.day[r0..r1].to_vec();
                 days.extend(close_of(i));
                 let days: Vec<Day> = days.iter().flat_map(|&d| [d - 1, d, d + 1]).collect();
+                // the deal's flags: a row that stays; an entry into a stage entered before
+                let rows = &h.stage[r0..r1];
+                let stays = rows.windows(2).any(|w| w[0] == w[1]);
+                let returns = (1..rows.len()).any(|k| rows[k - 1] != rows[k] && rows[..k].contains(&rows[k]));
+                prop_assert_eq!(opps.flags[i] & F_STAYS != 0, stays, "deal {}", i);
+                prop_assert_eq!(opps.flags[i] & F_RETURNS != 0, returns, "deal {}", i);
+                prop_assert_eq!(h.irregular_deal(&opps, i), stays || returns, "deal {}", i);
                 for r in r0..r1 {
                     // a row in the stage of the row before enters none, and never advanced;
                     // a stay starts at the first row of its run
