@@ -15,12 +15,13 @@ use salesorg_core::money::Currency;
 use salesorg_core::records::{ActivityKind, OppStatus};
 use salesorg_core::scorecard::Book;
 use salesorg_core::scorecard::book::{
-    AccountInfo, Activities, Conversion, FORECAST_CATEGORIES, History, Ids, Leads, NamedDeals,
-    Opps, QuotaEntry, QuotaOn, SpendEntry, SpendTarget, StageInfo, SurveyEntry,
+    AccountInfo, Activities, Conversion, Differing, FORECAST_CATEGORIES, History, Ids, Leads,
+    NamedDeals, Opps, QuotaEntry, QuotaOn, SpendEntry, SpendTarget, StageInfo, SurveyEntry,
 };
 
 const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
-/// 17: each deal's flags say whether its history has rows that stay in their stage
+/// 18: the history's amounts and close days that differ from their deal's current ones
+/// in two lists (17's one list held both). 17: each deal's flags say whether its history has rows that stay in their stage
 /// (`F_STAYS`) or come back into one (`F_RETURNS`). 16: the stage history's advance column marks the rows that keep their deal in the
 /// stage of the row before (no entry; a stay runs from the row that entered the stage),
 /// and a flag says whether any deal has those or comes back to a stage. 15: the stage history's forecast categories (each stage's
@@ -28,7 +29,7 @@ const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
 /// currency it holds are made through any chain of other currencies (13's through one at
 /// most), and the deals they can fail for named by those rules: an older snapshot is
 /// rebuilt, not read with what it lacks.
-const FORMAT: u32 = 17;
+const FORMAT: u32 = 18;
 
 /// Where the snapshot of a store lives: beside a SQLite file (`<file>.scorecard`), or in
 /// the user's cache folder for a PostgreSQL URL.
@@ -78,6 +79,18 @@ const SPLIT_BYTES: usize = 16 << 20;
 
 fn bad(msg: &str) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, msg.to_owned())
+}
+
+/// A [`Differing`] list: its rows, then their values, of one length.
+fn differing<T: bytemuck::Pod>(r: &mut R) -> std::io::Result<Differing<T>> {
+    let rows: Vec<u32> = r.col()?;
+    let values: Vec<T> = r.col()?;
+    if rows.len() != values.len() {
+        return Err(bad(
+            "stage-history columns of differing values differ in length",
+        ));
+    }
+    Ok(Differing { rows, values })
 }
 
 impl R {
@@ -264,9 +277,10 @@ pub fn write(
         w.col(&h.probs.iter().map(|x| x.1).collect::<Vec<u16>>())?;
         w.col(&h.advance)?;
         w.u64(u64::from(h.irregular))?;
-        w.col(&h.overrides.iter().map(|x| x.0).collect::<Vec<u32>>())?;
-        w.col(&h.overrides.iter().map(|x| x.1).collect::<Vec<i64>>())?;
-        w.col(&h.overrides.iter().map(|x| x.2).collect::<Vec<i32>>())?;
+        w.col(&h.amounts.rows)?;
+        w.col(&h.amounts.values)?;
+        w.col(&h.closes.rows)?;
+        w.col(&h.closes.values)?;
         w.col(&h.fcats.iter().map(|x| x.0).collect::<Vec<u32>>())?;
         w.col(&h.fcats.iter().map(|x| x.1).collect::<Vec<u8>>())?;
         // leads
@@ -464,16 +478,8 @@ pub fn read(
         },
         advance: r.col()?,
         irregular: r.u64()? != 0,
-        overrides: {
-            let a: Vec<u32> = r.col()?;
-            let b2: Vec<i64> = r.col()?;
-            let c: Vec<i32> = r.col()?;
-            a.into_iter()
-                .zip(b2)
-                .zip(c)
-                .map(|((x, y), z)| (x, y, z))
-                .collect()
-        },
+        amounts: differing(&mut r)?,
+        closes: differing(&mut r)?,
         fcats: {
             let rows: Vec<u32> = r.col()?;
             let fs: Vec<u8> = r.col()?;

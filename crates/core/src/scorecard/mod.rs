@@ -1651,7 +1651,7 @@ impl Engine {
         p: u32,
         d: Day,
     ) -> impl Iterator<Item = (usize, pass::OpenState)> + '_ {
-        let from = self.look.overrides[p as usize] as usize;
+        let from = self.look.overrides[p as usize];
         pass::open_states(
             &self.book,
             self.deals_maybe_open_on(p, d),

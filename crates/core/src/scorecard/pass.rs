@@ -7,7 +7,7 @@ use crate::records::OppStatus;
 
 use super::ScorecardError;
 use super::book::{
-    AccountInfo, Book, Day, F_AMOUNT, F_FIRST_WON, F_NEXT_STEP, F_RETURNS, History, NO_DAY,
+    AccountInfo, Book, Cursor, Day, F_AMOUNT, F_FIRST_WON, F_NEXT_STEP, F_RETURNS, History, NO_DAY,
     StagesSeen,
 };
 use super::segments::{OwnerSegments, Segments};
@@ -960,8 +960,12 @@ pub struct OpenState {
 /// ([`state_at`]), its history's overrides found by search (the pass walks them with a
 /// cursor instead; so does [`open_states`]).
 pub fn open_state(book: &Book, i: usize, a: Day) -> OpenState {
-    let all = &book.history.overrides;
-    let lo = all.partition_point(|x| x.0 < book.opps.hist_off[i]);
+    let h = &book.history;
+    let r0 = book.opps.hist_off[i];
+    let lo = (
+        h.amounts.rows.partition_point(|&x| x < r0),
+        h.closes.rows.partition_point(|&x| x < r0),
+    );
     open_state_from(book, i, a, lo).0
 }
 
@@ -974,12 +978,12 @@ pub fn open_states<'a>(
     book: &'a Book,
     deals: impl Iterator<Item = usize> + 'a,
     a: Day,
-    from: usize,
+    from: Cursor,
     open: impl Fn(usize) -> bool + 'a,
 ) -> impl Iterator<Item = (usize, OpenState)> + 'a {
     let mut ov = from;
     deals.filter(move |&i| open(i)).map(move |i| {
-        ov = gallop(&book.history.overrides, ov, book.opps.hist_off[i]);
+        ov = book.history.overrides_from(ov, book.opps.hist_off[i]);
         let (state, next) = open_state_from(book, i, a, ov);
         ov = next;
         (i, state)
@@ -988,11 +992,11 @@ pub fn open_states<'a>(
 
 /// [`open_state`] with deal `i`'s first history override at `lo` (or past it), and where
 /// its overrides end.
-fn open_state_from(book: &Book, i: usize, a: Day, lo: usize) -> (OpenState, usize) {
+fn open_state_from(book: &Book, i: usize, a: Day, lo: Cursor) -> (OpenState, Cursor) {
     let o = &book.opps;
-    let all = &book.history.overrides;
-    let hi = gallop(all, lo, o.hist_off[i + 1]);
-    let (stage, close, amount, probability_bp, touched, row) = state_at(book, i, a, &all[lo..hi]);
+    let hi = book.history.overrides_from(lo, o.hist_off[i + 1]);
+    let (stage, close, amount, probability_bp, touched, row) =
+        state_at(book, i, a, (lo.0..hi.0, lo.1..hi.1));
     // (from the history row in force on day `a`; before the first, the deal as it is)
     let forecast = match row {
         None => o.fcat[i],
@@ -1011,15 +1015,15 @@ fn open_state_from(book: &Book, i: usize, a: Day, lo: usize) -> (OpenState, usiz
 
 /// The opportunity's state on day `a` while it was open: (stage, close day, amount in its
 /// own currency or None, probability bp, last touched day, the history row in force then
-/// or None before its first). `ovs` are the history
-/// overrides of opportunity `i`'s rows. Always inline: it is called for every deal open on
+/// or None before its first). `ovs` are the places of opportunity `i`'s rows among the
+/// history's differing amounts and close days. Always inline: it is called for every deal open on
 /// an as-of day, and the pass reads only part of what it works out.
 #[inline(always)]
 fn state_at(
     book: &Book,
     i: usize,
     a: Day,
-    ovs: &[(u32, i64, Day)],
+    ovs: (std::ops::Range<usize>, std::ops::Range<usize>),
 ) -> (u8, Day, Option<i64>, u16, Day, Option<usize>) {
     let o = &book.opps;
     let h = &book.history;
@@ -1042,13 +1046,11 @@ fn state_at(
     let mut amount = cur_amount;
     let mut close = o.close[i];
     let prob = h.prob(&book.stages, o, i, r, stage);
-    if let Some(&(_, oa, oc)) = ovs.iter().find(|x| x.0 == r as u32) {
-        if oa != i64::MIN {
-            amount = Some(oa);
-        }
-        if oc != NO_DAY {
-            close = oc;
-        }
+    if let Some(x) = h.amounts.find(ovs.0, r as u32) {
+        amount = Some(x);
+    }
+    if let Some(x) = h.closes.find(ovs.1, r as u32) {
+        close = x;
     }
     (stage, close, amount, prob, touched, Some(r))
 }
@@ -1238,20 +1240,6 @@ fn history_runs<const R: bool>(
             );
         }
     }
-}
-
-/// The first index at or after `from` whose row is not below `row` (`ovs` is sorted by
-/// row): a galloping search, so that walking forward costs the log of the distance.
-#[inline]
-fn gallop(ovs: &[(u32, i64, Day)], from: usize, row: u32) -> usize {
-    let mut lo = from;
-    let mut step = 1;
-    while lo + step <= ovs.len() && ovs[lo + step - 1].0 < row {
-        lo += step;
-        step *= 2;
-    }
-    let hi = (lo + step).min(ovs.len());
-    lo + ovs[lo..hi].partition_point(|x| x.0 < row)
 }
 
 /// Whether a stage rank is an open stage's.
@@ -1500,13 +1488,13 @@ pub fn owner_records(
     // every deal, for the other walks
     let i0 = if closed_only { i1 } else { i0 };
     // The owner's history rows are contiguous and in opportunity order, and so are the
-    // overrides: the owner's first one, found once per book, then a cursor.
-    let all_ovs = &book.history.overrides;
+    // differing amounts and close days: the owner's first ones, found once per book, then
+    // a cursor.
     let mut ov = if i1 > i0 {
         // (`i0` is the owner's first deal)
-        look.overrides[p as usize] as usize
+        look.overrides[p as usize]
     } else {
-        all_ovs.len()
+        (book.history.amounts.len(), book.history.closes.len())
     };
     let (reach_lo, reach_hi) = layer.reach();
     // deal `$i`'s stage history: entries (on the entry day) and exits (on the exit day);
@@ -1690,14 +1678,14 @@ pub fn owner_records(
                 // open on one of the layer's as-of days at all (most deals are not, for a period)
                 if j < layer.asofs.len() && layer.asofs[j].0 < open_until {
                     let (r0, r1) = (o.hist_off[i], o.hist_off[i + 1]);
-                    ov = gallop(all_ovs, ov, r0);
-                    let ov_end = gallop(all_ovs, ov, r1);
-                    let ovs = &all_ovs[ov..ov_end];
+                    ov = book.history.overrides_from(ov, r0);
+                    let ov_end = book.history.overrides_from(ov, r1);
                     while j < layer.asofs.len() && layer.asofs[j].0 < open_until {
                         let (a, g) = layer.asofs[j];
                         j += 1;
                         let g = g as usize;
-                        let (_, sclose, amount, prob, touched, _) = state_at(book, i, a, ovs);
+                        let (_, sclose, amount, prob, touched, _) =
+                            state_at(book, i, a, (ov.0..ov_end.0, ov.1..ov_end.1));
                         let k = part.key(own.at(a), g);
                         let in_period = sclose != NO_DAY
                             && slots[g].start <= sclose
@@ -2112,9 +2100,10 @@ pub struct Lookups {
     /// Owner `p`'s surveys are `surveys[p]..surveys[p + 1]` of the book's, which are
     /// sorted by owner.
     pub surveys: Vec<u32>,
-    /// The first of the history overrides (sorted by row) at or after owner `p`'s first
-    /// history row (the rows are grouped by deal, the deals by owner).
-    pub overrides: Vec<u32>,
+    /// The first of the history's differing amounts and close days (each sorted by row)
+    /// at or after owner `p`'s first history row (the rows are grouped by deal, the deals
+    /// by owner).
+    pub overrides: Vec<Cursor>,
 }
 
 impl Lookups {
@@ -2127,13 +2116,16 @@ impl Lookups {
         for i in 0..np {
             surveys[i + 1] += surveys[i];
         }
-        let (o, ovs) = (&book.opps, &book.history.overrides);
+        let (o, h) = (&book.opps, &book.history);
         let overrides = o
             .owner_off
             .iter()
             .map(|&i| {
                 let r = o.hist_off.get(i as usize).copied().unwrap_or(u32::MAX);
-                ovs.partition_point(|x| x.0 < r) as u32
+                (
+                    h.amounts.rows.partition_point(|&x| x < r),
+                    h.closes.rows.partition_point(|&x| x < r),
+                )
             })
             .collect();
         Lookups {
