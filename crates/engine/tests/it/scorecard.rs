@@ -100,23 +100,17 @@ fn the_demos_histories_move_as_a_crms_do() {
         panic!("{got:?}")
     };
     assert_eq!(deals, 3000);
-    let share = |n: i64| n as f64 / deals as f64;
-    assert!(
-        (0.25..0.6).contains(&share(stays)),
-        "{stays} deals with rows that stay"
-    );
-    assert!(
-        (0.01..0.06).contains(&share(slips)),
-        "{slips} deals that slip back"
-    );
-    assert!(
-        (0.15..0.4).contains(&share(revised)),
-        "{revised} deals revised"
-    );
-    assert!(
-        (0.2..0.45).contains(&share(pushed)),
-        "{pushed} deals pushed"
-    );
+    for (n, share, what) in [
+        (stays, 0.25..0.6, "with rows that stay"),
+        (slips, 0.01..0.06, "that slip back"),
+        (revised, 0.15..0.4, "revised"),
+        (pushed, 0.2..0.45, "pushed"),
+    ] {
+        assert!(
+            share.contains(&(n as f64 / deals as f64)),
+            "{n} deals {what}"
+        );
+    }
     assert_eq!(misordered, 0, "rows of one day out of their stages' order");
     assert_eq!(
         unlike_now, 0,
