@@ -1100,6 +1100,9 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
                     .collect::<Result<_>>()?
             }
         };
+        if a.repeat <= 1 {
+            engine.keep_nothing_for_next();
+        }
         let mut rows = engine.run(&scopes, &periods, &kpis, today)?;
         let computed = compute_start.elapsed();
         if a.repeat > 1 {

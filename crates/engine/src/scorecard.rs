@@ -2021,7 +2021,7 @@ fn detail_of(engine: &Engine, b: &Behind) -> String {
             format!(
                 "account {} · score {:.3}",
                 book.account_ids.get(s.account as usize),
-                s.score
+                { s.score }
             )
         }
         Contribution::Spend(xi) => {

@@ -747,7 +747,10 @@ pub enum SpendTarget {
     Person(u32),
 }
 
-#[derive(Debug, Clone)]
+/// Packed to 4 bytes' alignment: 20 bytes, not 24 (a list of 5.5M at 10M deals was 126
+/// MiB of a cold run's peak). Read its fields by value (`{ s.score }`), not by reference.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, packed(4))]
 pub struct SurveyEntry {
     /// The account's owner (surveys are sorted by owner, then day).
     pub owner: u32,
@@ -2515,7 +2518,7 @@ impl BookBuilder {
                 ids.push(book.survey_ids.get(i));
             }
             book.survey_ids = ids;
-            surveys = order.into_iter().map(|i| surveys[i].clone()).collect();
+            surveys = order.into_iter().map(|i| surveys[i]).collect();
         } else {
             surveys.sort_by_key(|s| (s.owner, s.day));
         }

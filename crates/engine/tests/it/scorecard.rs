@@ -762,6 +762,42 @@ fn drilldowns_after_priming_their_scratch_are_unchanged() {
 
 /// A KPI asked for alone has the value it has among all the others: the roll-up walks
 /// only the parts of the totals the asked KPIs read, and must never skip one a KPI needs.
+/// An engine that keeps nothing for its next run (the CLI's one-off runs) gives the rows an
+/// engine that keeps its arrays gives, run after run: every scope of the bulk export, every
+/// KPI, over quarters.
+#[test]
+fn an_engine_that_keeps_nothing_for_the_next_run_gives_the_same_rows() {
+    use salesorg_core::period::{Grain, Period};
+    let (kept, one_off) = (demo_engine(60, 2000), demo_engine(60, 2000));
+    one_off.keep_nothing_for_next();
+    let today = parse_date("2026-06-30").unwrap();
+    let fiscal = kept.book.settings.fiscal;
+    let periods: Vec<Period> = ["FY2025-Q4", "FY2026-Q1", "FY2026-Q2"]
+        .iter()
+        .map(|p| Period::parse(p, &fiscal).unwrap())
+        .collect();
+    assert_eq!(
+        periods[2],
+        Period::containing(&fiscal, Grain::Quarter, today)
+    );
+    let mut scopes = kept.all_team_and_unit_scopes(periods[0].start, today);
+    scopes.push(Scope::Company);
+    let all: Vec<&str> = salesorg_core::kpi::KPI_IDS
+        .iter()
+        .copied()
+        .filter(|k| !salesorg_core::kpi::NOT_YET.contains(k))
+        .collect();
+    for _ in 0..2 {
+        let a = kept.run(&scopes, &periods, &all, today).unwrap();
+        let b = one_off.run(&scopes, &periods, &all, today).unwrap();
+        assert_eq!(a.len(), b.len());
+        for (a, b) in a.iter().zip(&b) {
+            assert_eq!((a.scope, a.period), (b.scope, b.period));
+            assert_eq!(a.values, b.values, "{:?} {}", a.scope, a.period);
+        }
+    }
+}
+
 #[test]
 fn each_kpi_alone_equals_the_same_kpi_among_all() {
     use salesorg_core::period::{Grain, Period};
