@@ -20,15 +20,19 @@ use salesorg_core::scorecard::book::{
 };
 
 const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
-/// 18: the history's amounts and close days that differ from their deal's current ones
-/// in two lists (17's one list held both). 17: each deal's flags say whether its history has rows that stay in their stage
-/// (`F_STAYS`) or come back into one (`F_RETURNS`). 16: the stage history's advance column marks the rows that keep their deal in the
-/// stage of the row before (no entry; a stay runs from the row that entered the stage),
-/// and a flag says whether any deal has those or comes back to a stage. 15: the stage history's forecast categories (each stage's
-/// usual one, and the rows that give another). 14: the rates into the organisation's
-/// currency it holds are made through any chain of other currencies (13's through one at
-/// most), and the deals they can fail for named by those rules: an older snapshot is
-/// rebuilt, not read with what it lacks.
+/// The snapshot's format; an older snapshot is rebuilt, not read with what it lacks.
+/// - 18: the history's amounts and close days that differ from their deal's current ones
+///   in two lists (17's one list held both).
+/// - 17: each deal's flags say whether its history has rows that stay in their stage
+///   (`F_STAYS`) or come back into one (`F_RETURNS`).
+/// - 16: the stage history's advance column marks the rows that keep their deal in the
+///   stage of the row before (no entry; a stay runs from the row that entered the stage),
+///   and a flag says whether any deal has those or comes back to a stage.
+/// - 15: the stage history's forecast categories (each stage's usual one, and the rows
+///   that give another).
+/// - 14: the rates into the organisation's currency it holds are made through any chain
+///   of other currencies (13's through one at most), and the deals they can fail for
+///   named by those rules.
 const FORMAT: u32 = 18;
 
 /// Where the snapshot of a store lives: beside a SQLite file (`<file>.scorecard`), or in

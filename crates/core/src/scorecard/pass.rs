@@ -1016,8 +1016,8 @@ fn open_state_from(book: &Book, i: usize, a: Day, lo: Cursor) -> (OpenState, Cur
 /// The opportunity's state on day `a` while it was open: (stage, close day, amount in its
 /// own currency or None, probability bp, last touched day, the history row in force then
 /// or None before its first). `ovs` are the places of opportunity `i`'s rows among the
-/// history's differing amounts and close days. Always inline: it is called for every deal open on
-/// an as-of day, and the pass reads only part of what it works out.
+/// history's differing amounts and close days. Always inline: it is called for every deal
+/// open on an as-of day, and the pass reads only part of what it works out.
 #[inline(always)]
 fn state_at(
     book: &Book,
