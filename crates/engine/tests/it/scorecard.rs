@@ -782,11 +782,7 @@ fn an_engine_that_keeps_nothing_for_the_next_run_gives_the_same_rows() {
     );
     let mut scopes = kept.all_team_and_unit_scopes(periods[0].start, today);
     scopes.push(Scope::Company);
-    let all: Vec<&str> = salesorg_core::kpi::KPI_IDS
-        .iter()
-        .copied()
-        .filter(|k| !salesorg_core::kpi::NOT_YET.contains(k))
-        .collect();
+    let all = salesorg_engine::scorecard::default_kpis();
     for _ in 0..2 {
         let a = kept.run(&scopes, &periods, &all, today).unwrap();
         let b = one_off.run(&scopes, &periods, &all, today).unwrap();
@@ -812,11 +808,7 @@ fn each_kpi_alone_equals_the_same_kpi_among_all() {
     let mut scopes = e.all_team_and_unit_scopes(periods[2].start, today);
     scopes.truncate(6);
     scopes.push(Scope::Company);
-    let all: Vec<&str> = salesorg_core::kpi::KPI_IDS
-        .iter()
-        .copied()
-        .filter(|k| !salesorg_core::kpi::NOT_YET.contains(k))
-        .collect();
+    let all = salesorg_engine::scorecard::default_kpis();
     let together = e.run(&scopes, &periods, &all, today).unwrap();
     // a period alone (its trailing twelve months one slot) gives what it gives among
     // others (the months summed from slots of its grain)
