@@ -21,6 +21,7 @@ use salesorg_core::scorecard::book::{
 
 const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
 /// The snapshot's format; an older snapshot is rebuilt, not read with what it lacks.
+/// - 19: no flag for a history with irregular rows (each deal's flags say it).
 /// - 18: the history's amounts and close days that differ from their deal's current ones
 ///   in two lists (17's one list held both).
 /// - 17: each deal's flags say whether its history has rows that stay in their stage
@@ -33,7 +34,7 @@ const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
 /// - 14: the rates into the organisation's currency it holds are made through any chain
 ///   of other currencies (13's through one at most), and the deals they can fail for
 ///   named by those rules.
-const FORMAT: u32 = 18;
+const FORMAT: u32 = 19;
 
 /// Where the snapshot of a store lives: beside a SQLite file (`<file>.scorecard`), or in
 /// the user's cache folder for a PostgreSQL URL.
@@ -277,16 +278,15 @@ pub fn write(
         let h = &b.history;
         w.col(&h.day)?;
         w.col(&h.stage)?;
-        w.col(&h.probs.iter().map(|x| x.0).collect::<Vec<u32>>())?;
-        w.col(&h.probs.iter().map(|x| x.1).collect::<Vec<u16>>())?;
+        w.col(&h.probs.rows)?;
+        w.col(&h.probs.values)?;
         w.col(&h.advance)?;
-        w.u64(u64::from(h.irregular))?;
         w.col(&h.amounts.rows)?;
         w.col(&h.amounts.values)?;
         w.col(&h.closes.rows)?;
         w.col(&h.closes.values)?;
-        w.col(&h.fcats.iter().map(|x| x.0).collect::<Vec<u32>>())?;
-        w.col(&h.fcats.iter().map(|x| x.1).collect::<Vec<u8>>())?;
+        w.col(&h.fcats.rows)?;
+        w.col(&h.fcats.values)?;
         // leads
         let l = &b.leads;
         w.col(&l.owner)?;
@@ -472,29 +472,20 @@ pub fn read(
     let history = History {
         day: r.col()?,
         stage: r.col()?,
-        probs: {
-            let rows: Vec<u32> = r.col()?;
-            let ps: Vec<u16> = r.col()?;
-            if rows.len() != ps.len() {
-                return Err(bad("stage-history probability columns differ in length"));
-            }
-            rows.into_iter().zip(ps).collect()
-        },
+        probs: differing(&mut r)?,
         advance: r.col()?,
-        irregular: r.u64()? != 0,
         amounts: differing(&mut r)?,
         closes: differing(&mut r)?,
         fcats: {
-            let rows: Vec<u32> = r.col()?;
-            let fs: Vec<u8> = r.col()?;
-            if rows.len() != fs.len()
-                || fs
-                    .iter()
-                    .any(|&f| usize::from(f) > FORECAST_CATEGORIES.len())
+            let fcats: Differing<u8> = differing(&mut r)?;
+            if fcats
+                .values
+                .iter()
+                .any(|&f| usize::from(f) > FORECAST_CATEGORIES.len())
             {
                 return Err(bad("stage-history forecast category columns differ"));
             }
-            rows.into_iter().zip(fs).collect()
+            fcats
         },
     };
     let nh = history.day.len();

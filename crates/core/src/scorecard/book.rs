@@ -297,6 +297,13 @@ impl Opps {
     }
     /// The day deal `i` was won on; `Day::MAX` (past every as-of day) when it was not, or
     /// its close is unknown.
+    /// Whether deal `i`'s history needs the stage walk for irregular histories: it has a
+    /// row that stays in its stage or brings it back into one ([`F_STAYS`], [`F_RETURNS`]).
+    #[inline(always)]
+    pub fn irregular(&self, i: usize) -> bool {
+        self.flags[i] & (F_STAYS | F_RETURNS) != 0
+    }
+
     #[inline]
     pub fn won_on(&self, i: usize) -> Day {
         if self.status[i] == OppStatus::Won && self.close[i] != NO_DAY {
@@ -336,6 +343,15 @@ impl<T: Copy> Differing<T> {
     pub fn push(&mut self, row: u32, value: T) {
         self.rows.push(row);
         self.values.push(value);
+    }
+
+    /// The value row `r` gives, if it differs (a binary search of the whole list).
+    #[inline]
+    pub fn at(&self, r: usize) -> Option<T> {
+        self.rows
+            .binary_search(&(r as u32))
+            .ok()
+            .map(|k| self.values[k])
     }
 
     /// The value row `r` gives among the entries `within` (a deal's, found with
@@ -386,8 +402,8 @@ pub struct History {
     pub day: Vec<Day>,
     pub stage: Vec<u8>,
     /// The rows whose probability (basis points) differs from the one a row without one
-    /// takes ([`History::prob_without`]), sorted by row: (row, probability).
-    pub probs: Vec<(u32, u16)>,
+    /// takes ([`History::prob_without`]).
+    pub probs: Differing<u16>,
     /// The rows whose amount (in the deal's own currency) differs from the deal's current
     /// one, and those whose close day does: two lists, as a history that moves has many
     /// more of one than of both (at 10M deals of the demo, a list of both in one, 16 bytes
@@ -395,8 +411,8 @@ pub struct History {
     pub amounts: Differing<i64>,
     pub closes: Differing<Day>,
     /// The rows whose forecast category ([`Opps::fcat`]'s code) differs from the one a
-    /// row without one takes ([`History::fcat_without`]), sorted by row: (row, category).
-    pub fcats: Vec<(u32, u8)>,
+    /// row without one takes ([`History::fcat_without`]).
+    pub fcats: Differing<u8>,
     /// For each row in an open stage: how many days after the row's day its deal first
     /// advanced past that stage (a later row of a higher rank, or the close of a won
     /// deal; see [`History::advances`]), [`ADV_NEVER`] when it never did, [`ADV_FAR`]
@@ -408,11 +424,6 @@ pub struct History {
     /// probability, which Salesforce's history records as a row of its own) entered no
     /// stage: it holds [`ADV_REPEAT`].
     pub advance: Vec<u16>,
-    /// Whether any row holds [`ADV_REPEAT`], or brings its deal back into a stage it had
-    /// entered before (a deal that slipped back from Negotiation to Proposal and on again):
-    /// the pass's stage walk looks for them only then (see [`StagesSeen`]). Set with the
-    /// column by [`History::set_advances`].
-    pub irregular: bool,
 }
 
 /// The stages a deal has entered so far in one period, as the stage walk goes over its rows
@@ -433,18 +444,9 @@ impl StagesSeen {
     }
 }
 
-/// The value row `r` gives in a list of the rows that give another than they would take
-/// by default (sorted by row: [`History::probs`], [`History::fcats`]).
-#[inline]
-fn given_at<T: Copy>(rows: &[(u32, T)], r: usize) -> Option<T> {
-    rows.binary_search_by_key(&(r as u32), |x| x.0)
-        .ok()
-        .map(|k| rows[k].1)
-}
-
 /// The rows (of deals `0..off.len() - 1`, deal `i`'s being `off[i]..off[i + 1]`) whose
 /// value in `given` is one (not `none`) other than `without(deal, row)`, the one a row
-/// without one takes: (row, value), sorted by row. A history keeps its probabilities and
+/// without one takes. A history keeps its probabilities and
 /// forecast categories so: nearly every row gives its stage's, and a column was 91 MB at
 /// 10M deals.
 fn differing<T: Copy + PartialEq>(
@@ -452,13 +454,13 @@ fn differing<T: Copy + PartialEq>(
     off: &[u32],
     none: T,
     without: impl Fn(usize, usize) -> T,
-) -> Vec<(u32, T)> {
-    let mut out = Vec::new();
+) -> Differing<T> {
+    let mut out = Differing::default();
     for (i, w) in off.windows(2).enumerate() {
         let rows = w[0] as usize..w[1] as usize;
         for (r, &v) in rows.clone().zip(&given[rows]) {
             if v != none && v != without(i, r) {
-                out.push((r as u32, v));
+                out.push(r as u32, v);
             }
         }
     }
@@ -477,7 +479,9 @@ impl History {
     /// The probability of row `r` (of deal `i`, in stage `stage`) in basis points.
     #[inline]
     pub fn prob(&self, stages: &[StageInfo], opps: &Opps, i: usize, r: usize, stage: u8) -> u16 {
-        given_at(&self.probs, r).unwrap_or_else(|| Self::prob_without(stages, opps, i, stage))
+        self.probs
+            .at(r)
+            .unwrap_or_else(|| Self::prob_without(stages, opps, i, stage))
     }
 
     /// The probability a row of deal `i` in `stage` takes when it gives none (or gives
@@ -495,7 +499,9 @@ impl History {
     /// code.
     #[inline]
     pub fn fcat(&self, stages: &[StageInfo], opps: &Opps, i: usize, r: usize, stage: u8) -> u8 {
-        given_at(&self.fcats, r).unwrap_or_else(|| Self::fcat_without(stages, opps, i, stage))
+        self.fcats
+            .at(r)
+            .unwrap_or_else(|| Self::fcat_without(stages, opps, i, stage))
     }
 
     /// The forecast category a row of deal `i` in `stage` takes when it gives none (or
@@ -510,11 +516,10 @@ impl History {
         }
     }
 
-    /// Sets the [`History::advance`] column, each deal's [`F_STAYS`] and [`F_RETURNS`] and
-    /// [`History::irregular`] (see [`History::advances`]).
+    /// Sets the [`History::advance`] column and each deal's [`F_STAYS`] and [`F_RETURNS`]
+    /// (see [`History::advances`]).
     pub fn set_advances(&mut self, opps: &mut Opps, ranks: &[u16]) {
         self.advance = self.advances(opps, ranks);
-        self.irregular = false;
         for (i, w) in opps.hist_off.windows(2).enumerate() {
             let mut seen = StagesSeen::default();
             let mut flags = 0;
@@ -526,7 +531,6 @@ impl History {
                 }
             }
             opps.flags[i] = opps.flags[i] & !(F_STAYS | F_RETURNS) | flags;
-            self.irregular |= flags != 0;
         }
     }
 
@@ -538,13 +542,6 @@ impl History {
             gallop(&self.amounts.rows, from.0, row),
             gallop(&self.closes.rows, from.1, row),
         )
-    }
-
-    /// Whether deal `i`'s history needs the stage walk for irregular histories: it has a
-    /// row that stays in its stage or brings it back into one.
-    #[inline(always)]
-    pub fn irregular_deal(&self, opps: &Opps, i: usize) -> bool {
-        self.irregular && opps.flags[i] & (F_STAYS | F_RETURNS) != 0
     }
 
     /// The [`History::advance`] column of `opps`' history rows, with each stage's rank
@@ -2209,7 +2206,6 @@ impl BookBuilder {
             fcats,
             // (set once the stages are ranked)
             advance: Vec::new(),
-            irregular: false,
         };
         drop(dest);
         opps.hist_off = off;
@@ -2937,12 +2933,6 @@ mod tests {
             }
             opps.flags = vec![0; deals.len()];
             h.set_advances(&mut opps, &ranks);
-            // irregular: some deal has a row in a stage it had been in before
-            let again = opps.hist_off.windows(2).any(|w| {
-                let rows = &h.stage[w[0] as usize..w[1] as usize];
-                rows.iter().enumerate().any(|(k, s)| rows[..k].contains(s))
-            });
-            prop_assert_eq!(h.irregular, again);
             let close_of = |i: usize| (opps.close[i] != NO_DAY).then_some(opps.close[i]);
             for i in 0..deals.len() {
                 let (r0, r1) = (opps.hist_off[i] as usize, opps.hist_off[i + 1] as usize);
@@ -2958,7 +2948,7 @@ mod tests {
                 let returns = (1..rows.len()).any(|k| rows[k - 1] != rows[k] && rows[..k].contains(&rows[k]));
                 prop_assert_eq!(opps.flags[i] & F_STAYS != 0, stays, "deal {}", i);
                 prop_assert_eq!(opps.flags[i] & F_RETURNS != 0, returns, "deal {}", i);
-                prop_assert_eq!(h.irregular_deal(&opps, i), stays || returns, "deal {}", i);
+                prop_assert_eq!(opps.irregular(i), stays || returns, "deal {}", i);
                 for r in r0..r1 {
                     // a row in the stage of the row before enters none, and never advanced;
                     // a stay starts at the first row of its run

@@ -1090,7 +1090,7 @@ pub fn open_stages(book: &Book) -> u16 {
 /// `first`: the row is the deal's first entry into its stage in the period
 /// ([`first_entry`]); only such an entry counts.
 /// `R`: the history may hold rows that keep their deal in its stage, or bring it back into
-/// one ([`History::irregular`]); without, every row is a first entry and every stay starts
+/// one ([`super::book::Opps::irregular`]); without, every row is a first entry and every stay starts
 /// on the row before the exit, and the walk does not look (3 % of the pass's instructions
 /// at 1M).
 #[allow(clippy::too_many_arguments)]
@@ -1507,7 +1507,7 @@ pub fn owner_records(
                 // (the walk for rows that stay in their stage or come back into one, only
                 // for a deal that has some; noting the stages entered only for one that
                 // comes back)
-                let irregular = h.irregular_deal(o, $i);
+                let irregular = o.irregular($i);
                 let returns = o.flags[$i] & F_RETURNS != 0;
                 // (the day a won deal closed; past every as-of day otherwise)
                 let won_on = o.won_on($i);
