@@ -23,6 +23,7 @@ use salesorg_core::money::{Currency, Money};
 use salesorg_core::org::OrgHistory;
 use salesorg_core::period::{Grain, Period};
 use salesorg_core::records::*;
+use salesorg_core::scorecard::book::FORECAST_CATEGORIES;
 use salesorg_core::scorecard::{BookBuilder, Engine, Lens, Need, Scope, Walk, periods_between};
 use salesorg_core::settings::Settings;
 use time::Duration;
@@ -949,8 +950,9 @@ fn open_pipeline_takes_every_owners_amounts_from_the_history() {
 /// Without record ids the builder lets go of the deals' ids once the stage history is in
 /// (at the first lead, activity, quota, spend or survey), and of the leads' once the
 /// activities are (at the first quota, spend or survey): a record of those kinds after
-/// that is an error that says so, not a row matched to no deal or an activity to no lead.
-/// With ids each is matched as before.
+/// that is an error that says so, not a row matched to no deal or an activity to no lead;
+/// so is a deal after the history (its stage's usual probability is settled then). With
+/// ids each is matched as before.
 #[test]
 fn a_record_after_the_ids_it_needs_were_let_go_of_is_refused() {
     let midnight = base().midnight().assume_utc().unix_timestamp();
@@ -1001,11 +1003,19 @@ fn a_record_after_the_ids_it_needs_were_let_go_of_is_refused() {
         let late_row = b.add_stage_change(&row);
         b.add_activity(&call).unwrap();
         b.add_survey(survey.clone());
-        let late = [late_row, b.add_activity(&call), b.add_lead(&lead(1))];
-        for (r, what) in late
-            .into_iter()
-            .zip(["stage history row h0", "activity a0", "lead l1"])
-        {
+        let o1 = OppId::parse("o1").unwrap();
+        let late = [
+            late_row,
+            b.add_activity(&call),
+            b.add_lead(&lead(1)),
+            b.add_opportunity(&open_deal(&o1, 0, 1_000, "Negotiation", None, 0, 60)),
+        ];
+        for (r, what) in late.into_iter().zip([
+            "stage history row h0",
+            "activity a0",
+            "lead l1",
+            "opportunity o1",
+        ]) {
             match (keep_ids, r) {
                 (false, Err(e)) => {
                     assert!(e.to_string().contains(&format!("{what} came after")), "{e}")
@@ -1024,11 +1034,13 @@ fn a_record_after_the_ids_it_needs_were_let_go_of_is_refused() {
 /// row then: the one the row gives (kept apart only where it differs from the one the row
 /// would take without it), else the deal's own when the row is at the deal's current
 /// stage, else the stage's default (the probability most rows and deals give for it).
-/// Five owners, one open deal of 1,000 each, closing in the quarter; two more deals at
-/// Prospecting, opened after it, make 10 % that stage's default.
+/// Six owners, one open deal of 1,000 each, closing in the quarter; two more deals at
+/// Prospecting, opened after it, make 10 % that stage's default. The sixth deal says 90 %
+/// and commit now, and its row at the same stage gave the stage's usual 70 % and pipeline:
+/// the row's are kept, as they differ from the deal's own.
 #[test]
 fn weighted_pipeline_takes_each_rows_probability() {
-    let mut b = flat_builder(7, false);
+    let mut b = flat_builder(8, false);
     let midnight = base().midnight().assume_utc().unix_timestamp();
     let bp = |x: u16| Some(Probability::from_bp(x).unwrap());
     // (current stage, its probability, created day, the history row's stage and probability)
@@ -1038,12 +1050,17 @@ fn weighted_pipeline_takes_each_rows_probability() {
         ("Negotiation", 7_000, 0, Some(("Negotiation", None))),
         ("Negotiation", 7_000, 0, Some(("Negotiation", bp(7_000)))),
         ("Negotiation", 7_000, 0, Some(("Negotiation", bp(9_000)))),
+        ("Negotiation", 9_000, 0, Some(("Negotiation", bp(7_000)))),
         ("Prospecting", 1_000, 200, None),
         ("Prospecting", 1_000, 200, None),
     ];
     for (k, (stage, prob, created, row)) in deals.into_iter().enumerate() {
         let id = OppId::parse(&format!("o{k}")).unwrap();
-        let deal = open_deal(&id, k, 1_000, stage, bp(prob), created, created + 60);
+        let mut deal = open_deal(&id, k, 1_000, stage, bp(prob), created, created + 60);
+        let sixth = k == 5;
+        if sixth {
+            deal.forecast_category = Some(ForecastCategory::Commit);
+        }
         b.add_opportunity(&deal).unwrap();
         if let Some((stage, probability)) = row {
             b.add_stage_change(&StageChange {
@@ -1054,24 +1071,40 @@ fn weighted_pipeline_takes_each_rows_probability() {
                 amount: None,
                 close_date: None,
                 probability,
-                forecast_category: None,
+                forecast_category: sixth.then_some(ForecastCategory::Pipeline),
             })
             .unwrap();
         }
     }
     let e = Engine::new(b.finish().unwrap());
-    // only the two probabilities that differ from a row's own are kept
-    assert_eq!(e.book.history.probs.len(), 2);
+    // only the three probabilities that differ from a row's own are kept, and the one
+    // forecast category
+    let (o, h) = (&e.book.opps, &e.book.history);
+    assert_eq!(h.probs.len(), 3);
+    assert_eq!(h.fcats.len(), 1);
+    let i = (0..o.len()).find(|&i| o.owner[i] == 5).unwrap();
+    let r = o.hist_off[i] as usize;
+    let pipeline = 1 + FORECAST_CATEGORIES
+        .iter()
+        .position(|&c| c == "pipeline")
+        .unwrap();
+    assert_eq!(
+        usize::from(h.fcat(&e.book.stages, o, i, r, h.stage[r])),
+        pipeline
+    );
     let q1 = Period::parse("FY2024-Q1", &e.book.settings.fiscal).unwrap();
     let today = Date::from_calendar_date(2025, time::Month::June, 1).unwrap();
-    let scopes: Vec<Scope> = (0..5)
+    let scopes: Vec<Scope> = (0..6)
         .map(|k| e.scope(&format!("person:p{k:02}")).unwrap())
         .collect();
     let rows = e
         .run(&scopes, &[q1], &["pipeline_weighted"], today)
         .unwrap();
     let got: Vec<String> = rows.iter().map(|r| r.values[0].1.to_text("—")).collect();
-    assert_eq!(got, ["330.00", "100.00", "700.00", "700.00", "900.00"]);
+    assert_eq!(
+        got,
+        ["330.00", "100.00", "700.00", "700.00", "900.00", "700.00"]
+    );
 }
 
 /// Survey responses keep their arrival order among those of one owner and day, also when

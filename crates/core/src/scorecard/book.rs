@@ -444,29 +444,6 @@ impl StagesSeen {
     }
 }
 
-/// The rows (of deals `0..off.len() - 1`, deal `i`'s being `off[i]..off[i + 1]`) whose
-/// value in `given` is one (not `none`) other than `without(deal, row)`, the one a row
-/// without one takes. A history keeps its probabilities and
-/// forecast categories so: nearly every row gives its stage's, and a column was 91 MB at
-/// 10M deals.
-fn differing<T: Copy + PartialEq>(
-    given: &[T],
-    off: &[u32],
-    none: T,
-    without: impl Fn(usize, usize) -> T,
-) -> Differing<T> {
-    let mut out = Differing::default();
-    for (i, w) in off.windows(2).enumerate() {
-        let rows = w[0] as usize..w[1] as usize;
-        for (r, &v) in rows.clone().zip(&given[rows]) {
-            if v != none && v != without(i, r) {
-                out.push(r as u32, v);
-            }
-        }
-    }
-    out
-}
-
 /// [`History::advance`]: the deal never advanced past the row's stage.
 pub const ADV_NEVER: u16 = u16::MAX;
 /// [`History::advance`]: the deal advanced on a day the column cannot hold.
@@ -1414,6 +1391,23 @@ impl IdIndex {
     }
 }
 
+/// What the stage history gave besides its stages and days, once it is all in (see
+/// [`BookBuilder::given_done`]).
+#[derive(Debug, Default)]
+struct Given {
+    /// Each stage's usual probability (basis points), by the builder's stage number: the
+    /// one most opportunities and history rows in the stage give (the lowest on a tie).
+    default_bp: Vec<u16>,
+    /// Each stage's usual forecast category among the history rows that give one (the
+    /// first in code order on a tie; 0 where none does).
+    default_fcat: Vec<u8>,
+    /// The history rows, by arrival, whose probability differs from the one a row
+    /// without one takes ([`History::prob_without`]).
+    probs: Differing<u16>,
+    /// The same for their forecast categories ([`History::fcat_without`]).
+    fcats: Differing<u8>,
+}
+
 /// Builds a [`Book`]. Feed it, in this order: rates and accounts, opportunities (in id
 /// order for the fastest history matching), stage history (grouped by opportunity, in
 /// time order — as the store returns it), leads, activities, then quotas, spend and
@@ -1448,10 +1442,15 @@ pub struct BookBuilder {
     hist_opp: Vec<u32>,
     hist_last: (u32, i64),
     hist: History,
-    /// Each history row's probability in basis points (u16::MAX: none given).
+    /// Each history row's probability in basis points (u16::MAX: none given), until the
+    /// history is in (see [`BookBuilder::given_done`]).
     hist_prob: Vec<u16>,
-    /// Each stage-history row's forecast category ([`Opps::fcat`]'s code: 0 none given).
+    /// Each stage-history row's forecast category ([`Opps::fcat`]'s code: 0 none given),
+    /// until the history is in.
     hist_fcat: Vec<u8>,
+    /// Once the history is in: each stage's usual probability and forecast category, and
+    /// the rows that give others (see [`BookBuilder::given_done`]); `None` before.
+    given: Option<Given>,
     leads: Leads,
     /// Each lead's creation, in Unix seconds (for its order and its response time).
     lead_created_at: Vec<i64>,
@@ -1543,6 +1542,7 @@ impl BookBuilder {
             hist: History::default(),
             hist_prob: Vec::new(),
             hist_fcat: Vec::new(),
+            given: None,
             leads: Leads::default(),
             lead_created_at: Vec::new(),
             lead_keys: Ids::default(),
@@ -1622,6 +1622,12 @@ impl BookBuilder {
     }
 
     pub fn add_opportunity(&mut self, o: &Opportunity) -> Result<(), ScorecardError> {
+        if self.given.is_some() {
+            return Err(Self::too_late(
+                format!("opportunity {}", o.id),
+                "leads, activities, quotas, spend or surveys",
+            ));
+        }
         let owner = self.person(&o.owner, &|| format!("opportunity {}", o.id))?;
         let currency = self.currency(o.currency)?;
         let stage = self.stage(&o.stage, &|| format!("opportunity {}", o.id))?;
@@ -1720,6 +1726,136 @@ impl BookBuilder {
             .and_then(|m| m.get(&self.opp_keys, key))
     }
 
+    /// Once the stage history is in (with [`BookBuilder::history_done`], or at
+    /// [`BookBuilder::finish`]): each stage's usual probability and forecast category, and
+    /// the few rows that give others, in place of a column of each. The columns were
+    /// 153 MB at 10M deals (51M rows), held through the leads' and activities' scans, where
+    /// a first load peaks. The columns in so far are let go of their spare room too
+    /// ([`BookBuilder::shrink`]).
+    fn given_done(&mut self) {
+        if self.given.is_some() {
+            return;
+        }
+        let ns = self.stage_names.len();
+        let (o, h) = (&self.opps, &self.hist);
+        let mut prob_counts: Vec<HashMap<u16, u64>> = vec![HashMap::new(); ns];
+        let rows = o.stage.iter().zip(&self.opp_prob);
+        for (&s, &p) in rows.chain(h.stage.iter().zip(&self.hist_prob)) {
+            if p != u16::MAX {
+                *prob_counts[s as usize].entry(p).or_default() += 1;
+            }
+        }
+        let default_bp: Vec<u16> = prob_counts
+            .iter()
+            .map(|m| {
+                m.iter()
+                    .max_by_key(|(p, c)| (**c, std::cmp::Reverse(**p)))
+                    .map(|(p, _)| *p)
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut fcat_counts = vec![[0u64; FORECAST_CATEGORIES.len() + 1]; ns];
+        for (&s, &f) in h.stage.iter().zip(&self.hist_fcat) {
+            if f != 0 {
+                fcat_counts[s as usize][f as usize] += 1;
+            }
+        }
+        let default_fcat: Vec<u8> = fcat_counts
+            .iter()
+            .map(|c| {
+                (1..c.len())
+                    .filter(|&f| c[f] > 0)
+                    .max_by_key(|&f| (c[f], std::cmp::Reverse(f)))
+                    .unwrap_or(0) as u8
+            })
+            .collect();
+        // a row in its deal's current stage takes the deal's own (its probability, or
+        // the stage's usual one where it gives none), a row in another its stage's usual
+        let (mut probs, mut fcats) = (Differing::default(), Differing::default());
+        for (r, &i) in self.hist_opp.iter().enumerate() {
+            let (i, s) = (i as usize, h.stage[r]);
+            let own = s == o.stage[i];
+            let p = self.hist_prob[r];
+            if p != u16::MAX {
+                let without = if own && self.opp_prob[i] != u16::MAX {
+                    self.opp_prob[i]
+                } else {
+                    default_bp[s as usize]
+                };
+                if p != without {
+                    probs.push(r as u32, p);
+                }
+            }
+            let f = self.hist_fcat[r];
+            if f != 0
+                && f != if own {
+                    o.fcat[i]
+                } else {
+                    default_fcat[s as usize]
+                }
+            {
+                fcats.push(r as u32, f);
+            }
+        }
+        self.hist_prob = Vec::new();
+        self.hist_fcat = Vec::new();
+        self.shrink();
+        self.given = Some(Given {
+            default_bp,
+            default_fcat,
+            probs,
+            fcats,
+        });
+    }
+
+    /// Lets the columns of the records in so far go of their spare room: a column grown
+    /// by doubling holds up to twice its rows (10M deals' columns held 250 MB to spare
+    /// through a first load). A large column is shrunk in place (the allocator remaps its
+    /// pages), not copied; one already shrunk is left as it is.
+    fn shrink(&mut self) {
+        fn ids(x: &mut Ids) {
+            x.off.shrink_to_fit();
+            x.buf.shrink_to_fit();
+        }
+        let o = &mut self.opps;
+        o.owner.shrink_to_fit();
+        o.created.shrink_to_fit();
+        o.close.shrink_to_fit();
+        o.status.shrink_to_fit();
+        o.amount.shrink_to_fit();
+        o.currency.shrink_to_fit();
+        o.stage.shrink_to_fit();
+        o.account.shrink_to_fit();
+        o.loss_reason.shrink_to_fit();
+        o.fcat.shrink_to_fit();
+        o.flags.shrink_to_fit();
+        o.modified.shrink_to_fit();
+        self.opp_prob.shrink_to_fit();
+        ids(&mut self.opp_keys);
+        self.hist_opp.shrink_to_fit();
+        let h = &mut self.hist;
+        h.day.shrink_to_fit();
+        h.stage.shrink_to_fit();
+        h.amounts.rows.shrink_to_fit();
+        h.amounts.values.shrink_to_fit();
+        h.closes.rows.shrink_to_fit();
+        h.closes.values.shrink_to_fit();
+        let l = &mut self.leads;
+        l.owner.shrink_to_fit();
+        l.created_day.shrink_to_fit();
+        l.converted.shrink_to_fit();
+        self.lead_created_at.shrink_to_fit();
+        ids(&mut self.lead_keys);
+        self.lead_acts.shrink_to_fit();
+        let a = &mut self.acts;
+        a.owner.shrink_to_fit();
+        a.day.shrink_to_fit();
+        a.kind.shrink_to_fit();
+        ids(&mut a.ids);
+        self.surveys.shrink_to_fit();
+        ids(&mut self.survey_ids);
+    }
+
     /// Without `keep_ids`, lets go of the opportunities' ids once the stage history is in
     /// (at the first record of a later kind, or at [`BookBuilder::finish`]): only the ids
     /// of the deals a conversion can fail for are kept, to name them (see [`NamedDeals`]).
@@ -1729,6 +1865,7 @@ impl BookBuilder {
         if self.keep_ids || self.opp_named.is_some() {
             return;
         }
+        self.given_done();
         let starts: Vec<Option<Day>> =
             org_rates(&self.raw_rates, self.settings.currency, &self.currencies)
                 .iter()
@@ -1769,6 +1906,7 @@ impl BookBuilder {
         self.leads_let_go = true;
         self.lead_keys = Ids::default();
         self.lead_ix = IdIndex::default();
+        self.shrink();
     }
 
     /// The error for a `what` that came after the records whose ids the builder let go of
@@ -1913,6 +2051,8 @@ impl BookBuilder {
     /// Sorts everything into its scan order and derives the stage order.
     pub fn finish(mut self) -> Result<Book, ScorecardError> {
         self.activities_done();
+        self.given_done();
+        self.shrink();
         let BookBuilder {
             settings,
             keep_ids,
@@ -1931,8 +2071,7 @@ impl BookBuilder {
             opp_named,
             hist_opp,
             hist: mut raw_hist,
-            hist_prob: raw_prob,
-            hist_fcat: raw_fcat,
+            given,
             leads: mut raw_leads,
             lead_created_at,
             lead_keys,
@@ -1969,28 +2108,23 @@ impl BookBuilder {
         let rates = org_rates(&raw_rates, org_ccy, &currencies);
 
         // Stage order and default probabilities, derived from the records: each stage's
-        // most common probability; open stages ordered by that probability, then by the
-        // mean position at which they appear in histories; won and lost stages last.
+        // most common probability (see [`Given`]); open stages ordered by that probability,
+        // then by the mean position at which they appear in histories; won and lost stages
+        // last.
+        let Given {
+            default_bp,
+            default_fcat,
+            probs: given_probs,
+            fcats: given_fcats,
+        } = given.unwrap_or_default();
         let ns = stage_names.len();
-        let mut prob_counts: Vec<HashMap<u16, u64>> = vec![HashMap::new(); ns];
         let mut closes: Vec<[u64; 3]> = vec![[0; 3]; ns];
         for i in 0..raw.len() {
-            let s = raw.stage[i] as usize;
-            if opp_prob[i] != u16::MAX {
-                *prob_counts[s].entry(opp_prob[i]).or_default() += 1;
-            }
-            closes[s][match raw.status[i] {
+            closes[raw.stage[i] as usize][match raw.status[i] {
                 OppStatus::Open => 0,
                 OppStatus::Won => 1,
                 OppStatus::Lost => 2,
             }] += 1;
-        }
-        for (r, &p) in raw_prob.iter().enumerate() {
-            if p != u16::MAX {
-                *prob_counts[raw_hist.stage[r] as usize]
-                    .entry(p)
-                    .or_default() += 1;
-            }
         }
         let mut pos_sum = vec![0f64; ns];
         let mut pos_n = vec![0u64; ns];
@@ -2010,34 +2144,6 @@ impl BookBuilder {
                 k = j;
             }
         }
-        // each stage's usual forecast category, among the rows that give one (the first
-        // in code order on a tie)
-        let default_fcat: Vec<u8> = {
-            let mut counts = vec![[0u64; FORECAST_CATEGORIES.len() + 1]; ns];
-            for (r, &f) in raw_fcat.iter().enumerate() {
-                if f != 0 {
-                    counts[raw_hist.stage[r] as usize][f as usize] += 1;
-                }
-            }
-            counts
-                .iter()
-                .map(|c| {
-                    (1..c.len())
-                        .filter(|&f| c[f] > 0)
-                        .max_by_key(|&f| (c[f], std::cmp::Reverse(f)))
-                        .unwrap_or(0) as u8
-                })
-                .collect()
-        };
-        let default_bp: Vec<u16> = prob_counts
-            .iter()
-            .map(|m| {
-                m.iter()
-                    .max_by_key(|(p, c)| (**c, std::cmp::Reverse(**p)))
-                    .map(|(p, _)| *p)
-                    .unwrap_or(0)
-            })
-            .collect();
         let stage_closes: Vec<Option<OppStatus>> = closes
             .iter()
             .map(|&[open, won, lost]| {
@@ -2183,20 +2289,10 @@ impl BookBuilder {
         let amounts = std::mem::take(&mut raw_hist.amounts).moved(&dest);
         let closes = std::mem::take(&mut raw_hist.closes).moved(&dest);
         let stage = scatter(std::mem::take(&mut raw_hist.stage), &dest, 0);
-        // the probabilities the rows give that differ from what the pass takes for a row
-        // without one (the deal's own at its current stage, the stage's default at the
-        // others): in a CRM's history nearly every row gives its stage's, and a column
-        // of them was 91 MB at 10M deals
-        let probs = differing(
-            &scatter(raw_prob, &dest, u16::MAX),
-            &off,
-            u16::MAX,
-            |i, r| History::prob_without(&stages, &opps, i, stage[r]),
-        );
-        // the same for the forecast categories the rows give
-        let fcats = differing(&scatter(raw_fcat, &dest, 0), &off, 0, |i, r| {
-            History::fcat_without(&stages, &opps, i, stage[r])
-        });
+        // the probabilities and forecast categories the rows give that differ from what
+        // the pass takes for a row without one (see [`Given`])
+        let probs = given_probs.moved(&dest);
+        let fcats = given_fcats.moved(&dest);
         let history = History {
             day: scatter(std::mem::take(&mut raw_hist.day), &dest, 0),
             stage,
