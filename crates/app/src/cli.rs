@@ -989,6 +989,10 @@ fn default_period(
     )
 }
 
+/// The rows of a one-off CSV export made and written at a time (see
+/// [`salesorg_core::scorecard::Engine::run_each`]): enough to format on two cores.
+const CSV_WINDOW_ROWS: usize = 6_000;
+
 fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
     use salesorg_core::period::{Grain, Period};
     use salesorg_engine::scorecard as sc;
@@ -1100,91 +1104,123 @@ fn scorecard(g: &Global, a: &ScorecardArgs) -> Result<()> {
                     .collect::<Result<_>>()?
             }
         };
-        if a.repeat <= 1 {
-            engine.keep_nothing_for_next();
-        }
-        let mut rows = engine.run(&scopes, &periods, &kpis, today)?;
-        let computed = compute_start.elapsed();
-        if a.repeat > 1 {
-            let mut times = vec![computed.as_secs_f64() * 1e3];
-            let (mut passes, mut rollups) = (Vec::new(), Vec::new());
-            let everything = salesorg_core::scorecard::Lens::everything();
-            for _ in 1..a.repeat {
-                let t = std::time::Instant::now();
-                // the last run's rows are given back first (and timed), as a server
-                // gives back a response's: the next run's rows take their memory
-                engine.recycle(std::mem::take(&mut rows));
-                let mut passed = t;
-                rows =
-                    engine.run_lapped(&everything, &scopes, &periods, &kpis, today, &mut || {
-                        passed = std::time::Instant::now()
-                    })?;
-                let end = std::time::Instant::now();
-                times.push((end - t).as_secs_f64() * 1e3);
-                passes.push((passed - t).as_secs_f64() * 1e3);
-                rollups.push((end - passed).as_secs_f64() * 1e3);
-            }
-            note!("warm compute ms: {}", runs_summary(&times));
-            note!("  of which the pass ms: {}", runs_summary(&passes));
-            note!("  and the roll-up ms: {}", runs_summary(&rollups));
-            // the memory floor: the pass's columns read once on as many threads, no work
-            let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-            let (mut floors, mut bytes) = (Vec::new(), 0u64);
-            for _ in 1..a.repeat {
-                let t = std::time::Instant::now();
-                let book = &engine.book;
-                let read: Vec<(u64, u64)> = std::thread::scope(|sc| {
-                    let hs: Vec<_> = (0..threads)
-                        .map(|k| sc.spawn(move || book.read_pass_columns(k, threads)))
-                        .collect();
-                    hs.into_iter().filter_map(|h| h.join().ok()).collect()
-                });
-                floors.push(t.elapsed().as_secs_f64() * 1e3);
-                bytes = read.iter().map(|r| r.1).sum();
-                std::hint::black_box(read);
-            }
-            note!(
-                "  memory floor ms (the pass's columns, {} MB, read once on {threads} threads): {}",
-                bytes >> 20,
-                runs_summary(&floors)
-            );
-            // the server's path: the pass made once for the data and the day (as its
-            // standard passes are), and every row rolled up from it on each request (the
-            // first run makes the classes of segments that the grid keeps for the
-            // others); the rows printed are the last of these runs
-            let need = salesorg_core::scorecard::Need::of(&kpis);
-            let grid = engine.grid(&periods, today, need)?;
-            let mut kept = Vec::new();
-            for _ in 1..a.repeat {
-                let t = std::time::Instant::now();
-                engine.recycle(std::mem::take(&mut rows));
-                rows = engine.run_grid(&grid, &everything, &scopes, &periods, &kpis, today)?;
-                kept.push(t.elapsed().as_secs_f64() * 1e3);
-            }
-            note!(
-                "warm from kept cells ms (the pass made once, and with it the first run's \
-                 classes of segments; every row rolled up from them, as the server answers \
-                 the bulk export): {}",
-                runs_summary(&kept)
-            );
-        }
         let fmt = if a.all && g.format == Format::Table {
             Format::Csv
         } else {
             g.format
         };
-        output::scorecard_rows(&engine, &rows, &kpis, fmt, &mut out)?;
-        out.flush()?;
-        if a.timings {
-            note!(
-                "compute {:.1} ms for {} rows",
-                computed.as_secs_f64() * 1e3,
-                rows.len()
-            );
+        if a.repeat <= 1 {
+            engine.keep_nothing_for_next();
         }
-        // the process ends here: its memory goes back with it, at once, instead of
-        // through a free for each of the rows' values
-        std::mem::forget(rows);
+        if a.repeat <= 1 && fmt == Format::Csv {
+            // a one-off CSV is written as its rows are made, a window of them at a time,
+            // each window's given back for the next's (the bulk export's rows were 50 MB
+            // of its peak at 10M deals)
+            let window = (CSV_WINDOW_ROWS / periods.len().max(1)).max(1);
+            let mut first = true;
+            let mut n = 0;
+            engine.run_each(&scopes, &periods, &kpis, today, window, &mut |rows| {
+                if std::mem::take(&mut first) {
+                    sc::csv_header(&kpis, &mut out)?;
+                }
+                sc::rows_csv_body(&engine, &rows, &kpis, &mut out)?;
+                n += rows.len();
+                engine.recycle(rows);
+                anyhow::Ok(())
+            })?;
+            if first {
+                sc::csv_header(&kpis, &mut out)?;
+            }
+            out.flush()?;
+            if a.timings {
+                note!(
+                    "compute and write {:.1} ms for {n} rows",
+                    compute_start.elapsed().as_secs_f64() * 1e3
+                );
+            }
+        } else {
+            let mut rows = engine.run(&scopes, &periods, &kpis, today)?;
+            let computed = compute_start.elapsed();
+            if a.repeat > 1 {
+                let mut times = vec![computed.as_secs_f64() * 1e3];
+                let (mut passes, mut rollups) = (Vec::new(), Vec::new());
+                let everything = salesorg_core::scorecard::Lens::everything();
+                for _ in 1..a.repeat {
+                    let t = std::time::Instant::now();
+                    // the last run's rows are given back first (and timed), as a server
+                    // gives back a response's: the next run's rows take their memory
+                    engine.recycle(std::mem::take(&mut rows));
+                    let mut passed = t;
+                    rows = engine.run_lapped(
+                        &everything,
+                        &scopes,
+                        &periods,
+                        &kpis,
+                        today,
+                        &mut || passed = std::time::Instant::now(),
+                    )?;
+                    let end = std::time::Instant::now();
+                    times.push((end - t).as_secs_f64() * 1e3);
+                    passes.push((passed - t).as_secs_f64() * 1e3);
+                    rollups.push((end - passed).as_secs_f64() * 1e3);
+                }
+                note!("warm compute ms: {}", runs_summary(&times));
+                note!("  of which the pass ms: {}", runs_summary(&passes));
+                note!("  and the roll-up ms: {}", runs_summary(&rollups));
+                // the memory floor: the pass's columns read once on as many threads, no work
+                let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+                let (mut floors, mut bytes) = (Vec::new(), 0u64);
+                for _ in 1..a.repeat {
+                    let t = std::time::Instant::now();
+                    let book = &engine.book;
+                    let read: Vec<(u64, u64)> = std::thread::scope(|sc| {
+                        let hs: Vec<_> = (0..threads)
+                            .map(|k| sc.spawn(move || book.read_pass_columns(k, threads)))
+                            .collect();
+                        hs.into_iter().filter_map(|h| h.join().ok()).collect()
+                    });
+                    floors.push(t.elapsed().as_secs_f64() * 1e3);
+                    bytes = read.iter().map(|r| r.1).sum();
+                    std::hint::black_box(read);
+                }
+                note!(
+                    "  memory floor ms (the pass's columns, {} MB, read once on {threads} threads): {}",
+                    bytes >> 20,
+                    runs_summary(&floors)
+                );
+                // the server's path: the pass made once for the data and the day (as its
+                // standard passes are), and every row rolled up from it on each request (the
+                // first run makes the classes of segments that the grid keeps for the
+                // others); the rows printed are the last of these runs
+                let need = salesorg_core::scorecard::Need::of(&kpis);
+                let grid = engine.grid(&periods, today, need)?;
+                let mut kept = Vec::new();
+                for _ in 1..a.repeat {
+                    let t = std::time::Instant::now();
+                    engine.recycle(std::mem::take(&mut rows));
+                    rows = engine.run_grid(&grid, &everything, &scopes, &periods, &kpis, today)?;
+                    kept.push(t.elapsed().as_secs_f64() * 1e3);
+                }
+                note!(
+                    "warm from kept cells ms (the pass made once, and with it the first run's \
+                 classes of segments; every row rolled up from them, as the server answers \
+                 the bulk export): {}",
+                    runs_summary(&kept)
+                );
+            }
+            output::scorecard_rows(&engine, &rows, &kpis, fmt, &mut out)?;
+            out.flush()?;
+            if a.timings {
+                note!(
+                    "compute {:.1} ms for {} rows",
+                    computed.as_secs_f64() * 1e3,
+                    rows.len()
+                );
+            }
+            // the process ends here: its memory goes back with it, at once, instead of
+            // through a free for each of the rows' values
+            std::mem::forget(rows);
+        }
     }
     out.flush()?;
     if a.timings {

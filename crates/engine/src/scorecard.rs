@@ -474,14 +474,40 @@ pub fn rows_csv_split(
     out: &mut dyn std::io::Write,
     per_thread: usize,
 ) -> std::io::Result<()> {
-    let per_thread = per_thread.max(1);
+    csv_header(kpis, out)?;
+    rows_csv_lines(engine, rows, kpis, out, per_thread)
+}
+
+/// The bulk export's first line: `scope,period,<kpi ids…>`.
+pub fn csv_header(kpis: &[&str], out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut line = String::from("scope,period");
     for k in kpis {
         line.push(',');
         line.push_str(k);
     }
     line.push('\n');
-    out.write_all(line.as_bytes())?;
+    out.write_all(line.as_bytes())
+}
+
+/// [`rows_csv`] without its first line: the lines of rows that follow others (an export
+/// written as its rows are made, see [`Engine::run_each`]).
+pub fn rows_csv_body(
+    engine: &Engine,
+    rows: &[Row],
+    kpis: &[&str],
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    rows_csv_lines(engine, rows, kpis, out, CSV_ROWS_PER_THREAD)
+}
+
+fn rows_csv_lines(
+    engine: &Engine,
+    rows: &[Row],
+    kpis: &[&str],
+    out: &mut dyn std::io::Write,
+    per_thread: usize,
+) -> std::io::Result<()> {
+    let per_thread = per_thread.max(1);
     // the bulk export's million values are formatted on every core, in runs of rows
     // written in order
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get());

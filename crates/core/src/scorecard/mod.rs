@@ -2201,9 +2201,85 @@ impl Engine {
         kpis: &[&str],
         today: Date,
     ) -> Result<Vec<Row>, ScorecardError> {
+        let mut rows = Vec::with_capacity(scopes.len() * periods.len());
+        let all = scopes.len();
+        self.roll_up(
+            grid,
+            lens,
+            scopes,
+            periods,
+            at,
+            kpis,
+            today,
+            all,
+            &mut |mut w| {
+                rows.append(&mut w);
+                Ok(())
+            },
+        )?;
+        Ok(rows)
+    }
+
+    /// [`Engine::run`] that hands the rows to `sink` as they are made, in order, `window`
+    /// scopes' at a time: a bulk export written out as it goes holds one window's rows,
+    /// not all of them (at 10M deals the 24,713 rows' values were 50 MB of a one-off
+    /// run's peak). A sink that gives each window's rows back ([`Engine::recycle`]) has
+    /// the next window's made in their memory.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_each<E: From<ScorecardError>>(
+        &self,
+        scopes: &[Scope],
+        periods: &[Period],
+        kpis: &[&str],
+        today: Date,
+        window: usize,
+        sink: &mut dyn FnMut(Vec<Row>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        check_kpis(kpis)?;
+        let grid = self.prepare_with(
+            scopes,
+            periods,
+            today,
+            false,
+            Need::of(kpis),
+            None,
+            Walk::of(kpis),
+        )?;
+        let at: Vec<usize> = (0..periods.len()).collect();
+        let everything = Lens::everything();
+        let done = self.roll_up(
+            &grid,
+            &everything,
+            scopes,
+            periods,
+            &at,
+            kpis,
+            today,
+            window,
+            sink,
+        );
+        self.keep_arrays(grid);
+        done
+    }
+
+    /// The roll-up of [`Engine::run_grid_at`] and [`Engine::run_each`]: the rows of
+    /// `window` scopes at a time, handed to `sink` in order.
+    #[allow(clippy::too_many_arguments)]
+    fn roll_up<E: From<ScorecardError>>(
+        &self,
+        grid: &Grid,
+        lens: &Lens,
+        scopes: &[Scope],
+        periods: &[Period],
+        at: &[usize],
+        kpis: &[&str],
+        today: Date,
+        window: usize,
+        sink: &mut dyn FnMut(Vec<Row>) -> Result<(), E>,
+    ) -> Result<(), E> {
         check_kpis(kpis)?;
         if at.len() != periods.len() || at.iter().any(|&i| i >= grid.main.len()) {
-            return Err(ScorecardError::Data("a grid made for other periods".into()));
+            return Err(ScorecardError::Data("a grid made for other periods".into()).into());
         }
         let stage_names = self.stage_names_in_order();
         let loss_reasons = &self.book.loss_reasons;
@@ -2319,18 +2395,23 @@ impl Engine {
             .map(|n| n.get())
             .unwrap_or(1)
             .min(8);
-        let rows = if threads <= 1 || scopes.len() < 8 {
-            let mut scratch = Scratch::default();
-            (0..scopes.len())
-                .flat_map(|si| one(si, &mut scratch))
-                .collect()
-        } else {
-            rows_on_threads(threads, scopes.len(), &one)
-        };
-        if rows.len() != scopes.len() * periods.len() {
-            return Err(ScorecardError::Data("a scorecard thread failed".into()));
+        let window = window.max(1);
+        let mut lo = 0;
+        while lo < scopes.len() {
+            let hi = scopes.len().min(lo.saturating_add(window));
+            let rows: Vec<Row> = if threads <= 1 || hi - lo < 8 {
+                let mut scratch = Scratch::default();
+                (lo..hi).flat_map(|si| one(si, &mut scratch)).collect()
+            } else {
+                rows_on_threads(threads, lo..hi, &one)
+            };
+            if rows.len() != (hi - lo) * periods.len() {
+                return Err(ScorecardError::Data("a scorecard thread failed".into()).into());
+            }
+            sink(rows)?;
+            lo = hi;
         }
-        Ok(rows)
+        Ok(())
     }
 
     /// Applies the formulas to scope `si`, requested period `pi` of a [`Computed`].
@@ -2501,7 +2582,7 @@ fn unit_ancestors(book: &Book, v: u32) -> Vec<u32> {
 
 /// The rows of scopes `0..n`, `one(si, scratch)` each, made on `threads` threads and
 /// returned in the scopes' order.
-fn rows_on_threads<F>(threads: usize, n: usize, one: &F) -> Vec<Row>
+fn rows_on_threads<F>(threads: usize, scopes: std::ops::Range<usize>, one: &F) -> Vec<Row>
 where
     F: Fn(usize, &mut Scratch) -> Vec<Row> + Sync,
 {
@@ -2518,11 +2599,11 @@ where
                     let mut scratch = Scratch::default();
                     loop {
                         let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let lo = b * BLOCK;
-                        if lo >= n {
+                        let lo = scopes.start + b * BLOCK;
+                        if lo >= scopes.end {
                             break;
                         }
-                        let hi = (lo + BLOCK).min(n);
+                        let hi = (lo + BLOCK).min(scopes.end);
                         got.push((b, (lo..hi).flat_map(|si| one(si, &mut scratch)).collect()));
                     }
                     got

@@ -722,6 +722,64 @@ fn a_run_after_another_gives_a_fresh_engines_numbers() {
     assert!(small.lines().count() == 3 && big.lines().count() > 20);
 }
 
+/// A run that hands its rows over a window of scopes at a time (the one-off bulk export's,
+/// written as it goes) hands over the rows of a run that returns them all, in the same
+/// order, whatever the window, also when each window's rows are given back for the next's;
+/// its CSV, a header and then each window's lines, is the whole run's.
+#[test]
+fn rows_handed_over_a_window_at_a_time_are_the_whole_runs() {
+    use salesorg_core::period::Grain;
+    use salesorg_engine::scorecard::{csv_header, rows_csv, rows_csv_body};
+    let mut s = demo_store(50, 1500, 4);
+    let cat = Catalog::builtin().unwrap();
+    let today = parse_date("2026-06-30").unwrap();
+    let kpis = salesorg_engine::scorecard::default_kpis();
+    let (e, _) = salesorg_engine::scorecard::load(&mut s, &cat, false, false, &Quiet).unwrap();
+    let quarters = salesorg_core::scorecard::periods_between(
+        &e.book.settings.fiscal,
+        Grain::Quarter,
+        parse_date("2025-01-01").unwrap(),
+        today,
+    );
+    let all = e.all_team_and_unit_scopes(quarters[0].start, today);
+    assert!(all.len() > 20, "{}", all.len());
+    let rows = e.run(&all, &quarters, &kpis, today).unwrap();
+    let mut whole = Vec::new();
+    rows_csv(&e, &rows, &kpis, &mut whole).unwrap();
+    let key = |r: &salesorg_core::scorecard::Row| (r.scope, r.period, format!("{:?}", r.values));
+    let want: Vec<_> = rows.iter().map(key).collect();
+    // (windows of 8 scopes or more are made on two threads)
+    for window in [1, 7, 10, all.len() - 1, all.len(), usize::MAX] {
+        let (mut got, mut sizes, mut csv) = (Vec::new(), Vec::new(), Vec::new());
+        csv_header(&kpis, &mut csv).unwrap();
+        e.run_each(&all, &quarters, &kpis, today, window, &mut |w| {
+            sizes.push(w.len());
+            got.extend(w.iter().map(key));
+            rows_csv_body(&e, &w, &kpis, &mut csv).unwrap();
+            e.recycle(w);
+            Ok::<(), salesorg_core::scorecard::ScorecardError>(())
+        })
+        .unwrap();
+        assert_eq!(got, want, "window {window}");
+        assert_eq!(csv, whole, "window {window}");
+        let per = window.min(all.len()) * quarters.len();
+        assert!(
+            sizes[..sizes.len() - 1].iter().all(|&n| n == per),
+            "{sizes:?}"
+        );
+        assert_eq!(sizes.len(), all.len().div_ceil(window.min(all.len())));
+    }
+    // a sink's error ends the run and is the run's
+    let mut calls = 0;
+    let failed = e.run_each(&all, &quarters, &kpis, today, 5, &mut |_| {
+        calls += 1;
+        Err(salesorg_core::scorecard::ScorecardError::Data(
+            "full".into(),
+        ))
+    });
+    assert!(failed.is_err() && calls == 1);
+}
+
 /// Sizing the drill-downs' scratch buffers on a year's company-wide drill-downs and the
 /// largest team's (what the server does after warming) makes one drill-down per kind of
 /// pass and one more, and a month's drill-downs made afterwards, in those larger, used
