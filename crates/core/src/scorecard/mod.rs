@@ -2029,9 +2029,24 @@ impl Engine {
         today: Date,
         lap: &mut dyn FnMut(),
     ) -> Result<Vec<Row>, ScorecardError> {
+        let grid = self.pass_for(scopes, periods, kpis, today)?;
+        lap();
+        let rows = self.run_grid(&grid, lens, scopes, periods, kpis, today);
+        self.keep_arrays(grid);
+        rows
+    }
+
+    /// The pass of a run of `kpis` over `scopes` and `periods`: only the record groups the
+    /// KPIs read (all of them for the whole list).
+    fn pass_for(
+        &self,
+        scopes: &[Scope],
+        periods: &[Period],
+        kpis: &[&str],
+        today: Date,
+    ) -> Result<Grid, ScorecardError> {
         check_kpis(kpis)?;
-        // only the record groups the KPIs read (all of them for the whole list)
-        let grid = self.prepare_with(
+        self.prepare_with(
             scopes,
             periods,
             today,
@@ -2039,11 +2054,7 @@ impl Engine {
             Need::of(kpis),
             None,
             Walk::of(kpis),
-        )?;
-        lap();
-        let rows = self.run_grid(&grid, lens, scopes, periods, kpis, today);
-        self.keep_arrays(grid);
-        rows
+        )
     }
 
     /// The classes of `scopes` in `grid` for the run's periods (`at`) and `parts`: the
@@ -2235,16 +2246,7 @@ impl Engine {
         window: usize,
         sink: &mut dyn FnMut(Vec<Row>) -> Result<(), E>,
     ) -> Result<(), E> {
-        check_kpis(kpis)?;
-        let grid = self.prepare_with(
-            scopes,
-            periods,
-            today,
-            false,
-            Need::of(kpis),
-            None,
-            Walk::of(kpis),
-        )?;
+        let grid = self.pass_for(scopes, periods, kpis, today)?;
         let at: Vec<usize> = (0..periods.len()).collect();
         let everything = Lens::everything();
         let done = self.roll_up(
