@@ -313,12 +313,25 @@ pub fn load(
                 // keeps (at 10M deals the first run's compute then peaked 86 MB above a
                 // cold run's, over 2,000 million bytes)
                 drop(book);
-                book = snapshot_book(store, catalog, path, id, *v, keep_ids)?.ok_or_else(|| {
-                    EngineError::Io {
-                        path: path.display().to_string(),
-                        reason: "the snapshot just written does not read back".into(),
+                book = match snapshot_book(store, catalog, path, id, *v, keep_ids) {
+                    Ok(Some(b)) => b,
+                    // (a snapshot that does not read back is removed, and the records are
+                    // read again: slower, never wrong, and the next run writes it anew)
+                    failed => {
+                        let why = match failed {
+                            Err(e) => e.to_string(),
+                            _ => "it is not the one written".into(),
+                        };
+                        let _ = writeln!(
+                            std::io::stderr(),
+                            "warning: the scorecard snapshot {} just written does not read \
+                             back ({why}): reading the records again",
+                            path.display()
+                        );
+                        let _ = std::fs::remove_file(path);
+                        load_book(store, catalog, keep_ids, progress)?.0
                     }
-                })?;
+                };
             }
             Err(e) => {
                 let _ = writeln!(
