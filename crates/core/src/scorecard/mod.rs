@@ -2029,24 +2029,41 @@ impl Engine {
         today: Date,
         lap: &mut dyn FnMut(),
     ) -> Result<Vec<Row>, ScorecardError> {
-        let grid = self.pass_for(scopes, periods, kpis, today)?;
-        lap();
-        let rows = self.run_grid(&grid, lens, scopes, periods, kpis, today);
-        self.keep_arrays(grid);
-        rows
+        let mut rows = Vec::with_capacity(scopes.len() * periods.len());
+        let all = scopes.len();
+        self.run_windows(
+            lens,
+            scopes,
+            periods,
+            kpis,
+            today,
+            all,
+            lap,
+            &mut |mut w| {
+                rows.append(&mut w);
+                Ok(())
+            },
+        )?;
+        Ok(rows)
     }
 
-    /// The pass of a run of `kpis` over `scopes` and `periods`: only the record groups the
-    /// KPIs read (all of them for the whole list).
-    fn pass_for(
+    /// A run's pass (only the record groups the KPIs read: all of them for the whole
+    /// list), `lap`, then its roll-up, `window` scopes' rows at a time handed to `sink`;
+    /// the pass's arrays are kept for the next run.
+    #[allow(clippy::too_many_arguments)]
+    fn run_windows<E: From<ScorecardError>>(
         &self,
+        lens: &Lens,
         scopes: &[Scope],
         periods: &[Period],
         kpis: &[&str],
         today: Date,
-    ) -> Result<Grid, ScorecardError> {
+        window: usize,
+        lap: &mut dyn FnMut(),
+        sink: &mut dyn FnMut(Vec<Row>) -> Result<(), E>,
+    ) -> Result<(), E> {
         check_kpis(kpis)?;
-        self.prepare_with(
+        let grid = self.prepare_with(
             scopes,
             periods,
             today,
@@ -2054,7 +2071,12 @@ impl Engine {
             Need::of(kpis),
             None,
             Walk::of(kpis),
-        )
+        )?;
+        lap();
+        let at: Vec<usize> = (0..periods.len()).collect();
+        let done = self.roll_up(&grid, lens, scopes, periods, &at, kpis, today, window, sink);
+        self.keep_arrays(grid);
+        done
     }
 
     /// The classes of `scopes` in `grid` for the run's periods (`at`) and `parts`: the
@@ -2246,25 +2268,20 @@ impl Engine {
         window: usize,
         sink: &mut dyn FnMut(Vec<Row>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let grid = self.pass_for(scopes, periods, kpis, today)?;
-        let at: Vec<usize> = (0..periods.len()).collect();
         let everything = Lens::everything();
-        let done = self.roll_up(
-            &grid,
+        self.run_windows(
             &everything,
             scopes,
             periods,
-            &at,
             kpis,
             today,
             window,
+            &mut || {},
             sink,
-        );
-        self.keep_arrays(grid);
-        done
+        )
     }
 
-    /// The roll-up of [`Engine::run_grid_at`] and [`Engine::run_each`]: the rows of
+    /// The roll-up of [`Engine::run_grid_at`] and [`Engine::run_windows`]: the rows of
     /// `window` scopes at a time, handed to `sink` in order.
     #[allow(clippy::too_many_arguments)]
     fn roll_up<E: From<ScorecardError>>(
