@@ -353,7 +353,7 @@ proptest! {
             for per in quarters(&e) {
                 let mut c = e.compute_traced(
                     &Lens::everything(), &[team], &[per], today, false,
-                    Need::of(KPIS), None, Walk::of(KPIS), &parts,
+                    Need::of(KPIS), None, &parts,
                 ).unwrap();
                 let whole = num(&e.values(&mut c, 0, 0, KPIS));
                 let mut sum = vec![0i128; KPIS.len()];
@@ -418,7 +418,7 @@ proptest! {
         for per in quarters(&e) {
             let mut c = e.compute_traced(
                 &Lens::everything(), &[Scope::Company], &[per], today, false,
-                Need::of(KPIS), None, Walk::of(KPIS), &parts,
+                Need::of(KPIS), None, &parts,
             ).unwrap();
             let whole = num(&e.values(&mut c, 0, 0, KPIS));
             let mut sum = vec![0i128; KPIS.len()];
@@ -576,8 +576,12 @@ proptest! {
         prop_assert!(grid.pick(&[outside], today, Need::of(&kpis)).is_none());
         prop_assert!(grid.pick(&sub, today + time::Duration::days(1), Need::of(&kpis)).is_none());
         // nor comparison slots it was not made with
-        let bare = e.grid(&periods, today, Need { last_year: false, window: false }).unwrap();
-        prop_assert!(bare.pick(&sub, today, Need::ALL).is_none());
+        let none = Need { last_year: false, window: false, ..Need::ALL };
+        let bare = e.grid(&periods, today, none).unwrap();
+        let (yoy, window) = (Need { last_year: true, ..none }, Need { window: true, ..none });
+        prop_assert!(bare.pick(&sub, today, yoy).is_none());
+        prop_assert!(bare.pick(&sub, today, window).is_none());
+        prop_assert!(bare.pick(&sub, today, none).is_some());
     }
 }
 
@@ -606,7 +610,7 @@ proptest! {
             for (k, v) in &row.values {
                 let mut c = e.compute_traced(
                     &Lens::everything(), &[row.scope], &[row.period], today, false,
-                    Need::of(&[k]), None, Walk::of(&[k]), &[],
+                    Need::of(&[k]), None, &[],
                 ).unwrap();
                 let got = e.values(&mut c, 0, 0, &[k]);
                 prop_assert_eq!(&got[0].1, v, "{} {:?} {}", k, row.scope, row.period);
@@ -640,7 +644,7 @@ proptest! {
                     let want = Want { slots: vec![true], kinds: u16::MAX, keep: None, ends_only, rows: None, tally: None };
                     e.compute_traced(
                         &Lens::everything(), &[Scope::Company], &[period], today, true,
-                        Need::of(&[k]), Some(&want), Walk::of(&[k]), &[],
+                        Need::of(&[k]), Some(&want), &[],
                     ).unwrap()
                 };
                 let (mut full, mut ends) = (traced(false), traced(true));
@@ -706,7 +710,7 @@ proptest! {
                     };
                     e.compute_traced(
                         &Lens::everything(), &[Scope::Company], &[period], today, true,
-                        Need::of(&[k]), Some(&want), Walk::of(&[k]), &[],
+                        Need::of(&[k]), Some(&want), &[],
                     ).unwrap()
                 };
                 let all = traced(false, false);
@@ -849,6 +853,11 @@ fn every_kpi_together_walks_every_group() {
     assert_eq!(Walk::of(&all), Walk::ALL);
     assert_eq!(Walk::of(&["no_such_kpi"]), Walk::ALL);
     assert_ne!(Walk::of(&["calls"]), Walk::ALL);
+    // (a KPI that waits for data walks nothing: a role that lists it walks its others')
+    assert_eq!(
+        Walk::of(&["forecast_accuracy", "win_rate"]),
+        Walk::of(&["win_rate"])
+    );
 }
 
 /// A book builder for `n` reps with no reporting lines or units, with the default settings

@@ -2556,7 +2556,6 @@ fn explain_made(
         true,
         need,
         Some(&keep),
-        walk,
         &parts,
     )?;
     if c.main[0] != 0 || (yoy && c.last_year[0] != 1) {

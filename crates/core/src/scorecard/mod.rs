@@ -59,25 +59,37 @@ pub struct Row {
     pub values: Vec<(&'static str, Value)>,
 }
 
-/// Which comparison slots a computation needs besides the periods themselves: last year's
-/// period (`revenue_growth_yoy`) and the trailing 12-month window (`ltv`, `ltv_cac_ratio`).
+/// What a computation needs besides the periods themselves: the comparison slots — last
+/// year's period (`revenue_growth_yoy`) and the trailing 12-month window (`ltv`,
+/// `ltv_cac_ratio`) — and the record groups its pass walks ([`Walk`]; the totals of the
+/// others stay zero).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Need {
     pub last_year: bool,
     pub window: bool,
+    pub walk: Walk,
 }
 
 impl Need {
     pub const ALL: Need = Need {
         last_year: true,
         window: true,
+        walk: Walk::ALL,
     };
     /// What `kpis` need.
     pub fn of(kpis: &[&str]) -> Need {
         Need {
             last_year: kpis.contains(&"revenue_growth_yoy"),
             window: kpis.iter().any(|k| matches!(*k, "ltv" | "ltv_cac_ratio")),
+            walk: Walk::of(kpis),
         }
+    }
+    /// Whether a pass made for this need serves one made for `other`: it has every
+    /// comparison slot and walked every record group `other` asks for.
+    pub fn covers(&self, other: &Need) -> bool {
+        (self.last_year || !other.last_year)
+            && (self.window || !other.window)
+            && self.walk.covers(&other.walk)
     }
 }
 
@@ -697,15 +709,11 @@ impl Grid {
         &self.periods
     }
     /// Where each of `periods` sits among this grid's periods, if the grid can serve them:
-    /// made on `today` over every owner, with at least the comparison slots `need` asks
-    /// for, and holding every one of them. A pass over all quarters of the data, say,
+    /// made on `today` over every owner, with at least the comparison slots and the record
+    /// groups `need` asks for, and holding every one of them. A pass over all quarters of the data, say,
     /// then serves any list of those quarters through [`Engine::run_grid_at`].
     pub fn pick(&self, periods: &[Period], today: Date, need: Need) -> Option<Vec<usize>> {
-        if !self.everyone
-            || self.today != today
-            || (need.last_year && !self.need.last_year)
-            || (need.window && !self.need.window)
-        {
+        if !self.everyone || self.today != today || !self.need.covers(&need) {
             return None;
         }
         periods
@@ -1103,11 +1111,11 @@ impl Engine {
         today: Date,
         trace: bool,
     ) -> Result<Grid, ScorecardError> {
-        self.prepare_with(scopes, periods, today, trace, Need::ALL, None, Walk::ALL)
+        self.prepare_with(scopes, periods, today, trace, Need::ALL, None)
     }
 
-    /// [`Engine::prepare`] with only the comparison slots `need` asks for and the record
-    /// groups `walk` names.
+    /// [`Engine::prepare`] with only the comparison slots and the record groups `need`
+    /// names.
     #[allow(clippy::too_many_arguments)]
     pub fn prepare_with(
         &self,
@@ -1117,8 +1125,8 @@ impl Engine {
         trace: bool,
         need: Need,
         want: Option<&pass::Want<'_>>,
-        walk: Walk,
     ) -> Result<Grid, ScorecardError> {
+        let walk = need.walk;
         let book = &self.book;
         let segs = &self.segs;
         let mut slots: Vec<Slot> = Vec::new();
@@ -1926,17 +1934,7 @@ impl Engine {
         today: Date,
         trace: bool,
     ) -> Result<Computed, ScorecardError> {
-        self.compute_traced(
-            lens,
-            scopes,
-            periods,
-            today,
-            trace,
-            Need::ALL,
-            None,
-            Walk::ALL,
-            &[],
-        )
+        self.compute_traced(lens, scopes, periods, today, trace, Need::ALL, None, &[])
     }
 
     /// [`Engine::compute_in`] with only the comparison slots `need` asks for, walking only
@@ -1959,10 +1957,9 @@ impl Engine {
         trace: bool,
         need: Need,
         want: Option<&pass::Want<'_>>,
-        walk: Walk,
         parts: &[BranchPart],
     ) -> Result<Computed, ScorecardError> {
-        let mut grid = self.prepare_with(scopes, periods, today, trace, need, want, walk)?;
+        let mut grid = self.prepare_with(scopes, periods, today, trace, need, want)?;
         let totals = scopes
             .iter()
             .map(|&scope| (scope, lens.narrow(self.segments_of(scope))))
@@ -2063,15 +2060,7 @@ impl Engine {
         sink: &mut dyn FnMut(Vec<Row>) -> Result<(), E>,
     ) -> Result<(), E> {
         check_kpis(kpis)?;
-        let grid = self.prepare_with(
-            scopes,
-            periods,
-            today,
-            false,
-            Need::of(kpis),
-            None,
-            Walk::of(kpis),
-        )?;
+        let grid = self.prepare_with(scopes, periods, today, false, Need::of(kpis), None)?;
         lap();
         let at: Vec<usize> = (0..periods.len()).collect();
         let done = self.roll_up(&grid, lens, scopes, periods, &at, kpis, today, window, sink);
@@ -2182,24 +2171,20 @@ impl Engine {
         }
     }
 
-    /// A company-wide pass for `periods` (every owner's records): it serves every scope
-    /// and every viewer's lens, so a server can compute it once and roll any scope up
-    /// from it with [`Engine::run_grid`].
+    /// A company-wide pass for `periods` (every owner's records) over the comparison slots
+    /// and the record groups `need` names: it serves every scope and every viewer's lens
+    /// for the KPIs `need` covers ([`Grid::pick`]), so a server can compute it once and
+    /// roll any scope up from it with [`Engine::run_grid`]. (The groups a list of KPIs
+    /// reads, `Need::of`: at 10M deals, a company-wide viewer's page over a period of its
+    /// own, whose KPIs read neither the stage history nor the leads nor the activities,
+    /// had walked them all.)
     pub fn grid(
         &self,
         periods: &[Period],
         today: Date,
         need: Need,
     ) -> Result<Grid, ScorecardError> {
-        self.prepare_with(
-            &[Scope::Company],
-            periods,
-            today,
-            false,
-            need,
-            None,
-            Walk::ALL,
-        )
+        self.prepare_with(&[Scope::Company], periods, today, false, need, None)
     }
 
     /// Rolls `scopes` up from a grid made for exactly `periods` and `today` (by
@@ -2300,9 +2285,12 @@ impl Engine {
         if at.len() != periods.len() || at.iter().any(|&i| i >= grid.main.len()) {
             return Err(ScorecardError::Data("a grid made for other periods".into()).into());
         }
+        let need = Need::of(kpis);
+        if !grid.need.covers(&need) {
+            return Err(ScorecardError::Data("a grid made for other KPIs".into()).into());
+        }
         let stage_names = self.stage_names_in_order();
         let loss_reasons = &self.book.loss_reasons;
-        let need = Need::of(kpis);
         let parts = Parts::of(kpis);
         // the KPIs' own ids, found once for every row
         let ids: Vec<&'static str> = kpis.iter().filter_map(|k| kpi::static_id(k)).collect();

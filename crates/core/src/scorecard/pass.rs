@@ -69,16 +69,23 @@ impl Days {
         days: &[Day],
         range: std::ops::Range<usize>,
     ) -> std::ops::Range<usize> {
-        let hi = self.lo.saturating_add(self.map.len() as Day);
+        let (lo, hi) = self.span();
         let d = &days[range.clone()];
-        let a = d.partition_point(|&x| x < self.lo);
+        let a = d.partition_point(|&x| x < lo);
         let b = a + d[a..].partition_point(|&x| x < hi);
         range.start + a..range.start + b
+    }
+    /// The days `lo..hi` of the periods and of the days between them: a day outside
+    /// has no slot.
+    #[inline]
+    pub fn span(&self) -> (Day, Day) {
+        (self.lo, self.lo.saturating_add(self.map.len() as Day))
     }
     /// Whether days `first..=last` reach into the periods or the days between them.
     #[inline]
     pub fn overlaps(&self, first: Day, last: Day) -> bool {
-        last >= self.lo && first < self.lo.saturating_add(self.map.len() as Day)
+        let (lo, hi) = self.span();
+        last >= lo && first < hi
     }
     /// The first day after `d` that has a slot (`Day::MAX`: none).
     fn next_slot_day(&self, d: Day) -> Day {
@@ -116,8 +123,7 @@ impl Layer {
     /// The days `lo..hi` a deal can count on in this layer: every slot's days and the
     /// as-of days (which lie before a period that starts after today).
     fn reach(&self) -> (Day, Day) {
-        let lo = self.any.lo;
-        let hi = self.any.lo.saturating_add(self.any.map.len() as Day);
+        let (lo, hi) = self.any.span();
         match (self.asofs.first(), self.asofs.last()) {
             (Some(a), Some(z)) => (lo.min(a.0), hi.max(z.0.saturating_add(1))),
             _ => (lo, hi),
@@ -175,7 +181,7 @@ pub fn layers(slots: &[Slot]) -> Vec<Layer> {
 
 /// Which groups of records a pass walks. A scorecard walks them all; a drill-down only
 /// those its KPI's value reads (the people facts are always added: they cost little).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Walk {
     /// Deals closed in a period (won and lost).
     pub closed: bool,
@@ -218,6 +224,20 @@ impl Walk {
         customers: false,
         facts: false,
     };
+
+    /// Whether these groups hold every one of `other`'s.
+    pub fn covers(&self, other: &Walk) -> bool {
+        let (a, b) = (self, other);
+        (a.closed || !b.closed)
+            && (a.created || !b.created)
+            && (a.open || !b.open)
+            && (a.entered || !b.entered)
+            && (a.left || !b.left)
+            && (a.leads || !b.leads)
+            && (a.activities || !b.activities)
+            && (a.customers || !b.customers)
+            && (a.facts || !b.facts)
+    }
 
     /// Whether a traced pass over these groups notes its first and last days' records
     /// apart, and so can keep them alone ([`Want::ends_only`]): not over open deals, which
@@ -286,6 +306,10 @@ impl Walk {
                 }
                 "quota" | "active_reps" | "headcount" | "rep_attrition_rate"
                 | "span_of_control" => {}
+                // (it waits for forecasts, which salesorg does not hold yet: no records;
+                // walking every group for it had made a CRO's page, whose role lists it,
+                // walk the stage history, the leads and the activities it never shows)
+                k if crate::kpi::NOT_YET.contains(&k) => {}
                 _ => return Walk::ALL,
             }
         }
@@ -1501,8 +1525,14 @@ pub fn owner_records(
     // one body for the full loop below and a drill-down's history-only loop
     macro_rules! deal_history {
         ($i:ident, $status:ident, $close:ident) => {
-            let (r0, r1) = (o.hist_off[$i] as usize, o.hist_off[$i + 1] as usize);
-            if history && r1 > r0 {
+            // (its bounds read only by a walk over the history: reading them for every
+            // deal was 3 % of a company-wide page's pass over a period of its own)
+            let (r0, r1) = if history {
+                (o.hist_off[$i] as usize, o.hist_off[$i + 1] as usize)
+            } else {
+                (0, 0)
+            };
+            if r1 > r0 {
                 let h = &book.history;
                 // (the walk for rows that stay in their stage or come back into one, only
                 // for a deal that has some; noting the stages entered only for one that
@@ -2173,7 +2203,13 @@ pub fn owner_surveys(
         for layer in layers {
             let mut until = Day::MIN;
             let mut cell = None;
-            for s in &sv[owned(&look.surveys, p)] {
+            // (only those of the layer's days: a page over a period of its own had walked
+            // every survey of the owner's for each layer)
+            let all = &sv[owned(&look.surveys, p)];
+            let (lo, hi) = layer.own.span();
+            let from = all.partition_point(|s| s.day < lo);
+            let to = from + all[from..].partition_point(|s| s.day < hi);
+            for s in &all[from..to] {
                 if s.day >= until {
                     cell = match layer.own.slot(s.day) {
                         Some(g) => {

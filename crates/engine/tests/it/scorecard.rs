@@ -1282,6 +1282,101 @@ fn a_grid_rolls_many_scopes_up_again_from_its_kept_classes() {
     assert_eq!(text(&last), want, "the first roll-up once more");
 }
 
+/// A grid made for some KPIs walks only the record groups they read, over a period of
+/// its own (a date range, as a viewer picks one): it gives what a full run gives for
+/// those KPIs and any of them, and is never picked for, nor rolled up into, KPIs that
+/// read another group; one made for every KPI serves them all. A role's KPI that waits
+/// for forecasts adds no group.
+#[test]
+fn a_grid_made_for_some_kpis_serves_only_those() {
+    use salesorg_core::scorecard::{Lens, Need, Row};
+    let e = demo_engine(90, 4000);
+    let today = parse_date("2026-06-30").unwrap();
+    let fiscal = e.book.settings.fiscal;
+    let periods: Vec<_> = [
+        "2026-01-10..2026-02-20",
+        "2025-01-10..2025-02-20",
+        "2025-12",
+    ]
+    .iter()
+    .map(|p| salesorg_core::period::Period::parse(p, &fiscal).unwrap())
+    .collect();
+    let mut scopes = e.all_team_and_unit_scopes(periods[1].start, today);
+    scopes.push(Scope::Company);
+    let text = |rows: &[Row]| -> Vec<String> {
+        rows.iter()
+            .map(|r| format!("{:?} {} {:?}", r.scope, r.period, r.values))
+            .collect()
+    };
+    let everything = Lens::everything();
+    // a CRO's (spec: seeds' Head of Sales KPIs), with the one that waits for forecasts
+    let cro = [
+        "bookings",
+        "revenue_growth_yoy",
+        "quota_attainment",
+        "pipeline_coverage",
+        "forecast_accuracy",
+        "win_rate",
+        "cac",
+        "ltv",
+        "sales_marketing_spend",
+    ];
+    let need = Need::of(&cro);
+    assert!(!need.walk.entered && !need.walk.leads && !need.walk.activities);
+    let grid = e.grid(&periods, today, need).unwrap();
+    let rows = e
+        .run_grid(&grid, &everything, &scopes, &periods, &cro, today)
+        .unwrap();
+    assert_eq!(
+        text(&rows),
+        text(&e.run(&scopes, &periods, &cro, today).unwrap())
+    );
+    // (and the numbers are not all zero: the walk added the deals up)
+    assert!(rows.iter().any(|r| {
+        r.values
+            .iter()
+            .any(|(k, v)| *k == "bookings" && !matches!(v, salesorg_core::kpi::Value::Money(0)))
+    }));
+    let few = ["win_rate", "ltv"];
+    let at = grid.pick(&periods[1..], today, Need::of(&few)).unwrap();
+    let got = e
+        .run_grid_at(&grid, &everything, &scopes, &periods[1..], &at, &few, today)
+        .unwrap();
+    assert_eq!(
+        text(&got),
+        text(&e.run(&scopes, &periods[1..], &few, today).unwrap())
+    );
+    for other in [
+        &["stage_conversion"][..],
+        &["leads_created"],
+        &["calls"],
+        &["opps_created"],
+        &["days_in_stage_avg", "bookings"],
+    ] {
+        assert!(
+            grid.pick(&periods, today, Need::of(other)).is_none(),
+            "{other:?}"
+        );
+        assert!(
+            e.run_grid(&grid, &everything, &scopes, &periods, other, today)
+                .is_err(),
+            "{other:?}"
+        );
+    }
+    let all = salesorg_engine::scorecard::default_kpis();
+    let full = e.grid(&periods, today, Need::ALL).unwrap();
+    for ks in [&all[..], &cro, &["stage_conversion", "calls"]] {
+        let at = full.pick(&periods, today, Need::of(ks)).unwrap();
+        let got = e
+            .run_grid_at(&full, &everything, &scopes, &periods, &at, ks, today)
+            .unwrap();
+        assert_eq!(
+            text(&got),
+            text(&e.run(&scopes, &periods, ks, today).unwrap())
+        );
+    }
+}
+
 /// A bulk roll-up reads each segment's cells only in the slots it can reach (its days
 /// against each period's days from the earlier of its start and its as-of day): every
 /// other cell of a pass is empty, in periods before the first record, around moves
