@@ -75,6 +75,11 @@ impl Days {
         let b = a + d[a..].partition_point(|&x| x < hi);
         range.start + a..range.start + b
     }
+    /// Whether no day has a slot.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
     /// The days `lo..hi` of the periods and of the days between them: a day outside
     /// has no slot.
     #[inline]
@@ -1500,7 +1505,11 @@ pub fn owner_records(
         0..0
     };
     let (i0, i1) = (deals.start, deals.end);
-    let closed_only = w.closed && !w.created && !w.open && !history;
+    // (and in a layer of comparison slots alone, last year's and the trailing months',
+    // only closed deals count: every other walk keys on the own slots' days; a page over a
+    // date range of its own, whose three periods' trailing windows overlap, had walked
+    // every deal once more in each of their layers)
+    let closed_only = (w.closed && !w.created && !w.open && !history) || layer.own.is_empty();
     // closed deals apart from the other walks, a run of close days in one slot and segment
     // at a time (an owner's deals are sorted by close), only those of the layer's days
     if w.closed {
