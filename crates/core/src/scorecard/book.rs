@@ -2281,23 +2281,37 @@ impl BookBuilder {
         }
         drop(next);
         drop(inv);
-        // a column of the history rows, moved to the rows' new places
-        fn scatter<T: Copy>(old: Vec<T>, dest: &[u32], fill: T) -> Vec<T> {
-            let mut out = vec![fill; dest.len()];
-            for (r, x) in old.into_iter().enumerate() {
-                out[dest[r] as usize] = x;
+        // a column of the history rows, moved to the rows' new places in place: each
+        // cycle of the moves followed once, a bit per row marking those moved (moved into
+        // a new column, the old and the new had both been held: the days' 204 MB at 51M
+        // rows were the first load's peak, in its sort)
+        fn scatter<T: Copy>(mut v: Vec<T>, dest: &[u32]) -> Vec<T> {
+            let mut moved = vec![0u64; v.len().div_ceil(64)];
+            for s in 0..v.len() {
+                if moved[s / 64] >> (s % 64) & 1 == 1 {
+                    continue;
+                }
+                moved[s / 64] |= 1 << (s % 64);
+                let mut carry = v[s];
+                let mut j = dest[s] as usize;
+                while j != s {
+                    std::mem::swap(&mut carry, &mut v[j]);
+                    moved[j / 64] |= 1 << (j % 64);
+                    j = dest[j] as usize;
+                }
+                v[s] = carry;
             }
-            out
+            v
         }
         let amounts = std::mem::take(&mut raw_hist.amounts).moved(&dest);
         let closes = std::mem::take(&mut raw_hist.closes).moved(&dest);
-        let stage = scatter(std::mem::take(&mut raw_hist.stage), &dest, 0);
+        let stage = scatter(std::mem::take(&mut raw_hist.stage), &dest);
         // the probabilities and forecast categories the rows give that differ from what
         // the pass takes for a row without one (see [`Given`])
         let probs = given_probs.moved(&dest);
         let fcats = given_fcats.moved(&dest);
         let history = History {
-            day: scatter(std::mem::take(&mut raw_hist.day), &dest, 0),
+            day: scatter(std::mem::take(&mut raw_hist.day), &dest),
             stage,
             probs,
             amounts,
