@@ -710,8 +710,9 @@ impl Grid {
     }
     /// Where each of `periods` sits among this grid's periods, if the grid can serve them:
     /// made on `today` over every owner, with at least the comparison slots and the record
-    /// groups `need` asks for, and holding every one of them. A pass over all quarters of the data, say,
-    /// then serves any list of those quarters through [`Engine::run_grid_at`].
+    /// groups `need` asks for, and holding every one of them. A pass over all quarters of
+    /// the data, say, then serves any list of those quarters through
+    /// [`Engine::run_grid_at`].
     pub fn pick(&self, periods: &[Period], today: Date, need: Need) -> Option<Vec<usize>> {
         if !self.everyone || self.today != today || !self.need.covers(&need) {
             return None;
@@ -2174,10 +2175,9 @@ impl Engine {
     /// A company-wide pass for `periods` (every owner's records) over the comparison slots
     /// and the record groups `need` names: it serves every scope and every viewer's lens
     /// for the KPIs `need` covers ([`Grid::pick`]), so a server can compute it once and
-    /// roll any scope up from it with [`Engine::run_grid`]. (The groups a list of KPIs
-    /// reads, `Need::of`: at 10M deals, a company-wide viewer's page over a period of its
-    /// own, whose KPIs read neither the stage history nor the leads nor the activities,
-    /// had walked them all.)
+    /// roll any scope up from it with [`Engine::run_grid`]. (`Need::of` a list of KPIs
+    /// walks only the groups they read; a server that rolls many views up from one grid
+    /// asks for every group, [`Need::ALL`]'s walk, so that one pass serves them all.)
     pub fn grid(
         &self,
         periods: &[Period],
