@@ -475,7 +475,8 @@ pub fn rows_csv(
     kpis: &[&str],
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    rows_csv_split(engine, rows, kpis, out, CSV_ROWS_PER_THREAD)
+    csv_header(kpis, out)?;
+    rows_csv_body(engine, rows, kpis, out)
 }
 
 /// [`rows_csv`], formatting at least `per_thread` rows on each core (the tests split

@@ -613,6 +613,21 @@ struct Spare {
     runs: Vec<pass::Runs>,
 }
 
+/// The `n` rows a run hands to its sink a window at a time, collected in order.
+fn collect_rows(
+    n: usize,
+    run: impl FnOnce(
+        &mut dyn FnMut(Vec<Row>) -> Result<(), ScorecardError>,
+    ) -> Result<(), ScorecardError>,
+) -> Result<Vec<Row>, ScorecardError> {
+    let mut rows = Vec::with_capacity(n);
+    run(&mut |mut w| {
+        rows.append(&mut w);
+        Ok(())
+    })?;
+    Ok(rows)
+}
+
 /// The pass's output: the (segment × slot) cells and what the roll-up reads besides.
 pub struct Grid {
     pub slots: Vec<Slot>,
@@ -2027,22 +2042,9 @@ impl Engine {
         today: Date,
         lap: &mut dyn FnMut(),
     ) -> Result<Vec<Row>, ScorecardError> {
-        let mut rows = Vec::with_capacity(scopes.len() * periods.len());
-        let all = scopes.len();
-        self.run_windows(
-            lens,
-            scopes,
-            periods,
-            kpis,
-            today,
-            all,
-            lap,
-            &mut |mut w| {
-                rows.append(&mut w);
-                Ok(())
-            },
-        )?;
-        Ok(rows)
+        collect_rows(scopes.len() * periods.len(), |sink| {
+            self.run_windows(lens, scopes, periods, kpis, today, scopes.len(), lap, sink)
+        })
     }
 
     /// A run's pass (only the record groups the KPIs read: all of them for the whole
@@ -2219,23 +2221,19 @@ impl Engine {
         kpis: &[&str],
         today: Date,
     ) -> Result<Vec<Row>, ScorecardError> {
-        let mut rows = Vec::with_capacity(scopes.len() * periods.len());
-        let all = scopes.len();
-        self.roll_up(
-            grid,
-            lens,
-            scopes,
-            periods,
-            at,
-            kpis,
-            today,
-            all,
-            &mut |mut w| {
-                rows.append(&mut w);
-                Ok(())
-            },
-        )?;
-        Ok(rows)
+        collect_rows(scopes.len() * periods.len(), |sink| {
+            self.roll_up(
+                grid,
+                lens,
+                scopes,
+                periods,
+                at,
+                kpis,
+                today,
+                scopes.len(),
+                sink,
+            )
+        })
     }
 
     /// [`Engine::run`] that hands the rows to `sink` as they are made, in order, `window`
