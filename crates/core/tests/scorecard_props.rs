@@ -174,7 +174,8 @@ fn engine_of(lines: &[ReportingLine], deals: &[Deal], hist: &[History], quotas: 
             },
             close_date: Some(base() + Duration::days(d.created + d.cycle)),
             loss_reason: None,
-            next_step: None,
+            // (one deal in three with a next step: a data-completeness share other than 0)
+            next_step: (k % 3 == 0).then(|| "Call back".to_string()),
             last_modified: None,
         })
         .unwrap();
@@ -811,6 +812,62 @@ proptest! {
                 e.read_every_deal(true);
                 prop_assert_eq!(e.deals_maybe_open_on(p, d).collect::<Vec<_>>(), owned.collect::<Vec<_>>());
                 e.read_every_deal(false);
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// A pass over every record group whose periods span little of the history (a page over
+    /// a date range of its own: the range, the one before it and last year's, with their
+    /// comparison slots) passes over the deal blocks far from its periods' days, and gives
+    /// every KPI of every scope what a pass that reads every deal gives, and what a pass
+    /// over each period alone gives.
+    #[test]
+    fn a_pass_over_a_few_periods_gives_what_reading_every_deal_gives(
+        lines in lines_strategy(true),
+        // enough deals for several blocks of each owner's deals, few of them open (an open
+        // deal's block meets every day after its creation)
+        deals in deals_between(8000..12000),
+        hist in history_strategy(),
+        target in 0usize..N,
+        start in 0i64..420,
+        len in 1i64..75,
+        // today before the range (its as-of day, and the one before's, is today: a deal
+        // closed between today and the range is open on it), in it or after it
+        back in -100i64..200,
+    ) {
+        let mut deals = deals;
+        for (k, d) in deals.iter_mut().enumerate() {
+            if d.status == 2 && k % 64 != 0 {
+                d.status = (k % 2) as u8;
+            }
+        }
+        let e = engine_of(&lines, &deals, &hist, true);
+        let from = base() + Duration::days(start);
+        let today = from - Duration::days(back);
+        let range = Period::range(from, from + Duration::days(len)).unwrap();
+        let before = Period::range(from - Duration::days(len), from).unwrap();
+        let periods = [range, before, range.shifted_years(-1)];
+        let scopes = [Scope::Company, Scope::Team(e.book.person(&format!("p{target:02}")).unwrap())];
+        let kpis = salesorg_core::kpi::KPI_IDS;
+        let read = e.run(&scopes, &periods, kpis, today).unwrap();
+        e.read_every_deal(true);
+        let every = e.run(&scopes, &periods, kpis, today).unwrap();
+        e.read_every_deal(false);
+        for (a, b) in read.iter().zip(&every) {
+            prop_assert_eq!(format!("{:?}", a.values), format!("{:?}", b.values), "{:?} {}", a.scope, a.period);
+        }
+        prop_assert_eq!(read.len(), every.len());
+        // and each period alone, whose trailing window is one slot over its twelve months
+        // (together, the windows are cut into parts they share with the others' slots)
+        for p in periods {
+            let alone = e.run(&scopes, &[p], kpis, today).unwrap();
+            for a in alone {
+                let b = read.iter().find(|b| b.scope == a.scope && b.period == a.period).unwrap();
+                prop_assert_eq!(format!("{:?}", a.values), format!("{:?}", b.values), "{:?} {} alone", a.scope, a.period);
             }
         }
     }

@@ -129,6 +129,12 @@ impl Parts {
 /// activity rows) run on one thread.
 pub const SPLIT_FROM: u64 = 200_000;
 
+/// A pass over every record group whose layers' own days (see [`pass::Layer::reach`])
+/// add up to at most this many passes over the deal blocks that cannot meet them (see
+/// [`pass::deal_spans`]), as a drill-down does: a page over a date range of its own walks
+/// its period and the one before in one layer and last year's in another.
+const NARROW_DAYS: i64 = 2 * 366;
+
 /// How many chunks of owners each pass thread takes in turn (see
 /// [`Engine::prepare_with`]): 16 left the threads less idle at the end of a pass than 4
 /// (10M store, `--all --grain quarter`: the pass's median 614/621 -> 557/585 ms,
@@ -1156,6 +1162,26 @@ impl Engine {
             main.push(Self::slot_of(&mut slots, p, today, true));
         }
         let nt = slots.len();
+        // the days where the periods and their trailing windows start and end: a window
+        // with no parts of its grain is cut there into parts that the other periods' own
+        // slots and windows share (a page over a date range: the range's window is the
+        // range and the months since last year's range; the one before's is last year's
+        // range and the same months)
+        let cuts: Vec<Date> = if need.window && periods.len() > 1 {
+            let mut cuts: Vec<Date> = periods
+                .iter()
+                .filter(|p| !p.is_to_date())
+                .flat_map(|p| {
+                    let w = self.window(p).0;
+                    [p.start, p.end, w.start, w.end]
+                })
+                .collect();
+            cuts.sort_unstable();
+            cuts.dedup();
+            cuts
+        } else {
+            Vec::new()
+        };
         for (p, &m) in periods.iter().zip(&main) {
             // (of a period to date, last year's whole period, as a period under way
             // compares with today)
@@ -1179,6 +1205,20 @@ impl Engine {
                         parts
                             .iter()
                             .map(|q| Self::slot_of(&mut slots, q, today, true))
+                            .collect(),
+                    );
+                    window.push(Self::slot_of(&mut slots, &w, today, false));
+                }
+                None if periods.len() > 1 && !p.is_to_date() => {
+                    let inside = cuts.iter().copied().filter(|&d| w.start < d && d < w.end);
+                    let ends: Vec<Date> = std::iter::once(w.start)
+                        .chain(inside)
+                        .chain(std::iter::once(w.end))
+                        .collect();
+                    window_parts.push(
+                        ends.windows(2)
+                            .filter_map(|e| Period::range(e[0], e[1]).ok())
+                            .map(|q| Self::slot_of(&mut slots, &q, today, true))
                             .collect(),
                     );
                     window.push(Self::slot_of(&mut slots, &w, today, false));
@@ -1258,11 +1298,18 @@ impl Engine {
         let layers = pass::layers(&slots);
         let look = &self.look;
         // a pass over some record groups — a drill-down (one period), or a run over some
-        // KPIs (see `run_lapped`) — passes over the deal blocks far from its periods and
-        // takes closed deals by their close day; a pass over every group is the full
-        // scorecard's, whose periods cover most of the history, and reads every deal
+        // KPIs (see `run_lapped`) — or over own periods that span two years or less (a
+        // page over a date range: its period, the one before and last year's) passes over
+        // the deal blocks far from its periods' days and takes closed deals by their close
+        // day; the full scorecard's pass, whose periods cover most of the history, reads
+        // every deal
         let every_deal = self.every_deal.load(std::sync::atomic::Ordering::Relaxed);
-        let spans = (walk != Walk::ALL && !every_deal)
+        let own_days: i64 = layers
+            .iter()
+            .flat_map(|l| l.reach())
+            .map(|&(lo, hi)| i64::from(hi) - i64::from(lo))
+            .sum();
+        let spans = ((walk != Walk::ALL || own_days <= NARROW_DAYS) && !every_deal)
             .then(|| self.spans.get_or_init(|| pass::deal_spans(book)).as_slice());
 
         // Split owners into chunks of about equal work, a few per thread.
@@ -1677,7 +1724,7 @@ impl Engine {
             self.spans.get_or_init(|| pass::deal_spans(&self.book))
         };
         let deals = o.owner_off[p as usize] as usize..o.owner_off[p as usize + 1] as usize;
-        pass::deals_meeting(deals, spans, d, d.saturating_add(1)).flatten()
+        pass::deals_meeting(deals, spans, [(d, d.saturating_add(1))]).flatten()
     }
 
     /// Owner `p`'s deals open on day `d` as their records stand ([`Engine::open_on`]),

@@ -122,17 +122,20 @@ pub struct Layer {
     /// For a day `d` in `[asof_lo, asof_lo + len)`: the index of the first as-of day ≥ `d`.
     asof_lo: Day,
     first_asof: Vec<u16>,
+    /// The runs of days `lo..hi` on which a deal can count for a walk other than the
+    /// closed deals' (see [`Layer::reach`]), sorted and apart.
+    reach: Vec<(Day, Day)>,
 }
 
 impl Layer {
-    /// The days `lo..hi` a deal can count on in this layer: every slot's days and the
-    /// as-of days (which lie before a period that starts after today).
-    fn reach(&self) -> (Day, Day) {
-        let (lo, hi) = self.any.span();
-        match (self.asofs.first(), self.asofs.last()) {
-            (Some(a), Some(z)) => (lo.min(a.0), hi.max(z.0.saturating_add(1))),
-            _ => (lo, hi),
-        }
+    /// The runs of days `lo..hi` on which a deal can count in this layer for a walk
+    /// other than the closed deals' (which go by close day over every slot's days,
+    /// apart): the own slots' days and their as-of days (which lie before a period that
+    /// starts after today), sorted and apart. A layer's comparison slots can lie a year
+    /// or two from its own, and its own slots months apart (a date range's last-year
+    /// period and the range).
+    pub fn reach(&self) -> &[(Day, Day)] {
+        &self.reach
     }
     /// The index in `asofs` of the first as-of day on or after `d`.
     #[inline]
@@ -173,12 +176,27 @@ pub fn layers(slots: &[Slot]) -> Vec<Layer> {
             let first_asof = (asof_lo..asof_hi)
                 .map(|d| asofs.partition_point(|&(a, _)| a < d) as u16)
                 .collect();
+            let mut days: Vec<(Day, Day)> = own
+                .iter()
+                .map(|&g| (slots[g].start, slots[g].end))
+                .chain(asofs.iter().map(|&(a, _)| (a, a.saturating_add(1))))
+                .filter(|&(lo, hi)| lo < hi)
+                .collect();
+            days.sort_unstable();
+            let mut reach: Vec<(Day, Day)> = Vec::with_capacity(days.len());
+            for (lo, hi) in days {
+                match reach.last_mut() {
+                    Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
+                    _ => reach.push((lo, hi)),
+                }
+            }
             Layer {
                 own: Days::of(slots, &own),
                 any: Days::of(slots, &grp),
                 asofs,
                 asof_lo,
                 first_asof,
+                reach,
             }
         })
         .collect()
@@ -1407,17 +1425,20 @@ pub fn deal_spans(book: &Book) -> Vec<(Day, Day)> {
         .collect()
 }
 
-/// The runs of `deals` in blocks whose span (see [`deal_spans`]) meets days `lo..hi`,
-/// adjacent blocks in one run.
-pub(crate) fn deals_meeting(
+/// The runs of `deals` in blocks whose span (see [`deal_spans`]) meets one of the runs of
+/// days `days` (each `lo..hi`), adjacent blocks in one run.
+pub(crate) fn deals_meeting<'a>(
     deals: std::ops::Range<usize>,
-    spans: &[(Day, Day)],
-    lo: Day,
-    hi: Day,
-) -> impl Iterator<Item = std::ops::Range<usize>> {
+    spans: &'a [(Day, Day)],
+    days: impl AsRef<[(Day, Day)]> + 'a,
+) -> impl Iterator<Item = std::ops::Range<usize>> + 'a {
     let mut b = deals.start / BLOCK;
     let last = deals.end.div_ceil(BLOCK);
-    let meets = move |b: usize| spans.get(b).is_none_or(|&(a, z)| z >= lo && a < hi);
+    let meets = move |b: usize| {
+        spans
+            .get(b)
+            .is_none_or(|&(a, z)| days.as_ref().iter().any(|&(lo, hi)| z >= lo && a < hi))
+    };
     std::iter::from_fn(move || {
         while b < last && !meets(b) {
             b += 1;
@@ -1529,7 +1550,7 @@ pub fn owner_records(
     } else {
         (book.history.amounts.len(), book.history.closes.len())
     };
-    let (reach_lo, reach_hi) = layer.reach();
+    let reach = layer.reach();
     // deal `$i`'s stage history: entries (on the entry day) and exits (on the exit day);
     // one body for the full loop below and a drill-down's history-only loop
     macro_rules! deal_history {
@@ -1782,12 +1803,12 @@ pub fn owner_records(
     match part.spans {
         None => each_deal!(i0..i1),
         Some(spans) if history_only => {
-            for i in deals_meeting(i0..i1, spans, reach_lo, reach_hi).flatten() {
+            for i in deals_meeting(i0..i1, spans, reach).flatten() {
                 let (status, close) = (o.status[i], o.close[i]);
                 deal_history!(i, status, close);
             }
         }
-        Some(spans) => each_deal!(deals_meeting(i0..i1, spans, reach_lo, reach_hi).flatten()),
+        Some(spans) => each_deal!(deals_meeting(i0..i1, spans, reach).flatten()),
     }
 
     let l = &book.leads;

@@ -1053,6 +1053,59 @@ fn maven_totals_come_out_of_the_engine() {
     }
 }
 
+/// A page over a date range of its own makes one pass over the range, the one before it
+/// and last year's: it passes over the deal blocks far from their days, and cuts their
+/// trailing windows into parts they share. Every KPI of the company and of a team comes out
+/// as a pass reading every deal gives it, and as a pass over each period alone (one slot
+/// over its twelve trailing months) does.
+#[test]
+fn a_page_over_a_range_gives_what_each_period_alone_gives() {
+    use salesorg_core::kpi::{KPI_IDS, Value};
+    use salesorg_core::period::Period;
+    let e = demo_engine(20, 20000);
+    let today = parse_date("2026-06-30").unwrap();
+    let team = e
+        .scope(&format!("team:{}", e.book.people[0].id.as_str()))
+        .unwrap();
+    let scopes = [Scope::Company, team];
+    let mut ltv_seen = 0;
+    for (from, to) in [
+        ("2025-01-10", "2025-02-21"),
+        ("2025-06-01", "2025-09-15"),
+        ("2026-02-27", "2026-03-02"),
+        ("2026-06-20", "2026-08-10"),
+    ] {
+        let (from, to) = (parse_date(from).unwrap(), parse_date(to).unwrap());
+        let range = Period::range(from, to).unwrap();
+        let before = Period::range(from - (to - from), from).unwrap();
+        let periods = [range, before, range.shifted_years(-1)];
+        let together = e.run(&scopes, &periods, KPI_IDS, today).unwrap();
+        e.read_every_deal(true);
+        let every = e.run(&scopes, &periods, KPI_IDS, today).unwrap();
+        e.read_every_deal(false);
+        assert_eq!(format!("{together:?}"), format!("{every:?}"), "{range}");
+        for p in periods {
+            for a in e.run(&scopes, &[p], KPI_IDS, today).unwrap() {
+                let b = together
+                    .iter()
+                    .find(|b| b.scope == a.scope && b.period == a.period)
+                    .unwrap();
+                assert_eq!(
+                    format!("{:?}", a.values),
+                    format!("{:?}", b.values),
+                    "{p} alone"
+                );
+                ltv_seen += a
+                    .values
+                    .iter()
+                    .filter(|(k, v)| *k == "ltv" && !matches!(v, Value::Null(_)))
+                    .count();
+            }
+        }
+    }
+    assert!(ltv_seen >= 12, "ltv known in {ltv_seen} rows");
+}
+
 /// A drill-down passes over the blocks of deals that cannot meet its period: its value
 /// and every record behind it (in the pass's order) are those of a pass reading every
 /// deal, for each group of records, over months, quarters, a future quarter and a range.
