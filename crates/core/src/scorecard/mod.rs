@@ -130,9 +130,9 @@ impl Parts {
 pub const SPLIT_FROM: u64 = 200_000;
 
 /// A pass over every record group whose layers' own days (see [`pass::Layer::reach`])
-/// add up to at most this many passes over the deal blocks that cannot meet them (see
-/// [`pass::deal_spans`]), as a drill-down does: a page over a date range of its own walks
-/// its period and the one before in one layer and last year's in another.
+/// add up to at most this many days passes over the deal blocks that cannot meet them
+/// (see [`pass::deal_spans`]), as a drill-down does: a page over a date range of its own
+/// (the range, the one before and last year's: a few months of a history of years).
 const NARROW_DAYS: i64 = 2 * 366;
 
 /// How many chunks of owners each pass thread takes in turn (see
