@@ -354,15 +354,12 @@ impl<T: Copy> Differing<T> {
             .map(|k| self.values[k])
     }
 
-    /// The value row `r` gives among the entries `within` (a deal's, found with
-    /// [`gallop`]): a deal has few, so a scan.
+    /// The value row `r` gives, if it differs, searched from entry `from` on (a deal's
+    /// first, found with [`gallop`]): a deal has few, so the search is short.
     #[inline(always)]
-    pub fn find(&self, within: std::ops::Range<usize>, r: u32) -> Option<T> {
-        let lo = within.start;
-        self.rows[within]
-            .iter()
-            .position(|&x| x == r)
-            .map(|k| self.values[lo + k])
+    pub fn find_from(&self, from: usize, r: u32) -> Option<T> {
+        let k = gallop(&self.rows, from, r);
+        (self.rows.get(k) == Some(&r)).then(|| self.values[k])
     }
 
     /// The entries moved to their rows' new places (`dest[row]`) and sorted by them again.

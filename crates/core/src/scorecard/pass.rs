@@ -1042,8 +1042,7 @@ pub fn open_states<'a>(
 fn open_state_from(book: &Book, i: usize, a: Day, lo: Cursor) -> (OpenState, Cursor) {
     let o = &book.opps;
     let hi = book.history.overrides_from(lo, o.hist_off[i + 1]);
-    let (stage, close, amount, probability_bp, touched, row) =
-        state_at(book, i, a, (lo.0..hi.0, lo.1..hi.1));
+    let (stage, close, amount, probability_bp, touched, row) = state_at(book, i, a, lo);
     // (from the history row in force on day `a`; before the first, the deal as it is)
     let forecast = match row {
         None => o.fcat[i],
@@ -1062,15 +1061,15 @@ fn open_state_from(book: &Book, i: usize, a: Day, lo: Cursor) -> (OpenState, Cur
 
 /// The opportunity's state on day `a` while it was open: (stage, close day, amount in its
 /// own currency or None, probability bp, last touched day, the history row in force then
-/// or None before its first). `ovs` are the places of opportunity `i`'s rows among the
-/// history's differing amounts and close days. Always inline: it is called for every deal
+/// or None before its first). `ovs` are the places of opportunity `i`'s first rows among
+/// the history's differing amounts and close days (or past them). Always inline: it is called for every deal
 /// open on an as-of day, and the pass reads only part of what it works out.
 #[inline(always)]
 fn state_at(
     book: &Book,
     i: usize,
     a: Day,
-    ovs: (std::ops::Range<usize>, std::ops::Range<usize>),
+    ovs: Cursor,
 ) -> (u8, Day, Option<i64>, u16, Day, Option<usize>) {
     let o = &book.opps;
     let h = &book.history;
@@ -1093,10 +1092,12 @@ fn state_at(
     let mut amount = cur_amount;
     let mut close = o.close[i];
     let prob = h.prob(&book.stages, o, i, r, stage);
-    if let Some(x) = h.amounts.find(ovs.0, r as u32) {
+    // (row `r` is the deal's: its entries, if any, lie between the deal's first and the
+    // end of its rows, so no end is needed)
+    if let Some(x) = h.amounts.find_from(ovs.0, r as u32) {
         amount = Some(x);
     }
-    if let Some(x) = h.closes.find(ovs.1, r as u32) {
+    if let Some(x) = h.closes.find_from(ovs.1, r as u32) {
         close = x;
     }
     (stage, close, amount, prob, touched, Some(r))
@@ -1737,15 +1738,12 @@ pub fn owner_records(
                 };
                 // open on one of the layer's as-of days at all (most deals are not, for a period)
                 if j < layer.asofs.len() && layer.asofs[j].0 < open_until {
-                    let (r0, r1) = (o.hist_off[i], o.hist_off[i + 1]);
-                    ov = book.history.overrides_from(ov, r0);
-                    let ov_end = book.history.overrides_from(ov, r1);
+                    ov = book.history.overrides_from(ov, o.hist_off[i]);
                     while j < layer.asofs.len() && layer.asofs[j].0 < open_until {
                         let (a, g) = layer.asofs[j];
                         j += 1;
                         let g = g as usize;
-                        let (_, sclose, amount, prob, touched, _) =
-                            state_at(book, i, a, (ov.0..ov_end.0, ov.1..ov_end.1));
+                        let (_, sclose, amount, prob, touched, _) = state_at(book, i, a, ov);
                         let k = part.key(own.at(a), g);
                         let in_period = sclose != NO_DAY
                             && slots[g].start <= sclose
