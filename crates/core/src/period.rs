@@ -63,6 +63,14 @@ pub fn add_months(d: Date, months: i32) -> Date {
     first_of(idx.div_euclid(12), (idx.rem_euclid(12) + 1) as u8)
 }
 
+/// `date` moved by `years` whole years, on the same day of the month (the 29th of
+/// February on the 28th where that year has none).
+pub fn add_years(d: Date, years: i32) -> Date {
+    Date::from_calendar_date(d.year() + years, d.month(), d.day())
+        .or_else(|_| Date::from_calendar_date(d.year() + years, d.month(), 28))
+        .unwrap_or(d)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Grain {
     Month,
@@ -279,11 +287,7 @@ impl Period {
 
     /// The same kind of period one year earlier (P' in `revenue_growth_yoy`).
     pub fn shifted_years(&self, years: i32) -> Period {
-        let shift = |d: Date| {
-            Date::from_calendar_date(d.year() + years, d.month(), d.day())
-                .or_else(|_| Date::from_calendar_date(d.year() + years, d.month(), 28))
-                .unwrap_or(d)
-        };
+        let shift = |d: Date| add_years(d, years);
         let label = match self.label {
             Label::Quarter { fy, q } => Label::Quarter { fy: fy + years, q },
             Label::Year { fy } => Label::Year { fy: fy + years },

@@ -1090,16 +1090,17 @@ impl Engine {
         slots.len() - 1
     }
 
-    /// The 12 months ending at the period's end, and the periods of the same grain that
-    /// make it up (for summing bookings without another pass).
+    /// The 12 months ending at the period's end (spec §5 `ltv`: from the same day a year
+    /// before, a range's too), and the periods of the same grain that make it up (for
+    /// summing bookings without another pass).
     fn window(&self, p: &Period) -> (Period, Option<Vec<Period>>) {
         let cal = &self.book.settings.fiscal;
-        let start = crate::period::add_months(p.end, -12);
+        let start = crate::period::add_years(p.end, -1);
         let w = Period::range(start, p.end).unwrap_or(*p);
         // a period to date: the whole period's window as it stood on its last day so far
         // (as a period under way has it today)
         if p.is_to_date() {
-            let start = crate::period::add_months(p.whole_end, -12);
+            let start = crate::period::add_years(p.whole_end, -1);
             let w = Period::range(start, p.whole_end)
                 .ok()
                 .and_then(|w| w.to_date(p.last_day()))

@@ -1114,6 +1114,29 @@ fn customers_cost_and_funnel_by_hand() {
         // arpa 3610 / 1.5, churn 1 → ltv 2406.6667; ltv / cac = 2406.67 / 1700
         assert_eq!(k("company", "ltv"), "2406.6667");
         assert_eq!(k("company", "ltv_cac_ratio"), "1.415686");
+        // a range ending mid-month: its trailing 12 months are 2023-03-10..2024-03-10, from
+        // the same day a year before (not from the first of that month, which would take in
+        // O8, won on 2023-03-01, and find no customer at the start): bookings O7 500 + O1
+        // 1000 + O2 2000 = 3500; customers at its start ACC3 (first won 2023-03-01), at its
+        // end ACC1 and ACC2; ACC3 churned → arpa 3500 / 1.5, churn 1 → ltv 2333.3333
+        let range = "2024-01-15..2024-03-10";
+        assert_eq!(kpi(&e, "company", range, "ltv"), "2333.3333", "{kind}");
+        // and the same among the period before it and last year's, whose windows are cut
+        // into parts they share
+        let fiscal = e.book.settings.fiscal;
+        let periods: Vec<Period> = [range, "2023-11-19..2024-01-15", "2023-01-15..2023-03-10"]
+            .iter()
+            .map(|p| Period::parse(p, &fiscal).unwrap())
+            .collect();
+        let rows = e
+            .run(
+                &[salesorg_core::scorecard::Scope::Company],
+                &periods,
+                &["ltv"],
+                d("2026-01-01"),
+            )
+            .unwrap();
+        assert_eq!(rows[0].values[0].1.to_text("—"), "2333.3333");
         // (4−1)/(5−1) = 0.75 and 9/10 = 0.9
         assert_eq!(k("company", "csat_avg"), "0.825");
         let sc = table(&e, "company", Q1, "stage_conversion");
