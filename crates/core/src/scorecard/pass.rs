@@ -137,6 +137,12 @@ impl Layer {
     pub fn reach(&self) -> &[(Day, Day)] {
         &self.reach
     }
+    /// Whether days `first..=last` reach into one of the runs of [`Layer::reach`] (the
+    /// own slots' days, a gap between them apart).
+    #[inline]
+    fn meets(&self, first: Day, last: Day) -> bool {
+        self.reach.iter().any(|&(lo, hi)| last >= lo && first < hi)
+    }
     /// The index in `asofs` of the first as-of day on or after `d`.
     #[inline]
     fn first_asof(&self, d: Day) -> usize {
@@ -1603,7 +1609,7 @@ pub fn owner_records(
                     // the rows are in time order: a deal whose rows all fall before or
                     // after the layer's days has none with a slot (most deals, for one
                     // period)
-                    _ if !layer.own.overlaps(d0, d1) => {}
+                    _ if !layer.meets(d0, d1) => {}
                     // (untraced) rows in several slots or segments (seven deals in ten,
                     // for a quarter: their days span a quarter's end), a run of one slot
                     // and one segment at a time
