@@ -1168,14 +1168,17 @@ impl Engine {
         // slots and windows share (a page over a date range: the range's window is the
         // range and the months since last year's range; the one before's is last year's
         // range and the same months)
+        let windows: Vec<(Period, Option<Vec<Period>>)> = if need.window {
+            periods.iter().map(|p| self.window(p)).collect()
+        } else {
+            Vec::new()
+        };
         let cuts: Vec<Date> = if need.window && periods.len() > 1 {
             let mut cuts: Vec<Date> = periods
                 .iter()
-                .filter(|p| !p.is_to_date())
-                .flat_map(|p| {
-                    let w = self.window(p).0;
-                    [p.start, p.end, w.start, w.end]
-                })
+                .zip(&windows)
+                .filter(|(p, _)| !p.is_to_date())
+                .flat_map(|(p, (w, _))| [p.start, p.end, w.start, w.end])
                 .collect();
             cuts.sort_unstable();
             cuts.dedup();
@@ -1183,7 +1186,7 @@ impl Engine {
         } else {
             Vec::new()
         };
-        for (p, &m) in periods.iter().zip(&main) {
+        for (pi, (p, &m)) in periods.iter().zip(&main).enumerate() {
             // (of a period to date, last year's whole period, as a period under way
             // compares with today)
             last_year.push(if need.last_year {
@@ -1196,7 +1199,7 @@ impl Engine {
                 window.push(m);
                 continue;
             }
-            let (w, parts) = self.window(p);
+            let (w, parts) = windows[pi].clone();
             // periods of one grain share their parts (a year of quarters sums four of its
             // own slots); one period alone is better served by one slot over the twelve
             // months (a drill-down: two slots' cells instead of thirteen)

@@ -86,12 +86,6 @@ impl Days {
     pub fn span(&self) -> (Day, Day) {
         (self.lo, self.lo.saturating_add(self.map.len() as Day))
     }
-    /// Whether days `first..=last` reach into the periods or the days between them.
-    #[inline]
-    pub fn overlaps(&self, first: Day, last: Day) -> bool {
-        let (lo, hi) = self.span();
-        last >= lo && first < hi
-    }
     /// The first day after `d` that has a slot (`Day::MAX`: none).
     fn next_slot_day(&self, d: Day) -> Day {
         let from = (i64::from(d) - i64::from(self.lo) + 1).max(0) as usize;
@@ -141,7 +135,7 @@ impl Layer {
     /// own slots' days, a gap between them apart).
     #[inline]
     fn meets(&self, first: Day, last: Day) -> bool {
-        self.reach.iter().any(|&(lo, hi)| last >= lo && first < hi)
+        meets_runs(&self.reach, first, last)
     }
     /// The index in `asofs` of the first as-of day on or after `d`.
     #[inline]
@@ -1068,8 +1062,9 @@ fn open_state_from(book: &Book, i: usize, a: Day, lo: Cursor) -> (OpenState, Cur
 /// The opportunity's state on day `a` while it was open: (stage, close day, amount in its
 /// own currency or None, probability bp, last touched day, the history row in force then
 /// or None before its first). `ovs` are the places of opportunity `i`'s first rows among
-/// the history's differing amounts and close days (or past them). Always inline: it is called for every deal
-/// open on an as-of day, and the pass reads only part of what it works out.
+/// the history's differing amounts and close days (or past them). Always inline: it is
+/// called for every deal open on an as-of day, and the pass reads only part of what it
+/// works out.
 #[inline(always)]
 fn state_at(
     book: &Book,
@@ -1432,6 +1427,12 @@ pub fn deal_spans(book: &Book) -> Vec<(Day, Day)> {
         .collect()
 }
 
+/// Whether days `first..=last` reach into one of the runs of days `runs` (each `lo..hi`).
+#[inline]
+fn meets_runs(runs: &[(Day, Day)], first: Day, last: Day) -> bool {
+    runs.iter().any(|&(lo, hi)| last >= lo && first < hi)
+}
+
 /// The runs of `deals` in blocks whose span (see [`deal_spans`]) meets one of the runs of
 /// days `days` (each `lo..hi`), adjacent blocks in one run.
 pub(crate) fn deals_meeting<'a>(
@@ -1444,7 +1445,7 @@ pub(crate) fn deals_meeting<'a>(
     let meets = move |b: usize| {
         spans
             .get(b)
-            .is_none_or(|&(a, z)| days.as_ref().iter().any(|&(lo, hi)| z >= lo && a < hi))
+            .is_none_or(|&(a, z)| meets_runs(days.as_ref(), a, z))
     };
     std::iter::from_fn(move || {
         while b < last && !meets(b) {
@@ -2388,14 +2389,12 @@ mod tests {
         // and nothing before the first period or after the last is visited
         let r = layer.rows_within(&days, 0..days.len());
         assert_eq!((days[r.start], days[r.end - 1]), (10, 30));
-        // a run of days reaches the layer when one of its days has a slot, and does not
-        // when it lies wholly before the first period or after the last
+        // a run of days meets the layer exactly when one of its days has a slot: not when
+        // it lies wholly before the first period, between the two or after the last
         for first in 0..45 {
             for last in first..45 {
                 let any = (first..=last).any(|d| layer.slot(d).is_some());
-                let outside = last < 10 || first > 30;
-                assert_eq!(layer.overlaps(first, last), !outside, "{first}..={last}");
-                assert!(!any || !outside);
+                assert_eq!(ls[0].meets(first, last), any, "{first}..={last}");
             }
         }
     }
@@ -2448,6 +2447,6 @@ mod tests {
         let days: Vec<Day> = vec![1, 5, 12, 22, 29, 35];
         assert_eq!(l.own.rows_within(&days, 0..6), 3..5);
         assert_eq!(l.any.rows_within(&days, 0..6), 0..5);
-        assert!(!l.own.overlaps(0, 9) && l.any.overlaps(0, 9));
+        assert!(!l.meets(0, 9) && l.meets(25, 25));
     }
 }
