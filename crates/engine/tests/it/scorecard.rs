@@ -816,7 +816,22 @@ fn drilldowns_after_priming_their_scratch_are_unchanged() {
     let before: Vec<_> = kpis.iter().map(|&k| shown(k)).collect();
     let before_team: Vec<_> = ["activities", "win_rate"].map(team).to_vec();
     assert!(before.iter().all(|b| !b.1.is_empty()));
+    // of the KPIs over open deals, the one that lists them all, not only those due in
+    // the period; of those over closed deals, the one that lists won and lost
+    let picks = salesorg_engine::scorecard::priming_kpis();
+    for k in [
+        "data_completeness_share",
+        "win_rate",
+        "stage_conversion",
+        "activities",
+    ] {
+        assert!(picks.contains(&k), "{picks:?}");
+    }
+    for k in ["pipeline_open", "bookings", "lost_deals"] {
+        assert!(!picks.contains(&k), "{picks:?}");
+    }
     let n = prime_drilldown_scratch(&e, Period::parse("FY2025", &fiscal).unwrap(), today).unwrap();
+    assert!(n >= picks.len(), "{n}");
     // closed deals, created, open, history, leads, activities, customers, facts and mixes
     assert!(
         (8..=salesorg_engine::scorecard::default_kpis().len()).contains(&n),
