@@ -569,6 +569,13 @@ impl Loaded {
             while total > self.grid_budget && g.len() > 1 {
                 let (_, c) = g.remove(0);
                 total -= size(&c);
+                // (its arrays to the next pass, unless a view still reads it)
+                if let Ok(c) = Arc::try_unwrap(c)
+                    && let Some(Ok(made)) = c.into_inner()
+                    && let Ok(made) = Arc::try_unwrap(made)
+                {
+                    self.engine.recycle_grid(made);
+                }
             }
         }
         Ok(got)

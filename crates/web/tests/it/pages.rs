@@ -254,6 +254,44 @@ fn warmed_landing_pages_equal_cold_renders() {
     }
 }
 
+/// A server that keeps no company-wide pass but the last (its budget one byte) hands each
+/// dropped pass's arrays to the next pass, which must start them from zero: a company-wide
+/// viewer's pages and answers over one date range after another are those of a server
+/// that keeps every pass.
+#[test]
+fn passes_dropped_from_the_budget_lend_their_arrays_to_the_next_unchanged() {
+    let fx = fixture(BackendKind::Sqlite);
+    let mut cfg = fx.app.cfg.clone();
+    cfg.grid_cache_bytes = 1;
+    let small_app = salesorg_web::App::new(cfg).unwrap();
+    small_app.load().unwrap();
+    let small = Fx {
+        router: salesorg_web::router(small_app.clone()),
+        app: small_app,
+        _store: salesorg_store::testing::fresh(BackendKind::Sqlite),
+        people: fx.people.clone(),
+    };
+    let cro = sign_in(&fx, "cro", PASSWORD).unwrap();
+    // (a longer range first: the arrays lent to the shorter ones after it hold more)
+    for p in [
+        "2025-03-01..2026-02-15",
+        "2026-07-01..2026-09-30",
+        "2026-01-10..2026-02-20",
+        "2025-06-15..2025-08-01",
+        "2026-07-01..2026-09-30",
+    ] {
+        for uri in [
+            format!("/?period={p}"),
+            format!("/api/scorecard?scope=company&period={p}"),
+        ] {
+            let kept = call(&fx, "GET", &uri, &cro, None);
+            let lent = call(&small, "GET", &uri, &cro, None);
+            assert_eq!(kept.status, StatusCode::OK, "{uri}");
+            assert_eq!(redact(&lent.body), redact(&kept.body), "{uri}");
+        }
+    }
+}
+
 /// The admin page's upload: a Salesforce export lands whole (and the engine reloads), a
 /// broken one is refused with every problem by file, line and column and nothing written,
 /// and an upload without the CSRF token does nothing.
