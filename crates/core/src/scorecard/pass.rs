@@ -139,8 +139,9 @@ pub struct DayIndex {
 
 impl DayIndex {
     /// At most this many buckets per owner (about 11 MB for the four columns of the 10M
-    /// demo's 9,603 owners).
-    const BUCKETS: i64 = 128;
+    /// demo's 9,603 owners), and at most one per eight rows of the column, so that the
+    /// index is at most an eighth of the column however many owners share it.
+    const BUCKETS: usize = 128;
 
     /// The index of `rows` (each owner's sorted by `day`; owner `p`'s are
     /// `owner_off[p]..owner_off[p + 1]`). Days [`NO_DAY`] sort first and fall in no
@@ -155,12 +156,13 @@ impl DayIndex {
             (lo, hi) = (0, 0);
         }
         let span = hi - lo + 1;
+        let owners = owner_off.len().saturating_sub(1);
+        let most = (rows.len() / (owners.max(1) * 8)).clamp(1, Self::BUCKETS) as i64;
         let mut shift = 0;
-        while span >> shift >= Self::BUCKETS {
+        while span >> shift >= most {
             shift += 1;
         }
         let nb = ((span - 1) >> shift) as usize + 1;
-        let owners = owner_off.len().saturating_sub(1);
         let mut off = Vec::with_capacity(owners * (nb + 1));
         for p in 0..owners {
             let (mut r, end) = (owner_off[p] as usize, owner_off[p + 1] as usize);
@@ -2536,7 +2538,11 @@ mod tests {
             let mut days: Vec<Day> = Vec::new();
             let mut off = vec![0u32];
             for owner in 0..7 {
-                let n = if owner == 2 { 0 } else { next(60) };
+                let n = match owner {
+                    2 => 0,
+                    5 => next(6),
+                    _ => next(3000),
+                };
                 let mut mine: Vec<Day> = (0..n)
                     .map(|_| match next(10) {
                         0 => NO_DAY,
@@ -2549,7 +2555,10 @@ mod tests {
                 off.push(days.len() as u32);
             }
             let ix = DayIndex::build(&days, |&d| d, &off);
-            assert!(ix.nb as i64 <= DayIndex::BUCKETS, "{span}");
+            assert!(
+                ix.nb <= DayIndex::BUCKETS && ix.off.len() * 8 <= days.len() + 64,
+                "{span}"
+            );
             for p in 0..7u32 {
                 let r = off[p as usize] as usize..off[p as usize + 1] as usize;
                 let mut probes: Vec<Day> = vec![NO_DAY, Day::MAX, -5, 0];
