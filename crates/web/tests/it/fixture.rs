@@ -123,6 +123,19 @@ fn made(kind: BackendKind, more: impl FnOnce(&mut TestStore), load: bool) -> Fx 
     }
 }
 
+/// A second server over `fx`'s store, made with `cfg` and loaded (a cold one, or one
+/// configured otherwise), with `fx`'s viewers.
+pub fn another_server(fx: &Fx, cfg: Config) -> Fx {
+    let app = App::new(cfg).unwrap();
+    app.load().unwrap();
+    Fx {
+        router: salesorg_web::router(app.clone()),
+        app,
+        _store: fresh(BackendKind::Sqlite),
+        people: fx.people.clone(),
+    }
+}
+
 /// Everyone `viewer` may see: themselves and whoever was in their subtree on any day
 /// (computed from the reporting lines, independently of the engine's segments).
 pub fn visible(fx: &Fx, viewer: &str) -> BTreeSet<String> {

@@ -204,14 +204,7 @@ fn warmed_landing_pages_equal_cold_renders() {
     );
     let dir = sign_in(&fx, "dir_a", PASSWORD).unwrap();
     let warm = call(&fx, "GET", "/", &dir, None);
-    let cold_app = salesorg_web::App::new(fx.app.cfg.clone()).unwrap();
-    cold_app.load().unwrap();
-    let cold_fx = Fx {
-        router: salesorg_web::router(cold_app.clone()),
-        app: cold_app,
-        _store: salesorg_store::testing::fresh(BackendKind::Sqlite),
-        people: fx.people.clone(),
-    };
+    let cold_fx = another_server(&fx, fx.app.cfg.clone());
     let cold = call(&cold_fx, "GET", "/", &dir, None);
     assert_eq!(warm.status, StatusCode::OK);
     assert_eq!(redact(&warm.body), redact(&cold.body));
@@ -263,14 +256,7 @@ fn passes_dropped_from_the_budget_lend_their_arrays_to_the_next_unchanged() {
     let fx = fixture(BackendKind::Sqlite);
     let mut cfg = fx.app.cfg.clone();
     cfg.grid_cache_bytes = 1;
-    let small_app = salesorg_web::App::new(cfg).unwrap();
-    small_app.load().unwrap();
-    let small = Fx {
-        router: salesorg_web::router(small_app.clone()),
-        app: small_app,
-        _store: salesorg_store::testing::fresh(BackendKind::Sqlite),
-        people: fx.people.clone(),
-    };
+    let small = another_server(&fx, cfg);
     let cro = sign_in(&fx, "cro", PASSWORD).unwrap();
     // (a longer range first: the arrays lent to the shorter ones after it hold more)
     for p in [
