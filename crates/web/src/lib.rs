@@ -551,10 +551,21 @@ impl Loaded {
         };
         let got = cell
             .get_or_init(|| {
-                self.engine
-                    .grid(periods, today, need)
-                    .map(Arc::new)
-                    .map_err(|e| e.to_string())
+                let t = Instant::now();
+                let made = self.engine.grid(periods, today, need);
+                // (a pass of its own is most of a page's wait: said with what it held)
+                if let Ok(g) = &made {
+                    let names: Vec<String> =
+                        periods.iter().map(|p| format!("\"{p}\"")).collect();
+                    log!(
+                        "{{\"level\":\"info\",\"msg\":\"company-wide pass made\",\"periods\":[{}],\"slots\":{},\"mb\":{},\"ms\":{}}}",
+                        names.join(","),
+                        g.ng,
+                        g.bytes() >> 20,
+                        t.elapsed().as_millis()
+                    );
+                }
+                made.map(Arc::new).map_err(|e| e.to_string())
             })
             .clone()
             .map_err(ScorecardError::Data)?;
