@@ -663,6 +663,11 @@ pub fn run() -> Result<()> {
             let k = *k.first().ok_or_else(|| anyhow!("name a KPI"))?;
             let (engine, _) =
                 salesorg_engine::scorecard::load(&mut store, &cat, true, true, &Bar::new())?;
+            // (one drill-down: nothing to make ahead for a next one, such as the index by
+            // day of each owner's rows, 77 ms at 10M deals for a few milliseconds saved)
+            if *repeat == 0 {
+                engine.keep_nothing_for_next();
+            }
             let scope = scope_of(&engine, scope)?;
             let period = match period {
                 Some(p) => salesorg_core::period::Period::parse(p, &engine.book.settings.fiscal)?,
