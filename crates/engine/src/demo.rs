@@ -1233,8 +1233,16 @@ pub fn generate(
                 }
                 _ => (stage, prob, fc, amount, close),
             };
-            let next_step =
-                (is_open && g.rng.random_bool(0.8)).then(|| "Follow-up call".to_owned());
+            // (a closed deal keeps the next step it had, as Salesforce keeps the field: a
+            // past quarter's data completeness had read 0.3 % when only the deals open
+            // today had one; four in five, by the deal's number, so that the random
+            // stream, and every record after, is as before)
+            let next_step = if is_open {
+                g.rng.random_bool(0.8)
+            } else {
+                opp_n % 5 != 0
+            }
+            .then(|| "Follow-up call".to_owned());
             let source = SOURCES[g.rng.random_range(0..SOURCES.len())];
             opps.push(Opportunity {
                 id: id.clone(),

@@ -119,6 +119,25 @@ fn the_demos_histories_move_as_a_crms_do() {
     assert!(overdue > 0, "no open deal overdue");
 }
 
+/// The demo's closed deals keep their next steps, as a CRM's do, so that a past quarter's
+/// data completeness (which reads the next step a deal has) is as realistic as this
+/// quarter's: it had read 0.3 % when only the deals open today had one.
+#[test]
+fn the_demos_past_quarters_have_realistic_data_completeness() {
+    use salesorg_core::period::Period;
+    let e = demo_engine(60, 3000);
+    let today = parse_date("2026-06-30").unwrap();
+    let cal = e.book.settings.fiscal;
+    for p in ["FY2025-Q3", "FY2026-Q1", "FY2026-Q2"] {
+        let q = Period::parse(p, &cal).unwrap();
+        let rows = e
+            .run(&[Scope::Company], &[q], &["data_completeness_share"], today)
+            .unwrap();
+        let share: f64 = rows[0].values[0].1.to_text("").parse().unwrap();
+        assert!((0.5..0.95).contains(&share), "{p}: {share}");
+    }
+}
+
 /// The demo's end falls in years whose three years before and few after the calendar
 /// holds: an end near 9999 had panicked (9999-06-30) or never ended (9999-12-31), and one
 /// near year 1 named a day before it; each is refused before anything is written, and the
