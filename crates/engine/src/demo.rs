@@ -1240,7 +1240,7 @@ pub fn generate(
             let next_step = if is_open {
                 g.rng.random_bool(0.8)
             } else {
-                opp_n % 5 != 0
+                !opp_n.is_multiple_of(5)
             }
             .then(|| "Follow-up call".to_owned());
             let source = SOURCES[g.rng.random_range(0..SOURCES.len())];
