@@ -69,27 +69,27 @@ impl Days {
         days: &[Day],
         range: std::ops::Range<usize>,
     ) -> std::ops::Range<usize> {
-        let (lo, hi) = self.span();
-        let d = &days[range.clone()];
-        let a = d.partition_point(|&x| x < lo);
-        let b = a + d[a..].partition_point(|&x| x < hi);
-        range.start + a..range.start + b
+        self.owner_rows_within(days, |&d| d, range, None)
     }
-    /// [`Days::rows_within`] for owner `p`'s rows (`range`, all of them), found through
-    /// the column's [`DayIndex`] where there is one.
+    /// [`Days::rows_within`] for `rows` sorted by `day` in `range`, owner `p`'s (all of
+    /// them), found through their [`DayIndex`] where there is one (`index`).
     #[inline]
-    pub fn owner_rows_within(
+    pub fn owner_rows_within<T>(
         &self,
-        days: &[Day],
+        rows: &[T],
+        day: impl Fn(&T) -> Day + Copy,
         range: std::ops::Range<usize>,
         index: Option<(&DayIndex, u32)>,
     ) -> std::ops::Range<usize> {
-        let Some((ix, p)) = index else {
-            return self.rows_within(days, range);
-        };
         let (lo, hi) = self.span();
-        let a = ix.first_at(days, |&d| d, p, range.clone(), lo);
-        a..ix.first_at(days, |&d| d, p, range, hi).max(a)
+        let Some((ix, p)) = index else {
+            let d = &rows[range.clone()];
+            let a = d.partition_point(|x| day(x) < lo);
+            let b = a + d[a..].partition_point(|x| day(x) < hi);
+            return range.start + a..range.start + b;
+        };
+        let a = ix.first_at(rows, day, p, range.clone(), lo);
+        a..ix.first_at(rows, day, p, range, hi).max(a)
     }
     /// Whether no day has a slot.
     #[inline]
@@ -1617,18 +1617,30 @@ fn day_runs<'a>(
     slots: &'a [Slot],
     own: OwnerSegments<'a>,
 ) -> impl Iterator<Item = (std::ops::Range<usize>, usize, u32)> + 'a {
+    day_runs_by(days, |&d| d, rows, map, slots, own)
+}
+
+/// [`day_runs`] over records sorted by `day` (the surveys).
+fn day_runs_by<'a, T>(
+    recs: &'a [T],
+    day: impl Fn(&T) -> Day + Copy + 'a,
+    rows: std::ops::Range<usize>,
+    map: &'a Days,
+    slots: &'a [Slot],
+    own: OwnerSegments<'a>,
+) -> impl Iterator<Item = (std::ops::Range<usize>, usize, u32)> + 'a {
     let mut i = rows.start;
     std::iter::from_fn(move || {
         while i < rows.end {
-            let d = days[i];
+            let d = day(&recs[i]);
             let Some(g) = map.slot(d) else {
                 // days between slots: on to the first row of the next slot's days
                 let next = map.next_slot_day(d);
-                i += days[i..rows.end].partition_point(|&x| x < next);
+                i += recs[i..rows.end].partition_point(|x| day(x) < next);
                 continue;
             };
             let (seg, end) = run_at(d, g, slots, own);
-            let j = i + days[i..rows.end].partition_point(|&x| x < end);
+            let j = i + recs[i..rows.end].partition_point(|x| day(x) < end);
             let run = i..j;
             i = j;
             return Some((run, g, seg));
@@ -1685,7 +1697,7 @@ pub fn owner_records(
     // at a time (an owner's deals are sorted by close), only those of the layer's days
     if w.closed {
         let ix = part.index.map(|x| (&x.close, p));
-        let closed = layer.any.owner_rows_within(&o.close, i0..i1, ix);
+        let closed = layer.any.owner_rows_within(&o.close, |&d| d, i0..i1, ix);
         for (run, g, seg) in day_runs(&o.close, closed, &layer.any, slots, own) {
             closed_deals(book, slots, run, g, seg, part);
         }
@@ -1965,7 +1977,7 @@ pub fn owner_records(
         let ix = part.index.map(|x| (&x.leads, p));
         layer
             .own
-            .owner_rows_within(&l.created_day, owned(&l.owner_off, p), ix)
+            .owner_rows_within(&l.created_day, |&d| d, owned(&l.owner_off, p), ix)
     } else {
         0..0
     };
@@ -2019,7 +2031,7 @@ pub fn owner_records(
         let ix = part.index.map(|x| (&x.activities, p));
         layer
             .own
-            .owner_rows_within(&ac.day, owned(&ac.owner_off, p), ix)
+            .owner_rows_within(&ac.day, |&d| d, owned(&ac.owner_off, p), ix)
     } else {
         0..0
     };
@@ -2383,46 +2395,19 @@ pub fn owner_surveys(
         // cell is looked up where a run ends (its day, slot and segment had been looked up
         // for each survey and each layer), each cell's scores added in the same order
         for layer in layers {
-            let mut until = Day::MIN;
-            let mut cell = None;
             // (only those of the layer's days: a page over a period of its own had walked
             // every survey of the owner's for each layer)
-            let range = owned(&look.surveys, p);
-            let (lo, hi) = layer.own.span();
-            let (mut i, to) = match part.index {
-                Some(x) => {
-                    let at = |d| x.surveys.first_at(sv, |s| s.day, p, range.clone(), d);
-                    let i = at(lo);
-                    (i, at(hi).max(i))
-                }
-                None => {
-                    let all = &sv[range.clone()];
-                    let i = all.partition_point(|s| s.day < lo);
-                    let n = i + all[i..].partition_point(|s| s.day < hi);
-                    (range.start + i, range.start + n)
-                }
-            };
-            while i < to {
-                let s = &sv[i];
-                if s.day >= until {
-                    let Some(g) = layer.own.slot(s.day) else {
-                        // days between slots (ten months between a date range's last
-                        // year and the range): on to the first survey of the next slot's
-                        // days (each had been looked up)
-                        let next = layer.own.next_slot_day(s.day);
-                        i += sv[i..to].partition_point(|s| s.day < next);
-                        continue;
-                    };
-                    let seg;
-                    (seg, until) = run_at(s.day, g, slots, own);
-                    cell = Some(part.key(seg, g));
-                }
-                if let Some(k) = cell {
+            let ix = part.index.map(|x| (&x.surveys, p));
+            let rows = layer
+                .own
+                .owner_rows_within(sv, |s| s.day, owned(&look.surveys, p), ix);
+            for (run, g, seg) in day_runs_by(sv, |s| s.day, rows, &layer.own, slots, own) {
+                let k = part.key(seg, g);
+                for s in &sv[run] {
                     let c = &mut part.cells[k];
                     c.surveys += 1;
                     c.survey_sum += s.score;
                 }
-                i += 1;
             }
         }
         return;
