@@ -1278,43 +1278,27 @@ fn ends_in_date_order<'a>(
     picked.map(|(low, high)| (total, low, high))
 }
 
-/// The keys `fill` puts out for `0..n`, on every core ([`runs_of`]), in a spare buffer
-/// ([`DAY_KEYS`]) made room for `expected` of them: this thread's run fills it, the other
-/// cores' runs a spare buffer each, added after it. Fresh buffers, grown as they filled,
-/// had been a third of the first drill-down into every deal open on a quarter's as-of day
-/// at 10M deals (470K keys), in page faults.
+/// The keys `fill` puts out for `0..n`, on every core ([`on_runs`]), each run's in a spare
+/// buffer ([`DAY_KEYS`]) made room for `expected` of them, the others' added to this
+/// thread's. Fresh buffers, grown as they filled, had been a third of the first drill-down
+/// into every deal open on a quarter's as-of day at 10M deals (470K keys), in page faults.
 fn keyed(
     n: usize,
     expected: usize,
     fill: impl Fn(std::ops::Range<usize>, &mut Vec<DayKey>) + Sync,
 ) -> Vec<DayKey> {
-    let runs = runs_of(n);
-    let mut keys = DAY_KEYS.take();
-    keys.reserve(expected);
-    let Some((last, rest)) = runs.split_last() else {
-        return keys;
-    };
-    let fill = &fill;
-    std::thread::scope(|sc| {
-        let others: Vec<_> = rest
-            .iter()
-            .map(|r| {
-                let r = r.clone();
-                sc.spawn(move || {
-                    let mut part = DAY_KEYS.take();
-                    part.reserve(expected);
-                    fill(r, &mut part);
-                    part
-                })
-            })
-            .collect();
-        fill(last.clone(), &mut keys);
-        for h in others {
-            let part = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-            keys.extend_from_slice(&part);
-            DAY_KEYS.give(part);
-        }
+    let mut parts = on_runs(&runs_of(n), |r| {
+        let mut part = DAY_KEYS.take();
+        part.reserve(expected);
+        fill(r, &mut part);
+        part
     });
+    // (this thread's run is the last)
+    let mut keys = parts.pop().unwrap_or_else(|| DAY_KEYS.take());
+    for part in parts {
+        keys.extend_from_slice(&part);
+        DAY_KEYS.give(part);
+    }
     keys
 }
 
