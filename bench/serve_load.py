@@ -24,16 +24,21 @@
    that warming did not prepare (the first render: the pass over the records behind the
    number and their sort) and its second page; company-wide, or with --drill-scope a team's
    (whose drill-downs also split their records by direct report);
-7. with --bulk, fetches the CRO's bulk export (`/api/scorecard/bulk`, every team/unit scope x
+7. with --ranges N, opens the CRO's landing page over N date ranges (7 to 70 days, a fixed
+   list from 2024-02 on; each page makes a company-wide pass of its own) and times each
+   first render;
+8. with --bulk, fetches the CRO's bulk export (`/api/scorecard/bulk`, every team/unit scope x
    12 quarters x every KPI, CSV) six times: the first rolls the rows up from the kept standard
    pass, the next find them kept;
-8. prints requests/s, p50/p95/p99 and non-2xx answers for each, and the page and drill-down
+9. prints requests/s, p50/p95/p99 and non-2xx answers for each, and the page and drill-down
    times, then stops the server (SIGTERM: a graceful shutdown). --skip-load skips step 4.
 Nothing here is a timed test: run it by hand, read the numbers.
 """
 import argparse
+import datetime
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -74,6 +79,12 @@ def free_port():
     return p
 
 
+def minor_faults(pid):
+    """The process's minor page faults so far (each a fresh page the kernel cleared, or one
+    it mapped again)."""
+    return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[7])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", required=True, help="a SQLite store (e.g. the 10M store of scorecard_vs_duckdb.py)")
@@ -88,6 +99,11 @@ def main():
     ap.add_argument("--drill-scope", default=None,
                     help="with --drilldowns: this scope's drill-downs (e.g. team:P-00001, the CRO's team, "
                          "whose drill-downs also split the records by direct report) instead of the company's")
+    ap.add_argument("--ranges", type=int, default=0,
+                    help="also time the CRO's landing page over this many date ranges of 7 to 70 days "
+                         "(a fixed list from 2024-02 on), each one's first render")
+    ap.add_argument("--ranges-after", type=float, default=0,
+                    help="with --ranges: wait this many seconds after warming before the first range")
     ap.add_argument("--bulk", action="store_true",
                     help="also time the CRO's bulk export (every team/unit scope x 12 quarters x every KPI, CSV)")
     a = ap.parse_args()
@@ -215,6 +231,24 @@ def main():
                     pass
                 drills.append((k, period, first, (time.time() - t) * 1e3, len(body)))
 
+    # the company-wide viewer's landing page over date ranges none of warming's passes
+    # holds: each page makes a pass of its own over the range, the range before it and
+    # last year's (logged by the server as "company-wide pass made")
+    ranges = []
+    if a.ranges:
+        time.sleep(a.ranges_after)
+        rng = random.Random(43)
+        first_day = datetime.date(2024, 2, 1)
+        for _ in range(a.ranges):
+            start = first_day + datetime.timedelta(days=rng.randrange(0, 900))
+            end = start + datetime.timedelta(days=rng.randrange(7, 71))
+            period = f"{start.isoformat()}..{end.isoformat()}"
+            faults = minor_faults(srv.pid)
+            t = time.time()
+            body = opener.open(base + f"/?period={period}").read()
+            ms = (time.time() - t) * 1e3
+            ranges.append((period, ms, len(body), minor_faults(srv.pid) - faults))
+
     # the bulk export, as `scorecard --all --grain quarter` over the three fiscal years, for
     # the company-wide viewer: the first request rolls every row up from the kept standard
     # pass and keeps its classes of segments with it, later ones roll up from those (until
@@ -248,6 +282,15 @@ def main():
     if drills:
         slow = [d for d in drills if d[2] > 100]
         print(f"drill-downs over 100 ms on first render: {len(slow)} of {len(drills)}")
+    if ranges:
+        for period, ms, size, faults in ranges:
+            print(f"landing page over {period} as bench-cro: first {ms:.0f} ms ({size / 1024:.0f} KB; "
+                  f"the server's minor page faults {faults:,}, {faults * 4 / 1024:.0f} MB of fresh pages)")
+        ts = [r[1] for r in ranges]
+        head, tail = sorted(ts[:16]), sorted(ts[16:])
+        print(f"landing pages over {len(ts)} date ranges: mean {sum(ts) / len(ts):.0f} ms, "
+              f"median {sorted(ts)[len(ts) // 2]:.0f} ms; the first 16 median {head[len(head) // 2]:.0f} ms"
+              + (f", the rest median {tail[len(tail) // 2]:.0f} ms" if tail else ""))
     if bulk:
         rest = sorted(b[0] for b in bulk[1:])
         print(f"bulk export (quarter, FY2024-Q1..FY2026-Q4, CSV) as bench-cro: {bulk[0][1]:,} rows, "
