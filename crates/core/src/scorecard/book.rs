@@ -785,6 +785,8 @@ pub struct Book {
     /// Targets on the other KPIs of [`crate::kpi::can_target`] (calls, win rate…).
     pub targets: Vec<QuotaEntry>,
     pub holidays: Vec<Day>,
+    /// The quota pro-rating's weights by day, from `settings` (see [`MonthWeights`]).
+    pub month_weights: MonthWeights,
 }
 
 /// Part `k` of `n` (about equal shares) of a column.
@@ -1153,42 +1155,135 @@ impl Book {
     /// with pro-rating (`quota_prorating`), the share of its period's weight that falls in
     /// them, rounded once to the ten-thousandth (a month weighs its fiscal month's weight,
     /// a part of a month the part of that weight its days are); `None` otherwise.
+    #[inline]
     pub fn quota_share(&self, q: &QuotaEntry, start: Day, end: Day) -> Option<i64> {
         if start <= q.start && q.end <= end {
             return Some(q.amount);
         }
-        // (without pro-rating, as for most: no more to look at, for each quota and slot)
-        let w = self.settings.quota_prorating.weights()?;
+        // (most quotas miss most periods: looked at first, for each quota and slot)
         let (a, b) = (start.max(q.start), end.min(q.end));
         if a >= b {
             return None;
         }
+        // (without pro-rating, as for most: no more to look at)
+        let w = self.settings.quota_prorating.weights()?;
         let whole = self.weight(&w, q.start, q.end);
         (whole > 0).then(|| div_round(i128::from(q.amount) * self.weight(&w, a, b), whole) as i64)
     }
 
-    /// The weight of the days `a..b` under the fiscal months' weights `w`, in units of
-    /// 1/[`MONTH_LCM`] of a month's weight.
+    /// The weight of the days `a..b` under the fiscal months' weights `w` (the book's
+    /// settings'), in units of 1/[`MONTH_LCM`] of a month's weight: from the running
+    /// totals ([`MonthWeights`]) where they cover both days, else month by month.
     fn weight(&self, w: &[u32; 12], a: Day, b: Day) -> i128 {
-        let first = i32::from(self.settings.fiscal.start_month());
-        let mut total = 0i128;
-        let mut d = date_of(a);
-        let end = date_of(b);
-        while d < end {
-            let month_start = crate::period::first_of(d.year(), d.month() as u8);
-            let next = crate::period::add_months(month_start, 1);
-            // (at the end of time a month has no next: stop)
-            if next <= d || next <= month_start {
-                break;
-            }
-            let days_in = i128::from((next - month_start).whole_days());
-            let upto = next.min(end);
-            let days = i128::from((upto - d).whole_days());
-            let fiscal = (d.month() as i32 - first).rem_euclid(12) as usize;
-            total += i128::from(w[fiscal]) * days * (MONTH_LCM / days_in);
-            d = upto;
+        if b <= a {
+            return 0;
         }
-        total
+        match (
+            self.month_weights.total_at(a),
+            self.month_weights.total_at(b),
+        ) {
+            (Some(x), Some(y)) => y - x,
+            _ => weight_by_months(&self.settings, w, a, b),
+        }
+    }
+}
+
+/// [`Book::weight`] walked month by month.
+fn weight_by_months(settings: &Settings, w: &[u32; 12], a: Day, b: Day) -> i128 {
+    let first = i32::from(settings.fiscal.start_month());
+    let mut total = 0i128;
+    let mut d = date_of(a);
+    let end = date_of(b);
+    while d < end {
+        let month_start = crate::period::first_of(d.year(), d.month() as u8);
+        let next = crate::period::add_months(month_start, 1);
+        // (at the end of time a month has no next: stop)
+        if next <= d || next <= month_start {
+            break;
+        }
+        let days_in = i128::from((next - month_start).whole_days());
+        let upto = next.min(end);
+        let days = i128::from((upto - d).whole_days());
+        let fiscal = (d.month() as i32 - first).rem_euclid(12) as usize;
+        total += i128::from(w[fiscal]) * days * (MONTH_LCM / days_in);
+        d = upto;
+    }
+    total
+}
+
+/// The quota pro-rating's weights (the settings' `quota_prorating`) as a running total
+/// over the days of the years [`MonthWeights::FROM_YEAR`] to [`MonthWeights::TO_YEAR`]: a
+/// day weighs its fiscal month's weight over the month's days, so the weight of days
+/// `a..b` is the total at `b` less the total at `a`, two lookups where the walk month by
+/// month ([`weight_by_months`]) converted and compared dates for every quota and period
+/// (at 10M deals, a pass over a date range's three periods spent 18 ms on one core on it).
+#[derive(Debug, Clone, Default)]
+pub struct MonthWeights {
+    /// The first day of each month, then the day after the last month.
+    starts: Vec<Day>,
+    /// The weight of the table's days before each of `starts`.
+    totals: Vec<i128>,
+    /// A day's weight in each month.
+    per_day: Vec<i128>,
+}
+
+impl MonthWeights {
+    pub const FROM_YEAR: i32 = 1900;
+    pub const TO_YEAR: i32 = 2200;
+
+    /// The table for `settings` (empty without pro-rating).
+    pub fn new(settings: &Settings) -> MonthWeights {
+        let Some(w) = settings.quota_prorating.weights() else {
+            return MonthWeights::default();
+        };
+        let first = i32::from(settings.fiscal.start_month());
+        let n = ((Self::TO_YEAR - Self::FROM_YEAR) * 12) as usize;
+        let mut t = MonthWeights {
+            starts: Vec::with_capacity(n + 1),
+            totals: Vec::with_capacity(n + 1),
+            per_day: Vec::with_capacity(n),
+        };
+        let mut total = 0i128;
+        for year in Self::FROM_YEAR..Self::TO_YEAR {
+            for month in 1..=12u8 {
+                let start = crate::period::first_of(year, month);
+                let days_in =
+                    i128::from((crate::period::add_months(start, 1) - start).whole_days());
+                let fiscal = (i32::from(month) - first).rem_euclid(12) as usize;
+                let per_day = i128::from(w[fiscal]) * (MONTH_LCM / days_in);
+                t.starts.push(day(start));
+                t.totals.push(total);
+                t.per_day.push(per_day);
+                total += per_day * days_in;
+            }
+        }
+        t.starts
+            .push(day(crate::period::first_of(Self::TO_YEAR, 1)));
+        t.totals.push(total);
+        t
+    }
+
+    /// The weight of the table's days before day `d`, if the table reaches it.
+    pub fn total_at(&self, d: Day) -> Option<i128> {
+        let (&first, &last) = (self.starts.first()?, self.starts.last()?);
+        if d < first || d > last {
+            return None;
+        }
+        // (the month that holds `d`, or the day after the last one: a guess from the
+        // mean month, 146,097 days to 4,800 months, put right by a step or two; a search
+        // of the table's months was most of a lookup)
+        let mut m = ((i64::from(d - first) * 4800) / 146_097) as usize;
+        m = m.min(self.starts.len() - 1);
+        while self.starts[m] > d {
+            m -= 1;
+        }
+        while m + 1 < self.starts.len() && self.starts[m + 1] <= d {
+            m += 1;
+        }
+        Some(match self.per_day.get(m) {
+            Some(&per_day) => self.totals[m] + i128::from(d - self.starts[m]) * per_day,
+            None => self.totals[m],
+        })
     }
 }
 
@@ -2322,6 +2417,7 @@ impl BookBuilder {
 
         let mut book = Book {
             days: LocalDays::new(&settings),
+            month_weights: MonthWeights::new(&settings),
             settings,
             org,
             people,
@@ -3085,5 +3181,72 @@ mod tests {
                 }
             }
         }
+    }
+
+    proptest! {
+        /// The weight of any days from the running totals is the weight walked month by
+        /// month, for any fiscal year's first month and any weights (even or twelve of
+        /// their own, some zero), over days from before the table to after it.
+        #[test]
+        fn month_weights_weigh_any_days_as_the_walk_month_by_month(
+            start_month in 1u8..=12,
+            seasonal in proptest::option::of(proptest::collection::vec(0u32..=1_000_000, 12)),
+            // days from 1899-01-01 to 2201-12-31 (1900 to 2200 is the table's), some near its ends
+            a in prop_oneof![-25_567i32..84_000, -25_202i32..-25_100, 84_000i32..84_700],
+            len in prop_oneof![0i32..40, 0i32..800, 0i32..120_000],
+        ) {
+            let mut settings = Settings::default();
+            settings.set("fiscal_year_start_month", &start_month.to_string()).unwrap();
+            let text = match &seasonal {
+                Some(w) if w.iter().any(|&x| x > 0) => {
+                    w.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",")
+                }
+                _ => "even".to_string(),
+            };
+            settings.set("quota_prorating", &text).unwrap();
+            let w = settings.quota_prorating.weights().unwrap();
+            let t = MonthWeights::new(&settings);
+            let b = a + len;
+            let walked = weight_by_months(&settings, &w, a, b);
+            match (t.total_at(a), t.total_at(b)) {
+                (Some(x), Some(y)) => prop_assert_eq!(y - x, walked, "days {}..{}", a, b),
+                // (outside the table: the walk alone)
+                _ => prop_assert!(
+                    day(crate::period::first_of(MonthWeights::FROM_YEAR, 1)) > a
+                        || day(crate::period::first_of(MonthWeights::TO_YEAR, 1)) < b
+                ),
+            }
+        }
+    }
+
+    /// Every day of the table weighs what the walk gives it (the lookup's guess of the
+    /// month is one too far on about a hundred days of the table, one too near on
+    /// thousands: a few random days rarely meet the first).
+    #[test]
+    fn month_weights_weigh_every_day_of_the_table_as_the_walk() {
+        let mut settings = Settings::default();
+        settings.set("fiscal_year_start_month", "2").unwrap();
+        settings
+            .set("quota_prorating", "8,8,9,8,8,9,8,8,9,8,8,7")
+            .unwrap();
+        let w = settings.quota_prorating.weights().unwrap();
+        let t = MonthWeights::new(&settings);
+        let first = day(crate::period::first_of(MonthWeights::FROM_YEAR, 1));
+        let end = day(crate::period::first_of(MonthWeights::TO_YEAR, 1));
+        let mut total = 0i128;
+        for d in first..end {
+            assert_eq!(t.total_at(d), Some(total), "day {}", fmt_day(d));
+            total += weight_by_months(&settings, &w, d, d + 1);
+        }
+        assert_eq!(t.total_at(end), Some(total));
+        assert_eq!((t.total_at(first - 1), t.total_at(end + 1)), (None, None));
+    }
+
+    /// Without pro-rating there is no table, and nothing is looked up in it.
+    #[test]
+    fn month_weights_are_empty_without_pro_rating() {
+        let t = MonthWeights::new(&Settings::default());
+        assert_eq!(t.total_at(0), None);
+        assert!(t.starts.is_empty());
     }
 }
