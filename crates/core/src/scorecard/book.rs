@@ -1166,15 +1166,15 @@ impl Book {
             return None;
         }
         // (without pro-rating, as for most: no more to look at)
-        let w = self.settings.quota_prorating.weights()?;
-        let whole = self.weight(&w, q.start, q.end);
-        (whole > 0).then(|| div_round(i128::from(q.amount) * self.weight(&w, a, b), whole) as i64)
+        self.settings.quota_prorating.weights()?;
+        let whole = self.weight(q.start, q.end);
+        (whole > 0).then(|| div_round(i128::from(q.amount) * self.weight(a, b), whole) as i64)
     }
 
-    /// The weight of the days `a..b` under the fiscal months' weights `w` (the book's
-    /// settings'), in units of 1/[`MONTH_LCM`] of a month's weight: from the running
-    /// totals ([`MonthWeights`]) where they cover both days, else month by month.
-    fn weight(&self, w: &[u32; 12], a: Day, b: Day) -> i128 {
+    /// The weight of the days `a..b` under the settings' pro-rating, in units of
+    /// 1/[`MONTH_LCM`] of a month's weight: from the running totals ([`MonthWeights`])
+    /// where they cover both days, else month by month (none without pro-rating).
+    fn weight(&self, a: Day, b: Day) -> i128 {
         if b <= a {
             return 0;
         }
@@ -1183,12 +1183,16 @@ impl Book {
             self.month_weights.total_at(b),
         ) {
             (Some(x), Some(y)) => y - x,
-            _ => weight_by_months(&self.settings, w, a, b),
+            _ => self
+                .settings
+                .quota_prorating
+                .weights()
+                .map_or(0, |w| weight_by_months(&self.settings, &w, a, b)),
         }
     }
 }
 
-/// [`Book::weight`] walked month by month.
+/// [`Book::weight`] under the fiscal months' weights `w`, walked month by month.
 fn weight_by_months(settings: &Settings, w: &[u32; 12], a: Day, b: Day) -> i128 {
     let first = i32::from(settings.fiscal.start_month());
     let mut total = 0i128;
