@@ -555,8 +555,10 @@ impl Loaded {
                 let made = self.engine.grid(periods, today, need);
                 // (a pass of its own is most of a page's wait: said with what it held)
                 if let Ok(g) = &made {
-                    let names: Vec<String> =
-                        periods.iter().map(|p| format!("\"{p}\"")).collect();
+                    let names: Vec<String> = periods
+                        .iter()
+                        .map(|p| serde_json::to_string(&p.to_string()).unwrap_or_default())
+                        .collect();
                     log!(
                         "{{\"level\":\"info\",\"msg\":\"company-wide pass made\",\"periods\":[{}],\"slots\":{},\"mb\":{},\"ms\":{}}}",
                         names.join(","),

@@ -61,18 +61,14 @@ impl Days {
         }
         Days { lo, map }
     }
-    /// The positions in `range` of a column sorted by day there (`days`) whose day falls
-    /// in one of the periods or between them: the rows outside can have no slot.
-    #[inline]
-    pub fn rows_within(
-        &self,
-        days: &[Day],
-        range: std::ops::Range<usize>,
-    ) -> std::ops::Range<usize> {
+    /// [`Days::owner_rows_within`] of a column of days, without an index (the tests').
+    #[cfg(test)]
+    fn rows_within(&self, days: &[Day], range: std::ops::Range<usize>) -> std::ops::Range<usize> {
         self.owner_rows_within(days, |&d| d, range, None)
     }
-    /// [`Days::rows_within`] for `rows` sorted by `day` in `range`, owner `p`'s (all of
-    /// them), found through their [`DayIndex`] where there is one (`index`).
+    /// The positions in `range` of `rows`, sorted there by `day`, whose day falls in one of
+    /// the periods or between them (the rows outside can have no slot): owner `p`'s rows
+    /// (all of them), found through their [`DayIndex`] where there is one (`index`).
     #[inline]
     pub fn owner_rows_within<T>(
         &self,
