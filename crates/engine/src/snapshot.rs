@@ -21,6 +21,8 @@ use salesorg_core::scorecard::book::{
 
 const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
 /// The snapshot's format; an older snapshot is rebuilt, not read with what it lacks.
+/// - 20: each deal's flags say whether its history has rows whose amount or close day
+///   differ from the deal's (`F_AMOUNTS`, `F_CLOSES`): only then are those lists searched.
 /// - 19: no flag for a history with irregular rows (each deal's flags say it).
 /// - 18: the history's amounts and close days that differ from their deal's current ones
 ///   in two lists (17's one list held both).
@@ -34,7 +36,7 @@ const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
 /// - 14: the rates into the organisation's currency it holds are made through any chain
 ///   of other currencies (13's through one at most), and the deals they can fail for
 ///   named by those rules.
-const FORMAT: u32 = 19;
+const FORMAT: u32 = 20;
 
 /// Where the snapshot of a store lives: beside a SQLite file (`<file>.scorecard`), or in
 /// the user's cache folder for a PostgreSQL URL.

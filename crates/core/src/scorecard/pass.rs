@@ -7,8 +7,8 @@ use crate::records::OppStatus;
 
 use super::ScorecardError;
 use super::book::{
-    AccountInfo, Book, Cursor, Day, F_AMOUNT, F_FIRST_WON, F_NEXT_STEP, F_RETURNS, History, NO_DAY,
-    StagesSeen,
+    AccountInfo, Book, Cursor, Day, F_AMOUNT, F_AMOUNTS, F_CLOSES, F_FIRST_WON, F_NEXT_STEP,
+    F_RETURNS, History, NO_DAY, StagesSeen,
 };
 use super::segments::{OwnerSegments, Segments};
 
@@ -1168,7 +1168,9 @@ pub fn open_states<'a>(
 ) -> impl Iterator<Item = (usize, OpenState)> + 'a {
     let mut ov = from;
     deals.filter(move |&i| open(i)).map(move |i| {
-        ov = book.history.overrides_from(ov, book.opps.hist_off[i]);
+        ov = book
+            .history
+            .overrides_of(ov, &book.opps, i, book.opps.hist_off[i]);
         let (state, next) = open_state_from(book, i, a, ov);
         ov = next;
         (i, state)
@@ -1179,7 +1181,7 @@ pub fn open_states<'a>(
 /// its overrides end.
 fn open_state_from(book: &Book, i: usize, a: Day, lo: Cursor) -> (OpenState, Cursor) {
     let o = &book.opps;
-    let hi = book.history.overrides_from(lo, o.hist_off[i + 1]);
+    let hi = book.history.overrides_of(lo, o, i, o.hist_off[i + 1]);
     let (stage, close, amount, probability_bp, touched, row) = state_at(book, i, a, lo);
     // (from the history row in force on day `a`; before the first, the deal as it is)
     let forecast = match row {
@@ -1233,10 +1235,16 @@ fn state_at(
     let prob = h.prob(&book.stages, o, i, r, stage);
     // (row `r` is the deal's: its entries, if any, lie between the deal's first and the
     // end of its rows, so no end is needed)
-    if let Some(x) = h.amounts.find_from(ovs.0, r as u32) {
+    // (only in the lists that hold one of the deal's rows: `ovs` is placed in those alone,
+    // see [`History::overrides_of`])
+    if o.flags[i] & F_AMOUNTS != 0
+        && let Some(x) = h.amounts.find_from(ovs.0, r as u32)
+    {
         amount = Some(x);
     }
-    if let Some(x) = h.closes.find_from(ovs.1, r as u32) {
+    if o.flags[i] & F_CLOSES != 0
+        && let Some(x) = h.closes.find_from(ovs.1, r as u32)
+    {
         close = x;
     }
     (stage, close, amount, prob, touched, Some(r))
@@ -1896,7 +1904,7 @@ pub fn owner_records(
                 };
                 // open on one of the layer's as-of days at all (most deals are not, for a period)
                 if j < layer.asofs.len() && layer.asofs[j].0 < open_until {
-                    ov = book.history.overrides_from(ov, o.hist_off[i]);
+                    ov = book.history.overrides_of(ov, o, i, o.hist_off[i]);
                     while j < layer.asofs.len() && layer.asofs[j].0 < open_until {
                         let (a, g) = layer.asofs[j];
                         j += 1;
