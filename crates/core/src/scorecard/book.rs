@@ -903,11 +903,18 @@ impl Book {
     }
     /// Converts an amount in currency `ccy` to the organisation's currency at day `d`
     /// with the rate in force that day (spec §1 "Amounts").
-    #[inline]
+    #[inline(always)]
     pub fn convert(&self, amount: i64, ccy: u8, d: Day) -> Option<i64> {
+        // (the organisation's own currency, most amounts, without a call: the pass
+        // converts every deal created or open in a period)
         if ccy == 0 {
-            return Some(amount);
+            Some(amount)
+        } else {
+            self.convert_other(amount, ccy, d)
         }
+    }
+    /// [`Book::convert`] from another currency than the organisation's.
+    fn convert_other(&self, amount: i64, ccy: u8, d: Day) -> Option<i64> {
         let rates = &self.rates[ccy as usize];
         let i = self.rate_days[ccy as usize].count_on(rates, d);
         if i == 0 {
