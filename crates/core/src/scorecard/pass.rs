@@ -106,10 +106,9 @@ impl Days {
     }
     #[inline]
     pub fn slot(&self, d: Day) -> Option<usize> {
-        if d < self.lo {
-            return None;
-        }
-        match self.map.get((d - self.lo) as usize) {
+        // (a day before the first is past the end, as an unsigned offset: one test for
+        // both ends)
+        match self.map.get(d.wrapping_sub(self.lo) as u32 as usize) {
             Some(&g) if g != u16::MAX => Some(g as usize),
             _ => None,
         }
@@ -2646,6 +2645,18 @@ mod tests {
         let l = &ls[0];
         assert_eq!((l.any.slot(5), l.any.slot(25)), (Some(1), Some(0)));
         assert_eq!((l.own.slot(5), l.own.slot(25)), (None, Some(0)));
+        // the ends, and days far from them either way (no day, the last one)
+        assert_eq!(
+            (l.own.slot(19), l.own.slot(20), l.own.slot(29)),
+            (None, Some(0), Some(0))
+        );
+        assert_eq!(
+            (l.any.slot(-1), l.any.slot(0), l.any.slot(30)),
+            (None, Some(1), None)
+        );
+        for d in [NO_DAY, NO_DAY + 1, -20, Day::MAX - 1, Day::MAX] {
+            assert_eq!((l.own.slot(d), l.any.slot(d)), (None, None), "day {d}");
+        }
         assert_eq!(l.asofs, vec![(29, 0)]);
         let days: Vec<Day> = vec![1, 5, 12, 22, 29, 35];
         assert_eq!(l.own.rows_within(&days, 0..6), 3..5);
