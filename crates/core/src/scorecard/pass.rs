@@ -1739,15 +1739,22 @@ pub fn owner_records(
                 let won_on = o.won_on($i);
                 let (d0, d1) = (h.day[r0], h.day[r1 - 1]);
                 let (g0, g1) = (layer.own.slot(d0), layer.own.slot(d1));
-                match g0 {
-                    // all the rows in one slot and one segment (a slot's days and a
-                    // segment's are runs, and the rows are in time order): found once for
-                    // the deal, not for each row (three deals in ten, for a quarter)
-                    Some(g) if g0 == g1 && !traced && own.at(d0) == own.at(d1) => {
+                // all the rows in one slot and one segment (a slot's days and a segment's
+                // are runs, and the rows are in time order): that slot and segment, found
+                // once for the deal, not for each row (three deals in ten, for a quarter)
+                let one = match g0 {
+                    Some(g) if g0 == g1 && !traced => {
+                        let (seg, next) = own.at_until(d0);
+                        (d1 < next).then_some((g, seg))
+                    }
+                    _ => None,
+                };
+                match one {
+                    Some((g, seg)) => {
                         // (untraced: only the stage table, held as a slice of its own
                         // whose place is not worked out again for each row; a full pass's
                         // loop without a test of the walk)
-                        if let Some(sk) = part.skey(own.at(d0), g) {
+                        if let Some(sk) = part.skey(seg, g) {
                             let (a, table) = (slots[g].asof, part.table(sk));
                             // (the same loop, made for a full pass with the walk's flags as
                             // constants)
@@ -1768,11 +1775,11 @@ pub fn owner_records(
                     // the rows are in time order: a deal whose rows all fall before or
                     // after the layer's days has none with a slot (most deals, for one
                     // period)
-                    _ if !layer.meets(d0, d1) => {}
+                    None if !layer.meets(d0, d1) => {}
                     // (untraced) rows in several slots or segments (seven deals in ten,
                     // for a quarter: their days span a quarter's end), a run of one slot
                     // and one segment at a time
-                    _ if !traced => {
+                    None if !traced => {
                         // (the same loop, made for a full pass with the walk's flags as
                         // constants)
                         let rows = r0..r1;
@@ -1791,7 +1798,7 @@ pub fn owner_records(
                             ),
                         }
                     }
-                    _ => {
+                    None => {
                         // (the stages entered in the period of the rows so far)
                         let (mut seen, mut seen_in) = (StagesSeen::default(), usize::MAX);
                         for r in r0..r1 {
