@@ -519,7 +519,7 @@ impl History {
 
     /// Sets each deal's [`F_AMOUNTS`] and [`F_CLOSES`]: whether [`History::amounts`] and
     /// [`History::closes`] hold one of its rows.
-    pub fn set_moves(&self, opps: &mut Opps) {
+    fn set_moves(&self, opps: &mut Opps) {
         for f in &mut opps.flags {
             *f &= !(F_AMOUNTS | F_CLOSES);
         }
@@ -538,20 +538,11 @@ impl History {
     }
 
     /// The places at or after `from` in [`History::amounts`] and [`History::closes`] of the
-    /// first rows not below `row`.
-    #[inline]
-    pub fn overrides_from(&self, from: Cursor, row: u32) -> Cursor {
-        (
-            gallop(&self.amounts.rows, from.0, row),
-            gallop(&self.closes.rows, from.1, row),
-        )
-    }
-
-    /// [`History::overrides_from`] `row`, deal `i`'s first row or the row after its last,
+    /// first rows not below `row` (deal `i`'s first row, or the row after its last),
     /// searched for only in the lists that hold one of the deal's rows ([`F_AMOUNTS`],
     /// [`F_CLOSES`]): in another, the place stays at `from` (at or before the deal's
     /// first row's), which comes before any later deal's entries there too, so a search
-    /// for one goes on from it. The open pipeline's walk asks this for every deal open on
+    /// for one goes on from it (the search for both, for every deal, it replaces). The open pipeline's walk asks this for every deal open on
     /// an as-of day: searching both lists for each had been about 5 % of a bulk pass's
     /// instructions at 1M deals.
     #[inline]
