@@ -1148,7 +1148,7 @@ fn weighted_pipeline_takes_each_rows_probability() {
     let (o, h) = (&e.book.opps, &e.book.history);
     assert_eq!(h.probs.len(), 3);
     assert_eq!(h.fcats.len(), 1);
-    let i = (0..o.len()).find(|&i| o.owner[i] == 5).unwrap();
+    let i = (0..o.len()).find(|&i| o.owner_of(i) == 5).unwrap();
     let r = o.hist_off[i] as usize;
     let pipeline = 1 + FORECAST_CATEGORIES
         .iter()

@@ -1979,9 +1979,9 @@ fn owner_ix(engine: &Engine, b: &Behind) -> Option<u32> {
         | Contribution::Open(i)
         | Contribution::OpenOutside(i)
         | Contribution::StageEntered(i, _)
-        | Contribution::StageLeft(i, _) => book.opps.owner[i as usize],
-        Contribution::Lead(i) => book.leads.owner[i as usize],
-        Contribution::Activity(i) => book.activities.owner[i as usize],
+        | Contribution::StageLeft(i, _) => book.opps.owner_of(i as usize),
+        Contribution::Lead(i) => book.leads.owner_of(i as usize),
+        Contribution::Activity(i) => book.activities.owner_of(i as usize),
         Contribution::Customer(a) | Contribution::Cohort(a) => book.accounts[a as usize].owner,
         Contribution::Survey(s) => book.accounts[book.surveys[s as usize].account as usize].owner,
         // (a unit's spend is its head's)
@@ -2287,7 +2287,7 @@ impl Feeds {
                     Some(reps_only) => {
                         let a = &book.activities;
                         a.calls[*i as usize] > 0
-                            && (!reps_only || book.people[a.owner[*i as usize] as usize].rep)
+                            && (!reps_only || book.people[a.owner_of(*i as usize) as usize].rep)
                     }
                     None => true,
                 },

@@ -21,6 +21,8 @@ use salesorg_core::scorecard::book::{
 
 const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
 /// The snapshot's format; an older snapshot is rebuilt, not read with what it lacks.
+/// - 21: no column of owners for the deals, leads and activities: each owner's offsets
+///   alone say whose a row is (96 MB less at 10M deals).
 /// - 20: each deal's flags say whether its history has rows whose amount or close day
 ///   differ from the deal's (`F_AMOUNTS`, `F_CLOSES`): only then are those lists searched.
 /// - 19: no flag for a history with irregular rows (each deal's flags say it).
@@ -36,7 +38,7 @@ const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
 /// - 14: the rates into the organisation's currency it holds are made through any chain
 ///   of other currencies (13's through one at most), and the deals they can fail for
 ///   named by those rules.
-const FORMAT: u32 = 20;
+const FORMAT: u32 = 21;
 
 /// Where the snapshot of a store lives: beside a SQLite file (`<file>.scorecard`), or in
 /// the user's cache folder for a PostgreSQL URL.
@@ -252,7 +254,6 @@ pub fn write(
         }
         // opportunities
         let o = &b.opps;
-        w.col(&o.owner)?;
         w.col(&o.created)?;
         w.col(&o.close)?;
         w.col(
@@ -291,7 +292,6 @@ pub fn write(
         w.col(&h.fcats.values)?;
         // leads
         let l = &b.leads;
-        w.col(&l.owner)?;
         w.col(&l.created_day)?;
         w.col(&l.response_secs)?;
         w.col(&l.response_day)?;
@@ -301,7 +301,6 @@ pub fn write(
         w.col(&l.owner_off)?;
         // activities
         let a = &b.activities;
-        w.col(&a.owner)?;
         w.col(&a.day)?;
         w.col(&a.calls)?;
         w.col(&a.total)?;
@@ -442,7 +441,6 @@ pub fn read(
         reasons.push(r.str()?);
     }
     let opps = Opps {
-        owner: r.col()?,
         created: r.col()?,
         close: r.col()?,
         status: r.col::<u8>()?.into_iter().map(status_of).collect(),
@@ -509,7 +507,6 @@ pub fn read(
         return Err(bad("stage numbers"));
     }
     let leads = Leads {
-        owner: r.col()?,
         created_day: r.col()?,
         response_secs: r.col()?,
         response_day: r.col()?,
@@ -520,7 +517,6 @@ pub fn read(
         ids: Ids::default(),
     };
     let activities = Activities {
-        owner: r.col()?,
         day: r.col()?,
         calls: r.col()?,
         total: r.col()?,
@@ -612,14 +608,28 @@ pub fn read(
             .collect::<std::io::Result<_>>()?;
         activities.ids = r.ids()?;
         b.survey_ids = r.ids()?;
-        if opps.ids.len() != opps.owner.len()
-            || leads.ids.len() != leads.owner.len()
-            || activities.kind.len() != activities.owner.len()
-            || activities.ids.len() != activities.owner.len()
+        if opps.ids.len() != opps.len()
+            || leads.ids.len() != leads.len()
+            || activities.kind.len() != activities.len()
+            || activities.ids.len() != activities.len()
             || b.survey_ids.len() != surveys.len()
         {
             return Err(bad("id columns differ in length"));
         }
+    }
+    // each owner's offsets are the only record of whose a row is (`owner_of`): one per
+    // person and one past the last, from the first row to the end, never back
+    let people = b.people.len();
+    for off in [&opps.owner_off, &leads.owner_off, &activities.owner_off] {
+        if off.len() != people + 1 || off[0] != 0 || !off.is_sorted() {
+            return Err(bad("owner offsets"));
+        }
+    }
+    if opps.owner_off[people] as usize != opps.len()
+        || leads.owner_off[people] as usize != leads.len()
+        || activities.owner_off[people] as usize != activities.len()
+    {
+        return Err(bad("owner offsets"));
     }
     let mut end = [0u8; 14];
     r.0.read_exact(&mut end)?;

@@ -230,7 +230,6 @@ pub const F_CLOSES: u8 = 128;
 /// Opportunities, one column per field, sorted by (owner, close day, arrival).
 #[derive(Debug, Default)]
 pub struct Opps {
-    pub owner: Vec<u32>,
     pub created: Vec<Day>,
     /// Actual close day when closed, expected close day when open; `NO_DAY` if unknown.
     pub close: Vec<Day>,
@@ -254,7 +253,8 @@ pub struct Opps {
     pub modified: Vec<Day>,
     /// Stage-history rows of opportunity `i` are `hist_off[i]..hist_off[i+1]`.
     pub hist_off: Vec<u32>,
-    /// Opportunities of owner `p` are `owner_off[p]..owner_off[p+1]`.
+    /// Opportunities of owner `p` are `owner_off[p]..owner_off[p+1]` (the only record of
+    /// a deal's owner: see [`Opps::owner_of`]).
     pub owner_off: Vec<u32>,
     pub ids: Ids,
     /// Without `ids`, the deals a conversion can fail for (see [`NamedDeals`]).
@@ -286,10 +286,15 @@ impl NamedDeals {
 
 impl Opps {
     pub fn len(&self) -> usize {
-        self.owner.len()
+        self.created.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.owner.is_empty()
+        self.created.is_empty()
+    }
+    /// The owner of deal `i` (from [`Opps::owner_off`]: a column of owners beside it had
+    /// been 40 MB at 10M deals that no pass reads).
+    pub fn owner_of(&self, i: usize) -> u32 {
+        owner_at(&self.owner_off, i)
     }
     /// Deal `i`'s id: from `ids` where the book keeps them, else from
     /// [`Opps::named`] (empty for a deal no conversion can fail for).
@@ -649,7 +654,6 @@ impl History {
 /// Leads, sorted by (owner, created day, created).
 #[derive(Debug, Default)]
 pub struct Leads {
-    pub owner: Vec<u32>,
     pub created_day: Vec<Day>,
     /// Seconds from the lead's creation to its first response, the first activity on it at
     /// or after its creation ([`NO_RESPONSE`]: none; at most `NO_RESPONSE - 1`).
@@ -661,16 +665,21 @@ pub struct Leads {
     /// Activity days on lead `i` are `act_days[act_off[i]..act_off[i+1]]`, sorted.
     pub act_off: Vec<u32>,
     pub act_days: Vec<Day>,
+    /// Leads of owner `p` are `owner_off[p]..owner_off[p+1]` (see [`Leads::owner_of`]).
     pub owner_off: Vec<u32>,
     pub ids: Ids,
 }
 
 impl Leads {
     pub fn len(&self) -> usize {
-        self.owner.len()
+        self.created_day.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.owner.is_empty()
+        self.created_day.is_empty()
+    }
+    /// The owner of lead `i`.
+    pub fn owner_of(&self, i: usize) -> u32 {
+        owner_at(&self.owner_off, i)
     }
     pub fn id(&self, i: usize) -> &str {
         self.ids.get(i)
@@ -681,7 +690,6 @@ impl Leads {
 /// owner's activities of one day; with ids (`explain`), each row is one activity.
 #[derive(Debug, Default)]
 pub struct Activities {
-    pub owner: Vec<u32>,
     pub day: Vec<Day>,
     /// Calls in the row.
     pub calls: Vec<u16>,
@@ -689,21 +697,23 @@ pub struct Activities {
     pub total: Vec<u16>,
     /// The kind of each activity (only when ids are kept).
     pub kind: Vec<ActivityKind>,
+    /// Rows of owner `p` are `owner_off[p]..owner_off[p+1]` (see
+    /// [`Activities::owner_of`]).
     pub owner_off: Vec<u32>,
     pub ids: Ids,
 }
 
 impl Activities {
-    /// Adds `total` activities (`calls` of them calls) of owner `p` on day `d` after the
-    /// rows so far (sorted by owner and day): into the last row where it is the same owner
-    /// and day, a row holding at most `u16::MAX`.
-    fn add_day(&mut self, p: u32, d: Day, mut total: u32, mut calls: u32) {
+    /// Adds `total` activities (`calls` of them calls) on day `d` after the rows so far
+    /// (sorted by owner and day), of the owner whose rows start at row `first`: into the
+    /// last row where it is that owner's and of the same day, a row holding at most
+    /// `u16::MAX`.
+    fn add_day(&mut self, first: usize, d: Day, mut total: u32, mut calls: u32) {
         while total > 0 {
-            let joins = self.owner.last() == Some(&p)
+            let joins = self.day.len() > first
                 && self.day.last() == Some(&d)
                 && self.total.last().is_some_and(|&t| t < u16::MAX);
             if !joins {
-                self.owner.push(p);
                 self.day.push(d);
                 self.total.push(0);
                 self.calls.push(0);
@@ -719,13 +729,17 @@ impl Activities {
         }
     }
     pub fn len(&self) -> usize {
-        self.owner.len()
+        self.day.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.owner.is_empty()
+        self.day.is_empty()
     }
     pub fn id(&self, i: usize) -> &str {
         self.ids.get(i)
+    }
+    /// The owner of row `i`.
+    pub fn owner_of(&self, i: usize) -> u32 {
+        owner_at(&self.owner_off, i)
     }
 }
 
@@ -1367,6 +1381,13 @@ fn survey_entry(s: &SurveyResponse, a: u32) -> Option<SurveyEntry> {
     })
 }
 
+/// The owner of row `i` of a column sorted by owner, from its owners' offsets (`off[p]`
+/// the first row of owner `p`, `off[p + 1]` past its last): the last owner whose rows
+/// start at or before `i`, of those that have rows.
+fn owner_at(off: &[u32], i: usize) -> u32 {
+    (off.partition_point(|&x| x as usize <= i) - 1) as u32
+}
+
 /// Offsets of each owner's rows in a column sorted by owner.
 fn owner_offsets(owner: &[u32], people: usize) -> Vec<u32> {
     let mut off = vec![0u32; people + 1];
@@ -1575,6 +1596,11 @@ pub struct BookBuilder {
     reason_ix: HashMap<String, u16>,
     reasons: Vec<String>,
     opps: Opps,
+    /// Each opportunity's owner, in arrival order (a finished book keeps only
+    /// [`Opps::owner_off`]); the same for leads and activities.
+    opp_owner: Vec<u32>,
+    lead_owner: Vec<u32>,
+    act_owner: Vec<u32>,
     /// Probability each opportunity gave (u16::MAX: none).
     opp_prob: Vec<u16>,
     /// Opportunity ids in arrival order, for matching history rows; without `keep_ids`,
@@ -1678,6 +1704,9 @@ impl BookBuilder {
             reason_ix: HashMap::new(),
             reasons: Vec::new(),
             opps: Opps::default(),
+            opp_owner: Vec::new(),
+            lead_owner: Vec::new(),
+            act_owner: Vec::new(),
             opp_prob: Vec::new(),
             opp_keys: Ids::default(),
             opp_named: None,
@@ -1801,8 +1830,8 @@ impl BookBuilder {
             self.opp_keys_sorted = false;
         }
         self.opp_keys.push(key);
+        self.opp_owner.push(owner);
         let x = &mut self.opps;
-        x.owner.push(owner);
         x.created.push(o.created.map(day).unwrap_or(NO_DAY));
         x.close.push(o.close_date.map(day).unwrap_or(NO_DAY));
         x.status.push(o.status);
@@ -1967,8 +1996,10 @@ impl BookBuilder {
             x.off.shrink_to_fit();
             x.buf.shrink_to_fit();
         }
+        self.opp_owner.shrink_to_fit();
+        self.lead_owner.shrink_to_fit();
+        self.act_owner.shrink_to_fit();
         let o = &mut self.opps;
-        o.owner.shrink_to_fit();
         o.created.shrink_to_fit();
         o.close.shrink_to_fit();
         o.status.shrink_to_fit();
@@ -1991,14 +2022,12 @@ impl BookBuilder {
         h.closes.rows.shrink_to_fit();
         h.closes.values.shrink_to_fit();
         let l = &mut self.leads;
-        l.owner.shrink_to_fit();
         l.created_day.shrink_to_fit();
         l.converted.shrink_to_fit();
         self.lead_created_at.shrink_to_fit();
         ids(&mut self.lead_keys);
         self.lead_acts.shrink_to_fit();
         let a = &mut self.acts;
-        a.owner.shrink_to_fit();
         a.day.shrink_to_fit();
         a.kind.shrink_to_fit();
         ids(&mut a.ids);
@@ -2120,11 +2149,11 @@ impl BookBuilder {
             ));
         }
         let owner = self.person(&l.owner, &|| format!("lead {}", l.id))?;
-        let ix = self.leads.owner.len() as u32;
+        let ix = self.lead_owner.len() as u32;
         self.lead_keys.push(l.id.as_str());
         self.lead_ix.insert(&self.lead_keys, l.id.as_str(), ix);
+        self.lead_owner.push(owner);
         let x = &mut self.leads;
-        x.owner.push(owner);
         self.lead_created_at.push(l.created.unix());
         x.created_day.push(self.days.day(l.created));
         x.converted.push(
@@ -2164,8 +2193,8 @@ impl BookBuilder {
                 return Ok(());
             }
         }
+        self.act_owner.push(owner);
         let x = &mut self.acts;
-        x.owner.push(owner);
         x.day.push(d);
         x.kind.push(a.kind);
         if self.keep_ids {
@@ -2216,6 +2245,9 @@ impl BookBuilder {
             stage_names,
             reasons,
             opps: mut raw,
+            mut opp_owner,
+            mut lead_owner,
+            mut act_owner,
             opp_prob,
             opp_keys,
             opp_named,
@@ -2346,7 +2378,7 @@ impl BookBuilder {
         let n = raw.len();
         let perm = {
             let close = &raw.close;
-            by_owner_then(&raw.owner, np, |i| close[i])
+            by_owner_then(&opp_owner, np, |i| close[i])
         };
         let mut inv = vec![0u32; n];
         for (new, &old) in perm.iter().enumerate() {
@@ -2378,7 +2410,6 @@ impl BookBuilder {
             .collect();
         drop(opp_prob);
         let mut opps = Opps {
-            owner: permute(&mut raw.owner, &perm),
             created: permute(&mut raw.created, &perm),
             close: permute(&mut raw.close, &perm),
             status: permute(&mut raw.status, &perm),
@@ -2393,7 +2424,7 @@ impl BookBuilder {
             flags: permute(&mut raw.flags, &perm),
             modified: permute(&mut raw.modified, &perm),
             hist_off: Vec::new(),
-            owner_off: Vec::new(),
+            owner_off: owner_offsets(&std::mem::take(&mut opp_owner), np),
             ids: Ids::default(),
             named: NamedDeals::default(),
             max_cycle: 0,
@@ -2556,7 +2587,7 @@ impl BookBuilder {
                     owner: if acct_owner[a] != NONE {
                         acct_owner[a]
                     } else if opp != NONE {
-                        book.opps.owner[opp as usize]
+                        book.opps.owner_of(opp as usize)
                     } else {
                         nobody
                     },
@@ -2569,10 +2600,10 @@ impl BookBuilder {
         // Leads: sorted by (owner, created day, created); first response and follow-up
         // days. By day first: a pass finds a period's leads by the day (a time zone that
         // falls back over midnight can give a later time an earlier day).
-        let nl = raw_leads.owner.len();
+        let nl = lead_owner.len();
         let lperm = {
             let (day, at) = (&raw_leads.created_day, &lead_created_at);
-            by_owner_then(&raw_leads.owner, np, |i| (day[i], at[i]))
+            by_owner_then(&lead_owner, np, |i| (day[i], at[i]))
         };
         let mut linv = vec![0u32; nl];
         for (new, &old) in lperm.iter().enumerate() {
@@ -2585,14 +2616,13 @@ impl BookBuilder {
         drop(linv);
         la.sort_unstable();
         let mut leads = Leads {
-            owner: permute(&mut raw_leads.owner, &lperm),
             created_day: permute(&mut raw_leads.created_day, &lperm),
             response_secs: Vec::new(),
             response_day: vec![NO_DAY; nl],
             converted: permute(&mut raw_leads.converted, &lperm),
             act_off: vec![0; nl + 1],
             act_days: Vec::new(),
-            owner_off: Vec::new(),
+            owner_off: owner_offsets(&std::mem::take(&mut lead_owner), np),
             ids: if keep_ids {
                 lead_keys.permuted(&lperm)
             } else {
@@ -2635,9 +2665,9 @@ impl BookBuilder {
         // Activities: sorted by (owner, day).
         let aperm = {
             let d = &raw_acts.day;
-            by_owner_then(&raw_acts.owner, np, |i| d[i])
+            by_owner_then(&act_owner, np, |i| d[i])
         };
-        let owner = permute(&mut raw_acts.owner, &aperm);
+        let raw_off = owner_offsets(&std::mem::take(&mut act_owner), np);
         let days = permute(&mut raw_acts.day, &aperm);
         let kind = permute(&mut raw_acts.kind, &aperm);
         let is_call = |k: ActivityKind| u16::from(k == ActivityKind::Call);
@@ -2645,36 +2675,40 @@ impl BookBuilder {
             Activities {
                 calls: kind.iter().map(|&k| is_call(k)).collect(),
                 total: vec![1; kind.len()],
-                owner,
                 day: days,
                 kind,
-                owner_off: Vec::new(),
+                owner_off: raw_off,
                 ids: raw_acts.ids.permuted(&aperm),
             }
         } else {
             // one row per owner and day: each owner's activities kept one by one before
             // the grid's days, the grid's, then those after them
-            let mut a = Activities::default();
-            let mut i = 0;
-            for p in 0..np as u32 {
-                let grid = act_grid.as_ref().map(|g| (g.lo, g.days_of(p)));
+            let mut a = Activities {
+                owner_off: vec![0; np + 1],
+                ..Activities::default()
+            };
+            for p in 0..np {
+                let grid = act_grid.as_ref().map(|g| (g.lo, g.days_of(p as u32)));
                 let lo = grid.map_or(Day::MAX, |g| g.0);
-                while i < owner.len() && owner[i] == p && days[i] < lo {
-                    a.add_day(p, days[i], 1, u32::from(is_call(kind[i])));
+                // (the owner's raw rows, sorted by day; its rows of the book start here)
+                let (mut i, end) = (raw_off[p] as usize, raw_off[p + 1] as usize);
+                let first = a.day.len();
+                while i < end && days[i] < lo {
+                    a.add_day(first, days[i], 1, u32::from(is_call(kind[i])));
                     i += 1;
                 }
                 for (k, c) in grid.map_or(&[][..], |g| g.1).iter().enumerate() {
                     if c[0] > 0 {
-                        a.add_day(p, lo + k as Day, c[0], c[1]);
+                        a.add_day(first, lo + k as Day, c[0], c[1]);
                     }
                 }
-                while i < owner.len() && owner[i] == p {
-                    a.add_day(p, days[i], 1, u32::from(is_call(kind[i])));
+                while i < end {
+                    a.add_day(first, days[i], 1, u32::from(is_call(kind[i])));
                     i += 1;
                 }
+                a.owner_off[p + 1] = a.day.len() as u32;
             }
             drop(act_grid);
-            a.owner.shrink_to_fit();
             a.day.shrink_to_fit();
             a.total.shrink_to_fit();
             a.calls.shrink_to_fit();
@@ -2785,9 +2819,6 @@ impl BookBuilder {
         holidays.sort();
         holidays.dedup();
         book.holidays = holidays;
-        book.opps.owner_off = owner_offsets(&book.opps.owner, np);
-        book.leads.owner_off = owner_offsets(&book.leads.owner, np);
-        book.activities.owner_off = owner_offsets(&book.activities.owner, np);
         book.check_sums()?;
         Ok(book)
     }
@@ -3023,9 +3054,15 @@ mod tests {
             let mut a = Activities::default();
             let mut want: std::collections::BTreeMap<(u32, Day), (u64, u64)> =
                 std::collections::BTreeMap::new();
+            // each row's owner, and where the rows of the owner added last start
+            let (mut owner, mut first, mut last) = (Vec::new(), 0, None);
             for &(p, d, total, pct) in &adds {
                 let calls = (u64::from(total) * u64::from(pct) / 100) as u32;
-                a.add_day(p, d, total, calls);
+                if last != Some(p) {
+                    (first, last) = (a.day.len(), Some(p));
+                }
+                a.add_day(first, d, total, calls);
+                owner.resize(a.day.len(), p);
                 let w = want.entry((p, d)).or_default();
                 w.0 += u64::from(total);
                 w.1 += u64::from(calls);
@@ -3035,9 +3072,9 @@ mod tests {
             for i in 0..a.total.len() {
                 prop_assert!(a.total[i] > 0 && a.calls[i] <= a.total[i]);
                 if i > 0 {
-                    prop_assert!((a.owner[i - 1], a.day[i - 1]) <= (a.owner[i], a.day[i]));
+                    prop_assert!((owner[i - 1], a.day[i - 1]) <= (owner[i], a.day[i]));
                 }
-                let g = got.entry((a.owner[i], a.day[i])).or_default();
+                let g = got.entry((owner[i], a.day[i])).or_default();
                 g.0 += u64::from(a.total[i]);
                 g.1 += u64::from(a.calls[i]);
                 g.2 += 1;
@@ -3047,6 +3084,20 @@ mod tests {
                 let g = got[k];
                 prop_assert_eq!((g.0, g.1), *w);
                 prop_assert_eq!(g.2, w.0.div_ceil(u64::from(u16::MAX)), "rows of {:?}", k);
+            }
+        }
+
+        /// A row's owner, found from the owners' offsets alone, is the owner it was added
+        /// with, among owners with no rows before, between and after theirs.
+        #[test]
+        fn a_rows_owner_is_found_from_the_offsets(
+            mut owner in proptest::collection::vec(0u32..6, 0..40),
+        ) {
+            owner.sort_unstable();
+            let off = owner_offsets(&owner, 6);
+            prop_assert_eq!(off.len(), 7);
+            for (i, &p) in owner.iter().enumerate() {
+                prop_assert_eq!(owner_at(&off, i), p, "row {}", i);
             }
         }
 
@@ -3181,7 +3232,7 @@ mod tests {
             let (mut opps, mut h) = (Opps::default(), History::default());
             opps.hist_off.push(0);
             for (st, close, rows) in &deals {
-                opps.owner.push(0);
+                opps.created.push(NO_DAY);
                 opps.status.push([OppStatus::Open, OppStatus::Won, OppStatus::Lost][*st as usize]);
                 opps.close.push(close.unwrap_or(NO_DAY));
                 let mut d = 0;

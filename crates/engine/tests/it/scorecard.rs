@@ -255,8 +255,9 @@ fn activities_counted_as_they_arrive_are_those_kept_one_by_one() {
         let mut sums = std::collections::BTreeMap::<(u32, i32), (u64, u64)>::new();
         for i in 0..a.len() {
             // (in the order the pass reads them by)
-            assert!(i == 0 || (a.owner[i - 1], a.day[i - 1]) <= (a.owner[i], a.day[i]));
-            let x = sums.entry((a.owner[i], a.day[i])).or_default();
+            let p = a.owner_of(i);
+            assert!(i == 0 || (a.owner_of(i - 1), a.day[i - 1]) <= (p, a.day[i]));
+            let x = sums.entry((p, a.day[i])).or_default();
             x.0 += u64::from(a.total[i]);
             x.1 += u64::from(a.calls[i]);
         }
