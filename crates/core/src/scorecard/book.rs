@@ -291,8 +291,8 @@ impl Opps {
     pub fn is_empty(&self) -> bool {
         self.created.is_empty()
     }
-    /// The owner of deal `i` (from [`Opps::owner_off`]: a column of owners beside it had
-    /// been 40 MB at 10M deals that no pass reads).
+    /// The owner of deal `i`, from [`Opps::owner_off`] (a column of owners beside the
+    /// offsets, which no pass read, had been 40 MB at 10M deals).
     pub fn owner_of(&self, i: usize) -> u32 {
         owner_at(&self.owner_off, i)
     }
