@@ -1313,25 +1313,39 @@ fn charts_for(
             .run(&scopes, &[*p], &["quota_attainment"], cx.today)
             .map_err(bad_input)?;
         let bins = ["<50%", "50–75%", "75–100%", "100–125%", "≥125%", "no quota"];
+        // mid-period, on pace: each rep's attainment so far against the share of the
+        // period gone (as the direct reports' table colours it); at day 51 of 92 a rep
+        // on pace has 55 % of the quarter's quota, which the whole quota's bands put
+        // among the laggards
+        let pace = p
+            .under_way(as_of)
+            .map(|(day, of)| (day, of, day as f64 / of as f64));
         let mut counts = [0f64; 6];
         for r in &rows {
-            let b = match r.values.first().and_then(|(_, v)| v.as_f64()) {
-                None => 5,
-                Some(a) if a < 0.5 => 0,
-                Some(a) if a < 0.75 => 1,
-                Some(a) if a < 1.0 => 2,
-                Some(a) if a < 1.25 => 3,
-                Some(_) => 4,
-            };
-            counts[b] += 1.0;
+            let a = r.values.first().and_then(|(_, v)| v.as_f64());
+            counts[attainment_band(a, pace.map_or(1.0, |x| x.2))] += 1.0;
         }
+        let (title, what) = match pace {
+            Some((day, of, share)) => (
+                format!("Reps' quota attainment on pace, {p} to day {day} of {of}"),
+                format!(
+                    "How many of the {} reps in {sname} are on pace for each band of quota attainment in {p}: their attainment so far against the {:.0}% of the period gone by day {day} of {of}.",
+                    reps.len(),
+                    share * 100.0
+                ),
+            ),
+            None => (
+                format!("Reps' quota attainment, {p}"),
+                format!(
+                    "How many of the {} reps in {sname} reached each band of quota attainment in {p}.",
+                    reps.len()
+                ),
+            ),
+        };
         out.push_str(&charts::vbars(
             "attainment",
-            &format!("Reps' quota attainment, {p}"),
-            &format!(
-                "How many of the {} reps in {sname} reached each band of quota attainment in {p}.",
-                reps.len()
-            ),
+            &title,
+            &what,
             &bins.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
             &[("Reps", "s1", counts.to_vec())],
             &|v| format!("{v:.0}"),
@@ -2584,6 +2598,50 @@ async fn receive(mp: &mut Multipart, dir: &std::path::Path) -> Result<(String, S
         }
     }
     Ok((csrf, source, n))
+}
+
+/// The band of the reps' attainment chart (`<50%`, `50–75%`, `75–100%`, `100–125%`,
+/// `≥125%`, then no quota) of an attainment `a` (`None`: no quota) against the share of
+/// its quota due so far (`share`, 1 for a whole period): on pace for that band.
+fn attainment_band(a: Option<f64>, share: f64) -> usize {
+    match a.map(|a| a / share) {
+        None => 5,
+        Some(x) if x < 0.5 => 0,
+        Some(x) if x < 0.75 => 1,
+        Some(x) if x < 1.0 => 2,
+        Some(x) if x < 1.25 => 3,
+        Some(_) => 4,
+    }
+}
+
+#[cfg(test)]
+mod attainment_band_tests {
+    use super::attainment_band;
+
+    /// A whole period's attainment falls in its own band. Mid-period, at day 51 of 92
+    /// (55.4 % of the quarter gone), a rep with 56 % of the quarter's quota is on pace for
+    /// 100–125 %, one with 55 % for 75–100 %, one with 27 % for under half; no quota is a
+    /// band of its own.
+    #[test]
+    fn attainment_is_banded_on_pace_mid_period() {
+        let share = 51.0 / 92.0;
+        for (a, s, band) in [
+            (Some(0.49), 1.0, 0),
+            (Some(0.5), 1.0, 1),
+            (Some(0.99), 1.0, 2),
+            (Some(1.0), 1.0, 3),
+            (Some(1.25), 1.0, 4),
+            (Some(0.0), 1.0, 0),
+            (Some(0.56), share, 3),
+            (Some(0.55), share, 2),
+            (Some(0.28), share, 1),
+            (Some(0.27), share, 0),
+            (Some(0.70), share, 4),
+            (None, share, 5),
+        ] {
+            assert_eq!(attainment_band(a, s), band, "{a:?} at {s}");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -56,6 +56,8 @@ fn every_page_renders_as_before() {
     let rep = fx.person("rep");
     let pages = [
         ("home", "/?period=FY2026-Q3".to_owned()),
+        // the quarter under way: the reps' attainment banded on pace
+        ("home_under_way", "/?period=FY2026-Q4".to_owned()),
         ("person", format!("/people/{rep}?period=FY2026-Q3")),
         // the quarter under way: compared with the last quarter and last year's to the
         // same day, their whole values below
