@@ -1686,7 +1686,7 @@ async fn explain_page(
             let amount = r.amount.map(|a| show("bookings", &Value::Money(a.into()), &ccy)).unwrap_or_default();
             let _ = write!(
                 body,
-                "<tr><td>{}</td><td>{}</td><td><a href=\"/people/{}\">{}</a></td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
+                "<tr><td>{}</td><td class=\"nowrap\">{}</td><td><a href=\"/people/{}\">{}</a></td><td class=\"nowrap\">{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
                 esc(r.kind),
                 esc(&r.id),
                 enc(&r.owner),
