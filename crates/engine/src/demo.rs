@@ -1553,25 +1553,58 @@ pub fn generate(
     sink.quotas(&quotas)?;
     sum.quotas = quotas.len() as u64;
 
-    // spend: monthly per department and region, plus company-level marketing
+    // spend: monthly per department and region, plus company-level marketing, each by
+    // the heads it pays for that month (a fully loaded cost per head: pay, commission,
+    // tools and travel; programmes and events for marketing), so that CAC and LTV : CAC
+    // come out as a real organisation's do (about 3–5 : 1 for the default demo; a flat
+    // sum per unit had made them 30 : 1 there, and 600 : 1 at a million deals)
+    let region_of: HashMap<&UnitId, &UnitId> = {
+        let by_id: HashMap<&UnitId, &Unit> = g.units.iter().map(|u| (&u.id, u)).collect();
+        g.units
+            .iter()
+            .filter_map(|u| {
+                let mut x = u;
+                // (the nearest region or department at or above the unit)
+                for _ in 0..=g.units.len() {
+                    if matches!(x.kind, UnitKind::Region | UnitKind::Department) {
+                        return Some((&u.id, &x.id));
+                    }
+                    x = by_id.get(x.parent.as_ref()?)?;
+                }
+                None
+            })
+            .collect()
+    };
     let mut spend = Vec::new();
     let mut m = start;
     while m <= end {
+        let mut heads: HashMap<&UnitId, u32> = HashMap::new();
+        let mut all = 0u32;
+        for ms in g.members.iter().filter(|ms| ms.valid.contains(m)) {
+            all += 1;
+            if let Some(r) = region_of.get(&ms.unit) {
+                *heads.entry(r).or_default() += 1;
+            }
+        }
         for u in &g.units {
             if matches!(u.kind, UnitKind::Region | UnitKind::Department) {
-                spend.push(Spend {
-                    date: m,
-                    scope: SpendScope::Unit(u.id.clone()),
-                    category: "sales".into(),
-                    amount: money(lognormal(&mut g.rng, 60_000.0, 0.2) * season(m)),
-                });
+                let per_head = lognormal(&mut g.rng, 14_000.0, 0.2) * season(m);
+                let n = heads.get(&u.id).copied().unwrap_or(0);
+                if n > 0 {
+                    spend.push(Spend {
+                        date: m,
+                        scope: SpendScope::Unit(u.id.clone()),
+                        category: "sales".into(),
+                        amount: money(per_head * f64::from(n)),
+                    });
+                }
             }
         }
         spend.push(Spend {
             date: m,
             scope: SpendScope::Company,
             category: "marketing".into(),
-            amount: money(lognormal(&mut g.rng, 250_000.0, 0.25)),
+            amount: money(lognormal(&mut g.rng, 6_000.0, 0.25) * f64::from(all.max(1))),
         });
         m = add_months(m, 1);
     }

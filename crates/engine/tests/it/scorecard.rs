@@ -138,6 +138,62 @@ fn the_demos_past_quarters_have_realistic_data_completeness() {
     }
 }
 
+/// The default demo's unit economics read as a real organisation's: spend paid by the
+/// head (each region's and department's month about 14,000 a head, marketing about 6,000
+/// a head of the whole org), so that CAC and LTV : CAC over its last four whole quarters
+/// are near the "about 3 : 1" rule of thumb (anchors.md) rather than 30 : 1, as a flat sum
+/// per unit had made them.
+#[test]
+fn the_default_demos_spend_is_paid_by_the_head_and_its_ltv_to_cac_is_plausible() {
+    use salesorg_core::period::Period;
+    let mut s = fresh(BackendKind::Sqlite);
+    let end = parse_date("2026-06-30").unwrap();
+    generate(&DemoSpec::new(end), &mut StoreSink(&mut s), &Quiet).unwrap();
+    // each unit's spend against its heads that month, from the store's own rows
+    let sql = "WITH RECURSIVE up(unit, top) AS ( \
+           SELECT id, id FROM units WHERE kind IN ('region', 'department') \
+           UNION ALL SELECT u.id, up.top FROM units u JOIN up ON u.parent_id = up.unit \
+             WHERE u.kind NOT IN ('region', 'department')) \
+         SELECT sp.amount, COUNT(*) FROM spend sp \
+           JOIN up ON up.top = sp.scope_id \
+           JOIN memberships m ON m.unit_id = up.unit AND m.valid_from <= sp.day \
+             AND (m.valid_to IS NULL OR sp.day < m.valid_to) \
+         WHERE sp.scope_kind = 'unit' GROUP BY sp.day, sp.scope_id, sp.amount";
+    let mut per_head = Vec::new();
+    s.unscoped_backend()
+        .query_each(sql, &[], &mut |r| {
+            if let [
+                salesorg_store::Value::Int(amount),
+                salesorg_store::Value::Int(n),
+            ] = r
+            {
+                per_head.push(*amount as f64 / 10_000.0 / *n as f64);
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert!(!per_head.is_empty());
+    for x in &per_head {
+        assert!((5_000.0..40_000.0).contains(x), "{x} a head");
+    }
+    let mut b = s;
+    let e =
+        salesorg_engine::scorecard::load(&mut b, &Catalog::builtin().unwrap(), true, false, &Quiet)
+            .unwrap()
+            .0;
+    let cal = e.book.settings.fiscal;
+    for p in ["FY2025-Q3", "FY2025-Q4", "FY2026-Q1", "FY2026-Q2"] {
+        let q = Period::parse(p, &cal).unwrap();
+        let rows = e
+            .run(&[Scope::Company], &[q], &["ltv_cac_ratio", "cac"], end)
+            .unwrap();
+        let v = |k: usize| -> f64 { rows[0].values[k].1.to_text("").parse().unwrap() };
+        let (ratio, cac) = (v(0), v(1));
+        assert!((2.0..12.0).contains(&ratio), "{p}: LTV : CAC {ratio}");
+        assert!((10_000.0..150_000.0).contains(&cac), "{p}: CAC {cac}");
+    }
+}
+
 /// The demo's end falls in years whose three years before and few after the calendar
 /// holds: an end near 9999 had panicked (9999-06-30) or never ended (9999-12-31), and one
 /// near year 1 named a day before it; each is refused before anything is written, and the
