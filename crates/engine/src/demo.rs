@@ -1556,8 +1556,9 @@ pub fn generate(
     // spend: monthly per department and region, plus company-level marketing, each by
     // the heads it pays for that month (a fully loaded cost per head: pay, commission,
     // tools and travel; programmes and events for marketing), so that CAC and LTV : CAC
-    // come out as a real organisation's do (about 3–5 : 1 for the default demo; a flat
-    // sum per unit had made them 30 : 1 there, and 600 : 1 at a million deals)
+    // come out as a real organisation's do (about 4–5 : 1 in the default demo's recent
+    // quarters; a flat sum per unit had made them 30 : 1 there, and 600 : 1 at a million
+    // deals)
     let region_of: HashMap<&UnitId, &UnitId> = {
         let by_id: HashMap<&UnitId, &Unit> = g.units.iter().map(|u| (&u.id, u)).collect();
         g.units
