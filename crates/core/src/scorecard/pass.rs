@@ -2412,12 +2412,15 @@ pub fn owner_surveys(
                 .own
                 .owner_rows_within(sv, |s| s.day, owned(&look.surveys, p), ix);
             for (run, g, seg) in day_runs_by(sv, |s| s.day, rows, &layer.own, slots, own) {
-                let k = part.key(seg, g);
+                let c = &mut part.cells[part.key(seg, g)];
+                // (the run's count at once, its scores added on in the same order, in a
+                // local: bit for bit the sum made one survey at a time into the cell)
+                c.surveys += run.len() as u32;
+                let mut sum = c.survey_sum;
                 for s in &sv[run] {
-                    let c = &mut part.cells[k];
-                    c.surveys += 1;
-                    c.survey_sum += s.score;
+                    sum += s.score;
                 }
+                c.survey_sum = sum;
             }
         }
         return;
