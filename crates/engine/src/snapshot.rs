@@ -619,17 +619,18 @@ pub fn read(
     }
     // each owner's offsets are the only record of whose a row is (`owner_of`): one per
     // person and one past the last, from the first row to the end, never back
-    let people = b.people.len();
-    for off in [&opps.owner_off, &leads.owner_off, &activities.owner_off] {
-        if off.len() != people + 1 || off[0] != 0 || !off.is_sorted() {
+    for (off, rows) in [
+        (&opps.owner_off, opps.len()),
+        (&leads.owner_off, leads.len()),
+        (&activities.owner_off, activities.len()),
+    ] {
+        if off.len() != b.people.len() + 1
+            || off.first() != Some(&0)
+            || off.last().map(|&x| x as usize) != Some(rows)
+            || !off.is_sorted()
+        {
             return Err(bad("owner offsets"));
         }
-    }
-    if opps.owner_off[people] as usize != opps.len()
-        || leads.owner_off[people] as usize != leads.len()
-        || activities.owner_off[people] as usize != activities.len()
-    {
-        return Err(bad("owner offsets"));
     }
     let mut end = [0u8; 14];
     r.0.read_exact(&mut end)?;

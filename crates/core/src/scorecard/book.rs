@@ -547,7 +547,7 @@ impl History {
     /// searched for only in the lists that hold one of the deal's rows ([`F_AMOUNTS`],
     /// [`F_CLOSES`]): in another, the place stays at `from` (at or before the deal's
     /// first row's), which comes before any later deal's entries there too, so a search
-    /// for one goes on from it (the search for both, for every deal, it replaces). The open pipeline's walk asks this for every deal open on
+    /// for one goes on from it. The open pipeline's walk asks this for every deal open on
     /// an as-of day: searching both lists for each had been about 5 % of a bulk pass's
     /// instructions at 1M deals.
     #[inline]
@@ -1406,23 +1406,24 @@ fn permute<T: Copy>(v: &mut Vec<T>, perm: &[u32]) -> Vec<T> {
     perm.iter().map(|&i| old[i as usize]).collect()
 }
 
-/// A permutation that sorts rows by owner (stable), then by `key` within each owner.
+/// A permutation that sorts rows by owner (stable), then by `key` within each owner, and
+/// the sorted rows' owner offsets (see [`owner_offsets`]).
 fn by_owner_then<K: Ord + Copy>(
     owner: &[u32],
     people: usize,
     key: impl Fn(usize) -> K,
-) -> Vec<u32> {
-    let mut off = owner_offsets(owner, people);
+) -> (Vec<u32>, Vec<u32>) {
+    let bounds = owner_offsets(owner, people);
+    let mut off = bounds.clone();
     let mut perm = vec![0u32; owner.len()];
     for (i, &o) in owner.iter().enumerate() {
         perm[off[o as usize] as usize] = i as u32;
         off[o as usize] += 1;
     }
-    let bounds = owner_offsets(owner, people);
     for w in bounds.windows(2) {
         perm[w[0] as usize..w[1] as usize].sort_by_key(|&i| (key(i as usize), i));
     }
-    perm
+    (perm, bounds)
 }
 
 fn id_hash(s: &str) -> u64 {
@@ -2376,9 +2377,9 @@ impl BookBuilder {
 
         // Opportunities: sorted by (owner, close, arrival), one column at a time.
         let n = raw.len();
-        let perm = {
+        let (perm, opp_off) = {
             let close = &raw.close;
-            by_owner_then(&opp_owner, np, |i| close[i])
+            by_owner_then(&std::mem::take(&mut opp_owner), np, |i| close[i])
         };
         let mut inv = vec![0u32; n];
         for (new, &old) in perm.iter().enumerate() {
@@ -2424,7 +2425,7 @@ impl BookBuilder {
             flags: permute(&mut raw.flags, &perm),
             modified: permute(&mut raw.modified, &perm),
             hist_off: Vec::new(),
-            owner_off: owner_offsets(&std::mem::take(&mut opp_owner), np),
+            owner_off: opp_off,
             ids: Ids::default(),
             named: NamedDeals::default(),
             max_cycle: 0,
@@ -2601,9 +2602,9 @@ impl BookBuilder {
         // days. By day first: a pass finds a period's leads by the day (a time zone that
         // falls back over midnight can give a later time an earlier day).
         let nl = lead_owner.len();
-        let lperm = {
+        let (lperm, lead_off) = {
             let (day, at) = (&raw_leads.created_day, &lead_created_at);
-            by_owner_then(&lead_owner, np, |i| (day[i], at[i]))
+            by_owner_then(&std::mem::take(&mut lead_owner), np, |i| (day[i], at[i]))
         };
         let mut linv = vec![0u32; nl];
         for (new, &old) in lperm.iter().enumerate() {
@@ -2622,7 +2623,7 @@ impl BookBuilder {
             converted: permute(&mut raw_leads.converted, &lperm),
             act_off: vec![0; nl + 1],
             act_days: Vec::new(),
-            owner_off: owner_offsets(&std::mem::take(&mut lead_owner), np),
+            owner_off: lead_off,
             ids: if keep_ids {
                 lead_keys.permuted(&lperm)
             } else {
@@ -2663,11 +2664,10 @@ impl BookBuilder {
         book.leads = leads;
 
         // Activities: sorted by (owner, day).
-        let aperm = {
+        let (aperm, raw_off) = {
             let d = &raw_acts.day;
-            by_owner_then(&act_owner, np, |i| d[i])
+            by_owner_then(&std::mem::take(&mut act_owner), np, |i| d[i])
         };
-        let raw_off = owner_offsets(&std::mem::take(&mut act_owner), np);
         let days = permute(&mut raw_acts.day, &aperm);
         let kind = permute(&mut raw_acts.kind, &aperm);
         let is_call = |k: ActivityKind| u16::from(k == ActivityKind::Call);
