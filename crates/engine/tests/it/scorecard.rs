@@ -176,9 +176,8 @@ fn the_default_demos_spend_is_paid_by_the_head_and_its_ltv_to_cac_is_plausible()
     for x in &per_head {
         assert!((5_000.0..40_000.0).contains(x), "{x} a head");
     }
-    let mut b = s;
     let e =
-        salesorg_engine::scorecard::load(&mut b, &Catalog::builtin().unwrap(), true, false, &Quiet)
+        salesorg_engine::scorecard::load(&mut s, &Catalog::builtin().unwrap(), true, false, &Quiet)
             .unwrap()
             .0;
     let cal = e.book.settings.fiscal;
