@@ -279,11 +279,16 @@ impl Cell {
 }
 
 /// Per-stage counts behind `stage_conversion` and `days_in_stage_avg`.
+///
+/// (In this order, `entered` and `advanced` apart: side by side, the pass's two adds to
+/// them for each stage-history row were made as one vector add, four more instructions
+/// and a wait on the shuffle that packed them.)
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
 pub struct StageCell {
     pub entered: u32,
-    pub advanced: u32,
     pub left: u32,
+    pub advanced: u32,
     pub days_sum: i64,
 }
 
