@@ -357,7 +357,6 @@ async fn action(
 
 // ---- values ---------------------------------------------------------------------------
 
-/// A KPI's name for people.
 /// "as of DATE", and for a period still under way how far into it that is ("as of
 /// 2026-11-20, day 51 of 92"): its flows are to date, its comparisons whole periods.
 fn as_of_text(p: &Period, as_of: Date) -> String {
@@ -367,9 +366,21 @@ fn as_of_text(p: &Period, as_of: Date) -> String {
     }
 }
 
+/// A KPI's name for people (or a formula input's: the id in words).
 pub fn label(k: &str) -> String {
     match k {
         "bookings" => "Bookings".into(),
+        "opps_created" => "Opportunities created".into(),
+        "pipeline_open" => "Open pipeline".into(),
+        "pipeline_weighted" => "Weighted pipeline".into(),
+        "stale_pipeline_share" => "Stale pipeline (share)".into(),
+        "reps_at_quota_share" => "Reps at quota (share)".into(),
+        "calls_per_rep_day" => "Calls per rep-day".into(),
+        "followups_per_lead" => "Follow-ups per lead".into(),
+        "opp_conversion_rate" => "Opportunity conversion rate".into(),
+        "sales_marketing_spend" => "Sales & marketing spend".into(),
+        "days_in_stage_avg" => "Days in stage (average)".into(),
+        "data_completeness_share" => "Data completeness (share)".into(),
         "won_deals" => "Won deals".into(),
         "lost_deals" => "Lost deals".into(),
         "win_rate" => "Win rate".into(),
