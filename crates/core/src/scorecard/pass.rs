@@ -1502,6 +1502,9 @@ fn history_walk<const E: bool, const L: bool>(
         if let Some((t, a)) = run.as_mut() {
             let a = *a;
             if E {
+                // ([`History::advanced_by`] with the row's advance already read: called
+                // for every row, it read the column again, and the walk took a tenth
+                // longer)
                 let advanced = if x == ADV_FAR {
                     h.advanced_by(r0 + j, r1, won_on, a, |s| look.ranks[s as usize])
                 } else {
