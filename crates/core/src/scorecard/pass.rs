@@ -1484,6 +1484,8 @@ fn history_walk<const E: bool, const L: bool>(
     // one it does not leave, without a test of the row's place for each row)
     let (mut prev, mut stay_from) = (stages[0], days[0]);
     for (j, ((&d, &s), &x)) in days.iter().zip(stages).zip(adv).enumerate() {
+        // (the run's lookup written out, as in `history_runs`: through a helper of theirs
+        // that handed back the run's end and table, the walk took a sixth longer)
         if d >= until {
             run = None;
             if let Some(g) = layer.own.slot(d) {
