@@ -133,6 +133,10 @@ pub enum Command {
         /// Average activities per opportunity.
         #[arg(long, default_value_t = 3.0)]
         activities_per_opp: f64,
+        /// Prospecting calls an inside-sales rep logs on an average working day, besides
+        /// those on deals and leads (a field rep a quarter as many); 0 for none.
+        #[arg(long, default_value_t = 20.0)]
+        prospecting_calls: f64,
         /// Replace whatever the store already holds.
         #[arg(long)]
         replace: bool,
@@ -444,16 +448,23 @@ pub fn run() -> Result<()> {
             seed,
             end,
             activities_per_opp,
+            prospecting_calls,
             replace,
             export_salesforce,
         } => {
             let end = date_arg(end, "end")?.unwrap_or_else(today);
+            if !(0.0..=200.0).contains(prospecting_calls) {
+                bail!(
+                    "--prospecting-calls is a rep's calls a day: from 0 to 200, not {prospecting_calls}"
+                );
+            }
             let spec = DemoSpec {
                 people: *people,
                 opportunities: *opportunities,
                 seed: *seed,
                 end,
                 activities_per_opp: *activities_per_opp,
+                prospecting_calls: *prospecting_calls,
             };
             let bar = Bar::new();
             let started = std::time::Instant::now();

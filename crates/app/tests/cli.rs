@@ -62,7 +62,10 @@ fn the_demo_is_deterministic_and_db_goes_before_or_after() {
     let dir = TempDir::new().unwrap();
     let a = dir.path().join("a.db");
     let b = dir.path().join("b.db");
+    // (a few prospecting calls a day: enough to show they are drawn the same way twice)
     let args = [
+        "--prospecting-calls",
+        "2",
         "--people",
         "60",
         "--opportunities",
@@ -173,6 +176,8 @@ fn killing_an_import_leaves_the_store_as_it_was_and_it_can_run_again() {
     let export = dir.path().join("big");
     ok(&[
         "demo",
+        "--prospecting-calls",
+        "0",
         "--export-salesforce",
         export.to_str().unwrap(),
         "--end",
@@ -256,6 +261,8 @@ fn small_demo() -> (TempDir, String) {
         "--db",
         &db,
         "demo",
+        "--prospecting-calls",
+        "0",
         "--people",
         "60",
         "--opportunities",
@@ -419,6 +426,8 @@ fn serve_answers_and_shuts_down_gracefully_on_sigterm() {
             "--db",
             &url,
             "demo",
+            "--prospecting-calls",
+            "0",
             "--end",
             "2026-06-30",
             "--opportunities",
@@ -517,6 +526,8 @@ fn a_repeated_bulk_scorecard_writes_one_runs_rows_and_times_the_pass_and_the_rol
         "--db",
         db,
         "demo",
+        "--prospecting-calls",
+        "0",
         "--people",
         "40",
         "--opportunities",
@@ -581,6 +592,8 @@ fn a_reader_that_closes_the_pipe_early_is_not_an_error() {
         [&explain[..], &["--format", "csv"]].concat(),
         vec![
             "demo",
+            "--prospecting-calls",
+            "0",
             "--people",
             "30",
             "--opportunities",
@@ -1202,6 +1215,8 @@ fn the_demos_salesforce_export_imports_with_its_rates_and_scores_as_the_demo() {
     let dir = TempDir::new().unwrap();
     let export = dir.path().join("sf");
     let sizes = [
+        "--prospecting-calls",
+        "0",
         "--people",
         "650",
         "--opportunities",

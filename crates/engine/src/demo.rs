@@ -32,6 +32,9 @@ pub struct DemoSpec {
     pub end: Date,
     /// Activities logged per opportunity on average (besides lead responses).
     pub activities_per_opp: f64,
+    /// Prospecting calls an inside-sales rep logs on an average working day, besides the
+    /// calls on their deals and leads; a field rep a quarter as many (0: none).
+    pub prospecting_calls: f64,
 }
 
 impl DemoSpec {
@@ -42,6 +45,7 @@ impl DemoSpec {
             seed: 42,
             end,
             activities_per_opp: 3.0,
+            prospecting_calls: 20.0,
         }
     }
 }
@@ -1418,6 +1422,48 @@ pub fn generate(
     sum.leads += leads.len() as u64;
     sum.activities += acts.len() as u64;
     progress.update("opportunities", sum.opportunities, spec.opportunities);
+
+    // prospecting calls, besides those on deals and leads: a rep's working days while
+    // employed, each with about the rep's daily number (some reps dial more than others),
+    // from draws of their own, so that every other record is as it was without them
+    if spec.prospecting_calls > 0.0 {
+        let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x5052_4F53_5045_4354);
+        let mut call_n = 0u64;
+        acts.clear();
+        for rep in &reps {
+            let kind = if rep.inside { 1.0 } else { 0.25 };
+            let daily = spec.prospecting_calls * kind * lognormal(&mut rng, 1.0, 0.25);
+            let (mut d, to) = (rep.hired.max(start), rep.left.unwrap_or(end).min(end));
+            while d < to {
+                if !matches!(d.weekday(), Weekday::Saturday | Weekday::Sunday) {
+                    let n = (daily * rng.random_range(0.5..1.5)).round() as u32;
+                    for _ in 0..n {
+                        call_n += 1;
+                        acts.push(Activity {
+                            id: ActivityId::parse(&format!("CALL-{call_n:010}"))?,
+                            kind: ActivityKind::Call,
+                            at: at_work(&mut rng, d),
+                            owner: rep.id.clone(),
+                            lead: None,
+                            opp: None,
+                            account: None,
+                            subject: Some("Prospecting call".into()),
+                        });
+                    }
+                }
+                d += Duration::days(1);
+                if acts.len() >= 100_000 {
+                    sink.activities(&acts)?;
+                    count_calls(&acts);
+                    sum.activities += acts.len() as u64;
+                    acts.clear();
+                }
+            }
+        }
+        sink.activities(&acts)?;
+        count_calls(&acts);
+        sum.activities += acts.len() as u64;
+    }
 
     // accounts, with customer-since and churn derived from the deals
     let mut surveys = Vec::new();

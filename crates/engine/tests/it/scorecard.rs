@@ -29,6 +29,7 @@ fn demo_on(
         seed,
         end: parse_date("2026-06-30").unwrap(),
         activities_per_opp: 1.0,
+        prospecting_calls: 0.0,
     };
     generate(&spec, &mut StoreSink(&mut s), &Quiet).unwrap();
     s
@@ -148,7 +149,13 @@ fn the_default_demos_spend_is_paid_by_the_head_and_its_ltv_to_cac_is_plausible()
     use salesorg_core::period::Period;
     let mut s = fresh(BackendKind::Sqlite);
     let end = parse_date("2026-06-30").unwrap();
-    generate(&DemoSpec::new(end), &mut StoreSink(&mut s), &Quiet).unwrap();
+    // (its prospecting calls, which a test of their own reads, left out: they are most of
+    // the default demo's records)
+    let spec = DemoSpec {
+        prospecting_calls: 0.0,
+        ..DemoSpec::new(end)
+    };
+    generate(&spec, &mut StoreSink(&mut s), &Quiet).unwrap();
     // each unit's spend against its heads that month, from the store's own rows
     let sql = "WITH RECURSIVE up(unit, top) AS ( \
            SELECT id, id FROM units WHERE kind IN ('region', 'department') \
@@ -193,6 +200,74 @@ fn the_default_demos_spend_is_paid_by_the_head_and_its_ltv_to_cac_is_plausible()
     }
 }
 
+/// The demo's reps make as many calls as real ones log (an inside-sales rep a few dozen a
+/// working day, a field rep several): without its prospecting calls, a rep made half a
+/// call a day (those on deals and leads alone), and a rep's target on calls per rep-day
+/// read 0.40. Read through the KPI, for each sales line and the company, over a quarter.
+#[test]
+fn the_demos_reps_make_as_many_calls_a_day_as_real_ones() {
+    use salesorg_core::period::Period;
+    let end = parse_date("2026-06-30").unwrap();
+    let per_day = |prospecting_calls: f64| {
+        let mut s = fresh(BackendKind::Sqlite);
+        let spec = DemoSpec {
+            people: 30,
+            opportunities: 1_500,
+            prospecting_calls,
+            ..DemoSpec::new(end)
+        };
+        generate(&spec, &mut StoreSink(&mut s), &Quiet).unwrap();
+        let mut vp = |role: &str| {
+            let sql = format!("SELECT id FROM people WHERE role_id = '{role}'");
+            let mut id = None;
+            s.unscoped_backend()
+                .query_each(&sql, &[], &mut |r| {
+                    id = r[0].as_text().map(str::to_owned);
+                    Ok(())
+                })
+                .unwrap();
+            id.expect(role)
+        };
+        let vps = [vp("vp_inside_sales"), vp("vp_sales")];
+        let e = salesorg_engine::scorecard::load(
+            &mut s,
+            &Catalog::builtin().unwrap(),
+            true,
+            false,
+            &Quiet,
+        )
+        .unwrap()
+        .0;
+        let team = |id: &str| Scope::Team(e.person(id).unwrap());
+        let scopes = [team(&vps[0]), team(&vps[1]), Scope::Company];
+        let q = Period::parse("FY2026-Q1", &e.book.settings.fiscal).unwrap();
+        let rows = e.run(&scopes, &[q], &["calls_per_rep_day"], end).unwrap();
+        rows.iter()
+            .map(|r| r.values[0].1.to_text("").parse::<f64>().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let (inside, field, company) = match per_day(20.0)[..] {
+        [a, b, c] => (a, b, c),
+        _ => unreachable!(),
+    };
+    assert!(
+        (15.0..30.0).contains(&inside),
+        "inside sales: {inside} calls a rep-day"
+    );
+    assert!(
+        (3.5..10.0).contains(&field),
+        "field sales: {field} calls a rep-day"
+    );
+    assert!(
+        field < company && company < inside,
+        "the company's {company} lies between"
+    );
+    // without them, the deals' and leads' calls alone
+    for x in per_day(0.0) {
+        assert!(x < 2.0, "{x} calls a rep-day without prospecting");
+    }
+}
+
 /// The demo's end falls in years whose three years before and few after the calendar
 /// holds: an end near 9999 had panicked (9999-06-30) or never ended (9999-12-31), and one
 /// near year 1 named a day before it; each is refused before anything is written, and the
@@ -214,6 +289,7 @@ fn the_demo_refuses_an_end_near_the_calendars_limits() {
             seed: 1,
             end: parse_date(end).unwrap(),
             activities_per_opp: 1.0,
+            prospecting_calls: 0.0,
         };
         let before = s.fingerprint().unwrap();
         match generate(&spec, &mut StoreSink(&mut s), &Quiet) {
@@ -695,6 +771,7 @@ fn a_company_wide_first_page_kept_from_its_first_and_last_days_is_the_whole_orde
         seed: 3,
         end: parse_date("2026-06-30").unwrap(),
         activities_per_opp: 40.0,
+        prospecting_calls: 0.0,
     };
     generate(&spec, &mut StoreSink(&mut s), &Quiet).unwrap();
     let cat = Catalog::builtin().unwrap();

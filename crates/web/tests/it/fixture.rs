@@ -66,6 +66,7 @@ fn made(kind: BackendKind, more: impl FnOnce(&mut TestStore), load: bool) -> Fx 
         seed: 11,
         end: today(),
         activities_per_opp: 1.0,
+        prospecting_calls: 0.0,
     };
     generate(&spec, &mut StoreSink(&mut s), &Quiet).unwrap();
     more(&mut s);
