@@ -401,7 +401,7 @@ fn engine(kind: BackendKind, settings: &Settings) -> Engine {
 }
 
 /// The engine over store `s`, with record ids kept for drill-downs.
-fn with_ids(s: &mut Store) -> Engine {
+pub(crate) fn with_ids(s: &mut Store) -> Engine {
     salesorg_engine::scorecard::load(s, &Catalog::builtin().unwrap(), true, false, &Quiet)
         .unwrap()
         .0

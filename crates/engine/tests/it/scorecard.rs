@@ -229,15 +229,7 @@ fn the_demos_reps_make_as_many_calls_a_day_as_real_ones() {
             id.expect(role)
         };
         let vps = [vp("vp_inside_sales"), vp("vp_sales")];
-        let e = salesorg_engine::scorecard::load(
-            &mut s,
-            &Catalog::builtin().unwrap(),
-            true,
-            false,
-            &Quiet,
-        )
-        .unwrap()
-        .0;
+        let e = crate::kpis::with_ids(&mut s);
         let team = |id: &str| Scope::Team(e.person(id).unwrap());
         let scopes = [team(&vps[0]), team(&vps[1]), Scope::Company];
         let q = Period::parse("FY2026-Q1", &e.book.settings.fiscal).unwrap();
