@@ -1326,8 +1326,12 @@ pub fn generate(
                 if d > end {
                     break;
                 }
+                // (a weekend's to the Friday before, or the Monday after; a Sunday that
+                // is the last day of history to the Friday: the Monday after it had put
+                // the call after the demo's end, counted in today's numbers)
                 let d = match d.weekday() {
                     Weekday::Saturday => d - Duration::days(1),
+                    Weekday::Sunday if d >= end => d - Duration::days(2),
                     Weekday::Sunday => d + Duration::days(1),
                     _ => d,
                 };

@@ -260,6 +260,51 @@ fn the_demos_reps_make_as_many_calls_a_day_as_real_ones() {
     }
 }
 
+/// No record of the demo is dated after its last day, which the CLI makes today: a deal's
+/// call that fell on a Sunday moved to the Monday after, and with a history ending on a
+/// Sunday it was dated tomorrow (88 of the default demo's calls) and counted in today's
+/// numbers.
+#[test]
+fn no_record_of_the_demo_is_dated_after_its_last_day() {
+    let mut s = fresh(BackendKind::Sqlite);
+    // (a Sunday)
+    let end = parse_date("2026-06-28").unwrap();
+    let spec = DemoSpec {
+        people: 30,
+        opportunities: 1_500,
+        prospecting_calls: 2.0,
+        ..DemoSpec::new(end)
+    };
+    generate(&spec, &mut StoreSink(&mut s), &Quiet).unwrap();
+    for (what, sql) in [
+        ("activity", "SELECT MAX(at) FROM activities"),
+        ("history row", "SELECT MAX(at) FROM stage_history"),
+        ("lead", "SELECT MAX(created_at) FROM leads"),
+        ("conversion", "SELECT MAX(converted_on) FROM leads"),
+        ("deal", "SELECT MAX(created_on) FROM opportunities"),
+        (
+            "close",
+            "SELECT MAX(close_on) FROM opportunities WHERE status <> 'open'",
+        ),
+        ("change", "SELECT MAX(last_modified_at) FROM opportunities"),
+        ("spend", "SELECT MAX(day) FROM spend"),
+        ("survey", "SELECT MAX(day) FROM surveys"),
+    ] {
+        let mut last = None;
+        s.unscoped_backend()
+            .query_each(sql, &[], &mut |r| {
+                last = r[0].as_text().map(|t| t[..10].to_owned());
+                Ok(())
+            })
+            .unwrap();
+        let last = last.unwrap_or_else(|| panic!("no {what}"));
+        assert!(
+            last.as_str() <= "2026-06-28",
+            "{what} dated {last}, after the end"
+        );
+    }
+}
+
 /// The demo's end falls in years whose three years before and few after the calendar
 /// holds: an end near 9999 had panicked (9999-06-30) or never ended (9999-12-31), and one
 /// near year 1 named a day before it; each is refused before anything is written, and the
