@@ -1434,6 +1434,13 @@ pub fn generate(
         let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x5052_4F53_5045_4354);
         let mut call_n = 0u64;
         acts.clear();
+        let mut flush = |acts: &mut Vec<Activity>| -> Result<()> {
+            sink.activities(acts)?;
+            count_calls(acts);
+            sum.activities += acts.len() as u64;
+            acts.clear();
+            Ok(())
+        };
         for rep in &reps {
             let kind = if rep.inside { 1.0 } else { 0.25 };
             let daily = spec.prospecting_calls * kind * lognormal(&mut rng, 1.0, 0.25);
@@ -1457,16 +1464,11 @@ pub fn generate(
                 }
                 d += Duration::days(1);
                 if acts.len() >= 100_000 {
-                    sink.activities(&acts)?;
-                    count_calls(&acts);
-                    sum.activities += acts.len() as u64;
-                    acts.clear();
+                    flush(&mut acts)?;
                 }
             }
         }
-        sink.activities(&acts)?;
-        count_calls(&acts);
-        sum.activities += acts.len() as u64;
+        flush(&mut acts)?;
     }
 
     // accounts, with customer-since and churn derived from the deals

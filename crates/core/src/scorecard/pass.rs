@@ -1404,9 +1404,10 @@ fn history_runs<const R: bool>(
     }
 }
 
-/// The stage walks ([`history_walk`]) of the deals in `deals` (an owner's runs of them)
-/// that never come back into a stage they left, untraced, and the exits of those that
-/// closed in an open stage: apart from the loop over the deals' other records, in a
+/// The stage walks of the deals in `deals` (an owner's runs of them), untraced: those that
+/// never come back into a stage they left by [`history_walk`], the others (one in twenty
+/// of the demo's) by [`history_runs`]; and the exits of those that closed in an open
+/// stage: apart from the loop over the deals' other records, in a
 /// function of its own (inlined into the pass, the walk's loop read more of its values
 /// back from the stack for every row: a stage walk at 1M deals 28.8 → 27.6 ms).
 #[allow(clippy::too_many_arguments)]
@@ -1423,9 +1424,6 @@ fn history_deals<const E: bool, const L: bool>(
     let (o, h) = (&book.opps, &book.history);
     for run in deals {
         for i in run {
-            if o.flags[i] & F_RETURNS != 0 {
-                continue;
-            }
             let (r0, r1) = (o.hist_off[i] as usize, o.hist_off[i + 1] as usize);
             if r1 <= r0 {
                 continue;
@@ -1433,8 +1431,15 @@ fn history_deals<const E: bool, const L: bool>(
             // (a deal whose rows all fall before or after the layer's days has none with
             // a slot: most deals, for one period)
             if layer.meets(h.day[r0], h.day[r1 - 1]) {
-                let won_on = o.won_on(i);
-                history_walk::<E, L>(book, look, layer, slots, own, part, r0..r1, won_on);
+                let (won_on, rows) = (o.won_on(i), r0..r1);
+                if o.flags[i] & F_RETURNS != 0 {
+                    // (one that comes back into a stage notes the stages it entered)
+                    history_runs::<true>(
+                        book, look, layer, slots, own, part, rows, won_on, E, L, true,
+                    );
+                } else {
+                    history_walk::<E, L>(book, look, layer, slots, own, part, rows, won_on);
+                }
             }
             // a closed deal whose history stops in an open stage left it on its close day
             let (status, close, last) = (o.status[i], o.close[i], r1 - 1);
@@ -1815,11 +1820,10 @@ pub fn owner_records(
     // one body for the full loop below and a drill-down's history-only loop
     macro_rules! deal_history {
         ($i:ident, $status:ident, $close:ident) => {
-            // (its bounds read only by a walk over the history: reading them for every
-            // deal was 3 % of a company-wide page's pass over a period of its own; an
-            // untraced deal that never comes back into a stage is walked by
-            // `history_deals` instead)
-            let (r0, r1) = if history && (traced || o.flags[$i] & F_RETURNS != 0) {
+            // (its bounds read only by a traced walk over the history: reading them for
+            // every deal was 3 % of a company-wide page's pass over a period of its own;
+            // an untraced pass walks the history in `history_deals`)
+            let (r0, r1) = if history && traced {
                 (o.hist_off[$i] as usize, o.hist_off[$i + 1] as usize)
             } else {
                 (0, 0)
@@ -1834,20 +1838,9 @@ pub fn owner_records(
                 // (the day a won deal closed; past every as-of day otherwise)
                 let won_on = o.won_on($i);
                 let (d0, d1) = (h.day[r0], h.day[r1 - 1]);
-                // (untraced, only a deal that comes back into a stage is walked here:
-                // `history_deals` walks the others)
                 // the rows are in time order: a deal whose rows all fall before or after
                 // the layer's days has none with a slot (most deals, for one period)
-                if !layer.meets(d0, d1) {
-                    // (no row of the deal can count)
-                } else if !traced {
-                    // a run of one slot and one segment at a time
-                    let rows = r0..r1;
-                    let (e, l) = (w.entered, w.left);
-                    history_runs::<true>(
-                        book, look, layer, slots, own, part, rows, won_on, e, l, returns,
-                    );
-                } else {
+                if layer.meets(d0, d1) {
                     // (the stages entered in the period of the rows so far)
                     let (mut seen, mut seen_in) = (StagesSeen::default(), usize::MAX);
                     for r in r0..r1 {
@@ -2019,23 +2012,17 @@ pub fn owner_records(
     match part.spans {
         None => each_deal!(i0..i1),
         Some(spans) if history_only => {
+            // (untraced, `history_deals` below walks them)
             if traced {
                 for i in deals_meeting(i0..i1, spans, reach).flatten() {
                     let (status, close) = (o.status[i], o.close[i]);
                     deal_history!(i, status, close);
                 }
-            } else {
-                for i in deals_meeting(i0..i1, spans, reach).flatten() {
-                    if o.flags[i] & F_RETURNS != 0 {
-                        let (status, close) = (o.status[i], o.close[i]);
-                        deal_history!(i, status, close);
-                    }
-                }
             }
         }
         Some(spans) => each_deal!(deals_meeting(i0..i1, spans, reach).flatten()),
     }
-    // the stage walk of the untraced deals that never come back into a stage, apart
+    // an untraced pass's stage walk, apart from the deals' other records
     if history && !traced {
         macro_rules! walk {
             ($deals:expr) => {
