@@ -499,6 +499,23 @@ fn cell(k: &str, v: &Value, ccy: &str, href: &str) -> String {
     format!("<a href=\"{}\">{}</a>", esc(href), esc(&show(k, v, ccy)))
 }
 
+/// A change as shown, to one decimal: its colour and arrow follow the figure on the page,
+/// so a fall too small to show reads "= 0.0", not a red "▼ -0.0".
+fn shown_delta(d: f64) -> f64 {
+    let r = (d * 10.0).round() / 10.0;
+    // (and never a negative zero)
+    if r == 0.0 { 0.0 } else { r }
+}
+
+/// A shown change with its sign: "+1.5", "-0.3", "0.0".
+fn signed(d: f64) -> String {
+    if d == 0.0 {
+        "0.0".to_owned()
+    } else {
+        format!("{d:+.1}")
+    }
+}
+
 /// The change from `before` to `now`: relative for amounts and counts, in points for
 /// percentages.
 fn delta(k: &str, now: &Value, before: &Value, what: &str) -> String {
@@ -519,19 +536,19 @@ fn delta(k: &str, now: &Value, before: &Value, what: &str) -> String {
                     | "nps"
             ) =>
         {
-            let d = (a - b) * 100.0;
-            (format!("{:+.1} pts", d), d)
+            let d = shown_delta((a - b) * 100.0);
+            (format!("{} pts", signed(d)), d)
         }
         _ => {
             if b == 0.0 {
                 return format!("<span class=\"delta none\">{what}: was 0</span>");
             }
-            let d = (a - b) / b.abs() * 100.0;
-            (format!("{:+.1}%", d), d)
+            let d = shown_delta((a - b) / b.abs() * 100.0);
+            (format!("{}%", signed(d)), d)
         }
     };
     let good = if lower_is_better(k) { d < 0.0 } else { d > 0.0 };
-    let class = if d.abs() < 1e-9 {
+    let class = if d == 0.0 {
         "flat"
     } else if good {
         "good"
@@ -1677,7 +1694,7 @@ async fn explain_page(
         if let Some(bs) = ex.branches().filter(|b| !b.is_empty()) {
             branches_table(&mut body, e, &ex, bs, &ccy);
         }
-        let _ = write!(body, "<p>{} records · <a href=\"/explain.csv?{base}&sort={}&dir={}\" download>Export CSV</a></p>", recs.len(), enc(&sort), enc(&dir));
+        let _ = write!(body, "<p>{} records · <a href=\"/explain.csv?{base}&sort={}&dir={}\" download>Export CSV</a></p>", thousands(recs.len() as i128), enc(&sort), enc(&dir));
         body.push_str("<div class=\"scroll\"><table class=\"data\"><thead><tr>");
         for (col, name) in [("kind", "Kind"), ("id", "Record"), ("owner", "Owner"), ("date", "Date"), ("", "Detail"), ("amount", "Amount")] {
             if col.is_empty() {
@@ -1743,7 +1760,8 @@ fn input_shown(k: &str, v: &str, ccy: &str) -> String {
         ("like_for_like", _) => v
             .parse::<f64>()
             .map_or_else(|_| v.to_owned(), |x| format!("{:.1}%", x * 100.0)),
-        _ => v.to_owned(),
+        // (a count with its thousands apart, as the KPIs' own counts show)
+        _ => v.parse::<i128>().map_or_else(|_| v.to_owned(), thousands),
     }
 }
 
@@ -1814,8 +1832,8 @@ fn branches_table(
     }
     body.push_str("</tr></thead><tbody>");
     let cell = |n: u64, a: Option<i128>| match a {
-        Some(a) if n > 0 => format!("{n} · {}", esc(&money(a))),
-        _ => n.to_string(),
+        Some(a) if n > 0 => format!("{} · {}", thousands(n.into()), esc(&money(a))),
+        _ => thousands(n.into()),
     };
     let num = |body: &mut String, text: &str| {
         let _ = write!(body, "<td class=\"num\">{text}</td>");
@@ -1853,7 +1871,7 @@ fn branches_table(
         figures(body, &b.value, &b.inputs);
         if counted {
             let n = b.records.unwrap_or(0);
-            num(body, &n.to_string());
+            num(body, &thousands(n.into()));
             total.0 += n;
         }
         for (j, &(_, n, a)) in b.kinds.iter().enumerate().take(kinds.len()) {
@@ -1871,7 +1889,7 @@ fn branches_table(
     body.push_str("</tbody><tfoot><tr><th scope=\"row\">All</th>");
     figures(body, &ex.value, &ex.inputs);
     if counted {
-        num(body, &total.0.to_string());
+        num(body, &thousands(total.0.into()));
     }
     for &(n, a) in &total.1 {
         num(body, &cell(n, a));
@@ -2696,5 +2714,49 @@ mod kind_heading_tests {
         ] {
             assert_eq!(kind_heading(kind), heading);
         }
+    }
+}
+
+#[cfg(test)]
+mod delta_tests {
+    use super::{delta, input_shown};
+    use salesorg_core::kpi::Value;
+
+    /// A change is coloured and signed as it is shown, to one decimal: logo retention
+    /// 98.51 % against 98.53 % had read a red "▼ -0.0 pts".
+    #[test]
+    fn a_change_too_small_to_show_is_flat() {
+        let r = |x: f64| Value::Ratio((x * 1e6).round() as i128);
+        let flat = delta("logo_retention_rate", &r(0.9851), &r(0.9853), "vs Q3");
+        assert!(flat.contains("delta flat"), "{flat}");
+        assert!(flat.contains("=</span> 0.0 pts"), "{flat}");
+        let fall = delta("logo_retention_rate", &r(0.9840), &r(0.9853), "vs Q3");
+        assert!(
+            fall.contains("delta bad") && fall.contains("▼</span> -0.1 pts"),
+            "{fall}"
+        );
+        // relative changes too: 100,000 against 100,040 is -0.04 %
+        let m = |x: i128| Value::Money(x * 10_000);
+        let small = delta("bookings", &m(100_000), &m(100_040), "vs Q3");
+        assert!(
+            small.contains("delta flat") && small.contains("0.0%"),
+            "{small}"
+        );
+        assert!(!small.contains("-0.0"), "{small}");
+        let rise = delta("bookings", &m(101_000), &m(100_000), "vs Q3");
+        assert!(
+            rise.contains("delta good") && rise.contains("+1.0%"),
+            "{rise}"
+        );
+    }
+
+    /// A drill-down's counts have their thousands apart, as the KPIs' own do; other
+    /// inputs are shown as given.
+    #[test]
+    fn a_drill_downs_counts_have_their_thousands_apart() {
+        assert_eq!(input_shown("lost_deals", "1685", "USD"), "1,685");
+        assert_eq!(input_shown("won_deals", "838", "USD"), "838");
+        assert_eq!(input_shown("rep_days", "12.5", "USD"), "12.5");
+        assert_eq!(input_shown("bookings", "1234567.8", "USD"), "USD 1,234,568");
     }
 }
