@@ -2023,23 +2023,9 @@ pub fn owner_records(
             }
         };
     }
-    // a drill-down into the stage history alone (stage conversion, days in stage) reads
-    // only what the history needs of each deal
-    let history_only = !w.created && !w.open;
-    match part.spans {
-        None => each_deal!(i0..i1),
-        Some(spans) if history_only => {
-            // (untraced, `history_deals` below walks them)
-            if traced {
-                for i in deals_meeting(i0..i1, spans, reach).flatten() {
-                    let (status, close) = (o.status[i], o.close[i]);
-                    deal_history!(i, status, close);
-                }
-            }
-        }
-        Some(spans) => each_deal!(deals_meeting(i0..i1, spans, reach).flatten()),
-    }
-    // an untraced pass's stage walk, apart from the deals' other records
+    // an untraced pass's stage walk, apart from the deals' other records, before them:
+    // walking the owner's history rows in order brings them into the cache for the open
+    // pipeline's search of each open deal's rows, which had each missed it
     if history && !traced {
         macro_rules! walk {
             ($deals:expr) => {
@@ -2061,6 +2047,22 @@ pub fn owner_records(
             None => walk!(std::iter::once(i0..i1)),
             Some(spans) => walk!(deals_meeting(i0..i1, spans, reach)),
         }
+    }
+    // a drill-down into the stage history alone (stage conversion, days in stage) reads
+    // only what the history needs of each deal
+    let history_only = !w.created && !w.open;
+    match part.spans {
+        None => each_deal!(i0..i1),
+        Some(spans) if history_only => {
+            // (untraced, `history_deals` above walked them)
+            if traced {
+                for i in deals_meeting(i0..i1, spans, reach).flatten() {
+                    let (status, close) = (o.status[i], o.close[i]);
+                    deal_history!(i, status, close);
+                }
+            }
+        }
+        Some(spans) => each_deal!(deals_meeting(i0..i1, spans, reach).flatten()),
     }
 
     let l = &book.leads;
