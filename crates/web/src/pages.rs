@@ -28,6 +28,9 @@ use crate::{App, ClientAddr, now};
 
 const CSS: &str = include_str!("../static/app.css");
 const JS: &str = include_str!("../static/app.js");
+/// The tab's icon (browsers ask for `/favicon.ico` on every page without one: a 404 each,
+/// logged in the console as an error).
+const ICON: &str = include_str!("../static/icon.svg");
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -64,6 +67,8 @@ pub fn routes() -> Router<Arc<App>> {
                 )
             }),
         )
+        .route("/static/icon.svg", get(icon))
+        .route("/favicon.ico", get(icon))
         .route(
             "/static/app.js",
             get(|| async {
@@ -76,6 +81,16 @@ pub fn routes() -> Router<Arc<App>> {
                 )
             }),
         )
+}
+
+async fn icon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        ICON,
+    )
 }
 
 /// HTML-escapes text for element content and attribute values.
@@ -120,7 +135,7 @@ fn shell(title: &str, nav: &str, body: &str) -> String {
 /// [`shell`] with more in the head (`head`, trusted markup).
 fn shell_with(title: &str, head: &str, nav: &str, body: &str) -> String {
     format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{head}<title>{} · salesorg</title><link rel=\"stylesheet\" href=\"/static/app.css\"><script src=\"/static/app.js\" defer></script></head><body><a class=\"skip\" href=\"#main\">Skip to content</a>{nav}<main id=\"main\">{body}</main></body></html>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{head}<title>{} · salesorg</title><link rel=\"icon\" href=\"/static/icon.svg\" type=\"image/svg+xml\"><link rel=\"stylesheet\" href=\"/static/app.css\"><script src=\"/static/app.js\" defer></script></head><body><a class=\"skip\" href=\"#main\">Skip to content</a>{nav}<main id=\"main\">{body}</main></body></html>",
         esc(title)
     )
 }
@@ -138,8 +153,15 @@ fn nav(cx: &Cx) -> String {
     } else {
         ""
     };
+    // (an account linked to nobody in the org, an admin's, has no scorecard and sees no
+    // part of the org: its nav has no links that lead to "not found")
+    let mine = if cx.scoped.access().person().is_some() {
+        "<li><a href=\"/\">My scorecard</a></li><li><a href=\"/org\">Org chart</a></li>"
+    } else {
+        "<li><a href=\"/\">Home</a></li>"
+    };
     format!(
-        "<header class=\"top\"><nav aria-label=\"Main\"><a class=\"brand\" href=\"/\">salesorg</a><ul><li><a href=\"/\">My scorecard</a></li><li><a href=\"/org\">Org chart</a></li><li><a href=\"/roles\">Roles</a></li>{admin}<li><a href=\"/account\">Account</a></li></ul><form method=\"post\" action=\"/logout\" class=\"logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><span class=\"who\">{}</span> <button type=\"submit\">Sign out</button></form></nav></header>",
+        "<header class=\"top\"><nav aria-label=\"Main\"><a class=\"brand\" href=\"/\">salesorg</a><ul>{mine}<li><a href=\"/roles\">Roles</a></li>{admin}<li><a href=\"/account\">Account</a></li></ul><form method=\"post\" action=\"/logout\" class=\"logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><span class=\"who\">{}</span> <button type=\"submit\">Sign out</button></form></nav></header>",
         esc(&csrf),
         esc(&name)
     )

@@ -127,6 +127,58 @@ fn every_page_renders_as_before() {
     assert_eq!(r.headers["location"], "/login?next=%2Forg");
 }
 
+/// Every link of the main nav opens a page for whoever is signed in: an admin account
+/// linked to nobody in the org (which has no scorecard and sees no part of the org) had
+/// "My scorecard" and "Org chart" links, the second to "not found". And the tab's icon
+/// is served to anyone (a browser asks for `/favicon.ico` on every page without one).
+#[test]
+fn every_nav_link_opens_a_page_and_the_icon_is_served() {
+    let fx = fixture(BackendKind::Sqlite);
+    for user in ["admin", "dir_a", "rep"] {
+        let who = sign_in(&fx, user, PASSWORD).unwrap();
+        let home = call(&fx, "GET", "/", &who, None);
+        assert_eq!(home.status, StatusCode::OK, "{user}");
+        let nav = &home.body[home.body.find("<nav").unwrap()..home.body.find("</nav>").unwrap()];
+        let links: Vec<&str> = nav
+            .split("href=\"")
+            .skip(1)
+            .filter_map(|x| x.split('"').next())
+            .collect();
+        assert!(
+            links.contains(&"/roles") && links.contains(&"/account"),
+            "{user}: {links:?}"
+        );
+        assert_eq!(
+            links.contains(&"/admin"),
+            user == "admin",
+            "{user}: {links:?}"
+        );
+        assert_eq!(
+            links.contains(&"/org"),
+            user != "admin",
+            "{user}: {links:?}"
+        );
+        for l in links {
+            assert_eq!(
+                call(&fx, "GET", l, &who, None).status,
+                StatusCode::OK,
+                "{user}: {l}"
+            );
+        }
+        assert!(
+            home.body
+                .contains("<link rel=\"icon\" href=\"/static/icon.svg\"")
+        );
+    }
+    let anon = Auth::default();
+    for path in ["/favicon.ico", "/static/icon.svg"] {
+        let r = call(&fx, "GET", path, &anon, None);
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        assert_eq!(r.headers["content-type"], "image/svg+xml", "{path}");
+        assert!(r.body.starts_with("<svg"), "{path}");
+    }
+}
+
 #[test]
 fn csv_cells_are_defused_against_formula_injection() {
     use salesorg_web::pages::csv_cell;
