@@ -513,9 +513,12 @@ pub fn role(cat: &Catalog, r: &Role, format: Format) -> Result<()> {
     facts("manages", &r.manages)?;
     for s in &r.span {
         outln!(
-            "span of control: {}–{}{} [{}]",
-            s.min,
-            s.max,
+            "span of control: {}{} [{}]",
+            if s.max == 0 {
+                "none (no direct reports)".to_owned()
+            } else {
+                format!("{}–{}", s.min, s.max)
+            },
             s.note
                 .as_ref()
                 .map(|n| format!(" ({n})"))

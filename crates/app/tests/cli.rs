@@ -167,6 +167,12 @@ fn roles_show_both_sources_where_seeds_disagree() {
     );
     let csv = ok(&["roles", "--format", "csv"]);
     assert!(csv.lines().count() >= 19, "{csv}");
+    // a role without reports says so (it read "0–0")
+    let rep = ok(&["roles", "sales_rep"]);
+    assert!(
+        rep.contains("span of control: none (no direct reports) [salesorg]"),
+        "{rep}"
+    );
 }
 
 /// Starts an import of a large export, kills it mid-way, and checks the store.

@@ -2068,7 +2068,26 @@ fn facts(v: &[salesorg_core::catalog::Fact]) -> String {
     s
 }
 
-fn role_rows(r: &salesorg_core::catalog::Role) -> Vec<(&'static str, String)> {
+/// A role of the catalog by its title, linked to its page (an id the catalog does not
+/// hold, as it is).
+fn role_link(cat: &salesorg_core::catalog::Catalog, id: &str) -> String {
+    match cat.find(id) {
+        Some(r) => format!(
+            "<a href=\"/roles/compare?a={}\">{}</a>",
+            enc(&r.id),
+            esc(&r.title)
+        ),
+        None => match id.strip_prefix("external:") {
+            Some(x) => format!("{} (outside the sales organisation)", esc(x)),
+            None => esc(id),
+        },
+    }
+}
+
+fn role_rows(
+    cat: &salesorg_core::catalog::Catalog,
+    r: &salesorg_core::catalog::Role,
+) -> Vec<(&'static str, String)> {
     let money = |b: &salesorg_core::catalog::Band| {
         format!(
             "{} {}–{}{}{}",
@@ -2102,7 +2121,7 @@ fn role_rows(r: &salesorg_core::catalog::Role) -> Vec<(&'static str, String)> {
                     .map(|x| {
                         format!(
                             "{}{}{}",
-                            esc(&x.role),
+                            role_link(cat, &x.role),
                             x.note
                                 .as_deref()
                                 .map(|n| format!(" — {}", esc(n)))
@@ -2120,9 +2139,12 @@ fn role_rows(r: &salesorg_core::catalog::Role) -> Vec<(&'static str, String)> {
                     .iter()
                     .map(|x| {
                         format!(
-                            "{}–{}{}{}",
-                            x.min,
-                            x.max,
+                            "{}{}{}",
+                            if x.max == 0 {
+                                "none (no direct reports)".to_owned()
+                            } else {
+                                format!("{}–{}", x.min, x.max)
+                            },
                             x.note
                                 .as_deref()
                                 .map(|n| format!(" — {}", esc(n)))
@@ -2197,9 +2219,20 @@ fn role_rows(r: &salesorg_core::catalog::Role) -> Vec<(&'static str, String)> {
                 r.next_roles
                     .iter()
                     .map(|n| {
+                        // (and the two side by side: what the step asks)
+                        let compare = cat
+                            .find(&n.role)
+                            .map(|next| {
+                                format!(
+                                    " · <a href=\"/roles/compare?a={}&amp;b={}\">compare</a>",
+                                    enc(&r.id),
+                                    enc(&next.id)
+                                )
+                            })
+                            .unwrap_or_default();
                         format!(
-                            "{}{}{}",
-                            esc(&n.role),
+                            "{}{}{}{compare}",
+                            role_link(cat, &n.role),
                             n.years
                                 .as_deref()
                                 .map(|y| format!(" ({} years)", esc(y)))
@@ -2237,8 +2270,8 @@ async fn compare_page(
             let _ = write!(body, "<th scope=\"col\">{}</th>", esc(&rb.title));
         }
         body.push_str("</tr></thead><tbody>");
-        let rows_b = rb.map(role_rows);
-        for (i, (name, va)) in role_rows(ra).into_iter().enumerate() {
+        let rows_b = rb.map(|rb| role_rows(cat, rb));
+        for (i, (name, va)) in role_rows(cat, ra).into_iter().enumerate() {
             let _ = write!(body, "<tr><th scope=\"row\">{name}</th><td>{va}</td>");
             if let Some(rb) = &rows_b {
                 let _ = write!(body, "<td>{}</td>", rb[i].1);

@@ -179,6 +179,40 @@ fn every_nav_link_opens_a_page_and_the_icon_is_served() {
     }
 }
 
+/// A role's page names the roles it reports to and leads to by their titles, each a
+/// link to its own page, and each next role with a link that puts the two side by side
+/// (what the step asks); a role with no reports says so (it read "0–0").
+#[test]
+fn a_roles_page_links_the_roles_around_it() {
+    let fx = fixture(BackendKind::Sqlite);
+    let rep = sign_in(&fx, "rep", PASSWORD).unwrap();
+    let r = call(&fx, "GET", "/roles/compare?a=sales_rep", &rep, None);
+    assert_eq!(r.status, StatusCode::OK);
+    let b = &r.body;
+    assert!(
+        b.contains("<a href=\"/roles/compare?a=sales_manager\">Sales Manager</a>"),
+        "{b}"
+    );
+    assert!(
+        b.contains("<a href=\"/roles/compare?a=sales_rep&amp;b=sales_manager\">compare</a>"),
+        "{b}"
+    );
+    assert!(b.contains("none (no direct reports)"), "{b}");
+    assert!(!b.contains("0–0"), "{b}");
+    // every link on it opens a role's page
+    for l in b.split("href=\"/roles/compare?").skip(1) {
+        let q = l.split('"').next().unwrap().replace("&amp;", "&");
+        let to = call(&fx, "GET", &format!("/roles/compare?{q}"), &rep, None);
+        assert_eq!(to.status, StatusCode::OK, "{q}");
+    }
+    let cro = call(&fx, "GET", "/roles/compare?a=cro", &rep, None);
+    assert!(
+        cro.body.contains("CEO (outside the sales organisation)"),
+        "{}",
+        cro.body
+    );
+}
+
 #[test]
 fn csv_cells_are_defused_against_formula_injection() {
     use salesorg_web::pages::csv_cell;
