@@ -2040,13 +2040,35 @@ async fn roles_page(
         body.push_str(&opts("director_inside_sales"));
         body.push_str("</select> <button type=\"submit\">Compare</button></form><div class=\"scroll\"><table class=\"data\"><thead><tr><th scope=\"col\">Role</th><th scope=\"col\">Function</th><th scope=\"col\">Level</th><th scope=\"col\">Scope</th><th scope=\"col\">Span</th><th scope=\"col\">KPIs</th></tr></thead><tbody>");
         for r in cat.roles() {
-            let span = r.span_range().map(|(a, b)| format!("{a}–{b}")).unwrap_or_else(|| "—".into());
-            let _ = write!(body, "<tr><th scope=\"row\"><a href=\"/roles/compare?a={}\">{}</a></th><td>{:?}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", enc(&r.id), esc(&r.title), r.function, r.level, r.scope.as_str(), span, esc(&r.kpi_ids().join(", ")));
+            let span = match r.span_range() {
+                Some((_, 0)) => "none".into(),
+                Some((a, b)) => format!("{a}–{b}"),
+                None => "—".into(),
+            };
+            let kpis: Vec<String> = r.kpi_ids().iter().map(|k| label(k)).collect();
+            let _ = write!(body, "<tr><th scope=\"row\"><a href=\"/roles/compare?a={}\">{}</a></th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", enc(&r.id), esc(&r.title), function_name(r.function), r.level, scope_name(r.scope), span, esc(&kpis.join(", ")));
         }
         body.push_str("</tbody></table></div>");
         Ok(Page { title: "Roles".into(), body })
     })
     .await
+}
+
+/// A role's function as the pages name it.
+fn function_name(f: salesorg_core::catalog::Function) -> &'static str {
+    use salesorg_core::catalog::Function;
+    match f {
+        Function::Sales => "Sales",
+        Function::InsideSales => "Inside sales",
+        Function::SalesOps => "Sales operations",
+        Function::Executive => "Executive",
+    }
+}
+
+/// The slice of the org a role answers for, as the pages name it ("multi-region", not the
+/// catalog's `multi_region`).
+fn scope_name(s: salesorg_core::catalog::ScopeKind) -> String {
+    s.as_str().replace('_', "-")
 }
 
 fn src(s: &str) -> String {
@@ -2111,7 +2133,10 @@ fn role_rows(
         }
     };
     vec![
-        ("Scope", format!("{} (level {})", r.scope.as_str(), r.level)),
+        (
+            "Scope",
+            format!("{} (level {})", scope_name(r.scope), r.level),
+        ),
         ("Summary", facts(&r.summary)),
         (
             "Reports to",

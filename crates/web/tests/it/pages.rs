@@ -205,6 +205,12 @@ fn a_roles_page_links_the_roles_around_it() {
         let to = call(&fx, "GET", &format!("/roles/compare?{q}"), &rep, None);
         assert_eq!(to.status, StatusCode::OK, "{q}");
     }
+    // the list names functions, scopes and KPIs as the pages do, not by the catalog's ids
+    let list = call(&fx, "GET", "/roles", &rep, None).body;
+    for raw in ["0–0", "InsideSales", "multi_region", "revenue_growth_yoy"] {
+        assert!(!list.contains(raw), "{raw} in {list}");
+    }
+    assert!(list.contains("<td>Inside sales</td>") && list.contains("Revenue growth YoY"));
     let cro = call(&fx, "GET", "/roles/compare?a=cro", &rep, None);
     assert!(
         cro.body.contains("CEO (outside the sales organisation)"),
