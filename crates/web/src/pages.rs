@@ -936,7 +936,10 @@ fn scope_body(cx: &mut Cx, scope: Scope, p: Period) -> Result<Page> {
             enc(&name),
             enc(&p.to_string())
         );
-        Ok(Page { title: name, body })
+        Ok(Page {
+            title: format!("{} · {p}", e.scope_title(scope)),
+            body,
+        })
     }
 }
 
@@ -1697,10 +1700,12 @@ async fn explain_page(
         let dir = q.dir.clone().unwrap_or_else(|| "asc".into());
         let pages = recs.len().div_ceil(PER_PAGE).max(1);
         let pg = q.page.unwrap_or(1).clamp(1, pages);
+        // (the heading and the tab name whose numbers these are, not by the scope's id)
+        let whose = e.scope(&ex.scope).map_or_else(|_| ex.scope.clone(), |s| e.scope_title(s));
         let mut body = format!(
             "<h1>{} — {}</h1><p class=\"sub\">{} · {} · {}</p><p class=\"big\">{}</p>{}<p><code>{}</code></p>",
             esc(&label(ex.kpi)),
-            esc(&e.scope(&ex.scope).map_or_else(|_| ex.scope.clone(), |s| e.scope_title(s))),
+            esc(&whose),
             esc(&ex.period.to_string()),
             esc(&ex.scope),
             as_of_text(&ex.period, ex.as_of),
@@ -1758,7 +1763,7 @@ async fn explain_page(
             }
             body.push_str("</nav>");
         }
-        Ok(Page { title: format!("{} — {}", label(ex.kpi), ex.scope), body })
+        Ok(Page { title: format!("{} — {whose}, {}", label(ex.kpi), ex.period), body })
     })
     .await
 }
