@@ -1513,7 +1513,7 @@ impl Explanation {
             id: id_of(book, b).into_owned(),
             owner: owner_of(engine, b).to_owned(),
             date: fmt_day(b.day),
-            detail: detail_of(engine, b),
+            detail: detail_of(engine, b, salesorg_core::scorecard::book::day(self.as_of)),
             amount: self.amount(engine, i),
         }
     }
@@ -1997,8 +1997,10 @@ fn owner_ix(engine: &Engine, b: &Behind) -> Option<u32> {
     })
 }
 
-/// What a record was, in a line.
-fn detail_of(engine: &Engine, b: &Behind) -> String {
+/// What a record was, in a line; as the drill-down's number read it on the as-of day
+/// `as_of` where that differs from what it is now (a lead answered, converted or followed
+/// up only later).
+fn detail_of(engine: &Engine, b: &Behind, as_of: Day) -> String {
     let book = &engine.book;
     let o = &book.opps;
     let mut detail = match b.contrib {
@@ -2098,27 +2100,38 @@ fn detail_of(engine: &Engine, b: &Behind) -> String {
                 o.status[i].as_str()
             )
         }
+        // (each as the lead KPIs count it: by the as-of day, so that the records' follow-ups
+        // add up to the number's; what came later is said after it)
         Contribution::Lead(i) => {
             let l = &book.leads;
             let i = i as usize;
             let secs = l.response_secs[i];
-            format!(
-                "{} · {} · {} follow-ups",
-                if secs == NO_RESPONSE {
-                    "never answered".to_string()
+            let by = fmt_day(as_of);
+            let response = if secs == NO_RESPONSE {
+                "never answered".to_string()
+            } else {
+                let after = format!(
+                    "first response after {} min",
+                    kpi::fmt_fixed(i128::from(secs) * 10_000 / 60, 4, 1)
+                );
+                if l.response_day[i] != NO_DAY && l.response_day[i] <= as_of {
+                    after
                 } else {
-                    format!(
-                        "first response after {} min",
-                        kpi::fmt_fixed(i128::from(secs) * 10_000 / 60, 4, 1)
-                    )
-                },
-                if l.converted[i] == NO_DAY {
-                    "not converted".to_string()
-                } else {
-                    format!("converted {}", fmt_day(l.converted[i]))
-                },
-                l.act_off[i + 1] - l.act_off[i]
-            )
+                    format!("not answered by {by} ({after})")
+                }
+            };
+            let converted = match l.converted[i] {
+                NO_DAY => "not converted".to_string(),
+                c if c <= as_of => format!("converted {}", fmt_day(c)),
+                c => format!("not converted by {by} (converted {})", fmt_day(c)),
+            };
+            let acts = &l.act_days[l.act_off[i] as usize..l.act_off[i + 1] as usize];
+            let n = acts.iter().filter(|&&d| d <= as_of).count();
+            let mut followups = format!("{n} follow-up{}", if n == 1 { "" } else { "s" });
+            if acts.len() > n {
+                let _ = write!(followups, " by {by} ({} in all)", acts.len());
+            }
+            format!("{response} · {converted} · {followups}")
         }
         Contribution::Activity(_) => String::new(),
         Contribution::Customer(ai) | Contribution::Cohort(ai) => {

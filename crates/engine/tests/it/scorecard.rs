@@ -448,6 +448,72 @@ fn demo_engine(people: u32, opps: u64) -> Engine {
         .0
 }
 
+/// A lead drill-down lists each lead as the number counted it, on the as-of day: its
+/// follow-ups, conversion and first response by then, what came later said after it. The
+/// records' follow-ups add up to the number's (they had counted a lead's later ones too,
+/// one more than the number's in a team's quarter of the demo), and the leads it lists
+/// as converted are those it counted.
+#[test]
+fn a_lead_drill_down_lists_each_lead_as_the_number_counted_it() {
+    use salesorg_core::period::Period;
+    let e = demo_engine(60, 3000);
+    let today = parse_date("2026-06-30").unwrap();
+    let cal = e.book.settings.fiscal;
+    let input = |ex: &salesorg_engine::scorecard::Explanation, k: &str| -> u64 {
+        ex.inputs
+            .iter()
+            .find(|x| x.0 == k)
+            .unwrap()
+            .1
+            .parse()
+            .unwrap()
+    };
+    let (mut later_followups, mut later_conversions) = (0, 0);
+    // (every month of two years, and a range: a follow-up after a month's end is rare)
+    let months = (0..24).map(|m| {
+        let d = salesorg_core::period::add_months(parse_date("2024-07-01").unwrap(), m);
+        format!("{}", &d.to_string()[..7])
+    });
+    let periods: Vec<String> = ["FY2025-Q3", "FY2026-Q2", "2026-06-01..2026-06-20"]
+        .into_iter()
+        .map(String::from)
+        .chain(months)
+        .collect();
+    for p in &periods {
+        let q = Period::parse(p, &cal).unwrap();
+        let ex =
+            salesorg_engine::scorecard::explain(&e, "followups_per_lead", Scope::Company, q, today)
+                .unwrap();
+        let mut followups = 0u64;
+        for r in ex.formatted(&e) {
+            let n = r.detail.rsplit(" · ").next().unwrap();
+            followups += n.split(' ').next().unwrap().parse::<u64>().unwrap();
+            later_followups += u32::from(n.contains(" in all)"));
+        }
+        assert_eq!(followups, input(&ex, "followups"), "{p}");
+        let ex = salesorg_engine::scorecard::explain(
+            &e,
+            "lead_conversion_rate",
+            Scope::Company,
+            q,
+            today,
+        )
+        .unwrap();
+        let (mut converted, mut later) = (0u64, 0);
+        for r in ex.formatted(&e) {
+            converted += u64::from(r.detail.contains(" · converted "));
+            later += u32::from(r.detail.contains(" · not converted by "));
+        }
+        assert_eq!(converted, input(&ex, "leads_converted"), "{p}");
+        later_conversions += later;
+    }
+    // (the cases this is about: leads followed up and converted after the as-of day)
+    assert!(
+        later_followups > 0 && later_conversions > 0,
+        "{later_followups} {later_conversions}"
+    );
+}
+
 /// Every person's segment on a date holds exactly the leaders above them and the units
 /// (with ancestors) the org history gives for that date.
 #[test]
