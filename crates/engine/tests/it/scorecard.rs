@@ -472,7 +472,7 @@ fn a_lead_drill_down_lists_each_lead_as_the_number_counted_it() {
     // (every month of two years, and a range: a follow-up after a month's end is rare)
     let months = (0..24).map(|m| {
         let d = salesorg_core::period::add_months(parse_date("2024-07-01").unwrap(), m);
-        format!("{}", &d.to_string()[..7])
+        d.to_string()[..7].to_owned()
     });
     let periods: Vec<String> = ["FY2025-Q3", "FY2026-Q2", "2026-06-01..2026-06-20"]
         .into_iter()
