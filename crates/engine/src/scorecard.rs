@@ -2054,9 +2054,19 @@ fn detail_of(engine: &Engine, b: &Behind, as_of: Day) -> String {
         }
         Contribution::Won(i) | Contribution::Lost(i) | Contribution::Created(i) => {
             let i = i as usize;
+            // (a deal created in the period and won after the as-of day was not won then,
+            // as `opp_conversion_rate` counts it)
+            let later = matches!(b.contrib, Contribution::Created(_))
+                && o.status[i] == OppStatus::Won
+                && (o.close[i] == NO_DAY || o.close[i] > as_of);
+            let status = if later {
+                format!("not won by {} (won later)", fmt_day(as_of))
+            } else {
+                o.status[i].as_str().to_owned()
+            };
             let mut detail = format!(
                 "{} · stage {} · close {}",
-                o.status[i].as_str(),
+                status,
                 book.stages[o.stage[i] as usize].name,
                 fmt_day(o.close[i])
             );

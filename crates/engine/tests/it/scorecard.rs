@@ -452,9 +452,10 @@ fn demo_engine(people: u32, opps: u64) -> Engine {
 /// follow-ups, conversion and first response by then, what came later said after it. The
 /// records' follow-ups add up to the number's (they had counted a lead's later ones too,
 /// one more than the number's in a team's quarter of the demo), and the leads it lists
-/// as converted are those it counted.
+/// as converted are those it counted; a drill-down of the deals created in a period,
+/// those won by its as-of day.
 #[test]
-fn a_lead_drill_down_lists_each_lead_as_the_number_counted_it() {
+fn a_drill_down_lists_each_lead_and_new_deal_as_the_number_counted_it() {
     use salesorg_core::period::Period;
     let e = demo_engine(60, 3000);
     let today = parse_date("2026-06-30").unwrap();
@@ -468,7 +469,7 @@ fn a_lead_drill_down_lists_each_lead_as_the_number_counted_it() {
             .parse()
             .unwrap()
     };
-    let (mut later_followups, mut later_conversions) = (0, 0);
+    let (mut later_followups, mut later_conversions, mut won_later) = (0, 0, 0);
     // (every month of two years, and a range: a follow-up after a month's end is rare)
     let months = (0..24).map(|m| {
         let d = salesorg_core::period::add_months(parse_date("2024-07-01").unwrap(), m);
@@ -506,11 +507,31 @@ fn a_lead_drill_down_lists_each_lead_as_the_number_counted_it() {
         }
         assert_eq!(converted, input(&ex, "leads_converted"), "{p}");
         later_conversions += later;
+        // so does a drill-down of the deals created in the period: those it lists as won
+        // are those won by the as-of day
+        let ex = salesorg_engine::scorecard::explain(
+            &e,
+            "opp_conversion_rate",
+            Scope::Company,
+            q,
+            today,
+        )
+        .unwrap();
+        let won = ex
+            .formatted(&e)
+            .filter(|r| r.detail.starts_with("won "))
+            .count();
+        assert_eq!(won as u64, input(&ex, "created_won"), "{p}");
+        won_later += ex
+            .formatted(&e)
+            .filter(|r| r.detail.starts_with("not won by "))
+            .count();
     }
-    // (the cases this is about: leads followed up and converted after the as-of day)
+    // (the cases this is about: leads followed up and converted, deals won, after the
+    // as-of day)
     assert!(
-        later_followups > 0 && later_conversions > 0,
-        "{later_followups} {later_conversions}"
+        later_followups > 0 && later_conversions > 0 && won_later > 0,
+        "{later_followups} {later_conversions} {won_later}"
     );
 }
 
