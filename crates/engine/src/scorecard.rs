@@ -2087,11 +2087,18 @@ fn detail_of(engine: &Engine, b: &Behind, as_of: Day) -> String {
             }
             detail
         }
+        // (and whether it advanced past the stage by the as-of day: what the rate counts)
         Contribution::StageEntered(i, r) => {
             let (i, r) = (i as usize, r as usize);
             format!(
-                "{} · now {} ({})",
+                "{} · {} by {} · now {} ({})",
                 book.stages[book.history.stage[r] as usize].name,
+                if engine.advanced_by(i, r, as_of) {
+                    "advanced"
+                } else {
+                    "not advanced"
+                },
+                fmt_day(as_of),
                 book.stages[o.stage[i] as usize].name,
                 o.status[i].as_str()
             )

@@ -2534,6 +2534,18 @@ impl Engine {
             .collect()
     }
 
+    /// Whether deal `i`, which entered its stage on history row `r`, had advanced past it
+    /// (a later row of a higher rank, or won) by day `a`: what `stage_conversion` counts
+    /// of the entry (spec §6), for a drill-down to say of each.
+    pub fn advanced_by(&self, i: usize, r: usize, a: book::Day) -> bool {
+        let o = &self.book.opps;
+        self.book
+            .history
+            .advanced_by(r, o.hist_off[i + 1] as usize, o.won_on(i), a, |s| {
+                self.look.ranks[s as usize]
+            })
+    }
+
     /// Stage names in the order of the sales process.
     pub fn stage_names_in_order(&self) -> Vec<String> {
         self.book.stages.iter().map(|s| s.name.clone()).collect()

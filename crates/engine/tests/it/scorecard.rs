@@ -453,9 +453,9 @@ fn demo_engine(people: u32, opps: u64) -> Engine {
 /// records' follow-ups add up to the number's (they had counted a lead's later ones too,
 /// one more than the number's in a team's quarter of the demo), and the leads it lists
 /// as converted are those it counted; a drill-down of the deals created in a period,
-/// those won by its as-of day.
+/// those won by its as-of day; a stage conversion's entries, whether each advanced by then.
 #[test]
-fn a_drill_down_lists_each_lead_and_new_deal_as_the_number_counted_it() {
+fn a_drill_down_lists_each_record_as_the_number_counted_it() {
     use salesorg_core::period::Period;
     let e = demo_engine(60, 3000);
     let today = parse_date("2026-06-30").unwrap();
@@ -526,6 +526,30 @@ fn a_drill_down_lists_each_lead_and_new_deal_as_the_number_counted_it() {
             .formatted(&e)
             .filter(|r| r.detail.starts_with("not won by "))
             .count();
+        // and a stage conversion's: each entry says whether it advanced by the as-of
+        // day, and those that did add up to each stage's figure
+        let ex =
+            salesorg_engine::scorecard::explain(&e, "stage_conversion", Scope::Company, q, today)
+                .unwrap();
+        let text = ex.value.to_text("");
+        let mut stages = 0;
+        for stage in text.split("; ").filter(|x| !x.is_empty()) {
+            let (name, nums) = stage.rsplit_once(": ").unwrap();
+            let nums: Vec<&str> = nums.split('/').collect();
+            let count = |what: &str| {
+                let head = format!("{name} · {what} by ");
+                ex.formatted(&e)
+                    .filter(|r| r.detail.starts_with(&head))
+                    .count()
+                    .to_string()
+            };
+            let (adv, not) = (count("advanced"), count("not advanced"));
+            assert_eq!(adv, nums[1], "{p} {name}");
+            let entered = adv.parse::<u64>().unwrap() + not.parse::<u64>().unwrap();
+            assert_eq!(entered.to_string(), nums[0], "{p} {name}");
+            stages += 1;
+        }
+        assert!(stages >= 3, "{p}: {text}");
     }
     // (the cases this is about: leads followed up and converted, deals won, after the
     // as-of day)
