@@ -1402,6 +1402,10 @@ pub struct Explanation {
     /// A team's or the company's records by the branch they came in through
     /// ([`Explanation::branches`]).
     branches: Option<Vec<Branch>>,
+    /// The line of each person listed behind a KPI of people (headcount, active reps,
+    /// reps at quota, attrition, span of control), by person: what the number counted of
+    /// them, worked out when explained.
+    people: Vec<(u32, String)>,
 }
 
 /// One branch of a team's or the company's drill-down ([`Explanation::branches`]): the
@@ -1513,7 +1517,13 @@ impl Explanation {
             id: id_of(book, b).into_owned(),
             owner: owner_of(engine, b).to_owned(),
             date: fmt_day(b.day),
-            detail: detail_of(engine, b, salesorg_core::scorecard::book::day(self.as_of)),
+            detail: match b.contrib {
+                Contribution::Person(p) => self
+                    .people
+                    .binary_search_by_key(&p, |x| x.0)
+                    .map_or_else(|_| String::new(), |at| self.people[at].1.clone()),
+                _ => detail_of(engine, b, salesorg_core::scorecard::book::day(self.as_of)),
+            },
             amount: self.amount(engine, i),
         }
     }
@@ -2227,6 +2237,7 @@ fn formula_inputs(k: &str) -> &'static [&'static str] {
         "lead_response_sla_share" => &["leads_in_sla", "leads_created"],
         "followups_per_lead" => &["followups", "leads_created"],
         "rep_attrition_rate" => &["reps_left", "reps_start", "reps_end"],
+        "reps_at_quota_share" => &["reps_at_quota", "reps_with_quota"],
         "logo_churn_rate" | "logo_retention_rate" => &["customers_churned", "customers_start"],
         "csat_avg" => &["surveys"],
         "new_customers" => &["new_customers"],
@@ -2558,6 +2569,182 @@ fn ends_first(engine: &Engine, lens: &Lens, scope: Scope) -> bool {
     }
 }
 
+/// The people behind a KPI of people over `scope` in `period` (its slot `sl`), each as a
+/// record on the day it counted them, with a line saying what it counted: the people in
+/// scope on the period's last day (`headcount`); the active reps (`active_reps`: a
+/// quota-carrying person with a segment in scope on a day of the period they were
+/// employed); those of them with an own-book quota, at it or below it
+/// (`reps_at_quota_share`); the reps in scope at the start, at the end, or who left in
+/// the period (`rep_attrition_rate`); a team leader's direct reports on the as-of day
+/// (`span_of_control`). Each list is the one the number counts (spec §3), through `lens`.
+/// Empty for any other KPI.
+fn people_behind(
+    engine: &Engine,
+    lens: &Lens,
+    k: &str,
+    scope: Scope,
+    period: &Period,
+    sl: &salesorg_core::scorecard::pass::Slot,
+    today: Date,
+) -> Result<Vec<(Behind, String)>> {
+    let (book, segs) = (&engine.book, &engine.segs);
+    let person = |p: u32, day: Day| Behind {
+        contrib: Contribution::Person(p),
+        day,
+        last_year: false,
+    };
+    let last = sl.end - 1;
+    // (a scope's segments through the lens, each with its person: not nobody's)
+    let seen: Vec<u32> = engine
+        .segments_of(scope)
+        .iter()
+        .copied()
+        .filter(|&s| lens.sees(s) && segs.person[s as usize] != book.nobody())
+        .collect();
+    let on = |d: Day| -> Vec<u32> {
+        let mut v: Vec<u32> = seen
+            .iter()
+            .filter(|&&s| segs.from[s as usize] <= d && d < segs.to[s as usize])
+            .map(|&s| segs.person[s as usize])
+            .filter(|&p| book.people[p as usize].employed_on(d))
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    // each active rep and the first day of the period they counted on
+    let active = || -> Vec<(u32, Day)> {
+        let mut v: Vec<(u32, Day)> = Vec::new();
+        for &s in &seen {
+            let p = segs.person[s as usize];
+            let info = &book.people[p as usize];
+            if info.rep && salesorg_core::scorecard::rep_active(segs, info, s as usize, sl) {
+                let from = segs.from[s as usize].max(sl.start).max(info.hired);
+                v.push((p, from));
+            }
+        }
+        v.sort_unstable();
+        v.dedup_by_key(|x| x.0);
+        v
+    };
+    Ok(match k {
+        "headcount" => on(last)
+            .into_iter()
+            .map(|p| (person(p, last), format!("in scope on {}", fmt_day(last))))
+            .collect(),
+        "active_reps" => active()
+            .into_iter()
+            .map(|(p, d)| {
+                (
+                    person(p, d),
+                    format!("quota-carrying, in scope and employed from {}", fmt_day(d)),
+                )
+            })
+            .collect(),
+        "reps_at_quota_share" => {
+            // each active rep with a quota, their own book over the period against it, as
+            // the share counts them
+            let first: std::collections::HashMap<u32, Day> = active().into_iter().collect();
+            let mut out = Vec::new();
+            for (p, booked, quota) in engine.reps_with_quota(lens, scope, *period, today)? {
+                // (the bookings only where the viewer sees the rep's whole period: a rep
+                // who moved in mid-period booked the rest under another leader)
+                let whole = segs.of_person(p).all(|s| {
+                    let s = s as usize;
+                    segs.to[s] <= sl.start || segs.from[s] >= sl.end || lens.sees(s as u32)
+                });
+                let status = if booked >= quota {
+                    "at quota"
+                } else {
+                    "below quota"
+                };
+                let (booked, quota) = (i128::from(booked), i128::from(quota));
+                let line = if whole {
+                    // (the share truncated: a rep just below quota never reads 100.0%)
+                    format!(
+                        "{status} · bookings {} of quota {} ({}%)",
+                        kpi::fmt_fixed(booked, 4, 2),
+                        kpi::fmt_fixed(quota, 4, 2),
+                        kpi::fmt_fixed(booked * 1_000 / quota, 1, 1)
+                    )
+                } else {
+                    format!(
+                        "{status} · quota {} (part of the period's bookings outside your view)",
+                        kpi::fmt_fixed(quota, 4, 2)
+                    )
+                };
+                let day = first.get(&p).copied().unwrap_or(sl.start);
+                out.push((person(p, day), line));
+            }
+            out
+        }
+        "rep_attrition_rate" => {
+            let reps = |v: Vec<u32>| -> Vec<u32> {
+                v.into_iter()
+                    .filter(|&p| book.people[p as usize].rep)
+                    .collect()
+            };
+            let (start, end) = (reps(on(sl.start)), reps(on(last)));
+            // a rep who left in the period, from a segment in scope on their last day
+            let mut left: Vec<u32> = seen
+                .iter()
+                .filter(|&&s| {
+                    let info = &book.people[segs.person[s as usize] as usize];
+                    let (l, s) = (info.left, s as usize);
+                    info.rep
+                        && l != Day::MAX
+                        && sl.start < l
+                        && l - 1 < sl.end
+                        && segs.from[s] < l
+                        && l - 1 < segs.to[s]
+                        && info.employed_on(l - 1)
+                })
+                .map(|&s| segs.person[s as usize])
+                .collect();
+            left.sort_unstable();
+            left.dedup();
+            let mut all: Vec<u32> = start.iter().chain(&end).chain(&left).copied().collect();
+            all.sort_unstable();
+            all.dedup();
+            all.into_iter()
+                .map(|p| {
+                    let mut what = Vec::new();
+                    if start.binary_search(&p).is_ok() {
+                        what.push("in scope at the start".to_owned());
+                    }
+                    if end.binary_search(&p).is_ok() {
+                        what.push("at the end".to_owned());
+                    }
+                    let day = if left.binary_search(&p).is_ok() {
+                        let l = book.people[p as usize].left;
+                        what.push(format!("left on {}", fmt_day(l)));
+                        l - 1
+                    } else if end.binary_search(&p).is_ok() {
+                        last
+                    } else {
+                        sl.start
+                    };
+                    (person(p, day), what.join(" · "))
+                })
+                .collect()
+        }
+        "span_of_control" => match scope {
+            Scope::Team(leader) => segs
+                .direct_reports(leader, sl.asof)
+                .into_iter()
+                .map(|p| {
+                    (
+                        person(p, sl.asof),
+                        format!("reports directly on {}", fmt_day(sl.asof)),
+                    )
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    })
+}
+
 /// The KPIs whose drill-downs list spend assigned to units and the company (not traced
 /// by the pass: it attributes only a person's spend).
 fn spend_kpi(k: &str) -> bool {
@@ -2727,6 +2914,11 @@ fn explain_made(
         .filter(|x| x.0 && formula_inputs(k).contains(&x.1))
         .map(|x| (x.1, x.2))
         .collect();
+        if formula_inputs(k).contains(&"reps_at_quota") {
+            let t = &c.totals[si][g];
+            inputs.push(("reps_at_quota", t.reps_at_quota.to_string()));
+            inputs.push(("reps_with_quota", t.reps_with_quota.to_string()));
+        }
         if let Some(q) = c.totals[si][g].quota
             && formula_inputs(k).contains(&"quota")
         {
@@ -2867,6 +3059,17 @@ fn explain_made(
             }
         }
     }
+    // the people a KPI of people counts, each with what it counted of them
+    let mut people = people_behind(engine, lens, k, scope, &period, &c.slots[g], today)?;
+    extra.extend(people.iter().map(|x| x.0));
+    let mut people: Vec<(u32, String)> = people
+        .drain(..)
+        .filter_map(|(b, line)| match b.contrib {
+            Contribution::Person(p) => Some((p, line)),
+            _ => None,
+        })
+        .collect();
+    people.sort_unstable_by_key(|x| x.0);
     // the records: the trace's in scope, then the spend (`None`: out of scope)
     let nt = trace.len();
     let at = |i: usize| -> Option<Behind> {
@@ -3009,6 +3212,7 @@ fn explain_made(
         last,
         order,
         branches,
+        people,
     }))
 }
 

@@ -207,7 +207,7 @@ impl Scratch {
 /// Whether segment `s` of a rep (`info`) makes them an active rep in slot `sl` (spec §1):
 /// the segment's days in the slot meet their employment.
 #[inline]
-fn rep_active(segs: &Segments, info: &book::PersonInfo, s: usize, sl: &Slot) -> bool {
+pub fn rep_active(segs: &Segments, info: &book::PersonInfo, s: usize, sl: &Slot) -> bool {
     // (an unknown hire day is `NO_DAY`, the earliest day)
     let lo = segs.from[s].max(sl.start).max(info.hired);
     let hi = segs.to[s].min(sl.end).min(info.left);
@@ -2732,6 +2732,47 @@ pub fn unit_within(book: &Book, v: u32, u: u32) -> bool {
 impl Engine {
     /// The people in `scope` on day `d` and employed that day, each with the segment that
     /// holds the day (a person's segments do not overlap: one holds it).
+    /// The reps `reps_at_quota_share` counts for `scope` in `period` through `lens`: each
+    /// active rep with an own-book quota, with their own bookings over the period (their
+    /// whole own book, as the share weighs it) and that quota, in person order. The same
+    /// pass and rule as the share's roll-up ([`Engine::totals_of`]): a drill-down lists
+    /// exactly the reps the number counted.
+    pub fn reps_with_quota(
+        &self,
+        lens: &Lens,
+        scope: Scope,
+        period: Period,
+        today: Date,
+    ) -> Result<Vec<(u32, i64, i64)>, ScorecardError> {
+        let need = Need::of(&["reps_at_quota_share"]);
+        let grid = self.prepare_with(&[scope], &[period], today, false, need, None)?;
+        let (segs, ng) = (&self.segs, grid.ng);
+        let g = grid.main[0];
+        let sl = &grid.slots[g];
+        let list = lens.narrow(self.segments_of(scope));
+        let mut out: Vec<(u32, i64, i64)> = Vec::new();
+        for &s in list.iter() {
+            let p = segs.person[s as usize];
+            let info = &self.book.people[p as usize];
+            if !info.rep || !rep_active(segs, info, s as usize, sl) {
+                continue;
+            }
+            if let Some(q) = grid.own_quota[p as usize * ng + g]
+                && q > 0
+            {
+                let booked = segs
+                    .of_person(p)
+                    .map(|x| grid.cells[x as usize * ng + g].bookings)
+                    .sum();
+                out.push((p, booked, q));
+            }
+        }
+        out.sort_unstable_by_key(|x| x.0);
+        out.dedup_by_key(|x| x.0);
+        self.recycle_grid(grid);
+        Ok(out)
+    }
+
     pub fn members_on(&self, scope: Scope, d: Day) -> Vec<(u32, u32)> {
         let segs = &self.segs;
         self.segments_of(scope)

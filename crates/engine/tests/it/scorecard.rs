@@ -559,6 +559,89 @@ fn a_drill_down_lists_each_record_as_the_number_counted_it() {
     );
 }
 
+/// A KPI of people lists the people it counted, each saying what it counted of them:
+/// the people in scope on the last day behind `headcount`, the active reps behind
+/// `active_reps`, the reps with a quota at it or below it behind `reps_at_quota_share`,
+/// the reps at the start, at the end and who left behind `rep_attrition_rate`, the
+/// direct reports behind `span_of_control` (their drill-downs had listed no one). Over
+/// the company, every team and unit of a demo whose org moves and whose reps leave, in
+/// quarters, a month and a range.
+#[test]
+fn a_drill_down_of_a_kpi_of_people_lists_the_people_it_counted() {
+    use salesorg_core::kpi::Value as KpiValue;
+    use salesorg_core::period::Period;
+    let e = demo_engine(60, 3000);
+    let today = parse_date("2026-06-30").unwrap();
+    let cal = e.book.settings.fiscal;
+    let (_, scopes) = every_team_and_unit(&e, true);
+    let count = |v: &KpiValue| match v {
+        KpiValue::Count(n) => *n as usize,
+        v => panic!("{v:?}"),
+    };
+    let (mut left, mut at_quota, mut partly_seen) = (0, 0, 0);
+    for p in [
+        "FY2025-Q1",
+        "FY2025-Q4",
+        "FY2026-Q2",
+        "2026-05",
+        "2026-04-10..2026-06-10",
+    ] {
+        let q = Period::parse(p, &cal).unwrap();
+        for &scope in &scopes {
+            let ex = |k| salesorg_engine::scorecard::explain(&e, k, scope, q, today).unwrap();
+            let lines = |ex: &salesorg_engine::scorecard::Explanation| -> Vec<String> {
+                let v: Vec<_> = ex.formatted(&e).collect();
+                assert!(
+                    v.iter().all(|r| r.kind == "person" && r.id == r.owner),
+                    "{v:?}"
+                );
+                v.into_iter().map(|r| r.detail).collect()
+            };
+            let input = |ex: &salesorg_engine::scorecard::Explanation, k: &str| -> usize {
+                ex.inputs
+                    .iter()
+                    .find(|x| x.0 == k)
+                    .unwrap()
+                    .1
+                    .parse()
+                    .unwrap()
+            };
+            let at = format!("{scope:?} {p}");
+            for k in ["headcount", "active_reps"] {
+                let x = ex(k);
+                assert_eq!(lines(&x).len(), count(&x.value), "{k} {at}");
+            }
+            let x = ex("reps_at_quota_share");
+            let l = lines(&x);
+            assert_eq!(l.len(), input(&x, "reps_with_quota"), "{at}");
+            let at_it = l.iter().filter(|d| d.starts_with("at quota")).count();
+            assert_eq!(at_it, input(&x, "reps_at_quota"), "{at}");
+            assert_eq!(
+                l.len() - at_it,
+                l.iter().filter(|d| d.starts_with("below quota")).count()
+            );
+            at_quota += at_it;
+            partly_seen += l.iter().filter(|d| d.contains("outside your view")).count();
+            let x = ex("rep_attrition_rate");
+            let l = lines(&x);
+            let n = |what: &str| l.iter().filter(|d| d.contains(what)).count();
+            assert_eq!(n("in scope at the start"), input(&x, "reps_start"), "{at}");
+            assert_eq!(n("at the end"), input(&x, "reps_end"), "{at}");
+            assert_eq!(n("left on "), input(&x, "reps_left"), "{at}");
+            left += n("left on ");
+            let x = ex("span_of_control");
+            match x.value {
+                KpiValue::Count(n) => assert_eq!(lines(&x).len(), n as usize, "{at}"),
+                _ => assert_eq!(x.len(), 0, "{at}"),
+            }
+        }
+    }
+    // (the cases this is about: reps who left, reps at quota; the whole company's view
+    // sees every rep's whole period)
+    assert!(left > 0 && at_quota > 0, "{left} {at_quota}");
+    assert_eq!(partly_seen, 0);
+}
+
 /// Every person's segment on a date holds exactly the leaders above them and the units
 /// (with ancestors) the org history gives for that date.
 #[test]
