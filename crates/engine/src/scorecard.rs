@@ -2717,7 +2717,7 @@ fn people_behind(
                     }
                     let day = if left.binary_search(&p).is_ok() {
                         let l = book.people[p as usize].left;
-                        what.push(format!("left on {}", fmt_day(l)));
+                        what.push(format!("left (last day {})", fmt_day(l - 1)));
                         l - 1
                     } else if end.binary_search(&p).is_ok() {
                         last

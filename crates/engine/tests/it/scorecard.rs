@@ -627,8 +627,8 @@ fn a_drill_down_of_a_kpi_of_people_lists_the_people_it_counted() {
             let n = |what: &str| l.iter().filter(|d| d.contains(what)).count();
             assert_eq!(n("in scope at the start"), input(&x, "reps_start"), "{at}");
             assert_eq!(n("at the end"), input(&x, "reps_end"), "{at}");
-            assert_eq!(n("left on "), input(&x, "reps_left"), "{at}");
-            left += n("left on ");
+            assert_eq!(n("left (last day "), input(&x, "reps_left"), "{at}");
+            left += n("left (last day ");
             let x = ex("span_of_control");
             match x.value {
                 KpiValue::Count(n) => assert_eq!(lines(&x).len(), n as usize, "{at}"),
