@@ -204,6 +204,18 @@ impl Scratch {
     }
 }
 
+/// How an active rep counts for `reps_at_quota_share` (spec §3), from their own-book
+/// quota in the slot and their own bookings over it (`booked`, asked only of a rep with a
+/// quota): `[active reps, with a quota, at it]`. The one place of the rule, for the
+/// roll-up by segment, by class and the drill-down's list.
+#[inline]
+fn rep_weights(quota: Option<i64>, booked: impl FnOnce() -> i64) -> [u32; 3] {
+    match quota {
+        Some(q) if q > 0 => [1, 1, u32::from(booked() >= q)],
+        _ => [1, 0, 0],
+    }
+}
+
 /// Whether segment `s` of a rep (`info`) makes them an active rep in slot `sl` (spec §1):
 /// the segment's days in the slot meet their employment.
 #[inline]
@@ -306,10 +318,7 @@ impl RepCounts {
                 }
                 seen.sort_unstable();
                 seen.dedup();
-                let w = match grid.own_quota[pu * ng + g] {
-                    Some(q) if q > 0 => [1, 1, u32::from(own_bookings[pu * ng + g] >= q)],
-                    _ => [1, 0, 0],
-                };
+                let w = rep_weights(grid.own_quota[pu * ng + g], || own_bookings[pu * ng + g]);
                 for &c in &seen {
                     let a = &mut per_class[c as usize * nm + t];
                     for (a, w) in a.iter_mut().zip(w) {
@@ -1960,15 +1969,11 @@ impl Engine {
             let info = &book.people[p as usize];
             if info.rep && p != last_rep && rep_active(segs, info, s as usize, sl) {
                 last_rep = p;
-                t.active_reps += 1;
-                if let Some(q) = grid.own_quota[p as usize * ng + g]
-                    && q > 0
-                {
-                    t.reps_with_quota += 1;
-                    if person_bookings(p) >= q {
-                        t.reps_at_quota += 1;
-                    }
-                }
+                let [n, q, at] =
+                    rep_weights(grid.own_quota[p as usize * ng + g], || person_bookings(p));
+                t.active_reps += n;
+                t.reps_with_quota += q;
+                t.reps_at_quota += at;
             }
         }
         t.cycle_hist = hist;
@@ -2757,13 +2762,12 @@ impl Engine {
             if !info.rep || !rep_active(segs, info, s as usize, sl) {
                 continue;
             }
-            if let Some(q) = grid.own_quota[p as usize * ng + g]
-                && q > 0
-            {
-                let booked = segs
-                    .of_person(p)
-                    .map(|x| grid.cells[x as usize * ng + g].bookings)
-                    .sum();
+            let quota = grid.own_quota[p as usize * ng + g];
+            let booked: i64 = segs
+                .of_person(p)
+                .map(|x| grid.cells[x as usize * ng + g].bookings)
+                .sum();
+            if let ([_, 1, _], Some(q)) = (rep_weights(quota, || booked), quota) {
                 out.push((p, booked, q));
             }
         }
