@@ -2587,6 +2587,7 @@ fn people_behind(
     sl: &salesorg_core::scorecard::pass::Slot,
     today: Date,
 ) -> Result<Vec<(Behind, String)>> {
+    use salesorg_core::scorecard::pass::{counted_on, left_within};
     let (book, segs) = (&engine.book, &engine.segs);
     let person = |p: u32, day: Day| Behind {
         contrib: Contribution::Person(p),
@@ -2604,9 +2605,11 @@ fn people_behind(
     let on = |d: Day| -> Vec<u32> {
         let mut v: Vec<u32> = seen
             .iter()
-            .filter(|&&s| segs.from[s as usize] <= d && d < segs.to[s as usize])
+            .filter(|&&s| {
+                let (p, s) = (segs.person[s as usize], s as usize);
+                counted_on(&book.people[p as usize], segs.from[s], segs.to[s], d)
+            })
             .map(|&s| segs.person[s as usize])
-            .filter(|&p| book.people[p as usize].employed_on(d))
             .collect();
         v.sort_unstable();
         v.dedup();
@@ -2690,14 +2693,8 @@ fn people_behind(
                 .iter()
                 .filter(|&&s| {
                     let info = &book.people[segs.person[s as usize] as usize];
-                    let (l, s) = (info.left, s as usize);
-                    info.rep
-                        && l != Day::MAX
-                        && sl.start < l
-                        && l - 1 < sl.end
-                        && segs.from[s] < l
-                        && l - 1 < segs.to[s]
-                        && info.employed_on(l - 1)
+                    let s = s as usize;
+                    info.rep && left_within(info, segs.from[s], segs.to[s], sl)
                 })
                 .map(|&s| segs.person[s as usize])
                 .collect();

@@ -2152,6 +2152,22 @@ pub fn owner_records(
 
 /// Adds the people facts of person `p`'s segments for every slot: headcount, reps at the
 /// start and end, leavers, rep-days and own-book quota on the first day.
+/// Whether a person (`info`) in a segment of days `from..to` counts for its scopes on day
+/// `d`: the segment holds the day and they were employed on it (`headcount` on a period's
+/// last day, the reps at its start and end for `rep_attrition_rate`).
+#[inline]
+pub fn counted_on(info: &super::book::PersonInfo, from: Day, to: Day, d: Day) -> bool {
+    from <= d && d < to && info.employed_on(d)
+}
+
+/// Whether a person (`info`) left during slot `sl` from a segment of days `from..to`:
+/// their last day employed falls in both (a rep who left, for `rep_attrition_rate`).
+#[inline]
+pub fn left_within(info: &super::book::PersonInfo, from: Day, to: Day, sl: &Slot) -> bool {
+    let l = info.left;
+    l != i32::MAX && from < l && l - 1 < to && sl.start < l && l - 1 < sl.end
+}
+
 pub fn people_facts(
     book: &Book,
     segs: &Segments,
@@ -2166,7 +2182,6 @@ pub fn people_facts(
     }
     for s in segs.of_person(p) {
         let (f, t) = (segs.from[s as usize], segs.to[s as usize]);
-        let in_seg = |d: Day| f <= d && d < t;
         for (g, sl) in slots.iter().enumerate() {
             if t <= sl.start || f >= sl.end {
                 continue;
@@ -2174,21 +2189,17 @@ pub fn people_facts(
             let k = part.key(s, g);
             let last = sl.end - 1;
             let c = &mut part.cells[k];
-            if in_seg(last) && info.employed_on(last) {
+            if counted_on(info, f, t, last) {
                 c.headcount_end += 1;
             }
             if info.rep {
-                if in_seg(sl.start) && info.employed_on(sl.start) {
+                if counted_on(info, f, t, sl.start) {
                     c.reps_start += 1;
                 }
-                if in_seg(last) && info.employed_on(last) {
+                if counted_on(info, f, t, last) {
                     c.reps_end += 1;
                 }
-                if info.left != i32::MAX
-                    && in_seg(info.left - 1)
-                    && sl.start < info.left
-                    && info.left - 1 < sl.end
-                {
+                if left_within(info, f, t, sl) {
                     c.reps_left += 1;
                 }
                 let lo = sl.start.max(f).max(if info.hired == NO_DAY {
@@ -2200,8 +2211,7 @@ pub fn people_facts(
                 // come yet are no one's working days so far)
                 let hi = sl.end.min(sl.asof.saturating_add(1)).min(t).min(info.left);
                 c.rep_days += book.working_days(lo, hi);
-                if in_seg(sl.start)
-                    && info.employed_on(sl.start)
+                if counted_on(info, f, t, sl.start)
                     && let Some(q) = own_quota[p as usize * slots.len() + g]
                 {
                     c.quota_first_day += q;
