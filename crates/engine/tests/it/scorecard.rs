@@ -642,6 +642,65 @@ fn a_drill_down_of_a_kpi_of_people_lists_the_people_it_counted() {
     assert_eq!(partly_seen, 0);
 }
 
+/// A count's drill-down lists as many records as the count, and a rate's as many as the
+/// counts it divides: the records are the number, one by one. Over the company, every team
+/// and unit of a demo, in a quarter, a month and a range.
+#[test]
+fn a_drill_downs_records_are_its_count_one_by_one() {
+    use salesorg_core::kpi::Value as KpiValue;
+    use salesorg_core::period::Period;
+    let e = demo_engine(60, 3000);
+    let today = parse_date("2026-06-30").unwrap();
+    let cal = e.book.settings.fiscal;
+    let (_, scopes) = every_team_and_unit(&e, true);
+    let mut nonzero = 0;
+    for p in ["FY2026-Q1", "2026-05", "2026-04-10..2026-06-10"] {
+        let q = Period::parse(p, &cal).unwrap();
+        for &scope in &scopes {
+            let ex = |k| salesorg_engine::scorecard::explain(&e, k, scope, q, today).unwrap();
+            let input = |ex: &salesorg_engine::scorecard::Explanation, k: &str| -> usize {
+                ex.inputs
+                    .iter()
+                    .find(|x| x.0 == k)
+                    .unwrap()
+                    .1
+                    .parse()
+                    .unwrap()
+            };
+            for k in [
+                "won_deals",
+                "lost_deals",
+                "opps_created",
+                "leads_created",
+                "calls",
+                "activities",
+                "new_customers",
+                "active_customers",
+            ] {
+                let x = ex(k);
+                let KpiValue::Count(n) = x.value else {
+                    panic!("{k}: {:?}", x.value)
+                };
+                assert_eq!(x.len(), n as usize, "{k} {scope:?} {p}");
+                nonzero += usize::from(n > 0);
+            }
+            let x = ex("win_rate");
+            assert_eq!(
+                x.len(),
+                input(&x, "won_deals") + input(&x, "lost_deals"),
+                "{scope:?} {p}"
+            );
+            let x = ex("calls_per_rep_day");
+            assert_eq!(x.len(), input(&x, "rep_calls"), "{scope:?} {p}");
+            let x = ex("lead_conversion_rate");
+            assert_eq!(x.len(), input(&x, "leads_created"), "{scope:?} {p}");
+            let x = ex("csat_avg");
+            assert_eq!(x.len(), input(&x, "surveys"), "{scope:?} {p}");
+        }
+    }
+    assert!(nonzero > 100, "{nonzero}");
+}
+
 /// Every person's segment on a date holds exactly the leaders above them and the units
 /// (with ancestors) the org history gives for that date.
 #[test]
