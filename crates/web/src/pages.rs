@@ -1722,7 +1722,7 @@ async fn explain_page(
             branches_table(&mut body, e, &ex, bs, &ccy);
         }
         let _ = write!(body, "<p>{} records · <a href=\"/explain.csv?{base}&sort={}&dir={}\" download>Export CSV</a></p>", thousands(recs.len() as i128), enc(&sort), enc(&dir));
-        body.push_str("<div class=\"scroll\"><table class=\"data\"><thead><tr>");
+        body.push_str("<div class=\"scroll\"><table class=\"data records\"><thead><tr>");
         for (col, name) in [("kind", "Kind"), ("id", "Record"), ("owner", "Owner"), ("date", "Date"), ("", "Detail"), ("amount", "Amount")] {
             if col.is_empty() {
                 let _ = write!(body, "<th scope=\"col\">{name}</th>");
@@ -1741,7 +1741,7 @@ async fn explain_page(
             let amount = r.amount.map(|a| show("bookings", &Value::Money(a.into()), &ccy)).unwrap_or_default();
             let _ = write!(
                 body,
-                "<tr><td>{}</td><td class=\"nowrap\">{}</td><td><a href=\"/people/{}\">{}</a></td><td class=\"nowrap\">{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
+                "<tr><td>{}</td><td class=\"nowrap\">{}</td><td><a href=\"/people/{}\">{}</a></td><td class=\"nowrap\">{}</td><td class=\"detail\">{}</td><td class=\"num\">{}</td></tr>",
                 esc(r.kind),
                 esc(&r.id),
                 enc(&r.owner),

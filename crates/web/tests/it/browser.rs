@@ -395,6 +395,47 @@ fn leaders_and_reps_use_the_web_app_in_chromium() {
         let u = b.wait_url(|u| u.contains("/explain?"));
         assert!(u.contains("/explain?"), "{viewer}: {u}");
         b.screenshot(&screenshots().join(format!("explain-{viewer}.png")));
+        if viewer == "rep" || viewer == "dir_a" {
+            // on a phone each record fits the screen, its detail on a line of its own (six
+            // columns had squeezed the detail into a word a line, past the screen's edge)
+            b.cmd(
+                "POST",
+                "/window/rect",
+                Some(json!({"width": 390, "height": 844})),
+            );
+            // (the window takes its new size a moment later: asked until it has)
+            let check = "const w = document.documentElement.clientWidth; \
+                if (w > 400) return null; \
+                const t = document.querySelector('table.records'); \
+                const d = t && t.querySelector('tbody td.detail'); \
+                if (!d) return 'none'; \
+                return t.scrollWidth <= t.parentElement.clientWidth \
+                  && d.getBoundingClientRect().right <= w \
+                  && d.getBoundingClientRect().width > w / 2;";
+            let mut fits = json!(null);
+            for _ in 0..50 {
+                fits = b.cmd(
+                    "POST",
+                    "/execute/sync",
+                    Some(json!({"script": check, "args": []})),
+                );
+                if !fits.is_null() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            // (the director's first number has records; the rep's may have none)
+            assert!(
+                fits == json!(true) || (viewer == "rep" && fits == json!("none")),
+                "{viewer}: a record's detail on a phone ({fits})"
+            );
+            b.screenshot(&screenshots().join(format!("explain-{viewer}-phone.png")));
+            b.cmd(
+                "POST",
+                "/window/rect",
+                Some(json!({"width": 1280, "height": 1000})),
+            );
+        }
         let rows = b.find_all("table.data tbody tr");
         let export = b.attr(&b.find("a[download]"), "href");
         let cookie = b.cookie(salesorg_web::auth::COOKIE).unwrap();
