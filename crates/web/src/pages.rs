@@ -2038,12 +2038,9 @@ async fn roles_page(
 ) -> Response {
     page(app, headers, Method::GET, a.0, "/roles".into(), None, |cx| {
         let cat = cx.scoped.catalog;
-        let mut body = String::from("<h1>Roles</h1><p class=\"sub\">The role catalog, built from the seeds. Compare any two roles side by side.</p><form method=\"get\" action=\"/roles/compare\" class=\"picker\"><label for=\"a\">Compare</label> <select id=\"a\" name=\"a\">");
-        let opts = |sel: &str| -> String { cat.roles().iter().map(|r| format!("<option value=\"{}\"{}>{}</option>", esc(&r.id), if r.id == sel { " selected" } else { "" }, esc(&r.title))).collect() };
-        body.push_str(&opts("vp_inside_sales"));
-        body.push_str("</select> <label for=\"b\">with</label> <select id=\"b\" name=\"b\">");
-        body.push_str(&opts("director_inside_sales"));
-        body.push_str("</select> <button type=\"submit\">Compare</button></form><div class=\"scroll\"><table class=\"data\"><thead><tr><th scope=\"col\">Role</th><th scope=\"col\">Function</th><th scope=\"col\">Level</th><th scope=\"col\">Scope</th><th scope=\"col\">Span</th><th scope=\"col\">KPIs</th></tr></thead><tbody>");
+        let mut body = String::from("<h1>Roles</h1><p class=\"sub\">The role catalog, built from the seeds. Compare any two roles side by side.</p>");
+        body.push_str(&role_picker(cat, "vp_inside_sales", "director_inside_sales"));
+        body.push_str("<div class=\"scroll\"><table class=\"data\"><thead><tr><th scope=\"col\">Role</th><th scope=\"col\">Function</th><th scope=\"col\">Level</th><th scope=\"col\">Scope</th><th scope=\"col\">Span</th><th scope=\"col\">KPIs</th></tr></thead><tbody>");
         for r in cat.roles() {
             let span = match r.span_range() {
                 Some((_, 0)) => "none".into(),
@@ -2057,6 +2054,28 @@ async fn roles_page(
         Ok(Page { title: "Roles".into(), body })
     })
     .await
+}
+
+/// The form that puts two roles of the catalog side by side, `a` and `b` selected.
+fn role_picker(cat: &salesorg_core::catalog::Catalog, a: &str, b: &str) -> String {
+    let opts = |sel: &str| -> String {
+        cat.roles()
+            .iter()
+            .map(|r| {
+                format!(
+                    "<option value=\"{}\"{}>{}</option>",
+                    esc(&r.id),
+                    if r.id == sel { " selected" } else { "" },
+                    esc(&r.title)
+                )
+            })
+            .collect()
+    };
+    format!(
+        "<form method=\"get\" action=\"/roles/compare\" class=\"picker\"><label for=\"a\">Compare</label> <select id=\"a\" name=\"a\">{}</select> <label for=\"b\">with</label> <select id=\"b\" name=\"b\">{}</select> <button type=\"submit\">Compare</button></form>",
+        opts(a),
+        opts(b)
+    )
 }
 
 /// A role's function as the pages name it.
@@ -2294,7 +2313,12 @@ async fn compare_page(
             Some(rb) => format!("{} vs {}", ra.title, rb.title),
             None => ra.title.clone(),
         };
-        let mut body = format!("<h1>{}</h1><p class=\"sub\">Every fact cites its seed file: {}.</p>", esc(&title), cat.sources().iter().map(|(k, v)| format!("[{}] {}", esc(k), esc(v))).collect::<Vec<_>>().join(" · "));
+        // (the two roles can be changed where they are shown; the sources' legend comes
+        // after the facts that cite it, a paragraph on a phone's first screen before)
+        let mut body = format!("<h1>{}</h1><p class=\"sub\">Every fact cites its seed file (sources below).</p>", esc(&title));
+        // (a role shown alone offers its first next role to compare it with)
+        let other = rb.or_else(|| ra.next_roles.iter().find_map(|n| cat.find(&n.role)));
+        body.push_str(&role_picker(cat, &ra.id, other.map_or("", |r| r.id.as_str())));
         let _ = write!(body, "<div class=\"scroll\"><table class=\"data compare\"><thead><tr><th scope=\"col\"></th><th scope=\"col\">{}</th>", esc(&ra.title));
         if let Some(rb) = rb {
             let _ = write!(body, "<th scope=\"col\">{}</th>", esc(&rb.title));
@@ -2308,7 +2332,8 @@ async fn compare_page(
             }
             body.push_str("</tr>");
         }
-        body.push_str("</tbody></table></div><p><a href=\"/roles\">All roles</a></p>");
+        body.push_str("</tbody></table></div>");
+        let _ = write!(body, "<p class=\"sub sources\">Sources: {}.</p><p><a href=\"/roles\">All roles</a></p>", cat.sources().iter().map(|(k, v)| format!("[{}] {}", esc(k), esc(v))).collect::<Vec<_>>().join(" · "));
         Ok(Page { title, body })
     })
     .await

@@ -198,6 +198,24 @@ fn a_roles_page_links_the_roles_around_it() {
         "{b}"
     );
     assert!(b.contains("none (no direct reports)"), "{b}");
+    // the two roles can be changed where they are shown: a role alone offers its first
+    // next role; the sources' legend comes after the facts that cite it
+    let (a_sel, b_sel) = (
+        b.find("<select id=\"a\"").unwrap(),
+        b.find("<select id=\"b\"").unwrap(),
+    );
+    assert!(
+        b[a_sel..b_sel].contains("<option value=\"sales_rep\" selected>"),
+        "{b}"
+    );
+    assert!(
+        b[b_sel..].contains("<option value=\"sales_manager\" selected>"),
+        "{b}"
+    );
+    assert!(
+        b.find("Sources: [000]").unwrap() > b.find("</table>").unwrap(),
+        "{b}"
+    );
     assert!(!b.contains("0–0"), "{b}");
     // every link on it opens a role's page
     for l in b.split("href=\"/roles/compare?").skip(1) {
