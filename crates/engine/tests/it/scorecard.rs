@@ -448,6 +448,18 @@ fn demo_engine(people: u32, opps: u64) -> Engine {
         .0
 }
 
+/// A drill-down's input `k` (one of the totals its formula reads), as a number.
+fn input_of<T: std::str::FromStr>(ex: &salesorg_engine::scorecard::Explanation, k: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    let x = ex.inputs.iter().find(|x| x.0 == k);
+    x.unwrap_or_else(|| panic!("no input {k}: {:?}", ex.inputs))
+        .1
+        .parse()
+        .unwrap()
+}
+
 /// A lead drill-down lists each lead as the number counted it, on the as-of day: its
 /// follow-ups, conversion and first response by then, what came later said after it. The
 /// records' follow-ups add up to the number's (they had counted a lead's later ones too,
@@ -460,15 +472,6 @@ fn a_drill_down_lists_each_record_as_the_number_counted_it() {
     let e = demo_engine(60, 3000);
     let today = parse_date("2026-06-30").unwrap();
     let cal = e.book.settings.fiscal;
-    let input = |ex: &salesorg_engine::scorecard::Explanation, k: &str| -> u64 {
-        ex.inputs
-            .iter()
-            .find(|x| x.0 == k)
-            .unwrap()
-            .1
-            .parse()
-            .unwrap()
-    };
     let (mut later_followups, mut later_conversions, mut won_later) = (0, 0, 0);
     // (every month of two years, and a range: a follow-up after a month's end is rare)
     let months = (0..24).map(|m| {
@@ -491,7 +494,7 @@ fn a_drill_down_lists_each_record_as_the_number_counted_it() {
             followups += n.split(' ').next().unwrap().parse::<u64>().unwrap();
             later_followups += u32::from(n.contains(" in all)"));
         }
-        assert_eq!(followups, input(&ex, "followups"), "{p}");
+        assert_eq!(followups, input_of(&ex, "followups"), "{p}");
         let ex = salesorg_engine::scorecard::explain(
             &e,
             "lead_conversion_rate",
@@ -505,7 +508,7 @@ fn a_drill_down_lists_each_record_as_the_number_counted_it() {
             converted += u64::from(r.detail.contains(" · converted "));
             later += u32::from(r.detail.contains(" · not converted by "));
         }
-        assert_eq!(converted, input(&ex, "leads_converted"), "{p}");
+        assert_eq!(converted, input_of(&ex, "leads_converted"), "{p}");
         later_conversions += later;
         // so does a drill-down of the deals created in the period: those it lists as won
         // are those won by the as-of day
@@ -521,7 +524,7 @@ fn a_drill_down_lists_each_record_as_the_number_counted_it() {
             .formatted(&e)
             .filter(|r| r.detail.starts_with("won "))
             .count();
-        assert_eq!(won as u64, input(&ex, "created_won"), "{p}");
+        assert_eq!(won as u64, input_of(&ex, "created_won"), "{p}");
         won_later += ex
             .formatted(&e)
             .filter(|r| r.detail.starts_with("not won by "))
@@ -597,15 +600,6 @@ fn a_drill_down_of_a_kpi_of_people_lists_the_people_it_counted() {
                 );
                 v.into_iter().map(|r| r.detail).collect()
             };
-            let input = |ex: &salesorg_engine::scorecard::Explanation, k: &str| -> usize {
-                ex.inputs
-                    .iter()
-                    .find(|x| x.0 == k)
-                    .unwrap()
-                    .1
-                    .parse()
-                    .unwrap()
-            };
             let at = format!("{scope:?} {p}");
             for k in ["headcount", "active_reps"] {
                 let x = ex(k);
@@ -613,9 +607,9 @@ fn a_drill_down_of_a_kpi_of_people_lists_the_people_it_counted() {
             }
             let x = ex("reps_at_quota_share");
             let l = lines(&x);
-            assert_eq!(l.len(), input(&x, "reps_with_quota"), "{at}");
+            assert_eq!(l.len(), input_of(&x, "reps_with_quota"), "{at}");
             let at_it = l.iter().filter(|d| d.starts_with("at quota")).count();
-            assert_eq!(at_it, input(&x, "reps_at_quota"), "{at}");
+            assert_eq!(at_it, input_of(&x, "reps_at_quota"), "{at}");
             assert_eq!(
                 l.len() - at_it,
                 l.iter().filter(|d| d.starts_with("below quota")).count()
@@ -625,9 +619,13 @@ fn a_drill_down_of_a_kpi_of_people_lists_the_people_it_counted() {
             let x = ex("rep_attrition_rate");
             let l = lines(&x);
             let n = |what: &str| l.iter().filter(|d| d.contains(what)).count();
-            assert_eq!(n("in scope at the start"), input(&x, "reps_start"), "{at}");
-            assert_eq!(n("at the end"), input(&x, "reps_end"), "{at}");
-            assert_eq!(n("left (last day "), input(&x, "reps_left"), "{at}");
+            assert_eq!(
+                n("in scope at the start"),
+                input_of(&x, "reps_start"),
+                "{at}"
+            );
+            assert_eq!(n("at the end"), input_of(&x, "reps_end"), "{at}");
+            assert_eq!(n("left (last day "), input_of(&x, "reps_left"), "{at}");
             left += n("left (last day ");
             let x = ex("span_of_control");
             match x.value {
@@ -658,15 +656,6 @@ fn a_drill_downs_records_are_its_count_one_by_one() {
         let q = Period::parse(p, &cal).unwrap();
         for &scope in &scopes {
             let ex = |k| salesorg_engine::scorecard::explain(&e, k, scope, q, today).unwrap();
-            let input = |ex: &salesorg_engine::scorecard::Explanation, k: &str| -> usize {
-                ex.inputs
-                    .iter()
-                    .find(|x| x.0 == k)
-                    .unwrap()
-                    .1
-                    .parse()
-                    .unwrap()
-            };
             for k in [
                 "won_deals",
                 "lost_deals",
@@ -687,15 +676,15 @@ fn a_drill_downs_records_are_its_count_one_by_one() {
             let x = ex("win_rate");
             assert_eq!(
                 x.len(),
-                input(&x, "won_deals") + input(&x, "lost_deals"),
+                input_of::<usize>(&x, "won_deals") + input_of::<usize>(&x, "lost_deals"),
                 "{scope:?} {p}"
             );
             let x = ex("calls_per_rep_day");
-            assert_eq!(x.len(), input(&x, "rep_calls"), "{scope:?} {p}");
+            assert_eq!(x.len(), input_of(&x, "rep_calls"), "{scope:?} {p}");
             let x = ex("lead_conversion_rate");
-            assert_eq!(x.len(), input(&x, "leads_created"), "{scope:?} {p}");
+            assert_eq!(x.len(), input_of(&x, "leads_created"), "{scope:?} {p}");
             let x = ex("csat_avg");
-            assert_eq!(x.len(), input(&x, "surveys"), "{scope:?} {p}");
+            assert_eq!(x.len(), input_of(&x, "surveys"), "{scope:?} {p}");
         }
     }
     assert!(nonzero > 100, "{nonzero}");
