@@ -1522,7 +1522,12 @@ impl Explanation {
                     .people
                     .binary_search_by_key(&p, |x| x.0)
                     .map_or_else(|_| String::new(), |at| self.people[at].1.clone()),
-                _ => detail_of(engine, b, salesorg_core::scorecard::book::day(self.as_of)),
+                _ => detail_of(
+                    engine,
+                    b,
+                    salesorg_core::scorecard::book::day(self.as_of),
+                    self.kpi,
+                ),
             },
             amount: self.amount(engine, i),
         }
@@ -2010,7 +2015,7 @@ fn owner_ix(engine: &Engine, b: &Behind) -> Option<u32> {
 /// What a record was, in a line; as the drill-down's number read it on the as-of day
 /// `as_of` where that differs from what it is now (a lead answered, converted or followed
 /// up only later).
-fn detail_of(engine: &Engine, b: &Behind, as_of: Day) -> String {
+fn detail_of(engine: &Engine, b: &Behind, as_of: Day, kpi: &str) -> String {
     let book = &engine.book;
     let o = &book.opps;
     let mut detail = match b.contrib {
@@ -2046,7 +2051,21 @@ fn detail_of(engine: &Engine, b: &Behind, as_of: Day) -> String {
                 then.probability_bp / 100,
                 fmt_day(b.day)
             );
-            if then.amount.is_none() {
+            if kpi == "data_completeness_share" {
+                // (what the share asks of it, and what it lacked then)
+                let lacks = salesorg_core::scorecard::pass::incomplete(
+                    book,
+                    i,
+                    then.amount,
+                    then.close,
+                    b.day,
+                );
+                if lacks.is_empty() {
+                    detail.push_str(" · complete");
+                } else {
+                    let _ = write!(detail, " · incomplete: {}", lacks.join(", "));
+                }
+            } else if then.amount.is_none() {
                 detail.push_str(" · no amount");
             }
             if salesorg_core::scorecard::pass::stale(then.touched, b.day) {

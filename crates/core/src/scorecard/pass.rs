@@ -1990,11 +1990,7 @@ pub fn owner_records(
                         };
                         let c = &mut part.cells[k];
                         c.open_n += 1;
-                        if amount.is_some()
-                            && sclose != NO_DAY
-                            && sclose >= a
-                            && o.flags[i] & F_NEXT_STEP != 0
-                        {
+                        if complete(book, i, amount, sclose, a) {
                             c.open_complete += 1;
                         }
                         if in_period {
@@ -2152,6 +2148,39 @@ pub fn owner_records(
 
 /// Adds the people facts of person `p`'s segments for every slot: headcount, reps at the
 /// start and end, leavers, rep-days and own-book quota on the first day.
+/// Whether open deal `i`, with `amount` and close day `close` on as-of day `a` (its state
+/// then), has what `data_completeness_share` asks of it (spec §6): an amount, a close date
+/// on or after the as-of date, a stage (every deal has one) and a next step.
+#[inline]
+pub fn complete(book: &Book, i: usize, amount: Option<i64>, close: Day, a: Day) -> bool {
+    amount.is_some() && close != NO_DAY && close >= a && book.opps.flags[i] & F_NEXT_STEP != 0
+}
+
+/// What [`complete`] finds missing of deal `i` on as-of day `a`, in words (none when it
+/// is complete).
+pub fn incomplete(
+    book: &Book,
+    i: usize,
+    amount: Option<i64>,
+    close: Day,
+    a: Day,
+) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if amount.is_none() {
+        out.push("no amount");
+    }
+    if close == NO_DAY {
+        out.push("no close date");
+    } else if close < a {
+        out.push("close date past");
+    }
+    if book.opps.flags[i] & F_NEXT_STEP == 0 {
+        out.push("no next step");
+    }
+    debug_assert_eq!(out.is_empty(), complete(book, i, amount, close, a));
+    out
+}
+
 /// Whether a person (`info`) in a segment of days `from..to` counts for its scopes on day
 /// `d`: the segment holds the day and they were employed on it (`headcount` on a period's
 /// last day, the reps at its start and end for `rep_attrition_rate`).

@@ -1263,7 +1263,8 @@ fn a_pipelines_records_are_the_deals_due_in_the_period_at_their_amount_then() {
             (ex.value.to_text("—"), rows)
         };
         // each open deal's line says how it stood that day: its stage, forecast category
-        // (its history's), close date and probability then
+        // (its history's), close date and probability then; in the data completeness's,
+        // what it lacked then (O12 has no next step: `opp` gives none)
         let detail = |k: &'static str, period: &str, id: &str| {
             let p = Period::parse(period, &e.book.settings.fiscal).unwrap();
             let scope = e.scope("person:R2").unwrap();
@@ -1282,7 +1283,7 @@ fn a_pipelines_records_are_the_deals_due_in_the_period_at_their_amount_then() {
             detail("data_completeness_share", "FY2024-Q1", "O12").as_deref(),
             Some(
                 "stage Qualification · commit · close 2024-04-20 · probability 25% (weighted 1250.00) on \
-             2024-03-31 · stale"
+             2024-03-31 · incomplete: no next step · stale"
             ),
             "{kind}"
         );

@@ -472,7 +472,7 @@ fn a_drill_down_lists_each_record_as_the_number_counted_it() {
     let e = demo_engine(60, 3000);
     let today = parse_date("2026-06-30").unwrap();
     let cal = e.book.settings.fiscal;
-    let (mut later_followups, mut later_conversions, mut won_later) = (0, 0, 0);
+    let (mut later_followups, mut later_conversions, mut won_later, mut incomplete) = (0, 0, 0, 0);
     // (every month of two years, and a range: a follow-up after a month's end is rare)
     let months = (0..24).map(|m| {
         let d = salesorg_core::period::add_months(parse_date("2024-07-01").unwrap(), m);
@@ -529,6 +529,29 @@ fn a_drill_down_lists_each_record_as_the_number_counted_it() {
             .formatted(&e)
             .filter(|r| r.detail.starts_with("not won by "))
             .count();
+        // and a data completeness's: each open deal says whether it was complete then,
+        // else what it lacked
+        let ex = salesorg_engine::scorecard::explain(
+            &e,
+            "data_completeness_share",
+            Scope::Company,
+            q,
+            today,
+        )
+        .unwrap();
+        let lines: Vec<String> = ex.formatted(&e).map(|r| r.detail).collect();
+        let complete = lines.iter().filter(|d| d.contains(" · complete")).count();
+        let lacking = lines
+            .iter()
+            .filter(|d| d.contains(" · incomplete: "))
+            .count();
+        assert_eq!(complete, input_of::<usize>(&ex, "open_complete"), "{p}");
+        assert_eq!(
+            complete + lacking,
+            input_of::<usize>(&ex, "open_deals"),
+            "{p}"
+        );
+        incomplete += lacking;
         // and a stage conversion's: each entry says whether it advanced by the as-of
         // day, and those that did add up to each stage's figure
         let ex =
@@ -557,7 +580,7 @@ fn a_drill_down_lists_each_record_as_the_number_counted_it() {
     // (the cases this is about: leads followed up and converted, deals won, after the
     // as-of day)
     assert!(
-        later_followups > 0 && later_conversions > 0 && won_later > 0,
+        later_followups > 0 && later_conversions > 0 && won_later > 0 && incomplete > 0,
         "{later_followups} {later_conversions} {won_later}"
     );
 }
