@@ -2160,11 +2160,25 @@ fn detail_of(engine: &Engine, b: &Behind, as_of: Day, kpi: &str) -> String {
                     "first response after {} min",
                     kpi::fmt_fixed(i128::from(secs) * 10_000 / 60, 4, 1)
                 );
-                if l.response_day[i] != NO_DAY && l.response_day[i] <= as_of {
+                if salesorg_core::scorecard::pass::answered_by(l, i, as_of) {
                     after
                 } else {
                     format!("not answered by {by} ({after})")
                 }
+            };
+            // (in the SLA share's: whether the response counted as within the SLA; none by
+            // the as-of day is a miss)
+            let response = if kpi == "lead_response_sla_share" {
+                let met = salesorg_core::scorecard::pass::answered_by(l, i, as_of)
+                    && salesorg_core::scorecard::pass::within_sla(book, secs);
+                let sla = book.settings.lead_sla_minutes;
+                if met {
+                    format!("{response} · within the {sla}-min SLA")
+                } else {
+                    format!("{response} · missed the {sla}-min SLA")
+                }
+            } else {
+                response
             };
             let converted = match l.converted[i] {
                 NO_DAY => "not converted".to_string(),

@@ -2093,8 +2093,7 @@ pub fn owner_records(
             // answered by the as-of day (the response's day kept by the book: working it
             // out from the response's time here was a call into the time zone's rules per
             // lead)
-            let rd = l.response_day[i];
-            if rd != NO_DAY && rd <= a {
+            if answered_by(l, i, a) {
                 let secs = l.response_secs[i];
                 responded += 1;
                 in_sla += u32::from(i64::from(secs) <= sla_secs);
@@ -2148,6 +2147,21 @@ pub fn owner_records(
 
 /// Adds the people facts of person `p`'s segments for every slot: headcount, reps at the
 /// start and end, leavers, rep-days and own-book quota on the first day.
+/// Whether lead `i` was answered by as-of day `a` (the lead KPIs count a response only
+/// then: one that came later is none yet).
+#[inline]
+pub fn answered_by(leads: &super::book::Leads, i: usize, a: Day) -> bool {
+    let rd = leads.response_day[i];
+    rd != NO_DAY && rd <= a
+}
+
+/// Whether a first response `secs` after a lead's creation came within the organisation's
+/// SLA (`lead_response_sla_share`, spec §4).
+#[inline]
+pub fn within_sla(book: &Book, secs: u32) -> bool {
+    i64::from(secs) <= i64::from(book.settings.lead_sla_minutes) * 60
+}
+
 /// Whether open deal `i`, with `amount` and close day `close` on as-of day `a` (its state
 /// then), has what `data_completeness_share` asks of it (spec §6): an amount, a close date
 /// on or after the as-of date, a stage (every deal has one) and a next step.

@@ -510,6 +510,30 @@ fn a_drill_down_lists_each_record_as_the_number_counted_it() {
         }
         assert_eq!(converted, input_of(&ex, "leads_converted"), "{p}");
         later_conversions += later;
+        // an SLA share's leads each say whether they counted as within the SLA (a lead not
+        // answered by the as-of day is a miss)
+        let ex = salesorg_engine::scorecard::explain(
+            &e,
+            "lead_response_sla_share",
+            Scope::Company,
+            q,
+            today,
+        )
+        .unwrap();
+        let within = ex
+            .formatted(&e)
+            .filter(|r| r.detail.contains(" · within the 60-min SLA"))
+            .count();
+        let missed = ex
+            .formatted(&e)
+            .filter(|r| r.detail.contains(" · missed the 60-min SLA"))
+            .count();
+        assert_eq!(within, input_of::<usize>(&ex, "leads_in_sla"), "{p}");
+        assert_eq!(
+            within + missed,
+            input_of::<usize>(&ex, "leads_created"),
+            "{p}"
+        );
         // so does a drill-down of the deals created in the period: those it lists as won
         // are those won by the as-of day
         let ex = salesorg_engine::scorecard::explain(
