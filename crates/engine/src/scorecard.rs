@@ -2170,7 +2170,10 @@ fn detail_of(engine: &Engine, b: &Behind, as_of: Day, kpi: &str) -> String {
             // the as-of day is a miss)
             let response = if kpi == "lead_response_sla_share" {
                 let met = salesorg_core::scorecard::pass::answered_by(l, i, as_of)
-                    && salesorg_core::scorecard::pass::within_sla(book, secs);
+                    && salesorg_core::scorecard::pass::within_sla(
+                        secs,
+                        salesorg_core::scorecard::pass::sla_secs(book),
+                    );
                 let sla = book.settings.lead_sla_minutes;
                 if met {
                     format!("{response} · within the {sla}-min SLA")
@@ -2619,14 +2622,9 @@ fn people_behind(
     period: &Period,
     sl: &salesorg_core::scorecard::pass::Slot,
     today: Date,
-) -> Result<Vec<(Behind, String)>> {
+) -> Result<Vec<(u32, Day, String)>> {
     use salesorg_core::scorecard::pass::{counted_on, left_within};
     let (book, segs) = (&engine.book, &engine.segs);
-    let person = |p: u32, day: Day| Behind {
-        contrib: Contribution::Person(p),
-        day,
-        last_year: false,
-    };
     let last = sl.end - 1;
     // (a scope's segments through the lens, each with its person: not nobody's)
     let seen: Vec<u32> = engine
@@ -2666,13 +2664,14 @@ fn people_behind(
     Ok(match k {
         "headcount" => on(last)
             .into_iter()
-            .map(|p| (person(p, last), format!("in scope on {}", fmt_day(last))))
+            .map(|p| (p, last, format!("in scope on {}", fmt_day(last))))
             .collect(),
         "active_reps" => active()
             .into_iter()
             .map(|(p, d)| {
                 (
-                    person(p, d),
+                    p,
+                    d,
                     format!("quota-carrying, in scope and employed from {}", fmt_day(d)),
                 )
             })
@@ -2710,7 +2709,7 @@ fn people_behind(
                     )
                 };
                 let day = first.get(&p).copied().unwrap_or(sl.start);
-                out.push((person(p, day), line));
+                out.push((p, day, line));
             }
             out
         }
@@ -2754,7 +2753,7 @@ fn people_behind(
                     } else {
                         sl.start
                     };
-                    (person(p, day), what.join(" · "))
+                    (p, day, what.join(" · "))
                 })
                 .collect()
         }
@@ -2764,7 +2763,8 @@ fn people_behind(
                 .into_iter()
                 .map(|p| {
                     (
-                        person(p, sl.asof),
+                        p,
+                        sl.asof,
                         format!("reports directly on {}", fmt_day(sl.asof)),
                     )
                 })
@@ -3090,15 +3090,16 @@ fn explain_made(
         }
     }
     // the people a KPI of people counts, each with what it counted of them
-    let mut people = people_behind(engine, lens, k, scope, &period, &c.slots[g], today)?;
-    extra.extend(people.iter().map(|x| x.0));
-    let mut people: Vec<(u32, String)> = people
-        .drain(..)
-        .filter_map(|(b, line)| match b.contrib {
-            Contribution::Person(p) => Some((p, line)),
-            _ => None,
-        })
-        .collect();
+    let listed = people_behind(engine, lens, k, scope, &period, &c.slots[g], today)?;
+    let mut people = Vec::with_capacity(listed.len());
+    for (p, day, line) in listed {
+        extra.push(Behind {
+            contrib: Contribution::Person(p),
+            day,
+            last_year: false,
+        });
+        people.push((p, line));
+    }
     people.sort_unstable_by_key(|x| x.0);
     // the records: the trace's in scope, then the spend (`None`: out of scope)
     let nt = trace.len();

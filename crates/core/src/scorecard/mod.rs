@@ -2735,8 +2735,6 @@ pub fn unit_within(book: &Book, v: u32, u: u32) -> bool {
 }
 
 impl Engine {
-    /// The people in `scope` on day `d` and employed that day, each with the segment that
-    /// holds the day (a person's segments do not overlap: one holds it).
     /// The reps `reps_at_quota_share` counts for `scope` in `period` through `lens`: each
     /// active rep with an own-book quota, with their own bookings over the period (their
     /// whole own book, as the share weighs it) and that quota, in person order. The same
@@ -2777,6 +2775,8 @@ impl Engine {
         Ok(out)
     }
 
+    /// The people in `scope` on day `d` and employed that day, each with the segment that
+    /// holds the day (a person's segments do not overlap: one holds it).
     pub fn members_on(&self, scope: Scope, d: Day) -> Vec<(u32, u32)> {
         let segs = &self.segs;
         self.segments_of(scope)

@@ -1794,7 +1794,7 @@ pub fn owner_records(
 ) -> Result<(), ScorecardError> {
     let o = &book.opps;
     let rep = book.people[p as usize].rep;
-    let sla_secs = i64::from(book.settings.lead_sla_minutes) * 60;
+    let sla = sla_secs(book);
     let own = segs.owner(p);
     // (the walk and whether the pass is traced, read once: kept in the part, they were
     // read again after each store into its tables, several times per stage-history row)
@@ -2096,7 +2096,7 @@ pub fn owner_records(
             if answered_by(l, i, a) {
                 let secs = l.response_secs[i];
                 responded += 1;
-                in_sla += u32::from(i64::from(secs) <= sla_secs);
+                in_sla += u32::from(within_sla(secs, sla));
                 part.responses.vals.push(secs);
             }
         }
@@ -2145,8 +2145,6 @@ pub fn owner_records(
     Ok(())
 }
 
-/// Adds the people facts of person `p`'s segments for every slot: headcount, reps at the
-/// start and end, leavers, rep-days and own-book quota on the first day.
 /// Whether lead `i` was answered by as-of day `a` (the lead KPIs count a response only
 /// then: one that came later is none yet).
 #[inline]
@@ -2155,11 +2153,18 @@ pub fn answered_by(leads: &super::book::Leads, i: usize, a: Day) -> bool {
     rd != NO_DAY && rd <= a
 }
 
-/// Whether a first response `secs` after a lead's creation came within the organisation's
-/// SLA (`lead_response_sla_share`, spec §4).
+/// The organisation's lead-response SLA in seconds, for [`within_sla`] (read once for a
+/// walk over many leads).
 #[inline]
-pub fn within_sla(book: &Book, secs: u32) -> bool {
-    i64::from(secs) <= i64::from(book.settings.lead_sla_minutes) * 60
+pub fn sla_secs(book: &Book) -> i64 {
+    i64::from(book.settings.lead_sla_minutes) * 60
+}
+
+/// Whether a first response `secs` after a lead's creation came within an SLA of
+/// `sla_secs` ([`sla_secs`]; `lead_response_sla_share`, spec §4).
+#[inline]
+pub fn within_sla(secs: u32, sla_secs: i64) -> bool {
+    i64::from(secs) <= sla_secs
 }
 
 /// Whether open deal `i`, with `amount` and close day `close` on as-of day `a` (its state
@@ -2211,6 +2216,8 @@ pub fn left_within(info: &super::book::PersonInfo, from: Day, to: Day, sl: &Slot
     l != i32::MAX && from < l && l - 1 < to && sl.start < l && l - 1 < sl.end
 }
 
+/// Adds the people facts of person `p`'s segments for every slot: headcount, reps at the
+/// start and end, leavers, rep-days and own-book quota on the first day.
 pub fn people_facts(
     book: &Book,
     segs: &Segments,
