@@ -988,7 +988,8 @@ pub fn explanation(
                 .formatted(engine)
                 .map(|r| {
                     json!({"kind": r.kind, "id": r.id, "owner": r.owner, "date": r.date, "detail": r.detail,
-                        "amount": r.amount.map(|a| salesorg_core::kpi::fmt_fixed(a.into(), 4, 2))})
+                        "amount": r.amount.map(|a| salesorg_core::kpi::fmt_fixed(a.into(), 4, 2)),
+                        "url": r.url})
                 })
                 .collect();
             let inputs: serde_json::Map<String, Value> = ex
@@ -1011,7 +1012,7 @@ pub fn explanation(
             print_json(&out)
         }
         Format::Csv => csv_out(
-            &["kind", "id", "owner", "date", "amount", "detail"],
+            &["kind", "id", "owner", "date", "amount", "detail", "url"],
             ex.formatted(engine)
                 .map(|r| {
                     vec![
@@ -1023,6 +1024,7 @@ pub fn explanation(
                             .map(|a| salesorg_core::kpi::fmt_fixed(a.into(), 4, 2))
                             .unwrap_or_default(),
                         r.detail,
+                        r.url.unwrap_or_default(),
                     ]
                 })
                 .collect(),

@@ -844,6 +844,72 @@ fn a_teams_drill_down_splits_by_direct_report() {
     assert!(v.get("branches").is_none(), "{v}");
 }
 
+/// `settings set record_url` makes each drill-down record's id a link to the CRM: the
+/// CSV's last column and the JSON's `url`, through the template of the record's kind; a
+/// template that is no http(s) URL with `{id}` is refused with the reason.
+#[test]
+fn a_drill_downs_records_link_to_the_crm_once_set() {
+    let (_dir, db) = small_demo();
+    let args = "explain lead_conversion_rate --scope team:P-00001 --period FY2025 --limit 0";
+    let csv = ok(&words(&format!("--db {db} --format csv {args}")));
+    assert!(
+        csv.starts_with("kind,id,owner,date,amount,detail,url\n"),
+        "{csv}"
+    );
+    assert!(!csv.contains("https://"), "no link before one is set");
+    ok(&[
+        "--db",
+        &db,
+        "settings",
+        "set",
+        "record_url",
+        "https://acme.my.salesforce.com/{id}",
+    ]);
+    ok(&[
+        "--db",
+        &db,
+        "settings",
+        "set",
+        "record_url_lead",
+        "https://crm.example.com/leads/{id}/view",
+    ]);
+    let o = run(&[
+        "--db",
+        &db,
+        "settings",
+        "set",
+        "record_url_account",
+        "javascript:alert(1)//{id}",
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("must start with https:// or http://"), "{err}");
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&words(&format!("--db {db} --format json {args}")))).unwrap();
+    let recs = v["records"].as_array().unwrap();
+    assert!(!recs.is_empty(), "{v}");
+    for r in recs {
+        let want = format!(
+            "https://crm.example.com/leads/{}/view",
+            r["id"].as_str().unwrap()
+        );
+        assert_eq!(r["url"].as_str(), Some(want.as_str()), "{r}");
+    }
+    let csv = ok(&words(&format!("--db {db} --format csv {args}")));
+    assert_eq!(csv.lines().count(), recs.len() + 1, "{csv}");
+    assert!(csv.lines().skip(1).all(|l| l.ends_with("/view")), "{csv}");
+    let v: serde_json::Value = serde_json::from_str(&ok(&words(&format!(
+        "--db {db} --format json explain win_rate --scope team:P-00001 --period FY2025 --limit 3"
+    ))))
+    .unwrap();
+    let r = &v["records"][0];
+    let want = format!(
+        "https://acme.my.salesforce.com/{}",
+        r["id"].as_str().unwrap()
+    );
+    assert_eq!(r["url"].as_str(), Some(want.as_str()), "{v}");
+}
+
 /// `status` lists the exchange rates the store holds, a line per pair: how many, from
 /// when to when, and the latest (a RevOps analyst checks them before a scorecard refuses
 /// a deal no rate converts); and the quotas and targets, a line per KPI.

@@ -1,5 +1,6 @@
 //! Organisation settings: fiscal-year start, time zone, currency, lead-response SLA,
-//! holidays and gross margin. Stored in the store; set from the CLI or a TOML file.
+//! holidays, gross margin, quota pro-rating and the links from a record's id to the CRM.
+//! Stored in the store; set from the CLI or a TOML file.
 
 use serde::Deserialize;
 
@@ -20,6 +21,132 @@ pub struct Settings {
     pub gross_margin: Money,
     /// How a quota set for a longer period counts for a shorter one (spec §3 `quota`).
     pub quota_prorating: Prorating,
+    /// Where a record's id links to in the CRM (`record_url`, `record_url_<object>`).
+    pub record_urls: RecordUrls,
+}
+
+/// The kinds of CRM record a drill-down lists by the CRM's own id: each can link to the
+/// record in the CRM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordObject {
+    Opportunity,
+    Lead,
+    Account,
+    /// A call, email or meeting (a Salesforce Task or Event, a HubSpot engagement).
+    Activity,
+    Survey,
+}
+
+impl RecordObject {
+    pub const ALL: [RecordObject; 5] = [
+        RecordObject::Opportunity,
+        RecordObject::Lead,
+        RecordObject::Account,
+        RecordObject::Activity,
+        RecordObject::Survey,
+    ];
+    /// The setting that links this kind of record (`record_url_opportunity`, …).
+    pub fn key(self) -> &'static str {
+        match self {
+            RecordObject::Opportunity => "record_url_opportunity",
+            RecordObject::Lead => "record_url_lead",
+            RecordObject::Account => "record_url_account",
+            RecordObject::Activity => "record_url_activity",
+            RecordObject::Survey => "record_url_survey",
+        }
+    }
+}
+
+/// A link to a record in the CRM: an `http(s)://` URL with `{id}` where the record's id
+/// goes (`https://acme.my.salesforce.com/{id}`). Parsed once when set, so a page can put it
+/// in an `href` as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlTemplate(String);
+
+impl UrlTemplate {
+    /// Parses a template; an empty one is none (the setting cleared).
+    pub fn parse(value: &str) -> Result<Option<UrlTemplate>, CoreError> {
+        let t = value.trim();
+        if t.is_empty() {
+            return Ok(None);
+        }
+        let bad = |why: &str| {
+            CoreError::Parse(format!(
+                "record URL {t:?}: {why}; e.g. https://acme.my.salesforce.com/{{id}}"
+            ))
+        };
+        let lower = t.to_ascii_lowercase();
+        let rest = lower
+            .strip_prefix("https://")
+            .or_else(|| lower.strip_prefix("http://"))
+            .ok_or_else(|| bad("it must start with https:// or http://"))?;
+        if rest.is_empty() || rest.starts_with(['/', '{']) {
+            return Err(bad("it names no host"));
+        }
+        if !t.contains("{id}") {
+            return Err(bad("it must hold {id}, where the record's id goes"));
+        }
+        if t.replace("{id}", "").contains(['{', '}']) {
+            return Err(bad("{id} is the only placeholder"));
+        }
+        if let Some(c) = t
+            .chars()
+            .find(|c| c.is_whitespace() || c.is_control() || "\"<>\\^`|".contains(*c))
+        {
+            return Err(bad(&format!("{c:?} cannot stand in a URL")));
+        }
+        Ok(Some(UrlTemplate(t.to_owned())))
+    }
+    /// The link to record `id` (percent-encoded: a `/`, `#` or space in an id stays in it).
+    pub fn fill(&self, id: &str) -> String {
+        let mut enc = String::with_capacity(id.len());
+        for b in id.bytes() {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                enc.push(b as char);
+            } else {
+                enc.push_str(&format!("%{b:02X}"));
+            }
+        }
+        self.0.replace("{id}", &enc)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The links from records' ids to the CRM: one template for every kind of record
+/// (`record_url`), and one per kind that replaces it (`record_url_<object>`: a HubSpot
+/// deal and contact have paths of their own).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RecordUrls {
+    pub any: Option<UrlTemplate>,
+    /// In [`RecordObject::ALL`]'s order.
+    pub per: [Option<UrlTemplate>; 5],
+}
+
+impl RecordUrls {
+    /// The link to record `id` of kind `object`, when a template is set for it.
+    pub fn link(&self, object: RecordObject, id: &str) -> Option<String> {
+        let ix = RecordObject::ALL.iter().position(|&o| o == object)?;
+        self.per[ix]
+            .as_ref()
+            .or(self.any.as_ref())
+            .map(|t| t.fill(id))
+    }
+    fn slot(&mut self, key: &str) -> Option<&mut Option<UrlTemplate>> {
+        if key == "record_url" {
+            return Some(&mut self.any);
+        }
+        let ix = RecordObject::ALL.iter().position(|o| o.key() == key)?;
+        Some(&mut self.per[ix])
+    }
+    fn get(&self, key: &str) -> Option<&Option<UrlTemplate>> {
+        if key == "record_url" {
+            return Some(&self.any);
+        }
+        let ix = RecordObject::ALL.iter().position(|o| o.key() == key)?;
+        Some(&self.per[ix])
+    }
 }
 
 /// Spec §3 `quota`: a quota counts for a period inside its own only when the organisation
@@ -94,6 +221,7 @@ impl Default for Settings {
             holidays: Vec::new(),
             gross_margin: Money::from_units(crate::money::SCALE),
             quota_prorating: Prorating::None,
+            record_urls: RecordUrls::default(),
         }
     }
 }
@@ -107,6 +235,12 @@ pub const KEYS: &[&str] = &[
     "holidays",
     "gross_margin",
     "quota_prorating",
+    "record_url",
+    "record_url_opportunity",
+    "record_url_lead",
+    "record_url_account",
+    "record_url_activity",
+    "record_url_survey",
 ];
 
 /// Parses a time zone: `UTC`, a fixed offset `±HH:MM`, or an IANA name such as
@@ -246,6 +380,12 @@ impl Settings {
                 self.gross_margin = m;
             }
             "quota_prorating" => self.quota_prorating = Prorating::parse(value)?,
+            k if k.starts_with("record_url") && self.record_urls.get(k).is_some() => {
+                let t = UrlTemplate::parse(value)?;
+                if let Some(slot) = self.record_urls.slot(k) {
+                    *slot = t;
+                }
+            }
             other => {
                 return Err(CoreError::Parse(format!(
                     "unknown setting {other:?}; known: {}",
@@ -270,7 +410,11 @@ impl Settings {
                 .join(","),
             "gross_margin" => self.gross_margin.to_string(),
             "quota_prorating" => self.quota_prorating.text(),
-            _ => return None,
+            k => self
+                .record_urls
+                .get(k)?
+                .as_ref()
+                .map_or_else(String::new, |t| t.as_str().to_owned()),
         })
     }
 
@@ -301,6 +445,12 @@ impl Settings {
         );
         t.insert("gross_margin".into(), text("gross_margin"));
         t.insert("quota_prorating".into(), text("quota_prorating"));
+        // (a link not set is left out: the file names only the CRM links it sets)
+        for k in KEYS.iter().filter(|k| k.starts_with("record_url")) {
+            if let Some(Some(u)) = self.record_urls.get(k) {
+                t.insert((*k).into(), Value::String(u.as_str().to_owned()));
+            }
+        }
         toml::to_string(&t).unwrap_or_default()
     }
 
@@ -329,6 +479,12 @@ impl Settings {
             ("currency", f.currency),
             ("gross_margin", f.gross_margin),
             ("quota_prorating", f.quota_prorating),
+            ("record_url", f.record_url),
+            ("record_url_opportunity", f.record_url_opportunity),
+            ("record_url_lead", f.record_url_lead),
+            ("record_url_account", f.record_url_account),
+            ("record_url_activity", f.record_url_activity),
+            ("record_url_survey", f.record_url_survey),
         ] {
             if let Some(v) = v {
                 let span = v.span();
@@ -363,6 +519,12 @@ struct SpannedFile {
     holidays: Option<Vec<toml::Spanned<String>>>,
     gross_margin: Option<toml::Spanned<String>>,
     quota_prorating: Option<toml::Spanned<String>>,
+    record_url: Option<toml::Spanned<String>>,
+    record_url_opportunity: Option<toml::Spanned<String>>,
+    record_url_lead: Option<toml::Spanned<String>>,
+    record_url_account: Option<toml::Spanned<String>>,
+    record_url_activity: Option<toml::Spanned<String>>,
+    record_url_survey: Option<toml::Spanned<String>>,
 }
 
 /// The 1-based line and column (in characters) of byte `at` of `text`.
@@ -466,6 +628,68 @@ mod tests {
         assert_eq!(s.quota_prorating, Prorating::None);
     }
 
+    /// A record's id links to the CRM through the template for its kind, else the one for
+    /// every kind; the id is percent-encoded; a template that is not an http(s) URL with
+    /// `{id}` in it is refused, saying why, and changes nothing; an empty one clears it.
+    #[test]
+    fn a_records_id_links_to_the_crm_through_its_kinds_template() {
+        let mut s = Settings::default();
+        assert_eq!(s.record_urls.link(RecordObject::Opportunity, "006A"), None);
+        s.set("record_url", " https://acme.my.salesforce.com/{id} ")
+            .unwrap();
+        s.set(
+            "record_url_lead",
+            "https://app.hubspot.com/contacts/42/record/0-1/{id}?from={id}",
+        )
+        .unwrap();
+        let u = &s.record_urls;
+        assert_eq!(
+            u.link(RecordObject::Opportunity, "0065g00000AbCdE")
+                .as_deref(),
+            Some("https://acme.my.salesforce.com/0065g00000AbCdE")
+        );
+        assert_eq!(
+            u.link(RecordObject::Lead, "a b/c#d?é").as_deref(),
+            Some(
+                "https://app.hubspot.com/contacts/42/record/0-1/a%20b%2Fc%23d%3F%C3%A9?from=a%20b%2Fc%23d%3F%C3%A9"
+            )
+        );
+        assert_eq!(
+            s.get("record_url").as_deref(),
+            Some("https://acme.my.salesforce.com/{id}")
+        );
+        assert_eq!(s.get("record_url_survey").as_deref(), Some(""));
+        let before = s.clone();
+        for (bad, why) in [
+            (
+                "javascript:alert(1)//{id}",
+                "must start with https:// or http://",
+            ),
+            ("https://acme.example.com/", "must hold {id}"),
+            ("https://{id}", "names no host"),
+            (
+                "https://acme.example.com/{Id}/{id}",
+                "{id} is the only placeholder",
+            ),
+            (
+                "https://acme.example.com/\"{id}",
+                "'\"' cannot stand in a URL",
+            ),
+            (
+                "https://acme.example.com/ {id}",
+                "' ' cannot stand in a URL",
+            ),
+        ] {
+            let e = s.set("record_url_account", bad).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+            assert_eq!(s, before, "{bad}: a refused value changes nothing");
+        }
+        s.set("record_url", "").unwrap();
+        assert_eq!(s.record_urls.link(RecordObject::Opportunity, "006A"), None);
+        assert!(s.record_urls.link(RecordObject::Lead, "00Q").is_some());
+        assert!(s.set("record_url_task", "https://x.example/{id}").is_err());
+    }
+
     #[test]
     fn settings_written_as_toml_read_back_the_same() {
         let mut s = Settings::default();
@@ -480,6 +704,11 @@ mod tests {
             ("holidays", "2026-01-01, 2026-12-25"),
             ("gross_margin", "0.65"),
             ("quota_prorating", "8, 8, 9, 8, 8, 9, 8, 8, 9, 8, 8, 9"),
+            ("record_url", "https://acme.my.salesforce.com/{id}"),
+            (
+                "record_url_lead",
+                "https://app.hubspot.com/contacts/42/record/0-1/{id}",
+            ),
         ] {
             s.set(k, v).unwrap();
         }

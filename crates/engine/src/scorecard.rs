@@ -1363,6 +1363,9 @@ pub struct ExplainRecord {
     pub date: String,
     pub detail: String,
     pub amount: Option<i64>,
+    /// The record in the CRM, where a link is set for its kind (settings `record_url`,
+    /// `record_url_<object>`).
+    pub url: Option<String>,
 }
 
 /// One record behind a number as the drill-down keeps it: what it contributed and the day
@@ -1530,6 +1533,7 @@ impl Explanation {
                 ),
             },
             amount: self.amount(engine, i),
+            url: url_of(book, b),
         }
     }
     /// Every record at hand, formatted, in (date, id, kind) order (all of them when
@@ -1966,6 +1970,28 @@ fn head_of(book: &Book, b: &Behind) -> IdHead {
         Some((ids, i)) => ids.head(i),
         None => id_head(id_of(book, b).as_bytes()),
     }
+}
+
+/// The link to record `b` in the CRM, when one is set for its kind (spend, quotas and
+/// people are salesorg's own: none).
+fn url_of(book: &Book, b: &Behind) -> Option<String> {
+    use salesorg_core::settings::RecordObject as O;
+    let object = match b.contrib {
+        Contribution::Won(_)
+        | Contribution::Lost(_)
+        | Contribution::Created(_)
+        | Contribution::Open(_)
+        | Contribution::OpenOutside(_)
+        | Contribution::StageEntered(..)
+        | Contribution::StageLeft(..) => O::Opportunity,
+        Contribution::Lead(_) => O::Lead,
+        Contribution::Activity(_) => O::Activity,
+        Contribution::Customer(_) | Contribution::Cohort(_) => O::Account,
+        Contribution::Survey(_) => O::Survey,
+        Contribution::Spend(_) | Contribution::Person(_) | Contribution::Quota(_) => return None,
+    };
+    let (ids, i) = kept_id(book, b)?;
+    book.settings.record_urls.link(object, ids.get(i))
 }
 
 fn id_of<'a>(book: &'a Book, b: &Behind) -> std::borrow::Cow<'a, str> {

@@ -769,6 +769,9 @@ pub mod records {
         };
         let book = &sc.engine.book;
         let settings = &book.settings;
+        let link =
+            |o: salesorg_core::settings::RecordObject, id: &str| settings.record_urls.link(o, id);
+        use salesorg_core::settings::RecordObject as O;
         let mut items = Vec::new();
         while oi < owners.len() {
             let owner = owners[oi];
@@ -794,6 +797,7 @@ pub mod records {
                                 "close": fmt_date(close),
                                 "forecast_category": o.forecast_category.map(|f| f.as_str()),
                                 "loss_reason": o.loss_reason,
+                                "url": link(O::Opportunity, o.id.as_str()),
                             }));
                         }
                     }
@@ -809,6 +813,7 @@ pub mod records {
                                 "status": l.status,
                                 "created": fmt_ts(l.created),
                                 "converted": l.converted_at.map(fmt_date),
+                                "url": link(O::Lead, l.id.as_str()),
                             }));
                         }
                     }
@@ -823,6 +828,7 @@ pub mod records {
                                 "kind": a.kind.as_str(),
                                 "at": fmt_ts(a.at),
                                 "subject": a.subject,
+                                "url": link(O::Activity, a.id.as_str()),
                             }));
                         }
                     }

@@ -723,7 +723,7 @@ async fn explain(
             .skip((page - 1).saturating_mul(per_page))
             .take(per_page)
             .map(|k| ex.record(e, ex.nth(e, k)))
-            .map(|r| json!({"kind": r.kind, "id": r.id, "owner": r.owner, "date": r.date, "detail": r.detail, "amount": r.amount.map(|a| kpi::fmt_fixed(a.into(), 4, 2))}))
+            .map(|r| json!({"kind": r.kind, "id": r.id, "owner": r.owner, "date": r.date, "detail": r.detail, "amount": r.amount.map(|a| kpi::fmt_fixed(a.into(), 4, 2)), "url": r.url}))
             .collect();
         let mut out = json!({
             "kpi": ex.kpi,

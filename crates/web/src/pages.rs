@@ -1739,11 +1739,16 @@ async fn explain_page(
         for r in recs.iter(&ex, e, (pg - 1) * PER_PAGE, PER_PAGE).map(|i| ex.record(e, i)) {
             let owner = e.book.person(&r.owner).map(|p| e.book.people[p as usize].name.clone()).unwrap_or_else(|| r.owner.clone());
             let amount = r.amount.map(|a| show("bookings", &Value::Money(a.into()), &ccy)).unwrap_or_default();
+            // (an id links to the record in the CRM where the settings say where)
+            let id = match &r.url {
+                Some(u) => format!("<a href=\"{}\" rel=\"noopener noreferrer\" target=\"_blank\" title=\"Open in the CRM\">{}</a>", esc(u), esc(&r.id)),
+                None => esc(&r.id),
+            };
             let _ = write!(
                 body,
                 "<tr><td>{}</td><td class=\"nowrap\">{}</td><td><a href=\"/people/{}\">{}</a></td><td class=\"nowrap\">{}</td><td class=\"detail\">{}</td><td class=\"num\">{}</td></tr>",
                 esc(r.kind),
-                esc(&r.id),
+                id,
                 enc(&r.owner),
                 esc(&owner),
                 esc(&r.date),
@@ -1988,7 +1993,7 @@ async fn explain_csv(
     let r = run_as_viewer(app, headers, Method::GET, a.0, None, move |cx| {
         let (ex, recs) = explained(cx, &q, true)?;
         let e = cx.scoped.engine;
-        let mut s = String::from("kind,record,owner_id,owner,date,detail,amount\r\n");
+        let mut s = String::from("kind,record,owner_id,owner,date,detail,amount,url\r\n");
         for r in recs.iter(&ex, e, 0, recs.len()).map(|i| ex.record(e, i)) {
             let owner = e
                 .book
@@ -1999,7 +2004,10 @@ async fn explain_csv(
                 .amount
                 .map(|a| kpi::fmt_fixed(a.into(), 4, 2))
                 .unwrap_or_default();
-            let cells = [r.kind, &r.id, &r.owner, &owner, &r.date, &r.detail, &amount];
+            let url = r.url.as_deref().unwrap_or("");
+            let cells = [
+                r.kind, &r.id, &r.owner, &owner, &r.date, &r.detail, &amount, url,
+            ];
             s.push_str(&csv_row(cells));
         }
         cx.audit(

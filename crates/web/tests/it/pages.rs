@@ -1111,3 +1111,114 @@ fn a_teams_drill_down_adds_up_by_direct_report() {
     .body;
     assert!(page.contains("<h2>By sub-unit</h2>"), "{page}");
 }
+
+/// With links to the CRM set (one template for every kind of record, one for leads), each
+/// record of a drill-down opens in the CRM from its id, on the page, in its CSV and in the
+/// API, through the template of its kind, the id percent-encoded; salesorg's own records
+/// (quotas) link nowhere. Without the settings an id is plain text and the url empty.
+#[test]
+fn a_drill_downs_records_link_to_the_crm_where_the_settings_say() {
+    let sf = "https://acme.my.salesforce.com/";
+    let hs = "https://app.hubspot.com/contacts/42/record/0-1/";
+    let fx = fixture_with(BackendKind::Sqlite, |s| {
+        let mut st = s.settings().unwrap();
+        st.set("record_url", &format!("{sf}{{id}}")).unwrap();
+        st.set("record_url_lead", &format!("{hs}{{id}}")).unwrap();
+        s.save_settings(&st).unwrap();
+    });
+    let dir = sign_in(&fx, "dir_a", PASSWORD).unwrap();
+    let me = fx.person("dir_a");
+    let q = format!("scope=team:{me}&period=FY2026-Q3");
+    for (kpi, base) in [("win_rate", sf), ("lead_conversion_rate", hs)] {
+        let api = call(
+            &fx,
+            "GET",
+            &format!("/api/explain?kpi={kpi}&{q}&per_page=500"),
+            &dir,
+            None,
+        );
+        assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+        let recs = api.json()["records"].as_array().unwrap().clone();
+        assert!(!recs.is_empty(), "{kpi}");
+        for r in &recs {
+            let id = r["id"].as_str().unwrap();
+            let want = format!("{base}{}", id.replace(' ', "%20"));
+            assert_eq!(r["url"].as_str(), Some(want.as_str()), "{kpi} {r}");
+        }
+        let page = call(&fx, "GET", &format!("/explain?kpi={kpi}&{q}"), &dir, None);
+        let first = recs[0]["id"].as_str().unwrap();
+        assert!(
+            page.body.contains(&format!(
+                "<a href=\"{base}{first}\" rel=\"noopener noreferrer\" target=\"_blank\" title=\"Open in the CRM\">{first}</a>"
+            )),
+            "{kpi}: {}",
+            page.body
+        );
+        let csv = call(
+            &fx,
+            "GET",
+            &format!("/explain.csv?kpi={kpi}&{q}"),
+            &dir,
+            None,
+        )
+        .body;
+        let mut lines = csv.lines();
+        assert!(lines.next().unwrap().ends_with(",amount,url"), "{csv}");
+        for line in lines {
+            assert!(line.contains(&format!(",{base}")), "{kpi}: {line}");
+        }
+    }
+    // the records' API pages link their items the same way
+    for (path, base) in [("opportunities", sf), ("leads", hs), ("activities", sf)] {
+        let r = call(
+            &fx,
+            "GET",
+            &format!("/api/{path}?{q}&per_page=20"),
+            &dir,
+            None,
+        );
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let items = r.json()["items"].as_array().unwrap().clone();
+        assert!(!items.is_empty(), "{path}");
+        for it in &items {
+            let want = format!("{base}{}", it["id"].as_str().unwrap());
+            assert_eq!(it["url"].as_str(), Some(want.as_str()), "{path}: {it}");
+        }
+    }
+    // a quota is salesorg's own: no link
+    let api = call(
+        &fx,
+        "GET",
+        &format!("/api/explain?kpi=quota&{q}&per_page=500"),
+        &dir,
+        None,
+    );
+    let recs = api.json()["records"].as_array().unwrap().clone();
+    assert!(!recs.is_empty());
+    assert!(
+        recs.iter()
+            .all(|r| r["kind"] == "quota" && r["url"].is_null()),
+        "{recs:?}"
+    );
+    // without the settings: plain ids
+    let plain = fixture(BackendKind::Sqlite);
+    let dir = sign_in(&plain, "dir_a", PASSWORD).unwrap();
+    let me = plain.person("dir_a");
+    let api = call(
+        &plain,
+        "GET",
+        &format!("/api/explain?kpi=win_rate&scope=team:{me}&period=FY2026-Q3"),
+        &dir,
+        None,
+    );
+    let recs = api.json()["records"].as_array().unwrap().clone();
+    assert!(!recs.is_empty() && recs.iter().all(|r| r["url"].is_null()));
+    let page = call(
+        &plain,
+        "GET",
+        &format!("/explain?kpi=win_rate&scope=team:{me}&period=FY2026-Q3"),
+        &dir,
+        None,
+    );
+    assert!(!page.body.contains("Open in the CRM"));
+}
