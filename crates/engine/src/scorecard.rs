@@ -1379,6 +1379,89 @@ pub struct Behind {
     pub last_year: bool,
 }
 
+/// A filter of a drill-down's records: those of one kind ("won", "lead", "call", …), and
+/// those that hold a text, in any case, in their kind, id, owner's id or name, date or
+/// detail ("incomplete", "Price", "missed", a rep's name). Empty: every record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordFilter {
+    kind: Option<String>,
+    text: Option<String>,
+}
+
+impl RecordFilter {
+    /// The longest text looked for (characters); a longer one is cut there.
+    pub const MAX_TEXT: usize = 200;
+    /// A filter from what a user typed: blanks trimmed, an empty part none.
+    pub fn new(kind: Option<&str>, text: Option<&str>) -> RecordFilter {
+        let part = |s: Option<&str>| {
+            s.map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| s.chars().take(Self::MAX_TEXT).collect::<String>())
+        };
+        RecordFilter {
+            kind: part(kind),
+            text: part(text).map(|t| t.to_lowercase()),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.kind.is_none() && self.text.is_none()
+    }
+    pub fn kind(&self) -> Option<&str> {
+        self.kind.as_deref()
+    }
+    /// The text looked for, lower-cased.
+    pub fn text(&self) -> Option<&str> {
+        self.text.as_deref()
+    }
+    /// What tells this filter from another (for a cache's key).
+    pub fn key(&self) -> String {
+        format!(
+            "kind={:?} text={:?}",
+            self.kind.as_deref().unwrap_or(""),
+            self.text.as_deref().unwrap_or("")
+        )
+    }
+    /// Whether record `i` of `ex` passes (the cheap fields first: a detail is formatted
+    /// only for a record none of the others holds the text in).
+    fn passes(&self, ex: &Explanation, engine: &Engine, i: usize) -> bool {
+        let kind = ex.kind(engine, i);
+        if self.kind.as_deref().is_some_and(|k| k != kind) {
+            return false;
+        }
+        let Some(t) = self.text.as_deref() else {
+            return true;
+        };
+        let has = |s: &str| holds(s, t);
+        if has(kind) || has(&ex.id(engine, i)) {
+            return true;
+        }
+        let b = &ex.records[i];
+        if let Some(p) = owner_ix(engine, b) {
+            let person = &engine.book.people[p as usize];
+            if has(person.id.as_str()) || has(&person.name) {
+                return true;
+            }
+        }
+        has(&fmt_day(b.day)) || has(&ex.detail(engine, i))
+    }
+}
+
+/// Whether `hay` holds `needle` (lower-cased) in any case: byte by byte for an ASCII
+/// needle (no copy of the hay), else through the hay lower-cased.
+fn holds(hay: &str, needle: &str) -> bool {
+    if !needle.is_ascii() {
+        return hay.to_lowercase().contains(needle);
+    }
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let Some(&first) = n.first() else {
+        return true;
+    };
+    h.len() >= n.len()
+        && (0..=h.len() - n.len()).any(|at| {
+            h[at].to_ascii_lowercase() == first && h[at..at + n.len()].eq_ignore_ascii_case(n)
+        })
+}
+
 /// The drill-down behind one KPI of one scope and period.
 #[derive(Debug, Clone)]
 pub struct Explanation {
@@ -1511,6 +1594,53 @@ impl Explanation {
             self.last.first().map_or(0, |&i| i as usize)
         }
     }
+    /// The records of `order` (positions in `records`) that pass `filter`, in that order,
+    /// looked at on every core. Every record asked for must be at hand: a filter reads a
+    /// complete drill-down.
+    pub fn filtered(&self, engine: &Engine, order: &[u32], filter: &RecordFilter) -> Vec<u32> {
+        if filter.is_empty() {
+            return order.to_vec();
+        }
+        let mut pass = vec![false; order.len()];
+        on_every_core(&mut pass, order, |&i| {
+            filter.passes(self, engine, i as usize)
+        });
+        order
+            .iter()
+            .zip(&pass)
+            .filter(|x| *x.1)
+            .map(|x| *x.0)
+            .collect()
+    }
+    /// Every position in (date, id, kind) order (a complete drill-down's).
+    pub fn in_date_order(&self, engine: &Engine) -> Vec<u32> {
+        (0..self.total)
+            .map(|k| self.nth(engine, k) as u32)
+            .collect()
+    }
+    /// The kinds of record at hand, in the order first met, each with how many there
+    /// are: counted where the drill-down is complete, `None` where it keeps only its ends
+    /// (a kind found only between them is not listed).
+    pub fn kinds(&self, engine: &Engine) -> Vec<(&'static str, Option<usize>)> {
+        let mut out: Vec<(&'static str, usize)> = Vec::new();
+        let mut count = |k: &'static str| match out.iter_mut().find(|x| x.0 == k) {
+            Some(x) => x.1 += 1,
+            None => out.push((k, 1)),
+        };
+        if self.complete() {
+            for i in 0..self.records.len() {
+                count(self.kind(engine, i));
+            }
+        } else {
+            for &i in self.first.iter().chain(&self.last) {
+                count(self.kind(engine, i as usize));
+            }
+        }
+        let whole = self.complete();
+        out.into_iter()
+            .map(|(k, n)| (k, whole.then_some(n)))
+            .collect()
+    }
     /// Record `i`, formatted (`engine` must be the one that explained it).
     pub fn record(&self, engine: &Engine, i: usize) -> ExplainRecord {
         let b = &self.records[i];
@@ -1520,20 +1650,25 @@ impl Explanation {
             id: id_of(book, b).into_owned(),
             owner: owner_of(engine, b).to_owned(),
             date: fmt_day(b.day),
-            detail: match b.contrib {
-                Contribution::Person(p) => self
-                    .people
-                    .binary_search_by_key(&p, |x| x.0)
-                    .map_or_else(|_| String::new(), |at| self.people[at].1.clone()),
-                _ => detail_of(
-                    engine,
-                    b,
-                    salesorg_core::scorecard::book::day(self.as_of),
-                    self.kpi,
-                ),
-            },
+            detail: self.detail(engine, i),
             amount: self.amount(engine, i),
             url: url_of(book, b),
+        }
+    }
+    /// Record `i`'s detail: what it counted as, for the KPI (see [`ExplainRecord`]).
+    pub fn detail(&self, engine: &Engine, i: usize) -> String {
+        let b = &self.records[i];
+        match b.contrib {
+            Contribution::Person(p) => self
+                .people
+                .binary_search_by_key(&p, |x| x.0)
+                .map_or_else(|_| String::new(), |at| self.people[at].1.clone()),
+            _ => detail_of(
+                engine,
+                b,
+                salesorg_core::scorecard::book::day(self.as_of),
+                self.kpi,
+            ),
         }
     }
     /// Every record at hand, formatted, in (date, id, kind) order (all of them when
@@ -3276,6 +3411,36 @@ fn explain_made(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A filter's text is found in any case, wherever it stands, ASCII or not; a filter
+    /// trims what was typed, cuts it at its limit, and an empty part filters nothing.
+    #[test]
+    fn a_filters_text_is_found_in_any_case() {
+        for (hay, needle, want) in [
+            ("lost · reason Price", "price", true),
+            ("lost · reason Price", "reason p", true),
+            ("PRICE", "price", true),
+            ("Pric", "price", false),
+            ("", "a", false),
+            ("abc", "", true),
+            ("Zoë Müller", "müller", true),
+            ("ZOË MÜLLER", "zoë", true),
+            ("Zoe Muller", "müller", false),
+            ("aaab", "aab", true),
+        ] {
+            assert_eq!(holds(hay, needle), want, "{hay:?} {needle:?}");
+        }
+        let f = RecordFilter::new(Some("  "), Some("  Reason PRICE "));
+        assert_eq!((f.kind(), f.text()), (None, Some("reason price")));
+        assert!(RecordFilter::new(Some(""), None).is_empty());
+        let long = "x".repeat(RecordFilter::MAX_TEXT + 50);
+        let f = RecordFilter::new(None, Some(&long));
+        assert_eq!(f.text().unwrap().len(), RecordFilter::MAX_TEXT);
+        assert_ne!(
+            RecordFilter::new(Some("won"), None).key(),
+            RecordFilter::new(None, Some("won")).key()
+        );
+    }
 
     /// KPIs named in several flags or in one comma-separated list are one list in the
     /// order first named; a KPI named twice is one column; an unknown one is refused.

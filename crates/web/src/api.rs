@@ -469,6 +469,9 @@ struct ScQuery {
     page: Option<usize>,
     per_page: Option<usize>,
     cursor: Option<String>,
+    /// A drill-down's records of one kind, and holding a text.
+    kind: Option<String>,
+    q: Option<String>,
 }
 
 /// The period a request names, else the quarter of [`Engine::current_day`].
@@ -714,15 +717,25 @@ async fn explain(
         let per_page = q.per_page.unwrap_or(50).clamp(1, 1000);
         let page = q.page.unwrap_or(1).max(1);
         let from = (page - 1).saturating_mul(per_page);
-        // a page between the first and last records in date order needs every record
+        // a page between the first and last records in date order needs every record, and
+        // so does a filter
+        let filter = sc::RecordFilter::new(q.kind.as_deref(), q.q.as_deref());
         let ex = cx.scoped.explain(k, scope, p, cx.today, |ex| {
-            (from..from.saturating_add(per_page).min(ex.len())).all(|i| ex.at_hand(i))
+            filter.is_empty()
+                && (from..from.saturating_add(per_page).min(ex.len())).all(|i| ex.at_hand(i))
         })?;
-        let total = ex.len();
+        let kept = (!filter.is_empty()).then(|| {
+            let key = format!("date|{}", filter.key());
+            cx.scoped.explain_order(k, scope, p, cx.today, &key, || {
+                ex.filtered(e, &ex.in_date_order(e), &filter)
+            })
+        });
+        let total = kept.as_ref().map_or(ex.len(), |v| v.len());
+        let at = |k: usize| kept.as_ref().map_or_else(|| ex.nth(e, k), |v| v[k] as usize);
         let recs: Vec<J> = (0..total)
             .skip((page - 1).saturating_mul(per_page))
             .take(per_page)
-            .map(|k| ex.record(e, ex.nth(e, k)))
+            .map(|k| ex.record(e, at(k)))
             .map(|r| json!({"kind": r.kind, "id": r.id, "owner": r.owner, "date": r.date, "detail": r.detail, "amount": r.amount.map(|a| kpi::fmt_fixed(a.into(), 4, 2)), "url": r.url}))
             .collect();
         let mut out = json!({
@@ -739,6 +752,9 @@ async fn explain(
             "per_page": per_page,
             "total": total,
         });
+        if !filter.is_empty() {
+            out["filter"] = json!({"kind": filter.kind(), "q": filter.text(), "of": ex.len()});
+        }
         // a team's records by the branch they came in through, on each one's day
         if let Some(b) = ex.branches() {
             out["branches"] = serde_json::from_str(&sc::branches_json(e, b))

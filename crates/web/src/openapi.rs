@@ -140,7 +140,7 @@ pub const OPERATIONS: &[Op] = &[
         "GET",
         "/api/explain",
         "The records behind one KPI of one scope and period, and how they add up; a team's and the company's also by direct report, a unit's by sub-unit, on each record's day (`branches`). Each record's `url` opens it in the CRM where the settings set a link (`record_url`), else null.",
-        &["kpi", "scope", "period", "page", "per_page"],
+        &["kpi", "scope", "period", "page", "per_page", "kind", "q"],
         true,
     ),
     (
@@ -196,6 +196,10 @@ fn param_doc(name: &str) -> &'static str {
         "cursor" => "next_cursor of the previous page",
         "per_page" => "items per page",
         "page" => "page number, from 1",
+        "kind" => "only the records of this kind (won, lost, lead, call, …)",
+        "q" => {
+            "only the records holding this text, in any case, in their kind, id, owner, date or detail"
+        }
         "before" => "entries older than this id",
         "limit" => "how many entries",
         _ => "",

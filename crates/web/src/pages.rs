@@ -790,6 +790,9 @@ struct ScQ {
     root: Option<String>,
     a: Option<String>,
     b: Option<String>,
+    /// A drill-down's records of one kind, and holding a text (`q`).
+    kind: Option<String>,
+    q: Option<String>,
 }
 
 async fn home(
@@ -1648,11 +1651,13 @@ fn explained(cx: &Cx, q: &ScQ, export: bool) -> Result<(Arc<sc::Explanation>, Or
         sc::parse_kpis(&[q.kpi.clone().unwrap_or_else(|| "bookings".into())]).map_err(bad_input)?;
     let column = q.sort.as_deref().unwrap_or("date");
     let desc = q.dir.as_deref() == Some("desc");
+    let filter = sc::RecordFilter::new(q.kind.as_deref(), q.q.as_deref());
     let ex = cx.scoped.explain(k[0], scope, p, cx.today, |ex| {
-        // the positions the page shows, in date order
+        // the positions the page shows, in date order (a filter reads every record)
         let n = ex.len();
         let pg = q.page.unwrap_or(1).clamp(1, n.div_ceil(PER_PAGE).max(1));
         !export
+            && filter.is_empty()
             && !matches!(column, "kind" | "id" | "owner" | "amount")
             && ((pg - 1) * PER_PAGE..(pg * PER_PAGE).min(n))
                 .all(|k| ex.at_hand(if desc { n - 1 - k } else { k }))
@@ -1681,8 +1686,100 @@ fn explained(cx: &Cx, q: &ScQ, export: bool) -> Result<(Arc<sc::Explanation>, Or
         // the engine's own (date, id, kind) order
         _ => None,
     };
-    let order = Order { sorted, n, desc };
-    Ok((ex, order))
+    if filter.is_empty() {
+        return Ok((ex, Order { sorted, n, desc }));
+    }
+    // the records that pass the filter, in the sort's order, kept beside the sorted ones
+    let key = format!("{column}|{}", filter.key());
+    let kept = cx.scoped.explain_order(k[0], scope, p, cx.today, &key, || {
+        let all = match &sorted {
+            Some(v) => v.as_ref().clone(),
+            None => ex.in_date_order(e),
+        };
+        ex.filtered(e, &all, &filter)
+    });
+    let n = kept.len();
+    Ok((
+        ex,
+        Order {
+            sorted: Some(kept),
+            n,
+            desc,
+        },
+    ))
+}
+
+/// The form that filters a drill-down's records: a kind (each with how many, where the
+/// drill-down counted them) and a text to find; it keeps the sort.
+fn records_filter(
+    body: &mut String,
+    e: &salesorg_core::scorecard::Engine,
+    ex: &sc::Explanation,
+    filter: &sc::RecordFilter,
+    typed: Option<&str>,
+    sort: &str,
+    dir: &str,
+) {
+    if ex.is_empty() {
+        return;
+    }
+    let _ = write!(
+        body,
+        "<form method=\"get\" action=\"/explain\" class=\"picker filter\" role=\"search\" aria-label=\"Filter the records\">"
+    );
+    for (k, v) in [
+        ("kpi", ex.kpi.to_owned()),
+        ("scope", ex.scope.clone()),
+        ("period", ex.period.to_string()),
+    ] {
+        let _ = write!(
+            body,
+            "<input type=\"hidden\" name=\"{k}\" value=\"{}\">",
+            esc(&v)
+        );
+    }
+    let _ = write!(
+        body,
+        "<input type=\"hidden\" name=\"sort\" value=\"{}\"><input type=\"hidden\" name=\"dir\" value=\"{}\">",
+        esc(sort),
+        esc(dir)
+    );
+    let kinds = ex.kinds(e);
+    if kinds.len() > 1 || filter.kind().is_some() {
+        body.push_str("<label for=\"fkind\">Kind</label> <select id=\"fkind\" name=\"kind\"><option value=\"\">every kind</option>");
+        for (k, n) in &kinds {
+            let sel = if filter.kind() == Some(k) {
+                " selected"
+            } else {
+                ""
+            };
+            let n = n
+                .map(|n| format!(" ({})", thousands(n as i128)))
+                .unwrap_or_default();
+            let _ = write!(
+                body,
+                "<option value=\"{}\"{sel}>{}{n}</option>",
+                esc(k),
+                esc(k)
+            );
+        }
+        // (a kind asked for that none of the records is)
+        if let Some(k) = filter.kind().filter(|k| !kinds.iter().any(|x| x.0 == *k)) {
+            let _ = write!(
+                body,
+                "<option value=\"{}\" selected>{} (0)</option>",
+                esc(k),
+                esc(k)
+            );
+        }
+        body.push_str("</select> ");
+    }
+    let _ = write!(
+        body,
+        "<label for=\"fq\">Find</label> <input id=\"fq\" name=\"q\" type=\"search\" maxlength=\"{}\" value=\"{}\" placeholder=\"id, owner, detail\"> <button type=\"submit\">Filter</button></form>",
+        sc::RecordFilter::MAX_TEXT,
+        esc(typed.map(str::trim).unwrap_or(""))
+    );
 }
 
 async fn explain_page(
@@ -1695,7 +1792,16 @@ async fn explain_page(
         let (ex, recs) = explained(cx, &q, false)?;
         let e = cx.scoped.engine;
         let ccy = e.book.settings.currency.as_str().to_owned();
-        let base = format!("kpi={}&scope={}&period={}", ex.kpi, enc(&ex.scope), enc(&ex.period.to_string()));
+        let filter = sc::RecordFilter::new(q.kind.as_deref(), q.q.as_deref());
+        let unfiltered = format!("kpi={}&scope={}&period={}", ex.kpi, enc(&ex.scope), enc(&ex.period.to_string()));
+        // (the sorts, pages and export keep the filter)
+        let mut base = unfiltered.clone();
+        if let Some(k) = filter.kind() {
+            let _ = write!(base, "&kind={}", enc(k));
+        }
+        if let Some(t) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let _ = write!(base, "&q={}", enc(t));
+        }
         let sort = q.sort.clone().unwrap_or_else(|| "date".into());
         let dir = q.dir.clone().unwrap_or_else(|| "asc".into());
         let pages = recs.len().div_ceil(PER_PAGE).max(1);
@@ -1721,7 +1827,13 @@ async fn explain_page(
         if let Some(bs) = ex.branches().filter(|b| !b.is_empty()) {
             branches_table(&mut body, e, &ex, bs, &ccy);
         }
-        let _ = write!(body, "<p>{} records · <a href=\"/explain.csv?{base}&sort={}&dir={}\" download>Export CSV</a></p>", thousands(recs.len() as i128), enc(&sort), enc(&dir));
+        records_filter(&mut body, e, &ex, &filter, q.q.as_deref(), &sort, &dir);
+        let count = if filter.is_empty() {
+            format!("{} records", thousands(recs.len() as i128))
+        } else {
+            format!("{} of {} records · <a href=\"/explain?{unfiltered}&sort={}&dir={}\">show all</a>", thousands(recs.len() as i128), thousands(ex.len() as i128), enc(&sort), enc(&dir))
+        };
+        let _ = write!(body, "<p>{count} · <a href=\"/explain.csv?{base}&sort={}&dir={}\" download>Export CSV</a></p>", enc(&sort), enc(&dir));
         body.push_str("<div class=\"scroll\"><table class=\"data records\"><thead><tr>");
         for (col, name) in [("kind", "Kind"), ("id", "Record"), ("owner", "Owner"), ("date", "Date"), ("", "Detail"), ("amount", "Amount")] {
             if col.is_empty() {

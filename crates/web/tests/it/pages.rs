@@ -1222,3 +1222,148 @@ fn a_drill_downs_records_link_to_the_crm_where_the_settings_say() {
     );
     assert!(!page.body.contains("Open in the CRM"));
 }
+
+/// A drill-down's records filter by kind and by a text found in any case in their kind,
+/// id, owner, date or detail: on the page (the count of the whole beside it, the sorts,
+/// pages and export keeping the filter), in its CSV and in the API; each filter is the
+/// records that pass it, no more and no fewer (checked against every record listed whole).
+#[test]
+fn a_drill_downs_records_filter_by_kind_and_text() {
+    let fx = fixture(BackendKind::Sqlite);
+    let dir = sign_in(&fx, "dir_a", PASSWORD).unwrap();
+    let me = fx.person("dir_a");
+    let q = format!("scope=team:{me}&period=FY2026-Q3");
+    let all = |kpi: &str, extra: &str| -> (serde_json::Value, Vec<serde_json::Value>) {
+        let r = call(
+            &fx,
+            "GET",
+            &format!("/api/explain?kpi={kpi}&{q}&per_page=1000{extra}"),
+            &dir,
+            None,
+        );
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let v = r.json();
+        let recs = v["records"].as_array().unwrap().clone();
+        assert_eq!(
+            v["total"].as_u64().unwrap() as usize,
+            recs.len(),
+            "one page holds them"
+        );
+        (v, recs)
+    };
+    let (whole, every) = all("win_rate", "");
+    let lost: Vec<_> = every
+        .iter()
+        .filter(|r| r["kind"] == "lost")
+        .cloned()
+        .collect();
+    assert!(!lost.is_empty() && lost.len() < every.len());
+    let (v, recs) = all("win_rate", "&kind=lost");
+    assert_eq!(recs, lost);
+    assert_eq!(v["filter"]["of"], whole["total"]);
+    assert_eq!(
+        recs.len().to_string(),
+        v["inputs"]["lost_deals"].as_str().unwrap()
+    );
+    // a text, in any case: a rep's name (the owner), a loss reason (the detail)
+    let name_of = |id: &str| {
+        let p = call(&fx, "GET", &format!("/api/people/{id}"), &dir, None);
+        p.json()["name"].as_str().unwrap().to_owned()
+    };
+    let owner = every[every.len() / 2]["owner"].as_str().unwrap().to_owned();
+    let name = name_of(&owner);
+    let (_, recs) = all(
+        "win_rate",
+        &format!("&q={}", name.to_uppercase().replace(' ', "%20")),
+    );
+    let mine: Vec<_> = every
+        .iter()
+        .filter(|r| r["owner"] == owner.as_str())
+        .cloned()
+        .collect();
+    assert!(!mine.is_empty());
+    assert!(
+        recs.len() >= mine.len() && mine.iter().all(|r| recs.contains(r)),
+        "{name}"
+    );
+    for r in &recs {
+        let hay = format!(
+            "{} {} {} {} {}",
+            r["kind"], r["id"], r["owner"], r["date"], r["detail"]
+        )
+        .to_lowercase();
+        assert!(
+            r["owner"] == owner.as_str() || hay.contains(&name.to_lowercase()),
+            "{r}"
+        );
+    }
+    let (_, recs) = all("win_rate", "&kind=lost&q=reason%20price");
+    let priced: Vec<_> = lost
+        .iter()
+        .filter(|r| r["detail"].as_str().unwrap().contains("reason Price"))
+        .cloned()
+        .collect();
+    assert!(!priced.is_empty());
+    assert_eq!(recs, priced);
+    // the deals to fix: the incomplete ones of data completeness
+    let (_, open) = all("data_completeness_share", "");
+    let (_, bad) = all("data_completeness_share", "&q=INCOMPLETE");
+    let want: Vec<_> = open
+        .iter()
+        .filter(|r| r["detail"].as_str().unwrap().contains("incomplete"))
+        .cloned()
+        .collect();
+    assert!(!want.is_empty() && want.len() < open.len());
+    assert_eq!(bad, want);
+    // nothing passes: an empty list, not an error
+    let (v, recs) = all("win_rate", "&q=no%20such%20thing");
+    assert!(recs.is_empty());
+    assert_eq!(v["total"], 0);
+    // the page: the form, the count of the whole, and the filter kept by sorts, pages
+    // and the export
+    let page = call(
+        &fx,
+        "GET",
+        &format!("/explain?kpi=win_rate&{q}&kind=lost&sort=amount&dir=desc"),
+        &dir,
+        None,
+    );
+    assert_eq!(page.status, StatusCode::OK);
+    let b = &page.body;
+    assert!(
+        b.contains(&format!(
+            "<option value=\"lost\" selected>lost ({})</option>",
+            lost.len()
+        )),
+        "{b}"
+    );
+    assert!(
+        b.contains(&format!("{} of {} records", lost.len(), every.len())),
+        "{b}"
+    );
+    assert!(
+        b.contains("&amp;kind=lost&amp;sort=amount&amp;dir=desc\" download>Export CSV")
+            || b.contains("&kind=lost&sort=amount&dir=desc\" download>Export CSV"),
+        "{b}"
+    );
+    assert!(
+        b.contains("sort=kind&dir=asc") && b.contains("kind=lost&sort=kind"),
+        "sort headers keep it: {b}"
+    );
+    assert!(!b.contains("<td>won</td>"), "{b}");
+    let csv = call(
+        &fx,
+        "GET",
+        &format!("/explain.csv?kpi=win_rate&{q}&kind=lost&q=price"),
+        &dir,
+        None,
+    )
+    .body;
+    assert_eq!(csv.lines().count(), priced.len() + 1, "{csv}");
+    assert!(
+        csv.lines()
+            .skip(1)
+            .all(|l| l.starts_with("lost,") && l.contains("reason Price")),
+        "{csv}"
+    );
+}
