@@ -2422,6 +2422,10 @@ async fn compare_page(
     Extension(a): Extension<ClientAddr>,
     Query(q): Query<ScQ>,
 ) -> Response {
+    // (no role asked for: the roles page, whose picker asks for two)
+    if q.a.as_deref().is_none_or(|x| x.trim().is_empty()) {
+        return Redirect::to("/roles").into_response();
+    }
     page(app, headers, Method::GET, a.0, "/roles".into(), None, move |cx| {
         let cat = cx.scoped.catalog;
         let ra = cat.find(q.a.as_deref().unwrap_or("")).ok_or(WebError::NotFound)?;

@@ -235,6 +235,19 @@ fn a_roles_page_links_the_roles_around_it() {
         "{}",
         cro.body
     );
+    // the compare page asked for no role: the roles page, whose picker asks for two (it
+    // answered "not found"); an unknown role is not found
+    for q in ["", "?a=", "?a=%20&b=cro"] {
+        let r = call(&fx, "GET", &format!("/roles/compare{q}"), &rep, None);
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{q}");
+        assert_eq!(
+            r.headers.get("location").and_then(|v| v.to_str().ok()),
+            Some("/roles"),
+            "{q}"
+        );
+    }
+    let r = call(&fx, "GET", "/roles/compare?a=astronaut", &rep, None);
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
 #[test]
