@@ -71,6 +71,7 @@ impl Command {
             Command::Status => ("status", TABLE_JSON_CSV),
             Command::Scorecard(_) => ("scorecard", TABLE_JSON_CSV),
             Command::Explain { .. } => ("explain", TABLE_JSON_CSV),
+            Command::Reps { .. } => ("reps", TABLE_JSON_CSV),
             Command::Kpis => ("kpis", TABLE_JSON_CSV),
             Command::Serve { .. } => ("serve", TABLE),
             Command::User {
@@ -205,6 +206,27 @@ pub enum Command {
         /// standard error (a benchmark of the first render of a drill-down page).
         #[arg(long, default_value_t = 0)]
         repeat: usize,
+    },
+    /// Every rep of a scope, each over their own book, ranked by a KPI (a leaderboard).
+    Reps {
+        /// team:ID, unit:ID or company.
+        #[arg(long, default_value = "company")]
+        scope: String,
+        /// 2024-03, FY2024-Q1, FY2024 or 2024-01-15..2024-02-15 (default: this quarter).
+        #[arg(long)]
+        period: Option<String>,
+        /// Observe open records as of this date instead of today.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// The KPIs to show (default: those the rep role is measured by, and the quota).
+        #[arg(long)]
+        kpi: Vec<String>,
+        /// The KPI to rank by (default: quota attainment).
+        #[arg(long)]
+        sort: Option<String>,
+        /// asc or desc (default: highest first, lowest for a KPI better lower).
+        #[arg(long, value_parser = ["asc", "desc"])]
+        dir: Option<String>,
     },
     /// Every KPI of the spec with its formula.
     Kpis,
@@ -704,6 +726,55 @@ pub fn run() -> Result<()> {
                 note!("explain ms: {} for {} records", runs_summary(&ms), ex.len());
             }
             output::explanation(&engine, &ex, *limit, g.format)?;
+        }
+        Command::Reps {
+            scope,
+            period,
+            as_of,
+            kpi,
+            sort,
+            dir,
+        } => {
+            let mut store = open(g)?;
+            let cat = catalog(g)?;
+            let today = date_arg(as_of, "as-of")?.unwrap_or_else(today);
+            let (engine, _) =
+                salesorg_engine::scorecard::load(&mut store, &cat, false, true, &Bar::new())?;
+            let scope = scope_of(&engine, scope)?;
+            let period = match period {
+                Some(p) => salesorg_core::period::Period::parse(p, &engine.book.settings.fiscal)?,
+                None => default_period(&engine, today),
+            };
+            let kpis = if kpi.is_empty() {
+                salesorg_engine::scorecard::rep_kpis(&cat)
+            } else {
+                salesorg_engine::scorecard::parse_kpis(kpi)?
+                    .into_iter()
+                    .filter(|k| !salesorg_core::kpi::TABLE_KPIS.contains(k))
+                    .collect()
+            };
+            let (by, desc) =
+                salesorg_engine::scorecard::board_order(&kpis, sort.as_deref(), dir.as_deref());
+            if let Some(s) = sort.as_deref().filter(|s| *s != by) {
+                bail!(
+                    "--sort {s}: rank by one of the KPIs shown: {}",
+                    kpis.join(", ")
+                );
+            }
+            let board = salesorg_engine::scorecard::leaderboard(
+                &engine,
+                &salesorg_core::scorecard::Lens::everything(),
+                scope,
+                period,
+                today,
+                &kpis,
+                by,
+                desc,
+                &|s, ps, k| engine.run(s, ps, k, today),
+            )?;
+            output::leaderboard(
+                &engine, scope, &period, today, &kpis, by, desc, &board, g.format,
+            )?;
         }
         Command::Kpis => output::kpis(g.format)?,
         Command::Serve {

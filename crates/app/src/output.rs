@@ -975,6 +975,159 @@ pub fn person_scorecard(
     Ok(())
 }
 
+/// `salesorg reps`: the leaderboard, a rep a line in rank order.
+#[allow(clippy::too_many_arguments)]
+pub fn leaderboard(
+    engine: &salesorg_core::scorecard::Engine,
+    scope: salesorg_core::scorecard::Scope,
+    period: &salesorg_core::period::Period,
+    today: salesorg_core::date::Date,
+    kpis: &[&'static str],
+    by: &str,
+    desc: bool,
+    board: &[salesorg_engine::scorecard::Ranked],
+    format: Format,
+) -> Result<()> {
+    let people = &engine.book.people;
+    let value = |r: &salesorg_engine::scorecard::Ranked, k: &str| {
+        r.values
+            .iter()
+            .find(|x| x.0 == k)
+            .map_or_else(String::new, |x| x.1.to_text(""))
+    };
+    let as_of = salesorg_core::scorecard::Engine::as_of(period, today);
+    match format {
+        Format::Json | Format::Toml => {
+            let reps: Vec<Value> = board
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let kv: serde_json::Map<String, Value> = r
+                        .values
+                        .iter()
+                        .map(|(k, v)| {
+                            (k.to_string(), serde_json::from_str(&v.to_json()).unwrap_or(Value::Null))
+                        })
+                        .collect();
+                    let who = |p: u32| json!({"id": people[p as usize].id.as_str(), "name": people[p as usize].name});
+                    let mut o = who(r.person);
+                    o["rank"] = json!(i + 1);
+                    o["manager"] = r.manager.map_or(Value::Null, who);
+                    o["whole_period"] = json!(r.whole);
+                    o["kpis"] = Value::Object(kv);
+                    o
+                })
+                .collect();
+            print_json(&json!({
+                "scope": engine.scope_name(scope), "period": period.to_string(),
+                "as_of": fmt_date(as_of), "sort": by, "dir": if desc { "desc" } else { "asc" },
+                "reps": reps,
+            }))
+        }
+        Format::Csv => {
+            let mut header = vec![
+                "rank",
+                "person_id",
+                "name",
+                "manager_id",
+                "manager",
+                "whole_period",
+            ];
+            header.extend_from_slice(kpis);
+            csv_out(
+                &header,
+                board
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        let mut row = vec![
+                            (i + 1).to_string(),
+                            people[r.person as usize].id.as_str().to_owned(),
+                            people[r.person as usize].name.clone(),
+                            r.manager.map_or_else(String::new, |m| {
+                                people[m as usize].id.as_str().to_owned()
+                            }),
+                            r.manager
+                                .map_or_else(String::new, |m| people[m as usize].name.clone()),
+                            r.whole.to_string(),
+                        ];
+                        row.extend(kpis.iter().map(|k| value(r, k)));
+                        row
+                    })
+                    .collect(),
+            )
+        }
+        Format::Table => {
+            outln!(
+                "reps of {} · {period} · as of {} · ranked by {by}, {}",
+                engine.scope_name(scope),
+                fmt_date(as_of),
+                if desc {
+                    "highest first"
+                } else {
+                    "lowest first"
+                }
+            );
+            if board.is_empty() {
+                outln!("no rep has records here in this period");
+                return Ok(());
+            }
+            let mut rows: Vec<Vec<String>> = vec![{
+                let mut h = vec!["#".to_owned(), "rep".to_owned(), "manager".to_owned()];
+                h.extend(kpis.iter().map(|k| k.to_string()));
+                h
+            }];
+            let mut parted = false;
+            for (i, r) in board.iter().enumerate() {
+                let mark = if r.whole {
+                    ""
+                } else {
+                    parted = true;
+                    " †"
+                };
+                let mut row = vec![
+                    (i + 1).to_string(),
+                    format!(
+                        "{} ({}){mark}",
+                        people[r.person as usize].name,
+                        people[r.person as usize].id.as_str()
+                    ),
+                    r.manager
+                        .map_or_else(|| "—".to_owned(), |m| people[m as usize].name.clone()),
+                ];
+                row.extend(kpis.iter().map(|k| {
+                    let v = value(r, k);
+                    if v.is_empty() { "—".to_owned() } else { v }
+                }));
+                rows.push(row);
+            }
+            let widths: Vec<usize> = (0..rows[0].len())
+                .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+                .collect();
+            for r in &rows {
+                let line: Vec<String> = r
+                    .iter()
+                    .enumerate()
+                    .map(|(c, x)| {
+                        if c == 1 || c == 2 {
+                            format!("{x:<w$}", w = widths[c])
+                        } else {
+                            format!("{x:>w$}", w = widths[c])
+                        }
+                    })
+                    .collect();
+                outln!("{}", line.join("  ").trim_end());
+            }
+            if parted {
+                outln!(
+                    "† in the scope for part of the period: their own book over the whole period"
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
 /// `salesorg explain`.
 pub fn explanation(
     engine: &salesorg_core::scorecard::Engine,

@@ -910,6 +910,79 @@ fn a_drill_downs_records_link_to_the_crm_once_set() {
     assert_eq!(r["url"].as_str(), Some(want.as_str()), "{v}");
 }
 
+/// `reps` ranks every rep of a scope by a KPI of their own book (a leaderboard): each
+/// rep's numbers are their own scorecard's, in rank order, in JSON, CSV and a table; a KPI
+/// to rank by that is not shown is refused.
+#[test]
+fn reps_are_ranked_by_a_kpi_of_their_own_book() {
+    let (_dir, db) = small_demo();
+    let j: serde_json::Value = serde_json::from_str(&ok(&words(&format!(
+        "--db {db} --format json reps --scope company --period FY2025"
+    ))))
+    .unwrap();
+    assert_eq!(
+        (j["sort"].as_str(), j["dir"].as_str()),
+        (Some("quota_attainment"), Some("desc"))
+    );
+    let reps = j["reps"].as_array().unwrap();
+    assert!(reps.len() >= 10, "{j}");
+    let att: Vec<Option<f64>> = reps
+        .iter()
+        .map(|r| r["kpis"]["quota_attainment"].as_f64())
+        .collect();
+    let firsts: Vec<f64> = att.iter().map_while(|x| *x).collect();
+    assert!(
+        firsts.windows(2).all(|w| w[0] >= w[1]) && att[firsts.len()..].iter().all(Option::is_none),
+        "{att:?}"
+    );
+    for r in [&reps[0], &reps[reps.len() / 2]] {
+        let id = r["id"].as_str().unwrap();
+        let own: serde_json::Value = serde_json::from_str(&ok(&words(&format!(
+            "--db {db} --format json scorecard --scope person:{id} --period FY2025 --kpi bookings,quota_attainment,win_rate"
+        ))))
+        .unwrap();
+        for k in ["bookings", "quota_attainment", "win_rate"] {
+            assert_eq!(r["kpis"][k], own["kpis"][k], "{id} {k}: {own}");
+        }
+    }
+    // lowest win rate first
+    let csv = ok(&words(&format!(
+        "--db {db} --format csv reps --scope company --period FY2025 --kpi bookings,win_rate --sort win_rate --dir asc"
+    )));
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("rank,person_id,name,manager_id,manager,whole_period,bookings,win_rate")
+    );
+    let wr: Vec<f64> = lines
+        .filter_map(|l| l.rsplit(',').next()?.parse().ok())
+        .collect();
+    assert!(
+        wr.len() >= 10 && wr.windows(2).all(|w| w[0] <= w[1]),
+        "{csv}"
+    );
+    let table = ok(&words(&format!(
+        "--db {db} reps --scope company --period FY2025"
+    )));
+    assert!(
+        table.starts_with("reps of company · FY2025 · as of "),
+        "{table}"
+    );
+    assert!(
+        table.contains("ranked by quota_attainment, highest first"),
+        "{table}"
+    );
+    let first = reps[0]["id"].as_str().unwrap();
+    assert!(table.lines().nth(2).unwrap().contains(first), "{table}");
+    let o = run(&words(&format!(
+        "--db {db} reps --scope company --period FY2025 --sort calls"
+    )));
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--sort calls: rank by one of the KPIs shown")
+    );
+}
+
 /// `status` lists the exchange rates the store holds, a line per pair: how many, from
 /// when to when, and the latest (a RevOps analyst checks them before a scorecard refuses
 /// a deal no rate converts); and the quotas and targets, a line per KPI.

@@ -188,6 +188,27 @@ pub fn target_value(id: &str, units: i128) -> Value {
 /// KPIs left out until the data they need exists (spec §6 `forecast_accuracy`: forecasts).
 pub const NOT_YET: &[&str] = &["forecast_accuracy"];
 
+/// The KPIs where a lower value is better (a rise shows red, a leaderboard ranks the
+/// lowest first): longer cycles and slower responses, more lost deals, dearer customers,
+/// more reps leaving, staler pipeline, more customers churned.
+pub const LOWER_IS_BETTER: &[&str] = &[
+    "sales_cycle_days",
+    "sales_cycle_days_median",
+    "lost_deals",
+    "cac",
+    "cost_per_opportunity",
+    "cost_per_sale",
+    "lead_response_minutes_median",
+    "rep_attrition_rate",
+    "stale_pipeline_share",
+    "logo_churn_rate",
+];
+
+/// Whether a lower value of KPI `k` is better ([`LOWER_IS_BETTER`]).
+pub fn lower_is_better(k: &str) -> bool {
+    LOWER_IS_BETTER.contains(&k)
+}
+
 /// Decimal places of ratios in every output (JSON, CSV, table).
 pub const RATIO_DECIMALS: u32 = 6;
 
@@ -1043,6 +1064,16 @@ pub fn json_str(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every KPI said to be better lower is a KPI of the spec (the list had named a
+    /// `churn_rate` no KPI is, so a rise in `logo_churn_rate` showed green).
+    #[test]
+    fn the_kpis_better_lower_are_kpis() {
+        for k in LOWER_IS_BETTER {
+            assert!(KPI_IDS.contains(k), "{k}");
+        }
+        assert!(lower_is_better("logo_churn_rate") && !lower_is_better("logo_retention_rate"));
+    }
 
     /// Each undefined KPI says what its formula found missing, and the reason changes
     /// with what is there: a scope with deals but none won, with a quota already met, with

@@ -669,23 +669,8 @@ impl<'a> Scoped<'a> {
 
     /// The quota-carrying people with records of `scope` the viewer sees, employed during `p`.
     pub fn reps_in(&self, scope: Scope, p: &Period) -> Vec<u32> {
-        let (list, owners) = self.narrowed(scope);
-        let segs = &self.engine.segs;
-        let (from, to) = (day(p.start), day(p.end));
-        owners
-            .into_iter()
-            .filter(|&o| {
-                let info = &self.engine.book.people[o as usize];
-                info.rep
-                    && (info.hired == salesorg_core::scorecard::NO_DAY || info.hired < to)
-                    && info.left > from
-                    && segs.of_person(o).any(|s| {
-                        segs.from[s as usize] < to
-                            && segs.to[s as usize] > from
-                            && list.binary_search(&s).is_ok()
-                    })
-            })
-            .collect()
+        let (list, _) = self.narrowed(scope);
+        salesorg_engine::scorecard::reps_of(self.engine, &list, p)
     }
 
     /// Whether a record owned by `owner` and attributed to day `d` counts for `list`

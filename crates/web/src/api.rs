@@ -45,6 +45,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/scorecard/person/{id}"),
     ("GET", "/api/scorecard/bulk"),
     ("GET", "/api/explain"),
+    ("GET", "/api/reps"),
     ("GET", "/api/opportunities"),
     ("GET", "/api/leads"),
     ("GET", "/api/activities"),
@@ -72,6 +73,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/scorecard/person/{id}", get(person_scorecard))
         .route("/api/scorecard/bulk", get(bulk))
         .route("/api/explain", get(explain))
+        .route("/api/reps", get(reps))
         .route("/api/opportunities", get(opportunities))
         .route("/api/leads", get(leads))
         .route("/api/activities", get(activities))
@@ -472,6 +474,9 @@ struct ScQuery {
     /// A drill-down's records of one kind, and holding a text.
     kind: Option<String>,
     q: Option<String>,
+    /// A leaderboard's ranking: a KPI, and `asc` or `desc`.
+    sort: Option<String>,
+    dir: Option<String>,
 }
 
 /// The period a request names, else the quarter of [`Engine::current_day`].
@@ -698,6 +703,75 @@ async fn bulk(
         e.recycle(rows);
         s.push_str("]}");
         Ok(json_text(s))
+    })
+    .await
+}
+
+/// Every rep of a scope the viewer sees, each over their own book, ranked (the
+/// leaderboard of `/reps`).
+async fn reps(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Query(q): Query<ScQuery>,
+) -> Result<Json<J>> {
+    as_viewer(app, headers, Method::GET, a.0, move |cx| {
+        let e = cx.scoped.engine;
+        let p = period_param(e, q.period.as_deref(), cx.today)?;
+        let scope = scope_of(cx, q.scope.as_deref(), Some(&p))?;
+        let kpis = match q.kpi.as_deref() {
+            None | Some("") => sc::rep_kpis(cx.scoped.catalog),
+            Some(k) => kpis_param(Some(k))?
+                .into_iter()
+                .filter(|k| !kpi::TABLE_KPIS.contains(k))
+                .collect(),
+        };
+        let (by, desc) = sc::board_order(&kpis, q.sort.as_deref(), q.dir.as_deref());
+        let board = sc::leaderboard(
+            e,
+            cx.scoped.lens(),
+            scope,
+            p,
+            cx.today,
+            &kpis,
+            by,
+            desc,
+            &|s, ps, k| cx.scoped.run(s, ps, k, cx.today),
+        )?;
+        let person = |x: u32| {
+            let i = &e.book.people[x as usize];
+            json!({"id": i.id.as_str(), "name": i.name})
+        };
+        let reps: Vec<J> = board
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let values: serde_json::Map<String, J> = r
+                    .values
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.to_string(),
+                            serde_json::from_str(&v.to_json()).unwrap_or(J::Null),
+                        )
+                    })
+                    .collect();
+                let mut o = person(r.person);
+                o["rank"] = json!(i + 1);
+                o["manager"] = r.manager.map_or(J::Null, person);
+                o["whole_period"] = json!(r.whole);
+                o["kpis"] = J::Object(values);
+                o
+            })
+            .collect();
+        Ok(Json(json!({
+            "scope": e.scope_name(scope),
+            "period": p.to_string(),
+            "as_of": fmt_date(Engine::as_of(&p, cx.today)),
+            "sort": by,
+            "dir": if desc { "desc" } else { "asc" },
+            "reps": reps,
+        })))
     })
     .await
 }

@@ -145,6 +145,13 @@ pub const OPERATIONS: &[Op] = &[
     ),
     (
         "GET",
+        "/api/reps",
+        "Every rep of a scope the viewer sees (quota-carrying, with records there in the period), each over their own book, ranked by a KPI (default: quota attainment, highest first): rank, manager, whether in the scope the whole period, and the KPIs (default: the rep role's).",
+        &["scope", "period", "kpi", "sort", "dir"],
+        true,
+    ),
+    (
+        "GET",
         "/api/opportunities",
         "Opportunities attributed to a scope, closing in the period (open ones as of the period's as-of date). Each item's `url` opens it in the CRM where a link is set (`record_url`).",
         SCOPE_PERIOD,
@@ -196,6 +203,8 @@ fn param_doc(name: &str) -> &'static str {
         "cursor" => "next_cursor of the previous page",
         "per_page" => "items per page",
         "page" => "page number, from 1",
+        "sort" => "the KPI to rank by",
+        "dir" => "asc or desc (default: highest first, lowest for a KPI better lower)",
         "kind" => "only the records of this kind (won, lost, lead, call, …)",
         "q" => {
             "only the records holding this text, in any case, in their kind, id, owner, date or detail"

@@ -14,7 +14,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use salesorg_core::date::{Date, fmt_date, parse_date};
-use salesorg_core::kpi::{self, Value};
+use salesorg_core::kpi::{self, Value, lower_is_better};
 use salesorg_core::period::{Grain, Period, add_months};
 use salesorg_core::scorecard::{Engine, Scope};
 use salesorg_engine::scorecard as sc;
@@ -42,6 +42,8 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/org", get(org_page))
         .route("/explain", get(explain_page))
         .route("/explain.csv", get(explain_csv))
+        .route("/reps", get(reps_page))
+        .route("/reps.csv", get(reps_csv))
         .route("/roles", get(roles_page))
         .route("/roles/compare", get(compare_page))
         .route("/account", get(account_page))
@@ -426,23 +428,6 @@ pub fn label(k: &str) -> String {
             s
         }
     }
-}
-
-/// Whether a lower value is better.
-fn lower_is_better(k: &str) -> bool {
-    matches!(
-        k,
-        "sales_cycle_days"
-            | "sales_cycle_days_median"
-            | "lost_deals"
-            | "cac"
-            | "cost_per_opportunity"
-            | "cost_per_sale"
-            | "lead_response_minutes_median"
-            | "rep_attrition_rate"
-            | "stale_pipeline_share"
-            | "churn_rate"
-    )
 }
 
 pub(crate) fn thousands(n: i128) -> String {
@@ -931,6 +916,15 @@ fn scope_body(cx: &mut Cx, scope: Scope, p: Period) -> Result<Page> {
             );
         }
         body.push_str("</section>");
+        if !matches!(scope, Scope::Person(_)) {
+            let _ = write!(
+                body,
+                "<p class=\"sub\"><a href=\"/reps?scope={}&amp;period={}\">Every rep of {}, ranked</a></p>",
+                enc(&name),
+                enc(&p.to_string()),
+                esc(&e.scope_title(scope))
+            );
+        }
         body.push_str(&charts_for(cx, scope, &p, None)?);
         // every KPI of the spec, not only the cards', for a spreadsheet
         let _ = write!(
@@ -1131,7 +1125,15 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
     }
     body.push_str("</section>");
     if !card.reports.is_empty() {
-        body.push_str("<section class=\"table\"><h2>Direct reports</h2><div class=\"scroll\"><table class=\"data sortable\"><thead><tr><th scope=\"col\">Name</th>");
+        // (and every rep under them, ranked: a leaderboard past the direct reports)
+        let _ = write!(
+            body,
+            "<section class=\"table\"><h2>Direct reports</h2><p class=\"sub\"><a href=\"/reps?scope={}&amp;period={}\">Every rep of {}, ranked</a></p>",
+            enc(&scope_name),
+            enc(&pstr),
+            esc(&e.scope_title(card.scope))
+        );
+        body.push_str("<div class=\"scroll\"><table class=\"data sortable\"><thead><tr><th scope=\"col\">Name</th>");
         let scalar: Vec<&sc::ScorecardLine> = card
             .lines
             .iter()
@@ -1597,6 +1599,212 @@ fn tree_node(out: &mut String, n: &serde_json::Value, depth: usize) {
         None => {
             let _ = write!(out, "<li class=\"leaf\">{label}</li>");
         }
+    }
+}
+
+// ---- leaderboard -------------------------------------------------------------------------
+
+/// Rows of a leaderboard page.
+const REPS_PER_PAGE: usize = 100;
+
+/// The leaderboard a query asks for: every rep of the scope the viewer sees, ranked by a
+/// KPI of the rep role's (`sort`, default quota attainment, highest first).
+struct Board {
+    scope: Scope,
+    period: Period,
+    as_of: Date,
+    kpis: Vec<&'static str>,
+    by: &'static str,
+    desc: bool,
+    reps: Vec<sc::Ranked>,
+}
+
+fn board(cx: &Cx, q: &ScQ) -> Result<Board> {
+    let e = cx.scoped.engine;
+    let period = period_param(e, q.period.as_deref(), cx.today)?;
+    let scope = match q.scope.as_deref() {
+        Some(s) if !s.is_empty() => cx.scoped.scope(s, Some(&period))?,
+        _ => cx.scoped.home().ok_or(WebError::NotFound)?,
+    };
+    let kpis = sc::rep_kpis(cx.scoped.catalog);
+    let (by, desc) = sc::board_order(&kpis, q.sort.as_deref(), q.dir.as_deref());
+    let reps = sc::leaderboard(
+        e,
+        cx.scoped.lens(),
+        scope,
+        period,
+        cx.today,
+        &kpis,
+        by,
+        desc,
+        &|s, ps, k| cx.scoped.run(s, ps, k, cx.today),
+    )?;
+    Ok(Board {
+        scope,
+        period,
+        as_of: Engine::as_of(&period, cx.today),
+        kpis,
+        by,
+        desc,
+        reps,
+    })
+}
+
+async fn reps_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Query(q): Query<ScQ>,
+) -> Response {
+    let next = format!("/reps?scope={}", enc(q.scope.as_deref().unwrap_or("")));
+    page(app, headers, Method::GET, a.0, next, None, move |cx| {
+        let b = board(cx, &q)?;
+        let e = cx.scoped.engine;
+        let ccy = e.book.settings.currency.as_str().to_owned();
+        let name = e.scope_name(b.scope);
+        let whose = e.scope_title(b.scope);
+        let pstr = b.period.to_string();
+        let base = format!("scope={}&period={}", enc(&name), enc(&pstr));
+        let dir = if b.desc { "desc" } else { "asc" };
+        let mut body = format!(
+            "<h1>Reps of {}</h1><p class=\"sub\">{} · {} · {} · ranked by {}, {}</p>",
+            esc(&whose),
+            esc(&pstr),
+            esc(&name),
+            as_of_text(&b.period, b.as_of),
+            esc(&label(b.by)),
+            if b.desc { "highest first" } else { "lowest first" }
+        );
+        body.push_str(&picker(e, cx.today, &b.period, &[("scope", name.clone()), ("sort", b.by.to_owned()), ("dir", dir.to_owned())]));
+        let n = b.reps.len();
+        let pages = n.div_ceil(REPS_PER_PAGE).max(1);
+        let pg = q.page.unwrap_or(1).clamp(1, pages);
+        let _ = write!(
+            body,
+            "<p>{} reps: every quota-carrying person with records in {} in {}, each over their own book{} · <a href=\"/reps.csv?{base}&sort={}&dir={dir}\" download>Export CSV</a></p>",
+            thousands(n as i128),
+            esc(&whose),
+            esc(&pstr),
+            if cx.scoped.lens().is_everything() { "" } else { " as far as you see it" },
+            b.by
+        );
+        if n == 0 {
+            body.push_str("<p class=\"empty\">No rep has records here in this period.</p>");
+            return Ok(Page { title: format!("Reps of {whose} · {pstr}"), body });
+        }
+        body.push_str("<div class=\"scroll\"><table class=\"data board\"><thead><tr><th scope=\"col\" class=\"num\">#</th><th scope=\"col\">Rep</th><th scope=\"col\">Manager</th>");
+        for k in &b.kpis {
+            let (next, aria) = if *k == b.by {
+                (if b.desc { "asc" } else { "desc" }, if b.desc { " aria-sort=\"descending\"" } else { " aria-sort=\"ascending\"" })
+            } else {
+                (if lower_is_better(k) { "asc" } else { "desc" }, "")
+            };
+            let arrow = match (*k == b.by, b.desc) {
+                (false, _) => "",
+                (true, true) => " <span aria-hidden=\"true\">▼</span>",
+                (true, false) => " <span aria-hidden=\"true\">▲</span>",
+            };
+            let _ = write!(body, "<th scope=\"col\" class=\"num\"{aria}><a href=\"/reps?{base}&sort={k}&dir={next}\">{}</a>{arrow}</th>", esc(&label(k)));
+        }
+        body.push_str("</tr></thead><tbody>");
+        let mut parted = false;
+        for (i, r) in b.reps.iter().enumerate().skip((pg - 1) * REPS_PER_PAGE).take(REPS_PER_PAGE) {
+            let info = &e.book.people[r.person as usize];
+            let mark = if r.whole {
+                String::new()
+            } else {
+                parted = true;
+                " <span class=\"part\" title=\"In this scope for part of the period\">†</span>".to_owned()
+            };
+            let manager = r.manager.map_or_else(|| "—".to_owned(), |m| {
+                let mi = &e.book.people[m as usize];
+                format!("<a href=\"/people/{}?period={}\">{}</a>", enc(mi.id.as_str()), enc(&pstr), esc(&mi.name))
+            });
+            let _ = write!(
+                body,
+                "<tr><td class=\"num\">{}</td><th scope=\"row\"><a href=\"/people/{}?period={}\">{}</a>{mark}</th><td>{manager}</td>",
+                i + 1,
+                enc(info.id.as_str()),
+                enc(&pstr),
+                esc(&info.name)
+            );
+            let own = format!("person:{}", info.id.as_str());
+            for k in &b.kpis {
+                let v = r.values.iter().find(|x| x.0 == *k).map_or(Value::Null(kpi::Why::missing(k)), |x| x.1.clone());
+                let _ = write!(body, "<td class=\"num\">{}</td>", cell(k, &v, &ccy, &explain_href(k, &own, &b.period)));
+            }
+            body.push_str("</tr>");
+        }
+        body.push_str("</tbody></table></div>");
+        if parted {
+            body.push_str("<p class=\"sub\">† In this scope for part of the period (moved in or out): their numbers are their own book over the whole period.</p>");
+        }
+        if pages > 1 {
+            body.push_str("<nav class=\"pages\" aria-label=\"Pages\">");
+            if pg > 1 {
+                let _ = write!(body, "<a rel=\"prev\" href=\"/reps?{base}&sort={}&dir={dir}&page={}\">Previous</a> ", b.by, pg - 1);
+            }
+            let _ = write!(body, "<span>Page {pg} of {pages}</span>");
+            if pg < pages {
+                let _ = write!(body, " <a rel=\"next\" href=\"/reps?{base}&sort={}&dir={dir}&page={}\">Next</a>", b.by, pg + 1);
+            }
+            body.push_str("</nav>");
+        }
+        Ok(Page { title: format!("Reps of {whose} · {pstr}"), body })
+    })
+    .await
+}
+
+async fn reps_csv(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Query(q): Query<ScQ>,
+) -> Response {
+    let r = run_as_viewer(app, headers, Method::GET, a.0, None, move |cx| {
+        let b = board(cx, &q)?;
+        let e = cx.scoped.engine;
+        let name = e.scope_name(b.scope);
+        let mut s = String::from("rank,person_id,name,manager_id,manager,whole_period");
+        for k in &b.kpis {
+            s.push(',');
+            s.push_str(k);
+        }
+        s.push_str("\r\n");
+        for (i, r) in b.reps.iter().enumerate() {
+            let info = &e.book.people[r.person as usize];
+            let m = r.manager.map(|m| &e.book.people[m as usize]);
+            let mut cells = vec![
+                (i + 1).to_string(),
+                info.id.as_str().to_owned(),
+                info.name.clone(),
+                m.map_or_else(String::new, |m| m.id.as_str().to_owned()),
+                m.map_or_else(String::new, |m| m.name.clone()),
+                r.whole.to_string(),
+            ];
+            for k in &b.kpis {
+                cells.push(
+                    r.values
+                        .iter()
+                        .find(|x| x.0 == *k)
+                        .map_or_else(String::new, |x| x.1.to_text("")),
+                );
+            }
+            s.push_str(&csv_row(cells.iter().map(String::as_str)));
+        }
+        cx.audit(
+            "export",
+            &format!("leaderboard {name} {} ({} reps)", b.period, b.reps.len()),
+        )?;
+        Ok((
+            format!("reps-{}-{}.csv", name.replace(':', "-"), b.period),
+            s,
+        ))
+    })
+    .await;
+    match r {
+        Ok((name, body)) => crate::api::csv_attachment(&name, body),
+        Err(e) => error_page(e, "/reps"),
     }
 }
 

@@ -388,6 +388,21 @@ fn leaders_and_reps_use_the_web_app_in_chromium() {
             assert!(u.ends_with("/org"), "{viewer} back: {u}");
         }
 
+        // a director's every rep, ranked: from their page, then by another KPI
+        if viewer == "dir_a" {
+            b.go(&format!("{base}/"));
+            b.click(&b.find("a[href^='/reps?']"));
+            let u = b.wait_url(|u| u.contains("/reps?"));
+            assert!(u.contains("/reps?scope=team:"), "{u}");
+            assert!(
+                b.find_all("table.board tbody tr").len() >= 5,
+                "{viewer}: the reps"
+            );
+            b.click(&b.find("table.board thead a[href*='sort=win_rate']"));
+            let u = b.wait_url(|u| u.contains("sort=win_rate"));
+            assert!(u.contains("dir=desc"), "{u}");
+            b.screenshot(&screenshots().join(format!("reps-{viewer}.png")));
+        }
         // drill-down from the first number, then its CSV export with the same session
         b.go(&format!("{base}/"));
         let first = b.find("p.value a");

@@ -1380,3 +1380,125 @@ fn a_drill_downs_records_filter_by_kind_and_text() {
         "{csv}"
     );
 }
+
+/// Every rep of a leader's team, ranked: the quota-carrying people with records of the
+/// team in the period, each with the rep role's KPIs over their own book (the numbers of
+/// their own scorecard), in rank order by the KPI asked for (those without a value last),
+/// as a page with the ranks, a CSV and JSON; a rep who moved in or out mid-period is
+/// marked, and a viewer sees only reps of their own subtree.
+#[test]
+fn a_leaders_reps_are_ranked_by_any_of_their_kpis() {
+    let fx = fixture(BackendKind::Sqlite);
+    let dir = sign_in(&fx, "dir_a", PASSWORD).unwrap();
+    let me = fx.person("dir_a");
+    let q = format!("scope=team:{me}&period=FY2026-Q3");
+    let r = call(&fx, "GET", &format!("/api/reps?{q}"), &dir, None);
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    assert_eq!(
+        (v["sort"].as_str(), v["dir"].as_str()),
+        (Some("quota_attainment"), Some("desc"))
+    );
+    let reps = v["reps"].as_array().unwrap().clone();
+    assert!(reps.len() >= 5, "{v}");
+    let value = |r: &serde_json::Value, k: &str| r["kpis"][k].as_f64();
+    for (i, r) in reps.iter().enumerate() {
+        assert_eq!(r["rank"], i + 1);
+        let id = r["id"].as_str().unwrap();
+        // a rep, and their own scorecard's numbers
+        let p = call(&fx, "GET", &format!("/api/people/{id}"), &dir, None).json();
+        assert_eq!(p["role"], "sales_rep", "{p}");
+        let own = call(&fx, "GET", &format!("/api/scorecard?scope=person:{id}&period=FY2026-Q3&kpi=bookings,quota_attainment,win_rate"), &dir, None).json();
+        for k in ["bookings", "quota_attainment", "win_rate"] {
+            assert_eq!(r["kpis"][k], own["kpis"][k], "{id} {k}");
+        }
+        // in the team for part of the quarter: a reporting line that starts or ends in it
+        if r["whole_period"] == false {
+            let moved = p["reporting_history"].as_array().unwrap().iter().any(|l| {
+                let inside = |d: &serde_json::Value| {
+                    d.as_str()
+                        .is_some_and(|d| ("2026-07-01".."2026-10-01").contains(&d))
+                };
+                inside(&l["from"]) || inside(&l["to"])
+            });
+            assert!(moved, "{r} {p}");
+        }
+    }
+    // ranked: highest attainment first, those without one last
+    let att: Vec<Option<f64>> = reps.iter().map(|r| value(r, "quota_attainment")).collect();
+    let firsts: Vec<f64> = att.iter().map_while(|x| *x).collect();
+    assert!(att[firsts.len()..].iter().all(Option::is_none), "{att:?}");
+    assert!(firsts.windows(2).all(|w| w[0] >= w[1]), "{att:?}");
+    // the other way, by another KPI
+    let r = call(
+        &fx,
+        "GET",
+        &format!("/api/reps?{q}&sort=win_rate&dir=asc"),
+        &dir,
+        None,
+    )
+    .json();
+    let wr: Vec<Option<f64>> = r["reps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| value(r, "win_rate"))
+        .collect();
+    let firsts: Vec<f64> = wr.iter().map_while(|x| *x).collect();
+    assert!(firsts.windows(2).all(|w| w[0] <= w[1]), "{wr:?}");
+    assert_eq!(wr.len(), reps.len());
+    // the page, and its CSV
+    let page = call(&fx, "GET", &format!("/reps?{q}"), &dir, None);
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let b = &page.body;
+    assert!(b.contains("<h1>Reps of "), "{b}");
+    assert_eq!(
+        b.matches("<tr><td class=\"num\">").count(),
+        reps.len().min(100),
+        "{b}"
+    );
+    let first = reps[0]["name"].as_str().unwrap();
+    assert!(b.contains(&format!("<tr><td class=\"num\">1</td><th scope=\"row\"><a href=\"/people/{}?period=FY2026-Q3\">{first}</a>", reps[0]["id"].as_str().unwrap())), "{b}");
+    assert!(
+        b.contains("aria-sort=\"descending\"><a href=\"/reps?scope="),
+        "{b}"
+    );
+    let csv = call(&fx, "GET", &format!("/reps.csv?{q}"), &dir, None).body;
+    let mut lines = csv.lines();
+    assert!(
+        lines.next().unwrap().starts_with(
+            "rank,person_id,name,manager_id,manager,whole_period,bookings,quota,quota_attainment"
+        ),
+        "{csv}"
+    );
+    assert_eq!(lines.count(), reps.len());
+    // the director's own page leads to it
+    let home = call(&fx, "GET", "/?period=FY2026-Q3", &dir, None).body;
+    assert!(
+        home.contains(&format!(
+            "<a href=\"/reps?scope=team:{me}&amp;period=FY2026-Q3\">Every rep of "
+        )),
+        "{home}"
+    );
+    // a viewer sees only their subtree's reps: a team lead's are theirs, the director's
+    // team is not theirs to rank
+    let lead = sign_in(&fx, "lead_b", PASSWORD).unwrap();
+    let mine = call(&fx, "GET", "/api/reps?period=FY2026-Q3", &lead, None).json();
+    let theirs: Vec<&str> = mine["reps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert!(!theirs.is_empty());
+    let visible = visible(&fx, "lead_b");
+    assert!(theirs.iter().all(|id| visible.contains(*id)), "{theirs:?}");
+    assert_eq!(
+        call(&fx, "GET", &format!("/api/reps?{q}"), &lead, None).status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&fx, "GET", &format!("/reps?{q}"), &lead, None).status,
+        StatusCode::NOT_FOUND
+    );
+}
