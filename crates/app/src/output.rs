@@ -998,31 +998,10 @@ pub fn leaderboard(
     let as_of = salesorg_core::scorecard::Engine::as_of(period, today);
     match format {
         Format::Json | Format::Toml => {
-            let reps: Vec<Value> = board
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    let kv: serde_json::Map<String, Value> = r
-                        .values
-                        .iter()
-                        .map(|(k, v)| {
-                            (k.to_string(), serde_json::from_str(&v.to_json()).unwrap_or(Value::Null))
-                        })
-                        .collect();
-                    let who = |p: u32| json!({"id": people[p as usize].id.as_str(), "name": people[p as usize].name});
-                    let mut o = who(r.person);
-                    o["rank"] = json!(i + 1);
-                    o["manager"] = r.manager.map_or(Value::Null, who);
-                    o["whole_period"] = json!(r.whole);
-                    o["kpis"] = Value::Object(kv);
-                    o
-                })
-                .collect();
-            print_json(&json!({
-                "scope": engine.scope_name(scope), "period": period.to_string(),
-                "as_of": fmt_date(as_of), "sort": by, "dir": if desc { "desc" } else { "asc" },
-                "reps": reps,
-            }))
+            let text = salesorg_engine::scorecard::leaderboard_json(
+                engine, scope, period, today, by, desc, board,
+            );
+            print_json(&serde_json::from_str(&text)?)
         }
         Format::Csv => {
             let mut header = vec![

@@ -2127,6 +2127,57 @@ fn amount_of(engine: &Engine, b: &Behind, as_of: Date, period: &Period) -> Optio
     }
 }
 
+/// A leaderboard ([`leaderboard`]) as the JSON `salesorg reps` and `GET /api/reps` write:
+/// `{"scope", "period", "as_of", "sort", "dir", "reps": [{"id", "name", "rank", "manager":
+/// {"id", "name"} or null, "whole_period", "kpis": {id: value}}]}` (docs/scorecard.md).
+pub fn leaderboard_json(
+    engine: &Engine,
+    scope: Scope,
+    period: &Period,
+    today: Date,
+    by: &str,
+    desc: bool,
+    board: &[Ranked],
+) -> String {
+    let who = |p: u32| {
+        let p = &engine.book.people[p as usize];
+        format!(
+            "\"id\":{},\"name\":{}",
+            json_str(p.id.as_str()),
+            json_str(&p.name)
+        )
+    };
+    let mut s = format!(
+        "{{\"scope\":{},\"period\":{},\"as_of\":{},\"sort\":{},\"dir\":{},\"reps\":[",
+        json_str(&engine.scope_name(scope)),
+        json_str(&period.to_string()),
+        json_str(&fmt_date(Engine::as_of(period, today))),
+        json_str(by),
+        json_str(if desc { "desc" } else { "asc" })
+    );
+    for (i, r) in board.iter().enumerate() {
+        let manager = r
+            .manager
+            .map_or("null".to_owned(), |m| format!("{{{}}}", who(m)));
+        let kpis: Vec<String> = r
+            .values
+            .iter()
+            .map(|(k, v)| format!("{}:{}", json_str(k), v.to_json()))
+            .collect();
+        let _ = write!(
+            s,
+            "{}{{{},\"rank\":{},\"manager\":{manager},\"whole_period\":{},\"kpis\":{{{}}}}}",
+            if i > 0 { "," } else { "" },
+            who(r.person),
+            i + 1,
+            r.whole,
+            kpis.join(",")
+        );
+    }
+    s.push_str("]}");
+    s
+}
+
 /// A drill-down's branches ([`Explanation::branches`]) as a JSON array, for the CLI and
 /// the API: each branch's `person` (its id; `null` outside the reporting lines) or `unit`
 /// (a unit's sub-unit), `name`, `leader` (the leader's own records; a unit's direct

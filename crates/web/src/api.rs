@@ -714,7 +714,7 @@ async fn reps(
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
     Query(q): Query<ScQuery>,
-) -> Result<Json<J>> {
+) -> Result<Response> {
     as_viewer(app, headers, Method::GET, a.0, move |cx| {
         let e = cx.scoped.engine;
         let p = period_param(e, q.period.as_deref(), cx.today)?;
@@ -738,40 +738,9 @@ async fn reps(
             desc,
             &|s, ps, k| cx.scoped.run(s, ps, k, cx.today),
         )?;
-        let person = |x: u32| {
-            let i = &e.book.people[x as usize];
-            json!({"id": i.id.as_str(), "name": i.name})
-        };
-        let reps: Vec<J> = board
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let values: serde_json::Map<String, J> = r
-                    .values
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.to_string(),
-                            serde_json::from_str(&v.to_json()).unwrap_or(J::Null),
-                        )
-                    })
-                    .collect();
-                let mut o = person(r.person);
-                o["rank"] = json!(i + 1);
-                o["manager"] = r.manager.map_or(J::Null, person);
-                o["whole_period"] = json!(r.whole);
-                o["kpis"] = J::Object(values);
-                o
-            })
-            .collect();
-        Ok(Json(json!({
-            "scope": e.scope_name(scope),
-            "period": p.to_string(),
-            "as_of": fmt_date(Engine::as_of(&p, cx.today)),
-            "sort": by,
-            "dir": if desc { "desc" } else { "asc" },
-            "reps": reps,
-        })))
+        Ok(json_text(sc::leaderboard_json(
+            e, scope, &p, cx.today, by, desc, &board,
+        )))
     })
     .await
 }

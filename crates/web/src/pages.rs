@@ -819,6 +819,14 @@ async fn person_page(
     .await
 }
 
+/// The scope a query names (through the viewer's access), else the viewer's home scope.
+fn scope_param(cx: &Cx, raw: Option<&str>, p: &Period) -> Result<Scope> {
+    match raw {
+        Some(s) if !s.is_empty() => cx.scoped.scope(s, Some(p)),
+        _ => cx.scoped.home().ok_or(WebError::NotFound),
+    }
+}
+
 async fn scope_page(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -829,10 +837,7 @@ async fn scope_page(
     page(app, headers, Method::GET, a.0, next, None, move |cx| {
         let e = cx.scoped.engine;
         let p = period_param(e, q.period.as_deref(), cx.today)?;
-        let scope = match q.scope.as_deref() {
-            Some(s) if !s.is_empty() => cx.scoped.scope(s, Some(&p))?,
-            _ => cx.scoped.home().ok_or(WebError::NotFound)?,
-        };
+        let scope = scope_param(cx, q.scope.as_deref(), &p)?;
         cached_page(cx, &format!("scope|{scope:?}|{p}"), |cx| {
             scope_body(cx, scope, p)
         })
@@ -1622,10 +1627,7 @@ struct Board {
 fn board(cx: &Cx, q: &ScQ) -> Result<Board> {
     let e = cx.scoped.engine;
     let period = period_param(e, q.period.as_deref(), cx.today)?;
-    let scope = match q.scope.as_deref() {
-        Some(s) if !s.is_empty() => cx.scoped.scope(s, Some(&period))?,
-        _ => cx.scoped.home().ok_or(WebError::NotFound)?,
-    };
+    let scope = scope_param(cx, q.scope.as_deref(), &period)?;
     let kpis = sc::rep_kpis(cx.scoped.catalog);
     let (by, desc) = sc::board_order(&kpis, q.sort.as_deref(), q.dir.as_deref());
     let reps = sc::leaderboard(
@@ -1851,10 +1853,7 @@ impl Order {
 fn explained(cx: &Cx, q: &ScQ, export: bool) -> Result<(Arc<sc::Explanation>, Order)> {
     let e = cx.scoped.engine;
     let p = period_param(e, q.period.as_deref(), cx.today)?;
-    let scope = match q.scope.as_deref() {
-        Some(s) if !s.is_empty() => cx.scoped.scope(s, Some(&p))?,
-        _ => cx.scoped.home().ok_or(WebError::NotFound)?,
-    };
+    let scope = scope_param(cx, q.scope.as_deref(), &p)?;
     let k =
         sc::parse_kpis(&[q.kpi.clone().unwrap_or_else(|| "bookings".into())]).map_err(bad_input)?;
     let column = q.sort.as_deref().unwrap_or("date");

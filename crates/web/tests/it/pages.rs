@@ -1491,20 +1491,51 @@ fn a_leaders_reps_are_ranked_by_any_of_their_kpis() {
     let mut marked = 0;
     for t in &teams {
         for period in ["FY2026-Q1", "FY2026-Q2", "FY2026-Q3"] {
-            let v = call(&fx, "GET", &format!("/api/reps?scope=team:{t}&period={period}"), &cro, None).json();
-            let quarter = salesorg_core::period::Period::parse(period, &salesorg_core::period::FiscalCalendar::default()).unwrap();
-            let (from, to) = (salesorg_core::date::fmt_date(quarter.start), salesorg_core::date::fmt_date(quarter.end));
-            for r in v["reps"].as_array().unwrap().iter().filter(|r| r["whole_period"] == false) {
+            let v = call(
+                &fx,
+                "GET",
+                &format!("/api/reps?scope=team:{t}&period={period}"),
+                &cro,
+                None,
+            )
+            .json();
+            let quarter = salesorg_core::period::Period::parse(
+                period,
+                &salesorg_core::period::FiscalCalendar::default(),
+            )
+            .unwrap();
+            let (from, to) = (
+                salesorg_core::date::fmt_date(quarter.start),
+                salesorg_core::date::fmt_date(quarter.end),
+            );
+            for r in v["reps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["whole_period"] == false)
+            {
                 let id = r["id"].as_str().unwrap();
                 let p = call(&fx, "GET", &format!("/api/people/{id}"), &cro, None).json();
                 let moved = p["reporting_history"].as_array().unwrap().iter().any(|l| {
-                    let inside = |d: &serde_json::Value| d.as_str().is_some_and(|d| d > from.as_str() && d < to.as_str());
+                    let inside = |d: &serde_json::Value| {
+                        d.as_str()
+                            .is_some_and(|d| d > from.as_str() && d < to.as_str())
+                    };
                     inside(&l["from"]) || inside(&l["to"])
                 });
-                let left = p["left"].as_str().is_some_and(|d| d > from.as_str() && d < to.as_str());
+                let left = p["left"]
+                    .as_str()
+                    .is_some_and(|d| d > from.as_str() && d < to.as_str());
                 assert!(moved || left, "{t} {period}: {r} {p}");
                 let pg = (r["rank"].as_u64().unwrap() - 1) / 100 + 1;
-                let page = call(&fx, "GET", &format!("/reps?scope=team:{t}&period={period}&page={pg}"), &cro, None).body;
+                let page = call(
+                    &fx,
+                    "GET",
+                    &format!("/reps?scope=team:{t}&period={period}&page={pg}"),
+                    &cro,
+                    None,
+                )
+                .body;
                 let row = page.split(&format!("/people/{id}?")).nth(1).unwrap();
                 assert!(row.split("</th>").next().unwrap().contains("†"), "{row}");
                 marked += 1;
