@@ -438,9 +438,16 @@ pub fn roles(cat: &Catalog, format: Format) -> Result<()> {
                 "quota"
             );
             for r in cat.roles() {
+                // (a role that leads no one: "none", as its own page says, not "0–0")
                 let span = r
                     .span_range()
-                    .map(|(a, b)| format!("{a}–{b}"))
+                    .map(|(a, b)| {
+                        if b == 0 {
+                            "none".to_owned()
+                        } else {
+                            format!("{a}–{b}")
+                        }
+                    })
                     .unwrap_or_default();
                 outln!(
                     "{:<28} {:<32} {:>5} {:<13} {:>7} {:<6} {}",

@@ -172,7 +172,10 @@ fn roles_show_both_sources_where_seeds_disagree() {
     assert!(
         rep.contains("span of control: none (no direct reports) [salesorg]"),
         "{rep}"
-    );
+    ); // and so does the list
+    let list = ok(&["roles"]);
+    let line = list.lines().find(|l| l.starts_with("sales_rep ")).unwrap();
+    assert!(line.contains(" none ") && !list.contains("0–0"), "{list}");
 }
 
 /// Starts an import of a large export, kills it mid-way, and checks the store.
