@@ -819,6 +819,42 @@ async fn person_page(
     .await
 }
 
+/// A cell's colour against its own quota or target, where one is set: `met` at or past
+/// it (a sum or attainment mid-period: on pace for its share so far), `missed` short of
+/// it; and the target, shown on hover.
+fn against_target(
+    k: &str,
+    v: &Value,
+    target: Option<&Value>,
+    p: &Period,
+    as_of: Date,
+    ccy: &str,
+) -> (&'static str, String) {
+    let pace = match p.under_way(as_of) {
+        Some((day, of)) if k == "quota_attainment" || kpi::ADDITIVE_KPIS.contains(&k) => {
+            Some((day, day as f64 / of as f64))
+        }
+        _ => None,
+    };
+    match (target, v.as_f64()) {
+        (Some(t), Some(a)) if t.as_f64().is_some() => {
+            let b = t.as_f64().unwrap_or_default() * pace.map_or(1.0, |x| x.1);
+            let met = if lower_is_better(k) { a <= b } else { a >= b };
+            let on = match pace {
+                Some((day, share)) => {
+                    format!(", on pace at {:.0}% of it by day {day}", share * 100.0)
+                }
+                None => String::new(),
+            };
+            (
+                if met { " met" } else { " missed" },
+                format!(" title=\"target {}{on}\"", esc(&show(k, t, ccy))),
+            )
+        }
+        _ => ("", String::new()),
+    }
+}
+
 /// The scope a query names (through the viewer's access), else the viewer's home scope.
 fn scope_param(cx: &Cx, raw: Option<&str>, p: &Period) -> Result<Scope> {
     match raw {
@@ -1171,36 +1207,8 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
                 let href = explain_href(l.kpi, &rname, &p);
                 // against the report's own quota or target, where one is set
                 let target = &l.report_targets[ri];
-                // a sum (or attainment) mid-period: against the target's share so far, on pace
-                let pace = match p.under_way(card.as_of) {
-                    Some((day, of))
-                        if l.kpi == "quota_attainment" || kpi::ADDITIVE_KPIS.contains(&l.kpi) =>
-                    {
-                        Some((day, day as f64 / of as f64))
-                    }
-                    _ => None,
-                };
-                let (class, title) = match (&target, l.reports[ri].as_f64()) {
-                    (Some(t), Some(a)) if t.as_f64().is_some() => {
-                        let b = t.as_f64().unwrap_or_default() * pace.map_or(1.0, |x| x.1);
-                        let met = if lower_is_better(l.kpi) {
-                            a <= b
-                        } else {
-                            a >= b
-                        };
-                        let on = match pace {
-                            Some((day, share)) => {
-                                format!(", on pace at {:.0}% of it by day {day}", share * 100.0)
-                            }
-                            None => String::new(),
-                        };
-                        (
-                            if met { " met" } else { " missed" },
-                            format!(" title=\"target {}{on}\"", esc(&show(l.kpi, t, &ccy))),
-                        )
-                    }
-                    _ => ("", String::new()),
-                };
+                let (class, title) =
+                    against_target(l.kpi, &l.reports[ri], target.as_ref(), &p, card.as_of, &ccy);
                 marked |= !class.is_empty();
                 let _ = write!(
                     body,
@@ -1709,7 +1717,7 @@ async fn reps_page(
             let _ = write!(body, "<th scope=\"col\" class=\"num\"{aria}><a href=\"/reps?{base}&sort={k}&dir={next}\">{}</a>{arrow}</th>", esc(&label(k)));
         }
         body.push_str("</tr></thead><tbody>");
-        let mut parted = false;
+        let (mut parted, mut marked) = (false, false);
         for (i, r) in b.reps.iter().enumerate().skip((pg - 1) * REPS_PER_PAGE).take(REPS_PER_PAGE) {
             let info = &e.book.people[r.person as usize];
             let mark = if r.whole {
@@ -1731,13 +1739,21 @@ async fn reps_page(
                 esc(&info.name)
             );
             let own = format!("person:{}", info.id.as_str());
+            let get = |k: &str| r.values.iter().find(|x| x.0 == k).map_or(Value::Null(kpi::Why::missing(k)), |x| x.1.clone());
             for k in &b.kpis {
-                let v = r.values.iter().find(|x| x.0 == *k).map_or(Value::Null(kpi::Why::missing(k)), |x| x.1.clone());
-                let _ = write!(body, "<td class=\"num\">{}</td>", cell(k, &v, &ccy, &explain_href(k, &own, &b.period)));
+                let v = get(k);
+                // against the rep's own quota or target, as a leader's direct reports are
+                let target = sc::target_for(e, Scope::Person(r.person), &b.period, k, || get("quota"));
+                let (class, title) = against_target(k, &v, target.as_ref(), &b.period, b.as_of, &ccy);
+                marked |= !class.is_empty();
+                let _ = write!(body, "<td class=\"num{class}\"{title}>{}</td>", cell(k, &v, &ccy, &explain_href(k, &own, &b.period)));
             }
             body.push_str("</tr>");
         }
         body.push_str("</tbody></table></div>");
+        if marked {
+            body.push_str("<p class=\"sub\">Green: at or past the rep's own quota or target (a sum mid-period: on pace for it); red: short of it. The target shows on hover.</p>");
+        }
         if parted {
             body.push_str("<p class=\"sub\">† In this scope for part of the period (moved in or out): their numbers are their own book over the whole period.</p>");
         }

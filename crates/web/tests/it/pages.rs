@@ -1463,6 +1463,29 @@ fn a_leaders_reps_are_ranked_by_any_of_their_kpis() {
         b.contains("aria-sort=\"descending\"><a href=\"/reps?scope="),
         "{b}"
     );
+    // each rep against their own quota: green at or past it, red short of it
+    let att_cells: Vec<&str> = b
+        .split("<td class=\"num")
+        .skip(1)
+        .filter(|c| {
+            c.split("</td>")
+                .next()
+                .unwrap()
+                .contains("kpi=quota_attainment")
+        })
+        .collect();
+    assert_eq!(att_cells.len(), reps.len().min(100), "{b}");
+    for (c, r) in att_cells.iter().zip(&reps) {
+        match r["kpis"]["quota_attainment"].as_f64() {
+            Some(a) if a >= 1.0 => assert!(c.starts_with(" met\" title=\"target 100.0%\""), "{c}"),
+            Some(_) => assert!(c.starts_with(" missed\" title=\"target 100.0%\""), "{c}"),
+            None => assert!(c.starts_with("\">"), "{c}"),
+        }
+    }
+    assert!(
+        b.contains("Green: at or past the rep's own quota or target"),
+        "{b}"
+    );
     let csv = call(&fx, "GET", &format!("/reps.csv?{q}"), &dir, None).body;
     let mut lines = csv.lines();
     assert!(
