@@ -202,6 +202,13 @@ pub enum Command {
         /// Show at most this many records (0: all).
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Only the records of this kind (won, lost, lead, call, …).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only the records holding this text, in any case, in their kind, id, owner, date
+        /// or detail ("price", "incomplete", a rep's name).
+        #[arg(long)]
+        find: Option<String>,
         /// Make the drill-down this many more times and print how long each took to
         /// standard error (a benchmark of the first render of a drill-down page).
         #[arg(long, default_value_t = 0)]
@@ -687,6 +694,8 @@ pub fn run() -> Result<()> {
             period,
             as_of,
             limit,
+            kind,
+            find,
             repeat,
         } => {
             let mut store = open(g)?;
@@ -725,7 +734,12 @@ pub fn run() -> Result<()> {
             if !ms.is_empty() {
                 note!("explain ms: {} for {} records", runs_summary(&ms), ex.len());
             }
-            output::explanation(&engine, &ex, *limit, g.format)?;
+            let filter =
+                salesorg_engine::scorecard::RecordFilter::new(kind.as_deref(), find.as_deref());
+            let order = (!filter.is_empty())
+                .then(|| ex.filtered(&engine, &ex.in_date_order(&engine), &filter));
+            let filtered = order.as_deref().map(|o| (&filter, o));
+            output::explanation(&engine, &ex, filtered, *limit, g.format)?;
         }
         Command::Reps {
             scope,

@@ -1118,13 +1118,21 @@ pub fn leaderboard(
 pub fn explanation(
     engine: &salesorg_core::scorecard::Engine,
     ex: &salesorg_engine::scorecard::Explanation,
+    filtered: Option<(&salesorg_engine::scorecard::RecordFilter, &[u32])>,
     limit: usize,
     format: Format,
 ) -> Result<()> {
+    // the records listed: those that pass the filter (in date order), else every one
+    let total = filtered.map_or(ex.len(), |f| f.1.len());
+    let records = || -> Box<dyn Iterator<Item = salesorg_engine::scorecard::ExplainRecord> + '_> {
+        match filtered {
+            Some((_, order)) => Box::new(order.iter().map(|&i| ex.record(engine, i as usize))),
+            None => Box::new(ex.formatted(engine)),
+        }
+    };
     match format {
         Format::Json | Format::Toml => {
-            let recs: Vec<Value> = ex
-                .formatted(engine)
+            let recs: Vec<Value> = records()
                 .map(|r| {
                     json!({"kind": r.kind, "id": r.id, "owner": r.owner, "date": r.date, "detail": r.detail,
                         "amount": r.amount.map(|a| salesorg_core::kpi::fmt_fixed(a.into(), 4, 2)),
@@ -1148,11 +1156,14 @@ pub fn explanation(
                 let b = salesorg_engine::scorecard::branches_json(engine, b);
                 out["branches"] = serde_json::from_str(&b)?;
             }
+            if let Some((f, _)) = filtered {
+                out["filter"] = json!({"kind": f.kind(), "q": f.text(), "of": ex.len()});
+            }
             print_json(&out)
         }
         Format::Csv => csv_out(
             &["kind", "id", "owner", "date", "amount", "detail", "url"],
-            ex.formatted(engine)
+            records()
                 .map(|r| {
                     vec![
                         r.kind.to_string(),
@@ -1232,13 +1243,12 @@ pub fn explanation(
                     outln!("  {:<36} {:>7}  {}", who, records, parts.join(" · "));
                 }
             }
-            outln!("{} records:", ex.len());
-            let n = if limit == 0 {
-                ex.len()
-            } else {
-                limit.min(ex.len())
-            };
-            for r in ex.formatted(engine).take(n) {
+            match filtered {
+                Some(_) => outln!("{total} of {} records (filtered):", ex.len()),
+                None => outln!("{total} records:"),
+            }
+            let n = if limit == 0 { total } else { limit.min(total) };
+            for r in records().take(n) {
                 outln!(
                     "  {:<10} {:<12} {:<20} {:<14} {:>14}  {}",
                     r.date,
@@ -1251,10 +1261,10 @@ pub fn explanation(
                     r.detail
                 );
             }
-            if n < ex.len() {
+            if n < total {
                 outln!(
                     "  … {} more (--limit 0 shows all, --format csv exports them)",
-                    ex.len() - n
+                    total - n
                 );
             }
             Ok(())

@@ -986,6 +986,45 @@ fn reps_are_ranked_by_a_kpi_of_their_own_book() {
     );
 }
 
+/// `explain --kind --find` lists only the records of a kind and holding a text, as the web
+/// app's filter does: no more and no fewer than the whole list's that pass.
+#[test]
+fn explain_filters_the_records_by_kind_and_text() {
+    let (_dir, db) = small_demo();
+    let args = "explain win_rate --scope team:P-00001 --period FY2025 --limit 0";
+    let all: serde_json::Value =
+        serde_json::from_str(&ok(&words(&format!("--db {db} --format json {args}")))).unwrap();
+    let every = all["records"].as_array().unwrap();
+    let want: Vec<&serde_json::Value> = every
+        .iter()
+        .filter(|r| r["kind"] == "lost" && r["detail"].as_str().unwrap().contains("reason Price"))
+        .collect();
+    assert!(!want.is_empty() && want.len() < every.len());
+    let v: serde_json::Value = serde_json::from_str(&ok(&words(&format!(
+        "--db {db} --format json {args} --kind lost --find PRICE"
+    ))))
+    .unwrap();
+    let got: Vec<&serde_json::Value> = v["records"].as_array().unwrap().iter().collect();
+    assert_eq!(got, want);
+    assert_eq!(v["filter"]["of"].as_u64(), Some(every.len() as u64));
+    assert_eq!(v["value"], all["value"], "the number is the whole's");
+    let csv = ok(&words(&format!(
+        "--db {db} --format csv {args} --kind lost --find price"
+    )));
+    assert_eq!(csv.lines().count(), want.len() + 1, "{csv}");
+    let table = ok(&words(&format!(
+        "--db {db} {args} --kind lost --find price"
+    )));
+    assert!(
+        table.contains(&format!(
+            "{} of {} records (filtered):",
+            want.len(),
+            every.len()
+        )),
+        "{table}"
+    );
+}
+
 /// `status` lists the exchange rates the store holds, a line per pair: how many, from
 /// when to when, and the latest (a RevOps analyst checks them before a scorecard refuses
 /// a deal no rate converts); and the quotas and targets, a line per KPI.
