@@ -767,6 +767,11 @@ pub fn run() -> Result<()> {
                     .filter(|k| !salesorg_core::kpi::TABLE_KPIS.contains(k))
                     .collect()
             };
+            if kpis.is_empty() {
+                bail!(
+                    "--kpi: a leaderboard shows KPIs of one value: a table (stage_conversion, days_in_stage_avg, loss_reasons) is not one"
+                );
+            }
             let (by, desc) =
                 salesorg_engine::scorecard::board_order(&kpis, sort.as_deref(), dir.as_deref());
             if let Some(s) = sort.as_deref().filter(|s| *s != by) {

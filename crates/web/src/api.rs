@@ -726,6 +726,11 @@ async fn reps(
                 .filter(|k| !kpi::TABLE_KPIS.contains(k))
                 .collect(),
         };
+        if kpis.is_empty() {
+            return Err(WebError::BadRequest(
+                "a leaderboard shows KPIs of one value: a table (stage_conversion, days_in_stage_avg, loss_reasons) is not one".into(),
+            ));
+        }
         let (by, desc) = sc::board_order(&kpis, q.sort.as_deref(), q.dir.as_deref());
         let board = sc::leaderboard(
             e,

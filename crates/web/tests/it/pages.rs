@@ -1447,6 +1447,20 @@ fn a_leaders_reps_are_ranked_by_any_of_their_kpis() {
     let firsts: Vec<f64> = wr.iter().map_while(|x| *x).collect();
     assert!(firsts.windows(2).all(|w| w[0] <= w[1]), "{wr:?}");
     assert_eq!(wr.len(), reps.len());
+    // a table is no KPI to rank by
+    let r = call(
+        &fx,
+        "GET",
+        &format!("/api/reps?{q}&kpi=stage_conversion"),
+        &dir,
+        None,
+    );
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(
+        r.body.contains("a leaderboard shows KPIs of one value"),
+        "{}",
+        r.body
+    );
     // the page, and its CSV
     let page = call(&fx, "GET", &format!("/reps?{q}"), &dir, None);
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
