@@ -1622,7 +1622,7 @@ impl RecordFilter {
 
 /// Whether `hay` holds `needle` (lower-cased) in any case: byte by byte for an ASCII
 /// needle (no copy of the hay), else through the hay lower-cased.
-fn holds(hay: &str, needle: &str) -> bool {
+pub fn holds(hay: &str, needle: &str) -> bool {
     if !needle.is_ascii() {
         return hay.to_lowercase().contains(needle);
     }

@@ -387,6 +387,43 @@ impl<'a> Scoped<'a> {
         }
     }
 
+    /// The people the viewer may see whose name or id holds `text` (any case): how many,
+    /// and the first `limit` of them — an id that is the text first, then names that
+    /// start with it (or a word of them does), then the rest, each group by name.
+    pub fn find_people(&self, text: &str, limit: usize) -> (usize, Vec<u32>) {
+        let t = text.trim().to_lowercase();
+        if t.is_empty() {
+            return (0, Vec::new());
+        }
+        let book = &self.engine.book;
+        let mut hits: Vec<(u8, &str, u32)> = (0..book.people.len() as u32)
+            .filter_map(|p| {
+                let info = &book.people[p as usize];
+                let (name, id) = (info.name.as_str(), info.id.as_str());
+                let rank = if id.eq_ignore_ascii_case(&t) || id.to_lowercase() == t {
+                    0
+                } else if name
+                    .split_whitespace()
+                    .any(|w| w.to_lowercase().starts_with(&t))
+                    || name.to_lowercase().starts_with(&t)
+                {
+                    1
+                } else if salesorg_engine::scorecard::holds(name, &t)
+                    || salesorg_engine::scorecard::holds(id, &t)
+                {
+                    2
+                } else {
+                    return None;
+                };
+                Some((rank, name, p))
+            })
+            .filter(|&(_, _, p)| self.sees_person(p))
+            .collect();
+        hits.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+        let n = hits.len();
+        (n, hits.into_iter().take(limit).map(|x| x.2).collect())
+    }
+
     /// A person by the source's id, if the viewer may see them.
     pub fn person(&self, id: &str) -> Result<u32> {
         let p = self.engine.book.person(id).ok_or(WebError::NotFound)?;

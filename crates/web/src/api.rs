@@ -37,6 +37,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/me/tokens"),
     ("DELETE", "/api/me/tokens/{id}"),
     ("GET", "/api/org"),
+    ("GET", "/api/people"),
     ("GET", "/api/people/{id}"),
     ("GET", "/api/roles"),
     ("GET", "/api/roles/{id}"),
@@ -65,6 +66,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/me/tokens", get(list_tokens).post(new_token))
         .route("/api/me/tokens/{id}", delete(revoke_token))
         .route("/api/org", get(org))
+        .route("/api/people", get(people))
         .route("/api/people/{id}", get(person))
         .route("/api/roles", get(roles))
         .route("/api/roles/{id}", get(role))
@@ -371,6 +373,9 @@ struct OrgQuery {
     as_of: Option<String>,
     root: Option<String>,
     depth: Option<usize>,
+    /// A search of people by name or id (`/api/people`), and how many at most.
+    q: Option<String>,
+    limit: Option<usize>,
 }
 
 fn date_param(raw: Option<&str>, default: Date) -> Result<Date> {
@@ -407,6 +412,34 @@ async fn person(
         let d = date_param(q.as_of.as_deref(), cx.today)?;
         let p = cx.scoped.person(&id)?;
         Ok(Json(cx.scoped.person_card(p, d)))
+    })
+    .await
+}
+
+/// The people the viewer may see whose name or id holds `q` (any case), best matches
+/// first, each as `/api/people/{id}` gives them on `as_of`.
+async fn people(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Query(q): Query<OrgQuery>,
+) -> Result<Json<J>> {
+    as_viewer(app, headers, Method::GET, a.0, move |cx| {
+        let d = date_param(q.as_of.as_deref(), cx.today)?;
+        let text: String = q.q.as_deref().unwrap_or("").chars().take(100).collect();
+        if text.trim().is_empty() {
+            return Err(WebError::BadRequest("q: a name or id to look for".into()));
+        }
+        let (total, found) = cx
+            .scoped
+            .find_people(&text, q.limit.unwrap_or(50).clamp(1, 500));
+        let people: Vec<J> = found
+            .into_iter()
+            .map(|p| cx.scoped.person_card(p, d))
+            .collect();
+        Ok(Json(
+            json!({"q": text.trim(), "as_of": fmt_date(d), "total": total, "people": people}),
+        ))
     })
     .await
 }

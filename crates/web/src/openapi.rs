@@ -95,6 +95,13 @@ pub const OPERATIONS: &[Op] = &[
     ),
     (
         "GET",
+        "/api/people",
+        "Find people by name or id (any case) among those the viewer may see, best matches first: an id that is the text, then names that start with it, then the rest; each as /api/people/{id} gives them.",
+        &["q", "as_of", "limit"],
+        true,
+    ),
+    (
+        "GET",
         "/api/people/{id}",
         "A person the viewer may see: role, manager, reports, units, reporting history.",
         &["as_of"],

@@ -1610,3 +1610,95 @@ fn a_leaders_reps_are_ranked_by_any_of_their_kpis() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// Anyone in the org is found by name or id (any case) from the org chart, among the people
+/// the viewer may see: an exact id first, then names that start with the text; a director
+/// finds nobody outside their subtree; the page lists role, manager and a link to the chart.
+#[test]
+fn people_are_found_by_name_or_id_among_those_the_viewer_sees() {
+    let fx = fixture(BackendKind::Sqlite);
+    let cro = sign_in(&fx, "cro", PASSWORD).unwrap();
+    let dir = sign_in(&fx, "dir_a", PASSWORD).unwrap();
+    let rep = fx.person("rep");
+    let card = call(&fx, "GET", &format!("/api/people/{rep}"), &cro, None).json();
+    let name = card["name"].as_str().unwrap().to_owned();
+    let last = name.split_whitespace().last().unwrap().to_uppercase();
+    // by a word of the name, in another case: every hit holds it, the rep among them
+    let v = call(&fx, "GET", &format!("/api/people?q={last}"), &cro, None).json();
+    let hits = v["people"].as_array().unwrap();
+    assert!(hits.iter().any(|p| p["id"] == rep.as_str()), "{v}");
+    for p in hits {
+        assert!(
+            p["name"].as_str().unwrap().to_uppercase().contains(&last),
+            "{p}"
+        );
+    }
+    assert_eq!(v["total"].as_u64().unwrap() as usize, hits.len());
+    // by the id: that person first
+    let v = call(
+        &fx,
+        "GET",
+        &format!("/api/people?q={}", rep.to_lowercase()),
+        &cro,
+        None,
+    )
+    .json();
+    assert_eq!(v["people"][0]["id"], rep.as_str(), "{v}");
+    assert_eq!(v["people"][0]["manager"], card["manager"]);
+    // a director finds nobody outside their subtree: not the CRO
+    let cro_id = fx.person("cro");
+    let cro_name = call(&fx, "GET", &format!("/api/people/{cro_id}"), &cro, None).json()["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let q = cro_name.replace(' ', "%20");
+    let theirs = call(&fx, "GET", &format!("/api/people?q={q}"), &dir, None).json();
+    assert!(
+        theirs["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["id"] != cro_id.as_str()),
+        "{theirs}"
+    );
+    let visible = visible(&fx, "dir_a");
+    let all = call(&fx, "GET", "/api/people?q=a&limit=500", &dir, None).json();
+    for p in all["people"].as_array().unwrap() {
+        assert!(visible.contains(p["id"].as_str().unwrap()), "{p}");
+    }
+    let mine = call(&fx, "GET", &format!("/api/people?q={q}"), &cro, None).json();
+    assert_eq!(mine["people"][0]["id"], cro_id.as_str(), "{mine}");
+    assert_eq!(
+        call(&fx, "GET", "/api/people?q=%20", &cro, None).status,
+        StatusCode::BAD_REQUEST
+    );
+    // the page: the box on the chart, the hits with their place in it
+    let chart = call(&fx, "GET", "/org", &cro, None).body;
+    assert!(
+        chart.contains("<label for=\"q\">Find a person</label>"),
+        "{chart}"
+    );
+    let page = call(
+        &fx,
+        "GET",
+        &format!("/org?q={}", rep.to_lowercase()),
+        &cro,
+        None,
+    );
+    assert_eq!(page.status, StatusCode::OK);
+    let b = &page.body;
+    assert!(b.contains("1 person matches"), "{b}");
+    assert!(
+        b.contains(&format!("<a href=\"/people/{rep}\">{name}</a>")),
+        "{b}"
+    );
+    assert!(
+        b.contains(&format!("<a href=\"/org?root={rep}&amp;as_of=")),
+        "{b}"
+    );
+    let none = call(&fx, "GET", "/org?q=zzzzqqq", &cro, None).body;
+    assert!(
+        none.contains("Nobody you can see has that in their name or id."),
+        "{none}"
+    );
+}
