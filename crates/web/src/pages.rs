@@ -1595,7 +1595,15 @@ fn people_found(cx: &mut Cx, text: &str, d: Date) -> Result<Page> {
     }
     body.push_str("<div class=\"scroll\"><table class=\"data\"><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Id</th><th scope=\"col\">Role</th><th scope=\"col\">Manager</th><th scope=\"col\">Units</th><th scope=\"col\"></th></tr></thead><tbody>");
     for p in found {
-        let card = cx.scoped.person_card(p, d);
+        // (someone who has left: as they were on their last day, under their manager then)
+        let info = &e.book.people[p as usize];
+        let gone = info.left != i32::MAX && salesorg_core::scorecard::day(d) >= info.left;
+        let on = if gone {
+            salesorg_core::scorecard::book::date_of(info.left - 1)
+        } else {
+            d
+        };
+        let card = cx.scoped.person_card(p, on);
         let id = card["id"].as_str().unwrap_or("");
         let role = card["role_title"]
             .as_str()
@@ -1612,12 +1620,19 @@ fn people_found(cx: &mut Cx, text: &str, d: Date) -> Result<Page> {
         let units: Vec<&str> = card["units"]
             .as_array()
             .map_or_else(Vec::new, |u| u.iter().filter_map(|x| x.as_str()).collect());
-        let info = &e.book.people[p as usize];
-        let left = if info.left != i32::MAX && salesorg_core::scorecard::day(d) >= info.left {
-            " <span class=\"sub\">(left)</span>"
+        let left = if gone {
+            format!(
+                " <span class=\"sub\">(left; last day {})</span>",
+                fmt_date(on)
+            )
         } else {
-            ""
+            String::new()
         };
+        // their place in the chart: under their manager (on their last day, for a leaver)
+        let root = card["manager"]["id"]
+            .as_str()
+            .filter(|_| gone)
+            .unwrap_or(id);
         let _ = write!(
             body,
             "<tr><th scope=\"row\"><a href=\"/people/{}\">{}</a>{left}</th><td class=\"nowrap\">{}</td><td>{}</td><td>{manager}</td><td>{}</td><td><a href=\"/org?root={}&amp;as_of={}\">in the chart</a></td></tr>",
@@ -1626,8 +1641,8 @@ fn people_found(cx: &mut Cx, text: &str, d: Date) -> Result<Page> {
             esc(id),
             esc(role),
             esc(&units.join(", ")),
-            enc(id),
-            fmt_date(d)
+            enc(root),
+            fmt_date(on)
         );
     }
     body.push_str("</tbody></table></div>");

@@ -1696,6 +1696,27 @@ fn people_are_found_by_name_or_id_among_those_the_viewer_sees() {
         b.contains(&format!("<a href=\"/org?root={rep}&amp;as_of=")),
         "{b}"
     );
+    // someone who has left: as on their last day, under their manager then
+    let many = call(&fx, "GET", "/org?q=e", &cro, None).body;
+    let row = many
+        .split("<tr>")
+        .find(|r| r.contains("(left; last day "))
+        .expect("the demo has leavers");
+    let last = row
+        .split("(left; last day ")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap();
+    assert!(
+        row.contains(&format!("&amp;as_of={last}\">in the chart")),
+        "{row}"
+    );
+    assert!(
+        row.contains("<td><a href=\"/people/"),
+        "a manager on their last day: {row}"
+    );
     let none = call(&fx, "GET", "/org?q=zzzzqqq", &cro, None).body;
     assert!(
         none.contains("Nobody you can see has that in their name or id."),
