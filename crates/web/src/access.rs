@@ -387,6 +387,33 @@ impl<'a> Scoped<'a> {
         }
     }
 
+    /// Every rep of `scope` the viewer sees over `period`, ranked by `by`
+    /// ([`salesorg_engine::scorecard::leaderboard`] through the viewer's lens, the rows rolled
+    /// up as [`Scoped::run`] makes them).
+    #[allow(clippy::too_many_arguments)]
+    pub fn leaderboard(
+        &self,
+        scope: Scope,
+        period: Period,
+        today: Date,
+        kpis: &[&'static str],
+        by: &str,
+        desc: bool,
+    ) -> std::result::Result<Vec<salesorg_engine::scorecard::Ranked>, salesorg_engine::EngineError>
+    {
+        salesorg_engine::scorecard::leaderboard(
+            self.engine,
+            self.lens(),
+            scope,
+            period,
+            today,
+            kpis,
+            by,
+            desc,
+            &|s, ps, k| self.run(s, ps, k, today),
+        )
+    }
+
     /// The people the viewer may see whose name or id holds `text` (any case): how many,
     /// and the first `limit` of them — an id that is the text first, then names that
     /// start with it (or a word of them does), then the rest, each group by name.

@@ -765,17 +765,7 @@ async fn reps(
             ));
         }
         let (by, desc) = sc::board_order(&kpis, q.sort.as_deref(), q.dir.as_deref());
-        let board = sc::leaderboard(
-            e,
-            cx.scoped.lens(),
-            scope,
-            p,
-            cx.today,
-            &kpis,
-            by,
-            desc,
-            &|s, ps, k| cx.scoped.run(s, ps, k, cx.today),
-        )?;
+        let board = cx.scoped.leaderboard(scope, p, cx.today, &kpis, by, desc)?;
         Ok(json_text(sc::leaderboard_json(
             e, scope, &p, cx.today, by, desc, &board,
         )))

@@ -1745,17 +1745,9 @@ fn board(cx: &Cx, q: &ScQ) -> Result<Board> {
     let scope = scope_param(cx, q.scope.as_deref(), &period)?;
     let kpis = sc::rep_kpis(cx.scoped.catalog);
     let (by, desc) = sc::board_order(&kpis, q.sort.as_deref(), q.dir.as_deref());
-    let reps = sc::leaderboard(
-        e,
-        cx.scoped.lens(),
-        scope,
-        period,
-        cx.today,
-        &kpis,
-        by,
-        desc,
-        &|s, ps, k| cx.scoped.run(s, ps, k, cx.today),
-    )?;
+    let reps = cx
+        .scoped
+        .leaderboard(scope, period, cx.today, &kpis, by, desc)?;
     Ok(Board {
         scope,
         period,
