@@ -1005,8 +1005,9 @@ pub fn leaderboard(
     let as_of = salesorg_core::scorecard::Engine::as_of(period, today);
     match format {
         Format::Json | Format::Toml => {
+            let all: Vec<usize> = (0..board.len()).collect();
             let text = salesorg_engine::scorecard::leaderboard_json(
-                engine, scope, period, today, by, desc, board,
+                engine, scope, period, today, by, desc, board, &all,
             );
             print_json(&serde_json::from_str(&text)?)
         }

@@ -1415,6 +1415,24 @@ pub fn rep_kpis(catalog: &Catalog) -> Vec<&'static str> {
     out
 }
 
+/// The places on `board` of the reps whose name or id, or their manager's name, holds
+/// `text` in any case (every place for a blank text): a rep is found at their rank.
+pub fn board_find(engine: &Engine, board: &[Ranked], text: &str) -> Vec<usize> {
+    let t = text.trim().to_lowercase();
+    let people = &engine.book.people;
+    (0..board.len())
+        .filter(|&i| {
+            let r = &board[i];
+            let p = &people[r.person as usize];
+            t.is_empty()
+                || holds(&p.name, &t)
+                || holds(p.id.as_str(), &t)
+                || r.manager
+                    .is_some_and(|m| holds(&people[m as usize].name, &t))
+        })
+        .collect()
+}
+
 /// What a leaderboard ranks by: `sort` where it is one of `kpis`, else quota attainment
 /// (else the first of them); and whether highest first: as `dir` says (`asc`, `desc`),
 /// else highest first but for a KPI better lower ([`kpi::lower_is_better`]).
@@ -2128,8 +2146,11 @@ fn amount_of(engine: &Engine, b: &Behind, as_of: Date, period: &Period) -> Optio
 }
 
 /// A leaderboard ([`leaderboard`]) as the JSON `salesorg reps` and `GET /api/reps` write:
-/// `{"scope", "period", "as_of", "sort", "dir", "reps": [{"id", "name", "rank", "manager":
-/// {"id", "name"} or null, "whole_period", "kpis": {id: value}}]}` (docs/scorecard.md).
+/// `{"scope", "period", "as_of", "sort", "dir", "total", "reps": [{"id", "name", "rank",
+/// "manager": {"id", "name"} or null, "whole_period", "kpis": {id: value}}]}`
+/// (docs/scorecard.md), with the reps at `places` on the board (those a search found: each
+/// at their rank on the whole board, which has `total`).
+#[allow(clippy::too_many_arguments)]
 pub fn leaderboard_json(
     engine: &Engine,
     scope: Scope,
@@ -2138,6 +2159,7 @@ pub fn leaderboard_json(
     by: &str,
     desc: bool,
     board: &[Ranked],
+    places: &[usize],
 ) -> String {
     let who = |p: u32| {
         let p = &engine.book.people[p as usize];
@@ -2148,14 +2170,16 @@ pub fn leaderboard_json(
         )
     };
     let mut s = format!(
-        "{{\"scope\":{},\"period\":{},\"as_of\":{},\"sort\":{},\"dir\":{},\"reps\":[",
+        "{{\"scope\":{},\"period\":{},\"as_of\":{},\"sort\":{},\"dir\":{},\"total\":{},\"reps\":[",
         json_str(&engine.scope_name(scope)),
         json_str(&period.to_string()),
         json_str(&fmt_date(Engine::as_of(period, today))),
         json_str(by),
-        json_str(if desc { "desc" } else { "asc" })
+        json_str(if desc { "desc" } else { "asc" }),
+        board.len()
     );
-    for (i, r) in board.iter().enumerate() {
+    for (n, &i) in places.iter().enumerate() {
+        let Some(r) = board.get(i) else { continue };
         let manager = r
             .manager
             .map_or("null".to_owned(), |m| format!("{{{}}}", who(m)));
@@ -2167,7 +2191,7 @@ pub fn leaderboard_json(
         let _ = write!(
             s,
             "{}{{{},\"rank\":{},\"manager\":{manager},\"whole_period\":{},\"kpis\":{{{}}}}}",
-            if i > 0 { "," } else { "" },
+            if n > 0 { "," } else { "" },
             who(r.person),
             i + 1,
             r.whole,

@@ -766,8 +766,11 @@ async fn reps(
         }
         let (by, desc) = sc::board_order(&kpis, q.sort.as_deref(), q.dir.as_deref());
         let board = cx.scoped.leaderboard(scope, p, cx.today, &kpis, by, desc)?;
+        // (a rep looked for by name, id or manager: at their rank on the whole board)
+        let text: String = q.q.as_deref().unwrap_or("").chars().take(100).collect();
+        let places = sc::board_find(e, &board, &text);
         Ok(json_text(sc::leaderboard_json(
-            e, scope, &p, cx.today, by, desc, &board,
+            e, scope, &p, cx.today, by, desc, &board, &places,
         )))
     })
     .await

@@ -154,7 +154,7 @@ pub const OPERATIONS: &[Op] = &[
         "GET",
         "/api/reps",
         "Every rep of a scope the viewer sees (quota-carrying, with records there in the period), each over their own book, ranked by a KPI (default: quota attainment, highest first): rank, manager, whether in the scope the whole period, and the KPIs (default: the rep role's).",
-        &["scope", "period", "kpi", "sort", "dir"],
+        &["scope", "period", "kpi", "sort", "dir", "q"],
         true,
     ),
     (

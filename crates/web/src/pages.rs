@@ -1737,6 +1737,8 @@ struct Board {
     by: &'static str,
     desc: bool,
     reps: Vec<sc::Ranked>,
+    /// The places of the reps shown: those the text looked for finds (`q`), else all.
+    shown: Vec<usize>,
 }
 
 fn board(cx: &Cx, q: &ScQ) -> Result<Board> {
@@ -1748,6 +1750,8 @@ fn board(cx: &Cx, q: &ScQ) -> Result<Board> {
     let reps = cx
         .scoped
         .leaderboard(scope, period, cx.today, &kpis, by, desc)?;
+    let text: String = q.q.as_deref().unwrap_or("").chars().take(100).collect();
+    let shown = sc::board_find(e, &reps, &text);
     Ok(Board {
         scope,
         period,
@@ -1756,6 +1760,7 @@ fn board(cx: &Cx, q: &ScQ) -> Result<Board> {
         by,
         desc,
         reps,
+        shown,
     })
 }
 
@@ -1773,7 +1778,12 @@ async fn reps_page(
         let name = e.scope_name(b.scope);
         let whose = e.scope_title(b.scope);
         let pstr = b.period.to_string();
-        let base = format!("scope={}&period={}", enc(&name), enc(&pstr));
+        let typed = q.q.as_deref().map(str::trim).unwrap_or("");
+        let found = !typed.is_empty();
+        let mut base = format!("scope={}&period={}", enc(&name), enc(&pstr));
+        if found {
+            let _ = write!(base, "&q={}", enc(typed));
+        }
         let dir = if b.desc { "desc" } else { "asc" };
         let mut body = format!(
             "<h1>Reps of {}</h1><p class=\"sub\">{} · {} · {} · ranked by {}, {}</p>",
@@ -1785,18 +1795,42 @@ async fn reps_page(
             if b.desc { "highest first" } else { "lowest first" }
         );
         body.push_str(&picker(e, cx.today, &b.period, &[("scope", name.clone()), ("sort", b.by.to_owned()), ("dir", dir.to_owned())]));
-        let n = b.reps.len();
+        let n = b.shown.len();
         let pages = n.div_ceil(REPS_PER_PAGE).max(1);
         let pg = q.page.unwrap_or(1).clamp(1, pages);
+        let count = if found {
+            format!("{} of {} reps found", thousands(n as i128), thousands(b.reps.len() as i128))
+        } else {
+            format!("{} reps", thousands(n as i128))
+        };
         let _ = write!(
             body,
-            "<p>{} reps: every quota-carrying person with records in {} in {}, each over their own book{} · <a href=\"/reps.csv?{base}&sort={}&dir={dir}\" download>Export CSV</a></p>",
-            thousands(n as i128),
+            "<p>{count}: every quota-carrying person with records in {} in {}, each over their own book{} · <a href=\"/reps.csv?{base}&sort={}&dir={dir}\" download>Export CSV</a></p>",
             esc(&whose),
             esc(&pstr),
             if cx.scoped.lens().is_everything() { "" } else { " as far as you see it" },
             b.by
         );
+        // a rep by name (at their rank), when there are more than a few of them
+        if b.reps.len() > 20 || found {
+            let all = if found {
+                format!(" <a href=\"/reps?scope={}&amp;period={}&amp;sort={}&amp;dir={dir}\">show all</a>", enc(&name), enc(&pstr), b.by)
+            } else {
+                String::new()
+            };
+            let _ = write!(
+                body,
+                "<form method=\"get\" action=\"/reps\" class=\"picker\" role=\"search\" aria-label=\"Find a rep\"><input type=\"hidden\" name=\"scope\" value=\"{}\"><input type=\"hidden\" name=\"period\" value=\"{}\"><input type=\"hidden\" name=\"sort\" value=\"{}\"><input type=\"hidden\" name=\"dir\" value=\"{dir}\"><label for=\"rq\">Find a rep</label> <input id=\"rq\" name=\"q\" type=\"search\" maxlength=\"100\" value=\"{}\" placeholder=\"name, id or manager\"> <button type=\"submit\">Find</button>{all}</form>",
+                esc(&name),
+                esc(&pstr),
+                b.by,
+                esc(typed)
+            );
+        }
+        if n == 0 && found {
+            body.push_str("<p class=\"empty\">No rep here has that in their name, id or manager's name.</p>");
+            return Ok(Page { title: format!("Reps of {whose} · {pstr}"), body });
+        }
         if n == 0 {
             body.push_str("<p class=\"empty\">No rep has records here in this period.</p>");
             return Ok(Page { title: format!("Reps of {whose} · {pstr}"), body });
@@ -1817,7 +1851,8 @@ async fn reps_page(
         }
         body.push_str("</tr></thead><tbody>");
         let (mut parted, mut marked) = (false, false);
-        for (i, r) in b.reps.iter().enumerate().skip((pg - 1) * REPS_PER_PAGE).take(REPS_PER_PAGE) {
+        for &i in b.shown.iter().skip((pg - 1) * REPS_PER_PAGE).take(REPS_PER_PAGE) {
+            let r = &b.reps[i];
             let info = &e.book.people[r.person as usize];
             let mark = if r.whole {
                 String::new()
@@ -1888,7 +1923,8 @@ async fn reps_csv(
             s.push_str(k);
         }
         s.push_str("\r\n");
-        for (i, r) in b.reps.iter().enumerate() {
+        for &i in &b.shown {
+            let r = &b.reps[i];
             let info = &e.book.people[r.person as usize];
             let m = r.manager.map(|m| &e.book.people[m as usize]);
             let mut cells = vec![

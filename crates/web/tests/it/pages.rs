@@ -1447,6 +1447,55 @@ fn a_leaders_reps_are_ranked_by_any_of_their_kpis() {
     let firsts: Vec<f64> = wr.iter().map_while(|x| *x).collect();
     assert!(firsts.windows(2).all(|w| w[0] <= w[1]), "{wr:?}");
     assert_eq!(wr.len(), reps.len());
+    // a rep looked for by name is found at their rank on the whole board
+    let target = &reps[reps.len() / 2];
+    let tname = target["name"].as_str().unwrap();
+    let word = tname.split_whitespace().last().unwrap().to_lowercase();
+    let f = call(&fx, "GET", &format!("/api/reps?{q}&q={word}"), &dir, None).json();
+    assert_eq!(f["total"].as_u64().unwrap() as usize, reps.len());
+    let hit = f["reps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == target["id"])
+        .unwrap();
+    assert_eq!(hit["rank"], target["rank"], "{f}");
+    for r in f["reps"].as_array().unwrap() {
+        let hay = format!("{} {} {}", r["name"], r["id"], r["manager"]["name"]).to_lowercase();
+        assert!(hay.contains(&word), "{r}");
+    }
+    let page = call(
+        &fx,
+        "GET",
+        &format!("/reps?{q}&q={}", word.to_uppercase()),
+        &dir,
+        None,
+    )
+    .body;
+    assert!(
+        page.contains(&format!(
+            "{} of {} reps found",
+            f["reps"].as_array().unwrap().len(),
+            reps.len()
+        )),
+        "{page}"
+    );
+    assert!(page.contains(&format!("<tr><td class=\"num\">{}</td><th scope=\"row\"><a href=\"/people/{}?period=FY2026-Q3\">{tname}</a>", target["rank"], target["id"].as_str().unwrap())), "{page}");
+    assert!(
+        page.contains(&format!("&q={}&sort=win_rate", word.to_uppercase())),
+        "the sorts keep the search: {page}"
+    );
+    let csv = call(&fx, "GET", &format!("/reps.csv?{q}&q={word}"), &dir, None).body;
+    assert_eq!(
+        csv.lines().count(),
+        f["reps"].as_array().unwrap().len() + 1,
+        "{csv}"
+    );
+    let none = call(&fx, "GET", &format!("/reps?{q}&q=zzzqqq"), &dir, None).body;
+    assert!(
+        none.contains("No rep here has that in their name, id or manager"),
+        "{none}"
+    );
     // a table is no KPI to rank by
     let r = call(
         &fx,
