@@ -760,7 +760,7 @@ pub fn run() -> Result<()> {
                 None => default_period(&engine, today),
             };
             let kpis = if kpi.is_empty() {
-                salesorg_engine::scorecard::rep_kpis(&cat)
+                salesorg_engine::leaderboard::rep_kpis(&cat)
             } else {
                 salesorg_engine::scorecard::parse_kpis(kpi)?
                     .into_iter()
@@ -773,14 +773,14 @@ pub fn run() -> Result<()> {
                 );
             }
             let (by, desc) =
-                salesorg_engine::scorecard::board_order(&kpis, sort.as_deref(), dir.as_deref());
+                salesorg_engine::leaderboard::board_order(&kpis, sort.as_deref(), dir.as_deref());
             if let Some(s) = sort.as_deref().filter(|s| *s != by) {
                 bail!(
                     "--sort {s}: rank by one of the KPIs shown: {}",
                     kpis.join(", ")
                 );
             }
-            let board = salesorg_engine::scorecard::leaderboard(
+            let board = salesorg_engine::leaderboard::leaderboard(
                 &engine,
                 &salesorg_core::scorecard::Lens::everything(),
                 scope,

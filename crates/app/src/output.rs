@@ -992,11 +992,11 @@ pub fn leaderboard(
     kpis: &[&'static str],
     by: &str,
     desc: bool,
-    board: &[salesorg_engine::scorecard::Ranked],
+    board: &[salesorg_engine::leaderboard::Ranked],
     format: Format,
 ) -> Result<()> {
     let people = &engine.book.people;
-    let value = |r: &salesorg_engine::scorecard::Ranked, k: &str| {
+    let value = |r: &salesorg_engine::leaderboard::Ranked, k: &str| {
         r.values
             .iter()
             .find(|x| x.0 == k)
@@ -1006,7 +1006,7 @@ pub fn leaderboard(
     match format {
         Format::Json | Format::Toml => {
             let all: Vec<usize> = (0..board.len()).collect();
-            let text = salesorg_engine::scorecard::leaderboard_json(
+            let text = salesorg_engine::leaderboard::leaderboard_json(
                 engine, scope, period, today, by, desc, board, &all,
             );
             print_json(&serde_json::from_str(&text)?)

@@ -5,6 +5,7 @@
 pub mod csvread;
 pub mod demo;
 pub mod import;
+pub mod leaderboard;
 pub mod problem;
 pub mod scorecard;
 pub mod sfexport;

@@ -388,7 +388,7 @@ impl<'a> Scoped<'a> {
     }
 
     /// Every rep of `scope` the viewer sees over `period`, ranked by `by`
-    /// ([`salesorg_engine::scorecard::leaderboard`] through the viewer's lens, the rows rolled
+    /// ([`salesorg_engine::leaderboard::leaderboard`] through the viewer's lens, the rows rolled
     /// up as [`Scoped::run`] makes them).
     #[allow(clippy::too_many_arguments)]
     pub fn leaderboard(
@@ -399,9 +399,9 @@ impl<'a> Scoped<'a> {
         kpis: &[&'static str],
         by: &str,
         desc: bool,
-    ) -> std::result::Result<Vec<salesorg_engine::scorecard::Ranked>, salesorg_engine::EngineError>
+    ) -> std::result::Result<Vec<salesorg_engine::leaderboard::Ranked>, salesorg_engine::EngineError>
     {
-        salesorg_engine::scorecard::leaderboard(
+        salesorg_engine::leaderboard::leaderboard(
             self.engine,
             self.lens(),
             scope,
@@ -734,7 +734,7 @@ impl<'a> Scoped<'a> {
     /// The quota-carrying people with records of `scope` the viewer sees, employed during `p`.
     pub fn reps_in(&self, scope: Scope, p: &Period) -> Vec<u32> {
         let (list, _) = self.narrowed(scope);
-        salesorg_engine::scorecard::reps_of(self.engine, &list, p)
+        salesorg_engine::leaderboard::reps_of(self.engine, &list, p)
     }
 
     /// Whether a record owned by `owner` and attributed to day `d` counts for `list`

@@ -16,6 +16,7 @@ use salesorg_core::date::{Date, fmt_date, parse_date};
 use salesorg_core::kpi;
 use salesorg_core::period::{Grain, Period};
 use salesorg_core::scorecard::{Engine, Scope, bulk_periods};
+use salesorg_engine::leaderboard as lb;
 use salesorg_engine::scorecard as sc;
 
 use crate::access::{Access, Cx, Scoped, records::Kind};
@@ -753,7 +754,7 @@ async fn reps(
         let p = period_param(e, q.period.as_deref(), cx.today)?;
         let scope = scope_of(cx, q.scope.as_deref(), Some(&p))?;
         let kpis = match q.kpi.as_deref() {
-            None | Some("") => sc::rep_kpis(cx.scoped.catalog),
+            None | Some("") => lb::rep_kpis(cx.scoped.catalog),
             Some(k) => kpis_param(Some(k))?
                 .into_iter()
                 .filter(|k| !kpi::TABLE_KPIS.contains(k))
@@ -764,12 +765,12 @@ async fn reps(
                 "a leaderboard shows KPIs of one value: a table (stage_conversion, days_in_stage_avg, loss_reasons) is not one".into(),
             ));
         }
-        let (by, desc) = sc::board_order(&kpis, q.sort.as_deref(), q.dir.as_deref());
+        let (by, desc) = lb::board_order(&kpis, q.sort.as_deref(), q.dir.as_deref());
         let board = cx.scoped.leaderboard(scope, p, cx.today, &kpis, by, desc)?;
         // (a rep looked for by name, id or manager: at their rank on the whole board)
         let text: String = q.q.as_deref().unwrap_or("").chars().take(100).collect();
-        let places = sc::board_find(e, &board, &text);
-        Ok(json_text(sc::leaderboard_json(
+        let places = lb::board_find(e, &board, &text);
+        Ok(json_text(lb::leaderboard_json(
             e, scope, &p, cx.today, by, desc, &board, &places,
         )))
     })

@@ -17,6 +17,7 @@ use salesorg_core::date::{Date, fmt_date, parse_date};
 use salesorg_core::kpi::{self, Value, lower_is_better};
 use salesorg_core::period::{Grain, Period, add_months};
 use salesorg_core::scorecard::{Engine, Scope};
+use salesorg_engine::leaderboard as lb;
 use salesorg_engine::scorecard as sc;
 
 use crate::access::{Cx, Grant};
@@ -1736,7 +1737,7 @@ struct Board {
     kpis: Vec<&'static str>,
     by: &'static str,
     desc: bool,
-    reps: Vec<sc::Ranked>,
+    reps: Vec<lb::Ranked>,
     /// The places of the reps shown: those the text looked for finds (`q`), else all.
     shown: Vec<usize>,
 }
@@ -1745,13 +1746,13 @@ fn board(cx: &Cx, q: &ScQ) -> Result<Board> {
     let e = cx.scoped.engine;
     let period = period_param(e, q.period.as_deref(), cx.today)?;
     let scope = scope_param(cx, q.scope.as_deref(), &period)?;
-    let kpis = sc::rep_kpis(cx.scoped.catalog);
-    let (by, desc) = sc::board_order(&kpis, q.sort.as_deref(), q.dir.as_deref());
+    let kpis = lb::rep_kpis(cx.scoped.catalog);
+    let (by, desc) = lb::board_order(&kpis, q.sort.as_deref(), q.dir.as_deref());
     let reps = cx
         .scoped
         .leaderboard(scope, period, cx.today, &kpis, by, desc)?;
     let text: String = q.q.as_deref().unwrap_or("").chars().take(100).collect();
-    let shown = sc::board_find(e, &reps, &text);
+    let shown = lb::board_find(e, &reps, &text);
     Ok(Board {
         scope,
         period,

@@ -1,0 +1,301 @@
+//! The leaderboard: every rep of a team, unit or the company, each over their own book
+//! with the KPIs the rep role is measured by, ranked by any of them, and the rep a search
+//! finds at their rank (`salesorg reps`, `/reps`, `GET /api/reps`).
+
+use std::fmt::Write as _;
+
+use salesorg_core::catalog::Catalog;
+use salesorg_core::date::{Date, fmt_date};
+use salesorg_core::kpi::{self, Value, json_str};
+use salesorg_core::period::Period;
+use salesorg_core::scorecard::{Engine, Lens, Scope};
+
+use crate::Result;
+use crate::scorecard::{Runner, holds};
+
+/// One rep of a leaderboard ([`leaderboard`]).
+#[derive(Debug, Clone)]
+pub struct Ranked {
+    pub person: u32,
+    /// Their manager on the board's day, where the viewer sees them.
+    pub manager: Option<u32>,
+    /// Whether every part of the period the viewer sees of them is in the scope: not, for
+    /// a rep who moved in or out mid-period (their numbers are still their own book over
+    /// the whole period, as far as the viewer sees it).
+    pub whole: bool,
+    pub values: Vec<(&'static str, Value)>,
+}
+
+/// The KPIs a leaderboard shows by default: those the catalog's rep role is measured by
+/// (its own book: no table, nothing that waits for data), with the quota after bookings.
+pub fn rep_kpis(catalog: &Catalog) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    let role = catalog.find("sales_rep");
+    for k in role.iter().flat_map(|r| &r.kpis) {
+        let Some(&id) = kpi::KPI_IDS.iter().find(|x| **x == k.id) else {
+            continue;
+        };
+        if kpi::NOT_YET.contains(&id) || kpi::TABLE_KPIS.contains(&id) || out.contains(&id) {
+            continue;
+        }
+        out.push(id);
+        if id == "bookings" {
+            out.push("quota");
+        }
+    }
+    if out.is_empty() {
+        out = vec!["bookings", "quota", "quota_attainment", "win_rate"];
+    }
+    out
+}
+
+/// The places on `board` of the reps whose name or id, or their manager's name, holds
+/// `text` in any case (every place for a blank text): a rep is found at their rank.
+pub fn board_find(engine: &Engine, board: &[Ranked], text: &str) -> Vec<usize> {
+    let t = text.trim().to_lowercase();
+    let people = &engine.book.people;
+    (0..board.len())
+        .filter(|&i| {
+            let r = &board[i];
+            let p = &people[r.person as usize];
+            t.is_empty()
+                || holds(&p.name, &t)
+                || holds(p.id.as_str(), &t)
+                || r.manager
+                    .is_some_and(|m| holds(&people[m as usize].name, &t))
+        })
+        .collect()
+}
+
+/// What a leaderboard ranks by: `sort` where it is one of `kpis`, else quota attainment
+/// (else the first of them); and whether highest first: as `dir` says (`asc`, `desc`),
+/// else highest first but for a KPI better lower ([`kpi::lower_is_better`]).
+pub fn board_order(
+    kpis: &[&'static str],
+    sort: Option<&str>,
+    dir: Option<&str>,
+) -> (&'static str, bool) {
+    let default = if kpis.contains(&"quota_attainment") {
+        "quota_attainment"
+    } else {
+        kpis.first().copied().unwrap_or("bookings")
+    };
+    let by = sort
+        .and_then(|s| kpis.iter().find(|k| **k == s).copied())
+        .unwrap_or(default);
+    let desc = match dir {
+        Some("asc") => false,
+        Some("desc") => true,
+        _ => !kpi::lower_is_better(by),
+    };
+    (by, desc)
+}
+
+/// The quota-carrying people with records of `list` (a scope's segments through a lens)
+/// during `period`, employed during it, in order.
+pub fn reps_of(engine: &Engine, list: &[u32], period: &Period) -> Vec<u32> {
+    let (book, segs) = (&engine.book, &engine.segs);
+    let (from, to) = (
+        salesorg_core::scorecard::day(period.start),
+        salesorg_core::scorecard::day(period.end),
+    );
+    let mut reps: Vec<u32> = list
+        .iter()
+        .filter(|&&s| segs.from[s as usize] < to && segs.to[s as usize] > from)
+        .map(|&s| segs.person[s as usize])
+        .filter(|&p| {
+            let info = &book.people[p as usize];
+            info.rep
+                && (info.hired == salesorg_core::scorecard::NO_DAY || info.hired < to)
+                && info.left > from
+        })
+        .collect();
+    reps.sort_unstable();
+    reps.dedup();
+    reps
+}
+
+/// The reps of `scope` over `period` through `lens` — the quota-carrying people with
+/// records of the scope the viewer sees, employed during the period — each with `kpis`
+/// over their own book (as far as the viewer sees it), ranked by `by` (`desc`: highest
+/// first; those without a value last either way; ties by name, then id). `run` makes the
+/// rows (a server rolls them up from its kept pass).
+#[allow(clippy::too_many_arguments)]
+pub fn leaderboard(
+    engine: &Engine,
+    lens: &Lens,
+    scope: Scope,
+    period: Period,
+    today: Date,
+    kpis: &[&'static str],
+    by: &str,
+    desc: bool,
+    run: &Runner,
+) -> Result<Vec<Ranked>> {
+    let (book, segs) = (&engine.book, &engine.segs);
+    let list = lens.narrow(engine.segments_of(scope));
+    let (from, to) = (
+        salesorg_core::scorecard::day(period.start),
+        salesorg_core::scorecard::day(period.end),
+    );
+    let overlaps = |s: usize| segs.from[s] < to && segs.to[s] > from;
+    let reps = reps_of(engine, &list, &period);
+    let scopes: Vec<Scope> = reps.iter().map(|&p| Scope::Person(p)).collect();
+    let rows = if scopes.is_empty() {
+        Vec::new()
+    } else {
+        run(&scopes, &[period], kpis)?
+    };
+    let as_of = Engine::as_of(&period, today);
+    let board_day = as_of.min(period.end.previous_day().unwrap_or(period.end));
+    let mut out: Vec<Ranked> = rows
+        .into_iter()
+        .filter_map(|r| {
+            let Scope::Person(p) = r.scope else {
+                return None;
+            };
+            let info = &book.people[p as usize];
+            // (the manager on the board's day, or on the rep's last day before it)
+            let mut d = board_day;
+            if info.left != i32::MAX && salesorg_core::scorecard::book::day(d) >= info.left {
+                d = salesorg_core::scorecard::book::date_of(info.left - 1);
+            }
+            let manager = book
+                .org
+                .manager_on(&info.id, d)
+                .and_then(|m| book.person(m.as_str()))
+                .filter(|&m| lens.sees_person(engine, m));
+            let whole = segs
+                .of_person(p)
+                .filter(|&s| overlaps(s as usize) && lens.sees(s))
+                .all(|s| list.binary_search(&s).is_ok());
+            Some(Ranked {
+                person: p,
+                manager,
+                whole,
+                values: r.values,
+            })
+        })
+        .collect();
+    let key = |x: &Ranked| {
+        x.values
+            .iter()
+            .find(|(k, _)| *k == by)
+            .and_then(|(_, v)| v.as_f64())
+    };
+    out.sort_by(|a, b| {
+        let (ka, kb) = (key(a), key(b));
+        let by_value = match (ka, kb) {
+            (Some(x), Some(y)) => {
+                let o = x.total_cmp(&y);
+                if desc { o.reverse() } else { o }
+            }
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        };
+        let (pa, pb) = (
+            &book.people[a.person as usize],
+            &book.people[b.person as usize],
+        );
+        by_value
+            .then_with(|| pa.name.cmp(&pb.name))
+            .then_with(|| pa.id.cmp(&pb.id))
+    });
+    Ok(out)
+}
+
+/// A leaderboard ([`leaderboard`]) as the JSON `salesorg reps` and `GET /api/reps` write:
+/// `{"scope", "period", "as_of", "sort", "dir", "total", "reps": [{"id", "name", "rank",
+/// "manager": {"id", "name"} or null, "whole_period", "kpis": {id: value}}]}`
+/// (docs/scorecard.md), with the reps at `places` on the board (those a search found: each
+/// at their rank on the whole board, which has `total`).
+#[allow(clippy::too_many_arguments)]
+pub fn leaderboard_json(
+    engine: &Engine,
+    scope: Scope,
+    period: &Period,
+    today: Date,
+    by: &str,
+    desc: bool,
+    board: &[Ranked],
+    places: &[usize],
+) -> String {
+    let who = |p: u32| {
+        let p = &engine.book.people[p as usize];
+        format!(
+            "\"id\":{},\"name\":{}",
+            json_str(p.id.as_str()),
+            json_str(&p.name)
+        )
+    };
+    let mut s = format!(
+        "{{\"scope\":{},\"period\":{},\"as_of\":{},\"sort\":{},\"dir\":{},\"total\":{},\"reps\":[",
+        json_str(&engine.scope_name(scope)),
+        json_str(&period.to_string()),
+        json_str(&fmt_date(Engine::as_of(period, today))),
+        json_str(by),
+        json_str(if desc { "desc" } else { "asc" }),
+        board.len()
+    );
+    for (n, &i) in places.iter().enumerate() {
+        let Some(r) = board.get(i) else { continue };
+        let manager = r
+            .manager
+            .map_or("null".to_owned(), |m| format!("{{{}}}", who(m)));
+        let kpis: Vec<String> = r
+            .values
+            .iter()
+            .map(|(k, v)| format!("{}:{}", json_str(k), v.to_json()))
+            .collect();
+        let _ = write!(
+            s,
+            "{}{{{},\"rank\":{},\"manager\":{manager},\"whole_period\":{},\"kpis\":{{{}}}}}",
+            if n > 0 { "," } else { "" },
+            who(r.person),
+            i + 1,
+            r.whole,
+            kpis.join(",")
+        );
+    }
+    s.push_str("]}");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A board ranks by the KPI asked for when it shows it, else by quota attainment (else
+    /// its first KPI); highest first, but lowest first for a KPI better lower, unless the
+    /// direction is asked for.
+    #[test]
+    fn a_board_ranks_by_the_kpi_asked_for_best_first() {
+        let kpis = [
+            "bookings",
+            "quota_attainment",
+            "lead_response_minutes_median",
+        ];
+        assert_eq!(board_order(&kpis, None, None), ("quota_attainment", true));
+        assert_eq!(
+            board_order(&kpis, Some("calls"), None),
+            ("quota_attainment", true)
+        );
+        assert_eq!(
+            board_order(&kpis, Some("bookings"), Some("asc")),
+            ("bookings", false)
+        );
+        assert_eq!(
+            board_order(&kpis, Some("lead_response_minutes_median"), None),
+            ("lead_response_minutes_median", false)
+        );
+        assert_eq!(
+            board_order(&kpis, Some("lead_response_minutes_median"), Some("desc")),
+            ("lead_response_minutes_median", true)
+        );
+        assert_eq!(
+            board_order(&["win_rate"], None, Some("sideways")),
+            ("win_rate", true)
+        );
+    }
+}
