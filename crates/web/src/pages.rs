@@ -1795,7 +1795,12 @@ async fn reps_page(
             esc(&label(b.by)),
             if b.desc { "highest first" } else { "lowest first" }
         );
-        body.push_str(&picker(e, cx.today, &b.period, &[("scope", name.clone()), ("sort", b.by.to_owned()), ("dir", dir.to_owned())]));
+        // (another period keeps the sort and the rep looked for)
+        let mut keep = vec![("scope", name.clone()), ("sort", b.by.to_owned()), ("dir", dir.to_owned())];
+        if found {
+            keep.push(("q", typed.to_owned()));
+        }
+        body.push_str(&picker(e, cx.today, &b.period, &keep));
         let n = b.shown.len();
         let pages = n.div_ceil(REPS_PER_PAGE).max(1);
         let pg = q.page.unwrap_or(1).clamp(1, pages);

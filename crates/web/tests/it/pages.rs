@@ -1485,6 +1485,13 @@ fn a_leaders_reps_are_ranked_by_any_of_their_kpis() {
         page.contains(&format!("&q={}&sort=win_rate", word.to_uppercase())),
         "the sorts keep the search: {page}"
     );
+    assert!(
+        page.contains(&format!(
+            "<input type=\"hidden\" name=\"q\" value=\"{}\">",
+            word.to_uppercase()
+        )),
+        "another period keeps it: {page}"
+    );
     let csv = call(&fx, "GET", &format!("/reps.csv?{q}&q={word}"), &dir, None).body;
     assert_eq!(
         csv.lines().count(),
