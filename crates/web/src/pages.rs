@@ -1806,6 +1806,8 @@ async fn reps_page(
         let pg = q.page.unwrap_or(1).clamp(1, pages);
         let count = if found {
             format!("{} of {} reps found", thousands(n as i128), thousands(b.reps.len() as i128))
+        } else if n == 1 {
+            "1 rep".to_owned()
         } else {
             format!("{} reps", thousands(n as i128))
         };
