@@ -214,7 +214,8 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         repeat: usize,
     },
-    /// Every rep of a scope, each over their own book, ranked by a KPI (a leaderboard).
+    /// Every rep of a scope, each over their own book, ranked by a KPI (a leaderboard); with
+    /// --teams, every first-line team.
     Reps {
         /// team:ID, unit:ID or company.
         #[arg(long, default_value = "company")]
@@ -234,6 +235,10 @@ pub enum Command {
         /// asc or desc (default: highest first, lowest for a KPI better lower).
         #[arg(long, value_parser = ["asc", "desc"])]
         dir: Option<String>,
+        /// Rank every first-line team (a leader with a rep reporting to them) instead, by
+        /// the KPIs a Sales Manager is measured by.
+        #[arg(long)]
+        teams: bool,
     },
     /// Every KPI of the spec with its formula.
     Kpis,
@@ -748,6 +753,7 @@ pub fn run() -> Result<()> {
             kpi,
             sort,
             dir,
+            teams,
         } => {
             let mut store = open(g)?;
             let cat = catalog(g)?;
@@ -759,8 +765,13 @@ pub fn run() -> Result<()> {
                 Some(p) => salesorg_core::period::Period::parse(p, &engine.book.settings.fiscal)?,
                 None => default_period(&engine, today),
             };
+            let of = if *teams {
+                salesorg_engine::leaderboard::BoardOf::Teams
+            } else {
+                salesorg_engine::leaderboard::BoardOf::Reps
+            };
             let kpis = if kpi.is_empty() {
-                salesorg_engine::leaderboard::rep_kpis(&cat)
+                of.kpis(&cat)
             } else {
                 salesorg_engine::scorecard::parse_kpis(kpi)?
                     .into_iter()
@@ -786,13 +797,14 @@ pub fn run() -> Result<()> {
                 scope,
                 period,
                 today,
+                of,
                 &kpis,
                 by,
                 desc,
                 &|s, ps, k| engine.run(s, ps, k, today),
             )?;
             output::leaderboard(
-                &engine, scope, &period, today, &kpis, by, desc, &board, g.format,
+                &engine, of, scope, &period, today, &kpis, by, desc, &board, g.format,
             )?;
         }
         Command::Kpis => output::kpis(g.format)?,

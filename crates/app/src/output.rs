@@ -982,10 +982,11 @@ pub fn person_scorecard(
     Ok(())
 }
 
-/// `salesorg reps`: the leaderboard, a rep a line in rank order.
+/// `salesorg reps`: the leaderboard, a rep (a team) a line in rank order.
 #[allow(clippy::too_many_arguments)]
 pub fn leaderboard(
     engine: &salesorg_core::scorecard::Engine,
+    of: salesorg_engine::leaderboard::BoardOf,
     scope: salesorg_core::scorecard::Scope,
     period: &salesorg_core::period::Period,
     today: salesorg_core::date::Date,
@@ -996,6 +997,7 @@ pub fn leaderboard(
     format: Format,
 ) -> Result<()> {
     let people = &engine.book.people;
+    let teams = of == salesorg_engine::leaderboard::BoardOf::Teams;
     let value = |r: &salesorg_engine::leaderboard::Ranked, k: &str| {
         r.values
             .iter()
@@ -1046,7 +1048,8 @@ pub fn leaderboard(
         }
         Format::Table => {
             outln!(
-                "reps of {} · {period} · as of {} · ranked by {by}, {}",
+                "{} of {} · {period} · as of {} · ranked by {by}, {}",
+                if teams { "teams" } else { "reps" },
                 engine.scope_name(scope),
                 fmt_date(as_of),
                 if desc {
@@ -1056,11 +1059,18 @@ pub fn leaderboard(
                 }
             );
             if board.is_empty() {
-                outln!("no rep has records here in this period");
+                outln!(
+                    "no {} has records here in this period",
+                    if teams { "team" } else { "rep" }
+                );
                 return Ok(());
             }
             let mut rows: Vec<Vec<String>> = vec![{
-                let mut h = vec!["#".to_owned(), "rep".to_owned(), "manager".to_owned()];
+                let mut h = vec![
+                    "#".to_owned(),
+                    if teams { "team of" } else { "rep" }.to_owned(),
+                    if teams { "reports to" } else { "manager" }.to_owned(),
+                ];
                 h.extend(kpis.iter().map(|k| k.to_string()));
                 h
             }];
@@ -1107,7 +1117,12 @@ pub fn leaderboard(
             }
             if parted {
                 outln!(
-                    "† in the scope for part of the period: their own book over the whole period"
+                    "† in the scope for part of the period: {} over the whole period",
+                    if teams {
+                        "their team"
+                    } else {
+                        "their own book"
+                    }
                 );
             }
             Ok(())

@@ -977,6 +977,29 @@ fn reps_are_ranked_by_a_kpi_of_their_own_book() {
     );
     let first = reps[0]["id"].as_str().unwrap();
     assert!(table.lines().nth(2).unwrap().contains(first), "{table}");
+    // the first-line teams, with a Sales Manager's KPIs over each team
+    let t: serde_json::Value = serde_json::from_str(&ok(&words(&format!(
+        "--db {db} --format json reps --teams --scope company --period FY2025"
+    ))))
+    .unwrap();
+    let teams = t["reps"].as_array().unwrap();
+    assert!(teams.len() >= 3, "{t}");
+    let id = teams[0]["id"].as_str().unwrap();
+    let own: serde_json::Value = serde_json::from_str(&ok(&words(&format!(
+        "--db {db} --format json scorecard --scope team:{id} --period FY2025 --kpi quota_attainment,span_of_control"
+    ))))
+    .unwrap();
+    for k in ["quota_attainment", "span_of_control"] {
+        assert_eq!(teams[0]["kpis"][k], own["kpis"][k], "{id} {k}");
+    }
+    let table = ok(&words(&format!(
+        "--db {db} reps --teams --scope company --period FY2025"
+    )));
+    assert!(table.starts_with("teams of company · FY2025"), "{table}");
+    assert!(
+        table.lines().nth(1).unwrap().contains("team of") && table.contains("span_of_control"),
+        "{table}"
+    );
     let o = run(&words(&format!(
         "--db {db} reps --scope company --period FY2025 --sort calls"
     )));

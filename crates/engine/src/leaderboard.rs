@@ -1,6 +1,7 @@
-//! The leaderboard: every rep of a team, unit or the company, each over their own book
-//! with the KPIs the rep role is measured by, ranked by any of them, and the rep a search
-//! finds at their rank (`salesorg reps`, `/reps`, `GET /api/reps`).
+//! The leaderboards: every rep of a team, unit or the company, each over their own book
+//! with the KPIs the rep role is measured by, or every first-line team with the KPIs its
+//! manager is measured by, ranked by any of them, and the one a search finds at their rank
+//! (`salesorg reps [--teams]`, `/reps`, `/teams`, `GET /api/reps`, `GET /api/teams`).
 
 use std::fmt::Write as _;
 
@@ -13,7 +14,56 @@ use salesorg_core::scorecard::{Engine, Lens, Scope};
 use crate::Result;
 use crate::scorecard::{Runner, holds};
 
-/// One rep of a leaderboard ([`leaderboard`]).
+/// What a leaderboard ranks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoardOf {
+    /// Every rep, over their own book.
+    Reps,
+    /// Every first-line team: a leader with a rep reporting to them in the period, over
+    /// their team (everyone below them).
+    Teams,
+}
+
+impl BoardOf {
+    /// The scope of one row: a rep's own book, a leader's team.
+    pub fn scope(self, p: u32) -> Scope {
+        match self {
+            BoardOf::Reps => Scope::Person(p),
+            BoardOf::Teams => Scope::Team(p),
+        }
+    }
+    /// The KPIs the board shows by default: those the catalog's rep role (a team's: its
+    /// Sales Manager's, after bookings) is measured by, of one value each and computed
+    /// today, with the quota after bookings.
+    pub fn kpis(self, catalog: &Catalog) -> Vec<&'static str> {
+        let (role, first): (&str, &[&'static str]) = match self {
+            BoardOf::Reps => ("sales_rep", &[]),
+            BoardOf::Teams => ("sales_manager", &["bookings"]),
+        };
+        let mut out: Vec<&'static str> = Vec::new();
+        let mut add = |id: &'static str| {
+            if kpi::NOT_YET.contains(&id) || kpi::TABLE_KPIS.contains(&id) || out.contains(&id) {
+                return;
+            }
+            out.push(id);
+            if id == "bookings" {
+                out.push("quota");
+            }
+        };
+        first.iter().for_each(|k| add(k));
+        for k in catalog.find(role).iter().flat_map(|r| &r.kpis) {
+            if let Some(&id) = kpi::KPI_IDS.iter().find(|x| **x == k.id) {
+                add(id);
+            }
+        }
+        if out.is_empty() {
+            out = vec!["bookings", "quota", "quota_attainment", "win_rate"];
+        }
+        out
+    }
+}
+
+/// One row of a leaderboard ([`leaderboard`]): a rep, or a team's leader.
 #[derive(Debug, Clone)]
 pub struct Ranked {
     pub person: u32,
@@ -24,29 +74,6 @@ pub struct Ranked {
     /// the whole period, as far as the viewer sees it).
     pub whole: bool,
     pub values: Vec<(&'static str, Value)>,
-}
-
-/// The KPIs a leaderboard shows by default: those the catalog's rep role is measured by
-/// (its own book: no table, nothing that waits for data), with the quota after bookings.
-pub fn rep_kpis(catalog: &Catalog) -> Vec<&'static str> {
-    let mut out: Vec<&'static str> = Vec::new();
-    let role = catalog.find("sales_rep");
-    for k in role.iter().flat_map(|r| &r.kpis) {
-        let Some(&id) = kpi::KPI_IDS.iter().find(|x| **x == k.id) else {
-            continue;
-        };
-        if kpi::NOT_YET.contains(&id) || kpi::TABLE_KPIS.contains(&id) || out.contains(&id) {
-            continue;
-        }
-        out.push(id);
-        if id == "bookings" {
-            out.push("quota");
-        }
-    }
-    if out.is_empty() {
-        out = vec!["bookings", "quota", "quota_attainment", "win_rate"];
-    }
-    out
 }
 
 /// The places on `board` of the reps whose name or id, or their manager's name, holds
@@ -115,11 +142,38 @@ pub fn reps_of(engine: &Engine, list: &[u32], period: &Period) -> Vec<u32> {
     reps
 }
 
-/// The reps of `scope` over `period` through `lens` — the quota-carrying people with
-/// records of the scope the viewer sees, employed during the period — each with `kpis`
-/// over their own book (as far as the viewer sees it), ranked by `by` (`desc`: highest
-/// first; those without a value last either way; ties by name, then id). `run` makes the
-/// rows (a server rolls them up from its kept pass).
+/// The first-line leaders of `list` (a scope's segments through a lens) during `period`:
+/// the people with records of it in the period who had a rep reporting to them in it, in
+/// order.
+pub fn teams_of(engine: &Engine, list: &[u32], period: &Period) -> Vec<u32> {
+    let (book, segs) = (&engine.book, &engine.segs);
+    let (from, to) = (
+        salesorg_core::scorecard::day(period.start),
+        salesorg_core::scorecard::day(period.end),
+    );
+    let overlaps = |s: usize| segs.from[s] < to && segs.to[s] > from;
+    let mut leaders: Vec<u32> = list
+        .iter()
+        .filter(|&&s| overlaps(s as usize))
+        .map(|&s| segs.person[s as usize])
+        .collect();
+    leaders.sort_unstable();
+    leaders.dedup();
+    leaders.retain(|&p| {
+        engine.segments_of(Scope::Team(p)).iter().any(|&s| {
+            let s = s as usize;
+            segs.manager[s] == p && overlaps(s) && book.people[segs.person[s] as usize].rep
+        })
+    });
+    leaders
+}
+
+/// The reps (`of`: or the first-line teams) of `scope` over `period` through `lens` — the
+/// quota-carrying people with records of the scope the viewer sees, employed during the
+/// period ([`reps_of`]; the leaders [`teams_of`] finds) — each with `kpis` over their own
+/// book (their team) as far as the viewer sees it, ranked by `by` (`desc`: highest first;
+/// those without a value last either way; ties by name, then id). `run` makes the rows (a
+/// server rolls them up from its kept pass).
 #[allow(clippy::too_many_arguments)]
 pub fn leaderboard(
     engine: &Engine,
@@ -127,6 +181,7 @@ pub fn leaderboard(
     scope: Scope,
     period: Period,
     today: Date,
+    of: BoardOf,
     kpis: &[&'static str],
     by: &str,
     desc: bool,
@@ -139,8 +194,11 @@ pub fn leaderboard(
         salesorg_core::scorecard::day(period.end),
     );
     let overlaps = |s: usize| segs.from[s] < to && segs.to[s] > from;
-    let reps = reps_of(engine, &list, &period);
-    let scopes: Vec<Scope> = reps.iter().map(|&p| Scope::Person(p)).collect();
+    let rows_of = match of {
+        BoardOf::Reps => reps_of(engine, &list, &period),
+        BoardOf::Teams => teams_of(engine, &list, &period),
+    };
+    let scopes: Vec<Scope> = rows_of.iter().map(|&p| of.scope(p)).collect();
     let rows = if scopes.is_empty() {
         Vec::new()
     } else {
@@ -151,7 +209,7 @@ pub fn leaderboard(
     let mut out: Vec<Ranked> = rows
         .into_iter()
         .filter_map(|r| {
-            let Scope::Person(p) = r.scope else {
+            let (Scope::Person(p) | Scope::Team(p)) = r.scope else {
                 return None;
             };
             let info = &book.people[p as usize];

@@ -387,7 +387,8 @@ impl<'a> Scoped<'a> {
         }
     }
 
-    /// Every rep of `scope` the viewer sees over `period`, ranked by `by`
+    /// Every rep (or first-line team: `of`) of `scope` the viewer sees over `period`,
+    /// ranked by `by`
     /// ([`salesorg_engine::leaderboard::leaderboard`] through the viewer's lens, the rows rolled
     /// up as [`Scoped::run`] makes them).
     #[allow(clippy::too_many_arguments)]
@@ -396,6 +397,7 @@ impl<'a> Scoped<'a> {
         scope: Scope,
         period: Period,
         today: Date,
+        of: salesorg_engine::leaderboard::BoardOf,
         kpis: &[&'static str],
         by: &str,
         desc: bool,
@@ -407,6 +409,7 @@ impl<'a> Scoped<'a> {
             scope,
             period,
             today,
+            of,
             kpis,
             by,
             desc,

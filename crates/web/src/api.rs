@@ -48,6 +48,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/scorecard/bulk"),
     ("GET", "/api/explain"),
     ("GET", "/api/reps"),
+    ("GET", "/api/teams"),
     ("GET", "/api/opportunities"),
     ("GET", "/api/leads"),
     ("GET", "/api/activities"),
@@ -77,6 +78,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/scorecard/bulk", get(bulk))
         .route("/api/explain", get(explain))
         .route("/api/reps", get(reps))
+        .route("/api/teams", get(teams))
         .route("/api/opportunities", get(opportunities))
         .route("/api/leads", get(leads))
         .route("/api/activities", get(activities))
@@ -749,12 +751,32 @@ async fn reps(
     Extension(a): Extension<ClientAddr>,
     Query(q): Query<ScQuery>,
 ) -> Result<Response> {
-    as_viewer(app, headers, Method::GET, a.0, move |cx| {
+    board(app, headers, a.0, q, lb::BoardOf::Reps).await
+}
+
+/// Every first-line team of a scope the viewer sees, ranked (the leaderboard of `/teams`).
+async fn teams(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Query(q): Query<ScQuery>,
+) -> Result<Response> {
+    board(app, headers, a.0, q, lb::BoardOf::Teams).await
+}
+
+async fn board(
+    app: Arc<App>,
+    headers: HeaderMap,
+    addr: String,
+    q: ScQuery,
+    of: lb::BoardOf,
+) -> Result<Response> {
+    as_viewer(app, headers, Method::GET, addr, move |cx| {
         let e = cx.scoped.engine;
         let p = period_param(e, q.period.as_deref(), cx.today)?;
         let scope = scope_of(cx, q.scope.as_deref(), Some(&p))?;
         let kpis = match q.kpi.as_deref() {
-            None | Some("") => lb::rep_kpis(cx.scoped.catalog),
+            None | Some("") => of.kpis(cx.scoped.catalog),
             Some(k) => kpis_param(Some(k))?
                 .into_iter()
                 .filter(|k| !kpi::TABLE_KPIS.contains(k))
@@ -766,7 +788,9 @@ async fn reps(
             ));
         }
         let (by, desc) = lb::board_order(&kpis, q.sort.as_deref(), q.dir.as_deref());
-        let board = cx.scoped.leaderboard(scope, p, cx.today, &kpis, by, desc)?;
+        let board = cx
+            .scoped
+            .leaderboard(scope, p, cx.today, of, &kpis, by, desc)?;
         // (a rep looked for by name, id or manager: at their rank on the whole board)
         let text: String = q.q.as_deref().unwrap_or("").chars().take(100).collect();
         let places = lb::board_find(e, &board, &text);

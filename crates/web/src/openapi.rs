@@ -159,6 +159,13 @@ pub const OPERATIONS: &[Op] = &[
     ),
     (
         "GET",
+        "/api/teams",
+        "Every first-line team (a leader with a rep reporting to them in the period) of a scope the viewer sees, ranked by a KPI of the team (default: the Sales Manager role's, after bookings and the quota; quota attainment, highest first), as /api/reps gives reps.",
+        &["scope", "period", "kpi", "sort", "dir", "q"],
+        true,
+    ),
+    (
+        "GET",
         "/api/opportunities",
         "Opportunities attributed to a scope, closing in the period (open ones as of the period's as-of date). Each item's `url` opens it in the CRM where a link is set (`record_url`).",
         SCOPE_PERIOD,

@@ -45,6 +45,8 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/explain.csv", get(explain_csv))
         .route("/reps", get(reps_page))
         .route("/reps.csv", get(reps_csv))
+        .route("/teams", get(teams_page))
+        .route("/teams.csv", get(teams_csv))
         .route("/roles", get(roles_page))
         .route("/roles/compare", get(compare_page))
         .route("/account", get(account_page))
@@ -961,10 +963,10 @@ fn scope_body(cx: &mut Cx, scope: Scope, p: Period) -> Result<Page> {
         if !matches!(scope, Scope::Person(_)) {
             let _ = write!(
                 body,
-                "<p class=\"sub\"><a href=\"/reps?scope={}&amp;period={}\">Every rep of {}, ranked</a></p>",
-                enc(&name),
-                enc(&p.to_string()),
-                esc(&e.scope_title(scope))
+                "<p class=\"sub\"><a href=\"/reps?scope={n}&amp;period={pe}\">Every rep of {}, ranked</a> · <a href=\"/teams?scope={n}&amp;period={pe}\">every first-line team, ranked</a></p>",
+                esc(&e.scope_title(scope)),
+                n = enc(&name),
+                pe = enc(&p.to_string()),
             );
         }
         body.push_str(&charts_for(cx, scope, &p, None)?);
@@ -1168,9 +1170,19 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
     body.push_str("</section>");
     if !card.reports.is_empty() {
         // (and every rep under them, ranked: a leaderboard past the direct reports)
+        // (and the first-line teams, where the reports lead teams themselves)
+        let teams = if card.reports.iter().any(|r| matches!(r, Scope::Team(_))) {
+            format!(
+                " · <a href=\"/teams?scope={}&amp;period={}\">every first-line team, ranked</a>",
+                enc(&scope_name),
+                enc(&pstr)
+            )
+        } else {
+            String::new()
+        };
         let _ = write!(
             body,
-            "<section class=\"table\"><h2>Direct reports</h2><p class=\"sub\"><a href=\"/reps?scope={}&amp;period={}\">Every rep of {}, ranked</a></p>",
+            "<section class=\"table\"><h2>Direct reports</h2><p class=\"sub\"><a href=\"/reps?scope={}&amp;period={}\">Every rep of {}, ranked</a>{teams}</p>",
             enc(&scope_name),
             enc(&pstr),
             esc(&e.scope_title(card.scope))
@@ -1728,8 +1740,9 @@ fn tree_node(out: &mut String, n: &serde_json::Value, depth: usize) {
 /// Rows of a leaderboard page.
 const REPS_PER_PAGE: usize = 100;
 
-/// The leaderboard a query asks for: every rep of the scope the viewer sees, ranked by a
-/// KPI of the rep role's (`sort`, default quota attainment, highest first).
+/// The leaderboard a query asks for: every rep (or first-line team) of the scope the
+/// viewer sees, ranked by a KPI of the rep role's (a Sales Manager's; `sort`, default
+/// quota attainment, highest first).
 struct Board {
     scope: Scope,
     period: Period,
@@ -1742,15 +1755,15 @@ struct Board {
     shown: Vec<usize>,
 }
 
-fn board(cx: &Cx, q: &ScQ) -> Result<Board> {
+fn board(cx: &Cx, q: &ScQ, of: lb::BoardOf) -> Result<Board> {
     let e = cx.scoped.engine;
     let period = period_param(e, q.period.as_deref(), cx.today)?;
     let scope = scope_param(cx, q.scope.as_deref(), &period)?;
-    let kpis = lb::rep_kpis(cx.scoped.catalog);
+    let kpis = of.kpis(cx.scoped.catalog);
     let (by, desc) = lb::board_order(&kpis, q.sort.as_deref(), q.dir.as_deref());
     let reps = cx
         .scoped
-        .leaderboard(scope, period, cx.today, &kpis, by, desc)?;
+        .leaderboard(scope, period, cx.today, of, &kpis, by, desc)?;
     let text: String = q.q.as_deref().unwrap_or("").chars().take(100).collect();
     let shown = lb::board_find(e, &reps, &text);
     Ok(Board {
@@ -1771,9 +1784,60 @@ async fn reps_page(
     Extension(a): Extension<ClientAddr>,
     Query(q): Query<ScQ>,
 ) -> Response {
-    let next = format!("/reps?scope={}", enc(q.scope.as_deref().unwrap_or("")));
-    page(app, headers, Method::GET, a.0, next, None, move |cx| {
-        let b = board(cx, &q)?;
+    board_page(app, headers, a.0, q, lb::BoardOf::Reps).await
+}
+
+async fn teams_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Query(q): Query<ScQ>,
+) -> Response {
+    board_page(app, headers, a.0, q, lb::BoardOf::Teams).await
+}
+
+/// The words a board's page uses for what it ranks: its path, its rows, the heading of
+/// its name column and of its manager column, and who is on it.
+fn board_words(
+    of: lb::BoardOf,
+) -> (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+) {
+    match of {
+        lb::BoardOf::Reps => (
+            "reps",
+            "rep",
+            "Rep",
+            "Manager",
+            "every quota-carrying person with records",
+        ),
+        lb::BoardOf::Teams => (
+            "teams",
+            "team",
+            "Team of",
+            "Reports to",
+            "every first-line team (a leader with a rep reporting to them)",
+        ),
+    }
+}
+
+/// `/reps` and `/teams`: a leaderboard as a page.
+async fn board_page(
+    app: Arc<App>,
+    headers: HeaderMap,
+    addr: String,
+    q: ScQ,
+    of: lb::BoardOf,
+) -> Response {
+    let (path, one, name_col, manager_col, who) = board_words(of);
+    let next = format!("/{path}?scope={}", enc(q.scope.as_deref().unwrap_or("")));
+    page(app, headers, Method::GET, addr, next, None, move |cx| {
+        let b = board(cx, &q, of)?;
+        let many = format!("{one}s");
         let e = cx.scoped.engine;
         let ccy = e.book.settings.currency.as_str().to_owned();
         let name = e.scope_name(b.scope);
@@ -1787,7 +1851,8 @@ async fn reps_page(
         }
         let dir = if b.desc { "desc" } else { "asc" };
         let mut body = format!(
-            "<h1>Reps of {}</h1><p class=\"sub\">{} · {} · {} · ranked by {}, {}</p>",
+            "<h1>{} of {}</h1><p class=\"sub\">{} · {} · {} · ranked by {}, {}</p>",
+            if of == lb::BoardOf::Reps { "Reps" } else { "Teams" },
             esc(&whose),
             esc(&pstr),
             esc(&name),
@@ -1805,30 +1870,31 @@ async fn reps_page(
         let pages = n.div_ceil(REPS_PER_PAGE).max(1);
         let pg = q.page.unwrap_or(1).clamp(1, pages);
         let count = if found {
-            format!("{} of {} reps found", thousands(n as i128), thousands(b.reps.len() as i128))
+            format!("{} of {} {many} found", thousands(n as i128), thousands(b.reps.len() as i128))
         } else if n == 1 {
-            "1 rep".to_owned()
+            format!("1 {one}")
         } else {
-            format!("{} reps", thousands(n as i128))
+            format!("{} {many}", thousands(n as i128))
         };
         let _ = write!(
             body,
-            "<p>{count}: every quota-carrying person with records in {} in {}, each over their own book{} · <a href=\"/reps.csv?{base}&sort={}&dir={dir}\" download>Export CSV</a></p>",
+            "<p>{count}: {who} in {} in {}, each over {}{} · <a href=\"/{path}.csv?{base}&sort={}&dir={dir}\" download>Export CSV</a></p>",
             esc(&whose),
             esc(&pstr),
+            if of == lb::BoardOf::Reps { "their own book" } else { "the team" },
             if cx.scoped.lens().is_everything() { "" } else { " as far as you see it" },
             b.by
         );
         // a rep by name (at their rank), when there are more than a few of them
         if b.reps.len() > 20 || found {
             let all = if found {
-                format!(" <a href=\"/reps?scope={}&amp;period={}&amp;sort={}&amp;dir={dir}\">show all</a>", enc(&name), enc(&pstr), b.by)
+                format!(" <a href=\"/{path}?scope={}&amp;period={}&amp;sort={}&amp;dir={dir}\">show all</a>", enc(&name), enc(&pstr), b.by)
             } else {
                 String::new()
             };
             let _ = write!(
                 body,
-                "<form method=\"get\" action=\"/reps\" class=\"picker\" role=\"search\" aria-label=\"Find a rep\"><input type=\"hidden\" name=\"scope\" value=\"{}\"><input type=\"hidden\" name=\"period\" value=\"{}\"><input type=\"hidden\" name=\"sort\" value=\"{}\"><input type=\"hidden\" name=\"dir\" value=\"{dir}\"><label for=\"rq\">Find a rep</label> <input id=\"rq\" name=\"q\" type=\"search\" maxlength=\"100\" value=\"{}\" placeholder=\"name, id or manager\"> <button type=\"submit\">Find</button>{all}</form>",
+                "<form method=\"get\" action=\"/{path}\" class=\"picker\" role=\"search\" aria-label=\"Find a {one}\"><input type=\"hidden\" name=\"scope\" value=\"{}\"><input type=\"hidden\" name=\"period\" value=\"{}\"><input type=\"hidden\" name=\"sort\" value=\"{}\"><input type=\"hidden\" name=\"dir\" value=\"{dir}\"><label for=\"rq\">Find a {one}</label> <input id=\"rq\" name=\"q\" type=\"search\" maxlength=\"100\" value=\"{}\" placeholder=\"name, id or manager\"> <button type=\"submit\">Find</button>{all}</form>",
                 esc(&name),
                 esc(&pstr),
                 b.by,
@@ -1836,14 +1902,14 @@ async fn reps_page(
             );
         }
         if n == 0 && found {
-            body.push_str("<p class=\"empty\">No rep here has that in their name, id or manager's name.</p>");
-            return Ok(Page { title: format!("Reps of {whose} · {pstr}"), body });
+            let _ = write!(body, "<p class=\"empty\">No {one} here has that in their name, id or manager's name.</p>");
+            return Ok(Page { title: format!("{} of {whose} · {pstr}", if of == lb::BoardOf::Reps { "Reps" } else { "Teams" }), body });
         }
         if n == 0 {
-            body.push_str("<p class=\"empty\">No rep has records here in this period.</p>");
-            return Ok(Page { title: format!("Reps of {whose} · {pstr}"), body });
+            let _ = write!(body, "<p class=\"empty\">No {one} has records here in this period.</p>");
+            return Ok(Page { title: format!("{} of {whose} · {pstr}", if of == lb::BoardOf::Reps { "Reps" } else { "Teams" }), body });
         }
-        body.push_str("<div class=\"scroll\"><table class=\"data board\"><thead><tr><th scope=\"col\" class=\"num\">#</th><th scope=\"col\">Rep</th><th scope=\"col\">Manager</th>");
+        let _ = write!(body, "<div class=\"scroll\"><table class=\"data board\"><thead><tr><th scope=\"col\" class=\"num\">#</th><th scope=\"col\">{name_col}</th><th scope=\"col\">{manager_col}</th>");
         for k in &b.kpis {
             let (next, aria) = if *k == b.by {
                 (if b.desc { "asc" } else { "desc" }, if b.desc { " aria-sort=\"descending\"" } else { " aria-sort=\"ascending\"" })
@@ -1855,7 +1921,7 @@ async fn reps_page(
                 (true, true) => " <span aria-hidden=\"true\">▼</span>",
                 (true, false) => " <span aria-hidden=\"true\">▲</span>",
             };
-            let _ = write!(body, "<th scope=\"col\" class=\"num\"{aria}><a href=\"/reps?{base}&sort={k}&dir={next}\">{}</a>{arrow}</th>", esc(&label(k)));
+            let _ = write!(body, "<th scope=\"col\" class=\"num\"{aria}><a href=\"/{path}?{base}&sort={k}&dir={next}\">{}</a>{arrow}</th>", esc(&label(k)));
         }
         body.push_str("</tr></thead><tbody>");
         let (mut parted, mut marked) = (false, false);
@@ -1880,12 +1946,12 @@ async fn reps_page(
                 enc(&pstr),
                 esc(&info.name)
             );
-            let own = format!("person:{}", info.id.as_str());
+            let own = e.scope_name(of.scope(r.person));
             let get = |k: &str| r.values.iter().find(|x| x.0 == k).map_or(Value::Null(kpi::Why::missing(k)), |x| x.1.clone());
             for k in &b.kpis {
                 let v = get(k);
                 // against the rep's own quota or target, as a leader's direct reports are
-                let target = sc::target_for(e, Scope::Person(r.person), &b.period, k, || get("quota"));
+                let target = sc::target_for(e, of.scope(r.person), &b.period, k, || get("quota"));
                 let (class, title) = against_target(k, &v, target.as_ref(), &b.period, b.as_of, &ccy);
                 marked |= !class.is_empty();
                 let _ = write!(body, "<td class=\"num{class}\"{title}>{}</td>", cell(k, &v, &ccy, &explain_href(k, &own, &b.period)));
@@ -1894,23 +1960,23 @@ async fn reps_page(
         }
         body.push_str("</tbody></table></div>");
         if marked {
-            body.push_str("<p class=\"sub\">Green: at or past the rep's own quota or target (a sum mid-period: on pace for it); red: short of it. The target shows on hover.</p>");
+            let _ = write!(body, "<p class=\"sub\">Green: at or past the {one}'s own quota or target (a sum mid-period: on pace for it); red: short of it. The target shows on hover.</p>");
         }
         if parted {
-            body.push_str("<p class=\"sub\">† In this scope for part of the period (moved in or out): their numbers are their own book over the whole period.</p>");
+            let _ = write!(body, "<p class=\"sub\">† In this scope for part of the period (moved in or out): their numbers are {} over the whole period.</p>", if of == lb::BoardOf::Reps { "their own book" } else { "their team's" });
         }
         if pages > 1 {
             body.push_str("<nav class=\"pages\" aria-label=\"Pages\">");
             if pg > 1 {
-                let _ = write!(body, "<a rel=\"prev\" href=\"/reps?{base}&sort={}&dir={dir}&page={}\">Previous</a> ", b.by, pg - 1);
+                let _ = write!(body, "<a rel=\"prev\" href=\"/{path}?{base}&sort={}&dir={dir}&page={}\">Previous</a> ", b.by, pg - 1);
             }
             let _ = write!(body, "<span>Page {pg} of {pages}</span>");
             if pg < pages {
-                let _ = write!(body, " <a rel=\"next\" href=\"/reps?{base}&sort={}&dir={dir}&page={}\">Next</a>", b.by, pg + 1);
+                let _ = write!(body, " <a rel=\"next\" href=\"/{path}?{base}&sort={}&dir={dir}&page={}\">Next</a>", b.by, pg + 1);
             }
             body.push_str("</nav>");
         }
-        Ok(Page { title: format!("Reps of {whose} · {pstr}"), body })
+        Ok(Page { title: format!("{} of {whose} · {pstr}", if of == lb::BoardOf::Reps { "Reps" } else { "Teams" }), body })
     })
     .await
 }
@@ -1921,8 +1987,29 @@ async fn reps_csv(
     Extension(a): Extension<ClientAddr>,
     Query(q): Query<ScQ>,
 ) -> Response {
-    let r = run_as_viewer(app, headers, Method::GET, a.0, None, move |cx| {
-        let b = board(cx, &q)?;
+    board_csv(app, headers, a.0, q, lb::BoardOf::Reps).await
+}
+
+async fn teams_csv(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Query(q): Query<ScQ>,
+) -> Response {
+    board_csv(app, headers, a.0, q, lb::BoardOf::Teams).await
+}
+
+/// `/reps.csv` and `/teams.csv`: a leaderboard (the rows a search found) as CSV.
+async fn board_csv(
+    app: Arc<App>,
+    headers: HeaderMap,
+    addr: String,
+    q: ScQ,
+    of: lb::BoardOf,
+) -> Response {
+    let (path, one, ..) = board_words(of);
+    let r = run_as_viewer(app, headers, Method::GET, addr, None, move |cx| {
+        let b = board(cx, &q, of)?;
         let e = cx.scoped.engine;
         let name = e.scope_name(b.scope);
         let mut s = String::from("rank,person_id,name,manager_id,manager,whole_period");
@@ -1955,17 +2042,17 @@ async fn reps_csv(
         }
         cx.audit(
             "export",
-            &format!("leaderboard {name} {} ({} reps)", b.period, b.reps.len()),
+            &format!("leaderboard {name} {} ({} {one}s)", b.period, b.reps.len()),
         )?;
         Ok((
-            format!("reps-{}-{}.csv", name.replace(':', "-"), b.period),
+            format!("{path}-{}-{}.csv", name.replace(':', "-"), b.period),
             s,
         ))
     })
     .await;
     match r {
         Ok((name, body)) => crate::api::csv_attachment(&name, body),
-        Err(e) => error_page(e, "/reps"),
+        Err(e) => error_page(e, &format!("/{path}")),
     }
 }
 

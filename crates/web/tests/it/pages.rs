@@ -1779,3 +1779,77 @@ fn people_are_found_by_name_or_id_among_those_the_viewer_sees() {
         "{none}"
     );
 }
+
+/// Every first-line team of a leader's scope, ranked: each a leader with a rep reporting
+/// to them in the period, with the KPIs a Sales Manager is measured by over the team (the
+/// numbers of the team's own scorecard), ranked; the director's managers are all on it; the
+/// page names them as teams and drills into the team.
+#[test]
+fn a_leaders_first_line_teams_are_ranked() {
+    let fx = fixture(BackendKind::Sqlite);
+    let dir = sign_in(&fx, "dir_a", PASSWORD).unwrap();
+    let me = fx.person("dir_a");
+    let q = format!("scope=team:{me}&period=FY2026-Q3");
+    let v = call(&fx, "GET", &format!("/api/teams?{q}"), &dir, None).json();
+    let teams = v["reps"].as_array().unwrap().clone();
+    assert!(teams.len() >= 2, "{v}");
+    let ids: Vec<&str> = teams.iter().map(|t| t["id"].as_str().unwrap()).collect();
+    // the director's own reports who lead reps are each a team on it
+    let card = call(
+        &fx,
+        "GET",
+        &format!("/api/people/{me}?as_of=2026-09-30"),
+        &dir,
+        None,
+    )
+    .json();
+    for r in card["reports"].as_array().unwrap() {
+        let id = r["id"].as_str().unwrap();
+        let theirs = call(
+            &fx,
+            "GET",
+            &format!("/api/people/{id}?as_of=2026-09-30"),
+            &dir,
+            None,
+        )
+        .json();
+        if !theirs["reports"].as_array().unwrap().is_empty() {
+            assert!(ids.contains(&id), "{id} leads a team: {ids:?}");
+        }
+    }
+    assert!(
+        !ids.contains(&me.as_str()),
+        "the director leads no rep directly"
+    );
+    for t in &teams {
+        let id = t["id"].as_str().unwrap();
+        let own = call(&fx, "GET", &format!("/api/scorecard?scope=team:{id}&period=FY2026-Q3&kpi=bookings,quota_attainment,span_of_control"), &dir, None).json();
+        for k in ["bookings", "quota_attainment", "span_of_control"] {
+            assert_eq!(t["kpis"][k], own["kpis"][k], "{id} {k}");
+        }
+    }
+    let att: Vec<f64> = teams
+        .iter()
+        .filter_map(|t| t["kpis"]["quota_attainment"].as_f64())
+        .collect();
+    assert!(att.windows(2).all(|w| w[0] >= w[1]), "{att:?}");
+    let page = call(&fx, "GET", &format!("/teams?{q}"), &dir, None);
+    assert_eq!(page.status, StatusCode::OK);
+    let b = &page.body;
+    assert!(
+        b.contains("<h1>Teams of ")
+            && b.contains("<th scope=\"col\">Team of</th><th scope=\"col\">Reports to</th>"),
+        "{b}"
+    );
+    assert!(
+        b.contains(&format!(
+            "/explain?kpi=quota_attainment&amp;scope=team:{}",
+            ids[0]
+        )),
+        "{b}"
+    );
+    let csv = call(&fx, "GET", &format!("/teams.csv?{q}"), &dir, None).body;
+    assert_eq!(csv.lines().count(), teams.len() + 1, "{csv}");
+    let home = call(&fx, "GET", "/?period=FY2026-Q3", &dir, None).body;
+    assert!(home.contains(&format!("<a href=\"/teams?scope=team:{me}&amp;period=FY2026-Q3\">every first-line team, ranked</a>")), "{home}");
+}
