@@ -791,21 +791,19 @@ pub fn run() -> Result<()> {
                     kpis.join(", ")
                 );
             }
-            let board = salesorg_engine::leaderboard::leaderboard(
+            let board = salesorg_engine::leaderboard::board(
                 &engine,
                 &salesorg_core::scorecard::Lens::everything(),
                 scope,
                 period,
                 today,
                 of,
-                &kpis,
+                kpis,
                 by,
                 desc,
                 &|s, ps, k| engine.run(s, ps, k, today),
             )?;
-            output::leaderboard(
-                &engine, of, scope, &period, today, &kpis, by, desc, &board, g.format,
-            )?;
+            output::leaderboard(&engine, &board, g.format)?;
         }
         Command::Kpis => output::kpis(g.format)?,
         Command::Serve {

@@ -983,68 +983,33 @@ pub fn person_scorecard(
 }
 
 /// `salesorg reps`: the leaderboard, a rep (a team) a line in rank order.
-#[allow(clippy::too_many_arguments)]
 pub fn leaderboard(
     engine: &salesorg_core::scorecard::Engine,
-    of: salesorg_engine::leaderboard::BoardOf,
-    scope: salesorg_core::scorecard::Scope,
-    period: &salesorg_core::period::Period,
-    today: salesorg_core::date::Date,
-    kpis: &[&'static str],
-    by: &str,
-    desc: bool,
-    board: &[salesorg_engine::leaderboard::Ranked],
+    b: &salesorg_engine::leaderboard::Board,
     format: Format,
 ) -> Result<()> {
+    let (scope, period, kpis, by, desc, board) =
+        (b.scope, &b.period, &b.kpis[..], b.by, b.desc, &b.rows[..]);
     let people = &engine.book.people;
-    let teams = of == salesorg_engine::leaderboard::BoardOf::Teams;
+    let teams = b.of == salesorg_engine::leaderboard::BoardOf::Teams;
     let value = |r: &salesorg_engine::leaderboard::Ranked, k: &str| {
         r.values
             .iter()
             .find(|x| x.0 == k)
             .map_or_else(String::new, |x| x.1.to_text(""))
     };
-    let as_of = salesorg_core::scorecard::Engine::as_of(period, today);
+    let as_of = b.as_of;
     match format {
         Format::Json | Format::Toml => {
             let all: Vec<usize> = (0..board.len()).collect();
-            let text = salesorg_engine::leaderboard::leaderboard_json(
-                engine, scope, period, today, by, desc, board, &all,
-            );
+            let text = salesorg_engine::leaderboard::leaderboard_json(engine, b, &all);
             print_json(&serde_json::from_str(&text)?)
         }
         Format::Csv => {
-            let mut header = vec![
-                "rank",
-                "person_id",
-                "name",
-                "manager_id",
-                "manager",
-                "whole_period",
-            ];
-            header.extend_from_slice(kpis);
-            csv_out(
-                &header,
-                board
-                    .iter()
-                    .enumerate()
-                    .map(|(i, r)| {
-                        let mut row = vec![
-                            (i + 1).to_string(),
-                            people[r.person as usize].id.as_str().to_owned(),
-                            people[r.person as usize].name.clone(),
-                            r.manager.map_or_else(String::new, |m| {
-                                people[m as usize].id.as_str().to_owned()
-                            }),
-                            r.manager
-                                .map_or_else(String::new, |m| people[m as usize].name.clone()),
-                            r.whole.to_string(),
-                        ];
-                        row.extend(kpis.iter().map(|k| value(r, k)));
-                        row
-                    })
-                    .collect(),
-            )
+            let all: Vec<usize> = (0..board.len()).collect();
+            let (header, rows) = salesorg_engine::leaderboard::leaderboard_table(engine, b, &all);
+            let header: Vec<&str> = header.iter().map(String::as_str).collect();
+            csv_out(&header, rows)
         }
         Format::Table => {
             outln!(
@@ -1068,6 +1033,7 @@ pub fn leaderboard(
             let mut rows: Vec<Vec<String>> = vec![{
                 let mut h = vec![
                     "#".to_owned(),
+                    format!("was ({})", b.before),
                     if teams { "team of" } else { "rep" }.to_owned(),
                     if teams { "reports to" } else { "manager" }.to_owned(),
                 ];
@@ -1084,6 +1050,11 @@ pub fn leaderboard(
                 };
                 let mut row = vec![
                     (i + 1).to_string(),
+                    b.was
+                        .get(i)
+                        .copied()
+                        .flatten()
+                        .map_or_else(|| "new".to_owned(), |w| (w + 1).to_string()),
                     format!(
                         "{} ({}){mark}",
                         people[r.person as usize].name,
@@ -1106,7 +1077,7 @@ pub fn leaderboard(
                     .iter()
                     .enumerate()
                     .map(|(c, x)| {
-                        if c == 1 || c == 2 {
+                        if c == 2 || c == 3 {
                             format!("{x:<w$}", w = widths[c])
                         } else {
                             format!("{x:>w$}", w = widths[c])

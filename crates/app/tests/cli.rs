@@ -955,7 +955,7 @@ fn reps_are_ranked_by_a_kpi_of_their_own_book() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("rank,person_id,name,manager_id,manager,whole_period,bookings,win_rate")
+        Some("rank,rank_before,person_id,name,manager_id,manager,whole_period,bookings,win_rate")
     );
     let wr: Vec<f64> = lines
         .filter_map(|l| l.rsplit(',').next()?.parse().ok())

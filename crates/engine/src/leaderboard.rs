@@ -263,22 +263,132 @@ pub fn leaderboard(
     Ok(out)
 }
 
-/// A leaderboard ([`leaderboard`]) as the JSON `salesorg reps` and `GET /api/reps` write:
-/// `{"scope", "period", "as_of", "sort", "dir", "total", "reps": [{"id", "name", "rank",
-/// "manager": {"id", "name"} or null, "whole_period", "kpis": {id: value}}]}`
-/// (docs/scorecard.md), with the reps at `places` on the board (those a search found: each
-/// at their rank on the whole board, which has `total`).
+/// A leaderboard made for a period ([`board`]), with each row's rank on the same board over
+/// the period before.
+#[derive(Debug, Clone)]
+pub struct Board {
+    pub of: BoardOf,
+    pub scope: Scope,
+    pub period: Period,
+    pub as_of: Date,
+    pub kpis: Vec<&'static str>,
+    pub by: &'static str,
+    pub desc: bool,
+    pub rows: Vec<Ranked>,
+    /// The period compared with: the one before, to the same day while this one is under
+    /// way (as a scorecard's comparisons are).
+    pub before: Period,
+    /// Each row's rank on the same board over `before` (`None`: not on it then).
+    pub was: Vec<Option<usize>>,
+}
+
+/// The leaderboard of `of` for `scope` over `period` ([`leaderboard`]), and each row's
+/// rank on the same board (the same KPIs and order) over the period before.
 #[allow(clippy::too_many_arguments)]
-pub fn leaderboard_json(
+pub fn board(
     engine: &Engine,
+    lens: &Lens,
     scope: Scope,
-    period: &Period,
+    period: Period,
     today: Date,
-    by: &str,
+    of: BoardOf,
+    kpis: Vec<&'static str>,
+    by: &'static str,
     desc: bool,
-    board: &[Ranked],
+    run: &Runner,
+) -> Result<Board> {
+    let as_of = Engine::as_of(&period, today);
+    let rows = leaderboard(engine, lens, scope, period, today, of, &kpis, by, desc, run)?;
+    let (previous, _, to_date) = crate::scorecard::comparisons(engine, &period, as_of);
+    let before = to_date.map_or(previous, |t| t.0);
+    let then = leaderboard(engine, lens, scope, before, today, of, &[by], by, desc, run)?;
+    let mut rank: Vec<(u32, usize)> = then
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.person, i))
+        .collect();
+    rank.sort_unstable();
+    let was = rows
+        .iter()
+        .map(|r| {
+            rank.binary_search_by_key(&r.person, |x| x.0)
+                .ok()
+                .map(|at| rank[at].1)
+        })
+        .collect();
+    Ok(Board {
+        of,
+        scope,
+        period,
+        as_of,
+        kpis,
+        by,
+        desc,
+        rows,
+        before,
+        was,
+    })
+}
+
+/// A leaderboard as the CSV of `/reps.csv` and `salesorg reps --format csv`: the header
+/// `rank,rank_before,person_id,name,manager_id,manager,whole_period` and a column per KPI
+/// (its value as the bulk export writes it, empty where undefined), a row per place.
+pub fn leaderboard_table(
+    engine: &Engine,
+    b: &Board,
     places: &[usize],
-) -> String {
+) -> (Vec<String>, Vec<Vec<String>>) {
+    let people = &engine.book.people;
+    let mut header: Vec<String> = [
+        "rank",
+        "rank_before",
+        "person_id",
+        "name",
+        "manager_id",
+        "manager",
+        "whole_period",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    header.extend(b.kpis.iter().map(|k| k.to_string()));
+    let rows = places
+        .iter()
+        .filter_map(|&i| Some((i, b.rows.get(i)?)))
+        .map(|(i, r)| {
+            let p = &people[r.person as usize];
+            let m = r.manager.map(|m| &people[m as usize]);
+            let mut row = vec![
+                (i + 1).to_string(),
+                b.was
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .map_or_else(String::new, |w| (w + 1).to_string()),
+                p.id.as_str().to_owned(),
+                p.name.clone(),
+                m.map_or_else(String::new, |m| m.id.as_str().to_owned()),
+                m.map_or_else(String::new, |m| m.name.clone()),
+                r.whole.to_string(),
+            ];
+            row.extend(b.kpis.iter().map(|k| {
+                r.values
+                    .iter()
+                    .find(|x| x.0 == *k)
+                    .map_or_else(String::new, |x| x.1.to_text(""))
+            }));
+            row
+        })
+        .collect();
+    (header, rows)
+}
+
+/// A leaderboard ([`leaderboard`]) as the JSON `salesorg reps` and `GET /api/reps` write:
+/// `{"scope", "period", "as_of", "sort", "dir", "total", "before", "reps": [{"id", "name",
+/// "rank", "rank_before", "manager": {"id", "name"} or null, "whole_period", "kpis": {id:
+/// value}}]}` (docs/scorecard.md), with the rows at `places` on the board (those a search
+/// found: each at their rank on the whole board, which has `total`).
+pub fn leaderboard_json(engine: &Engine, b: &Board, places: &[usize]) -> String {
+    let board = &b.rows;
     let who = |p: u32| {
         let p = &engine.book.people[p as usize];
         format!(
@@ -288,13 +398,14 @@ pub fn leaderboard_json(
         )
     };
     let mut s = format!(
-        "{{\"scope\":{},\"period\":{},\"as_of\":{},\"sort\":{},\"dir\":{},\"total\":{},\"reps\":[",
-        json_str(&engine.scope_name(scope)),
-        json_str(&period.to_string()),
-        json_str(&fmt_date(Engine::as_of(period, today))),
-        json_str(by),
-        json_str(if desc { "desc" } else { "asc" }),
-        board.len()
+        "{{\"scope\":{},\"period\":{},\"as_of\":{},\"sort\":{},\"dir\":{},\"total\":{},\"before\":{},\"reps\":[",
+        json_str(&engine.scope_name(b.scope)),
+        json_str(&b.period.to_string()),
+        json_str(&fmt_date(b.as_of)),
+        json_str(b.by),
+        json_str(if b.desc { "desc" } else { "asc" }),
+        board.len(),
+        json_str(&b.before.to_string())
     );
     for (n, &i) in places.iter().enumerate() {
         let Some(r) = board.get(i) else { continue };
@@ -308,10 +419,15 @@ pub fn leaderboard_json(
             .collect();
         let _ = write!(
             s,
-            "{}{{{},\"rank\":{},\"manager\":{manager},\"whole_period\":{},\"kpis\":{{{}}}}}",
+            "{}{{{},\"rank\":{},\"rank_before\":{},\"manager\":{manager},\"whole_period\":{},\"kpis\":{{{}}}}}",
             if n > 0 { "," } else { "" },
             who(r.person),
             i + 1,
+            b.was
+                .get(i)
+                .copied()
+                .flatten()
+                .map_or("null".to_owned(), |w| (w + 1).to_string()),
             r.whole,
             kpis.join(",")
         );

@@ -388,22 +388,22 @@ impl<'a> Scoped<'a> {
     }
 
     /// Every rep (or first-line team: `of`) of `scope` the viewer sees over `period`,
-    /// ranked by `by`
-    /// ([`salesorg_engine::leaderboard::leaderboard`] through the viewer's lens, the rows rolled
-    /// up as [`Scoped::run`] makes them).
+    /// ranked by `by`, with their ranks over the period before
+    /// ([`salesorg_engine::leaderboard::board`] through the viewer's lens, the rows rolled up
+    /// as [`Scoped::run`] makes them).
     #[allow(clippy::too_many_arguments)]
-    pub fn leaderboard(
+    pub fn board(
         &self,
         scope: Scope,
         period: Period,
         today: Date,
         of: salesorg_engine::leaderboard::BoardOf,
-        kpis: &[&'static str],
-        by: &str,
+        kpis: Vec<&'static str>,
+        by: &'static str,
         desc: bool,
-    ) -> std::result::Result<Vec<salesorg_engine::leaderboard::Ranked>, salesorg_engine::EngineError>
+    ) -> std::result::Result<salesorg_engine::leaderboard::Board, salesorg_engine::EngineError>
     {
-        salesorg_engine::leaderboard::leaderboard(
+        salesorg_engine::leaderboard::board(
             self.engine,
             self.lens(),
             scope,

@@ -788,15 +788,11 @@ async fn board(
             ));
         }
         let (by, desc) = lb::board_order(&kpis, q.sort.as_deref(), q.dir.as_deref());
-        let board = cx
-            .scoped
-            .leaderboard(scope, p, cx.today, of, &kpis, by, desc)?;
+        let board = cx.scoped.board(scope, p, cx.today, of, kpis, by, desc)?;
         // (a rep looked for by name, id or manager: at their rank on the whole board)
         let text: String = q.q.as_deref().unwrap_or("").chars().take(100).collect();
-        let places = lb::board_find(e, &board, &text);
-        Ok(json_text(lb::leaderboard_json(
-            e, scope, &p, cx.today, by, desc, &board, &places,
-        )))
+        let places = lb::board_find(e, &board.rows, &text);
+        Ok(json_text(lb::leaderboard_json(e, &board, &places)))
     })
     .await
 }

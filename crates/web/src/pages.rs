@@ -1740,42 +1740,22 @@ fn tree_node(out: &mut String, n: &serde_json::Value, depth: usize) {
 /// Rows of a leaderboard page.
 const REPS_PER_PAGE: usize = 100;
 
-/// The leaderboard a query asks for: every rep (or first-line team) of the scope the
-/// viewer sees, ranked by a KPI of the rep role's (a Sales Manager's; `sort`, default
-/// quota attainment, highest first).
-struct Board {
-    scope: Scope,
-    period: Period,
-    as_of: Date,
-    kpis: Vec<&'static str>,
-    by: &'static str,
-    desc: bool,
-    reps: Vec<lb::Ranked>,
-    /// The places of the reps shown: those the text looked for finds (`q`), else all.
-    shown: Vec<usize>,
-}
-
-fn board(cx: &Cx, q: &ScQ, of: lb::BoardOf) -> Result<Board> {
+/// The leaderboard a query asks for ([`lb::board`]): every rep (or first-line team) of the
+/// scope the viewer sees, ranked by a KPI of the rep role's (a Sales Manager's; `sort`,
+/// default quota attainment, highest first), with the places of the rows shown (those the
+/// text looked for finds, `q`; else all).
+fn board(cx: &Cx, q: &ScQ, of: lb::BoardOf) -> Result<(lb::Board, Vec<usize>)> {
     let e = cx.scoped.engine;
     let period = period_param(e, q.period.as_deref(), cx.today)?;
     let scope = scope_param(cx, q.scope.as_deref(), &period)?;
     let kpis = of.kpis(cx.scoped.catalog);
     let (by, desc) = lb::board_order(&kpis, q.sort.as_deref(), q.dir.as_deref());
-    let reps = cx
+    let b = cx
         .scoped
-        .leaderboard(scope, period, cx.today, of, &kpis, by, desc)?;
+        .board(scope, period, cx.today, of, kpis, by, desc)?;
     let text: String = q.q.as_deref().unwrap_or("").chars().take(100).collect();
-    let shown = lb::board_find(e, &reps, &text);
-    Ok(Board {
-        scope,
-        period,
-        as_of: Engine::as_of(&period, cx.today),
-        kpis,
-        by,
-        desc,
-        reps,
-        shown,
-    })
+    let shown = lb::board_find(e, &b.rows, &text);
+    Ok((b, shown))
 }
 
 async fn reps_page(
@@ -1836,7 +1816,7 @@ async fn board_page(
     let (path, one, name_col, manager_col, who) = board_words(of);
     let next = format!("/{path}?scope={}", enc(q.scope.as_deref().unwrap_or("")));
     page(app, headers, Method::GET, addr, next, None, move |cx| {
-        let b = board(cx, &q, of)?;
+        let (b, shown) = board(cx, &q, of)?;
         let many = format!("{one}s");
         let e = cx.scoped.engine;
         let ccy = e.book.settings.currency.as_str().to_owned();
@@ -1866,11 +1846,11 @@ async fn board_page(
             keep.push(("q", typed.to_owned()));
         }
         body.push_str(&picker(e, cx.today, &b.period, &keep));
-        let n = b.shown.len();
+        let n = shown.len();
         let pages = n.div_ceil(REPS_PER_PAGE).max(1);
         let pg = q.page.unwrap_or(1).clamp(1, pages);
         let count = if found {
-            format!("{} of {} {many} found", thousands(n as i128), thousands(b.reps.len() as i128))
+            format!("{} of {} {many} found", thousands(n as i128), thousands(b.rows.len() as i128))
         } else if n == 1 {
             format!("1 {one}")
         } else {
@@ -1886,7 +1866,7 @@ async fn board_page(
             b.by
         );
         // a rep by name (at their rank), when there are more than a few of them
-        if b.reps.len() > 20 || found {
+        if b.rows.len() > 20 || found {
             let all = if found {
                 format!(" <a href=\"/{path}?scope={}&amp;period={}&amp;sort={}&amp;dir={dir}\">show all</a>", enc(&name), enc(&pstr), b.by)
             } else {
@@ -1909,7 +1889,7 @@ async fn board_page(
             let _ = write!(body, "<p class=\"empty\">No {one} has records here in this period.</p>");
             return Ok(Page { title: format!("{} of {whose} · {pstr}", if of == lb::BoardOf::Reps { "Reps" } else { "Teams" }), body });
         }
-        let _ = write!(body, "<div class=\"scroll\"><table class=\"data board\"><thead><tr><th scope=\"col\" class=\"num\">#</th><th scope=\"col\">{name_col}</th><th scope=\"col\">{manager_col}</th>");
+        let _ = write!(body, "<div class=\"scroll\"><table class=\"data board\"><thead><tr><th scope=\"col\" class=\"num\">#</th><th scope=\"col\" class=\"num\" title=\"The rank on the same board over {before}\">vs {before}</th><th scope=\"col\">{name_col}</th><th scope=\"col\">{manager_col}</th>", before = esc(&b.before.to_string()));
         for k in &b.kpis {
             let (next, aria) = if *k == b.by {
                 (if b.desc { "asc" } else { "desc" }, if b.desc { " aria-sort=\"descending\"" } else { " aria-sort=\"ascending\"" })
@@ -1925,8 +1905,8 @@ async fn board_page(
         }
         body.push_str("</tr></thead><tbody>");
         let (mut parted, mut marked) = (false, false);
-        for &i in b.shown.iter().skip((pg - 1) * REPS_PER_PAGE).take(REPS_PER_PAGE) {
-            let r = &b.reps[i];
+        for &i in shown.iter().skip((pg - 1) * REPS_PER_PAGE).take(REPS_PER_PAGE) {
+            let r = &b.rows[i];
             let info = &e.book.people[r.person as usize];
             let mark = if r.whole {
                 String::new()
@@ -1938,9 +1918,21 @@ async fn board_page(
                 let mi = &e.book.people[m as usize];
                 format!("<a href=\"/people/{}?period={}\">{}</a>", enc(mi.id.as_str()), enc(&pstr), esc(&mi.name))
             });
+            // the move since the period before: up, down, the same, or new on the board
+            let moved = match b.was.get(i).copied().flatten() {
+                None => format!("<td class=\"num new\" title=\"Not on the board over {}\">new</td>", esc(&b.before.to_string())),
+                Some(w) => {
+                    let title = format!(" title=\"#{} over {}\"", w + 1, esc(&b.before.to_string()));
+                    match w.cmp(&i) {
+                        std::cmp::Ordering::Greater => format!("<td class=\"num up\"{title}>▲ {}</td>", w - i),
+                        std::cmp::Ordering::Less => format!("<td class=\"num down\"{title}>▼ {}</td>", i - w),
+                        std::cmp::Ordering::Equal => format!("<td class=\"num\"{title}>=</td>"),
+                    }
+                }
+            };
             let _ = write!(
                 body,
-                "<tr><td class=\"num\">{}</td><th scope=\"row\"><a href=\"/people/{}?period={}\">{}</a>{mark}</th><td>{manager}</td>",
+                "<tr><td class=\"num\">{}</td>{moved}<th scope=\"row\"><a href=\"/people/{}?period={}\">{}</a>{mark}</th><td>{manager}</td>",
                 i + 1,
                 enc(info.id.as_str()),
                 enc(&pstr),
@@ -2009,40 +2001,17 @@ async fn board_csv(
 ) -> Response {
     let (path, one, ..) = board_words(of);
     let r = run_as_viewer(app, headers, Method::GET, addr, None, move |cx| {
-        let b = board(cx, &q, of)?;
+        let (b, shown) = board(cx, &q, of)?;
         let e = cx.scoped.engine;
         let name = e.scope_name(b.scope);
-        let mut s = String::from("rank,person_id,name,manager_id,manager,whole_period");
-        for k in &b.kpis {
-            s.push(',');
-            s.push_str(k);
-        }
-        s.push_str("\r\n");
-        for &i in &b.shown {
-            let r = &b.reps[i];
-            let info = &e.book.people[r.person as usize];
-            let m = r.manager.map(|m| &e.book.people[m as usize]);
-            let mut cells = vec![
-                (i + 1).to_string(),
-                info.id.as_str().to_owned(),
-                info.name.clone(),
-                m.map_or_else(String::new, |m| m.id.as_str().to_owned()),
-                m.map_or_else(String::new, |m| m.name.clone()),
-                r.whole.to_string(),
-            ];
-            for k in &b.kpis {
-                cells.push(
-                    r.values
-                        .iter()
-                        .find(|x| x.0 == *k)
-                        .map_or_else(String::new, |x| x.1.to_text("")),
-                );
-            }
-            s.push_str(&csv_row(cells.iter().map(String::as_str)));
+        let (header, rows) = lb::leaderboard_table(e, &b, &shown);
+        let mut s = csv_row(header.iter().map(String::as_str));
+        for r in &rows {
+            s.push_str(&csv_row(r.iter().map(String::as_str)));
         }
         cx.audit(
             "export",
-            &format!("leaderboard {name} {} ({} {one}s)", b.period, b.reps.len()),
+            &format!("leaderboard {name} {} ({} {one}s)", b.period, b.rows.len()),
         )?;
         Ok((
             format!("{path}-{}-{}.csv", name.replace(':', "-"), b.period),

@@ -1447,6 +1447,29 @@ fn a_leaders_reps_are_ranked_by_any_of_their_kpis() {
     let firsts: Vec<f64> = wr.iter().map_while(|x| *x).collect();
     assert!(firsts.windows(2).all(|w| w[0] <= w[1]), "{wr:?}");
     assert_eq!(wr.len(), reps.len());
+    // each rep's rank on the same board over the quarter before
+    assert_eq!(v["before"], "FY2026-Q2");
+    let q2 = call(
+        &fx,
+        "GET",
+        &format!("/api/reps?scope=team:{me}&period=FY2026-Q2"),
+        &dir,
+        None,
+    )
+    .json();
+    let before: std::collections::HashMap<&str, u64> = q2["reps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap(), r["rank"].as_u64().unwrap()))
+        .collect();
+    let mut moved = 0;
+    for r in &reps {
+        let want = before.get(r["id"].as_str().unwrap()).copied();
+        assert_eq!(r["rank_before"].as_u64(), want, "{r}");
+        moved += usize::from(want.is_some_and(|w| w != r["rank"].as_u64().unwrap()));
+    }
+    assert!(moved > 0, "ranks move between quarters");
     // a rep looked for by name is found at their rank on the whole board
     let target = &reps[reps.len() / 2];
     let tname = target["name"].as_str().unwrap();
@@ -1480,7 +1503,17 @@ fn a_leaders_reps_are_ranked_by_any_of_their_kpis() {
         )),
         "{page}"
     );
-    assert!(page.contains(&format!("<tr><td class=\"num\">{}</td><th scope=\"row\"><a href=\"/people/{}?period=FY2026-Q3\">{tname}</a>", target["rank"], target["id"].as_str().unwrap())), "{page}");
+    let row = page
+        .split("<tr>")
+        .find(|r| r.starts_with(&format!("<td class=\"num\">{}</td>", target["rank"])))
+        .unwrap_or_else(|| panic!("{page}"));
+    assert!(
+        row.contains(&format!(
+            "<th scope=\"row\"><a href=\"/people/{}?period=FY2026-Q3\">{tname}</a>",
+            target["id"].as_str().unwrap()
+        )),
+        "{row}"
+    );
     assert!(
         page.contains(&format!("&q={}&sort=win_rate", word.to_uppercase())),
         "the sorts keep the search: {page}"
@@ -1528,10 +1561,44 @@ fn a_leaders_reps_are_ranked_by_any_of_their_kpis() {
         "{b}"
     );
     let first = reps[0]["name"].as_str().unwrap();
-    assert!(b.contains(&format!("<tr><td class=\"num\">1</td><th scope=\"row\"><a href=\"/people/{}?period=FY2026-Q3\">{first}</a>", reps[0]["id"].as_str().unwrap())), "{b}");
+    let row1 = b
+        .split("<tr><td class=\"num\">1</td>")
+        .nth(1)
+        .unwrap()
+        .split("</tr>")
+        .next()
+        .unwrap();
+    assert!(
+        row1.contains(&format!(
+            "<th scope=\"row\"><a href=\"/people/{}?period=FY2026-Q3\">{first}</a>",
+            reps[0]["id"].as_str().unwrap()
+        )),
+        "{b}"
+    );
     assert!(
         b.contains("aria-sort=\"descending\"><a href=\"/reps?scope="),
         "{b}"
+    );
+    // the move since the quarter before, on each row
+    assert!(
+        b.contains("title=\"The rank on the same board over FY2026-Q2\">vs FY2026-Q2</th>"),
+        "{b}"
+    );
+    let r0 = &reps[0];
+    let cell = match r0["rank_before"].as_u64() {
+        None => "new</td>".to_owned(),
+        Some(1) => "title=\"#1 over FY2026-Q2\">=</td>".to_owned(),
+        Some(w) => format!("title=\"#{w} over FY2026-Q2\">▲ {}</td>", w - 1),
+    };
+    let moved = b
+        .split("<tr><td class=\"num\">1</td>")
+        .nth(1)
+        .and_then(|r| r.split("</td>").next())
+        .map(|c| format!("{c}</td>"))
+        .unwrap_or_default();
+    assert!(
+        moved.starts_with("<td class=\"num") && moved.ends_with(&cell),
+        "{cell} in {b}"
     );
     // each rep against their own quota: green at or past it, red short of it
     let att_cells: Vec<&str> = b
@@ -1560,7 +1627,7 @@ fn a_leaders_reps_are_ranked_by_any_of_their_kpis() {
     let mut lines = csv.lines();
     assert!(
         lines.next().unwrap().starts_with(
-            "rank,person_id,name,manager_id,manager,whole_period,bookings,quota,quota_attainment"
+            "rank,rank_before,person_id,name,manager_id,manager,whole_period,bookings,quota,quota_attainment"
         ),
         "{csv}"
     );
