@@ -1831,14 +1831,15 @@ async fn board_page(
         }
         let dir = if b.desc { "desc" } else { "asc" };
         let mut body = format!(
-            "<h1>{} of {}</h1><p class=\"sub\">{} · {} · {} · ranked by {}, {}</p>",
+            "<h1>{} of {}</h1><p class=\"sub\">{} · {} · {} · ranked by {}, {} · moves since {}</p>",
             if of == lb::BoardOf::Reps { "Reps" } else { "Teams" },
             esc(&whose),
             esc(&pstr),
             esc(&name),
             as_of_text(&b.period, b.as_of),
             esc(&label(b.by)),
-            if b.desc { "highest first" } else { "lowest first" }
+            if b.desc { "highest first" } else { "lowest first" },
+            esc(&b.before.to_string())
         );
         // (another period keeps the sort and the rep looked for)
         let mut keep = vec![("scope", name.clone()), ("sort", b.by.to_owned()), ("dir", dir.to_owned())];
@@ -1889,7 +1890,7 @@ async fn board_page(
             let _ = write!(body, "<p class=\"empty\">No {one} has records here in this period.</p>");
             return Ok(Page { title: format!("{} of {whose} · {pstr}", if of == lb::BoardOf::Reps { "Reps" } else { "Teams" }), body });
         }
-        let _ = write!(body, "<div class=\"scroll\"><table class=\"data board\"><thead><tr><th scope=\"col\" class=\"num\">#</th><th scope=\"col\" class=\"num\" title=\"The rank on the same board over {before}\">vs {before}</th><th scope=\"col\">{name_col}</th><th scope=\"col\">{manager_col}</th>", before = esc(&b.before.to_string()));
+        let _ = write!(body, "<div class=\"scroll\"><table class=\"data board\"><thead><tr><th scope=\"col\" class=\"num\">#</th><th scope=\"col\" class=\"num\" title=\"The move since the rank on the same board over {before}\">Move</th><th scope=\"col\">{name_col}</th><th scope=\"col\">{manager_col}</th>", before = esc(&b.before.to_string()));
         for k in &b.kpis {
             let (next, aria) = if *k == b.by {
                 (if b.desc { "asc" } else { "desc" }, if b.desc { " aria-sort=\"descending\"" } else { " aria-sort=\"ascending\"" })

@@ -1581,7 +1581,11 @@ fn a_leaders_reps_are_ranked_by_any_of_their_kpis() {
     );
     // the move since the quarter before, on each row
     assert!(
-        b.contains("title=\"The rank on the same board over FY2026-Q2\">vs FY2026-Q2</th>"),
+        b.contains("title=\"The move since the rank on the same board over FY2026-Q2\">Move</th>"),
+        "{b}"
+    );
+    assert!(
+        b.contains("highest first · moves since FY2026-Q2</p>"),
         "{b}"
     );
     let r0 = &reps[0];
