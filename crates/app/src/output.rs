@@ -1050,11 +1050,8 @@ pub fn leaderboard(
                 };
                 let mut row = vec![
                     (i + 1).to_string(),
-                    b.was
-                        .get(i)
-                        .copied()
-                        .flatten()
-                        .map_or_else(|| "new".to_owned(), |w| (w + 1).to_string()),
+                    b.rank_before(i)
+                        .map_or_else(|| "new".to_owned(), |w| w.to_string()),
                     format!(
                         "{} ({}){mark}",
                         people[r.person as usize].name,

@@ -278,8 +278,15 @@ pub struct Board {
     /// The period compared with: the one before, to the same day while this one is under
     /// way (as a scorecard's comparisons are).
     pub before: Period,
-    /// Each row's rank on the same board over `before` (`None`: not on it then).
+    /// Each row's place on the same board over `before` (`None`: not on it then).
     pub was: Vec<Option<usize>>,
+}
+
+impl Board {
+    /// The rank (from 1) over `before` of the row at place `i` (`None`: not on it then).
+    pub fn rank_before(&self, i: usize) -> Option<usize> {
+        self.was.get(i).copied().flatten().map(|w| w + 1)
+    }
 }
 
 /// The leaderboard of `of` for `scope` over `period` ([`leaderboard`]), and each row's
@@ -359,11 +366,7 @@ pub fn leaderboard_table(
             let m = r.manager.map(|m| &people[m as usize]);
             let mut row = vec![
                 (i + 1).to_string(),
-                b.was
-                    .get(i)
-                    .copied()
-                    .flatten()
-                    .map_or_else(String::new, |w| (w + 1).to_string()),
+                b.rank_before(i).map_or_else(String::new, |w| w.to_string()),
                 p.id.as_str().to_owned(),
                 p.name.clone(),
                 m.map_or_else(String::new, |m| m.id.as_str().to_owned()),
@@ -423,11 +426,8 @@ pub fn leaderboard_json(engine: &Engine, b: &Board, places: &[usize]) -> String 
             if n > 0 { "," } else { "" },
             who(r.person),
             i + 1,
-            b.was
-                .get(i)
-                .copied()
-                .flatten()
-                .map_or("null".to_owned(), |w| (w + 1).to_string()),
+            b.rank_before(i)
+                .map_or("null".to_owned(), |w| w.to_string()),
             r.whole,
             kpis.join(",")
         );
