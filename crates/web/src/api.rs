@@ -429,6 +429,8 @@ async fn people(
 ) -> Result<Json<J>> {
     as_viewer(app, headers, Method::GET, a.0, move |cx| {
         let d = date_param(q.as_of.as_deref(), cx.today)?;
+        // (an account linked to nobody sees no one: not found, as the org chart is)
+        cx.scoped.home().ok_or(WebError::NotFound)?;
         let text: String = q.q.as_deref().unwrap_or("").chars().take(100).collect();
         if text.trim().is_empty() {
             return Err(WebError::BadRequest("q: a name or id to look for".into()));

@@ -1579,6 +1579,8 @@ const FOUND: usize = 50;
 /// their role, manager and units on day `d`, linked to their scorecard and their place in
 /// the chart.
 fn people_found(cx: &mut Cx, text: &str, d: Date) -> Result<Page> {
+    // (an account linked to nobody sees no one: not found, as the org chart is)
+    cx.scoped.home().ok_or(WebError::NotFound)?;
     let text: String = text.chars().take(100).collect();
     let e = cx.scoped.engine;
     let (n, found) = cx.scoped.find_people(&text, FOUND);

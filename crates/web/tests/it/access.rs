@@ -84,6 +84,8 @@ fn every_route_answers_each_viewer_only_within_their_scope() {
                     format!("/api/opportunities?scope=team:{t}&period={Q}&per_page=500"),
                     format!("/api/leads?scope=team:{t}&period={Q}&per_page=500"),
                     format!("/api/activities?scope=team:{t}&period={Q}&per_page=500"),
+                    format!("/api/reps?scope=team:{t}&period={Q}"),
+                    format!("/api/teams?scope=team:{t}&period={Q}"),
                 ];
                 for uri in &routes {
                     let r = call(&fx, "GET", uri, &auth, None);
@@ -143,6 +145,9 @@ fn every_route_answers_each_viewer_only_within_their_scope() {
                 "/api/scorecard/bulk?grain=month&from=2026-01&to=2026-09&format=csv".to_owned(),
                 format!("/api/explain?kpi=win_rate&period={Q}"),
                 format!("/api/opportunities?period={Q}&per_page=500"),
+                format!("/api/reps?period={Q}"),
+                format!("/api/teams?period={Q}"),
+                "/api/people?q=a&limit=500".to_owned(),
             ] {
                 let r = call(&fx, "GET", &uri, &auth, None);
                 let ok = viewer != "admin" || uri == "/api/me" || uri.contains("/bulk");
