@@ -1608,7 +1608,7 @@ fn people_found(cx: &mut Cx, text: &str, d: Date) -> Result<Page> {
             body,
         });
     }
-    body.push_str("<div class=\"scroll\"><table class=\"data\"><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Id</th><th scope=\"col\">Role</th><th scope=\"col\">Manager</th><th scope=\"col\">Units</th><th scope=\"col\"></th></tr></thead><tbody>");
+    body.push_str("<div class=\"scroll\"><table class=\"data found\"><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Id</th><th scope=\"col\">Role</th><th scope=\"col\">Manager</th><th scope=\"col\">Units</th><th scope=\"col\"></th></tr></thead><tbody>");
     for p in found {
         // (someone who has left: as they were on their last day, under their manager then)
         let info = &e.book.people[p as usize];
@@ -1650,7 +1650,7 @@ fn people_found(cx: &mut Cx, text: &str, d: Date) -> Result<Page> {
             .unwrap_or(id);
         let _ = write!(
             body,
-            "<tr><th scope=\"row\"><a href=\"/people/{}\">{}</a>{left}</th><td class=\"nowrap\">{}</td><td>{}</td><td>{manager}</td><td>{}</td><td><a href=\"/org?root={}&amp;as_of={}\">in the chart</a></td></tr>",
+            "<tr><th scope=\"row\"><a href=\"/people/{}\">{}</a>{left}</th><td class=\"nowrap\">{}</td><td>{}</td><td data-label=\"Manager\">{manager}</td><td class=\"units\" data-label=\"Units\">{}</td><td><a href=\"/org?root={}&amp;as_of={}\">in the chart</a></td></tr>",
             enc(id),
             esc(card["name"].as_str().unwrap_or("")),
             esc(id),

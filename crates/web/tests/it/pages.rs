@@ -1841,7 +1841,7 @@ fn people_are_found_by_name_or_id_among_those_the_viewer_sees() {
         "{row}"
     );
     assert!(
-        row.contains("<td><a href=\"/people/"),
+        row.contains("<td data-label=\"Manager\"><a href=\"/people/"),
         "a manager on their last day: {row}"
     );
     let none = call(&fx, "GET", "/org?q=zzzzqqq", &cro, None).body;
