@@ -770,19 +770,9 @@ pub fn run() -> Result<()> {
             } else {
                 salesorg_engine::leaderboard::BoardOf::Reps
             };
-            let kpis = if kpi.is_empty() {
-                of.kpis(&cat)
-            } else {
-                salesorg_engine::scorecard::parse_kpis(kpi)?
-                    .into_iter()
-                    .filter(|k| !salesorg_core::kpi::TABLE_KPIS.contains(k))
-                    .collect()
-            };
-            if kpis.is_empty() {
-                bail!(
-                    "--kpi: a leaderboard shows KPIs of one value: a table (stage_conversion, days_in_stage_avg, loss_reasons) is not one"
-                );
-            }
+            let kpis = of
+                .kpis_asked(&cat, kpi)
+                .map_err(|e| anyhow!("--kpi: {e}"))?;
             let (by, desc) =
                 salesorg_engine::leaderboard::board_order(&kpis, sort.as_deref(), dir.as_deref());
             if let Some(s) = sort.as_deref().filter(|s| *s != by) {

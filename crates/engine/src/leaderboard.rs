@@ -9,7 +9,7 @@ use salesorg_core::catalog::Catalog;
 use salesorg_core::date::{Date, fmt_date};
 use salesorg_core::kpi::{self, Value, json_str};
 use salesorg_core::period::Period;
-use salesorg_core::scorecard::{Engine, Lens, Scope};
+use salesorg_core::scorecard::{Engine, Lens, Scope, ScorecardError};
 
 use crate::Result;
 use crate::scorecard::{Runner, holds};
@@ -60,6 +60,31 @@ impl BoardOf {
             out = vec!["bookings", "quota", "quota_attainment", "win_rate"];
         }
         out
+    }
+}
+
+impl BoardOf {
+    /// The KPIs a board shows: those asked for (ids, comma-separated or not), tables left
+    /// out; none asked for, [`BoardOf::kpis`]. Asked only for tables, refused: a board ranks
+    /// by a KPI of one value.
+    pub fn kpis_asked(
+        self,
+        catalog: &Catalog,
+        asked: &[String],
+    ) -> std::result::Result<Vec<&'static str>, ScorecardError> {
+        if asked.iter().all(|a| a.trim().is_empty()) {
+            return Ok(self.kpis(catalog));
+        }
+        let kpis: Vec<&'static str> = crate::scorecard::parse_kpis(asked)?
+            .into_iter()
+            .filter(|k| !kpi::TABLE_KPIS.contains(k))
+            .collect();
+        if kpis.is_empty() {
+            return Err(ScorecardError::Kpi(
+                "a leaderboard shows KPIs of one value: a table (stage_conversion, days_in_stage_avg, loss_reasons) is not one".into(),
+            ));
+        }
+        Ok(kpis)
     }
 }
 

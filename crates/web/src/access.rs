@@ -430,7 +430,7 @@ impl<'a> Scoped<'a> {
             .filter_map(|p| {
                 let info = &book.people[p as usize];
                 let (name, id) = (info.name.as_str(), info.id.as_str());
-                let rank = if id.eq_ignore_ascii_case(&t) || id.to_lowercase() == t {
+                let rank = if id.to_lowercase() == t {
                     0
                 } else if name
                     .split_whitespace()

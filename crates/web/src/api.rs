@@ -777,18 +777,10 @@ async fn board(
         let e = cx.scoped.engine;
         let p = period_param(e, q.period.as_deref(), cx.today)?;
         let scope = scope_of(cx, q.scope.as_deref(), Some(&p))?;
-        let kpis = match q.kpi.as_deref() {
-            None | Some("") => of.kpis(cx.scoped.catalog),
-            Some(k) => kpis_param(Some(k))?
-                .into_iter()
-                .filter(|k| !kpi::TABLE_KPIS.contains(k))
-                .collect(),
-        };
-        if kpis.is_empty() {
-            return Err(WebError::BadRequest(
-                "a leaderboard shows KPIs of one value: a table (stage_conversion, days_in_stage_avg, loss_reasons) is not one".into(),
-            ));
-        }
+        let asked: Vec<String> = q.kpi.iter().cloned().collect();
+        let kpis = of
+            .kpis_asked(cx.scoped.catalog, &asked)
+            .map_err(bad_input)?;
         let (by, desc) = lb::board_order(&kpis, q.sort.as_deref(), q.dir.as_deref());
         let board = cx.scoped.board(scope, p, cx.today, of, kpis, by, desc)?;
         // (a rep looked for by name, id or manager: at their rank on the whole board)
