@@ -72,6 +72,7 @@ impl Command {
             Command::Scorecard(_) => ("scorecard", TABLE_JSON_CSV),
             Command::Explain { .. } => ("explain", TABLE_JSON_CSV),
             Command::Reps { .. } => ("reps", TABLE_JSON_CSV),
+            Command::Trend { .. } => ("trend", TABLE_JSON_CSV),
             Command::Kpis => ("kpis", TABLE_JSON_CSV),
             Command::Serve { .. } => ("serve", TABLE),
             Command::User {
@@ -213,6 +214,25 @@ pub enum Command {
         /// standard error (a benchmark of the first render of a drill-down page).
         #[arg(long, default_value_t = 0)]
         repeat: usize,
+    },
+    /// A KPI's history: its value for a scope in each of the periods leading up to one,
+    /// with its quota or target.
+    Trend {
+        /// The KPI id (see `salesorg kpis`).
+        kpi: String,
+        /// person:ID, team:ID, unit:ID or company.
+        #[arg(long, default_value = "company")]
+        scope: String,
+        /// The last period: 2024-03, FY2024-Q1, FY2024 or 2024-01-15..2024-02-15 (default:
+        /// this quarter); the ones before it are of the same length.
+        #[arg(long)]
+        period: Option<String>,
+        /// How many periods, 1 to 36 (default: 12 months, 8 quarters, 5 years or 8 ranges).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=36))]
+        periods: Option<u16>,
+        /// Observe open records as of this date instead of today.
+        #[arg(long)]
+        as_of: Option<String>,
     },
     /// Every rep of a scope, each over their own book, ranked by a KPI (a leaderboard); with
     /// --teams, every first-line team.
@@ -794,6 +814,40 @@ pub fn run() -> Result<()> {
                 &|s, ps, k| engine.run(s, ps, k, today),
             )?;
             output::leaderboard(&engine, &board, g.format)?;
+        }
+        Command::Trend {
+            kpi,
+            scope,
+            period,
+            periods,
+            as_of,
+        } => {
+            let mut store = open(g)?;
+            let cat = catalog(g)?;
+            let today = date_arg(as_of, "as-of")?.unwrap_or_else(today);
+            let k = salesorg_engine::scorecard::parse_kpis(std::slice::from_ref(kpi))?;
+            let k = *k.first().ok_or_else(|| anyhow!("name a KPI"))?;
+            let (engine, _) =
+                salesorg_engine::scorecard::load(&mut store, &cat, false, true, &Bar::new())?;
+            let scope = scope_of(&engine, scope)?;
+            let period = match period {
+                Some(p) => salesorg_core::period::Period::parse(p, &engine.book.settings.fiscal)?,
+                None => default_period(&engine, today),
+            };
+            let n = periods.map_or_else(
+                || salesorg_engine::trend::default_length(&engine, &period),
+                usize::from,
+            );
+            let t = salesorg_engine::trend::trend_by(
+                &engine,
+                scope,
+                period,
+                k,
+                n,
+                today,
+                &|s, ps, ks| engine.run(s, ps, ks, today),
+            )?;
+            output::trend(&engine, &t, g.format)?;
         }
         Command::Kpis => output::kpis(g.format)?,
         Command::Serve {

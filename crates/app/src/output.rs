@@ -1282,3 +1282,55 @@ pub fn kpis(format: Format) -> Result<()> {
         }
     }
 }
+
+/// A KPI's history: JSON as `GET /api/trend` answers, CSV as its table, or a table with the
+/// scope and KPI above it.
+pub fn trend(
+    engine: &salesorg_core::scorecard::Engine,
+    t: &salesorg_engine::trend::Trend,
+    format: Format,
+) -> Result<()> {
+    match format {
+        Format::Json | Format::Toml => print_json(&serde_json::from_str(
+            &salesorg_engine::trend::trend_json(engine, t),
+        )?),
+        Format::Csv => {
+            let (header, rows) = salesorg_engine::trend::trend_table(t);
+            let header: Vec<&str> = header.iter().map(String::as_str).collect();
+            csv_out(&header, rows)
+        }
+        Format::Table => {
+            outln!(
+                "{} of {} · {} periods",
+                t.kpi,
+                engine.scope_name(t.scope),
+                t.points.len()
+            );
+            let (header, rows) = salesorg_engine::trend::trend_table(t);
+            let mut all = vec![header];
+            all.extend(rows.into_iter().map(|mut r| {
+                for c in &mut r[2..4] {
+                    if c.is_empty() {
+                        *c = "—".to_owned();
+                    }
+                }
+                r
+            }));
+            let widths: Vec<usize> = (0..all[0].len())
+                .map(|c| all.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+                .collect();
+            for r in &all {
+                let line: Vec<String> = r
+                    .iter()
+                    .enumerate()
+                    .map(|(c, x)| match c {
+                        2 | 3 => format!("{x:>w$}", w = widths[c]),
+                        _ => format!("{x:<w$}", w = widths[c]),
+                    })
+                    .collect();
+                outln!("{}", line.join("  ").trim_end());
+            }
+            Ok(())
+        }
+    }
+}

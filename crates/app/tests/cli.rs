@@ -1597,3 +1597,54 @@ fn a_mistyped_scope_person_or_kpi_is_answered_with_a_likely_meaning() {
     );
     ok(&["--db", &db, "user", "add", "lee", "--person", "P3"]);
 }
+
+/// `trend` gives a KPI's history: each period's value is the scorecard's own for it, with
+/// the quota beside bookings, the one asked for last; in JSON, CSV and a table; a table-
+/// valued KPI and a length out of range are refused.
+#[test]
+fn trend_gives_each_periods_own_number() {
+    let (_dir, db) = small_demo();
+    let j: serde_json::Value = serde_json::from_str(&ok(&words(&format!(
+        "--db {db} --format json trend bookings --scope team:P-00001 --period FY2025-Q4 --periods 4"
+    ))))
+    .unwrap();
+    let points = j["points"].as_array().unwrap();
+    let periods: Vec<&str> = points
+        .iter()
+        .map(|p| p["period"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        periods,
+        ["FY2025-Q1", "FY2025-Q2", "FY2025-Q3", "FY2025-Q4"],
+        "{j}"
+    );
+    for p in points {
+        let period = p["period"].as_str().unwrap();
+        let own: serde_json::Value = serde_json::from_str(&ok(&words(&format!(
+            "--db {db} --format json scorecard --scope team:P-00001 --period {period} --kpi bookings,quota"
+        ))))
+        .unwrap();
+        let own = if own.is_array() { own[0].clone() } else { own };
+        assert_eq!(p["value"], own["kpis"]["bookings"], "{period}");
+        assert_eq!(p["target"], own["kpis"]["quota"], "{period}");
+    }
+    let csv = ok(&words(&format!(
+        "--db {db} --format csv trend win_rate --scope team:P-00001 --period FY2025-Q4 --periods 4"
+    )));
+    assert_eq!(
+        csv.lines().next(),
+        Some("period,as_of,win_rate,target,under_way")
+    );
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    let table = ok(&words(&format!(
+        "--db {db} trend win_rate --scope team:P-00001 --period FY2025-Q4 --periods 4"
+    )));
+    assert!(
+        table.starts_with("win_rate of team:P-00001 · 4 periods"),
+        "{table}"
+    );
+    assert!(fails(&words(&format!("--db {db} trend stage_conversion"))).contains("a table"));
+    let long = run(&words(&format!("--db {db} trend win_rate --periods 40")));
+    assert!(!long.status.success());
+    assert!(String::from_utf8_lossy(&long.stderr).contains("40"));
+}

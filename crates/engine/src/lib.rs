@@ -1,6 +1,7 @@
 //! salesorg-engine owns the work done on a store: importing CRM exports (Salesforce,
 //! HubSpot, Maven, any CSV through a mapping file, and salesorg's own CSV formats), and
-//! generating the demo org, and loading and rendering scorecards.
+//! generating the demo org, and loading and rendering scorecards, leaderboards and a KPI's
+//! history.
 
 pub mod csvread;
 pub mod demo;
@@ -10,6 +11,7 @@ pub mod problem;
 pub mod scorecard;
 pub mod sfexport;
 pub mod snapshot;
+pub mod trend;
 
 pub use problem::{Problem, Problems};
 

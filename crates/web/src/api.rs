@@ -18,6 +18,7 @@ use salesorg_core::period::{Grain, Period};
 use salesorg_core::scorecard::{Engine, Scope, bulk_periods};
 use salesorg_engine::leaderboard as lb;
 use salesorg_engine::scorecard as sc;
+use salesorg_engine::trend;
 
 use crate::access::{Access, Cx, Scoped, records::Kind};
 use crate::auth::{self, Principal, Via};
@@ -47,6 +48,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/scorecard/person/{id}"),
     ("GET", "/api/scorecard/bulk"),
     ("GET", "/api/explain"),
+    ("GET", "/api/trend"),
     ("GET", "/api/reps"),
     ("GET", "/api/teams"),
     ("GET", "/api/opportunities"),
@@ -77,6 +79,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/scorecard/person/{id}", get(person_scorecard))
         .route("/api/scorecard/bulk", get(bulk))
         .route("/api/explain", get(explain))
+        .route("/api/trend", get(trend_of))
         .route("/api/reps", get(reps))
         .route("/api/teams", get(teams))
         .route("/api/opportunities", get(opportunities))
@@ -515,6 +518,8 @@ struct ScQuery {
     /// A leaderboard's ranking: a KPI, and `asc` or `desc`.
     sort: Option<String>,
     dir: Option<String>,
+    /// A KPI's history: how many periods, the one asked for last.
+    periods: Option<usize>,
 }
 
 /// The period a request names, else the quarter of [`Engine::current_day`].
@@ -754,6 +759,43 @@ async fn reps(
     Query(q): Query<ScQuery>,
 ) -> Result<Response> {
     board(app, headers, a.0, q, lb::BoardOf::Reps).await
+}
+
+/// A KPI's history for a scope the viewer sees: its value over the periods leading up to
+/// one, each with its target (`?kpi=&scope=&period=&periods=`; docs/scorecard.md).
+async fn trend_of(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Extension(a): Extension<ClientAddr>,
+    Query(q): Query<ScQuery>,
+) -> Result<Response> {
+    as_viewer(app, headers, Method::GET, a.0, move |cx| {
+        let e = cx.scoped.engine;
+        let p = period_param(e, q.period.as_deref(), cx.today)?;
+        let scope = scope_of(cx, q.scope.as_deref(), Some(&p))?;
+        let k = kpis_param(q.kpi.as_deref().filter(|s| !s.trim().is_empty()))?;
+        let [k] = k.as_slice() else {
+            return Err(WebError::BadRequest(
+                "kpi: name one KPI (see /api/kpis)".into(),
+            ));
+        };
+        let n = match q.periods {
+            None => trend::default_length(e, &p),
+            Some(n @ 1..=trend::MAX_PERIODS) => n,
+            Some(n) => {
+                return Err(WebError::BadRequest(format!(
+                    "periods: {n} is not 1 to {}",
+                    trend::MAX_PERIODS
+                )));
+            }
+        };
+        let t = trend::trend_by(e, scope, p, k, n, cx.today, &|s, ps, ks| {
+            cx.scoped.run(s, ps, ks, cx.today)
+        })
+        .map_err(bad_input)?;
+        Ok(json_text(trend::trend_json(e, &t)))
+    })
+    .await
 }
 
 /// Every first-line team of a scope the viewer sees, ranked (the leaderboard of `/teams`).

@@ -371,6 +371,164 @@ pub fn vbars(
     out
 }
 
+/// One period of a [`history`] chart: its label, the drill-down it links to, its value and
+/// target (each `None` where undefined or unset), and whether it is still under way.
+pub struct Step<'a> {
+    pub label: &'a str,
+    pub href: &'a str,
+    pub value: Option<f64>,
+    pub target: Option<f64>,
+    /// The value and target as the data table shows them (exactly, not as the axis does).
+    pub value_text: String,
+    pub target_text: String,
+    /// Why the value is undefined, in words, where it is.
+    pub why: Option<&'a str>,
+    /// For a period counted to a day of it (under way, or asked for to a day): which day
+    /// of how many ("to day 51 of 92"); its point is drawn hollow.
+    pub part: Option<String>,
+}
+
+/// The gridlines of an axis over `lo..=hi` (`lo` ≤ 0 ≤ `hi`): [`ticks`]' steps over the
+/// whole span, from a whole step at or below `lo`.
+fn ticks_between(lo: f64, hi: f64, whole: bool) -> Vec<f64> {
+    if lo >= 0.0 {
+        return ticks(hi, whole);
+    }
+    let span = ticks(hi - lo, whole);
+    let step = span.get(1).copied().unwrap_or(1.0).max(1e-9);
+    let first = (lo / step - 1e-9).floor() as i64;
+    let last = (hi / step - 1e-9).ceil().max(0.0) as i64;
+    (first..=last.max(first + 1))
+        .map(|i| i as f64 * step)
+        .collect()
+}
+
+/// A KPI's history: its value in each period as a line (each point a link to that period's
+/// drill-down; a period counted to a day of it drawn hollow), its target as a dashed line where
+/// one is set, an axis that reaches below zero for a value that does (a growth, an NPS),
+/// and the data table with each period a link.
+pub fn history(
+    id: &str,
+    name: &str,
+    title: &str,
+    desc: &str,
+    steps: &[Step],
+    whole: bool,
+    fmt: &dyn Fn(f64) -> String,
+) -> String {
+    let mut out = String::new();
+    open(id, title, desc, &mut out);
+    let all = || steps.iter().flat_map(|s| [s.value, s.target]).flatten();
+    let lo = all().fold(0.0f64, f64::min);
+    let hi = all().fold(0.0f64, f64::max);
+    let ts = ticks_between(lo, hi, whole);
+    let (lo, hi) = (
+        ts.first().copied().unwrap_or(0.0),
+        ts.last().copied().unwrap_or(1.0),
+    );
+    let span = (hi - lo).max(1e-9);
+    let l = ts
+        .iter()
+        .map(|t| fmt(*t).chars().count())
+        .max()
+        .map_or(L, |n| L.max(10.0 + 6.6 * n as f64));
+    let y = |v: f64| H - B - ((v - lo) / span) * (H - T - B);
+    for t in &ts {
+        let _ = write!(
+            out,
+            "<line class=\"grid{}\" x1=\"{l}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/><text class=\"tick\" x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            if *t == 0.0 && lo < 0.0 { " zero" } else { "" },
+            W - R,
+            l - 6.0,
+            y(*t) + 4.0,
+            esc(&fmt(*t)),
+            y = y(*t),
+        );
+    }
+    let n = steps.len().max(1);
+    let x = |i: usize| l + (i as f64 + 0.5) * (W - l - R) / n as f64;
+    // (every label that fits: twelve months' "2025-11" side by side had run together)
+    let widest = steps
+        .iter()
+        .map(|s| s.label.chars().count())
+        .max()
+        .unwrap_or(0);
+    let every = ((n as f64 * (widest as f64 * 6.6 + 8.0)) / (W - l - R))
+        .ceil()
+        .max(1.0) as usize;
+    for (i, s) in steps.iter().enumerate().filter(|(i, _)| i % every == 0) {
+        let _ = write!(
+            out,
+            "<text class=\"tick\" x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            x(i),
+            H - B + 16.0,
+            esc(s.label)
+        );
+    }
+    let mut path = |class: &str, pick: &dyn Fn(&Step) -> Option<f64>| {
+        let mut d = String::new();
+        let mut pen = false;
+        for (i, s) in steps.iter().enumerate() {
+            match pick(s) {
+                Some(v) => {
+                    let _ = write!(d, "{}{:.1},{:.1} ", if pen { "L" } else { "M" }, x(i), y(v));
+                    pen = true;
+                }
+                None => pen = false,
+            }
+        }
+        if !d.is_empty() {
+            let _ = write!(out, "<path class=\"line {class}\" d=\"{}\"/>", d.trim_end());
+        }
+    };
+    path("s2", &|s| s.target);
+    path("s1", &|s| s.value);
+    for (i, s) in steps.iter().enumerate() {
+        let Some(v) = s.value else { continue };
+        let _ = write!(
+            out,
+            "<a href=\"{}\"><circle class=\"s1{}\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\"><title>{}: {}{}</title></circle></a>",
+            esc(s.href),
+            if s.part.is_some() { " open" } else { "" },
+            x(i),
+            y(v),
+            esc(s.label),
+            esc(&fmt(v)),
+            s.part
+                .as_ref()
+                .map_or_else(String::new, |p| format!(" ({})", esc(p)))
+        );
+    }
+    let mut keys = vec![(name, "s1")];
+    if steps.iter().any(|s| s.target.is_some()) {
+        keys.push(("Target", "s2"));
+    }
+    legend(&mut out, &keys);
+    let _ = write!(
+        out,
+        "</svg><details class=\"data\"><summary>Data</summary><table><thead><tr><th scope=\"col\">Period</th><th scope=\"col\">{}</th><th scope=\"col\">Target</th></tr></thead><tbody>",
+        esc(name)
+    );
+    for s in steps {
+        let _ = write!(
+            out,
+            "<tr><th scope=\"row\"><a href=\"{}\">{}</a>{}</th><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(s.href),
+            esc(s.label),
+            s.part
+                .as_ref()
+                .map_or_else(String::new, |p| format!(" ({})", esc(p))),
+            match (s.value, s.why) {
+                (None, Some(why)) => format!("— <span class=\"why\">({})</span>", esc(why)),
+                _ => esc(&s.value_text),
+            },
+            esc(&s.target_text)
+        );
+    }
+    out.push_str("</tbody></table></details></figure>");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::{L, margin, ticks};
@@ -406,5 +564,38 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A history's axis reaches below zero for a value that does (a fall in revenue, a
+    /// negative NPS), in whole steps through zero; without one it starts at zero.
+    #[test]
+    fn a_history_axis_reaches_below_zero_through_zero() {
+        use super::ticks_between;
+        assert_eq!(ticks_between(0.0, 1.0, false), ticks(1.0, false));
+        let t = ticks_between(-0.3, 0.5, false);
+        let want = [-0.4, -0.2, 0.0, 0.2, 0.4, 0.6];
+        assert_eq!(t.len(), want.len(), "{t:?}");
+        assert!(
+            t.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-9),
+            "{t:?}"
+        );
+        let t = ticks_between(-35.0, 0.0, true);
+        assert!(
+            t.contains(&0.0) && t[0] <= -35.0 && *t.last().unwrap() >= 0.0,
+            "{t:?}"
+        );
+        // a point at the axis's ends is inside it
+        let steps = [super::Step {
+            label: "FY2025",
+            href: "/explain",
+            value: Some(-0.3),
+            target: None,
+            value_text: "-30.0%".into(),
+            target_text: "—".into(),
+            why: None,
+            part: None,
+        }];
+        let svg = super::history("h", "NPS", "t", "d", &steps, false, &|v| format!("{v:.1}"));
+        assert!(svg.contains("class=\"grid zero\""), "{svg}");
     }
 }

@@ -152,6 +152,13 @@ pub const OPERATIONS: &[Op] = &[
     ),
     (
         "GET",
+        "/api/trend",
+        "A KPI's history for a scope the viewer sees: its value in each of `periods` periods (default: 12 months, 8 quarters, 5 years or 8 ranges of the period's length; at most 36), the one asked for last and none before the data's first record, each with its as-of day, why it is undefined, its quota or target, and whether it is under way.",
+        &["kpi", "scope", "period", "periods"],
+        true,
+    ),
+    (
+        "GET",
         "/api/reps",
         "Every rep of a scope the viewer sees (quota-carrying, with records there in the period), each over their own book, ranked by a KPI (default: quota attainment, highest first): rank, manager, whether in the scope the whole period, and the KPIs (default: the rep role's).",
         &["scope", "period", "kpi", "sort", "dir", "q"],
@@ -225,6 +232,7 @@ fn param_doc(name: &str) -> &'static str {
         }
         "before" => "entries older than this id",
         "limit" => "how many entries",
+        "periods" => "how many periods, 1 to 36, the one asked for last",
         _ => "",
     }
 }

@@ -19,6 +19,7 @@ use salesorg_core::period::{Grain, Period, add_months};
 use salesorg_core::scorecard::{Engine, Scope};
 use salesorg_engine::leaderboard as lb;
 use salesorg_engine::scorecard as sc;
+use salesorg_engine::trend;
 
 use crate::access::{Cx, Grant};
 use crate::api::{period_param, run_as_viewer};
@@ -2249,6 +2250,7 @@ async fn explain_page(
             let _ = write!(body, "<div><dt>{}</dt><dd>{}</dd></div>", esc(&label(k)), esc(&input_shown(k, v, &ccy)));
         }
         body.push_str("</dl>");
+        history_chart(&mut body, cx, &ex, &whose, &ccy)?;
         if let Some(bs) = ex.branches().filter(|b| !b.is_empty()) {
             branches_table(&mut body, e, &ex, bs, &ccy);
         }
@@ -2308,6 +2310,104 @@ async fn explain_page(
         Ok(Page { title: format!("{} — {whose}, {}", label(ex.kpi), ex.period), body })
     })
     .await
+}
+
+/// A drill-down's history: the KPI over the periods leading up to the drill-down's, each
+/// point a link to its own drill-down, beside its target ([`trend::trend_by`]). None for a
+/// table-valued KPI (its history is each period's drill-down).
+fn history_chart(
+    body: &mut String,
+    cx: &Cx,
+    ex: &sc::Explanation,
+    whose: &str,
+    ccy: &str,
+) -> Result<()> {
+    let e = cx.scoped.engine;
+    if kpi::TABLE_KPIS.contains(&ex.kpi) {
+        return Ok(());
+    }
+    let scope = e.scope(&ex.scope).map_err(bad_input)?;
+    let n = trend::default_length(e, &ex.period);
+    let t = trend::trend_by(e, scope, ex.period, ex.kpi, n, cx.today, &|s, p, k| {
+        cx.scoped.run(s, p, k, cx.today)
+    })
+    .map_err(bad_input)?;
+    if t.points.len() < 2 {
+        return Ok(());
+    }
+    // (a period to a day labelled by its whole period: "FY2026-Q3 to 2026-08-20" on the axis
+    // had crowded out every other label; the day is in its note)
+    let labels: Vec<String> = t
+        .points
+        .iter()
+        .map(|p| p.period.whole().to_string())
+        .collect();
+    let hrefs: Vec<String> = t
+        .points
+        .iter()
+        .map(|p| {
+            format!(
+                "/explain?kpi={}&scope={}&period={}",
+                ex.kpi,
+                enc(&ex.scope),
+                enc(&p.period.to_string())
+            )
+        })
+        .collect();
+    let steps: Vec<charts::Step> = t
+        .points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| charts::Step {
+            label: &labels[i],
+            href: &hrefs[i],
+            value: p.value.as_f64(),
+            target: p.target.as_ref().and_then(Value::as_f64),
+            value_text: show(ex.kpi, &p.value, ccy),
+            target_text: p
+                .target
+                .as_ref()
+                .map_or_else(|| "—".to_owned(), |v| show(ex.kpi, v, ccy)),
+            why: p.value.why().map(kpi::Why::text),
+            part: p.under_way.map(|(d, of)| format!("to day {d} of {of}")),
+        })
+        .collect();
+    // (the axis's labels as the values read: money short, a percentage, a count whole)
+    let sample = t
+        .points
+        .iter()
+        .map(|p| &p.value)
+        .find(|v| v.as_f64().is_some());
+    let fmt: Box<dyn Fn(f64) -> String> = match sample {
+        Some(Value::Money(_)) => {
+            let ccy = ccy.to_owned();
+            Box::new(move |v| format!("{ccy} {}", charts::short(v)))
+        }
+        Some(Value::Count(_)) => Box::new(charts::short),
+        Some(v @ Value::Ratio(_)) if show(ex.kpi, v, ccy).ends_with('%') => {
+            Box::new(|v| format!("{:.1}%", v * 100.0))
+        }
+        _ => Box::new(|v| format!("{v:.2}")),
+    };
+    let first = &labels[0];
+    let last = &labels[labels.len() - 1];
+    let under = t.points.last().and_then(|p| p.under_way);
+    body.push_str(&charts::history(
+        "history",
+        &label(ex.kpi),
+        &format!("{} of {whose}, {first} to {last}", label(ex.kpi)),
+        &format!(
+            "{} of {whose} in each of the {} periods from {first} to {last}{}{}; each point opens that period's drill-down.",
+            label(ex.kpi),
+            t.points.len(),
+            if steps.iter().any(|s| s.target.is_some()) { ", with its target" } else { "" },
+            under.map_or_else(String::new, |(d, of)| format!("; {last} is counted to day {d} of {of}")),
+        ),
+        &steps,
+        matches!(sample, Some(Value::Count(_))),
+        &*fmt,
+    ));
+    Ok(())
 }
 
 /// A drill-down input as the page shows it: money in the organisation's currency, the

@@ -2779,3 +2779,94 @@ fn every_scopes_stage_funnel_is_the_stores_history_rows_walked_in_sql() {
         );
     }
 }
+
+/// A KPI's history: periods of the asked one's length, each the one before the next, the
+/// one asked for last (a period to date stays one, those before it whole), none ending
+/// before the first record but always the one asked for; each value the engine's own for
+/// that period; a table-valued KPI refused.
+#[test]
+fn a_kpis_history_reaches_back_period_by_period() {
+    use salesorg_core::period::Period;
+    use salesorg_engine::trend;
+    let e = demo_engine(40, 600);
+    let cal = e.book.settings.fiscal;
+    let today = parse_date("2026-06-30").unwrap();
+    let p = |s: &str| Period::parse(s, &cal).unwrap();
+    let names = |ps: Vec<Period>| ps.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        names(trend::periods(&e, p("FY2026-Q2"), 4)),
+        ["FY2025-Q3", "FY2025-Q4", "FY2026-Q1", "FY2026-Q2"]
+    );
+    assert_eq!(
+        names(trend::periods(&e, p("2026-03 to 2026-03-10"), 3)),
+        ["2026-01", "2026-02", "2026-03 to 2026-03-10"]
+    );
+    assert_eq!(
+        names(trend::periods(&e, p("2026-06-01..2026-06-15"), 3)),
+        [
+            "2026-05-04..2026-05-18",
+            "2026-05-18..2026-06-01",
+            "2026-06-01..2026-06-15"
+        ]
+    );
+    assert_eq!(names(trend::periods(&e, p("FY2026"), 1)), ["FY2026"]);
+    // as far back as the records go: the first period holds the first record's day, and
+    // the whole history is shorter than asked for
+    let first = e.first_day().unwrap();
+    let all = trend::periods(&e, p("FY2026-Q2"), trend::MAX_PERIODS);
+    assert!(all[0].contains(first), "{} {first}", all[0]);
+    assert!(all.len() < trend::MAX_PERIODS);
+    assert!(all.windows(2).all(|w| w[0].end == w[1].start));
+    // a period before any record is still its own history
+    assert_eq!(names(trend::periods(&e, p("FY2001-Q1"), 8)), ["FY2001-Q1"]);
+    assert_eq!(trend::default_length(&e, &p("2026-06")), 12);
+    assert_eq!(trend::default_length(&e, &p("FY2026-Q2 to 2026-05-01")), 8);
+    assert_eq!(trend::default_length(&e, &p("FY2026")), 5);
+    // each value is the engine's for that period alone
+    let cro = Scope::Team(e.person("P-00001").unwrap());
+    for k in [
+        "bookings",
+        "win_rate",
+        "calls_per_rep_day",
+        "revenue_growth_yoy",
+    ] {
+        let kpi = salesorg_engine::scorecard::parse_kpis(&[k.to_owned()]).unwrap()[0];
+        let t = trend::trend_by(&e, cro, p("2026-06"), kpi, 12, today, &|s, ps, ks| {
+            e.run(s, ps, ks, today)
+        })
+        .unwrap();
+        assert_eq!(t.points.len(), 12);
+        for pt in &t.points {
+            let row = &e.run(&[cro], &[pt.period], &[kpi, "quota"], today).unwrap()[0];
+            let own = |id: &str| row.values.iter().find(|v| v.0 == id).unwrap().1.clone();
+            assert_eq!(pt.value, own(kpi), "{k} {}", pt.period);
+            if k == "bookings" {
+                assert_eq!(pt.target, Some(own("quota")), "{}", pt.period);
+            }
+            assert_eq!(pt.under_way, None);
+        }
+    }
+    // a period under way on the day: which day of how many
+    let t = trend::trend_by(
+        &e,
+        cro,
+        p("FY2026-Q2"),
+        "win_rate",
+        2,
+        parse_date("2026-05-01").unwrap(),
+        &|s, ps, ks| e.run(s, ps, ks, parse_date("2026-05-01").unwrap()),
+    )
+    .unwrap();
+    assert_eq!(t.points[1].under_way, Some((31, 91)));
+    assert_eq!(t.points[0].under_way, None);
+    let err = trend::trend_by(
+        &e,
+        cro,
+        p("FY2026-Q2"),
+        "stage_conversion",
+        4,
+        today,
+        &|s, ps, ks| e.run(s, ps, ks, today),
+    );
+    assert!(err.is_err());
+}

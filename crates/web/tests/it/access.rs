@@ -86,6 +86,7 @@ fn every_route_answers_each_viewer_only_within_their_scope() {
                     format!("/api/activities?scope=team:{t}&period={Q}&per_page=500"),
                     format!("/api/reps?scope=team:{t}&period={Q}"),
                     format!("/api/teams?scope=team:{t}&period={Q}"),
+                    format!("/api/trend?kpi=bookings&scope=team:{t}&period={Q}"),
                 ];
                 for uri in &routes {
                     let r = call(&fx, "GET", uri, &auth, None);
@@ -147,6 +148,7 @@ fn every_route_answers_each_viewer_only_within_their_scope() {
                 format!("/api/opportunities?period={Q}&per_page=500"),
                 format!("/api/reps?period={Q}"),
                 format!("/api/teams?period={Q}"),
+                format!("/api/trend?kpi=win_rate&period={Q}&periods=36"),
                 "/api/people?q=a&limit=500".to_owned(),
             ] {
                 let r = call(&fx, "GET", &uri, &auth, None);

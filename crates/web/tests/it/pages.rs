@@ -1924,3 +1924,166 @@ fn a_leaders_first_line_teams_are_ranked() {
     let home = call(&fx, "GET", "/?period=FY2026-Q3", &dir, None).body;
     assert!(home.contains(&format!("<a href=\"/teams?scope=team:{me}&amp;period=FY2026-Q3\">every first-line team, ranked</a>")), "{home}");
 }
+
+/// A KPI's history: each period's value is that period's own number on the scorecard (its
+/// quota beside bookings), the periods consecutive and the one asked for last, none before
+/// the data's first record; a period under way says which day it is on; the drill-down page
+/// draws it, each point and row a link to that period's drill-down; a table-valued KPI
+/// and a length out of range are refused.
+#[test]
+fn a_kpis_history_is_each_periods_own_number() {
+    let fx = fixture(BackendKind::Sqlite);
+    let dir = sign_in(&fx, "dir_a", PASSWORD).unwrap();
+    let me = fx.person("dir_a");
+    let scope = format!("team:{me}");
+    let r = call(
+        &fx,
+        "GET",
+        &format!("/api/trend?kpi=bookings&scope={scope}&period=FY2026-Q3"),
+        &dir,
+        None,
+    );
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let t = r.json();
+    assert_eq!(
+        (t["kpi"].as_str(), t["scope"].as_str()),
+        (Some("bookings"), Some(scope.as_str()))
+    );
+    let points = t["points"].as_array().unwrap();
+    let periods: Vec<&str> = points
+        .iter()
+        .map(|p| p["period"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        periods,
+        [
+            "FY2024-Q4",
+            "FY2025-Q1",
+            "FY2025-Q2",
+            "FY2025-Q3",
+            "FY2025-Q4",
+            "FY2026-Q1",
+            "FY2026-Q2",
+            "FY2026-Q3"
+        ],
+        "{t}"
+    );
+    for p in points {
+        let period = p["period"].as_str().unwrap();
+        let own = call(
+            &fx,
+            "GET",
+            &format!("/api/scorecard?scope={scope}&period={period}&kpi=bookings,quota"),
+            &dir,
+            None,
+        )
+        .json();
+        assert_eq!(p["value"], own["kpis"]["bookings"], "{period}");
+        assert_eq!(p["target"], own["kpis"]["quota"], "{period}");
+        assert_eq!(p["as_of"], own["as_of"], "{period}");
+        assert!(p["under_way"].is_null(), "{p}");
+    }
+    assert!(
+        points
+            .iter()
+            .any(|p| p["value"].as_str().is_some_and(|v| v != "0.00")),
+        "{t}"
+    );
+    // the fixture's first records are of 2024: asked for three years of quarters, the
+    // history starts with the quarter they fall in
+    let long = call(
+        &fx,
+        "GET",
+        &format!("/api/trend?kpi=win_rate&scope={scope}&period=FY2026-Q4&periods=36"),
+        &dir,
+        None,
+    )
+    .json();
+    let lp = long["points"].as_array().unwrap();
+    let first = lp[0]["period_start"].as_str().unwrap().to_owned();
+    let earliest = call(
+        &fx,
+        "GET",
+        &format!("/api/opportunities?scope={scope}&period=2020-01-01..2026-12-31&per_page=1000"),
+        &dir,
+        None,
+    )
+    .json();
+    let created_min = earliest["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["created"].as_str().map(|c| c[..10].to_owned()))
+        .min()
+        .unwrap();
+    assert!(
+        first.as_str() <= created_min.as_str(),
+        "{first} {created_min}"
+    );
+    assert!(lp.len() < 36 && lp.len() >= 8, "{}", lp.len());
+    // today (2026-11-20) is day 51 of the fourth quarter's 92
+    let last = lp.last().unwrap();
+    assert_eq!(last["period"], "FY2026-Q4");
+    assert_eq!(last["under_way"], serde_json::json!({"day": 51, "of": 92}));
+    assert_eq!(last["as_of"], "2026-11-20");
+    // months, three of them
+    let m = call(
+        &fx,
+        "GET",
+        &format!("/api/trend?kpi=win_rate&scope={scope}&period=2026-09&periods=3"),
+        &dir,
+        None,
+    )
+    .json();
+    let mp: Vec<&str> = m["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["period"].as_str().unwrap())
+        .collect();
+    assert_eq!(mp, ["2026-07", "2026-08", "2026-09"], "{m}");
+    // the page draws it, each period a link to its own drill-down
+    let page = call(
+        &fx,
+        "GET",
+        &format!("/explain?kpi=bookings&scope={scope}&period=FY2026-Q3"),
+        &dir,
+        None,
+    );
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains("<figure class=\"chart\" id=\"history\">"),
+        "{}",
+        page.body
+    );
+    for p in &periods {
+        let href = format!("/explain?kpi=bookings&amp;scope=team:{me}&amp;period={p}\"");
+        assert!(page.body.contains(&href), "{href}");
+    }
+    // refused: a table, a length out of range, no KPI
+    for q in [
+        "kpi=stage_conversion".to_owned(),
+        "kpi=win_rate&periods=0".to_owned(),
+        "kpi=win_rate&periods=37".to_owned(),
+        String::new(),
+    ] {
+        let r = call(
+            &fx,
+            "GET",
+            &format!("/api/trend?scope={scope}&{q}"),
+            &dir,
+            None,
+        );
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{q}: {}", r.body);
+    }
+    let table = call(
+        &fx,
+        "GET",
+        &format!("/explain?kpi=stage_conversion&scope={scope}&period=FY2026-Q3"),
+        &dir,
+        None,
+    );
+    assert_eq!(table.status, StatusCode::OK);
+    assert!(!table.body.contains("id=\"history\""));
+}
