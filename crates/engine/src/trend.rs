@@ -91,32 +91,53 @@ pub fn trend_by(
         ))
         .into());
     }
+    let mut t = trends_by(engine, scope, period, &[kpi], n, today, run)?;
+    Ok(t.remove(0))
+}
+
+/// [`trend_by`] for several KPIs at once, in one run (a scorecard's cards): a history per
+/// KPI, in their order.
+pub fn trends_by(
+    engine: &Engine,
+    scope: Scope,
+    period: Period,
+    kpis: &[&'static str],
+    n: usize,
+    today: Date,
+    run: &Runner,
+) -> Result<Vec<Trend>> {
     let ps = periods(engine, period, n);
-    let mut kpis = vec![kpi];
-    if kpi == "bookings" {
-        kpis.push("quota");
+    let mut asked = kpis.to_vec();
+    if kpis.contains(&"bookings") && !kpis.contains(&"quota") {
+        asked.push("quota");
     }
-    let rows = run(&[scope], &ps, &kpis)?;
+    let rows = run(&[scope], &ps, &asked)?;
     let get = |i: usize, k: &str| -> Value {
         rows.get(i)
             .and_then(|r| r.values.iter().find(|(id, _)| *id == k))
             .map_or_else(|| Value::Null(kpi::Why::missing(k)), |(_, v)| v.clone())
     };
-    let points = ps
+    Ok(kpis
         .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let as_of = Engine::as_of(p, today);
-            Point {
-                period: *p,
-                as_of,
-                value: get(i, kpi),
-                target: target_for(engine, scope, p, kpi, || get(i, "quota")),
-                under_way: p.whole().under_way(as_of),
-            }
+        .map(|&kpi| Trend {
+            kpi,
+            scope,
+            points: ps
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let as_of = Engine::as_of(p, today);
+                    Point {
+                        period: *p,
+                        as_of,
+                        value: get(i, kpi),
+                        target: target_for(engine, scope, p, kpi, || get(i, "quota")),
+                        under_way: p.whole().under_way(as_of),
+                    }
+                })
+                .collect(),
         })
-        .collect();
-    Ok(Trend { kpi, scope, points })
+        .collect())
 }
 
 /// A history as the JSON `GET /api/trend` and `salesorg trend --format json` write

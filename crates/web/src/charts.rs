@@ -529,6 +529,61 @@ pub fn history(
     out
 }
 
+/// A sparkline: a KPI's values over its history ([`history`]'s points) as a small line
+/// scaled to their own lowest and highest, the last point marked (hollow when counted to a
+/// day of it), for a scorecard's card; `text` is its accessible name, in words and numbers.
+/// Nothing where fewer than two values are defined.
+pub fn spark(values: &[Option<f64>], last_part: bool, text: &str) -> String {
+    const SW: f64 = 120.0;
+    const SH: f64 = 28.0;
+    const PAD: f64 = 4.0;
+    let defined: Vec<f64> = values.iter().flatten().copied().collect();
+    if defined.len() < 2 {
+        return String::new();
+    }
+    let lo = defined.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = defined.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let n = values.len().max(2);
+    let x = |i: usize| PAD + i as f64 * (SW - 2.0 * PAD) / (n - 1) as f64;
+    let y = |v: f64| match hi - lo {
+        d if d > 0.0 => SH - PAD - (v - lo) / d * (SH - 2.0 * PAD),
+        _ => SH / 2.0,
+    };
+    let mut d = String::new();
+    let mut pen = false;
+    for (i, v) in values.iter().enumerate() {
+        match v {
+            Some(v) => {
+                let _ = write!(
+                    d,
+                    "{}{:.1},{:.1} ",
+                    if pen { "L" } else { "M" },
+                    x(i),
+                    y(*v)
+                );
+                pen = true;
+            }
+            None => pen = false,
+        }
+    }
+    let mut out = format!(
+        "<svg class=\"spark\" viewBox=\"0 0 {SW} {SH}\" role=\"img\" aria-label=\"{t}\"><title>{t}</title><path class=\"line s1\" d=\"{}\"/>",
+        d.trim_end(),
+        t = esc(text)
+    );
+    if let Some((i, Some(v))) = values.iter().enumerate().next_back() {
+        let _ = write!(
+            out,
+            "<circle class=\"s1{}\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"2.5\"/>",
+            if last_part { " open" } else { "" },
+            x(i),
+            y(*v)
+        );
+    }
+    out.push_str("</svg>");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::{L, margin, ticks};

@@ -1087,6 +1087,57 @@ fn compared(
     )
 }
 
+/// Each card's sparkline: its KPI over the periods leading up to `p` for `scope`
+/// ([`trend::trends_by`], one run for every card's KPI; tables and KPIs not computed yet
+/// have none), as `(kpi, svg)`, the svg's name listing every value.
+fn sparklines(
+    cx: &Cx,
+    scope: Scope,
+    p: Period,
+    kpis: &[&'static str],
+    ccy: &str,
+) -> Result<Vec<(&'static str, String)>> {
+    let e = cx.scoped.engine;
+    let kpis: Vec<&'static str> = kpis
+        .iter()
+        .copied()
+        .filter(|k| !kpi::TABLE_KPIS.contains(k) && !kpi::NOT_YET.contains(k))
+        .collect();
+    if kpis.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = trend::default_length(e, &p);
+    let ts = trend::trends_by(e, scope, p, &kpis, n, cx.today, &|s, ps, k| {
+        cx.scoped.run(s, ps, k, cx.today)
+    })
+    .map_err(bad_input)?;
+    Ok(ts
+        .iter()
+        .map(|t| {
+            let values: Vec<Option<f64>> = t.points.iter().map(|p| p.value.as_f64()).collect();
+            let part = t.points.last().and_then(|p| p.under_way);
+            let (first, last) = match (t.points.first(), t.points.last()) {
+                (Some(a), Some(b)) => (a.period.whole().to_string(), b.period.whole().to_string()),
+                _ => Default::default(),
+            };
+            let shown: Vec<String> = t
+                .points
+                .iter()
+                .map(|p| show(t.kpi, &p.value, ccy))
+                .collect();
+            let text = format!(
+                "{}, {first} to {last}: {}{}",
+                label(t.kpi),
+                shown.join(", "),
+                part.map_or_else(String::new, |(d, of)| format!(
+                    " ({last} to day {d} of {of})"
+                ))
+            );
+            (t.kpi, charts::spark(&values, part.is_some(), &text))
+        })
+        .collect())
+}
+
 /// A person's role scorecard page: KPI cards with comparisons and target, the direct
 /// reports side by side, and the charts.
 fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<Page> {
@@ -1119,10 +1170,27 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
     );
     body.push_str(&picker(e, cx.today, &p, &[]));
     let pstr = p.to_string();
+    let sparks = sparklines(
+        cx,
+        card.scope,
+        p,
+        &card.lines.iter().map(|l| l.kpi).collect::<Vec<_>>(),
+        &ccy,
+    )?;
     body.push_str("<section class=\"cards\" aria-label=\"KPIs\">");
     let mut tables = String::new();
     for l in &card.lines {
         let href = explain_href(l.kpi, &scope_name, &p);
+        let spark = sparks
+            .iter()
+            .find(|s| s.0 == l.kpi)
+            .map_or_else(String::new, |s| {
+                format!(
+                    "<a class=\"spark\" href=\"{}#history\">{}</a>",
+                    esc(&href),
+                    s.1
+                )
+            });
         if let Value::Table(t) = &l.value {
             let _ = write!(
                 tables,
@@ -1146,7 +1214,7 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
         let target = target_line(l.kpi, &l.value, l.target.as_ref(), &ccy);
         let _ = write!(
             body,
-            "<article class=\"card\"><h2>{}</h2><p class=\"value\" data-kpi=\"{}\" data-raw=\"{}\">{}</p>{}{target}{}</article>",
+            "<article class=\"card\"><h2>{}</h2><p class=\"value\" data-kpi=\"{}\" data-raw=\"{}\">{}</p>{}{target}{}{spark}</article>",
             esc(&label(l.kpi)),
             l.kpi,
             esc(&l.value.to_json()),

@@ -2061,6 +2061,39 @@ fn a_kpis_history_is_each_periods_own_number() {
         let href = format!("/explain?kpi=bookings&amp;scope=team:{me}&amp;period={p}\"");
         assert!(page.body.contains(&href), "{href}");
     }
+    // each card of the scorecard has the same history as a sparkline, its name listing
+    // every value, a link to the drill-down's chart
+    let card = call(
+        &fx,
+        "GET",
+        &format!("/people/{me}?period=FY2026-Q3"),
+        &dir,
+        None,
+    );
+    let wr = call(
+        &fx,
+        "GET",
+        &format!("/api/trend?kpi=win_rate&scope={scope}&period=FY2026-Q3"),
+        &dir,
+        None,
+    )
+    .json();
+    let shown: Vec<String> = wr["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            p["value"]
+                .as_f64()
+                .map_or_else(|| "—".to_owned(), |v| format!("{:.1}%", v * 100.0))
+        })
+        .collect();
+    let name = format!(
+        "aria-label=\"Win rate, FY2024-Q4 to FY2026-Q3: {}\"",
+        shown.join(", ")
+    );
+    assert!(card.body.contains(&name), "{name}");
+    assert!(card.body.contains(&format!("<a class=\"spark\" href=\"/explain?kpi=win_rate&amp;scope=team:{me}&amp;period=FY2026-Q3#history\">")));
     // refused: a table, a length out of range, no KPI
     for q in [
         "kpi=stage_conversion".to_owned(),
