@@ -37,15 +37,20 @@ pub struct Trend {
     pub points: Vec<Point>,
 }
 
+/// The grain of a month, fiscal quarter or fiscal year (or one of those to a day of it);
+/// `None` for a date range.
+pub fn grain_of(engine: &Engine, period: &Period) -> Option<Grain> {
+    let cal = &engine.book.settings.fiscal;
+    let whole = period.whole();
+    [Grain::Month, Grain::Quarter, Grain::Year]
+        .into_iter()
+        .find(|&g| whole == Period::containing(cal, g, whole.start))
+}
+
 /// How many periods a history shows when none is asked for: a year of months, two years of
 /// quarters, five years, or eight ranges as long as the one asked for.
 pub fn default_length(engine: &Engine, period: &Period) -> usize {
-    let cal = &engine.book.settings.fiscal;
-    let whole = period.whole();
-    match [Grain::Month, Grain::Quarter, Grain::Year]
-        .into_iter()
-        .find(|&g| whole == Period::containing(cal, g, whole.start))
-    {
+    match grain_of(engine, period) {
         Some(Grain::Month) => 12,
         Some(Grain::Year) => 5,
         _ => 8,
@@ -111,7 +116,17 @@ pub fn trends_by(
     if kpis.contains(&"bookings") && !kpis.contains(&"quota") {
         asked.push("quota");
     }
-    let rows = run(&[scope], &ps, &asked)?;
+    // (a period to a day apart from the whole ones before it: a server rolls those up from
+    // its kept passes over the standard periods, which hold no period to a day)
+    let mut rows = match ps.split_last() {
+        Some((last, whole)) if last.is_to_date() && !whole.is_empty() => {
+            let mut rows = run(&[scope], whole, &asked)?;
+            rows.extend(run(&[scope], std::slice::from_ref(last), &asked)?);
+            rows
+        }
+        _ => run(&[scope], &ps, &asked)?,
+    };
+    rows.truncate(ps.len());
     let get = |i: usize, k: &str| -> Value {
         rows.get(i)
             .and_then(|r| r.values.iter().find(|(id, _)| *id == k))

@@ -2094,6 +2094,38 @@ fn a_kpis_history_is_each_periods_own_number() {
     );
     assert!(card.body.contains(&name), "{name}");
     assert!(card.body.contains(&format!("<a class=\"spark\" href=\"/explain?kpi=win_rate&amp;scope=team:{me}&amp;period=FY2026-Q3#history\">")));
+    // the company's history over date ranges would take a company-wide pass of its own:
+    // the drill-down offers it (and its cards have no sparklines) until asked for
+    let cro = sign_in(&fx, "cro", PASSWORD).unwrap();
+    let range = "period=2026-08-03..2026-08-17";
+    let page = call(
+        &fx,
+        "GET",
+        &format!("/explain?kpi=win_rate&scope=company&{range}"),
+        &cro,
+        None,
+    )
+    .body;
+    assert!(page.contains("<p class=\"history-off\" id=\"history\"><a href=\"/explain?kpi=win_rate&amp;scope=company&amp;period=2026-08-03..2026-08-17&amp;history=1#history\">Show the history</a>"), "{page}");
+    assert!(!page.contains("<figure class=\"chart\" id=\"history\">"));
+    let home = call(&fx, "GET", &format!("/?{range}"), &cro, None).body;
+    assert!(
+        home.contains("class=\"card\"") && !home.contains("class=\"spark\""),
+        "{home}"
+    );
+    let asked = call(
+        &fx,
+        "GET",
+        &format!("/explain?kpi=win_rate&scope=company&{range}&history=1"),
+        &cro,
+        None,
+    )
+    .body;
+    assert!(
+        asked.contains("<figure class=\"chart\" id=\"history\">"),
+        "{asked}"
+    );
+    assert!(asked.contains("2026-07-20..2026-08-03"), "the range before");
     // refused: a table, a length out of range, no KPI
     for q in [
         "kpi=stage_conversion".to_owned(),
