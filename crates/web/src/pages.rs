@@ -939,13 +939,14 @@ fn scope_body(cx: &mut Cx, scope: Scope, p: Period) -> Result<Page> {
         body.push_str(&picker(e, cx.today, &p, &[("scope", name.clone())]));
         body.push_str("<section class=\"cards\" aria-label=\"KPIs\">");
         let ccy = e.book.settings.currency.as_str().to_owned();
+        let sparks = sparklines(cx, scope, p, &kpis, &ccy)?;
         for k in &kpis {
             let v = get(0, k);
             let href = explain_href(k, &name, &p);
             let target = sc::target_for(e, scope, &p, k, || get(0, "quota"));
             let _ = write!(
                 body,
-                "<article class=\"card\"><h2>{}</h2><p class=\"value\" data-kpi=\"{k}\" data-raw=\"{}\">{}</p>{}{}{}</article>",
+                "<article class=\"card\"><h2>{}</h2><p class=\"value\" data-kpi=\"{k}\" data-raw=\"{}\">{}</p>{}{}{}{}</article>",
                 esc(&label(k)),
                 esc(&v.to_json()),
                 cell(k, &v, &ccy, &href),
@@ -959,7 +960,8 @@ fn scope_body(cx: &mut Cx, scope: Scope, p: Period) -> Result<Page> {
                     &compare,
                     &ccy,
                     &|q| explain_href(k, &name, q),
-                )
+                ),
+                spark_link(&sparks, k, &href),
             );
         }
         body.push_str("</section>");
@@ -1089,6 +1091,21 @@ fn compared(
     )
 }
 
+/// A card's sparkline ([`sparklines`]) as a link to its drill-down's history; nothing for
+/// a KPI without one.
+fn spark_link(sparks: &[(&str, String)], k: &str, explain: &str) -> String {
+    sparks
+        .iter()
+        .find(|s| s.0 == k)
+        .map_or_else(String::new, |s| {
+            format!(
+                "<a class=\"spark\" href=\"{}#history\">{}</a>",
+                esc(explain),
+                s.1
+            )
+        })
+}
+
 /// Whether a history of `scope` ending with `p` is an extra a page shows unasked: over
 /// months, quarters or years (which the server's passes over the standard periods hold), or
 /// of a scope small enough for a pass of its own. Over date ranges of a large scope it would
@@ -1202,16 +1219,7 @@ fn person_scorecard(cx: &mut Cx, person: u32, p: Period, mine: bool) -> Result<P
     let mut tables = String::new();
     for l in &card.lines {
         let href = explain_href(l.kpi, &scope_name, &p);
-        let spark = sparks
-            .iter()
-            .find(|s| s.0 == l.kpi)
-            .map_or_else(String::new, |s| {
-                format!(
-                    "<a class=\"spark\" href=\"{}#history\">{}</a>",
-                    esc(&href),
-                    s.1
-                )
-            });
+        let spark = spark_link(&sparks, l.kpi, &href);
         if let Value::Table(t) = &l.value {
             let _ = write!(
                 tables,
