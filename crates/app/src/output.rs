@@ -38,30 +38,37 @@ pub fn listing(header: &[&str], rows: Vec<Vec<String>>, none: &str, format: Form
             Ok(())
         }
         Format::Table => {
-            let widths: Vec<usize> = (0..header.len())
-                .map(|c| {
-                    rows.iter()
-                        .map(|r| r.get(c).map_or(0, |v| v.chars().count()))
-                        .chain(std::iter::once(header[c].len()))
-                        .max()
-                        .unwrap_or(0)
-                })
-                .collect();
-            let line = |cells: Vec<&str>| {
-                let padded: Vec<String> = cells
-                    .iter()
-                    .zip(&widths)
-                    .map(|(c, w)| format!("{c:<w$}"))
-                    .collect();
-                padded.join("  ").trim_end().to_owned()
-            };
-            outln!("{}", line(header.to_vec()));
-            for r in &rows {
-                outln!("{}", line(r.iter().map(String::as_str).collect()));
-            }
-            Ok(())
+            let mut all = vec![header.iter().map(|h| h.to_string()).collect()];
+            all.extend(rows);
+            aligned(&all, |_| true)
         }
     }
+}
+
+/// Prints `rows` (the header first) as aligned columns, a column left-aligned where `left`
+/// says so and right-aligned otherwise, each line without trailing spaces.
+fn aligned(rows: &[Vec<String>], left: impl Fn(usize) -> bool) -> Result<()> {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .map(|r| r.get(c).map_or(0, |v| v.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for r in rows {
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(c, x)| match left(c) {
+                true => format!("{x:<w$}", w = widths[c]),
+                false => format!("{x:>w$}", w = widths[c]),
+            })
+            .collect();
+        outln!("{}", line.join("  ").trim_end());
+    }
+    Ok(())
 }
 
 fn csv_out(header: &[&str], rows: Vec<Vec<String>>) -> Result<()> {
@@ -1066,23 +1073,7 @@ pub fn leaderboard(
                 }));
                 rows.push(row);
             }
-            let widths: Vec<usize> = (0..rows[0].len())
-                .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-                .collect();
-            for r in &rows {
-                let line: Vec<String> = r
-                    .iter()
-                    .enumerate()
-                    .map(|(c, x)| {
-                        if c == 2 || c == 3 {
-                            format!("{x:<w$}", w = widths[c])
-                        } else {
-                            format!("{x:>w$}", w = widths[c])
-                        }
-                    })
-                    .collect();
-                outln!("{}", line.join("  ").trim_end());
-            }
+            aligned(&rows, |c| c == 2 || c == 3)?;
             if parted {
                 outln!(
                     "† in the scope for part of the period: {} over the whole period",
@@ -1316,21 +1307,7 @@ pub fn trend(
                 }
                 r
             }));
-            let widths: Vec<usize> = (0..all[0].len())
-                .map(|c| all.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-                .collect();
-            for r in &all {
-                let line: Vec<String> = r
-                    .iter()
-                    .enumerate()
-                    .map(|(c, x)| match c {
-                        2 | 3 => format!("{x:>w$}", w = widths[c]),
-                        _ => format!("{x:<w$}", w = widths[c]),
-                    })
-                    .collect();
-                outln!("{}", line.join("  ").trim_end());
-            }
-            Ok(())
+            aligned(&all, |c| !matches!(c, 2 | 3))
         }
     }
 }
