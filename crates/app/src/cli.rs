@@ -736,10 +736,7 @@ pub fn run() -> Result<()> {
                 engine.keep_nothing_for_next();
             }
             let scope = scope_of(&engine, scope)?;
-            let period = match period {
-                Some(p) => salesorg_core::period::Period::parse(p, &engine.book.settings.fiscal)?,
-                None => default_period(&engine, today),
-            };
+            let period = period_or_default(&engine, period.as_deref(), today)?;
             let ex = salesorg_engine::scorecard::explain(&engine, k, scope, period, today)?;
             let mut ms = Vec::with_capacity(*repeat);
             for _ in 0..*repeat {
@@ -781,10 +778,7 @@ pub fn run() -> Result<()> {
             let (engine, _) =
                 salesorg_engine::scorecard::load(&mut store, &cat, false, true, &Bar::new())?;
             let scope = scope_of(&engine, scope)?;
-            let period = match period {
-                Some(p) => salesorg_core::period::Period::parse(p, &engine.book.settings.fiscal)?,
-                None => default_period(&engine, today),
-            };
+            let period = period_or_default(&engine, period.as_deref(), today)?;
             let of = if *teams {
                 salesorg_engine::leaderboard::BoardOf::Teams
             } else {
@@ -830,10 +824,7 @@ pub fn run() -> Result<()> {
             let (engine, _) =
                 salesorg_engine::scorecard::load(&mut store, &cat, false, true, &Bar::new())?;
             let scope = scope_of(&engine, scope)?;
-            let period = match period {
-                Some(p) => salesorg_core::period::Period::parse(p, &engine.book.settings.fiscal)?,
-                None => default_period(&engine, today),
-            };
+            let period = period_or_default(&engine, period.as_deref(), today)?;
             let n = periods.map_or_else(
                 || salesorg_engine::trend::default_length(&engine, &period),
                 usize::from,
@@ -1135,6 +1126,18 @@ fn user(g: &Global, what: &UserCmd) -> Result<()> {
         },
     }
     Ok(())
+}
+
+/// The period `--period` names, else [`default_period`].
+fn period_or_default(
+    engine: &salesorg_core::scorecard::Engine,
+    period: Option<&str>,
+    today: Date,
+) -> Result<salesorg_core::period::Period> {
+    Ok(match period {
+        Some(p) => salesorg_core::period::Period::parse(p, &engine.book.settings.fiscal)?,
+        None => default_period(engine, today),
+    })
 }
 
 fn default_period(
