@@ -403,6 +403,23 @@ fn leaders_and_reps_use_the_web_app_in_chromium() {
             assert!(u.contains("dir=desc"), "{u}");
             b.screenshot(&screenshots().join(format!("reps-{viewer}.png")));
         }
+        // a card's sparkline opens its drill-down's history, whose points open each
+        // period's own drill-down
+        b.go(&format!("{base}/"));
+        b.click(&b.find("a.spark"));
+        let u = b.wait_url(|u| u.contains("#history"));
+        assert!(
+            u.contains("/explain?") && u.ends_with("#history"),
+            "{viewer}: {u}"
+        );
+        let points = b.find_all("figure#history svg a");
+        assert!(points.len() >= 2, "{viewer}: the history's points");
+        b.click(&points[0]);
+        let before = b.wait_url(|x| x != u);
+        assert!(
+            before.contains("/explain?") && before != u,
+            "{viewer}: {before}"
+        );
         // drill-down from the first number, then its CSV export with the same session
         b.go(&format!("{base}/"));
         let first = b.find("p.value a");
