@@ -793,7 +793,25 @@ async fn trend_of(
             cx.scoped.run(s, ps, ks, cx.today)
         })
         .map_err(bad_input)?;
-        Ok(json_text(trend::trend_json(e, &t)))
+        match q.format.as_deref() {
+            Some("csv") => {
+                let (header, rows) = trend::trend_table(&t);
+                let mut body = crate::pages::csv_row(header.iter().map(String::as_str));
+                for r in &rows {
+                    body.push_str(&crate::pages::csv_row(r.iter().map(String::as_str)));
+                }
+                let name = format!("{}-{}-{p}.csv", t.kpi, e.scope_name(scope));
+                cx.audit(
+                    "export",
+                    &format!("history of {} {} {p}", t.kpi, e.scope_name(scope)),
+                )?;
+                Ok(csv_attachment(&name.replace(':', "-"), body))
+            }
+            None | Some("json") => Ok(json_text(trend::trend_json(e, &t))),
+            Some(f) => Err(WebError::BadRequest(format!(
+                "format {f:?}: use json or csv"
+            ))),
+        }
     })
     .await
 }

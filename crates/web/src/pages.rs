@@ -2525,6 +2525,13 @@ fn history_chart(
         matches!(sample, Some(Value::Count(_))),
         &*fmt,
     ));
+    let _ = write!(
+        body,
+        "<p class=\"sub export\"><a href=\"/api/trend?kpi={}&amp;scope={}&amp;period={}&amp;format=csv\" download>This history as CSV</a></p>",
+        ex.kpi,
+        enc(&ex.scope),
+        enc(&ex.period.to_string())
+    );
     Ok(())
 }
 

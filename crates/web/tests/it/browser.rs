@@ -469,7 +469,7 @@ fn leaders_and_reps_use_the_web_app_in_chromium() {
             );
         }
         let rows = b.find_all("table.data tbody tr");
-        let export = b.attr(&b.find("a[download]"), "href");
+        let export = b.attr(&b.find("a[download][href*='/explain.csv']"), "href");
         let cookie = b.cookie(salesorg_web::auth::COOKIE).unwrap();
         let path = export.trim_start_matches(&base).to_owned();
         let (st, head, csv) = http(

@@ -2126,6 +2126,41 @@ fn a_kpis_history_is_each_periods_own_number() {
         "{asked}"
     );
     assert!(asked.contains("2026-07-20..2026-08-03"), "the range before");
+    // the same as CSV, a row per period as the JSON has it, linked under the chart
+    let csv = call(
+        &fx,
+        "GET",
+        &format!("/api/trend?kpi=bookings&scope={scope}&period=FY2026-Q3&format=csv"),
+        &dir,
+        None,
+    );
+    assert_eq!(csv.status, StatusCode::OK);
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(lines[0], "period,as_of,bookings,target,under_way");
+    assert_eq!(lines.len(), points.len() + 1, "{}", csv.body);
+    for (l, p) in lines[1..].iter().zip(points) {
+        let cells: Vec<&str> = l.split(',').collect();
+        assert_eq!(cells[0], p["period"].as_str().unwrap());
+        assert_eq!(cells[2], p["value"].as_str().unwrap());
+        assert_eq!(cells[3], p["target"].as_str().unwrap_or(""));
+    }
+    let page = call(
+        &fx,
+        "GET",
+        &format!("/explain?kpi=bookings&scope={scope}&period=FY2026-Q3"),
+        &dir,
+        None,
+    )
+    .body;
+    assert!(page.contains(&format!("<a href=\"/api/trend?kpi=bookings&amp;scope=team:{me}&amp;period=FY2026-Q3&amp;format=csv\" download>")));
+    let bad = call(
+        &fx,
+        "GET",
+        &format!("/api/trend?kpi=bookings&scope={scope}&format=xml"),
+        &dir,
+        None,
+    );
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     // refused: a table, a length out of range, no KPI
     for q in [
         "kpi=stage_conversion".to_owned(),
