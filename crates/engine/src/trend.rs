@@ -96,15 +96,16 @@ pub fn trend_by(
         ))
         .into());
     }
-    let mut t = trends_by(engine, scope, period, &[kpi], n, today, run)?;
+    let mut t = trends_by(engine, &[scope], period, &[kpi], n, today, run)?;
     Ok(t.remove(0))
 }
 
-/// [`trend_by`] for several KPIs at once, in one run (a scorecard's cards): a history per
-/// KPI, in their order.
+/// [`trend_by`] for several scopes and KPIs at once, in one run (a scorecard's cards, a
+/// drill-down's direct reports): a history per scope and KPI, scope by scope, each scope's
+/// KPIs in their order.
 pub fn trends_by(
     engine: &Engine,
-    scope: Scope,
+    scopes: &[Scope],
     period: Period,
     kpis: &[&'static str],
     n: usize,
@@ -118,41 +119,50 @@ pub fn trends_by(
     }
     // (a period to a day apart from the whole ones before it: a server rolls those up from
     // its kept passes over the standard periods, which hold no period to a day)
-    let mut rows = match ps.split_last() {
+    let (whole, apart) = match ps.split_last() {
         Some((last, whole)) if last.is_to_date() && !whole.is_empty() => {
-            let mut rows = run(&[scope], whole, &asked)?;
-            rows.extend(run(&[scope], std::slice::from_ref(last), &asked)?);
-            rows
+            (whole, std::slice::from_ref(last))
         }
-        _ => run(&[scope], &ps, &asked)?,
+        _ => (&ps[..], &[][..]),
     };
-    rows.truncate(ps.len());
-    let get = |i: usize, k: &str| -> Value {
-        rows.get(i)
-            .and_then(|r| r.values.iter().find(|(id, _)| *id == k))
+    let rows = run(scopes, whole, &asked)?;
+    let rest = match apart.is_empty() {
+        true => Vec::new(),
+        false => run(scopes, apart, &asked)?,
+    };
+    // (rows scope by scope, each over the periods in order)
+    let get = |si: usize, pi: usize, k: &str| -> Value {
+        let row = match pi < whole.len() {
+            true => rows.get(si * whole.len() + pi),
+            false => rest.get(si * apart.len() + pi - whole.len()),
+        };
+        row.and_then(|r| r.values.iter().find(|(id, _)| *id == k))
             .map_or_else(|| Value::Null(kpi::Why::missing(k)), |(_, v)| v.clone())
     };
-    Ok(kpis
-        .iter()
-        .map(|&kpi| Trend {
-            kpi,
-            scope,
-            points: ps
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    let as_of = Engine::as_of(p, today);
-                    Point {
-                        period: *p,
-                        as_of,
-                        value: get(i, kpi),
-                        target: target_for(engine, scope, p, kpi, || get(i, "quota")),
-                        under_way: p.whole().under_way(as_of),
-                    }
-                })
-                .collect(),
-        })
-        .collect())
+    let mut out = Vec::with_capacity(scopes.len() * kpis.len());
+    for (si, &scope) in scopes.iter().enumerate() {
+        out.extend(kpis.iter().map(|&kpi| {
+            Trend {
+                kpi,
+                scope,
+                points: ps
+                    .iter()
+                    .enumerate()
+                    .map(|(pi, p)| {
+                        let as_of = Engine::as_of(p, today);
+                        Point {
+                            period: *p,
+                            as_of,
+                            value: get(si, pi, kpi),
+                            target: target_for(engine, scope, p, kpi, || get(si, pi, "quota")),
+                            under_way: p.whole().under_way(as_of),
+                        }
+                    })
+                    .collect(),
+            }
+        }));
+    }
+    Ok(out)
 }
 
 /// A history as the JSON `GET /api/trend` and `salesorg trend --format json` write

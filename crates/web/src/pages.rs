@@ -1145,35 +1145,36 @@ fn sparklines(
     if !history_at_hand(cx, scope, &p) {
         return Ok(Vec::new());
     }
-    let ts = trend::trends_by(e, scope, p, &kpis, n, cx.today, &|s, ps, k| {
+    let ts = trend::trends_by(e, &[scope], p, &kpis, n, cx.today, &|s, ps, k| {
         cx.scoped.run(s, ps, k, cx.today)
     })
     .map_err(bad_input)?;
-    Ok(ts
+    Ok(ts.iter().map(|t| (t.kpi, spark_of(t, ccy))).collect())
+}
+
+/// A history as a sparkline whose accessible name lists every value ("Win rate, FY2024-Q4
+/// to FY2026-Q3: 31.2%, …").
+fn spark_of(t: &trend::Trend, ccy: &str) -> String {
+    let values: Vec<Option<f64>> = t.points.iter().map(|p| p.value.as_f64()).collect();
+    let part = t.points.last().and_then(|p| p.under_way);
+    let (first, last) = match (t.points.first(), t.points.last()) {
+        (Some(a), Some(b)) => (a.period.whole().to_string(), b.period.whole().to_string()),
+        _ => Default::default(),
+    };
+    let shown: Vec<String> = t
+        .points
         .iter()
-        .map(|t| {
-            let values: Vec<Option<f64>> = t.points.iter().map(|p| p.value.as_f64()).collect();
-            let part = t.points.last().and_then(|p| p.under_way);
-            let (first, last) = match (t.points.first(), t.points.last()) {
-                (Some(a), Some(b)) => (a.period.whole().to_string(), b.period.whole().to_string()),
-                _ => Default::default(),
-            };
-            let shown: Vec<String> = t
-                .points
-                .iter()
-                .map(|p| show(t.kpi, &p.value, ccy))
-                .collect();
-            let text = format!(
-                "{}, {first} to {last}: {}{}",
-                label(t.kpi),
-                shown.join(", "),
-                part.map_or_else(String::new, |(d, of)| format!(
-                    " ({last} to day {d} of {of})"
-                ))
-            );
-            (t.kpi, charts::spark(&values, part.is_some(), &text))
-        })
-        .collect())
+        .map(|p| show(t.kpi, &p.value, ccy))
+        .collect();
+    let text = format!(
+        "{}, {first} to {last}: {}{}",
+        label(t.kpi),
+        shown.join(", "),
+        part.map_or_else(String::new, |(d, of)| format!(
+            " ({last} to day {d} of {of})"
+        ))
+    );
+    charts::spark(&values, part.is_some(), &text)
 }
 
 /// A person's role scorecard page: KPI cards with comparisons and target, the direct
@@ -2349,7 +2350,8 @@ async fn explain_page(
         body.push_str("</dl>");
         history_chart(&mut body, cx, &ex, &whose, &ccy, q.history == Some(1))?;
         if let Some(bs) = ex.branches().filter(|b| !b.is_empty()) {
-            branches_table(&mut body, e, &ex, bs, &ccy);
+            let sparks = branch_sparks(cx, &ex, bs, &ccy)?;
+            branches_table(&mut body, e, &ex, bs, &ccy, &sparks);
         }
         records_filter(&mut body, e, &ex, &filter, q.q.as_deref(), &sort, &dir);
         let count = if filter.is_empty() {
@@ -2564,13 +2566,74 @@ fn input_shown(k: &str, v: &str, ccy: &str) -> String {
 /// value of the KPI (its formula over that branch), its formula's inputs, its records
 /// and, for a KPI whose formula reads none of the totals, a column per kind of record
 /// with its count and amount; then the drill-down's own figures, which the rows add up to.
+/// The scope whose history stands beside a drill-down's branch: the direct report's team,
+/// the leader's own book for their own records, the sub-unit; none for the records of
+/// nobody's.
+fn branch_scope(b: &sc::Branch) -> Option<Scope> {
+    match (b.person, b.unit) {
+        (Some(p), _) if b.leader => Some(Scope::Person(p)),
+        (Some(p), _) => Some(Scope::Team(p)),
+        (None, Some(u)) => Some(Scope::Unit(u)),
+        (None, None) => None,
+    }
+}
+
+/// Each branch's sparkline on a drill-down (the KPI of [`branch_scope`] over the same
+/// periods as the drill-down's history, one run for them all), as a link to that scope's
+/// drill-down; empty where the history is not at hand ([`history_at_hand`]) or the KPI is
+/// a table.
+fn branch_sparks(
+    cx: &Cx,
+    ex: &sc::Explanation,
+    bs: &[sc::Branch],
+    ccy: &str,
+) -> Result<Vec<String>> {
+    let e = cx.scoped.engine;
+    let none = || vec![String::new(); bs.len()];
+    let Ok(scope) = e.scope(&ex.scope) else {
+        return Ok(none());
+    };
+    let n = trend::default_length(e, &ex.period);
+    if kpi::TABLE_KPIS.contains(&ex.kpi)
+        || trend::periods(e, ex.period, n).len() < 2
+        || !history_at_hand(cx, scope, &ex.period)
+    {
+        return Ok(none());
+    }
+    let scopes: Vec<Scope> = bs.iter().filter_map(branch_scope).collect();
+    let ts = trend::trends_by(
+        e,
+        &scopes,
+        ex.period,
+        &[ex.kpi],
+        n,
+        cx.today,
+        &|s, ps, k| cx.scoped.run(s, ps, k, cx.today),
+    )
+    .map_err(bad_input)?;
+    let mut ts = ts.iter();
+    Ok(bs
+        .iter()
+        .map(|b| match branch_scope(b).and_then(|_| ts.next()) {
+            Some(t) => format!(
+                "<a class=\"spark\" href=\"{}#history\">{}</a>",
+                esc(&explain_href(ex.kpi, &e.scope_name(t.scope), &ex.period)),
+                spark_of(t, ccy)
+            ),
+            None => String::new(),
+        })
+        .collect())
+}
+
 fn branches_table(
     body: &mut String,
     e: &Engine,
     ex: &sc::Explanation,
     bs: &[sc::Branch],
     ccy: &str,
+    sparks: &[String],
 ) {
+    let history = sparks.iter().any(|s| !s.is_empty());
     let money = |a: i128| show("bookings", &Value::Money(a), ccy);
     // (a table-valued KPI's branches are left to their own drill-downs)
     let values = !bs.iter().any(|b| matches!(b.value, Value::Table(_)));
@@ -2624,6 +2687,14 @@ fn branches_table(
     for k in &kinds {
         head(&kind_heading(k));
     }
+    if history {
+        let n = trend::default_length(e, &ex.period);
+        let _ = write!(
+            body,
+            "<th scope=\"col\">Last {n} {}</th>",
+            grain_plural(e, &ex.period)
+        );
+    }
     body.push_str("</tr></thead><tbody>");
     let cell = |n: u64, a: Option<i128>| match a {
         Some(a) if n > 0 => format!("{} · {}", thousands(n.into()), esc(&money(a))),
@@ -2646,7 +2717,7 @@ fn branches_table(
         }
     };
     let mut total = (0u64, vec![(0u64, None::<i128>); kinds.len()]);
-    for b in bs {
+    for (bi, b) in bs.iter().enumerate() {
         let who = match (b.person, b.unit) {
             (Some(p), _) => {
                 let p = &e.book.people[p as usize];
@@ -2678,6 +2749,13 @@ fn branches_table(
                 };
             }
         }
+        if history {
+            let _ = write!(
+                body,
+                "<td>{}</td>",
+                sparks.get(bi).map_or("", String::as_str)
+            );
+        }
         body.push_str("</tr>");
     }
     body.push_str("</tbody><tfoot><tr><th scope=\"row\">All</th>");
@@ -2688,7 +2766,21 @@ fn branches_table(
     for &(n, a) in &total.1 {
         num(body, &cell(n, a));
     }
+    if history {
+        body.push_str("<td></td>");
+    }
     body.push_str("</tr></tfoot></table></div>");
+}
+
+/// What a history's periods are called: "quarters", "months", "years" or "periods" (date
+/// ranges).
+fn grain_plural(e: &Engine, p: &Period) -> &'static str {
+    match trend::grain_of(e, p) {
+        Some(Grain::Month) => "months",
+        Some(Grain::Quarter) => "quarters",
+        Some(Grain::Year) => "years",
+        None => "periods",
+    }
 }
 
 /// A column heading for a kind of record: its plural, first letter upper-case ("call" →

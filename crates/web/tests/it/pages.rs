@@ -2108,6 +2108,10 @@ fn a_kpis_history_is_each_periods_own_number() {
     .body;
     assert!(page.contains("<p class=\"history-off\" id=\"history\"><a href=\"/explain?kpi=win_rate&amp;scope=company&amp;period=2026-08-03..2026-08-17&amp;history=1#history\">Show the history</a>"), "{page}");
     assert!(!page.contains("<figure class=\"chart\" id=\"history\">"));
+    assert!(
+        !page.contains("class=\"spark\""),
+        "no history beside the direct reports either"
+    );
     let home = call(&fx, "GET", &format!("/?{range}"), &cro, None).body;
     assert!(
         home.contains("class=\"card\"") && !home.contains("class=\"spark\""),
@@ -2126,6 +2130,54 @@ fn a_kpis_history_is_each_periods_own_number() {
         "{asked}"
     );
     assert!(asked.contains("2026-07-20..2026-08-03"), "the range before");
+    // each direct report's row of the drill-down has their team's history beside it, the
+    // same as the API gives for their team
+    let page = call(
+        &fx,
+        "GET",
+        &format!("/explain?kpi=win_rate&scope={scope}&period=FY2026-Q3"),
+        &dir,
+        None,
+    )
+    .body;
+    assert!(
+        page.contains("<th scope=\"col\">Last 8 quarters</th>"),
+        "{page}"
+    );
+    let rows: Vec<&str> = page
+        .split("<a class=\"spark\" href=\"/explain?kpi=win_rate&amp;scope=")
+        .skip(1)
+        .collect();
+    assert!(rows.len() >= 2, "{page}");
+    for r in rows {
+        let branch = &r[..r.find("&amp;").unwrap()];
+        let t = call(
+            &fx,
+            "GET",
+            &format!("/api/trend?kpi=win_rate&scope={branch}&period=FY2026-Q3"),
+            &dir,
+            None,
+        )
+        .json();
+        let shown: Vec<String> = t["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                p["value"]
+                    .as_f64()
+                    .map_or_else(|| "—".to_owned(), |v| format!("{:.1}%", v * 100.0))
+            })
+            .collect();
+        let name = format!(
+            "aria-label=\"Win rate, FY2024-Q4 to FY2026-Q3: {}\"",
+            shown.join(", ")
+        );
+        assert!(
+            r[..r.find("</a>").unwrap()].contains(&name),
+            "{branch}: {name}"
+        );
+    }
     // the same as CSV, a row per period as the JSON has it, linked under the chart
     let csv = call(
         &fx,
