@@ -1106,19 +1106,15 @@ fn spark_link(sparks: &[(&str, String)], k: &str, explain: &str) -> String {
         })
 }
 
-/// Whether a history of `scope` ending with `p` is an extra a page shows unasked: over
-/// months, quarters or years (which the server's passes over the standard periods hold), or
-/// of a scope small enough for a pass of its own. Over date ranges of a large scope it would
-/// take a company-wide pass of its own: at 10M deals, eight ranges took a CRO's drill-down
-/// over a range from 21 to 280-370 ms, and their scorecard from 250 to 600-645. (Decided by
-/// the request and the data alone, so that a page reads the same on a warm server and a
-/// cold one.)
-fn history_at_hand(cx: &Cx, scope: Scope, p: &Period) -> bool {
-    let e = cx.scoped.engine;
-    trend::grain_of(e, p).is_some() || {
-        let (mine, all) = e.pass_size(&[scope]);
-        mine.saturating_mul(4) <= all
-    }
+/// Whether a history ending with `p` is an extra a page shows unasked: over months,
+/// quarters or years, which the server's passes over the standard periods hold. Over date
+/// ranges it takes a pass of its own: at 10M deals a company-wide one took a CRO's drill-down
+/// over a range from 21 to 280-370 ms and their scorecard from 250 to 600-645; a Director's
+/// own took their drill-down from 3 to 11-21 ms, and 220-300 ms for the first after a load
+/// (its arrays, sized for every segment, on fresh pages the kernel clears). (Decided by the
+/// request alone, so that a page reads the same on a warm server and a cold one.)
+fn history_at_hand(cx: &Cx, p: &Period) -> bool {
+    trend::grain_of(cx.scoped.engine, p).is_some()
 }
 
 /// Each card's sparkline: its KPI over the periods leading up to `p` for `scope`
@@ -1142,7 +1138,7 @@ fn sparklines(
     }
     let n = trend::default_length(e, &p);
     // (an extra: none where it would take a company-wide pass of its own)
-    if !history_at_hand(cx, scope, &p) {
+    if !history_at_hand(cx, &p) {
         return Ok(Vec::new());
     }
     let ts = trend::trends_by(e, &[scope], p, &kpis, n, cx.today, &|s, ps, k| {
@@ -2348,9 +2344,11 @@ async fn explain_page(
             let _ = write!(body, "<div><dt>{}</dt><dd>{}</dd></div>", esc(&label(k)), esc(&input_shown(k, v, &ccy)));
         }
         body.push_str("</dl>");
-        history_chart(&mut body, cx, &ex, &whose, &ccy, q.history == Some(1))?;
-        if let Some(bs) = ex.branches().filter(|b| !b.is_empty()) {
-            let sparks = branch_sparks(cx, &ex, bs, &ccy)?;
+        let bs = ex.branches().filter(|b| !b.is_empty()).unwrap_or(&[]);
+        let (history, beside) = histories(cx, &ex, bs, q.history == Some(1))?;
+        history_chart(&mut body, cx, &ex, &whose, &ccy, &history);
+        if !bs.is_empty() {
+            let sparks = branch_sparks(cx, &ex, beside, &ccy);
             branches_table(&mut body, e, &ex, bs, &ccy, &sparks);
         }
         records_filter(&mut body, e, &ex, &filter, q.q.as_deref(), &sort, &dir);
@@ -2411,50 +2409,85 @@ async fn explain_page(
     .await
 }
 
-/// A drill-down's history: the KPI over the periods leading up to the drill-down's, each
-/// point a link to its own drill-down, beside its target ([`trend::trend_by`]). None for a
-/// table-valued KPI (its history is each period's drill-down). Where it would take a
-/// company-wide pass of its own (a company's periods no made pass holds: date ranges), a
-/// link makes it (`history=1`) unless `asked`.
+/// What a drill-down shows of its history.
+enum History {
+    /// Nothing: a table-valued KPI, or a single period.
+    None,
+    /// A link that makes it, over this many periods ([`history_at_hand`]).
+    Offered(usize),
+    /// The history of the drill-down's scope.
+    Made(trend::Trend),
+}
+
+/// A drill-down's history and its branches' ([`branch_scope`] of each, in order; none
+/// where a branch has no scope), all in one run: made where [`history_at_hand`] or
+/// `asked`, offered otherwise; none for a table-valued KPI or a single period.
+fn histories(
+    cx: &Cx,
+    ex: &sc::Explanation,
+    bs: &[sc::Branch],
+    asked: bool,
+) -> Result<(History, Vec<Option<trend::Trend>>)> {
+    let e = cx.scoped.engine;
+    let nothing = || bs.iter().map(|_| None).collect();
+    let scope = e.scope(&ex.scope).map_err(bad_input)?;
+    let n = trend::default_length(e, &ex.period);
+    if kpi::TABLE_KPIS.contains(&ex.kpi) || trend::periods(e, ex.period, n).len() < 2 {
+        return Ok((History::None, nothing()));
+    }
+    if !asked && !history_at_hand(cx, &ex.period) {
+        return Ok((
+            History::Offered(trend::periods(e, ex.period, n).len()),
+            nothing(),
+        ));
+    }
+    let mut scopes = vec![scope];
+    scopes.extend(bs.iter().filter_map(branch_scope));
+    let mut ts = trend::trends_by(e, &scopes, ex.period, &[ex.kpi], n, cx.today, &|s, p, k| {
+        cx.scoped.run(s, p, k, cx.today)
+    })
+    .map_err(bad_input)?
+    .into_iter();
+    let own = ts.next().map_or(History::None, History::Made);
+    let beside = bs
+        .iter()
+        .map(|b| branch_scope(b).and_then(|_| ts.next()))
+        .collect();
+    Ok((own, beside))
+}
+
+/// A drill-down's history ([`histories`]): the KPI over the periods leading up to the
+/// drill-down's, each point a link to its own drill-down, beside its target; or the link
+/// that makes it.
 fn history_chart(
     body: &mut String,
     cx: &Cx,
     ex: &sc::Explanation,
     whose: &str,
     ccy: &str,
-    asked: bool,
-) -> Result<()> {
+    history: &History,
+) {
     let e = cx.scoped.engine;
-    if kpi::TABLE_KPIS.contains(&ex.kpi) {
-        return Ok(());
-    }
-    let scope = e.scope(&ex.scope).map_err(bad_input)?;
-    let n = trend::default_length(e, &ex.period);
-    let periods = trend::periods(e, ex.period, n);
-    if periods.len() < 2 {
-        return Ok(());
-    }
-    if !asked && !history_at_hand(cx, scope, &ex.period) {
-        let _ = write!(
-            body,
-            "<p class=\"history-off\" id=\"history\"><a href=\"/explain?kpi={}&amp;scope={}&amp;period={}&amp;history=1#history\">Show the history</a>: {} over the {} periods from {} to {} (made on request: it reads every record of those periods).</p>",
-            ex.kpi,
-            enc(&ex.scope),
-            enc(&ex.period.to_string()),
-            esc(&label(ex.kpi)),
-            periods.len(),
-            esc(&periods[0].whole().to_string()),
-            esc(&ex.period.whole().to_string()),
-        );
-        return Ok(());
-    }
-    let t = trend::trend_by(e, scope, ex.period, ex.kpi, n, cx.today, &|s, p, k| {
-        cx.scoped.run(s, p, k, cx.today)
-    })
-    .map_err(bad_input)?;
-    if t.points.len() < 2 {
-        return Ok(());
-    }
+    let t = match history {
+        History::None => return,
+        History::Offered(periods) => {
+            let _ = write!(
+                body,
+                "<p class=\"history-off\" id=\"history\"><a href=\"/explain?kpi={}&amp;scope={}&amp;period={}&amp;history=1#history\">Show the history</a>: {} over the {} periods from {} to {} (made on request: it reads every record of those periods).</p>",
+                ex.kpi,
+                enc(&ex.scope),
+                enc(&ex.period.to_string()),
+                esc(&label(ex.kpi)),
+                periods,
+                esc(&trend::periods(e, ex.period, *periods)[0]
+                    .whole()
+                    .to_string()),
+                esc(&ex.period.whole().to_string()),
+            );
+            return;
+        }
+        History::Made(t) => t,
+    };
     // (a period to a day labelled by its whole period: "FY2026-Q3 to 2026-08-20" on the axis
     // had crowded out every other label; the day is in its note)
     let labels: Vec<String> = t
@@ -2534,7 +2567,6 @@ fn history_chart(
         enc(&ex.scope),
         enc(&ex.period.to_string())
     );
-    Ok(())
 }
 
 /// A drill-down input as the page shows it: money in the organisation's currency, the
@@ -2578,51 +2610,26 @@ fn branch_scope(b: &sc::Branch) -> Option<Scope> {
     }
 }
 
-/// Each branch's sparkline on a drill-down (the KPI of [`branch_scope`] over the same
-/// periods as the drill-down's history, one run for them all), as a link to that scope's
-/// drill-down; empty where the history is not at hand ([`history_at_hand`]) or the KPI is
-/// a table.
+/// Each branch's sparkline on a drill-down (its history from [`histories`]), as a link to
+/// that scope's drill-down's history; empty for a branch without one.
 fn branch_sparks(
     cx: &Cx,
     ex: &sc::Explanation,
-    bs: &[sc::Branch],
+    beside: Vec<Option<trend::Trend>>,
     ccy: &str,
-) -> Result<Vec<String>> {
+) -> Vec<String> {
     let e = cx.scoped.engine;
-    let none = || vec![String::new(); bs.len()];
-    let Ok(scope) = e.scope(&ex.scope) else {
-        return Ok(none());
-    };
-    let n = trend::default_length(e, &ex.period);
-    if kpi::TABLE_KPIS.contains(&ex.kpi)
-        || trend::periods(e, ex.period, n).len() < 2
-        || !history_at_hand(cx, scope, &ex.period)
-    {
-        return Ok(none());
-    }
-    let scopes: Vec<Scope> = bs.iter().filter_map(branch_scope).collect();
-    let ts = trend::trends_by(
-        e,
-        &scopes,
-        ex.period,
-        &[ex.kpi],
-        n,
-        cx.today,
-        &|s, ps, k| cx.scoped.run(s, ps, k, cx.today),
-    )
-    .map_err(bad_input)?;
-    let mut ts = ts.iter();
-    Ok(bs
-        .iter()
-        .map(|b| match branch_scope(b).and_then(|_| ts.next()) {
+    beside
+        .into_iter()
+        .map(|t| match t {
             Some(t) => format!(
                 "<a class=\"spark\" href=\"{}#history\">{}</a>",
                 esc(&explain_href(ex.kpi, &e.scope_name(t.scope), &ex.period)),
-                spark_of(t, ccy)
+                spark_of(&t, ccy)
             ),
             None => String::new(),
         })
-        .collect())
+        .collect()
 }
 
 fn branches_table(

@@ -2094,8 +2094,20 @@ fn a_kpis_history_is_each_periods_own_number() {
     );
     assert!(card.body.contains(&name), "{name}");
     assert!(card.body.contains(&format!("<a class=\"spark\" href=\"/explain?kpi=win_rate&amp;scope=team:{me}&amp;period=FY2026-Q3#history\">")));
-    // the company's history over date ranges would take a company-wide pass of its own:
-    // the drill-down offers it (and its cards have no sparklines) until asked for
+    // a history over date ranges takes a pass of its own: the drill-down offers it (and
+    // its cards have no sparklines) until asked for, a leader's team's as the company's
+    let mine = call(
+        &fx,
+        "GET",
+        &format!("/explain?kpi=win_rate&scope={scope}&period=2026-08-03..2026-08-17"),
+        &dir,
+        None,
+    )
+    .body;
+    assert!(
+        mine.contains("Show the history</a>") && !mine.contains("class=\"spark\""),
+        "{mine}"
+    );
     let cro = sign_in(&fx, "cro", PASSWORD).unwrap();
     let range = "period=2026-08-03..2026-08-17";
     let page = call(
