@@ -1925,6 +1925,25 @@ fn a_leaders_first_line_teams_are_ranked() {
     assert!(home.contains(&format!("<a href=\"/teams?scope=team:{me}&amp;period=FY2026-Q3\">every first-line team, ranked</a>")), "{home}");
 }
 
+/// The accessible name a win rate's sparkline over FY2024-Q4 to FY2026-Q3 has, from the
+/// history `GET /api/trend` gives: every value as the page shows it.
+fn win_rate_spark_name(t: &serde_json::Value) -> String {
+    let shown: Vec<String> = t["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            p["value"]
+                .as_f64()
+                .map_or_else(|| "—".to_owned(), |v| format!("{:.1}%", v * 100.0))
+        })
+        .collect();
+    format!(
+        "aria-label=\"Win rate, FY2024-Q4 to FY2026-Q3: {}\"",
+        shown.join(", ")
+    )
+}
+
 /// A KPI's history: each period's value is that period's own number on the scorecard (its
 /// quota beside bookings), the periods consecutive and the one asked for last, none before
 /// the data's first record; a period under way says which day it is on; the drill-down page
@@ -2078,20 +2097,7 @@ fn a_kpis_history_is_each_periods_own_number() {
         None,
     )
     .json();
-    let shown: Vec<String> = wr["points"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            p["value"]
-                .as_f64()
-                .map_or_else(|| "—".to_owned(), |v| format!("{:.1}%", v * 100.0))
-        })
-        .collect();
-    let name = format!(
-        "aria-label=\"Win rate, FY2024-Q4 to FY2026-Q3: {}\"",
-        shown.join(", ")
-    );
+    let name = win_rate_spark_name(&wr);
     assert!(card.body.contains(&name), "{name}");
     assert!(card.body.contains(&format!("<a class=\"spark\" href=\"/explain?kpi=win_rate&amp;scope=team:{me}&amp;period=FY2026-Q3#history\">")));
     // a history over date ranges takes a pass of its own: the drill-down offers it (and
@@ -2171,20 +2177,7 @@ fn a_kpis_history_is_each_periods_own_number() {
             None,
         )
         .json();
-        let shown: Vec<String> = t["points"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| {
-                p["value"]
-                    .as_f64()
-                    .map_or_else(|| "—".to_owned(), |v| format!("{:.1}%", v * 100.0))
-            })
-            .collect();
-        let name = format!(
-            "aria-label=\"Win rate, FY2024-Q4 to FY2026-Q3: {}\"",
-            shown.join(", ")
-        );
+        let name = win_rate_spark_name(&t);
         assert!(
             r[..r.find("</a>").unwrap()].contains(&name),
             "{branch}: {name}"
