@@ -1097,13 +1097,19 @@ fn spark_link(sparks: &[(&str, String)], k: &str, explain: &str) -> String {
     sparks
         .iter()
         .find(|s| s.0 == k)
-        .map_or_else(String::new, |s| {
-            format!(
-                "<a class=\"spark\" href=\"{}#history\">{}</a>",
-                esc(explain),
-                s.1
-            )
-        })
+        .map_or_else(String::new, |s| spark_a(explain, &s.1))
+}
+
+/// A sparkline as a link to the history on the drill-down `explain`; nothing where there is
+/// no sparkline (fewer than two values: an empty link would be read out as a bare one).
+fn spark_a(explain: &str, svg: &str) -> String {
+    match svg.is_empty() {
+        true => String::new(),
+        false => format!(
+            "<a class=\"spark\" href=\"{}#history\">{svg}</a>",
+            esc(explain)
+        ),
+    }
 }
 
 /// Whether a history ending with `p` is an extra a page shows unasked: over months,
@@ -1873,6 +1879,28 @@ async fn teams_page(
     board_page(app, headers, a.0, q, lb::BoardOf::Teams).await
 }
 
+/// The history of the KPI a board ranks by for each of the rows at `on_page` (one run for
+/// them all), as sparklines; none over date ranges ([`history_at_hand`]) or a table.
+fn board_sparks(cx: &Cx, b: &lb::Board, on_page: &[usize], ccy: &str) -> Result<Vec<String>> {
+    let e = cx.scoped.engine;
+    if !history_at_hand(cx, &b.period) || kpi::TABLE_KPIS.contains(&b.by) || on_page.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = trend::default_length(e, &b.period);
+    if trend::periods(e, b.period, n).len() < 2 {
+        return Ok(Vec::new());
+    }
+    let scopes: Vec<Scope> = on_page
+        .iter()
+        .map(|&i| b.of.scope(b.rows[i].person))
+        .collect();
+    let ts = trend::trends_by(e, &scopes, b.period, &[b.by], n, cx.today, &|s, p, k| {
+        cx.scoped.run(s, p, k, cx.today)
+    })
+    .map_err(bad_input)?;
+    Ok(ts.iter().map(|t| spark_of(t, ccy)).collect())
+}
+
 /// The words a board's page uses for what it ranks: its path, its rows, the heading of
 /// its name column and of its manager column, and who is on it.
 fn board_words(
@@ -2001,9 +2029,15 @@ async fn board_page(
             };
             let _ = write!(body, "<th scope=\"col\" class=\"num\"{aria}><a href=\"/{path}?{base}&sort={k}&dir={next}\">{}</a>{arrow}</th>", esc(&label(k)));
         }
+        // each row's history of the KPI it is ranked by (the rows of this page, one run)
+        let on_page: Vec<usize> = shown.iter().skip((pg - 1) * REPS_PER_PAGE).take(REPS_PER_PAGE).copied().collect();
+        let sparks = board_sparks(cx, &b, &on_page, &ccy)?;
+        if !sparks.is_empty() {
+            let _ = write!(body, "<th scope=\"col\">{}, last {} {}</th>", esc(&label(b.by)), trend::default_length(e, &b.period), grain_plural(e, &b.period));
+        }
         body.push_str("</tr></thead><tbody>");
         let (mut parted, mut marked) = (false, false);
-        for &i in shown.iter().skip((pg - 1) * REPS_PER_PAGE).take(REPS_PER_PAGE) {
+        for (row_on_page, &i) in on_page.iter().enumerate() {
             let r = &b.rows[i];
             let info = &e.book.people[r.person as usize];
             let mark = if r.whole {
@@ -2045,6 +2079,9 @@ async fn board_page(
                 let (class, title) = against_target(k, &v, target.as_ref(), &b.period, b.as_of, &ccy);
                 marked |= !class.is_empty();
                 let _ = write!(body, "<td class=\"num{class}\"{title}>{}</td>", cell(k, &v, &ccy, &explain_href(k, &own, &b.period)));
+            }
+            if let Some(spark) = sparks.get(row_on_page) {
+                let _ = write!(body, "<td>{}</td>", spark_a(&explain_href(b.by, &own, &b.period), spark));
             }
             body.push_str("</tr>");
         }
@@ -2622,10 +2659,9 @@ fn branch_sparks(
     beside
         .into_iter()
         .map(|t| match t {
-            Some(t) => format!(
-                "<a class=\"spark\" href=\"{}#history\">{}</a>",
-                esc(&explain_href(ex.kpi, &e.scope_name(t.scope), &ex.period)),
-                spark_of(&t, ccy)
+            Some(t) => spark_a(
+                &explain_href(ex.kpi, &e.scope_name(t.scope), &ex.period),
+                &spark_of(&t, ccy),
             ),
             None => String::new(),
         })

@@ -1944,6 +1944,32 @@ fn win_rate_spark_name(t: &serde_json::Value) -> String {
     )
 }
 
+/// Every win-rate sparkline of `page` (over FY2026-Q3) names the values `GET /api/trend`
+/// gives for its scope; how many there are.
+fn win_rate_sparks_match(fx: &Fx, auth: &Auth, page: &str) -> usize {
+    let rows: Vec<&str> = page
+        .split("<a class=\"spark\" href=\"/explain?kpi=win_rate&amp;scope=")
+        .skip(1)
+        .collect();
+    for r in &rows {
+        let scope = &r[..r.find("&amp;").unwrap()];
+        let t = call(
+            fx,
+            "GET",
+            &format!("/api/trend?kpi=win_rate&scope={scope}&period=FY2026-Q3"),
+            auth,
+            None,
+        )
+        .json();
+        let name = win_rate_spark_name(&t);
+        assert!(
+            r[..r.find("</a>").unwrap()].contains(&name),
+            "{scope}: {name}"
+        );
+    }
+    rows.len()
+}
+
 /// A KPI's history: each period's value is that period's own number on the scorecard (its
 /// quota beside bookings), the periods consecutive and the one asked for last, none before
 /// the data's first record; a period under way says which day it is on; the drill-down page
@@ -2162,27 +2188,24 @@ fn a_kpis_history_is_each_periods_own_number() {
         page.contains("<th scope=\"col\">Last 8 quarters</th>"),
         "{page}"
     );
-    let rows: Vec<&str> = page
-        .split("<a class=\"spark\" href=\"/explain?kpi=win_rate&amp;scope=")
-        .skip(1)
-        .collect();
-    assert!(rows.len() >= 2, "{page}");
-    for r in rows {
-        let branch = &r[..r.find("&amp;").unwrap()];
-        let t = call(
-            &fx,
-            "GET",
-            &format!("/api/trend?kpi=win_rate&scope={branch}&period=FY2026-Q3"),
-            &dir,
-            None,
-        )
-        .json();
-        let name = win_rate_spark_name(&t);
-        assert!(
-            r[..r.find("</a>").unwrap()].contains(&name),
-            "{branch}: {name}"
-        );
-    }
+    assert!(win_rate_sparks_match(&fx, &dir, &page) >= 2, "{page}");
+    // and each rep on a leaderboard ranked by it, their own book's
+    let board = call(
+        &fx,
+        "GET",
+        &format!("/reps?scope={scope}&period=FY2026-Q3&sort=win_rate"),
+        &dir,
+        None,
+    )
+    .body;
+    assert!(
+        board.contains("<th scope=\"col\">Win rate, last 8 quarters</th>"),
+        "{board}"
+    );
+    let reps = win_rate_sparks_match(&fx, &dir, &board);
+    assert!(reps >= 3, "{board}");
+    // (a rep with fewer than two values has none, and no empty link either)
+    assert!(!board.contains("#history\"></a>"), "{board}");
     // the same as CSV, a row per period as the JSON has it, linked under the chart
     let csv = call(
         &fx,
