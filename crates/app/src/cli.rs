@@ -230,6 +230,10 @@ pub enum Command {
         /// How many periods, 1 to 36 (default: 12 months, 8 quarters, 5 years or 8 ranges).
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..=36))]
         periods: Option<u16>,
+        /// Each period before one under way (or named to a day) to the same day of its own:
+        /// where each stood at this point of it.
+        #[arg(long)]
+        same_day: bool,
         /// Observe open records as of this date instead of today.
         #[arg(long)]
         as_of: Option<String>,
@@ -805,6 +809,7 @@ pub fn run() -> Result<()> {
             scope,
             period,
             periods,
+            same_day,
             as_of,
         } => {
             let k = one_kpi(kpi)?;
@@ -821,6 +826,7 @@ pub fn run() -> Result<()> {
                 period,
                 k,
                 n,
+                *same_day,
                 today,
                 &|s, ps, ks| engine.run(s, ps, ks, today),
             )?;

@@ -1643,6 +1643,15 @@ fn trend_gives_each_periods_own_number() {
         table.starts_with("win_rate of team:P-00001 · 4 periods"),
         "{table}"
     );
+    let same = ok(&words(&format!(
+        "--db {db} --format csv trend bookings --scope team:P-00001 --period FY2025-Q4 --periods 2 --same-day --as-of 2025-11-15"
+    )));
+    let firsts: Vec<&str> = same
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(firsts, ["FY2025-Q3 to 2025-08-15", "FY2025-Q4"], "{same}");
     assert!(fails(&words(&format!("--db {db} trend stage_conversion"))).contains("a table"));
     let long = run(&words(&format!("--db {db} trend win_rate --periods 40")));
     assert!(!long.status.success());

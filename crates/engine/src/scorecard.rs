@@ -721,7 +721,7 @@ pub fn target_for(
 }
 
 /// `p` to its `day`th day, or the whole of `p` when it has no more days than that.
-fn same_day(p: &Period, day: i64) -> Period {
+pub fn same_day(p: &Period, day: i64) -> Period {
     p.start
         .checked_add(time::Duration::days(day - 1))
         .and_then(|d| p.to_date(d))

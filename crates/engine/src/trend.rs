@@ -78,15 +78,17 @@ pub fn periods(engine: &Engine, period: Period, n: usize) -> Vec<Period> {
     out
 }
 
-/// The history of `kpi` for `scope`: its value over [`periods`]`(period, n)`, each with its
-/// target, computed by `run` (which applies the viewer's lens). A table-valued KPI has no
-/// history of one value: refused.
+/// The history of `kpi` for `scope`: its value over [`periods`]`(period, n)` (with
+/// `same_day`, [`to_same_day`] of them), each with its target, computed by `run` (which
+/// applies the viewer's lens). A table-valued KPI has no history of one value: refused.
+#[allow(clippy::too_many_arguments)]
 pub fn trend_by(
     engine: &Engine,
     scope: Scope,
     period: Period,
     kpi: &'static str,
     n: usize,
+    same_day: bool,
     today: Date,
     run: &Runner,
 ) -> Result<Trend> {
@@ -96,45 +98,73 @@ pub fn trend_by(
         ))
         .into());
     }
-    let mut t = trends_by(engine, &[scope], period, &[kpi], n, today, run)?;
+    let mut t = trends_by(engine, &[scope], period, &[kpi], n, same_day, today, run)?;
     Ok(t.remove(0))
+}
+
+/// For a history whose last period is counted to a day of it (under way on its as-of day,
+/// or named to a day), each period before it to the same day of its own ("FY2026-Q3 to
+/// day 51" beside "FY2026-Q4 to day 51"): where a period stands at this point of it, like
+/// for like. Periods whose last one is whole are left as they are.
+pub fn to_same_day(ps: &[Period], today: Date) -> Vec<Period> {
+    let Some(last) = ps.last() else {
+        return Vec::new();
+    };
+    let day = match last.whole().under_way(Engine::as_of(last, today)) {
+        Some((d, _)) => d,
+        None => return ps.to_vec(),
+    };
+    let mut out: Vec<Period> = ps[..ps.len() - 1]
+        .iter()
+        .map(|p| crate::scorecard::same_day(p, day))
+        .collect();
+    out.push(*last);
+    out
 }
 
 /// [`trend_by`] for several scopes and KPIs at once, in one run (a scorecard's cards, a
 /// drill-down's direct reports): a history per scope and KPI, scope by scope, each scope's
-/// KPIs in their order.
+/// KPIs in their order; with `same_day`, each period before the last to the same day of it
+/// ([`to_same_day`]).
+#[allow(clippy::too_many_arguments)]
 pub fn trends_by(
     engine: &Engine,
     scopes: &[Scope],
     period: Period,
     kpis: &[&'static str],
     n: usize,
+    same_day: bool,
     today: Date,
     run: &Runner,
 ) -> Result<Vec<Trend>> {
-    let ps = periods(engine, period, n);
+    let mut ps = periods(engine, period, n);
+    if same_day {
+        ps = to_same_day(&ps, today);
+    }
     let mut asked = kpis.to_vec();
     if kpis.contains(&"bookings") && !kpis.contains(&"quota") {
         asked.push("quota");
     }
-    // (a period to a day apart from the whole ones before it: a server rolls those up from
-    // its kept passes over the standard periods, which hold no period to a day)
-    let (whole, apart) = match ps.split_last() {
-        Some((last, whole)) if last.is_to_date() && !whole.is_empty() => {
-            (whole, std::slice::from_ref(last))
-        }
-        _ => (&ps[..], &[][..]),
-    };
-    let rows = run(scopes, whole, &asked)?;
-    let rest = match apart.is_empty() {
+    // (the periods to a day apart from the whole ones: a server rolls those up from its
+    // kept passes over the standard periods, which hold no period to a day)
+    let (apart, whole): (Vec<usize>, Vec<usize>) = (0..ps.len()).partition(|&i| ps[i].is_to_date());
+    let pick = |ix: &[usize]| ix.iter().map(|&i| ps[i]).collect::<Vec<Period>>();
+    let rows_whole = match whole.is_empty() {
         true => Vec::new(),
-        false => run(scopes, apart, &asked)?,
+        false => run(scopes, &pick(&whole), &asked)?,
     };
-    // (rows scope by scope, each over the periods in order)
+    let rows_apart = match apart.is_empty() {
+        true => Vec::new(),
+        false => run(scopes, &pick(&apart), &asked)?,
+    };
+    // (rows scope by scope, each over its run's periods in order)
     let get = |si: usize, pi: usize, k: &str| -> Value {
-        let row = match pi < whole.len() {
-            true => rows.get(si * whole.len() + pi),
-            false => rest.get(si * apart.len() + pi - whole.len()),
+        let row = match whole.binary_search(&pi) {
+            Ok(at) => rows_whole.get(si * whole.len() + at),
+            Err(_) => apart
+                .binary_search(&pi)
+                .ok()
+                .and_then(|at| rows_apart.get(si * apart.len() + at)),
         };
         row.and_then(|r| r.values.iter().find(|(id, _)| *id == k))
             .map_or_else(|| Value::Null(kpi::Why::missing(k)), |(_, v)| v.clone())

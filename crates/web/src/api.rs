@@ -518,8 +518,10 @@ struct ScQuery {
     /// A leaderboard's ranking: a KPI, and `asc` or `desc`.
     sort: Option<String>,
     dir: Option<String>,
-    /// A KPI's history: how many periods, the one asked for last.
+    /// A KPI's history: how many periods, the one asked for last; and whether each period
+    /// before it is to the same day as it.
     periods: Option<usize>,
+    same_day: Option<bool>,
 }
 
 /// The period a request names, else the quarter of [`Engine::current_day`].
@@ -789,7 +791,8 @@ async fn trend_of(
                 )));
             }
         };
-        let t = trend::trend_by(e, scope, p, k, n, cx.today, &|s, ps, ks| {
+        let same_day = q.same_day.unwrap_or(false);
+        let t = trend::trend_by(e, scope, p, k, n, same_day, cx.today, &|s, ps, ks| {
             cx.scoped.run(s, ps, ks, cx.today)
         })
         .map_err(bad_input)?;

@@ -154,7 +154,7 @@ pub const OPERATIONS: &[Op] = &[
         "GET",
         "/api/trend",
         "A KPI's history for a scope the viewer sees: its value in each of `periods` periods (default: 12 months, 8 quarters, 5 years or 8 ranges of the period's length; at most 36), the one asked for last and none before the data's first record, each with its as-of day, why it is undefined, its quota or target, and whether it is under way.",
-        &["kpi", "scope", "period", "periods", "format"],
+        &["kpi", "scope", "period", "periods", "same_day", "format"],
         true,
     ),
     (
@@ -233,6 +233,9 @@ fn param_doc(name: &str) -> &'static str {
         "before" => "entries older than this id",
         "limit" => "how many entries",
         "periods" => "how many periods, 1 to 36, the one asked for last",
+        "same_day" => {
+            "true: each period before a period under way (or to a day) to the same day of its own"
+        }
         _ => "",
     }
 }

@@ -784,6 +784,9 @@ struct ScQ {
     q: Option<String>,
     /// A drill-down's history made even where it takes a company-wide pass of its own.
     history: Option<u8>,
+    /// A drill-down's history with each period to the same day as the last (made on
+    /// request: periods to a day take a pass of their own).
+    same_day: Option<u8>,
 }
 
 async fn home(
@@ -1147,7 +1150,7 @@ fn sparklines(
     if !history_at_hand(cx, &p) {
         return Ok(Vec::new());
     }
-    let ts = trend::trends_by(e, &[scope], p, &kpis, n, cx.today, &|s, ps, k| {
+    let ts = trend::trends_by(e, &[scope], p, &kpis, n, false, cx.today, &|s, ps, k| {
         cx.scoped.run(s, ps, k, cx.today)
     })
     .map_err(bad_input)?;
@@ -1894,9 +1897,16 @@ fn board_sparks(cx: &Cx, b: &lb::Board, on_page: &[usize], ccy: &str) -> Result<
         .iter()
         .map(|&i| b.of.scope(b.rows[i].person))
         .collect();
-    let ts = trend::trends_by(e, &scopes, b.period, &[b.by], n, cx.today, &|s, p, k| {
-        cx.scoped.run(s, p, k, cx.today)
-    })
+    let ts = trend::trends_by(
+        e,
+        &scopes,
+        b.period,
+        &[b.by],
+        n,
+        false,
+        cx.today,
+        &|s, p, k| cx.scoped.run(s, p, k, cx.today),
+    )
     .map_err(bad_input)?;
     Ok(ts.iter().map(|t| spark_of(t, ccy)).collect())
 }
@@ -2382,7 +2392,8 @@ async fn explain_page(
         }
         body.push_str("</dl>");
         let bs = ex.branches().filter(|b| !b.is_empty()).unwrap_or(&[]);
-        let (history, beside) = histories(cx, &ex, bs, q.history == Some(1))?;
+        let same_day = q.same_day == Some(1);
+        let (history, beside) = histories(cx, &ex, bs, q.history == Some(1) || same_day, same_day)?;
         history_chart(&mut body, cx, &ex, &whose, &ccy, &history);
         if !bs.is_empty() {
             let sparks = branch_sparks(cx, &ex, beside, &ccy);
@@ -2464,6 +2475,7 @@ fn histories(
     ex: &sc::Explanation,
     bs: &[sc::Branch],
     asked: bool,
+    same_day: bool,
 ) -> Result<(History, Vec<Option<trend::Trend>>)> {
     let e = cx.scoped.engine;
     let nothing = || bs.iter().map(|_| None).collect();
@@ -2480,9 +2492,16 @@ fn histories(
     }
     let mut scopes = vec![scope];
     scopes.extend(bs.iter().filter_map(branch_scope));
-    let mut ts = trend::trends_by(e, &scopes, ex.period, &[ex.kpi], n, cx.today, &|s, p, k| {
-        cx.scoped.run(s, p, k, cx.today)
-    })
+    let mut ts = trend::trends_by(
+        e,
+        &scopes,
+        ex.period,
+        &[ex.kpi],
+        n,
+        same_day,
+        cx.today,
+        &|s, p, k| cx.scoped.run(s, p, k, cx.today),
+    )
     .map_err(bad_input)?
     .into_iter();
     let own = ts.next().map_or(History::None, History::Made);
@@ -2582,27 +2601,48 @@ fn history_chart(
     let first = &labels[0];
     let last = &labels[labels.len() - 1];
     let under = t.points.last().and_then(|p| p.under_way);
+    // (each period to the same day as the last: where each stood at this point of it)
+    let same_day = t.points.len() > 1 && t.points[0].period.is_to_date();
+    let each = match (same_day, under) {
+        (true, Some((d, _))) => format!(", each to day {d}"),
+        _ => String::new(),
+    };
     body.push_str(&charts::history(
         "history",
         &label(ex.kpi),
-        &format!("{} of {whose}, {first} to {last}", label(ex.kpi)),
+        &format!("{} of {whose}, {first} to {last}{each}", label(ex.kpi)),
         &format!(
-            "{} of {whose} in each of the {} periods from {first} to {last}{}{}; each point opens that period's drill-down.",
+            "{} of {whose} in each of the {} periods from {first} to {last}{each}{}{}; each point opens that period's drill-down.",
             label(ex.kpi),
             t.points.len(),
             if steps.iter().any(|s| s.target.is_some()) { ", with its target" } else { "" },
-            under.map_or_else(String::new, |(d, of)| format!("; {last} is counted to day {d} of {of}")),
+            under.filter(|_| !same_day).map_or_else(String::new, |(d, of)| format!("; {last} is counted to day {d} of {of}")),
         ),
         &steps,
         matches!(sample, Some(Value::Count(_))),
         &*fmt,
     ));
-    let _ = write!(
-        body,
-        "<p class=\"sub export\"><a href=\"/api/trend?kpi={}&amp;scope={}&amp;period={}&amp;format=csv\" download>This history as CSV</a></p>",
+    let here = format!(
+        "/explain?kpi={}&amp;scope={}&amp;period={}",
         ex.kpi,
         enc(&ex.scope),
         enc(&ex.period.to_string())
+    );
+    // (mid-period, the periods before whole or each to the same day: the other view)
+    let other = match (same_day, under) {
+        (true, _) => format!(" · <a href=\"{here}#history\">Whole periods</a>"),
+        (false, Some((d, _))) => format!(
+            " · <a href=\"{here}&amp;same_day=1#history\">Each to day {d}, like for like</a> (made on request)"
+        ),
+        (false, None) => String::new(),
+    };
+    let _ = write!(
+        body,
+        "<p class=\"sub export\"><a href=\"/api/trend?kpi={}&amp;scope={}&amp;period={}{}&amp;format=csv\" download>This history as CSV</a>{other}</p>",
+        ex.kpi,
+        enc(&ex.scope),
+        enc(&ex.period.to_string()),
+        if same_day { "&amp;same_day=true" } else { "" },
     );
 }
 

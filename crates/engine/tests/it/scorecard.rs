@@ -2831,9 +2831,16 @@ fn a_kpis_history_reaches_back_period_by_period() {
         "revenue_growth_yoy",
     ] {
         let kpi = salesorg_engine::scorecard::parse_kpis(&[k.to_owned()]).unwrap()[0];
-        let t = trend::trend_by(&e, cro, p("2026-06"), kpi, 12, today, &|s, ps, ks| {
-            e.run(s, ps, ks, today)
-        })
+        let t = trend::trend_by(
+            &e,
+            cro,
+            p("2026-06"),
+            kpi,
+            12,
+            false,
+            today,
+            &|s, ps, ks| e.run(s, ps, ks, today),
+        )
         .unwrap();
         assert_eq!(t.points.len(), 12);
         for pt in &t.points {
@@ -2853,18 +2860,41 @@ fn a_kpis_history_reaches_back_period_by_period() {
         p("FY2026-Q2"),
         "win_rate",
         2,
+        false,
         parse_date("2026-05-01").unwrap(),
         &|s, ps, ks| e.run(s, ps, ks, parse_date("2026-05-01").unwrap()),
     )
     .unwrap();
     assert_eq!(t.points[1].under_way, Some((31, 91)));
     assert_eq!(t.points[0].under_way, None);
+    // like for like: the quarter before to its own 31st day
+    let may = parse_date("2026-05-01").unwrap();
+    assert_eq!(
+        names(trend::to_same_day(
+            &trend::periods(&e, p("FY2026-Q2"), 3),
+            may
+        )),
+        [
+            "FY2025-Q4 to 2025-10-31",
+            "FY2026-Q1 to 2026-01-31",
+            "FY2026-Q2"
+        ]
+    );
+    // (a whole period's history stays whole)
+    assert_eq!(
+        names(trend::to_same_day(
+            &trend::periods(&e, p("FY2026-Q1"), 2),
+            may
+        )),
+        ["FY2025-Q4", "FY2026-Q1"]
+    );
     let err = trend::trend_by(
         &e,
         cro,
         p("FY2026-Q2"),
         "stage_conversion",
         4,
+        false,
         today,
         &|s, ps, ks| e.run(s, ps, ks, today),
     );

@@ -2071,6 +2071,63 @@ fn a_kpis_history_is_each_periods_own_number() {
     assert_eq!(last["period"], "FY2026-Q4");
     assert_eq!(last["under_way"], serde_json::json!({"day": 51, "of": 92}));
     assert_eq!(last["as_of"], "2026-11-20");
+    // like for like: each quarter before to its own 51st day, as the scorecard of that
+    // quarter to that day has it; the page offers it mid-period and draws it on request
+    let same = call(
+        &fx,
+        "GET",
+        &format!("/api/trend?kpi=bookings&scope={scope}&period=FY2026-Q4&periods=4&same_day=true"),
+        &dir,
+        None,
+    )
+    .json();
+    let sp = same["points"].as_array().unwrap();
+    let names: Vec<&str> = sp.iter().map(|p| p["period"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "FY2026-Q1 to 2026-02-20",
+            "FY2026-Q2 to 2026-05-21",
+            "FY2026-Q3 to 2026-08-20",
+            "FY2026-Q4"
+        ],
+        "{same}"
+    );
+    for p in sp {
+        let period = p["period"].as_str().unwrap().replace(' ', "%20");
+        let own = call(
+            &fx,
+            "GET",
+            &format!("/api/scorecard?scope={scope}&period={period}&kpi=bookings"),
+            &dir,
+            None,
+        )
+        .json();
+        assert_eq!(p["value"], own["kpis"]["bookings"], "{period}");
+        assert_eq!(p["under_way"]["day"], 51, "{p}");
+    }
+    let page = call(
+        &fx,
+        "GET",
+        &format!("/explain?kpi=bookings&scope={scope}"),
+        &dir,
+        None,
+    )
+    .body;
+    assert!(
+        page.contains("&amp;same_day=1#history\">Each to day 51, like for like</a>"),
+        "{page}"
+    );
+    let page = call(
+        &fx,
+        "GET",
+        &format!("/explain?kpi=bookings&scope={scope}&same_day=1"),
+        &dir,
+        None,
+    )
+    .body;
+    assert!(page.contains(", each to day 51</figcaption>"), "{page}");
+    assert!(page.contains("FY2026-Q3</a> (to day 51 of 92)"), "{page}");
     // months, three of them
     let m = call(
         &fx,
