@@ -2397,7 +2397,7 @@ async fn explain_page(
         history_chart(&mut body, cx, &ex, &whose, &ccy, &history);
         if !bs.is_empty() {
             let sparks = branch_sparks(cx, &ex, beside, &ccy);
-            branches_table(&mut body, e, &ex, bs, &ccy, &sparks);
+            branches_table(&mut body, e, &ex, bs, &ccy, &sparks, same_day);
         }
         records_filter(&mut body, e, &ex, &filter, q.q.as_deref(), &sort, &dir);
         let count = if filter.is_empty() {
@@ -2715,6 +2715,7 @@ fn branches_table(
     bs: &[sc::Branch],
     ccy: &str,
     sparks: &[String],
+    same_day: bool,
 ) {
     let history = sparks.iter().any(|s| !s.is_empty());
     let money = |a: i128| show("bookings", &Value::Money(a), ccy);
@@ -2772,9 +2773,13 @@ fn branches_table(
     }
     if history {
         let n = trend::default_length(e, &ex.period);
+        let each = match ex.period.whole().under_way(ex.as_of) {
+            Some((d, _)) if same_day => format!(", each to day {d}"),
+            _ => String::new(),
+        };
         let _ = write!(
             body,
-            "<th scope=\"col\">Last {n} {}</th>",
+            "<th scope=\"col\">Last {n} {}{each}</th>",
             grain_plural(e, &ex.period)
         );
     }

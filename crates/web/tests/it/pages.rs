@@ -2127,6 +2127,10 @@ fn a_kpis_history_is_each_periods_own_number() {
     )
     .body;
     assert!(page.contains(", each to day 51</figcaption>"), "{page}");
+    assert!(
+        page.contains("<th scope=\"col\">Last 8 quarters, each to day 51</th>"),
+        "{page}"
+    );
     assert!(page.contains("FY2026-Q3</a> (to day 51 of 92)"), "{page}");
     // months, three of them
     let m = call(
