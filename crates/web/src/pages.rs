@@ -1115,15 +1115,17 @@ fn spark_a(explain: &str, svg: &str) -> String {
     }
 }
 
-/// Whether a history ending with `p` is an extra a page shows unasked: over months,
-/// quarters or years, which the server's passes over the standard periods hold. Over date
+/// How many periods a history ending with `p` has when it is an extra a page shows unasked
+/// (none for a single period): over months, quarters or years, which the server's passes
+/// over the standard periods hold. Over date
 /// ranges it takes a pass of its own: at 10M deals a company-wide one took a CRO's drill-down
 /// over a range from 21 to 280-370 ms and their scorecard from 250 to 600-645; a Director's
 /// own took their drill-down from 3 to 11-21 ms, and 220-300 ms for the first after a load
 /// (its arrays, sized for every segment, on fresh pages the kernel clears). (Decided by the
 /// request alone, so that a page reads the same on a warm server and a cold one.)
-fn history_at_hand(cx: &Cx, p: &Period) -> bool {
-    trend::grain_of(cx.scoped.engine, p).is_some()
+fn history_at_hand(e: &Engine, p: &Period) -> Option<usize> {
+    let n = trend::default_length(e, p);
+    (trend::grain_of(e, p).is_some() && trend::periods(e, *p, n).len() >= 2).then_some(n)
 }
 
 /// Each card's sparkline: its KPI over the periods leading up to `p` for `scope`
@@ -1145,11 +1147,10 @@ fn sparklines(
     if kpis.is_empty() {
         return Ok(Vec::new());
     }
-    let n = trend::default_length(e, &p);
-    // (an extra: none where it would take a company-wide pass of its own)
-    if !history_at_hand(cx, &p) {
+    // (an extra: none where it would take a pass of its own)
+    let Some(n) = history_at_hand(e, &p) else {
         return Ok(Vec::new());
-    }
+    };
     let ts = trend::trends_by(e, &[scope], p, &kpis, n, false, cx.today, &|s, ps, k| {
         cx.scoped.run(s, ps, k, cx.today)
     })
@@ -1886,11 +1887,10 @@ async fn teams_page(
 /// them all), as sparklines; none over date ranges ([`history_at_hand`]) or a table.
 fn board_sparks(cx: &Cx, b: &lb::Board, on_page: &[usize], ccy: &str) -> Result<Vec<String>> {
     let e = cx.scoped.engine;
-    if !history_at_hand(cx, &b.period) || kpi::TABLE_KPIS.contains(&b.by) || on_page.is_empty() {
+    let Some(n) = history_at_hand(e, &b.period) else {
         return Ok(Vec::new());
-    }
-    let n = trend::default_length(e, &b.period);
-    if trend::periods(e, b.period, n).len() < 2 {
+    };
+    if kpi::TABLE_KPIS.contains(&b.by) || on_page.is_empty() {
         return Ok(Vec::new());
     }
     let scopes: Vec<Scope> = on_page
@@ -2394,7 +2394,7 @@ async fn explain_page(
         let bs = ex.branches().filter(|b| !b.is_empty()).unwrap_or(&[]);
         let same_day = q.same_day == Some(1);
         let (history, beside) = histories(cx, &ex, bs, q.history == Some(1) || same_day, same_day)?;
-        history_chart(&mut body, cx, &ex, &whose, &ccy, &history);
+        history_chart(&mut body, &ex, &whose, &ccy, &history);
         if !bs.is_empty() {
             let sparks = branch_sparks(cx, &ex, beside, &ccy);
             branches_table(&mut body, e, &ex, bs, &ccy, &sparks, same_day);
@@ -2461,8 +2461,8 @@ async fn explain_page(
 enum History {
     /// Nothing: a table-valued KPI, or a single period.
     None,
-    /// A link that makes it, over this many periods ([`history_at_hand`]).
-    Offered(usize),
+    /// A link that makes it, over these periods ([`history_at_hand`]).
+    Offered(Vec<Period>),
     /// The history of the drill-down's scope.
     Made(trend::Trend),
 }
@@ -2481,14 +2481,12 @@ fn histories(
     let nothing = || bs.iter().map(|_| None).collect();
     let scope = e.scope(&ex.scope).map_err(bad_input)?;
     let n = trend::default_length(e, &ex.period);
-    if kpi::TABLE_KPIS.contains(&ex.kpi) || trend::periods(e, ex.period, n).len() < 2 {
+    let ps = trend::periods(e, ex.period, n);
+    if kpi::TABLE_KPIS.contains(&ex.kpi) || ps.len() < 2 {
         return Ok((History::None, nothing()));
     }
-    if !asked && !history_at_hand(cx, &ex.period) {
-        return Ok((
-            History::Offered(trend::periods(e, ex.period, n).len()),
-            nothing(),
-        ));
+    if !asked && history_at_hand(e, &ex.period).is_none() {
+        return Ok((History::Offered(ps), nothing()));
     }
     let mut scopes = vec![scope];
     scopes.extend(bs.iter().filter_map(branch_scope));
@@ -2517,13 +2515,11 @@ fn histories(
 /// that makes it.
 fn history_chart(
     body: &mut String,
-    cx: &Cx,
     ex: &sc::Explanation,
     whose: &str,
     ccy: &str,
     history: &History,
 ) {
-    let e = cx.scoped.engine;
     let t = match history {
         History::None => return,
         History::Offered(periods) => {
@@ -2534,10 +2530,10 @@ fn history_chart(
                 enc(&ex.scope),
                 enc(&ex.period.to_string()),
                 esc(&label(ex.kpi)),
-                periods,
-                esc(&trend::periods(e, ex.period, *periods)[0]
-                    .whole()
-                    .to_string()),
+                periods.len(),
+                esc(&periods
+                    .first()
+                    .map_or_else(String::new, |p| p.whole().to_string())),
                 esc(&ex.period.whole().to_string()),
             );
             return;
