@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Extension, Path, Query, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -23,6 +23,7 @@ use salesorg_engine::trend;
 use crate::access::{Access, Cx, Scoped, records::Kind};
 use crate::auth::{self, Principal, Via};
 use crate::error::{Result, WebError, bad_input};
+use crate::query::{self, Params};
 use crate::{App, ClientAddr, now};
 
 /// Every API route: (method, path) as the router and the OpenAPI document name them.
@@ -378,9 +379,11 @@ async fn revoke_token(
 struct OrgQuery {
     as_of: Option<String>,
     root: Option<String>,
+    #[serde(default, deserialize_with = "query::number")]
     depth: Option<usize>,
     /// A search of people by name or id (`/api/people`), and how many at most.
     q: Option<String>,
+    #[serde(default, deserialize_with = "query::positive")]
     limit: Option<usize>,
 }
 
@@ -395,7 +398,7 @@ async fn org(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
-    Query(q): Query<OrgQuery>,
+    Params(q): Params<OrgQuery>,
 ) -> Result<Json<J>> {
     as_viewer(app, headers, Method::GET, a.0, move |cx| {
         let d = date_param(q.as_of.as_deref(), cx.today)?;
@@ -412,7 +415,7 @@ async fn person(
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
     Path(id): Path<String>,
-    Query(q): Query<OrgQuery>,
+    Params(q): Params<OrgQuery>,
 ) -> Result<Json<J>> {
     as_viewer(app, headers, Method::GET, a.0, move |cx| {
         let d = date_param(q.as_of.as_deref(), cx.today)?;
@@ -428,7 +431,7 @@ async fn people(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
-    Query(q): Query<OrgQuery>,
+    Params(q): Params<OrgQuery>,
 ) -> Result<Json<J>> {
     as_viewer(app, headers, Method::GET, a.0, move |cx| {
         let d = date_param(q.as_of.as_deref(), cx.today)?;
@@ -509,7 +512,9 @@ struct ScQuery {
     from: Option<String>,
     to: Option<String>,
     format: Option<String>,
+    #[serde(default, deserialize_with = "query::positive")]
     page: Option<usize>,
+    #[serde(default, deserialize_with = "query::positive")]
     per_page: Option<usize>,
     cursor: Option<String>,
     /// A drill-down's records of one kind, and holding a text.
@@ -520,7 +525,9 @@ struct ScQuery {
     dir: Option<String>,
     /// A KPI's history: how many periods, the one asked for last; and whether each period
     /// before it is to the same day as it.
+    #[serde(default, deserialize_with = "query::number")]
     periods: Option<usize>,
+    #[serde(default, deserialize_with = "query::flag")]
     same_day: Option<bool>,
 }
 
@@ -556,7 +563,7 @@ fn kpis_param(raw: Option<&str>) -> Result<Vec<&'static str>> {
         None | Some("") => Ok(sc::default_kpis()),
         Some(s) => {
             let ids: Vec<String> = s.split(',').map(|x| x.trim().to_owned()).collect();
-            sc::parse_kpis(&ids).map_err(bad_input)
+            sc::parse_kpis(&ids).map_err(|e| bad_input(format!("kpi: {e}")))
         }
     }
 }
@@ -564,7 +571,10 @@ fn kpis_param(raw: Option<&str>) -> Result<Vec<&'static str>> {
 fn scope_of(cx: &Cx, raw: Option<&str>, period: Option<&Period>) -> Result<Scope> {
     match raw {
         None | Some("") => cx.scoped.home().ok_or(WebError::NotFound),
-        Some(s) => cx.scoped.scope(s, period),
+        Some(s) => cx.scoped.scope(s, period).map_err(|e| match e {
+            WebError::BadRequest(m) => WebError::BadRequest(format!("scope: {m}")),
+            other => other,
+        }),
     }
 }
 
@@ -572,7 +582,7 @@ async fn scorecard(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
-    Query(q): Query<ScQuery>,
+    Params(q): Params<ScQuery>,
 ) -> Result<Response> {
     as_viewer(app, headers, Method::GET, a.0, move |cx| {
         let e = cx.scoped.engine;
@@ -611,7 +621,7 @@ async fn person_scorecard(
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
     Path(id): Path<String>,
-    Query(q): Query<ScQuery>,
+    Params(q): Params<ScQuery>,
 ) -> Result<Response> {
     as_viewer(app, headers, Method::GET, a.0, move |cx| {
         let e = cx.scoped.engine;
@@ -688,7 +698,7 @@ async fn bulk(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
-    Query(q): Query<ScQuery>,
+    Params(q): Params<ScQuery>,
 ) -> Result<Response> {
     as_viewer(app, headers, Method::GET, a.0, move |cx| {
         let e = cx.scoped.engine;
@@ -758,7 +768,7 @@ async fn reps(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
-    Query(q): Query<ScQuery>,
+    Params(q): Params<ScQuery>,
 ) -> Result<Response> {
     board(app, headers, a.0, q, lb::BoardOf::Reps).await
 }
@@ -769,7 +779,7 @@ async fn trend_of(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
-    Query(q): Query<ScQuery>,
+    Params(q): Params<ScQuery>,
 ) -> Result<Response> {
     as_viewer(app, headers, Method::GET, a.0, move |cx| {
         let e = cx.scoped.engine;
@@ -824,7 +834,7 @@ async fn teams(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
-    Query(q): Query<ScQuery>,
+    Params(q): Params<ScQuery>,
 ) -> Result<Response> {
     board(app, headers, a.0, q, lb::BoardOf::Teams).await
 }
@@ -843,8 +853,19 @@ async fn board(
         let asked: Vec<String> = q.kpi.iter().cloned().collect();
         let kpis = of
             .kpis_asked(cx.scoped.catalog, &asked)
-            .map_err(bad_input)?;
+            .map_err(|e| bad_input(format!("kpi: {e}")))?;
+        // (refused as the CLI refuses them: an unknown one had been answered with the
+        // default order without a word)
+        if let Some(d) = q.dir.as_deref().filter(|d| !matches!(*d, "asc" | "desc")) {
+            return Err(WebError::BadRequest(format!("dir {d:?}: use asc or desc")));
+        }
         let (by, desc) = lb::board_order(&kpis, q.sort.as_deref(), q.dir.as_deref());
+        if let Some(s) = q.sort.as_deref().filter(|s| *s != by) {
+            return Err(WebError::BadRequest(format!(
+                "sort {s:?}: rank by one of the board's KPIs: {}",
+                kpis.join(", ")
+            )));
+        }
         let board = cx.scoped.board(scope, p, cx.today, of, kpis, by, desc)?;
         // (a rep looked for by name, id or manager: at their rank on the whole board)
         let text: String = q.q.as_deref().unwrap_or("").chars().take(100).collect();
@@ -858,7 +879,7 @@ async fn explain(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
-    Query(q): Query<ScQuery>,
+    Params(q): Params<ScQuery>,
 ) -> Result<Json<J>> {
     as_viewer(app, headers, Method::GET, a.0, move |cx| {
         let e = cx.scoped.engine;
@@ -947,7 +968,7 @@ async fn opportunities(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
-    Query(q): Query<ScQuery>,
+    Params(q): Params<ScQuery>,
 ) -> Result<Json<J>> {
     records(app, headers, a.0, q, Kind::Opportunities).await
 }
@@ -955,7 +976,7 @@ async fn leads(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
-    Query(q): Query<ScQuery>,
+    Params(q): Params<ScQuery>,
 ) -> Result<Json<J>> {
     records(app, headers, a.0, q, Kind::Leads).await
 }
@@ -963,7 +984,7 @@ async fn activities(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
-    Query(q): Query<ScQuery>,
+    Params(q): Params<ScQuery>,
 ) -> Result<Json<J>> {
     records(app, headers, a.0, q, Kind::Activities).await
 }
@@ -987,14 +1008,16 @@ async fn admin_users(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<
 
 #[derive(Deserialize, Default)]
 struct AuditQuery {
+    #[serde(default, deserialize_with = "query::number")]
     before: Option<i64>,
+    #[serde(default, deserialize_with = "query::positive")]
     limit: Option<i64>,
 }
 
 async fn admin_audit(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    Query(q): Query<AuditQuery>,
+    Params(q): Params<AuditQuery>,
 ) -> Result<Json<J>> {
     with_user(app, headers, Method::GET, move |_app, store, who, _| {
         admin_only(&who)?;

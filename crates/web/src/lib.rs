@@ -20,6 +20,7 @@ pub mod charts;
 pub mod error;
 pub mod openapi;
 pub mod pages;
+pub mod query;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -222,21 +222,60 @@ fn param_doc(name: &str) -> &'static str {
         "from" | "to" => "first and last period of the bulk export",
         "format" => "json (default) or csv",
         "cursor" => "next_cursor of the previous page",
-        "per_page" => "items per page",
+        "per_page" => {
+            "items per page (default 50; at most 1,000 in a drill-down, 500 in a list of records: more is taken as that many)"
+        }
         "page" => "page number, from 1",
-        "sort" => "the KPI to rank by",
+        "sort" => "the KPI to rank by, one of the board's (default: quota attainment where shown)",
         "dir" => "asc or desc (default: highest first, lowest for a KPI better lower)",
         "kind" => "only the records of this kind (won, lost, lead, call, …)",
         "q" => {
             "only the records holding this text, in any case, in their kind, id, owner, date or detail"
         }
         "before" => "entries older than this id",
-        "limit" => "how many entries",
+        "limit" => {
+            "how many (people: default 50, at most 500; audit entries: default 100, at most 1,000)"
+        }
         "periods" => "how many periods, 1 to 36, the one asked for last",
         "same_day" => {
             "true: each period before a period under way (or to a day) to the same day of its own"
         }
         _ => "",
+    }
+}
+
+/// A query parameter's schema on the operation at `path`, as the server reads it
+/// (`crate::query`): whole numbers and yes-or-no flags typed, closed lists as enums (a
+/// KPI named alone among the spec's ids), dates as dates, and scopes, periods and lists
+/// of KPIs by the forms they are written in (the server reads a few more: a date in any
+/// export's format, blanks around them). A value left empty is taken as absent
+/// everywhere. The bounds are those refused outside them; a page size past its largest
+/// is taken as the largest.
+pub fn param_schema(path: &str, name: &str) -> J {
+    let kpi = format!("({})", salesorg_core::kpi::KPI_IDS.join("|"));
+    let day = r"\d{4}-\d{2}-\d{2}";
+    match name {
+        "page" | "per_page" | "limit" => json!({"type": "integer", "minimum": 1}),
+        "depth" => json!({"type": "integer", "minimum": 0}),
+        "before" => json!({"type": "integer", "format": "int64"}),
+        "periods" => {
+            json!({"type": "integer", "minimum": 1, "maximum": salesorg_engine::trend::MAX_PERIODS})
+        }
+        "same_day" => json!({"type": "boolean"}),
+        "grain" => json!({"type": "string", "enum": ["month", "quarter", "year"]}),
+        "format" => json!({"type": "string", "enum": ["json", "csv"]}),
+        "dir" => json!({"type": "string", "enum": ["asc", "desc"]}),
+        "as_of" => json!({"type": "string", "format": "date"}),
+        "scope" => json!({"type": "string", "pattern": "^(company|(person|team|unit):.+)$"}),
+        "period" | "from" | "to" => json!({"type": "string", "pattern": format!(
+            r"^(\d{{4}}-\d{{2}}|FY\d{{4}}(-Q[1-4])?|{day}\.\.{day})( to {day})?$"
+        )}),
+        "sort" => json!({"type": "string", "enum": salesorg_core::kpi::KPI_IDS}),
+        "kpi" if matches!(path, "/api/explain" | "/api/trend") => {
+            json!({"type": "string", "enum": salesorg_core::kpi::KPI_IDS})
+        }
+        "kpi" => json!({"type": "string", "pattern": format!("^{kpi}(,{kpi})*$")}),
+        _ => json!({"type": "string"}),
     }
 }
 
@@ -246,7 +285,7 @@ pub fn document() -> String {
     for (method, path, summary, params, auth) in OPERATIONS {
         let mut parameters: Vec<J> = params
             .iter()
-            .map(|p| json!({"name": p, "in": "query", "required": false, "schema": {"type": "string"}, "description": param_doc(p)}))
+            .map(|p| json!({"name": p, "in": "query", "required": false, "schema": param_schema(path, p), "description": param_doc(p)}))
             .collect();
         if path.contains("{id}") {
             parameters.push(

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use axum::extract::{Extension, Multipart, Path, Query, State};
+use axum::extract::{Extension, Multipart, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -26,6 +26,7 @@ use crate::api::{period_param, run_as_viewer};
 use crate::auth::{self, Via};
 use crate::charts::{self, Series};
 use crate::error::{Result, WebError, bad_input};
+use crate::query::{self, Params};
 use crate::{App, ClientAddr, now};
 
 const CSS: &str = include_str!("../static/app.css");
@@ -191,6 +192,11 @@ fn html(status: StatusCode, s: String) -> Response {
     r.headers_mut()
         .insert("referrer-policy", HeaderValue::from_static("same-origin"));
     r
+}
+
+/// The app's page for an error (a 400 says what was wrong with the request).
+pub(crate) fn error_response(e: WebError) -> Response {
+    error_page(e, "/")
 }
 
 /// The "not found" page.
@@ -670,7 +676,7 @@ fn login_html(next: &str, msg: Option<&str>) -> String {
     )
 }
 
-async fn login_form(Query(q): Query<NextQ>) -> Response {
+async fn login_form(Params(q): Params<NextQ>) -> Response {
     html(
         StatusCode::OK,
         login_html(&safe_next(q.next.as_deref()), None),
@@ -774,6 +780,7 @@ struct ScQ {
     kpi: Option<String>,
     sort: Option<String>,
     dir: Option<String>,
+    #[serde(default, deserialize_with = "query::number")]
     page: Option<usize>,
     as_of: Option<String>,
     root: Option<String>,
@@ -783,17 +790,19 @@ struct ScQ {
     kind: Option<String>,
     q: Option<String>,
     /// A drill-down's history made even where it takes a company-wide pass of its own.
-    history: Option<u8>,
+    #[serde(default, deserialize_with = "query::flag")]
+    history: Option<bool>,
     /// A drill-down's history with each period to the same day as the last (made on
     /// request: periods to a day take a pass of their own).
-    same_day: Option<u8>,
+    #[serde(default, deserialize_with = "query::flag")]
+    same_day: Option<bool>,
 }
 
 async fn home(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
-    Query(q): Query<ScQ>,
+    Params(q): Params<ScQ>,
 ) -> Response {
     let next = "/".to_owned();
     page(app, headers, Method::GET, a.0, next, None, move |cx| {
@@ -814,7 +823,7 @@ async fn person_page(
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
     Path(id): Path<String>,
-    Query(q): Query<ScQ>,
+    Params(q): Params<ScQ>,
 ) -> Response {
     let next = format!("/people/{}", enc(&id));
     page(app, headers, Method::GET, a.0, next, None, move |cx| {
@@ -876,7 +885,7 @@ async fn scope_page(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
-    Query(q): Query<ScQ>,
+    Params(q): Params<ScQ>,
 ) -> Response {
     let next = format!("/scope?scope={}", enc(q.scope.as_deref().unwrap_or("")));
     page(app, headers, Method::GET, a.0, next, None, move |cx| {
@@ -1641,7 +1650,7 @@ async fn org_page(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
-    Query(q): Query<ScQ>,
+    Params(q): Params<ScQ>,
 ) -> Response {
     page(
         app,
@@ -1869,7 +1878,7 @@ async fn reps_page(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
-    Query(q): Query<ScQ>,
+    Params(q): Params<ScQ>,
 ) -> Response {
     board_page(app, headers, a.0, q, lb::BoardOf::Reps).await
 }
@@ -1878,7 +1887,7 @@ async fn teams_page(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
-    Query(q): Query<ScQ>,
+    Params(q): Params<ScQ>,
 ) -> Response {
     board_page(app, headers, a.0, q, lb::BoardOf::Teams).await
 }
@@ -2122,7 +2131,7 @@ async fn reps_csv(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
-    Query(q): Query<ScQ>,
+    Params(q): Params<ScQ>,
 ) -> Response {
     board_csv(app, headers, a.0, q, lb::BoardOf::Reps).await
 }
@@ -2131,7 +2140,7 @@ async fn teams_csv(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
-    Query(q): Query<ScQ>,
+    Params(q): Params<ScQ>,
 ) -> Response {
     board_csv(app, headers, a.0, q, lb::BoardOf::Teams).await
 }
@@ -2353,7 +2362,7 @@ async fn explain_page(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
-    Query(q): Query<ScQ>,
+    Params(q): Params<ScQ>,
 ) -> Response {
     page(app, headers, Method::GET, a.0, "/explain".into(), None, move |cx| {
         let (ex, recs) = explained(cx, &q, false)?;
@@ -2392,8 +2401,8 @@ async fn explain_page(
         }
         body.push_str("</dl>");
         let bs = ex.branches().filter(|b| !b.is_empty()).unwrap_or(&[]);
-        let same_day = q.same_day == Some(1);
-        let (history, beside) = histories(cx, &ex, bs, q.history == Some(1) || same_day, same_day)?;
+        let same_day = q.same_day == Some(true);
+        let (history, beside) = histories(cx, &ex, bs, q.history == Some(true) || same_day, same_day)?;
         history_chart(&mut body, &ex, &whose, &ccy, &history);
         if !bs.is_empty() {
             let sparks = branch_sparks(cx, &ex, beside, &ccy);
@@ -2926,7 +2935,7 @@ async fn explain_csv(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
-    Query(q): Query<ScQ>,
+    Params(q): Params<ScQ>,
 ) -> Response {
     let r = run_as_viewer(app, headers, Method::GET, a.0, None, move |cx| {
         let (ex, recs) = explained(cx, &q, true)?;
@@ -3246,7 +3255,7 @@ async fn compare_page(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
-    Query(q): Query<ScQ>,
+    Params(q): Params<ScQ>,
 ) -> Response {
     // (no role asked for: the roles page, whose picker asks for two)
     if q.a.as_deref().is_none_or(|x| x.trim().is_empty()) {
@@ -3308,7 +3317,7 @@ async fn account_page(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
-    Query(q): Query<MsgQ>,
+    Params(q): Params<MsgQ>,
 ) -> Response {
     page(app, headers, Method::GET, a.0, "/account".into(), None, move |cx| {
         let csrf = csrf_of(cx);
@@ -3444,7 +3453,7 @@ async fn admin_page(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Extension(a): Extension<ClientAddr>,
-    Query(q): Query<AdminQ>,
+    Params(q): Params<AdminQ>,
 ) -> Response {
     page(app, headers, Method::GET, a.0, "/admin".into(), None, move |cx| {
         admin_only(cx)?;

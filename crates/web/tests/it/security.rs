@@ -566,3 +566,160 @@ fn hostile_parameters_never_cause_a_server_error() {
         }
     }
 }
+
+/// Every query parameter of the API is read as the OpenAPI document types it: a value
+/// left empty is an absent one (as a form sends a blank field), a whole number or a flag
+/// of another form and a value outside a closed list are refused with a 400 that names
+/// the parameter, and a flag reads `1` as `true`; the web app's pages answer a malformed
+/// parameter with their own error page (they had answered `?page=` and `?page=abc` with
+/// axum's plain-text "Failed to deserialize query string").
+#[test]
+fn query_parameters_are_read_as_the_openapi_document_types_them() {
+    let fx = fixture(BackendKind::Sqlite);
+    let auth = sign_in(&fx, "cro", PASSWORD).unwrap();
+    let me = call(&fx, "GET", "/api/me", &auth, None).json();
+    let person = me["person"]["id"].as_str().unwrap().to_owned();
+    let doc: serde_json::Value = serde_json::from_str(&salesorg_web::openapi::document()).unwrap();
+    let (mut typed, mut listed) = (0, 0);
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        let Some(op) = ops.get("get") else { continue };
+        // (the parameters an operation needs to answer at all)
+        let base = match path.as_str() {
+            "/api/explain" | "/api/trend" => "kpi=win_rate",
+            _ => "",
+        };
+        // the operation's uri with `name` set to `value` (or not given), in place of the
+        // same parameter in `base`
+        let at = |name: &str, value: Option<&str>| {
+            let mut q: Vec<String> = base
+                .split('&')
+                .filter(|s| !s.is_empty() && s.split('=').next() != Some(name))
+                .map(str::to_owned)
+                .collect();
+            q.extend(value.map(|v| format!("{name}={v}")));
+            format!("{}?{}", path.replace("{id}", &person), q.join("&"))
+        };
+        for p in op["parameters"].as_array().unwrap() {
+            if p["in"] != "query" {
+                continue;
+            }
+            let name = p["name"].as_str().unwrap();
+            let schema = &p["schema"];
+            let without = call(&fx, "GET", &at(name, None), &auth, None);
+            let empty = call(&fx, "GET", &at(name, Some("")), &auth, None);
+            assert_eq!(
+                (
+                    empty.status,
+                    empty.status.is_success() || empty.body == without.body
+                ),
+                (without.status, true),
+                "{path}?{name}= answers otherwise than without it: {}",
+                empty.body
+            );
+            let refused = |value: &str| {
+                let r = call(&fx, "GET", &at(name, Some(value)), &auth, None);
+                assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}?{name}={value}");
+                let msg = r.json()["error"]["message"].as_str().unwrap().to_owned();
+                assert!(
+                    msg.starts_with(name) && msg.contains(&format!("{value:?}")),
+                    "{path}?{name}={value}: {msg}"
+                );
+            };
+            match schema["type"].as_str() {
+                Some("integer") => {
+                    typed += 1;
+                    refused("abc");
+                    refused("1.5");
+                    if let Some(max) = schema["maximum"].as_u64() {
+                        let over = call(
+                            &fx,
+                            "GET",
+                            &at(name, Some(&(max + 1).to_string())),
+                            &auth,
+                            None,
+                        );
+                        assert_eq!(
+                            over.status,
+                            StatusCode::BAD_REQUEST,
+                            "{path}?{name}={}",
+                            max + 1
+                        );
+                        let at_max =
+                            call(&fx, "GET", &at(name, Some(&max.to_string())), &auth, None);
+                        assert_eq!(at_max.status, without.status, "{path}?{name}={max}");
+                    }
+                }
+                Some("boolean") => {
+                    typed += 1;
+                    refused("maybe");
+                    let one = call(&fx, "GET", &at(name, Some("1")), &auth, None);
+                    let yes = call(&fx, "GET", &at(name, Some("true")), &auth, None);
+                    assert_eq!(
+                        (one.status, &one.body),
+                        (yes.status, &yes.body),
+                        "{path}?{name}=1"
+                    );
+                }
+                _ => {}
+            }
+            if schema["pattern"].is_string() {
+                listed += 1;
+                refused("nope");
+            }
+            if let Some(values) = schema["enum"].as_array() {
+                listed += 1;
+                refused("nope");
+                // (any of a closed list is taken; a KPI only where the operation can
+                // show it: a table-valued one has no history, a board ranks by its own)
+                let closed = name != "kpi" && name != "sort";
+                for v in values.iter().filter(|_| closed) {
+                    let v = v.as_str().unwrap();
+                    let r = call(&fx, "GET", &at(name, Some(v)), &auth, None);
+                    assert_eq!(r.status, without.status, "{path}?{name}={v}: {}", r.body);
+                }
+            }
+        }
+    }
+    assert!(
+        typed >= 10 && listed >= 30,
+        "{typed} typed, {listed} listed"
+    );
+    // the pages: an empty value is absent, a malformed one the app's own error page
+    for uri in [
+        "/reps?page=",
+        "/explain?kpi=win_rate&page=&history=",
+        "/org?as_of=",
+    ] {
+        let r = call(&fx, "GET", uri, &auth, None);
+        assert_eq!(r.status, StatusCode::OK, "{uri}");
+    }
+    for (uri, says) in [
+        (
+            "/reps?page=abc",
+            "page: &quot;abc&quot; is not a whole number",
+        ),
+        (
+            "/explain?kpi=win_rate&history=yes%3F",
+            "history: &quot;yes?&quot; is not true or false",
+        ),
+        (
+            "/teams?page=-1",
+            "page: &quot;-1&quot; is not a whole number",
+        ),
+    ] {
+        let r = call(&fx, "GET", uri, &auth, None);
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(
+            r.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{uri}"
+        );
+        assert!(
+            r.body.contains(says) && r.body.contains("</html>"),
+            "{uri}: {}",
+            r.body
+        );
+    }
+}
