@@ -244,6 +244,12 @@ fn param_doc(name: &str) -> &'static str {
     }
 }
 
+/// Whether the operation at `path` answers only with parameter `name` given (a search
+/// needs its text, a history its KPI).
+fn required(path: &str, name: &str) -> bool {
+    matches!((path, name), ("/api/people", "q") | ("/api/trend", "kpi"))
+}
+
 /// A query parameter's schema on the operation at `path`, as the server reads it
 /// (`crate::query`): whole numbers and yes-or-no flags typed, closed lists as enums (a
 /// KPI named alone among the spec's ids), dates as dates, and scopes, periods and lists
@@ -253,10 +259,13 @@ fn param_doc(name: &str) -> &'static str {
 /// is taken as the largest.
 pub fn param_schema(path: &str, name: &str) -> J {
     let kpi = format!("({})", salesorg_core::kpi::KPI_IDS.join("|"));
-    let day = r"\d{4}-\d{2}-\d{2}";
+    let (year, month) = (r"[1-9]\d{3}", r"(0[1-9]|1[0-2])");
+    let day = format!(r"{year}-{month}-(0[1-9]|[12]\d|3[01])");
     match name {
-        "page" | "per_page" | "limit" => json!({"type": "integer", "minimum": 1}),
-        "depth" => json!({"type": "integer", "minimum": 0}),
+        "page" | "per_page" | "limit" => {
+            json!({"type": "integer", "format": "int64", "minimum": 1})
+        }
+        "depth" => json!({"type": "integer", "format": "int64", "minimum": 0}),
         "before" => json!({"type": "integer", "format": "int64"}),
         "periods" => {
             json!({"type": "integer", "minimum": 1, "maximum": salesorg_engine::trend::MAX_PERIODS})
@@ -268,7 +277,7 @@ pub fn param_schema(path: &str, name: &str) -> J {
         "as_of" => json!({"type": "string", "format": "date"}),
         "scope" => json!({"type": "string", "pattern": "^(company|(person|team|unit):.+)$"}),
         "period" | "from" | "to" => json!({"type": "string", "pattern": format!(
-            r"^(\d{{4}}-\d{{2}}|FY\d{{4}}(-Q[1-4])?|{day}\.\.{day})( to {day})?$"
+            r"^({year}-{month}|FY{year}(-Q[1-4])?|{day}\.\.{day})( to {day})?$"
         )}),
         "sort" => json!({"type": "string", "enum": salesorg_core::kpi::KPI_IDS}),
         "kpi" if matches!(path, "/api/explain" | "/api/trend") => {
@@ -285,7 +294,8 @@ pub fn document() -> String {
     for (method, path, summary, params, auth) in OPERATIONS {
         let mut parameters: Vec<J> = params
             .iter()
-            .map(|p| json!({"name": p, "in": "query", "required": false, "schema": param_schema(path, p), "description": param_doc(p)}))
+            // (a value left empty is the parameter not given: `allowEmptyValue`)
+            .map(|p| json!({"name": p, "in": "query", "required": required(path, p), "allowEmptyValue": !required(path, p), "schema": param_schema(path, p), "description": param_doc(p)}))
             .collect();
         if path.contains("{id}") {
             parameters.push(

@@ -606,6 +606,13 @@ fn query_parameters_are_read_as_the_openapi_document_types_them() {
             let name = p["name"].as_str().unwrap();
             let schema = &p["schema"];
             let without = call(&fx, "GET", &at(name, None), &auth, None);
+            if p["required"] == true {
+                assert_eq!(
+                    without.status,
+                    StatusCode::BAD_REQUEST,
+                    "{path} without {name}"
+                );
+            }
             let empty = call(&fx, "GET", &at(name, Some("")), &auth, None);
             assert_eq!(
                 (
