@@ -1,3 +1,7 @@
+//! Imports through a mapping file: the worked examples (AdventureWorks, Northwind, Olist,
+//! Superstore) against their provenance, every record kind a mapping can name, and the
+//! problems a bad mapping or sheet is refused with, at their place.
+
 use std::path::PathBuf;
 
 use salesorg_core::date::parse_date;

@@ -1,3 +1,6 @@
+//! The Maven Analytics CRM dataset imported as it is, against the totals in its
+//! PROVENANCE.md.
+
 use salesorg_core::date::parse_date;
 use salesorg_core::ids::PersonId;
 use salesorg_core::money::Money;

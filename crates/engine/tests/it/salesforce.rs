@@ -1,3 +1,6 @@
+//! Salesforce and HubSpot exports and salesorg's own formats imported as they are:
+//! refusals that write nothing, idempotent re-imports, effective-dated reorganisations.
+
 use salesorg_core::date::parse_date;
 use salesorg_core::ids::PersonId;
 use salesorg_core::money::Money;
