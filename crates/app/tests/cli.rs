@@ -982,7 +982,7 @@ fn reps_are_ranked_by_a_kpi_of_their_own_book() {
         "--db {db} --format json reps --teams --scope company --period FY2025"
     ))))
     .unwrap();
-    let teams = t["reps"].as_array().unwrap();
+    let teams = t["teams"].as_array().unwrap();
     assert!(teams.len() >= 3, "{t}");
     let id = teams[0]["id"].as_str().unwrap();
     let own: serde_json::Value = serde_json::from_str(&ok(&words(&format!(

@@ -426,14 +426,19 @@ pub fn leaderboard_json(engine: &Engine, b: &Board, places: &[usize]) -> String 
         )
     };
     let mut s = format!(
-        "{{\"scope\":{},\"period\":{},\"as_of\":{},\"sort\":{},\"dir\":{},\"total\":{},\"before\":{},\"reps\":[",
+        "{{\"scope\":{},\"period\":{},\"as_of\":{},\"sort\":{},\"dir\":{},\"total\":{},\"before\":{},\"{}\":[",
         json_str(&engine.scope_name(b.scope)),
         json_str(&b.period.to_string()),
         json_str(&fmt_date(b.as_of)),
         json_str(b.by),
         json_str(if b.desc { "desc" } else { "asc" }),
         board.len(),
-        json_str(&b.before.to_string())
+        json_str(&b.before.to_string()),
+        // (a board of teams lists teams)
+        match b.of {
+            BoardOf::Reps => "reps",
+            BoardOf::Teams => "teams",
+        }
     );
     for (n, &i) in places.iter().enumerate() {
         let Some(r) = board.get(i) else { continue };

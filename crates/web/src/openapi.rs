@@ -288,6 +288,166 @@ pub fn param_schema(path: &str, name: &str) -> J {
     }
 }
 
+/// A 200 answer of the operation: the JSON schema of the scorecards' routes, a drill-down,
+/// a history, the leaderboards, the record lists and the KPI list (in `components`), or
+/// any object; CSV besides where `format=csv` is taken.
+fn answer(method: &str, path: &str, csv: bool) -> J {
+    let name = match (method, path) {
+        ("GET", "/api/scorecard") => Some("ScorecardRow"),
+        ("GET", "/api/scorecard/person/{id}") => Some("PersonScorecard"),
+        ("GET", "/api/scorecard/bulk") => Some("Bulk"),
+        ("GET", "/api/explain") => Some("Explanation"),
+        ("GET", "/api/trend") => Some("Trend"),
+        ("GET", "/api/reps" | "/api/teams") => Some("Board"),
+        ("GET", "/api/opportunities") => Some("Opportunities"),
+        ("GET", "/api/leads") => Some("Leads"),
+        ("GET", "/api/activities") => Some("Activities"),
+        ("GET", "/api/kpis") => Some("KpiList"),
+        _ => None,
+    };
+    let schema = name.map_or_else(
+        || json!({"type": "object"}),
+        |n| json!({"$ref": format!("#/components/schemas/{n}")}),
+    );
+    let mut content = json!({"application/json": {"schema": schema}});
+    if csv {
+        content["text/csv"] = json!({"schema": {"type": "string"}});
+    }
+    json!({"description": "OK", "content": content})
+}
+
+/// The schema of one KPI's value in the JSON (docs/scorecard.md): money as a decimal
+/// string (two to four places), counts as integers, ratios, days and minutes as numbers,
+/// the table-valued KPIs as arrays of rows; `null` where undefined.
+pub fn value_schema(kpi: &str) -> J {
+    use salesorg_core::kpi::Kind;
+    match salesorg_core::kpi::kind(kpi) {
+        Some(Kind::Money) => json!({"$ref": "#/components/schemas/Money"}),
+        Some(Kind::Count) => json!({"type": ["integer", "null"]}),
+        Some(Kind::Ratio | Kind::Measure) => json!({"type": ["number", "null"]}),
+        None => json!({"type": ["array", "null"], "items": {"type": "object"}}),
+    }
+}
+
+/// The answers' schemas, `components.schemas`.
+fn schemas() -> J {
+    let ids = salesorg_core::kpi::KPI_IDS;
+    let date = json!({"type": "string", "format": "date"});
+    let text = json!({"type": "string"});
+    let text_or_null = json!({"type": ["string", "null"]});
+    let count = json!({"type": "integer", "minimum": 0});
+    let values: serde_json::Map<String, J> = ids
+        .iter()
+        .map(|k| (k.to_string(), value_schema(k)))
+        .collect();
+    let any_value = json!({"type": ["string", "number", "array", "null"]});
+    let why = json!({"type": "object", "additionalProperties": {"type": "string"}});
+    let inputs = json!({"type": "object", "additionalProperties": {"type": "string"}});
+    let lines: serde_json::Map<String, J> = ids
+        .iter()
+        .map(|k| {
+            let v = value_schema(k);
+            (
+                k.to_string(),
+                json!({"type": "object", "additionalProperties": false,
+                    "required": ["value", "undefined", "previous", "last_year", "previous_to_date", "last_year_to_date", "target", "reports"],
+                    "properties": {"value": v, "undefined": text_or_null, "previous": v, "last_year": v,
+                        "previous_to_date": v, "last_year_to_date": v, "like_for_like": v, "target": v,
+                        "reports": {"type": "array", "items": v}}}),
+            )
+        })
+        .collect();
+    let person = json!({"type": "object", "additionalProperties": false, "required": ["id", "name"],
+        "properties": {"id": text, "name": text}});
+    let page = |item: J| {
+        json!({"type": "object", "additionalProperties": false,
+            "required": ["scope", "period", "as_of", "items", "next_cursor"],
+            "properties": {"scope": text, "period": text, "as_of": date,
+                "items": {"type": "array", "items": item}, "next_cursor": text_or_null}})
+    };
+    let record = |props: J, required: &[&str]| json!({"type": "object", "additionalProperties": false, "required": required, "properties": props});
+    let mut m = serde_json::Map::new();
+    m.insert(
+        "Money".into(),
+        json!({"type": ["string", "null"], "format": "decimal", "pattern": r"^-?\d+\.\d{2,4}$"}),
+    );
+    m.insert(
+        "KpiValues".into(),
+        json!({"type": "object", "additionalProperties": false, "properties": values}),
+    );
+    m.insert("ScorecardRow".into(), json!({"type": "object", "additionalProperties": false,
+            "required": ["scope", "period", "period_start", "period_end", "as_of", "currency", "kpis", "undefined"],
+            "properties": {"scope": text, "period": text, "period_start": date, "period_end": date,
+                "as_of": date, "currency": text, "kpis": {"$ref": "#/components/schemas/KpiValues"},
+                "undefined": why}}));
+    m.insert("Bulk".into(), json!({"type": "object", "additionalProperties": false, "required": ["rows"],
+            "properties": {"rows": {"type": "array", "items": {"$ref": "#/components/schemas/ScorecardRow"}}}}));
+    m.insert("PersonScorecard".into(), json!({"type": "object", "additionalProperties": false,
+            "required": ["person", "name", "role", "scope", "period", "previous_period", "last_year_period",
+                "previous_to_date_period", "last_year_to_date_period", "as_of", "currency", "reports", "kpis"],
+            "properties": {"person": text, "name": text, "role": text_or_null, "scope": text, "period": text,
+                "previous_period": text, "last_year_period": text, "previous_to_date_period": text_or_null,
+                "last_year_to_date_period": text_or_null, "as_of": date, "currency": text,
+                "reports": {"type": "array", "items": {"type": "object", "additionalProperties": false,
+                    "required": ["scope", "name"], "properties": {"scope": text, "name": text}}},
+                "kpis": {"type": "object", "additionalProperties": false, "properties": lines}}}));
+    m.insert("Explanation".into(), json!({"type": "object", "additionalProperties": false,
+            "required": ["kpi", "scope", "period", "as_of", "value", "undefined", "formula", "inputs", "records", "page", "per_page", "total"],
+            "properties": {"kpi": {"type": "string", "enum": ids}, "scope": text, "period": text, "as_of": date,
+                "value": any_value, "undefined": text_or_null, "formula": text, "inputs": inputs,
+                "records": {"type": "array", "items": record(json!({"kind": text, "id": text, "owner": text,
+                    "date": date, "detail": text, "amount": {"$ref": "#/components/schemas/Money"}, "url": text_or_null}),
+                    &["kind", "id", "owner", "date", "detail", "amount", "url"])},
+                "page": count, "per_page": count, "total": count,
+                "filter": {"type": "object", "additionalProperties": false, "required": ["kind", "q", "of"],
+                    "properties": {"kind": text_or_null, "q": text_or_null, "of": count}},
+                "branches": {"type": "array", "items": record(json!({"person": text_or_null, "unit": text_or_null,
+                    "name": text_or_null, "leader": {"type": "boolean"}, "value": any_value, "inputs": inputs,
+                    "records": {"type": ["integer", "null"]},
+                    "kinds": {"type": "array", "items": record(json!({"kind": text, "count": count,
+                        "amount": {"$ref": "#/components/schemas/Money"}}), &["kind", "count", "amount"])}}),
+                    &["person", "unit", "name", "leader", "value", "inputs", "records", "kinds"])}}}));
+    m.insert("Trend".into(), json!({"type": "object", "additionalProperties": false, "required": ["kpi", "scope", "currency", "points"],
+            "properties": {"kpi": {"type": "string", "enum": ids}, "scope": text, "currency": text,
+                "points": {"type": "array", "items": record(json!({"period": text, "period_start": date,
+                    "period_end": date, "as_of": date, "value": any_value, "undefined": text_or_null,
+                    "target": any_value,
+                    "under_way": {"type": ["object", "null"], "additionalProperties": false, "required": ["day", "of"],
+                        "properties": {"day": count, "of": count}}}),
+                    &["period", "period_start", "period_end", "as_of", "value", "undefined", "target", "under_way"])}}}));
+    m.insert("Board".into(), json!({"type": "object", "additionalProperties": false,
+            "required": ["scope", "period", "as_of", "sort", "dir", "total", "before"],
+            "properties": {"scope": text, "period": text, "as_of": date, "sort": {"type": "string", "enum": ids},
+                "dir": {"type": "string", "enum": ["asc", "desc"]}, "total": count, "before": text,
+                "reps": {"type": "array", "items": {"$ref": "#/components/schemas/BoardRow"}},
+                "teams": {"type": "array", "items": {"$ref": "#/components/schemas/BoardRow"}}}}));
+    m.insert("BoardRow".into(), json!(record(json!({"id": text, "name": text, "rank": count, "rank_before": {"type": ["integer", "null"]},
+            "manager": {"anyOf": [person, {"type": "null"}]}, "whole_period": {"type": "boolean"},
+            "kpis": {"$ref": "#/components/schemas/KpiValues"}}),
+            &["id", "name", "rank", "rank_before", "manager", "whole_period", "kpis"])));
+    m.insert("Opportunities".into(), json!(page(record(json!({"id": text, "name": text, "account": text_or_null, "owner": text,
+            "stage": text, "status": {"type": "string", "enum": ["open", "won", "lost"]},
+            "amount": {"$ref": "#/components/schemas/Money"}, "currency": text, "created": date,
+            "close": {"type": ["string", "null"], "format": "date"}, "forecast_category": text_or_null,
+            "loss_reason": text_or_null, "url": text_or_null}),
+            &["id", "name", "account", "owner", "stage", "status", "amount", "currency", "created", "close", "url"]))));
+    m.insert("Leads".into(), json!(page(record(json!({"id": text, "owner": text, "created": text, "status": text_or_null,
+            "source": text_or_null, "converted": {"type": ["string", "null"], "format": "date"}, "url": text_or_null}),
+            &["id", "owner", "created", "url"]))));
+    m.insert(
+        "Activities".into(),
+        json!(page(record(
+            json!({"id": text, "kind": text, "owner": text, "at": text,
+            "subject": text_or_null, "url": text_or_null}),
+            &["id", "kind", "owner", "at", "url"]
+        ))),
+    );
+    m.insert("KpiList".into(), json!({"type": "object", "additionalProperties": false, "required": ["kpis"],
+            "properties": {"kpis": {"type": "array", "items": record(json!({"id": {"type": "string", "enum": ids},
+                "formula": text, "available": {"type": "boolean"}}), &["id", "formula", "available"])}}}));
+    J::Object(m)
+}
+
 /// The document as JSON text.
 pub fn document() -> String {
     let mut paths = serde_json::Map::new();
@@ -306,7 +466,7 @@ pub fn document() -> String {
             "summary": summary,
             "parameters": parameters,
             "responses": {
-                "200": {"description": "OK"},
+                "200": answer(method, path, params.contains(&"format")),
                 "400": {"$ref": "#/components/responses/Error"},
                 "401": {"$ref": "#/components/responses/Error"},
                 "404": {"$ref": "#/components/responses/Error"},
@@ -329,6 +489,7 @@ pub fn document() -> String {
                 "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::COOKIE},
                 "bearer": {"type": "http", "scheme": "bearer"},
             },
+            "schemas": schemas(),
             "responses": {"Error": {"description": "An error", "content": {"application/json": {"schema": {
                 "type": "object",
                 "properties": {"error": {"type": "object", "properties": {

@@ -1862,7 +1862,7 @@ fn a_leaders_first_line_teams_are_ranked() {
     let me = fx.person("dir_a");
     let q = format!("scope=team:{me}&period=FY2026-Q3");
     let v = call(&fx, "GET", &format!("/api/teams?{q}"), &dir, None).json();
-    let teams = v["reps"].as_array().unwrap().clone();
+    let teams = v["teams"].as_array().unwrap().clone();
     assert!(teams.len() >= 2, "{v}");
     let ids: Vec<&str> = teams.iter().map(|t| t["id"].as_str().unwrap()).collect();
     // the director's own reports who lead reps are each a team on it

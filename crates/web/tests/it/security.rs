@@ -730,3 +730,179 @@ fn query_parameters_are_read_as_the_openapi_document_types_them() {
         );
     }
 }
+
+/// Whether `v` holds to `schema` of the OpenAPI document `doc`: the part of JSON Schema
+/// the document uses (`$ref`, `type`, `properties`, `required`, `additionalProperties`,
+/// `items`, `enum`, `anyOf`, and the formats `date` and `decimal`, which stand for the
+/// patterns beside them). The first place it does not, with why.
+fn conforms(
+    doc: &serde_json::Value,
+    schema: &serde_json::Value,
+    v: &serde_json::Value,
+    at: &str,
+) -> Result<(), String> {
+    use serde_json::Value as J;
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.trim_start_matches("#/components/schemas/");
+        return conforms(doc, &doc["components"]["schemas"][name], v, at);
+    }
+    if let Some(any) = schema["anyOf"].as_array() {
+        return any
+            .iter()
+            .any(|s| conforms(doc, s, v, at).is_ok())
+            .then_some(())
+            .ok_or_else(|| format!("{at}: {v} is none of {schema}"));
+    }
+    let kind = match v {
+        J::Null => "null",
+        J::Bool(_) => "boolean",
+        J::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        J::Number(_) => "number",
+        J::String(_) => "string",
+        J::Array(_) => "array",
+        J::Object(_) => "object",
+    };
+    let types: Vec<&str> = match &schema["type"] {
+        J::String(t) => vec![t.as_str()],
+        J::Array(ts) => ts.iter().filter_map(J::as_str).collect(),
+        _ => vec![],
+    };
+    if !types.is_empty()
+        && !types
+            .iter()
+            .any(|t| *t == kind || (*t == "number" && kind == "integer"))
+    {
+        return Err(format!("{at}: {v} is not {types:?}"));
+    }
+    if let Some(e) = schema["enum"].as_array()
+        && !e.contains(v)
+    {
+        return Err(format!("{at}: {v} is not one of the list"));
+    }
+    if let (Some(f), J::String(s)) = (schema["format"].as_str(), v) {
+        let digits = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+        let ok = match f {
+            "date" => {
+                let p: Vec<&str> = s.split('-').collect();
+                p.len() == 3
+                    && p[0].len() == 4
+                    && p[1].len() == 2
+                    && p[2].len() == 2
+                    && p.iter().all(|x| digits(x))
+            }
+            "decimal" => s
+                .trim_start_matches('-')
+                .split_once('.')
+                .is_some_and(|(a, b)| digits(a) && digits(b) && (2..=4).contains(&b.len())),
+            _ => true,
+        };
+        if !ok {
+            return Err(format!("{at}: {s:?} is not a {f}"));
+        }
+    }
+    if let J::Object(o) = v {
+        for r in schema["required"].as_array().into_iter().flatten() {
+            let r = r.as_str().unwrap();
+            if !o.contains_key(r) {
+                return Err(format!("{at}: {r} is missing"));
+            }
+        }
+        for (k, x) in o {
+            let sub = &schema["properties"][k];
+            if !sub.is_null() {
+                conforms(doc, sub, x, &format!("{at}.{k}"))?;
+            } else if schema["additionalProperties"] == false {
+                return Err(format!("{at}: {k} is not in the schema"));
+            } else if schema["additionalProperties"].is_object() {
+                conforms(
+                    doc,
+                    &schema["additionalProperties"],
+                    x,
+                    &format!("{at}.{k}"),
+                )?;
+            }
+        }
+    }
+    if let (J::Array(a), Some(items)) = (v, schema.get("items")) {
+        for (i, x) in a.iter().enumerate() {
+            conforms(doc, items, x, &format!("{at}[{i}]"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Every JSON answer of the API's data routes holds to the schema the OpenAPI document
+/// gives it, for viewers from the CRO to a rep: each KPI's value of its kind (money a
+/// decimal string, a count an integer, a ratio a number, a table an array), no field the
+/// schema does not name, none it requires missing; errors hold to the error's schema.
+#[test]
+fn every_answer_holds_to_its_openapi_schema() {
+    let fx = fixture(BackendKind::Sqlite);
+    let doc: serde_json::Value = serde_json::from_str(&salesorg_web::openapi::document()).unwrap();
+    let all = salesorg_core::kpi::KPI_IDS.join(",");
+    let mut checked = 0;
+    for viewer in ["cro", "dir_a", "rep"] {
+        let auth = sign_in(&fx, viewer, PASSWORD).unwrap();
+        let me = call(&fx, "GET", "/api/me", &auth, None).json();
+        let person = me["person"]["id"].as_str().unwrap().to_owned();
+        let mut uris: Vec<String> = vec![
+            format!("/api/scorecard?kpi={all}"),
+            format!("/api/scorecard?kpi={all}&period=FY2025"),
+            format!("/api/scorecard/person/{person}?kpi={all}"),
+            format!("/api/scorecard/person/{person}"),
+            format!("/api/scorecard/bulk?grain=year&kpi={all}"),
+            "/api/trend?kpi=bookings".into(),
+            "/api/trend?kpi=win_rate&grain=month&period=2025-06".into(),
+            "/api/reps?per_page=5".into(),
+            "/api/teams".into(),
+            "/api/opportunities?per_page=20".into(),
+            "/api/leads?per_page=20".into(),
+            "/api/activities?per_page=20".into(),
+            "/api/kpis".into(),
+            "/api/explain?kpi=win_rate&q=a".into(),
+            "/api/explain?kpi=nope".into(),
+        ];
+        for k in [
+            "bookings",
+            "stage_conversion",
+            "loss_reasons",
+            "calls",
+            "sales_cycle_days",
+            "quota_attainment",
+        ] {
+            uris.push(format!("/api/explain?kpi={k}&per_page=5"));
+        }
+        for uri in &uris {
+            let r = call(&fx, "GET", uri, &auth, None);
+            let path = uri.split('?').next().unwrap().replace(&person, "{id}");
+            let schema = if r.status == StatusCode::OK {
+                doc["paths"][&path]["get"]["responses"]["200"]["content"]["application/json"]["schema"].clone()
+            } else {
+                doc["components"]["responses"]["Error"]["content"]["application/json"]["schema"]
+                    .clone()
+            };
+            assert!(schema.is_object(), "{path}: no schema");
+            if let Err(e) = conforms(&doc, &schema, &r.json(), "") {
+                panic!("{viewer} {uri} ({}): {e}", r.status);
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 60);
+    // the check finds what it is for: a count that came as a string, a field the
+    // schema does not name
+    let row = &doc["components"]["schemas"]["ScorecardRow"];
+    let ok = serde_json::json!({"scope": "company", "period": "FY2025", "period_start": "2025-01-01",
+        "period_end": "2026-01-01", "as_of": "2025-12-31", "currency": "USD",
+        "kpis": {"won_deals": 3, "bookings": "12.50", "win_rate": 0.5}, "undefined": {}});
+    conforms(&doc, row, &ok, "").unwrap();
+    for (k, bad) in [
+        ("won_deals", serde_json::json!("3")),
+        ("bookings", serde_json::json!(12.5)),
+        ("nope", serde_json::json!(1)),
+    ] {
+        let mut v = ok.clone();
+        v["kpis"][k] = bad;
+        assert!(conforms(&doc, row, &v, "").is_err(), "{k}");
+    }
+}
