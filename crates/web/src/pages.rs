@@ -88,6 +88,62 @@ pub fn routes() -> Router<Arc<App>> {
                 )
             }),
         )
+        .layer(axum::middleware::from_fn(range_picked))
+}
+
+/// The dates a custom range's form sends (`from`, `to`: its first and last day, as a
+/// date picker shows them).
+#[derive(Deserialize, Default)]
+struct RangeQ {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// A page asked for with a custom range's first and last day (`?from=2026-01-15&to=
+/// 2026-02-14`, the period picker's "Custom range") is sent on to the same page over that
+/// range as a period (`?period=2026-01-15..2026-02-15`, the end exclusive, as every period
+/// is written), its other parameters kept but the page number; a range without both days,
+/// or ending before it starts, is refused on the app's error page.
+async fn range_picked(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let query = req.uri().query().unwrap_or("");
+    if req.method() != Method::GET || !query.contains("from=") && !query.contains("to=") {
+        return next.run(req).await;
+    }
+    let Ok(r) = query::read::<RangeQ>(query) else {
+        return next.run(req).await;
+    };
+    let period = match (r.from.as_deref(), r.to.as_deref()) {
+        (None, None) => return next.run(req).await,
+        (Some(a), Some(b)) => (|| {
+            let a = parse_date(a).map_err(|e| format!("from: {e}"))?;
+            let b = parse_date(b).map_err(|e| format!("to: {e}"))?;
+            let end = b
+                .next_day()
+                .ok_or_else(|| format!("to: {} is the last day salesorg holds", fmt_date(b)))?;
+            Period::range(a, end)
+                .map(|_| format!("{}..{}", fmt_date(a), fmt_date(end)))
+                .map_err(|_| {
+                    format!(
+                        "range: the last day, {}, comes before the first, {}",
+                        fmt_date(b),
+                        fmt_date(a)
+                    )
+                })
+        })(),
+        _ => Err("range: give its first day (from) and its last (to)".to_owned()),
+    };
+    match period {
+        Ok(period) => {
+            let kept = form_urlencoded::parse(query.as_bytes())
+                .filter(|(k, _)| !matches!(k.as_ref(), "from" | "to" | "period" | "page"));
+            let q = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(kept)
+                .append_pair("period", &period)
+                .finish();
+            Redirect::to(&format!("{}?{q}", req.uri().path())).into_response()
+        }
+        Err(msg) => error_response(WebError::BadRequest(msg)),
+    }
 }
 
 async fn icon() -> impl IntoResponse {
@@ -645,6 +701,30 @@ fn picker(e: &Engine, today: Date, current: &Period, hidden: &[(&str, String)]) 
         );
     }
     s.push_str(" <button type=\"submit\">Show</button></form>");
+    // a range of the user's own: its first and last day (see `range_picked`), filled in
+    // with the one shown
+    // (a range prints as one, `2026-01-15..2026-02-15`)
+    let (first, last) = if current.to_string().contains("..") {
+        (
+            fmt_date(current.start),
+            current.end.previous_day().map(fmt_date).unwrap_or_default(),
+        )
+    } else {
+        (String::new(), String::new())
+    };
+    let open = if first.is_empty() { "" } else { " open" };
+    let _ = write!(
+        s,
+        "<details class=\"range\"{open}><summary>Custom range</summary><form method=\"get\" class=\"picker\"><label for=\"range-from\">From</label> <input id=\"range-from\" name=\"from\" type=\"date\" required value=\"{first}\"> <label for=\"range-to\">to</label> <input id=\"range-to\" name=\"to\" type=\"date\" required value=\"{last}\">"
+    );
+    for (k, v) in hidden {
+        let _ = write!(
+            s,
+            "<input type=\"hidden\" name=\"{k}\" value=\"{}\">",
+            esc(v)
+        );
+    }
+    s.push_str(" <button type=\"submit\">Show</button></form></details>");
     s
 }
 

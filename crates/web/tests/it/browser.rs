@@ -402,6 +402,44 @@ fn leaders_and_reps_use_the_web_app_in_chromium() {
             let u = b.wait_url(|u| u.contains("sort=win_rate"));
             assert!(u.contains("dir=desc"), "{u}");
             b.screenshot(&screenshots().join(format!("reps-{viewer}.png")));
+
+            // a range of their own from the picker: its first and last day, both counted
+            b.go(&format!("{base}/"));
+            b.click(&b.find("details.range summary"));
+            let first = today() - time::Duration::days(75);
+            let last = today() - time::Duration::days(31);
+            let fmt = salesorg_core::date::fmt_date;
+            b.cmd(
+                "POST",
+                "/execute/sync",
+                Some(json!({"script": "document.getElementById('range-from').value = arguments[0]; document.getElementById('range-to').value = arguments[1];", "args": [fmt(first), fmt(last)]})),
+            );
+            b.click(&b.find("details.range button[type='submit']"));
+            let u = b.wait_url(|u| u.contains("period="));
+            let range =
+                salesorg_core::period::Period::range(first, last.next_day().unwrap()).unwrap();
+            assert!(
+                u.ends_with(&format!("/?period={range}")),
+                "{viewer}: the range picked leads to {u}"
+            );
+            assert_eq!(b.attr(&b.find("#range-from"), "value"), fmt(first));
+            assert_eq!(b.attr(&b.find("#range-to"), "value"), fmt(last));
+            let me = e.book.person(&fx.person(viewer)).unwrap();
+            let want =
+                salesorg_engine::scorecard::person_scorecard(e, &cat, me, range, today(), None)
+                    .unwrap();
+            let cards = b.find_all("p.value[data-kpi]");
+            assert!(!cards.is_empty());
+            for el in &cards {
+                let k = b.attr(el, "data-kpi");
+                let line = want.lines.iter().find(|l| l.kpi == k).unwrap();
+                assert_eq!(
+                    b.attr(el, "data-raw"),
+                    line.value.to_json(),
+                    "{viewer} {k} over {range}"
+                );
+            }
+            b.screenshot(&screenshots().join(format!("range-{viewer}.png")));
         }
         // a card's sparkline opens its drill-down's history, whose points open each
         // period's own drill-down

@@ -2328,3 +2328,69 @@ fn a_kpis_history_is_each_periods_own_number() {
     assert_eq!(table.status, StatusCode::OK);
     assert!(!table.body.contains("id=\"history\""));
 }
+
+/// The period picker's custom range: its first and last day (both counted, as a date
+/// picker shows them) lead to the same page over that range, written as a period (the end
+/// exclusive), with the page's other parameters but its page number; a range that ends
+/// before it starts, or lacks a day, is refused on the error page; a page over a range
+/// fills the form in with it.
+#[test]
+fn a_custom_range_from_the_picker_opens_the_page_over_it() {
+    let fx = fixture(BackendKind::Sqlite);
+    let auth = sign_in(&fx, "dir_a", PASSWORD).unwrap();
+    let team = format!("team:{}", fx.person("dir_a"));
+    for (uri, to) in [
+        (
+            "/?from=2026-01-15&to=2026-02-14".to_owned(),
+            "/?period=2026-01-15..2026-02-15".to_owned(),
+        ),
+        (
+            format!("/scope?scope={team}&from=2025-12-01&to=2025-12-31&page=3&period=FY2026-Q4"),
+            format!(
+                "/scope?scope={}&period=2025-12-01..2026-01-01",
+                team.replace(':', "%3A")
+            ),
+        ),
+        (
+            "/reps?sort=win_rate&dir=asc&from=2026-02-28&to=2026-02-28".to_owned(),
+            "/reps?sort=win_rate&dir=asc&period=2026-02-28..2026-03-01".to_owned(),
+        ),
+    ] {
+        let r = call(&fx, "GET", &uri, &auth, None);
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{uri}");
+        assert_eq!(r.headers["location"], to.as_str(), "{uri}");
+        let page = call(&fx, "GET", &to, &auth, None);
+        assert_eq!(page.status, StatusCode::OK, "{to}");
+    }
+    let page = call(&fx, "GET", "/?period=2026-01-15..2026-02-15", &auth, None).body;
+    assert!(
+        page.contains("<details class=\"range\" open>")
+            && page.contains("name=\"from\" type=\"date\" required value=\"2026-01-15\"")
+            && page.contains("name=\"to\" type=\"date\" required value=\"2026-02-14\""),
+        "the range's form is filled in"
+    );
+    let quarter = call(&fx, "GET", "/?period=FY2026-Q1", &auth, None).body;
+    assert!(
+        quarter.contains("<details class=\"range\">")
+            && quarter.contains("name=\"from\" type=\"date\" required value=\"\""),
+        "a quarter's page leaves the range's form empty"
+    );
+    for (uri, says) in [
+        (
+            "/?from=2026-03-01&to=2026-02-01",
+            "range: the last day, 2026-02-01, comes before the first, 2026-03-01",
+        ),
+        (
+            "/?from=2026-03-01",
+            "range: give its first day (from) and its last (to)",
+        ),
+        ("/?from=2026-03-01&to=2026-02-30", "to: "),
+    ] {
+        let r = call(&fx, "GET", uri, &auth, None);
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(r.body.contains(says), "{uri}: {}", r.body);
+    }
+    // a form left blank is no range at all
+    let r = call(&fx, "GET", "/?from=&to=&period=FY2026-Q1", &auth, None);
+    assert_eq!(r.status, StatusCode::OK);
+}
