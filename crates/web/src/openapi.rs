@@ -303,6 +303,13 @@ fn answer(method: &str, path: &str, csv: bool) -> J {
         ("GET", "/api/leads") => Some("Leads"),
         ("GET", "/api/activities") => Some("Activities"),
         ("GET", "/api/kpis") => Some("KpiList"),
+        ("GET", "/api/org") => Some("Org"),
+        ("GET", "/api/people") => Some("PeopleFound"),
+        ("GET", "/api/people/{id}") => Some("Person"),
+        ("GET", "/api/me") => Some("Me"),
+        ("GET", "/api/session") => Some("Session"),
+        ("GET", "/api/me/tokens") => Some("Tokens"),
+        ("GET", "/health" | "/ready") => Some("Status"),
         _ => None,
     };
     let schema = name.map_or_else(
@@ -445,6 +452,93 @@ fn schemas() -> J {
     m.insert("KpiList".into(), json!({"type": "object", "additionalProperties": false, "required": ["kpis"],
             "properties": {"kpis": {"type": "array", "items": record(json!({"id": {"type": "string", "enum": ids},
                 "formula": text, "available": {"type": "boolean"}}), &["id", "formula", "available"])}}}));
+    let int_or_null = json!({"type": ["integer", "null"]});
+    m.insert(
+        "OrgNode".into(),
+        record(
+            json!({"id": text, "name": text, "role": text_or_null,
+        "role_title": text_or_null, "span": count, "span_flag": text_or_null,
+        "span_range": {"type": ["array", "null"], "items": count},
+        "reports": {"type": "array", "items": {"$ref": "#/components/schemas/OrgNode"},
+            "description": "absent below the depth asked for"}}),
+            &["id", "name", "role", "role_title", "span", "span_flag"],
+        ),
+    );
+    m.insert(
+        "Org".into(),
+        record(
+            json!({"as_of": date,
+        "roots": {"type": "array", "items": {"$ref": "#/components/schemas/OrgNode"}}}),
+            &["as_of", "roots"],
+        ),
+    );
+    m.insert(
+        "Person".into(),
+        record(
+            json!({"as_of": date, "id": text, "name": text,
+        "role": text_or_null, "role_title": text_or_null,
+        "manager": {"anyOf": [person.clone(), {"type": "null"}]},
+        "reports": {"type": "array", "items": person},
+        "units": {"type": "array", "items": text},
+        "reporting_history": {"type": "array", "items": record(json!({"from": date,
+            "to": {"type": ["string", "null"], "format": "date"}, "manager": text_or_null,
+            "manager_name": text_or_null}), &["from", "to", "manager"])}}),
+            &[
+                "as_of",
+                "id",
+                "name",
+                "role",
+                "manager",
+                "reports",
+                "units",
+                "reporting_history",
+            ],
+        ),
+    );
+    m.insert(
+        "PeopleFound".into(),
+        record(
+            json!({"as_of": date, "q": text, "total": count,
+        "people": {"type": "array", "items": {"$ref": "#/components/schemas/Person"}}}),
+            &["as_of", "q", "total", "people"],
+        ),
+    );
+    let user = record(
+        json!({"id": count, "username": text, "person": text_or_null,
+        "admin": {"type": "boolean"}, "disabled": {"type": "boolean"}}),
+        &["id", "username", "person", "admin", "disabled"],
+    );
+    m.insert(
+        "Me".into(),
+        record(
+            json!({"user": user, "today": date,
+        "grant": {"type": "string", "enum": ["company", "subtree", "nothing"]},
+        "home_scope": text_or_null,
+        "person": {"anyOf": [{"$ref": "#/components/schemas/Person"}, {"type": "null"}]}}),
+            &["user", "grant", "home_scope", "person"],
+        ),
+    );
+    m.insert(
+        "Session".into(),
+        record(
+            json!({"user": user, "csrf": text_or_null}),
+            &["user", "csrf"],
+        ),
+    );
+    m.insert(
+        "Tokens".into(),
+        record(
+            json!({"tokens": {"type": "array", "items": record(json!({
+        "id": count, "name": text, "prefix": text, "created_at": count,
+        "last_used_at": int_or_null, "revoked_at": int_or_null}),
+        &["id", "name", "prefix", "created_at", "last_used_at", "revoked_at"])}}),
+            &["tokens"],
+        ),
+    );
+    m.insert(
+        "Status".into(),
+        record(json!({"status": text}), &["status"]),
+    );
     J::Object(m)
 }
 
