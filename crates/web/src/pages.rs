@@ -99,6 +99,23 @@ struct RangeQ {
     to: Option<String>,
 }
 
+/// The period of a custom range from its first and last day (`a`, `b`, both counted), as
+/// written (`2026-01-15..2026-02-15`, the end exclusive), or why there is none.
+fn range_period(a: &str, b: &str) -> std::result::Result<String, String> {
+    let a = parse_date(a).map_err(|e| format!("from: {e}"))?;
+    let b = parse_date(b).map_err(|e| format!("to: {e}"))?;
+    let end = b
+        .next_day()
+        .ok_or_else(|| format!("to: {} is the last day salesorg holds", fmt_date(b)))?;
+    Period::range(a, end).map(|p| p.to_string()).map_err(|_| {
+        format!(
+            "range: the last day, {}, comes before the first, {}",
+            fmt_date(b),
+            fmt_date(a)
+        )
+    })
+}
+
 /// A page asked for with a custom range's first and last day (`?from=2026-01-15&to=
 /// 2026-02-14`, the period picker's "Custom range") is sent on to the same page over that
 /// range as a period (`?period=2026-01-15..2026-02-15`, the end exclusive, as every period
@@ -114,22 +131,7 @@ async fn range_picked(req: axum::extract::Request, next: axum::middleware::Next)
     };
     let period = match (r.from.as_deref(), r.to.as_deref()) {
         (None, None) => return next.run(req).await,
-        (Some(a), Some(b)) => (|| {
-            let a = parse_date(a).map_err(|e| format!("from: {e}"))?;
-            let b = parse_date(b).map_err(|e| format!("to: {e}"))?;
-            let end = b
-                .next_day()
-                .ok_or_else(|| format!("to: {} is the last day salesorg holds", fmt_date(b)))?;
-            Period::range(a, end)
-                .map(|_| format!("{}..{}", fmt_date(a), fmt_date(end)))
-                .map_err(|_| {
-                    format!(
-                        "range: the last day, {}, comes before the first, {}",
-                        fmt_date(b),
-                        fmt_date(a)
-                    )
-                })
-        })(),
+        (Some(a), Some(b)) => range_period(a, b),
         _ => Err("range: give its first day (from) and its last (to)".to_owned()),
     };
     match period {
