@@ -170,4 +170,19 @@ mod tests {
                 .contains("duplicate field `page`")
         );
     }
+
+    proptest::proptest! {
+        /// Any query string reads as parameters or as an error naming why, never a
+        /// panic; and a parameter given a value that is blank reads as not given.
+        #[test]
+        fn any_query_reads_or_says_why(q in "[a-z_=&%0-9A-F +.-]{0,60}|\\PC{0,40}") {
+            let _ = read::<Q>(&q);
+        }
+
+        #[test]
+        fn a_blank_value_is_no_value(name in "scope|page|before|same_day|per_page", blank in "[ ]{0,3}") {
+            let q = format!("{name}={}", blank.replace(' ', "+"));
+            proptest::prop_assert_eq!(read::<Q>(&q).unwrap(), Q::default());
+        }
+    }
 }
