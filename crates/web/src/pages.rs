@@ -2467,12 +2467,26 @@ async fn explain_page(
         // (the heading and the tab name whose numbers these are, not by the scope's id)
         let whose = e.scope(&ex.scope).map_or_else(|_| ex.scope.clone(), |s| e.scope_title(s));
         let mut body = format!(
-            "<h1>{} — {}</h1><p class=\"sub\">{} · {} · {}</p><p class=\"big\">{}</p>{}<p><code>{}</code></p>",
+            "<h1>{} — {}</h1><p class=\"sub\">{} · {} · {}</p>",
             esc(&label(ex.kpi)),
             esc(&whose),
             esc(&ex.period.to_string()),
             esc(&ex.scope),
             as_of_text(&ex.period, ex.as_of),
+        );
+        // the same KPI of the same scope over another period (the filter kept)
+        let mut keep = vec![("kpi", ex.kpi.to_owned()), ("scope", ex.scope.clone())];
+        keep.extend(filter.kind().map(|k| ("kind", k.to_owned())));
+        keep.extend(
+            q.q.as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(|t| ("q", t.to_owned())),
+        );
+        body.push_str(&picker(e, cx.today, &ex.period, &keep));
+        let _ = write!(
+            body,
+            "<p class=\"big\">{}</p>{}<p><code>{}</code></p>",
             esc(&show(ex.kpi, &ex.value, &ccy)),
             why_line(&ex.value),
             esc(ex.formula)

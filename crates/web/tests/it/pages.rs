@@ -2355,6 +2355,14 @@ fn a_custom_range_from_the_picker_opens_the_page_over_it() {
             "/reps?sort=win_rate&dir=asc&from=2026-02-28&to=2026-02-28".to_owned(),
             "/reps?sort=win_rate&dir=asc&period=2026-02-28..2026-03-01".to_owned(),
         ),
+        // a drill-down's picker: the same KPI of the same scope, its filter kept
+        (
+            format!("/explain?kpi=win_rate&scope={team}&kind=lost&from=2026-01-01&to=2026-03-31"),
+            format!(
+                "/explain?kpi=win_rate&scope={}&kind=lost&period=2026-01-01..2026-04-01",
+                team.replace(':', "%3A")
+            ),
+        ),
     ] {
         let r = call(&fx, "GET", &uri, &auth, None);
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{uri}");
@@ -2369,6 +2377,22 @@ fn a_custom_range_from_the_picker_opens_the_page_over_it() {
             && page.contains("name=\"to\" type=\"date\" required value=\"2026-02-14\""),
         "the range's form is filled in"
     );
+    let drill = call(
+        &fx,
+        "GET",
+        &format!("/explain?kpi=win_rate&scope={team}&kind=lost&period=FY2026-Q1"),
+        &auth,
+        None,
+    )
+    .body;
+    for field in [
+        "<select id=\"period\" name=\"period\"".to_owned(),
+        "<input type=\"hidden\" name=\"kpi\" value=\"win_rate\">".to_owned(),
+        format!("<input type=\"hidden\" name=\"scope\" value=\"{team}\">"),
+        "<input type=\"hidden\" name=\"kind\" value=\"lost\">".to_owned(),
+    ] {
+        assert!(drill.contains(&field), "the drill-down's picker: {field}");
+    }
     let quarter = call(&fx, "GET", "/?period=FY2026-Q1", &auth, None).body;
     assert!(
         quarter.contains("<details class=\"range\">")
