@@ -687,11 +687,17 @@ fn picker(e: &Engine, today: Date, current: &Period, hidden: &[(&str, String)]) 
             .any(|i| Period::containing(cal, Grain::Year, add_months(today, -12 * i)) == *current);
     if !known {
         let v = current.to_string();
+        // (a range by its first and last day, as its form shows them: it is written with
+        // the day after its last)
+        let shown = match (v.contains(".."), current.end.previous_day()) {
+            (true, Some(last)) => format!("{} – {}", fmt_date(current.start), fmt_date(last)),
+            _ => v.clone(),
+        };
         let _ = write!(
             s,
             "<option value=\"{}\" selected>{}</option>",
             esc(&v),
-            esc(&v)
+            esc(&shown)
         );
     }
     s.push_str("</select>");

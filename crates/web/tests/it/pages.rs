@@ -2377,6 +2377,12 @@ fn a_custom_range_from_the_picker_opens_the_page_over_it() {
             && page.contains("name=\"to\" type=\"date\" required value=\"2026-02-14\""),
         "the range's form is filled in"
     );
+    assert!(
+        page.contains(
+            "<option value=\"2026-01-15..2026-02-15\" selected>2026-01-15 – 2026-02-14</option>"
+        ),
+        "the picker names the range by its first and last day"
+    );
     let drill = call(
         &fx,
         "GET",
