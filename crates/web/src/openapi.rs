@@ -208,39 +208,52 @@ pub const OPERATIONS: &[Op] = &[
     ),
 ];
 
-fn param_doc(name: &str) -> &'static str {
-    match name {
-        "scope" => "person:ID, team:ID, unit:ID or company (default: the viewer's home scope)",
-        "period" => {
-            "2024-03, FY2024-Q1, FY2024 or 2024-01-15..2024-02-15 (default: the current fiscal quarter)"
+/// A query parameter's description on the operation at `path`.
+fn param_doc(path: &str, name: &str) -> &'static str {
+    match (name, path) {
+        ("kpi", "/api/explain") => "one KPI id (default: win_rate)",
+        ("kpi", "/api/trend") => "one KPI id (a table-valued one has no history)",
+        ("kpi", "/api/scorecard/person/{id}") => {
+            "comma-separated KPI ids (default: those the person's role is measured by)"
         }
-        "kpi" => "comma-separated KPI ids (default: every KPI)",
-        "as_of" => "a date, YYYY-MM-DD (default: today)",
-        "root" => "a person id inside the viewer's subtree",
-        "depth" => "levels below the root",
-        "grain" => "month, quarter or year",
-        "from" | "to" => "first and last period of the bulk export",
-        "format" => "json (default) or csv",
-        "cursor" => "next_cursor of the previous page",
-        "per_page" => {
-            "items per page (default 50; at most 1,000 in a drill-down, 500 in a list of records: more is taken as that many)"
+        ("kpi", "/api/reps" | "/api/teams") => {
+            "comma-separated KPI ids (default: those a rep, or for teams a Sales Manager, is measured by)"
         }
-        "page" => "page number, from 1",
-        "sort" => "the KPI to rank by, one of the board's (default: quota attainment where shown)",
-        "dir" => "asc or desc (default: highest first, lowest for a KPI better lower)",
-        "kind" => "only the records of this kind (won, lost, lead, call, …)",
-        "q" => {
-            "only the records holding this text, in any case, in their kind, id, owner, date or detail"
-        }
-        "before" => "entries older than this id",
-        "limit" => {
-            "how many (people: default 50, at most 500; audit entries: default 100, at most 1,000)"
-        }
-        "periods" => "how many periods, 1 to 36, the one asked for last",
-        "same_day" => {
-            "true: each period before a period under way (or to a day) to the same day of its own"
-        }
-        _ => "",
+        _ => match name {
+            "scope" => "person:ID, team:ID, unit:ID or company (default: the viewer's home scope)",
+            "period" => {
+                "2024-03, FY2024-Q1, FY2024 or 2024-01-15..2024-02-15 (default: the current fiscal quarter)"
+            }
+            "kpi" => "comma-separated KPI ids (default: every KPI)",
+            "as_of" => "a date, YYYY-MM-DD (default: today)",
+            "root" => "a person id inside the viewer's subtree",
+            "depth" => "levels below the root",
+            "grain" => "month, quarter or year",
+            "from" | "to" => "first and last period of the bulk export",
+            "format" => "json (default) or csv",
+            "cursor" => "next_cursor of the previous page",
+            "per_page" => {
+                "items per page (default 50; at most 1,000 in a drill-down, 500 in a list of records: more is taken as that many)"
+            }
+            "page" => "page number, from 1",
+            "sort" => {
+                "the KPI to rank by, one of the board's (default: quota attainment where shown)"
+            }
+            "dir" => "asc or desc (default: highest first, lowest for a KPI better lower)",
+            "kind" => "only the records of this kind (won, lost, lead, call, …)",
+            "q" => {
+                "only the records holding this text, in any case, in their kind, id, owner, date or detail"
+            }
+            "before" => "entries older than this id",
+            "limit" => {
+                "how many (people: default 50, at most 500; audit entries: default 100, at most 1,000)"
+            }
+            "periods" => "how many periods, 1 to 36, the one asked for last",
+            "same_day" => {
+                "true: each period before a period under way (or to a day) to the same day of its own"
+            }
+            _ => "",
+        },
     }
 }
 
@@ -549,7 +562,7 @@ pub fn document() -> String {
         let mut parameters: Vec<J> = params
             .iter()
             // (a value left empty is the parameter not given: `allowEmptyValue`)
-            .map(|p| json!({"name": p, "in": "query", "required": required(path, p), "allowEmptyValue": !required(path, p), "schema": param_schema(path, p), "description": param_doc(p)}))
+            .map(|p| json!({"name": p, "in": "query", "required": required(path, p), "allowEmptyValue": !required(path, p), "schema": param_schema(path, p), "description": param_doc(path, p)}))
             .collect();
         if path.contains("{id}") {
             parameters.push(
