@@ -214,7 +214,7 @@ pub const RATIO_DECIMALS: u32 = 6;
 
 /// The additive part of every KPI for one (owner segment, period): sums and counts that
 /// add up across segments, people, teams and units.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, bytemuck::Zeroable)]
 pub struct Cell {
     pub bookings: i64,
     pub bookings_to_date: i64,
@@ -304,7 +304,7 @@ impl Cell {
 /// (In this order, `entered` and `advanced` apart: side by side, the pass's two adds to
 /// them for each stage-history row were made as one vector add, four more instructions
 /// and a wait on the shuffle that packed them.)
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Zeroable)]
 #[repr(C)]
 pub struct StageCell {
     pub entered: u32,
@@ -323,7 +323,7 @@ impl StageCell {
 }
 
 /// Per-reason counts behind `loss_reasons`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, bytemuck::Zeroable)]
 pub struct LossCell {
     pub count: u32,
     pub amount: i64,

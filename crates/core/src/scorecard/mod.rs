@@ -135,6 +135,25 @@ pub const SPLIT_FROM: u64 = 200_000;
 /// (the range, the one before and last year's: a few months of a history of years).
 const NARROW_DAYS: i64 = 2 * 366;
 
+/// Makes `v` `n` zeros when it holds another number of cells, and says whether it did
+/// (else its cells are the last pass's, for the pass's threads to clear). Within its
+/// capacity the zeros are written over pages already in use; past it, a new array is asked
+/// for zeroed, whose pages the kernel gives as zeros when first touched (a pass touches
+/// about half of them: the segments that can reach its periods; written as zeros here
+/// first, every page was touched twice).
+fn zeros<T: bytemuck::Zeroable + Clone>(v: &mut Vec<T>, n: usize) -> bool {
+    if v.len() == n {
+        return false;
+    }
+    if v.capacity() >= n {
+        v.clear();
+        v.resize(n, T::zeroed());
+    } else {
+        *v = bytemuck::zeroed_vec(n);
+    }
+    true
+}
+
 /// How many chunks of owners each pass thread takes in turn (see
 /// [`Engine::prepare_with`]): 16 left the threads less idle at the end of a pass than 4
 /// (10M store, `--all --grain quarter`: the pass's median 614/621 -> 557/585 ms,
@@ -1301,22 +1320,11 @@ impl Engine {
         // threads leave as they are (a cold run wrote its ~225 MB of zeros twice)
         // (clearing only the cells a segment can reach, about half at 10M, wrote no less:
         // each such cell is read before it is written, where a whole array is not)
-        let mut clear = [true; 3];
-        if cells.len() != nseg * ng {
-            cells.clear();
-            cells.resize(nseg * ng, Cell::default());
-            clear[0] = false;
-        }
-        if stages.len() != nseg * nt * ns {
-            stages.clear();
-            stages.resize(nseg * nt * ns, StageCell::default());
-            clear[1] = false;
-        }
-        if losses.len() != nseg * nt * nr {
-            losses.clear();
-            losses.resize(nseg * nt * nr, LossCell::default());
-            clear[2] = false;
-        }
+        let clear = [
+            !zeros(&mut cells, nseg * ng),
+            !zeros(&mut stages, nseg * nt * ns),
+            !zeros(&mut losses, nseg * nt * nr),
+        ];
         let layers = pass::layers(&slots);
         let look = &self.look;
         // a pass over some record groups — a drill-down (one period), or a run over some
