@@ -449,6 +449,23 @@ async fn action(
 
 // ---- values ---------------------------------------------------------------------------
 
+/// A period's name for people: a month, quarter or year by its name (`FY2026-Q3`); a
+/// range by its first and last day (`2026-01-15 – 2026-02-14`), as the picker's custom
+/// range reads them — its parameter (`2026-01-15..2026-02-15`) ends with the day after
+/// its last; a period to a day with that day (`FY2026-Q3 to 2026-08-20`). Links, exports
+/// and the API keep the parameter's form.
+fn period_text(p: &Period) -> String {
+    if !p.whole().to_string().contains("..") {
+        return p.to_string();
+    }
+    let whole = p.whole();
+    let range = format!("{} – {}", fmt_date(whole.start), fmt_date(whole.last_day()));
+    match p.is_to_date() {
+        true => format!("{range}, to {}", fmt_date(p.last_day())),
+        false => range,
+    }
+}
+
 /// "as of DATE", and for a period still under way how far into it that is ("as of
 /// 2026-11-20, day 51 of 92"): its flows are to date, its comparisons whole periods.
 fn as_of_text(p: &Period, as_of: Date) -> String {
@@ -687,12 +704,8 @@ fn picker(e: &Engine, today: Date, current: &Period, hidden: &[(&str, String)]) 
             .any(|i| Period::containing(cal, Grain::Year, add_months(today, -12 * i)) == *current);
     if !known {
         let v = current.to_string();
-        // (a range by its first and last day, as its form shows them: it is written with
-        // the day after its last)
-        let shown = match (v.contains(".."), current.end.previous_day()) {
-            (true, Some(last)) => format!("{} – {}", fmt_date(current.start), fmt_date(last)),
-            _ => v.clone(),
-        };
+        // (a range by its first and last day, as its form shows them)
+        let shown = period_text(current);
         let _ = write!(
             s,
             "<option value=\"{}\" selected>{}</option>",
@@ -1033,7 +1046,7 @@ fn scope_body(cx: &mut Cx, scope: Scope, p: Period) -> Result<Page> {
             "<h1>{}</h1><p class=\"sub\">{} · {} · {}</p>",
             esc(&e.scope_title(scope)),
             esc(&name),
-            esc(&p.to_string()),
+            esc(&period_text(&p)),
             as_of_text(&p, Engine::as_of(&p, cx.today))
         );
         body.push_str(&picker(e, cx.today, &p, &[("scope", name.clone())]));
@@ -1083,7 +1096,7 @@ fn scope_body(cx: &mut Cx, scope: Scope, p: Period) -> Result<Page> {
             enc(&p.to_string())
         );
         Ok(Page {
-            title: format!("{} · {p}", e.scope_title(scope)),
+            title: format!("{} · {}", e.scope_title(scope), period_text(&p)),
             body,
         })
     }
@@ -1159,13 +1172,13 @@ fn compared(
         format!("<a href=\"{}\">vs {}</a>", esc(&explain(p)), esc(&label))
     };
     let Some((prev, ly)) = to_date else {
-        return delta(k, now, was[0], &vs(previous, previous.to_string()))
-            + &delta(k, now, was[1], &vs(last_year, last_year.to_string()));
+        return delta(k, now, was[0], &vs(previous, period_text(previous)))
+            + &delta(k, now, was[1], &vs(last_year, period_text(last_year)));
     };
     // ("FY2026-Q3 to day 51", beside the header's "day 51 of 92")
     let day_label = |p: &Period| match p.is_to_date() {
-        true => format!("{} to day {}", p.whole(), p.days()),
-        false => p.to_string(),
+        true => format!("{} to day {}", period_text(&p.whole()), p.days()),
+        false => period_text(p),
     };
     let to_day = |p: &Period| vs(p, day_label(p));
     // (the spec's growth is against last year's whole period: mid-period, a fall)
@@ -1183,10 +1196,10 @@ fn compared(
         delta(k, now, was[2], &to_day(prev)),
         delta(k, now, was[3], &to_day(ly)),
         esc(&explain(previous)),
-        esc(&previous.to_string()),
+        esc(&period_text(previous)),
         esc(&show(k, was[0], ccy)),
         esc(&explain(last_year)),
-        esc(&last_year.to_string()),
+        esc(&period_text(last_year)),
         esc(&show(k, was[1], ccy)),
     )
 }
@@ -1261,7 +1274,10 @@ fn spark_of(t: &trend::Trend, ccy: &str) -> String {
     let values: Vec<Option<f64>> = t.points.iter().map(|p| p.value.as_f64()).collect();
     let part = t.points.last().and_then(|p| p.under_way);
     let (first, last) = match (t.points.first(), t.points.last()) {
-        (Some(a), Some(b)) => (a.period.whole().to_string(), b.period.whole().to_string()),
+        (Some(a), Some(b)) => (
+            period_text(&a.period.whole()),
+            period_text(&b.period.whole()),
+        ),
         _ => Default::default(),
     };
     let shown: Vec<String> = t
@@ -1504,6 +1520,8 @@ fn charts_for(
     let days = |v: f64| format!("{v:.0} d");
     let mut out = String::from("<section class=\"charts\" aria-label=\"Charts\">");
     let sname = e.scope_title(scope);
+    // (the period as people read it: a range by its first and last day)
+    let pt = period_text(p);
 
     // 1. bookings by month against quota, cumulative, over the fiscal year
     let fy = Period::containing(cal, Grain::Year, p.start);
@@ -1575,7 +1593,7 @@ fn charts_for(
                 None => "· —".into(),
             })
             .collect();
-        out.push_str(&charts::hbars("funnel", &format!("Funnel by stage, {p}"), &format!("Opportunities of {sname} entering each stage in {p}, with the share that advanced and the share that dropped off."), &labels, &entered, &notes, &|v| format!("{v:.0}")));
+        out.push_str(&charts::hbars("funnel", &format!("Funnel by stage, {pt}"), &format!("Opportunities of {sname} entering each stage in {pt}, with the share that advanced and the share that dropped off."), &labels, &entered, &notes, &|v| format!("{v:.0}")));
     }
 
     // 3. open pipeline by close month and forecast category
@@ -1613,17 +1631,17 @@ fn charts_for(
         }
         let (title, what) = match pace {
             Some((day, of, share)) => (
-                format!("Reps' quota attainment on pace, {p} to day {day} of {of}"),
+                format!("Reps' quota attainment on pace, {pt} to day {day} of {of}"),
                 format!(
-                    "How many of the {} reps in {sname} are on pace for each band of quota attainment in {p}: their attainment so far against the {:.0}% of the period gone by day {day} of {of}.",
+                    "How many of the {} reps in {sname} are on pace for each band of quota attainment in {pt}: their attainment so far against the {:.0}% of the period gone by day {day} of {of}.",
                     reps.len(),
                     share * 100.0
                 ),
             ),
             None => (
-                format!("Reps' quota attainment, {p}"),
+                format!("Reps' quota attainment, {pt}"),
                 format!(
-                    "How many of the {} reps in {sname} reached each band of quota attainment in {p}.",
+                    "How many of the {} reps in {sname} reached each band of quota attainment in {pt}.",
                     reps.len()
                 ),
             ),
@@ -1675,8 +1693,8 @@ fn charts_for(
         lb.sort_by(|a, b| b.1.total_cmp(&a.1));
         out.push_str(&charts::hbars(
             "leaderboard",
-            &format!("Direct reports by bookings, {p}"),
-            &format!("Bookings of each direct report's scope in {p}, highest first."),
+            &format!("Direct reports by bookings, {pt}"),
+            &format!("Bookings of each direct report's scope in {pt}, highest first."),
             &lb.iter().map(|l| l.0.clone()).collect::<Vec<_>>(),
             &lb.iter().map(|l| l.1).collect::<Vec<_>>(),
             &lb.iter().map(|l| l.2.clone()).collect::<Vec<_>>(),
@@ -2062,16 +2080,17 @@ async fn board_page(
             let _ = write!(base, "&q={}", enc(typed));
         }
         let dir = if b.desc { "desc" } else { "asc" };
+        let title = format!("{} of {whose} · {}", if of == lb::BoardOf::Reps { "Reps" } else { "Teams" }, period_text(&b.period));
         let mut body = format!(
             "<h1>{} of {}</h1><p class=\"sub\">{} · {} · {} · ranked by {}, {} · moves since {}</p>",
             if of == lb::BoardOf::Reps { "Reps" } else { "Teams" },
             esc(&whose),
-            esc(&pstr),
+            esc(&period_text(&b.period)),
             esc(&name),
             as_of_text(&b.period, b.as_of),
             esc(&label(b.by)),
             if b.desc { "highest first" } else { "lowest first" },
-            esc(&b.before.to_string())
+            esc(&period_text(&b.before))
         );
         // (another period keeps the sort and the rep looked for)
         let mut keep = vec![("scope", name.clone()), ("sort", b.by.to_owned()), ("dir", dir.to_owned())];
@@ -2093,7 +2112,7 @@ async fn board_page(
             body,
             "<p>{count}: {who} in {} in {}, each over {}{} · <a href=\"/{path}.csv?{base}&sort={}&dir={dir}\" download>Export CSV</a></p>",
             esc(&whose),
-            esc(&pstr),
+            esc(&period_text(&b.period)),
             if of == lb::BoardOf::Reps { "their own book" } else { "the team" },
             if cx.scoped.lens().is_everything() { "" } else { " as far as you see it" },
             b.by
@@ -2116,13 +2135,13 @@ async fn board_page(
         }
         if n == 0 && found {
             let _ = write!(body, "<p class=\"empty\">No {one} here has that in their name, id or manager's name.</p>");
-            return Ok(Page { title: format!("{} of {whose} · {pstr}", if of == lb::BoardOf::Reps { "Reps" } else { "Teams" }), body });
+            return Ok(Page { title, body });
         }
         if n == 0 {
             let _ = write!(body, "<p class=\"empty\">No {one} has records here in this period.</p>");
-            return Ok(Page { title: format!("{} of {whose} · {pstr}", if of == lb::BoardOf::Reps { "Reps" } else { "Teams" }), body });
+            return Ok(Page { title, body });
         }
-        let _ = write!(body, "<div class=\"scroll\"><table class=\"data board\"><thead><tr><th scope=\"col\" class=\"num\">#</th><th scope=\"col\" class=\"num\" title=\"The move since the rank on the same board over {before}\">Move</th><th scope=\"col\">{name_col}</th><th scope=\"col\">{manager_col}</th>", before = esc(&b.before.to_string()));
+        let _ = write!(body, "<div class=\"scroll\"><table class=\"data board\"><thead><tr><th scope=\"col\" class=\"num\">#</th><th scope=\"col\" class=\"num\" title=\"The move since the rank on the same board over {before}\">Move</th><th scope=\"col\">{name_col}</th><th scope=\"col\">{manager_col}</th>", before = esc(&period_text(&b.before)));
         for k in &b.kpis {
             let (next, aria) = if *k == b.by {
                 (if b.desc { "asc" } else { "desc" }, if b.desc { " aria-sort=\"descending\"" } else { " aria-sort=\"ascending\"" })
@@ -2159,9 +2178,9 @@ async fn board_page(
             });
             // the move since the period before: up, down, the same, or new on the board
             let moved = match b.was.get(i).copied().flatten() {
-                None => format!("<td class=\"num new\" title=\"Not on the board over {}\">new</td>", esc(&b.before.to_string())),
+                None => format!("<td class=\"num new\" title=\"Not on the board over {}\">new</td>", esc(&period_text(&b.before))),
                 Some(w) => {
-                    let title = format!(" title=\"#{} over {}\"", w + 1, esc(&b.before.to_string()));
+                    let title = format!(" title=\"#{} over {}\"", w + 1, esc(&period_text(&b.before)));
                     match w.cmp(&i) {
                         std::cmp::Ordering::Greater => format!("<td class=\"num up\"{title}>▲ {}</td>", w - i),
                         std::cmp::Ordering::Less => format!("<td class=\"num down\"{title}>▼ {}</td>", i - w),
@@ -2210,7 +2229,7 @@ async fn board_page(
             }
             body.push_str("</nav>");
         }
-        Ok(Page { title: format!("{} of {whose} · {pstr}", if of == lb::BoardOf::Reps { "Reps" } else { "Teams" }), body })
+        Ok(Page { title, body })
     })
     .await
 }
@@ -2476,7 +2495,7 @@ async fn explain_page(
             "<h1>{} — {}</h1><p class=\"sub\">{} · {} · {}</p>",
             esc(&label(ex.kpi)),
             esc(&whose),
-            esc(&ex.period.to_string()),
+            esc(&period_text(&ex.period)),
             esc(&ex.scope),
             as_of_text(&ex.period, ex.as_of),
         );
@@ -2563,7 +2582,7 @@ async fn explain_page(
             }
             body.push_str("</nav>");
         }
-        Ok(Page { title: format!("{} — {whose}, {}", label(ex.kpi), ex.period), body })
+        Ok(Page { title: format!("{} — {whose}, {}", label(ex.kpi), period_text(&ex.period)), body })
     })
     .await
 }
@@ -2644,8 +2663,8 @@ fn history_chart(
                 periods.len(),
                 esc(&periods
                     .first()
-                    .map_or_else(String::new, |p| p.whole().to_string())),
-                esc(&ex.period.whole().to_string()),
+                    .map_or_else(String::new, |p| period_text(&p.whole()))),
+                esc(&period_text(&ex.period.whole())),
             );
             return;
         }
@@ -2656,7 +2675,7 @@ fn history_chart(
     let labels: Vec<String> = t
         .points
         .iter()
-        .map(|p| p.period.whole().to_string())
+        .map(|p| period_text(&p.period.whole()))
         .collect();
     let hrefs: Vec<String> = t
         .points

@@ -2334,6 +2334,63 @@ fn a_kpis_history_is_each_periods_own_number() {
 /// exclusive), with the page's other parameters but its page number; a range that ends
 /// before it starts, or lacks a day, is refused on the error page; a page over a range
 /// fills the form in with it.
+/// A range reads by its first and last day wherever a page shows it (the heading, the
+/// tab's name, the cards' comparisons, a board's and a drill-down's headings), as the
+/// picker's custom range reads it; its links keep the parameter's form, which ends with
+/// the day after its last.
+#[test]
+fn a_range_reads_by_its_first_and_last_day_wherever_it_is_shown() {
+    let fx = fixture(BackendKind::Sqlite);
+    let auth = sign_in(&fx, "dir_a", PASSWORD).unwrap();
+    let team = format!("team:{}", fx.person("dir_a"));
+    let range = "2026-01-15..2026-02-15";
+    let shown = "2026-01-15 – 2026-02-14";
+    for (uri, texts) in [
+        (
+            format!("/?period={range}"),
+            vec![
+                ">vs 2025-12-15 – 2026-01-14</a>".to_owned(),
+                ">vs 2025-01-15 – 2025-02-14</a>".to_owned(),
+            ],
+        ),
+        (
+            format!("/scope?scope={team}&period={range}"),
+            vec![
+                format!(" · {shown} · "),
+                format!(" · {shown} · salesorg</title>"),
+            ],
+        ),
+        (
+            format!("/reps?scope={team}&period={range}"),
+            vec![format!("</h1><p class=\"sub\">{shown} · ")],
+        ),
+        (
+            format!("/explain?kpi=win_rate&scope={team}&period={range}"),
+            vec![
+                format!("</h1><p class=\"sub\">{shown} · "),
+                format!(", {shown} · salesorg</title>"),
+            ],
+        ),
+    ] {
+        let r = call(&fx, "GET", &uri, &auth, None);
+        assert_eq!(r.status, StatusCode::OK, "{uri}");
+        for t in texts {
+            assert!(r.body.contains(&t), "{uri}: {t}\n{}", r.body);
+        }
+        // (the parameter's form only in links and form values)
+        let text: String = r
+            .body
+            .split('<')
+            .filter_map(|tag| tag.split_once('>').map(|(_, text)| text))
+            .collect();
+        assert!(
+            !text.contains(range),
+            "{uri} shows {range}: {}",
+            &text[text.find(range).unwrap_or(0).saturating_sub(300)..]
+        );
+    }
+}
+
 #[test]
 fn a_custom_range_from_the_picker_opens_the_page_over_it() {
     let fx = fixture(BackendKind::Sqlite);
