@@ -64,7 +64,32 @@ impl fmt::Display for Timestamp {
 
 /// `YYYY-MM-DD`.
 pub fn fmt_date(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
+    match date_digits(d) {
+        Some(b) => b.iter().map(|&c| char::from(c)).collect(),
+        None => format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day()),
+    }
+}
+
+/// `d` as `YYYY-MM-DD` in ten ASCII bytes, written digit by digit (a drill-down's text
+/// filter reads a date for each of a million records; through `format!` that was a tenth
+/// of its time), for a year from 0 to 9999; `None` for another (see [`fmt_date`]).
+pub fn date_digits(d: Date) -> Option<[u8; 10]> {
+    let (y, m, dd) = d.to_calendar_date();
+    let y = u32::try_from(y).ok().filter(|&y| y <= 9999)?;
+    let (m, dd) = (m as u32, u32::from(dd));
+    let digit = |v: u32| b'0' + (v % 10) as u8;
+    Some([
+        digit(y / 1000),
+        digit(y / 100),
+        digit(y / 10),
+        digit(y),
+        b'-',
+        digit(m / 10),
+        digit(m),
+        b'-',
+        digit(dd / 10),
+        digit(dd),
+    ])
 }
 
 fn bad(raw: &str, why: impl fmt::Display) -> CoreError {
@@ -283,6 +308,30 @@ fn parse_timestamp_any(raw: &str) -> Result<Timestamp, CoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The digits written one by one are `format!`'s: every 37th day of years 0 to 9999,
+    /// the first and last days, and a year before 0 (written by `format!`).
+    #[test]
+    fn dates_are_written_as_format_writes_them() {
+        let first = Date::from_calendar_date(0, time::Month::January, 1).unwrap();
+        let last = Date::from_calendar_date(9999, time::Month::December, 31).unwrap();
+        let mut d = Some(first);
+        while let Some(day) = d.filter(|&x| x <= last) {
+            let want = format!(
+                "{:04}-{:02}-{:02}",
+                day.year(),
+                day.month() as u8,
+                day.day()
+            );
+            assert_eq!(fmt_date(day), want);
+            d = day.checked_add(time::Duration::days(37));
+        }
+        assert_eq!(fmt_date(last), "9999-12-31");
+        assert_eq!(fmt_date(first), "0000-01-01");
+        let before = first.previous_day().unwrap();
+        assert_eq!(date_digits(before), None);
+        assert_eq!(fmt_date(before), "-001-12-31");
+    }
 
     #[test]
     fn all_export_formats() {

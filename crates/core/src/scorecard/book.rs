@@ -34,6 +34,15 @@ pub fn date_of(d: Day) -> Date {
     Date::from_julian_day(d + UNIX_EPOCH_JULIAN).unwrap_or(Date::MIN)
 }
 
+/// A day's `YYYY-MM-DD` in ten bytes ([`crate::date::date_digits`]); `None` for no day.
+pub fn day_digits(d: Day) -> Option<[u8; 10]> {
+    if d == NO_DAY {
+        None
+    } else {
+        crate::date::date_digits(date_of(d))
+    }
+}
+
 pub fn fmt_day(d: Day) -> String {
     if d == NO_DAY {
         String::new()
