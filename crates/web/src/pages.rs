@@ -466,6 +466,25 @@ fn period_text(p: &Period) -> String {
     }
 }
 
+/// The periods of a history from `first` to `last` for people: `FY2024-Q4 to FY2026-Q3`;
+/// for date ranges the first one's first day to the last one's last day, and how long each
+/// is (`2025-06-12 to 2026-02-14, 31 days each`): "2025-06-12 – 2025-07-12 to 2026-01-15 –
+/// 2026-02-14" read as four dates of unclear pairing.
+fn periods_span(first: &Period, last: &Period) -> String {
+    let (first, last) = (first.whole(), last.whole());
+    if first.to_string().contains("..") {
+        let days = first.days();
+        format!(
+            "{} to {}, {days} day{} each",
+            fmt_date(first.start),
+            fmt_date(last.last_day()),
+            if days == 1 { "" } else { "s" }
+        )
+    } else {
+        format!("{first} to {last}")
+    }
+}
+
 /// "as of DATE", and for a period still under way how far into it that is ("as of
 /// 2026-11-20, day 51 of 92"): its flows are to date, its comparisons whole periods.
 fn as_of_text(p: &Period, as_of: Date) -> String {
@@ -1273,9 +1292,9 @@ fn sparklines(
 fn spark_of(t: &trend::Trend, ccy: &str) -> String {
     let values: Vec<Option<f64>> = t.points.iter().map(|p| p.value.as_f64()).collect();
     let part = t.points.last().and_then(|p| p.under_way);
-    let (first, last) = match (t.points.first(), t.points.last()) {
+    let (span, last) = match (t.points.first(), t.points.last()) {
         (Some(a), Some(b)) => (
-            period_text(&a.period.whole()),
+            periods_span(&a.period, &b.period),
             period_text(&b.period.whole()),
         ),
         _ => Default::default(),
@@ -1286,7 +1305,7 @@ fn spark_of(t: &trend::Trend, ccy: &str) -> String {
         .map(|p| show(t.kpi, &p.value, ccy))
         .collect();
     let text = format!(
-        "{}, {first} to {last}: {}{}",
+        "{}, {span}: {}{}",
         label(t.kpi),
         shown.join(", "),
         part.map_or_else(String::new, |(d, of)| format!(
@@ -2655,16 +2674,16 @@ fn history_chart(
         History::Offered(periods) => {
             let _ = write!(
                 body,
-                "<p class=\"history-off\" id=\"history\"><a href=\"/explain?kpi={}&amp;scope={}&amp;period={}&amp;history=1#history\">Show the history</a>: {} over the {} periods from {} to {} (made on request: it reads every record of those periods).</p>",
+                "<p class=\"history-off\" id=\"history\"><a href=\"/explain?kpi={}&amp;scope={}&amp;period={}&amp;history=1#history\">Show the history</a>: {} over the {} periods from {} (made on request: it reads every record of those periods).</p>",
                 ex.kpi,
                 enc(&ex.scope),
                 enc(&ex.period.to_string()),
                 esc(&label(ex.kpi)),
                 periods.len(),
-                esc(&periods
-                    .first()
-                    .map_or_else(String::new, |p| period_text(&p.whole()))),
-                esc(&period_text(&ex.period.whole())),
+                esc(&periods_span(
+                    periods.first().unwrap_or(&ex.period),
+                    &ex.period
+                )),
             );
             return;
         }
@@ -2724,7 +2743,7 @@ fn history_chart(
         }
         _ => Box::new(|v| format!("{v:.2}")),
     };
-    let first = &labels[0];
+    let span = periods_span(&t.points[0].period, &t.points[t.points.len() - 1].period);
     let last = &labels[labels.len() - 1];
     let under = t.points.last().and_then(|p| p.under_way);
     // (each period to the same day as the last: where each stood at this point of it)
@@ -2736,9 +2755,9 @@ fn history_chart(
     body.push_str(&charts::history(
         "history",
         &label(ex.kpi),
-        &format!("{} of {whose}, {first} to {last}{each}", label(ex.kpi)),
+        &format!("{} of {whose}, {span}{each}", label(ex.kpi)),
         &format!(
-            "{} of {whose} in each of the {} periods from {first} to {last}{each}{}{}; each point opens that period's drill-down.",
+            "{} of {whose} in each of the {} periods from {span}{each}{}{}; each point opens that period's drill-down.",
             label(ex.kpi),
             t.points.len(),
             if steps.iter().any(|s| s.target.is_some()) { ", with its target" } else { "" },

@@ -2369,7 +2369,13 @@ fn a_range_reads_by_its_first_and_last_day_wherever_it_is_shown() {
             vec![
                 format!("</h1><p class=\"sub\">{shown} · "),
                 format!(", {shown} · salesorg</title>"),
+                // the history's span: from the first range's first day to this one's last
+                "to 2026-02-14, 31 days each (made on request".to_owned(),
             ],
+        ),
+        (
+            format!("/explain?kpi=win_rate&scope={team}&period={range}&history=1"),
+            vec!["to 2026-02-14, 31 days each; each point opens".to_owned()],
         ),
     ] {
         let r = call(&fx, "GET", &uri, &auth, None);
