@@ -1354,6 +1354,32 @@ fn on_every_core<T: Send, S: Sync>(out: &mut [T], src: &[S], f: impl Fn(&S) -> T
     });
 }
 
+/// `f(x, text)` for every `x` of `src`, each core's run of them written into a text of its
+/// own, the texts in `src`'s order (runs of at least 100,000 on every core, as
+/// [`on_every_core`]): a drill-down's export formats a million records at once, and sends
+/// the texts one after the other. A panic in `f` is passed on.
+pub fn texts_on_every_core<S: Sync>(src: &[S], f: impl Fn(&S, &mut String) + Sync) -> Vec<String> {
+    let chunk = src.len().div_ceil(cores_for(src.len())).max(1);
+    let f = &f;
+    std::thread::scope(|sc| {
+        let runs: Vec<_> = src
+            .chunks(chunk)
+            .map(|xs| {
+                sc.spawn(move || {
+                    let mut text = String::new();
+                    for x in xs {
+                        f(x, &mut text);
+                    }
+                    text
+                })
+            })
+            .collect();
+        runs.into_iter()
+            .map(|r| r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
 /// One record behind a number, formatted for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExplainRecord {
@@ -1728,6 +1754,11 @@ impl Explanation {
     /// Record `i`'s id in the source.
     pub fn id<'a>(&self, engine: &'a Engine, i: usize) -> std::borrow::Cow<'a, str> {
         id_of(&engine.book, &self.records[i])
+    }
+    /// Record `i`'s owner's name ("" where it has no owner: [`Explanation::owner`]).
+    pub fn owner_name<'a>(&self, engine: &'a Engine, i: usize) -> &'a str {
+        owner_ix(engine, &self.records[i])
+            .map_or("", |p| engine.book.people[p as usize].name.as_str())
     }
     /// Record `i`'s owner's person id ("" for spend on the company or on a unit nobody
     /// headed).
@@ -3454,6 +3485,30 @@ fn explain_made(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Texts written on every core come back in the order of what they were written from,
+    /// whole (a run of 100,000 or more per core: here two or more runs on a machine of two
+    /// cores or more), and a panic in one run is passed on.
+    #[test]
+    fn texts_written_on_every_core_keep_their_order() {
+        let src: Vec<u32> = (0..250_000).collect();
+        let parts = texts_on_every_core(&src, |x, out| {
+            let _ = writeln!(out, "{x}");
+        });
+        let cores = std::thread::available_parallelism().map_or(1, |t| t.get());
+        assert_eq!(parts.len(), cores.min(3));
+        let want: String = src.iter().map(|x| format!("{x}\n")).collect();
+        assert_eq!(parts.concat(), want);
+        assert!(
+            texts_on_every_core(&[] as &[u32], |_, _| {})
+                .concat()
+                .is_empty()
+        );
+        let caught = std::panic::catch_unwind(|| {
+            texts_on_every_core(&src, |&x, _| assert!(x != 200_000, "the run's panic"))
+        });
+        assert!(caught.is_err());
+    }
 
     /// A filter's text is found in any case, wherever it stands, ASCII or not; a filter
     /// trims what was typed, cuts it at its limit, and an empty part filters nothing.

@@ -678,20 +678,34 @@ fn rows_csv_text(
 /// A CSV answer that a browser saves as `name` (quotes, slashes and backslashes in it
 /// made `_`).
 pub(crate) fn csv_attachment(name: &str, body: String) -> Response {
+    (csv_headers(name), body).into_response()
+}
+
+/// [`csv_attachment`] of a text in parts, sent one after the other as they are (a large
+/// export's, written on every core: not copied into one text first).
+pub(crate) fn csv_attachment_parts(name: &str, parts: Vec<String>) -> Response {
+    let chunks = parts
+        .into_iter()
+        .map(|p| Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(p)));
     (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"{}\"",
-                    name.replace(['"', '\\', '/'], "_")
-                ),
-            ),
-        ],
-        body,
+        csv_headers(name),
+        axum::body::Body::from_stream(futures_util::stream::iter(chunks)),
     )
         .into_response()
+}
+
+/// The headers of a CSV that a browser saves as `name`.
+fn csv_headers(name: &str) -> [(header::HeaderName, String); 2] {
+    [
+        (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+        (
+            header::CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"{}\"",
+                name.replace(['"', '\\', '/'], "_")
+            ),
+        ),
+    ]
 }
 
 async fn bulk(

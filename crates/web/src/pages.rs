@@ -3080,23 +3080,32 @@ async fn explain_csv(
     let r = run_as_viewer(app, headers, Method::GET, a.0, None, move |cx| {
         let (ex, recs) = explained(cx, &q, true)?;
         let e = cx.scoped.engine;
-        let mut s = String::from("kind,record,owner_id,owner,date,detail,amount,url\r\n");
-        for r in recs.iter(&ex, e, 0, recs.len()).map(|i| ex.record(e, i)) {
-            let owner = e
-                .book
-                .person(&r.owner)
-                .map(|p| e.book.people[p as usize].name.clone())
-                .unwrap_or_default();
+        let mut parts = vec![String::from(
+            "kind,record,owner_id,owner,date,detail,amount,url\r\n",
+        )];
+        // (the records formatted on every core, and sent as each core wrote them: a
+        // company's quarter of closed deals, ~0.8M rows and 106 MB, took 2.0 s on one,
+        // a third of it the kernel handing out fresh pages for the text as it grew)
+        let order: Vec<usize> = recs.iter(&ex, e, 0, recs.len()).collect();
+        parts.extend(sc::texts_on_every_core(&order, |&i, out| {
+            let r = ex.record(e, i);
             let amount = r
                 .amount
                 .map(|a| kpi::fmt_fixed(a.into(), 4, 2))
                 .unwrap_or_default();
             let url = r.url.as_deref().unwrap_or("");
             let cells = [
-                r.kind, &r.id, &r.owner, &owner, &r.date, &r.detail, &amount, url,
+                r.kind,
+                &r.id,
+                &r.owner,
+                ex.owner_name(e, i),
+                &r.date,
+                &r.detail,
+                &amount,
+                url,
             ];
-            s.push_str(&csv_row(cells));
-        }
+            out.push_str(&csv_row(cells));
+        }));
         cx.audit(
             "export",
             &format!(
@@ -3114,12 +3123,12 @@ async fn explain_csv(
                 ex.scope.replace(':', "-"),
                 ex.period
             ),
-            s,
+            parts,
         ))
     })
     .await;
     match r {
-        Ok((name, body)) => crate::api::csv_attachment(&name, body),
+        Ok((name, parts)) => crate::api::csv_attachment_parts(&name, parts),
         Err(e) => error_page(e, "/explain"),
     }
 }
