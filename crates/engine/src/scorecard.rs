@@ -12,7 +12,7 @@ use salesorg_core::date::{Date, fmt_date};
 use salesorg_core::kpi::{self, Value, json_str};
 use salesorg_core::period::Period;
 use salesorg_core::records::OppStatus;
-use salesorg_core::scorecard::book::{IdHead, Ids, NO_RESPONSE, QuotaOn, id_head};
+use salesorg_core::scorecard::book::{DayShown, IdHead, Ids, NO_RESPONSE, QuotaOn, id_head};
 use salesorg_core::scorecard::spare::Spare;
 use salesorg_core::scorecard::{
     Book, BookBuilder, Contribution, Day, DayCounts, Edges, Engine, Lens, NO_DAY, Row, Scope,
@@ -2282,9 +2282,9 @@ fn detail_of(engine: &Engine, b: &Behind, as_of: Day, kpi: &str) -> String {
             let mut detail = format!(
                 "stage {}{forecast} · close {} · probability {}%{weighted} on {}",
                 book.stages[then.stage as usize].name,
-                fmt_day(then.close),
+                DayShown(then.close),
                 then.probability_bp / 100,
-                fmt_day(b.day)
+                DayShown(b.day)
             );
             if kpi == "data_completeness_share" {
                 // (what the share asks of it, and what it lacked then)
@@ -2311,7 +2311,7 @@ fn detail_of(engine: &Engine, b: &Behind, as_of: Day, kpi: &str) -> String {
                     detail,
                     " · now {}, close {}",
                     o.status[i].as_str(),
-                    fmt_day(o.close[i])
+                    DayShown(o.close[i])
                 );
             }
             detail
@@ -2323,22 +2323,25 @@ fn detail_of(engine: &Engine, b: &Behind, as_of: Day, kpi: &str) -> String {
             let later = matches!(b.contrib, Contribution::Created(_))
                 && o.status[i] == OppStatus::Won
                 && (o.close[i] == NO_DAY || o.close[i] > as_of);
-            let status = if later {
-                format!("not won by {} (won later)", fmt_day(as_of))
+            // (the status written where the detail is: a `String` of its own for each
+            // record had been a share of a large export's time)
+            let mut detail = String::with_capacity(96);
+            if later {
+                let _ = write!(detail, "not won by {} (won later)", DayShown(as_of));
             } else {
-                o.status[i].as_str().to_owned()
-            };
-            let mut detail = format!(
-                "{} · stage {} · close {}",
-                status,
+                detail.push_str(o.status[i].as_str());
+            }
+            let _ = write!(
+                detail,
+                " · stage {} · close {}",
                 book.stages[o.stage[i] as usize].name,
-                fmt_day(o.close[i])
+                DayShown(o.close[i])
             );
             if o.created[i] != NO_DAY && o.status[i] == OppStatus::Won {
                 let _ = write!(
                     detail,
                     " · created {} · cycle {} d",
-                    fmt_day(o.created[i]),
+                    DayShown(o.created[i]),
                     o.close[i] - o.created[i]
                 );
             }
@@ -2362,7 +2365,7 @@ fn detail_of(engine: &Engine, b: &Behind, as_of: Day, kpi: &str) -> String {
                 } else {
                     "not advanced"
                 },
-                fmt_day(as_of),
+                DayShown(as_of),
                 book.stages[o.stage[i] as usize].name,
                 o.status[i].as_str()
             )
@@ -2376,7 +2379,7 @@ fn detail_of(engine: &Engine, b: &Behind, as_of: Day, kpi: &str) -> String {
                 "{} for {} days from {} · now {} ({})",
                 book.stages[h.stage[r] as usize].name,
                 (b.day - from).max(0),
-                fmt_day(from),
+                DayShown(from),
                 book.stages[o.stage[i] as usize].name,
                 o.status[i].as_str()
             )
@@ -2387,7 +2390,7 @@ fn detail_of(engine: &Engine, b: &Behind, as_of: Day, kpi: &str) -> String {
             let l = &book.leads;
             let i = i as usize;
             let secs = l.response_secs[i];
-            let by = fmt_day(as_of);
+            let by = DayShown(as_of);
             let response = if secs == NO_RESPONSE {
                 "never answered".to_string()
             } else {
@@ -2420,8 +2423,8 @@ fn detail_of(engine: &Engine, b: &Behind, as_of: Day, kpi: &str) -> String {
             };
             let converted = match l.converted[i] {
                 NO_DAY => "not converted".to_string(),
-                c if c <= as_of => format!("converted {}", fmt_day(c)),
-                c => format!("not converted by {by} (converted {})", fmt_day(c)),
+                c if c <= as_of => format!("converted {}", DayShown(c)),
+                c => format!("not converted by {by} (converted {})", DayShown(c)),
             };
             let acts = &l.act_days[l.act_off[i] as usize..l.act_off[i + 1] as usize];
             let n = acts.iter().filter(|&&d| d <= as_of).count();
@@ -2437,7 +2440,7 @@ fn detail_of(engine: &Engine, b: &Behind, as_of: Day, kpi: &str) -> String {
             if a.churned == NO_DAY {
                 "active".into()
             } else {
-                format!("churned {}", fmt_day(a.churned))
+                format!("churned {}", DayShown(a.churned))
             }
         }
         Contribution::Survey(si) => {
@@ -2470,7 +2473,7 @@ fn detail_of(engine: &Engine, b: &Behind, as_of: Day, kpi: &str) -> String {
                 QuotaOn::Team(p) => format!("set on {}'s team", book.people[p as usize].name),
                 QuotaOn::Unit(u) => format!("set on unit {}", book.units[u as usize].id),
             };
-            format!("{on} · {}..{}", fmt_day(q.start), fmt_day(q.end))
+            format!("{on} · {}..{}", DayShown(q.start), DayShown(q.end))
         }
     };
     if b.last_year {

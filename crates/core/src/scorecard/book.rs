@@ -43,6 +43,20 @@ pub fn day_digits(d: Day) -> Option<[u8; 10]> {
     }
 }
 
+/// A day written where it is formatted, as [`fmt_day`] writes it (nothing for no day),
+/// without a `String` of its own: `format!("close {}", DayShown(d))`.
+#[derive(Debug, Clone, Copy)]
+pub struct DayShown(pub Day);
+
+impl std::fmt::Display for DayShown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match day_digits(self.0) {
+            Some(d) => f.write_str(std::str::from_utf8(&d).unwrap_or_default()),
+            None => f.write_str(&fmt_day(self.0)),
+        }
+    }
+}
+
 pub fn fmt_day(d: Day) -> String {
     if d == NO_DAY {
         String::new()
@@ -3046,6 +3060,24 @@ fn highest(steps: &[(Day, Conversion)]) -> u128 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A day shown in place reads as [`fmt_day`] writes it: no day, the epoch, days of
+    /// years 0 and 9999, and days past the dates' range (written by `format!`).
+    #[test]
+    fn a_day_shown_in_place_reads_as_fmt_day() {
+        let date = |y, m, d| {
+            day(
+                crate::date::Date::from_calendar_date(y, time::Month::try_from(m).unwrap(), d)
+                    .unwrap(),
+            )
+        };
+        let (first, last) = (date(0, 1, 1), date(9999, 12, 31));
+        for d in [NO_DAY, 0, -1, 20_000, first, last, first - 1, last + 1] {
+            assert_eq!(DayShown(d).to_string(), fmt_day(d), "{d}");
+        }
+        assert_eq!(DayShown(NO_DAY).to_string(), "");
+        assert_eq!(DayShown(0).to_string(), "1970-01-01");
+    }
     use proptest::prelude::*;
 
     proptest! {
