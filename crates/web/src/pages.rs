@@ -466,6 +466,39 @@ fn period_text(p: &Period) -> String {
     }
 }
 
+/// [`period_text`] as HTML, its dates kept whole ([`unbroken_dates`]).
+fn period_html(p: &Period) -> String {
+    unbroken_dates(&esc(&period_text(p)))
+}
+
+/// HTML text (escaped, no tags) with each `YYYY-MM-DD` in it kept on one line: a phone's
+/// narrow card had broken `2025-12-15 – 2026-01-14` after a date's hyphen ("2026-" at the
+/// end of a line, "01-14" on the next); now a line breaks only at the spaces around the
+/// dash.
+fn unbroken_dates(html: &str) -> String {
+    let b = html.as_bytes();
+    let mut out = String::with_capacity(html.len() + 48);
+    let (mut last, mut i) = (0, 0);
+    while i + 10 <= b.len() {
+        let date = b[i..i + 10].iter().enumerate().all(|(k, c)| match k {
+            4 | 7 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        });
+        if date {
+            out.push_str(&html[last..i]);
+            out.push_str("<span class=\"nw\">");
+            out.push_str(&html[i..i + 10]);
+            out.push_str("</span>");
+            i += 10;
+            last = i;
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(&html[last..]);
+    out
+}
+
 /// The periods of a history from `first` to `last` for people: `FY2024-Q4 to FY2026-Q3`;
 /// for date ranges the first one's first day to the last one's last day, and how long each
 /// is (`2025-06-12 to 2026-02-14, 31 days each`): "2025-06-12 – 2025-07-12 to 2026-01-15 –
@@ -1065,7 +1098,7 @@ fn scope_body(cx: &mut Cx, scope: Scope, p: Period) -> Result<Page> {
             "<h1>{}</h1><p class=\"sub\">{} · {} · {}</p>",
             esc(&e.scope_title(scope)),
             esc(&name),
-            esc(&period_text(&p)),
+            period_html(&p),
             as_of_text(&p, Engine::as_of(&p, cx.today))
         );
         body.push_str(&picker(e, cx.today, &p, &[("scope", name.clone())]));
@@ -1188,7 +1221,11 @@ fn compared(
 ) -> String {
     let (previous, last_year, to_date) = periods;
     let vs = |p: &Period, label: String| {
-        format!("<a href=\"{}\">vs {}</a>", esc(&explain(p)), esc(&label))
+        format!(
+            "<a href=\"{}\">vs {}</a>",
+            esc(&explain(p)),
+            unbroken_dates(&esc(&label))
+        )
     };
     let Some((prev, ly)) = to_date else {
         return delta(k, now, was[0], &vs(previous, period_text(previous)))
@@ -1207,7 +1244,7 @@ fn compared(
             "<p class=\"target\">Like for like: {} against <a href=\"{}\">{}</a></p>",
             esc(&show(k, v, ccy)),
             esc(&explain(ly)),
-            esc(&day_label(ly))
+            unbroken_dates(&esc(&day_label(ly)))
         ),
     };
     format!(
@@ -1215,10 +1252,10 @@ fn compared(
         delta(k, now, was[2], &to_day(prev)),
         delta(k, now, was[3], &to_day(ly)),
         esc(&explain(previous)),
-        esc(&period_text(previous)),
+        period_html(previous),
         esc(&show(k, was[0], ccy)),
         esc(&explain(last_year)),
-        esc(&period_text(last_year)),
+        period_html(last_year),
         esc(&show(k, was[1], ccy)),
     )
 }
@@ -2104,12 +2141,12 @@ async fn board_page(
             "<h1>{} of {}</h1><p class=\"sub\">{} · {} · {} · ranked by {}, {} · moves since {}</p>",
             if of == lb::BoardOf::Reps { "Reps" } else { "Teams" },
             esc(&whose),
-            esc(&period_text(&b.period)),
+            period_html(&b.period),
             esc(&name),
             as_of_text(&b.period, b.as_of),
             esc(&label(b.by)),
             if b.desc { "highest first" } else { "lowest first" },
-            esc(&period_text(&b.before))
+            period_html(&b.before)
         );
         // (another period keeps the sort and the rep looked for)
         let mut keep = vec![("scope", name.clone()), ("sort", b.by.to_owned()), ("dir", dir.to_owned())];
@@ -2131,7 +2168,7 @@ async fn board_page(
             body,
             "<p>{count}: {who} in {} in {}, each over {}{} · <a href=\"/{path}.csv?{base}&sort={}&dir={dir}\" download>Export CSV</a></p>",
             esc(&whose),
-            esc(&period_text(&b.period)),
+            period_html(&b.period),
             if of == lb::BoardOf::Reps { "their own book" } else { "the team" },
             if cx.scoped.lens().is_everything() { "" } else { " as far as you see it" },
             b.by
@@ -2514,7 +2551,7 @@ async fn explain_page(
             "<h1>{} — {}</h1><p class=\"sub\">{} · {} · {}</p>",
             esc(&label(ex.kpi)),
             esc(&whose),
-            esc(&period_text(&ex.period)),
+            period_html(&ex.period),
             esc(&ex.scope),
             as_of_text(&ex.period, ex.as_of),
         );

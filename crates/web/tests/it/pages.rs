@@ -2345,29 +2345,33 @@ fn a_range_reads_by_its_first_and_last_day_wherever_it_is_shown() {
     let team = format!("team:{}", fx.person("dir_a"));
     let range = "2026-01-15..2026-02-15";
     let shown = "2026-01-15 – 2026-02-14";
+    let nw = "<span class=\"nw\">2026-01-15</span> – <span class=\"nw\">2026-02-14</span>";
     for (uri, texts) in [
         (
             format!("/?period={range}"),
             vec![
-                ">vs 2025-12-15 – 2026-01-14</a>".to_owned(),
-                ">vs 2025-01-15 – 2025-02-14</a>".to_owned(),
+                // (each date kept whole on a narrow screen)
+                ">vs <span class=\"nw\">2025-12-15</span> – <span class=\"nw\">2026-01-14</span></a>"
+                    .to_owned(),
+                ">vs <span class=\"nw\">2025-01-15</span> – <span class=\"nw\">2025-02-14</span></a>"
+                    .to_owned(),
             ],
         ),
         (
             format!("/scope?scope={team}&period={range}"),
             vec![
-                format!(" · {shown} · "),
+                format!(" · {nw} · "),
                 format!(" · {shown} · salesorg</title>"),
             ],
         ),
         (
             format!("/reps?scope={team}&period={range}"),
-            vec![format!("</h1><p class=\"sub\">{shown} · ")],
+            vec![format!("</h1><p class=\"sub\">{nw} · ")],
         ),
         (
             format!("/explain?kpi=win_rate&scope={team}&period={range}"),
             vec![
-                format!("</h1><p class=\"sub\">{shown} · "),
+                format!("</h1><p class=\"sub\">{nw} · "),
                 format!(", {shown} · salesorg</title>"),
                 // the history's span: from the first range's first day to this one's last
                 "to 2026-02-14, 31 days each (made on request".to_owned(),
