@@ -3951,6 +3951,36 @@ mod as_of_tests {
 }
 
 #[cfg(test)]
+mod unbroken_dates_tests {
+    use super::unbroken_dates;
+
+    /// Every whole `YYYY-MM-DD` is kept on one line, wherever it stands and whatever is
+    /// beside it; what only looks like part of one is left as it is.
+    #[test]
+    fn dates_are_kept_whole() {
+        let nw = |d: &str| format!("<span class=\"nw\">{d}</span>");
+        for (text, want) in [
+            ("".to_owned(), "".to_owned()),
+            ("FY2026-Q3".to_owned(), "FY2026-Q3".to_owned()),
+            (
+                "2025-12-15 – 2026-01-14".to_owned(),
+                format!("{} – {}", nw("2025-12-15"), nw("2026-01-14")),
+            ),
+            ("ë2026-08-20ë".to_owned(), format!("ë{}ë", nw("2026-08-20"))),
+            ("2026-08-2".to_owned(), "2026-08-2".to_owned()),
+            (
+                "2026/08/20 20260820".to_owned(),
+                "2026/08/20 20260820".to_owned(),
+            ),
+            // (the first ten characters that read as a date)
+            ("12026-08-201".to_owned(), format!("1{}1", nw("2026-08-20"))),
+        ] {
+            assert_eq!(unbroken_dates(&text), want, "{text}");
+        }
+    }
+}
+
+#[cfg(test)]
 mod kind_heading_tests {
     use super::kind_heading;
 
