@@ -1354,29 +1354,32 @@ fn on_every_core<T: Send, S: Sync>(out: &mut [T], src: &[S], f: impl Fn(&S) -> T
     });
 }
 
-/// `f(x, text)` for every `x` of `src`, each core's run of them written into a text of its
-/// own, the texts in `src`'s order (runs of at least 100,000 on every core, as
-/// [`on_every_core`]): a drill-down's export formats a million records at once, and sends
-/// the texts one after the other. A panic in `f` is passed on.
-pub fn texts_on_every_core<S: Sync>(src: &[S], f: impl Fn(&S, &mut String) + Sync) -> Vec<String> {
+/// `f(run)` for each core's run of `src` (runs of at least 100,000, as
+/// [`on_every_core`]), the answers in `src`'s order: a drill-down's export formats a
+/// million records at once, each core's run as text of its own, sent one after the other.
+/// A panic in `f` is passed on.
+pub fn runs_on_every_core<S: Sync, T: Send>(src: &[S], f: impl Fn(&[S]) -> T + Sync) -> Vec<T> {
     let chunk = src.len().div_ceil(cores_for(src.len())).max(1);
     let f = &f;
     std::thread::scope(|sc| {
         let runs: Vec<_> = src
             .chunks(chunk)
-            .map(|xs| {
-                sc.spawn(move || {
-                    let mut text = String::new();
-                    for x in xs {
-                        f(x, &mut text);
-                    }
-                    text
-                })
-            })
+            .map(|xs| sc.spawn(move || f(xs)))
             .collect();
         runs.into_iter()
             .map(|r| r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
+    })
+}
+
+/// [`runs_on_every_core`] writing `f(x, text)` for every `x` of a run into its text.
+pub fn texts_on_every_core<S: Sync>(src: &[S], f: impl Fn(&S, &mut String) + Sync) -> Vec<String> {
+    runs_on_every_core(src, |xs| {
+        let mut text = String::new();
+        for x in xs {
+            f(x, &mut text);
+        }
+        text
     })
 }
 
