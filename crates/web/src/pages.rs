@@ -3951,6 +3951,47 @@ mod as_of_tests {
 }
 
 #[cfg(test)]
+mod period_text_tests {
+    use super::{period_text, periods_span};
+    use salesorg_core::period::{FiscalCalendar, Period};
+
+    /// A range reads by its first and last day (its parameter ends the day after), to a
+    /// day with that day; other periods by their names; a history of ranges by its span
+    /// and the ranges' length.
+    #[test]
+    fn periods_read_as_people_read_them() {
+        let cal = FiscalCalendar::default();
+        let p = |s: &str| Period::parse(s, &cal).unwrap();
+        for (raw, shown) in [
+            ("2026-01-15..2026-02-15", "2026-01-15 – 2026-02-14"),
+            ("2026-02-28..2026-03-01", "2026-02-28 – 2026-02-28"),
+            (
+                "2026-11-01..2026-12-01 to 2026-11-20",
+                "2026-11-01 – 2026-11-30, to 2026-11-20",
+            ),
+            ("FY2026-Q3", "FY2026-Q3"),
+            ("FY2026-Q3 to 2026-08-20", "FY2026-Q3 to 2026-08-20"),
+            ("2026-03", "2026-03"),
+            ("FY2026", "FY2026"),
+        ] {
+            assert_eq!(period_text(&p(raw)), shown, "{raw}");
+        }
+        assert_eq!(
+            periods_span(&p("2025-06-12..2025-07-13"), &p("2026-01-15..2026-02-15")),
+            "2025-06-12 to 2026-02-14, 31 days each"
+        );
+        assert_eq!(
+            periods_span(&p("2026-02-28..2026-03-01"), &p("2026-03-01..2026-03-02")),
+            "2026-02-28 to 2026-03-01, 1 day each"
+        );
+        assert_eq!(
+            periods_span(&p("FY2024-Q4"), &p("FY2026-Q3 to 2026-08-20")),
+            "FY2024-Q4 to FY2026-Q3"
+        );
+    }
+}
+
+#[cfg(test)]
 mod unbroken_dates_tests {
     use super::unbroken_dates;
 
