@@ -206,6 +206,11 @@ impl Period {
             ..*self
         }
     }
+    /// Whether this is a date range of its own (`2024-01-15..2024-02-15`), not a month,
+    /// quarter or year by its name (to a day or not).
+    pub fn is_range(&self) -> bool {
+        matches!(self.label, Label::Range)
+    }
     /// Whether this is a period to date ([`Period::to_date`]).
     pub fn is_to_date(&self) -> bool {
         self.end != self.whole_end

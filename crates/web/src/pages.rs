@@ -455,7 +455,7 @@ async fn action(
 /// its last; a period to a day with that day (`FY2026-Q3 to 2026-08-20`). Links, exports
 /// and the API keep the parameter's form.
 fn period_text(p: &Period) -> String {
-    if !p.whole().to_string().contains("..") {
+    if !p.is_range() {
         return p.to_string();
     }
     let whole = p.whole();
@@ -505,7 +505,7 @@ fn unbroken_dates(html: &str) -> String {
 /// 2026-02-14" read as four dates of unclear pairing.
 fn periods_span(first: &Period, last: &Period) -> String {
     let (first, last) = (first.whole(), last.whole());
-    if first.to_string().contains("..") {
+    if first.is_range() {
         let days = first.days();
         format!(
             "{} to {}, {days} day{} each",
@@ -775,12 +775,11 @@ fn picker(e: &Engine, today: Date, current: &Period, hidden: &[(&str, String)]) 
     }
     s.push_str(" <button type=\"submit\">Show</button></form>");
     // a range of the user's own: its first and last day (see `range_picked`), filled in
-    // with the one shown
-    // (a range prints as one, `2026-01-15..2026-02-15`)
-    let (first, last) = if current.to_string().contains("..") {
+    // with the one shown (the whole range's, as its name reads, for one to a day too)
+    let (first, last) = if current.is_range() {
         (
             fmt_date(current.start),
-            current.end.previous_day().map(fmt_date).unwrap_or_default(),
+            fmt_date(current.whole().last_day()),
         )
     } else {
         (String::new(), String::new())

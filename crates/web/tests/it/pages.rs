@@ -2399,6 +2399,28 @@ fn a_range_reads_by_its_first_and_last_day_wherever_it_is_shown() {
             &text[text.find(range).unwrap_or(0).saturating_sub(300)..]
         );
     }
+    // a range to a day of it: named with that day, its form filled in with the whole range
+    let to_day = call(
+        &fx,
+        "GET",
+        "/?period=2026-01-15..2026-02-15%20to%202026-02-01",
+        &auth,
+        None,
+    );
+    assert_eq!(to_day.status, StatusCode::OK);
+    assert!(
+        to_day
+            .body
+            .contains(">2026-01-15 – 2026-02-14, to 2026-02-01</option>"),
+        "{}",
+        to_day.body
+    );
+    assert!(
+        to_day
+            .body
+            .contains("name=\"to\" type=\"date\" required value=\"2026-02-14\""),
+        "the form holds the whole range"
+    );
 }
 
 #[test]
