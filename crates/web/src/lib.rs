@@ -561,10 +561,12 @@ impl Loaded {
                         .map(|p| serde_json::to_string(&p.to_string()).unwrap_or_default())
                         .collect();
                     log!(
-                        "{{\"level\":\"info\",\"msg\":\"company-wide pass made\",\"periods\":[{}],\"slots\":{},\"mb\":{},\"ms\":{}}}",
+                        "{{\"level\":\"info\",\"msg\":\"company-wide pass made\",\"periods\":[{}],\"slots\":{},\"own_slots\":{},\"mb\":{},\"comparison_mb\":{},\"ms\":{}}}",
                         names.join(","),
                         g.ng,
+                        g.own_slots(),
                         g.bytes() >> 20,
+                        g.comparison_bytes() >> 20,
                         t.elapsed().as_millis()
                     );
                 }

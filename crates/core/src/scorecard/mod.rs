@@ -787,6 +787,17 @@ impl Grid {
     pub fn own(&self, g: usize) -> bool {
         g < self.nt
     }
+    /// How many of the slots are the periods' own (the first ones).
+    pub fn own_slots(&self) -> usize {
+        self.nt
+    }
+    /// How many bytes the cells of the comparison slots (not the periods' own) hold: a
+    /// whole [`Cell`] per segment and slot, read for a few sums alone (see
+    /// docs/performance.md, "Where a page over a date range goes").
+    pub fn comparison_bytes(&self) -> usize {
+        let per_slot = self.cells.len().checked_div(self.ng).unwrap_or(0);
+        per_slot * (self.ng - self.nt.min(self.ng)) * std::mem::size_of::<Cell>()
+    }
     /// About how many bytes the grid holds (for caches with a budget).
     pub fn bytes(&self) -> usize {
         use std::mem::size_of;

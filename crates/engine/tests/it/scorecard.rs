@@ -1947,6 +1947,34 @@ fn a_grid_made_for_some_kpis_serves_only_those() {
     }
 }
 
+/// A grid says how many of its slots are the periods' own and how many bytes the other
+/// slots' cells hold (what the server's log reports of each pass it makes): over a date
+/// range its own three periods first, then the comparisons' slots, each a cell per segment.
+#[test]
+fn a_grid_tells_its_own_slots_from_its_comparisons() {
+    use salesorg_core::period::Period;
+    use salesorg_core::scorecard::Need;
+    let e = demo_engine(90, 4000);
+    let today = parse_date("2026-06-30").unwrap();
+    let cal = e.book.settings.fiscal;
+    let range = Period::parse("2026-01-15..2026-02-15", &cal).unwrap();
+    let periods = [
+        range,
+        Period::parse("2025-12-15..2026-01-15", &cal).unwrap(),
+        Period::parse("2025-01-15..2025-02-15", &cal).unwrap(),
+    ];
+    let grid = e.grid(&periods, today, Need::ALL).unwrap();
+    assert_eq!(grid.own_slots(), 3);
+    assert!(grid.ng > 3, "{} slots: the comparisons have some", grid.ng);
+    let cell = std::mem::size_of::<salesorg_core::kpi::Cell>();
+    // (a cell per segment in each comparison slot)
+    assert_eq!(grid.comparison_bytes(), (grid.ng - 3) * e.segs.len() * cell);
+    assert!(grid.comparison_bytes() < grid.bytes());
+    let one = e.grid(&periods[..1], today, Need::ALL).unwrap();
+    assert_eq!(one.own_slots(), 1);
+    assert_eq!(one.comparison_bytes(), (one.ng - 1) * e.segs.len() * cell);
+}
+
 /// A bulk roll-up reads each segment's cells only in the slots it can reach (its days
 /// against each period's days from the earlier of its start and its as-of day): every
 /// other cell of a pass is empty, in periods before the first record, around moves
