@@ -1052,9 +1052,14 @@ fn per_day(n: usize, day: &(impl Fn(usize) -> Option<Day> + Sync)) -> Option<(Da
     DayCounts::sum(windows, limit)
 }
 
+/// How long each core's run of `n` records is (see [`cores_for`]).
+fn run_len(n: usize) -> usize {
+    n.div_ceil(cores_for(n)).max(1)
+}
+
 /// `0..n` cut into one run per core (see [`cores_for`]).
 fn runs_of(n: usize) -> Vec<std::ops::Range<usize>> {
-    let chunk = n.div_ceil(cores_for(n)).max(1);
+    let chunk = run_len(n);
     (0..n.div_ceil(chunk))
         .map(|j| j * chunk..((j + 1) * chunk).min(n))
         .collect()
@@ -1341,7 +1346,7 @@ fn cores_for(n: usize) -> usize {
 /// `out[i] = f(&src[i])` for every `i`, in runs of at least 100,000 on every core (a
 /// drill-down's records number millions; fewer are done on one).
 fn on_every_core<T: Send, S: Sync>(out: &mut [T], src: &[S], f: impl Fn(&S) -> T + Sync) {
-    let chunk = out.len().div_ceil(cores_for(out.len())).max(1);
+    let chunk = run_len(out.len());
     let f = &f;
     std::thread::scope(|sc| {
         for (o, x) in out.chunks_mut(chunk).zip(src.chunks(chunk)) {
@@ -1359,7 +1364,7 @@ fn on_every_core<T: Send, S: Sync>(out: &mut [T], src: &[S], f: impl Fn(&S) -> T
 /// million records at once, each core's run as text of its own, sent one after the other.
 /// A panic in `f` is passed on.
 pub fn runs_on_every_core<S: Sync, T: Send>(src: &[S], f: impl Fn(&[S]) -> T + Sync) -> Vec<T> {
-    let chunk = src.len().div_ceil(cores_for(src.len())).max(1);
+    let chunk = run_len(src.len());
     let f = &f;
     std::thread::scope(|sc| {
         let runs: Vec<_> = src

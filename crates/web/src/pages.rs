@@ -2605,8 +2605,9 @@ async fn explain_page(
             let _ = write!(body, "<th scope=\"col\"{aria}><a href=\"/explain?{base}&sort={col}&dir={next_dir}\">{name}</a></th>");
         }
         body.push_str("</tr></thead><tbody>");
-        for r in recs.iter(&ex, e, (pg - 1) * PER_PAGE, PER_PAGE).map(|i| ex.record(e, i)) {
-            let owner = e.book.person(&r.owner).map(|p| e.book.people[p as usize].name.clone()).unwrap_or_else(|| r.owner.clone());
+        for i in recs.iter(&ex, e, (pg - 1) * PER_PAGE, PER_PAGE) {
+            let r = ex.record(e, i);
+            let owner = ex.owner_name(e, i);
             let amount = r.amount.map(|a| show("bookings", &Value::Money(a.into()), &ccy)).unwrap_or_default();
             // (an id links to the record in the CRM where the settings say where)
             let id = match &r.url {
@@ -2619,7 +2620,7 @@ async fn explain_page(
                 esc(r.kind),
                 id,
                 enc(&r.owner),
-                esc(&owner),
+                esc(owner),
                 esc(&r.date),
                 esc(&r.detail),
                 esc(&amount)
