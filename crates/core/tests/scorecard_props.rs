@@ -1211,7 +1211,7 @@ fn surveys_that_come_before_their_account_keep_their_place() {
         .surveys
         .iter()
         .enumerate()
-        .map(|(i, s)| (book.survey_ids.get(i).to_owned(), s.account, s.score))
+        .map(|(i, s)| (book.survey_ids.get(i).into_owned(), s.account, s.score))
         .collect();
     let want: Vec<(String, u32, f64)> = vec![
         ("s1".into(), 1, 1.0),

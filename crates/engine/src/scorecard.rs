@@ -1466,7 +1466,8 @@ impl RecordFilter {
             return true;
         };
         let has = |s: &str| holds(s, t);
-        if has(kind) || has(&ex.id(engine, i)) {
+        // (a packed id read into a buffer on the stack, not a `String` a record)
+        if has(kind) || with_id(&engine.book, &ex.records[i], has) {
             return true;
         }
         let b = &ex.records[i];
@@ -2208,13 +2209,21 @@ fn url_of(book: &Book, b: &Behind) -> Option<String> {
         Contribution::Spend(_) | Contribution::Person(_) | Contribution::Quota(_) => return None,
     };
     let (ids, i) = kept_id(book, b)?;
-    book.settings.record_urls.link(object, ids.get(i))
+    ids.with(i, |id| book.settings.record_urls.link(object, id))
+}
+
+/// `f` of record `b`'s id ([`id_of`]), a kept id read without an allocation.
+fn with_id<R>(book: &Book, b: &Behind, f: impl FnOnce(&str) -> R) -> R {
+    match kept_id(book, b) {
+        Some((ids, i)) => ids.with(i, f),
+        None => f(&id_of(book, b)),
+    }
 }
 
 fn id_of<'a>(book: &'a Book, b: &Behind) -> std::borrow::Cow<'a, str> {
     use std::borrow::Cow;
     match (kept_id(book, b), b.contrib) {
-        (Some((ids, i)), _) => Cow::Borrowed(ids.get(i)),
+        (Some((ids, i)), _) => ids.get(i),
         (None, Contribution::Person(p)) => Cow::Borrowed(book.people[p as usize].id.as_str()),
         (None, Contribution::Spend(x)) => Cow::Owned(format!("spend#{x}")),
         (None, Contribution::Quota(x)) => Cow::Owned(format!("quota#{x}")),
@@ -2609,7 +2618,7 @@ impl Feeds {
                 Contribution::Activity(i) => match self.calls {
                     Some(reps_only) => {
                         let a = &book.activities;
-                        a.calls[*i as usize] > 0
+                        a.has_call(*i as usize)
                             && (!reps_only || book.people[a.owner_of(*i as usize) as usize].rep)
                     }
                     None => true,

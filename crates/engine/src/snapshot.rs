@@ -21,6 +21,10 @@ use salesorg_core::scorecard::book::{
 
 const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
 /// The snapshot's format; an older snapshot is rebuilt, not read with what it lacks.
+/// - 22: record ids (and the accounts') packed where that is smaller (see
+///   [`salesorg_core::scorecard::idtext`]); each column of ids says which form it is in. A
+///   book with ids holds no activity counts (a row is an activity; its kind says whether
+///   it is a call).
 /// - 21: no column of owners for the deals, leads and activities: each owner's offsets
 ///   alone say whose a row is (96 MB less at 10M deals).
 /// - 20: each deal's flags say whether its history has rows whose amount or close day
@@ -38,7 +42,7 @@ const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
 /// - 14: the rates into the organisation's currency it holds are made through any chain
 ///   of other currencies (13's through one at most), and the deals they can fail for
 ///   named by those rules.
-const FORMAT: u32 = 21;
+const FORMAT: u32 = 22;
 
 /// Where the snapshot of a store lives: beside a SQLite file (`<file>.scorecard`), or in
 /// the user's cache folder for a PostgreSQL URL.
@@ -73,9 +77,23 @@ impl<T: Write> W<T> {
         self.col(s.as_bytes())
     }
     fn ids(&mut self, ids: &Ids) -> std::io::Result<()> {
-        let (off, buf) = ids.parts();
-        self.col(off)?;
-        self.str(buf)
+        match (ids.parts(), ids.packed_parts()) {
+            (Some((off, buf)), _) => {
+                self.u64(0)?;
+                self.col(off)?;
+                self.str(buf)
+            }
+            (None, Some(p)) => {
+                self.u64(1)?;
+                self.u64(p.n as u64)?;
+                self.str(p.prefix)?;
+                self.u64(u64::from(p.width))?;
+                self.u64(u64::from(p.bits))?;
+                self.col(p.alphabet)?;
+                self.col(p.data)
+            }
+            (None, None) => Err(std::io::Error::other("ids neither as they came nor packed")),
+        }
     }
 }
 
@@ -150,9 +168,24 @@ impl R {
         String::from_utf8(self.col::<u8>()?).map_err(|_| bad("text is not UTF-8"))
     }
     fn ids(&mut self) -> std::io::Result<Ids> {
-        let off = self.col::<u32>()?;
-        let buf = self.str()?;
-        Ids::from_parts(off, buf).ok_or_else(|| bad("bad id offsets"))
+        match self.u64()? {
+            0 => {
+                let off = self.col::<u32>()?;
+                let buf = self.str()?;
+                Ids::from_parts(off, buf).ok_or_else(|| bad("bad id offsets"))
+            }
+            1 => {
+                let n = self.u64()? as usize;
+                let prefix = self.str()?;
+                let width = u8::try_from(self.u64()?).map_err(|_| bad("packed ids' width"))?;
+                let bits = u8::try_from(self.u64()?).map_err(|_| bad("packed ids' bits"))?;
+                let alphabet = self.col::<u8>()?;
+                let data = self.col::<u8>()?;
+                Ids::from_packed_parts(n, prefix, width, bits, alphabet, data)
+                    .ok_or_else(|| bad("packed ids that do not fit together"))
+            }
+            _ => Err(bad("ids of an unknown form")),
+        }
     }
 }
 
@@ -598,6 +631,13 @@ pub fn read(
     let mut opps = opps;
     let mut leads = leads;
     let mut activities = activities;
+    // (a book with ids holds one row an activity and no counts: checked below)
+    if !keep_ids
+        && (activities.calls.len() != activities.len()
+            || activities.total.len() != activities.len())
+    {
+        return Err(bad("activity columns differ in length"));
+    }
     if keep_ids {
         opps.ids = r.ids()?;
         leads.ids = r.ids()?;
@@ -611,6 +651,8 @@ pub fn read(
         if opps.ids.len() != opps.len()
             || leads.ids.len() != leads.len()
             || activities.kind.len() != activities.len()
+            || !activities.calls.is_empty()
+            || !activities.total.is_empty()
             || activities.ids.len() != activities.len()
             || b.survey_ids.len() != surveys.len()
         {

@@ -3,6 +3,7 @@
 //! touches each owner's accumulators together. Built once from the store's records by
 //! [`BookBuilder`]; read by the pass, the roll-up and `explain`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::catalog::Catalog;
@@ -100,89 +101,7 @@ impl LocalDays {
     }
 }
 
-/// An id's sort key: its first 16 bytes (zero-padded) as two big-endian integers, then its
-/// length capped at 17. Two keys compare as their ids' text does, unless both are 17 (two
-/// ids longer than 16 bytes that share their first 16), when only the text can tell.
-pub type IdHead = (u64, u64, u32);
-
-/// The [`IdHead`] of an id's bytes.
-#[inline]
-pub fn id_head(b: &[u8]) -> IdHead {
-    let n = b.len().min(16);
-    let mut a = [0u8; 16];
-    a[..n].copy_from_slice(&b[..n]);
-    let hi = u64::from_be_bytes([a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]]);
-    let lo = u64::from_be_bytes([a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]]);
-    (hi, lo, b.len().min(17) as u32)
-}
-
-/// Record ids, kept only when the book is built for `explain` (the scorecard itself
-/// never needs them).
-#[derive(Debug, Default, Clone)]
-pub struct Ids {
-    off: Vec<u32>,
-    buf: String,
-}
-
-impl Ids {
-    pub fn push(&mut self, id: &str) {
-        if self.off.is_empty() {
-            self.off.push(0);
-        }
-        self.buf.push_str(id);
-        self.off.push(self.buf.len() as u32);
-    }
-    pub fn get(&self, i: usize) -> &str {
-        match (self.off.get(i), self.off.get(i + 1)) {
-            (Some(&a), Some(&b)) => &self.buf[a as usize..b as usize],
-            _ => "",
-        }
-    }
-    /// The sort key of id `i` ([`id_head`]), read from its bytes without making a `&str`.
-    #[inline]
-    pub fn head(&self, i: usize) -> IdHead {
-        match (self.off.get(i), self.off.get(i + 1)) {
-            (Some(&a), Some(&b)) => id_head(
-                self.buf
-                    .as_bytes()
-                    .get(a as usize..b as usize)
-                    .unwrap_or(&[]),
-            ),
-            _ => id_head(&[]),
-        }
-    }
-    /// How many ids are held.
-    pub fn len(&self) -> usize {
-        self.off.len().saturating_sub(1)
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-    pub fn is_kept(&self) -> bool {
-        !self.off.is_empty()
-    }
-    /// The offsets and the text, for writing them out.
-    pub fn parts(&self) -> (&[u32], &str) {
-        (&self.off, &self.buf)
-    }
-    /// Rebuilds ids from [`Ids::parts`]; `None` when the offsets do not fit the text.
-    pub fn from_parts(off: Vec<u32>, buf: String) -> Option<Ids> {
-        let ok = off.windows(2).all(|w| w[0] <= w[1])
-            && off.last().is_none_or(|&l| l as usize == buf.len())
-            && off.iter().all(|&o| buf.is_char_boundary(o as usize));
-        ok.then_some(Ids { off, buf })
-    }
-    fn permuted(&self, perm: &[u32]) -> Ids {
-        if !self.is_kept() {
-            return Ids::default();
-        }
-        let mut out = Ids::default();
-        for &i in perm {
-            out.push(self.get(i as usize));
-        }
-        out
-    }
-}
+pub use super::idtext::{IdHead, Ids, PackedParts, id_head};
 
 /// A person as the scorecard sees them.
 #[derive(Debug, Clone)]
@@ -301,7 +220,7 @@ pub struct NamedDeals {
 
 impl NamedDeals {
     /// The id of deal `i`, if it is held.
-    pub fn get(&self, i: usize) -> Option<&str> {
+    pub fn get(&self, i: usize) -> Option<Cow<'_, str>> {
         let k = self.ix.binary_search(&u32::try_from(i).ok()?).ok()?;
         Some(self.ids.get(k))
     }
@@ -321,11 +240,11 @@ impl Opps {
     }
     /// Deal `i`'s id: from `ids` where the book keeps them, else from
     /// [`Opps::named`] (empty for a deal no conversion can fail for).
-    pub fn id(&self, i: usize) -> &str {
+    pub fn id(&self, i: usize) -> Cow<'_, str> {
         if self.ids.is_kept() {
             self.ids.get(i)
         } else {
-            self.named.get(i).unwrap_or("")
+            self.named.get(i).unwrap_or(Cow::Borrowed(""))
         }
     }
     pub fn has(&self, i: usize, f: u8) -> bool {
@@ -704,19 +623,20 @@ impl Leads {
     pub fn owner_of(&self, i: usize) -> u32 {
         owner_at(&self.owner_off, i)
     }
-    pub fn id(&self, i: usize) -> &str {
+    pub fn id(&self, i: usize) -> Cow<'_, str> {
         self.ids.get(i)
     }
 }
 
 /// Activities, sorted by (owner, day). Without ids (the scorecard), each row counts an
-/// owner's activities of one day; with ids (`explain`), each row is one activity.
+/// owner's activities of one day; with ids (`explain`), each row is one activity, whose
+/// kind says whether it is a call ([`Activities::counts`]).
 #[derive(Debug, Default)]
 pub struct Activities {
     pub day: Vec<Day>,
-    /// Calls in the row.
+    /// Calls in the row (empty when each row is one activity).
     pub calls: Vec<u16>,
-    /// Activities of any kind in the row.
+    /// Activities of any kind in the row (empty when each row is one activity).
     pub total: Vec<u16>,
     /// The kind of each activity (only when ids are kept).
     pub kind: Vec<ActivityKind>,
@@ -727,6 +647,26 @@ pub struct Activities {
 }
 
 impl Activities {
+    /// The calls and the activities of any kind in rows `run`.
+    #[inline]
+    pub fn counts(&self, run: std::ops::Range<usize>) -> (u32, u32) {
+        if self.total.is_empty() {
+            let kinds = self.kind.get(run.clone()).unwrap_or(&[]);
+            let calls = kinds.iter().filter(|&&k| k == ActivityKind::Call).count();
+            (calls as u32, run.len() as u32)
+        } else {
+            let sum = |col: &[u16]| -> u32 { col[run.clone()].iter().map(|&x| u32::from(x)).sum() };
+            (sum(&self.calls), sum(&self.total))
+        }
+    }
+    /// Whether row `i` holds a call.
+    pub fn has_call(&self, i: usize) -> bool {
+        if self.total.is_empty() {
+            self.kind.get(i) == Some(&ActivityKind::Call)
+        } else {
+            self.calls.get(i).is_some_and(|&c| c > 0)
+        }
+    }
     /// Adds `total` activities (`calls` of them calls) on day `d` after the rows so far
     /// (sorted by owner and day), of the owner whose rows start at row `first`: into the
     /// last row where it is that owner's and of the same day, a row holding at most
@@ -757,7 +697,7 @@ impl Activities {
     pub fn is_empty(&self) -> bool {
         self.day.is_empty()
     }
-    pub fn id(&self, i: usize) -> &str {
+    pub fn id(&self, i: usize) -> Cow<'_, str> {
         self.ids.get(i)
     }
     /// The owner of row `i`.
@@ -1849,7 +1789,7 @@ impl BookBuilder {
         let key = o.id.as_str();
         if self.opp_keys_sorted
             && !self.opps.is_empty()
-            && self.opp_keys.get(self.opps.len() - 1) >= key
+            && *self.opp_keys.get(self.opps.len() - 1) >= *key
         {
             self.opp_keys_sorted = false;
         }
@@ -1902,7 +1842,7 @@ impl BookBuilder {
             let (mut lo, mut hi) = (0u32, n);
             while lo < hi {
                 let mid = lo + (hi - lo) / 2;
-                if self.opp_keys.get(mid as usize) < key {
+                if *self.opp_keys.get(mid as usize) < *key {
                     lo = mid + 1;
                 } else {
                     hi = mid;
@@ -1917,7 +1857,7 @@ impl BookBuilder {
         if self.opp_key_map.is_none() {
             let mut m = IdIndex::default();
             for i in 0..self.opps.len() {
-                m.insert(&self.opp_keys, self.opp_keys.get(i), i as u32);
+                m.insert(&self.opp_keys, &self.opp_keys.get(i), i as u32);
             }
             self.opp_key_map = Some(m);
         }
@@ -2017,8 +1957,7 @@ impl BookBuilder {
     /// left as it is.
     fn shrink(&mut self) {
         fn ids(x: &mut Ids) {
-            x.off.shrink_to_fit();
-            x.buf.shrink_to_fit();
+            x.shrink_to_fit();
         }
         self.opp_owner.shrink_to_fit();
         self.lead_owner.shrink_to_fit();
@@ -2090,7 +2029,7 @@ impl BookBuilder {
                     || (created == NO_DAY && open)
                     || (!open && close != NO_DAY && close < start)
             })
-            .map(|i| (i as u32, self.opp_keys.get(i).to_owned()))
+            .map(|i| (i as u32, self.opp_keys.get(i).into_owned()))
             .collect();
         self.opp_named = Some(named);
         self.opp_keys = Ids::default();
@@ -2457,9 +2396,9 @@ impl BookBuilder {
         // ids of deals whose amount cannot be converted, for the error message
         let opp_id = |i: usize| {
             if keep_ids {
-                opp_keys.get(perm[i] as usize).to_owned()
+                opp_keys.get(perm[i] as usize).into_owned()
             } else {
-                named.get(i).unwrap_or_default().to_owned()
+                named.get(i).unwrap_or_default().into_owned()
             }
         };
 
@@ -2695,9 +2634,11 @@ impl BookBuilder {
         let kind = permute(&mut raw_acts.kind, &aperm);
         let is_call = |k: ActivityKind| u16::from(k == ActivityKind::Call);
         book.activities = if keep_ids {
+            // (a row an activity: its kind says whether it is a call, and no counts are
+            // held, 162 MB at 10M deals)
             Activities {
-                calls: kind.iter().map(|&k| is_call(k)).collect(),
-                total: vec![1; kind.len()],
+                calls: Vec::new(),
+                total: Vec::new(),
                 day: days,
                 kind,
                 owner_off: raw_off,
@@ -2813,7 +2754,7 @@ impl BookBuilder {
                 let mut ids = Ids::default();
                 for (i, s) in surveys.iter().enumerate() {
                     if s.account != NONE {
-                        ids.push(book.survey_ids.get(i));
+                        ids.push(&book.survey_ids.get(i));
                     }
                 }
                 book.survey_ids = ids;
@@ -2827,17 +2768,14 @@ impl BookBuilder {
             // keep ids and entries in the same order
             let mut order: Vec<usize> = (0..surveys.len()).collect();
             order.sort_by_key(|&i| (surveys[i].owner, surveys[i].day, i));
-            let mut ids = Ids::default();
-            for &i in &order {
-                ids.push(book.survey_ids.get(i));
-            }
-            book.survey_ids = ids;
+            let perm: Vec<u32> = order.iter().map(|&i| i as u32).collect();
+            book.survey_ids = book.survey_ids.permuted(&perm);
             surveys = order.into_iter().map(|i| surveys[i]).collect();
         } else {
             surveys.sort_by_key(|s| (s.owner, s.day));
         }
         book.surveys = surveys;
-        book.account_ids = acct_keys;
+        book.account_ids = acct_keys.packed();
         let mut holidays: Vec<Day> = book.settings.holidays.iter().map(|&d| day(d)).collect();
         holidays.sort();
         holidays.dedup();

@@ -5,6 +5,7 @@
 //! cells up to the requested scopes and applies the formulas of [`crate::kpi::compute`].
 
 pub mod book;
+pub mod idtext;
 pub mod middle;
 pub mod pass;
 pub mod segments;

@@ -2128,8 +2128,7 @@ pub fn owner_records(
     // without a lookup per row (the sums vectorise)
     for (run, g, seg) in day_runs(&ac.day, acts, &layer.own, slots, own) {
         let k = part.key(seg, g);
-        let sum = |col: &[u16]| -> u32 { col[run.clone()].iter().map(|&x| u32::from(x)).sum() };
-        let (calls, total) = (sum(&ac.calls), sum(&ac.total));
+        let (calls, total) = ac.counts(run.clone());
         let c = &mut part.cells[k];
         c.activities += total;
         c.calls += calls;

@@ -426,8 +426,9 @@ fn activities_counted_as_they_arrive_are_those_kept_one_by_one() {
             let p = a.owner_of(i);
             assert!(i == 0 || (a.owner_of(i - 1), a.day[i - 1]) <= (p, a.day[i]));
             let x = sums.entry((p, a.day[i])).or_default();
-            x.0 += u64::from(a.total[i]);
-            x.1 += u64::from(a.calls[i]);
+            let (calls, total) = a.counts(i..i + 1);
+            x.0 += u64::from(total);
+            x.1 += u64::from(calls);
         }
         (sums, a.len())
     };
@@ -2927,4 +2928,70 @@ fn a_kpis_history_reaches_back_period_by_period() {
         &|s, ps, ks| e.run(s, ps, ks, today),
     );
     assert!(err.is_err());
+}
+
+/// A drill-down's book (with record ids) holds the same ids and activities from the rows
+/// and from its snapshot, its ids packed (the demo's are a prefix and digits), and each
+/// activity's kind says whether it is a call, as the counts of a book without ids do.
+#[test]
+fn a_drill_down_book_keeps_its_ids_packed_and_the_same_through_its_snapshot() {
+    let mut s = demo_store(40, 800, 5);
+    let cat = Catalog::builtin().unwrap();
+    let load = |s: &mut salesorg_store::Store, cache: bool| {
+        salesorg_engine::scorecard::load(s, &cat, true, cache, &Quiet)
+            .unwrap()
+            .0
+    };
+    let (rows, first, again) = (load(&mut s, false), load(&mut s, true), load(&mut s, true));
+    let ids = |e: &Engine| {
+        let b = &e.book;
+        let col = |x: &salesorg_core::scorecard::book::Ids| {
+            (0..x.len())
+                .map(|i| x.get(i).into_owned())
+                .collect::<Vec<_>>()
+        };
+        [
+            col(&b.opps.ids),
+            col(&b.leads.ids),
+            col(&b.activities.ids),
+            col(&b.survey_ids),
+            col(&b.account_ids),
+        ]
+    };
+    let want = ids(&rows);
+    assert_eq!(want, ids(&first));
+    assert_eq!(want, ids(&again));
+    let b = &again.book;
+    assert_eq!(want[0].len(), b.opps.len());
+    assert_eq!(want[2].len(), b.activities.len());
+    assert!(want.iter().all(|c| !c.is_empty()));
+    for x in [&b.opps.ids, &b.leads.ids, &b.activities.ids, &b.account_ids] {
+        assert!(x.is_packed());
+        assert!(
+            x.bytes() * 2 < x.len() * 14,
+            "{} bytes for {} ids",
+            x.bytes(),
+            x.len()
+        );
+    }
+    // the records' ids as the store has them
+    let mut stored: Vec<String> = s
+        .opportunities()
+        .unwrap()
+        .iter()
+        .map(|o| o.id.as_str().to_owned())
+        .collect();
+    let mut held = want[0].clone();
+    stored.sort();
+    held.sort();
+    assert_eq!(stored, held);
+    // one row an activity, no counts held: the kinds count the calls
+    let a = &b.activities;
+    assert!(a.calls.is_empty() && a.total.is_empty());
+    let calls = (0..a.len()).filter(|&i| a.has_call(i)).count() as u32;
+    assert_eq!(a.counts(0..a.len()), (calls, a.len() as u32));
+    let (plain, _) = salesorg_engine::scorecard::load(&mut s, &cat, false, false, &Quiet).unwrap();
+    let p = &plain.book.activities;
+    assert_eq!(p.counts(0..p.len()), (calls, a.len() as u32));
+    assert!(calls > 0);
 }
