@@ -380,11 +380,20 @@ impl App {
             if self.stopping.load(Ordering::SeqCst) {
                 return Ok(bytes);
             }
+            let t = Instant::now();
             let periods = engine.standard_periods(grain, today);
             let grid = engine
                 .grid(&periods, today, Need::ALL)
                 .map_err(|e| WebError::Internal(format!("the {grain:?} pass: {e}")))?;
             bytes += grid.bytes();
+            log!(
+                "{{\"level\":\"info\",\"msg\":\"standard pass made\",\"grain\":\"{grain:?}\",\"slots\":{},\"own_slots\":{},\"mb\":{},\"comparison_mb\":{},\"ms\":{}}}",
+                grid.ng,
+                grid.own_slots(),
+                grid.bytes() >> 20,
+                grid.comparison_bytes() >> 20,
+                t.elapsed().as_millis()
+            );
             let mut st = loaded
                 .standard
                 .write()
