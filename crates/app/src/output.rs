@@ -1226,11 +1226,18 @@ pub fn explanation(
                     };
                     // its value of the KPI (a table-valued KPI's is left to its own
                     // drill-down), its formula's inputs and its records by kind
+                    // (an input that is the KPI itself, as bookings' bookings, is its value)
                     let mut parts = Vec::new();
-                    if !matches!(b.value, salesorg_core::kpi::Value::Table(_)) {
+                    let valued = !matches!(b.value, salesorg_core::kpi::Value::Table(_));
+                    if valued {
                         parts.push(format!("{} = {}", ex.kpi, b.value.to_text("—")));
                     }
-                    parts.extend(b.inputs.iter().map(|(k, v)| format!("{k} {v}")));
+                    parts.extend(
+                        b.inputs
+                            .iter()
+                            .filter(|(k, _)| !(valued && *k == ex.kpi))
+                            .map(|(k, v)| format!("{k} {v}")),
+                    );
                     let kinds = salesorg_engine::scorecard::branch_kinds_text(b);
                     if !kinds.is_empty() {
                         parts.push(kinds);

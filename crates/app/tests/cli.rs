@@ -839,6 +839,16 @@ fn a_teams_drill_down_splits_by_direct_report() {
         let value = format!("win_rate = {} · ", b["value"]);
         assert!(table.contains(&value), "{value} in {table}");
     }
+    // a KPI that is one of its formula's inputs says its value once a branch
+    let table = ok(&words(&format!(
+        "--db {db} explain bookings --scope team:P-00001 --period FY2025 --limit 1"
+    )));
+    let branch = table
+        .lines()
+        .find(|l| l.contains("bookings = "))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert_eq!(branch.matches("bookings").count(), 1, "{branch}");
+    assert!(branch.contains("won_deals "), "{branch}");
     // a person's own drill-down has none
     let v: serde_json::Value = serde_json::from_str(&ok(&words(&format!(
         "--db {db} --format json explain win_rate --scope person:P-00001 --period FY2025"

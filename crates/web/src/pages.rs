@@ -2903,7 +2903,13 @@ fn branches_table(
     let money = |a: i128| show("bookings", &Value::Money(a), ccy);
     // (a table-valued KPI's branches are left to their own drill-downs)
     let values = !bs.iter().any(|b| matches!(b.value, Value::Table(_)));
-    let inputs: Vec<&str> = bs[0].inputs.iter().map(|x| x.0).collect();
+    // (an input that is the KPI itself, as bookings' bookings, is its value's column)
+    let inputs: Vec<&str> = bs[0]
+        .inputs
+        .iter()
+        .map(|x| x.0)
+        .filter(|&k| !(values && k == ex.kpi))
+        .collect();
     let counted = bs.iter().all(|b| b.records.is_some());
     // kinds where no input says as much; one kind without amounts says no more than the
     // records' count

@@ -94,6 +94,19 @@ fn every_page_renders_as_before() {
         assert_eq!(r.status, want, "{uri}");
         insta::assert_snapshot!(name, redact(&r.body));
     }
+    // a KPI that is one of its formula's inputs (bookings) has one column for it by
+    // direct report, beside its other inputs
+    let r = call(
+        &fx,
+        "GET",
+        &format!("/explain?kpi=bookings&scope=team:{me}&period=FY2026-Q3"),
+        &dir,
+        None,
+    );
+    let head = r.body.split("By direct report").nth(1).unwrap_or_default();
+    let head = head.split("</thead>").next().unwrap_or_default();
+    assert_eq!(head.matches(">Bookings</th>").count(), 1, "{head}");
+    assert!(head.contains(">Won deals</th>"), "{head}");
     // the quarter under way: a report's attainment against their target's share so far
     let r = call(&fx, "GET", "/?period=FY2026-Q4", &dir, None);
     assert!(
