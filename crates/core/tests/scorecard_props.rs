@@ -554,11 +554,17 @@ proptest! {
         // the grid computes every comparison slot when the KPIs need fewer: skipping them
         // must not change a number
         let need = if all_kpis { Need::of(&kpis) } else { Need::ALL };
-        let grid = e.grid(&periods, today, need).unwrap();
+        let mut grid = e.grid(&periods, today, need).unwrap();
         let shared = e.run_grid(&grid, &lens, &[scope], &periods, &kpis, today).unwrap();
         prop_assert_eq!(direct.len(), shared.len());
         for (a, b) in direct.iter().zip(&shared) {
             prop_assert_eq!(&a.values, &b.values, "{:?} {}", scope, a.period);
+        }
+        // kept for long, its comparison cells brief: the same numbers
+        grid.keep_compact();
+        let kept = e.run_grid(&grid, &lens, &[scope], &periods, &kpis, today).unwrap();
+        for (a, b) in direct.iter().zip(&kept) {
+            prop_assert_eq!(&a.values, &b.values, "kept {:?} {}", scope, a.period);
         }
         // any list of the grid's periods, in any order, is served by picking them out of it
         let mut sub: Vec<Period> = picks.iter().map(|&i| periods[i % periods.len()]).collect();

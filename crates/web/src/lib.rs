@@ -382,9 +382,11 @@ impl App {
             }
             let t = Instant::now();
             let periods = engine.standard_periods(grain, today);
-            let grid = engine
+            let mut grid = engine
                 .grid(&periods, today, Need::ALL)
                 .map_err(|e| WebError::Internal(format!("the {grain:?} pass: {e}")))?;
+            // (held until the next load or day: its comparison cells brief)
+            grid.keep_compact();
             bytes += grid.bytes();
             log!(
                 "{{\"level\":\"info\",\"msg\":\"standard pass made\",\"grain\":\"{grain:?}\",\"slots\":{},\"own_slots\":{},\"mb\":{},\"comparison_mb\":{},\"ms\":{}}}",

@@ -1809,7 +1809,9 @@ fn a_grid_rolls_many_scopes_up_again_from_its_kept_classes() {
             .collect()
     };
     let everything = Lens::everything();
-    let grid = e.grid(&periods, today, Need::of(&kpis)).unwrap();
+    // (kept as the server keeps its standard passes)
+    let mut grid = e.grid(&periods, today, Need::of(&kpis)).unwrap();
+    grid.keep_compact();
     let first = e
         .run_grid(&grid, &everything, &scopes, &periods, &kpis, today)
         .unwrap();
@@ -1964,7 +1966,7 @@ fn a_grid_tells_its_own_slots_from_its_comparisons() {
         Period::parse("2025-12-15..2026-01-15", &cal).unwrap(),
         Period::parse("2025-01-15..2025-02-15", &cal).unwrap(),
     ];
-    let grid = e.grid(&periods, today, Need::ALL).unwrap();
+    let mut grid = e.grid(&periods, today, Need::ALL).unwrap();
     assert_eq!(grid.own_slots(), 3);
     assert!(grid.ng > 3, "{} slots: the comparisons have some", grid.ng);
     let cell = std::mem::size_of::<salesorg_core::kpi::Cell>();
@@ -1974,6 +1976,48 @@ fn a_grid_tells_its_own_slots_from_its_comparisons() {
     let one = e.grid(&periods[..1], today, Need::ALL).unwrap();
     assert_eq!(one.own_slots(), 1);
     assert_eq!(one.comparison_bytes(), (one.ng - 1) * e.segs.len() * cell);
+    // a grid kept for long holds each segment's comparison cells brief: the four sums
+    // their formulas read, 24 bytes against 208
+    let (before, compared) = (grid.bytes(), grid.comparison_bytes());
+    grid.keep_compact();
+    assert_eq!(cell, 208);
+    assert_eq!(grid.comparison_bytes(), (grid.ng - 3) * e.segs.len() * 24);
+    assert_eq!(grid.bytes(), before - compared + grid.comparison_bytes());
+    assert_eq!(grid.filled_beyond_reach(&e.segs), 0);
+    // and a page's numbers over them are those of a pass made for the page alone
+    let people = (0..e.book.people.len() as u32).map(Scope::Person);
+    let scopes: Vec<Scope> = std::iter::once(Scope::Company)
+        .chain(e.all_team_and_unit_scopes(periods[2].start, today))
+        .chain(people)
+        .collect();
+    let kpis = [
+        "revenue_growth_yoy",
+        "ltv",
+        "ltv_cac_ratio",
+        "bookings",
+        "win_rate",
+    ];
+    let lens = salesorg_core::scorecard::Lens::everything();
+    let kept = e
+        .run_grid(&grid, &lens, &scopes, &periods, &kpis, today)
+        .unwrap();
+    let fresh = e.run(&scopes, &periods, &kpis, today).unwrap();
+    assert_eq!(kept.len(), fresh.len());
+    assert!(
+        scopes.len() > 64,
+        "{} scopes: rolled up by classes",
+        scopes.len()
+    );
+    let known = |k: usize| {
+        fresh
+            .iter()
+            .filter(|r| r.values[k].1.why().is_none())
+            .count()
+    };
+    assert!(known(0) > 10 && known(1) > 10, "{} {}", known(0), known(1));
+    for (a, b) in kept.iter().zip(&fresh) {
+        assert_eq!(a.values, b.values, "{:?} {}", a.scope, a.period);
+    }
 }
 
 /// A bulk roll-up reads each segment's cells only in the slots it can reach (its days
