@@ -504,14 +504,11 @@ impl Classes {
                     }
                     // (slot `f < nt` has its tables at row `f`)
                     for f in (0..nt).filter(|&f| reach(f)) {
-                        let (xs, ss) = ((x * nt + f) * ns, (s * nt + f) * ns);
-                        let (xl, sl) = ((x * nt + f) * nr, (s * nt + f) * nr);
-                        add_tables(
-                            &mut stages[xs..xs + ns],
-                            &mut losses[xl..xl + nr],
-                            &grid.stages[ss..ss + ns],
-                            &grid.losses[sl..sl + nr],
-                        );
+                        let Some((st, lo)) = grid.tables(s, f) else {
+                            continue;
+                        };
+                        let (xs, xl) = ((x * nt + f) * ns, (x * nt + f) * nr);
+                        add_tables(&mut stages[xs..xs + ns], &mut losses[xl..xl + nr], st, lo);
                     }
                 }
             }
@@ -680,12 +677,18 @@ pub struct Grid {
     /// row `g` (the comparison slots have none).
     nt: usize,
     /// Each segment's cells, `ng` of them (`cells[s * ng + g]`); once the grid is kept
-    /// ([`Grid::keep_compact`]), its own slots' alone (`cells[s * nt + g]`), the comparison
-    /// slots' in `brief`.
+    /// ([`Grid::keep_compact`]), the own slots' that hold anything, where `own_at` says.
     cells: Vec<Cell>,
-    /// Once kept: each segment's comparison slots' cells, the sums their formulas read
-    /// (`brief[s * (ng - nt) + g - nt]`); empty before.
+    /// Once kept: where segment `s`'s cell and tables of own slot `g` are
+    /// (`own_at[s * nt + g]`, `NONE`: empty), and its comparison slot `g`'s brief cell
+    /// (`brief_at[s * (ng - nt) + g - nt]`); all three empty before.
+    own_at: Vec<u32>,
+    brief_at: Vec<u32>,
+    /// Once kept: the comparison slots' cells that hold anything, the sums their formulas
+    /// read.
     brief: Vec<Brief>,
+    /// Whether the grid is kept compact ([`Grid::keep_compact`]).
+    kept: bool,
     stages: Vec<StageCell>,
     losses: Vec<LossCell>,
     cycle_off: Vec<u32>,
@@ -758,10 +761,26 @@ impl Brief {
 }
 
 impl Grid {
-    /// Whether the comparison slots' cells are kept brief ([`Grid::keep_compact`]).
+    /// Whether the grid is kept compact ([`Grid::keep_compact`]).
     #[inline]
     fn compact(&self) -> bool {
-        !self.brief.is_empty()
+        self.kept
+    }
+    /// Where segment `s`'s cell and tables of own slot `g` are in a kept grid.
+    #[inline]
+    fn own_pos(&self, s: usize, g: usize) -> Option<usize> {
+        match self.own_at[s * self.nt + g] {
+            NONE => None,
+            p => Some(p as usize),
+        }
+    }
+    /// Segment `s`'s brief cell of comparison slot `g` in a kept grid.
+    #[inline]
+    fn brief_of(&self, s: usize, g: usize) -> Option<&Brief> {
+        match self.brief_at[s * (self.ng - self.nt) + g - self.nt] {
+            NONE => None,
+            p => self.brief.get(p as usize),
+        }
     }
     /// Adds segment `s`'s cell in slot `g` to `to` (of a comparison slot in a kept grid,
     /// the sums its formulas read).
@@ -770,10 +789,11 @@ impl Grid {
         if !self.compact() {
             to.add(&self.cells[s * self.ng + g]);
         } else if g < self.nt {
-            to.add(&self.cells[s * self.nt + g]);
-        } else {
-            let nc = self.ng - self.nt;
-            self.brief[s * nc + g - self.nt].add_to(to);
+            if let Some(p) = self.own_pos(s, g) {
+                to.add(&self.cells[p]);
+            }
+        } else if let Some(b) = self.brief_of(s, g) {
+            b.add_to(to);
         }
     }
     /// Segment `s`'s bookings in slot `g`.
@@ -782,9 +802,9 @@ impl Grid {
         if !self.compact() {
             self.cells[s * self.ng + g].bookings
         } else if g < self.nt {
-            self.cells[s * self.nt + g].bookings
+            self.own_pos(s, g).map_or(0, |p| self.cells[p].bookings)
         } else {
-            self.brief[s * (self.ng - self.nt) + g - self.nt].bookings
+            self.brief_of(s, g).map_or(0, |b| b.bookings)
         }
     }
     /// Segment `s`'s cell in slot `g` (as [`Grid::add_cell`] adds it).
@@ -793,29 +813,80 @@ impl Grid {
         self.add_cell(&mut c, s, g);
         c
     }
-    /// Keeps the comparison slots' cells brief ([`Brief`]), for a grid held for later
-    /// roll-ups (the server's standard passes): their formulas read four sums of them, and
-    /// their whole cells were over a quarter of such a grid (the standard passes at 10M
-    /// deals: 308 of 1,111 MB). The own slots' cells move up in place; the array is then
-    /// shortened. (Not for a pass a page waits on: a page over a date range of its own
-    /// took 7-9 % longer, 229-231 → 245-251 ms over 40 of them.)
+    /// Segment `s`'s stage and loss tables in own slot `g` (`None`: empty in a kept grid).
+    #[inline]
+    fn tables(&self, s: usize, g: usize) -> Option<(&[StageCell], &[LossCell])> {
+        let (ns, nr) = (self.ns, self.nr);
+        let row = if self.compact() {
+            self.own_pos(s, g)?
+        } else {
+            s * self.nt + g
+        };
+        Some((
+            &self.stages[row * ns..(row + 1) * ns],
+            &self.losses[row * nr..(row + 1) * nr],
+        ))
+    }
+    /// Keeps the grid compact, for a grid held for later roll-ups (the server's standard
+    /// passes): only the cells and tables that hold anything (a segment holds nothing in
+    /// a period outside its days: about half of them), and of the comparison slots' cells
+    /// only the four sums their formulas read ([`Brief`]: 24 bytes against 208). The
+    /// arrays are rewritten in place and shortened. (Not for a pass a page waits on: a
+    /// page over a date range of its own took 7-9 % longer, 229-231 → 245-251 ms over 40
+    /// of them, with the comparison cells alone made brief.)
     pub fn keep_compact(&mut self) {
-        let (ng, nt) = (self.ng, self.nt);
-        if self.compact() || nt >= ng || self.cells.is_empty() {
+        let (ng, nt, ns, nr) = (self.ng, self.nt, self.ns, self.nr);
+        if self.kept || self.cells.is_empty() || ng == 0 {
             return;
         }
         let nseg = self.cells.len() / ng;
-        let nc = ng - nt;
-        let mut brief = Vec::with_capacity(nseg * nc);
+        let nc = ng - nt.min(ng);
+        let mut own_at = vec![NONE; nseg * nt];
+        let mut brief_at = vec![NONE; nseg * nc];
+        let mut brief = Vec::new();
+        let (mut kept, mut rows) = (0usize, 0usize);
         for s in 0..nseg {
-            brief.extend(self.cells[s * ng + nt..(s + 1) * ng].iter().map(Brief::of));
-            // (forward, and never past where segment `s`'s cells were read: `s * nt <=
-            // s * ng`)
-            self.cells.copy_within(s * ng..s * ng + nt, s * nt);
+            for g in 0..ng {
+                let c = self.cells[s * ng + g];
+                if g >= nt {
+                    if c != Cell::default() {
+                        brief_at[s * nc + g - nt] = brief.len() as u32;
+                        brief.push(Brief::of(&c));
+                    }
+                    continue;
+                }
+                let row = s * nt + g;
+                let st = row * ns..(row + 1) * ns;
+                let lo = row * nr..(row + 1) * nr;
+                let empty = c == Cell::default()
+                    && self.stages[st.clone()]
+                        .iter()
+                        .all(|x| *x == StageCell::default())
+                    && self.losses[lo.clone()]
+                        .iter()
+                        .all(|x| *x == LossCell::default());
+                if empty {
+                    continue;
+                }
+                // (forward, never past what is still to be read: `kept <= s * ng + g`,
+                // `rows <= row`)
+                own_at[row] = rows as u32;
+                self.cells[kept] = c;
+                self.stages.copy_within(st, rows * ns);
+                self.losses.copy_within(lo, rows * nr);
+                kept += 1;
+                rows += 1;
+            }
         }
-        self.cells.truncate(nseg * nt);
+        self.cells.truncate(kept);
         self.cells.shrink_to_fit();
-        self.brief = brief;
+        self.stages.truncate(rows * ns);
+        self.stages.shrink_to_fit();
+        self.losses.truncate(rows * nr);
+        self.losses.shrink_to_fit();
+        brief.shrink_to_fit();
+        (self.own_at, self.brief_at, self.brief) = (own_at, brief_at, brief);
+        self.kept = true;
     }
     /// Which slots segment `s` can hold anything in: each record and fact of a slot is
     /// attributed to its owner's segment on a day from the earlier of the slot's start
@@ -832,15 +903,13 @@ impl Grid {
     /// ([`Grid::reach`]) hold anything: zero, or the roll-up, which passes over them,
     /// would drop it.
     pub fn filled_beyond_reach(&self, segs: &segments::Segments) -> usize {
-        let (ng, nt, ns, nr) = (self.ng, self.nt, self.ns, self.nr);
+        let (ng, nt) = (self.ng, self.nt);
         let mut n = 0;
         for s in 0..segs.len() {
             let reach = self.reach(segs, s);
             for g in (0..ng).filter(|&g| !reach(g)) {
                 n += usize::from(self.cell_at(s, g) != Cell::default());
-                if g < nt {
-                    let st = &self.stages[(s * nt + g) * ns..(s * nt + g + 1) * ns];
-                    let lo = &self.losses[(s * nt + g) * nr..(s * nt + g + 1) * nr];
+                if let Some((st, lo)) = (g < nt).then(|| self.tables(s, g)).flatten() {
                     n += usize::from(st.iter().any(|x| *x != StageCell::default()));
                     n += usize::from(lo.iter().any(|x| *x != LossCell::default()));
                 }
@@ -889,7 +958,7 @@ impl Grid {
     /// docs/performance.md, "Where a page over a date range goes").
     pub fn comparison_bytes(&self) -> usize {
         if self.compact() {
-            return self.brief.len() * std::mem::size_of::<Brief>();
+            return self.brief.len() * std::mem::size_of::<Brief>() + self.brief_at.len() * 4;
         }
         let per_slot = self.cells.len().checked_div(self.ng).unwrap_or(0);
         per_slot * (self.ng - self.nt.min(self.ng)) * std::mem::size_of::<Cell>()
@@ -899,6 +968,7 @@ impl Grid {
         use std::mem::size_of;
         self.cells.len() * size_of::<Cell>()
             + self.brief.len() * size_of::<Brief>()
+            + (self.own_at.len() + self.brief_at.len()) * 4
             + self.stages.len() * size_of::<StageCell>()
             + self.losses.len() * size_of::<LossCell>()
             + (self.cycle_off.len()
@@ -1805,7 +1875,10 @@ impl Engine {
             nr,
             nt,
             cells,
+            own_at: Vec::new(),
+            brief_at: Vec::new(),
             brief: Vec::new(),
+            kept: false,
             stages,
             losses,
             cycle_off,
@@ -1996,38 +2069,40 @@ impl Engine {
         if let Some(c) = summed {
             t.cell = *c;
         }
-        // adds segment (or class) `i`'s cell and tables, from arrays laid out as the grid's
-        // (`cells`: a class's, laid out as a grid's before it is kept; `None`: the grid's own)
-        let add = |t: &mut Totals,
-                   cells: Option<&[Cell]>,
-                   st: &[StageCell],
-                   lo: &[LossCell],
-                   i: usize| {
+        // adds segment (or class) `i`'s cell and tables: a class's from its arrays, laid
+        // out as a grid's before it is kept (`Some`), a segment's from the grid (`None`)
+        let add = |t: &mut Totals, class: Option<&Classes>, i: usize| {
             if summed.is_none() {
-                match cells {
-                    Some(cells) => t.cell.add(&cells[i * ng + g]),
+                match class {
+                    Some(c) => t.cell.add(&c.cells[i * ng + g]),
                     None => grid.add_cell(&mut t.cell, i, g),
                 }
             }
             if tables {
-                let sk = i * grid.nt + g;
-                add_tables(
-                    &mut t.stages,
-                    &mut t.losses,
-                    &st[sk * ns..(sk + 1) * ns],
-                    &lo[sk * nr..(sk + 1) * nr],
-                );
+                let given = match class {
+                    Some(c) => {
+                        let sk = i * grid.nt + g;
+                        Some((
+                            &c.stages[sk * ns..(sk + 1) * ns],
+                            &c.losses[sk * nr..(sk + 1) * nr],
+                        ))
+                    }
+                    None => grid.tables(i, g),
+                };
+                if let Some((st, lo)) = given {
+                    add_tables(&mut t.stages, &mut t.losses, st, lo);
+                }
             }
         };
         if let Some((c, of)) = classes {
             for &x in of {
-                add(&mut t, Some(&c.cells), &c.stages, &c.losses, x as usize);
+                add(&mut t, Some(c), x as usize);
             }
         }
         let Some(parts) = parts else {
             if classes.is_none() && summed.is_none() {
                 for &s in list {
-                    add(&mut t, None, &grid.stages, &grid.losses, s as usize);
+                    add(&mut t, None, s as usize);
                 }
             }
             return t;
@@ -2077,7 +2152,7 @@ impl Engine {
         for &s in list {
             let k = s as usize * ng + g;
             if by_segment {
-                add(&mut t, None, &grid.stages, &grid.losses, s as usize);
+                add(&mut t, None, s as usize);
             }
             if parts.cycles {
                 for &v in
