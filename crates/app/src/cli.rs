@@ -283,7 +283,7 @@ pub enum Command {
         today: Option<String>,
         /// Do not make the company-wide passes over every standard quarter, month and
         /// year after each load (they make any view over such periods a roll-up, and cost
-        /// about 85 MB per million opportunities); views then make the passes they need.
+        /// about 45 MB per million opportunities); views then make the passes they need.
         #[arg(long)]
         no_standard_passes: bool,
     },
