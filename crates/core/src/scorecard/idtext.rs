@@ -177,7 +177,8 @@ impl Packed {
     #[inline]
     fn decode(&self, i: usize, buf: &mut [u8; MAX_LEN]) -> usize {
         let s = usize::from(self.stride);
-        let Some(bytes) = self.data.get(i * s..i * s + s) else {
+        // (ids that are all their prefix take no bytes: the count says where they end)
+        let Some(bytes) = self.data.get(i * s..i * s + s).filter(|_| i < self.n) else {
             return 0;
         };
         let p = self.prefix.len();
@@ -436,6 +437,19 @@ mod tests {
             assert_eq!(packed.with(i, str::len), given[i].len());
         }
         assert_eq!(packed.get(1000), "");
+    }
+
+    #[test]
+    fn ids_that_are_all_their_prefix_take_no_bytes_each() {
+        let packed = raw(&["SAME-1", "SAME-1", "SAME-1"]).packed();
+        assert!(packed.is_packed());
+        assert_eq!(all(&packed), ["SAME-1"; 3]);
+        assert_eq!(packed.get(3), "");
+        let one = raw(&["ONLY"]).packed();
+        assert_eq!(
+            (one.len(), one.get(0), one.get(1)),
+            (1, "ONLY".into(), "".into())
+        );
     }
 
     #[test]
