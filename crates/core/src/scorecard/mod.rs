@@ -673,15 +673,16 @@ pub struct Grid {
     pub ng: usize,
     ns: usize,
     nr: usize,
-    /// The periods' own slots, `0..nt`: slot `g < nt` has its stage and loss tables at
-    /// row `g` (the comparison slots have none).
+    /// The periods' own slots, `0..nt`: only they have stage and loss tables (the
+    /// comparison slots have none).
     nt: usize,
     /// Each segment's cells, `ng` of them (`cells[s * ng + g]`); once the grid is kept
     /// ([`Grid::keep_compact`]), the own slots' that hold anything, where `own_at` says.
     cells: Vec<Cell>,
-    /// Once kept: where segment `s`'s cell and tables of own slot `g` are
-    /// (`own_at[s * nt + g]`, `NONE`: empty), and its comparison slot `g`'s brief cell
-    /// (`brief_at[s * (ng - nt) + g - nt]`); all three empty before.
+    /// Once kept: where segment `s`'s cell and tables of own slot `g` are (`own_at[s * nt +
+    /// g]`, the row of `cells`, `stages` and `losses`; `NONE`: empty), and where its brief
+    /// cell of comparison slot `g` is (`brief_at[s * (ng - nt) + g - nt]`, in `brief`);
+    /// empty before.
     own_at: Vec<u32>,
     brief_at: Vec<u32>,
     /// Once kept: the comparison slots' cells that hold anything, the sums their formulas
@@ -689,6 +690,8 @@ pub struct Grid {
     brief: Vec<Brief>,
     /// Whether the grid is kept compact ([`Grid::keep_compact`]).
     kept: bool,
+    /// Each segment's stage and loss tables in each own slot (row `s * nt + g`, or once
+    /// kept the row `own_at` says), `ns` and `nr` cells a row.
     stages: Vec<StageCell>,
     losses: Vec<LossCell>,
     cycle_off: Vec<u32>,
