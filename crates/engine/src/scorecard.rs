@@ -1360,7 +1360,7 @@ fn on_every_core<T: Send, S: Sync>(out: &mut [T], src: &[S], f: impl Fn(&S) -> T
 }
 
 /// `f(run)` for each core's run of `src` (runs of at least 100,000, as
-/// [`on_every_core`]), the answers in `src`'s order: a drill-down's export formats a
+/// `on_every_core`), the answers in `src`'s order: a drill-down's export formats a
 /// million records at once, each core's run as text of its own, sent one after the other.
 /// A panic in `f` is passed on.
 pub fn runs_on_every_core<S: Sync, T: Send>(src: &[S], f: impl Fn(&[S]) -> T + Sync) -> Vec<T> {
@@ -2745,7 +2745,7 @@ pub fn explain_ends_in(
 /// at 10M deals the first company-wide drill-down into a quarter's 3.7M activities took
 /// 172 ms in the server against 74 ms for the next one of the same size. A company-wide
 /// first page traces only its first and last days, and so does a large team's
-/// ([`ends_first`]); a smaller team's traces every record, so the largest of those
+/// (`ends_first`); a smaller team's traces every record, so the largest of those
 /// teams' drill-down into its activities is made too, twice (at 10M deals, when the
 /// CRO's team's traced every record, 3.8M of them: 150–190 ms the first time without,
 /// 60–70 with).

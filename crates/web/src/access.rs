@@ -182,7 +182,7 @@ impl<'a> Scoped<'a> {
     }
 
     /// For a company-wide viewer: makes the rows of `scopes` over every period of every
-    /// standard pass (see [`crate::Standard`]), so that their views over any of those
+    /// standard pass (see `Standard`), so that their views over any of those
     /// periods only pick kept rows. Returns how many rows were asked for.
     pub fn keep_standard_rows(&self, scopes: &[Scope], today: Date) -> Result<usize> {
         if self.access.grant != Grant::Company {

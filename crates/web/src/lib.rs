@@ -420,7 +420,7 @@ impl App {
     /// Renders every active user's landing page into the cache, so that the first view
     /// after a (re)load does not wait for the engine; then, for company-wide viewers, the
     /// periods the picker offers first and the drill-downs behind their landing page's
-    /// numbers (see [`pages::warm_home`]). Returns how many users were warmed.
+    /// numbers (see `pages::warm_home`). Returns how many users were warmed.
     pub fn warm(&self) -> Result<usize> {
         let loaded = self.engine()?;
         let mut store = self.store()?;

@@ -1247,7 +1247,7 @@ fn weight_by_months(settings: &Settings, w: &[u32; 12], a: Day, b: Day) -> i128 
 /// over the days of the years [`MonthWeights::FROM_YEAR`] to [`MonthWeights::TO_YEAR`]: a
 /// day weighs its fiscal month's weight over the month's days, so the weight of days
 /// `a..b` is the total at `b` less the total at `a`, two lookups where the walk month by
-/// month ([`weight_by_months`]) converted and compared dates for every quota and period
+/// month (`weight_by_months`) converted and compared dates for every quota and period
 /// (at 10M deals, a pass over a date range's three periods spent 18 ms on one core on it).
 #[derive(Debug, Clone, Default)]
 pub struct MonthWeights {

@@ -833,7 +833,7 @@ impl Grid {
     /// Keeps the grid compact, for a grid held for later roll-ups (the server's standard
     /// passes): only the cells and tables that hold anything (a segment holds nothing in
     /// a period outside its days: about half of them), and of the comparison slots' cells
-    /// only the four sums their formulas read ([`Brief`]: 24 bytes against 208). The
+    /// only the four sums their formulas read (`Brief`: 24 bytes against 208). The
     /// arrays are rewritten in place and shortened. (Not for a pass a page waits on: a
     /// page over a date range of its own took 7-9 % longer, 229-231 → 245-251 ms over 40
     /// of them, with the comparison cells alone made brief.)
@@ -2405,7 +2405,7 @@ impl Engine {
     /// (and, in their tables' places, the tables' memory). A bulk export's rows are
     /// about a hundred megabytes at 10M opportunities; freed, the allocator handed them
     /// back to the kernel, and the next run's rows came to fresh pages, each one faulted
-    /// in and cleared. Up to [`SPARE_VALUES`] lists are kept; rows past those are freed.
+    /// in and cleared. Up to `SPARE_VALUES` lists are kept; rows past those are freed.
     pub fn recycle(&self, rows: Vec<Row>) {
         let Ok(mut spare) = self.spare_values.lock() else {
             return;
@@ -2947,7 +2947,7 @@ impl Engine {
     /// The reps `reps_at_quota_share` counts for `scope` in `period` through `lens`: each
     /// active rep with an own-book quota, with their own bookings over the period (their
     /// whole own book, as the share weighs it) and that quota, in person order. The same
-    /// pass and rule as the share's roll-up ([`Engine::totals_of`]): a drill-down lists
+    /// pass and rule as the share's roll-up (`Engine::totals_of`): a drill-down lists
     /// exactly the reps the number counted.
     pub fn reps_with_quota(
         &self,
@@ -3004,7 +3004,7 @@ impl Engine {
     /// direct report who leads anyone is totalled as their team, anyone else as their own
     /// book. Each segment is in exactly one part: a segment holds one chain of managers
     /// throughout, so its branch is that of any of its days. A unit's: its sub-units and
-    /// its direct members ([`Engine::unit_parts`]). None for a person.
+    /// its direct members (`Engine::unit_parts`). None for a person.
     pub fn branch_parts(&self, lens: &Lens, scope: Scope) -> Vec<BranchPart> {
         match scope {
             Scope::Person(_) => return Vec::new(),
@@ -3103,7 +3103,7 @@ impl Engine {
     /// those of everyone employed that day; a target counts for a period when its own
     /// period lies inside it. Any other KPI's (a rate, a mean) is set on exactly that
     /// person's book, team or unit: the one of the innermost period that holds this one,
-    /// else those set over its days when they cover them and agree ([`rate_target`]); for a
+    /// else those set over its days when they cover them and agree (`rate_target`); for a
     /// team, unit or the company without one, calls per rep-day's is its reps' own, each
     /// weighed by their working days in scope. A period to date has its whole period's.
     /// `None`: no target.

@@ -1141,7 +1141,7 @@ pub struct OpenState {
 }
 
 /// Opportunity `i`'s state on day `a` while it was open, as the pass reads it
-/// ([`state_at`]), its history's overrides found by search (the pass walks them with a
+/// (`state_at`), its history's overrides found by search (the pass walks them with a
 /// cursor instead; so does [`open_states`]).
 pub fn open_state(book: &Book, i: usize, a: Day) -> OpenState {
     let h = &book.history;
