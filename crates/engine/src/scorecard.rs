@@ -1455,9 +1455,24 @@ impl RecordFilter {
             self.text.as_deref().unwrap_or("")
         )
     }
+    /// For each of the book's columns of ids, whether one of its ids could hold the text
+    /// ([`Ids::may_hold`]): asked once a filtering, so that the ids of a column that
+    /// cannot are not read back (a name looked for among activities' ids).
+    fn ids_may_hold<'a>(&self, book: &'a Book) -> Vec<(&'a Ids, bool)> {
+        let cols = [
+            &book.opps.ids,
+            &book.leads.ids,
+            &book.activities.ids,
+            &book.account_ids,
+            &book.survey_ids,
+        ];
+        let t = self.text.as_deref().unwrap_or("");
+        cols.into_iter().map(|x| (x, x.may_hold(t))).collect()
+    }
     /// Whether record `i` of `ex` passes (the cheap fields first: a detail is formatted
-    /// only for a record none of the others holds the text in).
-    fn passes(&self, ex: &Explanation, engine: &Engine, i: usize) -> bool {
+    /// only for a record none of the others holds the text in); `may`: from
+    /// [`RecordFilter::ids_may_hold`].
+    fn passes(&self, ex: &Explanation, engine: &Engine, i: usize, may: &[(&Ids, bool)]) -> bool {
         let kind = ex.kind(engine, i);
         if self.kind.as_deref().is_some_and(|k| k != kind) {
             return false;
@@ -1466,8 +1481,19 @@ impl RecordFilter {
             return true;
         };
         let has = |s: &str| holds(s, t);
-        // (a packed id read into a buffer on the stack, not a `String` a record)
-        if has(kind) || with_id(&engine.book, &ex.records[i], has) {
+        // (a packed id read into a buffer on the stack, not a `String` a record; not at all
+        // where no id of its column could hold the text)
+        let id = match kept_id(&engine.book, &ex.records[i]) {
+            Some((ids, j)) => {
+                let could = may
+                    .iter()
+                    .find(|x| std::ptr::eq(x.0, ids))
+                    .is_none_or(|x| x.1);
+                could && ids.with(j, has)
+            }
+            None => has(&id_of(&engine.book, &ex.records[i])),
+        };
+        if has(kind) || id {
             return true;
         }
         let b = &ex.records[i];
@@ -1670,8 +1696,9 @@ impl Explanation {
         if order.len() == self.records.len() {
             let all: Vec<u32> = (0..self.records.len() as u32).collect();
             let mut pass = vec![false; all.len()];
+            let may = filter.ids_may_hold(&engine.book);
             on_every_core(&mut pass, &all, |&i| {
-                filter.passes(self, engine, i as usize)
+                filter.passes(self, engine, i as usize, &may)
             });
             return order
                 .iter()
@@ -1680,8 +1707,9 @@ impl Explanation {
                 .collect();
         }
         let mut pass = vec![false; order.len()];
+        let may = filter.ids_may_hold(&engine.book);
         on_every_core(&mut pass, order, |&i| {
-            filter.passes(self, engine, i as usize)
+            filter.passes(self, engine, i as usize, &may)
         });
         order
             .iter()
@@ -2210,14 +2238,6 @@ fn url_of(book: &Book, b: &Behind) -> Option<String> {
     };
     let (ids, i) = kept_id(book, b)?;
     ids.with(i, |id| book.settings.record_urls.link(object, id))
-}
-
-/// `f` of record `b`'s id ([`id_of`]), a kept id read without an allocation.
-fn with_id<R>(book: &Book, b: &Behind, f: impl FnOnce(&str) -> R) -> R {
-    match kept_id(book, b) {
-        Some((ids, i)) => ids.with(i, f),
-        None => f(&id_of(book, b)),
-    }
 }
 
 fn id_of<'a>(book: &'a Book, b: &Behind) -> std::borrow::Cow<'a, str> {

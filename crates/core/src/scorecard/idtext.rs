@@ -239,6 +239,25 @@ impl Ids {
             }
         }
     }
+    /// Whether any id could hold `needle` (lower-cased) in any case: `false` only for
+    /// packed ids none of whose characters (the shared prefix's and the codes') is one of
+    /// the needle's, so that a text filter need not read one of them back (a rep's name
+    /// against `ACT-F00000121`).
+    pub fn may_hold(&self, needle: &str) -> bool {
+        let Some(p) = &self.packed else {
+            return true;
+        };
+        let mut has = [false; 128];
+        for &b in p.prefix.as_bytes().iter().chain(&p.alphabet) {
+            if b.is_ascii() {
+                has[usize::from(b.to_ascii_lowercase())] = true;
+            }
+        }
+        !needle.is_ascii()
+            || needle
+                .bytes()
+                .all(|b| has[usize::from(b.to_ascii_lowercase())])
+    }
     /// The sort key of id `i` ([`id_head`]).
     #[inline]
     pub fn head(&self, i: usize) -> IdHead {
@@ -450,6 +469,27 @@ mod tests {
             (one.len(), one.get(0), one.get(1)),
             (1, "ONLY".into(), "".into())
         );
+    }
+
+    #[test]
+    fn a_text_no_id_could_hold_is_told_without_reading_them() {
+        let given: Vec<String> = (0..100).map(|i| format!("ACT-F{i:08}")).collect();
+        let text: Vec<&str> = given.iter().map(String::as_str).collect();
+        let packed = raw(&text).packed();
+        for (needle, may) in [
+            ("maya", false),
+            ("act-f", true),
+            ("f0000", true),
+            ("x", false),
+        ] {
+            assert_eq!(packed.may_hold(needle), may, "{needle}");
+            let found =
+                (0..packed.len()).any(|i| packed.with(i, |s| s.to_lowercase().contains(needle)));
+            assert!(may || !found, "{needle}");
+        }
+        // ids as they came, and a needle beyond ASCII, are always looked at
+        assert!(raw(&text).may_hold("maya"));
+        assert!(packed.may_hold("é"));
     }
 
     #[test]

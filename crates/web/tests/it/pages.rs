@@ -1323,6 +1323,27 @@ fn a_drill_downs_records_filter_by_kind_and_text() {
             "{r}"
         );
     }
+    // a part of a record's id, in any case: the deals' and the activities' (ids held
+    // packed, each column's looked at only where one of its ids could hold the text)
+    for kpi in ["win_rate", "calls"] {
+        let (_, every) = all(kpi, "");
+        let id = every[every.len() / 3]["id"].as_str().unwrap().to_owned();
+        let part = id[id.len().saturating_sub(5)..].to_lowercase();
+        let (_, recs) = all(kpi, &format!("&q={part}"));
+        assert!(recs.iter().any(|r| r["id"] == id.as_str()), "{kpi} {id}");
+        for r in &recs {
+            let hay = format!(
+                "{} {} {} {} {}",
+                r["kind"], r["id"], r["owner"], r["date"], r["detail"]
+            );
+            assert!(hay.to_lowercase().contains(&part), "{r}");
+        }
+        let want = every
+            .iter()
+            .filter(|r| r["id"].as_str().unwrap().to_lowercase().contains(&part))
+            .count();
+        assert!(recs.len() >= want && want >= 1, "{kpi} {part}");
+    }
     let (_, recs) = all("win_rate", "&kind=lost&q=reason%20price");
     let priced: Vec<_> = lost
         .iter()
