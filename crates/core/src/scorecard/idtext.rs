@@ -358,30 +358,23 @@ impl Ids {
         if self.packed.is_some() || !self.is_kept() {
             return self;
         }
-        let all = (0..self.len()).map(|i| self.raw(i));
-        match Plan::of(all.clone()) {
-            Some(plan) => {
-                let prefix = &self.raw(0)[..plan.prefix];
-                let packed = plan.pack(all, prefix);
-                Ids {
-                    packed: Some(packed),
-                    ..Ids::default()
-                }
-            }
-            None => self,
-        }
+        self.packed_in(0..self.len()).unwrap_or(self)
+    }
+    /// Ids as they came (`self`), packed in the order `order` gives, when packing them takes
+    /// fewer bytes (the plan is made from all of them, in any order).
+    fn packed_in(&self, order: impl Iterator<Item = usize>) -> Option<Ids> {
+        let plan = Plan::of((0..self.len()).map(|i| self.raw(i)))?;
+        let prefix = &self.raw(0)[..plan.prefix];
+        Some(Ids {
+            packed: Some(plan.pack(order.map(|i| self.raw(i)), prefix)),
+            ..Ids::default()
+        })
     }
     /// Ids as they came, from packed ones.
     fn unpacked(&self) -> Ids {
         let mut out = Ids::default();
         for i in 0..self.len() {
-            self.with(i, |s| {
-                if out.off.is_empty() {
-                    out.off.push(0);
-                }
-                out.buf.push_str(s);
-                out.off.push(out.buf.len() as u32);
-            });
+            self.with(i, |s| out.push(s));
         }
         out
     }
@@ -392,25 +385,16 @@ impl Ids {
             return Ids::default();
         }
         if self.packed.is_none() {
-            let all = (0..self.len()).map(|i| self.raw(i));
-            if let Some(plan) = Plan::of(all) {
-                let prefix = &self.raw(0)[..plan.prefix];
-                let packed = plan.pack(perm.iter().map(|&i| self.raw(i as usize)), prefix);
-                return Ids {
-                    packed: Some(packed),
-                    ..Ids::default()
-                };
+            if let Some(p) = self.packed_in(perm.iter().map(|&i| i as usize)) {
+                return p;
             }
+            let mut out = Ids::default();
+            for &i in perm {
+                out.push(self.raw(i as usize));
+            }
+            return out;
         }
-        let mut out = Ids::default();
-        for &i in perm {
-            self.with(i as usize, |s| out.push(s));
-        }
-        if self.packed.is_some() {
-            out.packed()
-        } else {
-            out
-        }
+        self.unpacked().permuted(perm)
     }
 }
 

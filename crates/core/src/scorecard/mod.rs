@@ -764,11 +764,6 @@ impl Brief {
 }
 
 impl Grid {
-    /// Whether the grid is kept compact ([`Grid::keep_compact`]).
-    #[inline]
-    fn compact(&self) -> bool {
-        self.kept
-    }
     /// Where segment `s`'s cell and tables of own slot `g` are in a kept grid.
     #[inline]
     fn own_pos(&self, s: usize, g: usize) -> Option<usize> {
@@ -789,7 +784,7 @@ impl Grid {
     /// the sums its formulas read).
     #[inline]
     fn add_cell(&self, to: &mut Cell, s: usize, g: usize) {
-        if !self.compact() {
+        if !self.kept {
             to.add(&self.cells[s * self.ng + g]);
         } else if g < self.nt {
             if let Some(p) = self.own_pos(s, g) {
@@ -802,7 +797,7 @@ impl Grid {
     /// Segment `s`'s bookings in slot `g`.
     #[inline]
     fn bookings_at(&self, s: usize, g: usize) -> i64 {
-        if !self.compact() {
+        if !self.kept {
             self.cells[s * self.ng + g].bookings
         } else if g < self.nt {
             self.own_pos(s, g).map_or(0, |p| self.cells[p].bookings)
@@ -820,7 +815,7 @@ impl Grid {
     #[inline]
     fn tables(&self, s: usize, g: usize) -> Option<(&[StageCell], &[LossCell])> {
         let (ns, nr) = (self.ns, self.nr);
-        let row = if self.compact() {
+        let row = if self.kept {
             self.own_pos(s, g)?
         } else {
             s * self.nt + g
@@ -960,7 +955,7 @@ impl Grid {
     /// whole [`Cell`] per segment and slot, read for a few sums alone (see
     /// docs/performance.md, "Where a page over a date range goes").
     pub fn comparison_bytes(&self) -> usize {
-        if self.compact() {
+        if self.kept {
             return self.brief.len() * std::mem::size_of::<Brief>() + self.brief_at.len() * 4;
         }
         let per_slot = self.cells.len().checked_div(self.ng).unwrap_or(0);
