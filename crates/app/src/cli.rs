@@ -286,6 +286,11 @@ pub enum Command {
         /// about 45 MB per million opportunities); views then make the passes they need.
         #[arg(long)]
         no_standard_passes: bool,
+        /// How many MB of company-wide passes over other periods (a date range's, say) to
+        /// keep for their next visitors, least recently used dropped first: each is kept
+        /// compact once its page is out, about 20-35 MB at 10M opportunities.
+        #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+        pass_cache_mb: u32,
     },
     /// User accounts: add, reset-password, disable, enable, list, token.
     User {
@@ -839,6 +844,7 @@ pub fn run() -> Result<()> {
             secure_cookies,
             today,
             no_standard_passes,
+            pass_cache_mb,
         } => {
             let cat = catalog(g)?;
             // each a role of the catalog, by id, title or alias, kept by its id (a name that
@@ -862,6 +868,7 @@ pub fn run() -> Result<()> {
             cfg.today = date_arg(today, "today")?;
             cfg.snapshot = true;
             cfg.standard_passes = !*no_standard_passes;
+            cfg.grid_cache_bytes = (*pass_cache_mb as usize) << 20;
             salesorg_web::serve(cfg, *listen)?;
         }
         Command::User { what } => user(g, what)?,

@@ -129,7 +129,11 @@ pub(crate) async fn run_as_viewer<T: Send + 'static>(
             let scoped = Scoped::new(&loaded, &app.cfg.catalog, &access);
             let today = app.today(engine);
             let mut cx = Cx::new(scoped, &who, &mut store, t, today, addr);
-            f(&mut cx)
+            let out = f(&mut cx);
+            drop(cx);
+            // (a pass this request made is kept compact once it is answered)
+            loaded.compact_later();
+            out
         })();
         app.give_back(store);
         out

@@ -648,6 +648,14 @@ struct Spare {
     runs: Vec<pass::Runs>,
 }
 
+/// Keeps the larger of a spare array and one given back (a kept pass's compact arrays
+/// would otherwise replace a whole pass's, and the next pass would grow them again).
+fn larger<T>(spare: &mut Vec<T>, given: Vec<T>) {
+    if given.capacity() > spare.capacity() {
+        *spare = given;
+    }
+}
+
 /// The `n` rows a run hands to its sink a window at a time, collected in order.
 fn collect_rows(
     n: usize,
@@ -826,65 +834,71 @@ impl Grid {
         ))
     }
     /// Keeps the grid compact, for a grid held for later roll-ups (the server's standard
-    /// passes): only the cells and tables that hold anything (a segment holds nothing in
-    /// a period outside its days: about half of them), and of the comparison slots' cells
-    /// only the four sums their formulas read (`Brief`: 24 bytes against 208). The
-    /// arrays are rewritten in place and shortened. (Not for a pass a page waits on: a
-    /// page over a date range of its own took 7-9 % longer, 229-231 → 245-251 ms over 40
-    /// of them, with the comparison cells alone made brief.)
+    /// passes, and its passes over periods of their own once their page is out): only the
+    /// cells and tables that hold anything (a segment holds nothing in a period outside
+    /// its days: about half of them), and of the comparison slots' cells only the four
+    /// sums their formulas read (`Brief`: 24 bytes against 208). (Not for a pass a page
+    /// waits on: a page over a date range of its own took 7-9 % longer, 229-231 → 245-251
+    /// ms over 40 of them, with the comparison cells alone made brief.)
     pub fn keep_compact(&mut self) {
+        drop(self.compact());
+    }
+    /// [`Grid::keep_compact`], handing back the whole arrays the grid held (empty when
+    /// it was kept already), for the next pass to reuse ([`Engine::keep_compact`]). The
+    /// compact arrays are new, each of its own length.
+    fn compact(&mut self) -> Option<(Vec<Cell>, Vec<StageCell>, Vec<LossCell>)> {
         let (ng, nt, ns, nr) = (self.ng, self.nt, self.ns, self.nr);
         if self.kept || self.cells.is_empty() || ng == 0 {
-            return;
+            return None;
         }
         let nseg = self.cells.len() / ng;
         let nc = ng - nt.min(ng);
         let mut own_at = vec![NONE; nseg * nt];
         let mut brief_at = vec![NONE; nseg * nc];
-        let mut brief = Vec::new();
-        let (mut kept, mut rows) = (0usize, 0usize);
+        let (mut brief, mut kept) = (Vec::new(), Vec::new());
         for s in 0..nseg {
             for g in 0..ng {
-                let c = self.cells[s * ng + g];
+                let c = &self.cells[s * ng + g];
                 if g >= nt {
-                    if c != Cell::default() {
+                    if *c != Cell::default() {
                         brief_at[s * nc + g - nt] = brief.len() as u32;
-                        brief.push(Brief::of(&c));
+                        brief.push(Brief::of(c));
                     }
                     continue;
                 }
                 let row = s * nt + g;
-                let st = row * ns..(row + 1) * ns;
-                let lo = row * nr..(row + 1) * nr;
-                let empty = c == Cell::default()
-                    && self.stages[st.clone()]
+                let empty = *c == Cell::default()
+                    && self.stages[row * ns..(row + 1) * ns]
                         .iter()
                         .all(|x| *x == StageCell::default())
-                    && self.losses[lo.clone()]
+                    && self.losses[row * nr..(row + 1) * nr]
                         .iter()
                         .all(|x| *x == LossCell::default());
-                if empty {
-                    continue;
+                if !empty {
+                    own_at[row] = kept.len() as u32;
+                    kept.push((s * ng + g, row));
                 }
-                // (forward, never past what is still to be read: `kept <= s * ng + g`,
-                // `rows <= row`)
-                own_at[row] = rows as u32;
-                self.cells[kept] = c;
-                self.stages.copy_within(st, rows * ns);
-                self.losses.copy_within(lo, rows * nr);
-                kept += 1;
-                rows += 1;
             }
         }
-        self.cells.truncate(kept);
-        self.cells.shrink_to_fit();
-        self.stages.truncate(rows * ns);
-        self.stages.shrink_to_fit();
-        self.losses.truncate(rows * nr);
-        self.losses.shrink_to_fit();
+        let cells: Vec<Cell> = kept.iter().map(|&(k, _)| self.cells[k]).collect();
+        let mut stages = Vec::with_capacity(kept.len() * ns);
+        let mut losses = Vec::with_capacity(kept.len() * nr);
+        for &(_, row) in &kept {
+            stages.extend_from_slice(&self.stages[row * ns..(row + 1) * ns]);
+            losses.extend_from_slice(&self.losses[row * nr..(row + 1) * nr]);
+        }
         brief.shrink_to_fit();
         (self.own_at, self.brief_at, self.brief) = (own_at, brief_at, brief);
         self.kept = true;
+        Some((
+            std::mem::replace(&mut self.cells, cells),
+            std::mem::replace(&mut self.stages, stages),
+            std::mem::replace(&mut self.losses, losses),
+        ))
+    }
+    /// Whether the grid is kept compact ([`Grid::keep_compact`]).
+    pub fn is_kept(&self) -> bool {
+        self.kept
     }
     /// Which slots segment `s` can hold anything in: each record and fact of a slot is
     /// attributed to its owner's segment on a day from the earlier of the slot's start
@@ -2431,17 +2445,31 @@ impl Engine {
         self.keep_arrays(grid);
     }
 
+    /// Keeps `grid` compact ([`Grid::keep_compact`]) and hands the whole arrays it held
+    /// to the next pass, as [`Engine::recycle_grid`] would: a server's pass over a period
+    /// of its own, kept for the next visitors once its page is out, takes a third of the
+    /// memory, and the next such pass reuses the rest instead of faulting in fresh pages.
+    pub fn keep_compact(&self, grid: &mut Grid) {
+        if let Some((cells, stages, losses)) = grid.compact() {
+            self.keep_spare(|sp| {
+                larger(&mut sp.cells, cells);
+                larger(&mut sp.stages, stages);
+                larger(&mut sp.losses, losses);
+            });
+        }
+    }
+
     /// Hands the arrays of a finished pass that nothing keeps to the next pass.
     fn keep_arrays(&self, grid: Grid) {
         if let Some(k) = grid.classes.into_inner().unwrap_or_else(|e| e.into_inner()) {
             self.keep_middles(k.classes);
         }
         self.keep_spare(|sp| {
-            sp.cells = grid.cells;
-            sp.stages = grid.stages;
-            sp.losses = grid.losses;
-            sp.cycle_vals = grid.cycle_vals;
-            sp.resp_vals = grid.resp_vals;
+            larger(&mut sp.cells, grid.cells);
+            larger(&mut sp.stages, grid.stages);
+            larger(&mut sp.losses, grid.losses);
+            larger(&mut sp.cycle_vals, grid.cycle_vals);
+            larger(&mut sp.resp_vals, grid.resp_vals);
         });
     }
 

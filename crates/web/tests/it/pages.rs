@@ -416,6 +416,51 @@ fn passes_dropped_from_the_budget_lend_their_arrays_to_the_next_unchanged() {
     }
 }
 
+/// A company-wide pass over a date range of its own is kept compact on a thread of its own
+/// once the page that made it is answered; every view rolled up from it after that (the
+/// company's, a direct report's, a unit's, the API's) is the one a server that keeps its
+/// passes whole gives.
+#[test]
+fn a_pass_over_a_range_of_its_own_is_kept_compact_once_its_page_is_out() {
+    let fx = fixture(BackendKind::Sqlite);
+    let mut cfg = fx.app.cfg.clone();
+    cfg.compact_passes = false;
+    let whole = another_server(&fx, cfg);
+    let cro = sign_in(&fx, "cro", PASSWORD).unwrap();
+    let dir_a = fx.person("dir_a");
+    let kept = |f: &Fx| f.app.engine().unwrap().passes_kept();
+    for p in ["2026-07-01..2026-09-30", "2025-06-15..2025-08-01"] {
+        let first = format!("/?period={p}");
+        let a = call(&fx, "GET", &first, &cro, None);
+        let b = call(&whole, "GET", &first, &cro, None);
+        assert_eq!(a.status, StatusCode::OK, "{p}");
+        assert_eq!(redact(&a.body), redact(&b.body), "{p}");
+        // (the compacting thread is started as the answer goes out; the page's views and
+        // charts make several passes)
+        let all_kept = |(n, k): (usize, usize)| n > 0 && k == n;
+        let t = std::time::Instant::now();
+        while !all_kept(kept(&fx)) && t.elapsed().as_secs() < 30 {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(all_kept(kept(&fx)), "{p}: {:?}", kept(&fx));
+        assert_eq!(kept(&whole).0, kept(&fx).0, "{p}");
+        assert_eq!(kept(&whole).1, 0, "{p}");
+        for uri in [
+            format!("/api/scorecard?scope=company&period={p}"),
+            format!("/scope?scope=team:{dir_a}&period={p}"),
+            format!("/people/{dir_a}?period={p}"),
+            format!(
+                "/api/scorecard?scope=team:{dir_a}&period={p}&kpi=bookings,win_rate,stage_conversion,sales_cycle_days_median,pipeline_coverage"
+            ),
+        ] {
+            let a = call(&fx, "GET", &uri, &cro, None);
+            let b = call(&whole, "GET", &uri, &cro, None);
+            assert_eq!(a.status, StatusCode::OK, "{uri}");
+            assert_eq!(redact(&a.body), redact(&b.body), "{uri}");
+        }
+    }
+}
+
 /// The admin page's upload: a Salesforce export lands whole (and the engine reloads), a
 /// broken one is refused with every problem by file, line and column and nothing written,
 /// and an upload without the CSRF token does nothing.
