@@ -116,6 +116,10 @@ pub struct Scoped<'a> {
 }
 
 impl<'a> Scoped<'a> {
+    /// The loaded engine and its caches (the admin's status of them).
+    pub(crate) fn loaded(&self) -> &crate::Loaded {
+        self.loaded
+    }
     pub fn new(loaded: &'a crate::Loaded, catalog: &'a Catalog, access: &'a Access) -> Scoped<'a> {
         Scoped {
             engine: loaded.engine(),

@@ -57,6 +57,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/activities"),
     ("GET", "/api/admin/users"),
     ("GET", "/api/admin/audit"),
+    ("GET", "/api/admin/status"),
 ];
 
 pub fn routes() -> Router<Arc<App>> {
@@ -88,6 +89,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/activities", get(activities))
         .route("/api/admin/users", get(admin_users))
         .route("/api/admin/audit", get(admin_audit))
+        .route("/api/admin/status", get(admin_status))
 }
 
 /// Runs `f` on a blocking thread for an authenticated request, with the viewer's scoped
@@ -1013,6 +1015,16 @@ fn admin_only(who: &Principal) -> Result<()> {
     } else {
         Err(WebError::NotFound)
     }
+}
+
+/// Admins: what the server's engine and caches hold, and their memory (see
+/// [`crate::Loaded::status`]).
+async fn admin_status(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<J>> {
+    with_user(app, headers, Method::GET, move |app, _store, who, _| {
+        admin_only(&who)?;
+        Ok(Json(app.engine()?.status()))
+    })
+    .await
 }
 
 async fn admin_users(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Json<J>> {

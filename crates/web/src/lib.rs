@@ -247,6 +247,21 @@ impl Answers {
     }
 }
 
+/// The process's resident memory in bytes (`VmRSS` of `/proc/self/status`; `None` where
+/// there is no such file).
+fn resident_bytes() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = s
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
 /// Shared state of one server process.
 pub struct App {
     pub cfg: Config,
@@ -709,6 +724,83 @@ impl Loaded {
         let e = g.remove(i);
         g.push(e);
         Some((made, at))
+    }
+
+    /// What the loaded engine and its caches hold, for an admin (`GET /api/admin/status`
+    /// and the admin page): the data version, the records, and the memory by part: the
+    /// book's columns by group of records ([`salesorg_core::scorecard::book::Book::memory`]),
+    /// the indexes made from them, the arrays a pass lends the next, the
+    /// standard passes, the passes over other periods (their budget, how many are kept
+    /// compact), the drill-downs, their sorted orders and the answers kept, and the
+    /// process's resident memory (Linux).
+    pub fn status(&self) -> serde_json::Value {
+        use serde_json::json;
+        let e = &self.engine;
+        let b = &e.book;
+        let book: Vec<serde_json::Value> = b
+            .memory()
+            .into_iter()
+            .map(|(part, bytes)| json!({"part": part, "bytes": bytes}))
+            .collect();
+        let standard: Vec<serde_json::Value> = self.standard.read().map_or(Vec::new(), |st| {
+            st.iter()
+                .map(|x| {
+                    let p = x.grid.periods();
+                    let name = |p: Option<&salesorg_core::period::Period>| {
+                        p.map(|p| p.to_string()).unwrap_or_default()
+                    };
+                    json!({"from": name(p.first()), "to": name(p.last()), "periods": p.len(),
+                        "bytes": x.grid.bytes(), "rows_kept": x.rows.lock().map_or(0, |r| r.len())})
+                })
+                .collect()
+        });
+        let (passes, compact) = self.passes_kept();
+        let pass_bytes: usize = self.grids.lock().map_or(0, |g| {
+            g.iter()
+                .filter_map(|(_, c)| c.get()?.as_ref().ok().map(|x| x.bytes()))
+                .sum()
+        });
+        let kept = |n: usize, bytes: usize, budget: usize| json!({"count": n, "bytes": bytes, "budget_bytes": budget});
+        let explains = self.explains.lock().map_or(kept(0, 0, EXPLAIN_BYTES), |k| {
+            kept(k.items.len(), k.bytes, k.budget)
+        });
+        let orders = self.orders.lock().map_or(kept(0, 0, ORDER_BYTES), |k| {
+            kept(k.items.len(), k.bytes, k.budget)
+        });
+        let answers = self.cache.lock().map_or(kept(0, 0, ANSWER_BYTES), |a| {
+            let bytes = |m: &std::collections::HashMap<String, Arc<String>>| -> usize {
+                m.iter().map(|(k, v)| k.len() + v.len()).sum()
+            };
+            kept(
+                a.young.len() + a.old.len(),
+                bytes(&a.young) + bytes(&a.old),
+                a.budget,
+            )
+        });
+        json!({
+            "data_version": self.version.1,
+            "records": {
+                "people": b.people.len().saturating_sub(1),
+                "opportunities": b.opps.len(),
+                "stage_history": b.history.day.len(),
+                "leads": b.leads.len(),
+                "activities": b.activities.day.len(),
+                "accounts": b.accounts.len(),
+                "surveys": b.surveys.len(),
+            },
+            "memory": {
+                "resident_bytes": resident_bytes(),
+                "book": book,
+                "indexes_bytes": e.index_bytes(),
+                "spare_pass_bytes": e.spare_bytes(),
+                "standard_passes": standard,
+                "passes": {"count": passes, "compact": compact, "bytes": pass_bytes,
+                    "budget_bytes": self.grid_budget},
+                "drilldowns": explains,
+                "drilldown_orders": orders,
+                "answers": answers,
+            },
+        })
     }
 
     /// How many company-wide passes over periods of their own the cache holds, and how

@@ -206,6 +206,13 @@ pub const OPERATIONS: &[Op] = &[
         &["before", "limit"],
         true,
     ),
+    (
+        "GET",
+        "/api/admin/status",
+        "Admins: the loaded data's version and records, and the server's memory by part (the book's columns by group of records, its indexes, the standard passes, the passes over other periods, the drill-downs and answers kept, each cache with its budget; the process's resident memory where the system tells it).",
+        &[],
+        true,
+    ),
 ];
 
 /// A query parameter's description on the operation at `path`.
@@ -323,6 +330,7 @@ fn answer(method: &str, path: &str, csv: bool) -> J {
         ("GET", "/api/session") => Some("Session"),
         ("GET", "/api/me/tokens") => Some("Tokens"),
         ("GET", "/health" | "/ready") => Some("Status"),
+        ("GET", "/api/admin/status") => Some("ServerStatus"),
         _ => None,
     };
     let schema = name.map_or_else(
@@ -551,6 +559,46 @@ fn schemas() -> J {
     m.insert(
         "Status".into(),
         record(json!({"status": text}), &["status"]),
+    );
+    let bytes = json!({"type": "integer", "minimum": 0});
+    let cache = record(
+        json!({"count": count, "bytes": bytes, "budget_bytes": bytes}),
+        &["count", "bytes", "budget_bytes"],
+    );
+    let records: serde_json::Map<String, J> = [
+        "people",
+        "opportunities",
+        "stage_history",
+        "leads",
+        "activities",
+        "accounts",
+        "surveys",
+    ]
+    .iter()
+    .map(|k| (k.to_string(), count.clone()))
+    .collect();
+    let record_names: Vec<&str> = records.keys().map(String::as_str).collect();
+    m.insert(
+        "ServerStatus".into(),
+        record(
+            json!({
+                "data_version": {"type": "integer"},
+                "records": record(J::Object(records.clone()), &record_names),
+                "memory": record(json!({
+                    "resident_bytes": {"type": ["integer", "null"], "minimum": 0},
+                    "book": {"type": "array", "items": record(json!({"part": text, "bytes": bytes}), &["part", "bytes"])},
+                    "indexes_bytes": bytes, "spare_pass_bytes": bytes,
+                    "standard_passes": {"type": "array", "items": record(
+                        json!({"from": text, "to": text, "periods": count, "bytes": bytes, "rows_kept": count}),
+                        &["from", "to", "periods", "bytes", "rows_kept"])},
+                    "passes": record(
+                        json!({"count": count, "compact": count, "bytes": bytes, "budget_bytes": bytes}),
+                        &["count", "compact", "bytes", "budget_bytes"]),
+                    "drilldowns": cache, "drilldown_orders": cache, "answers": cache,
+                }), &["resident_bytes", "book", "indexes_bytes", "spare_pass_bytes", "standard_passes", "passes", "drilldowns", "drilldown_orders", "answers"]),
+            }),
+            &["data_version", "records", "memory"],
+        ),
     );
     J::Object(m)
 }

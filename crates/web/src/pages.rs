@@ -3665,7 +3665,9 @@ async fn admin_page(
             let (act, label) = if u.disabled { ("enable", "Enable") } else { ("disable", "Disable") };
             let _ = write!(body, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><form method=\"post\" action=\"/admin/users/{}/{act}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">{label}</button></form></td></tr>", esc(&u.username), esc(u.person_id.as_deref().unwrap_or("—")), if u.is_admin { "yes" } else { "" }, if u.disabled { "disabled" } else { "active" }, u.id, esc(&csrf));
         }
-        body.push_str("</tbody></table></div></section><section><h2>Audit log</h2><div class=\"scroll\"><table class=\"data\"><thead><tr><th scope=\"col\">When (UTC)</th><th scope=\"col\">Who</th><th scope=\"col\">What</th><th scope=\"col\">Detail</th><th scope=\"col\">From</th></tr></thead><tbody>");
+        body.push_str("</tbody></table></div></section>");
+        body.push_str(&server_section(&cx.scoped.loaded().status()));
+        body.push_str("<section><h2>Audit log</h2><div class=\"scroll\"><table class=\"data\"><thead><tr><th scope=\"col\">When (UTC)</th><th scope=\"col\">Who</th><th scope=\"col\">What</th><th scope=\"col\">Detail</th><th scope=\"col\">From</th></tr></thead><tbody>");
         for e in log {
             let when = time::OffsetDateTime::from_unix_timestamp(e.at).map(|t| format!("{} {:02}:{:02}:{:02}", fmt_date(t.date()), t.hour(), t.minute(), t.second())).unwrap_or_default();
             let _ = write!(body, "<tr><td>{when}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", esc(e.actor.as_deref().unwrap_or("")), esc(&e.action), esc(&e.detail), esc(e.addr.as_deref().unwrap_or("")));
@@ -3674,6 +3676,124 @@ async fn admin_page(
         Ok(Page { title: "Admin".into(), body })
     })
     .await
+}
+
+/// The admin page's "Server" section: the loaded data's records and where the server's
+/// memory goes, from [`crate::Loaded::status`] (the same as `GET /api/admin/status`).
+fn server_section(st: &serde_json::Value) -> String {
+    let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+    let mb = |v: &serde_json::Value| format!("{:.1} MB", n(v) as f64 / 1048576.0);
+    let mut out = String::from("<section><h2>Server</h2>");
+    let m = &st["memory"];
+    let _ = write!(
+        out,
+        "<p>Data version {} · resident memory {}</p>",
+        n(&st["data_version"]),
+        if m["resident_bytes"].is_null() {
+            "not known".to_owned()
+        } else {
+            mb(&m["resident_bytes"])
+        }
+    );
+    out.push_str("<div class=\"scroll\"><table class=\"data\"><caption>Records loaded</caption><thead><tr><th scope=\"col\">Records</th><th scope=\"col\" class=\"num\">Count</th></tr></thead><tbody>");
+    if let Some(r) = st["records"].as_object() {
+        for (k, v) in r {
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td class=\"num\">{}</td></tr>",
+                esc(&k.replace('_', " ")),
+                thousands(i128::from(n(v)))
+            );
+        }
+    }
+    out.push_str("</tbody></table></div><div class=\"scroll\"><table class=\"data\"><caption>Memory by part</caption><thead><tr><th scope=\"col\">Part</th><th scope=\"col\">Holds</th><th scope=\"col\" class=\"num\">Memory</th><th scope=\"col\" class=\"num\">Budget</th></tr></thead><tbody>");
+    let mut row = |part: String,
+                   holds: String,
+                   bytes: &serde_json::Value,
+                   budget: Option<&serde_json::Value>| {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(&part),
+            esc(&holds),
+            mb(bytes),
+            budget.map_or(String::new(), mb)
+        );
+    };
+    let mut total = 0;
+    for b in m["book"].as_array().into_iter().flatten() {
+        total += n(&b["bytes"]);
+        row(
+            format!("The book: {}", b["part"].as_str().unwrap_or("")),
+            String::new(),
+            &b["bytes"],
+            None,
+        );
+    }
+    total += n(&m["indexes_bytes"]) + n(&m["spare_pass_bytes"]);
+    row(
+        "The book's indexes".into(),
+        "the owners' records by day, customers by owner…".into(),
+        &m["indexes_bytes"],
+        None,
+    );
+    row(
+        "A pass's arrays kept for the next".into(),
+        String::new(),
+        &m["spare_pass_bytes"],
+        None,
+    );
+    for p in m["standard_passes"].as_array().into_iter().flatten() {
+        total += n(&p["bytes"]);
+        row(
+            format!(
+                "Standard pass {} to {}",
+                p["from"].as_str().unwrap_or(""),
+                p["to"].as_str().unwrap_or("")
+            ),
+            format!(
+                "{} periods; {} rows kept",
+                n(&p["periods"]),
+                thousands(i128::from(n(&p["rows_kept"])))
+            ),
+            &p["bytes"],
+            None,
+        );
+    }
+    let p = &m["passes"];
+    total += n(&p["bytes"]);
+    row(
+        "Passes over other periods".into(),
+        format!("{} ({} kept compact)", n(&p["count"]), n(&p["compact"])),
+        &p["bytes"],
+        Some(&p["budget_bytes"]),
+    );
+    for (key, name) in [
+        ("drilldowns", "Drill-downs kept"),
+        ("drilldown_orders", "Drill-downs' sorted orders"),
+        ("answers", "Answers and pages kept"),
+    ] {
+        let c = &m[key];
+        total += n(&c["bytes"]);
+        row(
+            name.into(),
+            thousands(i128::from(n(&c["count"]))),
+            &c["bytes"],
+            Some(&c["budget_bytes"]),
+        );
+    }
+    // (what the parts above do not count: the people and the org, the allocator's free
+    // memory, the program itself)
+    if let Some(rss) = m["resident_bytes"].as_u64() {
+        row(
+            "Other".into(),
+            "the people and the org, memory the allocator keeps, the program".into(),
+            &serde_json::Value::from(rss.saturating_sub(total)),
+            None,
+        );
+    }
+    out.push_str("</tbody></table></div></section>");
+    out
 }
 
 #[derive(Deserialize)]

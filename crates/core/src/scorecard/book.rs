@@ -861,6 +861,79 @@ impl Book {
         acc
     }
 
+    /// The bytes the book's columns take in memory, by group of records (a server's
+    /// status page: where its memory goes). The record ids of every group are a group of
+    /// their own; the people, units and settings (a few MB at most) are not counted.
+    pub fn memory(&self) -> Vec<(&'static str, usize)> {
+        fn v<T>(x: &Vec<T>) -> usize {
+            x.capacity() * std::mem::size_of::<T>()
+        }
+        fn d<T>(x: &Differing<T>) -> usize {
+            v(&x.rows) + v(&x.values)
+        }
+        let (o, h, l, a) = (&self.opps, &self.history, &self.leads, &self.activities);
+        vec![
+            (
+                "opportunities",
+                v(&o.created)
+                    + v(&o.close)
+                    + v(&o.status)
+                    + v(&o.amount)
+                    + v(&o.currency)
+                    + v(&o.amount_at_close)
+                    + v(&o.stage)
+                    + v(&o.prob)
+                    + v(&o.account)
+                    + v(&o.loss_reason)
+                    + v(&o.fcat)
+                    + v(&o.flags)
+                    + v(&o.modified)
+                    + v(&o.hist_off)
+                    + v(&o.owner_off)
+                    + v(&o.named.ix),
+            ),
+            (
+                "stage history",
+                v(&h.day)
+                    + v(&h.stage)
+                    + v(&h.advance)
+                    + d(&h.probs)
+                    + d(&h.amounts)
+                    + d(&h.closes)
+                    + d(&h.fcats),
+            ),
+            (
+                "leads",
+                v(&l.created_day)
+                    + v(&l.response_secs)
+                    + v(&l.response_day)
+                    + v(&l.converted)
+                    + v(&l.act_off)
+                    + v(&l.act_days)
+                    + v(&l.owner_off),
+            ),
+            (
+                "activities",
+                v(&a.day) + v(&a.calls) + v(&a.total) + v(&a.kind) + v(&a.owner_off),
+            ),
+            ("accounts", v(&self.accounts)),
+            ("surveys", v(&self.surveys)),
+            (
+                "quotas, targets and spend",
+                v(&self.quotas) + v(&self.targets) + v(&self.spend),
+            ),
+            (
+                "record ids",
+                o.ids.bytes()
+                    + o.named.ids.bytes()
+                    + l.ids.bytes()
+                    + a.ids.bytes()
+                    + self.account_ids.bytes()
+                    + self.survey_ids.bytes(),
+            ),
+        ]
+    }
+
     /// The index of the pseudo-person that owns ownerless records (they count for
     /// `company` only).
     pub fn nobody(&self) -> u32 {

@@ -2445,6 +2445,29 @@ impl Engine {
         self.keep_arrays(grid);
     }
 
+    /// The bytes of the indexes the engine makes from the book: the owners' rows by day,
+    /// the deal blocks' spans, customers by owner, the history's first differing rows of
+    /// each owner and their surveys (see [`Book::memory`] for the book's own columns).
+    pub fn index_bytes(&self) -> usize {
+        let spans = self.spans.get().map_or(0, |s| s.capacity() * 8);
+        let days = self.day_index.get().map_or(0, |x| x.bytes());
+        let overrides = self.look.overrides.capacity() * std::mem::size_of::<book::Cursor>();
+        spans + days + overrides + self.accounts.bytes() + self.look.surveys.capacity() * 4
+    }
+
+    /// The bytes of the arrays of a finished pass kept for the next one (see
+    /// [`Engine::recycle_grid`]).
+    pub fn spare_bytes(&self) -> usize {
+        self.spare.lock().ok().map_or(0, |s| {
+            s.as_ref().map_or(0, |s| {
+                s.cells.capacity() * std::mem::size_of::<Cell>()
+                    + s.stages.capacity() * std::mem::size_of::<StageCell>()
+                    + s.losses.capacity() * std::mem::size_of::<LossCell>()
+                    + (s.cycle_vals.capacity() + s.resp_vals.capacity()) * 4
+            })
+        })
+    }
+
     /// Keeps `grid` compact ([`Grid::keep_compact`]) and hands the whole arrays it held
     /// to the next pass, as [`Engine::recycle_grid`] would: a server's pass over a period
     /// of its own, kept for the next visitors once its page is out, takes a third of the

@@ -209,6 +209,13 @@ pub struct DayIndexes {
 }
 
 impl DayIndexes {
+    /// The bytes the four indexes take in memory.
+    pub fn bytes(&self) -> usize {
+        [&self.close, &self.leads, &self.activities, &self.surveys]
+            .iter()
+            .map(|x| x.off.capacity() * 4)
+            .sum()
+    }
     /// The four indexes, two at a time on two threads.
     pub fn of(book: &Book, look: &Lookups) -> DayIndexes {
         let day = |&d: &Day| d;
@@ -2294,6 +2301,20 @@ pub struct AccountIndex {
 }
 
 impl AccountIndex {
+    /// The bytes the index takes in memory.
+    pub fn bytes(&self) -> usize {
+        fn v<T>(x: &Vec<T>) -> usize {
+            x.capacity() * std::mem::size_of::<T>()
+        }
+        v(&self.off)
+            + v(&self.won)
+            + v(&self.churn_off)
+            + v(&self.churn)
+            + self
+                .listed
+                .get()
+                .map_or(0, |l| v(&l.account) + v(&l.churned))
+    }
     pub fn build(book: &Book) -> AccountIndex {
         let n = book.people.len();
         let mut per: Vec<Vec<Day>> = vec![Vec::new(); n];

@@ -167,7 +167,7 @@ fn every_route_answers_each_viewer_only_within_their_scope() {
                     );
                 }
             }
-            for uri in ["/api/admin/users", "/api/admin/audit"] {
+            for uri in ["/api/admin/users", "/api/admin/audit", "/api/admin/status"] {
                 let r = call(&fx, "GET", uri, &auth, None);
                 assert_eq!(
                     r.status == StatusCode::OK,

@@ -898,6 +898,28 @@ fn every_answer_holds_to_its_openapi_schema() {
         }
     }
     assert!(checked >= 60);
+    // an admin's status of the server, before and after a pass over a range of its own
+    let admin = sign_in(&fx, "admin", PASSWORD).unwrap();
+    let cro = sign_in(&fx, "cro", PASSWORD).unwrap();
+    let schema = &doc["paths"]["/api/admin/status"]["get"]["responses"]["200"]["content"]["application/json"]
+        ["schema"];
+    for warm in [false, true] {
+        if warm {
+            fx.app.warm_grids().unwrap();
+            call(
+                &fx,
+                "GET",
+                "/api/scorecard?period=2026-02-03..2026-03-17",
+                &cro,
+                None,
+            );
+        }
+        let r = call(&fx, "GET", "/api/admin/status", &admin, None);
+        assert_eq!(r.status, StatusCode::OK);
+        if let Err(e) = conforms(&doc, schema, &r.json(), "") {
+            panic!("/api/admin/status: {e}");
+        }
+    }
     // the check finds what it is for: a count that came as a string, a field the
     // schema does not name
     let row = &doc["components"]["schemas"]["ScorecardRow"];
