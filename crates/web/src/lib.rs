@@ -784,7 +784,13 @@ impl Loaded {
                 "opportunities": b.opps.len(),
                 "stage_history": b.history.day.len(),
                 "leads": b.leads.len(),
-                "activities": b.activities.day.len(),
+                // (a row of the server's book is one activity; of a book without ids,
+                // an owner's day of them)
+                "activities": if b.activities.total.is_empty() {
+                    b.activities.day.len()
+                } else {
+                    b.activities.total.iter().map(|&x| x as usize).sum()
+                },
                 "accounts": b.accounts.len(),
                 "surveys": b.surveys.len(),
             },

@@ -515,8 +515,10 @@ fn admins_see_what_the_server_holds_and_where_its_memory_goes() {
     let st = status();
     let mut s = fx.app.store().unwrap();
     let (deals, leads) = (s.opportunities().unwrap().len(), s.leads().unwrap().len());
+    let activities = s.activities().unwrap().len();
     fx.app.give_back(s);
-    assert!(deals > 0 && leads > 0);
+    assert!(deals > 0 && leads > 0 && activities > 0);
+    assert_eq!(st["records"]["activities"], activities as u64);
     assert_eq!(st["records"]["opportunities"], deals as u64);
     assert_eq!(st["records"]["leads"], leads as u64);
     let part = |st: &serde_json::Value, name: &str| -> u64 {
