@@ -1099,6 +1099,13 @@ fn a_record_after_the_ids_it_needs_were_let_go_of_is_refused() {
         // the records that came in order count: the call answered its lead
         let e = Engine::new(b.finish().unwrap());
         assert_eq!(e.book.leads.act_days.len(), if keep_ids { 2 } else { 1 });
+        // (with ids, both calls keep theirs: the first's packed when the survey came, and
+        // taken back for the late one)
+        if keep_ids {
+            let a = &e.book.activities;
+            assert_eq!(a.ids.len(), 2);
+            assert!((0..2).all(|i| a.id(i) == "a0"));
+        }
     }
 }
 

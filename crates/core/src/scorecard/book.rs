@@ -101,7 +101,7 @@ impl LocalDays {
     }
 }
 
-pub use super::idtext::{IdHead, Ids, PackedParts, id_head};
+pub use super::idtext::{GrowingIds, IdHead, Ids, PackedParts, id_head};
 
 /// A person as the scorecard sees them.
 #[derive(Debug, Clone)]
@@ -1648,6 +1648,9 @@ pub struct BookBuilder {
     opp_named: Option<Vec<(u32, String)>>,
     opp_keys_sorted: bool,
     opp_key_map: Option<IdIndex>,
+    /// With `keep_ids`, once the history is in: `opp_keys` are packed (see
+    /// [`BookBuilder::history_done`]).
+    opps_packed: bool,
     hist_cursor: u32,
     hist_opp: Vec<u32>,
     hist_last: (u32, i64),
@@ -1669,7 +1672,13 @@ pub struct BookBuilder {
     /// Without `keep_ids`, the leads' ids and their index have been let go of: the
     /// activities are in (see [`BookBuilder::activities_done`]).
     leads_let_go: bool,
+    /// With `keep_ids`, the activities are in: the leads' and the activities' ids are
+    /// packed and the leads' index let go of (see [`BookBuilder::leads_again`]).
+    leads_packed: bool,
     lead_acts: Vec<(u32, i64, Day)>,
+    /// With `keep_ids`, the activities' ids as they arrive, packed a chunk at a time
+    /// (nothing looks them up), made one column when the activities are in.
+    act_ids: GrowingIds,
     /// Activities one by one: with ids, or on days outside `act_grid`.
     acts: Activities,
     /// Without ids, the activities' counts by owner and day as they arrive (see
@@ -1749,6 +1758,7 @@ impl BookBuilder {
             opp_named: None,
             opp_keys_sorted: true,
             opp_key_map: None,
+            opps_packed: false,
             hist_cursor: 0,
             hist_opp: Vec::new(),
             hist_last: (NONE, i64::MIN),
@@ -1761,7 +1771,9 @@ impl BookBuilder {
             lead_keys: Ids::default(),
             lead_ix: IdIndex::default(),
             leads_let_go: false,
+            leads_packed: false,
             lead_acts: Vec::new(),
+            act_ids: GrowingIds::default(),
             acts: Activities::default(),
             act_grid: None,
             act_grid_tried: false,
@@ -2077,7 +2089,20 @@ impl BookBuilder {
     /// At 10M deals the ids were 220 MB held through the leads', activities' and surveys'
     /// scans, the first load's peak.
     fn history_done(&mut self) {
-        if self.keep_ids || self.opp_named.is_some() {
+        if self.keep_ids {
+            // (no stage-history row looks a deal's id up any more: the deals' ids are
+            // packed now, and their index let go of, instead of held as they came to the
+            // end of the load: with the leads' and activities' below, about 1 GB of a
+            // load's peak at 10M deals; a deal or a history row that comes later still
+            // finds them, only slower)
+            if !self.opps_packed {
+                self.opps_packed = true;
+                self.opp_keys = std::mem::take(&mut self.opp_keys).packed();
+                self.opp_key_map = None;
+            }
+            return;
+        }
+        if self.opp_named.is_some() {
             return;
         }
         self.given_done();
@@ -2115,13 +2140,46 @@ impl BookBuilder {
     /// the surveys' scan, where a first load peaks.
     fn activities_done(&mut self) {
         self.history_done();
-        if self.keep_ids || self.leads_let_go {
+        if self.leads_let_go {
+            return;
+        }
+        if self.keep_ids {
+            // (no activity looks a lead's id up any more, and nothing an activity's: both
+            // packed now, the leads' index let go of; a lead or activity that comes later
+            // makes it again, see `leads_again`)
+            if !self.leads_packed {
+                self.leads_packed = true;
+                self.lead_keys = std::mem::take(&mut self.lead_keys).packed();
+                self.lead_ix = IdIndex::default();
+                self.acts.ids = std::mem::take(&mut self.act_ids).finish();
+            }
             return;
         }
         self.leads_let_go = true;
         self.lead_keys = Ids::default();
         self.lead_ix = IdIndex::default();
         self.shrink();
+    }
+
+    /// With `keep_ids`, a lead or an activity after the activities were done: the leads'
+    /// index, let go of then (see [`BookBuilder::activities_done`]), made again from
+    /// their packed ids, so that it is matched as one that came in order.
+    fn leads_again(&mut self) {
+        if !self.leads_packed {
+            return;
+        }
+        self.leads_packed = false;
+        // (and the activities' ids back into the growing column, for those that follow)
+        let acts = std::mem::take(&mut self.acts.ids);
+        for i in 0..acts.len() {
+            acts.with(i, |s| self.act_ids.push(s));
+        }
+        let mut ix = IdIndex::default();
+        for i in 0..self.lead_keys.len() {
+            let k = self.lead_keys.get(i).into_owned();
+            ix.insert(&self.lead_keys, &k, i as u32);
+        }
+        self.lead_ix = ix;
     }
 
     /// The error for a `what` that came after the records whose ids the builder let go of
@@ -2178,6 +2236,7 @@ impl BookBuilder {
 
     pub fn add_lead(&mut self, l: &Lead) -> Result<(), ScorecardError> {
         self.history_done();
+        self.leads_again();
         if self.leads_let_go {
             return Err(Self::too_late(
                 format!("lead {}", l.id),
@@ -2205,6 +2264,7 @@ impl BookBuilder {
 
     pub fn add_activity(&mut self, a: &Activity) -> Result<(), ScorecardError> {
         self.history_done();
+        self.leads_again();
         if self.leads_let_go {
             return Err(Self::too_late(
                 format!("activity {}", a.id),
@@ -2234,7 +2294,7 @@ impl BookBuilder {
         x.day.push(d);
         x.kind.push(a.kind);
         if self.keep_ids {
-            x.ids.push(a.id.as_str());
+            self.act_ids.push(a.id.as_str());
         }
         Ok(())
     }
