@@ -2775,7 +2775,9 @@ impl BookBuilder {
                 day: days,
                 kind,
                 owner_off: raw_off,
-                ids: raw_acts.ids.permuted(&aperm),
+                // (the ids in arrival order let go of as soon as they are sorted, not at
+                // the end of the load)
+                ids: std::mem::take(&mut raw_acts.ids).permuted(&aperm),
             }
         } else {
             // one row per owner and day: each owner's activities kept one by one before
