@@ -106,6 +106,9 @@ pub struct Loaded {
     loose: AtomicBool,
     /// [`Config::compact_passes`].
     compact: bool,
+    /// A reload is building the next engine: the caches keep one entry each (see
+    /// [`Loaded::retire`]).
+    retiring: AtomicBool,
 }
 
 /// A pass over the standard periods of one grain, and the rows rolled up from it for
@@ -155,6 +158,11 @@ impl<T> Kept<T> {
             bytes: 0,
             budget,
         }
+    }
+    /// Lets go of every value.
+    fn clear(&mut self) {
+        self.items.clear();
+        self.bytes = 0;
     }
     /// The value under `key`, which becomes the most recently used.
     fn get(&mut self, key: &str) -> Option<Arc<T>> {
@@ -358,13 +366,27 @@ impl App {
             {
                 return Ok(false);
             }
-            let (engine, _) = salesorg_engine::scorecard::load(
+            // (the engine loaded now answers while the new one is built beside it: its
+            // caches are let go of and kept to one entry each until the swap, so that the
+            // reload's peak is its book, its standard passes and the new book's build)
+            let old = self.loaded.read().ok().and_then(|l| l.clone());
+            if let Some(o) = &old {
+                o.retire(true);
+            }
+            let built = salesorg_engine::scorecard::load(
                 &mut store,
                 &self.cfg.catalog,
                 true,
                 self.cfg.snapshot,
                 &self.load_progress(),
-            )?;
+            );
+            if built.is_err()
+                && let Some(o) = &old
+            {
+                o.retire(false);
+            }
+            drop(old);
+            let (engine, _) = built?;
             if let Ok(mut l) = self.loaded.write() {
                 *l = Some(Arc::new(Loaded {
                     engine,
@@ -378,6 +400,7 @@ impl App {
                     own_passes: std::sync::atomic::AtomicUsize::new(0),
                     loose: AtomicBool::new(false),
                     compact: self.cfg.compact_passes,
+                    retiring: AtomicBool::new(false),
                 }));
             }
             self.ready.store(true, Ordering::SeqCst);
@@ -623,7 +646,12 @@ impl Loaded {
                     .map_or(0, |x| x.bytes())
             };
             let mut total: usize = g.iter().map(|(_, c)| size(c)).sum();
-            while total > self.grid_budget && g.len() > 1 {
+            let budget = if self.retiring.load(Ordering::SeqCst) {
+                0
+            } else {
+                self.grid_budget
+            };
+            while total > budget && g.len() > 1 {
                 let (_, c) = g.remove(0);
                 total -= size(&c);
                 // (its arrays to the next pass, unless a view still reads it)
@@ -636,6 +664,37 @@ impl Loaded {
             }
         }
         Ok(got)
+    }
+
+    /// While a reload builds the next engine (`on`): lets go of the passes over other
+    /// periods, the drill-downs, their orders and the answers kept, and keeps at most one
+    /// of each until the swap (the standard passes stay: nearly every view rolls up from
+    /// them). After a failed reload (`!on`), the budgets are back.
+    pub(crate) fn retire(&self, on: bool) {
+        self.retiring.store(on, Ordering::SeqCst);
+        if let Ok(mut k) = self.explains.lock() {
+            k.budget = if on { 0 } else { EXPLAIN_BYTES };
+            if on {
+                k.clear();
+            }
+        }
+        if let Ok(mut k) = self.orders.lock() {
+            k.budget = if on { 0 } else { ORDER_BYTES };
+            if on {
+                k.clear();
+            }
+        }
+        if let Ok(mut a) = self.cache.lock() {
+            a.budget = if on { 0 } else { ANSWER_BYTES };
+            if on {
+                a.young.clear();
+                a.old.clear();
+                a.young_bytes = 0;
+            }
+        }
+        if on && let Ok(mut g) = self.grids.lock() {
+            g.clear();
+        }
     }
 
     /// Keeps the passes of the cache compact ([`Engine::keep_compact`]) on a thread of

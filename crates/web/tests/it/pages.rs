@@ -602,6 +602,60 @@ fn admins_see_what_the_server_holds_and_where_its_memory_goes() {
     }
 }
 
+/// While a reload builds the next engine, the one loaded keeps answering but lets go of
+/// its caches (the passes over other periods, the drill-downs, the answers) and keeps at
+/// most one of each, so that the reload's peak is its book and standard passes beside the
+/// new book's build; the new engine keeps them within their budgets again.
+#[test]
+fn an_engine_being_replaced_lets_go_of_its_caches() {
+    let fx = fixture(BackendKind::Sqlite);
+    let cro = sign_in(&fx, "cro", PASSWORD).unwrap();
+    let browse = |f: &Fx| {
+        for uri in [
+            "/?period=2026-07-01..2026-09-30",
+            "/explain?kpi=win_rate&scope=company&period=FY2026-Q3",
+            "/explain?kpi=bookings&scope=company&period=FY2026-Q2",
+            "/?period=2025-07-01..2025-09-30",
+        ] {
+            assert_eq!(
+                call(f, "GET", uri, &cro, None).status,
+                StatusCode::OK,
+                "{uri}"
+            );
+        }
+    };
+    browse(&fx);
+    let old = fx.app.engine().unwrap();
+    let count = |st: &serde_json::Value, k: &str| st["memory"][k]["count"].as_u64().unwrap();
+    let before = old.status();
+    for k in ["passes", "drilldowns", "answers"] {
+        assert!(count(&before, k) > 1, "{k}: {before}");
+    }
+    // the store's data moves on, and the server reloads
+    let mut s = fx.app.store().unwrap();
+    let settings = s.settings().unwrap();
+    s.save_settings(&settings).unwrap();
+    fx.app.give_back(s);
+    assert!(fx.app.load().unwrap());
+    let after = old.status();
+    for k in ["passes", "drilldowns", "answers"] {
+        assert_eq!(count(&after, k), 0, "{k}: {after}");
+    }
+    assert_eq!(after["memory"]["drilldowns"]["budget_bytes"], 0);
+    // the new engine answers, and keeps what it makes within its budgets
+    let new = fx.app.engine().unwrap();
+    assert!(!std::sync::Arc::ptr_eq(&old, &new));
+    browse(&fx);
+    let st = new.status();
+    for k in ["passes", "drilldowns", "answers"] {
+        assert!(count(&st, k) > 1, "{k}: {st}");
+    }
+    assert_eq!(
+        st["memory"]["drilldowns"]["budget_bytes"],
+        before["memory"]["drilldowns"]["budget_bytes"]
+    );
+}
+
 /// The admin page's upload: a Salesforce export lands whole (and the engine reloads), a
 /// broken one is refused with every problem by file, line and column and nothing written,
 /// and an upload without the CSRF token does nothing.
