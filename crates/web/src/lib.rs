@@ -159,10 +159,13 @@ impl<T> Kept<T> {
             budget,
         }
     }
-    /// Lets go of every value.
-    fn clear(&mut self) {
-        self.items.clear();
-        self.bytes = 0;
+    /// With `on`, lets go of every value; either way, keeps to `budget` from now on.
+    fn retire(&mut self, on: bool, budget: usize) {
+        if on {
+            self.items.clear();
+            self.bytes = 0;
+        }
+        self.budget = budget;
     }
     /// The value under `key`, which becomes the most recently used.
     fn get(&mut self, key: &str) -> Option<Arc<T>> {
@@ -672,24 +675,18 @@ impl Loaded {
     /// them). After a failed reload (`!on`), the budgets are back.
     pub(crate) fn retire(&self, on: bool) {
         self.retiring.store(on, Ordering::SeqCst);
+        let budget = |b: usize| if on { 0 } else { b };
         if let Ok(mut k) = self.explains.lock() {
-            k.budget = if on { 0 } else { EXPLAIN_BYTES };
-            if on {
-                k.clear();
-            }
+            k.retire(on, budget(EXPLAIN_BYTES));
         }
         if let Ok(mut k) = self.orders.lock() {
-            k.budget = if on { 0 } else { ORDER_BYTES };
-            if on {
-                k.clear();
-            }
+            k.retire(on, budget(ORDER_BYTES));
         }
         if let Ok(mut a) = self.cache.lock() {
-            a.budget = if on { 0 } else { ANSWER_BYTES };
             if on {
-                a.young.clear();
-                a.old.clear();
-                a.young_bytes = 0;
+                *a = Answers::new(0);
+            } else {
+                a.budget = ANSWER_BYTES;
             }
         }
         if on && let Ok(mut g) = self.grids.lock() {
@@ -813,12 +810,7 @@ impl Loaded {
                 })
                 .collect()
         });
-        let (passes, compact) = self.passes_kept();
-        let pass_bytes: usize = self.grids.lock().map_or(0, |g| {
-            g.iter()
-                .filter_map(|(_, c)| c.get()?.as_ref().ok().map(|x| x.bytes()))
-                .sum()
-        });
+        let (passes, compact, pass_bytes) = self.passes_made();
         let kept = |n: usize, bytes: usize, budget: usize| json!({"count": n, "bytes": bytes, "budget_bytes": budget});
         let explains = self.explains.lock().map_or(kept(0, 0, EXPLAIN_BYTES), |k| {
             kept(k.items.len(), k.bytes, k.budget)
@@ -871,12 +863,18 @@ impl Loaded {
     /// How many company-wide passes over periods of their own the cache holds, and how
     /// many of them are kept compact ([`Loaded::compact_later`]).
     pub fn passes_kept(&self) -> (usize, usize) {
-        self.grids.lock().map_or((0, 0), |g| {
-            let made: Vec<bool> = g
-                .iter()
-                .filter_map(|(_, c)| c.get()?.as_ref().ok().map(|x| x.is_kept()))
-                .collect();
-            (made.len(), made.iter().filter(|&&k| k).count())
+        let (n, kept, _) = self.passes_made();
+        (n, kept)
+    }
+
+    /// The made passes of the cache: how many, how many kept compact, and their bytes.
+    fn passes_made(&self) -> (usize, usize, usize) {
+        self.grids.lock().map_or((0, 0, 0), |g| {
+            g.iter()
+                .filter_map(|(_, c)| c.get()?.as_ref().ok())
+                .fold((0, 0, 0), |(n, k, b), x| {
+                    (n + 1, k + usize::from(x.is_kept()), b + x.bytes())
+                })
         })
     }
 
