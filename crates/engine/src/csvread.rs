@@ -393,8 +393,11 @@ impl CsvFile {
                     ));
                 }
                 None => {
-                    return Err(Problem::file(
+                    // (at line 1, where the header row should be)
+                    return Err(Problem::at(
                         &self.name,
+                        1,
+                        None,
                         "the file is empty: no header row",
                     ));
                 }

@@ -3083,6 +3083,14 @@ fn explain_made(
         .into());
     }
     let book = &engine.book;
+    // (a book loaded without ids holds its activities as counts by owner and day, not one
+    // by one with their kinds: no drill-down can list them)
+    if Walk::of(&[k]).activities && !book.keeps_activities() {
+        return Err(ScorecardError::Data(format!(
+            "a drill-down into {k} lists activities one by one, and this engine holds them as counts (load it with record ids)"
+        ))
+        .into());
+    }
     let segs = &engine.segs;
     // One period: its slot is the first, and last year's (for the growth rate) the second.
     let yoy = k == "revenue_growth_yoy";

@@ -817,6 +817,13 @@ fn share<T>(v: &[T], k: usize, n: usize) -> &[T] {
 }
 
 impl Book {
+    /// Whether the book holds its activities one by one, each with its kind, as a
+    /// drill-down lists them (a book loaded without record ids, the bulk export's, holds
+    /// counts by owner and day).
+    pub fn keeps_activities(&self) -> bool {
+        self.activities.kind.len() == self.activities.day.len()
+    }
+
     /// Reads part `k` of `n` of every column the full scorecard pass reads — the deals'
     /// days, status, amounts, currency, flags, loss reason and history offsets, the stage
     /// history (days, stages, advances), the leads, the activities and the surveys —

@@ -1341,6 +1341,16 @@ impl<'s> Loader<'s> {
                     .map(|(l, o)| (l.person.to_string(), o.clone())),
             )
             .chain(
+                self.placements
+                    .iter()
+                    .map(|(p, _, o)| (p.to_string(), o.clone())),
+            )
+            .chain(
+                self.explicit_members
+                    .iter()
+                    .map(|(m, o)| (m.person.to_string(), o.clone())),
+            )
+            .chain(
                 units
                     .iter()
                     .zip(std::mem::take(&mut self.unit_origins))
@@ -1483,11 +1493,16 @@ impl<'s> Loader<'s> {
             for e in errs {
                 let msg = e.to_string();
                 // point at the row that set the manager of someone the message names
+                // (the one it names first is the one it is about: "9006 is placed in
+                // unknown unit Inside Sales North" is 9006's row, not unit Sales's; of
+                // ids named at one place, the longest: "User ID", not "User")
                 let at = origins
                     .iter()
-                    .filter(|(id, _)| msg.split([' ', ',', ':']).any(|w| w == id))
-                    .map(|(_, o)| o)
-                    .min_by_key(|o| (o.file.clone(), o.line));
+                    .filter_map(|(id, o)| named_at(&msg, id).map(|at| (at, id.len(), o)))
+                    .min_by_key(|&(at, len, o)| {
+                        (at, std::cmp::Reverse(len), o.file.clone(), o.line)
+                    })
+                    .map(|(_, _, o)| o);
                 self.problems.push(match at {
                     Some(o) => o.problem(msg),
                     None => Problem::file("the org", msg),
@@ -1499,6 +1514,20 @@ impl<'s> Loader<'s> {
         self.db()?.replace_memberships(&members)?;
         Ok(changes)
     }
+}
+
+/// Where `msg` first names `id` as a whole (not as a part of a longer id or number), if it
+/// does: an id may hold spaces or punctuation (a HubSpot team's name, a sheet's user), so
+/// the message is searched for it, and each place it is found must not run on into letters
+/// or digits.
+fn named_at(msg: &str, id: &str) -> Option<usize> {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    if id.is_empty() {
+        return None;
+    }
+    msg.match_indices(id).map(|(at, _)| at).find(|&at| {
+        !word(msg[..at].chars().next_back()) && !word(msg[at + id.len()..].chars().next())
+    })
 }
 
 fn write_rejects(path: &Path, rejects: &[(Problem, Vec<String>)]) -> Result<()> {
@@ -1669,4 +1698,24 @@ fn run_loader<'s>(
         t.elapsed().saturating_sub(own),
     ));
     Ok(sum)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::named_at;
+
+    #[test]
+    fn an_org_message_names_an_id_only_as_a_whole() {
+        let msg = "User ID is placed in unknown unit Primary Team";
+        assert_eq!(named_at(msg, "User ID"), Some(0));
+        assert_eq!(named_at(msg, "User"), Some(0));
+        assert_eq!(named_at(msg, "Primary Team"), Some(34));
+        assert_eq!(named_at(msg, "Use"), None);
+        assert_eq!(named_at(msg, "Team!"), None);
+        let cycle = "a management cycle: 9001 → 19001 → 9001";
+        assert_eq!(named_at(cycle, "9001"), Some(20));
+        assert!(named_at(cycle, "19001").is_some());
+        assert_eq!(named_at(cycle, "900").or(named_at(cycle, "001")), None);
+        assert_eq!(named_at("over 2024-01-01", ""), None);
+    }
 }

@@ -575,3 +575,40 @@ fn money_bounds_carry_from_import_to_import_and_a_write_between_voids_them() {
         );
     }
 }
+
+/// A HubSpot user placed in a team the export does not have is refused at the user's row,
+/// both for the team it does not find and for the org it would make. That second problem
+/// had been put at the first row naming any word of its message (`teams.csv:2`, team
+/// "Sales" of "Inside Sales North"), or at no file ("the org: …") where the user's id held
+/// a space (a header row written twice).
+#[test]
+fn a_user_in_an_unknown_team_is_refused_at_the_users_row() {
+    let dir = TempDir::new().unwrap();
+    for entry in std::fs::read_dir(fixture("synthetic/hubspot")).unwrap() {
+        let e = entry.unwrap();
+        std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+    }
+    let users = dir.path().join("users.csv");
+    let text = std::fs::read_to_string(&users).unwrap();
+    let header = text.lines().next().unwrap().to_owned();
+    let text = text.replacen(
+        "Inside Sales Representative,Inside Sales West,",
+        "Inside Sales Representative,Inside Sales North,",
+        1,
+    );
+    for (content, line, who) in [
+        (text.clone(), 7, "9006"),
+        (format!("{text}{header}\n"), 8, "User ID"),
+    ] {
+        std::fs::write(&users, content).unwrap();
+        let file = users.display().to_string();
+        refused_as(
+            Source::Hubspot,
+            dir.path(),
+            &[
+                &format!("{file}:{line}:6: unknown unit id"),
+                &format!("{file}:{line}:6: {who} is placed in unknown unit"),
+            ],
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! Engine tests: imports and the demo, on SQLite and PostgreSQL.
 
 mod bad_input;
+mod fuzz;
 mod kpis;
 mod mapped;
 mod maven;
