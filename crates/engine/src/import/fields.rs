@@ -242,7 +242,9 @@ pub fn open_csv(
         if required {
             l.fatal(Problem::file(
                 &csv.display().to_string(),
-                format!("missing: {needed_by} needs this file"),
+                format!(
+                    "missing: {needed_by} needs this file (or the same saved as .xlsx or .xls)"
+                ),
             ));
         }
         return None;

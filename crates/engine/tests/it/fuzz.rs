@@ -24,9 +24,11 @@ struct Export {
     files: &'static [&'static str],
     /// An export imported first (salesorg's own files name its people).
     after: Option<(Source, &'static str)>,
+    /// Spreadsheets, spoilt byte by byte (a cell of a row is a run of bytes somewhere).
+    binary: bool,
 }
 
-const EXPORTS: [Export; 3] = [
+const EXPORTS: [Export; 4] = [
     Export {
         source: Source::Salesforce,
         dir: "synthetic/sf-org-v1",
@@ -41,6 +43,7 @@ const EXPORTS: [Export; 3] = [
             "Event.csv",
         ],
         after: None,
+        binary: false,
     },
     Export {
         source: Source::Hubspot,
@@ -53,6 +56,7 @@ const EXPORTS: [Export; 3] = [
             "deals.csv",
         ],
         after: None,
+        binary: false,
     },
     Export {
         source: Source::Salesorg,
@@ -65,6 +69,20 @@ const EXPORTS: [Export; 3] = [
             "surveys.csv",
         ],
         after: Some((Source::Salesforce, "synthetic/sf-org-v1")),
+        binary: false,
+    },
+    Export {
+        source: Source::Hubspot,
+        dir: "synthetic/hubspot-xlsx",
+        files: &[
+            "users.xlsx",
+            "teams.xlsx",
+            "companies.xlsx",
+            "contacts.xlsx",
+            "deals.xlsx",
+        ],
+        after: None,
+        binary: true,
     },
 ];
 
@@ -156,9 +174,35 @@ fn spoil() -> impl Strategy<Value = Spoil> {
     ]
 }
 
-/// The file's bytes with `how` done to them (`None`: the file left out).
-fn spoilt(bytes: &[u8], how: &Spoil) -> Option<Vec<u8>> {
+/// The file's bytes with `how` done to them (`None`: the file left out); a binary file's
+/// cells and rows are runs of its bytes: a value written over some, some left out, some
+/// written twice.
+fn spoilt(bytes: &[u8], how: &Spoil, binary: bool) -> Option<Vec<u8>> {
     let at = |per_mille: u16| bytes.len() * usize::from(per_mille) / 1000;
+    if binary {
+        let place = |k: usize| (k.wrapping_mul(7919)) % bytes.len().max(1);
+        let mut out = bytes.to_vec();
+        match how {
+            Spoil::Cell(r, c, v) => {
+                let from = place(r * 31 + c);
+                let to = (from + v.len()).min(out.len());
+                out.splice(from..to, v.bytes());
+                return Some(out);
+            }
+            Spoil::Drop(r) => {
+                let from = place(*r);
+                out.drain(from..(from + 16).min(out.len()));
+                return Some(out);
+            }
+            Spoil::Twice(r) => {
+                let from = place(*r);
+                let run = bytes[from..(from + 64).min(bytes.len())].to_vec();
+                out.splice(from..from, run);
+                return Some(out);
+            }
+            _ => {}
+        }
+    }
     let records = || -> Vec<csv::StringRecord> {
         csv::ReaderBuilder::new()
             .has_headers(false)
@@ -225,7 +269,7 @@ fn spoilt_export(x: &Export, f: usize, how: &Spoil) -> (TempDir, Option<usize>) 
     for (i, name) in x.files.iter().enumerate() {
         let bytes = std::fs::read(src.join(name)).unwrap();
         let out = if i == f {
-            spoilt(&bytes, how)
+            spoilt(&bytes, how, x.binary)
         } else {
             Some(bytes)
         };
@@ -310,14 +354,22 @@ fn check(kind: BackendKind, x: &Export, f: usize, how: &Spoil) {
         Err(EngineError::Rejected(problems)) => {
             assert!(!problems.is_empty(), "{what}: refused without a problem");
             for p in &problems.0 {
-                let file = Path::new(&p.file);
+                // (a workbook's problem names its sheet: `deals.xlsx[deals]`)
+                let file = Path::new(p.file.split('[').next().unwrap_or(&p.file));
                 let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                // (a missing workbook is asked for as the CSV it stands for, the name the
+                // export's documentation gives)
+                let stem = |n: &str| n.split('.').next().unwrap_or("").to_owned();
                 assert!(
-                    file.starts_with(dir.path()) && x.files.contains(&name),
+                    file.starts_with(dir.path())
+                        && x.files
+                            .iter()
+                            .any(|f| *f == name || (x.binary && stem(f) == stem(name))),
                     "{what}: a problem names no file of the export: {p}"
                 );
-                // (line 0: the file as a whole, which only a missing file is)
-                assert!(p.line >= 1 || !file.exists(), "{what}: {p}");
+                // (line 0: the file as a whole, which only a missing file or a workbook
+                // that cannot be read as one is)
+                assert!(p.line >= 1 || !file.exists() || x.binary, "{what}: {p}");
                 assert!(!p.reason.trim().is_empty(), "{what}: {p}");
                 assert!(p.column.is_none_or(|c| c >= 1), "{what}: {p}");
                 if name == x.files[f]
@@ -376,6 +428,8 @@ fn each_kind_of_spoilt_export_on_both_backends() {
         (1, 1, Spoil::Cut(0)),
         (2, 1, Spoil::Cell(1, 2, "-1".into())),
         (2, 0, Spoil::Cell(1, 1, "9999-12-31".into())),
+        (3, 4, Spoil::Cell(3, 7, "9999".into())),
+        (3, 0, Spoil::Cut(700)),
     ];
     for kind in BOTH {
         for (x, f, how) in &cases {
