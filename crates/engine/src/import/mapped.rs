@@ -426,18 +426,57 @@ fn open_file(p: &Path, m: &FileMap, o: &CsvOptions) -> std::result::Result<CsvFi
     CsvFile::open_any(p, m.sheet.as_deref(), o)
 }
 
+/// The line and column (from 1; the column in bytes) of byte `offset` of `text`.
+fn place_in(text: &str, offset: usize) -> (u64, usize) {
+    let mut at = offset.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let before = &text[..at];
+    let line = before.matches('\n').count() as u64 + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |n| before.len() - n - 1)
+        + 1;
+    (line, column)
+}
+
+/// Where the `k`th `[[file]]` of a mapping's `text` gives `key` (its line and column), or
+/// where that `[[file]]` starts if it does not (or `key` is `None`); line 1 if the text
+/// has fewer.
+fn entry_place(text: &str, k: usize, key: Option<&str>) -> (u64, usize) {
+    let lines: Vec<&str> = text.lines().collect();
+    let header = |l: &str| l.trim_start().starts_with("[[file]]");
+    let Some(start) = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| header(l))
+        .nth(k)
+        .map(|(i, _)| i)
+    else {
+        return (1, 1);
+    };
+    let gives = |l: &str, key: &str| {
+        let t = l.trim_start();
+        t.strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+            .then(|| l.len() - t.len() + 1)
+    };
+    let found = key.and_then(|key| {
+        lines[start + 1..]
+            .iter()
+            .enumerate()
+            .take_while(|(_, l)| !header(l))
+            .find_map(|(i, l)| gives(l, key).map(|c| (start + 1 + i, c)))
+    });
+    let (i, c) = found.unwrap_or((start, 1));
+    (i as u64 + 1, c)
+}
+
 /// The fields a mapping gives (or maps values for) that its file's kind of record does not
 /// take, each with its line and column in the mapping file and the reason.
 fn unknown_fields(mapping: &Mapping, text: &str) -> Vec<(u64, usize, String)> {
-    let place = |offset: usize| {
-        let before = &text[..offset.min(text.len())];
-        let line = before.matches('\n').count() as u64 + 1;
-        let column = before
-            .rfind('\n')
-            .map_or(before.len(), |n| before.len() - n - 1)
-            + 1;
-        (line, column)
-    };
+    let place = |offset: usize| place_in(text, offset);
     let mut out = Vec::new();
     for m in &mapping.file {
         let Some(kind) = m.record else {
@@ -489,14 +528,16 @@ fn col_index(f: &CsvFile, name: &str) -> Option<usize> {
     f.col(name)
 }
 
-fn options(m: &FileMap) -> std::result::Result<CsvOptions, String> {
+/// The CSV options of a mapped file, or the key whose value is wrong and why.
+fn options(m: &FileMap) -> std::result::Result<CsvOptions, (&'static str, String)> {
     let delimiter = match m.delimiter.as_deref() {
         None => b',',
         Some("\\t") | Some("tab") => b'\t',
         Some(d) if d.len() == 1 => d.as_bytes()[0],
         Some(d) => {
-            return Err(format!(
-                "delimiter {d:?} must be one character (or \"tab\")"
+            return Err((
+                "delimiter",
+                format!("delimiter {d:?} must be one character (or \"tab\")"),
             ));
         }
     };
@@ -507,7 +548,8 @@ fn options(m: &FileMap) -> std::result::Result<CsvOptions, String> {
             .encoding
             .as_deref()
             .map(Encoding::parse)
-            .transpose()?
+            .transpose()
+            .map_err(|e| ("encoding", e))?
             .unwrap_or_default(),
         nulls: m.null.clone(),
         allow_ragged: m.allow_ragged,
@@ -572,9 +614,14 @@ pub fn load(l: &mut Loader<'_>, path: &Path, opts: &ImportOptions) -> Result<()>
     let mapping: Mapping = match toml::from_str(&text) {
         Ok(m) => m,
         Err(e) => {
-            l.fatal(Problem::file(
+            // (at the place the TOML reader stopped, with its message alone: its own text
+            // repeats the line with a caret under it)
+            let (line, column) = e.span().map_or((1, 1), |sp| place_in(&text, sp.start));
+            l.fatal(Problem::at(
                 &mapping_path.display().to_string(),
-                format!("not a valid mapping: {e}"),
+                line,
+                Some(column),
+                format!("not a valid mapping: {}", e.message().trim_end()),
             ));
             return Ok(());
         }
@@ -609,12 +656,18 @@ pub fn load(l: &mut Loader<'_>, path: &Path, opts: &ImportOptions) -> Result<()>
 
     // lookup files, by name
     let mut lookups: HashMap<String, Lookup> = HashMap::new();
-    for m in &mapping.file {
+    let shown = mapping_path.display().to_string();
+    // a problem with the `k`th [[file]] of the mapping, at its `key` (or its header)
+    let at_entry = |k: usize, key: Option<&str>, why: String| {
+        let (line, column) = entry_place(&text, k, key);
+        Problem::at(&shown, line, Some(column), why)
+    };
+    for (k, m) in mapping.file.iter().enumerate() {
         let Some(name) = &m.name else { continue };
         let o = match options(m) {
             Ok(o) => o,
-            Err(e) => {
-                l.fatal(Problem::file(&mapping_path.display().to_string(), e));
+            Err((key, e)) => {
+                l.fatal(at_entry(k, Some(key), e));
                 continue;
             }
         };
@@ -647,10 +700,17 @@ pub fn load(l: &mut Loader<'_>, path: &Path, opts: &ImportOptions) -> Result<()>
             continue;
         }
         let Some(lk) = lookups.get(&n) else {
-            l.fatal(Problem::file(
-                &mapping_path.display().to_string(),
-                format!("lookup {n:?} names no [[file]] with that name"),
-            ));
+            // (at the first field that looks it up)
+            let why = format!("lookup {n:?} names no [[file]] with that name");
+            let (line, column) = text
+                .match_indices("lookup")
+                .find(|(at, _)| {
+                    let rest = text[at + "lookup".len()..].trim_start();
+                    rest.strip_prefix('=')
+                        .is_some_and(|r| r.trim_start().starts_with(&format!("{n:?}")))
+                })
+                .map_or((1, 1), |(at, _)| place_in(&text, at));
+            l.fatal(Problem::at(&shown, line, Some(column), why));
             continue;
         };
         let Some(ki) = col_index(&lk.file, &k) else {
@@ -692,24 +752,21 @@ pub fn load(l: &mut Loader<'_>, path: &Path, opts: &ImportOptions) -> Result<()>
         indexed.insert((n, k), map);
     }
 
-    for m in &mapping.file {
+    for (k, m) in mapping.file.iter().enumerate() {
         let Some(record) = m.record else {
             continue;
         };
         let o = match options(m) {
             Ok(o) => o,
-            Err(e) => {
-                l.fatal(Problem::file(&mapping_path.display().to_string(), e));
+            Err((key, e)) => {
+                l.fatal(at_entry(k, Some(key), e));
                 continue;
             }
         };
         let multiplier = match m.multiplier.as_deref().map(Money::parse).transpose() {
             Ok(x) => x,
             Err(e) => {
-                l.fatal(Problem::file(
-                    &mapping_path.display().to_string(),
-                    format!("multiplier: {e}"),
-                ));
+                l.fatal(at_entry(k, Some("multiplier"), format!("multiplier: {e}")));
                 continue;
             }
         };
@@ -853,7 +910,10 @@ impl Ctx<'_> {
                                 ((!d.is_empty()).then(|| d.clone()), col)
                             } else {
                                 if let Some(k) = k {
-                                    problems.push((col, format!("{k:?} is not a {key} in {name}")));
+                                    problems.push((
+                                        col,
+                                        format!("no row of lookup {name:?} has {key} {k:?}"),
+                                    ));
                                 }
                                 (None, col)
                             }

@@ -437,3 +437,142 @@ fn each_kind_of_spoilt_export_on_both_backends() {
         }
     }
 }
+
+/// Values a mapping file's keys have been given by mistake: the wrong type, an empty text,
+/// an expression that divides by zero or does not parse, a column past the file's, a
+/// lookup of nothing, a format of no date.
+const MAPPING_VALUES: [&str; 24] = [
+    "\"\"",
+    "\"x\"",
+    "1e400",
+    "-1",
+    "0",
+    "[]",
+    "[\"\"]",
+    "{}",
+    "{ value = \"\" }",
+    "{ value = \"9999-12-31\" }",
+    "{ lookup = \"nope\" }",
+    "{ sum = \"1 / 0\" }",
+    "{ sum = \"unitPrice * * quantity\" }",
+    "{ sum = \"(((((((((((1\" }",
+    "\"#0\"",
+    "\"#99999999999999999999\"",
+    "\"%Q-%Y\"",
+    "true",
+    "\"𝔘nicode ✓\"",
+    "\"won\"",
+    "{ column = \"#1\", in = [] }",
+    "\"|\"",
+    "\"\\u0000\"",
+    "'''a\nb'''",
+];
+
+/// A mapping of a dataset in `fixtures/`, spoilt a line at a time.
+const MAPPINGS: [(&str, &str); 2] = [
+    ("northwind.toml", "northwind"),
+    (
+        "adventureworks.toml",
+        "adventureworks-reseller-sales-targets",
+    ),
+];
+
+/// How a mapping is spoilt: the value of its `n`th key set to one of [`MAPPING_VALUES`],
+/// or its `n`th line left out, or written twice.
+#[derive(Debug, Clone)]
+enum MappingSpoil {
+    Value(usize, usize),
+    Drop(usize),
+    Twice(usize),
+}
+
+fn mapping_spoil() -> impl Strategy<Value = MappingSpoil> {
+    prop_oneof![
+        4 => (0usize..200, 0usize..MAPPING_VALUES.len()).prop_map(|(n, v)| MappingSpoil::Value(n, v)),
+        1 => (0usize..200).prop_map(MappingSpoil::Drop),
+        1 => (0usize..200).prop_map(MappingSpoil::Twice),
+    ]
+}
+
+/// The mapping `text` spoilt by `how`.
+fn spoilt_mapping(text: &str, how: &MappingSpoil) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let keyed: Vec<usize> = (0..lines.len())
+        .filter(|&i| !lines[i].trim_start().starts_with('#') && lines[i].contains(" = "))
+        .collect();
+    match *how {
+        MappingSpoil::Value(n, v) => {
+            let i = keyed[n % keyed.len()];
+            let key = lines[i].split(" = ").next().unwrap_or("").to_owned();
+            lines[i] = format!("{key} = {}", MAPPING_VALUES[v]);
+        }
+        MappingSpoil::Drop(n) => {
+            lines.remove(n % lines.len());
+        }
+        MappingSpoil::Twice(n) => {
+            let i = n % lines.len();
+            let again = lines[i].clone();
+            lines.insert(i, again);
+        }
+    }
+    lines.join("\n") + "\n"
+}
+
+/// Imports dataset `m` of [`MAPPINGS`] through its mapping spoilt by `how` into a fresh
+/// store: imported whole (and its scorecards worked out), or refused with every problem
+/// in the mapping or a file of the dataset, at a line of it, and nothing written.
+fn check_mapping(kind: BackendKind, m: usize, how: &MappingSpoil) {
+    let (name, data) = MAPPINGS[m];
+    let text = std::fs::read_to_string(fixture("../mappings").join(name)).unwrap();
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, spoilt_mapping(&text, how)).unwrap();
+    let mut s = fresh(kind);
+    let before = s.fingerprint().unwrap();
+    let opts = ImportOptions {
+        mapping: Some(path.clone()),
+        ..Default::default()
+    };
+    let what = format!("{kind}: {how:?} of {name}");
+    match import(&mut s, Source::Csv, &fixture(data), &opts, &Quiet) {
+        Ok(_) => scorecards_hold(&mut s),
+        Err(EngineError::Rejected(problems)) => {
+            assert!(!problems.is_empty(), "{what}: refused without a problem");
+            for p in &problems.0 {
+                let file = Path::new(&p.file);
+                assert!(
+                    file == path || file.starts_with(fixture(data)),
+                    "{what}: a problem names neither the mapping nor a file of the data: {p}"
+                );
+                assert!(!p.reason.trim().is_empty(), "{what}: {p}");
+                assert!(p.column.is_none_or(|c| c >= 1), "{what}: {p}");
+                if file == path {
+                    assert!(p.line >= 1, "{what}: a mapping's problem at no line: {p}");
+                }
+            }
+            assert_eq!(
+                s.fingerprint().unwrap(),
+                before,
+                "{what}: a refused import changed the store"
+            );
+        }
+        Err(other) => panic!("{what}: not a refusal: {other}"),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("SALESORG_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(48),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// On SQLite, mappings spoilt a line at a time (48; `SALESORG_FUZZ_CASES=N` for more).
+    #[test]
+    fn a_spoilt_mapping_is_read_whole_or_refused_at_its_places(
+        m in 0usize..MAPPINGS.len(),
+        how in mapping_spoil(),
+    ) {
+        check_mapping(BackendKind::Sqlite, m, &how);
+    }
+}

@@ -223,8 +223,9 @@ fn a_mapping_naming_an_unknown_record_kind_is_refused_at_its_place() {
     let m = dir.path().join("m.toml");
     std::fs::write(&m, "[[file]]\npath = \"x.csv\"\nrecord = \"nonsense\"\n").unwrap();
     let e = refused_through(m, dir.path());
+    // (the place as every problem gives it, not inside the TOML reader's own text)
     assert!(
-        e.contains("m.toml: not a valid mapping: TOML parse error at line 3, column 10"),
+        e.contains("m.toml:3:10: not a valid mapping: unknown variant"),
         "{e}"
     );
     assert!(e.contains("unknown variant `nonsense`"), "{e}");
@@ -416,7 +417,7 @@ fn leads_through_a_mapping_in_the_org_zone_with_lookup_defaults() {
         std::fs::write(&m, body.replace(", default = \"nobody\"", "")).unwrap();
         let e = refused_through(m.clone(), dir.path());
         assert!(
-            e.contains("leads.csv:3:1: \"L2\" is not a lead in won"),
+            e.contains("leads.csv:3:1: no row of lookup \"won\" has lead \"L2\""),
             "{e}"
         );
     }
@@ -848,5 +849,53 @@ fn a_rate_that_takes_the_deals_past_what_a_sum_holds_is_refused_at_its_cell() {
             "Date,USD\n2024-03-01,1.08\n2024-04-01,1.2000\n",
         );
         import(&mut s, Source::Csv, dir.path(), &opts, &Quiet).unwrap();
+    }
+}
+
+/// A mapping's problems with one of its files' settings are at the line that sets them
+/// (they had named the mapping file alone): a delimiter of two characters, an encoding it
+/// does not know, a multiplier that is no number, a lookup of a file it does not name.
+#[test]
+fn a_mappings_problems_with_its_files_settings_are_at_their_lines() {
+    let dir = salesorg_store::testing::TempDir::new().unwrap();
+    std::fs::write(dir.path().join("p.csv"), "id,name\n1,Ann\n").unwrap();
+    std::fs::write(dir.path().join("o.csv"), "id,owner,amount\n9,1,5\n").unwrap();
+    let m = dir.path().join("m.toml");
+    let base = "[[file]]\npath = \"p.csv\"\nrecord = \"person\"\n#1\n[file.columns]\nid = \"id\"\nname = \"name\"\n\n[[file]]\npath = \"o.csv\"\nrecord = \"opportunity\"\n#2\n[file.columns]\nid = \"id\"\nowner = \"owner\"\nclose_date = { value = \"2024-01-31\" }\nstatus = { value = \"won\" }\namount = #3\n";
+    let cases = [
+        (
+            "#1",
+            "  delimiter = \"||\"",
+            "delimiter",
+            "delimiter \"||\" must be one character",
+        ),
+        ("#1", "encoding = \"klingon\"", "encoding", "encoding"),
+        ("#2", "multiplier = \"lots\"", "multiplier", "multiplier: "),
+        (
+            "#3",
+            "{ lookup = \"nowhere\", key = \"id\", from = \"id\", sum = \"amount\" }",
+            "lookup",
+            "lookup \"nowhere\" names no [[file]]",
+        ),
+    ];
+    for (slot, setting, key, why) in cases {
+        let text = base
+            .replace(slot, setting)
+            .replace("#1", "")
+            .replace("#2", "")
+            .replace("#3", "\"amount\"");
+        std::fs::write(&m, &text).unwrap();
+        // the line and column where the text gives `key`
+        let (line, column) = text
+            .lines()
+            .enumerate()
+            .find_map(|(i, l)| l.find(&format!("{key} =")).map(|c| (i + 1, c + 1)))
+            .unwrap();
+        let e = refused_through(m.clone(), dir.path());
+        let at = format!("m.toml:{line}:{column}: ");
+        assert!(
+            e.lines().any(|l| l.contains(&at) && l.contains(why)),
+            "{setting}: expected {at}{why} in:\n{e}"
+        );
     }
 }
