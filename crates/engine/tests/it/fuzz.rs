@@ -343,43 +343,60 @@ fn check(kind: BackendKind, x: &Export, f: usize, how: &Spoil) {
     }
     let before = s.fingerprint().unwrap();
     let what = format!("{kind}: {how:?} of {}/{}", x.dir, x.files[f]);
-    match import(
+    let result = import(
         &mut s,
         x.source,
         dir.path(),
         &ImportOptions::default(),
         &Quiet,
-    ) {
-        Ok(_) => scorecards_hold(&mut s),
+    );
+    whole_or_refused(&mut s, result, &before, &what, |p| {
+        // (a workbook's problem names its sheet: `deals.xlsx[deals]`)
+        let file = Path::new(p.file.split('[').next().unwrap_or(&p.file));
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        // (a missing workbook is asked for as the CSV it stands for, the name the
+        // export's documentation gives)
+        let stem = |n: &str| n.split('.').next().unwrap_or("").to_owned();
+        assert!(
+            file.starts_with(dir.path())
+                && x.files
+                    .iter()
+                    .any(|f| *f == name || (x.binary && stem(f) == stem(name))),
+            "{what}: a problem names no file of the export: {p}"
+        );
+        // (line 0: the file as a whole, which only a missing file or a workbook that
+        // cannot be read as one is)
+        assert!(p.line >= 1 || !file.exists() || x.binary, "{what}: {p}");
+        if name == x.files[f]
+            && let Some(n) = lines
+        {
+            assert!(
+                p.line as usize <= n.max(1),
+                "{what}: past the file's end: {p}"
+            );
+        }
+    });
+}
+
+/// The import's `result` into `s` (which held `before`): imported whole, and then its
+/// scorecards worked out ([`scorecards_hold`]); or refused with problems, each with a
+/// reason and a column from 1 where it has one, each checked by `at` for its place, and
+/// nothing written.
+fn whole_or_refused(
+    s: &mut TestStore,
+    result: Result<salesorg_engine::import::ImportSummary, EngineError>,
+    before: &str,
+    what: &str,
+    at: impl Fn(&salesorg_engine::Problem),
+) {
+    match result {
+        Ok(_) => scorecards_hold(s),
         Err(EngineError::Rejected(problems)) => {
             assert!(!problems.is_empty(), "{what}: refused without a problem");
             for p in &problems.0 {
-                // (a workbook's problem names its sheet: `deals.xlsx[deals]`)
-                let file = Path::new(p.file.split('[').next().unwrap_or(&p.file));
-                let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                // (a missing workbook is asked for as the CSV it stands for, the name the
-                // export's documentation gives)
-                let stem = |n: &str| n.split('.').next().unwrap_or("").to_owned();
-                assert!(
-                    file.starts_with(dir.path())
-                        && x.files
-                            .iter()
-                            .any(|f| *f == name || (x.binary && stem(f) == stem(name))),
-                    "{what}: a problem names no file of the export: {p}"
-                );
-                // (line 0: the file as a whole, which only a missing file or a workbook
-                // that cannot be read as one is)
-                assert!(p.line >= 1 || !file.exists() || x.binary, "{what}: {p}");
                 assert!(!p.reason.trim().is_empty(), "{what}: {p}");
                 assert!(p.column.is_none_or(|c| c >= 1), "{what}: {p}");
-                if name == x.files[f]
-                    && let Some(n) = lines
-                {
-                    assert!(
-                        p.line as usize <= n.max(1),
-                        "{what}: past the file's end: {p}"
-                    );
-                }
+                at(p);
             }
             assert_eq!(
                 s.fingerprint().unwrap(),
@@ -391,12 +408,21 @@ fn check(kind: BackendKind, x: &Export, f: usize, how: &Spoil) {
     }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: std::env::var("SALESORG_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(96),
+/// Proptest's settings for a fuzz: `default` cases, or `SALESORG_FUZZ_CASES`; no file of
+/// failures kept (a failure prints its smallest case).
+fn fuzz_config(default: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases: std::env::var("SALESORG_FUZZ_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(default),
         failure_persistence: None,
         ..ProptestConfig::default()
-    })]
+    }
+}
+
+proptest! {
+    #![proptest_config(fuzz_config(96))]
 
     /// On SQLite, many spoilt exports (96; `SALESORG_FUZZ_CASES=N` for more).
     #[test]
@@ -534,38 +560,21 @@ fn check_mapping(kind: BackendKind, m: usize, how: &MappingSpoil) {
         ..Default::default()
     };
     let what = format!("{kind}: {how:?} of {name}");
-    match import(&mut s, Source::Csv, &fixture(data), &opts, &Quiet) {
-        Ok(_) => scorecards_hold(&mut s),
-        Err(EngineError::Rejected(problems)) => {
-            assert!(!problems.is_empty(), "{what}: refused without a problem");
-            for p in &problems.0 {
-                let file = Path::new(&p.file);
-                assert!(
-                    file == path || file.starts_with(fixture(data)),
-                    "{what}: a problem names neither the mapping nor a file of the data: {p}"
-                );
-                assert!(!p.reason.trim().is_empty(), "{what}: {p}");
-                assert!(p.column.is_none_or(|c| c >= 1), "{what}: {p}");
-                if file == path {
-                    assert!(p.line >= 1, "{what}: a mapping's problem at no line: {p}");
-                }
-            }
-            assert_eq!(
-                s.fingerprint().unwrap(),
-                before,
-                "{what}: a refused import changed the store"
-            );
+    let result = import(&mut s, Source::Csv, &fixture(data), &opts, &Quiet);
+    whole_or_refused(&mut s, result, &before, &what, |p| {
+        let file = Path::new(&p.file);
+        assert!(
+            file == path || file.starts_with(fixture(data)),
+            "{what}: a problem names neither the mapping nor a file of the data: {p}"
+        );
+        if file == path {
+            assert!(p.line >= 1, "{what}: a mapping's problem at no line: {p}");
         }
-        Err(other) => panic!("{what}: not a refusal: {other}"),
-    }
+    });
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: std::env::var("SALESORG_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(48),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(fuzz_config(48))]
 
     /// On SQLite, mappings spoilt a line at a time (48; `SALESORG_FUZZ_CASES=N` for more).
     #[test]
