@@ -937,3 +937,125 @@ fn every_answer_holds_to_its_openapi_schema() {
         assert!(conforms(&doc, row, &v, "").is_err(), "{k}");
     }
 }
+
+/// Text from the CRM is shown, never run: with every person's name and title, every unit's
+/// name, every account's name and industry, and every deal's name, loss reason, next step,
+/// type and source holding markup (and the query's own texts holding some too), no page
+/// any viewer opens holds that markup as markup; each shows it as text.
+#[test]
+fn markup_in_the_crms_text_is_shown_as_text_on_every_page() {
+    const MARK: &str = "\"'><inj-x>";
+    let marked = |s: &str| format!("{s} {MARK}");
+    let fx = fixture_with(BackendKind::Sqlite, |s| {
+        let people: Vec<_> = s
+            .people()
+            .unwrap()
+            .into_iter()
+            .map(|mut p| {
+                p.name = marked(&p.name);
+                p.title = Some(marked(p.title.as_deref().unwrap_or("")));
+                p
+            })
+            .collect();
+        s.upsert_people(&people).unwrap();
+        let units: Vec<_> = s
+            .units()
+            .unwrap()
+            .into_iter()
+            .map(|mut u| {
+                u.name = marked(&u.name);
+                u
+            })
+            .collect();
+        s.upsert_units(&units).unwrap();
+        let accounts: Vec<_> = s
+            .accounts()
+            .unwrap()
+            .into_iter()
+            .map(|mut a| {
+                a.name = marked(&a.name);
+                a.industry = Some(marked(a.industry.as_deref().unwrap_or("")));
+                a
+            })
+            .collect();
+        s.upsert_accounts(&accounts).unwrap();
+        let opps: Vec<_> = s
+            .opportunities()
+            .unwrap()
+            .into_iter()
+            .map(|mut o| {
+                o.name = Some(marked(o.name.as_deref().unwrap_or("")));
+                o.loss_reason = o.loss_reason.as_deref().map(marked);
+                o.next_step = Some(marked(o.next_step.as_deref().unwrap_or("")));
+                o.kind = Some(marked(o.kind.as_deref().unwrap_or("")));
+                o.source = Some(marked(o.source.as_deref().unwrap_or("")));
+                o
+            })
+            .collect();
+        s.upsert_opportunities(&mut opps.iter()).unwrap();
+    });
+    let q = "%22%27%3E%3Cinj-x%3E";
+    let (rep, dir) = (fx.person("rep"), fx.person("dir_a"));
+    let mut pages = vec![
+        "/".to_owned(),
+        "/?period=FY2026-Q3".to_owned(),
+        format!("/people/{rep}?period=FY2026-Q3"),
+        format!("/people/{dir}?period=FY2026-Q3"),
+        "/scope?scope=company&period=FY2026-Q3".to_owned(),
+        "/org?as_of=2026-11-20".to_owned(),
+        format!("/org?q={q}"),
+        "/org?q=inj".to_owned(),
+        "/reps?scope=company&period=FY2026-Q3".to_owned(),
+        format!("/reps?scope=company&period=FY2026-Q3&q={q}"),
+        "/teams?scope=company&period=FY2026-Q3".to_owned(),
+        "/roles".to_owned(),
+        "/account".to_owned(),
+    ];
+    for kpi in [
+        "bookings",
+        "win_rate",
+        "loss_reasons",
+        "pipeline_coverage",
+        "stage_conversion",
+        "calls_per_rep_day",
+        "lead_response_minutes_median",
+        "pipeline_open",
+        "active_customers",
+        "headcount",
+        "quota_attainment",
+        "new_customers",
+    ] {
+        pages.push(format!("/explain?kpi={kpi}&scope=company&period=FY2026-Q3"));
+        pages.push(format!(
+            "/explain?kpi={kpi}&scope=team:{dir}&period=FY2026-Q3&find=inj"
+        ));
+        pages.push(format!(
+            "/explain?kpi={kpi}&scope=company&period=FY2026-Q3&find={q}"
+        ));
+    }
+    let mut shown = 0;
+    for viewer in ["cro", "dir_a", "rep", "admin"] {
+        let auth = sign_in(&fx, viewer, PASSWORD).unwrap();
+        let mine: Vec<String> = if viewer == "admin" {
+            vec!["/admin".to_owned(), "/account".to_owned()]
+        } else {
+            pages.clone()
+        };
+        for uri in mine {
+            let r = call(&fx, "GET", &uri, &auth, None);
+            assert!(r.status.as_u16() < 500, "{viewer} {uri}: {}", r.status);
+            assert!(
+                !r.body.contains("<inj-x"),
+                "{viewer} {uri}: markup from the CRM's text is on the page as markup:\n{}",
+                r.body
+                    .lines()
+                    .filter(|l| l.contains("<inj-x"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+            shown += usize::from(r.body.contains("&lt;inj-x&gt;"));
+        }
+    }
+    // (the texts are on the pages, as text)
+    assert!(shown > 20, "only {shown} pages show the marked texts");
+}
