@@ -203,16 +203,17 @@ fn spoilt(bytes: &[u8], how: &Spoil, binary: bool) -> Option<Vec<u8>> {
             _ => {}
         }
     }
-    let records = || -> Vec<csv::StringRecord> {
+    // (as bytes: a dataset's file need not be UTF-8)
+    let records = || -> Vec<csv::ByteRecord> {
         csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .from_reader(bytes)
-            .records()
+            .byte_records()
             .map(|r| r.expect("the fixture reads"))
             .collect()
     };
-    let write = |recs: Vec<csv::StringRecord>| -> Vec<u8> {
+    let write = |recs: Vec<csv::ByteRecord>| -> Vec<u8> {
         let mut w = csv::WriterBuilder::new()
             .flexible(true)
             .from_writer(Vec::new());
@@ -235,11 +236,11 @@ fn spoilt(bytes: &[u8], how: &Spoil, binary: bool) -> Option<Vec<u8>> {
             let r = r % recs.len();
             let rec = &recs[r];
             let c = c % rec.len().max(1);
-            let mut cells: Vec<String> = rec.iter().map(str::to_string).collect();
+            let mut cells: Vec<Vec<u8>> = rec.iter().map(<[u8]>::to_vec).collect();
             if let Some(cell) = cells.get_mut(c) {
-                *cell = v.clone();
+                *cell = v.as_bytes().to_vec();
             }
-            recs[r] = csv::StringRecord::from(cells);
+            recs[r] = csv::ByteRecord::from(cells);
             write(recs)
         }
         Spoil::Drop(r) => {
@@ -504,12 +505,14 @@ const MAPPINGS: [(&str, &str); 2] = [
 ];
 
 /// How a mapping is spoilt: the value of its `n`th key set to one of [`MAPPING_VALUES`],
-/// or its `n`th line left out, or written twice.
+/// or its `n`th line left out, or written twice; or the dataset's `n`th CSV file spoilt.
 #[derive(Debug, Clone)]
 enum MappingSpoil {
     Value(usize, usize),
     Drop(usize),
     Twice(usize),
+    /// The mapping as it is, over the dataset with its `n`th CSV file spoilt.
+    Data(usize, Spoil),
 }
 
 fn mapping_spoil() -> impl Strategy<Value = MappingSpoil> {
@@ -517,6 +520,7 @@ fn mapping_spoil() -> impl Strategy<Value = MappingSpoil> {
         4 => (0usize..200, 0usize..MAPPING_VALUES.len()).prop_map(|(n, v)| MappingSpoil::Value(n, v)),
         1 => (0usize..200).prop_map(MappingSpoil::Drop),
         1 => (0usize..200).prop_map(MappingSpoil::Twice),
+        3 => (0usize..20, spoil()).prop_map(|(n, how)| MappingSpoil::Data(n, how)),
     ]
 }
 
@@ -540,6 +544,7 @@ fn spoilt_mapping(text: &str, how: &MappingSpoil) -> String {
             let again = lines[i].clone();
             lines.insert(i, again);
         }
+        MappingSpoil::Data(..) => {}
     }
     lines.join("\n") + "\n"
 }
@@ -560,11 +565,39 @@ fn check_mapping(kind: BackendKind, m: usize, how: &MappingSpoil) {
         ..Default::default()
     };
     let what = format!("{kind}: {how:?} of {name}");
-    let result = import(&mut s, Source::Csv, &fixture(data), &opts, &Quiet);
+    // the dataset, or a copy of it with one of its CSV files spoilt
+    let mut from = fixture(data);
+    if let MappingSpoil::Data(n, spoil) = how {
+        let copy = dir.path().join("data");
+        std::fs::create_dir(&copy).unwrap();
+        let mut files: Vec<_> = std::fs::read_dir(&from)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        let csvs: Vec<_> = files
+            .iter()
+            .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+            .collect();
+        let spoilt_one = csvs[n % csvs.len()];
+        for p in &files {
+            let bytes = std::fs::read(p).unwrap();
+            let out = if p == spoilt_one {
+                spoilt(&bytes, spoil, false)
+            } else {
+                Some(bytes)
+            };
+            if let Some(out) = out {
+                std::fs::write(copy.join(p.file_name().unwrap()), out).unwrap();
+            }
+        }
+        from = copy;
+    }
+    let result = import(&mut s, Source::Csv, &from, &opts, &Quiet);
     whole_or_refused(&mut s, result, &before, &what, |p| {
         let file = Path::new(&p.file);
         assert!(
-            file == path || file.starts_with(fixture(data)),
+            file == path || file.starts_with(&from),
             "{what}: a problem names neither the mapping nor a file of the data: {p}"
         );
         if file == path {
@@ -576,7 +609,8 @@ fn check_mapping(kind: BackendKind, m: usize, how: &MappingSpoil) {
 proptest! {
     #![proptest_config(fuzz_config(48))]
 
-    /// On SQLite, mappings spoilt a line at a time (48; `SALESORG_FUZZ_CASES=N` for more).
+    /// On SQLite, mappings spoilt a line at a time, or their datasets a file at a time
+    /// (48; `SALESORG_FUZZ_CASES=N` for more).
     #[test]
     fn a_spoilt_mapping_is_read_whole_or_refused_at_its_places(
         m in 0usize..MAPPINGS.len(),
