@@ -78,6 +78,56 @@ pub fn is_spreadsheet(path: &Path) -> bool {
 }
 
 /// A cell as the text a CSV export of the sheet would hold (see [`CsvFile::open_sheet`]).
+/// The most cells (rows from the first with a value to the last, by columns from A to the
+/// last with a value) read from one sheet: the sheet is laid out as a block of text, a
+/// byte or more a cell (a sheet of a million rows by a hundred columns is 100 MB or more).
+pub const MAX_SHEET_CELLS: u64 = 100_000_000;
+
+/// Adds a streamed cell to `cells` if it holds a value (as the reader's own grid takes
+/// them: a cell with a format and no value is not part of the table).
+fn push_cell(
+    cells: &mut Vec<calamine::Cell<calamine::Data>>,
+    c: calamine::Cell<calamine::DataRef<'_>>,
+) {
+    if !matches!(c.get_value(), calamine::DataRef::Empty) {
+        let pos = c.get_position();
+        cells.push(calamine::Cell::new(
+            pos,
+            calamine::Data::from(c.get_value().clone()),
+        ));
+    }
+}
+
+/// The first and last rows of `cells` (sorted by place) and the columns their text takes
+/// (from column A to the last with a value); 0, 0 and 0 for none.
+fn sheet_span(cells: &[calamine::Cell<calamine::Data>]) -> (u32, u32, u64) {
+    let rows = cells.first().zip(cells.last());
+    let (first, last) = rows.map_or((0, 0), |(a, z)| (a.get_position().0, z.get_position().0));
+    let cols = cells
+        .iter()
+        .map(|c| u64::from(c.get_position().1) + 1)
+        .max()
+        .unwrap_or(0);
+    (first, last, cols)
+}
+
+/// A cell's name as a sheet shows it (`XFD1048576` for row 1048575, column 16383 from 0).
+fn cell_name((row, col): (u32, u32)) -> String {
+    let mut letters = Vec::new();
+    let mut n = col + 1;
+    while n > 0 {
+        let d = (n - 1) % 26;
+        letters.push(b'A' + d as u8);
+        n = (n - 1) / 26;
+    }
+    letters.reverse();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&letters),
+        u64::from(row) + 1
+    )
+}
+
 fn cell_text(c: &calamine::Data) -> String {
     use calamine::Data;
     match c {
@@ -317,21 +367,87 @@ impl CsvFile {
                 .cloned()
                 .ok_or_else(|| Problem::file(&shown, "the workbook has no sheets"))?,
         };
-        let range = book
-            .worksheet_range(&name)
-            .map_err(|e| Problem::file(&shown, format!("sheet {name:?}: {e}")))?;
+        let bad = |e: &dyn std::fmt::Display| Problem::file(&shown, format!("sheet {name:?}: {e}"));
+        // the cells that hold a value, read one by one where the format allows (an .xlsx,
+        // .xlsm or .xlsb): the reader's own grid is every cell from the first to the last
+        // as one block, and one stray value at XFD1048576 made it ask for 550 GB and
+        // abort the process; an .xls or .ods is read whole when it is opened
+        let cells: Option<Vec<calamine::Cell<calamine::Data>>> = match &mut book {
+            calamine::Sheets::Xlsx(x) => {
+                let mut r = x.worksheet_cells_reader(&name).map_err(|e| bad(&e))?;
+                let mut cells = Vec::new();
+                while let Some(c) = r.next_cell().map_err(|e| bad(&e))? {
+                    push_cell(&mut cells, c);
+                }
+                Some(cells)
+            }
+            calamine::Sheets::Xlsb(x) => {
+                let mut r = x.worksheet_cells_reader(&name).map_err(|e| bad(&e))?;
+                let mut cells = Vec::new();
+                while let Some(c) = r.next_cell().map_err(|e| bad(&e))? {
+                    push_cell(&mut cells, c);
+                }
+                Some(cells)
+            }
+            _ => None,
+        };
         let mut text = Vec::new();
+        let line_base;
         {
             let mut w = csv::WriterBuilder::new()
                 .flexible(true)
                 .terminator(csv::Terminator::Any(b'\n'))
                 .from_writer(&mut text);
-            // (cells from column A, so that a column is named by its number in the sheet)
-            let before = range.start().map_or(0, |(_, col)| col as usize);
-            for row in range.rows() {
-                let blank = std::iter::repeat_n(String::new(), before);
-                w.write_record(blank.chain(row.iter().map(cell_text)))
-                    .map_err(|e| Problem::file(&shown, e.to_string()))?;
+            let mut write = |fields: &mut dyn Iterator<Item = String>| {
+                w.write_record(fields)
+                    .map_err(|e| Problem::file(&shown, e.to_string()))
+            };
+            match cells {
+                Some(mut cells) => {
+                    // (laid out from the cells themselves, each row from column A to the
+                    // last column with a value, as the reader's grid lays them out)
+                    cells.sort_by_key(calamine::Cell::get_position);
+                    let (first, last, cols) = sheet_span(&cells);
+                    let rows = u64::from(last - first) + 1;
+                    if cells.is_empty() {
+                        line_base = 0;
+                    } else if rows * cols > MAX_SHEET_CELLS {
+                        let far = cells
+                            .iter()
+                            .map(calamine::Cell::get_position)
+                            .max_by_key(|&(r, c)| (c, r))
+                            .unwrap_or_default();
+                        return Err(Problem::file(
+                            &shown,
+                            format!(
+                                "sheet {name:?} spans {rows} rows by {cols} columns (its cells with a value reach {}), more than the {MAX_SHEET_CELLS} cells salesorg reads from a sheet: delete what lies past the table, or save the table as CSV",
+                                cell_name(far)
+                            ),
+                        ));
+                    } else {
+                        line_base = u64::from(first);
+                        let mut at = cells.iter().peekable();
+                        let mut row = vec![String::new(); cols as usize];
+                        for r in first..=last {
+                            row.iter_mut().for_each(String::clear);
+                            while let Some(c) = at.next_if(|c| c.get_position().0 == r) {
+                                row[c.get_position().1 as usize] = cell_text(c.get_value());
+                            }
+                            write(&mut row.iter().cloned())?;
+                        }
+                    }
+                }
+                None => {
+                    let range = book.worksheet_range(&name).map_err(|e| bad(&e))?;
+                    line_base = range.start().map_or(0, |(row, _)| u64::from(row));
+                    // (cells from column A, so that a column is named by its number in the
+                    // sheet)
+                    let before = range.start().map_or(0, |(_, col)| col as usize);
+                    for row in range.rows() {
+                        let blank = std::iter::repeat_n(String::new(), before);
+                        write(&mut blank.chain(row.iter().map(cell_text)))?;
+                    }
+                }
             }
             w.flush()
                 .map_err(|e| Problem::file(&shown, e.to_string()))?;
@@ -349,7 +465,7 @@ impl CsvFile {
             notes: Vec::new(),
             skip_rows: Default::default(),
             ragged_rows: Default::default(),
-            line_base: range.start().map_or(0, |(row, _)| u64::from(row)),
+            line_base,
             by_record: true,
         };
         file.read_header()?;

@@ -495,13 +495,15 @@ const MAPPING_VALUES: [&str; 24] = [
     "'''a\nb'''",
 ];
 
-/// A mapping of a dataset in `fixtures/`, spoilt a line at a time.
-const MAPPINGS: [(&str, &str); 2] = [
+/// A mapping of a dataset in `fixtures/` (Superstore's a workbook), spoilt a line at a
+/// time.
+const MAPPINGS: [(&str, &str); 3] = [
     ("northwind.toml", "northwind"),
     (
         "adventureworks.toml",
         "adventureworks-reseller-sales-targets",
     ),
+    ("superstore.toml", "tableau-superstore"),
 ];
 
 /// How a mapping is spoilt: the value of its `n`th key set to one of [`MAPPING_VALUES`],
@@ -575,14 +577,16 @@ fn check_mapping(kind: BackendKind, m: usize, how: &MappingSpoil) {
             .map(|e| e.unwrap().path())
             .collect();
         files.sort();
-        let csvs: Vec<_> = files
+        // (not an .xls: its reader lays out every sheet as one block when it opens it,
+        // and a spoilt place can make that block gigabytes; see docs/importers/csv.md)
+        let data: Vec<_> = files
             .iter()
             .filter(|p| p.extension().is_some_and(|x| x == "csv"))
             .collect();
-        let spoilt_one = csvs[n % csvs.len()];
+        let spoilt_one = (!data.is_empty()).then(|| data[n % data.len()]);
         for p in &files {
             let bytes = std::fs::read(p).unwrap();
-            let out = if p == spoilt_one {
+            let out = if Some(p) == spoilt_one {
                 spoilt(&bytes, spoil, false)
             } else {
                 Some(bytes)
@@ -595,7 +599,8 @@ fn check_mapping(kind: BackendKind, m: usize, how: &MappingSpoil) {
     }
     let result = import(&mut s, Source::Csv, &from, &opts, &Quiet);
     whole_or_refused(&mut s, result, &before, &what, |p| {
-        let file = Path::new(&p.file);
+        // (a workbook's problem names its sheet: `Sample - Superstore.xls[Orders]`)
+        let file = Path::new(p.file.split('[').next().unwrap_or(&p.file));
         assert!(
             file == path || file.starts_with(&from),
             "{what}: a problem names neither the mapping nor a file of the data: {p}"

@@ -899,3 +899,30 @@ fn a_mappings_problems_with_its_files_settings_are_at_their_lines() {
         );
     }
 }
+
+/// A sheet whose last cell holds a value far past its table is refused, naming that cell,
+/// instead of laid out whole: the spreadsheet reader's grid of every cell from the first
+/// to XFD1048576 had asked for 550 GB and aborted the process (an upload on the web app
+/// took the server down with it). A cell there with a format and no value is no part of
+/// the table: its sheet imports.
+#[test]
+fn a_sheet_with_a_value_at_its_last_cell_is_refused_not_laid_out_whole() {
+    let dir = salesorg_store::testing::TempDir::new().unwrap();
+    let m = dir.path().join("m.toml");
+    let book = fixture("synthetic/sheets/far-cells.xlsx");
+    let body = |sheet: &str| {
+        format!(
+            "[[file]]\npath = \"far-cells.xlsx\"\nsheet = \"{sheet}\"\nrecord = \"person\"\n[file.columns]\nid = \"id\"\nname = \"name\"\n"
+        )
+    };
+    std::fs::write(&m, body("People")).unwrap();
+    let s = imported(salesorg_store::BackendKind::Sqlite, &m, &book);
+    let mut s = s;
+    assert_eq!(s.people().unwrap().len(), 2);
+    std::fs::write(&m, body("Stray")).unwrap();
+    let e = refused_through(m.clone(), &book);
+    assert!(
+        e.contains("far-cells.xlsx: sheet \"Stray\" spans 1048576 rows by 16384 columns (its cells with a value reach XFD1048576)"),
+        "{e}"
+    );
+}
