@@ -372,23 +372,20 @@ impl CsvFile {
         // .xlsm or .xlsb): the reader's own grid is every cell from the first to the last
         // as one block, and one stray value at XFD1048576 made it ask for 550 GB and
         // abort the process; an .xls or .ods is read whole when it is opened
+        // (the two formats' cell readers are of two types with the same methods)
+        macro_rules! streamed {
+            ($book:expr) => {{
+                let mut r = $book.worksheet_cells_reader(&name).map_err(|e| bad(&e))?;
+                let mut cells = Vec::new();
+                while let Some(c) = r.next_cell().map_err(|e| bad(&e))? {
+                    push_cell(&mut cells, c);
+                }
+                Some(cells)
+            }};
+        }
         let cells: Option<Vec<calamine::Cell<calamine::Data>>> = match &mut book {
-            calamine::Sheets::Xlsx(x) => {
-                let mut r = x.worksheet_cells_reader(&name).map_err(|e| bad(&e))?;
-                let mut cells = Vec::new();
-                while let Some(c) = r.next_cell().map_err(|e| bad(&e))? {
-                    push_cell(&mut cells, c);
-                }
-                Some(cells)
-            }
-            calamine::Sheets::Xlsb(x) => {
-                let mut r = x.worksheet_cells_reader(&name).map_err(|e| bad(&e))?;
-                let mut cells = Vec::new();
-                while let Some(c) = r.next_cell().map_err(|e| bad(&e))? {
-                    push_cell(&mut cells, c);
-                }
-                Some(cells)
-            }
+            calamine::Sheets::Xlsx(x) => streamed!(x),
+            calamine::Sheets::Xlsb(x) => streamed!(x),
             _ => None,
         };
         let mut text = Vec::new();
