@@ -902,8 +902,8 @@ fn a_mappings_problems_with_its_files_settings_are_at_their_lines() {
 
 /// A sheet whose last cell holds a value far past its table is refused, naming that cell,
 /// instead of laid out whole: the spreadsheet reader's grid of every cell from the first
-/// to XFD1048576 had asked for 550 GB and aborted the process (an upload on the web app
-/// took the server down with it). A cell there with a format and no value is no part of
+/// to XFD1048576 had asked for 550 GB and aborted the import's process (the web app's
+/// upload takes CSV files only). A cell there with a format and no value is no part of
 /// the table: its sheet imports.
 #[test]
 fn a_sheet_with_a_value_at_its_last_cell_is_refused_not_laid_out_whole() {
