@@ -111,8 +111,119 @@ fn sheet_span(cells: &[calamine::Cell<calamine::Data>]) -> (u32, u32, u64) {
     (first, last, cols)
 }
 
+/// The problem of a sheet of `rows` by `cols` cells, past [`MAX_SHEET_CELLS`], whose
+/// farthest cell with a value is `far` (row, column from 0).
+fn too_large(shown: &str, sheet: &str, rows: u64, cols: u64, far: (u64, u64)) -> Problem {
+    Problem::file(
+        shown,
+        format!(
+            "sheet {sheet:?} spans {rows} rows by {cols} columns (its cells with a value reach {}), more than the {MAX_SHEET_CELLS} cells salesorg reads from a sheet: delete what lies past the table, or save the table as CSV",
+            cell_name(far)
+        ),
+    )
+}
+
+/// A sheet's size as [`ods_sheet_sizes`] gives it: its name, its rows and columns, and its
+/// farthest cell with a value (row, column from 0).
+type SheetSize = (String, u64, u64, (u64, u64));
+
+/// Each sheet of the .ods workbook at `path`, with the rows (from the first with a value
+/// to the last) and columns (from A to the last with a value) its cells with a value span,
+/// and its farthest such cell: read from `content.xml`, counting the rows and cells a
+/// `number-rows-repeated` or `number-columns-repeated` stands for, without laying anything
+/// out. A cell with a value type or any content has a value.
+fn ods_sheet_sizes(path: &Path) -> Result<Vec<SheetSize>, String> {
+    use quick_xml::events::{BytesStart, Event};
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| e.to_string())?;
+    let content = zip.by_name("content.xml").map_err(|e| e.to_string())?;
+    let mut xml = quick_xml::Reader::from_reader(std::io::BufReader::new(content));
+    // (a number attribute, 1 where it is missing or not a number)
+    let repeat = |e: &BytesStart, key: &[u8]| -> u64 {
+        e.try_get_attribute(key)
+            .ok()
+            .flatten()
+            .and_then(|a| std::str::from_utf8(&a.value).ok()?.parse().ok())
+            .unwrap_or(1)
+    };
+    let mut out = Vec::new();
+    // the sheet: its name, its first and last rows and last column with a value, and the
+    // farthest cell; the place of the row and cell being read, and their repeats
+    // (its first and last rows with a value and the columns to its last, once it has one)
+    type Span = Option<(u64, u64, u64)>;
+    let mut sheet: Option<(String, Span, (u64, u64))> = None;
+    let (mut row, mut col, mut rows_rep, mut cell_rep) = (0u64, 0u64, 1u64, 1u64);
+    let mut buf = Vec::new();
+    loop {
+        let event = xml.read_event_into(&mut buf).map_err(|e| e.to_string())?;
+        let (start, empty) = match &event {
+            Event::Start(e) => (Some(e.clone()), false),
+            Event::Empty(e) => (Some(e.clone()), true),
+            _ => (None, false),
+        };
+        if let Some(e) = start {
+            match e.local_name().as_ref() {
+                b"table" => {
+                    let name = e
+                        .try_get_attribute("table:name")
+                        .ok()
+                        .flatten()
+                        .map(|a| String::from_utf8_lossy(&a.value).into_owned())
+                        .unwrap_or_default();
+                    sheet = Some((name, None, (0, 0)));
+                    row = 0;
+                }
+                b"table-row" => {
+                    rows_rep = repeat(&e, b"table:number-rows-repeated");
+                    col = 0;
+                    if empty {
+                        row += rows_rep;
+                    }
+                }
+                b"table-cell" | b"covered-table-cell" => {
+                    cell_rep = repeat(&e, b"table:number-columns-repeated");
+                    let valued = !empty
+                        || e.try_get_attribute("office:value-type")
+                            .ok()
+                            .flatten()
+                            .is_some();
+                    if valued && let Some((_, span, far)) = sheet.as_mut() {
+                        let (last_row, last_col) = (row + rows_rep - 1, col + cell_rep - 1);
+                        let (first, last, cols) = span.unwrap_or((row, last_row, 0));
+                        *span = Some((first.min(row), last.max(last_row), cols.max(last_col + 1)));
+                        if (last_col, last_row) > (far.1, far.0) {
+                            *far = (last_row, last_col);
+                        }
+                    }
+                    if empty {
+                        col += cell_rep;
+                    }
+                }
+                _ => {}
+            }
+        }
+        match &event {
+            Event::End(e) => match e.local_name().as_ref() {
+                b"table-cell" | b"covered-table-cell" => col += cell_rep,
+                b"table-row" => row += rows_rep,
+                b"table" => {
+                    if let Some((name, span, far)) = sheet.take() {
+                        let (rows, cols) = span.map_or((0, 0), |(a, z, c)| (z - a + 1, c));
+                        out.push((name, rows, cols, far));
+                    }
+                }
+                _ => {}
+            },
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    Ok(out)
+}
+
 /// A cell's name as a sheet shows it (`XFD1048576` for row 1048575, column 16383 from 0).
-fn cell_name((row, col): (u32, u32)) -> String {
+fn cell_name((row, col): (u64, u64)) -> String {
     let mut letters = Vec::new();
     let mut n = col + 1;
     while n > 0 {
@@ -121,11 +232,7 @@ fn cell_name((row, col): (u32, u32)) -> String {
         n = (n - 1) / 26;
     }
     letters.reverse();
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&letters),
-        u64::from(row) + 1
-    )
+    format!("{}{}", String::from_utf8_lossy(&letters), row + 1)
 }
 
 fn cell_text(c: &calamine::Data) -> String {
@@ -351,6 +458,20 @@ impl CsvFile {
     ) -> Result<CsvFile, Problem> {
         use calamine::Reader;
         let shown = path.display().to_string();
+        // (an .ods is read whole, every sheet as one block, when it is opened: each is
+        // sized first)
+        if path
+            .extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case("ods"))
+        {
+            for (sheet, rows, cols, far) in ods_sheet_sizes(path).map_err(|e| {
+                Problem::file(&shown, format!("cannot read it as a spreadsheet: {e}"))
+            })? {
+                if rows * cols > MAX_SHEET_CELLS {
+                    return Err(too_large(&shown, &sheet, rows, cols, far));
+                }
+            }
+        }
         let mut book = calamine::open_workbook_auto(path)
             .map_err(|e| Problem::file(&shown, format!("cannot read it as a spreadsheet: {e}")))?;
         let names = book.sheet_names();
@@ -414,13 +535,8 @@ impl CsvFile {
                             .map(calamine::Cell::get_position)
                             .max_by_key(|&(r, c)| (c, r))
                             .unwrap_or_default();
-                        return Err(Problem::file(
-                            &shown,
-                            format!(
-                                "sheet {name:?} spans {rows} rows by {cols} columns (its cells with a value reach {}), more than the {MAX_SHEET_CELLS} cells salesorg reads from a sheet: delete what lies past the table, or save the table as CSV",
-                                cell_name(far)
-                            ),
-                        ));
+                        let far = (u64::from(far.0), u64::from(far.1));
+                        return Err(too_large(&shown, &name, rows, cols, far));
                     } else {
                         line_base = u64::from(first);
                         let mut at = cells.iter().peekable();
