@@ -77,7 +77,6 @@ pub fn is_spreadsheet(path: &Path) -> bool {
     })
 }
 
-/// A cell as the text a CSV export of the sheet would hold (see [`CsvFile::open_sheet`]).
 /// The most cells (rows from the first with a value to the last, by columns from A to the
 /// last with a value) read from one sheet: the sheet is laid out as a block of text, a
 /// byte or more a cell (a sheet of a million rows by a hundred columns is 100 MB or more).
@@ -138,18 +137,20 @@ fn ods_sheet_sizes(path: &Path) -> Result<Vec<SheetSize>, String> {
     let mut zip = zip::ZipArchive::new(file).map_err(|e| e.to_string())?;
     let content = zip.by_name("content.xml").map_err(|e| e.to_string())?;
     let mut xml = quick_xml::Reader::from_reader(std::io::BufReader::new(content));
-    // (a number attribute, 1 where it is missing or not a number)
+    // (a repeat: 1 where it is missing, not a number or 0; the places it moves to are
+    // added without overflow, whatever a damaged file says)
     let repeat = |e: &BytesStart, key: &[u8]| -> u64 {
         e.try_get_attribute(key)
             .ok()
             .flatten()
             .and_then(|a| std::str::from_utf8(&a.value).ok()?.parse().ok())
-            .unwrap_or(1)
+            .unwrap_or(1u64)
+            .max(1)
     };
     let mut out = Vec::new();
-    // the sheet: its name, its first and last rows and last column with a value, and the
-    // farthest cell; the place of the row and cell being read, and their repeats
-    // (its first and last rows with a value and the columns to its last, once it has one)
+    // the sheet being read: its name, its first and last rows with a value and the columns
+    // to its last (once it has one), and its farthest cell; then the place of the row and
+    // cell being read, and their repeats
     type Span = Option<(u64, u64, u64)>;
     let mut sheet: Option<(String, Span, (u64, u64))> = None;
     let (mut row, mut col, mut rows_rep, mut cell_rep) = (0u64, 0u64, 1u64, 1u64);
@@ -177,7 +178,7 @@ fn ods_sheet_sizes(path: &Path) -> Result<Vec<SheetSize>, String> {
                     rows_rep = repeat(&e, b"table:number-rows-repeated");
                     col = 0;
                     if empty {
-                        row += rows_rep;
+                        row = row.saturating_add(rows_rep);
                     }
                 }
                 b"table-cell" | b"covered-table-cell" => {
@@ -188,15 +189,17 @@ fn ods_sheet_sizes(path: &Path) -> Result<Vec<SheetSize>, String> {
                             .flatten()
                             .is_some();
                     if valued && let Some((_, span, far)) = sheet.as_mut() {
-                        let (last_row, last_col) = (row + rows_rep - 1, col + cell_rep - 1);
+                        let last_row = row.saturating_add(rows_rep - 1);
+                        let last_col = col.saturating_add(cell_rep - 1);
                         let (first, last, cols) = span.unwrap_or((row, last_row, 0));
-                        *span = Some((first.min(row), last.max(last_row), cols.max(last_col + 1)));
+                        let cols = cols.max(last_col.saturating_add(1));
+                        *span = Some((first.min(row), last.max(last_row), cols));
                         if (last_col, last_row) > (far.1, far.0) {
                             *far = (last_row, last_col);
                         }
                     }
                     if empty {
-                        col += cell_rep;
+                        col = col.saturating_add(cell_rep);
                     }
                 }
                 _ => {}
@@ -204,11 +207,12 @@ fn ods_sheet_sizes(path: &Path) -> Result<Vec<SheetSize>, String> {
         }
         match &event {
             Event::End(e) => match e.local_name().as_ref() {
-                b"table-cell" | b"covered-table-cell" => col += cell_rep,
-                b"table-row" => row += rows_rep,
+                b"table-cell" | b"covered-table-cell" => col = col.saturating_add(cell_rep),
+                b"table-row" => row = row.saturating_add(rows_rep),
                 b"table" => {
                     if let Some((name, span, far)) = sheet.take() {
-                        let (rows, cols) = span.map_or((0, 0), |(a, z, c)| (z - a + 1, c));
+                        let (rows, cols) =
+                            span.map_or((0, 0), |(a, z, c)| ((z - a).saturating_add(1), c));
                         out.push((name, rows, cols, far));
                     }
                 }
@@ -225,16 +229,21 @@ fn ods_sheet_sizes(path: &Path) -> Result<Vec<SheetSize>, String> {
 /// A cell's name as a sheet shows it (`XFD1048576` for row 1048575, column 16383 from 0).
 fn cell_name((row, col): (u64, u64)) -> String {
     let mut letters = Vec::new();
-    let mut n = col + 1;
+    let mut n = col.saturating_add(1);
     while n > 0 {
         let d = (n - 1) % 26;
         letters.push(b'A' + d as u8);
         n = (n - 1) / 26;
     }
     letters.reverse();
-    format!("{}{}", String::from_utf8_lossy(&letters), row + 1)
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&letters),
+        row.saturating_add(1)
+    )
 }
 
+/// A cell as the text a CSV export of the sheet would hold (see [`CsvFile::open_sheet`]).
 fn cell_text(c: &calamine::Data) -> String {
     use calamine::Data;
     match c {
@@ -467,7 +476,7 @@ impl CsvFile {
             for (sheet, rows, cols, far) in ods_sheet_sizes(path).map_err(|e| {
                 Problem::file(&shown, format!("cannot read it as a spreadsheet: {e}"))
             })? {
-                if rows * cols > MAX_SHEET_CELLS {
+                if rows.saturating_mul(cols) > MAX_SHEET_CELLS {
                     return Err(too_large(&shown, &sheet, rows, cols, far));
                 }
             }
@@ -529,7 +538,7 @@ impl CsvFile {
                     let rows = u64::from(last - first) + 1;
                     if cells.is_empty() {
                         line_base = 0;
-                    } else if rows * cols > MAX_SHEET_CELLS {
+                    } else if rows.saturating_mul(cols) > MAX_SHEET_CELLS {
                         let far = cells
                             .iter()
                             .map(calamine::Cell::get_position)
@@ -891,6 +900,57 @@ pub enum RowItem<'r, 'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An .ods's sheets are sized from their rows and cells and the repeats they stand for,
+    /// empty ones no part of them; a repeat of 0, of no number or past any count (a damaged
+    /// file) is read without a panic, and a sheet reaching past every row is too large.
+    #[test]
+    fn an_ods_sheet_is_sized_from_its_repeats() {
+        use std::io::Write;
+        let cell = |v: &str| {
+            format!(
+                "<table:table-cell office:value-type=\"string\"><text:p>{v}</text:p></table:table-cell>"
+            )
+        };
+        let sheets = format!(
+            "<table:table table:name=\"A\"><table:table-row>{}{}</table:table-row>\
+             <table:table-row table:number-rows-repeated=\"3\"><table:table-cell table:number-columns-repeated=\"1000\"/></table:table-row>\
+             <table:table-row><table:table-cell table:number-columns-repeated=\"2\"/>{}</table:table-row></table:table>\
+             <table:table table:name=\"B\"><table:table-row table:number-rows-repeated=\"0\">{}</table:table-row>\
+             <table:table-row table:number-rows-repeated=\"x\"><table:table-cell table:number-columns-repeated=\"18446744073709551615\" office:value-type=\"float\"/></table:table-row>\
+             <table:table-row table:number-rows-repeated=\"18446744073709551615\">{}</table:table-row></table:table>",
+            cell("a"),
+            cell("b"),
+            cell("c"),
+            cell("d"),
+            cell("e"),
+        );
+        let content = format!(
+            "<office:document-content xmlns:office=\"urn:oasis:names:tc:opendocument:xmlns:office:1.0\" xmlns:table=\"urn:oasis:names:tc:opendocument:xmlns:table:1.0\" xmlns:text=\"urn:oasis:names:tc:opendocument:xmlns:text:1.0\"><office:body><office:spreadsheet>{sheets}</office:spreadsheet></office:body></office:document-content>"
+        );
+        let path = std::env::temp_dir().join(format!("salesorg-sized-{}.ods", std::process::id()));
+        {
+            let mut z = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+            z.start_file("content.xml", zip::write::SimpleFileOptions::default())
+                .unwrap();
+            z.write_all(content.as_bytes()).unwrap();
+            z.finish().unwrap();
+        }
+        let sizes = ods_sheet_sizes(&path);
+        std::fs::remove_file(&path).unwrap();
+        let sizes = sizes.unwrap();
+        // A: "a", "b" on row 1, three empty rows, "c" at C5: 5 rows by 3 columns
+        assert_eq!(sizes[0], ("A".to_owned(), 5, 3, (4, 2)));
+        // B: rows and cells past any count, added without overflow: too large
+        let (name, rows, cols, _) = &sizes[1];
+        assert_eq!(name, "B");
+        assert!(
+            rows.saturating_mul(*cols) > MAX_SHEET_CELLS,
+            "{rows} {cols}"
+        );
+        assert!(!cell_name((u64::MAX, u64::MAX)).is_empty());
+        assert_eq!(cell_name((1_048_575, 16_383)), "XFD1048576");
+    }
 
     /// Date cells come out to the nearest second (10:00 is stored a hair before it), a
     /// whole day as a bare date, and a day Excel has but no calendar does as its serial.
