@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use crate::problem::Problem;
 
+mod xls;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Encoding {
     /// UTF-8, or UTF-16 when the file starts with a UTF-16 BOM.
@@ -465,7 +467,6 @@ impl CsvFile {
         sheet: Option<&str>,
         opts: &CsvOptions,
     ) -> Result<CsvFile, Problem> {
-        use calamine::Reader;
         let shown = path.display().to_string();
         // (an .ods is read whole, every sheet as one block, when it is opened: each is
         // sized first)
@@ -481,23 +482,67 @@ impl CsvFile {
                 }
             }
         }
+        // (an .xls is read whole when it is opened, trusting its own sizes and chains:
+        // it is checked first)
+        if path
+            .extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case("xls"))
+        {
+            let bytes = std::fs::read(path).map_err(|e| open_err(&shown, e))?;
+            if let Some(why) = xls::refusal(&bytes) {
+                return Err(Problem::file(
+                    &shown,
+                    format!("cannot read it as a spreadsheet: {why}"),
+                ));
+            }
+        }
+        // (the spreadsheet reader indexes a damaged file's records as they say, and can
+        // panic on one: that is the file's problem, not the process's)
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Self::read_sheet(path, &shown, sheet, opts)
+        }))
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(Problem::file(
+                &shown,
+                format!("cannot read it as a spreadsheet: the file is damaged (the reader failed: {what})"),
+            ))
+        })
+    }
+
+    /// [`CsvFile::open_sheet`] once the workbook has been checked.
+    fn read_sheet(
+        path: &Path,
+        shown: &str,
+        sheet: Option<&str>,
+        opts: &CsvOptions,
+    ) -> Result<CsvFile, Problem> {
+        use calamine::Reader;
         let mut book = calamine::open_workbook_auto(path)
-            .map_err(|e| Problem::file(&shown, format!("cannot read it as a spreadsheet: {e}")))?;
+            .map_err(|e| Problem::file(shown, format!("cannot read it as a spreadsheet: {e}")))?;
         let names = book.sheet_names();
         let name = match sheet {
             Some(s) if names.iter().any(|n| n == s) => s.to_owned(),
             Some(s) => {
                 return Err(Problem::file(
-                    &shown,
-                    format!("has no sheet {s:?}; its sheets are {}", names.join(", ")),
+                    shown,
+                    if names.is_empty() {
+                        format!("has no sheet {s:?}; it has no sheets")
+                    } else {
+                        format!("has no sheet {s:?}; its sheets are {}", names.join(", "))
+                    },
                 ));
             }
             None => names
                 .first()
                 .cloned()
-                .ok_or_else(|| Problem::file(&shown, "the workbook has no sheets"))?,
+                .ok_or_else(|| Problem::file(shown, "the workbook has no sheets"))?,
         };
-        let bad = |e: &dyn std::fmt::Display| Problem::file(&shown, format!("sheet {name:?}: {e}"));
+        let bad = |e: &dyn std::fmt::Display| Problem::file(shown, format!("sheet {name:?}: {e}"));
         // the cells that hold a value, read one by one where the format allows (an .xlsx,
         // .xlsm or .xlsb): the reader's own grid is every cell from the first to the last
         // as one block, and one stray value at XFD1048576 made it ask for 550 GB and
@@ -527,7 +572,7 @@ impl CsvFile {
                 .from_writer(&mut text);
             let mut write = |fields: &mut dyn Iterator<Item = String>| {
                 w.write_record(fields)
-                    .map_err(|e| Problem::file(&shown, e.to_string()))
+                    .map_err(|e| Problem::file(shown, e.to_string()))
             };
             match cells {
                 Some(mut cells) => {
@@ -545,7 +590,7 @@ impl CsvFile {
                             .max_by_key(|&(r, c)| (c, r))
                             .unwrap_or_default();
                         let far = (u64::from(far.0), u64::from(far.1));
-                        return Err(too_large(&shown, &name, rows, cols, far));
+                        return Err(too_large(shown, &name, rows, cols, far));
                     } else {
                         line_base = u64::from(first);
                         let mut at = cells.iter().peekable();
@@ -571,8 +616,7 @@ impl CsvFile {
                     }
                 }
             }
-            w.flush()
-                .map_err(|e| Problem::file(&shown, e.to_string()))?;
+            w.flush().map_err(|e| Problem::file(shown, e.to_string()))?;
         }
         let mut file = CsvFile {
             name: format!("{shown}[{name}]"),

@@ -904,7 +904,8 @@ fn a_mappings_problems_with_its_files_settings_are_at_their_lines() {
 /// instead of laid out whole: the spreadsheet reader's grid of every cell from the first
 /// to XFD1048576 had asked for 550 GB and aborted the import's process (the web app's
 /// upload takes CSV files only). A cell there with a format and no value is no part of
-/// the table: its sheet imports.
+/// the table: its sheet imports. An .ods or .xls workbook, which the reader opens whole, is
+/// sized first.
 #[test]
 fn a_sheet_with_a_value_at_its_last_cell_is_refused_not_laid_out_whole() {
     let dir = salesorg_store::testing::TempDir::new().unwrap();
@@ -927,17 +928,26 @@ fn a_sheet_with_a_value_at_its_last_cell_is_refused_not_laid_out_whole() {
     // an .ods, which the reader opens whole: sized first, its repeats counted (the Stray
     // sheet's value had made the reader ask for 8 GB as it opened the workbook); a sheet
     // that ends in repeats of empty cells, as LibreOffice writes every sheet, imports
-    let ods = |name: &str, sheet: &str| {
+    let other = |name: &str, sheet: &str| {
         std::fs::write(&m, body(sheet).replace("far-cells.xlsx", name)).unwrap();
         fixture(&format!("synthetic/sheets/{name}"))
     };
-    let book = ods("unused-rows.ods", "People");
+    let book = other("unused-rows.ods", "People");
     let mut s = imported(salesorg_store::BackendKind::Sqlite, &m, &book);
     assert_eq!(s.people().unwrap().len(), 2);
-    let book = ods("far-cells.ods", "People");
+    let book = other("far-cells.ods", "People");
     let e = refused_through(m.clone(), &book);
     assert!(
         e.contains("far-cells.ods: sheet \"Stray\" spans 1048576 rows by 16384 columns (its cells with a value reach XFD1048576)"),
+        "{e}"
+    );
+    // an .xls, which the reader also opens whole, trusting its records: a damaged one
+    // whose number claims column 65536 (an .xls sheet has 256) had made it ask for 137 GB
+    // and abort; checked first, whichever sheet is read
+    let book = other("far-cells.xls", "People");
+    let e = refused_through(m.clone(), &book);
+    assert!(
+        e.contains("far-cells.xls: cannot read it as a spreadsheet: the file is damaged: the cells of sheet \"Stray\" span 65536 rows by 65536 columns (they reach CRXP65536), more than the 65536 rows by 256 columns an .xls sheet holds"),
         "{e}"
     );
 }
