@@ -1668,14 +1668,19 @@ fn run_loader<'s>(
             }
             failed.map_or(Ok(()), |e| Err(e.into()))
         });
-        let parsed = match source {
-            Source::Maven => maven::load(&mut loader, path),
-            Source::Salesforce => salesforce::load(&mut loader, path, opts),
-            Source::Hubspot => hubspot::load(&mut loader, path, opts),
-            Source::Csv => mapped::load(&mut loader, path, opts),
-            Source::Salesorg => native::load(&mut loader, path, opts),
-        };
-        let flushed = loader.maybe_flush(true);
+        // (a panic while reading still closes the channel, or the writer would wait for
+        // more chunks, and the scope for the writer, for ever; it goes on once the writer
+        // has finished)
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let parsed = match source {
+                Source::Maven => maven::load(&mut loader, path),
+                Source::Salesforce => salesforce::load(&mut loader, path, opts),
+                Source::Hubspot => hubspot::load(&mut loader, path, opts),
+                Source::Csv => mapped::load(&mut loader, path, opts),
+                Source::Salesorg => native::load(&mut loader, path, opts),
+            };
+            parsed.and(loader.maybe_flush(true))
+        }));
         loader.pipe = None; // closes the channel: the writer finishes
         let written = writer.join().unwrap_or_else(|_| {
             Err(EngineError::Io {
@@ -1683,7 +1688,10 @@ fn run_loader<'s>(
                 reason: "the writer thread failed".into(),
             })
         });
-        parsed.and(flushed).and(written)
+        match read {
+            Ok(parsed) => parsed.and(written),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     });
     streamed?;
     let read = started.elapsed();
