@@ -557,10 +557,21 @@ fn options(m: &FileMap) -> std::result::Result<CsvOptions, (&'static str, String
     })
 }
 
-fn paths(m: &FileMap) -> Vec<String> {
-    match &m.path {
+/// The files an entry reads: at least one, and one for a lookup (which is read as one
+/// table); the problem, at its `path`, otherwise.
+fn paths(m: &FileMap, lookup: bool) -> std::result::Result<Vec<String>, String> {
+    let v = match &m.path {
         Paths::One(p) => vec![p.clone()],
         Paths::Many(v) => v.clone(),
+    };
+    match v.len() {
+        0 => Err("path: names no file".into()),
+        1 => Ok(v),
+        n if lookup => Err(format!(
+            "path: a lookup reads one file, and this names {n}: {}",
+            v.join(", ")
+        )),
+        _ => Ok(v),
     }
 }
 
@@ -671,7 +682,13 @@ pub fn load(l: &mut Loader<'_>, path: &Path, opts: &ImportOptions) -> Result<()>
                 continue;
             }
         };
-        let p = base.join(&paths(m)[0]);
+        let p = match paths(m, true) {
+            Ok(v) => base.join(&v[0]),
+            Err(e) => {
+                l.fatal(at_entry(k, Some("path"), e));
+                continue;
+            }
+        };
         match open_file(&p, m, &o) {
             Ok(f) => {
                 l.notes.extend(f.notes.iter().cloned());
@@ -770,7 +787,14 @@ pub fn load(l: &mut Loader<'_>, path: &Path, opts: &ImportOptions) -> Result<()>
                 continue;
             }
         };
-        for rel in paths(m) {
+        let files = match paths(m, false) {
+            Ok(v) => v,
+            Err(e) => {
+                l.fatal(at_entry(k, Some("path"), e));
+                continue;
+            }
+        };
+        for rel in files {
             let p = base.join(&rel);
             let f = match open_file(&p, m, &o) {
                 Ok(f) => f,

@@ -351,6 +351,41 @@ fn a_lookup_naming_a_value_column_its_file_lacks_is_refused() {
     );
 }
 
+/// An entry's `path` names at least one file, and a lookup's exactly one (a lookup with
+/// `path = []` had panicked the import, and one of two files had read only the first):
+/// refused at the `path` key.
+#[test]
+fn a_path_of_no_file_or_a_lookup_of_two_is_refused_at_its_line() {
+    let dir = salesorg_store::testing::TempDir::new().unwrap();
+    std::fs::write(dir.path().join("p.csv"), "id,boss\n1,\n2,1\n").unwrap();
+    std::fs::write(dir.path().join("t.csv"), "who,title\n1,CRO\n").unwrap();
+    let m = dir.path().join("m.toml");
+    let person = "[[file]]\npath = \"p.csv\"\nrecord = \"person\"\n[file.columns]\nid = \"id\"\nmanager = \"boss\"\n";
+    let titled =
+        "title = { lookup = \"titles\", key = \"who\", from = \"id\", value_column = \"title\" }\n";
+    let cases = [
+        (
+            format!("[[file]]\nname = \"titles\"\npath = []\n\n{person}{titled}"),
+            "m.toml:3:1: path: names no file",
+        ),
+        (
+            format!(
+                "[[file]]\nname = \"titles\"\npath = [\"t.csv\", \"t.csv\"]\n\n{person}{titled}"
+            ),
+            "m.toml:3:1: path: a lookup reads one file, and this names 2: t.csv, t.csv",
+        ),
+        (
+            "[[file]]\npath = []\nrecord = \"person\"\n[file.columns]\nid = \"id\"\n".to_owned(),
+            "m.toml:2:1: path: names no file",
+        ),
+    ];
+    for (text, why) in cases {
+        std::fs::write(&m, &text).unwrap();
+        let e = refused_through(m.clone(), dir.path());
+        assert!(e.contains(why), "expected {why} in:\n{e}");
+    }
+}
+
 /// Leads through a mapping: a wall time without a zone is the organisation's (its local
 /// date the date as written), a lookup's `default` stands in where no row has the key
 /// (`""`: left empty), and a lookup without one is still an error.
