@@ -240,6 +240,42 @@ fn killing_an_import_leaves_the_store_as_it_was_and_it_can_run_again() {
     }
 }
 
+/// A workbook the spreadsheet reader panics on (a defined name whose formula claims more
+/// bytes than its record) is refused as the file's problem, exit code 2, with no "thread
+/// panicked" text above it.
+#[test]
+fn a_workbook_the_reader_fails_on_is_refused_without_a_panic_on_standard_error() {
+    let (dir, db) = temp_store();
+    let book = dir.path().join("book.xls");
+    std::fs::copy(fixture("synthetic/sheets/bad-name.xls"), &book).unwrap();
+    let map = dir.path().join("m.toml");
+    std::fs::write(
+        &map,
+        "[[file]]\npath = \"book.xls\"\nsheet = \"People\"\nrecord = \"person\"\n[file.columns]\nid = \"id\"\nname = \"name\"\n",
+    )
+    .unwrap();
+    let import = [
+        "--db",
+        &db,
+        "import",
+        "csv",
+        dir.path().to_str().unwrap(),
+        "--mapping",
+        map.to_str().unwrap(),
+    ];
+    let o = run(&import);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(
+            "book.xls: cannot read it as a spreadsheet: the file is damaged (the reader failed: "
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!err.contains("RUST_BACKTRACE"), "{err}");
+}
+
 /// A temporary folder and the path of a store in it (created by the first command).
 fn temp_store() -> (TempDir, String) {
     let dir = TempDir::new().unwrap();

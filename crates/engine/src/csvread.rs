@@ -228,6 +228,32 @@ fn ods_sheet_sizes(path: &Path) -> Result<Vec<SheetSize>, String> {
     Ok(out)
 }
 
+thread_local! {
+    /// Whether this thread is in [`caught_quietly`].
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, catching a panic in it without the panic hook's message on standard error:
+/// the spreadsheet reader's panic on a damaged file is reported as the file's problem, and
+/// a "thread panicked" line above that problem would read as salesorg's crash. The hook
+/// that keeps quiet (set once, the first time) hands every other panic to the hook it
+/// replaced.
+fn caught_quietly<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET.with(|q| q.replace(true));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(was));
+    r
+}
+
 /// A cell's name as a sheet shows it (`XFD1048576` for row 1048575, column 16383 from 0).
 fn cell_name((row, col): (u64, u64)) -> String {
     let mut letters = Vec::new();
@@ -498,10 +524,7 @@ impl CsvFile {
         }
         // (the spreadsheet reader indexes a damaged file's records as they say, and can
         // panic on one: that is the file's problem, not the process's)
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            Self::read_sheet(path, &shown, sheet, opts)
-        }))
-        .unwrap_or_else(|panic| {
+        caught_quietly(|| Self::read_sheet(path, &shown, sheet, opts)).unwrap_or_else(|panic| {
             let what = panic
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_owned())
