@@ -451,10 +451,27 @@ fn check_sheets(stream: &[u8]) -> Checked<()> {
 mod tests {
     use super::*;
 
-    /// A compound file of 512-byte sectors: sector 0 is the allocation table, sector 1
-    /// the directory, and `stream` (at least 4096 bytes) from sector 2 on, as "Workbook".
+    /// A compound file of 512-byte sectors holding `stream` as "Workbook": sector 0 is the
+    /// allocation table, sector 1 the directory; a stream of 4096 bytes or more from
+    /// sector 2 on, a shorter one in the mini stream (its table sector 2, the mini stream
+    /// from sector 3 on, as the root entry's chain).
     fn compound(stream: &[u8]) -> Vec<u8> {
-        let n = stream.len().div_ceil(512) as u32;
+        let mini = stream.len() < 4096;
+        // (the sectors after the directory: the mini table and the mini stream, or the
+        // stream)
+        let body: Vec<u8> = if mini {
+            let k = stream.len().div_ceil(64);
+            let mut table = vec![0xFFFF_FFFFu32; 128];
+            for i in 0..k {
+                table[i] = if i + 1 == k { ENDOFCHAIN } else { i as u32 + 1 };
+            }
+            let mut b: Vec<u8> = table.iter().flat_map(|v| v.to_le_bytes()).collect();
+            b.extend(stream);
+            b
+        } else {
+            stream.to_vec()
+        };
+        let n = body.len().div_ceil(512) as u32;
         let mut h = vec![0u8; 512];
         h[..8].copy_from_slice(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]);
         h[26..28].copy_from_slice(&3u16.to_le_bytes());
@@ -464,7 +481,9 @@ mod tests {
         h[44..48].copy_from_slice(&1u32.to_le_bytes());
         h[48..52].copy_from_slice(&1u32.to_le_bytes());
         h[56..60].copy_from_slice(&4096u32.to_le_bytes());
-        h[60..64].copy_from_slice(&ENDOFCHAIN.to_le_bytes());
+        let (mini_start, mini_len) = if mini { (2u32, 1u32) } else { (ENDOFCHAIN, 0) };
+        h[60..64].copy_from_slice(&mini_start.to_le_bytes());
+        h[64..68].copy_from_slice(&mini_len.to_le_bytes());
         h[68..72].copy_from_slice(&ENDOFCHAIN.to_le_bytes());
         for i in 0..109 {
             let id: u32 = if i == 0 { 0 } else { 0xFFFF_FFFF };
@@ -473,8 +492,17 @@ mod tests {
         let mut fat = vec![0xFFFF_FFFFu32; 128];
         fat[0] = 0xFFFF_FFFD;
         fat[1] = ENDOFCHAIN;
-        for i in 0..n {
-            fat[2 + i as usize] = if i + 1 == n { ENDOFCHAIN } else { 3 + i };
+        // (the stream's chain, or the mini table's sector and the mini stream's chain)
+        let chains: Vec<(u32, u32)> = if mini {
+            vec![(2, 1), (3, n - 1)]
+        } else {
+            vec![(2, n)]
+        };
+        for (from, len) in chains {
+            for i in 0..len {
+                let id = from + i;
+                fat[id as usize] = if i + 1 == len { ENDOFCHAIN } else { id + 1 };
+            }
         }
         let mut out = h;
         out.extend(fat.iter().flat_map(|v| v.to_le_bytes()));
@@ -491,10 +519,16 @@ mod tests {
             dir[at + 116..at + 120].copy_from_slice(&start.to_le_bytes());
             dir[at + 120..at + 124].copy_from_slice(&len.to_le_bytes());
         };
-        entry(0, "Root Entry", 5, ENDOFCHAIN, 0);
-        entry(128, "Workbook", 2, 2, stream.len() as u32);
+        if mini {
+            let k = stream.len().div_ceil(64) as u32;
+            entry(0, "Root Entry", 5, 3, k * 64);
+            entry(128, "Workbook", 2, 0, stream.len() as u32);
+        } else {
+            entry(0, "Root Entry", 5, ENDOFCHAIN, 0);
+            entry(128, "Workbook", 2, 2, stream.len() as u32);
+        }
         out.extend(dir);
-        out.extend(stream);
+        out.extend(body);
         out.resize(512 + 512 * (2 + n as usize), 0);
         out
     }
@@ -509,6 +543,15 @@ mod tests {
     /// A workbook stream of one sheet, "S", whose records are `cells` (a BOF and EOF
     /// around each part, padded to 4096 bytes with a record the reader skips).
     fn workbook(cells: &[Vec<u8>]) -> Vec<u8> {
+        let mut s = small_workbook(cells);
+        while s.len() < 4096 {
+            s.extend(record(0x0001, &[0; 100]));
+        }
+        s
+    }
+
+    /// [`workbook`] unpadded (kept in the mini stream).
+    fn small_workbook(cells: &[Vec<u8>]) -> Vec<u8> {
         let bof = record(0x0809, &[0, 6, 5, 0, 0, 0, 0, 0]);
         let globals_len = bof.len() + (4 + 9) + 4;
         let mut s = bof.clone();
@@ -523,9 +566,6 @@ mod tests {
             s.extend(c);
         }
         s.extend(record(0x000A, &[]));
-        while s.len() < 4096 {
-            s.extend(record(0x0001, &[0; 100]));
-        }
         s
     }
 
@@ -548,6 +588,34 @@ mod tests {
         assert_eq!(x.sheet_names(), vec!["S".to_owned()]);
         let range = x.worksheet_range("S").expect("reads");
         assert_eq!(range.get_size(), (10, 4));
+    }
+
+    #[test]
+    fn a_workbook_in_the_mini_stream_passes_and_a_loop_in_its_chain_is_refused() {
+        use calamine::Reader;
+        let book = compound(&small_workbook(&[number(0, 0), number(4, 2)]));
+        assert_eq!(refusal(&book), None);
+        let mut x = calamine::Xls::new(std::io::Cursor::new(book.clone())).expect("opens");
+        assert_eq!(x.worksheet_range("S").expect("reads").get_size(), (5, 3));
+        // the mini table (sector 2, after the header and two sectors) sends the stream's
+        // second mini sector back to its first
+        let mut looped = book.clone();
+        let at = 512 + 2 * 512 + 4;
+        looped[at..at + 4].copy_from_slice(&0u32.to_le_bytes());
+        assert_eq!(
+            refusal(&looped).as_deref(),
+            Some("the file is damaged: the chain of sectors of stream \"Workbook\" loops")
+        );
+        // or past the mini stream's end
+        let mut past = book.clone();
+        past[at..at + 4].copy_from_slice(&100u32.to_le_bytes());
+        assert_eq!(
+            refusal(&past).as_deref(),
+            Some("the file is damaged: mini sector 100 lies past the end of the mini stream")
+        );
+        // cells past the grid, read through the mini stream
+        let far = compound(&small_workbook(&[number(0, 0), number(65_535, 65_535)]));
+        assert!(refusal(&far).is_some_and(|w| w.contains("65536 rows by 65536 columns")));
     }
 
     #[test]
