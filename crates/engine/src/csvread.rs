@@ -79,6 +79,43 @@ pub fn is_spreadsheet(path: &Path) -> bool {
     })
 }
 
+/// What a file named as a workbook ([`is_spreadsheet`]) holds, by its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holds {
+    /// A workbook (a compound file, as an .xls is, or a ZIP file, as the others are), or
+    /// bytes the spreadsheet reader is left to name.
+    Workbook,
+    /// Text: UTF-16 with a BOM, or bytes without a NUL in the first 4 KB that are not
+    /// markup; whether its first line holds a tab.
+    Text(bool),
+    /// A web page or XML (its first character other than a BOM or white space is `<`).
+    Markup,
+}
+
+/// What the file at `path`, named as a workbook, holds (see [`Holds`]); a file that cannot
+/// be read is left to the reader ([`Holds::Workbook`]) to say so.
+pub fn holds(path: &Path) -> Holds {
+    let mut head = Vec::with_capacity(4096);
+    let read = File::open(path).and_then(|f| f.take(4096).read_to_end(&mut head));
+    if read.is_err() {
+        return Holds::Workbook;
+    }
+    const OLE: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    if head.starts_with(&OLE) || head.starts_with(b"PK\x03\x04") {
+        return Holds::Workbook;
+    }
+    let line_has_tab = |b: &[u8]| b.iter().take_while(|&&c| c != b'\n').any(|&c| c == b'\t');
+    if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+        return Holds::Text(line_has_tab(&head));
+    }
+    let body = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head);
+    match body.iter().find(|c| !c.is_ascii_whitespace()) {
+        Some(b'<') => Holds::Markup,
+        _ if body.contains(&0) => Holds::Workbook,
+        _ => Holds::Text(line_has_tab(body)),
+    }
+}
+
 /// The most cells (rows from the first with a value to the last, by columns from A to the
 /// last with a value) read from one sheet: the sheet is laid out as a block of text, a
 /// byte or more a cell (a sheet of a million rows by a hundred columns is 100 MB or more).
@@ -470,16 +507,44 @@ impl CsvFile {
     }
 
     /// A spreadsheet's sheet ([`CsvFile::open_sheet`]; the first when `sheet` is `None`) or a
-    /// CSV file ([`CsvFile::open`]), by the path's extension ([`is_spreadsheet`]).
+    /// CSV file ([`CsvFile::open`]), by the path's extension ([`is_spreadsheet`]). A file
+    /// named as a workbook that holds text (a tab-separated export saved as `.xls`, as SAP
+    /// and older CRMs write them) is read as text, tab-separated when its first line holds
+    /// a tab, and said so; one that holds a web page or XML is refused, saying what it is.
     pub fn open_any(
         path: &Path,
         sheet: Option<&str>,
         opts: &CsvOptions,
     ) -> Result<CsvFile, Problem> {
-        if is_spreadsheet(path) {
-            CsvFile::open_sheet(path, sheet, opts)
-        } else {
-            CsvFile::open(path, opts)
+        if !is_spreadsheet(path) {
+            return CsvFile::open(path, opts);
+        }
+        let shown = path.display().to_string();
+        match holds(path) {
+            Holds::Workbook => CsvFile::open_sheet(path, sheet, opts),
+            Holds::Markup => Err(Problem::file(
+                &shown,
+                "is a web page or XML saved under a workbook's name (as some systems' \"export to Excel\" writes one), not a workbook: open it in Excel and save it as .xlsx, or export CSV",
+            )),
+            Holds::Text(tabs) => {
+                let mut o = opts.clone();
+                if tabs && o.delimiter == b',' {
+                    o.delimiter = b'\t';
+                }
+                let mut f = CsvFile::open(path, &o)?;
+                let read_as = match o.delimiter {
+                    b'\t' => "tab-separated".to_owned(),
+                    b',' => "comma-separated".to_owned(),
+                    d => format!("{:?}-separated", char::from(d)),
+                };
+                let unused = sheet.map_or(String::new(), |s| {
+                    format!(" (the mapping's sheet {s:?} does not apply)")
+                });
+                f.notes.push(format!(
+                    "{shown}: text, not a workbook: read as {read_as} text{unused}"
+                ));
+                Ok(f)
+            }
         }
     }
 
@@ -1017,6 +1082,28 @@ mod tests {
         );
         assert!(!cell_name((u64::MAX, u64::MAX)).is_empty());
         assert_eq!(cell_name((1_048_575, 16_383)), "XFD1048576");
+    }
+
+    #[test]
+    fn what_a_file_named_as_a_workbook_holds_is_told_by_its_first_bytes() {
+        let cases: [(&[u8], Holds); 9] = [
+            (
+                &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0],
+                Holds::Workbook,
+            ),
+            (b"PK\x03\x04rest", Holds::Workbook),
+            (b"id\tname\nana\tAna\n", Holds::Text(true)),
+            (b"id,name\nana\tAna\n", Holds::Text(false)),
+            (b"\xEF\xBB\xBF \r\n<!DOCTYPE html>", Holds::Markup),
+            (b"<?xml version=\"1.0\"?><Workbook>", Holds::Markup),
+            (&[0xFF, 0xFE, b'i', 0, b'd', 0, b'\t', 0], Holds::Text(true)),
+            (b"id,name\n\x00\x01", Holds::Workbook),
+            (b"", Holds::Text(false)),
+        ];
+        for (bytes, want) in cases {
+            let (_dir, p) = write("f.xls", bytes);
+            assert_eq!(holds(&p), want, "{bytes:?}");
+        }
     }
 
     /// Date cells come out to the nearest second (10:00 is stored a hair before it), a

@@ -462,8 +462,8 @@ mod tests {
         let body: Vec<u8> = if mini {
             let k = stream.len().div_ceil(64);
             let mut table = vec![0xFFFF_FFFFu32; 128];
-            for i in 0..k {
-                table[i] = if i + 1 == k { ENDOFCHAIN } else { i as u32 + 1 };
+            for (i, next) in table.iter_mut().enumerate().take(k) {
+                *next = if i + 1 == k { ENDOFCHAIN } else { i as u32 + 1 };
             }
             let mut b: Vec<u8> = table.iter().flat_map(|v| v.to_le_bytes()).collect();
             b.extend(stream);

@@ -408,14 +408,16 @@ fn atom(
 /// Opens a mapped file: a sheet of a spreadsheet, or a CSV file.
 fn open_file(p: &Path, m: &FileMap, o: &CsvOptions) -> std::result::Result<CsvFile, Problem> {
     let name = p.display().to_string();
-    let book = crate::csvread::is_spreadsheet(p);
+    let named_book = crate::csvread::is_spreadsheet(p);
+    // (text saved under a workbook's name is read as text, with its delimiter and encoding)
+    let book = named_book && crate::csvread::holds(p) == crate::csvread::Holds::Workbook;
     if book && (m.delimiter.is_some() || m.encoding.is_some()) {
         return Err(Problem::file(
             &name,
             "a spreadsheet has no delimiter or encoding to set; `sheet` names the sheet",
         ));
     }
-    if let (false, Some(sh)) = (book, &m.sheet) {
+    if let (false, Some(sh)) = (named_book, &m.sheet) {
         return Err(Problem::file(
             &name,
             format!(

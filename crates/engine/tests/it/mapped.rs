@@ -351,6 +351,59 @@ fn a_lookup_naming_a_value_column_its_file_lacks_is_refused() {
     );
 }
 
+/// A file named as a workbook that holds text (a tab-separated export saved as `.xls`, as
+/// SAP and older CRMs write them; UTF-16 as Excel's "Unicode Text") is read as text, and
+/// the import says so; one that holds a web page is refused saying what it is (both had
+/// been refused with the reader's "failed to fill whole buffer").
+#[test]
+fn text_or_a_web_page_under_a_workbooks_name_is_read_or_named_for_what_it_is() {
+    let dir = salesorg_store::testing::TempDir::new().unwrap();
+    let m = dir.path().join("m.toml");
+    let body = |file: &str| {
+        format!(
+            "[[file]]\npath = \"{file}\"\nsheet = \"People\"\nrecord = \"person\"\n[file.columns]\nid = \"id\"\nname = \"name\"\n"
+        )
+    };
+    let text = "id\tname\nana\tAna Lima\nbob\tBob Stone, Jr.\n";
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    for (file, bytes) in [
+        ("people.xls", text.as_bytes().to_vec()),
+        ("people.xlsx", utf16),
+    ] {
+        std::fs::write(dir.path().join(file), bytes).unwrap();
+        std::fs::write(&m, body(file)).unwrap();
+        let mut s = fresh(salesorg_store::BackendKind::Sqlite);
+        let opts = ImportOptions {
+            mapping: Some(m.clone()),
+            ..Default::default()
+        };
+        let sum = import(&mut s, Source::Csv, dir.path(), &opts, &Quiet)
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let names: Vec<String> = s.people().unwrap().into_iter().map(|p| p.name).collect();
+        assert_eq!(names, ["Ana Lima", "Bob Stone, Jr."], "{file}");
+        assert!(
+            sum.notes.iter().any(|n| n.ends_with(&format!(
+                "{file}: text, not a workbook: read as tab-separated text (the mapping's sheet \"People\" does not apply)"
+            ))),
+            "{file}: {:?}",
+            sum.notes
+        );
+        std::fs::remove_file(dir.path().join(file)).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("page.xls"),
+        "\u{feff}\n  <html><body><table><tr><td>id</td></tr></table></body></html>",
+    )
+    .unwrap();
+    std::fs::write(&m, body("page.xls")).unwrap();
+    let e = refused_through(m.clone(), dir.path());
+    assert!(
+        e.contains("page.xls: is a web page or XML saved under a workbook's name"),
+        "{e}"
+    );
+}
+
 /// An entry's `path` names at least one file, and a lookup's exactly one (a lookup with
 /// `path = []` had panicked the import, and one of two files had read only the first):
 /// refused at the `path` key.
