@@ -79,6 +79,86 @@ pub fn is_spreadsheet(path: &Path) -> bool {
     })
 }
 
+/// A workbook's format, as [`workbook_format`] tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Xls,
+    Xlsx,
+    Xlsb,
+    Ods,
+}
+
+impl Format {
+    /// Whether `path`'s extension names this format.
+    fn named_by(self, path: &Path) -> bool {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        match self {
+            Format::Xls => ext == "xls",
+            Format::Xlsx => ext == "xlsx" || ext == "xlsm",
+            Format::Xlsb => ext == "xlsb",
+            Format::Ods => ext == "ods",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Format::Xls => "an .xls workbook (Excel 97-2003)",
+            Format::Xlsx => "an .xlsx workbook",
+            Format::Xlsb => "an .xlsb workbook",
+            Format::Ods => "an .ods workbook",
+        }
+    }
+}
+
+/// The format of the workbook at `path`: a compound file is an .xls; a ZIP file is an
+/// .xlsb, .xlsx or .ods by the part it holds (`xl/workbook.bin`, `xl/workbook.xml`,
+/// `content.xml`), so that a workbook saved under another format's name (an .xlsx named
+/// .xls, as some systems write them) is read as what it is; the extension otherwise.
+fn workbook_format(path: &Path) -> Format {
+    let by_name = match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "xls" => Format::Xls,
+        "xlsb" => Format::Xlsb,
+        "ods" => Format::Ods,
+        _ => Format::Xlsx,
+    };
+    let mut head = [0u8; 8];
+    let Ok(n) = File::open(path).and_then(|mut f| f.read(&mut head)) else {
+        return by_name;
+    };
+    if head[..n] == [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1] {
+        return Format::Xls;
+    }
+    if !head[..n].starts_with(b"PK\x03\x04") {
+        return by_name;
+    }
+    let Ok(zip) = File::open(path)
+        .map_err(|_| ())
+        .and_then(|f| zip::ZipArchive::new(BufReader::new(f)).map_err(|_| ()))
+    else {
+        return by_name;
+    };
+    let has = |name: &str| zip.file_names().any(|n| n.eq_ignore_ascii_case(name));
+    if has("xl/workbook.bin") {
+        Format::Xlsb
+    } else if has("xl/workbook.xml") {
+        Format::Xlsx
+    } else if has("content.xml") {
+        Format::Ods
+    } else {
+        by_name
+    }
+}
+
 /// What a file named as a workbook ([`is_spreadsheet`]) holds, by its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Holds {
@@ -559,12 +639,10 @@ impl CsvFile {
         opts: &CsvOptions,
     ) -> Result<CsvFile, Problem> {
         let shown = path.display().to_string();
+        let format = workbook_format(path);
         // (an .ods is read whole, every sheet as one block, when it is opened: each is
         // sized first)
-        if path
-            .extension()
-            .is_some_and(|x| x.eq_ignore_ascii_case("ods"))
-        {
+        if format == Format::Ods {
             for (sheet, rows, cols, far) in ods_sheet_sizes(path).map_err(|e| {
                 Problem::file(&shown, format!("cannot read it as a spreadsheet: {e}"))
             })? {
@@ -575,10 +653,7 @@ impl CsvFile {
         }
         // (an .xls is read whole when it is opened, trusting its own sizes and chains:
         // it is checked first)
-        if path
-            .extension()
-            .is_some_and(|x| x.eq_ignore_ascii_case("xls"))
-        {
+        if format == Format::Xls {
             let bytes = std::fs::read(path).map_err(|e| open_err(&shown, e))?;
             if let Some(why) = xls::refusal(&bytes) {
                 return Err(Problem::file(
@@ -589,7 +664,8 @@ impl CsvFile {
         }
         // (the spreadsheet reader indexes a damaged file's records as they say, and can
         // panic on one: that is the file's problem, not the process's)
-        caught_quietly(|| Self::read_sheet(path, &shown, sheet, opts)).unwrap_or_else(|panic| {
+        let mut file = caught_quietly(|| Self::read_sheet(path, format, &shown, sheet, opts))
+            .unwrap_or_else(|panic| {
             let what = panic
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_owned())
@@ -599,19 +675,34 @@ impl CsvFile {
                 &shown,
                 format!("cannot read it as a spreadsheet: the file is damaged (the reader failed: {what})"),
             ))
-        })
+        })?;
+        if !format.named_by(path) {
+            file.notes.push(format!(
+                "{shown}: {} under another name: read as such",
+                format.what()
+            ));
+        }
+        Ok(file)
     }
 
     /// [`CsvFile::open_sheet`] once the workbook has been checked.
     fn read_sheet(
         path: &Path,
+        format: Format,
         shown: &str,
         sheet: Option<&str>,
         opts: &CsvOptions,
     ) -> Result<CsvFile, Problem> {
-        use calamine::Reader;
-        let mut book = calamine::open_workbook_auto(path)
-            .map_err(|e| Problem::file(shown, format!("cannot read it as a spreadsheet: {e}")))?;
+        use calamine::{Reader, Sheets, open_workbook};
+        let bad = |e: &dyn std::fmt::Display| {
+            Problem::file(shown, format!("cannot read it as a spreadsheet: {e}"))
+        };
+        let mut book: Sheets<BufReader<File>> = match format {
+            Format::Xls => Sheets::Xls(open_workbook(path).map_err(|e| bad(&e))?),
+            Format::Xlsx => Sheets::Xlsx(open_workbook(path).map_err(|e| bad(&e))?),
+            Format::Xlsb => Sheets::Xlsb(open_workbook(path).map_err(|e| bad(&e))?),
+            Format::Ods => Sheets::Ods(open_workbook(path).map_err(|e| bad(&e))?),
+        };
         let names = book.sheet_names();
         let name = match sheet {
             Some(s) if names.iter().any(|n| n == s) => s.to_owned(),

@@ -404,6 +404,67 @@ fn text_or_a_web_page_under_a_workbooks_name_is_read_or_named_for_what_it_is() {
     );
 }
 
+/// A workbook saved under another format's name (an .xlsx named .xls, as some systems
+/// write them; an .xls named .xlsx) is read as what it is, told by its first bytes and
+/// parts, and the import says so (the reader had been chosen by the name, and refused
+/// both: "Invalid OLE signature", "Zip error").
+#[test]
+fn a_workbook_under_another_formats_name_is_read_as_what_it_is() {
+    let dir = salesorg_store::testing::TempDir::new().unwrap();
+    let m = dir.path().join("m.toml");
+    std::fs::copy(
+        fixture("synthetic/sheets/pipeline.xlsx"),
+        dir.path().join("people.xls"),
+    )
+    .unwrap();
+    std::fs::write(
+        &m,
+        "[[file]]\npath = \"people.xls\"\nsheet = \"People\"\nrecord = \"person\"\n[file.columns]\nid = \"id\"\nname = \"name\"\n",
+    )
+    .unwrap();
+    let mut s = fresh(salesorg_store::BackendKind::Sqlite);
+    let opts = ImportOptions {
+        mapping: Some(m.clone()),
+        ..Default::default()
+    };
+    let sum = import(&mut s, Source::Csv, dir.path(), &opts, &Quiet).unwrap();
+    assert_eq!(s.people().unwrap().len(), 2);
+    assert!(
+        sum.notes
+            .iter()
+            .any(|n| n.ends_with("people.xls: an .xlsx workbook under another name: read as such")),
+        "{:?}",
+        sum.notes
+    );
+    // and an .xls named .xlsx, a sheet of it read whole
+    let superstore = dir.path().join("superstore.xlsx");
+    std::fs::copy(
+        fixture("tableau-superstore/Sample - Superstore.xls"),
+        &superstore,
+    )
+    .unwrap();
+    let f = salesorg_engine::csvread::CsvFile::open_sheet(
+        &superstore,
+        Some("Returns"),
+        &Default::default(),
+    )
+    .unwrap();
+    assert!(
+        f.notes.iter().any(|n| n.ends_with(
+            "superstore.xlsx: an .xls workbook (Excel 97-2003) under another name: read as such"
+        )),
+        "{:?}",
+        f.notes
+    );
+    let mut rows = 0;
+    f.rows(&mut |_| {
+        rows += 1;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(rows, 296);
+}
+
 /// An entry's `path` names at least one file, and a lookup's exactly one (a lookup with
 /// `path = []` had panicked the import, and one of two files had read only the first):
 /// refused at the `path` key.
