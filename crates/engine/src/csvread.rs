@@ -141,22 +141,26 @@ fn workbook_format(path: &Path) -> Format {
     if !head[..n].starts_with(b"PK\x03\x04") {
         return by_name;
     }
-    let Ok(zip) = File::open(path)
-        .map_err(|_| ())
-        .and_then(|f| zip::ZipArchive::new(BufReader::new(f)).map_err(|_| ()))
-    else {
-        return by_name;
-    };
-    let has = |name: &str| zip.file_names().any(|n| n.eq_ignore_ascii_case(name));
-    if has("xl/workbook.bin") {
-        Format::Xlsb
-    } else if has("xl/workbook.xml") {
-        Format::Xlsx
-    } else if has("content.xml") {
-        Format::Ods
-    } else {
-        by_name
-    }
+    // (a damaged ZIP file is the reader's to name: the name's format then)
+    caught_quietly(|| {
+        let Ok(zip) = File::open(path)
+            .map_err(|_| ())
+            .and_then(|f| zip::ZipArchive::new(BufReader::new(f)).map_err(|_| ()))
+        else {
+            return by_name;
+        };
+        let has = |name: &str| zip.file_names().any(|n| n.eq_ignore_ascii_case(name));
+        if has("xl/workbook.bin") {
+            Format::Xlsb
+        } else if has("xl/workbook.xml") {
+            Format::Xlsx
+        } else if has("content.xml") {
+            Format::Ods
+        } else {
+            by_name
+        }
+    })
+    .unwrap_or(by_name)
 }
 
 /// What a file named as a workbook ([`is_spreadsheet`]) holds, by its first bytes.
