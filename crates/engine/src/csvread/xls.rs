@@ -50,8 +50,9 @@ fn u32s(b: &[u8]) -> impl Iterator<Item = u32> + '_ {
 
 /// Why the `.xls` workbook `bytes` must not be handed to the reader, if it must not: the
 /// compound file's chains loop or point past their tables, a stream claims more bytes
-/// than the file holds, a sheet starts past the end of the workbook, or a sheet's cells
-/// (or its own stated dimensions) span more than an `.xls` sheet's 65,536 × 256 cells.
+/// than the file holds, the file is an encrypted workbook, a sheet starts past the end of
+/// the workbook, a sheet's cells (or its own stated dimensions) span more than an `.xls`
+/// sheet's 65,536 × 256 cells, or all the sheets' blocks more than one such sheet.
 pub(super) fn refusal(bytes: &[u8]) -> Option<String> {
     match check(bytes) {
         Err(Stop::Refuse(why)) => Some(why),
@@ -207,6 +208,13 @@ fn check(bytes: &[u8]) -> Checked<()> {
     let Some(root) = entries.first() else {
         return Err(Stop::Reader);
     };
+    // (an .xlsx or .xlsb saved with a password is a compound file too, holding the
+    // workbook encrypted (MS-OFFCRYPTO): the reader would look for an .xls's stream in it)
+    if entries.iter().any(|e| e.0 == "EncryptedPackage") {
+        return Err(Stop::Refuse(
+            "the workbook is encrypted with a password (saved with \"Encrypt with Password\"): save it without the password, or export CSV".into(),
+        ));
+    }
     // the mini stream (in the root entry's chain), and its allocation table
     let (mini, mini_fat) = if mini_fat_len > 0 {
         let len = stated(&root.0, root.2)?;
@@ -696,6 +704,23 @@ mod tests {
             refusal(&difat).is_some_and(|w| w.contains("loops")),
             "{:?}",
             refusal(&difat)
+        );
+    }
+
+    #[test]
+    fn an_encrypted_workbook_is_refused_saying_so() {
+        let mut book = compound(&workbook(&[number(1, 1)]));
+        // (the second directory entry renamed: an encrypted workbook's package)
+        let at = 512 + 512 + 128;
+        book[at..at + 64].fill(0);
+        for (i, u) in "EncryptedPackage".encode_utf16().enumerate() {
+            book[at + 2 * i..at + 2 * i + 2].copy_from_slice(&u.to_le_bytes());
+        }
+        assert_eq!(
+            refusal(&book).as_deref(),
+            Some(
+                "the workbook is encrypted with a password (saved with \"Encrypt with Password\"): save it without the password, or export CSV"
+            )
         );
     }
 

@@ -404,6 +404,24 @@ fn text_or_a_web_page_under_a_workbooks_name_is_read_or_named_for_what_it_is() {
     );
 }
 
+/// A workbook saved with a password is refused saying so (it is a compound file, as an
+/// .xls is, and the reader had said "Cannot find Book stream").
+#[test]
+fn a_workbook_saved_with_a_password_is_refused_saying_so() {
+    let dir = salesorg_store::testing::TempDir::new().unwrap();
+    let m = dir.path().join("m.toml");
+    std::fs::write(
+        &m,
+        "[[file]]\npath = \"encrypted.xlsx\"\nsheet = \"People\"\nrecord = \"person\"\n[file.columns]\nid = \"id\"\nname = \"name\"\n",
+    )
+    .unwrap();
+    let e = refused_through(m, &fixture("synthetic/sheets"));
+    assert!(
+        e.contains("encrypted.xlsx: cannot read it as a spreadsheet: the workbook is encrypted with a password (saved with \"Encrypt with Password\"): save it without the password, or export CSV"),
+        "{e}"
+    );
+}
+
 /// A workbook saved under another format's name (an .xlsx named .xls, as some systems
 /// write them; an .xls named .xlsx) is read as what it is, told by its first bytes and
 /// parts, and the import says so (the reader had been chosen by the name, and refused
