@@ -708,8 +708,20 @@ impl CsvFile {
             Format::Ods => Sheets::Ods(open_workbook(path).map_err(|e| bad(&e))?),
         };
         let names = book.sheet_names();
+        // (a sheet named as Excel names it, which is without regard to case or the
+        // spaces around it: no two sheets of a workbook differ only so)
+        let like = |s: &str| -> Option<String> {
+            let mut found = names
+                .iter()
+                .filter(|n| n.trim().to_lowercase() == s.trim().to_lowercase());
+            match (found.next(), found.next()) {
+                (Some(n), None) => Some(n.clone()),
+                _ => None,
+            }
+        };
         let name = match sheet {
             Some(s) if names.iter().any(|n| n == s) => s.to_owned(),
+            Some(s) if like(s).is_some() => like(s).unwrap_or_default(),
             Some(s) => {
                 return Err(Problem::file(
                     shown,

@@ -404,6 +404,24 @@ fn text_or_a_web_page_under_a_workbooks_name_is_read_or_named_for_what_it_is() {
     );
 }
 
+/// A sheet is named as Excel names it, without regard to case or the spaces around it.
+#[test]
+fn a_sheet_is_found_whatever_the_case_of_its_name() {
+    let dir = salesorg_store::testing::TempDir::new().unwrap();
+    let m = dir.path().join("m.toml");
+    std::fs::write(
+        &m,
+        "[[file]]\npath = \"pipeline.xlsx\"\nsheet = \" PEOPLE \"\nrecord = \"person\"\n[file.columns]\nid = \"id\"\nname = \"name\"\n",
+    )
+    .unwrap();
+    let mut s = imported(
+        salesorg_store::BackendKind::Sqlite,
+        &m,
+        &fixture("synthetic/sheets"),
+    );
+    assert_eq!(s.people().unwrap().len(), 2);
+}
+
 /// A workbook saved with a password is refused saying so (it is a compound file, as an
 /// .xls is, and the reader had said "Cannot find Book stream").
 #[test]
