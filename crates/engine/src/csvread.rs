@@ -74,9 +74,19 @@ impl Default for CsvOptions {
 
 /// Whether `path` names a spreadsheet salesorg reads a sheet of (by its extension).
 pub fn is_spreadsheet(path: &Path) -> bool {
-    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-        ["xlsx", "xlsm", "xlsb", "xls", "ods"].contains(&e.to_ascii_lowercase().as_str())
-    })
+    ["xlsx", "xlsm", "xlsb", "xls", "ods"].contains(&extension(path).as_str())
+}
+
+/// The first bytes of a compound file (MS-CFB), which an .xls is, and so is a workbook
+/// saved with a password.
+const OLE_SIGNATURE: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+
+/// `path`'s extension, in lower case ("" for none).
+fn extension(path: &Path) -> String {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase()
 }
 
 /// A workbook's format, as [`workbook_format`] tells it.
@@ -91,11 +101,7 @@ enum Format {
 impl Format {
     /// Whether `path`'s extension names this format.
     fn named_by(self, path: &Path) -> bool {
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let ext = extension(path);
         match self {
             Format::Xls => ext == "xls",
             Format::Xlsx => ext == "xlsx" || ext == "xlsm",
@@ -119,13 +125,7 @@ impl Format {
 /// `content.xml`), so that a workbook saved under another format's name (an .xlsx named
 /// .xls, as some systems write them) is read as what it is; the extension otherwise.
 fn workbook_format(path: &Path) -> Format {
-    let by_name = match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase()
-        .as_str()
-    {
+    let by_name = match extension(path).as_str() {
         "xls" => Format::Xls,
         "xlsb" => Format::Xlsb,
         "ods" => Format::Ods,
@@ -135,7 +135,7 @@ fn workbook_format(path: &Path) -> Format {
     let Ok(n) = File::open(path).and_then(|mut f| f.read(&mut head)) else {
         return by_name;
     };
-    if head[..n] == [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1] {
+    if head[..n] == OLE_SIGNATURE {
         return Format::Xls;
     }
     if !head[..n].starts_with(b"PK\x03\x04") {
@@ -184,8 +184,7 @@ pub fn holds(path: &Path) -> Holds {
     if read.is_err() {
         return Holds::Workbook;
     }
-    const OLE: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
-    if head.starts_with(&OLE) || head.starts_with(b"PK\x03\x04") {
+    if head.starts_with(&OLE_SIGNATURE) || head.starts_with(b"PK\x03\x04") {
         return Holds::Workbook;
     }
     let line_has_tab = |b: &[u8]| b.iter().take_while(|&&c| c != b'\n').any(|&c| c == b'\t');

@@ -117,7 +117,7 @@ impl<'a> Cfb<'a> {
 
 fn check(bytes: &[u8]) -> Checked<()> {
     // the header (MS-CFB 2.2), read as the reader reads it
-    if bytes.get(..8) != Some(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1][..]) {
+    if bytes.get(..8) != Some(&super::OLE_SIGNATURE[..]) {
         return Err(Stop::Reader);
     }
     let (size, header) = match u16_at(bytes, 30)? {
@@ -481,7 +481,7 @@ mod tests {
         };
         let n = body.len().div_ceil(512) as u32;
         let mut h = vec![0u8; 512];
-        h[..8].copy_from_slice(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]);
+        h[..8].copy_from_slice(&crate::csvread::OLE_SIGNATURE);
         h[26..28].copy_from_slice(&3u16.to_le_bytes());
         h[28..30].copy_from_slice(&0xFFFEu16.to_le_bytes());
         h[30..32].copy_from_slice(&9u16.to_le_bytes());
