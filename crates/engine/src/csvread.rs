@@ -1043,6 +1043,11 @@ impl CsvFile {
     }
 
     /// Index of a column by header name (case-insensitive, trimmed).
+    /// Whether this is a sheet of a workbook ([`CsvFile::open_sheet`]), not a text file.
+    pub fn is_sheet(&self) -> bool {
+        self.by_record
+    }
+
     pub fn col(&self, name: &str) -> Option<usize> {
         self.headers
             .iter()

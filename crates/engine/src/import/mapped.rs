@@ -425,6 +425,15 @@ fn open_file(p: &Path, m: &FileMap, o: &CsvOptions) -> std::result::Result<CsvFi
             ),
         ));
     }
+    // (a .tsv file is tab-separated unless the mapping says otherwise)
+    let tsv = p.extension().is_some_and(|x| x.eq_ignore_ascii_case("tsv"));
+    if tsv && m.delimiter.is_none() {
+        let o = CsvOptions {
+            delimiter: b'\t',
+            ..o.clone()
+        };
+        return CsvFile::open(p, &o);
+    }
     CsvFile::open_any(p, m.sheet.as_deref(), o)
 }
 
@@ -528,6 +537,45 @@ fn col_index(f: &CsvFile, name: &str) -> Option<usize> {
         return n.parse::<usize>().ok().and_then(|i| i.checked_sub(1));
     }
     f.col(name)
+}
+
+/// Why column `c`, which the mapping names, is not in `f` (read with `delimiter`): with
+/// the file's columns; or, where a text file's header reads as one column holding another
+/// delimiter (a European Excel's `;`, a tab), the delimiter to set.
+fn missing_column(f: &CsvFile, c: &str, delimiter: u8) -> String {
+    let why = format!("the mapping names column {c:?}, which the file does not have");
+    if let [only] = f.headers.as_slice()
+        && !f.is_sheet()
+        && let Some(d) = [';', '\t', '|', ',']
+            .into_iter()
+            .find(|&d| d as u8 != delimiter && only.contains(d))
+    {
+        let d = if d == '\t' {
+            "tab".to_owned()
+        } else {
+            d.to_string()
+        };
+        return format!(
+            "{why}: its header reads as one column, {only:?}; its fields look separated by {d:?}: set delimiter = {d:?}"
+        );
+    }
+    if f.headers.is_empty() || c.starts_with('#') {
+        return why;
+    }
+    const SHOWN: usize = 40;
+    let cols: Vec<String> = f
+        .headers
+        .iter()
+        .take(SHOWN)
+        .map(|h| format!("{h:?}"))
+        .collect();
+    let more = f.headers.len().saturating_sub(SHOWN);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    format!("{why}; its columns are {}{more}", cols.join(", "))
 }
 
 /// The CSV options of a mapped file, or the key whose value is wrong and why.
@@ -844,7 +892,7 @@ pub fn load(l: &mut Loader<'_>, path: &Path, opts: &ImportOptions) -> Result<()>
                         &f.name,
                         1,
                         None,
-                        format!("the mapping names column {c:?}, which the file does not have"),
+                        missing_column(&f, &c, o.delimiter),
                     ));
                 }
                 continue;

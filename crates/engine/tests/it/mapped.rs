@@ -169,16 +169,40 @@ fn refused_through(mapping: PathBuf, dir: &std::path::Path) -> String {
         .to_string()
 }
 
+/// A column the file lacks is refused with the file's columns, or with the delimiter its
+/// header seems to use; a .tsv file is tab-separated without a delimiter set.
 #[test]
 fn a_mapping_naming_a_missing_column_is_refused() {
     let dir = salesorg_store::testing::TempDir::new().unwrap();
     let m = dir.path().join("m.toml");
     std::fs::write(&m, "[[file]]\npath = \"employees.csv\"\nrecord = \"person\"\n[file.columns]\nid = \"employeeId_typo\"\n").unwrap();
-    let e = refused_through(m, &fixture("northwind"));
+    let e = refused_through(m.clone(), &fixture("northwind"));
     assert!(
-        e.contains("employees.csv:1: the mapping names column \"employeeId_typo\""),
+        e.contains("employees.csv:1: the mapping names column \"employeeId_typo\", which the file does not have; its columns are \"employeeID\", \"lastName\", \"firstName\","),
         "{e}"
     );
+    // a file separated by semicolons (as a European Excel saves CSV), read with commas: its
+    // header is one column, and the problem says which delimiter to set
+    let dir = salesorg_store::testing::TempDir::new().unwrap();
+    std::fs::write(
+        dir.path().join("employees.csv"),
+        "employeeId_typo;name\n1;Ann\n",
+    )
+    .unwrap();
+    let e = refused_through(m.clone(), dir.path());
+    assert!(
+        e.contains("employees.csv:1: the mapping names column \"employeeId_typo\", which the file does not have: its header reads as one column, \"employeeId_typo;name\"; its fields look separated by \";\": set delimiter = \";\""),
+        "{e}"
+    );
+    // a .tsv file is tab-separated without a delimiter set
+    std::fs::write(
+        dir.path().join("people.tsv"),
+        "employeeId_typo\tname\n1\tAnn\n",
+    )
+    .unwrap();
+    std::fs::write(&m, "[[file]]\npath = \"people.tsv\"\nrecord = \"person\"\n[file.columns]\nid = \"employeeId_typo\"\nname = \"name\"\n").unwrap();
+    let mut s = imported(salesorg_store::BackendKind::Sqlite, &m, dir.path());
+    assert_eq!(s.people().unwrap().len(), 1);
 }
 
 /// A quota below zero read through a mapping is refused at its amount (the first month
