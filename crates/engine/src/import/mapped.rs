@@ -219,6 +219,10 @@ pub struct FileMap {
     /// Multiplies every amount (e.g. "1000" for a file in thousands).
     #[serde(default)]
     pub multiplier: Option<String>,
+    /// How a date written with slashes or dots orders its parts: "mdy" (default,
+    /// `03/31/2024`) or "dmy" (`31/03/2024`, `31.03.2024`).
+    #[serde(default)]
+    pub date_order: Option<String>,
     #[serde(default)]
     pub wide: Option<Wide>,
     /// Field → source; the keys keep their place in the mapping file for its errors.
@@ -578,6 +582,51 @@ fn missing_column(f: &CsvFile, c: &str, delimiter: u8) -> String {
     format!("{why}; its columns are {}{more}", cols.join(", "))
 }
 
+/// A date as written (`31/03/2024`, `31.03.2024 14:05`) in the month-first order the
+/// date parser reads (`03/31/2024`), where `day_first` (`date_order = "dmy"`) and it has
+/// that shape; as it is otherwise.
+fn month_first(s: &str, day_first: bool) -> std::borrow::Cow<'_, str> {
+    let t = s.trim();
+    let (date, rest) = t.split_once(' ').unwrap_or((t, ""));
+    let parts: Vec<&str> = date.split(['/', '.']).collect();
+    let shaped = parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        && (date.contains('.') || day_first);
+    if !day_first || !shaped {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let rest = if rest.is_empty() {
+        String::new()
+    } else {
+        format!(" {rest}")
+    };
+    std::borrow::Cow::Owned(format!("{}/{}/{}{rest}", parts[1], parts[0], parts[2]))
+}
+
+/// A date's parse error `e` for `s`, with a hint where `s` reads as day first and the
+/// mapping reads month first (`31/03/2024`: no month 31): set `date_order = "dmy"`.
+fn with_order_hint(
+    e: salesorg_core::CoreError,
+    s: &str,
+    day_first: bool,
+) -> salesorg_core::CoreError {
+    let first = s
+        .trim()
+        .split(['/', '.'])
+        .next()
+        .and_then(|p| p.parse::<u32>().ok());
+    match (day_first, first) {
+        (false, Some(13..=31)) if s.contains('/') || s.contains('.') => {
+            salesorg_core::CoreError::Parse(format!(
+                "{e} (its first part is a day: if the file writes dates day first, set date_order = \"dmy\")"
+            ))
+        }
+        _ => e,
+    }
+}
+
 /// The CSV options of a mapped file, or the key whose value is wrong and why.
 fn options(m: &FileMap) -> std::result::Result<CsvOptions, (&'static str, String)> {
     let delimiter = match m.delimiter.as_deref() {
@@ -837,6 +886,18 @@ pub fn load(l: &mut Loader<'_>, path: &Path, opts: &ImportOptions) -> Result<()>
                 continue;
             }
         };
+        let day_first = match m.date_order.as_deref().map(str::trim) {
+            None | Some("mdy") => false,
+            Some("dmy") => true,
+            Some(x) => {
+                l.fatal(at_entry(
+                    k,
+                    Some("date_order"),
+                    format!("date_order {x:?} is not \"mdy\" (03/31/2024) or \"dmy\" (31/03/2024)"),
+                ));
+                continue;
+            }
+        };
         let files = match paths(m, false) {
             Ok(v) => v,
             Err(e) => {
@@ -903,6 +964,7 @@ pub fn load(l: &mut Loader<'_>, path: &Path, opts: &ImportOptions) -> Result<()>
                 indexed: &indexed,
                 lookups: &lookups,
                 multiplier,
+                day_first,
                 currency,
                 settings: &settings,
                 catalog: &catalog,
@@ -928,6 +990,8 @@ struct Ctx<'a> {
     indexed: &'a Indexes,
     lookups: &'a HashMap<String, Lookup>,
     multiplier: Option<Money>,
+    /// Dates written with slashes or dots are day first (`date_order = "dmy"`).
+    day_first: bool,
     currency: Currency,
     settings: &'a salesorg_core::settings::Settings,
     catalog: &'a Catalog,
@@ -1221,8 +1285,18 @@ impl Ctx<'_> {
                 None => Ok(m),
             }
         };
-        let date = |s: &str| self.settings.parse_local_date(s);
-        let stamp = |s: &str| self.settings.parse_local_timestamp(s);
+        let date = |s: &str| {
+            let s = month_first(s, self.day_first);
+            self.settings
+                .parse_local_date(&s)
+                .map_err(|e| with_order_hint(e, &s, self.day_first))
+        };
+        let stamp = |s: &str| {
+            let s = month_first(s, self.day_first);
+            self.settings
+                .parse_local_timestamp(&s)
+                .map_err(|e| with_order_hint(e, &s, self.day_first))
+        };
         match self.record {
             RecordKind::Person => {
                 let id: Option<PersonId> = required!("id", parse!("id", PersonId::parse));
@@ -1324,8 +1398,8 @@ impl Ctx<'_> {
                 let id: Option<OppId> = required!("id", parse!("id", OppId::parse));
                 let owner: Option<PersonId> = required!("owner", parse!("owner", PersonId::parse));
                 let amount = parse!("amount", money);
-                let created = parse!("created", |s: &str| self.settings.parse_local_date(s));
-                let close = parse!("close_date", |s: &str| self.settings.parse_local_date(s));
+                let created = parse!("created", date);
+                let close = parse!("close_date", date);
                 let status = parse!("status", OppStatus::parse).unwrap_or(OppStatus::Open);
                 let ccy = parse!("currency", Currency::parse).unwrap_or(self.currency);
                 let prob = parse!("probability", Probability::parse_percent);

@@ -428,6 +428,62 @@ fn text_or_a_web_page_under_a_workbooks_name_is_read_or_named_for_what_it_is() {
     );
 }
 
+/// Dates written day first (`31/03/2024`, `31.03.2024`, as European exports write them)
+/// are read so with `date_order = "dmy"`; without it, such a date is refused with the hint
+/// to set it, and `date_order` takes "mdy" or "dmy" only, refused at its line.
+#[test]
+fn dates_written_day_first_are_read_with_date_order_dmy() {
+    let dir = salesorg_store::testing::TempDir::new().unwrap();
+    std::fs::write(dir.path().join("p.csv"), "id,name\n1,Ann\n").unwrap();
+    std::fs::write(
+        dir.path().join("o.csv"),
+        "id,owner,amount,created,close\n9,1,5,01.02.2024,31/03/2024\n10,1,7,2/3/24 14:05,3/2/24\n",
+    )
+    .unwrap();
+    let m = dir.path().join("m.toml");
+    let body = |order: &str| {
+        format!(
+            "[[file]]\npath = \"p.csv\"\nrecord = \"person\"\n[file.columns]\nid = \"id\"\nname = \"name\"\n\n\
+             [[file]]\npath = \"o.csv\"\nrecord = \"opportunity\"\n{order}\n[file.columns]\nid = \"id\"\nowner = \"owner\"\n\
+             amount = \"amount\"\ncreated = \"created\"\nclose_date = \"close\"\nstatus = {{ value = \"won\" }}\n"
+        )
+    };
+    std::fs::write(&m, body("date_order = \"dmy\"")).unwrap();
+    let mut s = imported(salesorg_store::BackendKind::Sqlite, &m, dir.path());
+    let days: Vec<(String, String, String)> = s
+        .opportunities()
+        .unwrap()
+        .into_iter()
+        .map(|o| {
+            let d =
+                |d: Option<salesorg_core::date::Date>| d.map(|d| d.to_string()).unwrap_or_default();
+            (o.id.to_string(), d(o.created), d(o.close_date))
+        })
+        .collect();
+    assert_eq!(
+        days,
+        [
+            ("10".into(), "2024-03-02".into(), "2024-02-03".into()),
+            ("9".into(), "2024-02-01".into(), "2024-03-31".into()),
+        ]
+    );
+    // month first (the default): 31/03/2024 has no month 31
+    std::fs::write(&m, body("")).unwrap();
+    let e = refused_through(m.clone(), dir.path());
+    assert!(
+        e.contains("if the file writes dates day first, set date_order = \"dmy\""),
+        "{e}"
+    );
+    std::fs::write(&m, body("date_order = \"ddmmyy\"")).unwrap();
+    let e = refused_through(m.clone(), dir.path());
+    assert!(
+        e.contains(
+            "m.toml:11:1: date_order \"ddmmyy\" is not \"mdy\" (03/31/2024) or \"dmy\" (31/03/2024)"
+        ),
+        "{e}"
+    );
+}
+
 /// A sheet is named as Excel names it, without regard to case or the spaces around it.
 #[test]
 fn a_sheet_is_found_whatever_the_case_of_its_name() {
