@@ -223,6 +223,10 @@ pub struct FileMap {
     /// `03/31/2024`) or "dmy" (`31/03/2024`, `31.03.2024`).
     #[serde(default)]
     pub date_order: Option<String>,
+    /// The decimal mark of the file's numbers: "." (default, `1,234.56`) or "," (`1.234,56`,
+    /// as European exports write them).
+    #[serde(default)]
+    pub decimal: Option<String>,
     #[serde(default)]
     pub wide: Option<Wide>,
     /// Field → source; the keys keep their place in the mapping file for its errors.
@@ -582,6 +586,45 @@ fn missing_column(f: &CsvFile, c: &str, delimiter: u8) -> String {
     format!("{why}; its columns are {}{more}", cols.join(", "))
 }
 
+/// The fields whose values are numbers, written with the file's decimal mark.
+const NUMERIC_FIELDS: [&str; 6] = [
+    "amount",
+    "probability",
+    "rate",
+    "score",
+    "scale_min",
+    "scale_max",
+];
+
+/// Whether an entry's numbers are written with a decimal comma (`decimal = ","`); the
+/// problem, at its `decimal` key, for another mark.
+fn decimal_comma(m: &FileMap) -> std::result::Result<bool, String> {
+    match m.decimal.as_deref().map(str::trim) {
+        None | Some(".") => Ok(false),
+        Some(",") => Ok(true),
+        Some(x) => Err(format!(
+            "decimal {x:?} is not \".\" (1,234.56) or \",\" (1.234,56)"
+        )),
+    }
+}
+
+/// A number as written with a decimal comma (`1.234,56`, `1 234,56`, `12,5`) in the form
+/// the parsers read (`1,234.56`, `1234.56`, `12.5`), where `comma`; as it is otherwise.
+fn point_decimal(s: String, comma: bool) -> String {
+    if !comma {
+        return s;
+    }
+    s.trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '\''))
+        .map(|c| match c {
+            '.' => ',',
+            ',' => '.',
+            c => c,
+        })
+        .collect()
+}
+
 /// A date as written (`31/03/2024`, `31.03.2024 14:05`) in the month-first order the
 /// date parser reads (`03/31/2024`), where `day_first` (`date_order = "dmy"`) and it has
 /// that shape; as it is otherwise.
@@ -677,6 +720,8 @@ fn paths(m: &FileMap, lookup: bool) -> std::result::Result<Vec<String>, String> 
 /// A file other files look values up in.
 struct Lookup {
     file: CsvFile,
+    /// Its numbers are written with a decimal comma (`decimal = ","`).
+    comma: bool,
 }
 
 fn read_all(f: &CsvFile, l: &mut Loader<'_>) -> Result<Vec<(u64, Vec<Option<String>>)>> {
@@ -788,10 +833,17 @@ pub fn load(l: &mut Loader<'_>, path: &Path, opts: &ImportOptions) -> Result<()>
                 continue;
             }
         };
+        let comma = match decimal_comma(m) {
+            Ok(c) => c,
+            Err(e) => {
+                l.fatal(at_entry(k, Some("decimal"), e));
+                continue;
+            }
+        };
         match open_file(&p, m, &o) {
             Ok(f) => {
                 l.notes.extend(f.notes.iter().cloned());
-                lookups.insert(name.clone(), Lookup { file: f });
+                lookups.insert(name.clone(), Lookup { file: f, comma });
             }
             Err(e) => l.fatal(e),
         }
@@ -886,6 +938,13 @@ pub fn load(l: &mut Loader<'_>, path: &Path, opts: &ImportOptions) -> Result<()>
                 continue;
             }
         };
+        let comma = match decimal_comma(m) {
+            Ok(c) => c,
+            Err(e) => {
+                l.fatal(at_entry(k, Some("decimal"), e));
+                continue;
+            }
+        };
         let day_first = match m.date_order.as_deref().map(str::trim) {
             None | Some("mdy") => false,
             Some("dmy") => true,
@@ -965,6 +1024,7 @@ pub fn load(l: &mut Loader<'_>, path: &Path, opts: &ImportOptions) -> Result<()>
                 lookups: &lookups,
                 multiplier,
                 day_first,
+                comma,
                 currency,
                 settings: &settings,
                 catalog: &catalog,
@@ -992,6 +1052,8 @@ struct Ctx<'a> {
     multiplier: Option<Money>,
     /// Dates written with slashes or dots are day first (`date_order = "dmy"`).
     day_first: bool,
+    /// Numbers are written with a decimal comma (`decimal = ","`).
+    comma: bool,
     currency: Currency,
     settings: &'a salesorg_core::settings::Settings,
     catalog: &'a Catalog,
@@ -1021,7 +1083,12 @@ impl Ctx<'_> {
                 .and_then(|i| row.get(i))
                 .map(|s| s.trim().to_owned())
         };
+        let numeric = NUMERIC_FIELDS.contains(&field);
+        // (a column's number in the point form the parsers read, for a number field or an
+        // expression)
+        let number = |c: &str| get(c).map(|v| point_decimal(v, self.comma));
         let (v, col) = match spec {
+            Field::Column(c) if numeric => (number(c), col_index(self.f, c)),
             Field::Column(c) => (get(c), col_index(self.f, c)),
             Field::Join(cs) => {
                 let parts: Vec<String> = cs.iter().filter_map(|c| get(c)).collect();
@@ -1059,9 +1126,12 @@ impl Ctx<'_> {
                         (Some(rows), Some(lf)) => {
                             if let Some(e) = &s.sum {
                                 let mut total = Dec(0, 0);
+                                let comma = self.lookups.get(name).is_some_and(|x| x.comma);
                                 for r in rows {
                                     let g = |c: &str| {
-                                        col_index(lf, c).and_then(|i| r.get(i).cloned().flatten())
+                                        col_index(lf, c)
+                                            .and_then(|i| r.get(i).cloned().flatten())
+                                            .map(|v| point_decimal(v, comma))
                                     };
                                     match eval(e, &g) {
                                         Ok(v) => total = Dec::add(total, v),
@@ -1078,14 +1148,18 @@ impl Ctx<'_> {
                                 }
                             } else {
                                 let vc = s.value_column.as_deref().and_then(|c| col_index(lf, c));
-                                let found = vc.and_then(|i| rows[0].get(i).cloned().flatten());
+                                let comma =
+                                    numeric && self.lookups.get(name).is_some_and(|x| x.comma);
+                                let found = vc
+                                    .and_then(|i| rows[0].get(i).cloned().flatten())
+                                    .map(|v| point_decimal(v, comma));
                                 let default = s.default.as_ref().filter(|d| !d.is_empty());
                                 (found.or_else(|| default.cloned()), col)
                             }
                         }
                     }
                 } else if let Some(e) = s.expr.as_ref().or(s.sum.as_ref()) {
-                    match eval(e, &get).and_then(Dec::to_money) {
+                    match eval(e, &number).and_then(Dec::to_money) {
                         Ok(mny) => (Some(mny.to_string()), None),
                         Err(msg) => {
                             problems.push((None, format!("{field}: {msg}")));
@@ -1276,8 +1350,19 @@ impl Ctx<'_> {
                 }
             };
         }
+        // (a number the parser refuses that holds a comma and is read with a decimal point:
+        // a European export's, most likely)
+        let comma_hint = |e: salesorg_core::CoreError, s: &str| {
+            if self.comma || !s.contains(',') {
+                return e;
+            }
+            salesorg_core::CoreError::Parse(format!(
+                "{e} (if the file writes numbers with a decimal comma, set decimal = \",\")"
+            ))
+        };
+        let percent = |s: &str| Probability::parse_percent(s).map_err(|e| comma_hint(e, s));
         let money = |s: &str| -> std::result::Result<Money, salesorg_core::CoreError> {
-            let m = Money::parse(s)?;
+            let m = Money::parse(s).map_err(|e| comma_hint(e, s))?;
             match &self.multiplier {
                 Some(k) => m.scaled(k).ok_or_else(|| {
                     salesorg_core::CoreError::Parse(format!("{s} × multiplier is not exact"))
@@ -1402,7 +1487,7 @@ impl Ctx<'_> {
                 let close = parse!("close_date", date);
                 let status = parse!("status", OppStatus::parse).unwrap_or(OppStatus::Open);
                 let ccy = parse!("currency", Currency::parse).unwrap_or(self.currency);
-                let prob = parse!("probability", Probability::parse_percent);
+                let prob = parse!("probability", percent);
                 let stage_txt = txt("stage").unwrap_or_else(|| match status {
                     OppStatus::Won => "Closed Won".into(),
                     OppStatus::Lost => "Closed Lost".into(),
@@ -1507,7 +1592,7 @@ impl Ctx<'_> {
                 let stage = required!("stage", parse!("stage", Stage::parse));
                 let amount = parse!("amount", money);
                 let close_date = parse!("close_date", date);
-                let probability = parse!("probability", Probability::parse_percent);
+                let probability = parse!("probability", percent);
                 let forecast_category = parse!("forecast_category", ForecastCategory::parse);
                 if !l.row_ok(problems.take(), raw) {
                     return Ok(());

@@ -484,6 +484,94 @@ fn dates_written_day_first_are_read_with_date_order_dmy() {
     );
 }
 
+/// A European export: `;`-separated, numbers with a decimal comma (`1.234,56`, `1 234,5`)
+/// and dates day first, read with `delimiter = ";"`, `decimal = ","` and `date_order =
+/// "dmy"`; an expression and a lookup's sum over such numbers too. Names holding commas
+/// and dots are left as they are. Read with a decimal point, `1.234,56` is refused.
+#[test]
+fn a_european_export_is_read_with_its_decimal_comma() {
+    let dir = salesorg_store::testing::TempDir::new().unwrap();
+    std::fs::write(dir.path().join("p.csv"), "id;name\n1;Müller, A. B.\n").unwrap();
+    std::fs::write(
+        dir.path().join("o.csv"),
+        "id;owner;amount;units;price;prob;close\n9;1;1.234,56;3;2,5;12,5;31.03.2024\n10;1;1 234,5;2;1.000,25;50;01.04.2024\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("lines.csv"),
+        "deal;net\n9;0,5\n9;1.000,25\n",
+    )
+    .unwrap();
+    let m = dir.path().join("m.toml");
+    let body = |decimal: &str, amount: &str| {
+        format!(
+            "[[file]]\npath = \"p.csv\"\nrecord = \"person\"\ndelimiter = \";\"\n[file.columns]\nid = \"id\"\nname = \"name\"\n\n\
+             [[file]]\nname = \"lines\"\npath = \"lines.csv\"\ndelimiter = \";\"\n{decimal}\n\n\
+             [[file]]\npath = \"o.csv\"\nrecord = \"opportunity\"\ndelimiter = \";\"\n{decimal}\ndate_order = \"dmy\"\n\
+             [file.columns]\nid = \"id\"\nowner = \"owner\"\namount = {amount}\nprobability = \"prob\"\n\
+             close_date = \"close\"\nstatus = {{ value = \"won\" }}\n"
+        )
+    };
+    let amounts = |m: &std::path::Path| -> Vec<String> {
+        let mut s = imported(salesorg_store::BackendKind::Sqlite, m, dir.path());
+        let people: Vec<String> = s.people().unwrap().into_iter().map(|p| p.name).collect();
+        assert_eq!(people, ["Müller, A. B."]);
+        s.opportunities()
+            .unwrap()
+            .into_iter()
+            .map(|o| {
+                format!(
+                    "{} {} {} {}",
+                    o.id,
+                    o.amount.map(|a| a.to_string()).unwrap_or_default(),
+                    o.probability
+                        .map(|p| p.bp().to_string())
+                        .unwrap_or_default(),
+                    o.close_date.map(|d| d.to_string()).unwrap_or_default()
+                )
+            })
+            .collect()
+    };
+    std::fs::write(&m, body("decimal = \",\"", "\"amount\"")).unwrap();
+    let got = amounts(&m);
+    assert_eq!(got.len(), 2);
+    // (12,5 % is 1,250 basis points)
+    assert_eq!(
+        got,
+        ["10 1234.50 5000 2024-04-01", "9 1234.56 1250 2024-03-31"]
+    );
+    // an expression over the columns, and a lookup's sum
+    std::fs::write(&m, body("decimal = \",\"", "{ expr = \"units * price\" }")).unwrap();
+    let got = amounts(&m);
+    assert!(
+        got[0].starts_with("10 2000.50 ") && got[1].starts_with("9 7.50 "),
+        "{got:?}"
+    );
+    std::fs::write(
+        &m,
+        body(
+            "decimal = \",\"",
+            "{ lookup = \"lines\", key = \"deal\", from = \"id\", sum = \"net\", default = \"0\" }",
+        ),
+    )
+    .unwrap();
+    let got = amounts(&m);
+    assert!(got[1].starts_with("9 1000.75 "), "{got:?}");
+    // read with a decimal point, 1.234,56 is no amount; and the mark is "." or ","
+    std::fs::write(&m, body("", "\"amount\"")).unwrap();
+    let e = refused_through(m.clone(), dir.path());
+    assert!(
+        e.contains("o.csv:2:3: amount: \"1.234,56\" is not an amount: unexpected character ',' in decimals (if the file writes numbers with a decimal comma, set decimal = \",\")"),
+        "{e}"
+    );
+    std::fs::write(&m, body("decimal = \"·\"", "\"amount\"")).unwrap();
+    let e = refused_through(m.clone(), dir.path());
+    assert!(
+        e.contains("decimal \"·\" is not \".\" (1,234.56) or \",\" (1.234,56)"),
+        "{e}"
+    );
+}
+
 /// A sheet is named as Excel names it, without regard to case or the spaces around it.
 #[test]
 fn a_sheet_is_found_whatever_the_case_of_its_name() {
