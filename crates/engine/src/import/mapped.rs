@@ -625,6 +625,42 @@ fn point_decimal(s: String, comma: bool) -> String {
         .collect()
 }
 
+/// A number as a spreadsheet's "Save as CSV" writes a formatted cell (`$1,234.56`,
+/// `(1,234.56)` for a negative, `-€1,234.56`, `1 234,56 €` once its decimal mark is read,
+/// and `12%` for a `percent` field) in the plain form the parsers read (`1,234.56`,
+/// `-1,234.56`, `12`); anything else as it is, for the parser to judge.
+fn plain_number(s: String, percent: bool) -> String {
+    const SYMBOLS: [char; 7] = ['$', '€', '£', '¥', '₹', '₩', '₽'];
+    let t = s.trim();
+    let (paren, t) = match t.strip_prefix('(').and_then(|x| x.strip_suffix(')')) {
+        Some(x) => (true, x.trim()),
+        None => (false, t),
+    };
+    let (minus, t) = match t.strip_prefix('-') {
+        Some(x) => (true, x.trim_start()),
+        None => (false, t),
+    };
+    let bare = t
+        .trim_start_matches(SYMBOLS)
+        .trim_start()
+        .trim_end_matches(SYMBOLS)
+        .trim_end();
+    let bare = match bare.strip_suffix('%') {
+        Some(x) if percent => x.trim_end(),
+        _ => bare,
+    };
+    // (a sign after the symbol: `$-5`)
+    let (minus_after, bare) = match bare.strip_prefix('-') {
+        Some(x) if bare.len() < t.len() => (true, x),
+        _ => (false, bare),
+    };
+    if bare.len() == t.len() && !paren {
+        return s;
+    }
+    let negative = paren || minus || minus_after;
+    format!("{}{bare}", if negative { "-" } else { "" })
+}
+
 /// A date as written (`31/03/2024`, `31.03.2024 14:05`) in the month-first order the
 /// date parser reads (`03/31/2024`), where `day_first` (`date_order = "dmy"`) and it has
 /// that shape; as it is otherwise.
@@ -1086,9 +1122,12 @@ impl Ctx<'_> {
         let numeric = NUMERIC_FIELDS.contains(&field);
         // (a column's number in the point form the parsers read, for a number field or an
         // expression)
-        let number = |c: &str| get(c).map(|v| point_decimal(v, self.comma));
+        let number = |c: &str| get(c).map(|v| plain_number(point_decimal(v, self.comma), false));
         let (v, col) = match spec {
-            Field::Column(c) if numeric => (number(c), col_index(self.f, c)),
+            Field::Column(c) if numeric => (
+                get(c).map(|v| plain_number(point_decimal(v, self.comma), field == "probability")),
+                col_index(self.f, c),
+            ),
             Field::Column(c) => (get(c), col_index(self.f, c)),
             Field::Join(cs) => {
                 let parts: Vec<String> = cs.iter().filter_map(|c| get(c)).collect();
@@ -1799,6 +1838,32 @@ impl Ctx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formatted_numbers_are_read_plain() {
+        let plain = |s: &str, comma: bool, percent: bool| {
+            plain_number(point_decimal(s.to_owned(), comma), percent)
+        };
+        for (raw, comma, percent, want) in [
+            ("$1,234.56", false, false, "1,234.56"),
+            ("($1,234.56)", false, false, "-1,234.56"),
+            ("(5)", false, false, "-5"),
+            ("-$5", false, false, "-5"),
+            ("$-5", false, false, "-5"),
+            ("-5", false, false, "-5"),
+            ("£ 12", false, false, "12"),
+            ("1 234,56 €", true, false, "1234.56"),
+            ("-1.234,5", true, false, "-1,234.5"),
+            ("12,5 %", true, true, "12.5"),
+            ("12%", false, true, "12"),
+            // (left for the parser to refuse)
+            ("12%", false, false, "12%"),
+            ("abc", false, false, "abc"),
+            ("$", false, false, ""),
+        ] {
+            assert_eq!(plain(raw, comma, percent), want, "{raw:?}");
+        }
+    }
 
     #[test]
     fn expressions_are_exact() {

@@ -572,6 +572,43 @@ fn a_european_export_is_read_with_its_decimal_comma() {
     );
 }
 
+/// Numbers as Excel's "Save as CSV" writes formatted cells: a currency symbol and
+/// thousands separators (`"$1,234.56"`), a percentage (`12.5%`) for a probability, and
+/// an expression over such columns.
+#[test]
+fn formatted_numbers_from_a_spreadsheets_csv_are_read() {
+    let dir = salesorg_store::testing::TempDir::new().unwrap();
+    std::fs::write(dir.path().join("p.csv"), "id,name\n1,Ann\n").unwrap();
+    std::fs::write(
+        dir.path().join("o.csv"),
+        "id,owner,amount,prob,close,fee\n9,1,\"$1,234.56\",12.5%,2024-03-31,$10.00\n10,1,£7,100%,2024-04-01,(£2.00)\n",
+    )
+    .unwrap();
+    let m = dir.path().join("m.toml");
+    std::fs::write(
+        &m,
+        "[[file]]\npath = \"p.csv\"\nrecord = \"person\"\n[file.columns]\nid = \"id\"\nname = \"name\"\n\n\
+         [[file]]\npath = \"o.csv\"\nrecord = \"opportunity\"\n[file.columns]\nid = \"id\"\nowner = \"owner\"\n\
+         amount = { expr = \"amount + fee\" }\nprobability = \"prob\"\nclose_date = \"close\"\nstatus = { value = \"won\" }\n",
+    )
+    .unwrap();
+    let mut s = imported(salesorg_store::BackendKind::Sqlite, &m, dir.path());
+    let got: Vec<String> = s
+        .opportunities()
+        .unwrap()
+        .into_iter()
+        .map(|o| {
+            format!(
+                "{} {} {}",
+                o.id,
+                o.amount.map(|a| a.to_string()).unwrap_or_default(),
+                o.probability.map(|p| p.bp()).unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(got, ["10 5.00 10000", "9 1244.56 1250"]);
+}
+
 /// A sheet is named as Excel names it, without regard to case or the spaces around it.
 #[test]
 fn a_sheet_is_found_whatever_the_case_of_its_name() {
