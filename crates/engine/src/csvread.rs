@@ -585,6 +585,22 @@ impl CsvFile {
             line_base: 0,
             by_record: false,
         };
+        // (Excel writes `sep=;` as the first line of a CSV file in some locales, and
+        // reads the file with that delimiter: so does this, the header on the next line)
+        let mut head = [0u8; 8];
+        let n = file.reader()?.read(&mut head).unwrap_or(0);
+        if let [b's', b'e', b'p', b'=', d, rest @ ..] = &head[..n]
+            && (rest.starts_with(b"\n") || rest.starts_with(b"\r"))
+            && file.opts.first_line <= 1
+        {
+            file.opts.delimiter = *d;
+            file.opts.first_line = 2;
+            file.notes.push(format!(
+                "{}: its first line, sep={}, sets its delimiter",
+                file.name,
+                char::from(*d)
+            ));
+        }
         file.read_header()?;
         Ok(file)
     }
@@ -1282,6 +1298,19 @@ mod tests {
         assert!(bad.is_empty(), "{bad:?}");
         assert_eq!(good[0], (2, vec!["1".into(), "two\r\nlines".into()]));
         assert_eq!(good[1].0, 4);
+    }
+
+    /// Excel's `sep=;` first line sets the delimiter; the header is the next line, and the
+    /// rows keep their line numbers.
+    #[test]
+    fn an_excel_sep_line_sets_the_delimiter() {
+        let (_d, p) = write("a.csv", b"\xEF\xBB\xBFsep=;\r\nId;Name\r\n1;Ann, B.\r\n");
+        let f = CsvFile::open(&p, &CsvOptions::default()).unwrap();
+        assert_eq!(f.headers, vec!["Id", "Name"]);
+        let (good, bad) = collect(&f);
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(good, vec![(3, vec!["1".into(), "Ann, B.".into()])]);
+        assert!(f.notes[0].ends_with("a.csv: its first line, sep=;, sets its delimiter"));
     }
 
     /// A report's title and notes above its header are skipped with `first_line`, however
