@@ -167,6 +167,10 @@ pub enum Command {
         /// The mapping file, for `csv`.
         #[arg(long)]
         mapping: Option<PathBuf>,
+        /// Read and check everything and say what the import would do, writing nothing
+        /// (for trying a mapping out against its files).
+        #[arg(long)]
+        dry_run: bool,
     },
     /// The org chart.
     Org {
@@ -592,6 +596,7 @@ pub fn run() -> Result<()> {
             rejects,
             default_owner,
             mapping,
+            dry_run,
         } => {
             let source = Source::parse(source).map_err(|e| anyhow!(e))?;
             let opts = ImportOptions {
@@ -601,6 +606,7 @@ pub fn run() -> Result<()> {
                 rejects: rejects.clone(),
                 default_owner: default_owner.clone(),
                 mapping: mapping.clone(),
+                dry_run: *dry_run,
             };
             let mut store = open(g)?;
             let bar = Bar::new();
@@ -608,13 +614,16 @@ pub fn run() -> Result<()> {
             let res = import(&mut store, source, path, &opts, &bar);
             bar.done();
             let sum = res?;
-            let _ = store.audit(
-                salesorg_web::now(),
-                Some("cli"),
-                "import",
-                &format!("{source:?} {}: {sum}", path.display()),
-                None,
-            );
+            // (a dry run writes nothing, not even to the audit log)
+            if !dry_run {
+                let _ = store.audit(
+                    salesorg_web::now(),
+                    Some("cli"),
+                    "import",
+                    &format!("{source:?} {}: {sum}", path.display()),
+                    None,
+                );
+            }
             outln!("{sum}");
             let total = started.elapsed();
             let mut parts: Vec<String> = sum
@@ -624,7 +633,8 @@ pub fn run() -> Result<()> {
                 .collect();
             let accounted: std::time::Duration = sum.phases.iter().map(|(_, d)| *d).sum();
             parts.push(format!(
-                "commit {:.1}s",
+                "{} {:.1}s",
+                if *dry_run { "roll back" } else { "commit" },
                 total.saturating_sub(accounted).as_secs_f64()
             ));
             note!("took {:.2}s ({})", total.as_secs_f64(), parts.join(", "));

@@ -240,6 +240,36 @@ fn killing_an_import_leaves_the_store_as_it_was_and_it_can_run_again() {
     }
 }
 
+/// `import --dry-run` says what the import would do and writes nothing; the import then
+/// does it.
+#[test]
+fn an_import_dry_run_writes_nothing() {
+    let (_dir, db) = temp_store();
+    let export = fixture("synthetic/sf-org-v1");
+    let args = [
+        "--db",
+        &db,
+        "import",
+        "salesforce",
+        export.to_str().unwrap(),
+    ];
+    let mut dry = args.to_vec();
+    dry.push("--dry-run");
+    let out = ok(&dry);
+    assert!(
+        out.starts_with("a dry run, nothing written: would import "),
+        "{out}"
+    );
+    let status = ok(&["--db", &db, "status", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(v["counts"]["opportunities"], 0, "{status}");
+    let out = ok(&args);
+    assert!(out.starts_with("imported "), "{out}");
+    let status = ok(&["--db", &db, "status", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(v["counts"]["opportunities"], 3, "{status}");
+}
+
 /// A workbook the spreadsheet reader panics on (a defined name whose formula claims more
 /// bytes than its record) is refused as the file's problem, exit code 2, with no "thread
 /// panicked" text above it.

@@ -441,6 +441,30 @@ impl Store {
         }
     }
 
+    /// Runs `f` in one transaction and then rolls it back, whatever `f` returns: nothing it
+    /// wrote stays (a dry run). Not inside another transaction, which it could not undo
+    /// apart from the rest.
+    pub fn trial<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&mut Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        if self.in_tx {
+            return Err(
+                StoreError::Conflict("a trial cannot run inside a transaction".into()).into(),
+            );
+        }
+        let begin = match self.db.kind() {
+            BackendKind::Sqlite => "BEGIN IMMEDIATE",
+            BackendKind::Postgres => "BEGIN",
+        };
+        self.db.batch(begin)?;
+        self.in_tx = true;
+        let out = f(self);
+        self.in_tx = false;
+        self.db.batch("ROLLBACK")?;
+        out
+    }
+
     fn rows(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>> {
         let mut out = Vec::new();
         self.db.query_each(sql, params, &mut |r| {

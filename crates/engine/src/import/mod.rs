@@ -64,6 +64,9 @@ pub struct ImportOptions {
     pub default_owner: Option<String>,
     /// The mapping file, for the `csv` source.
     pub mapping: Option<PathBuf>,
+    /// Read and check everything, write it in a transaction, and roll it back: the summary
+    /// of what the import would do, and nothing written (no rejects file either).
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -77,6 +80,8 @@ pub struct ImportSummary {
     pub notes: Vec<String>,
     /// Wall time of each phase, for `--timings` and the benchmark.
     pub phases: Vec<(&'static str, std::time::Duration)>,
+    /// A dry run ([`ImportOptions::dry_run`]): what the import would do; nothing written.
+    pub dry_run: bool,
 }
 
 impl std::fmt::Display for ImportSummary {
@@ -89,7 +94,12 @@ impl std::fmt::Display for ImportSummary {
             .collect();
         write!(
             f,
-            "imported {} from {}",
+            "{} {} from {}",
+            if self.dry_run {
+                "a dry run, nothing written: would import"
+            } else {
+                "imported"
+            },
             if parts.is_empty() {
                 "nothing".into()
             } else {
@@ -106,7 +116,12 @@ impl std::fmt::Display for ImportSummary {
             )?;
         }
         if self.rejected > 0 {
-            write!(f, "; {} bad rows skipped", self.rejected)?;
+            let skipped = if self.dry_run {
+                "would be skipped"
+            } else {
+                "skipped"
+            };
+            write!(f, "; {} bad rows {skipped}", self.rejected)?;
             if let Some(p) = &self.rejects_file {
                 write!(f, " (see {})", p.display())?;
             }
@@ -1151,11 +1166,12 @@ impl<'s> Loader<'s> {
             rejects_file: None,
             notes: std::mem::take(&mut self.notes),
             phases: vec![("money totals", money_checked)],
+            dry_run: opts.dry_run,
         };
         for (k, n) in &self.counts {
             summary.counts.push((k.table(), *n));
         }
-        if !self.rejects.is_empty() {
+        if !self.rejects.is_empty() && !opts.dry_run {
             let path = opts.rejects.clone().unwrap_or_else(|| {
                 // (the input's own name: `import csv .` or `export/` had written a hidden
                 // `..rejects.csv` or `export/.rejects.csv`)
@@ -1615,9 +1631,9 @@ pub fn import(
             reason: "no such file or folder".into(),
         });
     }
-    let bulk = store.begin_bulk()?;
-    let res = store.atomic(|store| {
-        let suspended = store.suspend_indexes()?;
+    let bulk = !opts.dry_run && store.begin_bulk()?;
+    let body = |store: &mut Store| {
+        let suspended = !opts.dry_run && store.suspend_indexes()?;
         let mut sum = run_loader(store, source, path, opts, progress)?;
         if suspended {
             progress.update("building indexes", 0, 0);
@@ -1625,9 +1641,18 @@ pub fn import(
             store.restore_indexes()?;
             sum.phases.push(("indexes", t.elapsed()));
         }
-        progress.update("committing", 0, 0);
+        if opts.dry_run {
+            progress.update("rolling back (a dry run)", 0, 0);
+        } else {
+            progress.update("committing", 0, 0);
+        }
         Ok(sum)
-    });
+    };
+    let res = if opts.dry_run {
+        store.trial(body)
+    } else {
+        store.atomic(body)
+    };
     if bulk {
         store.end_bulk()?;
     }

@@ -254,6 +254,82 @@ fn reimport_is_idempotent_and_a_reorg_builds_history() {
     }
 }
 
+/// A dry run reads and checks everything and says what the import would do, and writes
+/// nothing: not the records, not the org's history, not a rejects file; over a store
+/// that holds data too, where its org changes would take effect. A refused dry run is
+/// refused as the import is.
+#[test]
+fn a_dry_run_says_what_the_import_would_do_and_writes_nothing() {
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        let v1 = fixture("synthetic/sf-org-v1");
+        let dry = ImportOptions {
+            dry_run: true,
+            ..Default::default()
+        };
+        let empty = s.fingerprint().unwrap();
+        let tried = import(&mut s, Source::Salesforce, &v1, &dry, &Quiet)
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert_eq!(s.fingerprint().unwrap(), empty, "{kind}");
+        assert!(s.opportunities().unwrap().is_empty(), "{kind}");
+        let text = tried.to_string();
+        assert!(
+            text.starts_with("a dry run, nothing written: would import "),
+            "{kind}: {text}"
+        );
+        // the real import does what the dry run said
+        let done = import(
+            &mut s,
+            Source::Salesforce,
+            &v1,
+            &ImportOptions::default(),
+            &Quiet,
+        )
+        .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert_eq!(tried.counts, done.counts, "{kind}");
+        assert_eq!(tried.effective, done.effective, "{kind}");
+        // over data: the next export's org changes, tried
+        let before = s.fingerprint().unwrap();
+        let v2 = fixture("synthetic/sf-org-v2");
+        let tried = import(&mut s, Source::Salesforce, &v2, &dry, &Quiet)
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert!(tried.org_changes > 0, "{kind}: {tried}");
+        assert_eq!(s.fingerprint().unwrap(), before, "{kind}");
+        // bad rows skipped: counted, and no rejects file written
+        let dir = salesorg_store::testing::TempDir::new().unwrap();
+        let export = dir.path().join("export");
+        std::fs::create_dir(&export).unwrap();
+        for e in std::fs::read_dir(&v1).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), export.join(e.file_name())).unwrap();
+        }
+        let opp = std::fs::read_to_string(export.join("Opportunity.csv")).unwrap();
+        std::fs::write(
+            export.join("Opportunity.csv"),
+            opp.replacen(",2024-02-20,", ",2024-02-30,", 1),
+        )
+        .unwrap();
+        let skip = ImportOptions {
+            dry_run: true,
+            skip_bad_rows: true,
+            ..Default::default()
+        };
+        let tried = import(&mut s, Source::Salesforce, &export, &skip, &Quiet).unwrap();
+        assert_eq!(tried.rejected, 1, "{kind}");
+        assert!(
+            tried.to_string().contains("1 bad rows would be skipped"),
+            "{kind}"
+        );
+        assert!(tried.rejects_file.is_none(), "{kind}");
+        assert!(!dir.path().join("export.rejects.csv").exists(), "{kind}");
+        assert_eq!(s.fingerprint().unwrap(), before, "{kind}");
+        // refused as the import is
+        let e = import(&mut s, Source::Salesforce, &export, &dry, &Quiet).unwrap_err();
+        assert!(e.to_string().contains("2024-02-30"), "{kind}: {e}");
+        assert_eq!(s.fingerprint().unwrap(), before, "{kind}");
+    }
+}
+
 #[test]
 fn unknown_owner_is_refused_when_users_are_exported() {
     let mut s = fresh(salesorg_store::BackendKind::Sqlite);

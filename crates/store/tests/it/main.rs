@@ -140,6 +140,35 @@ fn a_failed_transaction_leaves_nothing() {
     }
 }
 
+/// A trial's writes are rolled back whether it succeeds or fails, and its answer is kept.
+#[test]
+fn a_trial_leaves_nothing_and_answers() {
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        s.upsert_people(&[person("a")]).unwrap();
+        let before = s.fingerprint().unwrap();
+        let seen = s
+            .trial(|s| -> Result<usize, StoreError> {
+                s.upsert_people(&[person("b")])?;
+                s.upsert_opportunities(&mut [opp("o1", "b", "10")].iter())?;
+                Ok(s.people()?.len())
+            })
+            .unwrap();
+        assert_eq!(seen, 2, "{kind}");
+        assert_eq!(s.fingerprint().unwrap(), before, "{kind}");
+        let r: Result<(), StoreError> = s.trial(|s| {
+            s.upsert_people(&[person("c")])?;
+            Err(StoreError::Corrupt("simulated failure".into()))
+        });
+        assert!(r.is_err());
+        assert_eq!(s.fingerprint().unwrap(), before, "{kind}");
+        // (not inside a transaction)
+        let nested: Result<(), StoreError> = s.atomic(|s| s.trial(|_| Ok(())));
+        assert!(nested.is_err(), "{kind}");
+        assert_eq!(s.people().unwrap().len(), 1, "{kind}");
+    }
+}
+
 #[test]
 fn settings_persist() {
     for kind in BOTH {
