@@ -421,12 +421,7 @@ impl Store {
         if self.in_tx {
             return f(self);
         }
-        let begin = match self.db.kind() {
-            BackendKind::Sqlite => "BEGIN IMMEDIATE",
-            BackendKind::Postgres => "BEGIN",
-        };
-        self.db.batch(begin)?;
-        self.in_tx = true;
+        self.begin()?;
         let out = f(self);
         self.in_tx = false;
         match out {
@@ -441,6 +436,18 @@ impl Store {
         }
     }
 
+    /// Begins the transaction of [`Store::atomic`] or [`Store::trial`] (SQLite's takes the
+    /// write lock at once).
+    fn begin(&mut self) -> Result<()> {
+        let begin = match self.db.kind() {
+            BackendKind::Sqlite => "BEGIN IMMEDIATE",
+            BackendKind::Postgres => "BEGIN",
+        };
+        self.db.batch(begin)?;
+        self.in_tx = true;
+        Ok(())
+    }
+
     /// Runs `f` in one transaction and then rolls it back, whatever `f` returns: nothing it
     /// wrote stays (a dry run). Not inside another transaction, which it could not undo
     /// apart from the rest.
@@ -453,12 +460,7 @@ impl Store {
                 StoreError::Conflict("a trial cannot run inside a transaction".into()).into(),
             );
         }
-        let begin = match self.db.kind() {
-            BackendKind::Sqlite => "BEGIN IMMEDIATE",
-            BackendKind::Postgres => "BEGIN",
-        };
-        self.db.batch(begin)?;
-        self.in_tx = true;
+        self.begin()?;
         let out = f(self);
         self.in_tx = false;
         self.db.batch("ROLLBACK")?;
