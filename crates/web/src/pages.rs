@@ -3659,7 +3659,7 @@ async fn admin_page(
         if let Some(p) = &q.problems {
             let _ = write!(body, "<section class=\"problems\" role=\"alert\"><h2>The import was refused; nothing was written</h2><pre>{}</pre></section>", esc(p));
         }
-        let _ = write!(body, "<section><h2>Import</h2><form method=\"post\" action=\"/admin/import\" enctype=\"multipart/form-data\" class=\"stack\"><input type=\"hidden\" name=\"csrf\" value=\"{c}\"><label for=\"source\">Source</label><select id=\"source\" name=\"source\"><option value=\"salesforce\">Salesforce Data Export</option><option value=\"hubspot\">HubSpot export</option></select><label for=\"files\">The export's CSV files</label><input id=\"files\" name=\"files\" type=\"file\" accept=\".csv\" multiple required><button type=\"submit\">Import</button></form></section>", c = esc(&csrf));
+        let _ = write!(body, "<section><h2>Import</h2><form method=\"post\" action=\"/admin/import\" enctype=\"multipart/form-data\" class=\"stack\"><input type=\"hidden\" name=\"csrf\" value=\"{c}\"><label for=\"source\">Source</label><select id=\"source\" name=\"source\"><option value=\"salesforce\">Salesforce Data Export</option><option value=\"hubspot\">HubSpot export</option></select><label for=\"files\">The export's CSV files</label><input id=\"files\" name=\"files\" type=\"file\" accept=\".csv\" multiple required><label><input type=\"checkbox\" name=\"dry_run\" value=\"1\"> Check only: say what the import would do, and write nothing</label><button type=\"submit\">Import</button></form></section>", c = esc(&csrf));
         let _ = write!(body, "<section><h2>Users</h2><form method=\"post\" action=\"/admin/users\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{c}\"><label for=\"nu\">Username</label> <input id=\"nu\" name=\"username\" required> <label for=\"np\">Person id</label> <input id=\"np\" name=\"person\"> <label for=\"npw\">Password</label> <input id=\"npw\" name=\"password\" type=\"password\" minlength=\"10\" required> <label><input type=\"checkbox\" name=\"admin\" value=\"1\"> admin</label> <button type=\"submit\">Add user</button></form><div class=\"scroll\"><table class=\"data\"><thead><tr><th scope=\"col\">User</th><th scope=\"col\">Person</th><th scope=\"col\">Admin</th><th scope=\"col\">State</th><th scope=\"col\"></th></tr></thead><tbody>", c = esc(&csrf));
         for u in users {
             let (act, label) = if u.disabled { ("enable", "Enable") } else { ("disable", "Disable") };
@@ -3898,7 +3898,8 @@ pub const MAX_UPLOAD: usize = 2 << 30;
 
 /// An uploaded export: only an admin's session gets its body read; each CSV file is
 /// streamed to a temporary folder, then imported as one atomic import (after the form's
-/// CSRF token is checked); a refusal lists every problem by file, line and column.
+/// CSRF token is checked), or only checked (a dry run, "Check only"); a refusal lists
+/// every problem by file, line and column.
 async fn admin_import(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -3924,7 +3925,7 @@ async fn admin_import(
         Err(e) => return error_page(e, "/admin"),
     };
     let received = receive(&mut mp, &dir).await;
-    let (csrf, source, n) = match received {
+    let (csrf, source, n, dry_run) = match received {
         Ok(x) => x,
         Err(e) => {
             let _ = tokio::fs::remove_dir_all(&dir).await;
@@ -3939,6 +3940,7 @@ async fn admin_import(
         let src = salesorg_engine::import::Source::parse(&source).map_err(WebError::BadRequest)?;
         let opts = salesorg_engine::import::ImportOptions {
             today: Some(cx.today),
+            dry_run,
             ..Default::default()
         };
         let res = salesorg_engine::import::import(
@@ -3949,6 +3951,8 @@ async fn admin_import(
             &salesorg_engine::Quiet,
         );
         match res {
+            // (a dry run writes nothing, not even to the audit log, as on the command line)
+            Ok(sum) if dry_run => Ok(format!("/admin?msg={}", enc(&format!("Checked: {sum}")))),
             Ok(sum) => {
                 cx.audit("import", &format!("{source} upload ({n} files): {sum}"))?;
                 Ok(format!("/admin?msg={}", enc(&format!("Imported: {sum}"))))
@@ -3968,26 +3972,33 @@ async fn admin_import(
     let _ = tokio::fs::remove_dir_all(&dir).await;
     match r {
         Ok(to) => {
-            let _ = tokio::task::spawn_blocking(move || app2.load()).await;
+            if !dry_run {
+                let _ = tokio::task::spawn_blocking(move || app2.load()).await;
+            }
             Redirect::to(&to).into_response()
         }
         Err(e) => error_page(e, "/admin"),
     }
 }
 
-/// Reads the upload form: the CSRF token, the source, and every `.csv` file (streamed into
-/// `dir` under its base name). Returns (csrf, source, files written).
-async fn receive(mp: &mut Multipart, dir: &std::path::Path) -> Result<(String, String, usize)> {
+/// Reads the upload form: the CSRF token, the source, whether to check only, and every
+/// `.csv` file (streamed into `dir` under its base name). Returns (csrf, source, files
+/// written, check only).
+async fn receive(
+    mp: &mut Multipart,
+    dir: &std::path::Path,
+) -> Result<(String, String, usize, bool)> {
     use tokio::io::AsyncWriteExt;
     let bad =
         |e: axum::extract::multipart::MultipartError| WebError::BadRequest(format!("upload: {e}"));
     let io = |e: std::io::Error| WebError::Internal(format!("saving an upload: {e}"));
     tokio::fs::create_dir_all(dir).await.map_err(io)?;
-    let (mut csrf, mut source, mut n) = (String::new(), String::new(), 0);
+    let (mut csrf, mut source, mut n, mut dry_run) = (String::new(), String::new(), 0, false);
     while let Some(mut field) = mp.next_field().await.map_err(bad)? {
         match field.name().unwrap_or("") {
             "csrf" => csrf = field.text().await.map_err(bad)?,
             "source" => source = field.text().await.map_err(bad)?,
+            "dry_run" => dry_run = !field.text().await.map_err(bad)?.is_empty(),
             "files" => {
                 let base = field
                     .file_name()
@@ -4007,7 +4018,7 @@ async fn receive(mp: &mut Multipart, dir: &std::path::Path) -> Result<(String, S
             _ => {}
         }
     }
-    Ok((csrf, source, n))
+    Ok((csrf, source, n, dry_run))
 }
 
 /// The band of the reps' attainment chart (`<50%`, `50–75%`, `75–100%`, `100–125%`,

@@ -677,10 +677,14 @@ fn admins_upload_an_export_and_see_per_row_errors() {
             )
         })
         .collect();
-    let upload = |who: &Auth, csrf: &str, files: &[(String, Vec<u8>)]| {
+    let upload_as = |who: &Auth, csrf: &str, files: &[(String, Vec<u8>)], check: bool| {
         let b = "----salesorgtestboundary";
         let mut body: Vec<u8> = Vec::new();
-        for (k, v) in [("csrf", csrf), ("source", "salesforce")] {
+        let mut fields = vec![("csrf", csrf), ("source", "salesforce")];
+        if check {
+            fields.push(("dry_run", "1"));
+        }
+        for (k, v) in fields {
             body.extend(
                 format!("--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
                     .as_bytes(),
@@ -719,6 +723,8 @@ fn admins_upload_an_export_and_see_per_row_errors() {
             (res.status(), loc)
         })
     };
+    let upload =
+        |who: &Auth, csrf: &str, files: &[(String, Vec<u8>)]| upload_as(who, csrf, files, false);
     let count = || {
         let mut s = fx.app.store().unwrap();
         let n = s.opportunities().unwrap().len();
@@ -764,6 +770,23 @@ fn admins_upload_an_export_and_see_per_row_errors() {
     );
     assert!(page.body.contains("day 30 does not exist in February 2024"));
     assert_eq!(count(), before, "a refused import writes nothing");
+    // checked only: what the import would do, nothing written
+    let (st, loc) = upload_as(&admin, admin.csrf.as_deref().unwrap(), &files, true);
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let loc = loc.unwrap();
+    assert!(
+        loc.starts_with(
+            "/admin?msg=Checked:%20a%20dry%20run%2C%20nothing%20written:%20would%20import%20"
+        ),
+        "{loc}"
+    );
+    let page = call(&fx, "GET", &loc, &admin, None);
+    assert!(
+        page.body.contains("Checked: a dry run, nothing written: would import 2 people, 94 accounts, 14 leads, 58 opportunities"),
+        "{:.3000}",
+        page.body
+    );
+    assert_eq!(count(), before, "a dry run writes nothing");
     // the export as it is: imported whole
     let (st, loc) = upload(&admin, admin.csrf.as_deref().unwrap(), &files);
     assert_eq!(st, StatusCode::SEE_OTHER);
