@@ -3659,7 +3659,7 @@ async fn admin_page(
         if let Some(p) = &q.problems {
             let _ = write!(body, "<section class=\"problems\" role=\"alert\"><h2>The import was refused; nothing was written</h2><pre>{}</pre></section>", esc(p));
         }
-        let _ = write!(body, "<section><h2>Import</h2><form method=\"post\" action=\"/admin/import\" enctype=\"multipart/form-data\" class=\"stack\"><input type=\"hidden\" name=\"csrf\" value=\"{c}\"><label for=\"source\">Source</label><select id=\"source\" name=\"source\"><option value=\"salesforce\">Salesforce Data Export</option><option value=\"hubspot\">HubSpot export</option></select><label for=\"files\">The export's CSV files</label><input id=\"files\" name=\"files\" type=\"file\" accept=\".csv\" multiple required><label><input type=\"checkbox\" name=\"dry_run\" value=\"1\"> Check only: say what the import would do, and write nothing</label><button type=\"submit\">Import</button></form></section>", c = esc(&csrf));
+        let _ = write!(body, "<section><h2>Import</h2><form method=\"post\" action=\"/admin/import\" enctype=\"multipart/form-data\" class=\"stack\"><input type=\"hidden\" name=\"csrf\" value=\"{c}\"><label for=\"source\">Source</label><select id=\"source\" name=\"source\"><option value=\"salesforce\">Salesforce Data Export</option><option value=\"hubspot\">HubSpot export</option></select><label for=\"files\">The export's files (CSV, or the same saved as .xlsx or .xls)</label><input id=\"files\" name=\"files\" type=\"file\" accept=\".csv,.xlsx,.xls\" multiple required><label><input type=\"checkbox\" name=\"dry_run\" value=\"1\"> Check only: say what the import would do, and write nothing</label><button type=\"submit\">Import</button></form></section>", c = esc(&csrf));
         let _ = write!(body, "<section><h2>Users</h2><form method=\"post\" action=\"/admin/users\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{c}\"><label for=\"nu\">Username</label> <input id=\"nu\" name=\"username\" required> <label for=\"np\">Person id</label> <input id=\"np\" name=\"person\"> <label for=\"npw\">Password</label> <input id=\"npw\" name=\"password\" type=\"password\" minlength=\"10\" required> <label><input type=\"checkbox\" name=\"admin\" value=\"1\"> admin</label> <button type=\"submit\">Add user</button></form><div class=\"scroll\"><table class=\"data\"><thead><tr><th scope=\"col\">User</th><th scope=\"col\">Person</th><th scope=\"col\">Admin</th><th scope=\"col\">State</th><th scope=\"col\"></th></tr></thead><tbody>", c = esc(&csrf));
         for u in users {
             let (act, label) = if u.disabled { ("enable", "Enable") } else { ("disable", "Disable") };
@@ -3896,8 +3896,8 @@ async fn admin_user_action(
 /// The largest upload the admin page takes.
 pub const MAX_UPLOAD: usize = 2 << 30;
 
-/// An uploaded export: only an admin's session gets its body read; each CSV file is
-/// streamed to a temporary folder, then imported as one atomic import (after the form's
+/// An uploaded export: only an admin's session gets its body read; each CSV file (or
+/// workbook) is streamed to a temporary folder, then imported as one atomic import (after the form's
 /// CSRF token is checked), or only checked (a dry run, "Check only"); a refusal lists
 /// every problem by file, line and column.
 async fn admin_import(
@@ -3982,7 +3982,7 @@ async fn admin_import(
 }
 
 /// Reads the upload form: the CSRF token, the source, whether to check only, and every
-/// `.csv` file (streamed into `dir` under its base name). Returns (csrf, source, files
+/// `.csv`, `.xlsx` or `.xls` file (streamed into `dir` under its base name). Returns (csrf, source, files
 /// written, check only).
 async fn receive(
     mp: &mut Multipart,
@@ -4005,7 +4005,11 @@ async fn receive(
                     .and_then(|f| std::path::Path::new(f).file_name())
                     .map(|f| f.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                if base.is_empty() || !base.to_ascii_lowercase().ends_with(".csv") {
+                // (CSV, or the same saved as a workbook, which the importers read as its
+                // CSV: a workbook is checked before the spreadsheet reader opens it)
+                let lower = base.to_ascii_lowercase();
+                if base.is_empty() || ![".csv", ".xlsx", ".xls"].iter().any(|x| lower.ends_with(x))
+                {
                     continue;
                 }
                 let mut out = tokio::fs::File::create(dir.join(&base)).await.map_err(io)?;

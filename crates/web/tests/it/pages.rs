@@ -656,12 +656,103 @@ fn an_engine_being_replaced_lets_go_of_its_caches() {
     );
 }
 
+/// Posts the admin page's upload form as `who` (with `csrf`): `source`, the `files` (name
+/// and bytes), and "Check only" when `check`; the answer's status and where it redirects.
+fn upload_files(
+    fx: &Fx,
+    who: &Auth,
+    csrf: &str,
+    source: &str,
+    files: &[(String, Vec<u8>)],
+    check: bool,
+) -> (StatusCode, Option<String>) {
+    use tower::ServiceExt;
+    let b = "----salesorgtestboundary";
+    let mut body: Vec<u8> = Vec::new();
+    let mut fields = vec![("csrf", csrf), ("source", source)];
+    if check {
+        fields.push(("dry_run", "1"));
+    }
+    for (k, v) in fields {
+        body.extend(
+            format!("--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (name, bytes) in files {
+        body.extend(format!("--{b}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+        body.extend(bytes);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{b}--\r\n").as_bytes());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let req = axum::http::Request::builder()
+            .method("POST")
+            .uri("/admin/import")
+            .header(
+                "cookie",
+                format!(
+                    "{}={}",
+                    salesorg_web::auth::COOKIE,
+                    who.cookie.as_deref().unwrap()
+                ),
+            )
+            .header("content-type", format!("multipart/form-data; boundary={b}"))
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        let res = fx.router.clone().oneshot(req).await.unwrap();
+        let loc = res
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (res.status(), loc)
+    })
+}
+
+/// A HubSpot export saved as workbooks (.xlsx, as HubSpot's export dialog offers) is
+/// uploaded and imported as its CSV would be; a file of another kind in the upload (the
+/// folder's `make.py`) is left out.
+#[test]
+fn admins_upload_an_export_saved_as_workbooks() {
+    let fx = fixture(BackendKind::Sqlite);
+    let admin = sign_in(&fx, "admin", PASSWORD).unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/synthetic/hubspot-xlsx");
+    let files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    assert!(files.iter().any(|(n, _)| n == "make.py"));
+    let count = || {
+        let mut s = fx.app.store().unwrap();
+        let n = s.opportunities().unwrap().len();
+        fx.app.give_back(s);
+        n
+    };
+    let before = count();
+    let csrf = admin.csrf.as_deref().unwrap();
+    let (st, loc) = upload_files(&fx, &admin, csrf, "hubspot", &files, false);
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let loc = loc.unwrap();
+    assert!(loc.starts_with("/admin?msg=Imported"), "{loc}");
+    assert_eq!(count(), before + 4);
+}
+
 /// The admin page's upload: a Salesforce export lands whole (and the engine reloads), a
 /// broken one is refused with every problem by file, line and column and nothing written,
 /// and an upload without the CSRF token does nothing.
 #[test]
 fn admins_upload_an_export_and_see_per_row_errors() {
-    use tower::ServiceExt;
     let fx = fixture(BackendKind::Sqlite);
     let admin = sign_in(&fx, "admin", PASSWORD).unwrap();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -678,50 +769,7 @@ fn admins_upload_an_export_and_see_per_row_errors() {
         })
         .collect();
     let upload_as = |who: &Auth, csrf: &str, files: &[(String, Vec<u8>)], check: bool| {
-        let b = "----salesorgtestboundary";
-        let mut body: Vec<u8> = Vec::new();
-        let mut fields = vec![("csrf", csrf), ("source", "salesforce")];
-        if check {
-            fields.push(("dry_run", "1"));
-        }
-        for (k, v) in fields {
-            body.extend(
-                format!("--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                    .as_bytes(),
-            );
-        }
-        for (name, bytes) in files {
-            body.extend(format!("--{b}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n").as_bytes());
-            body.extend(bytes);
-            body.extend(b"\r\n");
-        }
-        body.extend(format!("--{b}--\r\n").as_bytes());
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let req = axum::http::Request::builder()
-                .method("POST")
-                .uri("/admin/import")
-                .header(
-                    "cookie",
-                    format!(
-                        "{}={}",
-                        salesorg_web::auth::COOKIE,
-                        who.cookie.as_deref().unwrap()
-                    ),
-                )
-                .header("content-type", format!("multipart/form-data; boundary={b}"))
-                .body(axum::body::Body::from(body))
-                .unwrap();
-            let res = fx.router.clone().oneshot(req).await.unwrap();
-            let loc = res
-                .headers()
-                .get("location")
-                .map(|v| v.to_str().unwrap().to_owned());
-            (res.status(), loc)
-        })
+        upload_files(&fx, who, csrf, "salesforce", files, check)
     };
     let upload =
         |who: &Auth, csrf: &str, files: &[(String, Vec<u8>)]| upload_as(who, csrf, files, false);
