@@ -204,19 +204,51 @@ pub fn holds(path: &Path) -> Holds {
 /// byte or more a cell (a sheet of a million rows by a hundred columns is 100 MB or more).
 pub const MAX_SHEET_CELLS: u64 = 100_000_000;
 
+/// The most cells with a value read from one sheet cell by cell, and the most bytes of
+/// their text: past either the sheet is refused as it is read, before its cells take the
+/// memory (a damaged or hostile workbook's sheet can inflate to billions of cells; these
+/// are some 2 GB and 2 GiB).
+pub const MAX_VALUED_CELLS: usize = 50_000_000;
+pub const MAX_SHEET_TEXT: usize = 2 << 30;
+
+/// The most bytes a workbook's shared strings (the text its cells share, which the
+/// spreadsheet reader takes whole when it opens the workbook) may inflate to.
+pub const MAX_SHARED_STRINGS: u64 = 1 << 30;
+
+/// The bytes the shared strings of the .xlsx or .xlsb workbook at `path` inflate to, read
+/// through (not kept) up to `cap + 1`: a ZIP file's own sizes can lie, its data cannot.
+fn shared_strings_inflate(path: &Path, cap: u64) -> Result<u64, String> {
+    let f = File::open(path).map_err(|e| e.to_string())?;
+    let mut zip = zip::ZipArchive::new(BufReader::new(f)).map_err(|e| e.to_string())?;
+    let part = zip.file_names().find(|n| {
+        n.eq_ignore_ascii_case("xl/sharedStrings.xml")
+            || n.eq_ignore_ascii_case("xl/sharedStrings.bin")
+    });
+    let Some(part) = part.map(str::to_owned) else {
+        return Ok(0);
+    };
+    let entry = zip.by_name(&part).map_err(|e| e.to_string())?;
+    std::io::copy(&mut entry.take(cap + 1), &mut std::io::sink()).map_err(|e| e.to_string())
+}
+
 /// Adds a streamed cell to `cells` if it holds a value (as the reader's own grid takes
-/// them: a cell with a format and no value is not part of the table).
+/// them: a cell with a format and no value is not part of the table); the bytes of its
+/// text.
 fn push_cell(
     cells: &mut Vec<calamine::Cell<calamine::Data>>,
     c: calamine::Cell<calamine::DataRef<'_>>,
-) {
-    if !matches!(c.get_value(), calamine::DataRef::Empty) {
-        let pos = c.get_position();
-        cells.push(calamine::Cell::new(
-            pos,
-            calamine::Data::from(c.get_value().clone()),
-        ));
+) -> usize {
+    if matches!(c.get_value(), calamine::DataRef::Empty) {
+        return 0;
     }
+    let pos = c.get_position();
+    let value = calamine::Data::from(c.get_value().clone());
+    let text = match &value {
+        calamine::Data::String(t) => t.len(),
+        _ => 0,
+    };
+    cells.push(calamine::Cell::new(pos, value));
+    text
 }
 
 /// The first and last rows of `cells` (sorted by place) and the columns their text takes
@@ -670,6 +702,24 @@ impl CsvFile {
                 }
             }
         }
+        // (an .xlsx's or .xlsb's shared strings are read whole when it is opened: they are
+        // inflated first, and kept only if they fit)
+        if matches!(format, Format::Xlsx | Format::Xlsb) {
+            let n = caught_quietly(|| shared_strings_inflate(path, MAX_SHARED_STRINGS))
+                .unwrap_or(Ok(0));
+            // (a ZIP file that cannot be read is the reader's to name)
+            if let Ok(n) = n
+                && n > MAX_SHARED_STRINGS
+            {
+                return Err(Problem::file(
+                    &shown,
+                    format!(
+                        "its shared strings (the text its cells share) inflate to more than {} MiB, more than salesorg reads from a workbook (a file made to inflate so is a ZIP bomb): save the sheet as CSV",
+                        MAX_SHARED_STRINGS >> 20
+                    ),
+                ));
+            }
+        }
         // (an .xls is read whole when it is opened, trusting its own sizes and chains:
         // it is checked first)
         if format == Format::Xls {
@@ -761,9 +811,15 @@ impl CsvFile {
         macro_rules! streamed {
             ($book:expr) => {{
                 let mut r = $book.worksheet_cells_reader(&name).map_err(|e| bad(&e))?;
-                let mut cells = Vec::new();
+                let (mut cells, mut text) = (Vec::new(), 0usize);
                 while let Some(c) = r.next_cell().map_err(|e| bad(&e))? {
-                    push_cell(&mut cells, c);
+                    text = text.saturating_add(push_cell(&mut cells, c));
+                    if cells.len() > MAX_VALUED_CELLS || text > MAX_SHEET_TEXT {
+                        return Err(bad(&format!(
+                            "holds more than {MAX_VALUED_CELLS} cells with a value or {} MiB of text, more than salesorg reads from a sheet: save the sheet as CSV",
+                            MAX_SHEET_TEXT >> 20
+                        )));
+                    }
                 }
                 Some(cells)
             }};
@@ -1209,6 +1265,32 @@ mod tests {
         );
         assert!(!cell_name((u64::MAX, u64::MAX)).is_empty());
         assert_eq!(cell_name((1_048_575, 16_383)), "XFD1048576");
+    }
+
+    #[test]
+    fn a_workbooks_shared_strings_are_inflated_up_to_the_cap() {
+        use std::io::Write;
+        // a workbook's parts with 1 MB of shared strings (deflated to a few KB)
+        let dir = salesorg_store::testing::TempDir::new().unwrap();
+        let book = dir.path().join("b.xlsx");
+        let mut w = zip::ZipWriter::new(File::create(&book).unwrap());
+        let opts = zip::write::SimpleFileOptions::default();
+        w.start_file("xl/workbook.xml", opts).unwrap();
+        w.write_all(b"<workbook/>").unwrap();
+        w.start_file("xl/sharedStrings.xml", opts).unwrap();
+        w.write_all(&vec![b'x'; 1 << 20]).unwrap();
+        w.finish().unwrap();
+        assert!(std::fs::metadata(&book).unwrap().len() < 20_000);
+        assert_eq!(
+            shared_strings_inflate(&book, MAX_SHARED_STRINGS).unwrap(),
+            1 << 20
+        );
+        // (read through to one byte past a cap below them, no further)
+        assert_eq!(shared_strings_inflate(&book, 99).unwrap(), 100);
+        // none: 0
+        let inline = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/synthetic/sheets/pipeline.xlsx");
+        assert_eq!(shared_strings_inflate(&inline, 99).unwrap(), 0);
     }
 
     #[test]
