@@ -713,16 +713,12 @@ fn upload_files(
     })
 }
 
-/// A HubSpot export saved as workbooks (.xlsx, as HubSpot's export dialog offers) is
-/// uploaded and imported as its CSV would be; a file of another kind in the upload (the
-/// folder's `make.py`) is left out.
-#[test]
-fn admins_upload_an_export_saved_as_workbooks() {
-    let fx = fixture(BackendKind::Sqlite);
-    let admin = sign_in(&fx, "admin", PASSWORD).unwrap();
+/// Every file of the fixtures' folder `rel`, by name, with its bytes.
+fn files_in(rel: &str) -> Vec<(String, Vec<u8>)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/synthetic/hubspot-xlsx");
-    let files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .join("../../fixtures")
+        .join(rel);
+    std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .map(|p| {
@@ -731,14 +727,27 @@ fn admins_upload_an_export_saved_as_workbooks() {
                 std::fs::read(&p).unwrap(),
             )
         })
-        .collect();
+        .collect()
+}
+
+/// The opportunities the server's store holds.
+fn opportunities_held(fx: &Fx) -> usize {
+    let mut s = fx.app.store().unwrap();
+    let n = s.opportunities().unwrap().len();
+    fx.app.give_back(s);
+    n
+}
+
+/// A HubSpot export saved as workbooks (.xlsx, as HubSpot's export dialog offers) is
+/// uploaded and imported as its CSV would be; a file of another kind in the upload (the
+/// folder's `make.py`) is left out.
+#[test]
+fn admins_upload_an_export_saved_as_workbooks() {
+    let fx = fixture(BackendKind::Sqlite);
+    let admin = sign_in(&fx, "admin", PASSWORD).unwrap();
+    let files = files_in("synthetic/hubspot-xlsx");
     assert!(files.iter().any(|(n, _)| n == "make.py"));
-    let count = || {
-        let mut s = fx.app.store().unwrap();
-        let n = s.opportunities().unwrap().len();
-        fx.app.give_back(s);
-        n
-    };
+    let count = || opportunities_held(&fx);
     let before = count();
     let csrf = admin.csrf.as_deref().unwrap();
     let (st, loc) = upload_files(&fx, &admin, csrf, "hubspot", &files, false);
@@ -755,30 +764,17 @@ fn admins_upload_an_export_saved_as_workbooks() {
 fn admins_upload_an_export_and_see_per_row_errors() {
     let fx = fixture(BackendKind::Sqlite);
     let admin = sign_in(&fx, "admin", PASSWORD).unwrap();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/salesforce-sample-exports/sfdc-assets-gen-ai-demo");
-    let files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "csv"))
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
-        .collect();
+    let files: Vec<(String, Vec<u8>)> =
+        files_in("salesforce-sample-exports/sfdc-assets-gen-ai-demo")
+            .into_iter()
+            .filter(|(n, _)| n.ends_with(".csv"))
+            .collect();
     let upload_as = |who: &Auth, csrf: &str, files: &[(String, Vec<u8>)], check: bool| {
         upload_files(&fx, who, csrf, "salesforce", files, check)
     };
     let upload =
         |who: &Auth, csrf: &str, files: &[(String, Vec<u8>)]| upload_as(who, csrf, files, false);
-    let count = || {
-        let mut s = fx.app.store().unwrap();
-        let n = s.opportunities().unwrap().len();
-        fx.app.give_back(s);
-        n
-    };
+    let count = || opportunities_held(&fx);
     let before = count();
     // a non-admin does not get the upload read at all
     let lead = sign_in(&fx, "lead_b", PASSWORD).unwrap();
