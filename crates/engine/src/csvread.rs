@@ -211,24 +211,45 @@ pub const MAX_SHEET_CELLS: u64 = 100_000_000;
 pub const MAX_VALUED_CELLS: usize = 50_000_000;
 pub const MAX_SHEET_TEXT: usize = 2 << 30;
 
-/// The most bytes a workbook's shared strings (the text its cells share, which the
-/// spreadsheet reader takes whole when it opens the workbook) may inflate to.
-pub const MAX_SHARED_STRINGS: u64 = 1 << 30;
+/// The most bytes the part of a workbook the spreadsheet reader takes whole when it opens
+/// it (an .xlsx's shared strings, the text its cells share; an .ods's content) may
+/// inflate to.
+pub const MAX_WHOLE_PART: u64 = 1 << 30;
 
-/// The bytes the shared strings of the .xlsx or .xlsb workbook at `path` inflate to, read
-/// through (not kept) up to `cap + 1`: a ZIP file's own sizes can lie, its data cannot.
-fn shared_strings_inflate(path: &Path, cap: u64) -> Result<u64, String> {
+/// The bytes the first of `parts` (by name, in any case) that the ZIP workbook at `path`
+/// holds inflates to, read through (not kept) up to `cap + 1`, 0 if it holds none: a ZIP
+/// file's own sizes can lie, its data cannot.
+fn inflated_part(path: &Path, parts: &[&str], cap: u64) -> Result<u64, String> {
     let f = File::open(path).map_err(|e| e.to_string())?;
     let mut zip = zip::ZipArchive::new(BufReader::new(f)).map_err(|e| e.to_string())?;
-    let part = zip.file_names().find(|n| {
-        n.eq_ignore_ascii_case("xl/sharedStrings.xml")
-            || n.eq_ignore_ascii_case("xl/sharedStrings.bin")
-    });
-    let Some(part) = part.map(str::to_owned) else {
+    let part = zip
+        .file_names()
+        .find(|n| parts.iter().any(|p| n.eq_ignore_ascii_case(p)))
+        .map(str::to_owned);
+    let Some(part) = part else {
         return Ok(0);
     };
     let entry = zip.by_name(&part).map_err(|e| e.to_string())?;
     std::io::copy(&mut entry.take(cap + 1), &mut std::io::sink()).map_err(|e| e.to_string())
+}
+
+/// [`inflated_part`] for the parts a workbook of `format` has read whole when it is
+/// opened: an .xlsx's or .xlsb's shared strings, an .ods's content (every sheet); with the
+/// words that say they inflate.
+fn whole_part(path: &Path, format: Format, cap: u64) -> Option<(u64, &'static str)> {
+    let (parts, what): (&[&str], _) = match format {
+        Format::Xlsx | Format::Xlsb => (
+            &["xl/sharedStrings.xml", "xl/sharedStrings.bin"],
+            "its shared strings (the text its cells share) inflate",
+        ),
+        Format::Ods => (&["content.xml"], "its content (every sheet) inflates"),
+        Format::Xls => return None,
+    };
+    // (a ZIP file that cannot be read is the reader's to name)
+    let n = caught_quietly(|| inflated_part(path, parts, cap))
+        .ok()?
+        .ok()?;
+    Some((n, what))
 }
 
 /// Adds a streamed cell to `cells` if it holds a value (as the reader's own grid takes
@@ -691,6 +712,19 @@ impl CsvFile {
     ) -> Result<CsvFile, Problem> {
         let shown = path.display().to_string();
         let format = workbook_format(path);
+        // (an .xlsx's or .xlsb's shared strings, an .ods's content, are read whole when it
+        // is opened: they are inflated first, and read only if they fit)
+        if let Some((n, what)) = whole_part(path, format, MAX_WHOLE_PART)
+            && n > MAX_WHOLE_PART
+        {
+            return Err(Problem::file(
+                &shown,
+                format!(
+                    "{what} to more than {} MiB, more than salesorg reads from a workbook (a file made to inflate so is a ZIP bomb): save the sheet as CSV",
+                    MAX_WHOLE_PART >> 20
+                ),
+            ));
+        }
         // (an .ods is read whole, every sheet as one block, when it is opened: each is
         // sized first)
         if format == Format::Ods {
@@ -700,24 +734,6 @@ impl CsvFile {
                 if rows.saturating_mul(cols) > MAX_SHEET_CELLS {
                     return Err(too_large(&shown, &sheet, rows, cols, far));
                 }
-            }
-        }
-        // (an .xlsx's or .xlsb's shared strings are read whole when it is opened: they are
-        // inflated first, and kept only if they fit)
-        if matches!(format, Format::Xlsx | Format::Xlsb) {
-            let n = caught_quietly(|| shared_strings_inflate(path, MAX_SHARED_STRINGS))
-                .unwrap_or(Ok(0));
-            // (a ZIP file that cannot be read is the reader's to name)
-            if let Ok(n) = n
-                && n > MAX_SHARED_STRINGS
-            {
-                return Err(Problem::file(
-                    &shown,
-                    format!(
-                        "its shared strings (the text its cells share) inflate to more than {} MiB, more than salesorg reads from a workbook (a file made to inflate so is a ZIP bomb): save the sheet as CSV",
-                        MAX_SHARED_STRINGS >> 20
-                    ),
-                ));
             }
         }
         // (an .xls is read whole when it is opened, trusting its own sizes and chains:
@@ -1268,7 +1284,7 @@ mod tests {
     }
 
     #[test]
-    fn a_workbooks_shared_strings_are_inflated_up_to_the_cap() {
+    fn a_workbooks_whole_part_is_inflated_up_to_the_cap() {
         use std::io::Write;
         // a workbook's parts with 1 MB of shared strings (deflated to a few KB)
         let dir = salesorg_store::testing::TempDir::new().unwrap();
@@ -1282,15 +1298,24 @@ mod tests {
         w.finish().unwrap();
         assert!(std::fs::metadata(&book).unwrap().len() < 20_000);
         assert_eq!(
-            shared_strings_inflate(&book, MAX_SHARED_STRINGS).unwrap(),
-            1 << 20
+            whole_part(&book, Format::Xlsx, MAX_WHOLE_PART),
+            Some((
+                1 << 20,
+                "its shared strings (the text its cells share) inflate"
+            ))
         );
         // (read through to one byte past a cap below them, no further)
-        assert_eq!(shared_strings_inflate(&book, 99).unwrap(), 100);
-        // none: 0
-        let inline = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../fixtures/synthetic/sheets/pipeline.xlsx");
-        assert_eq!(shared_strings_inflate(&inline, 99).unwrap(), 0);
+        assert_eq!(whole_part(&book, Format::Xlsx, 99).map(|p| p.0), Some(100));
+        // none: 0; an .ods's content; an .xls has no such part
+        let sheets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/synthetic/sheets");
+        let inline = sheets.join("pipeline.xlsx");
+        assert_eq!(whole_part(&inline, Format::Xlsx, 99).map(|p| p.0), Some(0));
+        let ods = sheets.join("far-cells.ods");
+        assert_eq!(
+            whole_part(&ods, Format::Ods, 99),
+            Some((100, "its content (every sheet) inflates"))
+        );
+        assert_eq!(whole_part(&book, Format::Xls, 99), None);
     }
 
     #[test]
