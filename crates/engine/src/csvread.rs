@@ -668,11 +668,23 @@ impl CsvFile {
         sheet: Option<&str>,
         opts: &CsvOptions,
     ) -> Result<CsvFile, Problem> {
-        if !is_spreadsheet(path) {
+        let held = is_spreadsheet(path).then(|| holds(path));
+        CsvFile::open_held(path, held, sheet, opts)
+    }
+
+    /// [`CsvFile::open_any`] for a caller that has already told what the file holds
+    /// (`held`: [`holds`] for a file named as a workbook, `None` for a text file's name).
+    pub fn open_held(
+        path: &Path,
+        held: Option<Holds>,
+        sheet: Option<&str>,
+        opts: &CsvOptions,
+    ) -> Result<CsvFile, Problem> {
+        let Some(held) = held else {
             return CsvFile::open(path, opts);
-        }
+        };
         let shown = path.display().to_string();
-        match holds(path) {
+        match held {
             Holds::Workbook => CsvFile::open_sheet(path, sheet, opts),
             Holds::Markup => Err(Problem::file(
                 &shown,

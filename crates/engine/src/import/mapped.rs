@@ -418,7 +418,8 @@ fn open_file(p: &Path, m: &FileMap, o: &CsvOptions) -> std::result::Result<CsvFi
     let name = p.display().to_string();
     let named_book = crate::csvread::is_spreadsheet(p);
     // (text saved under a workbook's name is read as text, with its delimiter and encoding)
-    let book = named_book && crate::csvread::holds(p) == crate::csvread::Holds::Workbook;
+    let held = named_book.then(|| crate::csvread::holds(p));
+    let book = held == Some(crate::csvread::Holds::Workbook);
     if book && (m.delimiter.is_some() || m.encoding.is_some()) {
         return Err(Problem::file(
             &name,
@@ -442,7 +443,7 @@ fn open_file(p: &Path, m: &FileMap, o: &CsvOptions) -> std::result::Result<CsvFi
         };
         return CsvFile::open(p, &o);
     }
-    CsvFile::open_any(p, m.sheet.as_deref(), o)
+    CsvFile::open_held(p, held, m.sheet.as_deref(), o)
 }
 
 /// The line and column (from 1; the column in bytes) of byte `offset` of `text`.
@@ -596,16 +597,37 @@ const NUMERIC_FIELDS: [&str; 6] = [
     "scale_max",
 ];
 
-/// Whether an entry's numbers are written with a decimal comma (`decimal = ","`); the
-/// problem, at its `decimal` key, for another mark.
-fn decimal_comma(m: &FileMap) -> std::result::Result<bool, String> {
-    match m.decimal.as_deref().map(str::trim) {
-        None | Some(".") => Ok(false),
-        Some(",") => Ok(true),
-        Some(x) => Err(format!(
-            "decimal {x:?} is not \".\" (1,234.56) or \",\" (1.234,56)"
-        )),
-    }
+/// How an entry's numbers and dates are written: `decimal` and `date_order`.
+struct Reading {
+    /// Numbers with a decimal comma (`decimal = ","`).
+    comma: bool,
+    /// Dates with slashes or dots day first (`date_order = "dmy"`).
+    day_first: bool,
+}
+
+/// An entry's [`Reading`], or the key whose value is wrong and why (as [`options`]).
+fn reading(m: &FileMap) -> std::result::Result<Reading, (&'static str, String)> {
+    let comma = match m.decimal.as_deref().map(str::trim) {
+        None | Some(".") => false,
+        Some(",") => true,
+        Some(x) => {
+            return Err((
+                "decimal",
+                format!("decimal {x:?} is not \".\" (1,234.56) or \",\" (1.234,56)"),
+            ));
+        }
+    };
+    let day_first = match m.date_order.as_deref().map(str::trim) {
+        None | Some("mdy") => false,
+        Some("dmy") => true,
+        Some(x) => {
+            return Err((
+                "date_order",
+                format!("date_order {x:?} is not \"mdy\" (03/31/2024) or \"dmy\" (31/03/2024)"),
+            ));
+        }
+    };
+    Ok(Reading { comma, day_first })
 }
 
 /// A number as written with a decimal comma (`1.234,56`, `1 234,56`, `12,5`) in the form
@@ -869,10 +891,10 @@ pub fn load(l: &mut Loader<'_>, path: &Path, opts: &ImportOptions) -> Result<()>
                 continue;
             }
         };
-        let comma = match decimal_comma(m) {
-            Ok(c) => c,
-            Err(e) => {
-                l.fatal(at_entry(k, Some("decimal"), e));
+        let Reading { comma, .. } = match reading(m) {
+            Ok(r) => r,
+            Err((key, e)) => {
+                l.fatal(at_entry(k, Some(key), e));
                 continue;
             }
         };
@@ -974,22 +996,10 @@ pub fn load(l: &mut Loader<'_>, path: &Path, opts: &ImportOptions) -> Result<()>
                 continue;
             }
         };
-        let comma = match decimal_comma(m) {
-            Ok(c) => c,
-            Err(e) => {
-                l.fatal(at_entry(k, Some("decimal"), e));
-                continue;
-            }
-        };
-        let day_first = match m.date_order.as_deref().map(str::trim) {
-            None | Some("mdy") => false,
-            Some("dmy") => true,
-            Some(x) => {
-                l.fatal(at_entry(
-                    k,
-                    Some("date_order"),
-                    format!("date_order {x:?} is not \"mdy\" (03/31/2024) or \"dmy\" (31/03/2024)"),
-                ));
+        let Reading { comma, day_first } = match reading(m) {
+            Ok(r) => r,
+            Err((key, e)) => {
+                l.fatal(at_entry(k, Some(key), e));
                 continue;
             }
         };
