@@ -627,6 +627,44 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The untraced stage walk, which goes over an owner's history rows in one loop
+    /// whatever deal they belong to (deals that come back into a stage, or whose advance
+    /// the column cannot hold, apart), gives the numbers of the traced walk, which goes
+    /// deal by deal and row by row: for the company and for every leader's team, whose
+    /// reps move between teams mid-period.
+    #[test]
+    fn the_stage_walk_over_the_owners_rows_gives_the_traced_walks_numbers(
+        lines in lines_strategy(true),
+        deals in deals_strategy(),
+        hist in history_strategy(),
+    ) {
+        use salesorg_core::scorecard::Want;
+        let e = engine_of(&lines, &deals, &hist, false);
+        let today = Date::from_calendar_date(2025, time::Month::June, 1).unwrap();
+        let mut scopes = vec![Scope::Company];
+        scopes.extend((0..N).filter_map(|k| e.book.person(&format!("p{k:02}")).map(Scope::Team)));
+        let kpis = ["stage_conversion", "days_in_stage_avg"];
+        for &period in &drill_periods(&e) {
+            let want = Want { slots: vec![true], kinds: u16::MAX, keep: None, ends_only: false, rows: None, tally: None };
+            let mut flat = e.compute_traced(
+                &Lens::everything(), &scopes, &[period], today, false, Need::of(&kpis), None, &[],
+            ).unwrap();
+            let mut traced = e.compute_traced(
+                &Lens::everything(), &scopes, &[period], today, true, Need::of(&kpis), Some(&want), &[],
+            ).unwrap();
+            for x in 0..scopes.len() {
+                prop_assert_eq!(
+                    e.values(&mut flat, x, 0, &kpis), e.values(&mut traced, x, 0, &kpis),
+                    "{:?} {}", scopes[x], period
+                );
+            }
+        }
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     /// A pass that keeps only the records of its first and last days (a company-wide

@@ -1539,6 +1539,12 @@ impl Engine {
                     .get_or_init(|| pass::DayIndexes::of(book, look))
             });
 
+        // (an untraced walk over the stage history reads the book's `StageWalk`: made
+        // here, on two threads, before the pass's threads would wait for one to make it)
+        if (walk.entered || walk.left) && !trace {
+            look.stage_walk(book);
+        }
+
         // Split owners into chunks of about equal work, a few per thread.
         let threads = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -2447,12 +2453,14 @@ impl Engine {
 
     /// The bytes of the indexes the engine makes from the book: the owners' rows by day,
     /// the deal blocks' spans, customers by owner, the history's first differing rows of
-    /// each owner and their surveys (see [`Book::memory`] for the book's own columns).
+    /// each owner, their surveys and the stage walk's flags (see [`Book::memory`] for the
+    /// book's own columns).
     pub fn index_bytes(&self) -> usize {
         let spans = self.spans.get().map_or(0, |s| s.capacity() * 8);
         let days = self.day_index.get().map_or(0, |x| x.bytes());
         let overrides = self.look.overrides.capacity() * std::mem::size_of::<book::Cursor>();
-        spans + days + overrides + self.accounts.bytes() + self.look.surveys.capacity() * 4
+        let walk = self.look.stage_walk_bytes();
+        spans + days + overrides + walk + self.accounts.bytes() + self.look.surveys.capacity() * 4
     }
 
     /// The bytes of the arrays of a finished pass kept for the next one (see

@@ -1411,10 +1411,11 @@ fn history_runs<const R: bool>(
     }
 }
 
-/// The stage walks of the deals in `deals` (an owner's runs of them), untraced: those that
-/// never come back into a stage they left by [`history_walk`], the others (one in twenty
-/// of the demo's) by [`history_runs`]; and the exits of those that closed in an open
-/// stage: apart from the loop over the deals' other records, in a
+/// The stage walks of the deals in `deals` (an owner's runs of them), untraced: the
+/// rows of a run's deals one after another in a single loop ([`history_flat`]) but for
+/// the deals the book's [`StageWalk`] walks one at a time (one that comes back into a
+/// stage it left, by [`history_runs`]; one whose advance the column cannot hold, by
+/// [`history_walk`]); then the exits of those that closed in an open stage. In a
 /// function of its own (inlined into the pass, the walk's loop read more of its values
 /// back from the stack for every row: a stage walk at 1M deals 28.8 → 27.6 ms).
 #[allow(clippy::too_many_arguments)]
@@ -1429,15 +1430,17 @@ fn history_deals<const E: bool, const L: bool>(
     deals: impl Iterator<Item = std::ops::Range<usize>>,
 ) {
     let (o, h) = (&book.opps, &book.history);
+    let sw = look.stage_walk(book);
     for run in deals {
-        for i in run {
+        let rows = o.hist_off[run.start] as usize..o.hist_off[run.end] as usize;
+        if !rows.is_empty() {
+            history_flat::<E, L>(h, sw, layer, slots, own, part, rows);
+        }
+        for i in StageWalk::listed(&sw.slow, run.clone()) {
             let (r0, r1) = (o.hist_off[i] as usize, o.hist_off[i + 1] as usize);
-            if r1 <= r0 {
-                continue;
-            }
             // (a deal whose rows all fall before or after the layer's days has none with
             // a slot: most deals, for one period)
-            if layer.meets(h.day[r0], h.day[r1 - 1]) {
+            if r1 > r0 && layer.meets(h.day[r0], h.day[r1 - 1]) {
                 let (won_on, rows) = (o.won_on(i), r0..r1);
                 if o.flags[i] & F_RETURNS != 0 {
                     // (one that comes back into a stage notes the stages it entered)
@@ -1448,18 +1451,186 @@ fn history_deals<const E: bool, const L: bool>(
                     history_walk::<E, L>(book, look, layer, slots, own, part, rows, won_on);
                 }
             }
-            // a closed deal whose history stops in an open stage left it on its close day
-            let (status, close, last) = (o.status[i], o.close[i], r1 - 1);
-            if L && status != OppStatus::Open
-                && close != NO_DAY
-                && let Some(g) = layer.own.slot(close)
-                && look.is_open(h.stage[last])
+        }
+        if !L {
+            continue;
+        }
+        // a closed deal whose history stops in an open stage left it on its close day
+        for i in StageWalk::listed(&sw.tails, run) {
+            let (close, last) = (o.close[i], o.hist_off[i + 1] as usize - 1);
+            if let Some(g) = layer.own.slot(close)
                 && let Some(sc) = part.stage_mut(own.at(close), g, h.stage[last] as usize)
             {
                 sc.left += 1;
                 sc.days_sum += i64::from((close - h.day[h.stay_start(last)]).max(0));
             }
         }
+    }
+}
+
+/// [`StageWalk::flags`]: the row enters a stage (its stay there starts on its day); not
+/// a row that keeps its deal in the stage of the row before.
+pub const W_ENTRY: u8 = 1;
+/// [`StageWalk::flags`]: the row enters an open stage (an entry `stage_conversion`
+/// counts, spec §6).
+pub const W_OPEN: u8 = 2;
+/// [`StageWalk::flags`]: the row leaves the open stage of its deal's row before (an exit
+/// `days_in_stage_avg` counts, spec §6).
+pub const W_LEAVES: u8 = 4;
+
+/// What the untraced stage walk needs of the book's stage history beyond each row's day,
+/// stage and advance, worked out once for the book: with it, an owner's rows are walked
+/// in one loop whatever deal they belong to, without looking at the deals (their row
+/// bounds, flags and status had been read for every deal, and the walk's state set up
+/// for each: about five rows).
+#[derive(Debug, Default)]
+pub struct StageWalk {
+    /// Each history row's [`W_ENTRY`], [`W_OPEN`] and [`W_LEAVES`]; none for the rows of
+    /// the deals in `slow`.
+    pub flags: Vec<u8>,
+    /// The deals walked one at a time, in order: those that come back into a stage they
+    /// left ([`F_RETURNS`]: only their first entry in a period counts) and those with a
+    /// row whose advance the column cannot hold ([`ADV_FAR`]).
+    pub slow: Vec<u32>,
+    /// The closed deals whose history stops in an open stage, in order: they left it on
+    /// their close day.
+    pub tails: Vec<u32>,
+}
+
+impl StageWalk {
+    /// The book's: its deals cut in two halves, one on each of two threads.
+    pub fn of(book: &Book, look: &Lookups) -> StageWalk {
+        let n = book.opps.len();
+        let mid = n / 2;
+        let (a, b) = std::thread::scope(|sc| {
+            let h = sc.spawn(|| Self::of_deals(book, look, mid..n));
+            let a = Self::of_deals(book, look, 0..mid);
+            (a, h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        });
+        let mut w = a;
+        w.flags.extend_from_slice(&b.flags);
+        w.slow.extend_from_slice(&b.slow);
+        w.tails.extend_from_slice(&b.tails);
+        w
+    }
+
+    /// The flags of the rows of `deals`, and those of them that are slow or end in an
+    /// open stage.
+    fn of_deals(book: &Book, look: &Lookups, deals: std::ops::Range<usize>) -> StageWalk {
+        let (o, h) = (&book.opps, &book.history);
+        let (r0, r1) = (
+            o.hist_off[deals.start] as usize,
+            o.hist_off[deals.end] as usize,
+        );
+        let mut w = StageWalk {
+            flags: vec![0; r1 - r0],
+            ..StageWalk::default()
+        };
+        for i in deals {
+            let rows = o.hist_off[i] as usize..o.hist_off[i + 1] as usize;
+            let Some(last) = rows.clone().last() else {
+                continue;
+            };
+            if o.status[i] != OppStatus::Open && o.close[i] != NO_DAY && look.is_open(h.stage[last])
+            {
+                w.tails.push(i as u32);
+            }
+            if o.flags[i] & F_RETURNS != 0 || h.advance[rows.clone()].contains(&ADV_FAR) {
+                w.slow.push(i as u32);
+                continue;
+            }
+            for r in rows.clone() {
+                let s = h.stage[r];
+                let entry = h.advance[r] != ADV_REPEAT;
+                let leaves = r > rows.start && look.leaves(h.stage[r - 1], s);
+                w.flags[r - r0] = u8::from(entry) * W_ENTRY
+                    | u8::from(entry && look.is_open(s)) * W_OPEN
+                    | u8::from(leaves) * W_LEAVES;
+            }
+        }
+        w
+    }
+
+    /// The deals of `list` (sorted) in `deals`.
+    fn listed(list: &[u32], deals: std::ops::Range<usize>) -> impl Iterator<Item = usize> + '_ {
+        let from = list.partition_point(|&i| (i as usize) < deals.start);
+        list[from..]
+            .iter()
+            .map(|&i| i as usize)
+            .take_while(move |&i| i < deals.end)
+    }
+
+    /// The bytes it takes in memory.
+    pub fn bytes(&self) -> usize {
+        self.flags.capacity() + (self.slow.capacity() + self.tails.capacity()) * 4
+    }
+}
+
+/// The stage walk of an owner's history rows `rows` (those of a run of their deals, one
+/// deal's after another's), untraced, with the rows of [`StageWalk::slow`]'s deals
+/// passed over: each row adds its entry ([`W_OPEN`], and with it whether its deal
+/// advanced by the slot's as-of day) into its stage's cell and its exit ([`W_LEAVES`])
+/// into the cell of the stage of the row before, counted from the day of the row that
+/// started the stay ([`W_ENTRY`]), all without a branch. The slot, the segment and the
+/// stage table hold over a run of days; they are looked up again where a row's day falls
+/// outside it (where a run of days ends, and where a deal's rows start again before).
+/// `E`, `L`: the walk notes entries, exits.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn history_flat<const E: bool, const L: bool>(
+    h: &History,
+    sw: &StageWalk,
+    layer: &Layer,
+    slots: &[Slot],
+    own: OwnerSegments,
+    part: &mut Part,
+    rows: std::ops::Range<usize>,
+) {
+    let (days, stages, adv, flags) = (
+        &h.day[rows.clone()],
+        &h.stage[rows.clone()],
+        &h.advance[rows.clone()],
+        &sw.flags[rows],
+    );
+    // the run of days `from..until` of the slot and segment looked up last (none yet)
+    let (mut from, mut until) = (Day::MAX, Day::MIN);
+    let mut run: Option<(&mut [StageCell], Day)> = None;
+    let (mut prev, mut stay_from) = (stages[0], days[0]);
+    for (((&d, &s), &x), &f) in days.iter().zip(stages).zip(adv).zip(flags) {
+        if d < from || d >= until {
+            run = None;
+            if let Some(g) = layer.own.slot(d) {
+                let seg;
+                (seg, from, until) = run_span(d, g, slots, own);
+                if let Some(sk) = part.skey(seg, g) {
+                    run = Some((part.table(sk), slots[g].asof));
+                }
+            } else {
+                // (no slot up to the next day that has one)
+                (from, until) = (d, layer.own.next_slot_day(d));
+            }
+        }
+        if let Some((t, a)) = run.as_mut() {
+            let a = *a;
+            if E {
+                let e = u32::from((f & W_OPEN) != 0);
+                // (a slow deal's rows, whose advance may not fit, enter nothing here)
+                let advanced = (x < ADV_REPEAT) & (i64::from(d) + i64::from(x) <= i64::from(a));
+                let sc = &mut t[s as usize];
+                sc.entered += e;
+                sc.advanced += e & u32::from(advanced);
+            }
+            if L {
+                let l = (f & W_LEAVES) != 0;
+                let sc = &mut t[prev as usize];
+                sc.left += u32::from(l);
+                sc.days_sum += i64::from(l) * (i64::from(d) - i64::from(stay_from));
+            }
+        }
+        if f & W_ENTRY != 0 {
+            stay_from = d;
+        }
+        prev = s;
     }
 }
 
@@ -1781,6 +1952,15 @@ fn run_end<T>(recs: &[T], day: impl Fn(&T) -> Day, from: usize, to: usize, end: 
 fn run_at(d: Day, g: usize, slots: &[Slot], own: OwnerSegments) -> (u32, Day) {
     let (seg, next) = own.at_until(d);
     (seg, slots[g].end.min(next))
+}
+
+/// The owner's segment on day `d` of slot `g`, and the run of days `from..until` around
+/// `d` that share both: from the later of the slot's start and the segment's, up to the
+/// earlier of their ends.
+#[inline(always)]
+fn run_span(d: Day, g: usize, slots: &[Slot], own: OwnerSegments) -> (u32, Day, Day) {
+    let (seg, lo, hi) = own.span_at(d);
+    (seg, slots[g].start.max(lo), slots[g].end.min(hi))
 }
 
 /// The rows of owner `p` in a column sorted by owner, from its offsets.
@@ -2502,9 +2682,19 @@ pub struct Lookups {
     /// at or after owner `p`'s first history row (the rows are grouped by deal, the deals
     /// by owner).
     pub overrides: Vec<Cursor>,
+    /// The book's [`StageWalk`], made for the first untraced pass over the history.
+    walk: std::sync::OnceLock<StageWalk>,
 }
 
 impl Lookups {
+    /// The book's [`StageWalk`] (made now, the first time).
+    pub fn stage_walk(&self, book: &Book) -> &StageWalk {
+        self.walk.get_or_init(|| StageWalk::of(book, self))
+    }
+    /// The bytes of the book's [`StageWalk`], once made.
+    pub fn stage_walk_bytes(&self) -> usize {
+        self.walk.get().map_or(0, StageWalk::bytes)
+    }
     pub fn of(book: &Book) -> Lookups {
         let np = book.people.len();
         let mut surveys = vec![0u32; np + 1];
@@ -2531,6 +2721,7 @@ impl Lookups {
             open: open_stages(book),
             surveys,
             overrides,
+            walk: std::sync::OnceLock::new(),
         }
     }
     /// Whether stage `s` is open ([`Lookups::open`]).

@@ -41,6 +41,16 @@ impl OwnerSegments<'_> {
         let next = self.from.get((seg - self.first) as usize + 1);
         (seg, next.copied().unwrap_or(Day::MAX))
     }
+    /// [`OwnerSegments::at`] and the days `from..to` it holds: the first from the start of
+    /// time, the last to its end.
+    #[inline]
+    pub fn span_at(&self, d: Day) -> (u32, Day, Day) {
+        let seg = self.at(d);
+        let k = (seg - self.first) as usize;
+        let from = if k == 0 { Day::MIN } else { self.from[k] };
+        let to = self.from.get(k + 1).copied().unwrap_or(Day::MAX);
+        (seg, from, to)
+    }
 }
 
 #[derive(Debug, Default)]
