@@ -1543,9 +1543,17 @@ impl StageWalk {
                 let s = h.stage[r];
                 let entry = h.advance[r] != ADV_REPEAT;
                 let leaves = r > rows.start && look.leaves(h.stage[r - 1], s);
-                w.flags[r - r0] = u8::from(entry) * W_ENTRY
-                    | u8::from(entry && look.is_open(s)) * W_OPEN
-                    | u8::from(leaves) * W_LEAVES;
+                let mut f = 0;
+                if entry {
+                    f |= W_ENTRY;
+                }
+                if entry && look.is_open(s) {
+                    f |= W_OPEN;
+                }
+                if leaves {
+                    f |= W_LEAVES;
+                }
+                w.flags[r - r0] = f;
             }
         }
         w
