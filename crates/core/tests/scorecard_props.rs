@@ -654,10 +654,10 @@ proptest! {
             let mut traced = e.compute_traced(
                 &Lens::everything(), &scopes, &[period], today, true, Need::of(&kpis), Some(&want), &[],
             ).unwrap();
-            for x in 0..scopes.len() {
+            for (x, scope) in scopes.iter().enumerate() {
                 prop_assert_eq!(
                     e.values(&mut flat, x, 0, &kpis), e.values(&mut traced, x, 0, &kpis),
-                    "{:?} {}", scopes[x], period
+                    "{:?} {}", scope, period
                 );
             }
         }
