@@ -629,11 +629,12 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
-    /// The untraced stage walk, which goes over an owner's history rows in one loop
-    /// whatever deal they belong to (deals that come back into a stage, or whose advance
-    /// the column cannot hold, apart), gives the numbers of the traced walk, which goes
-    /// deal by deal and row by row: for the company and for every leader's team, whose
-    /// reps move between teams mid-period.
+    /// The untraced stage walk gives the numbers of the traced walk, which goes deal by
+    /// deal and row by row: over all the quarters at once, whose days the untraced walk
+    /// goes over an owner's history rows in one loop whatever deal they belong to (deals
+    /// that come back into a stage, or whose advance the column cannot hold, apart), and
+    /// over each quarter and month alone, whose days it walks deal by deal; for the
+    /// company and for every leader's team, whose reps move between teams mid-period.
     #[test]
     fn the_stage_walk_over_the_owners_rows_gives_the_traced_walks_numbers(
         lines in lines_strategy(true),
@@ -646,19 +647,26 @@ proptest! {
         let mut scopes = vec![Scope::Company];
         scopes.extend((0..N).filter_map(|k| e.book.person(&format!("p{k:02}")).map(Scope::Team)));
         let kpis = ["stage_conversion", "days_in_stage_avg"];
-        for &period in &drill_periods(&e) {
-            let want = Want { slots: vec![true], kinds: u16::MAX, keep: None, ends_only: false, rows: None, tally: None };
+        let mut runs = vec![quarters(&e)];
+        runs.extend(drill_periods(&e).into_iter().map(|p| vec![p]));
+        for periods in &runs {
+            let want = Want {
+                slots: vec![true; periods.len()], kinds: u16::MAX, keep: None, ends_only: false,
+                rows: None, tally: None,
+            };
             let mut flat = e.compute_traced(
-                &Lens::everything(), &scopes, &[period], today, false, Need::of(&kpis), None, &[],
+                &Lens::everything(), &scopes, periods, today, false, Need::of(&kpis), None, &[],
             ).unwrap();
             let mut traced = e.compute_traced(
-                &Lens::everything(), &scopes, &[period], today, true, Need::of(&kpis), Some(&want), &[],
+                &Lens::everything(), &scopes, periods, today, true, Need::of(&kpis), Some(&want), &[],
             ).unwrap();
             for (x, scope) in scopes.iter().enumerate() {
-                prop_assert_eq!(
-                    e.values(&mut flat, x, 0, &kpis), e.values(&mut traced, x, 0, &kpis),
-                    "{:?} {}", scope, period
-                );
+                for (y, period) in periods.iter().enumerate() {
+                    prop_assert_eq!(
+                        e.values(&mut flat, x, y, &kpis), e.values(&mut traced, x, y, &kpis),
+                        "{:?} {} of {}", scope, period, periods.len()
+                    );
+                }
             }
         }
     }

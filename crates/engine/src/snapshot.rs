@@ -21,6 +21,9 @@ use salesorg_core::scorecard::book::{
 
 const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
 /// The snapshot's format; an older snapshot is rebuilt, not read with what it lacks.
+/// - 23: each deal's flags say whether its history has rows whose probability differs
+///   from the one a row without one takes (`F_PROBS`, in the place of a flag for a deal
+///   that gives a probability, which nothing read): only then is that list searched.
 /// - 22: record ids (and the accounts') packed where that is smaller (see
 ///   [`salesorg_core::scorecard::idtext`]); each column of ids says which form it is in. A
 ///   book with ids holds no activity counts (a row is an activity; its kind says whether
@@ -42,7 +45,7 @@ const MAGIC: &[u8; 14] = b"SALESORG-BOOK\n";
 /// - 14: the rates into the organisation's currency it holds are made through any chain
 ///   of other currencies (13's through one at most), and the deals they can fail for
 ///   named by those rules.
-const FORMAT: u32 = 22;
+const FORMAT: u32 = 23;
 
 /// Where the snapshot of a store lives: beside a SQLite file (`<file>.scorecard`), or in
 /// the user's cache folder for a PostgreSQL URL.

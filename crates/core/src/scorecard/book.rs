@@ -153,7 +153,10 @@ fn fcat_code(f: Option<ForecastCategory>) -> u8 {
 pub const F_AMOUNT: u8 = 1;
 pub const F_NEXT_STEP: u8 = 2;
 pub const F_FIRST_WON: u8 = 4;
-pub const F_PROB: u8 = 8;
+/// The deal's history has rows whose probability differs from the one a row without one
+/// takes (entries of [`History::probs`], see [`History::prob_without`]): only then is
+/// that list searched for the deal's probability on a day, as [`F_AMOUNTS`].
+pub const F_PROBS: u8 = 8;
 /// The deal's history has a row in the stage of the row before (see [`ADV_REPEAT`]).
 pub const F_STAYS: u8 = 16;
 /// The deal's history brings it back into a stage it had entered before (a slip back from
@@ -331,8 +334,9 @@ impl<T: Copy> Differing<T> {
     }
 }
 
-/// Places in [`History::amounts`] and [`History::closes`], walked forward together.
-pub type Cursor = (usize, usize);
+/// Places in [`History::amounts`], [`History::closes`] and [`History::probs`], walked
+/// forward together.
+pub type Cursor = (usize, usize, usize);
 
 /// The first index at or after `from` of `rows` (sorted) whose row is not below `row`: a
 /// galloping search, so that walking forward costs the log of the distance.
@@ -405,12 +409,27 @@ pub const ADV_FAR: u16 = u16::MAX - 1;
 pub const ADV_REPEAT: u16 = u16::MAX - 2;
 
 impl History {
-    /// The probability of row `r` (of deal `i`, in stage `stage`) in basis points.
+    /// The probability of row `r` (of deal `i`, in stage `stage`) in basis points, its
+    /// entry in [`History::probs`] searched for from place `from` on (the deal's, see
+    /// [`History::overrides_of`]) and only for a deal that has one ([`F_PROBS`]): a search
+    /// of the whole list for every deal open on an as-of day had been some 20 steps each,
+    /// most of them misses, where a history's probabilities often differ from the
+    /// stages' usual ones.
     #[inline]
-    pub fn prob(&self, stages: &[StageInfo], opps: &Opps, i: usize, r: usize, stage: u8) -> u16 {
-        self.probs
-            .at(r)
-            .unwrap_or_else(|| Self::prob_without(stages, opps, i, stage))
+    pub fn prob(
+        &self,
+        stages: &[StageInfo],
+        opps: &Opps,
+        (i, r): (usize, usize),
+        stage: u8,
+        from: usize,
+    ) -> u16 {
+        let given = if opps.flags[i] & F_PROBS != 0 {
+            self.probs.find_from(from, r as u32)
+        } else {
+            None
+        };
+        given.unwrap_or_else(|| Self::prob_without(stages, opps, i, stage))
     }
 
     /// The probability a row of deal `i` in `stage` takes when it gives none (or gives
@@ -464,15 +483,17 @@ impl History {
         self.set_moves(opps);
     }
 
-    /// Sets each deal's [`F_AMOUNTS`] and [`F_CLOSES`]: whether [`History::amounts`] and
-    /// [`History::closes`] hold one of its rows.
+    /// Sets each deal's [`F_AMOUNTS`], [`F_CLOSES`] and [`F_PROBS`]: whether
+    /// [`History::amounts`], [`History::closes`] and [`History::probs`] hold one of its
+    /// rows.
     fn set_moves(&self, opps: &mut Opps) {
         for f in &mut opps.flags {
-            *f &= !(F_AMOUNTS | F_CLOSES);
+            *f &= !(F_AMOUNTS | F_CLOSES | F_PROBS);
         }
         for (flag, rows) in [
             (F_AMOUNTS, &self.amounts.rows),
             (F_CLOSES, &self.closes.rows),
+            (F_PROBS, &self.probs.rows),
         ] {
             let mut i = 0;
             for &r in rows {
@@ -484,10 +505,11 @@ impl History {
         }
     }
 
-    /// The places at or after `from` in [`History::amounts`] and [`History::closes`] of the
-    /// first rows not below `row` (deal `i`'s first row, or the row after its last),
-    /// searched for only in the lists that hold one of the deal's rows ([`F_AMOUNTS`],
-    /// [`F_CLOSES`]): in another, the place stays at `from` (at or before the deal's
+    /// The places at or after `from` in [`History::amounts`], [`History::closes`] and
+    /// [`History::probs`] of the first rows not below `row` (deal `i`'s first row, or the
+    /// row after its last), searched for only in the lists that hold one of the deal's
+    /// rows ([`F_AMOUNTS`], [`F_CLOSES`], [`F_PROBS`]): in another, the place stays at
+    /// `from` (at or before the deal's
     /// first row's), which comes before any later deal's entries there too, so a search
     /// for one goes on from it. The open pipeline's walk asks this for every deal open on
     /// an as-of day: searching both lists for each had been about 5 % of a bulk pass's
@@ -505,6 +527,11 @@ impl History {
                 gallop(&self.closes.rows, from.1, row)
             } else {
                 from.1
+            },
+            if f & F_PROBS != 0 {
+                gallop(&self.probs.rows, from.2, row)
+            } else {
+                from.2
             },
         )
     }
@@ -1910,9 +1937,6 @@ impl BookBuilder {
         }
         if o.next_step.as_deref().is_some_and(|s| !s.trim().is_empty()) {
             flags |= F_NEXT_STEP;
-        }
-        if o.probability.is_some() {
-            flags |= F_PROB;
         }
         x.flags.push(flags);
         x.modified
@@ -3411,16 +3435,16 @@ mod tests {
     }
 
     proptest! {
-        /// Each deal's flags say whether the history's lists of differing amounts and close
-        /// days hold one of its rows; a cursor walked over any of the deals in order with
-        /// [`History::overrides_of`] (each deal's first row, some deals skipped, as the
-        /// open pipeline's walk skips those open on no as-of day) finds every row's entry
-        /// in a list its deal is flagged for as a search of the whole list does, and the
-        /// rows of a deal not flagged for a list have none there.
+        /// Each deal's flags say whether the history's lists of differing amounts, close
+        /// days and probabilities hold one of its rows; a cursor walked over any of the
+        /// deals in order with [`History::overrides_of`] (each deal's first row, some deals
+        /// skipped, as the open pipeline's walk skips those open on no as-of day) finds
+        /// every row's entry in a list its deal is flagged for as a search of the whole
+        /// list does, and the rows of a deal not flagged for a list have none there.
         #[test]
         fn deals_flagged_for_their_moves_find_them_from_a_walked_cursor(
             deals in proptest::collection::vec(
-                proptest::collection::vec((any::<bool>(), any::<bool>()), 0..6),
+                proptest::collection::vec((any::<bool>(), any::<bool>(), any::<bool>()), 0..6),
                 0..14,
             ),
             visit in proptest::collection::vec(any::<bool>(), 14),
@@ -3428,7 +3452,7 @@ mod tests {
             let (mut opps, mut h) = (Opps::default(), History::default());
             opps.hist_off.push(0);
             for rows in &deals {
-                for &(amount, close) in rows {
+                for &(amount, close, prob) in rows {
                     let r = h.day.len() as u32;
                     h.day.push(0);
                     if amount {
@@ -3437,24 +3461,32 @@ mod tests {
                     if close {
                         h.closes.push(r, r as Day + 7);
                     }
+                    if prob {
+                        h.probs.push(r, (r % 10_000) as u16);
+                    }
                 }
                 opps.hist_off.push(h.day.len() as u32);
             }
             // (a deal's other flags are kept, and a stale flag for moves is cleared)
-            opps.flags = vec![F_AMOUNTS | F_RETURNS; deals.len()];
+            opps.flags = vec![F_AMOUNTS | F_PROBS | F_RETURNS; deals.len()];
             h.set_moves(&mut opps);
-            let mut ov: Cursor = (0, 0);
+            let mut ov: Cursor = (0, 0, 0);
             for (i, rows) in deals.iter().enumerate() {
                 let f = opps.flags[i];
                 prop_assert_eq!(f & F_RETURNS, F_RETURNS);
                 prop_assert_eq!(f & F_AMOUNTS != 0, rows.iter().any(|x| x.0), "deal {}", i);
                 prop_assert_eq!(f & F_CLOSES != 0, rows.iter().any(|x| x.1), "deal {}", i);
+                prop_assert_eq!(f & F_PROBS != 0, rows.iter().any(|x| x.2), "deal {}", i);
                 if !visit[i] {
                     continue;
                 }
                 ov = h.overrides_of(ov, &opps, i, opps.hist_off[i]);
                 for r in opps.hist_off[i]..opps.hist_off[i + 1] {
-                    let (a, c) = (h.amounts.at(r as usize), h.closes.at(r as usize));
+                    let (a, c, p) = (
+                        h.amounts.at(r as usize),
+                        h.closes.at(r as usize),
+                        h.probs.at(r as usize),
+                    );
                     if f & F_AMOUNTS != 0 {
                         prop_assert_eq!(h.amounts.find_from(ov.0, r), a, "row {}", r);
                     } else {
@@ -3465,10 +3497,15 @@ mod tests {
                     } else {
                         prop_assert_eq!(c, None);
                     }
+                    if f & F_PROBS != 0 {
+                        prop_assert_eq!(h.probs.find_from(ov.2, r), p, "row {}", r);
+                    } else {
+                        prop_assert_eq!(p, None);
+                    }
                 }
                 // the place past the deal's rows, as the chart's walk takes it for the next
                 let next = h.overrides_of(ov, &opps, i, opps.hist_off[i + 1]);
-                prop_assert!(next.0 >= ov.0 && next.1 >= ov.1);
+                prop_assert!(next.0 >= ov.0 && next.1 >= ov.1 && next.2 >= ov.2);
                 ov = next;
             }
         }

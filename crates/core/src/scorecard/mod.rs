@@ -1541,7 +1541,7 @@ impl Engine {
 
         // (an untraced walk over the stage history reads the book's `StageWalk`: made
         // here, on two threads, before the pass's threads would wait for one to make it)
-        if (walk.entered || walk.left) && !trace {
+        if (walk.entered || walk.left) && !trace && layers.iter().any(|l| l.flat) {
             look.stage_walk(book);
         }
 

@@ -261,7 +261,20 @@ pub struct Layer {
     /// The runs of days `lo..hi` on which a deal can count for a walk other than the
     /// closed deals' (see [`Layer::reach`]), sorted and apart.
     reach: Vec<(Day, Day)>,
+    /// The untraced stage walk goes over an owner's history rows one after another
+    /// (see [`StageWalk`]): the layer's own days add up to [`FLAT_DAYS`] or more. Over a
+    /// few weeks (a page over a date range of its own), most rows of the deals read fall
+    /// outside them, and the walk deal by deal passes over those deals without reading
+    /// their rows.
+    pub flat: bool,
 }
+
+/// A layer whose own days add up to this many or more walks its stage history row after
+/// row ([`Layer::flat`]). At 10M deals, over the company, row after row against deal by
+/// deal (the pass, min of seven warm runs, two rounds): a year 179–185 against 187–196 ms,
+/// two quarters 157–166 against 160–163, a quarter 126–129 against 126–130, a month
+/// 106–107 against 100–103, three date ranges of six weeks (a page's) 224–238 against 205.
+pub const FLAT_DAYS: i64 = 180;
 
 impl Layer {
     /// The runs of days `lo..hi` on which a deal can count in this layer for a walk
@@ -332,6 +345,10 @@ pub fn layers(slots: &[Slot]) -> Vec<Layer> {
                     _ => reach.push((lo, hi)),
                 }
             }
+            let own_days: i64 = own
+                .iter()
+                .map(|&g| i64::from(slots[g].end) - i64::from(slots[g].start))
+                .sum();
             Layer {
                 own: Days::of(slots, &own),
                 any: Days::of(slots, &grp),
@@ -339,6 +356,7 @@ pub fn layers(slots: &[Slot]) -> Vec<Layer> {
                 asof_lo,
                 first_asof,
                 reach,
+                flat: own_days >= FLAT_DAYS,
             }
         })
         .collect()
@@ -1156,6 +1174,7 @@ pub fn open_state(book: &Book, i: usize, a: Day) -> OpenState {
     let lo = (
         h.amounts.rows.partition_point(|&x| x < r0),
         h.closes.rows.partition_point(|&x| x < r0),
+        h.probs.rows.partition_point(|&x| x < r0),
     );
     open_state_from(book, i, a, lo).0
 }
@@ -1238,7 +1257,7 @@ fn state_at(
     let stage = h.stage[r];
     let mut amount = cur_amount;
     let mut close = o.close[i];
-    let prob = h.prob(&book.stages, o, i, r, stage);
+    let prob = h.prob(&book.stages, o, (i, r), stage, ovs.2);
     // (row `r` is the deal's: its entries, if any, lie between the deal's first and the
     // end of its rows, so no end is needed)
     // (only in the lists that hold one of the deal's rows: `ovs` is placed in those alone,
@@ -1411,13 +1430,14 @@ fn history_runs<const R: bool>(
     }
 }
 
-/// The stage walks of the deals in `deals` (an owner's runs of them), untraced: the
-/// rows of a run's deals one after another in a single loop ([`history_flat`]) but for
-/// the deals the book's [`StageWalk`] walks one at a time (one that comes back into a
-/// stage it left, by [`history_runs`]; one whose advance the column cannot hold, by
-/// [`history_walk`]); then the exits of those that closed in an open stage. In a
-/// function of its own (inlined into the pass, the walk's loop read more of its values
-/// back from the stack for every row: a stage walk at 1M deals 28.8 → 27.6 ms).
+/// The stage walks of the deals in `deals` (an owner's runs of them), untraced. With the
+/// book's [`StageWalk`] (`flat`, for a layer whose periods cover much of the history,
+/// see [`Layer::flat`]): the rows of a run's deals one after another in a single loop
+/// ([`history_flat`]) but for the deals it lists as slow, walked one at a time, then the
+/// exits of the deals it lists as closed in an open stage. Without: deal by deal, those
+/// whose rows all fall outside the layer's days passed over. In a function of its own
+/// (inlined into the pass, the walk's loop read more of its values back from the stack
+/// for every row: a stage walk at 1M deals 28.8 → 27.6 ms).
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
 fn history_deals<const E: bool, const L: bool>(
@@ -1428,43 +1448,85 @@ fn history_deals<const E: bool, const L: bool>(
     own: OwnerSegments,
     part: &mut Part,
     deals: impl Iterator<Item = std::ops::Range<usize>>,
+    flat: Option<&StageWalk>,
 ) {
-    let (o, h) = (&book.opps, &book.history);
-    let sw = look.stage_walk(book);
+    let o = &book.opps;
     for run in deals {
-        let rows = o.hist_off[run.start] as usize..o.hist_off[run.end] as usize;
-        if !rows.is_empty() {
-            history_flat::<E, L>(h, sw, layer, slots, own, part, rows);
-        }
-        for i in StageWalk::listed(&sw.slow, run.clone()) {
-            let (r0, r1) = (o.hist_off[i] as usize, o.hist_off[i + 1] as usize);
-            // (a deal whose rows all fall before or after the layer's days has none with
-            // a slot: most deals, for one period)
-            if r1 > r0 && layer.meets(h.day[r0], h.day[r1 - 1]) {
-                let (won_on, rows) = (o.won_on(i), r0..r1);
-                if o.flags[i] & F_RETURNS != 0 {
-                    // (one that comes back into a stage notes the stages it entered)
-                    history_runs::<true>(
-                        book, look, layer, slots, own, part, rows, won_on, E, L, true,
-                    );
-                } else {
-                    history_walk::<E, L>(book, look, layer, slots, own, part, rows, won_on);
+        let Some(sw) = flat else {
+            for i in run {
+                deal_walk::<E, L>(book, look, layer, slots, own, part, i);
+                if L && o.status[i] != OppStatus::Open && o.close[i] != NO_DAY {
+                    tail_exit(book, look, layer, own, part, i);
                 }
             }
-        }
-        if !L {
             continue;
+        };
+        let rows = o.hist_off[run.start] as usize..o.hist_off[run.end] as usize;
+        if !rows.is_empty() {
+            history_flat::<E, L>(&book.history, sw, layer, slots, own, part, rows);
         }
-        // a closed deal whose history stops in an open stage left it on its close day
-        for i in StageWalk::listed(&sw.tails, run) {
-            let (close, last) = (o.close[i], o.hist_off[i + 1] as usize - 1);
-            if let Some(g) = layer.own.slot(close)
-                && let Some(sc) = part.stage_mut(own.at(close), g, h.stage[last] as usize)
-            {
-                sc.left += 1;
-                sc.days_sum += i64::from((close - h.day[h.stay_start(last)]).max(0));
+        for i in StageWalk::listed(&sw.slow, run.clone()) {
+            deal_walk::<E, L>(book, look, layer, slots, own, part, i);
+        }
+        if L {
+            for i in StageWalk::listed(&sw.tails, run) {
+                tail_exit(book, look, layer, own, part, i);
             }
         }
+    }
+}
+
+/// The stage walk of deal `i` alone, untraced: by [`history_runs`] for one that comes
+/// back into a stage it left (only its first entry in a period counts), by
+/// [`history_walk`] for another; nothing for one whose rows all fall outside the
+/// layer's days (most deals, for one period).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn deal_walk<const E: bool, const L: bool>(
+    book: &Book,
+    look: &Lookups,
+    layer: &Layer,
+    slots: &[Slot],
+    own: OwnerSegments,
+    part: &mut Part,
+    i: usize,
+) {
+    let (o, h) = (&book.opps, &book.history);
+    let (r0, r1) = (o.hist_off[i] as usize, o.hist_off[i + 1] as usize);
+    if r1 > r0 && layer.meets(h.day[r0], h.day[r1 - 1]) {
+        let (won_on, rows) = (o.won_on(i), r0..r1);
+        if o.flags[i] & F_RETURNS != 0 {
+            history_runs::<true>(
+                book, look, layer, slots, own, part, rows, won_on, E, L, true,
+            );
+        } else {
+            history_walk::<E, L>(book, look, layer, slots, own, part, rows, won_on);
+        }
+    }
+}
+
+/// The exit of closed deal `i` (with a close day) from the stage its history stops in, if
+/// that is an open one: it left it on its close day, after a stay from the row that
+/// entered it.
+#[inline(always)]
+fn tail_exit(
+    book: &Book,
+    look: &Lookups,
+    layer: &Layer,
+    own: OwnerSegments,
+    part: &mut Part,
+    i: usize,
+) {
+    let (o, h) = (&book.opps, &book.history);
+    let (r0, r1) = (o.hist_off[i] as usize, o.hist_off[i + 1] as usize);
+    let close = o.close[i];
+    if r1 > r0
+        && let Some(g) = layer.own.slot(close)
+        && look.is_open(h.stage[r1 - 1])
+        && let Some(sc) = part.stage_mut(own.at(close), g, h.stage[r1 - 1] as usize)
+    {
+        sc.left += 1;
+        sc.days_sum += i64::from((close - h.day[h.stay_start(r1 - 1)]).max(0));
     }
 }
 
@@ -2025,7 +2087,8 @@ pub fn owner_records(
         // (`i0` is the owner's first deal)
         look.overrides[p as usize]
     } else {
-        (book.history.amounts.len(), book.history.closes.len())
+        let h = &book.history;
+        (h.amounts.len(), h.closes.len(), h.probs.len())
     };
     let reach = layer.reach();
     // deal `$i`'s stage history: entries (on the entry day) and exits (on the exit day);
@@ -2218,18 +2281,21 @@ pub fn owner_records(
     // walking the owner's history rows in order brings them into the cache for the open
     // pipeline's search of each open deal's rows, which had each missed it
     if history && !traced {
+        // (over the rows one after another where the layer's periods cover much of the
+        // history; deal by deal where they cover a few weeks of it, see [`Layer::flat`])
+        let flat = layer.flat.then(|| look.stage_walk(book));
         macro_rules! walk {
             ($deals:expr) => {
                 match (w.entered, w.left) {
-                    (true, true) => {
-                        history_deals::<true, true>(book, look, layer, slots, own, part, $deals)
-                    }
-                    (true, false) => {
-                        history_deals::<true, false>(book, look, layer, slots, own, part, $deals)
-                    }
-                    (false, true) => {
-                        history_deals::<false, true>(book, look, layer, slots, own, part, $deals)
-                    }
+                    (true, true) => history_deals::<true, true>(
+                        book, look, layer, slots, own, part, $deals, flat,
+                    ),
+                    (true, false) => history_deals::<true, false>(
+                        book, look, layer, slots, own, part, $deals, flat,
+                    ),
+                    (false, true) => history_deals::<false, true>(
+                        book, look, layer, slots, own, part, $deals, flat,
+                    ),
                     (false, false) => {}
                 }
             };
@@ -2721,6 +2787,7 @@ impl Lookups {
                 (
                     h.amounts.rows.partition_point(|&x| x < r),
                     h.closes.rows.partition_point(|&x| x < r),
+                    h.probs.rows.partition_point(|&x| x < r),
                 )
             })
             .collect();

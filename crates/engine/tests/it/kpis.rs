@@ -1338,6 +1338,71 @@ fn a_pipelines_records_are_the_deals_due_in_the_period_at_their_amount_then() {
     }
 }
 
+/// The weighted pipeline takes each open deal's probability from the history row in force
+/// on the as-of day, where reps gave probabilities other than their stages' usual ones:
+/// the deals that give one are found one after another in the list of such rows, and a
+/// deal between them that gives none takes its stage's.
+#[test]
+fn a_weighted_pipeline_takes_the_probabilities_reps_gave_on_the_day() {
+    for kind in BOTH {
+        let mut st = fresh(kind);
+        small_org(&mut st, &settings());
+        let open = |id: &str, amount: &str, created: &str, close: &str| {
+            opp(
+                id,
+                "R2",
+                "ACC2",
+                amount,
+                "USD",
+                OppStatus::Open,
+                "Qualification",
+                created,
+                close,
+            )
+        };
+        // (R2's deals by close day: P3, P2, P1, then O5 from the small org)
+        let deals = [
+            open("P1", "1000", "2024-01-05", "2024-03-30"),
+            open("P2", "2000", "2024-01-06", "2024-03-29"),
+            open("P3", "4000", "2024-01-07", "2024-03-28"),
+        ];
+        st.upsert_opportunities(&mut deals.iter()).unwrap();
+        let steps = [
+            // P1: Qualification at 60 % from Feb 1 (its stage's usual is 25 %)
+            hist("P1", 0, "2024-01-05T09:00:00Z", "Prospecting", 2_500),
+            hist("P1", 1, "2024-02-01T09:00:00Z", "Qualification", 6_000),
+            // P2: Prospecting at 30 % on the quarter's last day, Qualification in April
+            hist("P2", 0, "2024-01-06T09:00:00Z", "Prospecting", 3_000),
+            hist("P2", 1, "2024-04-10T09:00:00Z", "Qualification", 2_500),
+            // P3: its stage's usual 25 %
+            hist("P3", 0, "2024-01-07T09:00:00Z", "Prospecting", 2_500),
+        ];
+        st.upsert_stage_history(&mut steps.iter()).unwrap();
+        let e = salesorg_engine::scorecard::load(
+            &mut st,
+            &Catalog::builtin().unwrap(),
+            true,
+            false,
+            &Quiet,
+        )
+        .unwrap()
+        .0;
+        let k = |scope: &str, period: &str, id: &str| kpi(&e, scope, period, id);
+        // P1 1,000 × 60 % + P2 2,000 × 30 % + P3 4,000 × 25 % + O5 4,000 × 25 %
+        assert_eq!(k("person:R2", Q1, "pipeline_open"), "11000.00", "{kind}");
+        assert_eq!(k("person:R2", Q1, "pipeline_weighted"), "3200.00", "{kind}");
+        // on January 20, before P1's change: P1 and P3 at 25 %, P2 at 30 %, and O5, created
+        // that day, at the 10 % of its history's first row:
+        // (1,000 + 4,000) × 25 % + 2,000 × 30 % + 4,000 × 10 %
+        let jan = "FY2024-Q1 to 2024-01-20";
+        assert_eq!(
+            k("person:R2", jan, "pipeline_weighted"),
+            "2250.00",
+            "{kind}"
+        );
+    }
+}
+
 #[test]
 fn empty_scopes_and_periods_give_zero_counts_and_undefined_ratios() {
     let e = engine(BackendKind::Sqlite, &settings());
