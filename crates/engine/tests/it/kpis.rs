@@ -1242,15 +1242,7 @@ fn a_pipelines_records_are_the_deals_due_in_the_period_at_their_amount_then() {
             ),
         ];
         st.upsert_stage_history(&mut steps.iter()).unwrap();
-        let e = salesorg_engine::scorecard::load(
-            &mut st,
-            &Catalog::builtin().unwrap(),
-            true,
-            false,
-            &Quiet,
-        )
-        .unwrap()
-        .0;
+        let e = with_ids(&mut st);
         let listed = |k: &'static str, period: &str| {
             let p = Period::parse(period, &e.book.settings.fiscal).unwrap();
             let scope = e.scope("person:R2").unwrap();
@@ -1378,15 +1370,7 @@ fn a_weighted_pipeline_takes_the_probabilities_reps_gave_on_the_day() {
             hist("P3", 0, "2024-01-07T09:00:00Z", "Prospecting", 2_500),
         ];
         st.upsert_stage_history(&mut steps.iter()).unwrap();
-        let e = salesorg_engine::scorecard::load(
-            &mut st,
-            &Catalog::builtin().unwrap(),
-            true,
-            false,
-            &Quiet,
-        )
-        .unwrap()
-        .0;
+        let e = with_ids(&mut st);
         let k = |scope: &str, period: &str, id: &str| kpi(&e, scope, period, id);
         // P1 1,000 × 60 % + P2 2,000 × 30 % + P3 4,000 × 25 % + O5 4,000 × 25 %
         assert_eq!(k("person:R2", Q1, "pipeline_open"), "11000.00", "{kind}");
