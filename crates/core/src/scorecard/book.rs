@@ -452,6 +452,24 @@ impl History {
             .unwrap_or_else(|| Self::fcat_without(stages, opps, i, stage))
     }
 
+    /// [`History::fcat`], its entry in [`History::fcats`] searched for from place `from`
+    /// on (at or before the deal's first row's, see [`gallop`]): a walk over an owner's
+    /// open deals (a chart of the open pipeline on a past day) goes on from the last
+    /// deal's place instead of searching the whole list for each.
+    #[inline]
+    pub fn fcat_from(
+        &self,
+        stages: &[StageInfo],
+        opps: &Opps,
+        (i, r): (usize, usize),
+        stage: u8,
+        from: usize,
+    ) -> u8 {
+        self.fcats
+            .find_from(from, r as u32)
+            .unwrap_or_else(|| Self::fcat_without(stages, opps, i, stage))
+    }
+
     /// The forecast category a row of deal `i` in `stage` takes when it gives none (or
     /// gives this one): the deal's own at its current stage, the stage's usual one at
     /// another.
@@ -3442,11 +3460,16 @@ mod tests {
         /// deals in order with [`History::overrides_of`] (each deal's first row, some deals
         /// skipped, as the open pipeline's walk skips those open on no as-of day) finds
         /// every row's entry in a list its deal is flagged for as a search of the whole
-        /// list does, and the rows of a deal not flagged for a list have none there.
+        /// list does, and the rows of a deal not flagged for a list have none there; so
+        /// does a place in the differing forecast categories galloped to each visited
+        /// deal's first row (as [`super::super::pass::open_states`] walks it).
         #[test]
         fn deals_flagged_for_their_moves_find_them_from_a_walked_cursor(
             deals in proptest::collection::vec(
-                proptest::collection::vec((any::<bool>(), any::<bool>(), any::<bool>()), 0..6),
+                proptest::collection::vec(
+                    (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
+                    0..6,
+                ),
                 0..14,
             ),
             visit in proptest::collection::vec(any::<bool>(), 14),
@@ -3454,7 +3477,7 @@ mod tests {
             let (mut opps, mut h) = (Opps::default(), History::default());
             opps.hist_off.push(0);
             for rows in &deals {
-                for &(amount, close, prob) in rows {
+                for &(amount, close, prob, fcat) in rows {
                     let r = h.day.len() as u32;
                     h.day.push(0);
                     if amount {
@@ -3466,13 +3489,18 @@ mod tests {
                     if prob {
                         h.probs.push(r, (r % 10_000) as u16);
                     }
+                    if fcat {
+                        h.fcats.push(r, (r % 5) as u8 + 1);
+                    }
                 }
                 opps.hist_off.push(h.day.len() as u32);
             }
             // (a deal's other flags are kept, and a stale flag for moves is cleared)
             opps.flags = vec![F_AMOUNTS | F_PROBS | F_RETURNS; deals.len()];
             h.set_moves(&mut opps);
-            let mut ov: Cursor = (0, 0, 0);
+            // (the forecast categories' place, walked apart: `open_states` gallops it from
+            // the list's start, with no flag)
+            let (mut ov, mut fc): (Cursor, usize) = ((0, 0, 0), 0);
             for (i, rows) in deals.iter().enumerate() {
                 let f = opps.flags[i];
                 prop_assert_eq!(f & F_RETURNS, F_RETURNS);
@@ -3483,7 +3511,9 @@ mod tests {
                     continue;
                 }
                 ov = h.overrides_of(ov, &opps, i, opps.hist_off[i]);
+                fc = gallop(&h.fcats.rows, fc, opps.hist_off[i]);
                 for r in opps.hist_off[i]..opps.hist_off[i + 1] {
+                    prop_assert_eq!(h.fcats.find_from(fc, r), h.fcats.at(r as usize), "row {}", r);
                     let (a, c, p) = (
                         h.amounts.at(r as usize),
                         h.closes.at(r as usize),

@@ -1176,7 +1176,8 @@ pub fn open_state(book: &Book, i: usize, a: Day) -> OpenState {
         h.closes.rows.partition_point(|&x| x < r0),
         h.probs.rows.partition_point(|&x| x < r0),
     );
-    open_state_from(book, i, a, lo).0
+    let fc = h.fcats.rows.partition_point(|&x| x < r0);
+    open_state_from(book, i, a, lo, fc).0
 }
 
 /// Each of `deals` (an owner's, in order) open on day `a` as its record stands
@@ -1191,27 +1192,29 @@ pub fn open_states<'a>(
     from: Cursor,
     open: impl Fn(usize) -> bool + 'a,
 ) -> impl Iterator<Item = (usize, OpenState)> + 'a {
-    let mut ov = from;
+    // (and the place in the forecast categories that differ, from the list's start: the
+    // first deal's search gallops to it)
+    let (mut ov, mut fc) = (from, 0);
     deals.filter(move |&i| open(i)).map(move |i| {
-        ov = book
-            .history
-            .overrides_of(ov, &book.opps, i, book.opps.hist_off[i]);
-        let (state, next) = open_state_from(book, i, a, ov);
+        let (o, h) = (&book.opps, &book.history);
+        ov = h.overrides_of(ov, o, i, o.hist_off[i]);
+        fc = super::book::gallop(&h.fcats.rows, fc, o.hist_off[i]);
+        let (state, next) = open_state_from(book, i, a, ov, fc);
         ov = next;
         (i, state)
     })
 }
 
-/// [`open_state`] with deal `i`'s first history override at `lo` (or past it), and where
-/// its overrides end.
-fn open_state_from(book: &Book, i: usize, a: Day, lo: Cursor) -> (OpenState, Cursor) {
+/// [`open_state`] with deal `i`'s first history override at `lo` (or past it) and its first
+/// differing forecast category at `fc` (or past it), and where its overrides end.
+fn open_state_from(book: &Book, i: usize, a: Day, lo: Cursor, fc: usize) -> (OpenState, Cursor) {
     let o = &book.opps;
     let hi = book.history.overrides_of(lo, o, i, o.hist_off[i + 1]);
     let (stage, close, amount, probability_bp, touched, row) = state_at(book, i, a, lo);
     // (from the history row in force on day `a`; before the first, the deal as it is)
     let forecast = match row {
         None => o.fcat[i],
-        Some(r) => book.history.fcat(&book.stages, o, i, r, stage),
+        Some(r) => book.history.fcat_from(&book.stages, o, (i, r), stage, fc),
     };
     let state = OpenState {
         stage,
