@@ -1214,7 +1214,7 @@ fn weighted_pipeline_takes_each_rows_probability() {
         .position(|&c| c == "pipeline")
         .unwrap();
     assert_eq!(
-        usize::from(h.fcat(&e.book.stages, o, i, r, h.stage[r])),
+        usize::from(h.fcat(&e.book.stages, o, (i, r), h.stage[r], 0)),
         pipeline
     );
     let q1 = Period::parse("FY2024-Q1", &e.book.settings.fiscal).unwrap();

@@ -444,20 +444,12 @@ impl History {
     }
 
     /// The forecast category of row `r` (of deal `i`, in stage `stage`): [`Opps::fcat`]'s
-    /// code.
+    /// code, its entry in [`History::fcats`] searched for from place `from` on (at or
+    /// before the deal's first row's, see [`gallop`]; 0 searches the whole list): a walk
+    /// over an owner's open deals (a chart of the open pipeline on a past day) goes on
+    /// from the last deal's place instead of searching the whole list for each.
     #[inline]
-    pub fn fcat(&self, stages: &[StageInfo], opps: &Opps, i: usize, r: usize, stage: u8) -> u8 {
-        self.fcats
-            .at(r)
-            .unwrap_or_else(|| Self::fcat_without(stages, opps, i, stage))
-    }
-
-    /// [`History::fcat`], its entry in [`History::fcats`] searched for from place `from`
-    /// on (at or before the deal's first row's, see [`gallop`]): a walk over an owner's
-    /// open deals (a chart of the open pipeline on a past day) goes on from the last
-    /// deal's place instead of searching the whole list for each.
-    #[inline]
-    pub fn fcat_from(
+    pub fn fcat(
         &self,
         stages: &[StageInfo],
         opps: &Opps,

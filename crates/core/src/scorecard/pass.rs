@@ -1214,7 +1214,7 @@ fn open_state_from(book: &Book, i: usize, a: Day, lo: Cursor, fc: usize) -> (Ope
     // (from the history row in force on day `a`; before the first, the deal as it is)
     let forecast = match row {
         None => o.fcat[i],
-        Some(r) => book.history.fcat_from(&book.stages, o, (i, r), stage, fc),
+        Some(r) => book.history.fcat(&book.stages, o, (i, r), stage, fc),
     };
     let state = OpenState {
         stage,
@@ -1458,8 +1458,8 @@ fn history_deals<const E: bool, const L: bool>(
         let Some(sw) = flat else {
             for i in run {
                 deal_walk::<E, L>(book, look, layer, slots, own, part, i);
-                if L && o.status[i] != OppStatus::Open && o.close[i] != NO_DAY {
-                    tail_exit(book, look, layer, own, part, i);
+                if L && closed_in_open_stage(book, look, i) {
+                    tail_exit(book, layer, own, part, i);
                 }
             }
             continue;
@@ -1473,7 +1473,7 @@ fn history_deals<const E: bool, const L: bool>(
         }
         if L {
             for i in StageWalk::listed(&sw.tails, run) {
-                tail_exit(book, look, layer, own, part, i);
+                tail_exit(book, layer, own, part, i);
             }
         }
     }
@@ -1508,28 +1508,29 @@ fn deal_walk<const E: bool, const L: bool>(
     }
 }
 
-/// The exit of closed deal `i` (with a close day) from the stage its history stops in, if
-/// that is an open one: it left it on its close day, after a stay from the row that
-/// entered it.
+/// Whether deal `i` closed (on a known day) with its history stopped in an open stage:
+/// it left that stage on its close day ([`tail_exit`]).
 #[inline(always)]
-fn tail_exit(
-    book: &Book,
-    look: &Lookups,
-    layer: &Layer,
-    own: OwnerSegments,
-    part: &mut Part,
-    i: usize,
-) {
+fn closed_in_open_stage(book: &Book, look: &Lookups, i: usize) -> bool {
     let (o, h) = (&book.opps, &book.history);
-    let (r0, r1) = (o.hist_off[i] as usize, o.hist_off[i + 1] as usize);
-    let close = o.close[i];
-    if r1 > r0
-        && let Some(g) = layer.own.slot(close)
+    let r1 = o.hist_off[i + 1] as usize;
+    o.status[i] != OppStatus::Open
+        && o.close[i] != NO_DAY
+        && r1 > o.hist_off[i] as usize
         && look.is_open(h.stage[r1 - 1])
-        && let Some(sc) = part.stage_mut(own.at(close), g, h.stage[r1 - 1] as usize)
+}
+
+/// The exit of deal `i`, one that [`closed_in_open_stage`], from the stage its history
+/// stops in, on its close day, after a stay from the row that entered it.
+#[inline(always)]
+fn tail_exit(book: &Book, layer: &Layer, own: OwnerSegments, part: &mut Part, i: usize) {
+    let (o, h) = (&book.opps, &book.history);
+    let (last, close) = (o.hist_off[i + 1] as usize - 1, o.close[i]);
+    if let Some(g) = layer.own.slot(close)
+        && let Some(sc) = part.stage_mut(own.at(close), g, h.stage[last] as usize)
     {
         sc.left += 1;
-        sc.days_sum += i64::from((close - h.day[h.stay_start(r1 - 1)]).max(0));
+        sc.days_sum += i64::from((close - h.day[h.stay_start(last)]).max(0));
     }
 }
 
@@ -1563,45 +1564,43 @@ pub struct StageWalk {
 }
 
 impl StageWalk {
-    /// The book's: its deals cut in two halves, one on each of two threads.
+    /// The book's: its deals cut in two halves, one on each of two threads, each writing
+    /// its rows' flags in place.
     pub fn of(book: &Book, look: &Lookups) -> StageWalk {
-        let n = book.opps.len();
-        let mid = n / 2;
-        let (a, b) = std::thread::scope(|sc| {
-            let h = sc.spawn(|| Self::of_deals(book, look, mid..n));
-            let a = Self::of_deals(book, look, 0..mid);
+        let o = &book.opps;
+        let (n, mid) = (o.len(), o.len() / 2);
+        let mut flags = vec![0u8; book.history.day.len()];
+        let (lo, hi) = flags.split_at_mut(o.hist_off[mid] as usize);
+        let ((slow, tails), (slow_hi, tails_hi)) = std::thread::scope(|sc| {
+            let h = sc.spawn(|| Self::of_deals(book, look, mid..n, hi));
+            let a = Self::of_deals(book, look, 0..mid, lo);
             (a, h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
         });
-        let mut w = a;
-        w.flags.extend_from_slice(&b.flags);
-        w.slow.extend_from_slice(&b.slow);
-        w.tails.extend_from_slice(&b.tails);
-        w
+        StageWalk {
+            flags,
+            slow: [slow, slow_hi].concat(),
+            tails: [tails, tails_hi].concat(),
+        }
     }
 
-    /// The flags of the rows of `deals`, and those of them that are slow or end in an
-    /// open stage.
-    fn of_deals(book: &Book, look: &Lookups, deals: std::ops::Range<usize>) -> StageWalk {
+    /// The flags of the rows of `deals` into `flags` (theirs), and those of the deals
+    /// that are slow, and that end in an open stage.
+    fn of_deals(
+        book: &Book,
+        look: &Lookups,
+        deals: std::ops::Range<usize>,
+        flags: &mut [u8],
+    ) -> (Vec<u32>, Vec<u32>) {
         let (o, h) = (&book.opps, &book.history);
-        let (r0, r1) = (
-            o.hist_off[deals.start] as usize,
-            o.hist_off[deals.end] as usize,
-        );
-        let mut w = StageWalk {
-            flags: vec![0; r1 - r0],
-            ..StageWalk::default()
-        };
+        let r0 = o.hist_off[deals.start] as usize;
+        let (mut slow, mut tails) = (Vec::new(), Vec::new());
         for i in deals {
             let rows = o.hist_off[i] as usize..o.hist_off[i + 1] as usize;
-            let Some(last) = rows.clone().last() else {
-                continue;
-            };
-            if o.status[i] != OppStatus::Open && o.close[i] != NO_DAY && look.is_open(h.stage[last])
-            {
-                w.tails.push(i as u32);
+            if closed_in_open_stage(book, look, i) {
+                tails.push(i as u32);
             }
             if o.flags[i] & F_RETURNS != 0 || h.advance[rows.clone()].contains(&ADV_FAR) {
-                w.slow.push(i as u32);
+                slow.push(i as u32);
                 continue;
             }
             for r in rows.clone() {
@@ -1618,10 +1617,10 @@ impl StageWalk {
                 if leaves {
                     f |= W_LEAVES;
                 }
-                w.flags[r - r0] = f;
+                flags[r - r0] = f;
             }
         }
-        w
+        (slow, tails)
     }
 
     /// The deals of `list` (sorted) in `deals`.

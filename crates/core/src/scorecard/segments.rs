@@ -34,7 +34,9 @@ impl OwnerSegments<'_> {
         self.first + s as u32
     }
     /// [`OwnerSegments::at`] and the first day of the next segment (`Day::MAX` after the
-    /// last): the segment holds every day from `d` up to it.
+    /// last): the segment holds every day from `d` up to it. (Not [`OwnerSegments::span_at`]
+    /// with its start dropped: the start's read, bounds-checked, stayed in the walks that
+    /// look only ahead: the bulk's pass 3–4 % slower in two rounds.)
     #[inline]
     pub fn at_until(&self, d: Day) -> (u32, Day) {
         let seg = self.at(d);
