@@ -117,10 +117,7 @@ fn a_refused_import_exits_2_and_names_file_line_column() {
     let dir = TempDir::new().unwrap();
     let export = dir.path().join("export");
     std::fs::create_dir(&export).unwrap();
-    for e in std::fs::read_dir(fixture("synthetic/sf-org-v1")).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), export.join(e.file_name())).unwrap();
-    }
+    salesorg_store::testing::copy_files(fixture("synthetic/sf-org-v1"), &export);
     let opp = std::fs::read_to_string(export.join("Opportunity.csv")).unwrap();
     std::fs::write(
         export.join("Opportunity.csv"),

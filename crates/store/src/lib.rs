@@ -1301,4 +1301,14 @@ pub mod testing {
             .map(|a| a.port())
             .expect("a free port on 127.0.0.1")
     }
+
+    /// Copies every file of folder `from` into folder `to`: a fixture export to change in
+    /// a test without touching the fixture.
+    pub fn copy_files(from: impl AsRef<std::path::Path>, to: impl AsRef<std::path::Path>) {
+        let to = to.as_ref();
+        for entry in std::fs::read_dir(from).expect("the fixture folder reads") {
+            let e = entry.expect("the fixture folder lists");
+            std::fs::copy(e.path(), to.join(e.file_name())).expect("the fixture file copies");
+        }
+    }
 }

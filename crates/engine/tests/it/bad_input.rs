@@ -13,10 +13,7 @@ use crate::fixture;
 /// A copy of the synthetic v1 Salesforce org with `file` replaced by `content`.
 fn export_with(file: &str, content: &[u8]) -> TempDir {
     let dir = TempDir::new().unwrap();
-    for entry in std::fs::read_dir(fixture("synthetic/sf-org-v1")).unwrap() {
-        let e = entry.unwrap();
-        std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
-    }
+    salesorg_store::testing::copy_files(fixture("synthetic/sf-org-v1"), dir.path());
     std::fs::write(dir.path().join(file), content).unwrap();
     dir
 }
@@ -584,10 +581,7 @@ fn money_bounds_carry_from_import_to_import_and_a_write_between_voids_them() {
 #[test]
 fn a_user_in_an_unknown_team_is_refused_at_the_users_row() {
     let dir = TempDir::new().unwrap();
-    for entry in std::fs::read_dir(fixture("synthetic/hubspot")).unwrap() {
-        let e = entry.unwrap();
-        std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
-    }
+    salesorg_store::testing::copy_files(fixture("synthetic/hubspot"), dir.path());
     let users = dir.path().join("users.csv");
     let text = std::fs::read_to_string(&users).unwrap();
     let header = text.lines().next().unwrap().to_owned();

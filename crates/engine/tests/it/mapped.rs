@@ -211,10 +211,7 @@ fn a_mapping_naming_a_missing_column_is_refused() {
 fn a_negative_quota_through_a_mapping_is_refused() {
     let dir = salesorg_store::testing::TempDir::new().unwrap();
     let from = fixture("adventureworks-reseller-sales-targets");
-    for e in std::fs::read_dir(&from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
-    }
+    salesorg_store::testing::copy_files(&from, dir.path());
     let f = dir.path().join("ResellerSalesTargets.csv");
     let bytes = std::fs::read(&f).unwrap();
     let units: Vec<u16> = bytes[2..]

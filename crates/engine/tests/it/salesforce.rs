@@ -299,10 +299,7 @@ fn a_dry_run_says_what_the_import_would_do_and_writes_nothing() {
         let dir = salesorg_store::testing::TempDir::new().unwrap();
         let export = dir.path().join("export");
         std::fs::create_dir(&export).unwrap();
-        for e in std::fs::read_dir(&v1).unwrap() {
-            let e = e.unwrap();
-            std::fs::copy(e.path(), export.join(e.file_name())).unwrap();
-        }
+        salesorg_store::testing::copy_files(&v1, &export);
         let opp = std::fs::read_to_string(export.join("Opportunity.csv")).unwrap();
         std::fs::write(
             export.join("Opportunity.csv"),
@@ -561,10 +558,7 @@ fn created_dates_are_taken_in_the_org_time_zone() {
         st.set("time_zone", "America/Los_Angeles").unwrap();
         s.save_settings(&st).unwrap();
         let dir = salesorg_store::testing::TempDir::new().unwrap();
-        for e in std::fs::read_dir(fixture("synthetic/sf-org-v1")).unwrap() {
-            let e = e.unwrap();
-            std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
-        }
+        salesorg_store::testing::copy_files(fixture("synthetic/sf-org-v1"), dir.path());
         let opp = std::fs::read_to_string(dir.path().join("Opportunity.csv")).unwrap();
         // 03:00 UTC on 5 January is still 4 January in California
         let opp = opp.replacen("2023-12-01T10:00:00.000Z", "2024-01-05T03:00:00.000Z", 1);
@@ -592,10 +586,7 @@ fn created_dates_are_taken_in_the_org_time_zone() {
 fn multi_currency_export(currency_type: &str) -> salesorg_store::testing::TempDir {
     let d = salesorg_store::testing::TempDir::new().unwrap();
     let from = fixture("synthetic/sf-org-v1");
-    for e in std::fs::read_dir(&from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), d.path().join(e.file_name())).unwrap();
-    }
+    salesorg_store::testing::copy_files(&from, d.path());
     let opps = std::fs::read_to_string(from.join("Opportunity.csv")).unwrap();
     let ccy = ["CurrencyIsoCode", "JPY", "USD", "EUR", "USD"];
     let opps: Vec<String> = opps
@@ -890,10 +881,7 @@ fn a_converted_leads_activities_are_found_on_its_contact() {
     use salesorg_core::scorecard::Scope;
     let v1 = fixture("synthetic/sf-org-v1");
     let dir = tempfile::TempDir::new().unwrap();
-    for entry in std::fs::read_dir(&v1).unwrap() {
-        let e = entry.unwrap();
-        std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
-    }
+    salesorg_store::testing::copy_files(&v1, dir.path());
     // the lead converted on Dec 1 into contact 003…1, which now holds its first call; and
     // a call to the contact on Dec 5, after it
     let contact = "003000000000001AAA";
