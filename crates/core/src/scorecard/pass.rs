@@ -79,9 +79,18 @@ impl Days {
     ) -> std::ops::Range<usize> {
         let (lo, hi) = self.span();
         let Some((ix, p)) = index else {
+            // (an owner's rows all within the days, as over most of the history, are
+            // found from the first and the last alone: each step of a search over
+            // thousands of activities is a miss)
             let d = &rows[range.clone()];
-            let a = d.partition_point(|x| day(x) < lo);
-            let b = a + d[a..].partition_point(|x| day(x) < hi);
+            let a = match d.first() {
+                Some(x) if day(x) < lo => d.partition_point(|x| day(x) < lo),
+                _ => 0,
+            };
+            let b = match d.last() {
+                Some(x) if day(x) < hi => d.len(),
+                _ => a + d[a..].partition_point(|x| day(x) < hi),
+            };
             return range.start + a..range.start + b;
         };
         let a = ix.first_at(rows, day, p, range.clone(), lo);
@@ -3027,7 +3036,13 @@ mod tests {
                     .filter(|&i| layer.slot(days[i]).is_some())
                     .collect();
                 assert_eq!(visited, with_slot, "rows {from}..{to}");
-                assert!(r.start >= from && r.end <= to);
+                // (exactly the rows from the first on or after the layer's first day to
+                // the last before its end, whether found by search or from the ends)
+                let (lo, hi) = layer.span();
+                let d = &days[from..to];
+                let a = d.partition_point(|&x| x < lo);
+                let b = d.partition_point(|&x| x < hi).max(a);
+                assert_eq!(r, from + a..from + b, "rows {from}..{to}");
             }
         }
         // and nothing before the first period or after the last is visited
