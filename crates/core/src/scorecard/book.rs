@@ -414,8 +414,9 @@ impl History {
     /// [`History::overrides_of`]) and only for a deal that has one ([`F_PROBS`]): a search
     /// of the whole list for every deal open on an as-of day had been some 20 steps each,
     /// most of them misses, where a history's probabilities often differ from the
-    /// stages' usual ones.
-    #[inline]
+    /// stages' usual ones. Always inline: called out of line for every deal open on an
+    /// as-of day, its arguments were spilled and read back.
+    #[inline(always)]
     pub fn prob(
         &self,
         stages: &[StageInfo],
