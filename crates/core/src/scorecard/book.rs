@@ -3198,6 +3198,27 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        /// A gallop from any place finds what a search of the rows from there finds: the
+        /// first not below the row asked for (near the place, far from it, or none).
+        #[test]
+        fn a_gallop_finds_the_first_row_not_below(
+            mut rows in proptest::collection::vec(0u32..200, 0..80),
+            from in 0usize..90,
+            row in 0u32..210,
+        ) {
+            rows.sort_unstable();
+            let from = from.min(rows.len());
+            let want = from + rows[from..].partition_point(|&x| x < row);
+            prop_assert_eq!(gallop(&rows, from, row), want);
+            // (and the row at each place asked for from each earlier one: rows that are
+            // there, repeated or not)
+            for (k, &r) in rows.iter().enumerate().skip(from) {
+                let want = from + rows[from..].partition_point(|&x| x < r);
+                prop_assert!(want <= k);
+                prop_assert_eq!(gallop(&rows, from, r), want);
+            }
+        }
+
         /// An owner's activities of a day, added a count at a time in (owner, day) order,
         /// make as few rows as hold them (each at most `u16::MAX`, its calls at most its
         /// activities), in that order, with every day's counts whole.
