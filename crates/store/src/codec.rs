@@ -376,6 +376,25 @@ pub fn activity_from(r: &[Value]) -> Result<Activity> {
     })
 }
 
+/// The first of [`ACTIVITY_COLS`], all a scorecard reads of an activity: SQLite stops
+/// reading a row at the last column asked for (at 10M deals, 40.6M activities' subjects,
+/// opportunities and accounts had been read, checked and dropped by every load).
+pub const ACTIVITY_BRIEF_COLS: &[&str] = &["id", "kind", "at", "owner_id", "lead_id"];
+/// An activity from [`ACTIVITY_BRIEF_COLS`]: without its opportunity, account and subject.
+pub fn activity_brief_from(r: &[Value]) -> Result<Activity> {
+    Ok(Activity {
+        id: req_id(r, 0, "activities.id")?,
+        kind: ActivityKind::parse(req_ref(r, 1, "activities.kind")?)
+            .map_err(|e| corrupt("kind", e))?,
+        at: ts(r, 2, "activities.at")?.ok_or_else(|| corrupt("activities.at", "missing"))?,
+        owner: req_id(r, 3, "activities.owner_id")?,
+        lead: id(r, 4, "activities.lead_id")?,
+        opp: None,
+        account: None,
+        subject: None,
+    })
+}
+
 pub const QUOTA_COLS: &[&str] = &[
     "target_kind",
     "target_id",

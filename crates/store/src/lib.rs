@@ -79,6 +79,9 @@ pub enum Scanned {
     StageHistory,
     Leads,
     Activities,
+    /// The activities' columns a scorecard reads ([`ACTIVITY_BRIEF_COLS`]: not their
+    /// opportunity, account or subject).
+    ActivitiesBrief,
     Surveys,
 }
 
@@ -907,6 +910,7 @@ impl Store {
             Scanned::StageHistory => (HISTORY_COLS, "stage_history ORDER BY opp_id, at, id"),
             Scanned::Leads => (LEAD_COLS, "leads ORDER BY id"),
             Scanned::Activities => (ACTIVITY_COLS, "activities ORDER BY id"),
+            Scanned::ActivitiesBrief => (ACTIVITY_BRIEF_COLS, "activities ORDER BY id"),
             Scanned::Surveys => (SURVEY_COLS, "surveys ORDER BY id"),
         };
         format!("SELECT {} FROM {from}", cols.join(", "))

@@ -528,6 +528,56 @@ fn a_table_read_in_batches_is_its_rows_in_order_on_both_backends() {
     }
 }
 
+/// The activities' brief scan (what a scorecard reads) gives each activity in id order as
+/// the full scan does, without its opportunity, account and subject; with or without a
+/// lead.
+#[test]
+fn activities_scanned_brief_are_the_full_ones_without_three_fields_on_both_backends() {
+    use salesorg_core::date::Timestamp;
+    use salesorg_store::{Scanned, activity_brief_from};
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        s.upsert_people(&[person("a"), person("b")]).unwrap();
+        let act = |id: &str, owner: &str, k: usize| Activity {
+            id: ActivityId::parse(id).unwrap(),
+            kind: [
+                ActivityKind::Call,
+                ActivityKind::Email,
+                ActivityKind::Meeting,
+            ][k % 3],
+            at: Timestamp::parse(&format!("2024-05-0{}T23:5{k}:00Z", k + 1)).unwrap(),
+            owner: PersonId::parse(owner).unwrap(),
+            lead: (k % 2 == 0).then(|| LeadId::parse(&format!("L{k}")).unwrap()),
+            opp: Some(OppId::parse(&format!("O{k}")).unwrap()),
+            account: (k != 1).then(|| AccountId::parse("acc").unwrap()),
+            subject: Some(format!("Call, \"{k}\"")),
+        };
+        let acts = [act("t3", "a", 0), act("t1", "b", 1), act("t2", "a", 2)];
+        s.upsert_activities(&mut acts.iter()).unwrap();
+        let full = s.activities().unwrap();
+        assert_eq!(full.len(), 3, "{kind}");
+        let mut brief = Vec::new();
+        s.scan_rows(Scanned::ActivitiesBrief, &mut |r| {
+            assert_eq!(r.len(), 5, "{kind}");
+            brief.push(activity_brief_from(r)?);
+            Ok(())
+        })
+        .unwrap();
+        let want: Vec<Activity> = full
+            .into_iter()
+            .map(|a| Activity {
+                opp: None,
+                account: None,
+                subject: None,
+                ..a
+            })
+            .collect();
+        assert_eq!(brief, want, "{kind}");
+        assert_eq!(brief[0].id.as_str(), "t1", "{kind}");
+        assert!(brief.iter().any(|a| a.lead.is_some()), "{kind}");
+    }
+}
+
 /// A scanned value's text is checked where a row is set from it: bytes that are not UTF-8
 /// read with U+FFFD in their place, as a row read one by one reads them, and a value of
 /// another kind replaces the text before it.
