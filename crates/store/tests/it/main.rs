@@ -547,7 +547,9 @@ fn activities_scanned_brief_are_the_full_ones_without_three_fields_on_both_backe
             ][k % 3],
             at: Timestamp::parse(&format!("2024-05-0{}T23:5{k}:00Z", k + 1)).unwrap(),
             owner: PersonId::parse(owner).unwrap(),
-            lead: (k % 2 == 0).then(|| LeadId::parse(&format!("L{k}")).unwrap()),
+            lead: k
+                .is_multiple_of(2)
+                .then(|| LeadId::parse(&format!("L{k}")).unwrap()),
             opp: Some(OppId::parse(&format!("O{k}")).unwrap()),
             account: (k != 1).then(|| AccountId::parse("acc").unwrap()),
             subject: Some(format!("Call, \"{k}\"")),
