@@ -363,16 +363,13 @@ pub fn activity_row(a: &Activity) -> Vec<Value> {
     ]
 }
 pub fn activity_from(r: &[Value]) -> Result<Activity> {
+    // (the first five columns are the brief scan's)
+    let brief = activity_brief_from(r)?;
     Ok(Activity {
-        id: req_id(r, 0, "activities.id")?,
-        kind: ActivityKind::parse(req_ref(r, 1, "activities.kind")?)
-            .map_err(|e| corrupt("kind", e))?,
-        at: ts(r, 2, "activities.at")?.ok_or_else(|| corrupt("activities.at", "missing"))?,
-        owner: req_id(r, 3, "activities.owner_id")?,
-        lead: id(r, 4, "activities.lead_id")?,
         opp: id(r, 5, "activities.opp_id")?,
         account: id(r, 6, "activities.account_id")?,
         subject: text(r, 7),
+        ..brief
     })
 }
 
