@@ -109,7 +109,7 @@ fn scan_book(
     let step = ("reading opportunities", 500_000);
     pipelined(
         store,
-        Scanned::Opportunities,
+        Scanned::OpportunitiesBrief,
         opp_from,
         progress,
         step,

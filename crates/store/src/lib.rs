@@ -76,6 +76,8 @@ fn collected<T>(
 pub enum Scanned {
     Accounts,
     Opportunities,
+    /// The opportunities' columns a scorecard reads ([`OPP_BRIEF_COLS`]).
+    OpportunitiesBrief,
     StageHistory,
     Leads,
     Activities,
@@ -907,6 +909,7 @@ impl Store {
         let (cols, from) = match table {
             Scanned::Accounts => (ACCOUNT_COLS, "accounts ORDER BY id"),
             Scanned::Opportunities => (OPP_COLS, "opportunities ORDER BY id"),
+            Scanned::OpportunitiesBrief => (OPP_BRIEF_COLS, "opportunities ORDER BY id"),
             Scanned::StageHistory => (HISTORY_COLS, "stage_history ORDER BY opp_id, at, id"),
             Scanned::Leads => (LEAD_COLS, "leads ORDER BY id"),
             Scanned::Activities => (ACTIVITY_COLS, "activities ORDER BY id"),

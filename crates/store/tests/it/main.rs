@@ -580,6 +580,53 @@ fn activities_scanned_brief_are_the_full_ones_without_three_fields_on_both_backe
     }
 }
 
+/// The opportunities' brief scan reads every column in its place but the name, kind and
+/// source, which come back as none: the records are the full scan's without them.
+#[test]
+fn opportunities_scanned_brief_are_the_full_ones_without_three_fields_on_both_backends() {
+    use salesorg_store::{OPP_BRIEF_COLS, OPP_COLS, Scanned, opp_from};
+    assert_eq!(OPP_BRIEF_COLS.len(), OPP_COLS.len());
+    for (b, f) in OPP_BRIEF_COLS.iter().zip(OPP_COLS) {
+        assert!(
+            b == f || (*b == "NULL" && ["name", "kind", "source"].contains(f)),
+            "{b} {f}"
+        );
+    }
+    for kind in BOTH {
+        let mut s = fresh(kind);
+        s.upsert_people(&[person("a"), person("b")]).unwrap();
+        let deals: Vec<Opportunity> = (0..4)
+            .map(|k| {
+                let mut o = opp(&format!("o{k}"), ["a", "b"][k % 2], &format!("{k}00.5"));
+                o.kind = (k != 2).then(|| "New Business".into());
+                o.source = Some(format!("Web, \"{k}\""));
+                o.next_step = (k % 3 == 0).then(|| "Call back".into());
+                o
+            })
+            .collect();
+        s.upsert_opportunities(&mut deals.iter()).unwrap();
+        let full = s.opportunities().unwrap();
+        assert_eq!(full.len(), 4, "{kind}");
+        assert!(full.iter().any(|o| o.name.is_some()), "{kind}");
+        let mut brief = Vec::new();
+        s.scan_rows(Scanned::OpportunitiesBrief, &mut |r| {
+            brief.push(opp_from(r)?);
+            Ok(())
+        })
+        .unwrap();
+        let want: Vec<Opportunity> = full
+            .into_iter()
+            .map(|o| Opportunity {
+                name: None,
+                kind: None,
+                source: None,
+                ..o
+            })
+            .collect();
+        assert_eq!(brief, want, "{kind}");
+    }
+}
+
 /// A scanned value's text is checked where a row is set from it: bytes that are not UTF-8
 /// read with U+FFFD in their place, as a row read one by one reads them, and a value of
 /// another kind replaces the text before it.
