@@ -127,7 +127,7 @@ fn scan_book(
     )?;
     mark(&mut t, "stage history");
     let step = ("reading leads", 1_000_000);
-    pipelined(store, Scanned::Leads, lead_from, progress, step, |l| {
+    pipelined(store, Scanned::LeadsBrief, lead_from, progress, step, |l| {
         keep(&mut err, b.add_lead(&l))
     })?;
     mark(&mut t, "leads");

@@ -211,6 +211,18 @@ pub fn lead_row(l: &Lead) -> Vec<Value> {
         s(&l.converted_account),
     ]
 }
+/// [`LEAD_COLS`] as a scorecard reads them: the source and status (which no scorecard
+/// reads) as `NULL` in their places, decoded by [`lead_from`] as none.
+pub const LEAD_BRIEF_COLS: &[&str] = &[
+    "id",
+    "owner_id",
+    "NULL",
+    "NULL",
+    "created_at",
+    "converted_on",
+    "converted_opp_id",
+    "converted_account_id",
+];
 pub fn lead_from(r: &[Value]) -> Result<Lead> {
     Ok(Lead {
         id: req_id(r, 0, "leads.id")?,

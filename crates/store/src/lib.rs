@@ -80,6 +80,8 @@ pub enum Scanned {
     OpportunitiesBrief,
     StageHistory,
     Leads,
+    /// The leads' columns a scorecard reads ([`LEAD_BRIEF_COLS`]).
+    LeadsBrief,
     Activities,
     /// The activities' columns a scorecard reads ([`ACTIVITY_BRIEF_COLS`]: not their
     /// opportunity, account or subject).
@@ -912,6 +914,7 @@ impl Store {
             Scanned::OpportunitiesBrief => (OPP_BRIEF_COLS, "opportunities ORDER BY id"),
             Scanned::StageHistory => (HISTORY_COLS, "stage_history ORDER BY opp_id, at, id"),
             Scanned::Leads => (LEAD_COLS, "leads ORDER BY id"),
+            Scanned::LeadsBrief => (LEAD_BRIEF_COLS, "leads ORDER BY id"),
             Scanned::Activities => (ACTIVITY_COLS, "activities ORDER BY id"),
             Scanned::ActivitiesBrief => (ACTIVITY_BRIEF_COLS, "activities ORDER BY id"),
             Scanned::Surveys => (SURVEY_COLS, "surveys ORDER BY id"),

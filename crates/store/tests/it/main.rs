@@ -580,18 +580,22 @@ fn activities_scanned_brief_are_the_full_ones_without_three_fields_on_both_backe
     }
 }
 
-/// The opportunities' brief scan reads every column in its place but the name, kind and
-/// source, which come back as none: the records are the full scan's without them.
+/// The opportunities' and leads' brief scans read every column in its place but those no
+/// scorecard reads (an opportunity's name, kind and source; a lead's source and status),
+/// which come back as none: the records are the full scans' without them.
 #[test]
-fn opportunities_scanned_brief_are_the_full_ones_without_three_fields_on_both_backends() {
-    use salesorg_store::{OPP_BRIEF_COLS, OPP_COLS, Scanned, opp_from};
-    assert_eq!(OPP_BRIEF_COLS.len(), OPP_COLS.len());
-    for (b, f) in OPP_BRIEF_COLS.iter().zip(OPP_COLS) {
-        assert!(
-            b == f || (*b == "NULL" && ["name", "kind", "source"].contains(f)),
-            "{b} {f}"
-        );
-    }
+fn opportunities_and_leads_scanned_brief_are_the_full_ones_without_some_fields_on_both_backends() {
+    use salesorg_store::{
+        LEAD_BRIEF_COLS, LEAD_COLS, OPP_BRIEF_COLS, OPP_COLS, Scanned, lead_from, opp_from,
+    };
+    let places = |brief: &[&str], full: &[&str], left: &[&str]| {
+        assert_eq!(brief.len(), full.len());
+        for (b, f) in brief.iter().zip(full) {
+            assert!(b == f || (*b == "NULL" && left.contains(f)), "{b} {f}");
+        }
+    };
+    places(OPP_BRIEF_COLS, OPP_COLS, &["name", "kind", "source"]);
+    places(LEAD_BRIEF_COLS, LEAD_COLS, &["source", "status"]);
     for kind in BOTH {
         let mut s = fresh(kind);
         s.upsert_people(&[person("a"), person("b")]).unwrap();
@@ -621,6 +625,35 @@ fn opportunities_scanned_brief_are_the_full_ones_without_three_fields_on_both_ba
                 kind: None,
                 source: None,
                 ..o
+            })
+            .collect();
+        assert_eq!(brief, want, "{kind}");
+
+        let lead = |k: usize| Lead {
+            id: LeadId::parse(&format!("L{k}")).unwrap(),
+            owner: PersonId::parse(["a", "b"][k % 2]).unwrap(),
+            source: Some(format!("Webinar {k}")),
+            status: (k != 1).then(|| "Working".into()),
+            created: salesorg_core::date::Timestamp::parse("2024-05-06T23:59:00Z").unwrap(),
+            converted_at: (k == 0).then(|| parse_date("2024-05-09").unwrap()),
+            converted_opp: (k == 2).then(|| OppId::parse("o1").unwrap()),
+            converted_account: (k == 2).then(|| AccountId::parse("acc").unwrap()),
+        };
+        s.upsert_leads(&[lead(2), lead(0), lead(1)]).unwrap();
+        let full = s.leads().unwrap();
+        assert_eq!(full.len(), 3, "{kind}");
+        let mut brief = Vec::new();
+        s.scan_rows(Scanned::LeadsBrief, &mut |r| {
+            brief.push(lead_from(r)?);
+            Ok(())
+        })
+        .unwrap();
+        let want: Vec<Lead> = full
+            .into_iter()
+            .map(|l| Lead {
+                source: None,
+                status: None,
+                ..l
             })
             .collect();
         assert_eq!(brief, want, "{kind}");
