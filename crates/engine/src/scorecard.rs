@@ -19,8 +19,8 @@ use salesorg_core::scorecard::{
     ScorecardError, Tallies, Walk, fmt_day,
 };
 use salesorg_store::{
-    Scanned, Store, Value as StoreValue, account_from, activity_brief_from, history_from,
-    lead_from, opp_from, survey_from,
+    Scanned, Store, Value as StoreValue, account_from, activity_from, history_from, lead_from,
+    opp_from, survey_from,
 };
 
 use crate::{EngineError, Progress, Result};
@@ -135,7 +135,7 @@ fn scan_book(
     pipelined(
         store,
         Scanned::ActivitiesBrief,
-        activity_brief_from,
+        activity_from,
         progress,
         step,
         |a| keep(&mut err, b.add_activity(&a)),

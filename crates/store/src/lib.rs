@@ -83,8 +83,7 @@ pub enum Scanned {
     /// The leads' columns a scorecard reads ([`LEAD_BRIEF_COLS`]).
     LeadsBrief,
     Activities,
-    /// The activities' columns a scorecard reads ([`ACTIVITY_BRIEF_COLS`]: not their
-    /// opportunity, account or subject).
+    /// The activities' columns a scorecard reads ([`ACTIVITY_BRIEF_COLS`]).
     ActivitiesBrief,
     Surveys,
 }
