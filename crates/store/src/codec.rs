@@ -211,18 +211,8 @@ pub fn lead_row(l: &Lead) -> Vec<Value> {
         s(&l.converted_account),
     ]
 }
-/// [`LEAD_COLS`] as a scorecard reads them: the source and status (which no scorecard
-/// reads) as `NULL` in their places, decoded by [`lead_from`] as none.
-pub const LEAD_BRIEF_COLS: &[&str] = &[
-    "id",
-    "owner_id",
-    "NULL",
-    "NULL",
-    "created_at",
-    "converted_on",
-    "converted_opp_id",
-    "converted_account_id",
-];
+/// The columns of [`LEAD_COLS`] no scorecard reads (see [`OPP_UNREAD`]).
+pub const LEAD_UNREAD: &[&str] = &["source", "status"];
 pub fn lead_from(r: &[Value]) -> Result<Lead> {
     Ok(Lead {
         id: req_id(r, 0, "leads.id")?,
@@ -291,28 +281,10 @@ fn fc(r: &[Value], i: usize, what: &str) -> Result<Option<ForecastCategory>> {
         .map(|s| ForecastCategory::parse(s).map_err(|e| corrupt(what, e)))
         .transpose()
 }
-/// [`OPP_COLS`] as a scorecard reads them: each in its place, but the name, kind and
-/// source (which no scorecard reads) as `NULL`, so that [`opp_from`] decodes them as none
-/// (at 10M opportunities, three texts a row read, checked and dropped by every load).
-pub const OPP_BRIEF_COLS: &[&str] = &[
-    "id",
-    "NULL",
-    "account_id",
-    "owner_id",
-    "amount",
-    "currency",
-    "stage",
-    "status",
-    "probability_bp",
-    "forecast_category",
-    "NULL",
-    "NULL",
-    "created_on",
-    "close_on",
-    "loss_reason",
-    "next_step",
-    "last_modified_at",
-];
+/// The columns of [`OPP_COLS`] no scorecard reads: its brief scan reads `NULL` in their
+/// places, which [`opp_from`] decodes as none (at 10M opportunities, three texts a row
+/// had been read, checked and dropped by every load).
+pub const OPP_UNREAD: &[&str] = &["name", "kind", "source"];
 pub fn opp_from(r: &[Value]) -> Result<Opportunity> {
     Ok(Opportunity {
         id: req_id(r, 0, "opportunities.id")?,
@@ -396,14 +368,10 @@ pub fn activity_row(a: &Activity) -> Vec<Value> {
         a.subject.clone().into(),
     ]
 }
-/// [`ACTIVITY_COLS`] as a scorecard reads them: the opportunity, account and subject
-/// (which no scorecard reads) as `NULL` in their places, decoded by [`activity_from`] as
-/// none. SQLite stops reading a row at the last column asked for (at 10M deals, 40.6M
-/// activities' subjects, opportunities and accounts had been read, checked and dropped by
-/// every load).
-pub const ACTIVITY_BRIEF_COLS: &[&str] = &[
-    "id", "kind", "at", "owner_id", "lead_id", "NULL", "NULL", "NULL",
-];
+/// The columns of [`ACTIVITY_COLS`] no scorecard reads (see [`OPP_UNREAD`]). SQLite stops
+/// reading a row at the last column asked for: at 10M deals, 40.6M activities' subjects,
+/// opportunities and accounts had been read, checked and dropped by every load.
+pub const ACTIVITY_UNREAD: &[&str] = &["opp_id", "account_id", "subject"];
 pub fn activity_from(r: &[Value]) -> Result<Activity> {
     Ok(Activity {
         id: req_id(r, 0, "activities.id")?,

@@ -76,14 +76,14 @@ fn collected<T>(
 pub enum Scanned {
     Accounts,
     Opportunities,
-    /// The opportunities' columns a scorecard reads ([`OPP_BRIEF_COLS`]).
+    /// The opportunities with `NULL` for the columns no scorecard reads ([`OPP_UNREAD`]).
     OpportunitiesBrief,
     StageHistory,
     Leads,
-    /// The leads' columns a scorecard reads ([`LEAD_BRIEF_COLS`]).
+    /// The leads with `NULL` for the columns no scorecard reads ([`LEAD_UNREAD`]).
     LeadsBrief,
     Activities,
-    /// The activities' columns a scorecard reads ([`ACTIVITY_BRIEF_COLS`]).
+    /// The activities with `NULL` for the columns no scorecard reads ([`ACTIVITY_UNREAD`]).
     ActivitiesBrief,
     Surveys,
 }
@@ -905,19 +905,24 @@ impl Store {
     ) -> Result<()> {
         self.db.query_batches(&Self::scan_sql(table), &[], batch, f)
     }
-    /// The query that reads every row of `table`, in its order.
+    /// The query that reads every row of `table`, in its order (a brief scan's columns
+    /// that no scorecard reads as `NULL`, each in its place).
     fn scan_sql(table: Scanned) -> String {
-        let (cols, from) = match table {
-            Scanned::Accounts => (ACCOUNT_COLS, "accounts ORDER BY id"),
-            Scanned::Opportunities => (OPP_COLS, "opportunities ORDER BY id"),
-            Scanned::OpportunitiesBrief => (OPP_BRIEF_COLS, "opportunities ORDER BY id"),
-            Scanned::StageHistory => (HISTORY_COLS, "stage_history ORDER BY opp_id, at, id"),
-            Scanned::Leads => (LEAD_COLS, "leads ORDER BY id"),
-            Scanned::LeadsBrief => (LEAD_BRIEF_COLS, "leads ORDER BY id"),
-            Scanned::Activities => (ACTIVITY_COLS, "activities ORDER BY id"),
-            Scanned::ActivitiesBrief => (ACTIVITY_BRIEF_COLS, "activities ORDER BY id"),
-            Scanned::Surveys => (SURVEY_COLS, "surveys ORDER BY id"),
+        let (cols, unread, from): (_, &[&str], _) = match table {
+            Scanned::Accounts => (ACCOUNT_COLS, &[], "accounts ORDER BY id"),
+            Scanned::Opportunities => (OPP_COLS, &[], "opportunities ORDER BY id"),
+            Scanned::OpportunitiesBrief => (OPP_COLS, OPP_UNREAD, "opportunities ORDER BY id"),
+            Scanned::StageHistory => (HISTORY_COLS, &[], "stage_history ORDER BY opp_id, at, id"),
+            Scanned::Leads => (LEAD_COLS, &[], "leads ORDER BY id"),
+            Scanned::LeadsBrief => (LEAD_COLS, LEAD_UNREAD, "leads ORDER BY id"),
+            Scanned::Activities => (ACTIVITY_COLS, &[], "activities ORDER BY id"),
+            Scanned::ActivitiesBrief => (ACTIVITY_COLS, ACTIVITY_UNREAD, "activities ORDER BY id"),
+            Scanned::Surveys => (SURVEY_COLS, &[], "surveys ORDER BY id"),
         };
+        let cols: Vec<&str> = cols
+            .iter()
+            .map(|&c| if unread.contains(&c) { "NULL" } else { c })
+            .collect();
         format!("SELECT {} FROM {from}", cols.join(", "))
     }
     pub fn upsert_leads(&mut self, v: &[Lead]) -> Result<u64> {
