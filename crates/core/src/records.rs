@@ -191,14 +191,40 @@ impl ForecastCategory {
     /// Accepts Salesforce API values (`Pipeline`, `BestCase`, `MostLikely`, `Forecast`,
     /// `Closed`, `Omitted`), their labels (`Best Case`, `Commit`) and HubSpot's
     /// (`BEST_CASE`, `COMMIT`, `OMIT`).
+    ///
+    /// Only the ASCII letters and digits count, in any case (`Best-Case`, `best case`).
+    /// The store's own form ([`ForecastCategory::as_str`]) is matched first, as it is for
+    /// every stage row of a load; no form allocates.
     pub fn parse(s: &str) -> Result<Self, CoreError> {
-        let k: String = s.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-        Ok(match k.to_ascii_lowercase().as_str() {
-            "pipeline" => ForecastCategory::Pipeline,
-            "bestcase" | "mostlikely" => ForecastCategory::BestCase,
-            "commit" | "forecast" => ForecastCategory::Commit,
-            "closed" | "closedwon" => ForecastCategory::Closed,
-            "omitted" | "omit" => ForecastCategory::Omitted,
+        let own = match s {
+            "pipeline" => Some(ForecastCategory::Pipeline),
+            "best_case" => Some(ForecastCategory::BestCase),
+            "commit" => Some(ForecastCategory::Commit),
+            "closed" => Some(ForecastCategory::Closed),
+            "omitted" => Some(ForecastCategory::Omitted),
+            _ => None,
+        };
+        if let Some(f) = own {
+            return Ok(f);
+        }
+        // the letters and digits, lower-cased: a form longer than the longest accepted
+        // (`mostlikely`) is none of them
+        let mut key = [0u8; 10];
+        let mut n = 0;
+        for b in s.bytes().filter(u8::is_ascii_alphanumeric) {
+            if n == key.len() {
+                n = usize::MAX;
+                break;
+            }
+            key[n] = b.to_ascii_lowercase();
+            n += 1;
+        }
+        Ok(match key.get(..n) {
+            Some(b"pipeline") => ForecastCategory::Pipeline,
+            Some(b"bestcase" | b"mostlikely") => ForecastCategory::BestCase,
+            Some(b"commit" | b"forecast") => ForecastCategory::Commit,
+            Some(b"closed" | b"closedwon") => ForecastCategory::Closed,
+            Some(b"omitted" | b"omit") => ForecastCategory::Omitted,
             _ => {
                 return Err(CoreError::Parse(format!(
                     "{s:?} is not a forecast category"
@@ -309,18 +335,33 @@ impl ActivityKind {
             ActivityKind::Task => "task",
         }
     }
+    /// Accepts each kind's own name ([`ActivityKind::as_str`], the store's form, tried
+    /// first) and the other names CRMs write (`Phone Call`, `E-mail`, `Event`, `To-do`),
+    /// in any case, around spaces; without allocating.
     pub fn parse(s: &str) -> Result<Self, CoreError> {
-        Ok(match s.trim().to_ascii_lowercase().as_str() {
-            "call" | "phone" | "phone call" => ActivityKind::Call,
-            "email" | "e-mail" => ActivityKind::Email,
-            "meeting" | "event" => ActivityKind::Meeting,
-            "task" | "todo" | "to-do" => ActivityKind::Task,
-            o => {
-                return Err(CoreError::Parse(format!(
-                    "{o:?} is not an activity type (call, email, meeting, task)"
-                )));
-            }
-        })
+        const NAMES: [(&str, ActivityKind); 10] = [
+            ("call", ActivityKind::Call),
+            ("email", ActivityKind::Email),
+            ("meeting", ActivityKind::Meeting),
+            ("task", ActivityKind::Task),
+            ("phone", ActivityKind::Call),
+            ("phone call", ActivityKind::Call),
+            ("e-mail", ActivityKind::Email),
+            ("event", ActivityKind::Meeting),
+            ("todo", ActivityKind::Task),
+            ("to-do", ActivityKind::Task),
+        ];
+        let t = s.trim();
+        NAMES
+            .iter()
+            .find(|(name, _)| t.eq_ignore_ascii_case(name))
+            .map(|&(_, k)| k)
+            .ok_or_else(|| {
+                CoreError::Parse(format!(
+                    "{:?} is not an activity type (call, email, meeting, task)",
+                    t.to_ascii_lowercase()
+                ))
+            })
     }
 }
 
@@ -406,4 +447,157 @@ pub struct SurveyResponse {
     pub score: i32,
     pub scale_min: i32,
     pub scale_max: i32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The forecast category as first written: any letters and digits, lower-cased, looked
+    /// up among the accepted forms.
+    fn forecast_category_as_first_read(s: &str) -> Option<ForecastCategory> {
+        let k: String = s.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        match k.to_ascii_lowercase().as_str() {
+            "pipeline" => Some(ForecastCategory::Pipeline),
+            "bestcase" | "mostlikely" => Some(ForecastCategory::BestCase),
+            "commit" | "forecast" => Some(ForecastCategory::Commit),
+            "closed" | "closedwon" => Some(ForecastCategory::Closed),
+            "omitted" | "omit" => Some(ForecastCategory::Omitted),
+            _ => None,
+        }
+    }
+
+    /// The activity kind as first written: trimmed, lower-cased, looked up.
+    fn activity_kind_as_first_read(s: &str) -> Option<ActivityKind> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "call" | "phone" | "phone call" => Some(ActivityKind::Call),
+            "email" | "e-mail" => Some(ActivityKind::Email),
+            "meeting" | "event" => Some(ActivityKind::Meeting),
+            "task" | "todo" | "to-do" => Some(ActivityKind::Task),
+            _ => None,
+        }
+    }
+
+    /// Every accepted form as CRMs write them, and near misses.
+    const FORMS: [&str; 25] = [
+        "pipeline",
+        "best_case",
+        "BestCase",
+        "Best Case",
+        "BEST_CASE",
+        "MostLikely",
+        "commit",
+        "Forecast",
+        "closed",
+        "Closed Won",
+        "omitted",
+        "OMIT",
+        "call",
+        "Phone Call",
+        "phone",
+        "email",
+        "E-mail",
+        "meeting",
+        "Event",
+        "task",
+        "To-do",
+        "todo",
+        "mostlikelyy",
+        "closedwo",
+        "omi",
+    ];
+
+    /// A text near an accepted form: one of them (or a near miss), its letters' case
+    /// flipped at random, with separators, spaces and other characters put in.
+    fn near_a_form() -> impl Strategy<Value = String> {
+        let noise = prop::collection::vec(
+            prop::sample::select(vec!["", "", "", " ", "-", "_", "é", "\t", "0", "x", "ß"]),
+            0..6,
+        );
+        (
+            prop::sample::select(FORMS.to_vec()),
+            noise,
+            prop::collection::vec(any::<bool>(), 12),
+            any::<u64>(),
+        )
+            .prop_map(|(form, noise, flips, at)| {
+                let mut s: String = form
+                    .chars()
+                    .zip(flips.iter().cycle())
+                    .map(|(c, &up)| if up { c.to_ascii_uppercase() } else { c })
+                    .collect();
+                for (k, n) in noise.iter().enumerate() {
+                    let mut i = (at as usize).wrapping_add(k * 7) % (s.len() + 1);
+                    while !s.is_char_boundary(i) {
+                        i -= 1;
+                    }
+                    s.insert_str(i, n);
+                }
+                s
+            })
+    }
+
+    /// Each form, as it is, in capitals, in small letters and between spaces, reads as it
+    /// first did.
+    #[test]
+    fn every_form_reads_as_first_written() {
+        for f in FORMS {
+            for s in [
+                f.to_string(),
+                f.to_ascii_uppercase(),
+                f.to_ascii_lowercase(),
+                format!(" {f}\t"),
+            ] {
+                assert_eq!(
+                    ForecastCategory::parse(&s).ok(),
+                    forecast_category_as_first_read(&s),
+                    "{s:?}"
+                );
+                assert_eq!(
+                    ActivityKind::parse(&s).ok(),
+                    activity_kind_as_first_read(&s),
+                    "{s:?}"
+                );
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+        /// The parse that matches the store's forms first and allocates nothing reads every
+        /// text as the first one did: near the accepted forms and anything at all.
+        #[test]
+        fn forecast_category_and_activity_kind_read_as_first_written(
+            s in prop_oneof![near_a_form(), ".{0,16}", "[ a-zA-Z_-]{0,12}"],
+        ) {
+            prop_assert_eq!(ForecastCategory::parse(&s).ok(), forecast_category_as_first_read(&s));
+            prop_assert_eq!(ActivityKind::parse(&s).ok(), activity_kind_as_first_read(&s));
+        }
+    }
+
+    #[test]
+    fn each_store_form_reads_back() {
+        for f in [
+            ForecastCategory::Pipeline,
+            ForecastCategory::BestCase,
+            ForecastCategory::Commit,
+            ForecastCategory::Closed,
+            ForecastCategory::Omitted,
+        ] {
+            assert_eq!(ForecastCategory::parse(f.as_str()).unwrap(), f);
+        }
+        for k in [
+            ActivityKind::Call,
+            ActivityKind::Email,
+            ActivityKind::Meeting,
+            ActivityKind::Task,
+        ] {
+            assert_eq!(ActivityKind::parse(k.as_str()).unwrap(), k);
+        }
+        let e = ActivityKind::parse(" Fax ").unwrap_err().to_string();
+        assert!(e.contains("\"fax\" is not an activity type"), "{e}");
+        let e = ForecastCategory::parse("Maybe").unwrap_err().to_string();
+        assert!(e.contains("\"Maybe\" is not a forecast category"), "{e}");
+    }
 }
