@@ -229,17 +229,17 @@ pub enum Chunk {
 }
 
 impl Chunk {
-    fn write(self, s: &mut Store) -> salesorg_store::Result<u64> {
+    fn write(&self, s: &mut Store) -> salesorg_store::Result<u64> {
         match self {
-            Chunk::Accounts(v) => s.upsert_accounts(&v),
+            Chunk::Accounts(v) => s.upsert_accounts(v),
             Chunk::Opps(v) => s.upsert_opportunities(&mut v.iter()),
             Chunk::History(v) => s.upsert_stage_history(&mut v.iter()),
-            Chunk::Leads(v) => s.upsert_leads(&v),
+            Chunk::Leads(v) => s.upsert_leads(v),
             Chunk::Activities(v) => s.upsert_activities(&mut v.iter()),
-            Chunk::Quotas(v) => s.upsert_quotas(&v),
-            Chunk::Spend(v) => s.upsert_spend(&v),
-            Chunk::Rates(v) => s.upsert_rates(&v),
-            Chunk::Surveys(v) => s.upsert_surveys(&v),
+            Chunk::Quotas(v) => s.upsert_quotas(v),
+            Chunk::Spend(v) => s.upsert_spend(v),
+            Chunk::Rates(v) => s.upsert_rates(v),
+            Chunk::Surveys(v) => s.upsert_surveys(v),
         }
     }
 }
@@ -250,6 +250,9 @@ pub struct Loader<'s> {
     db: Option<&'s mut Store>,
     /// During the streaming phase: chunks go to the writer thread that holds the store.
     pipe: Option<std::sync::mpsc::SyncSender<Chunk>>,
+    /// And come back written, to be freed on this thread, which made their strings: freed
+    /// on the writer's, each string took a lock in the allocator that this thread held.
+    written: Option<std::sync::mpsc::Receiver<Chunk>>,
     settings: salesorg_core::settings::Settings,
     stored_people: Vec<Person>,
     skip_bad: bool,
@@ -324,6 +327,7 @@ impl<'s> Loader<'s> {
         Ok(Loader {
             db: Some(store),
             pipe: None,
+            written: None,
             settings,
             stored_people,
             skip_bad,
@@ -1048,7 +1052,12 @@ impl<'s> Loader<'s> {
                     if !stop {
                         match (&self.pipe, self.db.as_deref_mut()) {
                             // a failed send means the writer stopped on an error, reported at its join
-                            (Some(tx), _) => drop(tx.send($chunk(v))),
+                            (Some(tx), _) => {
+                                drop(tx.send($chunk(v)));
+                                if let Some(back) = &self.written {
+                                    back.try_iter().for_each(drop);
+                                }
+                            }
                             (None, Some(db)) => {
                                 let write: fn(&mut Store, &[_]) -> salesorg_store::Result<u64> = $write;
                                 write(db, &v)?;
@@ -1683,7 +1692,9 @@ fn run_loader<'s>(
         });
     };
     let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(4);
+    let (back, written) = std::sync::mpsc::sync_channel::<Chunk>(8);
     loader.pipe = Some(tx);
+    loader.written = Some(written);
     let streamed: Result<()> = std::thread::scope(|sc| {
         let st: &mut Store = &mut *store;
         let writer = sc.spawn(move || -> Result<()> {
@@ -1694,6 +1705,8 @@ fn run_loader<'s>(
                 {
                     failed = Some(e);
                 }
+                // (freed here only when the reader has not taken back the last ones)
+                drop(back.try_send(chunk));
             }
             failed.map_or(Ok(()), |e| Err(e.into()))
         });
@@ -1722,6 +1735,7 @@ fn run_loader<'s>(
             Err(panic) => std::panic::resume_unwind(panic),
         }
     });
+    loader.written = None;
     streamed?;
     let read = started.elapsed();
     loader.db = Some(store);
