@@ -204,6 +204,8 @@ impl ForecastCategory {
             "omitted" => Some(ForecastCategory::Omitted),
             _ => None,
         };
+        // (the general read below costs every stage row of a load some 200 instructions
+        // more: a first run at 200K opportunities 17.95 → 18.16 G without this match)
         if let Some(f) = own {
             return Ok(f);
         }
