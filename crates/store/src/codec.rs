@@ -1,7 +1,7 @@
 //! Row codecs: the column lists of each table and the conversions between records and
 //! rows, in one place for both backends.
 
-use salesorg_core::date::{Date, Timestamp, fmt_date, parse_date};
+use salesorg_core::date::{Date, Timestamp, parse_date, push_date};
 use salesorg_core::ids::*;
 use salesorg_core::money::{Currency, Money, Rate};
 use salesorg_core::period::Period;
@@ -59,29 +59,136 @@ fn req_id<T: std::str::FromStr<Err = salesorg_core::CoreError>>(
 ) -> Result<T> {
     id(r, i, what)?.ok_or_else(|| corrupt(what, "missing"))
 }
-fn d(v: Option<Date>) -> Value {
-    v.map(fmt_date).into()
+/// One row being written: its values set in the table's column order, in place, a text
+/// into the buffer its column held in the row before. The import writes rows by the
+/// million, and a new vector and a new string for each value (and dates and moments
+/// formatted through `fmt`) were a quarter of its writer thread's time. A backend's
+/// [`Backend::upsert`](crate::Backend::upsert) makes the rows and hands each to an encoder
+/// (`opp_row`…), which sets every column once, in order.
+#[derive(Debug)]
+pub struct RowOut {
+    vals: Vec<Value>,
+    /// (each column's text buffer while the column holds a null or an integer)
+    spare: Vec<String>,
+    /// (the next column to set)
+    at: usize,
+    /// (the table's columns: `vals` grows past them only for an encoder's mistake)
+    width: usize,
 }
-fn m(v: Option<Money>) -> Value {
-    v.map(|m| m.units()).into()
-}
-fn s<T: ToString>(v: &Option<T>) -> Value {
-    v.as_ref().map(|x| x.to_string()).into()
+
+impl RowOut {
+    pub(crate) fn new(width: usize) -> RowOut {
+        RowOut {
+            vals: vec![Value::Null; width],
+            spare: vec![String::new(); width],
+            at: 0,
+            width,
+        }
+    }
+    /// The row's values, once an encoder has set them.
+    pub fn values(&self) -> &[Value] {
+        &self.vals
+    }
+    /// Starts the row again at its first column.
+    pub(crate) fn begin(&mut self) {
+        self.at = 0;
+    }
+    /// An error unless an encoder set every column, and no more (a mistake of salesorg's
+    /// own, caught before a row is written half).
+    pub(crate) fn check(&self, table: &str) -> crate::Result<()> {
+        if self.at == self.width {
+            return Ok(());
+        }
+        Err(StoreError::Corrupt(format!(
+            "a row of {table} was given {} values for its {} columns",
+            self.at, self.width
+        )))
+    }
+    /// The next column's text buffer, emptied.
+    fn text(&mut self) -> &mut String {
+        let i = self.at;
+        self.at += 1;
+        if self.vals.len() <= i {
+            // (an encoder that sets too many columns: grown here, refused by `check`)
+            self.vals.push(Value::Null);
+            self.spare.push(String::new());
+        }
+        let slot = &mut self.vals[i];
+        if !matches!(slot, Value::Text(_)) {
+            *slot = Value::Text(std::mem::take(&mut self.spare[i]));
+        }
+        let Value::Text(buf) = slot else {
+            unreachable!("the slot was made a text just above")
+        };
+        buf.clear();
+        buf
+    }
+    /// Sets the next column to `v`, not a text (its text buffer kept for a later row).
+    fn other(&mut self, v: Value) -> &mut Self {
+        let i = self.at;
+        self.at += 1;
+        if self.vals.len() <= i {
+            self.vals.push(Value::Null);
+            self.spare.push(String::new());
+        }
+        if let Value::Text(buf) = std::mem::replace(&mut self.vals[i], v) {
+            self.spare[i] = buf;
+        }
+        self
+    }
+    pub fn str(&mut self, v: &str) -> &mut Self {
+        self.text().push_str(v);
+        self
+    }
+    pub fn opt_str(&mut self, v: Option<&str>) -> &mut Self {
+        match v {
+            Some(v) => self.str(v),
+            None => self.other(Value::Null),
+        }
+    }
+    pub fn int(&mut self, v: i64) -> &mut Self {
+        self.other(Value::Int(v))
+    }
+    pub fn opt_int(&mut self, v: Option<i64>) -> &mut Self {
+        self.other(v.map_or(Value::Null, Value::Int))
+    }
+    /// A date as `YYYY-MM-DD`.
+    pub fn date(&mut self, v: Option<Date>) -> &mut Self {
+        match v {
+            Some(v) => {
+                push_date(v, self.text());
+                self
+            }
+            None => self.other(Value::Null),
+        }
+    }
+    /// A moment as `YYYY-MM-DDThh:mm:ssZ`.
+    pub fn ts(&mut self, v: Option<Timestamp>) -> &mut Self {
+        match v {
+            Some(v) => {
+                v.push_to(self.text());
+                self
+            }
+            None => self.other(Value::Null),
+        }
+    }
+    /// Money in minor units.
+    pub fn money(&mut self, v: Option<Money>) -> &mut Self {
+        self.opt_int(v.map(|m| m.units()))
+    }
 }
 
 pub const PERSON_COLS: &[&str] = &[
     "id", "name", "email", "title", "role_id", "hired", "left_on",
 ];
-pub fn person_row(p: &Person) -> Vec<Value> {
-    vec![
-        p.id.as_str().into(),
-        p.name.as_str().into(),
-        p.email.clone().into(),
-        p.title.clone().into(),
-        s(&p.role),
-        d(p.hired),
-        d(p.left),
-    ]
+pub fn person_row(p: &Person, r: &mut RowOut) {
+    r.str(p.id.as_str())
+        .str(p.name.as_str())
+        .opt_str(p.email.as_deref())
+        .opt_str(p.title.as_deref())
+        .opt_str(p.role.as_ref().map(|x| x.as_str()))
+        .date(p.hired)
+        .date(p.left);
 }
 pub fn person_from(r: &[Value]) -> Result<Person> {
     Ok(Person {
@@ -96,13 +203,11 @@ pub fn person_from(r: &[Value]) -> Result<Person> {
 }
 
 pub const UNIT_COLS: &[&str] = &["id", "name", "kind", "parent_id"];
-pub fn unit_row(u: &Unit) -> Vec<Value> {
-    vec![
-        u.id.as_str().into(),
-        u.name.as_str().into(),
-        u.kind.as_str().into(),
-        s(&u.parent),
-    ]
+pub fn unit_row(u: &Unit, r: &mut RowOut) {
+    r.str(u.id.as_str())
+        .str(u.name.as_str())
+        .str(u.kind.as_str())
+        .opt_str(u.parent.as_ref().map(|x| x.as_str()));
 }
 pub fn unit_from(r: &[Value]) -> Result<Unit> {
     Ok(Unit {
@@ -115,13 +220,11 @@ pub fn unit_from(r: &[Value]) -> Result<Unit> {
 }
 
 pub const LINE_COLS: &[&str] = &["person_id", "manager_id", "valid_from", "valid_to"];
-pub fn line_row(l: &ReportingLine) -> Vec<Value> {
-    vec![
-        l.person.as_str().into(),
-        l.manager.as_str().into(),
-        d(Some(l.valid.from)),
-        d(l.valid.to),
-    ]
+pub fn line_row(l: &ReportingLine, r: &mut RowOut) {
+    r.str(l.person.as_str())
+        .str(l.manager.as_str())
+        .date(Some(l.valid.from))
+        .date(l.valid.to);
 }
 fn validity(r: &[Value], i: usize, what: &str) -> Result<Validity> {
     Validity::new(req_date(r, i, what)?, date(r, i + 1, what)?).map_err(|e| corrupt(what, e))
@@ -135,13 +238,11 @@ pub fn line_from(r: &[Value]) -> Result<ReportingLine> {
 }
 
 pub const MEMBERSHIP_COLS: &[&str] = &["person_id", "unit_id", "valid_from", "valid_to"];
-pub fn membership_row(m: &Membership) -> Vec<Value> {
-    vec![
-        m.person.as_str().into(),
-        m.unit.as_str().into(),
-        d(Some(m.valid.from)),
-        d(m.valid.to),
-    ]
+pub fn membership_row(m: &Membership, r: &mut RowOut) {
+    r.str(m.person.as_str())
+        .str(m.unit.as_str())
+        .date(Some(m.valid.from))
+        .date(m.valid.to);
 }
 pub fn membership_from(r: &[Value]) -> Result<Membership> {
     Ok(Membership {
@@ -162,18 +263,16 @@ pub const ACCOUNT_COLS: &[&str] = &[
     "customer_since",
     "churned_on",
 ];
-pub fn account_row(a: &Account) -> Vec<Value> {
-    vec![
-        a.id.as_str().into(),
-        a.name.as_str().into(),
-        a.industry.clone().into(),
-        a.employees.into(),
-        a.region.clone().into(),
-        s(&a.owner),
-        s(&a.parent),
-        d(a.customer_since),
-        d(a.churned_on),
-    ]
+pub fn account_row(a: &Account, r: &mut RowOut) {
+    r.str(a.id.as_str())
+        .str(a.name.as_str())
+        .opt_str(a.industry.as_deref())
+        .opt_int(a.employees)
+        .opt_str(a.region.as_deref())
+        .opt_str(a.owner.as_ref().map(|x| x.as_str()))
+        .opt_str(a.parent.as_ref().map(|x| x.as_str()))
+        .date(a.customer_since)
+        .date(a.churned_on);
 }
 pub fn account_from(r: &[Value]) -> Result<Account> {
     Ok(Account {
@@ -199,17 +298,15 @@ pub const LEAD_COLS: &[&str] = &[
     "converted_opp_id",
     "converted_account_id",
 ];
-pub fn lead_row(l: &Lead) -> Vec<Value> {
-    vec![
-        l.id.as_str().into(),
-        l.owner.as_str().into(),
-        l.source.clone().into(),
-        l.status.clone().into(),
-        l.created.to_string().into(),
-        d(l.converted_at),
-        s(&l.converted_opp),
-        s(&l.converted_account),
-    ]
+pub fn lead_row(l: &Lead, r: &mut RowOut) {
+    r.str(l.id.as_str())
+        .str(l.owner.as_str())
+        .opt_str(l.source.as_deref())
+        .opt_str(l.status.as_deref())
+        .ts(Some(l.created))
+        .date(l.converted_at)
+        .opt_str(l.converted_opp.as_ref().map(|x| x.as_str()))
+        .opt_str(l.converted_account.as_ref().map(|x| x.as_str()));
 }
 /// The columns of [`LEAD_COLS`] no scorecard reads (see [`OPP_UNREAD`]).
 pub const LEAD_UNREAD: &[&str] = &["source", "status"];
@@ -246,26 +343,24 @@ pub const OPP_COLS: &[&str] = &[
     "next_step",
     "last_modified_at",
 ];
-pub fn opp_row(o: &Opportunity) -> Vec<Value> {
-    vec![
-        o.id.as_str().into(),
-        o.name.clone().into(),
-        s(&o.account),
-        o.owner.as_str().into(),
-        m(o.amount),
-        o.currency.as_str().into(),
-        o.stage.as_str().into(),
-        o.status.as_str().into(),
-        o.probability.map(|p| i64::from(p.bp())).into(),
-        o.forecast_category.map(|f| f.as_str()).into(),
-        o.kind.clone().into(),
-        o.source.clone().into(),
-        d(o.created),
-        d(o.close_date),
-        o.loss_reason.clone().into(),
-        o.next_step.clone().into(),
-        s(&o.last_modified),
-    ]
+pub fn opp_row(o: &Opportunity, r: &mut RowOut) {
+    r.str(o.id.as_str())
+        .opt_str(o.name.as_deref())
+        .opt_str(o.account.as_ref().map(|x| x.as_str()))
+        .str(o.owner.as_str())
+        .money(o.amount)
+        .str(o.currency.as_str())
+        .str(o.stage.as_str())
+        .str(o.status.as_str())
+        .opt_int(o.probability.map(|p| i64::from(p.bp())))
+        .opt_str(o.forecast_category.map(|f| f.as_str()))
+        .opt_str(o.kind.as_deref())
+        .opt_str(o.source.as_deref())
+        .date(o.created)
+        .date(o.close_date)
+        .opt_str(o.loss_reason.as_deref())
+        .opt_str(o.next_step.as_deref())
+        .ts(o.last_modified);
 }
 fn prob(r: &[Value], i: usize, what: &str) -> Result<Option<Probability>> {
     int(r, i)
@@ -320,17 +415,15 @@ pub const HISTORY_COLS: &[&str] = &[
     "probability_bp",
     "forecast_category",
 ];
-pub fn history_row(h: &StageChange) -> Vec<Value> {
-    vec![
-        h.id.as_str().into(),
-        h.opp.as_str().into(),
-        h.at.to_string().into(),
-        h.stage.as_str().into(),
-        m(h.amount),
-        d(h.close_date),
-        h.probability.map(|p| i64::from(p.bp())).into(),
-        h.forecast_category.map(|f| f.as_str()).into(),
-    ]
+pub fn history_row(h: &StageChange, r: &mut RowOut) {
+    r.str(h.id.as_str())
+        .str(h.opp.as_str())
+        .ts(Some(h.at))
+        .str(h.stage.as_str())
+        .money(h.amount)
+        .date(h.close_date)
+        .opt_int(h.probability.map(|p| i64::from(p.bp())))
+        .opt_str(h.forecast_category.map(|f| f.as_str()));
 }
 pub fn history_from(r: &[Value]) -> Result<StageChange> {
     Ok(StageChange {
@@ -356,17 +449,15 @@ pub const ACTIVITY_COLS: &[&str] = &[
     "account_id",
     "subject",
 ];
-pub fn activity_row(a: &Activity) -> Vec<Value> {
-    vec![
-        a.id.as_str().into(),
-        a.kind.as_str().into(),
-        a.at.to_string().into(),
-        a.owner.as_str().into(),
-        s(&a.lead),
-        s(&a.opp),
-        s(&a.account),
-        a.subject.clone().into(),
-    ]
+pub fn activity_row(a: &Activity, r: &mut RowOut) {
+    r.str(a.id.as_str())
+        .str(a.kind.as_str())
+        .ts(Some(a.at))
+        .str(a.owner.as_str())
+        .opt_str(a.lead.as_ref().map(|x| x.as_str()))
+        .opt_str(a.opp.as_ref().map(|x| x.as_str()))
+        .opt_str(a.account.as_ref().map(|x| x.as_str()))
+        .opt_str(a.subject.as_deref());
 }
 /// The columns of [`ACTIVITY_COLS`] no scorecard reads (see [`OPP_UNREAD`]). SQLite stops
 /// reading a row at the last column asked for: at 10M deals, 40.6M activities' subjects,
@@ -394,15 +485,13 @@ pub const QUOTA_COLS: &[&str] = &[
     "metric",
     "amount",
 ];
-pub fn quota_row(q: &Quota) -> Vec<Value> {
-    vec![
-        q.target.kind().into(),
-        q.target.id().into(),
-        d(Some(q.period.start)),
-        d(Some(q.period.end)),
-        q.metric.as_str().into(),
-        q.amount.units().into(),
-    ]
+pub fn quota_row(q: &Quota, r: &mut RowOut) {
+    r.str(q.target.kind())
+        .str(q.target.id())
+        .date(Some(q.period.start))
+        .date(Some(q.period.end))
+        .str(q.metric.as_str())
+        .int(q.amount.units());
 }
 pub fn quota_from(r: &[Value]) -> Result<Quota> {
     let tid = req_ref(r, 1, "quotas.target_id")?;
@@ -425,19 +514,14 @@ pub fn quota_from(r: &[Value]) -> Result<Quota> {
 }
 
 pub const SPEND_COLS: &[&str] = &["day", "scope_kind", "scope_id", "category", "amount"];
-pub fn spend_row(x: &Spend) -> Vec<Value> {
-    let (k, id) = match &x.scope {
-        SpendScope::Company => ("company", String::new()),
-        SpendScope::Unit(u) => ("unit", u.to_string()),
-        SpendScope::Person(p) => ("person", p.to_string()),
+pub fn spend_row(x: &Spend, r: &mut RowOut) {
+    r.date(Some(x.date));
+    match &x.scope {
+        SpendScope::Company => r.str("company").str(""),
+        SpendScope::Unit(u) => r.str("unit").str(u.as_str()),
+        SpendScope::Person(p) => r.str("person").str(p.as_str()),
     };
-    vec![
-        d(Some(x.date)),
-        k.into(),
-        id.into(),
-        x.category.as_str().into(),
-        x.amount.units().into(),
-    ]
+    r.str(x.category.as_str()).int(x.amount.units());
 }
 pub fn spend_from(r: &[Value]) -> Result<Spend> {
     let sid = text(r, 2).unwrap_or_default();
@@ -456,13 +540,11 @@ pub fn spend_from(r: &[Value]) -> Result<Spend> {
 }
 
 pub const RATE_COLS: &[&str] = &["day", "from_ccy", "to_ccy", "rate"];
-pub fn rate_row(x: &CurrencyRate) -> Vec<Value> {
-    vec![
-        d(Some(x.date)),
-        x.from.as_str().into(),
-        x.to.as_str().into(),
-        x.rate.units().into(),
-    ]
+pub fn rate_row(x: &CurrencyRate, r: &mut RowOut) {
+    r.date(Some(x.date))
+        .str(x.from.as_str())
+        .str(x.to.as_str())
+        .int(x.rate.units());
 }
 pub fn rate_from(r: &[Value]) -> Result<CurrencyRate> {
     let ccy = |i, w| Currency::parse(req_ref(r, i, w)?).map_err(|e| corrupt(w, e));
@@ -476,15 +558,13 @@ pub fn rate_from(r: &[Value]) -> Result<CurrencyRate> {
 }
 
 pub const SURVEY_COLS: &[&str] = &["id", "account_id", "day", "score", "scale_min", "scale_max"];
-pub fn survey_row(x: &SurveyResponse) -> Vec<Value> {
-    vec![
-        x.id.as_str().into(),
-        x.account.as_str().into(),
-        d(Some(x.date)),
-        i64::from(x.score).into(),
-        i64::from(x.scale_min).into(),
-        i64::from(x.scale_max).into(),
-    ]
+pub fn survey_row(x: &SurveyResponse, r: &mut RowOut) {
+    r.str(x.id.as_str())
+        .str(x.account.as_str())
+        .date(Some(x.date))
+        .int(i64::from(x.score))
+        .int(i64::from(x.scale_min))
+        .int(i64::from(x.scale_max));
 }
 pub fn survey_from(r: &[Value]) -> Result<SurveyResponse> {
     let small = |i, w| {
@@ -500,4 +580,61 @@ pub fn survey_from(r: &[Value]) -> Result<SurveyResponse> {
         scale_min: small(4, "surveys.scale_min")?,
         scale_max: small(5, "surveys.scale_max")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row set again holds the new row's values alone, whatever each column held
+    /// before (a text, a null, an integer), and an encoder that sets too few or too many
+    /// columns is refused before anything is written.
+    #[test]
+    fn a_row_set_again_holds_only_the_new_values() {
+        let mut r = RowOut::new(4);
+        let day = parse_date("2024-02-29").unwrap();
+        let at = Timestamp::parse("2024-02-29T23:59:58Z").unwrap();
+        r.begin();
+        r.str("a long first text")
+            .opt_str(None)
+            .int(7)
+            .date(Some(day));
+        r.check("t").unwrap();
+        r.begin();
+        r.opt_int(None)
+            .str("b")
+            .ts(Some(at))
+            .money(Some(Money::from_units(-5)));
+        r.check("t").unwrap();
+        assert_eq!(
+            r.values(),
+            [
+                Value::Null,
+                Value::Text("b".into()),
+                Value::Text("2024-02-29T23:59:58Z".into()),
+                Value::Int(-5),
+            ]
+        );
+        r.begin();
+        r.str("c").str("d").date(None).ts(None);
+        assert_eq!(
+            r.values(),
+            [
+                Value::Text("c".into()),
+                Value::Text("d".into()),
+                Value::Null,
+                Value::Null,
+            ]
+        );
+        r.begin();
+        r.str("one");
+        let e = r.check("t").unwrap_err().to_string();
+        assert!(
+            e.contains("a row of t was given 1 values for its 4 columns"),
+            "{e}"
+        );
+        r.begin();
+        r.str("1").str("2").str("3").str("4").int(5);
+        assert!(r.check("t").is_err());
+    }
 }

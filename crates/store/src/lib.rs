@@ -234,14 +234,24 @@ pub trait Backend: Send {
         batch: usize,
         f: &mut dyn FnMut(&mut Vec<Raw>, usize) -> Result<()>,
     ) -> Result<()>;
-    /// Inserts rows, updating the non-key columns of rows whose key exists.
+    /// Inserts rows, updating the non-key columns of rows whose key exists. `rows` sets
+    /// the next row's columns in a row the backend made (and makes again for the rows
+    /// after it), or says there are none left.
     fn upsert(
         &mut self,
         table: &str,
         cols: &[&str],
         key: &[&str],
-        rows: &mut dyn Iterator<Item = Vec<Value>>,
+        rows: &mut dyn FnMut(&mut RowOut) -> bool,
     ) -> Result<u64>;
+}
+
+/// The rows of `records` for [`Backend::upsert`], each set by `encode`.
+fn each_row<'a, T: 'a>(
+    mut records: impl Iterator<Item = &'a T>,
+    encode: fn(&T, &mut RowOut),
+) -> impl FnMut(&mut RowOut) -> bool {
+    move |r| records.next().map(|x| encode(x, r)).is_some()
 }
 
 /// Rows read in batches for [`Backend::query_batches`]: each row's values read straight
@@ -771,9 +781,10 @@ impl Store {
 
     pub fn save_settings(&mut self, s: &Settings) -> Result<()> {
         self.bump()?;
-        let mut rows = salesorg_core::settings::KEYS
+        let mut set = salesorg_core::settings::KEYS
             .iter()
-            .filter_map(|k| s.get(k).map(|v| vec![Value::from(*k), Value::from(v)]));
+            .filter_map(|k| s.get(k).map(|v| (*k, v)));
+        let mut rows = |r: &mut RowOut| set.next().map(|(k, v)| r.str(k).str(&v)).is_some();
         self.db
             .upsert("settings", &["key", "value"], &["key"], &mut rows)?;
         Ok(())
@@ -783,7 +794,7 @@ impl Store {
 
     pub fn upsert_people(&mut self, people: &[Person]) -> Result<u64> {
         self.bump()?;
-        let mut rows = people.iter().map(person_row);
+        let mut rows = each_row(people.iter(), person_row);
         self.db.upsert("people", PERSON_COLS, &["id"], &mut rows)
     }
     pub fn people(&mut self) -> Result<Vec<Person>> {
@@ -795,7 +806,7 @@ impl Store {
     }
     pub fn upsert_units(&mut self, units: &[Unit]) -> Result<u64> {
         self.bump()?;
-        let mut rows = units.iter().map(unit_row);
+        let mut rows = each_row(units.iter(), unit_row);
         self.db.upsert("units", UNIT_COLS, &["id"], &mut rows)
     }
     pub fn units(&mut self) -> Result<Vec<Unit>> {
@@ -812,7 +823,7 @@ impl Store {
         }
         self.bump()?;
         self.db.execute("DELETE FROM reporting_lines", &[])?;
-        let mut rows = lines.iter().map(line_row);
+        let mut rows = each_row(lines.iter(), line_row);
         self.db.upsert(
             "reporting_lines",
             LINE_COLS,
@@ -835,7 +846,7 @@ impl Store {
         }
         self.bump()?;
         self.db.execute("DELETE FROM memberships", &[])?;
-        let mut rows = ms.iter().map(membership_row);
+        let mut rows = each_row(ms.iter(), membership_row);
         self.db.upsert(
             "memberships",
             MEMBERSHIP_COLS,
@@ -873,7 +884,7 @@ impl Store {
 
     pub fn upsert_accounts(&mut self, v: &[Account]) -> Result<u64> {
         self.bump()?;
-        let mut rows = v.iter().map(account_row);
+        let mut rows = each_row(v.iter(), account_row);
         self.db.upsert("accounts", ACCOUNT_COLS, &["id"], &mut rows)
     }
     pub fn accounts(&mut self) -> Result<Vec<Account>> {
@@ -927,7 +938,7 @@ impl Store {
     }
     pub fn upsert_leads(&mut self, v: &[Lead]) -> Result<u64> {
         self.bump()?;
-        let mut rows = v.iter().map(lead_row);
+        let mut rows = each_row(v.iter(), lead_row);
         self.db.upsert("leads", LEAD_COLS, &["id"], &mut rows)
     }
     pub fn leads(&mut self) -> Result<Vec<Lead>> {
@@ -942,7 +953,7 @@ impl Store {
         v: &mut dyn Iterator<Item = &Opportunity>,
     ) -> Result<u64> {
         self.bump()?;
-        let mut rows = v.map(opp_row);
+        let mut rows = each_row(v, opp_row);
         self.db
             .upsert("opportunities", OPP_COLS, &["id"], &mut rows)
     }
@@ -971,7 +982,7 @@ impl Store {
         v: &mut dyn Iterator<Item = &StageChange>,
     ) -> Result<u64> {
         self.bump()?;
-        let mut rows = v.map(history_row);
+        let mut rows = each_row(v, history_row);
         self.db.upsert(
             "stage_history",
             HISTORY_COLS,
@@ -991,7 +1002,7 @@ impl Store {
     }
     pub fn upsert_activities(&mut self, v: &mut dyn Iterator<Item = &Activity>) -> Result<u64> {
         self.bump()?;
-        let mut rows = v.map(activity_row);
+        let mut rows = each_row(v, activity_row);
         self.db
             .upsert("activities", ACTIVITY_COLS, &["id"], &mut rows)
     }
@@ -1004,7 +1015,7 @@ impl Store {
     }
     pub fn upsert_quotas(&mut self, v: &[Quota]) -> Result<u64> {
         self.bump()?;
-        let mut rows = v.iter().map(quota_row);
+        let mut rows = each_row(v.iter(), quota_row);
         self.db.upsert(
             "quotas",
             QUOTA_COLS,
@@ -1030,7 +1041,7 @@ impl Store {
     }
     pub fn upsert_spend(&mut self, v: &[Spend]) -> Result<u64> {
         self.bump()?;
-        let mut rows = v.iter().map(spend_row);
+        let mut rows = each_row(v.iter(), spend_row);
         self.db.upsert(
             "spend",
             SPEND_COLS,
@@ -1050,7 +1061,7 @@ impl Store {
     }
     pub fn upsert_rates(&mut self, v: &[CurrencyRate]) -> Result<u64> {
         self.bump()?;
-        let mut rows = v.iter().map(rate_row);
+        let mut rows = each_row(v.iter(), rate_row);
         self.db.upsert(
             "currency_rates",
             RATE_COLS,
@@ -1067,7 +1078,7 @@ impl Store {
     }
     pub fn upsert_surveys(&mut self, v: &[SurveyResponse]) -> Result<u64> {
         self.bump()?;
-        let mut rows = v.iter().map(survey_row);
+        let mut rows = each_row(v.iter(), survey_row);
         self.db.upsert("surveys", SURVEY_COLS, &["id"], &mut rows)
     }
     pub fn surveys(&mut self) -> Result<Vec<SurveyResponse>> {

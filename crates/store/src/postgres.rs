@@ -7,7 +7,7 @@ use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, NoTls};
 
 use crate::sqlite::on_conflict;
-use crate::{Backend, BackendKind, Batches, Raw, Result, StoreError, Value};
+use crate::{Backend, BackendKind, Batches, Raw, Result, RowOut, StoreError, Value};
 
 pub struct Pg {
     client: Client,
@@ -230,7 +230,7 @@ impl Backend for Pg {
         table: &str,
         cols: &[&str],
         key: &[&str],
-        rows: &mut dyn Iterator<Item = Vec<Value>>,
+        rows: &mut dyn FnMut(&mut RowOut) -> bool,
     ) -> Result<u64> {
         let tmp = format!("salesorg_load_{table}");
         let col_list = cols.join(", ");
@@ -242,9 +242,14 @@ impl Backend for Pg {
             .copy_in(format!("COPY {tmp} ({col_list}) FROM STDIN").as_str())?;
         let mut line = Vec::with_capacity(256);
         let mut n = 0u64;
-        for r in rows {
+        let mut r = RowOut::new(cols.len());
+        while {
+            r.begin();
+            rows(&mut r)
+        } {
+            r.check(table)?;
             line.clear();
-            for (i, v) in r.iter().enumerate() {
+            for (i, v) in r.values().iter().enumerate() {
                 if i > 0 {
                     line.push(b'\t');
                 }

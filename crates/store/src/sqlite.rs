@@ -4,7 +4,7 @@
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ToSql, params_from_iter};
 
-use crate::{Backend, BackendKind, Batches, Raw, Result, StoreError, Value, set_utf8};
+use crate::{Backend, BackendKind, Batches, Raw, Result, RowOut, StoreError, Value, set_utf8};
 
 /// The page cache's size in KiB while writing (256 MiB: bulk loads spill less).
 pub const BULK_CACHE_KIB: i64 = 262_144;
@@ -132,26 +132,37 @@ impl Backend for Lite {
         table: &str,
         cols: &[&str],
         key: &[&str],
-        rows: &mut dyn Iterator<Item = Vec<Value>>,
+        rows: &mut dyn FnMut(&mut RowOut) -> bool,
     ) -> Result<u64> {
-        // many rows per statement: the per-statement cost is paid once per batch
+        // many rows per statement: the per-statement cost is paid once per batch; the
+        // batch's rows are set again in place for the next one
         let per = (30_000 / cols.len().max(1)).clamp(1, 100);
-        let mut buf: Vec<Vec<Value>> = Vec::with_capacity(per);
-        let mut n = 0;
-        let run = |buf: &[Vec<Value>]| -> Result<u64> {
+        let mut buf: Vec<RowOut> = Vec::with_capacity(per);
+        let (mut k, mut n) = (0, 0);
+        let run = |buf: &[RowOut]| -> Result<u64> {
             let sql = upsert_sql_rows(table, cols, key, "excluded", buf.len());
             let mut st = self.conn.prepare_cached(&sql)?;
-            Ok(st.execute(params_from_iter(buf.iter().flatten()))? as u64)
+            let vals = buf.iter().flat_map(|r| r.values());
+            Ok(st.execute(params_from_iter(vals))? as u64)
         };
-        for r in rows {
-            buf.push(r);
-            if buf.len() == per {
+        loop {
+            if buf.len() == k {
+                buf.push(RowOut::new(cols.len()));
+            }
+            let r = &mut buf[k];
+            r.begin();
+            if !rows(r) {
+                break;
+            }
+            r.check(table)?;
+            k += 1;
+            if k == per {
                 n += run(&buf)?;
-                buf.clear();
+                k = 0;
             }
         }
-        if !buf.is_empty() {
-            n += run(&buf)?;
+        if k > 0 {
+            n += run(&buf[..k])?;
         }
         Ok(n)
     }
