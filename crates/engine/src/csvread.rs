@@ -1425,7 +1425,9 @@ mod tests {
     /// The records of `bytes` as the reader read them byte by byte before it took runs of
     /// bytes at once: each non-blank record with its first line, or the line and column of
     /// an unterminated quote.
-    fn records_byte_by_byte(bytes: &[u8]) -> Result<Vec<(u64, Vec<Vec<u8>>)>, (u64, usize)> {
+    type Records = Vec<(u64, Vec<Vec<u8>>)>;
+
+    fn records_byte_by_byte(bytes: &[u8]) -> Result<Records, (u64, usize)> {
         let mut out = Vec::new();
         let (mut fields, mut nf) = (vec![Vec::new()], 0usize);
         let (mut open, mut in_q, mut after_q, mut cr) = (false, false, false, false);
