@@ -1422,11 +1422,12 @@ mod tests {
         (good, bad)
     }
 
+    /// Records with the line each starts on.
+    type Records = Vec<(u64, Vec<Vec<u8>>)>;
+
     /// The records of `bytes` as the reader read them byte by byte before it took runs of
     /// bytes at once: each non-blank record with its first line, or the line and column of
     /// an unterminated quote.
-    type Records = Vec<(u64, Vec<Vec<u8>>)>;
-
     fn records_byte_by_byte(bytes: &[u8]) -> Result<Records, (u64, usize)> {
         let mut out = Vec::new();
         let (mut fields, mut nf) = (vec![Vec::new()], 0usize);
