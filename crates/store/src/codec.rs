@@ -104,8 +104,8 @@ impl RowOut {
             self.at, self.width
         )))
     }
-    /// The next column's text buffer, emptied.
-    fn text(&mut self) -> &mut String {
+    /// The index of the next column, now counted as set.
+    fn next(&mut self) -> usize {
         let i = self.at;
         self.at += 1;
         if self.vals.len() <= i {
@@ -113,6 +113,11 @@ impl RowOut {
             self.vals.push(Value::Null);
             self.spare.push(String::new());
         }
+        i
+    }
+    /// The next column's text buffer, emptied.
+    fn text(&mut self) -> &mut String {
+        let i = self.next();
         let slot = &mut self.vals[i];
         if !matches!(slot, Value::Text(_)) {
             *slot = Value::Text(std::mem::take(&mut self.spare[i]));
@@ -125,12 +130,7 @@ impl RowOut {
     }
     /// Sets the next column to `v`, not a text (its text buffer kept for a later row).
     fn other(&mut self, v: Value) -> &mut Self {
-        let i = self.at;
-        self.at += 1;
-        if self.vals.len() <= i {
-            self.vals.push(Value::Null);
-            self.spare.push(String::new());
-        }
+        let i = self.next();
         if let Value::Text(buf) = std::mem::replace(&mut self.vals[i], v) {
             self.spare[i] = buf;
         }

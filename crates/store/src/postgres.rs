@@ -243,10 +243,11 @@ impl Backend for Pg {
         let mut line = Vec::with_capacity(256);
         let mut n = 0u64;
         let mut r = RowOut::new(cols.len());
-        while {
+        loop {
             r.begin();
-            rows(&mut r)
-        } {
+            if !rows(&mut r) {
+                break;
+            }
             r.check(table)?;
             line.clear();
             for (i, v) in r.values().iter().enumerate() {
